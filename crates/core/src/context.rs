@@ -14,6 +14,11 @@ impl AccountId {
         (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then(|| Self(id.to_owned()))
     }
 
+    /// `000000000000`, the account of local mode's well-known `test`/`test` credentials.
+    pub fn local_default() -> Self {
+        Self("000000000000".to_owned())
+    }
+
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
