@@ -91,12 +91,13 @@ pub fn common_error_code(protocol: Protocol, error: CommonError) -> ErrorCode {
     ErrorCode { code, status }
 }
 
-/// The code of `error` independent of protocol, for logs and audit records: a modeled error's
-/// code, or a common error's code as awsJson names it (`ValidationException`).
-pub fn error_code(error: &ServiceError) -> &str {
+/// The code of `error` as a client of `protocol` sees it, for logs and audit records: a modeled
+/// error's code, or a common error's code in that protocol's words (`ValidationException` in
+/// awsJson, `ValidationError` in awsQuery).
+pub fn error_code(protocol: Protocol, error: &ServiceError) -> &str {
     match &error.kind {
         ErrorKind::Modeled { code, .. } => code,
-        ErrorKind::Common(common) => common_error_code(Protocol::Json, *common).code,
+        ErrorKind::Common(common) => common_error_code(protocol, *common).code,
     }
 }
 

@@ -217,18 +217,22 @@ fn the_protocol_is_guessed_from_the_request_head() {
 }
 
 #[test]
-fn error_codes_for_logs_do_not_depend_on_the_protocol() {
+fn error_codes_for_logs_are_the_codes_the_client_sees() {
     let info = palisade_core::model::ErrorInfo {
         code: "NotFoundException",
         status: 400,
         sender_fault: true,
     };
     assert_eq!(
-        palisade_wire::error_code(&ServiceError::modeled(&info, "m")),
+        palisade_wire::error_code(Protocol::Json, &ServiceError::modeled(&info, "m")),
         "NotFoundException"
     );
     assert_eq!(
-        palisade_wire::error_code(&ServiceError::validation("m")),
+        palisade_wire::error_code(Protocol::Json, &ServiceError::validation("m")),
         "ValidationException"
+    );
+    assert_eq!(
+        palisade_wire::error_code(Protocol::Query, &ServiceError::validation("m")),
+        "ValidationError"
     );
 }

@@ -1,0 +1,286 @@
+//! Configuration: flags, then environment variables, then a TOML file, then defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use palisade_core::{AccountId, Sensitive};
+use serde::Deserialize;
+
+/// The `serve` settings as given on the command line or in the environment.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (flags and environment win over it).
+    #[arg(long, env = "PALISADE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, env = "PALISADE_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Where the embedded store, the root key and local deliveries live.
+    #[arg(long, env = "PALISADE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL URL (`postgres://...`) to use instead of the embedded store.
+    #[arg(long, env = "PALISADE_STORE_URL")]
+    pub store_url: Option<String>,
+    /// The PostgreSQL schema that holds Palisade's tables.
+    #[arg(long, env = "PALISADE_STORE_SCHEMA")]
+    pub store_schema: Option<String>,
+    /// The default account's id.
+    #[arg(long, env = "PALISADE_ACCOUNT_ID")]
+    pub account_id: Option<String>,
+    /// The access key id of the default account's root user.
+    #[arg(long, env = "PALISADE_ROOT_ACCESS_KEY_ID")]
+    pub root_access_key_id: Option<String>,
+    /// The secret access key of the default account's root user.
+    #[arg(long, env = "PALISADE_ROOT_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub root_secret_access_key: Option<String>,
+    /// `text` or `json` logs.
+    #[arg(long, env = "PALISADE_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+    /// Seconds a client may take to send its request headers.
+    #[arg(long, env = "PALISADE_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+}
+
+/// The log output format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// The same settings, as a TOML file spells them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    store_url: Option<String>,
+    store_schema: Option<String>,
+    account_id: Option<String>,
+    root_access_key_id: Option<String>,
+    root_secret_access_key: Option<String>,
+    log_format: Option<LogFormat>,
+    header_timeout_secs: Option<u64>,
+}
+
+/// Root credentials for the default account.
+#[derive(Debug, Clone)]
+pub struct RootCredentials {
+    /// The access key id.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Sensitive<String>,
+}
+
+/// Where state is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// SQLite in the data directory.
+    Embedded,
+    /// PostgreSQL at this URL, in this schema.
+    Postgres {
+        /// The connection URL.
+        url: String,
+        /// The schema.
+        schema: String,
+    },
+}
+
+/// The resolved configuration of a server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The store backend.
+    pub store: StoreChoice,
+    /// The default account.
+    pub account: AccountId,
+    /// Explicit root credentials; `None` in local mode.
+    pub root_credentials: Option<RootCredentials>,
+    /// The log format.
+    pub log_format: LogFormat,
+    /// How long a client may take to send its headers.
+    pub header_timeout: Duration,
+}
+
+/// The configuration cannot be used.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Local mode: loopback only and no configured credentials, so `test`/`test` is the root of
+    /// the default account.
+    pub fn local_mode(&self) -> bool {
+        self.root_credentials.is_none()
+    }
+
+    /// A configuration for tests: an ephemeral loopback port, local mode, embedded store in
+    /// `data_dir`.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            store: StoreChoice::Embedded,
+            account: AccountId::local_default(),
+            root_credentials: None,
+            log_format: LogFormat::Text,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Resolves flags and environment (already merged by clap) over the TOML file and defaults,
+    /// and checks the result.
+    pub fn resolve(args: ServeArgs) -> Result<Self, ConfigError> {
+        let file = match &args.config {
+            Some(path) => read_file_config(path)?,
+            None => FileConfig::default(),
+        };
+        let listen = args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4566)));
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("data"));
+        let store = match args.store_url.or(file.store_url) {
+            None => StoreChoice::Embedded,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                StoreChoice::Postgres {
+                    url,
+                    schema: args
+                        .store_schema
+                        .or(file.store_schema)
+                        .unwrap_or_else(|| "palisade".to_owned()),
+                }
+            }
+            Some(_) => {
+                return Err(ConfigError(
+                    "the store URL must start with postgres:// or postgresql://".to_owned(),
+                ));
+            }
+        };
+        let account = match args.account_id.or(file.account_id) {
+            None => AccountId::local_default(),
+            Some(text) => AccountId::parse(&text)
+                .ok_or_else(|| ConfigError(format!("the account id {text:?} is not 12 digits")))?,
+        };
+        let root_credentials = match (
+            args.root_access_key_id.or(file.root_access_key_id),
+            args.root_secret_access_key.or(file.root_secret_access_key),
+        ) {
+            (Some(access_key_id), Some(secret)) => Some(RootCredentials {
+                access_key_id,
+                secret_access_key: Sensitive::new(secret),
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError(
+                    "root credentials need both an access key id and a secret access key"
+                        .to_owned(),
+                ));
+            }
+        };
+        if root_credentials.is_none() && !listen.ip().is_loopback() {
+            return Err(ConfigError(format!(
+                "refusing to listen on {listen} without root credentials: the well-known test/test \
+                 credentials are only accepted on a loopback address. Set \
+                 PALISADE_ROOT_ACCESS_KEY_ID and PALISADE_ROOT_SECRET_ACCESS_KEY (or the \
+                 --root-access-key-id and --root-secret-access-key flags)."
+            )));
+        }
+        Ok(Self {
+            listen,
+            data_dir,
+            store,
+            account,
+            root_credentials,
+            log_format: args.log_format.or(file.log_format).unwrap_or_default(),
+            header_timeout: Duration::from_secs(
+                args.header_timeout_secs
+                    .or(file.header_timeout_secs)
+                    .unwrap_or(10),
+            ),
+        })
+    }
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
+    toml::from_str(&text)
+        .map_err(|error| ConfigError(format!("cannot parse {}: {error}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_without_credentials_is_local_mode() {
+        let config = Config::resolve(ServeArgs::default()).unwrap();
+        assert!(config.local_mode());
+        assert_eq!(config.listen.to_string(), "127.0.0.1:4566");
+        assert_eq!(config.account.as_str(), "000000000000");
+    }
+
+    #[test]
+    fn public_address_needs_credentials() {
+        let args = ServeArgs {
+            listen: Some("0.0.0.0:4566".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let error = Config::resolve(args).unwrap_err();
+        assert!(error.0.contains("refusing to listen on 0.0.0.0:4566"));
+
+        let args = ServeArgs {
+            listen: Some("0.0.0.0:4566".parse().unwrap()),
+            root_access_key_id: Some("AKIAEXAMPLE".into()),
+            root_secret_access_key: Some("secret".into()),
+            ..ServeArgs::default()
+        };
+        assert!(!Config::resolve(args).unwrap().local_mode());
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("palisade.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\naccount_id = \"111122223333\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            listen: Some("127.0.0.1:7777".parse().unwrap()),
+            ..ServeArgs::default()
+        };
+        let config = Config::resolve(args).unwrap();
+        assert_eq!(config.listen.port(), 7777);
+        assert_eq!(config.account.as_str(), "111122223333");
+
+        std::fs::write(&path, "unknown_setting = 1\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            ..ServeArgs::default()
+        };
+        assert!(Config::resolve(args).is_err());
+    }
+}

@@ -1,0 +1,110 @@
+//! `palisade`: the server and its admin commands.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use palisade_server::config::{Config, LogFormat, ServeArgs};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "A self-hosted security plane that speaks AWS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the AWS API.
+    Serve(ServeArgs),
+    /// Copy the embedded store to a file, consistently, while the server may be running.
+    Backup {
+        /// The data directory of the store.
+        #[arg(long, env = "PALISADE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The file to write.
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the embedded store with a backup. The server must not be running.
+    Restore {
+        /// The data directory of the store.
+        #[arg(long, env = "PALISADE_DATA_DIR", default_value = "data")]
+        data_dir: PathBuf,
+        /// The backup file to restore.
+        #[arg(long)]
+        from: PathBuf,
+        /// Overwrite an existing store.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("palisade: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(cli.command));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("palisade: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve(args) => {
+            let config = Config::resolve(args).map_err(|error| error.to_string())?;
+            init_logging(config.log_format);
+            let server = palisade_server::start(config)
+                .await
+                .map_err(|error| error.to_string())?;
+            server.serve_until_signalled().await;
+            Ok(())
+        }
+        Command::Backup { data_dir, to } => {
+            init_logging(LogFormat::Text);
+            palisade_store::backup_embedded(&data_dir, &to)
+                .await
+                .map_err(|error| error.to_string())?;
+            println!("backed up {} to {}", data_dir.display(), to.display());
+            Ok(())
+        }
+        Command::Restore {
+            data_dir,
+            from,
+            force,
+        } => {
+            init_logging(LogFormat::Text);
+            palisade_store::restore_embedded(&from, &data_dir, force)
+                .map_err(|error| error.to_string())?;
+            println!("restored {} into {}", from.display(), data_dir.display());
+            Ok(())
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

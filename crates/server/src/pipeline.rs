@@ -1,0 +1,268 @@
+//! The path every AWS request takes, one step after another:
+//!
+//! read the body (within limits) → route → authenticate (SigV4) → decode and validate →
+//! authorize → service handler → encode → audit (durable before the response leaves) → metrics
+//!
+//! Each step lives once, here or in the crate that owns it; a step that fails renders its error
+//! in the client's protocol and the remaining steps are skipped, except audit and metrics,
+//! which every routed request passes through.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use palisade_audit::{AuditRecord, CallOutcome, request_parameters};
+use palisade_core::model::{Protocol, ServiceModel};
+use palisade_core::service::CommonError;
+use palisade_core::{Region, RequestContext, ServiceError, Value};
+use palisade_sigv4 as sigv4;
+use palisade_wire::Route;
+
+use crate::state::AppState;
+
+/// The largest body read before a service is known; services allow at most this much.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The largest request body a service accepts, as AWS documents its quotas.
+fn body_limit(model: &ServiceModel) -> usize {
+    match model.name {
+        // PutLogEvents: 1,048,576 bytes of events, plus the JSON around them.
+        "logs" | "cloudwatch" | "events" => 2 * 1024 * 1024,
+        // Security Hub and Inspector batch imports are the largest documents in scope.
+        "securityhub" | "inspector2" | "guardduty" => 8 * 1024 * 1024,
+        _ => 1024 * 1024,
+    }
+}
+
+/// Runs one AWS request through the pipeline.
+pub async fn handle(
+    state: &AppState,
+    peer: SocketAddr,
+    request_id: String,
+    request: Request<Body>,
+) -> Response<Body> {
+    let arrived = Instant::now();
+    let now = state.clock.now();
+    let (parts, body) = request.into_parts();
+
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let error = ServiceError::common(
+                CommonError::RequestTooLarge,
+                "Request body is larger than the service accepts.",
+            );
+            let protocol = palisade_wire::protocol_hint(&parts, &[]);
+            return into_body(palisade_wire::encode_error(
+                protocol,
+                None,
+                &error,
+                &request_id,
+            ));
+        }
+    };
+
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()))
+        .collect();
+    let signed = sigv4::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        payload: sigv4::Payload::Bytes(&body),
+    };
+    let authorization = sigv4::parse(&signed);
+    let signing_service = authorization
+        .as_ref()
+        .ok()
+        .map(|auth| auth.scope.service.as_str());
+
+    let route = match state.router.route(&parts, &body, signing_service) {
+        Ok(route) => route,
+        Err(error) => return into_body(error.into_response(&request_id)),
+    };
+    let model = route.model;
+    let operation = route.operation;
+    let user_agent = parts
+        .headers
+        .get(http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+
+    // Kept for the record of a call whose signature fails.
+    let claimed = authorization.as_ref().ok().map(|authorization| {
+        (
+            authorization.access_key_id.clone(),
+            Region::parse(&authorization.scope.region),
+        )
+    });
+    let now_secs = palisade_core::clock::millis_since_epoch(now).div_euclid(1000);
+    let authenticated = authorization
+        .map_err(crate::auth::signature_error)
+        .and_then(|authorization| {
+            state
+                .credentials
+                .authenticate(&signed, &authorization, model.signing_name, now_secs)
+        });
+    let (principal, region) = match authenticated {
+        Ok(identity) => identity,
+        Err(error) => {
+            let response = error_response(&route, &error, &request_id);
+            let (access_key_id, claimed_region) = claimed.unzip();
+            let claimed_region = claimed_region.flatten();
+            let caller = palisade_audit::Anonymous {
+                access_key_id: access_key_id.as_deref(),
+                account: state.config.account.as_str(),
+                region: claimed_region.as_ref().map_or("us-east-1", Region::as_str),
+                source_ip: peer.ip(),
+                user_agent,
+            };
+            let record = AuditRecord::for_unauthenticated(
+                &caller,
+                &request_id,
+                now,
+                model,
+                operation.name,
+                failure(route.protocol, &error),
+            );
+            return finish(state, &route, record, response, arrived).await;
+        }
+    };
+
+    let ctx = RequestContext {
+        request_id: request_id.clone(),
+        principal,
+        region,
+        source_ip: peer.ip(),
+        user_agent: user_agent.to_owned(),
+        time: now,
+        secure_transport: false,
+    };
+
+    if body.len() > body_limit(model) {
+        let error = ServiceError::common(
+            CommonError::RequestTooLarge,
+            format!(
+                "Request body of {} bytes is larger than the {} bytes {} accepts.",
+                body.len(),
+                body_limit(model),
+                model.service_id
+            ),
+        );
+        return audited_error(state, &ctx, &route, None, &error, arrived).await;
+    }
+
+    let input = match palisade_wire::decode(&route, &parts, &body) {
+        Ok(input) => input,
+        Err(error) => return audited_error(state, &ctx, &route, None, &error, arrived).await,
+    };
+    let parameters = operation
+        .input
+        .and_then(|shape| request_parameters(model, shape, &input));
+
+    if let Err(error) = state.authorizer.authorize(&ctx, model, operation, &input) {
+        return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
+    }
+
+    let Some(service) = state.services.get(model) else {
+        let error = ServiceError::not_implemented(model, operation.name);
+        return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
+    };
+    let output = match service.call(&ctx, operation, input).await {
+        Ok(output) => output,
+        Err(error) => {
+            return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
+        }
+    };
+
+    let response = palisade_wire::encode(&route, &output, &request_id);
+    let elements = response_elements(model, &route, &output);
+    let record = AuditRecord::for_call(
+        &ctx,
+        model,
+        operation.name,
+        parameters,
+        CallOutcome::Success(elements),
+    );
+    finish(state, &route, record, response, arrived).await
+}
+
+/// CloudTrail shows what a call changed, not what it read: read-only calls carry no response
+/// elements.
+fn response_elements(
+    model: &'static ServiceModel,
+    route: &Route,
+    output: &Value,
+) -> Option<serde_json::Value> {
+    let shape = route.operation.output?;
+    let record_worthy = !palisade_audit::is_read_only(route.operation.name);
+    record_worthy
+        .then(|| request_parameters(model, shape, output))
+        .flatten()
+}
+
+fn failure(protocol: Protocol, error: &ServiceError) -> CallOutcome {
+    CallOutcome::Failure {
+        code: palisade_wire::error_code(protocol, error).to_owned(),
+        message: error.message.clone(),
+    }
+}
+
+fn error_response(route: &Route, error: &ServiceError, request_id: &str) -> Response<Bytes> {
+    palisade_wire::encode_error(route.protocol, Some(route.model), error, request_id)
+}
+
+async fn audited_error(
+    state: &AppState,
+    ctx: &RequestContext,
+    route: &Route,
+    parameters: Option<serde_json::Value>,
+    error: &ServiceError,
+    arrived: Instant,
+) -> Response<Body> {
+    let response = error_response(route, error, &ctx.request_id);
+    let record = AuditRecord::for_call(
+        ctx,
+        route.model,
+        route.operation.name,
+        parameters,
+        failure(route.protocol, error),
+    );
+    finish(state, route, record, response, arrived).await
+}
+
+/// Persists the audit record, then counts the request and lets the response go. A record that
+/// cannot be persisted fails the request.
+async fn finish(
+    state: &AppState,
+    route: &Route,
+    record: AuditRecord,
+    response: Response<Bytes>,
+    arrived: Instant,
+) -> Response<Body> {
+    let response = match state.audit.record(&record).await {
+        Ok(()) => response,
+        Err(error) => {
+            tracing::error!(%error, request_id = record.request_id(), "failing the request: audit record not persisted");
+            let failure = ServiceError::internal("The request could not be recorded.");
+            error_response(route, &failure, record.request_id())
+        }
+    };
+    state.metrics.observe(
+        route.model.name,
+        route.operation.name,
+        response.status().as_u16(),
+        arrived.elapsed(),
+    );
+    into_body(response)
+}
+
+fn into_body(response: Response<Bytes>) -> Response<Body> {
+    response.map(Body::from)
+}

@@ -1,0 +1,190 @@
+//! Opening the store, starting background work, and serving connections.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use palisade_audit::AuditLog;
+use palisade_core::clock::{Clock, SystemClock};
+use palisade_store::{Store, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+
+use crate::auth::Credentials;
+use crate::authorize::RootOnly;
+use crate::config::{Config, StoreChoice};
+use crate::metrics::Metrics;
+use crate::services::Services;
+use crate::state::AppState;
+
+/// The server could not start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// A server serving in the background.
+pub struct RunningServer {
+    /// The address it listens on (with the real port when the configuration asked for port 0).
+    pub local_addr: SocketAddr,
+    /// Its shared state.
+    pub state: Arc<AppState>,
+    stop: oneshot::Sender<()>,
+    serving: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// `http://<address>`, for `AWS_ENDPOINT_URL`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and returns when they have.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.serving.await;
+    }
+
+    /// Serves until the process is asked to stop (Ctrl-C or SIGTERM).
+    pub async fn serve_until_signalled(self) {
+        wait_for_signal().await;
+        tracing::info!("stopping");
+        self.shutdown().await;
+    }
+}
+
+/// Starts a server with the system clock.
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// Starts a server with the given clock.
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, StartError> {
+    let store_config = match &config.store {
+        StoreChoice::Embedded => StoreConfig::Embedded {
+            data_dir: config.data_dir.clone(),
+        },
+        StoreChoice::Postgres { url, schema } => StoreConfig::Postgres {
+            url: url.clone(),
+            schema: schema.clone(),
+            data_dir: config.data_dir.clone(),
+        },
+    };
+    let store = Arc::new(
+        Store::open(&store_config)
+            .await
+            .map_err(|error| StartError(format!("cannot open the store: {error}")))?,
+    );
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|error| StartError(format!("cannot listen on {}: {error}", config.listen)))?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|error| StartError(format!("cannot read the listening address: {error}")))?;
+
+    let services = Services::new();
+    let state = Arc::new(AppState {
+        clock,
+        audit: AuditLog::start(Arc::clone(&store)),
+        router: palisade_wire::Router::new(&services.models()),
+        services,
+        credentials: Credentials::from_config(&config),
+        authorizer: Arc::new(RootOnly),
+        metrics: Metrics::new(),
+        store,
+        config,
+    });
+    let (stop, stopped) = oneshot::channel();
+    let serving = tokio::spawn(accept_loop(listener, Arc::clone(&state), stopped));
+    tracing::info!(
+        address = %local_addr,
+        local_mode = state.config.local_mode(),
+        "palisade is listening"
+    );
+    Ok(RunningServer {
+        local_addr,
+        state,
+        stop,
+        serving,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let app = crate::app(Arc::clone(&state));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.config.header_timeout);
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    continue;
+                }
+            },
+            _ = &mut stopped => break,
+        };
+        // Responses are small and written whole; Nagle would only add latency.
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request.map(axum::body::Body::new))
+            });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

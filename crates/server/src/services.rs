@@ -1,0 +1,89 @@
+//! The services the server answers for: every service in scope is routable, built or not.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use palisade_core::Service;
+use palisade_core::model::ServiceModel;
+
+/// A service whose operations are not built yet: each answers `NotImplemented`.
+#[derive(Debug, Default)]
+struct NotBuilt;
+
+impl palisade_model_cloudtrail::Cloudtrail for NotBuilt {}
+impl palisade_model_cloudwatch::Cloudwatch for NotBuilt {}
+impl palisade_model_detective::Detective for NotBuilt {}
+impl palisade_model_ec2_instance_connect::Ec2InstanceConnect for NotBuilt {}
+impl palisade_model_events::Events for NotBuilt {}
+impl palisade_model_fms::Fms for NotBuilt {}
+impl palisade_model_guardduty::Guardduty for NotBuilt {}
+impl palisade_model_iam::Iam for NotBuilt {}
+impl palisade_model_inspector2::Inspector2 for NotBuilt {}
+impl palisade_model_kms::Kms for NotBuilt {}
+impl palisade_model_logs::Logs for NotBuilt {}
+impl palisade_model_organizations::Organizations for NotBuilt {}
+impl palisade_model_secretsmanager::Secretsmanager for NotBuilt {}
+impl palisade_model_securityhub::Securityhub for NotBuilt {}
+impl palisade_model_shield::Shield for NotBuilt {}
+impl palisade_model_ssm::Ssm for NotBuilt {}
+impl palisade_model_wafv2::Wafv2 for NotBuilt {}
+
+/// Every service, by model name.
+pub struct Services {
+    by_name: HashMap<&'static str, Arc<dyn Service>>,
+}
+
+impl Services {
+    /// The services as built today.
+    pub fn new() -> Self {
+        let all: Vec<Arc<dyn Service>> = vec![
+            Arc::new(palisade_model_sts::StsService(palisade_sts::StsService)),
+            Arc::new(palisade_model_cloudtrail::CloudtrailService(NotBuilt)),
+            Arc::new(palisade_model_cloudwatch::CloudwatchService(NotBuilt)),
+            Arc::new(palisade_model_detective::DetectiveService(NotBuilt)),
+            Arc::new(palisade_model_ec2_instance_connect::Ec2InstanceConnectService(NotBuilt)),
+            Arc::new(palisade_model_events::EventsService(NotBuilt)),
+            Arc::new(palisade_model_fms::FmsService(NotBuilt)),
+            Arc::new(palisade_model_guardduty::GuarddutyService(NotBuilt)),
+            Arc::new(palisade_model_iam::IamService(NotBuilt)),
+            Arc::new(palisade_model_inspector2::Inspector2Service(NotBuilt)),
+            Arc::new(palisade_model_kms::KmsService(NotBuilt)),
+            Arc::new(palisade_model_logs::LogsService(NotBuilt)),
+            Arc::new(palisade_model_organizations::OrganizationsService(NotBuilt)),
+            Arc::new(palisade_model_secretsmanager::SecretsmanagerService(
+                NotBuilt,
+            )),
+            Arc::new(palisade_model_securityhub::SecurityhubService(NotBuilt)),
+            Arc::new(palisade_model_shield::ShieldService(NotBuilt)),
+            Arc::new(palisade_model_ssm::SsmService(NotBuilt)),
+            Arc::new(palisade_model_wafv2::Wafv2Service(NotBuilt)),
+        ];
+        let by_name = all
+            .into_iter()
+            .map(|service| (service.model().name, service))
+            .collect();
+        Self { by_name }
+    }
+
+    /// The service a model describes.
+    pub fn get(&self, model: &ServiceModel) -> Option<&Arc<dyn Service>> {
+        self.by_name.get(model.name)
+    }
+
+    /// Every service's model, in a stable order.
+    pub fn models(&self) -> Vec<&'static ServiceModel> {
+        let mut models: Vec<_> = self
+            .by_name
+            .values()
+            .map(|service| service.model())
+            .collect();
+        models.sort_by_key(|model| model.name);
+        models
+    }
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self::new()
+    }
+}
