@@ -93,7 +93,10 @@ def client(endpoint):
             aws_access_key_id=access_key,
             aws_secret_access_key=secret,
             config=Config(
-                parameter_validation=False, retries={"max_attempts": 1}, **config
+                parameter_validation=False,
+                retries={"max_attempts": 1},
+                inject_host_prefix=False,
+                **config,
             ),
         )
 

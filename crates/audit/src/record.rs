@@ -77,6 +77,7 @@ impl AuditRecord {
                 "accessKeyId": principal.access_key_id,
                 "userName": name,
             }),
+            PrincipalKind::Anonymous => json!({ "type": "Unknown" }),
             PrincipalKind::AssumedRole { .. } => json!({
                 "type": "AssumedRole",
                 "principalId": principal.user_id,
@@ -344,6 +345,40 @@ mod tests {
         assert!(!is_read_only("Getaway"));
         assert!(!is_read_only("CreateKey"));
         assert!(!is_read_only("Encrypt"));
+    }
+
+    #[test]
+    fn sensitive_members_are_hidden_and_blobs_left_out() {
+        use palisade_core::IntoValue;
+        use palisade_core::value::Blob;
+        use palisade_model_kms::types::{EncryptRequest, GenerateDataKeyResponse};
+
+        let model = &palisade_model_kms::MODEL;
+        let encrypt = model.operation("Encrypt").unwrap();
+        let input = EncryptRequest {
+            key_id: "alias/app".to_owned(),
+            plaintext: palisade_core::Sensitive::new(Blob(b"attack at dawn".to_vec())),
+            encryption_context: Some([("purpose".to_owned(), "test".to_owned())].into()),
+            ..EncryptRequest::default()
+        }
+        .into_value();
+        let json = request_parameters(model, encrypt.input.unwrap(), &input).unwrap();
+        assert_eq!(json["keyId"], "alias/app");
+        assert_eq!(json["encryptionContext"]["purpose"], "test");
+        assert_eq!(json["plaintext"], HIDDEN);
+        assert!(!json.to_string().contains("attack at dawn"));
+
+        let data_key = model.operation("GenerateDataKey").unwrap();
+        let output = GenerateDataKeyResponse {
+            key_id: Some("arn:aws:kms:us-east-1:000000000000:key/k".to_owned()),
+            plaintext: Some(palisade_core::Sensitive::new(Blob(vec![7; 32]))),
+            ciphertext_blob: Some(Blob(vec![9; 64])),
+            ..GenerateDataKeyResponse::default()
+        }
+        .into_value();
+        let json = request_parameters(model, data_key.output.unwrap(), &output).unwrap();
+        assert_eq!(json["plaintext"], HIDDEN);
+        assert!(json.get("ciphertextBlob").is_none());
     }
 
     #[test]

@@ -46,6 +46,11 @@ impl Region {
         valid.then(|| Self(name.to_owned()))
     }
 
+    /// `us-east-1`, where AWS's global endpoints (STS, IAM) act.
+    pub fn us_east_1() -> Self {
+        Self("us-east-1".to_owned())
+    }
+
     /// The name as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -75,6 +80,9 @@ pub enum PrincipalKind {
         /// The session's name.
         session_name: String,
     },
+    /// The unsigned caller of an operation AWS accepts without a signature (such as
+    /// `AssumeRoleWithWebIdentity`); who it is comes from its input, checked by the handler.
+    Anonymous,
 }
 
 /// An authenticated caller.
@@ -101,6 +109,19 @@ impl Principal {
             account,
             kind: PrincipalKind::Root,
             access_key_id: access_key_id.into(),
+        }
+    }
+}
+
+impl Principal {
+    /// The unsigned caller of an anonymous operation, acting in `account`.
+    pub fn anonymous(account: AccountId) -> Self {
+        Self {
+            arn: String::new(),
+            user_id: String::new(),
+            account,
+            kind: PrincipalKind::Anonymous,
+            access_key_id: String::new(),
         }
     }
 }

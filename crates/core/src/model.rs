@@ -86,6 +86,9 @@ pub struct Operation {
     pub result_wrapper: Option<&'static str>,
     /// The modeled errors.
     pub errors: &'static [ShapeId],
+    /// Whether AWS accepts the operation unsigned (its credentials are in the input, as with
+    /// `AssumeRoleWithWebIdentity`).
+    pub anonymous: bool,
 }
 
 /// Method, path template and success status of an operation.

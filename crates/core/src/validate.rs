@@ -366,6 +366,7 @@ mod tests {
         output: None,
         result_wrapper: None,
         errors: &[],
+        anonymous: false,
     }];
 
     static MODEL: ServiceModel = ServiceModel {

@@ -55,6 +55,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             300, 29, 88, 21, 306, 349, 187, 184, 144, 97, 27, 367, 241, 240, 238, 34,
         ],
+        anonymous: false,
     },
     Operation {
         name: "CancelQuery",
@@ -67,6 +68,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(18),
         result_wrapper: None,
         errors: &[88, 97, 144, 145, 177, 267, 241, 367, 238, 34],
+        anonymous: false,
     },
     Operation {
         name: "CreateChannel",
@@ -79,6 +81,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(38),
         result_wrapper: None,
         errors: &[25, 183, 22, 88, 97, 166, 144, 177, 184, 349, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "CreateDashboard",
@@ -91,6 +94,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(40),
         result_wrapper: None,
         errors: &[34, 184, 97, 144, 157, 178, 324, 367],
+        anonymous: false,
     },
     Operation {
         name: "CreateEventDataStore",
@@ -106,6 +110,7 @@ pub static OPERATIONS: &[Operation] = &[
             89, 95, 168, 177, 184, 241, 367, 34, 157, 172, 190, 188, 30, 156, 240, 247, 246, 238,
             354,
         ],
+        anonymous: false,
     },
     Operation {
         name: "CreateTrail",
@@ -121,6 +126,7 @@ pub static OPERATIONS: &[Operation] = &[
             236, 358, 310, 159, 160, 157, 180, 181, 182, 172, 187, 363, 349, 176, 177, 190, 189,
             188, 162, 163, 32, 184, 367, 241, 30, 156, 240, 247, 246, 238, 31, 34, 354,
         ],
+        anonymous: false,
     },
     Operation {
         name: "DeleteChannel",
@@ -133,6 +139,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(57),
         result_wrapper: None,
         errors: &[21, 27, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDashboard",
@@ -145,6 +152,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(59),
         result_wrapper: None,
         errors: &[34, 300, 367],
+        anonymous: false,
     },
     Operation {
         name: "DeleteEventDataStore",
@@ -159,6 +167,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             88, 97, 99, 92, 144, 177, 241, 367, 240, 238, 24, 156, 34, 91,
         ],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourcePolicy",
@@ -171,6 +180,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(63),
         result_wrapper: None,
         errors: &[296, 300, 302, 306, 34, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "DeleteTrail",
@@ -183,6 +193,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(65),
         result_wrapper: None,
         errors: &[362, 187, 29, 34, 354, 169, 367, 241, 240, 238, 156],
+        anonymous: false,
     },
     Operation {
         name: "DeregisterOrganizationDelegatedAdmin",
@@ -195,6 +206,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(69),
         result_wrapper: None,
         errors: &[3, 4, 30, 34, 156, 177, 239, 246, 247, 367, 241],
+        anonymous: false,
     },
     Operation {
         name: "DescribeQuery",
@@ -207,6 +219,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(71),
         result_wrapper: None,
         errors: &[88, 97, 144, 177, 267, 241, 367, 238],
+        anonymous: false,
     },
     Operation {
         name: "DescribeTrails",
@@ -219,6 +232,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(73),
         result_wrapper: None,
         errors: &[367, 241, 187, 29, 238],
+        anonymous: false,
     },
     Operation {
         name: "DisableFederation",
@@ -233,6 +247,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             88, 97, 177, 144, 241, 367, 30, 156, 240, 238, 247, 246, 33, 0,
         ],
+        anonymous: false,
     },
     Operation {
         name: "EnableFederation",
@@ -247,6 +262,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             88, 97, 177, 144, 241, 367, 30, 156, 240, 238, 247, 246, 33, 0, 91,
         ],
+        anonymous: false,
     },
     Operation {
         name: "GenerateQuery",
@@ -259,6 +275,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(110),
         result_wrapper: None,
         errors: &[88, 97, 144, 177, 111, 241, 367, 238],
+        anonymous: false,
     },
     Operation {
         name: "GetChannel",
@@ -271,6 +288,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(113),
         result_wrapper: None,
         errors: &[21, 27, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "GetDashboard",
@@ -283,6 +301,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(115),
         result_wrapper: None,
         errors: &[300, 367],
+        anonymous: false,
     },
     Operation {
         name: "GetEventConfiguration",
@@ -295,6 +314,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(117),
         result_wrapper: None,
         errors: &[362, 187, 29, 367, 241, 88, 97, 167, 177, 166, 238, 176],
+        anonymous: false,
     },
     Operation {
         name: "GetEventDataStore",
@@ -307,6 +327,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(119),
         result_wrapper: None,
         errors: &[88, 97, 177, 241, 367, 238],
+        anonymous: false,
     },
     Operation {
         name: "GetEventSelectors",
@@ -319,6 +340,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(121),
         result_wrapper: None,
         errors: &[362, 187, 29, 367, 241, 238],
+        anonymous: false,
     },
     Operation {
         name: "GetImport",
@@ -331,6 +353,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(123),
         result_wrapper: None,
         errors: &[138, 177, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "GetInsightSelectors",
@@ -343,6 +366,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(125),
         result_wrapper: None,
         errors: &[177, 176, 362, 187, 29, 367, 241, 147, 238, 354],
+        anonymous: false,
     },
     Operation {
         name: "GetQueryResults",
@@ -355,6 +379,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(127),
         result_wrapper: None,
         errors: &[88, 97, 144, 174, 175, 177, 267, 157, 241, 367, 238],
+        anonymous: false,
     },
     Operation {
         name: "GetResourcePolicy",
@@ -367,6 +392,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(129),
         result_wrapper: None,
         errors: &[296, 300, 302, 306, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "GetTrail",
@@ -379,6 +405,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(131),
         result_wrapper: None,
         errors: &[29, 362, 187, 367, 241],
+        anonymous: false,
     },
     Operation {
         name: "GetTrailStatus",
@@ -391,6 +418,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(133),
         result_wrapper: None,
         errors: &[29, 362, 187, 367, 241],
+        anonymous: false,
     },
     Operation {
         name: "ListChannels",
@@ -403,6 +431,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(193),
         result_wrapper: None,
         errors: &[175, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "ListDashboards",
@@ -415,6 +444,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(196),
         result_wrapper: None,
         errors: &[367],
+        anonymous: false,
     },
     Operation {
         name: "ListEventDataStores",
@@ -427,6 +457,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(199),
         result_wrapper: None,
         errors: &[174, 175, 241, 367, 238],
+        anonymous: false,
     },
     Operation {
         name: "ListImportFailures",
@@ -439,6 +470,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(202),
         result_wrapper: None,
         errors: &[175, 241, 367, 177],
+        anonymous: false,
     },
     Operation {
         name: "ListImports",
@@ -451,6 +483,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(205),
         result_wrapper: None,
         errors: &[88, 175, 177, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "ListInsightsData",
@@ -463,6 +496,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(211),
         result_wrapper: None,
         errors: &[177, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "ListInsightsMetricData",
@@ -475,6 +509,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(214),
         result_wrapper: None,
         errors: &[177, 187, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "ListPublicKeys",
@@ -487,6 +522,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(216),
         result_wrapper: None,
         errors: &[185, 367, 241, 186],
+        anonymous: false,
     },
     Operation {
         name: "ListQueries",
@@ -499,6 +535,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(219),
         result_wrapper: None,
         errors: &[88, 97, 144, 164, 174, 175, 177, 179, 241, 367, 238],
+        anonymous: false,
     },
     Operation {
         name: "ListTags",
@@ -511,6 +548,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(221),
         result_wrapper: None,
         errors: &[300, 29, 88, 21, 306, 187, 144, 97, 367, 241, 186, 238],
+        anonymous: false,
     },
     Operation {
         name: "ListTrails",
@@ -523,6 +561,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(223),
         result_wrapper: None,
         errors: &[367, 241],
+        anonymous: false,
     },
     Operation {
         name: "LookupEvents",
@@ -535,6 +574,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(231),
         result_wrapper: None,
         errors: &[173, 185, 174, 175, 165, 367, 241],
+        anonymous: false,
     },
     Operation {
         name: "PutEventConfiguration",
@@ -550,6 +590,7 @@ pub static OPERATIONS: &[Operation] = &[
             362, 187, 29, 176, 169, 88, 97, 167, 166, 144, 367, 241, 354, 177, 34, 240, 238, 156,
             158,
         ],
+        anonymous: false,
     },
     Operation {
         name: "PutEventSelectors",
@@ -562,6 +603,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(259),
         result_wrapper: None,
         errors: &[362, 187, 29, 169, 168, 34, 354, 367, 241, 240, 238, 156],
+        anonymous: false,
     },
     Operation {
         name: "PutInsightSelectors",
@@ -576,6 +618,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             177, 176, 362, 187, 29, 169, 171, 159, 157, 310, 188, 367, 241, 240, 238, 354,
         ],
+        anonymous: false,
     },
     Operation {
         name: "PutResourcePolicy",
@@ -588,6 +631,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(263),
         result_wrapper: None,
         errors: &[296, 303, 300, 306, 34, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "RegisterOrganizationDelegatedAdmin",
@@ -600,6 +644,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(290),
         result_wrapper: None,
         errors: &[5, 3, 156, 177, 19, 30, 34, 55, 239, 246, 247, 367, 241, 158],
+        anonymous: false,
     },
     Operation {
         name: "RemoveTags",
@@ -614,6 +659,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             300, 29, 88, 21, 306, 187, 184, 144, 97, 27, 367, 241, 240, 238, 34,
         ],
+        anonymous: false,
     },
     Operation {
         name: "RestoreEventDataStore",
@@ -626,6 +672,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(308),
         result_wrapper: None,
         errors: &[88, 97, 95, 167, 177, 241, 367, 30, 156, 247, 240, 238, 246],
+        anonymous: false,
     },
     Operation {
         name: "SearchSampleQueries",
@@ -638,6 +685,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(318),
         result_wrapper: None,
         errors: &[177, 367, 241],
+        anonymous: false,
     },
     Operation {
         name: "StartDashboardRefresh",
@@ -650,6 +698,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(330),
         result_wrapper: None,
         errors: &[300, 97, 144, 324, 367],
+        anonymous: false,
     },
     Operation {
         name: "StartEventDataStoreIngestion",
@@ -662,6 +711,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(332),
         result_wrapper: None,
         errors: &[88, 97, 167, 177, 166, 241, 367, 240, 238, 156, 34],
+        anonymous: false,
     },
     Operation {
         name: "StartImport",
@@ -676,6 +726,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             1, 88, 97, 167, 166, 144, 170, 138, 177, 157, 241, 367, 241, 367,
         ],
+        anonymous: false,
     },
     Operation {
         name: "StartLogging",
@@ -688,6 +739,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(336),
         result_wrapper: None,
         errors: &[29, 34, 354, 362, 187, 169, 367, 241, 240, 238, 156],
+        anonymous: false,
     },
     Operation {
         name: "StartQuery",
@@ -702,6 +754,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             88, 97, 144, 177, 178, 232, 157, 181, 180, 159, 310, 241, 367, 238,
         ],
+        anonymous: false,
     },
     Operation {
         name: "StopEventDataStoreIngestion",
@@ -714,6 +767,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(340),
         result_wrapper: None,
         errors: &[88, 97, 167, 177, 166, 241, 367, 240, 238, 156, 34],
+        anonymous: false,
     },
     Operation {
         name: "StopImport",
@@ -726,6 +780,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(342),
         result_wrapper: None,
         errors: &[138, 177, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "StopLogging",
@@ -738,6 +793,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(344),
         result_wrapper: None,
         errors: &[362, 187, 29, 34, 354, 169, 367, 241, 240, 238, 156],
+        anonymous: false,
     },
     Operation {
         name: "UpdateChannel",
@@ -750,6 +806,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(369),
         result_wrapper: None,
         errors: &[21, 27, 22, 88, 97, 166, 144, 177, 241, 367],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDashboard",
@@ -762,6 +819,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(371),
         result_wrapper: None,
         errors: &[34, 300, 97, 144, 157, 178, 324, 367],
+        anonymous: false,
     },
     Operation {
         name: "UpdateEventDataStore",
@@ -777,6 +835,7 @@ pub static OPERATIONS: &[Operation] = &[
             89, 88, 97, 168, 171, 92, 144, 177, 241, 367, 157, 172, 190, 188, 30, 156, 247, 240,
             238, 246, 34, 354,
         ],
+        anonymous: false,
     },
     Operation {
         name: "UpdateTrail",
@@ -792,6 +851,7 @@ pub static OPERATIONS: &[Operation] = &[
             310, 159, 160, 157, 362, 180, 181, 182, 172, 187, 363, 168, 29, 34, 354, 176, 169, 190,
             189, 188, 162, 163, 32, 367, 241, 30, 156, 247, 240, 246, 238, 31, 177,
         ],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAlarms",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[275],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAnomalyDetector",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(67),
         result_wrapper: Some("DeleteAnomalyDetectorResult"),
         errors: &[276, 172, 176, 240, 175],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDashboards",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(69),
         result_wrapper: Some("DeleteDashboardsResult"),
         errors: &[176, 172, 41],
+        anonymous: false,
     },
     Operation {
         name: "DeleteInsightRules",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(71),
         result_wrapper: Some("DeleteInsightRulesResult"),
         errors: &[176, 240],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMetricStream",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(73),
         result_wrapper: Some("DeleteMetricStreamResult"),
         errors: &[172, 176, 240],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAlarmContributors",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(75),
         result_wrapper: Some("DescribeAlarmContributorsResult"),
         errors: &[174, 276],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAlarmHistory",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(77),
         result_wrapper: Some("DescribeAlarmHistoryResult"),
         errors: &[174],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAlarms",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(81),
         result_wrapper: Some("DescribeAlarmsResult"),
         errors: &[174],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAlarmsForMetric",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(79),
         result_wrapper: Some("DescribeAlarmsForMetricResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAnomalyDetectors",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(83),
         result_wrapper: Some("DescribeAnomalyDetectorsResult"),
         errors: &[174, 172, 176, 175],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInsightRules",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(85),
         result_wrapper: Some("DescribeInsightRulesResult"),
         errors: &[174],
+        anonymous: false,
     },
     Operation {
         name: "DisableAlarmActions",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "DisableInsightRules",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(94),
         result_wrapper: Some("DisableInsightRulesResult"),
         errors: &[176, 240],
+        anonymous: false,
     },
     Operation {
         name: "EnableAlarmActions",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "EnableInsightRules",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(98),
         result_wrapper: Some("EnableInsightRulesResult"),
         errors: &[176, 240, 179],
+        anonymous: false,
     },
     Operation {
         name: "GetAlarmMuteRule",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(123),
         result_wrapper: Some("GetAlarmMuteRuleResult"),
         errors: &[276],
+        anonymous: false,
     },
     Operation {
         name: "GetDashboard",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(125),
         result_wrapper: Some("GetDashboardResult"),
         errors: &[176, 54, 172],
+        anonymous: false,
     },
     Operation {
         name: "GetInsightRuleReport",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(127),
         result_wrapper: Some("GetInsightRuleReportResult"),
         errors: &[176, 240, 276],
+        anonymous: false,
     },
     Operation {
         name: "GetMetricData",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(131),
         result_wrapper: Some("GetMetricDataResult"),
         errors: &[174],
+        anonymous: false,
     },
     Operation {
         name: "GetMetricStatistics",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(133),
         result_wrapper: Some("GetMetricStatisticsResult"),
         errors: &[176, 240, 175, 172],
+        anonymous: false,
     },
     Operation {
         name: "GetMetricStream",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(135),
         result_wrapper: Some("GetMetricStreamResult"),
         errors: &[276, 172, 176, 240, 175],
+        anonymous: false,
     },
     Operation {
         name: "GetMetricWidgetImage",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(137),
         result_wrapper: Some("GetMetricWidgetImageResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "GetOTelEnrichment",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(139),
         result_wrapper: Some("GetOTelEnrichmentResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "ListAlarmMuteRules",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(182),
         result_wrapper: Some("ListAlarmMuteRulesResult"),
         errors: &[174, 276],
+        anonymous: false,
     },
     Operation {
         name: "ListDashboards",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(184),
         result_wrapper: Some("ListDashboardsResult"),
         errors: &[176, 172],
+        anonymous: false,
     },
     Operation {
         name: "ListManagedInsightRules",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(186),
         result_wrapper: Some("ListManagedInsightRulesResult"),
         errors: &[176, 240, 174],
+        anonymous: false,
     },
     Operation {
         name: "ListMetricStreams",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(189),
         result_wrapper: Some("ListMetricStreamsResult"),
         errors: &[174, 172, 176, 240],
+        anonymous: false,
     },
     Operation {
         name: "ListMetrics",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(191),
         result_wrapper: Some("ListMetricsResult"),
         errors: &[172, 176],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(193),
         result_wrapper: Some("ListTagsForResourceResult"),
         errors: &[176, 276, 172],
+        anonymous: false,
     },
     Operation {
         name: "PutAlarmMuteRule",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[180],
+        anonymous: false,
     },
     Operation {
         name: "PutAnomalyDetector",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(256),
         result_wrapper: Some("PutAnomalyDetectorResult"),
         errors: &[179, 172, 176, 240, 175],
+        anonymous: false,
     },
     Operation {
         name: "PutCompositeAlarm",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[180],
+        anonymous: false,
     },
     Operation {
         name: "PutDashboard",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(259),
         result_wrapper: Some("PutDashboardResult"),
         errors: &[50, 172, 41],
+        anonymous: false,
     },
     Operation {
         name: "PutInsightRule",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(261),
         result_wrapper: Some("PutInsightRuleResult"),
         errors: &[176, 240, 179],
+        anonymous: false,
     },
     Operation {
         name: "PutManagedInsightRules",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(263),
         result_wrapper: Some("PutManagedInsightRulesResult"),
         errors: &[176, 240],
+        anonymous: false,
     },
     Operation {
         name: "PutMetricAlarm",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[180],
+        anonymous: false,
     },
     Operation {
         name: "PutMetricData",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[176, 240, 175, 172],
+        anonymous: false,
     },
     Operation {
         name: "PutMetricStream",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(267),
         result_wrapper: Some("PutMetricStreamResult"),
         errors: &[40, 172, 176, 240, 175],
+        anonymous: false,
     },
     Operation {
         name: "SetAlarmState",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[275, 173],
+        anonymous: false,
     },
     Operation {
         name: "StartMetricStreams",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(287),
         result_wrapper: Some("StartMetricStreamsResult"),
         errors: &[172, 176, 240],
+        anonymous: false,
     },
     Operation {
         name: "StartOTelEnrichment",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(289),
         result_wrapper: Some("StartOTelEnrichmentResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "StopMetricStreams",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(299),
         result_wrapper: Some("StopMetricStreamsResult"),
         errors: &[172, 176, 240],
+        anonymous: false,
     },
     Operation {
         name: "StopOTelEnrichment",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(301),
         result_wrapper: Some("StopOTelEnrichmentResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(310),
         result_wrapper: Some("TagResourceResult"),
         errors: &[176, 276, 40, 172, 41],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(319),
         result_wrapper: Some("UntagResourceResult"),
         errors: &[176, 276, 40, 172, 41],
+        anonymous: false,
     },
 ];
 

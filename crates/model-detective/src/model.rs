@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 20, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetGraphMemberDatasources",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(15),
         result_wrapper: None,
         errors: &[4, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetMembershipDatasources",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(17),
         result_wrapper: None,
         errors: &[4, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "CreateGraph",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(22),
         result_wrapper: None,
         errors: &[4, 20, 66, 112],
+        anonymous: false,
     },
     Operation {
         name: "CreateMembers",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(24),
         result_wrapper: None,
         errors: &[4, 66, 111, 146, 112],
+        anonymous: false,
     },
     Operation {
         name: "DeleteGraph",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMembers",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(36),
         result_wrapper: None,
         errors: &[4, 20, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOrganizationConfiguration",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(38),
         result_wrapper: None,
         errors: &[4, 66, 146, 133],
+        anonymous: false,
     },
     Operation {
         name: "DisableOrganizationAdminAccount",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 66, 146, 133],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateMembership",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 20, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "EnableOrganizationAdminAccount",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 66, 146, 133],
+        anonymous: false,
     },
     Operation {
         name: "GetInvestigation",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(52),
         result_wrapper: None,
         errors: &[4, 66, 146, 111, 133],
+        anonymous: false,
     },
     Operation {
         name: "GetMembers",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(54),
         result_wrapper: None,
         errors: &[4, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "ListDatasourcePackages",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(75),
         result_wrapper: None,
         errors: &[4, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "ListGraphs",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(77),
         result_wrapper: None,
         errors: &[4, 66, 146],
+        anonymous: false,
     },
     Operation {
         name: "ListIndicators",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(79),
         result_wrapper: None,
         errors: &[4, 66, 146, 111, 133],
+        anonymous: false,
     },
     Operation {
         name: "ListInvestigations",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(81),
         result_wrapper: None,
         errors: &[4, 66, 146, 111, 133],
+        anonymous: false,
     },
     Operation {
         name: "ListInvitations",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(83),
         result_wrapper: None,
         errors: &[4, 66, 146],
+        anonymous: false,
     },
     Operation {
         name: "ListMembers",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(85),
         result_wrapper: None,
         errors: &[4, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "ListOrganizationAdminAccounts",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(87),
         result_wrapper: None,
         errors: &[4, 66, 146, 133],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(89),
         result_wrapper: None,
         errors: &[4, 66, 146, 111],
+        anonymous: false,
     },
     Operation {
         name: "RejectInvitation",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 20, 66, 111, 146],
+        anonymous: false,
     },
     Operation {
         name: "StartInvestigation",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(117),
         result_wrapper: None,
         errors: &[4, 66, 146, 133, 111],
+        anonymous: false,
     },
     Operation {
         name: "StartMonitoringMember",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 20, 66, 111, 112, 146],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(128),
         result_wrapper: None,
         errors: &[4, 66, 146, 111],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(141),
         result_wrapper: None,
         errors: &[4, 66, 146, 111],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDatasourcePackages",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 66, 111, 112, 146],
+        anonymous: false,
     },
     Operation {
         name: "UpdateInvestigationState",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 66, 146, 111, 133],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOrganizationConfiguration",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[4, 66, 146, 133],
+        anonymous: false,
     },
 ];
 

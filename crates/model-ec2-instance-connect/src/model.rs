@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(12),
         result_wrapper: None,
         errors: &[0, 8, 20, 23, 2, 3, 5],
+        anonymous: false,
     },
     Operation {
         name: "SendSerialConsoleSSHPublicKey",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(14),
         result_wrapper: None,
         errors: &[0, 15, 8, 20, 23, 2, 4, 16, 17, 3, 5, 18],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[278, 36, 166, 164, 212],
+        anonymous: false,
     },
     Operation {
         name: "CancelReplay",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(30),
         result_wrapper: None,
         errors: &[278, 36, 159, 164],
+        anonymous: false,
     },
     Operation {
         name: "CreateApiDestination",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(62),
         result_wrapper: None,
         errors: &[274, 278, 171, 164],
+        anonymous: false,
     },
     Operation {
         name: "CreateArchive",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(64),
         result_wrapper: None,
         errors: &[36, 274, 278, 164, 171, 165],
+        anonymous: false,
     },
     Operation {
         name: "CreateConnection",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(71),
         result_wrapper: None,
         errors: &[274, 171, 278, 164, 0, 332],
+        anonymous: false,
     },
     Operation {
         name: "CreateEndpoint",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(73),
         result_wrapper: None,
         errors: &[274, 171, 164],
+        anonymous: false,
     },
     Operation {
         name: "CreateEventBus",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(75),
         result_wrapper: None,
         errors: &[274, 278, 166, 164, 36, 171, 212],
+        anonymous: false,
     },
     Operation {
         name: "CreatePartnerEventSource",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(77),
         result_wrapper: None,
         errors: &[274, 164, 36, 171, 212],
+        anonymous: false,
     },
     Operation {
         name: "DeactivateEventSource",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[278, 36, 166, 164, 212],
+        anonymous: false,
     },
     Operation {
         name: "DeauthorizeConnection",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(84),
         result_wrapper: None,
         errors: &[36, 278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DeleteApiDestination",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(86),
         result_wrapper: None,
         errors: &[36, 278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DeleteArchive",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(88),
         result_wrapper: None,
         errors: &[36, 278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DeleteConnection",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(90),
         result_wrapper: None,
         errors: &[36, 278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DeleteEndpoint",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(92),
         result_wrapper: None,
         errors: &[36, 278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DeleteEventBus",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[164, 36],
+        anonymous: false,
     },
     Operation {
         name: "DeletePartnerEventSource",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[164, 36, 212],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRule",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[36, 203, 164, 278],
+        anonymous: false,
     },
     Operation {
         name: "DescribeApiDestination",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(97),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DescribeArchive",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(99),
         result_wrapper: None,
         errors: &[274, 278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DescribeConnection",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(103),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEndpoint",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(105),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEventBus",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(107),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEventSource",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(109),
         result_wrapper: None,
         errors: &[278, 164, 212],
+        anonymous: false,
     },
     Operation {
         name: "DescribePartnerEventSource",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(111),
         result_wrapper: None,
         errors: &[278, 164, 212],
+        anonymous: false,
     },
     Operation {
         name: "DescribeReplay",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(113),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DescribeRule",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(115),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "DisableRule",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[278, 36, 203, 164],
+        anonymous: false,
     },
     Operation {
         name: "EnableRule",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[278, 36, 203, 164],
+        anonymous: false,
     },
     Operation {
         name: "ListApiDestinations",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(175),
         result_wrapper: None,
         errors: &[164],
+        anonymous: false,
     },
     Operation {
         name: "ListArchives",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(177),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "ListConnections",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(179),
         result_wrapper: None,
         errors: &[164],
+        anonymous: false,
     },
     Operation {
         name: "ListEndpoints",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(181),
         result_wrapper: None,
         errors: &[164],
+        anonymous: false,
     },
     Operation {
         name: "ListEventBuses",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(183),
         result_wrapper: None,
         errors: &[164],
+        anonymous: false,
     },
     Operation {
         name: "ListEventSources",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(185),
         result_wrapper: None,
         errors: &[164, 212],
+        anonymous: false,
     },
     Operation {
         name: "ListPartnerEventSourceAccounts",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(187),
         result_wrapper: None,
         errors: &[278, 164, 212],
+        anonymous: false,
     },
     Operation {
         name: "ListPartnerEventSources",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(189),
         result_wrapper: None,
         errors: &[164, 212],
+        anonymous: false,
     },
     Operation {
         name: "ListReplays",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(191),
         result_wrapper: None,
         errors: &[164],
+        anonymous: false,
     },
     Operation {
         name: "ListRuleNamesByTarget",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(193),
         result_wrapper: None,
         errors: &[164, 278],
+        anonymous: false,
     },
     Operation {
         name: "ListRules",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(195),
         result_wrapper: None,
         errors: &[164, 278],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(197),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "ListTargetsByRule",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(199),
         result_wrapper: None,
         errors: &[278, 164],
+        anonymous: false,
     },
     Operation {
         name: "PutEvents",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(235),
         result_wrapper: None,
         errors: &[164],
+        anonymous: false,
     },
     Operation {
         name: "PutPartnerEvents",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(241),
         result_wrapper: None,
         errors: &[164, 212],
+        anonymous: false,
     },
     Operation {
         name: "PutPermission",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[278, 228, 164, 36, 212],
+        anonymous: false,
     },
     Operation {
         name: "PutRule",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(246),
         result_wrapper: None,
         errors: &[165, 171, 36, 203, 164, 278],
+        anonymous: false,
     },
     Operation {
         name: "PutTargets",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(248),
         result_wrapper: None,
         errors: &[278, 36, 171, 203, 164],
+        anonymous: false,
     },
     Operation {
         name: "RemovePermission",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[278, 164, 36, 212],
+        anonymous: false,
     },
     Operation {
         name: "RemoveTargets",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(260),
         result_wrapper: None,
         errors: &[278, 36, 203, 164],
+        anonymous: false,
     },
     Operation {
         name: "StartReplay",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(310),
         result_wrapper: None,
         errors: &[278, 274, 165, 171, 164],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(320),
         result_wrapper: None,
         errors: &[278, 36, 164, 203],
+        anonymous: false,
     },
     Operation {
         name: "TestEventPattern",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(331),
         result_wrapper: None,
         errors: &[165, 164],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(338),
         result_wrapper: None,
         errors: &[278, 164, 36, 203],
+        anonymous: false,
     },
     Operation {
         name: "UpdateApiDestination",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(340),
         result_wrapper: None,
         errors: &[36, 278, 164, 171],
+        anonymous: false,
     },
     Operation {
         name: "UpdateArchive",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(342),
         result_wrapper: None,
         errors: &[36, 278, 164, 171, 165],
+        anonymous: false,
     },
     Operation {
         name: "UpdateConnection",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(349),
         result_wrapper: None,
         errors: &[36, 278, 164, 171, 0, 332],
+        anonymous: false,
     },
     Operation {
         name: "UpdateEndpoint",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(351),
         result_wrapper: None,
         errors: &[278, 36, 164],
+        anonymous: false,
     },
     Operation {
         name: "UpdateEventBus",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(353),
         result_wrapper: None,
         errors: &[278, 164, 36, 212],
+        anonymous: false,
     },
 ];
 

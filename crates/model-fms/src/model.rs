@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[122, 120, 241, 119, 128],
+        anonymous: false,
     },
     Operation {
         name: "AssociateThirdPartyFirewall",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(18),
         result_wrapper: None,
         errors: &[122, 120, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "BatchAssociateResource",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(26),
         result_wrapper: None,
         errors: &[122, 119, 120, 128, 241],
+        anonymous: false,
     },
     Operation {
         name: "BatchDisassociateResource",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(28),
         result_wrapper: None,
         errors: &[122, 119, 120, 241],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAppsList",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "DeleteNotificationChannel",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "DeletePolicy",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[241, 122, 119, 120, 128],
+        anonymous: false,
     },
     Operation {
         name: "DeleteProtocolsList",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourceSet",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[241, 122, 119, 120],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateAdminAccount",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[122, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateThirdPartyFirewall",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(54),
         result_wrapper: None,
         errors: &[122, 120, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetAdminAccount",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(92),
         result_wrapper: None,
         errors: &[122, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetAdminScope",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(94),
         result_wrapper: None,
         errors: &[122, 120, 241, 119, 128],
+        anonymous: false,
     },
     Operation {
         name: "GetAppsList",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(96),
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetComplianceDetail",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(98),
         result_wrapper: None,
         errors: &[241, 119, 120, 122],
+        anonymous: false,
     },
     Operation {
         name: "GetNotificationChannel",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(100),
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetPolicy",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(102),
         result_wrapper: None,
         errors: &[241, 122, 119, 123],
+        anonymous: false,
     },
     Operation {
         name: "GetProtectionStatus",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(104),
         result_wrapper: None,
         errors: &[120, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetProtocolsList",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(106),
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetResourceSet",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(108),
         result_wrapper: None,
         errors: &[122, 120, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetThirdPartyFirewallAssociationStatus",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(110),
         result_wrapper: None,
         errors: &[122, 120, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "GetViolationDetails",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(112),
         result_wrapper: None,
         errors: &[241, 120, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListAdminAccountsForOrganization",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(130),
         result_wrapper: None,
         errors: &[122, 241, 119, 128],
+        anonymous: false,
     },
     Operation {
         name: "ListAdminsManagingAccount",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(132),
         result_wrapper: None,
         errors: &[241, 120, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListAppsLists",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(134),
         result_wrapper: None,
         errors: &[241, 122, 128, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListComplianceStatus",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(136),
         result_wrapper: None,
         errors: &[241, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListDiscoveredResources",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(138),
         result_wrapper: None,
         errors: &[122, 120, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListMemberAccounts",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(141),
         result_wrapper: None,
         errors: &[241, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListPolicies",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(143),
         result_wrapper: None,
         errors: &[241, 122, 128, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListProtocolsLists",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(145),
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListResourceSetResources",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(147),
         result_wrapper: None,
         errors: &[122, 119, 120, 241],
+        anonymous: false,
     },
     Operation {
         name: "ListResourceSets",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(149),
         result_wrapper: None,
         errors: &[122, 120, 119],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(151),
         result_wrapper: None,
         errors: &[241, 122, 119, 120],
+        anonymous: false,
     },
     Operation {
         name: "ListThirdPartyFirewallFirewallPolicies",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(153),
         result_wrapper: None,
         errors: &[122, 120, 241, 119],
+        anonymous: false,
     },
     Operation {
         name: "PutAdminAccount",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[122, 120, 119, 128],
+        anonymous: false,
     },
     Operation {
         name: "PutAppsList",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(217),
         result_wrapper: None,
         errors: &[241, 122, 120, 128, 119],
+        anonymous: false,
     },
     Operation {
         name: "PutNotificationChannel",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[241, 122, 119],
+        anonymous: false,
     },
     Operation {
         name: "PutPolicy",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(220),
         result_wrapper: None,
         errors: &[241, 122, 120, 128, 119, 123],
+        anonymous: false,
     },
     Operation {
         name: "PutProtocolsList",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(222),
         result_wrapper: None,
         errors: &[241, 122, 120, 128, 119],
+        anonymous: false,
     },
     Operation {
         name: "PutResourceSet",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(224),
         result_wrapper: None,
         errors: &[122, 120, 128, 119],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(278),
         result_wrapper: None,
         errors: &[241, 122, 119, 120, 128],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(293),
         result_wrapper: None,
         errors: &[241, 122, 119, 120],
+        anonymous: false,
     },
 ];
 

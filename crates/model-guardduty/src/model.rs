@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "AcceptInvitation",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(3),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ArchiveFindings",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(39),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreateDetector",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(86),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreateFilter",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(88),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreateIPSet",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(90),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "CreateMalwareProtectionPlan",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(92),
         result_wrapper: None,
         errors: &[44, 304, 5, 56],
+        anonymous: false,
     },
     Operation {
         name: "CreateMembers",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(94),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreatePublishingDestination",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(97),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreateSampleFindings",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(100),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreateThreatEntitySet",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(102),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "CreateThreatIntelSet",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(104),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "CreateTrustedEntitySet",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(106),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeclineInvitations",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(119),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDetector",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(122),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteFilter",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(124),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteIPSet",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(126),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteInvitations",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(128),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMalwareProtectionPlan",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[44, 304, 5, 503],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMembers",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(131),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeletePublishingDestination",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(133),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteThreatEntitySet",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(135),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteThreatIntelSet",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(137),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DeleteTrustedEntitySet",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(139),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMalwareScans",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(141),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOrganizationConfiguration",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(143),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DescribePublishingDestination",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(145),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DisableOrganizationAdminAccount",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(166),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateFromAdministratorAccount",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(168),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateFromMasterAccount",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(170),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateMembers",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(172),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "EnableOrganizationAdminAccount",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(201),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetAdministratorAccount",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(241),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetCoverageStatistics",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(243),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetDetector",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(245),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetFilter",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(247),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetFindings",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(249),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingsStatistics",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(251),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetIPSet",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(253),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetInvitationsCount",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(255),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetMalwareProtectionPlan",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(257),
         result_wrapper: None,
         errors: &[44, 304, 5, 503],
+        anonymous: false,
     },
     Operation {
         name: "GetMalwareScan",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(259),
         result_wrapper: None,
         errors: &[44, 304, 503],
+        anonymous: false,
     },
     Operation {
         name: "GetMalwareScanSettings",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(262),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetMasterAccount",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(264),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetMemberDetectors",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(266),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetMembers",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(268),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetOrganizationStatistics",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(269),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetRemainingFreeTrialDays",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(271),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetThreatEntitySet",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(273),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetThreatIntelSet",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(275),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetTrustedEntitySet",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(277),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "GetUsageStatistics",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(279),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "InviteMembers",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(308),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListCoverage",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(337),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListDetectors",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(339),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListFilters",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(341),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListFindings",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(343),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListIPSets",
@@ -737,6 +794,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(345),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListInvitations",
@@ -749,6 +807,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(347),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListMalwareProtectionPlans",
@@ -761,6 +820,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(349),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "ListMalwareScans",
@@ -773,6 +833,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(355),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListMembers",
@@ -785,6 +846,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(357),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListOrganizationAdminAccounts",
@@ -797,6 +859,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(359),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListPublishingDestinations",
@@ -809,6 +872,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(361),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -821,6 +885,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(363),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "ListThreatEntitySets",
@@ -833,6 +898,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(365),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListThreatIntelSets",
@@ -845,6 +911,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(367),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "ListTrustedEntitySets",
@@ -857,6 +924,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(369),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "SendObjectMalwareScan",
@@ -869,6 +937,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(553),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "StartMalwareScan",
@@ -881,6 +950,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(571),
         result_wrapper: None,
         errors: &[44, 304, 56],
+        anonymous: false,
     },
     Operation {
         name: "StartMonitoringMembers",
@@ -893,6 +963,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(573),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "StopMonitoringMembers",
@@ -905,6 +976,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(575),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -917,6 +989,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(583),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "UnarchiveFindings",
@@ -929,6 +1002,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(607),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -941,6 +1015,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(612),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDetector",
@@ -953,6 +1028,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(614),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateFilter",
@@ -965,6 +1041,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(616),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateFindingsFeedback",
@@ -977,6 +1054,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(618),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateIPSet",
@@ -989,6 +1067,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(620),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "UpdateMalwareProtectionPlan",
@@ -1001,6 +1080,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[44, 304, 5, 503],
+        anonymous: false,
     },
     Operation {
         name: "UpdateMalwareScanSettings",
@@ -1013,6 +1093,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(623),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateMemberDetectors",
@@ -1025,6 +1106,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(625),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOrganizationConfiguration",
@@ -1037,6 +1119,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(627),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdatePublishingDestination",
@@ -1049,6 +1132,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(630),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateThreatEntitySet",
@@ -1061,6 +1145,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(633),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
     Operation {
         name: "UpdateThreatIntelSet",
@@ -1073,6 +1158,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(635),
         result_wrapper: None,
         errors: &[44, 304, 5],
+        anonymous: false,
     },
     Operation {
         name: "UpdateTrustedEntitySet",
@@ -1085,6 +1171,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(637),
         result_wrapper: None,
         errors: &[44, 304],
+        anonymous: false,
     },
 ];
 

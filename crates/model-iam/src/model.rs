@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 350, 27],
+        anonymous: false,
     },
     Operation {
         name: "AddClientIDToOpenIDConnectProvider",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[27, 192, 277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "AddRoleToInstanceProfile",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 113, 196, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "AddUserToGroup",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "AssociateDelegationRequest",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 350, 27, 192],
+        anonymous: false,
     },
     Operation {
         name: "AttachGroupPolicy",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 298, 350],
+        anonymous: false,
     },
     Operation {
         name: "AttachRolePolicy",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 377, 298, 350],
+        anonymous: false,
     },
     Operation {
         name: "AttachUserPolicy",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 298, 350],
+        anonymous: false,
     },
     Operation {
         name: "ChangePassword",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 194, 196, 116, 287, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateAccessKey",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(37),
         result_wrapper: Some("CreateAccessKeyResult"),
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateAccountAlias",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[27, 113, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateDelegationRequest",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(40),
         result_wrapper: Some("CreateDelegationRequestResult"),
         errors: &[113, 350, 192, 196, 27],
+        anonymous: false,
     },
     Operation {
         name: "CreateGroup",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(42),
         result_wrapper: Some("CreateGroupResult"),
         errors: &[196, 113, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateInstanceProfile",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(44),
         result_wrapper: Some("CreateInstanceProfileResult"),
         errors: &[113, 192, 196, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateLoginProfile",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(46),
         result_wrapper: Some("CreateLoginProfileResult"),
         errors: &[113, 277, 287, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateOpenIDConnectProvider",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(48),
         result_wrapper: Some("CreateOpenIDConnectProviderResult"),
         errors: &[192, 113, 196, 27, 350, 281],
+        anonymous: false,
     },
     Operation {
         name: "CreatePolicy",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(50),
         result_wrapper: Some("CreatePolicyResult"),
         errors: &[192, 196, 113, 274, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreatePolicyVersion",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(52),
         result_wrapper: Some("CreatePolicyVersionResult"),
         errors: &[277, 274, 192, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateRole",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(54),
         result_wrapper: Some("CreateRoleResult"),
         errors: &[196, 192, 113, 274, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateSAMLProvider",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(56),
         result_wrapper: Some("CreateSAMLProviderResult"),
         errors: &[192, 113, 196, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateServiceLinkedRole",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(58),
         result_wrapper: Some("CreateServiceLinkedRoleResult"),
         errors: &[192, 196, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateServiceSpecificCredential",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(60),
         result_wrapper: Some("CreateServiceSpecificCredentialResult"),
         errors: &[196, 277, 352],
+        anonymous: false,
     },
     Operation {
         name: "CreateUser",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(62),
         result_wrapper: Some("CreateUserResult"),
         errors: &[196, 113, 277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "CreateVirtualMFADevice",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(64),
         result_wrapper: Some("CreateVirtualMFADeviceResult"),
         errors: &[196, 192, 113, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeactivateMFADevice",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[116, 277, 196, 350, 27],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAccessKey",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAccountAlias",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[27, 277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAccountPasswordPolicy",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteGroup",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 73, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteGroupPolicy",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteInstanceProfile",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 73, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteLoginProfile",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[116, 277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteOpenIDConnectProvider",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[192, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeletePolicy",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 73, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeletePolicyVersion",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 73, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRole",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 73, 196, 377, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRolePermissionsBoundary",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRolePolicy",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteSAMLProvider",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[192, 196, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteSSHPublicKey",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277],
+        anonymous: false,
     },
     Operation {
         name: "DeleteServerCertificate",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 73, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteServiceLinkedRole",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(88),
         result_wrapper: Some("DeleteServiceLinkedRoleResult"),
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteServiceSpecificCredential",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277],
+        anonymous: false,
     },
     Operation {
         name: "DeleteSigningCertificate",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteUser",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[196, 277, 73, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteUserPermissionsBoundary",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteUserPolicy",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "DeleteVirtualMFADevice",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 73, 196, 350, 27],
+        anonymous: false,
     },
     Operation {
         name: "DetachGroupPolicy",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "DetachRolePolicy",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "DetachUserPolicy",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "DisableOrganizationsRootCredentialsManagement",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(102),
         result_wrapper: Some("DisableOrganizationsRootCredentialsManagementResult"),
         errors: &[349, 7, 283, 284],
+        anonymous: false,
     },
     Operation {
         name: "DisableOrganizationsRootSessions",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(104),
         result_wrapper: Some("DisableOrganizationsRootSessionsResult"),
         errors: &[349, 7, 283, 284],
+        anonymous: false,
     },
     Operation {
         name: "DisableOutboundWebIdentityFederation",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[123],
+        anonymous: false,
     },
     Operation {
         name: "EnableMFADevice",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[113, 116, 190, 196, 277, 350, 27],
+        anonymous: false,
     },
     Operation {
         name: "EnableOrganizationsRootCredentialsManagement",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(109),
         result_wrapper: Some("EnableOrganizationsRootCredentialsManagementResult"),
         errors: &[349, 7, 283, 284, 21],
+        anonymous: false,
     },
     Operation {
         name: "EnableOrganizationsRootSessions",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(111),
         result_wrapper: Some("EnableOrganizationsRootSessionsResult"),
         errors: &[349, 7, 283, 284, 21],
+        anonymous: false,
     },
     Operation {
         name: "EnableOutboundWebIdentityFederation",
@@ -737,6 +794,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(112),
         result_wrapper: Some("EnableOutboundWebIdentityFederationResult"),
         errors: &[125],
+        anonymous: false,
     },
     Operation {
         name: "GenerateCredentialReport",
@@ -749,6 +807,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(129),
         result_wrapper: Some("GenerateCredentialReportResult"),
         errors: &[196, 350],
+        anonymous: false,
     },
     Operation {
         name: "GenerateOrganizationsAccessReport",
@@ -761,6 +820,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(131),
         result_wrapper: Some("GenerateOrganizationsAccessReportResult"),
         errors: &[322],
+        anonymous: false,
     },
     Operation {
         name: "GenerateServiceLastAccessedDetails",
@@ -773,6 +833,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(133),
         result_wrapper: Some("GenerateServiceLastAccessedDetailsResult"),
         errors: &[277, 192],
+        anonymous: false,
     },
     Operation {
         name: "GetAccessKeyLastUsed",
@@ -785,6 +846,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(135),
         result_wrapper: Some("GetAccessKeyLastUsedResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "GetAccountAuthorizationDetails",
@@ -797,6 +859,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(137),
         result_wrapper: Some("GetAccountAuthorizationDetailsResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "GetAccountPasswordPolicy",
@@ -809,6 +872,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(138),
         result_wrapper: Some("GetAccountPasswordPolicyResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetAccountSummary",
@@ -821,6 +885,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(139),
         result_wrapper: Some("GetAccountSummaryResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "GetContextKeysForCustomPolicy",
@@ -833,6 +898,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(141),
         result_wrapper: Some("GetContextKeysForCustomPolicyResult"),
         errors: &[192],
+        anonymous: false,
     },
     Operation {
         name: "GetContextKeysForPrincipalPolicy",
@@ -845,6 +911,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(141),
         result_wrapper: Some("GetContextKeysForPrincipalPolicyResult"),
         errors: &[277, 192],
+        anonymous: false,
     },
     Operation {
         name: "GetCredentialReport",
@@ -857,6 +924,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(143),
         result_wrapper: Some("GetCredentialReportResult"),
         errors: &[66, 65, 67, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetDelegationRequest",
@@ -869,6 +937,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(145),
         result_wrapper: Some("GetDelegationRequestResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetGroup",
@@ -881,6 +950,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(149),
         result_wrapper: Some("GetGroupResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetGroupPolicy",
@@ -893,6 +963,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(147),
         result_wrapper: Some("GetGroupPolicyResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetHumanReadableSummary",
@@ -905,6 +976,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(151),
         result_wrapper: Some("GetHumanReadableSummaryResult"),
         errors: &[192, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetInstanceProfile",
@@ -917,6 +989,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(153),
         result_wrapper: Some("GetInstanceProfileResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetLoginProfile",
@@ -929,6 +1002,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(155),
         result_wrapper: Some("GetLoginProfileResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetMFADevice",
@@ -941,6 +1015,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(157),
         result_wrapper: Some("GetMFADeviceResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetOpenIDConnectProvider",
@@ -953,6 +1028,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(159),
         result_wrapper: Some("GetOpenIDConnectProviderResult"),
         errors: &[192, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetOrganizationsAccessReport",
@@ -965,6 +1041,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(161),
         result_wrapper: Some("GetOrganizationsAccessReportResult"),
         errors: &[277],
+        anonymous: false,
     },
     Operation {
         name: "GetOutboundWebIdentityFederationInfo",
@@ -977,6 +1054,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(162),
         result_wrapper: Some("GetOutboundWebIdentityFederationInfoResult"),
         errors: &[123],
+        anonymous: false,
     },
     Operation {
         name: "GetPolicy",
@@ -989,6 +1067,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(164),
         result_wrapper: Some("GetPolicyResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetPolicyVersion",
@@ -1001,6 +1080,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(166),
         result_wrapper: Some("GetPolicyVersionResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetRole",
@@ -1013,6 +1093,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(170),
         result_wrapper: Some("GetRoleResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetRolePolicy",
@@ -1025,6 +1106,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(168),
         result_wrapper: Some("GetRolePolicyResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetSAMLProvider",
@@ -1037,6 +1119,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(172),
         result_wrapper: Some("GetSAMLProviderResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetSSHPublicKey",
@@ -1049,6 +1132,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(174),
         result_wrapper: Some("GetSSHPublicKeyResult"),
         errors: &[277, 378],
+        anonymous: false,
     },
     Operation {
         name: "GetServerCertificate",
@@ -1061,6 +1145,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(176),
         result_wrapper: Some("GetServerCertificateResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetServiceLastAccessedDetails",
@@ -1073,6 +1158,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(178),
         result_wrapper: Some("GetServiceLastAccessedDetailsResult"),
         errors: &[277, 192],
+        anonymous: false,
     },
     Operation {
         name: "GetServiceLastAccessedDetailsWithEntities",
@@ -1085,6 +1171,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(180),
         result_wrapper: Some("GetServiceLastAccessedDetailsWithEntitiesResult"),
         errors: &[277, 192],
+        anonymous: false,
     },
     Operation {
         name: "GetServiceLinkedRoleDeletionStatus",
@@ -1097,6 +1184,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(182),
         result_wrapper: Some("GetServiceLinkedRoleDeletionStatusResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetUser",
@@ -1109,6 +1197,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(186),
         result_wrapper: Some("GetUserResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "GetUserPolicy",
@@ -1121,6 +1210,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(184),
         result_wrapper: Some("GetUserPolicyResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListAccessKeys",
@@ -1133,6 +1223,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(199),
         result_wrapper: Some("ListAccessKeysResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListAccountAliases",
@@ -1145,6 +1236,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(201),
         result_wrapper: Some("ListAccountAliasesResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListAttachedGroupPolicies",
@@ -1157,6 +1249,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(203),
         result_wrapper: Some("ListAttachedGroupPoliciesResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListAttachedRolePolicies",
@@ -1169,6 +1262,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(205),
         result_wrapper: Some("ListAttachedRolePoliciesResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListAttachedUserPolicies",
@@ -1181,6 +1275,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(207),
         result_wrapper: Some("ListAttachedUserPoliciesResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListDelegationRequests",
@@ -1193,6 +1288,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(209),
         result_wrapper: Some("ListDelegationRequestsResult"),
         errors: &[277, 350, 192],
+        anonymous: false,
     },
     Operation {
         name: "ListEntitiesForPolicy",
@@ -1205,6 +1301,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(211),
         result_wrapper: Some("ListEntitiesForPolicyResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListGroupPolicies",
@@ -1217,6 +1314,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(213),
         result_wrapper: Some("ListGroupPoliciesResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListGroups",
@@ -1229,6 +1327,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(217),
         result_wrapper: Some("ListGroupsResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListGroupsForUser",
@@ -1241,6 +1340,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(215),
         result_wrapper: Some("ListGroupsForUserResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListInstanceProfileTags",
@@ -1253,6 +1353,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(219),
         result_wrapper: Some("ListInstanceProfileTagsResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListInstanceProfiles",
@@ -1265,6 +1366,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(223),
         result_wrapper: Some("ListInstanceProfilesResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListInstanceProfilesForRole",
@@ -1277,6 +1379,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(221),
         result_wrapper: Some("ListInstanceProfilesForRoleResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListMFADeviceTags",
@@ -1289,6 +1392,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(225),
         result_wrapper: Some("ListMFADeviceTagsResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListMFADevices",
@@ -1301,6 +1405,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(227),
         result_wrapper: Some("ListMFADevicesResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListOpenIDConnectProviderTags",
@@ -1313,6 +1418,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(229),
         result_wrapper: Some("ListOpenIDConnectProviderTagsResult"),
         errors: &[277, 350, 192],
+        anonymous: false,
     },
     Operation {
         name: "ListOpenIDConnectProviders",
@@ -1325,6 +1431,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(231),
         result_wrapper: Some("ListOpenIDConnectProvidersResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListOrganizationsFeatures",
@@ -1337,6 +1444,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(233),
         result_wrapper: Some("ListOrganizationsFeaturesResult"),
         errors: &[349, 7, 283, 284],
+        anonymous: false,
     },
     Operation {
         name: "ListPolicies",
@@ -1349,6 +1457,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(238),
         result_wrapper: Some("ListPoliciesResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListPoliciesGrantingServiceAccess",
@@ -1361,6 +1470,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(236),
         result_wrapper: Some("ListPoliciesGrantingServiceAccessResult"),
         errors: &[277, 192],
+        anonymous: false,
     },
     Operation {
         name: "ListPolicyTags",
@@ -1373,6 +1483,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(240),
         result_wrapper: Some("ListPolicyTagsResult"),
         errors: &[277, 350, 192],
+        anonymous: false,
     },
     Operation {
         name: "ListPolicyVersions",
@@ -1385,6 +1496,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(242),
         result_wrapper: Some("ListPolicyVersionsResult"),
         errors: &[277, 192, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListRolePolicies",
@@ -1397,6 +1509,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(244),
         result_wrapper: Some("ListRolePoliciesResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListRoleTags",
@@ -1409,6 +1522,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(246),
         result_wrapper: Some("ListRoleTagsResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListRoles",
@@ -1421,6 +1535,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(248),
         result_wrapper: Some("ListRolesResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListSAMLProviderTags",
@@ -1433,6 +1548,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(250),
         result_wrapper: Some("ListSAMLProviderTagsResult"),
         errors: &[277, 350, 192],
+        anonymous: false,
     },
     Operation {
         name: "ListSAMLProviders",
@@ -1445,6 +1561,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(252),
         result_wrapper: Some("ListSAMLProvidersResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListSSHPublicKeys",
@@ -1457,6 +1574,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(254),
         result_wrapper: Some("ListSSHPublicKeysResult"),
         errors: &[277],
+        anonymous: false,
     },
     Operation {
         name: "ListServerCertificateTags",
@@ -1469,6 +1587,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(256),
         result_wrapper: Some("ListServerCertificateTagsResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListServerCertificates",
@@ -1481,6 +1600,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(258),
         result_wrapper: Some("ListServerCertificatesResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListServiceSpecificCredentials",
@@ -1493,6 +1613,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(260),
         result_wrapper: Some("ListServiceSpecificCredentialsResult"),
         errors: &[277, 352],
+        anonymous: false,
     },
     Operation {
         name: "ListSigningCertificates",
@@ -1505,6 +1626,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(262),
         result_wrapper: Some("ListSigningCertificatesResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListUserPolicies",
@@ -1517,6 +1639,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(264),
         result_wrapper: Some("ListUserPoliciesResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListUserTags",
@@ -1529,6 +1652,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(266),
         result_wrapper: Some("ListUserTagsResult"),
         errors: &[277, 350],
+        anonymous: false,
     },
     Operation {
         name: "ListUsers",
@@ -1541,6 +1665,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(268),
         result_wrapper: Some("ListUsersResult"),
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "ListVirtualMFADevices",
@@ -1553,6 +1678,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(270),
         result_wrapper: Some("ListVirtualMFADevicesResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "PutGroupPolicy",
@@ -1565,6 +1691,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[196, 274, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "PutRolePermissionsBoundary",
@@ -1577,6 +1704,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 377, 298, 350],
+        anonymous: false,
     },
     Operation {
         name: "PutRolePolicy",
@@ -1589,6 +1717,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[196, 274, 277, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "PutUserPermissionsBoundary",
@@ -1601,6 +1730,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 298, 350],
+        anonymous: false,
     },
     Operation {
         name: "PutUserPolicy",
@@ -1613,6 +1743,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[196, 274, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "RejectDelegationRequest",
@@ -1625,6 +1756,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 350, 27, 192],
+        anonymous: false,
     },
     Operation {
         name: "RemoveClientIDFromOpenIDConnectProvider",
@@ -1637,6 +1769,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[27, 192, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "RemoveRoleFromInstanceProfile",
@@ -1649,6 +1782,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "RemoveUserFromGroup",
@@ -1661,6 +1795,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "ResetServiceSpecificCredential",
@@ -1673,6 +1808,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(326),
         result_wrapper: Some("ResetServiceSpecificCredentialResult"),
         errors: &[277],
+        anonymous: false,
     },
     Operation {
         name: "ResyncMFADevice",
@@ -1685,6 +1821,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[190, 277, 196, 350, 27],
+        anonymous: false,
     },
     Operation {
         name: "SendDelegationToken",
@@ -1697,6 +1834,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 350, 27, 192],
+        anonymous: false,
     },
     Operation {
         name: "SetDefaultPolicyVersion",
@@ -1709,6 +1847,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "SetSecurityTokenServicePreferences",
@@ -1721,6 +1860,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[350],
+        anonymous: false,
     },
     Operation {
         name: "SimulateCustomPolicy",
@@ -1733,6 +1873,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(361),
         result_wrapper: Some("SimulateCustomPolicyResult"),
         errors: &[192, 293],
+        anonymous: false,
     },
     Operation {
         name: "SimulatePrincipalPolicy",
@@ -1745,6 +1886,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(361),
         result_wrapper: Some("SimulatePrincipalPolicyResult"),
         errors: &[277, 192, 293],
+        anonymous: false,
     },
     Operation {
         name: "TagInstanceProfile",
@@ -1757,6 +1899,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 196, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagMFADevice",
@@ -1769,6 +1912,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[192, 277, 196, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagOpenIDConnectProvider",
@@ -1781,6 +1925,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagPolicy",
@@ -1793,6 +1938,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagRole",
@@ -1805,6 +1951,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagSAMLProvider",
@@ -1817,6 +1964,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagServerCertificate",
@@ -1829,6 +1977,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 196, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "TagUser",
@@ -1841,6 +1990,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagInstanceProfile",
@@ -1853,6 +2003,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagMFADevice",
@@ -1865,6 +2016,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagOpenIDConnectProvider",
@@ -1877,6 +2029,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagPolicy",
@@ -1889,6 +2042,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagRole",
@@ -1901,6 +2055,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagSAMLProvider",
@@ -1913,6 +2068,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagServerCertificate",
@@ -1925,6 +2081,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UntagUser",
@@ -1937,6 +2094,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAccessKey",
@@ -1949,6 +2107,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350, 192],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAccountPasswordPolicy",
@@ -1961,6 +2120,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 274, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAssumeRolePolicy",
@@ -1973,6 +2133,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 274, 196, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDelegationRequest",
@@ -1985,6 +2146,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 350, 27, 192],
+        anonymous: false,
     },
     Operation {
         name: "UpdateGroup",
@@ -1997,6 +2159,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 113, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateLoginProfile",
@@ -2009,6 +2172,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[116, 277, 287, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOpenIDConnectProviderThumbprint",
@@ -2021,6 +2185,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[27, 192, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateRole",
@@ -2033,6 +2198,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(397),
         result_wrapper: Some("UpdateRoleResult"),
         errors: &[377, 277, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateRoleDescription",
@@ -2045,6 +2211,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(395),
         result_wrapper: Some("UpdateRoleDescriptionResult"),
         errors: &[277, 377, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSAMLProvider",
@@ -2057,6 +2224,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(399),
         result_wrapper: Some("UpdateSAMLProviderResult"),
         errors: &[277, 192, 196, 350, 27],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSSHPublicKey",
@@ -2069,6 +2237,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 192],
+        anonymous: false,
     },
     Operation {
         name: "UpdateServerCertificate",
@@ -2081,6 +2250,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 113, 196, 350],
+        anonymous: false,
     },
     Operation {
         name: "UpdateServiceSpecificCredential",
@@ -2093,6 +2263,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSigningCertificate",
@@ -2105,6 +2276,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 350, 192],
+        anonymous: false,
     },
     Operation {
         name: "UpdateUser",
@@ -2117,6 +2289,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[277, 196, 113, 116, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UploadSSHPublicKey",
@@ -2129,6 +2302,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(406),
         result_wrapper: Some("UploadSSHPublicKeyResult"),
         errors: &[196, 277, 193, 106, 378],
+        anonymous: false,
     },
     Operation {
         name: "UploadServerCertificate",
@@ -2141,6 +2315,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(408),
         result_wrapper: Some("UploadServerCertificateResult"),
         errors: &[196, 192, 113, 273, 195, 27, 350],
+        anonymous: false,
     },
     Operation {
         name: "UploadSigningCertificate",
@@ -2153,6 +2328,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(410),
         result_wrapper: Some("UploadSigningCertificateResult"),
         errors: &[196, 113, 273, 191, 105, 277, 27, 350],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(28),
         result_wrapper: None,
         errors: &[602, 702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchAssociateCodeSecurityScanConfiguration",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(51),
         result_wrapper: None,
         errors: &[194, 0, 702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchDisassociateCodeSecurityScanConfiguration",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(53),
         result_wrapper: None,
         errors: &[194, 0, 702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetAccountStatus",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(55),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetCodeSnippet",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(58),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetFindingDetails",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(60),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetFreeTrialInfo",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(63),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetMemberEc2DeepInspectionStatus",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(65),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "BatchUpdateMemberEc2DeepInspectionStatus",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(67),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CancelFindingsReport",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(72),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CancelSbomExport",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(74),
         result_wrapper: None,
         errors: &[702, 0, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "CreateCisScanConfiguration",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(216),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CreateCodeSecurityIntegration",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(219),
         result_wrapper: None,
         errors: &[602, 194, 0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CreateCodeSecurityScanConfiguration",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(221),
         result_wrapper: None,
         errors: &[602, 194, 0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CreateFilter",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(223),
         result_wrapper: None,
         errors: &[602, 49, 702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CreateFindingsReport",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(225),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "CreateSbomExport",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(229),
         result_wrapper: None,
         errors: &[702, 0, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "DeleteCisScanConfiguration",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(255),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "DeleteCodeSecurityIntegration",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(257),
         result_wrapper: None,
         errors: &[0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "DeleteCodeSecurityScanConfiguration",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(259),
         result_wrapper: None,
         errors: &[0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "DeleteFilter",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(261),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOrganizationConfiguration",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(263),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "Disable",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(271),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "DisableDelegatedAdminAccount",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(268),
         result_wrapper: None,
         errors: &[194, 702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateMember",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(275),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "Enable",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(302),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "EnableDelegatedAdminAccount",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(299),
         result_wrapper: None,
         errors: &[194, 702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetCisScanReport",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(365),
         result_wrapper: None,
         errors: &[702, 0, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetCisScanResultDetails",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(368),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetClustersForImage",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(372),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetCodeSecurityIntegration",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(374),
         result_wrapper: None,
         errors: &[0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetCodeSecurityScan",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(378),
         result_wrapper: None,
         errors: &[194, 0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetCodeSecurityScanConfiguration",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(376),
         result_wrapper: None,
         errors: &[0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetConfiguration",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(380),
         result_wrapper: None,
         errors: &[566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetDelegatedAdminAccount",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(382),
         result_wrapper: None,
         errors: &[0, 702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetEc2DeepInspectionConfiguration",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(384),
         result_wrapper: None,
         errors: &[0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetEncryptionKey",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(386),
         result_wrapper: None,
         errors: &[702, 0, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingsReportStatus",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(388),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetMember",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(390),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "GetSbomExport",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(392),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListAccountPermissions",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(430),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCisScanConfigurations",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(434),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCisScanResultsAggregatedByChecks",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(436),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCisScanResultsAggregatedByTargetResource",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(438),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCisScans",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(443),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCodeSecurityIntegrations",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(447),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCodeSecurityScanConfigurationAssociations",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(450),
         result_wrapper: None,
         errors: &[0, 702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCodeSecurityScanConfigurations",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(453),
         result_wrapper: None,
         errors: &[0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCoverage",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(456),
         result_wrapper: None,
         errors: &[702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListCoverageStatistics",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(458),
         result_wrapper: None,
         errors: &[702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListDelegatedAdminAccounts",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(460),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListFilters",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(464),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListFindingAggregations",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(467),
         result_wrapper: None,
         errors: &[702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListFindings",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(470),
         result_wrapper: None,
         errors: &[702, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListMembers",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(473),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(475),
         result_wrapper: None,
         errors: &[702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ListUsageTotals",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(479),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "ResetEncryptionKey",
@@ -737,6 +794,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(556),
         result_wrapper: None,
         errors: &[702, 0, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "SearchVulnerabilities",
@@ -749,6 +807,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(594),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "SendCisSessionHealth",
@@ -761,6 +820,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(598),
         result_wrapper: None,
         errors: &[194, 702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "SendCisSessionTelemetry",
@@ -773,6 +833,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(600),
         result_wrapper: None,
         errors: &[194, 702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "StartCisSession",
@@ -785,6 +846,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(611),
         result_wrapper: None,
         errors: &[194, 702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "StartCodeSecurityScan",
@@ -797,6 +859,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(613),
         result_wrapper: None,
         errors: &[194, 0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "StopCisSession",
@@ -809,6 +872,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(622),
         result_wrapper: None,
         errors: &[194, 702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -821,6 +885,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(645),
         result_wrapper: None,
         errors: &[49, 702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -833,6 +898,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(671),
         result_wrapper: None,
         errors: &[702, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateCisScanConfiguration",
@@ -845,6 +911,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(673),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateCodeSecurityIntegration",
@@ -857,6 +924,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(676),
         result_wrapper: None,
         errors: &[194, 0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateCodeSecurityScanConfiguration",
@@ -869,6 +937,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(678),
         result_wrapper: None,
         errors: &[194, 0, 702, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateConfiguration",
@@ -881,6 +950,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(680),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateEc2DeepInspectionConfiguration",
@@ -893,6 +963,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(682),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateEncryptionKey",
@@ -905,6 +976,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(684),
         result_wrapper: None,
         errors: &[702, 0, 656, 566, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateFilter",
@@ -917,6 +989,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(686),
         result_wrapper: None,
         errors: &[702, 0, 566, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOrgEc2DeepInspectionConfiguration",
@@ -929,6 +1002,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(691),
         result_wrapper: None,
         errors: &[702, 0, 656, 410],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOrganizationConfiguration",
@@ -941,6 +1015,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(693),
         result_wrapper: None,
         errors: &[0, 702, 656, 410],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(13),
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "ConnectCustomKeyStore",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(24),
         result_wrapper: None,
         errors: &[18, 36, 39, 129, 17],
+        anonymous: false,
     },
     Operation {
         name: "CreateAlias",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[54, 6, 175, 121, 129, 151, 132],
+        anonymous: false,
     },
     Operation {
         name: "CreateCustomKeyStore",
@@ -91,6 +94,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             16, 37, 19, 129, 18, 120, 17, 151, 242, 240, 244, 237, 245, 248, 246, 239, 238,
         ],
+        anonymous: false,
     },
     Operation {
         name: "CreateGrant",
@@ -103,6 +107,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(31),
         result_wrapper: None,
         errors: &[175, 64, 54, 122, 129, 125, 151, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "CreateKey",
@@ -115,6 +120,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(33),
         result_wrapper: None,
         errors: &[168, 54, 122, 215, 129, 151, 208, 39, 36, 17, 230, 227, 231],
+        anonymous: false,
     },
     Operation {
         name: "Decrypt",
@@ -127,6 +133,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(48),
         result_wrapper: None,
         errors: &[175, 64, 123, 148, 118, 127, 54, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAlias",
@@ -139,6 +146,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[54, 175, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "DeleteCustomKeyStore",
@@ -151,6 +159,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(51),
         result_wrapper: None,
         errors: &[34, 36, 39, 129],
+        anonymous: false,
     },
     Operation {
         name: "DeleteImportedKeyMaterial",
@@ -163,6 +172,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(53),
         result_wrapper: None,
         errors: &[122, 215, 54, 175, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "DeriveSharedSecret",
@@ -175,6 +185,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(56),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 125, 127, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "DescribeCustomKeyStores",
@@ -187,6 +198,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(58),
         result_wrapper: None,
         errors: &[39, 128, 129],
+        anonymous: false,
     },
     Operation {
         name: "DescribeKey",
@@ -199,6 +211,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(60),
         result_wrapper: None,
         errors: &[175, 122, 54, 129],
+        anonymous: false,
     },
     Operation {
         name: "DisableKey",
@@ -211,6 +224,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "DisableKeyRotation",
@@ -223,6 +237,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 64, 122, 54, 129, 132, 215],
+        anonymous: false,
     },
     Operation {
         name: "DisconnectCustomKeyStore",
@@ -235,6 +250,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(66),
         result_wrapper: None,
         errors: &[36, 39, 129],
+        anonymous: false,
     },
     Operation {
         name: "EnableKey",
@@ -247,6 +263,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 151, 132],
+        anonymous: false,
     },
     Operation {
         name: "EnableKeyRotation",
@@ -259,6 +276,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 64, 122, 54, 129, 132, 215],
+        anonymous: false,
     },
     Operation {
         name: "Encrypt",
@@ -271,6 +289,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(73),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "GenerateDataKey",
@@ -283,6 +302,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(87),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "GenerateDataKeyPair",
@@ -295,6 +315,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(83),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 215, 69],
+        anonymous: false,
     },
     Operation {
         name: "GenerateDataKeyPairWithoutPlaintext",
@@ -307,6 +328,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(85),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 215, 69],
+        anonymous: false,
     },
     Operation {
         name: "GenerateDataKeyWithoutPlaintext",
@@ -319,6 +341,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(89),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "GenerateMac",
@@ -331,6 +354,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(91),
         result_wrapper: None,
         errors: &[175, 64, 148, 127, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "GenerateRandom",
@@ -343,6 +367,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(93),
         result_wrapper: None,
         errors: &[54, 129, 215, 39, 36],
+        anonymous: false,
     },
     Operation {
         name: "GetKeyLastUsage",
@@ -355,6 +380,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(95),
         result_wrapper: None,
         errors: &[175, 122, 54, 129],
+        anonymous: false,
     },
     Operation {
         name: "GetKeyPolicy",
@@ -367,6 +393,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(97),
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "GetKeyRotationStatus",
@@ -379,6 +406,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(99),
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132, 215],
+        anonymous: false,
     },
     Operation {
         name: "GetParametersForImport",
@@ -391,6 +419,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(101),
         result_wrapper: None,
         errors: &[122, 215, 54, 175, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "GetPublicKey",
@@ -403,6 +432,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(103),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 215, 122, 125, 127, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "ImportKeyMaterial",
@@ -415,6 +445,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(114),
         result_wrapper: None,
         errors: &[122, 215, 54, 175, 129, 132, 123, 119, 81, 126],
+        anonymous: false,
     },
     Operation {
         name: "ListAliases",
@@ -427,6 +458,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(154),
         result_wrapper: None,
         errors: &[54, 128, 129, 122, 175],
+        anonymous: false,
     },
     Operation {
         name: "ListGrants",
@@ -439,6 +471,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(156),
         result_wrapper: None,
         errors: &[175, 54, 128, 124, 122, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "ListKeyPolicies",
@@ -451,6 +484,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(158),
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "ListKeyRotations",
@@ -463,6 +497,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(160),
         result_wrapper: None,
         errors: &[175, 122, 128, 129, 132, 215],
+        anonymous: false,
     },
     Operation {
         name: "ListKeys",
@@ -475,6 +510,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(162),
         result_wrapper: None,
         errors: &[54, 129, 128],
+        anonymous: false,
     },
     Operation {
         name: "ListResourceTags",
@@ -487,6 +523,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(164),
         result_wrapper: None,
         errors: &[129, 175, 122, 128],
+        anonymous: false,
     },
     Operation {
         name: "ListRetirableGrants",
@@ -499,6 +536,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(156),
         result_wrapper: None,
         errors: &[54, 128, 122, 175, 129],
+        anonymous: false,
     },
     Operation {
         name: "PutKeyPolicy",
@@ -511,6 +549,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 122, 168, 54, 215, 129, 151, 132],
+        anonymous: false,
     },
     Operation {
         name: "ReEncrypt",
@@ -523,6 +562,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(188),
         result_wrapper: None,
         errors: &[175, 64, 123, 148, 118, 54, 127, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "ReplicateKey",
@@ -535,6 +575,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(192),
         result_wrapper: None,
         errors: &[6, 64, 122, 132, 129, 151, 168, 175, 208, 215],
+        anonymous: false,
     },
     Operation {
         name: "RetireGrant",
@@ -547,6 +588,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[122, 125, 124, 175, 54, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "RevokeGrant",
@@ -559,6 +601,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 54, 122, 124, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "RotateKeyOnDemand",
@@ -571,6 +614,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(196),
         result_wrapper: None,
         errors: &[175, 64, 122, 54, 129, 132, 215, 151, 22],
+        anonymous: false,
     },
     Operation {
         name: "ScheduleKeyDeletion",
@@ -583,6 +627,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(202),
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "Sign",
@@ -595,6 +640,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(204),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -607,6 +653,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[129, 175, 122, 132, 151, 208],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -619,6 +666,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[129, 175, 122, 132, 208],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAlias",
@@ -631,6 +679,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[54, 175, 129, 151, 132],
+        anonymous: false,
     },
     Operation {
         name: "UpdateCustomKeyStore",
@@ -645,6 +694,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             39, 37, 19, 20, 36, 129, 18, 17, 242, 240, 244, 237, 245, 248, 246, 239, 238,
         ],
+        anonymous: false,
     },
     Operation {
         name: "UpdateKeyDescription",
@@ -657,6 +707,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[175, 122, 54, 129, 132],
+        anonymous: false,
     },
     Operation {
         name: "UpdatePrimaryRegion",
@@ -669,6 +720,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[64, 122, 132, 129, 175, 215],
+        anonymous: false,
     },
     Operation {
         name: "Verify",
@@ -681,6 +733,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(225),
         result_wrapper: None,
         errors: &[175, 64, 148, 54, 127, 125, 129, 132, 131, 69],
+        anonymous: false,
     },
     Operation {
         name: "VerifyMac",
@@ -693,6 +746,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(223),
         result_wrapper: None,
         errors: &[175, 64, 148, 127, 125, 129, 130, 132, 69],
+        anonymous: false,
     },
 ];
 

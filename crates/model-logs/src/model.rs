@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "AssociateSourceToS3TableIntegration",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(30),
         result_wrapper: None,
         errors: &[0, 543, 640, 674, 325],
+        anonymous: false,
     },
     Operation {
         name: "CancelExportTask",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 327, 581],
+        anonymous: false,
     },
     Operation {
         name: "CancelImportTask",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(39),
         result_wrapper: None,
         errors: &[0, 328, 543, 640, 327],
+        anonymous: false,
     },
     Operation {
         name: "CreateDelivery",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(53),
         result_wrapper: None,
         errors: &[581, 47, 543, 674, 0, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "CreateExportTask",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(55),
         result_wrapper: None,
         errors: &[328, 335, 447, 581, 543, 539],
+        anonymous: false,
     },
     Operation {
         name: "CreateImportTask",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(57),
         result_wrapper: None,
         errors: &[0, 47, 328, 543, 640, 674, 327],
+        anonymous: false,
     },
     Operation {
         name: "CreateLogAnomalyDetector",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(59),
         result_wrapper: None,
         errors: &[328, 543, 581, 447, 335],
+        anonymous: false,
     },
     Operation {
         name: "CreateLogGroup",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 539, 335, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "CreateLogStream",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 539, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "CreateLookupTable",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(63),
         result_wrapper: None,
         errors: &[328, 539, 0, 335, 674, 581],
+        anonymous: false,
     },
     Operation {
         name: "CreateScheduledQuery",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(65),
         result_wrapper: None,
         errors: &[674, 0, 543, 47, 580, 640, 325],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAccountPolicy",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDataProtectionPolicy",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 447, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDelivery",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[543, 581, 47, 674, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDeliveryDestination",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[543, 581, 47, 674, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDeliveryDestinationPolicy",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[581, 674, 543, 47],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDeliverySource",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[543, 581, 47, 674, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDestination",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteIndexPolicy",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(88),
         result_wrapper: None,
         errors: &[328, 543, 335, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteIntegration",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(90),
         result_wrapper: None,
         errors: &[328, 543, 581, 674],
+        anonymous: false,
     },
     Operation {
         name: "DeleteLogAnomalyDetector",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "DeleteLogGroup",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581, 674],
+        anonymous: false,
     },
     Operation {
         name: "DeleteLogStream",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581, 674],
+        anonymous: false,
     },
     Operation {
         name: "DeleteLookupTable",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 0, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMetricFilter",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteQueryDefinition",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(98),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourcePolicy",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRetentionPolicy",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteScheduledQuery",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(102),
         result_wrapper: None,
         errors: &[674, 0, 543, 640, 325],
+        anonymous: false,
     },
     Operation {
         name: "DeleteSubscriptionFilter",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DeleteTransformer",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 447, 327],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAccountPolicies",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(135),
         result_wrapper: None,
         errors: &[328, 447, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeConfigurationTemplates",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(137),
         result_wrapper: None,
         errors: &[581, 674, 543, 640],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDeliveries",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(139),
         result_wrapper: None,
         errors: &[581, 580, 674, 640],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDeliveryDestinations",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(141),
         result_wrapper: None,
         errors: &[581, 580, 674, 640],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDeliverySources",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(143),
         result_wrapper: None,
         errors: &[581, 580, 674, 640],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDestinations",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(145),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeExportTasks",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(147),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeFieldIndexes",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(150),
         result_wrapper: None,
         errors: &[328, 543, 335, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeImportTaskBatches",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(152),
         result_wrapper: None,
         errors: &[0, 328, 543, 640, 327],
+        anonymous: false,
     },
     Operation {
         name: "DescribeImportTasks",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(154),
         result_wrapper: None,
         errors: &[0, 328, 543, 640, 327],
+        anonymous: false,
     },
     Operation {
         name: "DescribeIndexPolicies",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(157),
         result_wrapper: None,
         errors: &[328, 543, 335, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeLogGroups",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(161),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeLogStreams",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(163),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeLookupTables",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(166),
         result_wrapper: None,
         errors: &[328, 543, 0, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMetricFilters",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(168),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeQueries",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(171),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeQueryDefinitions",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(173),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeResourcePolicies",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(175),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "DescribeSubscriptionFilters",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(177),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateKmsKey",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateSourceFromS3TableIntegration",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(192),
         result_wrapper: None,
         errors: &[0, 543, 640, 674, 325],
+        anonymous: false,
     },
     Operation {
         name: "FilterLogEvents",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(240),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetDataProtectionPolicy",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(251),
         result_wrapper: None,
         errors: &[328, 447, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetDelivery",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(257),
         result_wrapper: None,
         errors: &[543, 581, 674, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "GetDeliveryDestination",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(255),
         result_wrapper: None,
         errors: &[543, 581, 674, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "GetDeliveryDestinationPolicy",
@@ -737,6 +794,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(253),
         result_wrapper: None,
         errors: &[581, 674, 543],
+        anonymous: false,
     },
     Operation {
         name: "GetDeliverySource",
@@ -749,6 +807,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(259),
         result_wrapper: None,
         errors: &[543, 581, 674, 580, 640],
+        anonymous: false,
     },
     Operation {
         name: "GetIntegration",
@@ -761,6 +820,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(261),
         result_wrapper: None,
         errors: &[328, 581, 543],
+        anonymous: false,
     },
     Operation {
         name: "GetLogAnomalyDetector",
@@ -773,6 +833,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(263),
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "GetLogEvents",
@@ -785,6 +846,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(265),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetLogFields",
@@ -797,6 +859,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(267),
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetLogGroupFields",
@@ -809,6 +872,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(269),
         result_wrapper: None,
         errors: &[328, 335, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetLogObject",
@@ -821,6 +885,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(271),
         result_wrapper: None,
         errors: &[0, 328, 543, 335, 327],
+        anonymous: false,
     },
     Operation {
         name: "GetLogRecord",
@@ -833,6 +898,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(274),
         result_wrapper: None,
         errors: &[328, 335, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetLookupTable",
@@ -845,6 +911,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(276),
         result_wrapper: None,
         errors: &[328, 543, 0, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetQueryResults",
@@ -857,6 +924,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(280),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "GetScheduledQuery",
@@ -869,6 +937,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(285),
         result_wrapper: None,
         errors: &[674, 0, 543, 640, 325],
+        anonymous: false,
     },
     Operation {
         name: "GetScheduledQueryHistory",
@@ -881,6 +950,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(283),
         result_wrapper: None,
         errors: &[674, 0, 543, 640, 325],
+        anonymous: false,
     },
     Operation {
         name: "GetTransformer",
@@ -893,6 +963,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(287),
         result_wrapper: None,
         errors: &[328, 543, 581, 327],
+        anonymous: false,
     },
     Operation {
         name: "ListAggregateLogGroupSummaries",
@@ -905,6 +976,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(338),
         result_wrapper: None,
         errors: &[674, 581, 328],
+        anonymous: false,
     },
     Operation {
         name: "ListAnomalies",
@@ -917,6 +989,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(341),
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "ListIntegrations",
@@ -929,6 +1002,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(343),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "ListLogAnomalyDetectors",
@@ -941,6 +1015,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(347),
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "ListLogGroups",
@@ -953,6 +1028,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(353),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "ListLogGroupsForQuery",
@@ -965,6 +1041,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(350),
         result_wrapper: None,
         errors: &[328, 0, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "ListScheduledQueries",
@@ -977,6 +1054,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(356),
         result_wrapper: None,
         errors: &[674, 0, 640, 325],
+        anonymous: false,
     },
     Operation {
         name: "ListSourcesForS3TableIntegration",
@@ -989,6 +1067,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(359),
         result_wrapper: None,
         errors: &[0, 543, 640, 674, 325],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -1001,6 +1080,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(361),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsLogGroup",
@@ -1013,6 +1093,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(363),
         result_wrapper: None,
         errors: &[543, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutAccountPolicy",
@@ -1025,6 +1106,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(478),
         result_wrapper: None,
         errors: &[328, 447, 581, 335],
+        anonymous: false,
     },
     Operation {
         name: "PutBearerTokenAuthentication",
@@ -1037,6 +1119,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 0, 447, 581, 327],
+        anonymous: false,
     },
     Operation {
         name: "PutDataProtectionPolicy",
@@ -1049,6 +1132,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(481),
         result_wrapper: None,
         errors: &[328, 335, 447, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutDeliveryDestination",
@@ -1061,6 +1145,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(485),
         result_wrapper: None,
         errors: &[581, 47, 674, 580, 640, 543],
+        anonymous: false,
     },
     Operation {
         name: "PutDeliveryDestinationPolicy",
@@ -1073,6 +1158,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(483),
         result_wrapper: None,
         errors: &[581, 674, 543, 47],
+        anonymous: false,
     },
     Operation {
         name: "PutDeliverySource",
@@ -1085,6 +1171,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(487),
         result_wrapper: None,
         errors: &[581, 47, 674, 580, 543, 640],
+        anonymous: false,
     },
     Operation {
         name: "PutDestination",
@@ -1097,6 +1184,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(490),
         result_wrapper: None,
         errors: &[328, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutDestinationPolicy",
@@ -1109,6 +1197,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutIndexPolicy",
@@ -1121,6 +1210,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(492),
         result_wrapper: None,
         errors: &[328, 543, 335, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutIntegration",
@@ -1133,6 +1223,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(494),
         result_wrapper: None,
         errors: &[328, 335, 581, 674],
+        anonymous: false,
     },
     Operation {
         name: "PutLogEvents",
@@ -1145,6 +1236,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(496),
         result_wrapper: None,
         errors: &[328, 329, 68, 543, 581, 660],
+        anonymous: false,
     },
     Operation {
         name: "PutLogGroupDeletionProtection",
@@ -1157,6 +1249,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 0, 447, 581, 327],
+        anonymous: false,
     },
     Operation {
         name: "PutMetricFilter",
@@ -1169,6 +1262,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 335, 581, 327],
+        anonymous: false,
     },
     Operation {
         name: "PutQueryDefinition",
@@ -1181,6 +1275,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(500),
         result_wrapper: None,
         errors: &[328, 335, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutResourcePolicy",
@@ -1193,6 +1288,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(502),
         result_wrapper: None,
         errors: &[328, 335, 447, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutRetentionPolicy",
@@ -1205,6 +1301,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 581],
+        anonymous: false,
     },
     Operation {
         name: "PutSubscriptionFilter",
@@ -1217,6 +1314,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 447, 335, 581, 327],
+        anonymous: false,
     },
     Operation {
         name: "PutTransformer",
@@ -1229,6 +1327,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 335, 447, 327],
+        anonymous: false,
     },
     Operation {
         name: "StartLiveTail",
@@ -1241,6 +1340,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(595),
         result_wrapper: None,
         errors: &[0, 328, 543, 335, 327],
+        anonymous: false,
     },
     Operation {
         name: "StartQuery",
@@ -1253,6 +1353,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(598),
         result_wrapper: None,
         errors: &[409, 328, 335, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "StopQuery",
@@ -1265,6 +1366,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(603),
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "TagLogGroup",
@@ -1277,6 +1379,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[543, 328],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -1289,6 +1392,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 647],
+        anonymous: false,
     },
     Operation {
         name: "TestMetricFilter",
@@ -1301,6 +1405,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(637),
         result_wrapper: None,
         errors: &[328, 581],
+        anonymous: false,
     },
     Operation {
         name: "TestTransformer",
@@ -1313,6 +1418,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(639),
         result_wrapper: None,
         errors: &[328, 581, 327],
+        anonymous: false,
     },
     Operation {
         name: "UntagLogGroup",
@@ -1325,6 +1431,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[543],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -1337,6 +1444,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAnomaly",
@@ -1349,6 +1457,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDeliveryConfiguration",
@@ -1361,6 +1470,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(665),
         result_wrapper: None,
         errors: &[581, 47, 543, 674, 0, 640],
+        anonymous: false,
     },
     Operation {
         name: "UpdateLogAnomalyDetector",
@@ -1373,6 +1483,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[328, 543, 581, 447],
+        anonymous: false,
     },
     Operation {
         name: "UpdateLookupTable",
@@ -1385,6 +1496,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(668),
         result_wrapper: None,
         errors: &[328, 543, 0, 674, 581],
+        anonymous: false,
     },
     Operation {
         name: "UpdateScheduledQuery",
@@ -1397,6 +1509,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(670),
         result_wrapper: None,
         errors: &[674, 0, 543, 640, 325],
+        anonymous: false,
     },
 ];
 

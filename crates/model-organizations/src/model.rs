@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(2),
         result_wrapper: None,
         errors: &[3, 0, 110, 114, 127, 108, 128, 31, 249, 265, 4, 33, 176],
+        anonymous: false,
     },
     Operation {
         name: "AttachPolicy",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 86, 128, 211, 219, 249, 260, 265, 267, 203],
+        anonymous: false,
     },
     Operation {
         name: "CancelHandshake",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(24),
         result_wrapper: None,
         errors: &[3, 31, 114, 127, 108, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "CloseAccount",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 7, 13, 0, 31, 32, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "CreateAccount",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(39),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 105, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "CreateGovCloudAccount",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(46),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 105, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "CreateOrganization",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(48),
         result_wrapper: None,
         errors: &[3, 20, 31, 33, 128, 249, 265, 4],
+        anonymous: false,
     },
     Operation {
         name: "CreateOrganizationalUnit",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(50),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 85, 128, 194, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "CreatePolicy",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(52),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 87, 128, 175, 218, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "DeclineHandshake",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(54),
         result_wrapper: None,
         errors: &[3, 31, 114, 127, 108, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DeleteOrganization",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 184, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DeleteOrganizationalUnit",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 128, 189, 190, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DeletePolicy",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 128, 208, 211, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourcePolicy",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 249, 267, 265, 31, 33, 0, 231],
+        anonymous: false,
     },
     Operation {
         name: "DeregisterDelegatedAdministrator",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 13, 14, 0, 31, 33, 128, 265, 249, 267],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAccount",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(63),
         result_wrapper: None,
         errors: &[3, 13, 0, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DescribeCreateAccountStatus",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(65),
         result_wrapper: None,
         errors: &[3, 0, 43, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEffectivePolicy",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(67),
         result_wrapper: None,
         errors: &[3, 0, 33, 249, 265, 260, 89, 128, 267],
+        anonymous: false,
     },
     Operation {
         name: "DescribeHandshake",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(69),
         result_wrapper: None,
         errors: &[3, 31, 114, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOrganization",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(70),
         result_wrapper: None,
         errors: &[3, 0, 31, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOrganizationalUnit",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(72),
         result_wrapper: None,
         errors: &[3, 0, 128, 190, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "DescribePolicy",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(74),
         result_wrapper: None,
         errors: &[3, 0, 128, 211, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "DescribeResourcePolicy",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(75),
         result_wrapper: None,
         errors: &[3, 249, 267, 265, 0, 231, 33],
+        anonymous: false,
     },
     Operation {
         name: "DescribeResponsibilityTransfer",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(77),
         result_wrapper: None,
         errors: &[3, 0, 238, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "DetachPolicy",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 210, 211, 249, 260, 265, 267, 203],
+        anonymous: false,
     },
     Operation {
         name: "DisableAWSServiceAccess",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "DisablePolicyType",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(82),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 219, 247, 249, 265, 267, 203],
+        anonymous: false,
     },
     Operation {
         name: "EnableAWSServiceAccess",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "EnableAllFeatures",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(96),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 110, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "EnablePolicyType",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(98),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 217, 247, 249, 265, 218, 267, 203],
+        anonymous: false,
     },
     Operation {
         name: "InviteAccountToOrganization",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(132),
         result_wrapper: None,
         errors: &[3, 0, 15, 31, 110, 84, 33, 128, 105, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "InviteOrganizationToTransferResponsibility",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(134),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 84, 110, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "LeaveOrganization",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 13, 0, 31, 33, 128, 176, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListAWSServiceAccessForOrganization",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(136),
         result_wrapper: None,
         errors: &[3, 0, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListAccounts",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(140),
         result_wrapper: None,
         errors: &[3, 0, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListAccountsForParent",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(138),
         result_wrapper: None,
         errors: &[3, 0, 128, 194, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListAccountsWithInvalidEffectivePolicy",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(142),
         result_wrapper: None,
         errors: &[3, 0, 33, 89, 249, 265, 128, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListChildren",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(144),
         result_wrapper: None,
         errors: &[3, 0, 128, 194, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListCreateAccountStatus",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(146),
         result_wrapper: None,
         errors: &[3, 0, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListDelegatedAdministrators",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(148),
         result_wrapper: None,
         errors: &[3, 0, 33, 128, 265, 249, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListDelegatedServicesForAccount",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(150),
         result_wrapper: None,
         errors: &[3, 13, 14, 0, 33, 128, 265, 249, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListEffectivePolicyValidationErrors",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(152),
         result_wrapper: None,
         errors: &[3, 0, 33, 89, 249, 265, 13, 128, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListHandshakesForAccount",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(154),
         result_wrapper: None,
         errors: &[3, 31, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListHandshakesForOrganization",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(156),
         result_wrapper: None,
         errors: &[3, 0, 31, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListInboundResponsibilityTransfers",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(158),
         result_wrapper: None,
         errors: &[3, 0, 238, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListOrganizationalUnitsForParent",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(160),
         result_wrapper: None,
         errors: &[3, 0, 128, 194, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListOutboundResponsibilityTransfers",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(162),
         result_wrapper: None,
         errors: &[3, 0, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListParents",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(164),
         result_wrapper: None,
         errors: &[3, 0, 27, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListPolicies",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(168),
         result_wrapper: None,
         errors: &[3, 0, 128, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListPoliciesForTarget",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(166),
         result_wrapper: None,
         errors: &[3, 0, 128, 249, 260, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "ListRoots",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(170),
         result_wrapper: None,
         errors: &[3, 0, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(172),
         result_wrapper: None,
         errors: &[3, 0, 260, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "ListTargetsForPolicy",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(174),
         result_wrapper: None,
         errors: &[3, 0, 128, 211, 249, 265, 267],
+        anonymous: false,
     },
     Operation {
         name: "MoveAccount",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 128, 251, 78, 83, 13, 265, 31, 0, 249],
+        anonymous: false,
     },
     Operation {
         name: "PutResourcePolicy",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(224),
         result_wrapper: None,
         errors: &[3, 249, 267, 265, 31, 128, 33, 0],
+        anonymous: false,
     },
     Operation {
         name: "RegisterDelegatedAdministrator",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 8, 13, 0, 31, 33, 128, 265, 249, 267],
+        anonymous: false,
     },
     Operation {
         name: "RemoveAccountFromOrganization",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 13, 0, 31, 33, 128, 176, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -737,6 +794,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 31, 0, 260, 33, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "TerminateResponsibilityTransfer",
@@ -749,6 +807,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(263),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 128, 238, 249, 265, 267, 234, 130],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -761,6 +820,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[3, 31, 0, 260, 33, 128, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOrganizationalUnit",
@@ -773,6 +833,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(270),
         result_wrapper: None,
         errors: &[3, 0, 31, 85, 128, 190, 249, 265],
+        anonymous: false,
     },
     Operation {
         name: "UpdatePolicy",
@@ -785,6 +846,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(272),
         result_wrapper: None,
         errors: &[3, 0, 31, 33, 87, 128, 175, 211, 249, 265, 267, 203],
+        anonymous: false,
     },
     Operation {
         name: "UpdateResponsibilityTransfer",
@@ -797,6 +859,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(274),
         result_wrapper: None,
         errors: &[3, 0, 238, 33, 128, 249, 265, 267],
+        anonymous: false,
     },
 ];
 

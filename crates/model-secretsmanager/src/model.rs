@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(5),
         result_wrapper: None,
         errors: &[91, 50, 51, 13, 48, 49],
+        anonymous: false,
     },
     Operation {
         name: "CancelRotateSecret",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(8),
         result_wrapper: None,
         errors: &[91, 50, 48, 51],
+        anonymous: false,
     },
     Operation {
         name: "CreateSecret",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(11),
         result_wrapper: None,
         errors: &[50, 51, 57, 24, 90, 91, 62, 48, 72, 13],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourcePolicy",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(15),
         result_wrapper: None,
         errors: &[91, 48, 51, 50],
+        anonymous: false,
     },
     Operation {
         name: "DeleteSecret",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(17),
         result_wrapper: None,
         errors: &[91, 50, 51, 48],
+        anonymous: false,
     },
     Operation {
         name: "DescribeSecret",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(21),
         result_wrapper: None,
         errors: &[91, 48, 50],
+        anonymous: false,
     },
     Operation {
         name: "GetRandomPassword",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(42),
         result_wrapper: None,
         errors: &[50, 51, 48],
+        anonymous: false,
     },
     Operation {
         name: "GetResourcePolicy",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(44),
         result_wrapper: None,
         errors: &[91, 48, 51, 50],
+        anonymous: false,
     },
     Operation {
         name: "GetSecretValue",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(46),
         result_wrapper: None,
         errors: &[91, 50, 51, 13, 48],
+        anonymous: false,
     },
     Operation {
         name: "ListSecretVersionIds",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(59),
         result_wrapper: None,
         errors: &[49, 91, 48, 50],
+        anonymous: false,
     },
     Operation {
         name: "ListSecrets",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(61),
         result_wrapper: None,
         errors: &[50, 51, 49, 48],
+        anonymous: false,
     },
     Operation {
         name: "PutResourcePolicy",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(75),
         result_wrapper: None,
         errors: &[62, 91, 50, 48, 51, 73],
+        anonymous: false,
     },
     Operation {
         name: "PutSecretValue",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(77),
         result_wrapper: None,
         errors: &[50, 51, 57, 24, 90, 91, 48, 13],
+        anonymous: false,
     },
     Operation {
         name: "RemoveRegionsFromReplication",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(82),
         result_wrapper: None,
         errors: &[91, 51, 50, 48],
+        anonymous: false,
     },
     Operation {
         name: "ReplicateSecretToRegions",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(86),
         result_wrapper: None,
         errors: &[91, 51, 50, 48],
+        anonymous: false,
     },
     Operation {
         name: "RestoreSecret",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(93),
         result_wrapper: None,
         errors: &[91, 50, 51, 48],
+        anonymous: false,
     },
     Operation {
         name: "RotateSecret",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(96),
         result_wrapper: None,
         errors: &[91, 50, 48, 51],
+        anonymous: false,
     },
     Operation {
         name: "StopReplicationToReplica",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(123),
         result_wrapper: None,
         errors: &[91, 51, 50, 48],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[91, 51, 50, 48],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: None,
         result_wrapper: None,
         errors: &[91, 51, 50, 48],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSecret",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(133),
         result_wrapper: None,
         errors: &[50, 51, 57, 24, 90, 91, 62, 48, 72, 13],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSecretVersionStage",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(135),
         result_wrapper: None,
         errors: &[91, 50, 51, 57, 48],
+        anonymous: false,
     },
     Operation {
         name: "ValidateResourcePolicy",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(137),
         result_wrapper: None,
         errors: &[62, 91, 50, 48, 51],
+        anonymous: false,
     },
 ];
 

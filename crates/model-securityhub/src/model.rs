@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1),
         result_wrapper: None,
         errors: &[990, 993, 1008, 1160, 992],
+        anonymous: false,
     },
     Operation {
         name: "AcceptInvitation",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(3),
         result_wrapper: None,
         errors: &[990, 993, 1008, 1160, 992],
+        anonymous: false,
     },
     Operation {
         name: "BatchDeleteAutomationRules",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(713),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "BatchDisableStandards",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(715),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 4],
+        anonymous: false,
     },
     Operation {
         name: "BatchEnableStandards",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(717),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 4],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetAutomationRules",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(719),
         result_wrapper: None,
         errors: &[4, 990, 992, 993, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetConfigurationPolicyAssociations",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(721),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetSecurityControls",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(723),
         result_wrapper: None,
         errors: &[990, 1008, 992, 993],
+        anonymous: false,
     },
     Operation {
         name: "BatchGetStandardsControlAssociations",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(725),
         result_wrapper: None,
         errors: &[990, 1008, 992, 993],
+        anonymous: false,
     },
     Operation {
         name: "BatchImportFindings",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(728),
         result_wrapper: None,
         errors: &[990, 993, 1008, 992],
+        anonymous: false,
     },
     Operation {
         name: "BatchUpdateAutomationRules",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(730),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "BatchUpdateFindings",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(732),
         result_wrapper: None,
         errors: &[990, 993, 1008, 992],
+        anonymous: false,
     },
     Operation {
         name: "BatchUpdateFindingsV2",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(738),
         result_wrapper: None,
         errors: &[991, 1369, 4, 1319, 773],
+        anonymous: false,
     },
     Operation {
         name: "BatchUpdateStandardsControlAssociations",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(743),
         result_wrapper: None,
         errors: &[990, 1008, 992, 993, 4],
+        anonymous: false,
     },
     Operation {
         name: "CreateActionTarget",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(785),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1151],
+        anonymous: false,
     },
     Operation {
         name: "CreateAggregatorV2",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(787),
         result_wrapper: None,
         errors: &[991, 1319, 4, 1369, 1160, 773, 1251],
+        anonymous: false,
     },
     Operation {
         name: "CreateAutomationRule",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(789),
         result_wrapper: None,
         errors: &[4, 990, 992, 993, 1008],
+        anonymous: false,
     },
     Operation {
         name: "CreateAutomationRuleV2",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(791),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1251],
+        anonymous: false,
     },
     Operation {
         name: "CreateConfigurationPolicy",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(793),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 4, 1151],
+        anonymous: false,
     },
     Operation {
         name: "CreateConnectorV2",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(795),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160, 1251],
+        anonymous: false,
     },
     Operation {
         name: "CreateFindingAggregator",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(797),
         result_wrapper: None,
         errors: &[990, 1008, 992, 4, 993],
+        anonymous: false,
     },
     Operation {
         name: "CreateInsight",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(799),
         result_wrapper: None,
         errors: &[990, 993, 1008, 992, 1151],
+        anonymous: false,
     },
     Operation {
         name: "CreateMembers",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(801),
         result_wrapper: None,
         errors: &[990, 993, 1008, 992, 1151, 4],
+        anonymous: false,
     },
     Operation {
         name: "CreateTicketV2",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(803),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DeclineInvitations",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(819),
         result_wrapper: None,
         errors: &[990, 993, 992, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DeleteActionTarget",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(821),
         result_wrapper: None,
         errors: &[990, 993, 992, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAggregatorV2",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(823),
         result_wrapper: None,
         errors: &[991, 1319, 4, 1369, 1160, 773],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAutomationRuleV2",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(825),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 1160, 773],
+        anonymous: false,
     },
     Operation {
         name: "DeleteConfigurationPolicy",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(827),
         result_wrapper: None,
         errors: &[4, 990, 992, 993, 1008, 1160, 1151],
+        anonymous: false,
     },
     Operation {
         name: "DeleteConnectorV2",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(829),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DeleteFindingAggregator",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(831),
         result_wrapper: None,
         errors: &[990, 1008, 992, 4, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DeleteInsight",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(833),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DeleteInvitations",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(835),
         result_wrapper: None,
         errors: &[990, 993, 1008, 1160, 992],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMembers",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(837),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DescribeActionTargets",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(839),
         result_wrapper: None,
         errors: &[990, 993, 992, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DescribeHub",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(841),
         result_wrapper: None,
         errors: &[990, 1008, 992, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOrganizationConfiguration",
@@ -485,6 +521,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(843),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "DescribeProducts",
@@ -497,6 +534,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(845),
         result_wrapper: None,
         errors: &[990, 1008, 992, 993],
+        anonymous: false,
     },
     Operation {
         name: "DescribeProductsV2",
@@ -509,6 +547,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(847),
         result_wrapper: None,
         errors: &[991, 1319, 4, 1369, 773],
+        anonymous: false,
     },
     Operation {
         name: "DescribeSecurityHubV2",
@@ -521,6 +560,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(849),
         result_wrapper: None,
         errors: &[991, 1319, 1160, 1369],
+        anonymous: false,
     },
     Operation {
         name: "DescribeStandards",
@@ -533,6 +573,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(853),
         result_wrapper: None,
         errors: &[990, 993, 992],
+        anonymous: false,
     },
     Operation {
         name: "DescribeStandardsControls",
@@ -545,6 +586,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(851),
         result_wrapper: None,
         errors: &[990, 993, 992, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DisableImportFindingsForProduct",
@@ -557,6 +599,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(856),
         result_wrapper: None,
         errors: &[990, 993, 1160, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "DisableOrganizationAdminAccount",
@@ -569,6 +612,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(858),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 4],
+        anonymous: false,
     },
     Operation {
         name: "DisableSecurityHub",
@@ -581,6 +625,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(860),
         result_wrapper: None,
         errors: &[990, 1008, 992, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "DisableSecurityHubV2",
@@ -593,6 +638,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(862),
         result_wrapper: None,
         errors: &[4, 991, 1319, 1369],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateFromAdministratorAccount",
@@ -605,6 +651,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(865),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateFromMasterAccount",
@@ -617,6 +664,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(867),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateMembers",
@@ -629,6 +677,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(869),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "EnableImportFindingsForProduct",
@@ -641,6 +690,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(874),
         result_wrapper: None,
         errors: &[990, 993, 992, 1151, 1008],
+        anonymous: false,
     },
     Operation {
         name: "EnableOrganizationAdminAccount",
@@ -653,6 +703,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(876),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 4],
+        anonymous: false,
     },
     Operation {
         name: "EnableSecurityHub",
@@ -665,6 +716,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(878),
         result_wrapper: None,
         errors: &[990, 1008, 992, 1151, 4],
+        anonymous: false,
     },
     Operation {
         name: "EnableSecurityHubV2",
@@ -677,6 +729,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(880),
         result_wrapper: None,
         errors: &[4, 991, 1319, 1369],
+        anonymous: false,
     },
     Operation {
         name: "GenerateRecommendedPolicyV2",
@@ -689,6 +742,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(914),
         result_wrapper: None,
         errors: &[993, 991, 4, 1160, 1319, 1369],
+        anonymous: false,
     },
     Operation {
         name: "GetAdministratorAccount",
@@ -701,6 +755,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(918),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetAggregatorV2",
@@ -713,6 +768,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(920),
         result_wrapper: None,
         errors: &[991, 1319, 4, 1369, 1160, 773],
+        anonymous: false,
     },
     Operation {
         name: "GetAutomationRuleV2",
@@ -725,6 +781,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(922),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 1160, 773],
+        anonymous: false,
     },
     Operation {
         name: "GetConfigurationPolicy",
@@ -737,6 +794,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(926),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "GetConfigurationPolicyAssociation",
@@ -749,6 +807,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(924),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "GetConnectorV2",
@@ -761,6 +820,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(928),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetEnabledStandards",
@@ -773,6 +833,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(930),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingAggregator",
@@ -785,6 +846,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(932),
         result_wrapper: None,
         errors: &[990, 1008, 992, 4, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingHistory",
@@ -797,6 +859,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(934),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingStatisticsV2",
@@ -809,6 +872,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(936),
         result_wrapper: None,
         errors: &[991, 1369, 4, 773, 1319, 1098, 1097],
+        anonymous: false,
     },
     Operation {
         name: "GetFindings",
@@ -821,6 +885,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(938),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingsTrendsV2",
@@ -833,6 +898,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(940),
         result_wrapper: None,
         errors: &[991, 4, 1319, 1369],
+        anonymous: false,
     },
     Operation {
         name: "GetFindingsV2",
@@ -845,6 +911,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(942),
         result_wrapper: None,
         errors: &[991, 1369, 4, 773, 1319, 1098, 1097],
+        anonymous: false,
     },
     Operation {
         name: "GetInsightResults",
@@ -857,6 +924,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(944),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetInsights",
@@ -869,6 +937,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(946),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetInvitationsCount",
@@ -881,6 +950,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(948),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "GetMasterAccount",
@@ -893,6 +963,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(950),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetMembers",
@@ -905,6 +976,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(952),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "GetRecommendedPolicyV2",
@@ -917,6 +989,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(954),
         result_wrapper: None,
         errors: &[993, 991, 4, 1160, 1319, 1369],
+        anonymous: false,
     },
     Operation {
         name: "GetResourcesStatisticsV2",
@@ -929,6 +1002,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(956),
         result_wrapper: None,
         errors: &[991, 4, 1319, 773, 1369, 1160, 1098, 1097],
+        anonymous: false,
     },
     Operation {
         name: "GetResourcesTrendsV2",
@@ -941,6 +1015,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(958),
         result_wrapper: None,
         errors: &[991, 4, 1319, 1369],
+        anonymous: false,
     },
     Operation {
         name: "GetResourcesV2",
@@ -953,6 +1028,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(960),
         result_wrapper: None,
         errors: &[991, 4, 1319, 773, 1369, 1160, 1098, 1097],
+        anonymous: false,
     },
     Operation {
         name: "GetSecurityControlDefinition",
@@ -965,6 +1041,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(962),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "InviteMembers",
@@ -977,6 +1054,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(997),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "ListAggregatorsV2",
@@ -989,6 +1067,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1010),
         result_wrapper: None,
         errors: &[991, 1319, 4, 1369, 1160, 773],
+        anonymous: false,
     },
     Operation {
         name: "ListAutomationRules",
@@ -1001,6 +1080,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1012),
         result_wrapper: None,
         errors: &[4, 990, 992, 993, 1008],
+        anonymous: false,
     },
     Operation {
         name: "ListAutomationRulesV2",
@@ -1013,6 +1093,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1014),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773],
+        anonymous: false,
     },
     Operation {
         name: "ListConfigurationPolicies",
@@ -1025,6 +1106,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1016),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 4, 4],
+        anonymous: false,
     },
     Operation {
         name: "ListConfigurationPolicyAssociations",
@@ -1037,6 +1119,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1018),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 4],
+        anonymous: false,
     },
     Operation {
         name: "ListConnectorsV2",
@@ -1049,6 +1132,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1020),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160],
+        anonymous: false,
     },
     Operation {
         name: "ListEnabledProductsForImport",
@@ -1061,6 +1145,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1022),
         result_wrapper: None,
         errors: &[990, 1008, 992],
+        anonymous: false,
     },
     Operation {
         name: "ListFindingAggregators",
@@ -1073,6 +1158,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1024),
         result_wrapper: None,
         errors: &[990, 1008, 992, 4, 993],
+        anonymous: false,
     },
     Operation {
         name: "ListInvitations",
@@ -1085,6 +1171,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1026),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "ListMembers",
@@ -1097,6 +1184,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1028),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "ListOrganizationAdminAccounts",
@@ -1109,6 +1197,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1030),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "ListSecurityControlDefinitions",
@@ -1121,6 +1210,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1032),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008],
+        anonymous: false,
     },
     Operation {
         name: "ListStandardsControlAssociations",
@@ -1133,6 +1223,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1034),
         result_wrapper: None,
         errors: &[990, 1008, 992, 993],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -1145,6 +1236,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1036),
         result_wrapper: None,
         errors: &[990, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "RegisterConnectorV2",
@@ -1157,6 +1249,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1142),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160],
+        anonymous: false,
     },
     Operation {
         name: "StartConfigurationPolicyAssociation",
@@ -1169,6 +1262,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1289),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "StartConfigurationPolicyDisassociation",
@@ -1181,6 +1275,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1291),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -1193,6 +1288,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1309),
         result_wrapper: None,
         errors: &[990, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -1205,6 +1301,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1339),
         result_wrapper: None,
         errors: &[990, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UpdateActionTarget",
@@ -1217,6 +1314,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1342),
         result_wrapper: None,
         errors: &[990, 993, 1160, 992, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAggregatorV2",
@@ -1229,6 +1327,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1344),
         result_wrapper: None,
         errors: &[991, 1319, 4, 1369, 1160, 773],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAutomationRuleV2",
@@ -1241,6 +1340,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1346),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1160, 773, 1319],
+        anonymous: false,
     },
     Operation {
         name: "UpdateConfigurationPolicy",
@@ -1253,6 +1353,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1350),
         result_wrapper: None,
         errors: &[990, 992, 993, 1008, 1160, 4, 1151],
+        anonymous: false,
     },
     Operation {
         name: "UpdateConnectorV2",
@@ -1265,6 +1366,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1352),
         result_wrapper: None,
         errors: &[4, 991, 1369, 1319, 773, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UpdateFindingAggregator",
@@ -1277,6 +1379,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1354),
         result_wrapper: None,
         errors: &[990, 1008, 992, 4, 993, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UpdateFindings",
@@ -1289,6 +1392,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1356),
         result_wrapper: None,
         errors: &[990, 993, 1008, 992, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UpdateInsight",
@@ -1301,6 +1405,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1358),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOrganizationConfiguration",
@@ -1313,6 +1418,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1360),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 4, 1160, 1151],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSecurityControl",
@@ -1325,6 +1431,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1362),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160, 1158, 4, 1160, 1158],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSecurityHubConfiguration",
@@ -1337,6 +1444,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1364),
         result_wrapper: None,
         errors: &[990, 993, 992, 1008, 1160, 4],
+        anonymous: false,
     },
     Operation {
         name: "UpdateStandardsControl",
@@ -1349,6 +1457,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1366),
         result_wrapper: None,
         errors: &[990, 993, 992, 1160, 4],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(5),
         result_wrapper: None,
         errors: &[85, 86, 112, 94, 88, 1, 113, 141],
+        anonymous: false,
     },
     Operation {
         name: "AssociateDRTRole",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(7),
         result_wrapper: None,
         errors: &[85, 86, 88, 1, 113, 141],
+        anonymous: false,
     },
     Operation {
         name: "AssociateHealthCheck",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(9),
         result_wrapper: None,
         errors: &[85, 94, 141, 88, 113, 89],
+        anonymous: false,
     },
     Operation {
         name: "AssociateProactiveEngagementDetails",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(11),
         result_wrapper: None,
         errors: &[85, 86, 88, 141, 113],
+        anonymous: false,
     },
     Operation {
         name: "CreateProtection",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(35),
         result_wrapper: None,
         errors: &[85, 89, 86, 94, 136, 113, 141, 88],
+        anonymous: false,
     },
     Operation {
         name: "CreateProtectionGroup",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(33),
         result_wrapper: None,
         errors: &[85, 136, 113, 141, 88, 94],
+        anonymous: false,
     },
     Operation {
         name: "CreateSubscription",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(37),
         result_wrapper: None,
         errors: &[85, 136],
+        anonymous: false,
     },
     Operation {
         name: "DeleteProtection",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(41),
         result_wrapper: None,
         errors: &[85, 141, 113],
+        anonymous: false,
     },
     Operation {
         name: "DeleteProtectionGroup",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(39),
         result_wrapper: None,
         errors: &[85, 113, 141],
+        anonymous: false,
     },
     Operation {
         name: "DeleteSubscription",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(43),
         result_wrapper: None,
         errors: &[85, 105, 141],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAttack",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(45),
         result_wrapper: None,
         errors: &[85, 0],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAttackStatistics",
@@ -185,6 +196,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(47),
         result_wrapper: None,
         errors: &[85],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDRTAccess",
@@ -197,6 +209,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(49),
         result_wrapper: None,
         errors: &[85, 141],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEmergencyContactSettings",
@@ -209,6 +222,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(51),
         result_wrapper: None,
         errors: &[85, 141],
+        anonymous: false,
     },
     Operation {
         name: "DescribeProtection",
@@ -221,6 +235,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(55),
         result_wrapper: None,
         errors: &[85, 88, 141],
+        anonymous: false,
     },
     Operation {
         name: "DescribeProtectionGroup",
@@ -233,6 +248,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(53),
         result_wrapper: None,
         errors: &[85, 141],
+        anonymous: false,
     },
     Operation {
         name: "DescribeSubscription",
@@ -245,6 +261,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(57),
         result_wrapper: None,
         errors: &[85, 141],
+        anonymous: false,
     },
     Operation {
         name: "DisableApplicationLayerAutomaticResponse",
@@ -257,6 +274,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(59),
         result_wrapper: None,
         errors: &[85, 88, 141, 113, 86],
+        anonymous: false,
     },
     Operation {
         name: "DisableProactiveEngagement",
@@ -269,6 +287,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(61),
         result_wrapper: None,
         errors: &[85, 86, 88, 141, 113],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateDRTLogBucket",
@@ -281,6 +300,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(63),
         result_wrapper: None,
         errors: &[85, 86, 112, 1, 113, 141],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateDRTRole",
@@ -293,6 +313,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(65),
         result_wrapper: None,
         errors: &[85, 86, 113, 141],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateHealthCheck",
@@ -305,6 +326,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(67),
         result_wrapper: None,
         errors: &[85, 88, 141, 113, 89],
+        anonymous: false,
     },
     Operation {
         name: "EnableApplicationLayerAutomaticResponse",
@@ -317,6 +339,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(74),
         result_wrapper: None,
         errors: &[94, 85, 141, 88, 113, 86],
+        anonymous: false,
     },
     Operation {
         name: "EnableProactiveEngagement",
@@ -329,6 +352,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(76),
         result_wrapper: None,
         errors: &[85, 86, 88, 141, 113],
+        anonymous: false,
     },
     Operation {
         name: "GetSubscriptionState",
@@ -341,6 +365,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(78),
         result_wrapper: None,
         errors: &[85],
+        anonymous: false,
     },
     Operation {
         name: "ListAttacks",
@@ -353,6 +378,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(96),
         result_wrapper: None,
         errors: &[85, 88, 86],
+        anonymous: false,
     },
     Operation {
         name: "ListProtectionGroups",
@@ -365,6 +391,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(98),
         result_wrapper: None,
         errors: &[85, 141, 87],
+        anonymous: false,
     },
     Operation {
         name: "ListProtections",
@@ -377,6 +404,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(100),
         result_wrapper: None,
         errors: &[85, 141, 87],
+        anonymous: false,
     },
     Operation {
         name: "ListResourcesInProtectionGroup",
@@ -389,6 +417,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(102),
         result_wrapper: None,
         errors: &[85, 141, 87],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -401,6 +430,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(104),
         result_wrapper: None,
         errors: &[85, 89, 141],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -413,6 +443,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(160),
         result_wrapper: None,
         errors: &[85, 89, 88, 141],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -425,6 +456,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(168),
         result_wrapper: None,
         errors: &[85, 89, 88, 141],
+        anonymous: false,
     },
     Operation {
         name: "UpdateApplicationLayerAutomaticResponse",
@@ -437,6 +469,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(170),
         result_wrapper: None,
         errors: &[85, 141, 88, 113, 86],
+        anonymous: false,
     },
     Operation {
         name: "UpdateEmergencyContactSettings",
@@ -449,6 +482,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(172),
         result_wrapper: None,
         errors: &[85, 88, 113, 141],
+        anonymous: false,
     },
     Operation {
         name: "UpdateProtectionGroup",
@@ -461,6 +495,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(174),
         result_wrapper: None,
         errors: &[85, 141, 113, 88],
+        anonymous: false,
     },
     Operation {
         name: "UpdateSubscription",
@@ -473,6 +508,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(176),
         result_wrapper: None,
         errors: &[85, 105, 141, 88, 113],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(18),
         result_wrapper: None,
         errors: &[570, 569, 528, 1242, 1243],
+        anonymous: false,
     },
     Operation {
         name: "AssociateOpsItemRelatedItem",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(35),
         result_wrapper: None,
         errors: &[528, 845, 843, 842, 852, 819],
+        anonymous: false,
     },
     Operation {
         name: "CancelCommand",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(131),
         result_wrapper: None,
         errors: &[528, 538, 551, 387],
+        anonymous: false,
     },
     Operation {
         name: "CancelMaintenanceWindowExecution",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(133),
         result_wrapper: None,
         errors: &[528, 383],
+        anonymous: false,
     },
     Operation {
         name: "CreateActivation",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(196),
         result_wrapper: None,
         errors: &[564, 528],
+        anonymous: false,
     },
     Operation {
         name: "CreateAssociation",
@@ -115,6 +120,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             38, 65, 528, 541, 546, 551, 1256, 563, 564, 575, 573, 576, 574,
         ],
+        anonymous: false,
     },
     Operation {
         name: "CreateAssociationBatch",
@@ -127,6 +133,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(200),
         result_wrapper: None,
         errors: &[528, 541, 546, 551, 564, 387, 65, 1256, 563, 575, 573, 576],
+        anonymous: false,
     },
     Operation {
         name: "CreateDocument",
@@ -139,6 +146,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(204),
         result_wrapper: None,
         errors: &[328, 745, 528, 542, 348, 544, 1243, 758],
+        anonymous: false,
     },
     Operation {
         name: "CreateMaintenanceWindow",
@@ -151,6 +159,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(206),
         result_wrapper: None,
         errors: &[473, 1108, 528],
+        anonymous: false,
     },
     Operation {
         name: "CreateOpsItem",
@@ -163,6 +172,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(208),
         result_wrapper: None,
         errors: &[528, 816, 843, 842, 814],
+        anonymous: false,
     },
     Operation {
         name: "CreateOpsMetadata",
@@ -175,6 +185,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(210),
         result_wrapper: None,
         errors: &[875, 888, 882, 884, 528],
+        anonymous: false,
     },
     Operation {
         name: "CreatePatchBaseline",
@@ -187,6 +198,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(212),
         result_wrapper: None,
         errors: &[473, 1108, 528],
+        anonymous: false,
     },
     Operation {
         name: "CreateResourceDataSync",
@@ -199,6 +211,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(214),
         result_wrapper: None,
         errors: &[528, 1078, 1075, 1084],
+        anonymous: false,
     },
     Operation {
         name: "DeleteActivation",
@@ -211,6 +224,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(222),
         result_wrapper: None,
         errors: &[530, 529, 528, 1243],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAssociation",
@@ -223,6 +237,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(224),
         result_wrapper: None,
         errors: &[43, 528, 541, 551, 1243],
+        anonymous: false,
     },
     Operation {
         name: "DeleteDocument",
@@ -235,6 +250,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(226),
         result_wrapper: None,
         errors: &[528, 541, 543, 36, 1243],
+        anonymous: false,
     },
     Operation {
         name: "DeleteInventory",
@@ -247,6 +263,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(228),
         result_wrapper: None,
         errors: &[528, 577, 561, 539, 556],
+        anonymous: false,
     },
     Operation {
         name: "DeleteMaintenanceWindow",
@@ -259,6 +276,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(230),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DeleteOpsItem",
@@ -271,6 +289,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(232),
         result_wrapper: None,
         errors: &[528, 842],
+        anonymous: false,
     },
     Operation {
         name: "DeleteOpsMetadata",
@@ -283,6 +302,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(234),
         result_wrapper: None,
         errors: &[886, 882, 528],
+        anonymous: false,
     },
     Operation {
         name: "DeleteParameter",
@@ -295,6 +315,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(236),
         result_wrapper: None,
         errors: &[528, 916],
+        anonymous: false,
     },
     Operation {
         name: "DeleteParameters",
@@ -307,6 +328,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(238),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DeletePatchBaseline",
@@ -319,6 +341,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(240),
         result_wrapper: None,
         errors: &[1107, 528],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourceDataSync",
@@ -331,6 +354,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(242),
         result_wrapper: None,
         errors: &[528, 1089, 1084],
+        anonymous: false,
     },
     Operation {
         name: "DeleteResourcePolicy",
@@ -343,6 +367,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(244),
         result_wrapper: None,
         errors: &[528, 1111, 1110, 1109, 741, 1114],
+        anonymous: false,
     },
     Operation {
         name: "DeregisterManagedInstance",
@@ -355,6 +380,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(247),
         result_wrapper: None,
         errors: &[551, 528],
+        anonymous: false,
     },
     Operation {
         name: "DeregisterPatchBaselineForPatchGroup",
@@ -367,6 +393,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(249),
         result_wrapper: None,
         errors: &[569, 528],
+        anonymous: false,
     },
     Operation {
         name: "DeregisterTargetFromMaintenanceWindow",
@@ -379,6 +406,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(251),
         result_wrapper: None,
         errors: &[383, 528, 1219],
+        anonymous: false,
     },
     Operation {
         name: "DeregisterTaskFromMaintenanceWindow",
@@ -391,6 +419,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(253),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeActivations",
@@ -403,6 +432,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(258),
         result_wrapper: None,
         errors: &[547, 559, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAssociation",
@@ -415,6 +445,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(264),
         result_wrapper: None,
         errors: &[43, 534, 528, 541, 551],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAssociationExecutionTargets",
@@ -427,6 +458,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(260),
         result_wrapper: None,
         errors: &[528, 43, 559, 45],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAssociationExecutions",
@@ -439,6 +471,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(262),
         result_wrapper: None,
         errors: &[528, 43, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAutomationExecutions",
@@ -451,6 +484,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(266),
         result_wrapper: None,
         errors: &[548, 550, 559, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAutomationStepExecutions",
@@ -463,6 +497,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(268),
         result_wrapper: None,
         errors: &[110, 559, 548, 550, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAvailablePatches",
@@ -475,6 +510,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(270),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDocument",
@@ -487,6 +523,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(274),
         result_wrapper: None,
         errors: &[528, 541, 546],
+        anonymous: false,
     },
     Operation {
         name: "DescribeDocumentPermission",
@@ -499,6 +536,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(272),
         result_wrapper: None,
         errors: &[528, 541, 559, 565, 543],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEffectiveInstanceAssociations",
@@ -511,6 +549,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(276),
         result_wrapper: None,
         errors: &[528, 551, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeEffectivePatchesForPatchBaseline",
@@ -523,6 +562,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(278),
         result_wrapper: None,
         errors: &[569, 383, 1253, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInstanceAssociationsStatus",
@@ -535,6 +575,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(280),
         result_wrapper: None,
         errors: &[528, 551, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInstanceInformation",
@@ -547,6 +588,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(282),
         result_wrapper: None,
         errors: &[528, 551, 559, 552, 548],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInstancePatchStates",
@@ -559,6 +601,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(286),
         result_wrapper: None,
         errors: &[528, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInstancePatchStatesForPatchGroup",
@@ -571,6 +614,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(284),
         result_wrapper: None,
         errors: &[528, 547, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInstancePatches",
@@ -583,6 +627,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(288),
         result_wrapper: None,
         errors: &[528, 551, 547, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInstanceProperties",
@@ -595,6 +640,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(291),
         result_wrapper: None,
         errors: &[559, 548, 551, 530, 553, 528, 541],
+        anonymous: false,
     },
     Operation {
         name: "DescribeInventoryDeletions",
@@ -607,6 +653,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(293),
         result_wrapper: None,
         errors: &[528, 540, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowExecutionTaskInvocations",
@@ -619,6 +666,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(295),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowExecutionTasks",
@@ -631,6 +679,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(297),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowExecutions",
@@ -643,6 +692,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(299),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowSchedule",
@@ -655,6 +705,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(301),
         result_wrapper: None,
         errors: &[528, 383],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowTargets",
@@ -667,6 +718,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(303),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowTasks",
@@ -679,6 +731,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(305),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindows",
@@ -691,6 +744,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(309),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeMaintenanceWindowsForTarget",
@@ -703,6 +757,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(307),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeOpsItems",
@@ -715,6 +770,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(311),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeParameters",
@@ -727,6 +783,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(313),
         result_wrapper: None,
         errors: &[528, 548, 549, 550, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribePatchBaselines",
@@ -739,6 +796,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(315),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribePatchGroupState",
@@ -751,6 +809,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(317),
         result_wrapper: None,
         errors: &[528, 559],
+        anonymous: false,
     },
     Operation {
         name: "DescribePatchGroups",
@@ -763,6 +822,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(319),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribePatchProperties",
@@ -775,6 +835,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(321),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "DescribeSessions",
@@ -787,6 +848,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(323),
         result_wrapper: None,
         errors: &[528, 548, 559],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateOpsItemRelatedItem",
@@ -799,6 +861,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(326),
         result_wrapper: None,
         errors: &[528, 854, 845, 842, 819],
+        anonymous: false,
     },
     Operation {
         name: "GetAccessToken",
@@ -811,6 +874,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(409),
         result_wrapper: None,
         errors: &[528, 0, 1109, 1239, 1288],
+        anonymous: false,
     },
     Operation {
         name: "GetAutomationExecution",
@@ -823,6 +887,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(411),
         result_wrapper: None,
         errors: &[110, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetCalendarState",
@@ -835,6 +900,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(413),
         result_wrapper: None,
         errors: &[528, 541, 545, 1249],
+        anonymous: false,
     },
     Operation {
         name: "GetCommandInvocation",
@@ -847,6 +913,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(415),
         result_wrapper: None,
         errors: &[528, 538, 551, 566, 624],
+        anonymous: false,
     },
     Operation {
         name: "GetConnectionStatus",
@@ -859,6 +926,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(417),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "GetDefaultPatchBaseline",
@@ -871,6 +939,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(419),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "GetDeployablePatchSnapshotForInstance",
@@ -883,6 +952,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(421),
         result_wrapper: None,
         errors: &[528, 1253, 1250],
+        anonymous: false,
     },
     Operation {
         name: "GetDocument",
@@ -895,6 +965,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(423),
         result_wrapper: None,
         errors: &[528, 541, 546],
+        anonymous: false,
     },
     Operation {
         name: "GetExecutionPreview",
@@ -907,6 +978,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(425),
         result_wrapper: None,
         errors: &[528, 1109],
+        anonymous: false,
     },
     Operation {
         name: "GetInventory",
@@ -919,6 +991,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(427),
         result_wrapper: None,
         errors: &[528, 547, 554, 559, 577, 531, 571],
+        anonymous: false,
     },
     Operation {
         name: "GetInventorySchema",
@@ -931,6 +1004,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(430),
         result_wrapper: None,
         errors: &[528, 577, 559],
+        anonymous: false,
     },
     Operation {
         name: "GetMaintenanceWindow",
@@ -943,6 +1017,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(438),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetMaintenanceWindowExecution",
@@ -955,6 +1030,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(432),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetMaintenanceWindowExecutionTask",
@@ -967,6 +1043,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(436),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetMaintenanceWindowExecutionTaskInvocation",
@@ -979,6 +1056,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(434),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetMaintenanceWindowTask",
@@ -991,6 +1069,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(440),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetOpsItem",
@@ -1003,6 +1082,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(442),
         result_wrapper: None,
         errors: &[528, 845, 814],
+        anonymous: false,
     },
     Operation {
         name: "GetOpsMetadata",
@@ -1015,6 +1095,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(445),
         result_wrapper: None,
         errors: &[886, 882, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetOpsSummary",
@@ -1027,6 +1108,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(447),
         result_wrapper: None,
         errors: &[528, 1089, 547, 559, 577, 531],
+        anonymous: false,
     },
     Operation {
         name: "GetParameter",
@@ -1039,6 +1121,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(451),
         result_wrapper: None,
         errors: &[528, 558, 916, 931],
+        anonymous: false,
     },
     Operation {
         name: "GetParameterHistory",
@@ -1051,6 +1134,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(449),
         result_wrapper: None,
         errors: &[528, 916, 559, 558],
+        anonymous: false,
     },
     Operation {
         name: "GetParameters",
@@ -1063,6 +1147,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(456),
         result_wrapper: None,
         errors: &[558, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetParametersByPath",
@@ -1075,6 +1160,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(454),
         result_wrapper: None,
         errors: &[528, 548, 549, 550, 558, 559],
+        anonymous: false,
     },
     Operation {
         name: "GetPatchBaseline",
@@ -1087,6 +1173,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(460),
         result_wrapper: None,
         errors: &[383, 569, 528],
+        anonymous: false,
     },
     Operation {
         name: "GetPatchBaselineForPatchGroup",
@@ -1099,6 +1186,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(458),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "GetResourcePolicies",
@@ -1111,6 +1199,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(462),
         result_wrapper: None,
         errors: &[528, 1111, 1109],
+        anonymous: false,
     },
     Operation {
         name: "GetServiceSetting",
@@ -1123,6 +1212,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(466),
         result_wrapper: None,
         errors: &[528, 1146],
+        anonymous: false,
     },
     Operation {
         name: "LabelParameterVersion",
@@ -1135,6 +1225,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(633),
         result_wrapper: None,
         errors: &[528, 1243, 916, 931, 930],
+        anonymous: false,
     },
     Operation {
         name: "ListAssociationVersions",
@@ -1147,6 +1238,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(639),
         result_wrapper: None,
         errors: &[528, 559, 43],
+        anonymous: false,
     },
     Operation {
         name: "ListAssociations",
@@ -1159,6 +1251,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(641),
         result_wrapper: None,
         errors: &[528, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListCommandInvocations",
@@ -1171,6 +1264,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(643),
         result_wrapper: None,
         errors: &[528, 538, 551, 548, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListCommands",
@@ -1183,6 +1277,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(645),
         result_wrapper: None,
         errors: &[528, 538, 551, 548, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListComplianceItems",
@@ -1195,6 +1290,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(647),
         result_wrapper: None,
         errors: &[570, 569, 528, 547, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListComplianceSummaries",
@@ -1207,6 +1303,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(649),
         result_wrapper: None,
         errors: &[547, 559, 528],
+        anonymous: false,
     },
     Operation {
         name: "ListDocumentMetadataHistory",
@@ -1219,6 +1316,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(651),
         result_wrapper: None,
         errors: &[528, 541, 546, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListDocumentVersions",
@@ -1231,6 +1329,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(653),
         result_wrapper: None,
         errors: &[528, 559, 541],
+        anonymous: false,
     },
     Operation {
         name: "ListDocuments",
@@ -1243,6 +1342,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(655),
         result_wrapper: None,
         errors: &[528, 559, 548],
+        anonymous: false,
     },
     Operation {
         name: "ListInventoryEntries",
@@ -1255,6 +1355,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(657),
         result_wrapper: None,
         errors: &[528, 551, 577, 547, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListNodes",
@@ -1267,6 +1368,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(659),
         result_wrapper: None,
         errors: &[528, 547, 559, 1089, 1254],
+        anonymous: false,
     },
     Operation {
         name: "ListNodesSummary",
@@ -1279,6 +1381,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(661),
         result_wrapper: None,
         errors: &[528, 531, 547, 559, 1089, 1254],
+        anonymous: false,
     },
     Operation {
         name: "ListOpsItemEvents",
@@ -1291,6 +1394,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(663),
         result_wrapper: None,
         errors: &[528, 845, 843, 842],
+        anonymous: false,
     },
     Operation {
         name: "ListOpsItemRelatedItems",
@@ -1303,6 +1407,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(665),
         result_wrapper: None,
         errors: &[528, 842],
+        anonymous: false,
     },
     Operation {
         name: "ListOpsMetadata",
@@ -1315,6 +1420,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(668),
         result_wrapper: None,
         errors: &[882, 528],
+        anonymous: false,
     },
     Operation {
         name: "ListResourceComplianceSummaries",
@@ -1327,6 +1433,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(670),
         result_wrapper: None,
         errors: &[547, 559, 528],
+        anonymous: false,
     },
     Operation {
         name: "ListResourceDataSync",
@@ -1339,6 +1446,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(672),
         result_wrapper: None,
         errors: &[1084, 528, 559],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -1351,6 +1459,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(674),
         result_wrapper: None,
         errors: &[570, 569, 528],
+        anonymous: false,
     },
     Operation {
         name: "ModifyDocumentPermission",
@@ -1363,6 +1472,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(756),
         result_wrapper: None,
         errors: &[528, 541, 565, 359, 348],
+        anonymous: false,
     },
     Operation {
         name: "PutComplianceItems",
@@ -1375,6 +1485,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1034),
         result_wrapper: None,
         errors: &[528, 557, 1245, 629, 188, 570, 569],
+        anonymous: false,
     },
     Operation {
         name: "PutInventory",
@@ -1389,6 +1500,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             528, 551, 577, 557, 1245, 629, 628, 217, 1252, 1251, 555, 1212,
         ],
+        anonymous: false,
     },
     Operation {
         name: "PutParameter",
@@ -1403,6 +1515,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             528, 558, 909, 1243, 900, 467, 468, 532, 911, 917, 1255, 1027, 568, 567, 475,
         ],
+        anonymous: false,
     },
     Operation {
         name: "PutResourcePolicy",
@@ -1415,6 +1528,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1041),
         result_wrapper: None,
         errors: &[528, 1111, 1112, 1110, 1109, 741, 1114],
+        anonymous: false,
     },
     Operation {
         name: "RegisterDefaultPatchBaseline",
@@ -1427,6 +1541,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1047),
         result_wrapper: None,
         errors: &[569, 383, 528],
+        anonymous: false,
     },
     Operation {
         name: "RegisterPatchBaselineForPatchGroup",
@@ -1439,6 +1554,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1049),
         result_wrapper: None,
         errors: &[30, 383, 569, 1108, 528],
+        anonymous: false,
     },
     Operation {
         name: "RegisterTargetWithMaintenanceWindow",
@@ -1451,6 +1567,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1051),
         result_wrapper: None,
         errors: &[473, 383, 1108, 528],
+        anonymous: false,
     },
     Operation {
         name: "RegisterTaskWithMaintenanceWindow",
@@ -1463,6 +1580,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1053),
         result_wrapper: None,
         errors: &[473, 383, 1108, 407, 528],
+        anonymous: false,
     },
     Operation {
         name: "RemoveTagsFromResource",
@@ -1475,6 +1593,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1064),
         result_wrapper: None,
         errors: &[570, 569, 528, 1243],
+        anonymous: false,
     },
     Operation {
         name: "ResetServiceSetting",
@@ -1487,6 +1606,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1067),
         result_wrapper: None,
         errors: &[528, 1146, 1243],
+        anonymous: false,
     },
     Operation {
         name: "ResumeSession",
@@ -1499,6 +1619,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1122),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "SendAutomationSignal",
@@ -1511,6 +1632,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1139),
         result_wrapper: None,
         errors: &[110, 117, 536, 528],
+        anonymous: false,
     },
     Operation {
         name: "SendCommand",
@@ -1523,6 +1645,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1141),
         result_wrapper: None,
         errors: &[387, 528, 551, 541, 546, 562, 564, 1256, 745, 572, 560],
+        anonymous: false,
     },
     Operation {
         name: "StartAccessRequest",
@@ -1535,6 +1658,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1180),
         result_wrapper: None,
         errors: &[528, 0, 1109, 1142, 1239, 1288],
+        anonymous: false,
     },
     Operation {
         name: "StartAssociationsOnce",
@@ -1547,6 +1671,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1182),
         result_wrapper: None,
         errors: &[533, 43],
+        anonymous: false,
     },
     Operation {
         name: "StartAutomationExecution",
@@ -1559,6 +1684,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1184),
         result_wrapper: None,
         errors: &[97, 535, 107, 98, 473, 575, 528],
+        anonymous: false,
     },
     Operation {
         name: "StartChangeRequestExecution",
@@ -1571,6 +1697,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1186),
         result_wrapper: None,
         errors: &[97, 535, 107, 98, 473, 528, 96, 758],
+        anonymous: false,
     },
     Operation {
         name: "StartExecutionPreview",
@@ -1583,6 +1710,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1188),
         result_wrapper: None,
         errors: &[528, 1288],
+        anonymous: false,
     },
     Operation {
         name: "StartSession",
@@ -1595,6 +1723,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1190),
         result_wrapper: None,
         errors: &[541, 1229, 528],
+        anonymous: false,
     },
     Operation {
         name: "StopAutomationExecution",
@@ -1607,6 +1736,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1205),
         result_wrapper: None,
         errors: &[110, 537, 528],
+        anonymous: false,
     },
     Operation {
         name: "TerminateSession",
@@ -1619,6 +1749,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1238),
         result_wrapper: None,
         errors: &[528],
+        anonymous: false,
     },
     Operation {
         name: "UnlabelParameterVersion",
@@ -1631,6 +1762,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1248),
         result_wrapper: None,
         errors: &[528, 1243, 916, 931],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAssociation",
@@ -1645,6 +1777,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             528, 573, 564, 563, 546, 43, 578, 1243, 541, 575, 534, 77, 576,
         ],
+        anonymous: false,
     },
     Operation {
         name: "UpdateAssociationStatus",
@@ -1657,6 +1790,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1260),
         result_wrapper: None,
         errors: &[528, 551, 541, 43, 1195, 1243],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDocument",
@@ -1669,6 +1803,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1266),
         result_wrapper: None,
         errors: &[745, 379, 528, 385, 386, 542, 546, 544, 541, 543],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDocumentDefaultVersion",
@@ -1681,6 +1816,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1262),
         result_wrapper: None,
         errors: &[528, 541, 546, 544],
+        anonymous: false,
     },
     Operation {
         name: "UpdateDocumentMetadata",
@@ -1693,6 +1829,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1264),
         result_wrapper: None,
         errors: &[528, 541, 543, 546, 1243],
+        anonymous: false,
     },
     Operation {
         name: "UpdateMaintenanceWindow",
@@ -1705,6 +1842,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1268),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdateMaintenanceWindowTarget",
@@ -1717,6 +1855,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1270),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdateMaintenanceWindowTask",
@@ -1729,6 +1868,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1272),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdateManagedInstanceRole",
@@ -1741,6 +1881,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1274),
         result_wrapper: None,
         errors: &[551, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOpsItem",
@@ -1753,6 +1894,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1276),
         result_wrapper: None,
         errors: &[528, 845, 816, 843, 842, 814, 819],
+        anonymous: false,
     },
     Operation {
         name: "UpdateOpsMetadata",
@@ -1765,6 +1907,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1278),
         result_wrapper: None,
         errors: &[886, 882, 883, 888, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdatePatchBaseline",
@@ -1777,6 +1920,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1280),
         result_wrapper: None,
         errors: &[383, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdateResourceDataSync",
@@ -1789,6 +1933,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1282),
         result_wrapper: None,
         errors: &[1089, 1084, 1077, 528],
+        anonymous: false,
     },
     Operation {
         name: "UpdateServiceSetting",
@@ -1801,6 +1946,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1284),
         result_wrapper: None,
         errors: &[528, 1146, 1243],
+        anonymous: false,
     },
 ];
 

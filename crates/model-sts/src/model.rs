@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(1),
         result_wrapper: Some("AssumeRoleResult"),
         errors: &[34, 37, 41, 13],
+        anonymous: false,
     },
     Operation {
         name: "AssumeRoleWithSAML",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(3),
         result_wrapper: Some("AssumeRoleWithSAMLResult"),
         errors: &[34, 37, 29, 31, 13, 41],
+        anonymous: true,
     },
     Operation {
         name: "AssumeRoleWithWebIdentity",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(5),
         result_wrapper: Some("AssumeRoleWithWebIdentityResult"),
         errors: &[34, 37, 29, 28, 31, 13, 41],
+        anonymous: true,
     },
     Operation {
         name: "AssumeRoot",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(7),
         result_wrapper: Some("AssumeRootResult"),
         errors: &[41, 13],
+        anonymous: false,
     },
     Operation {
         name: "DecodeAuthorizationMessage",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(12),
         result_wrapper: Some("DecodeAuthorizationMessageResult"),
         errors: &[30],
+        anonymous: false,
     },
     Operation {
         name: "GetAccessKeyInfo",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(17),
         result_wrapper: Some("GetAccessKeyInfoResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "GetCallerIdentity",
@@ -125,6 +131,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(19),
         result_wrapper: Some("GetCallerIdentityResult"),
         errors: &[],
+        anonymous: false,
     },
     Operation {
         name: "GetDelegatedAccessToken",
@@ -137,6 +144,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(21),
         result_wrapper: Some("GetDelegatedAccessTokenResult"),
         errors: &[14, 41, 37],
+        anonymous: false,
     },
     Operation {
         name: "GetFederationToken",
@@ -149,6 +157,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(23),
         result_wrapper: Some("GetFederationTokenResult"),
         errors: &[34, 37, 41],
+        anonymous: false,
     },
     Operation {
         name: "GetSessionToken",
@@ -161,6 +170,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(25),
         result_wrapper: Some("GetSessionTokenResult"),
         errors: &[41],
+        anonymous: false,
     },
     Operation {
         name: "GetWebIdentityToken",
@@ -173,6 +183,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(27),
         result_wrapper: Some("GetWebIdentityTokenResult"),
         errors: &[44, 36, 33],
+        anonymous: false,
     },
 ];
 

@@ -53,6 +53,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(25),
         result_wrapper: None,
         errors: &[438, 440, 445, 451, 439, 443, 437],
+        anonymous: false,
     },
     Operation {
         name: "CheckCapacity",
@@ -65,6 +66,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(46),
         result_wrapper: None,
         errors: &[438, 440, 445, 443, 442, 451, 448, 436, 439],
+        anonymous: false,
     },
     Operation {
         name: "CreateAPIKey",
@@ -77,6 +79,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(61),
         result_wrapper: None,
         errors: &[438, 440, 439, 443],
+        anonymous: false,
     },
     Operation {
         name: "CreateIPSet",
@@ -89,6 +92,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(63),
         result_wrapper: None,
         errors: &[438, 440, 435, 446, 443, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "CreateRegexPatternSet",
@@ -101,6 +105,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(65),
         result_wrapper: None,
         errors: &[438, 440, 435, 446, 443, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "CreateRuleGroup",
@@ -113,6 +118,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(67),
         result_wrapper: None,
         errors: &[438, 440, 435, 446, 443, 451, 449, 450, 448, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "CreateWebACL",
@@ -127,6 +133,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             438, 440, 435, 446, 443, 442, 451, 445, 449, 450, 448, 439, 434, 436,
         ],
+        anonymous: false,
     },
     Operation {
         name: "DeleteAPIKey",
@@ -139,6 +146,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(85),
         result_wrapper: None,
         errors: &[438, 445, 446, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "DeleteFirewallManagerRuleGroups",
@@ -151,6 +159,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(87),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 439],
+        anonymous: false,
     },
     Operation {
         name: "DeleteIPSet",
@@ -163,6 +172,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(89),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "DeleteLoggingConfiguration",
@@ -175,6 +185,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(91),
         result_wrapper: None,
         errors: &[438, 445, 446, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "DeletePermissionPolicy",
@@ -187,6 +198,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(93),
         result_wrapper: None,
         errors: &[445, 438, 440],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRegexPatternSet",
@@ -199,6 +211,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(95),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "DeleteRuleGroup",
@@ -211,6 +224,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(97),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "DeleteWebACL",
@@ -223,6 +237,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(99),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "DescribeAllManagedProducts",
@@ -235,6 +250,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(101),
         result_wrapper: None,
         errors: &[439, 438, 440],
+        anonymous: false,
     },
     Operation {
         name: "DescribeManagedProductsByVendor",
@@ -247,6 +263,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(103),
         result_wrapper: None,
         errors: &[439, 438, 440],
+        anonymous: false,
     },
     Operation {
         name: "DescribeManagedRuleGroup",
@@ -259,6 +276,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(105),
         result_wrapper: None,
         errors: &[438, 440, 442, 445, 439, 436],
+        anonymous: false,
     },
     Operation {
         name: "DisassociateWebACL",
@@ -271,6 +289,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(109),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "GenerateMobileSdkReleaseUrl",
@@ -283,6 +302,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(145),
         result_wrapper: None,
         errors: &[438, 445, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetDecryptedAPIKey",
@@ -295,6 +315,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(148),
         result_wrapper: None,
         errors: &[438, 445, 440, 439, 442],
+        anonymous: false,
     },
     Operation {
         name: "GetIPSet",
@@ -307,6 +328,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(150),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetLoggingConfiguration",
@@ -319,6 +341,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(152),
         result_wrapper: None,
         errors: &[438, 445, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetManagedRuleSet",
@@ -331,6 +354,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(154),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetMobileSdkRelease",
@@ -343,6 +367,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(156),
         result_wrapper: None,
         errors: &[438, 445, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetPermissionPolicy",
@@ -355,6 +380,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(158),
         result_wrapper: None,
         errors: &[445, 438, 440],
+        anonymous: false,
     },
     Operation {
         name: "GetRateBasedStatementManagedKeys",
@@ -367,6 +393,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(160),
         result_wrapper: None,
         errors: &[438, 440, 445, 439, 452],
+        anonymous: false,
     },
     Operation {
         name: "GetRegexPatternSet",
@@ -379,6 +406,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(162),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetRuleGroup",
@@ -391,6 +419,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(164),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetSampledRequests",
@@ -403,6 +432,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(166),
         result_wrapper: None,
         errors: &[445, 438, 440],
+        anonymous: false,
     },
     Operation {
         name: "GetTopPathStatisticsByTraffic",
@@ -415,6 +445,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(168),
         result_wrapper: None,
         errors: &[438, 440, 445, 439, 437],
+        anonymous: false,
     },
     Operation {
         name: "GetWebACL",
@@ -427,6 +458,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(172),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "GetWebACLForResource",
@@ -439,6 +471,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(170),
         result_wrapper: None,
         errors: &[438, 445, 440, 451, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListAPIKeys",
@@ -451,6 +484,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(213),
         result_wrapper: None,
         errors: &[438, 440, 439, 442],
+        anonymous: false,
     },
     Operation {
         name: "ListAvailableManagedRuleGroupVersions",
@@ -463,6 +497,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(215),
         result_wrapper: None,
         errors: &[438, 440, 445, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListAvailableManagedRuleGroups",
@@ -475,6 +510,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(217),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListIPSets",
@@ -487,6 +523,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(219),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListLoggingConfigurations",
@@ -499,6 +536,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(221),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListManagedRuleSets",
@@ -511,6 +549,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(223),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListMobileSdkReleases",
@@ -523,6 +562,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(226),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListRegexPatternSets",
@@ -535,6 +575,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(228),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListResourcesForWebACL",
@@ -547,6 +588,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(230),
         result_wrapper: None,
         errors: &[438, 445, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListRuleGroups",
@@ -559,6 +601,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(232),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListTagsForResource",
@@ -571,6 +614,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(234),
         result_wrapper: None,
         errors: &[438, 440, 445, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "ListWebACLs",
@@ -583,6 +627,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(236),
         result_wrapper: None,
         errors: &[438, 440, 439],
+        anonymous: false,
     },
     Operation {
         name: "PutLoggingConfiguration",
@@ -595,6 +640,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(295),
         result_wrapper: None,
         errors: &[438, 445, 446, 447, 440, 439, 443, 444, 437],
+        anonymous: false,
     },
     Operation {
         name: "PutManagedRuleSetVersions",
@@ -607,6 +653,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(297),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 439],
+        anonymous: false,
     },
     Operation {
         name: "PutPermissionPolicy",
@@ -619,6 +666,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(299),
         result_wrapper: None,
         errors: &[445, 438, 440, 441],
+        anonymous: false,
     },
     Operation {
         name: "TagResource",
@@ -631,6 +679,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(398),
         result_wrapper: None,
         errors: &[438, 440, 443, 445, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "UntagResource",
@@ -643,6 +692,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(412),
         result_wrapper: None,
         errors: &[438, 440, 445, 449, 450, 439],
+        anonymous: false,
     },
     Operation {
         name: "UpdateIPSet",
@@ -655,6 +705,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(414),
         result_wrapper: None,
         errors: &[438, 440, 445, 435, 446, 443, 439],
+        anonymous: false,
     },
     Operation {
         name: "UpdateManagedRuleSetVersionExpiryDate",
@@ -667,6 +718,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(416),
         result_wrapper: None,
         errors: &[438, 440, 445, 446, 439],
+        anonymous: false,
     },
     Operation {
         name: "UpdateRegexPatternSet",
@@ -679,6 +731,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(418),
         result_wrapper: None,
         errors: &[438, 440, 445, 435, 446, 443, 439],
+        anonymous: false,
     },
     Operation {
         name: "UpdateRuleGroup",
@@ -691,6 +744,7 @@ pub static OPERATIONS: &[Operation] = &[
         output: Some(420),
         result_wrapper: None,
         errors: &[438, 440, 445, 435, 446, 443, 451, 448, 439, 434],
+        anonymous: false,
     },
     Operation {
         name: "UpdateWebACL",
@@ -705,6 +759,7 @@ pub static OPERATIONS: &[Operation] = &[
         errors: &[
             438, 440, 445, 435, 446, 443, 442, 451, 448, 439, 436, 434, 437,
         ],
+        anonymous: false,
     },
 ];
 

@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Limited};
 use palisade_audit::{AuditRecord, CallOutcome, request_parameters};
 use palisade_core::model::{Protocol, ServiceModel};
 use palisade_core::service::CommonError;
-use palisade_core::{Region, RequestContext, ServiceError, Value};
+use palisade_core::{Principal, Region, RequestContext, ServiceError, Value};
 use palisade_sigv4 as sigv4;
 use palisade_wire::Route;
 
@@ -65,11 +65,17 @@ pub async fn handle(
         }
     };
 
-    let headers: Vec<(&str, &[u8])> = parts
+    let mut headers: Vec<(&str, &[u8])> = parts
         .headers
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_bytes()))
         .collect();
+    // HTTP/2 carries the host as the `:authority` pseudo-header, which clients sign as `host`.
+    if !parts.headers.contains_key(http::header::HOST)
+        && let Some(authority) = parts.uri.authority()
+    {
+        headers.push(("host", authority.as_str().as_bytes()));
+    }
     let signed = sigv4::Request {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -102,14 +108,28 @@ pub async fn handle(
             Region::parse(&authorization.scope.region),
         )
     });
-    let now_secs = palisade_core::clock::millis_since_epoch(now).div_euclid(1000);
-    let authenticated = authorization
-        .map_err(crate::auth::signature_error)
-        .and_then(|authorization| {
-            state
-                .credentials
-                .authenticate(&signed, &authorization, model.signing_name, now_secs)
-        });
+    // Operations AWS accepts unsigned (their credentials travel in the input) skip the
+    // signature check and the authorize step when sent unsigned; their handler authorizes them.
+    let anonymous = operation.anonymous
+        && matches!(authorization, Err(sigv4::Error::MissingAuthenticationToken));
+    let authenticated = if anonymous {
+        Ok((
+            Principal::anonymous(state.config.account.clone()),
+            Region::us_east_1(),
+        ))
+    } else {
+        let now_secs = palisade_core::clock::millis_since_epoch(now).div_euclid(1000);
+        authorization
+            .map_err(crate::auth::signature_error)
+            .and_then(|authorization| {
+                state.credentials.authenticate(
+                    &signed,
+                    &authorization,
+                    model.signing_name,
+                    now_secs,
+                )
+            })
+    };
     let (principal, region) = match authenticated {
         Ok(identity) => identity,
         Err(error) => {
@@ -166,7 +186,7 @@ pub async fn handle(
         .input
         .and_then(|shape| request_parameters(model, shape, &input));
 
-    if let Err(error) = state.authorizer.authorize(&ctx, model, operation, &input) {
+    if !anonymous && let Err(error) = state.authorizer.authorize(&ctx, model, operation, &input) {
         return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
     }
 

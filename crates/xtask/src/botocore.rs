@@ -156,6 +156,20 @@ pub struct RawOperation {
     pub output: Option<RawOutputRef>,
     #[serde(default)]
     pub errors: Vec<RawShapeRef>,
+    /// Smithy auth schemes; `["smithy.api#noAuth"]` marks an operation callers need not sign.
+    #[serde(default)]
+    pub auth: Vec<String>,
+    /// The older spelling of the same: `"none"`.
+    pub authtype: Option<String>,
+}
+
+impl RawOperation {
+    /// Whether AWS accepts the operation without a signature (e.g. `AssumeRoleWithWebIdentity`).
+    pub fn anonymous(&self) -> bool {
+        self.authtype.as_deref() == Some("none")
+            || (!self.auth.is_empty()
+                && self.auth.iter().all(|scheme| scheme == "smithy.api#noAuth"))
+    }
 }
 
 #[derive(Debug, Deserialize)]

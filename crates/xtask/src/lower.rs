@@ -51,6 +51,7 @@ pub struct Operation {
     pub output: Option<usize>,
     pub result_wrapper: Option<String>,
     pub errors: Vec<usize>,
+    pub anonymous: bool,
 }
 
 #[derive(Debug)]
@@ -237,6 +238,7 @@ pub fn lower(name: &str, raw: &RawModel) -> Result<Service, String> {
                 .iter()
                 .map(|r| id(&r.shape))
                 .collect::<Result<_, _>>()?,
+            anonymous: op.anonymous(),
         });
     }
     operations.sort_by(|a, b| a.name.cmp(&b.name));

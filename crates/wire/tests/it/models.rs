@@ -287,6 +287,7 @@ const fn post(
         output,
         result_wrapper,
         errors: &[20],
+        anonymous: false,
     }
 }
 
@@ -315,6 +316,7 @@ const fn rest(
         output,
         result_wrapper: None,
         errors: &[20],
+        anonymous: false,
     }
 }
 

@@ -105,6 +105,7 @@ pub fn model_rs(service: &Service) -> String {
             opt_lit(op.result_wrapper.as_deref())
         );
         line!(out, "        errors: &[{}],", errors.join(", "));
+        line!(out, "        anonymous: {},", op.anonymous);
         line!(out, "    }},");
     }
     line!(out, "];");
