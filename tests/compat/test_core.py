@@ -195,3 +195,27 @@ def test_metrics_count_requests(endpoint, client):
     with urllib.request.urlopen(endpoint + "/metrics", timeout=5) as answer:
         text = answer.read().decode()
     assert 'palisade_requests_total{service="sts",operation="GetCallerIdentity",status="200"}' in text
+
+
+def test_duplicated_authorization_headers_are_refused(endpoint):
+    prepared = _signed(
+        endpoint,
+        {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys"},
+        b"{}",
+    )
+    import http.client
+    from urllib.parse import urlparse
+
+    target = urlparse(endpoint)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+    connection.putrequest("POST", "/", skip_host=True, skip_accept_encoding=True)
+    for name, value in prepared.headers.items():
+        connection.putheader(name, value)
+    connection.putheader("Host", target.netloc)
+    connection.putheader("Authorization", prepared.headers["Authorization"])
+    connection.putheader("Content-Length", str(len(prepared.body)))
+    connection.endheaders(prepared.body)
+    answer = connection.getresponse()
+    body = json.loads(answer.read())
+    assert answer.status == 400
+    assert body["__type"] == "IncompleteSignatureException"
