@@ -85,11 +85,11 @@ def aws_env(endpoint):
 def client(endpoint):
     """A boto3 client factory; client-side validation off so the server's is what is tested."""
 
-    def make(service, secret="test", access_key="test", **config):
+    def make(service, secret="test", access_key="test", region=REGION, **config):
         return boto3.client(
             service,
             endpoint_url=endpoint,
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id=access_key,
             aws_secret_access_key=secret,
             config=Config(

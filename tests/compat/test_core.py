@@ -68,7 +68,7 @@ def test_not_built_operations_answer_not_implemented_in_each_protocol(client):
     code, status, _ = error_of(lambda: client("kms").list_keys())
     assert (code, status) == ("NotImplemented", 501)
     # awsQuery
-    code, status, _ = error_of(lambda: client("iam").list_users())
+    code, status, _ = error_of(lambda: client("iam").list_saml_providers())
     assert (code, status) == ("NotImplemented", 501)
     # restJson1
     code, status, _ = error_of(lambda: client("guardduty").list_detectors())

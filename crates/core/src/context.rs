@@ -98,6 +98,8 @@ pub struct Principal {
     pub kind: PrincipalKind,
     /// The access key that signed the request.
     pub access_key_id: String,
+    /// The principal's tags (`aws:PrincipalTag/<key>`), as (key, value).
+    pub tags: Vec<(String, String)>,
 }
 
 impl Principal {
@@ -109,6 +111,7 @@ impl Principal {
             account,
             kind: PrincipalKind::Root,
             access_key_id: access_key_id.into(),
+            tags: Vec::new(),
         }
     }
 }
@@ -122,6 +125,7 @@ impl Principal {
             account,
             kind: PrincipalKind::Anonymous,
             access_key_id: String::new(),
+            tags: Vec::new(),
         }
     }
 }

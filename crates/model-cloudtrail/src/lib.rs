@@ -800,9 +800,10 @@ pub trait Cloudtrail: Send + Sync + 'static {
 }
 
 /// Serves a [`Cloudtrail`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct CloudtrailService<T>(pub T);
+pub struct CloudtrailService<T>(pub std::sync::Arc<T>);
 
 impl<T: Cloudtrail> Service for CloudtrailService<T> {
     fn model(&self) -> &'static ServiceModel {

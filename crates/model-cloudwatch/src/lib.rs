@@ -613,9 +613,10 @@ pub trait Cloudwatch: Send + Sync + 'static {
 }
 
 /// Serves a [`Cloudwatch`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct CloudwatchService<T>(pub T);
+pub struct CloudwatchService<T>(pub std::sync::Arc<T>);
 
 impl<T: Cloudwatch> Service for CloudwatchService<T> {
     fn model(&self) -> &'static ServiceModel {

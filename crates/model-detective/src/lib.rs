@@ -414,9 +414,10 @@ pub trait Detective: Send + Sync + 'static {
 }
 
 /// Serves a [`Detective`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct DetectiveService<T>(pub T);
+pub struct DetectiveService<T>(pub std::sync::Arc<T>);
 
 impl<T: Detective> Service for DetectiveService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -54,9 +54,10 @@ pub trait Ec2InstanceConnect: Send + Sync + 'static {
 }
 
 /// Serves a [`Ec2InstanceConnect`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct Ec2InstanceConnectService<T>(pub T);
+pub struct Ec2InstanceConnectService<T>(pub std::sync::Arc<T>);
 
 impl<T: Ec2InstanceConnect> Service for Ec2InstanceConnectService<T> {
     fn model(&self) -> &'static ServiceModel {

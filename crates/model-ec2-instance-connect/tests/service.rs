@@ -42,7 +42,8 @@ fn context() -> Option<RequestContext> {
 
 #[test]
 fn an_empty_implementation_is_a_service() {
-    let service: Box<dyn Service> = Box::new(Ec2InstanceConnectService(NotBuilt));
+    let service: Box<dyn Service> =
+        Box::new(Ec2InstanceConnectService(std::sync::Arc::new(NotBuilt)));
     assert!(std::ptr::eq(service.model(), &MODEL));
 }
 
@@ -73,7 +74,7 @@ fn the_tables_hold_every_operation() {
 
 #[test]
 fn every_operation_dispatches_to_its_default() {
-    let service = Ec2InstanceConnectService(NotBuilt);
+    let service = Ec2InstanceConnectService(std::sync::Arc::new(NotBuilt));
     let ctx = context().unwrap();
     for operation in MODEL.operations {
         // An empty input lacks the required members (a serialization error); without

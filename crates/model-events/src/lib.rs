@@ -756,9 +756,10 @@ pub trait Events: Send + Sync + 'static {
 }
 
 /// Serves a [`Events`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct EventsService<T>(pub T);
+pub struct EventsService<T>(pub std::sync::Arc<T>);
 
 impl<T: Events> Service for EventsService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -592,9 +592,10 @@ pub trait Fms: Send + Sync + 'static {
 }
 
 /// Serves a [`Fms`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct FmsService<T>(pub T);
+pub struct FmsService<T>(pub std::sync::Arc<T>);
 
 impl<T: Fms> Service for FmsService<T> {
     fn model(&self) -> &'static ServiceModel {

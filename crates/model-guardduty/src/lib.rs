@@ -1240,9 +1240,10 @@ pub trait Guardduty: Send + Sync + 'static {
 }
 
 /// Serves a [`Guardduty`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct GuarddutyService<T>(pub T);
+pub struct GuarddutyService<T>(pub std::sync::Arc<T>);
 
 impl<T: Guardduty> Service for GuarddutyService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -2446,9 +2446,10 @@ pub trait Iam: Send + Sync + 'static {
 }
 
 /// Serves a [`Iam`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct IamService<T>(pub T);
+pub struct IamService<T>(pub std::sync::Arc<T>);
 
 impl<T: Iam> Service for IamService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -1118,9 +1118,10 @@ pub trait Inspector2: Send + Sync + 'static {
 }
 
 /// Serves a [`Inspector2`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct Inspector2Service<T>(pub T);
+pub struct Inspector2Service<T>(pub std::sync::Arc<T>);
 
 impl<T: Inspector2> Service for Inspector2Service<T> {
     fn model(&self) -> &'static ServiceModel {

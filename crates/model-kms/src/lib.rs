@@ -722,9 +722,10 @@ pub trait Kms: Send + Sync + 'static {
 }
 
 /// Serves a [`Kms`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct KmsService<T>(pub T);
+pub struct KmsService<T>(pub std::sync::Arc<T>);
 
 impl<T: Kms> Service for KmsService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -1559,9 +1559,10 @@ pub trait Logs: Send + Sync + 'static {
 }
 
 /// Serves a [`Logs`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct LogsService<T>(pub T);
+pub struct LogsService<T>(pub std::sync::Arc<T>);
 
 impl<T: Logs> Service for LogsService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -912,9 +912,10 @@ pub trait Organizations: Send + Sync + 'static {
 }
 
 /// Serves a [`Organizations`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct OrganizationsService<T>(pub T);
+pub struct OrganizationsService<T>(pub std::sync::Arc<T>);
 
 impl<T: Organizations> Service for OrganizationsService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -330,9 +330,10 @@ pub trait Secretsmanager: Send + Sync + 'static {
 }
 
 /// Serves a [`Secretsmanager`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct SecretsmanagerService<T>(pub T);
+pub struct SecretsmanagerService<T>(pub std::sync::Arc<T>);
 
 impl<T: Secretsmanager> Service for SecretsmanagerService<T> {
     fn model(&self) -> &'static ServiceModel {

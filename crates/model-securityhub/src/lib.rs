@@ -1565,9 +1565,10 @@ pub trait Securityhub: Send + Sync + 'static {
 }
 
 /// Serves a [`Securityhub`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct SecurityhubService<T>(pub T);
+pub struct SecurityhubService<T>(pub std::sync::Arc<T>);
 
 impl<T: Securityhub> Service for SecurityhubService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -546,9 +546,10 @@ pub trait Shield: Send + Sync + 'static {
 }
 
 /// Serves a [`Shield`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct ShieldService<T>(pub T);
+pub struct ShieldService<T>(pub std::sync::Arc<T>);
 
 impl<T: Shield> Service for ShieldService<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -2105,9 +2105,10 @@ pub trait Ssm: Send + Sync + 'static {
 }
 
 /// Serves a [`Ssm`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct SsmService<T>(pub T);
+pub struct SsmService<T>(pub std::sync::Arc<T>);
 
 impl<T: Ssm> Service for SsmService<T> {
     fn model(&self) -> &'static ServiceModel {

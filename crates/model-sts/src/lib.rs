@@ -170,9 +170,10 @@ pub trait Sts: Send + Sync + 'static {
 }
 
 /// Serves a [`Sts`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct StsService<T>(pub T);
+pub struct StsService<T>(pub std::sync::Arc<T>);
 
 impl<T: Sts> Service for StsService<T> {
     fn model(&self) -> &'static ServiceModel {

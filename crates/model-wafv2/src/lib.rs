@@ -780,9 +780,10 @@ pub trait Wafv2: Send + Sync + 'static {
 }
 
 /// Serves a [`Wafv2`] implementation: decodes each operation's input into its type, calls the
-/// method and encodes the output.
+/// method and encodes the output. The implementation sits in an `Arc` so the server can share it
+/// with in-process callers and background tasks.
 #[derive(Debug, Default)]
-pub struct Wafv2Service<T>(pub T);
+pub struct Wafv2Service<T>(pub std::sync::Arc<T>);
 
 impl<T: Wafv2> Service for Wafv2Service<T> {
     fn model(&self) -> &'static ServiceModel {

@@ -1,10 +1,12 @@
-//! Authentication: the SigV4 check on every request, and the credentials it checks against.
+//! Authentication: the SigV4 check on every request, and the credentials it checks against:
+//! the configured root credentials (or local mode's `test`/`test`), then IAM users' access keys.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use palisade_core::service::CommonError;
-use palisade_core::{AccountId, Principal, Region, Sensitive, ServiceError};
+use palisade_core::{AccountId, Principal, PrincipalKind, Region, Sensitive, ServiceError};
+use palisade_iam::{AccessKeyStatus, IamState};
 use palisade_sigv4 as sigv4;
 
 use crate::config::Config;
@@ -18,9 +20,13 @@ struct Credential {
     account: AccountId,
 }
 
-/// The keys the server accepts. IAM users' and sessions' keys join these in the IAM issue.
+/// The keys the server accepts.
 pub struct Credentials {
+    /// Root users' keys, from the configuration.
     long_term: HashMap<String, Credential>,
+    /// IAM users' keys, read on every request so that a deactivated or deleted key stops
+    /// working at once.
+    iam: Arc<IamState>,
     /// Derived signing keys, by access key, date, region and service: deriving one costs four
     /// HMACs, and a client signs thousands of requests with the same one.
     signing_keys: RwLock<HashMap<SigningKeyId, [u8; 32]>>,
@@ -38,8 +44,8 @@ struct SigningKeyId {
 const MAX_CACHED_SIGNING_KEYS: usize = 4096;
 
 impl Credentials {
-    /// The credentials a configuration names.
-    pub fn from_config(config: &Config) -> Self {
+    /// The credentials a configuration names, and IAM's.
+    pub fn new(config: &Config, iam: Arc<IamState>) -> Self {
         let mut long_term = HashMap::new();
         match &config.root_credentials {
             Some(root) => {
@@ -63,27 +69,19 @@ impl Credentials {
         }
         Self {
             long_term,
+            iam,
             signing_keys: RwLock::new(HashMap::new()),
         }
     }
 
     /// Verifies the request's signature and says who signed it, in which region.
-    pub fn authenticate(
+    pub async fn authenticate(
         &self,
         request: &sigv4::Request<'_>,
         authorization: &sigv4::Authorization,
         signing_service: &str,
         now_epoch_secs: i64,
     ) -> Result<(Principal, Region), ServiceError> {
-        let credential = self
-            .long_term
-            .get(&authorization.access_key_id)
-            .ok_or_else(|| {
-                ServiceError::common(
-                    CommonError::UnrecognizedClient,
-                    "The security token included in the request is invalid.",
-                )
-            })?;
         let region = Region::parse(&authorization.scope.region).ok_or_else(|| {
             ServiceError::common(
                 CommonError::InvalidSignature,
@@ -93,31 +91,70 @@ impl Credentials {
         authorization
             .check_scope(region.as_str(), signing_service)
             .map_err(signature_error)?;
-        let key = self.signing_key(authorization, credential);
-        sigv4::verify_with_key(
-            request,
-            authorization,
-            &key,
-            now_epoch_secs,
-            &sigv4::Options::default(),
-        )
-        .map_err(signature_error)?;
+        let principal = match self.long_term.get(&authorization.access_key_id) {
+            Some(credential) => {
+                let key = self.cached_signing_key(authorization, credential);
+                verify(request, authorization, &key, now_epoch_secs)?;
+                Principal::root(
+                    credential.account.clone(),
+                    authorization.access_key_id.clone(),
+                )
+            }
+            None => {
+                let principal = self
+                    .authenticate_iam_user(request, authorization, now_epoch_secs)
+                    .await?;
+                self.iam
+                    .note_key_used(
+                        &authorization.access_key_id,
+                        signing_service,
+                        region.as_str(),
+                    )
+                    .await;
+                principal
+            }
+        };
         if authorization.security_token.is_some() {
             // Long-term keys carry no session token; a token means a session this server did
             // not issue.
-            return Err(ServiceError::common(
-                CommonError::UnrecognizedClient,
-                "The security token included in the request is invalid.",
-            ));
+            return Err(invalid_token());
         }
-        let principal = Principal::root(
-            credential.account.clone(),
-            authorization.access_key_id.clone(),
-        );
         Ok((principal, region))
     }
 
-    fn signing_key(
+    async fn authenticate_iam_user(
+        &self,
+        request: &sigv4::Request<'_>,
+        authorization: &sigv4::Authorization,
+        now_epoch_secs: i64,
+    ) -> Result<Principal, ServiceError> {
+        let record = self
+            .iam
+            .access_key(&authorization.access_key_id)
+            .await
+            .map_err(|error| ServiceError::internal(error.to_string()))?
+            .filter(|record| record.status == AccessKeyStatus::Active)
+            .ok_or_else(invalid_token)?;
+        let key = sigv4::signing_key(
+            record.secret_access_key.expose().as_bytes(),
+            &authorization.scope.date,
+            &authorization.scope.region,
+            &authorization.scope.service,
+        );
+        verify(request, authorization, &key, now_epoch_secs)?;
+        Ok(Principal {
+            account: record.account,
+            arn: record.user_arn,
+            user_id: record.user_id,
+            kind: PrincipalKind::User {
+                name: record.user_name,
+            },
+            access_key_id: record.access_key_id,
+            tags: record.user_tags,
+        })
+    }
+
+    fn cached_signing_key(
         &self,
         authorization: &sigv4::Authorization,
         credential: &Credential,
@@ -147,6 +184,30 @@ impl Credentials {
         }
         key
     }
+}
+
+fn verify(
+    request: &sigv4::Request<'_>,
+    authorization: &sigv4::Authorization,
+    key: &[u8; 32],
+    now_epoch_secs: i64,
+) -> Result<(), ServiceError> {
+    sigv4::verify_with_key(
+        request,
+        authorization,
+        key,
+        now_epoch_secs,
+        &sigv4::Options::default(),
+    )
+    .map_err(signature_error)
+}
+
+/// AWS's answer for an access key it does not know, or one that is inactive.
+fn invalid_token() -> ServiceError {
+    ServiceError::common(
+        CommonError::UnrecognizedClient,
+        "The security token included in the request is invalid.",
+    )
 }
 
 /// Maps the verifier's errors onto the errors every protocol renders in its own words.

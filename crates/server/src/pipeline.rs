@@ -119,16 +119,15 @@ pub async fn handle(
         ))
     } else {
         let now_secs = palisade_core::clock::millis_since_epoch(now).div_euclid(1000);
-        authorization
-            .map_err(crate::auth::signature_error)
-            .and_then(|authorization| {
-                state.credentials.authenticate(
-                    &signed,
-                    &authorization,
-                    model.signing_name,
-                    now_secs,
-                )
-            })
+        match authorization {
+            Ok(authorization) => {
+                state
+                    .credentials
+                    .authenticate(&signed, &authorization, model.signing_name, now_secs)
+                    .await
+            }
+            Err(error) => Err(crate::auth::signature_error(error)),
+        }
     };
     let (principal, region) = match authenticated {
         Ok(identity) => identity,
@@ -186,7 +185,12 @@ pub async fn handle(
         .input
         .and_then(|shape| request_parameters(model, shape, &input));
 
-    if !anonymous && let Err(error) = state.authorizer.authorize(&ctx, model, operation, &input) {
+    if !anonymous
+        && let Err(error) = state
+            .authorizer
+            .authorize(&ctx, model, operation, &input)
+            .await
+    {
         return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
     }
 

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::auth::Credentials;
-use crate::authorize::RootOnly;
+use crate::authorize::PolicyAuthorizer;
 use crate::config::{Config, StoreChoice};
 use crate::metrics::Metrics;
 use crate::services::Services;
@@ -96,14 +96,19 @@ pub async fn start_with_clock(
         .local_addr()
         .map_err(|error| StartError(format!("cannot read the listening address: {error}")))?;
 
-    let services = Services::new();
+    let iam = Arc::new(palisade_iam::IamState::new(
+        Store::clone(&store),
+        Arc::clone(&clock),
+    ));
+    let services = Services::new(Arc::clone(&iam));
+    let authorizer = Arc::new(PolicyAuthorizer::new(Arc::clone(&iam)));
     let state = Arc::new(AppState {
+        credentials: Credentials::new(&config, iam),
         clock,
         audit: AuditLog::start(Arc::clone(&store)),
         router: palisade_wire::Router::new(&services.models()),
         services,
-        credentials: Credentials::from_config(&config),
-        authorizer: Arc::new(RootOnly),
+        authorizer,
         metrics: Metrics::new(),
         store,
         config,

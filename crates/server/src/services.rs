@@ -17,7 +17,6 @@ impl palisade_model_ec2_instance_connect::Ec2InstanceConnect for NotBuilt {}
 impl palisade_model_events::Events for NotBuilt {}
 impl palisade_model_fms::Fms for NotBuilt {}
 impl palisade_model_guardduty::Guardduty for NotBuilt {}
-impl palisade_model_iam::Iam for NotBuilt {}
 impl palisade_model_inspector2::Inspector2 for NotBuilt {}
 impl palisade_model_kms::Kms for NotBuilt {}
 impl palisade_model_logs::Logs for NotBuilt {}
@@ -35,28 +34,46 @@ pub struct Services {
 
 impl Services {
     /// The services as built today.
-    pub fn new() -> Self {
+    pub fn new(iam: Arc<palisade_iam::IamState>) -> Self {
         let all: Vec<Arc<dyn Service>> = vec![
-            Arc::new(palisade_model_sts::StsService(palisade_sts::StsService)),
-            Arc::new(palisade_model_cloudtrail::CloudtrailService(NotBuilt)),
-            Arc::new(palisade_model_cloudwatch::CloudwatchService(NotBuilt)),
-            Arc::new(palisade_model_detective::DetectiveService(NotBuilt)),
-            Arc::new(palisade_model_ec2_instance_connect::Ec2InstanceConnectService(NotBuilt)),
-            Arc::new(palisade_model_events::EventsService(NotBuilt)),
-            Arc::new(palisade_model_fms::FmsService(NotBuilt)),
-            Arc::new(palisade_model_guardduty::GuarddutyService(NotBuilt)),
-            Arc::new(palisade_model_iam::IamService(NotBuilt)),
-            Arc::new(palisade_model_inspector2::Inspector2Service(NotBuilt)),
-            Arc::new(palisade_model_kms::KmsService(NotBuilt)),
-            Arc::new(palisade_model_logs::LogsService(NotBuilt)),
-            Arc::new(palisade_model_organizations::OrganizationsService(NotBuilt)),
-            Arc::new(palisade_model_secretsmanager::SecretsmanagerService(
+            Arc::new(palisade_model_sts::StsService(Arc::new(
+                palisade_sts::StsService,
+            ))),
+            Arc::new(palisade_model_cloudtrail::CloudtrailService(Arc::new(
                 NotBuilt,
+            ))),
+            Arc::new(palisade_model_cloudwatch::CloudwatchService(Arc::new(
+                NotBuilt,
+            ))),
+            Arc::new(palisade_model_detective::DetectiveService(Arc::new(
+                NotBuilt,
+            ))),
+            Arc::new(
+                palisade_model_ec2_instance_connect::Ec2InstanceConnectService(Arc::new(NotBuilt)),
+            ),
+            Arc::new(palisade_model_events::EventsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_fms::FmsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_guardduty::GuarddutyService(Arc::new(
+                NotBuilt,
+            ))),
+            Arc::new(palisade_model_iam::IamService(iam)),
+            Arc::new(palisade_model_inspector2::Inspector2Service(Arc::new(
+                NotBuilt,
+            ))),
+            Arc::new(palisade_model_kms::KmsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_logs::LogsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_organizations::OrganizationsService(
+                Arc::new(NotBuilt),
             )),
-            Arc::new(palisade_model_securityhub::SecurityhubService(NotBuilt)),
-            Arc::new(palisade_model_shield::ShieldService(NotBuilt)),
-            Arc::new(palisade_model_ssm::SsmService(NotBuilt)),
-            Arc::new(palisade_model_wafv2::Wafv2Service(NotBuilt)),
+            Arc::new(palisade_model_secretsmanager::SecretsmanagerService(
+                Arc::new(NotBuilt),
+            )),
+            Arc::new(palisade_model_securityhub::SecurityhubService(Arc::new(
+                NotBuilt,
+            ))),
+            Arc::new(palisade_model_shield::ShieldService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_ssm::SsmService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_wafv2::Wafv2Service(Arc::new(NotBuilt))),
         ];
         let by_name = all
             .into_iter()
@@ -79,11 +96,5 @@ impl Services {
             .collect();
         models.sort_by_key(|model| model.name);
         models
-    }
-}
-
-impl Default for Services {
-    fn default() -> Self {
-        Self::new()
     }
 }

@@ -215,9 +215,16 @@ fn lib_rs(service: &Service) -> String {
         out,
         "/// Serves a [`{trait_name}`] implementation: decodes each operation's input into its type, calls the"
     );
-    line!(out, "/// method and encodes the output.");
+    line!(
+        out,
+        "/// method and encodes the output. The implementation sits in an `Arc` so the server can share it"
+    );
+    line!(out, "/// with in-process callers and background tasks.");
     line!(out, "#[derive(Debug, Default)]");
-    line!(out, "pub struct {trait_name}Service<T>(pub T);");
+    line!(
+        out,
+        "pub struct {trait_name}Service<T>(pub std::sync::Arc<T>);"
+    );
     line!(out);
     line!(
         out,

@@ -77,7 +77,7 @@ pub fn service_rs(service: &Service) -> String {
     line!(out, "fn an_empty_implementation_is_a_service() {{");
     line!(
         out,
-        "    let service: Box<dyn Service> = Box::new({trait_name}Service(NotBuilt));"
+        "    let service: Box<dyn Service> = Box::new({trait_name}Service(std::sync::Arc::new(NotBuilt)));"
     );
     line!(out, "    assert!(std::ptr::eq(service.model(), &MODEL));");
     line!(out, "}}");
@@ -109,7 +109,10 @@ pub fn service_rs(service: &Service) -> String {
     line!(out);
     line!(out, "#[test]");
     line!(out, "fn every_operation_dispatches_to_its_default() {{");
-    line!(out, "    let service = {trait_name}Service(NotBuilt);");
+    line!(
+        out,
+        "    let service = {trait_name}Service(std::sync::Arc::new(NotBuilt));"
+    );
     line!(out, "    let ctx = context().unwrap();");
     line!(out, "    for operation in MODEL.operations {{");
     line!(
