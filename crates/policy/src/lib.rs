@@ -46,6 +46,7 @@ mod glob;
 mod json;
 mod policy;
 mod principal;
+mod request;
 mod template;
 mod values;
 
@@ -58,3 +59,4 @@ pub use eval::{
 pub use explain::explain_json;
 pub use policy::{Effect, ParseOptions, Policy, PolicyKind, Statement, Version, limits};
 pub use principal::{Grant, Principal, PrincipalKind};
+pub use request::global_context;

@@ -1,5 +1,6 @@
 //! Authentication: the SigV4 check on every request, and the credentials it checks against:
-//! the configured root credentials (or local mode's `test`/`test`), then IAM users' access keys.
+//! the configured root credentials (or local mode's `test`/`test`), STS session credentials
+//! (`ASIA…` with their session token), then IAM users' access keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -8,6 +9,7 @@ use palisade_core::service::CommonError;
 use palisade_core::{AccountId, Principal, PrincipalKind, Region, Sensitive, ServiceError};
 use palisade_iam::{AccessKeyStatus, IamState};
 use palisade_sigv4 as sigv4;
+use palisade_sts::StsState;
 
 use crate::config::Config;
 
@@ -27,6 +29,8 @@ pub struct Credentials {
     /// IAM users' keys, read on every request so that a deactivated or deleted key stops
     /// working at once.
     iam: Arc<IamState>,
+    /// STS sessions' temporary keys, read on every request for the same reason.
+    sts: Arc<StsState>,
     /// Derived signing keys, by access key, date, region and service: deriving one costs four
     /// HMACs, and a client signs thousands of requests with the same one.
     signing_keys: RwLock<HashMap<SigningKeyId, [u8; 32]>>,
@@ -45,7 +49,7 @@ const MAX_CACHED_SIGNING_KEYS: usize = 4096;
 
 impl Credentials {
     /// The credentials a configuration names, and IAM's.
-    pub fn new(config: &Config, iam: Arc<IamState>) -> Self {
+    pub fn new(config: &Config, iam: Arc<IamState>, sts: Arc<StsState>) -> Self {
         let mut long_term = HashMap::new();
         match &config.root_credentials {
             Some(root) => {
@@ -70,6 +74,7 @@ impl Credentials {
         Self {
             long_term,
             iam,
+            sts,
             signing_keys: RwLock::new(HashMap::new()),
         }
     }
@@ -91,35 +96,69 @@ impl Credentials {
         authorization
             .check_scope(region.as_str(), signing_service)
             .map_err(signature_error)?;
-        let principal = match self.long_term.get(&authorization.access_key_id) {
-            Some(credential) => {
-                let key = self.cached_signing_key(authorization, credential);
-                verify(request, authorization, &key, now_epoch_secs)?;
-                Principal::root(
-                    credential.account.clone(),
-                    authorization.access_key_id.clone(),
-                )
-            }
-            None => {
-                let principal = self
-                    .authenticate_iam_user(request, authorization, now_epoch_secs)
-                    .await?;
-                self.iam
-                    .note_key_used(
-                        &authorization.access_key_id,
-                        signing_service,
-                        region.as_str(),
-                    )
-                    .await;
-                principal
-            }
+        if let Some(credential) = self.long_term.get(&authorization.access_key_id) {
+            let key = self.cached_signing_key(authorization, credential);
+            verify(request, authorization, &key, now_epoch_secs)?;
+            reject_session_token(authorization)?;
+            let principal = Principal::root(
+                credential.account.clone(),
+                authorization.access_key_id.clone(),
+            );
+            return Ok((principal, region));
+        }
+        let principal = if is_session_key(&authorization.access_key_id) {
+            self.authenticate_session(request, authorization, now_epoch_secs)
+                .await?
+        } else {
+            let principal = self
+                .authenticate_iam_user(request, authorization, now_epoch_secs)
+                .await?;
+            reject_session_token(authorization)?;
+            principal
         };
-        if authorization.security_token.is_some() {
-            // Long-term keys carry no session token; a token means a session this server did
-            // not issue.
+        self.iam
+            .note_key_used(
+                &authorization.access_key_id,
+                signing_service,
+                region.as_str(),
+            )
+            .await;
+        Ok((principal, region))
+    }
+
+    async fn authenticate_session(
+        &self,
+        request: &sigv4::Request<'_>,
+        authorization: &sigv4::Authorization,
+        now_epoch_secs: i64,
+    ) -> Result<Principal, ServiceError> {
+        let record = self
+            .sts
+            .session(&authorization.access_key_id)
+            .await
+            .map_err(|error| ServiceError::internal(error.to_string()))?
+            .ok_or_else(invalid_token)?;
+        let token_matches = authorization
+            .security_token
+            .as_deref()
+            .is_some_and(|token| palisade_sts::token_matches(&record, token));
+        if !token_matches {
             return Err(invalid_token());
         }
-        Ok((principal, region))
+        let key = sigv4::signing_key(
+            record.secret_access_key.expose().as_bytes(),
+            &authorization.scope.date,
+            &authorization.scope.region,
+            &authorization.scope.service,
+        );
+        verify(request, authorization, &key, now_epoch_secs)?;
+        if record.expires_at_millis.div_euclid(1000) <= now_epoch_secs {
+            return Err(ServiceError::common(
+                CommonError::ExpiredToken,
+                "The security token included in the request is expired",
+            ));
+        }
+        Ok(record.principal())
     }
 
     async fn authenticate_iam_user(
@@ -200,6 +239,20 @@ fn verify(
         &sigv4::Options::default(),
     )
     .map_err(signature_error)
+}
+
+/// Whether `access_key_id` is a temporary key that STS issued: they start with `ASIA`, as AWS's
+/// do.
+pub fn is_session_key(access_key_id: &str) -> bool {
+    access_key_id.starts_with("ASIA")
+}
+
+/// Long-term keys carry no session token; a token means a session this server did not issue.
+fn reject_session_token(authorization: &sigv4::Authorization) -> Result<(), ServiceError> {
+    match authorization.security_token {
+        Some(_) => Err(invalid_token()),
+        None => Ok(()),
+    }
 }
 
 /// AWS's answer for an access key it does not know, or one that is inactive.

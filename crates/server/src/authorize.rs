@@ -3,8 +3,9 @@
 //! The pipeline calls an [`Authorizer`] after decoding and before the handler. The one the server
 //! runs, [`PolicyAuthorizer`], evaluates the caller's IAM policies with the policy engine.
 //!
-//! What is built so far: identity-based policies (users' inline, managed and group policies)
-//! and permissions boundaries, with the global condition keys. Each operation's action is
+//! What is built so far: identity-based policies (users' and roles' inline and managed policies,
+//! users' group policies), permissions boundaries and STS session policies, with the global
+//! condition keys and the MFA keys of sessions. Each operation's action is
 //! `<prefix>:<Operation>`; its resource is `*` until the services declare their resource ARNs
 //! (so a policy that names specific resource ARNs does not yet match). Resource policies,
 //! sessions, SCPs and RCPs join as their services land.
@@ -16,7 +17,10 @@ use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_iam::IamState;
-use palisade_policy::{Context, ParseOptions, Policy, PolicyKind, PolicySet, Request};
+use palisade_policy::{ParseOptions, Policy, PolicyKind, PolicySet, Request};
+use palisade_sts::StsState;
+
+use crate::auth::is_session_key;
 
 /// Decides whether a request may proceed.
 pub trait Authorizer: Send + Sync + 'static {
@@ -39,9 +43,15 @@ pub fn action_prefix(model: &ServiceModel) -> &'static str {
     }
 }
 
-/// Actions AWS lets every authenticated caller perform, whatever its policies say
-/// ("No permissions are required to perform this operation").
-const UNRESTRICTED: &[&str] = &["sts:GetCallerIdentity"];
+/// Actions the pipeline does not pre-check: AWS lets every authenticated caller call
+/// `GetCallerIdentity` and `GetSessionToken` ("No permissions are required"), and `AssumeRole`
+/// is decided by its handler, which evaluates the role's trust policy together with the
+/// caller's policies.
+const UNRESTRICTED: &[&str] = &[
+    "sts:GetCallerIdentity",
+    "sts:GetSessionToken",
+    "sts:AssumeRole",
+];
 
 /// Parsed policies kept by document text; past this many the cache starts over.
 const MAX_CACHED_POLICIES: usize = 10_000;
@@ -49,14 +59,16 @@ const MAX_CACHED_POLICIES: usize = 10_000;
 /// Evaluates IAM policies.
 pub struct PolicyAuthorizer {
     iam: Arc<IamState>,
+    sts: Arc<StsState>,
     parsed: Mutex<HashMap<(PolicyKind, String), Arc<Policy>>>,
 }
 
 impl PolicyAuthorizer {
-    /// An authorizer reading principals' policies from IAM.
-    pub fn new(iam: Arc<IamState>) -> Self {
+    /// An authorizer reading principals' policies from IAM and sessions' from STS.
+    pub fn new(iam: Arc<IamState>, sts: Arc<StsState>) -> Self {
         Self {
             iam,
+            sts,
             parsed: Mutex::new(HashMap::new()),
         }
     }
@@ -98,13 +110,39 @@ impl PolicyAuthorizer {
             return Ok(());
         }
         let principal = &ctx.principal;
-        let engine_principal = match &principal.kind {
+        let session_key = is_session_key(&principal.access_key_id);
+        if matches!(
+            principal.kind,
+            PrincipalKind::Root | PrincipalKind::Anonymous
+        ) && !session_key
+        {
             // The root user may do everything in its own account; SCPs will bound it once
-            // Organizations is built.
-            PrincipalKind::Root | PrincipalKind::Anonymous => return Ok(()),
-            PrincipalKind::User { .. } => palisade_policy::Principal::user(&principal.arn),
-            PrincipalKind::AssumedRole { .. } => {
-                return Err(denied(ctx, &action, "because no session policy allows it"));
+            // Organizations is built. Anonymous calls were let through by the pipeline.
+            return Ok(());
+        }
+        let session = if session_key {
+            self.sts
+                .session(&principal.access_key_id)
+                .await
+                .map_err(|error| ServiceError::internal(error.to_string()))?
+        } else {
+            None
+        };
+        let role_arn = session.as_ref().and_then(|session| session.role_arn());
+        let engine_principal = match (&principal.kind, role_arn) {
+            (PrincipalKind::Root, _) => palisade_policy::Principal::root(&principal.arn),
+            (PrincipalKind::AssumedRole { .. }, Some(role_arn)) => {
+                palisade_policy::Principal::assumed_role(&principal.arn, role_arn)
+            }
+            (PrincipalKind::User { .. }, _) => palisade_policy::Principal::user(&principal.arn),
+            _ => {
+                return Err(ServiceError::common(
+                    CommonError::AccessDenied,
+                    format!(
+                        "User: {} is not authorized to perform: {action} on resource: *",
+                        principal.arn
+                    ),
+                ));
             }
         };
         let policies = self
@@ -122,9 +160,24 @@ impl PolicyAuthorizer {
             .boundary
             .as_ref()
             .and_then(|text| self.parse(PolicyKind::Boundary, &text.document));
+        let session_policies: Vec<Arc<Policy>> = session
+            .iter()
+            .flat_map(|session| &session.session_policies)
+            .filter_map(|document| self.parse(PolicyKind::Session, document))
+            .collect();
         let identity_refs: Vec<&Policy> = identity.iter().map(Arc::as_ref).collect();
+        let session_refs: Vec<&Policy> = session_policies.iter().map(Arc::as_ref).collect();
 
-        let context = request_context(ctx);
+        let mut context = palisade_policy::global_context(ctx);
+        if let Some(role_arn) = role_arn {
+            // For a role session, `aws:PrincipalArn` is the role's ARN, not the session's.
+            context.insert("aws:PrincipalArn", role_arn);
+        }
+        if let Some(session) = &session {
+            for (key, value) in session.mfa_context(ctx.time) {
+                context.insert(key, value);
+            }
+        }
         let request = Request {
             principal: engine_principal,
             action: &action,
@@ -134,6 +187,7 @@ impl PolicyAuthorizer {
         let set = PolicySet {
             identity: &identity_refs,
             boundary: boundary.as_deref(),
+            session: &session_refs,
             resource_account: principal.account.as_str(),
             principal_account: principal.account.as_str(),
             ..PolicySet::default()
@@ -164,63 +218,4 @@ impl Authorizer for PolicyAuthorizer {
     ) -> BoxFuture<'a, Result<(), ServiceError>> {
         Box::pin(self.decide(ctx, model, operation))
     }
-}
-
-fn denied(ctx: &RequestContext, action: &str, reason: &str) -> ServiceError {
-    ServiceError::common(
-        CommonError::AccessDenied,
-        format!(
-            "User: {} is not authorized to perform: {action} on resource: * {reason}",
-            ctx.principal.arn
-        ),
-    )
-}
-
-/// The global condition keys every request supplies.
-fn request_context(ctx: &RequestContext) -> Context<'_> {
-    let principal = &ctx.principal;
-    let millis = palisade_core::clock::millis_since_epoch(ctx.time);
-    let epoch_seconds = millis.div_euclid(1000);
-    let mut context = Context::new();
-    context
-        .insert("aws:SourceIp", ctx.source_ip.to_canonical().to_string())
-        .insert("aws:RequestedRegion", ctx.region.as_str())
-        .insert("aws:CurrentTime", iso8601(epoch_seconds))
-        .insert("aws:EpochTime", epoch_seconds.to_string())
-        .insert("aws:SecureTransport", ctx.secure_transport.to_string())
-        .insert("aws:PrincipalArn", principal.arn.as_str())
-        .insert("aws:PrincipalAccount", principal.account.as_str())
-        .insert("aws:userid", principal.user_id.as_str());
-    match &principal.kind {
-        PrincipalKind::User { name } => {
-            context
-                .insert("aws:PrincipalType", "User")
-                .insert("aws:username", name.as_str());
-        }
-        PrincipalKind::AssumedRole { .. } => {
-            context.insert("aws:PrincipalType", "AssumedRole");
-        }
-        PrincipalKind::Root => {
-            context.insert("aws:PrincipalType", "Account");
-        }
-        PrincipalKind::Anonymous => {
-            context.insert("aws:PrincipalType", "Anonymous");
-        }
-    }
-    for (key, value) in &principal.tags {
-        context.insert(format!("aws:PrincipalTag/{key}"), value.as_str());
-    }
-    context
-}
-
-/// `aws:CurrentTime`: ISO 8601 in UTC, whole seconds.
-fn iso8601(epoch_seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(epoch_seconds)
-        .ok()
-        .and_then(|moment| {
-            moment
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod metrics;
 pub mod pipeline;
 pub mod services;
+pub mod simulate;
 pub mod state;
 
 mod serve;

@@ -30,6 +30,9 @@ enum Command {
         #[arg(long)]
         to: PathBuf,
     },
+    /// IAM tools.
+    #[command(subcommand)]
+    Iam(IamCommand),
     /// Replace the embedded store with a backup. The server must not be running.
     Restore {
         /// The data directory of the store.
@@ -41,6 +44,16 @@ enum Command {
         /// Overwrite an existing store.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum IamCommand {
+    /// Decide a full request context offline and print the decision, explained, as JSON.
+    Simulate {
+        /// The request context (see the crate docs of `palisade_server::simulate`).
+        #[arg(long)]
+        file: PathBuf,
     },
 }
 
@@ -83,6 +96,16 @@ async fn run(command: Command) -> Result<(), String> {
                 .await
                 .map_err(|error| error.to_string())?;
             println!("backed up {} to {}", data_dir.display(), to.display());
+            Ok(())
+        }
+        Command::Iam(IamCommand::Simulate { file }) => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+            let answer = palisade_server::simulate::simulate(&text)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer).map_err(|error| error.to_string())?
+            );
             Ok(())
         }
         Command::Restore {

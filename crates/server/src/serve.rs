@@ -100,10 +100,15 @@ pub async fn start_with_clock(
         Store::clone(&store),
         Arc::clone(&clock),
     ));
-    let services = Services::new(Arc::clone(&iam));
-    let authorizer = Arc::new(PolicyAuthorizer::new(Arc::clone(&iam)));
+    let sts = Arc::new(palisade_sts::StsState::new(
+        Store::clone(&store),
+        Arc::clone(&clock),
+        Arc::clone(&iam),
+    ));
+    let services = Services::new(Arc::clone(&iam), Arc::clone(&sts));
+    let authorizer = Arc::new(PolicyAuthorizer::new(Arc::clone(&iam), Arc::clone(&sts)));
     let state = Arc::new(AppState {
-        credentials: Credentials::new(&config, iam),
+        credentials: Credentials::new(&config, iam, sts),
         clock,
         audit: AuditLog::start(Arc::clone(&store)),
         router: palisade_wire::Router::new(&services.models()),

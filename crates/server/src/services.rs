@@ -34,11 +34,9 @@ pub struct Services {
 
 impl Services {
     /// The services as built today.
-    pub fn new(iam: Arc<palisade_iam::IamState>) -> Self {
+    pub fn new(iam: Arc<palisade_iam::IamState>, sts: Arc<palisade_sts::StsState>) -> Self {
         let all: Vec<Arc<dyn Service>> = vec![
-            Arc::new(palisade_model_sts::StsService(Arc::new(
-                palisade_sts::StsService,
-            ))),
+            Arc::new(palisade_model_sts::StsService(sts)),
             Arc::new(palisade_model_cloudtrail::CloudtrailService(Arc::new(
                 NotBuilt,
             ))),

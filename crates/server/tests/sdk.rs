@@ -74,7 +74,12 @@ async fn an_unknown_access_key_is_rejected() {
 async fn operations_not_built_answer_not_implemented() {
     let server = TestServer::start().await;
     let sts = aws_sdk_sts::Client::new(&server.sdk_config("test", "test").await);
-    let error = sts.get_session_token().send().await.unwrap_err();
+    let error = sts
+        .get_federation_token()
+        .name("builder")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error.code(), Some("NotImplemented"));
     assert_eq!(error.raw_response().unwrap().status().as_u16(), 501);
     server.stop().await;
@@ -87,7 +92,11 @@ async fn every_call_is_audited_failed_ones_included() {
     let bad = aws_sdk_sts::Client::new(&server.sdk_config("test", "wrong").await);
     good.get_caller_identity().send().await.unwrap();
     bad.get_caller_identity().send().await.unwrap_err();
-    good.get_session_token().send().await.unwrap_err();
+    good.get_federation_token()
+        .name("builder")
+        .send()
+        .await
+        .unwrap_err();
 
     let records = server.audit_records().await;
     assert_eq!(records.len(), 3, "{records:#?}");
@@ -118,7 +127,7 @@ async fn every_call_is_audited_failed_ones_included() {
     assert_eq!(refused["userIdentity"]["accessKeyId"], "test");
     let unbuilt = records
         .iter()
-        .find(|r| r["eventName"] == "GetSessionToken")
+        .find(|r| r["eventName"] == "GetFederationToken")
         .unwrap();
     assert_eq!(unbuilt["errorCode"], "NotImplemented");
     server.stop().await;
