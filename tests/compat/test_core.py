@@ -59,13 +59,13 @@ def test_unknown_access_key_is_invalid_client_token_id(client):
 
 
 def test_wrong_signature_over_json_protocol(client):
-    code, status, _ = error_of(lambda: client("kms", secret="wrong").list_keys())
+    code, status, _ = error_of(lambda: client("kms", secret="wrong").describe_custom_key_stores())
     assert (code, status) == ("InvalidSignatureException", 400)
 
 
 def test_not_built_operations_answer_not_implemented_in_each_protocol(client):
     # awsJson 1.1
-    code, status, _ = error_of(lambda: client("kms").list_keys())
+    code, status, _ = error_of(lambda: client("kms").describe_custom_key_stores())
     assert (code, status) == ("NotImplemented", 501)
     # awsQuery
     code, status, _ = error_of(lambda: client("iam").list_saml_providers())

@@ -105,7 +105,12 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
         Arc::clone(&iam),
     ));
-    let services = Services::new(Arc::clone(&iam), Arc::clone(&sts));
+    let kms = Arc::new(palisade_kms::KmsState::new(
+        Store::clone(&store),
+        Arc::clone(&clock),
+    ));
+    let sweeping = tokio::spawn(sweep_kms(Arc::clone(&kms)));
+    let services = Services::new(Arc::clone(&iam), Arc::clone(&sts), kms);
     let authorizer = Arc::new(PolicyAuthorizer::new(Arc::clone(&iam), Arc::clone(&sts)));
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
@@ -119,7 +124,11 @@ pub async fn start_with_clock(
         config,
     });
     let (stop, stopped) = oneshot::channel();
-    let serving = tokio::spawn(accept_loop(listener, Arc::clone(&state), stopped));
+    let state_for_loop = Arc::clone(&state);
+    let serving = tokio::spawn(async move {
+        accept_loop(listener, Arc::clone(&state_for_loop), stopped).await;
+        sweeping.abort();
+    });
     tracing::info!(
         address = %local_addr,
         local_mode = state.config.local_mode(),
@@ -175,6 +184,26 @@ async fn accept_loop(
         });
     }
     graceful.shutdown().await;
+}
+
+/// How often KMS's due work (deletions past their waiting period, automatic rotations, expired
+/// imported material) is looked for. Due-ness itself is decided by the injected clock.
+const KMS_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn sweep_kms(kms: Arc<palisade_kms::KmsState>) {
+    let mut ticks = tokio::time::interval(KMS_SWEEP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = kms.delete_due_keys().await {
+            tracing::warn!(%error, "KMS deletion sweep failed");
+        }
+        if let Err(error) = kms.rotate_due_keys().await {
+            tracing::warn!(%error, "KMS rotation sweep failed");
+        }
+        if let Err(error) = kms.expire_imported_key_material().await {
+            tracing::warn!(%error, "KMS imported-material sweep failed");
+        }
+    }
 }
 
 async fn wait_for_signal() {

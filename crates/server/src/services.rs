@@ -18,7 +18,6 @@ impl palisade_model_events::Events for NotBuilt {}
 impl palisade_model_fms::Fms for NotBuilt {}
 impl palisade_model_guardduty::Guardduty for NotBuilt {}
 impl palisade_model_inspector2::Inspector2 for NotBuilt {}
-impl palisade_model_kms::Kms for NotBuilt {}
 impl palisade_model_logs::Logs for NotBuilt {}
 impl palisade_model_organizations::Organizations for NotBuilt {}
 impl palisade_model_secretsmanager::Secretsmanager for NotBuilt {}
@@ -34,7 +33,11 @@ pub struct Services {
 
 impl Services {
     /// The services as built today.
-    pub fn new(iam: Arc<palisade_iam::IamState>, sts: Arc<palisade_sts::StsState>) -> Self {
+    pub fn new(
+        iam: Arc<palisade_iam::IamState>,
+        sts: Arc<palisade_sts::StsState>,
+        kms: Arc<palisade_kms::KmsState>,
+    ) -> Self {
         let all: Vec<Arc<dyn Service>> = vec![
             Arc::new(palisade_model_sts::StsService(sts)),
             Arc::new(palisade_model_cloudtrail::CloudtrailService(Arc::new(
@@ -58,7 +61,7 @@ impl Services {
             Arc::new(palisade_model_inspector2::Inspector2Service(Arc::new(
                 NotBuilt,
             ))),
-            Arc::new(palisade_model_kms::KmsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_kms::KmsService(kms)),
             Arc::new(palisade_model_logs::LogsService(Arc::new(NotBuilt))),
             Arc::new(palisade_model_organizations::OrganizationsService(
                 Arc::new(NotBuilt),

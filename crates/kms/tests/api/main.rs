@@ -1,0 +1,20 @@
+//! KMS through the generated service, over a real store and a manual clock.
+
+mod aliases;
+#[expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod common;
+mod crypto;
+mod grants;
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod import;
+mod keys;
+mod rotation;
+mod signing;
