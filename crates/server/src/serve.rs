@@ -115,7 +115,7 @@ pub async fn start_with_clock(
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
-        audit: AuditLog::start(Arc::clone(&store)),
+        audit: AuditLog::new(Arc::clone(&store)),
         router: palisade_wire::Router::new(&services.models()),
         services,
         authorizer,
