@@ -42,8 +42,13 @@ pub(crate) fn access_key_id() -> Result<String, ServiceError> {
     Ok(format!("AKIA{}", random_id_chars::<16>()?))
 }
 
+/// A temporary (STS session) access key id: `ASIA` and 16 characters.
+pub fn temporary_access_key_id() -> Result<String, ServiceError> {
+    Ok(format!("ASIA{}", random_id_chars::<16>()?))
+}
+
 /// A secret access key: 40 characters.
-pub(crate) fn secret_access_key() -> Result<Sensitive<String>, ServiceError> {
+pub fn secret_access_key() -> Result<Sensitive<String>, ServiceError> {
     let bytes = Sensitive::new(random_bytes::<40>()?);
     let secret = bytes
         .expose()
@@ -54,7 +59,7 @@ pub(crate) fn secret_access_key() -> Result<Sensitive<String>, ServiceError> {
 }
 
 /// `N` random bytes.
-pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
     let mut bytes = [0u8; N];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| ServiceError::internal("The random number generator failed."))?;

@@ -18,7 +18,7 @@ mod authorization_details;
 mod aws_policies;
 mod db;
 mod groups;
-mod ids;
+pub mod ids;
 mod inline_policies;
 mod login_profiles;
 mod managed_policies;

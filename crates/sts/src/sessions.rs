@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use palisade_core::value::Timestamp;
 use palisade_core::{AccountId, Principal, PrincipalKind, Sensitive, ServiceError};
+use palisade_iam::ids;
 use palisade_model_sts::types::Credentials;
 use palisade_store::{SecretBytes, StoreError, Transaction, Value};
 use serde::{Deserialize, Serialize};
@@ -210,23 +211,13 @@ pub(crate) struct NewKeys {
 impl NewKeys {
     /// A random access key id, secret and token.
     pub fn generate() -> Result<Self, ServiceError> {
-        let id: String = random_bytes(16)?
-            .expose()
-            .iter()
-            .map(|byte| pick(ID_ALPHABET, *byte))
-            .collect();
-        let secret: String = random_bytes(40)?
-            .expose()
-            .iter()
-            .map(|byte| pick(SECRET_ALPHABET, *byte))
-            .collect();
         // AWS's tokens are opaque base64 of a few hundred bytes; clients store them whole,
         // so the length matters only in that it must fit where AWS's fit.
-        let token = STANDARD.encode(random_bytes(TOKEN_BYTES)?.expose());
+        let token_bytes = Sensitive::new(ids::random_bytes::<TOKEN_BYTES>()?.to_vec());
         Ok(Self {
-            access_key_id: format!("ASIA{id}"),
-            secret_access_key: Sensitive::new(secret),
-            session_token: Sensitive::new(token),
+            access_key_id: ids::temporary_access_key_id()?,
+            secret_access_key: ids::secret_access_key()?,
+            session_token: Sensitive::new(STANDARD.encode(token_bytes.expose())),
         })
     }
 }
@@ -263,23 +254,6 @@ pub(crate) fn decode(
 }
 
 const TOKEN_BYTES: usize = 288;
-const ID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-const SECRET_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// A character of `alphabet` for a random byte; both alphabets' lengths divide 256, so each
-/// character is equally likely.
-fn pick(alphabet: &[u8], byte: u8) -> char {
-    let index = usize::from(byte) % alphabet.len();
-    char::from(alphabet.get(index).copied().unwrap_or(b'A'))
-}
-
-fn random_bytes(len: usize) -> Result<Sensitive<Vec<u8>>, ServiceError> {
-    let mut buffer = vec![0u8; len];
-    let filled = aws_lc_rs::rand::fill(&mut buffer);
-    let bytes = Sensitive::new(buffer);
-    filled.map_err(|_| ServiceError::internal("The random number generator failed."))?;
-    Ok(bytes)
-}
 
 /// Serde for the secrets in the sealed record.
 mod sensitive {
