@@ -144,3 +144,46 @@ def test_aws_encryption_sdk_round_trip(endpoint, client, monkeypatch):
     plaintext, decrypted_header = sdk.decrypt(source=message, key_provider=provider)
     assert plaintext == b"envelope-encrypted"
     assert decrypted_header.encryption_context["purpose"] == "test"
+
+
+def test_key_policy_governs_use_of_the_key(client):
+    """IAM policies count only where the key policy delegates to the account; a key policy
+    naming a user directly is enough on its own; the root user is bound by it too."""
+    import uuid
+
+    iam = client("iam")
+    names = ["k-" + uuid.uuid4().hex[:10] for _ in range(2)]
+    users = []
+    for name in names:
+        arn = iam.create_user(UserName=name)["User"]["Arn"]
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="kms",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+            ),
+        )
+        users.append((arn, client("kms", access_key=key["AccessKeyId"], secret=key["SecretAccessKey"])))
+    (named_arn, named), (other_arn, other) = users
+
+    kms = client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    # The default key policy delegates to the account: the IAM policy lets the user in.
+    other.encrypt(KeyId=key_id, Plaintext=b"x")
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": named_arn}, "Action": "kms:*", "Resource": "*"}
+        ],
+    }
+    kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
+    named.encrypt(KeyId=key_id, Plaintext=b"x")
+    with pytest.raises(ClientError) as raised:
+        other.encrypt(KeyId=key_id, Plaintext=b"x")
+    error = raised.value.response["Error"]
+    assert error["Code"] == "AccessDeniedException"
+    assert f"on resource: arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}" in error["Message"]
+    # Not even the root user may use a key whose policy leaves the account out.
+    assert error_code(lambda: kms.encrypt(KeyId=key_id, Plaintext=b"x")) == "AccessDeniedException"

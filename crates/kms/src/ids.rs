@@ -1,7 +1,7 @@
 //! Key ids and the ways a request names a key: key id, key ARN, alias name or alias ARN; and the
 //! key-state checks every operation makes on the key it found.
 
-use palisade_core::ServiceError;
+use palisade_core::{RequestContext, ServiceError};
 use palisade_model_kms::errors;
 
 use crate::KmsState;
@@ -165,6 +165,21 @@ pub(crate) fn pending_import(tenant: &Tenant, key: &KeyRecord) -> ServiceError {
 
 fn pending_deletion(tenant: &Tenant, key: &KeyRecord) -> ServiceError {
     errors::kms_invalid_state_exception(format!("{} is pending deletion.", tenant.key_arn(&key.id)))
+}
+
+impl KmsState {
+    /// What the authorizer needs of the key a request's `KeyId` names (key id, key ARN, alias
+    /// name or alias ARN): its ARN and its key policy. `None` when no such key exists in the
+    /// caller's account and region; the operation then answers NotFound itself.
+    pub async fn key_policy_for(
+        &self,
+        ctx: &RequestContext,
+        key_id: &str,
+    ) -> Option<(String, String)> {
+        let tenant = Tenant::of(ctx);
+        let key = self.resolve_key(&tenant, key_id).await.ok()?;
+        Some((tenant.key_arn(&key.value.id), key.value.policy))
+    }
 }
 
 #[cfg(test)]

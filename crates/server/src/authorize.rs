@@ -6,8 +6,10 @@
 //! What is built so far: identity-based policies (users' and roles' inline and managed policies,
 //! users' group policies), permissions boundaries and STS session policies, with the global
 //! condition keys and the MFA keys of sessions. Each operation's action is
-//! `<prefix>:<Operation>`; its resource is `*` until the services declare their resource ARNs
-//! (so a policy that names specific resource ARNs does not yet match). Resource policies,
+//! `<prefix>:<Operation>`; its resource is the KMS key's ARN for KMS operations that name a key
+//! (whose key policy is then evaluated as AWS does, with IAM policies counting only where the key
+//! policy delegates to the account), and `*` elsewhere until the services declare their resource
+//! ARNs (so a policy that names other resource ARNs does not yet match). Resource policies,
 //! sessions, SCPs and RCPs join as their services land.
 
 use std::collections::HashMap;
@@ -17,7 +19,8 @@ use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_iam::IamState;
-use palisade_policy::{ParseOptions, Policy, PolicyKind, PolicySet, Request};
+use palisade_kms::KmsState;
+use palisade_policy::{ParseOptions, Policy, PolicyKind, PolicySet, Request, Special};
 use palisade_sts::StsState;
 
 use crate::auth::is_session_key;
@@ -60,15 +63,18 @@ const MAX_CACHED_POLICIES: usize = 10_000;
 pub struct PolicyAuthorizer {
     iam: Arc<IamState>,
     sts: Arc<StsState>,
+    kms: Arc<KmsState>,
     parsed: Mutex<HashMap<(PolicyKind, String), Arc<Policy>>>,
 }
 
 impl PolicyAuthorizer {
-    /// An authorizer reading principals' policies from IAM and sessions' from STS.
-    pub fn new(iam: Arc<IamState>, sts: Arc<StsState>) -> Self {
+    /// An authorizer reading principals' policies from IAM, sessions' from STS and key policies
+    /// from KMS.
+    pub fn new(iam: Arc<IamState>, sts: Arc<StsState>, kms: Arc<KmsState>) -> Self {
         Self {
             iam,
             sts,
+            kms,
             parsed: Mutex::new(HashMap::new()),
         }
     }
@@ -104,22 +110,40 @@ impl PolicyAuthorizer {
         ctx: &RequestContext,
         model: &'static ServiceModel,
         operation: &'static Operation,
+        input: &Value,
     ) -> Result<(), ServiceError> {
         let action = format!("{}:{}", action_prefix(model), operation.name);
         if UNRESTRICTED.contains(&action.as_str()) {
             return Ok(());
         }
+        // A KMS key's policy governs every use of the key, the root user's included: IAM
+        // policies count only where the key policy delegates to the account.
+        let key = match (model.name, input.get("KeyId").and_then(Value::as_str)) {
+            ("kms", Some(key_id)) => self.kms.key_policy_for(ctx, key_id).await,
+            _ => None,
+        };
         let principal = &ctx.principal;
         let session_key = is_session_key(&principal.access_key_id);
         if matches!(
             principal.kind,
             PrincipalKind::Root | PrincipalKind::Anonymous
         ) && !session_key
+            && key.is_none()
         {
             // The root user may do everything in its own account; SCPs will bound it once
             // Organizations is built. Anonymous calls were let through by the pipeline.
             return Ok(());
         }
+        let (resource, key_policy) = match &key {
+            Some((arn, document)) => (
+                arn.as_str(),
+                Some(
+                    self.parse(PolicyKind::Resource, document)
+                        .ok_or_else(|| denied(principal, &action, arn))?,
+                ),
+            ),
+            None => ("*", None),
+        };
         let session = if session_key {
             self.sts
                 .session(&principal.access_key_id)
@@ -135,15 +159,7 @@ impl PolicyAuthorizer {
                 palisade_policy::Principal::assumed_role(&principal.arn, role_arn)
             }
             (PrincipalKind::User { .. }, _) => palisade_policy::Principal::user(&principal.arn),
-            _ => {
-                return Err(ServiceError::common(
-                    CommonError::AccessDenied,
-                    format!(
-                        "User: {} is not authorized to perform: {action} on resource: *",
-                        principal.arn
-                    ),
-                ));
-            }
+            _ => return Err(denied(principal, &action, resource)),
         };
         let policies = self
             .iam
@@ -181,31 +197,41 @@ impl PolicyAuthorizer {
         let request = Request {
             principal: engine_principal,
             action: &action,
-            resource: "*",
+            resource,
             context: &context,
         };
         let set = PolicySet {
             identity: &identity_refs,
+            resource: key_policy.as_deref(),
             boundary: boundary.as_deref(),
             session: &session_refs,
             resource_account: principal.account.as_str(),
             principal_account: principal.account.as_str(),
+            special: key_policy.as_ref().map(|_| Special::KmsKeyPolicy),
             ..PolicySet::default()
         };
         let decision = palisade_policy::evaluate(&request, &set);
         if decision.is_allowed() {
             return Ok(());
         }
-        let message = decision
-            .access_denied_message(&principal.arn, "*")
-            .unwrap_or_else(|| {
-                format!(
-                    "User: {} is not authorized to perform: {action} on resource: *",
-                    principal.arn
-                )
-            });
-        Err(ServiceError::common(CommonError::AccessDenied, message))
+        Err(decision
+            .access_denied_message(&principal.arn, resource)
+            .map_or_else(
+                || denied(principal, &action, resource),
+                |message| ServiceError::common(CommonError::AccessDenied, message),
+            ))
     }
+}
+
+/// AWS's AccessDenied without a reason clause.
+fn denied(principal: &palisade_core::Principal, action: &str, resource: &str) -> ServiceError {
+    ServiceError::common(
+        CommonError::AccessDenied,
+        format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource}",
+            principal.arn
+        ),
+    )
 }
 
 impl Authorizer for PolicyAuthorizer {
@@ -214,8 +240,8 @@ impl Authorizer for PolicyAuthorizer {
         ctx: &'a RequestContext,
         model: &'static ServiceModel,
         operation: &'static Operation,
-        _input: &'a Value,
+        input: &'a Value,
     ) -> BoxFuture<'a, Result<(), ServiceError>> {
-        Box::pin(self.decide(ctx, model, operation))
+        Box::pin(self.decide(ctx, model, operation, input))
     }
 }

@@ -110,8 +110,12 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
     ));
     let sweeping = tokio::spawn(sweep_kms(Arc::clone(&kms)));
+    let authorizer = Arc::new(PolicyAuthorizer::new(
+        Arc::clone(&iam),
+        Arc::clone(&sts),
+        Arc::clone(&kms),
+    ));
     let services = Services::new(Arc::clone(&iam), Arc::clone(&sts), kms);
-    let authorizer = Arc::new(PolicyAuthorizer::new(Arc::clone(&iam), Arc::clone(&sts)));
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
