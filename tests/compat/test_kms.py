@@ -179,7 +179,11 @@ def test_key_policy_governs_use_of_the_key(client):
         ],
     }
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(policy))
-    named.encrypt(KeyId=key_id, Plaintext=b"x")
+    blob = named.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    assert named.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"
+    # A ciphertext does not get around its key's policy: Decrypt without a KeyId is decided
+    # against the key the ciphertext names.
+    assert error_code(lambda: other.decrypt(CiphertextBlob=blob)) == "AccessDeniedException"
     with pytest.raises(ClientError) as raised:
         other.encrypt(KeyId=key_id, Plaintext=b"x")
     error = raised.value.response["Error"]

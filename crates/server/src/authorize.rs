@@ -118,7 +118,7 @@ impl PolicyAuthorizer {
         }
         // A KMS key's policy governs every use of the key, the root user's included: IAM
         // policies count only where the key policy delegates to the account.
-        let key = match (model.name, input.get("KeyId").and_then(Value::as_str)) {
+        let key = match (model.name, kms_key_named(input)) {
             ("kms", Some(key_id)) => self.kms.key_policy_for(ctx, key_id).await,
             _ => None,
         };
@@ -220,6 +220,20 @@ impl PolicyAuthorizer {
                 || denied(principal, &action, resource),
                 |message| ServiceError::common(CommonError::AccessDenied, message),
             ))
+    }
+}
+
+/// The key a KMS request uses: its `KeyId`, or for a `Decrypt` (or `ReEncrypt`) without one,
+/// the key the ciphertext's header names, so that a ciphertext never bypasses its key's policy.
+fn kms_key_named(input: &Value) -> Option<&str> {
+    if let Some(key_id) = input.get("KeyId").and_then(Value::as_str) {
+        return Some(key_id);
+    }
+    match input.get("CiphertextBlob") {
+        Some(Value::Blob(blob)) => palisade_kms::parse_ciphertext(blob)
+            .ok()
+            .map(|ciphertext| ciphertext.key_id),
+        _ => None,
     }
 }
 
