@@ -101,13 +101,6 @@ pub async fn handle(
         .and_then(|value| value.to_str().ok())
         .unwrap_or("");
 
-    // Kept for the record of a call whose signature fails.
-    let claimed = authorization.as_ref().ok().map(|authorization| {
-        (
-            authorization.access_key_id.clone(),
-            Region::parse(&authorization.scope.region),
-        )
-    });
     // Operations AWS accepts unsigned (their credentials travel in the input) skip the
     // signature check and the authorize step when sent unsigned; their handler authorizes them.
     let anonymous = operation.anonymous
@@ -119,26 +112,29 @@ pub async fn handle(
         ))
     } else {
         let now_secs = palisade_core::clock::millis_since_epoch(now).div_euclid(1000);
-        match authorization {
+        match &authorization {
             Ok(authorization) => {
                 state
                     .credentials
-                    .authenticate(&signed, &authorization, model.signing_name, now_secs)
+                    .authenticate(&signed, authorization, model.signing_name, now_secs)
                     .await
             }
-            Err(error) => Err(crate::auth::signature_error(error)),
+            Err(error) => Err(crate::auth::signature_error(error.clone())),
         }
     };
     let (principal, region) = match authenticated {
         Ok(identity) => identity,
         Err(error) => {
             let response = error_response(&route, &error, &request_id);
-            let (access_key_id, claimed_region) = claimed.unzip();
-            let claimed_region = claimed_region.flatten();
+            // The record names the key and region the request claimed, if it parsed that far.
+            let claimed = authorization.as_ref().ok();
             let caller = palisade_audit::Anonymous {
-                access_key_id: access_key_id.as_deref(),
+                access_key_id: claimed.map(|authorization| authorization.access_key_id.as_str()),
                 account: state.config.account.as_str(),
-                region: claimed_region.as_ref().map_or("us-east-1", Region::as_str),
+                region: claimed
+                    .map(|authorization| authorization.scope.region.as_str())
+                    .filter(|region| Region::parse(region).is_some())
+                    .unwrap_or("us-east-1"),
                 source_ip: peer.ip(),
                 user_agent,
             };

@@ -128,9 +128,9 @@ pub async fn start_with_clock(
         config,
     });
     let (stop, stopped) = oneshot::channel();
-    let state_for_loop = Arc::clone(&state);
+    let loop_state = Arc::clone(&state);
     let serving = tokio::spawn(async move {
-        accept_loop(listener, Arc::clone(&state_for_loop), stopped).await;
+        accept_loop(listener, loop_state, stopped).await;
         sweeping.abort();
     });
     tracing::info!(
