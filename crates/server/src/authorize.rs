@@ -64,7 +64,8 @@ pub struct PolicyAuthorizer {
     iam: Arc<IamState>,
     sts: Arc<StsState>,
     kms: Arc<KmsState>,
-    parsed: Mutex<HashMap<(PolicyKind, String), Arc<Policy>>>,
+    /// By kind, then by document text (looked up by `&str`, so a hit copies nothing).
+    parsed: Mutex<HashMap<PolicyKind, HashMap<String, Arc<Policy>>>>,
 }
 
 impl PolicyAuthorizer {
@@ -83,9 +84,8 @@ impl PolicyAuthorizer {
     /// failure here means the document no longer parses, and it is left out (which can only
     /// deny more, never allow more).
     fn parse(&self, kind: PolicyKind, document: &str) -> Option<Arc<Policy>> {
-        let key = (kind, document.to_owned());
         if let Ok(cache) = self.parsed.lock()
-            && let Some(policy) = cache.get(&key)
+            && let Some(policy) = cache.get(&kind).and_then(|by_text| by_text.get(document))
         {
             return Some(Arc::clone(policy));
         }
@@ -97,10 +97,13 @@ impl PolicyAuthorizer {
             }
         };
         if let Ok(mut cache) = self.parsed.lock() {
-            if cache.len() >= MAX_CACHED_POLICIES {
+            if cache.values().map(HashMap::len).sum::<usize>() >= MAX_CACHED_POLICIES {
                 cache.clear();
             }
-            cache.insert(key, Arc::clone(&policy));
+            cache
+                .entry(kind)
+                .or_default()
+                .insert(document.to_owned(), Arc::clone(&policy));
         }
         Some(policy)
     }
