@@ -14,6 +14,7 @@ pub mod admin;
 pub mod auth;
 pub mod authorize;
 pub mod config;
+pub mod keys;
 pub mod metrics;
 pub mod pipeline;
 pub mod services;

@@ -9,6 +9,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use palisade_audit::AuditLog;
 use palisade_core::clock::{Clock, SystemClock};
+use palisade_core::keys::KeyService;
 use palisade_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -16,10 +17,11 @@ use tokio::task::JoinHandle;
 use tower::ServiceExt;
 
 use crate::auth::Credentials;
-use crate::authorize::PolicyAuthorizer;
+use crate::authorize::{Authorizer, PolicyAuthorizer};
 use crate::config::{Config, StoreChoice};
+use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
-use crate::services::Services;
+use crate::services::{Built, Services};
 use crate::state::AppState;
 
 /// The server could not start.
@@ -110,12 +112,32 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
     ));
     let sweeping = tokio::spawn(sweep_kms(Arc::clone(&kms)));
-    let authorizer = Arc::new(PolicyAuthorizer::new(
+    let authorizer: Arc<dyn Authorizer> = Arc::new(PolicyAuthorizer::new(
         Arc::clone(&iam),
         Arc::clone(&sts),
         Arc::clone(&kms),
     ));
-    let services = Services::new(Arc::clone(&iam), Arc::clone(&sts), kms);
+    let keys: Arc<dyn KeyService> =
+        Arc::new(ServiceKeys::new(Arc::clone(&kms), Arc::clone(&authorizer)));
+    let services = Services::new(Built {
+        iam: Arc::clone(&iam),
+        sts: Arc::clone(&sts),
+        kms,
+        organizations: Arc::new(palisade_organizations::OrganizationsState::new(
+            Store::clone(&store),
+            Arc::clone(&clock),
+        )),
+        secrets: Arc::new(palisade_secretsmanager::SecretsManagerState::new(
+            Store::clone(&store),
+            Arc::clone(&clock),
+            Arc::clone(&keys),
+        )),
+        parameters: Arc::new(palisade_ssm::ParameterStore::new(
+            Store::clone(&store),
+            Arc::clone(&clock),
+            keys,
+        )),
+    });
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,

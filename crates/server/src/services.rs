@@ -19,12 +19,25 @@ impl palisade_model_fms::Fms for NotBuilt {}
 impl palisade_model_guardduty::Guardduty for NotBuilt {}
 impl palisade_model_inspector2::Inspector2 for NotBuilt {}
 impl palisade_model_logs::Logs for NotBuilt {}
-impl palisade_model_organizations::Organizations for NotBuilt {}
-impl palisade_model_secretsmanager::Secretsmanager for NotBuilt {}
 impl palisade_model_securityhub::Securityhub for NotBuilt {}
 impl palisade_model_shield::Shield for NotBuilt {}
-impl palisade_model_ssm::Ssm for NotBuilt {}
 impl palisade_model_wafv2::Wafv2 for NotBuilt {}
+
+/// The built services' states.
+pub struct Built {
+    /// IAM.
+    pub iam: Arc<palisade_iam::IamState>,
+    /// STS.
+    pub sts: Arc<palisade_sts::StsState>,
+    /// KMS.
+    pub kms: Arc<palisade_kms::KmsState>,
+    /// Organizations.
+    pub organizations: Arc<palisade_organizations::OrganizationsState>,
+    /// Secrets Manager.
+    pub secrets: Arc<palisade_secretsmanager::SecretsManagerState>,
+    /// Parameter Store.
+    pub parameters: Arc<palisade_ssm::ParameterStore>,
+}
 
 /// Every service, by model name.
 pub struct Services {
@@ -33,11 +46,15 @@ pub struct Services {
 
 impl Services {
     /// The services as built today.
-    pub fn new(
-        iam: Arc<palisade_iam::IamState>,
-        sts: Arc<palisade_sts::StsState>,
-        kms: Arc<palisade_kms::KmsState>,
-    ) -> Self {
+    pub fn new(built: Built) -> Self {
+        let Built {
+            iam,
+            sts,
+            kms,
+            organizations,
+            secrets,
+            parameters,
+        } = built;
         let all: Vec<Arc<dyn Service>> = vec![
             Arc::new(palisade_model_sts::StsService(sts)),
             Arc::new(palisade_model_cloudtrail::CloudtrailService(Arc::new(
@@ -64,16 +81,16 @@ impl Services {
             Arc::new(palisade_model_kms::KmsService(kms)),
             Arc::new(palisade_model_logs::LogsService(Arc::new(NotBuilt))),
             Arc::new(palisade_model_organizations::OrganizationsService(
-                Arc::new(NotBuilt),
+                organizations,
             )),
             Arc::new(palisade_model_secretsmanager::SecretsmanagerService(
-                Arc::new(NotBuilt),
+                secrets,
             )),
             Arc::new(palisade_model_securityhub::SecurityhubService(Arc::new(
                 NotBuilt,
             ))),
             Arc::new(palisade_model_shield::ShieldService(Arc::new(NotBuilt))),
-            Arc::new(palisade_model_ssm::SsmService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_ssm::SsmService(parameters)),
             Arc::new(palisade_model_wafv2::Wafv2Service(Arc::new(NotBuilt))),
         ];
         let by_name = all
