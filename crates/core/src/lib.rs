@@ -7,12 +7,14 @@
 //! - [`validate`]: the model's constraints, checked with AWS's wording.
 //! - [`service`]: the trait every service implements, and the typed error it returns.
 //! - [`context`]: who is calling, in which account and region.
+//! - [`events`]: events services emit for EventBridge.
 //! - [`keys`]: KMS as other services call it on a caller's behalf.
 //! - [`sensitive`]: a wrapper for values that must never be printed.
 //! - [`clock`]: injected time, so that tests move a clock rather than sleep.
 
 pub mod clock;
 pub mod context;
+pub mod events;
 pub mod keys;
 pub mod model;
 pub mod sensitive;
