@@ -1,0 +1,250 @@
+//! Where Secrets Manager keeps its records in the store, how a secret is found from the id a
+//! caller gives, and the read-modify-write loop every change uses.
+//!
+//! Layout, every key prefixed by the tenant `<account>/<region>/`:
+//! - keyspace `SECRETS`: `<tenant><secret name>` → a JSON `SecretRecord` (metadata, versions
+//!   and staging labels, rotation, resource policy), in the clear;
+//! - keyspace `VALUES`: `<tenant><secret name>#<version id>` → the version's value, encrypted
+//!   under a KMS data key (`crypto` defines the encoding) and sealed again by the store's barrier.
+//!
+//! A secret name never contains `#`, so value keys never collide across secrets.
+
+use std::future::Future;
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_secretsmanager::errors;
+use palisade_store::{StoreError, Transaction, Value};
+
+use crate::SecretsManagerState;
+use crate::records::SecretRecord;
+
+pub(crate) const SECRETS: &str = "secretsmanager/secrets";
+pub(crate) const VALUES: &str = "secretsmanager/values";
+
+/// How many times a change is re-read and retried after losing a race.
+const ATTEMPTS: usize = 16;
+/// How many entries one store scan reads.
+const CHUNK: usize = 500;
+
+/// The account and region a request acts in: secrets belong to both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tenant {
+    pub account: String,
+    pub region: String,
+}
+
+impl Tenant {
+    pub fn of(ctx: &RequestContext) -> Self {
+        Self {
+            account: ctx.account().as_str().to_owned(),
+            region: ctx.region.as_str().to_owned(),
+        }
+    }
+
+    /// The tenant a store key belongs to, for the sweepers that walk every tenant.
+    fn from_store_key(key: &str) -> Option<Self> {
+        let mut parts = key.splitn(3, '/');
+        Some(Self {
+            account: parts.next()?.to_owned(),
+            region: parts.next()?.to_owned(),
+        })
+    }
+
+    pub fn prefix(&self) -> String {
+        format!("{}/{}/", self.account, self.region)
+    }
+
+    pub fn secret_key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix())
+    }
+
+    pub fn value_key(&self, name: &str, version_id: &str) -> String {
+        format!("{}{name}#{version_id}", self.prefix())
+    }
+
+    /// The ARN prefix of this tenant's secrets, up to and including `secret:`.
+    pub fn arn_prefix(&self) -> String {
+        format!(
+            "arn:aws:secretsmanager:{}:{}:secret:",
+            self.region, self.account
+        )
+    }
+}
+
+/// A secret as read, with the version to pin when writing it back.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// A store failure, as the client sees it: the server's fault.
+pub(crate) fn store_error(error: StoreError) -> ServiceError {
+    errors::internal_service_error(format!("Secrets Manager storage failed: {error}"))
+}
+
+/// A secret record serialized for storage in the clear.
+pub(crate) fn plain(record: &SecretRecord) -> Result<Value, ServiceError> {
+    serde_json::to_vec(record)
+        .map(Value::Plain)
+        .map_err(|error| {
+            errors::internal_service_error(format!(
+                "Secrets Manager record encoding failed: {error}"
+            ))
+        })
+}
+
+fn decode(key: &str, value: &Value) -> Result<SecretRecord, ServiceError> {
+    serde_json::from_slice(value.bytes()).map_err(|error| {
+        errors::internal_service_error(format!("unreadable secret record {key}: {error}"))
+    })
+}
+
+/// AWS's answer for a secret id that names no secret.
+pub(crate) fn not_found() -> ServiceError {
+    errors::resource_not_found_exception("Secrets Manager can't find the specified secret.")
+}
+
+impl SecretsManagerState {
+    /// The secret named `name` of `tenant`, if any.
+    pub(crate) async fn secret_by_name(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<Option<Stored<SecretRecord>>, ServiceError> {
+        let key = tenant.secret_key(name);
+        match self.store.get(SECRETS, &key).await.map_err(store_error)? {
+            None => Ok(None),
+            Some(entry) => Ok(Some(Stored {
+                value: decode(&key, &entry.value)?,
+                version: entry.version,
+            })),
+        }
+    }
+
+    /// The secret `secret_id` names: its name, its full ARN, or its ARN without the six random
+    /// characters AWS appends (a partial ARN).
+    pub(crate) async fn find_secret(
+        &self,
+        tenant: &Tenant,
+        secret_id: &str,
+    ) -> Result<Option<Stored<SecretRecord>>, ServiceError> {
+        let Some(named) = secret_id.strip_prefix("arn:") else {
+            return self.secret_by_name(tenant, secret_id).await;
+        };
+        let Some(after) = format!("arn:{named}")
+            .strip_prefix(&tenant.arn_prefix())
+            .map(str::to_owned)
+        else {
+            return Ok(None);
+        };
+        // A full ARN ends in `-` and six characters; the name is what precedes them.
+        if let Some((name, suffix)) = after.rsplit_once('-')
+            && suffix.len() == 6
+            && let Some(found) = self.secret_by_name(tenant, name).await?
+            && found.value.arn == secret_id
+        {
+            return Ok(Some(found));
+        }
+        Ok(self
+            .secret_by_name(tenant, &after)
+            .await?
+            .filter(|found| found.value.arn.starts_with(secret_id)))
+    }
+
+    /// The secret `secret_id` names, or AWS's `ResourceNotFoundException`.
+    pub(crate) async fn existing_secret(
+        &self,
+        tenant: &Tenant,
+        secret_id: &str,
+    ) -> Result<Stored<SecretRecord>, ServiceError> {
+        self.find_secret(tenant, secret_id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Every secret of `tenant`, in name order.
+    pub(crate) async fn tenant_secrets(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<Vec<SecretRecord>, ServiceError> {
+        Ok(self
+            .scan_secrets(&tenant.prefix())
+            .await?
+            .into_iter()
+            .map(|(_, record)| record)
+            .collect())
+    }
+
+    /// Every secret of every tenant, for the sweepers.
+    pub(crate) async fn all_secrets(&self) -> Result<Vec<(Tenant, SecretRecord)>, ServiceError> {
+        Ok(self
+            .scan_secrets("")
+            .await?
+            .into_iter()
+            .filter_map(|(key, record)| Some((Tenant::from_store_key(&key)?, record)))
+            .collect())
+    }
+
+    async fn scan_secrets(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, SecretRecord)>, ServiceError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self
+                .store
+                .scan(SECRETS, prefix, after.as_deref(), CHUNK)
+                .await
+                .map_err(store_error)?;
+            let done = rows.len() < CHUNK;
+            after = rows.last().map(|(key, _)| key.clone());
+            for (key, entry) in rows {
+                let record = decode(&key, &entry.value)?;
+                all.push((key, record));
+            }
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The stored (encrypted) value of one version.
+    pub(crate) async fn sealed_value(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        version_id: &str,
+    ) -> Result<Vec<u8>, ServiceError> {
+        self.store
+            .get(VALUES, &tenant.value_key(name, version_id))
+            .await
+            .map_err(store_error)?
+            .map(|entry| entry.value.bytes().to_vec())
+            .ok_or_else(|| errors::internal_service_error("The secret value is missing."))
+    }
+
+    /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction
+    /// that applies its change (pinning the versions it read) and the result to answer.
+    /// When another change wins the race, the commit fails without writing and `attempt`
+    /// runs again on fresh reads.
+    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
+    {
+        for _ in 0..ATTEMPTS {
+            let (txn, answer) = attempt().await?;
+            match self.store.commit(txn).await {
+                Ok(()) => return Ok(answer),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Err(errors::internal_service_error(
+            "The request was rejected because of a conflict with another change to the same \
+             secret. Retry the request.",
+        ))
+    }
+}
