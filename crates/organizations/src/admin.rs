@@ -1,0 +1,314 @@
+//! Tags on roots, OUs, accounts and policies; trusted access for AWS services; delegated
+//! administrators.
+
+use std::collections::BTreeMap;
+
+use palisade_core::value::Timestamp;
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_organizations::errors;
+use palisade_model_organizations::types::{
+    DelegatedAdministrator, DelegatedService, DeregisterDelegatedAdministratorRequest,
+    DisableAWSServiceAccessRequest, EnableAWSServiceAccessRequest, EnabledServicePrincipal,
+    ListAWSServiceAccessForOrganizationRequest, ListAWSServiceAccessForOrganizationResponse,
+    ListDelegatedAdministratorsRequest, ListDelegatedAdministratorsResponse,
+    ListDelegatedServicesForAccountRequest, ListDelegatedServicesForAccountResponse,
+    ListTagsForResourceRequest, ListTagsForResourceResponse, RegisterDelegatedAdministratorRequest,
+    Tag, TagResourceRequest, UntagResourceRequest,
+};
+
+use crate::OrganizationsState;
+use crate::db::Access;
+use crate::paging::page;
+use crate::records::{Org, account_not_found, target_not_found};
+
+/// "Maximum number of tags that you can attach to a resource: 50."
+const MAX_TAGS: usize = 50;
+
+/// `tags`, refused if there are more than a resource may carry.
+pub(crate) fn checked_tags(tags: &[Tag]) -> Result<&[Tag], ServiceError> {
+    if tags.len() > MAX_TAGS {
+        return Err(too_many_tags());
+    }
+    Ok(tags)
+}
+
+pub(crate) fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|tag| (tag.key.clone(), tag.value.clone()))
+        .collect()
+}
+
+pub(crate) async fn tag(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: TagResourceRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            let org = &mut edit.org;
+            check_taggable(org, &input.resource_id)?;
+            let tags = org.tags.entry(input.resource_id.clone()).or_default();
+            tags.extend(tag_map(&input.tags));
+            if tags.len() > MAX_TAGS {
+                return Err(too_many_tags());
+            }
+            Ok(())
+        })
+        .await
+}
+
+pub(crate) async fn untag(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: UntagResourceRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            let org = &mut edit.org;
+            check_taggable(org, &input.resource_id)?;
+            if let Some(tags) = org.tags.get_mut(&input.resource_id) {
+                for key in &input.tag_keys {
+                    tags.remove(key);
+                }
+            }
+            org.tags.retain(|_, tags| !tags.is_empty());
+            Ok(())
+        })
+        .await
+}
+
+pub(crate) async fn list_tags(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: ListTagsForResourceRequest,
+) -> Result<ListTagsForResourceResponse, ServiceError> {
+    let org = state.read(ctx, Access::Read).await?;
+    check_taggable(&org, &input.resource_id)?;
+    let tags = org
+        .tags
+        .get(&input.resource_id)
+        .into_iter()
+        .flatten()
+        .map(|(key, value)| {
+            (
+                key,
+                Tag {
+                    key: key.clone(),
+                    value: value.clone(),
+                },
+            )
+        });
+    let (tags, next_token) = page(tags, input.next_token.as_deref(), None)?;
+    Ok(ListTagsForResourceResponse {
+        tags: Some(tags),
+        next_token,
+    })
+}
+
+pub(crate) async fn enable_service_access(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: EnableAWSServiceAccessRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            if !edit.org.all_features() {
+                return Err(errors::constraint_violation_exception(
+                    "You attempted to perform an operation that requires the organization to be \
+                     configured to support all features.",
+                ));
+            }
+            let now = edit.now;
+            edit.org
+                .service_access
+                .entry(input.service_principal.clone())
+                .or_insert(now);
+            Ok(())
+        })
+        .await
+}
+
+pub(crate) async fn disable_service_access(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: DisableAWSServiceAccessRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            edit.org.service_access.remove(&input.service_principal);
+            Ok(())
+        })
+        .await
+}
+
+pub(crate) async fn list_service_access(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: ListAWSServiceAccessForOrganizationRequest,
+) -> Result<ListAWSServiceAccessForOrganizationResponse, ServiceError> {
+    let org = state.read(ctx, Access::Read).await?;
+    let enabled = org.service_access.iter().map(|(principal, enabled_at)| {
+        (
+            principal,
+            EnabledServicePrincipal {
+                service_principal: Some(principal.clone()),
+                date_enabled: Some(Timestamp::from_millis(*enabled_at)),
+            },
+        )
+    });
+    let (enabled, next_token) = page(enabled, input.next_token.as_deref(), input.max_results)?;
+    Ok(ListAWSServiceAccessForOrganizationResponse {
+        enabled_service_principals: Some(enabled),
+        next_token,
+    })
+}
+
+pub(crate) async fn register_delegated(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: RegisterDelegatedAdministratorRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            let org = &mut edit.org;
+            org.account(&input.account_id)?;
+            if input.account_id == org.management_account {
+                return Err(errors::constraint_violation_exception(
+                    "You attempted to register the management account of the organization as \
+                     a delegated administrator for an AWS service integrated with \
+                     Organizations. You can designate only a member account as a delegated \
+                     administrator.",
+                ));
+            }
+            if !org.service_access.contains_key(&input.service_principal) {
+                return Err(errors::constraint_violation_exception(
+                    "You attempted to register a delegated administrator for a service that \
+                     does not have trusted access enabled in the organization.",
+                ));
+            }
+            let services = org.delegated.entry(input.account_id.clone()).or_default();
+            if services.contains_key(&input.service_principal) {
+                return Err(errors::account_already_registered_exception(
+                    "The specified account is already a delegated administrator for this AWS \
+                     service.",
+                ));
+            }
+            services.insert(input.service_principal.clone(), edit.now);
+            Ok(())
+        })
+        .await
+}
+
+pub(crate) async fn deregister_delegated(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: DeregisterDelegatedAdministratorRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            let org = &mut edit.org;
+            org.account(&input.account_id)?;
+            let registered = org
+                .delegated
+                .get_mut(&input.account_id)
+                .and_then(|services| services.remove(&input.service_principal));
+            if registered.is_none() {
+                return Err(not_registered());
+            }
+            org.delegated.retain(|_, services| !services.is_empty());
+            Ok(())
+        })
+        .await
+}
+
+pub(crate) async fn list_delegated(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: ListDelegatedAdministratorsRequest,
+) -> Result<ListDelegatedAdministratorsResponse, ServiceError> {
+    let org = state.read(ctx, Access::Read).await?;
+    let administrators = org.delegated.iter().filter_map(|(id, services)| {
+        // For one service, when the account became its administrator; otherwise the first
+        // time it became anyone's.
+        let since = match &input.service_principal {
+            Some(principal) => services.get(principal).copied(),
+            None => services.values().min().copied(),
+        }?;
+        let account = org.accounts.get(id)?;
+        let api = org.account_to_api(id, account);
+        Some((
+            id,
+            DelegatedAdministrator {
+                id: api.id,
+                arn: api.arn,
+                email: api.email,
+                name: api.name,
+                status: api.status,
+                state: api.state,
+                joined_method: api.joined_method,
+                joined_timestamp: api.joined_timestamp,
+                delegation_enabled_date: Some(Timestamp::from_millis(since)),
+            },
+        ))
+    });
+    let (administrators, next_token) = page(
+        administrators,
+        input.next_token.as_deref(),
+        input.max_results,
+    )?;
+    Ok(ListDelegatedAdministratorsResponse {
+        delegated_administrators: Some(administrators),
+        next_token,
+    })
+}
+
+pub(crate) async fn list_delegated_services(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: ListDelegatedServicesForAccountRequest,
+) -> Result<ListDelegatedServicesForAccountResponse, ServiceError> {
+    let org = state.read(ctx, Access::Read).await?;
+    org.account(&input.account_id)?;
+    let services = org
+        .delegated
+        .get(&input.account_id)
+        .ok_or_else(not_registered)?
+        .iter()
+        .map(|(principal, since)| {
+            (
+                principal,
+                DelegatedService {
+                    service_principal: Some(principal.clone()),
+                    delegation_enabled_date: Some(Timestamp::from_millis(*since)),
+                },
+            )
+        });
+    let (services, next_token) = page(services, input.next_token.as_deref(), input.max_results)?;
+    Ok(ListDelegatedServicesForAccountResponse {
+        delegated_services: Some(services),
+        next_token,
+    })
+}
+
+/// Roots, OUs, accounts and the organization's own policies carry tags.
+fn check_taggable(org: &Org, id: &str) -> Result<(), ServiceError> {
+    if org.target(id).is_some() || org.policies.contains_key(id) {
+        Ok(())
+    } else if id.len() == 12 && id.bytes().all(|byte| byte.is_ascii_digit()) {
+        Err(account_not_found())
+    } else {
+        Err(target_not_found())
+    }
+}
+
+fn too_many_tags() -> ServiceError {
+    errors::constraint_violation_exception(
+        "You have exceeded the number of tags allowed on this resource.",
+    )
+}
+
+fn not_registered() -> ServiceError {
+    errors::account_not_registered_exception(
+        "The specified account is not a delegated administrator for this AWS service.",
+    )
+}
