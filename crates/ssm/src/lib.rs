@@ -1,25 +1,71 @@
 //! AWS Systems Manager Parameter Store (the parameter operations of the SSM API) behind the
 //! generated [`palisade_model_ssm::Ssm`] trait. SecureString values are encrypted through KMS
 //! ([`palisade_core::keys::KeyService`]) on the caller's behalf.
+//!
+//! - [`names`]: name, path, selector and label rules, and [`parameter_arn`];
+//! - `records`: the store layout and the read-modify-write loop;
+//! - `put`, `read`, `change`: the operations;
+//! - `secure`: SecureString encryption; `policies` and `sweep`: parameter policies;
+//! - `filters`: the filters of `DescribeParameters` and `GetParametersByPath`;
+//! - `public`: the read-only `/aws/service/...` parameters;
+//! - `events`: the EventBridge events Parameter Store emits.
+//!
+//! Not built (answer NotImplemented): every SSM operation outside Parameter Store, and
+//! `/aws/reference/secretsmanager/...` references (answered as a secret that is not found).
+
+mod change;
+mod events;
+mod filters;
+pub mod names;
+mod policies;
+mod public;
+mod put;
+mod read;
+mod records;
+mod secure;
+mod sweep;
 
 use std::sync::Arc;
 
 use palisade_core::clock::Clock;
+use palisade_core::events::EventSink;
 use palisade_core::keys::KeyService;
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_ssm::types::*;
 use palisade_store::Store;
 
+pub use names::parameter_arn;
+
 /// Parameter Store: register it as `palisade_model_ssm::SsmService(Arc::new(ParameterStore::new(..)))`.
-#[expect(dead_code, reason = "the operations that read these land next")]
 pub struct ParameterStore {
     store: Store,
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyService>,
+    events: Arc<dyn EventSink>,
 }
 
 impl ParameterStore {
-    /// The service over `store`, telling time by `clock`, encrypting through `keys`.
-    pub fn new(store: Store, clock: Arc<dyn Clock>, keys: Arc<dyn KeyService>) -> Self {
-        Self { store, clock, keys }
+    /// The service over `store`, telling time by `clock`, encrypting through `keys`, publishing
+    /// "Parameter Store Change" and "Parameter Store Policy Action" events to `events`.
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        keys: Arc<dyn KeyService>,
+        events: Arc<dyn EventSink>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            keys,
+            events,
+        }
+    }
+
+    /// Applies every parameter policy that has fallen due by the clock: expired parameters are
+    /// deleted, notifications are sent. Answers how many policies acted. The server calls it
+    /// every minute; policy state is in the store, so nothing is lost across restarts.
+    pub async fn apply_parameter_policies(&self) -> Result<usize, ServiceError> {
+        sweep::apply_due_policies(self).await
     }
 }
 
@@ -29,4 +75,108 @@ impl std::fmt::Debug for ParameterStore {
     }
 }
 
-impl palisade_model_ssm::Ssm for ParameterStore {}
+impl palisade_model_ssm::Ssm for ParameterStore {
+    async fn put_parameter(
+        &self,
+        ctx: &RequestContext,
+        input: PutParameterRequest,
+    ) -> Result<PutParameterResult, ServiceError> {
+        put::put_parameter(self, ctx, input).await
+    }
+
+    async fn get_parameter(
+        &self,
+        ctx: &RequestContext,
+        input: GetParameterRequest,
+    ) -> Result<GetParameterResult, ServiceError> {
+        read::get_parameter(self, ctx, input).await
+    }
+
+    async fn get_parameters(
+        &self,
+        ctx: &RequestContext,
+        input: GetParametersRequest,
+    ) -> Result<GetParametersResult, ServiceError> {
+        read::get_parameters(self, ctx, input).await
+    }
+
+    async fn get_parameters_by_path(
+        &self,
+        ctx: &RequestContext,
+        input: GetParametersByPathRequest,
+    ) -> Result<GetParametersByPathResult, ServiceError> {
+        read::get_parameters_by_path(self, ctx, input).await
+    }
+
+    async fn describe_parameters(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeParametersRequest,
+    ) -> Result<DescribeParametersResult, ServiceError> {
+        read::describe_parameters(self, ctx, input).await
+    }
+
+    async fn get_parameter_history(
+        &self,
+        ctx: &RequestContext,
+        input: GetParameterHistoryRequest,
+    ) -> Result<GetParameterHistoryResult, ServiceError> {
+        read::get_parameter_history(self, ctx, input).await
+    }
+
+    async fn delete_parameter(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteParameterRequest,
+    ) -> Result<DeleteParameterResult, ServiceError> {
+        change::delete_parameter(self, ctx, input).await
+    }
+
+    async fn delete_parameters(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteParametersRequest,
+    ) -> Result<DeleteParametersResult, ServiceError> {
+        change::delete_parameters(self, ctx, input).await
+    }
+
+    async fn label_parameter_version(
+        &self,
+        ctx: &RequestContext,
+        input: LabelParameterVersionRequest,
+    ) -> Result<LabelParameterVersionResult, ServiceError> {
+        change::label_parameter_version(self, ctx, input).await
+    }
+
+    async fn unlabel_parameter_version(
+        &self,
+        ctx: &RequestContext,
+        input: UnlabelParameterVersionRequest,
+    ) -> Result<UnlabelParameterVersionResult, ServiceError> {
+        change::unlabel_parameter_version(self, ctx, input).await
+    }
+
+    async fn add_tags_to_resource(
+        &self,
+        ctx: &RequestContext,
+        input: AddTagsToResourceRequest,
+    ) -> Result<AddTagsToResourceResult, ServiceError> {
+        change::add_tags_to_resource(self, ctx, input).await
+    }
+
+    async fn remove_tags_from_resource(
+        &self,
+        ctx: &RequestContext,
+        input: RemoveTagsFromResourceRequest,
+    ) -> Result<RemoveTagsFromResourceResult, ServiceError> {
+        change::remove_tags_from_resource(self, ctx, input).await
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResult, ServiceError> {
+        change::list_tags_for_resource(self, ctx, input).await
+    }
+}
