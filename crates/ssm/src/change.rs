@@ -187,7 +187,7 @@ pub(crate) async fn add_tags_to_resource(
     input: AddTagsToResourceRequest,
 ) -> Result<AddTagsToResourceResult, ServiceError> {
     let tenant = Tenant::of(ctx);
-    let name = tagged_parameter(&tenant, &input.resource_type, &input.resource_id)?;
+    let name = tagged_parameter(service, &tenant, &input.resource_type, &input.resource_id).await?;
     update(service, &tenant, &name, |record| {
         for tag in &input.tags {
             match record.tags.iter_mut().find(|(key, _)| *key == tag.key) {
@@ -213,7 +213,7 @@ pub(crate) async fn remove_tags_from_resource(
     input: RemoveTagsFromResourceRequest,
 ) -> Result<RemoveTagsFromResourceResult, ServiceError> {
     let tenant = Tenant::of(ctx);
-    let name = tagged_parameter(&tenant, &input.resource_type, &input.resource_id)?;
+    let name = tagged_parameter(service, &tenant, &input.resource_type, &input.resource_id).await?;
     update(service, &tenant, &name, |record| {
         record.tags.retain(|(key, _)| !input.tag_keys.contains(key));
         Ok(())
@@ -229,7 +229,7 @@ pub(crate) async fn list_tags_for_resource(
     input: ListTagsForResourceRequest,
 ) -> Result<ListTagsForResourceResult, ServiceError> {
     let tenant = Tenant::of(ctx);
-    let name = tagged_parameter(&tenant, &input.resource_type, &input.resource_id)?;
+    let name = tagged_parameter(service, &tenant, &input.resource_type, &input.resource_id).await?;
     let record = read::lookup(service, &tenant, &name)
         .await?
         .ok_or_else(|| invalid_resource_id(&input.resource_id))?;
@@ -274,7 +274,8 @@ async fn update<T>(
 }
 
 /// The parameter a tagging call names (by name or ARN); only parameters are taggable here.
-fn tagged_parameter(
+async fn tagged_parameter(
+    service: &ParameterStore,
     tenant: &Tenant,
     resource_type: &ResourceTypeForTagging,
     resource_id: &str,
@@ -286,9 +287,11 @@ fn tagged_parameter(
             resource_type.as_str()
         )));
     }
-    names::parse_reference(&tenant.account, &tenant.region, resource_id.trim())
-        .map(|reference| reference.name)
-        .map_err(|_| invalid_resource_id(resource_id))
+    let reference = names::parse_reference(&tenant.account, &tenant.region, resource_id.trim())
+        .map_err(|_| invalid_resource_id(resource_id))?;
+    read::stored_name(service, tenant, &reference.name)
+        .await?
+        .ok_or_else(|| invalid_resource_id(resource_id))
 }
 
 /// A missing parameter, as the tagging operations word it.

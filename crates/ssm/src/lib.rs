@@ -28,7 +28,7 @@ mod sweep;
 use std::sync::Arc;
 
 use palisade_core::clock::Clock;
-use palisade_core::events::EventSink;
+use palisade_core::events::{Discard, EventSink};
 use palisade_core::keys::KeyService;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_ssm::types::*;
@@ -45,20 +45,22 @@ pub struct ParameterStore {
 }
 
 impl ParameterStore {
-    /// The service over `store`, telling time by `clock`, encrypting through `keys`, publishing
-    /// "Parameter Store Change" and "Parameter Store Policy Action" events to `events`.
-    pub fn new(
-        store: Store,
-        clock: Arc<dyn Clock>,
-        keys: Arc<dyn KeyService>,
-        events: Arc<dyn EventSink>,
-    ) -> Self {
+    /// The service over `store`, telling time by `clock`, encrypting through `keys`. Events are
+    /// discarded until [`ParameterStore::with_events`] names a sink.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, keys: Arc<dyn KeyService>) -> Self {
         Self {
             store,
             clock,
             keys,
-            events,
+            events: Arc::new(Discard),
         }
+    }
+
+    /// Publishes "Parameter Store Change" and "Parameter Store Policy Action" events to `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Applies every parameter policy that has fallen due by the clock: expired parameters are

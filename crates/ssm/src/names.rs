@@ -45,7 +45,7 @@ pub fn check_readable_name(account: &str, region: &str, name: &str) -> Result<()
 /// Checks a path given to `GetParametersByPath` or a `Path` filter: it is hierarchical.
 pub fn check_path(path: &str) -> Result<(), ServiceError> {
     if !path.starts_with('/') || path.contains("//") {
-        return Err(errors::validation_exception(format!(
+        return Err(ServiceError::validation(format!(
             "The parameter doesn't meet the parameter name requirements. The parameter name must \
              begin with a forward slash \"/\". It can't be prefixed with \"aws\" or \"ssm\" \
              (case-insensitive). It must use only letters, numbers, or the following symbols: . \

@@ -250,6 +250,18 @@ pub(crate) async fn get_parameter_history(
     })
 }
 
+/// The stored name `name` stands for: itself, or the hierarchical name a one-level name from an
+/// ARN may stand for; `None` when neither exists.
+pub(crate) async fn stored_name(
+    service: &ParameterStore,
+    tenant: &Tenant,
+    name: &str,
+) -> Result<Option<String>, ServiceError> {
+    Ok(lookup(service, tenant, name)
+        .await?
+        .map(|record| record.name))
+}
+
 /// The record of `name`, also when it was named by an ARN that drops a one-level name's slash.
 pub(crate) async fn lookup(
     service: &ParameterStore,
