@@ -1,0 +1,23 @@
+//! Secrets Manager through the generated service, over a real store, KMS and a manual clock.
+
+#[expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod common;
+mod deletion;
+mod encryption;
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod listing;
+mod policies;
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod rotation;
+mod versions;
