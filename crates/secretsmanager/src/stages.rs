@@ -20,10 +20,11 @@ const MAX_LABELS_PER_VERSION: usize = 20;
 pub(crate) fn add_version(
     record: &mut SecretRecord,
     version_id: &str,
-    version: VersionMeta,
+    mut version: VersionMeta,
 ) -> Result<Vec<String>, ServiceError> {
     check_label_count(&version.stages)?;
-    let stages = version.stages.clone();
+    // The labels are attached one by one, so each leaves the version that had it.
+    let stages = std::mem::take(&mut version.stages);
     record.versions.insert(version_id.to_owned(), version);
     for stage in &stages {
         attach(record, stage, version_id);
@@ -104,9 +105,12 @@ fn check_label_count(labels: &[String]) -> Result<(), ServiceError> {
 /// Puts `stage` on `version_id` alone; `AWSCURRENT` leaves `AWSPREVIOUS` on the version that had it.
 fn attach(record: &mut SecretRecord, stage: &str, version_id: &str) {
     let previous_holder = record
-        .version_with_stage(stage)
-        .filter(|holder| *holder != version_id)
-        .map(str::to_owned);
+        .versions
+        .iter()
+        .find(|(id, version)| {
+            id.as_str() != version_id && version.stages.iter().any(|label| label == stage)
+        })
+        .map(|(id, _)| id.clone());
     if let Some(holder) = &previous_holder {
         detach(record, stage, holder);
     }
@@ -204,6 +208,15 @@ mod tests {
         assert_eq!(stages_of(&record, "v3"), [AWSCURRENT]);
         assert_eq!(stages_of(&record, "v2"), [AWSPREVIOUS]);
         assert!(stages_of(&record, "v1").is_empty());
+    }
+
+    #[test]
+    fn demotion_does_not_depend_on_how_version_ids_sort() {
+        let mut record = secret();
+        add_version(&mut record, "b", version(1, &[AWSCURRENT])).unwrap_or_default();
+        add_version(&mut record, "a", version(2, &[AWSCURRENT])).unwrap_or_default();
+        assert_eq!(stages_of(&record, "a"), [AWSCURRENT]);
+        assert_eq!(stages_of(&record, "b"), [AWSPREVIOUS]);
     }
 
     #[test]
