@@ -6,7 +6,7 @@ use palisade_model_ssm::types::*;
 use palisade_store::Transaction;
 
 use crate::ParameterStore;
-use crate::events::{self, Operation};
+use crate::events::Operation;
 use crate::names::{self, Reference};
 use crate::put::MAX_TAGS;
 use crate::read;
@@ -81,16 +81,13 @@ pub(crate) async fn delete_one(
         return Ok(false);
     };
     let latest = record.current()?;
-    if let Some(event) = events::change(
+    service.publish_change(
         tenant,
-        service.clock.now(),
         Operation::Delete,
         name,
         latest.kind,
         latest.description.as_deref(),
-    ) {
-        service.events.publish(event);
-    }
+    );
     Ok(true)
 }
 
@@ -112,7 +109,7 @@ pub(crate) async fn label_parameter_version(
             None => record.current()?.version,
         };
         if record.version(target).is_none() {
-            return Err(version_not_found(name, target));
+            return Err(read::version_not_found(name, &target.to_string()));
         }
         for version in &mut record.versions {
             if version.version == target {
@@ -136,16 +133,13 @@ pub(crate) async fn label_parameter_version(
         Ok((target, latest.kind, latest.description.clone()))
     })
     .await?;
-    if let Some(event) = events::change(
+    service.publish_change(
         &tenant,
-        service.clock.now(),
         Operation::LabelParameterVersion,
         name,
         kind,
         description.as_deref(),
-    ) {
-        service.events.publish(event);
-    }
+    );
     Ok(LabelParameterVersionResult {
         invalid_labels: Some(invalid),
         parameter_version: Some(version),
@@ -165,7 +159,7 @@ pub(crate) async fn unlabel_parameter_version(
             .versions
             .iter_mut()
             .find(|v| v.version == target)
-            .ok_or_else(|| version_not_found(name, target))?;
+            .ok_or_else(|| read::version_not_found(name, &target.to_string()))?;
         let (removed, invalid): (Vec<String>, Vec<String>) = input
             .labels
             .iter()
@@ -308,12 +302,5 @@ fn invalid_resource_id(resource_id: &str) -> ServiceError {
     errors::invalid_resource_id(format!(
         "The resource ID \"{resource_id}\" isn't valid. Verify that you entered the correct ID \
          and try again."
-    ))
-}
-
-fn version_not_found(name: &str, version: i64) -> ServiceError {
-    errors::parameter_version_not_found(format!(
-        "Systems Manager could not find version {version} of {name}. Verify the version and try \
-         again."
     ))
 }

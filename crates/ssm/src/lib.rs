@@ -71,6 +71,23 @@ impl ParameterStore {
     }
 }
 
+impl ParameterStore {
+    /// Publishes a "Parameter Store Change" event, once the change is committed.
+    fn publish_change(
+        &self,
+        tenant: &records::Tenant,
+        operation: events::Operation,
+        name: &str,
+        kind: records::Kind,
+        description: Option<&str>,
+    ) {
+        let now = self.clock.now();
+        if let Some(event) = events::change(tenant, now, operation, name, kind, description) {
+            self.events.publish(event);
+        }
+    }
+}
+
 impl std::fmt::Debug for ParameterStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParameterStore").finish_non_exhaustive()

@@ -8,7 +8,7 @@ use palisade_store::Transaction;
 use regex::Regex;
 
 use crate::ParameterStore;
-use crate::events::{self, Operation};
+use crate::events::Operation;
 use crate::names;
 use crate::policies;
 use crate::records::{
@@ -221,16 +221,13 @@ pub(crate) async fn put_parameter(
     })
     .await?;
 
-    if let Some(event) = events::change(
+    service.publish_change(
         &tenant,
-        service.clock.now(),
         operation,
         &name,
         kind,
         draft.description.as_deref(),
-    ) {
-        service.events.publish(event);
-    }
+    );
     Ok(PutParameterResult {
         version: Some(version),
         tier: Some(tier.to_model()),

@@ -108,13 +108,7 @@ pub(crate) async fn get_parameters_by_path(
         Filter::Label(labels) => Some(labels),
         _ => None,
     });
-    let base = path.trim_end_matches('/');
-    // Flat names sit at the root, so only the root path scans the whole tenant.
-    let scan_prefix = if base.is_empty() {
-        tenant.prefix()
-    } else {
-        tenant.store_key(&format!("{base}/"))
-    };
+    let scan_prefix = scan_prefix(&tenant, Some(path));
     let (page, next_token) = collect(
         service,
         &tenant,
@@ -170,11 +164,7 @@ pub(crate) async fn describe_parameters(
             next_token: None,
         });
     }
-    let scan_prefix = match filters::path_of(&filters) {
-        Some((path, _)) if path.trim_end_matches('/').is_empty() => tenant.prefix(),
-        Some((path, _)) => tenant.store_key(&format!("{}/", path.trim_end_matches('/'))),
-        None => tenant.prefix(),
-    };
+    let scan_prefix = scan_prefix(&tenant, filters::path_of(&filters).map(|(path, _)| path));
     let (page, next_token) = collect(
         service,
         &tenant,
@@ -296,7 +286,7 @@ async fn find(
                     &public,
                     reference.selector.clone(),
                 )),
-                _ => Err(version_not_found(reference)),
+                _ => Err(selected_version_not_found(reference)),
             }),
         );
     }
@@ -309,7 +299,7 @@ async fn find(
         Pick::Label(label) => record.labelled(label),
     };
     let Some(version) = version else {
-        return Ok(Some(Err(version_not_found(reference))));
+        return Ok(Some(Err(selected_version_not_found(reference))));
     };
     let parameter = to_parameter(
         service,
@@ -398,6 +388,15 @@ fn answered_version<'r>(
             .versions
             .iter()
             .find(|v| v.labels.iter().any(|label| labels.contains(label))),
+    }
+}
+
+/// The store prefix of the parameters under `path` (of the whole tenant without one). Flat
+/// names sit at the root, so only the root path scans the whole tenant.
+fn scan_prefix(tenant: &Tenant, path: Option<&str>) -> String {
+    match path.map(|path| path.trim_end_matches('/')) {
+        Some(base) if !base.is_empty() => tenant.store_key(&format!("{base}/")),
+        _ => tenant.prefix(),
     }
 }
 
@@ -527,12 +526,16 @@ pub(crate) fn not_found(reference: &Reference) -> ServiceError {
     errors::parameter_not_found(format!("Parameter {} not found.", reference.name))
 }
 
-fn version_not_found(reference: &Reference) -> ServiceError {
+fn selected_version_not_found(reference: &Reference) -> ServiceError {
     let selector = reference.selector.as_deref().unwrap_or_default();
+    version_not_found(&reference.name, selector.trim_start_matches(':'))
+}
+
+/// No version (or label) `selected` of parameter `name`.
+pub(crate) fn version_not_found(name: &str, selected: &str) -> ServiceError {
     errors::parameter_version_not_found(format!(
-        "Systems Manager could not find version {} of {}. Verify the version and try again.",
-        selector.trim_start_matches(':'),
-        reference.name
+        "Systems Manager could not find version {selected} of {name}. Verify the version and try \
+         again."
     ))
 }
 

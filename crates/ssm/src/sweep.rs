@@ -80,17 +80,14 @@ async fn apply(
         return Ok(0);
     };
     publish(service, tenant, name, kind, &acted);
-    if expired
-        && let Some(event) = events::change(
+    if expired {
+        service.publish_change(
             tenant,
-            service.clock.now(),
             Operation::Delete,
             name,
             kind,
             description.as_deref(),
-        )
-    {
-        service.events.publish(event);
+        );
     }
     Ok(acted.len())
 }
