@@ -8,7 +8,6 @@ use palisade_policy::{ParseOptions, Policy, PolicyKind};
 
 use crate::SecretsManagerState;
 use crate::db::Tenant;
-use crate::secrets::usable;
 
 /// The check name of a document IAM's policy grammar refuses.
 const SYNTAX_CHECK: &str = "IAM_POLICY_VALIDATION";
@@ -60,15 +59,9 @@ pub(crate) async fn put(
              prevent broad access to the secret.",
         ));
     }
-    let tenant = Tenant::of(ctx);
-    let record = state
-        .existing_secret(&tenant, &input.secret_id)
-        .await?
-        .value;
     let document = input.resource_policy;
     let stored = state
-        .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+        .change_usable_secret(ctx, &input.secret_id, |fresh| {
             fresh.policy = Some(document.clone());
             Ok(())
         })
@@ -101,14 +94,8 @@ pub(crate) async fn delete(
     ctx: &RequestContext,
     input: DeleteResourcePolicyRequest,
 ) -> Result<DeleteResourcePolicyResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
-    let record = state
-        .existing_secret(&tenant, &input.secret_id)
-        .await?
-        .value;
     let stored = state
-        .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+        .change_usable_secret(ctx, &input.secret_id, |fresh| {
             fresh.policy = None;
             Ok(())
         })

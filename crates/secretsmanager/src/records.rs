@@ -59,6 +59,29 @@ pub(crate) struct RotationConfig {
 }
 
 impl SecretRecord {
+    /// A secret created at `now`, with no versions, tags, rotation or policy yet.
+    pub fn new(name: String, arn: String, now: i64) -> Self {
+        Self {
+            name,
+            arn,
+            description: None,
+            kms_key_id: None,
+            secret_type: None,
+            tags: Vec::new(),
+            created_ms: now,
+            last_changed_ms: now,
+            last_accessed_ms: None,
+            deleted_ms: None,
+            deletion_ms: None,
+            rotation_enabled: false,
+            rotation: None,
+            last_rotated_ms: None,
+            next_rotation_ms: None,
+            policy: None,
+            versions: BTreeMap::new(),
+        }
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.deleted_ms.is_some()
     }

@@ -103,14 +103,8 @@ pub(crate) async fn cancel(
     ctx: &RequestContext,
     input: CancelRotateSecretRequest,
 ) -> Result<CancelRotateSecretResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
-    let record = state
-        .existing_secret(&tenant, &input.secret_id)
-        .await?
-        .value;
     let stored = state
-        .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+        .change_usable_secret(ctx, &input.secret_id, |fresh| {
             fresh.rotation_enabled = false;
             fresh.next_rotation_ms = None;
             Ok(())

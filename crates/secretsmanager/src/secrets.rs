@@ -279,25 +279,10 @@ pub(crate) async fn create(
     }
     let arn = format!("{}{name}{}", tenant.arn_prefix(), arn_suffix()?);
     let now = state.now();
-    let mut record = SecretRecord {
-        name: name.clone(),
-        arn: arn.clone(),
-        description: input.description,
-        kms_key_id: input.kms_key_id,
-        secret_type: input.r#type,
-        tags: Vec::new(),
-        created_ms: now,
-        last_changed_ms: now,
-        last_accessed_ms: None,
-        deleted_ms: None,
-        deletion_ms: None,
-        rotation_enabled: false,
-        rotation: None,
-        last_rotated_ms: None,
-        next_rotation_ms: None,
-        policy: None,
-        versions: Default::default(),
-    };
+    let mut record = SecretRecord::new(name.clone(), arn.clone(), now);
+    record.description = input.description;
+    record.kms_key_id = input.kms_key_id;
+    record.secret_type = input.r#type;
     merge_tags(&mut record.tags, input.tags.unwrap_or_default())?;
     let key = tenant.secret_key(&name);
     let mut txn = Transaction::new().expect_absent(SECRETS, &key);
@@ -599,6 +584,24 @@ pub(crate) async fn update(
 }
 
 impl SecretsManagerState {
+    /// Applies `change` to the secret `secret_id` names, refusing a secret scheduled for
+    /// deletion; answers the record as written.
+    pub(crate) async fn change_usable_secret(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
+    ) -> Result<SecretRecord, ServiceError> {
+        let tenant = Tenant::of(ctx);
+        let record = self.existing_secret(&tenant, secret_id).await?.value;
+        usable(&record)?;
+        self.change_secret(&tenant, &record, |fresh| {
+            usable(fresh)?;
+            change(fresh)
+        })
+        .await
+    }
+
     /// Applies `change` to the secret's metadata (re-read, and retried on a race); answers the
     /// record as written.
     pub(crate) async fn change_secret(
@@ -754,14 +757,8 @@ pub(crate) async fn tag(
     ctx: &RequestContext,
     input: TagResourceRequest,
 ) -> Result<(), ServiceError> {
-    let tenant = Tenant::of(ctx);
-    let record = state
-        .existing_secret(&tenant, &input.secret_id)
-        .await?
-        .value;
     state
-        .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+        .change_usable_secret(ctx, &input.secret_id, |fresh| {
             merge_tags(&mut fresh.tags, input.tags.clone())
         })
         .await?;
@@ -773,14 +770,8 @@ pub(crate) async fn untag(
     ctx: &RequestContext,
     input: UntagResourceRequest,
 ) -> Result<(), ServiceError> {
-    let tenant = Tenant::of(ctx);
-    let record = state
-        .existing_secret(&tenant, &input.secret_id)
-        .await?
-        .value;
     state
-        .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+        .change_usable_secret(ctx, &input.secret_id, |fresh| {
             fresh
                 .tags
                 .retain(|(key, _)| !input.tag_keys.iter().any(|removed| removed == key));

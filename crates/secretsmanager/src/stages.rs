@@ -161,25 +161,11 @@ mod tests {
     use crate::records::AWSPENDING;
 
     fn secret() -> SecretRecord {
-        SecretRecord {
-            name: "s".into(),
-            arn: "arn:aws:secretsmanager:us-east-1:000000000000:secret:s-abcdef".into(),
-            description: None,
-            kms_key_id: None,
-            secret_type: None,
-            tags: Vec::new(),
-            created_ms: 0,
-            last_changed_ms: 0,
-            last_accessed_ms: None,
-            deleted_ms: None,
-            deletion_ms: None,
-            rotation_enabled: false,
-            rotation: None,
-            last_rotated_ms: None,
-            next_rotation_ms: None,
-            policy: None,
-            versions: Default::default(),
-        }
+        SecretRecord::new(
+            "s".into(),
+            "arn:aws:secretsmanager:us-east-1:000000000000:secret:s-abcdef".into(),
+            0,
+        )
     }
 
     fn version(at: i64, stages: &[&str]) -> VersionMeta {
