@@ -279,7 +279,7 @@ pub(crate) async fn list_versions(
             version_stages: Some(version.stages.clone()),
             last_accessed_date: version.last_accessed_ms.map(timestamp),
             created_date: Some(timestamp(version.created_ms)),
-            kms_key_ids: Some(vec![version.key_arn.clone()]),
+            kms_key_ids: version.key_arn.clone().map(|arn| vec![arn]),
         })
         .collect();
     let (versions, next_token) = page(entries, start, page_size(input.max_results, DEFAULT_PAGE));

@@ -45,8 +45,9 @@ pub(crate) struct VersionMeta {
     pub created_ms: i64,
     pub stages: Vec<String>,
     pub last_accessed_ms: Option<i64>,
-    /// The ARN of the KMS key that encrypted the value's data key.
-    pub key_arn: String,
+    /// The ARN of the KMS key that encrypted the value's data key; `None` while the version has
+    /// no value (the `AWSPENDING` version a rotation starts with, before createSecret fills it).
+    pub key_arn: Option<String>,
 }
 
 /// How and when a secret rotates.

@@ -17,9 +17,10 @@ use crate::SecretsManagerState;
 use crate::db::Tenant;
 use crate::functions::{RotationEvent, RotationFunction, RotationStep};
 use crate::ids::uuid;
-use crate::records::{AWSCURRENT, AWSPENDING, RotationConfig, SecretRecord};
+use crate::records::{AWSCURRENT, AWSPENDING, RotationConfig, SecretRecord, VersionMeta};
 use crate::schedule::{apply_rules, next_rotation};
 use crate::secrets::usable;
+use crate::stages::add_version;
 
 /// The version a rotation left unfinished: `AWSPENDING` on a version that is not `AWSCURRENT`.
 fn unfinished_rotation(record: &SecretRecord) -> Option<String> {
@@ -78,17 +79,18 @@ pub(crate) async fn rotate(
             usable(fresh)?;
             fresh.rotation = Some(scheduled.clone());
             fresh.rotation_enabled = true;
-            fresh.next_rotation_ms =
-                next_rotation(&scheduled, fresh.last_rotated_ms.unwrap_or(now));
-            if !rotate_now {
-                fresh.next_rotation_ms = next_rotation(&scheduled, now);
-            }
+            // A rotation that completes reschedules from its own time.
+            fresh.next_rotation_ms = next_rotation(&scheduled, now);
             Ok(())
         })
         .await?;
     if rotate_now {
         state
             .run_rotation(&tenant, &stored, &config, &token, function.as_ref())
+            .await?;
+    } else {
+        state
+            .test_rotation(&tenant, &stored, &token, function.as_ref())
             .await?;
     }
     Ok(RotateSecretResponse {
@@ -117,7 +119,79 @@ pub(crate) async fn cancel(
     })
 }
 
+fn event(
+    record: &SecretRecord,
+    step: RotationStep,
+    token: &str,
+    rotation_token: &str,
+) -> RotationEvent {
+    RotationEvent {
+        step,
+        secret_id: record.arn.clone(),
+        client_request_token: token.to_owned(),
+        rotation_token: rotation_token.to_owned(),
+    }
+}
+
 impl SecretsManagerState {
+    /// Starts a rotation's version as AWS does: `token`, labeled `AWSPENDING`, with no value
+    /// until the function's createSecret step puts one. A version that exists already (a
+    /// rotation being retried) is left as it is.
+    async fn start_pending_version(
+        &self,
+        tenant: &Tenant,
+        record: &SecretRecord,
+        token: &str,
+    ) -> Result<SecretRecord, ServiceError> {
+        let now = self.now();
+        self.change_secret(tenant, record, |fresh| {
+            if !fresh.versions.contains_key(token) {
+                add_version(
+                    fresh,
+                    token,
+                    VersionMeta {
+                        created_ms: now,
+                        stages: vec![AWSPENDING.to_owned()],
+                        last_accessed_ms: None,
+                        key_arn: None,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// RotateSecret without RotateImmediately: the configuration is tested by running the
+    /// testSecret step against a pending version that is removed afterwards, whatever the
+    /// outcome.
+    async fn test_rotation(
+        &self,
+        tenant: &Tenant,
+        record: &SecretRecord,
+        token: &str,
+        function: &dyn RotationFunction,
+    ) -> Result<(), ServiceError> {
+        let record = self.start_pending_version(tenant, record, token).await?;
+        let _outcome = function
+            .invoke(&event(&record, RotationStep::TestSecret, token, &uuid()?))
+            .await;
+        self.change_secret(tenant, &record, |fresh| {
+            let unfilled = fresh
+                .versions
+                .get(token)
+                .is_some_and(|version| version.key_arn.is_none());
+            if unfilled {
+                fresh.versions.remove(token);
+            } else if let Some(version) = fresh.versions.get_mut(token) {
+                version.stages.retain(|label| label != AWSPENDING);
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Runs the four steps for version `token`. Answers whether the rotation completed; a failed
     /// step is not an error of the caller's request.
     async fn run_rotation(
@@ -128,21 +202,17 @@ impl SecretsManagerState {
         token: &str,
         function: &dyn RotationFunction,
     ) -> Result<bool, ServiceError> {
+        let record = self.start_pending_version(tenant, record, token).await?;
         let rotation_token = uuid()?;
         for step in RotationStep::ALL {
-            let event = RotationEvent {
-                step,
-                secret_id: record.arn.clone(),
-                client_request_token: token.to_owned(),
-                rotation_token: rotation_token.clone(),
-            };
-            if function.invoke(&event).await.is_err() {
+            let step_event = event(&record, step, token, &rotation_token);
+            if function.invoke(&step_event).await.is_err() {
                 return Ok(false);
             }
         }
         let now = self.now();
         let finished = self
-            .change_secret(tenant, record, |fresh| {
+            .change_secret(tenant, &record, |fresh| {
                 let current = fresh.version_with_stage(AWSCURRENT) == Some(token);
                 if current && let Some(version) = fresh.versions.get_mut(token) {
                     // Rotation ends with AWSPENDING gone, so the next one can start.

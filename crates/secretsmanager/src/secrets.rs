@@ -103,48 +103,42 @@ impl SecretsManagerState {
         let (sealed, key_arn) = self
             .seal(ctx, kms_key_id, &record.arn, &version_id, version.value)
             .await?;
-        let name = record.name.clone();
         let now = self.now();
         let stored = self
-            .mutate(|| async {
-                let Stored {
-                    value: mut fresh,
-                    version: pinned,
-                } = self
-                    .secret_by_name(tenant, &name)
-                    .await?
-                    .filter(|fresh| fresh.value.arn == record.arn)
-                    .ok_or_else(not_found)?;
-                usable(&fresh)?;
-                if fresh.versions.contains_key(&version_id) {
-                    return Err(version_exists());
-                }
-                change(&mut fresh);
-                fresh.last_changed_ms = now;
-                let pruned = add_version(
-                    &mut fresh,
-                    &version_id,
-                    VersionMeta {
-                        created_ms: now,
-                        stages: version.stages.clone(),
-                        last_accessed_ms: None,
-                        key_arn: key_arn.clone(),
-                    },
-                )?;
-                let key = tenant.secret_key(&name);
-                let mut txn = Transaction::new()
-                    .expect_version(SECRETS, &key, pinned)
-                    .put(SECRETS, &key, plain(&fresh)?)
-                    .put(
-                        VALUES,
-                        &tenant.value_key(&name, &version_id),
-                        Value::Secret(SecretBytes::new(sealed.clone())),
-                    );
-                for id in pruned {
-                    txn = txn.delete(VALUES, &tenant.value_key(&name, &id));
-                }
-                Ok((txn, fresh))
-            })
+            .change_secret_storing(
+                tenant,
+                record,
+                |fresh| {
+                    usable(fresh)?;
+                    // A version a rotation started without a value is filled, keeping its labels.
+                    let mut stages = match fresh.versions.get(&version_id) {
+                        Some(existing) if existing.key_arn.is_some() => {
+                            return Err(version_exists());
+                        }
+                        Some(existing) => existing.stages.clone(),
+                        None => Vec::new(),
+                    };
+                    for stage in &version.stages {
+                        if !stages.contains(stage) {
+                            stages.push(stage.clone());
+                        }
+                    }
+                    change(fresh);
+                    fresh.last_changed_ms = now;
+                    add_version(
+                        fresh,
+                        &version_id,
+                        VersionMeta {
+                            created_ms: now,
+                            stages,
+                            last_accessed_ms: None,
+                            key_arn: Some(key_arn.clone()),
+                        },
+                    )?;
+                    Ok(())
+                },
+                Some((&version_id, &sealed)),
+            )
             .await?;
         Ok((stored, version_id))
     }
@@ -159,7 +153,11 @@ impl SecretsManagerState {
         version_id: &str,
         value: &SecretValue,
     ) -> Result<bool, ServiceError> {
-        if !record.versions.contains_key(version_id) {
+        let has_value = record
+            .versions
+            .get(version_id)
+            .is_some_and(|version| version.key_arn.is_some());
+        if !has_value {
             return Ok(false);
         }
         let stored = self.version_value(ctx, tenant, record, version_id).await?;
@@ -302,7 +300,7 @@ pub(crate) async fn create(
                 created_ms: now,
                 stages: vec![AWSCURRENT.to_owned()],
                 last_accessed_ms: None,
-                key_arn,
+                key_arn: Some(key_arn),
             },
         )?;
         txn = txn.put(
@@ -382,11 +380,10 @@ pub(crate) fn chosen_version(
 ) -> Result<String, ServiceError> {
     match (version_id, version_stage) {
         (Some(id), stage) => {
-            let version = record.versions.get(id).ok_or_else(|| {
-                errors::resource_not_found_exception(format!(
-                    "Secrets Manager can't find the specified secret value for VersionId: {id}"
-                ))
-            })?;
+            let version = record
+                .versions
+                .get(id)
+                .ok_or_else(|| no_value_for("VersionId", id))?;
             if let Some(stage) = stage
                 && !version.stages.iter().any(|label| label == stage)
             {
@@ -395,21 +392,31 @@ pub(crate) fn chosen_version(
                      VersionId.",
                 ));
             }
+            if version.key_arn.is_none() {
+                return Err(no_value_for("VersionId", id));
+            }
             Ok(id.to_owned())
         }
         (None, stage) => {
             let stage = stage.unwrap_or(AWSCURRENT);
             record
                 .version_with_stage(stage)
-                .map(str::to_owned)
-                .ok_or_else(|| {
-                    errors::resource_not_found_exception(format!(
-                        "Secrets Manager can't find the specified secret value for staging \
-                         label: {stage}"
-                    ))
+                .filter(|id| {
+                    record
+                        .versions
+                        .get(*id)
+                        .is_some_and(|version| version.key_arn.is_some())
                 })
+                .map(str::to_owned)
+                .ok_or_else(|| no_value_for("staging label", stage))
         }
     }
+}
+
+fn no_value_for(selector: &str, value: &str) -> ServiceError {
+    errors::resource_not_found_exception(format!(
+        "Secrets Manager can't find the specified secret value for {selector}: {value}"
+    ))
 }
 
 /// One version's value as GetSecretValue and BatchGetSecretValue answer it.
@@ -610,6 +617,19 @@ impl SecretsManagerState {
         record: &SecretRecord,
         change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
     ) -> Result<SecretRecord, ServiceError> {
+        self.change_secret_storing(tenant, record, change, None)
+            .await
+    }
+
+    /// [`SecretsManagerState::change_secret`], storing `value` (a version id and its sealed
+    /// value) in the same transaction. The values of versions the change removed are deleted.
+    async fn change_secret_storing(
+        &self,
+        tenant: &Tenant,
+        record: &SecretRecord,
+        change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
+        value: Option<(&str, &[u8])>,
+    ) -> Result<SecretRecord, ServiceError> {
         self.mutate(|| async {
             let Stored {
                 value: mut fresh,
@@ -619,11 +639,22 @@ impl SecretsManagerState {
                 .await?
                 .filter(|fresh| fresh.value.arn == record.arn)
                 .ok_or_else(not_found)?;
+            let before: Vec<String> = fresh.versions.keys().cloned().collect();
             change(&mut fresh)?;
             let key = tenant.secret_key(&fresh.name);
-            let txn = Transaction::new()
+            let mut txn = Transaction::new()
                 .expect_version(SECRETS, &key, version)
                 .put(SECRETS, &key, plain(&fresh)?);
+            for removed in before.iter().filter(|id| !fresh.versions.contains_key(*id)) {
+                txn = txn.delete(VALUES, &tenant.value_key(&fresh.name, removed));
+            }
+            if let Some((version_id, sealed)) = value {
+                txn = txn.put(
+                    VALUES,
+                    &tenant.value_key(&fresh.name, version_id),
+                    Value::Secret(SecretBytes::new(sealed.to_vec())),
+                );
+            }
             Ok((txn, fresh))
         })
         .await
@@ -786,40 +817,17 @@ pub(crate) async fn update_version_stage(
     ctx: &RequestContext,
     input: UpdateSecretVersionStageRequest,
 ) -> Result<UpdateSecretVersionStageResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
-    let record = state
-        .existing_secret(&tenant, &input.secret_id)
-        .await?
-        .value;
-    usable(&record)?;
     let now = state.now();
-    let name = record.name.clone();
     let stored = state
-        .mutate(|| async {
-            let Stored {
-                value: mut fresh,
-                version,
-            } = state
-                .secret_by_name(&tenant, &name)
-                .await?
-                .filter(|fresh| fresh.value.arn == record.arn)
-                .ok_or_else(not_found)?;
-            usable(&fresh)?;
-            let pruned = crate::stages::move_stage(
-                &mut fresh,
+        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+            crate::stages::move_stage(
+                fresh,
                 &input.version_stage,
                 input.remove_from_version_id.as_deref(),
                 input.move_to_version_id.as_deref(),
             )?;
             fresh.last_changed_ms = now;
-            let key = tenant.secret_key(&name);
-            let mut txn = Transaction::new()
-                .expect_version(SECRETS, &key, version)
-                .put(SECRETS, &key, plain(&fresh)?);
-            for id in pruned {
-                txn = txn.delete(VALUES, &tenant.value_key(&name, &id));
-            }
-            Ok((txn, fresh))
+            Ok(())
         })
         .await?;
     Ok(UpdateSecretVersionStageResponse {

@@ -7,9 +7,10 @@ use palisade_model_secretsmanager::errors;
 
 use crate::records::{AWSCURRENT, AWSPREVIOUS, SecretRecord, VersionMeta};
 
-/// How many versions a secret keeps: AWS's quota is about 100, and it removes the oldest versions
-/// without labels (deprecated) beyond it.
+/// How many versions a secret keeps: beyond 100, AWS removes the oldest versions without labels
+/// (deprecated), but none created less than 24 hours ago.
 pub(crate) const MAX_VERSIONS: usize = 100;
+const PRUNABLE_AFTER_MS: i64 = 24 * 3_600_000;
 
 /// How many labels one version can carry.
 const MAX_LABELS_PER_VERSION: usize = 20;
@@ -132,16 +133,25 @@ fn detach(record: &mut SecretRecord, stage: &str, version_id: &str) {
     }
 }
 
-/// Removes the oldest versions without labels beyond [`MAX_VERSIONS`], never `keep`.
+/// Removes the oldest versions without labels beyond [`MAX_VERSIONS`] that are more than a day
+/// older than `keep`, the version just written.
 fn prune(record: &mut SecretRecord, keep: &str) -> Vec<String> {
     let excess = record.versions.len().saturating_sub(MAX_VERSIONS);
     if excess == 0 {
         return Vec::new();
     }
+    let newest = record
+        .versions
+        .get(keep)
+        .map_or(i64::MAX, |version| version.created_ms);
     let mut deprecated: Vec<(i64, String)> = record
         .versions
         .iter()
-        .filter(|(id, version)| version.stages.is_empty() && id.as_str() != keep)
+        .filter(|(id, version)| {
+            version.stages.is_empty()
+                && id.as_str() != keep
+                && version.created_ms <= newest.saturating_sub(PRUNABLE_AFTER_MS)
+        })
         .map(|(id, version)| (version.created_ms, id.clone()))
         .collect();
     deprecated.sort();
@@ -173,7 +183,7 @@ mod tests {
             created_ms: at,
             stages: stages.iter().map(|stage| (*stage).to_owned()).collect(),
             last_accessed_ms: None,
-            key_arn: String::new(),
+            key_arn: None,
         }
     }
 
@@ -229,12 +239,13 @@ mod tests {
     fn deprecated_versions_beyond_the_quota_are_pruned_oldest_first() {
         let mut record = secret();
         let mut pruned = Vec::new();
+        let hour = 3_600_000;
         for at in 0..105 {
             pruned.extend(
                 add_version(
                     &mut record,
                     &format!("v{at:03}"),
-                    version(at, &[AWSCURRENT]),
+                    version(at * hour, &[AWSCURRENT]),
                 )
                 .unwrap_or_default(),
             );
@@ -243,5 +254,19 @@ mod tests {
         assert_eq!(pruned, ["v000", "v001", "v002", "v003", "v004"]);
         assert_eq!(stages_of(&record, "v104"), [AWSCURRENT]);
         assert_eq!(stages_of(&record, "v103"), [AWSPREVIOUS]);
+    }
+
+    #[test]
+    fn versions_younger_than_a_day_are_kept_beyond_the_quota() {
+        let mut record = secret();
+        for at in 0..105 {
+            add_version(
+                &mut record,
+                &format!("v{at:03}"),
+                version(at, &[AWSCURRENT]),
+            )
+            .unwrap_or_default();
+        }
+        assert_eq!(record.versions.len(), 105);
     }
 }

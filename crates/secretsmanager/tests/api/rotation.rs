@@ -54,6 +54,26 @@ impl Rotator {
     }
 
     async fn step(&self, event: &RotationEvent) -> Result<(), palisade_core::ServiceError> {
+        // As AWS's templates check first: the token names a version labeled AWSPENDING.
+        let versions = self
+            .state
+            .describe_secret(
+                &self.ctx,
+                DescribeSecretRequest {
+                    secret_id: event.secret_id.clone(),
+                },
+            )
+            .await?
+            .version_ids_to_stages
+            .unwrap_or_default();
+        let staged = versions
+            .get(&event.client_request_token)
+            .is_some_and(|stages| stages.iter().any(|stage| stage == "AWSPENDING"));
+        if !staged {
+            return Err(palisade_core::ServiceError::internal(
+                "the token is not an AWSPENDING version",
+            ));
+        }
         match event.step {
             RotationStep::CreateSecret => {
                 self.state
@@ -235,18 +255,80 @@ async fn a_failed_step_leaves_awspending_and_blocks_the_next_rotation() {
 }
 
 #[tokio::test]
+async fn a_failed_create_step_leaves_awspending_on_an_empty_version() {
+    let h = Harness::new().await;
+    h.create("rotating", "old").await;
+    let rotator = Rotator::new(h.state(), "new", Some(RotationStep::CreateSecret));
+    h.state()
+        .rotation_functions()
+        .register(LAMBDA, rotator.clone());
+    let token = h
+        .call::<RotateSecretResponse>("RotateSecret", rotate(every_days(30), None))
+        .await
+        .unwrap()
+        .version_id
+        .unwrap();
+    let stages = h
+        .describe("rotating")
+        .await
+        .unwrap()
+        .version_ids_to_stages
+        .unwrap();
+    assert_eq!(stages.get(&token).unwrap(), &["AWSPENDING"]);
+    let pending = h
+        .call::<GetSecretValueResponse>(
+            "GetSecretValue",
+            GetSecretValueRequest {
+                secret_id: "rotating".into(),
+                version_stage: Some("AWSPENDING".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert_eq!(
+        assert_code(pending, "ResourceNotFoundException"),
+        "Secrets Manager can't find the specified secret value for staging label: AWSPENDING"
+    );
+
+    // The sweeper retries the same version once the rotation is due.
+    let fixed = Rotator::new(h.state(), "new", None);
+    h.state()
+        .rotation_functions()
+        .register(LAMBDA, fixed.clone());
+    h.clock.advance(DAY * 30);
+    assert_eq!(h.state().rotate_due_secrets().await.unwrap(), 1);
+    let events = fixed.events.lock().unwrap().clone();
+    assert!(
+        events
+            .iter()
+            .all(|event| event.client_request_token == token)
+    );
+    assert_eq!(h.current("rotating").await, "new");
+}
+
+#[tokio::test]
 async fn scheduled_rotations_run_from_the_sweeper_after_a_restart() {
     let h = Harness::new().await;
     h.create("rotating", "old").await;
+    let tester = Rotator::new(h.state(), "unused", None);
     h.state()
         .rotation_functions()
-        .register(LAMBDA, Rotator::new(h.state(), "unused", None));
+        .register(LAMBDA, tester.clone());
     let response: RotateSecretResponse = h
         .call("RotateSecret", rotate(every_days(1), Some(false)))
         .await
         .unwrap();
     assert!(response.version_id.is_none());
+    // Only testSecret ran, against a pending version removed afterwards.
+    assert_eq!(tester.steps(), [RotationStep::TestSecret]);
     assert_eq!(h.current("rotating").await, "old");
+    let versions = h
+        .describe("rotating")
+        .await
+        .unwrap()
+        .version_ids_to_stages
+        .unwrap();
+    assert_eq!(versions.len(), 1);
     let described = h.describe("rotating").await.unwrap();
     assert_eq!(
         described.next_rotation_date.unwrap().0,
@@ -339,6 +421,32 @@ async fn rotation_needs_a_known_function_and_valid_rules() {
     assert_eq!(next.0, h.now_seconds() + 16.0 * 3600.0);
 }
 
+/// Removes the AWSPENDING label an unfinished rotation left, so that another can start.
+async fn clear_pending(h: &Harness) {
+    let stages = h
+        .describe("rotating")
+        .await
+        .unwrap()
+        .version_ids_to_stages
+        .unwrap();
+    let pending = stages
+        .iter()
+        .find(|(_, labels)| labels.iter().any(|label| label == "AWSPENDING"))
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    h.act(
+        "UpdateSecretVersionStage",
+        UpdateSecretVersionStageRequest {
+            secret_id: "rotating".into(),
+            version_stage: "AWSPENDING".into(),
+            remove_from_version_id: Some(pending),
+            move_to_version_id: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
 fn shell(script: &str, log: &Path, timeout: Duration) -> Arc<CommandFunction> {
     Arc::new(CommandFunction {
         program: "sh".into(),
@@ -382,6 +490,7 @@ async fn command_functions_get_the_event_on_stdin_and_fail_on_exit_status() {
             .last_rotated_date
             .is_none()
     );
+    clear_pending(&h).await;
 
     std::fs::remove_file(&log).unwrap();
     h.state().rotation_functions().register(
@@ -395,6 +504,7 @@ async fn command_functions_get_the_event_on_stdin_and_fail_on_exit_status() {
         1,
         "the failed first step stops the rotation"
     );
+    clear_pending(&h).await;
 
     std::fs::remove_file(&log).unwrap();
     h.state().rotation_functions().register(
@@ -484,6 +594,7 @@ async fn http_functions_get_the_event_posted_and_fail_on_non_2xx() {
         ["createSecret", "setSecret", "testSecret", "finishSecret"]
     );
     assert!(events.iter().all(|event| event["SecretId"] == arn.as_str()));
+    clear_pending(&h).await;
 
     let (failing, failed_bodies) = endpoint(500).await;
     h.state().rotation_functions().register(
