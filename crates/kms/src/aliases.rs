@@ -10,6 +10,7 @@ use palisade_store::Transaction;
 use crate::KmsState;
 use crate::db::{ALIASES, Tenant, plain};
 use crate::ids::check_not_pending_deletion;
+use crate::managed::check_customer_managed;
 use crate::paging;
 use crate::records::{AliasRecord, KeyRecord};
 
@@ -30,7 +31,7 @@ pub(crate) async fn create(
     input: CreateAliasRequest,
 ) -> Result<(), ServiceError> {
     let tenant = Tenant::of(ctx);
-    let target = target_key(state, &tenant, &input.alias_name, &input.target_key_id).await?;
+    let target = target_key(state, ctx, &tenant, &input.alias_name, &input.target_key_id).await?;
     let now = state.now();
     let record = AliasRecord {
         target_key_id: target.id,
@@ -61,7 +62,7 @@ pub(crate) async fn update(
     input: UpdateAliasRequest,
 ) -> Result<(), ServiceError> {
     let tenant = Tenant::of(ctx);
-    let target = target_key(state, &tenant, &input.alias_name, &input.target_key_id).await?;
+    let target = target_key(state, ctx, &tenant, &input.alias_name, &input.target_key_id).await?;
     let store_key = tenant.store_key(&input.alias_name);
     state
         .mutate(|| async {
@@ -162,6 +163,7 @@ pub(crate) async fn list(
 /// pending deletion.
 async fn target_key(
     state: &KmsState,
+    ctx: &RequestContext,
     tenant: &Tenant,
     alias_name: &str,
     target_key_id: &str,
@@ -171,6 +173,7 @@ async fn target_key(
         .resolve_key_without_alias(tenant, target_key_id)
         .await?
         .value;
+    check_customer_managed(ctx, tenant, &target, "kms:CreateAlias")?;
     check_not_pending_deletion(tenant, &target)?;
     Ok(target)
 }

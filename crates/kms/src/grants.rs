@@ -1,7 +1,7 @@
 //! Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant and RevokeGrant.
 //!
 //! Grants are recorded and listed here; like key policies, what they allow is for the server's
-//! authorizer to enforce.
+//! authorizer to enforce, with the answers `authorization` gives it.
 
 use palisade_core::value::Timestamp;
 use palisade_core::{RequestContext, ServiceError};
@@ -149,36 +149,46 @@ pub(crate) async fn retire(
     input: RetireGrantRequest,
 ) -> Result<(), ServiceError> {
     let tenant = Tenant::of(ctx);
-    let grant = match (&input.grant_token, &input.key_id, &input.grant_id) {
+    let grant = find_grant_to_retire(
+        state,
+        &tenant,
+        input.grant_token.as_deref(),
+        input.key_id.as_deref(),
+        input.grant_id.as_deref(),
+    )
+    .await?;
+    check_dry_run(input.dry_run)?;
+    delete(state, &tenant, &grant).await
+}
+
+/// The grant a `RetireGrant` request names: by its token, or by its key and id.
+pub(crate) async fn find_grant_to_retire(
+    state: &KmsState,
+    tenant: &Tenant,
+    token: Option<&str>,
+    key_id: Option<&str>,
+    grant_id: Option<&str>,
+) -> Result<GrantRecord, ServiceError> {
+    match (token, key_id, grant_id) {
         (Some(token), _, _) => {
-            let grants: Vec<(String, GrantRecord)> = state.scan_tenant(GRANTS, &tenant).await?;
+            let grants: Vec<(String, GrantRecord)> = state.scan_tenant(GRANTS, tenant).await?;
             let found = grants
                 .into_iter()
                 .map(|(_, grant)| grant)
-                .find(|grant| grant.token == *token)
+                .find(|grant| grant.token == token)
                 .ok_or_else(|| errors::invalid_grant_token_exception("Invalid grant token."))?;
-            if input
-                .grant_id
-                .as_ref()
-                .is_some_and(|id| *id != found.grant_id)
-            {
+            if grant_id.is_some_and(|id| id != found.grant_id) {
                 return Err(errors::invalid_grant_id_exception(
                     "The grant ID does not match the grant token.",
                 ));
             }
-            found
+            Ok(found)
         }
-        (None, Some(key_id), Some(grant_id)) => {
-            find_grant(state, &tenant, key_id, grant_id).await?
-        }
-        _ => {
-            return Err(ServiceError::validation(
-                "Either GrantToken, or both KeyId and GrantId, must be specified.",
-            ));
-        }
-    };
-    check_dry_run(input.dry_run)?;
-    delete(state, &tenant, &grant).await
+        (None, Some(key_id), Some(grant_id)) => find_grant(state, tenant, key_id, grant_id).await,
+        _ => Err(ServiceError::validation(
+            "Either GrantToken, or both KeyId and GrantId, must be specified.",
+        )),
+    }
 }
 
 pub(crate) async fn revoke(

@@ -1,7 +1,7 @@
 //! Key ids and the ways a request names a key: key id, key ARN, alias name or alias ARN; and the
 //! key-state checks every operation makes on the key it found.
 
-use palisade_core::{RequestContext, ServiceError};
+use palisade_core::ServiceError;
 use palisade_model_kms::errors;
 
 use crate::KmsState;
@@ -86,10 +86,22 @@ impl KmsState {
         tenant: &Tenant,
         input: &str,
     ) -> Result<Stored<KeyRecord>, ServiceError> {
-        let id = match parse_key_name(tenant, input)? {
-            KeyName::Id(id) => id.to_owned(),
+        self.resolve_key_and_alias(tenant, input)
+            .await
+            .map(|(key, _)| key)
+    }
+
+    /// [`KmsState::resolve_key`], with the alias name the member used, if it named an alias.
+    pub(crate) async fn resolve_key_and_alias<'a>(
+        &self,
+        tenant: &Tenant,
+        input: &'a str,
+    ) -> Result<(Stored<KeyRecord>, Option<&'a str>), ServiceError> {
+        let (id, alias) = match parse_key_name(tenant, input)? {
+            KeyName::Id(id) => (id.to_owned(), None),
             KeyName::Alias(alias) => {
-                self.get::<AliasRecord>(ALIASES, &tenant.store_key(alias))
+                let target = self
+                    .get::<AliasRecord>(ALIASES, &tenant.store_key(alias))
                     .await?
                     .ok_or_else(|| {
                         errors::not_found_exception(format!(
@@ -98,10 +110,11 @@ impl KmsState {
                         ))
                     })?
                     .value
-                    .target_key_id
+                    .target_key_id;
+                (target, Some(alias))
             }
         };
-        self.key_by_id(tenant, &id).await
+        Ok((self.key_by_id(tenant, &id).await?, alias))
     }
 
     /// The key a member that accepts only a key id or key ARN names: an alias's target, and
@@ -165,21 +178,6 @@ pub(crate) fn pending_import(tenant: &Tenant, key: &KeyRecord) -> ServiceError {
 
 fn pending_deletion(tenant: &Tenant, key: &KeyRecord) -> ServiceError {
     errors::kms_invalid_state_exception(format!("{} is pending deletion.", tenant.key_arn(&key.id)))
-}
-
-impl KmsState {
-    /// What the authorizer needs of the key a request's `KeyId` names (key id, key ARN, alias
-    /// name or alias ARN): its ARN and its key policy. `None` when no such key exists in the
-    /// caller's account and region; the operation then answers NotFound itself.
-    pub async fn key_policy_for(
-        &self,
-        ctx: &RequestContext,
-        key_id: &str,
-    ) -> Option<(String, String)> {
-        let tenant = Tenant::of(ctx);
-        let key = self.resolve_key(&tenant, key_id).await.ok()?;
-        Some((tenant.key_arn(&key.value.id), key.value.policy))
-    }
 }
 
 #[cfg(test)]

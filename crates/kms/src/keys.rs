@@ -12,10 +12,11 @@ use palisade_store::Transaction;
 use crate::KmsState;
 use crate::db::{ALIASES, GRANTS, IMPORT_KEYS, KEYS, MATERIAL, Tenant, plain};
 use crate::ids::{check_not_pending_deletion, new_key_id, pending_import};
+use crate::managed::check_customer_managed;
 use crate::material::{self, Materials, new_material_id};
 use crate::paging;
 use crate::records::{
-    AliasRecord, GrantRecord, KeyRecord, Lifecycle, MaterialRecord, Origin, TagRecord,
+    AliasRecord, GrantRecord, KeyRecord, Lifecycle, Manager, MaterialRecord, Origin, TagRecord,
 };
 use crate::specs::non_empty;
 use crate::specs::{KeyKind, Spec, Usage};
@@ -102,6 +103,7 @@ pub(crate) async fn create(
         policy,
         tags: merge_tags(Vec::new(), tags),
         multi_region: input.multi_region.unwrap_or(false),
+        manager: Manager::Customer,
         rotation: None,
         materials: Vec::new(),
         material_expires: None,
@@ -182,6 +184,12 @@ pub(crate) async fn set_enabled(
     let tenant = Tenant::of(ctx);
     state
         .update_key(&tenant, key_id, |key| {
+            let action = if enabled {
+                "kms:EnableKey"
+            } else {
+                "kms:DisableKey"
+            };
+            check_customer_managed(ctx, &tenant, key, action)?;
             check_not_pending_deletion(&tenant, key)?;
             if key.lifecycle == Lifecycle::PendingImport {
                 return Err(pending_import(&tenant, key));
@@ -213,6 +221,7 @@ pub(crate) async fn schedule_deletion(
     let deletion_date = state.now() + i64::from(window_days) * DAY_MILLIS;
     let key = state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:ScheduleKeyDeletion")?;
             check_not_pending_deletion(&tenant, key)?;
             key.lifecycle = Lifecycle::PendingDeletion {
                 deletion_date,
@@ -237,6 +246,7 @@ pub(crate) async fn cancel_deletion(
     let tenant = Tenant::of(ctx);
     let key = state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:CancelKeyDeletion")?;
             if !matches!(key.lifecycle, Lifecycle::PendingDeletion { .. }) {
                 return Err(errors::kms_invalid_state_exception(format!(
                     "{} is not pending deletion.",
@@ -266,6 +276,7 @@ pub(crate) async fn update_description(
     let tenant = Tenant::of(ctx);
     state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:UpdateKeyDescription")?;
             check_not_pending_deletion(&tenant, key)?;
             key.description.clone_from(&input.description);
             Ok(())
@@ -287,6 +298,7 @@ pub(crate) async fn tag(
         .collect::<Result<Vec<_>, _>>()?;
     state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:TagResource")?;
             check_not_pending_deletion(&tenant, key)?;
             key.tags = merge_tags(std::mem::take(&mut key.tags), tags.clone());
             Ok(())
@@ -303,6 +315,7 @@ pub(crate) async fn untag(
     let tenant = Tenant::of(ctx);
     state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:UntagResource")?;
             check_not_pending_deletion(&tenant, key)?;
             key.tags.retain(|tag| !input.tag_keys.contains(&tag.key));
             Ok(())
@@ -359,6 +372,7 @@ pub(crate) async fn put_policy(
     validate_policy(&input.policy)?;
     state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:PutKeyPolicy")?;
             check_not_pending_deletion(&tenant, key)?;
             key.policy.clone_from(&input.policy);
             Ok(())
@@ -502,7 +516,10 @@ pub(crate) fn metadata(tenant: &Tenant, key: &KeyRecord) -> KeyMetadata {
             },
         ),
         valid_to: key.material_expires.map(Timestamp::from_millis),
-        key_manager: Some(KeyManagerType::Customer),
+        key_manager: Some(match key.manager {
+            Manager::Customer => KeyManagerType::Customer,
+            Manager::Aws => KeyManagerType::Aws,
+        }),
         customer_master_key_spec: Some(key.kind.spec.customer_master_key_spec()),
         key_spec: Some(key.kind.spec.key_spec()),
         encryption_algorithms: non_empty(key.kind.encryption_algorithms()),

@@ -7,15 +7,21 @@
 //! memory it lives in zeroizing types. Every change is one transaction that pins the versions it
 //! read, retried on a conflict.
 //!
+//! AWS managed keys (`alias/aws/<service>`) are created on a service's first use through
+//! [`KmsState::aws_managed_key`]; their settings cannot be changed by anyone.
+//!
 //! Besides the AWS API, [`KmsState`] offers the server three sweepers to run periodically:
 //! [`KmsState::delete_due_keys`], [`KmsState::rotate_due_keys`] and
 //! [`KmsState::expire_imported_key_material`].
 //!
-//! Key policies are stored and validated here but enforced by the server's authorizer, like every
-//! other service's permissions.
+//! Key policies and grants are stored and validated here but enforced by the server's authorizer,
+//! like every other service's permissions; KMS answers its questions (the key's facts and
+//! condition keys, whether a grant allows a request) through [`KmsState::key_facts`],
+//! [`condition_keys`], [`KmsState::grant_allows`] and [`KmsState::may_retire`].
 
 mod agreement;
 mod aliases;
+mod authorization;
 mod ciphertext;
 mod crypto;
 mod db;
@@ -24,6 +30,7 @@ mod ids;
 mod import;
 mod keys;
 mod mac;
+mod managed;
 mod material;
 mod paging;
 mod records;
@@ -37,6 +44,7 @@ use std::sync::Arc;
 use palisade_core::clock::Clock;
 use palisade_store::Store;
 
+pub use authorization::{ConditionKey, KeyFacts, condition_keys};
 pub use ciphertext::{MalformedCiphertext, ParsedCiphertext, parse_ciphertext};
 
 /// The KMS service: register it as `palisade_model_kms::KmsService(Arc::new(KmsState::new(store,

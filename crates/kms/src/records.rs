@@ -24,6 +24,9 @@ pub(crate) struct KeyRecord {
     pub policy: String,
     pub tags: Vec<TagRecord>,
     pub multi_region: bool,
+    /// Who manages the key; records written before AWS managed keys existed are customer's.
+    #[serde(default)]
+    pub manager: Manager,
     /// Automatic rotation, when enabled.
     pub rotation: Option<RotationSchedule>,
     /// One entry per version of the key material, oldest first; the index is the version that
@@ -35,6 +38,15 @@ pub(crate) struct KeyRecord {
     pub material_expires: Option<i64>,
     /// For external origin: the parameters of the pending import, if any.
     pub import: Option<ImportParameters>,
+}
+
+/// Who manages a key: the customer, or AWS on behalf of one service (the key behind
+/// `alias/aws/<service>`), in which case its settings are AWS's alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Manager {
+    #[default]
+    Customer,
+    Aws,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

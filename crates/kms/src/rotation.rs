@@ -11,6 +11,7 @@ use palisade_store::Transaction;
 use crate::KmsState;
 use crate::db::{KEYS, MATERIAL, Tenant, plain};
 use crate::ids::check_enabled;
+use crate::managed::check_customer_managed;
 use crate::material::{self, new_material_id};
 use crate::paging;
 use crate::records::{
@@ -40,6 +41,7 @@ pub(crate) async fn enable(
     let next_rotation = state.now() + i64::from(period_days) * DAY_MILLIS;
     state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:EnableKeyRotation")?;
             check_rotatable(&tenant, key)?;
             key.rotation = Some(RotationSchedule {
                 period_days,
@@ -59,6 +61,7 @@ pub(crate) async fn disable(
     let tenant = Tenant::of(ctx);
     state
         .update_key(&tenant, &input.key_id, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:DisableKeyRotation")?;
             check_rotatable(&tenant, key)?;
             key.rotation = None;
             Ok(())
@@ -103,6 +106,7 @@ pub(crate) async fn rotate_on_demand(
         .id;
     let (key, _) = state
         .add_material(&tenant, &id, RotationKind::OnDemand, |key| {
+            check_customer_managed(ctx, &tenant, key, "kms:RotateKeyOnDemand")?;
             check_rotatable(&tenant, key)?;
             if key.on_demand_rotations() >= ON_DEMAND_LIMIT {
                 return Err(errors::limit_exceeded_exception(format!(

@@ -11,6 +11,13 @@
 //! policy delegates to the account), and `*` elsewhere until the services declare their resource
 //! ARNs (so a policy that names other resource ARNs does not yet match). Resource policies,
 //! sessions, SCPs and RCPs join as their services land.
+//!
+//! KMS requests also carry KMS's condition keys (`kms:CallerAccount`, `kms:EncryptionContext:*`,
+//! `kms:KeySpec`, `aws:ResourceTag/*`, ...; `palisade_kms::condition_keys` derives them), and a
+//! KMS grant allows its grantee what policies leave implicitly denied (a grant's retiring
+//! principal may retire it). A service calling KMS on the caller's behalf
+//! ([`crate::keys::ServiceKeys`]) adds its own keys (`kms:ViaService`, `aws:CalledVia`, ...)
+//! through [`Authorizer::authorize_with`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,8 +26,8 @@ use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_iam::IamState;
-use palisade_kms::KmsState;
-use palisade_policy::{ParseOptions, Policy, PolicyKind, PolicySet, Request, Special};
+use palisade_kms::{ConditionKey, KeyFacts, KmsState};
+use palisade_policy::{ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict};
 use palisade_sts::StsState;
 
 use crate::auth::is_session_key;
@@ -34,6 +41,21 @@ pub trait Authorizer: Send + Sync + 'static {
         model: &'static ServiceModel,
         operation: &'static Operation,
         input: &'a Value,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        self.authorize_with(ctx, model, operation, input, &[])
+    }
+
+    /// [`Authorizer::authorize`] for a request that carries condition keys beyond those the
+    /// authorizer derives from the caller and the input: those a service acting on the caller's
+    /// behalf adds (`kms:ViaService`, `aws:CalledVia`, ...). They replace derived keys of the
+    /// same name.
+    fn authorize_with<'a>(
+        &'a self,
+        ctx: &'a RequestContext,
+        model: &'static ServiceModel,
+        operation: &'static Operation,
+        input: &'a Value,
+        extra: &'a [ConditionKey],
     ) -> BoxFuture<'a, Result<(), ServiceError>>;
 }
 
@@ -114,6 +136,7 @@ impl PolicyAuthorizer {
         model: &'static ServiceModel,
         operation: &'static Operation,
         input: &Value,
+        extra: &[ConditionKey],
     ) -> Result<(), ServiceError> {
         let action = format!("{}:{}", action_prefix(model), operation.name);
         if UNRESTRICTED.contains(&action.as_str()) {
@@ -121,8 +144,9 @@ impl PolicyAuthorizer {
         }
         // A KMS key's policy governs every use of the key, the root user's included: IAM
         // policies count only where the key policy delegates to the account.
-        let key = match (model.name, kms_key_named(input)) {
-            ("kms", Some(key_id)) => self.kms.key_policy_for(ctx, key_id).await,
+        let is_kms = model.name == "kms";
+        let key = match (is_kms, kms_key_named(input)) {
+            (true, Some(key_id)) => self.kms.key_facts(ctx, key_id).await,
             _ => None,
         };
         let principal = &ctx.principal;
@@ -138,10 +162,10 @@ impl PolicyAuthorizer {
             return Ok(());
         }
         let (resource, key_policy) = match &key {
-            Some((arn, document)) => (
+            Some(KeyFacts { arn, policy, .. }) => (
                 arn.as_str(),
                 Some(
-                    self.parse(PolicyKind::Resource, document)
+                    self.parse(PolicyKind::Resource, policy)
                         .ok_or_else(|| denied(principal, &action, arn))?,
                 ),
             ),
@@ -197,6 +221,20 @@ impl PolicyAuthorizer {
                 context.insert(key, value);
             }
         }
+        if is_kms {
+            let kms_keys = palisade_kms::condition_keys(
+                principal.account.as_str(),
+                operation.name,
+                input,
+                key.as_ref(),
+            );
+            for (name, values) in kms_keys {
+                context.insert_many(name, values);
+            }
+        }
+        for (name, values) in extra {
+            context.insert_many(name.as_str(), values.iter().map(String::as_str));
+        }
         let request = Request {
             principal: engine_principal,
             action: &action,
@@ -216,6 +254,28 @@ impl PolicyAuthorizer {
         let decision = palisade_policy::evaluate(&request, &set);
         if decision.is_allowed() {
             return Ok(());
+        }
+        // A grant allows on its own, as a key policy statement would; an explicit deny still
+        // wins.
+        if is_kms && decision.effect() == Verdict::ImplicitDeny {
+            let grantees: Vec<&str> = std::iter::once(principal.arn.as_str())
+                .chain(role_arn)
+                .collect();
+            let granted = match &key {
+                // Retiring is decided by the grant retired: its retiring principal may.
+                _ if operation.name == "RetireGrant" => {
+                    self.kms.may_retire(ctx, &grantees, input).await
+                }
+                Some(key) => {
+                    self.kms
+                        .grant_allows(ctx, key, &grantees, operation.name, input)
+                        .await
+                }
+                None => false,
+            };
+            if granted {
+                return Ok(());
+            }
         }
         Err(decision
             .access_denied_message(&principal.arn, resource)
@@ -252,13 +312,14 @@ fn denied(principal: &palisade_core::Principal, action: &str, resource: &str) ->
 }
 
 impl Authorizer for PolicyAuthorizer {
-    fn authorize<'a>(
+    fn authorize_with<'a>(
         &'a self,
         ctx: &'a RequestContext,
         model: &'static ServiceModel,
         operation: &'static Operation,
         input: &'a Value,
+        extra: &'a [ConditionKey],
     ) -> BoxFuture<'a, Result<(), ServiceError>> {
-        Box::pin(self.decide(ctx, model, operation, input))
+        Box::pin(self.decide(ctx, model, operation, input, extra))
     }
 }

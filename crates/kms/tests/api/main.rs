@@ -16,5 +16,6 @@ mod grants;
 )]
 mod import;
 mod keys;
+mod managed;
 mod rotation;
 mod signing;
