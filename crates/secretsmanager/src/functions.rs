@@ -15,7 +15,20 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use palisade_core::service::BoxFuture;
+use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
+
+/// How long a step may run when the configuration does not say.
+const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
+
+/// One function of a configuration document (see [`RotationFunctions::register_from_json`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FunctionConfig {
+    command: Option<Vec<String>>,
+    url: Option<String>,
+    timeout_seconds: Option<u64>,
+}
 
 /// A step of the rotation protocol, named as the Lambda event names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +111,42 @@ impl RotationFunctions {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(arn.into(), function);
+    }
+
+    /// Registers the functions a JSON configuration document describes, and answers how many:
+    /// an object from Lambda ARN to `{"command": [program, args...]}` or `{"url": "..."}`, each
+    /// with an optional `"timeout_seconds"` (default 30), for example
+    /// `{"arn:aws:lambda:us-east-1:000000000000:function:rotate":
+    /// {"command": ["python3", "/opt/rotate.py"], "timeout_seconds": 60}}`.
+    pub fn register_from_json(&self, document: &str) -> Result<usize, String> {
+        let functions: HashMap<String, FunctionConfig> = serde_json::from_str(document)
+            .map_err(|error| format!("invalid rotation function configuration: {error}"))?;
+        let count = functions.len();
+        for (arn, config) in functions {
+            let timeout =
+                Duration::from_secs(config.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS));
+            let function: Arc<dyn RotationFunction> = match (config.command, config.url) {
+                (Some(command), None) => {
+                    let mut words = command.into_iter();
+                    let program = words
+                        .next()
+                        .ok_or_else(|| format!("the command of {arn} is empty"))?;
+                    Arc::new(CommandFunction {
+                        program: program.into(),
+                        args: words.collect(),
+                        timeout,
+                    })
+                }
+                (None, Some(url)) => Arc::new(HttpFunction::new(&url, timeout)?),
+                _ => {
+                    return Err(format!(
+                        "{arn} needs exactly one of \"command\" and \"url\""
+                    ));
+                }
+            };
+            self.register(arn, function);
+        }
+        Ok(count)
     }
 
     pub(crate) fn get(&self, arn: &str) -> Option<Arc<dyn RotationFunction>> {
@@ -226,5 +275,43 @@ impl RotationFunction for HttpFunction {
                 )),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_documents_register_commands_and_urls() {
+        let functions = RotationFunctions::default();
+        let count = functions.register_from_json(
+            r#"{"arn:aws:lambda:us-east-1:000000000000:function:a": {"command": ["true"]},
+                "arn:aws:lambda:us-east-1:000000000000:function:b":
+                    {"url": "http://127.0.0.1:9/rotate", "timeout_seconds": 5}}"#,
+        );
+        assert_eq!(count, Ok(2));
+        assert!(
+            functions
+                .get("arn:aws:lambda:us-east-1:000000000000:function:a")
+                .is_some()
+        );
+        assert!(
+            functions
+                .get("arn:aws:lambda:us-east-1:000000000000:function:b")
+                .is_some()
+        );
+        for bad in [
+            r#"{"arn": {}}"#,
+            r#"{"arn": {"command": []}}"#,
+            r#"{"arn": {"command": ["x"], "url": "http://h/"}}"#,
+            r#"{"arn": {"cmd": ["x"]}}"#,
+            "[]",
+        ] {
+            assert!(
+                functions.register_from_json(bad).is_err(),
+                "{bad} was accepted"
+            );
+        }
     }
 }
