@@ -92,8 +92,8 @@ pub(crate) async fn delete(
         .edit(ctx, Access::Manage, |edit| {
             if edit.org.accounts.len() > 1 {
                 return Err(errors::organization_not_empty_exception(
-                    "To delete an organization you must first remove all member accounts \
-                     (except the management account).",
+                    "The organization isn't empty. To delete an organization, you must first \
+                     remove all accounts except the management account.",
                 ));
             }
             edit.delete = true;

@@ -224,6 +224,17 @@ impl Harness {
         Ok(response.policy.unwrap())
     }
 
+    /// Creates the SCP [`DENY_S3`] and returns its id.
+    pub async fn deny_s3_policy(&self) -> String {
+        self.create_policy("SERVICE_CONTROL_POLICY", "deny-s3", DENY_S3)
+            .await
+            .unwrap()
+            .policy_summary
+            .unwrap()
+            .id
+            .unwrap()
+    }
+
     pub async fn attach(&self, policy: &str, target: &str) -> Result<(), ServiceError> {
         self.act(
             "AttachPolicy",

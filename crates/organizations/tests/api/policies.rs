@@ -189,14 +189,7 @@ async fn attaching_and_detaching_follow_aws_rules() {
     let h = Harness::with_organization().await;
     let root = h.root_id().await;
     let unit = h.create_unit(&root, "prod").await.unwrap();
-    let policy = h
-        .create_policy("SERVICE_CONTROL_POLICY", "deny-s3", DENY_S3)
-        .await
-        .unwrap()
-        .policy_summary
-        .unwrap()
-        .id
-        .unwrap();
+    let policy = h.deny_s3_policy().await;
     assert_code(
         h.attach(&policy, &unit).await,
         "PolicyTypeNotEnabledException",
@@ -290,14 +283,7 @@ async fn tags_on_roots_ous_accounts_and_policies() {
     let root = h.root_id().await;
     let unit = h.create_unit(&root, "prod").await.unwrap();
     let account = h.create_account("app").await;
-    let policy = h
-        .create_policy("SERVICE_CONTROL_POLICY", "deny-s3", DENY_S3)
-        .await
-        .unwrap()
-        .policy_summary
-        .unwrap()
-        .id
-        .unwrap();
+    let policy = h.deny_s3_policy().await;
     for resource in [&root, &unit, &account, &policy] {
         h.act(
             "TagResource",
