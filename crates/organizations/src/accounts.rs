@@ -8,12 +8,12 @@ use palisade_model_iam::Iam as _;
 use palisade_model_iam::types::{AttachRolePolicyRequest, CreateRoleRequest};
 use palisade_model_organizations::errors;
 use palisade_model_organizations::types::{
-    CreateAccountRequest, CreateAccountResponse, CreateAccountState, CreateAccountStatus,
-    DescribeAccountRequest, DescribeAccountResponse, DescribeCreateAccountStatusRequest,
-    DescribeCreateAccountStatusResponse, ListAccountsForParentRequest,
-    ListAccountsForParentResponse, ListAccountsRequest, ListAccountsResponse,
-    ListCreateAccountStatusRequest, ListCreateAccountStatusResponse, MoveAccountRequest,
-    RemoveAccountFromOrganizationRequest,
+    CloseAccountRequest, CreateAccountRequest, CreateAccountResponse, CreateAccountState,
+    CreateAccountStatus, DescribeAccountRequest, DescribeAccountResponse,
+    DescribeCreateAccountStatusRequest, DescribeCreateAccountStatusResponse,
+    ListAccountsForParentRequest, ListAccountsForParentResponse, ListAccountsRequest,
+    ListAccountsResponse, ListCreateAccountStatusRequest, ListCreateAccountStatusResponse,
+    MoveAccountRequest, RemoveAccountFromOrganizationRequest,
 };
 
 use crate::OrganizationsState;
@@ -21,7 +21,7 @@ use crate::admin::{checked_tags, tag_map};
 use crate::db::{Access, concurrent_modification};
 use crate::ids;
 use crate::paging::page;
-use crate::records::{Account, CreateRequest, Org, parent_not_found};
+use crate::records::{Account, CreateRequest, Org, account_not_found, parent_not_found};
 
 /// The role `CreateAccount` creates when the request names none.
 const DEFAULT_ROLE: &str = "OrganizationAccountAccessRole";
@@ -74,6 +74,7 @@ pub(crate) async fn create(
                         parent,
                         joined_method: "CREATED".to_owned(),
                         joined_at: edit.now,
+                        closed: false,
                     },
                 );
                 edit.org.attach_defaults(&account_id);
@@ -234,6 +235,37 @@ pub(crate) async fn move_account(
             if let Some(account) = org.accounts.get_mut(&input.account_id) {
                 account.parent.clone_from(&input.destination_parent_id);
             }
+            Ok(())
+        })
+        .await
+}
+
+/// `CloseAccount`. AWS takes the account through `PENDING_CLOSURE` to `SUSPENDED`; here it is
+/// suspended at once. It stays in the organization, as in AWS until the closure completes.
+pub(crate) async fn close(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: CloseAccountRequest,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            if input.account_id == edit.org.management_account {
+                return Err(errors::constraint_violation_exception(
+                    "You attempted to close the management account of the organization. Close \
+                     a management account only after you delete its organization.",
+                ));
+            }
+            let account = edit
+                .org
+                .accounts
+                .get_mut(&input.account_id)
+                .ok_or_else(account_not_found)?;
+            if account.closed {
+                return Err(errors::account_already_closed_exception(
+                    "You attempted to close an account that is already closed.",
+                ));
+            }
+            account.closed = true;
             Ok(())
         })
         .await

@@ -3,7 +3,9 @@
 //!
 //! Layout (global: no region in any key):
 //! - keyspace `ORGS`: `<organization id>` → the JSON [`Org`], everything in the organization;
-//! - keyspace `MEMBERS`: `<account id>` → the id of the organization the account belongs to.
+//! - keyspace `MEMBERS`: `<account id>` → the id of the organization the account belongs to;
+//! - keyspace `INVITATIONS`: `<account id>/<handshake id>` → the id of the organization that
+//!   invited the account, so that the invited account finds its handshakes.
 //!
 //! An account joins or leaves in the same transaction that changes its organization, so the
 //! two never disagree; an absent member entry is what keeps an account in one organization.
@@ -17,9 +19,12 @@ use crate::records::Org;
 
 const ORGS: &str = "organizations/organizations";
 const MEMBERS: &str = "organizations/members";
+const INVITATIONS: &str = "organizations/invitations";
 
 /// How many times a change is re-read and retried after losing a race.
 const ATTEMPTS: usize = 16;
+/// How many entries one store scan reads.
+const SCAN_CHUNK: usize = 500;
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,13 +45,24 @@ pub(crate) struct Loaded {
 }
 
 /// A change being prepared: the organization to write back, the accounts joining or leaving
-/// it, and whether it is being deleted.
+/// it, the accounts it invites (by handshake), and whether it is being deleted.
 pub(crate) struct Edit {
     pub org: Org,
     pub now: i64,
     pub joined: Vec<String>,
     pub left: Vec<String>,
+    /// (account, handshake id) pairs.
+    pub invited: Vec<(String, String)>,
     pub delete: bool,
+}
+
+/// Whose organization a change is to.
+#[derive(Clone, Copy)]
+enum Whose<'a> {
+    /// The caller's, if the caller may call an operation needing the access.
+    Caller(&'a RequestContext, Access),
+    /// The one with this id, for an account outside it answering its invitation.
+    Id(&'a str),
 }
 
 impl OrganizationsState {
@@ -64,7 +80,12 @@ impl OrganizationsState {
             return Ok(None);
         };
         let org_id = String::from_utf8_lossy(entry.value.bytes()).into_owned();
-        let Some(entry) = self.store.get(ORGS, &org_id).await.map_err(store_error)? else {
+        self.organization(&org_id).await
+    }
+
+    /// The organization `org_id`, if it (still) exists.
+    pub(crate) async fn organization(&self, org_id: &str) -> Result<Option<Loaded>, ServiceError> {
+        let Some(entry) = self.store.get(ORGS, org_id).await.map_err(store_error)? else {
             return Ok(None);
         };
         let org = serde_json::from_slice(entry.value.bytes()).map_err(|error| {
@@ -109,15 +130,37 @@ impl OrganizationsState {
         &self,
         ctx: &RequestContext,
         access: Access,
+        apply: impl FnMut(&mut Edit) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.change(Whose::Caller(ctx, access), apply).await
+    }
+
+    /// Changes the organization `org_id`, as [`OrganizationsState::edit`] does; `None` when it
+    /// no longer exists.
+    pub(crate) async fn edit_organization<T>(
+        &self,
+        org_id: &str,
+        apply: impl FnMut(&mut Edit) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        self.change(Whose::Id(org_id), apply).await
+    }
+
+    async fn change<T>(
+        &self,
+        whose: Whose<'_>,
         mut apply: impl FnMut(&mut Edit) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         for _ in 0..ATTEMPTS {
-            let loaded = self.load(ctx, access).await?;
+            let loaded = match whose {
+                Whose::Caller(ctx, access) => self.load(ctx, access).await?,
+                Whose::Id(org_id) => self.organization(org_id).await?.ok_or_else(not_in_use)?,
+            };
             let mut edit = Edit {
                 org: loaded.org,
                 now: self.now(),
                 joined: Vec::new(),
                 left: Vec::new(),
+                invited: Vec::new(),
                 delete: false,
             };
             let answer = apply(&mut edit)?;
@@ -138,11 +181,60 @@ impl OrganizationsState {
             for account in &edit.left {
                 txn = txn.delete(MEMBERS, account);
             }
+            for (account, handshake) in &edit.invited {
+                txn = txn.put(
+                    INVITATIONS,
+                    &format!("{account}/{handshake}"),
+                    Value::Plain(org_id.clone().into_bytes()),
+                );
+            }
             if self.commit(txn).await? {
                 return Ok(answer);
             }
         }
         Err(concurrent_modification())
+    }
+
+    /// The organization that sent `account` the invitation `handshake`, if any.
+    pub(crate) async fn inviter(
+        &self,
+        account: &str,
+        handshake: &str,
+    ) -> Result<Option<String>, ServiceError> {
+        Ok(self
+            .store
+            .get(INVITATIONS, &format!("{account}/{handshake}"))
+            .await
+            .map_err(store_error)?
+            .map(|entry| String::from_utf8_lossy(entry.value.bytes()).into_owned()))
+    }
+
+    /// Every invitation `account` received, as (handshake id, organization id), in handshake
+    /// id order.
+    pub(crate) async fn invitations(
+        &self,
+        account: &str,
+    ) -> Result<Vec<(String, String)>, ServiceError> {
+        let prefix = format!("{account}/");
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self
+                .store
+                .scan(INVITATIONS, &prefix, after.as_deref(), SCAN_CHUNK)
+                .await
+                .map_err(store_error)?;
+            let done = rows.len() < SCAN_CHUNK;
+            after = rows.last().map(|(key, _)| key.clone());
+            for (key, entry) in rows {
+                let handshake = key.strip_prefix(&prefix).unwrap_or(&key).to_owned();
+                let org = String::from_utf8_lossy(entry.value.bytes()).into_owned();
+                all.push((handshake, org));
+            }
+            if done {
+                return Ok(all);
+            }
+        }
     }
 
     /// Stores a new organization and its management account's membership.
@@ -161,12 +253,17 @@ impl OrganizationsState {
 
     /// Whether `account` belongs to no organization.
     pub(crate) async fn is_free(&self, account: &str) -> Result<bool, ServiceError> {
+        Ok(self.membership(account).await?.is_none())
+    }
+
+    /// The id of the organization `account` belongs to, if any.
+    pub(crate) async fn membership(&self, account: &str) -> Result<Option<String>, ServiceError> {
         Ok(self
             .store
             .get(MEMBERS, account)
             .await
             .map_err(store_error)?
-            .is_none())
+            .map(|entry| String::from_utf8_lossy(entry.value.bytes()).into_owned()))
     }
 
     /// Commits `txn`: false when another change won the race.

@@ -32,6 +32,11 @@ pub(crate) fn create_request() -> Result<String, ServiceError> {
     Ok(format!("car-{}", random::<32>(LOWER_ALNUM)?))
 }
 
+/// `h-` and 32 characters.
+pub(crate) fn handshake() -> Result<String, ServiceError> {
+    Ok(format!("h-{}", random::<32>(LOWER_ALNUM)?))
+}
+
 /// Twelve digits.
 pub(crate) fn account() -> Result<String, ServiceError> {
     random::<12>(DIGITS)

@@ -1,7 +1,7 @@
 //! AWS Organizations behind the generated [`palisade_model_organizations::Organizations`] trait:
-//! the organization and its root, accounts (created, removed, leaving), organizational units,
-//! service and resource control policies with their attachments, tags, trusted service access
-//! and delegated administrators.
+//! the organization and its root, accounts (created, invited, closed, removed, leaving),
+//! organizational units, service and resource control policies with their attachments, tags,
+//! trusted service access and delegated administrators.
 //!
 //! Organizations is global: its state belongs to the organization, whatever the request's
 //! region. The whole organization is one record, so that the authorizer's question (which SCPs
@@ -15,6 +15,7 @@ mod accounts;
 mod admin;
 mod context;
 mod db;
+mod handshakes;
 mod ids;
 mod organization;
 mod paging;

@@ -15,9 +15,9 @@ use crate::db::Access;
 use crate::ids;
 use crate::records::{Account, Org, Root};
 
-/// The management account's email and name: Palisade knows neither, so they are made up from
-/// the account id.
-fn management_email(account: &str) -> String {
+/// The email of an account Palisade did not create (a management account, an invited
+/// account): Palisade does not know it, so it is made up from the account id.
+pub(crate) fn placeholder_email(account: &str) -> String {
     format!("{account}@example.com")
 }
 
@@ -50,10 +50,11 @@ pub(crate) async fn create(
             account.clone(),
             Account {
                 name: account.clone(),
-                email: management_email(&account),
+                email: placeholder_email(&account),
                 parent: root_id,
                 joined_method: "INVITED".to_owned(),
                 joined_at: now,
+                closed: false,
             },
         )]),
         units: BTreeMap::new(),
@@ -63,6 +64,7 @@ pub(crate) async fn create(
         create_requests: BTreeMap::new(),
         service_access: BTreeMap::new(),
         delegated: BTreeMap::new(),
+        handshakes: BTreeMap::new(),
     };
     if !state.insert(&org).await? {
         return Err(errors::already_in_organization_exception(

@@ -7,7 +7,8 @@ use palisade_core::ServiceError;
 use palisade_core::value::Timestamp;
 use palisade_model_organizations::errors;
 use palisade_model_organizations::types::{
-    self as api, AccountJoinedMethod, AccountState, AccountStatus, OrganizationFeatureSet,
+    self as api, AccountJoinedMethod, AccountState, AccountStatus, ActionType, HandshakeParty,
+    HandshakePartyType, HandshakeResource, HandshakeResourceType, OrganizationFeatureSet,
     PolicyTypeStatus, PolicyTypeSummary,
 };
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,8 @@ pub(crate) struct Org {
     pub service_access: BTreeMap<String, i64>,
     /// Account → service principal → when it became the service's delegated administrator.
     pub delegated: BTreeMap<String, BTreeMap<String, i64>>,
+    /// Invitations sent, by handshake id.
+    pub handshakes: BTreeMap<String, HandshakeRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +59,8 @@ pub(crate) struct Account {
     /// `CREATED` or `INVITED`.
     pub joined_method: String,
     pub joined_at: i64,
+    /// Set by `CloseAccount`.
+    pub closed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,6 +85,31 @@ pub(crate) struct CreateRequest {
     pub account_id: Option<String>,
     /// Set when the request failed: a `CreateAccountFailureReason`.
     pub failure_reason: Option<String>,
+}
+
+/// An invitation to join the organization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct HandshakeRecord {
+    /// The invited account.
+    pub target: String,
+    pub notes: Option<String>,
+    /// The tags the account gets when it joins.
+    pub tags: BTreeMap<String, String>,
+    pub requested_at: i64,
+    pub expires_at: i64,
+    /// `OPEN`, `ACCEPTED`, `DECLINED` or `CANCELED`; an open one past its expiry is `EXPIRED`.
+    pub state: String,
+}
+
+impl HandshakeRecord {
+    /// The state at `now`.
+    pub fn state_at(&self, now: i64) -> &str {
+        if self.state == "OPEN" && now >= self.expires_at {
+            "EXPIRED"
+        } else {
+            &self.state
+        }
+    }
 }
 
 /// A policy AWS manages, the same in every organization.
@@ -362,8 +392,16 @@ impl Org {
             arn: Some(self.account_arn(id)),
             email: Some(account.email.clone().into()),
             name: Some(account.name.clone().into()),
-            status: Some(AccountStatus::Active),
-            state: Some(AccountState::Active),
+            status: Some(if account.closed {
+                AccountStatus::Suspended
+            } else {
+                AccountStatus::Active
+            }),
+            state: Some(if account.closed {
+                AccountState::Suspended
+            } else {
+                AccountState::Active
+            }),
             paths: Some(vec![format!("{}{id}/", self.path(&account.parent))]),
             joined_method: Some(AccountJoinedMethod::from(account.joined_method.as_str())),
             joined_timestamp: Some(Timestamp::from_millis(account.joined_at)),
@@ -376,6 +414,64 @@ impl Org {
             arn: Some(self.unit_arn(id)),
             name: Some(unit.name.clone()),
             path: Some(self.path(id)),
+        }
+    }
+
+    pub fn handshake_to_api(
+        &self,
+        id: &str,
+        handshake: &HandshakeRecord,
+        now: i64,
+    ) -> api::Handshake {
+        let resource = |kind: HandshakeResourceType, value: &str| HandshakeResource {
+            value: Some(value.to_owned().into()),
+            r#type: Some(kind),
+            resources: None,
+        };
+        let management = self.accounts.get(&self.management_account);
+        let mut organization = resource(HandshakeResourceType::Organization, &self.id);
+        organization.resources = Some(vec![
+            resource(
+                HandshakeResourceType::MasterEmail,
+                management.map_or("", |account| account.email.as_str()),
+            ),
+            resource(
+                HandshakeResourceType::MasterName,
+                management.map_or("", |account| account.name.as_str()),
+            ),
+            resource(
+                HandshakeResourceType::OrganizationFeatureSet,
+                &self.feature_set,
+            ),
+        ]);
+        let mut resources = vec![
+            organization,
+            resource(HandshakeResourceType::Account, &handshake.target),
+        ];
+        if let Some(notes) = &handshake.notes {
+            resources.push(resource(HandshakeResourceType::Notes, notes));
+        }
+        api::Handshake {
+            id: Some(id.to_owned()),
+            arn: Some(format!(
+                "arn:aws:organizations::{}:handshake/{}/invite/{id}",
+                self.management_account, self.id
+            )),
+            parties: Some(vec![
+                HandshakeParty {
+                    id: self.id.clone().into(),
+                    r#type: HandshakePartyType::Organization,
+                },
+                HandshakeParty {
+                    id: handshake.target.clone().into(),
+                    r#type: HandshakePartyType::Account,
+                },
+            ]),
+            state: Some(handshake.state_at(now).into()),
+            requested_timestamp: Some(Timestamp::from_millis(handshake.requested_at)),
+            expiration_timestamp: Some(Timestamp::from_millis(handshake.expires_at)),
+            action: Some(ActionType::Invite),
+            resources: Some(resources),
         }
     }
 

@@ -1,12 +1,13 @@
 //! The generated Organizations trait, implemented by handing each operation to the module
-//! that owns it. Operations not listed here (handshakes, closing accounts, effective and
-//! resource policies, responsibility transfers) answer `NotImplemented`, the trait's default.
+//! that owns it. Operations not listed here (`EnableAllFeatures`, GovCloud accounts, effective
+//! and resource policies, responsibility transfers) answer `NotImplemented`, the trait's
+//! default.
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_organizations::Organizations;
 use palisade_model_organizations::types::*;
 
-use crate::{OrganizationsState, accounts, admin, organization, policies, units};
+use crate::{OrganizationsState, accounts, admin, handshakes, organization, policies, units};
 
 impl Organizations for OrganizationsState {
     async fn create_organization(
@@ -326,5 +327,69 @@ impl Organizations for OrganizationsState {
         input: ListDelegatedServicesForAccountRequest,
     ) -> Result<ListDelegatedServicesForAccountResponse, ServiceError> {
         admin::list_delegated_services(self, ctx, input).await
+    }
+
+    async fn close_account(
+        &self,
+        ctx: &RequestContext,
+        input: CloseAccountRequest,
+    ) -> Result<(), ServiceError> {
+        accounts::close(self, ctx, input).await
+    }
+
+    async fn invite_account_to_organization(
+        &self,
+        ctx: &RequestContext,
+        input: InviteAccountToOrganizationRequest,
+    ) -> Result<InviteAccountToOrganizationResponse, ServiceError> {
+        handshakes::invite(self, ctx, input).await
+    }
+
+    async fn accept_handshake(
+        &self,
+        ctx: &RequestContext,
+        input: AcceptHandshakeRequest,
+    ) -> Result<AcceptHandshakeResponse, ServiceError> {
+        handshakes::accept(self, ctx, input).await
+    }
+
+    async fn decline_handshake(
+        &self,
+        ctx: &RequestContext,
+        input: DeclineHandshakeRequest,
+    ) -> Result<DeclineHandshakeResponse, ServiceError> {
+        handshakes::decline(self, ctx, input).await
+    }
+
+    async fn cancel_handshake(
+        &self,
+        ctx: &RequestContext,
+        input: CancelHandshakeRequest,
+    ) -> Result<CancelHandshakeResponse, ServiceError> {
+        handshakes::cancel(self, ctx, input).await
+    }
+
+    async fn describe_handshake(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeHandshakeRequest,
+    ) -> Result<DescribeHandshakeResponse, ServiceError> {
+        handshakes::describe(self, ctx, input).await
+    }
+
+    async fn list_handshakes_for_organization(
+        &self,
+        ctx: &RequestContext,
+        input: ListHandshakesForOrganizationRequest,
+    ) -> Result<ListHandshakesForOrganizationResponse, ServiceError> {
+        handshakes::list_for_organization(self, ctx, input).await
+    }
+
+    async fn list_handshakes_for_account(
+        &self,
+        ctx: &RequestContext,
+        input: ListHandshakesForAccountRequest,
+    ) -> Result<ListHandshakesForAccountResponse, ServiceError> {
+        handshakes::list_for_account(self, ctx, input).await
     }
 }

@@ -235,6 +235,27 @@ impl Harness {
             .unwrap()
     }
 
+    /// Invites `account` (with notes and a tag) and returns the handshake.
+    pub async fn invite(&self, account: &str) -> Result<Handshake, ServiceError> {
+        let response: InviteAccountToOrganizationResponse = self
+            .call(
+                "InviteAccountToOrganization",
+                InviteAccountToOrganizationRequest {
+                    target: HandshakeParty {
+                        id: account.to_owned().into(),
+                        r#type: HandshakePartyType::Account,
+                    },
+                    notes: Some("join us".to_owned().into()),
+                    tags: Some(vec![Tag {
+                        key: "joined".to_owned(),
+                        value: "by-invitation".to_owned(),
+                    }]),
+                },
+            )
+            .await?;
+        Ok(response.handshake.unwrap())
+    }
+
     pub async fn attach(&self, policy: &str, target: &str) -> Result<(), ServiceError> {
         self.act(
             "AttachPolicy",
@@ -318,4 +339,8 @@ pub const DENY_S3: &str =
 /// The input of an operation that takes none.
 pub fn none() -> palisade_core::Value {
     palisade_core::Value::Map(Default::default())
+}
+
+pub fn handshake_id(handshake: &Handshake) -> String {
+    handshake.id.clone().unwrap()
 }

@@ -10,6 +10,7 @@ mod accounts;
 )]
 mod common;
 mod context;
+mod handshakes;
 mod organization;
 mod policies;
 mod units;
