@@ -1,6 +1,7 @@
 //! AWS Secrets Manager behind the generated [`palisade_model_secretsmanager::Secretsmanager`]
 //! trait: secrets with versions and staging labels, tags, deletion with a recovery window,
-//! resource policies, random passwords and rotation through registered rotation functions.
+//! resource policies, random passwords, rotation through registered rotation functions, and
+//! replication to other regions.
 //!
 //! Every version's value is encrypted by envelope encryption under a KMS key
 //! ([`palisade_core::keys::KeyService`], on the caller's behalf; `crypto` has the details) and
@@ -20,6 +21,7 @@ mod listing;
 mod password;
 mod policy;
 mod records;
+mod replication;
 mod rotation;
 mod schedule;
 mod secrets;
@@ -230,5 +232,29 @@ impl palisade_model_secretsmanager::Secretsmanager for SecretsManagerState {
         input: CancelRotateSecretRequest,
     ) -> Result<CancelRotateSecretResponse, ServiceError> {
         rotation::cancel(self, ctx, input).await
+    }
+
+    async fn replicate_secret_to_regions(
+        &self,
+        ctx: &RequestContext,
+        input: ReplicateSecretToRegionsRequest,
+    ) -> Result<ReplicateSecretToRegionsResponse, ServiceError> {
+        replication::replicate_to_regions(self, ctx, input).await
+    }
+
+    async fn remove_regions_from_replication(
+        &self,
+        ctx: &RequestContext,
+        input: RemoveRegionsFromReplicationRequest,
+    ) -> Result<RemoveRegionsFromReplicationResponse, ServiceError> {
+        replication::remove_regions(self, ctx, input).await
+    }
+
+    async fn stop_replication_to_replica(
+        &self,
+        ctx: &RequestContext,
+        input: StopReplicationToReplicaRequest,
+    ) -> Result<StopReplicationToReplicaResponse, ServiceError> {
+        replication::stop_replication(self, ctx, input).await
     }
 }

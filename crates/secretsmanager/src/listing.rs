@@ -88,7 +88,11 @@ impl Matcher {
                     .tags
                     .iter()
                     .any(|(_, tag_value)| tag_value.starts_with(value.as_str())),
-                FilterNameStringType::PrimaryRegion => region.starts_with(value.as_str()),
+                FilterNameStringType::PrimaryRegion => record
+                    .primary_region
+                    .as_deref()
+                    .unwrap_or(region)
+                    .starts_with(value.as_str()),
                 FilterNameStringType::OwningService | FilterNameStringType::Unknown(_) => false,
                 FilterNameStringType::All => all_matches(record, value),
             };
@@ -250,7 +254,7 @@ fn list_entry(record: &SecretRecord) -> SecretListEntry {
         secret_versions_to_stages: described.version_ids_to_stages,
         owning_service: None,
         created_date: described.created_date,
-        primary_region: None,
+        primary_region: described.primary_region,
     }
 }
 

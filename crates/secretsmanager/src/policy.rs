@@ -61,7 +61,7 @@ pub(crate) async fn put(
     }
     let document = input.resource_policy;
     let stored = state
-        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+        .change_writable_secret(ctx, &input.secret_id, |fresh| {
             fresh.policy = Some(document.clone());
             Ok(())
         })
@@ -95,7 +95,7 @@ pub(crate) async fn delete(
     input: DeleteResourcePolicyRequest,
 ) -> Result<DeleteResourcePolicyResponse, ServiceError> {
     let stored = state
-        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+        .change_writable_secret(ctx, &input.secret_id, |fresh| {
             fresh.policy = None;
             Ok(())
         })

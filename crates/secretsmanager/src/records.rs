@@ -37,6 +37,23 @@ pub(crate) struct SecretRecord {
     pub policy: Option<String>,
     /// By version id.
     pub versions: BTreeMap<String, VersionMeta>,
+    /// On a replica: the region of its primary secret.
+    #[serde(default)]
+    pub primary_region: Option<String>,
+    /// On a primary: the regions it is replicated to.
+    #[serde(default)]
+    pub replicas: Vec<ReplicaRecord>,
+}
+
+/// One region a primary secret is replicated to, and how that went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ReplicaRecord {
+    pub region: String,
+    /// The key the replica encrypts under there; `None` for that region's AWS managed key.
+    pub kms_key_id: Option<String>,
+    /// `InProgress`, `InSync` or `Failed`.
+    pub status: String,
+    pub status_message: Option<String>,
 }
 
 /// One version of a secret's value.
@@ -80,6 +97,8 @@ impl SecretRecord {
             next_rotation_ms: None,
             policy: None,
             versions: BTreeMap::new(),
+            primary_region: None,
+            replicas: Vec::new(),
         }
     }
 

@@ -19,7 +19,7 @@ use crate::functions::{RotationEvent, RotationFunction, RotationStep};
 use crate::ids::uuid;
 use crate::records::{AWSCURRENT, AWSPENDING, RotationConfig, SecretRecord, VersionMeta};
 use crate::schedule::{apply_rules, next_rotation};
-use crate::secrets::usable;
+use crate::secrets::writable;
 use crate::stages::add_version;
 
 /// The version a rotation left unfinished: `AWSPENDING` on a version that is not `AWSCURRENT`.
@@ -45,7 +45,7 @@ pub(crate) async fn rotate(
         .existing_secret(&tenant, &input.secret_id)
         .await?
         .value;
-    usable(&record)?;
+    writable(&record)?;
     let mut config = record.rotation.clone().unwrap_or_default();
     if let Some(arn) = input.rotation_lambda_arn {
         config.lambda_arn = Some(arn);
@@ -76,7 +76,7 @@ pub(crate) async fn rotate(
     let scheduled = config.clone();
     let stored = state
         .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+            writable(fresh)?;
             fresh.rotation = Some(scheduled.clone());
             fresh.rotation_enabled = true;
             // A rotation that completes reschedules from its own time.
@@ -106,7 +106,7 @@ pub(crate) async fn cancel(
     input: CancelRotateSecretRequest,
 ) -> Result<CancelRotateSecretResponse, ServiceError> {
     let stored = state
-        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+        .change_writable_secret(ctx, &input.secret_id, |fresh| {
             fresh.rotation_enabled = false;
             fresh.next_rotation_ms = None;
             Ok(())
@@ -236,6 +236,7 @@ impl SecretsManagerState {
         for (tenant, record) in self.all_secrets().await? {
             let due = record.rotation_enabled
                 && !record.is_deleted()
+                && record.primary_region.is_none()
                 && record.next_rotation_ms.is_some_and(|next| next <= now);
             let Some(config) = record.rotation.clone().filter(|_| due) else {
                 continue;

@@ -33,6 +33,19 @@ pub(crate) fn usable(record: &SecretRecord) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// Refuses changes to a secret scheduled for deletion, and to a replica: a replica changes only
+/// through its primary.
+pub(crate) fn writable(record: &SecretRecord) -> Result<(), ServiceError> {
+    usable(record)?;
+    if let Some(primary) = &record.primary_region {
+        return Err(errors::invalid_request_exception(format!(
+            "Operation is not permitted on a replica secret. Make the change to the primary \
+             secret in {primary}."
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn timestamp(millis: i64) -> Timestamp {
     Timestamp::from_millis(millis)
 }
@@ -109,7 +122,7 @@ impl SecretsManagerState {
                 tenant,
                 record,
                 |fresh| {
-                    usable(fresh)?;
+                    writable(fresh)?;
                     // A version a rotation started without a value is filled, keeping its labels.
                     let mut stages = match fresh.versions.get(&version_id) {
                         Some(existing) if existing.key_arn.is_some() => {
@@ -255,14 +268,6 @@ pub(crate) async fn create(
 ) -> Result<CreateSecretResponse, ServiceError> {
     let tenant = Tenant::of(ctx);
     let value = SecretValue::from_request(input.secret_string, input.secret_binary)?;
-    if input
-        .add_replica_regions
-        .is_some_and(|regions| !regions.is_empty())
-    {
-        return Err(errors::invalid_request_exception(
-            "Palisade does not replicate secrets to other regions.",
-        ));
-    }
     let name = input.name;
     if let Some(existing) = state.secret_by_name(&tenant, &name).await? {
         return answer_existing(
@@ -312,12 +317,22 @@ pub(crate) async fn create(
     }
     txn = txn.put(SECRETS, &key, plain(&record)?);
     match state.store.commit(txn).await {
-        Ok(()) => Ok(CreateSecretResponse {
-            arn: Some(arn),
-            name: Some(name),
-            version_id,
-            replication_status: None,
-        }),
+        Ok(()) => {
+            let replicas = input.add_replica_regions.unwrap_or_default();
+            let replication_status = if replicas.is_empty() {
+                None
+            } else {
+                let overwrite = input.force_overwrite_replica_secret.unwrap_or(false);
+                let stored = state.replicate(ctx, &arn, replicas, overwrite).await?;
+                crate::replication::replication_status(&stored)
+            };
+            Ok(CreateSecretResponse {
+                arn: Some(arn),
+                name: Some(name),
+                version_id,
+                replication_status,
+            })
+        }
         Err(palisade_store::StoreError::Conflict(_)) => {
             let existing = state
                 .secret_by_name(&tenant, &name)
@@ -496,7 +511,7 @@ pub(crate) async fn put_value(
         .existing_secret(&tenant, &input.secret_id)
         .await?
         .value;
-    usable(&record)?;
+    writable(&record)?;
     let stages = input
         .version_stages
         .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
@@ -537,7 +552,7 @@ pub(crate) async fn update(
         .existing_secret(&tenant, &input.secret_id)
         .await?
         .value;
-    usable(&record)?;
+    writable(&record)?;
     let description = input.description;
     let kms_key_id = input.kms_key_id;
     let secret_type = input.r#type;
@@ -577,7 +592,7 @@ pub(crate) async fn update(
     let now = state.now();
     let stored = state
         .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+            writable(fresh)?;
             change(fresh);
             fresh.last_changed_ms = now;
             Ok(())
@@ -592,8 +607,8 @@ pub(crate) async fn update(
 
 impl SecretsManagerState {
     /// Applies `change` to the secret `secret_id` names, refusing a secret scheduled for
-    /// deletion; answers the record as written.
-    pub(crate) async fn change_usable_secret(
+    /// deletion and a replica; answers the record as written.
+    pub(crate) async fn change_writable_secret(
         &self,
         ctx: &RequestContext,
         secret_id: &str,
@@ -601,9 +616,9 @@ impl SecretsManagerState {
     ) -> Result<SecretRecord, ServiceError> {
         let tenant = Tenant::of(ctx);
         let record = self.existing_secret(&tenant, secret_id).await?.value;
-        usable(&record)?;
+        writable(&record)?;
         self.change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+            writable(fresh)?;
             change(fresh)
         })
         .await
@@ -622,8 +637,24 @@ impl SecretsManagerState {
     }
 
     /// [`SecretsManagerState::change_secret`], storing `value` (a version id and its sealed
-    /// value) in the same transaction. The values of versions the change removed are deleted.
+    /// value) in the same transaction, then copying the result to the secret's replicas.
     async fn change_secret_storing(
+        &self,
+        tenant: &Tenant,
+        record: &SecretRecord,
+        change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
+        value: Option<(&str, &[u8])>,
+    ) -> Result<SecretRecord, ServiceError> {
+        let stored = self.write_change(tenant, record, change, value).await?;
+        if stored.replicas.is_empty() {
+            return Ok(stored);
+        }
+        self.sync_replicas(tenant, &stored).await
+    }
+
+    /// Applies `change` to the secret (re-read, and retried on a race), storing `value` in the
+    /// same transaction; the values of versions the change removed are deleted.
+    pub(crate) async fn write_change(
         &self,
         tenant: &Tenant,
         record: &SecretRecord,
@@ -694,9 +725,17 @@ pub(crate) fn describe_record(record: &SecretRecord) -> DescribeSecretResponse {
         version_ids_to_stages: Some(record.versions_to_stages()),
         owning_service: None,
         created_date: Some(timestamp(record.created_ms)),
-        primary_region: None,
-        replication_status: None,
+        primary_region: primary_region(record),
+        replication_status: crate::replication::replication_status(record),
     }
+}
+
+/// The region of the primary secret, for a replica or a replicated primary.
+pub(crate) fn primary_region(record: &SecretRecord) -> Option<String> {
+    record.primary_region.clone().or_else(|| {
+        let own_region = record.arn.split(':').nth(3)?;
+        (!record.replicas.is_empty()).then(|| own_region.to_owned())
+    })
 }
 
 pub(crate) async fn describe(
@@ -736,6 +775,16 @@ pub(crate) async fn delete(
         .existing_secret(&tenant, &input.secret_id)
         .await?
         .value;
+    if record.primary_region.is_some() {
+        writable(&record)?;
+    }
+    if !record.replicas.is_empty() {
+        return Err(errors::invalid_request_exception(format!(
+            "You can't delete secret {} because it's replicated to other Regions. Remove the \
+             replicas first with RemoveRegionsFromReplication.",
+            record.name
+        )));
+    }
     let now = state.now();
     if force {
         state.purge(&tenant, &record.name, &record.arn).await?;
@@ -747,7 +796,7 @@ pub(crate) async fn delete(
     }
     let stored = state
         .change_secret(&tenant, &record, |fresh| {
-            usable(fresh)?;
+            writable(fresh)?;
             fresh.deleted_ms = Some(now);
             fresh.deletion_ms = Some(now + days * DAY_MS);
             Ok(())
@@ -789,7 +838,7 @@ pub(crate) async fn tag(
     input: TagResourceRequest,
 ) -> Result<(), ServiceError> {
     state
-        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+        .change_writable_secret(ctx, &input.secret_id, |fresh| {
             merge_tags(&mut fresh.tags, input.tags.clone())
         })
         .await?;
@@ -802,7 +851,7 @@ pub(crate) async fn untag(
     input: UntagResourceRequest,
 ) -> Result<(), ServiceError> {
     state
-        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+        .change_writable_secret(ctx, &input.secret_id, |fresh| {
             fresh
                 .tags
                 .retain(|(key, _)| !input.tag_keys.iter().any(|removed| removed == key));
@@ -819,7 +868,7 @@ pub(crate) async fn update_version_stage(
 ) -> Result<UpdateSecretVersionStageResponse, ServiceError> {
     let now = state.now();
     let stored = state
-        .change_usable_secret(ctx, &input.secret_id, |fresh| {
+        .change_writable_secret(ctx, &input.secret_id, |fresh| {
             crate::stages::move_stage(
                 fresh,
                 &input.version_stage,

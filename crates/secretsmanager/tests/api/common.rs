@@ -2,8 +2,9 @@
 //! for the server's `ServiceKeys`, with the AWS managed key mapped to a key the harness creates),
 //! a clock the tests move, and the root user's request context.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use palisade_core::clock::{Clock, ManualClock};
@@ -28,18 +29,39 @@ pub const DAY: Duration = Duration::from_secs(86_400);
 pub const DAY_SECONDS: f64 = 86_400.0;
 
 /// KMS on a caller's behalf, as the server's `ServiceKeys` runs it (without authorization): the
-/// AWS managed key is a customer key the harness created.
+/// AWS managed key of a region is a customer key created there on first use.
 pub struct TestKeys {
     kms: Arc<KmsState>,
-    managed_key_id: String,
+    managed_key_ids: Mutex<HashMap<String, String>>,
 }
 
 impl TestKeys {
-    fn key_id(&self, key: KeyRef<'_>) -> String {
-        match key {
-            KeyRef::AwsManaged(_) => self.managed_key_id.clone(),
-            KeyRef::Customer(id) => id.to_owned(),
+    async fn key_id(&self, ctx: &RequestContext, key: KeyRef<'_>) -> String {
+        if let KeyRef::Customer(id) = key {
+            return id.to_owned();
         }
+        let region = ctx.region.as_str().to_owned();
+        if let Some(id) = self.managed_key_ids.lock().unwrap().get(&region) {
+            return id.clone();
+        }
+        let created = self
+            .kms
+            .create_key(
+                ctx,
+                kms::CreateKeyRequest {
+                    description: Some("stands in for aws/secretsmanager".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let id = created.key_metadata.unwrap().key_id;
+        self.managed_key_ids
+            .lock()
+            .unwrap()
+            .entry(region)
+            .or_insert(id)
+            .clone()
     }
 }
 
@@ -57,7 +79,7 @@ impl KeyService for TestKeys {
                 .generate_data_key(
                     ctx,
                     kms::GenerateDataKeyRequest {
-                        key_id: self.key_id(key),
+                        key_id: self.key_id(ctx, key).await,
                         encryption_context: Some(context.clone()),
                         key_spec: Some(kms::DataKeySpec::Aes256),
                         ..Default::default()
@@ -86,7 +108,7 @@ impl KeyService for TestKeys {
                 .encrypt(
                     ctx,
                     kms::EncryptRequest {
-                        key_id: self.key_id(key),
+                        key_id: self.key_id(ctx, key).await,
                         plaintext: Sensitive::new(Blob(plaintext.to_vec())),
                         encryption_context: Some(context.clone()),
                         ..Default::default()
@@ -145,19 +167,9 @@ impl Harness {
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
         let kms = Arc::new(KmsState::new(store.clone(), Arc::new(clock.clone())));
         let root = context("us-east-1");
-        let managed = kms
-            .create_key(
-                &root,
-                kms::CreateKeyRequest {
-                    description: Some("stands in for aws/secretsmanager".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
         let keys = Arc::new(TestKeys {
             kms: Arc::clone(&kms),
-            managed_key_id: managed.key_metadata.unwrap().key_id,
+            managed_key_ids: Mutex::new(HashMap::new()),
         });
         let state = SecretsManagerState::new(
             store.clone(),
@@ -207,6 +219,21 @@ impl Harness {
                 .map_err(ServiceError::validation)?;
         }
         let output = self.service.call(&self.root, operation, input).await?;
+        Ok(O::from_value(output).unwrap())
+    }
+
+    /// Calls `operation` as the root user acting in `region`.
+    pub async fn call_in<O: FromValue>(
+        &self,
+        region: &str,
+        operation: &str,
+        input: impl IntoValue,
+    ) -> Result<O, ServiceError> {
+        let operation = MODEL.operation(operation).unwrap();
+        let output = self
+            .service
+            .call(&context(region), operation, input.into_value())
+            .await?;
         Ok(O::from_value(output).unwrap())
     }
 

@@ -14,6 +14,7 @@ mod encryption;
 )]
 mod listing;
 mod policies;
+mod replication;
 #[expect(
     clippy::unwrap_used,
     clippy::indexing_slicing,
