@@ -36,6 +36,18 @@ def cli(aws_env, *args):
     return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
+def session_client(endpoint, service, credentials):
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
 @pytest.fixture
 def orgs(client):
     """The Organizations client of the default account, whose organization exists."""
@@ -99,19 +111,35 @@ def test_new_account_access_role_is_assumable(endpoint, client, orgs, aws_env):
 
     # The role is an administrator of its account but the account is a member of the
     # organization: it may describe the organization, not manage it.
-    member = boto3.client(
-        "organizations",
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        config=Config(retries={"max_attempts": 1}),
-    )
+    member = session_client(endpoint, "organizations", credentials)
     assert member.describe_organization()["Organization"]["MasterAccountId"] == ACCOUNT
     code, status, message = error_of(lambda: member.list_accounts())
     assert (code, status) == ("AccessDeniedException", 400)
     assert message == "You don't have permissions to access this resource."
+
+
+def test_a_removed_account_is_invited_back_and_accepts(endpoint, client, orgs):
+    account = create_account(orgs, "again-" + uuid.uuid4().hex[:8])
+    orgs.remove_account_from_organization(AccountId=account)
+    # The access role outlives the membership: through it the account answers the invitation.
+    credentials = client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="invitee"
+    )["Credentials"]
+    invitee = session_client(endpoint, "organizations", credentials)
+    code, _, _ = error_of(lambda: invitee.describe_organization())
+    assert code == "AWSOrganizationsNotInUseException"
+
+    handshake = orgs.invite_account_to_organization(Target={"Id": account, "Type": "ACCOUNT"}, Notes="welcome back")[
+        "Handshake"
+    ]
+    assert handshake["State"] == "OPEN" and handshake["Action"] == "INVITE"
+    received = invitee.list_handshakes_for_account()["Handshakes"]
+    assert [h["Id"] for h in received] == [handshake["Id"]]
+    accepted = invitee.accept_handshake(HandshakeId=handshake["Id"])["Handshake"]
+    assert accepted["State"] == "ACCEPTED"
+    assert orgs.describe_account(AccountId=account)["Account"]["JoinedMethod"] == "INVITED"
+    assert invitee.describe_organization()["Organization"]["MasterAccountId"] == ACCOUNT
+    orgs.remove_account_from_organization(AccountId=account)
 
 
 def test_ou_tree_and_moving_accounts(orgs):
