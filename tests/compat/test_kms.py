@@ -191,3 +191,132 @@ def test_key_policy_governs_use_of_the_key(client):
     assert f"on resource: arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}" in error["Message"]
     # Not even the root user may use a key whose policy leaves the account out.
     assert error_code(lambda: kms.encrypt(KeyId=key_id, Plaintext=b"x")) == "AccessDeniedException"
+
+
+def _user(client, policy=None):
+    """A new IAM user (with `policy` inline, if given), its ARN and a KMS client signed as it."""
+    import uuid
+
+    iam = client("iam")
+    name = "k-" + uuid.uuid4().hex[:10]
+    arn = iam.create_user(UserName=name)["User"]["Arn"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    if policy is not None:
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+    return arn, client("kms", access_key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+
+
+def test_grant_lets_a_user_without_permissions_use_the_key(client):
+    kms = client("kms")
+    grantee_arn, grantee = _user(client)
+    retiring_arn, retiring = _user(client)
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"granted", EncryptionContext={"app": "blue"})["CiphertextBlob"]
+    other_blob = kms.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext={"app": "red"})["CiphertextBlob"]
+    assert error_code(lambda: grantee.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "blue"})) == (
+        "AccessDeniedException"
+    )
+
+    grant = kms.create_grant(
+        KeyId=key_id,
+        GranteePrincipal=grantee_arn,
+        RetiringPrincipal=retiring_arn,
+        Operations=["Decrypt"],
+        Constraints={"EncryptionContextSubset": {"app": "blue"}},
+    )
+    answer = grantee.decrypt(
+        CiphertextBlob=blob, EncryptionContext={"app": "blue"}, GrantTokens=[grant["GrantToken"]]
+    )
+    assert answer["Plaintext"] == b"granted"
+    # The grant's constraint and operations bound what it allows.
+    assert error_code(lambda: grantee.decrypt(CiphertextBlob=other_blob, EncryptionContext={"app": "red"})) == (
+        "AccessDeniedException"
+    )
+    assert error_code(lambda: grantee.encrypt(KeyId=key_id, Plaintext=b"x")) == "AccessDeniedException"
+
+    # The retiring principal needs no permission to retire it; then the grantee is refused again.
+    assert error_code(lambda: grantee.retire_grant(GrantToken=grant["GrantToken"])) == "AccessDeniedException"
+    retiring.retire_grant(GrantToken=grant["GrantToken"])
+    assert error_code(lambda: grantee.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "blue"})) == (
+        "AccessDeniedException"
+    )
+
+
+def test_key_policy_conditions_on_encryption_context_and_via_service(client):
+    kms = client("kms")
+    user_arn, user = _user(client)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*",
+             "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": ["kms:Encrypt", "kms:Decrypt"],
+             "Resource": "*",
+             "Condition": {"StringEquals": {"kms:EncryptionContext:dept": "finance",
+                                            "kms:CallerAccount": ACCOUNT}}},
+            {"Effect": "Allow", "Principal": {"AWS": user_arn}, "Action": "kms:GenerateDataKey",
+             "Resource": "*",
+             "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}},
+            {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "kms:Encrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}},
+        ],
+    }
+    key_id = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+    blob = user.encrypt(KeyId=key_id, Plaintext=b"ledger", EncryptionContext={"dept": "finance"})["CiphertextBlob"]
+    assert user.decrypt(CiphertextBlob=blob, EncryptionContext={"dept": "finance"})["Plaintext"] == b"ledger"
+    assert error_code(
+        lambda: user.encrypt(KeyId=key_id, Plaintext=b"x", EncryptionContext={"dept": "hr"})
+    ) == "AccessDeniedException"
+    assert error_code(lambda: user.encrypt(KeyId=key_id, Plaintext=b"x")) == "AccessDeniedException"
+    # Allowed only through Secrets Manager: a direct call is refused.
+    assert error_code(lambda: user.generate_data_key(KeyId=key_id, KeySpec="AES_256")) == "AccessDeniedException"
+
+
+def test_key_tags_and_aliases_in_conditions(client):
+    kms = client("kms")
+    metadata = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "blue"}])["KeyMetadata"]
+    alias = "alias/cond-" + metadata["KeyId"][:8]
+    kms.create_alias(AliasName=alias, TargetKeyId=metadata["KeyId"])
+    _, user = _user(client, {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+             "Condition": {"StringEquals": {"aws:ResourceTag/team": "blue"}}},
+            {"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*",
+             "Condition": {"StringEquals": {"kms:RequestAlias": alias}}},
+        ],
+    })
+    user.encrypt(KeyId=metadata["KeyId"], Plaintext=b"x")
+    user.describe_key(KeyId=alias)
+    assert error_code(lambda: user.describe_key(KeyId=metadata["KeyId"])) == "AccessDeniedException"
+    other = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "red"}])["KeyMetadata"]["KeyId"]
+    assert error_code(lambda: user.encrypt(KeyId=other, Plaintext=b"x")) == "AccessDeniedException"
+
+
+def test_aws_managed_key_of_secrets_manager(client):
+    kms = client("kms")
+    secrets = client("secretsmanager")
+    import uuid
+
+    try:
+        secrets.create_secret(Name="managed-" + uuid.uuid4().hex[:8], SecretString="s3cr3t")
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NotImplemented", "NotImplementedException"):
+            pytest.skip("Secrets Manager's CreateSecret is not built yet")
+        raise
+    metadata = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
+    assert metadata["KeyManager"] == "AWS"
+    assert metadata["Description"] == "Default key that protects my Secrets Manager data when no other key is defined"
+    aliases = {a["AliasName"]: a for a in kms.list_aliases()["Aliases"]}
+    assert aliases["alias/aws/secretsmanager"]["TargetKeyId"] == metadata["KeyId"]
+    policy = json.loads(kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"])
+    assert any("kms:ViaService" in json.dumps(s.get("Condition", {})) for s in policy["Statement"])
+    # Only Secrets Manager may use it; its settings are AWS's.
+    assert error_code(lambda: kms.encrypt(KeyId=metadata["KeyId"], Plaintext=b"x")) == "AccessDeniedException"
+    assert error_code(lambda: kms.disable_key(KeyId=metadata["KeyId"])) == "AccessDeniedException"
+    assert error_code(
+        lambda: kms.schedule_key_deletion(KeyId=metadata["KeyId"], PendingWindowInDays=7)
+    ) == "AccessDeniedException"
+    assert error_code(
+        lambda: kms.update_alias(AliasName="alias/aws/secretsmanager", TargetKeyId=metadata["KeyId"])
+    ) == "NotAuthorizedException"

@@ -23,6 +23,8 @@ pub struct KeyFacts {
     pub policy: String,
     /// The alias name the request named the key by, if it did (`kms:RequestAlias`).
     pub alias: Option<String>,
+    /// `PRIMARY` or `REPLICA` for a multi-Region key (`kms:MultiRegionKeyType`).
+    multi_region_key_type: Option<&'static str>,
     key: KeyRecord,
 }
 
@@ -40,6 +42,7 @@ impl KmsState {
             arn: tenant.key_arn(&key.value.id),
             policy: key.value.policy.clone(),
             alias: alias.map(str::to_owned),
+            multi_region_key_type: key.value.multi_region_key_type(&tenant.region),
             key: key.value,
         })
     }
@@ -175,6 +178,10 @@ pub fn condition_keys(
             ),
         );
         add("kms:MultiRegion", Some(record.multi_region.to_string()));
+        add(
+            "kms:MultiRegionKeyType",
+            facts.multi_region_key_type.map(str::to_owned),
+        );
         for tag in &record.tags {
             add(
                 &format!("aws:ResourceTag/{}", tag.key),

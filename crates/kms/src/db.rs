@@ -64,6 +64,14 @@ impl Tenant {
         ))
     }
 
+    /// The same account in `region`: where a multi-Region key's other records live.
+    pub fn in_region(&self, region: &str) -> Self {
+        Self {
+            account: self.account.clone(),
+            region: region.to_owned(),
+        }
+    }
+
     pub fn prefix(&self) -> String {
         format!("{}/{}/", self.account, self.region)
     }

@@ -30,8 +30,21 @@ pub(crate) fn new_key_id() -> Result<String, ServiceError> {
     ))
 }
 
-/// Whether `id` has a key id's shape (a lower- or upper-case UUID).
+/// A fresh multi-Region key id: `mrk-` and 32 hex digits, as AWS's are.
+pub(crate) fn new_multi_region_key_id() -> Result<String, ServiceError> {
+    Ok(format!(
+        "{MULTI_REGION_PREFIX}{}",
+        hex(random_bytes(16)?.expose())
+    ))
+}
+
+const MULTI_REGION_PREFIX: &str = "mrk-";
+
+/// Whether `id` has a key id's shape: a lower- or upper-case UUID, or `mrk-` and 32 hex digits.
 fn is_key_id(id: &str) -> bool {
+    if let Some(hex) = id.strip_prefix(MULTI_REGION_PREFIX) {
+        return hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
     id.len() == 36
         && id.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
@@ -156,7 +169,9 @@ pub(crate) fn check_enabled(tenant: &Tenant, key: &KeyRecord) -> Result<(), Serv
             tenant.key_arn(&key.id)
         ))),
         Lifecycle::PendingImport => Err(pending_import(tenant, key)),
-        Lifecycle::PendingDeletion { .. } => Err(pending_deletion(tenant, key)),
+        Lifecycle::PendingDeletion { .. } | Lifecycle::PendingReplicaDeletion { .. } => {
+            Err(pending_deletion(tenant, key))
+        }
     }
 }
 
@@ -167,7 +182,9 @@ pub(crate) fn check_not_pending_deletion(
     key: &KeyRecord,
 ) -> Result<(), ServiceError> {
     match key.lifecycle {
-        Lifecycle::PendingDeletion { .. } => Err(pending_deletion(tenant, key)),
+        Lifecycle::PendingDeletion { .. } | Lifecycle::PendingReplicaDeletion { .. } => {
+            Err(pending_deletion(tenant, key))
+        }
         Lifecycle::Enabled | Lifecycle::Disabled | Lifecycle::PendingImport => Ok(()),
     }
 }
@@ -190,5 +207,9 @@ mod tests {
         assert!(is_key_id(&id), "{id}");
         assert_eq!(id.as_bytes()[14], b'4');
         assert_ne!(id, new_key_id().unwrap());
+        let id = new_multi_region_key_id().unwrap();
+        assert!(is_key_id(&id), "{id}");
+        assert_eq!(id.len(), 36);
+        assert!(!is_key_id("mrk-1234"));
     }
 }

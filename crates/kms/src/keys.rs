@@ -11,12 +11,13 @@ use palisade_store::Transaction;
 
 use crate::KmsState;
 use crate::db::{ALIASES, GRANTS, IMPORT_KEYS, KEYS, MATERIAL, Tenant, plain};
-use crate::ids::{check_not_pending_deletion, new_key_id, pending_import};
+use crate::ids::{check_not_pending_deletion, new_key_id, new_multi_region_key_id, pending_import};
 use crate::managed::check_customer_managed;
 use crate::material::{self, Materials, new_material_id};
 use crate::paging;
 use crate::records::{
-    AliasRecord, GrantRecord, KeyRecord, Lifecycle, Manager, MaterialRecord, Origin, TagRecord,
+    AliasRecord, GrantRecord, KeyRecord, Lifecycle, Manager, MaterialRecord, Origin, Regions,
+    TagRecord,
 };
 use crate::specs::non_empty;
 use crate::specs::{KeyKind, Spec, Usage};
@@ -91,7 +92,12 @@ pub(crate) async fn create(
         .map(tag_record)
         .collect::<Result<Vec<_>, _>>()?;
 
-    let id = new_key_id()?;
+    let multi_region = input.multi_region.unwrap_or(false);
+    let id = if multi_region {
+        new_multi_region_key_id()?
+    } else {
+        new_key_id()?
+    };
     let now = state.now();
     let mut record = KeyRecord {
         id: id.clone(),
@@ -102,7 +108,11 @@ pub(crate) async fn create(
         lifecycle: Lifecycle::PendingImport,
         policy,
         tags: merge_tags(Vec::new(), tags),
-        multi_region: input.multi_region.unwrap_or(false),
+        multi_region,
+        regions: multi_region.then(|| Regions {
+            primary: tenant.region.clone(),
+            replicas: Vec::new(),
+        }),
         manager: Manager::Customer,
         rotation: None,
         materials: Vec::new(),
@@ -223,17 +233,32 @@ pub(crate) async fn schedule_deletion(
         .update_key(&tenant, &input.key_id, |key| {
             check_customer_managed(ctx, &tenant, key, "kms:ScheduleKeyDeletion")?;
             check_not_pending_deletion(&tenant, key)?;
-            key.lifecycle = Lifecycle::PendingDeletion {
-                deletion_date,
-                window_days,
+            // A multi-Region primary key outlives its replicas: its waiting period starts
+            // when the last of them is deleted.
+            let has_replicas = key.regions.as_ref().is_some_and(|regions| {
+                regions.primary == tenant.region && !regions.replicas.is_empty()
+            });
+            key.lifecycle = if has_replicas {
+                Lifecycle::PendingReplicaDeletion { window_days }
+            } else {
+                Lifecycle::PendingDeletion {
+                    deletion_date,
+                    window_days,
+                }
             };
             Ok(())
         })
         .await?;
+    let deletion_date = match key.lifecycle {
+        Lifecycle::PendingDeletion { deletion_date, .. } => {
+            Some(Timestamp::from_millis(deletion_date))
+        }
+        _ => None,
+    };
     Ok(ScheduleKeyDeletionResponse {
         key_id: Some(tenant.key_arn(&key.id)),
-        deletion_date: Some(Timestamp::from_millis(deletion_date)),
-        key_state: Some(KeyState::PendingDeletion),
+        deletion_date,
+        key_state: Some(key.lifecycle.key_state()),
         pending_window_in_days: Some(window_days),
     })
 }
@@ -247,7 +272,7 @@ pub(crate) async fn cancel_deletion(
     let key = state
         .update_key(&tenant, &input.key_id, |key| {
             check_customer_managed(ctx, &tenant, key, "kms:CancelKeyDeletion")?;
-            if !matches!(key.lifecycle, Lifecycle::PendingDeletion { .. }) {
+            if !key.lifecycle.is_pending_deletion() {
                 return Err(errors::kms_invalid_state_exception(format!(
                     "{} is not pending deletion.",
                     tenant.key_arn(&key.id)
@@ -446,6 +471,7 @@ impl KmsState {
             for (name, _) in &grants {
                 txn = txn.delete(GRANTS, &tenant.store_key(name));
             }
+            let txn = self.forget_region(txn, tenant, &key.value).await?;
             Ok((txn, true))
         })
         .await
@@ -488,6 +514,7 @@ pub(crate) fn metadata(tenant: &Tenant, key: &KeyRecord) -> KeyMetadata {
             Some(Timestamp::from_millis(deletion_date)),
             Some(window_days),
         ),
+        Lifecycle::PendingReplicaDeletion { window_days } => (None, Some(window_days)),
         Lifecycle::Enabled | Lifecycle::Disabled | Lifecycle::PendingImport => (None, None),
     };
     // AWS reports the material id of symmetric encryption keys only.
@@ -527,13 +554,26 @@ pub(crate) fn metadata(tenant: &Tenant, key: &KeyRecord) -> KeyMetadata {
         mac_algorithms: non_empty(key.kind.mac_algorithms()),
         key_agreement_algorithms: non_empty(key.kind.key_agreement_algorithms()),
         multi_region: Some(key.multi_region),
+        multi_region_configuration: key.regions.as_ref().map(|regions| {
+            let in_region = |region: &str| MultiRegionKey {
+                arn: Some(tenant.in_region(region).key_arn(&key.id)),
+                region: Some(region.to_owned()),
+            };
+            MultiRegionConfiguration {
+                multi_region_key_type: key
+                    .multi_region_key_type(&tenant.region)
+                    .map(MultiRegionKeyType::from),
+                primary_key: Some(in_region(&regions.primary)),
+                replica_keys: Some(regions.replicas.iter().map(|r| in_region(r)).collect()),
+            }
+        }),
         current_key_material_id,
         ..KeyMetadata::default()
     }
 }
 
 /// AWS's default key policy: the account (through IAM policies) may do everything with the key.
-fn default_policy(account: &str) -> String {
+pub(crate) fn default_policy(account: &str) -> String {
     format!(
         r#"{{
   "Version" : "2012-10-17",
@@ -551,7 +591,7 @@ fn default_policy(account: &str) -> String {
     )
 }
 
-fn validate_policy(policy: &str) -> Result<(), ServiceError> {
+pub(crate) fn validate_policy(policy: &str) -> Result<(), ServiceError> {
     if policy.len() > MAX_POLICY_BYTES {
         return Err(errors::limit_exceeded_exception(format!(
             "The key policy is larger than the quota of {MAX_POLICY_BYTES} bytes."
@@ -569,7 +609,7 @@ fn check_policy_name(name: Option<&str>) -> Result<(), ServiceError> {
     }
 }
 
-fn tag_record(tag: Tag) -> Result<TagRecord, ServiceError> {
+pub(crate) fn tag_record(tag: Tag) -> Result<TagRecord, ServiceError> {
     if tag.tag_key.starts_with(RESERVED_TAG_PREFIX) {
         return Err(errors::tag_exception(format!(
             "Tag key {} uses the reserved prefix aws:",
@@ -583,7 +623,7 @@ fn tag_record(tag: Tag) -> Result<TagRecord, ServiceError> {
 }
 
 /// `existing` with `new` applied: a tag whose key exists replaces the old value.
-fn merge_tags(mut existing: Vec<TagRecord>, new: Vec<TagRecord>) -> Vec<TagRecord> {
+pub(crate) fn merge_tags(mut existing: Vec<TagRecord>, new: Vec<TagRecord>) -> Vec<TagRecord> {
     for tag in new {
         match existing.iter_mut().find(|old| old.key == tag.key) {
             Some(old) => old.value = tag.value,

@@ -32,6 +32,7 @@ mod keys;
 mod mac;
 mod managed;
 mod material;
+mod multi_region;
 mod paging;
 mod records;
 mod rotation;

@@ -59,6 +59,7 @@ impl KmsState {
                     policy: policy(&tenant, service),
                     tags: Vec::new(),
                     multi_region: false,
+                    regions: None,
                     manager: Manager::Aws,
                     rotation: Some(RotationSchedule {
                         period_days: ROTATION_PERIOD_DAYS,

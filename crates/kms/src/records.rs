@@ -24,6 +24,10 @@ pub(crate) struct KeyRecord {
     pub policy: String,
     pub tags: Vec<TagRecord>,
     pub multi_region: bool,
+    /// For a multi-Region key: its primary's region and its replicas' regions, the same in the
+    /// record of every region that holds the key.
+    #[serde(default)]
+    pub regions: Option<Regions>,
     /// Who manages the key; records written before AWS managed keys existed are customer's.
     #[serde(default)]
     pub manager: Manager,
@@ -80,6 +84,11 @@ pub(crate) enum Lifecycle {
         deletion_date: i64,
         window_days: i32,
     },
+    /// A multi-Region primary key scheduled for deletion while it has replicas: its waiting
+    /// period starts once the last replica is deleted.
+    PendingReplicaDeletion {
+        window_days: i32,
+    },
 }
 
 impl Lifecycle {
@@ -89,8 +98,25 @@ impl Lifecycle {
             Self::Disabled => KeyState::Disabled,
             Self::PendingImport => KeyState::PendingImport,
             Self::PendingDeletion { .. } => KeyState::PendingDeletion,
+            Self::PendingReplicaDeletion { .. } => KeyState::PendingReplicaDeletion,
         }
     }
+
+    /// Whether the key is scheduled for deletion, waiting on its replicas or not.
+    pub fn is_pending_deletion(self) -> bool {
+        matches!(
+            self,
+            Self::PendingDeletion { .. } | Self::PendingReplicaDeletion { .. }
+        )
+    }
+}
+
+/// Where a multi-Region key lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Regions {
+    pub primary: String,
+    /// Sorted.
+    pub replicas: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +150,16 @@ pub(crate) enum RotationKind {
 }
 
 impl KeyRecord {
+    /// `PRIMARY` or `REPLICA` for the record of a multi-Region key held in `region`.
+    pub fn multi_region_key_type(&self, region: &str) -> Option<&'static str> {
+        let regions = self.regions.as_ref()?;
+        Some(if regions.primary == region {
+            "PRIMARY"
+        } else {
+            "REPLICA"
+        })
+    }
+
     /// The current material's version and record.
     pub fn current_material(&self) -> Option<(u32, &MaterialRecord)> {
         let last = self.materials.len().checked_sub(1)?;

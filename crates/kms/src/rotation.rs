@@ -173,7 +173,9 @@ impl KmsState {
         let now = self.now();
         let mut rotated = 0;
         for (tenant, key) in self.all_keys().await? {
-            if !is_due(&key, now) {
+            // A replica's schedule is its primary's, which rotates it.
+            let replica = key.multi_region_key_type(&tenant.region) == Some("REPLICA");
+            if replica || !is_due(&key, now) {
                 continue;
             }
             // Re-checked on the fresh read: the key may have changed since the sweep read it.
@@ -200,26 +202,48 @@ impl KmsState {
         let now = self.now();
         self.mutate(|| async {
             let key = self.key_by_id(tenant, id).await?;
-            let mut record = key.value;
+            let record = key.value;
             if !check(&record)? {
                 return Ok((Transaction::new(), (record, false)));
             }
-            let mut materials = self.materials(tenant, id).await?;
-            materials.value.push(material::generate(record.kind.spec)?);
-            record.materials.push(MaterialRecord {
+            let new_material = material::generate(record.kind.spec)?;
+            let material_record = MaterialRecord {
                 id: new_material_id()?,
                 created: now,
                 rotation: Some(kind),
-            });
-            if let (RotationKind::Automatic, Some(schedule)) = (kind, record.rotation.as_mut()) {
-                schedule.next_rotation = now + i64::from(schedule.period_days) * DAY_MILLIS;
+            };
+            // A multi-Region key's replicas share its material: they rotate with it.
+            let regions = std::iter::once(tenant.region.clone()).chain(
+                record
+                    .regions
+                    .iter()
+                    .filter(|regions| regions.primary == tenant.region)
+                    .flat_map(|regions| regions.replicas.clone()),
+            );
+            let mut txn = Transaction::new();
+            let mut answer = None;
+            for region in regions {
+                let holder = tenant.in_region(&region);
+                let Some(stored) = self.key_record(&holder, id).await? else {
+                    continue;
+                };
+                let mut record = stored.value;
+                let mut materials = self.materials(&holder, id).await?;
+                materials.value.push(new_material.clone());
+                record.materials.push(material_record.clone());
+                if let (RotationKind::Automatic, Some(schedule)) = (kind, record.rotation.as_mut())
+                {
+                    schedule.next_rotation = now + i64::from(schedule.period_days) * DAY_MILLIS;
+                }
+                let store_key = holder.store_key(id);
+                txn = txn
+                    .expect_version(KEYS, &store_key, stored.version)
+                    .expect_version(MATERIAL, &store_key, materials.version)
+                    .put(KEYS, &store_key, plain(&record)?)
+                    .put(MATERIAL, &store_key, materials.value.encode());
+                answer.get_or_insert(record);
             }
-            let store_key = tenant.store_key(id);
-            let txn = Transaction::new()
-                .expect_version(KEYS, &store_key, key.version)
-                .expect_version(MATERIAL, &store_key, materials.version)
-                .put(KEYS, &store_key, plain(&record)?)
-                .put(MATERIAL, &store_key, materials.value.encode());
+            let record = answer.unwrap_or(record);
             Ok((txn, (record, true)))
         })
         .await
@@ -233,9 +257,16 @@ fn is_due(key: &KeyRecord, now: i64) -> bool {
             .is_some_and(|schedule| schedule.next_rotation <= now)
 }
 
-/// Rotation is for enabled symmetric encryption keys.
+/// Rotation is for enabled symmetric encryption keys; a multi-Region key rotates through its
+/// primary.
 fn check_rotatable(tenant: &Tenant, key: &KeyRecord) -> Result<(), ServiceError> {
     check_enabled(tenant, key)?;
+    if key.multi_region_key_type(&tenant.region) == Some("REPLICA") {
+        return Err(errors::unsupported_operation_exception(format!(
+            "{} is a multi-Region replica key; rotate its primary key.",
+            tenant.key_arn(&key.id)
+        )));
+    }
     if key.origin == Origin::External {
         return Err(errors::unsupported_operation_exception(format!(
             "{} has imported key material; Palisade does not rotate imported key material.",

@@ -5,7 +5,10 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_kms::Kms;
 use palisade_model_kms::types::*;
 
-use crate::{KmsState, agreement, aliases, crypto, grants, import, keys, mac, rotation, signing};
+use crate::{
+    KmsState, agreement, aliases, crypto, grants, import, keys, mac, multi_region, rotation,
+    signing,
+};
 
 impl Kms for KmsState {
     // Keys.
@@ -120,6 +123,24 @@ impl Kms for KmsState {
         input: ListKeyPoliciesRequest,
     ) -> Result<ListKeyPoliciesResponse, ServiceError> {
         keys::list_policies(self, ctx, input).await
+    }
+
+    // Multi-Region keys.
+
+    async fn replicate_key(
+        &self,
+        ctx: &RequestContext,
+        input: ReplicateKeyRequest,
+    ) -> Result<ReplicateKeyResponse, ServiceError> {
+        multi_region::replicate(self, ctx, input).await
+    }
+
+    async fn update_primary_region(
+        &self,
+        ctx: &RequestContext,
+        input: UpdatePrimaryRegionRequest,
+    ) -> Result<(), ServiceError> {
+        multi_region::update_primary_region(self, ctx, input).await
     }
 
     // Imported key material.

@@ -167,3 +167,180 @@ impl KeyService for ServiceKeys {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::SystemTime;
+
+    use palisade_core::clock::SystemClock;
+    use palisade_core::service::CommonError;
+    use palisade_core::{AccountId, Principal, Region};
+    use palisade_model_kms::types::{CreateKeyRequest, DescribeKeyRequest};
+    use palisade_store::{Store, StoreConfig};
+
+    use super::*;
+    use crate::authorize::PolicyAuthorizer;
+
+    struct Fixture {
+        keys: ServiceKeys,
+        kms: Arc<KmsState>,
+        authorizer: Arc<dyn Authorizer>,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::TempDir::new().unwrap();
+        let store = Store::open(&StoreConfig::Embedded {
+            data_dir: dir.path().to_owned(),
+        })
+        .await
+        .unwrap();
+        let clock: Arc<dyn palisade_core::clock::Clock> = Arc::new(SystemClock);
+        let iam = Arc::new(palisade_iam::IamState::new(
+            store.clone(),
+            Arc::clone(&clock),
+        ));
+        let sts = Arc::new(palisade_sts::StsState::new(
+            store.clone(),
+            Arc::clone(&clock),
+            Arc::clone(&iam),
+        ));
+        let kms = Arc::new(KmsState::new(store, clock));
+        let authorizer: Arc<dyn Authorizer> =
+            Arc::new(PolicyAuthorizer::new(iam, sts, Arc::clone(&kms)));
+        Fixture {
+            keys: ServiceKeys::new(Arc::clone(&kms), Arc::clone(&authorizer)),
+            kms,
+            authorizer,
+            _dir: dir,
+        }
+    }
+
+    fn root() -> RequestContext {
+        RequestContext {
+            request_id: "test".to_owned(),
+            principal: Principal::root(AccountId::local_default(), "test"),
+            region: Region::parse("us-east-1").unwrap(),
+            source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            user_agent: "tests".to_owned(),
+            time: SystemTime::now(),
+            secure_transport: true,
+        }
+    }
+
+    const SECRETS: Via<'static> = Via {
+        service: "secretsmanager",
+    };
+
+    fn context() -> EncryptionContext {
+        [("SecretARN".to_owned(), "arn:secret".to_owned())]
+            .into_iter()
+            .collect()
+    }
+
+    async fn direct(fixture: &Fixture, operation: &str, input: &Value) -> Result<(), ServiceError> {
+        let model = &palisade_model_kms::MODEL;
+        fixture
+            .authorizer
+            .authorize(&root(), model, model.operation(operation).unwrap(), input)
+            .await
+    }
+
+    #[tokio::test]
+    async fn the_aws_managed_key_serves_its_service_only() {
+        let fixture = fixture().await;
+        let ctx = root();
+        let data_key = fixture
+            .keys
+            .generate_data_key(
+                &ctx,
+                SECRETS,
+                KeyRef::AwsManaged("secretsmanager"),
+                &context(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(data_key.plaintext.expose().len(), 32);
+        let described = fixture
+            .kms
+            .describe_key(
+                &ctx,
+                DescribeKeyRequest {
+                    key_id: "alias/aws/secretsmanager".to_owned(),
+                    grant_tokens: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            described.key_metadata.unwrap().arn.as_deref(),
+            Some(data_key.key_arn.as_str())
+        );
+        let plaintext = fixture
+            .keys
+            .decrypt(&ctx, SECRETS, &data_key.ciphertext, &context())
+            .await
+            .unwrap();
+        assert_eq!(plaintext.expose(), data_key.plaintext.expose());
+
+        // Through another service, or directly, the key policy refuses, the root user too.
+        let ssm = Via { service: "ssm" };
+        let error = fixture
+            .keys
+            .decrypt(&ctx, ssm, &data_key.ciphertext, &context())
+            .await
+            .unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+        let input = naming(
+            "CiphertextBlob",
+            Blob(data_key.ciphertext.clone()),
+            &context(),
+        );
+        let error = direct(&fixture, "Decrypt", &input).await.unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+    }
+
+    #[tokio::test]
+    async fn on_behalf_calls_carry_via_service_and_encryption_context_keys() {
+        let fixture = fixture().await;
+        let ctx = root();
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Principal":{"AWS":"arn:aws:iam::000000000000:root"},"Action":"kms:*","Resource":"*",
+            "Condition":{"StringEquals":{"kms:ViaService":"secretsmanager.us-east-1.amazonaws.com",
+            "aws:CalledViaFirst":"secretsmanager.amazonaws.com","aws:ViaAWSService":"true",
+            "kms:EncryptionContext:SecretARN":"arn:secret"},
+            "ForAllValues:StringEquals":{"kms:EncryptionContextKeys":["SecretARN"]}}}]}"#;
+        let key = fixture
+            .kms
+            .create_key(
+                &ctx,
+                CreateKeyRequest {
+                    policy: Some(policy.to_owned()),
+                    ..CreateKeyRequest::default()
+                },
+            )
+            .await
+            .unwrap()
+            .key_metadata
+            .unwrap()
+            .key_id;
+        let (ciphertext, _) = fixture
+            .keys
+            .encrypt(&ctx, SECRETS, KeyRef::Customer(&key), b"value", &context())
+            .await
+            .unwrap();
+        let other_context: EncryptionContext = [("SecretARN".to_owned(), "other".to_owned())]
+            .into_iter()
+            .collect();
+        let error = fixture
+            .keys
+            .encrypt(&ctx, SECRETS, KeyRef::Customer(&key), b"v", &other_context)
+            .await
+            .unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+        let input = naming("CiphertextBlob", Blob(ciphertext), &context());
+        let error = direct(&fixture, "Decrypt", &input).await.unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+    }
+}

@@ -17,5 +17,10 @@ mod grants;
 mod import;
 mod keys;
 mod managed;
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod multi_region;
 mod rotation;
 mod signing;
