@@ -249,3 +249,31 @@ def test_the_default_key_is_aws_secretsmanager(client):
     managed = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
     versions = sm.list_secret_version_ids(SecretId=name)["Versions"]
     assert versions[0]["KmsKeyIds"] == [managed["Arn"]]
+
+
+def test_replication_to_another_region(client, key_id):
+    sm = client("secretsmanager")
+    replica_region = "eu-west-1"
+    replica_key = client("kms", region=replica_region).create_key()["KeyMetadata"]["KeyId"]
+    sm_replica = client("secretsmanager", region=replica_region)
+    name = unique("replicated")
+    created = sm.create_secret(
+        Name=name, SecretString="one", KmsKeyId=key_id,
+        AddReplicaRegions=[{"Region": replica_region, "KmsKeyId": replica_key}],
+    )
+    assert [(s["Region"], s["Status"]) for s in created["ReplicationStatus"]] == [
+        (replica_region, "InSync")
+    ]
+    copy = sm_replica.get_secret_value(SecretId=name)
+    assert copy["SecretString"] == "one"
+    assert copy["ARN"] == created["ARN"].replace(REGION, replica_region)
+    assert sm_replica.describe_secret(SecretId=name)["PrimaryRegion"] == REGION
+    code, _ = error(lambda: sm_replica.put_secret_value(SecretId=name, SecretString="x"))
+    assert code == "InvalidRequestException"
+    sm.put_secret_value(SecretId=name, SecretString="two")
+    assert sm_replica.get_secret_value(SecretId=name)["SecretString"] == "two"
+    code, _ = error(lambda: sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True))
+    assert code == "InvalidRequestException"
+    sm.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=[replica_region])
+    code, _ = error(lambda: sm_replica.get_secret_value(SecretId=name))
+    assert code == "ResourceNotFoundException"
