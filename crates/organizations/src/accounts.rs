@@ -44,25 +44,24 @@ pub(crate) async fn create(
     let tags = checked_tags(input.tags.as_deref().unwrap_or_default())?;
     let role_name = input.role_name.as_deref().unwrap_or(DEFAULT_ROLE);
     let account_id = fresh_account_id(state).await?;
-    let role_created = if email_taken(&org, &email) {
-        false
+    // The account's role is made before the account joins, so that a member account always
+    // has it. A refusal is the request's failure reason, as AWS reports it.
+    let prepared = if email_taken(&org, &email) {
+        Err("EMAIL_ALREADY_EXISTS")
+    } else if let Some(iam) = &state.iam {
+        create_access_role(iam, ctx, &account_id, &org.management_account, role_name)
+            .await
+            .map_err(|_| "INTERNAL_FAILURE")
     } else {
-        if let Some(iam) = &state.iam {
-            create_access_role(iam, ctx, &account_id, &org.management_account, role_name).await?;
-        }
-        true
+        Ok(())
     };
     let request_id = ids::create_request()?;
     let requested_at = state
         .edit(ctx, Access::Manage, |edit| {
-            let failure = if email_taken(&edit.org, &email) {
-                Some("EMAIL_ALREADY_EXISTS")
-            } else if !role_created {
-                // The email was taken when the role would have been made and has been freed
-                // since: the request lost a race with another change.
-                Some("CONCURRENT_ACCOUNT_MODIFICATION")
-            } else {
-                None
+            let failure = match prepared {
+                Err(reason) => Some(reason),
+                Ok(()) if email_taken(&edit.org, &email) => Some("EMAIL_ALREADY_EXISTS"),
+                Ok(()) => None,
             };
             if failure.is_none() {
                 let parent = edit.org.root.id.clone();

@@ -66,21 +66,15 @@ enum Whose<'a> {
 }
 
 impl OrganizationsState {
-    /// The organization of the caller's account, if it is a member of one.
+    /// The organization `account` belongs to, if any.
     pub(crate) async fn organization_of(
         &self,
         account: &str,
     ) -> Result<Option<Loaded>, ServiceError> {
-        let Some(entry) = self
-            .store
-            .get(MEMBERS, account)
-            .await
-            .map_err(store_error)?
-        else {
-            return Ok(None);
-        };
-        let org_id = String::from_utf8_lossy(entry.value.bytes()).into_owned();
-        self.organization(&org_id).await
+        match self.membership(account).await? {
+            Some(org_id) => self.organization(&org_id).await,
+            None => Ok(None),
+        }
     }
 
     /// The organization `org_id`, if it (still) exists.
@@ -135,8 +129,8 @@ impl OrganizationsState {
         self.change(Whose::Caller(ctx, access), apply).await
     }
 
-    /// Changes the organization `org_id`, as [`OrganizationsState::edit`] does; `None` when it
-    /// no longer exists.
+    /// Changes the organization `org_id`, as [`OrganizationsState::edit`] does, for a caller
+    /// outside it. An organization deleted meanwhile answers `AWSOrganizationsNotInUse`.
     pub(crate) async fn edit_organization<T>(
         &self,
         org_id: &str,
