@@ -114,12 +114,22 @@ def test_secure_string_under_a_customer_key(client):
     ) == "InvalidKeyId"
 
 
-@pytest.mark.xfail(strict=False, reason="alias/aws/ssm (AWS managed keys in KMS) may not be built yet")
 def test_secure_string_under_the_default_key(client):
-    ssm = client("ssm")
+    ssm, kms = client("ssm"), client("kms")
     name = unique("default-key")
     ssm.put_parameter(Name=name, Value="under-aws-ssm", Type="SecureString")
     assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "under-aws-ssm"
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    assert described[0]["KeyId"] == "alias/aws/ssm"
+    # The AWS managed key was created on first use; its policy lets it be used only through
+    # Parameter Store, so the caller cannot decrypt the stored ciphertext with KMS directly.
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
+    assert aliases.get("alias/aws/ssm")
+    ciphertext = base64.b64decode(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    arn = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}"
+    assert error_code(
+        lambda: kms.decrypt(CiphertextBlob=ciphertext, EncryptionContext={"PARAMETER_ARN": arn})
+    ) == "AccessDeniedException"
 
 
 def test_cli_get_parameters_by_path_with_decryption(client, aws_env):
