@@ -250,8 +250,7 @@ pub(crate) async fn close(
         .edit(ctx, Access::Manage, |edit| {
             if input.account_id == edit.org.management_account {
                 return Err(errors::constraint_violation_exception(
-                    "You attempted to close the management account of the organization. Close \
-                     a management account only after you delete its organization.",
+                    "You attempted to close the management account.",
                 ));
             }
             let account = edit

@@ -182,8 +182,8 @@ pub(crate) async fn register_delegated(
             }
             if !org.service_access.contains_key(&input.service_principal) {
                 return Err(errors::constraint_violation_exception(
-                    "You attempted to register a delegated administrator for a service that \
-                     does not have trusted access enabled in the organization.",
+                    "You attempted to register a delegated administrator before you enabled \
+                     service access.",
                 ));
             }
             let services = org.delegated.entry(input.account_id.clone()).or_default();

@@ -232,9 +232,8 @@ pub(crate) async fn attach(
             }
             if attached_of_kind.len() >= MAX_ATTACHED {
                 return Err(errors::constraint_violation_exception(
-                    "You attempted to attach a policy to an entity that would cause the entity \
-                     to have more than the number of policies of a certain type that can be \
-                     attached.",
+                    "You attempted to exceed the number of policies of a certain type that can \
+                     be attached to an entity at one time.",
                 ));
             }
             org.attachments
@@ -339,7 +338,7 @@ fn supported_kind(kind: &PolicyType) -> Result<&'static str, ServiceError> {
 fn validate_content(kind: &str, content: &str) -> Result<(), ServiceError> {
     if content.chars().count() > limits::ORGANIZATIONS {
         return Err(errors::constraint_violation_exception(
-            "You attempted to create a policy with a size larger than the maximum allowed.",
+            "You attempted to create a policy that is larger than the maximum size.",
         ));
     }
     let kind = if kind == RCP {
