@@ -65,3 +65,26 @@ async fn account_context_gives_the_path_and_policies_by_level() {
     let outsider = AccountId::parse("123456789012").unwrap();
     assert_eq!(h.orgs().account_context(&outsider).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn resource_control_policies_bind_member_accounts() {
+    let h = Harness::with_organization().await;
+    let account = h.create_account("data").await;
+    h.enable_policy_type("RESOURCE_CONTROL_POLICY").await;
+    let context = h
+        .orgs()
+        .account_context(&AccountId::parse(&account).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(context.service_control_policies.is_empty());
+    let levels = &context.resource_control_policies;
+    // The root and the account, each with RCPFullAWSAccess.
+    assert_eq!(levels.len(), 2);
+    for level in levels {
+        assert_eq!(
+            level[0].arn,
+            "arn:aws:organizations::aws:policy/resource_control_policy/p-RCPFullAWSAccess"
+        );
+    }
+}

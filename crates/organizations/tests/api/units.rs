@@ -267,3 +267,31 @@ async fn ous_for_parent_page() {
     assert_eq!(second.organizational_units.unwrap().len(), 2);
     assert_eq!(second.next_token, None);
 }
+
+#[tokio::test]
+async fn concurrent_changes_all_land() {
+    let h = Harness::with_organization().await;
+    let root = h.root_id().await;
+    let (a, b, c, d) = tokio::join!(
+        h.create_unit(&root, "a"),
+        h.create_unit(&root, "b"),
+        h.create_unit(&root, "c"),
+        h.create_unit(&root, "d"),
+    );
+    for created in [a, b, c, d] {
+        created.unwrap();
+    }
+    let children: ListChildrenResponse = h
+        .call(
+            "ListChildren",
+            ListChildrenRequest {
+                parent_id: root,
+                child_type: ChildType::OrganizationalUnit,
+                next_token: None,
+                max_results: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(children.children.unwrap().len(), 4);
+}
