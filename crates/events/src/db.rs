@@ -1,0 +1,190 @@
+//! Where EventBridge keeps its records in the store, and the read-modify-write loop every
+//! change uses.
+//!
+//! Layout, every key prefixed by the tenant `<account>/<region>/`:
+//! - keyspace `BUSES`: `<tenant><bus name>` → a JSON `BusRecord` (custom buses only: the
+//!   `default` bus always exists and is not stored);
+//! - keyspace `RULES`: `<tenant><bus name>|<rule name>` → a JSON `RuleRecord`, its targets
+//!   included, so a rule and its targets change together. `|` appears in no bus name.
+
+use std::future::Future;
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_events::errors;
+use palisade_store::{StoreError, Transaction, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::EventsState;
+
+pub(crate) const BUSES: &str = "events/buses";
+pub(crate) const RULES: &str = "events/rules";
+
+/// How many times a change is re-read and retried after losing a race.
+const ATTEMPTS: usize = 16;
+
+/// The account and region a request acts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tenant {
+    pub account: String,
+    pub region: String,
+}
+
+impl Tenant {
+    pub fn of(ctx: &RequestContext) -> Self {
+        Self {
+            account: ctx.account().as_str().to_owned(),
+            region: ctx.region.as_str().to_owned(),
+        }
+    }
+
+    pub fn prefix(&self) -> String {
+        format!("{}/{}/", self.account, self.region)
+    }
+
+    pub fn bus_key(&self, bus: &str) -> String {
+        format!("{}{bus}", self.prefix())
+    }
+
+    pub fn rules_prefix(&self, bus: &str) -> String {
+        format!("{}{bus}|", self.prefix())
+    }
+
+    pub fn rule_key(&self, bus: &str, rule: &str) -> String {
+        format!("{}{rule}", self.rules_prefix(bus))
+    }
+
+    pub fn bus_arn(&self, bus: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:event-bus/{bus}",
+            self.region, self.account
+        )
+    }
+
+    pub fn rule_arn(&self, bus: &str, rule: &str) -> String {
+        if bus == crate::buses::DEFAULT {
+            format!(
+                "arn:aws:events:{}:{}:rule/{rule}",
+                self.region, self.account
+            )
+        } else {
+            format!(
+                "arn:aws:events:{}:{}:rule/{bus}/{rule}",
+                self.region, self.account
+            )
+        }
+    }
+}
+
+/// A record as read, with the version to pin when writing it back.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+pub(crate) fn store_error(error: StoreError) -> ServiceError {
+    errors::internal_exception(format!("EventBridge storage failed: {error}"))
+}
+
+pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
+    serde_json::to_vec(record)
+        .map(Value::Plain)
+        .map_err(|error| {
+            errors::internal_exception(format!("EventBridge record encoding failed: {error}"))
+        })
+}
+
+fn decode<T: DeserializeOwned>(
+    keyspace: &str,
+    key: &str,
+    value: &Value,
+) -> Result<T, ServiceError> {
+    serde_json::from_slice(value.bytes()).map_err(|error| {
+        errors::internal_exception(format!(
+            "unreadable EventBridge record {keyspace}/{key}: {error}"
+        ))
+    })
+}
+
+impl EventsState {
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        key: &str,
+    ) -> Result<Option<Stored<T>>, ServiceError> {
+        match self.store.get(keyspace, key).await.map_err(store_error)? {
+            None => Ok(None),
+            Some(entry) => Ok(Some(Stored {
+                value: decode(keyspace, key, &entry.value)?,
+                version: entry.version,
+            })),
+        }
+    }
+
+    /// Up to `limit` records under `prefix` whose keys sort after `prefix` + `after`, in key
+    /// order, each with its key less the prefix.
+    pub(crate) async fn scan_page<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>, ServiceError> {
+        let after = after.map(|after| format!("{prefix}{after}"));
+        let rows = self
+            .store
+            .scan(keyspace, prefix, after.as_deref(), limit)
+            .await
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(key, entry)| {
+                let record = decode(keyspace, &key, &entry.value)?;
+                let name = key.strip_prefix(prefix).unwrap_or(&key).to_owned();
+                Ok((name, record))
+            })
+            .collect()
+    }
+
+    /// Every record under `prefix`, with its key less the prefix.
+    pub(crate) async fn scan_all<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>, ServiceError> {
+        const CHUNK: usize = 500;
+        let mut all: Vec<(String, T)> = Vec::new();
+        loop {
+            let after = all.last().map(|(name, _)| name.clone());
+            let page = self
+                .scan_page(keyspace, prefix, after.as_deref(), CHUNK)
+                .await?;
+            let done = page.len() < CHUNK;
+            all.extend(page);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that
+    /// applies its change (pinning the versions it read) and the answer. When another change
+    /// wins the race, `attempt` runs again on fresh reads.
+    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
+    {
+        for _ in 0..ATTEMPTS {
+            let (txn, answer) = attempt().await?;
+            match self.store.commit(txn).await {
+                Ok(()) => return Ok(answer),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Err(errors::concurrent_modification_exception(
+            "Another change to this resource happened at the same time. Retry the request.",
+        ))
+    }
+}

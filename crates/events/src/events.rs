@@ -1,0 +1,266 @@
+//! Events: `PutEvents` validates and accepts entries onto a bus, `TestEventPattern` matches one
+//! event against one pattern, and [`EventsState::matching_targets`] finds the enabled rules of
+//! a bus that an event matches, with their targets, through the bus's compiled [`Machine`].
+//! Sending events to those targets is not built yet: accepted events are not delivered.
+
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_event_pattern::{Machine, Pattern};
+use palisade_model_events::errors;
+use palisade_model_events::types::*;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::EventsState;
+use crate::buses::bus_name;
+use crate::db::{RULES, Tenant};
+use crate::records::RuleRecord;
+use crate::values::from_json;
+
+/// AWS's limit on the total size of one `PutEvents` request's entries.
+const MAX_ENTRIES_SIZE: usize = 256 * 1024;
+
+/// The fields `TestEventPattern` requires of its event.
+const REQUIRED_EVENT_FIELDS: [&str; 7] = [
+    "id",
+    "account",
+    "source",
+    "time",
+    "region",
+    "resources",
+    "detail-type",
+];
+
+/// A rule an event matched, and where it sends it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub rule_arn: String,
+    pub targets: Vec<Target>,
+}
+
+impl EventsState {
+    /// The enabled rules of `bus` (in `account`/`region`) whose patterns `event` (a full
+    /// EventBridge envelope) matches, each with its targets. This is what delivery will use.
+    pub async fn matching_targets(
+        &self,
+        account: &str,
+        region: &str,
+        bus: &str,
+        event: &Value,
+    ) -> Result<Vec<Delivery>, ServiceError> {
+        let tenant = Tenant {
+            account: account.to_owned(),
+            region: region.to_owned(),
+        };
+        let machine = self.machine(&tenant, bus).await?;
+        let mut deliveries = Vec::new();
+        for name in machine.matching_rules(event) {
+            // A rule changed since the machine was compiled is read afresh.
+            let Some(rule) = self
+                .get::<RuleRecord>(RULES, &tenant.rule_key(bus, &name))
+                .await?
+            else {
+                continue;
+            };
+            if !rule.value.is_enabled() {
+                continue;
+            }
+            deliveries.push(Delivery {
+                rule_arn: tenant.rule_arn(bus, &name),
+                targets: rule
+                    .value
+                    .targets
+                    .iter()
+                    .map(from_json)
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+        Ok(deliveries)
+    }
+
+    /// The compiled patterns of the enabled rules of `bus`, compiled on first use.
+    async fn machine(
+        &self,
+        tenant: &Tenant,
+        bus: &str,
+    ) -> Result<Arc<Machine<String>>, ServiceError> {
+        let key = tenant.bus_key(bus);
+        if let Some(machine) = self
+            .machines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(Arc::clone(machine));
+        }
+        let rules: Vec<(String, RuleRecord)> =
+            self.scan_all(RULES, &tenant.rules_prefix(bus)).await?;
+        let mut machine = Machine::new();
+        for (name, rule) in rules {
+            let pattern = rule.event_pattern.as_deref().filter(|_| rule.is_enabled());
+            // Stored patterns were validated when put.
+            if let Some(Ok(pattern)) = pattern.map(Pattern::parse) {
+                machine.add_rule(name, &pattern);
+            }
+        }
+        let machine = Arc::new(machine);
+        self.machines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, Arc::clone(&machine));
+        Ok(machine)
+    }
+
+    /// Drops the compiled machine of `bus` after a change to its rules.
+    pub(crate) fn forget_machine(&self, tenant: &Tenant, bus: &str) {
+        self.machines
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&tenant.bus_key(bus));
+    }
+}
+
+pub(crate) async fn put(
+    state: &EventsState,
+    ctx: &RequestContext,
+    input: PutEventsRequest,
+) -> Result<PutEventsResponse, ServiceError> {
+    let size: usize = input.entries.iter().map(entry_size).sum();
+    if size > MAX_ENTRIES_SIZE {
+        return Err(ServiceError::validation(
+            "Total size of the entries in the request is over the limit.",
+        ));
+    }
+    let tenant = Tenant::of(ctx);
+    let mut results = Vec::with_capacity(input.entries.len());
+    let mut failed = 0;
+    for entry in &input.entries {
+        let result = match check_entry(state, &tenant, entry).await? {
+            Ok(()) => PutEventsResultEntry {
+                event_id: Some(uuid::Uuid::new_v4().to_string()),
+                ..PutEventsResultEntry::default()
+            },
+            Err((code, message)) => {
+                failed += 1;
+                PutEventsResultEntry {
+                    event_id: None,
+                    error_code: Some(code.to_owned()),
+                    error_message: Some(message),
+                }
+            }
+        };
+        results.push(result);
+    }
+    Ok(PutEventsResponse {
+        failed_entry_count: Some(failed),
+        entries: Some(results),
+    })
+}
+
+/// AWS's size of an entry: its strings in UTF-8 bytes, and 14 bytes for a time.
+fn entry_size(entry: &PutEventsRequestEntry) -> usize {
+    let text = |field: &Option<String>| field.as_deref().map_or(0, str::len);
+    let resources: usize = entry.resources.iter().flatten().map(String::len).sum();
+    text(&entry.source)
+        + text(&entry.detail_type)
+        + text(&entry.detail)
+        + resources
+        + if entry.time.is_some() { 14 } else { 0 }
+}
+
+/// An entry's failure, as `PutEvents` reports it in place of an event id.
+type EntryFailure = (&'static str, String);
+
+async fn check_entry(
+    state: &EventsState,
+    tenant: &Tenant,
+    entry: &PutEventsRequestEntry,
+) -> Result<Result<(), EntryFailure>, ServiceError> {
+    let missing = |field: &str| {
+        Err((
+            "InvalidArgument",
+            format!("Parameter {field} is not valid. Reason: {field} is a required argument."),
+        ))
+    };
+    let Some(source) = entry.source.as_deref().filter(|source| !source.is_empty()) else {
+        return Ok(missing("Source"));
+    };
+    if entry.detail_type.as_deref().is_none_or(str::is_empty) {
+        return Ok(missing("DetailType"));
+    }
+    let Some(detail) = entry.detail.as_deref() else {
+        return Ok(missing("Detail"));
+    };
+    if !matches!(serde_json::from_str::<Value>(detail), Ok(Value::Object(_))) {
+        return Ok(Err(("MalformedDetail", "Detail is malformed.".to_owned())));
+    }
+    if source.starts_with("aws.") {
+        return Ok(Err((
+            "NotAuthorizedForSourceException",
+            "Not authorized for the source.".to_owned(),
+        )));
+    }
+    let bus = bus_name(entry.event_bus_name.as_deref());
+    if let Err(error) = state.require_bus(tenant, &bus).await {
+        return Ok(Err(("ResourceNotFoundException", error.message)));
+    }
+    Ok(Ok(()))
+}
+
+pub(crate) fn test_pattern(
+    input: &TestEventPatternRequest,
+) -> Result<TestEventPatternResponse, ServiceError> {
+    let pattern = Pattern::parse(&input.event_pattern)
+        .map_err(|error| errors::invalid_event_pattern_exception(error.to_string()))?;
+    let invalid_event = || ServiceError::validation("Parameter Event is not valid.");
+    let event: Value = serde_json::from_str(&input.event).map_err(|_| invalid_event())?;
+    let complete = event.as_object().is_some_and(|fields| {
+        REQUIRED_EVENT_FIELDS
+            .iter()
+            .all(|field| fields.contains_key(*field))
+            && fields.get("resources").is_some_and(Value::is_array)
+    });
+    if !complete {
+        return Err(invalid_event());
+    }
+    Ok(TestEventPatternResponse {
+        result: Some(pattern.matches(&event)),
+    })
+}
+
+/// The envelope EventBridge puts around an entry, as rules see it.
+pub fn envelope(
+    id: &str,
+    account: &str,
+    region: &str,
+    time: SystemTime,
+    entry: &PutEventsRequestEntry,
+) -> Value {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    let time = OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(0))
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_default();
+    let detail = entry
+        .detail
+        .as_deref()
+        .and_then(|detail| serde_json::from_str(detail).ok())
+        .unwrap_or_else(|| json!({}));
+    json!({
+        "version": "0",
+        "id": id,
+        "detail-type": entry.detail_type,
+        "source": entry.source,
+        "account": account,
+        "time": time,
+        "region": region,
+        "resources": entry.resources.clone().unwrap_or_default(),
+        "detail": detail,
+    })
+}

@@ -1,0 +1,160 @@
+//! The generated EventBridge trait, implemented by handing each operation to the module that
+//! owns it. Operations not listed here answer `NotImplemented` (the trait's default).
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_events::Events;
+use palisade_model_events::types::*;
+
+use crate::{EventsState, buses, events, rules, targets};
+
+impl Events for EventsState {
+    // Event buses.
+
+    async fn create_event_bus(
+        &self,
+        ctx: &RequestContext,
+        input: CreateEventBusRequest,
+    ) -> Result<CreateEventBusResponse, ServiceError> {
+        buses::create(self, ctx, input).await
+    }
+
+    async fn delete_event_bus(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteEventBusRequest,
+    ) -> Result<(), ServiceError> {
+        buses::delete(self, ctx, input).await
+    }
+
+    async fn describe_event_bus(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeEventBusRequest,
+    ) -> Result<DescribeEventBusResponse, ServiceError> {
+        buses::describe(self, ctx, input).await
+    }
+
+    async fn list_event_buses(
+        &self,
+        ctx: &RequestContext,
+        input: ListEventBusesRequest,
+    ) -> Result<ListEventBusesResponse, ServiceError> {
+        buses::list(self, ctx, input).await
+    }
+
+    // Rules.
+
+    async fn put_rule(
+        &self,
+        ctx: &RequestContext,
+        input: PutRuleRequest,
+    ) -> Result<PutRuleResponse, ServiceError> {
+        rules::put(self, ctx, input).await
+    }
+
+    async fn describe_rule(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeRuleRequest,
+    ) -> Result<DescribeRuleResponse, ServiceError> {
+        rules::describe(self, ctx, input).await
+    }
+
+    async fn list_rules(
+        &self,
+        ctx: &RequestContext,
+        input: ListRulesRequest,
+    ) -> Result<ListRulesResponse, ServiceError> {
+        rules::list(self, ctx, input).await
+    }
+
+    async fn delete_rule(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteRuleRequest,
+    ) -> Result<(), ServiceError> {
+        rules::delete(self, ctx, input).await
+    }
+
+    async fn enable_rule(
+        &self,
+        ctx: &RequestContext,
+        input: EnableRuleRequest,
+    ) -> Result<(), ServiceError> {
+        rules::set_state(
+            self,
+            ctx,
+            &input.name,
+            input.event_bus_name.as_deref(),
+            true,
+        )
+        .await
+    }
+
+    async fn disable_rule(
+        &self,
+        ctx: &RequestContext,
+        input: DisableRuleRequest,
+    ) -> Result<(), ServiceError> {
+        rules::set_state(
+            self,
+            ctx,
+            &input.name,
+            input.event_bus_name.as_deref(),
+            false,
+        )
+        .await
+    }
+
+    async fn list_rule_names_by_target(
+        &self,
+        ctx: &RequestContext,
+        input: ListRuleNamesByTargetRequest,
+    ) -> Result<ListRuleNamesByTargetResponse, ServiceError> {
+        rules::names_by_target(self, ctx, input).await
+    }
+
+    // Targets.
+
+    async fn put_targets(
+        &self,
+        ctx: &RequestContext,
+        input: PutTargetsRequest,
+    ) -> Result<PutTargetsResponse, ServiceError> {
+        targets::put(self, ctx, input).await
+    }
+
+    async fn remove_targets(
+        &self,
+        ctx: &RequestContext,
+        input: RemoveTargetsRequest,
+    ) -> Result<RemoveTargetsResponse, ServiceError> {
+        targets::remove(self, ctx, input).await
+    }
+
+    async fn list_targets_by_rule(
+        &self,
+        ctx: &RequestContext,
+        input: ListTargetsByRuleRequest,
+    ) -> Result<ListTargetsByRuleResponse, ServiceError> {
+        targets::list(self, ctx, input).await
+    }
+
+    // Events.
+
+    async fn put_events(
+        &self,
+        ctx: &RequestContext,
+        input: PutEventsRequest,
+    ) -> Result<PutEventsResponse, ServiceError> {
+        events::put(self, ctx, input).await
+    }
+
+    async fn test_event_pattern(
+        &self,
+        _ctx: &RequestContext,
+        input: TestEventPatternRequest,
+    ) -> Result<TestEventPatternResponse, ServiceError> {
+        events::test_pattern(&input)
+    }
+}
