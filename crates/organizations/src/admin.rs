@@ -1,7 +1,7 @@
 //! Tags on roots, OUs, accounts and policies; trusted access for AWS services; delegated
 //! administrators.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use palisade_core::value::Timestamp;
 use palisade_core::{RequestContext, ServiceError};
@@ -24,10 +24,18 @@ use crate::records::{Org, account_not_found, target_not_found};
 /// "Maximum number of tags that you can attach to a resource: 50."
 const MAX_TAGS: usize = 50;
 
-/// `tags`, refused if there are more than a resource may carry.
+/// `tags`, refused if there are more than a resource may carry, if a key repeats, or if a key
+/// is a system tag's.
 pub(crate) fn checked_tags(tags: &[Tag]) -> Result<&[Tag], ServiceError> {
     if tags.len() > MAX_TAGS {
         return Err(too_many_tags());
+    }
+    check_system_keys(tags.iter().map(|tag| tag.key.as_str()))?;
+    let keys: BTreeSet<&str> = tags.iter().map(|tag| tag.key.as_str()).collect();
+    if keys.len() < tags.len() {
+        return Err(errors::invalid_input_exception(
+            "Tag keys must be unique among the tags attached to the same entity.",
+        ));
     }
     Ok(tags)
 }
@@ -47,8 +55,9 @@ pub(crate) async fn tag(
         .edit(ctx, Access::Manage, |edit| {
             let org = &mut edit.org;
             check_taggable(org, &input.resource_id)?;
+            let added = tag_map(checked_tags(&input.tags)?);
             let tags = org.tags.entry(input.resource_id.clone()).or_default();
-            tags.extend(tag_map(&input.tags));
+            tags.extend(added);
             if tags.len() > MAX_TAGS {
                 return Err(too_many_tags());
             }
@@ -66,6 +75,7 @@ pub(crate) async fn untag(
         .edit(ctx, Access::Manage, |edit| {
             let org = &mut edit.org;
             check_taggable(org, &input.resource_id)?;
+            check_system_keys(input.tag_keys.iter().map(String::as_str))?;
             if let Some(tags) = org.tags.get_mut(&input.resource_id) {
                 for key in &input.tag_keys {
                     tags.remove(key);
@@ -299,6 +309,16 @@ fn check_taggable(org: &Org, id: &str) -> Result<(), ServiceError> {
     } else {
         Err(target_not_found())
     }
+}
+
+/// Keys starting `aws:` belong to AWS.
+fn check_system_keys<'a>(mut keys: impl Iterator<Item = &'a str>) -> Result<(), ServiceError> {
+    if keys.any(|key| key.starts_with("aws:")) {
+        return Err(errors::invalid_input_exception(
+            "You specified a tag key that is a system tag.",
+        ));
+    }
+    Ok(())
 }
 
 fn too_many_tags() -> ServiceError {

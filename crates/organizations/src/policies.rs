@@ -261,13 +261,15 @@ pub(crate) async fn detach(
                     "The policy isn't attached to the specified target in the specified root.",
                 ));
             }
-            // Every target keeps at least one SCP, and RCPFullAWSAccess can never be detached.
-            let keeps_minimum = if kind == SCP {
-                attached_of_kind.len() > 1
-            } else {
-                default_policy(&kind).is_none_or(|default| default.id != input.policy_id)
-            };
-            if !keeps_minimum {
+            // RCPFullAWSAccess can never be detached, and every target keeps at least one SCP.
+            if kind == RCP
+                && default_policy(RCP).is_some_and(|default| default.id == input.policy_id)
+            {
+                return Err(errors::invalid_input_exception(
+                    "You can't detach this AWS Managed Policy.",
+                ));
+            }
+            if kind == SCP && attached_of_kind.len() < 2 {
                 return Err(errors::constraint_violation_exception(
                     "You attempted to detach a policy from an entity that would cause the \
                      entity to have fewer than the minimum number of policies of a certain \

@@ -271,10 +271,7 @@ async fn rcp_full_access_cannot_be_detached() {
         h.policies_for(&account, "RESOURCE_CONTROL_POLICY").await,
         [RCP_FULL]
     );
-    assert_code(
-        h.detach(RCP_FULL, &account).await,
-        "ConstraintViolationException",
-    );
+    assert_code(h.detach(RCP_FULL, &account).await, "InvalidInputException");
 }
 
 #[tokio::test]
@@ -328,6 +325,23 @@ async fn tags_on_roots_ous_accounts_and_policies() {
                 key: "env".to_owned(),
                 value: "prod".to_owned(),
             }]
+        );
+    }
+    let tag = |key: &str| Tag {
+        key: key.to_owned(),
+        value: "v".to_owned(),
+    };
+    for tags in [vec![tag("aws:owner")], vec![tag("k"), tag("k")]] {
+        assert_code(
+            h.act(
+                "TagResource",
+                TagResourceRequest {
+                    resource_id: unit.clone(),
+                    tags,
+                },
+            )
+            .await,
+            "InvalidInputException",
         );
     }
     assert_code(
