@@ -13,6 +13,7 @@
 //! ([`SecretsManagerState::rotation_functions`]) and
 //! [`SecretsManagerState::resource_policy_for`] for the authorizer.
 
+mod builtin;
 mod crypto;
 mod db;
 mod functions;
@@ -35,6 +36,7 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_secretsmanager::types::*;
 use palisade_store::Store;
 
+pub use builtin::{PostgresRotation, PostgresStrategy};
 pub use functions::{
     CommandFunction, HttpFunction, RotationEvent, RotationFunction, RotationFunctions, RotationStep,
 };

@@ -14,6 +14,12 @@ mod encryption;
 )]
 mod listing;
 mod policies;
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod postgres;
 mod replication;
 #[expect(
     clippy::unwrap_used,
