@@ -5,7 +5,8 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_organizations::errors;
 use palisade_model_organizations::types::{
     AttachPolicyRequest, CreatePolicyRequest, CreatePolicyResponse, DeletePolicyRequest,
-    DescribePolicyRequest, DescribePolicyResponse, DetachPolicyRequest, DisablePolicyTypeRequest,
+    DescribeEffectivePolicyRequest, DescribeEffectivePolicyResponse, DescribePolicyRequest,
+    DescribePolicyResponse, DetachPolicyRequest, DisablePolicyTypeRequest,
     DisablePolicyTypeResponse, EnablePolicyTypeRequest, EnablePolicyTypeResponse,
     ListPoliciesForTargetRequest, ListPoliciesForTargetResponse, ListPoliciesRequest,
     ListPoliciesResponse, ListTargetsForPolicyRequest, ListTargetsForPolicyResponse,
@@ -320,6 +321,31 @@ pub(crate) async fn list_targets(
         targets: Some(targets),
         next_token,
     })
+}
+
+/// `DescribeEffectivePolicy`. Effective policies are those of the management policy types (tag,
+/// backup, AI opt-out, ...), which Palisade does not offer, so no target ever has one. A member
+/// account may ask about itself; other targets need the management account or a delegated
+/// administrator.
+pub(crate) async fn describe_effective(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: DescribeEffectivePolicyRequest,
+) -> Result<DescribeEffectivePolicyResponse, ServiceError> {
+    let caller = ctx.account().as_str();
+    let target = input.target_id.as_deref().unwrap_or(caller);
+    let access = if target == caller {
+        Access::Member
+    } else {
+        Access::Read
+    };
+    let org = state.read(ctx, access).await?;
+    if org.target(target).is_none() {
+        return Err(target_not_found());
+    }
+    Err(errors::effective_policy_not_found_exception(
+        "We can't find an effective policy of the specified type for the target.",
+    ))
 }
 
 /// The policy kind Palisade validates and enforces for `kind`: SCPs and RCPs.

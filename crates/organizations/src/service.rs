@@ -1,7 +1,7 @@
 //! The generated Organizations trait, implemented by handing each operation to the module
 //! that owns it. Operations not listed here (`EnableAllFeatures`, GovCloud accounts, effective
-//! and resource policies, responsibility transfers) answer `NotImplemented`, the trait's
-//! default.
+//! policy validation, resource policies, responsibility transfers) answer `NotImplemented`,
+//! the trait's default.
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_organizations::Organizations;
@@ -391,5 +391,13 @@ impl Organizations for OrganizationsState {
         input: ListHandshakesForAccountRequest,
     ) -> Result<ListHandshakesForAccountResponse, ServiceError> {
         handshakes::list_for_account(self, ctx, input).await
+    }
+
+    async fn describe_effective_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeEffectivePolicyRequest,
+    ) -> Result<DescribeEffectivePolicyResponse, ServiceError> {
+        policies::describe_effective(self, ctx, input).await
     }
 }

@@ -356,3 +356,32 @@ async fn tags_on_roots_ous_accounts_and_policies() {
         "TargetNotFoundException",
     );
 }
+
+#[tokio::test]
+async fn no_target_has_an_effective_policy() {
+    let h = Harness::with_organization().await;
+    let member = h.create_account("app").await;
+    let ask = |target: Option<&str>| DescribeEffectivePolicyRequest {
+        policy_type: EffectivePolicyType::TagPolicy,
+        target_id: target.map(str::to_owned),
+    };
+    assert_code(
+        h.act_as(&context(&member), "DescribeEffectivePolicy", ask(None))
+            .await,
+        "EffectivePolicyNotFoundException",
+    );
+    assert_code(
+        h.act_as(
+            &context(&member),
+            "DescribeEffectivePolicy",
+            ask(Some(MANAGEMENT)),
+        )
+        .await,
+        "AccessDeniedException",
+    );
+    assert_code(
+        h.act("DescribeEffectivePolicy", ask(Some("111111111111")))
+            .await,
+        "TargetNotFoundException",
+    );
+}
