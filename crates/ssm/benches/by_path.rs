@@ -63,6 +63,15 @@ fn by_path(c: &mut Criterion) {
             black_box(page)
         });
     });
+    // Every parameter is two levels below `/bench`: the read skips the 100 subtrees.
+    c.bench_function("get_parameters_by_path/one_level/above_10k_deeper", |b| {
+        b.iter(|| {
+            let page = runtime
+                .block_on(parameters.get_parameters_by_path(&ctx, request("/bench", false)))
+                .unwrap();
+            black_box(page)
+        });
+    });
     c.bench_function("get_parameters_by_path/recursive/first_page_of_10k", |b| {
         b.iter(|| {
             let page = runtime

@@ -113,6 +113,7 @@ pub(crate) async fn get_parameters_by_path(
         service,
         &tenant,
         &scan_prefix,
+        (!recursive).then_some(path),
         input.next_token.as_deref(),
         limit,
         |record| {
@@ -165,10 +166,15 @@ pub(crate) async fn describe_parameters(
         });
     }
     let scan_prefix = scan_prefix(&tenant, filters::path_of(&filters).map(|(path, _)| path));
+    let one_level = match filters::path_of(&filters) {
+        Some((path, false)) => Some(path),
+        _ => None,
+    };
     let (page, next_token) = collect(
         service,
         &tenant,
         &scan_prefix,
+        one_level,
         input.next_token.as_deref(),
         limit,
         |record| {
@@ -402,10 +408,13 @@ fn scan_prefix(tenant: &Tenant, path: Option<&str>) -> String {
 
 /// One page of the records under the store prefix `scan_prefix` that `keep` accepts, resuming
 /// after the name in `token`, with the token of the next page when more records are accepted.
+/// With `one_level_below`, a path, whole subtrees deeper than its children are skipped in the
+/// store rather than read and refused.
 async fn collect(
     service: &ParameterStore,
     tenant: &Tenant,
     scan_prefix: &str,
+    one_level_below: Option<&str>,
     token: Option<&str>,
     limit: usize,
     mut keep: impl FnMut(&ParameterRecord) -> bool,
@@ -419,9 +428,16 @@ async fn collect(
     let mut page: Vec<ParameterRecord> = Vec::with_capacity(limit);
     loop {
         let rows = records::scan(&service.store, scan_prefix, after.as_deref(), chunk).await?;
-        let exhausted = rows.len() < chunk;
+        let mut exhausted = rows.len() < chunk;
         after = rows.last().map(|(key, _)| key.clone());
         for (_, record) in rows {
+            if let Some(skip) =
+                one_level_below.and_then(|path| past_deeper(tenant, path, &record.name))
+            {
+                after = Some(skip);
+                exhausted = false;
+                break;
+            }
             if !keep(&record) {
                 continue;
             }
@@ -435,6 +451,19 @@ async fn collect(
             return Ok((page, None));
         }
     }
+}
+
+/// For a one-level read of `path`: when `name` lies deeper than a child of `path`, the store key
+/// past every parameter under that child. Names are ASCII, so the highest character ends the
+/// child's range.
+fn past_deeper(tenant: &Tenant, path: &str, name: &str) -> Option<String> {
+    let base = path.trim_end_matches('/');
+    let rest = name.strip_prefix(base)?.strip_prefix('/')?;
+    let child = rest.get(..rest.find('/')?)?;
+    Some(format!(
+        "{}\u{10FFFF}",
+        tenant.store_key(&format!("{base}/{child}/"))
+    ))
 }
 
 fn public_by_path(

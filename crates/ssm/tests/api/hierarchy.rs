@@ -80,6 +80,25 @@ async fn by_path_is_one_level_or_recursive() {
     );
     let root = h.by_path(path("/", false)).await.unwrap();
     assert_eq!(names(&root.parameters.unwrap()), ["/apple", "top"]);
+    // Page by page, across the subtrees a one-level read skips.
+    let first = h
+        .by_path(GetParametersByPathRequest {
+            max_results: Some(1),
+            ..path("/", false)
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&first.parameters.unwrap()), ["/apple"]);
+    let second = h
+        .by_path(GetParametersByPathRequest {
+            max_results: Some(1),
+            next_token: first.next_token,
+            ..path("/", false)
+        })
+        .await
+        .unwrap();
+    assert_eq!(names(&second.parameters.unwrap()), ["top"]);
+    assert_eq!(second.next_token, None);
     let typed = h
         .by_path(GetParametersByPathRequest {
             parameter_filters: Some(vec![ParameterStringFilter {
