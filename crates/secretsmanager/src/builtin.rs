@@ -7,19 +7,20 @@
 //! the credentials of a user allowed to create roles. The functions act as Secrets Manager on the
 //! secret's account; passwords never appear in errors.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use palisade_core::service::BoxFuture;
-use palisade_core::{AccountId, Principal, Region, RequestContext, Sensitive, ServiceError};
+use palisade_core::{RequestContext, Sensitive, ServiceError};
 use palisade_model_secretsmanager::Secretsmanager;
 use palisade_model_secretsmanager::types::*;
 use serde_json::{Map, Value as Json};
 
 use crate::SecretsManagerState;
+use crate::db::Tenant;
 use crate::functions::{RotationEvent, RotationFunction, RotationStep};
 use crate::records::{AWSCURRENT, AWSPENDING};
+use crate::replication::acting_in;
 
 /// Characters AWS's templates keep out of generated database passwords.
 const EXCLUDED_CHARACTERS: &str = "/@\"'\\";
@@ -62,22 +63,16 @@ impl PostgresRotation {
 }
 
 /// Secrets Manager acting on the secret's own account and region, as the ARN names them.
-fn acting_for(arn: &str) -> Result<RequestContext, String> {
+fn acting_for(arn: &str, time: std::time::SystemTime) -> Result<RequestContext, String> {
     let mut parts = arn.split(':');
-    let region = parts.nth(3).and_then(Region::parse);
-    let account = parts.next().and_then(AccountId::parse);
-    let (Some(region), Some(account)) = (region, account) else {
-        return Err(format!("{arn} is not a secret ARN"));
+    let tenant = match (parts.nth(3), parts.next()) {
+        (Some(region), Some(account)) => Tenant {
+            account: account.to_owned(),
+            region: region.to_owned(),
+        },
+        _ => return Err(format!("{arn} is not a secret ARN")),
     };
-    Ok(RequestContext {
-        request_id: crate::ids::uuid().map_err(|error| error.message)?,
-        principal: Principal::root(account, "secretsmanager"),
-        region,
-        source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        user_agent: "secretsmanager.amazonaws.com".to_owned(),
-        time: std::time::SystemTime::now(),
-        secure_transport: true,
-    })
+    acting_in(&tenant, time).ok_or_else(|| format!("{arn} is not a secret ARN"))
 }
 
 fn failed(error: ServiceError) -> String {
@@ -197,7 +192,7 @@ impl PostgresRotation {
             .state
             .upgrade()
             .ok_or_else(|| "Secrets Manager is shutting down.".to_owned())?;
-        let ctx = acting_for(&event.secret_id)?;
+        let ctx = acting_for(&event.secret_id, state.clock.now())?;
         let arn = event.secret_id.as_str();
         let token = event.client_request_token.as_str();
         match event.step {

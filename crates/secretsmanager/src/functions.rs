@@ -180,10 +180,13 @@ impl RotationFunction for CommandFunction {
                 .map_err(|error| format!("the rotation command could not start: {error}"))?;
             let run = async {
                 if let Some(mut stdin) = child.stdin.take() {
-                    stdin
-                        .write_all(event.to_json().as_bytes())
-                        .await
-                        .map_err(|error| format!("the event could not be written: {error}"))?;
+                    // A command that exits without reading its input is judged by its status.
+                    match stdin.write_all(event.to_json().as_bytes()).await {
+                        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                            return Err(format!("the event could not be written: {error}"));
+                        }
+                        _ => {}
+                    }
                 }
                 child
                     .wait()

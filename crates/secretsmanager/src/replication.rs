@@ -46,16 +46,16 @@ pub(crate) fn replication_status(record: &SecretRecord) -> Option<Vec<Replicatio
     })
 }
 
-/// The context Secrets Manager acts in when it copies a secret: the account's root in `tenant`'s
-/// region.
-fn acting_in(tenant: &Tenant) -> Option<RequestContext> {
+/// The context Secrets Manager acts in on its own (copying a secret, a built-in rotation): the
+/// account's root in `tenant`'s region.
+pub(crate) fn acting_in(tenant: &Tenant, time: std::time::SystemTime) -> Option<RequestContext> {
     Some(RequestContext {
         request_id: uuid().ok()?,
         principal: Principal::root(AccountId::parse(&tenant.account)?, "secretsmanager"),
         region: Region::parse(&tenant.region)?,
         source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         user_agent: "secretsmanager.amazonaws.com".to_owned(),
-        time: std::time::SystemTime::now(),
+        time,
         secure_transport: true,
     })
 }
@@ -128,7 +128,10 @@ impl SecretsManagerState {
             account: tenant.account.clone(),
             region: replica.region.clone(),
         };
-        let (Some(primary_ctx), Some(replica_ctx)) = (acting_in(tenant), acting_in(&target)) else {
+        let now = self.clock.now();
+        let (Some(primary_ctx), Some(replica_ctx)) =
+            (acting_in(tenant, now), acting_in(&target, now))
+        else {
             return Err(format!(
                 "Replication failed: {} is not a valid Region.",
                 replica.region
