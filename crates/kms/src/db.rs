@@ -9,7 +9,8 @@
 //! - keyspace `IMPORT_KEYS`: `<tenant><key id>` → the RSA private key (PKCS#8) that unwraps
 //!   material being imported into the key, sealed.
 //!
-//! A key and its material are always written in the same transaction.
+//! A key and its material are always written in the same transaction. A multi-Region key has a
+//! record and a material entry under the tenant of each region that holds it, same key id.
 
 use std::future::Future;
 

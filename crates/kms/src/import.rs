@@ -218,6 +218,9 @@ impl KmsState {
             let removed = self
                 .remove_imported_material(&tenant, &key.id, |key| Ok(is_expired(key, now)))
                 .await?;
+            if let Some(material_id) = &removed {
+                self.publish_expiration(&tenant, &key.id, material_id);
+            }
             expired += usize::from(removed.is_some());
         }
         Ok(expired)
@@ -242,7 +245,7 @@ impl KmsState {
             record.materials.clear();
             record.material_expires = None;
             // A key pending deletion stays so; any other waits for new material.
-            if !matches!(record.lifecycle, Lifecycle::PendingDeletion { .. }) {
+            if !record.lifecycle.is_pending_deletion() {
                 record.lifecycle = Lifecycle::PendingImport;
             }
             let txn = Transaction::new()

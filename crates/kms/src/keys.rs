@@ -36,6 +36,9 @@ pub(crate) async fn create(
     input: CreateKeyRequest,
 ) -> Result<CreateKeyResponse, ServiceError> {
     let tenant = Tenant::of(ctx);
+    if let Some(store) = &input.custom_key_store_id {
+        return Err(crate::custom_key_stores::not_found(store));
+    }
     let origin = match input.origin {
         None | Some(OriginType::AwsKms) => Origin::AwsKms,
         Some(OriginType::External) => Origin::External,
@@ -45,7 +48,7 @@ pub(crate) async fn create(
             )));
         }
     };
-    if input.custom_key_store_id.is_some() || input.xks_key_id.is_some() {
+    if input.xks_key_id.is_some() {
         return Err(errors::unsupported_operation_exception(
             "Custom key stores are not supported by Palisade.",
         ));
@@ -437,6 +440,7 @@ impl KmsState {
                 continue;
             }
             if self.delete_key(&tenant, &key.id).await? {
+                self.publish_deletion(&tenant, &key.id);
                 deleted += 1;
             }
         }

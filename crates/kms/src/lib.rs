@@ -1,14 +1,20 @@
 //! AWS Key Management Service: customer managed keys of every AWS key spec, aliases, key
-//! policies, tags, grants, automatic and on-demand rotation, and the cryptographic operations, with
-//! real cryptography from aws-lc-rs, behind the generated [`palisade_model_kms::Kms`] trait.
+//! policies, tags, grants, automatic and on-demand rotation, multi-Region keys, and the
+//! cryptographic operations, with real cryptography from aws-lc-rs, behind the generated
+//! [`palisade_model_kms::Kms`] trait. No custom key store exists (there is no CloudHSM cluster
+//! or external key store proxy to back one); their operations answer as AWS does without one.
 //!
-//! State belongs to the caller's account and region. Key metadata is stored in the clear; key
+//! State belongs to the caller's account and region; a multi-Region key has a record in each
+//! region that holds it. Key metadata is stored in the clear; key
 //! material only ever reaches the store sealed by its barrier (`db` describes the layout), and in
 //! memory it lives in zeroizing types. Every change is one transaction that pins the versions it
 //! read, retried on a conflict.
 //!
 //! AWS managed keys (`alias/aws/<service>`) are created on a service's first use through
 //! [`KmsState::aws_managed_key`]; their settings cannot be changed by anyone.
+//!
+//! The sweepers and rotations publish EventBridge events to the sink given by
+//! [`KmsState::with_events`].
 //!
 //! Besides the AWS API, [`KmsState`] offers the server three sweepers to run periodically:
 //! [`KmsState::delete_due_keys`], [`KmsState::rotate_due_keys`] and
@@ -24,7 +30,9 @@ mod aliases;
 mod authorization;
 mod ciphertext;
 mod crypto;
+mod custom_key_stores;
 mod db;
+mod events;
 mod grants;
 mod ids;
 mod import;
@@ -43,6 +51,7 @@ mod specs;
 use std::sync::Arc;
 
 use palisade_core::clock::Clock;
+use palisade_core::events::{Discard, EventSink};
 use palisade_store::Store;
 
 pub use authorization::{ConditionKey, KeyFacts, condition_keys};
@@ -53,12 +62,26 @@ pub use ciphertext::{MalformedCiphertext, ParsedCiphertext, parse_ciphertext};
 pub struct KmsState {
     store: Store,
     clock: Arc<dyn Clock>,
+    events: Arc<dyn EventSink>,
 }
 
 impl KmsState {
-    /// The service over `store`, telling time by `clock`.
+    /// The service over `store`, telling time by `clock`; its events are discarded until
+    /// [`KmsState::with_events`] gives it a sink.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            events: Arc::new(Discard),
+        }
+    }
+
+    /// The service publishing its events (key rotation, deletion and imported material
+    /// expiration) to `events`.
+    #[must_use]
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
     }
 
     /// The current time in milliseconds since the epoch.

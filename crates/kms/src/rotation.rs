@@ -200,53 +200,59 @@ impl KmsState {
         check: impl Fn(&KeyRecord) -> Result<bool, ServiceError>,
     ) -> Result<(KeyRecord, bool), ServiceError> {
         let now = self.now();
-        self.mutate(|| async {
-            let key = self.key_by_id(tenant, id).await?;
-            let record = key.value;
-            if !check(&record)? {
-                return Ok((Transaction::new(), (record, false)));
-            }
-            let new_material = material::generate(record.kind.spec)?;
-            let material_record = MaterialRecord {
-                id: new_material_id()?,
-                created: now,
-                rotation: Some(kind),
-            };
-            // A multi-Region key's replicas share its material: they rotate with it.
-            let regions = std::iter::once(tenant.region.clone()).chain(
-                record
-                    .regions
-                    .iter()
-                    .filter(|regions| regions.primary == tenant.region)
-                    .flat_map(|regions| regions.replicas.clone()),
-            );
-            let mut txn = Transaction::new();
-            let mut answer = None;
-            for region in regions {
-                let holder = tenant.in_region(&region);
-                let Some(stored) = self.key_record(&holder, id).await? else {
-                    continue;
-                };
-                let mut record = stored.value;
-                let mut materials = self.materials(&holder, id).await?;
-                materials.value.push(new_material.clone());
-                record.materials.push(material_record.clone());
-                if let (RotationKind::Automatic, Some(schedule)) = (kind, record.rotation.as_mut())
-                {
-                    schedule.next_rotation = now + i64::from(schedule.period_days) * DAY_MILLIS;
+        let (record, added) = self
+            .mutate(|| async {
+                let key = self.key_by_id(tenant, id).await?;
+                let record = key.value;
+                if !check(&record)? {
+                    return Ok((Transaction::new(), (record, false)));
                 }
-                let store_key = holder.store_key(id);
-                txn = txn
-                    .expect_version(KEYS, &store_key, stored.version)
-                    .expect_version(MATERIAL, &store_key, materials.version)
-                    .put(KEYS, &store_key, plain(&record)?)
-                    .put(MATERIAL, &store_key, materials.value.encode());
-                answer.get_or_insert(record);
-            }
-            let record = answer.unwrap_or(record);
-            Ok((txn, (record, true)))
-        })
-        .await
+                let new_material = material::generate(record.kind.spec)?;
+                let material_record = MaterialRecord {
+                    id: new_material_id()?,
+                    created: now,
+                    rotation: Some(kind),
+                };
+                // A multi-Region key's replicas share its material: they rotate with it.
+                let regions = std::iter::once(tenant.region.clone()).chain(
+                    record
+                        .regions
+                        .iter()
+                        .filter(|regions| regions.primary == tenant.region)
+                        .flat_map(|regions| regions.replicas.clone()),
+                );
+                let mut txn = Transaction::new();
+                let mut answer = None;
+                for region in regions {
+                    let holder = tenant.in_region(&region);
+                    let Some(stored) = self.key_record(&holder, id).await? else {
+                        continue;
+                    };
+                    let mut record = stored.value;
+                    let mut materials = self.materials(&holder, id).await?;
+                    materials.value.push(new_material.clone());
+                    record.materials.push(material_record.clone());
+                    if let (RotationKind::Automatic, Some(schedule)) =
+                        (kind, record.rotation.as_mut())
+                    {
+                        schedule.next_rotation = now + i64::from(schedule.period_days) * DAY_MILLIS;
+                    }
+                    let store_key = holder.store_key(id);
+                    txn = txn
+                        .expect_version(KEYS, &store_key, stored.version)
+                        .expect_version(MATERIAL, &store_key, materials.version)
+                        .put(KEYS, &store_key, plain(&record)?)
+                        .put(MATERIAL, &store_key, materials.value.encode());
+                    answer.get_or_insert(record);
+                }
+                let record = answer.unwrap_or(record);
+                Ok((txn, (record, true)))
+            })
+            .await?;
+        if added {
+            self.publish_rotation(tenant, &record, kind);
+        }
+        Ok((record, added))
     }
 }
 

@@ -6,8 +6,8 @@ use palisade_model_kms::Kms;
 use palisade_model_kms::types::*;
 
 use crate::{
-    KmsState, agreement, aliases, crypto, grants, import, keys, mac, multi_region, rotation,
-    signing,
+    KmsState, agreement, aliases, crypto, custom_key_stores, grants, import, keys, mac,
+    multi_region, rotation, signing,
 };
 
 impl Kms for KmsState {
@@ -123,6 +123,56 @@ impl Kms for KmsState {
         input: ListKeyPoliciesRequest,
     ) -> Result<ListKeyPoliciesResponse, ServiceError> {
         keys::list_policies(self, ctx, input).await
+    }
+
+    // Custom key stores, of which there are none.
+
+    async fn describe_custom_key_stores(
+        &self,
+        _ctx: &RequestContext,
+        input: DescribeCustomKeyStoresRequest,
+    ) -> Result<DescribeCustomKeyStoresResponse, ServiceError> {
+        custom_key_stores::describe(input)
+    }
+
+    async fn create_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: CreateCustomKeyStoreRequest,
+    ) -> Result<CreateCustomKeyStoreResponse, ServiceError> {
+        custom_key_stores::create(input)
+    }
+
+    async fn connect_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: ConnectCustomKeyStoreRequest,
+    ) -> Result<ConnectCustomKeyStoreResponse, ServiceError> {
+        Err(custom_key_stores::not_found(&input.custom_key_store_id))
+    }
+
+    async fn disconnect_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: DisconnectCustomKeyStoreRequest,
+    ) -> Result<DisconnectCustomKeyStoreResponse, ServiceError> {
+        Err(custom_key_stores::not_found(&input.custom_key_store_id))
+    }
+
+    async fn update_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: UpdateCustomKeyStoreRequest,
+    ) -> Result<UpdateCustomKeyStoreResponse, ServiceError> {
+        Err(custom_key_stores::not_found(&input.custom_key_store_id))
+    }
+
+    async fn delete_custom_key_store(
+        &self,
+        _ctx: &RequestContext,
+        input: DeleteCustomKeyStoreRequest,
+    ) -> Result<DeleteCustomKeyStoreResponse, ServiceError> {
+        Err(custom_key_stores::not_found(&input.custom_key_store_id))
     }
 
     // Multi-Region keys.

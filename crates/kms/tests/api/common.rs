@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use palisade_core::clock::ManualClock;
+use palisade_core::events::{EventSink, ServiceEvent};
 use palisade_core::service::{ErrorKind, Service};
 use palisade_core::value::Blob;
 use palisade_core::{
@@ -22,8 +23,19 @@ use tempfile::TempDir;
 pub const START: u64 = 1_704_067_200;
 pub const DAY: Duration = Duration::from_secs(86_400);
 
+/// Keeps every event KMS publishes, for tests to read.
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<ServiceEvent>>);
+
+impl EventSink for Recorder {
+    fn publish(&self, event: ServiceEvent) {
+        self.0.lock().unwrap().push(event);
+    }
+}
+
 pub struct Harness {
     pub service: KmsService<KmsState>,
+    pub events: Arc<Recorder>,
     pub clock: ManualClock,
     pub dir: TempDir,
     pub store: Store,
@@ -39,12 +51,14 @@ impl Harness {
         .await
         .unwrap();
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
-        let service = KmsService(Arc::new(KmsState::new(
-            store.clone(),
-            Arc::new(clock.clone()),
-        )));
+        let events = Arc::new(Recorder::default());
+        let service = KmsService(Arc::new(
+            KmsState::new(store.clone(), Arc::new(clock.clone()))
+                .with_events(Arc::clone(&events) as Arc<dyn EventSink>),
+        ));
         Self {
             service,
+            events,
             clock,
             dir,
             store,
@@ -54,6 +68,23 @@ impl Harness {
 
     pub fn kms(&self) -> &KmsState {
         &self.service.0
+    }
+
+    /// The events published so far, as (detail-type, resources, detail as JSON).
+    pub fn published(&self) -> Vec<(String, Vec<String>, serde_json::Value)> {
+        self.events
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|event| {
+                (
+                    event.detail_type.clone(),
+                    event.resources.clone(),
+                    serde_json::from_str(&event.detail).unwrap(),
+                )
+            })
+            .collect()
     }
 
     /// Calls `operation` the way the server does: the input is validated against the model

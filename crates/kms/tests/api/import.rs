@@ -172,6 +172,12 @@ async fn imported_material_encrypts_expires_and_comes_back() {
     assert_eq!(h.kms().expire_imported_key_material().await.unwrap(), 0);
     h.clock.advance(DAY);
     assert_eq!(h.kms().expire_imported_key_material().await.unwrap(), 1);
+    let published = h.published();
+    let (detail_type, resources, detail) = published.last().unwrap();
+    assert_eq!(detail_type, "KMS Imported Key Material Expiration");
+    assert_eq!(resources.len(), 1);
+    assert_eq!(detail["key-id"], resources[0].rsplit('/').next().unwrap());
+    assert_eq!(detail["key-material-id"].as_str().unwrap().len(), 64);
     assert_eq!(
         h.describe(&id).await.key_state,
         Some(KeyState::PendingImport)

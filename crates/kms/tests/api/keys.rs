@@ -742,3 +742,72 @@ async fn key_material_never_reaches_the_database_unsealed() {
     }
     assert!(scanned > 0);
 }
+
+#[tokio::test]
+async fn no_custom_key_store_exists() {
+    let h = Harness::new().await;
+    let listed: DescribeCustomKeyStoresResponse = h
+        .call(
+            "DescribeCustomKeyStores",
+            DescribeCustomKeyStoresRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.custom_key_stores, Some(vec![]));
+    assert_eq!(listed.truncated, Some(false));
+    let id = "cks-1234567890abcdef0";
+    assert_code(
+        h.act(
+            "DescribeCustomKeyStores",
+            DescribeCustomKeyStoresRequest {
+                custom_key_store_id: Some(id.to_owned()),
+                ..Default::default()
+            },
+        )
+        .await,
+        "CustomKeyStoreNotFoundException",
+    );
+    for operation in [
+        "ConnectCustomKeyStore",
+        "DisconnectCustomKeyStore",
+        "DeleteCustomKeyStore",
+        "UpdateCustomKeyStore",
+    ] {
+        assert_code(
+            h.act(
+                operation,
+                DeleteCustomKeyStoreRequest {
+                    custom_key_store_id: id.to_owned(),
+                },
+            )
+            .await,
+            "CustomKeyStoreNotFoundException",
+        );
+    }
+    assert_code(
+        h.act(
+            "CreateKey",
+            CreateKeyRequest {
+                custom_key_store_id: Some(id.to_owned()),
+                origin: Some(OriginType::AwsCloudhsm),
+                ..Default::default()
+            },
+        )
+        .await,
+        "CustomKeyStoreNotFoundException",
+    );
+    assert_code(
+        h.act(
+            "CreateCustomKeyStore",
+            CreateCustomKeyStoreRequest {
+                custom_key_store_name: "hsm".to_owned(),
+                cloud_hsm_cluster_id: Some("cluster-abcdefghijk".to_owned()),
+                trust_anchor_certificate: Some("cert".to_owned()),
+                key_store_password: Some(palisade_core::Sensitive::new("password".to_owned())),
+                ..Default::default()
+            },
+        )
+        .await,
+        "CloudHsmClusterNotFoundException",
+    );
+}

@@ -8,6 +8,7 @@ mod aliases;
 )]
 mod common;
 mod crypto;
+mod events;
 mod grants;
 #[expect(
     clippy::unwrap_used,
