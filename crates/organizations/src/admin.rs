@@ -8,18 +8,22 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_organizations::errors;
 use palisade_model_organizations::types::{
     DelegatedAdministrator, DelegatedService, DeregisterDelegatedAdministratorRequest,
-    DisableAWSServiceAccessRequest, EnableAWSServiceAccessRequest, EnabledServicePrincipal,
-    ListAWSServiceAccessForOrganizationRequest, ListAWSServiceAccessForOrganizationResponse,
-    ListDelegatedAdministratorsRequest, ListDelegatedAdministratorsResponse,
-    ListDelegatedServicesForAccountRequest, ListDelegatedServicesForAccountResponse,
-    ListTagsForResourceRequest, ListTagsForResourceResponse, RegisterDelegatedAdministratorRequest,
-    Tag, TagResourceRequest, UntagResourceRequest,
+    DescribeResourcePolicyResponse, DisableAWSServiceAccessRequest, EnableAWSServiceAccessRequest,
+    EnabledServicePrincipal, ListAWSServiceAccessForOrganizationRequest,
+    ListAWSServiceAccessForOrganizationResponse, ListDelegatedAdministratorsRequest,
+    ListDelegatedAdministratorsResponse, ListDelegatedServicesForAccountRequest,
+    ListDelegatedServicesForAccountResponse, ListTagsForResourceRequest,
+    ListTagsForResourceResponse, PutResourcePolicyRequest, PutResourcePolicyResponse,
+    RegisterDelegatedAdministratorRequest, ResourcePolicy, ResourcePolicySummary, Tag,
+    TagResourceRequest, UntagResourceRequest,
 };
+use palisade_policy::{ParseOptions, Policy, PolicyKind};
 
 use crate::OrganizationsState;
 use crate::db::Access;
+use crate::ids;
 use crate::paging::page;
-use crate::records::{Org, account_not_found, target_not_found};
+use crate::records::{Org, ResourcePolicyRecord, account_not_found, target_not_found};
 
 /// "Maximum number of tags that you can attach to a resource: 50."
 const MAX_TAGS: usize = 50;
@@ -113,6 +117,72 @@ pub(crate) async fn list_tags(
         tags: Some(tags),
         next_token,
     })
+}
+
+/// `PutResourcePolicy`: stored and validated as a resource-based policy. Which member accounts
+/// it lets call Organizations is not enforced yet: only the management account and delegated
+/// administrators are let in, as without a policy.
+pub(crate) async fn put_resource_policy(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+    input: PutResourcePolicyRequest,
+) -> Result<PutResourcePolicyResponse, ServiceError> {
+    Policy::parse_with(&input.content, &ParseOptions::new(PolicyKind::Resource))
+        .map_err(|error| errors::invalid_input_exception(error.message().to_owned()))?;
+    let tags = tag_map(checked_tags(input.tags.as_deref().unwrap_or_default())?);
+    let new_id = ids::resource_policy()?;
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            let org = &mut edit.org;
+            let id = org
+                .resource_policy
+                .as_ref()
+                .map_or_else(|| new_id.clone(), |policy| policy.id.clone());
+            let record = ResourcePolicyRecord {
+                id: id.clone(),
+                content: input.content.clone(),
+            };
+            if !tags.is_empty() {
+                org.tags.entry(id).or_default().extend(tags.clone());
+            }
+            let answer = resource_policy_to_api(org, &record);
+            org.resource_policy = Some(record);
+            Ok(PutResourcePolicyResponse {
+                resource_policy: Some(answer),
+            })
+        })
+        .await
+}
+
+pub(crate) async fn describe_resource_policy(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+) -> Result<DescribeResourcePolicyResponse, ServiceError> {
+    let org = state.read(ctx, Access::Read).await?;
+    let record = org
+        .resource_policy
+        .as_ref()
+        .ok_or_else(resource_policy_not_found)?;
+    Ok(DescribeResourcePolicyResponse {
+        resource_policy: Some(resource_policy_to_api(&org, record)),
+    })
+}
+
+pub(crate) async fn delete_resource_policy(
+    state: &OrganizationsState,
+    ctx: &RequestContext,
+) -> Result<(), ServiceError> {
+    state
+        .edit(ctx, Access::Manage, |edit| {
+            let record = edit
+                .org
+                .resource_policy
+                .take()
+                .ok_or_else(resource_policy_not_found)?;
+            edit.org.tags.remove(&record.id);
+            Ok(())
+        })
+        .await
 }
 
 pub(crate) async fn enable_service_access(
@@ -300,15 +370,38 @@ pub(crate) async fn list_delegated_services(
     })
 }
 
-/// Roots, OUs, accounts and the organization's own policies carry tags.
+/// Roots, OUs, accounts, the organization's own policies and its resource policy carry tags.
 fn check_taggable(org: &Org, id: &str) -> Result<(), ServiceError> {
-    if org.target(id).is_some() || org.policies.contains_key(id) {
+    let resource_policy = org
+        .resource_policy
+        .as_ref()
+        .is_some_and(|policy| policy.id == id);
+    if org.target(id).is_some() || org.policies.contains_key(id) || resource_policy {
         Ok(())
     } else if id.len() == 12 && id.bytes().all(|byte| byte.is_ascii_digit()) {
         Err(account_not_found())
     } else {
         Err(target_not_found())
     }
+}
+
+fn resource_policy_to_api(org: &Org, record: &ResourcePolicyRecord) -> ResourcePolicy {
+    ResourcePolicy {
+        resource_policy_summary: Some(ResourcePolicySummary {
+            id: Some(record.id.clone()),
+            arn: Some(format!(
+                "arn:aws:organizations::{}:resourcepolicy/{}/{}",
+                org.management_account, org.id, record.id
+            )),
+        }),
+        content: Some(record.content.clone()),
+    }
+}
+
+fn resource_policy_not_found() -> ServiceError {
+    errors::resource_policy_not_found_exception(
+        "We can't find a resource policy request with the parameter that you specified.",
+    )
 }
 
 /// Keys starting `aws:` belong to AWS.

@@ -27,6 +27,11 @@ pub(crate) fn policy() -> Result<String, ServiceError> {
     Ok(format!("p-{}", random::<8>(LOWER_ALNUM)?))
 }
 
+/// `rp-` and 8 characters.
+pub(crate) fn resource_policy() -> Result<String, ServiceError> {
+    Ok(format!("rp-{}", random::<8>(LOWER_ALNUM)?))
+}
+
 /// `car-` and 32 characters.
 pub(crate) fn create_request() -> Result<String, ServiceError> {
     Ok(format!("car-{}", random::<32>(LOWER_ALNUM)?))

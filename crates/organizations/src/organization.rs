@@ -65,6 +65,7 @@ pub(crate) async fn create(
         service_access: BTreeMap::new(),
         delegated: BTreeMap::new(),
         handshakes: BTreeMap::new(),
+        resource_policy: None,
     };
     if !state.insert(&org).await? {
         return Err(errors::already_in_organization_exception(

@@ -41,6 +41,14 @@ pub(crate) struct Org {
     pub delegated: BTreeMap<String, BTreeMap<String, i64>>,
     /// Invitations sent, by handshake id.
     pub handshakes: BTreeMap<String, HandshakeRecord>,
+    /// The organization's resource-based policy.
+    pub resource_policy: Option<ResourcePolicyRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ResourcePolicyRecord {
+    pub id: String,
+    pub content: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! The generated Organizations trait, implemented by handing each operation to the module
 //! that owns it. Operations not listed here (`EnableAllFeatures`, GovCloud accounts, effective
-//! policy validation, resource policies, responsibility transfers) answer `NotImplemented`,
+//! policy validation, responsibility transfers) answer `NotImplemented`,
 //! the trait's default.
 
 use palisade_core::{RequestContext, ServiceError};
@@ -399,5 +399,24 @@ impl Organizations for OrganizationsState {
         input: DescribeEffectivePolicyRequest,
     ) -> Result<DescribeEffectivePolicyResponse, ServiceError> {
         policies::describe_effective(self, ctx, input).await
+    }
+
+    async fn put_resource_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutResourcePolicyRequest,
+    ) -> Result<PutResourcePolicyResponse, ServiceError> {
+        admin::put_resource_policy(self, ctx, input).await
+    }
+
+    async fn describe_resource_policy(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<DescribeResourcePolicyResponse, ServiceError> {
+        admin::describe_resource_policy(self, ctx).await
+    }
+
+    async fn delete_resource_policy(&self, ctx: &RequestContext) -> Result<(), ServiceError> {
+        admin::delete_resource_policy(self, ctx).await
     }
 }

@@ -308,3 +308,76 @@ async fn delegated_administrators_need_trusted_access_and_may_read() {
         "AccessDeniedException",
     );
 }
+
+#[tokio::test]
+async fn the_resource_policy_is_stored_validated_and_deleted() {
+    let h = Harness::with_organization().await;
+    let member = h.create_account("audit").await;
+    let content = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{member}:root"}},"Action":"organizations:Describe*","Resource":"*"}}]}}"#
+    );
+    assert_code(
+        h.act("DescribeResourcePolicy", none()).await,
+        "ResourcePolicyNotFoundException",
+    );
+    let put = |content: &str| PutResourcePolicyRequest {
+        content: content.to_owned(),
+        tags: None,
+    };
+    let created: PutResourcePolicyResponse =
+        h.call("PutResourcePolicy", put(&content)).await.unwrap();
+    let summary = created
+        .resource_policy
+        .unwrap()
+        .resource_policy_summary
+        .unwrap();
+    let id = summary.id.unwrap();
+    assert!(id.starts_with("rp-"), "{id}");
+    let org: DescribeOrganizationResponse = h.call("DescribeOrganization", none()).await.unwrap();
+    let org_id = org.organization.unwrap().id.unwrap();
+    assert_eq!(
+        summary.arn.unwrap(),
+        format!("arn:aws:organizations::{MANAGEMENT}:resourcepolicy/{org_id}/{id}")
+    );
+    // Replacing keeps the id.
+    let replaced: PutResourcePolicyResponse =
+        h.call("PutResourcePolicy", put(&content)).await.unwrap();
+    assert_eq!(
+        replaced
+            .resource_policy
+            .unwrap()
+            .resource_policy_summary
+            .unwrap()
+            .id,
+        Some(id.clone())
+    );
+    h.act(
+        "TagResource",
+        TagResourceRequest {
+            resource_id: id.clone(),
+            tags: vec![Tag {
+                key: "k".to_owned(),
+                value: "v".to_owned(),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let described: DescribeResourcePolicyResponse =
+        h.call("DescribeResourcePolicy", none()).await.unwrap();
+    assert_eq!(described.resource_policy.unwrap().content, Some(content));
+    assert_code(
+        h.act("PutResourcePolicy", put(r#"{"Statement":[]}"#)).await,
+        "InvalidInputException",
+    );
+    assert_code(
+        h.act_as(&context(&member), "DeleteResourcePolicy", none())
+            .await,
+        "AccessDeniedException",
+    );
+    h.act("DeleteResourcePolicy", none()).await.unwrap();
+    assert_code(
+        h.act("DeleteResourcePolicy", none()).await,
+        "ResourcePolicyNotFoundException",
+    );
+}
