@@ -9,6 +9,8 @@
 //! sit in the same element of it, so `{"a": {"x": [1], "y": [2]}}` does not match
 //! `{"a": [{"x": 1}, {"y": 2}]}`.
 
+use std::borrow::Borrow;
+
 use serde_json::Value;
 
 use crate::matcher::Leaf;
@@ -27,6 +29,9 @@ impl Pattern {
 
 impl Branch {
     pub(crate) fn matches(&self, event: &Value) -> bool {
+        if !self.conditions.iter().any(|condition| condition.absent_ok) {
+            return satisfies(&self.conditions, 0, event, 0);
+        }
         let mut required: Vec<&Condition> = Vec::with_capacity(self.conditions.len());
         for condition in &self.conditions {
             if condition.absent_ok && !has_leaf(event, &condition.path, 0) {
@@ -41,7 +46,7 @@ impl Branch {
 /// Whether one consistent choice of leaves under `node` satisfies every condition in `goals`.
 /// The goals share their first `level` path segments (the path down to `node`), and are sorted
 /// by path (see [`crate::pattern`]), so the goals under each field form one run.
-fn satisfies(goals: &[&Condition], level: usize, node: &Value, depth: usize) -> bool {
+fn satisfies<C: Borrow<Condition>>(goals: &[C], level: usize, node: &Value, depth: usize) -> bool {
     if goals.is_empty() {
         return true;
     }
@@ -56,12 +61,12 @@ fn satisfies(goals: &[&Condition], level: usize, node: &Value, depth: usize) -> 
         Value::Object(fields) => {
             let mut remaining = goals;
             while let Some(first) = remaining.first() {
-                let Some(field) = first.path.get(level) else {
+                let Some(field) = condition(first).path.get(level) else {
                     return false; // an object is not a leaf
                 };
                 let run = remaining
                     .iter()
-                    .take_while(|goal| goal.path.get(level) == Some(field))
+                    .take_while(|goal| condition(*goal).path.get(level) == Some(field))
                     .count();
                 let (group, rest) = remaining.split_at(run);
                 match fields.get(field) {
@@ -77,11 +82,17 @@ fn satisfies(goals: &[&Condition], level: usize, node: &Value, depth: usize) -> 
                 return false;
             };
             goals.iter().all(|goal| {
+                let goal = condition(goal);
                 goal.path.len() == level
                     && goal.matchers.iter().any(|matcher| matcher.matches(leaf))
             })
         }
     }
+}
+
+/// The goals are conditions, owned or borrowed.
+fn condition<C: Borrow<Condition>>(goal: &C) -> &Condition {
+    goal.borrow()
 }
 
 /// Whether the event has any leaf at `path`.

@@ -282,15 +282,21 @@ impl Trie {
     }
 }
 
-/// Numeric ranges as a segment tree over the slots their boundaries cut the number line into
-/// (slot `2i + 1` is boundary `i` itself, slot `2i` the open interval below it). A range is
-/// stored in O(log n) tree nodes; a lookup reads one root-to-leaf path.
+/// Numeric ranges over the slots their boundaries cut the number line into (slot `2i + 1` is
+/// boundary `i` itself, slot `2i` the open interval below it). A range covering a few slots is
+/// listed in each of them, so the common narrow range costs one list read; a wider one goes in
+/// a segment tree, where it takes O(log n) nodes and a lookup reads one root-to-leaf path.
 #[derive(Debug)]
 struct RangeIndex {
     boundaries: Vec<f64>,
+    slots: Vec<Vec<CondRef>>,
     leaves: usize,
-    nodes: Vec<Vec<CondRef>>,
+    /// Empty when no range is wide.
+    tree: Vec<Vec<CondRef>>,
 }
+
+/// The widest range, in slots, listed slot by slot rather than in the tree.
+const NARROW_SLOTS: usize = 4;
 
 impl RangeIndex {
     fn build(ranges: &[(NumericRange, CondRef)]) -> Self {
@@ -304,12 +310,13 @@ impl RangeIndex {
             .collect();
         boundaries.sort_by(f64::total_cmp);
         boundaries.dedup();
-        let slots = 2 * boundaries.len() + 1;
-        let leaves = slots.next_power_of_two();
+        let slot_count = 2 * boundaries.len() + 1;
+        let leaves = slot_count.next_power_of_two();
         let mut index = Self {
             boundaries,
+            slots: vec![Vec::new(); slot_count],
             leaves,
-            nodes: vec![Vec::new(); 2 * leaves],
+            tree: Vec::new(),
         };
         for (range, cond) in ranges {
             let first = match range.lower {
@@ -318,12 +325,19 @@ impl RangeIndex {
                 Bound::Exclusive(value) => index.slot(value) + 1,
             };
             let last = match range.upper {
-                Bound::Unbounded => slots - 1,
+                Bound::Unbounded => slot_count - 1,
                 Bound::Inclusive(value) => index.slot(value),
                 Bound::Exclusive(value) => index.slot(value).saturating_sub(1),
             };
-            if first <= last {
-                index.insert(first, last, *cond);
+            if first > last {
+                continue;
+            }
+            if last - first < NARROW_SLOTS {
+                for slot in index.slots.get_mut(first..=last).into_iter().flatten() {
+                    slot.push(*cond);
+                }
+            } else {
+                index.insert_wide(first, last, *cond);
             }
         }
         index
@@ -339,20 +353,23 @@ impl RangeIndex {
         }
     }
 
-    /// Stores `cond` in the canonical nodes covering slots `first..=last`.
-    fn insert(&mut self, first: usize, last: usize, cond: CondRef) {
+    /// Stores `cond` in the canonical tree nodes covering slots `first..=last`.
+    fn insert_wide(&mut self, first: usize, last: usize, cond: CondRef) {
+        if self.tree.is_empty() {
+            self.tree = vec![Vec::new(); 2 * self.leaves];
+        }
         let mut low = first + self.leaves;
         let mut high = last + self.leaves + 1;
         while low < high {
             if low & 1 == 1 {
-                if let Some(node) = self.nodes.get_mut(low) {
+                if let Some(node) = self.tree.get_mut(low) {
                     node.push(cond);
                 }
                 low += 1;
             }
             if high & 1 == 1 {
                 high -= 1;
-                if let Some(node) = self.nodes.get_mut(high) {
+                if let Some(node) = self.tree.get_mut(high) {
                     node.push(cond);
                 }
             }
@@ -362,9 +379,16 @@ impl RangeIndex {
     }
 
     fn visit(&self, number: f64, report: &mut impl FnMut(&[CondRef])) {
-        let mut node = self.slot(number) + self.leaves;
+        let slot = self.slot(number);
+        if let Some(conds) = self.slots.get(slot) {
+            report(conds);
+        }
+        if self.tree.is_empty() {
+            return;
+        }
+        let mut node = slot + self.leaves;
         while node >= 1 {
-            if let Some(conds) = self.nodes.get(node) {
+            if let Some(conds) = self.tree.get(node) {
                 report(conds);
             }
             node >>= 1;
