@@ -414,6 +414,17 @@ mod tests {
     }
 
     #[test]
+    fn tier_counts_stop_growth_past_the_limits() {
+        let at = |standard, advanced| TierCounts { standard, advanced };
+        assert!(check_counts(&at(9_999, 0), &at(10_000, 0)).is_ok());
+        assert!(check_counts(&at(10_000, 0), &at(10_001, 0)).is_err());
+        assert!(check_counts(&at(10_000, 99_999), &at(9_999, 100_000)).is_ok());
+        assert!(check_counts(&at(0, 100_000), &at(0, 100_001)).is_err());
+        // Shrinking is always allowed, even above a limit.
+        assert!(check_counts(&at(10_005, 0), &at(10_004, 0)).is_ok());
+    }
+
+    #[test]
     fn patterns_match_the_whole_value() {
         assert!(check_pattern(r"\d+", "123").is_ok());
         assert!(check_pattern(r"\d+", "12a").is_err());

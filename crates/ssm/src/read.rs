@@ -19,7 +19,9 @@ use crate::secure;
 const SECRETS_MANAGER_REFERENCE: &str = "/aws/reference/secretsmanager/";
 /// The most results of one `DescribeParameters` or `GetParameterHistory` page.
 const MAX_DESCRIBE_RESULTS: usize = 50;
-/// The most results of one `GetParametersByPath` page.
+/// The results of one `DescribeParameters` page when `MaxResults` is not given.
+const DEFAULT_DESCRIBE_RESULTS: usize = 10;
+/// The most (and default) results of one `GetParametersByPath` page.
 const MAX_BY_PATH_RESULTS: usize = 10;
 
 pub(crate) async fn get_parameter(
@@ -96,7 +98,7 @@ pub(crate) async fn get_parameters_by_path(
     names::check_path(path)?;
     let recursive = input.recursive.unwrap_or(false);
     let decrypt = input.with_decryption.unwrap_or(false);
-    let limit = page_size(input.max_results, MAX_BY_PATH_RESULTS)?;
+    let limit = page_size(input.max_results, MAX_BY_PATH_RESULTS, MAX_BY_PATH_RESULTS)?;
     let filters = filters::parse(
         filters::Operation::GetParametersByPath,
         input.parameter_filters.as_deref().unwrap_or_default(),
@@ -144,7 +146,11 @@ pub(crate) async fn describe_parameters(
     input: DescribeParametersRequest,
 ) -> Result<DescribeParametersResult, ServiceError> {
     let tenant = Tenant::of(ctx);
-    let limit = page_size(input.max_results, MAX_DESCRIBE_RESULTS)?;
+    let limit = page_size(
+        input.max_results,
+        DEFAULT_DESCRIBE_RESULTS,
+        MAX_DESCRIBE_RESULTS,
+    )?;
     let filters = match (&input.filters, &input.parameter_filters) {
         (Some(legacy), Some(current)) if !legacy.is_empty() && !current.is_empty() => {
             return Err(ServiceError::validation(
@@ -201,7 +207,11 @@ pub(crate) async fn get_parameter_history(
 ) -> Result<GetParameterHistoryResult, ServiceError> {
     let tenant = Tenant::of(ctx);
     let decrypt = input.with_decryption.unwrap_or(false);
-    let limit = page_size(input.max_results, MAX_DESCRIBE_RESULTS)?;
+    let limit = page_size(
+        input.max_results,
+        MAX_DESCRIBE_RESULTS,
+        MAX_DESCRIBE_RESULTS,
+    )?;
     let reference = names::parse_reference(&tenant.account, &tenant.region, input.name.trim())?;
     let record = lookup(service, &tenant, &reference.name)
         .await?
@@ -519,10 +529,10 @@ fn public_parameter(
     }
 }
 
-/// `MaxResults` checked against the operation's limit (default: the limit).
-pub(crate) fn page_size(asked: Option<i32>, max: usize) -> Result<usize, ServiceError> {
+/// `MaxResults` checked against the operation's limit, or the operation's default.
+fn page_size(asked: Option<i32>, default: usize, max: usize) -> Result<usize, ServiceError> {
     match asked {
-        None => Ok(max),
+        None => Ok(default),
         Some(n) => usize::try_from(n)
             .ok()
             .filter(|n| (1..=max).contains(n))
