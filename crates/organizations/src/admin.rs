@@ -1,5 +1,5 @@
-//! Tags on roots, OUs, accounts and policies; trusted access for AWS services; delegated
-//! administrators.
+//! Tags on roots, OUs, accounts and policies; the organization's resource policy; trusted
+//! access for AWS services; delegated administrators.
 
 use std::collections::{BTreeMap, BTreeSet};
 

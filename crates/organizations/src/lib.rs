@@ -1,7 +1,8 @@
 //! AWS Organizations behind the generated [`palisade_model_organizations::Organizations`] trait:
 //! the organization and its root, accounts (created, invited, closed, removed, leaving),
 //! organizational units, service and resource control policies with their attachments, tags,
-//! trusted service access and delegated administrators.
+//! trusted service access, delegated administrators and the organization's resource policy
+//! (stored and validated; the authorizer does not consult it yet).
 //!
 //! Organizations is global: its state belongs to the organization, whatever the request's
 //! region. The whole organization is one record, so that the authorizer's question (which SCPs
