@@ -1,21 +1,40 @@
 //! Audit: one CloudTrail-format record for every call, failed ones included.
 //!
 //! [`AuditLog::record`] resolves only once the record is durable, and the pipeline sends the
-//! response only after that: audit is fail-closed. Records are group-committed by the store:
-//! the embedded store's single writer applies every commit queued while it was busy in one
-//! SQLite transaction, with one fsync, so under load one fsync serves many requests; PostgreSQL
-//! shares WAL flushes between concurrent commits the same way.
+//! response only after that: audit is fail-closed. The durable copy is the [`journal`], an
+//! append-only log in the data directory whose writer group-commits (one `fdatasync` for every
+//! record queued while it wrote), so a call pays for a copy and a checksum, not a database
+//! transaction.
+//!
+//! An indexer task then copies the records, in large batches, into the store's [`KEYSPACE`],
+//! keyed `<account>/<region>/<millis>/<eventID>`, where event history is read and where a store
+//! backup includes it; it remembers how far it got in a file beside the journal, and since a
+//! record's key is fixed, copying one twice after a crash changes nothing. Indexed segments of
+//! the journal are removed.
 
+pub mod journal;
 mod record;
 
 pub use record::{Anonymous, AuditRecord, CallOutcome, is_read_only, request_parameters};
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use palisade_store::{Store, Transaction, Value};
+use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
+
+use crate::journal::{Journal, JournalReader};
 
 /// The keyspace holding audit records, keyed `<account>/<region>/<millis>/<eventID>`.
 pub const KEYSPACE: &str = "audit";
+
+/// Most records copied into the store in one transaction.
+const INDEX_BATCH: usize = 2048;
+/// The indexer trims the journal after this many batches.
+const TRIM_EVERY: u32 = 64;
+/// The file beside the journal's segments that holds how far the indexer got.
+const CURSOR_FILE: &str = "indexed";
 
 /// The record could not be made durable; the call must fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,28 +48,205 @@ impl std::fmt::Display for AuditError {
 
 impl std::error::Error for AuditError {}
 
-/// The handle through which the pipeline persists records.
+impl From<journal::JournalError> for AuditError {
+    fn from(error: journal::JournalError) -> Self {
+        AuditError(error.0)
+    }
+}
+
+/// The handle through which the pipeline persists records; cheap to clone.
 #[derive(Clone)]
 pub struct AuditLog {
+    journal: Journal,
     store: Arc<Store>,
+    indexer: Arc<Indexer>,
+}
+
+/// The indexer's position, shared by its task and by [`AuditLog::reset`].
+struct Indexer {
+    cursor: Mutex<Cursor>,
+    indexed: watch::Sender<u64>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+struct Cursor {
+    /// Taken out while a blocking read runs.
+    reader: Option<JournalReader>,
+    path: PathBuf,
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        if let Ok(mut task) = self.task.lock()
+            && let Some(task) = task.take()
+        {
+            task.abort();
+        }
+    }
 }
 
 impl AuditLog {
-    /// Records persist in `store`.
-    pub fn new(store: Arc<Store>) -> Self {
-        Self { store }
+    /// Opens the journal in `dir` and starts the task that copies its records into `store`.
+    /// Must be called within a Tokio runtime.
+    pub fn open(dir: &Path, store: Arc<Store>) -> Result<AuditLog, AuditError> {
+        let journal = Journal::open(dir)?;
+        let path = dir.join(CURSOR_FILE);
+        let start = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        let (indexed, _) = watch::channel(start);
+        let indexer = Arc::new(Indexer {
+            cursor: Mutex::new(Cursor {
+                reader: Some(journal.reader(start)),
+                path,
+            }),
+            indexed,
+            task: std::sync::Mutex::new(None),
+        });
+        let log = AuditLog {
+            journal,
+            store,
+            indexer,
+        };
+        let task = tokio::spawn(run_indexer(log.clone_for_indexer()));
+        if let Ok(mut slot) = log.indexer.task.lock() {
+            *slot = Some(task);
+        }
+        Ok(log)
     }
 
     /// Persists `record`; resolves once it is durable.
     pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
-        let transaction = Transaction::new().put(
-            KEYSPACE,
-            &record.storage_key(),
-            Value::Plain(record.to_json_bytes()),
-        );
+        let key = record.storage_key();
+        let json = record.to_json_bytes();
+        let mut body = Vec::with_capacity(key.len() + 1 + json.len());
+        body.extend_from_slice(key.as_bytes());
+        body.push(b'\n');
+        body.extend_from_slice(&json);
+        self.journal.append(body).await?;
+        Ok(())
+    }
+
+    /// Resolves once every record durable now is in the store.
+    pub async fn flush(&self) {
+        let target = *self.journal.durable().borrow();
+        let mut indexed = self.indexer.indexed.subscribe();
+        let _ = indexed.wait_for(|&done| done >= target).await;
+    }
+
+    /// Wipes every record, in the journal and then in the whole store (the local-mode reset),
+    /// holding the indexer off so that nothing from before reappears.
+    pub async fn reset(&self) -> Result<(), AuditError> {
+        let mut cursor = self.indexer.cursor.lock().await;
+        let next = self.journal.reset().await?;
         self.store
+            .reset()
+            .await
+            .map_err(|error| AuditError(error.to_string()))?;
+        cursor.reader = Some(self.journal.reader(next));
+        save_cursor(&cursor.path, next);
+        self.indexer.indexed.send_replace(next);
+        Ok(())
+    }
+
+    /// What the indexer task holds: the indexer only weakly, so that dropping the last
+    /// `AuditLog` stops the task.
+    fn clone_for_indexer(&self) -> IndexerHandle {
+        IndexerHandle {
+            journal: self.journal.clone(),
+            store: Arc::clone(&self.store),
+            indexer: Arc::downgrade(&self.indexer),
+        }
+    }
+}
+
+struct IndexerHandle {
+    journal: Journal,
+    store: Arc<Store>,
+    indexer: std::sync::Weak<Indexer>,
+}
+
+/// Copies durable records into the store as they come, until the log is dropped.
+async fn run_indexer(handle: IndexerHandle) {
+    let mut durable = handle.journal.durable();
+    let mut batches = 0u32;
+    loop {
+        let target = *durable.borrow_and_update();
+        let Some(indexer) = handle.indexer.upgrade() else {
+            return;
+        };
+        match index_until(&handle, &indexer, target, &mut batches).await {
+            Ok(()) => {}
+            Err(error) => {
+                tracing::warn!(%error, "audit indexer: will retry");
+                drop(indexer);
+                // Backing off from a failing store, not waiting for an event.
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        }
+        drop(indexer);
+        if durable.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn index_until(
+    handle: &IndexerHandle,
+    indexer: &Indexer,
+    target: u64,
+    batches: &mut u32,
+) -> Result<(), AuditError> {
+    let mut cursor = indexer.cursor.lock().await;
+    loop {
+        let Some(mut reader) = cursor.reader.take() else {
+            return Err(AuditError("the journal reader was lost".to_owned()));
+        };
+        if reader.next_sequence() >= target {
+            cursor.reader = Some(reader);
+            return Ok(());
+        }
+        let (reader, read) = tokio::task::spawn_blocking(move || {
+            let read = reader.read(target, INDEX_BATCH);
+            (reader, read)
+        })
+        .await
+        .map_err(|error| AuditError(error.to_string()))?;
+        let next = reader.next_sequence();
+        cursor.reader = Some(reader);
+        let records = read?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut transaction = Transaction::new();
+        for (_, body) in records {
+            if let Some(split) = body.iter().position(|&byte| byte == b'\n')
+                && let Ok(key) = std::str::from_utf8(body.get(..split).unwrap_or_default())
+            {
+                let json = body.get(split + 1..).unwrap_or_default().to_vec();
+                transaction = transaction.put(KEYSPACE, key, Value::Plain(json));
+            }
+        }
+        handle
+            .store
             .commit(transaction)
             .await
-            .map_err(|error| AuditError(error.to_string()))
+            .map_err(|error| AuditError(error.to_string()))?;
+        save_cursor(&cursor.path, next);
+        indexer.indexed.send_replace(next);
+        *batches += 1;
+        if batches.is_multiple_of(TRIM_EVERY) {
+            handle.journal.trim(next).await?;
+        }
+    }
+}
+
+/// Remembers the indexer's position. Not synced: a lost or stale position only means copying
+/// some records again, which changes nothing.
+fn save_cursor(path: &Path, next: u64) {
+    if let Err(error) = std::fs::write(path, next.to_string()) {
+        tracing::warn!(%error, "audit indexer: could not save its position");
     }
 }

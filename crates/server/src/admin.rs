@@ -45,7 +45,7 @@ pub async fn reset(State(state): State<Arc<AppState>>) -> Response {
     if !state.config.local_mode() {
         return StatusCode::NOT_FOUND.into_response();
     }
-    match state.store.reset().await {
+    match state.audit.reset().await {
         Ok(()) => {
             tracing::info!("state reset");
             Json(json!({ "status": "ok" })).into_response()

@@ -91,6 +91,8 @@ pub async fn start_with_clock(
             .await
             .map_err(|error| StartError(format!("cannot open the store: {error}")))?,
     );
+    let audit = AuditLog::open(&config.data_dir.join(AUDIT_JOURNAL_DIR), Arc::clone(&store))
+        .map_err(|error| StartError(format!("cannot open the audit journal: {error}")))?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|error| StartError(format!("cannot listen on {}: {error}", config.listen)))?;
@@ -141,7 +143,7 @@ pub async fn start_with_clock(
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
-        audit: AuditLog::new(Arc::clone(&store)),
+        audit,
         router: palisade_wire::Router::new(&services.models()),
         services,
         authorizer,
@@ -214,6 +216,10 @@ async fn accept_loop(
 
 /// How often KMS's due work (deletions past their waiting period, automatic rotations, expired
 /// imported material) is looked for. Due-ness itself is decided by the injected clock.
+/// The audit journal's directory inside the data directory (for either store backend: it is
+/// this node's write-ahead copy of its records).
+const AUDIT_JOURNAL_DIR: &str = "audit";
+
 const KMS_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn sweep_kms(kms: Arc<palisade_kms::KmsState>) {

@@ -1,4 +1,5 @@
 //! File-system helpers for the data directory: private permissions and fsync of directories.
+//! Public for the other files Palisade keeps in the data directory (the audit journal).
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io;
@@ -9,7 +10,7 @@ use crate::StoreError;
 
 /// Creates `dir` (and its parents) with mode 0700 if it does not exist. An existing directory
 /// is left as the operator made it.
-pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
+pub fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
     DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -18,7 +19,7 @@ pub(crate) fn ensure_private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Creates a new file with mode 0600, failing if it exists.
-pub(crate) fn create_private_file(path: &Path) -> io::Result<File> {
+pub fn create_private_file(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -27,7 +28,7 @@ pub(crate) fn create_private_file(path: &Path) -> io::Result<File> {
 }
 
 /// Makes a directory entry (a created, renamed or removed file) durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::backend(&format!("syncing directory {}", dir.display()), e))

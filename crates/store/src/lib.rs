@@ -16,7 +16,7 @@
 mod backend;
 mod barrier;
 mod error;
-mod fsutil;
+pub mod fsutil;
 mod postgres;
 mod sqlite;
 mod txn;

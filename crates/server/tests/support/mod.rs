@@ -56,6 +56,7 @@ impl TestServer {
 
     /// Every audit record persisted so far, oldest first.
     pub async fn audit_records(&self) -> Vec<serde_json::Value> {
+        self.server.state.audit.flush().await;
         self.server
             .state
             .store
