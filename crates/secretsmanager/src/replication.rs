@@ -255,7 +255,7 @@ impl SecretsManagerState {
         record: &SecretRecord,
         change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
     ) -> Result<SecretRecord, ServiceError> {
-        self.write_change(tenant, record, change, None).await
+        self.write_change(tenant, record, change, &[]).await
     }
 
     /// Adds replicas of the secret `secret_id` and copies it there.

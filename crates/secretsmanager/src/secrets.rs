@@ -11,7 +11,7 @@ use crate::SecretsManagerState;
 use crate::crypto::SecretValue;
 use crate::db::{SECRETS, Stored, Tenant, VALUES, not_found, plain};
 use crate::ids::{arn_suffix, uuid};
-use crate::records::{AWSCURRENT, SecretRecord, VersionMeta};
+use crate::records::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretRecord, VersionMeta};
 use crate::stages::add_version;
 
 const DAY_MS: i64 = 86_400_000;
@@ -150,7 +150,7 @@ impl SecretsManagerState {
                     )?;
                     Ok(())
                 },
-                Some((&version_id, &sealed)),
+                &[(version_id.clone(), sealed)],
             )
             .await?;
         Ok((stored, version_id))
@@ -589,14 +589,36 @@ pub(crate) async fn update(
             version_id: Some(version_id),
         });
     }
+    let reencrypted = match kms_key_id.as_deref() {
+        Some(new_key) if record.kms_key_id.as_deref() != Some(new_key) => {
+            state
+                .reencrypt_labeled(ctx, &tenant, &record, new_key)
+                .await
+        }
+        _ => Vec::new(),
+    };
     let now = state.now();
+    let sealed: Vec<(String, Vec<u8>)> = reencrypted
+        .iter()
+        .map(|(id, sealed, _)| (id.clone(), sealed.clone()))
+        .collect();
     let stored = state
-        .change_secret(&tenant, &record, |fresh| {
-            writable(fresh)?;
-            change(fresh);
-            fresh.last_changed_ms = now;
-            Ok(())
-        })
+        .change_secret_storing(
+            &tenant,
+            &record,
+            |fresh| {
+                writable(fresh)?;
+                change(fresh);
+                fresh.last_changed_ms = now;
+                for (id, _, key_arn) in &reencrypted {
+                    if let Some(version) = fresh.versions.get_mut(id) {
+                        version.key_arn = Some(key_arn.clone());
+                    }
+                }
+                Ok(())
+            },
+            &sealed,
+        )
         .await?;
     Ok(UpdateSecretResponse {
         arn: Some(stored.arn),
@@ -632,34 +654,34 @@ impl SecretsManagerState {
         record: &SecretRecord,
         change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
     ) -> Result<SecretRecord, ServiceError> {
-        self.change_secret_storing(tenant, record, change, None)
+        self.change_secret_storing(tenant, record, change, &[])
             .await
     }
 
-    /// [`SecretsManagerState::change_secret`], storing `value` (a version id and its sealed
-    /// value) in the same transaction, then copying the result to the secret's replicas.
+    /// [`SecretsManagerState::change_secret`], storing `values` (version ids and their sealed
+    /// values) in the same transaction, then copying the result to the secret's replicas.
     async fn change_secret_storing(
         &self,
         tenant: &Tenant,
         record: &SecretRecord,
         change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
-        value: Option<(&str, &[u8])>,
+        values: &[(String, Vec<u8>)],
     ) -> Result<SecretRecord, ServiceError> {
-        let stored = self.write_change(tenant, record, change, value).await?;
+        let stored = self.write_change(tenant, record, change, values).await?;
         if stored.replicas.is_empty() {
             return Ok(stored);
         }
         self.sync_replicas(tenant, &stored).await
     }
 
-    /// Applies `change` to the secret (re-read, and retried on a race), storing `value` in the
+    /// Applies `change` to the secret (re-read, and retried on a race), storing `values` in the
     /// same transaction; the values of versions the change removed are deleted.
     pub(crate) async fn write_change(
         &self,
         tenant: &Tenant,
         record: &SecretRecord,
         change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
-        value: Option<(&str, &[u8])>,
+        values: &[(String, Vec<u8>)],
     ) -> Result<SecretRecord, ServiceError> {
         self.mutate(|| async {
             let Stored {
@@ -679,16 +701,49 @@ impl SecretsManagerState {
             for removed in before.iter().filter(|id| !fresh.versions.contains_key(*id)) {
                 txn = txn.delete(VALUES, &tenant.value_key(&fresh.name, removed));
             }
-            if let Some((version_id, sealed)) = value {
+            for (version_id, sealed) in values {
                 txn = txn.put(
                     VALUES,
                     &tenant.value_key(&fresh.name, version_id),
-                    Value::Secret(SecretBytes::new(sealed.to_vec())),
+                    Value::Secret(SecretBytes::new(sealed.clone())),
                 );
             }
             Ok((txn, fresh))
         })
         .await
+    }
+}
+
+impl SecretsManagerState {
+    /// The `AWSCURRENT`, `AWSPENDING` and `AWSPREVIOUS` versions encrypted again under
+    /// `new_key`, as AWS does when a secret's key changes: (version id, sealed value, key ARN).
+    /// When the caller cannot use both keys nothing is re-encrypted, as in AWS.
+    async fn reencrypt_labeled(
+        &self,
+        ctx: &RequestContext,
+        tenant: &Tenant,
+        record: &SecretRecord,
+        new_key: &str,
+    ) -> Vec<(String, Vec<u8>, String)> {
+        let labeled = record.versions.iter().filter(|(_, version)| {
+            version.key_arn.is_some()
+                && version
+                    .stages
+                    .iter()
+                    .any(|stage| [AWSCURRENT, AWSPENDING, AWSPREVIOUS].contains(&stage.as_str()))
+        });
+        let mut reencrypted = Vec::new();
+        for (id, _) in labeled {
+            let sealed = match self.version_value(ctx, tenant, record, id).await {
+                Ok(value) => self.seal(ctx, Some(new_key), &record.arn, id, &value).await,
+                Err(error) => Err(error),
+            };
+            match sealed {
+                Ok((sealed, key_arn)) => reencrypted.push((id.clone(), sealed, key_arn)),
+                Err(_) => return Vec::new(),
+            }
+        }
+        reencrypted
     }
 }
 

@@ -173,3 +173,93 @@ async fn a_customer_key_is_used_and_its_state_matters() {
     assert_code(missing, "EncryptionFailure");
     assert_code(h.describe("no-key").await, "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn changing_the_key_reencrypts_the_labeled_versions() {
+    let h = Harness::new().await;
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let created = h
+            .kms
+            .create_key(&h.root, kms::CreateKeyRequest::default())
+            .await
+            .unwrap();
+        keys.push(created.key_metadata.unwrap());
+    }
+    let (old, new) = (&keys[0], &keys[1]);
+    let _: CreateSecretResponse = h
+        .call(
+            "CreateSecret",
+            CreateSecretRequest {
+                name: "rekeyed".into(),
+                kms_key_id: Some(old.key_id.clone()),
+                secret_string: Some(Sensitive::new("one".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let deprecated = h
+        .describe("rekeyed")
+        .await
+        .unwrap()
+        .version_ids_to_stages
+        .unwrap()
+        .into_keys()
+        .next()
+        .unwrap();
+    h.put("rekeyed", "two").await;
+    h.put("rekeyed", "three").await;
+    let _: UpdateSecretResponse = h
+        .call(
+            "UpdateSecret",
+            UpdateSecretRequest {
+                secret_id: "rekeyed".into(),
+                kms_key_id: Some(new.key_id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let versions: ListSecretVersionIdsResponse = h
+        .call(
+            "ListSecretVersionIds",
+            ListSecretVersionIdsRequest {
+                secret_id: "rekeyed".into(),
+                include_deprecated: Some(true),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    for version in versions.versions.unwrap() {
+        let expected = if version.version_id.as_deref() == Some(deprecated.as_str()) {
+            old.arn.clone()
+        } else {
+            new.arn.clone()
+        };
+        assert_eq!(version.kms_key_ids.unwrap(), [expected.unwrap()]);
+    }
+    h.kms
+        .disable_key(
+            &h.root,
+            kms::DisableKeyRequest {
+                key_id: old.key_id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(h.current("rekeyed").await, "three");
+    let previous: GetSecretValueResponse = h
+        .call(
+            "GetSecretValue",
+            GetSecretValueRequest {
+                secret_id: "rekeyed".into(),
+                version_stage: Some("AWSPREVIOUS".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(previous.secret_string.unwrap().expose(), "two");
+}
