@@ -10,7 +10,7 @@ use crate::events::Operation;
 use crate::names::{self, Reference};
 use crate::put::MAX_TAGS;
 use crate::read;
-use crate::records::{self, PARAMETERS, ParameterRecord, Tenant};
+use crate::records::{self, ParameterRecord, Tenant};
 
 /// The most labels one version can carry.
 const MAX_LABELS_PER_VERSION: usize = 10;
@@ -71,8 +71,13 @@ pub(crate) async fn delete_one(
         };
         let (mut counts, counts_read_at) = records::tier_counts(&service.store, tenant).await?;
         counts.remove(stored.value.tier);
-        let txn = records::pin(Transaction::new(), tenant, name, Some(stored.version))
-            .delete(PARAMETERS, &tenant.store_key(name));
+        let txn = records::write_record(
+            records::pin(Transaction::new(), tenant, name, Some(stored.version)),
+            tenant,
+            name,
+            Some(&stored.value),
+            None,
+        )?;
         let txn = records::write_counts(txn, tenant, counts, counts_read_at)?;
         Ok((txn, Some(stored.value)))
     })
@@ -255,13 +260,15 @@ async fn update<T>(
                     pick: names::Pick::Latest,
                 })
             })?;
-        let mut record = stored.value;
+        let mut record = stored.value.clone();
         let answer = change(&mut record)?;
-        let txn = records::pin(Transaction::new(), tenant, name, Some(stored.version)).put(
-            PARAMETERS,
-            &tenant.store_key(name),
-            record.to_value()?,
-        );
+        let txn = records::write_record(
+            records::pin(Transaction::new(), tenant, name, Some(stored.version)),
+            tenant,
+            name,
+            Some(&stored.value),
+            Some(&record),
+        )?;
         Ok((txn, answer))
     })
     .await

@@ -11,9 +11,7 @@ use crate::ParameterStore;
 use crate::events::Operation;
 use crate::names;
 use crate::policies;
-use crate::records::{
-    self, Kind, PARAMETERS, ParameterRecord, StoredValue, Tier, TierCounts, VersionRecord,
-};
+use crate::records::{self, Kind, ParameterRecord, StoredValue, Tier, TierCounts, VersionRecord};
 use crate::secure::{self, DEFAULT_KEY_ALIAS};
 
 /// The largest value of a Standard parameter, in bytes.
@@ -203,14 +201,18 @@ pub(crate) async fn put_parameter(
                 }
             };
             check_counts(&counts, &counts_after)?;
-            let key = tenant.store_key(name);
-            let mut txn = records::pin(
-                Transaction::new(),
+            let mut txn = records::write_record(
+                records::pin(
+                    Transaction::new(),
+                    tenant,
+                    name,
+                    stored.as_ref().map(|s| s.version),
+                ),
                 tenant,
                 name,
-                stored.as_ref().map(|s| s.version),
-            )
-            .put(PARAMETERS, &key, record.to_value()?);
+                stored.as_ref().map(|s| &s.value),
+                Some(&record),
+            )?;
             if counts_after.standard != counts.standard || counts_after.advanced != counts.advanced
             {
                 txn = records::write_counts(txn, tenant, counts_after, counts_read_at)?;

@@ -9,6 +9,9 @@
 //! - keyspace `COUNTS`: `<tenant>` → a JSON [`TierCounts`], the number of parameters per tier,
 //!   written in the transaction that creates, upgrades or deletes a parameter, so the per-account
 //!   limits hold under concurrent writes.
+//! - keyspace `DUE`: `<due time, 20-digit milliseconds>/<tenant><name>` → nothing, one entry per
+//!   pending policy of a parameter's latest version, so the sweeper reads only what has fallen
+//!   due. [`write_record`] keeps it in step with every write of a parameter.
 
 use std::future::Future;
 
@@ -19,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) const PARAMETERS: &str = "ssm/parameters";
 pub(crate) const COUNTS: &str = "ssm/tier-counts";
+pub(crate) const DUE: &str = "ssm/policy-due";
 
 /// How many times a change is re-read and retried after losing a race.
 const ATTEMPTS: usize = 16;
@@ -297,6 +301,54 @@ pub(crate) fn pin(txn: Transaction, tenant: &Tenant, name: &str, read: Option<u6
         None => txn.expect_absent(PARAMETERS, &key),
         Some(version) => txn.expect_version(PARAMETERS, &key, version),
     }
+}
+
+/// Adds to `txn` the write of parameter `name` as `after` (its deletion when `None`), with its
+/// due-policy index entries: those of `before` go, those of `after` come.
+pub(crate) fn write_record(
+    mut txn: Transaction,
+    tenant: &Tenant,
+    name: &str,
+    before: Option<&ParameterRecord>,
+    after: Option<&ParameterRecord>,
+) -> Result<Transaction, ServiceError> {
+    for key in before.map(|r| due_keys(tenant, r)).unwrap_or_default() {
+        txn = txn.delete(DUE, &key);
+    }
+    let key = tenant.store_key(name);
+    match after {
+        None => Ok(txn.delete(PARAMETERS, &key)),
+        Some(record) => {
+            for due in due_keys(tenant, record) {
+                txn = txn.put(DUE, &due, Value::Plain(Vec::new()));
+            }
+            Ok(txn.put(PARAMETERS, &key, record.to_value()?))
+        }
+    }
+}
+
+/// The due-index keys of a record's pending policies.
+fn due_keys(tenant: &Tenant, record: &ParameterRecord) -> Vec<String> {
+    let pending = record.latest().map(|latest| latest.policies.as_slice());
+    pending
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p.status == crate::policies::PolicyStatus::Pending)
+        .map(|p| {
+            format!(
+                "{:020}/{}",
+                p.due_millis.max(0),
+                tenant.store_key(&record.name)
+            )
+        })
+        .collect()
+}
+
+/// Parses a due-index key into the due time, the tenant and the parameter name.
+pub(crate) fn parse_due_key(key: &str) -> Option<(i64, Tenant, &str)> {
+    let (due, rest) = key.split_once('/')?;
+    let (tenant, name) = Tenant::from_store_key(rest)?;
+    Some((due.parse().ok()?, tenant, name))
 }
 
 /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that

@@ -1,7 +1,8 @@
-//! The parameter-policy sweeper: walks every tenant's parameters and applies the policies of
-//! their latest versions that have fallen due by the clock. An expired parameter is deleted;
-//! a notification is sent once and its policy marked Finished. Each action commits before its
-//! event is published, so a restart between the two loses an event but never repeats an action.
+//! The parameter-policy sweeper: reads the due-policy index (ordered by due time) up to the
+//! clock's now, and applies the policies of each parameter found there. An expired parameter is
+//! deleted; a notification is sent once and its policy marked Finished. Each action commits
+//! before its event is published, so a restart between the two loses an event but never
+//! repeats an action.
 
 use palisade_core::ServiceError;
 use palisade_store::Transaction;
@@ -9,9 +10,9 @@ use palisade_store::Transaction;
 use crate::ParameterStore;
 use crate::events::{self, Operation};
 use crate::policies::{PolicyKind, PolicyRecord, PolicyStatus};
-use crate::records::{self, Kind, PARAMETERS, Tenant};
+use crate::records::{self, DUE, Kind, Tenant};
 
-/// How many records one store scan reads.
+/// How many index entries one store scan reads.
 const CHUNK: usize = 500;
 
 pub(crate) async fn apply_due_policies(service: &ParameterStore) -> Result<usize, ServiceError> {
@@ -19,19 +20,21 @@ pub(crate) async fn apply_due_policies(service: &ParameterStore) -> Result<usize
     let mut applied = 0;
     let mut after: Option<String> = None;
     loop {
-        let rows = records::scan(&service.store, "", after.as_deref(), CHUNK).await?;
+        let rows = service
+            .store
+            .scan(DUE, "", after.as_deref(), CHUNK)
+            .await
+            .map_err(records::store_error)?;
         let exhausted = rows.len() < CHUNK;
         after = rows.last().map(|(key, _)| key.clone());
-        for (key, record) in rows {
-            let due = record
-                .latest()
-                .is_some_and(|latest| latest.policies.iter().any(|p| is_due(p, now)));
-            if !due {
+        for (key, _) in rows {
+            let Some((due, tenant, name)) = records::parse_due_key(&key) else {
                 continue;
+            };
+            if due > now {
+                return Ok(applied);
             }
-            if let Some((tenant, name)) = Tenant::from_store_key(&key) {
-                applied += apply(service, &tenant, name, now).await?;
-            }
+            applied += apply(service, &tenant, name, &key, now).await?;
         }
         if exhausted {
             return Ok(applied);
@@ -39,39 +42,42 @@ pub(crate) async fn apply_due_policies(service: &ParameterStore) -> Result<usize
     }
 }
 
-/// Applies the due policies of parameter `name`; answers how many acted.
+/// Applies the due policies of parameter `name`, found through the index entry `index_key`;
+/// answers how many acted.
 async fn apply(
     service: &ParameterStore,
     tenant: &Tenant,
     name: &str,
+    index_key: &str,
     now: i64,
 ) -> Result<usize, ServiceError> {
     let outcome = records::mutate(&service.store, || async {
+        // The entry that led here goes in any case: a stale one must not be read again.
+        let txn = Transaction::new().delete(DUE, index_key);
         let Some(stored) = records::parameter(&service.store, tenant, name).await? else {
-            return Ok((Transaction::new(), None));
+            return Ok((txn, None));
         };
-        let mut record = stored.value;
+        let mut record = stored.value.clone();
         let kind = record.current()?.kind;
         let description = record.current()?.description.clone();
-        let Some(latest) = record.versions.last_mut() else {
-            return Ok((Transaction::new(), None));
-        };
         let mut acted: Vec<PolicyRecord> = Vec::new();
-        for policy in &mut latest.policies {
-            if is_due(policy, now) {
-                policy.status = PolicyStatus::Finished;
-                acted.push(policy.clone());
+        if let Some(latest) = record.versions.last_mut() {
+            for policy in &mut latest.policies {
+                if is_due(policy, now) {
+                    policy.status = PolicyStatus::Finished;
+                    acted.push(policy.clone());
+                }
             }
         }
         let expired = acted.iter().any(|p| p.kind == PolicyKind::Expiration);
-        let key = tenant.store_key(name);
-        let txn = records::pin(Transaction::new(), tenant, name, Some(stored.version));
+        let txn = records::pin(txn, tenant, name, Some(stored.version));
         let txn = if expired {
             let (mut counts, counts_read_at) = records::tier_counts(&service.store, tenant).await?;
             counts.remove(record.tier);
-            records::write_counts(txn.delete(PARAMETERS, &key), tenant, counts, counts_read_at)?
+            let txn = records::write_record(txn, tenant, name, Some(&stored.value), None)?;
+            records::write_counts(txn, tenant, counts, counts_read_at)?
         } else {
-            txn.put(PARAMETERS, &key, record.to_value()?)
+            records::write_record(txn, tenant, name, Some(&stored.value), Some(&record))?
         };
         Ok((txn, Some((acted, expired, kind, description))))
     })

@@ -132,3 +132,44 @@ async fn no_change_notification_counts_from_the_last_change() {
     assert_eq!(h.parameters().apply_parameter_policies().await.unwrap(), 1);
     assert_eq!(h.value("/quiet").await, "changed");
 }
+
+#[tokio::test]
+async fn replaced_or_deleted_policies_never_fire() {
+    let h = Harness::new().await;
+    h.put(with_policies("/replaced", EXPIRE_IN_3_DAYS))
+        .await
+        .unwrap();
+    h.put(with_policies("/deleted", EXPIRE_IN_3_DAYS))
+        .await
+        .unwrap();
+    let due = h.store.scan("ssm/policy-due", "", None, 10).await.unwrap();
+    assert_eq!(due.len(), 4);
+    // An empty policy list removes the policies.
+    h.put(PutParameterRequest {
+        overwrite: Some(true),
+        ..with_policies("/replaced", "[]")
+    })
+    .await
+    .unwrap();
+    let _: DeleteParameterResult = h
+        .call(
+            "DeleteParameter",
+            DeleteParameterRequest {
+                name: "/deleted".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        h.store
+            .scan("ssm/policy-due", "", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    h.put_string("/deleted", "new").await;
+    h.clock.advance(DAY * 4);
+    assert_eq!(h.parameters().apply_parameter_policies().await.unwrap(), 0);
+    assert_eq!(h.value("/replaced").await, "x");
+    assert_eq!(h.value("/deleted").await, "new");
+}
