@@ -320,3 +320,35 @@ def test_aws_managed_key_of_secrets_manager(client):
     assert error_code(
         lambda: kms.update_alias(AliasName="alias/aws/secretsmanager", TargetKeyId=metadata["KeyId"])
     ) == "NotAuthorizedException"
+
+
+def test_multi_region_key_replica_decrypts_in_its_region(client):
+    east = client("kms")
+    west = client("kms", region="us-west-2")
+    key = east.create_key(MultiRegion=True, Description="global")["KeyMetadata"]
+    assert key["KeyId"].startswith("mrk-") and key["MultiRegion"] is True
+    assert key["MultiRegionConfiguration"]["MultiRegionKeyType"] == "PRIMARY"
+    blob = east.encrypt(KeyId=key["KeyId"], Plaintext=b"across regions")["CiphertextBlob"]
+
+    replica = east.replicate_key(KeyId=key["KeyId"], ReplicaRegion="us-west-2", Description="copy")
+    assert replica["ReplicaKeyMetadata"]["Arn"] == f"arn:aws:kms:us-west-2:{ACCOUNT}:key/{key['KeyId']}"
+    described = west.describe_key(KeyId=key["KeyId"])["KeyMetadata"]
+    assert described["Description"] == "copy"
+    configuration = described["MultiRegionConfiguration"]
+    assert configuration["MultiRegionKeyType"] == "REPLICA"
+    assert configuration["PrimaryKey"]["Region"] == REGION
+    assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"across regions"
+
+    deletion = east.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    assert deletion["KeyState"] == "PendingReplicaDeletion"
+    assert error_code(lambda: east.replicate_key(KeyId=key["KeyId"], ReplicaRegion="eu-west-1")) == (
+        "KMSInvalidStateException"
+    )
+
+
+def test_custom_key_stores_do_not_exist(client):
+    kms = client("kms")
+    assert kms.describe_custom_key_stores()["CustomKeyStores"] == []
+    assert error_code(lambda: kms.describe_custom_key_stores(CustomKeyStoreId="cks-1234567890abcdef0")) == (
+        "CustomKeyStoreNotFoundException"
+    )

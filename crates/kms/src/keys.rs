@@ -81,19 +81,7 @@ pub(crate) async fn create(
             spec.as_str()
         )));
     }
-    let policy = match input.policy {
-        Some(policy) => {
-            validate_policy(&policy)?;
-            policy
-        }
-        None => default_policy(&tenant.account),
-    };
-    let tags = input
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(tag_record)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (policy, tags) = policy_and_tags(&tenant, input.policy, input.tags)?;
 
     let multi_region = input.multi_region.unwrap_or(false);
     let id = if multi_region {
@@ -576,8 +564,30 @@ pub(crate) fn metadata(tenant: &Tenant, key: &KeyRecord) -> KeyMetadata {
     }
 }
 
+/// The key policy (validated, or AWS's default) and tags a new key, or a new replica, is
+/// created with.
+pub(crate) fn policy_and_tags(
+    tenant: &Tenant,
+    policy: Option<String>,
+    tags: Option<Vec<Tag>>,
+) -> Result<(String, Vec<TagRecord>), ServiceError> {
+    let policy = match policy {
+        Some(policy) => {
+            validate_policy(&policy)?;
+            policy
+        }
+        None => default_policy(&tenant.account),
+    };
+    let tags = tags
+        .unwrap_or_default()
+        .into_iter()
+        .map(tag_record)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((policy, tags))
+}
+
 /// AWS's default key policy: the account (through IAM policies) may do everything with the key.
-pub(crate) fn default_policy(account: &str) -> String {
+fn default_policy(account: &str) -> String {
     format!(
         r#"{{
   "Version" : "2012-10-17",
@@ -595,7 +605,7 @@ pub(crate) fn default_policy(account: &str) -> String {
     )
 }
 
-pub(crate) fn validate_policy(policy: &str) -> Result<(), ServiceError> {
+fn validate_policy(policy: &str) -> Result<(), ServiceError> {
     if policy.len() > MAX_POLICY_BYTES {
         return Err(errors::limit_exceeded_exception(format!(
             "The key policy is larger than the quota of {MAX_POLICY_BYTES} bytes."
@@ -613,7 +623,7 @@ fn check_policy_name(name: Option<&str>) -> Result<(), ServiceError> {
     }
 }
 
-pub(crate) fn tag_record(tag: Tag) -> Result<TagRecord, ServiceError> {
+fn tag_record(tag: Tag) -> Result<TagRecord, ServiceError> {
     if tag.tag_key.starts_with(RESERVED_TAG_PREFIX) {
         return Err(errors::tag_exception(format!(
             "Tag key {} uses the reserved prefix aws:",

@@ -12,7 +12,7 @@ use palisade_store::Transaction;
 use crate::KmsState;
 use crate::db::{KEYS, MATERIAL, Tenant, plain};
 use crate::ids::check_not_pending_deletion;
-use crate::keys::{default_policy, merge_tags, metadata, tag_record, validate_policy};
+use crate::keys::{merge_tags, metadata, policy_and_tags};
 use crate::records::{KeyRecord, Lifecycle, Regions};
 
 const DAY_MILLIS: i64 = 86_400_000;
@@ -29,19 +29,7 @@ pub(crate) async fn replicate(
             input.replica_region
         )));
     }
-    let policy = match input.policy {
-        Some(policy) => {
-            validate_policy(&policy)?;
-            policy
-        }
-        None => default_policy(&tenant.account),
-    };
-    let tags = input
-        .tags
-        .unwrap_or_default()
-        .into_iter()
-        .map(tag_record)
-        .collect::<Result<Vec<_>, _>>()?;
+    let (policy, tags) = policy_and_tags(&tenant, input.policy, input.tags)?;
     let replica_tenant = tenant.in_region(&input.replica_region);
     let id = state
         .resolve_key_without_alias(&tenant, &input.key_id)
