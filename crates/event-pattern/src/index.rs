@@ -19,6 +19,9 @@ pub(crate) struct CondRef {
 #[derive(Debug, Default)]
 pub(crate) struct ValueIndex {
     strings: HashMap<String, Vec<CondRef>>,
+    /// How many conditions (anchors or not) name each exact string: how crowded its entry
+    /// would be if every rule naming it were found by it.
+    mentions: HashMap<String, usize>,
     trues: Vec<CondRef>,
     falses: Vec<CondRef>,
     nulls: Vec<CondRef>,
@@ -43,13 +46,36 @@ impl ValueIndex {
         self.place(matcher, cond, false);
     }
 
+    /// Counts (or, with `add` false, uncounts) a condition naming `matcher`.
+    pub(crate) fn mention(&mut self, matcher: &Matcher, add: bool) {
+        let Matcher::Exact(Literal::Str(text)) = matcher else {
+            return;
+        };
+        if add {
+            *self.mentions.entry(text.clone()).or_default() += 1;
+        } else if let Some(count) = self.mentions.get_mut(text) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.mentions.remove(text);
+            }
+        }
+    }
+
+    /// The conditions found by the exact string `matcher` names, if it names one.
+    pub(crate) fn anchored_at(&self, matcher: &Matcher) -> &[CondRef] {
+        match matcher {
+            Matcher::Exact(Literal::Str(text)) => self.strings.get(text).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+
     /// About how many conditions a value reaching `matcher`'s entry would report: what the
     /// machine minimizes when it picks the condition a branch is found by. The filters that
     /// are scanned cost every value at the path, so they come last.
     pub(crate) fn load(&self, matcher: &Matcher) -> usize {
         const SCANNED: usize = 1 << 20;
         match matcher {
-            Matcher::Exact(Literal::Str(text)) => self.strings.get(text).map_or(0, Vec::len),
+            Matcher::Exact(Literal::Str(text)) => self.mentions.get(text).copied().unwrap_or(0),
             Matcher::Exact(Literal::Bool(true)) => self.trues.len(),
             Matcher::Exact(Literal::Bool(false)) => self.falses.len(),
             Matcher::Exact(Literal::Null) => self.nulls.len(),

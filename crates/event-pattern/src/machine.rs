@@ -142,24 +142,8 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
             .free_slots
             .pop()
             .unwrap_or_else(|| u32::try_from(self.branches.len()).unwrap_or(u32::MAX));
-        let mut anchor: Option<(usize, Anchor)> = None;
-        for (position, condition) in branch.conditions.iter().enumerate() {
-            if condition.absent_ok || condition.matchers.is_empty() {
-                continue; // absence is not something a lookup can find
-            }
-            let path = self.path_node(&condition.path);
-            let load = self.load(path, condition);
-            if anchor.is_none_or(|(best, _)| load < best) {
-                anchor = Some((
-                    load,
-                    Anchor {
-                        condition: position,
-                        path,
-                    },
-                ));
-            }
-        }
-        let anchor = anchor.map(|(_, anchor)| anchor);
+        self.mention(branch, true);
+        let anchor = self.best_anchor(branch);
         match anchor {
             Some(anchor) => self.place_anchor(slot, branch, anchor, true),
             None => {
@@ -175,6 +159,7 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
             Some(entry) => *entry = Some(compiled),
             None => self.branches.push(Some(compiled)),
         }
+        self.rebalance(branch, anchor);
         slot
     }
 
@@ -188,7 +173,102 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
                 self.unanchored.remove(&slot);
             }
         }
+        self.mention(&compiled.branch, false);
         self.free_slots.push(slot);
+    }
+
+    /// Counts (or uncounts) every value `branch` names, at its path.
+    fn mention(&mut self, branch: &Branch, add: bool) {
+        for condition in &branch.conditions {
+            let path = self.path_node(&condition.path);
+            if let Some(node) = self.paths.get_mut(path as usize) {
+                for matcher in &condition.matchers {
+                    node.values.mention(matcher, add);
+                }
+            }
+        }
+    }
+
+    /// The condition of `branch` whose entry is least crowded; none when no value can
+    /// satisfy any of them.
+    fn best_anchor(&mut self, branch: &Branch) -> Option<Anchor> {
+        let mut best: Option<(usize, Anchor)> = None;
+        for (position, condition) in branch.conditions.iter().enumerate() {
+            if condition.absent_ok || condition.matchers.is_empty() {
+                continue; // absence is not something a lookup can find
+            }
+            let path = self.path_node(&condition.path);
+            let load = self.load(path, condition);
+            if best.is_none_or(|(lowest, _)| load < lowest) {
+                let anchor = Anchor {
+                    condition: position,
+                    path,
+                };
+                best = Some((load, anchor));
+            }
+        }
+        best.map(|(_, anchor)| anchor)
+    }
+
+    /// A branch found by a value when that value was rare stays there as other rules come to
+    /// name it too. When `branch` names such a value without being found by it, the few
+    /// branches found by it move to their least crowded condition now.
+    fn rebalance(&mut self, branch: &Branch, anchor: Option<Anchor>) {
+        const FEW: usize = 4;
+        for (position, condition) in branch.conditions.iter().enumerate() {
+            if anchor.is_some_and(|anchor| anchor.condition == position) {
+                continue;
+            }
+            let path = self.path_node(&condition.path);
+            let mut crowded: Vec<u32> = Vec::new();
+            if let Some(node) = self.paths.get(path as usize) {
+                for matcher in &condition.matchers {
+                    let found = node.values.anchored_at(matcher);
+                    if found.len() <= FEW {
+                        crowded.extend(found.iter().map(|cond| cond.branch));
+                    }
+                }
+            }
+            for slot in crowded {
+                self.reanchor(slot);
+            }
+        }
+    }
+
+    /// Moves the branch in `slot` to its least crowded condition, if that is not where it is.
+    fn reanchor(&mut self, slot: u32) {
+        let Some((branch, current)) = self
+            .branches
+            .get(slot as usize)
+            .and_then(Option::as_ref)
+            .map(|compiled| (compiled.branch.clone(), compiled.anchor))
+        else {
+            return;
+        };
+        let Some(current) = current else { return };
+        let Some(best) = self.best_anchor(&branch) else {
+            return;
+        };
+        let current_load = branch
+            .conditions
+            .get(current.condition)
+            .map_or(0, |condition| self.load(current.path, condition));
+        let best_load = branch
+            .conditions
+            .get(best.condition)
+            .map_or(usize::MAX, |condition| self.load(best.path, condition));
+        if best.condition == current.condition || best_load >= current_load {
+            return;
+        }
+        self.place_anchor(slot, &branch, current, false);
+        self.place_anchor(slot, &branch, best, true);
+        if let Some(compiled) = self
+            .branches
+            .get_mut(slot as usize)
+            .and_then(Option::as_mut)
+        {
+            compiled.anchor = Some(best);
+        }
     }
 
     fn load(&self, path: u32, condition: &Condition) -> usize {
@@ -353,12 +433,30 @@ mod tests {
             0,
             &mut found,
         );
-        // Only the first rule, added when "Shared" was as rare as its source, is found by it.
-        assert!(found.len() <= 2, "{found:?}");
+        // The first rule, added when "Shared" was as rare as its source, has moved off it.
+        assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(
             machine.matching_rules(&json!({"detail-type": "Shared", "source": "app.7"})),
             [7]
         );
+    }
+
+    #[test]
+    fn a_moved_branch_leaves_nothing_behind() {
+        let mut machine = machine(&[
+            ("a", json!({"s": ["a"], "t": ["shared"]})),
+            // Names "a" too: "a" moves to its rarer condition, t = "shared".
+            ("b", json!({"s": ["a"], "t": ["b"]})),
+        ]);
+        assert!(machine.remove_rule(&"a".to_owned()));
+        // Takes the freed slot; an entry left at s = "a" would now find it.
+        machine.add_rule("c".to_owned(), &Pattern::parse(r#"{"x": ["1"]}"#).unwrap());
+        assert!(
+            machine
+                .matching_rules(&json!({"s": "a", "x": "2"}))
+                .is_empty()
+        );
+        assert_eq!(machine.matching_rules(&json!({"s": "a", "x": "1"})), ["c"]);
     }
 
     #[test]

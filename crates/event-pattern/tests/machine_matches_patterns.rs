@@ -133,5 +133,22 @@ proptest! {
                 .collect();
             prop_assert_eq!(machine.matching_rules(event), expected, "event {}", event);
         }
+        // Removing rules, whose slots the next additions reuse, leaves no trace of them.
+        for (id, _) in parsed.iter().filter(|(id, _)| id % 2 == 0) {
+            machine.remove_rule(id);
+        }
+        for (id, pattern) in parsed.iter().filter(|(id, _)| id % 2 == 0) {
+            machine.add_rule(id + 100, pattern);
+        }
+        for event in &events {
+            let expected: Vec<usize> = parsed
+                .iter()
+                .filter(|(_, pattern)| pattern.matches(event))
+                .map(|(id, _)| if id % 2 == 0 { id + 100 } else { *id })
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            prop_assert_eq!(machine.matching_rules(event), expected, "event {}", event);
+        }
     }
 }
