@@ -66,10 +66,12 @@ pub(crate) async fn put(
             "Parameter(s) EventPattern or ScheduleExpression must be specified.",
         ));
     }
-    if let Some(pattern) = &input.event_pattern {
-        Pattern::parse(pattern)
-            .map_err(|error| errors::invalid_event_pattern_exception(error.to_string()))?;
-    }
+    let uses_wildcards = match &input.event_pattern {
+        Some(pattern) => Pattern::parse(pattern)
+            .map_err(|error| errors::invalid_event_pattern_exception(error.to_string()))?
+            .uses_wildcards(),
+        None => false,
+    };
     if let Some(expression) = &input.schedule_expression {
         if bus != DEFAULT {
             return Err(ServiceError::validation(
@@ -93,6 +95,9 @@ pub(crate) async fn put(
     let key = tenant.rule_key(&bus, &input.name);
     state
         .mutate(|| async {
+            if uses_wildcards {
+                check_wildcard_quota(state, &tenant, &bus, &input.name).await?;
+            }
             let existing = state.get::<RuleRecord>(RULES, &key).await?;
             let record = RuleRecord {
                 name: input.name.clone(),
@@ -119,6 +124,33 @@ pub(crate) async fn put(
     Ok(PutRuleResponse {
         rule_arn: Some(tenant.rule_arn(&bus, &input.name)),
     })
+}
+
+/// AWS allows 30 rules with wildcard filters per bus, a quota that cannot be raised.
+async fn check_wildcard_quota(
+    state: &EventsState,
+    tenant: &Tenant,
+    bus: &str,
+    replacing: &str,
+) -> Result<(), ServiceError> {
+    const MAX_WILDCARD_RULES: usize = 30;
+    let rules: Vec<(String, RuleRecord)> = state.scan_all(RULES, &tenant.rules_prefix(bus)).await?;
+    let others = rules
+        .iter()
+        .filter(|(name, rule)| {
+            name != replacing
+                && rule.event_pattern.as_deref().is_some_and(|pattern| {
+                    Pattern::parse(pattern).is_ok_and(|p| p.uses_wildcards())
+                })
+        })
+        .count();
+    if others >= MAX_WILDCARD_RULES {
+        return Err(errors::limit_exceeded_exception(format!(
+            "The event bus {bus} already has {MAX_WILDCARD_RULES} rules with wildcard filters, \
+             the maximum."
+        )));
+    }
+    Ok(())
 }
 
 pub(crate) async fn describe(

@@ -659,3 +659,30 @@ async fn events_are_checked_and_matched() {
         .unwrap();
     assert!(none.is_empty());
 }
+
+#[tokio::test]
+async fn wildcard_rules_are_limited_per_bus() {
+    let h = harness().await;
+    let wildcard = r#"{"detail": {"key": [{"wildcard": "*.png"}]}}"#;
+    for n in 0..30 {
+        h.events
+            .put_rule(&h.ctx, rule(&format!("w{n:02}"), wildcard))
+            .await
+            .unwrap();
+    }
+    // Replacing one of the thirty is not a thirty-first.
+    h.events
+        .put_rule(&h.ctx, rule("w00", wildcard))
+        .await
+        .unwrap();
+    let refused = h
+        .events
+        .put_rule(&h.ctx, rule("w30", wildcard))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&refused), "LimitExceededException");
+    h.events
+        .put_rule(&h.ctx, rule("plain", r#"{"source": ["x"]}"#))
+        .await
+        .unwrap();
+}
