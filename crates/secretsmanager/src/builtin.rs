@@ -1,15 +1,17 @@
-//! Built-in rotation functions for PostgreSQL, doing what AWS's rotation templates for
-//! PostgreSQL do, in process: single user (the user's own password changes) and alternating
-//! users (a master secret's user creates `<user>_clone` and the two take turns).
+//! Built-in rotation functions for PostgreSQL and MariaDB/MySQL, doing in process what AWS's
+//! rotation templates for them do: single user (the user changes its own password) and
+//! alternating users (a master secret's user creates `<user>_clone` with the same privileges,
+//! and the two take turns).
 //!
 //! The secret's value is AWS's database secret JSON: `engine`, `host`, `port`, `username`,
 //! `password`, `dbname`, and for alternating users `masterarn`, the ARN of the secret holding
-//! the credentials of a user allowed to create roles. The functions act as Secrets Manager on the
+//! the credentials of a user allowed to create users. The functions act as Secrets Manager on the
 //! secret's account; passwords never appear in errors.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use mysql_async::prelude::Queryable;
 use palisade_core::service::BoxFuture;
 use palisade_core::{RequestContext, Sensitive, ServiceError};
 use palisade_model_secretsmanager::Secretsmanager;
@@ -27,9 +29,17 @@ const EXCLUDED_CHARACTERS: &str = "/@\"'\\";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const CLONE_SUFFIX: &str = "_clone";
 
-/// How a PostgreSQL secret rotates.
+/// The database a secret's credentials are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PostgresStrategy {
+pub enum DatabaseEngine {
+    Postgres,
+    /// MariaDB, or MySQL 5.7 and later.
+    MariaDb,
+}
+
+/// How a database secret rotates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationStrategy {
     /// The secret's user changes its own password.
     SingleUser,
     /// The master user keeps two users, `<user>` and `<user>_clone`, and sets the password of
@@ -37,26 +47,33 @@ pub enum PostgresStrategy {
     AlternatingUsers,
 }
 
-/// A rotation function for PostgreSQL secrets; register it under the Lambda ARN your secrets
+/// A rotation function for database secrets; register it under the Lambda ARN your secrets
 /// name with [`crate::RotationFunctions::register`].
-pub struct PostgresRotation {
+pub struct DatabaseRotation {
     state: Weak<SecretsManagerState>,
-    strategy: PostgresStrategy,
+    engine: DatabaseEngine,
+    strategy: RotationStrategy,
 }
 
-impl std::fmt::Debug for PostgresRotation {
+impl std::fmt::Debug for DatabaseRotation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresRotation")
+        f.debug_struct("DatabaseRotation")
+            .field("engine", &self.engine)
             .field("strategy", &self.strategy)
             .finish_non_exhaustive()
     }
 }
 
-impl PostgresRotation {
+impl DatabaseRotation {
     /// Rotates secrets of `state` (held weakly: the state owns its registry of functions).
-    pub fn new(state: &Arc<SecretsManagerState>, strategy: PostgresStrategy) -> Self {
+    pub fn new(
+        state: &Arc<SecretsManagerState>,
+        engine: DatabaseEngine,
+        strategy: RotationStrategy,
+    ) -> Self {
         Self {
             state: Arc::downgrade(state),
+            engine,
             strategy,
         }
     }
@@ -97,13 +114,17 @@ impl DatabaseSecret {
             .ok_or_else(|| format!("The database secret has no {field}."))
     }
 
-    fn port(&self) -> u16 {
+    fn port(&self, engine: DatabaseEngine) -> u16 {
+        let default = match engine {
+            DatabaseEngine::Postgres => 5432,
+            DatabaseEngine::MariaDb => 3306,
+        };
         match self.0.get("port") {
             Some(Json::Number(number)) => number.as_u64().and_then(|port| u16::try_from(port).ok()),
             Some(Json::String(text)) => text.parse().ok(),
             _ => None,
         }
-        .unwrap_or(5432)
+        .unwrap_or(default)
     }
 
     fn set(&mut self, field: &str, value: &str) {
@@ -116,26 +137,179 @@ impl DatabaseSecret {
     }
 
     /// Opens a session as this secret's user.
-    async fn connect(&self) -> Result<tokio_postgres::Client, String> {
-        let mut config = tokio_postgres::Config::new();
-        config
-            .host(self.text("host")?)
-            .port(self.port())
-            .user(self.text("username")?)
-            .password(self.text("password")?)
-            .dbname(
-                self.0
-                    .get("dbname")
-                    .and_then(Json::as_str)
-                    .unwrap_or("postgres"),
-            )
-            .connect_timeout(CONNECT_TIMEOUT);
-        let (client, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|error| format!("Unable to log into the database: {error}"))?;
-        tokio::spawn(connection);
-        Ok(client)
+    async fn connect(&self, engine: DatabaseEngine) -> Result<Session, String> {
+        let host = self.text("host")?;
+        let user = self.text("username")?;
+        let password = self.text("password")?;
+        let dbname = self.0.get("dbname").and_then(Json::as_str);
+        let refused =
+            |error: &dyn std::fmt::Display| format!("Unable to log into the database: {error}");
+        match engine {
+            DatabaseEngine::Postgres => {
+                let mut config = tokio_postgres::Config::new();
+                config
+                    .host(host)
+                    .port(self.port(engine))
+                    .user(user)
+                    .password(password)
+                    .dbname(dbname.unwrap_or("postgres"))
+                    .connect_timeout(CONNECT_TIMEOUT);
+                let (client, connection) = config
+                    .connect(tokio_postgres::NoTls)
+                    .await
+                    .map_err(|error| refused(&error))?;
+                tokio::spawn(connection);
+                Ok(Session::Postgres(client))
+            }
+            DatabaseEngine::MariaDb => {
+                let options = mysql_async::OptsBuilder::default()
+                    .ip_or_hostname(host)
+                    .tcp_port(self.port(engine))
+                    .user(Some(user))
+                    .pass(Some(password))
+                    .db_name(dbname);
+                let connecting = mysql_async::Conn::new(options);
+                match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+                    Ok(Ok(connection)) => Ok(Session::MariaDb(connection)),
+                    Ok(Err(error)) => Err(refused(&error)),
+                    Err(_) => Err(refused(&"timed out")),
+                }
+            }
+        }
+    }
+}
+
+/// A session with the database.
+enum Session {
+    Postgres(tokio_postgres::Client),
+    MariaDb(mysql_async::Conn),
+}
+
+impl Session {
+    async fn run(&mut self, statement: &str) -> Result<(), String> {
+        let outcome = match self {
+            Session::Postgres(client) => client
+                .batch_execute(statement)
+                .await
+                .map_err(|error| error.to_string()),
+            Session::MariaDb(connection) => connection
+                .query_drop(statement)
+                .await
+                .map_err(|error| error.to_string()),
+        };
+        outcome.map_err(|error| format!("The database refused a statement: {error}"))
+    }
+
+    /// testSecret: a query with the new credentials.
+    async fn check(&mut self) -> Result<(), String> {
+        self.run("SELECT NOW()").await
+    }
+
+    /// Single user: the session's own user takes `password`.
+    async fn set_own_password(&mut self, user: &str, password: &str) -> Result<(), String> {
+        match self {
+            Session::Postgres(_) => {
+                let statement = format!(
+                    "ALTER USER {} WITH PASSWORD {}",
+                    pg_identifier(user),
+                    pg_literal(password)
+                );
+                self.run(&statement).await
+            }
+            // MariaDB lets a user set its own password this way without privileges; MySQL 8,
+            // which dropped PASSWORD(), takes the second form.
+            Session::MariaDb(_) => {
+                let classic = format!("SET PASSWORD = PASSWORD({})", my_literal(password));
+                if self.run(&classic).await.is_ok() {
+                    return Ok(());
+                }
+                let statement = format!(
+                    "ALTER USER CURRENT_USER() IDENTIFIED BY {}",
+                    my_literal(password)
+                );
+                self.run(&statement).await
+            }
+        }
+    }
+
+    /// Alternating users, as the master user: `user` takes `password`, created first with the
+    /// privileges of `like` when it does not exist.
+    async fn set_user_password(
+        &mut self,
+        user: &str,
+        like: &str,
+        password: &str,
+    ) -> Result<(), String> {
+        match self {
+            Session::Postgres(client) => {
+                let exists = client
+                    .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&user])
+                    .await
+                    .map_err(|error| format!("Unable to look the user up: {error}"))?
+                    .is_some();
+                let statement = if exists {
+                    format!(
+                        "ALTER USER {} WITH PASSWORD {}",
+                        pg_identifier(user),
+                        pg_literal(password)
+                    )
+                } else {
+                    // The clone gets the original user's privileges through membership.
+                    format!(
+                        "CREATE ROLE {clone} WITH LOGIN PASSWORD {password}; GRANT {like} TO \
+                         {clone}",
+                        clone = pg_identifier(user),
+                        password = pg_literal(password),
+                        like = pg_identifier(like),
+                    )
+                };
+                self.run(&statement).await
+            }
+            Session::MariaDb(connection) => {
+                let host: Option<String> = connection
+                    .exec_first("SELECT Host FROM mysql.user WHERE User = ?", (like,))
+                    .await
+                    .map_err(|error| format!("Unable to look the user up: {error}"))?;
+                let host = host.unwrap_or_else(|| "%".to_owned());
+                let exists: Option<u8> = connection
+                    .exec_first("SELECT 1 FROM mysql.user WHERE User = ?", (user,))
+                    .await
+                    .map_err(|error| format!("Unable to look the user up: {error}"))?;
+                let account = format!("{}@{}", my_literal(user), my_literal(&host));
+                if exists.is_some() {
+                    let statement = format!(
+                        "ALTER USER {account} IDENTIFIED BY {}",
+                        my_literal(password)
+                    );
+                    return self.run(&statement).await;
+                }
+                let grants: Vec<String> = connection
+                    .query(format!(
+                        "SHOW GRANTS FOR {}@{}",
+                        my_literal(like),
+                        my_literal(&host)
+                    ))
+                    .await
+                    .map_err(|error| format!("Unable to read the user's grants: {error}"))?;
+                self.run(&format!(
+                    "CREATE USER {account} IDENTIFIED BY {}",
+                    my_literal(password)
+                ))
+                .await?;
+                // The clone gets the original user's privileges, statement by statement.
+                let grantee = format!("`{}`@", like.replace('`', "``"));
+                let clone = format!("`{}`@", user.replace('`', "``"));
+                for grant in grants {
+                    let grant = grant
+                        .split(" IDENTIFIED BY PASSWORD")
+                        .next()
+                        .unwrap_or_default()
+                        .replacen(&grantee, &clone, 1);
+                    self.run(&grant).await?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 
@@ -153,16 +327,21 @@ fn zeroize_string(text: &mut String) {
 }
 
 /// A PostgreSQL identifier, quoted.
-fn identifier(name: &str) -> String {
+fn pg_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// A PostgreSQL string literal, quoted (utility statements take no parameters).
-fn literal(text: &str) -> String {
+fn pg_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-impl PostgresRotation {
+/// A MariaDB string literal, quoted (account statements take no parameters).
+fn my_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+impl DatabaseRotation {
     async fn value(
         &self,
         state: &SecretsManagerState,
@@ -203,12 +382,7 @@ impl PostgresRotation {
                     .value(&state, &ctx, arn, Some(token), AWSPENDING)
                     .await
                     .map_err(failed)?;
-                let client = pending.connect().await?;
-                client
-                    .simple_query("SELECT NOW()")
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| format!("The new credentials failed a query: {error}"))
+                pending.connect(self.engine).await?.check().await
             }
             RotationStep::FinishSecret => finish(&state, &ctx, arn, token).await,
         }
@@ -232,7 +406,7 @@ impl PostgresRotation {
             .value(state, ctx, arn, None, AWSCURRENT)
             .await
             .map_err(failed)?;
-        if self.strategy == PostgresStrategy::AlternatingUsers {
+        if self.strategy == RotationStrategy::AlternatingUsers {
             let current = pending.text("username")?.to_owned();
             let other = match current.strip_suffix(CLONE_SUFFIX) {
                 Some(original) => original.to_owned(),
@@ -281,64 +455,31 @@ impl PostgresRotation {
             .await
             .map_err(failed)?;
         // A retried step finds the password already set.
-        if pending.connect().await.is_ok() {
+        if pending.connect(self.engine).await.is_ok() {
             return Ok(());
         }
         let user = pending.text("username")?;
         let password = pending.text("password")?;
+        let current = self
+            .value(state, ctx, arn, None, AWSCURRENT)
+            .await
+            .map_err(failed)?;
         match self.strategy {
-            PostgresStrategy::SingleUser => {
-                let current = self
-                    .value(state, ctx, arn, None, AWSCURRENT)
-                    .await
-                    .map_err(failed)?;
-                let client = current.connect().await?;
-                let statement = format!(
-                    "ALTER USER {} WITH PASSWORD {}",
-                    identifier(user),
-                    literal(password)
-                );
-                client
-                    .batch_execute(&statement)
-                    .await
-                    .map_err(|error| format!("Unable to set the new password: {error}"))
+            RotationStrategy::SingleUser => {
+                let mut session = current.connect(self.engine).await?;
+                session.set_own_password(user, password).await
             }
-            PostgresStrategy::AlternatingUsers => {
-                let current = self
-                    .value(state, ctx, arn, None, AWSCURRENT)
-                    .await
-                    .map_err(failed)?;
+            RotationStrategy::AlternatingUsers => {
                 let master_arn = current.text("masterarn")?;
                 let master = self
                     .value(state, ctx, master_arn, None, AWSCURRENT)
                     .await
                     .map_err(failed)?;
-                let client = master.connect().await?;
-                let exists = client
-                    .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&user])
-                    .await
-                    .map_err(|error| format!("Unable to look the user up: {error}"))?
-                    .is_some();
-                let statement = if exists {
-                    format!(
-                        "ALTER USER {} WITH PASSWORD {}",
-                        identifier(user),
-                        literal(password)
-                    )
-                } else {
-                    // The clone gets the original user's privileges through membership.
-                    format!(
-                        "CREATE ROLE {clone} WITH LOGIN PASSWORD {password}; GRANT {original} TO \
-                         {clone}",
-                        clone = identifier(user),
-                        password = literal(password),
-                        original = identifier(current.text("username")?),
-                    )
-                };
-                client
-                    .batch_execute(&statement)
-                    .await
-                    .map_err(|error| format!("Unable to set the new user's password: {error}"))
+                let mut session = master.connect(self.engine).await?;
+                let like = current.text("username")?;
+                // The two users take turns: the one not in use copies the other's privileges.
+                let original = like.strip_suffix(CLONE_SUFFIX).unwrap_or(like);
+                session.set_user_password(user, original, password).await
             }
         }
     }
@@ -384,7 +525,7 @@ async fn finish(
         .map_err(failed)
 }
 
-impl RotationFunction for PostgresRotation {
+impl RotationFunction for DatabaseRotation {
     fn invoke<'a>(&'a self, event: &'a RotationEvent) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(self.step(event))
     }

@@ -36,7 +36,7 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_secretsmanager::types::*;
 use palisade_store::Store;
 
-pub use builtin::{PostgresRotation, PostgresStrategy};
+pub use builtin::{DatabaseEngine, DatabaseRotation, RotationStrategy};
 pub use functions::{
     CommandFunction, HttpFunction, RotationEvent, RotationFunction, RotationFunctions, RotationStep,
 };

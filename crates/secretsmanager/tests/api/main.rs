@@ -6,6 +6,12 @@
     reason = "test helpers: a failure is a failed test"
 )]
 mod common;
+#[expect(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod databases;
 mod deletion;
 mod encryption;
 #[expect(
@@ -14,12 +20,6 @@ mod encryption;
 )]
 mod listing;
 mod policies;
-#[expect(
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    reason = "test helpers: a failure is a failed test"
-)]
-mod postgres;
 mod replication;
 #[expect(
     clippy::unwrap_used,

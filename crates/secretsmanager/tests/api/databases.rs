@@ -1,11 +1,13 @@
-//! The built-in PostgreSQL rotation functions against the PostgreSQL at 127.0.0.1:5432 (user
-//! `postgres`, database `test`); skipped when no server answers there.
+//! The built-in database rotation functions against the PostgreSQL at 127.0.0.1:5432 (user
+//! `postgres`, database `test`, trust authentication) and the MariaDB at 127.0.0.1:3306 (`root`
+//! without a password); each test is skipped when its server does not answer.
 
 use std::sync::Arc;
 
+use mysql_async::prelude::Queryable;
 use palisade_core::Sensitive;
 use palisade_model_secretsmanager::types::*;
-use palisade_secretsmanager::{PostgresRotation, PostgresStrategy};
+use palisade_secretsmanager::{DatabaseEngine, DatabaseRotation, RotationStrategy};
 
 use crate::common::*;
 
@@ -30,6 +32,20 @@ fn database_secret(username: &str, password: &str, master: Option<&str>) -> Stri
         "username": username,
         "password": password,
         "dbname": "test",
+    });
+    if let Some(master) = master {
+        secret["masterarn"] = master.into();
+    }
+    secret.to_string()
+}
+
+fn mariadb_secret(username: &str, password: &str, master: Option<&str>) -> String {
+    let mut secret = serde_json::json!({
+        "engine": "mariadb",
+        "host": "127.0.0.1",
+        "port": 3306,
+        "username": username,
+        "password": password,
     });
     if let Some(master) = master {
         secret["masterarn"] = master.into();
@@ -100,9 +116,10 @@ async fn single_user_rotation_sets_a_new_password() {
     create(&h, "db/single", database_secret(&role, "initial-pw", None)).await;
     h.state().rotation_functions().register(
         LAMBDA,
-        Arc::new(PostgresRotation::new(
+        Arc::new(DatabaseRotation::new(
             h.state(),
-            PostgresStrategy::SingleUser,
+            DatabaseEngine::Postgres,
+            RotationStrategy::SingleUser,
         )),
     );
     rotate_now(&h, "db/single").await;
@@ -145,9 +162,10 @@ async fn alternating_users_take_turns() {
     .await;
     h.state().rotation_functions().register(
         LAMBDA,
-        Arc::new(PostgresRotation::new(
+        Arc::new(DatabaseRotation::new(
             h.state(),
-            PostgresStrategy::AlternatingUsers,
+            DatabaseEngine::Postgres,
+            RotationStrategy::AlternatingUsers,
         )),
     );
 
@@ -174,6 +192,112 @@ async fn alternating_users_take_turns() {
     assert_ne!(second["password"], first["password"]);
 
     db.batch_execute(&format!("DROP ROLE {clone}; DROP ROLE {role}"))
+        .await
+        .unwrap();
+}
+
+async fn mariadb(user: &str, password: &str) -> Option<mysql_async::Conn> {
+    let options = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(3306)
+        .user(Some(user))
+        .pass(Some(password));
+    mysql_async::Conn::new(options).await.ok()
+}
+
+fn register_mariadb(h: &Harness, strategy: RotationStrategy) {
+    h.state().rotation_functions().register(
+        LAMBDA,
+        Arc::new(DatabaseRotation::new(
+            h.state(),
+            DatabaseEngine::MariaDb,
+            strategy,
+        )),
+    );
+}
+
+#[tokio::test]
+async fn mariadb_single_user_rotation_changes_the_password() {
+    let Some(mut root) = mariadb("root", "").await else {
+        eprintln!("no MariaDB at 127.0.0.1:3306: skipped");
+        return;
+    };
+    let user = role_name("sm_my1");
+    root.query_drop(format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'initial-pw'"
+    ))
+    .await
+    .unwrap();
+    let h = Harness::new().await;
+    create(&h, "my/single", mariadb_secret(&user, "initial-pw", None)).await;
+    register_mariadb(&h, RotationStrategy::SingleUser);
+    rotate_now(&h, "my/single").await;
+
+    let rotated = current(&h, "my/single").await;
+    let password = rotated["password"].as_str().unwrap();
+    assert_ne!(password, "initial-pw");
+    assert!(
+        mariadb(&user, password).await.is_some(),
+        "the new password logs in"
+    );
+    assert!(
+        mariadb(&user, "initial-pw").await.is_none(),
+        "the old one no longer does"
+    );
+    root.query_drop(format!("DROP USER '{user}'@'%'"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn mariadb_alternating_users_copy_privileges() {
+    let Some(mut root) = mariadb("root", "").await else {
+        eprintln!("no MariaDB at 127.0.0.1:3306: skipped");
+        return;
+    };
+    let user = role_name("sm_my2");
+    let clone = format!("{user}_clone");
+    root.query_drop(format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY 'initial-pw'; \
+         GRANT SELECT ON `sm_rotation_test`.* TO '{user}'@'%'"
+    ))
+    .await
+    .unwrap();
+    let h = Harness::new().await;
+    let master = create(&h, "my/master", mariadb_secret("root", "", None)).await;
+    create(
+        &h,
+        "my/app",
+        mariadb_secret(&user, "initial-pw", Some(&master)),
+    )
+    .await;
+    register_mariadb(&h, RotationStrategy::AlternatingUsers);
+
+    rotate_now(&h, "my/app").await;
+    let first = current(&h, "my/app").await;
+    assert_eq!(first["username"], clone.as_str());
+    let password = first["password"].as_str().unwrap();
+    assert!(mariadb(&clone, password).await.is_some());
+    let grants: Vec<String> = root
+        .query(format!("SHOW GRANTS FOR '{clone}'@'%'"))
+        .await
+        .unwrap();
+    assert!(
+        grants
+            .iter()
+            .any(|grant| grant.contains("sm_rotation_test")),
+        "{grants:?}"
+    );
+
+    h.clock.advance(DAY * 30);
+    assert_eq!(h.state().rotate_due_secrets().await.unwrap(), 1);
+    let second = current(&h, "my/app").await;
+    assert_eq!(second["username"], user.as_str());
+    let password = second["password"].as_str().unwrap();
+    assert!(mariadb(&user, password).await.is_some());
+    assert!(mariadb(&user, "initial-pw").await.is_none());
+
+    root.query_drop(format!("DROP USER '{user}'@'%'; DROP USER '{clone}'@'%'"))
         .await
         .unwrap();
 }
