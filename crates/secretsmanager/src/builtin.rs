@@ -525,6 +525,35 @@ async fn finish(
         .map_err(failed)
 }
 
+impl SecretsManagerState {
+    /// Registers the rotation functions a JSON configuration document describes (the format of
+    /// [`crate::RotationFunctions::register_from_json`]), where `{"builtin": "<name>"}` names a
+    /// built-in database function: `postgres-single-user`, `postgres-alternating-users`,
+    /// `mariadb-single-user` or `mariadb-alternating-users`. Answers how many were registered.
+    pub fn configure_rotation(self: &Arc<Self>, document: &str) -> Result<usize, String> {
+        self.rotation_functions
+            .register_configured(document, |name| {
+                let (engine, strategy) = match name {
+                    "postgres-single-user" => {
+                        (DatabaseEngine::Postgres, RotationStrategy::SingleUser)
+                    }
+                    "postgres-alternating-users" => {
+                        (DatabaseEngine::Postgres, RotationStrategy::AlternatingUsers)
+                    }
+                    "mariadb-single-user" => {
+                        (DatabaseEngine::MariaDb, RotationStrategy::SingleUser)
+                    }
+                    "mariadb-alternating-users" => {
+                        (DatabaseEngine::MariaDb, RotationStrategy::AlternatingUsers)
+                    }
+                    other => return Err(format!("unknown built-in rotation function {other}")),
+                };
+                Ok(Arc::new(DatabaseRotation::new(self, engine, strategy))
+                    as Arc<dyn RotationFunction>)
+            })
+    }
+}
+
 impl RotationFunction for DatabaseRotation {
     fn invoke<'a>(&'a self, event: &'a RotationEvent) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(self.step(event))

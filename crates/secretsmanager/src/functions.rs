@@ -27,6 +27,7 @@ const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 struct FunctionConfig {
     command: Option<Vec<String>>,
     url: Option<String>,
+    builtin: Option<String>,
     timeout_seconds: Option<u64>,
 }
 
@@ -117,33 +118,46 @@ impl RotationFunctions {
     /// an object from Lambda ARN to `{"command": [program, args...]}` or `{"url": "..."}`, each
     /// with an optional `"timeout_seconds"` (default 30), for example
     /// `{"arn:aws:lambda:us-east-1:000000000000:function:rotate":
-    /// {"command": ["python3", "/opt/rotate.py"], "timeout_seconds": 60}}`.
+    /// {"command": ["python3", "/opt/rotate.py"], "timeout_seconds": 60}}`. Built-in functions
+    /// (`{"builtin": "<name>"}`) need the service: see
+    /// [`crate::SecretsManagerState::configure_rotation`].
     pub fn register_from_json(&self, document: &str) -> Result<usize, String> {
+        self.register_configured(document, |name| Err(format!("unknown built-in {name}")))
+    }
+
+    /// [`RotationFunctions::register_from_json`], resolving built-in names with `builtin`.
+    pub(crate) fn register_configured(
+        &self,
+        document: &str,
+        builtin: impl Fn(&str) -> Result<Arc<dyn RotationFunction>, String>,
+    ) -> Result<usize, String> {
         let functions: HashMap<String, FunctionConfig> = serde_json::from_str(document)
             .map_err(|error| format!("invalid rotation function configuration: {error}"))?;
         let count = functions.len();
         for (arn, config) in functions {
             let timeout =
                 Duration::from_secs(config.timeout_seconds.unwrap_or(DEFAULT_TIMEOUT_SECONDS));
-            let function: Arc<dyn RotationFunction> = match (config.command, config.url) {
-                (Some(command), None) => {
-                    let mut words = command.into_iter();
-                    let program = words
-                        .next()
-                        .ok_or_else(|| format!("the command of {arn} is empty"))?;
-                    Arc::new(CommandFunction {
-                        program: program.into(),
-                        args: words.collect(),
-                        timeout,
-                    })
-                }
-                (None, Some(url)) => Arc::new(HttpFunction::new(&url, timeout)?),
-                _ => {
-                    return Err(format!(
-                        "{arn} needs exactly one of \"command\" and \"url\""
-                    ));
-                }
-            };
+            let function: Arc<dyn RotationFunction> =
+                match (config.command, config.url, config.builtin) {
+                    (Some(command), None, None) => {
+                        let mut words = command.into_iter();
+                        let program = words
+                            .next()
+                            .ok_or_else(|| format!("the command of {arn} is empty"))?;
+                        Arc::new(CommandFunction {
+                            program: program.into(),
+                            args: words.collect(),
+                            timeout,
+                        })
+                    }
+                    (None, Some(url), None) => Arc::new(HttpFunction::new(&url, timeout)?),
+                    (None, None, Some(name)) => builtin(&name)?,
+                    _ => {
+                        return Err(format!(
+                            "{arn} needs exactly one of \"command\", \"url\" and \"builtin\""
+                        ));
+                    }
+                };
             self.register(arn, function);
         }
         Ok(count)
@@ -309,6 +323,7 @@ mod tests {
             r#"{"arn": {"command": []}}"#,
             r#"{"arn": {"command": ["x"], "url": "http://h/"}}"#,
             r#"{"arn": {"cmd": ["x"]}}"#,
+            r#"{"arn": {"builtin": "postgres-single-user"}}"#,
             "[]",
         ] {
             assert!(

@@ -114,14 +114,10 @@ async fn single_user_rotation_sets_a_new_password() {
     .unwrap();
     let h = Harness::new().await;
     create(&h, "db/single", database_secret(&role, "initial-pw", None)).await;
-    h.state().rotation_functions().register(
-        LAMBDA,
-        Arc::new(DatabaseRotation::new(
-            h.state(),
-            DatabaseEngine::Postgres,
-            RotationStrategy::SingleUser,
-        )),
-    );
+    let configured = h.state().configure_rotation(&format!(
+        r#"{{"{LAMBDA}": {{"builtin": "postgres-single-user"}}}}"#
+    ));
+    assert_eq!(configured, Ok(1));
     rotate_now(&h, "db/single").await;
 
     let rotated = current(&h, "db/single").await;
