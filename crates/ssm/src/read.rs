@@ -434,20 +434,25 @@ async fn collect(
         None => None,
     };
     // One record past the page tells whether there is a next page.
-    let chunk = (limit + 1).max(16);
+    let full_chunk = (limit + 1).max(16);
+    let mut chunk = full_chunk;
+    let tenant_prefix = tenant.prefix();
     let mut page: Vec<ParameterRecord> = Vec::with_capacity(limit);
     loop {
         let rows = records::scan(&service.store, scan_prefix, after.as_deref(), chunk).await?;
         let mut exhausted = rows.len() < chunk;
         after = rows.last().map(|(key, _)| key.clone());
-        for (_, record) in rows {
-            if let Some(skip) =
-                one_level_below.and_then(|path| past_deeper(tenant, path, &record.name))
-            {
+        chunk = full_chunk;
+        for (key, entry) in rows {
+            let name = key.strip_prefix(&tenant_prefix).unwrap_or(&key);
+            if let Some(skip) = one_level_below.and_then(|path| past_deeper(tenant, path, name)) {
                 after = Some(skip);
                 exhausted = false;
+                // What follows a skipped subtree is often another one: read it alone.
+                chunk = 1;
                 break;
             }
+            let record: ParameterRecord = records::decode(&key, &entry)?;
             if !keep(&record) {
                 continue;
             }

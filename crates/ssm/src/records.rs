@@ -372,22 +372,16 @@ where
     ))
 }
 
-/// Up to `limit` parameter records whose store keys start with `prefix` and sort after `after`,
-/// in key order, each with its store key.
+/// Up to `limit` stored parameters whose store keys start with `prefix` and sort after `after`,
+/// in key order, undecoded: a reader that can refuse a parameter by its key never decodes it.
 pub(crate) async fn scan(
     store: &Store,
     prefix: &str,
     after: Option<&str>,
     limit: usize,
-) -> Result<Vec<(String, ParameterRecord)>, ServiceError> {
-    let rows = store
+) -> Result<Vec<(String, Entry)>, ServiceError> {
+    store
         .scan(PARAMETERS, prefix, after, limit)
         .await
-        .map_err(store_error)?;
-    rows.into_iter()
-        .map(|(key, entry)| {
-            let record = decode(&key, &entry)?;
-            Ok((key, record))
-        })
-        .collect()
+        .map_err(store_error)
 }
