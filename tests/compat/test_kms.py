@@ -352,3 +352,31 @@ def test_custom_key_stores_do_not_exist(client):
     assert error_code(lambda: kms.describe_custom_key_stores(CustomKeyStoreId="cks-1234567890abcdef0")) == (
         "CustomKeyStoreNotFoundException"
     )
+
+
+def test_re_encrypt_needs_both_halves(client):
+    kms = client("kms")
+    source = kms.create_key()["KeyMetadata"]
+    destination = kms.create_key()["KeyMetadata"]
+    blob = kms.encrypt(KeyId=source["KeyId"], Plaintext=b"moving", EncryptionContext={"a": "1"})[
+        "CiphertextBlob"
+    ]
+
+    def statement(action, key):
+        return {"Effect": "Allow", "Action": action, "Resource": key["Arn"]}
+
+    allowed_from_only = {"Version": "2012-10-17", "Statement": [statement("kms:ReEncryptFrom", source)]}
+    _, user = _user(client, allowed_from_only)
+    assert error_code(lambda: user.re_encrypt(
+        CiphertextBlob=blob, SourceEncryptionContext={"a": "1"}, DestinationKeyId=destination["KeyId"]
+    )) == "AccessDeniedException"
+
+    both = {"Version": "2012-10-17", "Statement": [
+        statement("kms:ReEncryptFrom", source), statement("kms:ReEncryptTo", destination),
+    ]}
+    _, user = _user(client, both)
+    moved = user.re_encrypt(
+        CiphertextBlob=blob, SourceEncryptionContext={"a": "1"}, DestinationKeyId=destination["KeyId"]
+    )
+    assert moved["KeyId"] == destination["Arn"]
+    assert kms.decrypt(CiphertextBlob=moved["CiphertextBlob"])["Plaintext"] == b"moving"

@@ -65,7 +65,7 @@ impl KmsState {
         else {
             return false;
         };
-        let context = encryption_context(input);
+        let context = encryption_context(input, operation);
         grants.iter().any(|(_, grant)| {
             grantees.contains(&grant.grantee.as_str())
                 && grant.operations.iter().any(|op| op == operation)
@@ -116,12 +116,17 @@ pub fn condition_keys(
         }
     };
 
-    let context = encryption_context(input);
+    let context = encryption_context(input, operation);
     let context_keys: Vec<String> = context.keys().cloned().collect();
     for (name, value) in context {
         add(&format!("kms:EncryptionContext:{name}"), Some(value));
     }
-    let encryption_algorithm = string("EncryptionAlgorithm").or_else(|| {
+    let algorithm_member = match operation {
+        "ReEncryptFrom" => "SourceEncryptionAlgorithm",
+        "ReEncryptTo" => "DestinationEncryptionAlgorithm",
+        _ => "EncryptionAlgorithm",
+    };
+    let encryption_algorithm = string(algorithm_member).or_else(|| {
         SYMMETRIC_BY_DEFAULT
             .contains(&operation)
             .then(|| "SYMMETRIC_DEFAULT".to_owned())
@@ -238,7 +243,8 @@ pub fn condition_keys(
 const SYMMETRIC_BY_DEFAULT: &[&str] = &[
     "Encrypt",
     "Decrypt",
-    "ReEncrypt",
+    "ReEncryptFrom",
+    "ReEncryptTo",
     "GenerateDataKey",
     "GenerateDataKeyWithoutPlaintext",
     "GenerateDataKeyPair",
@@ -278,9 +284,15 @@ fn constraints_hold(
     equals && subset
 }
 
-/// The request's encryption context (`EncryptionContext`).
-fn encryption_context(input: &Value) -> BTreeMap<String, String> {
-    match input.get("EncryptionContext") {
+/// The encryption context of the request for `operation`: `EncryptionContext`, or for the two
+/// halves of a `ReEncrypt`, the context of the side they act on.
+fn encryption_context(input: &Value, operation: &str) -> BTreeMap<String, String> {
+    let member = match operation {
+        "ReEncryptFrom" => "SourceEncryptionContext",
+        "ReEncryptTo" => "DestinationEncryptionContext",
+        _ => "EncryptionContext",
+    };
+    match input.get(member) {
         Some(Value::Map(pairs)) => pairs
             .iter()
             .filter_map(|(name, value)| Some((name.clone(), value.as_str()?.to_owned())))

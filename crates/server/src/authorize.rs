@@ -138,16 +138,48 @@ impl PolicyAuthorizer {
         input: &Value,
         extra: &[ConditionKey],
     ) -> Result<(), ServiceError> {
-        let action = format!("{}:{}", action_prefix(model), operation.name);
+        if model.name == "kms" && operation.name == "ReEncrypt" {
+            // AWS authorizes ReEncrypt as two actions, each on its own key: kms:ReEncryptFrom
+            // on the key that decrypts, kms:ReEncryptTo on the key that encrypts.
+            let destination = input.get("DestinationKeyId").and_then(Value::as_str);
+            self.decide_action(
+                ctx,
+                model,
+                "ReEncryptFrom",
+                kms_key_named(input),
+                input,
+                extra,
+            )
+            .await?;
+            return self
+                .decide_action(ctx, model, "ReEncryptTo", destination, input, extra)
+                .await;
+        }
+        let key_id = kms_key_named(input).filter(|_| model.name == "kms");
+        self.decide_action(ctx, model, operation.name, key_id, input, extra)
+            .await
+    }
+
+    /// Decides the action `<prefix>:<name>`, on the KMS key `key_id` where one is named.
+    async fn decide_action(
+        &self,
+        ctx: &RequestContext,
+        model: &'static ServiceModel,
+        name: &str,
+        key_id: Option<&str>,
+        input: &Value,
+        extra: &[ConditionKey],
+    ) -> Result<(), ServiceError> {
+        let action = format!("{}:{name}", action_prefix(model));
         if UNRESTRICTED.contains(&action.as_str()) {
             return Ok(());
         }
         // A KMS key's policy governs every use of the key, the root user's included: IAM
         // policies count only where the key policy delegates to the account.
         let is_kms = model.name == "kms";
-        let key = match (is_kms, kms_key_named(input)) {
-            (true, Some(key_id)) => self.kms.key_facts(ctx, key_id).await,
-            _ => None,
+        let key = match key_id {
+            Some(key_id) => self.kms.key_facts(ctx, key_id).await,
+            None => None,
         };
         let principal = &ctx.principal;
         let session_key = is_session_key(&principal.access_key_id);
@@ -222,12 +254,8 @@ impl PolicyAuthorizer {
             }
         }
         if is_kms {
-            let kms_keys = palisade_kms::condition_keys(
-                principal.account.as_str(),
-                operation.name,
-                input,
-                key.as_ref(),
-            );
+            let kms_keys =
+                palisade_kms::condition_keys(principal.account.as_str(), name, input, key.as_ref());
             for (name, values) in kms_keys {
                 context.insert_many(name, values);
             }
@@ -263,12 +291,10 @@ impl PolicyAuthorizer {
                 .collect();
             let granted = match &key {
                 // Retiring is decided by the grant retired: its retiring principal may.
-                _ if operation.name == "RetireGrant" => {
-                    self.kms.may_retire(ctx, &grantees, input).await
-                }
+                _ if name == "RetireGrant" => self.kms.may_retire(ctx, &grantees, input).await,
                 Some(key) => {
                     self.kms
-                        .grant_allows(ctx, key, &grantees, operation.name, input)
+                        .grant_allows(ctx, key, &grantees, name, input)
                         .await
                 }
                 None => false,
@@ -286,10 +312,12 @@ impl PolicyAuthorizer {
     }
 }
 
-/// The key a KMS request uses: its `KeyId`, or for a `Decrypt` (or `ReEncrypt`) without one,
-/// the key the ciphertext's header names, so that a ciphertext never bypasses its key's policy.
+/// The key a KMS request uses: its `KeyId` (a `ReEncrypt`'s `SourceKeyId`), or for a `Decrypt`
+/// (or `ReEncrypt`) without one, the key the ciphertext's header names, so that a ciphertext
+/// never bypasses its key's policy.
 fn kms_key_named(input: &Value) -> Option<&str> {
-    if let Some(key_id) = input.get("KeyId").and_then(Value::as_str) {
+    let named = |member: &str| input.get(member).and_then(Value::as_str);
+    if let Some(key_id) = named("KeyId").or_else(|| named("SourceKeyId")) {
         return Some(key_id);
     }
     match input.get("CiphertextBlob") {
