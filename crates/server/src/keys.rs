@@ -46,13 +46,35 @@ impl ServiceKeys {
             .await
     }
 
-    /// The key id KMS is asked for: an AWS managed key by its ARN, created on first use.
-    async fn key_id(&self, ctx: &RequestContext, key: KeyRef<'_>) -> Result<String, ServiceError> {
+    /// The key id KMS is asked for: an AWS managed key by its ARN, created on first use, also
+    /// where the caller names the service's own by its alias (`alias/aws/<service>`), as AWS
+    /// creates it then too.
+    async fn key_id(
+        &self,
+        ctx: &RequestContext,
+        via: Via<'_>,
+        key: KeyRef<'_>,
+    ) -> Result<String, ServiceError> {
         match key {
             KeyRef::AwsManaged(service) => self.kms.aws_managed_key(ctx, service).await,
+            KeyRef::Customer(id) if names_managed_alias(ctx, via, id) => {
+                self.kms.aws_managed_key(ctx, via.service).await
+            }
             KeyRef::Customer(id) => Ok(id.to_owned()),
         }
     }
+}
+
+/// Whether `id` is the alias (name or ARN) of `via.service`'s AWS managed key in the caller's
+/// account and region.
+fn names_managed_alias(ctx: &RequestContext, via: Via<'_>, id: &str) -> bool {
+    let name = format!("alias/aws/{}", via.service);
+    let arn = format!(
+        "arn:aws:kms:{}:{}:{name}",
+        ctx.region.as_str(),
+        ctx.account().as_str()
+    );
+    id == name || id == arn
 }
 
 /// The condition keys of a request `via.service` makes to KMS for the caller of `ctx`.
@@ -95,7 +117,7 @@ impl KeyService for ServiceKeys {
     ) -> BoxFuture<'a, Result<DataKey, ServiceError>> {
         Box::pin(async move {
             let request = GenerateDataKeyRequest {
-                key_id: self.key_id(ctx, key).await?,
+                key_id: self.key_id(ctx, via, key).await?,
                 encryption_context: context_option(context),
                 key_spec: Some(DataKeySpec::Aes256),
                 ..GenerateDataKeyRequest::default()
@@ -126,7 +148,7 @@ impl KeyService for ServiceKeys {
     ) -> BoxFuture<'a, Result<(Vec<u8>, String), ServiceError>> {
         Box::pin(async move {
             let request = EncryptRequest {
-                key_id: self.key_id(ctx, key).await?,
+                key_id: self.key_id(ctx, via, key).await?,
                 plaintext: Sensitive::new(Blob(plaintext.to_vec())),
                 encryption_context: context_option(context),
                 ..EncryptRequest::default()
@@ -283,6 +305,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(plaintext.expose(), data_key.plaintext.expose());
+        // Named by its alias, it is the same key.
+        let (_, key_arn) = fixture
+            .keys
+            .encrypt(
+                &ctx,
+                SECRETS,
+                KeyRef::Customer("alias/aws/secretsmanager"),
+                b"x",
+                &context(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(key_arn, data_key.key_arn);
 
         // Through another service, or directly, the key policy refuses, the root user too.
         let ssm = Via { service: "ssm" };
@@ -299,6 +334,23 @@ mod tests {
         );
         let error = direct(&fixture, "Decrypt", &input).await.unwrap_err();
         assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+    }
+
+    #[tokio::test]
+    async fn naming_the_aws_managed_alias_creates_the_key() {
+        let fixture = fixture().await;
+        let (_, key_arn) = fixture
+            .keys
+            .encrypt(
+                &root(),
+                SECRETS,
+                KeyRef::Customer("arn:aws:kms:us-east-1:000000000000:alias/aws/secretsmanager"),
+                b"x",
+                &context(),
+            )
+            .await
+            .unwrap();
+        assert!(key_arn.starts_with("arn:aws:kms:us-east-1:000000000000:key/"));
     }
 
     #[tokio::test]
