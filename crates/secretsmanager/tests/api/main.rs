@@ -20,6 +20,10 @@ mod encryption;
 )]
 mod listing;
 mod policies;
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a failed test"
+)]
 mod replication;
 #[expect(
     clippy::unwrap_used,

@@ -18,6 +18,20 @@ fn regions(names: &[&str]) -> Vec<ReplicaRegionType> {
         .collect()
 }
 
+/// Replicates the secret `name` to [`REPLICA`], overwriting a secret there if `force`.
+async fn replicate(h: &Harness, name: &str, force: bool) -> ReplicateSecretToRegionsResponse {
+    h.call(
+        "ReplicateSecretToRegions",
+        ReplicateSecretToRegionsRequest {
+            secret_id: name.to_owned(),
+            add_replica_regions: regions(&[REPLICA]),
+            force_overwrite_replica_secret: force.then_some(true),
+        },
+    )
+    .await
+    .unwrap()
+}
+
 async fn replica_value(
     h: &Harness,
     id: &str,
@@ -37,17 +51,7 @@ async fn replica_value(
 async fn a_replica_follows_its_primary_and_is_read_only() {
     let h = Harness::new().await;
     let arn = h.create("shared", "one").await.arn.unwrap();
-    let replicated: ReplicateSecretToRegionsResponse = h
-        .call(
-            "ReplicateSecretToRegions",
-            ReplicateSecretToRegionsRequest {
-                secret_id: "shared".into(),
-                add_replica_regions: regions(&[REPLICA]),
-                force_overwrite_replica_secret: None,
-            },
-        )
-        .await
-        .unwrap();
+    let replicated = replicate(&h, "shared", false).await;
     let status = &replicated.replication_status.unwrap()[0];
     assert_eq!(status.region.as_deref(), Some(REPLICA));
     assert_eq!(status.status, Some(StatusType::InSync));
@@ -192,17 +196,7 @@ async fn a_name_taken_in_the_replica_region_fails_unless_overwritten() {
         "local"
     );
 
-    let forced: ReplicateSecretToRegionsResponse = h
-        .call(
-            "ReplicateSecretToRegions",
-            ReplicateSecretToRegionsRequest {
-                secret_id: "taken".into(),
-                add_replica_regions: regions(&[REPLICA]),
-                force_overwrite_replica_secret: Some(true),
-            },
-        )
-        .await
-        .unwrap();
+    let forced = replicate(&h, "taken", true).await;
     assert_eq!(
         forced.replication_status.unwrap()[0].status,
         Some(StatusType::InSync)
@@ -222,17 +216,7 @@ async fn a_name_taken_in_the_replica_region_fails_unless_overwritten() {
 async fn stopping_replication_promotes_the_replica() {
     let h = Harness::new().await;
     h.create("promoted", "one").await;
-    let _: ReplicateSecretToRegionsResponse = h
-        .call(
-            "ReplicateSecretToRegions",
-            ReplicateSecretToRegionsRequest {
-                secret_id: "promoted".into(),
-                add_replica_regions: regions(&[REPLICA]),
-                force_overwrite_replica_secret: None,
-            },
-        )
-        .await
-        .unwrap();
+    replicate(&h, "promoted", false).await;
     let not_a_replica = h
         .call::<StopReplicationToReplicaResponse>(
             "StopReplicationToReplica",
