@@ -7,11 +7,12 @@
 //! transaction.
 //!
 //! An indexer task then copies the records, in large batches, into the store's [`KEYSPACE`],
-//! keyed `<account>/<region>/<millis>/<eventID>`, where event history is read and where a store
+//! laid out newest first by account and region ([`history`]), where event history is read and where a store
 //! backup includes it; it remembers how far it got in a file beside the journal, and since a
 //! record's key is fixed, copying one twice after a crash changes nothing. Indexed segments of
 //! the journal are removed.
 
+pub mod history;
 pub mod journal;
 mod record;
 
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::journal::{Journal, JournalReader};
 
-/// The keyspace holding audit records, keyed `<account>/<region>/<millis>/<eventID>`.
+/// The keyspace holding audit records, laid out as [`history`] says.
 pub const KEYSPACE: &str = "audit";
 
 /// Most records copied into the store in one transaction.

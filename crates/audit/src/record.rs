@@ -215,14 +215,10 @@ impl AuditRecord {
         serde_json::to_vec(&self.json).unwrap_or_default()
     }
 
-    /// Keys sort by account, region and time, so the history of one account and region is one
-    /// ordered range.
+    /// See [`crate::history`].
     pub(crate) fn storage_key(&self) -> String {
-        let millis = palisade_core::clock::millis_since_epoch(self.event_time).max(0);
-        format!(
-            "{}/{}/{millis:013}/{}",
-            self.account, self.region, self.event_id
-        )
+        let millis = palisade_core::clock::millis_since_epoch(self.event_time);
+        crate::history::key(&self.account, &self.region, millis, &self.event_id)
     }
 }
 

@@ -125,10 +125,18 @@ pub async fn start_with_clock(
         iam: Arc::clone(&iam),
         sts: Arc::clone(&sts),
         kms,
-        organizations: Arc::new(palisade_organizations::OrganizationsState::new(
+        cloudtrail: Arc::new(palisade_cloudtrail::CloudTrailState::new(
             Store::clone(&store),
             Arc::clone(&clock),
+            audit.clone(),
         )),
+        organizations: Arc::new(
+            palisade_organizations::OrganizationsState::new(
+                Store::clone(&store),
+                Arc::clone(&clock),
+            )
+            .with_iam(Arc::clone(&iam)),
+        ),
         secrets: Arc::new(palisade_secretsmanager::SecretsManagerState::new(
             Store::clone(&store),
             Arc::clone(&clock),

@@ -10,7 +10,6 @@ use palisade_core::model::ServiceModel;
 #[derive(Debug, Default)]
 struct NotBuilt;
 
-impl palisade_model_cloudtrail::Cloudtrail for NotBuilt {}
 impl palisade_model_cloudwatch::Cloudwatch for NotBuilt {}
 impl palisade_model_detective::Detective for NotBuilt {}
 impl palisade_model_ec2_instance_connect::Ec2InstanceConnect for NotBuilt {}
@@ -31,6 +30,8 @@ pub struct Built {
     pub sts: Arc<palisade_sts::StsState>,
     /// KMS.
     pub kms: Arc<palisade_kms::KmsState>,
+    /// CloudTrail.
+    pub cloudtrail: Arc<palisade_cloudtrail::CloudTrailState>,
     /// Organizations.
     pub organizations: Arc<palisade_organizations::OrganizationsState>,
     /// Secrets Manager.
@@ -51,15 +52,14 @@ impl Services {
             iam,
             sts,
             kms,
+            cloudtrail,
             organizations,
             secrets,
             parameters,
         } = built;
         let all: Vec<Arc<dyn Service>> = vec![
             Arc::new(palisade_model_sts::StsService(sts)),
-            Arc::new(palisade_model_cloudtrail::CloudtrailService(Arc::new(
-                NotBuilt,
-            ))),
+            Arc::new(palisade_model_cloudtrail::CloudtrailService(cloudtrail)),
             Arc::new(palisade_model_cloudwatch::CloudwatchService(Arc::new(
                 NotBuilt,
             ))),
