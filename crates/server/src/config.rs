@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// Seconds a client may take to send its request headers.
     #[arg(long, env = "PALISADE_HEADER_TIMEOUT_SECS")]
     pub header_timeout_secs: Option<u64>,
+    /// A JSON file naming Secrets Manager's rotation functions by Lambda ARN: each a command,
+    /// an HTTP endpoint or a built-in database rotation (the README shows the format).
+    #[arg(long, env = "PALISADE_ROTATION_FUNCTIONS")]
+    pub rotation_functions: Option<PathBuf>,
 }
 
 /// The log output format.
@@ -67,6 +71,7 @@ struct FileConfig {
     root_secret_access_key: Option<String>,
     log_format: Option<LogFormat>,
     header_timeout_secs: Option<u64>,
+    rotation_functions: Option<PathBuf>,
 }
 
 /// Root credentials for the default account.
@@ -109,6 +114,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// How long a client may take to send its headers.
     pub header_timeout: Duration,
+    /// The rotation functions document, if one is configured.
+    pub rotation_functions: Option<PathBuf>,
 }
 
 /// The configuration cannot be used.
@@ -141,6 +148,7 @@ impl Config {
             root_credentials: None,
             log_format: LogFormat::Text,
             header_timeout: Duration::from_secs(10),
+            rotation_functions: None,
         }
     }
 
@@ -217,6 +225,7 @@ impl Config {
                     .or(file.header_timeout_secs)
                     .unwrap_or(10),
             ),
+            rotation_functions: args.rotation_functions.or(file.rotation_functions),
         })
     }
 }

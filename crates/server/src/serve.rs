@@ -113,7 +113,6 @@ pub async fn start_with_clock(
         Store::clone(&store),
         Arc::clone(&clock),
     ));
-    let sweeping = tokio::spawn(sweep_kms(Arc::clone(&kms)));
     let authorizer: Arc<dyn Authorizer> = Arc::new(PolicyAuthorizer::new(
         Arc::clone(&iam),
         Arc::clone(&sts),
@@ -121,10 +120,27 @@ pub async fn start_with_clock(
     ));
     let keys: Arc<dyn KeyService> =
         Arc::new(ServiceKeys::new(Arc::clone(&kms), Arc::clone(&authorizer)));
+    let secrets = Arc::new(palisade_secretsmanager::SecretsManagerState::new(
+        Store::clone(&store),
+        Arc::clone(&clock),
+        Arc::clone(&keys),
+    ));
+    if let Some(path) = &config.rotation_functions {
+        let document = std::fs::read_to_string(path)
+            .map_err(|error| StartError(format!("cannot read {}: {error}", path.display())))?;
+        secrets
+            .configure_rotation(&document)
+            .map_err(|error| StartError(format!("{}: {error}", path.display())))?;
+    }
+    let parameters = Arc::new(palisade_ssm::ParameterStore::new(
+        Store::clone(&store),
+        Arc::clone(&clock),
+        keys,
+    ));
     let services = Services::new(Built {
         iam: Arc::clone(&iam),
         sts: Arc::clone(&sts),
-        kms,
+        kms: Arc::clone(&kms),
         cloudtrail: Arc::new(palisade_cloudtrail::CloudTrailState::new(
             Store::clone(&store),
             Arc::clone(&clock),
@@ -137,17 +153,10 @@ pub async fn start_with_clock(
             )
             .with_iam(Arc::clone(&iam)),
         ),
-        secrets: Arc::new(palisade_secretsmanager::SecretsManagerState::new(
-            Store::clone(&store),
-            Arc::clone(&clock),
-            Arc::clone(&keys),
-        )),
-        parameters: Arc::new(palisade_ssm::ParameterStore::new(
-            Store::clone(&store),
-            Arc::clone(&clock),
-            keys,
-        )),
+        secrets: Arc::clone(&secrets),
+        parameters: Arc::clone(&parameters),
     });
+    let sweeping = tokio::spawn(sweep(Arc::clone(&kms), secrets, parameters));
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
@@ -228,20 +237,44 @@ async fn accept_loop(
 /// this node's write-ahead copy of its records).
 const AUDIT_JOURNAL_DIR: &str = "audit";
 
-const KMS_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
-async fn sweep_kms(kms: Arc<palisade_kms::KmsState>) {
-    let mut ticks = tokio::time::interval(KMS_SWEEP_INTERVAL);
+/// Runs the services' periodic work: KMS key deletion, rotation and imported-material expiry,
+/// Secrets Manager's scheduled rotations and deletions, and Parameter Store's parameter
+/// policies. Each sweeper decides what is due by the injected clock and keeps its schedule in the
+/// store, so a restart loses nothing.
+async fn sweep(
+    kms: Arc<palisade_kms::KmsState>,
+    secrets: Arc<palisade_secretsmanager::SecretsManagerState>,
+    parameters: Arc<palisade_ssm::ParameterStore>,
+) {
+    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
     loop {
         ticks.tick().await;
-        if let Err(error) = kms.delete_due_keys().await {
-            tracing::warn!(%error, "KMS deletion sweep failed");
-        }
-        if let Err(error) = kms.rotate_due_keys().await {
-            tracing::warn!(%error, "KMS rotation sweep failed");
-        }
-        if let Err(error) = kms.expire_imported_key_material().await {
-            tracing::warn!(%error, "KMS imported-material sweep failed");
+        let outcomes = [
+            ("KMS deletion", kms.delete_due_keys().await.map(drop)),
+            ("KMS rotation", kms.rotate_due_keys().await.map(drop)),
+            (
+                "KMS imported-material",
+                kms.expire_imported_key_material().await.map(drop),
+            ),
+            (
+                "Secrets Manager rotation",
+                secrets.rotate_due_secrets().await.map(drop),
+            ),
+            (
+                "Secrets Manager deletion",
+                secrets.delete_due_secrets().await.map(drop),
+            ),
+            (
+                "Parameter Store policy",
+                parameters.apply_parameter_policies().await.map(drop),
+            ),
+        ];
+        for (sweep, outcome) in outcomes {
+            if let Err(error) = outcome {
+                tracing::warn!(%error, sweep, "sweep failed");
+            }
         }
     }
 }
