@@ -428,6 +428,7 @@ impl KmsState {
                 continue;
             }
             if self.delete_key(&tenant, &key.id).await? {
+                self.forget_use(&tenant, &key.id);
                 self.publish_deletion(&tenant, &key.id);
                 deleted += 1;
             }

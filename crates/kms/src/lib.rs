@@ -13,6 +13,9 @@
 //! AWS managed keys (`alias/aws/<service>`) are created on a service's first use through
 //! [`KmsState::aws_managed_key`]; their settings cannot be changed by anyone.
 //!
+//! Key last usage is tracked in memory from the server's start, which `GetKeyLastUsage` reports as
+//! its tracking start date.
+//!
 //! The sweepers and rotations publish EventBridge events to the sink given by
 //! [`KmsState::with_events`].
 //!
@@ -47,6 +50,7 @@ mod rotation;
 mod service;
 mod signing;
 mod specs;
+mod usage;
 
 use std::sync::Arc;
 
@@ -63,6 +67,7 @@ pub struct KmsState {
     store: Store,
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
+    usage: usage::UsageLog,
 }
 
 impl KmsState {
@@ -70,6 +75,7 @@ impl KmsState {
     /// [`KmsState::with_events`] gives it a sink.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
+            usage: usage::UsageLog::new(clock.now_millis()),
             store,
             clock,
             events: Arc::new(Discard),

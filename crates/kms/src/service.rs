@@ -7,7 +7,7 @@ use palisade_model_kms::types::*;
 
 use crate::{
     KmsState, agreement, aliases, crypto, custom_key_stores, grants, import, keys, mac,
-    multi_region, rotation, signing,
+    multi_region, rotation, signing, usage,
 };
 
 impl Kms for KmsState {
@@ -302,7 +302,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: EncryptRequest,
     ) -> Result<EncryptResponse, ServiceError> {
-        crypto::encrypt(self, ctx, input).await
+        let response = crypto::encrypt(self, ctx, input).await?;
+        self.note_use(ctx, "Encrypt", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn decrypt(
@@ -310,7 +312,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: DecryptRequest,
     ) -> Result<DecryptResponse, ServiceError> {
-        crypto::decrypt(self, ctx, input).await
+        let response = crypto::decrypt(self, ctx, input).await?;
+        self.note_use(ctx, "Decrypt", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn re_encrypt(
@@ -318,7 +322,11 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: ReEncryptRequest,
     ) -> Result<ReEncryptResponse, ServiceError> {
-        crypto::re_encrypt(self, ctx, input).await
+        let response = crypto::re_encrypt(self, ctx, input).await?;
+        // ReEncrypt uses two keys, and counts as a use of each.
+        self.note_use(ctx, "ReEncrypt", response.source_key_id.as_deref());
+        self.note_use(ctx, "ReEncrypt", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn generate_data_key(
@@ -326,7 +334,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyResponse, ServiceError> {
-        crypto::generate_data_key(self, ctx, input).await
+        let response = crypto::generate_data_key(self, ctx, input).await?;
+        self.note_use(ctx, "GenerateDataKey", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn generate_data_key_without_plaintext(
@@ -334,7 +344,13 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: GenerateDataKeyWithoutPlaintextRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse, ServiceError> {
-        crypto::generate_data_key_without_plaintext(self, ctx, input).await
+        let response = crypto::generate_data_key_without_plaintext(self, ctx, input).await?;
+        self.note_use(
+            ctx,
+            "GenerateDataKeyWithoutPlaintext",
+            response.key_id.as_deref(),
+        );
+        Ok(response)
     }
 
     async fn generate_data_key_pair(
@@ -342,7 +358,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: GenerateDataKeyPairRequest,
     ) -> Result<GenerateDataKeyPairResponse, ServiceError> {
-        crypto::generate_data_key_pair(self, ctx, input).await
+        let response = crypto::generate_data_key_pair(self, ctx, input).await?;
+        self.note_use(ctx, "GenerateDataKeyPair", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn generate_data_key_pair_without_plaintext(
@@ -350,7 +368,13 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: GenerateDataKeyPairWithoutPlaintextRequest,
     ) -> Result<GenerateDataKeyPairWithoutPlaintextResponse, ServiceError> {
-        crypto::generate_data_key_pair_without_plaintext(self, ctx, input).await
+        let response = crypto::generate_data_key_pair_without_plaintext(self, ctx, input).await?;
+        self.note_use(
+            ctx,
+            "GenerateDataKeyPairWithoutPlaintext",
+            response.key_id.as_deref(),
+        );
+        Ok(response)
     }
 
     async fn generate_random(
@@ -368,7 +392,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: SignRequest,
     ) -> Result<SignResponse, ServiceError> {
-        signing::sign(self, ctx, input).await
+        let response = signing::sign(self, ctx, input).await?;
+        self.note_use(ctx, "Sign", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn verify(
@@ -376,7 +402,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: VerifyRequest,
     ) -> Result<VerifyResponse, ServiceError> {
-        signing::verify(self, ctx, input).await
+        let response = signing::verify(self, ctx, input).await?;
+        self.note_use(ctx, "Verify", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn get_public_key(
@@ -392,7 +420,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: GenerateMacRequest,
     ) -> Result<GenerateMacResponse, ServiceError> {
-        mac::generate(self, ctx, input).await
+        let response = mac::generate(self, ctx, input).await?;
+        self.note_use(ctx, "GenerateMac", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn verify_mac(
@@ -400,7 +430,9 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: VerifyMacRequest,
     ) -> Result<VerifyMacResponse, ServiceError> {
-        mac::verify(self, ctx, input).await
+        let response = mac::verify(self, ctx, input).await?;
+        self.note_use(ctx, "VerifyMac", response.key_id.as_deref());
+        Ok(response)
     }
 
     async fn derive_shared_secret(
@@ -408,7 +440,17 @@ impl Kms for KmsState {
         ctx: &RequestContext,
         input: DeriveSharedSecretRequest,
     ) -> Result<DeriveSharedSecretResponse, ServiceError> {
-        agreement::derive_shared_secret(self, ctx, input).await
+        let response = agreement::derive_shared_secret(self, ctx, input).await?;
+        self.note_use(ctx, "DeriveSharedSecret", response.key_id.as_deref());
+        Ok(response)
+    }
+
+    async fn get_key_last_usage(
+        &self,
+        ctx: &RequestContext,
+        input: GetKeyLastUsageRequest,
+    ) -> Result<GetKeyLastUsageResponse, ServiceError> {
+        usage::get(self, ctx, input).await
     }
 
     // Rotation.

@@ -215,6 +215,17 @@ impl Harness {
         response.rotations.unwrap()
     }
 
+    pub async fn last_usage(&self, key_id: &str) -> GetKeyLastUsageResponse {
+        self.call(
+            "GetKeyLastUsage",
+            GetKeyLastUsageRequest {
+                key_id: key_id.to_owned(),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     pub async fn grants(&self, key_id: &str) -> Vec<GrantListEntry> {
         let response: ListGrantsResponse = self
             .call(

@@ -811,3 +811,38 @@ async fn no_custom_key_store_exists() {
         "CloudHsmClusterNotFoundException",
     );
 }
+
+#[tokio::test]
+async fn last_usage_is_the_last_successful_cryptographic_operation() {
+    let h = Harness::new().await;
+    let id = h.symmetric_key().await;
+    let fresh = h.last_usage(&id).await;
+    assert!(fresh.key_last_usage.is_none());
+    assert_eq!(fresh.tracking_start_date, fresh.key_creation_date);
+    assert_eq!(fresh.key_id.as_deref(), Some(id.as_str()));
+
+    let blob = h.encrypt(&id, b"x", &[]).await.unwrap();
+    h.clock.advance(DAY);
+    h.decrypt(None, &blob, &[]).await.unwrap();
+    // A failed operation is no use.
+    h.decrypt(None, &blob, &[("a", "b")]).await.unwrap_err();
+    let last = h.last_usage(&id).await.key_last_usage.unwrap();
+    assert_eq!(last.operation, Some(KeyLastUsageTrackingOperation::Decrypt));
+    assert_eq!(
+        last.timestamp,
+        Some(Timestamp::from_millis(
+            i64::try_from((START + 86_400) * 1000).unwrap()
+        ))
+    );
+    assert_eq!(last.kms_request_id.as_deref(), Some("test-request"));
+    assert_code(
+        h.act(
+            "GetKeyLastUsage",
+            GetKeyLastUsageRequest {
+                key_id: "alias/app".to_owned(),
+            },
+        )
+        .await,
+        "NotFoundException",
+    );
+}
