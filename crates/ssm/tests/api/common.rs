@@ -160,6 +160,15 @@ impl Harness {
         self.call("DescribeParameters", request).await
     }
 
+    /// The first page of `DescribeParameters` without filters.
+    pub async fn described(&self) -> Vec<ParameterMetadata> {
+        self.describe(DescribeParametersRequest::default())
+            .await
+            .unwrap()
+            .parameters
+            .unwrap()
+    }
+
     pub async fn history(&self, name: &str) -> Vec<ParameterHistory> {
         let result: GetParameterHistoryResult = self
             .call(

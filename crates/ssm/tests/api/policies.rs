@@ -53,12 +53,7 @@ async fn policies_need_the_advanced_tier_and_valid_json() {
         .await,
         "InvalidPolicyAttributeException",
     );
-    let described = h
-        .describe(DescribeParametersRequest::default())
-        .await
-        .unwrap()
-        .parameters
-        .unwrap();
+    let described = h.described().await;
     let policies = described[0].policies.clone().unwrap();
     let kinds: Vec<_> = policies
         .iter()

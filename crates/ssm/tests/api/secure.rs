@@ -65,12 +65,7 @@ async fn secure_strings_round_trip_and_answer_ciphertext_without_decryption() {
         )
         .await;
     assert!(without_context.is_err());
-    let described = h
-        .describe(DescribeParametersRequest::default())
-        .await
-        .unwrap()
-        .parameters
-        .unwrap();
+    let described = h.described().await;
     let keys: Vec<Option<String>> = described.into_iter().map(|p| p.key_id).collect();
     assert_eq!(keys, [Some(key), Some("alias/aws/ssm".to_owned())]);
 }
