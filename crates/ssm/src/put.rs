@@ -66,6 +66,15 @@ pub(crate) async fn put_parameter(
             ));
         }
     };
+    // A parameter keeps the type it was created with, as AWS documents.
+    if let Some(previous) = previous.filter(|previous| previous.kind != kind) {
+        return Err(errors::hierarchy_type_mismatch_exception(format!(
+            "Parameter Store doesn't support changing a parameter type in a hierarchy. The \
+             parameter {name} is of type {}, not {}. You must create a new, unique parameter.",
+            previous.kind.as_str(),
+            kind.as_str()
+        )));
+    }
     let data_type = input
         .data_type
         .clone()

@@ -67,6 +67,25 @@ async fn a_second_put_needs_overwrite_and_adds_a_version() {
         "ParameterVersionNotFound",
     );
     expect_error(h.get("/app/missing", false).await, "ParameterNotFound");
+    // Overwrites keep the type: omitted, it is the parameter's; a different one is refused.
+    let untyped = h
+        .put(PutParameterRequest {
+            r#type: None,
+            overwrite: Some(true),
+            ..string("/app/mode", "red")
+        })
+        .await
+        .unwrap();
+    assert_eq!(untyped.version, Some(3));
+    expect_error(
+        h.put(PutParameterRequest {
+            r#type: Some(ParameterType::SecureString),
+            overwrite: Some(true),
+            ..string("/app/mode", "red")
+        })
+        .await,
+        "HierarchyTypeMismatchException",
+    );
 }
 
 #[tokio::test]
