@@ -311,6 +311,22 @@ def test_aws_managed_key_of_secrets_manager(client):
     assert aliases["alias/aws/secretsmanager"]["TargetKeyId"] == metadata["KeyId"]
     policy = json.loads(kms.get_key_policy(KeyId=metadata["KeyId"], PolicyName="default")["Policy"])
     assert any("kms:ViaService" in json.dumps(s.get("Condition", {})) for s in policy["Statement"])
+    # A user allowed Secrets Manager, and nothing in KMS, uses the key through it.
+    secrets_only = {"Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+    iam = client("iam")
+    name = "sm-" + uuid.uuid4().hex[:10]
+    iam.create_user(UserName=name)
+    access = iam.create_access_key(UserName=name)["AccessKey"]
+    iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(secrets_only))
+    user_secrets = client("secretsmanager", access_key=access["AccessKeyId"], secret=access["SecretAccessKey"])
+    user_kms = client("kms", access_key=access["AccessKeyId"], secret=access["SecretAccessKey"])
+    secret_name = "user-" + uuid.uuid4().hex[:8]
+    user_secrets.create_secret(Name=secret_name, SecretString="mine")
+    assert user_secrets.get_secret_value(SecretId=secret_name)["SecretString"] == "mine"
+    assert error_code(lambda: user_kms.encrypt(KeyId=metadata["KeyId"], Plaintext=b"x")) == (
+        "AccessDeniedException"
+    )
     # Only Secrets Manager may use it; its settings are AWS's.
     assert error_code(lambda: kms.encrypt(KeyId=metadata["KeyId"], Plaintext=b"x")) == "AccessDeniedException"
     assert error_code(lambda: kms.disable_key(KeyId=metadata["KeyId"])) == "AccessDeniedException"
