@@ -69,9 +69,7 @@ impl ParameterStore {
     pub async fn apply_parameter_policies(&self) -> Result<usize, ServiceError> {
         sweep::apply_due_policies(self).await
     }
-}
 
-impl ParameterStore {
     /// Publishes a "Parameter Store Change" event, once the change is committed.
     fn publish_change(
         &self,
