@@ -163,3 +163,28 @@ async fn history_pages() {
     assert_eq!(versions, [6, 7]);
     assert_eq!(second.next_token, None);
 }
+
+#[tokio::test]
+async fn by_path_with_a_label_filter_answers_the_labelled_versions() {
+    let h = Harness::new().await;
+    h.put_string("/rel/a", "a1").await;
+    h.overwrite("/rel/a", "a2").await;
+    h.put_string("/rel/b", "b1").await;
+    label(&h, "/rel/a", Some(1), &["stable"]).await.unwrap();
+    let page = h
+        .by_path(GetParametersByPathRequest {
+            path: "/rel".into(),
+            parameter_filters: Some(vec![ParameterStringFilter {
+                key: "Label".into(),
+                option: Some("Equals".into()),
+                values: Some(vec!["stable".into()]),
+            }]),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let parameters = page.parameters.unwrap();
+    assert_eq!(names(&parameters), ["/rel/a"]);
+    assert_eq!(value(&parameters[0]), "a1");
+    assert_eq!(parameters[0].version, Some(1));
+}
