@@ -198,6 +198,32 @@ impl KmsState {
         Ok(txn)
     }
 
+    /// Copies a multi-Region primary key's automatic rotation schedule, which its replicas
+    /// share, to every replica.
+    pub(crate) async fn share_rotation(
+        &self,
+        tenant: &Tenant,
+        primary: &KeyRecord,
+    ) -> Result<(), ServiceError> {
+        let Some(regions) = primary
+            .regions
+            .as_ref()
+            .filter(|regions| regions.primary == tenant.region && !regions.replicas.is_empty())
+        else {
+            return Ok(());
+        };
+        let rotation = primary.rotation;
+        self.mutate(|| async {
+            let txn = self
+                .set_regions(Transaction::new(), tenant, &primary.id, regions, |record| {
+                    record.rotation = rotation;
+                })
+                .await?;
+            Ok((txn, ()))
+        })
+        .await
+    }
+
     /// Adds to `txn` what deleting the record of multi-Region key `id` in `tenant`'s region
     /// changes elsewhere: the region leaves the other records' replicas, and a primary waiting
     /// on its replicas starts its waiting period once none is left.

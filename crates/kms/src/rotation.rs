@@ -39,7 +39,7 @@ pub(crate) async fn enable(
         )));
     }
     let next_rotation = state.now() + i64::from(period_days) * DAY_MILLIS;
-    state
+    let key = state
         .update_key(&tenant, &input.key_id, |key| {
             check_customer_managed(ctx, &tenant, key, "kms:EnableKeyRotation")?;
             check_rotatable(&tenant, key)?;
@@ -49,8 +49,8 @@ pub(crate) async fn enable(
             });
             Ok(())
         })
-        .await
-        .map(|_| ())
+        .await?;
+    state.share_rotation(&tenant, &key).await
 }
 
 pub(crate) async fn disable(
@@ -59,15 +59,15 @@ pub(crate) async fn disable(
     input: DisableKeyRotationRequest,
 ) -> Result<(), ServiceError> {
     let tenant = Tenant::of(ctx);
-    state
+    let key = state
         .update_key(&tenant, &input.key_id, |key| {
             check_customer_managed(ctx, &tenant, key, "kms:DisableKeyRotation")?;
             check_rotatable(&tenant, key)?;
             key.rotation = None;
             Ok(())
         })
-        .await
-        .map(|_| ())
+        .await?;
+    state.share_rotation(&tenant, &key).await
 }
 
 pub(crate) async fn status(

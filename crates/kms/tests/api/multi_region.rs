@@ -162,6 +162,29 @@ async fn rotation_of_the_primary_reaches_its_replicas() {
         .await
         .unwrap();
     assert_eq!(decrypted.plaintext.unwrap().expose().0, b"new material");
+
+    // The automatic rotation schedule is shared: the replica reports the primary's.
+    h.act(
+        "EnableKeyRotation",
+        EnableKeyRotationRequest {
+            key_id: key.clone(),
+            rotation_period_in_days: Some(180),
+        },
+    )
+    .await
+    .unwrap();
+    let status: GetKeyRotationStatusResponse = h
+        .call_as(
+            &west,
+            "GetKeyRotationStatus",
+            GetKeyRotationStatusRequest {
+                key_id: key.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.key_rotation_enabled, Some(true));
+    assert_eq!(status.rotation_period_in_days, Some(180));
     assert_code(
         h.call_as::<RotateKeyOnDemandResponse>(
             &west,
