@@ -127,7 +127,7 @@ pub fn condition_keys(
         _ => "EncryptionAlgorithm",
     };
     let encryption_algorithm = string(algorithm_member).or_else(|| {
-        SYMMETRIC_BY_DEFAULT
+        ENCRYPTION_OPERATIONS
             .contains(&operation)
             .then(|| "SYMMETRIC_DEFAULT".to_owned())
     });
@@ -238,22 +238,11 @@ pub fn condition_keys(
     keys
 }
 
-/// Operations whose encryption algorithm is `SYMMETRIC_DEFAULT` unless the request says
-/// otherwise.
-const SYMMETRIC_BY_DEFAULT: &[&str] = &[
-    "Encrypt",
-    "Decrypt",
-    "ReEncryptFrom",
-    "ReEncryptTo",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-];
-
-/// Operations that take an encryption context, which a grant's constraints govern; a grant's
-/// other operations (`DescribeKey`, `CreateGrant`, ...) are not constrained by them.
-const WITH_CONTEXT: &[&str] = &[
+/// The operations that encrypt or decrypt under the key: each takes an encryption context, which
+/// a grant's constraints govern (a grant's other operations, `DescribeKey`, `CreateGrant`, ...,
+/// are not constrained by them), and uses `SYMMETRIC_DEFAULT` unless the request names another
+/// encryption algorithm.
+const ENCRYPTION_OPERATIONS: &[&str] = &[
     "Encrypt",
     "Decrypt",
     "ReEncryptFrom",
@@ -269,7 +258,7 @@ fn constraints_hold(
     operation: &str,
     context: &BTreeMap<String, String>,
 ) -> bool {
-    if !WITH_CONTEXT.contains(&operation) {
+    if !ENCRYPTION_OPERATIONS.contains(&operation) {
         return true;
     }
     let equals = grant
