@@ -15,7 +15,8 @@
 //! KMS requests also carry KMS's condition keys (`kms:CallerAccount`, `kms:EncryptionContext:*`,
 //! `kms:KeySpec`, `aws:ResourceTag/*`, ...; `palisade_kms::condition_keys` derives them), and a
 //! KMS grant allows its grantee what policies leave implicitly denied (a grant's retiring
-//! principal may retire it). A service calling KMS on the caller's behalf
+//! principal may retire it). `ReEncrypt` is decided as AWS does, as `kms:ReEncryptFrom` on its
+//! source key and `kms:ReEncryptTo` on its destination key. A service calling KMS on the caller's behalf
 //! ([`crate::keys::ServiceKeys`]) adds its own keys (`kms:ViaService`, `aws:CalledVia`, ...)
 //! through [`Authorizer::authorize_with`].
 
