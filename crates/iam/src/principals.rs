@@ -136,6 +136,29 @@ impl IamState {
         }
     }
 
+    /// The inline and attached policies of the group `name` in `account`, or `None` when it
+    /// does not exist (groups have no permissions boundary).
+    pub(crate) async fn group_policies(
+        &self,
+        account: &AccountId,
+        name: &str,
+    ) -> Result<Option<PrincipalPolicies>, StoreError> {
+        let Some(group) = self.load::<GroupRecord>(account, Kind::Group, name).await? else {
+            return Ok(None);
+        };
+        let group = group.value;
+        let mut policies = PrincipalPolicies::default();
+        self.add_entity_policies(
+            account,
+            &mut policies,
+            &group.arn(account),
+            &group.inline,
+            &group.attached,
+        )
+        .await?;
+        Ok(Some(policies))
+    }
+
     /// The role called `name` in `account`, for `sts:AssumeRole`.
     pub async fn role(
         &self,

@@ -10,7 +10,7 @@ use crate::policy_document::url_encode;
 use crate::records::{GroupRecord, RoleRecord, UserRecord};
 use crate::{
     IamState, access_keys, account, attachments, authorization_details, groups, inline_policies,
-    login_profiles, managed_policies, mfa, roles, users,
+    login_profiles, managed_policies, mfa, roles, simulation, users,
 };
 
 impl Iam for IamState {
@@ -932,5 +932,39 @@ impl Iam for IamState {
         input: GetAccountAuthorizationDetailsRequest,
     ) -> Result<GetAccountAuthorizationDetailsResponse, ServiceError> {
         authorization_details::get(self, ctx, input).await
+    }
+
+    // The policy simulator.
+
+    async fn simulate_custom_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SimulateCustomPolicyRequest,
+    ) -> Result<SimulatePolicyResponse, ServiceError> {
+        simulation::simulate_custom(ctx, input)
+    }
+
+    async fn simulate_principal_policy(
+        &self,
+        ctx: &RequestContext,
+        input: SimulatePrincipalPolicyRequest,
+    ) -> Result<SimulatePolicyResponse, ServiceError> {
+        simulation::simulate_principal(self, ctx, input).await
+    }
+
+    async fn get_context_keys_for_custom_policy(
+        &self,
+        _ctx: &RequestContext,
+        input: GetContextKeysForCustomPolicyRequest,
+    ) -> Result<GetContextKeysForPolicyResponse, ServiceError> {
+        simulation::context_keys_for_custom(&input)
+    }
+
+    async fn get_context_keys_for_principal_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetContextKeysForPrincipalPolicyRequest,
+    ) -> Result<GetContextKeysForPolicyResponse, ServiceError> {
+        simulation::context_keys_for_principal(self, ctx, &input).await
     }
 }
