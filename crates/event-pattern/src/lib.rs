@@ -17,5 +17,6 @@ mod pattern;
 
 pub use machine::Machine;
 pub use pattern::{
-    MAX_BRANCHES, MAX_NESTING_DEPTH, MAX_PATTERN_LENGTH, NUMERIC_LIMIT, Pattern, PatternError,
+    MAX_BRANCHES, MAX_CONDITIONS, MAX_NESTING_DEPTH, MAX_PATTERN_LENGTH, NUMERIC_LIMIT, Pattern,
+    PatternError,
 };

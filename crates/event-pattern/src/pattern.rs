@@ -21,6 +21,11 @@ pub const MAX_NESTING_DEPTH: usize = 32;
 /// a separate conjunction the matcher indexes, so the product is what costs memory and time.
 pub const MAX_BRANCHES: usize = 1000;
 
+/// How many conditions all the branches of one pattern may hold together: `$or` copies the
+/// conditions beside it into every branch, and this bounds the copying (and the machine's
+/// work) for a pattern within the length limit.
+pub const MAX_CONDITIONS: usize = 10_000;
+
 /// Numeric matching covers this closed range, as EventBridge documents (-5.0e9 to +5.0e9).
 pub const NUMERIC_LIMIT: f64 = 5.0e9;
 
@@ -173,7 +178,14 @@ fn parse_or(value: &Value, path: &mut Vec<String>) -> Result<Vec<Branch>, Patter
 
 /// Every branch of `left` joined with every branch of `right`.
 fn cross(left: &[Branch], right: &[Branch]) -> Result<Vec<Branch>, PatternError> {
-    if left.len().saturating_mul(right.len()) > MAX_BRANCHES {
+    let conditions = |branches: &[Branch]| -> usize {
+        branches.iter().map(|branch| branch.conditions.len()).sum()
+    };
+    let joined_conditions = right
+        .len()
+        .saturating_mul(conditions(left))
+        .saturating_add(left.len().saturating_mul(conditions(right)));
+    if left.len().saturating_mul(right.len()) > MAX_BRANCHES || joined_conditions > MAX_CONDITIONS {
         return Err(too_complex());
     }
     let mut joined = Vec::with_capacity(left.len() * right.len());
@@ -189,7 +201,8 @@ fn cross(left: &[Branch], right: &[Branch]) -> Result<Vec<Branch>, PatternError>
 
 fn too_complex() -> PatternError {
     PatternError::new(format!(
-        "Rule is too complex: its $or alternatives combine into more than {MAX_BRANCHES} patterns"
+        "Rule is too complex: its $or alternatives combine into more than {MAX_BRANCHES} \
+         patterns or {MAX_CONDITIONS} conditions"
     ))
 }
 
@@ -553,5 +566,16 @@ mod tests {
         }
         nested.push_str(r#""z": [0]}"#);
         assert!(reason(&nested).contains("too complex"));
+
+        // Few branches, but each copies hundreds of conditions.
+        let mut wide = String::from("{");
+        for level in 0..6 {
+            wide.push_str(&format!(r#""o{level}": {or},"#));
+        }
+        for field in 0..300 {
+            wide.push_str(&format!(r#""f{field}": [1],"#));
+        }
+        wide.push_str(r#""z": [0]}"#);
+        assert!(reason(&wide).contains("too complex"));
     }
 }
