@@ -13,8 +13,9 @@ use crate::matcher::{Bound, Literal, Matcher, NumericRange, Wildcard, parse_cidr
 /// EventBridge API.
 pub const MAX_PATTERN_LENGTH: usize = 4096;
 
-/// How deep objects may nest in a pattern. AWS documents no figure; patterns are at most 4096
-/// characters, and this bound keeps the parser's recursion explicit and small.
+/// How deep objects (fields and `$or` alternatives alike) may nest in a pattern. AWS documents
+/// no figure; patterns are at most 4096 characters, and this bound keeps the parser's
+/// recursion explicit and small, even for a `Value` built in code.
 pub const MAX_NESTING_DEPTH: usize = 32;
 
 /// How many branches the `$or` alternatives of one pattern may multiply into. Every branch is
@@ -95,7 +96,7 @@ impl Pattern {
         let Value::Object(fields) = value else {
             return Err(PatternError::new("Filter is not an object"));
         };
-        let mut branches = parse_object(fields, &mut Vec::new())?;
+        let mut branches = parse_object(fields, &mut Vec::new(), 0)?;
         // Evaluation relies on each branch's conditions being sorted by path.
         for branch in &mut branches {
             branch
@@ -119,8 +120,9 @@ impl Pattern {
 fn parse_object(
     fields: &Map<String, Value>,
     path: &mut Vec<String>,
+    depth: usize,
 ) -> Result<Vec<Branch>, PatternError> {
-    if path.len() >= MAX_NESTING_DEPTH {
+    if depth >= MAX_NESTING_DEPTH {
         return Err(PatternError::new(format!(
             "Pattern is nested more than {MAX_NESTING_DEPTH} levels deep"
         )));
@@ -130,13 +132,13 @@ fn parse_object(
     }];
     for (key, value) in fields {
         if key == "$or" {
-            let alternatives = parse_or(value, path)?;
+            let alternatives = parse_or(value, path, depth + 1)?;
             branches = cross(&branches, &alternatives)?;
             continue;
         }
         path.push(key.clone());
         let parsed = match value {
-            Value::Object(inner) => parse_object(inner, path),
+            Value::Object(inner) => parse_object(inner, path, depth + 1),
             Value::Array(items) => parse_leaf(items, path).map(|condition| {
                 vec![Branch {
                     conditions: vec![condition],
@@ -152,7 +154,11 @@ fn parse_object(
     Ok(branches)
 }
 
-fn parse_or(value: &Value, path: &mut Vec<String>) -> Result<Vec<Branch>, PatternError> {
+fn parse_or(
+    value: &Value,
+    path: &mut Vec<String>,
+    depth: usize,
+) -> Result<Vec<Branch>, PatternError> {
     let Value::Array(items) = value else {
         return Err(PatternError::new(
             "Value of $or must be an array of objects",
@@ -168,7 +174,7 @@ fn parse_or(value: &Value, path: &mut Vec<String>) -> Result<Vec<Branch>, Patter
                 "Value of $or must be an array of objects",
             ));
         };
-        alternatives.extend(parse_object(fields, path)?);
+        alternatives.extend(parse_object(fields, path, depth)?);
         if alternatives.len() > MAX_BRANCHES {
             return Err(too_complex());
         }
@@ -452,6 +458,8 @@ fn strings(kind: &str, value: &Value) -> Result<Vec<String>, PatternError> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn reason(text: &str) -> String {
@@ -557,6 +565,12 @@ mod tests {
 
         let deep = format!("{}[1]{}", r#"{"a":"#.repeat(40), "}".repeat(40));
         assert!(reason(&deep).contains("nested"));
+        let mut deep_or = json!({"z": [0]});
+        for _ in 0..1000 {
+            deep_or = json!({"$or": [deep_or, {"y": [1]}]});
+        }
+        let error = Pattern::from_value(&deep_or).unwrap_err();
+        assert!(error.reason().contains("nested"));
 
         // Each $or doubles the branches: 2^11 > MAX_BRANCHES.
         let or = r#"{"$or": [{"a": [1]}, {"b": [2]}]}"#;
