@@ -14,4 +14,5 @@ mod groups;
 mod mfa;
 mod policies;
 mod roles;
+mod simulation;
 mod users;
