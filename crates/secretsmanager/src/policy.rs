@@ -129,14 +129,14 @@ pub(crate) async fn validate(
 
 impl SecretsManagerState {
     /// The secret `secret_id` (name, ARN or partial ARN) of `account` in `region`, as its ARN
-    /// and resource policy document, for the server's authorizer; `None` when the secret does
-    /// not exist or has no policy.
+    /// and resource policy document (if it has one), for the server's authorizer; `None` when
+    /// the secret does not exist.
     pub async fn resource_policy_for(
         &self,
         account: &AccountId,
         region: &Region,
         secret_id: &str,
-    ) -> Result<Option<(String, String)>, ServiceError> {
+    ) -> Result<Option<(String, Option<String>)>, ServiceError> {
         let tenant = Tenant {
             account: account.as_str().to_owned(),
             region: region.as_str().to_owned(),
@@ -144,7 +144,7 @@ impl SecretsManagerState {
         Ok(self
             .find_secret(&tenant, secret_id)
             .await?
-            .and_then(|found| Some((found.value.arn, found.value.policy?))))
+            .map(|found| (found.value.arn, found.value.policy)))
     }
 }
 

@@ -5,12 +5,16 @@
 //!
 //! What is built so far: identity-based policies (users' and roles' inline and managed policies,
 //! users' group policies), permissions boundaries and STS session policies, with the global
-//! condition keys and the MFA keys of sessions. Each operation's action is
-//! `<prefix>:<Operation>`; its resource is the KMS key's ARN for KMS operations that name a key
-//! (whose key policy is then evaluated as AWS does, with IAM policies counting only where the key
-//! policy delegates to the account), and `*` elsewhere until the services declare their resource
-//! ARNs (so a policy that names other resource ARNs does not yet match). Resource policies,
-//! sessions, SCPs and RCPs join as their services land.
+//! condition keys and the MFA keys of sessions; the SCPs and RCPs of the caller's organization,
+//! level by level from the root down (never for the management account), with
+//! `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths`; and resource policies of KMS keys and
+//! Secrets Manager secrets. Each operation's action is `<prefix>:<Operation>`; its resource is
+//! the KMS key's ARN for KMS operations that name a key (whose key policy is then evaluated as
+//! AWS does, with IAM policies counting only where the key policy delegates to the account), the
+//! secret's ARN for Secrets Manager operations that name an existing secret (with its resource
+//! policy, if it has one), and `*` elsewhere until the other services declare their resource
+//! ARNs (so a policy that names other resource ARNs does not yet match). Resources are in the
+//! caller's account: cross-account access is not built yet.
 //!
 //! KMS requests also carry KMS's condition keys (`kms:CallerAccount`, `kms:EncryptionContext:*`,
 //! `kms:KeySpec`, `aws:ResourceTag/*`, ...; `palisade_kms::condition_keys` derives them), and a
@@ -21,14 +25,18 @@
 //! through [`Authorizer::authorize_with`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_iam::IamState;
 use palisade_kms::{ConditionKey, KeyFacts, KmsState};
-use palisade_policy::{ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict};
+use palisade_organizations::{OrgPolicyDocument, OrganizationsState};
+use palisade_policy::{
+    Organizations, ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict,
+};
+use palisade_secretsmanager::SecretsManagerState;
 use palisade_sts::StsState;
 
 use crate::auth::is_session_key;
@@ -87,6 +95,9 @@ pub struct PolicyAuthorizer {
     iam: Arc<IamState>,
     sts: Arc<StsState>,
     kms: Arc<KmsState>,
+    organizations: Option<Arc<OrganizationsState>>,
+    /// Set once the service exists: it encrypts through KMS, whose calls this authorizer decides.
+    secrets: OnceLock<Arc<SecretsManagerState>>,
     /// By kind, then by document text (looked up by `&str`, so a hit copies nothing).
     parsed: Mutex<HashMap<PolicyKind, HashMap<String, Arc<Policy>>>>,
 }
@@ -99,8 +110,40 @@ impl PolicyAuthorizer {
             iam,
             sts,
             kms,
+            organizations: None,
+            secrets: OnceLock::new(),
             parsed: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Also evaluates SCPs and RCPs, and supplies `aws:PrincipalOrgID` and
+    /// `aws:PrincipalOrgPaths`, from the accounts' organization.
+    pub fn with_organizations(mut self, organizations: Arc<OrganizationsState>) -> Self {
+        self.organizations = Some(organizations);
+        self
+    }
+
+    /// From now on, decides Secrets Manager calls that name a secret on the secret's ARN, with
+    /// its resource policy. Later calls change nothing.
+    pub fn attach_secrets(&self, secrets: Arc<SecretsManagerState>) {
+        let _ = self.secrets.set(secrets);
+    }
+
+    /// Each level's organization policies, parsed.
+    fn parse_levels(
+        &self,
+        kind: PolicyKind,
+        levels: &[Vec<OrgPolicyDocument>],
+    ) -> Vec<Vec<Arc<Policy>>> {
+        levels
+            .iter()
+            .map(|level| {
+                level
+                    .iter()
+                    .filter_map(|attached| self.parse(kind, &attached.document))
+                    .collect()
+            })
+            .collect()
     }
 
     /// Parses `document` once; stored documents were validated when they were written, so a
@@ -184,25 +227,53 @@ impl PolicyAuthorizer {
         };
         let principal = &ctx.principal;
         let session_key = is_session_key(&principal.access_key_id);
+        let secret = match (
+            self.secrets.get(),
+            input.get("SecretId").and_then(Value::as_str),
+        ) {
+            (Some(secrets), Some(secret_id)) if model.name == "secretsmanager" => secrets
+                .resource_policy_for(&principal.account, &ctx.region, secret_id)
+                .await
+                .map_err(|error| ServiceError::internal(error.to_string()))?,
+            _ => None,
+        };
+        let organization = match &self.organizations {
+            Some(organizations) => organizations
+                .account_context(&principal.account)
+                .await
+                .map_err(|error| ServiceError::internal(error.to_string()))?,
+            None => None,
+        };
+        let bound_by_organization = organization.as_ref().is_some_and(|organization| {
+            !organization.service_control_policies.is_empty()
+                || !organization.resource_control_policies.is_empty()
+        });
         if matches!(
             principal.kind,
             PrincipalKind::Root | PrincipalKind::Anonymous
         ) && !session_key
             && key.is_none()
+            && !bound_by_organization
         {
-            // The root user may do everything in its own account; SCPs will bound it once
-            // Organizations is built. Anonymous calls were let through by the pipeline.
+            // The root user may do everything in its own account that its organization's SCPs
+            // and RCPs allow. Anonymous calls were let through by the pipeline.
             return Ok(());
         }
-        let (resource, key_policy) = match &key {
-            Some(KeyFacts { arn, policy, .. }) => (
+        let (resource, resource_policy) = match (&key, &secret) {
+            (Some(KeyFacts { arn, policy, .. }), _) => (
                 arn.as_str(),
                 Some(
                     self.parse(PolicyKind::Resource, policy)
                         .ok_or_else(|| denied(principal, &action, arn))?,
                 ),
             ),
-            None => ("*", None),
+            (None, Some((arn, policy))) => (
+                arn.as_str(),
+                policy
+                    .as_deref()
+                    .and_then(|policy| self.parse(PolicyKind::Resource, policy)),
+            ),
+            (None, None) => ("*", None),
         };
         let session = if session_key {
             self.sts
@@ -243,6 +314,27 @@ impl PolicyAuthorizer {
             .collect();
         let identity_refs: Vec<&Policy> = identity.iter().map(Arc::as_ref).collect();
         let session_refs: Vec<&Policy> = session_policies.iter().map(Arc::as_ref).collect();
+        let (scps, rcps) = match &organization {
+            Some(organization) => (
+                self.parse_levels(
+                    PolicyKind::ServiceControl,
+                    &organization.service_control_policies,
+                ),
+                self.parse_levels(
+                    PolicyKind::ResourceControl,
+                    &organization.resource_control_policies,
+                ),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let scp_refs: Vec<Vec<&Policy>> = scps
+            .iter()
+            .map(|level| level.iter().map(Arc::as_ref).collect())
+            .collect();
+        let rcp_refs: Vec<Vec<&Policy>> = rcps
+            .iter()
+            .map(|level| level.iter().map(Arc::as_ref).collect())
+            .collect();
 
         let mut context = palisade_policy::global_context(ctx);
         if let Some(role_arn) = role_arn {
@@ -253,6 +345,10 @@ impl PolicyAuthorizer {
             for (key, value) in session.mfa_context(ctx.time) {
                 context.insert(key, value);
             }
+        }
+        if let Some(organization) = &organization {
+            context.insert("aws:PrincipalOrgID", &organization.organization_id);
+            context.insert("aws:PrincipalOrgPaths", &organization.org_path);
         }
         if is_kms {
             let kms_keys =
@@ -270,15 +366,23 @@ impl PolicyAuthorizer {
             resource,
             context: &context,
         };
+        let in_management_account = organization
+            .as_ref()
+            .is_some_and(|organization| organization.is_management_account);
         let set = PolicySet {
             identity: &identity_refs,
-            resource: key_policy.as_deref(),
+            resource: resource_policy.as_deref(),
             boundary: boundary.as_deref(),
             session: &session_refs,
+            scps: &scp_refs,
+            rcps: &rcp_refs,
             resource_account: principal.account.as_str(),
             principal_account: principal.account.as_str(),
-            special: key_policy.as_ref().map(|_| Special::KmsKeyPolicy),
-            ..PolicySet::default()
+            special: key.as_ref().map(|_| Special::KmsKeyPolicy),
+            organizations: Organizations {
+                principal_in_management_account: in_management_account,
+                resource_in_management_account: in_management_account,
+            },
         };
         let decision = palisade_policy::evaluate(&request, &set);
         if decision.is_allowed() {

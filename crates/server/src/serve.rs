@@ -113,11 +113,15 @@ pub async fn start_with_clock(
         Store::clone(&store),
         Arc::clone(&clock),
     ));
-    let authorizer: Arc<dyn Authorizer> = Arc::new(PolicyAuthorizer::new(
-        Arc::clone(&iam),
-        Arc::clone(&sts),
-        Arc::clone(&kms),
-    ));
+    let organizations = Arc::new(
+        palisade_organizations::OrganizationsState::new(Store::clone(&store), Arc::clone(&clock))
+            .with_iam(Arc::clone(&iam)),
+    );
+    let policies = Arc::new(
+        PolicyAuthorizer::new(Arc::clone(&iam), Arc::clone(&sts), Arc::clone(&kms))
+            .with_organizations(Arc::clone(&organizations)),
+    );
+    let authorizer: Arc<dyn Authorizer> = Arc::clone(&policies) as Arc<dyn Authorizer>;
     let keys: Arc<dyn KeyService> =
         Arc::new(ServiceKeys::new(Arc::clone(&kms), Arc::clone(&authorizer)));
     let secrets = Arc::new(palisade_secretsmanager::SecretsManagerState::new(
@@ -125,6 +129,7 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
         Arc::clone(&keys),
     ));
+    policies.attach_secrets(Arc::clone(&secrets));
     if let Some(path) = &config.rotation_functions {
         let document = std::fs::read_to_string(path)
             .map_err(|error| StartError(format!("cannot read {}: {error}", path.display())))?;
@@ -146,13 +151,7 @@ pub async fn start_with_clock(
             Arc::clone(&clock),
             audit.clone(),
         )),
-        organizations: Arc::new(
-            palisade_organizations::OrganizationsState::new(
-                Store::clone(&store),
-                Arc::clone(&clock),
-            )
-            .with_iam(Arc::clone(&iam)),
-        ),
+        organizations,
         secrets: Arc::clone(&secrets),
         parameters: Arc::clone(&parameters),
     });

@@ -45,7 +45,7 @@ async fn policies_are_stored_checked_and_removed() {
         .unwrap();
     assert_eq!(
         for_authorizer,
-        Some((arn.clone(), ACCOUNT_POLICY.to_owned()))
+        Some((arn.clone(), Some(ACCOUNT_POLICY.to_owned())))
     );
 
     let blocked = h
@@ -75,7 +75,7 @@ async fn policies_are_stored_checked_and_removed() {
         .resource_policy_for(&AccountId::local_default(), &Region::us_east_1(), "guarded")
         .await
         .unwrap();
-    assert_eq!(gone, None);
+    assert_eq!(gone, Some((arn, None)));
 }
 
 #[tokio::test]
