@@ -370,12 +370,14 @@ impl RangeIndex {
     }
 
     fn slot(&self, number: f64) -> usize {
-        match self
+        // Boundaries and looked-up numbers are never NaN, and -0.0 is stored as 0.0.
+        let position = self
             .boundaries
-            .binary_search_by(|boundary| boundary.total_cmp(&number))
-        {
-            Ok(position) => 2 * position + 1,
-            Err(position) => 2 * position,
+            .partition_point(|boundary| *boundary < number);
+        if self.boundaries.get(position) == Some(&number) {
+            2 * position + 1
+        } else {
+            2 * position
         }
     }
 
