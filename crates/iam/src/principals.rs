@@ -95,20 +95,8 @@ impl IamState {
                 )
                 .await?;
                 for group in &user.groups {
-                    if let Some(group) = self
-                        .load::<GroupRecord>(account, Kind::Group, group)
-                        .await?
-                    {
-                        let group = group.value;
-                        self.add_entity_policies(
-                            account,
-                            &mut policies,
-                            &group.arn(account),
-                            &group.inline,
-                            &group.attached,
-                        )
+                    self.add_group_policies(account, &mut policies, group)
                         .await?;
-                    }
                 }
                 policies.boundary = self.managed_text(account, user.boundary.as_deref()).await?;
                 Ok(Some(policies))
@@ -143,20 +131,11 @@ impl IamState {
         account: &AccountId,
         name: &str,
     ) -> Result<Option<PrincipalPolicies>, StoreError> {
-        let Some(group) = self.load::<GroupRecord>(account, Kind::Group, name).await? else {
-            return Ok(None);
-        };
-        let group = group.value;
         let mut policies = PrincipalPolicies::default();
-        self.add_entity_policies(
-            account,
-            &mut policies,
-            &group.arn(account),
-            &group.inline,
-            &group.attached,
-        )
-        .await?;
-        Ok(Some(policies))
+        let found = self
+            .add_group_policies(account, &mut policies, name)
+            .await?;
+        Ok(found.then_some(policies))
     }
 
     /// The role called `name` in `account`, for `sts:AssumeRole`.
@@ -213,6 +192,28 @@ impl IamState {
         name: &str,
     ) -> Result<Option<Stored<T>>, StoreError> {
         self.get_raw(IAM, &db::key(account, kind, name)).await
+    }
+
+    /// Adds the policies of the group `name`; whether it exists.
+    async fn add_group_policies(
+        &self,
+        account: &AccountId,
+        policies: &mut PrincipalPolicies,
+        name: &str,
+    ) -> Result<bool, StoreError> {
+        let Some(group) = self.load::<GroupRecord>(account, Kind::Group, name).await? else {
+            return Ok(false);
+        };
+        let group = group.value;
+        self.add_entity_policies(
+            account,
+            policies,
+            &group.arn(account),
+            &group.inline,
+            &group.attached,
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Adds an entity's inline and attached policies.

@@ -47,6 +47,23 @@ const RESOURCE_HANDLING_OPTIONS: &[&str] = &[
 /// The resource simulated when the caller names none.
 const ALL_RESOURCES: &str = "*";
 
+/// The [`Ask`] of either simulate request: the two are distinct generated types with the same
+/// members.
+macro_rules! ask_of {
+    ($input:ident) => {
+        Ask {
+            resource_policy: $input.resource_policy,
+            action_names: $input.action_names,
+            resource_arns: $input.resource_arns,
+            resource_owner: $input.resource_owner,
+            context_entries: $input.context_entries,
+            resource_handling_option: $input.resource_handling_option,
+            max_items: $input.max_items,
+            marker: $input.marker,
+        }
+    };
+}
+
 /// `SimulateCustomPolicy`: the policies are the ones given.
 pub(crate) fn simulate_custom(
     ctx: &RequestContext,
@@ -60,15 +77,8 @@ pub(crate) fn simulate_custom(
     let simulation = Simulation {
         identity: input_sources("PolicyInputList", &input.policy_input_list),
         boundary: boundary_input(input.permissions_boundary_policy_input_list.as_deref())?,
-        resource_policy: input.resource_policy,
         caller_arn: input.caller_arn,
-        action_names: input.action_names,
-        resource_arns: input.resource_arns,
-        resource_owner: input.resource_owner,
-        context_entries: input.context_entries.unwrap_or_default(),
-        resource_handling_option: input.resource_handling_option,
-        max_items: input.max_items,
-        marker: input.marker,
+        ask: ask_of!(input),
     };
     simulation.run(ctx.account())
 }
@@ -103,15 +113,8 @@ pub(crate) async fn simulate_principal(
     let simulation = Simulation {
         identity,
         boundary,
-        resource_policy: input.resource_policy,
         caller_arn,
-        action_names: input.action_names,
-        resource_arns: input.resource_arns,
-        resource_owner: input.resource_owner,
-        context_entries: input.context_entries.unwrap_or_default(),
-        resource_handling_option: input.resource_handling_option,
-        max_items: input.max_items,
-        marker: input.marker,
+        ask: ask_of!(input),
     };
     simulation.run(ctx.account())
 }
@@ -337,12 +340,17 @@ impl SourceEntity {
 struct Simulation {
     identity: Vec<Source>,
     boundary: Option<Source>,
-    resource_policy: Option<String>,
     caller_arn: Option<String>,
+    ask: Ask,
+}
+
+/// What both simulate requests ask besides the policies and the caller.
+struct Ask {
+    resource_policy: Option<String>,
     action_names: Vec<String>,
     resource_arns: Option<Vec<String>>,
     resource_owner: Option<String>,
-    context_entries: Vec<ContextEntry>,
+    context_entries: Option<Vec<ContextEntry>>,
     resource_handling_option: Option<String>,
     max_items: Option<i32>,
     marker: Option<String>,
@@ -350,7 +358,7 @@ struct Simulation {
 
 impl Simulation {
     fn run(self, account: &AccountId) -> Result<SimulatePolicyResponse, ServiceError> {
-        if let Some(option) = &self.resource_handling_option
+        if let Some(option) = &self.ask.resource_handling_option
             && !RESOURCE_HANDLING_OPTIONS.contains(&option.as_str())
         {
             return Err(errors::invalid_input_exception(format!(
@@ -358,12 +366,13 @@ impl Simulation {
                 RESOURCE_HANDLING_OPTIONS.join(", ")
             )));
         }
-        let page = PageRequest::new(self.marker.as_deref(), self.max_items)?;
+        let page = PageRequest::new(self.ask.marker.as_deref(), self.ask.max_items)?;
         let caller_account = match &self.caller_arn {
             Some(caller) => user_account(caller)?,
             None => account.as_str().to_owned(),
         };
         let owner_account = self
+            .ask
             .resource_owner
             .as_deref()
             .map(|owner| {
@@ -374,7 +383,7 @@ impl Simulation {
                 })
             })
             .transpose()?;
-        let resource_source = self.resource_policy.as_ref().map(|document| Source {
+        let resource_source = self.ask.resource_policy.as_ref().map(|document| Source {
             id: "ResourcePolicy".to_owned(),
             kind: PolicySourceType::Resource,
             document: document.clone(),
@@ -401,7 +410,7 @@ impl Simulation {
             resource: resource_source.as_ref().map(Placed::new),
         };
         let mut context = Context::new();
-        for entry in &self.context_entries {
+        for entry in self.ask.context_entries.iter().flatten() {
             if let Some(name) = &entry.context_key_name {
                 let values = entry.context_key_values.as_deref().unwrap_or_default();
                 context.insert_many(name.as_str(), values.iter().map(String::as_str));
@@ -411,6 +420,7 @@ impl Simulation {
         // elements, which identity policies and boundaries do not have.
         let principal = Principal::user(self.caller_arn.as_deref().unwrap_or_default());
         let named = self
+            .ask
             .resource_arns
             .as_deref()
             .filter(|arns| !arns.is_empty());
@@ -420,6 +430,7 @@ impl Simulation {
         };
         let identity_refs: Vec<&Policy> = parsed.identity.iter().collect();
         let results: Vec<EvaluationResult> = self
+            .ask
             .action_names
             .iter()
             .map(|action| {

@@ -19,35 +19,26 @@ fn custom(policies: &[&str], actions: &[&str]) -> SimulateCustomPolicyRequest {
     clippy::unwrap_used,
     reason = "test helpers: a failure is a failed test"
 )]
-fn decisions(response: &SimulatePolicyResponse) -> Vec<(String, String)> {
-    response
-        .evaluation_results
-        .as_ref()
-        .unwrap()
+fn decisions(response: &SimulatePolicyResponse) -> Vec<String> {
+    let results = response.evaluation_results.as_ref().unwrap();
+    results
         .iter()
-        .map(|r| {
-            (
-                r.eval_action_name.clone(),
-                r.eval_decision.as_str().to_owned(),
-            )
-        })
+        .map(|r| format!("{} {}", r.eval_action_name, r.eval_decision.as_str()))
         .collect()
 }
 
+/// The matched statements as `id type`.
 #[expect(
     clippy::unwrap_used,
     reason = "test helpers: a failure is a failed test"
 )]
-fn sources(statements: &Option<Vec<Statement>>) -> Vec<(String, String)> {
+fn sources(statements: &Option<Vec<Statement>>) -> Vec<String> {
+    let statements = statements.as_ref().unwrap();
     statements
-        .as_ref()
-        .unwrap()
         .iter()
         .map(|s| {
-            (
-                s.source_policy_id.clone().unwrap(),
-                s.source_policy_type.as_ref().unwrap().as_str().to_owned(),
-            )
+            let kind = s.source_policy_type.as_ref().unwrap();
+            format!("{} {}", s.source_policy_id.as_ref().unwrap(), kind.as_str())
         })
         .collect()
 }
@@ -89,9 +80,9 @@ async fn custom_policies_allow_deny_explicitly_and_deny_implicitly() {
     assert_eq!(
         decisions(&response),
         [
-            ("s3:GetObject".to_owned(), "allowed".to_owned()),
-            ("s3:PutObject".to_owned(), "explicitDeny".to_owned()),
-            ("s3:DeleteObject".to_owned(), "implicitDeny".to_owned()),
+            "s3:GetObject allowed",
+            "s3:PutObject explicitDeny",
+            "s3:DeleteObject implicitDeny",
         ]
     );
     assert_eq!(response.is_truncated, Some(false));
@@ -102,7 +93,7 @@ async fn custom_policies_allow_deny_explicitly_and_deny_implicitly() {
     assert_eq!(allowed.eval_resource_name.as_deref(), Some("*"));
     assert_eq!(
         sources(&allowed.matched_statements),
-        [("PolicyInputList.1".to_owned(), "none".to_owned())]
+        ["PolicyInputList.1 none"]
     );
     let statement = &allowed.matched_statements.as_ref().unwrap()[0];
     assert_eq!(statement.start_position, position(1, 39));
@@ -110,7 +101,7 @@ async fn custom_policies_allow_deny_explicitly_and_deny_implicitly() {
     // The explicit deny is the only statement reported, though an Allow matched too.
     assert_eq!(
         sources(&denied.matched_statements),
-        [("PolicyInputList.2".to_owned(), "none".to_owned())]
+        ["PolicyInputList.2 none"]
     );
     let statement = &denied.matched_statements.as_ref().unwrap()[0];
     assert_eq!(statement.start_position, position(2, 4));
@@ -149,13 +140,7 @@ async fn the_documented_date_example_matches_where_aws_says() {
         .simulate_custom_policy(&h.root, at("2014-04-25T11:00:00Z"))
         .await
         .unwrap();
-    assert_eq!(
-        decisions(&earlier),
-        [(
-            "dynamodb:CreateBackup".to_owned(),
-            "implicitDeny".to_owned()
-        )]
-    );
+    assert_eq!(decisions(&earlier), ["dynamodb:CreateBackup implicitDeny"]);
 }
 
 #[tokio::test]
@@ -218,10 +203,7 @@ async fn permissions_boundaries_limit_and_say_so() {
         .unwrap();
     assert_eq!(
         decisions(&response),
-        [
-            ("s3:GetObject".to_owned(), "allowed".to_owned()),
-            ("s3:PutObject".to_owned(), "implicitDeny".to_owned()),
-        ]
+        ["s3:GetObject allowed", "s3:PutObject implicitDeny",]
     );
     let results = response.evaluation_results.unwrap();
     let detail = |result: &EvaluationResult| {
@@ -236,11 +218,8 @@ async fn permissions_boundaries_limit_and_say_so() {
     assert_eq!(
         sources(&results[0].matched_statements),
         [
-            ("PolicyInputList.1".to_owned(), "none".to_owned()),
-            (
-                "PermissionsBoundaryPolicyInputList.1".to_owned(),
-                "none".to_owned()
-            ),
+            "PolicyInputList.1 none",
+            "PermissionsBoundaryPolicyInputList.1 none",
         ]
     );
 
@@ -284,7 +263,7 @@ async fn resource_policies_are_decided_for_the_caller() {
     );
     assert_eq!(
         sources(&result.matched_statements),
-        [("ResourcePolicy".to_owned(), "resource".to_owned())]
+        ["ResourcePolicy resource"]
     );
     assert_eq!(
         result.eval_decision_details,
@@ -326,26 +305,24 @@ async fn resource_policies_are_decided_for_the_caller() {
         results[0].eval_decision,
         PolicyEvaluationDecisionType::ImplicitDeny
     );
-    let each: Vec<(String, String)> = results[0]
+    let each: Vec<String> = results[0]
         .resource_specific_results
         .as_ref()
         .unwrap()
         .iter()
         .map(|r| {
-            (
-                r.eval_resource_name.clone(),
-                r.eval_resource_decision.as_str().to_owned(),
+            format!(
+                "{} {}",
+                r.eval_resource_name,
+                r.eval_resource_decision.as_str()
             )
         })
         .collect();
     assert_eq!(
         each,
         [
-            ("arn:aws:s3:::bucket/key".to_owned(), "allowed".to_owned()),
-            (
-                "arn:aws:s3:::other/key".to_owned(),
-                "implicitDeny".to_owned()
-            ),
+            "arn:aws:s3:::bucket/key allowed",
+            "arn:aws:s3:::other/key implicitDeny",
         ]
     );
 
@@ -396,10 +373,7 @@ async fn results_page_by_action() {
         .unwrap();
     assert_eq!(second.is_truncated, Some(false));
     assert_eq!(second.marker, None);
-    assert_eq!(
-        decisions(&second),
-        [("s3:DeleteObject".to_owned(), "implicitDeny".to_owned())]
-    );
+    assert_eq!(decisions(&second), ["s3:DeleteObject implicitDeny"]);
 }
 
 #[tokio::test]
@@ -573,25 +547,19 @@ async fn a_users_policies_include_its_groups_and_managed_policies() {
     assert_eq!(
         decisions(&response),
         [
-            ("s3:GetObject".to_owned(), "allowed".to_owned()),
-            ("s3:PutObject".to_owned(), "explicitDeny".to_owned()),
-            ("sqs:SendMessage".to_owned(), "allowed".to_owned()),
-            ("iam:GetUser".to_owned(), "allowed".to_owned()),
-            ("kms:Decrypt".to_owned(), "implicitDeny".to_owned()),
+            "s3:GetObject allowed",
+            "s3:PutObject explicitDeny",
+            "sqs:SendMessage allowed",
+            "iam:GetUser allowed",
+            "kms:Decrypt implicitDeny",
         ]
     );
     let results = response.evaluation_results.unwrap();
     let source = |index: usize| sources(&results[index].matched_statements);
-    assert_eq!(source(0), [("S3Write".to_owned(), "user".to_owned())]);
-    assert_eq!(source(1), [("NoPut".to_owned(), "group".to_owned())]);
-    assert_eq!(
-        source(2),
-        [("Queues".to_owned(), "user-managed".to_owned())]
-    );
-    assert_eq!(
-        source(3),
-        [("IAMReadOnlyAccess".to_owned(), "aws-managed".to_owned())]
-    );
+    assert_eq!(source(0), ["S3Write user"]);
+    assert_eq!(source(1), ["NoPut group"]);
+    assert_eq!(source(2), ["Queues user-managed"]);
+    assert_eq!(source(3), ["IAMReadOnlyAccess aws-managed"]);
 
     // Extra policies join the user's; a boundary given replaces the user's.
     let boundary = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:*","Resource":"*"}}"#;
@@ -609,10 +577,7 @@ async fn a_users_policies_include_its_groups_and_managed_policies() {
         .unwrap();
     assert_eq!(
         decisions(&response),
-        [
-            ("kms:Decrypt".to_owned(), "allowed".to_owned()),
-            ("s3:GetObject".to_owned(), "implicitDeny".to_owned()),
-        ]
+        ["kms:Decrypt allowed", "s3:GetObject implicitDeny",]
     );
 }
 
@@ -636,10 +601,7 @@ async fn a_stored_boundary_bounds_the_user() {
         .unwrap();
     assert_eq!(
         decisions(&response),
-        [
-            ("iam:GetUser".to_owned(), "allowed".to_owned()),
-            ("s3:GetObject".to_owned(), "implicitDeny".to_owned()),
-        ]
+        ["iam:GetUser allowed", "s3:GetObject implicitDeny",]
     );
     let results = response.evaluation_results.unwrap();
     assert_eq!(
@@ -669,10 +631,7 @@ async fn groups_and_roles_are_sources_and_unknown_ones_are_not() {
         .unwrap();
     assert_eq!(
         decisions(&group),
-        [
-            ("s3:PutObject".to_owned(), "explicitDeny".to_owned()),
-            ("s3:GetObject".to_owned(), "implicitDeny".to_owned()),
-        ]
+        ["s3:PutObject explicitDeny", "s3:GetObject implicitDeny",]
     );
     iam.create_role(
         &h.root,
@@ -707,10 +666,7 @@ async fn groups_and_roles_are_sources_and_unknown_ones_are_not() {
         .unwrap();
     let result = &role.evaluation_results.unwrap()[0];
     assert_eq!(result.eval_decision, PolicyEvaluationDecisionType::Allowed);
-    assert_eq!(
-        sources(&result.matched_statements),
-        [("Build".to_owned(), "role".to_owned())]
-    );
+    assert_eq!(sources(&result.matched_statements), ["Build role"]);
     // A role is no caller for a resource policy: CallerArn must name a user.
     assert_error(
         iam.simulate_principal_policy(
