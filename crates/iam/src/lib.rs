@@ -1,6 +1,6 @@
 //! AWS Identity and Access Management: users, groups, roles, managed and inline policies,
-//! access keys, virtual MFA devices, login profiles and account settings, behind the generated
-//! [`palisade_model_iam::Iam`] trait.
+//! access keys, virtual MFA devices, login profiles and account settings, and the policy
+//! simulator, behind the generated [`palisade_model_iam::Iam`] trait.
 //!
 //! IAM is global: its state belongs to the caller's account, never to a region. It lives in the
 //! store (the `db` module describes the layout), and every change is one transaction whose

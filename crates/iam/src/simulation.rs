@@ -125,7 +125,12 @@ pub(crate) fn context_keys_for_custom(
 ) -> Result<GetContextKeysForPolicyResponse, ServiceError> {
     let sources = input_sources("PolicyInputList", &input.policy_input_list);
     for source in &sources {
-        source.parse(PolicyKind::Identity)?;
+        // Any IAM policy may be asked about, resource-based ones (which name principals)
+        // included; a document neither kind accepts is refused with the identity grammar's
+        // reason.
+        if let Err(error) = source.parse(PolicyKind::Identity) {
+            source.parse(PolicyKind::Resource).map_err(|_| error)?;
+        }
     }
     Ok(context_keys_response(&sources))
 }

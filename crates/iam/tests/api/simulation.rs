@@ -422,7 +422,7 @@ async fn bad_input_is_refused_as_aws_refuses_it() {
 }
 
 /// alice: an inline policy, a customer managed policy, an AWS managed policy, a group with an
-/// inline deny, and a permissions boundary.
+/// inline deny.
 #[expect(
     clippy::unwrap_used,
     reason = "test helpers: a failure is a failed test"
@@ -731,6 +731,9 @@ async fn groups_and_roles_are_sources_and_unknown_ones_are_not() {
     );
 }
 
+/// A resource-based policy: it names a principal.
+const TAGGED_BUCKET: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"x"}}}}"#;
+
 #[tokio::test]
 async fn context_keys_are_listed_once_in_document_order() {
     let h = Harness::new().await;
@@ -742,14 +745,19 @@ async fn context_keys_are_listed_once_in_document_order() {
         .get_context_keys_for_custom_policy(
             &h.root,
             GetContextKeysForCustomPolicyRequest {
-                policy_input_list: vec![documented.into(), ip.into()],
+                policy_input_list: vec![documented.into(), ip.into(), TAGGED_BUCKET.into()],
             },
         )
         .await
         .unwrap();
     assert_eq!(
         keys.context_key_names.unwrap(),
-        ["aws:username", "aws:CurrentTime", "aws:SourceIp"]
+        [
+            "aws:username",
+            "aws:CurrentTime",
+            "aws:SourceIp",
+            "aws:PrincipalTag/team"
+        ]
     );
     assert_error(
         iam.get_context_keys_for_custom_policy(
