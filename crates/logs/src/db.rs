@@ -1,0 +1,227 @@
+//! Where CloudWatch Logs keeps its records in the store, and the read-modify-write loop every
+//! change uses.
+//!
+//! Layout, every key prefixed by the tenant `<account>/<region>/`. Log group names cannot hold
+//! `:`, and stream and metric filter names cannot either, so `:` separates the parts:
+//! - keyspace `GROUPS`: `<tenant><group>` → a JSON `GroupRecord`;
+//! - keyspace `STREAMS`: `<tenant><group>:<stream>` → a JSON `StreamRecord`;
+//! - keyspace `EVENTS`: `<tenant><group>:<stream>:<timestamp>:<sequence>` → a JSON
+//!   `EventRecord`, the timestamp and the stream's ingestion sequence number zero-padded so that
+//!   a stream's time range is one key range, in time then ingestion order;
+//! - keyspace `METRIC_FILTERS`: `<tenant><group>:<filter>` → a JSON `MetricFilterRecord`.
+
+use std::future::Future;
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_logs::errors;
+use palisade_store::{StoreError, Transaction, Value};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::LogsState;
+
+pub(crate) const GROUPS: &str = "logs/groups";
+pub(crate) const STREAMS: &str = "logs/streams";
+pub(crate) const EVENTS: &str = "logs/events";
+pub(crate) const METRIC_FILTERS: &str = "logs/metric-filters";
+
+/// How many times a change is re-read and retried after losing a race.
+const ATTEMPTS: usize = 16;
+/// How many entries one store scan reads.
+pub(crate) const CHUNK: usize = 500;
+
+/// The account and region a request acts in: log groups belong to both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tenant {
+    pub account: String,
+    pub region: String,
+}
+
+impl Tenant {
+    pub fn of(ctx: &RequestContext) -> Self {
+        Self {
+            account: ctx.account().as_str().to_owned(),
+            region: ctx.region.as_str().to_owned(),
+        }
+    }
+
+    /// The tenant a store key belongs to and the rest of the key, for sweepers over every
+    /// tenant.
+    pub fn split_store_key(key: &str) -> Option<(Self, &str)> {
+        let mut parts = key.splitn(3, '/');
+        let account = parts.next()?;
+        let region = parts.next()?;
+        let rest = parts.next()?;
+        Some((
+            Self {
+                account: account.to_owned(),
+                region: region.to_owned(),
+            },
+            rest,
+        ))
+    }
+
+    pub fn prefix(&self) -> String {
+        format!("{}/{}/", self.account, self.region)
+    }
+
+    pub fn group_key(&self, group: &str) -> String {
+        format!("{}{group}", self.prefix())
+    }
+
+    /// The prefix of every stream, event or metric filter key of `group`.
+    pub fn under_group(&self, group: &str) -> String {
+        format!("{}{group}:", self.prefix())
+    }
+
+    pub fn child_key(&self, group: &str, child: &str) -> String {
+        format!("{}{child}", self.under_group(group))
+    }
+
+    /// The prefix of every event key of a stream.
+    pub fn under_stream(&self, group: &str, stream: &str) -> String {
+        format!("{}{stream}:", self.under_group(group))
+    }
+
+    /// `arn:aws:logs:<region>:<account>:log-group:<name>`.
+    pub fn group_arn(&self, group: &str) -> String {
+        format!(
+            "arn:aws:logs:{}:{}:log-group:{group}",
+            self.region, self.account
+        )
+    }
+}
+
+/// A record as read, with the version to pin when writing it back.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// A store failure, as the client sees it: the server's fault.
+pub(crate) fn store_error(error: StoreError) -> ServiceError {
+    errors::service_unavailable_exception(format!("CloudWatch Logs storage failed: {error}"))
+}
+
+/// A record serialized for storage.
+pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
+    serde_json::to_vec(record)
+        .map(Value::Plain)
+        .map_err(|error| {
+            errors::service_unavailable_exception(format!("record encoding failed: {error}"))
+        })
+}
+
+fn decode<T: DeserializeOwned>(
+    keyspace: &str,
+    key: &str,
+    value: &Value,
+) -> Result<T, ServiceError> {
+    serde_json::from_slice(value.bytes()).map_err(|error| {
+        errors::service_unavailable_exception(format!(
+            "unreadable record {keyspace}/{key}: {error}"
+        ))
+    })
+}
+
+impl LogsState {
+    /// The JSON record under `key`, if any.
+    pub(crate) async fn get<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        key: &str,
+    ) -> Result<Option<Stored<T>>, ServiceError> {
+        match self.store.get(keyspace, key).await.map_err(store_error)? {
+            None => Ok(None),
+            Some(entry) => Ok(Some(Stored {
+                value: decode(keyspace, key, &entry.value)?,
+                version: entry.version,
+            })),
+        }
+    }
+
+    /// Up to `limit` records whose keys start with `prefix` and sort after `after`, in key
+    /// order, each with its full key.
+    pub(crate) async fn scan<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, T)>, ServiceError> {
+        let rows = self
+            .store
+            .scan(keyspace, prefix, after, limit)
+            .await
+            .map_err(store_error)?;
+        rows.into_iter()
+            .map(|(key, entry)| Ok((key.clone(), decode(keyspace, &key, &entry.value)?)))
+            .collect()
+    }
+
+    /// Every record whose key starts with `prefix`, each with its full key.
+    pub(crate) async fn scan_all<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>, ServiceError> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let rows: Vec<(String, T)> =
+                self.scan(keyspace, prefix, after.as_deref(), CHUNK).await?;
+            let done = rows.len() < CHUNK;
+            after = rows.last().map(|(key, _)| key.clone());
+            all.extend(rows);
+            if done {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// Deletes every entry whose key starts with `prefix`, a chunk per transaction.
+    pub(crate) async fn delete_under(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+    ) -> Result<(), ServiceError> {
+        loop {
+            let rows = self
+                .store
+                .scan(keyspace, prefix, None, CHUNK)
+                .await
+                .map_err(store_error)?;
+            let done = rows.len() < CHUNK;
+            let txn = rows.iter().fold(Transaction::new(), |txn, (key, _)| {
+                txn.delete(keyspace, key)
+            });
+            self.store.commit(txn).await.map_err(store_error)?;
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction
+    /// that applies its change (pinning the versions it read) and the result to answer.
+    /// When another change wins the race, the commit fails without writing and `attempt`
+    /// runs again on fresh reads.
+    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
+    {
+        for _ in 0..ATTEMPTS {
+            let (txn, answer) = attempt().await?;
+            match self.store.commit(txn).await {
+                Ok(()) => return Ok(answer),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Err(errors::operation_aborted_exception(
+            "Multiple concurrent requests to update the same resource were in conflict.",
+        ))
+    }
+}

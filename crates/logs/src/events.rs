@@ -1,0 +1,462 @@
+//! Log events: `PutLogEvents` with AWS's batch rules, `GetLogEvents` with its forward and
+//! backward tokens, and `FilterLogEvents` across a group's streams.
+//!
+//! An event's position in its stream is its timestamp then its ingestion sequence number; the
+//! event key ends with both, zero-padded, so positions order like keys.
+
+use std::collections::VecDeque;
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_logs::errors;
+use palisade_model_logs::types::*;
+use palisade_store::Transaction;
+use serde::{Deserialize, Serialize};
+
+use crate::LogsState;
+use crate::db::{CHUNK, EVENTS, STREAMS, Tenant, plain};
+use crate::pattern::FilterPattern;
+use crate::streams::{StreamRecord, group_name};
+
+const MAX_BATCH_BYTES: usize = 1_048_576;
+/// What AWS counts per event on top of its message, towards the batch size.
+const EVENT_OVERHEAD: usize = 26;
+const HOUR_MILLIS: i64 = 3_600_000;
+const MAX_BATCH_SPAN: i64 = 24 * HOUR_MILLIS;
+const MAX_AGE: i64 = 14 * 24 * HOUR_MILLIS;
+const MAX_AHEAD: i64 = 2 * HOUR_MILLIS;
+const DAY_MILLIS: i64 = 24 * HOUR_MILLIS;
+/// Events a page holds when the request gives no limit.
+const DEFAULT_EVENTS: usize = 10_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct EventRecord {
+    pub timestamp: i64,
+    pub ingestion_time: i64,
+    pub message: String,
+}
+
+/// Where an event sits in its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Position {
+    timestamp: i64,
+    sequence: u64,
+}
+
+impl Position {
+    fn suffix(self) -> String {
+        format!("{:019}:{:019}", self.timestamp.max(0), self.sequence)
+    }
+
+    fn parse_suffix(suffix: &str) -> Option<Self> {
+        let (timestamp, sequence) = suffix.split_once(':')?;
+        Some(Self {
+            timestamp: timestamp.parse().ok()?,
+            sequence: sequence.parse().ok()?,
+        })
+    }
+}
+
+/// The sequence token AWS still reports, though it no longer requires one.
+pub(crate) fn sequence_token(sequence: u64) -> String {
+    format!("{sequence:056}")
+}
+
+pub(crate) async fn put(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: PutLogEventsRequest,
+) -> Result<PutLogEventsResponse, ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let events = &input.log_events;
+    check_batch(events)?;
+    let (group, stream) = (&input.log_group_name, &input.log_stream_name);
+    let retention = state.group(&tenant, group).await?.value.retention_in_days;
+    let now = state.now();
+    let too_old = events
+        .iter()
+        .rposition(|event| event.timestamp < now - MAX_AGE);
+    let expired = retention.and_then(|days| {
+        let cutoff = now - i64::from(days) * DAY_MILLIS;
+        events.iter().rposition(|event| event.timestamp < cutoff)
+    });
+    let too_new = events
+        .iter()
+        .position(|event| event.timestamp > now + MAX_AHEAD);
+    let first = too_old.max(expired).map_or(0, |index| index + 1);
+    let end = too_new.unwrap_or(events.len());
+    let accepted = events.get(first..end).unwrap_or_default();
+    let key = tenant.child_key(group, stream);
+    let sequence = state
+        .mutate(|| async {
+            let mut record = state.stream(&tenant, group, stream).await?;
+            let mut txn = Transaction::new().expect_version(STREAMS, &key, record.version);
+            let stream_record: &mut StreamRecord = &mut record.value;
+            for event in accepted {
+                stream_record.sequence += 1;
+                let position = Position {
+                    timestamp: event.timestamp,
+                    sequence: stream_record.sequence,
+                };
+                let event_key = format!(
+                    "{}{}",
+                    tenant.under_stream(group, stream),
+                    position.suffix()
+                );
+                let stored = EventRecord {
+                    timestamp: event.timestamp,
+                    ingestion_time: now,
+                    message: event.message.clone(),
+                };
+                txn = txn.put(EVENTS, &event_key, plain(&stored)?);
+                stream_record.first_event = Some(
+                    stream_record
+                        .first_event
+                        .map_or(event.timestamp, |first| first.min(event.timestamp)),
+                );
+                stream_record.last_event = Some(
+                    stream_record
+                        .last_event
+                        .map_or(event.timestamp, |last| last.max(event.timestamp)),
+                );
+                stream_record.stored_bytes += i64::try_from(event.message.len()).unwrap_or(0);
+            }
+            if !accepted.is_empty() {
+                stream_record.last_ingestion = Some(now);
+            }
+            let sequence = stream_record.sequence;
+            txn = txn.put(STREAMS, &key, plain(&record.value)?);
+            Ok((txn, sequence))
+        })
+        .await?;
+    let index = |index: usize| i32::try_from(index).ok();
+    let rejected = (too_old.is_some() || expired.is_some() || too_new.is_some()).then(|| {
+        RejectedLogEventsInfo {
+            too_new_log_event_start_index: too_new.and_then(index),
+            too_old_log_event_end_index: too_old.and_then(index),
+            expired_log_event_end_index: expired.and_then(index),
+        }
+    });
+    Ok(PutLogEventsResponse {
+        next_sequence_token: Some(sequence_token(sequence)),
+        rejected_log_events_info: rejected,
+        rejected_entity_info: None,
+    })
+}
+
+/// AWS's rules for a whole batch: chronological order, a span of at most 24 hours, and at most
+/// 1,048,576 bytes counting 26 per event (the model bounds the count to 10,000).
+fn check_batch(events: &[InputLogEvent]) -> Result<(), ServiceError> {
+    if events
+        .windows(2)
+        .any(|pair| matches!(pair, [earlier, later] if later.timestamp < earlier.timestamp))
+    {
+        return Err(errors::invalid_parameter_exception(
+            "Log events in a single PutLogEvents request must be in chronological order.",
+        ));
+    }
+    if let (Some(first), Some(last)) = (events.first(), events.last())
+        && last.timestamp - first.timestamp > MAX_BATCH_SPAN
+    {
+        return Err(errors::invalid_parameter_exception(
+            "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+        ));
+    }
+    let size: usize = events
+        .iter()
+        .map(|event| event.message.len() + EVENT_OVERHEAD)
+        .sum();
+    if size > MAX_BATCH_BYTES {
+        return Err(errors::invalid_parameter_exception(format!(
+            "Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}"
+        )));
+    }
+    Ok(())
+}
+
+/// Which way a `GetLogEvents` page reads, and from where (exclusive).
+enum Direction {
+    Forward(Position),
+    Backward(Position),
+}
+
+fn parse_token(token: &str) -> Option<Direction> {
+    let (direction, position) = token.split_at_checked(2)?;
+    let position = Position {
+        timestamp: position.get(..19)?.parse().ok()?,
+        sequence: position.get(19..)?.parse().ok()?,
+    };
+    match direction {
+        "f/" => Some(Direction::Forward(position)),
+        "b/" => Some(Direction::Backward(position)),
+        _ => None,
+    }
+}
+
+fn forward_token(position: Position) -> String {
+    format!(
+        "f/{:019}{:019}",
+        position.timestamp.max(0),
+        position.sequence
+    )
+}
+
+fn backward_token(position: Position) -> String {
+    format!(
+        "b/{:019}{:019}",
+        position.timestamp.max(0),
+        position.sequence
+    )
+}
+
+pub(crate) async fn get(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: GetLogEventsRequest,
+) -> Result<GetLogEventsResponse, ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let group = group_name(&tenant, input.log_group_name, input.log_group_identifier)?;
+    state
+        .stream(&tenant, &group, &input.log_stream_name)
+        .await?;
+    let limit = crate::paging::limit(input.limit, DEFAULT_EVENTS);
+    let start = input.start_time.unwrap_or(0).max(0);
+    let end = input.end_time.unwrap_or(i64::MAX);
+    let direction = match input.next_token.as_deref() {
+        Some(token) => parse_token(token).ok_or_else(crate::paging::invalid_token)?,
+        None if input.start_from_head == Some(true) => Direction::Forward(Position {
+            timestamp: start,
+            sequence: 0,
+        }),
+        None => Direction::Backward(Position {
+            timestamp: end,
+            sequence: 0,
+        }),
+    };
+    let prefix = tenant.under_stream(&group, &input.log_stream_name);
+    // Reading always goes forward; a backward page keeps the last `limit` events before its
+    // position.
+    let (from, before) = match direction {
+        Direction::Forward(after) => (
+            after.max(Position {
+                timestamp: start,
+                sequence: 0,
+            }),
+            None,
+        ),
+        Direction::Backward(before) => (
+            Position {
+                timestamp: start,
+                sequence: 0,
+            },
+            Some(before),
+        ),
+    };
+    let mut page: VecDeque<(Position, EventRecord)> = VecDeque::new();
+    let mut after = format!("{prefix}{}", from.suffix());
+    'scan: loop {
+        let rows: Vec<(String, EventRecord)> =
+            state.scan(EVENTS, &prefix, Some(&after), CHUNK).await?;
+        let done = rows.len() < CHUNK;
+        for (key, event) in rows {
+            let Some(position) = key.strip_prefix(&prefix).and_then(Position::parse_suffix) else {
+                continue;
+            };
+            if event.timestamp >= end || before.is_some_and(|before| position >= before) {
+                break 'scan;
+            }
+            page.push_back((position, event));
+            if page.len() > limit {
+                if before.is_none() {
+                    page.pop_back();
+                    break 'scan;
+                }
+                page.pop_front();
+            }
+            after = key;
+        }
+        if done {
+            break;
+        }
+    }
+    let (next_forward, next_backward) = match (page.front(), page.back(), direction) {
+        (Some((first, _)), Some((last, _)), _) => (forward_token(*last), backward_token(*first)),
+        (_, _, Direction::Forward(at)) => (
+            forward_token(at),
+            backward_token(Position {
+                sequence: at.sequence + 1,
+                ..at
+            }),
+        ),
+        (_, _, Direction::Backward(at)) => (
+            forward_token(Position {
+                sequence: at.sequence.saturating_sub(1),
+                ..at
+            }),
+            backward_token(at),
+        ),
+    };
+    Ok(GetLogEventsResponse {
+        events: Some(
+            page.into_iter()
+                .map(|(_, event)| OutputLogEvent {
+                    timestamp: Some(event.timestamp),
+                    message: Some(event.message),
+                    ingestion_time: Some(event.ingestion_time),
+                })
+                .collect(),
+        ),
+        next_forward_token: Some(next_forward),
+        next_backward_token: Some(next_backward),
+    })
+}
+
+/// Where a `FilterLogEvents` page stopped: the last event returned, across streams ordered by
+/// timestamp, then stream name, then sequence.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Cursor {
+    timestamp: i64,
+    stream: String,
+    sequence: u64,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        crate::paging::encode_token(&format!(
+            "{}:{}:{}",
+            self.timestamp, self.sequence, self.stream
+        ))
+    }
+
+    fn decode(token: &str) -> Result<Self, ServiceError> {
+        let text = crate::paging::decode_token(Some(token))?.unwrap_or_default();
+        let mut parts = text.splitn(3, ':');
+        let parsed = (|| {
+            Some(Self {
+                timestamp: parts.next()?.parse().ok()?,
+                sequence: parts.next()?.parse().ok()?,
+                stream: parts.next()?.to_owned(),
+            })
+        })();
+        parsed.ok_or_else(crate::paging::invalid_token)
+    }
+}
+
+pub(crate) async fn filter(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: FilterLogEventsRequest,
+) -> Result<FilterLogEventsResponse, ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let group = group_name(&tenant, input.log_group_name, input.log_group_identifier)?;
+    if input.log_stream_names.is_some() && input.log_stream_name_prefix.is_some() {
+        return Err(errors::invalid_parameter_exception(
+            "logStreamNames and logStreamNamePrefix are mutually exclusive parameters.",
+        ));
+    }
+    let pattern = FilterPattern::parse(input.filter_pattern.as_deref().unwrap_or_default())
+        .map_err(|error| errors::invalid_parameter_exception(error.to_string()))?;
+    state.group(&tenant, &group).await?;
+    let cursor = input
+        .next_token
+        .as_deref()
+        .map(Cursor::decode)
+        .transpose()?;
+    let limit = crate::paging::limit(input.limit, DEFAULT_EVENTS);
+    let start = input.start_time.unwrap_or(0).max(0);
+    let end = input.end_time.unwrap_or(i64::MAX);
+    let prefix = format!(
+        "{}{}",
+        tenant.under_group(&group),
+        input.log_stream_name_prefix.as_deref().unwrap_or_default()
+    );
+    let streams: Vec<String> = state
+        .scan_all::<StreamRecord>(STREAMS, &prefix)
+        .await?
+        .into_iter()
+        .map(|(_, stream)| stream.name)
+        .filter(|name| {
+            input
+                .log_stream_names
+                .as_ref()
+                .is_none_or(|names| names.contains(name))
+        })
+        .collect();
+    let mut found: Vec<(Cursor, EventRecord)> = Vec::new();
+    for stream in &streams {
+        let stream_prefix = tenant.under_stream(&group, stream);
+        let from = start.max(cursor.as_ref().map_or(0, |cursor| cursor.timestamp));
+        let mut after = format!("{stream_prefix}{:019}", from);
+        let mut matched = 0;
+        'scan: loop {
+            let rows: Vec<(String, EventRecord)> = state
+                .scan(EVENTS, &stream_prefix, Some(&after), CHUNK)
+                .await?;
+            let done = rows.len() < CHUNK;
+            for (key, event) in rows {
+                if event.timestamp > end || matched > limit {
+                    break 'scan;
+                }
+                let position = key
+                    .strip_prefix(&stream_prefix)
+                    .and_then(Position::parse_suffix);
+                after = key;
+                let Some(position) = position else { continue };
+                let here = Cursor {
+                    timestamp: position.timestamp,
+                    stream: stream.clone(),
+                    sequence: position.sequence,
+                };
+                if cursor.as_ref().is_some_and(|cursor| here <= *cursor)
+                    || !pattern.matches(&event.message)
+                {
+                    continue;
+                }
+                matched += 1;
+                found.push((here, event));
+            }
+            if done {
+                break;
+            }
+        }
+    }
+    found.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next_token = more
+        .then(|| found.last().map(|(cursor, _)| cursor.encode()))
+        .flatten();
+    Ok(FilterLogEventsResponse {
+        events: Some(
+            found
+                .into_iter()
+                .map(|(at, event)| FilteredLogEvent {
+                    event_id: Some(event_id(&at)),
+                    log_stream_name: Some(at.stream),
+                    timestamp: Some(event.timestamp),
+                    message: Some(event.message),
+                    ingestion_time: Some(event.ingestion_time),
+                })
+                .collect(),
+        ),
+        // AWS stopped reporting searched streams in 2020 and always answers an empty list.
+        searched_log_streams: Some(Vec::new()),
+        next_token,
+    })
+}
+
+/// A 56-digit event id, as AWS's look: the timestamp, the sequence number and a digest of the
+/// stream name, so that ids differ across a group's streams.
+fn event_id(at: &Cursor) -> String {
+    let digest = at
+        .stream
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!(
+        "{:020}{:020}{:016}",
+        at.timestamp.max(0),
+        at.sequence,
+        digest % 10_u64.pow(16)
+    )
+}

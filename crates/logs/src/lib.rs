@@ -1,0 +1,53 @@
+//! Amazon CloudWatch Logs behind the generated [`palisade_model_logs::Logs`] trait: log groups
+//! (retention, tags, KMS key id and class stored), log streams, log events with AWS's
+//! `PutLogEvents` batch rules and `GetLogEvents`/`FilterLogEvents` paging, the filter-pattern
+//! language ([`pattern`]), and metric filters.
+//!
+//! State belongs to the caller's account and region; `db` describes the store layout. Events
+//! are keyed by group, stream, timestamp and ingestion order, so reading a stream's time range
+//! is one key range scan.
+//!
+//! Besides the AWS API, [`LogsState`] offers the server a sweeper to run periodically,
+//! [`LogsState::expire_events`], and the CloudWatch metrics service the data points metric
+//! filters produce from a batch of events, [`LogsState::metric_data`].
+
+mod db;
+mod events;
+mod groups;
+mod metric_filters;
+mod paging;
+pub mod pattern;
+mod service;
+mod streams;
+
+use std::sync::Arc;
+
+use palisade_core::clock::Clock;
+use palisade_store::Store;
+
+pub use metric_filters::MetricDatum;
+
+/// The CloudWatch Logs service: register it as
+/// `palisade_model_logs::LogsService(Arc::new(LogsState::new(store, clock)))`.
+pub struct LogsState {
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl LogsState {
+    /// The service over `store`, telling time by `clock`.
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// The current time in milliseconds since the epoch.
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+}
+
+impl std::fmt::Debug for LogsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogsState").finish_non_exhaustive()
+    }
+}

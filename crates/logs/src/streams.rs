@@ -1,0 +1,208 @@
+//! Log streams: creation, deletion and listing.
+
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_logs::errors;
+use palisade_model_logs::types::*;
+use palisade_store::{StoreError, Transaction};
+use serde::{Deserialize, Serialize};
+
+use crate::LogsState;
+use crate::db::{EVENTS, STREAMS, Stored, Tenant, plain, store_error};
+
+/// Streams a `DescribeLogStreams` page holds when the request gives no limit.
+const DEFAULT_PAGE: usize = 50;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StreamRecord {
+    pub name: String,
+    pub creation_time: i64,
+    pub first_event: Option<i64>,
+    pub last_event: Option<i64>,
+    pub last_ingestion: Option<i64>,
+    /// Events ingested so far: the last event's ingestion sequence number.
+    pub sequence: u64,
+    pub stored_bytes: i64,
+}
+
+pub(crate) fn stream_not_found() -> ServiceError {
+    errors::resource_not_found_exception("The specified log stream does not exist.")
+}
+
+impl LogsState {
+    /// The stream `stream` of group `group`; `ResourceNotFoundException` names whichever of the
+    /// two is missing.
+    pub(crate) async fn stream(
+        &self,
+        tenant: &Tenant,
+        group: &str,
+        stream: &str,
+    ) -> Result<Stored<StreamRecord>, ServiceError> {
+        match self.get(STREAMS, &tenant.child_key(group, stream)).await? {
+            Some(record) => Ok(record),
+            None => {
+                self.group(tenant, group).await?;
+                Err(stream_not_found())
+            }
+        }
+    }
+}
+
+/// The log group an operation names by `logGroupName` or `logGroupIdentifier` (a name or an
+/// ARN); exactly one must be given.
+pub(crate) fn group_name(
+    tenant: &Tenant,
+    name: Option<String>,
+    identifier: Option<String>,
+) -> Result<String, ServiceError> {
+    match (name, identifier) {
+        (Some(name), None) => Ok(name),
+        (None, Some(identifier)) => {
+            let arn_prefix = tenant.group_arn("");
+            Ok(match identifier.strip_prefix(&arn_prefix) {
+                Some(name) => name.strip_suffix(":*").unwrap_or(name).to_owned(),
+                None => identifier,
+            })
+        }
+        (Some(_), Some(_)) => Err(errors::invalid_parameter_exception(
+            "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
+        )),
+        (None, None) => Err(errors::invalid_parameter_exception(
+            "Should provide either name or ARN of the log group.",
+        )),
+    }
+}
+
+pub(crate) async fn create(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: CreateLogStreamRequest,
+) -> Result<(), ServiceError> {
+    let tenant = Tenant::of(ctx);
+    state.group(&tenant, &input.log_group_name).await?;
+    let key = tenant.child_key(&input.log_group_name, &input.log_stream_name);
+    let record = StreamRecord {
+        name: input.log_stream_name,
+        creation_time: state.now(),
+        first_event: None,
+        last_event: None,
+        last_ingestion: None,
+        sequence: 0,
+        stored_bytes: 0,
+    };
+    let txn = Transaction::new()
+        .expect_absent(STREAMS, &key)
+        .put(STREAMS, &key, plain(&record)?);
+    state.store.commit(txn).await.map_err(|error| match error {
+        StoreError::Conflict(_) => {
+            errors::resource_already_exists_exception("The specified log stream already exists")
+        }
+        error => store_error(error),
+    })
+}
+
+pub(crate) async fn delete(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: DeleteLogStreamRequest,
+) -> Result<(), ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let (group, stream) = (&input.log_group_name, &input.log_stream_name);
+    let record = state.stream(&tenant, group, stream).await?;
+    let key = tenant.child_key(group, stream);
+    let txn = Transaction::new()
+        .expect_version(STREAMS, &key, record.version)
+        .delete(STREAMS, &key);
+    state.store.commit(txn).await.map_err(|error| match error {
+        StoreError::Conflict(_) => stream_not_found(),
+        error => store_error(error),
+    })?;
+    state
+        .delete_under(EVENTS, &tenant.under_stream(group, stream))
+        .await
+}
+
+pub(crate) async fn describe(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: DescribeLogStreamsRequest,
+) -> Result<DescribeLogStreamsResponse, ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let group = group_name(&tenant, input.log_group_name, input.log_group_identifier)?;
+    let by_time = input.order_by == Some(OrderBy::LastEventTime);
+    if by_time && input.log_stream_name_prefix.is_some() {
+        return Err(errors::invalid_parameter_exception(
+            "Cannot order by LastEventTime with a logStreamNamePrefix.",
+        ));
+    }
+    state.group(&tenant, &group).await?;
+    let prefix = format!(
+        "{}{}",
+        tenant.under_group(&group),
+        input.log_stream_name_prefix.as_deref().unwrap_or_default()
+    );
+    let mut streams: Vec<StreamRecord> = state
+        .scan_all::<StreamRecord>(STREAMS, &prefix)
+        .await?
+        .into_iter()
+        .map(|(_, stream)| stream)
+        .collect();
+    // The sort key as a string, so that a page's last one can be the token.
+    let position = |stream: &StreamRecord| {
+        if by_time {
+            format!(
+                "{:020}:{}",
+                stream.last_event.unwrap_or(0).max(0),
+                stream.name
+            )
+        } else {
+            stream.name.clone()
+        }
+    };
+    streams.sort_by_key(position);
+    if input.descending == Some(true) {
+        streams.reverse();
+    }
+    let descending = input.descending == Some(true);
+    let after = crate::paging::decode_token(input.next_token.as_deref())?;
+    let limit = crate::paging::limit(input.limit, DEFAULT_PAGE);
+    let mut page: Vec<StreamRecord> = streams
+        .into_iter()
+        .filter(|stream| {
+            after.as_ref().is_none_or(|after| {
+                let here = position(stream);
+                if descending {
+                    here < *after
+                } else {
+                    here > *after
+                }
+            })
+        })
+        .take(limit + 1)
+        .collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next_token = more
+        .then(|| {
+            page.last()
+                .map(|stream| crate::paging::encode_token(&position(stream)))
+        })
+        .flatten();
+    let arn = tenant.group_arn(&group);
+    Ok(DescribeLogStreamsResponse {
+        log_streams: Some(
+            page.into_iter()
+                .map(|stream| LogStream {
+                    arn: Some(format!("{arn}:log-stream:{}", stream.name)),
+                    creation_time: Some(stream.creation_time),
+                    first_event_timestamp: stream.first_event,
+                    last_event_timestamp: stream.last_event,
+                    last_ingestion_time: stream.last_ingestion,
+                    upload_sequence_token: Some(crate::events::sequence_token(stream.sequence)),
+                    stored_bytes: Some(0),
+                    log_stream_name: Some(stream.name),
+                })
+                .collect(),
+        ),
+        next_token,
+    })
+}
