@@ -442,8 +442,12 @@ impl Simulation {
                 let outcomes: Vec<ResourceOutcome> = resources
                     .iter()
                     .map(|resource| {
+                        // Without a resource policy the simulation decides the identity
+                        // side alone, wherever the resource is: there is no other side to
+                        // decide.
                         let resource_account = account_of(resource)
                             .or_else(|| owner_account.clone())
+                            .filter(|_| parsed.resource.is_some())
                             .unwrap_or_else(|| caller_account.clone());
                         let set = PolicySet {
                             identity: &identity_refs,

@@ -329,6 +329,35 @@ async fn resource_policies_are_decided_for_the_caller() {
         ]
     );
 
+    // Another account's resource: its owner's resource policy must allow too.
+    let elsewhere = |owner: Option<&str>| SimulateCustomPolicyRequest {
+        resource_owner: owner.map(str::to_owned),
+        ..request(Some(ALICE), &["arn:aws:s3:::bucket/key"])
+    };
+    let foreign = h
+        .iam()
+        .simulate_custom_policy(&h.root, elsewhere(Some("arn:aws:iam::111122223333:root")))
+        .await
+        .unwrap();
+    assert_eq!(
+        decisions(&foreign),
+        ["s3:GetObject implicitDeny"],
+        "the identity side does not allow across accounts"
+    );
+    // Without a resource policy only the identity side is simulated, wherever the resource is.
+    let identity_only = h
+        .iam()
+        .simulate_custom_policy(
+            &h.root,
+            SimulateCustomPolicyRequest {
+                resource_arns: Some(vec!["arn:aws:sqs:us-east-1:111122223333:queue".into()]),
+                ..custom(&[ALLOW_NOTHING_RELEVANT], &["sqs:SendMessage"])
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(decisions(&identity_only), ["sqs:SendMessage allowed"]);
+
     assert_error(
         h.iam()
             .simulate_custom_policy(&h.root, request(None, &["arn:aws:s3:::bucket/key"]))
