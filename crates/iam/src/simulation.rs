@@ -98,10 +98,8 @@ pub(crate) async fn simulate_principal(
     // "If a permissions boundary is attached to an entity and you pass in a different
     // permissions boundary policy using this parameter, then the new permissions boundary
     // policy is used for the simulation."
-    let boundary = match boundary_input(input.permissions_boundary_policy_input_list.as_deref())? {
-        Some(given) => Some(given),
-        None => policies.boundary.as_ref().map(Source::stored),
-    };
+    let boundary = boundary_input(input.permissions_boundary_policy_input_list.as_deref())?
+        .or_else(|| policies.boundary.as_ref().map(Source::stored));
     let caller_arn = input
         .caller_arn
         .or_else(|| (entity.kind == EntityKind::User).then(|| input.policy_source_arn.clone()));
