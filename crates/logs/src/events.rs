@@ -192,17 +192,10 @@ fn parse_token(token: &str) -> Option<Direction> {
     }
 }
 
-fn forward_token(position: Position) -> String {
+/// A `GetLogEvents` token: `f/` or `b/` (the direction) and 38 digits (the position).
+fn token(direction: &str, position: Position) -> String {
     format!(
-        "f/{:019}{:019}",
-        position.timestamp.max(0),
-        position.sequence
-    )
-}
-
-fn backward_token(position: Position) -> String {
-    format!(
-        "b/{:019}{:019}",
+        "{direction}/{:019}{:019}",
         position.timestamp.max(0),
         position.sequence
     )
@@ -279,20 +272,26 @@ pub(crate) async fn get(
         }
     }
     let (next_forward, next_backward) = match (page.front(), page.back(), direction) {
-        (Some((first, _)), Some((last, _)), _) => (forward_token(*last), backward_token(*first)),
+        (Some((first, _)), Some((last, _)), _) => (token("f", *last), token("b", *first)),
         (_, _, Direction::Forward(at)) => (
-            forward_token(at),
-            backward_token(Position {
-                sequence: at.sequence + 1,
-                ..at
-            }),
+            token("f", at),
+            token(
+                "b",
+                Position {
+                    sequence: at.sequence + 1,
+                    ..at
+                },
+            ),
         ),
         (_, _, Direction::Backward(at)) => (
-            forward_token(Position {
-                sequence: at.sequence.saturating_sub(1),
-                ..at
-            }),
-            backward_token(at),
+            token(
+                "f",
+                Position {
+                    sequence: at.sequence.saturating_sub(1),
+                    ..at
+                },
+            ),
+            token("b", at),
         ),
     };
     Ok(GetLogEventsResponse {
@@ -320,11 +319,9 @@ struct Cursor {
 }
 
 impl Cursor {
-    fn encode(&self) -> String {
-        crate::paging::encode_token(&format!(
-            "{}:{}:{}",
-            self.timestamp, self.sequence, self.stream
-        ))
+    /// The cursor as the text its token encodes.
+    fn position(&self) -> String {
+        format!("{}:{}:{}", self.timestamp, self.sequence, self.stream)
     }
 
     fn decode(token: &str) -> Result<Self, ServiceError> {
@@ -420,11 +417,7 @@ pub(crate) async fn filter(
         }
     }
     found.sort_by(|(a, _), (b, _)| a.cmp(b));
-    let more = found.len() > limit;
-    found.truncate(limit);
-    let next_token = more
-        .then(|| found.last().map(|(cursor, _)| cursor.encode()))
-        .flatten();
+    let (found, next_token) = crate::paging::page(found, limit, |(cursor, _)| cursor.position());
     Ok(FilterLogEventsResponse {
         events: Some(
             found

@@ -197,11 +197,11 @@ pub(crate) async fn describe(
     };
     let after = crate::paging::decode_token(input.next_token.as_deref())?;
     let limit = crate::paging::limit(input.limit, DEFAULT_PAGE);
-    let mut page: Vec<(String, MetricFilterRecord)> = state
+    let filters = state
         .scan_all::<MetricFilterRecord>(METRIC_FILTERS, &prefix)
-        .await?
-        .into_iter()
-        .filter(|(key, filter)| {
+        .await?;
+    let (page, next_token) = crate::paging::page(
+        filters.into_iter().filter(|(key, filter)| {
             after.as_ref().is_none_or(|after| key > after)
                 && input.metric_name.as_ref().is_none_or(|name| {
                     filter.transformations.iter().any(|transformation| {
@@ -209,14 +209,10 @@ pub(crate) async fn describe(
                             && Some(&transformation.namespace) == input.metric_namespace.as_ref()
                     })
                 })
-        })
-        .take(limit + 1)
-        .collect();
-    let more = page.len() > limit;
-    page.truncate(limit);
-    let next_token = more
-        .then(|| page.last().map(|(key, _)| crate::paging::encode_token(key)))
-        .flatten();
+        }),
+        limit,
+        |(key, _)| key.clone(),
+    );
     Ok(DescribeMetricFiltersResponse {
         metric_filters: Some(
             page.into_iter()

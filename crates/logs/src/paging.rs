@@ -39,3 +39,18 @@ pub(crate) fn decode_token(token: Option<&str>) -> Result<Option<String>, Servic
 pub(crate) fn invalid_token() -> ServiceError {
     errors::invalid_parameter_exception("The specified nextToken is invalid.")
 }
+
+/// The first `limit` of `items` and, when more remain, the token of the last one's position.
+pub(crate) fn page<T>(
+    items: impl IntoIterator<Item = T>,
+    limit: usize,
+    position: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<String>) {
+    let mut page: Vec<T> = items.into_iter().take(limit + 1).collect();
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let token = more
+        .then(|| page.last().map(|last| encode_token(&position(last))))
+        .flatten();
+    (page, token)
+}

@@ -165,9 +165,8 @@ pub(crate) async fn describe(
     let descending = input.descending == Some(true);
     let after = crate::paging::decode_token(input.next_token.as_deref())?;
     let limit = crate::paging::limit(input.limit, DEFAULT_PAGE);
-    let mut page: Vec<StreamRecord> = streams
-        .into_iter()
-        .filter(|stream| {
+    let (page, next_token) = crate::paging::page(
+        streams.into_iter().filter(|stream| {
             after.as_ref().is_none_or(|after| {
                 let here = position(stream);
                 if descending {
@@ -176,17 +175,10 @@ pub(crate) async fn describe(
                     here > *after
                 }
             })
-        })
-        .take(limit + 1)
-        .collect();
-    let more = page.len() > limit;
-    page.truncate(limit);
-    let next_token = more
-        .then(|| {
-            page.last()
-                .map(|stream| crate::paging::encode_token(&position(stream)))
-        })
-        .flatten();
+        }),
+        limit,
+        position,
+    );
     let arn = tenant.group_arn(&group);
     Ok(DescribeLogStreamsResponse {
         log_streams: Some(
