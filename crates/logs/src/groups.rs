@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::LogsState;
 use crate::db::{CHUNK, EVENTS, GROUPS, METRIC_FILTERS, STREAMS, Stored, Tenant, plain};
 use crate::events::EventRecord;
+use crate::streams::StreamRecord;
 
 /// The retention periods AWS accepts, in days.
 const RETENTION_DAYS: [i32; 22] = [
@@ -188,11 +189,18 @@ pub(crate) async fn describe(
         .flatten();
     let mut log_groups = Vec::with_capacity(page.len());
     for group in page {
+        let under = tenant.under_group(&group.name);
         let filters = state
-            .scan_all::<serde_json::Value>(METRIC_FILTERS, &tenant.under_group(&group.name))
+            .scan_all::<serde_json::Value>(METRIC_FILTERS, &under)
             .await?
             .len();
-        log_groups.push(describe_group(&tenant, group, filters));
+        let stored_bytes = state
+            .scan_all::<StreamRecord>(STREAMS, &under)
+            .await?
+            .iter()
+            .map(|(_, stream)| stream.stored_bytes)
+            .sum();
+        log_groups.push(describe_group(&tenant, group, filters, stored_bytes));
     }
     Ok(DescribeLogGroupsResponse {
         log_groups: Some(log_groups),
@@ -200,7 +208,12 @@ pub(crate) async fn describe(
     })
 }
 
-fn describe_group(tenant: &Tenant, group: GroupRecord, metric_filters: usize) -> LogGroup {
+fn describe_group(
+    tenant: &Tenant,
+    group: GroupRecord,
+    metric_filters: usize,
+    stored_bytes: i64,
+) -> LogGroup {
     let arn = tenant.group_arn(&group.name);
     LogGroup {
         arn: Some(format!("{arn}:*")),
@@ -208,7 +221,7 @@ fn describe_group(tenant: &Tenant, group: GroupRecord, metric_filters: usize) ->
         creation_time: Some(group.creation_time),
         retention_in_days: group.retention_in_days,
         metric_filter_count: Some(i32::try_from(metric_filters).unwrap_or(i32::MAX)),
-        stored_bytes: Some(0),
+        stored_bytes: Some(stored_bytes),
         kms_key_id: group.kms_key_id,
         log_group_class: Some(LogGroupClass::from(group.class.as_str())),
         deletion_protection_enabled: Some(group.deletion_protection),
@@ -355,46 +368,57 @@ impl LogsState {
                 continue;
             };
             let cutoff = now.saturating_sub(i64::from(days).saturating_mul(DAY_MILLIS));
-            for (stream_key, _) in self
-                .scan_all::<serde_json::Value>(STREAMS, &tenant.under_group(&group.name))
+            for (_, stream) in self
+                .scan_all::<StreamRecord>(STREAMS, &tenant.under_group(&group.name))
                 .await?
             {
-                let Some(stream) = stream_key.rsplit(':').next() else {
-                    continue;
-                };
                 deleted += self
-                    .delete_events_before(&tenant.under_stream(&group.name, stream), cutoff)
+                    .delete_events_before(&tenant, &group.name, &stream.name, cutoff)
                     .await?;
             }
         }
         Ok(deleted)
     }
 
-    /// Deletes the events under `stream_prefix` with timestamps before `cutoff`: a key range
-    /// from the start of the stream.
+    /// Deletes the events of a stream with timestamps before `cutoff` (a key range from the
+    /// start of the stream), a chunk per transaction, each also taking their size off the
+    /// stream's stored bytes.
     async fn delete_events_before(
         &self,
-        stream_prefix: &str,
+        tenant: &Tenant,
+        group: &str,
+        stream: &str,
         cutoff: i64,
     ) -> Result<usize, ServiceError> {
+        let prefix = tenant.under_stream(group, stream);
+        let stream_key = tenant.child_key(group, stream);
         let mut deleted = 0;
         loop {
-            let rows: Vec<(String, EventRecord)> =
-                self.scan(EVENTS, stream_prefix, None, CHUNK).await?;
-            let expired: Vec<&String> = rows
-                .iter()
-                .filter(|(_, event)| event.timestamp < cutoff)
-                .map(|(key, _)| key)
-                .collect();
-            let exhausted = expired.len() < rows.len() || rows.len() < CHUNK;
-            deleted += expired.len();
-            let txn = expired
-                .into_iter()
-                .fold(Transaction::new(), |txn, key| txn.delete(EVENTS, key));
-            self.store
-                .commit(txn)
-                .await
-                .map_err(crate::db::store_error)?;
+            let (count, exhausted) = self
+                .mutate(|| async {
+                    let Some(mut record) = self.get::<StreamRecord>(STREAMS, &stream_key).await?
+                    else {
+                        return Ok((Transaction::new(), (0, true)));
+                    };
+                    let rows: Vec<(String, EventRecord)> =
+                        self.scan(EVENTS, &prefix, None, CHUNK).await?;
+                    let expired: Vec<&(String, EventRecord)> = rows
+                        .iter()
+                        .filter(|(_, event)| event.timestamp < cutoff)
+                        .collect();
+                    let exhausted = expired.len() < rows.len() || rows.len() < CHUNK;
+                    let mut txn =
+                        Transaction::new().expect_version(STREAMS, &stream_key, record.version);
+                    for (key, event) in &expired {
+                        record.value.stored_bytes -=
+                            i64::try_from(event.message.len()).unwrap_or(0);
+                        txn = txn.delete(EVENTS, key);
+                    }
+                    txn = txn.put(STREAMS, &stream_key, plain(&record.value)?);
+                    Ok((txn, (expired.len(), exhausted)))
+                })
+                .await?;
+            deleted += count;
             if exhausted {
                 return Ok(deleted);
             }

@@ -190,6 +190,7 @@ pub(crate) async fn describe(
                     last_event_timestamp: stream.last_event,
                     last_ingestion_time: stream.last_ingestion,
                     upload_sequence_token: Some(crate::events::sequence_token(stream.sequence)),
+                    // AWS stopped reporting a stream's stored bytes in 2019: always zero.
                     stored_bytes: Some(0),
                     log_stream_name: Some(stream.name),
                 })

@@ -13,6 +13,10 @@ mod common;
 mod events;
 mod groups;
 mod metric_filters;
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a failed test"
+)]
 mod retention;
 #[expect(
     clippy::unwrap_used,

@@ -25,8 +25,10 @@ async fn expire_events_deletes_only_what_retention_allows() {
     .await
     .unwrap();
     assert_eq!(h.logs().expire_events().await.unwrap(), 0);
+    assert_eq!(stored_bytes(&h, "short").await, 6);
     h.advance(DAY + 1);
     assert_eq!(h.logs().expire_events().await.unwrap(), 1);
+    assert_eq!(stored_bytes(&h, "short").await, 3);
     h.advance(2 * DAY);
     assert_eq!(h.logs().expire_events().await.unwrap(), 1);
     for (group, left) in [("kept", 2), ("short", 0)] {
@@ -43,4 +45,20 @@ async fn expire_events_deletes_only_what_retention_allows() {
             .unwrap();
         assert_eq!(response.events.unwrap().len(), left, "{group}");
     }
+}
+
+async fn stored_bytes(h: &Harness, group: &str) -> i64 {
+    let response = h
+        .groups(DescribeLogGroupsRequest {
+            log_group_name_prefix: Some(group.to_owned()),
+            ..Default::default()
+        })
+        .await;
+    response
+        .log_groups
+        .unwrap()
+        .first()
+        .unwrap()
+        .stored_bytes
+        .unwrap()
 }
