@@ -252,6 +252,20 @@ pub(crate) async fn put_retention(
     .await
 }
 
+pub(crate) async fn set_deletion_protection(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: PutLogGroupDeletionProtectionRequest,
+) -> Result<(), ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let name = crate::streams::group_name(&tenant, None, Some(input.log_group_identifier))?;
+    update(state, &tenant, &name, |group| {
+        group.deletion_protection = input.deletion_protection_enabled;
+        Ok(())
+    })
+    .await
+}
+
 /// Applies `change` to the group `name`, in a transaction pinning the version read.
 async fn update(
     state: &LogsState,

@@ -57,6 +57,14 @@ impl Logs for LogsState {
         groups::put_retention(self, ctx, &input.log_group_name, None).await
     }
 
+    async fn put_log_group_deletion_protection(
+        &self,
+        ctx: &RequestContext,
+        input: PutLogGroupDeletionProtectionRequest,
+    ) -> Result<(), ServiceError> {
+        groups::set_deletion_protection(self, ctx, input).await
+    }
+
     // Tags.
 
     async fn tag_resource(

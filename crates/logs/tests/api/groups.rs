@@ -314,3 +314,32 @@ async fn tags_by_arn_and_by_name() {
         .await;
     assert_code(unknown, "ResourceNotFoundException");
 }
+
+#[tokio::test]
+async fn deletion_protection_blocks_deletion_until_lifted() {
+    let h = Harness::new().await;
+    h.create_group("g").await;
+    let protect = |enabled| PutLogGroupDeletionProtectionRequest {
+        log_group_identifier: format!("{ARN}g"),
+        deletion_protection_enabled: enabled,
+    };
+    let delete = || DeleteLogGroupRequest {
+        log_group_name: "g".to_owned(),
+    };
+    h.act("PutLogGroupDeletionProtection", protect(true))
+        .await
+        .unwrap();
+    let group = h.groups(DescribeLogGroupsRequest::default()).await;
+    assert_eq!(
+        group.log_groups.unwrap()[0].deletion_protection_enabled,
+        Some(true)
+    );
+    assert_code(
+        h.act("DeleteLogGroup", delete()).await,
+        "InvalidOperationException",
+    );
+    h.act("PutLogGroupDeletionProtection", protect(false))
+        .await
+        .unwrap();
+    h.act("DeleteLogGroup", delete()).await.unwrap();
+}
