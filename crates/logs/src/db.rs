@@ -100,7 +100,7 @@ pub(crate) struct Stored<T> {
 }
 
 /// A store failure, as the client sees it: the server's fault.
-pub(crate) fn store_error(error: StoreError) -> ServiceError {
+fn store_error(error: StoreError) -> ServiceError {
     errors::service_unavailable_exception(format!("CloudWatch Logs storage failed: {error}"))
 }
 
@@ -200,6 +200,19 @@ impl LogsState {
             if done {
                 return Ok(());
             }
+        }
+    }
+
+    /// Commits `txn`; when one of its preconditions no longer holds, answers `conflict()`.
+    pub(crate) async fn commit_or(
+        &self,
+        txn: Transaction,
+        conflict: impl FnOnce() -> ServiceError,
+    ) -> Result<(), ServiceError> {
+        match self.store.commit(txn).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(_)) => Err(conflict()),
+            Err(error) => Err(store_error(error)),
         }
     }
 

@@ -78,17 +78,10 @@ pub(crate) async fn create(
         deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
     };
     let key = tenant.group_key(&name);
-    if state.get::<GroupRecord>(GROUPS, &key).await?.is_some() {
-        return Err(already_exists());
-    }
     let txn = Transaction::new()
         .expect_absent(GROUPS, &key)
         .put(GROUPS, &key, plain(&record)?);
-    match state.store.commit(txn).await {
-        Ok(()) => Ok(()),
-        Err(palisade_store::StoreError::Conflict(_)) => Err(already_exists()),
-        Err(error) => Err(crate::db::store_error(error)),
-    }
+    state.commit_or(txn, already_exists).await
 }
 
 fn already_exists() -> ServiceError {
@@ -112,10 +105,7 @@ pub(crate) async fn delete(
     let txn = Transaction::new()
         .expect_version(GROUPS, &key, group.version)
         .delete(GROUPS, &key);
-    state.store.commit(txn).await.map_err(|error| match error {
-        palisade_store::StoreError::Conflict(_) => group_not_found(),
-        error => crate::db::store_error(error),
-    })?;
+    state.commit_or(txn, group_not_found).await?;
     let under = tenant.under_group(name);
     for keyspace in [EVENTS, STREAMS, METRIC_FILTERS] {
         state.delete_under(keyspace, &under).await?;

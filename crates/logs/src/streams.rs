@@ -3,11 +3,11 @@
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_logs::errors;
 use palisade_model_logs::types::*;
-use palisade_store::{StoreError, Transaction};
+use palisade_store::Transaction;
 use serde::{Deserialize, Serialize};
 
 use crate::LogsState;
-use crate::db::{EVENTS, STREAMS, Stored, Tenant, plain, store_error};
+use crate::db::{EVENTS, STREAMS, Stored, Tenant, plain};
 
 /// Streams a `DescribeLogStreams` page holds when the request gives no limit.
 const DEFAULT_PAGE: usize = 50;
@@ -92,12 +92,11 @@ pub(crate) async fn create(
     let txn = Transaction::new()
         .expect_absent(STREAMS, &key)
         .put(STREAMS, &key, plain(&record)?);
-    state.store.commit(txn).await.map_err(|error| match error {
-        StoreError::Conflict(_) => {
+    state
+        .commit_or(txn, || {
             errors::resource_already_exists_exception("The specified log stream already exists")
-        }
-        error => store_error(error),
-    })
+        })
+        .await
 }
 
 pub(crate) async fn delete(
@@ -112,10 +111,7 @@ pub(crate) async fn delete(
     let txn = Transaction::new()
         .expect_version(STREAMS, &key, record.version)
         .delete(STREAMS, &key);
-    state.store.commit(txn).await.map_err(|error| match error {
-        StoreError::Conflict(_) => stream_not_found(),
-        error => store_error(error),
-    })?;
+    state.commit_or(txn, stream_not_found).await?;
     state
         .delete_under(EVENTS, &tenant.under_stream(group, stream))
         .await
