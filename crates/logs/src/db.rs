@@ -83,6 +83,13 @@ impl Tenant {
         format!("{}{stream}:", self.under_group(group))
     }
 
+    /// The log group name in one of this tenant's log group ARNs, with or without the `:*`
+    /// that `DescribeLogGroups` shows.
+    pub fn group_in_arn<'a>(&self, arn: &'a str) -> Option<&'a str> {
+        let name = arn.strip_prefix(&self.group_arn(""))?;
+        Some(name.strip_suffix(":*").unwrap_or(name)).filter(|name| !name.is_empty())
+    }
+
     /// `arn:aws:logs:<region>:<account>:log-group:<name>`.
     pub fn group_arn(&self, group: &str) -> String {
         format!(

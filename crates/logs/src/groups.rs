@@ -154,8 +154,7 @@ pub(crate) async fn describe(
                     .is_none_or(|class| class.as_str() == group.class)
                 && identifiers.is_none_or(|ids| {
                     ids.iter().any(|id| {
-                        *id == group.name
-                            || id.trim_end_matches(":*") == tenant.group_arn(&group.name)
+                        *id == group.name || tenant.group_in_arn(id) == Some(group.name.as_str())
                     })
                 });
             if !wanted {
@@ -288,15 +287,11 @@ fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), ServiceError> {
 /// The log group a tagging ARN names: `arn:aws:logs:<region>:<account>:log-group:<name>`, in
 /// the caller's account and region.
 fn group_of_arn<'a>(tenant: &Tenant, arn: &'a str) -> Result<&'a str, ServiceError> {
-    let prefix = tenant.group_arn("");
-    arn.strip_prefix(&prefix)
-        .map(|name| name.strip_suffix(":*").unwrap_or(name))
-        .filter(|name| !name.is_empty())
-        .ok_or_else(|| {
-            errors::resource_not_found_exception(format!(
-                "The specified resource {arn} does not exist."
-            ))
-        })
+    tenant.group_in_arn(arn).ok_or_else(|| {
+        errors::resource_not_found_exception(format!(
+            "The specified resource {arn} does not exist."
+        ))
+    })
 }
 
 pub(crate) async fn tag(

@@ -56,13 +56,9 @@ pub(crate) fn group_name(
 ) -> Result<String, ServiceError> {
     match (name, identifier) {
         (Some(name), None) => Ok(name),
-        (None, Some(identifier)) => {
-            let arn_prefix = tenant.group_arn("");
-            Ok(match identifier.strip_prefix(&arn_prefix) {
-                Some(name) => name.strip_suffix(":*").unwrap_or(name).to_owned(),
-                None => identifier,
-            })
-        }
+        (None, Some(identifier)) => Ok(tenant
+            .group_in_arn(&identifier)
+            .map_or_else(|| identifier.clone(), str::to_owned)),
         (Some(_), Some(_)) => Err(errors::invalid_parameter_exception(
             "LogGroup name and LogGroup ARN are mutually exclusive parameters.",
         )),
