@@ -142,6 +142,10 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
         keys,
     ));
+    let logs = Arc::new(palisade_logs::LogsState::new(
+        Store::clone(&store),
+        Arc::clone(&clock),
+    ));
     let services = Services::new(Built {
         iam: Arc::clone(&iam),
         sts: Arc::clone(&sts),
@@ -151,11 +155,16 @@ pub async fn start_with_clock(
             Arc::clone(&clock),
             audit.clone(),
         )),
+        events: Arc::new(palisade_events::EventsState::new(
+            Store::clone(&store),
+            Arc::clone(&clock),
+        )),
+        logs: Arc::clone(&logs),
         organizations,
         secrets: Arc::clone(&secrets),
         parameters: Arc::clone(&parameters),
     });
-    let sweeping = tokio::spawn(sweep(Arc::clone(&kms), secrets, parameters));
+    let sweeping = tokio::spawn(sweep(Arc::clone(&kms), secrets, parameters, logs));
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
@@ -239,13 +248,14 @@ const AUDIT_JOURNAL_DIR: &str = "audit";
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs the services' periodic work: KMS key deletion, rotation and imported-material expiry,
-/// Secrets Manager's scheduled rotations and deletions, and Parameter Store's parameter
-/// policies. Each sweeper decides what is due by the injected clock and keeps its schedule in the
+/// Secrets Manager's scheduled rotations and deletions, Parameter Store's parameter policies,
+/// and CloudWatch Logs' retention. Each sweeper decides what is due by the injected clock and keeps its schedule in the
 /// store, so a restart loses nothing.
 async fn sweep(
     kms: Arc<palisade_kms::KmsState>,
     secrets: Arc<palisade_secretsmanager::SecretsManagerState>,
     parameters: Arc<palisade_ssm::ParameterStore>,
+    logs: Arc<palisade_logs::LogsState>,
 ) {
     let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
     loop {
@@ -269,6 +279,7 @@ async fn sweep(
                 "Parameter Store policy",
                 parameters.apply_parameter_policies().await.map(drop),
             ),
+            ("Logs retention", logs.expire_events().await.map(drop)),
         ];
         for (sweep, outcome) in outcomes {
             if let Err(error) = outcome {

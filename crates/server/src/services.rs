@@ -13,11 +13,9 @@ struct NotBuilt;
 impl palisade_model_cloudwatch::Cloudwatch for NotBuilt {}
 impl palisade_model_detective::Detective for NotBuilt {}
 impl palisade_model_ec2_instance_connect::Ec2InstanceConnect for NotBuilt {}
-impl palisade_model_events::Events for NotBuilt {}
 impl palisade_model_fms::Fms for NotBuilt {}
 impl palisade_model_guardduty::Guardduty for NotBuilt {}
 impl palisade_model_inspector2::Inspector2 for NotBuilt {}
-impl palisade_model_logs::Logs for NotBuilt {}
 impl palisade_model_securityhub::Securityhub for NotBuilt {}
 impl palisade_model_shield::Shield for NotBuilt {}
 impl palisade_model_wafv2::Wafv2 for NotBuilt {}
@@ -32,6 +30,10 @@ pub struct Built {
     pub kms: Arc<palisade_kms::KmsState>,
     /// CloudTrail.
     pub cloudtrail: Arc<palisade_cloudtrail::CloudTrailState>,
+    /// EventBridge.
+    pub events: Arc<palisade_events::EventsState>,
+    /// CloudWatch Logs.
+    pub logs: Arc<palisade_logs::LogsState>,
     /// Organizations.
     pub organizations: Arc<palisade_organizations::OrganizationsState>,
     /// Secrets Manager.
@@ -53,6 +55,8 @@ impl Services {
             sts,
             kms,
             cloudtrail,
+            events,
+            logs,
             organizations,
             secrets,
             parameters,
@@ -69,7 +73,7 @@ impl Services {
             Arc::new(
                 palisade_model_ec2_instance_connect::Ec2InstanceConnectService(Arc::new(NotBuilt)),
             ),
-            Arc::new(palisade_model_events::EventsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_events::EventsService(events)),
             Arc::new(palisade_model_fms::FmsService(Arc::new(NotBuilt))),
             Arc::new(palisade_model_guardduty::GuarddutyService(Arc::new(
                 NotBuilt,
@@ -79,7 +83,7 @@ impl Services {
                 NotBuilt,
             ))),
             Arc::new(palisade_model_kms::KmsService(kms)),
-            Arc::new(palisade_model_logs::LogsService(Arc::new(NotBuilt))),
+            Arc::new(palisade_model_logs::LogsService(logs)),
             Arc::new(palisade_model_organizations::OrganizationsService(
                 organizations,
             )),
