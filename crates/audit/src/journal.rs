@@ -1,9 +1,11 @@
 //! The audit journal: an append-only, checksummed log of records on local disk.
 //!
-//! One writer thread group-commits: every record queued while it was writing goes out in one
-//! `write` and one `fdatasync`, so under load one sync serves many requests, and a record costs
-//! a copy and a checksum rather than a database insert. This is what lets every call wait for
-//! its record to be durable without the audit write bounding throughput.
+//! Callers frame their records straight into one shared buffer; one writer thread takes the
+//! whole buffer, writes it with one `write` and one `fdatasync`, and wakes the callers. Under
+//! load one sync serves every record that arrived while the previous one ran, and a record costs
+//! a copy and a checksum rather than a database insert, with no allocation of its own and
+//! nothing handed between threads but the buffer. This is what lets every call wait for its
+//! record to be durable without the audit write bounding throughput.
 //!
 //! Layout: segments `<dir>/<sequence number of their first record, 20 digits>.log`. Each record
 //! is a frame: body length (u32 LE), CRC-32 of the body (u32 LE), body. Records are numbered
@@ -14,16 +16,13 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use palisade_store::fsutil;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 /// A new segment starts once the current one holds this many bytes.
 const SEGMENT_BYTES: u64 = 64 << 20;
-/// Most records written with one sync.
-const GROUP_MAX: usize = 4096;
-/// Appends waiting for the writer before callers wait too (backpressure).
-const QUEUE: usize = 8192;
 /// Bytes of a frame before its body.
 const FRAME_HEADER: usize = 8;
 /// No record is this large; a larger length means a torn or corrupt frame.
@@ -45,23 +44,58 @@ fn io_error(doing: &str, error: &io::Error) -> JournalError {
     JournalError(format!("audit journal: {doing}: {error}"))
 }
 
-/// The journal's write side; cheap to clone.
+/// The journal's write side; cheap to clone. The writer thread stops when the last clone is
+/// dropped.
 #[derive(Clone)]
 pub struct Journal {
+    handle: Arc<Handle>,
+}
+
+struct Handle {
     dir: PathBuf,
-    commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
     /// The number of records durable so far (the next record's sequence number).
     durable: watch::Receiver<u64>,
 }
 
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Ok(mut pending) = self.shared.pending.lock() {
+            pending.closed = true;
+        }
+        self.shared.wake.notify_one();
+    }
+}
+
+/// What callers hand the writer.
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+}
+
 type Reply<T> = oneshot::Sender<Result<T, JournalError>>;
 
-enum Command {
-    Append(Vec<u8>, Reply<u64>),
+#[derive(Default)]
+struct Pending {
+    /// Whole frames, in the order of `waiters`.
+    frames: Vec<u8>,
+    /// One per frame.
+    waiters: Vec<Reply<u64>>,
+    controls: Vec<Control>,
+    /// The writer waits for work; only then does a caller need to wake it.
+    writer_idle: bool,
+    closed: bool,
+}
+
+enum Control {
     /// Removes the segments whose records all come before the given sequence number.
     Trim(u64, Reply<()>),
     /// Removes every record; numbering continues.
     Reset(Reply<u64>),
+}
+
+fn writer_gone() -> JournalError {
+    JournalError("audit journal: the writer has stopped".to_owned())
 }
 
 impl Journal {
@@ -104,7 +138,10 @@ impl Journal {
             .map_err(|e| io_error("reading the segment's size", &e))?
             .len();
         let (durable_tx, durable) = watch::channel(next);
-        let (commands, receiver) = mpsc::channel(QUEUE);
+        let shared = Arc::new(Shared {
+            pending: Mutex::new(Pending::default()),
+            wake: Condvar::new(),
+        });
         let writer = Writer {
             dir: dir.to_owned(),
             file,
@@ -112,57 +149,110 @@ impl Journal {
             segment_len: written,
             next,
             failure: None,
-            buffer: Vec::new(),
             durable: durable_tx,
         };
+        let for_writer = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("palisade-audit-journal".to_owned())
-            .spawn(move || writer.run(receiver))
+            .spawn(move || writer.run(&for_writer))
             .map_err(|e| io_error("starting the writer thread", &e))?;
         Ok(Journal {
-            dir: dir.to_owned(),
-            commands,
-            durable,
+            handle: Arc::new(Handle {
+                dir: dir.to_owned(),
+                shared,
+                durable,
+            }),
         })
     }
 
+    /// Appends the record `write` puts into the buffer it is given (it must add at least one
+    /// byte); resolves with the record's sequence number once it is durable.
+    pub async fn append_with(&self, write: impl FnOnce(&mut Vec<u8>)) -> Result<u64, JournalError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut pending = self.lock()?;
+            let frame_start = pending.frames.len();
+            pending.frames.extend_from_slice(&[0; FRAME_HEADER]);
+            write(&mut pending.frames);
+            let framed = pending
+                .frames
+                .split_at_mut_checked(frame_start + FRAME_HEADER)
+                .and_then(|(head, body)| {
+                    let len = u32::try_from(body.len())
+                        .ok()
+                        .filter(|&len| (1..=MAX_BODY).contains(&len))?;
+                    let (len_field, crc_field) =
+                        head.get_mut(frame_start..)?.split_at_mut_checked(4)?;
+                    len_field.copy_from_slice(&len.to_le_bytes());
+                    crc_field.copy_from_slice(&crc32fast::hash(body).to_le_bytes());
+                    Some(())
+                });
+            if framed.is_none() {
+                pending.frames.truncate(frame_start);
+                return Err(JournalError(
+                    "audit journal: a record must be 1 byte to 16 MiB".to_owned(),
+                ));
+            }
+            pending.waiters.push(reply);
+            self.wake_writer(pending);
+        }
+        answer.await.map_err(|_| writer_gone())?
+    }
+
     /// Appends `body`; resolves with its sequence number once it is durable.
-    pub async fn append(&self, body: Vec<u8>) -> Result<u64, JournalError> {
-        self.ask(|reply| Command::Append(body, reply)).await
+    pub async fn append(&self, body: &[u8]) -> Result<u64, JournalError> {
+        self.append_with(|buffer| buffer.extend_from_slice(body))
+            .await
     }
 
     /// Removes the segments whose records all come before `sequence`.
     pub async fn trim(&self, sequence: u64) -> Result<(), JournalError> {
-        self.ask(|reply| Command::Trim(sequence, reply)).await
+        self.control(|reply| Control::Trim(sequence, reply)).await
     }
 
     /// Removes every record; answers the sequence number the next record will get.
     pub async fn reset(&self) -> Result<u64, JournalError> {
-        self.ask(Command::Reset).await
+        self.control(Control::Reset).await
     }
 
     /// Watches the number of durable records.
     pub fn durable(&self) -> watch::Receiver<u64> {
-        self.durable.clone()
+        self.handle.durable.clone()
     }
 
     /// A reader starting at record `sequence`.
     pub fn reader(&self, sequence: u64) -> JournalReader {
         JournalReader {
-            dir: self.dir.clone(),
+            dir: self.handle.dir.clone(),
             next: sequence,
             position: None,
         }
     }
 
-    async fn ask<T>(&self, command: impl FnOnce(Reply<T>) -> Command) -> Result<T, JournalError> {
-        let gone = || JournalError("audit journal: the writer has stopped".to_owned());
+    fn lock(&self) -> Result<MutexGuard<'_, Pending>, JournalError> {
+        self.handle.shared.pending.lock().map_err(|_| writer_gone())
+    }
+
+    fn wake_writer(&self, mut pending: MutexGuard<'_, Pending>) {
+        // Waking costs a system call; a busy writer will look again before it waits.
+        if pending.writer_idle {
+            pending.writer_idle = false;
+            drop(pending);
+            self.handle.shared.wake.notify_one();
+        }
+    }
+
+    async fn control<T>(
+        &self,
+        command: impl FnOnce(Reply<T>) -> Control,
+    ) -> Result<T, JournalError> {
         let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(command(reply))
-            .await
-            .map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        {
+            let mut pending = self.lock()?;
+            pending.controls.push(command(reply));
+            self.wake_writer(pending);
+        }
+        answer.await.map_err(|_| writer_gone())?
     }
 }
 
@@ -250,86 +340,63 @@ struct Writer {
     /// Set by a failed write or sync: what is on disk is then unknown, so every later append
     /// fails too (fail-closed) until the journal is reopened, which recovers.
     failure: Option<JournalError>,
-    buffer: Vec<u8>,
     durable: watch::Sender<u64>,
 }
 
 impl Writer {
-    fn run(mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut pending = None;
+    fn run(mut self, shared: &Shared) {
+        let mut frames = Vec::new();
+        let mut waiters = Vec::new();
+        let mut controls = Vec::new();
         loop {
-            let command = match pending.take() {
-                Some(command) => command,
-                None => match commands.blocking_recv() {
-                    Some(command) => command,
-                    None => break,
-                },
-            };
-            match command {
-                Command::Append(body, reply) => {
-                    let mut group = vec![(body, reply)];
-                    while group.len() < GROUP_MAX {
-                        match commands.try_recv() {
-                            Ok(Command::Append(body, reply)) => group.push((body, reply)),
-                            Ok(other) => {
-                                pending = Some(other);
-                                break;
-                            }
-                            Err(_) => break,
-                        }
+            {
+                let Ok(mut pending) = shared.pending.lock() else {
+                    return;
+                };
+                while pending.frames.is_empty() && pending.controls.is_empty() {
+                    if pending.closed {
+                        return;
                     }
-                    self.append_group(group);
+                    pending.writer_idle = true;
+                    pending = match shared.wake.wait(pending) {
+                        Ok(pending) => pending,
+                        Err(_) => return,
+                    };
                 }
-                Command::Trim(sequence, reply) => {
-                    let _ = reply.send(self.trim(sequence));
+                pending.writer_idle = false;
+                // Swapped, not moved: both buffers keep their capacity from round to round.
+                std::mem::swap(&mut frames, &mut pending.frames);
+                std::mem::swap(&mut waiters, &mut pending.waiters);
+                std::mem::swap(&mut controls, &mut pending.controls);
+            }
+            if !waiters.is_empty() {
+                let result = self.write_frames(&frames, waiters.len() as u64);
+                for (offset, reply) in (0u64..).zip(waiters.drain(..)) {
+                    let _ = reply.send(result.clone().map(|first| first + offset));
                 }
-                Command::Reset(reply) => {
-                    let _ = reply.send(self.reset());
+            }
+            frames.clear();
+            for control in controls.drain(..) {
+                match control {
+                    Control::Trim(sequence, reply) => {
+                        let _ = reply.send(self.trim(sequence));
+                    }
+                    Control::Reset(reply) => {
+                        let _ = reply.send(self.reset());
+                    }
                 }
             }
         }
     }
 
-    fn append_group(&mut self, group: Vec<(Vec<u8>, Reply<u64>)>) {
-        let result = self.write_group(group.iter().map(|(body, _)| body.as_slice()));
-        match result {
-            Ok(first) => {
-                for (sequence, (_, reply)) in (first..).zip(group) {
-                    let _ = reply.send(Ok(sequence));
-                }
-            }
-            Err(error) => {
-                for (_, reply) in group {
-                    let _ = reply.send(Err(error.clone()));
-                }
-            }
-        }
-    }
-
-    /// Writes and syncs the bodies; answers the first one's sequence number.
-    fn write_group<'a>(
-        &mut self,
-        bodies: impl Iterator<Item = &'a [u8]>,
-    ) -> Result<u64, JournalError> {
+    /// Writes and syncs `count` whole frames; answers the first one's sequence number.
+    fn write_frames(&mut self, frames: &[u8], count: u64) -> Result<u64, JournalError> {
         if let Some(failure) = &self.failure {
             return Err(failure.clone());
         }
-        self.buffer.clear();
-        let mut count = 0u64;
-        for body in bodies {
-            let len = u32::try_from(body.len())
-                .ok()
-                .filter(|&len| len <= MAX_BODY)
-                .ok_or_else(|| JournalError("audit journal: record too large".to_owned()))?;
-            self.buffer.extend_from_slice(&len.to_le_bytes());
-            self.buffer
-                .extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-            self.buffer.extend_from_slice(body);
-            count += 1;
-        }
         let written = self
             .file
-            .write_all(&self.buffer)
+            .write_all(frames)
             .and_then(|()| self.file.sync_data());
         if let Err(error) = written {
             let failure = io_error("writing records", &error);
@@ -338,7 +405,7 @@ impl Writer {
         }
         let first = self.next;
         self.next += count;
-        self.segment_len += self.buffer.len() as u64;
+        self.segment_len += frames.len() as u64;
         self.durable.send_replace(self.next);
         if self.segment_len >= SEGMENT_BYTES
             && let Err(failure) = self.start_segment()
@@ -453,7 +520,7 @@ fn read_frame(reader: &mut impl Read) -> Result<Option<Vec<u8>>, JournalError> {
     let [l0, l1, l2, l3, c0, c1, c2, c3] = header;
     let len = u32::from_le_bytes([l0, l1, l2, l3]);
     let crc = u32::from_le_bytes([c0, c1, c2, c3]);
-    if len > MAX_BODY {
+    if len == 0 || len > MAX_BODY {
         return Ok(None);
     }
     let mut body = vec![0u8; len as usize];
@@ -490,9 +557,7 @@ mod tests {
         let tasks: Vec<_> = (0..100)
             .map(|i| {
                 let journal = journal.clone();
-                tokio::spawn(
-                    async move { journal.append(format!("record {i}").into_bytes()).await },
-                )
+                tokio::spawn(async move { journal.append(format!("record {i}").as_bytes()).await })
             })
             .collect();
         let mut sequences = Vec::new();
@@ -510,7 +575,7 @@ mod tests {
         let tail = reader.read(100, 10).unwrap();
         assert_eq!(tail.len(), 5);
         assert_eq!(tail.first().unwrap().0, 95);
-        assert_eq!(reopened.append(b"after".to_vec()).await.unwrap(), 100);
+        assert_eq!(reopened.append(b"after").await.unwrap(), 100);
     }
 
     #[tokio::test]
@@ -518,7 +583,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(dir.path()).unwrap();
         for body in ["one", "two", "three"] {
-            journal.append(body.as_bytes().to_vec()).await.unwrap();
+            journal.append(body.as_bytes()).await.unwrap();
         }
         drop(journal);
         let path = segment_path(dir.path(), 0);
@@ -533,7 +598,7 @@ mod tests {
             std::fs::metadata(&path).unwrap().len() as usize,
             whole.len() - 6
         );
-        assert_eq!(journal.append(b"four".to_vec()).await.unwrap(), 3);
+        assert_eq!(journal.append(b"four").await.unwrap(), 3);
         let records = journal.reader(0).read(4, 10).unwrap();
         assert_eq!(bodies(&records), ["one", "two", "three", "four"]);
     }
@@ -543,7 +608,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(dir.path()).unwrap();
         for body in ["one", "two"] {
-            journal.append(body.as_bytes().to_vec()).await.unwrap();
+            journal.append(body.as_bytes()).await.unwrap();
         }
         drop(journal);
         let path = segment_path(dir.path(), 0);
@@ -563,7 +628,7 @@ mod tests {
         let journal = Journal::open(dir.path()).unwrap();
         let big = vec![b'x'; 1 << 20];
         for _ in 0..70 {
-            journal.append(big.clone()).await.unwrap();
+            journal.append(&big).await.unwrap();
         }
         let segments = list_segments(dir.path()).unwrap();
         assert_eq!(segments.len(), 2, "{segments:?}");
@@ -586,10 +651,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(dir.path()).unwrap();
         for body in ["one", "two"] {
-            journal.append(body.as_bytes().to_vec()).await.unwrap();
+            journal.append(body.as_bytes()).await.unwrap();
         }
         assert_eq!(journal.reset().await.unwrap(), 2);
-        assert_eq!(journal.append(b"three".to_vec()).await.unwrap(), 2);
+        assert_eq!(journal.append(b"three").await.unwrap(), 2);
         assert_eq!(bodies(&journal.reader(0).read(3, 10).unwrap()), ["three"]);
         drop(journal);
         let reopened = Journal::open(dir.path()).unwrap();

@@ -6,9 +6,10 @@
 //! record queued while it wrote), so a call pays for a copy and a checksum, not a database
 //! transaction.
 //!
-//! An indexer task then copies the records, in large batches, into the store's [`KEYSPACE`],
-//! laid out newest first by account and region ([`history`]), where event history is read and where a store
-//! backup includes it; it remembers how far it got in a file beside the journal, and since a
+//! An indexer task then copies the records, in batches of up to 2,048 (a full batch, or what
+//! there is once the journal has been quiet for 100 ms, or at once when a reader flushes), into
+//! the store's [`KEYSPACE`], laid out newest first by account and region ([`history`]), where
+//! event history is read and where a store backup includes it; it remembers how far it got in a file beside the journal, and since a
 //! record's key is fixed, copying one twice after a crash changes nothing. Indexed segments of
 //! the journal are removed.
 
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use palisade_store::{Store, Transaction, Value};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::journal::{Journal, JournalReader};
@@ -32,6 +33,8 @@ pub const KEYSPACE: &str = "audit";
 
 /// Most records copied into the store in one transaction.
 const INDEX_BATCH: usize = 2048;
+/// How long the journal must be quiet before a partial batch is copied.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(100);
 /// The indexer trims the journal after this many batches.
 const TRIM_EVERY: u32 = 64;
 /// The file beside the journal's segments that holds how far the indexer got.
@@ -67,6 +70,8 @@ pub struct AuditLog {
 struct Indexer {
     cursor: Mutex<Cursor>,
     indexed: watch::Sender<u64>,
+    /// Asks the task to copy what it holds back now.
+    flush: Arc<Notify>,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -103,6 +108,7 @@ impl AuditLog {
                 path,
             }),
             indexed,
+            flush: Arc::new(Notify::new()),
             task: std::sync::Mutex::new(None),
         });
         let log = AuditLog {
@@ -120,12 +126,13 @@ impl AuditLog {
     /// Persists `record`; resolves once it is durable.
     pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
         let key = record.storage_key();
-        let json = record.to_json_bytes();
-        let mut body = Vec::with_capacity(key.len() + 1 + json.len());
-        body.extend_from_slice(key.as_bytes());
-        body.push(b'\n');
-        body.extend_from_slice(&json);
-        self.journal.append(body).await?;
+        self.journal
+            .append_with(|buffer| {
+                buffer.extend_from_slice(key.as_bytes());
+                buffer.push(b'\n');
+                record.write_json(buffer);
+            })
+            .await?;
         Ok(())
     }
 
@@ -133,6 +140,7 @@ impl AuditLog {
     pub async fn flush(&self) {
         let target = *self.journal.durable().borrow();
         let mut indexed = self.indexer.indexed.subscribe();
+        self.indexer.flush.notify_one();
         let _ = indexed.wait_for(|&done| done >= target).await;
     }
 
@@ -158,6 +166,8 @@ impl AuditLog {
             journal: self.journal.clone(),
             store: Arc::clone(&self.store),
             indexer: Arc::downgrade(&self.indexer),
+            indexed: self.indexer.indexed.subscribe(),
+            flush: Arc::clone(&self.indexer.flush),
         }
     }
 }
@@ -166,6 +176,8 @@ struct IndexerHandle {
     journal: Journal,
     store: Arc<Store>,
     indexer: std::sync::Weak<Indexer>,
+    indexed: watch::Receiver<u64>,
+    flush: Arc<Notify>,
 }
 
 /// Copies durable records into the store as they come, until the log is dropped.
@@ -173,23 +185,36 @@ async fn run_indexer(handle: IndexerHandle) {
     let mut durable = handle.journal.durable();
     let mut batches = 0u32;
     loop {
-        let target = *durable.borrow_and_update();
+        let Some(target) = wait_for_work(&mut durable, &handle).await else {
+            return;
+        };
         let Some(indexer) = handle.indexer.upgrade() else {
             return;
         };
-        match index_until(&handle, &indexer, target, &mut batches).await {
-            Ok(()) => {}
-            Err(error) => {
-                tracing::warn!(%error, "audit indexer: will retry");
-                drop(indexer);
-                // Backing off from a failing store, not waiting for an event.
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
-            }
+        if let Err(error) = index_until(&handle, &indexer, target, &mut batches).await {
+            tracing::warn!(%error, "audit indexer: will retry");
+            drop(indexer);
+            // Backing off from a failing store, not waiting for an event.
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
-        drop(indexer);
-        if durable.changed().await.is_err() {
-            return;
+    }
+}
+
+/// Waits until records should be copied, and answers up to which: when a full batch is waiting,
+/// when the journal has been quiet for [`QUIET`], or when someone flushes. Copying in full
+/// batches keeps the store's transactions (and their syncs) few under load. `None` once the
+/// journal is gone.
+async fn wait_for_work(durable: &mut watch::Receiver<u64>, handle: &IndexerHandle) -> Option<u64> {
+    loop {
+        let target = *durable.borrow_and_update();
+        let backlog = target.saturating_sub(*handle.indexed.borrow());
+        if backlog >= INDEX_BATCH as u64 {
+            return Some(target);
+        }
+        tokio::select! {
+            changed = durable.changed() => changed.ok()?,
+            () = handle.flush.notified() => return Some(*durable.borrow()),
+            () = tokio::time::sleep(QUIET), if backlog > 0 => return Some(target),
         }
     }
 }

@@ -210,9 +210,10 @@ impl AuditRecord {
         &self.event_id
     }
 
-    pub(crate) fn to_json_bytes(&self) -> Vec<u8> {
+    /// Appends the record's JSON to `buffer`.
+    pub(crate) fn write_json(&self, buffer: &mut Vec<u8>) {
         // Serializing a `serde_json::Value` into memory cannot fail.
-        serde_json::to_vec(&self.json).unwrap_or_default()
+        let _ = serde_json::to_writer(buffer, &self.json);
     }
 
     /// See [`crate::history`].
