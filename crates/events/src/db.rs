@@ -11,6 +11,7 @@ use std::future::Future;
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_events::errors;
+use palisade_store::typed::{self, MutateError};
 use palisade_store::{StoreError, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,9 +20,6 @@ use crate::EventsState;
 
 pub(crate) const BUSES: &str = "events/buses";
 pub(crate) const RULES: &str = "events/rules";
-
-/// How many times a change is re-read and retried after losing a race.
-const ATTEMPTS: usize = 16;
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,23 +74,14 @@ impl Tenant {
     }
 }
 
-/// A record as read, with the version to pin when writing it back.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored<T> {
-    pub value: T,
-    pub version: u64,
-}
+pub(crate) use palisade_store::typed::Stored;
 
 pub(crate) fn store_error(error: StoreError) -> ServiceError {
     errors::internal_exception(format!("EventBridge storage failed: {error}"))
 }
 
 pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
-    serde_json::to_vec(record)
-        .map(Value::Plain)
-        .map_err(|error| {
-            errors::internal_exception(format!("EventBridge record encoding failed: {error}"))
-        })
+    typed::plain_json(record).map_err(store_error)
 }
 
 fn decode<T: DeserializeOwned>(
@@ -100,11 +89,7 @@ fn decode<T: DeserializeOwned>(
     key: &str,
     value: &Value,
 ) -> Result<T, ServiceError> {
-    serde_json::from_slice(value.bytes()).map_err(|error| {
-        errors::internal_exception(format!(
-            "unreadable EventBridge record {keyspace}/{key}: {error}"
-        ))
-    })
+    typed::decode_json(keyspace, key, value).map_err(store_error)
 }
 
 impl EventsState {
@@ -113,13 +98,9 @@ impl EventsState {
         keyspace: &str,
         key: &str,
     ) -> Result<Option<Stored<T>>, ServiceError> {
-        match self.store.get(keyspace, key).await.map_err(store_error)? {
-            None => Ok(None),
-            Some(entry) => Ok(Some(Stored {
-                value: decode(keyspace, key, &entry.value)?,
-                version: entry.version,
-            })),
-        }
+        typed::get_json(&self.store, keyspace, key)
+            .await
+            .map_err(store_error)
     }
 
     /// Up to `limit` records under `prefix` whose keys sort after `prefix` + `after`, in key
@@ -170,21 +151,19 @@ impl EventsState {
     /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that
     /// applies its change (pinning the versions it read) and the answer. When another change
     /// wins the race, `attempt` runs again on fresh reads.
-    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    pub(crate) async fn mutate<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
     {
-        for _ in 0..ATTEMPTS {
-            let (txn, answer) = attempt().await?;
-            match self.store.commit(txn).await {
-                Ok(()) => return Ok(answer),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(error) => return Err(store_error(error)),
-            }
-        }
-        Err(errors::concurrent_modification_exception(
-            "Another change to this resource happened at the same time. Retry the request.",
-        ))
+        typed::mutate(&self.store, attempt)
+            .await
+            .map_err(|error| match error {
+                MutateError::Attempt(error) => error,
+                MutateError::Store(error) => store_error(error),
+                MutateError::Contended => errors::concurrent_modification_exception(
+                    "Another change to this resource happened at the same time. Retry the request.",
+                ),
+            })
     }
 }

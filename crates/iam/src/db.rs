@@ -18,6 +18,7 @@ use std::future::Future;
 
 use palisade_core::{AccountId, ServiceError};
 use palisade_model_iam::errors;
+use palisade_store::typed::{self, MutateError};
 use palisade_store::{SecretBytes, StoreError, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,9 +34,6 @@ pub(crate) const ACCESS_KEYS: &str = "iam/access-keys";
 pub(crate) const KEY_LAST_USED: &str = "iam/access-key-last-used";
 /// Account aliases, across accounts.
 pub(crate) const ALIASES: &str = "iam/account-aliases";
-
-/// How many times a change is re-read and retried after losing a race.
-const ATTEMPTS: usize = 16;
 
 /// The kinds of per-account record, each a key prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,26 +82,7 @@ pub(crate) fn settings_key(account: &AccountId) -> String {
     format!("{account}/settings")
 }
 
-/// A record as read, with the version to pin when writing it back.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored<T> {
-    pub value: T,
-    pub version: u64,
-}
-
-impl<T> Stored<T> {
-    /// Pins this version in `txn` and writes `value` in its place.
-    pub fn replace(
-        &self,
-        txn: Transaction,
-        keyspace: &str,
-        key: &str,
-        value: Value,
-    ) -> Transaction {
-        txn.expect_version(keyspace, key, self.version)
-            .put(keyspace, key, value)
-    }
-}
+pub(crate) use palisade_store::typed::Stored;
 
 /// A store failure, as the client sees it: the server's fault.
 pub(crate) fn store_error(error: StoreError) -> ServiceError {
@@ -112,9 +91,7 @@ pub(crate) fn store_error(error: StoreError) -> ServiceError {
 
 /// A record serialized for storage in the clear.
 pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
-    serde_json::to_vec(record)
-        .map(Value::Plain)
-        .map_err(|error| ServiceError::internal(format!("IAM record encoding failed: {error}")))
+    typed::plain_json(record).map_err(store_error)
 }
 
 /// A record serialized for storage sealed by the store's barrier, because it holds a secret.
@@ -125,9 +102,7 @@ pub(crate) fn sealed<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
 }
 
 fn decode<T: DeserializeOwned>(keyspace: &str, key: &str, value: &Value) -> Result<T, StoreError> {
-    serde_json::from_slice(value.bytes()).map_err(|error| {
-        StoreError::Backend(format!("unreadable IAM record {keyspace}/{key}: {error}"))
-    })
+    typed::decode_json(keyspace, key, value)
 }
 
 impl IamState {
@@ -226,22 +201,20 @@ impl IamState {
     /// that applies its change (pinning the versions it read) and the result to answer.
     /// When another change wins the race, the commit fails without writing and `attempt`
     /// runs again on fresh reads.
-    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    pub(crate) async fn mutate<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
     {
-        for _ in 0..ATTEMPTS {
-            let (txn, answer) = attempt().await?;
-            match self.store.commit(txn).await {
-                Ok(()) => return Ok(answer),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(error) => return Err(store_error(error)),
-            }
-        }
-        Err(errors::concurrent_modification_exception(
-            "The request was rejected because multiple requests to change this object were \
+        typed::mutate(&self.store, attempt)
+            .await
+            .map_err(|error| match error {
+                MutateError::Attempt(error) => error,
+                MutateError::Store(error) => store_error(error),
+                MutateError::Contended => errors::concurrent_modification_exception(
+                    "The request was rejected because multiple requests to change this object were \
              submitted simultaneously. Wait a few minutes and submit your request again.",
-        ))
+                ),
+            })
     }
 }

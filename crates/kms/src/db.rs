@@ -16,6 +16,7 @@ use std::future::Future;
 
 use palisade_core::{RequestContext, Sensitive, ServiceError};
 use palisade_model_kms::errors;
+use palisade_store::typed::{self, MutateError};
 use palisade_store::{StoreError, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -30,8 +31,6 @@ pub(crate) const ALIASES: &str = "kms/aliases";
 pub(crate) const GRANTS: &str = "kms/grants";
 pub(crate) const IMPORT_KEYS: &str = "kms/import-wrapping-keys";
 
-/// How many times a change is re-read and retried after losing a race.
-const ATTEMPTS: usize = 16;
 /// How many entries one store scan reads.
 const CHUNK: usize = 500;
 
@@ -90,12 +89,7 @@ impl Tenant {
     }
 }
 
-/// A record as read, with the version to pin when writing it back.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored<T> {
-    pub value: T,
-    pub version: u64,
-}
+pub(crate) use palisade_store::typed::Stored;
 
 /// A store failure, as the client sees it: the server's fault.
 pub(crate) fn store_error(error: StoreError) -> ServiceError {
@@ -104,11 +98,7 @@ pub(crate) fn store_error(error: StoreError) -> ServiceError {
 
 /// A record serialized for storage in the clear.
 pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
-    serde_json::to_vec(record)
-        .map(Value::Plain)
-        .map_err(|error| {
-            errors::kms_internal_exception(format!("KMS record encoding failed: {error}"))
-        })
+    typed::plain_json(record).map_err(store_error)
 }
 
 fn decode<T: DeserializeOwned>(
@@ -116,9 +106,7 @@ fn decode<T: DeserializeOwned>(
     key: &str,
     value: &Value,
 ) -> Result<T, ServiceError> {
-    serde_json::from_slice(value.bytes()).map_err(|error| {
-        errors::kms_internal_exception(format!("unreadable KMS record {keyspace}/{key}: {error}"))
-    })
+    typed::decode_json(keyspace, key, value).map_err(store_error)
 }
 
 impl KmsState {
@@ -128,13 +116,9 @@ impl KmsState {
         keyspace: &str,
         key: &str,
     ) -> Result<Option<Stored<T>>, ServiceError> {
-        match self.store.get(keyspace, key).await.map_err(store_error)? {
-            None => Ok(None),
-            Some(entry) => Ok(Some(Stored {
-                value: decode(keyspace, key, &entry.value)?,
-                version: entry.version,
-            })),
-        }
+        typed::get_json(&self.store, keyspace, key)
+            .await
+            .map_err(store_error)
     }
 
     /// The key `key_id` of `tenant`, if it exists.
@@ -270,22 +254,20 @@ impl KmsState {
     /// that applies its change (pinning the versions it read) and the result to answer.
     /// When another change wins the race, the commit fails without writing and `attempt`
     /// runs again on fresh reads.
-    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    pub(crate) async fn mutate<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
     {
-        for _ in 0..ATTEMPTS {
-            let (txn, answer) = attempt().await?;
-            match self.store.commit(txn).await {
-                Ok(()) => return Ok(answer),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(error) => return Err(store_error(error)),
-            }
-        }
-        Err(errors::conflict_exception(
-            "The request was rejected because of a conflict with another change to the same \
-             resource. Retry the request.",
-        ))
+        typed::mutate(&self.store, attempt)
+            .await
+            .map_err(|error| match error {
+                MutateError::Attempt(error) => error,
+                MutateError::Store(error) => store_error(error),
+                MutateError::Contended => errors::conflict_exception(
+                    "The request was rejected because of a conflict with another change to the \
+                     same resource. Retry the request.",
+                ),
+            })
     }
 }

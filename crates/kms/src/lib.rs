@@ -44,6 +44,7 @@ mod mac;
 mod managed;
 mod material;
 mod multi_region;
+mod on_behalf;
 mod paging;
 mod records;
 mod rotation;

@@ -14,6 +14,7 @@ use std::future::Future;
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_logs::errors;
+use palisade_store::typed::{self, MutateError};
 use palisade_store::{StoreError, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -25,8 +26,6 @@ pub(crate) const STREAMS: &str = "logs/streams";
 pub(crate) const EVENTS: &str = "logs/events";
 pub(crate) const METRIC_FILTERS: &str = "logs/metric-filters";
 
-/// How many times a change is re-read and retried after losing a race.
-const ATTEMPTS: usize = 16;
 /// How many entries one store scan reads.
 pub(crate) const CHUNK: usize = 500;
 
@@ -99,12 +98,7 @@ impl Tenant {
     }
 }
 
-/// A record as read, with the version to pin when writing it back.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored<T> {
-    pub value: T,
-    pub version: u64,
-}
+pub(crate) use palisade_store::typed::Stored;
 
 /// A store failure, as the client sees it: the server's fault.
 fn store_error(error: StoreError) -> ServiceError {
@@ -113,11 +107,7 @@ fn store_error(error: StoreError) -> ServiceError {
 
 /// A record serialized for storage.
 pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
-    serde_json::to_vec(record)
-        .map(Value::Plain)
-        .map_err(|error| {
-            errors::service_unavailable_exception(format!("record encoding failed: {error}"))
-        })
+    typed::plain_json(record).map_err(store_error)
 }
 
 fn decode<T: DeserializeOwned>(
@@ -125,11 +115,7 @@ fn decode<T: DeserializeOwned>(
     key: &str,
     value: &Value,
 ) -> Result<T, ServiceError> {
-    serde_json::from_slice(value.bytes()).map_err(|error| {
-        errors::service_unavailable_exception(format!(
-            "unreadable record {keyspace}/{key}: {error}"
-        ))
-    })
+    typed::decode_json(keyspace, key, value).map_err(store_error)
 }
 
 impl LogsState {
@@ -139,13 +125,9 @@ impl LogsState {
         keyspace: &str,
         key: &str,
     ) -> Result<Option<Stored<T>>, ServiceError> {
-        match self.store.get(keyspace, key).await.map_err(store_error)? {
-            None => Ok(None),
-            Some(entry) => Ok(Some(Stored {
-                value: decode(keyspace, key, &entry.value)?,
-                version: entry.version,
-            })),
-        }
+        typed::get_json(&self.store, keyspace, key)
+            .await
+            .map_err(store_error)
     }
 
     /// Up to `limit` records whose keys start with `prefix` and sort after `after`, in key
@@ -227,21 +209,19 @@ impl LogsState {
     /// that applies its change (pinning the versions it read) and the result to answer.
     /// When another change wins the race, the commit fails without writing and `attempt`
     /// runs again on fresh reads.
-    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    pub(crate) async fn mutate<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
     {
-        for _ in 0..ATTEMPTS {
-            let (txn, answer) = attempt().await?;
-            match self.store.commit(txn).await {
-                Ok(()) => return Ok(answer),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(error) => return Err(store_error(error)),
-            }
-        }
-        Err(errors::operation_aborted_exception(
-            "Multiple concurrent requests to update the same resource were in conflict.",
-        ))
+        typed::mutate(&self.store, attempt)
+            .await
+            .map_err(|error| match error {
+                MutateError::Attempt(error) => error,
+                MutateError::Store(error) => store_error(error),
+                MutateError::Contended => errors::operation_aborted_exception(
+                    "Multiple concurrent requests to update the same resource were in conflict.",
+                ),
+            })
     }
 }

@@ -13,6 +13,7 @@ use std::future::Future;
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_secretsmanager::errors;
+use palisade_store::typed::{self, MutateError};
 use palisade_store::{StoreError, Transaction, Value};
 
 use crate::SecretsManagerState;
@@ -21,8 +22,6 @@ use crate::records::SecretRecord;
 pub(crate) const SECRETS: &str = "secretsmanager/secrets";
 pub(crate) const VALUES: &str = "secretsmanager/values";
 
-/// How many times a change is re-read and retried after losing a race.
-const ATTEMPTS: usize = 16;
 /// How many entries one store scan reads.
 const CHUNK: usize = 500;
 
@@ -71,12 +70,7 @@ impl Tenant {
     }
 }
 
-/// A secret as read, with the version to pin when writing it back.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored<T> {
-    pub value: T,
-    pub version: u64,
-}
+pub(crate) use palisade_store::typed::Stored;
 
 /// A store failure, as the client sees it: the server's fault.
 pub(crate) fn store_error(error: StoreError) -> ServiceError {
@@ -229,22 +223,20 @@ impl SecretsManagerState {
     /// that applies its change (pinning the versions it read) and the result to answer.
     /// When another change wins the race, the commit fails without writing and `attempt`
     /// runs again on fresh reads.
-    pub(crate) async fn mutate<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    pub(crate) async fn mutate<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
     {
-        for _ in 0..ATTEMPTS {
-            let (txn, answer) = attempt().await?;
-            match self.store.commit(txn).await {
-                Ok(()) => return Ok(answer),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(error) => return Err(store_error(error)),
-            }
-        }
-        Err(errors::internal_service_error(
+        typed::mutate(&self.store, attempt)
+            .await
+            .map_err(|error| match error {
+                MutateError::Attempt(error) => error,
+                MutateError::Store(error) => store_error(error),
+                MutateError::Contended => errors::internal_service_error(
             "The request was rejected because of a conflict with another change to the same \
              secret. Retry the request.",
-        ))
+        ),
+            })
     }
 }

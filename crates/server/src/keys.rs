@@ -11,10 +11,6 @@ use palisade_core::service::BoxFuture;
 use palisade_core::value::{Blob, IntoValue, StructBuilder};
 use palisade_core::{RequestContext, Sensitive, ServiceError, Value};
 use palisade_kms::{ConditionKey, KmsState};
-use palisade_model_kms::Kms;
-use palisade_model_kms::types::{
-    DataKeySpec, DecryptRequest, EncryptRequest, GenerateDataKeyRequest,
-};
 
 use crate::authorize::Authorizer;
 
@@ -45,36 +41,6 @@ impl ServiceKeys {
             .authorize_with(ctx, model, operation, input, &on_behalf(ctx, via))
             .await
     }
-
-    /// The key id KMS is asked for: an AWS managed key by its ARN, created on first use, also
-    /// where the caller names the service's own by its alias (`alias/aws/<service>`), as AWS
-    /// creates it then too.
-    async fn key_id(
-        &self,
-        ctx: &RequestContext,
-        via: Via<'_>,
-        key: KeyRef<'_>,
-    ) -> Result<String, ServiceError> {
-        match key {
-            KeyRef::AwsManaged(service) => self.kms.aws_managed_key(ctx, service).await,
-            KeyRef::Customer(id) if names_managed_alias(ctx, via, id) => {
-                self.kms.aws_managed_key(ctx, via.service).await
-            }
-            KeyRef::Customer(id) => Ok(id.to_owned()),
-        }
-    }
-}
-
-/// Whether `id` is the alias (name or ARN) of `via.service`'s AWS managed key in the caller's
-/// account and region.
-fn names_managed_alias(ctx: &RequestContext, via: Via<'_>, id: &str) -> bool {
-    let name = format!("alias/aws/{}", via.service);
-    let arn = format!(
-        "arn:aws:kms:{}:{}:{name}",
-        ctx.region.as_str(),
-        ctx.account().as_str()
-    );
-    id == name || id == arn
 }
 
 /// The condition keys of a request `via.service` makes to KMS for the caller of `ctx`.
@@ -99,14 +65,15 @@ fn on_behalf(ctx: &RequestContext, via: Via<'_>) -> Vec<ConditionKey> {
 fn naming(member: &str, value: impl IntoValue, context: &EncryptionContext) -> Value {
     let mut input = StructBuilder::new();
     input.set(member, value);
-    input.set_opt("EncryptionContext", context_option(context));
+    input.set_opt(
+        "EncryptionContext",
+        (!context.is_empty()).then(|| context.clone()),
+    );
     input.build()
 }
 
-fn context_option(context: &EncryptionContext) -> Option<EncryptionContext> {
-    (!context.is_empty()).then(|| context.clone())
-}
-
+// Each call resolves the key KMS will use, authorizes the caller on it, then runs in KMS naming
+// that key, so what is authorized is what runs.
 impl KeyService for ServiceKeys {
     fn generate_data_key<'a>(
         &'a self,
@@ -116,25 +83,12 @@ impl KeyService for ServiceKeys {
         context: &'a EncryptionContext,
     ) -> BoxFuture<'a, Result<DataKey, ServiceError>> {
         Box::pin(async move {
-            let request = GenerateDataKeyRequest {
-                key_id: self.key_id(ctx, via, key).await?,
-                encryption_context: context_option(context),
-                key_spec: Some(DataKeySpec::Aes256),
-                ..GenerateDataKeyRequest::default()
-            };
-            let input = naming("KeyId", request.key_id.clone(), context);
+            let key_id = self.kms.key_for_service(ctx, via, key).await?;
+            let input = naming("KeyId", key_id.clone(), context);
             self.authorize(ctx, via, "GenerateDataKey", &input).await?;
-            let response = self.kms.generate_data_key(ctx, request).await?;
-            Ok(DataKey {
-                plaintext: Sensitive::new(
-                    response
-                        .plaintext
-                        .map(|plaintext| plaintext.into_inner().0)
-                        .unwrap_or_default(),
-                ),
-                ciphertext: response.ciphertext_blob.unwrap_or_default().0,
-                key_arn: response.key_id.unwrap_or_default(),
-            })
+            self.kms
+                .generate_data_key(ctx, via, KeyRef::Customer(&key_id), context)
+                .await
         })
     }
 
@@ -147,19 +101,12 @@ impl KeyService for ServiceKeys {
         context: &'a EncryptionContext,
     ) -> BoxFuture<'a, Result<(Vec<u8>, String), ServiceError>> {
         Box::pin(async move {
-            let request = EncryptRequest {
-                key_id: self.key_id(ctx, via, key).await?,
-                plaintext: Sensitive::new(Blob(plaintext.to_vec())),
-                encryption_context: context_option(context),
-                ..EncryptRequest::default()
-            };
-            let input = naming("KeyId", request.key_id.clone(), context);
+            let key_id = self.kms.key_for_service(ctx, via, key).await?;
+            let input = naming("KeyId", key_id.clone(), context);
             self.authorize(ctx, via, "Encrypt", &input).await?;
-            let response = self.kms.encrypt(ctx, request).await?;
-            Ok((
-                response.ciphertext_blob.unwrap_or_default().0,
-                response.key_id.unwrap_or_default(),
-            ))
+            self.kms
+                .encrypt(ctx, via, KeyRef::Customer(&key_id), plaintext, context)
+                .await
         })
     }
 
@@ -174,24 +121,14 @@ impl KeyService for ServiceKeys {
             // The authorizer finds the key in the ciphertext's header, as for a direct call.
             let input = naming("CiphertextBlob", Blob(ciphertext.to_vec()), context);
             self.authorize(ctx, via, "Decrypt", &input).await?;
-            let request = DecryptRequest {
-                ciphertext_blob: Some(Blob(ciphertext.to_vec())),
-                encryption_context: context_option(context),
-                ..DecryptRequest::default()
-            };
-            let response = self.kms.decrypt(ctx, request).await?;
-            Ok(Sensitive::new(
-                response
-                    .plaintext
-                    .map(|plaintext| plaintext.into_inner().0)
-                    .unwrap_or_default(),
-            ))
+            self.kms.decrypt(ctx, via, ciphertext, context).await
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use palisade_model_kms::Kms;
     use std::net::{IpAddr, Ipv4Addr};
     use std::time::SystemTime;
 

@@ -17,15 +17,13 @@ use std::future::Future;
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_ssm::types::{ParameterTier, ParameterType};
+use palisade_store::typed::{self, MutateError};
 use palisade_store::{Entry, SecretBytes, Store, StoreError, Transaction, Value};
 use serde::{Deserialize, Serialize};
 
 pub(crate) const PARAMETERS: &str = "ssm/parameters";
 pub(crate) const COUNTS: &str = "ssm/tier-counts";
 pub(crate) const DUE: &str = "ssm/policy-due";
-
-/// How many times a change is re-read and retried after losing a race.
-const ATTEMPTS: usize = 16;
 
 /// The account and region a request acts in: parameters are per both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,12 +222,7 @@ impl TierCounts {
     }
 }
 
-/// A record as read, with the version to pin when writing it back.
-#[derive(Debug, Clone)]
-pub(crate) struct Stored<T> {
-    pub value: T,
-    pub version: u64,
-}
+pub(crate) use palisade_store::typed::Stored;
 
 /// A store failure, as the client sees it: the server's fault.
 pub(crate) fn store_error(error: StoreError) -> ServiceError {
@@ -354,22 +347,20 @@ pub(crate) fn parse_due_key(key: &str) -> Option<(i64, Tenant, &str)> {
 /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that
 /// applies its change (pinning what it read) and the answer. When another change wins the race,
 /// the commit writes nothing and `attempt` runs again on fresh reads.
-pub(crate) async fn mutate<T, F, Fut>(store: &Store, mut attempt: F) -> Result<T, ServiceError>
+pub(crate) async fn mutate<T, F, Fut>(store: &Store, attempt: F) -> Result<T, ServiceError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
 {
-    for _ in 0..ATTEMPTS {
-        let (txn, answer) = attempt().await?;
-        match store.commit(txn).await {
-            Ok(()) => return Ok(answer),
-            Err(StoreError::Conflict(_)) => continue,
-            Err(error) => return Err(store_error(error)),
-        }
-    }
-    Err(palisade_model_ssm::errors::too_many_updates(
-        "There are concurrent updates for a resource that supports one update at a time.",
-    ))
+    typed::mutate(store, attempt)
+        .await
+        .map_err(|error| match error {
+            MutateError::Attempt(error) => error,
+            MutateError::Store(error) => store_error(error),
+            MutateError::Contended => palisade_model_ssm::errors::too_many_updates(
+                "There are concurrent updates for a resource that supports one update at a time.",
+            ),
+        })
 }
 
 /// Up to `limit` stored parameters whose store keys start with `prefix` and sort after `after`,

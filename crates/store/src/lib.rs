@@ -20,6 +20,7 @@ pub mod fsutil;
 mod postgres;
 mod sqlite;
 mod txn;
+pub mod typed;
 mod value;
 
 #[cfg(test)]

@@ -1,22 +1,19 @@
-//! The test harness: Secrets Manager over a fresh store, KMS over the same store (standing in
-//! for the server's `ServiceKeys`, with the AWS managed key mapped to a key the harness creates),
-//! a clock the tests move, and the root user's request context.
+//! The test harness: Secrets Manager over a fresh store, KMS over the same store (the server's
+//! `ServiceKeys` without its authorization), a clock the tests move, and the root user's request
+//! context.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use palisade_core::clock::{Clock, ManualClock};
-use palisade_core::keys::{DataKey, EncryptionContext, KeyRef, KeyService, Via};
-use palisade_core::service::{BoxFuture, ErrorKind, Service};
-use palisade_core::value::{Blob, Timestamp};
+use palisade_core::keys::KeyService;
+use palisade_core::service::{ErrorKind, Service};
+use palisade_core::value::Timestamp;
 use palisade_core::{
     AccountId, FromValue, IntoValue, Principal, Region, RequestContext, Sensitive, ServiceError,
 };
 use palisade_kms::KmsState;
-use palisade_model_kms::Kms;
-use palisade_model_kms::types as kms;
 use palisade_model_secretsmanager::types::*;
 use palisade_model_secretsmanager::{MODEL, SecretsmanagerService};
 use palisade_secretsmanager::SecretsManagerState;
@@ -28,128 +25,11 @@ pub const START: u64 = 1_704_067_200;
 pub const DAY: Duration = Duration::from_secs(86_400);
 pub const DAY_SECONDS: f64 = 86_400.0;
 
-/// KMS on a caller's behalf, as the server's `ServiceKeys` runs it (without authorization): the
-/// AWS managed key of a region is a customer key created there on first use.
-pub struct TestKeys {
-    kms: Arc<KmsState>,
-    managed_key_ids: Mutex<HashMap<String, String>>,
-}
-
-impl TestKeys {
-    async fn key_id(&self, ctx: &RequestContext, key: KeyRef<'_>) -> String {
-        if let KeyRef::Customer(id) = key {
-            return id.to_owned();
-        }
-        let region = ctx.region.as_str().to_owned();
-        if let Some(id) = self.managed_key_ids.lock().unwrap().get(&region) {
-            return id.clone();
-        }
-        let created = self
-            .kms
-            .create_key(
-                ctx,
-                kms::CreateKeyRequest {
-                    description: Some("stands in for aws/secretsmanager".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        let id = created.key_metadata.unwrap().key_id;
-        self.managed_key_ids
-            .lock()
-            .unwrap()
-            .entry(region)
-            .or_insert(id)
-            .clone()
-    }
-}
-
-impl KeyService for TestKeys {
-    fn generate_data_key<'a>(
-        &'a self,
-        ctx: &'a RequestContext,
-        _via: Via<'a>,
-        key: KeyRef<'a>,
-        context: &'a EncryptionContext,
-    ) -> BoxFuture<'a, Result<DataKey, ServiceError>> {
-        Box::pin(async move {
-            let response = self
-                .kms
-                .generate_data_key(
-                    ctx,
-                    kms::GenerateDataKeyRequest {
-                        key_id: self.key_id(ctx, key).await,
-                        encryption_context: Some(context.clone()),
-                        key_spec: Some(kms::DataKeySpec::Aes256),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            Ok(DataKey {
-                plaintext: Sensitive::new(response.plaintext.unwrap().into_inner().0),
-                ciphertext: response.ciphertext_blob.unwrap().0,
-                key_arn: response.key_id.unwrap(),
-            })
-        })
-    }
-
-    fn encrypt<'a>(
-        &'a self,
-        ctx: &'a RequestContext,
-        _via: Via<'a>,
-        key: KeyRef<'a>,
-        plaintext: &'a [u8],
-        context: &'a EncryptionContext,
-    ) -> BoxFuture<'a, Result<(Vec<u8>, String), ServiceError>> {
-        Box::pin(async move {
-            let response = self
-                .kms
-                .encrypt(
-                    ctx,
-                    kms::EncryptRequest {
-                        key_id: self.key_id(ctx, key).await,
-                        plaintext: Sensitive::new(Blob(plaintext.to_vec())),
-                        encryption_context: Some(context.clone()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            Ok((
-                response.ciphertext_blob.unwrap().0,
-                response.key_id.unwrap(),
-            ))
-        })
-    }
-
-    fn decrypt<'a>(
-        &'a self,
-        ctx: &'a RequestContext,
-        _via: Via<'a>,
-        ciphertext: &'a [u8],
-        context: &'a EncryptionContext,
-    ) -> BoxFuture<'a, Result<Sensitive<Vec<u8>>, ServiceError>> {
-        Box::pin(async move {
-            let response = self
-                .kms
-                .decrypt(
-                    ctx,
-                    kms::DecryptRequest {
-                        ciphertext_blob: Some(Blob(ciphertext.to_vec())),
-                        encryption_context: Some(context.clone()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            Ok(Sensitive::new(response.plaintext.unwrap().into_inner().0))
-        })
-    }
-}
-
 pub struct Harness {
     pub service: SecretsmanagerService<SecretsManagerState>,
     pub kms: Arc<KmsState>,
-    pub keys: Arc<TestKeys>,
+    /// KMS as the service uses it: the server adds only authorization.
+    pub keys: Arc<dyn KeyService>,
     pub clock: ManualClock,
     pub dir: TempDir,
     pub store: Store,
@@ -167,15 +47,8 @@ impl Harness {
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
         let kms = Arc::new(KmsState::new(store.clone(), Arc::new(clock.clone())));
         let root = context("us-east-1");
-        let keys = Arc::new(TestKeys {
-            kms: Arc::clone(&kms),
-            managed_key_ids: Mutex::new(HashMap::new()),
-        });
-        let state = SecretsManagerState::new(
-            store.clone(),
-            Arc::new(clock.clone()),
-            Arc::clone(&keys) as Arc<dyn KeyService>,
-        );
+        let keys: Arc<dyn KeyService> = kms.clone();
+        let state = SecretsManagerState::new(store.clone(), Arc::new(clock.clone()), keys.clone());
         Self {
             service: SecretsmanagerService(Arc::new(state)),
             kms,
@@ -196,7 +69,7 @@ impl Harness {
         SecretsManagerState::new(
             self.store.clone(),
             Arc::new(self.clock.clone()),
-            Arc::clone(&self.keys) as Arc<dyn KeyService>,
+            Arc::clone(&self.keys),
         )
     }
 

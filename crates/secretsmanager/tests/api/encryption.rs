@@ -2,7 +2,7 @@
 //! context, and never stored in the clear.
 
 use palisade_core::Sensitive;
-use palisade_core::keys::{KeyService, Via};
+use palisade_core::keys::Via;
 use palisade_model_kms::Kms;
 use palisade_model_kms::types as kms;
 use palisade_model_secretsmanager::types::*;

@@ -7,9 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use palisade_core::clock::ManualClock;
 use palisade_core::events::{EventSink, ServiceEvent};
-use palisade_core::keys::{DataKey, EncryptionContext, KeyRef, KeyService, Via};
-use palisade_core::service::{BoxFuture, ErrorKind, Service};
-use palisade_core::value::Blob;
+use palisade_core::service::{ErrorKind, Service};
 use palisade_core::{
     AccountId, FromValue, IntoValue, Principal, Region, RequestContext, Sensitive, ServiceError,
 };
@@ -33,7 +31,6 @@ pub struct Harness {
     pub store: Store,
     pub events: Arc<Events>,
     pub root: RequestContext,
-    keys: Arc<TestKeys>,
     pub dir: TempDir,
 }
 
@@ -48,13 +45,9 @@ impl Harness {
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
         let kms = Arc::new(KmsState::new(store.clone(), Arc::new(clock.clone())));
         let root = context("us-east-1");
-        let managed_key = create_key(&kms, &root).await;
-        let keys = Arc::new(TestKeys {
-            kms: kms.clone(),
-            managed_key,
-        });
         let events = Arc::new(Events::default());
-        let parameters = ParameterStore::new(store.clone(), Arc::new(clock.clone()), keys.clone())
+        // KMS itself serves as the service's KeyService: the server adds only authorization.
+        let parameters = ParameterStore::new(store.clone(), Arc::new(clock.clone()), kms.clone())
             .with_events(events.clone());
         Self {
             service: SsmService(Arc::new(parameters)),
@@ -63,7 +56,6 @@ impl Harness {
             store,
             events,
             root,
-            keys,
             dir,
         }
     }
@@ -73,7 +65,7 @@ impl Harness {
         ParameterStore::new(
             self.store.clone(),
             Arc::new(self.clock.clone()),
-            self.keys.clone(),
+            self.kms.clone(),
         )
         .with_events(self.events.clone())
     }
@@ -262,104 +254,5 @@ impl Events {
 impl EventSink for Events {
     fn publish(&self, event: ServiceEvent) {
         self.0.lock().unwrap().push(event);
-    }
-}
-
-/// KMS on the caller's behalf, as the server provides it, minus authorization: the AWS managed
-/// key is a key the harness created.
-struct TestKeys {
-    kms: Arc<KmsState>,
-    managed_key: String,
-}
-
-impl TestKeys {
-    fn key_id(&self, key: KeyRef<'_>) -> String {
-        match key {
-            KeyRef::AwsManaged(_) => self.managed_key.clone(),
-            KeyRef::Customer(id) => id.to_owned(),
-        }
-    }
-}
-
-impl KeyService for TestKeys {
-    fn generate_data_key<'a>(
-        &'a self,
-        ctx: &'a RequestContext,
-        _via: Via<'a>,
-        key: KeyRef<'a>,
-        context: &'a EncryptionContext,
-    ) -> BoxFuture<'a, Result<DataKey, ServiceError>> {
-        Box::pin(async move {
-            let response = self
-                .kms
-                .generate_data_key(
-                    ctx,
-                    kms::GenerateDataKeyRequest {
-                        key_id: self.key_id(key),
-                        encryption_context: Some(context.clone()),
-                        key_spec: Some(kms::DataKeySpec::from("AES_256")),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            Ok(DataKey {
-                plaintext: Sensitive::new(response.plaintext.unwrap().expose().0.clone()),
-                ciphertext: response.ciphertext_blob.unwrap().0,
-                key_arn: response.key_id.unwrap(),
-            })
-        })
-    }
-
-    fn encrypt<'a>(
-        &'a self,
-        ctx: &'a RequestContext,
-        _via: Via<'a>,
-        key: KeyRef<'a>,
-        plaintext: &'a [u8],
-        context: &'a EncryptionContext,
-    ) -> BoxFuture<'a, Result<(Vec<u8>, String), ServiceError>> {
-        Box::pin(async move {
-            let response = self
-                .kms
-                .encrypt(
-                    ctx,
-                    kms::EncryptRequest {
-                        key_id: self.key_id(key),
-                        plaintext: Sensitive::new(Blob(plaintext.to_vec())),
-                        encryption_context: Some(context.clone()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            Ok((
-                response.ciphertext_blob.unwrap().0,
-                response.key_id.unwrap(),
-            ))
-        })
-    }
-
-    fn decrypt<'a>(
-        &'a self,
-        ctx: &'a RequestContext,
-        _via: Via<'a>,
-        ciphertext: &'a [u8],
-        context: &'a EncryptionContext,
-    ) -> BoxFuture<'a, Result<Sensitive<Vec<u8>>, ServiceError>> {
-        Box::pin(async move {
-            let response = self
-                .kms
-                .decrypt(
-                    ctx,
-                    kms::DecryptRequest {
-                        ciphertext_blob: Some(Blob(ciphertext.to_vec())),
-                        encryption_context: Some(context.clone()),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            Ok(Sensitive::new(
-                response.plaintext.unwrap().expose().0.clone(),
-            ))
-        })
     }
 }
