@@ -65,7 +65,7 @@ def test_wrong_signature_over_json_protocol(client):
 
 def test_not_built_operations_answer_not_implemented_in_each_protocol(client):
     # awsJson 1.1
-    code, status, _ = error_of(lambda: client("kms").describe_custom_key_stores())
+    code, status, _ = error_of(lambda: client("wafv2").list_web_acls(Scope="REGIONAL"))
     assert (code, status) == ("NotImplemented", 501)
     # awsQuery
     code, status, _ = error_of(lambda: client("iam").list_saml_providers())
