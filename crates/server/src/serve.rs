@@ -257,7 +257,9 @@ async fn sweep(
     parameters: Arc<palisade_ssm::ParameterStore>,
     logs: Arc<palisade_logs::LogsState>,
 ) {
-    let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+    // The first sweep waits a period too: a starting server answers before it sweeps.
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_INTERVAL, SWEEP_INTERVAL);
     loop {
         ticks.tick().await;
         let outcomes = [
