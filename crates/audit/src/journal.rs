@@ -199,12 +199,6 @@ impl Journal {
         answer.await.map_err(|_| writer_gone())?
     }
 
-    /// Appends `body`; resolves with its sequence number once it is durable.
-    pub async fn append(&self, body: &[u8]) -> Result<u64, JournalError> {
-        self.append_with(|buffer| buffer.extend_from_slice(body))
-            .await
-    }
-
     /// Removes the segments whose records all come before `sequence`.
     pub async fn trim(&self, sequence: u64) -> Result<(), JournalError> {
         self.control(|reply| Control::Trim(sequence, reply)).await
@@ -542,6 +536,14 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> Result<bool, JournalErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Journal {
+        /// Appends `body` as one record.
+        async fn append(&self, body: &[u8]) -> Result<u64, JournalError> {
+            self.append_with(|buffer| buffer.extend_from_slice(body))
+                .await
+        }
+    }
 
     fn bodies(records: &[(u64, Vec<u8>)]) -> Vec<String> {
         records
