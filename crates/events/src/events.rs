@@ -1,11 +1,12 @@
 //! Events: `PutEvents` validates and accepts entries onto a bus, `TestEventPattern` matches one
 //! event against one pattern, and [`EventsState::matching_targets`] finds the enabled rules of
 //! a bus that an event matches, with their targets, through the bus's compiled [`Machine`].
-//! Sending events to those targets is not built yet: accepted events are not delivered.
+//! Accepted entries go to `delivery`, which sends them to those targets.
 
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use palisade_core::events::ServiceEvent;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_event_pattern::{Machine, Pattern};
 use palisade_model_events::errors;
@@ -17,6 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::EventsState;
 use crate::buses::bus_name;
 use crate::db::{RULES, Tenant};
+use crate::delivery::Accepted;
 use crate::records::RuleRecord;
 use crate::values::from_json;
 
@@ -38,12 +40,13 @@ const REQUIRED_EVENT_FIELDS: [&str; 7] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     pub rule_arn: String,
+    pub rule_name: String,
     pub targets: Vec<Target>,
 }
 
 impl EventsState {
     /// The enabled rules of `bus` (in `account`/`region`) whose patterns `event` (a full
-    /// EventBridge envelope) matches, each with its targets. This is what delivery will use.
+    /// EventBridge envelope) matches, each with its targets.
     pub async fn matching_targets(
         &self,
         account: &str,
@@ -70,6 +73,7 @@ impl EventsState {
             }
             deliveries.push(Delivery {
                 rule_arn: tenant.rule_arn(bus, &name),
+                rule_name: name,
                 targets: rule
                     .value
                     .targets
@@ -139,10 +143,27 @@ pub(crate) async fn put(
     let mut failed = 0;
     for entry in &input.entries {
         let result = match check_entry(state, &tenant, entry).await? {
-            Ok(()) => PutEventsResultEntry {
-                event_id: Some(uuid::Uuid::new_v4().to_string()),
-                ..PutEventsResultEntry::default()
-            },
+            Ok(bus) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let now = state.clock.now();
+                let time = entry
+                    .time
+                    .and_then(|time| {
+                        UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(time.0).ok()?)
+                    })
+                    .unwrap_or(now);
+                state.accept(Accepted {
+                    event: envelope(&id, &tenant.account, &tenant.region, time, entry),
+                    tenant: tenant.clone(),
+                    bus,
+                    ingestion_time: rfc3339(now),
+                    forwarded: false,
+                });
+                PutEventsResultEntry {
+                    event_id: Some(id),
+                    ..PutEventsResultEntry::default()
+                }
+            }
             Err((code, message)) => {
                 failed += 1;
                 PutEventsResultEntry {
@@ -174,11 +195,12 @@ fn entry_size(entry: &PutEventsRequestEntry) -> usize {
 /// An entry's failure, as `PutEvents` reports it in place of an event id.
 type EntryFailure = (&'static str, String);
 
+/// Checks `entry` as AWS does; answers the name of the bus it goes to.
 async fn check_entry(
     state: &EventsState,
     tenant: &Tenant,
     entry: &PutEventsRequestEntry,
-) -> Result<Result<(), EntryFailure>, ServiceError> {
+) -> Result<Result<String, EntryFailure>, ServiceError> {
     let missing = |field: &str| {
         Err((
             "InvalidArgument",
@@ -207,7 +229,7 @@ async fn check_entry(
     if let Err(error) = state.require_bus(tenant, &bus).await {
         return Ok(Err(("ResourceNotFoundException", error.message)));
     }
-    Ok(Ok(()))
+    Ok(Ok(bus))
 }
 
 pub(crate) fn test_pattern(
@@ -239,14 +261,7 @@ pub fn envelope(
     time: SystemTime,
     entry: &PutEventsRequestEntry,
 ) -> Value {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs();
-    let time = OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(0))
-        .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .unwrap_or_default();
+    let time = rfc3339(time);
     let detail = entry
         .detail
         .as_deref()
@@ -263,4 +278,35 @@ pub fn envelope(
         "resources": entry.resources.clone().unwrap_or_default(),
         "detail": detail,
     })
+}
+
+/// The envelope of an event a service published, on its account and region's bus.
+pub(crate) fn service_envelope(id: &str, event: &ServiceEvent) -> Value {
+    let entry = PutEventsRequestEntry {
+        source: Some(event.source.clone()),
+        detail_type: Some(event.detail_type.clone()),
+        resources: Some(event.resources.clone()),
+        detail: Some(event.detail.clone()),
+        ..PutEventsRequestEntry::default()
+    };
+    envelope(
+        id,
+        event.account.as_str(),
+        event.region.as_str(),
+        event.time,
+        &entry,
+    )
+}
+
+/// `time` as an event's `time` shows it: RFC 3339 in UTC to the second,
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    OffsetDateTime::from_unix_timestamp(i64::try_from(seconds).unwrap_or(0))
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_default()
 }

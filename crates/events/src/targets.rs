@@ -1,4 +1,4 @@
-//! A rule's targets: where its matching events go (delivery itself is not built yet). A rule
+//! A rule's targets: where its matching events go (see `delivery`). A rule
 //! holds at most five; a target is known by its id within the rule.
 
 use palisade_core::{RequestContext, ServiceError};

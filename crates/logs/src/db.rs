@@ -198,9 +198,19 @@ impl LogsState {
         txn: Transaction,
         conflict: impl FnOnce() -> ServiceError,
     ) -> Result<(), ServiceError> {
+        if self.try_commit(txn).await? {
+            Ok(())
+        } else {
+            Err(conflict())
+        }
+    }
+
+    /// Commits `txn`; answers false, having written nothing, when one of its preconditions no
+    /// longer holds.
+    pub(crate) async fn try_commit(&self, txn: Transaction) -> Result<bool, ServiceError> {
         match self.store.commit(txn).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::Conflict(_)) => Err(conflict()),
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
             Err(error) => Err(store_error(error)),
         }
     }

@@ -66,11 +66,53 @@ pub(crate) async fn put(
     ctx: &RequestContext,
     input: PutLogEventsRequest,
 ) -> Result<PutLogEventsResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    put_for(state, &Tenant::of(ctx), input).await
+}
+
+impl LogsState {
+    /// Writes one event to the stream `stream` of the log group `group` in `account`/`region`,
+    /// creating the stream when it does not exist yet: how EventBridge delivers to a log group
+    /// target. An event CloudWatch Logs would refuse (too old, too far ahead, past the group's
+    /// retention) is an error here rather than a partial success.
+    pub async fn append_event(
+        &self,
+        account: &str,
+        region: &str,
+        group: &str,
+        stream: &str,
+        event: InputLogEvent,
+    ) -> Result<(), ServiceError> {
+        let tenant = Tenant {
+            account: account.to_owned(),
+            region: region.to_owned(),
+        };
+        crate::streams::create_if_absent(self, &tenant, group, stream).await?;
+        let request = PutLogEventsRequest {
+            log_group_name: group.to_owned(),
+            log_stream_name: stream.to_owned(),
+            log_events: vec![event],
+            sequence_token: None,
+            entity: None,
+        };
+        let response = put_for(self, &tenant, request).await?;
+        if response.rejected_log_events_info.is_some() {
+            return Err(errors::invalid_parameter_exception(
+                "The log event is too old, too far in the future or past the log group's retention.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn put_for(
+    state: &LogsState,
+    tenant: &Tenant,
+    input: PutLogEventsRequest,
+) -> Result<PutLogEventsResponse, ServiceError> {
     let events = &input.log_events;
     check_batch(events)?;
     let (group, stream) = (&input.log_group_name, &input.log_stream_name);
-    let retention = state.group(&tenant, group).await?.value.retention_in_days;
+    let retention = state.group(tenant, group).await?.value.retention_in_days;
     let now = state.now();
     let too_old = events
         .iter()
@@ -88,7 +130,7 @@ pub(crate) async fn put(
     let key = tenant.child_key(group, stream);
     let sequence = state
         .mutate(|| async {
-            let mut record = state.stream(&tenant, group, stream).await?;
+            let mut record = state.stream(tenant, group, stream).await?;
             let mut txn = Transaction::new().expect_version(STREAMS, &key, record.version);
             let stream_record: &mut StreamRecord = &mut record.value;
             for event in accepted {

@@ -9,7 +9,8 @@
 //!
 //! Besides the AWS API, [`LogsState`] offers the server a sweeper to run periodically,
 //! [`LogsState::expire_events`], and the CloudWatch metrics service the data points metric
-//! filters produce from a batch of events, [`LogsState::metric_data`].
+//! filters produce from a batch of events, [`LogsState::metric_data`], and EventBridge the
+//! append of one event to a stream it creates as needed, [`LogsState::append_event`].
 
 mod db;
 mod events;

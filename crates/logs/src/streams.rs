@@ -74,10 +74,33 @@ pub(crate) async fn create(
     input: CreateLogStreamRequest,
 ) -> Result<(), ServiceError> {
     let tenant = Tenant::of(ctx);
-    state.group(&tenant, &input.log_group_name).await?;
-    let key = tenant.child_key(&input.log_group_name, &input.log_stream_name);
+    let created = create_if_absent(
+        state,
+        &tenant,
+        &input.log_group_name,
+        &input.log_stream_name,
+    )
+    .await?;
+    if created {
+        Ok(())
+    } else {
+        Err(errors::resource_already_exists_exception(
+            "The specified log stream already exists",
+        ))
+    }
+}
+
+/// Creates the stream `stream` of `group` unless it exists; answers whether it created it.
+pub(crate) async fn create_if_absent(
+    state: &LogsState,
+    tenant: &Tenant,
+    group: &str,
+    stream: &str,
+) -> Result<bool, ServiceError> {
+    state.group(tenant, group).await?;
+    let key = tenant.child_key(group, stream);
     let record = StreamRecord {
-        name: input.log_stream_name,
+        name: stream.to_owned(),
         creation_time: state.now(),
         first_event: None,
         last_event: None,
@@ -88,11 +111,7 @@ pub(crate) async fn create(
     let txn = Transaction::new()
         .expect_absent(STREAMS, &key)
         .put(STREAMS, &key, plain(&record)?);
-    state
-        .commit_or(txn, || {
-            errors::resource_already_exists_exception("The specified log stream already exists")
-        })
-        .await
+    state.try_commit(txn).await
 }
 
 pub(crate) async fn delete(

@@ -15,8 +15,11 @@ use palisade_core::{RequestContext, Sensitive, ServiceError};
 use palisade_model_secretsmanager::errors;
 
 use crate::SecretsManagerState;
+use crate::records::SecretRecord;
 
 const FORMAT: u8 = 1;
+/// The alias of the AWS managed key secrets use when they name none.
+const AWS_MANAGED_ALIAS: &str = "alias/aws/secretsmanager";
 const STRING: u8 = 0;
 const BINARY: u8 = 1;
 
@@ -102,6 +105,21 @@ pub(crate) fn encryption_context(arn: &str, version_id: &str) -> EncryptionConte
         ("SecretARN".to_owned(), arn.to_owned()),
         ("SecretVersionId".to_owned(), version_id.to_owned()),
     ])
+}
+
+/// Whether `record` is encrypted under the AWS managed key `aws/secretsmanager`.
+pub(crate) fn is_aws_managed(record: &SecretRecord) -> bool {
+    record.kms_key_id.as_deref().is_none_or(|key| {
+        key == AWS_MANAGED_ALIAS
+            || key
+                .strip_prefix("arn:")
+                .is_some_and(|arn| arn.ends_with(&format!(":{AWS_MANAGED_ALIAS}")))
+    })
+}
+
+/// AWS's answer when KMS refuses Secrets Manager the caller's use of the key.
+pub(crate) fn kms_access_denied() -> ServiceError {
+    ServiceError::common(CommonError::AccessDenied, "Access to KMS is not allowed")
 }
 
 /// The key a secret encrypts under: its own, else the AWS managed `aws/secretsmanager`.
@@ -223,7 +241,7 @@ fn kms_failure(error: ServiceError, direction: Direction) -> ServiceError {
         ErrorKind::Common(_) => return error,
     };
     if code == "AccessDenied" || code == "AccessDeniedException" {
-        return ServiceError::common(CommonError::AccessDenied, "Access to KMS is not allowed");
+        return kms_access_denied();
     }
     // A key that is disabled, pending deletion or gone: KMS's message names the key and its state.
     let specific = matches!(

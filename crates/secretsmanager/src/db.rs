@@ -11,7 +11,7 @@
 
 use std::future::Future;
 
-use palisade_core::{RequestContext, ServiceError};
+use palisade_core::{AccountId, Region, RequestContext, ServiceError};
 use palisade_model_secretsmanager::errors;
 use palisade_store::typed::{self, MutateError};
 use palisade_store::{StoreError, Transaction, Value};
@@ -36,6 +36,17 @@ impl Tenant {
     pub fn of(ctx: &RequestContext) -> Self {
         Self {
             account: ctx.account().as_str().to_owned(),
+            region: ctx.region.as_str().to_owned(),
+        }
+    }
+
+    /// The tenant whose secret `secret_id` names, for the caller of `ctx`: its own account's,
+    /// unless the id is the ARN of another account's secret (see [`secret_owner`]).
+    pub fn owning(ctx: &RequestContext, secret_id: &str) -> Self {
+        Self {
+            account: secret_owner(ctx.account(), &ctx.region, secret_id)
+                .as_str()
+                .to_owned(),
             region: ctx.region.as_str().to_owned(),
         }
     }
@@ -68,6 +79,34 @@ impl Tenant {
             self.region, self.account
         )
     }
+}
+
+/// The account whose secret `secret_id` names when a caller of `caller` calls in `region`: the
+/// caller's own, unless the id is a secret ARN (full or partial) of another account in the same
+/// region. AWS lets a caller name another account's secret only by its ARN; whether it may act
+/// on it is the authorizer's decision (the caller's policies and the secret's resource policy
+/// must both allow).
+pub fn secret_owner(caller: &AccountId, region: &Region, secret_id: &str) -> AccountId {
+    let mut fields = secret_id.splitn(7, ':');
+    let named = match (
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+        fields.next(),
+    ) {
+        (
+            Some("arn"),
+            Some(_),
+            Some("secretsmanager"),
+            Some(arn_region),
+            Some(owner),
+            Some("secret"),
+        ) if arn_region == region.as_str() => AccountId::parse(owner),
+        _ => None,
+    };
+    named.unwrap_or_else(|| caller.clone())
 }
 
 pub(crate) use palisade_store::typed::Stored;
@@ -238,5 +277,31 @@ impl SecretsManagerState {
              secret. Retry the request.",
         ),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_arn_names_another_accounts_secret() {
+        let caller = AccountId::parse("111122223333").unwrap();
+        let region = Region::us_east_1();
+        let owner = |secret_id: &str| secret_owner(&caller, &region, secret_id);
+        let other = "arn:aws:secretsmanager:us-east-1:444455556666:secret:db-AbCdEf";
+        assert_eq!(owner(other).as_str(), "444455556666");
+        assert_eq!(
+            owner("arn:aws:secretsmanager:us-east-1:444455556666:secret:db").as_str(),
+            "444455556666"
+        );
+        for own in [
+            "db",
+            "arn:aws:secretsmanager:eu-west-1:444455556666:secret:db-AbCdEf",
+            "arn:aws:kms:us-east-1:444455556666:secret:db",
+            "arn:aws:secretsmanager:us-east-1:4444:secret:db",
+        ] {
+            assert_eq!(owner(own), caller, "{own}");
+        }
     }
 }

@@ -37,6 +37,7 @@ use palisade_model_secretsmanager::types::*;
 use palisade_store::Store;
 
 pub use builtin::{DatabaseEngine, DatabaseRotation, RotationStrategy};
+pub use db::secret_owner;
 pub use functions::{
     CommandFunction, HttpFunction, RotationEvent, RotationFunction, RotationFunctions, RotationStep,
 };

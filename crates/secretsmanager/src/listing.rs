@@ -263,7 +263,7 @@ pub(crate) async fn list_versions(
     ctx: &RequestContext,
     input: ListSecretVersionIdsRequest,
 ) -> Result<ListSecretVersionIdsResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?

@@ -77,7 +77,7 @@ pub(crate) async fn get(
     ctx: &RequestContext,
     input: GetResourcePolicyRequest,
 ) -> Result<GetResourcePolicyResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?
@@ -112,7 +112,9 @@ pub(crate) async fn validate(
     input: ValidateResourcePolicyRequest,
 ) -> Result<ValidateResourcePolicyResponse, ServiceError> {
     if let Some(secret_id) = &input.secret_id {
-        state.existing_secret(&Tenant::of(ctx), secret_id).await?;
+        state
+            .existing_secret(&Tenant::owning(ctx, secret_id), secret_id)
+            .await?;
     }
     let failures: Vec<ValidationErrorsEntry> = match parse(&input.resource_policy) {
         Ok(_) => Vec::new(),
@@ -128,9 +130,10 @@ pub(crate) async fn validate(
 }
 
 impl SecretsManagerState {
-    /// The secret `secret_id` (name, ARN or partial ARN) of `account` in `region`, as its ARN
-    /// and resource policy document (if it has one), for the server's authorizer; `None` when
-    /// the secret does not exist.
+    /// The secret `secret_id` (name, ARN or partial ARN) names for a caller of `account` in
+    /// `region` (another account's by its ARN, see [`crate::secret_owner`]), as its ARN and
+    /// resource policy document (if it has one), for the server's authorizer; `None` when the
+    /// secret does not exist.
     pub async fn resource_policy_for(
         &self,
         account: &AccountId,
@@ -138,7 +141,9 @@ impl SecretsManagerState {
         secret_id: &str,
     ) -> Result<Option<(String, Option<String>)>, ServiceError> {
         let tenant = Tenant {
-            account: account.as_str().to_owned(),
+            account: crate::db::secret_owner(account, region, secret_id)
+                .as_str()
+                .to_owned(),
             region: region.as_str().to_owned(),
         };
         Ok(self

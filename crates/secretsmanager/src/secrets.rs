@@ -8,7 +8,7 @@ use palisade_model_secretsmanager::types::*;
 use palisade_store::{SecretBytes, Transaction, Value};
 
 use crate::SecretsManagerState;
-use crate::crypto::SecretValue;
+use crate::crypto::{self, SecretValue};
 use crate::db::{SECRETS, Stored, Tenant, VALUES, not_found, plain};
 use crate::ids::{arn_suffix, uuid};
 use crate::records::{AWSCURRENT, AWSPENDING, AWSPREVIOUS, SecretRecord, VersionMeta};
@@ -189,6 +189,11 @@ impl SecretsManagerState {
         record: &SecretRecord,
         version_id: &str,
     ) -> Result<SecretValue, ServiceError> {
+        if tenant.account != ctx.account().as_str() && crypto::is_aws_managed(record) {
+            // The AWS managed key's policy admits only callers of its own account: AWS documents
+            // that `aws/secretsmanager` cannot serve cross-account access.
+            return Err(crypto::kms_access_denied());
+        }
         let sealed = self.sealed_value(tenant, &record.name, version_id).await?;
         self.unseal(ctx, &record.arn, version_id, &sealed).await
     }
@@ -472,7 +477,7 @@ pub(crate) async fn get_value(
     ctx: &RequestContext,
     input: GetSecretValueRequest,
 ) -> Result<GetSecretValueResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let found = state.existing_secret(&tenant, &input.secret_id).await?;
     let read = state
         .read_value(
@@ -636,7 +641,7 @@ impl SecretsManagerState {
         secret_id: &str,
         change: impl Fn(&mut SecretRecord) -> Result<(), ServiceError>,
     ) -> Result<SecretRecord, ServiceError> {
-        let tenant = Tenant::of(ctx);
+        let tenant = Tenant::owning(ctx, secret_id);
         let record = self.existing_secret(&tenant, secret_id).await?.value;
         writable(&record)?;
         self.change_secret(&tenant, &record, |fresh| {
@@ -798,7 +803,7 @@ pub(crate) async fn describe(
     ctx: &RequestContext,
     input: DescribeSecretRequest,
 ) -> Result<DescribeSecretResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?
@@ -825,7 +830,7 @@ pub(crate) async fn delete(
             "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).",
         ));
     }
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?
@@ -869,7 +874,7 @@ pub(crate) async fn restore(
     ctx: &RequestContext,
     input: RestoreSecretRequest,
 ) -> Result<RestoreSecretResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?

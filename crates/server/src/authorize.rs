@@ -13,8 +13,10 @@
 //! AWS does, with IAM policies counting only where the key policy delegates to the account), the
 //! secret's ARN for Secrets Manager operations that name an existing secret (with its resource
 //! policy, if it has one), and `*` elsewhere until the other services declare their resource
-//! ARNs (so a policy that names other resource ARNs does not yet match). Resources are in the
-//! caller's account: cross-account access is not built yet.
+//! ARNs (so a policy that names other resource ARNs does not yet match). A secret named by the
+//! ARN of another account is that account's: the request is then allowed only where both the
+//! caller's policies and the secret's resource policy allow it, with the RCPs of the secret
+//! owner's organization; other resources are in the caller's account.
 //!
 //! KMS requests also carry KMS's condition keys (`kms:CallerAccount`, `kms:EncryptionContext:*`,
 //! `kms:KeySpec`, `aws:ResourceTag/*`, ...; `palisade_kms::condition_keys` derives them), and a
@@ -29,10 +31,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
-use palisade_core::{PrincipalKind, RequestContext, ServiceError, Value};
+use palisade_core::{AccountId, PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_iam::IamState;
 use palisade_kms::{ConditionKey, KeyFacts, KmsState};
-use palisade_organizations::{OrgPolicyDocument, OrganizationsState};
+use palisade_organizations::{OrgContext, OrgPolicyDocument, OrganizationsState};
 use palisade_policy::{
     Organizations, ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict,
 };
@@ -127,6 +129,21 @@ impl PolicyAuthorizer {
     /// its resource policy. Later calls change nothing.
     pub fn attach_secrets(&self, secrets: Arc<SecretsManagerState>) {
         let _ = self.secrets.set(secrets);
+    }
+
+    /// The organization context of `account`, when organizations are evaluated and it belongs
+    /// to one.
+    async fn organization_of(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<OrgContext>, ServiceError> {
+        match &self.organizations {
+            Some(organizations) => organizations
+                .account_context(account)
+                .await
+                .map_err(|error| ServiceError::internal(error.to_string())),
+            None => Ok(None),
+        }
     }
 
     /// Each level's organization policies, parsed.
@@ -227,33 +244,46 @@ impl PolicyAuthorizer {
         };
         let principal = &ctx.principal;
         let session_key = is_session_key(&principal.access_key_id);
-        let secret = match (
-            self.secrets.get(),
-            input.get("SecretId").and_then(Value::as_str),
-        ) {
-            (Some(secrets), Some(secret_id)) if model.name == "secretsmanager" => secrets
+        let secret_id = input
+            .get("SecretId")
+            .and_then(Value::as_str)
+            .filter(|_| model.name == "secretsmanager");
+        // The account whose resource the request acts on: another account's only for a secret
+        // named by its ARN (cross-account access, where both accounts' policies must allow).
+        let resource_account = secret_id.map_or_else(
+            || principal.account.clone(),
+            |secret_id| {
+                palisade_secretsmanager::secret_owner(&principal.account, &ctx.region, secret_id)
+            },
+        );
+        let cross_account = resource_account != principal.account;
+        let secret = match (self.secrets.get(), secret_id) {
+            (Some(secrets), Some(secret_id)) => secrets
                 .resource_policy_for(&principal.account, &ctx.region, secret_id)
                 .await
                 .map_err(|error| ServiceError::internal(error.to_string()))?,
             _ => None,
         };
-        let organization = match &self.organizations {
-            Some(organizations) => organizations
-                .account_context(&principal.account)
-                .await
-                .map_err(|error| ServiceError::internal(error.to_string()))?,
-            None => None,
+        let organization = self.organization_of(&principal.account).await?;
+        // RCPs are the resource owner's organization's.
+        let resource_organization = if cross_account {
+            self.organization_of(&resource_account).await?
+        } else {
+            organization.clone()
         };
-        let bound_by_organization = organization.as_ref().is_some_and(|organization| {
-            !organization.service_control_policies.is_empty()
-                || !organization.resource_control_policies.is_empty()
-        });
+        let bound_by_organization = organization
+            .as_ref()
+            .is_some_and(|organization| !organization.service_control_policies.is_empty())
+            || resource_organization
+                .as_ref()
+                .is_some_and(|organization| !organization.resource_control_policies.is_empty());
         if matches!(
             principal.kind,
             PrincipalKind::Root | PrincipalKind::Anonymous
         ) && !session_key
             && key.is_none()
             && !bound_by_organization
+            && !cross_account
         {
             // The root user may do everything in its own account that its organization's SCPs
             // and RCPs allow. Anonymous calls were let through by the pipeline.
@@ -273,6 +303,8 @@ impl PolicyAuthorizer {
                     .as_deref()
                     .and_then(|policy| self.parse(PolicyKind::Resource, policy)),
             ),
+            // Another account's secret that does not exist: nothing there allows.
+            (None, None) if cross_account => (secret_id.unwrap_or("*"), None),
             (None, None) => ("*", None),
         };
         let session = if session_key {
@@ -314,19 +346,20 @@ impl PolicyAuthorizer {
             .collect();
         let identity_refs: Vec<&Policy> = identity.iter().map(Arc::as_ref).collect();
         let session_refs: Vec<&Policy> = session_policies.iter().map(Arc::as_ref).collect();
-        let (scps, rcps) = match &organization {
-            Some(organization) => (
-                self.parse_levels(
-                    PolicyKind::ServiceControl,
-                    &organization.service_control_policies,
-                ),
+        let scps = organization.as_ref().map_or_else(Vec::new, |organization| {
+            self.parse_levels(
+                PolicyKind::ServiceControl,
+                &organization.service_control_policies,
+            )
+        });
+        let rcps = resource_organization
+            .as_ref()
+            .map_or_else(Vec::new, |organization| {
                 self.parse_levels(
                     PolicyKind::ResourceControl,
                     &organization.resource_control_policies,
-                ),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
+                )
+            });
         let scp_refs: Vec<Vec<&Policy>> = scps
             .iter()
             .map(|level| level.iter().map(Arc::as_ref).collect())
@@ -366,9 +399,11 @@ impl PolicyAuthorizer {
             resource,
             context: &context,
         };
-        let in_management_account = organization
-            .as_ref()
-            .is_some_and(|organization| organization.is_management_account);
+        let in_management_account = |organization: &Option<OrgContext>| {
+            organization
+                .as_ref()
+                .is_some_and(|organization| organization.is_management_account)
+        };
         let set = PolicySet {
             identity: &identity_refs,
             resource: resource_policy.as_deref(),
@@ -376,12 +411,12 @@ impl PolicyAuthorizer {
             session: &session_refs,
             scps: &scp_refs,
             rcps: &rcp_refs,
-            resource_account: principal.account.as_str(),
+            resource_account: resource_account.as_str(),
             principal_account: principal.account.as_str(),
             special: key.as_ref().map(|_| Special::KmsKeyPolicy),
             organizations: Organizations {
-                principal_in_management_account: in_management_account,
-                resource_in_management_account: in_management_account,
+                principal_in_management_account: in_management_account(&organization),
+                resource_in_management_account: in_management_account(&resource_organization),
             },
         };
         let decision = palisade_policy::evaluate(&request, &set);

@@ -17,6 +17,7 @@ pub mod config;
 pub mod keys;
 pub mod metrics;
 pub mod pipeline;
+pub mod secret_reader;
 pub mod services;
 pub mod simulate;
 pub mod state;

@@ -9,6 +9,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use palisade_audit::AuditLog;
 use palisade_core::clock::{Clock, SystemClock};
+use palisade_core::events::EventSink;
 use palisade_core::keys::KeyService;
 use palisade_store::{Store, StoreConfig};
 use tokio::net::TcpListener;
@@ -21,7 +22,8 @@ use crate::authorize::{Authorizer, PolicyAuthorizer};
 use crate::config::{Config, StoreChoice};
 use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
-use crate::services::{Built, Services};
+use crate::secret_reader::ServiceSecrets;
+use crate::services::{Built, EventLogGroups, Services};
 use crate::state::AppState;
 
 /// The server could not start.
@@ -109,10 +111,21 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
         Arc::clone(&iam),
     ));
-    let kms = Arc::new(palisade_kms::KmsState::new(
+    let logs = Arc::new(palisade_logs::LogsState::new(
         Store::clone(&store),
         Arc::clone(&clock),
     ));
+    // Services publish their events to EventBridge, which delivers them (to log groups, too).
+    let events = palisade_events::EventsState::delivering(
+        Store::clone(&store),
+        Arc::clone(&clock),
+        Arc::new(EventLogGroups(Arc::clone(&logs))),
+    );
+    let event_sink: Arc<dyn EventSink> = Arc::clone(&events) as Arc<dyn EventSink>;
+    let kms = Arc::new(
+        palisade_kms::KmsState::new(Store::clone(&store), Arc::clone(&clock))
+            .with_events(Arc::clone(&event_sink)),
+    );
     let organizations = Arc::new(
         palisade_organizations::OrganizationsState::new(Store::clone(&store), Arc::clone(&clock))
             .with_iam(Arc::clone(&iam)),
@@ -137,15 +150,14 @@ pub async fn start_with_clock(
             .configure_rotation(&document)
             .map_err(|error| StartError(format!("{}: {error}", path.display())))?;
     }
-    let parameters = Arc::new(palisade_ssm::ParameterStore::new(
-        Store::clone(&store),
-        Arc::clone(&clock),
-        keys,
-    ));
-    let logs = Arc::new(palisade_logs::LogsState::new(
-        Store::clone(&store),
-        Arc::clone(&clock),
-    ));
+    let parameters = Arc::new(
+        palisade_ssm::ParameterStore::new(Store::clone(&store), Arc::clone(&clock), keys)
+            .with_secret_reader(Arc::new(ServiceSecrets::new(
+                Arc::clone(&secrets),
+                Arc::clone(&authorizer),
+            )))
+            .with_events(event_sink),
+    );
     let services = Services::new(Built {
         iam: Arc::clone(&iam),
         sts: Arc::clone(&sts),
@@ -155,10 +167,7 @@ pub async fn start_with_clock(
             Arc::clone(&clock),
             audit.clone(),
         )),
-        events: Arc::new(palisade_events::EventsState::new(
-            Store::clone(&store),
-            Arc::clone(&clock),
-        )),
+        events,
         logs: Arc::clone(&logs),
         organizations,
         secrets: Arc::clone(&secrets),

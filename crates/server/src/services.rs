@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use palisade_core::Service;
 use palisade_core::model::ServiceModel;
+use palisade_core::service::BoxFuture;
+use palisade_core::{Service, ServiceError};
+use palisade_model_logs::types::InputLogEvent;
 
 /// A service whose operations are not built yet: each answers `NotImplemented`.
 #[derive(Debug, Default)]
@@ -19,6 +21,25 @@ impl palisade_model_inspector2::Inspector2 for NotBuilt {}
 impl palisade_model_securityhub::Securityhub for NotBuilt {}
 impl palisade_model_shield::Shield for NotBuilt {}
 impl palisade_model_wafv2::Wafv2 for NotBuilt {}
+
+/// CloudWatch Logs, as EventBridge writes to log group targets.
+pub struct EventLogGroups(pub Arc<palisade_logs::LogsState>);
+
+impl palisade_events::LogGroups for EventLogGroups {
+    fn append<'a>(
+        &'a self,
+        event: palisade_events::LogEvent<'a>,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        let line = InputLogEvent {
+            timestamp: event.timestamp,
+            message: event.message,
+        };
+        Box::pin(
+            self.0
+                .append_event(event.account, event.region, event.group, event.stream, line),
+        )
+    }
+}
 
 /// The built services' states.
 pub struct Built {

@@ -8,10 +8,11 @@
 //! - `secure`: SecureString encryption; `policies` and `sweep`: parameter policies;
 //! - `filters`: the filters of `DescribeParameters` and `GetParametersByPath`;
 //! - `public`: the read-only `/aws/service/...` parameters;
+//! - `reference`: `/aws/reference/secretsmanager/...`, Secrets Manager secrets read through
+//!   [`SecretReader`] as the caller;
 //! - `events`: the EventBridge events Parameter Store emits.
 //!
-//! Not built (answer NotImplemented): every SSM operation outside Parameter Store, and
-//! `/aws/reference/secretsmanager/...` references (answered as a secret that is not found).
+//! Not built (answer NotImplemented): every SSM operation outside Parameter Store.
 
 mod change;
 mod events;
@@ -22,6 +23,7 @@ mod public;
 mod put;
 mod read;
 mod records;
+mod reference;
 mod secure;
 mod sweep;
 
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use palisade_core::clock::Clock;
 use palisade_core::events::{Discard, EventSink};
 use palisade_core::keys::KeyService;
+use palisade_core::secrets::SecretReader;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_ssm::types::*;
 use palisade_store::Store;
@@ -42,6 +45,9 @@ pub struct ParameterStore {
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyService>,
     events: Arc<dyn EventSink>,
+    /// Answers `/aws/reference/secretsmanager/...`; without one, every referenced secret is
+    /// missing.
+    secrets: Option<Arc<dyn SecretReader>>,
 }
 
 impl ParameterStore {
@@ -53,7 +59,16 @@ impl ParameterStore {
             clock,
             keys,
             events: Arc::new(Discard),
+            secrets: None,
         }
+    }
+
+    /// Answers `GetParameter` and `GetParameters` on `/aws/reference/secretsmanager/<secret>`
+    /// by reading the secret through `secrets`, as the caller.
+    #[must_use]
+    pub fn with_secret_reader(mut self, secrets: Arc<dyn SecretReader>) -> Self {
+        self.secrets = Some(secrets);
+        self
     }
 
     /// Publishes "Parameter Store Change" and "Parameter Store Policy Action" events to `events`.

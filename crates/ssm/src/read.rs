@@ -13,10 +13,8 @@ use crate::filters::{self, Filter};
 use crate::names::{self, Pick, Reference};
 use crate::public::{self, PublicParameter};
 use crate::records::{self, ParameterRecord, StoredValue, Tenant, VersionRecord};
-use crate::secure;
+use crate::{reference, secure};
 
-/// Where Parameter Store forwards to Secrets Manager.
-const SECRETS_MANAGER_REFERENCE: &str = "/aws/reference/secretsmanager/";
 /// The most results of one `DescribeParameters` or `GetParameterHistory` page.
 const MAX_DESCRIBE_RESULTS: usize = 50;
 /// The results of one `DescribeParameters` page when `MaxResults` is not given.
@@ -32,8 +30,13 @@ pub(crate) async fn get_parameter(
     let tenant = Tenant::of(ctx);
     let decrypt = input.with_decryption.unwrap_or(false);
     let given = input.name.trim();
-    if let Some(secret) = given.strip_prefix(SECRETS_MANAGER_REFERENCE) {
-        return Err(secrets_manager_reference(secret, decrypt));
+    if given.starts_with(reference::PREFIX) {
+        let parameter = reference::read(service.secrets.as_deref(), ctx, given, decrypt)
+            .await?
+            .ok_or_else(|| reference::not_found(given))?;
+        return Ok(GetParameterResult {
+            parameter: Some(parameter),
+        });
     }
     let reference = names::parse_reference(&tenant.account, &tenant.region, given)?;
     names::check_readable_name(&tenant.account, &tenant.region, &reference.name)?;
@@ -61,8 +64,11 @@ pub(crate) async fn get_parameters(
             continue;
         }
         seen.push(given);
-        if given.starts_with(SECRETS_MANAGER_REFERENCE) {
-            invalid.push(given.to_owned());
+        if given.starts_with(reference::PREFIX) {
+            match reference::read(service.secrets.as_deref(), ctx, given, decrypt).await? {
+                Some(parameter) => parameters.push(parameter),
+                None => invalid.push(given.to_owned()),
+            }
             continue;
         }
         let reference = match names::parse_reference(&tenant.account, &tenant.region, given) {
@@ -580,18 +586,5 @@ pub(crate) fn version_not_found(name: &str, selected: &str) -> ServiceError {
     errors::parameter_version_not_found(format!(
         "Systems Manager could not find version {selected} of {name}. Verify the version and try \
          again."
-    ))
-}
-
-/// `/aws/reference/secretsmanager/<secret>`: Secrets Manager is reached through its own
-/// service, which Parameter Store does not call here; the answer is AWS's for a missing secret.
-fn secrets_manager_reference(secret: &str, decrypt: bool) -> ServiceError {
-    if !decrypt {
-        return ServiceError::validation(
-            "WithDecryption flag must be True for retrieving a Secret Manager secret.",
-        );
-    }
-    errors::parameter_not_found(format!(
-        "Secret {SECRETS_MANAGER_REFERENCE}{secret} not found."
     ))
 }

@@ -326,3 +326,54 @@ async fn filter_log_events_across_streams() {
         assert_code(invalid, "InvalidParameterException").starts_with("Invalid filter pattern")
     );
 }
+
+#[tokio::test]
+async fn append_event_creates_its_stream_and_refuses_what_put_would() {
+    let h = Harness::new().await;
+    h.create_group("g").await;
+    let append = |stream: &'static str, timestamp: i64, message: &'static str| {
+        h.logs().append_event(
+            "000000000000",
+            "us-east-1",
+            "g",
+            stream,
+            InputLogEvent {
+                timestamp,
+                message: message.to_owned(),
+            },
+        )
+    };
+    append("event-1", START, "first").await.unwrap();
+    append("event-1", START + 1, "second").await.unwrap();
+    let response: GetLogEventsResponse = h
+        .call(
+            "GetLogEvents",
+            GetLogEventsRequest {
+                log_group_name: Some("g".to_owned()),
+                log_stream_name: "event-1".to_owned(),
+                start_from_head: Some(true),
+                ..GetLogEventsRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(texts(&response), ["first", "second"]);
+    assert_code(
+        append("event-2", START - 15 * DAY, "too old").await,
+        "InvalidParameterException",
+    );
+    let missing = h
+        .logs()
+        .append_event(
+            "000000000000",
+            "us-east-1",
+            "nope",
+            "s",
+            InputLogEvent {
+                timestamp: START,
+                message: "lost".to_owned(),
+            },
+        )
+        .await;
+    assert_code(missing, "ResourceNotFoundException");
+}

@@ -8,6 +8,11 @@
 mod common;
 #[expect(
     clippy::unwrap_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod cross_account;
+#[expect(
+    clippy::unwrap_used,
     clippy::indexing_slicing,
     reason = "test helpers: a failure is a failed test"
 )]

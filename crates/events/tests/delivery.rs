@@ -1,0 +1,449 @@
+//! Delivery to targets: the envelope events get, input transformation on the way to a log
+//! group, service events on the default bus, and bus-to-bus forwarding with its one hop.
+//! Log group writes go to a recorder, which the tests await (bounded by a timeout only to end
+//! a broken run).
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test harness: a failure is a failed test"
+)]
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use palisade_core::clock::ManualClock;
+use palisade_core::events::{EventSink, ServiceEvent};
+use palisade_core::service::BoxFuture;
+use palisade_core::{AccountId, Principal, Region, RequestContext, ServiceError};
+use palisade_events::{EventsState, LogEvent, LogGroups};
+use palisade_model_events::Events;
+use palisade_model_events::types::*;
+use palisade_store::{Store, StoreConfig};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::mpsc;
+
+const ACCOUNT: &str = "000000000000";
+const REGION: &str = "us-east-1";
+/// 2024-01-01T00:00:00Z.
+const START: u64 = 1_704_067_200;
+const LOG_GROUP: &str = "arn:aws:logs:us-east-1:000000000000:log-group:/events/all";
+
+/// A log event as the recorder saw it.
+#[derive(Debug)]
+struct Written {
+    group: String,
+    stream: String,
+    timestamp: i64,
+    message: String,
+}
+
+struct Recorder(mpsc::UnboundedSender<Written>);
+
+impl LogGroups for Recorder {
+    fn append<'a>(&'a self, event: LogEvent<'a>) -> BoxFuture<'a, Result<(), ServiceError>> {
+        let written = Written {
+            group: event.group.to_owned(),
+            stream: event.stream.to_owned(),
+            timestamp: event.timestamp,
+            message: event.message,
+        };
+        Box::pin(async move {
+            let _ = self.0.send(written);
+            Ok(())
+        })
+    }
+}
+
+struct Harness {
+    events: Arc<EventsState>,
+    ctx: RequestContext,
+    written: mpsc::UnboundedReceiver<Written>,
+    _dir: TempDir,
+}
+
+impl Harness {
+    async fn new() -> Self {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(&StoreConfig::Embedded {
+            data_dir: dir.path().to_owned(),
+        })
+        .await
+        .unwrap();
+        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
+        let (sender, written) = mpsc::unbounded_channel();
+        Self {
+            events: EventsState::delivering(store, Arc::new(clock), Arc::new(Recorder(sender))),
+            ctx: RequestContext {
+                request_id: "test-request".to_owned(),
+                principal: Principal::root(AccountId::local_default(), "test"),
+                region: Region::parse(REGION).unwrap(),
+                source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                user_agent: "tests".to_owned(),
+                time: SystemTime::now(),
+                secure_transport: false,
+            },
+            written,
+            _dir: dir,
+        }
+    }
+
+    /// The next log event written; the timeout only ends a broken run.
+    async fn next_written(&mut self) -> Written {
+        tokio::time::timeout(Duration::from_secs(30), self.written.recv())
+            .await
+            .expect("a log event within 30 s")
+            .expect("the recorder is open")
+    }
+
+    async fn rule_with_targets(
+        &self,
+        bus: Option<&str>,
+        name: &str,
+        pattern: &str,
+        targets: Vec<Target>,
+    ) {
+        self.events
+            .put_rule(
+                &self.ctx,
+                PutRuleRequest {
+                    name: name.to_owned(),
+                    event_pattern: Some(pattern.to_owned()),
+                    event_bus_name: bus.map(str::to_owned),
+                    ..PutRuleRequest::default()
+                },
+            )
+            .await
+            .unwrap();
+        let put = self
+            .events
+            .put_targets(
+                &self.ctx,
+                PutTargetsRequest {
+                    rule: name.to_owned(),
+                    event_bus_name: bus.map(str::to_owned),
+                    targets,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(put.failed_entry_count, Some(0));
+    }
+
+    /// Puts one custom event on `bus`; answers its id.
+    async fn put_event(&self, bus: Option<&str>, detail: Value) -> String {
+        let answer = self
+            .events
+            .put_events(
+                &self.ctx,
+                PutEventsRequest {
+                    entries: vec![PutEventsRequestEntry {
+                        source: Some("com.example.orders".to_owned()),
+                        detail_type: Some("Order Placed".to_owned()),
+                        detail: Some(detail.to_string()),
+                        resources: Some(vec!["arn:aws:example:order/1".to_owned()]),
+                        event_bus_name: bus.map(str::to_owned),
+                        ..PutEventsRequestEntry::default()
+                    }],
+                    ..PutEventsRequest::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.failed_entry_count, Some(0));
+        answer.entries.unwrap().remove(0).event_id.unwrap()
+    }
+}
+
+fn target(id: &str, arn: &str) -> Target {
+    Target {
+        id: id.to_owned(),
+        arn: arn.to_owned(),
+        ..Target::default()
+    }
+}
+
+#[tokio::test]
+async fn put_events_reach_a_log_group_as_a_full_envelope() {
+    let mut h = Harness::new().await;
+    h.rule_with_targets(
+        None,
+        "orders",
+        r#"{"source": ["com.example.orders"]}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    let id = h.put_event(None, json!({"order": 7, "total": 12.5})).await;
+
+    let written = h.next_written().await;
+    assert_eq!(written.group, "/events/all");
+    assert_eq!(written.stream, id, "the stream is named after the event id");
+    assert_eq!(written.timestamp, i64::try_from(START).unwrap() * 1000);
+    let event: Value = serde_json::from_str(&written.message).unwrap();
+    assert_eq!(
+        event,
+        json!({
+            "version": "0",
+            "id": id,
+            "detail-type": "Order Placed",
+            "source": "com.example.orders",
+            "account": ACCOUNT,
+            "time": "2024-01-01T00:00:00Z",
+            "region": REGION,
+            "resources": ["arn:aws:example:order/1"],
+            "detail": {"order": 7, "total": 12.5},
+        })
+    );
+    assert!(uuid::Uuid::parse_str(&id).is_ok());
+}
+
+#[tokio::test]
+async fn service_events_go_to_the_default_bus() {
+    let mut h = Harness::new().await;
+    h.rule_with_targets(
+        None,
+        "ssm-changes",
+        r#"{"source": ["aws.ssm"], "detail-type": ["Parameter Store Change"]}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    let parameter = "arn:aws:ssm:us-east-1:000000000000:parameter/app/db";
+    let sink: Arc<dyn EventSink> = Arc::clone(&h.events) as Arc<dyn EventSink>;
+    sink.publish(ServiceEvent {
+        account: AccountId::local_default(),
+        region: Region::parse(REGION).unwrap(),
+        source: "aws.ssm".to_owned(),
+        detail_type: "Parameter Store Change".to_owned(),
+        resources: vec![parameter.to_owned()],
+        detail: json!({"name": "/app/db", "type": "String", "operation": "Create"}).to_string(),
+        time: UNIX_EPOCH + Duration::from_secs(START + 5),
+    });
+
+    let written = h.next_written().await;
+    let event: Value = serde_json::from_str(&written.message).unwrap();
+    assert_eq!(event["version"], "0");
+    assert_eq!(event["source"], "aws.ssm");
+    assert_eq!(event["detail-type"], "Parameter Store Change");
+    assert_eq!(event["account"], ACCOUNT);
+    assert_eq!(event["region"], REGION);
+    assert_eq!(event["time"], "2024-01-01T00:00:05Z");
+    assert_eq!(event["resources"], json!([parameter]));
+    assert_eq!(event["detail"]["operation"], "Create");
+    assert_eq!(written.stream, event["id"].as_str().unwrap());
+}
+
+#[tokio::test]
+async fn input_transformer_shapes_the_log_event() {
+    let mut h = Harness::new().await;
+    let transformed = Target {
+        input_transformer: Some(InputTransformer {
+            input_paths_map: Some(BTreeMap::from([
+                ("order".to_owned(), "$.detail.order".to_owned()),
+                ("time".to_owned(), "$.time".to_owned()),
+            ])),
+            input_template:
+                r#"{"timestamp": <time>, "message": "order <order> by <aws.events.rule-name>"}"#
+                    .to_owned(),
+        }),
+        ..target("log", LOG_GROUP)
+    };
+    h.rule_with_targets(
+        None,
+        "orders",
+        r#"{"detail": {"order": [{"numeric": [">", 0]}]}}"#,
+        vec![transformed],
+    )
+    .await;
+    h.put_event(None, json!({"order": 7})).await;
+
+    let written = h.next_written().await;
+    assert_eq!(written.message, "order 7 by orders");
+    assert_eq!(written.timestamp, i64::try_from(START).unwrap() * 1000);
+}
+
+#[tokio::test]
+async fn input_path_and_constant_input() {
+    let mut h = Harness::new().await;
+    let path = Target {
+        input_path: Some("$.detail".to_owned()),
+        ..target("a-path", LOG_GROUP)
+    };
+    let constant = Target {
+        input: Some(r#"{"fixed": true}"#.to_owned()),
+        ..target("b-constant", LOG_GROUP)
+    };
+    h.rule_with_targets(
+        None,
+        "all",
+        r#"{"source": [{"prefix": ""}]}"#,
+        vec![path, constant],
+    )
+    .await;
+    h.put_event(None, json!({"order": 7})).await;
+
+    assert_eq!(h.next_written().await.message, r#"{"order":7}"#);
+    assert_eq!(h.next_written().await.message, r#"{"fixed": true}"#);
+}
+
+#[tokio::test]
+async fn disabled_rules_and_unmatched_events_deliver_nothing() {
+    let mut h = Harness::new().await;
+    h.rule_with_targets(
+        None,
+        "off",
+        r#"{"source": ["com.example.orders"]}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    h.events
+        .disable_rule(
+            &h.ctx,
+            DisableRuleRequest {
+                name: "off".to_owned(),
+                event_bus_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    h.rule_with_targets(
+        None,
+        "other",
+        r#"{"source": ["com.example.other"]}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    h.rule_with_targets(
+        None,
+        "marker",
+        r#"{"detail": {"marker": [true]}}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    h.put_event(None, json!({"order": 7})).await;
+    // Events are delivered in order: the marker's arrival means the first event was handled.
+    h.put_event(None, json!({"marker": true})).await;
+
+    let written = h.next_written().await;
+    let event: Value = serde_json::from_str(&written.message).unwrap();
+    assert_eq!(event["detail"], json!({"marker": true}));
+    assert!(
+        h.written.try_recv().is_err(),
+        "only the marker was delivered"
+    );
+}
+
+#[tokio::test]
+async fn other_target_kinds_count_as_failed_invocations() {
+    let mut h = Harness::new().await;
+    h.rule_with_targets(
+        None,
+        "fan-out",
+        r#"{"source": ["com.example.orders"]}"#,
+        vec![
+            target(
+                "a-lambda",
+                "arn:aws:lambda:us-east-1:000000000000:function:f",
+            ),
+            target("b-queue", "arn:aws:sqs:us-east-1:000000000000:orders"),
+            target("c-log", LOG_GROUP),
+        ],
+    )
+    .await;
+    h.put_event(None, json!({"order": 7})).await;
+
+    // Targets are invoked in id order: by the log group's turn the other two were counted.
+    h.next_written().await;
+    assert_eq!(h.events.delivery_stats().failed_invocations, 2);
+}
+
+#[tokio::test]
+async fn bus_to_bus_forwards_once() {
+    let mut h = Harness::new().await;
+    h.events
+        .create_event_bus(
+            &h.ctx,
+            CreateEventBusRequest {
+                name: "audit".to_owned(),
+                ..CreateEventBusRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    let audit_bus = "arn:aws:events:us-east-1:000000000000:event-bus/audit";
+    let default_bus = "arn:aws:events:us-east-1:000000000000:event-bus/default";
+    h.rule_with_targets(
+        None,
+        "to-audit",
+        r#"{"source": ["com.example.orders"]}"#,
+        vec![target("bus", audit_bus)],
+    )
+    .await;
+    // Back to the default bus would be a second hop: it is refused, so nothing loops.
+    let transformed = Target {
+        input_transformer: Some(InputTransformer {
+            input_paths_map: None,
+            input_template: r#""<aws.events.rule-arn>""#.to_owned(),
+        }),
+        ..target("b-log", LOG_GROUP)
+    };
+    h.rule_with_targets(
+        Some("audit"),
+        "audit-all",
+        r#"{"source": ["com.example.orders"]}"#,
+        vec![
+            target("a-back", default_bus),
+            transformed,
+            target("c-log", LOG_GROUP),
+        ],
+    )
+    .await;
+    let id = h.put_event(None, json!({"order": 7})).await;
+
+    let rule_arn = h.next_written().await;
+    assert_eq!(
+        rule_arn.message,
+        r#""arn:aws:events:us-east-1:000000000000:rule/audit/audit-all""#
+    );
+    let forwarded = h.next_written().await;
+    let event: Value = serde_json::from_str(&forwarded.message).unwrap();
+    assert_eq!(
+        event["id"],
+        id.as_str(),
+        "the event crosses buses unchanged"
+    );
+    assert_eq!(event["detail"], json!({"order": 7}));
+    assert_eq!(forwarded.stream, id);
+
+    // Nothing else arrives: the marker event, queued after the forwarded one, comes next.
+    h.rule_with_targets(
+        None,
+        "marker",
+        r#"{"source": ["marker"]}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    h.events
+        .put_events(
+            &h.ctx,
+            PutEventsRequest {
+                entries: vec![PutEventsRequestEntry {
+                    source: Some("marker".to_owned()),
+                    detail_type: Some("Marker".to_owned()),
+                    detail: Some("{}".to_owned()),
+                    ..PutEventsRequestEntry::default()
+                }],
+                ..PutEventsRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    let marker: Value = serde_json::from_str(&h.next_written().await.message).unwrap();
+    assert_eq!(marker["source"], "marker");
+    // The forwarded event was fully handled before the marker: one bus, two logs, one refusal.
+    let stats = h.events.delivery_stats();
+    assert_eq!(stats.failed_invocations, 1);
+    assert!(stats.invocations >= 4);
+}
