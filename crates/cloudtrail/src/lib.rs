@@ -1,8 +1,15 @@
 //! AWS CloudTrail behind the generated [`palisade_model_cloudtrail::Cloudtrail`] trait. What is
 //! built: event history (`LookupEvents`) over the audit records the pipeline writes for every
-//! call; trails, delivery and digests are not built yet and answer `NotImplemented`.
+//! call, and the trails' control plane (`trails`: create, read, list, update, delete, logging
+//! status, tags; `selectors`: event and Insights selectors). Trails are stored and report their
+//! status but deliver no log files or digests yet; event data stores are not built and answer
+//! `NotImplemented`.
 
+mod db;
 mod lookup;
+mod names;
+mod selectors;
+mod trails;
 
 use std::sync::Arc;
 
@@ -10,7 +17,17 @@ use palisade_audit::AuditLog;
 use palisade_core::clock::Clock;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_cloudtrail::Cloudtrail;
-use palisade_model_cloudtrail::types::{LookupEventsRequest, LookupEventsResponse};
+use palisade_model_cloudtrail::types::{
+    AddTagsRequest, AddTagsResponse, CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest,
+    DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetEventSelectorsRequest,
+    GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
+    GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
+    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
+    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse,
+    StartLoggingRequest, StartLoggingResponse, StopLoggingRequest, StopLoggingResponse,
+    UpdateTrailRequest, UpdateTrailResponse,
+};
 use palisade_store::Store;
 
 /// The CloudTrail service: register it as
@@ -39,11 +56,139 @@ impl std::fmt::Debug for CloudTrailState {
 }
 
 impl Cloudtrail for CloudTrailState {
+    async fn add_tags(
+        &self,
+        ctx: &RequestContext,
+        input: AddTagsRequest,
+    ) -> Result<AddTagsResponse, ServiceError> {
+        trails::add_tags(self, ctx, input).await
+    }
+
+    async fn create_trail(
+        &self,
+        ctx: &RequestContext,
+        input: CreateTrailRequest,
+    ) -> Result<CreateTrailResponse, ServiceError> {
+        trails::create_trail(self, ctx, input).await
+    }
+
+    async fn delete_trail(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteTrailRequest,
+    ) -> Result<DeleteTrailResponse, ServiceError> {
+        trails::delete_trail(self, ctx, input).await
+    }
+
+    async fn describe_trails(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeTrailsRequest,
+    ) -> Result<DescribeTrailsResponse, ServiceError> {
+        trails::describe_trails(self, ctx, input).await
+    }
+
+    async fn get_event_selectors(
+        &self,
+        ctx: &RequestContext,
+        input: GetEventSelectorsRequest,
+    ) -> Result<GetEventSelectorsResponse, ServiceError> {
+        selectors::get_event_selectors(self, ctx, input).await
+    }
+
+    async fn get_insight_selectors(
+        &self,
+        ctx: &RequestContext,
+        input: GetInsightSelectorsRequest,
+    ) -> Result<GetInsightSelectorsResponse, ServiceError> {
+        selectors::get_insight_selectors(self, ctx, input).await
+    }
+
+    async fn get_trail(
+        &self,
+        ctx: &RequestContext,
+        input: GetTrailRequest,
+    ) -> Result<GetTrailResponse, ServiceError> {
+        trails::get_trail(self, ctx, input).await
+    }
+
+    async fn get_trail_status(
+        &self,
+        ctx: &RequestContext,
+        input: GetTrailStatusRequest,
+    ) -> Result<GetTrailStatusResponse, ServiceError> {
+        trails::get_trail_status(self, ctx, input).await
+    }
+
+    async fn list_tags(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsRequest,
+    ) -> Result<ListTagsResponse, ServiceError> {
+        trails::list_tags(self, ctx, input).await
+    }
+
+    async fn list_trails(
+        &self,
+        ctx: &RequestContext,
+        input: ListTrailsRequest,
+    ) -> Result<ListTrailsResponse, ServiceError> {
+        trails::list_trails(self, ctx, input).await
+    }
+
     async fn lookup_events(
         &self,
         ctx: &RequestContext,
         input: LookupEventsRequest,
     ) -> Result<LookupEventsResponse, ServiceError> {
         lookup::lookup_events(self, ctx, input).await
+    }
+
+    async fn put_event_selectors(
+        &self,
+        ctx: &RequestContext,
+        input: PutEventSelectorsRequest,
+    ) -> Result<PutEventSelectorsResponse, ServiceError> {
+        selectors::put_event_selectors(self, ctx, input).await
+    }
+
+    async fn put_insight_selectors(
+        &self,
+        ctx: &RequestContext,
+        input: PutInsightSelectorsRequest,
+    ) -> Result<PutInsightSelectorsResponse, ServiceError> {
+        selectors::put_insight_selectors(self, ctx, input).await
+    }
+
+    async fn remove_tags(
+        &self,
+        ctx: &RequestContext,
+        input: RemoveTagsRequest,
+    ) -> Result<RemoveTagsResponse, ServiceError> {
+        trails::remove_tags(self, ctx, input).await
+    }
+
+    async fn start_logging(
+        &self,
+        ctx: &RequestContext,
+        input: StartLoggingRequest,
+    ) -> Result<StartLoggingResponse, ServiceError> {
+        trails::start_logging(self, ctx, input).await
+    }
+
+    async fn stop_logging(
+        &self,
+        ctx: &RequestContext,
+        input: StopLoggingRequest,
+    ) -> Result<StopLoggingResponse, ServiceError> {
+        trails::stop_logging(self, ctx, input).await
+    }
+
+    async fn update_trail(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateTrailRequest,
+    ) -> Result<UpdateTrailResponse, ServiceError> {
+        trails::update_trail(self, ctx, input).await
     }
 }

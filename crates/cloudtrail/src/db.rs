@@ -1,0 +1,124 @@
+//! Where CloudTrail keeps trails in the store, and the read-modify-write loop every change uses.
+//!
+//! Layout: keyspace `TRAILS`, `<account>/<trail name>/<home region>` → a JSON `TrailRecord`,
+//! with its tags, logging status and selectors, so that a trail changes in one write. Trail
+//! names hold no `/`. The name comes before the region because a name is what requests look
+//! up, and a multi-Region trail's name is taken in every region.
+//!
+//! An account has few trails (AWS allows five per region), so operations read all of them.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use palisade_core::ServiceError;
+use palisade_model_cloudtrail::errors;
+use palisade_store::typed::{self, MutateError, Stored};
+use palisade_store::{StoreError, Transaction, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::CloudTrailState;
+use crate::names::trail_arn;
+use crate::selectors::{EventSelectorsRecord, InsightSelectorRecord};
+
+pub(crate) const TRAILS: &str = "cloudtrail/trails";
+
+/// How many trails one store scan reads.
+const CHUNK: usize = 500;
+
+/// A trail as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TrailRecord {
+    pub account: String,
+    pub name: String,
+    pub home_region: String,
+    pub s3_bucket_name: String,
+    pub s3_key_prefix: Option<String>,
+    pub sns_topic_name: Option<String>,
+    pub sns_topic_arn: Option<String>,
+    pub include_global_service_events: bool,
+    pub is_multi_region_trail: bool,
+    pub log_file_validation_enabled: bool,
+    pub cloud_watch_logs_log_group_arn: Option<String>,
+    pub cloud_watch_logs_role_arn: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub is_organization_trail: bool,
+    pub tags: BTreeMap<String, Option<String>>,
+    pub is_logging: bool,
+    pub start_logging_millis: Option<i64>,
+    pub stop_logging_millis: Option<i64>,
+    /// `None` until `PutEventSelectors`: a trail then logs every management event.
+    pub event_selectors: Option<EventSelectorsRecord>,
+    /// Empty when Insights is off.
+    pub insight_selectors: Vec<InsightSelectorRecord>,
+}
+
+impl TrailRecord {
+    pub fn arn(&self) -> String {
+        trail_arn(&self.home_region, &self.account, &self.name)
+    }
+
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.account, self.name, self.home_region)
+    }
+
+    /// Whether the trail shows in `region`: at home, or as a multi-Region trail's shadow.
+    pub fn visible_in(&self, region: &str) -> bool {
+        self.home_region == region || self.is_multi_region_trail
+    }
+}
+
+pub(crate) fn store_error(error: StoreError) -> ServiceError {
+    ServiceError::internal(format!("CloudTrail storage failed: {error}"))
+}
+
+pub(crate) fn plain(record: &TrailRecord) -> Result<Value, ServiceError> {
+    typed::plain_json(record).map_err(store_error)
+}
+
+impl CloudTrailState {
+    /// Every trail of `account`, in every region, ordered by name then home region.
+    pub(crate) async fn account_trails(
+        &self,
+        account: &str,
+    ) -> Result<Vec<Stored<TrailRecord>>, ServiceError> {
+        let prefix = format!("{account}/");
+        let mut trails = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = typed::scan_json::<TrailRecord>(
+                &self.store,
+                TRAILS,
+                &prefix,
+                after.as_deref(),
+                CHUNK,
+            )
+            .await
+            .map_err(store_error)?;
+            let done = page.len() < CHUNK;
+            after = page.last().map(|(key, _)| key.clone());
+            trails.extend(page.into_iter().map(|(_, trail)| trail));
+            if done {
+                return Ok(trails);
+            }
+        }
+    }
+
+    /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that
+    /// applies its change (pinning the versions it read) and the answer. When another change
+    /// wins the race, `attempt` runs again on fresh reads.
+    pub(crate) async fn mutate<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
+    {
+        typed::mutate(&self.store, attempt)
+            .await
+            .map_err(|error| match error {
+                MutateError::Attempt(error) => error,
+                MutateError::Store(error) => store_error(error),
+                MutateError::Contended => errors::conflict_exception(
+                    "Another change to this trail happened at the same time. Retry the request.",
+                ),
+            })
+    }
+}
