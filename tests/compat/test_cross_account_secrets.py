@@ -15,8 +15,9 @@ ROLE = "OrganizationAccountAccessRole"
 
 @pytest.fixture
 def member(client, endpoint):
-    """Account B: a new member account of the caller's organization, and a Secrets Manager
-    client acting as B's `OrganizationAccountAccessRole` (which has AdministratorAccess)."""
+    """Account B: a new member account of the caller's organization, and Secrets Manager, KMS
+    and IAM clients acting as B's `OrganizationAccountAccessRole` (which has
+    AdministratorAccess)."""
     orgs = client("organizations")
     try:
         orgs.create_organization(FeatureSet="ALL")
@@ -33,6 +34,8 @@ def member(client, endpoint):
         "account": account,
         "role": role,
         "secrets": _assumed(endpoint, "secretsmanager", credentials),
+        "kms": _assumed(endpoint, "kms", credentials),
+        "iam": _assumed(endpoint, "iam", credentials),
     }
 
 
@@ -118,19 +121,14 @@ def test_the_aws_managed_key_cannot_serve_another_account(client, member):
     assert message == "Access to KMS is not allowed"
 
 
-KMS_ACROSS_ACCOUNTS = pytest.mark.xfail(
-    strict=True,
-    reason="KMS does not yet resolve a key of another account for a caller (crates/kms ids.rs)",
-)
-
-
-@KMS_ACROSS_ACCOUNTS
 def test_another_account_reads_the_value_when_every_policy_allows(client, member):
-    arn = _shared_secret(client, member["role"], kms_key_id=_key(client, reader=member["role"]))
-    assert member["secrets"].get_secret_value(SecretId=arn)["SecretString"] == "across"
+    key_arn = _key(client, reader=member["role"])
+    # The stored data key names its KMS key's account, however the secret names the key.
+    for kms_key_id in (key_arn, key_arn.split("/")[-1]):
+        arn = _shared_secret(client, member["role"], kms_key_id=kms_key_id)
+        assert member["secrets"].get_secret_value(SecretId=arn)["SecretString"] == "across"
 
 
-@KMS_ACROSS_ACCOUNTS
 def test_a_key_policy_that_leaves_out_the_other_account_denies(client, member):
     arn = _shared_secret(client, member["role"], kms_key_id=_key(client))
     code, message = _error_code(lambda: member["secrets"].get_secret_value(SecretId=arn))

@@ -19,7 +19,8 @@ pub enum KeyRef<'a> {
     /// The AWS managed key `alias/aws/<service>` of the caller's account and region, created on
     /// first use. The string is the service part, such as `secretsmanager` or `ssm`.
     AwsManaged(&'a str),
-    /// A customer managed key by key id, key ARN, alias name or alias ARN.
+    /// A customer managed key by key id, key ARN, alias name or alias ARN; another account's
+    /// key by its key or alias ARN, where its key policy allows the caller.
     Customer(&'a str),
 }
 
@@ -69,7 +70,8 @@ pub trait KeyService: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(Vec<u8>, String), ServiceError>>;
 
     /// `Decrypt` of a ciphertext made by [`KeyService::encrypt`] or
-    /// [`KeyService::generate_data_key`]; the key is the one the ciphertext names.
+    /// [`KeyService::generate_data_key`]; the key is the one the ciphertext names, in the
+    /// account it names (another account's key, for a value of another account's resource).
     fn decrypt<'a>(
         &'a self,
         ctx: &'a RequestContext,

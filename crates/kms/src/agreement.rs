@@ -17,7 +17,7 @@ pub(crate) async fn derive_shared_secret(
     ctx: &RequestContext,
     input: DeriveSharedSecretRequest,
 ) -> Result<DeriveSharedSecretResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     reject_recipient(input.recipient.is_some())?;
     let key = usable_key(state, &tenant, &input.key_id, Usage::KeyAgreement).await?;
     if input.key_agreement_algorithm != KeyAgreementAlgorithmSpec::Ecdh {

@@ -7,11 +7,12 @@
 
 use std::collections::BTreeMap;
 
-use palisade_core::{RequestContext, Value};
+use palisade_core::{AccountId, RequestContext, Value};
 
 use crate::KmsState;
 use crate::db::{GRANTS, Tenant};
-use crate::grants::find_grant_to_retire;
+use crate::grants::{find_grant_to_retire, retiring_tenant};
+use crate::ids::crosses_accounts;
 use crate::records::{GrantRecord, KeyRecord, Origin};
 
 /// The key a request uses, as the authorizer sees it.
@@ -19,12 +20,16 @@ use crate::records::{GrantRecord, KeyRecord, Origin};
 pub struct KeyFacts {
     /// The key's ARN: the resource the request is decided against.
     pub arn: String,
+    /// The account that owns the key: another account's when the request uses a key across
+    /// accounts, and then both its key policy and the caller's IAM policies must allow.
+    pub account: AccountId,
     /// The key policy document.
     pub policy: String,
     /// The alias name the request named the key by, if it did (`kms:RequestAlias`).
     pub alias: Option<String>,
     /// `PRIMARY` or `REPLICA` for a multi-Region key (`kms:MultiRegionKeyType`).
     multi_region_key_type: Option<&'static str>,
+    tenant: Tenant,
     key: KeyRecord,
 }
 
@@ -32,17 +37,30 @@ pub struct KeyFacts {
 pub type ConditionKey = (String, Vec<String>);
 
 impl KmsState {
-    /// The key a request's `KeyId` names (key id, key ARN, alias name or alias ARN). `None` when
-    /// no such key exists in the caller's account and region; the operation then answers
+    /// The key a request to `operation` (or `ReEncryptFrom`/`ReEncryptTo`) names by `key_id`
+    /// (key id, key ARN, alias name or alias ARN), found where the operation finds it: another
+    /// account's key by its ARN for the operations AWS allows across accounts, otherwise the
+    /// caller's account's. `None` when no such key exists there; the operation then answers
     /// NotFound itself.
-    pub async fn key_facts(&self, ctx: &RequestContext, key_id: &str) -> Option<KeyFacts> {
-        let tenant = Tenant::of(ctx);
+    pub async fn key_facts(
+        &self,
+        ctx: &RequestContext,
+        operation: &str,
+        key_id: &str,
+    ) -> Option<KeyFacts> {
+        let tenant = if crosses_accounts(operation) {
+            Tenant::owning(ctx, key_id)
+        } else {
+            Tenant::of(ctx)
+        };
         let (key, alias) = self.resolve_key_and_alias(&tenant, key_id).await.ok()?;
         Some(KeyFacts {
             arn: tenant.key_arn(&key.value.id),
+            account: AccountId::parse(&tenant.account)?,
             policy: key.value.policy.clone(),
             alias: alias.map(str::to_owned),
             multi_region_key_type: key.value.multi_region_key_type(&tenant.region),
+            tenant,
             key: key.value,
         })
     }
@@ -52,15 +70,13 @@ impl KmsState {
     /// context must satisfy the grant's constraints.
     pub async fn grant_allows(
         &self,
-        ctx: &RequestContext,
         key: &KeyFacts,
         grantees: &[&str],
         operation: &str,
         input: &Value,
     ) -> bool {
-        let tenant = Tenant::of(ctx);
         let Ok(grants) = self
-            .scan_under::<GrantRecord>(GRANTS, &tenant, &format!("{}/", key.key.id))
+            .scan_under::<GrantRecord>(GRANTS, &key.tenant, &format!("{}/", key.key.id))
             .await
         else {
             return false;
@@ -77,11 +93,10 @@ impl KmsState {
     /// names without any policy allowing it: as its retiring principal, or as its grantee when
     /// the grant includes `RetireGrant`.
     pub async fn may_retire(&self, ctx: &RequestContext, grantees: &[&str], input: &Value) -> bool {
-        let tenant = Tenant::of(ctx);
         let member = |name: &str| input.get(name).and_then(Value::as_str);
         let Ok(grant) = find_grant_to_retire(
             self,
-            &tenant,
+            &retiring_tenant(ctx, member("KeyId")),
             member("GrantToken"),
             member("KeyId"),
             member("GrantId"),

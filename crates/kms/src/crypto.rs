@@ -25,7 +25,7 @@ pub(crate) async fn encrypt(
     ctx: &RequestContext,
     input: EncryptRequest,
 ) -> Result<EncryptResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = usable_key(state, &tenant, &input.key_id, Usage::EncryptDecrypt).await?;
     let algorithm = encryption_algorithm(&tenant, &key, input.encryption_algorithm)?;
     let context = input.encryption_context.unwrap_or_default();
@@ -51,13 +51,12 @@ pub(crate) async fn decrypt(
     ctx: &RequestContext,
     input: DecryptRequest,
 ) -> Result<DecryptResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
     reject_recipient(input.recipient.is_some())?;
     let blob = input.ciphertext_blob.unwrap_or_default();
     let context = input.encryption_context.unwrap_or_default();
     let opened = decrypt_with(
         state,
-        &tenant,
+        ctx,
         &blob.0,
         input.key_id.as_deref(),
         input.encryption_algorithm,
@@ -66,7 +65,7 @@ pub(crate) async fn decrypt(
     )
     .await?;
     Ok(DecryptResponse {
-        key_id: Some(tenant.key_arn(&opened.key.id)),
+        key_id: Some(opened.tenant.key_arn(&opened.key.id)),
         plaintext: Some(Sensitive::new(Blob(opened.plaintext.into_inner()))),
         encryption_algorithm: Some(opened.algorithm),
         ciphertext_for_recipient: None,
@@ -79,7 +78,8 @@ pub(crate) async fn re_encrypt(
     ctx: &RequestContext,
     input: ReEncryptRequest,
 ) -> Result<ReEncryptResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    // The two keys may belong to different accounts, each named by its own ARN.
+    let tenant = Tenant::owning(ctx, &input.destination_key_id);
     let destination = usable_key(
         state,
         &tenant,
@@ -95,7 +95,7 @@ pub(crate) async fn re_encrypt(
     let blob = input.ciphertext_blob.unwrap_or_default();
     let opened = decrypt_with(
         state,
-        &tenant,
+        ctx,
         &blob.0,
         input.source_key_id.as_deref(),
         input.source_encryption_algorithm,
@@ -114,7 +114,7 @@ pub(crate) async fn re_encrypt(
     .await?;
     Ok(ReEncryptResponse {
         ciphertext_blob: Some(Blob(sealed.blob)),
-        source_key_id: Some(tenant.key_arn(&opened.key.id)),
+        source_key_id: Some(opened.tenant.key_arn(&opened.key.id)),
         key_id: Some(tenant.key_arn(&destination.id)),
         source_encryption_algorithm: Some(opened.algorithm),
         destination_encryption_algorithm: Some(destination_algorithm),
@@ -337,7 +337,14 @@ async fn encrypt_with(
             .get(version)
             .ok_or_else(|| errors::kms_internal_exception("The key material is missing."))?;
         return Ok(Sealed {
-            blob: seal(&key.id, version, material, context, plaintext)?,
+            blob: seal(
+                &tenant.account,
+                &key.id,
+                version,
+                material,
+                context,
+                plaintext,
+            )?,
             material_id: Some(record.id.clone()),
         });
     }
@@ -373,16 +380,20 @@ async fn encrypt_with(
 /// A decrypted ciphertext: the plaintext and what decrypted it.
 struct Opened {
     plaintext: Sensitive<Vec<u8>>,
+    /// Where the key lives: another account's when the request or the ciphertext names it.
+    tenant: Tenant,
     key: KeyRecord,
     algorithm: EncryptionAlgorithmSpec,
     material_id: Option<String>,
 }
 
 /// Decrypts `blob`. A symmetric ciphertext names its key, so `key_id` is optional for it; when
-/// given it must be that key. An RSA ciphertext is raw, so its key must be named.
+/// given it must be that key. An RSA ciphertext is raw, so its key must be named. The key is
+/// looked up where the authorizer looked for it: in the account of the key ARN the request
+/// names, else the account the ciphertext names, else the caller's.
 async fn decrypt_with(
     state: &KmsState,
-    tenant: &Tenant,
+    ctx: &RequestContext,
     blob: &[u8],
     key_id: Option<&str>,
     algorithm: Option<EncryptionAlgorithmSpec>,
@@ -390,10 +401,14 @@ async fn decrypt_with(
     dry_run: Option<bool>,
 ) -> Result<Opened, ServiceError> {
     let named = match key_id {
-        Some(key_id) => Some(usable_key(state, tenant, key_id, Usage::EncryptDecrypt).await?),
+        Some(key_id) => {
+            let tenant = Tenant::owning(ctx, key_id);
+            let key = usable_key(state, &tenant, key_id, Usage::EncryptDecrypt).await?;
+            Some((tenant, key))
+        }
         None => None,
     };
-    if let Some(key) = named.as_ref().filter(|key| key.kind.spec.is_rsa()) {
+    if let Some((tenant, key)) = named.as_ref().filter(|(_, key)| key.kind.spec.is_rsa()) {
         let algorithm = encryption_algorithm(tenant, key, algorithm)?;
         check_dry_run(dry_run)?;
         let material = state.fixed_material(tenant, &key.id).await?;
@@ -405,6 +420,7 @@ async fn decrypt_with(
             .map_err(|_| invalid_ciphertext())?;
         return Ok(Opened {
             plaintext: Sensitive::new(plaintext.to_vec()),
+            tenant: tenant.clone(),
             key: key.clone(),
             algorithm,
             material_id: None,
@@ -412,33 +428,39 @@ async fn decrypt_with(
     }
 
     let parsed = parse_ciphertext(blob).map_err(|_| invalid_ciphertext())?;
-    let key = match named {
-        Some(key) if key.id != parsed.key_id => {
+    let (tenant, key) = match named {
+        Some((tenant, key))
+            if key.id != parsed.key_id
+                || parsed
+                    .account
+                    .is_some_and(|account| account != tenant.account) =>
+        {
             return Err(errors::incorrect_key_exception(
                 "The key ID in the request does not identify a CMK that can perform this \
                  operation.",
             ));
         }
-        Some(key) => key,
+        Some(named) => named,
         None => {
+            let tenant = Tenant::owning(ctx, &parsed.key_reference(ctx.region.as_str()));
             // The header is unauthenticated until the key opens the blob, so a key it names that
             // does not exist here makes the blob invalid rather than the key missing.
             let key = state
-                .key_record(tenant, parsed.key_id)
+                .key_record(&tenant, parsed.key_id)
                 .await?
                 .ok_or_else(invalid_ciphertext)?
                 .value;
-            check_enabled(tenant, &key)?;
+            check_enabled(&tenant, &key)?;
             // A blob naming a key that makes no such ciphertexts was not made by KMS.
             if key.kind.spec != Spec::SymmetricDefault {
                 return Err(invalid_ciphertext());
             }
-            key
+            (tenant, key)
         }
     };
-    let algorithm = encryption_algorithm(tenant, &key, algorithm)?;
+    let algorithm = encryption_algorithm(&tenant, &key, algorithm)?;
     check_dry_run(dry_run)?;
-    let materials = state.materials(tenant, &key.id).await?.value;
+    let materials = state.materials(&tenant, &key.id).await?.value;
     let material = materials
         .get(parsed.material_version)
         .ok_or_else(invalid_ciphertext)?;
@@ -449,6 +471,7 @@ async fn decrypt_with(
         .map(|record| record.id.clone());
     Ok(Opened {
         plaintext,
+        tenant,
         key,
         algorithm,
         material_id,
@@ -466,7 +489,7 @@ async fn new_data_key(
     context: &BTreeMap<String, String>,
     dry_run: Option<bool>,
 ) -> Result<DataKey, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, key_id);
     let len = match (spec, number_of_bytes) {
         (Some(DataKeySpec::Aes256), None) => 32,
         (Some(DataKeySpec::Aes128), None) => 16,
@@ -511,7 +534,7 @@ async fn new_data_key_pair(
     context: &BTreeMap<String, String>,
     dry_run: Option<bool>,
 ) -> Result<DataKeyPair, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, key_id);
     let pair_spec = Spec::from_model(&KeySpec::from(spec.as_str()))
         .filter(|spec| spec.is_rsa() || spec.is_ecc())
         .ok_or_else(|| {

@@ -14,7 +14,7 @@
 
 use std::future::Future;
 
-use palisade_core::{RequestContext, Sensitive, ServiceError};
+use palisade_core::{AccountId, RequestContext, Sensitive, ServiceError};
 use palisade_model_kms::errors;
 use palisade_store::typed::{self, MutateError};
 use palisade_store::{StoreError, Transaction, Value};
@@ -47,6 +47,34 @@ impl Tenant {
             account: ctx.account().as_str().to_owned(),
             region: ctx.region.as_str().to_owned(),
         }
+    }
+
+    /// The tenant whose key a `KeyId` member names, for the operations AWS lets a caller use
+    /// another account's key with ([`crate::ids::crosses_accounts`]): a key or alias ARN of another
+    /// account in the caller's region names that account's key; anything else, the caller's.
+    pub fn owning(ctx: &RequestContext, key_id: &str) -> Self {
+        let mut fields = key_id.splitn(6, ':');
+        let owner = match (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) {
+            (Some("arn"), Some(_), Some("kms"), Some(region), Some(account))
+                if region == ctx.region.as_str() =>
+            {
+                AccountId::parse(account)
+            }
+            _ => None,
+        };
+        owner.map_or_else(
+            || Self::of(ctx),
+            |owner| Self {
+                account: owner.as_str().to_owned(),
+                region: ctx.region.as_str().to_owned(),
+            },
+        )
     }
 
     /// The tenant a store key belongs to, for the sweepers that walk every tenant.

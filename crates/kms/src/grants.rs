@@ -23,7 +23,7 @@ pub(crate) async fn create(
     ctx: &RequestContext,
     input: CreateGrantRequest,
 ) -> Result<CreateGrantResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = state
         .resolve_key_without_alias(&tenant, &input.key_id)
         .await?
@@ -91,7 +91,7 @@ pub(crate) async fn list(
     ctx: &RequestContext,
     input: ListGrantsRequest,
 ) -> Result<ListGrantsResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = state
         .resolve_key_without_alias(&tenant, &input.key_id)
         .await?
@@ -148,7 +148,7 @@ pub(crate) async fn retire(
     ctx: &RequestContext,
     input: RetireGrantRequest,
 ) -> Result<(), ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = retiring_tenant(ctx, input.key_id.as_deref());
     let grant = find_grant_to_retire(
         state,
         &tenant,
@@ -159,6 +159,13 @@ pub(crate) async fn retire(
     .await?;
     check_dry_run(input.dry_run)?;
     delete(state, &tenant, &grant).await
+}
+
+/// Where a `RetireGrant` request looks for its grant: the account of the key it names (another
+/// account's key by its ARN), else the caller's. A grant token alone finds only the caller's
+/// account's grants.
+pub(crate) fn retiring_tenant(ctx: &RequestContext, key_id: Option<&str>) -> Tenant {
+    key_id.map_or_else(|| Tenant::of(ctx), |key_id| Tenant::owning(ctx, key_id))
 }
 
 /// The grant a `RetireGrant` request names: by its token, or by its key and id.
@@ -196,7 +203,7 @@ pub(crate) async fn revoke(
     ctx: &RequestContext,
     input: RevokeGrantRequest,
 ) -> Result<(), ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let grant = find_grant(state, &tenant, &input.key_id, &input.grant_id).await?;
     check_dry_run(input.dry_run)?;
     delete(state, &tenant, &grant).await

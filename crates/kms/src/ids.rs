@@ -52,6 +52,38 @@ fn is_key_id(id: &str) -> bool {
         })
 }
 
+/// Whether AWS lets a caller use another account's key, named by its key or alias ARN, in
+/// `operation` (an operation name; `ReEncrypt` is decided as `ReEncryptFrom` and `ReEncryptTo`,
+/// each on its own key): the cryptographic
+/// operations, `DescribeKey`, `GetPublicKey`, `GetKeyRotationStatus` and the grant operations
+/// on the key. Every other operation looks the key up in the caller's account only, so another
+/// account's ARN names nothing there.
+pub(crate) fn crosses_accounts(operation: &str) -> bool {
+    matches!(
+        operation,
+        "Encrypt"
+            | "Decrypt"
+            | "ReEncryptFrom"
+            | "ReEncryptTo"
+            | "GenerateDataKey"
+            | "GenerateDataKeyWithoutPlaintext"
+            | "GenerateDataKeyPair"
+            | "GenerateDataKeyPairWithoutPlaintext"
+            | "Sign"
+            | "Verify"
+            | "GenerateMac"
+            | "VerifyMac"
+            | "DeriveSharedSecret"
+            | "GetPublicKey"
+            | "DescribeKey"
+            | "GetKeyRotationStatus"
+            | "CreateGrant"
+            | "ListGrants"
+            | "RetireGrant"
+            | "RevokeGrant"
+    )
+}
+
 /// What a `KeyId` member names, once its ARN (if any) is taken apart.
 enum KeyName<'a> {
     Id(&'a str),

@@ -139,7 +139,7 @@ pub(crate) async fn describe(
     ctx: &RequestContext,
     input: DescribeKeyRequest,
 ) -> Result<DescribeKeyResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = state.resolve_key(&tenant, &input.key_id).await?;
     Ok(DescribeKeyResponse {
         key_metadata: Some(metadata(&tenant, &key.value)),

@@ -5,7 +5,9 @@
 //! or external key store proxy to back one); their operations answer as AWS does without one.
 //!
 //! State belongs to the caller's account and region; a multi-Region key has a record in each
-//! region that holds it. Key metadata is stored in the clear; key
+//! region that holds it. The operations AWS allows across accounts find another account's key
+//! when the request names it by its key or alias ARN, or a ciphertext names it (the authorizer
+//! then requires the key policy to allow the caller). Key metadata is stored in the clear; key
 //! material only ever reaches the store sealed by its barrier (`db` describes the layout), and in
 //! memory it lives in zeroizing types. Every change is one transaction that pins the versions it
 //! read, retried on a conflict.

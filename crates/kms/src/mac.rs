@@ -17,7 +17,7 @@ pub(crate) async fn generate(
     ctx: &RequestContext,
     input: GenerateMacRequest,
 ) -> Result<GenerateMacResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let (key, record) = mac_key(state, &tenant, &input.key_id, &input.mac_algorithm).await?;
     check_dry_run(input.dry_run)?;
     let tag = hmac::sign(&key, &input.message.expose().0);
@@ -33,7 +33,7 @@ pub(crate) async fn verify(
     ctx: &RequestContext,
     input: VerifyMacRequest,
 ) -> Result<VerifyMacResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let (key, record) = mac_key(state, &tenant, &input.key_id, &input.mac_algorithm).await?;
     check_dry_run(input.dry_run)?;
     // `hmac::verify` compares in constant time.

@@ -75,7 +75,7 @@ pub(crate) async fn status(
     ctx: &RequestContext,
     input: GetKeyRotationStatusRequest,
 ) -> Result<GetKeyRotationStatusResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = state
         .resolve_key_without_alias(&tenant, &input.key_id)
         .await?

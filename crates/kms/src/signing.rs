@@ -25,7 +25,7 @@ pub(crate) async fn sign(
     ctx: &RequestContext,
     input: SignRequest,
 ) -> Result<SignResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = usable_key(state, &tenant, &input.key_id, Usage::SignVerify).await?;
     let scheme = Scheme::of(&tenant, &key, &input.signing_algorithm)?;
     let message = Message::of(
@@ -74,7 +74,7 @@ pub(crate) async fn verify(
     ctx: &RequestContext,
     input: VerifyRequest,
 ) -> Result<VerifyResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = usable_key(state, &tenant, &input.key_id, Usage::SignVerify).await?;
     let scheme = Scheme::of(&tenant, &key, &input.signing_algorithm)?;
     let message = Message::of(
@@ -106,7 +106,7 @@ pub(crate) async fn get_public_key(
     ctx: &RequestContext,
     input: GetPublicKeyRequest,
 ) -> Result<GetPublicKeyResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.key_id);
     let key = state.resolve_key(&tenant, &input.key_id).await?.value;
     check_enabled(&tenant, &key)?;
     if !(key.kind.spec.is_rsa() || key.kind.spec.is_ecc()) {

@@ -48,7 +48,7 @@ impl KmsState {
         operation: &'static str,
         key_arn: Option<&str>,
     ) {
-        let Some(id) = key_arn.and_then(|arn| arn.rsplit('/').next()) else {
+        let Some((arn, id)) = key_arn.and_then(|arn| Some((arn, arn.rsplit('/').next()?))) else {
             return;
         };
         let use_ = LastUse {
@@ -57,7 +57,9 @@ impl KmsState {
             request_id: ctx.request_id.clone(),
         };
         if let Ok(mut last) = self.usage.last.lock() {
-            last.insert(Tenant::of(ctx).store_key(id), use_);
+            // Under the key's owner, which the ARN names (another account's, used across
+            // accounts).
+            last.insert(Tenant::owning(ctx, arn).store_key(id), use_);
         }
     }
 

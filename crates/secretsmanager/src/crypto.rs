@@ -177,6 +177,8 @@ impl SecretsManagerState {
     }
 
     /// Decrypts what [`SecretsManagerState::seal`] stored for version `version_id` of `arn`.
+    /// The data key's ciphertext names its KMS key and that key's account, so a caller of
+    /// another account decrypts with the secret owner's key, where its key policy allows.
     pub(crate) async fn unseal(
         &self,
         ctx: &RequestContext,

@@ -14,9 +14,11 @@
 //! secret's ARN for Secrets Manager operations that name an existing secret (with its resource
 //! policy, if it has one), and `*` elsewhere until the other services declare their resource
 //! ARNs (so a policy that names other resource ARNs does not yet match). A secret named by the
-//! ARN of another account is that account's: the request is then allowed only where both the
-//! caller's policies and the secret's resource policy allow it, with the RCPs of the secret
-//! owner's organization; other resources are in the caller's account.
+//! ARN of another account is that account's, and so is a KMS key named by the key or alias ARN
+//! of another account (or by a ciphertext whose header names that account) in an operation AWS
+//! allows across accounts: the request is then allowed only where both the caller's policies
+//! and the secret's resource policy or the key policy allow it, with the RCPs of the owner's
+//! organization; other resources are in the caller's account.
 //!
 //! KMS requests also carry KMS's condition keys (`kms:CallerAccount`, `kms:EncryptionContext:*`,
 //! `kms:KeySpec`, `aws:ResourceTag/*`, ...; `palisade_kms::condition_keys` derives them), and a
@@ -26,6 +28,7 @@
 //! ([`crate::keys::ServiceKeys`]) adds its own keys (`kms:ViaService`, `aws:CalledVia`, ...)
 //! through [`Authorizer::authorize_with`].
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -207,7 +210,7 @@ impl PolicyAuthorizer {
                 ctx,
                 model,
                 "ReEncryptFrom",
-                kms_key_named(input),
+                kms_key_named(ctx, input).as_deref(),
                 input,
                 extra,
             )
@@ -216,8 +219,8 @@ impl PolicyAuthorizer {
                 .decide_action(ctx, model, "ReEncryptTo", destination, input, extra)
                 .await;
         }
-        let key_id = kms_key_named(input).filter(|_| model.name == "kms");
-        self.decide_action(ctx, model, operation.name, key_id, input, extra)
+        let key_id = kms_key_named(ctx, input).filter(|_| model.name == "kms");
+        self.decide_action(ctx, model, operation.name, key_id.as_deref(), input, extra)
             .await
     }
 
@@ -239,7 +242,7 @@ impl PolicyAuthorizer {
         // policies count only where the key policy delegates to the account.
         let is_kms = model.name == "kms";
         let key = match key_id {
-            Some(key_id) => self.kms.key_facts(ctx, key_id).await,
+            Some(key_id) => self.kms.key_facts(ctx, name, key_id).await,
             None => None,
         };
         let principal = &ctx.principal;
@@ -249,13 +252,15 @@ impl PolicyAuthorizer {
             .and_then(Value::as_str)
             .filter(|_| model.name == "secretsmanager");
         // The account whose resource the request acts on: another account's only for a secret
-        // named by its ARN (cross-account access, where both accounts' policies must allow).
-        let resource_account = secret_id.map_or_else(
-            || principal.account.clone(),
-            |secret_id| {
+        // named by its ARN, or a KMS key used by its ARN in an operation AWS allows across
+        // accounts (cross-account access, where both accounts' policies must allow).
+        let resource_account = match (&key, secret_id) {
+            (Some(key), _) => key.account.clone(),
+            (None, Some(secret_id)) => {
                 palisade_secretsmanager::secret_owner(&principal.account, &ctx.region, secret_id)
-            },
-        );
+            }
+            (None, None) => principal.account.clone(),
+        };
         let cross_account = resource_account != principal.account;
         let secret = match (self.secrets.get(), secret_id) {
             (Some(secrets), Some(secret_id)) => secrets
@@ -432,11 +437,7 @@ impl PolicyAuthorizer {
             let granted = match &key {
                 // Retiring is decided by the grant retired: its retiring principal may.
                 _ if name == "RetireGrant" => self.kms.may_retire(ctx, &grantees, input).await,
-                Some(key) => {
-                    self.kms
-                        .grant_allows(ctx, key, &grantees, name, input)
-                        .await
-                }
+                Some(key) => self.kms.grant_allows(key, &grantees, name, input).await,
                 None => false,
             };
             if granted {
@@ -453,17 +454,17 @@ impl PolicyAuthorizer {
 }
 
 /// The key a KMS request uses: its `KeyId` (a `ReEncrypt`'s `SourceKeyId`), or for a `Decrypt`
-/// (or `ReEncrypt`) without one, the key the ciphertext's header names, so that a ciphertext
-/// never bypasses its key's policy.
-fn kms_key_named(input: &Value) -> Option<&str> {
+/// (or `ReEncrypt`) without one, the key the ciphertext's header names (by its ARN where the
+/// header names the key's account), so that a ciphertext never bypasses its key's policy.
+fn kms_key_named<'a>(ctx: &RequestContext, input: &'a Value) -> Option<Cow<'a, str>> {
     let named = |member: &str| input.get(member).and_then(Value::as_str);
     if let Some(key_id) = named("KeyId").or_else(|| named("SourceKeyId")) {
-        return Some(key_id);
+        return Some(Cow::Borrowed(key_id));
     }
     match input.get("CiphertextBlob") {
         Some(Value::Blob(blob)) => palisade_kms::parse_ciphertext(blob)
             .ok()
-            .map(|ciphertext| ciphertext.key_id),
+            .map(|ciphertext| ciphertext.key_reference(ctx.region.as_str())),
         _ => None,
     }
 }

@@ -1,7 +1,9 @@
 //! KMS as Secrets Manager and Parameter Store call it on a caller's behalf: each call is
 //! authorized as the caller's own `kms:<Operation>` on the key, with the condition keys AWS adds
 //! to a request a service makes for its caller (`kms:ViaService`, `aws:CalledVia`, ...), then run
-//! by KMS. `KeyRef::AwsManaged` is the service's AWS managed key, created on first use.
+//! by KMS. `KeyRef::AwsManaged` is the service's AWS managed key, created on first use. Another
+//! account's key (named by its ARN, or by the ciphertext being decrypted) is decided on that
+//! account's key policy together with the caller's policies, as a direct call would be.
 
 use std::sync::Arc;
 
@@ -177,9 +179,13 @@ mod tests {
     }
 
     fn root() -> RequestContext {
+        root_of(AccountId::local_default())
+    }
+
+    fn root_of(account: AccountId) -> RequestContext {
         RequestContext {
             request_id: "test".to_owned(),
-            principal: Principal::root(AccountId::local_default(), "test"),
+            principal: Principal::root(account, "test"),
             region: Region::parse("us-east-1").unwrap(),
             source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             user_agent: "tests".to_owned(),
@@ -198,11 +204,17 @@ mod tests {
             .collect()
     }
 
-    async fn direct(fixture: &Fixture, operation: &str, input: &Value) -> Result<(), ServiceError> {
+    /// Authorizes a direct call to KMS by the caller of `ctx`.
+    async fn direct(
+        fixture: &Fixture,
+        ctx: &RequestContext,
+        operation: &str,
+        input: &Value,
+    ) -> Result<(), ServiceError> {
         let model = &palisade_model_kms::MODEL;
         fixture
             .authorizer
-            .authorize(&root(), model, model.operation(operation).unwrap(), input)
+            .authorize(ctx, model, model.operation(operation).unwrap(), input)
             .await
     }
 
@@ -269,7 +281,9 @@ mod tests {
             Blob(data_key.ciphertext.clone()),
             &context(),
         );
-        let error = direct(&fixture, "Decrypt", &input).await.unwrap_err();
+        let error = direct(&fixture, &root(), "Decrypt", &input)
+            .await
+            .unwrap_err();
         assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
     }
 
@@ -329,7 +343,94 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
         let input = naming("CiphertextBlob", Blob(ciphertext), &context());
-        let error = direct(&fixture, "Decrypt", &input).await.unwrap_err();
+        let error = direct(&fixture, &root(), "Decrypt", &input)
+            .await
+            .unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+    }
+
+    #[tokio::test]
+    async fn another_accounts_key_needs_its_key_policy() {
+        let fixture = fixture().await;
+        let owner = root();
+        let other = root_of(AccountId::parse("222233334444").unwrap());
+        let sharing = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::000000000000:root"},
+             "Action":"kms:*","Resource":"*"},
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222233334444:root"},
+             "Action":["kms:Encrypt","kms:Decrypt","kms:GenerateDataKey","kms:DescribeKey"],
+             "Resource":"*"}]}"#;
+        let create = |policy: Option<&str>| CreateKeyRequest {
+            policy: policy.map(str::to_owned),
+            ..CreateKeyRequest::default()
+        };
+        let key_arn = |response: palisade_model_kms::types::CreateKeyResponse| {
+            response.key_metadata.unwrap().arn.unwrap()
+        };
+        let shared = key_arn(
+            fixture
+                .kms
+                .create_key(&owner, create(Some(sharing)))
+                .await
+                .unwrap(),
+        );
+        let private = key_arn(fixture.kms.create_key(&owner, create(None)).await.unwrap());
+
+        // Through Secrets Manager: a data key under the shared key, and back.
+        let data_key = fixture
+            .keys
+            .generate_data_key(&other, SECRETS, KeyRef::Customer(&shared), &context())
+            .await
+            .unwrap();
+        assert_eq!(data_key.key_arn, shared);
+        let plaintext = fixture
+            .keys
+            .decrypt(&other, SECRETS, &data_key.ciphertext, &context())
+            .await
+            .unwrap();
+        assert_eq!(plaintext.expose(), data_key.plaintext.expose());
+
+        // Directly, by key ARN or by the ciphertext alone.
+        let by_key = naming("KeyId", shared.clone(), &context());
+        direct(&fixture, &other, "Encrypt", &by_key).await.unwrap();
+        let by_blob = naming("CiphertextBlob", Blob(data_key.ciphertext), &context());
+        direct(&fixture, &other, "Decrypt", &by_blob).await.unwrap();
+        // The key policy allows B only what it names.
+        let error = direct(&fixture, &other, "CreateGrant", &by_key)
+            .await
+            .unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+
+        // A key policy that does not name B refuses B's root user too.
+        let error = fixture
+            .keys
+            .encrypt(
+                &other,
+                SECRETS,
+                KeyRef::Customer(&private),
+                b"x",
+                &context(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
+        assert!(error.message.contains(&private), "{}", error.message);
+        let (ciphertext, _) = fixture
+            .keys
+            .encrypt(
+                &owner,
+                SECRETS,
+                KeyRef::Customer(&private),
+                b"x",
+                &context(),
+            )
+            .await
+            .unwrap();
+        let error = fixture
+            .keys
+            .decrypt(&other, SECRETS, &ciphertext, &context())
+            .await
+            .unwrap_err();
         assert_eq!(error.common_kind(), Some(CommonError::AccessDenied));
     }
 }

@@ -7,6 +7,11 @@ mod aliases;
     reason = "test helpers: a failure is a failed test"
 )]
 mod common;
+#[expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failure is a failed test"
+)]
+mod cross_account;
 mod crypto;
 mod events;
 mod grants;
