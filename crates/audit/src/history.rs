@@ -9,7 +9,22 @@ const LATEST_MILLIS: i64 = 9_999_999_999_999;
 
 /// The key of the record of event `event_id` at `millis`.
 pub fn key(account: &str, region: &str, millis: i64, event_id: &str) -> String {
-    format!("{}{}/{event_id}", prefix(account, region), inverted(millis))
+    let mut key = Vec::new();
+    write_key(&mut key, account, region, millis, event_id);
+    String::from_utf8_lossy(&key).into_owned()
+}
+
+/// Appends [`key`] to `buffer`, in place.
+pub(crate) fn write_key(
+    buffer: &mut Vec<u8>,
+    account: &str,
+    region: &str,
+    millis: i64,
+    event_id: impl std::fmt::Display,
+) {
+    use std::io::Write as _;
+    // Writing into memory cannot fail.
+    let _ = write!(buffer, "{account}/{region}/{:013}/{event_id}", inverted(millis));
 }
 
 /// The prefix of every record of `account` in `region`.

@@ -124,14 +124,9 @@ impl AuditLog {
     }
 
     /// Persists `record`; resolves once it is durable.
-    pub async fn record(&self, record: &AuditRecord) -> Result<(), AuditError> {
-        let key = record.storage_key();
+    pub async fn record(&self, record: &AuditRecord<'_>) -> Result<(), AuditError> {
         self.journal
-            .append_with(|buffer| {
-                buffer.extend_from_slice(key.as_bytes());
-                buffer.push(b'\n');
-                record.write_json(buffer);
-            })
+            .append_with(|buffer| record.write_keyed_json(buffer))
             .await?;
         Ok(())
     }

@@ -4,10 +4,10 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 
 use palisade_core::model::{ServiceModel, ShapeId, ShapeKind};
-use palisade_core::{PrincipalKind, RequestContext, Value};
-use serde_json::{Map, Value as Json, json};
+use palisade_core::{Principal, PrincipalKind, RequestContext, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value as Json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// What CloudTrail writes in place of a sensitive value.
 const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
@@ -26,14 +26,29 @@ pub enum CallOutcome {
     },
 }
 
-/// One audit record, in CloudTrail's event format.
+/// One audit record, in CloudTrail's event format. It borrows what the request already holds
+/// and is written straight into the journal's buffer: a record costs no map of JSON values.
 #[derive(Debug, Clone)]
-pub struct AuditRecord {
-    event_id: String,
+pub struct AuditRecord<'a> {
+    event_id: uuid::Uuid,
     event_time: SystemTime,
-    account: String,
-    region: String,
-    json: Json,
+    caller: Caller<'a>,
+    account: &'a str,
+    region: &'a str,
+    request_id: &'a str,
+    source_ip: IpAddr,
+    user_agent: &'a str,
+    event_source: &'static str,
+    event_name: &'a str,
+    request_parameters: Option<Json>,
+    outcome: CallOutcome,
+}
+
+/// Who made the call, as `userIdentity` shows it.
+#[derive(Debug, Clone)]
+enum Caller<'a> {
+    Known(&'a Principal),
+    Unknown { access_key_id: Option<&'a str> },
 }
 
 /// Who made a call that failed before its caller was known (a bad signature, say).
@@ -51,185 +66,188 @@ pub struct Anonymous<'a> {
     pub user_agent: &'a str,
 }
 
-impl AuditRecord {
+impl<'a> AuditRecord<'a> {
     /// The record of a call by an authenticated caller.
     pub fn for_call(
-        ctx: &RequestContext,
+        ctx: &'a RequestContext,
         model: &ServiceModel,
-        operation: &str,
+        operation: &'a str,
         request_parameters: Option<Json>,
         outcome: CallOutcome,
     ) -> Self {
-        let principal = &ctx.principal;
-        let identity = match &principal.kind {
-            PrincipalKind::Root => json!({
-                "type": "Root",
-                "principalId": principal.user_id,
-                "arn": principal.arn,
-                "accountId": principal.account.as_str(),
-                "accessKeyId": principal.access_key_id,
-            }),
-            PrincipalKind::User { name } => json!({
-                "type": "IAMUser",
-                "principalId": principal.user_id,
-                "arn": principal.arn,
-                "accountId": principal.account.as_str(),
-                "accessKeyId": principal.access_key_id,
-                "userName": name,
-            }),
-            PrincipalKind::Anonymous => json!({ "type": "Unknown" }),
-            PrincipalKind::AssumedRole { .. } => json!({
-                "type": "AssumedRole",
-                "principalId": principal.user_id,
-                "arn": principal.arn,
-                "accountId": principal.account.as_str(),
-                "accessKeyId": principal.access_key_id,
-            }),
+        let caller = match ctx.principal.kind {
+            PrincipalKind::Anonymous => Caller::Unknown {
+                access_key_id: None,
+            },
+            _ => Caller::Known(&ctx.principal),
         };
-        Self::build(
-            identity,
-            principal.account.as_str(),
-            ctx.region.as_str(),
-            &ctx.request_id,
-            ctx.time,
-            ctx.source_ip,
-            &ctx.user_agent,
-            model,
-            operation,
+        Self {
+            event_id: uuid::Uuid::new_v4(),
+            event_time: ctx.time,
+            caller,
+            account: ctx.principal.account.as_str(),
+            region: ctx.region.as_str(),
+            request_id: &ctx.request_id,
+            source_ip: ctx.source_ip,
+            user_agent: &ctx.user_agent,
+            event_source: model.endpoint_prefix,
+            event_name: operation,
             request_parameters,
             outcome,
-        )
+        }
     }
 
     /// The record of a call refused before its caller was known.
     pub fn for_unauthenticated(
-        caller: &Anonymous<'_>,
-        request_id: &str,
+        caller: &Anonymous<'a>,
+        request_id: &'a str,
         time: SystemTime,
         model: &ServiceModel,
-        operation: &str,
+        operation: &'a str,
         outcome: CallOutcome,
     ) -> Self {
-        let mut identity = Map::new();
-        identity.insert("type".into(), Json::from("Unknown"));
-        if let Some(key) = caller.access_key_id {
-            identity.insert("accessKeyId".into(), Json::from(key));
-        }
-        Self::build(
-            Json::Object(identity),
-            caller.account,
-            caller.region,
-            request_id,
-            time,
-            caller.source_ip,
-            caller.user_agent,
-            model,
-            operation,
-            None,
-            outcome,
-        )
-    }
-
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one private constructor behind the two public ones"
-    )]
-    fn build(
-        user_identity: Json,
-        account: &str,
-        region: &str,
-        request_id: &str,
-        time: SystemTime,
-        source_ip: IpAddr,
-        user_agent: &str,
-        model: &ServiceModel,
-        operation: &str,
-        request_parameters: Option<Json>,
-        outcome: CallOutcome,
-    ) -> Self {
-        let event_id = uuid::Uuid::new_v4().to_string();
-        let mut record = Map::new();
-        record.insert("eventVersion".into(), Json::from("1.11"));
-        record.insert("userIdentity".into(), user_identity);
-        record.insert("eventTime".into(), Json::from(format_event_time(time)));
-        record.insert(
-            "eventSource".into(),
-            Json::from(format!("{}.amazonaws.com", model.endpoint_prefix)),
-        );
-        record.insert("eventName".into(), Json::from(operation));
-        record.insert("awsRegion".into(), Json::from(region));
-        record.insert(
-            "sourceIPAddress".into(),
-            Json::from(source_ip.to_canonical().to_string()),
-        );
-        record.insert("userAgent".into(), Json::from(user_agent));
-        let (response_elements, error) = match outcome {
-            CallOutcome::Success(elements) => (elements.unwrap_or(Json::Null), None),
-            CallOutcome::Failure { code, message } => (Json::Null, Some((code, message))),
-        };
-        if let Some((code, message)) = error {
-            record.insert("errorCode".into(), Json::from(code));
-            record.insert("errorMessage".into(), Json::from(message));
-        }
-        record.insert(
-            "requestParameters".into(),
-            request_parameters.unwrap_or(Json::Null),
-        );
-        record.insert("responseElements".into(), response_elements);
-        record.insert("requestID".into(), Json::from(request_id));
-        record.insert("eventID".into(), Json::from(event_id.clone()));
-        record.insert("readOnly".into(), Json::from(is_read_only(operation)));
-        record.insert("eventType".into(), Json::from("AwsApiCall"));
-        record.insert("managementEvent".into(), Json::from(true));
-        record.insert("recipientAccountId".into(), Json::from(account));
-        record.insert("eventCategory".into(), Json::from("Management"));
         Self {
-            event_id,
+            event_id: uuid::Uuid::new_v4(),
             event_time: time,
-            account: account.to_owned(),
-            region: region.to_owned(),
-            json: Json::Object(record),
+            caller: Caller::Unknown {
+                access_key_id: caller.access_key_id,
+            },
+            account: caller.account,
+            region: caller.region,
+            request_id,
+            source_ip: caller.source_ip,
+            user_agent: caller.user_agent,
+            event_source: model.endpoint_prefix,
+            event_name: operation,
+            request_parameters: None,
+            outcome,
         }
-    }
-
-    /// The record as CloudTrail's JSON.
-    pub fn json(&self) -> &Json {
-        &self.json
     }
 
     /// The `requestID` of the call the record is about.
     pub fn request_id(&self) -> &str {
-        self.json
-            .get("requestID")
-            .and_then(Json::as_str)
-            .unwrap_or_default()
+        self.request_id
     }
 
-    /// The record's `eventID`.
-    pub fn event_id(&self) -> &str {
-        &self.event_id
-    }
-
-    /// Appends the record's JSON to `buffer`.
-    pub(crate) fn write_json(&self, buffer: &mut Vec<u8>) {
-        // Serializing a `serde_json::Value` into memory cannot fail.
-        let _ = serde_json::to_writer(buffer, &self.json);
-    }
-
-    /// See [`crate::history`].
-    pub(crate) fn storage_key(&self) -> String {
+    /// Appends the record as `<storage key>\n<CloudTrail JSON>` to `buffer` (see
+    /// [`crate::history`]).
+    pub(crate) fn write_keyed_json(&self, buffer: &mut Vec<u8>) {
         let millis = palisade_core::clock::millis_since_epoch(self.event_time);
-        crate::history::key(&self.account, &self.region, millis, &self.event_id)
+        crate::history::write_key(
+            buffer,
+            self.account,
+            self.region,
+            millis,
+            self.event_id.hyphenated(),
+        );
+        buffer.push(b'\n');
+        // Serializing into memory cannot fail.
+        let _ = serde_json::to_writer(buffer, self);
+    }
+}
+
+impl Serialize for AuditRecord<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut record = serializer.serialize_map(None)?;
+        record.serialize_entry("eventVersion", "1.11")?;
+        record.serialize_entry("userIdentity", &self.caller)?;
+        record.serialize_entry("eventTime", &DisplayJson(EventTime(self.event_time)))?;
+        record.serialize_entry(
+            "eventSource",
+            &DisplayJson(format_args!("{}.amazonaws.com", self.event_source)),
+        )?;
+        record.serialize_entry("eventName", self.event_name)?;
+        record.serialize_entry("awsRegion", self.region)?;
+        record.serialize_entry(
+            "sourceIPAddress",
+            &DisplayJson(self.source_ip.to_canonical()),
+        )?;
+        record.serialize_entry("userAgent", self.user_agent)?;
+        let response_elements = match &self.outcome {
+            CallOutcome::Success(elements) => elements.as_ref(),
+            CallOutcome::Failure { code, message } => {
+                record.serialize_entry("errorCode", code)?;
+                record.serialize_entry("errorMessage", message)?;
+                None
+            }
+        };
+        record.serialize_entry("requestParameters", &self.request_parameters)?;
+        record.serialize_entry("responseElements", &response_elements)?;
+        record.serialize_entry("requestID", self.request_id)?;
+        record.serialize_entry("eventID", &DisplayJson(self.event_id.hyphenated()))?;
+        record.serialize_entry("readOnly", &is_read_only(self.event_name))?;
+        record.serialize_entry("eventType", "AwsApiCall")?;
+        record.serialize_entry("managementEvent", &true)?;
+        record.serialize_entry("recipientAccountId", self.account)?;
+        record.serialize_entry("eventCategory", "Management")?;
+        record.end()
+    }
+}
+
+impl Serialize for Caller<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut identity = serializer.serialize_map(None)?;
+        match self {
+            Caller::Unknown { access_key_id } => {
+                identity.serialize_entry("type", "Unknown")?;
+                if let Some(key) = access_key_id {
+                    identity.serialize_entry("accessKeyId", key)?;
+                }
+            }
+            Caller::Known(principal) => {
+                let kind = match &principal.kind {
+                    PrincipalKind::Root => "Root",
+                    PrincipalKind::User { .. } => "IAMUser",
+                    PrincipalKind::AssumedRole { .. } => "AssumedRole",
+                    PrincipalKind::Anonymous => "Unknown",
+                };
+                identity.serialize_entry("type", kind)?;
+                identity.serialize_entry("principalId", &principal.user_id)?;
+                identity.serialize_entry("arn", &principal.arn)?;
+                identity.serialize_entry("accountId", principal.account.as_str())?;
+                identity.serialize_entry("accessKeyId", &principal.access_key_id)?;
+                if let PrincipalKind::User { name } = &principal.kind {
+                    identity.serialize_entry("userName", name)?;
+                }
+            }
+        }
+        identity.end()
+    }
+}
+
+/// A value serialized as the JSON string of its `Display` form, written in place.
+struct DisplayJson<T>(T);
+
+impl<T: std::fmt::Display> Serialize for DisplayJson<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// CloudTrail's `eventTime`: UTC, whole seconds, as `2023-11-14T22:13:20Z`.
+struct EventTime(SystemTime);
+
+impl std::fmt::Display for EventTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let seconds = palisade_core::clock::millis_since_epoch(self.0).div_euclid(1000);
+        let moment = OffsetDateTime::from_unix_timestamp(seconds)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            moment.year(),
+            u8::from(moment.month()),
+            moment.day(),
+            moment.hour(),
+            moment.minute(),
+            moment.second()
+        )
     }
 }
 
 /// CloudTrail's `eventTime`: UTC, whole seconds.
 fn format_event_time(time: SystemTime) -> String {
-    let seconds = palisade_core::clock::millis_since_epoch(time).div_euclid(1000);
-    OffsetDateTime::from_unix_timestamp(seconds)
-        .ok()
-        .and_then(|moment| moment.format(&Rfc3339).ok())
-        .unwrap_or_default()
+    EventTime(time).to_string()
 }
 
 /// CloudTrail marks as read-only the calls that only read: by AWS's naming, those whose names
@@ -376,6 +394,59 @@ mod tests {
         let json = request_parameters(model, data_key.output.unwrap(), &output).unwrap();
         assert_eq!(json["plaintext"], HIDDEN);
         assert!(json.get("ciphertextBlob").is_none());
+    }
+
+    #[test]
+    fn records_are_written_keyed_in_cloudtrail_format() {
+        let ctx = RequestContext {
+            request_id: "req-1".to_owned(),
+            principal: Principal::root(palisade_core::AccountId::local_default(), "test"),
+            region: palisade_core::Region::us_east_1(),
+            source_ip: "::ffff:127.0.0.1".parse().unwrap(),
+            user_agent: "agent \"quoted\"".to_owned(),
+            time: std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_123),
+            secure_transport: false,
+        };
+        let record = AuditRecord::for_call(
+            &ctx,
+            &palisade_model_kms::MODEL,
+            "CreateKey",
+            None,
+            CallOutcome::Failure {
+                code: "AccessDeniedException".to_owned(),
+                message: "no".to_owned(),
+            },
+        );
+        let mut buffer = Vec::new();
+        record.write_keyed_json(&mut buffer);
+        let text = String::from_utf8(buffer).unwrap();
+        let (key, json) = text.split_once('\n').unwrap();
+        let json: Json = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            key,
+            crate::history::key(
+                "000000000000",
+                "us-east-1",
+                1_700_000_000_123,
+                json["eventID"].as_str().unwrap()
+            )
+        );
+        assert_eq!(json["eventVersion"], "1.11");
+        assert_eq!(json["userIdentity"]["type"], "Root");
+        assert_eq!(json["userIdentity"]["arn"], "arn:aws:iam::000000000000:root");
+        assert_eq!(json["userIdentity"]["accessKeyId"], "test");
+        assert_eq!(json["eventTime"], "2023-11-14T22:13:20Z");
+        assert_eq!(json["eventSource"], "kms.amazonaws.com");
+        assert_eq!(json["eventName"], "CreateKey");
+        assert_eq!(json["sourceIPAddress"], "127.0.0.1");
+        assert_eq!(json["userAgent"], "agent \"quoted\"");
+        assert_eq!(json["errorCode"], "AccessDeniedException");
+        assert_eq!(json["errorMessage"], "no");
+        assert_eq!(json["requestParameters"], Json::Null);
+        assert_eq!(json["requestID"], "req-1");
+        assert_eq!(json["readOnly"], false);
+        assert_eq!(json["recipientAccountId"], "000000000000");
+        assert_eq!(json["eventCategory"], "Management");
     }
 
     #[test]

@@ -26,14 +26,17 @@ fn context(request_id: &str) -> RequestContext {
     }
 }
 
-fn record(request_id: &str) -> AuditRecord {
-    AuditRecord::for_call(
-        &context(request_id),
+/// Records a call with request id `request_id`; returns once it is durable.
+async fn record(log: &AuditLog, request_id: &str) {
+    let ctx = context(request_id);
+    let record = AuditRecord::for_call(
+        &ctx,
         &palisade_model_kms::MODEL,
         "ListKeys",
         None,
         CallOutcome::Success(None),
-    )
+    );
+    log.record(&record).await.unwrap();
 }
 
 async fn stored_request_ids(store: &Store) -> Vec<String> {
@@ -66,11 +69,11 @@ async fn records_reach_the_store_and_survive_a_restart() {
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let log = log.clone();
-            tokio::spawn(async move { log.record(&record(&format!("r{i:02}"))).await })
+            tokio::spawn(async move { record(&log, &format!("r{i:02}")).await })
         })
         .collect();
     for task in tasks {
-        task.await.unwrap().unwrap();
+        task.await.unwrap();
     }
     log.flush().await;
     let expected: Vec<String> = (0..50).map(|i| format!("r{i:02}")).collect();
@@ -79,7 +82,7 @@ async fn records_reach_the_store_and_survive_a_restart() {
     // Durable in the journal but not yet copied when the process stops: the next start copies
     // it, and copying the others again changes nothing.
     std::fs::remove_file(journal_dir.join("indexed")).unwrap();
-    log.record(&record("r50")).await.unwrap();
+    record(&log, "r50").await;
     drop(log);
     let reopened = AuditLog::open(&journal_dir, Arc::clone(&store)).unwrap();
     reopened.flush().await;
@@ -89,7 +92,7 @@ async fn records_reach_the_store_and_survive_a_restart() {
 
     reopened.reset().await.unwrap();
     assert!(stored_request_ids(&store).await.is_empty());
-    reopened.record(&record("after")).await.unwrap();
+    record(&reopened, "after").await;
     reopened.flush().await;
     assert_eq!(stored_request_ids(&store).await, ["after"]);
 }

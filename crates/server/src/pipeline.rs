@@ -262,7 +262,7 @@ async fn audited_error(
 async fn finish(
     state: &AppState,
     route: &Route,
-    record: AuditRecord,
+    record: AuditRecord<'_>,
     response: Response<Bytes>,
     arrived: Instant,
 ) -> Response<Body> {

@@ -7,9 +7,10 @@
 use async_trait::async_trait;
 
 use crate::StoreError;
+use crate::cache::ScanKey;
 
 /// A stored row as the backend holds it: the encoded value (format byte first) and its version.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RawEntry {
     pub(crate) bytes: Vec<u8>,
     pub(crate) version: u64,
@@ -120,6 +121,16 @@ impl ScanRange<'_> {
              WHERE keyspace = {p}1 AND key {lower_op} {p}2{upper} \
              ORDER BY key LIMIT {p}3"
         )
+    }
+
+    /// The range as the key of a cached scan.
+    pub(crate) fn cache_key(&self) -> ScanKey {
+        ScanKey {
+            lower: self.lower_key().to_owned(),
+            inclusive: matches!(self.lower, Lower::Inclusive(_)),
+            upper: self.upper.map(str::to_owned),
+            limit: self.limit,
+        }
     }
 
     pub(crate) fn lower_key(&self) -> &str {

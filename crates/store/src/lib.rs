@@ -15,6 +15,7 @@
 
 mod backend;
 mod barrier;
+mod cache;
 mod error;
 pub mod fsutil;
 mod postgres;

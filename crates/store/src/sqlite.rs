@@ -16,7 +16,7 @@ use std::io::{self, ErrorKind};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,6 +26,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::backend::{Backend, RawBatch, RawEntry, ScanRange, WriteOp, version_from_i64};
+use crate::cache::ReadCache;
 use crate::{StoreError, fsutil};
 
 /// The database file's name in the data directory.
@@ -72,6 +73,8 @@ enum Command {
 pub(crate) struct SqliteBackend {
     writer: mpsc::Sender<Command>,
     readers: Arc<Readers>,
+    /// Exact, because the lock below makes this process the only writer.
+    cache: Arc<ReadCache>,
     /// Held (flock) for as long as the backend lives.
     _lock: File,
 }
@@ -96,6 +99,37 @@ impl Readers {
         let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
         f(&conn)
     }
+
+    /// A read connection no one is using right now, if there is one.
+    fn idle(&self) -> Option<MutexGuard<'_, Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let len = self.conns.len();
+        (0..len).find_map(|offset| {
+            let conn = self.conns.get((start + offset) % len.max(1))?;
+            match conn.try_lock() {
+                Ok(conn) => Some(conn),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            }
+        })
+    }
+}
+
+fn get_entry(conn: &Connection, keyspace: &str, key: &str) -> Result<Option<RawEntry>, StoreError> {
+    let mut stmt = conn.prepare_cached(GET).map_err(sql)?;
+    let row = stmt
+        .query_row((keyspace, key), |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()
+        .map_err(sql)?;
+    row.map(|(version, bytes)| {
+        Ok(RawEntry {
+            bytes,
+            version: version_from_i64(version)?,
+        })
+    })
+    .transpose()
 }
 
 fn sql(err: rusqlite::Error) -> StoreError {
@@ -168,8 +202,35 @@ impl SqliteBackend {
                 conns,
                 next: AtomicUsize::new(0),
             }),
+            cache: Arc::default(),
             _lock: lock,
         })
+    }
+
+    async fn scan_rows(&self, range: ScanRange<'_>) -> Result<Vec<(String, RawEntry)>, StoreError> {
+        let query = range.sql("entries", '?');
+        let keyspace = range.keyspace.to_owned();
+        let lower = range.lower_key().to_owned();
+        let upper = range.upper.map(str::to_owned);
+        let limit = range.limit_i64();
+        let capacity = range.limit.min(1024);
+        self.read(move |conn| {
+            let mut params: Vec<&dyn ToSql> = vec![&keyspace, &lower, &limit];
+            if let Some(upper) = &upper {
+                params.push(upper);
+            }
+            let mut stmt = conn.prepare_cached(&query).map_err(sql)?;
+            let mut rows = stmt.query(params.as_slice()).map_err(sql)?;
+            let mut out = Vec::with_capacity(capacity);
+            while let Some(row) = rows.next().map_err(sql)? {
+                let key: String = row.get(0).map_err(sql)?;
+                let version = version_from_i64(row.get(1).map_err(sql)?)?;
+                let bytes: Vec<u8> = row.get(2).map_err(sql)?;
+                out.push((key, RawEntry { bytes, version }));
+            }
+            Ok(out)
+        })
+        .await
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, StoreError> {
@@ -228,58 +289,57 @@ fn lock_data_dir(data_dir: &Path) -> Result<File, StoreError> {
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn get(&self, keyspace: &str, key: &str) -> Result<Option<RawEntry>, StoreError> {
-        let (keyspace, key) = (keyspace.to_owned(), key.to_owned());
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(GET).map_err(sql)?;
-            let row = stmt
-                .query_row((&keyspace, &key), |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
-                })
-                .optional()
-                .map_err(sql)?;
-            row.map(|(version, bytes)| {
-                Ok(RawEntry {
-                    bytes,
-                    version: version_from_i64(version)?,
-                })
-            })
-            .transpose()
-        })
-        .await
+        // A point read touches a few pages SQLite has cached and takes microseconds: less than
+        // the two thread switches of a trip through the blocking pool, which it takes only when
+        // every read connection is busy.
+        if let Some(row) = self.cache.row(keyspace, key) {
+            return Ok(row);
+        }
+        let started = self.cache.start();
+        let here = self
+            .readers
+            .idle()
+            .map(|conn| get_entry(&conn, keyspace, key));
+        let row = match here {
+            Some(row) => row?,
+            None => {
+                let (keyspace, key) = (keyspace.to_owned(), key.to_owned());
+                self.read(move |conn| get_entry(conn, &keyspace, &key))
+                    .await?
+            }
+        };
+        self.cache.keep_row(started, keyspace, key, row.as_ref());
+        Ok(row)
     }
 
     async fn scan(&self, range: ScanRange<'_>) -> Result<Vec<(String, RawEntry)>, StoreError> {
-        let query = range.sql("entries", '?');
-        let keyspace = range.keyspace.to_owned();
-        let lower = range.lower_key().to_owned();
-        let upper = range.upper.map(str::to_owned);
-        let limit = range.limit_i64();
-        let capacity = range.limit.min(1024);
-        self.read(move |conn| {
-            let mut params: Vec<&dyn ToSql> = vec![&keyspace, &lower, &limit];
-            if let Some(upper) = &upper {
-                params.push(upper);
-            }
-            let mut stmt = conn.prepare_cached(&query).map_err(sql)?;
-            let mut rows = stmt.query(params.as_slice()).map_err(sql)?;
-            let mut out = Vec::with_capacity(capacity);
-            while let Some(row) = rows.next().map_err(sql)? {
-                let key: String = row.get(0).map_err(sql)?;
-                let version = version_from_i64(row.get(1).map_err(sql)?)?;
-                let bytes: Vec<u8> = row.get(2).map_err(sql)?;
-                out.push((key, RawEntry { bytes, version }));
-            }
-            Ok(out)
-        })
-        .await
+        let scan = range.cache_key();
+        if let Some(rows) = self.cache.scan(range.keyspace, &scan) {
+            return Ok(rows);
+        }
+        let started = self.cache.start();
+        let rows = self.scan_rows(range).await?;
+        self.cache.keep_scan(started, range.keyspace, scan, &rows);
+        Ok(rows)
     }
 
     async fn commit(&self, batch: RawBatch) -> Result<(), StoreError> {
-        self.ask(|reply| Command::Commit(batch, reply)).await
+        let mut keyspaces: Vec<String> = batch
+            .writes
+            .iter()
+            .map(|write| write.keyspace.clone())
+            .collect();
+        keyspaces.dedup();
+        let committed = self.ask(|reply| Command::Commit(batch, reply)).await;
+        // Whatever the outcome: a failed commit wrote nothing, but dropping reads costs little.
+        self.cache.invalidate(keyspaces.iter().map(String::as_str));
+        committed
     }
 
     async fn reset(&self) -> Result<(), StoreError> {
-        self.ask(Command::Reset).await
+        let reset = self.ask(Command::Reset).await;
+        self.cache.clear();
+        reset
     }
 
     async fn health(&self) -> Result<(), StoreError> {
