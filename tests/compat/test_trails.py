@@ -255,8 +255,8 @@ def test_event_selectors(client):
     assert read["AdvancedEventSelectors"] == advanced and "EventSelectors" not in read
 
     refused = [
-        ({"EventSelectors": classic, "AdvancedEventSelectors": advanced}, "InvalidParameterCombinationException"),
-        ({}, "InvalidParameterCombinationException"),
+        ({"EventSelectors": classic, "AdvancedEventSelectors": advanced}, "InvalidEventSelectorsException"),
+        ({}, "InvalidEventSelectorsException"),
         ({"EventSelectors": []}, "InvalidEventSelectorsException"),
         ({"EventSelectors": classic * 6}, "InvalidEventSelectorsException"),
         ({"EventSelectors": [{"DataResources": [{"Type": "AWS::EC2::Instance", "Values": ["arn:aws:ec2"]}]}]}, "InvalidEventSelectorsException"),

@@ -81,14 +81,21 @@ impl CloudTrailState {
         &self,
         account: &str,
     ) -> Result<Vec<Stored<TrailRecord>>, ServiceError> {
-        let prefix = format!("{account}/");
+        self.trails_under(&format!("{account}/")).await
+    }
+
+    /// Every trail whose key starts with `prefix` (every trail of every account for `""`).
+    pub(crate) async fn trails_under(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<Stored<TrailRecord>>, ServiceError> {
         let mut trails = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let page = typed::scan_json::<TrailRecord>(
                 &self.store,
                 TRAILS,
-                &prefix,
+                prefix,
                 after.as_deref(),
                 CHUNK,
             )

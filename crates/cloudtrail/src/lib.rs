@@ -1,16 +1,25 @@
 //! AWS CloudTrail behind the generated [`palisade_model_cloudtrail::Cloudtrail`] trait. What is
 //! built: event history (`LookupEvents`) over the audit records the pipeline writes for every
-//! call, and the trails' control plane (`trails`: create, read, list, update, delete, logging
-//! status, tags; `selectors`: event and Insights selectors). Trails are stored and report their
-//! status but deliver no log files or digests yet; event data stores are not built and answer
-//! `NotImplemented`.
+//! call, the trails' control plane (`trails`: create, read, list, update, delete, logging
+//! status, tags; `selectors`: event and Insights selectors), delivery of logging trails' log
+//! files into a local directory standing in for S3 (`delivery`, `layout`), signed digests for
+//! log file validation with `ListPublicKeys` (`digest`), and the offline validator behind
+//! `palisade trail validate` (`validate`). Event selectors are kept but not applied to delivery;
+//! event data stores are not built and answer `NotImplemented`.
 
 mod db;
+mod delivery;
+pub mod digest;
+pub mod layout;
 mod lookup;
 mod names;
 mod selectors;
 mod trails;
+pub mod validate;
 
+pub use delivery::{DeliveryReport, SETTLE_MILLIS};
+
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_audit::AuditLog;
@@ -22,11 +31,12 @@ use palisade_model_cloudtrail::types::{
     DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetEventSelectorsRequest,
     GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
     GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
-    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
-    LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
-    PutInsightSelectorsRequest, PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse,
-    StartLoggingRequest, StartLoggingResponse, StopLoggingRequest, StopLoggingResponse,
-    UpdateTrailRequest, UpdateTrailResponse,
+    ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest, ListTagsResponse,
+    ListTrailsRequest, ListTrailsResponse, LookupEventsRequest, LookupEventsResponse,
+    PutEventSelectorsRequest, PutEventSelectorsResponse, PutInsightSelectorsRequest,
+    PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse, StartLoggingRequest,
+    StartLoggingResponse, StopLoggingRequest, StopLoggingResponse, UpdateTrailRequest,
+    UpdateTrailResponse,
 };
 use palisade_store::Store;
 
@@ -36,6 +46,10 @@ pub struct CloudTrailState {
     store: Store,
     clock: Arc<dyn Clock>,
     audit: AuditLog,
+    /// Where trails' files go; `None` delivers nothing.
+    delivery_root: Option<PathBuf>,
+    /// Held by the delivery run in progress.
+    delivering: tokio::sync::Mutex<()>,
 }
 
 impl CloudTrailState {
@@ -45,6 +59,8 @@ impl CloudTrailState {
             store,
             clock,
             audit,
+            delivery_root: None,
+            delivering: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -118,6 +134,14 @@ impl Cloudtrail for CloudTrailState {
         input: GetTrailStatusRequest,
     ) -> Result<GetTrailStatusResponse, ServiceError> {
         trails::get_trail_status(self, ctx, input).await
+    }
+
+    async fn list_public_keys(
+        &self,
+        ctx: &RequestContext,
+        input: ListPublicKeysRequest,
+    ) -> Result<ListPublicKeysResponse, ServiceError> {
+        digest::list_public_keys(self, ctx, input).await
     }
 
     async fn list_tags(

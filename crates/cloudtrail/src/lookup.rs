@@ -107,7 +107,8 @@ pub(crate) async fn lookup_events(
     })
 }
 
-fn millis(time: Timestamp) -> i64 {
+/// A timestamp of the API in whole milliseconds.
+pub(crate) fn millis(time: Timestamp) -> i64 {
     #[expect(
         clippy::cast_possible_truncation,
         reason = "a timestamp's milliseconds fit an i64 for any date the API accepts; the cast saturates"
@@ -205,7 +206,7 @@ fn matches(record: &Json, filter: &LookupAttribute) -> bool {
 }
 
 /// `eventTime` (`2023-11-14T22:13:20Z`) in milliseconds.
-fn parse_event_time(text: &str) -> Option<i64> {
+pub(crate) fn parse_event_time(text: &str) -> Option<i64> {
     let time = OffsetDateTime::parse(text, &Rfc3339).ok()?;
     i64::try_from(time.unix_timestamp_nanos() / 1_000_000).ok()
 }

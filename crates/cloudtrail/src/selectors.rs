@@ -1,7 +1,7 @@
 //! A trail's event selectors (classic or advanced, never both) and Insights selectors: AWS's
 //! validation, how they are stored, and how they read back.
 //!
-//! Palisade delivers no trail logs yet, so selectors are kept and reported, not applied.
+//! Selectors are kept and reported, but not applied: delivery sends every record of a trail.
 
 use std::collections::BTreeSet;
 
@@ -103,13 +103,15 @@ pub(crate) async fn put_event_selectors(
     let selectors = match (input.event_selectors, input.advanced_event_selectors) {
         (Some(classic), None) => EventSelectorsRecord::Classic(classic_selectors(classic)?),
         (None, Some(advanced)) => EventSelectorsRecord::Advanced(advanced_selectors(advanced)?),
+        // PutEventSelectors models no InvalidParameterCombinationException: AWS reports a bad
+        // combination of selectors as invalid selectors.
         (Some(_), Some(_)) => {
-            return Err(errors::invalid_parameter_combination_exception(
+            return Err(errors::invalid_event_selectors_exception(
                 "You cannot specify both EventSelectors and AdvancedEventSelectors in one request.",
             ));
         }
         (None, None) => {
-            return Err(errors::invalid_parameter_combination_exception(
+            return Err(errors::invalid_event_selectors_exception(
                 "You must specify either EventSelectors or AdvancedEventSelectors.",
             ));
         }

@@ -2,8 +2,8 @@
 //! logging, and their tags.
 //!
 //! A trail belongs to its account and home region. A multi-Region trail also shows in every
-//! other region as a shadow trail: it can be read there, but changed only from home. Trails are
-//! stored and report their status; Palisade does not deliver their log files yet.
+//! other region as a shadow trail: it can be read there, but changed only from home. Delivery
+//! of a logging trail's files is `crate::delivery`'s.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,7 @@ use palisade_store::typed::Stored;
 
 use crate::CloudTrailState;
 use crate::db::{TRAILS, TrailRecord, plain};
+use crate::delivery::DELIVERIES;
 use crate::names::{
     TrailRef, check_bucket_name, check_s3_key_prefix, check_trail_name, kms_key_arn, parse_arn,
     sns_topic_arn, trail_arn,
@@ -336,9 +337,12 @@ pub(crate) async fn delete_trail(
             let stored = state.find_trail(ctx, &input.name).await?;
             require_home_region(ctx, &stored.value)?;
             let key = stored.value.key();
+            // The trail's delivery state goes with it: a trail made again under the name
+            // starts afresh.
             let transaction = Transaction::new()
                 .expect_version(TRAILS, &key, stored.version)
-                .delete(TRAILS, &key);
+                .delete(TRAILS, &key)
+                .delete(DELIVERIES, &key);
             Ok((transaction, ()))
         })
         .await?;
@@ -381,18 +385,29 @@ pub(crate) async fn stop_logging(
     Ok(StopLoggingResponse::default())
 }
 
-/// What is known honestly: whether the trail logs and since or until when. Delivery is not
-/// built, so every delivery and notification field stays absent.
+/// Whether the trail logs and since or until when, and how its deliveries went. Notifications
+/// and CloudWatch Logs are not delivered, so their fields stay absent.
 pub(crate) async fn get_trail_status(
     state: &CloudTrailState,
     ctx: &RequestContext,
     input: GetTrailStatusRequest,
 ) -> Result<GetTrailStatusResponse, ServiceError> {
     let trail = state.find_trail(ctx, &input.name).await?.value;
+    let delivery = state.delivery_status(&trail).await?.unwrap_or_default();
+    let iso = |millis: Option<i64>| millis.map(crate::layout::iso_seconds);
     Ok(GetTrailStatusResponse {
         is_logging: Some(trail.is_logging),
         start_logging_time: trail.start_logging_millis.map(Timestamp::from_millis),
         stop_logging_time: trail.stop_logging_millis.map(Timestamp::from_millis),
+        time_logging_started: iso(trail.start_logging_millis),
+        time_logging_stopped: iso(trail.stop_logging_millis),
+        latest_delivery_time: delivery.latest_delivery_millis.map(Timestamp::from_millis),
+        latest_delivery_attempt_time: iso(delivery.latest_attempt_millis),
+        latest_delivery_attempt_succeeded: delivery
+            .latest_attempt_succeeded
+            .map(|succeeded| succeeded.to_string()),
+        latest_delivery_error: delivery.latest_delivery_error,
+        latest_digest_delivery_time: delivery.latest_digest_millis.map(Timestamp::from_millis),
         ..GetTrailStatusResponse::default()
     })
 }

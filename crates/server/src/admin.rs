@@ -1,5 +1,5 @@
 //! Palisade's own endpoints beside the AWS API: health, metrics, and (in local mode) reset, with
-//! the aliases that LocalStack and moto users already call.
+//! the aliases that LocalStack and moto users already call, and trail delivery on demand.
 
 use std::sync::Arc;
 
@@ -53,6 +53,27 @@ pub async fn reset(State(state): State<Arc<AppState>>) -> Response {
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "failed", "reason": error.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /_palisade/cloudtrail/deliver`: delivers every trail's records of the calls answered
+/// so far and closes their digests now, rather than at the next period. Only in local mode.
+pub async fn deliver_trails(State(state): State<Arc<AppState>>) -> Response {
+    if !state.config.local_mode() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.cloudtrail.deliver_now().await {
+        Ok(report) => Json(json!({
+            "status": "ok",
+            "logFiles": report.log_files,
+            "digests": report.digests,
+        }))
+        .into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "failed", "reason": error.message })),
         )
             .into_response(),
     }

@@ -12,8 +12,9 @@
 //! the KMS key's ARN for KMS operations that name a key (whose key policy is then evaluated as
 //! AWS does, with IAM policies counting only where the key policy delegates to the account), the
 //! secret's ARN for Secrets Manager operations that name an existing secret (with its resource
-//! policy, if it has one), and `*` elsewhere until the other services declare their resource
-//! ARNs (so a policy that names other resource ARNs does not yet match). A secret named by the
+//! policy, if it has one), the ARNs [`crate::resources`] declares for Parameter Store, Logs,
+//! EventBridge, CloudTrail, IAM and Organizations operations (each decided on its own, with the
+//! service condition keys the input carries), and `*` elsewhere. A secret named by the
 //! ARN of another account is that account's, and so is a KMS key named by the key or alias ARN
 //! of another account (or by a ciphertext whose header names that account) in an operation AWS
 //! allows across accounts: the request is then allowed only where both the caller's policies
@@ -37,6 +38,8 @@ use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{AccountId, PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_iam::IamState;
 use palisade_kms::{ConditionKey, KeyFacts, KmsState};
+use palisade_model_iam::Iam;
+use palisade_model_iam::types::{GetGroupRequest, GetUserRequest};
 use palisade_organizations::{OrgContext, OrgPolicyDocument, OrganizationsState};
 use palisade_policy::{
     Organizations, ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict,
@@ -45,6 +48,7 @@ use palisade_secretsmanager::SecretsManagerState;
 use palisade_sts::StsState;
 
 use crate::auth::is_session_key;
+use crate::resources::{self, Declared, IamEntity, Resource};
 
 /// Decides whether a request may proceed.
 pub trait Authorizer: Send + Sync + 'static {
@@ -211,26 +215,153 @@ impl PolicyAuthorizer {
                 model,
                 "ReEncryptFrom",
                 kms_key_named(ctx, input).as_deref(),
+                None,
                 input,
                 extra,
             )
             .await?;
             return self
-                .decide_action(ctx, model, "ReEncryptTo", destination, input, extra)
+                .decide_action(ctx, model, "ReEncryptTo", destination, None, input, extra)
+                .await;
+        }
+        let scope = resources::Scope {
+            account: ctx.principal.account.as_str(),
+            region: ctx.region.as_str(),
+            caller_arn: &ctx.principal.arn,
+        };
+        if let Some(declared) = resources::declared(model.name, operation.name, input, &scope) {
+            return self
+                .decide_declared(ctx, model, operation.name, declared, input, extra)
                 .await;
         }
         let key_id = kms_key_named(ctx, input).filter(|_| model.name == "kms");
-        self.decide_action(ctx, model, operation.name, key_id.as_deref(), input, extra)
-            .await
+        self.decide_action(
+            ctx,
+            model,
+            operation.name,
+            key_id.as_deref(),
+            None,
+            input,
+            extra,
+        )
+        .await
     }
 
-    /// Decides the action `<prefix>:<name>`, on the KMS key `key_id` where one is named.
+    /// Decides the operation `name` on each resource the table declares for it, with the
+    /// service's condition keys from the input; denied if any one is denied.
+    async fn decide_declared(
+        &self,
+        ctx: &RequestContext,
+        model: &'static ServiceModel,
+        name: &str,
+        declared: Declared,
+        input: &Value,
+        extra: &[ConditionKey],
+    ) -> Result<(), ServiceError> {
+        let arns = self.resource_arns(ctx, declared.resources).await?;
+        // Keys a calling service adds replace derived keys of the same name, so they go last.
+        let mut condition_keys = declared.condition_keys;
+        condition_keys.extend_from_slice(extra);
+        if arns.is_empty() {
+            return self
+                .decide_action(ctx, model, name, None, None, input, &condition_keys)
+                .await;
+        }
+        for arn in &arns {
+            self.decide_action(ctx, model, name, None, Some(arn), input, &condition_keys)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The ARNs of declared resources: an IAM entity's with its path, an Organizations entity's
+    /// with the caller's organization (left out when the caller is in none).
+    async fn resource_arns(
+        &self,
+        ctx: &RequestContext,
+        resources: Vec<Resource>,
+    ) -> Result<Vec<String>, ServiceError> {
+        let mut arns = Vec::with_capacity(resources.len());
+        for resource in resources {
+            match resource {
+                Resource::Arn(arn) => arns.push(arn),
+                Resource::Iam { entity, name } => {
+                    arns.push(self.iam_arn(ctx, entity, &name).await?)
+                }
+                Resource::Organizations { entity, id } => {
+                    if let Some(organization) = self.organization_of(&ctx.principal.account).await?
+                    {
+                        arns.push(entity.arn(
+                            &organization.management_account_id,
+                            &organization.organization_id,
+                            &id,
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(arns)
+    }
+
+    /// The ARN of the IAM user, group or role `name` in the caller's account, with the path it
+    /// was created with; with the default path `/` when it does not exist, as AWS names it then.
+    async fn iam_arn(
+        &self,
+        ctx: &RequestContext,
+        entity: IamEntity,
+        name: &str,
+    ) -> Result<String, ServiceError> {
+        let found = match entity {
+            IamEntity::User => self
+                .iam
+                .get_user(
+                    ctx,
+                    GetUserRequest {
+                        user_name: Some(name.to_owned()),
+                    },
+                )
+                .await
+                .map(|response| Some(response.user.arn)),
+            IamEntity::Group => self
+                .iam
+                .get_group(
+                    ctx,
+                    GetGroupRequest {
+                        group_name: name.to_owned(),
+                        marker: None,
+                        max_items: Some(1),
+                    },
+                )
+                .await
+                .map(|response| Some(response.group.arn)),
+            IamEntity::Role => self
+                .iam
+                .role(&ctx.principal.account, name)
+                .await
+                .map(|role| role.map(|role| role.arn))
+                .map_err(|error| ServiceError::internal(error.to_string())),
+        };
+        match found {
+            Ok(Some(arn)) => Ok(arn),
+            // A failure of the server is not a missing entity.
+            Err(error) if error.common_kind() == Some(CommonError::InternalFailure) => Err(error),
+            Ok(None) | Err(_) => Ok(entity.arn(ctx.principal.account.as_str(), "/", name)),
+        }
+    }
+
+    /// Decides the action `<prefix>:<name>`: on the KMS key `key_id` where one is named, else
+    /// on `declared_resource` (from [`resources`]) where there is one.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the authorizer's one decision step: each argument is a part of the request decided"
+    )]
     async fn decide_action(
         &self,
         ctx: &RequestContext,
         model: &'static ServiceModel,
         name: &str,
         key_id: Option<&str>,
+        declared_resource: Option<&str>,
         input: &Value,
         extra: &[ConditionKey],
     ) -> Result<(), ServiceError> {
@@ -310,7 +441,7 @@ impl PolicyAuthorizer {
             ),
             // Another account's secret that does not exist: nothing there allows.
             (None, None) if cross_account => (secret_id.unwrap_or("*"), None),
-            (None, None) => ("*", None),
+            (None, None) => (declared_resource.unwrap_or("*"), None),
         };
         let session = if session_key {
             self.sts

@@ -45,6 +45,13 @@ pub struct ServeArgs {
     /// an HTTP endpoint or a built-in database rotation (the README shows the format).
     #[arg(long, env = "PALISADE_ROTATION_FUNCTIONS")]
     pub rotation_functions: Option<PathBuf>,
+    /// The directory standing in for S3 where trails deliver their log files and digests, one
+    /// directory per bucket (default `<data-dir>/trails`).
+    #[arg(long, env = "PALISADE_TRAIL_DELIVERY_DIR")]
+    pub trail_delivery_dir: Option<PathBuf>,
+    /// Seconds between trail deliveries (default 300).
+    #[arg(long, env = "PALISADE_TRAIL_DELIVERY_INTERVAL_SECS")]
+    pub trail_delivery_interval_secs: Option<u64>,
 }
 
 /// The log output format.
@@ -72,6 +79,8 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     header_timeout_secs: Option<u64>,
     rotation_functions: Option<PathBuf>,
+    trail_delivery_dir: Option<PathBuf>,
+    trail_delivery_interval_secs: Option<u64>,
 }
 
 /// Root credentials for the default account.
@@ -116,7 +125,16 @@ pub struct Config {
     pub header_timeout: Duration,
     /// The rotation functions document, if one is configured.
     pub rotation_functions: Option<PathBuf>,
+    /// Where trails deliver their files.
+    pub trail_delivery_dir: PathBuf,
+    /// How often trails deliver.
+    pub trail_delivery_interval: Duration,
 }
+
+/// Trails' default delivery directory, inside the data directory.
+const TRAIL_DELIVERY_DIR: &str = "trails";
+/// How often trails deliver by default: AWS delivers about every five minutes.
+const DEFAULT_TRAIL_DELIVERY_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The configuration cannot be used.
 #[derive(Debug)]
@@ -149,6 +167,8 @@ impl Config {
             log_format: LogFormat::Text,
             header_timeout: Duration::from_secs(10),
             rotation_functions: None,
+            trail_delivery_dir: data_dir.join(TRAIL_DELIVERY_DIR),
+            trail_delivery_interval: DEFAULT_TRAIL_DELIVERY_INTERVAL,
         }
     }
 
@@ -215,7 +235,6 @@ impl Config {
         }
         Ok(Self {
             listen,
-            data_dir,
             store,
             account,
             root_credentials,
@@ -226,6 +245,16 @@ impl Config {
                     .unwrap_or(10),
             ),
             rotation_functions: args.rotation_functions.or(file.rotation_functions),
+            trail_delivery_dir: args
+                .trail_delivery_dir
+                .or(file.trail_delivery_dir)
+                .unwrap_or_else(|| data_dir.join(TRAIL_DELIVERY_DIR)),
+            trail_delivery_interval: args
+                .trail_delivery_interval_secs
+                .or(file.trail_delivery_interval_secs)
+                .map_or(DEFAULT_TRAIL_DELIVERY_INTERVAL, Duration::from_secs)
+                .max(Duration::from_secs(1)),
+            data_dir,
         })
     }
 }

@@ -17,6 +17,7 @@ pub mod config;
 pub mod keys;
 pub mod metrics;
 pub mod pipeline;
+pub mod resources;
 pub mod secret_reader;
 pub mod services;
 pub mod simulate;
@@ -49,6 +50,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/_palisade/health", get(admin::health))
         .route("/_palisade/reset", post(admin::reset))
+        .route("/_palisade/cloudtrail/deliver", post(admin::deliver_trails))
         .route("/moto-api/reset", post(admin::reset))
         .route("/_localstack/health", get(admin::localstack_health))
         .route("/metrics", get(admin::metrics))

@@ -33,6 +33,9 @@ enum Command {
     /// IAM tools.
     #[command(subcommand)]
     Iam(IamCommand),
+    /// CloudTrail tools.
+    #[command(subcommand)]
+    Trail(TrailCommand),
     /// Replace the embedded store with a backup. The server must not be running.
     Restore {
         /// The data directory of the store.
@@ -54,6 +57,28 @@ enum IamCommand {
         /// The request context (see the crate docs of `palisade_server::simulate`).
         #[arg(long)]
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TrailCommand {
+    /// Check delivered log files and digests (hashes, signatures, the digest chain), as
+    /// `aws cloudtrail validate-logs` does in S3; fails naming each modified or missing file.
+    Validate {
+        /// The trail delivery directory (one directory per bucket).
+        dir: PathBuf,
+        /// Only this trail's files.
+        #[arg(long)]
+        trail_arn: Option<String>,
+        /// Digests ending before this time (ISO 8601) are not checked.
+        #[arg(long)]
+        start_time: Option<String>,
+        /// The signing keys: a file with the output of `aws cloudtrail list-public-keys`.
+        #[arg(long, required_unless_present = "data_dir")]
+        public_keys: Option<PathBuf>,
+        /// Or: the data directory of the (stopped) server that signed the digests.
+        #[arg(long, conflicts_with = "public_keys")]
+        data_dir: Option<PathBuf>,
     },
 }
 
@@ -107,6 +132,33 @@ async fn run(command: Command) -> Result<(), String> {
                 serde_json::to_string_pretty(&answer).map_err(|error| error.to_string())?
             );
             Ok(())
+        }
+        Command::Trail(TrailCommand::Validate {
+            dir,
+            trail_arn,
+            start_time,
+            public_keys,
+            data_dir,
+        }) => {
+            use palisade_cloudtrail::validate::KeySource;
+            let keys = match (public_keys, data_dir) {
+                (Some(file), _) => KeySource::ListPublicKeysOutput(file),
+                (None, Some(dir)) => KeySource::DataDir(dir),
+                (None, None) => return Err("--public-keys or --data-dir is needed".to_owned()),
+            };
+            let validation = palisade_cloudtrail::validate::command(
+                &dir,
+                &keys,
+                trail_arn,
+                start_time.as_deref(),
+            )
+            .await?;
+            print!("{}", validation.render());
+            if validation.is_valid() {
+                Ok(())
+            } else {
+                Err(validation.failures.join("\n"))
+            }
         }
         Command::Restore {
             data_dir,

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -158,15 +159,19 @@ pub async fn start_with_clock(
             )))
             .with_events(event_sink),
     );
+    let cloudtrail = Arc::new(
+        palisade_cloudtrail::CloudTrailState::new(
+            Store::clone(&store),
+            Arc::clone(&clock),
+            audit.clone(),
+        )
+        .with_delivery_root(config.trail_delivery_dir.clone()),
+    );
     let services = Services::new(Built {
         iam: Arc::clone(&iam),
         sts: Arc::clone(&sts),
         kms: Arc::clone(&kms),
-        cloudtrail: Arc::new(palisade_cloudtrail::CloudTrailState::new(
-            Store::clone(&store),
-            Arc::clone(&clock),
-            audit.clone(),
-        )),
+        cloudtrail: Arc::clone(&cloudtrail),
         events,
         logs: Arc::clone(&logs),
         organizations,
@@ -174,6 +179,10 @@ pub async fn start_with_clock(
         parameters: Arc::clone(&parameters),
     });
     let sweeping = tokio::spawn(sweep(Arc::clone(&kms), secrets, parameters, logs));
+    let delivering = tokio::spawn(deliver_trails(
+        Arc::clone(&cloudtrail),
+        config.trail_delivery_interval,
+    ));
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
@@ -182,6 +191,7 @@ pub async fn start_with_clock(
         services,
         authorizer,
         metrics: Metrics::new(),
+        cloudtrail,
         store,
         config,
     });
@@ -190,6 +200,7 @@ pub async fn start_with_clock(
     let serving = tokio::spawn(async move {
         accept_loop(listener, loop_state, stopped).await;
         sweeping.abort();
+        delivering.abort();
     });
     tracing::info!(
         address = %local_addr,
@@ -296,6 +307,18 @@ async fn sweep(
             if let Err(error) = outcome {
                 tracing::warn!(%error, sweep, "sweep failed");
             }
+        }
+    }
+}
+
+/// Delivers trails' log files and digests every `interval`; what is due is decided by the
+/// injected clock, and each trail's cursor is in the store, so a restart loses nothing.
+async fn deliver_trails(cloudtrail: Arc<palisade_cloudtrail::CloudTrailState>, interval: Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = cloudtrail.deliver_due().await {
+            tracing::warn!(%error, "trail delivery failed");
         }
     }
 }

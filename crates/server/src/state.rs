@@ -32,4 +32,6 @@ pub struct AppState {
     pub authorizer: Arc<dyn Authorizer>,
     /// Request metrics.
     pub metrics: Metrics,
+    /// CloudTrail, for the local-mode delivery endpoint.
+    pub cloudtrail: Arc<palisade_cloudtrail::CloudTrailState>,
 }

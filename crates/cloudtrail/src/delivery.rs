@@ -1,0 +1,514 @@
+//! Delivery of logging trails' records, as gzipped `{"Records":[...]}` log files, into a local
+//! directory that stands in for S3 (layout in [`crate::layout`]), and of digests for trails with
+//! log file validation ([`crate::digest`]).
+//!
+//! A trail delivers the records of its account in its home region, or in every region for a
+//! multi-Region trail, from `StartLogging` on (and up to `StopLogging`). Each run covers, per
+//! region, the records after the trail's cursor up to the run's end, and moves the cursor.
+//!
+//! At least once, without duplicates in files: before writing, a run stores its end in the
+//! trail's delivery record (the intent); after its files are durable, it stores the new cursors
+//! and clears the intent. A run that finds an intent left by a crash redoes that run with the
+//! same end, so it covers the same ranges and writes the same file names (derived from the
+//! trail, region and range), overwriting rather than adding files. A record whose call was still
+//! running when its range was delivered is missed; periodic runs end [`SETTLE_MILLIS`] before
+//! now so that calls in flight have finished.
+//!
+//! State: keyspace [`DELIVERIES`], one [`DeliveryRecord`] per trail under the trail's key.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use palisade_audit::{KEYSPACE, history};
+use palisade_core::ServiceError;
+use palisade_store::Transaction;
+use palisade_store::fsutil;
+use palisade_store::typed::{self, Stored};
+use serde::{Deserialize, Serialize};
+
+use crate::CloudTrailState;
+use crate::db::{TrailRecord, store_error};
+use crate::digest::{DigestPlan, DigestedLogFile, PreviousDigest, sha256_hex, write_digest};
+use crate::layout;
+
+/// Delivery records, by trail key.
+pub(crate) const DELIVERIES: &str = "cloudtrail/deliveries";
+/// How long before "now" a periodic run ends: a call's record carries the time the call
+/// started, and becomes readable only once the call has finished.
+pub const SETTLE_MILLIS: i64 = 60_000;
+/// How often a trail with validation gets a digest.
+const DIGEST_PERIOD_MILLIS: i64 = 60 * 60 * 1000;
+/// Most records in one log file.
+const RECORDS_PER_FILE: usize = 5_000;
+/// Records read from the store at a time.
+const SCAN_BATCH: usize = 500;
+
+/// What a delivery run wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// Log files written.
+    pub log_files: usize,
+    /// Digest files written.
+    pub digests: usize,
+}
+
+/// A trail's delivery state and the status `GetTrailStatus` reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct DeliveryRecord {
+    /// The end of a run that may not have finished; the next run redoes it with this end.
+    pending_end: Option<i64>,
+    /// Whether that run also closes each region's digest, however young.
+    pending_forces_digest: bool,
+    regions: BTreeMap<String, RegionCursor>,
+    pub latest_delivery_millis: Option<i64>,
+    pub latest_attempt_millis: Option<i64>,
+    pub latest_attempt_succeeded: Option<bool>,
+    pub latest_delivery_error: Option<String>,
+    pub latest_digest_millis: Option<i64>,
+}
+
+/// How far a region's records are delivered, and its digest chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RegionCursor {
+    /// Every record at or before this time is delivered.
+    delivered_through: i64,
+    /// `None` while validation is off.
+    digest: Option<DigestCursor>,
+}
+
+/// The digest being gathered: since when, the log files delivered since, and the chain so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DigestCursor {
+    start_millis: i64,
+    log_files: Vec<DigestedLogFile>,
+    previous: Option<PreviousDigest>,
+}
+
+impl CloudTrailState {
+    /// Delivers files of trails into `root` (the stand-in for S3 buckets).
+    pub fn with_delivery_root(mut self, root: PathBuf) -> Self {
+        self.delivery_root = Some(root);
+        self
+    }
+
+    /// The periodic run: records up to [`SETTLE_MILLIS`] ago, and each digest once its hour is
+    /// over.
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, ServiceError> {
+        let end = self.clock.now_millis() - SETTLE_MILLIS;
+        self.deliver(end, false).await
+    }
+
+    /// Delivers every record of calls answered so far, and closes every digest: for tests and
+    /// local mode, where waiting for the period is not wanted. A call still running meanwhile
+    /// may be missed.
+    pub async fn deliver_now(&self) -> Result<DeliveryReport, ServiceError> {
+        let end = self.clock.now_millis();
+        self.deliver(end, true).await
+    }
+
+    async fn deliver(&self, end: i64, force_digest: bool) -> Result<DeliveryReport, ServiceError> {
+        let Some(root) = self.delivery_root.clone() else {
+            return Ok(DeliveryReport::default());
+        };
+        // One run at a time, so two runs never race on a trail's files and cursor.
+        let _running = self.delivering.lock().await;
+        self.audit.flush().await;
+        let mut report = DeliveryReport::default();
+        for trail in self.trails_under("").await? {
+            let trail = trail.value;
+            match self.deliver_trail(&root, &trail, end, force_digest).await {
+                Ok(delivered) => {
+                    report.log_files += delivered.log_files;
+                    report.digests += delivered.digests;
+                }
+                Err(error) => {
+                    tracing::warn!(trail = %trail.arn(), %error, "trail delivery failed");
+                    self.record_failure(&trail, &error.message).await;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn deliver_trail(
+        &self,
+        root: &Path,
+        trail: &TrailRecord,
+        run_end: i64,
+        force_digest: bool,
+    ) -> Result<DeliveryReport, ServiceError> {
+        let Some(logging_from) = trail.start_logging_millis else {
+            return Ok(DeliveryReport::default());
+        };
+        let key = trail.key();
+        let stored = typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &key)
+            .await
+            .map_err(store_error)?;
+        let mut record = stored
+            .as_ref()
+            .map(|stored| stored.value.clone())
+            .unwrap_or_default();
+        let (end, force_digest) = match record.pending_end {
+            Some(end) => (end, record.pending_forces_digest),
+            None => (run_end, force_digest),
+        };
+        let upper = if trail.is_logging {
+            end
+        } else {
+            trail.stop_logging_millis.unwrap_or(end).min(end)
+        };
+        let regions = self.regions_of(trail, &record).await?;
+        let nothing_new = regions.iter().all(|region| {
+            record
+                .regions
+                .get(region)
+                .is_some_and(|cursor| cursor.delivered_through >= upper)
+        });
+        if !trail.is_logging && nothing_new {
+            return Ok(DeliveryReport::default());
+        }
+        let now = self.clock.now_millis();
+        if record.pending_end.is_none() {
+            record.pending_end = Some(end);
+            record.pending_forces_digest = force_digest;
+            record.latest_attempt_millis = Some(now);
+            self.save(&key, stored.as_ref(), &record).await?;
+        }
+
+        let mut report = DeliveryReport::default();
+        for region in regions {
+            let mut cursor = record
+                .regions
+                .remove(&region)
+                .unwrap_or_else(|| RegionCursor {
+                    delivered_through: logging_from - 1,
+                    digest: None,
+                });
+            let from = cursor.delivered_through.max(logging_from - 1);
+            let delivered = if upper > from {
+                self.deliver_range(root, trail, &region, from, upper, end)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            cursor.delivered_through = cursor.delivered_through.max(upper);
+            report.log_files += delivered.len();
+            if !delivered.is_empty() {
+                record.latest_delivery_millis = Some(now);
+            }
+            cursor.digest = if trail.log_file_validation_enabled {
+                let mut digest = cursor.digest.take().unwrap_or(DigestCursor {
+                    start_millis: from + 1,
+                    log_files: Vec::new(),
+                    previous: None,
+                });
+                digest.log_files.extend(delivered);
+                // Digests are named to the second: a second digest within the same second
+                // would take the first one's name, so it waits.
+                let new_second = end.div_euclid(1000) > digest.start_millis.div_euclid(1000);
+                let due = new_second
+                    && (force_digest || end - digest.start_millis >= DIGEST_PERIOD_MILLIS);
+                if due && (trail.is_logging || !digest.log_files.is_empty()) {
+                    let previous = write_digest(
+                        self,
+                        root,
+                        DigestPlan {
+                            account: &trail.account,
+                            bucket: &trail.s3_bucket_name,
+                            prefix: trail.s3_key_prefix.as_deref(),
+                            region: &region,
+                            trail_name: &trail.name,
+                            home_region: &trail.home_region,
+                            start_millis: digest.start_millis,
+                            end_millis: end,
+                            previous: digest.previous.as_ref(),
+                            log_files: &digest.log_files,
+                        },
+                    )
+                    .await?;
+                    report.digests += 1;
+                    record.latest_digest_millis = Some(now);
+                    digest = DigestCursor {
+                        start_millis: end,
+                        log_files: Vec::new(),
+                        previous: Some(previous),
+                    };
+                }
+                Some(digest)
+            } else {
+                None
+            };
+            record.regions.insert(region, cursor);
+        }
+        record.pending_end = None;
+        record.pending_forces_digest = false;
+        record.latest_attempt_succeeded = Some(true);
+        record.latest_delivery_error = None;
+        let stored = typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &key)
+            .await
+            .map_err(store_error)?;
+        self.save(&key, stored.as_ref(), &record).await?;
+        Ok(report)
+    }
+
+    /// Writes the log files of `trail`'s records in `region` after `from` up to `upper`, named
+    /// for delivery at `end`; answers them as the digest lists them.
+    async fn deliver_range(
+        &self,
+        root: &Path,
+        trail: &TrailRecord,
+        region: &str,
+        from: i64,
+        upper: i64,
+        end: i64,
+    ) -> Result<Vec<DigestedLogFile>, ServiceError> {
+        let prefix = history::prefix(&trail.account, region);
+        let mut position = history::at_or_before(&trail.account, region, upper);
+        let mut files = Vec::new();
+        let mut batch: Vec<(i64, Vec<u8>)> = Vec::new();
+        loop {
+            let page = self
+                .store
+                .scan(KEYSPACE, &prefix, Some(&position), SCAN_BATCH)
+                .await
+                .map_err(store_error)?;
+            let last_page = page.len() < SCAN_BATCH;
+            let mut reached_from = false;
+            for (key, entry) in page {
+                let Some(millis) = history::millis_of(&key) else {
+                    continue;
+                };
+                if millis <= from {
+                    reached_from = true;
+                    break;
+                }
+                position = key;
+                batch.push((millis, entry.value.bytes().to_vec()));
+                if batch.len() == RECORDS_PER_FILE {
+                    let part = files.len();
+                    let records = std::mem::take(&mut batch);
+                    files.push(
+                        self.write_log_file(root, trail, region, (from, upper), end, part, records)
+                            .await?,
+                    );
+                }
+            }
+            if reached_from || last_page {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            let part = files.len();
+            files.push(
+                self.write_log_file(root, trail, region, (from, upper), end, part, batch)
+                    .await?,
+            );
+        }
+        Ok(files)
+    }
+
+    /// Writes one log file of `records` (newest first, as the history yields them).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "what names a log file: its trail, region, range, delivery time and part"
+    )]
+    async fn write_log_file(
+        &self,
+        root: &Path,
+        trail: &TrailRecord,
+        region: &str,
+        (from, upper): (i64, i64),
+        end: i64,
+        part: usize,
+        mut records: Vec<(i64, Vec<u8>)>,
+    ) -> Result<DigestedLogFile, ServiceError> {
+        records.reverse();
+        let mut body = b"{\"Records\":[".to_vec();
+        for (index, (_, record)) in records.iter().enumerate() {
+            if index > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(record);
+        }
+        body.extend_from_slice(b"]}");
+        let unique = layout::unique_name(&[
+            &trail.arn(),
+            region,
+            &from.to_string(),
+            &upper.to_string(),
+            &part.to_string(),
+        ]);
+        let object = layout::log_file_key(
+            trail.s3_key_prefix.as_deref(),
+            &trail.account,
+            region,
+            end,
+            &unique,
+        );
+        let times = records.iter().map(|(millis, _)| *millis);
+        let oldest = times.clone().min().unwrap_or(from);
+        let newest = times.max().unwrap_or(upper);
+        let file = DigestedLogFile {
+            s3_bucket: trail.s3_bucket_name.clone(),
+            s3_object: object.clone(),
+            hash_value: sha256_hex(&body),
+            hash_algorithm: "SHA-256".to_owned(),
+            newest_event_time: layout::iso_seconds(newest),
+            oldest_event_time: layout::iso_seconds(oldest),
+        };
+        let compressed = gzip(&body)?;
+        write_durably(
+            layout::object_path(root, &trail.s3_bucket_name, &object),
+            compressed,
+        )
+        .await?;
+        Ok(file)
+    }
+
+    /// The regions whose records `trail` delivers: its home region, or for a multi-Region trail
+    /// every region with records of its account (and every region it delivered before).
+    async fn regions_of(
+        &self,
+        trail: &TrailRecord,
+        record: &DeliveryRecord,
+    ) -> Result<Vec<String>, ServiceError> {
+        if !trail.is_multi_region_trail {
+            return Ok(vec![trail.home_region.clone()]);
+        }
+        let mut regions: Vec<String> = record.regions.keys().cloned().collect();
+        let account_prefix = format!("{}/", trail.account);
+        let mut after: Option<String> = None;
+        // One read per region: each read skips past every key of the region just found.
+        loop {
+            let found = self
+                .store
+                .scan(KEYSPACE, &account_prefix, after.as_deref(), 1)
+                .await
+                .map_err(store_error)?;
+            let Some((key, _)) = found.first() else {
+                break;
+            };
+            let Some(region) = key
+                .strip_prefix(&account_prefix)
+                .and_then(|rest| rest.split('/').next())
+            else {
+                break;
+            };
+            // `~` sorts after the digits every key of the region continues with.
+            after = Some(format!("{account_prefix}{region}/~"));
+            regions.push(region.to_owned());
+        }
+        regions.sort();
+        regions.dedup();
+        Ok(regions)
+    }
+
+    /// Records a failed run in the trail's status; its intent stays for the next run.
+    async fn record_failure(&self, trail: &TrailRecord, message: &str) {
+        let key = trail.key();
+        let outcome = async {
+            let stored = typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &key)
+                .await
+                .map_err(store_error)?;
+            let mut record = stored
+                .as_ref()
+                .map(|stored| stored.value.clone())
+                .unwrap_or_default();
+            record.latest_attempt_millis = Some(self.clock.now_millis());
+            record.latest_attempt_succeeded = Some(false);
+            record.latest_delivery_error = Some(message.to_owned());
+            self.save(&key, stored.as_ref(), &record).await
+        };
+        if let Err(error) = outcome.await {
+            tracing::warn!(trail = %trail.arn(), %error, "could not record the delivery failure");
+        }
+    }
+
+    /// Writes `record` over the version read (or where none was).
+    async fn save(
+        &self,
+        key: &str,
+        read: Option<&Stored<DeliveryRecord>>,
+        record: &DeliveryRecord,
+    ) -> Result<(), ServiceError> {
+        let value = typed::plain_json(record).map_err(store_error)?;
+        let transaction = match read {
+            Some(stored) => stored.replace(Transaction::new(), DELIVERIES, key, value),
+            None => Transaction::new()
+                .expect_absent(DELIVERIES, key)
+                .put(DELIVERIES, key, value),
+        };
+        self.store.commit(transaction).await.map_err(store_error)
+    }
+
+    /// The delivery status of `trail`, if it ever delivered or tried to.
+    pub(crate) async fn delivery_status(
+        &self,
+        trail: &TrailRecord,
+    ) -> Result<Option<DeliveryRecord>, ServiceError> {
+        Ok(
+            typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &trail.key())
+                .await
+                .map_err(store_error)?
+                .map(|stored| stored.value),
+        )
+    }
+}
+
+/// `bytes`, gzipped.
+pub(crate) fn gzip(bytes: &[u8]) -> Result<Vec<u8>, ServiceError> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder
+        .write_all(bytes)
+        .and_then(|()| encoder.finish())
+        .map_err(|error| ServiceError::internal(format!("compressing a file: {error}")))
+}
+
+/// Writes `bytes` to `path` durably and atomically: a temporary file beside it, synced, renamed
+/// over it, and every directory entry involved synced. An existing file is replaced whole.
+pub(crate) async fn write_durably(path: PathBuf, bytes: Vec<u8>) -> Result<(), ServiceError> {
+    let failed = |error: &dyn std::fmt::Display| {
+        ServiceError::internal(format!("delivery to {} failed: {error}", path.display()))
+    };
+    let target = path.clone();
+    tokio::task::spawn_blocking(move || write_durably_blocking(&target, &bytes))
+        .await
+        .map_err(|error| failed(&error))?
+        .map_err(|error| failed(&error))
+}
+
+fn write_durably_blocking(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let Some(dir) = path.parent() else {
+        return Err("the path has no directory".to_owned());
+    };
+    // The directories about to be made: each one's entry in its parent must be synced too.
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.exists())
+        .collect();
+    std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".partial");
+    let temporary = PathBuf::from(temporary);
+    match std::fs::remove_file(&temporary) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+            return Err(error.to_string());
+        }
+        _ => {}
+    }
+    let mut file = fsutil::create_private_file(&temporary).map_err(|error| error.to_string())?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|error| error.to_string())?;
+    std::fs::rename(&temporary, path).map_err(|error| error.to_string())?;
+    fsutil::sync_dir(dir).map_err(|error| error.to_string())?;
+    for created in missing {
+        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fsutil::sync_dir(parent).map_err(|error| error.to_string())?;
+        }
+    }
+    Ok(())
+}
