@@ -24,7 +24,11 @@ pub(crate) fn write_key(
 ) {
     use std::io::Write as _;
     // Writing into memory cannot fail.
-    let _ = write!(buffer, "{account}/{region}/{:013}/{event_id}", inverted(millis));
+    let _ = write!(
+        buffer,
+        "{account}/{region}/{:013}/{event_id}",
+        inverted(millis)
+    );
 }
 
 /// The prefix of every record of `account` in `region`.

@@ -230,8 +230,8 @@ struct EventTime(SystemTime);
 impl std::fmt::Display for EventTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let seconds = palisade_core::clock::millis_since_epoch(self.0).div_euclid(1000);
-        let moment = OffsetDateTime::from_unix_timestamp(seconds)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let moment =
+            OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -433,7 +433,10 @@ mod tests {
         );
         assert_eq!(json["eventVersion"], "1.11");
         assert_eq!(json["userIdentity"]["type"], "Root");
-        assert_eq!(json["userIdentity"]["arn"], "arn:aws:iam::000000000000:root");
+        assert_eq!(
+            json["userIdentity"]["arn"],
+            "arn:aws:iam::000000000000:root"
+        );
         assert_eq!(json["userIdentity"]["accessKeyId"], "test");
         assert_eq!(json["eventTime"], "2023-11-14T22:13:20Z");
         assert_eq!(json["eventSource"], "kms.amazonaws.com");

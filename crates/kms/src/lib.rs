@@ -71,6 +71,7 @@ pub struct KmsState {
     clock: Arc<dyn Clock>,
     events: Arc<dyn EventSink>,
     usage: usage::UsageLog,
+    signing_keys: signing::SigningKeys,
 }
 
 impl KmsState {
@@ -82,6 +83,7 @@ impl KmsState {
             store,
             clock,
             events: Arc::new(Discard),
+            signing_keys: signing::SigningKeys::default(),
         }
     }
 

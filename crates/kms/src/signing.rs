@@ -1,6 +1,9 @@
 //! Asymmetric signatures: Sign and Verify with RSA (PSS and PKCS #1 v1.5) and ECDSA keys, over a
 //! raw message or a digest the caller computed, and GetPublicKey.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use aws_lc_rs::digest::{self, Digest};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
@@ -35,12 +38,10 @@ pub(crate) async fn sign(
         &input.message.expose().0,
     )?;
     check_dry_run(input.dry_run)?;
-    let material = state.fixed_material(&tenant, &key.id).await?;
+    let pair = state.signing_keys.pair(state, &tenant, &key).await?;
     let failed = |_| errors::kms_internal_exception("Signing failed.");
-    let unreadable = |_| errors::kms_internal_exception("The stored key material is unreadable.");
-    let signature = match scheme {
-        Scheme::Rsa { encoding, .. } => {
-            let pair = RsaKeyPair::from_pkcs8(material.expose()).map_err(unreadable)?;
+    let signature = match (scheme, pair.as_ref()) {
+        (Scheme::Rsa { encoding, .. }, SigningPair::Rsa(pair)) => {
             let mut signature = vec![0; pair.public_modulus_len()];
             match message {
                 Message::Raw(raw) => pair
@@ -52,21 +53,84 @@ pub(crate) async fn sign(
             }
             signature
         }
-        Scheme::Ecdsa { .. } => {
-            let pair = EcdsaKeyPair::from_pkcs8(ecdsa_signing(key.kind.spec), material.expose())
-                .map_err(unreadable)?;
+        (Scheme::Ecdsa { .. }, SigningPair::Ecdsa(pair)) => {
             let signature = match message {
                 Message::Raw(raw) => pair.sign(&SystemRandom::new(), raw).map_err(failed)?,
                 Message::Digest(digest) => pair.sign_digest(&digest).map_err(failed)?,
             };
             signature.as_ref().to_vec()
         }
+        _ => return Err(unreadable_material()),
     };
     Ok(SignResponse {
         key_id: Some(tenant.key_arn(&key.id)),
         signature: Some(Blob(signature)),
         signing_algorithm: Some(input.signing_algorithm),
     })
+}
+
+/// Parsed private keys of signing keys, by key ARN. Parsing one (PKCS#8, with its public key
+/// recomputed and checked) costs about as much as a signature, and an asymmetric key's material
+/// never changes: it does not rotate, and imported material may only be imported again as the
+/// same bytes. Whether the key may be used is decided before the cache is consulted.
+#[derive(Default)]
+pub(crate) struct SigningKeys(Mutex<HashMap<String, Arc<SigningPair>>>);
+
+/// Past this many parsed keys the cache starts over.
+const MAX_SIGNING_KEYS: usize = 1024;
+
+pub(crate) enum SigningPair {
+    Rsa(RsaKeyPair),
+    Ecdsa(EcdsaKeyPair),
+}
+
+impl SigningKeys {
+    async fn pair(
+        &self,
+        state: &KmsState,
+        tenant: &Tenant,
+        key: &KeyRecord,
+    ) -> Result<Arc<SigningPair>, ServiceError> {
+        let arn = tenant.key_arn(&key.id);
+        if let Some(pair) = self.lock().get(&arn) {
+            return Ok(Arc::clone(pair));
+        }
+        let material = state.fixed_material(tenant, &key.id).await?;
+        let pair = Arc::new(match key.kind.spec {
+            Spec::Rsa2048 | Spec::Rsa3072 | Spec::Rsa4096 => SigningPair::Rsa(
+                RsaKeyPair::from_pkcs8(material.expose()).map_err(|_| unreadable_material())?,
+            ),
+            spec @ (Spec::EccNistP256
+            | Spec::EccNistP384
+            | Spec::EccNistP521
+            | Spec::EccSecgP256k1) => SigningPair::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(ecdsa_signing(spec), material.expose())
+                    .map_err(|_| unreadable_material())?,
+            ),
+            Spec::SymmetricDefault
+            | Spec::Hmac224
+            | Spec::Hmac256
+            | Spec::Hmac384
+            | Spec::Hmac512 => return Err(unreadable_material()),
+        });
+        let mut pairs = self.lock();
+        if pairs.len() >= MAX_SIGNING_KEYS {
+            pairs.clear();
+        }
+        pairs.insert(arn, Arc::clone(&pair));
+        Ok(pair)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<SigningPair>>> {
+        // Entries are inserted whole; a panic elsewhere leaves the map sound.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn unreadable_material() -> ServiceError {
+    errors::kms_internal_exception("The stored key material is unreadable.")
 }
 
 pub(crate) async fn verify(
