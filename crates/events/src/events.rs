@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::EventsState;
-use crate::buses::bus_name;
+use crate::buses::{DEFAULT, bus_name};
 use crate::db::{RULES, Tenant};
 use crate::delivery::Accepted;
 use crate::records::RuleRecord;
@@ -83,6 +83,22 @@ impl EventsState {
             });
         }
         Ok(deliveries)
+    }
+
+    /// Whether the `default` bus of `account` in `region` has an enabled rule with an event
+    /// pattern: without one, an event published there reaches no target, so a publisher whose
+    /// event is costly to build asks first. Answered from the bus's compiled rules (only the
+    /// first question after a rule change reads the store); when that read fails, the answer is
+    /// yes, and delivery reports the failure.
+    pub async fn default_bus_has_rules(&self, account: &str, region: &str) -> bool {
+        let tenant = Tenant {
+            account: account.to_owned(),
+            region: region.to_owned(),
+        };
+        self.machine(&tenant, DEFAULT)
+            .await
+            .ok()
+            .is_none_or(|machine| machine.rule_count() > 0)
     }
 
     /// The compiled patterns of the enabled rules of `bus`, compiled on first use.

@@ -1,5 +1,6 @@
 //! Delivery to targets: the envelope events get, input transformation on the way to a log
-//! group, service events on the default bus, and bus-to-bus forwarding with its one hop.
+//! group, service events on the default bus, whether that bus has rules at all, and bus-to-bus
+//! forwarding with its one hop.
 //! Log group writes go to a recorder, which the tests await (bounded by a timeout only to end
 //! a broken run).
 
@@ -446,4 +447,34 @@ async fn bus_to_bus_forwards_once() {
     let stats = h.events.delivery_stats();
     assert_eq!(stats.failed_invocations, 1);
     assert!(stats.invocations >= 4);
+}
+
+#[tokio::test]
+async fn default_bus_has_rules_only_while_an_enabled_rule_has_a_pattern() {
+    let h = Harness::new().await;
+    let has_rules = || h.events.default_bus_has_rules(ACCOUNT, REGION);
+    assert!(!has_rules().await, "a new default bus has no rules");
+    h.rule_with_targets(
+        None,
+        "orders",
+        r#"{"source": ["com.example.orders"]}"#,
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
+    assert!(has_rules().await);
+    assert!(
+        !h.events.default_bus_has_rules(ACCOUNT, "eu-west-1").await,
+        "rules belong to their region"
+    );
+    h.events
+        .disable_rule(
+            &h.ctx,
+            DisableRuleRequest {
+                name: "orders".to_owned(),
+                event_bus_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!has_rules().await, "a disabled rule matches nothing");
 }

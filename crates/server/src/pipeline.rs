@@ -8,16 +8,17 @@
 //! which every routed request passes through.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
 use palisade_audit::{AuditRecord, CallOutcome, request_parameters};
+use palisade_core::events::{EventSink, ServiceEvent};
 use palisade_core::model::{Protocol, ServiceModel};
 use palisade_core::service::CommonError;
-use palisade_core::{Principal, Region, RequestContext, ServiceError, Value};
+use palisade_core::{AccountId, Principal, Region, RequestContext, ServiceError, Value};
 use palisade_sigv4 as sigv4;
 use palisade_wire::Route;
 
@@ -128,13 +129,13 @@ pub async fn handle(
             let response = error_response(&route, &error, &request_id);
             // The record names the key and region the request claimed, if it parsed that far.
             let claimed = authorization.as_ref().ok();
+            let region = claimed
+                .and_then(|authorization| Region::parse(&authorization.scope.region))
+                .unwrap_or_else(Region::us_east_1);
             let caller = palisade_audit::Anonymous {
                 access_key_id: claimed.map(|authorization| authorization.access_key_id.as_str()),
                 account: state.config.account.as_str(),
-                region: claimed
-                    .map(|authorization| authorization.scope.region.as_str())
-                    .filter(|region| Region::parse(region).is_some())
-                    .unwrap_or("us-east-1"),
+                region: region.as_str(),
                 source_ip: peer.ip(),
                 user_agent,
             };
@@ -146,7 +147,12 @@ pub async fn handle(
                 operation.name,
                 failure(route.protocol, &error),
             );
-            return finish(state, &route, record, response, arrived).await;
+            let scope = CallScope {
+                account: &state.config.account,
+                region: &region,
+                time: now,
+            };
+            return finish(state, &route, scope, record, response, arrived).await;
         }
     };
 
@@ -210,7 +216,15 @@ pub async fn handle(
         parameters,
         CallOutcome::Success(elements),
     );
-    finish(state, &route, record, response, arrived).await
+    finish(
+        state,
+        &route,
+        CallScope::of(&ctx),
+        record,
+        response,
+        arrived,
+    )
+    .await
 }
 
 /// CloudTrail shows what a call changed, not what it read: read-only calls carry no response
@@ -254,20 +268,42 @@ async fn audited_error(
         parameters,
         failure(route.protocol, error),
     );
-    finish(state, route, record, response, arrived).await
+    finish(state, route, CallScope::of(ctx), record, response, arrived).await
 }
 
-/// Persists the audit record, then counts the request and lets the response go. A record that
-/// cannot be persisted fails the request.
+/// The account, region and time an audit record names: where and when the call's
+/// "AWS API Call via CloudTrail" event goes.
+struct CallScope<'a> {
+    account: &'a AccountId,
+    region: &'a Region,
+    time: SystemTime,
+}
+
+impl<'a> CallScope<'a> {
+    fn of(ctx: &'a RequestContext) -> Self {
+        Self {
+            account: &ctx.principal.account,
+            region: &ctx.region,
+            time: ctx.time,
+        }
+    }
+}
+
+/// Persists the audit record, puts it on EventBridge, then counts the request and lets the
+/// response go. A record that cannot be persisted fails the request.
 async fn finish(
     state: &AppState,
     route: &Route,
+    scope: CallScope<'_>,
     record: AuditRecord<'_>,
     response: Response<Bytes>,
     arrived: Instant,
 ) -> Response<Body> {
     let response = match state.audit.record(&record).await {
-        Ok(()) => response,
+        Ok(()) => {
+            publish_api_call(state, route, scope, &record).await;
+            response
+        }
         Err(error) => {
             tracing::error!(%error, request_id = record.request_id(), "failing the request: audit record not persisted");
             let failure = ServiceError::internal("The request could not be recorded.");
@@ -281,6 +317,51 @@ async fn finish(
         arrived.elapsed(),
     );
     into_body(response)
+}
+
+/// AWS puts each call CloudTrail records, except read-only ones, on the account's default bus
+/// as an "AWS API Call via CloudTrail" event whose detail is the record: in the call's region,
+/// or in `us-east-1` for the global services. The record is serialized a second time only when
+/// a rule on that bus could match it.
+async fn publish_api_call(
+    state: &AppState,
+    route: &Route,
+    scope: CallScope<'_>,
+    record: &AuditRecord<'_>,
+) {
+    /// Services whose events AWS delivers in `us-east-1`, whatever region was called.
+    const GLOBAL_SERVICES: &[&str] = &["iam", "sts", "organizations"];
+    if palisade_audit::is_read_only(route.operation.name) {
+        return;
+    }
+    let region = if GLOBAL_SERVICES.contains(&route.model.name) {
+        Region::us_east_1()
+    } else {
+        scope.region.clone()
+    };
+    if !state
+        .events
+        .default_bus_has_rules(scope.account.as_str(), region.as_str())
+        .await
+    {
+        return;
+    }
+    let detail = match serde_json::to_string(record) {
+        Ok(detail) => detail,
+        Err(error) => {
+            tracing::warn!(%error, request_id = record.request_id(), "API call event not published");
+            return;
+        }
+    };
+    state.events.publish(ServiceEvent {
+        account: scope.account.clone(),
+        region,
+        source: format!("aws.{}", route.model.endpoint_prefix),
+        detail_type: "AWS API Call via CloudTrail".to_owned(),
+        resources: Vec::new(),
+        detail,
+        time: scope.time,
+    });
 }
 
 fn into_body(response: Response<Bytes>) -> Response<Body> {

@@ -172,7 +172,7 @@ pub async fn start_with_clock(
         sts: Arc::clone(&sts),
         kms: Arc::clone(&kms),
         cloudtrail: Arc::clone(&cloudtrail),
-        events,
+        events: Arc::clone(&events),
         logs: Arc::clone(&logs),
         organizations,
         secrets: Arc::clone(&secrets),
@@ -192,6 +192,7 @@ pub async fn start_with_clock(
         authorizer,
         metrics: Metrics::new(),
         cloudtrail,
+        events,
         store,
         config,
     });

@@ -34,4 +34,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// CloudTrail, for the local-mode delivery endpoint.
     pub cloudtrail: Arc<palisade_cloudtrail::CloudTrailState>,
+    /// EventBridge, whose default buses receive an "AWS API Call via CloudTrail" event for each
+    /// audited call that is not read-only.
+    pub events: Arc<palisade_events::EventsState>,
 }
