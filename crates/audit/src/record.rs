@@ -251,17 +251,31 @@ fn format_event_time(time: SystemTime) -> String {
 }
 
 /// CloudTrail marks as read-only the calls that only read: by AWS's naming, those whose names
-/// start with a reading verb.
+/// start with a reading verb, and KMS's cryptographic operations, which change no resource.
 pub fn is_read_only(operation: &str) -> bool {
     const READING_VERBS: &[&str] = &[
         "Get", "List", "Describe", "Lookup", "BatchGet", "Search", "Decode", "Test", "Validate",
         "Simulate", "Verify", "Filter",
     ];
-    READING_VERBS.iter().any(|verb| {
-        operation
-            .strip_prefix(verb)
-            .is_some_and(|rest| rest.chars().next().is_none_or(char::is_uppercase))
-    })
+    const KMS_CRYPTOGRAPHIC: &[&str] = &[
+        "Encrypt",
+        "Decrypt",
+        "ReEncrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "GenerateRandom",
+        "GenerateMac",
+        "Sign",
+        "DeriveSharedSecret",
+    ];
+    KMS_CRYPTOGRAPHIC.contains(&operation)
+        || READING_VERBS.iter().any(|verb| {
+            operation
+                .strip_prefix(verb)
+                .is_some_and(|rest| rest.chars().next().is_none_or(char::is_uppercase))
+        })
 }
 
 /// A request's or response's members as CloudTrail shows them: names in lower camel case,
@@ -359,7 +373,9 @@ mod tests {
         assert!(is_read_only("DescribeKey"));
         assert!(!is_read_only("Getaway"));
         assert!(!is_read_only("CreateKey"));
-        assert!(!is_read_only("Encrypt"));
+        assert!(is_read_only("Encrypt"));
+        assert!(is_read_only("GenerateDataKeyPair"));
+        assert!(!is_read_only("GenerateDataKeyPairs"));
     }
 
     #[test]
