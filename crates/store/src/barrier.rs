@@ -18,7 +18,7 @@ use std::fmt;
 use std::io::{ErrorKind, Read, Write};
 use std::path::Path;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::fsutil;
@@ -37,7 +37,7 @@ const FORMAT_SECRET_V1: u8 = 0x01;
 
 /// Encrypts and decrypts secret values with the root key. Its `Debug` shows no key material.
 pub struct Barrier {
-    key: RandomizedNonceKey,
+    key: LessSafeKey,
 }
 
 impl fmt::Debug for Barrier {
@@ -88,9 +88,11 @@ impl Barrier {
     }
 
     pub(crate) fn from_key_bytes(key: &[u8]) -> Result<Barrier, StoreError> {
-        let key = RandomizedNonceKey::new(&AES_256_GCM, key)
+        let key = UnboundKey::new(&AES_256_GCM, key)
             .map_err(|_| StoreError::Config("the root key must be 32 bytes".to_owned()))?;
-        Ok(Barrier { key })
+        Ok(Barrier {
+            key: LessSafeKey::new(key),
+        })
     }
 
     /// Encodes a value for the backend, encrypting it if it is a secret.
@@ -142,16 +144,21 @@ impl Barrier {
         out.extend_from_slice(plaintext);
         let aad = aad(FORMAT_SECRET_V1, keyspace, key);
         let header = 1 + NONCE_LEN;
-        let sealed = out
-            .get_mut(header..)
-            .ok_or_else(|| StoreError::Backend("sealing: buffer too short".to_owned()))
-            .and_then(|body| {
-                self.key
-                    .seal_in_place_separate_tag(Aad::from(&aad), body)
-                    .map_err(|_| StoreError::Backend("sealing a secret value failed".to_owned()))
-            });
-        let (nonce, tag) = match sealed {
-            Ok(parts) => parts,
+        let mut nonce = [0u8; NONCE_LEN];
+        let sealed = random_bytes(&mut nonce).and_then(|()| {
+            let body = out
+                .get_mut(header..)
+                .ok_or_else(|| StoreError::Backend("sealing: buffer too short".to_owned()))?;
+            self.key
+                .seal_in_place_separate_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(&aad),
+                    body,
+                )
+                .map_err(|_| StoreError::Backend("sealing a secret value failed".to_owned()))
+        });
+        let tag = match sealed {
+            Ok(tag) => tag,
             Err(e) => {
                 // The buffer may still hold plaintext.
                 out.zeroize();
@@ -159,7 +166,7 @@ impl Barrier {
             }
         };
         if let Some(slot) = out.get_mut(1..header) {
-            slot.copy_from_slice(nonce.as_ref());
+            slot.copy_from_slice(&nonce);
         }
         out.extend_from_slice(tag.as_ref());
         Ok(out)
@@ -184,6 +191,15 @@ impl Barrier {
     }
 }
 
+/// Fills `buf` from the operating system's generator. Not aws-lc's: its first use seeds it
+/// with CPU jitter entropy, tens of milliseconds that would otherwise sit on every first start
+/// (the root key and the barrier's check value are made then), while a root key and random
+/// nonces need nothing beyond the system generator.
+fn random_bytes(buf: &mut [u8]) -> Result<(), StoreError> {
+    getrandom::fill(buf)
+        .map_err(|_| StoreError::Config("the system random generator failed".to_owned()))
+}
+
 fn aad(format: u8, keyspace: &str, key: &str) -> Vec<u8> {
     // Keyspaces are at most 256 bytes (validated by the store), so the length fits.
     let ks_len = u32::try_from(keyspace.len()).unwrap_or(u32::MAX);
@@ -197,8 +213,7 @@ fn aad(format: u8, keyspace: &str, key: &str) -> Vec<u8> {
 
 fn write_new_key_file(mut file: std::fs::File, path: &Path) -> Result<Barrier, StoreError> {
     let mut key = Zeroizing::new([0u8; KEY_LEN]);
-    let result = aws_lc_rs::rand::fill(&mut key[..])
-        .map_err(|_| StoreError::Config("the system random generator failed".to_owned()))
+    let result = random_bytes(&mut key[..])
         .and_then(|()| {
             let mut text = encode_hex(&key[..]);
             text.push('\n');
