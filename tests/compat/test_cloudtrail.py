@@ -40,6 +40,27 @@ def test_calls_appear_newest_first_with_their_record(client):
     assert json.loads(failed["CloudTrailEvent"])["errorCode"] == "NotFoundException"
 
 
+def test_kms_records_name_the_key_they_used(client):
+    kms = client("kms", region=REGION)
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.encrypt(KeyId=key_arn, Plaintext=b"secret words")
+
+    trail = client("cloudtrail", region=REGION)
+    events = trail.lookup_events(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": key_arn}]
+    )["Events"]
+    assert [event["EventName"] for event in events] == ["Encrypt", "CreateKey"]
+    encrypt = events[0]
+    assert encrypt["Resources"] == [{"ResourceType": "AWS::KMS::Key", "ResourceName": key_arn}]
+    record = json.loads(encrypt["CloudTrailEvent"])
+    assert record["resources"] == [
+        {"accountId": key_arn.split(":")[4], "type": "AWS::KMS::Key", "ARN": key_arn}
+    ]
+    # A cryptographic operation is read-only and records no response elements, as in AWS.
+    assert record["readOnly"] is True and record["responseElements"] is None
+    assert "secret words" not in encrypt["CloudTrailEvent"]
+
+
 def test_lookup_by_attribute_pages_and_time_range(client):
     kms = client("kms", region=REGION)
     for _ in range(3):

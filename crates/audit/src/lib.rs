@@ -17,7 +17,9 @@ pub mod history;
 pub mod journal;
 mod record;
 
-pub use record::{Anonymous, AuditRecord, CallOutcome, is_read_only, request_parameters};
+pub use record::{
+    Anonymous, AuditRecord, CallOutcome, RecordResource, is_read_only, request_parameters,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -26,6 +26,17 @@ pub enum CallOutcome {
     },
 }
 
+/// A resource a call acted on, as CloudTrail's `resources` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordResource {
+    /// The account that owns it.
+    pub account_id: String,
+    /// Its CloudFormation-style type, such as `AWS::KMS::Key`.
+    pub kind: &'static str,
+    /// Its ARN.
+    pub arn: String,
+}
+
 /// One audit record, in CloudTrail's event format. It borrows what the request already holds
 /// and is written straight into the journal's buffer: a record costs no map of JSON values.
 #[derive(Debug, Clone)]
@@ -42,6 +53,7 @@ pub struct AuditRecord<'a> {
     event_name: &'a str,
     request_parameters: Option<Json>,
     outcome: CallOutcome,
+    resources: Vec<RecordResource>,
 }
 
 /// Who made the call, as `userIdentity` shows it.
@@ -94,7 +106,15 @@ impl<'a> AuditRecord<'a> {
             event_name: operation,
             request_parameters,
             outcome,
+            resources: Vec::new(),
         }
+    }
+
+    /// The record, listing the resources the call acted on.
+    #[must_use]
+    pub fn with_resources(mut self, resources: Vec<RecordResource>) -> Self {
+        self.resources = resources;
+        self
     }
 
     /// The record of a call refused before its caller was known.
@@ -121,6 +141,7 @@ impl<'a> AuditRecord<'a> {
             event_name: operation,
             request_parameters: None,
             outcome,
+            resources: Vec::new(),
         }
     }
 
@@ -176,6 +197,9 @@ impl Serialize for AuditRecord<'_> {
         record.serialize_entry("requestID", self.request_id)?;
         record.serialize_entry("eventID", &DisplayJson(self.event_id.hyphenated()))?;
         record.serialize_entry("readOnly", &is_read_only(self.event_name))?;
+        if !self.resources.is_empty() {
+            record.serialize_entry("resources", &self.resources)?;
+        }
         record.serialize_entry("eventType", "AwsApiCall")?;
         record.serialize_entry("managementEvent", &true)?;
         record.serialize_entry("recipientAccountId", self.account)?;
@@ -212,6 +236,16 @@ impl Serialize for Caller<'_> {
             }
         }
         identity.end()
+    }
+}
+
+impl Serialize for RecordResource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut resource = serializer.serialize_map(Some(3))?;
+        resource.serialize_entry("accountId", &self.account_id)?;
+        resource.serialize_entry("type", self.kind)?;
+        resource.serialize_entry("ARN", &self.arn)?;
+        resource.end()
     }
 }
 
@@ -466,6 +500,29 @@ mod tests {
         assert_eq!(json["readOnly"], false);
         assert_eq!(json["recipientAccountId"], "000000000000");
         assert_eq!(json["eventCategory"], "Management");
+        assert!(json.get("resources").is_none());
+
+        let arn = "arn:aws:kms:us-east-1:111122223333:key/k";
+        let record = AuditRecord::for_call(
+            &ctx,
+            &palisade_model_kms::MODEL,
+            "Encrypt",
+            None,
+            CallOutcome::Success(None),
+        )
+        .with_resources(vec![RecordResource {
+            account_id: "111122223333".to_owned(),
+            kind: "AWS::KMS::Key",
+            arn: arn.to_owned(),
+        }]);
+        let mut buffer = Vec::new();
+        record.write_keyed_json(&mut buffer);
+        let text = String::from_utf8(buffer).unwrap();
+        let json: Json = serde_json::from_str(text.split_once('\n').unwrap().1).unwrap();
+        assert_eq!(
+            json["resources"],
+            serde_json::json!([{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": arn}])
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
-use palisade_audit::{AuditRecord, CallOutcome, request_parameters};
+use palisade_audit::{AuditRecord, CallOutcome, RecordResource, request_parameters};
 use palisade_core::events::{EventSink, ServiceEvent};
 use palisade_core::model::{Protocol, ServiceModel};
 use palisade_core::service::CommonError;
@@ -215,7 +215,8 @@ pub async fn handle(
         operation.name,
         parameters,
         CallOutcome::Success(elements),
-    );
+    )
+    .with_resources(record_resources(model, &output));
     finish(
         state,
         &route,
@@ -239,6 +240,32 @@ fn response_elements(
     record_worthy
         .then(|| request_parameters(model, shape, output))
         .flatten()
+}
+
+/// The resources CloudTrail lists for a successful call. KMS records name the key the call
+/// used, which its answer gives as a full ARN (read-only calls included).
+fn record_resources(model: &ServiceModel, output: &Value) -> Vec<RecordResource> {
+    if model.name != "kms" {
+        return Vec::new();
+    }
+    output
+        .get("KeyId")
+        .or_else(|| {
+            output
+                .get("KeyMetadata")
+                .and_then(|metadata| metadata.get("Arn"))
+        })
+        .and_then(Value::as_str)
+        .and_then(|arn| {
+            let account = arn.strip_prefix("arn:")?.split(':').nth(3)?;
+            Some(RecordResource {
+                account_id: account.to_owned(),
+                kind: "AWS::KMS::Key",
+                arn: arn.to_owned(),
+            })
+        })
+        .into_iter()
+        .collect()
 }
 
 fn failure(protocol: Protocol, error: &ServiceError) -> CallOutcome {
