@@ -48,13 +48,21 @@ impl ServiceKeys {
 /// The condition keys of a request `via.service` makes to KMS for the caller of `ctx`.
 fn on_behalf(ctx: &RequestContext, via: Via<'_>) -> Vec<ConditionKey> {
     let service = via.service;
+    let mut keys = vec![(
+        "kms:ViaService".to_owned(),
+        vec![format!("{service}.{}.amazonaws.com", ctx.region.as_str())],
+    )];
+    keys.extend(called_via(service));
+    keys
+}
+
+/// The global keys of a request that the service `service` (its endpoint prefix, such as
+/// `secretsmanager`) makes on a principal's behalf: `aws:CalledVia` and its first and last
+/// entries, and `aws:ViaAWSService`.
+pub(crate) fn called_via(service: &str) -> Vec<ConditionKey> {
     let called_via = format!("{service}.amazonaws.com");
     let key = |name: &str, value: String| (name.to_owned(), vec![value]);
     vec![
-        key(
-            "kms:ViaService",
-            format!("{service}.{}.amazonaws.com", ctx.region.as_str()),
-        ),
         key("aws:CalledVia", called_via.clone()),
         key("aws:CalledViaFirst", called_via.clone()),
         key("aws:CalledViaLast", called_via),

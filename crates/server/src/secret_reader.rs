@@ -11,7 +11,6 @@ use palisade_core::secrets::{ReferencedSecret, SecretReader, SecretValue};
 use palisade_core::service::BoxFuture;
 use palisade_core::value::{IntoValue, StructBuilder};
 use palisade_core::{RequestContext, Sensitive, ServiceError};
-use palisade_kms::ConditionKey;
 use palisade_model_secretsmanager::Secretsmanager;
 use palisade_model_secretsmanager::types::{
     DescribeSecretRequest, DescribeSecretResponse, GetSecretValueRequest,
@@ -19,9 +18,7 @@ use palisade_model_secretsmanager::types::{
 use palisade_secretsmanager::SecretsManagerState;
 
 use crate::authorize::Authorizer;
-
-/// The service Parameter Store is, in `aws:CalledVia`.
-const PARAMETER_STORE: &str = "ssm.amazonaws.com";
+use crate::keys::called_via;
 
 /// [`SecretReader`] over the server's Secrets Manager and authorizer.
 pub struct ServiceSecrets {
@@ -46,7 +43,7 @@ impl ServiceSecrets {
         let mut input = StructBuilder::new();
         input.set("SecretId", secret_id.to_owned());
         self.authorizer
-            .authorize_with(ctx, model, operation, &input.build(), &called_via_ssm())
+            .authorize_with(ctx, model, operation, &input.build(), &called_via("ssm"))
             .await
     }
 }
@@ -106,17 +103,6 @@ impl SecretReader for ServiceSecrets {
             })
         })
     }
-}
-
-/// The condition keys of a request Parameter Store makes for its caller.
-fn called_via_ssm() -> Vec<ConditionKey> {
-    let key = |name: &str, value: &str| (name.to_owned(), vec![value.to_owned()]);
-    vec![
-        key("aws:CalledVia", PARAMETER_STORE),
-        key("aws:CalledViaFirst", PARAMETER_STORE),
-        key("aws:CalledViaLast", PARAMETER_STORE),
-        key("aws:ViaAWSService", "true"),
-    ]
 }
 
 /// `DescribeSecret`'s output exactly as Secrets Manager's protocol (awsJson 1.1) writes it.
