@@ -4,6 +4,7 @@ The binary comes from PALISADE_BINARY (scripts/test builds it). Each session get
 directory and an ephemeral port.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -40,27 +41,34 @@ def _wait_ready(url: str, process: subprocess.Popen, deadline_s: float = 30.0) -
     raise RuntimeError("palisade did not become ready")
 
 
-@pytest.fixture(scope="session")
-def endpoint():
+@contextlib.contextmanager
+def serving(data_dir, *options):
+    """Runs the built binary on an ephemeral port over `data_dir`, with extra `serve` options;
+    yields its URL."""
     binary = os.environ.get("PALISADE_BINARY")
     if not binary:
         pytest.fail("PALISADE_BINARY must name the built palisade binary (scripts/test sets it)")
-    with tempfile.TemporaryDirectory() as data_dir:
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PALISADE_")}
-        process = subprocess.Popen(
-            [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url, process)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PALISADE_")}
+    process = subprocess.Popen(
+        [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir, *options],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, process)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def endpoint():
+    with tempfile.TemporaryDirectory() as data_dir, serving(data_dir) as url:
+        yield url
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ import pytest
 from awscli.customizations.cloudtrail.validation import Sha256RSADigestValidator
 from botocore.config import Config
 
-from conftest import ACCOUNT, REGION, _free_port, _wait_ready
+from conftest import ACCOUNT, REGION, serving
 
 BUCKET = "delivered-logs"
 TRAIL = "validated"
@@ -31,34 +31,11 @@ TRAIL_ARN = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{TRAIL}"
 
 @pytest.fixture(scope="module")
 def server():
-    binary = os.environ["PALISADE_BINARY"]
     with tempfile.TemporaryDirectory() as work:
         data_dir = os.path.join(work, "data")
         delivery_dir = os.path.join(work, "trails")
-        port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PALISADE_")}
-        process = subprocess.Popen(
-            [
-                binary,
-                "serve",
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--data-dir",
-                data_dir,
-                "--trail-delivery-dir",
-                delivery_dir,
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url, process)
+        with serving(data_dir, "--trail-delivery-dir", delivery_dir) as url:
             yield {"url": url, "data_dir": data_dir, "delivery_dir": delivery_dir}
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def cloudtrail(server):

@@ -60,3 +60,4 @@ pub use explain::explain_json;
 pub use policy::{Effect, ParseOptions, Policy, PolicyKind, Statement, Version, limits};
 pub use principal::{Grant, Principal, PrincipalKind};
 pub use request::global_context;
+pub use values::Cidr;

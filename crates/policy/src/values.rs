@@ -257,15 +257,16 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// An IPv4 or IPv6 network. "If you specify an IP address without the associated routing
-/// prefix, IAM uses the default prefix value of /32" (IPv6: /128).
+/// prefix, IAM uses the default prefix value of /32" (IPv6: /128). The server's trusted-proxy
+/// setting is written the same way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cidr {
+pub enum Cidr {
     V4 { network: u32, prefix: u32 },
     V6 { network: u128, prefix: u32 },
 }
 
 impl Cidr {
-    pub(crate) fn parse(text: &str) -> Option<Cidr> {
+    pub fn parse(text: &str) -> Option<Cidr> {
         let (address, prefix) = match text.split_once('/') {
             Some((address, prefix)) => {
                 if prefix.is_empty()
@@ -295,7 +296,7 @@ impl Cidr {
     }
 
     /// Whether the address is in this network (an address of the other family is not).
-    pub(crate) fn contains(&self, address: IpAddr) -> bool {
+    pub fn contains(&self, address: IpAddr) -> bool {
         match (self, address) {
             (Cidr::V4 { network, prefix }, IpAddr::V4(address)) => {
                 u32::from(address) & mask32(*prefix) == *network

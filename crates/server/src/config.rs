@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 use palisade_core::{AccountId, Sensitive};
+use palisade_policy::Cidr;
 use serde::Deserialize;
 
 /// The `serve` settings as given on the command line or in the environment.
@@ -52,6 +53,10 @@ pub struct ServeArgs {
     /// Seconds between trail deliveries (default 300).
     #[arg(long, env = "PALISADE_TRAIL_DELIVERY_INTERVAL_SECS")]
     pub trail_delivery_interval_secs: Option<u64>,
+    /// Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed; by default none, and the peer is the client.
+    #[arg(long, env = "PALISADE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The log output format.
@@ -81,6 +86,7 @@ struct FileConfig {
     rotation_functions: Option<PathBuf>,
     trail_delivery_dir: Option<PathBuf>,
     trail_delivery_interval_secs: Option<u64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// Root credentials for the default account.
@@ -129,6 +135,8 @@ pub struct Config {
     pub trail_delivery_dir: PathBuf,
     /// How often trails deliver.
     pub trail_delivery_interval: Duration,
+    /// The proxies whose forwarding headers name the client.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 /// Trails' default delivery directory, inside the data directory.
@@ -169,6 +177,7 @@ impl Config {
             rotation_functions: None,
             trail_delivery_dir: data_dir.join(TRAIL_DELIVERY_DIR),
             trail_delivery_interval: DEFAULT_TRAIL_DELIVERY_INTERVAL,
+            trusted_proxies: Vec::new(),
         }
     }
 
@@ -233,8 +242,23 @@ impl Config {
                  --root-access-key-id and --root-secret-access-key flags)."
             )));
         }
+        let trusted_proxies = if args.trusted_proxies.is_empty() {
+            file.trusted_proxies.unwrap_or_default()
+        } else {
+            args.trusted_proxies
+        }
+        .iter()
+        .map(|text| {
+            Cidr::parse(text.trim()).ok_or_else(|| {
+                ConfigError(format!(
+                    "the trusted proxy {text:?} is not an IP address or CIDR block"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             listen,
+            trusted_proxies,
             store,
             account,
             root_credentials,
@@ -313,6 +337,24 @@ mod tests {
         let config = Config::resolve(args).unwrap();
         assert_eq!(config.listen.port(), 7777);
         assert_eq!(config.account.as_str(), "111122223333");
+
+        std::fs::write(&path, "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(Config::resolve(args).unwrap().trusted_proxies.len(), 2);
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            trusted_proxies: vec!["10.0.0.0/33".into()],
+            ..ServeArgs::default()
+        };
+        let error = Config::resolve(args).unwrap_err();
+        assert!(
+            error
+                .0
+                .contains("\"10.0.0.0/33\" is not an IP address or CIDR block")
+        );
 
         std::fs::write(&path, "unknown_setting = 1\n").unwrap();
         let args = ServeArgs {

@@ -13,6 +13,7 @@
 pub mod admin;
 pub mod auth;
 pub mod authorize;
+pub mod client_ip;
 pub mod config;
 pub mod keys;
 pub mod metrics;

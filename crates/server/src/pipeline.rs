@@ -14,7 +14,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Limited};
-use palisade_audit::{AuditRecord, CallOutcome, RecordResource, request_parameters};
+use palisade_audit::{AuditRecord, CallOutcome, RecordDetails, request_parameters};
 use palisade_core::events::{EventSink, ServiceEvent};
 use palisade_core::model::{Protocol, ServiceModel};
 use palisade_core::service::CommonError;
@@ -96,6 +96,7 @@ pub async fn handle(
     };
     let model = route.model;
     let operation = route.operation;
+    let client = crate::client_ip::client(peer.ip(), &parts.headers, &state.config.trusted_proxies);
     let user_agent = parts
         .headers
         .get(http::header::USER_AGENT)
@@ -136,7 +137,7 @@ pub async fn handle(
                 access_key_id: claimed.map(|authorization| authorization.access_key_id.as_str()),
                 account: state.config.account.as_str(),
                 region: region.as_str(),
-                source_ip: peer.ip(),
+                source_ip: client.ip,
                 user_agent,
             };
             let record = AuditRecord::for_unauthenticated(
@@ -160,10 +161,10 @@ pub async fn handle(
         request_id: request_id.clone(),
         principal,
         region,
-        source_ip: peer.ip(),
+        source_ip: client.ip,
         user_agent: user_agent.to_owned(),
         time: now,
-        secure_transport: false,
+        secure_transport: client.secure_transport,
     };
 
     if body.len() > body_limit(model) {
@@ -176,16 +177,27 @@ pub async fn handle(
                 model.service_id
             ),
         );
-        return audited_error(state, &ctx, &route, None, &error, arrived).await;
+        let details = RecordDetails::default();
+        return audited_error(state, &ctx, &route, None, details, &error, arrived).await;
     }
 
     let input = match palisade_wire::decode(&route, &parts, &body) {
         Ok(input) => input,
-        Err(error) => return audited_error(state, &ctx, &route, None, &error, arrived).await,
+        Err(error) => {
+            let details = RecordDetails::default();
+            return audited_error(state, &ctx, &route, None, details, &error, arrived).await;
+        }
     };
-    let parameters = operation
+    let mut parameters = operation
         .input
         .and_then(|shape| request_parameters(model, shape, &input));
+    // KMS records show what AWS's do beyond the generic rendering: defaults, the keys used.
+    let kms = model.name == "kms";
+    let mut details = if kms {
+        palisade_kms::audit::request_details(&ctx, operation.name, &input, &mut parameters)
+    } else {
+        RecordDetails::default()
+    };
 
     if !anonymous
         && let Err(error) = state
@@ -193,22 +205,25 @@ pub async fn handle(
             .authorize(&ctx, model, operation, &input)
             .await
     {
-        return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
+        return audited_error(state, &ctx, &route, parameters, details, &error, arrived).await;
     }
 
     let Some(service) = state.services.get(model) else {
         let error = ServiceError::not_implemented(model, operation.name);
-        return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
+        return audited_error(state, &ctx, &route, parameters, details, &error, arrived).await;
     };
     let output = match service.call(&ctx, operation, input).await {
         Ok(output) => output,
         Err(error) => {
-            return audited_error(state, &ctx, &route, parameters, &error, arrived).await;
+            return audited_error(state, &ctx, &route, parameters, details, &error, arrived).await;
         }
     };
 
     let response = palisade_wire::encode(&route, &output, &request_id);
-    let elements = response_elements(model, &route, &output);
+    let mut elements = response_elements(model, &route, &output);
+    if kms {
+        palisade_kms::audit::amend_response(operation.name, &output, &mut elements, &mut details);
+    }
     let record = AuditRecord::for_call(
         &ctx,
         model,
@@ -216,7 +231,7 @@ pub async fn handle(
         parameters,
         CallOutcome::Success(elements),
     )
-    .with_resources(record_resources(model, &output));
+    .with_details(details);
     finish(
         state,
         &route,
@@ -242,32 +257,6 @@ fn response_elements(
         .flatten()
 }
 
-/// The resources CloudTrail lists for a successful call. KMS records name the key the call
-/// used, which its answer gives as a full ARN (read-only calls included).
-fn record_resources(model: &ServiceModel, output: &Value) -> Vec<RecordResource> {
-    if model.name != "kms" {
-        return Vec::new();
-    }
-    output
-        .get("KeyId")
-        .or_else(|| {
-            output
-                .get("KeyMetadata")
-                .and_then(|metadata| metadata.get("Arn"))
-        })
-        .and_then(Value::as_str)
-        .and_then(|arn| {
-            let account = arn.strip_prefix("arn:")?.split(':').nth(3)?;
-            Some(RecordResource {
-                account_id: account.to_owned(),
-                kind: "AWS::KMS::Key",
-                arn: arn.to_owned(),
-            })
-        })
-        .into_iter()
-        .collect()
-}
-
 fn failure(protocol: Protocol, error: &ServiceError) -> CallOutcome {
     CallOutcome::Failure {
         code: palisade_wire::error_code(protocol, error).to_owned(),
@@ -284,6 +273,7 @@ async fn audited_error(
     ctx: &RequestContext,
     route: &Route,
     parameters: Option<serde_json::Value>,
+    details: RecordDetails,
     error: &ServiceError,
     arrived: Instant,
 ) -> Response<Body> {
@@ -294,7 +284,8 @@ async fn audited_error(
         route.operation.name,
         parameters,
         failure(route.protocol, error),
-    );
+    )
+    .with_details(details);
     finish(state, route, CallScope::of(ctx), record, response, arrived).await
 }
 
