@@ -228,6 +228,7 @@ pub(crate) struct Evaluation {
 }
 
 impl Condition {
+    /// The condition key as written.
     pub(crate) fn key(&self) -> &str {
         &self.key
     }

@@ -180,6 +180,15 @@ impl Policy {
     pub fn statements(&self) -> &[Statement] {
         &self.statements
     }
+
+    /// The condition keys the policy's statements test, as written (a key may repeat). A caller
+    /// that supplies a costly key (one that needs a lookup) asks here first.
+    pub fn condition_keys(&self) -> impl Iterator<Item = &str> {
+        self.statements
+            .iter()
+            .flat_map(|statement| statement.conditions.iter())
+            .map(|condition| condition.key())
+    }
 }
 
 impl Statement {

@@ -38,6 +38,7 @@ use palisade_store::Store;
 
 pub use builtin::{DatabaseEngine, DatabaseRotation, RotationStrategy};
 pub use db::secret_owner;
+pub use policy::SecretFacts;
 pub use functions::{
     CommandFunction, HttpFunction, RotationEvent, RotationFunction, RotationFunctions, RotationStep,
 };

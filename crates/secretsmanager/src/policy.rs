@@ -129,17 +129,25 @@ pub(crate) async fn validate(
     })
 }
 
+/// What the authorizer needs of a secret: the ARN it is decided on, its resource policy and its
+/// tags (`aws:ResourceTag/*`, `secretsmanager:ResourceTag/*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFacts {
+    pub arn: String,
+    pub policy: Option<String>,
+    pub tags: Vec<(String, String)>,
+}
+
 impl SecretsManagerState {
     /// The secret `secret_id` (name, ARN or partial ARN) names for a caller of `account` in
-    /// `region` (another account's by its ARN, see [`crate::secret_owner`]), as its ARN and
-    /// resource policy document (if it has one), for the server's authorizer; `None` when the
-    /// secret does not exist.
+    /// `region` (another account's by its ARN, see [`crate::secret_owner`]), for the server's
+    /// authorizer; `None` when the secret does not exist.
     pub async fn resource_policy_for(
         &self,
         account: &AccountId,
         region: &Region,
         secret_id: &str,
-    ) -> Result<Option<(String, Option<String>)>, ServiceError> {
+    ) -> Result<Option<SecretFacts>, ServiceError> {
         let tenant = Tenant {
             account: crate::db::secret_owner(account, region, secret_id)
                 .as_str()
@@ -149,7 +157,11 @@ impl SecretsManagerState {
         Ok(self
             .find_secret(&tenant, secret_id)
             .await?
-            .map(|found| (found.value.arn, found.value.policy)))
+            .map(|found| SecretFacts {
+                arn: found.value.arn,
+                policy: found.value.policy,
+                tags: found.value.tags,
+            }))
     }
 }
 

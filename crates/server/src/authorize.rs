@@ -44,10 +44,11 @@ use palisade_organizations::{OrgContext, OrgPolicyDocument, OrganizationsState};
 use palisade_policy::{
     Organizations, ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict,
 };
-use palisade_secretsmanager::SecretsManagerState;
+use palisade_secretsmanager::{SecretFacts, SecretsManagerState};
 use palisade_sts::StsState;
 
 use crate::auth::is_session_key;
+use crate::resource_tags::{self, ResourceTags};
 use crate::resources::{self, Declared, IamEntity, Resource};
 
 /// Decides whether a request may proceed.
@@ -107,6 +108,8 @@ pub struct PolicyAuthorizer {
     organizations: Option<Arc<OrganizationsState>>,
     /// Set once the service exists: it encrypts through KMS, whose calls this authorizer decides.
     secrets: OnceLock<Arc<SecretsManagerState>>,
+    /// Set once the services exist; until then no resource has tags.
+    resource_tags: OnceLock<Arc<ResourceTags>>,
     /// By kind, then by document text (looked up by `&str`, so a hit copies nothing).
     parsed: Mutex<HashMap<PolicyKind, HashMap<String, Arc<Policy>>>>,
 }
@@ -121,6 +124,7 @@ impl PolicyAuthorizer {
             kms,
             organizations: None,
             secrets: OnceLock::new(),
+            resource_tags: OnceLock::new(),
             parsed: Mutex::new(HashMap::new()),
         }
     }
@@ -136,6 +140,12 @@ impl PolicyAuthorizer {
     /// its resource policy. Later calls change nothing.
     pub fn attach_secrets(&self, secrets: Arc<SecretsManagerState>) {
         let _ = self.secrets.set(secrets);
+    }
+
+    /// From now on, supplies `aws:ResourceTag/*` of the resources other services own, read
+    /// through `tags` when a policy in play tests one. Later calls change nothing.
+    pub fn attach_resource_tags(&self, tags: Arc<ResourceTags>) {
+        let _ = self.resource_tags.set(tags);
     }
 
     /// The organization context of `account`, when organizations are evaluated and it belongs
@@ -224,6 +234,20 @@ impl PolicyAuthorizer {
                 .decide_action(ctx, model, "ReEncryptTo", destination, None, input, extra)
                 .await;
         }
+        // Request tags are derived keys: they go before those a calling service adds.
+        let tagged;
+        let extra = match model.name {
+            "kms" => extra,
+            _ => {
+                let request_tags = resources::request_tags(input);
+                if request_tags.is_empty() {
+                    extra
+                } else {
+                    tagged = [request_tags.as_slice(), extra].concat();
+                    tagged.as_slice()
+                }
+            }
+        };
         let scope = resources::Scope {
             account: ctx.principal.account.as_str(),
             region: ctx.region.as_str(),
@@ -433,7 +457,7 @@ impl PolicyAuthorizer {
                         .ok_or_else(|| denied(principal, &action, arn))?,
                 ),
             ),
-            (None, Some((arn, policy))) => (
+            (None, Some(SecretFacts { arn, policy, .. })) => (
                 arn.as_str(),
                 policy
                     .as_deref()
@@ -505,6 +529,25 @@ impl PolicyAuthorizer {
             .map(|level| level.iter().map(Arc::as_ref).collect())
             .collect();
 
+        let resource_tags = if is_kms || resource == "*" {
+            Vec::new()
+        } else {
+            let tested = identity
+                .iter()
+                .chain(&session_policies)
+                .chain(&boundary)
+                .chain(&resource_policy)
+                .chain(scps.iter().flatten())
+                .chain(rcps.iter().flatten())
+                .any(|policy| resource_tags::tests_resource_tags(policy));
+            match (&secret, self.resource_tags.get()) {
+                _ if !tested => Vec::new(),
+                (Some(secret), _) => secret.tags.clone(),
+                (None, Some(reader)) => reader.of(ctx, resource).await?,
+                (None, None) => Vec::new(),
+            }
+        };
+
         let mut context = palisade_policy::global_context(ctx);
         if let Some(role_arn) = role_arn {
             // For a role session, `aws:PrincipalArn` is the role's ARN, not the session's.
@@ -525,6 +568,9 @@ impl PolicyAuthorizer {
             for (name, values) in kms_keys {
                 context.insert_many(name, values);
             }
+        }
+        for (name, value) in resource_tags::condition_keys(model.name, &resource_tags) {
+            context.insert(name, value);
         }
         for (name, values) in extra {
             context.insert_many(name.as_str(), values.iter().map(String::as_str));

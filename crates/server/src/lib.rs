@@ -18,6 +18,7 @@ pub mod config;
 pub mod keys;
 pub mod metrics;
 pub mod pipeline;
+pub mod resource_tags;
 pub mod resources;
 pub mod secret_reader;
 pub mod services;

@@ -12,8 +12,11 @@
 //!
 //! Simplifications, on purpose: Organizations policies and handshakes are decided on `*` (a
 //! policy's ARN holds its type, which only a lookup knows); IAM's `GetAccessKeyLastUsed` is
-//! decided on `*` (its user is known only from the key); `iam:PassedToService` and the tag keys
-//! (`aws:RequestTag/*`, `aws:TagKeys`, `aws:ResourceTag/*`) are not supplied for these services.
+//! decided on `*` (its user is known only from the key); `iam:PassedToService` is not supplied.
+//!
+//! [`request_tags`] reads the tag condition keys (`aws:RequestTag/*`, `aws:TagKeys`) from any
+//! service's input; `aws:ResourceTag/*` needs the resource's state, which
+//! [`crate::resource_tags`] reads.
 
 use palisade_core::Value;
 use palisade_kms::ConditionKey;
@@ -119,6 +122,52 @@ pub fn declared(
         "organizations" => organizations(operation, named),
         _ => return None,
     })
+}
+
+/// `aws:RequestTag/<key>` and `aws:TagKeys` from the tags an input carries, for the services
+/// whose inputs spell them `Tags` (IAM, Secrets Manager, Parameter Store, EventBridge,
+/// Organizations), `TagsList` (CloudTrail) or `tags` (Logs), as `Key`/`Value` pairs or a map;
+/// and from the keys an untagging operation names (`TagKeys`, Logs' `tagKeys` and the key list
+/// of `UntagLogGroup`'s `tags`). KMS, whose tags are `TagKey`/`TagValue`, derives its own.
+pub fn request_tags(input: &Value) -> Vec<ConditionKey> {
+    let mut tag_keys: Vec<String> = Vec::new();
+    let mut condition_keys: Vec<ConditionKey> = Vec::new();
+    let mut tagged = |key: &str, value: Option<&str>| {
+        tag_keys.push(key.to_owned());
+        if let Some(value) = value {
+            condition_keys.push(self::key(
+                &format!("aws:RequestTag/{key}"),
+                vec![value.to_owned()],
+            ));
+        }
+    };
+    for member in ["Tags", "TagsList", "tags", "TagKeys", "tagKeys"] {
+        match input.get(member) {
+            Some(Value::Map(tags)) => {
+                for (key, value) in tags {
+                    tagged(key, value.as_str());
+                }
+            }
+            Some(Value::List(items)) => {
+                for item in items {
+                    match item {
+                        Value::String(key) => tagged(key, None),
+                        Value::Map(_) => {
+                            if let Some(key) = item.get("Key").and_then(Value::as_str) {
+                                tagged(key, item.get("Value").and_then(Value::as_str));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !tag_keys.is_empty() {
+        condition_keys.push(key("aws:TagKeys", tag_keys));
+    }
+    condition_keys
 }
 
 /// The input's members, read in the caller's scope.
@@ -641,6 +690,41 @@ mod tests {
 
     fn arn(value: &str) -> Resource {
         Resource::Arn(value.to_owned())
+    }
+
+    #[test]
+    fn request_tags_come_from_every_spelling_of_tags() {
+        let pair = |key: &str, value: &str| input(&[("Key", text(key)), ("Value", text(value))]);
+        let listed = input(&[("Tags", list(&[pair("team", "blue"), pair("env", "prod")]))]);
+        assert_eq!(
+            request_tags(&listed),
+            vec![
+                key("aws:RequestTag/team", vec!["blue".into()]),
+                key("aws:RequestTag/env", vec!["prod".into()]),
+                key("aws:TagKeys", vec!["team".into(), "env".into()]),
+            ]
+        );
+        let mapped = input(&[("tags", input(&[("team", text("blue"))]))]);
+        assert_eq!(
+            request_tags(&mapped),
+            vec![
+                key("aws:RequestTag/team", vec!["blue".into()]),
+                key("aws:TagKeys", vec!["team".into()]),
+            ]
+        );
+        let trail = input(&[("TagsList", list(&[pair("team", "blue")]))]);
+        assert_eq!(request_tags(&trail).len(), 2);
+        let untag = input(&[("TagKeys", list(&[text("team"), text("env")]))]);
+        assert_eq!(
+            request_tags(&untag),
+            vec![key("aws:TagKeys", vec!["team".into(), "env".into()])]
+        );
+        let logs_untag = input(&[("tags", list(&[text("team")]))]);
+        assert_eq!(
+            request_tags(&logs_untag),
+            vec![key("aws:TagKeys", vec!["team".into()])]
+        );
+        assert!(request_tags(&input(&[("Name", text("x"))])).is_empty());
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::authorize::{Authorizer, PolicyAuthorizer};
 use crate::config::{Config, StoreChoice};
 use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
+use crate::resource_tags::ResourceTags;
 use crate::secret_reader::ServiceSecrets;
 use crate::services::{Built, EventLogGroups, Services};
 use crate::state::AppState;
@@ -167,6 +168,13 @@ pub async fn start_with_clock(
         )
         .with_delivery_root(config.trail_delivery_dir.clone()),
     );
+    policies.attach_resource_tags(Arc::new(ResourceTags {
+        iam: Arc::clone(&iam),
+        parameters: Arc::clone(&parameters),
+        logs: Arc::clone(&logs),
+        cloudtrail: Arc::clone(&cloudtrail),
+        organizations: Arc::clone(&organizations),
+    }));
     let services = Services::new(Built {
         iam: Arc::clone(&iam),
         sts: Arc::clone(&sts),

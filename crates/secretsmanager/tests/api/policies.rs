@@ -43,10 +43,9 @@ async fn policies_are_stored_checked_and_removed() {
         .resource_policy_for(&AccountId::local_default(), &Region::us_east_1(), &arn)
         .await
         .unwrap();
-    assert_eq!(
-        for_authorizer,
-        Some((arn.clone(), Some(ACCOUNT_POLICY.to_owned())))
-    );
+    let facts = for_authorizer.unwrap();
+    assert_eq!(facts.arn, arn);
+    assert_eq!(facts.policy.as_deref(), Some(ACCOUNT_POLICY));
 
     let blocked = h
         .call::<PutResourcePolicyResponse>("PutResourcePolicy", put(PUBLIC_POLICY, Some(true)))
@@ -75,7 +74,8 @@ async fn policies_are_stored_checked_and_removed() {
         .resource_policy_for(&AccountId::local_default(), &Region::us_east_1(), "guarded")
         .await
         .unwrap();
-    assert_eq!(gone, Some((arn, None)));
+    let facts = gone.unwrap();
+    assert_eq!((facts.arn, facts.policy), (arn, None));
 }
 
 #[tokio::test]
