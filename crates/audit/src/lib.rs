@@ -18,7 +18,8 @@ pub mod journal;
 mod record;
 
 pub use record::{
-    Anonymous, AuditRecord, CallOutcome, RecordResource, is_read_only, request_parameters,
+    Anonymous, AuditRecord, CallOutcome, RecordDetails, RecordResource, is_read_only,
+    java_date_time, request_parameters,
 };
 
 use std::path::{Path, PathBuf};

@@ -37,6 +37,16 @@ pub struct RecordResource {
     pub arn: String,
 }
 
+/// What a service's records show beyond the rendering of the request and response: the
+/// resources the call used, and `additionalEventData`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordDetails {
+    /// The resources, as `resources` lists them.
+    pub resources: Vec<RecordResource>,
+    /// The `additionalEventData` member, if the service writes one for the call.
+    pub additional_event_data: Option<Json>,
+}
+
 /// One audit record, in CloudTrail's event format. It borrows what the request already holds
 /// and is written straight into the journal's buffer: a record costs no map of JSON values.
 #[derive(Debug, Clone)]
@@ -53,7 +63,7 @@ pub struct AuditRecord<'a> {
     event_name: &'a str,
     request_parameters: Option<Json>,
     outcome: CallOutcome,
-    resources: Vec<RecordResource>,
+    details: RecordDetails,
 }
 
 /// Who made the call, as `userIdentity` shows it.
@@ -106,14 +116,14 @@ impl<'a> AuditRecord<'a> {
             event_name: operation,
             request_parameters,
             outcome,
-            resources: Vec::new(),
+            details: RecordDetails::default(),
         }
     }
 
-    /// The record, listing the resources the call acted on.
+    /// The record, with the resources the call acted on and its `additionalEventData`.
     #[must_use]
-    pub fn with_resources(mut self, resources: Vec<RecordResource>) -> Self {
-        self.resources = resources;
+    pub fn with_details(mut self, details: RecordDetails) -> Self {
+        self.details = details;
         self
     }
 
@@ -141,7 +151,7 @@ impl<'a> AuditRecord<'a> {
             event_name: operation,
             request_parameters: None,
             outcome,
-            resources: Vec::new(),
+            details: RecordDetails::default(),
         }
     }
 
@@ -194,11 +204,14 @@ impl Serialize for AuditRecord<'_> {
         };
         record.serialize_entry("requestParameters", &self.request_parameters)?;
         record.serialize_entry("responseElements", &response_elements)?;
+        if let Some(data) = &self.details.additional_event_data {
+            record.serialize_entry("additionalEventData", data)?;
+        }
         record.serialize_entry("requestID", self.request_id)?;
         record.serialize_entry("eventID", &DisplayJson(self.event_id.hyphenated()))?;
         record.serialize_entry("readOnly", &is_read_only(self.event_name))?;
-        if !self.resources.is_empty() {
-            record.serialize_entry("resources", &self.resources)?;
+        if !self.details.resources.is_empty() {
+            record.serialize_entry("resources", &self.details.resources)?;
         }
         record.serialize_entry("eventType", "AwsApiCall")?;
         record.serialize_entry("managementEvent", &true)?;
@@ -282,6 +295,37 @@ impl std::fmt::Display for EventTime {
 /// CloudTrail's `eventTime`: UTC, whole seconds.
 fn format_event_time(time: SystemTime) -> String {
     EventTime(time).to_string()
+}
+
+/// A timestamp member as the records of AWS's Java-based services, such as KMS, show it: Java's
+/// medium date and time style, `Aug 10, 2022, 10:38:27 PM`, in UTC and whole seconds.
+pub fn java_date_time(seconds: f64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "timestamps in records are whole seconds, far inside i64"
+    )]
+    let moment = OffsetDateTime::from_unix_timestamp(seconds.floor() as i64)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let month = MONTHS
+        .get(usize::from(moment.month() as u8).saturating_sub(1))
+        .copied()
+        .unwrap_or_default();
+    let (hour, half) = match moment.hour() {
+        0 => (12, "AM"),
+        hour @ 1..=11 => (hour, "AM"),
+        12 => (12, "PM"),
+        hour => (hour - 12, "PM"),
+    };
+    format!(
+        "{month} {}, {}, {hour}:{:02}:{:02} {half}",
+        moment.day(),
+        moment.year(),
+        moment.minute(),
+        moment.second()
+    )
 }
 
 /// CloudTrail marks as read-only the calls that only read: by AWS's naming, those whose names
@@ -510,11 +554,14 @@ mod tests {
             None,
             CallOutcome::Success(None),
         )
-        .with_resources(vec![RecordResource {
-            account_id: "111122223333".to_owned(),
-            kind: "AWS::KMS::Key",
-            arn: arn.to_owned(),
-        }]);
+        .with_details(RecordDetails {
+            resources: vec![RecordResource {
+                account_id: "111122223333".to_owned(),
+                kind: "AWS::KMS::Key",
+                arn: arn.to_owned(),
+            }],
+            additional_event_data: Some(serde_json::json!({"keyMaterialId": "m1"})),
+        });
         let mut buffer = Vec::new();
         record.write_keyed_json(&mut buffer);
         let text = String::from_utf8(buffer).unwrap();
@@ -523,6 +570,18 @@ mod tests {
             json["resources"],
             serde_json::json!([{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": arn}])
         );
+        assert_eq!(
+            json["additionalEventData"],
+            serde_json::json!({"keyMaterialId": "m1"})
+        );
+    }
+
+    #[test]
+    fn java_date_times_use_the_medium_style_in_utc() {
+        assert_eq!(java_date_time(1_660_171_107.0), "Aug 10, 2022, 10:38:27 PM");
+        assert_eq!(java_date_time(1_747_806_465.9), "May 21, 2025, 5:47:45 AM");
+        assert_eq!(java_date_time(1_704_067_200.0), "Jan 1, 2024, 12:00:00 AM");
+        assert_eq!(java_date_time(1_704_110_400.0), "Jan 1, 2024, 12:00:00 PM");
     }
 
     #[test]

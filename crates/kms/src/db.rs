@@ -109,12 +109,22 @@ impl Tenant {
     }
 
     pub fn key_arn(&self, key_id: &str) -> String {
-        format!("arn:aws:kms:{}:{}:key/{key_id}", self.region, self.account)
+        key_arn(&self.region, &self.account, key_id)
     }
 
     pub fn alias_arn(&self, alias_name: &str) -> String {
-        format!("arn:aws:kms:{}:{}:{alias_name}", self.region, self.account)
+        alias_arn(&self.region, &self.account, alias_name)
     }
+}
+
+/// The ARN of the key `key_id` of `account` in `region`.
+pub(crate) fn key_arn(region: &str, account: &str, key_id: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:key/{key_id}")
+}
+
+/// The ARN of the alias `alias_name` (`alias/...`) of `account` in `region`.
+pub(crate) fn alias_arn(region: &str, account: &str, alias_name: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:{alias_name}")
 }
 
 pub(crate) use palisade_store::typed::Stored;

@@ -41,7 +41,7 @@ pub(crate) fn new_multi_region_key_id() -> Result<String, ServiceError> {
 const MULTI_REGION_PREFIX: &str = "mrk-";
 
 /// Whether `id` has a key id's shape: a lower- or upper-case UUID, or `mrk-` and 32 hex digits.
-fn is_key_id(id: &str) -> bool {
+pub(crate) fn is_key_id(id: &str) -> bool {
     if let Some(hex) = id.strip_prefix(MULTI_REGION_PREFIX) {
         return hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit());
     }

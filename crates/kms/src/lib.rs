@@ -29,9 +29,13 @@
 //! like every other service's permissions; KMS answers its questions (the key's facts and
 //! condition keys, whether a grant allows a request) through [`KmsState::key_facts`],
 //! [`condition_keys`], [`KmsState::grant_allows`] and [`KmsState::may_retire`].
+//!
+//! [`audit`] tells the server's audit step how KMS calls read in CloudTrail records, where AWS
+//! writes more than the generic rendering of the request and response.
 
 mod agreement;
 mod aliases;
+pub mod audit;
 mod authorization;
 mod ciphertext;
 mod crypto;
