@@ -38,10 +38,10 @@ use palisade_store::Store;
 
 pub use builtin::{DatabaseEngine, DatabaseRotation, RotationStrategy};
 pub use db::secret_owner;
-pub use policy::SecretFacts;
 pub use functions::{
     CommandFunction, HttpFunction, RotationEvent, RotationFunction, RotationFunctions, RotationStep,
 };
+pub use policy::SecretFacts;
 
 /// The Secrets Manager service: register it as
 /// `palisade_model_secretsmanager::SecretsmanagerService(Arc::new(SecretsManagerState::new(..)))`.
