@@ -51,6 +51,14 @@ pub fn millis_of(key: &str) -> Option<i64> {
     Some(LATEST_MILLIS - inverted)
 }
 
+/// The account, region and time of a record, from its key.
+pub fn parts_of(key: &str) -> Option<(&str, &str, i64)> {
+    let mut parts = key.splitn(3, '/');
+    let account = parts.next()?;
+    let region = parts.next()?;
+    Some((account, region, millis_of(parts.next()?)?))
+}
+
 fn inverted(millis: i64) -> i64 {
     LATEST_MILLIS - millis.clamp(0, LATEST_MILLIS)
 }
@@ -70,5 +78,7 @@ mod tests {
         let exact = at_or_before("111122223333", "us-east-1", 2_000);
         assert!(exact < newer);
         assert!(older.starts_with(&prefix("111122223333", "us-east-1")));
+        assert_eq!(parts_of(&older), Some(("111122223333", "us-east-1", 1_000)));
+        assert_eq!(parts_of("111122223333/us-east-1"), None);
     }
 }

@@ -13,6 +13,7 @@
 //! can leave a torn frame only at the end of the newest segment, and nothing from it was
 //! acknowledged; opening the journal cuts it off.
 
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,9 @@ struct Handle {
     shared: Arc<Shared>,
     /// The number of records durable so far (the next record's sequence number).
     durable: watch::Receiver<u64>,
+    /// Per reader that has not handled every record yet (see [`Journal::hold`]), the first
+    /// record it still needs; trimming keeps those.
+    holds: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Drop for Handle {
@@ -161,6 +165,7 @@ impl Journal {
                 dir: dir.to_owned(),
                 shared,
                 durable,
+                holds: Mutex::new(BTreeMap::new()),
             }),
         })
     }
@@ -199,14 +204,37 @@ impl Journal {
         answer.await.map_err(|_| writer_gone())?
     }
 
-    /// Removes the segments whose records all come before `sequence`.
+    /// Removes the segments whose records all come before `sequence`, or before the lowest
+    /// hold if that is lower.
     pub async fn trim(&self, sequence: u64) -> Result<(), JournalError> {
+        let held = self
+            .handle
+            .holds
+            .lock()
+            .map_err(|_| writer_gone())?
+            .values()
+            .min()
+            .copied();
+        let sequence = held.map_or(sequence, |held| held.min(sequence));
         self.control(|reply| Control::Trim(sequence, reply)).await
+    }
+
+    /// Keeps record `sequence` and every later one from being trimmed on behalf of the reader
+    /// `holder`, replacing its previous hold.
+    pub fn hold(&self, holder: &str, sequence: u64) {
+        if let Ok(mut holds) = self.handle.holds.lock() {
+            holds.insert(holder.to_owned(), sequence);
+        }
     }
 
     /// Removes every record; answers the sequence number the next record will get.
     pub async fn reset(&self) -> Result<u64, JournalError> {
         self.control(Control::Reset).await
+    }
+
+    /// The directory holding the segments.
+    pub fn dir(&self) -> &Path {
+        &self.handle.dir
     }
 
     /// Watches the number of durable records.

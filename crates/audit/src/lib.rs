@@ -11,8 +11,9 @@
 //! the store's [`KEYSPACE`], laid out newest first by account and region ([`history`]), where
 //! event history is read and where a store backup includes it; it remembers how far it got in a file beside the journal, and since a
 //! record's key is fixed, copying one twice after a crash changes nothing. Indexed segments of
-//! the journal are removed.
+//! the journal are removed, except what a [`follow`]er has not handled yet.
 
+pub mod follow;
 pub mod history;
 pub mod journal;
 mod record;
@@ -134,6 +135,12 @@ impl AuditLog {
         Ok(())
     }
 
+    /// A reader of the journal for the consumer `name`, independent of the indexer, that
+    /// resumes where the consumer left off (see [`follow`]). One follower per name at a time.
+    pub fn follow(&self, name: &str) -> follow::JournalFollower {
+        follow::JournalFollower::open(self.journal.clone(), name)
+    }
+
     /// Resolves once every record durable now is in the store.
     pub async fn flush(&self) {
         let target = *self.journal.durable().borrow();
@@ -246,11 +253,8 @@ async fn index_until(
         }
         let mut transaction = Transaction::new();
         for (_, body) in records {
-            if let Some(split) = body.iter().position(|&byte| byte == b'\n')
-                && let Ok(key) = std::str::from_utf8(body.get(..split).unwrap_or_default())
-            {
-                let json = body.get(split + 1..).unwrap_or_default().to_vec();
-                transaction = transaction.put(KEYSPACE, key, Value::Plain(json));
+            if let Some((key, json)) = record::split_keyed(&body) {
+                transaction = transaction.put(KEYSPACE, key, Value::Plain(json.to_vec()));
             }
         }
         handle

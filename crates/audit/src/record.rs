@@ -177,6 +177,13 @@ impl<'a> AuditRecord<'a> {
     }
 }
 
+/// Splits what [`AuditRecord::write_keyed_json`] wrote into the storage key and the JSON.
+pub(crate) fn split_keyed(body: &[u8]) -> Option<(&str, &[u8])> {
+    let split = body.iter().position(|&byte| byte == b'\n')?;
+    let key = std::str::from_utf8(body.get(..split)?).ok()?;
+    Some((key, body.get(split + 1..)?))
+}
+
 impl Serialize for AuditRecord<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut record = serializer.serialize_map(None)?;

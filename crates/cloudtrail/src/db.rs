@@ -14,6 +14,7 @@ use palisade_core::ServiceError;
 use palisade_model_cloudtrail::errors;
 use palisade_store::typed::{self, MutateError, Stored};
 use palisade_store::{StoreError, Transaction, Value};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::CloudTrailState;
@@ -110,6 +111,19 @@ impl CloudTrailState {
         }
     }
 
+    /// What the keyspace `keyspace` keeps about `trail` (its delivery's or streaming's state),
+    /// if anything.
+    pub(crate) async fn trail_state<T: DeserializeOwned>(
+        &self,
+        keyspace: &str,
+        trail: &TrailRecord,
+    ) -> Result<Option<T>, ServiceError> {
+        Ok(typed::get_json::<T>(&self.store, keyspace, &trail.key())
+            .await
+            .map_err(store_error)?
+            .map(|stored| stored.value))
+    }
+
     /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that
     /// applies its change (pinning the versions it read) and the answer. When another change
     /// wins the race, `attempt` runs again on fresh reads.
@@ -118,7 +132,7 @@ impl CloudTrailState {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
     {
-        typed::mutate(&self.store, attempt)
+        let changed = typed::mutate(&self.store, attempt)
             .await
             .map_err(|error| match error {
                 MutateError::Attempt(error) => error,
@@ -126,6 +140,12 @@ impl CloudTrailState {
                 MutateError::Contended => errors::conflict_exception(
                     "Another change to this trail happened at the same time. Retry the request.",
                 ),
-            })
+            })?;
+        // Streaming follows trails' changes as they happen: a call made once this one is
+        // answered is streamed by the trails as changed.
+        self.trails_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        self.trails_changed.notify_one();
+        Ok(changed)
     }
 }

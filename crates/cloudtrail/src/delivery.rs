@@ -3,8 +3,9 @@
 //! log file validation ([`crate::digest`]).
 //!
 //! A trail delivers the records of its account in its home region, or in every region for a
-//! multi-Region trail, from `StartLogging` on (and up to `StopLogging`). Each run covers, per
-//! region, the records after the trail's cursor up to the run's end, and moves the cursor.
+//! multi-Region trail, from `StartLogging` on (and up to `StopLogging`), that its event
+//! selectors let through (`crate::selection`). Each run covers, per region, the records after
+//! the trail's cursor up to the run's end, and moves the cursor.
 //!
 //! At least once, without duplicates in files: before writing, a run stores its end in the
 //! trail's delivery record (the intent); after its files are durable, it stores the new cursors
@@ -32,7 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::CloudTrailState;
 use crate::db::{TrailRecord, store_error};
 use crate::digest::{DigestPlan, DigestedLogFile, PreviousDigest, sha256_hex, write_digest};
-use crate::layout;
+use crate::{layout, selection};
 
 /// Delivery records, by trail key.
 pub(crate) const DELIVERIES: &str = "cloudtrail/deliveries";
@@ -286,7 +287,11 @@ impl CloudTrailState {
                     break;
                 }
                 position = key;
-                batch.push((millis, entry.value.bytes().to_vec()));
+                let record = entry.value.bytes();
+                if !selection::logs_record(trail.event_selectors.as_ref(), record) {
+                    continue;
+                }
+                batch.push((millis, record.to_vec()));
                 if batch.len() == RECORDS_PER_FILE {
                     let part = files.len();
                     let records = std::mem::take(&mut batch);
@@ -442,19 +447,6 @@ impl CloudTrailState {
                 .put(DELIVERIES, key, value),
         };
         self.store.commit(transaction).await.map_err(store_error)
-    }
-
-    /// The delivery status of `trail`, if it ever delivered or tried to.
-    pub(crate) async fn delivery_status(
-        &self,
-        trail: &TrailRecord,
-    ) -> Result<Option<DeliveryRecord>, ServiceError> {
-        Ok(
-            typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &trail.key())
-                .await
-                .map_err(store_error)?
-                .map(|stored| stored.value),
-        )
     }
 }
 

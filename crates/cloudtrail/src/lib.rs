@@ -2,10 +2,11 @@
 //! built: event history (`LookupEvents`) over the audit records the pipeline writes for every
 //! call, the trails' control plane (`trails`: create, read, list, update, delete, logging
 //! status, tags; `selectors`: event and Insights selectors), delivery of logging trails' log
-//! files into a local directory standing in for S3 (`delivery`, `layout`), signed digests for
-//! log file validation with `ListPublicKeys` (`digest`), and the offline validator behind
-//! `palisade trail validate` (`validate`). Event selectors are kept but not applied to delivery;
-//! event data stores are not built and answer `NotImplemented`.
+//! files into a local directory standing in for S3 (`delivery`, `layout`), streaming of their
+//! records to CloudWatch Logs log groups (`streaming`), both filtered by the trails' event
+//! selectors (`selection`), signed digests for log file validation with `ListPublicKeys`
+//! (`digest`), and the offline validator behind `palisade trail validate` (`validate`). Event
+//! data stores are not built and answer `NotImplemented`.
 
 mod db;
 mod delivery;
@@ -13,11 +14,14 @@ pub mod digest;
 pub mod layout;
 mod lookup;
 mod names;
+mod selection;
 mod selectors;
+mod streaming;
 mod trails;
 pub mod validate;
 
 pub use delivery::{DeliveryReport, SETTLE_MILLIS};
+pub use streaming::{LogBatch, LogEvent, TrailLogGroups};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +54,11 @@ pub struct CloudTrailState {
     delivery_root: Option<PathBuf>,
     /// Held by the delivery run in progress.
     delivering: tokio::sync::Mutex<()>,
+    /// Where trails' records stream; `None` streams nothing.
+    log_groups: Option<Arc<dyn streaming::TrailLogGroups>>,
+    /// Counts changes to trails, and wakes the streaming task on each.
+    trails_generation: std::sync::atomic::AtomicU64,
+    trails_changed: tokio::sync::Notify,
 }
 
 impl CloudTrailState {
@@ -61,6 +70,9 @@ impl CloudTrailState {
             audit,
             delivery_root: None,
             delivering: tokio::sync::Mutex::new(()),
+            log_groups: None,
+            trails_generation: std::sync::atomic::AtomicU64::new(0),
+            trails_changed: tokio::sync::Notify::new(),
         }
     }
 }

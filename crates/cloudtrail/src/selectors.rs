@@ -1,7 +1,7 @@
 //! A trail's event selectors (classic or advanced, never both) and Insights selectors: AWS's
 //! validation, how they are stored, and how they read back.
 //!
-//! Selectors are kept and reported, but not applied: delivery sends every record of a trail.
+//! Which records selectors let through is `crate::selection`'s.
 
 use std::collections::BTreeSet;
 
@@ -27,7 +27,7 @@ const MAX_ADVANCED_VALUES: usize = 500;
 /// The management event sources a classic selector may exclude.
 const EXCLUDABLE_SOURCES: [&str; 2] = ["kms.amazonaws.com", "rdsdata.amazonaws.com"];
 /// Data resource types of classic selectors, each with the ARN prefix its values start with.
-const DATA_RESOURCE_TYPES: [(&str, &str); 3] = [
+pub(crate) const DATA_RESOURCE_TYPES: [(&str, &str); 3] = [
     ("AWS::S3::Object", "arn:aws:s3"),
     ("AWS::Lambda::Function", "arn:aws:lambda"),
     ("AWS::DynamoDB::Table", "arn:aws:dynamodb"),
@@ -59,34 +59,34 @@ pub(crate) enum EventSelectorsRecord {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ClassicSelector {
-    read_write_type: String,
-    include_management_events: bool,
-    data_resources: Vec<DataResourceRecord>,
-    exclude_management_event_sources: Vec<String>,
+    pub(crate) read_write_type: String,
+    pub(crate) include_management_events: bool,
+    pub(crate) data_resources: Vec<DataResourceRecord>,
+    pub(crate) exclude_management_event_sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct DataResourceRecord {
-    resource_type: String,
-    values: Vec<String>,
+    pub(crate) resource_type: String,
+    pub(crate) values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AdvancedSelector {
-    name: Option<String>,
-    field_selectors: Vec<FieldSelectorRecord>,
+    pub(crate) name: Option<String>,
+    pub(crate) field_selectors: Vec<FieldSelectorRecord>,
 }
 
 /// One condition of an advanced selector: the field and its operators' values.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct FieldSelectorRecord {
-    field: String,
-    equals: Option<Vec<String>>,
-    starts_with: Option<Vec<String>>,
-    ends_with: Option<Vec<String>>,
-    not_equals: Option<Vec<String>>,
-    not_starts_with: Option<Vec<String>>,
-    not_ends_with: Option<Vec<String>>,
+    pub(crate) field: String,
+    pub(crate) equals: Option<Vec<String>>,
+    pub(crate) starts_with: Option<Vec<String>>,
+    pub(crate) ends_with: Option<Vec<String>>,
+    pub(crate) not_equals: Option<Vec<String>>,
+    pub(crate) not_starts_with: Option<Vec<String>>,
+    pub(crate) not_ends_with: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

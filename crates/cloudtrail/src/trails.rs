@@ -26,11 +26,12 @@ use palisade_store::typed::Stored;
 
 use crate::CloudTrailState;
 use crate::db::{TRAILS, TrailRecord, plain};
-use crate::delivery::DELIVERIES;
+use crate::delivery::{DELIVERIES, DeliveryRecord};
 use crate::names::{
     TrailRef, check_bucket_name, check_s3_key_prefix, check_trail_name, kms_key_arn, parse_arn,
     sns_topic_arn, trail_arn,
 };
+use crate::streaming::{LogGroup, STREAMING, StreamingStatus};
 
 /// `CreateTrailResponse` and `UpdateTrailResponse` share their fields: the trail's settings.
 macro_rules! settings_response {
@@ -342,7 +343,8 @@ pub(crate) async fn delete_trail(
             let transaction = Transaction::new()
                 .expect_version(TRAILS, &key, stored.version)
                 .delete(TRAILS, &key)
-                .delete(DELIVERIES, &key);
+                .delete(DELIVERIES, &key)
+                .delete(STREAMING, &key);
             Ok((transaction, ()))
         })
         .await?;
@@ -385,15 +387,22 @@ pub(crate) async fn stop_logging(
     Ok(StopLoggingResponse::default())
 }
 
-/// Whether the trail logs and since or until when, and how its deliveries went. Notifications
-/// and CloudWatch Logs are not delivered, so their fields stay absent.
+/// Whether the trail logs and since or until when, and how its deliveries (log files, CloudWatch
+/// Logs) went. Notifications are not sent, so their fields stay absent.
 pub(crate) async fn get_trail_status(
     state: &CloudTrailState,
     ctx: &RequestContext,
     input: GetTrailStatusRequest,
 ) -> Result<GetTrailStatusResponse, ServiceError> {
     let trail = state.find_trail(ctx, &input.name).await?.value;
-    let delivery = state.delivery_status(&trail).await?.unwrap_or_default();
+    let delivery: DeliveryRecord = state
+        .trail_state(DELIVERIES, &trail)
+        .await?
+        .unwrap_or_default();
+    let streaming: StreamingStatus = state
+        .trail_state(STREAMING, &trail)
+        .await?
+        .unwrap_or_default();
     let iso = |millis: Option<i64>| millis.map(crate::layout::iso_seconds);
     Ok(GetTrailStatusResponse {
         is_logging: Some(trail.is_logging),
@@ -408,6 +417,10 @@ pub(crate) async fn get_trail_status(
             .map(|succeeded| succeeded.to_string()),
         latest_delivery_error: delivery.latest_delivery_error,
         latest_digest_delivery_time: delivery.latest_digest_millis.map(Timestamp::from_millis),
+        latest_cloud_watch_logs_delivery_time: streaming
+            .latest_delivery_millis
+            .map(Timestamp::from_millis),
+        latest_cloud_watch_logs_delivery_error: streaming.latest_delivery_error,
         ..GetTrailStatusResponse::default()
     })
 }
@@ -532,15 +545,9 @@ fn check_cloud_watch_logs(trail: &TrailRecord) -> Result<(), ServiceError> {
         &trail.cloud_watch_logs_role_arn,
     ) {
         (Some(group), Some(role)) => {
-            let group_valid = group.starts_with("arn:aws:logs:")
-                && group.contains(":log-group:")
-                && group.ends_with(":*");
-            if !group_valid {
+            if LogGroup::parse(group).is_none() {
                 return Err(errors::invalid_cloud_watch_logs_log_group_arn_exception(
-                    format!(
-                        "Invalid CloudWatch Logs log group ARN: {group}. The ARN must have the form \
-                     arn:aws:logs:<region>:<account>:log-group:<name>:*"
-                    ),
+                    "CloudTrail cannot validate the specified log group ARN.",
                 ));
             }
             if !(role.starts_with("arn:aws:iam::") && role.contains(":role/")) {
@@ -551,7 +558,7 @@ fn check_cloud_watch_logs(trail: &TrailRecord) -> Result<(), ServiceError> {
             Ok(())
         }
         (Some(_), None) => Err(errors::invalid_cloud_watch_logs_role_arn_exception(
-            "You must specify a role ARN with a CloudWatch Logs log group ARN.",
+            "You must specify a role ARN as well as a log group.",
         )),
         (None, Some(_)) => Err(errors::invalid_cloud_watch_logs_log_group_arn_exception(
             "You must specify a log group ARN with a CloudWatch Logs role ARN.",

@@ -1,6 +1,7 @@
 //! Trail delivery driven by a manual clock: log files in AWS's layout holding exactly the records
-//! after StartLogging, cursors that never deliver a record twice, a failed run redone under the
-//! same names, hourly signed digests, and the offline validator catching tampering.
+//! after StartLogging that the trail's event selectors let through, cursors that never deliver a
+//! record twice, a failed run redone under the same names, hourly signed digests, and the
+//! offline validator catching tampering.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,122 +10,22 @@
     reason = "tests: a failure is a failed test"
 )]
 
+mod support;
+
 use std::collections::HashMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
-use palisade_audit::{AuditLog, AuditRecord, CallOutcome};
-use palisade_cloudtrail::CloudTrailState;
 use palisade_cloudtrail::validate::{ValidateOptions, validate};
-use palisade_core::clock::{Clock, ManualClock};
-use palisade_core::{AccountId, Principal, Region, RequestContext};
+use palisade_core::clock::Clock;
 use palisade_model_cloudtrail::Cloudtrail;
 use palisade_model_cloudtrail::types::{
-    CreateTrailRequest, GetTrailStatusRequest, ListPublicKeysRequest, StartLoggingRequest,
+    EventSelector, GetTrailStatusRequest, ListPublicKeysRequest, ReadWriteType,
 };
-use palisade_store::{Store, StoreConfig};
 
-const ACCOUNT: &str = "111122223333";
-/// 2024-03-01T00:00:00Z.
-const START: u64 = 1_709_251_200;
-
-struct Harness {
-    state: CloudTrailState,
-    audit: AuditLog,
-    clock: Arc<ManualClock>,
-    root: PathBuf,
-    _dir: tempfile::TempDir,
-}
+use support::{ACCOUNT, Harness};
 
 impl Harness {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let root = dir.path().join("trails");
-        let store = Arc::new(
-            Store::open(&StoreConfig::Embedded {
-                data_dir: data.clone(),
-            })
-            .await
-            .unwrap(),
-        );
-        let audit = AuditLog::open(&data.join("audit"), Arc::clone(&store)).unwrap();
-        let clock = Arc::new(ManualClock::new(
-            SystemTime::UNIX_EPOCH + Duration::from_secs(START),
-        ));
-        let state = CloudTrailState::new(
-            Store::clone(&store),
-            Arc::clone(&clock) as Arc<dyn Clock>,
-            audit.clone(),
-        )
-        .with_delivery_root(root.clone());
-        Self {
-            state,
-            audit,
-            clock,
-            root,
-            _dir: dir,
-        }
-    }
-
-    fn ctx(&self, region: &str) -> RequestContext {
-        RequestContext {
-            request_id: "request".to_owned(),
-            principal: Principal::root(AccountId::parse(ACCOUNT).unwrap(), "AKIAEXAMPLE"),
-            region: Region::parse(region).unwrap(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "tests".to_owned(),
-            time: self.clock.now(),
-            secure_transport: false,
-        }
-    }
-
-    /// Records a call named `operation` in `region`, now.
-    async fn call(&self, region: &str, operation: &str) {
-        let ctx = self.ctx(region);
-        let record = AuditRecord::for_call(
-            &ctx,
-            &palisade_model_cloudtrail::MODEL,
-            operation,
-            None,
-            CallOutcome::Success(None),
-        );
-        self.audit.record(&record).await.unwrap();
-    }
-
-    fn advance(&self, seconds: u64) {
-        self.clock.advance(Duration::from_secs(seconds));
-    }
-
-    async fn create_trail(&self, name: &str, bucket: &str, multi_region: bool, validation: bool) {
-        let ctx = self.ctx("us-east-1");
-        self.state
-            .create_trail(
-                &ctx,
-                CreateTrailRequest {
-                    name: name.to_owned(),
-                    s3_bucket_name: bucket.to_owned(),
-                    s3_key_prefix: Some("audit".to_owned()),
-                    is_multi_region_trail: Some(multi_region),
-                    enable_log_file_validation: Some(validation),
-                    ..CreateTrailRequest::default()
-                },
-            )
-            .await
-            .unwrap();
-        self.state
-            .start_logging(
-                &ctx,
-                StartLoggingRequest {
-                    name: name.to_owned(),
-                },
-            )
-            .await
-            .unwrap();
-    }
-
     async fn public_keys(&self) -> HashMap<String, Vec<u8>> {
         let listed = self
             .state
@@ -338,6 +239,28 @@ async fn multi_region_trails_deliver_every_region_and_a_failed_run_is_redone_und
         assert_eq!(event_names(log), [event]);
     }
     assert!(files(&harness.root, "CloudTrail-Digest").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_selectors_decide_which_records_a_trail_delivers() {
+    let harness = Harness::new().await;
+    harness.create_trail("writes", "bucket", false, false).await;
+    let writes = EventSelector {
+        read_write_type: Some(ReadWriteType::WriteOnly),
+        include_management_events: Some(true),
+        ..EventSelector::default()
+    };
+    harness
+        .put_event_selectors("writes", Some(vec![writes]), None)
+        .await;
+    harness.advance(1);
+    harness.call("us-east-1", "DescribeTrails").await;
+    harness.call("us-east-1", "UpdateTrail").await;
+    harness.call("us-east-1", "GetTrailStatus").await;
+    harness.advance(120);
+    assert_eq!(harness.state.deliver_due().await.unwrap().log_files, 1);
+    let logs = files(&harness.root, "/CloudTrail/");
+    assert_eq!(event_names(&logs[0]), ["UpdateTrail"]);
 }
 
 fn palisade_like_gzip(bytes: &[u8]) -> Vec<u8> {

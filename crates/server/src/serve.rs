@@ -25,7 +25,7 @@ use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
 use crate::resource_tags::ResourceTags;
 use crate::secret_reader::ServiceSecrets;
-use crate::services::{Built, EventLogGroups, Services};
+use crate::services::{Built, EventLogGroups, Services, TrailLogGroups};
 use crate::state::AppState;
 
 /// The server could not start.
@@ -166,7 +166,11 @@ pub async fn start_with_clock(
             Arc::clone(&clock),
             audit.clone(),
         )
-        .with_delivery_root(config.trail_delivery_dir.clone()),
+        .with_delivery_root(config.trail_delivery_dir.clone())
+        .with_log_groups(Arc::new(TrailLogGroups {
+            logs: Arc::clone(&logs),
+            clock: Arc::clone(&clock),
+        })),
     );
     policies.attach_resource_tags(Arc::new(ResourceTags {
         iam: Arc::clone(&iam),
@@ -191,6 +195,10 @@ pub async fn start_with_clock(
         Arc::clone(&cloudtrail),
         config.trail_delivery_interval,
     ));
+    let streaming = tokio::spawn({
+        let cloudtrail = Arc::clone(&cloudtrail);
+        async move { cloudtrail.stream_to_log_groups().await }
+    });
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
@@ -210,6 +218,7 @@ pub async fn start_with_clock(
         accept_loop(listener, loop_state, stopped).await;
         sweeping.abort();
         delivering.abort();
+        streaming.abort();
     });
     tracing::info!(
         address = %local_addr,

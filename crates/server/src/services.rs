@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use palisade_core::model::ServiceModel;
-use palisade_core::service::BoxFuture;
+use palisade_core::service::{BoxFuture, ErrorKind};
 use palisade_core::{Service, ServiceError};
-use palisade_model_logs::types::InputLogEvent;
+use palisade_model_logs::Logs as _;
+use palisade_model_logs::errors as logs_errors;
+use palisade_model_logs::types::{CreateLogStreamRequest, InputLogEvent, PutLogEventsRequest};
 
 /// A service whose operations are not built yet: each answers `NotImplemented`.
 #[derive(Debug, Default)]
@@ -39,6 +41,91 @@ impl palisade_events::LogGroups for EventLogGroups {
                 .append_event(event.account, event.region, event.group, event.stream, line),
         )
     }
+}
+
+/// CloudWatch Logs, as CloudTrail streams trails' records to log groups: one `PutLogEvents` per
+/// batch, acting in the log group's account, into a stream created when it is missing.
+pub struct TrailLogGroups {
+    /// CloudWatch Logs.
+    pub logs: Arc<palisade_logs::LogsState>,
+    /// The server's clock, for the calls' time.
+    pub clock: Arc<dyn palisade_core::clock::Clock>,
+}
+
+impl palisade_cloudtrail::TrailLogGroups for TrailLogGroups {
+    fn put<'a>(
+        &'a self,
+        batch: palisade_cloudtrail::LogBatch<'a>,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        Box::pin(async move {
+            let (Some(account), Some(region)) = (
+                palisade_core::AccountId::parse(batch.account),
+                palisade_core::Region::parse(batch.region),
+            ) else {
+                return Err(ServiceError::internal(
+                    "a log group ARN names no account or region",
+                ));
+            };
+            // CloudTrail's own call, in the log group's account; Logs reads only the account
+            // and region from it.
+            let ctx = palisade_core::RequestContext {
+                request_id: String::new(),
+                principal: palisade_core::Principal::root(account, ""),
+                region,
+                source_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+                user_agent: "cloudtrail.amazonaws.com".to_owned(),
+                time: self.clock.now(),
+                secure_transport: true,
+            };
+            let request = PutLogEventsRequest {
+                log_group_name: batch.group.to_owned(),
+                log_stream_name: batch.stream.to_owned(),
+                log_events: batch
+                    .events
+                    .into_iter()
+                    .map(|event| InputLogEvent {
+                        timestamp: event.timestamp,
+                        message: event.message,
+                    })
+                    .collect(),
+                sequence_token: None,
+                entity: None,
+            };
+            let put = match self.logs.put_log_events(&ctx, request.clone()).await {
+                Err(error) if is_error(&error, &logs_errors::RESOURCE_NOT_FOUND_EXCEPTION) => {
+                    // The stream is missing (or the group, which creating the stream reports).
+                    let create = CreateLogStreamRequest {
+                        log_group_name: request.log_group_name.clone(),
+                        log_stream_name: request.log_stream_name.clone(),
+                    };
+                    match self.logs.create_log_stream(&ctx, create).await {
+                        Err(error)
+                            if !is_error(
+                                &error,
+                                &logs_errors::RESOURCE_ALREADY_EXISTS_EXCEPTION,
+                            ) =>
+                        {
+                            return Err(error);
+                        }
+                        _ => {}
+                    }
+                    self.logs.put_log_events(&ctx, request).await
+                }
+                other => other,
+            }?;
+            if put.rejected_log_events_info.is_some() {
+                return Err(logs_errors::invalid_parameter_exception(
+                    "Some log events are too old, too far in the future or past the log group's \
+                     retention.",
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+fn is_error(error: &ServiceError, info: &palisade_core::model::ErrorInfo) -> bool {
+    matches!(&error.kind, ErrorKind::Modeled { code, .. } if code == info.code)
 }
 
 /// The built services' states.
