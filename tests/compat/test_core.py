@@ -74,7 +74,7 @@ def test_not_built_operations_answer_not_implemented_in_each_protocol(client):
     code, status, _ = error_of(lambda: client("guardduty").list_detectors())
     assert (code, status) == ("NotImplemented", 501)
     # Smithy RPC v2 CBOR: botocore's default for CloudWatch
-    code, status, _ = error_of(lambda: client("cloudwatch").list_metrics())
+    code, status, _ = error_of(lambda: client("cloudwatch").list_dashboards())
     assert (code, status) == ("NotImplemented", 501)
 
 

@@ -9,6 +9,7 @@
 //! - [`context`]: who is calling, in which account and region.
 //! - [`events`]: events services emit for EventBridge.
 //! - [`keys`]: KMS as other services call it on a caller's behalf.
+//! - [`metrics`]: metric data services record in CloudWatch.
 //! - [`secrets`]: Secrets Manager as Parameter Store reads it on a caller's behalf.
 //! - [`sensitive`]: a wrapper for values that must never be printed.
 //! - [`clock`]: injected time, so that tests move a clock rather than sleep.
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod context;
 pub mod events;
 pub mod keys;
+pub mod metrics;
 pub mod model;
 pub mod secrets;
 pub mod sensitive;

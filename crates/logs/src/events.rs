@@ -170,6 +170,7 @@ async fn put_for(
             Ok((txn, sequence))
         })
         .await?;
+    state.record_metrics(tenant, group, accepted).await;
     let index = |index: usize| i32::try_from(index).ok();
     let rejected = (too_old.is_some() || expired.is_some() || too_new.is_some()).then(|| {
         RejectedLogEventsInfo {

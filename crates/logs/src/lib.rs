@@ -8,9 +8,10 @@
 //! is one key range scan.
 //!
 //! Besides the AWS API, [`LogsState`] offers the server a sweeper to run periodically,
-//! [`LogsState::expire_events`], and the CloudWatch metrics service the data points metric
-//! filters produce from a batch of events, [`LogsState::metric_data`], and EventBridge the
-//! append of one event to a stream it creates as needed, [`LogsState::append_event`].
+//! [`LogsState::expire_events`], the data points metric filters produce from a batch of events,
+//! [`LogsState::metric_data`], which every accepted batch hands to the metric sink given by
+//! [`LogsState::with_metrics`] (CloudWatch), and EventBridge the append of one event to a stream
+//! it creates as needed, [`LogsState::append_event`].
 
 mod db;
 mod events;
@@ -24,21 +25,36 @@ mod streams;
 use std::sync::Arc;
 
 use palisade_core::clock::Clock;
+use palisade_core::metrics::MetricSink;
 use palisade_store::Store;
 
-pub use metric_filters::MetricDatum;
+pub use palisade_core::metrics::MetricDatum;
 
 /// The CloudWatch Logs service: register it as
 /// `palisade_model_logs::LogsService(Arc::new(LogsState::new(store, clock)))`.
 pub struct LogsState {
     store: Store,
     clock: Arc<dyn Clock>,
+    /// Where the data points of metric filters go; none: metric filters produce nothing.
+    metrics: Option<Arc<dyn MetricSink>>,
 }
 
 impl LogsState {
     /// The service over `store`, telling time by `clock`.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            metrics: None,
+        }
+    }
+
+    /// The service recording the data points its metric filters produce from every accepted
+    /// batch of events (`PutLogEvents`, and the trail and EventBridge deliveries that go through
+    /// it) in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn MetricSink>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The current time in milliseconds since the epoch.

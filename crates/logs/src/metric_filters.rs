@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use palisade_core::metrics::MetricDatum;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_logs::errors;
 use palisade_model_logs::types::*;
@@ -40,20 +41,6 @@ struct Transformation {
     default_value: Option<f64>,
     dimensions: BTreeMap<String, String>,
     unit: Option<String>,
-}
-
-/// One metric data point a metric filter produced from a log event, for the CloudWatch
-/// metrics service to record.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricDatum {
-    pub namespace: String,
-    pub metric_name: String,
-    pub value: f64,
-    /// The `StandardUnit` name, when the filter set one.
-    pub unit: Option<String>,
-    pub dimensions: BTreeMap<String, String>,
-    /// The log event's timestamp, in milliseconds since the epoch.
-    pub timestamp: i64,
 }
 
 fn parse_pattern(text: &str) -> Result<FilterPattern, ServiceError> {
@@ -349,6 +336,36 @@ impl LogsState {
             }
         }
         Ok(data)
+    }
+}
+
+impl LogsState {
+    /// Hands the data points the group's metric filters produce from `accepted`, events just
+    /// stored, to the metric sink, if there is one. A failure loses the batch's points, not its
+    /// events, which are durable already; it is logged rather than failing the put, which a
+    /// client would retry and so store the events twice.
+    pub(crate) async fn record_metrics(
+        &self,
+        tenant: &Tenant,
+        group: &str,
+        accepted: &[InputLogEvent],
+    ) {
+        let Some(sink) = &self.metrics else {
+            return;
+        };
+        if accepted.is_empty() {
+            return;
+        }
+        match self
+            .metric_data(&tenant.account, &tenant.region, group, accepted)
+            .await
+        {
+            Ok(data) if data.is_empty() => {}
+            Ok(data) => sink.record(&tenant.account, &tenant.region, data).await,
+            Err(error) => {
+                tracing::warn!(error = %error.message, group, "reading metric filters failed");
+            }
+        }
     }
 }
 

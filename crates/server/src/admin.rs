@@ -1,5 +1,6 @@
 //! Palisade's own endpoints beside the AWS API: health, metrics, and (in local mode) reset, with
-//! the aliases that LocalStack and moto users already call, and trail delivery on demand.
+//! the aliases that LocalStack and moto users already call, trail delivery and CloudWatch alarm
+//! evaluation on demand.
 
 use std::sync::Arc;
 
@@ -71,6 +72,22 @@ pub async fn deliver_trails(State(state): State<Arc<AppState>>) -> Response {
             "digests": report.digests,
         }))
         .into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "failed", "reason": error.message })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /_palisade/cloudwatch/evaluate`: evaluates every CloudWatch alarm now, rather than at
+/// the next minute. Only in local mode.
+pub async fn evaluate_alarms(State(state): State<Arc<AppState>>) -> Response {
+    if !state.config.local_mode() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.services.cloudwatch().evaluate_alarms().await {
+        Ok(changed) => Json(json!({ "status": "ok", "stateChanges": changed })).into_response(),
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "failed", "reason": error.message })),

@@ -53,6 +53,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/_palisade/health", get(admin::health))
         .route("/_palisade/reset", post(admin::reset))
         .route("/_palisade/cloudtrail/deliver", post(admin::deliver_trails))
+        .route(
+            "/_palisade/cloudwatch/evaluate",
+            post(admin::evaluate_alarms),
+        )
         .route("/moto-api/reset", post(admin::reset))
         .route("/_localstack/health", get(admin::localstack_health))
         .route("/metrics", get(admin::metrics))

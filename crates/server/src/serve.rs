@@ -113,10 +113,15 @@ pub async fn start_with_clock(
         Arc::clone(&clock),
         Arc::clone(&iam),
     ));
-    let logs = Arc::new(palisade_logs::LogsState::new(
+    let cloudwatch = Arc::new(palisade_cloudwatch::CloudWatchState::new(
         Store::clone(&store),
         Arc::clone(&clock),
     ));
+    // Metric filters record their data points in CloudWatch.
+    let logs = Arc::new(
+        palisade_logs::LogsState::new(Store::clone(&store), Arc::clone(&clock))
+            .with_metrics(Arc::clone(&cloudwatch) as Arc<dyn palisade_core::metrics::MetricSink>),
+    );
     // Services publish their events to EventBridge, which delivers them (to log groups, too).
     let events = palisade_events::EventsState::delivering(
         Store::clone(&store),
@@ -124,6 +129,7 @@ pub async fn start_with_clock(
         Arc::new(EventLogGroups(Arc::clone(&logs))),
     );
     let event_sink: Arc<dyn EventSink> = Arc::clone(&events) as Arc<dyn EventSink>;
+    cloudwatch.attach_events(Arc::clone(&event_sink));
     let kms = Arc::new(
         palisade_kms::KmsState::new(Store::clone(&store), Arc::clone(&clock))
             .with_events(Arc::clone(&event_sink)),
@@ -186,11 +192,19 @@ pub async fn start_with_clock(
         cloudtrail: Arc::clone(&cloudtrail),
         events: Arc::clone(&events),
         logs: Arc::clone(&logs),
+        cloudwatch: Arc::clone(&cloudwatch),
         organizations,
         secrets: Arc::clone(&secrets),
         parameters: Arc::clone(&parameters),
     });
-    let sweeping = tokio::spawn(sweep(Arc::clone(&kms), secrets, parameters, logs));
+    let sweeping = tokio::spawn(sweep(
+        Arc::clone(&kms),
+        secrets,
+        parameters,
+        logs,
+        Arc::clone(&cloudwatch),
+    ));
+    let evaluating = tokio::spawn(evaluate_alarms(cloudwatch));
     let delivering = tokio::spawn(deliver_trails(
         Arc::clone(&cloudtrail),
         config.trail_delivery_interval,
@@ -217,6 +231,7 @@ pub async fn start_with_clock(
     let serving = tokio::spawn(async move {
         accept_loop(listener, loop_state, stopped).await;
         sweeping.abort();
+        evaluating.abort();
         delivering.abort();
         streaming.abort();
     });
@@ -287,13 +302,14 @@ const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs the services' periodic work: KMS key deletion, rotation and imported-material expiry,
 /// Secrets Manager's scheduled rotations and deletions, Parameter Store's parameter policies,
-/// and CloudWatch Logs' retention. Each sweeper decides what is due by the injected clock and keeps its schedule in the
+/// CloudWatch Logs' retention and CloudWatch's (data points, alarm history). Each sweeper decides what is due by the injected clock and keeps its schedule in the
 /// store, so a restart loses nothing.
 async fn sweep(
     kms: Arc<palisade_kms::KmsState>,
     secrets: Arc<palisade_secretsmanager::SecretsManagerState>,
     parameters: Arc<palisade_ssm::ParameterStore>,
     logs: Arc<palisade_logs::LogsState>,
+    cloudwatch: Arc<palisade_cloudwatch::CloudWatchState>,
 ) {
     // The first sweep waits a period too: a starting server answers before it sweeps.
     let mut ticks =
@@ -320,11 +336,25 @@ async fn sweep(
                 parameters.apply_parameter_policies().await.map(drop),
             ),
             ("Logs retention", logs.expire_events().await.map(drop)),
+            ("CloudWatch retention", cloudwatch.expire().await.map(drop)),
         ];
         for (sweep, outcome) in outcomes {
             if let Err(error) = outcome {
                 tracing::warn!(%error, sweep, "sweep failed");
             }
+        }
+    }
+}
+
+/// Evaluates CloudWatch alarms every minute, as CloudWatch does; what their data says is
+/// decided by the injected clock.
+async fn evaluate_alarms(cloudwatch: Arc<palisade_cloudwatch::CloudWatchState>) {
+    let mut ticks =
+        tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_INTERVAL, SWEEP_INTERVAL);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = cloudwatch.evaluate_alarms().await {
+            tracing::warn!(%error, "alarm evaluation failed");
         }
     }
 }

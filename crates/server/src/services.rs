@@ -14,7 +14,6 @@ use palisade_model_logs::types::{CreateLogStreamRequest, InputLogEvent, PutLogEv
 #[derive(Debug, Default)]
 struct NotBuilt;
 
-impl palisade_model_cloudwatch::Cloudwatch for NotBuilt {}
 impl palisade_model_detective::Detective for NotBuilt {}
 impl palisade_model_ec2_instance_connect::Ec2InstanceConnect for NotBuilt {}
 impl palisade_model_fms::Fms for NotBuilt {}
@@ -142,6 +141,8 @@ pub struct Built {
     pub events: Arc<palisade_events::EventsState>,
     /// CloudWatch Logs.
     pub logs: Arc<palisade_logs::LogsState>,
+    /// CloudWatch.
+    pub cloudwatch: Arc<palisade_cloudwatch::CloudWatchState>,
     /// Organizations.
     pub organizations: Arc<palisade_organizations::OrganizationsState>,
     /// Secrets Manager.
@@ -153,6 +154,8 @@ pub struct Built {
 /// Every service, by model name.
 pub struct Services {
     by_name: HashMap<&'static str, Arc<dyn Service>>,
+    /// CloudWatch, for the admin endpoint that evaluates alarms on demand.
+    cloudwatch: Arc<palisade_cloudwatch::CloudWatchState>,
 }
 
 impl Services {
@@ -165,6 +168,7 @@ impl Services {
             cloudtrail,
             events,
             logs,
+            cloudwatch,
             organizations,
             secrets,
             parameters,
@@ -172,8 +176,8 @@ impl Services {
         let all: Vec<Arc<dyn Service>> = vec![
             Arc::new(palisade_model_sts::StsService(sts)),
             Arc::new(palisade_model_cloudtrail::CloudtrailService(cloudtrail)),
-            Arc::new(palisade_model_cloudwatch::CloudwatchService(Arc::new(
-                NotBuilt,
+            Arc::new(palisade_model_cloudwatch::CloudwatchService(Arc::clone(
+                &cloudwatch,
             ))),
             Arc::new(palisade_model_detective::DetectiveService(Arc::new(
                 NotBuilt,
@@ -209,7 +213,15 @@ impl Services {
             .into_iter()
             .map(|service| (service.model().name, service))
             .collect();
-        Self { by_name }
+        Self {
+            by_name,
+            cloudwatch,
+        }
+    }
+
+    /// CloudWatch.
+    pub fn cloudwatch(&self) -> &Arc<palisade_cloudwatch::CloudWatchState> {
+        &self.cloudwatch
     }
 
     /// The service a model describes.
