@@ -15,7 +15,7 @@ use palisade_core::{RequestContext, Sensitive, ServiceError};
 use palisade_model_secretsmanager::errors;
 
 use crate::SecretsManagerState;
-use crate::records::SecretRecord;
+use crate::db::Tenant;
 
 const FORMAT: u8 = 1;
 /// The alias of the AWS managed key secrets use when they name none.
@@ -107,9 +107,10 @@ pub(crate) fn encryption_context(arn: &str, version_id: &str) -> EncryptionConte
     ])
 }
 
-/// Whether `record` is encrypted under the AWS managed key `aws/secretsmanager`.
-pub(crate) fn is_aws_managed(record: &SecretRecord) -> bool {
-    record.kms_key_id.as_deref().is_none_or(|key| {
+/// Whether a secret that names `kms_key_id` (none: the default) is encrypted under the AWS
+/// managed key `aws/secretsmanager`.
+pub(crate) fn is_aws_managed(kms_key_id: Option<&str>) -> bool {
+    kms_key_id.is_none_or(|key| {
         key == AWS_MANAGED_ALIAS
             || key
                 .strip_prefix("arn:")
@@ -130,6 +131,25 @@ pub(crate) fn key_ref(kms_key_id: Option<&str>) -> KeyRef<'_> {
     }
 }
 
+/// The ARN under which a caller of another account reaches `owner`'s key `kms_key_id`: KMS
+/// finds another account's key only by its ARN, so a key id or alias name, which the owner's
+/// secret means in the owner's account, is qualified with it. The AWS managed key's policy
+/// admits only its own account (AWS documents that `aws/secretsmanager` cannot serve
+/// cross-account access), so it is refused here as KMS would refuse it.
+fn owner_key_arn(owner: &Tenant, kms_key_id: Option<&str>) -> Result<String, ServiceError> {
+    let Some(key) = kms_key_id.filter(|_| !is_aws_managed(kms_key_id)) else {
+        return Err(kms_access_denied());
+    };
+    let Tenant { account, region } = owner;
+    Ok(if key.starts_with("arn:") {
+        key.to_owned()
+    } else if key.starts_with("alias/") {
+        format!("arn:aws:kms:{region}:{account}:{key}")
+    } else {
+        format!("arn:aws:kms:{region}:{account}:key/{key}")
+    })
+}
+
 fn cipher(data_key: &[u8]) -> Result<LessSafeKey, ServiceError> {
     UnboundKey::new(&AES_256_GCM, data_key)
         .map(LessSafeKey::new)
@@ -137,20 +157,29 @@ fn cipher(data_key: &[u8]) -> Result<LessSafeKey, ServiceError> {
 }
 
 impl SecretsManagerState {
-    /// Encrypts `value` as version `version_id` of the secret `arn`; answers the stored bytes and
-    /// the ARN of the KMS key used.
+    /// Encrypts `value` as version `version_id` of the secret `arn` of `owner`, under the key
+    /// `kms_key_id` means there; answers the stored bytes and the ARN of the KMS key used. A
+    /// caller of another account encrypts under the owner's key, where its key policy allows.
     pub(crate) async fn seal(
         &self,
         ctx: &RequestContext,
+        owner: &Tenant,
         kms_key_id: Option<&str>,
         arn: &str,
         version_id: &str,
         value: &SecretValue,
     ) -> Result<(Vec<u8>, String), ServiceError> {
+        let owner_key;
+        let key = if owner.is_callers(ctx) {
+            key_ref(kms_key_id)
+        } else {
+            owner_key = owner_key_arn(owner, kms_key_id)?;
+            KeyRef::Customer(&owner_key)
+        };
         let context = encryption_context(arn, version_id);
         let data_key = self
             .keys
-            .generate_data_key(ctx, VIA, key_ref(kms_key_id), &context)
+            .generate_data_key(ctx, VIA, key, &context)
             .await
             .map_err(|error| kms_failure(error, Direction::Encrypt))?;
         let wrapped_len = u16::try_from(data_key.ciphertext.len())

@@ -51,6 +51,12 @@ impl Tenant {
         }
     }
 
+    /// Whether this is the account of the caller of `ctx` (not another account whose secret
+    /// the caller names by its ARN).
+    pub fn is_callers(&self, ctx: &RequestContext) -> bool {
+        self.account == ctx.account().as_str()
+    }
+
     /// The tenant a store key belongs to, for the sweepers that walk every tenant.
     fn from_store_key(key: &str) -> Option<Self> {
         let mut parts = key.splitn(3, '/');

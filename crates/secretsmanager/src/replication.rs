@@ -177,6 +177,7 @@ impl SecretsManagerState {
             let (sealed, key_arn) = self
                 .seal(
                     &replica_ctx,
+                    &target,
                     replica.kms_key_id.as_deref(),
                     &arn,
                     id,
@@ -266,7 +267,7 @@ impl SecretsManagerState {
         regions: Vec<ReplicaRegionType>,
         overwrite: bool,
     ) -> Result<SecretRecord, ServiceError> {
-        let tenant = Tenant::of(ctx);
+        let tenant = Tenant::owning(ctx, secret_id);
         let record = self.existing_secret(&tenant, secret_id).await?.value;
         writable(&record)?;
         let mut wanted = Vec::new();
@@ -332,7 +333,7 @@ pub(crate) async fn remove_regions(
     ctx: &RequestContext,
     input: RemoveRegionsFromReplicationRequest,
 ) -> Result<RemoveRegionsFromReplicationResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?
@@ -367,7 +368,7 @@ pub(crate) async fn stop_replication(
     ctx: &RequestContext,
     input: StopReplicationToReplicaRequest,
 ) -> Result<StopReplicationToReplicaResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?

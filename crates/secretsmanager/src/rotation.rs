@@ -40,7 +40,7 @@ pub(crate) async fn rotate(
     ctx: &RequestContext,
     input: RotateSecretRequest,
 ) -> Result<RotateSecretResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let record = state
         .existing_secret(&tenant, &input.secret_id)
         .await?

@@ -114,7 +114,14 @@ impl SecretsManagerState {
             return Ok((record.clone(), version_id));
         }
         let (sealed, key_arn) = self
-            .seal(ctx, kms_key_id, &record.arn, &version_id, version.value)
+            .seal(
+                ctx,
+                tenant,
+                kms_key_id,
+                &record.arn,
+                &version_id,
+                version.value,
+            )
             .await?;
         let now = self.now();
         let stored = self
@@ -189,7 +196,7 @@ impl SecretsManagerState {
         record: &SecretRecord,
         version_id: &str,
     ) -> Result<SecretValue, ServiceError> {
-        if tenant.account != ctx.account().as_str() && crypto::is_aws_managed(record) {
+        if !tenant.is_callers(ctx) && crypto::is_aws_managed(record.kms_key_id.as_deref()) {
             // The AWS managed key's policy admits only callers of its own account: AWS documents
             // that `aws/secretsmanager` cannot serve cross-account access.
             return Err(crypto::kms_access_denied());
@@ -301,7 +308,7 @@ pub(crate) async fn create(
             None => uuid()?,
         };
         let (sealed, key_arn) = state
-            .seal(ctx, record.kms_key_id.as_deref(), &arn, &id, value)
+            .seal(ctx, &tenant, record.kms_key_id.as_deref(), &arn, &id, value)
             .await?;
         add_version(
             &mut record,
@@ -505,7 +512,7 @@ pub(crate) async fn put_value(
     ctx: &RequestContext,
     input: PutSecretValueRequest,
 ) -> Result<PutSecretValueResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let value =
         SecretValue::from_request(input.secret_string, input.secret_binary)?.ok_or_else(|| {
             errors::invalid_parameter_exception(
@@ -551,7 +558,7 @@ pub(crate) async fn update(
     ctx: &RequestContext,
     input: UpdateSecretRequest,
 ) -> Result<UpdateSecretResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
+    let tenant = Tenant::owning(ctx, &input.secret_id);
     let value = SecretValue::from_request(input.secret_string, input.secret_binary)?;
     let record = state
         .existing_secret(&tenant, &input.secret_id)
@@ -740,7 +747,10 @@ impl SecretsManagerState {
         let mut reencrypted = Vec::new();
         for (id, _) in labeled {
             let sealed = match self.version_value(ctx, tenant, record, id).await {
-                Ok(value) => self.seal(ctx, Some(new_key), &record.arn, id, &value).await,
+                Ok(value) => {
+                    self.seal(ctx, tenant, Some(new_key), &record.arn, id, &value)
+                        .await
+                }
                 Err(error) => Err(error),
             };
             match sealed {
