@@ -2,10 +2,11 @@
 //! directory that stands in for S3 (layout in [`crate::layout`]), and of digests for trails with
 //! log file validation ([`crate::digest`]).
 //!
-//! A trail delivers the records of its account in its home region, or in every region for a
+//! A trail delivers the records of its account (of every account of its organization, for an
+//! organization trail: `crate::organization`) in its home region, or in every region for a
 //! multi-Region trail, from `StartLogging` on (and up to `StopLogging`), that its event
-//! selectors let through (`crate::selection`). Each run covers, per region, the records after
-//! the trail's cursor up to the run's end, and moves the cursor.
+//! selectors let through (`crate::selection`). Each run covers, per account and region, the
+//! records after that source's cursor up to the run's end, and moves the cursor.
 //!
 //! At least once, without duplicates in files: before writing, a run stores its end in the
 //! trail's delivery record (the intent); after its files are durable, it stores the new cursors
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use crate::CloudTrailState;
 use crate::db::{TrailRecord, store_error};
 use crate::digest::{DigestPlan, DigestedLogFile, PreviousDigest, sha256_hex, write_digest};
+use crate::organization::Coverage;
 use crate::{layout, selection};
 
 /// Delivery records, by trail key.
@@ -63,6 +65,7 @@ pub(crate) struct DeliveryRecord {
     pending_end: Option<i64>,
     /// Whether that run also closes each region's digest, however young.
     pending_forces_digest: bool,
+    /// By [`Source::cursor_key`].
     regions: BTreeMap<String, RegionCursor>,
     pub latest_delivery_millis: Option<i64>,
     pub latest_attempt_millis: Option<i64>,
@@ -71,7 +74,7 @@ pub(crate) struct DeliveryRecord {
     pub latest_digest_millis: Option<i64>,
 }
 
-/// How far a region's records are delivered, and its digest chain.
+/// How far a source's records are delivered, and its digest chain.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct RegionCursor {
     /// Every record at or before this time is delivered.
@@ -161,11 +164,15 @@ impl CloudTrailState {
         } else {
             trail.stop_logging_millis.unwrap_or(end).min(end)
         };
-        let regions = self.regions_of(trail, &record).await?;
-        let nothing_new = regions.iter().all(|region| {
+        let coverage = self.coverage(trail).await?;
+        let sources = self.sources_of(trail, coverage.as_ref(), &record).await?;
+        let organization = coverage
+            .as_ref()
+            .map(|coverage| coverage.organization_id.as_str());
+        let nothing_new = sources.iter().all(|source| {
             record
                 .regions
-                .get(region)
+                .get(&source.cursor_key(trail))
                 .is_some_and(|cursor| cursor.delivered_through >= upper)
         });
         if !trail.is_logging && nothing_new {
@@ -180,17 +187,18 @@ impl CloudTrailState {
         }
 
         let mut report = DeliveryReport::default();
-        for region in regions {
+        for source in sources {
+            let cursor_key = source.cursor_key(trail);
             let mut cursor = record
                 .regions
-                .remove(&region)
+                .remove(&cursor_key)
                 .unwrap_or_else(|| RegionCursor {
                     delivered_through: logging_from - 1,
                     digest: None,
                 });
             let from = cursor.delivered_through.max(logging_from - 1);
             let delivered = if upper > from {
-                self.deliver_range(root, trail, &region, from, upper, end)
+                self.deliver_range(root, trail, organization, &source, (from, upper), end)
                     .await?
             } else {
                 Vec::new()
@@ -217,10 +225,11 @@ impl CloudTrailState {
                         self,
                         root,
                         DigestPlan {
-                            account: &trail.account,
+                            organization,
+                            account: &source.account,
                             bucket: &trail.s3_bucket_name,
                             prefix: trail.s3_key_prefix.as_deref(),
-                            region: &region,
+                            region: &source.region,
                             trail_name: &trail.name,
                             home_region: &trail.home_region,
                             start_millis: digest.start_millis,
@@ -242,7 +251,7 @@ impl CloudTrailState {
             } else {
                 None
             };
-            record.regions.insert(region, cursor);
+            record.regions.insert(cursor_key, cursor);
         }
         record.pending_end = None;
         record.pending_forces_digest = false;
@@ -255,19 +264,26 @@ impl CloudTrailState {
         Ok(report)
     }
 
-    /// Writes the log files of `trail`'s records in `region` after `from` up to `upper`, named
-    /// for delivery at `end`; answers them as the digest lists them.
+    /// Writes the log files of `source`'s records after `from` up to `upper` that `trail`
+    /// delivers, named for delivery at `end`; answers them as the digest lists them.
     async fn deliver_range(
         &self,
         root: &Path,
         trail: &TrailRecord,
-        region: &str,
-        from: i64,
-        upper: i64,
+        organization: Option<&str>,
+        source: &Source,
+        (from, upper): (i64, i64),
         end: i64,
     ) -> Result<Vec<DigestedLogFile>, ServiceError> {
-        let prefix = history::prefix(&trail.account, region);
-        let mut position = history::at_or_before(&trail.account, region, upper);
+        let file = LogFile {
+            trail,
+            organization,
+            source,
+            range: (from, upper),
+            end,
+        };
+        let prefix = history::prefix(&source.account, &source.region);
+        let mut position = history::at_or_before(&source.account, &source.region, upper);
         let mut files = Vec::new();
         let mut batch: Vec<(i64, Vec<u8>)> = Vec::new();
         loop {
@@ -288,17 +304,16 @@ impl CloudTrailState {
                 }
                 position = key;
                 let record = entry.value.bytes();
-                if !selection::logs_record(trail.event_selectors.as_ref(), record) {
+                if millis < source.since_millis
+                    || !selection::logs_record(trail.event_selectors.as_ref(), record)
+                {
                     continue;
                 }
                 batch.push((millis, record.to_vec()));
                 if batch.len() == RECORDS_PER_FILE {
                     let part = files.len();
                     let records = std::mem::take(&mut batch);
-                    files.push(
-                        self.write_log_file(root, trail, region, (from, upper), end, part, records)
-                            .await?,
-                    );
+                    files.push(write_log_file(root, &file, part, records).await?);
                 }
             }
             if reached_from || last_page {
@@ -307,84 +322,55 @@ impl CloudTrailState {
         }
         if !batch.is_empty() {
             let part = files.len();
-            files.push(
-                self.write_log_file(root, trail, region, (from, upper), end, part, batch)
-                    .await?,
-            );
+            files.push(write_log_file(root, &file, part, batch).await?);
         }
         Ok(files)
     }
 
-    /// Writes one log file of `records` (newest first, as the history yields them).
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "what names a log file: its trail, region, range, delivery time and part"
-    )]
-    async fn write_log_file(
+    /// The sources of `trail`'s records: its account (every account of `coverage`, for an
+    /// organization trail) in its home region, or for a multi-Region trail in every region with
+    /// records of the account (and every region delivered before).
+    async fn sources_of(
         &self,
-        root: &Path,
         trail: &TrailRecord,
-        region: &str,
-        (from, upper): (i64, i64),
-        end: i64,
-        part: usize,
-        mut records: Vec<(i64, Vec<u8>)>,
-    ) -> Result<DigestedLogFile, ServiceError> {
-        records.reverse();
-        let mut body = b"{\"Records\":[".to_vec();
-        for (index, (_, record)) in records.iter().enumerate() {
-            if index > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(record);
-        }
-        body.extend_from_slice(b"]}");
-        let unique = layout::unique_name(&[
-            &trail.arn(),
-            region,
-            &from.to_string(),
-            &upper.to_string(),
-            &part.to_string(),
-        ]);
-        let object = layout::log_file_key(
-            trail.s3_key_prefix.as_deref(),
-            &trail.account,
-            region,
-            end,
-            &unique,
-        );
-        let times = records.iter().map(|(millis, _)| *millis);
-        let oldest = times.clone().min().unwrap_or(from);
-        let newest = times.max().unwrap_or(upper);
-        let file = DigestedLogFile {
-            s3_bucket: trail.s3_bucket_name.clone(),
-            s3_object: object.clone(),
-            hash_value: sha256_hex(&body),
-            hash_algorithm: "SHA-256".to_owned(),
-            newest_event_time: layout::iso_seconds(newest),
-            oldest_event_time: layout::iso_seconds(oldest),
+        coverage: Option<&Coverage>,
+        record: &DeliveryRecord,
+    ) -> Result<Vec<Source>, ServiceError> {
+        let accounts = match coverage {
+            Some(coverage) => coverage
+                .members
+                .iter()
+                .map(|member| (member.account.clone(), member.joined_millis))
+                .collect(),
+            None => vec![(trail.account.clone(), i64::MIN)],
         };
-        let compressed = gzip(&body)?;
-        write_durably(
-            layout::object_path(root, &trail.s3_bucket_name, &object),
-            compressed,
-        )
-        .await?;
-        Ok(file)
+        let mut sources = Vec::new();
+        for (account, since_millis) in accounts {
+            let delivered_before = record.regions.keys().filter_map(|key| {
+                Source::region_of_cursor_key(trail, &account, key).map(str::to_owned)
+            });
+            let regions = if trail.is_multi_region_trail {
+                self.regions_with_records(&account, delivered_before.collect())
+                    .await?
+            } else {
+                vec![trail.home_region.clone()]
+            };
+            sources.extend(regions.into_iter().map(|region| Source {
+                account: account.clone(),
+                region,
+                since_millis,
+            }));
+        }
+        Ok(sources)
     }
 
-    /// The regions whose records `trail` delivers: its home region, or for a multi-Region trail
-    /// every region with records of its account (and every region it delivered before).
-    async fn regions_of(
+    /// `regions` and every region with records of `account`, sorted.
+    async fn regions_with_records(
         &self,
-        trail: &TrailRecord,
-        record: &DeliveryRecord,
+        account: &str,
+        mut regions: Vec<String>,
     ) -> Result<Vec<String>, ServiceError> {
-        if !trail.is_multi_region_trail {
-            return Ok(vec![trail.home_region.clone()]);
-        }
-        let mut regions: Vec<String> = record.regions.keys().cloned().collect();
-        let account_prefix = format!("{}/", trail.account);
+        let account_prefix = format!("{account}/");
         let mut after: Option<String> = None;
         // One read per region: each read skips past every key of the region just found.
         loop {
@@ -448,6 +434,107 @@ impl CloudTrailState {
         };
         self.store.commit(transaction).await.map_err(store_error)
     }
+}
+
+/// One account's records in one region, as a trail delivers them.
+struct Source {
+    account: String,
+    region: String,
+    /// Records before this time are not the trail's: the account joined the organization then.
+    since_millis: i64,
+}
+
+impl Source {
+    /// The key of the source's cursor among `trail`'s: the region for the trail's own account
+    /// (so a trail that becomes an organization trail keeps its cursors), `<account>/<region>`
+    /// for the other accounts of its organization.
+    fn cursor_key(&self, trail: &TrailRecord) -> String {
+        if self.account == trail.account {
+            return self.region.clone();
+        }
+        format!("{}/{}", self.account, self.region)
+    }
+
+    /// The region of `key`, when it is the cursor key of a source of `account`.
+    fn region_of_cursor_key<'a>(
+        trail: &TrailRecord,
+        account: &str,
+        key: &'a str,
+    ) -> Option<&'a str> {
+        match key.split_once('/') {
+            None => (account == trail.account).then_some(key),
+            Some((owner, region)) => (owner == account).then_some(region),
+        }
+    }
+}
+
+/// What names a log file: the trail, its organization, the source, the range and the delivery
+/// time.
+#[derive(Clone, Copy)]
+struct LogFile<'a> {
+    trail: &'a TrailRecord,
+    organization: Option<&'a str>,
+    source: &'a Source,
+    range: (i64, i64),
+    end: i64,
+}
+
+/// Writes part `part` of `file`: `records` (newest first, as the history yields them).
+async fn write_log_file(
+    root: &Path,
+    file: &LogFile<'_>,
+    part: usize,
+    mut records: Vec<(i64, Vec<u8>)>,
+) -> Result<DigestedLogFile, ServiceError> {
+    records.reverse();
+    let mut body = b"{\"Records\":[".to_vec();
+    for (index, (_, record)) in records.iter().enumerate() {
+        if index > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(record);
+    }
+    body.extend_from_slice(b"]}");
+    let LogFile {
+        trail,
+        organization,
+        source,
+        range: (from, upper),
+        end,
+    } = *file;
+    let unique = layout::unique_name(&[
+        &trail.arn(),
+        &source.region,
+        &from.to_string(),
+        &upper.to_string(),
+        &part.to_string(),
+    ]);
+    let object = layout::log_file_key(
+        trail.s3_key_prefix.as_deref(),
+        organization,
+        &source.account,
+        &source.region,
+        end,
+        &unique,
+    );
+    let times = records.iter().map(|(millis, _)| *millis);
+    let oldest = times.clone().min().unwrap_or(from);
+    let newest = times.max().unwrap_or(upper);
+    let listed = DigestedLogFile {
+        s3_bucket: trail.s3_bucket_name.clone(),
+        s3_object: object.clone(),
+        hash_value: sha256_hex(&body),
+        hash_algorithm: "SHA-256".to_owned(),
+        newest_event_time: layout::iso_seconds(newest),
+        oldest_event_time: layout::iso_seconds(oldest),
+    };
+    let compressed = gzip(&body)?;
+    write_durably(
+        layout::object_path(root, &trail.s3_bucket_name, &object),
+        compressed,
+    )
+    .await?;
+    Ok(listed)
 }
 
 /// `bytes`, gzipped.

@@ -85,6 +85,9 @@ pub struct DigestDocument {
 /// Which digest to write: the trail it belongs to, the region whose log files it lists, its
 /// period and its place in the chain.
 pub(crate) struct DigestPlan<'a> {
+    /// The organization of an organization trail.
+    pub organization: Option<&'a str>,
+    /// The account whose log files the digest lists.
     pub account: &'a str,
     pub bucket: &'a str,
     pub prefix: Option<&'a str>,
@@ -131,6 +134,7 @@ pub(crate) async fn write_digest(
     let (pair, fingerprint) = signing_key(&state.store, plan.home_region, plan.end_millis).await?;
     let object = layout::digest_key(
         plan.prefix,
+        plan.organization,
         plan.account,
         plan.region,
         plan.trail_name,

@@ -6,7 +6,8 @@
 //! Digests: `<prefix/>AWSLogs/<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/`
 //! `<account>_CloudTrail-Digest_<region>_<trail name>_<home region>_<YYYYMMDDTHHmmssZ>.json.gz`,
 //! with the signature (hex, what AWS keeps as the object's `x-amz-meta-signature`) in a sidecar
-//! file named after the digest plus [`SIGNATURE_SUFFIX`].
+//! file named after the digest plus [`SIGNATURE_SUFFIX`]. An organization trail's files of each
+//! account go under `AWSLogs/<organization id>/<account>/...`, named the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -21,10 +22,12 @@ pub fn object_path(root: &Path, bucket: &str, object: &str) -> PathBuf {
     root.join(bucket).join(object)
 }
 
-/// The key of a log file of `account` in `region`, delivered at `millis`. `unique` names the
-/// file among the others of the same minute.
+/// The key of a log file of `account` in `region`, delivered at `millis` (by a trail of
+/// `organization`, for an organization trail). `unique` names the file among the others of the
+/// same minute.
 pub fn log_file_key(
     prefix: Option<&str>,
+    organization: Option<&str>,
     account: &str,
     region: &str,
     millis: i64,
@@ -32,8 +35,9 @@ pub fn log_file_key(
 ) -> String {
     let time = utc(millis);
     format!(
-        "{}AWSLogs/{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{}_{unique}.json.gz",
+        "{}AWSLogs/{}{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{}_{unique}.json.gz",
         prefix_path(prefix),
+        prefix_path(organization),
         date_path(time),
         compact_minutes(time),
     )
@@ -43,6 +47,7 @@ pub fn log_file_key(
 /// `millis`.
 pub fn digest_key(
     prefix: Option<&str>,
+    organization: Option<&str>,
     account: &str,
     region: &str,
     name: &str,
@@ -51,8 +56,9 @@ pub fn digest_key(
 ) -> String {
     let time = utc(millis);
     format!(
-        "{}AWSLogs/{account}/CloudTrail-Digest/{region}/{}/{account}_CloudTrail-Digest_{region}_{name}_{home_region}_{}.json.gz",
+        "{}AWSLogs/{}{account}/CloudTrail-Digest/{region}/{}/{account}_CloudTrail-Digest_{region}_{name}_{home_region}_{}.json.gz",
         prefix_path(prefix),
+        prefix_path(organization),
         date_path(time),
         compact_seconds(time),
     )
@@ -138,6 +144,7 @@ mod tests {
         assert_eq!(
             log_file_key(
                 None,
+                None,
                 "111122223333",
                 "us-east-1",
                 MILLIS,
@@ -149,6 +156,7 @@ mod tests {
         assert_eq!(
             digest_key(
                 Some("logs/a"),
+                None,
                 "111122223333",
                 "eu-west-1",
                 "main",
@@ -157,6 +165,31 @@ mod tests {
             ),
             "logs/a/AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2023/11/14/\
              111122223333_CloudTrail-Digest_eu-west-1_main_us-east-1_20231114T221320Z.json.gz"
+        );
+        assert_eq!(
+            log_file_key(
+                Some("org"),
+                Some("o-a1b2c3d4e5"),
+                "444455556666",
+                "us-east-1",
+                MILLIS,
+                "abcdEFGH01234567"
+            ),
+            "org/AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail/us-east-1/2023/11/14/\
+             444455556666_CloudTrail_us-east-1_20231114T2213Z_abcdEFGH01234567.json.gz"
+        );
+        assert_eq!(
+            digest_key(
+                None,
+                Some("o-a1b2c3d4e5"),
+                "444455556666",
+                "us-east-1",
+                "org",
+                "us-east-1",
+                MILLIS
+            ),
+            "AWSLogs/o-a1b2c3d4e5/444455556666/CloudTrail-Digest/us-east-1/2023/11/14/\
+             444455556666_CloudTrail-Digest_us-east-1_org_us-east-1_20231114T221320Z.json.gz"
         );
         assert_eq!(iso_seconds(MILLIS), "2023-11-14T22:13:20Z");
     }

@@ -5,7 +5,8 @@
 //! files into a local directory standing in for S3 (`delivery`, `layout`), streaming of their
 //! records to CloudWatch Logs log groups (`streaming`), both filtered by the trails' event
 //! selectors (`selection`), signed digests for log file validation with `ListPublicKeys`
-//! (`digest`), and the offline validator behind `palisade trail validate` (`validate`). Event
+//! (`digest`), the offline validator behind `palisade trail validate` (`validate`), and
+//! organization trails, which cover every account of an organization (`organization`). Event
 //! data stores are not built and answer `NotImplemented`.
 
 mod db;
@@ -14,6 +15,7 @@ pub mod digest;
 pub mod layout;
 mod lookup;
 mod names;
+mod organization;
 mod selection;
 mod selectors;
 mod streaming;
@@ -21,6 +23,7 @@ mod trails;
 pub mod validate;
 
 pub use delivery::{DeliveryReport, SETTLE_MILLIS};
+pub use organization::{MemberAccount, TrailOrganization, TrailOrganizations};
 pub use streaming::{LogBatch, LogEvent, TrailLogGroups};
 
 use std::path::PathBuf;
@@ -56,6 +59,8 @@ pub struct CloudTrailState {
     delivering: tokio::sync::Mutex<()>,
     /// Where trails' records stream; `None` streams nothing.
     log_groups: Option<Arc<dyn streaming::TrailLogGroups>>,
+    /// Who belongs to which organization; `None` makes every account organization-less.
+    organizations: Option<Arc<dyn organization::TrailOrganizations>>,
     /// Counts changes to trails, and wakes the streaming task on each.
     trails_generation: std::sync::atomic::AtomicU64,
     trails_changed: tokio::sync::Notify,
@@ -71,6 +76,7 @@ impl CloudTrailState {
             delivery_root: None,
             delivering: tokio::sync::Mutex::new(()),
             log_groups: None,
+            organizations: None,
             trails_generation: std::sync::atomic::AtomicU64::new(0),
             trails_changed: tokio::sync::Notify::new(),
         }

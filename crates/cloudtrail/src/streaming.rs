@@ -1,7 +1,8 @@
 //! Streaming of logging trails' records to their CloudWatch Logs log groups, as AWS sends them:
 //! one log event per record, its message the record's JSON and its timestamp the record's
 //! `eventTime`, in the stream `<account>_CloudTrail_<region>` of the trail's log group, where
-//! the account and region are the record's.
+//! the account and region are the record's (`<organization id>_<account>_CloudTrail_<region>`
+//! for an organization trail, which streams the records of every account of its organization).
 //!
 //! A task ([`CloudTrailState::stream_to_log_groups`]) follows the audit journal
 //! (`palisade_audit::follow`) rather than the store, so a record is on its way once it is
@@ -40,6 +41,7 @@ use tokio::time::Instant;
 
 use crate::CloudTrailState;
 use crate::db::{TRAILS, TrailRecord};
+use crate::organization::Coverage;
 use crate::selection;
 
 /// Streaming status records, by trail key.
@@ -141,6 +143,33 @@ impl Default for TrailsSeen {
 struct StreamingTrail {
     trail: Stored<TrailRecord>,
     group: LogGroup,
+    /// The accounts of an organization trail, as they were when the trails were read.
+    coverage: Option<Coverage>,
+}
+
+impl StreamingTrail {
+    /// Whether the trail streams a record of `account` in `region` at `millis`, as far as
+    /// accounts, regions and times go.
+    fn covers(&self, account: &str, region: &str, millis: i64) -> bool {
+        let trail = &self.trail.value;
+        let account_covered = match &self.coverage {
+            Some(coverage) => coverage.covers(account, millis),
+            None => trail.account == account,
+        };
+        account_covered
+            && (trail.is_multi_region_trail || trail.home_region == region)
+            && trail
+                .start_logging_millis
+                .is_some_and(|start| millis >= start)
+    }
+
+    /// The stream a record of `account` in `region` goes to.
+    fn stream(&self, account: &str, region: &str) -> String {
+        match &self.coverage {
+            Some(coverage) => format!("{}_{account}_CloudTrail_{region}", coverage.organization_id),
+            None => format!("{account}_CloudTrail_{region}"),
+        }
+    }
 }
 
 /// Where a log group ARN, `arn:aws:logs:<region>:<account>:log-group:<name>:*` (the form
@@ -273,20 +302,24 @@ impl CloudTrailState {
 
     /// The logging trails with a log group, of every account.
     async fn streaming_trails(&self) -> Result<Vec<StreamingTrail>, ServiceError> {
-        Ok(self
-            .trails_under("")
-            .await?
-            .into_iter()
-            .filter(|stored| stored.value.is_logging)
-            .filter_map(|stored| {
-                let group =
-                    LogGroup::parse(stored.value.cloud_watch_logs_log_group_arn.as_deref()?)?;
-                Some(StreamingTrail {
-                    trail: stored,
-                    group,
-                })
-            })
-            .collect())
+        let mut streaming = Vec::new();
+        for stored in self.trails_under("").await? {
+            let group = stored
+                .value
+                .cloud_watch_logs_log_group_arn
+                .as_deref()
+                .and_then(LogGroup::parse);
+            let Some(group) = group.filter(|_| stored.value.is_logging) else {
+                continue;
+            };
+            let coverage = self.coverage(&stored.value).await?;
+            streaming.push(StreamingTrail {
+                trail: stored,
+                group,
+                coverage,
+            });
+        }
+        Ok(streaming)
     }
 
     async fn stream_batch(
@@ -296,8 +329,8 @@ impl CloudTrailState {
         records: &[FollowedRecord],
         statuses: &mut Statuses,
     ) {
-        // Per trail (by index) and region, its events.
-        let mut outgoing: BTreeMap<(usize, &str), Vec<LogEvent>> = BTreeMap::new();
+        // Per trail (by index), account and region, its events.
+        let mut outgoing: BTreeMap<(usize, &str, &str), Vec<LogEvent>> = BTreeMap::new();
         for record in records {
             let Some((account, region, millis)) = history::parts_of(&record.key) else {
                 continue;
@@ -307,11 +340,7 @@ impl CloudTrailState {
             }
             for (index, streaming) in trails.iter().enumerate() {
                 let trail = &streaming.trail.value;
-                let covers = trail.account == account
-                    && (trail.is_multi_region_trail || trail.home_region == region)
-                    && trail
-                        .start_logging_millis
-                        .is_some_and(|start| millis >= start)
+                let covers = streaming.covers(account, region, millis)
                     && selection::logs_record(trail.event_selectors.as_ref(), &record.json);
                 if !covers {
                     continue;
@@ -319,15 +348,18 @@ impl CloudTrailState {
                 let Ok(message) = String::from_utf8(record.json.clone()) else {
                     continue;
                 };
-                outgoing.entry((index, region)).or_default().push(LogEvent {
-                    // `eventTime` is to the second.
-                    timestamp: millis - millis.rem_euclid(1000),
-                    message,
-                });
+                outgoing
+                    .entry((index, account, region))
+                    .or_default()
+                    .push(LogEvent {
+                        // `eventTime` is to the second.
+                        timestamp: millis - millis.rem_euclid(1000),
+                        message,
+                    });
             }
         }
         let mut outcomes: BTreeMap<usize, Result<(), String>> = BTreeMap::new();
-        for ((index, region), mut events) in outgoing {
+        for ((index, account, region), mut events) in outgoing {
             let Some(streaming) = trails.get(index) else {
                 continue;
             };
@@ -336,7 +368,7 @@ impl CloudTrailState {
             }
             let trail = &streaming.trail.value;
             let outcome = if streaming.group.account == trail.account {
-                let stream = format!("{}_CloudTrail_{region}", trail.account);
+                let stream = streaming.stream(account, region);
                 events.sort_by_key(|event| event.timestamp);
                 put_all(log_groups, &streaming.group, &stream, events).await
             } else {

@@ -31,6 +31,7 @@ use crate::names::{
     TrailRef, check_bucket_name, check_s3_key_prefix, check_trail_name, kms_key_arn, parse_arn,
     sns_topic_arn, trail_arn,
 };
+use crate::organization::require_owner;
 use crate::streaming::{LogGroup, STREAMING, StreamingStatus};
 
 /// `CreateTrailResponse` and `UpdateTrailResponse` share their fields: the trail's settings.
@@ -73,7 +74,7 @@ impl CloudTrailState {
         let reference = TrailRef::parse(reference)?;
         let account = ctx.account().as_str();
         let region = ctx.region.as_str();
-        let trails = self.account_trails(account).await?;
+        let trails = self.visible_trails(account).await?;
         let found = match &reference {
             TrailRef::Name(name) => {
                 let named = || trails.iter().filter(|trail| trail.value.name == *name);
@@ -107,8 +108,19 @@ impl CloudTrailState {
         })
     }
 
+    /// The trails `account` sees: its own, then its organization's organization trails (when it
+    /// is a member account), ordered by key.
+    pub(crate) async fn visible_trails(
+        &self,
+        account: &str,
+    ) -> Result<Vec<Stored<TrailRecord>>, ServiceError> {
+        let mut trails = self.account_trails(account).await?;
+        trails.extend(self.member_view(account).await?);
+        Ok(trails)
+    }
+
     /// Applies `change` to the trail a request names and stores it; a trail changes only from
-    /// its home region. Answers the trail as changed.
+    /// its account and its home region. Answers the trail as changed.
     pub(crate) async fn change_trail(
         &self,
         ctx: &RequestContext,
@@ -117,6 +129,7 @@ impl CloudTrailState {
     ) -> Result<TrailRecord, ServiceError> {
         self.mutate(|| async {
             let stored = self.find_trail(ctx, reference).await?;
+            require_owner(ctx, &stored.value)?;
             require_home_region(ctx, &stored.value)?;
             let mut trail = stored.value.clone();
             change(&mut trail)?;
@@ -171,6 +184,9 @@ pub(crate) async fn create_trail(
         },
     )?;
     add_tags_to(&mut trail, tags)?;
+    if trail.is_organization_trail {
+        state.check_organization_trail(&trail).await?;
+    }
     let trail = state
         .mutate(|| async {
             let trails = state.account_trails(&account).await?;
@@ -219,7 +235,7 @@ pub(crate) async fn describe_trails(
     let shows_here = |trail: &TrailRecord| {
         trail.home_region == region || (include_shadows && trail.is_multi_region_trail)
     };
-    let trails = state.account_trails(account).await?;
+    let trails = state.visible_trails(account).await?;
     let references = input
         .trail_name_list
         .unwrap_or_default()
@@ -256,7 +272,8 @@ pub(crate) async fn list_trails(
     input: ListTrailsRequest,
 ) -> Result<ListTrailsResponse, ServiceError> {
     let after = input.next_token.as_deref().map(decode_token).transpose()?;
-    let trails = state.account_trails(ctx.account().as_str()).await?;
+    let mut trails = state.visible_trails(ctx.account().as_str()).await?;
+    trails.sort_by_key(|stored| stored.value.key());
     let mut page: Vec<&TrailRecord> = trails
         .iter()
         .map(|stored| &stored.value)
@@ -298,6 +315,7 @@ pub(crate) async fn update_trail(
     let trail = state
         .mutate(|| async {
             let stored = state.find_trail(ctx, &input.name).await?;
+            require_owner(ctx, &stored.value)?;
             require_home_region(ctx, &stored.value)?;
             let mut trail = stored.value.clone();
             if let Some(include) = input.include_global_service_events {
@@ -307,6 +325,9 @@ pub(crate) async fn update_trail(
                 trail.log_file_validation_enabled = validation;
             }
             if let Some(organization) = input.is_organization_trail {
+                if organization {
+                    state.check_organization_trail(&trail).await?;
+                }
                 trail.is_organization_trail = organization;
             }
             apply_settings(&mut trail, settings.clone())?;
@@ -336,6 +357,7 @@ pub(crate) async fn delete_trail(
     state
         .mutate(|| async {
             let stored = state.find_trail(ctx, &input.name).await?;
+            require_owner(ctx, &stored.value)?;
             require_home_region(ctx, &stored.value)?;
             let key = stored.value.key();
             // The trail's delivery state goes with it: a trail made again under the name

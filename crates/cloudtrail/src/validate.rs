@@ -449,8 +449,10 @@ mod tests {
     #[test]
     fn digest_names_parse_back_to_their_chain_and_time() {
         let root = Path::new("/r");
+        // An organization trail's layout: the account follows the organization id.
         let object = crate::layout::digest_key(
             Some("p"),
+            Some("o-a1b2c3d4e5"),
             "111122223333",
             "eu-west-1",
             "my_trail",

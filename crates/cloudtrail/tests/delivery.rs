@@ -13,8 +13,6 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::Read as _;
-use std::path::{Path, PathBuf};
 
 use palisade_cloudtrail::validate::{ValidateOptions, validate};
 use palisade_core::clock::Clock;
@@ -23,7 +21,7 @@ use palisade_model_cloudtrail::types::{
     EventSelector, GetTrailStatusRequest, ListPublicKeysRequest, ReadWriteType,
 };
 
-use support::{ACCOUNT, Harness};
+use support::{ACCOUNT, Harness, event_names, files};
 
 impl Harness {
     async fn public_keys(&self) -> HashMap<String, Vec<u8>> {
@@ -51,41 +49,6 @@ impl Harness {
             &self.public_keys().await,
         )
     }
-}
-
-/// Every file under `dir` whose path contains `part`, sorted.
-fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
-    while let Some(dir) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.to_str().unwrap().contains(part) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-fn event_names(path: &Path) -> Vec<String> {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
-    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
-    document["Records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|record| record["eventName"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

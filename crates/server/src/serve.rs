@@ -25,7 +25,7 @@ use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
 use crate::resource_tags::ResourceTags;
 use crate::secret_reader::ServiceSecrets;
-use crate::services::{Built, EventLogGroups, Services, TrailLogGroups};
+use crate::services::{Built, EventLogGroups, Services, TrailLogGroups, TrailOrganizations};
 use crate::state::AppState;
 
 /// The server could not start.
@@ -175,6 +175,10 @@ pub async fn start_with_clock(
         .with_delivery_root(config.trail_delivery_dir.clone())
         .with_log_groups(Arc::new(TrailLogGroups {
             logs: Arc::clone(&logs),
+            clock: Arc::clone(&clock),
+        }))
+        .with_organizations(Arc::new(TrailOrganizations {
+            organizations: Arc::clone(&organizations),
             clock: Arc::clone(&clock),
         })),
     );

@@ -9,6 +9,10 @@ use palisade_core::{Service, ServiceError};
 use palisade_model_logs::Logs as _;
 use palisade_model_logs::errors as logs_errors;
 use palisade_model_logs::types::{CreateLogStreamRequest, InputLogEvent, PutLogEventsRequest};
+use palisade_model_organizations::Organizations as _;
+use palisade_model_organizations::types::{
+    ListAWSServiceAccessForOrganizationRequest, ListAccountsRequest,
+};
 
 /// A service whose operations are not built yet: each answers `NotImplemented`.
 #[derive(Debug, Default)]
@@ -65,17 +69,8 @@ impl palisade_cloudtrail::TrailLogGroups for TrailLogGroups {
                     "a log group ARN names no account or region",
                 ));
             };
-            // CloudTrail's own call, in the log group's account; Logs reads only the account
-            // and region from it.
-            let ctx = palisade_core::RequestContext {
-                request_id: String::new(),
-                principal: palisade_core::Principal::root(account, ""),
-                region,
-                source_ip: std::net::Ipv4Addr::LOCALHOST.into(),
-                user_agent: "cloudtrail.amazonaws.com".to_owned(),
-                time: self.clock.now(),
-                secure_transport: true,
-            };
+            // Logs reads only the account and region from it.
+            let ctx = cloudtrail_call(account, region, self.clock.as_ref());
             let request = PutLogEventsRequest {
                 log_group_name: batch.group.to_owned(),
                 log_stream_name: batch.stream.to_owned(),
@@ -121,6 +116,147 @@ impl palisade_cloudtrail::TrailLogGroups for TrailLogGroups {
             Ok(())
         })
     }
+}
+
+/// AWS Organizations, as CloudTrail asks it who belongs to an organization trail's organization.
+pub struct TrailOrganizations {
+    /// Organizations.
+    pub organizations: Arc<palisade_organizations::OrganizationsState>,
+    /// The server's clock, for the calls' time.
+    pub clock: Arc<dyn palisade_core::clock::Clock>,
+}
+
+impl TrailOrganizations {
+    /// CloudTrail's call to Organizations as `management_account`, the only account that may
+    /// list its organization's accounts and trusted services.
+    fn management_call(
+        &self,
+        management_account: &str,
+    ) -> Result<palisade_core::RequestContext, ServiceError> {
+        let account = palisade_core::AccountId::parse(management_account)
+            .ok_or_else(|| ServiceError::internal("an organization names an invalid account"))?;
+        // Organizations is global; its home region answers for it.
+        Ok(cloudtrail_call(
+            account,
+            palisade_core::Region::us_east_1(),
+            self.clock.as_ref(),
+        ))
+    }
+}
+
+impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
+    fn organization_of<'a>(
+        &'a self,
+        account: &'a str,
+    ) -> BoxFuture<'a, Result<Option<palisade_cloudtrail::TrailOrganization>, ServiceError>> {
+        Box::pin(async move {
+            let Some(account) = palisade_core::AccountId::parse(account) else {
+                return Ok(None);
+            };
+            Ok(self
+                .organizations
+                .account_context(&account)
+                .await?
+                .map(|context| palisade_cloudtrail::TrailOrganization {
+                    id: context.organization_id,
+                    management_account: context.management_account_id,
+                }))
+        })
+    }
+
+    fn member_accounts<'a>(
+        &'a self,
+        management_account: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<palisade_cloudtrail::MemberAccount>, ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.management_call(management_account)?;
+            let mut members = Vec::new();
+            let mut next_token = None;
+            loop {
+                let page = self
+                    .organizations
+                    .list_accounts(
+                        &ctx,
+                        ListAccountsRequest {
+                            next_token,
+                            max_results: None,
+                        },
+                    )
+                    .await?;
+                members.extend(page.accounts.unwrap_or_default().into_iter().filter_map(
+                    |account| {
+                        Some(palisade_cloudtrail::MemberAccount {
+                            account: account.id?,
+                            joined_millis: account.joined_timestamp.map_or(0, millis_of),
+                        })
+                    },
+                ));
+                next_token = page.next_token;
+                if next_token.is_none() {
+                    return Ok(members);
+                }
+            }
+        })
+    }
+
+    fn service_access_enabled<'a>(
+        &'a self,
+        management_account: &'a str,
+        service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<bool, ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.management_call(management_account)?;
+            let mut next_token = None;
+            loop {
+                let page = self
+                    .organizations
+                    .list_aws_service_access_for_organization(
+                        &ctx,
+                        ListAWSServiceAccessForOrganizationRequest {
+                            next_token,
+                            max_results: None,
+                        },
+                    )
+                    .await?;
+                let enabled = page
+                    .enabled_service_principals
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|enabled| enabled.service_principal.as_deref() == Some(service_principal));
+                next_token = page.next_token;
+                if enabled || next_token.is_none() {
+                    return Ok(enabled);
+                }
+            }
+        })
+    }
+}
+
+/// A call CloudTrail makes itself, as the root of `account`.
+fn cloudtrail_call(
+    account: palisade_core::AccountId,
+    region: palisade_core::Region,
+    clock: &dyn palisade_core::clock::Clock,
+) -> palisade_core::RequestContext {
+    palisade_core::RequestContext {
+        request_id: String::new(),
+        principal: palisade_core::Principal::root(account, ""),
+        region,
+        source_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+        user_agent: "cloudtrail.amazonaws.com".to_owned(),
+        time: clock.now(),
+        secure_transport: true,
+    }
+}
+
+/// `timestamp` in milliseconds since the epoch.
+fn millis_of(timestamp: palisade_core::value::Timestamp) -> i64 {
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a timestamp Organizations answers is well within i64 milliseconds"
+    )]
+    let millis = (timestamp.0 * 1000.0).round() as i64;
+    millis
 }
 
 fn is_error(error: &ServiceError, info: &palisade_core::model::ErrorInfo) -> bool {

@@ -6,12 +6,13 @@
     reason = "each test binary uses a different part of the harness"
 )]
 
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use palisade_audit::{AuditLog, AuditRecord, CallOutcome};
-use palisade_cloudtrail::{CloudTrailState, TrailLogGroups};
+use palisade_cloudtrail::{CloudTrailState, TrailLogGroups, TrailOrganizations};
 use palisade_core::clock::{Clock, ManualClock};
 use palisade_core::{AccountId, Principal, Region, RequestContext};
 use palisade_model_cloudtrail::Cloudtrail;
@@ -36,15 +37,23 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> Self {
-        Self::build(None).await
+        Self::build(None, None).await
     }
 
     /// A harness whose trails stream to `log_groups`.
     pub async fn streaming_to(log_groups: Arc<dyn TrailLogGroups>) -> Self {
-        Self::build(Some(log_groups)).await
+        Self::build(Some(log_groups), None).await
     }
 
-    async fn build(log_groups: Option<Arc<dyn TrailLogGroups>>) -> Self {
+    /// A harness that learns about organizations from `organizations`.
+    pub async fn with_organizations(organizations: Arc<dyn TrailOrganizations>) -> Self {
+        Self::build(None, Some(organizations)).await
+    }
+
+    async fn build(
+        log_groups: Option<Arc<dyn TrailLogGroups>>,
+        organizations: Option<Arc<dyn TrailOrganizations>>,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let root = dir.path().join("trails");
@@ -68,6 +77,9 @@ impl Harness {
         if let Some(log_groups) = log_groups {
             state = state.with_log_groups(log_groups);
         }
+        if let Some(organizations) = organizations {
+            state = state.with_organizations(organizations);
+        }
         Self {
             state: Arc::new(state),
             audit,
@@ -78,9 +90,14 @@ impl Harness {
     }
 
     pub fn ctx(&self, region: &str) -> RequestContext {
+        self.ctx_of(ACCOUNT, region)
+    }
+
+    /// A call of the root user of `account`.
+    pub fn ctx_of(&self, account: &str, region: &str) -> RequestContext {
         RequestContext {
             request_id: "request".to_owned(),
-            principal: Principal::root(AccountId::parse(ACCOUNT).unwrap(), "AKIAEXAMPLE"),
+            principal: Principal::root(AccountId::parse(account).unwrap(), "AKIAEXAMPLE"),
             region: Region::parse(region).unwrap(),
             source_ip: "127.0.0.1".parse().unwrap(),
             user_agent: "tests".to_owned(),
@@ -92,7 +109,12 @@ impl Harness {
     /// Records a call named `operation` (a CloudTrail operation, read-only by its name) in
     /// `region`, now.
     pub async fn call(&self, region: &str, operation: &str) {
-        let ctx = self.ctx(region);
+        self.call_as(ACCOUNT, region, operation).await;
+    }
+
+    /// Records a call of `account` named `operation` in `region`, now.
+    pub async fn call_as(&self, account: &str, region: &str, operation: &str) {
+        let ctx = self.ctx_of(account, region);
         let record = AuditRecord::for_call(
             &ctx,
             &palisade_model_cloudtrail::MODEL,
@@ -155,4 +177,40 @@ impl Harness {
         })
         .await;
     }
+}
+
+/// Every file under `dir` whose path contains `part`, sorted.
+pub fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.to_str().unwrap().contains(part) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The event names of the records in the log file at `path`, in file order.
+pub fn event_names(path: &Path) -> Vec<String> {
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let document: serde_json::Value = serde_json::from_str(&text).unwrap();
+    document["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["eventName"].as_str().unwrap().to_owned())
+        .collect()
 }
