@@ -30,7 +30,7 @@ impl EventsState {
     pub(crate) async fn require_bus(&self, tenant: &Tenant, bus: &str) -> Result<(), ServiceError> {
         if bus == DEFAULT
             || self
-                .get::<BusRecord>(BUSES, &tenant.bus_key(bus))
+                .get::<BusRecord>(BUSES, &tenant.key(bus))
                 .await?
                 .is_some()
         {
@@ -66,7 +66,7 @@ pub(crate) async fn create(
         created_millis: now,
         modified_millis: now,
     };
-    let key = tenant.bus_key(&name);
+    let key = tenant.key(&name);
     state
         .mutate(|| async {
             if state.get::<BusRecord>(BUSES, &key).await?.is_some() {
@@ -98,7 +98,7 @@ pub(crate) async fn delete(
     if name == DEFAULT {
         return Err(ServiceError::validation("Cannot delete event bus default."));
     }
-    let key = tenant.bus_key(&name);
+    let key = tenant.key(&name);
     let rules_prefix = tenant.rules_prefix(&name);
     state
         .mutate(|| async {
@@ -149,7 +149,7 @@ async fn describe_one(
             ..EventBus::default()
         });
     }
-    let Some(bus) = state.get::<BusRecord>(BUSES, &tenant.bus_key(name)).await? else {
+    let Some(bus) = state.get::<BusRecord>(BUSES, &tenant.key(name)).await? else {
         return Err(errors::resource_not_found_exception(format!(
             "Event bus {name} does not exist."
         )));

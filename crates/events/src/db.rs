@@ -5,24 +5,35 @@
 //! - keyspace `BUSES`: `<tenant><bus name>` → a JSON `BusRecord` (custom buses only: the
 //!   `default` bus always exists and is not stored);
 //! - keyspace `RULES`: `<tenant><bus name>|<rule name>` → a JSON `RuleRecord`, its targets
-//!   included, so a rule and its targets change together. `|` appears in no bus name.
+//!   included, so a rule and its targets change together. `|` appears in no bus name;
+//! - keyspace `CONNECTIONS`: `<tenant><connection name>` → a JSON `ConnectionRecord`, sealed
+//!   (`Value::Secret`) since it holds the authorization's secrets;
+//! - keyspace `API_DESTINATIONS`: `<tenant><destination name>` → a JSON `ApiDestinationRecord`.
+//!
+//! Delivery keeps its own keyspaces, not prefixed by tenant (see `outbox`): `OUTBOX` holds the
+//! events accepted and not yet through their first delivery, `RETRIES` the invocations waiting
+//! for their next attempt.
 
 use std::future::Future;
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_events::errors;
 use palisade_store::typed::{self, MutateError};
-use palisade_store::{StoreError, Transaction, Value};
-use serde::Serialize;
+use palisade_store::{SecretBytes, StoreError, Transaction, Value};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::EventsState;
 
 pub(crate) const BUSES: &str = "events/buses";
 pub(crate) const RULES: &str = "events/rules";
+pub(crate) const CONNECTIONS: &str = "events/connections";
+pub(crate) const API_DESTINATIONS: &str = "events/api-destinations";
+pub(crate) const OUTBOX: &str = "events/outbox";
+pub(crate) const RETRIES: &str = "events/retries";
 
 /// The account and region a request acts in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Tenant {
     pub account: String,
     pub region: String,
@@ -40,8 +51,9 @@ impl Tenant {
         format!("{}/{}/", self.account, self.region)
     }
 
-    pub fn bus_key(&self, bus: &str) -> String {
-        format!("{}{bus}", self.prefix())
+    /// The store key of the tenant's bus, connection or API destination `name`.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix())
     }
 
     pub fn rules_prefix(&self, bus: &str) -> String {
@@ -56,6 +68,17 @@ impl Tenant {
         format!(
             "arn:aws:events:{}:{}:event-bus/{bus}",
             self.region, self.account
+        )
+    }
+
+    /// The ARN of a connection or API destination (`kind`), unique per creation: AWS ends it
+    /// with an id, so a resource created again under the same name has another ARN.
+    pub fn resource_arn(&self, kind: &str, name: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:{kind}/{name}/{}",
+            self.region,
+            self.account,
+            uuid::Uuid::new_v4()
         )
     }
 
@@ -82,6 +105,13 @@ pub(crate) fn store_error(error: StoreError) -> ServiceError {
 
 pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
     typed::plain_json(record).map_err(store_error)
+}
+
+/// `record` as JSON, sealed by the store's barrier: for records that hold secrets.
+pub(crate) fn sealed<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
+    serde_json::to_vec(record)
+        .map(|bytes| Value::Secret(SecretBytes::new(bytes)))
+        .map_err(|error| store_error(StoreError::Backend(format!("encoding a record: {error}"))))
 }
 
 fn decode<T: DeserializeOwned>(

@@ -1,11 +1,13 @@
 //! Events: `PutEvents` validates and accepts entries onto a bus, `TestEventPattern` matches one
 //! event against one pattern, and [`EventsState::matching_targets`] finds the enabled rules of
 //! a bus that an event matches, with their targets, through the bus's compiled [`Machine`].
-//! Accepted entries go to `delivery`, which sends them to those targets.
+//! Accepted entries go to the outbox (durable before `PutEvents` answers), then to `delivery`,
+//! which sends them to those targets.
 
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use palisade_core::clock::millis_since_epoch;
 use palisade_core::events::ServiceEvent;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_event_pattern::{Machine, Pattern};
@@ -18,7 +20,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::EventsState;
 use crate::buses::{DEFAULT, bus_name};
 use crate::db::{RULES, Tenant};
-use crate::delivery::Accepted;
+use crate::outbox::QueuedEvent;
 use crate::records::RuleRecord;
 use crate::values::from_json;
 
@@ -107,7 +109,7 @@ impl EventsState {
         tenant: &Tenant,
         bus: &str,
     ) -> Result<Arc<Machine<String>>, ServiceError> {
-        let key = tenant.bus_key(bus);
+        let key = tenant.key(bus);
         if let Some(machine) = self
             .machines
             .lock()
@@ -139,7 +141,7 @@ impl EventsState {
         self.machines
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&tenant.bus_key(bus));
+            .remove(&tenant.key(bus));
     }
 }
 
@@ -155,10 +157,10 @@ pub(crate) async fn put(
         ));
     }
     let tenant = Tenant::of(ctx);
-    let mut results = Vec::with_capacity(input.entries.len());
-    let mut failed = 0;
+    let mut checked = Vec::with_capacity(input.entries.len());
+    let mut accepted = Vec::new();
     for entry in &input.entries {
-        let result = match check_entry(state, &tenant, entry).await? {
+        match check_entry(state, &tenant, entry).await? {
             Ok(bus) => {
                 let id = uuid::Uuid::new_v4().to_string();
                 let now = state.clock.now();
@@ -168,18 +170,37 @@ pub(crate) async fn put(
                         UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(time.0).ok()?)
                     })
                     .unwrap_or(now);
-                state.accept(Accepted {
+                accepted.push(QueuedEvent {
                     event: envelope(&id, &tenant.account, &tenant.region, time, entry),
                     tenant: tenant.clone(),
                     bus,
                     ingestion_time: rfc3339(now),
+                    ingestion_millis: millis_since_epoch(now),
                     forwarded: false,
                 });
-                PutEventsResultEntry {
-                    event_id: Some(id),
-                    ..PutEventsResultEntry::default()
-                }
+                checked.push(Ok(id));
             }
+            Err(failure) => checked.push(Err(failure)),
+        }
+    }
+    // Every accepted entry is durable before the answer.
+    let mut stored = state.accept_durably(accepted).await.into_iter();
+    let mut results = Vec::with_capacity(checked.len());
+    let mut failed = 0;
+    for outcome in checked {
+        let outcome = match outcome {
+            Ok(id) if stored.next().unwrap_or(false) => Ok(id),
+            Ok(_) => Err((
+                "InternalFailure",
+                "The event could not be stored. Retry the request.".to_owned(),
+            )),
+            Err(failure) => Err(failure),
+        };
+        results.push(match outcome {
+            Ok(id) => PutEventsResultEntry {
+                event_id: Some(id),
+                ..PutEventsResultEntry::default()
+            },
             Err((code, message)) => {
                 failed += 1;
                 PutEventsResultEntry {
@@ -188,8 +209,7 @@ pub(crate) async fn put(
                     error_message: Some(message),
                 }
             }
-        };
-        results.push(result);
+        });
     }
     Ok(PutEventsResponse {
         failed_entry_count: Some(failed),

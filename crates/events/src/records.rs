@@ -37,3 +37,51 @@ impl RuleRecord {
         target.get("Id").and_then(serde_json::Value::as_str)
     }
 }
+
+/// A connection: how API destinations that use it authorize. Stored sealed: `auth` holds the
+/// secrets (password, API key value, OAuth client secret, parameter values marked secret).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ConnectionRecord {
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    /// `BASIC`, `API_KEY` or `OAUTH_CLIENT_CREDENTIALS`.
+    pub authorization_type: String,
+    /// `AUTHORIZED`, `AUTHORIZING` (an OAuth connection before its first token) or
+    /// `DEAUTHORIZED`.
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub kms_key_identifier: Option<String>,
+    pub created_millis: i64,
+    pub modified_millis: i64,
+    pub authorized_millis: Option<i64>,
+    /// The model's `CreateConnectionAuthRequestParameters` as JSON (see `values`), secrets
+    /// included; none once deauthorized.
+    pub auth: Option<serde_json::Value>,
+}
+
+impl std::fmt::Debug for ConnectionRecord {
+    // `auth` holds secrets: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionRecord")
+            .field("arn", &self.arn)
+            .field("authorization_type", &self.authorization_type)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An API destination: an HTTP endpoint that targets invoke, with the connection that
+/// authorizes the calls.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ApiDestinationRecord {
+    pub name: String,
+    pub arn: String,
+    pub description: Option<String>,
+    pub connection_arn: String,
+    pub invocation_endpoint: String,
+    pub http_method: String,
+    pub invocation_rate_limit_per_second: i32,
+    pub created_millis: i64,
+    pub modified_millis: i64,
+}

@@ -5,7 +5,7 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_events::Events;
 use palisade_model_events::types::*;
 
-use crate::{EventsState, buses, events, rules, targets};
+use crate::{EventsState, api_destinations, buses, connections, events, rules, targets};
 
 impl Events for EventsState {
     // Event buses.
@@ -156,5 +156,97 @@ impl Events for EventsState {
         input: TestEventPatternRequest,
     ) -> Result<TestEventPatternResponse, ServiceError> {
         events::test_pattern(&input)
+    }
+
+    // Connections.
+
+    async fn create_connection(
+        &self,
+        ctx: &RequestContext,
+        input: CreateConnectionRequest,
+    ) -> Result<CreateConnectionResponse, ServiceError> {
+        connections::create(self, ctx, input).await
+    }
+
+    async fn describe_connection(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeConnectionRequest,
+    ) -> Result<DescribeConnectionResponse, ServiceError> {
+        connections::describe(self, ctx, input).await
+    }
+
+    async fn update_connection(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateConnectionRequest,
+    ) -> Result<UpdateConnectionResponse, ServiceError> {
+        connections::update(self, ctx, input).await
+    }
+
+    async fn deauthorize_connection(
+        &self,
+        ctx: &RequestContext,
+        input: DeauthorizeConnectionRequest,
+    ) -> Result<DeauthorizeConnectionResponse, ServiceError> {
+        connections::deauthorize(self, ctx, input).await
+    }
+
+    async fn delete_connection(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteConnectionRequest,
+    ) -> Result<DeleteConnectionResponse, ServiceError> {
+        connections::delete(self, ctx, input).await
+    }
+
+    async fn list_connections(
+        &self,
+        ctx: &RequestContext,
+        input: ListConnectionsRequest,
+    ) -> Result<ListConnectionsResponse, ServiceError> {
+        connections::list(self, ctx, input).await
+    }
+
+    // API destinations.
+
+    async fn create_api_destination(
+        &self,
+        ctx: &RequestContext,
+        input: CreateApiDestinationRequest,
+    ) -> Result<CreateApiDestinationResponse, ServiceError> {
+        api_destinations::create(self, ctx, input).await
+    }
+
+    async fn describe_api_destination(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeApiDestinationRequest,
+    ) -> Result<DescribeApiDestinationResponse, ServiceError> {
+        api_destinations::describe(self, ctx, input).await
+    }
+
+    async fn update_api_destination(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateApiDestinationRequest,
+    ) -> Result<UpdateApiDestinationResponse, ServiceError> {
+        api_destinations::update(self, ctx, input).await
+    }
+
+    async fn delete_api_destination(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteApiDestinationRequest,
+    ) -> Result<DeleteApiDestinationResponse, ServiceError> {
+        api_destinations::delete(self, ctx, input).await
+    }
+
+    async fn list_api_destinations(
+        &self,
+        ctx: &RequestContext,
+        input: ListApiDestinationsRequest,
+    ) -> Result<ListApiDestinationsResponse, ServiceError> {
+        api_destinations::list(self, ctx, input).await
     }
 }

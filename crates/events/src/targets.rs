@@ -1,5 +1,8 @@
 //! A rule's targets: where its matching events go (see `delivery`). A rule
-//! holds at most five; a target is known by its id within the rule.
+//! holds at most five; a target is known by its id within the rule. A target's `RetryPolicy`
+//! (its ranges are the model's, checked by the wire layer) and `DeadLetterConfig` are kept
+//! with it: the dead-letter queue is an SQS queue, as in AWS (Palisade cannot write to one),
+//! or a CloudWatch Logs log group.
 
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_events::errors;
@@ -73,7 +76,36 @@ fn check(target: &Target) -> Result<(), &'static str> {
     {
         return Err("Input is not valid JSON text.");
     }
+    if let Some(queue) = target
+        .dead_letter_config
+        .as_ref()
+        .and_then(|config| config.arn.as_deref())
+        && !dead_letter_queue(queue)
+    {
+        return Err(
+            "Parameter DeadLetterConfig.Arn is not valid. Reason: Provided Arn is not \
+                    an SQS queue or CloudWatch Logs log group ARN.",
+        );
+    }
     Ok(())
+}
+
+/// Whether `arn` names what can be a dead-letter queue: an SQS queue or a log group.
+fn dead_letter_queue(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _partition, "sqs", region, account, queue] => {
+            !region.is_empty() && !account.is_empty() && !queue.is_empty()
+        }
+        ["arn", _partition, "logs", region, account, group] => {
+            !region.is_empty()
+                && !account.is_empty()
+                && group
+                    .strip_prefix("log-group:")
+                    .is_some_and(|name| !name.is_empty())
+        }
+        _ => false,
+    }
 }
 
 pub(crate) async fn remove(
@@ -124,4 +156,28 @@ pub(crate) async fn list(
         targets: Some(targets),
         next_token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letter_queues_are_queues_or_log_groups() {
+        for queue in [
+            "arn:aws:sqs:us-east-1:000000000000:failed",
+            "arn:aws:logs:us-east-1:000000000000:log-group:/dlq",
+            "arn:aws:logs:us-east-1:000000000000:log-group:/dlq:*",
+        ] {
+            assert!(dead_letter_queue(queue), "{queue}");
+        }
+        for other in [
+            "arn:aws:sns:us-east-1:000000000000:topic",
+            "arn:aws:logs:us-east-1:000000000000:log-group:",
+            "arn:aws:sqs:us-east-1::q",
+            "queue",
+        ] {
+            assert!(!dead_letter_queue(other), "{other}");
+        }
+    }
 }

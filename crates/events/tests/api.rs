@@ -2,23 +2,25 @@
 
 #![expect(
     clippy::unwrap_used,
+    clippy::expect_used,
     reason = "test harness: a failure is a failed test"
 )]
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use palisade_core::RequestContext;
 use palisade_core::clock::ManualClock;
-use palisade_core::service::ErrorKind;
-use palisade_core::{AccountId, Principal, Region, RequestContext, ServiceError};
 use palisade_events::EventsState;
 use palisade_model_events::Events;
 use palisade_model_events::types::*;
-use palisade_store::{Store, StoreConfig};
 use serde_json::json;
+use support::{START, code, context, open_store, target};
 use tempfile::TempDir;
 
+/// EventBridge that accepts events and delivers none.
 struct Harness {
     events: EventsState,
     ctx: RequestContext,
@@ -27,31 +29,11 @@ struct Harness {
 
 async fn harness() -> Harness {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(&StoreConfig::Embedded {
-        data_dir: dir.path().to_owned(),
-    })
-    .await
-    .unwrap();
-    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_704_067_200));
+    let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
     Harness {
-        events: EventsState::new(store, Arc::new(clock)),
-        ctx: RequestContext {
-            request_id: "test-request".to_owned(),
-            principal: Principal::root(AccountId::local_default(), "test"),
-            region: Region::parse("us-east-1").unwrap(),
-            source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            user_agent: "tests".to_owned(),
-            time: SystemTime::now(),
-            secure_transport: false,
-        },
+        events: EventsState::new(open_store(dir.path()).await, Arc::new(clock)),
+        ctx: context(),
         _dir: dir,
-    }
-}
-
-fn code(error: &ServiceError) -> String {
-    match &error.kind {
-        ErrorKind::Modeled { code, .. } => code.to_string(),
-        ErrorKind::Common(common) => format!("{common:?}"),
     }
 }
 
@@ -60,14 +42,6 @@ fn rule(name: &str, pattern: &str) -> PutRuleRequest {
         name: name.to_owned(),
         event_pattern: Some(pattern.to_owned()),
         ..PutRuleRequest::default()
-    }
-}
-
-fn target(id: &str, arn: &str) -> Target {
-    Target {
-        id: id.to_owned(),
-        arn: arn.to_owned(),
-        ..Target::default()
     }
 }
 

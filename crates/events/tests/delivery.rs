@@ -1,8 +1,6 @@
 //! Delivery to targets: the envelope events get, input transformation on the way to a log
 //! group, service events on the default bus, whether that bus has rules at all, and bus-to-bus
 //! forwarding with its one hop.
-//! Log group writes go to a recorder, which the tests await (bounded by a timeout only to end
-//! a broken run).
 
 #![expect(
     clippy::unwrap_used,
@@ -10,162 +8,18 @@
     reason = "test harness: a failure is a failed test"
 )]
 
-use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod support;
 
-use palisade_core::clock::ManualClock;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
 use palisade_core::events::{EventSink, ServiceEvent};
-use palisade_core::service::BoxFuture;
-use palisade_core::{AccountId, Principal, Region, RequestContext, ServiceError};
-use palisade_events::{EventsState, LogEvent, LogGroups};
+use palisade_core::{AccountId, Region};
 use palisade_model_events::Events;
 use palisade_model_events::types::*;
-use palisade_store::{Store, StoreConfig};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::sync::mpsc;
-
-const ACCOUNT: &str = "000000000000";
-const REGION: &str = "us-east-1";
-/// 2024-01-01T00:00:00Z.
-const START: u64 = 1_704_067_200;
-const LOG_GROUP: &str = "arn:aws:logs:us-east-1:000000000000:log-group:/events/all";
-
-/// A log event as the recorder saw it.
-#[derive(Debug)]
-struct Written {
-    group: String,
-    stream: String,
-    timestamp: i64,
-    message: String,
-}
-
-struct Recorder(mpsc::UnboundedSender<Written>);
-
-impl LogGroups for Recorder {
-    fn append<'a>(&'a self, event: LogEvent<'a>) -> BoxFuture<'a, Result<(), ServiceError>> {
-        let written = Written {
-            group: event.group.to_owned(),
-            stream: event.stream.to_owned(),
-            timestamp: event.timestamp,
-            message: event.message,
-        };
-        Box::pin(async move {
-            let _ = self.0.send(written);
-            Ok(())
-        })
-    }
-}
-
-struct Harness {
-    events: Arc<EventsState>,
-    ctx: RequestContext,
-    written: mpsc::UnboundedReceiver<Written>,
-    _dir: TempDir,
-}
-
-impl Harness {
-    async fn new() -> Self {
-        let dir = TempDir::new().unwrap();
-        let store = Store::open(&StoreConfig::Embedded {
-            data_dir: dir.path().to_owned(),
-        })
-        .await
-        .unwrap();
-        let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
-        let (sender, written) = mpsc::unbounded_channel();
-        Self {
-            events: EventsState::delivering(store, Arc::new(clock), Arc::new(Recorder(sender))),
-            ctx: RequestContext {
-                request_id: "test-request".to_owned(),
-                principal: Principal::root(AccountId::local_default(), "test"),
-                region: Region::parse(REGION).unwrap(),
-                source_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-                user_agent: "tests".to_owned(),
-                time: SystemTime::now(),
-                secure_transport: false,
-            },
-            written,
-            _dir: dir,
-        }
-    }
-
-    /// The next log event written; the timeout only ends a broken run.
-    async fn next_written(&mut self) -> Written {
-        tokio::time::timeout(Duration::from_secs(30), self.written.recv())
-            .await
-            .expect("a log event within 30 s")
-            .expect("the recorder is open")
-    }
-
-    async fn rule_with_targets(
-        &self,
-        bus: Option<&str>,
-        name: &str,
-        pattern: &str,
-        targets: Vec<Target>,
-    ) {
-        self.events
-            .put_rule(
-                &self.ctx,
-                PutRuleRequest {
-                    name: name.to_owned(),
-                    event_pattern: Some(pattern.to_owned()),
-                    event_bus_name: bus.map(str::to_owned),
-                    ..PutRuleRequest::default()
-                },
-            )
-            .await
-            .unwrap();
-        let put = self
-            .events
-            .put_targets(
-                &self.ctx,
-                PutTargetsRequest {
-                    rule: name.to_owned(),
-                    event_bus_name: bus.map(str::to_owned),
-                    targets,
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(put.failed_entry_count, Some(0));
-    }
-
-    /// Puts one custom event on `bus`; answers its id.
-    async fn put_event(&self, bus: Option<&str>, detail: Value) -> String {
-        let answer = self
-            .events
-            .put_events(
-                &self.ctx,
-                PutEventsRequest {
-                    entries: vec![PutEventsRequestEntry {
-                        source: Some("com.example.orders".to_owned()),
-                        detail_type: Some("Order Placed".to_owned()),
-                        detail: Some(detail.to_string()),
-                        resources: Some(vec!["arn:aws:example:order/1".to_owned()]),
-                        event_bus_name: bus.map(str::to_owned),
-                        ..PutEventsRequestEntry::default()
-                    }],
-                    ..PutEventsRequest::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(answer.failed_entry_count, Some(0));
-        answer.entries.unwrap().remove(0).event_id.unwrap()
-    }
-}
-
-fn target(id: &str, arn: &str) -> Target {
-    Target {
-        id: id.to_owned(),
-        arn: arn.to_owned(),
-        ..Target::default()
-    }
-}
+use support::*;
 
 #[tokio::test]
 async fn put_events_reach_a_log_group_as_a_full_envelope() {
