@@ -27,7 +27,7 @@ pub mod state;
 
 mod serve;
 
-pub use serve::{RunningServer, StartError, start, start_with_clock};
+pub use serve::{RunningServer, StartError, start, start_with_authorizer, start_with_clock};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

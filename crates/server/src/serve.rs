@@ -80,6 +80,25 @@ pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, StartError> {
+    start_serving(config, clock, None).await
+}
+
+/// Starts a server whose pipeline decides requests with `authorizer` instead of IAM's
+/// policies (services calling KMS for a caller still use the policies). This is how
+/// `palisade-unenforced` (crates/bench) measures what enforcement costs; nothing serves with it.
+pub async fn start_with_authorizer(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    authorizer: Arc<dyn Authorizer>,
+) -> Result<RunningServer, StartError> {
+    start_serving(config, clock, Some(authorizer)).await
+}
+
+async fn start_serving(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    pipeline_authorizer: Option<Arc<dyn Authorizer>>,
+) -> Result<RunningServer, StartError> {
     let store_config = match &config.store {
         StoreChoice::Embedded => StoreConfig::Embedded {
             data_dir: config.data_dir.clone(),
@@ -223,7 +242,7 @@ pub async fn start_with_clock(
         audit,
         router: palisade_wire::Router::new(&services.models()),
         services,
-        authorizer,
+        authorizer: pipeline_authorizer.unwrap_or(authorizer),
         metrics: Metrics::new(),
         cloudtrail,
         events,
