@@ -241,3 +241,56 @@ def test_iam_with_the_aws_cli(aws_env):
     )
     assert missing.returncode != 0
     assert "NoSuchEntity" in missing.stderr
+
+
+def test_every_iam_change_binds_the_next_request(client, user):
+    """The authorizer keeps each principal's parsed policies until IAM is next written: each
+    change below must decide the very next call."""
+    iam = client("iam")
+    as_user = user["as_user"]("kms")
+
+    def allowed():
+        try:
+            as_user.generate_random(NumberOfBytes=8)
+            return True
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "AccessDeniedException"
+            return False
+
+    def document(effect="Allow", action="kms:GenerateRandom"):
+        return json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": effect, "Action": action, "Resource": "*"}]}
+        )
+
+    assert not allowed()
+    group = "g-" + uuid.uuid4().hex[:8]
+    iam.create_group(GroupName=group)
+    iam.put_group_policy(GroupName=group, PolicyName="p", PolicyDocument=document())
+    iam.add_user_to_group(GroupName=group, UserName=user["name"])
+    assert allowed()
+    iam.remove_user_from_group(GroupName=group, UserName=user["name"])
+    assert not allowed()
+
+    managed = iam.create_policy(PolicyName="m-" + uuid.uuid4().hex[:8], PolicyDocument=document())
+    arn = managed["Policy"]["Arn"]
+    iam.attach_user_policy(UserName=user["name"], PolicyArn=arn)
+    assert allowed()
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=document(action="kms:Encrypt"), SetAsDefault=True)
+    assert not allowed()
+    iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
+    assert allowed()
+
+    boundary = iam.create_policy(
+        PolicyName="b-" + uuid.uuid4().hex[:8], PolicyDocument=document(action="kms:Decrypt")
+    )["Policy"]["Arn"]
+    iam.put_user_permissions_boundary(UserName=user["name"], PermissionsBoundary=boundary)
+    assert not allowed()
+    iam.delete_user_permissions_boundary(UserName=user["name"])
+    assert allowed()
+
+    iam.put_user_policy(UserName=user["name"], PolicyName="deny", PolicyDocument=document("Deny"))
+    assert not allowed()
+    iam.delete_user_policy(UserName=user["name"], PolicyName="deny")
+    assert allowed()
+    iam.detach_user_policy(UserName=user["name"], PolicyArn=arn)
+    assert not allowed()

@@ -64,7 +64,7 @@ impl fmt::Display for Region {
 }
 
 /// What kind of identity a principal is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PrincipalKind {
     /// The account's root user.
     Root,

@@ -3,7 +3,7 @@
 //! stored; the caller parses (and caches) them.
 
 use palisade_core::{AccountId, PrincipalKind};
-use palisade_store::{StoreError, Transaction};
+use palisade_store::{ChangeMark, StoreError, Transaction};
 
 use crate::IamState;
 use crate::aws_policies;
@@ -69,6 +69,12 @@ pub struct RoleInfo {
 }
 
 impl IamState {
+    /// Moves whenever what [`IamState::principal_policies`] answers may have changed (see
+    /// [`palisade_store::derived`]).
+    pub fn policies_mark(&self) -> Option<ChangeMark> {
+        self.store.change_mark(&[IAM])
+    }
+
     /// The policies that apply to `principal` in `account`, or `None` when the user or role
     /// no longer exists. The root user and anonymous callers have no identity policies.
     pub async fn principal_policies(

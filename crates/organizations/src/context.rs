@@ -4,7 +4,10 @@
 
 use palisade_core::{AccountId, ServiceError};
 
+use palisade_store::ChangeMark;
+
 use crate::OrganizationsState;
+use crate::db::{MEMBERS, ORGS};
 use crate::records::{Org, RCP, SCP};
 
 /// An account's organization, as the authorizer sees it.
@@ -36,6 +39,12 @@ pub struct OrgPolicyDocument {
 }
 
 impl OrganizationsState {
+    /// Moves whenever what [`OrganizationsState::account_context`] answers may have changed
+    /// (see [`palisade_store::derived`]).
+    pub fn context_mark(&self) -> Option<ChangeMark> {
+        self.store.change_mark(&[ORGS, MEMBERS])
+    }
+
     /// The organization context of `account`, or `None` when it belongs to no organization.
     /// Two store reads: the account's membership, then its organization.
     pub async fn account_context(

@@ -17,8 +17,8 @@ use palisade_store::{StoreError, Transaction, Value};
 use crate::OrganizationsState;
 use crate::records::Org;
 
-const ORGS: &str = "organizations/organizations";
-const MEMBERS: &str = "organizations/members";
+pub(crate) const ORGS: &str = "organizations/organizations";
+pub(crate) const MEMBERS: &str = "organizations/members";
 const INVITATIONS: &str = "organizations/invitations";
 
 /// How many times a change is re-read and retried after losing a race.

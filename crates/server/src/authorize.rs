@@ -45,6 +45,7 @@ use palisade_policy::{
     Organizations, ParseOptions, Policy, PolicyKind, PolicySet, Request, Special, Verdict,
 };
 use palisade_secretsmanager::{SecretFacts, SecretsManagerState};
+use palisade_store::derived::Derived;
 use palisade_sts::StsState;
 
 use crate::auth::is_session_key;
@@ -99,6 +100,23 @@ const UNRESTRICTED: &[&str] = &[
 
 /// Parsed policies kept by document text; past this many the cache starts over.
 const MAX_CACHED_POLICIES: usize = 10_000;
+/// Principals, and accounts, whose parsed policies are kept; past this many each cache starts
+/// over.
+const MAX_CACHED_PRINCIPALS: usize = 10_000;
+
+/// A principal's identity-based policies and permissions boundary, parsed.
+#[derive(Default)]
+struct ParsedIdentity {
+    identity: Vec<Arc<Policy>>,
+    boundary: Option<Arc<Policy>>,
+}
+
+/// An account's organization, with the SCPs and RCPs that bind it parsed, level by level.
+struct ParsedOrganization {
+    context: OrgContext,
+    scps: Vec<Vec<Arc<Policy>>>,
+    rcps: Vec<Vec<Arc<Policy>>>,
+}
 
 /// Evaluates IAM policies.
 pub struct PolicyAuthorizer {
@@ -112,6 +130,11 @@ pub struct PolicyAuthorizer {
     resource_tags: OnceLock<Arc<ResourceTags>>,
     /// By kind, then by document text (looked up by `&str`, so a hit copies nothing).
     parsed: Mutex<HashMap<PolicyKind, HashMap<String, Arc<Policy>>>>,
+    /// Each principal's parsed policies, until IAM is next written: gathering them from the
+    /// store costs far more than deciding on them.
+    identities: Derived<(AccountId, PrincipalKind), Arc<ParsedIdentity>>,
+    /// Each account's parsed organization policies, until Organizations is next written.
+    organizations_of: Derived<AccountId, Option<Arc<ParsedOrganization>>>,
 }
 
 impl PolicyAuthorizer {
@@ -126,6 +149,8 @@ impl PolicyAuthorizer {
             secrets: OnceLock::new(),
             resource_tags: OnceLock::new(),
             parsed: Mutex::new(HashMap::new()),
+            identities: Derived::new(MAX_CACHED_PRINCIPALS),
+            organizations_of: Derived::new(MAX_CACHED_PRINCIPALS),
         }
     }
 
@@ -148,19 +173,75 @@ impl PolicyAuthorizer {
         let _ = self.resource_tags.set(tags);
     }
 
-    /// The organization context of `account`, when organizations are evaluated and it belongs
-    /// to one.
+    /// The organization of `account` with its policies parsed, when organizations are
+    /// evaluated and it belongs to one.
     async fn organization_of(
         &self,
         account: &AccountId,
-    ) -> Result<Option<OrgContext>, ServiceError> {
-        match &self.organizations {
-            Some(organizations) => organizations
-                .account_context(account)
-                .await
-                .map_err(|error| ServiceError::internal(error.to_string())),
-            None => Ok(None),
+    ) -> Result<Option<Arc<ParsedOrganization>>, ServiceError> {
+        let Some(organizations) = &self.organizations else {
+            return Ok(None);
+        };
+        let mark = organizations.context_mark();
+        if let Some(parsed) = mark.and_then(|mark| self.organizations_of.get(account, mark)) {
+            return Ok(parsed);
         }
+        let parsed = organizations
+            .account_context(account)
+            .await
+            .map_err(|error| ServiceError::internal(error.to_string()))?
+            .map(|context| {
+                Arc::new(ParsedOrganization {
+                    scps: self.parse_levels(
+                        PolicyKind::ServiceControl,
+                        &context.service_control_policies,
+                    ),
+                    rcps: self.parse_levels(
+                        PolicyKind::ResourceControl,
+                        &context.resource_control_policies,
+                    ),
+                    context,
+                })
+            });
+        if let Some(mark) = mark {
+            self.organizations_of
+                .keep(account.clone(), mark, parsed.clone());
+        }
+        Ok(parsed)
+    }
+
+    /// The identity-based policies and permissions boundary of `principal`, parsed; none when
+    /// it no longer exists.
+    async fn identity_of(
+        &self,
+        principal: &palisade_core::Principal,
+    ) -> Result<Arc<ParsedIdentity>, ServiceError> {
+        let key = (principal.account.clone(), principal.kind.clone());
+        let mark = self.iam.policies_mark();
+        if let Some(parsed) = mark.and_then(|mark| self.identities.get(&key, mark)) {
+            return Ok(parsed);
+        }
+        let policies = self
+            .iam
+            .principal_policies(&principal.account, &principal.kind)
+            .await
+            .map_err(|error| ServiceError::internal(error.to_string()))?
+            .unwrap_or_default();
+        let parsed = Arc::new(ParsedIdentity {
+            identity: policies
+                .identity
+                .iter()
+                .filter_map(|text| self.parse(PolicyKind::Identity, &text.document))
+                .collect(),
+            boundary: policies
+                .boundary
+                .as_ref()
+                .and_then(|text| self.parse(PolicyKind::Boundary, &text.document)),
+        });
+        if let Some(mark) = mark {
+            self.identities.keep(key, mark, Arc::clone(&parsed));
+        }
+        Ok(parsed)
     }
 
     /// Each level's organization policies, parsed.
@@ -315,6 +396,7 @@ impl PolicyAuthorizer {
                 Resource::Organizations { entity, id } => {
                     if let Some(organization) = self.organization_of(&ctx.principal.account).await?
                     {
+                        let organization = &organization.context;
                         arns.push(entity.arn(
                             &organization.management_account_id,
                             &organization.organization_id,
@@ -433,10 +515,10 @@ impl PolicyAuthorizer {
         };
         let bound_by_organization = organization
             .as_ref()
-            .is_some_and(|organization| !organization.service_control_policies.is_empty())
+            .is_some_and(|organization| !organization.scps.is_empty())
             || resource_organization
                 .as_ref()
-                .is_some_and(|organization| !organization.resource_control_policies.is_empty());
+                .is_some_and(|organization| !organization.rcps.is_empty());
         if matches!(
             principal.kind,
             PrincipalKind::Root | PrincipalKind::Anonymous
@@ -484,21 +566,9 @@ impl PolicyAuthorizer {
             (PrincipalKind::User { .. }, _) => palisade_policy::Principal::user(&principal.arn),
             _ => return Err(denied(principal, &action, resource)),
         };
-        let policies = self
-            .iam
-            .principal_policies(&principal.account, &principal.kind)
-            .await
-            .map_err(|error| ServiceError::internal(error.to_string()))?
-            .unwrap_or_default();
-        let identity: Vec<Arc<Policy>> = policies
-            .identity
-            .iter()
-            .filter_map(|text| self.parse(PolicyKind::Identity, &text.document))
-            .collect();
-        let boundary = policies
-            .boundary
-            .as_ref()
-            .and_then(|text| self.parse(PolicyKind::Boundary, &text.document));
+        let parsed_identity = self.identity_of(principal).await?;
+        let identity = &parsed_identity.identity;
+        let boundary = &parsed_identity.boundary;
         let session_policies: Vec<Arc<Policy>> = session
             .iter()
             .flat_map(|session| &session.session_policies)
@@ -506,20 +576,13 @@ impl PolicyAuthorizer {
             .collect();
         let identity_refs: Vec<&Policy> = identity.iter().map(Arc::as_ref).collect();
         let session_refs: Vec<&Policy> = session_policies.iter().map(Arc::as_ref).collect();
-        let scps = organization.as_ref().map_or_else(Vec::new, |organization| {
-            self.parse_levels(
-                PolicyKind::ServiceControl,
-                &organization.service_control_policies,
-            )
-        });
+        let no_levels = Vec::new();
+        let scps = organization
+            .as_ref()
+            .map_or(&no_levels, |organization| &organization.scps);
         let rcps = resource_organization
             .as_ref()
-            .map_or_else(Vec::new, |organization| {
-                self.parse_levels(
-                    PolicyKind::ResourceControl,
-                    &organization.resource_control_policies,
-                )
-            });
+            .map_or(&no_levels, |organization| &organization.rcps);
         let scp_refs: Vec<Vec<&Policy>> = scps
             .iter()
             .map(|level| level.iter().map(Arc::as_ref).collect())
@@ -535,7 +598,7 @@ impl PolicyAuthorizer {
             let tested = identity
                 .iter()
                 .chain(&session_policies)
-                .chain(&boundary)
+                .chain(boundary)
                 .chain(&resource_policy)
                 .chain(scps.iter().flatten())
                 .chain(rcps.iter().flatten())
@@ -559,8 +622,8 @@ impl PolicyAuthorizer {
             }
         }
         if let Some(organization) = &organization {
-            context.insert("aws:PrincipalOrgID", &organization.organization_id);
-            context.insert("aws:PrincipalOrgPaths", &organization.org_path);
+            context.insert("aws:PrincipalOrgID", &organization.context.organization_id);
+            context.insert("aws:PrincipalOrgPaths", &organization.context.org_path);
         }
         if is_kms {
             let kms_keys =
@@ -581,10 +644,10 @@ impl PolicyAuthorizer {
             resource,
             context: &context,
         };
-        let in_management_account = |organization: &Option<OrgContext>| {
+        let in_management_account = |organization: &Option<Arc<ParsedOrganization>>| {
             organization
                 .as_ref()
-                .is_some_and(|organization| organization.is_management_account)
+                .is_some_and(|organization| organization.context.is_management_account)
         };
         let set = PolicySet {
             identity: &identity_refs,

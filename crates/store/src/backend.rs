@@ -167,6 +167,13 @@ pub(crate) trait Backend: Send + Sync {
 
     async fn health(&self) -> Result<(), StoreError>;
 
+    /// A mark that changes whenever any of `keyspaces` is written, read before deriving
+    /// something from them; `None` when this engine cannot see every write (another process
+    /// may write the same database), so nothing derived may be kept.
+    fn change_mark(&self, _keyspaces: &[&str]) -> Option<u64> {
+        None
+    }
+
     /// Stores `value` under the metadata `name` unless a value is already there, and returns
     /// the value that is there afterwards. Used to record the store's format and the barrier's
     /// check value at first start, and to compare them at every later start.

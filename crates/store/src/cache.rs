@@ -133,6 +133,18 @@ impl ReadCache {
         }
     }
 
+    /// The latest invalidation of any of `keyspaces` (a reset included) on the cache's clock:
+    /// it grows with every write to one of them, since each write ticks the clock, and a write
+    /// invalidates once it is visible to reads.
+    pub(crate) fn change_mark(&self, keyspaces: &[&str]) -> u64 {
+        let state = self.state();
+        keyspaces
+            .iter()
+            .filter_map(|keyspace| state.keyspaces.get(*keyspace))
+            .map(|space| space.written_at)
+            .fold(state.cleared_at, u64::max)
+    }
+
     /// Drops everything (a reset).
     pub(crate) fn clear(&self) {
         let mut state = self.state();

@@ -39,6 +39,7 @@ macro_rules! conformance_suite {
             reset_wipes_entries,
             large_batch_is_one_transaction,
             invalid_input_is_refused,
+            change_marks_move_with_writes,
         );
     };
     (@tests $fixture:path; $($name:ident),* $(,)?) => {
@@ -765,4 +766,24 @@ pub(crate) async fn invalid_input_is_refused(store: &Store) {
         .await
         .unwrap();
     assert_eq!(version(store, "t", &max_key).await, Some(1));
+}
+
+/// Where a backend gives change marks, a write to a keyspace (or a reset) moves the marks of
+/// every set of keyspaces that includes it, and no other.
+pub(crate) async fn change_marks_move_with_writes(store: &Store) {
+    let Some(before) = store.change_mark(&["marks/a", "marks/b"]) else {
+        return;
+    };
+    let only_c = store.change_mark(&["marks/c"]);
+    store
+        .commit(Transaction::new().put("marks/b", "k", plain(b"1")))
+        .await
+        .unwrap();
+    let after = store.change_mark(&["marks/a", "marks/b"]).unwrap();
+    assert_ne!(before, after);
+    assert_eq!(store.change_mark(&["marks/c"]), only_c);
+    assert_eq!(store.change_mark(&["marks/a", "marks/b"]), Some(after));
+    store.reset().await.unwrap();
+    assert_ne!(store.change_mark(&["marks/a", "marks/b"]), Some(after));
+    assert_ne!(store.change_mark(&["marks/c"]), only_c);
 }

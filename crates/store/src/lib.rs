@@ -16,6 +16,7 @@
 mod backend;
 mod barrier;
 mod cache;
+pub mod derived;
 mod error;
 pub mod fsutil;
 mod postgres;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 use backend::{Backend, Lower, ScanRange};
 
 pub use barrier::{Barrier, ROOT_KEY_ENV, ROOT_KEY_FILE};
+pub use derived::ChangeMark;
 pub use error::StoreError;
 pub use sqlite::{DB_FILE, backup_embedded, restore_embedded};
 pub use txn::{MAX_KEY_LEN, MAX_KEYSPACE_LEN, Transaction};
@@ -242,6 +244,12 @@ impl Store {
     /// Deletes every entry of every keyspace (the local-mode reset). The root key stays.
     pub async fn reset(&self) -> Result<(), StoreError> {
         self.backend.reset().await
+    }
+
+    /// A mark that changes whenever any of `keyspaces` is written, for [`derived::Derived`];
+    /// `None` where this process cannot see every write (PostgreSQL, which other nodes share).
+    pub fn change_mark(&self, keyspaces: &[&str]) -> Option<ChangeMark> {
+        self.backend.change_mark(keyspaces).map(ChangeMark)
     }
 
     /// Whether the engine answers (and, for SQLite, whether the writer thread is alive).

@@ -336,6 +336,10 @@ impl Backend for SqliteBackend {
         committed
     }
 
+    fn change_mark(&self, keyspaces: &[&str]) -> Option<u64> {
+        Some(self.cache.change_mark(keyspaces))
+    }
+
     async fn reset(&self) -> Result<(), StoreError> {
         let reset = self.ask(Command::Reset).await;
         self.cache.clear();
