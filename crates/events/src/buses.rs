@@ -1,5 +1,6 @@
 //! Event buses: every account and region has the `default` bus, which always exists; custom
-//! buses are created and deleted. Deleting a custom bus deletes its rules.
+//! buses are created and deleted. Deleting a custom bus deletes its rules and its policy (see
+//! `permissions`).
 
 use palisade_core::value::Timestamp;
 use palisade_core::{RequestContext, ServiceError};
@@ -8,8 +9,9 @@ use palisade_model_events::types::*;
 use palisade_store::Transaction;
 
 use crate::EventsState;
-use crate::db::{BUSES, RULES, Tenant, plain};
+use crate::db::{BUSES, POLICIES, RULES, Tenant, plain};
 use crate::paging::{page_size, paginate};
+use crate::permissions::bus_of_arn;
 use crate::records::{BusRecord, RuleRecord};
 
 pub(crate) const DEFAULT: &str = "default";
@@ -22,6 +24,16 @@ pub(crate) fn bus_name(named: Option<&str>) -> String {
             Some((_, name)) if named.starts_with("arn:") => name.to_owned(),
             _ => named.to_owned(),
         },
+    }
+}
+
+/// The account and region of the bus a `PutEvents` entry names, and its name: those of the
+/// ARN when it is named by one (another account's bus, which its policy lets the caller use),
+/// else the caller's.
+pub(crate) fn bus_owner(tenant: &Tenant, named: Option<&str>) -> (Tenant, String) {
+    match named.and_then(bus_of_arn) {
+        Some((owner, name)) => (owner, name.to_owned()),
+        None => (tenant.clone(), bus_name(named)),
     }
 }
 
@@ -108,7 +120,8 @@ pub(crate) async fn delete(
             let rules: Vec<(String, RuleRecord)> = state.scan_all(RULES, &rules_prefix).await?;
             let mut txn = Transaction::new()
                 .expect_version(BUSES, &key, bus.version)
-                .delete(BUSES, &key);
+                .delete(BUSES, &key)
+                .delete(POLICIES, &key);
             for (rule, _) in rules {
                 txn = txn.delete(RULES, &format!("{rules_prefix}{rule}"));
             }
@@ -131,6 +144,7 @@ pub(crate) async fn describe(
         name: bus.name,
         arn: bus.arn,
         description: bus.description,
+        policy: state.policy_of(&tenant, &name).await?,
         creation_time: bus.creation_time,
         last_modified_time: bus.last_modified_time,
         ..DescribeEventBusResponse::default()
@@ -196,6 +210,11 @@ pub(crate) async fn list(
     let next_token = paginate(&mut buses, limit, |bus| {
         bus.name.clone().unwrap_or_default()
     });
+    for bus in &mut buses {
+        if let Some(name) = &bus.name {
+            bus.policy = state.policy_of(&tenant, name).await?;
+        }
+    }
     Ok(ListEventBusesResponse {
         event_buses: Some(buses),
         next_token,

@@ -8,7 +8,12 @@
 //!   included, so a rule and its targets change together. `|` appears in no bus name;
 //! - keyspace `CONNECTIONS`: `<tenant><connection name>` → a JSON `ConnectionRecord`, sealed
 //!   (`Value::Secret`) since it holds the authorization's secrets;
-//! - keyspace `API_DESTINATIONS`: `<tenant><destination name>` → a JSON `ApiDestinationRecord`.
+//! - keyspace `API_DESTINATIONS`: `<tenant><destination name>` → a JSON `ApiDestinationRecord`;
+//! - keyspace `ARCHIVES`: `<tenant><archive name>` → a JSON `ArchiveRecord`, and `REPLAYS`:
+//!   `<tenant><replay name>` → a JSON `ReplayRecord`. An archive's events and counts live in
+//!   keyspaces of their own, keyed by the archive's id (see `archives`);
+//! - keyspace `POLICIES`: `<tenant><bus name>` → a JSON `PolicyRecord`, the bus's resource-based
+//!   policy (the `default` bus's too), absent while it has none (see `permissions`).
 //!
 //! Delivery keeps its own keyspaces, not prefixed by tenant (see `outbox`): `OUTBOX` holds the
 //! events accepted and not yet through their first delivery, `RETRIES` the invocations waiting
@@ -19,7 +24,7 @@ use std::future::Future;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_events::errors;
 use palisade_store::typed::{self, MutateError};
-use palisade_store::{SecretBytes, StoreError, Transaction, Value};
+use palisade_store::{SecretBytes, Store, StoreError, Transaction, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -29,8 +34,14 @@ pub(crate) const BUSES: &str = "events/buses";
 pub(crate) const RULES: &str = "events/rules";
 pub(crate) const CONNECTIONS: &str = "events/connections";
 pub(crate) const API_DESTINATIONS: &str = "events/api-destinations";
+pub(crate) const POLICIES: &str = "events/bus-policies";
 pub(crate) const OUTBOX: &str = "events/outbox";
 pub(crate) const RETRIES: &str = "events/retries";
+pub(crate) const ARCHIVES: &str = "events/archives";
+pub(crate) const ARCHIVED: &str = "events/archived";
+pub(crate) const ARCHIVE_COUNTS: &str = "events/archive-counts";
+pub(crate) const ARCHIVE_PURGES: &str = "events/archive-purges";
+pub(crate) const REPLAYS: &str = "events/replays";
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +93,26 @@ impl Tenant {
         )
     }
 
+    /// The ARN of the tenant's `kind` (`archive`, `replay`) named `name`.
+    pub fn named_arn(&self, kind: &str, name: &str) -> String {
+        format!(
+            "arn:aws:events:{}:{}:{kind}/{name}",
+            self.region, self.account
+        )
+    }
+
+    /// What follows `<kind>/` in `arn` when it is an ARN of the tenant's account and region.
+    pub fn name_in_arn<'a>(&self, kind: &str, arn: &'a str) -> Option<&'a str> {
+        arn.strip_prefix("arn:aws:events:")?
+            .strip_prefix(self.region.as_str())?
+            .strip_prefix(':')?
+            .strip_prefix(self.account.as_str())?
+            .strip_prefix(':')?
+            .strip_prefix(kind)?
+            .strip_prefix('/')
+            .filter(|name| !name.is_empty())
+    }
+
     pub fn rule_arn(&self, bus: &str, rule: &str) -> String {
         if bus == crate::buses::DEFAULT {
             format!(
@@ -112,6 +143,25 @@ pub(crate) fn sealed<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
     serde_json::to_vec(record)
         .map(|bytes| Value::Secret(SecretBytes::new(bytes)))
         .map_err(|error| store_error(StoreError::Backend(format!("encoding a record: {error}"))))
+}
+
+/// Every record of `keyspace` under `prefix`, with its full key and version, read in pages.
+pub(crate) async fn scan_every<T: DeserializeOwned>(
+    store: &Store,
+    keyspace: &str,
+    prefix: &str,
+) -> Result<Vec<(String, Stored<T>)>, StoreError> {
+    const CHUNK: usize = 500;
+    let mut all: Vec<(String, Stored<T>)> = Vec::new();
+    loop {
+        let after = all.last().map(|(key, _)| key.clone());
+        let page = typed::scan_json(store, keyspace, prefix, after.as_deref(), CHUNK).await?;
+        let done = page.len() < CHUNK;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
 }
 
 fn decode<T: DeserializeOwned>(
@@ -163,19 +213,16 @@ impl EventsState {
         keyspace: &str,
         prefix: &str,
     ) -> Result<Vec<(String, T)>, ServiceError> {
-        const CHUNK: usize = 500;
-        let mut all: Vec<(String, T)> = Vec::new();
-        loop {
-            let after = all.last().map(|(name, _)| name.clone());
-            let page = self
-                .scan_page(keyspace, prefix, after.as_deref(), CHUNK)
-                .await?;
-            let done = page.len() < CHUNK;
-            all.extend(page);
-            if done {
-                return Ok(all);
-            }
-        }
+        let all = scan_every(&self.store, keyspace, prefix)
+            .await
+            .map_err(store_error)?;
+        Ok(all
+            .into_iter()
+            .map(|(key, record)| {
+                let name = key.strip_prefix(prefix).unwrap_or(&key).to_owned();
+                (name, record.value)
+            })
+            .collect())
     }
 
     /// Runs a read-modify-write: `attempt` reads what it needs and returns the transaction that

@@ -10,16 +10,20 @@
 //!   the input is an object `{"timestamp": ..., "message": "..."}` (the form AWS asks of an
 //!   input transformer for log groups), the message is its `message` and the log event's time
 //!   its `timestamp`, else the message is the whole input and the time the event's `time`;
-//! - an event bus of the same account and region: the event, unchanged (same id and fields; a
-//!   bus target takes no input transformation), is put on that bus and matched against its
-//!   rules. As in AWS, an event makes one hop from bus to bus: an event that arrived from
-//!   another bus is not forwarded again, and the attempt fails;
+//! - an event bus, of any account and region: the event, unchanged (same id and fields, its
+//!   `account` and `region` those of its origin; a bus target takes no input transformation),
+//!   is put on that bus and matched against its rules. A bus of another account takes it only
+//!   when its policy allows the rule's account, or the target's `RoleArn` (see `permissions`);
+//!   else the attempt fails with `NO_PERMISSIONS`, not retried. As in AWS, an event makes one
+//!   hop from bus to bus: an event that arrived from another bus is not forwarded again, and
+//!   the attempt fails;
 //! - an API destination of the same account and region: an HTTP(S) call (see `http`).
 //!
 //! Log groups and buses are invoked in turn by the dispatcher; API destinations, which may be
 //! slow or hang (or wait for their rate limit), each in a task of their own, so they hold up
-//! neither the other targets nor later events; so does each retry. Every other target (Lambda, SQS, SNS, another
-//! account or region, ...) is not delivered: the invocation fails and is not retried.
+//! neither the other targets nor later events; so does each retry. Every other target (Lambda, SQS, SNS, a log
+//! group or API destination of another account or region, ...) is not delivered: the
+//! invocation fails and is not retried.
 //!
 //! A failed invocation is retried when its failure is (see [`Failure`] and `retry`), within
 //! the target's `RetryPolicy`. When no attempt is left, or the failure is not retried, the
@@ -41,6 +45,7 @@ use std::time::Duration;
 use palisade_core::ServiceError;
 use palisade_core::events::{EventSink, ServiceEvent};
 use palisade_core::service::{BoxFuture, CommonError, ErrorKind};
+use palisade_model_events::errors;
 use palisade_model_events::types::Target;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -54,6 +59,7 @@ use crate::events::{rfc3339, service_envelope};
 use crate::http::ApiCaller;
 use crate::input::{Invocation as Reserved, target_input};
 use crate::outbox::{Dispatch, PendingRetry, QueuedEvent, Write, outbox_key, retry_key};
+use crate::permissions::{Forwarding, allows_forwarding, bus_of_arn};
 use crate::retry::{self, Next, Policy};
 use crate::values::to_json;
 
@@ -145,6 +151,9 @@ impl Failure {
         match &error.kind {
             ErrorKind::Modeled { code, .. } if code == "ResourceNotFoundException" => {
                 Self::permanent("NO_RESOURCE", error.message.clone())
+            }
+            ErrorKind::Modeled { code, .. } if code == "AccessDeniedException" => {
+                Self::permanent("NO_PERMISSIONS", error.message.clone())
             }
             ErrorKind::Modeled { code, .. } if code.contains("Throttl") => {
                 Self::transient("THROTTLING", error.message.clone())
@@ -349,6 +358,7 @@ impl EventsState {
         };
         let invocations: Vec<Invocation> = deliveries
             .into_iter()
+            .filter(|delivery| event.reaches(&delivery.rule_arn))
             .flat_map(|delivery| {
                 let key = &key;
                 let event = &event;
@@ -491,8 +501,8 @@ impl EventsState {
                 };
                 tokio::time::timeout(IN_PROCESS_TIMEOUT, runtime.logs.append(event)).await
             }
-            TargetKind::Bus(bus) => {
-                tokio::time::timeout(IN_PROCESS_TIMEOUT, self.forward(invocation, bus)).await
+            TargetKind::Bus { to, name } => {
+                tokio::time::timeout(IN_PROCESS_TIMEOUT, self.forward(invocation, to, name)).await
             }
             TargetKind::ApiDestination(name) => {
                 return match &runtime.api {
@@ -519,15 +529,38 @@ impl EventsState {
         }
     }
 
-    /// Puts the event of `invocation` on `bus`, one hop only.
-    async fn forward(&self, invocation: &Invocation, bus: &str) -> Result<(), ServiceError> {
+    /// Puts the event of `invocation` on `bus` of `to`, one hop only; on another account's bus
+    /// only when its policy allows.
+    async fn forward(
+        &self,
+        invocation: &Invocation,
+        to: Tenant,
+        bus: &str,
+    ) -> Result<(), ServiceError> {
         let event = &invocation.event;
         if event.forwarded {
             return Err(ServiceError::validation(
                 "An event forwarded from another bus goes to no further bus.",
             ));
         }
-        self.require_bus(&event.tenant, bus).await?;
+        self.require_bus(&to, bus).await?;
+        if to.account != event.tenant.account {
+            let bus_arn = to.bus_arn(bus);
+            let forwarding = Forwarding {
+                source_account: &event.tenant.account,
+                role_arn: invocation.target.role_arn.as_deref(),
+                bus_account: &to.account,
+                bus_arn: &bus_arn,
+                event: &event.event,
+            };
+            let document = self.policy_of(&to, bus).await?;
+            if !allows_forwarding(document.as_deref(), &forwarding) {
+                return Err(errors::access_denied_exception(format!(
+                    "The policy of event bus {bus_arn} does not allow events from {}.",
+                    forwarding.role_arn.unwrap_or(&event.tenant.account)
+                )));
+            }
+        }
         let Some(runtime) = &self.runtime else {
             return Ok(());
         };
@@ -538,12 +571,13 @@ impl EventsState {
         runtime.write(Write::Accept {
             key: outbox_key(palisade_core::clock::millis_since_epoch(now)),
             event: QueuedEvent {
-                tenant: event.tenant.clone(),
+                tenant: to,
                 bus: bus.to_owned(),
                 event: event.event.clone(),
                 ingestion_time: rfc3339(now),
                 ingestion_millis: palisade_core::clock::millis_since_epoch(now),
                 forwarded: true,
+                rules: None,
             },
             permit: None,
             durable: None,
@@ -649,6 +683,7 @@ impl EventSink for EventsState {
             ingestion_time: rfc3339(now),
             ingestion_millis: palisade_core::clock::millis_since_epoch(now),
             forwarded: false,
+            rules: None,
         });
     }
 }
@@ -658,8 +693,11 @@ impl EventSink for EventsState {
 pub(crate) enum TargetKind<'a> {
     /// A log group of the event's account and region, by name.
     LogGroup(&'a str),
-    /// An event bus of the event's account and region, by name.
-    Bus(&'a str),
+    /// An event bus of any account and region, by name.
+    Bus {
+        to: Tenant,
+        name: &'a str,
+    },
     /// An API destination of the event's account and region, by name.
     ApiDestination(&'a str),
     NotDelivered,
@@ -667,6 +705,9 @@ pub(crate) enum TargetKind<'a> {
 
 impl<'a> TargetKind<'a> {
     pub fn of(arn: &'a str, tenant: &Tenant) -> Self {
+        if let Some((to, name)) = bus_of_arn(arn) {
+            return Self::Bus { to, name };
+        }
         let mut parts = arn.splitn(6, ':');
         let (
             Some("arn"),
@@ -700,19 +741,13 @@ impl<'a> TargetKind<'a> {
                     .map(|group| group.strip_suffix(":*").unwrap_or(group)),
                 Self::LogGroup,
             ),
-            "events" => {
-                if let Some(bus) = resource.strip_prefix("event-bus/") {
-                    named(Some(bus), Self::Bus)
-                } else {
-                    // `api-destination/<name>/<id>`: the name is what the store knows it by.
-                    named(
-                        resource
-                            .strip_prefix("api-destination/")
-                            .and_then(|rest| rest.split('/').next()),
-                        Self::ApiDestination,
-                    )
-                }
-            }
+            // `api-destination/<name>/<id>`: the name is what the store knows it by.
+            "events" => named(
+                resource
+                    .strip_prefix("api-destination/")
+                    .and_then(|rest| rest.split('/').next()),
+                Self::ApiDestination,
+            ),
             _ => Self::NotDelivered,
         }
     }
@@ -738,7 +773,7 @@ fn log_entry(input: String, event_time: i64) -> (i64, String) {
 }
 
 /// Milliseconds since the epoch of an RFC 3339 time, such as an event's `time`.
-fn rfc3339_millis(time: &str) -> Option<i64> {
+pub(crate) fn rfc3339_millis(time: &str) -> Option<i64> {
     let parsed = OffsetDateTime::parse(time, &Rfc3339).ok()?;
     i64::try_from(parsed.unix_timestamp_nanos() / 1_000_000).ok()
 }
@@ -767,7 +802,21 @@ mod tests {
         );
         assert_eq!(
             kind("arn:aws:events:us-east-1:000000000000:event-bus/audit"),
-            TargetKind::Bus("audit")
+            TargetKind::Bus {
+                to: tenant(),
+                name: "audit"
+            }
+        );
+        // Buses of other accounts and regions are delivered to as well.
+        assert_eq!(
+            kind("arn:aws:events:eu-west-1:111111111111:event-bus/central"),
+            TargetKind::Bus {
+                to: Tenant {
+                    account: "111111111111".to_owned(),
+                    region: "eu-west-1".to_owned(),
+                },
+                name: "central"
+            }
         );
         assert_eq!(
             kind(
@@ -777,7 +826,8 @@ mod tests {
         );
         for elsewhere in [
             "arn:aws:logs:eu-west-1:000000000000:log-group:app",
-            "arn:aws:events:us-east-1:111111111111:event-bus/audit",
+            "arn:aws:events:us-east-1:000000000000:event-bus/",
+            "arn:aws:events:us-east-1:111111111111:api-destination/hook/0b3c7e1a",
             "arn:aws:events:us-east-1:000000000000:api-destination/",
             "arn:aws:events:us-east-1:000000000000:rule/r",
             "arn:aws:lambda:us-east-1:000000000000:function:f",
@@ -816,6 +866,9 @@ mod tests {
         assert!(!Failure::of_service(&not_found).retryable);
         let internal = ServiceError::internal("disk");
         assert!(Failure::of_service(&internal).retryable);
+        let denied = palisade_model_events::errors::access_denied_exception("policy");
+        assert_eq!(Failure::of_service(&denied).code, "NO_PERMISSIONS");
+        assert!(!Failure::of_service(&denied).retryable);
         let invalid = ServiceError::validation("too old");
         assert!(!Failure::of_service(&invalid).retryable);
     }

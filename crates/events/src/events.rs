@@ -18,7 +18,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::EventsState;
-use crate::buses::{DEFAULT, bus_name};
+use crate::buses::{DEFAULT, bus_owner};
 use crate::db::{RULES, Tenant};
 use crate::outbox::QueuedEvent;
 use crate::records::RuleRecord;
@@ -161,7 +161,7 @@ pub(crate) async fn put(
     let mut accepted = Vec::new();
     for entry in &input.entries {
         match check_entry(state, &tenant, entry).await? {
-            Ok(bus) => {
+            Ok((owner, bus)) => {
                 let id = uuid::Uuid::new_v4().to_string();
                 let now = state.clock.now();
                 let time = entry
@@ -170,13 +170,15 @@ pub(crate) async fn put(
                         UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(time.0).ok()?)
                     })
                     .unwrap_or(now);
+                // The event names the account that sent it, also on another account's bus.
                 accepted.push(QueuedEvent {
                     event: envelope(&id, &tenant.account, &tenant.region, time, entry),
-                    tenant: tenant.clone(),
+                    tenant: owner,
                     bus,
                     ingestion_time: rfc3339(now),
                     ingestion_millis: millis_since_epoch(now),
                     forwarded: false,
+                    rules: None,
                 });
                 checked.push(Ok(id));
             }
@@ -231,12 +233,13 @@ fn entry_size(entry: &PutEventsRequestEntry) -> usize {
 /// An entry's failure, as `PutEvents` reports it in place of an event id.
 type EntryFailure = (&'static str, String);
 
-/// Checks `entry` as AWS does; answers the name of the bus it goes to.
+/// Checks `entry` as AWS does; answers the account and region of the bus it goes to, and the
+/// bus's name.
 async fn check_entry(
     state: &EventsState,
     tenant: &Tenant,
     entry: &PutEventsRequestEntry,
-) -> Result<Result<String, EntryFailure>, ServiceError> {
+) -> Result<Result<(Tenant, String), EntryFailure>, ServiceError> {
     let missing = |field: &str| {
         Err((
             "InvalidArgument",
@@ -261,11 +264,19 @@ async fn check_entry(
             "Not authorized for the source.".to_owned(),
         )));
     }
-    let bus = bus_name(entry.event_bus_name.as_deref());
-    if let Err(error) = state.require_bus(tenant, &bus).await {
+    let (owner, bus) = bus_owner(tenant, entry.event_bus_name.as_deref());
+    // A bus of another region takes events only from rules (see `delivery`).
+    let found = if owner.region == tenant.region {
+        state.require_bus(&owner, &bus).await
+    } else {
+        Err(errors::resource_not_found_exception(format!(
+            "Event bus {bus} does not exist."
+        )))
+    };
+    if let Err(error) = found {
         return Ok(Err(("ResourceNotFoundException", error.message)));
     }
-    Ok(Ok(bus))
+    Ok(Ok((owner, bus)))
 }
 
 pub(crate) fn test_pattern(

@@ -5,14 +5,20 @@
 //! Events accepted by `PutEvents`, and those services publish through
 //! [`palisade_core::events::EventSink`] (which [`EventsState`] implements), are written to a
 //! durable outbox, then delivered in the background to the targets of the rules they match:
-//! CloudWatch Logs log groups, other buses and API destinations, at least once, with each
-//! target's retry policy and dead-letter queue (see `delivery` and `outbox`).
+//! CloudWatch Logs log groups, other buses (of any account and region) and API destinations,
+//! at least once, with each target's retry policy and dead-letter queue (see `delivery` and
+//! `outbox`). A bus's resource policy (`PutPermission`) decides which other accounts may put
+//! events on it, by `PutEvents` or through their rules (see `permissions`).
+//!
+//! Archives keep the events a bus accepts that match their pattern, written in the same
+//! transaction as the event's acceptance, and replays send an archive's events back to its bus
+//! (see `archives` and `replays`).
 //!
 //! Not built yet: delivery to other kinds of targets, the scheduler that fires
-//! `rate()`/`cron()` rules, bus policies (`PutPermission`), archives and replays, endpoints,
-//! partner event sources and tagging.
+//! `rate()`/`cron()` rules, endpoints, partner event sources and tagging.
 
 mod api_destinations;
+mod archives;
 mod buses;
 mod connections;
 mod db;
@@ -22,7 +28,9 @@ mod http;
 mod input;
 mod outbox;
 mod paging;
+mod permissions;
 mod records;
+mod replays;
 mod retry;
 mod rules;
 mod schedule;
@@ -40,10 +48,11 @@ use tokio::sync::mpsc;
 
 pub use delivery::{DeliveryStats, LogEvent, LogGroups};
 pub use events::{Delivery, envelope};
+pub use permissions::BusPolicy;
 
-/// EventBridge's state: buses, rules, connections and API destinations in the store, keyed by
-/// account and region; for each bus the compiled machine of its enabled rules' patterns; and,
-/// when it delivers, the delivery runtime.
+/// EventBridge's state: buses, rules, connections, API destinations, archives and replays in the
+/// store, keyed by account and region; for each bus the compiled machine of its enabled rules'
+/// patterns; and, when it delivers, the delivery runtime.
 pub struct EventsState {
     store: Store,
     clock: Arc<dyn Clock>,
@@ -51,41 +60,55 @@ pub struct EventsState {
     machines: Mutex<HashMap<String, Arc<Machine<String>>>>,
     /// Delivery's channels and bounds; none when built by [`EventsState::new`].
     runtime: Option<delivery::Runtime>,
+    /// Which archives each bus has, shared with the outbox writer, which archives events.
+    archiver: Arc<archives::Archiver>,
+    /// The way to the task that runs replays; none when built by [`EventsState::new`].
+    replays: Option<replays::Runner>,
 }
 
 impl EventsState {
     /// The service over `store`, telling time by `clock`; it accepts events and delivers none.
     pub fn new(store: Store, clock: Arc<dyn Clock>) -> Self {
         Self {
+            archiver: Arc::new(archives::Archiver::new(Store::clone(&store))),
             store,
             clock,
             machines: Mutex::new(HashMap::new()),
             runtime: None,
+            replays: None,
         }
     }
 
     /// The service over `store`, telling time by `clock`, delivering the events it accepts
-    /// (writing to log groups through `logs`) from tasks it spawns, which end once the service
-    /// is dropped. First it delivers what the store still holds from an earlier run. Must be
-    /// called within a Tokio runtime.
+    /// (writing to log groups through `logs`), running replays and sweeping archives from tasks
+    /// it spawns, which end once the service is dropped. First it delivers what the store still
+    /// holds from an earlier run, and resumes unfinished replays. Must be called within a Tokio
+    /// runtime.
     pub fn delivering(store: Store, clock: Arc<dyn Clock>, logs: Arc<dyn LogGroups>) -> Arc<Self> {
         let (writes, written) = mpsc::unbounded_channel();
         let (dispatch, dispatched) = mpsc::unbounded_channel();
         let (retries, due) = mpsc::unbounded_channel();
+        let (runner, started) = replays::Runner::new();
+        let archiver = Arc::new(archives::Archiver::new(Store::clone(&store)));
         let state = Arc::new_cyclic(|this: &Weak<Self>| Self {
             store: Store::clone(&store),
             clock: Arc::clone(&clock),
             machines: Mutex::new(HashMap::new()),
             runtime: Some(delivery::Runtime::new(Weak::clone(this), writes, logs)),
+            archiver: Arc::clone(&archiver),
+            replays: Some(runner),
         });
         // Started once the state exists: the writer hands over earlier events at once.
         tokio::spawn(delivery::dispatch(Arc::downgrade(&state), dispatched));
         tokio::spawn(retry::schedule(Arc::downgrade(&state), clock, due));
         tokio::spawn(outbox::write(
             store,
+            archiver,
             written,
             outbox::Downstream { dispatch, retries },
         ));
+        tokio::spawn(replays::run(Arc::downgrade(&state), started));
+        tokio::spawn(archives::sweep(Arc::downgrade(&state)));
         state
     }
 

@@ -12,6 +12,9 @@
 //! answer, as AWS promises); a service's `publish` does not wait, so an event published in the
 //! milliseconds before a crash can be lost.
 //!
+//! An accepted event is archived in the same transaction, in each archive of its bus that it
+//! matches (see `archives`), so it is in its archives exactly when it is durable on its bus.
+//!
 //! Keys: `<ingestion time, 16-digit milliseconds>/<random id>` in `OUTBOX`, so a restart
 //! delivers the oldest first; `<outbox key>|<rule ARN>|<target id>` in `RETRIES`.
 
@@ -23,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
+use crate::archives::Archiver;
 use crate::db::{OUTBOX, RETRIES, Tenant};
 
 /// How many writes one transaction takes at most.
@@ -44,6 +48,10 @@ pub(crate) struct QueuedEvent {
     pub ingestion_millis: i64,
     /// It came from another bus, so it goes to no further bus.
     pub forwarded: bool,
+    /// The rules of `bus` (ARNs) it may reach, when not every rule may: a replay's
+    /// `FilterArns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<String>>,
 }
 
 impl QueuedEvent {
@@ -53,6 +61,13 @@ impl QueuedEvent {
             .get("id")
             .and_then(Value::as_str)
             .unwrap_or_default()
+    }
+
+    /// Whether the rule `rule_arn` of its bus may receive it.
+    pub fn reaches(&self, rule_arn: &str) -> bool {
+        self.rules
+            .as_ref()
+            .is_none_or(|rules| rules.iter().any(|rule| rule == rule_arn))
     }
 }
 
@@ -119,10 +134,11 @@ pub(crate) struct Downstream {
 }
 
 /// The writer task: first hands over what the store still holds from before (pending events to
-/// the dispatcher, retries to the scheduler), then commits `writes` in batches until every
-/// sender is gone.
+/// the dispatcher, retries to the scheduler), then commits `writes` in batches, archiving
+/// accepted events through `archiver`, until every sender is gone.
 pub(crate) async fn write(
     store: Store,
+    archiver: Arc<Archiver>,
     mut writes: mpsc::UnboundedReceiver<Write>,
     downstream: Downstream,
 ) {
@@ -135,11 +151,11 @@ pub(crate) async fn write(
                 Err(_) => break,
             }
         }
-        commit(&store, batch, &downstream).await;
+        commit(&store, &archiver, batch, &downstream).await;
     }
 }
 
-async fn commit(store: &Store, batch: Vec<Write>, downstream: &Downstream) {
+async fn commit(store: &Store, archiver: &Archiver, batch: Vec<Write>, downstream: &Downstream) {
     let mut txn = Transaction::new();
     for write in &batch {
         txn = match stage(txn, write) {
@@ -150,7 +166,15 @@ async fn commit(store: &Store, batch: Vec<Write>, downstream: &Downstream) {
             }
         };
     }
-    let stored = match store.commit(txn).await {
+    let accepted = batch.iter().filter_map(|write| match write {
+        Write::Accept { event, .. } => Some(event),
+        _ => None,
+    });
+    let committed = match archiver.stage(txn, accepted).await {
+        Ok(txn) => store.commit(txn).await,
+        Err(error) => Err(error),
+    };
+    let stored = match committed {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(%error, "EventBridge delivery records could not be stored");

@@ -5,7 +5,10 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_events::Events;
 use palisade_model_events::types::*;
 
-use crate::{EventsState, api_destinations, buses, connections, events, rules, targets};
+use crate::{
+    EventsState, api_destinations, archives, buses, connections, events, permissions, replays,
+    rules, targets,
+};
 
 impl Events for EventsState {
     // Event buses.
@@ -40,6 +43,22 @@ impl Events for EventsState {
         input: ListEventBusesRequest,
     ) -> Result<ListEventBusesResponse, ServiceError> {
         buses::list(self, ctx, input).await
+    }
+
+    async fn put_permission(
+        &self,
+        ctx: &RequestContext,
+        input: PutPermissionRequest,
+    ) -> Result<(), ServiceError> {
+        permissions::put(self, ctx, input).await
+    }
+
+    async fn remove_permission(
+        &self,
+        ctx: &RequestContext,
+        input: RemovePermissionRequest,
+    ) -> Result<(), ServiceError> {
+        permissions::remove(self, ctx, input).await
     }
 
     // Rules.
@@ -248,5 +267,81 @@ impl Events for EventsState {
         input: ListApiDestinationsRequest,
     ) -> Result<ListApiDestinationsResponse, ServiceError> {
         api_destinations::list(self, ctx, input).await
+    }
+
+    // Archives.
+
+    async fn create_archive(
+        &self,
+        ctx: &RequestContext,
+        input: CreateArchiveRequest,
+    ) -> Result<CreateArchiveResponse, ServiceError> {
+        archives::create(self, ctx, input).await
+    }
+
+    async fn describe_archive(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeArchiveRequest,
+    ) -> Result<DescribeArchiveResponse, ServiceError> {
+        archives::describe(self, ctx, input).await
+    }
+
+    async fn update_archive(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateArchiveRequest,
+    ) -> Result<UpdateArchiveResponse, ServiceError> {
+        archives::update(self, ctx, input).await
+    }
+
+    async fn delete_archive(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteArchiveRequest,
+    ) -> Result<DeleteArchiveResponse, ServiceError> {
+        archives::delete(self, ctx, input).await
+    }
+
+    async fn list_archives(
+        &self,
+        ctx: &RequestContext,
+        input: ListArchivesRequest,
+    ) -> Result<ListArchivesResponse, ServiceError> {
+        archives::list(self, ctx, input).await
+    }
+
+    // Replays.
+
+    async fn start_replay(
+        &self,
+        ctx: &RequestContext,
+        input: StartReplayRequest,
+    ) -> Result<StartReplayResponse, ServiceError> {
+        replays::start(self, ctx, input).await
+    }
+
+    async fn describe_replay(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeReplayRequest,
+    ) -> Result<DescribeReplayResponse, ServiceError> {
+        replays::describe(self, ctx, input).await
+    }
+
+    async fn cancel_replay(
+        &self,
+        ctx: &RequestContext,
+        input: CancelReplayRequest,
+    ) -> Result<CancelReplayResponse, ServiceError> {
+        replays::cancel(self, ctx, input).await
+    }
+
+    async fn list_replays(
+        &self,
+        ctx: &RequestContext,
+        input: ListReplaysRequest,
+    ) -> Result<ListReplaysResponse, ServiceError> {
+        replays::list(self, ctx, input).await
     }
 }

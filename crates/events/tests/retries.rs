@@ -12,8 +12,6 @@
 
 mod support;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -206,18 +204,6 @@ impl LogGroups for Hanging {
         let _ = self.0.send(());
         Box::pin(std::future::pending())
     }
-}
-
-/// Runs `run` in a runtime of its own and stops that runtime, as a process stop would: every
-/// task ends where it stands.
-fn in_a_process<F>(run: impl FnOnce() -> F)
-where
-    F: Future<Output = ()>,
-{
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let future: Pin<Box<F>> = Box::pin(run());
-    runtime.block_on(future);
-    runtime.shutdown_timeout(Duration::from_secs(10));
 }
 
 #[test]

@@ -7,8 +7,9 @@
 //! users' group policies), permissions boundaries and STS session policies, with the global
 //! condition keys and the MFA keys of sessions; the SCPs and RCPs of the caller's organization,
 //! level by level from the root down (never for the management account), with
-//! `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths`; and resource policies of KMS keys and
-//! Secrets Manager secrets. Each operation's action is `<prefix>:<Operation>`; its resource is
+//! `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths`; and resource policies of KMS keys,
+//! Secrets Manager secrets and EventBridge event buses (in the bus's account, which a bus ARN in
+//! `PutEvents` may name). Each operation's action is `<prefix>:<Operation>`; its resource is
 //! the KMS key's ARN for KMS operations that name a key (whose key policy is then evaluated as
 //! AWS does, with IAM policies counting only where the key policy delegates to the account), the
 //! secret's ARN for Secrets Manager operations that name an existing secret (with its resource
@@ -36,6 +37,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{AccountId, PrincipalKind, RequestContext, ServiceError, Value};
+use palisade_events::EventsState;
 use palisade_iam::IamState;
 use palisade_kms::{ConditionKey, KeyFacts, KmsState};
 use palisade_model_iam::Iam;
@@ -126,6 +128,9 @@ pub struct PolicyAuthorizer {
     organizations: Option<Arc<OrganizationsState>>,
     /// Set once the service exists: it encrypts through KMS, whose calls this authorizer decides.
     secrets: OnceLock<Arc<SecretsManagerState>>,
+    /// Set once the service exists: EventBridge calls on an event bus are decided with the bus's
+    /// resource policy, in the bus's account.
+    buses: OnceLock<Arc<EventsState>>,
     /// Set once the services exist; until then no resource has tags.
     resource_tags: OnceLock<Arc<ResourceTags>>,
     /// By kind, then by document text (looked up by `&str`, so a hit copies nothing).
@@ -147,6 +152,7 @@ impl PolicyAuthorizer {
             kms,
             organizations: None,
             secrets: OnceLock::new(),
+            buses: OnceLock::new(),
             resource_tags: OnceLock::new(),
             parsed: Mutex::new(HashMap::new()),
             identities: Derived::new(MAX_CACHED_PRINCIPALS),
@@ -165,6 +171,13 @@ impl PolicyAuthorizer {
     /// its resource policy. Later calls change nothing.
     pub fn attach_secrets(&self, secrets: Arc<SecretsManagerState>) {
         let _ = self.secrets.set(secrets);
+    }
+
+    /// From now on, decides EventBridge calls on an event bus (named by name, or by an ARN that
+    /// may be another account's) with the bus's resource policy, in the bus's account. Later
+    /// calls change nothing.
+    pub fn attach_buses(&self, buses: Arc<EventsState>) {
+        let _ = self.buses.set(buses);
     }
 
     /// From now on, supplies `aws:ResourceTag/*` of the resources other services own, read
@@ -491,12 +504,20 @@ impl PolicyAuthorizer {
         // The account whose resource the request acts on: another account's only for a secret
         // named by its ARN, or a KMS key used by its ARN in an operation AWS allows across
         // accounts (cross-account access, where both accounts' policies must allow).
+        // An event bus that a declared EventBridge resource names: its account and its policy.
+        let bus = match (self.buses.get(), declared_resource) {
+            (Some(buses), Some(arn)) if model.name == "events" => buses.bus_policy(arn).await?,
+            _ => None,
+        };
         let resource_account = match (&key, secret_id) {
             (Some(key), _) => key.account.clone(),
             (None, Some(secret_id)) => {
                 palisade_secretsmanager::secret_owner(&principal.account, &ctx.region, secret_id)
             }
-            (None, None) => principal.account.clone(),
+            (None, None) => bus
+                .as_ref()
+                .and_then(|bus| AccountId::parse(&bus.account))
+                .unwrap_or_else(|| principal.account.clone()),
         };
         let cross_account = resource_account != principal.account;
         let secret = match (self.secrets.get(), secret_id) {
@@ -546,6 +567,12 @@ impl PolicyAuthorizer {
                     .and_then(|policy| self.parse(PolicyKind::Resource, policy)),
             ),
             // Another account's secret that does not exist: nothing there allows.
+            (None, None) if bus.is_some() => (
+                declared_resource.unwrap_or("*"),
+                bus.as_ref()
+                    .and_then(|bus| bus.document.as_deref())
+                    .and_then(|policy| self.parse(PolicyKind::Resource, policy)),
+            ),
             (None, None) if cross_account => (secret_id.unwrap_or("*"), None),
             (None, None) => (declared_resource.unwrap_or("*"), None),
         };

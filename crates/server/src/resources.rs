@@ -337,6 +337,26 @@ fn events(operation: &str, named: Named<'_>) -> Declared {
             resources: arns([bus_arn(named.string("Name").unwrap_or(DEFAULT_BUS))]),
             condition_keys: Vec::new(),
         },
+        "PutPermission" | "RemovePermission" => Declared {
+            resources: arns([bus_arn(named.string("EventBusName").unwrap_or(DEFAULT_BUS))]),
+            condition_keys: Vec::new(),
+        },
+        "CreateArchive" | "DescribeArchive" | "UpdateArchive" | "DeleteArchive" => Declared {
+            resources: arns(
+                named
+                    .string("ArchiveName")
+                    .map(|name| format!("arn:aws:events:{region}:{account}:archive/{name}")),
+            ),
+            condition_keys: Vec::new(),
+        },
+        "StartReplay" | "DescribeReplay" | "CancelReplay" => Declared {
+            resources: arns(
+                named
+                    .string("ReplayName")
+                    .map(|name| format!("arn:aws:events:{region}:{account}:replay/{name}")),
+            ),
+            condition_keys: Vec::new(),
+        },
         "PutRule" => Declared {
             resources: arns(named.string("Name").map(rule_arn)),
             condition_keys: named
@@ -873,6 +893,24 @@ mod tests {
                 ]
             ),
             vec![arn("arn:aws:events:us-east-1:111122223333:rule/orders/r")]
+        );
+        assert_eq!(
+            resources(
+                "events",
+                "PutPermission",
+                &[("EventBusName", text("orders"))]
+            ),
+            vec![arn(
+                "arn:aws:events:us-east-1:111122223333:event-bus/orders"
+            )]
+        );
+        assert_eq!(
+            resources("events", "StartReplay", &[("ReplayName", text("again"))]),
+            vec![arn("arn:aws:events:us-east-1:111122223333:replay/again")]
+        );
+        assert_eq!(
+            resources("events", "DeleteArchive", &[("ArchiveName", text("kept"))]),
+            vec![arn("arn:aws:events:us-east-1:111122223333:archive/kept")]
         );
         assert_eq!(
             resources("events", "DescribeEventBus", &[]),

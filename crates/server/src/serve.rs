@@ -170,6 +170,7 @@ async fn start_serving(
         Arc::clone(&keys),
     ));
     policies.attach_secrets(Arc::clone(&secrets));
+    policies.attach_buses(Arc::clone(&events));
     if let Some(path) = &config.rotation_functions {
         let document = std::fs::read_to_string(path)
             .map_err(|error| StartError(format!("cannot read {}: {error}", path.display())))?;

@@ -8,8 +8,10 @@
 )]
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -251,6 +253,18 @@ impl Harness {
         assert_eq!(answer.failed_entry_count, Some(0));
         answer.entries.unwrap().remove(0).event_id.unwrap()
     }
+}
+
+/// Runs `run` in a runtime of its own and stops that runtime, as a process stop would: every
+/// task ends where it stands.
+pub fn in_a_process<F>(run: impl FnOnce() -> F)
+where
+    F: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let future: Pin<Box<F>> = Box::pin(run());
+    runtime.block_on(future);
+    runtime.shutdown_timeout(Duration::from_secs(10));
 }
 
 /// The code of `error`: a modeled error's, or the common error's name.
