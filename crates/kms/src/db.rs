@@ -165,7 +165,16 @@ impl KmsState {
         tenant: &Tenant,
         key_id: &str,
     ) -> Result<Option<Stored<KeyRecord>>, ServiceError> {
-        self.get(KEYS, &tenant.store_key(key_id)).await
+        let store_key = tenant.store_key(key_id);
+        let mark = self.store.change_mark(&[KEYS]);
+        if let Some(found) = mark.and_then(|mark| self.decoded_keys.get(&store_key, mark)) {
+            return Ok(found);
+        }
+        let found = self.get(KEYS, &store_key).await?;
+        if let Some(mark) = mark {
+            self.decoded_keys.keep(store_key, mark, found.clone());
+        }
+        Ok(found)
     }
 
     /// Every version of the material of key `key_id`, unsealed.

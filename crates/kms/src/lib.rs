@@ -64,6 +64,13 @@ use std::sync::Arc;
 use palisade_core::clock::Clock;
 use palisade_core::events::{Discard, EventSink};
 use palisade_store::Store;
+use palisade_store::derived::Derived;
+use palisade_store::typed::Stored;
+
+use crate::records::KeyRecord;
+
+/// Key records kept decoded; past this many the cache starts over.
+const MAX_DECODED_KEYS: usize = 10_000;
 
 pub use authorization::{ConditionKey, KeyFacts, condition_keys};
 pub use ciphertext::{MalformedCiphertext, ParsedCiphertext, parse_ciphertext};
@@ -76,6 +83,10 @@ pub struct KmsState {
     events: Arc<dyn EventSink>,
     usage: usage::UsageLog,
     signing_keys: signing::SigningKeys,
+    /// Key records as decoded, by store key, until `kms/keys` is next written: every call that
+    /// names a key reads its record, the authorizer first and then the handler, and decoding
+    /// it costs more than the cryptography of a small Encrypt.
+    decoded_keys: Derived<String, Option<Stored<KeyRecord>>>,
 }
 
 impl KmsState {
@@ -88,6 +99,7 @@ impl KmsState {
             clock,
             events: Arc::new(Discard),
             signing_keys: signing::SigningKeys::default(),
+            decoded_keys: Derived::new(MAX_DECODED_KEYS),
         }
     }
 

@@ -41,7 +41,7 @@ pub(crate) struct KeyName {
 
 impl KeyName {
     pub(crate) fn new(key: &str) -> KeyName {
-        let lowercase = key.to_lowercase();
+        let lowercase = lowercase(Cow::Borrowed(key)).into_owned();
         KeyName {
             hash: hash(&lowercase),
             lowercase: lowercase.into(),
@@ -141,9 +141,16 @@ fn hash(key: &str) -> u64 {
     })
 }
 
-/// Lowercases a key, borrowing when it already is.
+/// Lowercases a key, borrowing when it already is. Keys are nearly always ASCII, whose
+/// lowercasing needs no Unicode tables.
 fn lowercase(key: Cow<'_, str>) -> Cow<'_, str> {
-    if key.chars().any(char::is_uppercase) {
+    if key.is_ascii() {
+        if key.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            Cow::Owned(key.to_ascii_lowercase())
+        } else {
+            key
+        }
+    } else if key.chars().any(char::is_uppercase) {
         Cow::Owned(key.to_lowercase())
     } else {
         key

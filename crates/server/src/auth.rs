@@ -32,7 +32,9 @@ pub struct Credentials {
     /// STS sessions' temporary keys, read on every request for the same reason.
     sts: Arc<StsState>,
     /// Derived signing keys, by access key, date, region and service: deriving one costs four
-    /// HMACs, and a client signs thousands of requests with the same one.
+    /// HMACs, and a client signs thousands of requests with the same one. Keyed by the access
+    /// key id alone, since no key id ever names a second secret: IAM and STS give every new
+    /// secret a new id, and a deleted or expired key is refused before its signing key is used.
     signing_keys: RwLock<HashMap<SigningKeyId, [u8; 32]>>,
 }
 
@@ -97,7 +99,7 @@ impl Credentials {
             .check_scope(region.as_str(), signing_service)
             .map_err(signature_error)?;
         if let Some(credential) = self.long_term.get(&authorization.access_key_id) {
-            let key = self.cached_signing_key(authorization, credential);
+            let key = self.cached_signing_key(authorization, credential.secret.expose());
             verify(request, authorization, &key, now_epoch_secs)?;
             reject_session_token(authorization)?;
             let principal = Principal::root(
@@ -145,12 +147,8 @@ impl Credentials {
         if !token_matches {
             return Err(invalid_token());
         }
-        let key = sigv4::signing_key(
-            record.secret_access_key.expose().as_bytes(),
-            &authorization.scope.date,
-            &authorization.scope.region,
-            &authorization.scope.service,
-        );
+        let key =
+            self.cached_signing_key(authorization, record.secret_access_key.expose().as_bytes());
         verify(request, authorization, &key, now_epoch_secs)?;
         if record.expires_at_millis.div_euclid(1000) <= now_epoch_secs {
             return Err(ServiceError::common(
@@ -174,12 +172,8 @@ impl Credentials {
             .map_err(|error| ServiceError::internal(error.to_string()))?
             .filter(|record| record.status == AccessKeyStatus::Active)
             .ok_or_else(invalid_token)?;
-        let key = sigv4::signing_key(
-            record.secret_access_key.expose().as_bytes(),
-            &authorization.scope.date,
-            &authorization.scope.region,
-            &authorization.scope.service,
-        );
+        let key =
+            self.cached_signing_key(authorization, record.secret_access_key.expose().as_bytes());
         verify(request, authorization, &key, now_epoch_secs)?;
         Ok(Principal {
             account: record.account,
@@ -193,11 +187,8 @@ impl Credentials {
         })
     }
 
-    fn cached_signing_key(
-        &self,
-        authorization: &sigv4::Authorization,
-        credential: &Credential,
-    ) -> [u8; 32] {
+    /// The signing key of `authorization`'s scope for the access key whose secret is `secret`.
+    fn cached_signing_key(&self, authorization: &sigv4::Authorization, secret: &[u8]) -> [u8; 32] {
         let id = SigningKeyId {
             access_key_id: authorization.access_key_id.clone(),
             date: authorization.scope.date.clone(),
@@ -209,12 +200,7 @@ impl Credentials {
         {
             return *key;
         }
-        let key = sigv4::signing_key(
-            credential.secret.expose(),
-            &id.date,
-            &id.region,
-            &id.service,
-        );
+        let key = sigv4::signing_key(secret, &id.date, &id.region, &id.service);
         if let Ok(mut cache) = self.signing_keys.write() {
             if cache.len() >= MAX_CACHED_SIGNING_KEYS {
                 cache.clear();
