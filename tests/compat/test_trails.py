@@ -36,12 +36,29 @@ def arn_of(name, region=HOME):
 def test_create_get_and_describe_a_trail(client):
     trail = client("cloudtrail", region=HOME)
     name = unique("created")
+    # KmsKeyId must name an existing key whose policy lets CloudTrail encrypt with it.
+    cloudtrail_may_encrypt = {
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudtrail.amazonaws.com"},
+        "Action": "kms:GenerateDataKey*",
+        "Resource": "*",
+    }
+    admin = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    kms = client("kms", region=HOME)
+    policy = {"Version": "2012-10-17", "Statement": [admin, cloudtrail_may_encrypt]}
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    kms.create_alias(AliasName=f"alias/{name}", TargetKeyId=key["KeyId"])
     created = trail.create_trail(
         Name=name,
         S3BucketName=BUCKET,
         S3KeyPrefix="audit",
         EnableLogFileValidation=True,
-        KmsKeyId="alias/trail-key",
+        KmsKeyId=f"alias/{name}",
         TagsList=[{"Key": "team", "Value": "security"}],
     )
     assert created["Name"] == name
@@ -51,7 +68,7 @@ def test_create_get_and_describe_a_trail(client):
     assert created["IncludeGlobalServiceEvents"] is True
     assert created["IsMultiRegionTrail"] is False
     assert created["IsOrganizationTrail"] is False
-    assert created["KmsKeyId"] == f"arn:aws:kms:{HOME}:{ACCOUNT}:alias/trail-key"
+    assert created["KmsKeyId"] == key["Arn"]
     assert "CloudWatchLogsLogGroupArn" not in created
 
     by_name = trail.get_trail(Name=name)["Trail"]

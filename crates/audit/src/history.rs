@@ -14,6 +14,19 @@ pub fn key(account: &str, region: &str, millis: i64, event_id: &str) -> String {
     String::from_utf8_lossy(&key).into_owned()
 }
 
+/// The key of the record of `event_id` when the id tells its time: an id this build writes (a
+/// version 7 UUID, in its lowercase hyphenated form). `None` for other ids, such as the random
+/// ones of earlier builds, whose records the [attribute index](crate::attributes) finds.
+pub fn key_of_event(account: &str, region: &str, event_id: &str) -> Option<String> {
+    let id = uuid::Uuid::try_parse(event_id).ok()?;
+    if id.get_version_num() != 7 || id.hyphenated().to_string() != event_id {
+        return None;
+    }
+    let [a, b, c, d, e, f, ..] = id.into_bytes();
+    let millis = i64::from_be_bytes([0, 0, a, b, c, d, e, f]);
+    Some(key(account, region, millis, event_id))
+}
+
 /// Appends [`key`] to `buffer`, in place.
 pub(crate) fn write_key(
     buffer: &mut Vec<u8>,
@@ -39,13 +52,26 @@ pub fn prefix(account: &str, region: &str) -> String {
 /// A scan position (exclusive) from which a scan of [`prefix`] yields the records at or before
 /// `millis`, newest first.
 pub fn at_or_before(account: &str, region: &str, millis: i64) -> String {
-    // Every key of a later record sorts before `<prefix><inverted(millis) - 1>/~` (event ids
-    // are lowercase hex and dashes, all before `~`), and every key at or before `millis` after it.
-    let later = inverted(millis).saturating_sub(1);
-    format!("{}{later:013}/~", prefix(account, region))
+    format!("{}{}", prefix(account, region), tail_at_or_before(millis))
 }
 
-/// The time of a record, from its key.
+/// What a scan position ends in, after a prefix of this keyspace or of the
+/// [attribute index](crate::attributes), to yield the records at or before `millis`.
+pub fn tail_at_or_before(millis: i64) -> String {
+    // Every key of a later record ends in a tail before `<inverted(millis) - 1>/~` (event ids
+    // are lowercase hex and dashes, all before `~`), and every key at or before `millis` after it.
+    let later = inverted(millis).saturating_sub(1);
+    format!("{later:013}/~")
+}
+
+/// The `<inverted time>/<eventID>` a record's key ends in, as its attribute index entries do.
+pub fn tail(key: &str) -> Option<&str> {
+    let mut slashes = key.rmatch_indices('/').map(|(at, _)| at);
+    slashes.next()?;
+    key.get(slashes.next()? + 1..)
+}
+
+/// The time of a record, from its key or its [`tail`].
 pub fn millis_of(key: &str) -> Option<i64> {
     let inverted: i64 = key.rsplit('/').nth(1)?.parse().ok()?;
     Some(LATEST_MILLIS - inverted)
@@ -80,5 +106,22 @@ mod tests {
         assert!(older.starts_with(&prefix("111122223333", "us-east-1")));
         assert_eq!(parts_of(&older), Some(("111122223333", "us-east-1", 1_000)));
         assert_eq!(parts_of("111122223333/us-east-1"), None);
+        let tail = tail(&older).unwrap();
+        assert_eq!(tail, "9999999998999/aaaa");
+        assert_eq!(millis_of(tail), Some(1_000));
+        assert!(position.ends_with(&tail_at_or_before(1_500)));
+        assert_eq!(super::tail("no-slash"), None);
+        let v7 = "018bcfe5-6800-7abc-8def-0123456789ab";
+        assert_eq!(
+            key_of_event("111122223333", "us-east-1", v7),
+            Some(key("111122223333", "us-east-1", 1_700_000_000_000, v7))
+        );
+        for other in [
+            "018BCFE5-6800-7ABC-8DEF-0123456789AB",
+            "0c6a1e2f-1111-4222-8333-444455556666",
+            "not an id",
+        ] {
+            assert_eq!(key_of_event("111122223333", "us-east-1", other), None);
+        }
     }
 }

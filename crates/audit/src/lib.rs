@@ -10,9 +10,12 @@
 //! there is once the journal has been quiet for 100 ms, or at once when a reader flushes), into
 //! the store's [`KEYSPACE`], laid out newest first by account and region ([`history`]), where
 //! event history is read and where a store backup includes it; it remembers how far it got in a file beside the journal, and since a
-//! record's key is fixed, copying one twice after a crash changes nothing. Indexed segments of
-//! the journal are removed, except what a [`follow`]er has not handled yet.
+//! record's key is fixed, copying one twice after a crash changes nothing. In the same
+//! transaction it writes each record's entries in the [`attributes`] index, by which event
+//! history is looked up. Indexed segments of the journal are removed, except what a
+//! [`follow`]er has not handled yet.
 
+pub mod attributes;
 pub mod follow;
 pub mod history;
 pub mod journal;
@@ -27,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use palisade_store::{Store, Transaction, Value};
+use serde_json::Value as Json;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -74,6 +78,8 @@ pub struct AuditLog {
 struct Indexer {
     cursor: Mutex<Cursor>,
     indexed: watch::Sender<u64>,
+    /// Whether the attribute backfill is done.
+    backfilled: watch::Sender<bool>,
     /// Asks the task to copy what it holds back now.
     flush: Arc<Notify>,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
@@ -112,6 +118,7 @@ impl AuditLog {
                 path,
             }),
             indexed,
+            backfilled: watch::channel(false).0,
             flush: Arc::new(Notify::new()),
             task: std::sync::Mutex::new(None),
         });
@@ -124,6 +131,10 @@ impl AuditLog {
         if let Ok(mut slot) = log.indexer.task.lock() {
             *slot = Some(task);
         }
+        tokio::spawn(run_backfill(
+            Arc::clone(&log.store),
+            Arc::downgrade(&log.indexer),
+        ));
         Ok(log)
     }
 
@@ -149,6 +160,13 @@ impl AuditLog {
         let _ = indexed.wait_for(|&done| done >= target).await;
     }
 
+    /// Resolves once the records stored before the [`attributes`] index existed are in it (at
+    /// once when there were none).
+    pub async fn backfilled(&self) {
+        let mut done = self.indexer.backfilled.subscribe();
+        let _ = done.wait_for(|&done| done).await;
+    }
+
     /// Wipes every record, in the journal and then in the whole store (the local-mode reset),
     /// holding the indexer off so that nothing from before reappears.
     pub async fn reset(&self) -> Result<(), AuditError> {
@@ -158,6 +176,11 @@ impl AuditLog {
             .reset()
             .await
             .map_err(|error| AuditError(error.to_string()))?;
+        // Nothing is left to backfill.
+        attributes::mark_ready(&self.store)
+            .await
+            .map_err(|error| AuditError(error.to_string()))?;
+        self.indexer.backfilled.send_replace(true);
         cursor.reader = Some(self.journal.reader(next));
         save_cursor(&cursor.path, next);
         self.indexer.indexed.send_replace(next);
@@ -253,9 +276,7 @@ async fn index_until(
         }
         let mut transaction = Transaction::new();
         for (_, body) in records {
-            if let Some((key, json)) = record::split_keyed(&body) {
-                transaction = transaction.put(KEYSPACE, key, Value::Plain(json.to_vec()));
-            }
+            transaction = index_body(transaction, &body);
         }
         handle
             .store
@@ -267,6 +288,54 @@ async fn index_until(
         *batches += 1;
         if batches.is_multiple_of(TRIM_EVERY) {
             handle.journal.trim(next).await?;
+        }
+    }
+}
+
+/// Adds to `transaction` what the indexer writes for `record`, for tools that fill a store
+/// without the journal (benchmarks).
+pub fn index_record(transaction: Transaction, record: &AuditRecord<'_>) -> Transaction {
+    let mut body = Vec::new();
+    record.write_keyed_json(&mut body);
+    index_body(transaction, &body)
+}
+
+/// Adds the writes of one journal record (`<key>\n<JSON>`): the record, and its entries in the
+/// attribute index.
+fn index_body(mut transaction: Transaction, body: &[u8]) -> Transaction {
+    let Some((key, json)) = record::split_keyed(body) else {
+        return transaction;
+    };
+    if let Ok(record) = serde_json::from_slice::<Json>(json) {
+        transaction = attributes::index(transaction, key, &record);
+    }
+    transaction.put(KEYSPACE, key, Value::Plain(json.to_vec()))
+}
+
+/// Indexes the records stored before the attribute index existed, a batch at a time, until
+/// none is left or the log is dropped.
+async fn run_backfill(store: Arc<Store>, indexer: std::sync::Weak<Indexer>) {
+    loop {
+        let Some(indexer) = indexer.upgrade() else {
+            return;
+        };
+        // Holding the indexer's lock: a reset cannot wipe the store between a batch's read and
+        // its write, which would leave entries of records that are gone.
+        let cursor = indexer.cursor.lock().await;
+        let done = attributes::backfill_batch(&store).await;
+        drop(cursor);
+        match done {
+            Ok(true) => {
+                indexer.backfilled.send_replace(true);
+                return;
+            }
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(%error, "audit attribute backfill: will retry");
+                drop(indexer);
+                // Backing off from a failing store, not waiting for an event.
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
         }
     }
 }

@@ -10,9 +10,10 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use palisade_audit::{AuditLog, AuditRecord, CallOutcome, KEYSPACE};
+use palisade_audit::attributes::{self, Attribute};
+use palisade_audit::{AuditLog, AuditRecord, CallOutcome, KEYSPACE, history};
 use palisade_core::{AccountId, Principal, Region, RequestContext};
-use palisade_store::{Store, StoreConfig};
+use palisade_store::{Store, StoreConfig, Transaction, Value};
 
 fn context(request_id: &str) -> RequestContext {
     RequestContext {
@@ -39,6 +40,16 @@ async fn record(log: &AuditLog, request_id: &str) {
     log.record(&record).await.unwrap();
 }
 
+async fn open_store(dir: &std::path::Path) -> Arc<Store> {
+    Arc::new(
+        Store::open(&StoreConfig::Embedded {
+            data_dir: dir.to_owned(),
+        })
+        .await
+        .unwrap(),
+    )
+}
+
 async fn stored_request_ids(store: &Store) -> Vec<String> {
     let mut ids: Vec<String> = store
         .scan(KEYSPACE, "", None, 10_000)
@@ -57,13 +68,7 @@ async fn stored_request_ids(store: &Store) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_reach_the_store_and_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open(&StoreConfig::Embedded {
-            data_dir: dir.path().to_owned(),
-        })
-        .await
-        .unwrap(),
-    );
+    let store = open_store(dir.path()).await;
     let journal_dir = dir.path().join("audit");
     let log = AuditLog::open(&journal_dir, Arc::clone(&store)).unwrap();
     let tasks: Vec<_> = (0..50)
@@ -95,4 +100,48 @@ async fn records_reach_the_store_and_survive_a_restart() {
     record(&reopened, "after").await;
     reopened.flush().await;
     assert_eq!(stored_request_ids(&store).await, ["after"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_stored_before_the_attribute_index_are_backfilled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    // As an older build stored them: the records alone, with random event ids; more than one
+    // backfill batch.
+    let account = "000000000000";
+    let mut transaction = Transaction::new();
+    for i in 0..3000_i64 {
+        let id = format!("{i:08x}-0000-4000-8000-000000000000");
+        let name = if i % 3 == 0 { "Decrypt" } else { "ListKeys" };
+        let json = serde_json::json!({"eventID": id, "eventName": name, "readOnly": true});
+        let key = history::key(account, "us-east-1", 1_700_000_000_000 + i, &id);
+        transaction = transaction.put(KEYSPACE, &key, Value::Plain(json.to_string().into_bytes()));
+    }
+    store.commit(transaction).await.unwrap();
+    assert!(!attributes::ready(&store).await.unwrap());
+
+    let log = AuditLog::open(&dir.path().join("audit"), Arc::clone(&store)).unwrap();
+    log.backfilled().await;
+    assert!(attributes::ready(&store).await.unwrap());
+    let entries = |attribute, value: &str| {
+        let store = Arc::clone(&store);
+        let prefix = attributes::prefix(account, "us-east-1", attribute, value).unwrap();
+        async move {
+            store
+                .scan(attributes::KEYSPACE, &prefix, None, 10_000)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(entries(Attribute::EventName, "Decrypt").await, 1000);
+    assert_eq!(entries(Attribute::ReadOnly, "true").await, 3000);
+    assert_eq!(
+        entries(Attribute::EventId, "00000bb7-0000-4000-8000-000000000000").await,
+        1
+    );
+
+    // A reset leaves nothing to backfill.
+    log.reset().await.unwrap();
+    assert!(attributes::ready(&store).await.unwrap());
 }

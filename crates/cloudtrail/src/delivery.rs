@@ -1,6 +1,6 @@
-//! Delivery of logging trails' records, as gzipped `{"Records":[...]}` log files, into a local
-//! directory that stands in for S3 (layout in [`crate::layout`]), and of digests for trails with
-//! log file validation ([`crate::digest`]).
+//! Delivery of logging trails' records, as gzipped `{"Records":[...]}` log files, to an S3
+//! endpoint or the local directory that stands in for S3 ([`crate::sink`]; keys in
+//! [`crate::layout`]), and of digests for trails with log file validation ([`crate::digest`]).
 //!
 //! A trail delivers the records of its account (of every account of its organization, for an
 //! organization trail: `crate::organization`) in its home region, or in every region for a
@@ -16,25 +16,31 @@
 //! running when its range was delivered is missed; periodic runs end [`SETTLE_MILLIS`] before
 //! now so that calls in flight have finished.
 //!
+//! A run that fails is reported in `GetTrailStatus`, as AWS reports it: the S3 error code of a
+//! log file's write in `LatestDeliveryError`, of a digest's in `LatestDigestDeliveryError`. Its
+//! intent stays, so the next run retries it.
+//!
 //! State: keyspace [`DELIVERIES`], one [`DeliveryRecord`] per trail under the trail's key.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use palisade_audit::{KEYSPACE, history};
 use palisade_core::ServiceError;
 use palisade_store::Transaction;
-use palisade_store::fsutil;
 use palisade_store::typed::{self, Stored};
 use serde::{Deserialize, Serialize};
 
 use crate::CloudTrailState;
 use crate::db::{TrailRecord, store_error};
-use crate::digest::{DigestPlan, DigestedLogFile, PreviousDigest, sha256_hex, write_digest};
+use crate::digest::{DigestPlan, DigestedLogFile, PreviousDigest, sha256_hex, sign_digest};
+use crate::encryption::KeyInUse;
 use crate::organization::Coverage;
+use crate::sink::{LocalDirectory, SinkError, TrailObject, TrailSink};
 use crate::{layout, selection};
 
 /// Delivery records, by trail key.
@@ -72,6 +78,7 @@ pub(crate) struct DeliveryRecord {
     pub latest_attempt_succeeded: Option<bool>,
     pub latest_delivery_error: Option<String>,
     pub latest_digest_millis: Option<i64>,
+    pub latest_digest_delivery_error: Option<String>,
 }
 
 /// How far a source's records are delivered, and its digest chain.
@@ -93,8 +100,13 @@ struct DigestCursor {
 
 impl CloudTrailState {
     /// Delivers files of trails into `root` (the stand-in for S3 buckets).
-    pub fn with_delivery_root(mut self, root: PathBuf) -> Self {
-        self.delivery_root = Some(root);
+    pub fn with_delivery_root(self, root: PathBuf) -> Self {
+        self.with_delivery_sink(Arc::new(LocalDirectory::new(root)))
+    }
+
+    /// Delivers files of trails to `sink`.
+    pub fn with_delivery_sink(mut self, sink: Arc<dyn TrailSink>) -> Self {
+        self.sink = Some(sink);
         self
     }
 
@@ -114,7 +126,7 @@ impl CloudTrailState {
     }
 
     async fn deliver(&self, end: i64, force_digest: bool) -> Result<DeliveryReport, ServiceError> {
-        let Some(root) = self.delivery_root.clone() else {
+        let Some(sink) = self.sink.clone() else {
             return Ok(DeliveryReport::default());
         };
         // One run at a time, so two runs never race on a trail's files and cursor.
@@ -123,14 +135,17 @@ impl CloudTrailState {
         let mut report = DeliveryReport::default();
         for trail in self.trails_under("").await? {
             let trail = trail.value;
-            match self.deliver_trail(&root, &trail, end, force_digest).await {
+            match self
+                .deliver_trail(sink.as_ref(), &trail, end, force_digest)
+                .await
+            {
                 Ok(delivered) => {
                     report.log_files += delivered.log_files;
                     report.digests += delivered.digests;
                 }
-                Err(error) => {
-                    tracing::warn!(trail = %trail.arn(), %error, "trail delivery failed");
-                    self.record_failure(&trail, &error.message).await;
+                Err(failure) => {
+                    tracing::warn!(trail = %trail.arn(), error = %failure, "trail delivery failed");
+                    self.record_failure(&trail, &failure).await;
                 }
             }
         }
@@ -139,11 +154,11 @@ impl CloudTrailState {
 
     async fn deliver_trail(
         &self,
-        root: &Path,
+        sink: &dyn TrailSink,
         trail: &TrailRecord,
         run_end: i64,
         force_digest: bool,
-    ) -> Result<DeliveryReport, ServiceError> {
+    ) -> Result<DeliveryReport, RunFailure> {
         let Some(logging_from) = trail.start_logging_millis else {
             return Ok(DeliveryReport::default());
         };
@@ -186,6 +201,8 @@ impl CloudTrailState {
             self.save(&key, stored.as_ref(), &record).await?;
         }
 
+        // Read once per run: every log file of the run is checked against it.
+        let kms_key = self.key_in_use(trail).await?;
         let mut report = DeliveryReport::default();
         for source in sources {
             let cursor_key = source.cursor_key(trail);
@@ -198,8 +215,16 @@ impl CloudTrailState {
                 });
             let from = cursor.delivered_through.max(logging_from - 1);
             let delivered = if upper > from {
-                self.deliver_range(root, trail, organization, &source, (from, upper), end)
-                    .await?
+                let file = LogFile {
+                    trail,
+                    organization,
+                    source: &source,
+                    range: (from, upper),
+                    end,
+                    key: kms_key.as_ref(),
+                    now,
+                };
+                self.deliver_range(sink, &file).await?
             } else {
                 Vec::new()
             };
@@ -221,9 +246,8 @@ impl CloudTrailState {
                 let due = new_second
                     && (force_digest || end - digest.start_millis >= DIGEST_PERIOD_MILLIS);
                 if due && (trail.is_logging || !digest.log_files.is_empty()) {
-                    let previous = write_digest(
+                    let signed = sign_digest(
                         self,
-                        root,
                         DigestPlan {
                             organization,
                             account: &source.account,
@@ -239,12 +263,22 @@ impl CloudTrailState {
                         },
                     )
                     .await?;
+                    sink.put(TrailObject {
+                        bucket: &trail.s3_bucket_name,
+                        key: &signed.object,
+                        body: signed.body,
+                        signature: Some(&signed.chained.signature),
+                        // AWS encrypts only log files with the trail's key.
+                        sse_kms_key_id: None,
+                    })
+                    .await
+                    .map_err(RunFailure::Digest)?;
                     report.digests += 1;
                     record.latest_digest_millis = Some(now);
                     digest = DigestCursor {
                         start_millis: end,
                         log_files: Vec::new(),
-                        previous: Some(previous),
+                        previous: Some(signed.chained),
                     };
                 }
                 Some(digest)
@@ -257,6 +291,7 @@ impl CloudTrailState {
         record.pending_forces_digest = false;
         record.latest_attempt_succeeded = Some(true);
         record.latest_delivery_error = None;
+        record.latest_digest_delivery_error = None;
         let stored = typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &key)
             .await
             .map_err(store_error)?;
@@ -264,24 +299,19 @@ impl CloudTrailState {
         Ok(report)
     }
 
-    /// Writes the log files of `source`'s records after `from` up to `upper` that `trail`
-    /// delivers, named for delivery at `end`; answers them as the digest lists them.
+    /// Writes the log files of `file`'s source's records in its range that its trail delivers;
+    /// answers them as the digest lists them.
     async fn deliver_range(
         &self,
-        root: &Path,
-        trail: &TrailRecord,
-        organization: Option<&str>,
-        source: &Source,
-        (from, upper): (i64, i64),
-        end: i64,
-    ) -> Result<Vec<DigestedLogFile>, ServiceError> {
-        let file = LogFile {
+        sink: &dyn TrailSink,
+        file: &LogFile<'_>,
+    ) -> Result<Vec<DigestedLogFile>, RunFailure> {
+        let LogFile {
             trail,
-            organization,
             source,
             range: (from, upper),
-            end,
-        };
+            ..
+        } = *file;
         let prefix = history::prefix(&source.account, &source.region);
         let mut position = history::at_or_before(&source.account, &source.region, upper);
         let mut files = Vec::new();
@@ -313,7 +343,7 @@ impl CloudTrailState {
                 if batch.len() == RECORDS_PER_FILE {
                     let part = files.len();
                     let records = std::mem::take(&mut batch);
-                    files.push(write_log_file(root, &file, part, records).await?);
+                    files.push(write_log_file(sink, file, part, records).await?);
                 }
             }
             if reached_from || last_page {
@@ -322,7 +352,7 @@ impl CloudTrailState {
         }
         if !batch.is_empty() {
             let part = files.len();
-            files.push(write_log_file(root, &file, part, batch).await?);
+            files.push(write_log_file(sink, file, part, batch).await?);
         }
         Ok(files)
     }
@@ -398,7 +428,7 @@ impl CloudTrailState {
     }
 
     /// Records a failed run in the trail's status; its intent stays for the next run.
-    async fn record_failure(&self, trail: &TrailRecord, message: &str) {
+    async fn record_failure(&self, trail: &TrailRecord, failure: &RunFailure) {
         let key = trail.key();
         let outcome = async {
             let stored = typed::get_json::<DeliveryRecord>(&self.store, DELIVERIES, &key)
@@ -410,7 +440,19 @@ impl CloudTrailState {
                 .unwrap_or_default();
             record.latest_attempt_millis = Some(self.clock.now_millis());
             record.latest_attempt_succeeded = Some(false);
-            record.latest_delivery_error = Some(message.to_owned());
+            match failure {
+                RunFailure::LogFile(SinkError {
+                    code: Some(code), ..
+                }) => record.latest_delivery_error = Some(code.clone()),
+                RunFailure::Digest(SinkError {
+                    code: Some(code), ..
+                }) => record.latest_digest_delivery_error = Some(code.clone()),
+                // S3 did not answer: AWS reports only what the bucket answers.
+                RunFailure::LogFile(_) | RunFailure::Digest(_) => {}
+                RunFailure::Internal(error) => {
+                    record.latest_delivery_error = Some(error.message.clone());
+                }
+            }
             self.save(&key, stored.as_ref(), &record).await
         };
         if let Err(error) = outcome.await {
@@ -433,6 +475,33 @@ impl CloudTrailState {
                 .put(DELIVERIES, key, value),
         };
         self.store.commit(transaction).await.map_err(store_error)
+    }
+}
+
+/// Why a trail's run failed, which decides what `GetTrailStatus` reports.
+#[derive(Debug)]
+enum RunFailure {
+    /// Writing a log file: `LatestDeliveryError`.
+    LogFile(SinkError),
+    /// Writing a digest: `LatestDigestDeliveryError`.
+    Digest(SinkError),
+    /// Anything else, such as reading the store.
+    Internal(ServiceError),
+}
+
+impl From<ServiceError> for RunFailure {
+    fn from(error: ServiceError) -> Self {
+        Self::Internal(error)
+    }
+}
+
+impl std::fmt::Display for RunFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::LogFile(error) => write!(f, "log file: {error}"),
+            Self::Digest(error) => write!(f, "digest: {error}"),
+            Self::Internal(error) => write!(f, "{error}"),
+        }
     }
 }
 
@@ -469,7 +538,7 @@ impl Source {
 }
 
 /// What names a log file: the trail, its organization, the source, the range and the delivery
-/// time.
+/// time; and the key it is encrypted with, checked at `now`.
 #[derive(Clone, Copy)]
 struct LogFile<'a> {
     trail: &'a TrailRecord,
@@ -477,15 +546,17 @@ struct LogFile<'a> {
     source: &'a Source,
     range: (i64, i64),
     end: i64,
+    key: Option<&'a KeyInUse>,
+    now: i64,
 }
 
 /// Writes part `part` of `file`: `records` (newest first, as the history yields them).
 async fn write_log_file(
-    root: &Path,
+    sink: &dyn TrailSink,
     file: &LogFile<'_>,
     part: usize,
     mut records: Vec<(i64, Vec<u8>)>,
-) -> Result<DigestedLogFile, ServiceError> {
+) -> Result<DigestedLogFile, RunFailure> {
     records.reverse();
     let mut body = b"{\"Records\":[".to_vec();
     for (index, (_, record)) in records.iter().enumerate() {
@@ -501,6 +572,8 @@ async fn write_log_file(
         source,
         range: (from, upper),
         end,
+        key,
+        now,
     } = *file;
     let unique = layout::unique_name(&[
         &trail.arn(),
@@ -528,12 +601,30 @@ async fn write_log_file(
         newest_event_time: layout::iso_seconds(newest),
         oldest_event_time: layout::iso_seconds(oldest),
     };
-    let compressed = gzip(&body)?;
-    write_durably(
-        layout::object_path(root, &trail.s3_bucket_name, &object),
-        compressed,
-    )
-    .await?;
+    if let Some(key) = key {
+        // In AWS each log file's put makes S3 call `GenerateDataKey` for CloudTrail.
+        key.check(trail, &trail.s3_bucket_name, &object, now)
+            .map_err(|refusal| {
+                let code = refusal.s3_code();
+                RunFailure::LogFile(SinkError {
+                    code: Some(code.to_owned()),
+                    detail: format!(
+                        "putting s3://{}/{object} under KMS key {}: {code}",
+                        trail.s3_bucket_name,
+                        key.arn()
+                    ),
+                })
+            })?;
+    }
+    sink.put(TrailObject {
+        bucket: &trail.s3_bucket_name,
+        key: &object,
+        body: gzip(&body)?,
+        signature: None,
+        sse_kms_key_id: key.map(KeyInUse::arn),
+    })
+    .await
+    .map_err(RunFailure::LogFile)?;
     Ok(listed)
 }
 
@@ -544,50 +635,4 @@ pub(crate) fn gzip(bytes: &[u8]) -> Result<Vec<u8>, ServiceError> {
         .write_all(bytes)
         .and_then(|()| encoder.finish())
         .map_err(|error| ServiceError::internal(format!("compressing a file: {error}")))
-}
-
-/// Writes `bytes` to `path` durably and atomically: a temporary file beside it, synced, renamed
-/// over it, and every directory entry involved synced. An existing file is replaced whole.
-pub(crate) async fn write_durably(path: PathBuf, bytes: Vec<u8>) -> Result<(), ServiceError> {
-    let failed = |error: &dyn std::fmt::Display| {
-        ServiceError::internal(format!("delivery to {} failed: {error}", path.display()))
-    };
-    let target = path.clone();
-    tokio::task::spawn_blocking(move || write_durably_blocking(&target, &bytes))
-        .await
-        .map_err(|error| failed(&error))?
-        .map_err(|error| failed(&error))
-}
-
-fn write_durably_blocking(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let Some(dir) = path.parent() else {
-        return Err("the path has no directory".to_owned());
-    };
-    // The directories about to be made: each one's entry in its parent must be synced too.
-    let missing: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.exists())
-        .collect();
-    std::fs::create_dir_all(dir).map_err(|error| error.to_string())?;
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    match std::fs::remove_file(&temporary) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            return Err(error.to_string());
-        }
-        _ => {}
-    }
-    let mut file = fsutil::create_private_file(&temporary).map_err(|error| error.to_string())?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|error| error.to_string())?;
-    std::fs::rename(&temporary, path).map_err(|error| error.to_string())?;
-    fsutil::sync_dir(dir).map_err(|error| error.to_string())?;
-    for created in missing {
-        if let Some(parent) = created.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fsutil::sync_dir(parent).map_err(|error| error.to_string())?;
-        }
-    }
-    Ok(())
 }

@@ -29,8 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::CloudTrailState;
 use crate::db::store_error;
-use crate::layout::{self, SIGNATURE_SUFFIX};
+use crate::layout;
 use crate::lookup::millis;
+use crate::sink::SIGNATURE_ALGORITHM;
 
 /// Private signing keys, by region; sealed.
 pub(crate) const SIGNING_KEYS: &str = "cloudtrail/digest-signing-keys";
@@ -124,13 +125,22 @@ impl DigestDocument {
     }
 }
 
-/// Writes the digest `plan` describes (the file, then its signature sidecar) and answers what
-/// the next digest of the chain names as its previous one.
-pub(crate) async fn write_digest(
+/// A signed digest, ready to deliver.
+pub(crate) struct SignedDigest {
+    /// Its key in the bucket.
+    pub object: String,
+    /// Gzipped.
+    pub body: Vec<u8>,
+    /// What the next digest of the chain names as its previous one; its `signature` is this
+    /// digest's.
+    pub chained: PreviousDigest,
+}
+
+/// Makes and signs the digest `plan` describes.
+pub(crate) async fn sign_digest(
     state: &CloudTrailState,
-    root: &std::path::Path,
     plan: DigestPlan<'_>,
-) -> Result<PreviousDigest, ServiceError> {
+) -> Result<SignedDigest, ServiceError> {
     let (pair, fingerprint) = signing_key(&state.store, plan.home_region, plan.end_millis).await?;
     let object = layout::digest_key(
         plan.prefix,
@@ -155,7 +165,7 @@ pub(crate) async fn write_digest(
         digest_s3_bucket: plan.bucket.to_owned(),
         digest_s3_object: object.clone(),
         digest_public_key_fingerprint: fingerprint,
-        digest_signature_algorithm: "SHA256withRSA".to_owned(),
+        digest_signature_algorithm: SIGNATURE_ALGORITHM.to_owned(),
         newest_event_time: newest,
         oldest_event_time: oldest,
         previous_digest_s3_bucket: plan.previous.map(|previous| previous.bucket.clone()),
@@ -176,19 +186,15 @@ pub(crate) async fn write_digest(
         &mut signature,
     )
     .map_err(|_| ServiceError::internal("signing a digest failed"))?;
-    let signature = hex::encode(signature);
-    let path = layout::object_path(root, plan.bucket, &object);
-    let mut sidecar = path.clone().into_os_string();
-    sidecar.push(SIGNATURE_SUFFIX);
-    let compressed = crate::delivery::gzip(&uncompressed)?;
-    // The digest first: a sidecar without its digest would be a signature of nothing.
-    crate::delivery::write_durably(path, compressed).await?;
-    crate::delivery::write_durably(sidecar.into(), signature.clone().into_bytes()).await?;
-    Ok(PreviousDigest {
-        bucket: plan.bucket.to_owned(),
+    Ok(SignedDigest {
+        body: crate::delivery::gzip(&uncompressed)?,
+        chained: PreviousDigest {
+            bucket: plan.bucket.to_owned(),
+            object: object.clone(),
+            hash_value: sha256_hex(&uncompressed),
+            signature: hex::encode(signature),
+        },
         object,
-        hash_value: sha256_hex(&uncompressed),
-        signature,
     })
 }
 

@@ -1,13 +1,15 @@
-//! Where a trail's files go, as S3 object keys in AWS's layout, and where those objects live in
-//! the local directory that stands in for S3: `<delivery root>/<bucket>/<object key>`.
+//! Where a trail's files go, as S3 object keys in AWS's layout (the same in S3 and in the local
+//! directory that stands in for it), and where those objects live in that directory:
+//! `<delivery root>/<bucket>/<object key>`.
 //!
 //! Log files: `<prefix/>AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`
 //! `<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<16 alphanumerics>.json.gz`.
 //! Digests: `<prefix/>AWSLogs/<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/`
 //! `<account>_CloudTrail-Digest_<region>_<trail name>_<home region>_<YYYYMMDDTHHmmssZ>.json.gz`,
-//! with the signature (hex, what AWS keeps as the object's `x-amz-meta-signature`) in a sidecar
-//! file named after the digest plus [`SIGNATURE_SUFFIX`]. An organization trail's files of each
-//! account go under `AWSLogs/<organization id>/<account>/...`, named the same way.
+//! with the signature (hex) in the object's `x-amz-meta-signature` in S3, as AWS keeps it, and
+//! locally in a sidecar file named after the digest plus [`SIGNATURE_SUFFIX`]. An organization
+//! trail's files of each account go under `AWSLogs/<organization id>/<account>/...`, named the
+//! same way.
 
 use std::path::{Path, PathBuf};
 

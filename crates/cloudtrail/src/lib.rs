@@ -2,31 +2,35 @@
 //! built: event history (`LookupEvents`) over the audit records the pipeline writes for every
 //! call, the trails' control plane (`trails`: create, read, list, update, delete, logging
 //! status, tags; `selectors`: event and Insights selectors), delivery of logging trails' log
-//! files into a local directory standing in for S3 (`delivery`, `layout`), streaming of their
-//! records to CloudWatch Logs log groups (`streaming`), both filtered by the trails' event
-//! selectors (`selection`), signed digests for log file validation with `ListPublicKeys`
-//! (`digest`), the offline validator behind `palisade trail validate` (`validate`), and
-//! organization trails, which cover every account of an organization (`organization`). Event
-//! data stores are not built and answer `NotImplemented`.
+//! files to an S3 endpoint or a local directory standing in for S3 (`delivery`, `layout`, `sink`,
+//! `s3`), encrypted with the trail's KMS key (`encryption`), streaming of their records to
+//! CloudWatch Logs log groups (`streaming`), both filtered by the trails' event selectors
+//! (`selection`), signed digests for log file validation with `ListPublicKeys` (`digest`), the
+//! offline validator behind `palisade trail validate` (`validate`), and organization trails,
+//! which cover every account of an organization and which delegated administrators manage too
+//! (`organization`). Event data stores are not built and answer `NotImplemented`.
 
 mod db;
 mod delivery;
 pub mod digest;
+mod encryption;
 pub mod layout;
 mod lookup;
 mod names;
 mod organization;
+pub mod s3;
 mod selection;
 mod selectors;
+pub mod sink;
 mod streaming;
 mod trails;
 pub mod validate;
 
 pub use delivery::{DeliveryReport, SETTLE_MILLIS};
+pub use encryption::{TrailKey, TrailKeys};
 pub use organization::{MemberAccount, TrailOrganization, TrailOrganizations};
 pub use streaming::{LogBatch, LogEvent, TrailLogGroups};
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_audit::AuditLog;
@@ -35,15 +39,17 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_cloudtrail::Cloudtrail;
 use palisade_model_cloudtrail::types::{
     AddTagsRequest, AddTagsResponse, CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest,
-    DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetEventSelectorsRequest,
-    GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
-    GetTrailRequest, GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse,
-    ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest, ListTagsResponse,
-    ListTrailsRequest, ListTrailsResponse, LookupEventsRequest, LookupEventsResponse,
-    PutEventSelectorsRequest, PutEventSelectorsResponse, PutInsightSelectorsRequest,
-    PutInsightSelectorsResponse, RemoveTagsRequest, RemoveTagsResponse, StartLoggingRequest,
-    StartLoggingResponse, StopLoggingRequest, StopLoggingResponse, UpdateTrailRequest,
-    UpdateTrailResponse,
+    DeleteTrailResponse, DeregisterOrganizationDelegatedAdminRequest,
+    DeregisterOrganizationDelegatedAdminResponse, DescribeTrailsRequest, DescribeTrailsResponse,
+    GetEventSelectorsRequest, GetEventSelectorsResponse, GetInsightSelectorsRequest,
+    GetInsightSelectorsResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
+    GetTrailStatusResponse, ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest,
+    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
+    PutInsightSelectorsRequest, PutInsightSelectorsResponse,
+    RegisterOrganizationDelegatedAdminRequest, RegisterOrganizationDelegatedAdminResponse,
+    RemoveTagsRequest, RemoveTagsResponse, StartLoggingRequest, StartLoggingResponse,
+    StopLoggingRequest, StopLoggingResponse, UpdateTrailRequest, UpdateTrailResponse,
 };
 use palisade_store::Store;
 
@@ -54,13 +60,15 @@ pub struct CloudTrailState {
     clock: Arc<dyn Clock>,
     audit: AuditLog,
     /// Where trails' files go; `None` delivers nothing.
-    delivery_root: Option<PathBuf>,
+    sink: Option<Arc<dyn sink::TrailSink>>,
     /// Held by the delivery run in progress.
     delivering: tokio::sync::Mutex<()>,
     /// Where trails' records stream; `None` streams nothing.
     log_groups: Option<Arc<dyn streaming::TrailLogGroups>>,
     /// Who belongs to which organization; `None` makes every account organization-less.
     organizations: Option<Arc<dyn organization::TrailOrganizations>>,
+    /// Trails' KMS keys; `None` checks `KmsKeyId` for form only.
+    keys: Option<Arc<dyn encryption::TrailKeys>>,
     /// Counts changes to trails, and wakes the streaming task on each.
     trails_generation: std::sync::atomic::AtomicU64,
     trails_changed: tokio::sync::Notify,
@@ -73,10 +81,11 @@ impl CloudTrailState {
             store,
             clock,
             audit,
-            delivery_root: None,
+            sink: None,
             delivering: tokio::sync::Mutex::new(()),
             log_groups: None,
             organizations: None,
+            keys: None,
             trails_generation: std::sync::atomic::AtomicU64::new(0),
             trails_changed: tokio::sync::Notify::new(),
         }
@@ -112,6 +121,14 @@ impl Cloudtrail for CloudTrailState {
         input: DeleteTrailRequest,
     ) -> Result<DeleteTrailResponse, ServiceError> {
         trails::delete_trail(self, ctx, input).await
+    }
+
+    async fn deregister_organization_delegated_admin(
+        &self,
+        ctx: &RequestContext,
+        input: DeregisterOrganizationDelegatedAdminRequest,
+    ) -> Result<DeregisterOrganizationDelegatedAdminResponse, ServiceError> {
+        organization::deregister_delegated_admin(self, ctx, input).await
     }
 
     async fn describe_trails(
@@ -200,6 +217,14 @@ impl Cloudtrail for CloudTrailState {
         input: PutInsightSelectorsRequest,
     ) -> Result<PutInsightSelectorsResponse, ServiceError> {
         selectors::put_insight_selectors(self, ctx, input).await
+    }
+
+    async fn register_organization_delegated_admin(
+        &self,
+        ctx: &RequestContext,
+        input: RegisterOrganizationDelegatedAdminRequest,
+    ) -> Result<RegisterOrganizationDelegatedAdminResponse, ServiceError> {
+        organization::register_delegated_admin(self, ctx, input).await
     }
 
     async fn remove_tags(

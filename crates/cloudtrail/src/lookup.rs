@@ -8,6 +8,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use palisade_audit::attributes::{self, Attribute};
 use palisade_audit::{KEYSPACE, history};
 use palisade_core::value::Timestamp;
 use palisade_core::{RequestContext, ServiceError};
@@ -16,6 +17,7 @@ use palisade_model_cloudtrail::types::{
     Event, EventCategory, LookupAttribute, LookupAttributeKey, LookupEventsRequest,
     LookupEventsResponse, Resource,
 };
+use palisade_store::StoreError;
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -26,7 +28,7 @@ use crate::CloudTrailState;
 const RETENTION_MILLIS: i64 = 90 * 24 * 60 * 60 * 1000;
 /// `MaxResults` when the request gives none.
 const DEFAULT_MAX_RESULTS: i32 = 50;
-/// Records read from the store at a time while filtering.
+/// Records read from the store at a time while filtering records one by one.
 const SCAN_BATCH: usize = 500;
 
 pub(crate) async fn lookup_events(
@@ -59,51 +61,187 @@ pub(crate) async fn lookup_events(
     if matches!(input.event_category, Some(EventCategory::Insight)) {
         return Ok(LookupEventsResponse::default());
     }
+    let query = query_fingerprint(filter, input.start_time, input.end_time);
+    let position = match &input.next_token {
+        Some(token) => decode_token(token, &query)?,
+        None => history::tail_at_or_before(end),
+    };
+    let filter = match filter {
+        None => None,
+        // No record has a value for a key this build does not know.
+        Some(filter) => match attribute(&filter.attribute_key) {
+            Some(attribute) => Some((attribute, filter.attribute_value.as_str())),
+            None => return Ok(empty_page()),
+        },
+    };
 
+    state.audit.flush().await;
     let account = ctx.account().as_str();
     let region = ctx.region.as_str();
-    let query = query_fingerprint(filter, input.start_time, input.end_time);
-    let mut position = match &input.next_token {
-        Some(token) => decode_token(token, &query)?,
-        None => history::at_or_before(account, region, end),
+    let source = match filter {
+        None => Source::Records { filter: None },
+        Some((Attribute::EventId, id))
+            if let Some(key) = history::key_of_event(account, region, id) =>
+        {
+            return Ok(LookupEventsResponse {
+                events: Some(read_event(state, &key, &position, start).await?),
+                next_token: None,
+            });
+        }
+        Some((attribute, value)) => match attributes::prefix(account, region, attribute, value) {
+            Some(prefix) if attributes::ready(&state.store).await.map_err(internal)? => {
+                Source::Index { prefix }
+            }
+            // Not indexed (yet, or at all): the records themselves are read and filtered.
+            _ => Source::Records {
+                filter: Some((attribute, value)),
+            },
+        },
     };
-    state.audit.flush().await;
-    let prefix = history::prefix(account, region);
+    let page = read_page(state, account, region, &source, position, start, page_size).await?;
+    Ok(LookupEventsResponse {
+        events: Some(page.events),
+        next_token: page.resume_after.map(|tail| encode_token(&tail, &query)),
+    })
+}
+
+/// Where a page's records are found.
+enum Source<'a> {
+    /// Every record of the account and region, newest first, those that have the attribute's
+    /// value kept.
+    Records {
+        filter: Option<(Attribute, &'a str)>,
+    },
+    /// The attribute index's entries of one value (their prefix), newest first.
+    Index { prefix: String },
+}
+
+struct Page {
+    events: Vec<Event>,
+    /// Where the next page starts (the tail of the last record answered), when there may be
+    /// one.
+    resume_after: Option<String>,
+}
+
+/// Reads up to `page_size` events after `position` (a [`history::tail`]) back to `start`, and
+/// one candidate beyond them, whose presence means there is a next page.
+async fn read_page(
+    state: &CloudTrailState,
+    account: &str,
+    region: &str,
+    source: &Source<'_>,
+    mut position: String,
+    start: i64,
+    page_size: usize,
+) -> Result<Page, ServiceError> {
+    let records = history::prefix(account, region);
+    let (keyspace, prefix, batch_size) = match source {
+        Source::Records { filter: None } => (KEYSPACE, records.as_str(), page_size + 1),
+        Source::Records { filter: Some(_) } => (KEYSPACE, records.as_str(), SCAN_BATCH),
+        Source::Index { prefix } => (attributes::KEYSPACE, prefix.as_str(), page_size + 1),
+    };
     let mut events = Vec::new();
-    let mut exhausted = false;
-    'scan: while events.len() < page_size {
+    loop {
+        let after = format!("{prefix}{position}");
         let batch = state
             .store
-            .scan(KEYSPACE, &prefix, Some(&position), SCAN_BATCH)
+            .scan(keyspace, prefix, Some(&after), batch_size)
             .await
-            .map_err(|error| ServiceError::internal(error.to_string()))?;
-        let last_batch = batch.len() < SCAN_BATCH;
+            .map_err(internal)?;
+        let last_batch = batch.len() < batch_size;
         for (key, entry) in batch {
-            if history::millis_of(&key).is_none_or(|time| time < start) {
-                exhausted = true;
-                break 'scan;
-            }
-            position = key;
-            let Ok(record) = serde_json::from_slice::<Json>(entry.value.bytes()) else {
+            let Some(tail) = history::tail(&key) else {
                 continue;
             };
-            if filter.is_none_or(|filter| matches(&record, filter)) {
+            if history::millis_of(tail).is_none_or(|time| time < start) {
+                return Ok(Page {
+                    events,
+                    resume_after: None,
+                });
+            }
+            if events.len() == page_size {
+                return Ok(Page {
+                    events,
+                    resume_after: Some(position),
+                });
+            }
+            let record = match source {
+                Source::Records { .. } => Some(entry.value),
+                // An entry whose record is gone (wiped by a reset as it was written) is skipped.
+                Source::Index { .. } => state
+                    .store
+                    .get(KEYSPACE, &format!("{records}{tail}"))
+                    .await
+                    .map_err(internal)?
+                    .map(|entry| entry.value),
+            };
+            position = tail.to_owned();
+            let Some(record) =
+                record.and_then(|record| serde_json::from_slice::<Json>(record.bytes()).ok())
+            else {
+                continue;
+            };
+            let wanted = match source {
+                Source::Records {
+                    filter: Some((attribute, value)),
+                } => attributes::has(&record, *attribute, value),
+                _ => true,
+            };
+            if wanted {
                 events.push(event(record));
-                if events.len() == page_size {
-                    break 'scan;
-                }
             }
         }
         if last_batch {
-            exhausted = true;
-            break;
+            return Ok(Page {
+                events,
+                resume_after: None,
+            });
         }
     }
-    // A full page may be the last; the next call then answers an empty page, as paging allows.
-    let next_token = (!exhausted).then(|| encode_token(&position, &query));
-    Ok(LookupEventsResponse {
-        events: Some(events),
-        next_token,
+}
+
+/// The event stored under `key`, when it is after `position` and not before `start`.
+async fn read_event(
+    state: &CloudTrailState,
+    key: &str,
+    position: &str,
+    start: i64,
+) -> Result<Vec<Event>, ServiceError> {
+    let in_range = history::tail(key).is_some_and(|tail| tail > position)
+        && history::millis_of(key).is_some_and(|time| time >= start);
+    if !in_range {
+        return Ok(Vec::new());
+    }
+    let record = state.store.get(KEYSPACE, key).await.map_err(internal)?;
+    Ok(record
+        .and_then(|record| serde_json::from_slice::<Json>(record.value.bytes()).ok())
+        .map(event)
+        .into_iter()
+        .collect())
+}
+
+fn empty_page() -> LookupEventsResponse {
+    LookupEventsResponse {
+        events: Some(Vec::new()),
+        next_token: None,
+    }
+}
+
+fn internal(error: StoreError) -> ServiceError {
+    ServiceError::internal(error.to_string())
+}
+
+fn attribute(key: &LookupAttributeKey) -> Option<Attribute> {
+    Some(match key {
+        LookupAttributeKey::EventId => Attribute::EventId,
+        LookupAttributeKey::EventName => Attribute::EventName,
+        LookupAttributeKey::ReadOnly => Attribute::ReadOnly,
+        LookupAttributeKey::Username => Attribute::Username,
+        LookupAttributeKey::ResourceType => Attribute::ResourceType,
+        LookupAttributeKey::ResourceName => Attribute::ResourceName,
+        LookupAttributeKey::EventSource => Attribute::EventSource,
+        LookupAttributeKey::AccessKeyId => Attribute::AccessKeyId,
+        _ => return None,
     })
 }
 
@@ -139,70 +277,19 @@ fn event(record: Json) -> Event {
             .map(str::to_owned),
         event_time,
         event_source: text("eventSource"),
-        username: username(&record),
+        username: attributes::username(&record).map(str::to_owned),
         resources: Some(resources(&record)),
         cloud_trail_event: Some(record.to_string()),
     }
 }
 
-/// The user name history shows: `root`, the IAM user's name, or a role session's name.
-fn username(record: &Json) -> Option<String> {
-    let identity = record.get("userIdentity")?;
-    match identity.get("type").and_then(Json::as_str)? {
-        "Root" => Some("root".to_owned()),
-        "IAMUser" => identity
-            .get("userName")
-            .and_then(Json::as_str)
-            .map(str::to_owned),
-        "AssumedRole" => identity
-            .get("arn")
-            .and_then(Json::as_str)
-            .and_then(|arn| arn.rsplit('/').next())
-            .map(str::to_owned),
-        _ => None,
-    }
-}
-
 fn resources(record: &Json) -> Vec<Resource> {
-    record
-        .get("resources")
-        .and_then(Json::as_array)
-        .into_iter()
-        .flatten()
-        .map(|resource| Resource {
-            resource_type: resource
-                .get("type")
-                .and_then(Json::as_str)
-                .map(str::to_owned),
-            resource_name: resource
-                .get("ARN")
-                .and_then(Json::as_str)
-                .map(str::to_owned),
+    attributes::resources(record)
+        .map(|(kind, arn)| Resource {
+            resource_type: kind.map(str::to_owned),
+            resource_name: arn.map(str::to_owned),
         })
         .collect()
-}
-
-fn matches(record: &Json, filter: &LookupAttribute) -> bool {
-    let wanted = filter.attribute_value.as_str();
-    let text = |pointer: &str| record.pointer(pointer).and_then(Json::as_str);
-    match &filter.attribute_key {
-        LookupAttributeKey::EventId => text("/eventID") == Some(wanted),
-        LookupAttributeKey::EventName => text("/eventName") == Some(wanted),
-        LookupAttributeKey::EventSource => text("/eventSource") == Some(wanted),
-        LookupAttributeKey::AccessKeyId => text("/userIdentity/accessKeyId") == Some(wanted),
-        LookupAttributeKey::Username => username(record).as_deref() == Some(wanted),
-        LookupAttributeKey::ReadOnly => record
-            .get("readOnly")
-            .and_then(Json::as_bool)
-            .is_some_and(|read_only| read_only.to_string() == wanted),
-        LookupAttributeKey::ResourceType => resources(record)
-            .iter()
-            .any(|resource| resource.resource_type.as_deref() == Some(wanted)),
-        LookupAttributeKey::ResourceName => resources(record)
-            .iter()
-            .any(|resource| resource.resource_name.as_deref() == Some(wanted)),
-        _ => false,
-    }
 }
 
 /// `eventTime` (`2023-11-14T22:13:20Z`) in milliseconds.
@@ -230,10 +317,12 @@ fn query_fingerprint(
     format!("{}:{}:{filter}", time(start), time(end))
 }
 
-fn encode_token(position: &str, query: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{query}\n{position}"))
+fn encode_token(tail: &str, query: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{query}\n{tail}"))
 }
 
+/// The position a token resumes after: a record's [`history::tail`]. Tokens of earlier builds
+/// hold the record's whole key, which ends in it.
 fn decode_token(token: &str, query: &str) -> Result<String, ServiceError> {
     let invalid = || errors::invalid_next_token_exception("Invalid NextToken.");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
@@ -242,7 +331,18 @@ fn decode_token(token: &str, query: &str) -> Result<String, ServiceError> {
     if token_query != query {
         return Err(invalid());
     }
-    Ok(position.to_owned())
+    let tail = history::tail(position).unwrap_or(position);
+    let (time, event_id) = tail.split_once('/').ok_or_else(invalid)?;
+    let well_formed = time.len() == 13
+        && time.bytes().all(|byte| byte.is_ascii_digit())
+        && (1..=64).contains(&event_id.len())
+        && event_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-');
+    if !well_formed {
+        return Err(invalid());
+    }
+    Ok(tail.to_owned())
 }
 
 #[cfg(test)]
@@ -265,12 +365,23 @@ mod tests {
 
     #[test]
     fn a_token_only_serves_the_query_it_came_from() {
-        let token = encode_token("acct/us-east-1/123/abc", "1:2:");
-        assert_eq!(
-            decode_token(&token, "1:2:").unwrap(),
-            "acct/us-east-1/123/abc"
-        );
+        let tail = "9999999998999/0c6a1e2f-aaaa";
+        let token = encode_token(tail, "1:2:");
+        assert_eq!(decode_token(&token, "1:2:").unwrap(), tail);
         assert!(decode_token(&token, "1:3:").is_err());
         assert!(decode_token("!!!", "1:2:").is_err());
+        // An earlier build's token, holding the whole key.
+        let old = encode_token(&format!("111122223333/us-east-1/{tail}"), "1:2:");
+        assert_eq!(decode_token(&old, "1:2:").unwrap(), tail);
+        for position in [
+            "",
+            "123/abc",
+            "9999999998999/",
+            "9999999998999/a\u{0}b",
+            "x/y/z",
+        ] {
+            let token = encode_token(position, "1:2:");
+            assert!(decode_token(&token, "1:2:").is_err(), "{position:?}");
+        }
     }
 }

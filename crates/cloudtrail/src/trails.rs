@@ -31,7 +31,6 @@ use crate::names::{
     TrailRef, check_bucket_name, check_s3_key_prefix, check_trail_name, kms_key_arn, parse_arn,
     sns_topic_arn, trail_arn,
 };
-use crate::organization::require_owner;
 use crate::streaming::{LogGroup, STREAMING, StreamingStatus};
 
 /// `CreateTrailResponse` and `UpdateTrailResponse` share their fields: the trail's settings.
@@ -129,7 +128,7 @@ impl CloudTrailState {
     ) -> Result<TrailRecord, ServiceError> {
         self.mutate(|| async {
             let stored = self.find_trail(ctx, reference).await?;
-            require_owner(ctx, &stored.value)?;
+            self.require_owner(ctx, &stored.value).await?;
             require_home_region(ctx, &stored.value)?;
             let mut trail = stored.value.clone();
             change(&mut trail)?;
@@ -147,9 +146,17 @@ pub(crate) async fn create_trail(
     input: CreateTrailRequest,
 ) -> Result<CreateTrailResponse, ServiceError> {
     check_trail_name(&input.name)?;
-    let account = ctx.account().as_str().to_owned();
+    // A delegated administrator's organization trail belongs to the management account.
+    let account = if input.is_organization_trail == Some(true) {
+        state
+            .organization_trail_owner(ctx.account().as_str())
+            .await?
+    } else {
+        ctx.account().as_str().to_owned()
+    };
     let region = ctx.region.as_str().to_owned();
     let tags = input.tags_list.unwrap_or_default();
+    let kms_key_id = input.kms_key_id.clone().filter(|key| !key.is_empty());
     let mut trail = TrailRecord {
         account: account.clone(),
         name: input.name,
@@ -184,8 +191,8 @@ pub(crate) async fn create_trail(
         },
     )?;
     add_tags_to(&mut trail, tags)?;
-    if trail.is_organization_trail {
-        state.check_organization_trail(&trail).await?;
+    if let Some(key) = &kms_key_id {
+        trail.kms_key_id = state.check_trail_key(&trail, key).await?;
     }
     let trail = state
         .mutate(|| async {
@@ -315,7 +322,7 @@ pub(crate) async fn update_trail(
     let trail = state
         .mutate(|| async {
             let stored = state.find_trail(ctx, &input.name).await?;
-            require_owner(ctx, &stored.value)?;
+            state.require_owner(ctx, &stored.value).await?;
             require_home_region(ctx, &stored.value)?;
             let mut trail = stored.value.clone();
             if let Some(include) = input.include_global_service_events {
@@ -331,6 +338,9 @@ pub(crate) async fn update_trail(
                 trail.is_organization_trail = organization;
             }
             apply_settings(&mut trail, settings.clone())?;
+            if let Some(key) = settings.kms_key_id.as_deref().filter(|key| !key.is_empty()) {
+                trail.kms_key_id = state.check_trail_key(&trail, key).await?;
+            }
             if let Some(multi_region) = input.is_multi_region_trail {
                 if multi_region && !trail.is_multi_region_trail {
                     // The name now has to be free in every region.
@@ -357,7 +367,7 @@ pub(crate) async fn delete_trail(
     state
         .mutate(|| async {
             let stored = state.find_trail(ctx, &input.name).await?;
-            require_owner(ctx, &stored.value)?;
+            state.require_owner(ctx, &stored.value).await?;
             require_home_region(ctx, &stored.value)?;
             let key = stored.value.key();
             // The trail's delivery state goes with it: a trail made again under the name
@@ -439,6 +449,7 @@ pub(crate) async fn get_trail_status(
             .map(|succeeded| succeeded.to_string()),
         latest_delivery_error: delivery.latest_delivery_error,
         latest_digest_delivery_time: delivery.latest_digest_millis.map(Timestamp::from_millis),
+        latest_digest_delivery_error: delivery.latest_digest_delivery_error,
         latest_cloud_watch_logs_delivery_time: streaming
             .latest_delivery_millis
             .map(Timestamp::from_millis),

@@ -1,6 +1,7 @@
 //! Organization trails, with a stand-in for AWS Organizations: only the management account, with
-//! trusted access enabled, makes one; member accounts see it read-only; its delivery covers every
-//! account of the organization from the time it joined, in AWS's organization layout.
+//! trusted access enabled, or a delegated administrator it registered, makes one; other member
+//! accounts see it read-only; its delivery covers every account of the organization from the time
+//! it joined, in AWS's organization layout.
 
 #![allow(
     clippy::unwrap_used,
@@ -19,9 +20,10 @@ use palisade_core::clock::Clock;
 use palisade_core::service::{BoxFuture, ErrorKind};
 use palisade_model_cloudtrail::Cloudtrail;
 use palisade_model_cloudtrail::types::{
-    CreateTrailRequest, DeleteTrailRequest, DescribeTrailsRequest, EventSelector, GetTrailRequest,
-    GetTrailStatusRequest, ListTrailsRequest, PutEventSelectorsRequest, StartLoggingRequest,
-    StopLoggingRequest, UpdateTrailRequest,
+    CreateTrailRequest, DeleteTrailRequest, DeregisterOrganizationDelegatedAdminRequest,
+    DescribeTrailsRequest, EventSelector, GetTrailRequest, GetTrailStatusRequest,
+    ListTrailsRequest, PutEventSelectorsRequest, RegisterOrganizationDelegatedAdminRequest,
+    StartLoggingRequest, StopLoggingRequest, UpdateTrailRequest,
 };
 use support::{ACCOUNT, Harness, event_names, files};
 
@@ -35,6 +37,8 @@ const TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org";
 struct Organization {
     members: Mutex<Vec<MemberAccount>>,
     cloudtrail_access: Mutex<bool>,
+    /// CloudTrail's delegated administrators.
+    delegated: Mutex<Vec<String>>,
 }
 
 impl Organization {
@@ -45,6 +49,7 @@ impl Organization {
                 joined_millis: 0,
             }]),
             cloudtrail_access: Mutex::new(false),
+            delegated: Mutex::new(Vec::new()),
         })
     }
 
@@ -90,6 +95,41 @@ impl TrailOrganizations for Organization {
         Box::pin(async move {
             Ok(service_principal == "cloudtrail.amazonaws.com"
                 && *self.cloudtrail_access.lock().unwrap())
+        })
+    }
+
+    fn delegated_administrators<'a>(
+        &'a self,
+        _management_account: &'a str,
+        _service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, ServiceError>> {
+        Box::pin(async move { Ok(self.delegated.lock().unwrap().clone()) })
+    }
+
+    fn register_delegated_administrator<'a>(
+        &'a self,
+        _management_account: &'a str,
+        account: &'a str,
+        _service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        Box::pin(async move {
+            self.delegated.lock().unwrap().push(account.to_owned());
+            Ok(())
+        })
+    }
+
+    fn deregister_delegated_administrator<'a>(
+        &'a self,
+        _management_account: &'a str,
+        account: &'a str,
+        _service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        Box::pin(async move {
+            self.delegated
+                .lock()
+                .unwrap()
+                .retain(|admin| admin != account);
+            Ok(())
         })
     }
 }
@@ -308,6 +348,180 @@ async fn member_accounts_see_the_organization_trail_but_cannot_change_it() {
         .stop_logging(
             &harness.ctx("us-east-1"),
             StopLoggingRequest { name: name() },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delegated_administrator_manages_organization_trails_the_management_account_owns() {
+    const ADMIN: &str = "555566667777";
+    let organization = Organization::new();
+    organization.join(MEMBER, 0);
+    organization.join(ADMIN, 0);
+    let harness = Harness::with_organizations(Arc::clone(&organization) as _).await;
+    let management = harness.ctx("us-east-1");
+    let admin = harness.ctx_of(ADMIN, "us-east-1");
+    let member = harness.ctx_of(MEMBER, "us-east-1");
+    let register = |account: &str| RegisterOrganizationDelegatedAdminRequest {
+        member_account_id: account.to_owned(),
+    };
+    let deregister = |account: &str| DeregisterOrganizationDelegatedAdminRequest {
+        delegated_admin_account_id: account.to_owned(),
+    };
+    let state = &harness.state;
+
+    let refused = state
+        .register_organization_delegated_admin(&management, register(ADMIN))
+        .await;
+    assert_eq!(code(refused), "CloudTrailAccessNotEnabledException");
+    *organization.cloudtrail_access.lock().unwrap() = true;
+    for (ctx, account, expected) in [
+        (&member, ADMIN, "NotOrganizationManagementAccountException"),
+        (
+            &harness.ctx_of(OUTSIDER, "us-east-1"),
+            ADMIN,
+            "OrganizationsNotInUseException",
+        ),
+        (
+            &management,
+            ACCOUNT,
+            "CannotDelegateManagementAccountException",
+        ),
+        (&management, OUTSIDER, "AccountNotFoundException"),
+    ] {
+        let refused = state
+            .register_organization_delegated_admin(ctx, register(account))
+            .await;
+        assert_eq!(code(refused), expected, "{account}");
+    }
+    let refused = state
+        .deregister_organization_delegated_admin(&management, deregister(ADMIN))
+        .await;
+    assert_eq!(code(refused), "AccountNotRegisteredException");
+    state
+        .register_organization_delegated_admin(&management, register(ADMIN))
+        .await
+        .unwrap();
+    let refused = state
+        .register_organization_delegated_admin(&management, register(ADMIN))
+        .await;
+    assert_eq!(code(refused), "AccountRegisteredException");
+    // A delegated administrator registers no one.
+    let refused = state
+        .register_organization_delegated_admin(&admin, register(MEMBER))
+        .await;
+    assert_eq!(code(refused), "NotOrganizationManagementAccountException");
+
+    // The delegated administrator's organization trail is the management account's.
+    let created = state
+        .create_trail(&admin, organization_trail("org"))
+        .await
+        .unwrap();
+    assert_eq!(created.trail_arn.as_deref(), Some(TRAIL_ARN));
+    let listed = state
+        .list_trails(&management, ListTrailsRequest::default())
+        .await
+        .unwrap()
+        .trails
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].trail_arn.as_deref(), Some(TRAIL_ARN));
+    for reference in ["org", TRAIL_ARN] {
+        state
+            .start_logging(
+                &admin,
+                StartLoggingRequest {
+                    name: reference.to_owned(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    state
+        .update_trail(
+            &admin,
+            UpdateTrailRequest {
+                name: TRAIL_ARN.to_owned(),
+                s3_bucket_name: Some("elsewhere".to_owned()),
+                ..UpdateTrailRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    state
+        .put_event_selectors(
+            &admin,
+            PutEventSelectorsRequest {
+                trail_name: TRAIL_ARN.to_owned(),
+                event_selectors: Some(vec![EventSelector::default()]),
+                advanced_event_selectors: None,
+            },
+        )
+        .await
+        .unwrap();
+    let status = state
+        .get_trail_status(
+            &management,
+            GetTrailStatusRequest {
+                name: "org".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.is_logging, Some(true));
+    // Other members still only read it.
+    let refused = state
+        .stop_logging(
+            &member,
+            StopLoggingRequest {
+                name: TRAIL_ARN.to_owned(),
+            },
+        )
+        .await;
+    assert_eq!(code(refused), "NotOrganizationMasterAccountException");
+
+    // The limit is three.
+    for account in ["100000000001", "100000000002", "100000000003"] {
+        organization.join(account, 0);
+    }
+    state
+        .register_organization_delegated_admin(&management, register("100000000001"))
+        .await
+        .unwrap();
+    state
+        .register_organization_delegated_admin(&management, register("100000000002"))
+        .await
+        .unwrap();
+    let refused = state
+        .register_organization_delegated_admin(&management, register("100000000003"))
+        .await;
+    assert_eq!(code(refused), "DelegatedAdminAccountLimitExceededException");
+
+    // Deregistered, it changes the trail no more; the trail stays.
+    state
+        .deregister_organization_delegated_admin(&management, deregister(ADMIN))
+        .await
+        .unwrap();
+    let refused = state
+        .delete_trail(
+            &admin,
+            DeleteTrailRequest {
+                name: TRAIL_ARN.to_owned(),
+            },
+        )
+        .await;
+    assert_eq!(code(refused), "NotOrganizationMasterAccountException");
+    let refused = state
+        .create_trail(&admin, organization_trail("second"))
+        .await;
+    assert_eq!(code(refused), "NotOrganizationMasterAccountException");
+    state
+        .delete_trail(
+            &management,
+            DeleteTrailRequest {
+                name: TRAIL_ARN.to_owned(),
+            },
         )
         .await
         .unwrap();

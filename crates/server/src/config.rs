@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
+use palisade_cloudtrail::s3::{S3Credentials, S3Settings};
 use palisade_core::{AccountId, Sensitive};
 use palisade_policy::Cidr;
 use serde::Deserialize;
@@ -53,6 +54,25 @@ pub struct ServeArgs {
     /// Seconds between trail deliveries (default 300).
     #[arg(long, env = "PALISADE_TRAIL_DELIVERY_INTERVAL_SECS")]
     pub trail_delivery_interval_secs: Option<u64>,
+    /// An S3-compatible endpoint (`http(s)://host[:port]`) that trails deliver to, buckets
+    /// addressed path-style, instead of the delivery directory.
+    #[arg(long, env = "PALISADE_TRAIL_S3_ENDPOINT")]
+    pub trail_s3_endpoint: Option<String>,
+    /// The region of the trails' buckets (default: the standard AWS environment's, else
+    /// us-east-1).
+    #[arg(long, env = "PALISADE_TRAIL_S3_REGION")]
+    pub trail_s3_region: Option<String>,
+    /// The access key id trails deliver to S3 with (default: the standard AWS environment's
+    /// credentials).
+    #[arg(long, env = "PALISADE_TRAIL_S3_ACCESS_KEY_ID")]
+    pub trail_s3_access_key_id: Option<String>,
+    /// The secret access key trails deliver to S3 with.
+    #[arg(
+        long,
+        env = "PALISADE_TRAIL_S3_SECRET_ACCESS_KEY",
+        hide_env_values = true
+    )]
+    pub trail_s3_secret_access_key: Option<String>,
     /// Proxies (addresses or CIDRs, comma-separated) whose `X-Forwarded-For` and
     /// `X-Forwarded-Proto` are believed; by default none, and the peer is the client.
     #[arg(long, env = "PALISADE_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -86,6 +106,10 @@ struct FileConfig {
     rotation_functions: Option<PathBuf>,
     trail_delivery_dir: Option<PathBuf>,
     trail_delivery_interval_secs: Option<u64>,
+    trail_s3_endpoint: Option<String>,
+    trail_s3_region: Option<String>,
+    trail_s3_access_key_id: Option<String>,
+    trail_s3_secret_access_key: Option<String>,
     trusted_proxies: Option<Vec<String>>,
 }
 
@@ -135,6 +159,8 @@ pub struct Config {
     pub trail_delivery_dir: PathBuf,
     /// How often trails deliver.
     pub trail_delivery_interval: Duration,
+    /// The S3 endpoint trails deliver to; `None` delivers into `trail_delivery_dir`.
+    pub trail_s3: Option<S3Settings>,
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<Cidr>,
 }
@@ -177,6 +203,7 @@ impl Config {
             rotation_functions: None,
             trail_delivery_dir: data_dir.join(TRAIL_DELIVERY_DIR),
             trail_delivery_interval: DEFAULT_TRAIL_DELIVERY_INTERVAL,
+            trail_s3: None,
             trusted_proxies: Vec::new(),
         }
     }
@@ -218,22 +245,15 @@ impl Config {
             Some(text) => AccountId::parse(&text)
                 .ok_or_else(|| ConfigError(format!("the account id {text:?} is not 12 digits")))?,
         };
-        let root_credentials = match (
+        let root_credentials = access_key(
+            "root",
             args.root_access_key_id.or(file.root_access_key_id),
             args.root_secret_access_key.or(file.root_secret_access_key),
-        ) {
-            (Some(access_key_id), Some(secret)) => Some(RootCredentials {
-                access_key_id,
-                secret_access_key: Sensitive::new(secret),
-            }),
-            (None, None) => None,
-            _ => {
-                return Err(ConfigError(
-                    "root credentials need both an access key id and a secret access key"
-                        .to_owned(),
-                ));
-            }
-        };
+        )?
+        .map(|(access_key_id, secret_access_key)| RootCredentials {
+            access_key_id,
+            secret_access_key,
+        });
         if root_credentials.is_none() && !listen.ip().is_loopback() {
             return Err(ConfigError(format!(
                 "refusing to listen on {listen} without root credentials: the well-known test/test \
@@ -256,6 +276,13 @@ impl Config {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+        let trail_s3 = trail_s3_settings(
+            args.trail_s3_endpoint.or(file.trail_s3_endpoint),
+            args.trail_s3_region.or(file.trail_s3_region),
+            args.trail_s3_access_key_id.or(file.trail_s3_access_key_id),
+            args.trail_s3_secret_access_key
+                .or(file.trail_s3_secret_access_key),
+        )?;
         Ok(Self {
             listen,
             trusted_proxies,
@@ -278,9 +305,58 @@ impl Config {
                 .or(file.trail_delivery_interval_secs)
                 .map_or(DEFAULT_TRAIL_DELIVERY_INTERVAL, Duration::from_secs)
                 .max(Duration::from_secs(1)),
+            trail_s3,
             data_dir,
         })
     }
+}
+
+/// An access key given as its two halves: both or neither.
+fn access_key(
+    whose: &str,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+) -> Result<Option<(String, Sensitive<String>)>, ConfigError> {
+    match (access_key_id, secret_access_key) {
+        (Some(access_key_id), Some(secret)) => Ok(Some((access_key_id, Sensitive::new(secret)))),
+        (None, None) => Ok(None),
+        _ => Err(ConfigError(format!(
+            "{whose} credentials need both an access key id and a secret access key"
+        ))),
+    }
+}
+
+/// The S3 endpoint trails deliver to, if one is set; region and credentials only go with one.
+fn trail_s3_settings(
+    endpoint: Option<String>,
+    region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+) -> Result<Option<S3Settings>, ConfigError> {
+    let credentials = access_key("trail S3", access_key_id, secret_access_key)?.map(
+        |(access_key_id, secret_access_key)| S3Credentials {
+            access_key_id,
+            secret_access_key,
+        },
+    );
+    let Some(endpoint) = endpoint else {
+        if region.is_some() || credentials.is_some() {
+            return Err(ConfigError(
+                "the trail S3 region and credentials need --trail-s3-endpoint".to_owned(),
+            ));
+        }
+        return Ok(None);
+    };
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(ConfigError(format!(
+            "the trail S3 endpoint {endpoint:?} must start with http:// or https://"
+        )));
+    }
+    Ok(Some(S3Settings {
+        endpoint,
+        region,
+        credentials,
+    }))
 }
 
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -355,6 +431,45 @@ mod tests {
                 .0
                 .contains("\"10.0.0.0/33\" is not an IP address or CIDR block")
         );
+
+        std::fs::write(
+            &path,
+            "trail_s3_endpoint = \"http://127.0.0.1:9000\"\ntrail_s3_region = \"eu-west-1\"\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path.clone()),
+            trail_s3_access_key_id: Some("AKIAEXAMPLE".into()),
+            trail_s3_secret_access_key: Some("secret".into()),
+            ..ServeArgs::default()
+        };
+        let s3 = Config::resolve(args).unwrap().trail_s3.unwrap();
+        assert_eq!(s3.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(s3.credentials.unwrap().access_key_id, "AKIAEXAMPLE");
+        assert!(
+            Config::resolve(ServeArgs::default())
+                .unwrap()
+                .trail_s3
+                .is_none()
+        );
+        for args in [
+            ServeArgs {
+                trail_s3_endpoint: Some("127.0.0.1:9000".into()),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                trail_s3_region: Some("eu-west-1".into()),
+                ..ServeArgs::default()
+            },
+            ServeArgs {
+                trail_s3_endpoint: Some("http://127.0.0.1:9000".into()),
+                trail_s3_access_key_id: Some("AKIAEXAMPLE".into()),
+                ..ServeArgs::default()
+            },
+        ] {
+            assert!(Config::resolve(args).is_err());
+        }
 
         std::fs::write(&path, "unknown_setting = 1\n").unwrap();
         let args = ServeArgs {

@@ -20,7 +20,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the AWS API.
-    Serve(ServeArgs),
+    // Boxed: the settings outweigh every other command's arguments many times over.
+    Serve(Box<ServeArgs>),
     /// Copy the embedded store to a file, consistently, while the server may be running.
     Backup {
         /// The data directory of the store.
@@ -107,7 +108,7 @@ fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve(args) => {
-            let config = Config::resolve(args).map_err(|error| error.to_string())?;
+            let config = Config::resolve(*args).map_err(|error| error.to_string())?;
             init_logging(config.log_format);
             let server = palisade_server::start(config)
                 .await

@@ -9,6 +9,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use palisade_audit::AuditLog;
+use palisade_cloudtrail::s3::S3Sink;
+use palisade_cloudtrail::sink::{LocalDirectory, TrailSink};
 use palisade_core::clock::{Clock, SystemClock};
 use palisade_core::events::EventSink;
 use palisade_core::keys::KeyService;
@@ -25,7 +27,9 @@ use crate::keys::ServiceKeys;
 use crate::metrics::Metrics;
 use crate::resource_tags::ResourceTags;
 use crate::secret_reader::ServiceSecrets;
-use crate::services::{Built, EventLogGroups, Services, TrailLogGroups, TrailOrganizations};
+use crate::services::{
+    Built, EventLogGroups, Services, TrailKeys, TrailLogGroups, TrailOrganizations,
+};
 use crate::state::AppState;
 
 /// The server could not start.
@@ -186,19 +190,27 @@ async fn start_serving(
             )))
             .with_events(event_sink),
     );
+    let trail_sink: Arc<dyn TrailSink> = match &config.trail_s3 {
+        Some(settings) => Arc::new(S3Sink::connect(settings).await),
+        None => Arc::new(LocalDirectory::new(config.trail_delivery_dir.clone())),
+    };
     let cloudtrail = Arc::new(
         palisade_cloudtrail::CloudTrailState::new(
             Store::clone(&store),
             Arc::clone(&clock),
             audit.clone(),
         )
-        .with_delivery_root(config.trail_delivery_dir.clone())
+        .with_delivery_sink(trail_sink)
         .with_log_groups(Arc::new(TrailLogGroups {
             logs: Arc::clone(&logs),
             clock: Arc::clone(&clock),
         }))
         .with_organizations(Arc::new(TrailOrganizations {
             organizations: Arc::clone(&organizations),
+            clock: Arc::clone(&clock),
+        }))
+        .with_keys(Arc::new(TrailKeys {
+            kms: Arc::clone(&kms),
             clock: Arc::clone(&clock),
         })),
     );

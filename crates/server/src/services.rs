@@ -6,12 +6,16 @@ use std::sync::Arc;
 use palisade_core::model::ServiceModel;
 use palisade_core::service::{BoxFuture, ErrorKind};
 use palisade_core::{Service, ServiceError};
+use palisade_model_kms::Kms as _;
+use palisade_model_kms::errors as kms_errors;
+use palisade_model_kms::types::{DescribeKeyRequest, KeySpec, KeyUsageType};
 use palisade_model_logs::Logs as _;
 use palisade_model_logs::errors as logs_errors;
 use palisade_model_logs::types::{CreateLogStreamRequest, InputLogEvent, PutLogEventsRequest};
 use palisade_model_organizations::Organizations as _;
 use palisade_model_organizations::types::{
-    ListAWSServiceAccessForOrganizationRequest, ListAccountsRequest,
+    DeregisterDelegatedAdministratorRequest, ListAWSServiceAccessForOrganizationRequest,
+    ListAccountsRequest, ListDelegatedAdministratorsRequest, RegisterDelegatedAdministratorRequest,
 };
 
 /// A service whose operations are not built yet: each answers `NotImplemented`.
@@ -128,7 +132,8 @@ pub struct TrailOrganizations {
 
 impl TrailOrganizations {
     /// CloudTrail's call to Organizations as `management_account`, the only account that may
-    /// list its organization's accounts and trusted services.
+    /// list its organization's accounts and trusted services and register delegated
+    /// administrators.
     fn management_call(
         &self,
         management_account: &str,
@@ -228,6 +233,154 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
                     return Ok(enabled);
                 }
             }
+        })
+    }
+
+    fn delegated_administrators<'a>(
+        &'a self,
+        management_account: &'a str,
+        service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.management_call(management_account)?;
+            let mut accounts = Vec::new();
+            let mut next_token = None;
+            loop {
+                let page = self
+                    .organizations
+                    .list_delegated_administrators(
+                        &ctx,
+                        ListDelegatedAdministratorsRequest {
+                            service_principal: Some(service_principal.to_owned()),
+                            next_token,
+                            max_results: None,
+                        },
+                    )
+                    .await?;
+                accounts.extend(
+                    page.delegated_administrators
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|administrator| administrator.id),
+                );
+                next_token = page.next_token;
+                if next_token.is_none() {
+                    return Ok(accounts);
+                }
+            }
+        })
+    }
+
+    fn register_delegated_administrator<'a>(
+        &'a self,
+        management_account: &'a str,
+        account: &'a str,
+        service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.management_call(management_account)?;
+            self.organizations
+                .register_delegated_administrator(
+                    &ctx,
+                    RegisterDelegatedAdministratorRequest {
+                        account_id: account.to_owned(),
+                        service_principal: service_principal.to_owned(),
+                    },
+                )
+                .await
+        })
+    }
+
+    fn deregister_delegated_administrator<'a>(
+        &'a self,
+        management_account: &'a str,
+        account: &'a str,
+        service_principal: &'a str,
+    ) -> BoxFuture<'a, Result<(), ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.management_call(management_account)?;
+            self.organizations
+                .deregister_delegated_administrator(
+                    &ctx,
+                    DeregisterDelegatedAdministratorRequest {
+                        account_id: account.to_owned(),
+                        service_principal: service_principal.to_owned(),
+                    },
+                )
+                .await
+        })
+    }
+}
+
+/// KMS, as CloudTrail reads a trail's key: found as `DescribeKey` finds it for the trail's account
+/// in its home region (another account's key by its key or alias ARN), with its key policy and
+/// the KMS condition keys a `GenerateDataKey` on it bears. CloudTrail decides the key policy
+/// itself, for its service principal.
+pub struct TrailKeys {
+    /// KMS.
+    pub kms: Arc<palisade_kms::KmsState>,
+    /// The server's clock, for the calls' time.
+    pub clock: Arc<dyn palisade_core::clock::Clock>,
+}
+
+impl palisade_cloudtrail::TrailKeys for TrailKeys {
+    fn find_key<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<palisade_cloudtrail::TrailKey>, ServiceError>> {
+        Box::pin(async move {
+            let (Some(account), Some(region)) = (
+                palisade_core::AccountId::parse(account),
+                palisade_core::Region::parse(region),
+            ) else {
+                return Ok(None);
+            };
+            let ctx = cloudtrail_call(account, region, self.clock.as_ref());
+            let Some(facts) = self.kms.key_facts(&ctx, "GenerateDataKey", key_id).await else {
+                return Ok(None);
+            };
+            let described = self
+                .kms
+                .describe_key(
+                    &ctx,
+                    DescribeKeyRequest {
+                        key_id: facts.arn.clone(),
+                        grant_tokens: None,
+                    },
+                )
+                .await;
+            let metadata = match described {
+                Ok(described) => described.key_metadata.unwrap_or_default(),
+                Err(error) if is_error(&error, &kms_errors::NOT_FOUND_EXCEPTION) => {
+                    return Ok(None);
+                }
+                Err(error) => return Err(error),
+            };
+            let symmetric_encryption = metadata.key_spec == Some(KeySpec::SymmetricDefault)
+                && metadata.key_usage == Some(KeyUsageType::EncryptDecrypt);
+            // The request is the service principal's, made in no account of its own.
+            let condition_keys = palisade_kms::condition_keys(
+                "",
+                "GenerateDataKey",
+                &palisade_core::value::StructBuilder::new().build(),
+                Some(&facts),
+            )
+            .into_iter()
+            .filter(|(name, _)| name != "kms:CallerAccount")
+            .collect();
+            Ok(Some(palisade_cloudtrail::TrailKey {
+                state: metadata
+                    .key_state
+                    .as_ref()
+                    .map_or("Unavailable", |state| state.as_str())
+                    .to_owned(),
+                symmetric_encryption,
+                policy: facts.policy.clone(),
+                condition_keys,
+                arn: facts.arn,
+            }))
         })
     }
 }
