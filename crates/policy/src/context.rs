@@ -2,8 +2,9 @@
 //!
 //! "Key names are case-insensitive. For example, `aws:CurrentTime` is equivalent to
 //! `AWS:currenttime`" (IAM User Guide, Policy variables); values stay case-sensitive. Keys are
-//! lowercased and hashed once when inserted, and policies lowercase and hash theirs once when
-//! parsed, so a lookup during evaluation is a binary search over integers.
+//! hashed case-insensitively once when inserted (ASCII keys, nearly all, are kept as given and
+//! compared without case, so inserting one copies nothing), and policies lowercase and hash
+//! theirs once when parsed, so a lookup during evaluation is a binary search over integers.
 //!
 //! A key holds one value or many (multivalued keys such as `aws:TagKeys`,
 //! `aws:CalledVia`, `aws:PrincipalOrgPaths`). Values are kept as strings and typed lazily by the
@@ -26,7 +27,7 @@ pub struct Context<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry<'a> {
     hash: u64,
-    /// Lowercased.
+    /// As inserted when ASCII, compared without ASCII case; lowercased otherwise.
     key: Cow<'a, str>,
     values: Vec<Cow<'a, str>>,
 }
@@ -41,7 +42,11 @@ pub(crate) struct KeyName {
 
 impl KeyName {
     pub(crate) fn new(key: &str) -> KeyName {
-        let lowercase = lowercase(Cow::Borrowed(key)).into_owned();
+        let lowercase = if key.is_ascii() {
+            key.to_ascii_lowercase()
+        } else {
+            key.to_lowercase()
+        };
         KeyName {
             hash: hash(&lowercase),
             lowercase: lowercase.into(),
@@ -92,7 +97,7 @@ impl<'a> Context<'a> {
         self.lookup(&KeyName::new(key))
     }
 
-    /// Iterates over the keys (lowercased) and their values.
+    /// Iterates over the keys (ASCII keys as first inserted, others lowercased) and their values.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[Cow<'a, str>])> {
         self.entries
             .iter()
@@ -108,11 +113,18 @@ impl<'a> Context<'a> {
     }
 
     fn set(&mut self, key: Cow<'a, str>, values: Vec<Cow<'a, str>>) {
-        let key = lowercase(key);
+        let key = if key.is_ascii() {
+            key
+        } else {
+            Cow::Owned(key.to_lowercase())
+        };
         let hash = hash(&key);
-        let position = self
-            .entries
-            .binary_search_by(|entry| entry.hash.cmp(&hash).then_with(|| (*entry.key).cmp(&key)));
+        let position = self.entries.binary_search_by(|entry| {
+            entry
+                .hash
+                .cmp(&hash)
+                .then_with(|| compare_folded(&entry.key, &key))
+        });
         match position {
             Ok(index) => {
                 if let Some(entry) = self.entries.get_mut(index) {
@@ -128,33 +140,26 @@ impl<'a> Context<'a> {
             entry
                 .hash
                 .cmp(&key.hash)
-                .then_with(|| (*entry.key).cmp(&*key.lowercase))
+                .then_with(|| compare_folded(&entry.key, &key.lowercase))
         })
     }
 }
 
-/// FNV-1a: short keys, no adversary who gains from collisions (a collision only costs one more
-/// string comparison), and the same value at parse time and at insertion.
+/// FNV-1a over the key with ASCII case folded: short keys, no adversary who gains from
+/// collisions (a collision only costs one more string comparison), and the same value at parse
+/// time and at insertion.
 fn hash(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
-/// Lowercases a key, borrowing when it already is. Keys are nearly always ASCII, whose
-/// lowercasing needs no Unicode tables.
-fn lowercase(key: Cow<'_, str>) -> Cow<'_, str> {
-    if key.is_ascii() {
-        if key.bytes().any(|byte| byte.is_ascii_uppercase()) {
-            Cow::Owned(key.to_ascii_lowercase())
-        } else {
-            key
-        }
-    } else if key.chars().any(char::is_uppercase) {
-        Cow::Owned(key.to_lowercase())
-    } else {
-        key
-    }
+/// Orders keys as their lowercased forms would order: both sides are ASCII-case-folded byte by
+/// byte (non-ASCII keys are already lowercased, and folding leaves their other bytes alone).
+fn compare_folded(left: &str, right: &str) -> std::cmp::Ordering {
+    left.bytes()
+        .map(|byte| byte.to_ascii_lowercase())
+        .cmp(right.bytes().map(|byte| byte.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -178,6 +183,27 @@ mod tests {
         );
         context.insert("AWS:PRINCIPALTAG/DEPT", "Ops");
         assert_eq!(context.iter().count(), 1, "the same key, replaced");
+    }
+
+    #[test]
+    fn non_ascii_keys_are_case_insensitive_too() {
+        let mut context = Context::new();
+        context.insert("aws:PrincipalTag/Ünit", "a");
+        context.insert("aws:PrincipalTag/Zone", "b");
+        assert_eq!(
+            context
+                .get("aws:principaltag/ünit")
+                .and_then(<[_]>::first)
+                .map(|v| &**v),
+            Some("a")
+        );
+        assert_eq!(
+            context
+                .lookup(&KeyName::new("AWS:PRINCIPALTAG/ÜNIT"))
+                .map(<[_]>::len),
+            Some(1)
+        );
+        assert!(context.get("aws:principaltag/zone").is_some());
     }
 
     #[test]

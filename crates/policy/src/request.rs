@@ -19,7 +19,14 @@ pub fn global_context(ctx: &RequestContext) -> Context<'_> {
         .insert("aws:RequestedRegion", ctx.region.as_str())
         .insert("aws:CurrentTime", iso8601(epoch_seconds))
         .insert("aws:EpochTime", epoch_seconds.to_string())
-        .insert("aws:SecureTransport", ctx.secure_transport.to_string())
+        .insert(
+            "aws:SecureTransport",
+            if ctx.secure_transport {
+                "true"
+            } else {
+                "false"
+            },
+        )
         .insert("aws:PrincipalArn", principal.arn.as_str())
         .insert("aws:PrincipalAccount", principal.account.as_str())
         .insert("aws:userid", principal.user_id.as_str());
