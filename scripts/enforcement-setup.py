@@ -1,4 +1,4 @@
-"""Makes the principal and resources `scripts/bench-enforcement` drives, on one server, and writes
+"""Makes the principal and resources `scripts/bench-cost enforcement` drives, on one server, and writes
 the request bodies and the principal's credentials into a directory.
 
 The principal is the realistic one of the IAM issue's decision benchmark: an IAM user in a member
