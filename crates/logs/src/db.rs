@@ -8,6 +8,8 @@
 //! - keyspace `EVENTS`: `<tenant><group>:<stream>:<timestamp>:<sequence>` → a JSON
 //!   `EventRecord`, the timestamp and the stream's ingestion sequence number zero-padded so that
 //!   a stream's time range is one key range, in time then ingestion order;
+//!   in a group with a KMS key the record holds the message sealed, and the `GroupRecord` the
+//!   KMS-sealed data keys (module `encryption`);
 //! - keyspace `METRIC_FILTERS`: `<tenant><group>:<filter>` → a JSON `MetricFilterRecord`.
 
 use std::future::Future;

@@ -3,6 +3,9 @@
 //!
 //! An event's position in its stream is its timestamp then its ingestion sequence number; the
 //! event key ends with both, zero-padded, so positions order like keys.
+//!
+//! The message of an event written to a group with a KMS key is stored sealed (module
+//! `encryption`); reads open it, and fail as a write would when Logs may no longer use the key.
 
 use std::collections::VecDeque;
 
@@ -14,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::LogsState;
 use crate::db::{CHUNK, EVENTS, STREAMS, Tenant, plain};
+use crate::encryption::SealedMessage;
 use crate::pattern::FilterPattern;
 use crate::streams::{StreamRecord, group_name};
 
@@ -32,7 +36,20 @@ const DEFAULT_EVENTS: usize = 10_000;
 pub(crate) struct EventRecord {
     pub timestamp: i64,
     pub ingestion_time: i64,
+    /// The message; empty when it is sealed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<SealedMessage>,
+}
+
+impl EventRecord {
+    /// The length of the message, as stored bytes count it.
+    pub fn size(&self) -> usize {
+        self.sealed
+            .as_ref()
+            .map_or(self.message.len(), SealedMessage::plain_len)
+    }
 }
 
 /// Where an event sits in its stream.
@@ -112,7 +129,8 @@ async fn put_for(
     let events = &input.log_events;
     check_batch(events)?;
     let (group, stream) = (&input.log_group_name, &input.log_stream_name);
-    let retention = state.group(tenant, group).await?.value.retention_in_days;
+    let group_record = state.group(tenant, group).await?.value;
+    let retention = group_record.retention_in_days;
     let now = state.now();
     let too_old = events
         .iter()
@@ -127,13 +145,21 @@ async fn put_for(
     let first = too_old.max(expired).map_or(0, |index| index + 1);
     let end = too_new.unwrap_or(events.len());
     let accepted = events.get(first..end).unwrap_or_default();
+    // Sealed once, outside the transaction that may run again.
+    let sealed: Vec<Option<SealedMessage>> = match state.sealer(tenant, &group_record).await? {
+        Some(sealer) => accepted
+            .iter()
+            .map(|event| sealer.seal(&event.message).map(Some))
+            .collect::<Result<_, _>>()?,
+        None => vec![None; accepted.len()],
+    };
     let key = tenant.child_key(group, stream);
     let sequence = state
         .mutate(|| async {
             let mut record = state.stream(tenant, group, stream).await?;
             let mut txn = Transaction::new().expect_version(STREAMS, &key, record.version);
             let stream_record: &mut StreamRecord = &mut record.value;
-            for event in accepted {
+            for (event, sealed) in accepted.iter().zip(&sealed) {
                 stream_record.sequence += 1;
                 let position = Position {
                     timestamp: event.timestamp,
@@ -147,7 +173,12 @@ async fn put_for(
                 let stored = EventRecord {
                     timestamp: event.timestamp,
                     ingestion_time: now,
-                    message: event.message.clone(),
+                    message: if sealed.is_some() {
+                        String::new()
+                    } else {
+                        event.message.clone()
+                    },
+                    sealed: sealed.clone(),
                 };
                 txn = txn.put(EVENTS, &event_key, plain(&stored)?);
                 stream_record.first_event = Some(
@@ -251,6 +282,7 @@ pub(crate) async fn get(
 ) -> Result<GetLogEventsResponse, ServiceError> {
     let tenant = Tenant::of(ctx);
     let group = group_name(&tenant, input.log_group_name, input.log_group_identifier)?;
+    let group_record = state.group(&tenant, &group).await?.value;
     state
         .stream(&tenant, &group, &input.log_stream_name)
         .await?;
@@ -337,16 +369,17 @@ pub(crate) async fn get(
             token("b", at),
         ),
     };
+    let mut opener = state.opener(&tenant, &group_record);
+    let mut events = Vec::with_capacity(page.len());
+    for (_, event) in page {
+        events.push(OutputLogEvent {
+            timestamp: Some(event.timestamp),
+            message: Some(opener.message(event.message, event.sealed.as_ref()).await?),
+            ingestion_time: Some(event.ingestion_time),
+        });
+    }
     Ok(GetLogEventsResponse {
-        events: Some(
-            page.into_iter()
-                .map(|(_, event)| OutputLogEvent {
-                    timestamp: Some(event.timestamp),
-                    message: Some(event.message),
-                    ingestion_time: Some(event.ingestion_time),
-                })
-                .collect(),
-        ),
+        events: Some(events),
         next_forward_token: Some(next_forward),
         next_backward_token: Some(next_backward),
     })
@@ -395,7 +428,8 @@ pub(crate) async fn filter(
     }
     let pattern = FilterPattern::parse(input.filter_pattern.as_deref().unwrap_or_default())
         .map_err(|error| errors::invalid_parameter_exception(error.to_string()))?;
-    state.group(&tenant, &group).await?;
+    let group_record = state.group(&tenant, &group).await?.value;
+    let mut opener = state.opener(&tenant, &group_record);
     let cursor = input
         .next_token
         .as_deref()
@@ -432,7 +466,7 @@ pub(crate) async fn filter(
                 .scan(EVENTS, &stream_prefix, Some(&after), CHUNK)
                 .await?;
             let done = rows.len() < CHUNK;
-            for (key, event) in rows {
+            for (key, mut event) in rows {
                 if event.timestamp > end || matched > limit {
                     break 'scan;
                 }
@@ -446,9 +480,13 @@ pub(crate) async fn filter(
                     stream: stream.clone(),
                     sequence: position.sequence,
                 };
-                if cursor.as_ref().is_some_and(|cursor| here <= *cursor)
-                    || !pattern.matches(&event.message)
-                {
+                if cursor.as_ref().is_some_and(|cursor| here <= *cursor) {
+                    continue;
+                }
+                if let Some(sealed) = event.sealed.take() {
+                    event.message = opener.message(String::new(), Some(&sealed)).await?;
+                }
+                if !pattern.matches(&event.message) {
                     continue;
                 }
                 matched += 1;

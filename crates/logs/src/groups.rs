@@ -1,4 +1,5 @@
-//! Log groups: creation and deletion, listing, retention, tags, and the retention sweeper.
+//! Log groups: creation and deletion, listing, retention, KMS key association, tags, and the
+//! retention sweeper.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::LogsState;
 use crate::db::{CHUNK, EVENTS, GROUPS, METRIC_FILTERS, STREAMS, Stored, Tenant, plain};
+use crate::encryption::SealedDataKey;
 use crate::events::EventRecord;
 use crate::streams::StreamRecord;
 
@@ -33,6 +35,10 @@ pub(crate) struct GroupRecord {
     pub tags: BTreeMap<String, String>,
     pub class: String,
     pub deletion_protection: bool,
+    /// Every data key events were sealed under, kept after the key is disassociated so that
+    /// those events stay readable.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub data_keys: Vec<SealedDataKey>,
 }
 
 pub(crate) fn group_not_found() -> ServiceError {
@@ -66,16 +72,21 @@ pub(crate) async fn create(
     }
     let tags = input.tags.unwrap_or_default();
     check_tags(&tags)?;
+    let kms_key_id = match input.kms_key_id {
+        Some(key_id) => Some(state.check_group_key(&tenant, &name, &key_id).await?),
+        None => None,
+    };
     let record = GroupRecord {
         name: name.clone(),
         creation_time: state.now(),
         retention_in_days: None,
-        kms_key_id: input.kms_key_id,
+        kms_key_id,
         tags,
         class: input
             .log_group_class
             .map_or_else(|| "STANDARD".to_owned(), |class| class.as_str().to_owned()),
         deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+        data_keys: Vec::new(),
     };
     let key = tenant.group_key(&name);
     let txn = Transaction::new()
@@ -106,6 +117,9 @@ pub(crate) async fn delete(
         .expect_version(GROUPS, &key, group.version)
         .delete(GROUPS, &key);
     state.commit_or(txn, group_not_found).await?;
+    state
+        .data_keys
+        .forget(group.value.data_keys.into_iter().map(|key| key.id));
     let under = tenant.under_group(name);
     for keyspace in [EVENTS, STREAMS, METRIC_FILTERS] {
         state.delete_under(keyspace, &under).await?;
@@ -250,6 +264,98 @@ pub(crate) async fn set_deletion_protection(
     let name = crate::streams::group_name(&tenant, None, Some(input.log_group_identifier))?;
     update(state, &tenant, &name, |group| {
         group.deletion_protection = input.deletion_protection_enabled;
+        Ok(())
+    })
+    .await
+}
+
+/// The log group an `AssociateKmsKey` or `DisassociateKmsKey` request names: by name, or by
+/// the log group ARN in `resourceIdentifier`. The account's query results, the other resource
+/// AWS takes there, are not built (Logs Insights queries are not).
+fn kms_target(
+    operation: &str,
+    tenant: &Tenant,
+    name: Option<String>,
+    resource: Option<String>,
+) -> Result<String, ServiceError> {
+    match (name, resource) {
+        (Some(name), None) => Ok(name),
+        (None, Some(resource)) => {
+            if let Some(name) = tenant.group_in_arn(&resource) {
+                return Ok(name.to_owned());
+            }
+            if resource
+                == format!(
+                    "arn:aws:logs:{}:{}:query-result:*",
+                    tenant.region, tenant.account
+                )
+            {
+                return Err(ServiceError::not_implemented(
+                    &palisade_model_logs::MODEL,
+                    &format!("{operation} for query results"),
+                ));
+            }
+            Err(errors::invalid_parameter_exception(format!(
+                "Invalid resourceIdentifier: {resource}"
+            )))
+        }
+        _ => Err(errors::invalid_parameter_exception(
+            "Exactly one of logGroupName and resourceIdentifier must be specified.",
+        )),
+    }
+}
+
+pub(crate) async fn associate_kms_key(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: AssociateKmsKeyRequest,
+) -> Result<(), ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let name = kms_target(
+        "AssociateKmsKey",
+        &tenant,
+        input.log_group_name,
+        input.resource_identifier,
+    )?;
+    state.group(&tenant, &name).await?;
+    let key_arn = state
+        .check_group_key(&tenant, &name, &input.kms_key_id)
+        .await?;
+    update(state, &tenant, &name, |group| {
+        group.kms_key_id = Some(key_arn.clone());
+        Ok(())
+    })
+    .await
+}
+
+pub(crate) async fn disassociate_kms_key(
+    state: &LogsState,
+    ctx: &RequestContext,
+    input: DisassociateKmsKeyRequest,
+) -> Result<(), ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let name = kms_target(
+        "DisassociateKmsKey",
+        &tenant,
+        input.log_group_name,
+        input.resource_identifier,
+    )?;
+    update(state, &tenant, &name, |group| {
+        group.kms_key_id = None;
+        Ok(())
+    })
+    .await
+}
+
+/// Records a data key in the group `name`, which new events are sealed under.
+pub(crate) async fn add_data_key(
+    state: &LogsState,
+    tenant: &Tenant,
+    name: &str,
+    data_key: SealedDataKey,
+) -> Result<(), ServiceError> {
+    update(state, tenant, name, |group| {
+        group.data_keys.push(data_key.clone());
         Ok(())
     })
     .await
@@ -409,8 +515,7 @@ impl LogsState {
                     let mut txn =
                         Transaction::new().expect_version(STREAMS, &stream_key, record.version);
                     for (key, event) in &expired {
-                        record.value.stored_bytes -=
-                            i64::try_from(event.message.len()).unwrap_or(0);
+                        record.value.stored_bytes -= i64::try_from(event.size()).unwrap_or(0);
                         txn = txn.delete(EVENTS, key);
                     }
                     txn = txn.put(STREAMS, &stream_key, plain(&record.value)?);

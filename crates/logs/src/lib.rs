@@ -1,5 +1,5 @@
 //! Amazon CloudWatch Logs behind the generated [`palisade_model_logs::Logs`] trait: log groups
-//! (retention, tags, KMS key id and class stored), log streams, log events with AWS's
+//! (retention, tags, KMS key and class), log streams, log events with AWS's
 //! `PutLogEvents` batch rules and `GetLogEvents`/`FilterLogEvents` paging, the filter-pattern
 //! language ([`pattern`]), and metric filters.
 //!
@@ -12,8 +12,13 @@
 //! [`LogsState::metric_data`], which every accepted batch hands to the metric sink given by
 //! [`LogsState::with_metrics`] (CloudWatch), and EventBridge the append of one event to a stream
 //! it creates as needed, [`LogsState::append_event`].
+//!
+//! Log groups may be encrypted under a KMS key (module `encryption`): their events are then
+//! sealed at rest under a data key from KMS, through the [`LogKeys`] given by
+//! [`LogsState::attach_keys`].
 
 mod db;
+mod encryption;
 mod events;
 mod groups;
 mod metric_filters;
@@ -22,12 +27,13 @@ pub mod pattern;
 mod service;
 mod streams;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use palisade_core::clock::Clock;
 use palisade_core::metrics::MetricSink;
 use palisade_store::Store;
 
+pub use encryption::{LogKey, LogKeys};
 pub use palisade_core::metrics::MetricDatum;
 
 /// The CloudWatch Logs service: register it as
@@ -37,6 +43,9 @@ pub struct LogsState {
     clock: Arc<dyn Clock>,
     /// Where the data points of metric filters go; none: metric filters produce nothing.
     metrics: Option<Arc<dyn MetricSink>>,
+    /// KMS, for encrypted log groups; none: a group's key is stored unchecked and unused.
+    keys: OnceLock<Arc<dyn LogKeys>>,
+    data_keys: encryption::DataKeyCache,
 }
 
 impl LogsState {
@@ -46,7 +55,15 @@ impl LogsState {
             store,
             clock,
             metrics: None,
+            keys: OnceLock::new(),
+            data_keys: encryption::DataKeyCache::default(),
         }
+    }
+
+    /// Encrypts the events of log groups that name a KMS key through `keys` from now on (the
+    /// first attached stays). Attached after construction, as KMS itself is built after Logs.
+    pub fn attach_keys(&self, keys: Arc<dyn LogKeys>) {
+        let _ = self.keys.set(keys);
     }
 
     /// The service recording the data points its metric filters produce from every accepted

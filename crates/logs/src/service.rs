@@ -65,6 +65,22 @@ impl Logs for LogsState {
         groups::set_deletion_protection(self, ctx, input).await
     }
 
+    async fn associate_kms_key(
+        &self,
+        ctx: &RequestContext,
+        input: AssociateKmsKeyRequest,
+    ) -> Result<(), ServiceError> {
+        groups::associate_kms_key(self, ctx, input).await
+    }
+
+    async fn disassociate_kms_key(
+        &self,
+        ctx: &RequestContext,
+        input: DisassociateKmsKeyRequest,
+    ) -> Result<(), ServiceError> {
+        groups::disassociate_kms_key(self, ctx, input).await
+    }
+
     // Tags.
 
     async fn tag_resource(

@@ -28,7 +28,7 @@ use crate::metrics::Metrics;
 use crate::resource_tags::ResourceTags;
 use crate::secret_reader::ServiceSecrets;
 use crate::services::{
-    Built, EventLogGroups, Services, TrailKeys, TrailLogGroups, TrailOrganizations,
+    Built, EventLogGroups, LogKeys, Services, TrailKeys, TrailLogGroups, TrailOrganizations,
 };
 use crate::state::AppState;
 
@@ -157,6 +157,11 @@ async fn start_serving(
         palisade_kms::KmsState::new(Store::clone(&store), Arc::clone(&clock))
             .with_events(Arc::clone(&event_sink)),
     );
+    // Encrypted log groups use KMS, which is built after Logs.
+    logs.attach_keys(Arc::new(LogKeys {
+        kms: Arc::clone(&kms),
+        clock: Arc::clone(&clock),
+    }));
     let organizations = Arc::new(
         palisade_organizations::OrganizationsState::new(Store::clone(&store), Arc::clone(&clock))
             .with_iam(Arc::clone(&iam)),

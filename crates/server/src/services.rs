@@ -312,9 +312,77 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
     }
 }
 
-/// KMS, as CloudTrail reads a trail's key: found as `DescribeKey` finds it for the trail's account
-/// in its home region (another account's key by its key or alias ARN), with its key policy and
-/// the KMS condition keys a `GenerateDataKey` on it bears. CloudTrail decides the key policy
+/// What a service that decides a key policy for its own service principal (CloudTrail, CloudWatch
+/// Logs) reads of a KMS key: found as `DescribeKey` finds it for `account` in `region` (another
+/// account's key by its key or alias ARN), with its key policy and the KMS condition keys a
+/// `GenerateDataKey` on it bears.
+struct ServiceKey {
+    arn: String,
+    state: String,
+    symmetric_encryption: bool,
+    policy: String,
+    condition_keys: Vec<palisade_kms::ConditionKey>,
+}
+
+async fn service_key(
+    kms: &palisade_kms::KmsState,
+    clock: &dyn palisade_core::clock::Clock,
+    account: &str,
+    region: &str,
+    key_id: &str,
+) -> Result<Option<ServiceKey>, ServiceError> {
+    let (Some(account), Some(region)) = (
+        palisade_core::AccountId::parse(account),
+        palisade_core::Region::parse(region),
+    ) else {
+        return Ok(None);
+    };
+    let ctx = cloudtrail_call(account, region, clock);
+    let Some(facts) = kms.key_facts(&ctx, "GenerateDataKey", key_id).await else {
+        return Ok(None);
+    };
+    let described = kms
+        .describe_key(
+            &ctx,
+            DescribeKeyRequest {
+                key_id: facts.arn.clone(),
+                grant_tokens: None,
+            },
+        )
+        .await;
+    let metadata = match described {
+        Ok(described) => described.key_metadata.unwrap_or_default(),
+        Err(error) if is_error(&error, &kms_errors::NOT_FOUND_EXCEPTION) => {
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    let symmetric_encryption = metadata.key_spec == Some(KeySpec::SymmetricDefault)
+        && metadata.key_usage == Some(KeyUsageType::EncryptDecrypt);
+    // The request is the service principal's, made in no account of its own.
+    let condition_keys = palisade_kms::condition_keys(
+        "",
+        "GenerateDataKey",
+        &palisade_core::value::StructBuilder::new().build(),
+        Some(&facts),
+    )
+    .into_iter()
+    .filter(|(name, _)| name != "kms:CallerAccount")
+    .collect();
+    Ok(Some(ServiceKey {
+        state: metadata
+            .key_state
+            .as_ref()
+            .map_or("Unavailable", |state| state.as_str())
+            .to_owned(),
+        symmetric_encryption,
+        policy: facts.policy.clone(),
+        condition_keys,
+        arn: facts.arn,
+    }))
+}
+
+/// KMS, as CloudTrail reads a trail's key ([`service_key`]). CloudTrail decides the key policy
 /// itself, for its service principal.
 pub struct TrailKeys {
     /// KMS.
@@ -331,56 +399,109 @@ impl palisade_cloudtrail::TrailKeys for TrailKeys {
         key_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<palisade_cloudtrail::TrailKey>, ServiceError>> {
         Box::pin(async move {
-            let (Some(account), Some(region)) = (
-                palisade_core::AccountId::parse(account),
-                palisade_core::Region::parse(region),
-            ) else {
-                return Ok(None);
-            };
-            let ctx = cloudtrail_call(account, region, self.clock.as_ref());
-            let Some(facts) = self.kms.key_facts(&ctx, "GenerateDataKey", key_id).await else {
-                return Ok(None);
-            };
-            let described = self
-                .kms
-                .describe_key(
-                    &ctx,
-                    DescribeKeyRequest {
-                        key_id: facts.arn.clone(),
-                        grant_tokens: None,
-                    },
-                )
-                .await;
-            let metadata = match described {
-                Ok(described) => described.key_metadata.unwrap_or_default(),
-                Err(error) if is_error(&error, &kms_errors::NOT_FOUND_EXCEPTION) => {
-                    return Ok(None);
-                }
-                Err(error) => return Err(error),
-            };
-            let symmetric_encryption = metadata.key_spec == Some(KeySpec::SymmetricDefault)
-                && metadata.key_usage == Some(KeyUsageType::EncryptDecrypt);
-            // The request is the service principal's, made in no account of its own.
-            let condition_keys = palisade_kms::condition_keys(
-                "",
-                "GenerateDataKey",
-                &palisade_core::value::StructBuilder::new().build(),
-                Some(&facts),
-            )
-            .into_iter()
-            .filter(|(name, _)| name != "kms:CallerAccount")
-            .collect();
-            Ok(Some(palisade_cloudtrail::TrailKey {
-                state: metadata
-                    .key_state
-                    .as_ref()
-                    .map_or("Unavailable", |state| state.as_str())
-                    .to_owned(),
-                symmetric_encryption,
-                policy: facts.policy.clone(),
-                condition_keys,
-                arn: facts.arn,
+            let found =
+                service_key(&self.kms, self.clock.as_ref(), account, region, key_id).await?;
+            Ok(found.map(|key| palisade_cloudtrail::TrailKey {
+                arn: key.arn,
+                state: key.state,
+                symmetric_encryption: key.symmetric_encryption,
+                policy: key.policy,
+                condition_keys: key.condition_keys,
             }))
+        })
+    }
+}
+
+/// KMS, as CloudWatch Logs uses a log group's key: found as [`service_key`] finds it, and called
+/// as the service principal, which Logs has already checked the key policy for (no caller is
+/// authorized).
+pub struct LogKeys {
+    /// KMS.
+    pub kms: Arc<palisade_kms::KmsState>,
+    /// The server's clock, for the calls' time.
+    pub clock: Arc<dyn palisade_core::clock::Clock>,
+}
+
+impl LogKeys {
+    /// A call CloudWatch Logs makes to KMS for a group of `account` in `region`.
+    fn call(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<palisade_core::RequestContext, ServiceError> {
+        let (Some(account), Some(region)) = (
+            palisade_core::AccountId::parse(account),
+            palisade_core::Region::parse(region),
+        ) else {
+            return Err(ServiceError::internal(
+                "a log group names no account or region",
+            ));
+        };
+        let mut ctx = cloudtrail_call(account, region, self.clock.as_ref());
+        ctx.user_agent = "logs.amazonaws.com".to_owned();
+        Ok(ctx)
+    }
+}
+
+const LOGS_VIA: palisade_core::keys::Via<'static> = palisade_core::keys::Via { service: "logs" };
+
+impl palisade_logs::LogKeys for LogKeys {
+    fn find_key<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<palisade_logs::LogKey>, ServiceError>> {
+        Box::pin(async move {
+            let found =
+                service_key(&self.kms, self.clock.as_ref(), account, region, key_id).await?;
+            Ok(found.map(|key| palisade_logs::LogKey {
+                arn: key.arn,
+                state: key.state,
+                symmetric_encryption: key.symmetric_encryption,
+                policy: key.policy,
+                condition_keys: key.condition_keys,
+            }))
+        })
+    }
+
+    fn generate_data_key<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        key_arn: &'a str,
+        context: &'a palisade_core::keys::EncryptionContext,
+    ) -> BoxFuture<'a, Result<palisade_core::keys::DataKey, ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.call(account, region)?;
+            palisade_core::keys::KeyService::generate_data_key(
+                self.kms.as_ref(),
+                &ctx,
+                LOGS_VIA,
+                palisade_core::keys::KeyRef::Customer(key_arn),
+                context,
+            )
+            .await
+        })
+    }
+
+    fn decrypt<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        ciphertext: &'a [u8],
+        context: &'a palisade_core::keys::EncryptionContext,
+    ) -> BoxFuture<'a, Result<palisade_core::Sensitive<Vec<u8>>, ServiceError>> {
+        Box::pin(async move {
+            let ctx = self.call(account, region)?;
+            palisade_core::keys::KeyService::decrypt(
+                self.kms.as_ref(),
+                &ctx,
+                LOGS_VIA,
+                ciphertext,
+                context,
+            )
+            .await
         })
     }
 }
