@@ -8,10 +8,14 @@
 //! (`"detail-type": ["Object Created"]`) does not make every one of them a candidate when a
 //! rarer one (`"source": ["my.app"]`) can. Matching walks the event once, following only fields
 //! some pattern names, and looks each leaf up in its path's index; the branches found are the
-//! candidates. A candidate whose anchor is its only condition has matched; any other is
-//! settled by evaluating its branch on the event ([`crate::evaluate`]), so the machine always
-//! answers as the patterns' own `matches` does. Work grows with the event and the candidates,
-//! not with the number of rules.
+//! candidates. A candidate whose anchor is its only condition has matched. Any other is settled
+//! against the leaves the walk passed: when no array lay on a path some pattern names, every
+//! such path holds at most one leaf, so a condition is one lookup of its path node among them
+//! and one test of its compact filters ([`Check`]), which keeps the memory a candidate touches
+//! small however many rules there are. With arrays, element consistency matters and the branch
+//! is evaluated on the event ([`crate::evaluate`]). Either way the machine answers as the
+//! patterns' own `matches` does. Work grows with the event and the candidates, not with the
+//! number of rules.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
@@ -19,7 +23,7 @@ use std::hash::Hash;
 use serde_json::Value;
 
 use crate::index::{CondRef, ValueIndex};
-use crate::matcher::Leaf;
+use crate::matcher::{Leaf, Matcher};
 use crate::pattern::{Branch, Condition, Pattern};
 
 /// How deep the walk follows an event (serde_json parses at most 128 levels).
@@ -39,11 +43,43 @@ pub struct Machine<R> {
     unanchored: BTreeSet<u32>,
 }
 
+/// What matching reads of a candidate fits one cache line (for a small `R`), aligned so that
+/// it never straddles two: with thousands of rules each candidate is a likely cache miss, and
+/// the pattern itself, read only when arrays force an evaluation, is behind a pointer.
 #[derive(Debug)]
+#[repr(align(64))]
 struct CompiledBranch<R> {
     rule: R,
-    branch: Branch,
+    /// The anchor is the branch's only condition: the lookup that found it has settled it.
+    alone: bool,
     anchor: Option<Anchor>,
+    /// The filters of every condition but the anchor (which the lookup has met), in one
+    /// allocation with paths resolved to path nodes: what settling a candidate reads, rather
+    /// than the pattern's nested vectors and path strings.
+    checks: Box<[Check]>,
+    branch: Box<Branch>,
+}
+
+/// One filter of one condition; a condition's checks are adjacent, in condition order. A
+/// condition with no filter (`exists: false` alone) has one check without a matcher.
+#[derive(Debug)]
+struct Check {
+    condition: u32,
+    path: u32,
+    absent_ok: bool,
+    matcher: Option<Matcher>,
+}
+
+/// What one walk of an event gathers.
+#[derive(Debug, Default)]
+struct Scan<'a> {
+    /// Slots of the branches whose anchors some leaf satisfied (a slot may repeat).
+    found: Vec<u32>,
+    /// Every leaf at a path some pattern names, with its path node.
+    leaves: Vec<(u32, Leaf<'a>)>,
+    /// Whether an array (or a scalar that is no leaf) lay on such a path: the leaves alone
+    /// cannot settle candidates then.
+    irregular: bool,
 }
 
 /// The condition a branch is indexed under, and the path node holding it.
@@ -116,19 +152,31 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
 
     /// The ids of the rules `event` matches, sorted.
     pub fn matching_rules(&self, event: &Value) -> Vec<R> {
-        let mut found = Vec::new();
-        self.walk(event, 0, 0, &mut found);
+        let mut scan = Scan::default();
+        self.walk(event, 0, 0, &mut scan);
+        let Scan {
+            mut found,
+            mut leaves,
+            irregular,
+        } = scan;
         found.sort_unstable();
         found.dedup();
+        // Without arrays each path has at most one leaf, so sorting makes them a lookup table.
+        leaves.sort_unstable_by_key(|&(path, _)| path);
 
         let mut matched: Vec<&R> = Vec::new();
         for slot in found.into_iter().chain(self.unanchored.iter().copied()) {
             let Some(compiled) = self.branches.get(slot as usize).and_then(Option::as_ref) else {
                 continue;
             };
-            // The anchor alone is the whole branch: the lookup has settled it.
-            let settled = compiled.anchor.is_some() && compiled.branch.conditions.len() == 1;
-            if settled || compiled.branch.matches(event) {
+            let holds = if compiled.alone {
+                true
+            } else if irregular {
+                compiled.branch.matches(event)
+            } else {
+                compiled.holds_on(&leaves)
+            };
+            if holds {
                 matched.push(&compiled.rule);
             }
         }
@@ -150,10 +198,13 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
                 self.unanchored.insert(slot);
             }
         }
+        let checks = self.checks(branch, anchor);
         let compiled = CompiledBranch {
             rule,
-            branch: branch.clone(),
+            alone: anchor.is_some() && branch.conditions.len() == 1,
             anchor,
+            checks,
+            branch: Box::new(branch.clone()),
         };
         match self.branches.get_mut(slot as usize) {
             Some(entry) => *entry = Some(compiled),
@@ -175,6 +226,29 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
         }
         self.mention(&compiled.branch, false);
         self.free_slots.push(slot);
+    }
+
+    fn checks(&mut self, branch: &Branch, anchor: Option<Anchor>) -> Box<[Check]> {
+        let mut checks = Vec::new();
+        for (position, condition) in branch.conditions.iter().enumerate() {
+            if anchor.is_some_and(|anchor| anchor.condition == position) {
+                continue;
+            }
+            let path = self.path_node(&condition.path);
+            let check = |matcher| Check {
+                condition: u32::try_from(position).unwrap_or(u32::MAX),
+                path,
+                absent_ok: condition.absent_ok,
+                matcher,
+            };
+            if condition.matchers.is_empty() {
+                checks.push(check(None));
+            }
+            for matcher in &condition.matchers {
+                checks.push(check(Some(matcher.clone())));
+            }
+        }
+        checks.into_boxed_slice()
     }
 
     /// Counts (or uncounts) every value `branch` names, at its path.
@@ -262,12 +336,14 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
         }
         self.place_anchor(slot, &branch, current, false);
         self.place_anchor(slot, &branch, best, true);
+        let checks = self.checks(&branch, Some(best));
         if let Some(compiled) = self
             .branches
             .get_mut(slot as usize)
             .and_then(Option::as_mut)
         {
             compiled.anchor = Some(best);
+            compiled.checks = checks;
         }
     }
 
@@ -325,7 +401,7 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
     }
 
     /// Collects the slots of the branches whose anchors the leaves under `value` satisfy.
-    fn walk(&self, value: &Value, path: u32, depth: usize, found: &mut Vec<u32>) {
+    fn walk<'a>(&self, value: &'a Value, path: u32, depth: usize, scan: &mut Scan<'a>) {
         let Some(node) = self.paths.get(path as usize) else {
             return;
         };
@@ -338,29 +414,62 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
                 if node.children.len() < fields.len() {
                     for (name, child) in &node.children {
                         if let Some(field) = fields.get(name) {
-                            self.walk(field, *child, depth + 1, found);
+                            self.walk(field, *child, depth + 1, scan);
                         }
                     }
                 } else {
                     for (name, field) in fields {
                         if let Some(child) = node.child(name) {
-                            self.walk(field, child, depth + 1, found);
+                            self.walk(field, child, depth + 1, scan);
                         }
                     }
                 }
             }
             Value::Array(elements) => {
+                scan.irregular = true;
                 for element in elements {
-                    self.walk(element, path, depth + 1, found);
+                    self.walk(element, path, depth + 1, scan);
                 }
             }
             scalar => {
-                if let Some(leaf) = Leaf::of(scalar) {
-                    node.values
-                        .lookup(leaf, &mut |cond| found.push(cond.branch));
-                }
+                let Some(leaf) = Leaf::of(scalar) else {
+                    scan.irregular = true;
+                    return;
+                };
+                scan.leaves.push((path, leaf));
+                let found = &mut scan.found;
+                node.values
+                    .lookup(leaf, &mut |cond| found.push(cond.branch));
             }
         }
+    }
+}
+
+impl<R> CompiledBranch<R> {
+    /// Whether every condition of `checks` (all but the anchor, which the lookup has met) holds
+    /// on `leaves`, the event's leaves sorted by path node, at most one per path: an event with
+    /// no arrays on the paths patterns name.
+    fn holds_on(&self, leaves: &[(u32, Leaf<'_>)]) -> bool {
+        self.checks
+            .chunk_by(|left, right| left.condition == right.condition)
+            .all(|checks| {
+                let Some(first) = checks.first() else {
+                    return true;
+                };
+                let leaf = leaves
+                    .binary_search_by_key(&first.path, |&(path, _)| path)
+                    .ok()
+                    .and_then(|position| leaves.get(position));
+                match leaf {
+                    Some(&(_, leaf)) => checks.iter().any(|check| {
+                        check
+                            .matcher
+                            .as_ref()
+                            .is_some_and(|matcher| matcher.matches(leaf))
+                    }),
+                    None => first.absent_ok,
+                }
+            })
     }
 }
 
@@ -426,15 +535,11 @@ mod tests {
             let pattern = json!({"detail-type": ["Shared"], "source": [format!("app.{index}")]});
             machine.add_rule(index, &Pattern::from_value(&pattern).unwrap());
         }
-        let mut found = Vec::new();
-        machine.walk(
-            &json!({"detail-type": "Shared", "source": "app.7"}),
-            0,
-            0,
-            &mut found,
-        );
+        let event = json!({"detail-type": "Shared", "source": "app.7"});
+        let mut scan = Scan::default();
+        machine.walk(&event, 0, 0, &mut scan);
         // The first rule, added when "Shared" was as rare as its source, has moved off it.
-        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(scan.found.len(), 1, "{:?}", scan.found);
         assert_eq!(
             machine.matching_rules(&json!({"detail-type": "Shared", "source": "app.7"})),
             [7]
@@ -457,6 +562,40 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(machine.matching_rules(&json!({"s": "a", "x": "1"})), ["c"]);
+    }
+
+    #[test]
+    fn candidates_settle_on_the_leaves_the_walk_passed() {
+        let machine = machine(&[
+            ("both", json!({"s": ["a"], "d": {"t": ["x", "y"]}})),
+            (
+                "absent",
+                json!({"s": ["a"], "d": {"u": [{"exists": false}]}}),
+            ),
+            (
+                "absent-or-b",
+                json!({"s": ["a"], "d": {"u": [{"exists": false}, "b"]}}),
+            ),
+            ("object", json!({"s": ["a"], "d": [{"exists": true}]})),
+        ]);
+        let matching = |event: Value| machine.matching_rules(&event);
+        assert_eq!(
+            matching(json!({"s": "a", "d": {"t": "y"}})),
+            ["absent", "absent-or-b", "both"]
+        );
+        assert_eq!(
+            matching(json!({"s": "a", "d": {"t": "z", "u": "b"}})),
+            ["absent-or-b"]
+        );
+        assert_eq!(
+            matching(json!({"s": "a", "d": {"u": {"v": 1}}})),
+            ["absent", "absent-or-b"]
+        );
+        assert_eq!(
+            matching(json!({"s": "a", "d": 1})),
+            ["absent", "absent-or-b", "object"]
+        );
+        assert!(matching(json!({"s": "b", "d": {"t": "x"}})).is_empty());
     }
 
     #[test]
