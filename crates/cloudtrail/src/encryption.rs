@@ -2,7 +2,8 @@
 //! AWS KMS keys (SSE-KMS)" and "How AWS CloudTrail uses AWS KMS").
 //!
 //! A trail's `KmsKeyId` names a key of Palisade's KMS, which CloudTrail reaches through
-//! [`TrailKeys`] (the server implements it over KMS, so this crate does not depend on that one).
+//! [`ServiceKeyLookup`] (the server implements it over KMS, so this crate does not depend on that
+//! one).
 //! `CreateTrail` and `UpdateTrail` resolve it to the key's ARN, which `GetTrail` and
 //! `DescribeTrails` report, and refuse a key that `GenerateDataKey` by
 //! `cloudtrail.amazonaws.com` would fail on, as AWS verifies the key with such a call: a key that
@@ -28,75 +29,37 @@
 use std::sync::Arc;
 
 use palisade_core::ServiceError;
-use palisade_core::service::BoxFuture;
+use palisade_core::keys::{KeyRefusal, ServiceKey, ServiceKeyLookup};
 use palisade_model_cloudtrail::errors;
-use palisade_policy::{
-    Context, ParseOptions, Policy, PolicyKind, PolicySet, Principal, Request, Special, evaluate,
-};
+use palisade_policy::{Policy, key_policy_allows_service, service_key_context, usable_service_key};
 
 use crate::CloudTrailState;
 use crate::db::TrailRecord;
 use crate::layout;
 use crate::organization::SERVICE_PRINCIPAL;
 
-/// KMS, as CloudTrail asks it about a trail's key. The server implements it; this crate knows
-/// nothing of the KMS service.
-pub trait TrailKeys: Send + Sync + 'static {
-    /// The key `key_id` (key id, key ARN, alias name or alias ARN) names, as `account` sees it
-    /// in `region`: a key or alias ARN may name another account's key. `None` when there is no
-    /// such key there.
-    fn find_key<'a>(
-        &'a self,
-        account: &'a str,
-        region: &'a str,
-        key_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<TrailKey>, ServiceError>>;
-}
-
-/// What CloudTrail needs to know of a KMS key.
+/// Why `GenerateDataKey` by CloudTrail on a key would fail, with the errors CloudTrail and S3
+/// answer for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrailKey {
-    /// The key's ARN.
-    pub arn: String,
-    /// `Enabled`, `Disabled`, `PendingDeletion`, ... as `DescribeKey` reports it.
-    pub state: String,
-    /// Whether it is a symmetric encryption key (`SYMMETRIC_DEFAULT`, `ENCRYPT_DECRYPT`), the
-    /// only kind S3 encrypts with.
-    pub symmetric_encryption: bool,
-    /// The key policy document.
-    pub policy: String,
-    /// KMS's condition keys that describe the key, as a `GenerateDataKey` on it bears them
-    /// (`kms:KeySpec`, `kms:KeyOrigin`, `aws:ResourceTag/*`, ...).
-    pub condition_keys: Vec<(String, Vec<String>)>,
-}
-
-/// Why `GenerateDataKey` by CloudTrail on a key would fail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refusal {
-    NotFound,
-    /// Not enabled: the key state.
-    State(String),
-    NotSymmetric,
-    PolicyDenies,
-}
+pub(crate) struct Refusal(KeyRefusal);
 
 impl Refusal {
     /// The error `CreateTrail` and `UpdateTrail` answer for `key_id`.
     fn trail_error(&self, key_id: &str, bucket: &str) -> ServiceError {
-        match self {
-            Self::NotFound => errors::kms_key_not_found_exception(format!(
+        match &self.0 {
+            KeyRefusal::NotFound => errors::kms_key_not_found_exception(format!(
                 "KMS key {key_id} does not exist in the trail's Region."
             )),
-            Self::State(state) if state == "Disabled" => {
+            KeyRefusal::State(state) if state == "Disabled" => {
                 errors::kms_exception(format!("KMS key {key_id} is disabled."))
             }
-            Self::State(state) => errors::kms_exception(format!(
+            KeyRefusal::State(state) => errors::kms_exception(format!(
                 "KMS key {key_id} cannot be used in its current state: {state}."
             )),
-            Self::NotSymmetric => errors::kms_exception(format!(
+            KeyRefusal::NotSymmetric => errors::kms_exception(format!(
                 "KMS key {key_id} is not a symmetric encryption KMS key."
             )),
-            Self::PolicyDenies => errors::insufficient_encryption_policy_exception(format!(
+            KeyRefusal::PolicyDenies => errors::insufficient_encryption_policy_exception(format!(
                 "Insufficient permissions to access S3 bucket {bucket} or KMS key {key_id}."
             )),
         }
@@ -104,12 +67,12 @@ impl Refusal {
 
     /// The error code S3 answers for a put with SSE-KMS under such a key.
     pub(crate) fn s3_code(&self) -> &'static str {
-        match self {
-            Self::NotFound => "KMS.NotFoundException",
-            Self::State(state) if state == "Disabled" => "KMS.DisabledException",
-            Self::State(_) => "KMS.KMSInvalidStateException",
-            Self::NotSymmetric => "KMS.InvalidKeyUsageException",
-            Self::PolicyDenies => "AccessDenied",
+        match &self.0 {
+            KeyRefusal::NotFound => "KMS.NotFoundException",
+            KeyRefusal::State(state) if state == "Disabled" => "KMS.DisabledException",
+            KeyRefusal::State(_) => "KMS.KMSInvalidStateException",
+            KeyRefusal::NotSymmetric => "KMS.InvalidKeyUsageException",
+            KeyRefusal::PolicyDenies => "AccessDenied",
         }
     }
 }
@@ -124,11 +87,11 @@ pub(crate) struct KeyInUse {
 
 #[derive(Debug)]
 enum Standing {
-    /// No [`TrailKeys`] to check it with.
+    /// No [`ServiceKeyLookup`] to check it with.
     Unchecked,
     Refused(Refusal),
     Usable {
-        key: TrailKey,
+        key: ServiceKey,
         policy: Policy,
     },
 }
@@ -154,7 +117,7 @@ impl KeyInUse {
                 if may_encrypt(key, policy, trail, &object_arn, now_millis) {
                     Ok(())
                 } else {
-                    Err(Refusal::PolicyDenies)
+                    Err(Refusal(KeyRefusal::PolicyDenies))
                 }
             }
         }
@@ -164,7 +127,7 @@ impl KeyInUse {
 impl CloudTrailState {
     /// Resolves and checks trails' `KmsKeyId` through `keys`; without it a key is checked for
     /// form only and files are put naming it unchecked.
-    pub fn with_keys(mut self, keys: Arc<dyn TrailKeys>) -> Self {
+    pub fn with_keys(mut self, keys: Arc<dyn ServiceKeyLookup>) -> Self {
         self.keys = Some(keys);
         self
     }
@@ -192,7 +155,7 @@ impl CloudTrailState {
             .map_or_else(String::new, |prefix| format!("{prefix}/"));
         let object_arn = format!("arn:aws:s3:::{bucket}/{prefix}AWSLogs/{}/", trail.account);
         if !may_encrypt(&key, &policy, trail, &object_arn, self.clock.now_millis()) {
-            return Err(Refusal::PolicyDenies.trail_error(key_id, bucket));
+            return Err(Refusal(KeyRefusal::PolicyDenies).trail_error(key_id, bucket));
         }
         Ok(Some(key.arn))
     }
@@ -228,37 +191,22 @@ impl CloudTrailState {
 }
 
 /// `key`, when it can encrypt for a trail of `region`, with its policy parsed.
-fn usable(key: Option<TrailKey>, region: &str) -> Result<(TrailKey, Policy), Refusal> {
-    let key = key
-        .filter(|key| key.arn.split(':').nth(3) == Some(region))
-        .ok_or(Refusal::NotFound)?;
-    if key.state != "Enabled" {
-        return Err(Refusal::State(key.state));
-    }
-    if !key.symmetric_encryption {
-        return Err(Refusal::NotSymmetric);
-    }
-    // KMS accepted the policy when it was set; one that no longer parses allows nothing.
-    let policy = Policy::parse_with(&key.policy, &ParseOptions::new(PolicyKind::Resource))
-        .map_err(|_| Refusal::PolicyDenies)?;
-    Ok((key, policy))
+fn usable(key: Option<ServiceKey>, region: &str) -> Result<(ServiceKey, Policy), Refusal> {
+    usable_service_key(key, region).map_err(Refusal)
 }
 
 /// Whether `policy`, the key policy of `key`, lets `cloudtrail.amazonaws.com` call
 /// `kms:GenerateDataKey` for `trail`'s object `object_arn`.
 fn may_encrypt(
-    key: &TrailKey,
+    key: &ServiceKey,
     policy: &Policy,
     trail: &TrailRecord,
     object_arn: &str,
     now_millis: i64,
 ) -> bool {
     let trail_arn = trail.arn();
-    let mut context = Context::new();
-    for (name, values) in &key.condition_keys {
-        context.insert_many(name.as_str(), values.iter().map(String::as_str));
-    }
     let epoch_seconds = now_millis.div_euclid(1000);
+    let mut context = service_key_context(key, SERVICE_PRINCIPAL);
     context
         .insert(
             "kms:EncryptionContext:aws:cloudtrail:arn",
@@ -271,26 +219,15 @@ fn may_encrypt(
         )
         .insert("aws:SourceArn", trail_arn.as_str())
         .insert("aws:SourceAccount", trail.account.as_str())
-        .insert("aws:PrincipalServiceName", SERVICE_PRINCIPAL)
-        .insert("aws:PrincipalIsAWSService", "true")
-        .insert("aws:SecureTransport", "true")
         .insert("aws:CurrentTime", layout::iso_seconds(now_millis))
         .insert("aws:EpochTime", epoch_seconds.to_string());
-    let key_account = key.arn.split(':').nth(4).unwrap_or_default();
-    let set = PolicySet {
-        resource: Some(policy),
-        resource_account: key_account,
-        principal_account: "",
-        special: Some(Special::KmsKeyPolicy),
-        ..PolicySet::default()
-    };
-    let request = Request {
-        principal: Principal::service(SERVICE_PRINCIPAL),
-        action: "kms:GenerateDataKey",
-        resource: &key.arn,
-        context: &context,
-    };
-    evaluate(&request, &set).is_allowed()
+    key_policy_allows_service(
+        key,
+        policy,
+        SERVICE_PRINCIPAL,
+        "kms:GenerateDataKey",
+        &context,
+    )
 }
 
 #[cfg(test)]
@@ -300,6 +237,7 @@ mod tests {
 
     use palisade_audit::AuditLog;
     use palisade_core::clock::SystemClock;
+    use palisade_core::service::BoxFuture;
     use palisade_store::{Store, StoreConfig};
 
     use super::*;
@@ -360,8 +298,8 @@ mod tests {
         )
     }
 
-    fn key(policy: String) -> TrailKey {
-        TrailKey {
+    fn key(policy: String) -> ServiceKey {
+        ServiceKey {
             arn: KEY_ARN.to_owned(),
             state: "Enabled".to_owned(),
             symmetric_encryption: true,
@@ -382,7 +320,7 @@ mod tests {
         if may_encrypt(&key, &policy, trail, &object_arn, 1_700_000_000_000) {
             Ok(())
         } else {
-            Err(Refusal::PolicyDenies)
+            Err(Refusal(KeyRefusal::PolicyDenies))
         }
     }
 
@@ -394,12 +332,12 @@ mod tests {
         // aws:SourceArn names another trail.
         assert_eq!(
             decide(policy(&statement), &trail("other"), object),
-            Err(Refusal::PolicyDenies)
+            Err(Refusal(KeyRefusal::PolicyDenies))
         );
         // The default key policy names no service: only the key policy can allow one.
         assert_eq!(
             decide(policy(""), &trail("main"), object),
-            Err(Refusal::PolicyDenies)
+            Err(Refusal(KeyRefusal::PolicyDenies))
         );
     }
 
@@ -419,7 +357,7 @@ mod tests {
         );
         assert_eq!(
             decide(policy(by_path), &main, "elsewhere/x.json.gz"),
-            Err(Refusal::PolicyDenies)
+            Err(Refusal(KeyRefusal::PolicyDenies))
         );
         // An explicit deny overrides.
         let deny = r#"{"Effect":"Deny","Principal":"*","Action":"kms:*","Resource":"*",
@@ -427,13 +365,13 @@ mod tests {
         let both = format!("{by_path},{deny}");
         assert_eq!(
             decide(policy(&both), &main, "audit/AWSLogs/x.json.gz"),
-            Err(Refusal::PolicyDenies)
+            Err(Refusal(KeyRefusal::PolicyDenies))
         );
     }
 
     #[test]
     fn keys_that_cannot_encrypt_are_refused_with_cloudtrails_errors() {
-        let refused = |found: Option<TrailKey>| usable(found, REGION).map(|_| ()).unwrap_err();
+        let refused = |found: Option<ServiceKey>| usable(found, REGION).map(|_| ()).unwrap_err();
         let code = |refusal: &Refusal| match refusal.trail_error("k", "logs").kind {
             palisade_core::service::ErrorKind::Modeled { code, .. } => code,
             other => panic!("{other:?}"),
@@ -444,7 +382,7 @@ mod tests {
         assert_eq!(missing.s3_code(), "KMS.NotFoundException");
         let mut elsewhere = key(policy(""));
         elsewhere.arn = KEY_ARN.replace(REGION, "eu-west-1");
-        assert_eq!(refused(Some(elsewhere)), Refusal::NotFound);
+        assert_eq!(refused(Some(elsewhere)), Refusal(KeyRefusal::NotFound));
 
         let mut disabled = key(policy(""));
         disabled.state = "Disabled".to_owned();
@@ -463,25 +401,25 @@ mod tests {
         assert_eq!(code(&refused(Some(signing))), "KmsException");
 
         assert_eq!(
-            code(&Refusal::PolicyDenies),
+            code(&Refusal(KeyRefusal::PolicyDenies)),
             "InsufficientEncryptionPolicyException"
         );
-        assert_eq!(Refusal::PolicyDenies.s3_code(), "AccessDenied");
+        assert_eq!(Refusal(KeyRefusal::PolicyDenies).s3_code(), "AccessDenied");
     }
 
     /// KMS with one key, found by its ARN or `alias/trails`; records what it was asked.
     struct OneKey {
-        key: TrailKey,
+        key: ServiceKey,
         asked: Mutex<Vec<(String, String, String)>>,
     }
 
-    impl TrailKeys for OneKey {
+    impl ServiceKeyLookup for OneKey {
         fn find_key<'a>(
             &'a self,
             account: &'a str,
             region: &'a str,
             key_id: &'a str,
-        ) -> BoxFuture<'a, Result<Option<TrailKey>, ServiceError>> {
+        ) -> BoxFuture<'a, Result<Option<ServiceKey>, ServiceError>> {
             Box::pin(async move {
                 self.asked.lock().unwrap().push((
                     account.to_owned(),
@@ -495,7 +433,7 @@ mod tests {
         }
     }
 
-    async fn state_with(key: TrailKey) -> (CloudTrailState, Arc<OneKey>, tempfile::TempDir) {
+    async fn state_with(key: ServiceKey) -> (CloudTrailState, Arc<OneKey>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(
             Store::open(&StoreConfig::Embedded {
@@ -510,7 +448,7 @@ mod tests {
             asked: Mutex::new(Vec::new()),
         });
         let state = CloudTrailState::new(Store::clone(&store), Arc::new(SystemClock), audit)
-            .with_keys(Arc::clone(&keys) as Arc<dyn TrailKeys>);
+            .with_keys(Arc::clone(&keys) as Arc<dyn ServiceKeyLookup>);
         (state, keys, dir)
     }
 
@@ -555,7 +493,7 @@ mod tests {
         renamed.name = "other".to_owned();
         assert_eq!(
             in_use.check(&renamed, "logs", "a.json.gz", 0),
-            Err(Refusal::PolicyDenies)
+            Err(Refusal(KeyRefusal::PolicyDenies))
         );
     }
 }

@@ -27,7 +27,6 @@ mod trails;
 pub mod validate;
 
 pub use delivery::{DeliveryReport, SETTLE_MILLIS};
-pub use encryption::{TrailKey, TrailKeys};
 pub use organization::{MemberAccount, TrailOrganization, TrailOrganizations};
 pub use streaming::{LogBatch, LogEvent, TrailLogGroups};
 
@@ -68,7 +67,7 @@ pub struct CloudTrailState {
     /// Who belongs to which organization; `None` makes every account organization-less.
     organizations: Option<Arc<dyn organization::TrailOrganizations>>,
     /// Trails' KMS keys; `None` checks `KmsKeyId` for form only.
-    keys: Option<Arc<dyn encryption::TrailKeys>>,
+    keys: Option<Arc<dyn palisade_core::keys::ServiceKeyLookup>>,
     /// Counts changes to trails, and wakes the streaming task on each.
     trails_generation: std::sync::atomic::AtomicU64,
     trails_changed: tokio::sync::Notify,

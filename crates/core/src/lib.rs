@@ -8,7 +8,8 @@
 //! - [`service`]: the trait every service implements, and the typed error it returns.
 //! - [`context`]: who is calling, in which account and region.
 //! - [`events`]: events services emit for EventBridge.
-//! - [`keys`]: KMS as other services call it on a caller's behalf.
+//! - [`keys`]: KMS as other services call it on a caller's behalf, and the keys they use as
+//!   their own service principal.
 //! - [`metrics`]: metric data services record in CloudWatch.
 //! - [`secrets`]: Secrets Manager as Parameter Store reads it on a caller's behalf.
 //! - [`sensitive`]: a wrapper for values that must never be printed.

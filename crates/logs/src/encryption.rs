@@ -22,13 +22,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use palisade_core::keys::{DataKey, EncryptionContext};
+use palisade_core::keys::{DataKey, EncryptionContext, KeyRefusal, ServiceKey, ServiceKeyLookup};
 use palisade_core::service::BoxFuture;
 use palisade_core::{Sensitive, ServiceError};
 use palisade_model_logs::errors;
-use palisade_policy::{
-    Context, ParseOptions, Policy, PolicyKind, PolicySet, Principal, Request, Special, evaluate,
-};
+use palisade_policy::{Policy, key_policy_allows_service, service_key_context, usable_service_key};
 use serde::{Deserialize, Serialize};
 
 use crate::LogsState;
@@ -39,19 +37,11 @@ use crate::groups::GroupRecord;
 const CONTEXT_KEY: &str = "aws:logs:arn";
 const TAG_LEN: usize = 16;
 
-/// KMS, as CloudWatch Logs uses a log group's key. The server implements it; this crate knows
-/// nothing of the KMS service. Calls are the service principal's: the implementation does not
-/// authorize them, Logs decides the key policy itself.
-pub trait LogKeys: Send + Sync + 'static {
-    /// The key `key_id` names for `account` in `region` (another account's key by its ARN);
-    /// `None` when there is no such key there.
-    fn find_key<'a>(
-        &'a self,
-        account: &'a str,
-        region: &'a str,
-        key_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<LogKey>, ServiceError>>;
-
+/// KMS, as CloudWatch Logs uses a log group's key: found through [`ServiceKeyLookup`], then
+/// called. The server implements it; this crate knows nothing of the KMS service. Calls are the
+/// service principal's: the implementation does not authorize them, Logs decides the key policy
+/// itself.
+pub trait LogKeys: ServiceKeyLookup {
     /// `GenerateDataKey` (AES_256) under the key `key_arn`, bound to `context`.
     fn generate_data_key<'a>(
         &'a self,
@@ -69,21 +59,6 @@ pub trait LogKeys: Send + Sync + 'static {
         ciphertext: &'a [u8],
         context: &'a EncryptionContext,
     ) -> BoxFuture<'a, Result<Sensitive<Vec<u8>>, ServiceError>>;
-}
-
-/// What CloudWatch Logs needs to know of a KMS key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogKey {
-    /// The key's ARN.
-    pub arn: String,
-    /// `Enabled`, `Disabled`, `PendingDeletion`, ... as `DescribeKey` reports it.
-    pub state: String,
-    /// Whether it is a symmetric encryption key, the only kind Logs encrypts with.
-    pub symmetric_encryption: bool,
-    /// The key policy document.
-    pub policy: String,
-    /// KMS's condition keys that describe the key (`kms:KeySpec`, `aws:ResourceTag/*`, ...).
-    pub condition_keys: Vec<(String, Vec<String>)>,
 }
 
 /// A data key of a log group, as its record keeps it: sealed by KMS.
@@ -110,37 +85,25 @@ impl SealedMessage {
     }
 }
 
-/// Why Logs cannot use a key for a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Refusal {
-    NotFound,
-    /// Not enabled: the key state.
-    State(String),
-    NotSymmetric,
-    PolicyDenies,
-}
-
-impl Refusal {
-    /// The error Logs answers, for the group `group_arn`.
-    fn error(&self, group_arn: &str) -> ServiceError {
-        match self {
-            Self::NotFound | Self::PolicyDenies => errors::access_denied_exception(format!(
+/// The error Logs answers for `refusal`, for the group `group_arn`.
+fn refused(refusal: &KeyRefusal, group_arn: &str) -> ServiceError {
+    match refusal {
+        KeyRefusal::NotFound | KeyRefusal::PolicyDenies => {
+            errors::access_denied_exception(format!(
                 "The specified KMS key does not exist or is not allowed to be used with Arn \
                  '{group_arn}'"
-            )),
-            Self::State(state) if state == "Disabled" => {
-                errors::invalid_parameter_exception(format!(
-                    "The specified KMS key is disabled and cannot be used with Arn '{group_arn}'"
-                ))
-            }
-            Self::State(state) => errors::invalid_parameter_exception(format!(
-                "The specified KMS key is {state} and cannot be used with Arn '{group_arn}'"
-            )),
-            Self::NotSymmetric => errors::invalid_parameter_exception(format!(
-                "The specified KMS key is not a symmetric encryption key and cannot be used with \
-                 Arn '{group_arn}'"
-            )),
+            ))
         }
+        KeyRefusal::State(state) if state == "Disabled" => errors::invalid_parameter_exception(
+            format!("The specified KMS key is disabled and cannot be used with Arn '{group_arn}'"),
+        ),
+        KeyRefusal::State(state) => errors::invalid_parameter_exception(format!(
+            "The specified KMS key is {state} and cannot be used with Arn '{group_arn}'"
+        )),
+        KeyRefusal::NotSymmetric => errors::invalid_parameter_exception(format!(
+            "The specified KMS key is not a symmetric encryption key and cannot be used with \
+             Arn '{group_arn}'"
+        )),
     }
 }
 
@@ -205,60 +168,23 @@ fn check_key_arn(key_id: &str) -> Result<(), ServiceError> {
     }
 }
 
-/// `key`, when Logs may use it in `region`, with its policy parsed.
-fn usable(key: Option<LogKey>, region: &str) -> Result<(LogKey, Policy), Refusal> {
-    let key = key
-        .filter(|key| key.arn.split(':').nth(3) == Some(region))
-        .ok_or(Refusal::NotFound)?;
-    if key.state != "Enabled" {
-        return Err(Refusal::State(key.state));
-    }
-    if !key.symmetric_encryption {
-        return Err(Refusal::NotSymmetric);
-    }
-    // KMS accepted the policy when it was set; one that no longer parses allows nothing.
-    let policy = Policy::parse_with(&key.policy, &ParseOptions::new(PolicyKind::Resource))
-        .map_err(|_| Refusal::PolicyDenies)?;
-    Ok((key, policy))
-}
-
 /// Whether `policy`, the key policy of `key`, lets `logs.<region>.amazonaws.com` call `action`
 /// for the group `group_arn` of `tenant`.
 fn policy_allows(
-    key: &LogKey,
+    key: &ServiceKey,
     policy: &Policy,
     tenant: &Tenant,
     group_arn: &str,
     action: &str,
 ) -> bool {
     let principal = format!("logs.{}.amazonaws.com", tenant.region);
-    let mut context = Context::new();
-    for (name, values) in &key.condition_keys {
-        context.insert_many(name.as_str(), values.iter().map(String::as_str));
-    }
+    let mut context = service_key_context(key, &principal);
     context
         .insert("kms:EncryptionContext:aws:logs:arn", group_arn)
         .insert_many("kms:EncryptionContextKeys", [CONTEXT_KEY])
         .insert("aws:SourceArn", group_arn)
-        .insert("aws:SourceAccount", tenant.account.as_str())
-        .insert("aws:PrincipalServiceName", principal.as_str())
-        .insert("aws:PrincipalIsAWSService", "true")
-        .insert("aws:SecureTransport", "true");
-    let key_account = key.arn.split(':').nth(4).unwrap_or_default();
-    let set = PolicySet {
-        resource: Some(policy),
-        resource_account: key_account,
-        principal_account: "",
-        special: Some(Special::KmsKeyPolicy),
-        ..PolicySet::default()
-    };
-    let request = Request {
-        principal: Principal::service(&principal),
-        action,
-        resource: &key.arn,
-        context: &context,
-    };
-    evaluate(&request, &set).is_allowed()
+        .insert("aws:SourceAccount", tenant.account.as_str());
+    key_policy_allows_service(key, policy, &principal, action, &context)
 }
 
 /// A group's events sealed or opened under one data key.
@@ -362,11 +288,11 @@ impl LogsState {
         let found = keys
             .find_key(&tenant.account, &tenant.region, key_id)
             .await?;
-        let (key, policy) =
-            usable(found, &tenant.region).map_err(|refusal| refusal.error(&group_arn))?;
+        let (key, policy) = usable_service_key(found, &tenant.region)
+            .map_err(|refusal| refused(&refusal, &group_arn))?;
         for action in ["kms:GenerateDataKey", "kms:Decrypt"] {
             if !policy_allows(&key, &policy, tenant, &group_arn, action) {
-                return Err(Refusal::PolicyDenies.error(&group_arn));
+                return Err(refused(&KeyRefusal::PolicyDenies, &group_arn));
             }
         }
         Ok(key.arn)
@@ -380,16 +306,16 @@ impl LogsState {
         group_arn: &str,
         key_arn: &str,
         action: &str,
-    ) -> Result<LogKey, ServiceError> {
+    ) -> Result<ServiceKey, ServiceError> {
         let found = keys
             .find_key(&tenant.account, &tenant.region, key_arn)
             .await?;
-        let (key, policy) =
-            usable(found, &tenant.region).map_err(|refusal| refusal.error(group_arn))?;
+        let (key, policy) = usable_service_key(found, &tenant.region)
+            .map_err(|refusal| refused(&refusal, group_arn))?;
         if policy_allows(&key, &policy, tenant, group_arn, action) {
             Ok(key)
         } else {
-            Err(Refusal::PolicyDenies.error(group_arn))
+            Err(refused(&KeyRefusal::PolicyDenies, group_arn))
         }
     }
 
@@ -420,7 +346,7 @@ impl LogsState {
                         &context_of(group_arn),
                     )
                     .await
-                    .map_err(|_| Refusal::PolicyDenies.error(group_arn))?;
+                    .map_err(|_| refused(&KeyRefusal::PolicyDenies, group_arn))?;
                 self.data_keys.insert(&data_key.id, plain.clone());
                 plain
             }
@@ -462,7 +388,7 @@ impl LogsState {
                 &context_of(&group_arn),
             )
             .await
-            .map_err(|_| Refusal::PolicyDenies.error(&group_arn))?;
+            .map_err(|_| refused(&KeyRefusal::PolicyDenies, &group_arn))?;
         let mut id = [0_u8; 16];
         SystemRandom::new()
             .fill(&mut id)
@@ -499,8 +425,6 @@ mod tests {
 
     const ACCOUNT: &str = "111122223333";
     const REGION: &str = "us-east-1";
-    const KEY_ARN: &str =
-        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     fn tenant() -> Tenant {
         Tenant {
@@ -509,22 +433,25 @@ mod tests {
         }
     }
 
-    /// A key policy: the account's root may do anything, and `statements`.
-    fn key(statements: &str) -> LogKey {
-        let admin = format!(
+    const KEY_ARN: &str =
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+    /// A key whose policy lets the account's root do anything, and has `statement` if any.
+    fn key(statement: &str) -> ServiceKey {
+        let root = format!(
             r#"{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{ACCOUNT}:root"}},
                 "Action":"kms:*","Resource":"*"}}"#
         );
-        let all = [admin.as_str(), statements]
-            .into_iter()
-            .filter(|statement| !statement.is_empty())
-            .collect::<Vec<_>>()
-            .join(",");
-        LogKey {
+        let statements = if statement.is_empty() {
+            root
+        } else {
+            format!("{root},{statement}")
+        };
+        ServiceKey {
             arn: KEY_ARN.to_owned(),
             state: "Enabled".to_owned(),
             symmetric_encryption: true,
-            policy: format!(r#"{{"Version":"2012-10-17","Statement":[{all}]}}"#),
+            policy: format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#),
             condition_keys: Vec::new(),
         }
     }
@@ -541,13 +468,13 @@ mod tests {
         )
     }
 
-    fn decide(key: LogKey, group: &str, action: &str) -> Result<(), Refusal> {
-        let (key, policy) = usable(Some(key), REGION)?;
+    fn decide(key: ServiceKey, group: &str, action: &str) -> Result<(), KeyRefusal> {
+        let (key, policy) = usable_service_key(Some(key), REGION)?;
         let arn = tenant().group_arn(group);
         if policy_allows(&key, &policy, &tenant(), &arn, action) {
             Ok(())
         } else {
-            Err(Refusal::PolicyDenies)
+            Err(KeyRefusal::PolicyDenies)
         }
     }
 
@@ -558,7 +485,7 @@ mod tests {
             assert_eq!(decide(key.clone(), "app-web", action), Ok(()));
             assert_eq!(
                 decide(key.clone(), "other", action),
-                Err(Refusal::PolicyDenies)
+                Err(KeyRefusal::PolicyDenies)
             );
         }
     }
@@ -567,32 +494,32 @@ mod tests {
     fn the_default_key_policy_does_not_allow_logs() {
         assert_eq!(
             decide(key(""), "app-web", "kms:GenerateDataKey"),
-            Err(Refusal::PolicyDenies)
+            Err(KeyRefusal::PolicyDenies)
         );
     }
 
     #[test]
     fn keys_logs_cannot_use_are_refused_for_what_they_are() {
-        let disabled = LogKey {
+        let disabled = ServiceKey {
             state: "Disabled".to_owned(),
             ..key(&logs_statement("*"))
         };
         assert_eq!(
-            usable(Some(disabled), REGION).map(|_| ()),
-            Err(Refusal::State("Disabled".to_owned()))
+            usable_service_key(Some(disabled), REGION).map(|_| ()),
+            Err(KeyRefusal::State("Disabled".to_owned()))
         );
-        let asymmetric = LogKey {
+        let asymmetric = ServiceKey {
             symmetric_encryption: false,
             ..key(&logs_statement("*"))
         };
         assert_eq!(
-            usable(Some(asymmetric), REGION).map(|_| ()),
-            Err(Refusal::NotSymmetric)
+            usable_service_key(Some(asymmetric), REGION).map(|_| ()),
+            Err(KeyRefusal::NotSymmetric)
         );
         // A key of another region does not exist for the group.
         assert_eq!(
-            usable(Some(key(&logs_statement("*"))), "eu-west-1").map(|_| ()),
-            Err(Refusal::NotFound)
+            usable_service_key(Some(key(&logs_statement("*"))), "eu-west-1").map(|_| ()),
+            Err(KeyRefusal::NotFound)
         );
     }
 

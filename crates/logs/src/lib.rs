@@ -33,7 +33,7 @@ use palisade_core::clock::Clock;
 use palisade_core::metrics::MetricSink;
 use palisade_store::Store;
 
-pub use encryption::{LogKey, LogKeys};
+pub use encryption::LogKeys;
 pub use palisade_core::metrics::MetricDatum;
 
 /// The CloudWatch Logs service: register it as

@@ -47,6 +47,7 @@ mod json;
 mod policy;
 mod principal;
 mod request;
+mod service_key;
 mod template;
 mod values;
 
@@ -60,4 +61,5 @@ pub use explain::explain_json;
 pub use policy::{Effect, ParseOptions, Policy, PolicyKind, Statement, Version, limits};
 pub use principal::{Grant, Principal, PrincipalKind};
 pub use request::global_context;
+pub use service_key::{key_policy_allows_service, service_key_context, usable_service_key};
 pub use values::Cidr;

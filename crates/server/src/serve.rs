@@ -28,7 +28,7 @@ use crate::metrics::Metrics;
 use crate::resource_tags::ResourceTags;
 use crate::secret_reader::ServiceSecrets;
 use crate::services::{
-    Built, EventLogGroups, LogKeys, Services, TrailKeys, TrailLogGroups, TrailOrganizations,
+    Built, EventLogGroups, ServicePrincipalKeys, Services, TrailLogGroups, TrailOrganizations,
 };
 use crate::state::AppState;
 
@@ -157,11 +157,13 @@ async fn start_serving(
         palisade_kms::KmsState::new(Store::clone(&store), Arc::clone(&clock))
             .with_events(Arc::clone(&event_sink)),
     );
-    // Encrypted log groups use KMS, which is built after Logs.
-    logs.attach_keys(Arc::new(LogKeys {
+    // Encrypted log groups and trails use KMS as their own service principals; KMS is built
+    // after Logs.
+    let service_keys = Arc::new(ServicePrincipalKeys {
         kms: Arc::clone(&kms),
         clock: Arc::clone(&clock),
-    }));
+    });
+    logs.attach_keys(Arc::clone(&service_keys) as _);
     let organizations = Arc::new(
         palisade_organizations::OrganizationsState::new(Store::clone(&store), Arc::clone(&clock))
             .with_iam(Arc::clone(&iam)),
@@ -214,10 +216,7 @@ async fn start_serving(
             organizations: Arc::clone(&organizations),
             clock: Arc::clone(&clock),
         }))
-        .with_keys(Arc::new(TrailKeys {
-            kms: Arc::clone(&kms),
-            clock: Arc::clone(&clock),
-        })),
+        .with_keys(service_keys),
     );
     policies.attach_resource_tags(Arc::new(ResourceTags {
         iam: Arc::clone(&iam),

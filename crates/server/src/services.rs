@@ -316,21 +316,13 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
 /// Logs) reads of a KMS key: found as `DescribeKey` finds it for `account` in `region` (another
 /// account's key by its key or alias ARN), with its key policy and the KMS condition keys a
 /// `GenerateDataKey` on it bears.
-struct ServiceKey {
-    arn: String,
-    state: String,
-    symmetric_encryption: bool,
-    policy: String,
-    condition_keys: Vec<palisade_kms::ConditionKey>,
-}
-
 async fn service_key(
     kms: &palisade_kms::KmsState,
     clock: &dyn palisade_core::clock::Clock,
     account: &str,
     region: &str,
     key_id: &str,
-) -> Result<Option<ServiceKey>, ServiceError> {
+) -> Result<Option<palisade_core::keys::ServiceKey>, ServiceError> {
     let (Some(account), Some(region)) = (
         palisade_core::AccountId::parse(account),
         palisade_core::Region::parse(region),
@@ -369,7 +361,7 @@ async fn service_key(
     .into_iter()
     .filter(|(name, _)| name != "kms:CallerAccount")
     .collect();
-    Ok(Some(ServiceKey {
+    Ok(Some(palisade_core::keys::ServiceKey {
         state: metadata
             .key_state
             .as_ref()
@@ -382,47 +374,34 @@ async fn service_key(
     }))
 }
 
-/// KMS, as CloudTrail reads a trail's key ([`service_key`]). CloudTrail decides the key policy
-/// itself, for its service principal.
-pub struct TrailKeys {
+/// KMS, as a service uses a key as its own service principal: CloudTrail reads a trail's key,
+/// CloudWatch Logs also calls KMS under a group's key. Keys are found as [`service_key`] finds
+/// them; the services decide the key policy themselves, so no caller is authorized.
+pub struct ServicePrincipalKeys {
     /// KMS.
     pub kms: Arc<palisade_kms::KmsState>,
     /// The server's clock, for the calls' time.
     pub clock: Arc<dyn palisade_core::clock::Clock>,
 }
 
-impl palisade_cloudtrail::TrailKeys for TrailKeys {
+impl palisade_core::keys::ServiceKeyLookup for ServicePrincipalKeys {
     fn find_key<'a>(
         &'a self,
         account: &'a str,
         region: &'a str,
         key_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<palisade_cloudtrail::TrailKey>, ServiceError>> {
-        Box::pin(async move {
-            let found =
-                service_key(&self.kms, self.clock.as_ref(), account, region, key_id).await?;
-            Ok(found.map(|key| palisade_cloudtrail::TrailKey {
-                arn: key.arn,
-                state: key.state,
-                symmetric_encryption: key.symmetric_encryption,
-                policy: key.policy,
-                condition_keys: key.condition_keys,
-            }))
-        })
+    ) -> BoxFuture<'a, Result<Option<palisade_core::keys::ServiceKey>, ServiceError>> {
+        Box::pin(service_key(
+            &self.kms,
+            self.clock.as_ref(),
+            account,
+            region,
+            key_id,
+        ))
     }
 }
 
-/// KMS, as CloudWatch Logs uses a log group's key: found as [`service_key`] finds it, and called
-/// as the service principal, which Logs has already checked the key policy for (no caller is
-/// authorized).
-pub struct LogKeys {
-    /// KMS.
-    pub kms: Arc<palisade_kms::KmsState>,
-    /// The server's clock, for the calls' time.
-    pub clock: Arc<dyn palisade_core::clock::Clock>,
-}
-
-impl LogKeys {
+impl ServicePrincipalKeys {
     /// A call CloudWatch Logs makes to KMS for a group of `account` in `region`.
     fn call(
         &self,
@@ -445,26 +424,7 @@ impl LogKeys {
 
 const LOGS_VIA: palisade_core::keys::Via<'static> = palisade_core::keys::Via { service: "logs" };
 
-impl palisade_logs::LogKeys for LogKeys {
-    fn find_key<'a>(
-        &'a self,
-        account: &'a str,
-        region: &'a str,
-        key_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<palisade_logs::LogKey>, ServiceError>> {
-        Box::pin(async move {
-            let found =
-                service_key(&self.kms, self.clock.as_ref(), account, region, key_id).await?;
-            Ok(found.map(|key| palisade_logs::LogKey {
-                arn: key.arn,
-                state: key.state,
-                symmetric_encryption: key.symmetric_encryption,
-                policy: key.policy,
-                condition_keys: key.condition_keys,
-            }))
-        })
-    }
-
+impl palisade_logs::LogKeys for ServicePrincipalKeys {
     fn generate_data_key<'a>(
         &'a self,
         account: &'a str,
