@@ -59,6 +59,13 @@ impl<'a> Context<'a> {
         Context::default()
     }
 
+    /// An empty context with room for `keys` keys without growing.
+    pub fn with_capacity(keys: usize) -> Self {
+        Context {
+            entries: Vec::with_capacity(keys),
+        }
+    }
+
     /// Sets `key` to the single `value`, replacing what it had.
     pub fn insert(
         &mut self,

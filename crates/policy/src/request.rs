@@ -13,7 +13,9 @@ use crate::Context;
 pub fn global_context(ctx: &RequestContext) -> Context<'_> {
     let principal = &ctx.principal;
     let epoch_seconds = palisade_core::clock::millis_since_epoch(ctx.time).div_euclid(1000);
-    let mut context = Context::new();
+    // The global keys, and room for what the service and the authorizer add (KMS adds about
+    // twenty) without growing.
+    let mut context = Context::with_capacity(40);
     context
         .insert("aws:SourceIp", ctx.source_ip.to_canonical().to_string())
         .insert("aws:RequestedRegion", ctx.region.as_str())
