@@ -280,21 +280,13 @@ async fn bus_to_bus_forwards_once() {
         vec![target("log", LOG_GROUP)],
     )
     .await;
-    h.events
-        .put_events(
-            &h.ctx,
-            PutEventsRequest {
-                entries: vec![PutEventsRequestEntry {
-                    source: Some("marker".to_owned()),
-                    detail_type: Some("Marker".to_owned()),
-                    detail: Some("{}".to_owned()),
-                    ..PutEventsRequestEntry::default()
-                }],
-                ..PutEventsRequest::default()
-            },
-        )
-        .await
-        .unwrap();
+    h.put_entry(PutEventsRequestEntry {
+        source: Some("marker".to_owned()),
+        detail_type: Some("Marker".to_owned()),
+        detail: Some("{}".to_owned()),
+        ..PutEventsRequestEntry::default()
+    })
+    .await;
     let marker: Value = serde_json::from_str(&h.next_written().await.message).unwrap();
     assert_eq!(marker["source"], "marker");
     // The forwarded event was fully handled before the marker: one bus, two logs, one refusal.

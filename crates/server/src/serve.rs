@@ -332,12 +332,13 @@ async fn accept_loop(
     graceful.shutdown().await;
 }
 
-/// How often KMS's due work (deletions past their waiting period, automatic rotations, expired
-/// imported material) is looked for. Due-ness itself is decided by the injected clock.
 /// The audit journal's directory inside the data directory (for either store backend: it is
 /// this node's write-ahead copy of its records).
 const AUDIT_JOURNAL_DIR: &str = "audit";
 
+/// How often the services' due work (KMS deletions past their waiting period, automatic
+/// rotations, expired imported material, and the other sweepers') is looked for. Due-ness itself
+/// is decided by the injected clock.
 const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Runs the services' periodic work: KMS key deletion, rotation and imported-material expiry,

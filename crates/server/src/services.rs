@@ -175,9 +175,7 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
     ) -> BoxFuture<'a, Result<Vec<palisade_cloudtrail::MemberAccount>, ServiceError>> {
         Box::pin(async move {
             let ctx = self.management_call(management_account)?;
-            let mut members = Vec::new();
-            let mut next_token = None;
-            loop {
+            let accounts = collect_pages(|next_token| async {
                 let page = self
                     .organizations
                     .list_accounts(
@@ -188,19 +186,18 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
                         },
                     )
                     .await?;
-                members.extend(page.accounts.unwrap_or_default().into_iter().filter_map(
-                    |account| {
-                        Some(palisade_cloudtrail::MemberAccount {
-                            account: account.id?,
-                            joined_millis: account.joined_timestamp.map_or(0, millis_of),
-                        })
-                    },
-                ));
-                next_token = page.next_token;
-                if next_token.is_none() {
-                    return Ok(members);
-                }
-            }
+                Ok((page.accounts.unwrap_or_default(), page.next_token))
+            })
+            .await?;
+            Ok(accounts
+                .into_iter()
+                .filter_map(|account| {
+                    Some(palisade_cloudtrail::MemberAccount {
+                        account: account.id?,
+                        joined_millis: account.joined_timestamp.map_or(0, millis_of),
+                    })
+                })
+                .collect())
         })
     }
 
@@ -211,8 +208,7 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
     ) -> BoxFuture<'a, Result<bool, ServiceError>> {
         Box::pin(async move {
             let ctx = self.management_call(management_account)?;
-            let mut next_token = None;
-            loop {
+            let enabled = collect_pages(|next_token| async {
                 let page = self
                     .organizations
                     .list_aws_service_access_for_organization(
@@ -223,16 +219,15 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
                         },
                     )
                     .await?;
-                let enabled = page
-                    .enabled_service_principals
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|enabled| enabled.service_principal.as_deref() == Some(service_principal));
-                next_token = page.next_token;
-                if enabled || next_token.is_none() {
-                    return Ok(enabled);
-                }
-            }
+                Ok((
+                    page.enabled_service_principals.unwrap_or_default(),
+                    page.next_token,
+                ))
+            })
+            .await?;
+            Ok(enabled
+                .iter()
+                .any(|enabled| enabled.service_principal.as_deref() == Some(service_principal)))
         })
     }
 
@@ -243,9 +238,7 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
     ) -> BoxFuture<'a, Result<Vec<String>, ServiceError>> {
         Box::pin(async move {
             let ctx = self.management_call(management_account)?;
-            let mut accounts = Vec::new();
-            let mut next_token = None;
-            loop {
+            let administrators = collect_pages(|next_token| async {
                 let page = self
                     .organizations
                     .list_delegated_administrators(
@@ -257,17 +250,16 @@ impl palisade_cloudtrail::TrailOrganizations for TrailOrganizations {
                         },
                     )
                     .await?;
-                accounts.extend(
-                    page.delegated_administrators
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter_map(|administrator| administrator.id),
-                );
-                next_token = page.next_token;
-                if next_token.is_none() {
-                    return Ok(accounts);
-                }
-            }
+                Ok((
+                    page.delegated_administrators.unwrap_or_default(),
+                    page.next_token,
+                ))
+            })
+            .await?;
+            Ok(administrators
+                .into_iter()
+                .filter_map(|administrator| administrator.id)
+                .collect())
         })
     }
 
@@ -480,6 +472,26 @@ fn cloudtrail_call(
         user_agent: "cloudtrail.amazonaws.com".to_owned(),
         time: clock.now(),
         secure_transport: true,
+    }
+}
+
+/// Every item of a paged Organizations listing: `page` answers one page's items and the token of
+/// the next, none after the last.
+async fn collect_pages<T, Page>(
+    mut page: impl FnMut(Option<String>) -> Page,
+) -> Result<Vec<T>, ServiceError>
+where
+    Page: std::future::Future<Output = Result<(Vec<T>, Option<String>), ServiceError>>,
+{
+    let mut items = Vec::new();
+    let mut next_token = None;
+    loop {
+        let (mut listed, next) = page(next_token).await?;
+        items.append(&mut listed);
+        match next {
+            Some(token) => next_token = Some(token),
+            None => return Ok(items),
+        }
     }
 }
 

@@ -232,25 +232,31 @@ impl Harness {
 
     /// Puts one custom event on `bus`; answers its id.
     pub async fn put_event(&self, bus: Option<&str>, detail: Value) -> String {
+        self.put_entry(PutEventsRequestEntry {
+            source: Some("com.example.orders".to_owned()),
+            detail_type: Some("Order Placed".to_owned()),
+            detail: Some(detail.to_string()),
+            resources: Some(vec!["arn:aws:example:order/1".to_owned()]),
+            event_bus_name: bus.map(str::to_owned),
+            ..PutEventsRequestEntry::default()
+        })
+        .await
+    }
+
+    /// Puts `entry`, which must be accepted; answers its event id.
+    pub async fn put_entry(&self, entry: PutEventsRequestEntry) -> String {
         let answer = self
             .events
             .put_events(
                 &self.ctx,
                 PutEventsRequest {
-                    entries: vec![PutEventsRequestEntry {
-                        source: Some("com.example.orders".to_owned()),
-                        detail_type: Some("Order Placed".to_owned()),
-                        detail: Some(detail.to_string()),
-                        resources: Some(vec!["arn:aws:example:order/1".to_owned()]),
-                        event_bus_name: bus.map(str::to_owned),
-                        ..PutEventsRequestEntry::default()
-                    }],
+                    entries: vec![entry],
                     ..PutEventsRequest::default()
                 },
             )
             .await
             .unwrap();
-        assert_eq!(answer.failed_entry_count, Some(0));
+        assert_eq!(answer.failed_entry_count, Some(0), "{:?}", answer.entries);
         answer.entries.unwrap().remove(0).event_id.unwrap()
     }
 }
