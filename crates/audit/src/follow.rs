@@ -68,6 +68,25 @@ impl JournalFollower {
             .map_err(|_| AuditError("the audit journal has stopped".to_owned()))
     }
 
+    /// Resolves once a record the follower has not read is durable, then once `batch` of them
+    /// are or `linger` has passed, whichever is first: a consumer that writes once per read
+    /// gathers what arrives meanwhile into that one write, rather than writing per journal
+    /// group. Cancel-safe.
+    pub async fn wait_for_batch(
+        &mut self,
+        batch: usize,
+        linger: std::time::Duration,
+    ) -> Result<(), AuditError> {
+        self.wait().await?;
+        let full = self
+            .next_sequence()
+            .saturating_add(u64::try_from(batch).unwrap_or(u64::MAX));
+        // A journal that stops meanwhile still leaves records to read; the next wait says so.
+        let _ =
+            tokio::time::timeout(linger, self.durable.wait_for(|&durable| durable >= full)).await;
+        Ok(())
+    }
+
     /// Reads up to `max` durable records the follower has not read yet; none when there are
     /// none. If this future is dropped before it resolves, the next read starts again at the
     /// first record not handled.

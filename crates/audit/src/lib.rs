@@ -30,7 +30,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use palisade_store::{Store, Transaction, Value};
-use serde_json::Value as Json;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -302,14 +301,11 @@ pub fn index_record(transaction: Transaction, record: &AuditRecord<'_>) -> Trans
 
 /// Adds the writes of one journal record (`<key>\n<JSON>`): the record, and its entries in the
 /// attribute index.
-fn index_body(mut transaction: Transaction, body: &[u8]) -> Transaction {
+fn index_body(transaction: Transaction, body: &[u8]) -> Transaction {
     let Some((key, json)) = record::split_keyed(body) else {
         return transaction;
     };
-    if let Ok(record) = serde_json::from_slice::<Json>(json) {
-        transaction = attributes::index(transaction, key, &record);
-    }
-    transaction.put(KEYSPACE, key, Value::Plain(json.to_vec()))
+    attributes::index(transaction, key, json).put(KEYSPACE, key, Value::Plain(json.to_vec()))
 }
 
 /// Indexes the records stored before the attribute index existed, a batch at a time, until

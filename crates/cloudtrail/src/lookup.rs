@@ -277,7 +277,7 @@ fn event(record: Json) -> Event {
             .map(str::to_owned),
         event_time,
         event_source: text("eventSource"),
-        username: attributes::username(&record).map(str::to_owned),
+        username: attributes::username(&record),
         resources: Some(resources(&record)),
         cloud_trail_event: Some(record.to_string()),
     }
@@ -285,9 +285,10 @@ fn event(record: Json) -> Event {
 
 fn resources(record: &Json) -> Vec<Resource> {
     attributes::resources(record)
-        .map(|(kind, arn)| Resource {
-            resource_type: kind.map(str::to_owned),
-            resource_name: arn.map(str::to_owned),
+        .into_iter()
+        .map(|(resource_type, resource_name)| Resource {
+            resource_type,
+            resource_name,
         })
         .collect()
 }

@@ -50,6 +50,9 @@ pub(crate) const STREAMING: &str = "cloudtrail/cloudwatch-logs-deliveries";
 const FOLLOWER: &str = "cloudtrail-logs";
 /// Most records handled at a time.
 const RECORDS_PER_BATCH: usize = 2_048;
+/// How long the task lets records gather before it streams fewer than a full batch. Each batch
+/// costs a store commit per stream; AWS itself streams with a delay of seconds to minutes.
+const GATHER_FOR: Duration = Duration::from_millis(250);
 /// How long a reading of the trails serves before the task reads them again, to see changes
 /// made on another node.
 const TRAILS_FRESH_FOR: Duration = Duration::from_secs(1);
@@ -243,7 +246,7 @@ impl CloudTrailState {
             tokio::select! {
                 biased;
                 () = self.trails_changed.notified() => continue,
-                waited = follower.wait() => {
+                waited = follower.wait_for_batch(RECORDS_PER_BATCH, GATHER_FOR) => {
                     if waited.is_err() {
                         return;
                     }
