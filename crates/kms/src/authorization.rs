@@ -23,14 +23,19 @@ pub struct KeyFacts {
     /// The account that owns the key: another account's when the request uses a key across
     /// accounts, and then both its key policy and the caller's IAM policies must allow.
     pub account: AccountId,
-    /// The key policy document.
-    pub policy: String,
     /// The alias name the request named the key by, if it did (`kms:RequestAlias`).
     pub alias: Option<String>,
     /// `PRIMARY` or `REPLICA` for a multi-Region key (`kms:MultiRegionKeyType`).
     multi_region_key_type: Option<&'static str>,
     tenant: Tenant,
     key: KeyRecord,
+}
+
+impl KeyFacts {
+    /// The key policy document.
+    pub fn policy(&self) -> &str {
+        &self.key.policy
+    }
 }
 
 /// A condition key and its values.
@@ -57,7 +62,6 @@ impl KmsState {
         Some(KeyFacts {
             arn: tenant.key_arn(&key.value.id),
             account: AccountId::parse(&tenant.account)?,
-            policy: key.value.policy.clone(),
             alias: alias.map(str::to_owned),
             multi_region_key_type: key.value.multi_region_key_type(&tenant.region),
             tenant,

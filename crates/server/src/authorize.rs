@@ -39,7 +39,7 @@ use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{AccountId, PrincipalKind, RequestContext, ServiceError, Value};
 use palisade_events::EventsState;
 use palisade_iam::IamState;
-use palisade_kms::{ConditionKey, KeyFacts, KmsState};
+use palisade_kms::{ConditionKey, KmsState};
 use palisade_model_iam::Iam;
 use palisade_model_iam::types::{GetGroupRequest, GetUserRequest};
 use palisade_organizations::{OrgContext, OrgPolicyDocument, OrganizationsState};
@@ -553,11 +553,11 @@ impl PolicyAuthorizer {
             return Ok(());
         }
         let (resource, resource_policy) = match (&key, &secret) {
-            (Some(KeyFacts { arn, policy, .. }), _) => (
-                arn.as_str(),
+            (Some(facts), _) => (
+                facts.arn.as_str(),
                 Some(
-                    self.parse(PolicyKind::Resource, policy)
-                        .ok_or_else(|| denied(principal, &action, arn))?,
+                    self.parse(PolicyKind::Resource, facts.policy())
+                        .ok_or_else(|| denied(principal, &action, &facts.arn))?,
                 ),
             ),
             (None, Some(SecretFacts { arn, policy, .. })) => (

@@ -360,7 +360,7 @@ async fn service_key(
             .map_or("Unavailable", |state| state.as_str())
             .to_owned(),
         symmetric_encryption,
-        policy: facts.policy.clone(),
+        policy: facts.policy().to_owned(),
         condition_keys,
         arn: facts.arn,
     }))
