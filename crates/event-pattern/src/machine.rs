@@ -11,19 +11,23 @@
 //! candidates. A candidate whose anchor is its only condition has matched. Any other is settled
 //! against the leaves the walk passed: when no array lay on a path some pattern names, every
 //! such path holds at most one leaf, so a condition is one lookup of its path node among them
-//! and one test of its compact filters ([`Check`]), which keeps the memory a candidate touches
-//! small however many rules there are. With arrays, element consistency matters and the branch
-//! is evaluated on the event ([`crate::evaluate`]). Either way the machine answers as the
-//! patterns' own `matches` does. Work grows with the event and the candidates, not with the
-//! number of rules.
+//! and one test ([`Settle`]). Exact strings, the commonest test, are interned per path, so the
+//! walk learns each leaf's id and the test compares ids. With arrays, element consistency
+//! matters and the branch is evaluated on the event ([`crate::evaluate`]). Either way the
+//! machine answers as the patterns' own `matches` does. Work grows with the event and the
+//! candidates, not with the number of rules.
+//!
+//! With thousands of rules, each candidate's data is a likely cache miss, as are the index
+//! entries that lead to it, and misses are what makes matching slower as rules are added. So
+//! a candidate is one cache line that usually holds all that settles it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::hash::Hash;
 
 use serde_json::Value;
 
-use crate::index::{CondRef, ValueIndex};
-use crate::matcher::{Leaf, Matcher};
+use crate::index::{NONE, ValueIndex};
+use crate::matcher::{Leaf, Literal, Matcher};
 use crate::pattern::{Branch, Condition, Pattern};
 
 /// How deep the walk follows an event (serde_json parses at most 128 levels).
@@ -44,30 +48,61 @@ pub struct Machine<R> {
 }
 
 /// What matching reads of a candidate fits one cache line (for a small `R`), aligned so that
-/// it never straddles two: with thousands of rules each candidate is a likely cache miss, and
-/// the pattern itself, read only when arrays force an evaluation, is behind a pointer.
+/// it never straddles two; the pattern itself, read only when arrays force an evaluation, is
+/// behind a pointer.
 #[derive(Debug)]
 #[repr(align(64))]
 struct CompiledBranch<R> {
     rule: R,
-    /// The anchor is the branch's only condition: the lookup that found it has settled it.
-    alone: bool,
     anchor: Option<Anchor>,
-    /// The filters of every condition but the anchor (which the lookup has met), in one
-    /// allocation with paths resolved to path nodes: what settling a candidate reads, rather
-    /// than the pattern's nested vectors and path strings.
-    checks: Box<[Check]>,
+    settle: Settle,
     branch: Box<Branch>,
 }
 
-/// One filter of one condition; a condition's checks are adjacent, in condition order. A
-/// condition with no filter (`exists: false` alone) has one check without a matcher.
+/// How a candidate is settled on an event without arrays, once its anchor has been met.
+#[derive(Debug)]
+enum Settle {
+    /// The anchor is the branch's only condition: the lookup that found it has settled it.
+    Anchored,
+    /// Every other condition asks for one exact string, and there are at most [`INLINE`] of
+    /// them (a `detail-type` and a `detail` field beside a `source`, say): compared by id
+    /// with the leaves at their paths, they need nothing beyond this cache line.
+    Strings {
+        count: u8,
+        checks: [StringCheck; INLINE],
+    },
+    /// Anything else: the tests of every condition but the anchor, in one allocation with
+    /// paths resolved to path nodes, rather than the pattern's nested vectors and strings.
+    Checks(Box<[Check]>),
+}
+
+/// How many string conditions a candidate's own cache line holds.
+const INLINE: usize = 2;
+
+/// A condition met by the leaf at `path` whose interned string id is `id` (never [`NONE`],
+/// the id of a leaf whose text no pattern names there).
+#[derive(Debug, Clone, Copy)]
+struct StringCheck {
+    path: u32,
+    id: u32,
+}
+
+/// One filter of one condition; a condition's checks are adjacent, in condition order.
 #[derive(Debug)]
 struct Check {
     condition: u32,
     path: u32,
     absent_ok: bool,
-    matcher: Option<Matcher>,
+    test: Test,
+}
+
+#[derive(Debug)]
+enum Test {
+    /// A condition with no filter (`exists: false` alone): only absence meets it.
+    Nothing,
+    /// An exact string, by its id at the path.
+    String(u32),
+    Filter(Matcher),
 }
 
 /// What one walk of an event gathers.
@@ -75,11 +110,20 @@ struct Check {
 struct Scan<'a> {
     /// Slots of the branches whose anchors some leaf satisfied (a slot may repeat).
     found: Vec<u32>,
-    /// Every leaf at a path some pattern names, with its path node.
-    leaves: Vec<(u32, Leaf<'a>)>,
+    /// Every leaf at a path some pattern names.
+    leaves: Vec<Seen<'a>>,
     /// Whether an array (or a scalar that is no leaf) lay on such a path: the leaves alone
     /// cannot settle candidates then.
     irregular: bool,
+}
+
+/// A leaf, its path node, and its string id there ([`NONE`] unless a pattern names its text
+/// exactly at that path).
+#[derive(Debug, Clone, Copy)]
+struct Seen<'a> {
+    path: u32,
+    leaf: Leaf<'a>,
+    id: u32,
 }
 
 /// The condition a branch is indexed under, and the path node holding it.
@@ -162,19 +206,17 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
         found.sort_unstable();
         found.dedup();
         // Without arrays each path has at most one leaf, so sorting makes them a lookup table.
-        leaves.sort_unstable_by_key(|&(path, _)| path);
+        leaves.sort_unstable_by_key(|seen| seen.path);
 
         let mut matched: Vec<&R> = Vec::new();
         for slot in found.into_iter().chain(self.unanchored.iter().copied()) {
             let Some(compiled) = self.branches.get(slot as usize).and_then(Option::as_ref) else {
                 continue;
             };
-            let holds = if compiled.alone {
-                true
-            } else if irregular {
-                compiled.branch.matches(event)
-            } else {
-                compiled.holds_on(&leaves)
+            let holds = match &compiled.settle {
+                Settle::Anchored => true,
+                _ if irregular => compiled.branch.matches(event),
+                settle => settle.holds_on(&leaves),
             };
             if holds {
                 matched.push(&compiled.rule);
@@ -198,12 +240,11 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
                 self.unanchored.insert(slot);
             }
         }
-        let checks = self.checks(branch, anchor);
+        let settle = self.settle(branch, anchor);
         let compiled = CompiledBranch {
             rule,
-            alone: anchor.is_some() && branch.conditions.len() == 1,
             anchor,
-            checks,
+            settle,
             branch: Box::new(branch.clone()),
         };
         match self.branches.get_mut(slot as usize) {
@@ -228,27 +269,77 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
         self.free_slots.push(slot);
     }
 
-    fn checks(&mut self, branch: &Branch, anchor: Option<Anchor>) -> Box<[Check]> {
-        let mut checks = Vec::new();
-        for (position, condition) in branch.conditions.iter().enumerate() {
-            if anchor.is_some_and(|anchor| anchor.condition == position) {
-                continue;
+    /// Compiles what settles `branch` beyond `anchor`. Its strings must have been mentioned,
+    /// so that they have ids.
+    fn settle(&mut self, branch: &Branch, anchor: Option<Anchor>) -> Settle {
+        let others: Vec<(usize, &Condition)> = branch
+            .conditions
+            .iter()
+            .enumerate()
+            .filter(|&(position, _)| anchor.is_none_or(|anchor| anchor.condition != position))
+            .collect();
+        if anchor.is_some() && others.is_empty() {
+            return Settle::Anchored;
+        }
+        let strings: Option<Vec<StringCheck>> = others
+            .iter()
+            .map(|&(_, condition)| self.string_check(condition))
+            .collect();
+        if let Some(strings) = strings
+            && strings.len() <= INLINE
+        {
+            let mut checks = [StringCheck { path: 0, id: NONE }; INLINE];
+            for (slot, check) in checks.iter_mut().zip(&strings) {
+                *slot = *check;
             }
+            let count = strings.len() as u8;
+            return Settle::Strings { count, checks };
+        }
+        let mut checks = Vec::new();
+        for (position, condition) in others {
             let path = self.path_node(&condition.path);
-            let check = |matcher| Check {
+            let check = |test| Check {
                 condition: u32::try_from(position).unwrap_or(u32::MAX),
                 path,
                 absent_ok: condition.absent_ok,
-                matcher,
+                test,
             };
             if condition.matchers.is_empty() {
-                checks.push(check(None));
+                checks.push(check(Test::Nothing));
             }
             for matcher in &condition.matchers {
-                checks.push(check(Some(matcher.clone())));
+                let id = match matcher {
+                    Matcher::Exact(Literal::Str(text)) => self.string_id(path, text),
+                    _ => NONE,
+                };
+                let test = if id == NONE {
+                    Test::Filter(matcher.clone())
+                } else {
+                    Test::String(id)
+                };
+                checks.push(check(test));
             }
         }
-        checks.into_boxed_slice()
+        Settle::Checks(checks.into_boxed_slice())
+    }
+
+    /// `condition` as a [`StringCheck`], if it asks for exactly one string (and not absence).
+    fn string_check(&mut self, condition: &Condition) -> Option<StringCheck> {
+        let [Matcher::Exact(Literal::Str(text))] = condition.matchers.as_slice() else {
+            return None;
+        };
+        if condition.absent_ok {
+            return None;
+        }
+        let path = self.path_node(&condition.path);
+        let id = self.string_id(path, text);
+        (id != NONE).then_some(StringCheck { path, id })
+    }
+
+    fn string_id(&self, path: u32, text: &str) -> u32 {
+        self.paths
+            .get(path as usize)
+            .map_or(NONE, |node| node.values.string_id(text))
     }
 
     /// Counts (or uncounts) every value `branch` names, at its path.
@@ -299,7 +390,7 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
                 for matcher in &condition.matchers {
                     let found = node.values.anchored_at(matcher);
                     if found.len() <= FEW {
-                        crowded.extend(found.iter().map(|cond| cond.branch));
+                        crowded.extend(found);
                     }
                 }
             }
@@ -336,14 +427,14 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
         }
         self.place_anchor(slot, &branch, current, false);
         self.place_anchor(slot, &branch, best, true);
-        let checks = self.checks(&branch, Some(best));
+        let settle = self.settle(&branch, Some(best));
         if let Some(compiled) = self
             .branches
             .get_mut(slot as usize)
             .and_then(Option::as_mut)
         {
             compiled.anchor = Some(best);
-            compiled.checks = checks;
+            compiled.settle = settle;
         }
     }
 
@@ -365,15 +456,11 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
         ) else {
             return;
         };
-        let cond = CondRef {
-            branch: slot,
-            condition: u32::try_from(anchor.condition).unwrap_or(u32::MAX),
-        };
         for matcher in &condition.matchers {
             if add {
-                node.values.insert(matcher, cond);
+                node.values.insert(matcher, slot);
             } else {
-                node.values.remove(matcher, cond);
+                node.values.remove(matcher, slot);
             }
         }
     }
@@ -436,40 +523,53 @@ impl<R: Clone + Eq + Hash + Ord> Machine<R> {
                     scan.irregular = true;
                     return;
                 };
-                scan.leaves.push((path, leaf));
                 let found = &mut scan.found;
-                node.values
-                    .lookup(leaf, &mut |cond| found.push(cond.branch));
+                let id = node.values.lookup(leaf, &mut |branch| found.push(branch));
+                scan.leaves.push(Seen { path, leaf, id });
             }
         }
     }
 }
 
-impl<R> CompiledBranch<R> {
-    /// Whether every condition of `checks` (all but the anchor, which the lookup has met) holds
-    /// on `leaves`, the event's leaves sorted by path node, at most one per path: an event with
-    /// no arrays on the paths patterns name.
-    fn holds_on(&self, leaves: &[(u32, Leaf<'_>)]) -> bool {
-        self.checks
-            .chunk_by(|left, right| left.condition == right.condition)
-            .all(|checks| {
-                let Some(first) = checks.first() else {
-                    return true;
-                };
-                let leaf = leaves
-                    .binary_search_by_key(&first.path, |&(path, _)| path)
-                    .ok()
-                    .and_then(|position| leaves.get(position));
-                match leaf {
-                    Some(&(_, leaf)) => checks.iter().any(|check| {
-                        check
-                            .matcher
-                            .as_ref()
-                            .is_some_and(|matcher| matcher.matches(leaf))
-                    }),
-                    None => first.absent_ok,
-                }
-            })
+impl Settle {
+    /// Whether every condition but the anchor (which the lookup has met) holds on `leaves`,
+    /// the event's leaves sorted by path node, at most one per path: an event with no arrays
+    /// on the paths patterns name.
+    fn holds_on(&self, leaves: &[Seen<'_>]) -> bool {
+        let leaf_at = |path: u32| {
+            leaves
+                .binary_search_by_key(&path, |seen| seen.path)
+                .ok()
+                .and_then(|position| leaves.get(position))
+        };
+        match self {
+            Self::Anchored => true,
+            Self::Strings { count, checks } => checks
+                .iter()
+                .take(usize::from(*count))
+                .all(|check| leaf_at(check.path).is_some_and(|seen| seen.id == check.id)),
+            Self::Checks(checks) => checks
+                .chunk_by(|left, right| left.condition == right.condition)
+                .all(|checks| {
+                    let Some(first) = checks.first() else {
+                        return true;
+                    };
+                    match leaf_at(first.path) {
+                        Some(seen) => checks.iter().any(|check| check.test.holds(seen)),
+                        None => first.absent_ok,
+                    }
+                }),
+        }
+    }
+}
+
+impl Test {
+    fn holds(&self, seen: &Seen<'_>) -> bool {
+        match self {
+            Self::Nothing => false,
+            Self::String(id) => seen.id == *id,
+            Self::Filter(matcher) => matcher.matches(seen.leaf),
+        }
     }
 }
 
@@ -596,6 +696,33 @@ mod tests {
             ["absent", "absent-or-b", "object"]
         );
         assert!(matching(json!({"s": "b", "d": {"t": "x"}})).is_empty());
+    }
+
+    #[test]
+    fn a_candidate_is_one_cache_line() {
+        assert_eq!(size_of::<Option<CompiledBranch<u64>>>(), 64);
+    }
+
+    #[test]
+    fn string_conditions_are_settled_by_id() {
+        let machine = machine(&[
+            ("two", json!({"s": ["a"], "t": ["x"], "u": ["y"]})),
+            (
+                "three",
+                json!({"s": ["a"], "t": ["x"], "u": ["y"], "v": ["z"]}),
+            ),
+            ("either", json!({"s": ["a"], "t": ["x", "w"]})),
+        ]);
+        let matching = |event: Value| machine.matching_rules(&event);
+        assert_eq!(
+            matching(json!({"s": "a", "t": "x", "u": "y", "v": "z"})),
+            ["either", "three", "two"]
+        );
+        assert_eq!(matching(json!({"s": "a", "t": "w", "u": "y"})), ["either"]);
+        // Texts no pattern names, and non-strings, have no id and meet no string.
+        assert!(matching(json!({"s": "a", "t": "q", "u": "y", "v": "z"})).is_empty());
+        assert!(matching(json!({"s": "a", "t": 1, "u": "y"})).is_empty());
+        assert!(matching(json!({"s": "a", "u": "y", "v": "z"})).is_empty());
     }
 
     #[test]

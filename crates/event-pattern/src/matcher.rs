@@ -160,10 +160,6 @@ impl NumericRange {
         above && below
     }
 
-    pub(crate) fn overlaps(&self, other: &Self) -> bool {
-        below_upper(self.lower, other.upper) && below_upper(other.lower, self.upper)
-    }
-
     /// A two-sided range must have its lower bound strictly below its upper bound, as
     /// EventBridge requires (`=` is the way to ask for one value).
     pub(crate) fn is_empty(&self) -> bool {
@@ -174,18 +170,6 @@ impl NumericRange {
             ) => lower >= upper,
             _ => false,
         }
-    }
-}
-
-/// Whether some number is at least `lower` and at most `upper`.
-fn below_upper(lower: Bound, upper: Bound) -> bool {
-    match (lower, upper) {
-        (Bound::Unbounded, _) | (_, Bound::Unbounded) => true,
-        (Bound::Inclusive(lower), Bound::Inclusive(upper)) => lower <= upper,
-        (
-            Bound::Inclusive(lower) | Bound::Exclusive(lower),
-            Bound::Inclusive(upper) | Bound::Exclusive(upper),
-        ) => lower < upper,
     }
 }
 
