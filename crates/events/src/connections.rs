@@ -90,11 +90,7 @@ impl EventsState {
     }
 
     async fn authorize(&self, tenant: &Tenant, name: &str) {
-        let Some(api) = self
-            .runtime
-            .as_ref()
-            .and_then(|runtime| runtime.api.as_ref())
-        else {
+        let Some(api) = self.runtime.as_ref().and_then(|runtime| runtime.api()) else {
             return;
         };
         let key = tenant.key(name);

@@ -39,7 +39,7 @@
 //! room, and a service's event is dropped (and counted).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, Weak};
 use std::time::Duration;
 
 use palisade_core::ServiceError;
@@ -177,8 +177,10 @@ pub(crate) struct Runtime {
     /// One permit per accepted event until the dispatcher has taken it.
     capacity: Arc<Semaphore>,
     logs: Arc<dyn LogGroups>,
-    /// HTTP calls to API destinations; none when no HTTP client could be built.
-    pub(crate) api: Option<ApiCaller>,
+    /// HTTP calls to API destinations, built at the first (loading the system's root
+    /// certificates costs memory a server without API destinations need not hold); none when
+    /// no HTTP client could be built.
+    api: OnceLock<Option<ApiCaller>>,
     counters: Counters,
 }
 
@@ -204,21 +206,27 @@ impl Runtime {
         writes: mpsc::UnboundedSender<Write>,
         logs: Arc<dyn LogGroups>,
     ) -> Self {
-        let api = match ApiCaller::new() {
-            Ok(api) => Some(api),
-            Err(error) => {
-                tracing::warn!(%error, "API destinations cannot be invoked");
-                None
-            }
-        };
         Self {
             this,
             writes,
             capacity: Arc::new(Semaphore::new(QUEUE_CAPACITY)),
             logs,
-            api,
+            api: OnceLock::new(),
             counters: Counters::default(),
         }
+    }
+
+    /// The HTTP client for API destinations; none when it cannot be built.
+    pub(crate) fn api(&self) -> Option<&ApiCaller> {
+        self.api
+            .get_or_init(|| match ApiCaller::new() {
+                Ok(api) => Some(api),
+                Err(error) => {
+                    tracing::warn!(%error, "API destinations cannot be invoked");
+                    None
+                }
+            })
+            .as_ref()
     }
 
     fn write(&self, write: Write) {
@@ -505,7 +513,7 @@ impl EventsState {
                 tokio::time::timeout(IN_PROCESS_TIMEOUT, self.forward(invocation, to, name)).await
             }
             TargetKind::ApiDestination(name) => {
-                return match &runtime.api {
+                return match runtime.api() {
                     Some(api) => api.invoke(self, invocation, name).await,
                     None => Err(Failure::permanent(
                         "SDK_CLIENT_ERROR",
