@@ -11,7 +11,7 @@
 //! minute, [`SecretsManagerState::rotate_due_secrets`] and
 //! [`SecretsManagerState::delete_due_secrets`], the registry of rotation functions
 //! ([`SecretsManagerState::rotation_functions`]) and
-//! [`SecretsManagerState::resource_policy_for`] for the authorizer.
+//! [`SecretsManagerState::secret_facts`] for the authorizer.
 
 mod builtin;
 mod crypto;

@@ -1,5 +1,5 @@
 //! Resource policies: stored and validated here, enforced by the server's authorizer, which
-//! reads them through [`SecretsManagerState::resource_policy_for`].
+//! reads them through [`SecretsManagerState::secret_facts`].
 
 use palisade_core::{AccountId, Region, RequestContext, ServiceError};
 use palisade_model_secretsmanager::errors;
@@ -142,7 +142,7 @@ impl SecretsManagerState {
     /// The secret `secret_id` (name, ARN or partial ARN) names for a caller of `account` in
     /// `region` (another account's by its ARN, see [`crate::secret_owner`]), for the server's
     /// authorizer; `None` when the secret does not exist.
-    pub async fn resource_policy_for(
+    pub async fn secret_facts(
         &self,
         account: &AccountId,
         region: &Region,

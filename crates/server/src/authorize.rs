@@ -522,7 +522,7 @@ impl PolicyAuthorizer {
         let cross_account = resource_account != principal.account;
         let secret = match (self.secrets.get(), secret_id) {
             (Some(secrets), Some(secret_id)) => secrets
-                .resource_policy_for(&principal.account, &ctx.region, secret_id)
+                .secret_facts(&principal.account, &ctx.region, secret_id)
                 .await
                 .map_err(|error| ServiceError::internal(error.to_string()))?,
             _ => None,

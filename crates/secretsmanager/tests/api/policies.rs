@@ -40,7 +40,7 @@ async fn policies_are_stored_checked_and_removed() {
     assert_eq!(got.resource_policy.as_deref(), Some(ACCOUNT_POLICY));
     let for_authorizer = h
         .state()
-        .resource_policy_for(&AccountId::local_default(), &Region::us_east_1(), &arn)
+        .secret_facts(&AccountId::local_default(), &Region::us_east_1(), &arn)
         .await
         .unwrap();
     let facts = for_authorizer.unwrap();
@@ -71,7 +71,7 @@ async fn policies_are_stored_checked_and_removed() {
         .unwrap();
     let gone = h
         .state()
-        .resource_policy_for(&AccountId::local_default(), &Region::us_east_1(), "guarded")
+        .secret_facts(&AccountId::local_default(), &Region::us_east_1(), "guarded")
         .await
         .unwrap();
     let facts = gone.unwrap();
