@@ -42,5 +42,8 @@ fn packs_relocations() -> bool {
         .arg(&source)
         .output()
         .is_ok_and(|output| output.status.success());
-    linked && Command::new(&program).status().is_ok_and(|status| status.success())
+    linked
+        && Command::new(&program)
+            .status()
+            .is_ok_and(|status| status.success())
 }
