@@ -1,9 +1,10 @@
 """EventBridge delivers events to log group targets: service events (Parameter Store, KMS) on the
-default bus, and PutEvents entries shaped by an input transformer, read back with boto3's
-CloudWatch Logs client."""
+default bus, PutEvents entries shaped by an input transformer, and the events of scheduled
+rules, read back with boto3's CloudWatch Logs client."""
 
 import json
 import time
+import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -141,3 +142,42 @@ def test_put_events_with_an_input_transformer(client):
     # The entry's time, through the template's timestamp, is the log event's.
     assert found["timestamp"] == int(placed.timestamp()) * 1000
     assert found["logStreamName"] == answer["Entries"][1]["EventId"]
+
+
+def fire_schedules(endpoint):
+    request = urllib.request.Request(endpoint + "/_palisade/events/schedule", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
+def test_a_cron_rule_fires_at_its_minute(client, endpoint):
+    """A rule with `cron(* * * * ? *)` fires at the first minute after the scheduler saw it. The
+    test asks the scheduler to look (local mode) instead of waiting for its own tick, and so
+    waits about as long as the rest of the current minute."""
+    logs, group, group_arn = log_group_target(client)
+    events = client("events")
+    name = unique("every-minute")
+    events.put_rule(Name=name, ScheduleExpression="cron(* * * * ? *)")
+    answer = events.put_targets(Rule=name, Targets=[{"Id": "log", "Arn": group_arn}])
+    assert answer["FailedEntryCount"] == 0
+    try:
+        # The first look begins the schedule: nothing is due yet.
+        assert fire_schedules(endpoint)["status"] == "ok"
+        # Only a broken run waits the whole deadline; the pause only paces the looking.
+        deadline = time.monotonic() + 90
+        while not logs.filter_log_events(logGroupName=group)["events"]:
+            assert time.monotonic() < deadline, "the rule did not fire within 90 s"
+            fire_schedules(endpoint)
+            time.sleep(0.5)
+        found = wait_for_log_events(logs, group)[0]
+        event = json.loads(found["message"])
+        assert event["source"] == "aws.events"
+        assert event["detail-type"] == "Scheduled Event"
+        assert event["account"] == ACCOUNT
+        assert event["region"] == REGION
+        assert event["resources"] == [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"]
+        assert event["detail"] == {}
+        assert event["time"].endswith(":00Z"), "a cron rule fires on the minute"
+    finally:
+        events.remove_targets(Rule=name, Ids=["log"])
+        events.delete_rule(Name=name)

@@ -172,7 +172,7 @@ impl Archiver {
     ) -> Result<Transaction, StoreError> {
         let mut added: BTreeMap<String, Count> = BTreeMap::new();
         for queued in events {
-            if queued.event.get(REPLAY_NAME).is_some() {
+            if queued.event.get(REPLAY_NAME).is_some() || queued.schedule_of.is_some() {
                 continue;
             }
             let buses = self.buses(&queued.tenant).await?;

@@ -353,9 +353,13 @@ impl EventsState {
         // Taken by the dispatcher, the event no longer waits in the queue.
         drop(permit);
         let tenant = &event.tenant;
-        let matched = self
-            .matching_targets(&tenant.account, &tenant.region, &event.bus, &event.event)
-            .await;
+        let matched = match &event.schedule_of {
+            Some(rule) => self.rule_targets(tenant, &event.bus, rule).await,
+            None => {
+                self.matching_targets(&tenant.account, &tenant.region, &event.bus, &event.event)
+                    .await
+            }
+        };
         let deliveries = match matched {
             Ok(deliveries) => deliveries,
             Err(error) => {
@@ -586,6 +590,7 @@ impl EventsState {
                 ingestion_millis: palisade_core::clock::millis_since_epoch(now),
                 forwarded: true,
                 rules: None,
+                schedule_of: None,
             },
             permit: None,
             durable: None,
@@ -692,6 +697,7 @@ impl EventSink for EventsState {
             ingestion_millis: palisade_core::clock::millis_since_epoch(now),
             forwarded: false,
             rules: None,
+            schedule_of: None,
         });
     }
 }

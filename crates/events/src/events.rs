@@ -64,27 +64,36 @@ impl EventsState {
         let mut deliveries = Vec::new();
         for name in machine.matching_rules(event) {
             // A rule changed since the machine was compiled is read afresh.
-            let Some(rule) = self
-                .get::<RuleRecord>(RULES, &tenant.rule_key(bus, &name))
-                .await?
-            else {
-                continue;
-            };
-            if !rule.value.is_enabled() {
-                continue;
-            }
-            deliveries.push(Delivery {
-                rule_arn: tenant.rule_arn(bus, &name),
-                rule_name: name,
-                targets: rule
-                    .value
-                    .targets
-                    .iter()
-                    .map(from_json)
-                    .collect::<Result<_, _>>()?,
-            });
+            deliveries.extend(self.rule_targets(&tenant, bus, &name).await?);
         }
         Ok(deliveries)
+    }
+
+    /// The targets of the rule `name` of `bus`, as one delivery; none when the rule is gone
+    /// or disabled.
+    pub(crate) async fn rule_targets(
+        &self,
+        tenant: &Tenant,
+        bus: &str,
+        name: &str,
+    ) -> Result<Vec<Delivery>, ServiceError> {
+        let Some(rule) = self
+            .get::<RuleRecord>(RULES, &tenant.rule_key(bus, name))
+            .await?
+            .filter(|rule| rule.value.is_enabled())
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![Delivery {
+            rule_arn: tenant.rule_arn(bus, name),
+            rule_name: name.to_owned(),
+            targets: rule
+                .value
+                .targets
+                .iter()
+                .map(from_json)
+                .collect::<Result<_, _>>()?,
+        }])
     }
 
     /// Whether the `default` bus of `account` in `region` has an enabled rule with an event
@@ -179,6 +188,7 @@ pub(crate) async fn put(
                     ingestion_millis: millis_since_epoch(now),
                     forwarded: false,
                     rules: None,
+                    schedule_of: None,
                 });
                 checked.push(Ok(id));
             }

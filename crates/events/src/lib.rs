@@ -14,8 +14,10 @@
 //! transaction as the event's acceptance, and replays send an archive's events back to its bus
 //! (see `archives` and `replays`).
 //!
-//! Not built yet: delivery to other kinds of targets, the scheduler that fires
-//! `rate()`/`cron()` rules, endpoints, partner event sources and tagging.
+//! Rules with a `rate()` or `cron()` schedule fire by the injected clock (see `scheduler`).
+//!
+//! Not built yet: delivery to other kinds of targets, endpoints, partner event sources and
+//! tagging.
 
 mod api_destinations;
 mod archives;
@@ -34,6 +36,7 @@ mod replays;
 mod retry;
 mod rules;
 mod schedule;
+mod scheduler;
 mod service;
 mod targets;
 mod values;
@@ -64,6 +67,8 @@ pub struct EventsState {
     archiver: Arc<archives::Archiver>,
     /// The way to the task that runs replays; none when built by [`EventsState::new`].
     replays: Option<replays::Runner>,
+    /// Held while scheduled rules are fired, so that two callers never fire one twice.
+    firing: tokio::sync::Mutex<()>,
 }
 
 impl EventsState {
@@ -76,6 +81,7 @@ impl EventsState {
             machines: Mutex::new(HashMap::new()),
             runtime: None,
             replays: None,
+            firing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -97,6 +103,7 @@ impl EventsState {
             runtime: Some(delivery::Runtime::new(Weak::clone(this), writes, logs)),
             archiver: Arc::clone(&archiver),
             replays: Some(runner),
+            firing: tokio::sync::Mutex::new(()),
         });
         // Started once the state exists: the writer hands over earlier events at once.
         tokio::spawn(delivery::dispatch(Arc::downgrade(&state), dispatched));
@@ -109,6 +116,7 @@ impl EventsState {
         ));
         tokio::spawn(replays::run(Arc::downgrade(&state), started));
         tokio::spawn(archives::sweep(Arc::downgrade(&state)));
+        tokio::spawn(scheduler::run(Arc::downgrade(&state)));
         state
     }
 

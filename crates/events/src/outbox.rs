@@ -52,6 +52,10 @@ pub(crate) struct QueuedEvent {
     /// `FilterArns`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<String>>,
+    /// The rule of `bus` whose schedule made it (see `scheduler`): it goes to that rule's
+    /// targets alone, unmatched, and no archive keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_of: Option<String>,
 }
 
 impl QueuedEvent {

@@ -341,6 +341,7 @@ impl EventsState {
                 ingestion_millis: now_millis,
                 forwarded: false,
                 rules: replay.rules.clone(),
+                schedule_of: None,
             });
         }
         Ok(page)

@@ -324,3 +324,92 @@ async fn default_bus_has_rules_only_while_an_enabled_rule_has_a_pattern() {
         .unwrap();
     assert!(!has_rules().await, "a disabled rule matches nothing");
 }
+
+#[tokio::test]
+async fn scheduled_rules_fire_by_the_clock_to_their_own_targets_only() {
+    let mut h = Harness::new().await;
+    h.events
+        .put_rule(
+            &h.ctx,
+            PutRuleRequest {
+                name: "every-five".to_owned(),
+                schedule_expression: Some("rate(5 minutes)".to_owned()),
+                ..PutRuleRequest::default()
+            },
+        )
+        .await
+        .unwrap();
+    h.events
+        .put_targets(
+            &h.ctx,
+            PutTargetsRequest {
+                rule: "every-five".to_owned(),
+                event_bus_name: None,
+                targets: vec![target("log", LOG_GROUP)],
+            },
+        )
+        .await
+        .unwrap();
+    // A rule that would match any event on the bus never sees a scheduled one.
+    let other = "arn:aws:logs:us-east-1:000000000000:log-group:/events/other";
+    h.rule_with_targets(
+        None,
+        "everything",
+        r#"{"source": [{"prefix": ""}]}"#,
+        vec![target("other", other)],
+    )
+    .await;
+
+    // The schedule begins when the scheduler first sees the rule.
+    assert_eq!(h.events.fire_schedules().await.unwrap(), 0);
+    h.clock.advance(Duration::from_secs(299));
+    assert_eq!(h.events.fire_schedules().await.unwrap(), 0);
+    h.clock.advance(Duration::from_secs(1));
+    assert_eq!(h.events.fire_schedules().await.unwrap(), 1);
+    assert_eq!(h.events.fire_schedules().await.unwrap(), 0, "fired once");
+
+    let written = h.next_written().await;
+    assert_eq!(written.group, "/events/all");
+    let event: Value = serde_json::from_str(&written.message).unwrap();
+    assert_eq!(event["source"], "aws.events");
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(event["time"], "2024-01-01T00:05:00Z");
+    assert_eq!(
+        event["resources"],
+        json!(["arn:aws:events:us-east-1:000000000000:rule/every-five"])
+    );
+    assert_eq!(event["detail"], json!({}));
+
+    // Three periods missed make one firing; a disabled rule makes none.
+    h.clock.advance(Duration::from_secs(3 * 300 + 10));
+    assert_eq!(h.events.fire_schedules().await.unwrap(), 1);
+    let written = h.next_written().await;
+    let event: Value = serde_json::from_str(&written.message).unwrap();
+    assert_eq!(event["time"], "2024-01-01T00:20:00Z");
+    h.events
+        .disable_rule(
+            &h.ctx,
+            DisableRuleRequest {
+                name: "every-five".to_owned(),
+                event_bus_name: None,
+            },
+        )
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(600));
+    assert_eq!(h.events.fire_schedules().await.unwrap(), 0);
+
+    // Only the scheduled rule's target was written to: a marker through the pattern rule
+    // comes next.
+    h.put_entry(PutEventsRequestEntry {
+        source: Some("marker".to_owned()),
+        detail_type: Some("Marker".to_owned()),
+        detail: Some("{}".to_owned()),
+        ..PutEventsRequestEntry::default()
+    })
+    .await;
+    let marker = h.next_written().await;
+    assert_eq!(marker.group, "/events/other");
+    let marker: Value = serde_json::from_str(&marker.message).unwrap();
+    assert_eq!(marker["source"], "marker");
+}

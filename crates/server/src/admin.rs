@@ -96,6 +96,22 @@ pub async fn evaluate_alarms(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// `POST /_palisade/events/schedule`: fires the EventBridge rules whose schedules are due now,
+/// rather than at the scheduler's next look. Only in local mode.
+pub async fn fire_schedules(State(state): State<Arc<AppState>>) -> Response {
+    if !state.config.local_mode() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.events.fire_schedules().await {
+        Ok(fired) => Json(json!({ "status": "ok", "fired": fired })).into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "failed", "reason": error.message })),
+        )
+            .into_response(),
+    }
+}
+
 /// `GET /metrics`: Prometheus text exposition.
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (

@@ -57,6 +57,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/_palisade/cloudwatch/evaluate",
             post(admin::evaluate_alarms),
         )
+        .route("/_palisade/events/schedule", post(admin::fire_schedules))
         .route("/moto-api/reset", post(admin::reset))
         .route("/_localstack/health", get(admin::localstack_health))
         .route("/metrics", get(admin::metrics))
