@@ -124,3 +124,59 @@ def test_cli_test_event_pattern(aws_env):
         env=aws_env, capture_output=True, text=True, timeout=60, check=True,
     )
     assert json.loads(out.stdout) == {"Result": True}
+
+
+def test_tags_on_rules_and_buses(client):
+    events = client("events")
+    bus = unique("tagged-bus")
+    bus_arn = events.create_event_bus(Name=bus, Tags=[{"Key": "team", "Value": "payments"}])[
+        "EventBusArn"
+    ]
+    rule = unique("tagged-rule")
+    rule_arn = events.put_rule(
+        Name=rule,
+        EventBusName=bus,
+        EventPattern=json.dumps({"source": ["com.example"]}),
+        Tags=[{"Key": "env", "Value": "dev"}],
+    )["RuleArn"]
+    assert events.list_tags_for_resource(ResourceARN=bus_arn)["Tags"] == [
+        {"Key": "team", "Value": "payments"}
+    ]
+    assert events.list_tags_for_resource(ResourceARN=rule_arn)["Tags"] == [
+        {"Key": "env", "Value": "dev"}
+    ]
+
+    events.tag_resource(
+        ResourceARN=rule_arn,
+        Tags=[{"Key": "env", "Value": "prod"}, {"Key": "owner", "Value": "ops"}],
+    )
+    # Updating the rule keeps its tags.
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["x"]}))
+    assert events.list_tags_for_resource(ResourceARN=rule_arn)["Tags"] == [
+        {"Key": "env", "Value": "prod"},
+        {"Key": "owner", "Value": "ops"},
+    ]
+    events.untag_resource(ResourceARN=rule_arn, TagKeys=["env", "absent"])
+    assert events.list_tags_for_resource(ResourceARN=rule_arn)["Tags"] == [
+        {"Key": "owner", "Value": "ops"}
+    ]
+
+    # A rule made again under a deleted one's name starts without its tags.
+    events.delete_rule(Name=rule, EventBusName=bus)
+    code, message = error(lambda: events.list_tags_for_resource(ResourceARN=rule_arn))
+    assert code == "ResourceNotFoundException"
+    assert message == f"Rule {rule} does not exist on EventBus {bus}."
+    events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": ["x"]}))
+    assert events.list_tags_for_resource(ResourceARN=rule_arn)["Tags"] == []
+
+    code, _ = error(
+        lambda: events.tag_resource(
+            ResourceARN=f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{unique('missing')}",
+            Tags=[{"Key": "k", "Value": "v"}],
+        )
+    )
+    assert code == "ResourceNotFoundException"
+    code, _ = error(lambda: events.tag_resource(ResourceARN=bus_arn, Tags=[{"Key": "", "Value": "v"}]))
+    assert code == "ValidationException"
+    events.delete_rule(Name=rule, EventBusName=bus)
+    events.delete_event_bus(Name=bus)

@@ -9,7 +9,7 @@ use palisade_model_events::types::*;
 use palisade_store::Transaction;
 
 use crate::EventsState;
-use crate::db::{BUSES, POLICIES, RULES, Tenant, plain};
+use crate::db::{BUSES, POLICIES, RULES, TAGS, Tenant, plain};
 use crate::paging::{page_size, paginate};
 use crate::permissions::bus_of_arn;
 use crate::records::{BusRecord, RuleRecord};
@@ -90,6 +90,7 @@ pub(crate) async fn create(
                 Transaction::new()
                     .expect_absent(BUSES, &key)
                     .put(BUSES, &key, plain(&record)?);
+            let txn = crate::tags::put_new(txn, &tenant.bus_arn(&name), input.tags.as_deref())?;
             Ok((txn, ()))
         })
         .await?;
@@ -121,9 +122,12 @@ pub(crate) async fn delete(
             let mut txn = Transaction::new()
                 .expect_version(BUSES, &key, bus.version)
                 .delete(BUSES, &key)
-                .delete(POLICIES, &key);
+                .delete(POLICIES, &key)
+                .delete(TAGS, &tenant.bus_arn(&name));
             for (rule, _) in rules {
-                txn = txn.delete(RULES, &format!("{rules_prefix}{rule}"));
+                txn = txn
+                    .delete(RULES, &format!("{rules_prefix}{rule}"))
+                    .delete(TAGS, &tenant.rule_arn(&name, &rule));
             }
             Ok((txn, ()))
         })

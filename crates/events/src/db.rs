@@ -43,6 +43,7 @@ pub(crate) const ARCHIVE_COUNTS: &str = "events/archive-counts";
 pub(crate) const ARCHIVE_PURGES: &str = "events/archive-purges";
 pub(crate) const REPLAYS: &str = "events/replays";
 pub(crate) const SCHEDULES: &str = "events/schedules";
+pub(crate) const TAGS: &str = "events/tags";
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

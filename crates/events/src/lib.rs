@@ -16,8 +16,9 @@
 //!
 //! Rules with a `rate()` or `cron()` schedule fire by the injected clock (see `scheduler`).
 //!
-//! Not built yet: delivery to other kinds of targets, endpoints, partner event sources and
-//! tagging.
+//! Rules and buses carry tags (see `tags`).
+//!
+//! Not built yet: delivery to other kinds of targets, endpoints and partner event sources.
 
 mod api_destinations;
 mod archives;
@@ -38,6 +39,7 @@ mod rules;
 mod schedule;
 mod scheduler;
 mod service;
+mod tags;
 mod targets;
 mod values;
 

@@ -8,7 +8,7 @@ use palisade_model_events::types::*;
 use palisade_store::Transaction;
 
 use crate::buses::{DEFAULT, bus_name};
-use crate::db::{RULES, Stored, Tenant, plain};
+use crate::db::{RULES, Stored, TAGS, Tenant, plain};
 use crate::paging::{page_size, paginate};
 use crate::records::RuleRecord;
 use crate::{EventsState, schedule};
@@ -113,9 +113,14 @@ pub(crate) async fn put(
                     .map(|rule| rule.value.targets.clone())
                     .unwrap_or_default(),
             };
+            // Tags are the new rule's; an update keeps the rule's own.
             let txn = match &existing {
                 Some(rule) => Transaction::new().expect_version(RULES, &key, rule.version),
-                None => Transaction::new().expect_absent(RULES, &key),
+                None => crate::tags::put_new(
+                    Transaction::new().expect_absent(RULES, &key),
+                    &tenant.rule_arn(&bus, &input.name),
+                    input.tags.as_deref(),
+                )?,
             };
             Ok((txn.put(RULES, &key, plain(&record)?), ()))
         })
@@ -240,7 +245,8 @@ pub(crate) async fn delete(
             }
             let txn = Transaction::new()
                 .expect_version(RULES, &key, rule.version)
-                .delete(RULES, &key);
+                .delete(RULES, &key)
+                .delete(TAGS, &tenant.rule_arn(&bus, &input.name));
             Ok((txn, ()))
         })
         .await?;

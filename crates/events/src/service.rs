@@ -7,10 +7,36 @@ use palisade_model_events::types::*;
 
 use crate::{
     EventsState, api_destinations, archives, buses, connections, events, permissions, replays,
-    rules, targets,
+    rules, tags, targets,
 };
 
 impl Events for EventsState {
+    // Tags.
+
+    async fn tag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: TagResourceRequest,
+    ) -> Result<TagResourceResponse, ServiceError> {
+        tags::tag(self, ctx, input).await
+    }
+
+    async fn untag_resource(
+        &self,
+        ctx: &RequestContext,
+        input: UntagResourceRequest,
+    ) -> Result<UntagResourceResponse, ServiceError> {
+        tags::untag(self, ctx, input).await
+    }
+
+    async fn list_tags_for_resource(
+        &self,
+        ctx: &RequestContext,
+        input: ListTagsForResourceRequest,
+    ) -> Result<ListTagsForResourceResponse, ServiceError> {
+        tags::list(self, ctx, input).await
+    }
+
     // Event buses.
 
     async fn create_event_bus(
