@@ -10,7 +10,7 @@
 //! restart: at least once, as delivery itself. One node fires one rule once; nodes sharing a
 //! PostgreSQL store that look at the same instant may each fire it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Weak;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::EventsState;
 use crate::buses::DEFAULT;
-use crate::db::{RULES, SCHEDULES, Tenant, plain, scan_every, store_error};
+use crate::db::{RULES, SCHEDULES, Tenant, plain, store_error};
 use crate::events::{rfc3339, service_envelope};
 use crate::outbox::QueuedEvent;
 use crate::records::RuleRecord;
@@ -43,13 +43,13 @@ impl EventsState {
     pub async fn fire_schedules(&self) -> Result<usize, ServiceError> {
         let _firing = self.firing.lock().await;
         let now = self.now_millis();
-        let rules = scan_every::<RuleRecord>(&self.store, RULES, "")
-            .await
-            .map_err(store_error)?;
-        let mut scheduled = HashSet::new();
+        let rules: Vec<(String, RuleRecord)> = self.scan_all(RULES, "").await?;
+        // What is left in here once every rule is seen belongs to rules no longer scheduled.
+        let mut states: HashMap<String, ScheduleState> =
+            self.scan_all(SCHEDULES, "").await?.into_iter().collect();
+        let mut changes = Transaction::new();
         let mut fired = 0;
-        for (key, stored) in rules {
-            let rule = stored.value;
+        for (key, rule) in rules {
             let (Some(expression), true) = (rule.schedule_expression.as_deref(), rule.is_enabled())
             else {
                 continue;
@@ -58,11 +58,8 @@ impl EventsState {
             else {
                 continue;
             };
-            scheduled.insert(key.clone());
-            let state = self
-                .get::<ScheduleState>(SCHEDULES, &key)
-                .await?
-                .map(|stored| stored.value)
+            let state = states
+                .remove(&key)
                 .filter(|state| state.expression == expression);
             let Some(state) = state else {
                 let began = ScheduleState {
@@ -70,13 +67,13 @@ impl EventsState {
                     began_millis: now,
                     fired_millis: now,
                 };
-                self.save(&key, &began).await?;
+                changes = changes.put(SCHEDULES, &key, plain(&began)?);
                 continue;
             };
             let Some(due) = schedule.due(state.began_millis, state.fired_millis, now) else {
                 continue;
             };
-            let event = self.scheduled_event(&tenant, &rule.name, due, now)?;
+            let event = scheduled_event(&tenant, &rule.name, due, now)?;
             // Not stored: the next tick tries again.
             if self.accept_durably(vec![event]).await.first() != Some(&true) {
                 continue;
@@ -85,81 +82,59 @@ impl EventsState {
                 fired_millis: due,
                 ..state
             };
-            self.save(&key, &fired_now).await?;
+            // Recorded at once, not with the rest: a later failure must not fire it again.
+            self.store
+                .commit(Transaction::new().put(SCHEDULES, &key, plain(&fired_now)?))
+                .await
+                .map_err(store_error)?;
             fired += 1;
         }
-        self.forget_schedules_except(&scheduled).await?;
+        for gone in states.keys() {
+            changes = changes.delete(SCHEDULES, gone);
+        }
+        if !changes.is_empty() {
+            self.store.commit(changes).await.map_err(store_error)?;
+        }
         Ok(fired)
     }
+}
 
-    async fn save(&self, key: &str, state: &ScheduleState) -> Result<(), ServiceError> {
-        self.store
-            .commit(Transaction::new().put(SCHEDULES, key, plain(state)?))
-            .await
-            .map_err(store_error)
-    }
-
-    /// Drops the state of rules that are no longer scheduled and enabled.
-    async fn forget_schedules_except(
-        &self,
-        scheduled: &HashSet<String>,
-    ) -> Result<(), ServiceError> {
-        let states = scan_every::<ScheduleState>(&self.store, SCHEDULES, "")
-            .await
-            .map_err(store_error)?;
-        let gone: Vec<String> = states
-            .into_iter()
-            .map(|(key, _)| key)
-            .filter(|key| !scheduled.contains(key))
-            .collect();
-        if gone.is_empty() {
-            return Ok(());
-        }
-        let transaction = gone.iter().fold(Transaction::new(), |transaction, key| {
-            transaction.delete(SCHEDULES, key)
-        });
-        self.store.commit(transaction).await.map_err(store_error)
-    }
-
-    /// The event rule `name` of `tenant`'s default bus fires with for `due`, received `now`.
-    fn scheduled_event(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-        due: i64,
-        now: i64,
-    ) -> Result<QueuedEvent, ServiceError> {
-        let (Some(account), Some(region)) = (
-            AccountId::parse(&tenant.account),
-            Region::parse(&tenant.region),
-        ) else {
-            return Err(ServiceError::internal(
-                "a rule is stored under an invalid tenant",
-            ));
-        };
-        let at =
-            |millis: i64| UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0));
-        let id = uuid::Uuid::new_v4().to_string();
-        let event = ServiceEvent {
-            account,
-            region,
-            source: "aws.events".to_owned(),
-            detail_type: "Scheduled Event".to_owned(),
-            resources: vec![tenant.rule_arn(DEFAULT, name)],
-            detail: "{}".to_owned(),
-            time: at(due),
-        };
-        Ok(QueuedEvent {
-            tenant: tenant.clone(),
-            bus: DEFAULT.to_owned(),
-            event: service_envelope(&id, &event),
-            ingestion_time: rfc3339(at(now)),
-            ingestion_millis: now,
-            forwarded: false,
-            rules: None,
-            schedule_of: Some(name.to_owned()),
-        })
-    }
+/// The event rule `name` of `tenant`'s default bus fires with for `due`, received `now`.
+fn scheduled_event(
+    tenant: &Tenant,
+    name: &str,
+    due: i64,
+    now: i64,
+) -> Result<QueuedEvent, ServiceError> {
+    let (Some(account), Some(region)) = (
+        AccountId::parse(&tenant.account),
+        Region::parse(&tenant.region),
+    ) else {
+        return Err(ServiceError::internal(
+            "a rule is stored under an invalid tenant",
+        ));
+    };
+    let at = |millis: i64| UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0));
+    let id = uuid::Uuid::new_v4().to_string();
+    let event = ServiceEvent {
+        account,
+        region,
+        source: "aws.events".to_owned(),
+        detail_type: "Scheduled Event".to_owned(),
+        resources: vec![tenant.rule_arn(DEFAULT, name)],
+        detail: "{}".to_owned(),
+        time: at(due),
+    };
+    Ok(QueuedEvent {
+        tenant: tenant.clone(),
+        bus: DEFAULT.to_owned(),
+        event: service_envelope(&id, &event),
+        ingestion_time: rfc3339(at(now)),
+        ingestion_millis: now,
+        forwarded: false,
+        rules: None,
+        schedule_of: Some(name.to_owned()),
+    })
 }
 
 /// The tenant of a rule's store key, `<account>/<region>/<bus>|<rule>`, when its bus is the
