@@ -101,22 +101,15 @@ pub(crate) async fn tag(
     ctx: &RequestContext,
     input: TagResourceRequest,
 ) -> Result<TagResourceResponse, ServiceError> {
-    let tenant = Tenant::of(ctx);
-    let resource = Resource::of(&tenant, &input.resource_arn)?;
-    let arn = input.resource_arn.as_str();
-    state
-        .mutate(|| async {
-            let transaction = resource.check(state, &tenant).await?;
-            let mut tags = state.tags(arn).await?;
-            tags.extend(
-                input
-                    .tags
-                    .iter()
-                    .map(|tag| (tag.key.clone(), tag.value.clone())),
-            );
-            Ok((transaction.put(TAGS, arn, plain(&tags)?), ()))
-        })
-        .await?;
+    change(state, ctx, &input.resource_arn, |tags| {
+        tags.extend(
+            input
+                .tags
+                .iter()
+                .map(|tag| (tag.key.clone(), tag.value.clone())),
+        );
+    })
+    .await?;
     Ok(TagResourceResponse {})
 }
 
@@ -125,20 +118,32 @@ pub(crate) async fn untag(
     ctx: &RequestContext,
     input: UntagResourceRequest,
 ) -> Result<UntagResourceResponse, ServiceError> {
+    change(state, ctx, &input.resource_arn, |tags| {
+        for key in &input.tag_keys {
+            tags.remove(key);
+        }
+    })
+    .await?;
+    Ok(UntagResourceResponse {})
+}
+
+/// Applies `edit` to the tags of the resource `arn`, while the resource still exists.
+async fn change(
+    state: &EventsState,
+    ctx: &RequestContext,
+    arn: &str,
+    edit: impl Fn(&mut Tags),
+) -> Result<(), ServiceError> {
     let tenant = Tenant::of(ctx);
-    let resource = Resource::of(&tenant, &input.resource_arn)?;
-    let arn = input.resource_arn.as_str();
+    let resource = Resource::of(&tenant, arn)?;
     state
         .mutate(|| async {
             let transaction = resource.check(state, &tenant).await?;
             let mut tags = state.tags(arn).await?;
-            for key in &input.tag_keys {
-                tags.remove(key);
-            }
+            edit(&mut tags);
             Ok((transaction.put(TAGS, arn, plain(&tags)?), ()))
         })
-        .await?;
-    Ok(UntagResourceResponse {})
+        .await
 }
 
 pub(crate) async fn list(
