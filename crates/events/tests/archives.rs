@@ -554,13 +554,7 @@ async fn filter_arns_limit_a_replay_to_those_rules() {
 
     // Events are delivered one at a time: the marker's delivery follows the replayed event's
     // whole round, so a replayed event sent to the second rule would come first.
-    h.put_entry(PutEventsRequestEntry {
-        source: Some("com.example.marker".to_owned()),
-        detail_type: Some("Marker".to_owned()),
-        detail: Some("{}".to_owned()),
-        ..PutEventsRequestEntry::default()
-    })
-    .await;
+    h.put_marker("com.example.marker").await;
     let next = h.next_written().await;
     assert_eq!(next.group, "/events/other");
     assert_eq!(message(&next)["source"], "com.example.marker");

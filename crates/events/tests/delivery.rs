@@ -280,13 +280,7 @@ async fn bus_to_bus_forwards_once() {
         vec![target("log", LOG_GROUP)],
     )
     .await;
-    h.put_entry(PutEventsRequestEntry {
-        source: Some("marker".to_owned()),
-        detail_type: Some("Marker".to_owned()),
-        detail: Some("{}".to_owned()),
-        ..PutEventsRequestEntry::default()
-    })
-    .await;
+    h.put_marker("marker").await;
     let marker: Value = serde_json::from_str(&h.next_written().await.message).unwrap();
     assert_eq!(marker["source"], "marker");
     // The forwarded event was fully handled before the marker: one bus, two logs, one refusal.
@@ -328,28 +322,15 @@ async fn default_bus_has_rules_only_while_an_enabled_rule_has_a_pattern() {
 #[tokio::test]
 async fn scheduled_rules_fire_by_the_clock_to_their_own_targets_only() {
     let mut h = Harness::new().await;
-    h.events
-        .put_rule(
-            &h.ctx,
-            PutRuleRequest {
-                name: "every-five".to_owned(),
-                schedule_expression: Some("rate(5 minutes)".to_owned()),
-                ..PutRuleRequest::default()
-            },
-        )
-        .await
-        .unwrap();
-    h.events
-        .put_targets(
-            &h.ctx,
-            PutTargetsRequest {
-                rule: "every-five".to_owned(),
-                event_bus_name: None,
-                targets: vec![target("log", LOG_GROUP)],
-            },
-        )
-        .await
-        .unwrap();
+    h.put_rule_with_targets(
+        PutRuleRequest {
+            name: "every-five".to_owned(),
+            schedule_expression: Some("rate(5 minutes)".to_owned()),
+            ..PutRuleRequest::default()
+        },
+        vec![target("log", LOG_GROUP)],
+    )
+    .await;
     // A rule that would match any event on the bus never sees a scheduled one.
     let other = "arn:aws:logs:us-east-1:000000000000:log-group:/events/other";
     h.rule_with_targets(
@@ -401,13 +382,7 @@ async fn scheduled_rules_fire_by_the_clock_to_their_own_targets_only() {
 
     // Only the scheduled rule's target was written to: a marker through the pattern rule
     // comes next.
-    h.put_entry(PutEventsRequestEntry {
-        source: Some("marker".to_owned()),
-        detail_type: Some("Marker".to_owned()),
-        detail: Some("{}".to_owned()),
-        ..PutEventsRequestEntry::default()
-    })
-    .await;
+    h.put_marker("marker").await;
     let marker = h.next_written().await;
     assert_eq!(marker.group, "/events/other");
     let marker: Value = serde_json::from_str(&marker.message).unwrap();

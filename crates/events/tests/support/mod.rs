@@ -203,25 +203,29 @@ impl Harness {
         pattern: &str,
         targets: Vec<Target>,
     ) {
-        self.events
-            .put_rule(
-                &self.ctx,
-                PutRuleRequest {
-                    name: name.to_owned(),
-                    event_pattern: Some(pattern.to_owned()),
-                    event_bus_name: bus.map(str::to_owned),
-                    ..PutRuleRequest::default()
-                },
-            )
-            .await
-            .unwrap();
+        self.put_rule_with_targets(
+            PutRuleRequest {
+                name: name.to_owned(),
+                event_pattern: Some(pattern.to_owned()),
+                event_bus_name: bus.map(str::to_owned),
+                ..PutRuleRequest::default()
+            },
+            targets,
+        )
+        .await;
+    }
+
+    /// Puts the rule `rule` asks for, then `targets` on it.
+    pub async fn put_rule_with_targets(&self, rule: PutRuleRequest, targets: Vec<Target>) {
+        let (name, bus) = (rule.name.clone(), rule.event_bus_name.clone());
+        self.events.put_rule(&self.ctx, rule).await.unwrap();
         let put = self
             .events
             .put_targets(
                 &self.ctx,
                 PutTargetsRequest {
-                    rule: name.to_owned(),
-                    event_bus_name: bus.map(str::to_owned),
+                    rule: name,
+                    event_bus_name: bus,
                     targets,
                 },
             )
@@ -238,6 +242,18 @@ impl Harness {
             detail: Some(detail.to_string()),
             resources: Some(vec!["arn:aws:example:order/1".to_owned()]),
             event_bus_name: bus.map(str::to_owned),
+            ..PutEventsRequestEntry::default()
+        })
+        .await
+    }
+
+    /// Puts a `Marker` event from `source`: once it is delivered, every event put before it
+    /// has had its whole round.
+    pub async fn put_marker(&self, source: &str) -> String {
+        self.put_entry(PutEventsRequestEntry {
+            source: Some(source.to_owned()),
+            detail_type: Some("Marker".to_owned()),
+            detail: Some("{}".to_owned()),
             ..PutEventsRequestEntry::default()
         })
         .await
