@@ -1,17 +1,24 @@
 //! The attribute index of event history, in the store's [`KEYSPACE`]: for every value a record
-//! has for one of `LookupEvents`' lookup attributes, an empty entry
-//! `<account>/<region>/<attribute>/<escaped value>/<inverted time>/<eventID>`.
+//! has for one of `LookupEvents`' lookup attributes, the record is listed in a block of that
+//! value's entries. A block is one store entry `<account>/<region>/<attribute>/<escaped
+//! value>/<tail>`, where the tail is its newest record's `<inverted time>/<eventID>`, and its
+//! value lists the tails of the block's other records, older, newline-separated (empty for a
+//! block of one, as every entry of builds before blocks was).
 //!
-//! A lookup by one attribute then reads that value's entries newest first, from the end of its
-//! time range, and fetches each record by its key in [`crate::KEYSPACE`], which ends in the same
-//! `<inverted time>/<eventID>` (see [`crate::history`]); without the index it would read every
-//! record of the range to find the few that match. Event ids this build writes tell their
-//! record's key ([`crate::history::key_of_event`]), so only records of earlier builds have an
-//! `EventId` entry. The indexer writes a record's entries in the transaction that writes the
-//! record. Records written by builds before the index existed are indexed by a backfill at start;
-//! until it is done ([`ready`]), lookups read the records.
+//! The indexer writes one block per value (per [`BLOCK_SPAN_MILLIS`] of time) for each batch of
+//! records, in the transaction that writes the records: a few store rows per batch instead of one
+//! per record and value. A lookup by one attribute reads that value's blocks in key order (their
+//! newest record first), merging the blocks whose times overlap ([`Entries`]), and fetches each
+//! record by its key in [`crate::KEYSPACE`], which ends in the same tail (see
+//! [`crate::history`]); without the index it would read every record of the range to find the
+//! few that match. Event ids this build writes tell their record's key
+//! ([`crate::history::key_of_event`]), so only records of earlier builds are listed by
+//! `EventId`. Records written by builds before the index existed are indexed by a backfill at
+//! start; until it is done ([`ready`]), lookups read the records.
 
 use std::borrow::Cow;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use palisade_store::{MAX_KEY_LEN, Store, StoreError, Transaction, Value};
 use serde::Deserialize;
@@ -28,6 +35,13 @@ pub(crate) const BACKFILL_KEY: &str = "~backfill";
 const TAIL_MAX: usize = 13 + 1 + 36;
 /// Records read per backfill transaction.
 const BACKFILL_BATCH: usize = 2048;
+/// The most time between the newest and the oldest record of a block. A lookup from a position
+/// starts reading at blocks this much newer, since they may hold records after it.
+pub const BLOCK_SPAN_MILLIS: i64 = 1_000;
+/// Blocks read by a lookup's first store scan; each further scan reads twice as many, up to
+/// [`MAX_BLOCKS_PER_SCAN`]. A common value's blocks hold a whole batch, a rare one's a record.
+const FIRST_BLOCKS_PER_SCAN: usize = 4;
+const MAX_BLOCKS_PER_SCAN: usize = 256;
 
 /// A lookup attribute, as `LookupEvents` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +83,25 @@ impl Attribute {
 /// The prefix of the entries of records of `account` in `region` whose `attribute` is `value`;
 /// `None` when the value is too long for its entries to fit a store key, so it is not indexed.
 pub fn prefix(account: &str, region: &str, attribute: Attribute, value: &str) -> Option<String> {
-    let mut prefix = format!("{account}/{region}/{}/", attribute.code());
-    escape_into(&mut prefix, value);
-    prefix.push('/');
-    (prefix.len() + TAIL_MAX <= MAX_KEY_LEN).then_some(prefix)
+    let mut prefix = String::new();
+    write_prefix(&mut prefix, account, region, attribute, value).then_some(prefix)
+}
+
+/// Writes [`prefix`] into `out` (cleared first); answers whether it is short enough.
+fn write_prefix(
+    out: &mut String,
+    account: &str,
+    region: &str,
+    attribute: Attribute,
+    value: &str,
+) -> bool {
+    out.clear();
+    for part in [account, "/", region, "/", attribute.code(), "/"] {
+        out.push_str(part);
+    }
+    escape_into(out, value);
+    out.push('/');
+    out.len() + TAIL_MAX <= MAX_KEY_LEN
 }
 
 /// Whether `record` has `value` for `attribute`: exactly when the index lists it under that
@@ -195,13 +224,205 @@ impl Identity<'_> {
     }
 }
 
-/// Adds the index entries of the record stored under `record_key` (a [`crate::history`] key),
-/// whose JSON is `record`.
-pub(crate) fn index(mut transaction: Transaction, record_key: &str, record: &[u8]) -> Transaction {
-    for key in entry_keys(record_key, record) {
-        transaction = transaction.put(KEYSPACE, &key, Value::Plain(Vec::new()));
+/// The index entries of a batch of records, gathered by value and written as blocks.
+#[derive(Default)]
+pub(crate) struct Blocks<'a> {
+    /// The tails listed under each value's prefix.
+    tails: HashMap<String, Vec<&'a str>>,
+    /// Where each prefix is built, so that a prefix seen before costs no allocation.
+    scratch: String,
+}
+
+impl<'a> Blocks<'a> {
+    /// Lists the record stored under `record_key` (a [`crate::history`] key), whose JSON is
+    /// `record`, under each of its values.
+    pub fn add(&mut self, record_key: &'a str, record: &[u8]) {
+        let (Some((account, region, _)), Some(tail), Ok(listed)) = (
+            crate::history::parts_of(record_key),
+            crate::history::tail(record_key),
+            serde_json::from_slice::<Listed>(record),
+        ) else {
+            return;
+        };
+        for (attribute, value) in listed.values() {
+            // A record whose key follows from its event id is found by id without an entry.
+            if attribute == Attribute::EventId
+                && crate::history::key_of_event(account, region, value).as_deref()
+                    == Some(record_key)
+            {
+                continue;
+            }
+            if !write_prefix(&mut self.scratch, account, region, attribute, value) {
+                continue;
+            }
+            match self.tails.get_mut(self.scratch.as_str()) {
+                Some(tails) => tails.push(tail),
+                None => {
+                    self.tails.insert(self.scratch.clone(), vec![tail]);
+                }
+            }
+        }
     }
-    transaction
+
+    /// Adds the blocks to `transaction`: per value, its tails newest first, cut wherever a
+    /// block would span more than [`BLOCK_SPAN_MILLIS`]. A block already stored under the same
+    /// key (the batch is indexed again after a crash, or the backfill reached records the
+    /// indexer wrote) keeps what it listed, and the commit fails if it changes meanwhile. A
+    /// record indexed twice may still be in two blocks; lookups answer it once.
+    pub async fn write(
+        self,
+        store: &Store,
+        mut transaction: Transaction,
+    ) -> Result<Transaction, StoreError> {
+        let mut key = String::new();
+        for (prefix, mut tails) in self.tails {
+            tails.sort_unstable();
+            tails.dedup();
+            let mut rest = tails.as_slice();
+            while let [newest, older @ ..] = rest {
+                let newest_millis = crate::history::millis_of(newest).unwrap_or(0);
+                let within = older
+                    .iter()
+                    .take_while(|tail| {
+                        crate::history::millis_of(tail)
+                            .is_some_and(|millis| newest_millis - millis <= BLOCK_SPAN_MILLIS)
+                    })
+                    .count();
+                let (block, after) = older.split_at(within);
+                rest = after;
+                key.clear();
+                key.push_str(&prefix);
+                key.push_str(newest);
+                let listed = match store.get(KEYSPACE, &key).await? {
+                    Some(stored) => {
+                        transaction = transaction.expect_version(KEYSPACE, &key, stored.version);
+                        let stored =
+                            String::from_utf8(stored.value.bytes().to_vec()).unwrap_or_default();
+                        let mut all: Vec<&str> = block
+                            .iter()
+                            .copied()
+                            .chain(stored.split('\n').filter(|tail| !tail.is_empty()))
+                            .collect();
+                        all.sort_unstable();
+                        all.dedup();
+                        all.join("\n")
+                    }
+                    None => {
+                        transaction = transaction.expect_absent(KEYSPACE, &key);
+                        block.join("\n")
+                    }
+                };
+                transaction = transaction.put(KEYSPACE, &key, Value::Plain(listed.into_bytes()));
+            }
+        }
+        Ok(transaction)
+    }
+}
+
+/// The records listed under one value, newest first, from a position on: the blocks are read in
+/// key order, and a record is answered once no block not yet read can hold a newer one.
+pub struct Entries {
+    prefix: String,
+    /// The tail of the last record answered, or the position the lookup started from; only
+    /// records after it are answered.
+    answered: String,
+    /// The store key of the last block read.
+    scanned: String,
+    /// Records before this time are not answered.
+    start: i64,
+    /// Tails read and not answered yet.
+    pending: BinaryHeap<Reverse<String>>,
+    /// The tail of the last block read: no block not yet read holds a tail before it.
+    frontier: Option<String>,
+    blocks_per_scan: usize,
+    exhausted: bool,
+}
+
+impl Entries {
+    /// The entries under `prefix` (a [`prefix`]) after the [`crate::history::tail`] or scan
+    /// position `after`, back to `start` (milliseconds since the epoch).
+    pub fn new(prefix: String, after: &str, start: i64) -> Entries {
+        // A block holding records after `after` has its newest record at most a block's span
+        // newer than `after`.
+        let from = crate::history::millis_of(after)
+            .map_or(i64::MAX, |millis| millis.saturating_add(BLOCK_SPAN_MILLIS));
+        let scanned = format!("{prefix}{}", crate::history::tail_at_or_before(from));
+        Entries {
+            prefix,
+            answered: after.to_owned(),
+            scanned,
+            start,
+            pending: BinaryHeap::new(),
+            frontier: None,
+            blocks_per_scan: FIRST_BLOCKS_PER_SCAN,
+            exhausted: false,
+        }
+    }
+
+    /// The tail of the next record, newest first; `None` when none is left.
+    pub async fn next(&mut self, store: &Store) -> Result<Option<String>, StoreError> {
+        loop {
+            while let Some(Reverse(newest)) = self.pending.peek() {
+                let safe = self.exhausted
+                    || self
+                        .frontier
+                        .as_deref()
+                        .is_some_and(|frontier| newest.as_str() <= frontier);
+                if !safe {
+                    break;
+                }
+                let Some(Reverse(newest)) = self.pending.pop() else {
+                    break;
+                };
+                // Listed twice (indexed twice after a crash), or before the position.
+                if newest <= self.answered {
+                    continue;
+                }
+                self.answered.clone_from(&newest);
+                return Ok(Some(newest));
+            }
+            if self.exhausted {
+                return Ok(None);
+            }
+            self.read_blocks(store).await?;
+        }
+    }
+
+    async fn read_blocks(&mut self, store: &Store) -> Result<(), StoreError> {
+        let blocks = store
+            .scan(
+                KEYSPACE,
+                &self.prefix,
+                Some(&self.scanned),
+                self.blocks_per_scan,
+            )
+            .await?;
+        self.exhausted = blocks.len() < self.blocks_per_scan;
+        self.blocks_per_scan = (self.blocks_per_scan * 2).min(MAX_BLOCKS_PER_SCAN);
+        for (key, entry) in blocks {
+            let Some(newest) = key.get(self.prefix.len()..) else {
+                continue;
+            };
+            // Every later block is older still.
+            if crate::history::millis_of(newest).is_none_or(|millis| millis < self.start) {
+                self.exhausted = true;
+                break;
+            }
+            let older = std::str::from_utf8(entry.value.bytes()).unwrap_or_default();
+            let block =
+                std::iter::once(newest).chain(older.split('\n').filter(|tail| !tail.is_empty()));
+            for tail in block {
+                let in_range = tail > self.answered.as_str()
+                    && crate::history::millis_of(tail).is_some_and(|millis| millis >= self.start);
+                if in_range {
+                    self.pending.push(Reverse(tail.to_owned()));
+                }
+            }
+            self.frontier = Some(newest.to_owned());
+            self.scanned = key;
+        }
+        Ok(())
+    }
 }
 
 /// Whether every record in the store is indexed, so lookups may read the index alone.
@@ -218,8 +439,7 @@ pub async fn mark_ready(store: &Store) -> Result<(), StoreError> {
 }
 
 /// Indexes the next records the backfill has not reached, in one transaction with its
-/// progress; answers whether it is done. Entries the indexer already wrote are written again,
-/// unchanged.
+/// progress; answers whether it is done. Records the indexer already listed are listed again.
 pub(crate) async fn backfill_batch(store: &Store) -> Result<bool, StoreError> {
     let after = match progress(store).await? {
         Progress::Done => return Ok(true),
@@ -228,10 +448,11 @@ pub(crate) async fn backfill_batch(store: &Store) -> Result<bool, StoreError> {
     let batch = store
         .scan(crate::KEYSPACE, "", after.as_deref(), BACKFILL_BATCH)
         .await?;
-    let mut transaction = Transaction::new();
+    let mut blocks = Blocks::default();
     for (key, entry) in &batch {
-        transaction = index(transaction, key, entry.value.bytes());
+        blocks.add(key, entry.value.bytes());
     }
+    let transaction = blocks.write(store, Transaction::new()).await?;
     let done = batch.len() < BACKFILL_BATCH;
     let reached = batch.last().map(|(key, _)| key.as_str()).filter(|_| !done);
     store
@@ -269,30 +490,6 @@ fn progress_value(after: Option<&str>) -> Value {
         None => serde_json::json!({ "done": true }),
     };
     Value::Plain(progress.to_string().into_bytes())
-}
-
-/// The keys of the index entries of the record stored under `record_key`, whose JSON is
-/// `record`. A record naming one resource twice repeats a key, which the transaction collapses.
-fn entry_keys(record_key: &str, record: &[u8]) -> Vec<String> {
-    let (Some((account, region, _)), Some(tail), Ok(listed)) = (
-        crate::history::parts_of(record_key),
-        crate::history::tail(record_key),
-        serde_json::from_slice::<Listed>(record),
-    ) else {
-        return Vec::new();
-    };
-    // A record whose key follows from its event id is found by id without an entry.
-    let id_tells_key =
-        |id: &str| crate::history::key_of_event(account, region, id).as_deref() == Some(record_key);
-    listed
-        .values()
-        .filter(|&(attribute, value)| attribute != Attribute::EventId || !id_tells_key(value))
-        .filter_map(|(attribute, value)| {
-            let mut key = prefix(account, region, attribute, value)?;
-            key.push_str(tail);
-            Some(key)
-        })
-        .collect()
 }
 
 fn bool_text(value: bool) -> &'static str {
@@ -359,57 +556,140 @@ mod tests {
         assert!(!has(&unknown, Attribute::Username, "x"));
     }
 
-    #[test]
-    fn entries_sort_newest_first_under_an_unambiguous_prefix() {
-        let older = crate::history::key("111122223333", "us-east-1", 1_000, "aaaa");
-        let newer = crate::history::key("111122223333", "us-east-1", 2_000, "bbbb");
-        let mut entries = Vec::new();
-        for key in [&older, &newer] {
-            let mut record = record();
-            record["eventID"] = json!(key.rsplit('/').next().unwrap());
-            entries.extend(entry_keys(key, record.to_string().as_bytes()));
+    const ACCOUNT: &str = "111122223333";
+    const REGION: &str = "us-east-1";
+
+    /// A record at `millis` with event id `id`, as (key, JSON).
+    fn keyed(millis: i64, id: &str) -> (String, String) {
+        let mut record = record();
+        record["eventID"] = json!(id);
+        let key = crate::history::key(ACCOUNT, REGION, millis, id);
+        (key, record.to_string())
+    }
+
+    async fn index_batch(store: &Store, records: &[&(String, String)]) {
+        let mut blocks = Blocks::default();
+        for (key, json) in records {
+            blocks.add(key, json.as_bytes());
         }
-        let arn = prefix(
-            "111122223333",
-            "us-east-1",
-            Attribute::ResourceName,
-            "arn:aws:kms:us-east-1:111122223333:key/k1",
-        )
-        .unwrap();
+        let transaction = blocks.write(store, Transaction::new()).await.unwrap();
+        store.commit(transaction).await.unwrap();
+    }
+
+    /// The event ids listed under `attribute`'s `value` after `after`, back to `start`.
+    async fn listed(
+        store: &Store,
+        attribute: Attribute,
+        value: &str,
+        after: &str,
+        start: i64,
+    ) -> Vec<String> {
+        let prefix = prefix(ACCOUNT, REGION, attribute, value).unwrap();
+        let mut entries = Entries::new(prefix, after, start);
+        let mut ids = Vec::new();
+        while let Some(tail) = entries.next(store).await.unwrap() {
+            ids.push(tail.rsplit('/').next().unwrap().to_owned());
+        }
+        ids
+    }
+
+    #[tokio::test]
+    async fn blocks_list_records_newest_first_across_overlapping_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = palisade_store::StoreConfig::Embedded {
+            data_dir: dir.path().to_owned(),
+        };
+        let store = Store::open(&config).await.unwrap();
+        let a = keyed(1_000, "aaaa");
+        let b = keyed(2_000, "bbbb");
+        let c = keyed(1_500, "cccc");
+        let d = keyed(10_000, "dddd");
+        // `d` is more than a block's span after `b`: a block of its own. The second batch
+        // overlaps the first in time and lists `a` again, as after a crash.
+        index_batch(&store, &[&a, &b, &d]).await;
+        index_batch(&store, &[&c, &a]).await;
+        let name = prefix(ACCOUNT, REGION, Attribute::EventName, "Encrypt").unwrap();
+        let blocks = store.scan(KEYSPACE, &name, None, 100).await.unwrap();
+        let tail = |key: &str| crate::history::tail(key).unwrap().to_owned();
+        let block_keys: Vec<String> = blocks.iter().map(|(key, _)| key.clone()).collect();
         assert_eq!(
-            arn,
-            "111122223333/us-east-1/rname/arn:aws:kms:us-east-1:111122223333:key%2Fk1/"
+            block_keys,
+            [&d, &b, &c].map(|(key, _)| format!("{name}{}", tail(key)))
         );
-        let mut listed: Vec<&String> = entries.iter().filter(|key| key.starts_with(&arn)).collect();
-        listed.sort();
+
+        let from_end = crate::history::tail_at_or_before(20_000);
+        let everything = ["dddd", "bbbb", "cccc", "aaaa"];
         assert_eq!(
-            listed,
-            [
-                &format!("{arn}{}", crate::history::tail(&newer).unwrap()),
-                &format!("{arn}{}", crate::history::tail(&older).unwrap()),
-            ]
+            listed(&store, Attribute::EventName, "Encrypt", &from_end, 0).await,
+            everything
         );
-        // Two resources of one type: the same key twice, one entry once committed.
-        let kind = prefix(
-            "111122223333",
-            "us-east-1",
-            Attribute::ResourceType,
-            "AWS::KMS::Key",
-        )
-        .unwrap();
+        // Two resources of one type: the record is listed once.
         assert_eq!(
-            entries.iter().filter(|key| key.starts_with(&kind)).count(),
-            4
+            listed(
+                &store,
+                Attribute::ResourceType,
+                "AWS::KMS::Key",
+                &from_end,
+                0
+            )
+            .await,
+            everything
         );
-        assert_eq!(entries.len(), 2 * 10);
+        assert_eq!(
+            listed(&store, Attribute::EventName, "Encrypt", &tail(&b.0), 0).await,
+            ["cccc", "aaaa"]
+        );
+        assert_eq!(
+            listed(&store, Attribute::EventName, "Encrypt", &from_end, 1_200).await,
+            ["dddd", "bbbb", "cccc"]
+        );
+        let before_d = crate::history::tail_at_or_before(9_999);
+        assert_eq!(
+            listed(&store, Attribute::ReadOnly, "true", &before_d, 1_600).await,
+            ["bbbb"]
+        );
+        assert!(
+            listed(&store, Attribute::EventName, "Decrypt", &from_end, 0)
+                .await
+                .is_empty()
+        );
+
+        // Indexing `b` alone again keeps what its block listed.
+        index_batch(&store, &[&b]).await;
+        let block = store
+            .get(KEYSPACE, &format!("{name}{}", tail(&b.0)))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(block.value.bytes(), tail(&a.0).as_bytes());
+
         // An id that tells its record's key needs no entry.
         let v7 = "018bcfe5-6800-7abc-8def-0123456789ab";
-        let key = crate::history::key_of_event("111122223333", "us-east-1", v7).unwrap();
+        let key = crate::history::key_of_event(ACCOUNT, REGION, v7).unwrap();
         let mut record = record();
         record["eventID"] = json!(v7);
-        let entries = entry_keys(&key, record.to_string().as_bytes());
-        assert_eq!(entries.len(), 9);
-        assert!(entries.iter().all(|entry| !entry.contains("/id/")));
+        let record = (key, record.to_string());
+        index_batch(&store, &[&record]).await;
+        let ids = store
+            .scan(KEYSPACE, &format!("{ACCOUNT}/{REGION}/id/"), None, 100)
+            .await
+            .unwrap();
+        assert_eq!(ids.len(), 4);
+        assert!(ids.iter().all(|(key, _)| !key.contains(v7)));
+    }
+
+    #[test]
+    fn prefixes_are_unambiguous() {
+        assert_eq!(
+            prefix(
+                ACCOUNT,
+                REGION,
+                Attribute::ResourceName,
+                "arn:aws:kms:us-east-1:111122223333:key/k1",
+            )
+            .unwrap(),
+            "111122223333/us-east-1/rname/arn:aws:kms:us-east-1:111122223333:key%2Fk1/"
+        );
         assert!(prefix("1", "r", Attribute::EventName, &"x".repeat(MAX_KEY_LEN)).is_none());
         assert_eq!(
             prefix("1", "r", Attribute::Username, "a%b/\0").unwrap(),

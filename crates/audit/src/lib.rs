@@ -11,8 +11,8 @@
 //! the store's [`KEYSPACE`], laid out newest first by account and region ([`history`]), where
 //! event history is read and where a store backup includes it; it remembers how far it got in a file beside the journal, and since a
 //! record's key is fixed, copying one twice after a crash changes nothing. In the same
-//! transaction it writes each record's entries in the [`attributes`] index, by which event
-//! history is looked up. Indexed segments of the journal are removed, except what a
+//! transaction it lists the records in the [`attributes`] index, by which event history is
+//! looked up, in one block per value. Indexed segments of the journal are removed, except what a
 //! [`follow`]er has not handled yet.
 
 pub mod attributes;
@@ -29,7 +29,7 @@ pub use record::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use palisade_store::{Store, Transaction, Value};
+use palisade_store::{Store, StoreError, Transaction, Value};
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -261,6 +261,7 @@ async fn index_until(
             cursor.reader = Some(reader);
             return Ok(());
         }
+        let from = reader.next_sequence();
         let (reader, read) = tokio::task::spawn_blocking(move || {
             let read = reader.read(target, INDEX_BATCH);
             (reader, read)
@@ -269,19 +270,16 @@ async fn index_until(
         .map_err(|error| AuditError(error.to_string()))?;
         let next = reader.next_sequence();
         cursor.reader = Some(reader);
-        let records = read?;
-        if records.is_empty() {
-            return Ok(());
+        let stored = match read {
+            Ok(records) if records.is_empty() => return Ok(()),
+            Ok(records) => store_batch(&handle.store, &records).await,
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = stored {
+            // Read again on the next try, or these records would be skipped.
+            cursor.reader = Some(handle.journal.reader(from));
+            return Err(error);
         }
-        let mut transaction = Transaction::new();
-        for (_, body) in records {
-            transaction = index_body(transaction, &body);
-        }
-        handle
-            .store
-            .commit(transaction)
-            .await
-            .map_err(|error| AuditError(error.to_string()))?;
         save_cursor(&cursor.path, next);
         indexer.indexed.send_replace(next);
         *batches += 1;
@@ -291,21 +289,50 @@ async fn index_until(
     }
 }
 
-/// Adds to `transaction` what the indexer writes for `record`, for tools that fill a store
-/// without the journal (benchmarks).
-pub fn index_record(transaction: Transaction, record: &AuditRecord<'_>) -> Transaction {
-    let mut body = Vec::new();
-    record.write_keyed_json(&mut body);
-    index_body(transaction, &body)
+/// Writes a batch of journal records into the store.
+async fn store_batch(store: &Store, records: &[(u64, Vec<u8>)]) -> Result<(), AuditError> {
+    let bodies = records.iter().map(|(_, body)| body.as_slice());
+    let transaction = index_bodies(store, bodies).await;
+    let stored = match transaction {
+        Ok(transaction) => store.commit(transaction).await,
+        Err(error) => Err(error),
+    };
+    stored.map_err(|error| AuditError(error.to_string()))
 }
 
-/// Adds the writes of one journal record (`<key>\n<JSON>`): the record, and its entries in the
-/// attribute index.
-fn index_body(transaction: Transaction, body: &[u8]) -> Transaction {
-    let Some((key, json)) = record::split_keyed(body) else {
-        return transaction;
-    };
-    attributes::index(transaction, key, json).put(KEYSPACE, key, Value::Plain(json.to_vec()))
+/// What the indexer writes for `records`, as one batch, for tools that fill a store without the
+/// journal (benchmarks).
+pub async fn index_records(
+    store: &Store,
+    records: &[AuditRecord<'_>],
+) -> Result<Transaction, StoreError> {
+    let bodies: Vec<Vec<u8>> = records
+        .iter()
+        .map(|record| {
+            let mut body = Vec::new();
+            record.write_keyed_json(&mut body);
+            body
+        })
+        .collect();
+    index_bodies(store, bodies.iter().map(Vec::as_slice)).await
+}
+
+/// The writes of a batch of journal records (each `<key>\n<JSON>`): the records, and their
+/// blocks in the attribute index.
+async fn index_bodies<'a>(
+    store: &Store,
+    bodies: impl Iterator<Item = &'a [u8]>,
+) -> Result<Transaction, StoreError> {
+    let mut transaction = Transaction::new();
+    let mut blocks = attributes::Blocks::default();
+    for body in bodies {
+        let Some((key, json)) = record::split_keyed(body) else {
+            continue;
+        };
+        blocks.add(key, json);
+        transaction = transaction.put(KEYSPACE, key, Value::Plain(json.to_vec()));
+    }
+    blocks.write(store, transaction).await
 }
 
 /// Indexes the records stored before the attribute index existed, a batch at a time, until

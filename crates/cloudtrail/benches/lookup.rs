@@ -2,8 +2,8 @@
 //! lookup attribute and time range), on the embedded (SQLite) store, without the HTTP pipeline.
 //!
 //! The records are made as the pipeline makes them (`AuditRecord::for_call`, with KMS-style
-//! `resources`) and written as the audit indexer writes them (`palisade_audit::index_record`:
-//! the record and its attribute index entries), in transactions of 20,000. They span seven days
+//! `resources`) and written as the audit indexer writes them (`palisade_audit::index_records`:
+//! the records and their attribute index blocks), in batches of 2,048. They span seven days
 //! over four accounts and three regions; the account and region queried holds 60% of them.
 //! Calls are skewed as real traffic is: a few reading operations (`Decrypt`, `GetSecretValue`,
 //! `GetParameter`) dominate and some names occur a handful of times; 40 IAM users (one of them
@@ -49,9 +49,10 @@ use palisade_store::{Store, StoreConfig, Transaction};
 use serde_json::json;
 
 /// Bump when what [`fill`] writes changes, so a kept store is not reused.
-const FILL_VERSION: u32 = 2;
+const FILL_VERSION: u32 = 3;
 const RECORDS: u64 = 1_000_000;
-const PER_TRANSACTION: u64 = 20_000;
+/// Records per transaction: the indexer's batch.
+const PER_BATCH: usize = 2_048;
 /// 2026-01-01T00:00:00Z: the records end here, and so does the clock.
 const NOW_MILLIS: i64 = 1_767_225_600_000;
 const SPAN_MILLIS: i64 = 7 * 24 * 3600 * 1000;
@@ -443,30 +444,22 @@ async fn open(dir: &Path) -> (CloudTrailState, Store) {
     (CloudTrailState::new(store.clone(), clock, audit), store)
 }
 
-/// Writes [`RECORDS`] records, oldest first, as the indexer would.
+/// Writes [`RECORDS`] records, oldest first, in batches as the indexer writes them.
 async fn fill(dir: &Path) {
     let store = open_store(dir).await;
     let mut random = SplitMix(0x5eed);
-    let mut transaction = Transaction::new();
-    let mut pending: Option<tokio::task::JoinHandle<()>> = None;
+    let mut calls = Vec::new();
     for i in 0..RECORDS {
-        let call = generate(&mut random, i);
-        let record = call.record();
-        transaction = palisade_audit::index_record(transaction, &record);
-        if (i + 1) % PER_TRANSACTION == 0 || i + 1 == RECORDS {
-            // Committing one transaction while the next is built.
-            if let Some(commit) = pending.take() {
-                commit.await.unwrap();
-            }
-            let store = store.clone();
-            let full = std::mem::take(&mut transaction);
-            pending = Some(tokio::spawn(
-                async move { store.commit(full).await.unwrap() },
-            ));
+        calls.push(generate(&mut random, i));
+        if calls.len() == PER_BATCH || i + 1 == RECORDS {
+            let records: Vec<AuditRecord<'_>> = calls.iter().map(Call::record).collect();
+            let transaction = palisade_audit::index_records(&store, &records)
+                .await
+                .unwrap();
+            store.commit(transaction).await.unwrap();
+            drop(records);
+            calls.clear();
         }
-    }
-    if let Some(commit) = pending {
-        commit.await.unwrap();
     }
     // Every record was written with its index entries: nothing to backfill.
     palisade_audit::attributes::mark_ready(&store)

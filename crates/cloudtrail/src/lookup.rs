@@ -78,8 +78,9 @@ pub(crate) async fn lookup_events(
     state.audit.flush().await;
     let account = ctx.account().as_str();
     let region = ctx.region.as_str();
-    let source = match filter {
-        None => Source::Records { filter: None },
+    let tenant = (account, region);
+    let page = match filter {
+        None => read_records_page(state, tenant, None, position, start, page_size).await?,
         Some((Attribute::EventId, id))
             if let Some(key) = history::key_of_event(account, region, id) =>
         {
@@ -90,30 +91,19 @@ pub(crate) async fn lookup_events(
         }
         Some((attribute, value)) => match attributes::prefix(account, region, attribute, value) {
             Some(prefix) if attributes::ready(&state.store).await.map_err(internal)? => {
-                Source::Index { prefix }
+                read_index_page(state, tenant, prefix, position, start, page_size).await?
             }
             // Not indexed (yet, or at all): the records themselves are read and filtered.
-            _ => Source::Records {
-                filter: Some((attribute, value)),
-            },
+            _ => {
+                let filter = Some((attribute, value));
+                read_records_page(state, tenant, filter, position, start, page_size).await?
+            }
         },
     };
-    let page = read_page(state, account, region, &source, position, start, page_size).await?;
     Ok(LookupEventsResponse {
         events: Some(page.events),
         next_token: page.resume_after.map(|tail| encode_token(&tail, &query)),
     })
-}
-
-/// Where a page's records are found.
-enum Source<'a> {
-    /// Every record of the account and region, newest first, those that have the attribute's
-    /// value kept.
-    Records {
-        filter: Option<(Attribute, &'a str)>,
-    },
-    /// The attribute index's entries of one value (their prefix), newest first.
-    Index { prefix: String },
 }
 
 struct Page {
@@ -123,29 +113,29 @@ struct Page {
     resume_after: Option<String>,
 }
 
-/// Reads up to `page_size` events after `position` (a [`history::tail`]) back to `start`, and
-/// one candidate beyond them, whose presence means there is a next page.
-async fn read_page(
+/// Reads up to `page_size` events of the account and region `tenant` after `position` (a
+/// [`history::tail`]) back to `start`, and one candidate beyond them, whose presence means there
+/// is a next page; from the records themselves, those without the `filter`'s value skipped.
+async fn read_records_page(
     state: &CloudTrailState,
-    account: &str,
-    region: &str,
-    source: &Source<'_>,
+    (account, region): (&str, &str),
+    filter: Option<(Attribute, &str)>,
     mut position: String,
     start: i64,
     page_size: usize,
 ) -> Result<Page, ServiceError> {
-    let records = history::prefix(account, region);
-    let (keyspace, prefix, batch_size) = match source {
-        Source::Records { filter: None } => (KEYSPACE, records.as_str(), page_size + 1),
-        Source::Records { filter: Some(_) } => (KEYSPACE, records.as_str(), SCAN_BATCH),
-        Source::Index { prefix } => (attributes::KEYSPACE, prefix.as_str(), page_size + 1),
+    let prefix = history::prefix(account, region);
+    let batch_size = if filter.is_some() {
+        SCAN_BATCH
+    } else {
+        page_size + 1
     };
     let mut events = Vec::new();
     loop {
         let after = format!("{prefix}{position}");
         let batch = state
             .store
-            .scan(keyspace, prefix, Some(&after), batch_size)
+            .scan(KEYSPACE, &prefix, Some(&after), batch_size)
             .await
             .map_err(internal)?;
         let last_batch = batch.len() < batch_size;
@@ -165,28 +155,12 @@ async fn read_page(
                     resume_after: Some(position),
                 });
             }
-            let record = match source {
-                Source::Records { .. } => Some(entry.value),
-                // An entry whose record is gone (wiped by a reset as it was written) is skipped.
-                Source::Index { .. } => state
-                    .store
-                    .get(KEYSPACE, &format!("{records}{tail}"))
-                    .await
-                    .map_err(internal)?
-                    .map(|entry| entry.value),
-            };
             position = tail.to_owned();
-            let Some(record) =
-                record.and_then(|record| serde_json::from_slice::<Json>(record.bytes()).ok())
-            else {
+            let Ok(record) = serde_json::from_slice::<Json>(entry.value.bytes()) else {
                 continue;
             };
-            let wanted = match source {
-                Source::Records {
-                    filter: Some((attribute, value)),
-                } => attributes::has(&record, *attribute, value),
-                _ => true,
-            };
+            let wanted =
+                filter.is_none_or(|(attribute, value)| attributes::has(&record, attribute, value));
             if wanted {
                 events.push(event(record));
             }
@@ -198,6 +172,44 @@ async fn read_page(
             });
         }
     }
+}
+
+/// As [`read_records_page`], from the attribute index's entries of one value (its `prefix`).
+async fn read_index_page(
+    state: &CloudTrailState,
+    (account, region): (&str, &str),
+    prefix: String,
+    mut position: String,
+    start: i64,
+    page_size: usize,
+) -> Result<Page, ServiceError> {
+    let records = history::prefix(account, region);
+    let mut entries = attributes::Entries::new(prefix, &position, start);
+    let mut events = Vec::new();
+    while let Some(tail) = entries.next(&state.store).await.map_err(internal)? {
+        if events.len() == page_size {
+            return Ok(Page {
+                events,
+                resume_after: Some(position),
+            });
+        }
+        let record = state
+            .store
+            .get(KEYSPACE, &format!("{records}{tail}"))
+            .await
+            .map_err(internal)?;
+        position = tail;
+        // An entry whose record is gone (wiped by a reset as it was written) is skipped.
+        if let Some(record) =
+            record.and_then(|record| serde_json::from_slice::<Json>(record.value.bytes()).ok())
+        {
+            events.push(event(record));
+        }
+    }
+    Ok(Page {
+        events,
+        resume_after: None,
+    })
 }
 
 /// The event stored under `key`, when it is after `position` and not before `start`.
