@@ -5,11 +5,11 @@
 //! `:`, and stream and metric filter names cannot either, so `:` separates the parts:
 //! - keyspace `GROUPS`: `<tenant><group>` → a JSON `GroupRecord`;
 //! - keyspace `STREAMS`: `<tenant><group>:<stream>` → a JSON `StreamRecord`;
-//! - keyspace `EVENTS`: `<tenant><group>:<stream>:<timestamp>:<sequence>` → a JSON
-//!   `EventRecord`, the timestamp and the stream's ingestion sequence number zero-padded so that
-//!   a stream's time range is one key range, in time then ingestion order;
-//!   in a group with a KMS key the record holds the message sealed, and the `GroupRecord` the
-//!   KMS-sealed data keys (module `encryption`);
+//! - keyspace `EVENTS`: `<tenant><group>:<stream>:<timestamp>:<sequence>` → a chunk of events
+//!   (module `chunks`) starting at that position, the timestamp and the stream's ingestion
+//!   sequence number zero-padded so that a stream's time range is one key range, in time then
+//!   ingestion order; in a group with a KMS key the chunk holds the messages sealed, and the
+//!   `GroupRecord` the KMS-sealed data keys (module `encryption`);
 //! - keyspace `METRIC_FILTERS`: `<tenant><group>:<filter>` → a JSON `MetricFilterRecord`.
 
 use std::future::Future;
@@ -29,7 +29,10 @@ pub(crate) const EVENTS: &str = "logs/events";
 pub(crate) const METRIC_FILTERS: &str = "logs/metric-filters";
 
 /// How many entries one store scan reads.
-pub(crate) const CHUNK: usize = 500;
+pub(crate) const ROWS_PER_SCAN: usize = 500;
+/// How many entries one deleting transaction removes: fewer, since an entry of events may hold
+/// a batch of up to 1 MiB, and deleting reads what it deletes.
+pub(crate) const ROWS_PER_DELETE: usize = 64;
 
 /// The account and region a request acts in: log groups belong to both.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,6 +154,26 @@ impl LogsState {
             .collect()
     }
 
+    /// Up to `limit` values whose keys start with `prefix` and sort after `after`, in key order,
+    /// each with its full key, as stored.
+    pub(crate) async fn scan_values(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, ServiceError> {
+        let rows = self
+            .store
+            .scan(keyspace, prefix, after, limit)
+            .await
+            .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, entry)| (key, entry.value))
+            .collect())
+    }
+
     /// Every record whose key starts with `prefix`, each with its full key.
     pub(crate) async fn scan_all<T: DeserializeOwned>(
         &self,
@@ -160,9 +183,10 @@ impl LogsState {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let rows: Vec<(String, T)> =
-                self.scan(keyspace, prefix, after.as_deref(), CHUNK).await?;
-            let done = rows.len() < CHUNK;
+            let rows: Vec<(String, T)> = self
+                .scan(keyspace, prefix, after.as_deref(), ROWS_PER_SCAN)
+                .await?;
+            let done = rows.len() < ROWS_PER_SCAN;
             after = rows.last().map(|(key, _)| key.clone());
             all.extend(rows);
             if done {
@@ -180,10 +204,10 @@ impl LogsState {
         loop {
             let rows = self
                 .store
-                .scan(keyspace, prefix, None, CHUNK)
+                .scan(keyspace, prefix, None, ROWS_PER_DELETE)
                 .await
                 .map_err(store_error)?;
-            let done = rows.len() < CHUNK;
+            let done = rows.len() < ROWS_PER_DELETE;
             let txn = rows.iter().fold(Transaction::new(), |txn, (key, _)| {
                 txn.delete(keyspace, key)
             });

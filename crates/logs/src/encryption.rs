@@ -72,7 +72,7 @@ pub(crate) struct SealedDataKey {
 
 /// An event message sealed under one of its group's data keys: the nonce, then the AES-GCM
 /// ciphertext and tag.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct SealedMessage {
     pub data_key: String,
     pub data: Vec<u8>,

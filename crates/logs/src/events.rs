@@ -12,11 +12,12 @@ use std::collections::VecDeque;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_logs::errors;
 use palisade_model_logs::types::*;
-use palisade_store::Transaction;
-use serde::{Deserialize, Serialize};
+use palisade_store::{Transaction, Value};
+use serde::Deserialize;
 
 use crate::LogsState;
-use crate::db::{CHUNK, EVENTS, STREAMS, Tenant, plain};
+use crate::chunks::{self, StreamEvents, Written};
+use crate::db::{EVENTS, STREAMS, Tenant, plain};
 use crate::encryption::SealedMessage;
 use crate::pattern::FilterPattern;
 use crate::streams::{StreamRecord, group_name};
@@ -32,14 +33,15 @@ const DAY_MILLIS: i64 = 24 * HOUR_MILLIS;
 /// Events a page holds when the request gives no limit.
 const DEFAULT_EVENTS: usize = 10_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An event as it is read: from a chunk, or stored alone in JSON by an earlier build.
+#[derive(Debug, Clone, Deserialize)]
 pub(crate) struct EventRecord {
     pub timestamp: i64,
     pub ingestion_time: i64,
     /// The message; empty when it is sealed.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sealed: Option<SealedMessage>,
 }
 
@@ -54,9 +56,9 @@ impl EventRecord {
 
 /// Where an event sits in its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Position {
-    timestamp: i64,
-    sequence: u64,
+pub(crate) struct Position {
+    pub timestamp: i64,
+    pub sequence: u64,
 }
 
 impl Position {
@@ -64,7 +66,7 @@ impl Position {
         format!("{:019}:{:019}", self.timestamp.max(0), self.sequence)
     }
 
-    fn parse_suffix(suffix: &str) -> Option<Self> {
+    pub fn parse_suffix(suffix: &str) -> Option<Self> {
         let (timestamp, sequence) = suffix.split_once(':')?;
         Some(Self {
             timestamp: timestamp.parse().ok()?,
@@ -146,52 +148,56 @@ async fn put_for(
     let end = too_new.unwrap_or(events.len());
     let accepted = events.get(first..end).unwrap_or_default();
     // Sealed once, outside the transaction that may run again.
-    let sealed: Vec<Option<SealedMessage>> = match state.sealer(tenant, &group_record).await? {
-        Some(sealer) => accepted
-            .iter()
-            .map(|event| sealer.seal(&event.message).map(Some))
-            .collect::<Result<_, _>>()?,
-        None => vec![None; accepted.len()],
-    };
+    let sealer = state.sealer(tenant, &group_record).await?;
+    let stored: Vec<(&InputLogEvent, Option<SealedMessage>)> = accepted
+        .iter()
+        .map(|event| {
+            let sealed = sealer.as_ref().map(|sealer| sealer.seal(&event.message));
+            Ok((event, sealed.transpose()?))
+        })
+        .collect::<Result<_, ServiceError>>()?;
     let key = tenant.child_key(group, stream);
     let sequence = state
         .mutate(|| async {
             let mut record = state.stream(tenant, group, stream).await?;
             let mut txn = Transaction::new().expect_version(STREAMS, &key, record.version);
             let stream_record: &mut StreamRecord = &mut record.value;
-            for (event, sealed) in accepted.iter().zip(&sealed) {
-                stream_record.sequence += 1;
-                let position = Position {
-                    timestamp: event.timestamp,
-                    sequence: stream_record.sequence,
+            // One chunk per run of events with one timestamp (the batch is in time order).
+            for run in stored.chunk_by(|(a, _), (b, _)| a.timestamp == b.timestamp) {
+                let Some(((first, _), _)) = run.split_first() else {
+                    continue;
                 };
-                let event_key = format!(
+                let position = Position {
+                    timestamp: first.timestamp,
+                    sequence: stream_record.sequence + 1,
+                };
+                let chunk = chunks::encode(
+                    now,
+                    run.iter().map(|(event, sealed)| Written {
+                        message: &event.message,
+                        sealed: sealed.as_ref(),
+                    }),
+                );
+                let chunk_key = format!(
                     "{}{}",
                     tenant.under_stream(group, stream),
                     position.suffix()
                 );
-                let stored = EventRecord {
-                    timestamp: event.timestamp,
-                    ingestion_time: now,
-                    message: if sealed.is_some() {
-                        String::new()
-                    } else {
-                        event.message.clone()
-                    },
-                    sealed: sealed.clone(),
-                };
-                txn = txn.put(EVENTS, &event_key, plain(&stored)?);
-                stream_record.first_event = Some(
-                    stream_record
-                        .first_event
-                        .map_or(event.timestamp, |first| first.min(event.timestamp)),
-                );
-                stream_record.last_event = Some(
-                    stream_record
-                        .last_event
-                        .map_or(event.timestamp, |last| last.max(event.timestamp)),
-                );
-                stream_record.stored_bytes += i64::try_from(event.message.len()).unwrap_or(0);
+                txn = txn.put(EVENTS, &chunk_key, Value::Plain(chunk));
+                for (event, _) in run {
+                    stream_record.sequence += 1;
+                    stream_record.first_event = Some(
+                        stream_record
+                            .first_event
+                            .map_or(event.timestamp, |first| first.min(event.timestamp)),
+                    );
+                    stream_record.last_event = Some(
+                        stream_record
+                            .last_event
+                            .map_or(event.timestamp, |last| last.max(event.timestamp)),
+                    );
+                    stream_record.stored_bytes += i64::try_from(event.message.len()).unwrap_or(0);
+                }
             }
             if !accepted.is_empty() {
                 stream_record.last_ingestion = Some(now);
@@ -320,30 +326,21 @@ pub(crate) async fn get(
         ),
     };
     let mut page: VecDeque<(Position, EventRecord)> = VecDeque::new();
-    let mut after = format!("{prefix}{}", from.suffix());
-    'scan: loop {
-        let rows: Vec<(String, EventRecord)> =
-            state.scan(EVENTS, &prefix, Some(&after), CHUNK).await?;
-        let done = rows.len() < CHUNK;
-        for (key, event) in rows {
-            let Some(position) = key.strip_prefix(&prefix).and_then(Position::parse_suffix) else {
-                continue;
-            };
-            if event.timestamp >= end || before.is_some_and(|before| position >= before) {
-                break 'scan;
-            }
-            page.push_back((position, event));
-            if page.len() > limit {
-                if before.is_none() {
-                    page.pop_back();
-                    break 'scan;
-                }
-                page.pop_front();
-            }
-            after = key;
+    let mut events = StreamEvents::from(prefix, from.timestamp);
+    while let Some((position, event)) = events.next(state).await? {
+        if position <= from {
+            continue;
         }
-        if done {
+        if event.timestamp >= end || before.is_some_and(|before| position >= before) {
             break;
+        }
+        page.push_back((position, event));
+        if page.len() > limit {
+            if before.is_none() {
+                page.pop_back();
+                break;
+            }
+            page.pop_front();
         }
     }
     let (next_forward, next_backward) = match (page.front(), page.back(), direction) {
@@ -457,44 +454,29 @@ pub(crate) async fn filter(
         .collect();
     let mut found: Vec<(Cursor, EventRecord)> = Vec::new();
     for stream in &streams {
-        let stream_prefix = tenant.under_stream(&group, stream);
         let from = start.max(cursor.as_ref().map_or(0, |cursor| cursor.timestamp));
-        let mut after = format!("{stream_prefix}{:019}", from);
+        let mut events = StreamEvents::from(tenant.under_stream(&group, stream), from);
         let mut matched = 0;
-        'scan: loop {
-            let rows: Vec<(String, EventRecord)> = state
-                .scan(EVENTS, &stream_prefix, Some(&after), CHUNK)
-                .await?;
-            let done = rows.len() < CHUNK;
-            for (key, mut event) in rows {
-                if event.timestamp > end || matched > limit {
-                    break 'scan;
-                }
-                let position = key
-                    .strip_prefix(&stream_prefix)
-                    .and_then(Position::parse_suffix);
-                after = key;
-                let Some(position) = position else { continue };
-                let here = Cursor {
-                    timestamp: position.timestamp,
-                    stream: stream.clone(),
-                    sequence: position.sequence,
-                };
-                if cursor.as_ref().is_some_and(|cursor| here <= *cursor) {
-                    continue;
-                }
-                if let Some(sealed) = event.sealed.take() {
-                    event.message = opener.message(String::new(), Some(&sealed)).await?;
-                }
-                if !pattern.matches(&event.message) {
-                    continue;
-                }
-                matched += 1;
-                found.push((here, event));
-            }
-            if done {
+        while let Some((position, mut event)) = events.next(state).await? {
+            if event.timestamp > end || matched > limit {
                 break;
             }
+            let here = Cursor {
+                timestamp: position.timestamp,
+                stream: stream.clone(),
+                sequence: position.sequence,
+            };
+            if cursor.as_ref().is_some_and(|cursor| here <= *cursor) {
+                continue;
+            }
+            if let Some(sealed) = event.sealed.take() {
+                event.message = opener.message(String::new(), Some(&sealed)).await?;
+            }
+            if !pattern.matches(&event.message) {
+                continue;
+            }
+            matched += 1;
+            found.push((here, event));
         }
     }
     found.sort_by(|(a, _), (b, _)| a.cmp(b));

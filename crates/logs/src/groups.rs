@@ -10,9 +10,12 @@ use palisade_store::Transaction;
 use serde::{Deserialize, Serialize};
 
 use crate::LogsState;
-use crate::db::{CHUNK, EVENTS, GROUPS, METRIC_FILTERS, STREAMS, Stored, Tenant, plain};
+use crate::chunks;
+use crate::db::{
+    EVENTS, GROUPS, METRIC_FILTERS, ROWS_PER_DELETE, ROWS_PER_SCAN, STREAMS, Stored, Tenant, plain,
+};
 use crate::encryption::SealedDataKey;
-use crate::events::EventRecord;
+use crate::events::Position;
 use crate::streams::StreamRecord;
 
 /// The retention periods AWS accepts, in days.
@@ -154,9 +157,10 @@ pub(crate) async fn describe(
     let mut page = Vec::new();
     let mut more = false;
     'scan: loop {
-        let rows: Vec<(String, GroupRecord)> =
-            state.scan(GROUPS, &prefix, after.as_deref(), CHUNK).await?;
-        let done = rows.len() < CHUNK;
+        let rows: Vec<(String, GroupRecord)> = state
+            .scan(GROUPS, &prefix, after.as_deref(), ROWS_PER_SCAN)
+            .await?;
+        let done = rows.len() < ROWS_PER_SCAN;
         after = rows.last().map(|(key, _)| key.clone());
         for (_, group) in rows {
             let wanted = pattern
@@ -486,8 +490,8 @@ impl LogsState {
     }
 
     /// Deletes the events of a stream with timestamps before `cutoff` (a key range from the
-    /// start of the stream), a chunk per transaction, each also taking their size off the
-    /// stream's stored bytes.
+    /// start of the stream), a scan of chunks per transaction, each also taking their size off
+    /// the stream's stored bytes. A chunk's events share one timestamp: it goes whole.
     async fn delete_events_before(
         &self,
         tenant: &Tenant,
@@ -505,21 +509,27 @@ impl LogsState {
                     else {
                         return Ok((Transaction::new(), (0, true)));
                     };
-                    let rows: Vec<(String, EventRecord)> =
-                        self.scan(EVENTS, &prefix, None, CHUNK).await?;
-                    let expired: Vec<&(String, EventRecord)> = rows
-                        .iter()
-                        .filter(|(_, event)| event.timestamp < cutoff)
-                        .collect();
-                    let exhausted = expired.len() < rows.len() || rows.len() < CHUNK;
+                    let rows = self
+                        .scan_values(EVENTS, &prefix, None, ROWS_PER_DELETE)
+                        .await?;
                     let mut txn =
                         Transaction::new().expect_version(STREAMS, &stream_key, record.version);
-                    for (key, event) in &expired {
-                        record.value.stored_bytes -= i64::try_from(event.size()).unwrap_or(0);
+                    let mut count = 0;
+                    let mut exhausted = rows.len() < ROWS_PER_DELETE;
+                    for (key, value) in &rows {
+                        let first = key.strip_prefix(&prefix).and_then(Position::parse_suffix);
+                        let Some(first) = first.filter(|first| first.timestamp < cutoff) else {
+                            exhausted = true;
+                            break;
+                        };
+                        for (_, event) in chunks::decode(first, value.bytes()).unwrap_or_default() {
+                            record.value.stored_bytes -= i64::try_from(event.size()).unwrap_or(0);
+                            count += 1;
+                        }
                         txn = txn.delete(EVENTS, key);
                     }
                     txn = txn.put(STREAMS, &stream_key, plain(&record.value)?);
-                    Ok((txn, (expired.len(), exhausted)))
+                    Ok((txn, (count, exhausted)))
                 })
                 .await?;
             deleted += count;

@@ -4,8 +4,8 @@
 //! language ([`pattern`]), and metric filters.
 //!
 //! State belongs to the caller's account and region; `db` describes the store layout. Events
-//! are keyed by group, stream, timestamp and ingestion order, so reading a stream's time range
-//! is one key range scan.
+//! are stored in chunks (module `chunks`) keyed by group, stream, timestamp and ingestion order,
+//! so reading a stream's time range is one key range scan.
 //!
 //! Besides the AWS API, [`LogsState`] offers the server a sweeper to run periodically,
 //! [`LogsState::expire_events`], the data points metric filters produce from a batch of events,
@@ -17,6 +17,7 @@
 //! sealed at rest under a data key from KMS, through the [`LogKeys`] given by
 //! [`LogsState::attach_keys`].
 
+mod chunks;
 mod db;
 mod encryption;
 mod events;

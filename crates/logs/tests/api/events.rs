@@ -237,6 +237,78 @@ async fn get_log_events_tokens_walk_both_ways() {
     assert_code(bad, "InvalidParameterException");
 }
 
+/// Events that share a timestamp are stored together, one entry per batch and timestamp; pages
+/// start and end inside such entries, and entries at one timestamp from two batches keep their
+/// ingestion order.
+#[tokio::test]
+async fn pages_split_events_stored_together() {
+    let h = setup().await;
+    let first: Vec<(i64, &str)> = ["a0", "a1", "a2", "a3", "a4"]
+        .into_iter()
+        .map(|message| (START, message))
+        .chain(
+            ["b0", "b1", "b2"]
+                .into_iter()
+                .map(|message| (START + 1, message)),
+        )
+        .collect();
+    h.put("g", "s", &first).await.unwrap();
+    h.put("g", "s", &[(START, "c0"), (START, "c1")])
+        .await
+        .unwrap();
+    let in_order = ["a0", "a1", "a2", "a3", "a4", "c0", "c1", "b0", "b1", "b2"];
+
+    let mut forward = Vec::new();
+    let mut request = GetLogEventsRequest {
+        limit: Some(3),
+        start_from_head: Some(true),
+        ..Default::default()
+    };
+    loop {
+        let page = get(&h, request.clone()).await;
+        if page.events.as_ref().is_none_or(Vec::is_empty) {
+            break;
+        }
+        forward.push(texts(&page));
+        request.next_token = page.next_forward_token;
+    }
+    assert_eq!(forward.concat(), in_order);
+    assert_eq!(forward[1], ["a3", "a4", "c0"]);
+
+    let mut backward = Vec::new();
+    let mut request = GetLogEventsRequest {
+        limit: Some(3),
+        ..Default::default()
+    };
+    loop {
+        let page = get(&h, request.clone()).await;
+        if page.events.as_ref().is_none_or(Vec::is_empty) {
+            break;
+        }
+        backward.insert(0, texts(&page));
+        request.next_token = page.next_backward_token;
+    }
+    assert_eq!(backward.concat(), in_order);
+    assert_eq!(backward[2], ["a4", "c0", "c1"]);
+
+    let mut filtered = Vec::new();
+    let mut request = FilterLogEventsRequest {
+        log_group_name: Some("g".to_owned()),
+        limit: Some(4),
+        ..Default::default()
+    };
+    loop {
+        let page = h.filter(request.clone()).await.unwrap();
+        filtered.push(messages(page.events.iter().flatten().map(|e| &e.message)));
+        match page.next_token {
+            Some(token) => request.next_token = Some(token),
+            None => break,
+        }
+    }
+    assert_eq!(filtered.concat(), in_order);
+    assert_eq!(filtered[1], ["a4", "c0", "c1", "b0"]);
+}
+
 #[tokio::test]
 async fn filter_log_events_across_streams() {
     let h = setup().await;
