@@ -89,17 +89,18 @@ pub(crate) async fn put(
 }
 
 impl LogsState {
-    /// Writes one event to the stream `stream` of the log group `group` in `account`/`region`,
-    /// creating the stream when it does not exist yet: how EventBridge delivers to a log group
-    /// target. An event CloudWatch Logs would refuse (too old, too far ahead, past the group's
-    /// retention) is an error here rather than a partial success.
-    pub async fn append_event(
+    /// Writes `events` (in time order, within what one `PutLogEvents` takes) to the stream
+    /// `stream` of the log group `group` in `account`/`region`, creating the stream when it does
+    /// not exist yet: how EventBridge delivers to a log group target and CloudTrail streams a
+    /// trail's records. Events CloudWatch Logs would refuse (too old, too far ahead, past the
+    /// group's retention) are an error here rather than a partial success.
+    pub async fn append_events(
         &self,
         account: &str,
         region: &str,
         group: &str,
         stream: &str,
-        event: InputLogEvent,
+        events: Vec<InputLogEvent>,
     ) -> Result<(), ServiceError> {
         let tenant = Tenant {
             account: account.to_owned(),
@@ -109,14 +110,14 @@ impl LogsState {
         let request = PutLogEventsRequest {
             log_group_name: group.to_owned(),
             log_stream_name: stream.to_owned(),
-            log_events: vec![event],
+            log_events: events,
             sequence_token: None,
             entity: None,
         };
         let response = put_for(self, &tenant, request).await?;
         if response.rejected_log_events_info.is_some() {
             return Err(errors::invalid_parameter_exception(
-                "The log event is too old, too far in the future or past the log group's retention.",
+                "Log events were too old, too far in the future or past the log group's retention.",
             ));
         }
         Ok(())

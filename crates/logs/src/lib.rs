@@ -10,8 +10,8 @@
 //! Besides the AWS API, [`LogsState`] offers the server a sweeper to run periodically,
 //! [`LogsState::expire_events`], the data points metric filters produce from a batch of events,
 //! [`LogsState::metric_data`], which every accepted batch hands to the metric sink given by
-//! [`LogsState::with_metrics`] (CloudWatch), and EventBridge the append of one event to a stream
-//! it creates as needed, [`LogsState::append_event`].
+//! [`LogsState::with_metrics`] (CloudWatch), and EventBridge and CloudTrail the append of events
+//! to a stream it creates as needed, [`LogsState::append_events`].
 //!
 //! Log groups may be encrypted under a KMS key (module `encryption`): their events are then
 //! sealed at rest under a data key from KMS, through the [`LogKeys`] given by

@@ -99,6 +99,10 @@ pub(crate) async fn create_if_absent(
 ) -> Result<bool, ServiceError> {
     state.group(tenant, group).await?;
     let key = tenant.child_key(group, stream);
+    // Usually there: a read, not a commit that fails.
+    if state.get::<StreamRecord>(STREAMS, &key).await?.is_some() {
+        return Ok(false);
+    }
     let record = StreamRecord {
         name: stream.to_owned(),
         creation_time: state.now(),

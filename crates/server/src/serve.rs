@@ -208,10 +208,7 @@ async fn start_serving(
             audit.clone(),
         )
         .with_delivery_sink(trail_sink)
-        .with_log_groups(Arc::new(TrailLogGroups {
-            logs: Arc::clone(&logs),
-            clock: Arc::clone(&clock),
-        }))
+        .with_log_groups(Arc::new(TrailLogGroups(Arc::clone(&logs))))
         .with_organizations(Arc::new(TrailOrganizations {
             organizations: Arc::clone(&organizations),
             clock: Arc::clone(&clock),

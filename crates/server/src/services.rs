@@ -9,9 +9,7 @@ use palisade_core::{Service, ServiceError};
 use palisade_model_kms::Kms as _;
 use palisade_model_kms::errors as kms_errors;
 use palisade_model_kms::types::{DescribeKeyRequest, KeySpec, KeyUsageType};
-use palisade_model_logs::Logs as _;
-use palisade_model_logs::errors as logs_errors;
-use palisade_model_logs::types::{CreateLogStreamRequest, InputLogEvent, PutLogEventsRequest};
+use palisade_model_logs::types::InputLogEvent;
 use palisade_model_organizations::Organizations as _;
 use palisade_model_organizations::types::{
     DeregisterDelegatedAdministratorRequest, ListAWSServiceAccessForOrganizationRequest,
@@ -43,82 +41,40 @@ impl palisade_events::LogGroups for EventLogGroups {
             timestamp: event.timestamp,
             message: event.message,
         };
-        Box::pin(
-            self.0
-                .append_event(event.account, event.region, event.group, event.stream, line),
-        )
+        Box::pin(self.0.append_events(
+            event.account,
+            event.region,
+            event.group,
+            event.stream,
+            vec![line],
+        ))
     }
 }
 
-/// CloudWatch Logs, as CloudTrail streams trails' records to log groups: one `PutLogEvents` per
-/// batch, acting in the log group's account, into a stream created when it is missing.
-pub struct TrailLogGroups {
-    /// CloudWatch Logs.
-    pub logs: Arc<palisade_logs::LogsState>,
-    /// The server's clock, for the calls' time.
-    pub clock: Arc<dyn palisade_core::clock::Clock>,
-}
+/// CloudWatch Logs, as CloudTrail streams trails' records to log groups: one append per batch,
+/// in the log group's account, into a stream created when it is missing.
+pub struct TrailLogGroups(pub Arc<palisade_logs::LogsState>);
 
 impl palisade_cloudtrail::TrailLogGroups for TrailLogGroups {
     fn put<'a>(
         &'a self,
         batch: palisade_cloudtrail::LogBatch<'a>,
     ) -> BoxFuture<'a, Result<(), ServiceError>> {
-        Box::pin(async move {
-            let (Some(account), Some(region)) = (
-                palisade_core::AccountId::parse(batch.account),
-                palisade_core::Region::parse(batch.region),
-            ) else {
-                return Err(ServiceError::internal(
-                    "a log group ARN names no account or region",
-                ));
-            };
-            // Logs reads only the account and region from it.
-            let ctx = cloudtrail_call(account, region, self.clock.as_ref());
-            let request = PutLogEventsRequest {
-                log_group_name: batch.group.to_owned(),
-                log_stream_name: batch.stream.to_owned(),
-                log_events: batch
-                    .events
-                    .into_iter()
-                    .map(|event| InputLogEvent {
-                        timestamp: event.timestamp,
-                        message: event.message,
-                    })
-                    .collect(),
-                sequence_token: None,
-                entity: None,
-            };
-            let put = match self.logs.put_log_events(&ctx, request.clone()).await {
-                Err(error) if is_error(&error, &logs_errors::RESOURCE_NOT_FOUND_EXCEPTION) => {
-                    // The stream is missing (or the group, which creating the stream reports).
-                    let create = CreateLogStreamRequest {
-                        log_group_name: request.log_group_name.clone(),
-                        log_stream_name: request.log_stream_name.clone(),
-                    };
-                    match self.logs.create_log_stream(&ctx, create).await {
-                        Err(error)
-                            if !is_error(
-                                &error,
-                                &logs_errors::RESOURCE_ALREADY_EXISTS_EXCEPTION,
-                            ) =>
-                        {
-                            return Err(error);
-                        }
-                        _ => {}
-                    }
-                    self.logs.put_log_events(&ctx, request).await
-                }
-                other => other,
-            }?;
-            if put.rejected_log_events_info.is_some() {
-                return Err(logs_errors::invalid_parameter_exception(
-                    "Some log events are too old, too far in the future or past the log group's \
-                     retention.",
-                ));
-            }
-            Ok(())
-        })
+        let events = batch
+            .events
+            .into_iter()
+            .map(|event| InputLogEvent {
+                timestamp: event.timestamp,
+                message: event.message,
+            })
+            .collect();
+        Box::pin(self.0.append_events(
+            batch.account,
+            batch.region,
+            batch.group,
+            batch.stream,
+            events,
+        ))
     }
 }
 

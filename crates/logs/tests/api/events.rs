@@ -400,19 +400,19 @@ async fn filter_log_events_across_streams() {
 }
 
 #[tokio::test]
-async fn append_event_creates_its_stream_and_refuses_what_put_would() {
+async fn append_events_creates_its_stream_and_refuses_what_put_would() {
     let h = Harness::new().await;
     h.create_group("g").await;
     let append = |stream: &'static str, timestamp: i64, message: &'static str| {
-        h.logs().append_event(
+        h.logs().append_events(
             "000000000000",
             "us-east-1",
             "g",
             stream,
-            InputLogEvent {
+            vec![InputLogEvent {
                 timestamp,
                 message: message.to_owned(),
-            },
+            }],
         )
     };
     append("event-1", START, "first").await.unwrap();
@@ -436,15 +436,15 @@ async fn append_event_creates_its_stream_and_refuses_what_put_would() {
     );
     let missing = h
         .logs()
-        .append_event(
+        .append_events(
             "000000000000",
             "us-east-1",
             "nope",
             "s",
-            InputLogEvent {
+            vec![InputLogEvent {
                 timestamp: START,
                 message: "lost".to_owned(),
-            },
+            }],
         )
         .await;
     assert_code(missing, "ResourceNotFoundException");
