@@ -8,10 +8,16 @@
 //! the stream in position order; a read from a position starts at the first chunk of the
 //! position's timestamp, since the chunk holding its successor may start before it.
 //!
-//! A chunk is its format byte, the ingestion time (8 bytes, big-endian), then per event a kind
-//! byte, a length (4 bytes, big-endian) and that many bytes: the message, or for a sealed one the
-//! data key id's length (4 bytes), the id and the sealed data. An entry whose value starts with
-//! `{` is one event alone, in JSON, as builds before chunks stored every event.
+//! A chunk is a format byte and its body: as it is ([`PLAIN_CHUNK`]), or, when that saves at
+//! least an eighth, its length (4 bytes, big-endian) and the body compressed as an LZ4 block
+//! ([`COMPRESSED_CHUNK`]): messages such as CloudTrail records shrink several times, and the store
+//! writes (and syncs) that much less. The body is the ingestion time (8 bytes, big-endian),
+//! then per event a kind byte, a length (4 bytes, big-endian) and that many bytes: the message,
+//! or for a sealed one the data key id's length (4 bytes), the id and the sealed data. An entry
+//! whose value starts with `{` is one event alone, in JSON, as builds before chunks stored every
+//! event.
+
+use std::borrow::Cow;
 
 use palisade_core::ServiceError;
 
@@ -20,8 +26,12 @@ use crate::db::EVENTS;
 use crate::encryption::SealedMessage;
 use crate::events::{EventRecord, Position};
 
-/// The first byte of a chunk.
-const CHUNK_FORMAT: u8 = 1;
+/// The first byte of a chunk, by how its body is stored.
+const PLAIN_CHUNK: u8 = 1;
+const COMPRESSED_CHUNK: u8 = 2;
+/// The largest body a chunk holds: a batch of `PutLogEvents` (1 MiB, counting 26 bytes per
+/// event, at most 10,000 events) with this layout's overhead. A larger length is corrupt.
+const MAX_BODY: usize = 1_048_576 + 10_000 * 64;
 const PLAIN: u8 = 0;
 const SEALED: u8 = 1;
 /// Chunks read by a stream read's first store scan; each further scan reads twice as many, up to
@@ -41,24 +51,31 @@ pub(crate) fn encode<'a>(
     ingestion_time: i64,
     events: impl IntoIterator<Item = Written<'a>>,
 ) -> Vec<u8> {
-    let mut chunk = vec![CHUNK_FORMAT];
-    chunk.extend_from_slice(&ingestion_time.to_be_bytes());
+    let mut body = ingestion_time.to_be_bytes().to_vec();
     for event in events {
         match event.sealed {
             None => {
-                chunk.push(PLAIN);
-                push_bytes(&mut chunk, event.message.as_bytes());
+                body.push(PLAIN);
+                push_bytes(&mut body, event.message.as_bytes());
             }
             Some(sealed) => {
-                chunk.push(SEALED);
+                body.push(SEALED);
                 let id = sealed.data_key.as_bytes();
                 let len = 4 + id.len() + sealed.data.len();
-                push_len(&mut chunk, len);
-                push_bytes(&mut chunk, id);
-                chunk.extend_from_slice(&sealed.data);
+                push_len(&mut body, len);
+                push_bytes(&mut body, id);
+                body.extend_from_slice(&sealed.data);
             }
         }
     }
+    let compressed = lz4_flex::block::compress(&body);
+    if compressed.len() + 4 > body.len() - body.len() / 8 {
+        body.insert(0, PLAIN_CHUNK);
+        return body;
+    }
+    let mut chunk = vec![COMPRESSED_CHUNK];
+    push_len(&mut chunk, body.len());
+    chunk.extend_from_slice(&compressed);
     chunk
 }
 
@@ -75,11 +92,22 @@ fn push_bytes(chunk: &mut Vec<u8>, bytes: &[u8]) {
 /// The events of the entry stored at `first` (the position its key names); `None` when the
 /// value is neither a chunk nor an event alone.
 pub(crate) fn decode(first: Position, value: &[u8]) -> Option<Vec<(Position, EventRecord)>> {
-    let Some((&CHUNK_FORMAT, rest)) = value.split_first() else {
-        let event: EventRecord = serde_json::from_slice(value).ok()?;
-        return Some(vec![(first, event)]);
+    let body = match value.split_first() {
+        Some((&PLAIN_CHUNK, body)) => Cow::Borrowed(body),
+        Some((&COMPRESSED_CHUNK, rest)) => {
+            let (len, compressed) = rest.split_first_chunk::<4>()?;
+            let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+            if len > MAX_BODY {
+                return None;
+            }
+            Cow::Owned(lz4_flex::block::decompress(compressed, len).ok()?)
+        }
+        _ => {
+            let event: EventRecord = serde_json::from_slice(value).ok()?;
+            return Some(vec![(first, event)]);
+        }
     };
-    let (ingestion_time, mut rest) = rest.split_first_chunk::<8>()?;
+    let (ingestion_time, mut rest) = body.split_first_chunk::<8>()?;
     let ingestion_time = i64::from_be_bytes(*ingestion_time);
     let mut events = Vec::new();
     let mut sequence = first.sequence;
@@ -245,15 +273,42 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].1.message, "old");
 
-        for broken in [
+        assert_eq!(chunk[0], PLAIN_CHUNK);
+        let huge = [COMPRESSED_CHUNK, 0xff, 0xff, 0xff, 0xff, 0];
+        let broken_chunks: [&[u8]; 5] = [
             &chunk[..chunk.len() - 1],
-            &[CHUNK_FORMAT, 0, 0],
+            &[PLAIN_CHUNK, 0, 0],
+            &[COMPRESSED_CHUNK, 0, 0, 0, 9, 1],
             b"nonsense",
-        ] {
+            &huge,
+        ];
+        for broken in broken_chunks {
             assert!(decode(first, broken).is_none());
         }
         let mut unknown_kind = encode(1, []);
         unknown_kind.extend_from_slice(&[9, 0, 0, 0, 0]);
         assert!(decode(first, &unknown_kind).is_none());
+
+        // Records such as CloudTrail's are stored in a fraction of their size.
+        let records: Vec<String> = (0..100)
+            .map(|i| {
+                format!(
+                    r#"{{"eventVersion":"1.11","eventSource":"kms.amazonaws.com","eventName":"Decrypt","awsRegion":"us-east-1","requestID":"{i:08}","readOnly":true}}"#
+                )
+            })
+            .collect();
+        let batch = encode(
+            1,
+            records.iter().map(|record| Written {
+                message: record,
+                sealed: None,
+            }),
+        );
+        assert_eq!(batch[0], COMPRESSED_CHUNK);
+        let size: usize = records.iter().map(String::len).sum();
+        assert!(batch.len() * 4 < size);
+        let decoded = decode(first, &batch).unwrap();
+        assert_eq!(decoded.len(), 100);
+        assert_eq!(decoded[99].1.message, records[99]);
     }
 }
