@@ -144,13 +144,12 @@ impl LogsState {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, T)>, ServiceError> {
-        let rows = self
-            .store
-            .scan(keyspace, prefix, after, limit)
-            .await
-            .map_err(store_error)?;
+        let rows = self.scan_values(keyspace, prefix, after, limit).await?;
         rows.into_iter()
-            .map(|(key, entry)| Ok((key.clone(), decode(keyspace, &key, &entry.value)?)))
+            .map(|(key, value)| {
+                let record = decode(keyspace, &key, &value)?;
+                Ok((key, record))
+            })
             .collect()
     }
 
