@@ -1,9 +1,10 @@
 //! The attribute index of event history, in the store's [`KEYSPACE`]: for every value a record
 //! has for one of `LookupEvents`' lookup attributes, the record is listed in a block of that
 //! value's entries. A block is one store entry `<account>/<region>/<attribute>/<escaped
-//! value>/<tail>`, where the tail is its newest record's `<inverted time>/<eventID>`, and its
-//! value lists the tails of the block's other records, older, newline-separated (empty for a
-//! block of one, as every entry of builds before blocks was).
+//! value>/<tail>~<batch>`, where the tail is its newest record's `<inverted time>/<eventID>` and
+//! the batch a random suffix, and its value lists the tails of the block's other records, older,
+//! newline-separated (empty for a block of one; builds before blocks wrote such entries, without
+//! the suffix).
 //!
 //! The indexer writes one block per value (per [`BLOCK_SPAN_MILLIS`] of time) for each batch of
 //! records, in the transaction that writes the records: a few store rows per batch instead of one
@@ -19,6 +20,7 @@
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::fmt::Write as _;
 
 use palisade_store::{MAX_KEY_LEN, Store, StoreError, Transaction, Value};
 use serde::Deserialize;
@@ -31,8 +33,8 @@ pub const KEYSPACE: &str = "audit/attributes";
 /// `{"done": true}`. `~` sorts after every account id, so no lookup's prefix reaches it.
 pub(crate) const BACKFILL_KEY: &str = "~backfill";
 
-/// The longest `<inverted time>/<eventID>` an entry ends in (event ids are UUIDs).
-const TAIL_MAX: usize = 13 + 1 + 36;
+/// The longest `<inverted time>/<eventID>~<batch>` a block's key ends in (event ids are UUIDs).
+const TAIL_MAX: usize = 13 + 1 + 36 + 1 + 16;
 /// Records read per backfill transaction.
 const BACKFILL_BATCH: usize = 2048;
 /// The most time between the newest and the oldest record of a block. A lookup from a position
@@ -265,15 +267,12 @@ impl<'a> Blocks<'a> {
     }
 
     /// Adds the blocks to `transaction`: per value, its tails newest first, cut wherever a
-    /// block would span more than [`BLOCK_SPAN_MILLIS`]. A block already stored under the same
-    /// key (the batch is indexed again after a crash, or the backfill reached records the
-    /// indexer wrote) keeps what it listed, and the commit fails if it changes meanwhile. A
-    /// record indexed twice may still be in two blocks; lookups answer it once.
-    pub async fn write(
-        self,
-        store: &Store,
-        mut transaction: Transaction,
-    ) -> Result<Transaction, StoreError> {
+    /// block would span more than [`BLOCK_SPAN_MILLIS`]. A block's key ends in `~` and a
+    /// suffix drawn at random for the batch, so no block overwrites another: a batch indexed
+    /// again after a crash, or records both the indexer and the backfill list, make second
+    /// blocks, and lookups answer such a record once.
+    pub fn write(self, mut transaction: Transaction) -> Transaction {
+        let batch = uuid::Uuid::new_v4().as_u64_pair().0;
         let mut key = String::new();
         for (prefix, mut tails) in self.tails {
             tails.sort_unstable();
@@ -293,29 +292,13 @@ impl<'a> Blocks<'a> {
                 key.clear();
                 key.push_str(&prefix);
                 key.push_str(newest);
-                let listed = match store.get(KEYSPACE, &key).await? {
-                    Some(stored) => {
-                        transaction = transaction.expect_version(KEYSPACE, &key, stored.version);
-                        let stored =
-                            String::from_utf8(stored.value.bytes().to_vec()).unwrap_or_default();
-                        let mut all: Vec<&str> = block
-                            .iter()
-                            .copied()
-                            .chain(stored.split('\n').filter(|tail| !tail.is_empty()))
-                            .collect();
-                        all.sort_unstable();
-                        all.dedup();
-                        all.join("\n")
-                    }
-                    None => {
-                        transaction = transaction.expect_absent(KEYSPACE, &key);
-                        block.join("\n")
-                    }
-                };
-                transaction = transaction.put(KEYSPACE, &key, Value::Plain(listed.into_bytes()));
+                // Writing into a String cannot fail.
+                let _ = write!(key, "~{batch:016x}");
+                transaction =
+                    transaction.put(KEYSPACE, &key, Value::Plain(block.join("\n").into_bytes()));
             }
         }
-        Ok(transaction)
+        transaction
     }
 }
 
@@ -400,9 +383,11 @@ impl Entries {
         self.exhausted = blocks.len() < self.blocks_per_scan;
         self.blocks_per_scan = (self.blocks_per_scan * 2).min(MAX_BLOCKS_PER_SCAN);
         for (key, entry) in blocks {
-            let Some(newest) = key.get(self.prefix.len()..) else {
+            let Some(named) = key.get(self.prefix.len()..) else {
                 continue;
             };
+            // Entries of builds before blocks have no batch suffix.
+            let newest = named.split_once('~').map_or(named, |(tail, _)| tail);
             // Every later block is older still.
             if crate::history::millis_of(newest).is_none_or(|millis| millis < self.start) {
                 self.exhausted = true;
@@ -452,7 +437,7 @@ pub(crate) async fn backfill_batch(store: &Store) -> Result<bool, StoreError> {
     for (key, entry) in &batch {
         blocks.add(key, entry.value.bytes());
     }
-    let transaction = blocks.write(store, Transaction::new()).await?;
+    let transaction = blocks.write(Transaction::new());
     let done = batch.len() < BACKFILL_BATCH;
     let reached = batch.last().map(|(key, _)| key.as_str()).filter(|_| !done);
     store
@@ -572,8 +557,10 @@ mod tests {
         for (key, json) in records {
             blocks.add(key, json.as_bytes());
         }
-        let transaction = blocks.write(store, Transaction::new()).await.unwrap();
-        store.commit(transaction).await.unwrap();
+        store
+            .commit(blocks.write(Transaction::new()))
+            .await
+            .unwrap();
     }
 
     /// The event ids listed under `attribute`'s `value` after `after`, back to `start`.
@@ -611,11 +598,15 @@ mod tests {
         let name = prefix(ACCOUNT, REGION, Attribute::EventName, "Encrypt").unwrap();
         let blocks = store.scan(KEYSPACE, &name, None, 100).await.unwrap();
         let tail = |key: &str| crate::history::tail(key).unwrap().to_owned();
-        let block_keys: Vec<String> = blocks.iter().map(|(key, _)| key.clone()).collect();
+        let newest: Vec<String> = blocks
+            .iter()
+            .map(|(key, _)| key.split_once('~').unwrap().0.to_owned())
+            .collect();
         assert_eq!(
-            block_keys,
+            newest,
             [&d, &b, &c].map(|(key, _)| format!("{name}{}", tail(key)))
         );
+        assert_eq!(blocks[1].1.value.bytes(), tail(&a.0).as_bytes());
 
         let from_end = crate::history::tail_at_or_before(20_000);
         let everything = ["dddd", "bbbb", "cccc", "aaaa"];
@@ -654,14 +645,18 @@ mod tests {
                 .is_empty()
         );
 
-        // Indexing `b` alone again keeps what its block listed.
+        // Indexing `b` alone again adds a block, and `b` is still answered once; so is an entry
+        // of a build before blocks.
         index_batch(&store, &[&b]).await;
-        let block = store
-            .get(KEYSPACE, &format!("{name}{}", tail(&b.0)))
+        let old_entry = format!("{name}{}", tail(&a.0));
+        store
+            .commit(Transaction::new().put(KEYSPACE, &old_entry, Value::Plain(Vec::new())))
             .await
-            .unwrap()
             .unwrap();
-        assert_eq!(block.value.bytes(), tail(&a.0).as_bytes());
+        assert_eq!(
+            listed(&store, Attribute::EventName, "Encrypt", &from_end, 0).await,
+            everything
+        );
 
         // An id that tells its record's key needs no entry.
         let v7 = "018bcfe5-6800-7abc-8def-0123456789ab";
@@ -674,7 +669,8 @@ mod tests {
             .scan(KEYSPACE, &format!("{ACCOUNT}/{REGION}/id/"), None, 100)
             .await
             .unwrap();
-        assert_eq!(ids.len(), 4);
+        // a, b, c and d, with a and b in two blocks each (indexed again).
+        assert_eq!(ids.len(), 6);
         assert!(ids.iter().all(|(key, _)| !key.contains(v7)));
     }
 

@@ -29,7 +29,7 @@ pub use record::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use palisade_store::{Store, StoreError, Transaction, Value};
+use palisade_store::{Store, Transaction, Value};
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -291,21 +291,16 @@ async fn index_until(
 
 /// Writes a batch of journal records into the store.
 async fn store_batch(store: &Store, records: &[(u64, Vec<u8>)]) -> Result<(), AuditError> {
-    let bodies = records.iter().map(|(_, body)| body.as_slice());
-    let transaction = index_bodies(store, bodies).await;
-    let stored = match transaction {
-        Ok(transaction) => store.commit(transaction).await,
-        Err(error) => Err(error),
-    };
-    stored.map_err(|error| AuditError(error.to_string()))
+    let transaction = index_bodies(records.iter().map(|(_, body)| body.as_slice()));
+    store
+        .commit(transaction)
+        .await
+        .map_err(|error| AuditError(error.to_string()))
 }
 
 /// What the indexer writes for `records`, as one batch, for tools that fill a store without the
 /// journal (benchmarks).
-pub async fn index_records(
-    store: &Store,
-    records: &[AuditRecord<'_>],
-) -> Result<Transaction, StoreError> {
+pub fn index_records(records: &[AuditRecord<'_>]) -> Transaction {
     let bodies: Vec<Vec<u8>> = records
         .iter()
         .map(|record| {
@@ -314,15 +309,12 @@ pub async fn index_records(
             body
         })
         .collect();
-    index_bodies(store, bodies.iter().map(Vec::as_slice)).await
+    index_bodies(bodies.iter().map(Vec::as_slice))
 }
 
 /// The writes of a batch of journal records (each `<key>\n<JSON>`): the records, and their
 /// blocks in the attribute index.
-async fn index_bodies<'a>(
-    store: &Store,
-    bodies: impl Iterator<Item = &'a [u8]>,
-) -> Result<Transaction, StoreError> {
+fn index_bodies<'a>(bodies: impl Iterator<Item = &'a [u8]>) -> Transaction {
     let mut transaction = Transaction::new();
     let mut blocks = attributes::Blocks::default();
     for body in bodies {
@@ -332,7 +324,7 @@ async fn index_bodies<'a>(
         blocks.add(key, json);
         transaction = transaction.put(KEYSPACE, key, Value::Plain(json.to_vec()));
     }
-    blocks.write(store, transaction).await
+    blocks.write(transaction)
 }
 
 /// Indexes the records stored before the attribute index existed, a batch at a time, until
