@@ -28,7 +28,7 @@
 //! under that key.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use palisade_core::value::Timestamp;
@@ -54,7 +54,7 @@ use crate::replays::REPLAY_NAME;
 pub(crate) const DAY_MILLIS: i64 = 86_400_000;
 
 /// How often the sweeper runs.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+pub(crate) const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// How long after an archive's deletion the sweeper deletes its events again: a commit that
 /// matched the archive just before its deletion was seen lands after the first purge.
@@ -394,22 +394,6 @@ fn settle(committed: Result<(), StoreError>) -> Result<bool, StoreError> {
         Ok(()) => Ok(true),
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(error) => Err(error),
-    }
-}
-
-/// The sweeper task: sweeps the archives every minute, until the service is dropped.
-pub(crate) async fn sweep(state: Weak<EventsState>) {
-    // The first sweep waits a period too: a starting server answers before it sweeps.
-    let mut ticks =
-        tokio::time::interval_at(tokio::time::Instant::now() + SWEEP_INTERVAL, SWEEP_INTERVAL);
-    loop {
-        ticks.tick().await;
-        let Some(state) = state.upgrade() else {
-            return;
-        };
-        if let Err(error) = state.sweep_archives().await {
-            tracing::warn!(%error, "EventBridge archive sweep failed");
-        }
     }
 }
 

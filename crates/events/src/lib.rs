@@ -44,7 +44,9 @@ mod targets;
 mod values;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use palisade_core::clock::Clock;
 use palisade_event_pattern::Machine;
@@ -117,13 +119,45 @@ impl EventsState {
             outbox::Downstream { dispatch, retries },
         ));
         tokio::spawn(replays::run(Arc::downgrade(&state), started));
-        tokio::spawn(archives::sweep(Arc::downgrade(&state)));
-        tokio::spawn(scheduler::run(Arc::downgrade(&state)));
+        tokio::spawn(every(
+            Arc::downgrade(&state),
+            archives::SWEEP_INTERVAL,
+            "EventBridge archive sweep failed",
+            |state| async move { state.sweep_archives().await },
+        ));
+        tokio::spawn(every(
+            Arc::downgrade(&state),
+            scheduler::TICK,
+            "EventBridge scheduled rules could not be fired",
+            |state| async move { state.fire_schedules().await },
+        ));
         state
     }
 
     fn now_millis(&self) -> i64 {
         self.clock.now_millis()
+    }
+}
+
+/// Runs `job` every `period` until the service is dropped, logging a failure as `what`. The
+/// first run waits a period too: a starting server answers before it works.
+async fn every<T, Job>(
+    state: Weak<EventsState>,
+    period: Duration,
+    what: &'static str,
+    job: impl Fn(Arc<EventsState>) -> Job,
+) where
+    Job: Future<Output = Result<T, palisade_core::ServiceError>>,
+{
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        ticks.tick().await;
+        let Some(state) = state.upgrade() else {
+            return;
+        };
+        if let Err(error) = job(state).await {
+            tracing::warn!(%error, "{what}");
+        }
     }
 }
 

@@ -11,7 +11,6 @@
 //! PostgreSQL store that look at the same instant may each fire it.
 
 use std::collections::HashMap;
-use std::sync::Weak;
 use std::time::{Duration, UNIX_EPOCH};
 
 use palisade_core::events::ServiceEvent;
@@ -28,7 +27,7 @@ use crate::records::RuleRecord;
 use crate::schedule;
 
 /// How often the server's task looks for due rules: a firing comes at most this late.
-const TICK: Duration = Duration::from_secs(10);
+pub(crate) const TICK: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ScheduleState {
@@ -147,19 +146,4 @@ fn tenant_of(key: &str) -> Option<Tenant> {
         account: account.to_owned(),
         region: region.to_owned(),
     })
-}
-
-/// The scheduler task: fires due rules every [`TICK`], until the service is dropped.
-pub(crate) async fn run(state: Weak<EventsState>) {
-    // The first look waits a tick too: a starting server answers before it fires.
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
-    loop {
-        ticks.tick().await;
-        let Some(state) = state.upgrade() else {
-            return;
-        };
-        if let Err(error) = state.fire_schedules().await {
-            tracing::warn!(%error, "EventBridge scheduled rules could not be fired");
-        }
-    }
 }
