@@ -34,7 +34,7 @@ pub const DB_FILE: &str = "palisade.db";
 const LOCK_FILE: &str = "palisade.lock";
 const RESTORE_TMP: &str = "palisade.db.restore";
 
-/// Read connections: the machine has few cores, and reads are short.
+/// Read connections at most: the machine has few cores, and reads are short.
 const READERS: usize = 4;
 /// Most commits applied in one SQLite transaction (one fsync).
 const GROUP_MAX: usize = 256;
@@ -79,38 +79,50 @@ pub(crate) struct SqliteBackend {
     _lock: File,
 }
 
+/// The read connections, each opened when first needed: a connection holds its own page cache
+/// and lookaside memory, so a server that reads one thing at a time keeps one open, and only
+/// concurrent reads open more.
 struct Readers {
-    conns: Vec<Mutex<Connection>>,
+    path: PathBuf,
+    slots: Vec<Mutex<Option<Connection>>>,
     next: AtomicUsize,
 }
 
 impl Readers {
+    /// Runs `f` on the first read connection free, or else on the next in turn once it is.
     fn run<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let len = self.conns.len().max(1);
-        let slot = self.next.fetch_add(1, Ordering::Relaxed) % len;
-        let conn = self
-            .conns
-            .get(slot)
-            .ok_or_else(|| StoreError::Backend("sqlite: no read connection".to_owned()))?;
-        // A poisoned lock only means another reader panicked; the connection is still sound.
-        let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&conn)
+        let mut slot = match self.free() {
+            Some(slot) => slot,
+            None => {
+                let turn = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+                self.slots
+                    .get(turn)
+                    .ok_or_else(|| StoreError::Backend("sqlite: no read connection".to_owned()))?
+                    // A poisoned lock only means another reader panicked; the connection is
+                    // still sound.
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+            }
+        };
+        if slot.is_none() {
+            *slot = Some(open_reader(&self.path)?);
+        }
+        match slot.as_ref() {
+            Some(conn) => f(conn),
+            None => Err(StoreError::Backend("sqlite: no read connection".to_owned())),
+        }
     }
 
-    /// A read connection no one is using right now, if there is one.
-    fn idle(&self) -> Option<MutexGuard<'_, Connection>> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let len = self.conns.len();
-        (0..len).find_map(|offset| {
-            let conn = self.conns.get((start + offset) % len.max(1))?;
-            match conn.try_lock() {
-                Ok(conn) => Some(conn),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => None,
-            }
+    /// The first read connection no one is using right now, if there is one; it may not be
+    /// open yet.
+    fn free(&self) -> Option<MutexGuard<'_, Option<Connection>>> {
+        self.slots.iter().find_map(|slot| match slot.try_lock() {
+            Ok(slot) => Some(slot),
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
         })
     }
 }
@@ -182,15 +194,6 @@ impl SqliteBackend {
             .map_err(sql)?;
         writer.execute_batch(SCHEMA).map_err(sql)?;
 
-        let mut conns = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
-            let reader = open_connection(&path)?;
-            reader
-                .pragma_update(None, "query_only", true)
-                .map_err(sql)?;
-            conns.push(Mutex::new(reader));
-        }
-
         let (tx, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("palisade-sqlite-writer".to_owned())
@@ -199,7 +202,8 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             writer: tx,
             readers: Arc::new(Readers {
-                conns,
+                path,
+                slots: (0..READERS).map(|_| Mutex::new(None)).collect(),
                 next: AtomicUsize::new(0),
             }),
             cache: Arc::default(),
@@ -253,6 +257,14 @@ impl SqliteBackend {
     }
 }
 
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let reader = open_connection(path)?;
+    reader
+        .pragma_update(None, "query_only", true)
+        .map_err(sql)?;
+    Ok(reader)
+}
+
 fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     // No CREATE: the file was made (0600) by the caller; a missing one is an error.
     let conn = Connection::open_with_flags(
@@ -296,10 +308,12 @@ impl Backend for SqliteBackend {
             return Ok(row);
         }
         let started = self.cache.start();
+        // Read here rather than on a blocking thread when a connection is free and open (opening
+        // one is left to the blocking thread).
         let here = self
             .readers
-            .idle()
-            .map(|conn| get_entry(&conn, keyspace, key));
+            .free()
+            .and_then(|slot| slot.as_ref().map(|conn| get_entry(conn, keyspace, key)));
         let row = match here {
             Some(row) => row?,
             None => {
@@ -665,6 +679,45 @@ mod tests {
 
     fn plain(bytes: &[u8]) -> Value {
         Value::Plain(bytes.to_vec())
+    }
+
+    #[test]
+    fn read_connections_open_only_as_reads_overlap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(SCHEMA)
+            .unwrap();
+        let readers = Readers {
+            path,
+            slots: (0..READERS).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        };
+        let opened = |readers: &Readers| {
+            readers
+                .slots
+                .iter()
+                .filter(|slot| slot.lock().unwrap().is_some())
+                .count()
+        };
+        assert_eq!(opened(&readers), 0);
+        for _ in 0..10 {
+            readers.run(select_one).unwrap();
+        }
+        assert_eq!(opened(&readers), 1);
+
+        // A read while the first connection is busy opens a second, and reads only.
+        let busy = readers.slots.first().unwrap().lock().unwrap();
+        let write = readers.run(|conn| {
+            conn.execute("INSERT INTO meta (name, value) VALUES ('a', x'00')", [])
+                .map_err(sql)
+        });
+        assert!(write.is_err(), "{write:?}");
+        drop(busy);
+        assert_eq!(opened(&readers), 2);
+        readers.run(select_one).unwrap();
+        assert_eq!(opened(&readers), 2);
     }
 
     #[tokio::test]
