@@ -1,7 +1,8 @@
 """EventBridge targets with boto3: API destinations called over HTTP with each connection's
 authorization (API key, basic, OAuth client credentials), retries of 5xx answers, dead letters of
-4xx ones in a CloudWatch Logs log group, and the validation of retry policies, dead-letter
-configurations, connections and API destinations.
+4xx ones in a CloudWatch Logs log group, a server outside local mode refusing to call a private
+address, and the validation of retry policies, dead-letter configurations, connections and API
+destinations.
 
 The endpoints are an HTTP server in this process on an ephemeral port, which also serves the
 OAuth token endpoint. Tests wait on the requests it records (a condition variable, bounded by an
@@ -9,15 +10,17 @@ outer deadline that only ends a broken run)."""
 
 import base64
 import json
+import tempfile
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, REGION
+from conftest import ACCOUNT, REGION, serving
 
 # Only a broken run waits this long.
 DEADLINE_S = 30.0
@@ -125,6 +128,27 @@ def destination(events, connection_arn, endpoint, **options):
     )
     assert answer["ApiDestinationState"] == "ACTIVE"
     return answer["ApiDestinationArn"]
+
+
+def retried_with_dead_letters(target_arn, group):
+    """A target for `target_arn` retried for ten minutes, then dead-lettered into `group`."""
+    return {
+        "Id": "hook",
+        "Arn": target_arn,
+        "RetryPolicy": {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 600},
+        "DeadLetterConfig": {"Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"},
+    }
+
+
+def dead_letter(logs, group):
+    """The one dead letter in `group`, once it is there: it follows the failed call at once, so
+    the log group is polled for it."""
+    end = time.monotonic() + DEADLINE_S
+    while not (found := logs.filter_log_events(logGroupName=group)["events"]):
+        assert time.monotonic() < end, f"no dead letter reached {group}"
+        time.sleep(0.05)
+    (letter_event,) = found
+    return letter_event
 
 
 def send_to(events, target, detail):
@@ -259,22 +283,12 @@ def test_client_errors_go_to_the_dead_letter_log_group(client, receiver):
     target_arn = destination(events, arn, receiver.url(path))
     event_id, rule = send_to(
         events,
-        {
-            "Id": "hook",
-            "Arn": target_arn,
-            "RetryPolicy": {"MaximumRetryAttempts": 5, "MaximumEventAgeInSeconds": 600},
-            "DeadLetterConfig": {"Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"},
-        },
+        retried_with_dead_letters(target_arn, group),
         {"order": 11},
     )
     receiver.wait_for(path)
 
-    # The dead letter follows the refused call at once; poll the log group for it.
-    end = time.monotonic() + DEADLINE_S
-    while not (found := logs.filter_log_events(logGroupName=group)["events"]):
-        assert time.monotonic() < end, f"no dead letter reached {group}"
-        time.sleep(0.05)
-    (letter_event,) = found
+    letter_event = dead_letter(logs, group)
     assert letter_event["logStreamName"] == event_id
     letter = json.loads(letter_event["message"])
     assert letter["RULE_ARN"] == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"
@@ -287,6 +301,45 @@ def test_client_errors_go_to_the_dead_letter_log_group(client, receiver):
     assert letter["event"]["detail"] == {"order": 11}
     # A 4xx answer is final: the endpoint was called once.
     assert len([request for request in receiver.requests if request["path"] == path]) == 1
+
+
+def test_outside_local_mode_api_destinations_call_only_public_addresses(receiver):
+    # A server with root credentials is one others can reach: by default it calls no loopback,
+    # private or link-local address for an API destination.
+    key, secret = "AKIAPALISADEPUBLIC01", "public-destinations-only"
+    with tempfile.TemporaryDirectory() as data_dir, serving(
+        data_dir, "--root-access-key-id", key, "--root-secret-access-key", secret
+    ) as url:
+
+        def make(service):
+            return boto3.client(
+                service,
+                endpoint_url=url,
+                region_name=REGION,
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+            )
+
+        events, logs = make("events"), make("logs")
+        group = unique("/palisade/dead-letters")
+        logs.create_log_group(logGroupName=group)
+        _, arn = connection(events, "API_KEY", {"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "k"}})
+        path = "/" + unique("private")
+        target_arn = destination(events, arn, receiver.url(path))
+        event_id, _ = send_to(
+            events,
+            retried_with_dead_letters(target_arn, group),
+            {"order": 12},
+        )
+
+        letter_event = dead_letter(logs, group)
+        assert letter_event["logStreamName"] == event_id
+        letter = json.loads(letter_event["message"])
+        assert letter["ERROR_CODE"] == "SDK_CLIENT_ERROR"
+        assert "127.0.0.1 is not a public address" in letter["ERROR_MESSAGE"]
+        # Refused before any call, and not retried.
+        assert letter["RETRY_ATTEMPTS"] == "0"
+        assert not [request for request in receiver.requests if request["path"] == path]
 
 
 def test_retry_policies_and_dead_letter_configs_are_validated(client):

@@ -53,6 +53,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::EventsState;
+use crate::addresses::Reach;
 use crate::buses::DEFAULT;
 use crate::db::Tenant;
 use crate::events::{rfc3339, service_envelope};
@@ -181,6 +182,8 @@ pub(crate) struct Runtime {
     /// certificates costs memory a server without API destinations need not hold); none when
     /// no HTTP client could be built.
     api: OnceLock<Option<ApiCaller>>,
+    /// The addresses API destinations may call.
+    reach: Reach,
     counters: Counters,
 }
 
@@ -200,11 +203,12 @@ fn count(counter: &AtomicU64) {
 
 impl Runtime {
     /// The runtime of the state `this`, writing through `writes`, delivering to log groups
-    /// through `logs`.
+    /// through `logs` and to API destinations within `reach`.
     pub fn new(
         this: Weak<EventsState>,
         writes: mpsc::UnboundedSender<Write>,
         logs: Arc<dyn LogGroups>,
+        reach: Reach,
     ) -> Self {
         Self {
             this,
@@ -212,6 +216,7 @@ impl Runtime {
             capacity: Arc::new(Semaphore::new(QUEUE_CAPACITY)),
             logs,
             api: OnceLock::new(),
+            reach,
             counters: Counters::default(),
         }
     }
@@ -219,7 +224,7 @@ impl Runtime {
     /// The HTTP client for API destinations; none when it cannot be built.
     pub(crate) fn api(&self) -> Option<&ApiCaller> {
         self.api
-            .get_or_init(|| match ApiCaller::new() {
+            .get_or_init(|| match ApiCaller::new(self.reach) {
                 Ok(api) => Some(api),
                 Err(error) => {
                     tracing::warn!(%error, "API destinations cannot be invoked");

@@ -27,6 +27,9 @@
 //!
 //! Calls to one destination go no faster than its `InvocationRateLimitPerSecond`: each takes
 //! the next free slot, one every `1/rate` seconds by the injected clock, and waits for it.
+//!
+//! Calls, OAuth token requests included, go only to the addresses the server's [`Reach`]
+//! allows; an endpoint that is a literal address outside it fails without retry.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -53,6 +56,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use crate::EventsState;
+use crate::addresses::{Reach, Resolver};
 use crate::db::{API_DESTINATIONS, Tenant};
 use crate::delivery::{Failure, Invocation, RetryAfter};
 use crate::input::target_input;
@@ -87,11 +91,12 @@ const FIXED_HEADERS: [(&str, &str); 4] = [
     ("connection", "close"),
 ];
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpClient = Client<HttpsConnector<HttpConnector<Resolver>>, Full<Bytes>>;
 
 /// Calls API destinations: the HTTP client, the OAuth tokens and each destination's rate.
 pub(crate) struct ApiCaller {
     client: HttpClient,
+    reach: Reach,
     /// One permit per call under way.
     calls: Semaphore,
     /// By [`token_key`].
@@ -140,16 +145,21 @@ impl RateLimiter {
 }
 
 impl ApiCaller {
-    /// The caller, trusting the system's root certificates for HTTPS.
-    pub fn new() -> Result<Self, String> {
+    /// The caller, trusting the system's root certificates for HTTPS, calling the addresses
+    /// `reach` allows.
+    pub fn new(reach: Reach) -> Result<Self, String> {
+        let mut http = HttpConnector::new_with_resolver(Resolver::new(reach));
+        // The scheme is the HTTPS connector's to check.
+        http.enforce_http(false);
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|error| format!("no root certificates: {error}"))?
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(http);
         Ok(Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
+            reach,
             calls: Semaphore::new(CONCURRENT_CALLS),
             tokens: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
@@ -226,6 +236,23 @@ impl ApiCaller {
         unreachable: &'static str,
         timed_out: &'static str,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Failure> {
+        // The resolver judges names; an address written out never reaches it.
+        let literal = request
+            .uri()
+            .host()
+            .map(|host| host.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|host| host.parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = literal
+            && !self.reach.allows(ip)
+        {
+            return Err(Failure::permanent(
+                "SDK_CLIENT_ERROR",
+                format!(
+                    "{ip} is not a public address, and this server calls only public addresses \
+                     (--allow-private-api-destinations)."
+                ),
+            ));
+        }
         let call = async {
             let response = self
                 .client

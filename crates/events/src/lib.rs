@@ -20,6 +20,7 @@
 //!
 //! Not built yet: delivery to other kinds of targets, endpoints and partner event sources.
 
+pub mod addresses;
 mod api_destinations;
 mod archives;
 mod buses;
@@ -90,11 +91,17 @@ impl EventsState {
     }
 
     /// The service over `store`, telling time by `clock`, delivering the events it accepts
-    /// (writing to log groups through `logs`), running replays and sweeping archives from tasks
+    /// (writing to log groups through `logs`, calling API destinations within `reach`), running
+    /// replays and sweeping archives from tasks
     /// it spawns, which end once the service is dropped. First it delivers what the store still
     /// holds from an earlier run, and resumes unfinished replays. Must be called within a Tokio
     /// runtime.
-    pub fn delivering(store: Store, clock: Arc<dyn Clock>, logs: Arc<dyn LogGroups>) -> Arc<Self> {
+    pub fn delivering(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        logs: Arc<dyn LogGroups>,
+        reach: addresses::Reach,
+    ) -> Arc<Self> {
         let (writes, written) = mpsc::unbounded_channel();
         let (dispatch, dispatched) = mpsc::unbounded_channel();
         let (retries, due) = mpsc::unbounded_channel();
@@ -104,7 +111,12 @@ impl EventsState {
             store: Store::clone(&store),
             clock: Arc::clone(&clock),
             machines: Mutex::new(HashMap::new()),
-            runtime: Some(delivery::Runtime::new(Weak::clone(this), writes, logs)),
+            runtime: Some(delivery::Runtime::new(
+                Weak::clone(this),
+                writes,
+                logs,
+                reach,
+            )),
             archiver: Arc::clone(&archiver),
             replays: Some(runner),
             firing: tokio::sync::Mutex::new(()),

@@ -86,6 +86,24 @@ impl Harness {
             .unwrap()
     }
 
+    /// An API-key destination calling `/hook` of `receiver`, which `com.example.orders` events
+    /// go to, retried for a day (185 attempts); answers the destination's ARN.
+    async fn retried_hook(&self, receiver: &Receiver) -> String {
+        let connection = self
+            .connection(
+                "hooks",
+                ConnectionAuthorizationType::ApiKey,
+                api_key("x-api-key", "k"),
+            )
+            .await;
+        let destination = self
+            .destination("orders", &connection, &receiver.url("/hook"), None)
+            .await;
+        self.orders_to(vec![retried_target("hook", &destination, 185, 86_400)])
+            .await;
+        destination
+    }
+
     /// A rule sending `com.example.orders` events to `targets`.
     async fn orders_to(&self, targets: Vec<Target>) {
         self.rule_with_targets(
@@ -309,18 +327,7 @@ async fn basic_and_oauth_connections_authorize_their_calls() {
 async fn server_errors_are_retried_and_client_errors_dead_lettered() {
     let mut h = Harness::new().await;
     let mut receiver = Receiver::start().await;
-    let connection = h
-        .connection(
-            "hooks",
-            ConnectionAuthorizationType::ApiKey,
-            api_key("x-api-key", "k"),
-        )
-        .await;
-    let destination = h
-        .destination("orders", &connection, &receiver.url("/hook"), None)
-        .await;
-    h.orders_to(vec![retried_target("hook", &destination, 185, 86_400)])
-        .await;
+    let destination = h.retried_hook(&receiver).await;
 
     receiver.answer([(500, "{}"), (200, "{}")]);
     let id = h.put_event(None, json!({"order": 1})).await;
@@ -351,6 +358,32 @@ async fn server_errors_are_retried_and_client_errors_dead_lettered() {
         "{letter}"
     );
     assert_ne!(id, refused);
+}
+
+#[tokio::test]
+async fn a_server_calling_public_addresses_only_dead_letters_a_private_endpoint() {
+    let mut h = Harness::reaching(palisade_events::addresses::Reach::PublicOnly).await;
+    let mut receiver = Receiver::start().await;
+    h.retried_hook(&receiver).await;
+
+    let refused = h.put_event(None, json!({"order": 1})).await;
+    let dead = h.next_written().await;
+    assert_eq!(dead.group, "/events/dlq");
+    assert_eq!(dead.stream, refused);
+    let letter: Value = serde_json::from_str(&dead.message).unwrap();
+    assert_eq!(letter["ERROR_CODE"], "SDK_CLIENT_ERROR");
+    assert_eq!(letter["RETRY_ATTEMPTS"], "0", "not retried: {letter}");
+    assert!(
+        letter["ERROR_MESSAGE"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1 is not a public address"),
+        "{letter}"
+    );
+    assert!(
+        receiver.received.try_recv().is_err(),
+        "the receiver is never called"
+    );
 }
 
 #[tokio::test]
@@ -388,18 +421,7 @@ async fn calls_keep_to_the_rate_limit() {
 async fn deauthorized_connections_authorize_nothing() {
     let mut h = Harness::new().await;
     let receiver = Receiver::start().await;
-    let connection = h
-        .connection(
-            "hooks",
-            ConnectionAuthorizationType::ApiKey,
-            api_key("x-api-key", "k"),
-        )
-        .await;
-    let destination = h
-        .destination("orders", &connection, &receiver.url("/hook"), None)
-        .await;
-    h.orders_to(vec![retried_target("hook", &destination, 185, 86_400)])
-        .await;
+    h.retried_hook(&receiver).await;
     let answer = h
         .events
         .deauthorize_connection(

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// `X-Forwarded-Proto` are believed; by default none, and the peer is the client.
     #[arg(long, env = "PALISADE_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<String>,
+    /// Whether EventBridge API destinations may call loopback, private and link-local
+    /// addresses (`true` or `false`); by default only in local mode.
+    #[arg(long, env = "PALISADE_ALLOW_PRIVATE_API_DESTINATIONS")]
+    pub allow_private_api_destinations: Option<bool>,
 }
 
 /// The log output format.
@@ -111,6 +115,7 @@ struct FileConfig {
     trail_s3_access_key_id: Option<String>,
     trail_s3_secret_access_key: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    allow_private_api_destinations: Option<bool>,
 }
 
 /// Root credentials for the default account.
@@ -163,6 +168,10 @@ pub struct Config {
     pub trail_s3: Option<S3Settings>,
     /// The proxies whose forwarding headers name the client.
     pub trusted_proxies: Vec<Cidr>,
+    /// Whether EventBridge API destinations may call addresses that are not public: a server
+    /// reachable by others must not let a caller with `events:CreateApiDestination` reach the
+    /// machine's own services or a cloud metadata endpoint through it.
+    pub allow_private_api_destinations: bool,
 }
 
 /// Trails' default delivery directory, inside the data directory.
@@ -205,6 +214,7 @@ impl Config {
             trail_delivery_interval: DEFAULT_TRAIL_DELIVERY_INTERVAL,
             trail_s3: None,
             trusted_proxies: Vec::new(),
+            allow_private_api_destinations: true,
         }
     }
 
@@ -283,9 +293,14 @@ impl Config {
             args.trail_s3_secret_access_key
                 .or(file.trail_s3_secret_access_key),
         )?;
+        let allow_private_api_destinations = args
+            .allow_private_api_destinations
+            .or(file.allow_private_api_destinations)
+            .unwrap_or(root_credentials.is_none());
         Ok(Self {
             listen,
             trusted_proxies,
+            allow_private_api_destinations,
             store,
             account,
             root_credentials,
@@ -394,6 +409,25 @@ mod tests {
             ..ServeArgs::default()
         };
         assert!(!Config::resolve(args).unwrap().local_mode());
+    }
+
+    #[test]
+    fn api_destinations_reach_private_addresses_only_in_local_mode_unless_told() {
+        let configured = |allow: Option<bool>, credentials: bool| {
+            let args = ServeArgs {
+                allow_private_api_destinations: allow,
+                root_access_key_id: credentials.then(|| "AKIAEXAMPLE".into()),
+                root_secret_access_key: credentials.then(|| "secret".into()),
+                ..ServeArgs::default()
+            };
+            Config::resolve(args)
+                .unwrap()
+                .allow_private_api_destinations
+        };
+        assert!(configured(None, false));
+        assert!(!configured(None, true));
+        assert!(configured(Some(true), true));
+        assert!(!configured(Some(false), false));
     }
 
     #[test]

@@ -150,6 +150,11 @@ async fn start_serving(
         Store::clone(&store),
         Arc::clone(&clock),
         Arc::new(EventLogGroups(Arc::clone(&logs))),
+        if config.allow_private_api_destinations {
+            palisade_events::addresses::Reach::Any
+        } else {
+            palisade_events::addresses::Reach::PublicOnly
+        },
     );
     let event_sink: Arc<dyn EventSink> = Arc::clone(&events) as Arc<dyn EventSink>;
     cloudwatch.attach_events(Arc::clone(&event_sink));

@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use palisade_core::clock::ManualClock;
 use palisade_core::service::{BoxFuture, ErrorKind};
 use palisade_core::{AccountId, Principal, Region, RequestContext, ServiceError};
+use palisade_events::addresses::Reach;
 use palisade_events::{DeliveryStats, EventsState, LogEvent, LogGroups};
 use palisade_model_events::Events;
 use palisade_model_events::types::*;
@@ -130,8 +131,14 @@ pub async fn open_store(dir: &Path) -> Store {
 impl Harness {
     /// A harness over a fresh temporary directory.
     pub async fn new() -> Self {
+        Self::reaching(Reach::Any).await
+    }
+
+    /// A harness over a fresh temporary directory whose API destinations call the addresses
+    /// `reach` allows.
+    pub async fn reaching(reach: Reach) -> Self {
         let dir = TempDir::new().unwrap();
-        let mut harness = Self::over(dir.path()).await;
+        let mut harness = Self::build(dir.path(), None, reach).await;
         harness._dir = Some(dir);
         harness
     }
@@ -143,12 +150,17 @@ impl Harness {
 
     /// A harness over `dir` whose events go to `logs` instead of the recorder.
     pub async fn writing_to(dir: &Path, logs: Option<Arc<dyn LogGroups>>) -> Self {
+        Self::build(dir, logs, Reach::Any).await
+    }
+
+    async fn build(dir: &Path, logs: Option<Arc<dyn LogGroups>>, reach: Reach) -> Self {
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(START));
         let (recorder, written) = Recorder::new();
         let events = EventsState::delivering(
             open_store(dir).await,
             Arc::new(clock.clone()),
             logs.unwrap_or_else(|| Arc::clone(&recorder) as Arc<dyn LogGroups>),
+            reach,
         );
         let logs = recorder;
         Self {
