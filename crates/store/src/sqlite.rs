@@ -119,11 +119,24 @@ impl Readers {
     /// The first read connection no one is using right now, if there is one; it may not be
     /// open yet.
     fn free(&self) -> Option<MutexGuard<'_, Option<Connection>>> {
-        self.slots.iter().find_map(|slot| match slot.try_lock() {
-            Ok(slot) => Some(slot),
-            Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => None,
-        })
+        self.slots.iter().find_map(try_take)
+    }
+
+    /// The first open read connection no one is using right now, if there is one.
+    fn free_open(&self) -> Option<MutexGuard<'_, Option<Connection>>> {
+        self.slots
+            .iter()
+            .filter_map(try_take)
+            .find(|slot| slot.is_some())
+    }
+}
+
+fn try_take(slot: &Mutex<Option<Connection>>) -> Option<MutexGuard<'_, Option<Connection>>> {
+    match slot.try_lock() {
+        Ok(slot) => Some(slot),
+        // A poisoned lock only means another reader panicked; the connection is still sound.
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
     }
 }
 
@@ -202,8 +215,12 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             writer: tx,
             readers: Arc::new(Readers {
+                // One is opened now, so that a database that cannot be read fails the start.
+                slots: (0..READERS)
+                    .map(|slot| (slot == 0).then(|| open_reader(&path)).transpose())
+                    .map(|opened| opened.map(Mutex::new))
+                    .collect::<Result<_, _>>()?,
                 path,
-                slots: (0..READERS).map(|_| Mutex::new(None)).collect(),
                 next: AtomicUsize::new(0),
             }),
             cache: Arc::default(),
@@ -303,16 +320,14 @@ impl Backend for SqliteBackend {
     async fn get(&self, keyspace: &str, key: &str) -> Result<Option<RawEntry>, StoreError> {
         // A point read touches a few pages SQLite has cached and takes microseconds: less than
         // the two thread switches of a trip through the blocking pool, which it takes only when
-        // every read connection is busy.
+        // no open read connection is free (opening one is left to the blocking pool).
         if let Some(row) = self.cache.row(keyspace, key) {
             return Ok(row);
         }
         let started = self.cache.start();
-        // Read here rather than on a blocking thread when a connection is free and open (opening
-        // one is left to the blocking thread).
         let here = self
             .readers
-            .free()
+            .free_open()
             .and_then(|slot| slot.as_ref().map(|conn| get_entry(conn, keyspace, key)));
         let row = match here {
             Some(row) => row?,
