@@ -33,38 +33,75 @@ impl Reach {
 
 /// Whether `ip` is an address on the public internet: not loopback, private, link-local
 /// (which holds cloud metadata endpoints), shared (carrier-grade NAT), unspecified, broadcast,
-/// multicast or reserved for documentation; an IPv4-mapped IPv6 address is judged as its IPv4
-/// address.
+/// multicast, reserved, or set aside for documentation, benchmarks or protocol assignments. An
+/// IPv6 address that carries an IPv4 one (mapped, compatible, NAT64's well-known prefix, 6to4)
+/// is judged by that IPv4 address, since that is where it leads; Teredo, local-use NAT64 and
+/// site-local addresses are never public.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
+        IpAddr::V6(v6) => {
+            let [_, _, c, d, e, f, _, _, _, _, _, _, w, x, y, z] = v6.octets();
+            let embedded = match v6.segments() {
+                // IPv4-mapped and IPv4-compatible (:: and ::1 included, which lead nowhere).
+                [0, 0, 0, 0, 0, 0xffff | 0, _, _] => Some(Ipv4Addr::new(w, x, y, z)),
+                // NAT64's well-known prefix.
+                [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(Ipv4Addr::new(w, x, y, z)),
+                // 6to4: the IPv4 address follows the prefix.
+                [0x2002, ..] => Some(Ipv4Addr::new(c, d, e, f)),
+                _ => None,
+            };
+            if let Some(v4) = embedded {
+                return is_public_v4(v4);
             }
-        },
+            let [first, second, third, ..] = v6.segments();
+            let teredo = first == 0x2001 && second == 0;
+            let local_nat64 = first == 0x64 && second == 0xff9b && third == 1;
+            let site_local = first & 0xffc0 == 0xfec0;
+            let documentation = first == 0x2001 && second == 0x0db8;
+            !(teredo
+                || local_nat64
+                || site_local
+                || documentation
+                || v6.is_multicast()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local())
+        }
     }
 }
 
 fn is_public_v4(v4: Ipv4Addr) -> bool {
-    let [first, second, ..] = v4.octets();
+    let [first, second, third, _] = v4.octets();
     let this_network = first == 0;
     let shared = first == 100 && (64..128).contains(&second);
+    let protocol_assignments = first == 192 && second == 0 && third == 0;
+    let benchmarking = first == 198 && (18..20).contains(&second);
+    // 240.0.0.0/4, the limited broadcast address included.
+    let reserved = first >= 240;
     !(this_network
         || shared
+        || protocol_assignments
+        || benchmarking
+        || reserved
         || v4.is_private()
         || v4.is_loopback()
         || v4.is_link_local()
-        || v4.is_unspecified()
-        || v4.is_broadcast()
         || v4.is_multicast()
         || v4.is_documentation())
 }
+
+/// The resolver found only addresses outside the server's [`Reach`]: the call fails without
+/// retry, as one to a literal address outside it does.
+#[derive(Debug)]
+pub(crate) struct OutOfReach;
+
+impl std::fmt::Display for OutOfReach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the name resolves to no address this server may call")
+    }
+}
+
+impl std::error::Error for OutOfReach {}
 
 /// The system's resolver, keeping only the addresses `reach` allows; a name left with none
 /// fails to resolve.
@@ -103,7 +140,7 @@ impl tower_service::Service<Name> for Resolver {
                 .filter(|addr| reach.allows(addr.ip()))
                 .collect();
             if allowed.is_empty() {
-                return Err("the name resolves to no public address".into());
+                return Err(Box::new(OutOfReach) as ResolveError);
             }
             Ok(allowed.into_iter())
         })
@@ -135,6 +172,16 @@ mod tests {
             "ff02::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            "::10.0.0.5",
+            "64:ff9b::a00:5",
+            "64:ff9b:1::1",
+            "2002:a00:5::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "2001:db8::1",
+            "192.0.0.8",
+            "198.18.0.1",
+            "240.0.0.1",
         ] {
             let ip: IpAddr = private.parse().unwrap();
             assert!(!is_public(ip), "{private}");
@@ -147,6 +194,8 @@ mod tests {
             "172.32.0.1",
             "2600:1f18::1",
             "::ffff:1.1.1.1",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             let ip: IpAddr = public.parse().unwrap();
             assert!(is_public(ip), "{public}");

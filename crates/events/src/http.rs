@@ -29,7 +29,8 @@
 //! the next free slot, one every `1/rate` seconds by the injected clock, and waits for it.
 //!
 //! Calls, OAuth token requests included, go only to the addresses the server's [`Reach`]
-//! allows; an endpoint that is a literal address outside it fails without retry.
+//! allows; an endpoint that is an address outside it, or a name that resolves only to such
+//! addresses, fails without retry.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -56,7 +57,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 use crate::EventsState;
-use crate::addresses::{Reach, Resolver};
+use crate::addresses::{OutOfReach, Reach, Resolver};
 use crate::db::{API_DESTINATIONS, Tenant};
 use crate::delivery::{Failure, Invocation, RetryAfter};
 use crate::input::target_input;
@@ -254,11 +255,17 @@ impl ApiCaller {
             ));
         }
         let call = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|_| Failure::transient("SDK_CLIENT_ERROR", unreachable))?;
+            let response = self.client.request(request).await.map_err(|error| {
+                if caused_by::<OutOfReach>(&error) {
+                    Failure::permanent(
+                        "SDK_CLIENT_ERROR",
+                        "The endpoint's host resolves to no public address, and this server \
+                             calls only public addresses (--allow-private-api-destinations).",
+                    )
+                } else {
+                    Failure::transient("SDK_CLIENT_ERROR", unreachable)
+                }
+            })?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, MAX_ANSWER_BYTES)
                 .collect()
@@ -716,6 +723,18 @@ fn with_body_parameters(input: String, parameters: Option<&ConnectionHttpParamet
         }
         _ => input,
     }
+}
+
+/// Whether `E` is among the causes of `error`.
+fn caused_by<E: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if error.is::<E>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 #[cfg(test)]
