@@ -107,13 +107,11 @@ impl Readers {
                     .unwrap_or_else(PoisonError::into_inner)
             }
         };
-        if slot.is_none() {
-            *slot = Some(open_reader(&self.path)?);
-        }
-        match slot.as_ref() {
-            Some(conn) => f(conn),
-            None => Err(StoreError::Backend("sqlite: no read connection".to_owned())),
-        }
+        let conn = match &mut *slot {
+            Some(conn) => conn,
+            unopened @ None => unopened.insert(open_reader(&self.path)?),
+        };
+        f(conn)
     }
 
     /// The first read connection no one is using right now, if there is one; it may not be
@@ -207,6 +205,10 @@ impl SqliteBackend {
             .map_err(sql)?;
         writer.execute_batch(SCHEMA).map_err(sql)?;
 
+        // One reader is opened now, so that a database that cannot be read fails the start.
+        let mut slots = vec![Mutex::new(Some(open_reader(&path)?))];
+        slots.extend((1..READERS).map(|_| Mutex::new(None)));
+
         let (tx, rx) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("palisade-sqlite-writer".to_owned())
@@ -215,11 +217,7 @@ impl SqliteBackend {
         Ok(SqliteBackend {
             writer: tx,
             readers: Arc::new(Readers {
-                // One is opened now, so that a database that cannot be read fails the start.
-                slots: (0..READERS)
-                    .map(|slot| (slot == 0).then(|| open_reader(&path)).transpose())
-                    .map(|opened| opened.map(Mutex::new))
-                    .collect::<Result<_, _>>()?,
+                slots,
                 path,
                 next: AtomicUsize::new(0),
             }),
