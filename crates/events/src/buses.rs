@@ -1,5 +1,6 @@
 //! Event buses: every account and region has the `default` bus, which always exists; custom
-//! buses are created and deleted. Deleting a custom bus deletes its rules and its policy (see
+//! buses are created, updated and deleted; a partner event bus is the custom bus that receives
+//! a partner event source's events (see `sources`). Deleting a custom bus deletes its rules and its policy (see
 //! `permissions`).
 
 use palisade_core::value::Timestamp;
@@ -13,6 +14,8 @@ use crate::db::{BUSES, POLICIES, RULES, TAGS, Tenant, plain};
 use crate::paging::{page_size, paginate};
 use crate::permissions::bus_of_arn;
 use crate::records::{BusRecord, RuleRecord};
+use crate::sources;
+use crate::values::{from_json, to_json};
 
 pub(crate) const DEFAULT: &str = "default";
 
@@ -61,22 +64,35 @@ pub(crate) async fn create(
 ) -> Result<CreateEventBusResponse, ServiceError> {
     let tenant = Tenant::of(ctx);
     let name = input.name;
-    if input.event_source_name.is_none() && name.starts_with("aws.") {
-        return Err(ServiceError::validation(
-            "Event bus names starting with 'aws.' are reserved for partner event sources.",
-        ));
+    match input.event_source_name.as_deref() {
+        None if name.starts_with("aws.") => {
+            return Err(ServiceError::validation(
+                "Event bus names starting with 'aws.' are reserved for partner event sources.",
+            ));
+        }
+        Some(source) if source != name => {
+            return Err(ServiceError::validation(format!(
+                "Event bus name {name} must match the event source name {source}."
+            )));
+        }
+        _ => {}
     }
     if name == DEFAULT {
         return Err(errors::resource_already_exists_exception(format!(
             "Event bus {name} already exists."
         )));
     }
+    let dead_letter_arn = dead_letter_queue(input.dead_letter_config.as_ref())?;
     let now = state.now_millis();
     let record = BusRecord {
         name: name.clone(),
         description: input.description.clone(),
         created_millis: now,
         modified_millis: now,
+        kms_key_identifier: input.kms_key_identifier.clone(),
+        dead_letter_arn,
+        log_config: input.log_config.clone().map(to_json),
+        event_source: input.event_source_name.clone(),
     };
     let key = tenant.key(&name);
     state
@@ -86,10 +102,13 @@ pub(crate) async fn create(
                     "Event bus {name} already exists."
                 )));
             }
-            let txn =
+            let mut txn =
                 Transaction::new()
                     .expect_absent(BUSES, &key)
                     .put(BUSES, &key, plain(&record)?);
+            if let Some(source) = &record.event_source {
+                txn = sources::take(state, &tenant, source, txn).await?;
+            }
             let txn = crate::tags::put_new(txn, &tenant.bus_arn(&name), input.tags.as_deref())?;
             Ok((txn, ()))
         })
@@ -97,8 +116,96 @@ pub(crate) async fn create(
     Ok(CreateEventBusResponse {
         event_bus_arn: Some(tenant.bus_arn(&name)),
         description: input.description,
-        ..CreateEventBusResponse::default()
+        kms_key_identifier: input.kms_key_identifier,
+        dead_letter_config: input.dead_letter_config,
+        log_config: input.log_config,
     })
+}
+
+/// `UpdateEventBus`: the bus's description (kept when not given), key (AWS's own when not
+/// given, as in AWS), dead-letter queue and log configuration. The `default` bus takes
+/// settings too.
+pub(crate) async fn update(
+    state: &EventsState,
+    ctx: &RequestContext,
+    input: UpdateEventBusRequest,
+) -> Result<UpdateEventBusResponse, ServiceError> {
+    let tenant = Tenant::of(ctx);
+    let name = bus_name(input.name.as_deref());
+    let dead_letter_arn = dead_letter_queue(input.dead_letter_config.as_ref())?;
+    let key = tenant.key(&name);
+    let now = state.now_millis();
+    let updated = state
+        .mutate(|| async {
+            let stored = state.get::<BusRecord>(BUSES, &key).await?;
+            let (txn, mut record) = match stored {
+                Some(stored) => (
+                    Transaction::new().expect_version(BUSES, &key, stored.version),
+                    stored.value,
+                ),
+                None if name == DEFAULT => (
+                    Transaction::new().expect_absent(BUSES, &key),
+                    BusRecord {
+                        name: name.clone(),
+                        description: None,
+                        created_millis: now,
+                        modified_millis: now,
+                        kms_key_identifier: None,
+                        dead_letter_arn: None,
+                        log_config: None,
+                        event_source: None,
+                    },
+                ),
+                None => {
+                    return Err(errors::resource_not_found_exception(format!(
+                        "Event bus {name} does not exist."
+                    )));
+                }
+            };
+            if let Some(description) = &input.description {
+                record.description = Some(description.clone());
+            }
+            record.kms_key_identifier = input.kms_key_identifier.clone();
+            if input.dead_letter_config.is_some() {
+                record.dead_letter_arn = dead_letter_arn.clone();
+            }
+            if let Some(log_config) = &input.log_config {
+                record.log_config = Some(to_json(log_config.clone()));
+            }
+            record.modified_millis = now;
+            let txn = txn.put(BUSES, &key, plain(&record)?);
+            Ok((txn, record))
+        })
+        .await?;
+    Ok(UpdateEventBusResponse {
+        arn: Some(tenant.bus_arn(&name)),
+        name: Some(name),
+        kms_key_identifier: updated.kms_key_identifier,
+        description: updated.description,
+        dead_letter_config: updated
+            .dead_letter_arn
+            .map(|arn| DeadLetterConfig { arn: Some(arn) }),
+        log_config: updated.log_config.as_ref().map(from_json).transpose()?,
+    })
+}
+
+/// The SQS queue of a bus's `DeadLetterConfig`, checked as AWS does.
+fn dead_letter_queue(config: Option<&DeadLetterConfig>) -> Result<Option<String>, ServiceError> {
+    let Some(arn) = config.and_then(|config| config.arn.as_deref()) else {
+        return Ok(None);
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", _partition, "sqs", region, account, queue]
+            if !region.is_empty() && !account.is_empty() && !queue.is_empty() =>
+        {
+            Ok(Some(arn.to_owned()))
+        }
+        _ => Err(ServiceError::validation(
+            "Parameter DeadLetterConfig.Arn is not valid. Reason: Provided Arn is not an SQS \
+             queue ARN.",
+        )),
+    }
 }
 
 pub(crate) async fn delete(
@@ -119,7 +226,11 @@ pub(crate) async fn delete(
                 return Ok((Transaction::new(), ()));
             };
             let rules: Vec<(String, RuleRecord)> = state.scan_all(RULES, &rules_prefix).await?;
-            let mut txn = Transaction::new()
+            let mut txn = Transaction::new();
+            if let Some(source) = &bus.value.event_source {
+                txn = sources::release(state, &tenant, source, txn).await?;
+            }
+            let mut txn = txn
                 .expect_version(BUSES, &key, bus.version)
                 .delete(BUSES, &key)
                 .delete(POLICIES, &key)
@@ -143,36 +254,38 @@ pub(crate) async fn describe(
 ) -> Result<DescribeEventBusResponse, ServiceError> {
     let tenant = Tenant::of(ctx);
     let name = bus_name(input.name.as_deref());
-    let bus = describe_one(state, &tenant, &name).await?;
-    Ok(DescribeEventBusResponse {
-        name: bus.name,
-        arn: bus.arn,
-        description: bus.description,
-        policy: state.policy_of(&tenant, &name).await?,
-        creation_time: bus.creation_time,
-        last_modified_time: bus.last_modified_time,
-        ..DescribeEventBusResponse::default()
-    })
-}
-
-async fn describe_one(
-    state: &EventsState,
-    tenant: &Tenant,
-    name: &str,
-) -> Result<EventBus, ServiceError> {
-    if name == DEFAULT {
-        return Ok(EventBus {
-            name: Some(DEFAULT.to_owned()),
-            arn: Some(tenant.bus_arn(DEFAULT)),
-            ..EventBus::default()
-        });
-    }
-    let Some(bus) = state.get::<BusRecord>(BUSES, &tenant.key(name)).await? else {
+    let stored = state.get::<BusRecord>(BUSES, &tenant.key(&name)).await?;
+    let Some(record) = stored.map(|stored| stored.value) else {
+        if name == DEFAULT {
+            return Ok(DescribeEventBusResponse {
+                name: Some(name.clone()),
+                arn: Some(tenant.bus_arn(&name)),
+                policy: state.policy_of(&tenant, &name).await?,
+                ..DescribeEventBusResponse::default()
+            });
+        }
         return Err(errors::resource_not_found_exception(format!(
             "Event bus {name} does not exist."
         )));
     };
-    Ok(summary(tenant, bus.value))
+    let dead_letter_config = record
+        .dead_letter_arn
+        .clone()
+        .map(|arn| DeadLetterConfig { arn: Some(arn) });
+    let log_config = record.log_config.as_ref().map(from_json).transpose()?;
+    let kms_key_identifier = record.kms_key_identifier.clone();
+    let bus = summary(&tenant, record);
+    Ok(DescribeEventBusResponse {
+        name: bus.name,
+        arn: bus.arn,
+        description: bus.description,
+        kms_key_identifier,
+        dead_letter_config,
+        policy: state.policy_of(&tenant, &name).await?,
+        log_config,
+        creation_time: bus.creation_time,
+        last_modified_time: bus.last_modified_time,
+    })
 }
 
 fn summary(tenant: &Tenant, bus: BusRecord) -> EventBus {
@@ -196,8 +309,14 @@ pub(crate) async fn list(
     let limit = page_size(input.limit);
     let after = input.next_token;
     let mut buses: Vec<EventBus> = Vec::new();
-    if DEFAULT.starts_with(&prefix) && after.as_deref().is_none_or(|after| DEFAULT > after) {
-        buses.push(describe_one(state, &tenant, DEFAULT).await?);
+    let default_listed =
+        DEFAULT.starts_with(&prefix) && after.as_deref().is_none_or(|after| DEFAULT > after);
+    if default_listed {
+        buses.push(EventBus {
+            name: Some(DEFAULT.to_owned()),
+            arn: Some(tenant.bus_arn(DEFAULT)),
+            ..EventBus::default()
+        });
     }
     let stored: Vec<(String, BusRecord)> = state
         .scan_page(
@@ -209,7 +328,16 @@ pub(crate) async fn list(
             limit + 1,
         )
         .await?;
-    buses.extend(stored.into_iter().map(|(_, bus)| summary(&tenant, bus)));
+    for (name, bus) in stored {
+        // The `default` bus's settings, when it has some, describe it.
+        if name == DEFAULT {
+            buses.retain(|listed| listed.name.as_deref() != Some(DEFAULT));
+            if !default_listed {
+                continue;
+            }
+        }
+        buses.push(summary(&tenant, bus));
+    }
     buses.sort_by(|left, right| left.name.cmp(&right.name));
     let next_token = paginate(&mut buses, limit, |bus| {
         bus.name.clone().unwrap_or_default()

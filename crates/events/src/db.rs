@@ -2,8 +2,8 @@
 //! change uses.
 //!
 //! Layout, every key prefixed by the tenant `<account>/<region>/`:
-//! - keyspace `BUSES`: `<tenant><bus name>` → a JSON `BusRecord` (custom buses only: the
-//!   `default` bus always exists and is not stored);
+//! - keyspace `BUSES`: `<tenant><bus name>` → a JSON `BusRecord` (custom buses, and the
+//!   `default` bus's settings once `UpdateEventBus` gives it some: it always exists);
 //! - keyspace `RULES`: `<tenant><bus name>|<rule name>` → a JSON `RuleRecord`, its targets
 //!   included, so a rule and its targets change together. `|` appears in no bus name;
 //! - keyspace `CONNECTIONS`: `<tenant><connection name>` → a JSON `ConnectionRecord`, sealed
@@ -14,6 +14,10 @@
 //!   keyspaces of their own, keyed by the archive's id (see `archives`);
 //! - keyspace `POLICIES`: `<tenant><bus name>` → a JSON `PolicyRecord`, the bus's resource-based
 //!   policy (the `default` bus's too), absent while it has none (see `permissions`).
+//! - keyspace `EVENT_SOURCES`: `<tenant><source name>` → a JSON `SourceRecord`, a partner event
+//!   source offered to the tenant; `PARTNER_OFFERS`: `<partner tenant><source name>|<account>`
+//!   → when the partner offered it to that account; `PARTNER_NAMES`: `<region>/<partner name>`
+//!   → the account that owns the name (see `sources`).
 //!
 //! Delivery keeps its own keyspaces, not prefixed by tenant (see `outbox`): `OUTBOX` holds the
 //! events accepted and not yet through their first delivery, `RETRIES` the invocations waiting
@@ -44,6 +48,9 @@ pub(crate) const ARCHIVE_PURGES: &str = "events/archive-purges";
 pub(crate) const REPLAYS: &str = "events/replays";
 pub(crate) const SCHEDULES: &str = "events/schedules";
 pub(crate) const TAGS: &str = "events/tags";
+pub(crate) const EVENT_SOURCES: &str = "events/event-sources";
+pub(crate) const PARTNER_OFFERS: &str = "events/partner-offers";
+pub(crate) const PARTNER_NAMES: &str = "events/partner-names";
 
 /// The account and region a request acts in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

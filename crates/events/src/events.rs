@@ -159,12 +159,7 @@ pub(crate) async fn put(
     ctx: &RequestContext,
     input: PutEventsRequest,
 ) -> Result<PutEventsResponse, ServiceError> {
-    let size: usize = input.entries.iter().map(entry_size).sum();
-    if size > MAX_ENTRIES_SIZE {
-        return Err(ServiceError::validation(
-            "Total size of the entries in the request is over the limit.",
-        ));
-    }
+    check_size(&input.entries)?;
     let tenant = Tenant::of(ctx);
     let mut checked = Vec::with_capacity(input.entries.len());
     let mut accepted = Vec::new();
@@ -173,12 +168,7 @@ pub(crate) async fn put(
             Ok((owner, bus)) => {
                 let id = uuid::Uuid::new_v4().to_string();
                 let now = state.clock.now();
-                let time = entry
-                    .time
-                    .and_then(|time| {
-                        UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(time.0).ok()?)
-                    })
-                    .unwrap_or(now);
+                let time = entry_time(entry, now);
                 // The event names the account that sent it, also on another account's bus.
                 accepted.push(QueuedEvent {
                     event: envelope(&id, &tenant.account, &tenant.region, time, entry),
@@ -229,6 +219,17 @@ pub(crate) async fn put(
     })
 }
 
+/// Refuses a request whose entries are larger in all than AWS takes.
+pub(crate) fn check_size(entries: &[PutEventsRequestEntry]) -> Result<(), ServiceError> {
+    let size: usize = entries.iter().map(entry_size).sum();
+    if size > MAX_ENTRIES_SIZE {
+        return Err(ServiceError::validation(
+            "Total size of the entries in the request is over the limit.",
+        ));
+    }
+    Ok(())
+}
+
 /// AWS's size of an entry: its strings in UTF-8 bytes, and 14 bytes for a time.
 fn entry_size(entry: &PutEventsRequestEntry) -> usize {
     let text = |field: &Option<String>| field.as_deref().map_or(0, str::len);
@@ -241,7 +242,43 @@ fn entry_size(entry: &PutEventsRequestEntry) -> usize {
 }
 
 /// An entry's failure, as `PutEvents` reports it in place of an event id.
-type EntryFailure = (&'static str, String);
+pub(crate) type EntryFailure = (&'static str, String);
+
+pub(crate) fn failed_entry(code: &'static str, message: &str) -> EntryFailure {
+    (code, message.to_owned())
+}
+
+/// Checks the fields AWS requires of every entry (`PutEvents` and `PutPartnerEvents`): a
+/// source, a detail type, and a detail that is a JSON object.
+pub(crate) fn check_fields(entry: &PutEventsRequestEntry) -> Result<(), EntryFailure> {
+    let missing = |field: &str| {
+        Err((
+            "InvalidArgument",
+            format!("Parameter {field} is not valid. Reason: {field} is a required argument."),
+        ))
+    };
+    if entry.source.as_deref().is_none_or(str::is_empty) {
+        return missing("Source");
+    }
+    if entry.detail_type.as_deref().is_none_or(str::is_empty) {
+        return missing("DetailType");
+    }
+    let Some(detail) = entry.detail.as_deref() else {
+        return missing("Detail");
+    };
+    if !matches!(serde_json::from_str::<Value>(detail), Ok(Value::Object(_))) {
+        return Err(failed_entry("MalformedDetail", "Detail is malformed."));
+    }
+    Ok(())
+}
+
+/// The entry's `Time`, or `now` when it has none (or one out of range).
+pub(crate) fn entry_time(entry: &PutEventsRequestEntry, now: SystemTime) -> SystemTime {
+    entry
+        .time
+        .and_then(|time| UNIX_EPOCH.checked_add(Duration::try_from_secs_f64(time.0).ok()?))
+        .unwrap_or(now)
+}
 
 /// Checks `entry` as AWS does; answers the account and region of the bus it goes to, and the
 /// bus's name.
@@ -250,28 +287,17 @@ async fn check_entry(
     tenant: &Tenant,
     entry: &PutEventsRequestEntry,
 ) -> Result<Result<(Tenant, String), EntryFailure>, ServiceError> {
-    let missing = |field: &str| {
-        Err((
-            "InvalidArgument",
-            format!("Parameter {field} is not valid. Reason: {field} is a required argument."),
-        ))
-    };
-    let Some(source) = entry.source.as_deref().filter(|source| !source.is_empty()) else {
-        return Ok(missing("Source"));
-    };
-    if entry.detail_type.as_deref().is_none_or(str::is_empty) {
-        return Ok(missing("DetailType"));
+    if let Err(failure) = check_fields(entry) {
+        return Ok(Err(failure));
     }
-    let Some(detail) = entry.detail.as_deref() else {
-        return Ok(missing("Detail"));
-    };
-    if !matches!(serde_json::from_str::<Value>(detail), Ok(Value::Object(_))) {
-        return Ok(Err(("MalformedDetail", "Detail is malformed.".to_owned())));
-    }
-    if source.starts_with("aws.") {
-        return Ok(Err((
+    if entry
+        .source
+        .as_deref()
+        .is_some_and(|source| source.starts_with("aws."))
+    {
+        return Ok(Err(failed_entry(
             "NotAuthorizedForSourceException",
-            "Not authorized for the source.".to_owned(),
+            "Not authorized for the source.",
         )));
     }
     let (owner, bus) = bus_owner(tenant, entry.event_bus_name.as_deref());

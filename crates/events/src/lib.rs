@@ -18,7 +18,10 @@
 //!
 //! Rules and buses carry tags (see `tags`).
 //!
-//! Not built yet: delivery to other kinds of targets, endpoints and partner event sources.
+//! Partner event sources bring a partner's events to the partner event bus of each account that
+//! takes them (see `sources`).
+//!
+//! Not built yet: delivery to other kinds of targets, and global endpoints.
 
 pub mod addresses;
 mod api_destinations;
@@ -40,6 +43,7 @@ mod rules;
 mod schedule;
 mod scheduler;
 mod service;
+mod sources;
 mod tags;
 mod targets;
 mod values;

@@ -2,13 +2,27 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A custom event bus.
+/// A custom event bus, or the settings given to the `default` bus by `UpdateEventBus`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct BusRecord {
     pub name: String,
     pub description: Option<String>,
     pub created_millis: i64,
     pub modified_millis: i64,
+    /// The customer managed key the bus names; kept and answered, not used to encrypt the
+    /// bus's events.
+    #[serde(default)]
+    pub kms_key_identifier: Option<String>,
+    /// The SQS queue of the bus's `DeadLetterConfig`; kept and answered. AWS sends a bus's
+    /// events there when its customer managed key fails them, which never happens here.
+    #[serde(default)]
+    pub dead_letter_arn: Option<String>,
+    /// The model's `LogConfig` as JSON (see `values`); kept and answered.
+    #[serde(default)]
+    pub log_config: Option<serde_json::Value>,
+    /// The partner event source a partner event bus receives from.
+    #[serde(default)]
+    pub event_source: Option<String>,
 }
 
 /// A rule with its targets.

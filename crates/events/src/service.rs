@@ -7,7 +7,7 @@ use palisade_model_events::types::*;
 
 use crate::{
     EventsState, api_destinations, archives, buses, connections, events, permissions, replays,
-    rules, tags, targets,
+    rules, sources, tags, targets,
 };
 
 impl Events for EventsState {
@@ -69,6 +69,96 @@ impl Events for EventsState {
         input: ListEventBusesRequest,
     ) -> Result<ListEventBusesResponse, ServiceError> {
         buses::list(self, ctx, input).await
+    }
+
+    async fn update_event_bus(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateEventBusRequest,
+    ) -> Result<UpdateEventBusResponse, ServiceError> {
+        buses::update(self, ctx, input).await
+    }
+
+    // Partner event sources: the partner's side, then the customer's.
+
+    async fn create_partner_event_source(
+        &self,
+        ctx: &RequestContext,
+        input: CreatePartnerEventSourceRequest,
+    ) -> Result<CreatePartnerEventSourceResponse, ServiceError> {
+        sources::create_partner(self, ctx, input).await
+    }
+
+    async fn delete_partner_event_source(
+        &self,
+        ctx: &RequestContext,
+        input: DeletePartnerEventSourceRequest,
+    ) -> Result<(), ServiceError> {
+        sources::delete_partner(self, ctx, input).await
+    }
+
+    async fn describe_partner_event_source(
+        &self,
+        ctx: &RequestContext,
+        input: DescribePartnerEventSourceRequest,
+    ) -> Result<DescribePartnerEventSourceResponse, ServiceError> {
+        sources::describe_partner(self, ctx, input).await
+    }
+
+    async fn list_partner_event_sources(
+        &self,
+        ctx: &RequestContext,
+        input: ListPartnerEventSourcesRequest,
+    ) -> Result<ListPartnerEventSourcesResponse, ServiceError> {
+        sources::list_partner(self, ctx, input).await
+    }
+
+    async fn list_partner_event_source_accounts(
+        &self,
+        ctx: &RequestContext,
+        input: ListPartnerEventSourceAccountsRequest,
+    ) -> Result<ListPartnerEventSourceAccountsResponse, ServiceError> {
+        sources::list_partner_accounts(self, ctx, input).await
+    }
+
+    async fn put_partner_events(
+        &self,
+        ctx: &RequestContext,
+        input: PutPartnerEventsRequest,
+    ) -> Result<PutPartnerEventsResponse, ServiceError> {
+        sources::put_partner_events(self, ctx, input).await
+    }
+
+    async fn list_event_sources(
+        &self,
+        ctx: &RequestContext,
+        input: ListEventSourcesRequest,
+    ) -> Result<ListEventSourcesResponse, ServiceError> {
+        sources::list(self, ctx, input).await
+    }
+
+    async fn describe_event_source(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeEventSourceRequest,
+    ) -> Result<DescribeEventSourceResponse, ServiceError> {
+        sources::describe(self, ctx, input).await
+    }
+
+    async fn activate_event_source(
+        &self,
+        ctx: &RequestContext,
+        input: ActivateEventSourceRequest,
+    ) -> Result<(), ServiceError> {
+        sources::set_active(self, ctx, &input.name, true).await
+    }
+
+    async fn deactivate_event_source(
+        &self,
+        ctx: &RequestContext,
+        input: DeactivateEventSourceRequest,
+    ) -> Result<(), ServiceError> {
+        sources::set_active(self, ctx, &input.name, false).await
     }
 
     async fn put_permission(

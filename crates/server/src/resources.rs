@@ -309,8 +309,9 @@ fn group_of_identifier(identifier: &str) -> &str {
     }
 }
 
-/// EventBridge: rules (`rule/<name>` on the default bus, `rule/<bus>/<name>` on others) and
-/// event buses; `PutEvents` is decided on each bus its entries go to.
+/// EventBridge: rules (`rule/<name>` on the default bus, `rule/<bus>/<name>` on others), event
+/// buses and partner event sources (their ARNs name no account); `PutEvents` is decided on each
+/// bus its entries go to.
 fn events(operation: &str, named: Named<'_>) -> Declared {
     let Scope {
         account, region, ..
@@ -333,8 +334,21 @@ fn events(operation: &str, named: Named<'_>) -> Declared {
         }
     };
     match operation {
-        "CreateEventBus" | "DeleteEventBus" | "DescribeEventBus" => Declared {
+        "CreateEventBus" | "DeleteEventBus" | "DescribeEventBus" | "UpdateEventBus" => Declared {
             resources: arns([bus_arn(named.string("Name").unwrap_or(DEFAULT_BUS))]),
+            condition_keys: Vec::new(),
+        },
+        "ActivateEventSource"
+        | "DeactivateEventSource"
+        | "DescribeEventSource"
+        | "CreatePartnerEventSource"
+        | "DeletePartnerEventSource"
+        | "DescribePartnerEventSource" => Declared {
+            resources: arns(
+                named
+                    .string("Name")
+                    .map(|name| format!("arn:aws:events:{region}::event-source/{name}")),
+            ),
             condition_keys: Vec::new(),
         },
         "PutPermission" | "RemovePermission" => Declared {
@@ -911,6 +925,16 @@ mod tests {
         assert_eq!(
             resources("events", "DeleteArchive", &[("ArchiveName", text("kept"))]),
             vec![arn("arn:aws:events:us-east-1:111122223333:archive/kept")]
+        );
+        assert_eq!(
+            resources(
+                "events",
+                "ActivateEventSource",
+                &[("Name", text("aws.partner/saas.example.com/1/orders"))]
+            ),
+            vec![arn(
+                "arn:aws:events:us-east-1::event-source/aws.partner/saas.example.com/1/orders"
+            )]
         );
         assert_eq!(
             resources("events", "DescribeEventBus", &[]),
