@@ -151,27 +151,42 @@ fn take_bytes(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     (rest.len() >= len).then(|| rest.split_at(len))
 }
 
-/// A stream's events in position order, from a timestamp on, read a growing number of chunks at
-/// a time.
+/// A stream's events in position order, from a timestamp on, or in reverse order, before a
+/// position; read a growing number of chunks at a time.
 pub(crate) struct StreamEvents {
     /// The prefix of the stream's event keys.
     prefix: String,
-    /// The store key of the last chunk read.
-    after: String,
+    /// The store key of the last chunk read (at first, the key reading starts from): reading
+    /// goes on after it, or before it when going backward.
+    cursor: String,
+    backward: bool,
     chunks_per_scan: usize,
     exhausted: bool,
-    /// Events read and not returned yet, last first.
+    /// Events read and not returned yet, the next last.
     read: Vec<(Position, EventRecord)>,
 }
 
 impl StreamEvents {
-    /// The events under `prefix` (a stream's) at or after `timestamp`.
+    /// The events under `prefix` (a stream's) at or after `timestamp`, oldest first.
     pub fn from(prefix: String, timestamp: i64) -> StreamEvents {
         // Every key of an event at `timestamp` or later sorts after this.
-        let after = format!("{prefix}{:019}", timestamp.max(0));
+        let cursor = format!("{prefix}{:019}", timestamp.max(0));
+        StreamEvents::reading(prefix, cursor, false)
+    }
+
+    /// The events under `prefix` (a stream's) newest first, from the last chunk that starts
+    /// before `position` on: that chunk may also hold events at or after `position`, which
+    /// the caller skips.
+    pub fn before(prefix: String, position: Position) -> StreamEvents {
+        let cursor = format!("{prefix}{}", position.suffix());
+        StreamEvents::reading(prefix, cursor, true)
+    }
+
+    fn reading(prefix: String, cursor: String, backward: bool) -> StreamEvents {
         StreamEvents {
             prefix,
-            after,
+            cursor,
+            backward,
             chunks_per_scan: FIRST_CHUNKS_PER_SCAN,
             exhausted: false,
             read: Vec::new(),
@@ -190,14 +205,25 @@ impl StreamEvents {
             if self.exhausted {
                 return Ok(None);
             }
-            let rows = state
-                .scan_values(
-                    EVENTS,
-                    &self.prefix,
-                    Some(&self.after),
-                    self.chunks_per_scan,
-                )
-                .await?;
+            let rows = if self.backward {
+                state
+                    .scan_values_back(
+                        EVENTS,
+                        &self.prefix,
+                        Some(&self.cursor),
+                        self.chunks_per_scan,
+                    )
+                    .await?
+            } else {
+                state
+                    .scan_values(
+                        EVENTS,
+                        &self.prefix,
+                        Some(&self.cursor),
+                        self.chunks_per_scan,
+                    )
+                    .await?
+            };
             self.exhausted = rows.len() < self.chunks_per_scan;
             self.chunks_per_scan = (self.chunks_per_scan * 2).min(MAX_CHUNKS_PER_SCAN);
             for (key, value) in rows {
@@ -205,9 +231,13 @@ impl StreamEvents {
                     .strip_prefix(&self.prefix)
                     .and_then(Position::parse_suffix);
                 if let Some(events) = first.and_then(|first| decode(first, value.bytes())) {
-                    self.read.extend(events);
+                    if self.backward {
+                        self.read.extend(events.into_iter().rev());
+                    } else {
+                        self.read.extend(events);
+                    }
                 }
-                self.after = key;
+                self.cursor = key;
             }
             self.read.reverse();
         }

@@ -173,6 +173,25 @@ impl LogsState {
             .collect())
     }
 
+    /// Like [`Self::scan_values`], from the last key before `before` down.
+    pub(crate) async fn scan_values_back(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Value)>, ServiceError> {
+        let rows = self
+            .store
+            .scan_back(keyspace, prefix, before, limit)
+            .await
+            .map_err(store_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, entry)| (key, entry.value))
+            .collect())
+    }
+
     /// Every record whose key starts with `prefix`, each with its full key.
     pub(crate) async fn scan_all<T: DeserializeOwned>(
         &self,

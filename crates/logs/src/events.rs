@@ -62,7 +62,7 @@ pub(crate) struct Position {
 }
 
 impl Position {
-    fn suffix(self) -> String {
+    pub fn suffix(self) -> String {
         format!("{:019}:{:019}", self.timestamp.max(0), self.sequence)
     }
 
@@ -308,40 +308,37 @@ pub(crate) async fn get(
         }),
     };
     let prefix = tenant.under_stream(&group, &input.log_stream_name);
-    // Reading always goes forward; a backward page keeps the last `limit` events before its
-    // position.
-    let (from, before) = match direction {
-        Direction::Forward(after) => (
-            after.max(Position {
-                timestamp: start,
-                sequence: 0,
-            }),
-            None,
-        ),
-        Direction::Backward(before) => (
-            Position {
-                timestamp: start,
-                sequence: 0,
-            },
-            Some(before),
-        ),
-    };
     let mut page: VecDeque<(Position, EventRecord)> = VecDeque::new();
-    let mut events = StreamEvents::from(prefix, from.timestamp);
-    while let Some((position, event)) = events.next(state).await? {
-        if position <= from {
-            continue;
-        }
-        if event.timestamp >= end || before.is_some_and(|before| position >= before) {
-            break;
-        }
-        page.push_back((position, event));
-        if page.len() > limit {
-            if before.is_none() {
-                page.pop_back();
-                break;
+    match direction {
+        Direction::Forward(after) => {
+            let from = after.max(Position {
+                timestamp: start,
+                sequence: 0,
+            });
+            let mut events = StreamEvents::from(prefix, from.timestamp);
+            while let Some((position, event)) = events.next(state).await? {
+                if position <= from {
+                    continue;
+                }
+                if event.timestamp >= end || page.len() == limit {
+                    break;
+                }
+                page.push_back((position, event));
             }
-            page.pop_front();
+        }
+        // Read from the end, so a page of the newest events costs what a page of the oldest
+        // does, however long the stream.
+        Direction::Backward(before) => {
+            let mut events = StreamEvents::before(prefix, before);
+            while let Some((position, event)) = events.next(state).await? {
+                if position >= before || event.timestamp >= end {
+                    continue;
+                }
+                if event.timestamp < start || page.len() == limit {
+                    break;
+                }
+                page.push_front((position, event));
+            }
         }
     }
     let (next_forward, next_backward) = match (page.front(), page.back(), direction) {

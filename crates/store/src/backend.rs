@@ -90,7 +90,7 @@ pub(crate) enum Lower<'a> {
     Exclusive(&'a str),
 }
 
-/// An ascending range of keys within one keyspace.
+/// A range of keys within one keyspace, read from its lowest key up or from its highest down.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ScanRange<'a> {
     pub(crate) keyspace: &'a str,
@@ -99,6 +99,8 @@ pub(crate) struct ScanRange<'a> {
     pub(crate) upper: Option<&'a str>,
     /// At least 1: the store answers a limit of 0 itself.
     pub(crate) limit: usize,
+    /// Highest key first: the first `limit` rows are the range's last.
+    pub(crate) descending: bool,
 }
 
 impl ScanRange<'_> {
@@ -116,10 +118,11 @@ impl ScanRange<'_> {
         } else {
             String::new()
         };
+        let order = if self.descending { " DESC" } else { "" };
         format!(
             "SELECT key, version, value FROM {table} \
              WHERE keyspace = {p}1 AND key {lower_op} {p}2{upper} \
-             ORDER BY key LIMIT {p}3"
+             ORDER BY key{order} LIMIT {p}3"
         )
     }
 
@@ -130,6 +133,7 @@ impl ScanRange<'_> {
             inclusive: matches!(self.lower, Lower::Inclusive(_)),
             upper: self.upper.map(str::to_owned),
             limit: self.limit,
+            descending: self.descending,
         }
     }
 

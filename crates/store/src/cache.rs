@@ -31,6 +31,7 @@ pub(crate) struct ScanKey {
     pub(crate) inclusive: bool,
     pub(crate) upper: Option<String>,
     pub(crate) limit: usize,
+    pub(crate) descending: bool,
 }
 
 #[derive(Default)]
@@ -230,6 +231,7 @@ mod tests {
             inclusive: true,
             upper: Some("p0".to_owned()),
             limit: 100,
+            descending: false,
         };
         let few: Vec<_> = (0..3).map(|i| (format!("p/{i}"), entry(b"v", 1))).collect();
         let many: Vec<_> = (0..=MAX_SCAN_ROWS)

@@ -29,6 +29,7 @@ macro_rules! conformance_suite {
             versions_increment,
             failed_preconditions_write_nothing,
             scan_orders_and_pages,
+            scan_back_reads_from_the_end,
             racing_transactions_one_wins,
             read_modify_write_loses_no_update,
             write_skew_is_refused,
@@ -341,6 +342,79 @@ pub(crate) async fn scan_orders_and_pages(store: &Store) {
         scan("acct/r1/\u{10FFFF}", None, 10).await,
         ["acct/r1/\u{10FFFF}"]
     );
+}
+
+pub(crate) async fn scan_back_reads_from_the_end(store: &Store) {
+    let keys = [
+        "acct/r1/",
+        "acct/r1/A",
+        "acct/r1/a",
+        "acct/r1/a0",
+        "acct/r1/b",
+        "acct/r1/\u{e9}",
+        "acct/r1/\u{10FFFF}",
+    ];
+    let mut txn = Transaction::new();
+    for key in keys
+        .into_iter()
+        .chain(["acct/r1", "acct/r10/x", "acct/r2/a"])
+    {
+        txn = txn.put("t", key, plain(key.as_bytes()));
+        txn = txn.put("t2", key, plain(b"other"));
+    }
+    store.commit(txn).await.unwrap();
+
+    let back = |prefix: &'static str, before: Option<&'static str>, limit: usize| async move {
+        store
+            .scan_back("t", prefix, before, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(k, e)| {
+                assert_eq!(e.value.bytes(), k.as_bytes());
+                k
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut descending: Vec<&str> = keys.to_vec();
+    descending.reverse();
+    assert_eq!(back("acct/r1/", None, 100).await, descending);
+    assert_eq!(
+        back("acct/r1/", None, 2).await,
+        ["acct/r1/\u{10FFFF}", "acct/r1/\u{e9}"]
+    );
+
+    // Pages of 3 chained by start_before cover the same keys exactly once.
+    let mut paged = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = store
+            .scan_back("t", "acct/r1/", before.as_deref(), 3)
+            .await
+            .unwrap();
+        assert!(page.len() <= 3);
+        let Some((last, _)) = page.last() else { break };
+        before = Some(last.clone());
+        paged.extend(page.into_iter().map(|(k, _)| k));
+    }
+    assert_eq!(paged, descending);
+
+    // start_before need not be a stored key, nor inside the prefix.
+    assert_eq!(
+        back("acct/r1/", Some("acct/r1/a00"), 2).await,
+        ["acct/r1/a0", "acct/r1/a"]
+    );
+    assert_eq!(
+        back("acct/r1/", Some("acct/r2"), 1).await,
+        ["acct/r1/\u{10FFFF}"]
+    );
+    assert!(back("acct/r1/", Some("acct/r1/"), 10).await.is_empty());
+    assert!(back("acct/r1/", Some("acct/r0"), 10).await.is_empty());
+    assert!(back("acct/r1/", None, 0).await.is_empty());
+    assert!(back("nothing/", None, 10).await.is_empty());
+    // The empty prefix is the whole keyspace, from its end.
+    assert_eq!(back("", None, 1).await, ["acct/r2/a"]);
+    assert_eq!(back("", Some("acct/r1/"), 10).await, ["acct/r1"]);
 }
 
 pub(crate) async fn racing_transactions_one_wins(store: &Store) {

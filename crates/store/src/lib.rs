@@ -213,7 +213,49 @@ impl Store {
             lower,
             upper: upper.as_deref(),
             limit,
+            descending: false,
         };
+        self.scan_range(range).await
+    }
+
+    /// Up to `limit` entries whose keys start with `prefix` and, when `start_before` is given,
+    /// sort before it; descending by key (bytewise). To page back, pass the last key of one page
+    /// as `start_before` of the next.
+    pub async fn scan_back(
+        &self,
+        keyspace: &str,
+        prefix: &str,
+        start_before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Entry)>, StoreError> {
+        txn::validate(keyspace, prefix)?;
+        if let Some(before) = start_before {
+            txn::validate_key(keyspace, before)?;
+        }
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let prefix_end = prefix_upper_bound(prefix);
+        // The lower of the two bounds; no bound at all when neither is given.
+        let upper = match (start_before, prefix_end.as_deref()) {
+            (Some(before), Some(end)) => Some(before.min(end)),
+            (before, end) => before.or(end),
+        };
+        if upper.is_some_and(|upper| upper <= prefix) {
+            return Ok(Vec::new());
+        }
+        let range = ScanRange {
+            keyspace,
+            lower: Lower::Inclusive(prefix),
+            upper,
+            limit,
+            descending: true,
+        };
+        self.scan_range(range).await
+    }
+
+    async fn scan_range(&self, range: ScanRange<'_>) -> Result<Vec<(String, Entry)>, StoreError> {
+        let keyspace = range.keyspace;
         let rows = self.backend.scan(range).await?;
         rows.into_iter()
             .map(|(key, raw)| {
