@@ -38,7 +38,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use palisade_audit::{AuditLog, AuditRecord, CallOutcome, RecordDetails, RecordResource};
 use palisade_cloudtrail::CloudTrailState;
 use palisade_core::clock::ManualClock;
-use palisade_core::model::ServiceModel;
+use palisade_core::model::{ServiceModel, Tables};
 use palisade_core::value::Timestamp;
 use palisade_core::{AccountId, Principal, PrincipalKind, Region, RequestContext};
 use palisade_model_cloudtrail::Cloudtrail;
@@ -692,8 +692,14 @@ const fn stand_in(endpoint_prefix: &'static str) -> ServiceModel {
         xml_namespace: None,
         protocols: &[],
         query_compatible: false,
-        operations: &[],
-        shapes: &[],
+        tables: &Tables {
+            strings: "",
+            operations: &[],
+            shapes: &[],
+            members: &[],
+            texts: &[],
+            shape_ids: &[],
+        },
     }
 }
 

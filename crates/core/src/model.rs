@@ -3,8 +3,16 @@
 //! The generated `palisade-model-<service>` crates hold one [`ServiceModel`] each, as `static`
 //! tables. The wire layer reads them to route, decode and encode; [`crate::validate`] reads them to
 //! check constraints. Nothing here is written by hand per service.
+//!
+//! The tables ([`Tables`]) hold no pointer: an entry names its strings by position in the
+//! model's one string ([`Text`]) and its lists by a run of another table ([`Span`]). A table of
+//! pointers would be written by the loader at every start (each pointer relocated), making all
+//! of it resident; these stay on disk until read. What callers see are views built on the way
+//! out ([`Operation`], [`Shape`], [`Member`]), whose strings borrow the model's.
 
-/// Index of a shape in [`ServiceModel::shapes`].
+pub mod build;
+
+/// Index of a shape in a model's shape table.
 pub type ShapeId = u16;
 
 /// A wire protocol a service speaks.
@@ -43,26 +51,44 @@ pub struct ServiceModel {
     pub protocols: &'static [Protocol],
     /// Whether a JSON service keeps its awsQuery error codes (`x-amzn-query-error`).
     pub query_compatible: bool,
-    /// Operations, sorted by name.
-    pub operations: &'static [Operation],
-    /// Every shape, addressed by [`ShapeId`].
-    pub shapes: &'static [Shape],
+    /// Operations (sorted by name) and shapes.
+    pub tables: &'static Tables,
 }
 
 impl ServiceModel {
     /// The operation called `name`, if the model has one.
-    pub fn operation(&self, name: &str) -> Option<&'static Operation> {
-        let operations: &'static [Operation] = self.operations;
-        operations
-            .binary_search_by(|op| op.name.cmp(name))
+    pub fn operation(&self, name: &str) -> Option<Operation> {
+        let tables = self.tables;
+        tables
+            .operations
+            .binary_search_by(|op| tables.text(op.name).cmp(name))
             .ok()
-            .and_then(|index| operations.get(index))
+            .and_then(|index| tables.operations.get(index))
+            .map(|entry| tables.operation(entry))
+    }
+
+    /// Every operation, sorted by name.
+    pub fn operations(&self) -> impl Iterator<Item = Operation> {
+        let tables = self.tables;
+        tables
+            .operations
+            .iter()
+            .map(move |entry| tables.operation(entry))
     }
 
     /// The shape with id `id`.
-    pub fn shape(&self, id: ShapeId) -> Option<&'static Shape> {
-        let shapes: &'static [Shape] = self.shapes;
-        shapes.get(usize::from(id))
+    pub fn shape(&self, id: ShapeId) -> Option<Shape> {
+        let tables = self.tables;
+        tables
+            .shapes
+            .get(usize::from(id))
+            .map(|entry| tables.shape(entry))
+    }
+
+    /// Every shape, by id.
+    pub fn shapes(&self) -> impl Iterator<Item = Shape> {
+        let tables = self.tables;
+        tables.shapes.iter().map(move |entry| tables.shape(entry))
     }
 
     /// Whether the model lists `protocol`.
@@ -71,8 +97,267 @@ impl ServiceModel {
     }
 }
 
-/// One operation of a service.
+/// A model's tables. Entries refer to strings by [`Text`] and to lists by [`Span`].
 #[derive(Debug)]
+pub struct Tables {
+    /// Every string of the model, one after another.
+    pub strings: &'static str,
+    /// Operations, sorted by name.
+    pub operations: &'static [OperationEntry],
+    /// Every shape, addressed by [`ShapeId`].
+    pub shapes: &'static [ShapeEntry],
+    /// The members of every structure, each structure's a run.
+    pub members: &'static [MemberEntry],
+    /// The values of every enum, each enum's a run.
+    pub texts: &'static [Text],
+    /// The errors of every operation, each operation's a run.
+    pub shape_ids: &'static [ShapeId],
+}
+
+impl Tables {
+    /// The string `text` names; empty when it is out of bounds, which a generated table never is.
+    fn text(&self, text: Text) -> &'static str {
+        let strings: &'static str = self.strings;
+        strings.get(text.range()).unwrap_or_default()
+    }
+
+    fn operation(&'static self, entry: &OperationEntry) -> Operation {
+        Operation {
+            name: self.text(entry.name),
+            http: HttpBinding {
+                method: self.text(entry.method),
+                request_uri: self.text(entry.request_uri),
+                response_code: entry.response_code,
+            },
+            input: entry.input,
+            output: entry.output,
+            result_wrapper: entry.result_wrapper.map(|text| self.text(text)),
+            errors: self.shape_ids.get(entry.errors.range()).unwrap_or_default(),
+            anonymous: entry.anonymous,
+        }
+    }
+
+    fn shape(&'static self, entry: &ShapeEntry) -> Shape {
+        let kind = match entry.kind {
+            KindEntry::Structure {
+                members,
+                union,
+                error,
+            } => ShapeKind::Structure(Structure {
+                members: Members {
+                    tables: self,
+                    span: members,
+                },
+                union,
+                error: error.map(|error| ErrorInfo {
+                    code: self.text(error.code),
+                    status: error.status,
+                    sender_fault: error.sender_fault,
+                }),
+            }),
+            KindEntry::List {
+                member,
+                member_name,
+                length,
+            } => ShapeKind::List {
+                member,
+                member_name: member_name.map(|text| self.text(text)),
+                length,
+            },
+            KindEntry::Map { key, value, length } => ShapeKind::Map { key, value, length },
+            KindEntry::String {
+                length,
+                pattern,
+                enum_values,
+            } => ShapeKind::String {
+                length,
+                pattern: pattern.map(|text| self.text(text)),
+                enum_values: EnumValues {
+                    tables: self,
+                    span: enum_values,
+                },
+            },
+            KindEntry::Integer(range) => ShapeKind::Integer(range),
+            KindEntry::Long(range) => ShapeKind::Long(range),
+            KindEntry::Float(range) => ShapeKind::Float(range),
+            KindEntry::Double(range) => ShapeKind::Double(range),
+            KindEntry::Boolean => ShapeKind::Boolean,
+            KindEntry::Blob { length } => ShapeKind::Blob { length },
+            KindEntry::Timestamp { format } => ShapeKind::Timestamp { format },
+            KindEntry::Document => ShapeKind::Document,
+        };
+        Shape {
+            name: self.text(entry.name),
+            sensitive: entry.sensitive,
+            kind,
+        }
+    }
+
+    fn member(&self, entry: &MemberEntry) -> Member {
+        Member {
+            name: self.text(entry.name),
+            target: entry.target,
+            required: entry.required,
+            location: entry.location,
+            location_name: entry.location_name.map(|text| self.text(text)),
+            idempotency_token: entry.idempotency_token,
+        }
+    }
+}
+
+/// A string of a model: its byte offset and length in [`Tables::strings`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    /// Where it starts.
+    pub start: u32,
+    /// Its length in bytes.
+    pub len: u32,
+}
+
+impl Text {
+    /// The text at `start`, `len` bytes long.
+    pub const fn new(start: u32, len: u32) -> Self {
+        Self { start, len }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start.saturating_add(self.len as usize)
+    }
+}
+
+/// A run of entries of one of a model's tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The first entry.
+    pub start: u32,
+    /// How many.
+    pub len: u32,
+}
+
+impl Span {
+    /// No entries.
+    pub const EMPTY: Self = Self { start: 0, len: 0 };
+
+    /// The `len` entries from `start`.
+    pub const fn new(start: u32, len: u32) -> Self {
+        Self { start, len }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start.saturating_add(self.len as usize)
+    }
+}
+
+/// An operation in [`Tables::operations`].
+#[derive(Debug, Clone, Copy)]
+pub struct OperationEntry {
+    /// See [`Operation::name`].
+    pub name: Text,
+    /// See [`HttpBinding::method`].
+    pub method: Text,
+    /// See [`HttpBinding::request_uri`].
+    pub request_uri: Text,
+    /// See [`HttpBinding::response_code`].
+    pub response_code: u16,
+    /// See [`Operation::input`].
+    pub input: Option<ShapeId>,
+    /// See [`Operation::output`].
+    pub output: Option<ShapeId>,
+    /// See [`Operation::result_wrapper`].
+    pub result_wrapper: Option<Text>,
+    /// See [`Operation::errors`]: a run of [`Tables::shape_ids`].
+    pub errors: Span,
+    /// See [`Operation::anonymous`].
+    pub anonymous: bool,
+}
+
+/// A shape in [`Tables::shapes`].
+#[derive(Debug, Clone, Copy)]
+pub struct ShapeEntry {
+    /// See [`Shape::name`].
+    pub name: Text,
+    /// See [`Shape::sensitive`].
+    pub sensitive: bool,
+    /// See [`Shape::kind`].
+    pub kind: KindEntry,
+}
+
+/// A shape's kind as [`Tables`] hold it: [`ShapeKind`] with texts and runs for strings and
+/// lists.
+#[derive(Debug, Clone, Copy)]
+#[expect(
+    missing_docs,
+    reason = "each variant and field is its `ShapeKind` namesake"
+)]
+pub enum KindEntry {
+    Structure {
+        /// A run of [`Tables::members`].
+        members: Span,
+        union: bool,
+        error: Option<ErrorEntry>,
+    },
+    List {
+        member: ShapeId,
+        member_name: Option<Text>,
+        length: Range<u64>,
+    },
+    Map {
+        key: ShapeId,
+        value: ShapeId,
+        length: Range<u64>,
+    },
+    String {
+        length: Range<u64>,
+        pattern: Option<Text>,
+        /// A run of [`Tables::texts`].
+        enum_values: Span,
+    },
+    Integer(Range<i64>),
+    Long(Range<i64>),
+    Float(Range<f64>),
+    Double(Range<f64>),
+    Boolean,
+    Blob {
+        length: Range<u64>,
+    },
+    Timestamp {
+        format: Option<TimestampFormat>,
+    },
+    Document,
+}
+
+/// [`ErrorInfo`] as [`Tables`] hold it.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorEntry {
+    /// See [`ErrorInfo::code`].
+    pub code: Text,
+    /// See [`ErrorInfo::status`].
+    pub status: u16,
+    /// See [`ErrorInfo::sender_fault`].
+    pub sender_fault: bool,
+}
+
+/// A member in [`Tables::members`].
+#[derive(Debug, Clone, Copy)]
+pub struct MemberEntry {
+    /// See [`Member::name`].
+    pub name: Text,
+    /// See [`Member::target`].
+    pub target: ShapeId,
+    /// See [`Member::required`].
+    pub required: bool,
+    /// See [`Member::location`].
+    pub location: Location,
+    /// See [`Member::location_name`].
+    pub location_name: Option<Text>,
+    /// See [`Member::idempotency_token`].
+    pub idempotency_token: bool,
+}
+
+/// One operation of a service.
+#[derive(Debug, Clone, Copy)]
 pub struct Operation {
     /// The operation's name, e.g. `CreateKey`.
     pub name: &'static str,
@@ -92,7 +377,7 @@ pub struct Operation {
 }
 
 /// Method, path template and success status of an operation.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct HttpBinding {
     /// `GET`, `POST`, ...
     pub method: &'static str,
@@ -103,7 +388,7 @@ pub struct HttpBinding {
 }
 
 /// A named shape.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Shape {
     /// The shape's name in the model.
     pub name: &'static str,
@@ -114,7 +399,7 @@ pub struct Shape {
 }
 
 /// The kinds of shape, with their constraints.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum ShapeKind {
     /// A structure (or a union, or an error).
     Structure(Structure),
@@ -142,8 +427,8 @@ pub enum ShapeKind {
         length: Range<u64>,
         /// A regular expression the whole value must match.
         pattern: Option<&'static str>,
-        /// The enum values, empty when the string is free.
-        enum_values: &'static [&'static str],
+        /// The enum values, none when the string is free.
+        enum_values: EnumValues,
     },
     /// A 32-bit integer.
     Integer(Range<i64>),
@@ -198,10 +483,10 @@ pub enum TimestampFormat {
 }
 
 /// A structure's members and traits.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Structure {
     /// Members, in model order.
-    pub members: &'static [Member],
+    pub members: Members,
     /// Whether exactly one member may be set.
     pub union: bool,
     /// Present when the structure is a modeled error.
@@ -210,9 +495,125 @@ pub struct Structure {
 
 impl Structure {
     /// The member called `name`.
-    pub fn member(&self, name: &str) -> Option<&'static Member> {
-        let members: &'static [Member] = self.members;
-        members.iter().find(|member| member.name == name)
+    pub fn member(&self, name: &str) -> Option<Member> {
+        self.members.into_iter().find(|member| member.name == name)
+    }
+}
+
+/// A structure's members, in model order.
+#[derive(Clone, Copy)]
+pub struct Members {
+    tables: &'static Tables,
+    span: Span,
+}
+
+/// Tables with nothing in them: where [`Members::default`] points.
+static EMPTY_TABLES: Tables = Tables {
+    strings: "",
+    operations: &[],
+    shapes: &[],
+    members: &[],
+    texts: &[],
+    shape_ids: &[],
+};
+
+impl Default for Members {
+    /// No members.
+    fn default() -> Self {
+        Self {
+            tables: &EMPTY_TABLES,
+            span: Span::EMPTY,
+        }
+    }
+}
+
+impl Members {
+    /// Each member, in model order.
+    pub fn iter(&self) -> MembersIter {
+        self.into_iter()
+    }
+
+    fn entries(&self) -> &'static [MemberEntry] {
+        let members: &'static [MemberEntry] = self.tables.members;
+        members.get(self.span.range()).unwrap_or_default()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.entries().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.entries().is_empty()
+    }
+}
+
+impl IntoIterator for Members {
+    type Item = Member;
+    type IntoIter = MembersIter;
+
+    fn into_iter(self) -> MembersIter {
+        MembersIter {
+            tables: self.tables,
+            entries: self.entries().iter(),
+        }
+    }
+}
+
+/// The iterator over [`Members`].
+pub struct MembersIter {
+    tables: &'static Tables,
+    entries: std::slice::Iter<'static, MemberEntry>,
+}
+
+impl Iterator for MembersIter {
+    type Item = Member;
+
+    fn next(&mut self) -> Option<Member> {
+        self.entries.next().map(|entry| self.tables.member(entry))
+    }
+}
+
+impl std::fmt::Debug for Members {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(*self).finish()
+    }
+}
+
+/// An enum's values, in model order.
+#[derive(Clone, Copy)]
+pub struct EnumValues {
+    tables: &'static Tables,
+    span: Span,
+}
+
+impl EnumValues {
+    /// Each value.
+    pub fn iter(&self) -> impl Iterator<Item = &'static str> {
+        let tables = self.tables;
+        let texts: &'static [Text] = tables.texts;
+        texts
+            .get(self.span.range())
+            .unwrap_or_default()
+            .iter()
+            .map(move |text| tables.text(*text))
+    }
+
+    /// Whether `value` is one of them.
+    pub fn contains(&self, value: &str) -> bool {
+        self.iter().any(|known| known == value)
+    }
+
+    /// Whether there are none: the string is free.
+    pub fn is_empty(&self) -> bool {
+        self.span.len == 0
+    }
+}
+
+impl std::fmt::Debug for EnumValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -228,7 +629,7 @@ pub struct ErrorInfo {
 }
 
 /// A member of a structure.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Member {
     /// The member's name, e.g. `KeyId`.
     pub name: &'static str,

@@ -24,7 +24,7 @@ pub trait Service: Send + Sync + 'static {
     fn call<'a>(
         &'a self,
         ctx: &'a RequestContext,
-        operation: &'static Operation,
+        operation: Operation,
         input: Value,
     ) -> BoxFuture<'a, Result<Value, ServiceError>>;
 }

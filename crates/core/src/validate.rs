@@ -149,8 +149,8 @@ fn check(
         } => {
             if let Value::String(text) = value {
                 check_length(text.chars().count(), length, path, value, sensitive, out);
-                if !enum_values.is_empty() && !enum_values.contains(&text.as_str()) {
-                    let set = enum_values.join(", ");
+                if !enum_values.is_empty() && !enum_values.contains(text) {
+                    let set = enum_values.iter().collect::<Vec<_>>().join(", ");
                     out.push(violation(
                         path,
                         value,
@@ -268,121 +268,123 @@ fn matches_pattern(pattern: &'static str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{HttpBinding, Location, Member, Operation, Shape, Structure};
+    use crate::model::Location;
+    use crate::model::build::{self, Kind, Member, Operation, Shape};
     use std::collections::BTreeMap;
+    use std::sync::LazyLock;
 
-    static SHAPES: &[Shape] = &[
-        Shape {
-            name: "Input",
-            sensitive: false,
-            kind: ShapeKind::Structure(Structure {
-                members: &[
-                    Member {
-                        name: "KeyId",
-                        target: 1,
-                        required: true,
-                        location: Location::Body,
-                        location_name: None,
-                        idempotency_token: false,
-                    },
-                    Member {
-                        name: "NumberOfBytes",
-                        target: 2,
-                        required: false,
-                        location: Location::Body,
-                        location_name: None,
-                        idempotency_token: false,
-                    },
-                    Member {
-                        name: "Plaintext",
-                        target: 3,
-                        required: false,
-                        location: Location::Body,
-                        location_name: None,
-                        idempotency_token: false,
-                    },
-                    Member {
-                        name: "Spec",
-                        target: 4,
-                        required: false,
-                        location: Location::Body,
-                        location_name: None,
-                        idempotency_token: false,
-                    },
-                ],
-                union: false,
-                error: None,
-            }),
-        },
-        Shape {
-            name: "KeyIdType",
-            sensitive: false,
-            kind: ShapeKind::String {
-                length: Range {
-                    min: Some(1),
-                    max: Some(8),
-                },
-                pattern: Some("[a-z]+"),
-                enum_values: &[],
-            },
-        },
-        Shape {
-            name: "NumberOfBytesType",
-            sensitive: false,
-            kind: ShapeKind::Integer(Range {
-                min: Some(1),
-                max: Some(1024),
-            }),
-        },
-        Shape {
-            name: "PlaintextType",
-            sensitive: true,
-            kind: ShapeKind::Blob {
-                length: Range {
-                    min: Some(1),
-                    max: Some(4),
+    fn shapes() -> Vec<Shape<'static>> {
+        vec![
+            Shape {
+                name: "Input",
+                sensitive: false,
+                kind: Kind::Structure {
+                    members: vec![
+                        Member {
+                            name: "KeyId",
+                            target: 1,
+                            required: true,
+                            location: Location::Body,
+                            location_name: None,
+                            idempotency_token: false,
+                        },
+                        Member {
+                            name: "NumberOfBytes",
+                            target: 2,
+                            required: false,
+                            location: Location::Body,
+                            location_name: None,
+                            idempotency_token: false,
+                        },
+                        Member {
+                            name: "Plaintext",
+                            target: 3,
+                            required: false,
+                            location: Location::Body,
+                            location_name: None,
+                            idempotency_token: false,
+                        },
+                        Member {
+                            name: "Spec",
+                            target: 4,
+                            required: false,
+                            location: Location::Body,
+                            location_name: None,
+                            idempotency_token: false,
+                        },
+                    ],
+                    union: false,
+                    error: None,
                 },
             },
-        },
-        Shape {
-            name: "SpecType",
-            sensitive: false,
-            kind: ShapeKind::String {
-                length: Range::ANY,
-                pattern: None,
-                enum_values: &["AES_256", "AES_128"],
+            Shape {
+                name: "KeyIdType",
+                sensitive: false,
+                kind: Kind::String {
+                    length: Range {
+                        min: Some(1),
+                        max: Some(8),
+                    },
+                    pattern: Some("[a-z]+"),
+                    enum_values: vec![],
+                },
             },
-        },
-    ];
+            Shape {
+                name: "NumberOfBytesType",
+                sensitive: false,
+                kind: Kind::Integer(Range {
+                    min: Some(1),
+                    max: Some(1024),
+                }),
+            },
+            Shape {
+                name: "PlaintextType",
+                sensitive: true,
+                kind: Kind::Blob {
+                    length: Range {
+                        min: Some(1),
+                        max: Some(4),
+                    },
+                },
+            },
+            Shape {
+                name: "SpecType",
+                sensitive: false,
+                kind: Kind::String {
+                    length: Range::ANY,
+                    pattern: None,
+                    enum_values: vec!["AES_256", "AES_128"],
+                },
+            },
+        ]
+    }
 
-    static OPERATIONS: &[Operation] = &[Operation {
-        name: "Op",
-        http: HttpBinding {
+    static MODEL: LazyLock<ServiceModel> = LazyLock::new(|| {
+        let operation = Operation {
+            name: "Op",
             method: "POST",
             request_uri: "/",
             response_code: 200,
-        },
-        input: Some(0),
-        output: None,
-        result_wrapper: None,
-        errors: &[],
-        anonymous: false,
-    }];
-
-    static MODEL: ServiceModel = ServiceModel {
-        name: "test",
-        service_id: "Test",
-        api_version: "2020-01-01",
-        endpoint_prefix: "test",
-        signing_name: "test",
-        target_prefix: Some("Test"),
-        json_version: Some("1.1"),
-        xml_namespace: None,
-        protocols: &[crate::model::Protocol::Json],
-        query_compatible: false,
-        operations: OPERATIONS,
-        shapes: SHAPES,
-    };
+            input: Some(0),
+            output: None,
+            result_wrapper: None,
+            errors: vec![],
+            anonymous: false,
+        };
+        ServiceModel {
+            name: "test",
+            service_id: "Test",
+            api_version: "2020-01-01",
+            endpoint_prefix: "test",
+            signing_name: "test",
+            target_prefix: Some("Test"),
+            json_version: Some("1.1"),
+            xml_namespace: None,
+            protocols: &[crate::model::Protocol::Json],
+            query_compatible: false,
+            tables: build::tables(&[operation], &shapes()).leak(),
+        }
+    });
 
     fn input(members: &[(&str, Value)]) -> Value {
         Value::Map(

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,947 +40,873 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AddTagsPOST/CancelQueryCreateChannelCreateDashboardCreateEventDataStoreCreateTrailDeleteChannelDeleteDashboardDeleteEventDataStoreDeleteResourcePolicyDeleteTrailDeregisterOrganizationDelegatedAdminDescribeQueryDescribeTrailsDisableFederationEnableFederationGenerateQueryGetChannelGetDashboardGetEventConfigurationGetEventDataStoreGetEventSelectorsGetImportGetInsightSelectorsGetQueryResultsGetResourcePolicyGetTrailGetTrailStatusListChannelsListDashboardsListEventDataStoresListImportFailuresListImportsListInsightsDataListInsightsMetricDataListPublicKeysListQueriesListTagsListTrailsLookupEventsPutEventConfigurationPutEventSelectorsPutInsightSelectorsPutResourcePolicyRegisterOrganizationDelegatedAdminRemoveTagsRestoreEventDataStoreSearchSampleQueriesStartDashboardRefreshStartEventDataStoreIngestionStartImportStartLoggingStartQueryStopEventDataStoreIngestionStopImportStopLoggingUpdateChannelUpdateDashboardUpdateEventDataStoreUpdateTrailAccessDeniedExceptionAccountHasOngoingImportExceptionAccountId\\d+AccountNotFoundExceptionAccountNotRegisteredExceptionAccountRegisteredExceptionAddTagsRequestResourceIdTagsListAddTagsResponseAdvancedEventSelectorNameFieldSelectorsAdvancedEventSelectorsAdvancedFieldSelectorFieldEqualsStartsWithEndsWithNotEqualsNotStartsWithNotEndsWithAdvancedFieldSelectorsAggregationConfigurationTemplatesEventCategoryAggregationConfigurationsBillingModeEXTENDABLE_RETENTION_PRICINGFIXED_RETENTION_PRICINGBooleanByteBufferCancelQueryRequestEventDataStoreQueryIdEventDataStoreOwnerAccountIdCancelQueryResponseQueryStatusCannotDelegateManagementAccountExceptionChannelChannelArnChannelARNInvalidExceptionChannelAlreadyExistsException^[a-zA-Z0-9._/\\-:]+$ChannelExistsForEDSExceptionChannelMaxLimitExceededExceptionChannelName^[a-zA-Z0-9._\\-]+$ChannelNotFoundExceptionChannelsCloudTrailARNInvalidExceptionCloudTrailAccessNotEnabledExceptionCloudTrailInvalidClientTokenIdExceptionCloudWatchLogsDeliveryUnavailableExceptionConcurrentModificationExceptionConflictExceptionContextKeySelectorTypeContextKeySelectorsCreateChannelRequestSourceDestinationsTagsCreateChannelResponseCreateDashboardRequestRefreshScheduleTerminationProtectionEnabledWidgetsCreateDashboardResponseDashboardArnCreateEventDataStoreRequestMultiRegionEnabledOrganizationEnabledRetentionPeriodKmsKeyIdStartIngestionCreateEventDataStoreResponseEventDataStoreArnStatusCreatedTimestampUpdatedTimestampCreateTrailRequestS3BucketNameS3KeyPrefixSnsTopicNameIncludeGlobalServiceEventsIsMultiRegionTrailEnableLogFileValidationCloudWatchLogsLogGroupArnCloudWatchLogsRoleArnIsOrganizationTrailCreateTrailResponseSnsTopicARNTrailARNLogFileValidationEnabledDashboardDetailDashboardName^[a-zA-Z0-9_\\-]+$DashboardStatusCREATINGCREATEDUPDATINGUPDATEDDELETINGDashboardTypeMANAGEDCUSTOMDashboardsDataResourceValuesDataResourceValuesDataResourcesDateDelegatedAdminAccountLimitExceededExceptionDeleteChannelRequestDeleteChannelResponseDeleteDashboardRequestDashboardIdDeleteDashboardResponseDeleteEventDataStoreRequestDeleteEventDataStoreResponseDeleteResourcePolicyRequestResourceArnDeleteResourcePolicyResponseDeleteTrailRequestDeleteTrailResponseDeliveryS3Uris3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?DeliveryStatusSUCCESSFAILEDFAILED_SIGNING_FILEPENDINGRESOURCE_NOT_FOUNDACCESS_DENIEDACCESS_DENIED_SIGNING_FILECANCELLEDUNKNOWNDeregisterOrganizationDelegatedAdminRequestDelegatedAdminAccountIdDeregisterOrganizationDelegatedAdminResponseDescribeQueryRequestQueryAliasRefreshIdDescribeQueryResponseQueryStringQueryStatisticsErrorMessagePromptDescribeTrailsRequesttrailNameListincludeShadowTrailsDescribeTrailsResponsetrailListDestinationLocationDestinationTypeEVENT_DATA_STOREAWS_SERVICEDisableFederationRequestDisableFederationResponseFederationStatusDoubleEnableFederationRequestFederationRoleArnEnableFederationResponseErrorCode^[\\w\\d\\s_.,\\-:\\[\\]]+$.*EventEventIdEventNameReadOnlyAccessKeyIdEventTimeEventSourceUsernameResourcesCloudTrailEventinsightEventCategoryAggregationDataEventDataStoreARNInvalidExceptionEventDataStoreAlreadyExistsExceptionEventDataStoreFederationEnabledExceptionEventDataStoreHasOngoingImportExceptionEventDataStoreKmsKeyIdEventDataStoreListEventDataStoreMaxLimitExceededExceptionEventDataStoreNameEventDataStoreNotFoundExceptionEventDataStoreStatusENABLEDPENDING_DELETIONSTARTING_INGESTIONSTOPPING_INGESTIONSTOPPED_INGESTIONEventDataStoreTerminationProtectedExceptionEventDataStores^[A-Za-z0-9_]+$EventSelectorReadWriteTypeIncludeManagementEventsExcludeManagementEventSourcesEventSelectors^[a-z0-9_-]+\\.amazonaws\\.com$EventsList^[a-zA-Z0-9._/\\-:@=\\+,\\.]+$ENABLINGDISABLINGDISABLEDGenerateQueryRequestGenerateQueryResponseQueryStatementGenerateResponseExceptionGetChannelRequestGetChannelResponseSourceConfigIngestionStatusGetDashboardRequestGetDashboardResponseLastRefreshIdLastRefreshFailureReasonGetEventConfigurationRequestTrailNameGetEventConfigurationResponseMaxEventSizeGetEventDataStoreRequestGetEventDataStoreResponsePartitionKeysGetEventSelectorsRequestGetEventSelectorsResponseGetImportRequestImportIdGetImportResponseImportSourceStartEventTimeEndEventTimeImportStatusImportStatisticsGetInsightSelectorsRequestGetInsightSelectorsResponseInsightSelectorsInsightsDestinationGetQueryResultsRequestNextTokenMaxQueryResultsGetQueryResultsResponseQueryResultRowsGetResourcePolicyRequestGetResourcePolicyResponseResourcePolicyDelegatedAdminResourcePolicyGetTrailRequestGetTrailResponseTrailGetTrailStatusRequestGetTrailStatusResponseIsLoggingLatestDeliveryErrorLatestNotificationErrorLatestDeliveryTimeLatestNotificationTimeStartLoggingTimeStopLoggingTimeLatestCloudWatchLogsDeliveryErrorLatestCloudWatchLogsDeliveryTimeLatestDigestDeliveryTimeLatestDigestDeliveryErrorLatestDeliveryAttemptTimeLatestNotificationAttemptTimeLatestNotificationAttemptSucceededLatestDeliveryAttemptSucceededTimeLoggingStartedTimeLoggingStoppedImportDestinationsImportFailureListImportFailureListItemErrorTypeLastUpdatedTimeImportFailureStatusRETRYSUCCEEDEDImportNotFoundExceptionS3PrefixesFoundPrefixesCompletedFilesCompletedEventsCompletedFailedEntriesINITIALIZINGIN_PROGRESSSTOPPEDCOMPLETEDImportsListImportsListItemInactiveEventDataStoreExceptionInactiveQueryExceptionLatestIngestionSuccessTimeLatestIngestionSuccessEventIDLatestIngestionErrorCodeLatestIngestionAttemptTimeLatestIngestionAttemptEventIDInsightNotEnabledExceptionInsightSelectorInsightTypeEventCategoriesApiCallRateInsightApiErrorRateInsightInsightsMetricDataTypeFillWithZerosNonZeroDataInsightsMetricMaxResultsInsightsMetricNextTokenInsightsMetricPeriodInsightsMetricValuesInsufficientDependencyServiceAccessPermissionExceptionInsufficientEncryptionPolicyExceptionInsufficientIAMAccessPermissionExceptionInsufficientS3BucketPolicyExceptionInsufficientSnsTopicPolicyExceptionIntegerInvalidCloudWatchLogsLogGroupArnExceptionInvalidCloudWatchLogsRoleArnExceptionInvalidDateRangeExceptionInvalidEventCategoryExceptionInvalidEventDataStoreCategoryExceptionInvalidEventDataStoreStatusExceptionInvalidEventSelectorsExceptionInvalidHomeRegionExceptionInvalidImportSourceExceptionInvalidInsightSelectorsExceptionInvalidKmsKeyIdExceptionInvalidLookupAttributesExceptionInvalidMaxResultsExceptionInvalidNextTokenExceptionInvalidParameterCombinationExceptionInvalidParameterExceptionInvalidQueryStatementExceptionInvalidQueryStatusExceptionInvalidS3BucketNameExceptionInvalidS3PrefixExceptionInvalidSnsTopicNameExceptionInvalidSourceExceptionInvalidTagParameterExceptionInvalidTimeRangeExceptionInvalidTokenExceptionInvalidTrailNameExceptionKmsExceptionKmsKeyDisabledExceptionKmsKeyNotFoundExceptionListChannelsMaxResultsCountListChannelsRequestMaxResultsListChannelsResponseListDashboardsMaxResultsCountListDashboardsRequestNamePrefixListDashboardsResponseListEventDataStoresMaxResultsCountListEventDataStoresRequestListEventDataStoresResponseListImportFailuresMaxResultsCountListImportFailuresRequestListImportFailuresResponseFailuresListImportsMaxResultsCountListImportsRequestListImportsResponseImportsListInsightsDataDimensionKeyListInsightsDataDimensionValueListInsightsDataDimensionsListInsightsDataMaxResultsCountListInsightsDataRequestInsightSourceDataTypeDimensionsStartTimeEndTimeListInsightsDataResponseEventsListInsightsDataTypeInsightsEventsListInsightsMetricDataRequestPeriodListInsightsMetricDataResponseTimestampsListPublicKeysRequestListPublicKeysResponsePublicKeyListListQueriesMaxResultsCountListQueriesRequestListQueriesResponseQueriesListTagsRequestResourceIdListListTagsResponseResourceTagListListTrailsRequestListTrailsResponseTrails^[a-zA-Z0-9._/\\-:*]+$LongLookupAttributeAttributeKeyAttributeValueLookupAttributeKeyResourceTypeResourceNameLookupAttributeValueLookupAttributesListLookupEventsRequestLookupAttributesLookupEventsResponseMaxConcurrentQueriesExceptionStandardLargeMaximumNumberOfTrailsExceededExceptionNoManagementAccountSLRExistsExceptionNotOrganizationManagementAccountExceptionNotOrganizationMasterAccountExceptionOperationNotPermittedExceptionOperatorOperatorTargetListOperatorTargetListMemberOperatorValue.+OrganizationNotInAllFeaturesModeExceptionOrganizationsNotInUseExceptionPaginationTokenPartitionKeyPartitionKeyListPartitionKeyName[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*PartitionKeyType^[ -~\\n]*$PublicKeyValueValidityStartTimeValidityEndTimeFingerprintPutEventConfigurationRequestPutEventConfigurationResponsePutEventSelectorsRequestPutEventSelectorsResponsePutInsightSelectorsRequestPutInsightSelectorsResponsePutResourcePolicyRequestPutResourcePolicyResponseQueryCreationTime^[a-zA-Z][a-zA-Z0-9._\\-]*$QueryIdNotFoundExceptionQueryParameterQueryParameterKey^[a-zA-Z0-9._/\\-:$]+$QueryParameterValueQueryParameterValuesQueryParametersQueryResultColumnQueryResultKeyQueryResultRowQueryResultValue(?s).*ResultsCountTotalResultsCountBytesScannedQueryStatisticsForDescribeQueryEventsMatchedEventsScannedExecutionTimeInMillisQUEUEDRUNNINGFINISHEDTIMED_OUTWriteOnlyAllFrequencyTimeOfDayRefreshScheduleFrequencyUnitRefreshScheduleFrequencyUnitHOURSDAYSRefreshScheduleFrequencyValueRefreshScheduleStatusRegisterOrganizationDelegatedAdminRequestMemberAccountIdRegisterOrganizationDelegatedAdminResponseRemoveTagsRequestRemoveTagsResponseRequestWidgetViewPropertiesRequestWidgetListResourceResourceARNNotValidExceptionResourceListResourceNotFoundExceptionResourcePolicyNotFoundExceptionResourcePolicyNotValidExceptionResourceTagResourceTypeNotSupportedExceptionRestoreEventDataStoreRequestRestoreEventDataStoreResponseS3BucketDoesNotExistExceptionS3ImportSourceS3LocationUriS3BucketRegionS3BucketAccessRoleArnSampleQueryDescriptionSampleQueryNameSampleQueryRelevanceSampleQuerySQLSearchSampleQueriesMaxResultsSearchSampleQueriesRequestSearchPhraseSearchSampleQueriesResponseSearchResultsSearchSampleQueriesSearchPhraseSearchSampleQueriesSearchResultDescriptionSQLRelevanceSearchSampleQueriesSearchResultsSelectorField[\\w|\\d|\\.|_]+SelectorNameServiceQuotaExceededExceptionApplyToAllRegionsSourceEventCategoriesSourceEventCategoryManagementStartDashboardRefreshRequestStartDashboardRefreshResponseStartEventDataStoreIngestionRequestStartEventDataStoreIngestionResponseStartImportRequestStartImportResponseStartLoggingRequestStartLoggingResponseStartQueryRequestStartQueryResponseStopEventDataStoreIngestionRequestStopEventDataStoreIngestionResponseStopImportRequestStopImportResponseStopLoggingRequestStopLoggingResponseStringTagKeyTagKeyTagValueTagsLimitExceededExceptionTemplateAPI_ACTIVITYRESOURCE_ACCESSUSER_ACTIONSThrottlingException^[0-9]{2}:[0-9]{2}HomeRegionHasCustomEventSelectorsHasInsightSelectorsTrailAlreadyExistsExceptionTrailInfoTrailListTrailNameListTrailNotFoundExceptionTrailNotProvidedExceptionTagContextRequestContextUUID^[a-f0-9\\-]+$UnsupportedOperationExceptionUpdateChannelRequestUpdateChannelResponseUpdateDashboardRequestUpdateDashboardResponseUpdateEventDataStoreRequestUpdateEventDataStoreResponseUpdateTrailRequestUpdateTrailResponseViewPropertiesKeyViewPropertiesMapViewPropertiesValue^[a-zA-Z0-9._\\- ]+$WidgetWidgetList";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AddTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AddTags"
+    OperationEntry {
+        name: text(0, 7),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(6),
         output: Some(7),
         result_wrapper: None,
-        errors: &[
-            300, 29, 88, 21, 306, 349, 187, 184, 144, 97, 27, 367, 241, 240, 238, 34,
-        ],
+        errors: Span::new(0, 16),
         anonymous: false,
     },
-    Operation {
-        name: "CancelQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CancelQuery"
+    OperationEntry {
+        name: text(12, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(17),
         output: Some(18),
         result_wrapper: None,
-        errors: &[88, 97, 144, 145, 177, 267, 241, 367, 238, 34],
+        errors: Span::new(16, 10),
         anonymous: false,
     },
-    Operation {
-        name: "CreateChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateChannel"
+    OperationEntry {
+        name: text(23, 13),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(37),
         output: Some(38),
         result_wrapper: None,
-        errors: &[25, 183, 22, 88, 97, 166, 144, 177, 184, 349, 241, 367],
+        errors: Span::new(26, 12),
         anonymous: false,
     },
-    Operation {
-        name: "CreateDashboard",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateDashboard"
+    OperationEntry {
+        name: text(36, 15),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(39),
         output: Some(40),
         result_wrapper: None,
-        errors: &[34, 184, 97, 144, 157, 178, 324, 367],
+        errors: Span::new(38, 8),
         anonymous: false,
     },
-    Operation {
-        name: "CreateEventDataStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateEventDataStore"
+    OperationEntry {
+        name: text(51, 20),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(41),
         output: Some(42),
         result_wrapper: None,
-        errors: &[
-            89, 95, 168, 177, 184, 241, 367, 34, 157, 172, 190, 188, 30, 156, 240, 247, 246, 238,
-            354,
-        ],
+        errors: Span::new(46, 19),
         anonymous: false,
     },
-    Operation {
-        name: "CreateTrail",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateTrail"
+    OperationEntry {
+        name: text(71, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(43),
         output: Some(44),
         result_wrapper: None,
-        errors: &[
-            236, 358, 310, 159, 160, 157, 180, 181, 182, 172, 187, 363, 349, 176, 177, 190, 189,
-            188, 162, 163, 32, 184, 367, 241, 30, 156, 240, 247, 246, 238, 31, 34, 354,
-        ],
+        errors: Span::new(65, 33),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteChannel"
+    OperationEntry {
+        name: text(82, 13),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(56),
         output: Some(57),
         result_wrapper: None,
-        errors: &[21, 27, 241, 367],
+        errors: Span::new(98, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDashboard",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDashboard"
+    OperationEntry {
+        name: text(95, 15),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(58),
         output: Some(59),
         result_wrapper: None,
-        errors: &[34, 300, 367],
+        errors: Span::new(102, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteEventDataStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteEventDataStore"
+    OperationEntry {
+        name: text(110, 20),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(60),
         output: Some(61),
         result_wrapper: None,
-        errors: &[
-            88, 97, 99, 92, 144, 177, 241, 367, 240, 238, 24, 156, 34, 91,
-        ],
+        errors: Span::new(105, 14),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteResourcePolicy"
+    OperationEntry {
+        name: text(130, 20),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(62),
         output: Some(63),
         result_wrapper: None,
-        errors: &[296, 300, 302, 306, 34, 241, 367],
+        errors: Span::new(119, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteTrail",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteTrail"
+    OperationEntry {
+        name: text(150, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(64),
         output: Some(65),
         result_wrapper: None,
-        errors: &[362, 187, 29, 34, 354, 169, 367, 241, 240, 238, 156],
+        errors: Span::new(126, 11),
         anonymous: false,
     },
-    Operation {
-        name: "DeregisterOrganizationDelegatedAdmin",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeregisterOrganizationDelegatedAdmin"
+    OperationEntry {
+        name: text(161, 36),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(68),
         output: Some(69),
         result_wrapper: None,
-        errors: &[3, 4, 30, 34, 156, 177, 239, 246, 247, 367, 241],
+        errors: Span::new(137, 11),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeQuery"
+    OperationEntry {
+        name: text(197, 13),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(70),
         output: Some(71),
         result_wrapper: None,
-        errors: &[88, 97, 144, 177, 267, 241, 367, 238],
+        errors: Span::new(148, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeTrails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeTrails"
+    OperationEntry {
+        name: text(210, 14),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(72),
         output: Some(73),
         result_wrapper: None,
-        errors: &[367, 241, 187, 29, 238],
+        errors: Span::new(156, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DisableFederation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableFederation"
+    OperationEntry {
+        name: text(224, 17),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(77),
         output: Some(78),
         result_wrapper: None,
-        errors: &[
-            88, 97, 177, 144, 241, 367, 30, 156, 240, 238, 247, 246, 33, 0,
-        ],
+        errors: Span::new(161, 14),
         anonymous: false,
     },
-    Operation {
-        name: "EnableFederation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableFederation"
+    OperationEntry {
+        name: text(241, 16),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(80),
         output: Some(81),
         result_wrapper: None,
-        errors: &[
-            88, 97, 177, 144, 241, 367, 30, 156, 240, 238, 247, 246, 33, 0, 91,
-        ],
+        errors: Span::new(175, 15),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateQuery"
+    OperationEntry {
+        name: text(257, 13),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(109),
         output: Some(110),
         result_wrapper: None,
-        errors: &[88, 97, 144, 177, 111, 241, 367, 238],
+        errors: Span::new(190, 8),
         anonymous: false,
     },
-    Operation {
-        name: "GetChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetChannel"
+    OperationEntry {
+        name: text(270, 10),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(112),
         output: Some(113),
         result_wrapper: None,
-        errors: &[21, 27, 241, 367],
+        errors: Span::new(198, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetDashboard",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDashboard"
+    OperationEntry {
+        name: text(280, 12),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(114),
         output: Some(115),
         result_wrapper: None,
-        errors: &[300, 367],
+        errors: Span::new(202, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetEventConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetEventConfiguration"
+    OperationEntry {
+        name: text(292, 21),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(116),
         output: Some(117),
         result_wrapper: None,
-        errors: &[362, 187, 29, 367, 241, 88, 97, 167, 177, 166, 238, 176],
+        errors: Span::new(204, 12),
         anonymous: false,
     },
-    Operation {
-        name: "GetEventDataStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetEventDataStore"
+    OperationEntry {
+        name: text(313, 17),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(118),
         output: Some(119),
         result_wrapper: None,
-        errors: &[88, 97, 177, 241, 367, 238],
+        errors: Span::new(216, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetEventSelectors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetEventSelectors"
+    OperationEntry {
+        name: text(330, 17),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(120),
         output: Some(121),
         result_wrapper: None,
-        errors: &[362, 187, 29, 367, 241, 238],
+        errors: Span::new(222, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetImport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetImport"
+    OperationEntry {
+        name: text(347, 9),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(122),
         output: Some(123),
         result_wrapper: None,
-        errors: &[138, 177, 241, 367],
+        errors: Span::new(228, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetInsightSelectors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetInsightSelectors"
+    OperationEntry {
+        name: text(356, 19),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(124),
         output: Some(125),
         result_wrapper: None,
-        errors: &[177, 176, 362, 187, 29, 367, 241, 147, 238, 354],
+        errors: Span::new(232, 10),
         anonymous: false,
     },
-    Operation {
-        name: "GetQueryResults",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetQueryResults"
+    OperationEntry {
+        name: text(375, 15),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(126),
         output: Some(127),
         result_wrapper: None,
-        errors: &[88, 97, 144, 174, 175, 177, 267, 157, 241, 367, 238],
+        errors: Span::new(242, 11),
         anonymous: false,
     },
-    Operation {
-        name: "GetResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetResourcePolicy"
+    OperationEntry {
+        name: text(390, 17),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(128),
         output: Some(129),
         result_wrapper: None,
-        errors: &[296, 300, 302, 306, 241, 367],
+        errors: Span::new(253, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetTrail",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetTrail"
+    OperationEntry {
+        name: text(407, 8),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(130),
         output: Some(131),
         result_wrapper: None,
-        errors: &[29, 362, 187, 367, 241],
+        errors: Span::new(259, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetTrailStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetTrailStatus"
+    OperationEntry {
+        name: text(415, 14),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(132),
         output: Some(133),
         result_wrapper: None,
-        errors: &[29, 362, 187, 367, 241],
+        errors: Span::new(264, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListChannels",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListChannels"
+    OperationEntry {
+        name: text(429, 12),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(192),
         output: Some(193),
         result_wrapper: None,
-        errors: &[175, 241, 367],
+        errors: Span::new(269, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListDashboards",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListDashboards"
+    OperationEntry {
+        name: text(441, 14),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(195),
         output: Some(196),
         result_wrapper: None,
-        errors: &[367],
+        errors: Span::new(272, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListEventDataStores",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListEventDataStores"
+    OperationEntry {
+        name: text(455, 19),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(198),
         output: Some(199),
         result_wrapper: None,
-        errors: &[174, 175, 241, 367, 238],
+        errors: Span::new(273, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListImportFailures",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListImportFailures"
+    OperationEntry {
+        name: text(474, 18),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(201),
         output: Some(202),
         result_wrapper: None,
-        errors: &[175, 241, 367, 177],
+        errors: Span::new(278, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListImports",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListImports"
+    OperationEntry {
+        name: text(492, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(204),
         output: Some(205),
         result_wrapper: None,
-        errors: &[88, 175, 177, 241, 367],
+        errors: Span::new(282, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListInsightsData",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListInsightsData"
+    OperationEntry {
+        name: text(503, 16),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(210),
         output: Some(211),
         result_wrapper: None,
-        errors: &[177, 241, 367],
+        errors: Span::new(287, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListInsightsMetricData",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListInsightsMetricData"
+    OperationEntry {
+        name: text(519, 22),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(213),
         output: Some(214),
         result_wrapper: None,
-        errors: &[177, 187, 241, 367],
+        errors: Span::new(290, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListPublicKeys",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPublicKeys"
+    OperationEntry {
+        name: text(541, 14),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(215),
         output: Some(216),
         result_wrapper: None,
-        errors: &[185, 367, 241, 186],
+        errors: Span::new(294, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListQueries",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListQueries"
+    OperationEntry {
+        name: text(555, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(218),
         output: Some(219),
         result_wrapper: None,
-        errors: &[88, 97, 144, 164, 174, 175, 177, 179, 241, 367, 238],
+        errors: Span::new(298, 11),
         anonymous: false,
     },
-    Operation {
-        name: "ListTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTags"
+    OperationEntry {
+        name: text(566, 8),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(220),
         output: Some(221),
         result_wrapper: None,
-        errors: &[300, 29, 88, 21, 306, 187, 144, 97, 367, 241, 186, 238],
+        errors: Span::new(309, 12),
         anonymous: false,
     },
-    Operation {
-        name: "ListTrails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTrails"
+    OperationEntry {
+        name: text(574, 10),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(222),
         output: Some(223),
         result_wrapper: None,
-        errors: &[367, 241],
+        errors: Span::new(321, 2),
         anonymous: false,
     },
-    Operation {
-        name: "LookupEvents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "LookupEvents"
+    OperationEntry {
+        name: text(584, 12),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(230),
         output: Some(231),
         result_wrapper: None,
-        errors: &[173, 185, 174, 175, 165, 367, 241],
+        errors: Span::new(323, 7),
         anonymous: false,
     },
-    Operation {
-        name: "PutEventConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutEventConfiguration"
+    OperationEntry {
+        name: text(596, 21),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(256),
         output: Some(257),
         result_wrapper: None,
-        errors: &[
-            362, 187, 29, 176, 169, 88, 97, 167, 166, 144, 367, 241, 354, 177, 34, 240, 238, 156,
-            158,
-        ],
+        errors: Span::new(330, 19),
         anonymous: false,
     },
-    Operation {
-        name: "PutEventSelectors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutEventSelectors"
+    OperationEntry {
+        name: text(617, 17),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(258),
         output: Some(259),
         result_wrapper: None,
-        errors: &[362, 187, 29, 169, 168, 34, 354, 367, 241, 240, 238, 156],
+        errors: Span::new(349, 12),
         anonymous: false,
     },
-    Operation {
-        name: "PutInsightSelectors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutInsightSelectors"
+    OperationEntry {
+        name: text(634, 19),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(260),
         output: Some(261),
         result_wrapper: None,
-        errors: &[
-            177, 176, 362, 187, 29, 169, 171, 159, 157, 310, 188, 367, 241, 240, 238, 354,
-        ],
+        errors: Span::new(361, 16),
         anonymous: false,
     },
-    Operation {
-        name: "PutResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutResourcePolicy"
+    OperationEntry {
+        name: text(653, 17),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(262),
         output: Some(263),
         result_wrapper: None,
-        errors: &[296, 303, 300, 306, 34, 241, 367],
+        errors: Span::new(377, 7),
         anonymous: false,
     },
-    Operation {
-        name: "RegisterOrganizationDelegatedAdmin",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RegisterOrganizationDelegatedAdmin"
+    OperationEntry {
+        name: text(670, 34),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(289),
         output: Some(290),
         result_wrapper: None,
-        errors: &[5, 3, 156, 177, 19, 30, 34, 55, 239, 246, 247, 367, 241, 158],
+        errors: Span::new(384, 14),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveTags"
+    OperationEntry {
+        name: text(704, 10),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(291),
         output: Some(292),
         result_wrapper: None,
-        errors: &[
-            300, 29, 88, 21, 306, 187, 184, 144, 97, 27, 367, 241, 240, 238, 34,
-        ],
+        errors: Span::new(398, 15),
         anonymous: false,
     },
-    Operation {
-        name: "RestoreEventDataStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RestoreEventDataStore"
+    OperationEntry {
+        name: text(714, 21),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(307),
         output: Some(308),
         result_wrapper: None,
-        errors: &[88, 97, 95, 167, 177, 241, 367, 30, 156, 247, 240, 238, 246],
+        errors: Span::new(413, 13),
         anonymous: false,
     },
-    Operation {
-        name: "SearchSampleQueries",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SearchSampleQueries"
+    OperationEntry {
+        name: text(735, 19),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(317),
         output: Some(318),
         result_wrapper: None,
-        errors: &[177, 367, 241],
+        errors: Span::new(426, 3),
         anonymous: false,
     },
-    Operation {
-        name: "StartDashboardRefresh",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartDashboardRefresh"
+    OperationEntry {
+        name: text(754, 21),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(329),
         output: Some(330),
         result_wrapper: None,
-        errors: &[300, 97, 144, 324, 367],
+        errors: Span::new(429, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StartEventDataStoreIngestion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartEventDataStoreIngestion"
+    OperationEntry {
+        name: text(775, 28),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(331),
         output: Some(332),
         result_wrapper: None,
-        errors: &[88, 97, 167, 177, 166, 241, 367, 240, 238, 156, 34],
+        errors: Span::new(434, 11),
         anonymous: false,
     },
-    Operation {
-        name: "StartImport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartImport"
+    OperationEntry {
+        name: text(803, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(333),
         output: Some(334),
         result_wrapper: None,
-        errors: &[
-            1, 88, 97, 167, 166, 144, 170, 138, 177, 157, 241, 367, 241, 367,
-        ],
+        errors: Span::new(445, 14),
         anonymous: false,
     },
-    Operation {
-        name: "StartLogging",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartLogging"
+    OperationEntry {
+        name: text(814, 12),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(335),
         output: Some(336),
         result_wrapper: None,
-        errors: &[29, 34, 354, 362, 187, 169, 367, 241, 240, 238, 156],
+        errors: Span::new(459, 11),
         anonymous: false,
     },
-    Operation {
-        name: "StartQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartQuery"
+    OperationEntry {
+        name: text(826, 10),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(337),
         output: Some(338),
         result_wrapper: None,
-        errors: &[
-            88, 97, 144, 177, 178, 232, 157, 181, 180, 159, 310, 241, 367, 238,
-        ],
+        errors: Span::new(470, 14),
         anonymous: false,
     },
-    Operation {
-        name: "StopEventDataStoreIngestion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopEventDataStoreIngestion"
+    OperationEntry {
+        name: text(836, 27),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(339),
         output: Some(340),
         result_wrapper: None,
-        errors: &[88, 97, 167, 177, 166, 241, 367, 240, 238, 156, 34],
+        errors: Span::new(484, 11),
         anonymous: false,
     },
-    Operation {
-        name: "StopImport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopImport"
+    OperationEntry {
+        name: text(863, 10),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(341),
         output: Some(342),
         result_wrapper: None,
-        errors: &[138, 177, 241, 367],
+        errors: Span::new(495, 4),
         anonymous: false,
     },
-    Operation {
-        name: "StopLogging",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopLogging"
+    OperationEntry {
+        name: text(873, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(343),
         output: Some(344),
         result_wrapper: None,
-        errors: &[362, 187, 29, 34, 354, 169, 367, 241, 240, 238, 156],
+        errors: Span::new(499, 11),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateChannel"
+    OperationEntry {
+        name: text(884, 13),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(368),
         output: Some(369),
         result_wrapper: None,
-        errors: &[21, 27, 22, 88, 97, 166, 144, 177, 241, 367],
+        errors: Span::new(510, 10),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateDashboard",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateDashboard"
+    OperationEntry {
+        name: text(897, 15),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(370),
         output: Some(371),
         result_wrapper: None,
-        errors: &[34, 300, 97, 144, 157, 178, 324, 367],
+        errors: Span::new(520, 8),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateEventDataStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateEventDataStore"
+    OperationEntry {
+        name: text(912, 20),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(372),
         output: Some(373),
         result_wrapper: None,
-        errors: &[
-            89, 88, 97, 168, 171, 92, 144, 177, 241, 367, 157, 172, 190, 188, 30, 156, 247, 240,
-            238, 246, 34, 354,
-        ],
+        errors: Span::new(528, 22),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateTrail",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateTrail"
+    OperationEntry {
+        name: text(932, 11),
+        method: text(7, 4),
+        request_uri: text(11, 1),
+        response_code: 200,
         input: Some(374),
         output: Some(375),
         result_wrapper: None,
-        errors: &[
-            310, 159, 160, 157, 362, 180, 181, 182, 172, 187, 363, 168, 29, 34, 354, 176, 169, 190,
-            189, 188, 162, 163, 32, 367, 241, 30, 156, 247, 240, 246, 238, 31, 177,
-        ],
+        errors: Span::new(550, 33),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AccessDeniedException"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(943, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(943, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 1
+    // 1 "AccountHasOngoingImportException"
     shape(
-        "AccountHasOngoingImportException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(964, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCOUNT_HAS_ONGOING_IMPORT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(964, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 2
+    // 2 "AccountId"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(996, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(16),
             },
-            pattern: Some("\\d+"),
-            enum_values: &[],
+            pattern: Some(text(1005, 3)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 3
+    // 3 "AccountNotFoundException"
     shape(
-        "AccountNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1008, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCOUNT_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1008, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 4
+    // 4 "AccountNotRegisteredException"
     shape(
-        "AccountNotRegisteredException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1032, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCOUNT_NOT_REGISTERED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1032, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 5
+    // 5 "AccountRegisteredException"
     shape(
-        "AccountRegisteredException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1061, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCOUNT_REGISTERED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1061, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 6
+    // 6 "AddTagsRequest"
     shape(
-        "AddTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 345, true),
-                member("TagsList", 350, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 7
-    shape(
-        "AddTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 8
-    shape(
-        "AdvancedEventSelector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 323, false),
-                member("FieldSelectors", 11, true),
-            ],
+        text(1087, 14),
+        KindEntry::Structure {
+            members: Span::new(0, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 9
+    // 7 "AddTagsResponse"
     shape(
-        "AdvancedEventSelectors",
-        ShapeKind::List {
+        text(1119, 15),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 8 "AdvancedEventSelector"
+    shape(
+        text(1134, 21),
+        KindEntry::Structure {
+            members: Span::new(2, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 9 "AdvancedEventSelectors"
+    shape(
+        text(1173, 22),
+        KindEntry::List {
             member: 8,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 10
+    // 10 "AdvancedFieldSelector"
     shape(
-        "AdvancedFieldSelector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Field", 322, true),
-                member("Equals", 242, false),
-                member("StartsWith", 242, false),
-                member("EndsWith", 242, false),
-                member("NotEquals", 242, false),
-                member("NotStartsWith", 242, false),
-                member("NotEndsWith", 242, false),
-            ],
+        text(1195, 21),
+        KindEntry::Structure {
+            members: Span::new(4, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 11
+    // 11 "AdvancedFieldSelectors"
     shape(
-        "AdvancedFieldSelectors",
-        ShapeKind::List {
+        text(1278, 22),
+        KindEntry::List {
             member: 10,
             member_name: None,
             length: Range {
@@ -985,22 +915,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 12
+    // 12 "AggregationConfiguration"
     shape(
-        "AggregationConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Templates", 352, true),
-                member("EventCategory", 86, true),
-            ],
+        text(1300, 24),
+        KindEntry::Structure {
+            members: Span::new(11, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 13
+    // 13 "AggregationConfigurations"
     shape(
-        "AggregationConfigurations",
-        ShapeKind::List {
+        text(1346, 25),
+        KindEntry::List {
             member: 12,
             member_name: None,
             length: Range {
@@ -1009,208 +936,248 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 14
+    // 14 "BillingMode"
     shape(
-        "BillingMode",
-        ShapeKind::String {
+        text(1371, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EXTENDABLE_RETENTION_PRICING", "FIXED_RETENTION_PRICING"],
+            enum_values: Span::new(0, 2),
         },
     ),
-    // 15
-    shape("Boolean", ShapeKind::Boolean),
-    // 16
-    shape("ByteBuffer", ShapeKind::Blob { length: Range::ANY }),
-    // 17
+    // 15 "Boolean"
+    shape(text(1433, 7), KindEntry::Boolean),
+    // 16 "ByteBuffer"
+    shape(text(1440, 10), KindEntry::Blob { length: Range::ANY }),
+    // 17 "CancelQueryRequest"
     shape(
-        "CancelQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStore", 90, false),
-                member("QueryId", 366, true),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(1450, 18),
+        KindEntry::Structure {
+            members: Span::new(13, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 18
+    // 18 "CancelQueryResponse"
     shape(
-        "CancelQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryId", 366, true),
-                member("QueryStatus", 281, true),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(1517, 19),
+        KindEntry::Structure {
+            members: Span::new(16, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "CannotDelegateManagementAccountException"
     shape(
-        "CannotDelegateManagementAccountException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1547, 40),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CANNOT_DELEGATE_MANAGEMENT_ACCOUNT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1547, 40),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 20
+    // 20 "Channel"
     shape(
-        "Channel",
-        ShapeKind::Structure(Structure {
-            members: &[member("ChannelArn", 23, false), member("Name", 26, false)],
+        text(1587, 7),
+        KindEntry::Structure {
+            members: Span::new(19, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 21
+    // 21 "ChannelARNInvalidException"
     shape(
-        "ChannelARNInvalidException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1604, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CHANNEL_ARN_INVALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1604, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 22
+    // 22 "ChannelAlreadyExistsException"
     shape(
-        "ChannelAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1630, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CHANNEL_ALREADY_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1630, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 23
+    // 23 "ChannelArn"
     shape(
-        "ChannelArn",
-        ShapeKind::String {
+        text(1594, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(1659, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 24
+    // 24 "ChannelExistsForEDSException"
     shape(
-        "ChannelExistsForEDSException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1679, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CHANNEL_EXISTS_FOR_EDS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1679, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 25
+    // 25 "ChannelMaxLimitExceededException"
     shape(
-        "ChannelMaxLimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1707, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CHANNEL_MAX_LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1707, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 26
+    // 26 "ChannelName"
     shape(
-        "ChannelName",
-        ShapeKind::String {
+        text(1739, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9._\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1750, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 27
+    // 27 "ChannelNotFoundException"
     shape(
-        "ChannelNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1768, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CHANNEL_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1768, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 28
+    // 28 "Channels"
     shape(
-        "Channels",
-        ShapeKind::List {
+        text(1792, 8),
+        KindEntry::List {
             member: 20,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 29
+    // 29 "CloudTrailARNInvalidException"
     shape(
-        "CloudTrailARNInvalidException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1800, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CLOUD_TRAIL_ARN_INVALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1800, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 30
+    // 30 "CloudTrailAccessNotEnabledException"
     shape(
-        "CloudTrailAccessNotEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1829, 35),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CLOUD_TRAIL_ACCESS_NOT_ENABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1829, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 31
+    // 31 "CloudTrailInvalidClientTokenIdException"
     shape(
-        "CloudTrailInvalidClientTokenIdException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1864, 39),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CLOUD_TRAIL_INVALID_CLIENT_TOKEN_ID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1864, 39),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 32
+    // 32 "CloudWatchLogsDeliveryUnavailableException"
     shape(
-        "CloudWatchLogsDeliveryUnavailableException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1903, 42),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CLOUD_WATCH_LOGS_DELIVERY_UNAVAILABLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1903, 42),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 33
+    // 33 "ConcurrentModificationException"
     shape(
-        "ConcurrentModificationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1945, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CONCURRENT_MODIFICATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1945, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 34
+    // 34 "ConflictException"
     shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1976, 17),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1976, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 35
+    // 35 "ContextKeySelector"
     shape(
-        "ContextKeySelector",
-        ShapeKind::Structure(Structure {
-            members: &[member("Type", 365, true), member("Equals", 243, true)],
+        text(1993, 18),
+        KindEntry::Structure {
+            members: Span::new(21, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 36
+    // 36 "ContextKeySelectors"
     shape(
-        "ContextKeySelectors",
-        ShapeKind::List {
+        text(2015, 19),
+        KindEntry::List {
             member: 35,
             member_name: None,
             length: Range {
@@ -1219,466 +1186,364 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 37
+    // 37 "CreateChannelRequest"
     shape(
-        "CreateChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 26, true),
-                member("Source", 325, true),
-                member("Destinations", 76, true),
-                member("Tags", 350, false),
-            ],
+        text(2034, 20),
+        KindEntry::Structure {
+            members: Span::new(23, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 38
-    shape(
-        "CreateChannelResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ChannelArn", 23, false),
-                member("Name", 26, false),
-                member("Source", 325, false),
-                member("Destinations", 76, false),
-                member("Tags", 350, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 39
-    shape(
-        "CreateDashboardRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 47, true),
-                member("RefreshSchedule", 284, false),
-                member("TagsList", 350, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("Widgets", 294, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 40
-    shape(
-        "CreateDashboardResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardArn", 45, false),
-                member("Name", 47, false),
-                member("Type", 49, false),
-                member("Widgets", 380, false),
-                member("TagsList", 350, false),
-                member("RefreshSchedule", 284, false),
-                member("TerminationProtectionEnabled", 353, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 41
-    shape(
-        "CreateEventDataStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 96, true),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("TagsList", 350, false),
-                member("KmsKeyId", 93, false),
-                member("StartIngestion", 15, false),
-                member("BillingMode", 14, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 42
-    shape(
-        "CreateEventDataStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("Name", 96, false),
-                member("Status", 98, false),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("TagsList", 350, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("KmsKeyId", 93, false),
-                member("BillingMode", 14, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 43
-    shape(
-        "CreateTrailRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 345, true),
-                member("S3BucketName", 345, true),
-                member("S3KeyPrefix", 345, false),
-                member("SnsTopicName", 345, false),
-                member("IncludeGlobalServiceEvents", 15, false),
-                member("IsMultiRegionTrail", 15, false),
-                member("EnableLogFileValidation", 15, false),
-                member("CloudWatchLogsLogGroupArn", 345, false),
-                member("CloudWatchLogsRoleArn", 345, false),
-                member("KmsKeyId", 345, false),
-                member("IsOrganizationTrail", 15, false),
-                member("TagsList", 350, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 44
-    shape(
-        "CreateTrailResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 345, false),
-                member("S3BucketName", 345, false),
-                member("S3KeyPrefix", 345, false),
-                member("SnsTopicName", 345, false),
-                member("SnsTopicARN", 345, false),
-                member("IncludeGlobalServiceEvents", 15, false),
-                member("IsMultiRegionTrail", 15, false),
-                member("TrailARN", 345, false),
-                member("LogFileValidationEnabled", 15, false),
-                member("CloudWatchLogsLogGroupArn", 345, false),
-                member("CloudWatchLogsRoleArn", 345, false),
-                member("KmsKeyId", 345, false),
-                member("IsOrganizationTrail", 15, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 45
-    shape(
-        "DashboardArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("^[a-zA-Z0-9._/\\-:]+$"),
-            enum_values: &[],
         },
     ),
-    // 46
+    // 38 "CreateChannelResponse"
     shape(
-        "DashboardDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("DashboardArn", 45, false), member("Type", 49, false)],
+        text(2076, 21),
+        KindEntry::Structure {
+            members: Span::new(27, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 47
+    // 39 "CreateDashboardRequest"
     shape(
-        "DashboardName",
-        ShapeKind::String {
+        text(2097, 22),
+        KindEntry::Structure {
+            members: Span::new(32, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 40 "CreateDashboardResponse"
+    shape(
+        text(2169, 23),
+        KindEntry::Structure {
+            members: Span::new(37, 7),
+            union: false,
+            error: None,
+        },
+    ),
+    // 41 "CreateEventDataStoreRequest"
+    shape(
+        text(2204, 27),
+        KindEntry::Structure {
+            members: Span::new(44, 10),
+            union: false,
+            error: None,
+        },
+    ),
+    // 42 "CreateEventDataStoreResponse"
+    shape(
+        text(2305, 28),
+        KindEntry::Structure {
+            members: Span::new(54, 13),
+            union: false,
+            error: None,
+        },
+    ),
+    // 43 "CreateTrailRequest"
+    shape(
+        text(2388, 18),
+        KindEntry::Structure {
+            members: Span::new(67, 12),
+            union: false,
+            error: None,
+        },
+    ),
+    // 44 "CreateTrailResponse"
+    shape(
+        text(2573, 19),
+        KindEntry::Structure {
+            members: Span::new(79, 13),
+            union: false,
+            error: None,
+        },
+    ),
+    // 45 "DashboardArn"
+    shape(
+        text(2192, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(1659, 20)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 46 "DashboardDetail"
+    shape(
+        text(2635, 15),
+        KindEntry::Structure {
+            members: Span::new(92, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 47 "DashboardName"
+    shape(
+        text(2650, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9_\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(2663, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 48
+    // 48 "DashboardStatus"
     shape(
-        "DashboardStatus",
-        ShapeKind::String {
+        text(2680, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CREATING", "CREATED", "UPDATING", "UPDATED", "DELETING"],
+            enum_values: Span::new(2, 5),
         },
     ),
-    // 49
+    // 49 "DashboardType"
     shape(
-        "DashboardType",
-        ShapeKind::String {
+        text(2733, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["MANAGED", "CUSTOM"],
+            enum_values: Span::new(7, 2),
         },
     ),
-    // 50
+    // 50 "Dashboards"
     shape(
-        "Dashboards",
-        ShapeKind::List {
+        text(2759, 10),
+        KindEntry::List {
             member: 46,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 51
+    // 51 "DataResource"
     shape(
-        "DataResource",
-        ShapeKind::Structure(Structure {
-            members: &[member("Type", 345, false), member("Values", 52, false)],
+        text(2769, 12),
+        KindEntry::Structure {
+            members: Span::new(94, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 52 "DataResourceValues"
     shape(
-        "DataResourceValues",
-        ShapeKind::List {
+        text(2787, 18),
+        KindEntry::List {
             member: 345,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 53
+    // 53 "DataResources"
     shape(
-        "DataResources",
-        ShapeKind::List {
+        text(2805, 13),
+        KindEntry::List {
             member: 51,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 54
-    shape("Date", ShapeKind::Timestamp { format: None }),
-    // 55
+    // 54 "Date"
+    shape(text(2818, 4), KindEntry::Timestamp { format: None }),
+    // 55 "DelegatedAdminAccountLimitExceededException"
     shape(
-        "DelegatedAdminAccountLimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2822, 43),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::DELEGATED_ADMIN_ACCOUNT_LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2822, 43),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 56
+    // 56 "DeleteChannelRequest"
     shape(
-        "DeleteChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Channel", 23, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 57
-    shape(
-        "DeleteChannelResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2865, 20),
+        KindEntry::Structure {
+            members: Span::new(96, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 57 "DeleteChannelResponse"
     shape(
-        "DeleteDashboardRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DashboardId", 45, true)],
+        text(2885, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 58 "DeleteDashboardRequest"
     shape(
-        "DeleteDashboardResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2906, 22),
+        KindEntry::Structure {
+            members: Span::new(97, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 59 "DeleteDashboardResponse"
     shape(
-        "DeleteEventDataStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventDataStore", 90, true)],
+        text(2939, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 60 "DeleteEventDataStoreRequest"
     shape(
-        "DeleteEventDataStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2962, 27),
+        KindEntry::Structure {
+            members: Span::new(98, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 61 "DeleteEventDataStoreResponse"
     shape(
-        "DeleteResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 297, true)],
+        text(2989, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 62 "DeleteResourcePolicyRequest"
     shape(
-        "DeleteResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3017, 27),
+        KindEntry::Structure {
+            members: Span::new(99, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 63 "DeleteResourcePolicyResponse"
     shape(
-        "DeleteTrailRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 345, true)],
+        text(3055, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 64 "DeleteTrailRequest"
     shape(
-        "DeleteTrailResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3083, 18),
+        KindEntry::Structure {
+            members: Span::new(100, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 65 "DeleteTrailResponse"
     shape(
-        "DeliveryS3Uri",
-        ShapeKind::String {
+        text(3101, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 66 "DeliveryS3Uri"
+    shape(
+        text(3120, 13),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
-            pattern: Some("s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?"),
-            enum_values: &[],
+            pattern: Some(text(3133, 45)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 67
+    // 67 "DeliveryStatus"
     shape(
-        "DeliveryStatus",
-        ShapeKind::String {
+        text(3178, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "SUCCESS",
-                "FAILED",
-                "FAILED_SIGNING_FILE",
-                "PENDING",
-                "RESOURCE_NOT_FOUND",
-                "ACCESS_DENIED",
-                "ACCESS_DENIED_SIGNING_FILE",
-                "CANCELLED",
-                "UNKNOWN",
-            ],
+            enum_values: Span::new(9, 9),
         },
     ),
-    // 68
+    // 68 "DeregisterOrganizationDelegatedAdminRequest"
     shape(
-        "DeregisterOrganizationDelegatedAdminRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DelegatedAdminAccountId", 2, true)],
+        text(3304, 43),
+        KindEntry::Structure {
+            members: Span::new(101, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 69
+    // 69 "DeregisterOrganizationDelegatedAdminResponse"
     shape(
-        "DeregisterOrganizationDelegatedAdminResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3370, 44),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 70
+    // 70 "DescribeQueryRequest"
     shape(
-        "DescribeQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStore", 90, false),
-                member("QueryId", 366, false),
-                member("QueryAlias", 266, false),
-                member("RefreshId", 283, false),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(3414, 20),
+        KindEntry::Structure {
+            members: Span::new(102, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 71
+    // 71 "DescribeQueryResponse"
     shape(
-        "DescribeQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryId", 366, false),
-                member("QueryString", 278, false),
-                member("QueryStatus", 281, false),
-                member("QueryStatistics", 280, false),
-                member("ErrorMessage", 83, false),
-                member("DeliveryS3Uri", 66, false),
-                member("DeliveryStatus", 67, false),
-                member("Prompt", 253, false),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(3453, 21),
+        KindEntry::Structure {
+            members: Span::new(107, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "DescribeTrailsRequest"
     shape(
-        "DescribeTrailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("trailNameList", 361, false),
-                member("includeShadowTrails", 15, false),
-            ],
+        text(3518, 21),
+        KindEntry::Structure {
+            members: Span::new(116, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 73 "DescribeTrailsResponse"
     shape(
-        "DescribeTrailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("trailList", 360, false)],
+        text(3571, 22),
+        KindEntry::Structure {
+            members: Span::new(118, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 74
+    // 74 "Destination"
     shape(
-        "Destination",
-        ShapeKind::Structure(Structure {
-            members: &[member("Type", 75, true), member("Location", 224, true)],
+        text(3602, 11),
+        KindEntry::Structure {
+            members: Span::new(119, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 75
+    // 75 "DestinationType"
     shape(
-        "DestinationType",
-        ShapeKind::String {
+        text(3621, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EVENT_DATA_STORE", "AWS_SERVICE"],
+            enum_values: Span::new(18, 2),
         },
     ),
-    // 76
+    // 76 "Destinations"
     shape(
-        "Destinations",
-        ShapeKind::List {
+        text(2060, 12),
+        KindEntry::List {
             member: 74,
             member_name: None,
             length: Range {
@@ -1687,199 +1552,184 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 77
+    // 77 "DisableFederationRequest"
     shape(
-        "DisableFederationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventDataStore", 90, true)],
+        text(3663, 24),
+        KindEntry::Structure {
+            members: Span::new(121, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
+    // 78 "DisableFederationResponse"
     shape(
-        "DisableFederationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("FederationStatus", 108, false),
-            ],
+        text(3687, 25),
+        KindEntry::Structure {
+            members: Span::new(122, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 79
-    shape("Double", ShapeKind::Double(Range::ANY)),
-    // 80
+    // 79 "Double"
+    shape(text(3728, 6), KindEntry::Double(Range::ANY)),
+    // 80 "EnableFederationRequest"
     shape(
-        "EnableFederationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStore", 90, true),
-                member("FederationRoleArn", 107, true),
-            ],
+        text(3734, 23),
+        KindEntry::Structure {
+            members: Span::new(124, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 81
+    // 81 "EnableFederationResponse"
     shape(
-        "EnableFederationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("FederationStatus", 108, false),
-                member("FederationRoleArn", 107, false),
-            ],
+        text(3774, 24),
+        KindEntry::Structure {
+            members: Span::new(126, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 82 "ErrorCode"
     shape(
-        "ErrorCode",
-        ShapeKind::String {
+        text(3798, 9),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(128),
             },
-            pattern: Some("^[\\w\\d\\s_.,\\-:\\[\\]]+$"),
-            enum_values: &[],
+            pattern: Some(text(3807, 21)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 83
+    // 83 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(3500, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(4),
                 max: Some(1000),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3828, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 84
+    // 84 "Event"
     shape(
-        "Event",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventId", 345, false),
-                member("EventName", 345, false),
-                member("ReadOnly", 345, false),
-                member("AccessKeyId", 345, false),
-                member("EventTime", 54, false),
-                member("EventSource", 345, false),
-                member("Username", 345, false),
-                member("Resources", 299, false),
-                member("CloudTrailEvent", 345, false),
-            ],
+        text(3830, 5),
+        KindEntry::Structure {
+            members: Span::new(129, 9),
             union: false,
             error: None,
-        }),
-    ),
-    // 85
-    shape(
-        "EventCategory",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["insight"],
         },
     ),
-    // 86
+    // 85 "EventCategory"
     shape(
-        "EventCategoryAggregation",
-        ShapeKind::String {
+        text(1333, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Data"],
+            enum_values: Span::new(20, 1),
         },
     ),
-    // 87
+    // 86 "EventCategoryAggregation"
     shape(
-        "EventDataStore",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("Name", 96, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("Status", 98, false),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-            ],
+        text(3929, 24),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(21, 1),
+        },
+    ),
+    // 87 "EventDataStore"
+    shape(
+        text(1468, 14),
+        KindEntry::Structure {
+            members: Span::new(138, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "EventDataStoreARNInvalidException"
     shape(
-        "EventDataStoreARNInvalidException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3957, 33),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_ARN_INVALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3957, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 89
+    // 89 "EventDataStoreAlreadyExistsException"
     shape(
-        "EventDataStoreAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3990, 36),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_ALREADY_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3990, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 90
+    // 90 "EventDataStoreArn"
     shape(
-        "EventDataStoreArn",
-        ShapeKind::String {
+        text(2333, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(1659, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 91
+    // 91 "EventDataStoreFederationEnabledException"
     shape(
-        "EventDataStoreFederationEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4026, 40),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_FEDERATION_ENABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4026, 40),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 92
+    // 92 "EventDataStoreHasOngoingImportException"
     shape(
-        "EventDataStoreHasOngoingImportException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4066, 39),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_HAS_ONGOING_IMPORT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4066, 39),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 93
+    // 93 "EventDataStoreKmsKeyId"
     shape(
-        "EventDataStoreKmsKeyId",
-        ShapeKind::String {
+        text(4105, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(350),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(1659, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 94
+    // 94 "EventDataStoreList"
     shape(
-        "EventDataStoreList",
-        ShapeKind::List {
+        text(4127, 18),
+        KindEntry::List {
             member: 90,
             member_name: None,
             length: Range {
@@ -1888,491 +1738,389 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 95
+    // 95 "EventDataStoreMaxLimitExceededException"
     shape(
-        "EventDataStoreMaxLimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4145, 39),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_MAX_LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4145, 39),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 96
+    // 96 "EventDataStoreName"
     shape(
-        "EventDataStoreName",
-        ShapeKind::String {
+        text(4184, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9._\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1750, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 97
+    // 97 "EventDataStoreNotFoundException"
     shape(
-        "EventDataStoreNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4202, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4202, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 98
+    // 98 "EventDataStoreStatus"
     shape(
-        "EventDataStoreStatus",
-        ShapeKind::String {
+        text(4233, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CREATED",
-                "ENABLED",
-                "PENDING_DELETION",
-                "STARTING_INGESTION",
-                "STOPPING_INGESTION",
-                "STOPPED_INGESTION",
-            ],
+            enum_values: Span::new(22, 6),
         },
     ),
-    // 99
+    // 99 "EventDataStoreTerminationProtectedException"
     shape(
-        "EventDataStoreTerminationProtectedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4329, 43),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::EVENT_DATA_STORE_TERMINATION_PROTECTED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4329, 43),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 100
+    // 100 "EventDataStores"
     shape(
-        "EventDataStores",
-        ShapeKind::List {
+        text(4372, 15),
+        KindEntry::List {
             member: 87,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 101
+    // 101 "EventName"
     shape(
-        "EventName",
-        ShapeKind::String {
+        text(3842, 9),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(128),
             },
-            pattern: Some("^[A-Za-z0-9_]+$"),
-            enum_values: &[],
+            pattern: Some(text(4387, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 102
+    // 102 "EventSelector"
     shape(
-        "EventSelector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReadWriteType", 282, false),
-                member("IncludeManagementEvents", 15, false),
-                member("DataResources", 53, false),
-                member("ExcludeManagementEventSources", 106, false),
-            ],
+        text(4402, 13),
+        KindEntry::Structure {
+            members: Span::new(148, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "EventSelectors"
     shape(
-        "EventSelectors",
-        ShapeKind::List {
+        text(4480, 14),
+        KindEntry::List {
             member: 102,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 104
+    // 104 "EventSource"
     shape(
-        "EventSource",
-        ShapeKind::String {
+        text(3879, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
-            pattern: Some("^[a-z0-9_-]+\\.amazonaws\\.com$"),
-            enum_values: &[],
+            pattern: Some(text(4494, 29)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 105
+    // 105 "EventsList"
     shape(
-        "EventsList",
-        ShapeKind::List {
+        text(4523, 10),
+        KindEntry::List {
             member: 84,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 106
+    // 106 "ExcludeManagementEventSources"
     shape(
-        "ExcludeManagementEventSources",
-        ShapeKind::List {
+        text(4451, 29),
+        KindEntry::List {
             member: 345,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 107
+    // 107 "FederationRoleArn"
     shape(
-        "FederationRoleArn",
-        ShapeKind::String {
+        text(3757, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(125),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:@=\\+,\\.]+$"),
-            enum_values: &[],
+            pattern: Some(text(4533, 27)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 108
+    // 108 "FederationStatus"
     shape(
-        "FederationStatus",
-        ShapeKind::String {
+        text(3712, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLING", "ENABLED", "DISABLING", "DISABLED"],
+            enum_values: Span::new(28, 4),
         },
     ),
-    // 109
+    // 109 "GenerateQueryRequest"
     shape(
-        "GenerateQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStores", 94, true),
-                member("Prompt", 253, true),
-            ],
+        text(4585, 20),
+        KindEntry::Structure {
+            members: Span::new(152, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 110
+    // 110 "GenerateQueryResponse"
     shape(
-        "GenerateQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryStatement", 278, false),
-                member("QueryAlias", 266, false),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(4605, 21),
+        KindEntry::Structure {
+            members: Span::new(154, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "GenerateResponseException"
     shape(
-        "GenerateResponseException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4640, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::GENERATE_RESPONSE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4640, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 112
+    // 112 "GetChannelRequest"
     shape(
-        "GetChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Channel", 23, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 113
-    shape(
-        "GetChannelResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ChannelArn", 23, false),
-                member("Name", 26, false),
-                member("Source", 325, false),
-                member("SourceConfig", 326, false),
-                member("Destinations", 76, false),
-                member("IngestionStatus", 146, false),
-            ],
+        text(4665, 17),
+        KindEntry::Structure {
+            members: Span::new(157, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 114
+    // 113 "GetChannelResponse"
     shape(
-        "GetDashboardRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DashboardId", 45, true)],
+        text(4682, 18),
+        KindEntry::Structure {
+            members: Span::new(158, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 115
+    // 114 "GetDashboardRequest"
     shape(
-        "GetDashboardResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardArn", 45, false),
-                member("Type", 49, false),
-                member("Status", 48, false),
-                member("Widgets", 380, false),
-                member("RefreshSchedule", 284, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("LastRefreshId", 283, false),
-                member("LastRefreshFailureReason", 83, false),
-                member("TerminationProtectionEnabled", 353, false),
-            ],
+        text(4727, 19),
+        KindEntry::Structure {
+            members: Span::new(164, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 116
+    // 115 "GetDashboardResponse"
     shape(
-        "GetEventConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailName", 345, false),
-                member("EventDataStore", 345, false),
-            ],
+        text(4746, 20),
+        KindEntry::Structure {
+            members: Span::new(165, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 117
+    // 116 "GetEventConfigurationRequest"
     shape(
-        "GetEventConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("EventDataStoreArn", 90, false),
-                member("MaxEventSize", 233, false),
-                member("ContextKeySelectors", 36, false),
-                member("AggregationConfigurations", 13, false),
-            ],
+        text(4803, 28),
+        KindEntry::Structure {
+            members: Span::new(175, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 118
+    // 117 "GetEventConfigurationResponse"
     shape(
-        "GetEventDataStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventDataStore", 90, true)],
+        text(4840, 29),
+        KindEntry::Structure {
+            members: Span::new(177, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 119
+    // 118 "GetEventDataStoreRequest"
     shape(
-        "GetEventDataStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("Name", 96, false),
-                member("Status", 98, false),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("KmsKeyId", 93, false),
-                member("BillingMode", 14, false),
-                member("FederationStatus", 108, false),
-                member("FederationRoleArn", 107, false),
-                member("PartitionKeys", 250, false),
-            ],
+        text(4881, 24),
+        KindEntry::Structure {
+            members: Span::new(182, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 120
+    // 119 "GetEventDataStoreResponse"
     shape(
-        "GetEventSelectorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("TrailName", 345, true)],
+        text(4905, 25),
+        KindEntry::Structure {
+            members: Span::new(183, 15),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 121
+    // 120 "GetEventSelectorsRequest"
     shape(
-        "GetEventSelectorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("EventSelectors", 103, false),
-                member("AdvancedEventSelectors", 9, false),
-            ],
+        text(4943, 24),
+        KindEntry::Structure {
+            members: Span::new(198, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 122
+    // 121 "GetEventSelectorsResponse"
     shape(
-        "GetImportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ImportId", 366, true)],
+        text(4967, 25),
+        KindEntry::Structure {
+            members: Span::new(199, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 123
+    // 122 "GetImportRequest"
     shape(
-        "GetImportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ImportId", 366, false),
-                member("Destinations", 134, false),
-                member("ImportSource", 139, false),
-                member("StartEventTime", 54, false),
-                member("EndEventTime", 54, false),
-                member("ImportStatus", 141, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("ImportStatistics", 140, false),
-            ],
+        text(4992, 16),
+        KindEntry::Structure {
+            members: Span::new(202, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 124
+    // 123 "GetImportResponse"
     shape(
-        "GetInsightSelectorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailName", 345, false),
-                member("EventDataStore", 90, false),
-            ],
+        text(5016, 17),
+        KindEntry::Structure {
+            members: Span::new(203, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 125
+    // 124 "GetInsightSelectorsRequest"
     shape(
-        "GetInsightSelectorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("InsightSelectors", 149, false),
-                member("EventDataStoreArn", 90, false),
-                member("InsightsDestination", 90, false),
-            ],
+        text(5099, 26),
+        KindEntry::Structure {
+            members: Span::new(212, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 126
+    // 125 "GetInsightSelectorsResponse"
     shape(
-        "GetQueryResultsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStore", 90, false),
-                member("QueryId", 366, true),
-                member("NextToken", 248, false),
-                member("MaxQueryResults", 234, false),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(5125, 27),
+        KindEntry::Structure {
+            members: Span::new(214, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 127
+    // 126 "GetQueryResultsRequest"
     shape(
-        "GetQueryResultsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryStatus", 281, false),
-                member("QueryStatistics", 279, false),
-                member("QueryResultRows", 276, false),
-                member("NextToken", 248, false),
-                member("ErrorMessage", 83, false),
-            ],
+        text(5187, 22),
+        KindEntry::Structure {
+            members: Span::new(218, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 128
+    // 127 "GetQueryResultsResponse"
     shape(
-        "GetResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 297, true)],
+        text(5233, 23),
+        KindEntry::Structure {
+            members: Span::new(223, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 129
+    // 128 "GetResourcePolicyRequest"
     shape(
-        "GetResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 297, false),
-                member("ResourcePolicy", 301, false),
-                member("DelegatedAdminResourcePolicy", 301, false),
-            ],
+        text(5271, 24),
+        KindEntry::Structure {
+            members: Span::new(228, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 130
+    // 129 "GetResourcePolicyResponse"
     shape(
-        "GetTrailRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 345, true)],
+        text(5295, 25),
+        KindEntry::Structure {
+            members: Span::new(229, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 131
+    // 130 "GetTrailRequest"
     shape(
-        "GetTrailResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Trail", 357, false)],
+        text(5362, 15),
+        KindEntry::Structure {
+            members: Span::new(232, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 132
+    // 131 "GetTrailResponse"
     shape(
-        "GetTrailStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 345, true)],
+        text(5377, 16),
+        KindEntry::Structure {
+            members: Span::new(233, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 132 "GetTrailStatusRequest"
     shape(
-        "GetTrailStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IsLogging", 15, false),
-                member("LatestDeliveryError", 345, false),
-                member("LatestNotificationError", 345, false),
-                member("LatestDeliveryTime", 54, false),
-                member("LatestNotificationTime", 54, false),
-                member("StartLoggingTime", 54, false),
-                member("StopLoggingTime", 54, false),
-                member("LatestCloudWatchLogsDeliveryError", 345, false),
-                member("LatestCloudWatchLogsDeliveryTime", 54, false),
-                member("LatestDigestDeliveryTime", 54, false),
-                member("LatestDigestDeliveryError", 345, false),
-                member("LatestDeliveryAttemptTime", 345, false),
-                member("LatestNotificationAttemptTime", 345, false),
-                member("LatestNotificationAttemptSucceeded", 345, false),
-                member("LatestDeliveryAttemptSucceeded", 345, false),
-                member("TimeLoggingStarted", 345, false),
-                member("TimeLoggingStopped", 345, false),
-            ],
+        text(5398, 21),
+        KindEntry::Structure {
+            members: Span::new(234, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 134
+    // 133 "GetTrailStatusResponse"
     shape(
-        "ImportDestinations",
-        ShapeKind::List {
+        text(5419, 22),
+        KindEntry::Structure {
+            members: Span::new(235, 17),
+            union: false,
+            error: None,
+        },
+    ),
+    // 134 "ImportDestinations"
+    shape(
+        text(5831, 18),
+        KindEntry::List {
             member: 90,
             member_name: None,
             length: Range {
@@ -2381,727 +2129,811 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 135
+    // 135 "ImportFailureList"
     shape(
-        "ImportFailureList",
-        ShapeKind::List {
+        text(5849, 17),
+        KindEntry::List {
             member: 136,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 136
+    // 136 "ImportFailureListItem"
     shape(
-        "ImportFailureListItem",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Location", 345, false),
-                member("Status", 137, false),
-                member("ErrorType", 345, false),
-                member("ErrorMessage", 345, false),
-                member("LastUpdatedTime", 54, false),
-            ],
+        text(5866, 21),
+        KindEntry::Structure {
+            members: Span::new(252, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 137
-    shape(
-        "ImportFailureStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["FAILED", "RETRY", "SUCCEEDED"],
         },
     ),
-    // 138
+    // 137 "ImportFailureStatus"
     shape(
-        "ImportNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::IMPORT_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 139
-    shape(
-        "ImportSource",
-        ShapeKind::Structure(Structure {
-            members: &[member("S3", 311, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 140
-    shape(
-        "ImportStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PrefixesFound", 225, false),
-                member("PrefixesCompleted", 225, false),
-                member("FilesCompleted", 225, false),
-                member("EventsCompleted", 225, false),
-                member("FailedEntries", 225, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 141
-    shape(
-        "ImportStatus",
-        ShapeKind::String {
+        text(5911, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INITIALIZING",
-                "IN_PROGRESS",
-                "FAILED",
-                "STOPPED",
-                "COMPLETED",
-            ],
+            enum_values: Span::new(32, 3),
         },
     ),
-    // 142
+    // 138 "ImportNotFoundException"
     shape(
-        "ImportsList",
-        ShapeKind::List {
+        text(5944, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5944, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 139 "ImportSource"
+    shape(
+        text(5033, 12),
+        KindEntry::Structure {
+            members: Span::new(257, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 140 "ImportStatistics"
+    shape(
+        text(5083, 16),
+        KindEntry::Structure {
+            members: Span::new(258, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 141 "ImportStatus"
+    shape(
+        text(5071, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(35, 5),
+        },
+    ),
+    // 142 "ImportsList"
+    shape(
+        text(6080, 11),
+        KindEntry::List {
             member: 143,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 143
+    // 143 "ImportsListItem"
     shape(
-        "ImportsListItem",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ImportId", 366, false),
-                member("ImportStatus", 141, false),
-                member("Destinations", 134, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-            ],
+        text(6091, 15),
+        KindEntry::Structure {
+            members: Span::new(263, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
+    // 144 "InactiveEventDataStoreException"
     shape(
-        "InactiveEventDataStoreException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6106, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INACTIVE_EVENT_DATA_STORE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6106, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 145
+    // 145 "InactiveQueryException"
     shape(
-        "InactiveQueryException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6137, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INACTIVE_QUERY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6137, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 146
+    // 146 "IngestionStatus"
     shape(
-        "IngestionStatus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LatestIngestionSuccessTime", 54, false),
-                member("LatestIngestionSuccessEventID", 366, false),
-                member("LatestIngestionErrorCode", 83, false),
-                member("LatestIngestionAttemptTime", 54, false),
-                member("LatestIngestionAttemptEventID", 366, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 147
-    shape(
-        "InsightNotEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INSIGHT_NOT_ENABLED_EXCEPTION),
-        }),
-    ),
-    // 148
-    shape(
-        "InsightSelector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InsightType", 150, false),
-                member("EventCategories", 327, false),
-            ],
+        text(4712, 15),
+        KindEntry::Structure {
+            members: Span::new(268, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 147 "InsightNotEnabledException"
     shape(
-        "InsightSelectors",
-        ShapeKind::List {
+        text(6293, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6293, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 148 "InsightSelector"
+    shape(
+        text(6319, 15),
+        KindEntry::Structure {
+            members: Span::new(273, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 149 "InsightSelectors"
+    shape(
+        text(5152, 16),
+        KindEntry::List {
             member: 148,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 150
+    // 150 "InsightType"
     shape(
-        "InsightType",
-        ShapeKind::String {
+        text(6334, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ApiCallRateInsight", "ApiErrorRateInsight"],
+            enum_values: Span::new(40, 2),
         },
     ),
-    // 151
+    // 151 "InsightsMetricDataType"
     shape(
-        "InsightsMetricDataType",
-        ShapeKind::String {
+        text(6397, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["FillWithZeros", "NonZeroData"],
+            enum_values: Span::new(42, 2),
         },
     ),
-    // 152
+    // 152 "InsightsMetricMaxResults"
     shape(
-        "InsightsMetricMaxResults",
-        ShapeKind::Integer(Range {
+        text(6443, 24),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(21600),
         }),
     ),
-    // 153
+    // 153 "InsightsMetricNextToken"
     shape(
-        "InsightsMetricNextToken",
-        ShapeKind::String {
+        text(6467, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(5000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 154
+    // 154 "InsightsMetricPeriod"
     shape(
-        "InsightsMetricPeriod",
-        ShapeKind::Integer(Range {
+        text(6490, 20),
+        KindEntry::Integer(Range {
             min: Some(60),
             max: Some(3600),
         }),
     ),
-    // 155
+    // 155 "InsightsMetricValues"
     shape(
-        "InsightsMetricValues",
-        ShapeKind::List {
+        text(6510, 20),
+        KindEntry::List {
             member: 79,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 156
+    // 156 "InsufficientDependencyServiceAccessPermissionException"
     shape(
-        "InsufficientDependencyServiceAccessPermissionException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6530, 54),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INSUFFICIENT_DEPENDENCY_SERVICE_ACCESS_PERMISSION_EXCEPTION),
-        }),
-    ),
-    // 157
-    shape(
-        "InsufficientEncryptionPolicyException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INSUFFICIENT_ENCRYPTION_POLICY_EXCEPTION),
-        }),
-    ),
-    // 158
-    shape(
-        "InsufficientIAMAccessPermissionException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INSUFFICIENT_IAM_ACCESS_PERMISSION_EXCEPTION),
-        }),
-    ),
-    // 159
-    shape(
-        "InsufficientS3BucketPolicyException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INSUFFICIENT_S3_BUCKET_POLICY_EXCEPTION),
-        }),
-    ),
-    // 160
-    shape(
-        "InsufficientSnsTopicPolicyException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INSUFFICIENT_SNS_TOPIC_POLICY_EXCEPTION),
-        }),
-    ),
-    // 161
-    shape("Integer", ShapeKind::Integer(Range::ANY)),
-    // 162
-    shape(
-        "InvalidCloudWatchLogsLogGroupArnException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_CLOUD_WATCH_LOGS_LOG_GROUP_ARN_EXCEPTION),
-        }),
-    ),
-    // 163
-    shape(
-        "InvalidCloudWatchLogsRoleArnException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_CLOUD_WATCH_LOGS_ROLE_ARN_EXCEPTION),
-        }),
-    ),
-    // 164
-    shape(
-        "InvalidDateRangeException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_DATE_RANGE_EXCEPTION),
-        }),
-    ),
-    // 165
-    shape(
-        "InvalidEventCategoryException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_EVENT_CATEGORY_EXCEPTION),
-        }),
-    ),
-    // 166
-    shape(
-        "InvalidEventDataStoreCategoryException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_EVENT_DATA_STORE_CATEGORY_EXCEPTION),
-        }),
-    ),
-    // 167
-    shape(
-        "InvalidEventDataStoreStatusException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_EVENT_DATA_STORE_STATUS_EXCEPTION),
-        }),
-    ),
-    // 168
-    shape(
-        "InvalidEventSelectorsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_EVENT_SELECTORS_EXCEPTION),
-        }),
-    ),
-    // 169
-    shape(
-        "InvalidHomeRegionException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_HOME_REGION_EXCEPTION),
-        }),
-    ),
-    // 170
-    shape(
-        "InvalidImportSourceException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_IMPORT_SOURCE_EXCEPTION),
-        }),
-    ),
-    // 171
-    shape(
-        "InvalidInsightSelectorsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_INSIGHT_SELECTORS_EXCEPTION),
-        }),
-    ),
-    // 172
-    shape(
-        "InvalidKmsKeyIdException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_KMS_KEY_ID_EXCEPTION),
-        }),
-    ),
-    // 173
-    shape(
-        "InvalidLookupAttributesException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_LOOKUP_ATTRIBUTES_EXCEPTION),
-        }),
-    ),
-    // 174
-    shape(
-        "InvalidMaxResultsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_MAX_RESULTS_EXCEPTION),
-        }),
-    ),
-    // 175
-    shape(
-        "InvalidNextTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_NEXT_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 176
-    shape(
-        "InvalidParameterCombinationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_COMBINATION_EXCEPTION),
-        }),
-    ),
-    // 177
-    shape(
-        "InvalidParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_EXCEPTION),
-        }),
-    ),
-    // 178
-    shape(
-        "InvalidQueryStatementException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_QUERY_STATEMENT_EXCEPTION),
-        }),
-    ),
-    // 179
-    shape(
-        "InvalidQueryStatusException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_QUERY_STATUS_EXCEPTION),
-        }),
-    ),
-    // 180
-    shape(
-        "InvalidS3BucketNameException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_S3_BUCKET_NAME_EXCEPTION),
-        }),
-    ),
-    // 181
-    shape(
-        "InvalidS3PrefixException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_S3_PREFIX_EXCEPTION),
-        }),
-    ),
-    // 182
-    shape(
-        "InvalidSnsTopicNameException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_SNS_TOPIC_NAME_EXCEPTION),
-        }),
-    ),
-    // 183
-    shape(
-        "InvalidSourceException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_SOURCE_EXCEPTION),
-        }),
-    ),
-    // 184
-    shape(
-        "InvalidTagParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_TAG_PARAMETER_EXCEPTION),
-        }),
-    ),
-    // 185
-    shape(
-        "InvalidTimeRangeException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_TIME_RANGE_EXCEPTION),
-        }),
-    ),
-    // 186
-    shape(
-        "InvalidTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 187
-    shape(
-        "InvalidTrailNameException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::INVALID_TRAIL_NAME_EXCEPTION),
-        }),
-    ),
-    // 188
-    shape(
-        "KmsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::KMS_EXCEPTION),
-        }),
-    ),
-    // 189
-    shape(
-        "KmsKeyDisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::KMS_KEY_DISABLED_EXCEPTION),
-        }),
-    ),
-    // 190
-    shape(
-        "KmsKeyNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::KMS_KEY_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 191
-    shape(
-        "ListChannelsMaxResultsCount",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(1000),
-        }),
-    ),
-    // 192
-    shape(
-        "ListChannelsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MaxResults", 191, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 193
-    shape(
-        "ListChannelsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Channels", 28, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 194
-    shape(
-        "ListDashboardsMaxResultsCount",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(1000),
-        }),
-    ),
-    // 195
-    shape(
-        "ListDashboardsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 47, false),
-                member("Type", 49, false),
-                member("NextToken", 248, false),
-                member("MaxResults", 194, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 196
-    shape(
-        "ListDashboardsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Dashboards", 50, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 197
-    shape(
-        "ListEventDataStoresMaxResultsCount",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(1000),
-        }),
-    ),
-    // 198
-    shape(
-        "ListEventDataStoresRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 248, false),
-                member("MaxResults", 197, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 199
-    shape(
-        "ListEventDataStoresResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStores", 100, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 200
-    shape(
-        "ListImportFailuresMaxResultsCount",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(1000),
-        }),
-    ),
-    // 201
-    shape(
-        "ListImportFailuresRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ImportId", 366, true),
-                member("MaxResults", 200, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 202
-    shape(
-        "ListImportFailuresResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Failures", 135, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 203
-    shape(
-        "ListImportsMaxResultsCount",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(1000),
-        }),
-    ),
-    // 204
-    shape(
-        "ListImportsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MaxResults", 203, false),
-                member("Destination", 90, false),
-                member("ImportStatus", 141, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 205
-    shape(
-        "ListImportsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Imports", 142, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 206
-    shape(
-        "ListInsightsDataDimensionKey",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EventId", "EventName", "EventSource"],
+            error: Some(ErrorEntry {
+                code: text(6530, 54),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 207
+    // 157 "InsufficientEncryptionPolicyException"
     shape(
-        "ListInsightsDataDimensionValue",
-        ShapeKind::String {
+        text(6584, 37),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6584, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 158 "InsufficientIAMAccessPermissionException"
+    shape(
+        text(6621, 40),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6621, 40),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 159 "InsufficientS3BucketPolicyException"
+    shape(
+        text(6661, 35),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6661, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 160 "InsufficientSnsTopicPolicyException"
+    shape(
+        text(6696, 35),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6696, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 161 "Integer"
+    shape(text(6731, 7), KindEntry::Integer(Range::ANY)),
+    // 162 "InvalidCloudWatchLogsLogGroupArnException"
+    shape(
+        text(6738, 41),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6738, 41),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 163 "InvalidCloudWatchLogsRoleArnException"
+    shape(
+        text(6779, 37),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6779, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 164 "InvalidDateRangeException"
+    shape(
+        text(6816, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6816, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 165 "InvalidEventCategoryException"
+    shape(
+        text(6841, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6841, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 166 "InvalidEventDataStoreCategoryException"
+    shape(
+        text(6870, 38),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6870, 38),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 167 "InvalidEventDataStoreStatusException"
+    shape(
+        text(6908, 36),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6908, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 168 "InvalidEventSelectorsException"
+    shape(
+        text(6944, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6944, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 169 "InvalidHomeRegionException"
+    shape(
+        text(6974, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6974, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 170 "InvalidImportSourceException"
+    shape(
+        text(7000, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7000, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 171 "InvalidInsightSelectorsException"
+    shape(
+        text(7028, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7028, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 172 "InvalidKmsKeyIdException"
+    shape(
+        text(7060, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7060, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 173 "InvalidLookupAttributesException"
+    shape(
+        text(7084, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7084, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 174 "InvalidMaxResultsException"
+    shape(
+        text(7116, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7116, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 175 "InvalidNextTokenException"
+    shape(
+        text(7142, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7142, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 176 "InvalidParameterCombinationException"
+    shape(
+        text(7167, 36),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7167, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 177 "InvalidParameterException"
+    shape(
+        text(7203, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7203, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 178 "InvalidQueryStatementException"
+    shape(
+        text(7228, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7228, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 179 "InvalidQueryStatusException"
+    shape(
+        text(7258, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7258, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 180 "InvalidS3BucketNameException"
+    shape(
+        text(7285, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7285, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 181 "InvalidS3PrefixException"
+    shape(
+        text(7313, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7313, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 182 "InvalidSnsTopicNameException"
+    shape(
+        text(7337, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7337, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 183 "InvalidSourceException"
+    shape(
+        text(7365, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7365, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 184 "InvalidTagParameterException"
+    shape(
+        text(7387, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7387, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 185 "InvalidTimeRangeException"
+    shape(
+        text(7415, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7415, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 186 "InvalidTokenException"
+    shape(
+        text(7440, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7440, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 187 "InvalidTrailNameException"
+    shape(
+        text(7461, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7461, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 188 "KmsException"
+    shape(
+        text(7486, 12),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7486, 12),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 189 "KmsKeyDisabledException"
+    shape(
+        text(7498, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7498, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 190 "KmsKeyNotFoundException"
+    shape(
+        text(7521, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7521, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 191 "ListChannelsMaxResultsCount"
+    shape(
+        text(7544, 27),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(1000),
+        }),
+    ),
+    // 192 "ListChannelsRequest"
+    shape(
+        text(7571, 19),
+        KindEntry::Structure {
+            members: Span::new(275, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 193 "ListChannelsResponse"
+    shape(
+        text(7600, 20),
+        KindEntry::Structure {
+            members: Span::new(277, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 194 "ListDashboardsMaxResultsCount"
+    shape(
+        text(7620, 29),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(1000),
+        }),
+    ),
+    // 195 "ListDashboardsRequest"
+    shape(
+        text(7649, 21),
+        KindEntry::Structure {
+            members: Span::new(279, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 196 "ListDashboardsResponse"
+    shape(
+        text(7680, 22),
+        KindEntry::Structure {
+            members: Span::new(283, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 197 "ListEventDataStoresMaxResultsCount"
+    shape(
+        text(7702, 34),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(1000),
+        }),
+    ),
+    // 198 "ListEventDataStoresRequest"
+    shape(
+        text(7736, 26),
+        KindEntry::Structure {
+            members: Span::new(285, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 199 "ListEventDataStoresResponse"
+    shape(
+        text(7762, 27),
+        KindEntry::Structure {
+            members: Span::new(287, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 200 "ListImportFailuresMaxResultsCount"
+    shape(
+        text(7789, 33),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(1000),
+        }),
+    ),
+    // 201 "ListImportFailuresRequest"
+    shape(
+        text(7822, 25),
+        KindEntry::Structure {
+            members: Span::new(289, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 202 "ListImportFailuresResponse"
+    shape(
+        text(7847, 26),
+        KindEntry::Structure {
+            members: Span::new(292, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 203 "ListImportsMaxResultsCount"
+    shape(
+        text(7881, 26),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(1000),
+        }),
+    ),
+    // 204 "ListImportsRequest"
+    shape(
+        text(7907, 18),
+        KindEntry::Structure {
+            members: Span::new(294, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 205 "ListImportsResponse"
+    shape(
+        text(7925, 19),
+        KindEntry::Structure {
+            members: Span::new(298, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 206 "ListInsightsDataDimensionKey"
+    shape(
+        text(7951, 28),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(44, 3),
+        },
+    ),
+    // 207 "ListInsightsDataDimensionValue"
+    shape(
+        text(7979, 30),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 208
+    // 208 "ListInsightsDataDimensions"
     shape(
-        "ListInsightsDataDimensions",
-        ShapeKind::Map {
+        text(8009, 26),
+        KindEntry::Map {
             key: 206,
             value: 207,
             length: Range {
@@ -3110,382 +2942,326 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 209
+    // 209 "ListInsightsDataMaxResultsCount"
     shape(
-        "ListInsightsDataMaxResultsCount",
-        ShapeKind::Integer(Range {
+        text(8035, 31),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 210
+    // 210 "ListInsightsDataRequest"
     shape(
-        "ListInsightsDataRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InsightSource", 297, true),
-                member("DataType", 212, true),
-                member("Dimensions", 208, false),
-                member("StartTime", 54, false),
-                member("EndTime", 54, false),
-                member("MaxResults", 209, false),
-                member("NextToken", 248, false),
-            ],
+        text(8066, 23),
+        KindEntry::Structure {
+            members: Span::new(300, 7),
             union: false,
             error: None,
-        }),
-    ),
-    // 211
-    shape(
-        "ListInsightsDataResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Events", 105, false),
-                member("NextToken", 248, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 212
-    shape(
-        "ListInsightsDataType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["InsightsEvents"],
         },
     ),
-    // 213
+    // 211 "ListInsightsDataResponse"
     shape(
-        "ListInsightsMetricDataRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailName", 345, false),
-                member("EventSource", 104, true),
-                member("EventName", 101, true),
-                member("InsightType", 150, true),
-                member("ErrorCode", 82, false),
-                member("StartTime", 54, false),
-                member("EndTime", 54, false),
-                member("Period", 154, false),
-                member("DataType", 151, false),
-                member("MaxResults", 152, false),
-                member("NextToken", 153, false),
-            ],
+        text(8136, 24),
+        KindEntry::Structure {
+            members: Span::new(307, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 214
+    // 212 "ListInsightsDataType"
     shape(
-        "ListInsightsMetricDataResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("EventSource", 104, false),
-                member("EventName", 101, false),
-                member("InsightType", 150, false),
-                member("ErrorCode", 82, false),
-                member("Timestamps", 356, false),
-                member("Values", 155, false),
-                member("NextToken", 153, false),
-            ],
+        text(8166, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(47, 1),
+        },
+    ),
+    // 213 "ListInsightsMetricDataRequest"
+    shape(
+        text(8200, 29),
+        KindEntry::Structure {
+            members: Span::new(309, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 215
+    // 214 "ListInsightsMetricDataResponse"
     shape(
-        "ListPublicKeysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StartTime", 54, false),
-                member("EndTime", 54, false),
-                member("NextToken", 345, false),
-            ],
+        text(8235, 30),
+        KindEntry::Structure {
+            members: Span::new(320, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 216
+    // 215 "ListPublicKeysRequest"
     shape(
-        "ListPublicKeysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PublicKeyList", 255, false),
-                member("NextToken", 345, false),
-            ],
+        text(8275, 21),
+        KindEntry::Structure {
+            members: Span::new(328, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 217
+    // 216 "ListPublicKeysResponse"
     shape(
-        "ListQueriesMaxResultsCount",
-        ShapeKind::Integer(Range {
+        text(8296, 22),
+        KindEntry::Structure {
+            members: Span::new(331, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 217 "ListQueriesMaxResultsCount"
+    shape(
+        text(8331, 26),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 218
+    // 218 "ListQueriesRequest"
     shape(
-        "ListQueriesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStore", 90, true),
-                member("NextToken", 248, false),
-                member("MaxResults", 217, false),
-                member("StartTime", 54, false),
-                member("EndTime", 54, false),
-                member("QueryStatus", 281, false),
-            ],
+        text(8357, 18),
+        KindEntry::Structure {
+            members: Span::new(333, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 219
+    // 219 "ListQueriesResponse"
     shape(
-        "ListQueriesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Queries", 264, false),
-                member("NextToken", 248, false),
-            ],
+        text(8375, 19),
+        KindEntry::Structure {
+            members: Span::new(339, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 220
+    // 220 "ListTagsRequest"
     shape(
-        "ListTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceIdList", 298, true),
-                member("NextToken", 345, false),
-            ],
+        text(8401, 15),
+        KindEntry::Structure {
+            members: Span::new(341, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 221
+    // 221 "ListTagsResponse"
     shape(
-        "ListTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceTagList", 305, false),
-                member("NextToken", 345, false),
-            ],
+        text(8430, 16),
+        KindEntry::Structure {
+            members: Span::new(343, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 222 "ListTrailsRequest"
     shape(
-        "ListTrailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextToken", 345, false)],
+        text(8461, 17),
+        KindEntry::Structure {
+            members: Span::new(345, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 223
+    // 223 "ListTrailsResponse"
     shape(
-        "ListTrailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Trails", 364, false),
-                member("NextToken", 345, false),
-            ],
+        text(8478, 18),
+        KindEntry::Structure {
+            members: Span::new(346, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 224
+    // 224 "Location"
     shape(
-        "Location",
-        ShapeKind::String {
+        text(3613, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(1024),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:*]+$"),
-            enum_values: &[],
+            pattern: Some(text(8502, 21)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 225
-    shape("Long", ShapeKind::Long(Range::ANY)),
-    // 226
+    // 225 "Long"
+    shape(text(8523, 4), KindEntry::Long(Range::ANY)),
+    // 226 "LookupAttribute"
     shape(
-        "LookupAttribute",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttributeKey", 227, true),
-                member("AttributeValue", 228, true),
-            ],
+        text(8527, 15),
+        KindEntry::Structure {
+            members: Span::new(348, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 227
-    shape(
-        "LookupAttributeKey",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "EventId",
-                "EventName",
-                "ReadOnly",
-                "Username",
-                "ResourceType",
-                "ResourceName",
-                "EventSource",
-                "AccessKeyId",
-            ],
         },
     ),
-    // 228
+    // 227 "LookupAttributeKey"
     shape(
-        "LookupAttributeValue",
-        ShapeKind::String {
+        text(8568, 18),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(48, 8),
+        },
+    ),
+    // 228 "LookupAttributeValue"
+    shape(
+        text(8610, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 229
+    // 229 "LookupAttributesList"
     shape(
-        "LookupAttributesList",
-        ShapeKind::List {
+        text(8630, 20),
+        KindEntry::List {
             member: 226,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 230
+    // 230 "LookupEventsRequest"
     shape(
-        "LookupEventsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LookupAttributes", 229, false),
-                member("StartTime", 54, false),
-                member("EndTime", 54, false),
-                member("EventCategory", 85, false),
-                member("MaxResults", 235, false),
-                member("NextToken", 237, false),
-            ],
+        text(8650, 19),
+        KindEntry::Structure {
+            members: Span::new(350, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 231
-    shape(
-        "LookupEventsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Events", 105, false),
-                member("NextToken", 237, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 232
-    shape(
-        "MaxConcurrentQueriesException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::MAX_CONCURRENT_QUERIES_EXCEPTION),
-        }),
-    ),
-    // 233
-    shape(
-        "MaxEventSize",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["Standard", "Large"],
         },
     ),
-    // 234
+    // 231 "LookupEventsResponse"
     shape(
-        "MaxQueryResults",
-        ShapeKind::Integer(Range {
+        text(8685, 20),
+        KindEntry::Structure {
+            members: Span::new(356, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 232 "MaxConcurrentQueriesException"
+    shape(
+        text(8705, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(8705, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 233 "MaxEventSize"
+    shape(
+        text(4869, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(56, 2),
+        },
+    ),
+    // 234 "MaxQueryResults"
+    shape(
+        text(5218, 15),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 235
+    // 235 "MaxResults"
     shape(
-        "MaxResults",
-        ShapeKind::Integer(Range {
+        text(7590, 10),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 236
+    // 236 "MaximumNumberOfTrailsExceededException"
     shape(
-        "MaximumNumberOfTrailsExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8747, 38),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::MAXIMUM_NUMBER_OF_TRAILS_EXCEEDED_EXCEPTION),
-        }),
-    ),
-    // 237
-    shape(
-        "NextToken",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(8747, 38),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 238
+    // 237 "NextToken"
     shape(
-        "NoManagementAccountSLRExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::NO_MANAGEMENT_ACCOUNT_SLR_EXISTS_EXCEPTION),
-        }),
+        text(5209, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
     ),
-    // 239
+    // 238 "NoManagementAccountSLRExistsException"
     shape(
-        "NotOrganizationManagementAccountException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8785, 37),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::NOT_ORGANIZATION_MANAGEMENT_ACCOUNT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8785, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 240
+    // 239 "NotOrganizationManagementAccountException"
     shape(
-        "NotOrganizationMasterAccountException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8822, 41),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::NOT_ORGANIZATION_MASTER_ACCOUNT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8822, 41),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 241
+    // 240 "NotOrganizationMasterAccountException"
     shape(
-        "OperationNotPermittedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8863, 37),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::OPERATION_NOT_PERMITTED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8863, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 242
+    // 241 "OperationNotPermittedException"
     shape(
-        "Operator",
-        ShapeKind::List {
+        text(8900, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(8900, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 242 "Operator"
+    shape(
+        text(8930, 8),
+        KindEntry::List {
             member: 245,
             member_name: None,
             length: Range {
@@ -3494,10 +3270,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 243
+    // 243 "OperatorTargetList"
     shape(
-        "OperatorTargetList",
-        ShapeKind::List {
+        text(8938, 18),
+        KindEntry::List {
             member: 244,
             member_name: None,
             length: Range {
@@ -3506,73 +3282,81 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 244
+    // 244 "OperatorTargetListMember"
     shape(
-        "OperatorTargetListMember",
-        ShapeKind::String {
+        text(8956, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 245
+    // 245 "OperatorValue"
     shape(
-        "OperatorValue",
-        ShapeKind::String {
+        text(8980, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some(".+"),
-            enum_values: &[],
+            pattern: Some(text(8993, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 246
+    // 246 "OrganizationNotInAllFeaturesModeException"
     shape(
-        "OrganizationNotInAllFeaturesModeException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8995, 41),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ORGANIZATION_NOT_IN_ALL_FEATURES_MODE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8995, 41),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 247
+    // 247 "OrganizationsNotInUseException"
     shape(
-        "OrganizationsNotInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9036, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ORGANIZATIONS_NOT_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9036, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 248
+    // 248 "PaginationToken"
     shape(
-        "PaginationToken",
-        ShapeKind::String {
+        text(9066, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(4),
                 max: Some(1000),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3828, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 249
+    // 249 "PartitionKey"
     shape(
-        "PartitionKey",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 251, true), member("Type", 252, true)],
+        text(9081, 12),
+        KindEntry::Structure {
+            members: Span::new(358, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 250
+    // 250 "PartitionKeyList"
     shape(
-        "PartitionKeyList",
-        ShapeKind::List {
+        text(9093, 16),
+        KindEntry::List {
             member: 249,
             member_name: None,
             length: Range {
@@ -3581,266 +3365,224 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 251
+    // 251 "PartitionKeyName"
     shape(
-        "PartitionKeyName",
-        ShapeKind::String {
+        text(9109, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*"),
-            enum_values: &[],
+            pattern: Some(text(9125, 56)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 252
+    // 252 "PartitionKeyType"
     shape(
-        "PartitionKeyType",
-        ShapeKind::String {
+        text(9181, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(255),
             },
-            pattern: Some("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*"),
-            enum_values: &[],
+            pattern: Some(text(9125, 56)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 253
+    // 253 "Prompt"
     shape(
-        "Prompt",
-        ShapeKind::String {
+        text(3512, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(500),
             },
-            pattern: Some("^[ -~\\n]*$"),
-            enum_values: &[],
+            pattern: Some(text(9197, 10)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 254
+    // 254 "PublicKey"
     shape(
-        "PublicKey",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Value", 16, false),
-                member("ValidityStartTime", 54, false),
-                member("ValidityEndTime", 54, false),
-                member("Fingerprint", 345, false),
-            ],
+        text(9207, 9),
+        KindEntry::Structure {
+            members: Span::new(360, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 255
+    // 255 "PublicKeyList"
     shape(
-        "PublicKeyList",
-        ShapeKind::List {
+        text(8318, 13),
+        KindEntry::List {
             member: 254,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 256
+    // 256 "PutEventConfigurationRequest"
     shape(
-        "PutEventConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailName", 345, false),
-                member("EventDataStore", 345, false),
-                member("MaxEventSize", 233, false),
-                member("ContextKeySelectors", 36, false),
-                member("AggregationConfigurations", 13, false),
-            ],
+        text(9264, 28),
+        KindEntry::Structure {
+            members: Span::new(364, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 257
+    // 257 "PutEventConfigurationResponse"
     shape(
-        "PutEventConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("EventDataStoreArn", 90, false),
-                member("MaxEventSize", 233, false),
-                member("ContextKeySelectors", 36, false),
-                member("AggregationConfigurations", 13, false),
-            ],
+        text(9292, 29),
+        KindEntry::Structure {
+            members: Span::new(369, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 258
+    // 258 "PutEventSelectorsRequest"
     shape(
-        "PutEventSelectorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailName", 345, true),
-                member("EventSelectors", 103, false),
-                member("AdvancedEventSelectors", 9, false),
-            ],
+        text(9321, 24),
+        KindEntry::Structure {
+            members: Span::new(374, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 259
+    // 259 "PutEventSelectorsResponse"
     shape(
-        "PutEventSelectorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("EventSelectors", 103, false),
-                member("AdvancedEventSelectors", 9, false),
-            ],
+        text(9345, 25),
+        KindEntry::Structure {
+            members: Span::new(377, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 260
+    // 260 "PutInsightSelectorsRequest"
     shape(
-        "PutInsightSelectorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailName", 345, false),
-                member("InsightSelectors", 149, true),
-                member("EventDataStore", 90, false),
-                member("InsightsDestination", 90, false),
-            ],
+        text(9370, 26),
+        KindEntry::Structure {
+            members: Span::new(380, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "PutInsightSelectorsResponse"
     shape(
-        "PutInsightSelectorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("InsightSelectors", 149, false),
-                member("EventDataStoreArn", 90, false),
-                member("InsightsDestination", 90, false),
-            ],
+        text(9396, 27),
+        KindEntry::Structure {
+            members: Span::new(384, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 262
+    // 262 "PutResourcePolicyRequest"
     shape(
-        "PutResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 297, true),
-                member("ResourcePolicy", 301, true),
-            ],
+        text(9423, 24),
+        KindEntry::Structure {
+            members: Span::new(388, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "PutResourcePolicyResponse"
     shape(
-        "PutResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 297, false),
-                member("ResourcePolicy", 301, false),
-                member("DelegatedAdminResourcePolicy", 301, false),
-            ],
+        text(9447, 25),
+        KindEntry::Structure {
+            members: Span::new(390, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
+    // 264 "Queries"
     shape(
-        "Queries",
-        ShapeKind::List {
+        text(8394, 7),
+        KindEntry::List {
             member: 265,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 265
+    // 265 "Query"
     shape(
-        "Query",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryId", 366, false),
-                member("QueryStatus", 281, false),
-                member("CreationTime", 54, false),
-            ],
+        text(9472, 5),
+        KindEntry::Structure {
+            members: Span::new(393, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 266
+    // 266 "QueryAlias"
     shape(
-        "QueryAlias",
-        ShapeKind::String {
+        text(3434, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z][a-zA-Z0-9._\\-]*$"),
-            enum_values: &[],
+            pattern: Some(text(9489, 26)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 267
+    // 267 "QueryIdNotFoundException"
     shape(
-        "QueryIdNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9515, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::QUERY_ID_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9515, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 268
+    // 268 "QueryParameter"
     shape(
-        "QueryParameter",
-        ShapeKind::String {
+        text(9539, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3828, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 269
+    // 269 "QueryParameterKey"
     shape(
-        "QueryParameterKey",
-        ShapeKind::String {
+        text(9553, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:$]+$"),
-            enum_values: &[],
+            pattern: Some(text(9570, 21)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 270
+    // 270 "QueryParameterValue"
     shape(
-        "QueryParameterValue",
-        ShapeKind::String {
+        text(9591, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(1659, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 271
+    // 271 "QueryParameterValues"
     shape(
-        "QueryParameterValues",
-        ShapeKind::Map {
+        text(9610, 20),
+        KindEntry::Map {
             key: 269,
             value: 270,
             length: Range::ANY,
         },
     ),
-    // 272
+    // 272 "QueryParameters"
     shape(
-        "QueryParameters",
-        ShapeKind::List {
+        text(9630, 15),
+        KindEntry::List {
             member: 268,
             member_name: None,
             length: Range {
@@ -3849,823 +3591,749 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 273
+    // 273 "QueryResultColumn"
     shape(
-        "QueryResultColumn",
-        ShapeKind::Map {
+        text(9645, 17),
+        KindEntry::Map {
             key: 274,
             value: 277,
             length: Range::ANY,
         },
     ),
-    // 274
+    // 274 "QueryResultKey"
     shape(
-        "QueryResultKey",
-        ShapeKind::String {
+        text(9662, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 275
+    // 275 "QueryResultRow"
     shape(
-        "QueryResultRow",
-        ShapeKind::List {
+        text(9676, 14),
+        KindEntry::List {
             member: 273,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 276
+    // 276 "QueryResultRows"
     shape(
-        "QueryResultRows",
-        ShapeKind::List {
+        text(5256, 15),
+        KindEntry::List {
             member: 275,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 277
+    // 277 "QueryResultValue"
     shape(
-        "QueryResultValue",
-        ShapeKind::String {
+        text(9690, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 278
+    // 278 "QueryStatement"
     shape(
-        "QueryStatement",
-        ShapeKind::String {
+        text(4626, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10000),
             },
-            pattern: Some("(?s).*"),
-            enum_values: &[],
+            pattern: Some(text(9706, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 279
+    // 279 "QueryStatistics"
     shape(
-        "QueryStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResultsCount", 161, false),
-                member("TotalResultsCount", 161, false),
-                member("BytesScanned", 225, false),
-            ],
+        text(3485, 15),
+        KindEntry::Structure {
+            members: Span::new(396, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 280
+    // 280 "QueryStatisticsForDescribeQuery"
     shape(
-        "QueryStatisticsForDescribeQuery",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventsMatched", 225, false),
-                member("EventsScanned", 225, false),
-                member("BytesScanned", 225, false),
-                member("ExecutionTimeInMillis", 161, false),
-                member("CreationTime", 54, false),
-            ],
+        text(9753, 31),
+        KindEntry::Structure {
+            members: Span::new(399, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 281
-    shape(
-        "QueryStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "QUEUED",
-                "RUNNING",
-                "FINISHED",
-                "FAILED",
-                "CANCELLED",
-                "TIMED_OUT",
-            ],
         },
     ),
-    // 282
+    // 281 "QueryStatus"
     shape(
-        "ReadWriteType",
-        ShapeKind::String {
+        text(1536, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ReadOnly", "WriteOnly", "All"],
+            enum_values: Span::new(58, 6),
         },
     ),
-    // 283
+    // 282 "ReadWriteType"
     shape(
-        "RefreshId",
-        ShapeKind::String {
+        text(4415, 13),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(64, 3),
+        },
+    ),
+    // 283 "RefreshId"
+    shape(
+        text(3444, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(10),
                 max: Some(20),
             },
-            pattern: Some("\\d+"),
-            enum_values: &[],
+            pattern: Some(text(1005, 3)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 284
+    // 284 "RefreshSchedule"
     shape(
-        "RefreshSchedule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Frequency", 285, false),
-                member("Status", 288, false),
-                member("TimeOfDay", 355, false),
-            ],
+        text(2119, 15),
+        KindEntry::Structure {
+            members: Span::new(404, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 285
+    // 285 "RefreshScheduleFrequency"
     shape(
-        "RefreshScheduleFrequency",
-        ShapeKind::Structure(Structure {
-            members: &[member("Unit", 286, false), member("Value", 287, false)],
+        text(9891, 24),
+        KindEntry::Structure {
+            members: Span::new(407, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 286
+    // 286 "RefreshScheduleFrequencyUnit"
     shape(
-        "RefreshScheduleFrequencyUnit",
-        ShapeKind::String {
+        text(9919, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["HOURS", "DAYS"],
+            enum_values: Span::new(67, 2),
         },
     ),
-    // 287
+    // 287 "RefreshScheduleFrequencyValue"
+    shape(text(9956, 29), KindEntry::Integer(Range::ANY)),
+    // 288 "RefreshScheduleStatus"
     shape(
-        "RefreshScheduleFrequencyValue",
-        ShapeKind::Integer(Range::ANY),
-    ),
-    // 288
-    shape(
-        "RefreshScheduleStatus",
-        ShapeKind::String {
+        text(9985, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
+            enum_values: Span::new(69, 2),
         },
     ),
-    // 289
+    // 289 "RegisterOrganizationDelegatedAdminRequest"
     shape(
-        "RegisterOrganizationDelegatedAdminRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("MemberAccountId", 2, true)],
+        text(10006, 41),
+        KindEntry::Structure {
+            members: Span::new(409, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 290
+    // 290 "RegisterOrganizationDelegatedAdminResponse"
     shape(
-        "RegisterOrganizationDelegatedAdminResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10062, 42),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 291
+    // 291 "RemoveTagsRequest"
     shape(
-        "RemoveTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 345, true),
-                member("TagsList", 350, true),
-            ],
+        text(10104, 17),
+        KindEntry::Structure {
+            members: Span::new(410, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 292
+    // 292 "RemoveTagsResponse"
     shape(
-        "RemoveTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10121, 18),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 293
+    // 293 "RequestWidget"
     shape(
-        "RequestWidget",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryStatement", 278, true),
-                member("QueryParameters", 272, false),
-                member("ViewProperties", 377, true),
-            ],
+        text(10139, 13),
+        KindEntry::Structure {
+            members: Span::new(412, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 294
+    // 294 "RequestWidgetList"
     shape(
-        "RequestWidgetList",
-        ShapeKind::List {
+        text(10166, 17),
+        KindEntry::List {
             member: 293,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 295
+    // 295 "Resource"
     shape(
-        "Resource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceType", 345, false),
-                member("ResourceName", 345, false),
-            ],
+        text(10183, 8),
+        KindEntry::Structure {
+            members: Span::new(415, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 296
+    // 296 "ResourceARNNotValidException"
     shape(
-        "ResourceARNNotValidException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10191, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_ARN_NOT_VALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10191, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 297
+    // 297 "ResourceArn"
     shape(
-        "ResourceArn",
-        ShapeKind::String {
+        text(3044, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9._/\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(1659, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 298
+    // 298 "ResourceIdList"
     shape(
-        "ResourceIdList",
-        ShapeKind::List {
+        text(8416, 14),
+        KindEntry::List {
             member: 345,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 299
+    // 299 "ResourceList"
     shape(
-        "ResourceList",
-        ShapeKind::List {
+        text(10219, 12),
+        KindEntry::List {
             member: 295,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 300
+    // 300 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10231, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10231, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 301
+    // 301 "ResourcePolicy"
     shape(
-        "ResourcePolicy",
-        ShapeKind::String {
+        text(5320, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(8192),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 302
+    // 302 "ResourcePolicyNotFoundException"
     shape(
-        "ResourcePolicyNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10256, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_POLICY_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10256, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 303
+    // 303 "ResourcePolicyNotValidException"
     shape(
-        "ResourcePolicyNotValidException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10287, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_POLICY_NOT_VALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10287, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 304
+    // 304 "ResourceTag"
     shape(
-        "ResourceTag",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 345, false),
-                member("TagsList", 350, false),
-            ],
+        text(10318, 11),
+        KindEntry::Structure {
+            members: Span::new(417, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 305
+    // 305 "ResourceTagList"
     shape(
-        "ResourceTagList",
-        ShapeKind::List {
+        text(8446, 15),
+        KindEntry::List {
             member: 304,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 306
+    // 306 "ResourceTypeNotSupportedException"
     shape(
-        "ResourceTypeNotSupportedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10329, 33),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_TYPE_NOT_SUPPORTED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10329, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 307
+    // 307 "RestoreEventDataStoreRequest"
     shape(
-        "RestoreEventDataStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventDataStore", 90, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 308
-    shape(
-        "RestoreEventDataStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("Name", 96, false),
-                member("Status", 98, false),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("KmsKeyId", 93, false),
-                member("BillingMode", 14, false),
-            ],
+        text(10362, 28),
+        KindEntry::Structure {
+            members: Span::new(419, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 309
+    // 308 "RestoreEventDataStoreResponse"
     shape(
-        "RetentionPeriod",
-        ShapeKind::Integer(Range {
+        text(10390, 29),
+        KindEntry::Structure {
+            members: Span::new(420, 12),
+            union: false,
+            error: None,
+        },
+    ),
+    // 309 "RetentionPeriod"
+    shape(
+        text(2268, 15),
+        KindEntry::Integer(Range {
             min: Some(7),
             max: Some(3653),
         }),
     ),
-    // 310
+    // 310 "S3BucketDoesNotExistException"
     shape(
-        "S3BucketDoesNotExistException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10419, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::S3_BUCKET_DOES_NOT_EXIST_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10419, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 311
+    // 311 "S3ImportSource"
     shape(
-        "S3ImportSource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("S3LocationUri", 345, true),
-                member("S3BucketRegion", 345, true),
-                member("S3BucketAccessRoleArn", 345, true),
-            ],
+        text(10448, 14),
+        KindEntry::Structure {
+            members: Span::new(432, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 312
-    shape(
-        "SampleQueryDescription",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 313
+    // 312 "SampleQueryDescription"
     shape(
-        "SampleQueryName",
-        ShapeKind::String {
+        text(10510, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 314
-    shape("SampleQueryRelevance", ShapeKind::Float(Range::ANY)),
-    // 315
+    // 313 "SampleQueryName"
     shape(
-        "SampleQuerySQL",
-        ShapeKind::String {
+        text(10532, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 316
+    // 314 "SampleQueryRelevance"
+    shape(text(10547, 20), KindEntry::Float(Range::ANY)),
+    // 315 "SampleQuerySQL"
     shape(
-        "SearchSampleQueriesMaxResults",
-        ShapeKind::Integer(Range {
+        text(10567, 14),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 316 "SearchSampleQueriesMaxResults"
+    shape(
+        text(10581, 29),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 317
+    // 317 "SearchSampleQueriesRequest"
     shape(
-        "SearchSampleQueriesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SearchPhrase", 319, true),
-                member("MaxResults", 316, false),
-                member("NextToken", 248, false),
-            ],
+        text(10610, 26),
+        KindEntry::Structure {
+            members: Span::new(435, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 318
+    // 318 "SearchSampleQueriesResponse"
     shape(
-        "SearchSampleQueriesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SearchResults", 321, false),
-                member("NextToken", 248, false),
-            ],
+        text(10648, 27),
+        KindEntry::Structure {
+            members: Span::new(438, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 319
+    // 319 "SearchSampleQueriesSearchPhrase"
     shape(
-        "SearchSampleQueriesSearchPhrase",
-        ShapeKind::String {
+        text(10688, 31),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(1000),
             },
-            pattern: Some("^[ -~\\n]*$"),
-            enum_values: &[],
+            pattern: Some(text(9197, 10)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 320
+    // 320 "SearchSampleQueriesSearchResult"
     shape(
-        "SearchSampleQueriesSearchResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 313, false),
-                member("Description", 312, false),
-                member("SQL", 315, false),
-                member("Relevance", 314, false),
-            ],
+        text(10719, 31),
+        KindEntry::Structure {
+            members: Span::new(440, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 321
+    // 321 "SearchSampleQueriesSearchResults"
     shape(
-        "SearchSampleQueriesSearchResults",
-        ShapeKind::List {
+        text(10773, 32),
+        KindEntry::List {
             member: 320,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 322
+    // 322 "SelectorField"
     shape(
-        "SelectorField",
-        ShapeKind::String {
+        text(10805, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1000),
             },
-            pattern: Some("[\\w|\\d|\\.|_]+"),
-            enum_values: &[],
+            pattern: Some(text(10818, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 323
+    // 323 "SelectorName"
     shape(
-        "SelectorName",
-        ShapeKind::String {
+        text(10831, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1000),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3828, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 324
+    // 324 "ServiceQuotaExceededException"
     shape(
-        "ServiceQuotaExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10843, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::SERVICE_QUOTA_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10843, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 325
+    // 325 "Source"
     shape(
-        "Source",
-        ShapeKind::String {
+        text(2054, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3828, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 326
+    // 326 "SourceConfig"
     shape(
-        "SourceConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApplyToAllRegions", 15, false),
-                member("AdvancedEventSelectors", 9, false),
-            ],
+        text(4700, 12),
+        KindEntry::Structure {
+            members: Span::new(444, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 327
+    // 327 "SourceEventCategories"
     shape(
-        "SourceEventCategories",
-        ShapeKind::List {
+        text(10889, 21),
+        KindEntry::List {
             member: 328,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 328
+    // 328 "SourceEventCategory"
     shape(
-        "SourceEventCategory",
-        ShapeKind::String {
+        text(10910, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Management", "Data"],
+            enum_values: Span::new(71, 2),
         },
     ),
-    // 329
+    // 329 "StartDashboardRefreshRequest"
     shape(
-        "StartDashboardRefreshRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardId", 45, true),
-                member("QueryParameterValues", 271, false),
-            ],
+        text(10939, 28),
+        KindEntry::Structure {
+            members: Span::new(446, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 330
+    // 330 "StartDashboardRefreshResponse"
     shape(
-        "StartDashboardRefreshResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("RefreshId", 283, false)],
+        text(10967, 29),
+        KindEntry::Structure {
+            members: Span::new(448, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 331
+    // 331 "StartEventDataStoreIngestionRequest"
     shape(
-        "StartEventDataStoreIngestionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventDataStore", 90, true)],
+        text(10996, 35),
+        KindEntry::Structure {
+            members: Span::new(449, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 332
+    // 332 "StartEventDataStoreIngestionResponse"
     shape(
-        "StartEventDataStoreIngestionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11031, 36),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 333
+    // 333 "StartImportRequest"
     shape(
-        "StartImportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Destinations", 134, false),
-                member("ImportSource", 139, false),
-                member("StartEventTime", 54, false),
-                member("EndEventTime", 54, false),
-                member("ImportId", 366, false),
-            ],
+        text(11067, 18),
+        KindEntry::Structure {
+            members: Span::new(450, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 334
+    // 334 "StartImportResponse"
     shape(
-        "StartImportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ImportId", 366, false),
-                member("Destinations", 134, false),
-                member("ImportSource", 139, false),
-                member("StartEventTime", 54, false),
-                member("EndEventTime", 54, false),
-                member("ImportStatus", 141, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-            ],
+        text(11085, 19),
+        KindEntry::Structure {
+            members: Span::new(455, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 335
+    // 335 "StartLoggingRequest"
     shape(
-        "StartLoggingRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 345, true)],
+        text(11104, 19),
+        KindEntry::Structure {
+            members: Span::new(463, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 336
+    // 336 "StartLoggingResponse"
     shape(
-        "StartLoggingResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11123, 20),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 337
+    // 337 "StartQueryRequest"
     shape(
-        "StartQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryStatement", 278, false),
-                member("DeliveryS3Uri", 66, false),
-                member("QueryAlias", 266, false),
-                member("QueryParameters", 272, false),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(11143, 17),
+        KindEntry::Structure {
+            members: Span::new(464, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 338
+    // 338 "StartQueryResponse"
     shape(
-        "StartQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryId", 366, false),
-                member("EventDataStoreOwnerAccountId", 2, false),
-            ],
+        text(11160, 18),
+        KindEntry::Structure {
+            members: Span::new(469, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 339
+    // 339 "StopEventDataStoreIngestionRequest"
     shape(
-        "StopEventDataStoreIngestionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventDataStore", 90, true)],
+        text(11178, 34),
+        KindEntry::Structure {
+            members: Span::new(471, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 340
+    // 340 "StopEventDataStoreIngestionResponse"
     shape(
-        "StopEventDataStoreIngestionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11212, 35),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 341
+    // 341 "StopImportRequest"
     shape(
-        "StopImportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ImportId", 366, true)],
+        text(11247, 17),
+        KindEntry::Structure {
+            members: Span::new(472, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 342
+    // 342 "StopImportResponse"
     shape(
-        "StopImportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ImportId", 366, false),
-                member("ImportSource", 139, false),
-                member("Destinations", 134, false),
-                member("ImportStatus", 141, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("StartEventTime", 54, false),
-                member("EndEventTime", 54, false),
-                member("ImportStatistics", 140, false),
-            ],
+        text(11264, 18),
+        KindEntry::Structure {
+            members: Span::new(473, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 343
+    // 343 "StopLoggingRequest"
     shape(
-        "StopLoggingRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 345, true)],
+        text(11282, 18),
+        KindEntry::Structure {
+            members: Span::new(482, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 344
+    // 344 "StopLoggingResponse"
     shape(
-        "StopLoggingResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11300, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 345
+    // 345 "String"
     shape(
-        "String",
-        ShapeKind::String {
+        text(11319, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 346
+    // 346 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 347, true), member("Value", 348, false)],
+        text(11325, 3),
+        KindEntry::Structure {
+            members: Span::new(483, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 347
+    // 347 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(11331, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 348
+    // 348 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(11337, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 349
+    // 349 "TagsLimitExceededException"
     shape(
-        "TagsLimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11345, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::TAGS_LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11345, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 350
+    // 350 "TagsList"
     shape(
-        "TagsList",
-        ShapeKind::List {
+        text(1111, 8),
+        KindEntry::List {
             member: 346,
             member_name: None,
             length: Range {
@@ -4674,19 +4342,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 351
+    // 351 "Template"
     shape(
-        "Template",
-        ShapeKind::String {
+        text(11371, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["API_ACTIVITY", "RESOURCE_ACCESS", "USER_ACTIONS"],
+            enum_values: Span::new(73, 3),
         },
     ),
-    // 352
+    // 352 "Templates"
     shape(
-        "Templates",
-        ShapeKind::List {
+        text(1324, 9),
+        KindEntry::List {
             member: 351,
             member_name: None,
             length: Range {
@@ -4695,358 +4363,972 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 353
-    shape("TerminationProtectionEnabled", ShapeKind::Boolean),
-    // 354
+    // 353 "TerminationProtectionEnabled"
+    shape(text(2134, 28), KindEntry::Boolean),
+    // 354 "ThrottlingException"
     shape(
-        "ThrottlingException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11418, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::THROTTLING_EXCEPTION),
-        }),
-    ),
-    // 355
-    shape(
-        "TimeOfDay",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("^[0-9]{2}:[0-9]{2}"),
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(11418, 19),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 356
+    // 355 "TimeOfDay"
     shape(
-        "Timestamps",
-        ShapeKind::List {
+        text(9882, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(11437, 18)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 356 "Timestamps"
+    shape(
+        text(8265, 10),
+        KindEntry::List {
             member: 54,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 357
+    // 357 "Trail"
     shape(
-        "Trail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 345, false),
-                member("S3BucketName", 345, false),
-                member("S3KeyPrefix", 345, false),
-                member("SnsTopicName", 345, false),
-                member("SnsTopicARN", 345, false),
-                member("IncludeGlobalServiceEvents", 15, false),
-                member("IsMultiRegionTrail", 15, false),
-                member("HomeRegion", 345, false),
-                member("TrailARN", 345, false),
-                member("LogFileValidationEnabled", 15, false),
-                member("CloudWatchLogsLogGroupArn", 345, false),
-                member("CloudWatchLogsRoleArn", 345, false),
-                member("KmsKeyId", 345, false),
-                member("HasCustomEventSelectors", 15, false),
-                member("HasInsightSelectors", 15, false),
-                member("IsOrganizationTrail", 15, false),
-            ],
+        text(5393, 5),
+        KindEntry::Structure {
+            members: Span::new(485, 16),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 358
+    // 358 "TrailAlreadyExistsException"
     shape(
-        "TrailAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11507, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::TRAIL_ALREADY_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11507, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 359
+    // 359 "TrailInfo"
     shape(
-        "TrailInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TrailARN", 345, false),
-                member("Name", 345, false),
-                member("HomeRegion", 345, false),
-            ],
+        text(11534, 9),
+        KindEntry::Structure {
+            members: Span::new(501, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 360
+    // 360 "TrailList"
     shape(
-        "TrailList",
-        ShapeKind::List {
+        text(11543, 9),
+        KindEntry::List {
             member: 357,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 361
+    // 361 "TrailNameList"
     shape(
-        "TrailNameList",
-        ShapeKind::List {
+        text(11552, 13),
+        KindEntry::List {
             member: 345,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 362
+    // 362 "TrailNotFoundException"
     shape(
-        "TrailNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11565, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::TRAIL_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11565, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 363
+    // 363 "TrailNotProvidedException"
     shape(
-        "TrailNotProvidedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11587, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::TRAIL_NOT_PROVIDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11587, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 364
+    // 364 "Trails"
     shape(
-        "Trails",
-        ShapeKind::List {
+        text(8496, 6),
+        KindEntry::List {
             member: 359,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 365
+    // 365 "Type"
     shape(
-        "Type",
-        ShapeKind::String {
+        text(2011, 4),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["TagContext", "RequestContext"],
+            enum_values: Span::new(76, 2),
         },
     ),
-    // 366
+    // 366 "UUID"
     shape(
-        "UUID",
-        ShapeKind::String {
+        text(11636, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(36),
             },
-            pattern: Some("^[a-f0-9\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(11640, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 367
+    // 367 "UnsupportedOperationException"
     shape(
-        "UnsupportedOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11653, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::UNSUPPORTED_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11653, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 368
+    // 368 "UpdateChannelRequest"
     shape(
-        "UpdateChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Channel", 23, true),
-                member("Destinations", 76, false),
-                member("Name", 26, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 369
-    shape(
-        "UpdateChannelResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ChannelArn", 23, false),
-                member("Name", 26, false),
-                member("Source", 325, false),
-                member("Destinations", 76, false),
-            ],
+        text(11682, 20),
+        KindEntry::Structure {
+            members: Span::new(504, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 370
+    // 369 "UpdateChannelResponse"
     shape(
-        "UpdateDashboardRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardId", 45, true),
-                member("Widgets", 294, false),
-                member("RefreshSchedule", 284, false),
-                member("TerminationProtectionEnabled", 353, false),
-            ],
+        text(11702, 21),
+        KindEntry::Structure {
+            members: Span::new(507, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 371
+    // 370 "UpdateDashboardRequest"
     shape(
-        "UpdateDashboardResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardArn", 45, false),
-                member("Name", 47, false),
-                member("Type", 49, false),
-                member("Widgets", 380, false),
-                member("RefreshSchedule", 284, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-            ],
+        text(11723, 22),
+        KindEntry::Structure {
+            members: Span::new(511, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 372
+    // 371 "UpdateDashboardResponse"
     shape(
-        "UpdateEventDataStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStore", 90, true),
-                member("Name", 96, false),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("KmsKeyId", 93, false),
-                member("BillingMode", 14, false),
-            ],
+        text(11745, 23),
+        KindEntry::Structure {
+            members: Span::new(515, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 373
+    // 372 "UpdateEventDataStoreRequest"
     shape(
-        "UpdateEventDataStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventDataStoreArn", 90, false),
-                member("Name", 96, false),
-                member("Status", 98, false),
-                member("AdvancedEventSelectors", 9, false),
-                member("MultiRegionEnabled", 15, false),
-                member("OrganizationEnabled", 15, false),
-                member("RetentionPeriod", 309, false),
-                member("TerminationProtectionEnabled", 353, false),
-                member("CreatedTimestamp", 54, false),
-                member("UpdatedTimestamp", 54, false),
-                member("KmsKeyId", 93, false),
-                member("BillingMode", 14, false),
-                member("FederationStatus", 108, false),
-                member("FederationRoleArn", 107, false),
-            ],
+        text(11768, 27),
+        KindEntry::Structure {
+            members: Span::new(523, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 374
+    // 373 "UpdateEventDataStoreResponse"
     shape(
-        "UpdateTrailRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 345, true),
-                member("S3BucketName", 345, false),
-                member("S3KeyPrefix", 345, false),
-                member("SnsTopicName", 345, false),
-                member("IncludeGlobalServiceEvents", 15, false),
-                member("IsMultiRegionTrail", 15, false),
-                member("EnableLogFileValidation", 15, false),
-                member("CloudWatchLogsLogGroupArn", 345, false),
-                member("CloudWatchLogsRoleArn", 345, false),
-                member("KmsKeyId", 345, false),
-                member("IsOrganizationTrail", 15, false),
-            ],
+        text(11795, 28),
+        KindEntry::Structure {
+            members: Span::new(532, 14),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 375
+    // 374 "UpdateTrailRequest"
     shape(
-        "UpdateTrailResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 345, false),
-                member("S3BucketName", 345, false),
-                member("S3KeyPrefix", 345, false),
-                member("SnsTopicName", 345, false),
-                member("SnsTopicARN", 345, false),
-                member("IncludeGlobalServiceEvents", 15, false),
-                member("IsMultiRegionTrail", 15, false),
-                member("TrailARN", 345, false),
-                member("LogFileValidationEnabled", 15, false),
-                member("CloudWatchLogsLogGroupArn", 345, false),
-                member("CloudWatchLogsRoleArn", 345, false),
-                member("KmsKeyId", 345, false),
-                member("IsOrganizationTrail", 15, false),
-            ],
+        text(11823, 18),
+        KindEntry::Structure {
+            members: Span::new(546, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 376
+    // 375 "UpdateTrailResponse"
     shape(
-        "ViewPropertiesKey",
-        ShapeKind::String {
+        text(11841, 19),
+        KindEntry::Structure {
+            members: Span::new(557, 13),
+            union: false,
+            error: None,
+        },
+    ),
+    // 376 "ViewPropertiesKey"
+    shape(
+        text(11860, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9._\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1750, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 377
+    // 377 "ViewPropertiesMap"
     shape(
-        "ViewPropertiesMap",
-        ShapeKind::Map {
+        text(11877, 17),
+        KindEntry::Map {
             key: 376,
             value: 378,
             length: Range::ANY,
         },
     ),
-    // 378
+    // 378 "ViewPropertiesValue"
     shape(
-        "ViewPropertiesValue",
-        ShapeKind::String {
+        text(11894, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9._\\- ]+$"),
-            enum_values: &[],
+            pattern: Some(text(11913, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 379
+    // 379 "Widget"
     shape(
-        "Widget",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("QueryAlias", 266, false),
-                member("QueryStatement", 278, false),
-                member("QueryParameters", 272, false),
-                member("ViewProperties", 377, false),
-            ],
+        text(11932, 6),
+        KindEntry::Structure {
+            members: Span::new(570, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 380
+    // 380 "WidgetList"
     shape(
-        "WidgetList",
-        ShapeKind::List {
+        text(11938, 10),
+        KindEntry::List {
             member: 379,
             member_name: None,
             length: Range::ANY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(1101, 10), 345, true),   // 0 "ResourceId"
+    member(text(1111, 8), 350, true),    // 1 "TagsList"
+    member(text(1155, 4), 323, false),   // 2 "Name"
+    member(text(1159, 14), 11, true),    // 3 "FieldSelectors"
+    member(text(1216, 5), 322, true),    // 4 "Field"
+    member(text(1221, 6), 242, false),   // 5 "Equals"
+    member(text(1227, 10), 242, false),  // 6 "StartsWith"
+    member(text(1237, 8), 242, false),   // 7 "EndsWith"
+    member(text(1245, 9), 242, false),   // 8 "NotEquals"
+    member(text(1254, 13), 242, false),  // 9 "NotStartsWith"
+    member(text(1267, 11), 242, false),  // 10 "NotEndsWith"
+    member(text(1324, 9), 352, true),    // 11 "Templates"
+    member(text(1333, 13), 86, true),    // 12 "EventCategory"
+    member(text(1468, 14), 90, false),   // 13 "EventDataStore"
+    member(text(1482, 7), 366, true),    // 14 "QueryId"
+    member(text(1489, 28), 2, false),    // 15 "EventDataStoreOwnerAccountId"
+    member(text(1482, 7), 366, true),    // 16 "QueryId"
+    member(text(1536, 11), 281, true),   // 17 "QueryStatus"
+    member(text(1489, 28), 2, false),    // 18 "EventDataStoreOwnerAccountId"
+    member(text(1594, 10), 23, false),   // 19 "ChannelArn"
+    member(text(1155, 4), 26, false),    // 20 "Name"
+    member(text(2011, 4), 365, true),    // 21 "Type"
+    member(text(1221, 6), 243, true),    // 22 "Equals"
+    member(text(1155, 4), 26, true),     // 23 "Name"
+    member(text(2054, 6), 325, true),    // 24 "Source"
+    member(text(2060, 12), 76, true),    // 25 "Destinations"
+    member(text(2072, 4), 350, false),   // 26 "Tags"
+    member(text(1594, 10), 23, false),   // 27 "ChannelArn"
+    member(text(1155, 4), 26, false),    // 28 "Name"
+    member(text(2054, 6), 325, false),   // 29 "Source"
+    member(text(2060, 12), 76, false),   // 30 "Destinations"
+    member(text(2072, 4), 350, false),   // 31 "Tags"
+    member(text(1155, 4), 47, true),     // 32 "Name"
+    member(text(2119, 15), 284, false),  // 33 "RefreshSchedule"
+    member(text(1111, 8), 350, false),   // 34 "TagsList"
+    member(text(2134, 28), 353, false),  // 35 "TerminationProtectionEnabled"
+    member(text(2162, 7), 294, false),   // 36 "Widgets"
+    member(text(2192, 12), 45, false),   // 37 "DashboardArn"
+    member(text(1155, 4), 47, false),    // 38 "Name"
+    member(text(2011, 4), 49, false),    // 39 "Type"
+    member(text(2162, 7), 380, false),   // 40 "Widgets"
+    member(text(1111, 8), 350, false),   // 41 "TagsList"
+    member(text(2119, 15), 284, false),  // 42 "RefreshSchedule"
+    member(text(2134, 28), 353, false),  // 43 "TerminationProtectionEnabled"
+    member(text(1155, 4), 96, true),     // 44 "Name"
+    member(text(1173, 22), 9, false),    // 45 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 46 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 47 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 48 "RetentionPeriod"
+    member(text(2134, 28), 353, false),  // 49 "TerminationProtectionEnabled"
+    member(text(1111, 8), 350, false),   // 50 "TagsList"
+    member(text(2283, 8), 93, false),    // 51 "KmsKeyId"
+    member(text(2291, 14), 15, false),   // 52 "StartIngestion"
+    member(text(1371, 11), 14, false),   // 53 "BillingMode"
+    member(text(2333, 17), 90, false),   // 54 "EventDataStoreArn"
+    member(text(1155, 4), 96, false),    // 55 "Name"
+    member(text(2350, 6), 98, false),    // 56 "Status"
+    member(text(1173, 22), 9, false),    // 57 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 58 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 59 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 60 "RetentionPeriod"
+    member(text(2134, 28), 353, false),  // 61 "TerminationProtectionEnabled"
+    member(text(1111, 8), 350, false),   // 62 "TagsList"
+    member(text(2356, 16), 54, false),   // 63 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 64 "UpdatedTimestamp"
+    member(text(2283, 8), 93, false),    // 65 "KmsKeyId"
+    member(text(1371, 11), 14, false),   // 66 "BillingMode"
+    member(text(1155, 4), 345, true),    // 67 "Name"
+    member(text(2406, 12), 345, true),   // 68 "S3BucketName"
+    member(text(2418, 11), 345, false),  // 69 "S3KeyPrefix"
+    member(text(2429, 12), 345, false),  // 70 "SnsTopicName"
+    member(text(2441, 26), 15, false),   // 71 "IncludeGlobalServiceEvents"
+    member(text(2467, 18), 15, false),   // 72 "IsMultiRegionTrail"
+    member(text(2485, 23), 15, false),   // 73 "EnableLogFileValidation"
+    member(text(2508, 25), 345, false),  // 74 "CloudWatchLogsLogGroupArn"
+    member(text(2533, 21), 345, false),  // 75 "CloudWatchLogsRoleArn"
+    member(text(2283, 8), 345, false),   // 76 "KmsKeyId"
+    member(text(2554, 19), 15, false),   // 77 "IsOrganizationTrail"
+    member(text(1111, 8), 350, false),   // 78 "TagsList"
+    member(text(1155, 4), 345, false),   // 79 "Name"
+    member(text(2406, 12), 345, false),  // 80 "S3BucketName"
+    member(text(2418, 11), 345, false),  // 81 "S3KeyPrefix"
+    member(text(2429, 12), 345, false),  // 82 "SnsTopicName"
+    member(text(2592, 11), 345, false),  // 83 "SnsTopicARN"
+    member(text(2441, 26), 15, false),   // 84 "IncludeGlobalServiceEvents"
+    member(text(2467, 18), 15, false),   // 85 "IsMultiRegionTrail"
+    member(text(2603, 8), 345, false),   // 86 "TrailARN"
+    member(text(2611, 24), 15, false),   // 87 "LogFileValidationEnabled"
+    member(text(2508, 25), 345, false),  // 88 "CloudWatchLogsLogGroupArn"
+    member(text(2533, 21), 345, false),  // 89 "CloudWatchLogsRoleArn"
+    member(text(2283, 8), 345, false),   // 90 "KmsKeyId"
+    member(text(2554, 19), 15, false),   // 91 "IsOrganizationTrail"
+    member(text(2192, 12), 45, false),   // 92 "DashboardArn"
+    member(text(2011, 4), 49, false),    // 93 "Type"
+    member(text(2011, 4), 345, false),   // 94 "Type"
+    member(text(2781, 6), 52, false),    // 95 "Values"
+    member(text(1587, 7), 23, true),     // 96 "Channel"
+    member(text(2928, 11), 45, true),    // 97 "DashboardId"
+    member(text(1468, 14), 90, true),    // 98 "EventDataStore"
+    member(text(3044, 11), 297, true),   // 99 "ResourceArn"
+    member(text(1155, 4), 345, true),    // 100 "Name"
+    member(text(3347, 23), 2, true),     // 101 "DelegatedAdminAccountId"
+    member(text(1468, 14), 90, false),   // 102 "EventDataStore"
+    member(text(1482, 7), 366, false),   // 103 "QueryId"
+    member(text(3434, 10), 266, false),  // 104 "QueryAlias"
+    member(text(3444, 9), 283, false),   // 105 "RefreshId"
+    member(text(1489, 28), 2, false),    // 106 "EventDataStoreOwnerAccountId"
+    member(text(1482, 7), 366, false),   // 107 "QueryId"
+    member(text(3474, 11), 278, false),  // 108 "QueryString"
+    member(text(1536, 11), 281, false),  // 109 "QueryStatus"
+    member(text(3485, 15), 280, false),  // 110 "QueryStatistics"
+    member(text(3500, 12), 83, false),   // 111 "ErrorMessage"
+    member(text(3120, 13), 66, false),   // 112 "DeliveryS3Uri"
+    member(text(3178, 14), 67, false),   // 113 "DeliveryStatus"
+    member(text(3512, 6), 253, false),   // 114 "Prompt"
+    member(text(1489, 28), 2, false),    // 115 "EventDataStoreOwnerAccountId"
+    member(text(3539, 13), 361, false),  // 116 "trailNameList"
+    member(text(3552, 19), 15, false),   // 117 "includeShadowTrails"
+    member(text(3593, 9), 360, false),   // 118 "trailList"
+    member(text(2011, 4), 75, true),     // 119 "Type"
+    member(text(3613, 8), 224, true),    // 120 "Location"
+    member(text(1468, 14), 90, true),    // 121 "EventDataStore"
+    member(text(2333, 17), 90, false),   // 122 "EventDataStoreArn"
+    member(text(3712, 16), 108, false),  // 123 "FederationStatus"
+    member(text(1468, 14), 90, true),    // 124 "EventDataStore"
+    member(text(3757, 17), 107, true),   // 125 "FederationRoleArn"
+    member(text(2333, 17), 90, false),   // 126 "EventDataStoreArn"
+    member(text(3712, 16), 108, false),  // 127 "FederationStatus"
+    member(text(3757, 17), 107, false),  // 128 "FederationRoleArn"
+    member(text(3835, 7), 345, false),   // 129 "EventId"
+    member(text(3842, 9), 345, false),   // 130 "EventName"
+    member(text(3851, 8), 345, false),   // 131 "ReadOnly"
+    member(text(3859, 11), 345, false),  // 132 "AccessKeyId"
+    member(text(3870, 9), 54, false),    // 133 "EventTime"
+    member(text(3879, 11), 345, false),  // 134 "EventSource"
+    member(text(3890, 8), 345, false),   // 135 "Username"
+    member(text(3898, 9), 299, false),   // 136 "Resources"
+    member(text(3907, 15), 345, false),  // 137 "CloudTrailEvent"
+    member(text(2333, 17), 90, false),   // 138 "EventDataStoreArn"
+    member(text(1155, 4), 96, false),    // 139 "Name"
+    member(text(2134, 28), 353, false),  // 140 "TerminationProtectionEnabled"
+    member(text(2350, 6), 98, false),    // 141 "Status"
+    member(text(1173, 22), 9, false),    // 142 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 143 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 144 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 145 "RetentionPeriod"
+    member(text(2356, 16), 54, false),   // 146 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 147 "UpdatedTimestamp"
+    member(text(4415, 13), 282, false),  // 148 "ReadWriteType"
+    member(text(4428, 23), 15, false),   // 149 "IncludeManagementEvents"
+    member(text(2805, 13), 53, false),   // 150 "DataResources"
+    member(text(4451, 29), 106, false),  // 151 "ExcludeManagementEventSources"
+    member(text(4372, 15), 94, true),    // 152 "EventDataStores"
+    member(text(3512, 6), 253, true),    // 153 "Prompt"
+    member(text(4626, 14), 278, false),  // 154 "QueryStatement"
+    member(text(3434, 10), 266, false),  // 155 "QueryAlias"
+    member(text(1489, 28), 2, false),    // 156 "EventDataStoreOwnerAccountId"
+    member(text(1587, 7), 23, true),     // 157 "Channel"
+    member(text(1594, 10), 23, false),   // 158 "ChannelArn"
+    member(text(1155, 4), 26, false),    // 159 "Name"
+    member(text(2054, 6), 325, false),   // 160 "Source"
+    member(text(4700, 12), 326, false),  // 161 "SourceConfig"
+    member(text(2060, 12), 76, false),   // 162 "Destinations"
+    member(text(4712, 15), 146, false),  // 163 "IngestionStatus"
+    member(text(2928, 11), 45, true),    // 164 "DashboardId"
+    member(text(2192, 12), 45, false),   // 165 "DashboardArn"
+    member(text(2011, 4), 49, false),    // 166 "Type"
+    member(text(2350, 6), 48, false),    // 167 "Status"
+    member(text(2162, 7), 380, false),   // 168 "Widgets"
+    member(text(2119, 15), 284, false),  // 169 "RefreshSchedule"
+    member(text(2356, 16), 54, false),   // 170 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 171 "UpdatedTimestamp"
+    member(text(4766, 13), 283, false),  // 172 "LastRefreshId"
+    member(text(4779, 24), 83, false),   // 173 "LastRefreshFailureReason"
+    member(text(2134, 28), 353, false),  // 174 "TerminationProtectionEnabled"
+    member(text(4831, 9), 345, false),   // 175 "TrailName"
+    member(text(1468, 14), 345, false),  // 176 "EventDataStore"
+    member(text(2603, 8), 345, false),   // 177 "TrailARN"
+    member(text(2333, 17), 90, false),   // 178 "EventDataStoreArn"
+    member(text(4869, 12), 233, false),  // 179 "MaxEventSize"
+    member(text(2015, 19), 36, false),   // 180 "ContextKeySelectors"
+    member(text(1346, 25), 13, false),   // 181 "AggregationConfigurations"
+    member(text(1468, 14), 90, true),    // 182 "EventDataStore"
+    member(text(2333, 17), 90, false),   // 183 "EventDataStoreArn"
+    member(text(1155, 4), 96, false),    // 184 "Name"
+    member(text(2350, 6), 98, false),    // 185 "Status"
+    member(text(1173, 22), 9, false),    // 186 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 187 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 188 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 189 "RetentionPeriod"
+    member(text(2134, 28), 353, false),  // 190 "TerminationProtectionEnabled"
+    member(text(2356, 16), 54, false),   // 191 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 192 "UpdatedTimestamp"
+    member(text(2283, 8), 93, false),    // 193 "KmsKeyId"
+    member(text(1371, 11), 14, false),   // 194 "BillingMode"
+    member(text(3712, 16), 108, false),  // 195 "FederationStatus"
+    member(text(3757, 17), 107, false),  // 196 "FederationRoleArn"
+    member(text(4930, 13), 250, false),  // 197 "PartitionKeys"
+    member(text(4831, 9), 345, true),    // 198 "TrailName"
+    member(text(2603, 8), 345, false),   // 199 "TrailARN"
+    member(text(4480, 14), 103, false),  // 200 "EventSelectors"
+    member(text(1173, 22), 9, false),    // 201 "AdvancedEventSelectors"
+    member(text(5008, 8), 366, true),    // 202 "ImportId"
+    member(text(5008, 8), 366, false),   // 203 "ImportId"
+    member(text(2060, 12), 134, false),  // 204 "Destinations"
+    member(text(5033, 12), 139, false),  // 205 "ImportSource"
+    member(text(5045, 14), 54, false),   // 206 "StartEventTime"
+    member(text(5059, 12), 54, false),   // 207 "EndEventTime"
+    member(text(5071, 12), 141, false),  // 208 "ImportStatus"
+    member(text(2356, 16), 54, false),   // 209 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 210 "UpdatedTimestamp"
+    member(text(5083, 16), 140, false),  // 211 "ImportStatistics"
+    member(text(4831, 9), 345, false),   // 212 "TrailName"
+    member(text(1468, 14), 90, false),   // 213 "EventDataStore"
+    member(text(2603, 8), 345, false),   // 214 "TrailARN"
+    member(text(5152, 16), 149, false),  // 215 "InsightSelectors"
+    member(text(2333, 17), 90, false),   // 216 "EventDataStoreArn"
+    member(text(5168, 19), 90, false),   // 217 "InsightsDestination"
+    member(text(1468, 14), 90, false),   // 218 "EventDataStore"
+    member(text(1482, 7), 366, true),    // 219 "QueryId"
+    member(text(5209, 9), 248, false),   // 220 "NextToken"
+    member(text(5218, 15), 234, false),  // 221 "MaxQueryResults"
+    member(text(1489, 28), 2, false),    // 222 "EventDataStoreOwnerAccountId"
+    member(text(1536, 11), 281, false),  // 223 "QueryStatus"
+    member(text(3485, 15), 279, false),  // 224 "QueryStatistics"
+    member(text(5256, 15), 276, false),  // 225 "QueryResultRows"
+    member(text(5209, 9), 248, false),   // 226 "NextToken"
+    member(text(3500, 12), 83, false),   // 227 "ErrorMessage"
+    member(text(3044, 11), 297, true),   // 228 "ResourceArn"
+    member(text(3044, 11), 297, false),  // 229 "ResourceArn"
+    member(text(5320, 14), 301, false),  // 230 "ResourcePolicy"
+    member(text(5334, 28), 301, false),  // 231 "DelegatedAdminResourcePolicy"
+    member(text(1155, 4), 345, true),    // 232 "Name"
+    member(text(5393, 5), 357, false),   // 233 "Trail"
+    member(text(1155, 4), 345, true),    // 234 "Name"
+    member(text(5441, 9), 15, false),    // 235 "IsLogging"
+    member(text(5450, 19), 345, false),  // 236 "LatestDeliveryError"
+    member(text(5469, 23), 345, false),  // 237 "LatestNotificationError"
+    member(text(5492, 18), 54, false),   // 238 "LatestDeliveryTime"
+    member(text(5510, 22), 54, false),   // 239 "LatestNotificationTime"
+    member(text(5532, 16), 54, false),   // 240 "StartLoggingTime"
+    member(text(5548, 15), 54, false),   // 241 "StopLoggingTime"
+    member(text(5563, 33), 345, false),  // 242 "LatestCloudWatchLogsDeliveryError"
+    member(text(5596, 32), 54, false),   // 243 "LatestCloudWatchLogsDeliveryTime"
+    member(text(5628, 24), 54, false),   // 244 "LatestDigestDeliveryTime"
+    member(text(5652, 25), 345, false),  // 245 "LatestDigestDeliveryError"
+    member(text(5677, 25), 345, false),  // 246 "LatestDeliveryAttemptTime"
+    member(text(5702, 29), 345, false),  // 247 "LatestNotificationAttemptTime"
+    member(text(5731, 34), 345, false),  // 248 "LatestNotificationAttemptSucceeded"
+    member(text(5765, 30), 345, false),  // 249 "LatestDeliveryAttemptSucceeded"
+    member(text(5795, 18), 345, false),  // 250 "TimeLoggingStarted"
+    member(text(5813, 18), 345, false),  // 251 "TimeLoggingStopped"
+    member(text(3613, 8), 345, false),   // 252 "Location"
+    member(text(2350, 6), 137, false),   // 253 "Status"
+    member(text(5887, 9), 345, false),   // 254 "ErrorType"
+    member(text(3500, 12), 345, false),  // 255 "ErrorMessage"
+    member(text(5896, 15), 54, false),   // 256 "LastUpdatedTime"
+    member(text(5967, 2), 311, true),    // 257 "S3"
+    member(text(5969, 13), 225, false),  // 258 "PrefixesFound"
+    member(text(5982, 17), 225, false),  // 259 "PrefixesCompleted"
+    member(text(5999, 14), 225, false),  // 260 "FilesCompleted"
+    member(text(6013, 15), 225, false),  // 261 "EventsCompleted"
+    member(text(6028, 13), 225, false),  // 262 "FailedEntries"
+    member(text(5008, 8), 366, false),   // 263 "ImportId"
+    member(text(5071, 12), 141, false),  // 264 "ImportStatus"
+    member(text(2060, 12), 134, false),  // 265 "Destinations"
+    member(text(2356, 16), 54, false),   // 266 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 267 "UpdatedTimestamp"
+    member(text(6159, 26), 54, false),   // 268 "LatestIngestionSuccessTime"
+    member(text(6185, 29), 366, false),  // 269 "LatestIngestionSuccessEventID"
+    member(text(6214, 24), 83, false),   // 270 "LatestIngestionErrorCode"
+    member(text(6238, 26), 54, false),   // 271 "LatestIngestionAttemptTime"
+    member(text(6264, 29), 366, false),  // 272 "LatestIngestionAttemptEventID"
+    member(text(6334, 11), 150, false),  // 273 "InsightType"
+    member(text(6345, 15), 327, false),  // 274 "EventCategories"
+    member(text(7590, 10), 191, false),  // 275 "MaxResults"
+    member(text(5209, 9), 248, false),   // 276 "NextToken"
+    member(text(1792, 8), 28, false),    // 277 "Channels"
+    member(text(5209, 9), 248, false),   // 278 "NextToken"
+    member(text(7670, 10), 47, false),   // 279 "NamePrefix"
+    member(text(2011, 4), 49, false),    // 280 "Type"
+    member(text(5209, 9), 248, false),   // 281 "NextToken"
+    member(text(7590, 10), 194, false),  // 282 "MaxResults"
+    member(text(2759, 10), 50, false),   // 283 "Dashboards"
+    member(text(5209, 9), 248, false),   // 284 "NextToken"
+    member(text(5209, 9), 248, false),   // 285 "NextToken"
+    member(text(7590, 10), 197, false),  // 286 "MaxResults"
+    member(text(4372, 15), 100, false),  // 287 "EventDataStores"
+    member(text(5209, 9), 248, false),   // 288 "NextToken"
+    member(text(5008, 8), 366, true),    // 289 "ImportId"
+    member(text(7590, 10), 200, false),  // 290 "MaxResults"
+    member(text(5209, 9), 248, false),   // 291 "NextToken"
+    member(text(7873, 8), 135, false),   // 292 "Failures"
+    member(text(5209, 9), 248, false),   // 293 "NextToken"
+    member(text(7590, 10), 203, false),  // 294 "MaxResults"
+    member(text(3602, 11), 90, false),   // 295 "Destination"
+    member(text(5071, 12), 141, false),  // 296 "ImportStatus"
+    member(text(5209, 9), 248, false),   // 297 "NextToken"
+    member(text(7944, 7), 142, false),   // 298 "Imports"
+    member(text(5209, 9), 248, false),   // 299 "NextToken"
+    member(text(8089, 13), 297, true),   // 300 "InsightSource"
+    member(text(8102, 8), 212, true),    // 301 "DataType"
+    member(text(8110, 10), 208, false),  // 302 "Dimensions"
+    member(text(8120, 9), 54, false),    // 303 "StartTime"
+    member(text(8129, 7), 54, false),    // 304 "EndTime"
+    member(text(7590, 10), 209, false),  // 305 "MaxResults"
+    member(text(5209, 9), 248, false),   // 306 "NextToken"
+    member(text(8160, 6), 105, false),   // 307 "Events"
+    member(text(5209, 9), 248, false),   // 308 "NextToken"
+    member(text(4831, 9), 345, false),   // 309 "TrailName"
+    member(text(3879, 11), 104, true),   // 310 "EventSource"
+    member(text(3842, 9), 101, true),    // 311 "EventName"
+    member(text(6334, 11), 150, true),   // 312 "InsightType"
+    member(text(3798, 9), 82, false),    // 313 "ErrorCode"
+    member(text(8120, 9), 54, false),    // 314 "StartTime"
+    member(text(8129, 7), 54, false),    // 315 "EndTime"
+    member(text(8229, 6), 154, false),   // 316 "Period"
+    member(text(8102, 8), 151, false),   // 317 "DataType"
+    member(text(7590, 10), 152, false),  // 318 "MaxResults"
+    member(text(5209, 9), 153, false),   // 319 "NextToken"
+    member(text(2603, 8), 345, false),   // 320 "TrailARN"
+    member(text(3879, 11), 104, false),  // 321 "EventSource"
+    member(text(3842, 9), 101, false),   // 322 "EventName"
+    member(text(6334, 11), 150, false),  // 323 "InsightType"
+    member(text(3798, 9), 82, false),    // 324 "ErrorCode"
+    member(text(8265, 10), 356, false),  // 325 "Timestamps"
+    member(text(2781, 6), 155, false),   // 326 "Values"
+    member(text(5209, 9), 153, false),   // 327 "NextToken"
+    member(text(8120, 9), 54, false),    // 328 "StartTime"
+    member(text(8129, 7), 54, false),    // 329 "EndTime"
+    member(text(5209, 9), 345, false),   // 330 "NextToken"
+    member(text(8318, 13), 255, false),  // 331 "PublicKeyList"
+    member(text(5209, 9), 345, false),   // 332 "NextToken"
+    member(text(1468, 14), 90, true),    // 333 "EventDataStore"
+    member(text(5209, 9), 248, false),   // 334 "NextToken"
+    member(text(7590, 10), 217, false),  // 335 "MaxResults"
+    member(text(8120, 9), 54, false),    // 336 "StartTime"
+    member(text(8129, 7), 54, false),    // 337 "EndTime"
+    member(text(1536, 11), 281, false),  // 338 "QueryStatus"
+    member(text(8394, 7), 264, false),   // 339 "Queries"
+    member(text(5209, 9), 248, false),   // 340 "NextToken"
+    member(text(8416, 14), 298, true),   // 341 "ResourceIdList"
+    member(text(5209, 9), 345, false),   // 342 "NextToken"
+    member(text(8446, 15), 305, false),  // 343 "ResourceTagList"
+    member(text(5209, 9), 345, false),   // 344 "NextToken"
+    member(text(5209, 9), 345, false),   // 345 "NextToken"
+    member(text(8496, 6), 364, false),   // 346 "Trails"
+    member(text(5209, 9), 345, false),   // 347 "NextToken"
+    member(text(8542, 12), 227, true),   // 348 "AttributeKey"
+    member(text(8554, 14), 228, true),   // 349 "AttributeValue"
+    member(text(8669, 16), 229, false),  // 350 "LookupAttributes"
+    member(text(8120, 9), 54, false),    // 351 "StartTime"
+    member(text(8129, 7), 54, false),    // 352 "EndTime"
+    member(text(1333, 13), 85, false),   // 353 "EventCategory"
+    member(text(7590, 10), 235, false),  // 354 "MaxResults"
+    member(text(5209, 9), 237, false),   // 355 "NextToken"
+    member(text(8160, 6), 105, false),   // 356 "Events"
+    member(text(5209, 9), 237, false),   // 357 "NextToken"
+    member(text(1155, 4), 251, true),    // 358 "Name"
+    member(text(2011, 4), 252, true),    // 359 "Type"
+    member(text(9216, 5), 16, false),    // 360 "Value"
+    member(text(9221, 17), 54, false),   // 361 "ValidityStartTime"
+    member(text(9238, 15), 54, false),   // 362 "ValidityEndTime"
+    member(text(9253, 11), 345, false),  // 363 "Fingerprint"
+    member(text(4831, 9), 345, false),   // 364 "TrailName"
+    member(text(1468, 14), 345, false),  // 365 "EventDataStore"
+    member(text(4869, 12), 233, false),  // 366 "MaxEventSize"
+    member(text(2015, 19), 36, false),   // 367 "ContextKeySelectors"
+    member(text(1346, 25), 13, false),   // 368 "AggregationConfigurations"
+    member(text(2603, 8), 345, false),   // 369 "TrailARN"
+    member(text(2333, 17), 90, false),   // 370 "EventDataStoreArn"
+    member(text(4869, 12), 233, false),  // 371 "MaxEventSize"
+    member(text(2015, 19), 36, false),   // 372 "ContextKeySelectors"
+    member(text(1346, 25), 13, false),   // 373 "AggregationConfigurations"
+    member(text(4831, 9), 345, true),    // 374 "TrailName"
+    member(text(4480, 14), 103, false),  // 375 "EventSelectors"
+    member(text(1173, 22), 9, false),    // 376 "AdvancedEventSelectors"
+    member(text(2603, 8), 345, false),   // 377 "TrailARN"
+    member(text(4480, 14), 103, false),  // 378 "EventSelectors"
+    member(text(1173, 22), 9, false),    // 379 "AdvancedEventSelectors"
+    member(text(4831, 9), 345, false),   // 380 "TrailName"
+    member(text(5152, 16), 149, true),   // 381 "InsightSelectors"
+    member(text(1468, 14), 90, false),   // 382 "EventDataStore"
+    member(text(5168, 19), 90, false),   // 383 "InsightsDestination"
+    member(text(2603, 8), 345, false),   // 384 "TrailARN"
+    member(text(5152, 16), 149, false),  // 385 "InsightSelectors"
+    member(text(2333, 17), 90, false),   // 386 "EventDataStoreArn"
+    member(text(5168, 19), 90, false),   // 387 "InsightsDestination"
+    member(text(3044, 11), 297, true),   // 388 "ResourceArn"
+    member(text(5320, 14), 301, true),   // 389 "ResourcePolicy"
+    member(text(3044, 11), 297, false),  // 390 "ResourceArn"
+    member(text(5320, 14), 301, false),  // 391 "ResourcePolicy"
+    member(text(5334, 28), 301, false),  // 392 "DelegatedAdminResourcePolicy"
+    member(text(1482, 7), 366, false),   // 393 "QueryId"
+    member(text(1536, 11), 281, false),  // 394 "QueryStatus"
+    member(text(9477, 12), 54, false),   // 395 "CreationTime"
+    member(text(9712, 12), 161, false),  // 396 "ResultsCount"
+    member(text(9724, 17), 161, false),  // 397 "TotalResultsCount"
+    member(text(9741, 12), 225, false),  // 398 "BytesScanned"
+    member(text(9784, 13), 225, false),  // 399 "EventsMatched"
+    member(text(9797, 13), 225, false),  // 400 "EventsScanned"
+    member(text(9741, 12), 225, false),  // 401 "BytesScanned"
+    member(text(9810, 21), 161, false),  // 402 "ExecutionTimeInMillis"
+    member(text(9477, 12), 54, false),   // 403 "CreationTime"
+    member(text(9873, 9), 285, false),   // 404 "Frequency"
+    member(text(2350, 6), 288, false),   // 405 "Status"
+    member(text(9882, 9), 355, false),   // 406 "TimeOfDay"
+    member(text(9915, 4), 286, false),   // 407 "Unit"
+    member(text(9216, 5), 287, false),   // 408 "Value"
+    member(text(10047, 15), 2, true),    // 409 "MemberAccountId"
+    member(text(1101, 10), 345, true),   // 410 "ResourceId"
+    member(text(1111, 8), 350, true),    // 411 "TagsList"
+    member(text(4626, 14), 278, true),   // 412 "QueryStatement"
+    member(text(9630, 15), 272, false),  // 413 "QueryParameters"
+    member(text(10152, 14), 377, true),  // 414 "ViewProperties"
+    member(text(8586, 12), 345, false),  // 415 "ResourceType"
+    member(text(8598, 12), 345, false),  // 416 "ResourceName"
+    member(text(1101, 10), 345, false),  // 417 "ResourceId"
+    member(text(1111, 8), 350, false),   // 418 "TagsList"
+    member(text(1468, 14), 90, true),    // 419 "EventDataStore"
+    member(text(2333, 17), 90, false),   // 420 "EventDataStoreArn"
+    member(text(1155, 4), 96, false),    // 421 "Name"
+    member(text(2350, 6), 98, false),    // 422 "Status"
+    member(text(1173, 22), 9, false),    // 423 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 424 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 425 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 426 "RetentionPeriod"
+    member(text(2134, 28), 353, false),  // 427 "TerminationProtectionEnabled"
+    member(text(2356, 16), 54, false),   // 428 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 429 "UpdatedTimestamp"
+    member(text(2283, 8), 93, false),    // 430 "KmsKeyId"
+    member(text(1371, 11), 14, false),   // 431 "BillingMode"
+    member(text(10462, 13), 345, true),  // 432 "S3LocationUri"
+    member(text(10475, 14), 345, true),  // 433 "S3BucketRegion"
+    member(text(10489, 21), 345, true),  // 434 "S3BucketAccessRoleArn"
+    member(text(10636, 12), 319, true),  // 435 "SearchPhrase"
+    member(text(7590, 10), 316, false),  // 436 "MaxResults"
+    member(text(5209, 9), 248, false),   // 437 "NextToken"
+    member(text(10675, 13), 321, false), // 438 "SearchResults"
+    member(text(5209, 9), 248, false),   // 439 "NextToken"
+    member(text(1155, 4), 313, false),   // 440 "Name"
+    member(text(10750, 11), 312, false), // 441 "Description"
+    member(text(10761, 3), 315, false),  // 442 "SQL"
+    member(text(10764, 9), 314, false),  // 443 "Relevance"
+    member(text(10872, 17), 15, false),  // 444 "ApplyToAllRegions"
+    member(text(1173, 22), 9, false),    // 445 "AdvancedEventSelectors"
+    member(text(2928, 11), 45, true),    // 446 "DashboardId"
+    member(text(9610, 20), 271, false),  // 447 "QueryParameterValues"
+    member(text(3444, 9), 283, false),   // 448 "RefreshId"
+    member(text(1468, 14), 90, true),    // 449 "EventDataStore"
+    member(text(2060, 12), 134, false),  // 450 "Destinations"
+    member(text(5033, 12), 139, false),  // 451 "ImportSource"
+    member(text(5045, 14), 54, false),   // 452 "StartEventTime"
+    member(text(5059, 12), 54, false),   // 453 "EndEventTime"
+    member(text(5008, 8), 366, false),   // 454 "ImportId"
+    member(text(5008, 8), 366, false),   // 455 "ImportId"
+    member(text(2060, 12), 134, false),  // 456 "Destinations"
+    member(text(5033, 12), 139, false),  // 457 "ImportSource"
+    member(text(5045, 14), 54, false),   // 458 "StartEventTime"
+    member(text(5059, 12), 54, false),   // 459 "EndEventTime"
+    member(text(5071, 12), 141, false),  // 460 "ImportStatus"
+    member(text(2356, 16), 54, false),   // 461 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 462 "UpdatedTimestamp"
+    member(text(1155, 4), 345, true),    // 463 "Name"
+    member(text(4626, 14), 278, false),  // 464 "QueryStatement"
+    member(text(3120, 13), 66, false),   // 465 "DeliveryS3Uri"
+    member(text(3434, 10), 266, false),  // 466 "QueryAlias"
+    member(text(9630, 15), 272, false),  // 467 "QueryParameters"
+    member(text(1489, 28), 2, false),    // 468 "EventDataStoreOwnerAccountId"
+    member(text(1482, 7), 366, false),   // 469 "QueryId"
+    member(text(1489, 28), 2, false),    // 470 "EventDataStoreOwnerAccountId"
+    member(text(1468, 14), 90, true),    // 471 "EventDataStore"
+    member(text(5008, 8), 366, true),    // 472 "ImportId"
+    member(text(5008, 8), 366, false),   // 473 "ImportId"
+    member(text(5033, 12), 139, false),  // 474 "ImportSource"
+    member(text(2060, 12), 134, false),  // 475 "Destinations"
+    member(text(5071, 12), 141, false),  // 476 "ImportStatus"
+    member(text(2356, 16), 54, false),   // 477 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 478 "UpdatedTimestamp"
+    member(text(5045, 14), 54, false),   // 479 "StartEventTime"
+    member(text(5059, 12), 54, false),   // 480 "EndEventTime"
+    member(text(5083, 16), 140, false),  // 481 "ImportStatistics"
+    member(text(1155, 4), 345, true),    // 482 "Name"
+    member(text(11328, 3), 347, true),   // 483 "Key"
+    member(text(9216, 5), 348, false),   // 484 "Value"
+    member(text(1155, 4), 345, false),   // 485 "Name"
+    member(text(2406, 12), 345, false),  // 486 "S3BucketName"
+    member(text(2418, 11), 345, false),  // 487 "S3KeyPrefix"
+    member(text(2429, 12), 345, false),  // 488 "SnsTopicName"
+    member(text(2592, 11), 345, false),  // 489 "SnsTopicARN"
+    member(text(2441, 26), 15, false),   // 490 "IncludeGlobalServiceEvents"
+    member(text(2467, 18), 15, false),   // 491 "IsMultiRegionTrail"
+    member(text(11455, 10), 345, false), // 492 "HomeRegion"
+    member(text(2603, 8), 345, false),   // 493 "TrailARN"
+    member(text(2611, 24), 15, false),   // 494 "LogFileValidationEnabled"
+    member(text(2508, 25), 345, false),  // 495 "CloudWatchLogsLogGroupArn"
+    member(text(2533, 21), 345, false),  // 496 "CloudWatchLogsRoleArn"
+    member(text(2283, 8), 345, false),   // 497 "KmsKeyId"
+    member(text(11465, 23), 15, false),  // 498 "HasCustomEventSelectors"
+    member(text(11488, 19), 15, false),  // 499 "HasInsightSelectors"
+    member(text(2554, 19), 15, false),   // 500 "IsOrganizationTrail"
+    member(text(2603, 8), 345, false),   // 501 "TrailARN"
+    member(text(1155, 4), 345, false),   // 502 "Name"
+    member(text(11455, 10), 345, false), // 503 "HomeRegion"
+    member(text(1587, 7), 23, true),     // 504 "Channel"
+    member(text(2060, 12), 76, false),   // 505 "Destinations"
+    member(text(1155, 4), 26, false),    // 506 "Name"
+    member(text(1594, 10), 23, false),   // 507 "ChannelArn"
+    member(text(1155, 4), 26, false),    // 508 "Name"
+    member(text(2054, 6), 325, false),   // 509 "Source"
+    member(text(2060, 12), 76, false),   // 510 "Destinations"
+    member(text(2928, 11), 45, true),    // 511 "DashboardId"
+    member(text(2162, 7), 294, false),   // 512 "Widgets"
+    member(text(2119, 15), 284, false),  // 513 "RefreshSchedule"
+    member(text(2134, 28), 353, false),  // 514 "TerminationProtectionEnabled"
+    member(text(2192, 12), 45, false),   // 515 "DashboardArn"
+    member(text(1155, 4), 47, false),    // 516 "Name"
+    member(text(2011, 4), 49, false),    // 517 "Type"
+    member(text(2162, 7), 380, false),   // 518 "Widgets"
+    member(text(2119, 15), 284, false),  // 519 "RefreshSchedule"
+    member(text(2134, 28), 353, false),  // 520 "TerminationProtectionEnabled"
+    member(text(2356, 16), 54, false),   // 521 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 522 "UpdatedTimestamp"
+    member(text(1468, 14), 90, true),    // 523 "EventDataStore"
+    member(text(1155, 4), 96, false),    // 524 "Name"
+    member(text(1173, 22), 9, false),    // 525 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 526 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 527 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 528 "RetentionPeriod"
+    member(text(2134, 28), 353, false),  // 529 "TerminationProtectionEnabled"
+    member(text(2283, 8), 93, false),    // 530 "KmsKeyId"
+    member(text(1371, 11), 14, false),   // 531 "BillingMode"
+    member(text(2333, 17), 90, false),   // 532 "EventDataStoreArn"
+    member(text(1155, 4), 96, false),    // 533 "Name"
+    member(text(2350, 6), 98, false),    // 534 "Status"
+    member(text(1173, 22), 9, false),    // 535 "AdvancedEventSelectors"
+    member(text(2231, 18), 15, false),   // 536 "MultiRegionEnabled"
+    member(text(2249, 19), 15, false),   // 537 "OrganizationEnabled"
+    member(text(2268, 15), 309, false),  // 538 "RetentionPeriod"
+    member(text(2134, 28), 353, false),  // 539 "TerminationProtectionEnabled"
+    member(text(2356, 16), 54, false),   // 540 "CreatedTimestamp"
+    member(text(2372, 16), 54, false),   // 541 "UpdatedTimestamp"
+    member(text(2283, 8), 93, false),    // 542 "KmsKeyId"
+    member(text(1371, 11), 14, false),   // 543 "BillingMode"
+    member(text(3712, 16), 108, false),  // 544 "FederationStatus"
+    member(text(3757, 17), 107, false),  // 545 "FederationRoleArn"
+    member(text(1155, 4), 345, true),    // 546 "Name"
+    member(text(2406, 12), 345, false),  // 547 "S3BucketName"
+    member(text(2418, 11), 345, false),  // 548 "S3KeyPrefix"
+    member(text(2429, 12), 345, false),  // 549 "SnsTopicName"
+    member(text(2441, 26), 15, false),   // 550 "IncludeGlobalServiceEvents"
+    member(text(2467, 18), 15, false),   // 551 "IsMultiRegionTrail"
+    member(text(2485, 23), 15, false),   // 552 "EnableLogFileValidation"
+    member(text(2508, 25), 345, false),  // 553 "CloudWatchLogsLogGroupArn"
+    member(text(2533, 21), 345, false),  // 554 "CloudWatchLogsRoleArn"
+    member(text(2283, 8), 345, false),   // 555 "KmsKeyId"
+    member(text(2554, 19), 15, false),   // 556 "IsOrganizationTrail"
+    member(text(1155, 4), 345, false),   // 557 "Name"
+    member(text(2406, 12), 345, false),  // 558 "S3BucketName"
+    member(text(2418, 11), 345, false),  // 559 "S3KeyPrefix"
+    member(text(2429, 12), 345, false),  // 560 "SnsTopicName"
+    member(text(2592, 11), 345, false),  // 561 "SnsTopicARN"
+    member(text(2441, 26), 15, false),   // 562 "IncludeGlobalServiceEvents"
+    member(text(2467, 18), 15, false),   // 563 "IsMultiRegionTrail"
+    member(text(2603, 8), 345, false),   // 564 "TrailARN"
+    member(text(2611, 24), 15, false),   // 565 "LogFileValidationEnabled"
+    member(text(2508, 25), 345, false),  // 566 "CloudWatchLogsLogGroupArn"
+    member(text(2533, 21), 345, false),  // 567 "CloudWatchLogsRoleArn"
+    member(text(2283, 8), 345, false),   // 568 "KmsKeyId"
+    member(text(2554, 19), 15, false),   // 569 "IsOrganizationTrail"
+    member(text(3434, 10), 266, false),  // 570 "QueryAlias"
+    member(text(4626, 14), 278, false),  // 571 "QueryStatement"
+    member(text(9630, 15), 272, false),  // 572 "QueryParameters"
+    member(text(10152, 14), 377, false), // 573 "ViewProperties"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(1382, 28),  // 0 "EXTENDABLE_RETENTION_PRICING"
+    text(1410, 23),  // 1 "FIXED_RETENTION_PRICING"
+    text(2695, 8),   // 2 "CREATING"
+    text(2703, 7),   // 3 "CREATED"
+    text(2710, 8),   // 4 "UPDATING"
+    text(2718, 7),   // 5 "UPDATED"
+    text(2725, 8),   // 6 "DELETING"
+    text(2746, 7),   // 7 "MANAGED"
+    text(2753, 6),   // 8 "CUSTOM"
+    text(3192, 7),   // 9 "SUCCESS"
+    text(3199, 6),   // 10 "FAILED"
+    text(3205, 19),  // 11 "FAILED_SIGNING_FILE"
+    text(3224, 7),   // 12 "PENDING"
+    text(3231, 18),  // 13 "RESOURCE_NOT_FOUND"
+    text(3249, 13),  // 14 "ACCESS_DENIED"
+    text(3262, 26),  // 15 "ACCESS_DENIED_SIGNING_FILE"
+    text(3288, 9),   // 16 "CANCELLED"
+    text(3297, 7),   // 17 "UNKNOWN"
+    text(3636, 16),  // 18 "EVENT_DATA_STORE"
+    text(3652, 11),  // 19 "AWS_SERVICE"
+    text(3922, 7),   // 20 "insight"
+    text(3953, 4),   // 21 "Data"
+    text(2703, 7),   // 22 "CREATED"
+    text(4253, 7),   // 23 "ENABLED"
+    text(4260, 16),  // 24 "PENDING_DELETION"
+    text(4276, 18),  // 25 "STARTING_INGESTION"
+    text(4294, 18),  // 26 "STOPPING_INGESTION"
+    text(4312, 17),  // 27 "STOPPED_INGESTION"
+    text(4560, 8),   // 28 "ENABLING"
+    text(4253, 7),   // 29 "ENABLED"
+    text(4568, 9),   // 30 "DISABLING"
+    text(4577, 8),   // 31 "DISABLED"
+    text(3199, 6),   // 32 "FAILED"
+    text(5930, 5),   // 33 "RETRY"
+    text(5935, 9),   // 34 "SUCCEEDED"
+    text(6041, 12),  // 35 "INITIALIZING"
+    text(6053, 11),  // 36 "IN_PROGRESS"
+    text(3199, 6),   // 37 "FAILED"
+    text(6064, 7),   // 38 "STOPPED"
+    text(6071, 9),   // 39 "COMPLETED"
+    text(6360, 18),  // 40 "ApiCallRateInsight"
+    text(6378, 19),  // 41 "ApiErrorRateInsight"
+    text(6419, 13),  // 42 "FillWithZeros"
+    text(6432, 11),  // 43 "NonZeroData"
+    text(3835, 7),   // 44 "EventId"
+    text(3842, 9),   // 45 "EventName"
+    text(3879, 11),  // 46 "EventSource"
+    text(8186, 14),  // 47 "InsightsEvents"
+    text(3835, 7),   // 48 "EventId"
+    text(3842, 9),   // 49 "EventName"
+    text(3851, 8),   // 50 "ReadOnly"
+    text(3890, 8),   // 51 "Username"
+    text(8586, 12),  // 52 "ResourceType"
+    text(8598, 12),  // 53 "ResourceName"
+    text(3879, 11),  // 54 "EventSource"
+    text(3859, 11),  // 55 "AccessKeyId"
+    text(8734, 8),   // 56 "Standard"
+    text(8742, 5),   // 57 "Large"
+    text(9831, 6),   // 58 "QUEUED"
+    text(9837, 7),   // 59 "RUNNING"
+    text(9844, 8),   // 60 "FINISHED"
+    text(3199, 6),   // 61 "FAILED"
+    text(3288, 9),   // 62 "CANCELLED"
+    text(9852, 9),   // 63 "TIMED_OUT"
+    text(3851, 8),   // 64 "ReadOnly"
+    text(9861, 9),   // 65 "WriteOnly"
+    text(9870, 3),   // 66 "All"
+    text(9947, 5),   // 67 "HOURS"
+    text(9952, 4),   // 68 "DAYS"
+    text(4253, 7),   // 69 "ENABLED"
+    text(4577, 8),   // 70 "DISABLED"
+    text(10929, 10), // 71 "Management"
+    text(3953, 4),   // 72 "Data"
+    text(11379, 12), // 73 "API_ACTIVITY"
+    text(11391, 15), // 74 "RESOURCE_ACCESS"
+    text(11406, 12), // 75 "USER_ACTIONS"
+    text(11612, 10), // 76 "TagContext"
+    text(11622, 14), // 77 "RequestContext"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    300, 29, 88, 21, 306, 349, 187, 184, 144, 97, 27, 367, 241, 240, 238, 34, 88, 97, 144, 145,
+    177, 267, 241, 367, 238, 34, 25, 183, 22, 88, 97, 166, 144, 177, 184, 349, 241, 367, 34, 184,
+    97, 144, 157, 178, 324, 367, 89, 95, 168, 177, 184, 241, 367, 34, 157, 172, 190, 188, 30, 156,
+    240, 247, 246, 238, 354, 236, 358, 310, 159, 160, 157, 180, 181, 182, 172, 187, 363, 349, 176,
+    177, 190, 189, 188, 162, 163, 32, 184, 367, 241, 30, 156, 240, 247, 246, 238, 31, 34, 354, 21,
+    27, 241, 367, 34, 300, 367, 88, 97, 99, 92, 144, 177, 241, 367, 240, 238, 24, 156, 34, 91, 296,
+    300, 302, 306, 34, 241, 367, 362, 187, 29, 34, 354, 169, 367, 241, 240, 238, 156, 3, 4, 30, 34,
+    156, 177, 239, 246, 247, 367, 241, 88, 97, 144, 177, 267, 241, 367, 238, 367, 241, 187, 29,
+    238, 88, 97, 177, 144, 241, 367, 30, 156, 240, 238, 247, 246, 33, 0, 88, 97, 177, 144, 241,
+    367, 30, 156, 240, 238, 247, 246, 33, 0, 91, 88, 97, 144, 177, 111, 241, 367, 238, 21, 27, 241,
+    367, 300, 367, 362, 187, 29, 367, 241, 88, 97, 167, 177, 166, 238, 176, 88, 97, 177, 241, 367,
+    238, 362, 187, 29, 367, 241, 238, 138, 177, 241, 367, 177, 176, 362, 187, 29, 367, 241, 147,
+    238, 354, 88, 97, 144, 174, 175, 177, 267, 157, 241, 367, 238, 296, 300, 302, 306, 241, 367,
+    29, 362, 187, 367, 241, 29, 362, 187, 367, 241, 175, 241, 367, 367, 174, 175, 241, 367, 238,
+    175, 241, 367, 177, 88, 175, 177, 241, 367, 177, 241, 367, 177, 187, 241, 367, 185, 367, 241,
+    186, 88, 97, 144, 164, 174, 175, 177, 179, 241, 367, 238, 300, 29, 88, 21, 306, 187, 144, 97,
+    367, 241, 186, 238, 367, 241, 173, 185, 174, 175, 165, 367, 241, 362, 187, 29, 176, 169, 88,
+    97, 167, 166, 144, 367, 241, 354, 177, 34, 240, 238, 156, 158, 362, 187, 29, 169, 168, 34, 354,
+    367, 241, 240, 238, 156, 177, 176, 362, 187, 29, 169, 171, 159, 157, 310, 188, 367, 241, 240,
+    238, 354, 296, 303, 300, 306, 34, 241, 367, 5, 3, 156, 177, 19, 30, 34, 55, 239, 246, 247, 367,
+    241, 158, 300, 29, 88, 21, 306, 187, 184, 144, 97, 27, 367, 241, 240, 238, 34, 88, 97, 95, 167,
+    177, 241, 367, 30, 156, 247, 240, 238, 246, 177, 367, 241, 300, 97, 144, 324, 367, 88, 97, 167,
+    177, 166, 241, 367, 240, 238, 156, 34, 1, 88, 97, 167, 166, 144, 170, 138, 177, 157, 241, 367,
+    241, 367, 29, 34, 354, 362, 187, 169, 367, 241, 240, 238, 156, 88, 97, 144, 177, 178, 232, 157,
+    181, 180, 159, 310, 241, 367, 238, 88, 97, 167, 177, 166, 241, 367, 240, 238, 156, 34, 138,
+    177, 241, 367, 362, 187, 29, 34, 354, 169, 367, 241, 240, 238, 156, 21, 27, 22, 88, 97, 166,
+    144, 177, 241, 367, 34, 300, 97, 144, 157, 178, 324, 367, 89, 88, 97, 168, 171, 92, 144, 177,
+    241, 367, 157, 172, 190, 188, 30, 156, 247, 240, 238, 246, 34, 354, 310, 159, 160, 157, 362,
+    180, 181, 182, 172, 187, 363, 168, 29, 34, 354, 176, 169, 190, 189, 188, 162, 163, 32, 367,
+    241, 30, 156, 247, 240, 246, 238, 31, 177,
 ];

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,805 +40,750 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: Some("http://monitoring.amazonaws.com/doc/2010-08-01/"),
     protocols: &[Protocol::RpcV2Cbor, Protocol::Json, Protocol::Query],
     query_compatible: true,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "DeleteAlarmMuteRulePOST/DeleteAlarmsDeleteAnomalyDetectorDeleteAnomalyDetectorResultDeleteDashboardsDeleteDashboardsResultDeleteInsightRulesDeleteInsightRulesResultDeleteMetricStreamDeleteMetricStreamResultDescribeAlarmContributorsDescribeAlarmContributorsResultDescribeAlarmHistoryDescribeAlarmHistoryResultDescribeAlarmsDescribeAlarmsResultDescribeAlarmsForMetricDescribeAlarmsForMetricResultDescribeAnomalyDetectorsDescribeAnomalyDetectorsResultDescribeInsightRulesDescribeInsightRulesResultDisableAlarmActionsDisableInsightRulesDisableInsightRulesResultEnableAlarmActionsEnableInsightRulesEnableInsightRulesResultGetAlarmMuteRuleGetAlarmMuteRuleResultGetDashboardGetDashboardResultGetInsightRuleReportGetInsightRuleReportResultGetMetricDataGetMetricDataResultGetMetricStatisticsGetMetricStatisticsResultGetMetricStreamGetMetricStreamResultGetMetricWidgetImageGetMetricWidgetImageResultGetOTelEnrichmentGetOTelEnrichmentResultListAlarmMuteRulesListAlarmMuteRulesResultListDashboardsListDashboardsResultListManagedInsightRulesListManagedInsightRulesResultListMetricStreamsListMetricStreamsResultListMetricsListMetricsResultListTagsForResourceListTagsForResourceResultPutAlarmMuteRulePutAnomalyDetectorPutAnomalyDetectorResultPutCompositeAlarmPutDashboardPutDashboardResultPutInsightRulePutInsightRuleResultPutManagedInsightRulesPutManagedInsightRulesResultPutMetricAlarmPutMetricDataPutMetricStreamPutMetricStreamResultSetAlarmStateStartMetricStreamsStartMetricStreamsResultStartOTelEnrichmentStartOTelEnrichmentResultStopMetricStreamsStopMetricStreamsResultStopOTelEnrichmentStopOTelEnrichmentResultTagResourceTagResourceResultUntagResourceUntagResourceResultAccountIdActionPrefixActionsEnabledActionsSuppressedByWaitPeriodExtensionPeriodAlarmActionsSuppressedReasonAlarmArnAlarmContributorContributorIdContributorAttributesStateReasonStateTransitionedTimestampAlarmContributorsAlarmDescriptionAlarmHistoryItemAlarmNameAlarmContributorIdAlarmTypeTimestampHistoryItemTypeHistorySummaryHistoryDataAlarmContributorAttributesAlarmHistoryItemsAlarmMuteRuleStatusSCHEDULEDACTIVEEXPIREDAlarmMuteRuleStatusesAlarmMuteRuleSummariesAlarmMuteRuleSummaryAlarmMuteRuleArnExpireDateStatusMuteTypeLastUpdatedTimestampAlarmNamePrefixAlarmNamesAlarmPromQLCriteriaQueryPendingPeriodRecoveryPeriodAlarmRuleCompositeAlarmMetricAlarmAlarmTypesAmazonResourceNameAnomalyDetectorNamespaceMetricNameDimensionsStatConfigurationStateValueMetricCharacteristicsSingleMetricAnomalyDetectorMetricMathAnomalyDetectorAnomalyDetectorConfigurationExcludedTimeRangesMetricTimezoneAnomalyDetectorExcludedTimeRangesAnomalyDetectorMetricStat(SampleCount|Average|Sum|Minimum|Maximum|IQM|(p|tc|tm|ts|wm)(\\d{1,2}(\\.\\d{0,10})?|100)|[ou]\\d+(\\.\\d*)?)(_E|_L|_H)?|(TM|TC|TS|WM)\\(((((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%)?:((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%|((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%:(((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%)?)\\)|(TM|TC|TS|WM|PR)\\(((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)):((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))?|((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))?:(\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))\\)AnomalyDetectorMetricTimezone.*AnomalyDetectorStateValuePENDING_TRAININGTRAINED_INSUFFICIENT_DATATRAINEDAnomalyDetectorTypeSINGLE_METRICMETRIC_MATHAnomalyDetectorTypesAnomalyDetectorsArnAttributeNameAttributeValueAwsQueryErrorMessageBatchFailuresComparisonOperatorGreaterThanOrEqualToThresholdGreaterThanThresholdLessThanThresholdLessThanOrEqualToThresholdLessThanLowerOrGreaterThanUpperThresholdLessThanLowerThresholdGreaterThanUpperThresholdAlarmActionsAlarmConfigurationUpdatedTimestampInsufficientDataActionsOKActionsStateReasonDataStateUpdatedTimestampActionsSuppressorActionsSuppressorWaitPeriodActionsSuppressorExtensionPeriodCompositeAlarmsConcurrentModificationExceptionConflictExceptionMessageCountsDashboardArnDashboardBodyDashboardEntriesDashboardEntryDashboardNameLastModifiedSizeDashboardErrorMessageDashboardInvalidInputErrormessagedashboardValidationMessagesInvalidParameterInputDashboardNamePrefixDashboardNamesDashboardNotFoundErrorResourceNotFoundDashboardValidationMessageDataPathDashboardValidationMessagesDatapointSampleCountAverageSumMinimumMaximumUnitExtendedStatisticsDatapointValueDatapointValueMapDatapointValuesDatapointsDatapointsToAlarmDeleteAlarmMuteRuleInputAlarmMuteRuleNameDeleteAlarmsInputDeleteAnomalyDetectorInputDeleteAnomalyDetectorOutputDeleteDashboardsInputDeleteDashboardsOutputDeleteInsightRulesInputRuleNamesDeleteInsightRulesOutputFailuresDeleteMetricStreamInputNameDeleteMetricStreamOutputDescribeAlarmContributorsInputNextTokenDescribeAlarmContributorsOutputDescribeAlarmHistoryInputStartDateEndDateMaxRecordsScanByDescribeAlarmHistoryOutputDescribeAlarmsForMetricInputStatisticExtendedStatisticPeriodDescribeAlarmsForMetricOutputMetricAlarmsDescribeAlarmsInputChildrenOfAlarmNameParentsOfAlarmNameDescribeAlarmsOutputDescribeAnomalyDetectorsInputMaxResultsDescribeAnomalyDetectorsOutputDescribeInsightRulesInputDescribeInsightRulesOutputInsightRulesDimensionValueDimensionFilterDimensionFiltersDimensionNameDimensionValueDisableAlarmActionsInputDisableInsightRulesInputDisableInsightRulesOutputDurationEnableAlarmActionsInputEnableInsightRulesInputEnableInsightRulesOutputEntityKeyAttributesAttributesEntityAttributesMapEntityAttributesMapKeyStringEntityAttributesMapValueStringEntityKeyAttributesMapEntityKeyAttributesMapKeyStringEntityKeyAttributesMapValueStringEntityMetricDataMetricDataEntityMetricDataListErrorMessageEvaluateLowSampleCountPercentileEvaluationCriteriaPromQLCriteriaEvaluationIntervalEvaluationPeriodsEvaluationStatePARTIAL_DATAEVALUATION_FAILUREEVALUATION_ERRORExceptionTypeExpressionFailureCodeFailureDescriptionFailureResourceFaultDescriptionGetAlarmMuteRuleInputGetAlarmMuteRuleOutputDescriptionRuleMuteTargetsGetDashboardInputGetDashboardOutputGetInsightRuleReportInputRuleNameStartTimeEndTimeMaxContributorCountMetricsOrderByGetInsightRuleReportOutputKeyLabelsAggregationStatisticAggregateValueApproximateUniqueCountContributorsMetricDatapointsGetMetricDataInputMetricDataQueriesMaxDatapointsLabelOptionsGetMetricDataLabelTimezoneGetMetricDataMaxDatapointsGetMetricDataOutputMetricDataResultsMessagesGetMetricStatisticsInputStatisticsGetMetricStatisticsOutputLabelGetMetricStreamInputGetMetricStreamOutputIncludeFiltersExcludeFiltersFirehoseArnRoleArnStateCreationDateLastUpdateDateOutputFormatStatisticsConfigurationsIncludeLinkedAccountsMetricsGetMetricWidgetImageInputMetricWidgetGetMetricWidgetImageOutputMetricWidgetImageGetOTelEnrichmentInputGetOTelEnrichmentOutputConfigurationUpdateStateUpdateActionAlarmContributorStateUpdateAlarmContributorActionIncludeLinkedAccountsInsightRuleSchemaDefinitionManagedRuleApplyOnTransformedLogsInsightRuleAggregationStatisticInsightRuleContributorKeysApproximateAggregateValueInsightRuleContributorDatapointApproximateValueInsightRuleContributorDatapointsInsightRuleContributorKeyInsightRuleContributorKeyLabelInsightRuleContributorKeyLabelsInsightRuleContributorKeysInsightRuleContributorsInsightRuleDefinition[\\x00-\\x7F]+InsightRuleIsManagedInsightRuleMaxResultsInsightRuleMetricDatapointUniqueContributorsMaxContributorValueInsightRuleMetricDatapointsInsightRuleMetricListInsightRuleMetricName[\\x20-\\x7E]+InsightRuleNameInsightRuleNamesInsightRuleOnTransformedLogsInsightRuleOrderByInsightRuleSchemaInsightRuleStateInsightRuleUnboundDoubleInsightRuleUnboundIntegerInsightRuleUnboundLongInternalServiceFaultInternalServiceErrorInvalidFormatFaultInvalidFormatInvalidNextTokenInvalidParameterCombinationExceptionInvalidParameterCombinationInvalidParameterValueExceptionInvalidParameterValueTimezoneLimitExceededExceptionLimitExceededFaultLimitExceededListAlarmMuteRulesInputStatusesListAlarmMuteRulesOutputListDashboardsInputListDashboardsOutputListManagedInsightRulesInputResourceARNListManagedInsightRulesOutputManagedRulesListMetricStreamsInputListMetricStreamsMaxResultsListMetricStreamsOutputEntriesListMetricsInputRecentlyActiveOwningAccountListMetricsOutputOwningAccountsListTagsForResourceInputListTagsForResourceOutputTagsTemplateNameManagedRuleDescriptionRuleStateManagedRuleDescriptionsManagedRuleStateMaxReturnedResultsCountMessageDataCodeMessageDataCodeMessageDataValueMetricThresholdTreatMissingDataThresholdMetricIdPeriodicSpikesMetricDataQueryIdMetricStatReturnDataMetricDataResultTimestampsValuesStatusCodeMetricDataResultMessagesMetricDatumStatisticValuesStorageResolutionMetricExpressionMetricIdMetricLabelMetricStreamEntriesMetricStreamEntryMetricStreamFilterMetricNamesMetricStreamFilterMetricNamesMetricStreamFiltersMetricStreamNameMetricStreamNamesMetricStreamOutputFormatjsonopentelemetry0.7opentelemetry1.0MetricStreamStateMetricStreamStatisticMetricStreamStatisticsAdditionalStatisticsMetricStreamStatisticsConfigurationIncludeMetricsAdditionalStatisticsMetricStreamStatisticsConfigurationsMetricStreamStatisticsIncludeMetricsMetricStreamStatisticsMetricMissingRequiredParameterExceptionMissingParameterMuteTargetAlarmNameList[^:].*OTelEnrichmentStatusRunningStoppedPartialFailurePutAlarmMuteRuleInputPutAnomalyDetectorInputPutAnomalyDetectorOutputPutCompositeAlarmInputPutDashboardInputPutDashboardOutputPutInsightRuleInputRuleDefinitionPutInsightRuleOutputPutManagedInsightRulesInputPutManagedInsightRulesOutputPutMetricAlarmInputPutMetricDataInputStrictEntityValidationPutMetricStreamInputPutMetricStreamOutputRangePT3HResourceIdResourceListResourceNameResourceNotFoundExceptionResourceTypeScheduleTimestampDescendingTimestampAscendingSetAlarmStateInputStandardUnitSecondsMicrosecondsMillisecondsBytesKilobytesMegabytesGigabytesTerabytesBitsKilobitsMegabitsGigabitsTerabitsPercentCountBytes/SecondKilobytes/SecondMegabytes/SecondGigabytes/SecondTerabytes/SecondBits/SecondKilobits/SecondMegabits/SecondGigabits/SecondTerabits/SecondCount/SecondNoneStartMetricStreamsInputNamesStartMetricStreamsOutputStartOTelEnrichmentInputStartOTelEnrichmentOutputOKALARMINSUFFICIENT_DATAStatisticSetCompleteInternalErrorPartialDataForbiddenStopMetricStreamsInputStopMetricStreamsOutputStopOTelEnrichmentInputStopOTelEnrichmentOutputSuppressorPeriodTagKeyTagKeyTagKeyListTagListTagResourceInputTagResourceOutputTagValue[0-9A-Za-z][\\-\\.\\_0-9A-Za-z]{0,126}[0-9A-Za-z]UntagResourceInputTagKeysUntagResourceOutput";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "DeleteAlarmMuteRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "DeleteAlarmMuteRule"
+    OperationEntry {
+        name: text(0, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(64),
         output: None,
         result_wrapper: None,
-        errors: &[],
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAlarms",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAlarms"
+    OperationEntry {
+        name: text(24, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(65),
         output: None,
         result_wrapper: None,
-        errors: &[275],
+        errors: Span::new(0, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAnomalyDetector",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAnomalyDetector"
+    OperationEntry {
+        name: text(36, 21),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(66),
         output: Some(67),
-        result_wrapper: Some("DeleteAnomalyDetectorResult"),
-        errors: &[276, 172, 176, 240, 175],
+        result_wrapper: Some(text(57, 27)),
+        errors: Span::new(1, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDashboards",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDashboards"
+    OperationEntry {
+        name: text(84, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(68),
         output: Some(69),
-        result_wrapper: Some("DeleteDashboardsResult"),
-        errors: &[176, 172, 41],
+        result_wrapper: Some(text(100, 22)),
+        errors: Span::new(6, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteInsightRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteInsightRules"
+    OperationEntry {
+        name: text(122, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(70),
         output: Some(71),
-        result_wrapper: Some("DeleteInsightRulesResult"),
-        errors: &[176, 240],
+        result_wrapper: Some(text(140, 24)),
+        errors: Span::new(9, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteMetricStream",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteMetricStream"
+    OperationEntry {
+        name: text(164, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(72),
         output: Some(73),
-        result_wrapper: Some("DeleteMetricStreamResult"),
-        errors: &[172, 176, 240],
+        result_wrapper: Some(text(182, 24)),
+        errors: Span::new(11, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAlarmContributors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAlarmContributors"
+    OperationEntry {
+        name: text(206, 25),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(74),
         output: Some(75),
-        result_wrapper: Some("DescribeAlarmContributorsResult"),
-        errors: &[174, 276],
+        result_wrapper: Some(text(231, 31)),
+        errors: Span::new(14, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAlarmHistory",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAlarmHistory"
+    OperationEntry {
+        name: text(262, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(76),
         output: Some(77),
-        result_wrapper: Some("DescribeAlarmHistoryResult"),
-        errors: &[174],
+        result_wrapper: Some(text(282, 26)),
+        errors: Span::new(16, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAlarms",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAlarms"
+    OperationEntry {
+        name: text(308, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(80),
         output: Some(81),
-        result_wrapper: Some("DescribeAlarmsResult"),
-        errors: &[174],
+        result_wrapper: Some(text(322, 20)),
+        errors: Span::new(17, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAlarmsForMetric",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAlarmsForMetric"
+    OperationEntry {
+        name: text(342, 23),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(78),
         output: Some(79),
-        result_wrapper: Some("DescribeAlarmsForMetricResult"),
-        errors: &[],
+        result_wrapper: Some(text(365, 29)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAnomalyDetectors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAnomalyDetectors"
+    OperationEntry {
+        name: text(394, 24),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(82),
         output: Some(83),
-        result_wrapper: Some("DescribeAnomalyDetectorsResult"),
-        errors: &[174, 172, 176, 175],
+        result_wrapper: Some(text(418, 30)),
+        errors: Span::new(18, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeInsightRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeInsightRules"
+    OperationEntry {
+        name: text(448, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(84),
         output: Some(85),
-        result_wrapper: Some("DescribeInsightRulesResult"),
-        errors: &[174],
+        result_wrapper: Some(text(468, 26)),
+        errors: Span::new(22, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DisableAlarmActions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableAlarmActions"
+    OperationEntry {
+        name: text(494, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(92),
         output: None,
         result_wrapper: None,
-        errors: &[],
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "DisableInsightRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableInsightRules"
+    OperationEntry {
+        name: text(513, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(93),
         output: Some(94),
-        result_wrapper: Some("DisableInsightRulesResult"),
-        errors: &[176, 240],
+        result_wrapper: Some(text(532, 25)),
+        errors: Span::new(23, 2),
         anonymous: false,
     },
-    Operation {
-        name: "EnableAlarmActions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableAlarmActions"
+    OperationEntry {
+        name: text(557, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(96),
         output: None,
         result_wrapper: None,
-        errors: &[],
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "EnableInsightRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableInsightRules"
+    OperationEntry {
+        name: text(575, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(97),
         output: Some(98),
-        result_wrapper: Some("EnableInsightRulesResult"),
-        errors: &[176, 240, 179],
+        result_wrapper: Some(text(593, 24)),
+        errors: Span::new(25, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetAlarmMuteRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAlarmMuteRule"
+    OperationEntry {
+        name: text(617, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(122),
         output: Some(123),
-        result_wrapper: Some("GetAlarmMuteRuleResult"),
-        errors: &[276],
+        result_wrapper: Some(text(633, 22)),
+        errors: Span::new(28, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetDashboard",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDashboard"
+    OperationEntry {
+        name: text(655, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(124),
         output: Some(125),
-        result_wrapper: Some("GetDashboardResult"),
-        errors: &[176, 54, 172],
+        result_wrapper: Some(text(667, 18)),
+        errors: Span::new(29, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetInsightRuleReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetInsightRuleReport"
+    OperationEntry {
+        name: text(685, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(126),
         output: Some(127),
-        result_wrapper: Some("GetInsightRuleReportResult"),
-        errors: &[176, 240, 276],
+        result_wrapper: Some(text(705, 26)),
+        errors: Span::new(32, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetMetricData",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetMetricData"
+    OperationEntry {
+        name: text(731, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(128),
         output: Some(131),
-        result_wrapper: Some("GetMetricDataResult"),
-        errors: &[174],
+        result_wrapper: Some(text(744, 19)),
+        errors: Span::new(35, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetMetricStatistics",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetMetricStatistics"
+    OperationEntry {
+        name: text(763, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(132),
         output: Some(133),
-        result_wrapper: Some("GetMetricStatisticsResult"),
-        errors: &[176, 240, 175, 172],
+        result_wrapper: Some(text(782, 25)),
+        errors: Span::new(36, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetMetricStream",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetMetricStream"
+    OperationEntry {
+        name: text(807, 15),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(134),
         output: Some(135),
-        result_wrapper: Some("GetMetricStreamResult"),
-        errors: &[276, 172, 176, 240, 175],
+        result_wrapper: Some(text(822, 21)),
+        errors: Span::new(40, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetMetricWidgetImage",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetMetricWidgetImage"
+    OperationEntry {
+        name: text(843, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(136),
         output: Some(137),
-        result_wrapper: Some("GetMetricWidgetImageResult"),
-        errors: &[],
+        result_wrapper: Some(text(863, 26)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "GetOTelEnrichment",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetOTelEnrichment"
+    OperationEntry {
+        name: text(889, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(138),
         output: Some(139),
-        result_wrapper: Some("GetOTelEnrichmentResult"),
-        errors: &[],
+        result_wrapper: Some(text(906, 23)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "ListAlarmMuteRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAlarmMuteRules"
+    OperationEntry {
+        name: text(929, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(181),
         output: Some(182),
-        result_wrapper: Some("ListAlarmMuteRulesResult"),
-        errors: &[174, 276],
+        result_wrapper: Some(text(947, 24)),
+        errors: Span::new(45, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListDashboards",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListDashboards"
+    OperationEntry {
+        name: text(971, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(183),
         output: Some(184),
-        result_wrapper: Some("ListDashboardsResult"),
-        errors: &[176, 172],
+        result_wrapper: Some(text(985, 20)),
+        errors: Span::new(47, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListManagedInsightRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListManagedInsightRules"
+    OperationEntry {
+        name: text(1005, 23),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(185),
         output: Some(186),
-        result_wrapper: Some("ListManagedInsightRulesResult"),
-        errors: &[176, 240, 174],
+        result_wrapper: Some(text(1028, 29)),
+        errors: Span::new(49, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListMetricStreams",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListMetricStreams"
+    OperationEntry {
+        name: text(1057, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(187),
         output: Some(189),
-        result_wrapper: Some("ListMetricStreamsResult"),
-        errors: &[174, 172, 176, 240],
+        result_wrapper: Some(text(1074, 23)),
+        errors: Span::new(52, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListMetrics",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListMetrics"
+    OperationEntry {
+        name: text(1097, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(190),
         output: Some(191),
-        result_wrapper: Some("ListMetricsResult"),
-        errors: &[172, 176],
+        result_wrapper: Some(text(1108, 17)),
+        errors: Span::new(56, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(1125, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(192),
         output: Some(193),
-        result_wrapper: Some("ListTagsForResourceResult"),
-        errors: &[176, 276, 172],
+        result_wrapper: Some(text(1144, 25)),
+        errors: Span::new(58, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutAlarmMuteRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutAlarmMuteRule"
+    OperationEntry {
+        name: text(1169, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(254),
         output: None,
         result_wrapper: None,
-        errors: &[180],
+        errors: Span::new(61, 1),
         anonymous: false,
     },
-    Operation {
-        name: "PutAnomalyDetector",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutAnomalyDetector"
+    OperationEntry {
+        name: text(1185, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(255),
         output: Some(256),
-        result_wrapper: Some("PutAnomalyDetectorResult"),
-        errors: &[179, 172, 176, 240, 175],
+        result_wrapper: Some(text(1203, 24)),
+        errors: Span::new(62, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutCompositeAlarm",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutCompositeAlarm"
+    OperationEntry {
+        name: text(1227, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(257),
         output: None,
         result_wrapper: None,
-        errors: &[180],
+        errors: Span::new(67, 1),
         anonymous: false,
     },
-    Operation {
-        name: "PutDashboard",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDashboard"
+    OperationEntry {
+        name: text(1244, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(258),
         output: Some(259),
-        result_wrapper: Some("PutDashboardResult"),
-        errors: &[50, 172, 41],
+        result_wrapper: Some(text(1256, 18)),
+        errors: Span::new(68, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutInsightRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutInsightRule"
+    OperationEntry {
+        name: text(1274, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(260),
         output: Some(261),
-        result_wrapper: Some("PutInsightRuleResult"),
-        errors: &[176, 240, 179],
+        result_wrapper: Some(text(1288, 20)),
+        errors: Span::new(71, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutManagedInsightRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutManagedInsightRules"
+    OperationEntry {
+        name: text(1308, 22),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(262),
         output: Some(263),
-        result_wrapper: Some("PutManagedInsightRulesResult"),
-        errors: &[176, 240],
+        result_wrapper: Some(text(1330, 28)),
+        errors: Span::new(74, 2),
         anonymous: false,
     },
-    Operation {
-        name: "PutMetricAlarm",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutMetricAlarm"
+    OperationEntry {
+        name: text(1358, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(264),
         output: None,
         result_wrapper: None,
-        errors: &[180],
+        errors: Span::new(76, 1),
         anonymous: false,
     },
-    Operation {
-        name: "PutMetricData",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutMetricData"
+    OperationEntry {
+        name: text(1372, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(265),
         output: None,
         result_wrapper: None,
-        errors: &[176, 240, 175, 172],
+        errors: Span::new(77, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutMetricStream",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutMetricStream"
+    OperationEntry {
+        name: text(1385, 15),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(266),
         output: Some(267),
-        result_wrapper: Some("PutMetricStreamResult"),
-        errors: &[40, 172, 176, 240, 175],
+        result_wrapper: Some(text(1400, 21)),
+        errors: Span::new(81, 5),
         anonymous: false,
     },
-    Operation {
-        name: "SetAlarmState",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SetAlarmState"
+    OperationEntry {
+        name: text(1421, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(282),
         output: None,
         result_wrapper: None,
-        errors: &[275, 173],
+        errors: Span::new(86, 2),
         anonymous: false,
     },
-    Operation {
-        name: "StartMetricStreams",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartMetricStreams"
+    OperationEntry {
+        name: text(1434, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(286),
         output: Some(287),
-        result_wrapper: Some("StartMetricStreamsResult"),
-        errors: &[172, 176, 240],
+        result_wrapper: Some(text(1452, 24)),
+        errors: Span::new(88, 3),
         anonymous: false,
     },
-    Operation {
-        name: "StartOTelEnrichment",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartOTelEnrichment"
+    OperationEntry {
+        name: text(1476, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(288),
         output: Some(289),
-        result_wrapper: Some("StartOTelEnrichmentResult"),
-        errors: &[],
+        result_wrapper: Some(text(1495, 25)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "StopMetricStreams",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopMetricStreams"
+    OperationEntry {
+        name: text(1520, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(298),
         output: Some(299),
-        result_wrapper: Some("StopMetricStreamsResult"),
-        errors: &[172, 176, 240],
+        result_wrapper: Some(text(1537, 23)),
+        errors: Span::new(91, 3),
         anonymous: false,
     },
-    Operation {
-        name: "StopOTelEnrichment",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopOTelEnrichment"
+    OperationEntry {
+        name: text(1560, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(300),
         output: Some(301),
-        result_wrapper: Some("StopOTelEnrichmentResult"),
-        errors: &[],
+        result_wrapper: Some(text(1578, 24)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(1602, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(309),
         output: Some(310),
-        result_wrapper: Some("TagResourceResult"),
-        errors: &[176, 276, 40, 172, 41],
+        result_wrapper: Some(text(1613, 17)),
+        errors: Span::new(94, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(1630, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(318),
         output: Some(319),
-        result_wrapper: Some("UntagResourceResult"),
-        errors: &[176, 276, 40, 172, 41],
+        result_wrapper: Some(text(1643, 19)),
+        errors: Span::new(99, 5),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AccountId"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(1662, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 1
+    // 1 "ActionPrefix"
     shape(
-        "ActionPrefix",
-        ShapeKind::String {
+        text(1671, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 2
-    shape("ActionsEnabled", ShapeKind::Boolean),
-    // 3
+    // 2 "ActionsEnabled"
+    shape(text(1683, 14), KindEntry::Boolean),
+    // 3 "ActionsSuppressedBy"
     shape(
-        "ActionsSuppressedBy",
-        ShapeKind::String {
+        text(1697, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["WaitPeriod", "ExtensionPeriod", "Alarm"],
+            enum_values: Span::new(0, 3),
         },
     ),
-    // 4
+    // 4 "ActionsSuppressedReason"
     shape(
-        "ActionsSuppressedReason",
-        ShapeKind::String {
+        text(1746, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 5
+    // 5 "AlarmArn"
     shape(
-        "AlarmArn",
-        ShapeKind::String {
+        text(1769, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 6
+    // 6 "AlarmContributor"
     shape(
-        "AlarmContributor",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ContributorId", 43, true),
-                member("ContributorAttributes", 42, true),
-                member("StateReason", 291, true),
-                member("StateTransitionedTimestamp", 314, false),
-            ],
+        text(1777, 16),
+        KindEntry::Structure {
+            members: Span::new(0, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 7
+    // 7 "AlarmContributors"
     shape(
-        "AlarmContributors",
-        ShapeKind::List {
+        text(1864, 17),
+        KindEntry::List {
             member: 6,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 8
+    // 8 "AlarmDescription"
     shape(
-        "AlarmDescription",
-        ShapeKind::String {
+        text(1881, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 9
+    // 9 "AlarmHistoryItem"
     shape(
-        "AlarmHistoryItem",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 15, false),
-                member("AlarmContributorId", 43, false),
-                member("AlarmType", 20, false),
-                member("Timestamp", 314, false),
-                member("HistoryItemType", 141, false),
-                member("HistorySummary", 142, false),
-                member("HistoryData", 140, false),
-                member("AlarmContributorAttributes", 42, false),
-            ],
+        text(1897, 16),
+        KindEntry::Structure {
+            members: Span::new(4, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 10
+    // 10 "AlarmHistoryItems"
     shape(
-        "AlarmHistoryItems",
-        ShapeKind::List {
+        text(2024, 17),
+        KindEntry::List {
             member: 9,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 11
+    // 11 "AlarmMuteRuleStatus"
     shape(
-        "AlarmMuteRuleStatus",
-        ShapeKind::String {
+        text(2041, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SCHEDULED", "ACTIVE", "EXPIRED"],
+            enum_values: Span::new(3, 3),
         },
     ),
-    // 12
+    // 12 "AlarmMuteRuleStatuses"
     shape(
-        "AlarmMuteRuleStatuses",
-        ShapeKind::List {
+        text(2082, 21),
+        KindEntry::List {
             member: 11,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 13
+    // 13 "AlarmMuteRuleSummaries"
     shape(
-        "AlarmMuteRuleSummaries",
-        ShapeKind::List {
+        text(2103, 22),
+        KindEntry::List {
             member: 14,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 14
+    // 14 "AlarmMuteRuleSummary"
     shape(
-        "AlarmMuteRuleSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmMuteRuleArn", 32, false),
-                member("ExpireDate", 314, false),
-                member("Status", 11, false),
-                member("MuteType", 243, false),
-                member("LastUpdatedTimestamp", 314, false),
-            ],
+        text(2125, 20),
+        KindEntry::Structure {
+            members: Span::new(12, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 15
+    // 15 "AlarmName"
     shape(
-        "AlarmName",
-        ShapeKind::String {
+        text(1913, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 16
+    // 16 "AlarmNamePrefix"
     shape(
-        "AlarmNamePrefix",
-        ShapeKind::String {
+        text(2205, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 17
+    // 17 "AlarmNames"
     shape(
-        "AlarmNames",
-        ShapeKind::List {
+        text(2220, 10),
+        KindEntry::List {
             member: 15,
             member_name: None,
             length: Range {
@@ -843,149 +792,130 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 18
+    // 18 "AlarmPromQLCriteria"
     shape(
-        "AlarmPromQLCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Query", 268, true),
-                member("PendingPeriod", 251, false),
-                member("RecoveryPeriod", 271, false),
-            ],
+        text(2230, 19),
+        KindEntry::Structure {
+            members: Span::new(17, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "AlarmRule"
     shape(
-        "AlarmRule",
-        ShapeKind::String {
+        text(2281, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10240),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 20
+    // 20 "AlarmType"
     shape(
-        "AlarmType",
-        ShapeKind::String {
+        text(1940, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CompositeAlarm", "MetricAlarm"],
+            enum_values: Span::new(6, 2),
         },
     ),
-    // 21
+    // 21 "AlarmTypes"
     shape(
-        "AlarmTypes",
-        ShapeKind::List {
+        text(2315, 10),
+        KindEntry::List {
             member: 20,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 22
+    // 22 "AmazonResourceName"
     shape(
-        "AmazonResourceName",
-        ShapeKind::String {
+        text(2325, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 23
+    // 23 "AnomalyDetector"
     shape(
-        "AnomalyDetector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 91, false),
-                member("Stat", 26, false),
-                member("Configuration", 24, false),
-                member("StateValue", 28, false),
-                member("MetricCharacteristics", 208, false),
-                member("SingleMetricAnomalyDetector", 283, false),
-                member("MetricMathAnomalyDetector", 219, false),
-            ],
+        text(2343, 15),
+        KindEntry::Structure {
+            members: Span::new(20, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 24
+    // 24 "AnomalyDetectorConfiguration"
     shape(
-        "AnomalyDetectorConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ExcludedTimeRanges", 25, false),
-                member("MetricTimezone", 27, false),
-            ],
+        text(2487, 28),
+        KindEntry::Structure {
+            members: Span::new(29, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 25
+    // 25 "AnomalyDetectorExcludedTimeRanges"
     shape(
-        "AnomalyDetectorExcludedTimeRanges",
-        ShapeKind::List {
+        text(2547, 33),
+        KindEntry::List {
             member: 269,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 26
+    // 26 "AnomalyDetectorMetricStat"
     shape(
-        "AnomalyDetectorMetricStat",
-        ShapeKind::String {
+        text(2580, 25),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(50),
             },
-            pattern: Some(
-                "(SampleCount|Average|Sum|Minimum|Maximum|IQM|(p|tc|tm|ts|wm)(\\d{1,2}(\\.\\d{0,10})?|100)|[ou]\\d+(\\.\\d*)?)(_E|_L|_H)?|(TM|TC|TS|WM)\\(((((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%)?:((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%|((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%:(((\\d{1,2})(\\.\\d{0,10})?|100(\\.0{0,10})?)%)?)\\)|(TM|TC|TS|WM|PR)\\(((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)):((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))?|((\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))?:(\\d+(\\.\\d{0,10})?|(\\d+(\\.\\d{0,10})?[Ee][+-]?\\d+)))\\)",
-            ),
-            enum_values: &[],
+            pattern: Some(text(2605, 535)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 27
+    // 27 "AnomalyDetectorMetricTimezone"
     shape(
-        "AnomalyDetectorMetricTimezone",
-        ShapeKind::String {
+        text(3140, 29),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(50),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3169, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 28
+    // 28 "AnomalyDetectorStateValue"
     shape(
-        "AnomalyDetectorStateValue",
-        ShapeKind::String {
+        text(3171, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PENDING_TRAINING", "TRAINED_INSUFFICIENT_DATA", "TRAINED"],
+            enum_values: Span::new(8, 3),
         },
     ),
-    // 29
+    // 29 "AnomalyDetectorType"
     shape(
-        "AnomalyDetectorType",
-        ShapeKind::String {
+        text(3244, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SINGLE_METRIC", "METRIC_MATH"],
+            enum_values: Span::new(11, 2),
         },
     ),
-    // 30
+    // 30 "AnomalyDetectorTypes"
     shape(
-        "AnomalyDetectorTypes",
-        ShapeKind::List {
+        text(3287, 20),
+        KindEntry::List {
             member: 29,
             member_name: None,
             length: Range {
@@ -994,146 +924,126 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 31
+    // 31 "AnomalyDetectors"
     shape(
-        "AnomalyDetectors",
-        ShapeKind::List {
+        text(3307, 16),
+        KindEntry::List {
             member: 23,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 32
+    // 32 "Arn"
     shape(
-        "Arn",
-        ShapeKind::String {
+        text(3323, 3),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 33
+    // 33 "AttributeName"
     shape(
-        "AttributeName",
-        ShapeKind::String {
+        text(3326, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 34
+    // 34 "AttributeValue"
     shape(
-        "AttributeValue",
-        ShapeKind::String {
+        text(3339, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 35
+    // 35 "AwsQueryErrorMessage"
     shape(
-        "AwsQueryErrorMessage",
-        ShapeKind::String {
+        text(3353, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 36
+    // 36 "BatchFailures"
     shape(
-        "BatchFailures",
-        ShapeKind::List {
+        text(3373, 13),
+        KindEntry::List {
             member: 250,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 37
+    // 37 "ComparisonOperator"
     shape(
-        "ComparisonOperator",
-        ShapeKind::String {
+        text(3386, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "GreaterThanOrEqualToThreshold",
-                "GreaterThanThreshold",
-                "LessThanThreshold",
-                "LessThanOrEqualToThreshold",
-                "LessThanLowerOrGreaterThanUpperThreshold",
-                "LessThanLowerThreshold",
-                "GreaterThanUpperThreshold",
-            ],
+            enum_values: Span::new(13, 7),
         },
     ),
-    // 38
+    // 38 "CompositeAlarm"
     shape(
-        "CompositeAlarm",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ActionsEnabled", 2, false),
-                member("AlarmActions", 273, false),
-                member("AlarmArn", 5, false),
-                member("AlarmConfigurationUpdatedTimestamp", 314, false),
-                member("AlarmDescription", 8, false),
-                member("AlarmName", 15, false),
-                member("AlarmRule", 19, false),
-                member("InsufficientDataActions", 273, false),
-                member("OKActions", 273, false),
-                member("StateReason", 291, false),
-                member("StateReasonData", 292, false),
-                member("StateUpdatedTimestamp", 314, false),
-                member("StateValue", 293, false),
-                member("StateTransitionedTimestamp", 314, false),
-                member("ActionsSuppressedBy", 3, false),
-                member("ActionsSuppressedReason", 4, false),
-                member("ActionsSuppressor", 5, false),
-                member("ActionsSuppressorWaitPeriod", 304, false),
-                member("ActionsSuppressorExtensionPeriod", 304, false),
-            ],
+        text(2290, 14),
+        KindEntry::Structure {
+            members: Span::new(31, 19),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 39 "CompositeAlarms"
     shape(
-        "CompositeAlarms",
-        ShapeKind::List {
+        text(3773, 15),
+        KindEntry::List {
             member: 38,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 40
+    // 40 "ConcurrentModificationException"
     shape(
-        "ConcurrentModificationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3788, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CONCURRENT_MODIFICATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3788, 31),
+                status: 429,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 41
+    // 41 "ConflictException"
     shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 108, false)],
+        text(3819, 17),
+        KindEntry::Structure {
+            members: Span::new(50, 1),
             union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3819, 17),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 42
+    // 42 "ContributorAttributes"
     shape(
-        "ContributorAttributes",
-        ShapeKind::Map {
+        text(1806, 21),
+        KindEntry::Map {
             key: 33,
             value: 34,
             length: Range {
@@ -1142,491 +1052,418 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 43
+    // 43 "ContributorId"
     shape(
-        "ContributorId",
-        ShapeKind::String {
+        text(1793, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(16),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 44
+    // 44 "Counts"
     shape(
-        "Counts",
-        ShapeKind::List {
+        text(3843, 6),
+        KindEntry::List {
             member: 59,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 45
+    // 45 "DashboardArn"
     shape(
-        "DashboardArn",
-        ShapeKind::String {
+        text(3849, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 46
+    // 46 "DashboardBody"
     shape(
-        "DashboardBody",
-        ShapeKind::String {
+        text(3861, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 47
+    // 47 "DashboardEntries"
     shape(
-        "DashboardEntries",
-        ShapeKind::List {
+        text(3874, 16),
+        KindEntry::List {
             member: 48,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 48
+    // 48 "DashboardEntry"
     shape(
-        "DashboardEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardName", 51, false),
-                member("DashboardArn", 45, false),
-                member("LastModified", 178, false),
-                member("Size", 284, false),
-            ],
+        text(3890, 14),
+        KindEntry::Structure {
+            members: Span::new(51, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 49
-    shape(
-        "DashboardErrorMessage",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 50
+    // 49 "DashboardErrorMessage"
     shape(
-        "DashboardInvalidInputError",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 49, false),
-                member("dashboardValidationMessages", 56, false),
-            ],
+        text(3933, 21),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 50 "DashboardInvalidInputError"
+    shape(
+        text(3954, 26),
+        KindEntry::Structure {
+            members: Span::new(55, 2),
             union: false,
-            error: Some(crate::errors::DASHBOARD_INVALID_INPUT_ERROR),
-        }),
-    ),
-    // 51
-    shape(
-        "DashboardName",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(4014, 21),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 52
+    // 51 "DashboardName"
     shape(
-        "DashboardNamePrefix",
-        ShapeKind::String {
+        text(3904, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 53
+    // 52 "DashboardNamePrefix"
     shape(
-        "DashboardNames",
-        ShapeKind::List {
+        text(4035, 19),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 53 "DashboardNames"
+    shape(
+        text(4054, 14),
+        KindEntry::List {
             member: 51,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 54
+    // 54 "DashboardNotFoundError"
     shape(
-        "DashboardNotFoundError",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 49, false)],
+        text(4068, 22),
+        KindEntry::Structure {
+            members: Span::new(57, 1),
             union: false,
-            error: Some(crate::errors::DASHBOARD_NOT_FOUND_ERROR),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4090, 16),
+                status: 404,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 55
+    // 55 "DashboardValidationMessage"
     shape(
-        "DashboardValidationMessage",
-        ShapeKind::Structure(Structure {
-            members: &[member("DataPath", 57, false), member("Message", 201, false)],
+        text(4106, 26),
+        KindEntry::Structure {
+            members: Span::new(58, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "DashboardValidationMessages"
     shape(
-        "DashboardValidationMessages",
-        ShapeKind::List {
+        text(4140, 27),
+        KindEntry::List {
             member: 55,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 57
+    // 57 "DataPath"
     shape(
-        "DataPath",
-        ShapeKind::String {
+        text(4132, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 58
+    // 58 "Datapoint"
     shape(
-        "Datapoint",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Timestamp", 314, false),
-                member("SampleCount", 59, false),
-                member("Average", 59, false),
-                member("Sum", 59, false),
-                member("Minimum", 59, false),
-                member("Maximum", 59, false),
-                member("Unit", 285, false),
-                member("ExtendedStatistics", 60, false),
-            ],
+        text(4167, 9),
+        KindEntry::Structure {
+            members: Span::new(60, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
-    shape("DatapointValue", ShapeKind::Double(Range::ANY)),
-    // 60
+    // 59 "DatapointValue"
+    shape(text(4233, 14), KindEntry::Double(Range::ANY)),
+    // 60 "DatapointValueMap"
     shape(
-        "DatapointValueMap",
-        ShapeKind::Map {
+        text(4247, 17),
+        KindEntry::Map {
             key: 116,
             value: 59,
             length: Range::ANY,
         },
     ),
-    // 61
+    // 61 "DatapointValues"
     shape(
-        "DatapointValues",
-        ShapeKind::List {
+        text(4264, 15),
+        KindEntry::List {
             member: 59,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 62
+    // 62 "Datapoints"
     shape(
-        "Datapoints",
-        ShapeKind::List {
+        text(4279, 10),
+        KindEntry::List {
             member: 58,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 63
+    // 63 "DatapointsToAlarm"
     shape(
-        "DatapointsToAlarm",
-        ShapeKind::Integer(Range {
+        text(4289, 17),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 64
+    // 64 "DeleteAlarmMuteRuleInput"
     shape(
-        "DeleteAlarmMuteRuleInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("AlarmMuteRuleName", 244, true)],
+        text(4306, 24),
+        KindEntry::Structure {
+            members: Span::new(68, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "DeleteAlarmsInput"
     shape(
-        "DeleteAlarmsInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("AlarmNames", 17, true)],
+        text(4347, 17),
+        KindEntry::Structure {
+            members: Span::new(69, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "DeleteAnomalyDetectorInput"
     shape(
-        "DeleteAnomalyDetectorInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 91, false),
-                member("Stat", 26, false),
-                member("SingleMetricAnomalyDetector", 283, false),
-                member("MetricMathAnomalyDetector", 219, false),
-            ],
+        text(4364, 26),
+        KindEntry::Structure {
+            members: Span::new(70, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 67 "DeleteAnomalyDetectorOutput"
     shape(
-        "DeleteAnomalyDetectorOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4390, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
+    // 68 "DeleteDashboardsInput"
     shape(
-        "DeleteDashboardsInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("DashboardNames", 53, true)],
+        text(4417, 21),
+        KindEntry::Structure {
+            members: Span::new(76, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 69
+    // 69 "DeleteDashboardsOutput"
     shape(
-        "DeleteDashboardsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4438, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 70
+    // 70 "DeleteInsightRulesInput"
     shape(
-        "DeleteInsightRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("RuleNames", 163, true)],
+        text(4460, 23),
+        KindEntry::Structure {
+            members: Span::new(77, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 71
+    // 71 "DeleteInsightRulesOutput"
     shape(
-        "DeleteInsightRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Failures", 36, false)],
+        text(4492, 24),
+        KindEntry::Structure {
+            members: Span::new(78, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "DeleteMetricStreamInput"
     shape(
-        "DeleteMetricStreamInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 227, true)],
+        text(4524, 23),
+        KindEntry::Structure {
+            members: Span::new(79, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 73 "DeleteMetricStreamOutput"
     shape(
-        "DeleteMetricStreamOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4551, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 74
+    // 74 "DescribeAlarmContributorsInput"
     shape(
-        "DescribeAlarmContributorsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 15, true),
-                member("NextToken", 246, false),
-            ],
+        text(4575, 30),
+        KindEntry::Structure {
+            members: Span::new(80, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 75
+    // 75 "DescribeAlarmContributorsOutput"
     shape(
-        "DescribeAlarmContributorsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmContributors", 7, true),
-                member("NextToken", 246, false),
-            ],
+        text(4614, 31),
+        KindEntry::Structure {
+            members: Span::new(82, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 76
+    // 76 "DescribeAlarmHistoryInput"
     shape(
-        "DescribeAlarmHistoryInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 15, false),
-                member("AlarmContributorId", 43, false),
-                member("AlarmTypes", 21, false),
-                member("HistoryItemType", 141, false),
-                member("StartDate", 314, false),
-                member("EndDate", 314, false),
-                member("MaxRecords", 199, false),
-                member("NextToken", 246, false),
-                member("ScanBy", 280, false),
-            ],
+        text(4645, 25),
+        KindEntry::Structure {
+            members: Span::new(84, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 77
+    // 77 "DescribeAlarmHistoryOutput"
     shape(
-        "DescribeAlarmHistoryOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmHistoryItems", 10, false),
-                member("NextToken", 246, false),
-            ],
+        text(4702, 26),
+        KindEntry::Structure {
+            members: Span::new(93, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
+    // 78 "DescribeAlarmsForMetricInput"
     shape(
-        "DescribeAlarmsForMetricInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MetricName", 220, true),
-                member("Namespace", 245, true),
-                member("Statistic", 294, false),
-                member("ExtendedStatistic", 116, false),
-                member("Dimensions", 91, false),
-                member("Period", 252, false),
-                member("Unit", 285, false),
-            ],
+        text(4728, 28),
+        KindEntry::Structure {
+            members: Span::new(95, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 79
+    // 79 "DescribeAlarmsForMetricOutput"
     shape(
-        "DescribeAlarmsForMetricOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("MetricAlarms", 207, false)],
+        text(4788, 29),
+        KindEntry::Structure {
+            members: Span::new(102, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 80
+    // 80 "DescribeAlarmsInput"
     shape(
-        "DescribeAlarmsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmNames", 17, false),
-                member("AlarmNamePrefix", 16, false),
-                member("AlarmTypes", 21, false),
-                member("ChildrenOfAlarmName", 15, false),
-                member("ParentsOfAlarmName", 15, false),
-                member("StateValue", 293, false),
-                member("ActionPrefix", 1, false),
-                member("MaxRecords", 199, false),
-                member("NextToken", 246, false),
-            ],
+        text(4829, 19),
+        KindEntry::Structure {
+            members: Span::new(103, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 81
+    // 81 "DescribeAlarmsOutput"
     shape(
-        "DescribeAlarmsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CompositeAlarms", 39, false),
-                member("MetricAlarms", 207, false),
-                member("NextToken", 246, false),
-            ],
+        text(4885, 20),
+        KindEntry::Structure {
+            members: Span::new(112, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 82 "DescribeAnomalyDetectorsInput"
     shape(
-        "DescribeAnomalyDetectorsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 246, false),
-                member("MaxResults", 200, false),
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 91, false),
-                member("AnomalyDetectorTypes", 30, false),
-            ],
+        text(4905, 29),
+        KindEntry::Structure {
+            members: Span::new(115, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 83 "DescribeAnomalyDetectorsOutput"
     shape(
-        "DescribeAnomalyDetectorsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AnomalyDetectors", 31, false),
-                member("NextToken", 246, false),
-            ],
+        text(4944, 30),
+        KindEntry::Structure {
+            members: Span::new(121, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 84 "DescribeInsightRulesInput"
     shape(
-        "DescribeInsightRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 246, false),
-                member("MaxResults", 157, false),
-            ],
+        text(4974, 25),
+        KindEntry::Structure {
+            members: Span::new(123, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 85 "DescribeInsightRulesOutput"
     shape(
-        "DescribeInsightRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 246, false),
-                member("InsightRules", 171, false),
-            ],
+        text(4999, 26),
+        KindEntry::Structure {
+            members: Span::new(125, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "Dimension"
     shape(
-        "Dimension",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 89, true), member("Value", 90, true)],
+        text(5037, 9),
+        KindEntry::Structure {
+            members: Span::new(127, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 87 "DimensionFilter"
     shape(
-        "DimensionFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 89, true), member("Value", 90, false)],
+        text(5051, 15),
+        KindEntry::Structure {
+            members: Span::new(129, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "DimensionFilters"
     shape(
-        "DimensionFilters",
-        ShapeKind::List {
+        text(5066, 16),
+        KindEntry::List {
             member: 87,
             member_name: None,
             length: Range {
@@ -1635,34 +1472,34 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 89
+    // 89 "DimensionName"
     shape(
-        "DimensionName",
-        ShapeKind::String {
+        text(5082, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 90
+    // 90 "DimensionValue"
     shape(
-        "DimensionValue",
-        ShapeKind::String {
+        text(5095, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 91
+    // 91 "Dimensions"
     shape(
-        "Dimensions",
-        ShapeKind::List {
+        text(2377, 10),
+        KindEntry::List {
             member: 86,
             member_name: None,
             length: Range {
@@ -1671,88 +1508,85 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 92
+    // 92 "DisableAlarmActionsInput"
     shape(
-        "DisableAlarmActionsInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("AlarmNames", 17, true)],
+        text(5109, 24),
+        KindEntry::Structure {
+            members: Span::new(131, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "DisableInsightRulesInput"
     shape(
-        "DisableInsightRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("RuleNames", 163, true)],
+        text(5133, 24),
+        KindEntry::Structure {
+            members: Span::new(132, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "DisableInsightRulesOutput"
     shape(
-        "DisableInsightRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Failures", 36, false)],
+        text(5157, 25),
+        KindEntry::Structure {
+            members: Span::new(133, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "Duration"
     shape(
-        "Duration",
-        ShapeKind::String {
+        text(5182, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 96
+    // 96 "EnableAlarmActionsInput"
     shape(
-        "EnableAlarmActionsInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("AlarmNames", 17, true)],
+        text(5190, 23),
+        KindEntry::Structure {
+            members: Span::new(134, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "EnableInsightRulesInput"
     shape(
-        "EnableInsightRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("RuleNames", 163, true)],
+        text(5213, 23),
+        KindEntry::Structure {
+            members: Span::new(135, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "EnableInsightRulesOutput"
     shape(
-        "EnableInsightRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Failures", 36, false)],
+        text(5236, 24),
+        KindEntry::Structure {
+            members: Span::new(136, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "Entity"
     shape(
-        "Entity",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyAttributes", 103, false),
-                member("Attributes", 100, false),
-            ],
+        text(5260, 6),
+        KindEntry::Structure {
+            members: Span::new(137, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "EntityAttributesMap"
     shape(
-        "EntityAttributesMap",
-        ShapeKind::Map {
+        text(5289, 19),
+        KindEntry::Map {
             key: 101,
             value: 102,
             length: Range {
@@ -1761,34 +1595,34 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 101
+    // 101 "EntityAttributesMapKeyString"
     shape(
-        "EntityAttributesMapKeyString",
-        ShapeKind::String {
+        text(5308, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 102
+    // 102 "EntityAttributesMapValueString"
     shape(
-        "EntityAttributesMapValueString",
-        ShapeKind::String {
+        text(5336, 30),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 103
+    // 103 "EntityKeyAttributesMap"
     shape(
-        "EntityKeyAttributesMap",
-        ShapeKind::Map {
+        text(5366, 22),
+        KindEntry::Map {
             key: 104,
             value: 105,
             length: Range {
@@ -1797,143 +1631,140 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 104
+    // 104 "EntityKeyAttributesMapKeyString"
     shape(
-        "EntityKeyAttributesMapKeyString",
-        ShapeKind::String {
+        text(5388, 31),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 105
+    // 105 "EntityKeyAttributesMapValueString"
     shape(
-        "EntityKeyAttributesMapValueString",
-        ShapeKind::String {
+        text(5419, 33),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 106
+    // 106 "EntityMetricData"
     shape(
-        "EntityMetricData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Entity", 99, false),
-                member("MetricData", 209, false),
-            ],
+        text(5452, 16),
+        KindEntry::Structure {
+            members: Span::new(139, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 107
+    // 107 "EntityMetricDataList"
     shape(
-        "EntityMetricDataList",
-        ShapeKind::List {
+        text(5478, 20),
+        KindEntry::List {
             member: 106,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 108
+    // 108 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(5498, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 109
+    // 109 "EvaluateLowSampleCountPercentile"
     shape(
-        "EvaluateLowSampleCountPercentile",
-        ShapeKind::String {
+        text(5510, 32),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 110
+    // 110 "EvaluationCriteria"
     shape(
-        "EvaluationCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[member("PromQLCriteria", 18, false)],
+        text(5542, 18),
+        KindEntry::Structure {
+            members: Span::new(141, 1),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "EvaluationInterval"
     shape(
-        "EvaluationInterval",
-        ShapeKind::Integer(Range {
+        text(5574, 18),
+        KindEntry::Integer(Range {
             min: Some(10),
             max: Some(3600),
         }),
     ),
-    // 112
+    // 112 "EvaluationPeriods"
     shape(
-        "EvaluationPeriods",
-        ShapeKind::Integer(Range {
+        text(5592, 17),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 113
+    // 113 "EvaluationState"
     shape(
-        "EvaluationState",
-        ShapeKind::String {
+        text(5609, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PARTIAL_DATA", "EVALUATION_FAILURE", "EVALUATION_ERROR"],
+            enum_values: Span::new(20, 3),
         },
     ),
-    // 114
+    // 114 "ExceptionType"
     shape(
-        "ExceptionType",
-        ShapeKind::String {
+        text(5670, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 115
+    // 115 "Expression"
     shape(
-        "Expression",
-        ShapeKind::String {
+        text(5683, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 116
+    // 116 "ExtendedStatistic"
     shape(
-        "ExtendedStatistic",
-        ShapeKind::String {
+        text(4765, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 117
+    // 117 "ExtendedStatistics"
     shape(
-        "ExtendedStatistics",
-        ShapeKind::List {
+        text(4215, 18),
+        KindEntry::List {
             member: 116,
             member_name: None,
             length: Range {
@@ -1942,1306 +1773,1111 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 118
+    // 118 "FailureCode"
     shape(
-        "FailureCode",
-        ShapeKind::String {
+        text(5693, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 119
+    // 119 "FailureDescription"
     shape(
-        "FailureDescription",
-        ShapeKind::String {
+        text(5704, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 120
+    // 120 "FailureResource"
     shape(
-        "FailureResource",
-        ShapeKind::String {
+        text(5722, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 121
+    // 121 "FaultDescription"
     shape(
-        "FaultDescription",
-        ShapeKind::String {
+        text(5737, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 122
+    // 122 "GetAlarmMuteRuleInput"
     shape(
-        "GetAlarmMuteRuleInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("AlarmMuteRuleName", 244, true)],
+        text(5753, 21),
+        KindEntry::Structure {
+            members: Span::new(142, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 123
+    // 123 "GetAlarmMuteRuleOutput"
     shape(
-        "GetAlarmMuteRuleOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 244, false),
-                member("AlarmMuteRuleArn", 32, false),
-                member("Description", 8, false),
-                member("Rule", 279, false),
-                member("MuteTargets", 242, false),
-                member("StartDate", 314, false),
-                member("ExpireDate", 314, false),
-                member("Status", 11, false),
-                member("LastUpdatedTimestamp", 314, false),
-                member("MuteType", 243, false),
-            ],
+        text(5774, 22),
+        KindEntry::Structure {
+            members: Span::new(143, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 124
+    // 124 "GetDashboardInput"
     shape(
-        "GetDashboardInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("DashboardName", 51, true)],
+        text(5822, 17),
+        KindEntry::Structure {
+            members: Span::new(153, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 125
+    // 125 "GetDashboardOutput"
     shape(
-        "GetDashboardOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardArn", 45, false),
-                member("DashboardBody", 46, false),
-                member("DashboardName", 51, false),
-            ],
+        text(5839, 18),
+        KindEntry::Structure {
+            members: Span::new(154, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 126
+    // 126 "GetInsightRuleReportInput"
     shape(
-        "GetInsightRuleReportInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleName", 162, true),
-                member("StartTime", 314, true),
-                member("EndTime", 314, true),
-                member("Period", 252, true),
-                member("MaxContributorCount", 169, false),
-                member("Metrics", 160, false),
-                member("OrderBy", 165, false),
-            ],
+        text(5857, 25),
+        KindEntry::Structure {
+            members: Span::new(157, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 127
+    // 127 "GetInsightRuleReportOutput"
     shape(
-        "GetInsightRuleReportOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyLabels", 152, false),
-                member("AggregationStatistic", 146, false),
-                member("AggregateValue", 168, false),
-                member("ApproximateUniqueCount", 170, false),
-                member("Contributors", 154, false),
-                member("MetricDatapoints", 159, false),
-            ],
+        text(5939, 26),
+        KindEntry::Structure {
+            members: Span::new(164, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 128
+    // 128 "GetMetricDataInput"
     shape(
-        "GetMetricDataInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MetricDataQueries", 210, true),
-                member("StartTime", 314, true),
-                member("EndTime", 314, true),
-                member("NextToken", 246, false),
-                member("ScanBy", 280, false),
-                member("MaxDatapoints", 130, false),
-                member("LabelOptions", 177, false),
-            ],
+        text(6058, 18),
+        KindEntry::Structure {
+            members: Span::new(170, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 129
+    // 129 "GetMetricDataLabelTimezone"
     shape(
-        "GetMetricDataLabelTimezone",
-        ShapeKind::String {
+        text(6118, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 130
-    shape("GetMetricDataMaxDatapoints", ShapeKind::Integer(Range::ANY)),
-    // 131
+    // 130 "GetMetricDataMaxDatapoints"
+    shape(text(6144, 26), KindEntry::Integer(Range::ANY)),
+    // 131 "GetMetricDataOutput"
     shape(
-        "GetMetricDataOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MetricDataResults", 214, false),
-                member("NextToken", 246, false),
-                member("Messages", 213, false),
-            ],
+        text(6170, 19),
+        KindEntry::Structure {
+            members: Span::new(177, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 132
+    // 132 "GetMetricStatisticsInput"
     shape(
-        "GetMetricStatisticsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, true),
-                member("MetricName", 220, true),
-                member("Dimensions", 91, false),
-                member("StartTime", 314, true),
-                member("EndTime", 314, true),
-                member("Period", 252, true),
-                member("Statistics", 296, false),
-                member("ExtendedStatistics", 117, false),
-                member("Unit", 285, false),
-            ],
+        text(6214, 24),
+        KindEntry::Structure {
+            members: Span::new(180, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 133 "GetMetricStatisticsOutput"
     shape(
-        "GetMetricStatisticsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Label", 218, false), member("Datapoints", 62, false)],
+        text(6248, 25),
+        KindEntry::Structure {
+            members: Span::new(189, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 134
+    // 134 "GetMetricStreamInput"
     shape(
-        "GetMetricStreamInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 227, true)],
+        text(6278, 20),
+        KindEntry::Structure {
+            members: Span::new(191, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 135 "GetMetricStreamOutput"
     shape(
-        "GetMetricStreamOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 22, false),
-                member("Name", 227, false),
-                member("IncludeFilters", 226, false),
-                member("ExcludeFilters", 226, false),
-                member("FirehoseArn", 22, false),
-                member("RoleArn", 22, false),
-                member("State", 230, false),
-                member("CreationDate", 314, false),
-                member("LastUpdateDate", 314, false),
-                member("OutputFormat", 229, false),
-                member("StatisticsConfigurations", 234, false),
-                member("IncludeLinkedAccountsMetrics", 144, false),
-            ],
+        text(6298, 21),
+        KindEntry::Structure {
+            members: Span::new(192, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 136 "GetMetricWidgetImageInput"
     shape(
-        "GetMetricWidgetImageInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MetricWidget", 237, true),
-                member("OutputFormat", 248, false),
-            ],
+        text(6460, 25),
+        KindEntry::Structure {
+            members: Span::new(204, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 137
+    // 137 "GetMetricWidgetImageOutput"
     shape(
-        "GetMetricWidgetImageOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("MetricWidgetImage", 238, false)],
+        text(6497, 26),
+        KindEntry::Structure {
+            members: Span::new(206, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 138 "GetOTelEnrichmentInput"
     shape(
-        "GetOTelEnrichmentInput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6540, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 139 "GetOTelEnrichmentOutput"
     shape(
-        "GetOTelEnrichmentOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Status", 247, true)],
+        text(6562, 23),
+        KindEntry::Structure {
+            members: Span::new(207, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 140
+    // 140 "HistoryData"
     shape(
-        "HistoryData",
-        ShapeKind::String {
+        text(1987, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(4095),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 141
+    // 141 "HistoryItemType"
     shape(
-        "HistoryItemType",
-        ShapeKind::String {
+        text(1958, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ConfigurationUpdate",
-                "StateUpdate",
-                "Action",
-                "AlarmContributorStateUpdate",
-                "AlarmContributorAction",
-            ],
+            enum_values: Span::new(23, 5),
         },
     ),
-    // 142
+    // 142 "HistorySummary"
     shape(
-        "HistorySummary",
-        ShapeKind::String {
+        text(1973, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 143
-    shape("IncludeLinkedAccounts", ShapeKind::Boolean),
-    // 144
-    shape("IncludeLinkedAccountsMetrics", ShapeKind::Boolean),
-    // 145
+    // 143 "IncludeLinkedAccounts"
+    shape(text(6670, 21), KindEntry::Boolean),
+    // 144 "IncludeLinkedAccountsMetrics"
+    shape(text(6432, 28), KindEntry::Boolean),
+    // 145 "InsightRule"
     shape(
-        "InsightRule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 162, true),
-                member("State", 167, true),
-                member("Schema", 166, true),
-                member("Definition", 155, true),
-                member("ManagedRule", 156, false),
-                member("ApplyOnTransformedLogs", 164, false),
-            ],
+        text(6691, 11),
+        KindEntry::Structure {
+            members: Span::new(208, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 146 "InsightRuleAggregationStatistic"
     shape(
-        "InsightRuleAggregationStatistic",
-        ShapeKind::String {
+        text(6751, 31),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 147
+    // 147 "InsightRuleContributor"
     shape(
-        "InsightRuleContributor",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Keys", 153, true),
-                member("ApproximateAggregateValue", 168, true),
-                member("Datapoints", 149, true),
-            ],
+        text(6782, 22),
+        KindEntry::Structure {
+            members: Span::new(214, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 148 "InsightRuleContributorDatapoint"
     shape(
-        "InsightRuleContributorDatapoint",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Timestamp", 314, true),
-                member("ApproximateValue", 168, true),
-            ],
+        text(6833, 31),
+        KindEntry::Structure {
+            members: Span::new(217, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 149 "InsightRuleContributorDatapoints"
     shape(
-        "InsightRuleContributorDatapoints",
-        ShapeKind::List {
+        text(6880, 32),
+        KindEntry::List {
             member: 148,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 150
+    // 150 "InsightRuleContributorKey"
     shape(
-        "InsightRuleContributorKey",
-        ShapeKind::String {
+        text(6912, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 151
+    // 151 "InsightRuleContributorKeyLabel"
     shape(
-        "InsightRuleContributorKeyLabel",
-        ShapeKind::String {
+        text(6937, 30),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 152
+    // 152 "InsightRuleContributorKeyLabels"
     shape(
-        "InsightRuleContributorKeyLabels",
-        ShapeKind::List {
+        text(6967, 31),
+        KindEntry::List {
             member: 151,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 153
+    // 153 "InsightRuleContributorKeys"
     shape(
-        "InsightRuleContributorKeys",
-        ShapeKind::List {
+        text(6998, 26),
+        KindEntry::List {
             member: 150,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 154
+    // 154 "InsightRuleContributors"
     shape(
-        "InsightRuleContributors",
-        ShapeKind::List {
+        text(7024, 23),
+        KindEntry::List {
             member: 147,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 155
+    // 155 "InsightRuleDefinition"
     shape(
-        "InsightRuleDefinition",
-        ShapeKind::String {
+        text(7047, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(8192),
             },
-            pattern: Some("[\\x00-\\x7F]+"),
-            enum_values: &[],
+            pattern: Some(text(7068, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 156
-    shape("InsightRuleIsManaged", ShapeKind::Boolean),
-    // 157
+    // 156 "InsightRuleIsManaged"
+    shape(text(7080, 20), KindEntry::Boolean),
+    // 157 "InsightRuleMaxResults"
     shape(
-        "InsightRuleMaxResults",
-        ShapeKind::Integer(Range {
+        text(7100, 21),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(500),
         }),
     ),
-    // 158
+    // 158 "InsightRuleMetricDatapoint"
     shape(
-        "InsightRuleMetricDatapoint",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Timestamp", 314, true),
-                member("UniqueContributors", 168, false),
-                member("MaxContributorValue", 168, false),
-                member("SampleCount", 168, false),
-                member("Average", 168, false),
-                member("Sum", 168, false),
-                member("Minimum", 168, false),
-                member("Maximum", 168, false),
-            ],
+        text(7121, 26),
+        KindEntry::Structure {
+            members: Span::new(219, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 159
+    // 159 "InsightRuleMetricDatapoints"
     shape(
-        "InsightRuleMetricDatapoints",
-        ShapeKind::List {
+        text(7184, 27),
+        KindEntry::List {
             member: 158,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 160
+    // 160 "InsightRuleMetricList"
     shape(
-        "InsightRuleMetricList",
-        ShapeKind::List {
+        text(7211, 21),
+        KindEntry::List {
             member: 161,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 161
+    // 161 "InsightRuleMetricName"
     shape(
-        "InsightRuleMetricName",
-        ShapeKind::String {
+        text(7232, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
-            pattern: Some("[\\x20-\\x7E]+"),
-            enum_values: &[],
+            pattern: Some(text(7253, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 162
+    // 162 "InsightRuleName"
     shape(
-        "InsightRuleName",
-        ShapeKind::String {
+        text(7265, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\x20-\\x7E]+"),
-            enum_values: &[],
+            pattern: Some(text(7253, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 163
+    // 163 "InsightRuleNames"
     shape(
-        "InsightRuleNames",
-        ShapeKind::List {
+        text(7280, 16),
+        KindEntry::List {
             member: 162,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 164
-    shape("InsightRuleOnTransformedLogs", ShapeKind::Boolean),
-    // 165
+    // 164 "InsightRuleOnTransformedLogs"
+    shape(text(7296, 28), KindEntry::Boolean),
+    // 165 "InsightRuleOrderBy"
     shape(
-        "InsightRuleOrderBy",
-        ShapeKind::String {
+        text(7324, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
-            pattern: Some("[\\x20-\\x7E]+"),
-            enum_values: &[],
+            pattern: Some(text(7253, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 166
+    // 166 "InsightRuleSchema"
     shape(
-        "InsightRuleSchema",
-        ShapeKind::String {
+        text(7342, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 167
+    // 167 "InsightRuleState"
     shape(
-        "InsightRuleState",
-        ShapeKind::String {
+        text(7359, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
-            pattern: Some("[\\x20-\\x7E]+"),
-            enum_values: &[],
+            pattern: Some(text(7253, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 168
-    shape("InsightRuleUnboundDouble", ShapeKind::Double(Range::ANY)),
-    // 169
-    shape("InsightRuleUnboundInteger", ShapeKind::Integer(Range::ANY)),
-    // 170
-    shape("InsightRuleUnboundLong", ShapeKind::Long(Range::ANY)),
-    // 171
+    // 168 "InsightRuleUnboundDouble"
+    shape(text(7375, 24), KindEntry::Double(Range::ANY)),
+    // 169 "InsightRuleUnboundInteger"
+    shape(text(7399, 25), KindEntry::Integer(Range::ANY)),
+    // 170 "InsightRuleUnboundLong"
+    shape(text(7424, 22), KindEntry::Long(Range::ANY)),
+    // 171 "InsightRules"
     shape(
-        "InsightRules",
-        ShapeKind::List {
+        text(5025, 12),
+        KindEntry::List {
             member: 145,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 172
+    // 172 "InternalServiceFault"
     shape(
-        "InternalServiceFault",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 121, false)],
+        text(7446, 20),
+        KindEntry::Structure {
+            members: Span::new(227, 1),
             union: false,
-            error: Some(crate::errors::INTERNAL_SERVICE_FAULT),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7466, 20),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 173
+    // 173 "InvalidFormatFault"
     shape(
-        "InvalidFormatFault",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 108, false)],
+        text(7486, 18),
+        KindEntry::Structure {
+            members: Span::new(228, 1),
             union: false,
-            error: Some(crate::errors::INVALID_FORMAT_FAULT),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7504, 13),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 174
+    // 174 "InvalidNextToken"
     shape(
-        "InvalidNextToken",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 108, false)],
+        text(7517, 16),
+        KindEntry::Structure {
+            members: Span::new(229, 1),
             union: false,
-            error: Some(crate::errors::INVALID_NEXT_TOKEN),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7517, 16),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 175
+    // 175 "InvalidParameterCombinationException"
     shape(
-        "InvalidParameterCombinationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 35, false)],
+        text(7533, 36),
+        KindEntry::Structure {
+            members: Span::new(230, 1),
             union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_COMBINATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7569, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 176
+    // 176 "InvalidParameterValueException"
     shape(
-        "InvalidParameterValueException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 35, false)],
+        text(7596, 30),
+        KindEntry::Structure {
+            members: Span::new(231, 1),
             union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_VALUE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7626, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 177
+    // 177 "LabelOptions"
     shape(
-        "LabelOptions",
-        ShapeKind::Structure(Structure {
-            members: &[member("Timezone", 129, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 178
-    shape("LastModified", ShapeKind::Timestamp { format: None }),
-    // 179
-    shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
-    ),
-    // 180
-    shape(
-        "LimitExceededFault",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 108, false)],
-            union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_FAULT),
-        }),
-    ),
-    // 181
-    shape(
-        "ListAlarmMuteRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 244, false),
-                member("Statuses", 12, false),
-                member("MaxRecords", 199, false),
-                member("NextToken", 246, false),
-            ],
+        text(6106, 12),
+        KindEntry::Structure {
+            members: Span::new(232, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 182
+    // 178 "LastModified"
+    shape(text(3917, 12), KindEntry::Timestamp { format: None }),
+    // 179 "LimitExceededException"
     shape(
-        "ListAlarmMuteRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmMuteRuleSummaries", 13, false),
-                member("NextToken", 246, false),
-            ],
+        text(7655, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7655, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 180 "LimitExceededFault"
+    shape(
+        text(7677, 18),
+        KindEntry::Structure {
+            members: Span::new(233, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7695, 13),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 181 "ListAlarmMuteRulesInput"
+    shape(
+        text(7708, 23),
+        KindEntry::Structure {
+            members: Span::new(234, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 183
+    // 182 "ListAlarmMuteRulesOutput"
     shape(
-        "ListDashboardsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardNamePrefix", 52, false),
-                member("NextToken", 246, false),
-            ],
+        text(7739, 24),
+        KindEntry::Structure {
+            members: Span::new(238, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 184
+    // 183 "ListDashboardsInput"
     shape(
-        "ListDashboardsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardEntries", 47, false),
-                member("NextToken", 246, false),
-            ],
+        text(7763, 19),
+        KindEntry::Structure {
+            members: Span::new(240, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 185
+    // 184 "ListDashboardsOutput"
     shape(
-        "ListManagedInsightRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceARN", 22, true),
-                member("NextToken", 246, false),
-                member("MaxResults", 157, false),
-            ],
+        text(7782, 20),
+        KindEntry::Structure {
+            members: Span::new(242, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 186
+    // 185 "ListManagedInsightRulesInput"
     shape(
-        "ListManagedInsightRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ManagedRules", 196, false),
-                member("NextToken", 246, false),
-            ],
+        text(7802, 28),
+        KindEntry::Structure {
+            members: Span::new(244, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 187
+    // 186 "ListManagedInsightRulesOutput"
     shape(
-        "ListMetricStreamsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 246, false),
-                member("MaxResults", 188, false),
-            ],
+        text(7841, 29),
+        KindEntry::Structure {
+            members: Span::new(247, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 188
+    // 187 "ListMetricStreamsInput"
     shape(
-        "ListMetricStreamsMaxResults",
-        ShapeKind::Integer(Range {
+        text(7882, 22),
+        KindEntry::Structure {
+            members: Span::new(249, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 188 "ListMetricStreamsMaxResults"
+    shape(
+        text(7904, 27),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(500),
         }),
     ),
-    // 189
+    // 189 "ListMetricStreamsOutput"
     shape(
-        "ListMetricStreamsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 246, false),
-                member("Entries", 222, false),
-            ],
+        text(7931, 23),
+        KindEntry::Structure {
+            members: Span::new(251, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 190
+    // 190 "ListMetricsInput"
     shape(
-        "ListMetricsInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 88, false),
-                member("NextToken", 246, false),
-                member("RecentlyActive", 270, false),
-                member("IncludeLinkedAccounts", 143, false),
-                member("OwningAccount", 0, false),
-            ],
+        text(7961, 16),
+        KindEntry::Structure {
+            members: Span::new(253, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 191
+    // 191 "ListMetricsOutput"
     shape(
-        "ListMetricsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Metrics", 239, false),
-                member("NextToken", 246, false),
-                member("OwningAccounts", 249, false),
-            ],
+        text(8004, 17),
+        KindEntry::Structure {
+            members: Span::new(260, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 192
+    // 192 "ListTagsForResourceInput"
     shape(
-        "ListTagsForResourceInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 22, true)],
+        text(8035, 24),
+        KindEntry::Structure {
+            members: Span::new(263, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 193
+    // 193 "ListTagsForResourceOutput"
     shape(
-        "ListTagsForResourceOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Tags", 308, false)],
+        text(8059, 25),
+        KindEntry::Structure {
+            members: Span::new(264, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 194
+    // 194 "ManagedRule"
     shape(
-        "ManagedRule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TemplateName", 312, true),
-                member("ResourceARN", 22, true),
-                member("Tags", 308, false),
-            ],
+        text(6718, 11),
+        KindEntry::Structure {
+            members: Span::new(265, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 195
+    // 195 "ManagedRuleDescription"
     shape(
-        "ManagedRuleDescription",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TemplateName", 312, false),
-                member("ResourceARN", 22, false),
-                member("RuleState", 197, false),
-            ],
+        text(8100, 22),
+        KindEntry::Structure {
+            members: Span::new(268, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 196
+    // 196 "ManagedRuleDescriptions"
     shape(
-        "ManagedRuleDescriptions",
-        ShapeKind::List {
+        text(8131, 23),
+        KindEntry::List {
             member: 195,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 197
+    // 197 "ManagedRuleState"
     shape(
-        "ManagedRuleState",
-        ShapeKind::Structure(Structure {
-            members: &[member("RuleName", 162, true), member("State", 167, true)],
+        text(8154, 16),
+        KindEntry::Structure {
+            members: Span::new(271, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 198
+    // 198 "ManagedRules"
     shape(
-        "ManagedRules",
-        ShapeKind::List {
+        text(7870, 12),
+        KindEntry::List {
             member: 194,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 199
+    // 199 "MaxRecords"
     shape(
-        "MaxRecords",
-        ShapeKind::Integer(Range {
+        text(4686, 10),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 200
+    // 200 "MaxReturnedResultsCount"
     shape(
-        "MaxReturnedResultsCount",
-        ShapeKind::Integer(Range {
+        text(8170, 23),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 201
+    // 201 "Message"
     shape(
-        "Message",
-        ShapeKind::String {
+        text(3836, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 202
+    // 202 "MessageData"
     shape(
-        "MessageData",
-        ShapeKind::Structure(Structure {
-            members: &[member("Code", 203, false), member("Value", 204, false)],
+        text(8193, 11),
+        KindEntry::Structure {
+            members: Span::new(273, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 203
+    // 203 "MessageDataCode"
     shape(
-        "MessageDataCode",
-        ShapeKind::String {
+        text(8208, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 204
+    // 204 "MessageDataValue"
     shape(
-        "MessageDataValue",
-        ShapeKind::String {
+        text(8223, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 205
+    // 205 "Metric"
     shape(
-        "Metric",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 91, false),
-            ],
+        text(8239, 6),
+        KindEntry::Structure {
+            members: Span::new(275, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 206
+    // 206 "MetricAlarm"
     shape(
-        "MetricAlarm",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 15, false),
-                member("AlarmArn", 5, false),
-                member("AlarmDescription", 8, false),
-                member("AlarmConfigurationUpdatedTimestamp", 314, false),
-                member("ActionsEnabled", 2, false),
-                member("OKActions", 273, false),
-                member("AlarmActions", 273, false),
-                member("InsufficientDataActions", 273, false),
-                member("StateValue", 293, false),
-                member("StateReason", 291, false),
-                member("StateReasonData", 292, false),
-                member("StateUpdatedTimestamp", 314, false),
-                member("MetricName", 220, false),
-                member("Namespace", 245, false),
-                member("Statistic", 294, false),
-                member("ExtendedStatistic", 116, false),
-                member("Dimensions", 91, false),
-                member("Period", 252, false),
-                member("Unit", 285, false),
-                member("EvaluationPeriods", 112, false),
-                member("DatapointsToAlarm", 63, false),
-                member("Threshold", 313, false),
-                member("ComparisonOperator", 37, false),
-                member("TreatMissingData", 317, false),
-                member("EvaluateLowSampleCountPercentile", 109, false),
-                member("Metrics", 210, false),
-                member("ThresholdMetricId", 217, false),
-                member("EvaluationState", 113, false),
-                member("StateTransitionedTimestamp", 314, false),
-                member("EvaluationCriteria", 110, false),
-                member("EvaluationInterval", 111, false),
-            ],
+        text(2304, 11),
+        KindEntry::Structure {
+            members: Span::new(278, 31),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 207
+    // 207 "MetricAlarms"
     shape(
-        "MetricAlarms",
-        ShapeKind::List {
+        text(4817, 12),
+        KindEntry::List {
             member: 206,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 208
+    // 208 "MetricCharacteristics"
     shape(
-        "MetricCharacteristics",
-        ShapeKind::Structure(Structure {
-            members: &[member("PeriodicSpikes", 253, false)],
+        text(2414, 21),
+        KindEntry::Structure {
+            members: Span::new(309, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 209
+    // 209 "MetricData"
     shape(
-        "MetricData",
-        ShapeKind::List {
+        text(5468, 10),
+        KindEntry::List {
             member: 215,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 210
+    // 210 "MetricDataQueries"
     shape(
-        "MetricDataQueries",
-        ShapeKind::List {
+        text(6076, 17),
+        KindEntry::List {
             member: 211,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 211
+    // 211 "MetricDataQuery"
     shape(
-        "MetricDataQuery",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 217, true),
-                member("MetricStat", 221, false),
-                member("Expression", 216, false),
-                member("Label", 218, false),
-                member("ReturnData", 278, false),
-                member("Period", 252, false),
-                member("AccountId", 0, false),
-            ],
+        text(8301, 15),
+        KindEntry::Structure {
+            members: Span::new(310, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 212
+    // 212 "MetricDataResult"
     shape(
-        "MetricDataResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 217, false),
-                member("Label", 218, false),
-                member("Timestamps", 315, false),
-                member("Values", 61, false),
-                member("StatusCode", 297, false),
-                member("Messages", 213, false),
-            ],
+        text(8338, 16),
+        KindEntry::Structure {
+            members: Span::new(317, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 213
+    // 213 "MetricDataResultMessages"
     shape(
-        "MetricDataResultMessages",
-        ShapeKind::List {
+        text(8380, 24),
+        KindEntry::List {
             member: 202,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 214
+    // 214 "MetricDataResults"
     shape(
-        "MetricDataResults",
-        ShapeKind::List {
+        text(6189, 17),
+        KindEntry::List {
             member: 212,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 215
+    // 215 "MetricDatum"
     shape(
-        "MetricDatum",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MetricName", 220, true),
-                member("Dimensions", 91, false),
-                member("Timestamp", 314, false),
-                member("Value", 59, false),
-                member("StatisticValues", 295, false),
-                member("Values", 320, false),
-                member("Counts", 44, false),
-                member("Unit", 285, false),
-                member("StorageResolution", 302, false),
-            ],
+        text(8404, 11),
+        KindEntry::Structure {
+            members: Span::new(323, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 216
+    // 216 "MetricExpression"
     shape(
-        "MetricExpression",
-        ShapeKind::String {
+        text(8447, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 217
+    // 217 "MetricId"
     shape(
-        "MetricId",
-        ShapeKind::String {
+        text(8463, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 218
+    // 218 "MetricLabel"
     shape(
-        "MetricLabel",
-        ShapeKind::String {
+        text(8471, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 219
+    // 219 "MetricMathAnomalyDetector"
     shape(
-        "MetricMathAnomalyDetector",
-        ShapeKind::Structure(Structure {
-            members: &[member("MetricDataQueries", 210, false)],
+        text(2462, 25),
+        KindEntry::Structure {
+            members: Span::new(332, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 220
+    // 220 "MetricName"
     shape(
-        "MetricName",
-        ShapeKind::String {
+        text(2367, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 221
+    // 221 "MetricStat"
     shape(
-        "MetricStat",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Metric", 205, true),
-                member("Period", 252, true),
-                member("Stat", 290, true),
-                member("Unit", 285, false),
-            ],
+        text(8318, 10),
+        KindEntry::Structure {
+            members: Span::new(333, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 222 "MetricStreamEntries"
     shape(
-        "MetricStreamEntries",
-        ShapeKind::List {
+        text(8482, 19),
+        KindEntry::List {
             member: 223,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 223
+    // 223 "MetricStreamEntry"
     shape(
-        "MetricStreamEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 22, false),
-                member("CreationDate", 314, false),
-                member("LastUpdateDate", 314, false),
-                member("Name", 227, false),
-                member("FirehoseArn", 22, false),
-                member("State", 230, false),
-                member("OutputFormat", 229, false),
-            ],
+        text(8501, 17),
+        KindEntry::Structure {
+            members: Span::new(337, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 224
+    // 224 "MetricStreamFilter"
     shape(
-        "MetricStreamFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, false),
-                member("MetricNames", 225, false),
-            ],
+        text(8518, 18),
+        KindEntry::Structure {
+            members: Span::new(344, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 225
+    // 225 "MetricStreamFilterMetricNames"
     shape(
-        "MetricStreamFilterMetricNames",
-        ShapeKind::List {
+        text(8547, 29),
+        KindEntry::List {
             member: 220,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 226
+    // 226 "MetricStreamFilters"
     shape(
-        "MetricStreamFilters",
-        ShapeKind::List {
+        text(8576, 19),
+        KindEntry::List {
             member: 224,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 227
+    // 227 "MetricStreamName"
     shape(
-        "MetricStreamName",
-        ShapeKind::String {
+        text(8595, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 228
+    // 228 "MetricStreamNames"
     shape(
-        "MetricStreamNames",
-        ShapeKind::List {
+        text(8611, 17),
+        KindEntry::List {
             member: 227,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 229
+    // 229 "MetricStreamOutputFormat"
     shape(
-        "MetricStreamOutputFormat",
-        ShapeKind::String {
+        text(8628, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &["json", "opentelemetry0.7", "opentelemetry1.0"],
+            enum_values: Span::new(28, 3),
         },
     ),
-    // 230
+    // 230 "MetricStreamState"
     shape(
-        "MetricStreamState",
-        ShapeKind::String {
+        text(8688, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 231
+    // 231 "MetricStreamStatistic"
     shape(
-        "MetricStreamStatistic",
-        ShapeKind::String {
+        text(8705, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 232
+    // 232 "MetricStreamStatisticsAdditionalStatistics"
     shape(
-        "MetricStreamStatisticsAdditionalStatistics",
-        ShapeKind::List {
+        text(8726, 42),
+        KindEntry::List {
             member: 231,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 233
+    // 233 "MetricStreamStatisticsConfiguration"
     shape(
-        "MetricStreamStatisticsConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IncludeMetrics", 235, true),
-                member("AdditionalStatistics", 232, true),
-            ],
+        text(8768, 35),
+        KindEntry::Structure {
+            members: Span::new(346, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
+    // 234 "MetricStreamStatisticsConfigurations"
     shape(
-        "MetricStreamStatisticsConfigurations",
-        ShapeKind::List {
+        text(8837, 36),
+        KindEntry::List {
             member: 233,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 235
+    // 235 "MetricStreamStatisticsIncludeMetrics"
     shape(
-        "MetricStreamStatisticsIncludeMetrics",
-        ShapeKind::List {
+        text(8873, 36),
+        KindEntry::List {
             member: 236,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 236
+    // 236 "MetricStreamStatisticsMetric"
     shape(
-        "MetricStreamStatisticsMetric",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, true),
-                member("MetricName", 220, true),
-            ],
+        text(8909, 28),
+        KindEntry::Structure {
+            members: Span::new(348, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 237
-    shape(
-        "MetricWidget",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 238
-    shape("MetricWidgetImage", ShapeKind::Blob { length: Range::ANY }),
-    // 239
+    // 237 "MetricWidget"
     shape(
-        "Metrics",
-        ShapeKind::List {
+        text(6485, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 238 "MetricWidgetImage"
+    shape(text(6523, 17), KindEntry::Blob { length: Range::ANY }),
+    // 239 "Metrics"
+    shape(
+        text(5925, 7),
+        KindEntry::List {
             member: 205,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 240
+    // 240 "MissingRequiredParameterException"
     shape(
-        "MissingRequiredParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 35, false)],
+        text(8937, 33),
+        KindEntry::Structure {
+            members: Span::new(350, 1),
             union: false,
-            error: Some(crate::errors::MISSING_REQUIRED_PARAMETER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8970, 16),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 241
+    // 241 "MuteTargetAlarmNameList"
     shape(
-        "MuteTargetAlarmNameList",
-        ShapeKind::List {
+        text(8986, 23),
+        KindEntry::List {
             member: 244,
             member_name: None,
             length: Range {
@@ -3250,372 +2886,288 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 242
+    // 242 "MuteTargets"
     shape(
-        "MuteTargets",
-        ShapeKind::Structure(Structure {
-            members: &[member("AlarmNames", 241, true)],
+        text(5811, 11),
+        KindEntry::Structure {
+            members: Span::new(351, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 243
-    shape(
-        "MuteType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 244
+    // 243 "MuteType"
     shape(
-        "Name",
-        ShapeKind::String {
+        text(2177, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 244 "Name"
+    shape(
+        text(4547, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 245
+    // 245 "Namespace"
     shape(
-        "Namespace",
-        ShapeKind::String {
+        text(2358, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("[^:].*"),
-            enum_values: &[],
+            pattern: Some(text(9009, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 246
+    // 246 "NextToken"
     shape(
-        "NextToken",
-        ShapeKind::String {
+        text(4605, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 247
+    // 247 "OTelEnrichmentStatus"
     shape(
-        "OTelEnrichmentStatus",
-        ShapeKind::String {
+        text(9015, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Running", "Stopped"],
+            enum_values: Span::new(31, 2),
         },
     ),
-    // 248
+    // 248 "OutputFormat"
     shape(
-        "OutputFormat",
-        ShapeKind::String {
+        text(6396, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 249
+    // 249 "OwningAccounts"
     shape(
-        "OwningAccounts",
-        ShapeKind::List {
+        text(8021, 14),
+        KindEntry::List {
             member: 0,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 250
+    // 250 "PartialFailure"
     shape(
-        "PartialFailure",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FailureResource", 120, false),
-                member("ExceptionType", 114, false),
-                member("FailureCode", 118, false),
-                member("FailureDescription", 119, false),
-            ],
+        text(9049, 14),
+        KindEntry::Structure {
+            members: Span::new(352, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 251
+    // 251 "PendingPeriod"
     shape(
-        "PendingPeriod",
-        ShapeKind::Integer(Range {
+        text(2254, 13),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(86400),
         }),
     ),
-    // 252
+    // 252 "Period"
     shape(
-        "Period",
-        ShapeKind::Integer(Range {
+        text(4782, 6),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 253
-    shape("PeriodicSpikes", ShapeKind::Boolean),
-    // 254
+    // 253 "PeriodicSpikes"
+    shape(text(8287, 14), KindEntry::Boolean),
+    // 254 "PutAlarmMuteRuleInput"
     shape(
-        "PutAlarmMuteRuleInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 244, true),
-                member("Description", 8, false),
-                member("Rule", 279, true),
-                member("MuteTargets", 242, false),
-                member("Tags", 308, false),
-                member("StartDate", 314, false),
-                member("ExpireDate", 314, false),
-            ],
+        text(9063, 21),
+        KindEntry::Structure {
+            members: Span::new(356, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 255
+    // 255 "PutAnomalyDetectorInput"
     shape(
-        "PutAnomalyDetectorInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 91, false),
-                member("Stat", 26, false),
-                member("Configuration", 24, false),
-                member("MetricCharacteristics", 208, false),
-                member("SingleMetricAnomalyDetector", 283, false),
-                member("MetricMathAnomalyDetector", 219, false),
-            ],
+        text(9084, 23),
+        KindEntry::Structure {
+            members: Span::new(363, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "PutAnomalyDetectorOutput"
     shape(
-        "PutAnomalyDetectorOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9107, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 257
+    // 257 "PutCompositeAlarmInput"
     shape(
-        "PutCompositeAlarmInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ActionsEnabled", 2, false),
-                member("AlarmActions", 273, false),
-                member("AlarmDescription", 8, false),
-                member("AlarmName", 15, true),
-                member("AlarmRule", 19, true),
-                member("InsufficientDataActions", 273, false),
-                member("OKActions", 273, false),
-                member("Tags", 308, false),
-                member("ActionsSuppressor", 5, false),
-                member("ActionsSuppressorWaitPeriod", 304, false),
-                member("ActionsSuppressorExtensionPeriod", 304, false),
-            ],
+        text(9131, 22),
+        KindEntry::Structure {
+            members: Span::new(371, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 258
+    // 258 "PutDashboardInput"
     shape(
-        "PutDashboardInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DashboardName", 51, true),
-                member("DashboardBody", 46, true),
-                member("Tags", 308, false),
-            ],
+        text(9153, 17),
+        KindEntry::Structure {
+            members: Span::new(382, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 259
+    // 259 "PutDashboardOutput"
     shape(
-        "PutDashboardOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("DashboardValidationMessages", 56, false)],
+        text(9170, 18),
+        KindEntry::Structure {
+            members: Span::new(385, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 260
+    // 260 "PutInsightRuleInput"
     shape(
-        "PutInsightRuleInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleName", 162, true),
-                member("RuleState", 167, false),
-                member("RuleDefinition", 155, true),
-                member("Tags", 308, false),
-                member("ApplyOnTransformedLogs", 164, false),
-            ],
+        text(9188, 19),
+        KindEntry::Structure {
+            members: Span::new(386, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "PutInsightRuleOutput"
     shape(
-        "PutInsightRuleOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9221, 20),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 262
+    // 262 "PutManagedInsightRulesInput"
     shape(
-        "PutManagedInsightRulesInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("ManagedRules", 198, true)],
+        text(9241, 27),
+        KindEntry::Structure {
+            members: Span::new(391, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "PutManagedInsightRulesOutput"
     shape(
-        "PutManagedInsightRulesOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Failures", 36, false)],
+        text(9268, 28),
+        KindEntry::Structure {
+            members: Span::new(392, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
+    // 264 "PutMetricAlarmInput"
     shape(
-        "PutMetricAlarmInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 15, true),
-                member("AlarmDescription", 8, false),
-                member("ActionsEnabled", 2, false),
-                member("OKActions", 273, false),
-                member("AlarmActions", 273, false),
-                member("InsufficientDataActions", 273, false),
-                member("MetricName", 220, false),
-                member("Namespace", 245, false),
-                member("Statistic", 294, false),
-                member("ExtendedStatistic", 116, false),
-                member("Dimensions", 91, false),
-                member("Period", 252, false),
-                member("Unit", 285, false),
-                member("EvaluationPeriods", 112, false),
-                member("DatapointsToAlarm", 63, false),
-                member("Threshold", 313, false),
-                member("ComparisonOperator", 37, false),
-                member("TreatMissingData", 317, false),
-                member("EvaluateLowSampleCountPercentile", 109, false),
-                member("Metrics", 210, false),
-                member("Tags", 308, false),
-                member("ThresholdMetricId", 217, false),
-                member("EvaluationCriteria", 110, false),
-                member("EvaluationInterval", 111, false),
-            ],
+        text(9296, 19),
+        KindEntry::Structure {
+            members: Span::new(393, 24),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 265
+    // 265 "PutMetricDataInput"
     shape(
-        "PutMetricDataInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Namespace", 245, true),
-                member("MetricData", 209, false),
-                member("EntityMetricData", 107, false),
-                member("StrictEntityValidation", 303, false),
-            ],
+        text(9315, 18),
+        KindEntry::Structure {
+            members: Span::new(417, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 266
+    // 266 "PutMetricStreamInput"
     shape(
-        "PutMetricStreamInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 227, true),
-                member("IncludeFilters", 226, false),
-                member("ExcludeFilters", 226, false),
-                member("FirehoseArn", 22, true),
-                member("RoleArn", 22, true),
-                member("OutputFormat", 229, true),
-                member("Tags", 308, false),
-                member("StatisticsConfigurations", 234, false),
-                member("IncludeLinkedAccountsMetrics", 144, false),
-            ],
+        text(9355, 20),
+        KindEntry::Structure {
+            members: Span::new(421, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 267
+    // 267 "PutMetricStreamOutput"
     shape(
-        "PutMetricStreamOutput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 22, false)],
+        text(9375, 21),
+        KindEntry::Structure {
+            members: Span::new(430, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 268
+    // 268 "Query"
     shape(
-        "Query",
-        ShapeKind::String {
+        text(2249, 5),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 269
+    // 269 "Range"
     shape(
-        "Range",
-        ShapeKind::Structure(Structure {
-            members: &[member("StartTime", 314, true), member("EndTime", 314, true)],
+        text(9396, 5),
+        KindEntry::Structure {
+            members: Span::new(431, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 270
-    shape(
-        "RecentlyActive",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["PT3H"],
         },
     ),
-    // 271
+    // 270 "RecentlyActive"
     shape(
-        "RecoveryPeriod",
-        ShapeKind::Integer(Range {
+        text(7977, 14),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(33, 1),
+        },
+    ),
+    // 271 "RecoveryPeriod"
+    shape(
+        text(2267, 14),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(86400),
         }),
     ),
-    // 272
+    // 272 "ResourceId"
     shape(
-        "ResourceId",
-        ShapeKind::String {
+        text(9405, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 273
+    // 273 "ResourceList"
     shape(
-        "ResourceList",
-        ShapeKind::List {
+        text(9415, 12),
+        KindEntry::List {
             member: 274,
             member_name: None,
             length: Range {
@@ -3624,254 +3176,211 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 274
+    // 274 "ResourceName"
     shape(
-        "ResourceName",
-        ShapeKind::String {
+        text(9427, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 275
+    // 275 "ResourceNotFound"
     shape(
-        "ResourceNotFound",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 108, false)],
+        text(4090, 16),
+        KindEntry::Structure {
+            members: Span::new(433, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4090, 16),
+                status: 404,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 276
+    // 276 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceType", 277, false),
-                member("ResourceId", 272, false),
-            ],
+        text(9439, 25),
+        KindEntry::Structure {
+            members: Span::new(434, 2),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9439, 25),
+                status: 404,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 277
+    // 277 "ResourceType"
     shape(
-        "ResourceType",
-        ShapeKind::String {
+        text(9464, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 278
-    shape("ReturnData", ShapeKind::Boolean),
-    // 279
+    // 278 "ReturnData"
+    shape(text(8328, 10), KindEntry::Boolean),
+    // 279 "Rule"
     shape(
-        "Rule",
-        ShapeKind::Structure(Structure {
-            members: &[member("Schedule", 281, true)],
+        text(5807, 4),
+        KindEntry::Structure {
+            members: Span::new(436, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 280
+    // 280 "ScanBy"
     shape(
-        "ScanBy",
-        ShapeKind::String {
+        text(4696, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["TimestampDescending", "TimestampAscending"],
+            enum_values: Span::new(34, 2),
         },
     ),
-    // 281
+    // 281 "Schedule"
     shape(
-        "Schedule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Expression", 115, true),
-                member("Duration", 95, true),
-                member("Timezone", 316, false),
-            ],
+        text(9476, 8),
+        KindEntry::Structure {
+            members: Span::new(437, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 282
+    // 282 "SetAlarmStateInput"
     shape(
-        "SetAlarmStateInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AlarmName", 15, true),
-                member("StateValue", 293, true),
-                member("StateReason", 291, true),
-                member("StateReasonData", 292, false),
-            ],
+        text(9521, 18),
+        KindEntry::Structure {
+            members: Span::new(440, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 283
+    // 283 "SingleMetricAnomalyDetector"
     shape(
-        "SingleMetricAnomalyDetector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 0, false),
-                member("Namespace", 245, false),
-                member("MetricName", 220, false),
-                member("Dimensions", 91, false),
-                member("Stat", 26, false),
-            ],
+        text(2435, 27),
+        KindEntry::Structure {
+            members: Span::new(444, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 284
-    shape("Size", ShapeKind::Long(Range::ANY)),
-    // 285
+    // 284 "Size"
+    shape(text(3929, 4), KindEntry::Long(Range::ANY)),
+    // 285 "StandardUnit"
     shape(
-        "StandardUnit",
-        ShapeKind::String {
+        text(9539, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "Seconds",
-                "Microseconds",
-                "Milliseconds",
-                "Bytes",
-                "Kilobytes",
-                "Megabytes",
-                "Gigabytes",
-                "Terabytes",
-                "Bits",
-                "Kilobits",
-                "Megabits",
-                "Gigabits",
-                "Terabits",
-                "Percent",
-                "Count",
-                "Bytes/Second",
-                "Kilobytes/Second",
-                "Megabytes/Second",
-                "Gigabytes/Second",
-                "Terabytes/Second",
-                "Bits/Second",
-                "Kilobits/Second",
-                "Megabits/Second",
-                "Gigabits/Second",
-                "Terabits/Second",
-                "Count/Second",
-                "None",
-            ],
+            enum_values: Span::new(36, 27),
         },
     ),
-    // 286
+    // 286 "StartMetricStreamsInput"
     shape(
-        "StartMetricStreamsInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Names", 228, true)],
+        text(9834, 23),
+        KindEntry::Structure {
+            members: Span::new(449, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 287
+    // 287 "StartMetricStreamsOutput"
     shape(
-        "StartMetricStreamsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9862, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 288
+    // 288 "StartOTelEnrichmentInput"
     shape(
-        "StartOTelEnrichmentInput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9886, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 289
+    // 289 "StartOTelEnrichmentOutput"
     shape(
-        "StartOTelEnrichmentOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9910, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 290
+    // 290 "Stat"
     shape(
-        "Stat",
-        ShapeKind::String {
+        text(2387, 4),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 291
+    // 291 "StateReason"
     shape(
-        "StateReason",
-        ShapeKind::String {
+        text(1827, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1023),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 292
+    // 292 "StateReasonData"
     shape(
-        "StateReasonData",
-        ShapeKind::String {
+        text(3661, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(4000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 293
+    // 293 "StateValue"
     shape(
-        "StateValue",
-        ShapeKind::String {
+        text(2404, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["OK", "ALARM", "INSUFFICIENT_DATA"],
+            enum_values: Span::new(63, 3),
         },
     ),
-    // 294
+    // 294 "Statistic"
     shape(
-        "Statistic",
-        ShapeKind::String {
+        text(4756, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SampleCount", "Average", "Sum", "Minimum", "Maximum"],
+            enum_values: Span::new(66, 5),
         },
     ),
-    // 295
+    // 295 "StatisticSet"
     shape(
-        "StatisticSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SampleCount", 59, true),
-                member("Sum", 59, true),
-                member("Minimum", 59, true),
-                member("Maximum", 59, true),
-            ],
+        text(9959, 12),
+        KindEntry::Structure {
+            members: Span::new(450, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 296
+    // 296 "Statistics"
     shape(
-        "Statistics",
-        ShapeKind::List {
+        text(6238, 10),
+        KindEntry::List {
             member: 294,
             member_name: None,
             length: Range {
@@ -3880,209 +3389,760 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 297
+    // 297 "StatusCode"
     shape(
-        "StatusCode",
-        ShapeKind::String {
+        text(8370, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Complete", "InternalError", "PartialData", "Forbidden"],
+            enum_values: Span::new(71, 4),
         },
     ),
-    // 298
+    // 298 "StopMetricStreamsInput"
     shape(
-        "StopMetricStreamsInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("Names", 228, true)],
+        text(10012, 22),
+        KindEntry::Structure {
+            members: Span::new(454, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 299
+    // 299 "StopMetricStreamsOutput"
     shape(
-        "StopMetricStreamsOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10034, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 300
+    // 300 "StopOTelEnrichmentInput"
     shape(
-        "StopOTelEnrichmentInput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10057, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 301
+    // 301 "StopOTelEnrichmentOutput"
     shape(
-        "StopOTelEnrichmentOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10080, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 302
+    // 302 "StorageResolution"
     shape(
-        "StorageResolution",
-        ShapeKind::Integer(Range {
+        text(8430, 17),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 303
-    shape("StrictEntityValidation", ShapeKind::Boolean),
-    // 304
-    shape("SuppressorPeriod", ShapeKind::Integer(Range::ANY)),
-    // 305
+    // 303 "StrictEntityValidation"
+    shape(text(9333, 22), KindEntry::Boolean),
+    // 304 "SuppressorPeriod"
+    shape(text(10104, 16), KindEntry::Integer(Range::ANY)),
+    // 305 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 306, true), member("Value", 311, true)],
+        text(10120, 3),
+        KindEntry::Structure {
+            members: Span::new(455, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 306
+    // 306 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(10126, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 307
+    // 307 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(10132, 10),
+        KindEntry::List {
             member: 306,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 308
+    // 308 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(10142, 7),
+        KindEntry::List {
             member: 305,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 309
+    // 309 "TagResourceInput"
     shape(
-        "TagResourceInput",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 22, true), member("Tags", 308, true)],
+        text(10149, 16),
+        KindEntry::Structure {
+            members: Span::new(457, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 310
+    // 310 "TagResourceOutput"
     shape(
-        "TagResourceOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10165, 17),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 311
+    // 311 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(10182, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 312
+    // 312 "TemplateName"
     shape(
-        "TemplateName",
-        ShapeKind::String {
+        text(8088, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[0-9A-Za-z][\\-\\.\\_0-9A-Za-z]{0,126}[0-9A-Za-z]"),
-            enum_values: &[],
+            pattern: Some(text(10190, 46)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 313
-    shape("Threshold", ShapeKind::Double(Range::ANY)),
-    // 314
-    shape("Timestamp", ShapeKind::Timestamp { format: None }),
-    // 315
+    // 313 "Threshold"
+    shape(text(8245, 9), KindEntry::Double(Range::ANY)),
+    // 314 "Timestamp"
+    shape(text(1949, 9), KindEntry::Timestamp { format: None }),
+    // 315 "Timestamps"
     shape(
-        "Timestamps",
-        ShapeKind::List {
+        text(8354, 10),
+        KindEntry::List {
             member: 314,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 316
+    // 316 "Timezone"
     shape(
-        "Timezone",
-        ShapeKind::String {
+        text(7647, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 317
+    // 317 "TreatMissingData"
     shape(
-        "TreatMissingData",
-        ShapeKind::String {
+        text(8254, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 318
+    // 318 "UntagResourceInput"
     shape(
-        "UntagResourceInput",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceARN", 22, true),
-                member("TagKeys", 307, true),
-            ],
+        text(10236, 18),
+        KindEntry::Structure {
+            members: Span::new(459, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 319
+    // 319 "UntagResourceOutput"
     shape(
-        "UntagResourceOutput",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10261, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 320
+    // 320 "Values"
     shape(
-        "Values",
-        ShapeKind::List {
+        text(8364, 6),
+        KindEntry::List {
             member: 59,
             member_name: None,
             length: Range::ANY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(1793, 13), 43, true),   // 0 "ContributorId"
+    member(text(1806, 21), 42, true),   // 1 "ContributorAttributes"
+    member(text(1827, 11), 291, true),  // 2 "StateReason"
+    member(text(1838, 26), 314, false), // 3 "StateTransitionedTimestamp"
+    member(text(1913, 9), 15, false),   // 4 "AlarmName"
+    member(text(1922, 18), 43, false),  // 5 "AlarmContributorId"
+    member(text(1940, 9), 20, false),   // 6 "AlarmType"
+    member(text(1949, 9), 314, false),  // 7 "Timestamp"
+    member(text(1958, 15), 141, false), // 8 "HistoryItemType"
+    member(text(1973, 14), 142, false), // 9 "HistorySummary"
+    member(text(1987, 11), 140, false), // 10 "HistoryData"
+    member(text(1998, 26), 42, false),  // 11 "AlarmContributorAttributes"
+    member(text(2145, 16), 32, false),  // 12 "AlarmMuteRuleArn"
+    member(text(2161, 10), 314, false), // 13 "ExpireDate"
+    member(text(2171, 6), 11, false),   // 14 "Status"
+    member(text(2177, 8), 243, false),  // 15 "MuteType"
+    member(text(2185, 20), 314, false), // 16 "LastUpdatedTimestamp"
+    member(text(2249, 5), 268, true),   // 17 "Query"
+    member(text(2254, 13), 251, false), // 18 "PendingPeriod"
+    member(text(2267, 14), 271, false), // 19 "RecoveryPeriod"
+    member(text(2358, 9), 245, false),  // 20 "Namespace"
+    member(text(2367, 10), 220, false), // 21 "MetricName"
+    member(text(2377, 10), 91, false),  // 22 "Dimensions"
+    member(text(2387, 4), 26, false),   // 23 "Stat"
+    member(text(2391, 13), 24, false),  // 24 "Configuration"
+    member(text(2404, 10), 28, false),  // 25 "StateValue"
+    member(text(2414, 21), 208, false), // 26 "MetricCharacteristics"
+    member(text(2435, 27), 283, false), // 27 "SingleMetricAnomalyDetector"
+    member(text(2462, 25), 219, false), // 28 "MetricMathAnomalyDetector"
+    member(text(2515, 18), 25, false),  // 29 "ExcludedTimeRanges"
+    member(text(2533, 14), 27, false),  // 30 "MetricTimezone"
+    member(text(1683, 14), 2, false),   // 31 "ActionsEnabled"
+    member(text(3583, 12), 273, false), // 32 "AlarmActions"
+    member(text(1769, 8), 5, false),    // 33 "AlarmArn"
+    member(text(3595, 34), 314, false), // 34 "AlarmConfigurationUpdatedTimestamp"
+    member(text(1881, 16), 8, false),   // 35 "AlarmDescription"
+    member(text(1913, 9), 15, false),   // 36 "AlarmName"
+    member(text(2281, 9), 19, false),   // 37 "AlarmRule"
+    member(text(3629, 23), 273, false), // 38 "InsufficientDataActions"
+    member(text(3652, 9), 273, false),  // 39 "OKActions"
+    member(text(1827, 11), 291, false), // 40 "StateReason"
+    member(text(3661, 15), 292, false), // 41 "StateReasonData"
+    member(text(3676, 21), 314, false), // 42 "StateUpdatedTimestamp"
+    member(text(2404, 10), 293, false), // 43 "StateValue"
+    member(text(1838, 26), 314, false), // 44 "StateTransitionedTimestamp"
+    member(text(1697, 19), 3, false),   // 45 "ActionsSuppressedBy"
+    member(text(1746, 23), 4, false),   // 46 "ActionsSuppressedReason"
+    member(text(3697, 17), 5, false),   // 47 "ActionsSuppressor"
+    member(text(3714, 27), 304, false), // 48 "ActionsSuppressorWaitPeriod"
+    member(text(3741, 32), 304, false), // 49 "ActionsSuppressorExtensionPeriod"
+    member(text(3836, 7), 108, false),  // 50 "Message"
+    member(text(3904, 13), 51, false),  // 51 "DashboardName"
+    member(text(3849, 12), 45, false),  // 52 "DashboardArn"
+    member(text(3917, 12), 178, false), // 53 "LastModified"
+    member(text(3929, 4), 284, false),  // 54 "Size"
+    member(text(3980, 7), 49, false),   // 55 "message"
+    member(text(3987, 27), 56, false),  // 56 "dashboardValidationMessages"
+    member(text(3980, 7), 49, false),   // 57 "message"
+    member(text(4132, 8), 57, false),   // 58 "DataPath"
+    member(text(3836, 7), 201, false),  // 59 "Message"
+    member(text(1949, 9), 314, false),  // 60 "Timestamp"
+    member(text(4176, 11), 59, false),  // 61 "SampleCount"
+    member(text(4187, 7), 59, false),   // 62 "Average"
+    member(text(4194, 3), 59, false),   // 63 "Sum"
+    member(text(4197, 7), 59, false),   // 64 "Minimum"
+    member(text(4204, 7), 59, false),   // 65 "Maximum"
+    member(text(4211, 4), 285, false),  // 66 "Unit"
+    member(text(4215, 18), 60, false),  // 67 "ExtendedStatistics"
+    member(text(4330, 17), 244, true),  // 68 "AlarmMuteRuleName"
+    member(text(2220, 10), 17, true),   // 69 "AlarmNames"
+    member(text(2358, 9), 245, false),  // 70 "Namespace"
+    member(text(2367, 10), 220, false), // 71 "MetricName"
+    member(text(2377, 10), 91, false),  // 72 "Dimensions"
+    member(text(2387, 4), 26, false),   // 73 "Stat"
+    member(text(2435, 27), 283, false), // 74 "SingleMetricAnomalyDetector"
+    member(text(2462, 25), 219, false), // 75 "MetricMathAnomalyDetector"
+    member(text(4054, 14), 53, true),   // 76 "DashboardNames"
+    member(text(4483, 9), 163, true),   // 77 "RuleNames"
+    member(text(4516, 8), 36, false),   // 78 "Failures"
+    member(text(4547, 4), 227, true),   // 79 "Name"
+    member(text(1913, 9), 15, true),    // 80 "AlarmName"
+    member(text(4605, 9), 246, false),  // 81 "NextToken"
+    member(text(1864, 17), 7, true),    // 82 "AlarmContributors"
+    member(text(4605, 9), 246, false),  // 83 "NextToken"
+    member(text(1913, 9), 15, false),   // 84 "AlarmName"
+    member(text(1922, 18), 43, false),  // 85 "AlarmContributorId"
+    member(text(2315, 10), 21, false),  // 86 "AlarmTypes"
+    member(text(1958, 15), 141, false), // 87 "HistoryItemType"
+    member(text(4670, 9), 314, false),  // 88 "StartDate"
+    member(text(4679, 7), 314, false),  // 89 "EndDate"
+    member(text(4686, 10), 199, false), // 90 "MaxRecords"
+    member(text(4605, 9), 246, false),  // 91 "NextToken"
+    member(text(4696, 6), 280, false),  // 92 "ScanBy"
+    member(text(2024, 17), 10, false),  // 93 "AlarmHistoryItems"
+    member(text(4605, 9), 246, false),  // 94 "NextToken"
+    member(text(2367, 10), 220, true),  // 95 "MetricName"
+    member(text(2358, 9), 245, true),   // 96 "Namespace"
+    member(text(4756, 9), 294, false),  // 97 "Statistic"
+    member(text(4765, 17), 116, false), // 98 "ExtendedStatistic"
+    member(text(2377, 10), 91, false),  // 99 "Dimensions"
+    member(text(4782, 6), 252, false),  // 100 "Period"
+    member(text(4211, 4), 285, false),  // 101 "Unit"
+    member(text(4817, 12), 207, false), // 102 "MetricAlarms"
+    member(text(2220, 10), 17, false),  // 103 "AlarmNames"
+    member(text(2205, 15), 16, false),  // 104 "AlarmNamePrefix"
+    member(text(2315, 10), 21, false),  // 105 "AlarmTypes"
+    member(text(4848, 19), 15, false),  // 106 "ChildrenOfAlarmName"
+    member(text(4867, 18), 15, false),  // 107 "ParentsOfAlarmName"
+    member(text(2404, 10), 293, false), // 108 "StateValue"
+    member(text(1671, 12), 1, false),   // 109 "ActionPrefix"
+    member(text(4686, 10), 199, false), // 110 "MaxRecords"
+    member(text(4605, 9), 246, false),  // 111 "NextToken"
+    member(text(3773, 15), 39, false),  // 112 "CompositeAlarms"
+    member(text(4817, 12), 207, false), // 113 "MetricAlarms"
+    member(text(4605, 9), 246, false),  // 114 "NextToken"
+    member(text(4605, 9), 246, false),  // 115 "NextToken"
+    member(text(4934, 10), 200, false), // 116 "MaxResults"
+    member(text(2358, 9), 245, false),  // 117 "Namespace"
+    member(text(2367, 10), 220, false), // 118 "MetricName"
+    member(text(2377, 10), 91, false),  // 119 "Dimensions"
+    member(text(3287, 20), 30, false),  // 120 "AnomalyDetectorTypes"
+    member(text(3307, 16), 31, false),  // 121 "AnomalyDetectors"
+    member(text(4605, 9), 246, false),  // 122 "NextToken"
+    member(text(4605, 9), 246, false),  // 123 "NextToken"
+    member(text(4934, 10), 157, false), // 124 "MaxResults"
+    member(text(4605, 9), 246, false),  // 125 "NextToken"
+    member(text(5025, 12), 171, false), // 126 "InsightRules"
+    member(text(4547, 4), 89, true),    // 127 "Name"
+    member(text(5046, 5), 90, true),    // 128 "Value"
+    member(text(4547, 4), 89, true),    // 129 "Name"
+    member(text(5046, 5), 90, false),   // 130 "Value"
+    member(text(2220, 10), 17, true),   // 131 "AlarmNames"
+    member(text(4483, 9), 163, true),   // 132 "RuleNames"
+    member(text(4516, 8), 36, false),   // 133 "Failures"
+    member(text(2220, 10), 17, true),   // 134 "AlarmNames"
+    member(text(4483, 9), 163, true),   // 135 "RuleNames"
+    member(text(4516, 8), 36, false),   // 136 "Failures"
+    member(text(5266, 13), 103, false), // 137 "KeyAttributes"
+    member(text(5279, 10), 100, false), // 138 "Attributes"
+    member(text(5260, 6), 99, false),   // 139 "Entity"
+    member(text(5468, 10), 209, false), // 140 "MetricData"
+    member(text(5560, 14), 18, false),  // 141 "PromQLCriteria"
+    member(text(4330, 17), 244, true),  // 142 "AlarmMuteRuleName"
+    member(text(4547, 4), 244, false),  // 143 "Name"
+    member(text(2145, 16), 32, false),  // 144 "AlarmMuteRuleArn"
+    member(text(5796, 11), 8, false),   // 145 "Description"
+    member(text(5807, 4), 279, false),  // 146 "Rule"
+    member(text(5811, 11), 242, false), // 147 "MuteTargets"
+    member(text(4670, 9), 314, false),  // 148 "StartDate"
+    member(text(2161, 10), 314, false), // 149 "ExpireDate"
+    member(text(2171, 6), 11, false),   // 150 "Status"
+    member(text(2185, 20), 314, false), // 151 "LastUpdatedTimestamp"
+    member(text(2177, 8), 243, false),  // 152 "MuteType"
+    member(text(3904, 13), 51, true),   // 153 "DashboardName"
+    member(text(3849, 12), 45, false),  // 154 "DashboardArn"
+    member(text(3861, 13), 46, false),  // 155 "DashboardBody"
+    member(text(3904, 13), 51, false),  // 156 "DashboardName"
+    member(text(5882, 8), 162, true),   // 157 "RuleName"
+    member(text(5890, 9), 314, true),   // 158 "StartTime"
+    member(text(5899, 7), 314, true),   // 159 "EndTime"
+    member(text(4782, 6), 252, true),   // 160 "Period"
+    member(text(5906, 19), 169, false), // 161 "MaxContributorCount"
+    member(text(5925, 7), 160, false),  // 162 "Metrics"
+    member(text(5932, 7), 165, false),  // 163 "OrderBy"
+    member(text(5965, 9), 152, false),  // 164 "KeyLabels"
+    member(text(5974, 20), 146, false), // 165 "AggregationStatistic"
+    member(text(5994, 14), 168, false), // 166 "AggregateValue"
+    member(text(6008, 22), 170, false), // 167 "ApproximateUniqueCount"
+    member(text(6030, 12), 154, false), // 168 "Contributors"
+    member(text(6042, 16), 159, false), // 169 "MetricDatapoints"
+    member(text(6076, 17), 210, true),  // 170 "MetricDataQueries"
+    member(text(5890, 9), 314, true),   // 171 "StartTime"
+    member(text(5899, 7), 314, true),   // 172 "EndTime"
+    member(text(4605, 9), 246, false),  // 173 "NextToken"
+    member(text(4696, 6), 280, false),  // 174 "ScanBy"
+    member(text(6093, 13), 130, false), // 175 "MaxDatapoints"
+    member(text(6106, 12), 177, false), // 176 "LabelOptions"
+    member(text(6189, 17), 214, false), // 177 "MetricDataResults"
+    member(text(4605, 9), 246, false),  // 178 "NextToken"
+    member(text(6206, 8), 213, false),  // 179 "Messages"
+    member(text(2358, 9), 245, true),   // 180 "Namespace"
+    member(text(2367, 10), 220, true),  // 181 "MetricName"
+    member(text(2377, 10), 91, false),  // 182 "Dimensions"
+    member(text(5890, 9), 314, true),   // 183 "StartTime"
+    member(text(5899, 7), 314, true),   // 184 "EndTime"
+    member(text(4782, 6), 252, true),   // 185 "Period"
+    member(text(6238, 10), 296, false), // 186 "Statistics"
+    member(text(4215, 18), 117, false), // 187 "ExtendedStatistics"
+    member(text(4211, 4), 285, false),  // 188 "Unit"
+    member(text(6273, 5), 218, false),  // 189 "Label"
+    member(text(4279, 10), 62, false),  // 190 "Datapoints"
+    member(text(4547, 4), 227, true),   // 191 "Name"
+    member(text(3323, 3), 22, false),   // 192 "Arn"
+    member(text(4547, 4), 227, false),  // 193 "Name"
+    member(text(6319, 14), 226, false), // 194 "IncludeFilters"
+    member(text(6333, 14), 226, false), // 195 "ExcludeFilters"
+    member(text(6347, 11), 22, false),  // 196 "FirehoseArn"
+    member(text(6358, 7), 22, false),   // 197 "RoleArn"
+    member(text(6365, 5), 230, false),  // 198 "State"
+    member(text(6370, 12), 314, false), // 199 "CreationDate"
+    member(text(6382, 14), 314, false), // 200 "LastUpdateDate"
+    member(text(6396, 12), 229, false), // 201 "OutputFormat"
+    member(text(6408, 24), 234, false), // 202 "StatisticsConfigurations"
+    member(text(6432, 28), 144, false), // 203 "IncludeLinkedAccountsMetrics"
+    member(text(6485, 12), 237, true),  // 204 "MetricWidget"
+    member(text(6396, 12), 248, false), // 205 "OutputFormat"
+    member(text(6523, 17), 238, false), // 206 "MetricWidgetImage"
+    member(text(2171, 6), 247, true),   // 207 "Status"
+    member(text(4547, 4), 162, true),   // 208 "Name"
+    member(text(6365, 5), 167, true),   // 209 "State"
+    member(text(6702, 6), 166, true),   // 210 "Schema"
+    member(text(6708, 10), 155, true),  // 211 "Definition"
+    member(text(6718, 11), 156, false), // 212 "ManagedRule"
+    member(text(6729, 22), 164, false), // 213 "ApplyOnTransformedLogs"
+    member(text(6804, 4), 153, true),   // 214 "Keys"
+    member(text(6808, 25), 168, true),  // 215 "ApproximateAggregateValue"
+    member(text(4279, 10), 149, true),  // 216 "Datapoints"
+    member(text(1949, 9), 314, true),   // 217 "Timestamp"
+    member(text(6864, 16), 168, true),  // 218 "ApproximateValue"
+    member(text(1949, 9), 314, true),   // 219 "Timestamp"
+    member(text(7147, 18), 168, false), // 220 "UniqueContributors"
+    member(text(7165, 19), 168, false), // 221 "MaxContributorValue"
+    member(text(4176, 11), 168, false), // 222 "SampleCount"
+    member(text(4187, 7), 168, false),  // 223 "Average"
+    member(text(4194, 3), 168, false),  // 224 "Sum"
+    member(text(4197, 7), 168, false),  // 225 "Minimum"
+    member(text(4204, 7), 168, false),  // 226 "Maximum"
+    member(text(3836, 7), 121, false),  // 227 "Message"
+    member(text(3980, 7), 108, false),  // 228 "message"
+    member(text(3980, 7), 108, false),  // 229 "message"
+    member(text(3980, 7), 35, false),   // 230 "message"
+    member(text(3980, 7), 35, false),   // 231 "message"
+    member(text(7647, 8), 129, false),  // 232 "Timezone"
+    member(text(3980, 7), 108, false),  // 233 "message"
+    member(text(1913, 9), 244, false),  // 234 "AlarmName"
+    member(text(7731, 8), 12, false),   // 235 "Statuses"
+    member(text(4686, 10), 199, false), // 236 "MaxRecords"
+    member(text(4605, 9), 246, false),  // 237 "NextToken"
+    member(text(2103, 22), 13, false),  // 238 "AlarmMuteRuleSummaries"
+    member(text(4605, 9), 246, false),  // 239 "NextToken"
+    member(text(4035, 19), 52, false),  // 240 "DashboardNamePrefix"
+    member(text(4605, 9), 246, false),  // 241 "NextToken"
+    member(text(3874, 16), 47, false),  // 242 "DashboardEntries"
+    member(text(4605, 9), 246, false),  // 243 "NextToken"
+    member(text(7830, 11), 22, true),   // 244 "ResourceARN"
+    member(text(4605, 9), 246, false),  // 245 "NextToken"
+    member(text(4934, 10), 157, false), // 246 "MaxResults"
+    member(text(7870, 12), 196, false), // 247 "ManagedRules"
+    member(text(4605, 9), 246, false),  // 248 "NextToken"
+    member(text(4605, 9), 246, false),  // 249 "NextToken"
+    member(text(4934, 10), 188, false), // 250 "MaxResults"
+    member(text(4605, 9), 246, false),  // 251 "NextToken"
+    member(text(7954, 7), 222, false),  // 252 "Entries"
+    member(text(2358, 9), 245, false),  // 253 "Namespace"
+    member(text(2367, 10), 220, false), // 254 "MetricName"
+    member(text(2377, 10), 88, false),  // 255 "Dimensions"
+    member(text(4605, 9), 246, false),  // 256 "NextToken"
+    member(text(7977, 14), 270, false), // 257 "RecentlyActive"
+    member(text(6670, 21), 143, false), // 258 "IncludeLinkedAccounts"
+    member(text(7991, 13), 0, false),   // 259 "OwningAccount"
+    member(text(5925, 7), 239, false),  // 260 "Metrics"
+    member(text(4605, 9), 246, false),  // 261 "NextToken"
+    member(text(8021, 14), 249, false), // 262 "OwningAccounts"
+    member(text(7830, 11), 22, true),   // 263 "ResourceARN"
+    member(text(8084, 4), 308, false),  // 264 "Tags"
+    member(text(8088, 12), 312, true),  // 265 "TemplateName"
+    member(text(7830, 11), 22, true),   // 266 "ResourceARN"
+    member(text(8084, 4), 308, false),  // 267 "Tags"
+    member(text(8088, 12), 312, false), // 268 "TemplateName"
+    member(text(7830, 11), 22, false),  // 269 "ResourceARN"
+    member(text(8122, 9), 197, false),  // 270 "RuleState"
+    member(text(5882, 8), 162, true),   // 271 "RuleName"
+    member(text(6365, 5), 167, true),   // 272 "State"
+    member(text(8204, 4), 203, false),  // 273 "Code"
+    member(text(5046, 5), 204, false),  // 274 "Value"
+    member(text(2358, 9), 245, false),  // 275 "Namespace"
+    member(text(2367, 10), 220, false), // 276 "MetricName"
+    member(text(2377, 10), 91, false),  // 277 "Dimensions"
+    member(text(1913, 9), 15, false),   // 278 "AlarmName"
+    member(text(1769, 8), 5, false),    // 279 "AlarmArn"
+    member(text(1881, 16), 8, false),   // 280 "AlarmDescription"
+    member(text(3595, 34), 314, false), // 281 "AlarmConfigurationUpdatedTimestamp"
+    member(text(1683, 14), 2, false),   // 282 "ActionsEnabled"
+    member(text(3652, 9), 273, false),  // 283 "OKActions"
+    member(text(3583, 12), 273, false), // 284 "AlarmActions"
+    member(text(3629, 23), 273, false), // 285 "InsufficientDataActions"
+    member(text(2404, 10), 293, false), // 286 "StateValue"
+    member(text(1827, 11), 291, false), // 287 "StateReason"
+    member(text(3661, 15), 292, false), // 288 "StateReasonData"
+    member(text(3676, 21), 314, false), // 289 "StateUpdatedTimestamp"
+    member(text(2367, 10), 220, false), // 290 "MetricName"
+    member(text(2358, 9), 245, false),  // 291 "Namespace"
+    member(text(4756, 9), 294, false),  // 292 "Statistic"
+    member(text(4765, 17), 116, false), // 293 "ExtendedStatistic"
+    member(text(2377, 10), 91, false),  // 294 "Dimensions"
+    member(text(4782, 6), 252, false),  // 295 "Period"
+    member(text(4211, 4), 285, false),  // 296 "Unit"
+    member(text(5592, 17), 112, false), // 297 "EvaluationPeriods"
+    member(text(4289, 17), 63, false),  // 298 "DatapointsToAlarm"
+    member(text(8245, 9), 313, false),  // 299 "Threshold"
+    member(text(3386, 18), 37, false),  // 300 "ComparisonOperator"
+    member(text(8254, 16), 317, false), // 301 "TreatMissingData"
+    member(text(5510, 32), 109, false), // 302 "EvaluateLowSampleCountPercentile"
+    member(text(5925, 7), 210, false),  // 303 "Metrics"
+    member(text(8270, 17), 217, false), // 304 "ThresholdMetricId"
+    member(text(5609, 15), 113, false), // 305 "EvaluationState"
+    member(text(1838, 26), 314, false), // 306 "StateTransitionedTimestamp"
+    member(text(5542, 18), 110, false), // 307 "EvaluationCriteria"
+    member(text(5574, 18), 111, false), // 308 "EvaluationInterval"
+    member(text(8287, 14), 253, false), // 309 "PeriodicSpikes"
+    member(text(8316, 2), 217, true),   // 310 "Id"
+    member(text(8318, 10), 221, false), // 311 "MetricStat"
+    member(text(5683, 10), 216, false), // 312 "Expression"
+    member(text(6273, 5), 218, false),  // 313 "Label"
+    member(text(8328, 10), 278, false), // 314 "ReturnData"
+    member(text(4782, 6), 252, false),  // 315 "Period"
+    member(text(1662, 9), 0, false),    // 316 "AccountId"
+    member(text(8316, 2), 217, false),  // 317 "Id"
+    member(text(6273, 5), 218, false),  // 318 "Label"
+    member(text(8354, 10), 315, false), // 319 "Timestamps"
+    member(text(8364, 6), 61, false),   // 320 "Values"
+    member(text(8370, 10), 297, false), // 321 "StatusCode"
+    member(text(6206, 8), 213, false),  // 322 "Messages"
+    member(text(2367, 10), 220, true),  // 323 "MetricName"
+    member(text(2377, 10), 91, false),  // 324 "Dimensions"
+    member(text(1949, 9), 314, false),  // 325 "Timestamp"
+    member(text(5046, 5), 59, false),   // 326 "Value"
+    member(text(8415, 15), 295, false), // 327 "StatisticValues"
+    member(text(8364, 6), 320, false),  // 328 "Values"
+    member(text(3843, 6), 44, false),   // 329 "Counts"
+    member(text(4211, 4), 285, false),  // 330 "Unit"
+    member(text(8430, 17), 302, false), // 331 "StorageResolution"
+    member(text(6076, 17), 210, false), // 332 "MetricDataQueries"
+    member(text(8239, 6), 205, true),   // 333 "Metric"
+    member(text(4782, 6), 252, true),   // 334 "Period"
+    member(text(2387, 4), 290, true),   // 335 "Stat"
+    member(text(4211, 4), 285, false),  // 336 "Unit"
+    member(text(3323, 3), 22, false),   // 337 "Arn"
+    member(text(6370, 12), 314, false), // 338 "CreationDate"
+    member(text(6382, 14), 314, false), // 339 "LastUpdateDate"
+    member(text(4547, 4), 227, false),  // 340 "Name"
+    member(text(6347, 11), 22, false),  // 341 "FirehoseArn"
+    member(text(6365, 5), 230, false),  // 342 "State"
+    member(text(6396, 12), 229, false), // 343 "OutputFormat"
+    member(text(2358, 9), 245, false),  // 344 "Namespace"
+    member(text(8536, 11), 225, false), // 345 "MetricNames"
+    member(text(8803, 14), 235, true),  // 346 "IncludeMetrics"
+    member(text(8817, 20), 232, true),  // 347 "AdditionalStatistics"
+    member(text(2358, 9), 245, true),   // 348 "Namespace"
+    member(text(2367, 10), 220, true),  // 349 "MetricName"
+    member(text(3980, 7), 35, false),   // 350 "message"
+    member(text(2220, 10), 241, true),  // 351 "AlarmNames"
+    member(text(5722, 15), 120, false), // 352 "FailureResource"
+    member(text(5670, 13), 114, false), // 353 "ExceptionType"
+    member(text(5693, 11), 118, false), // 354 "FailureCode"
+    member(text(5704, 18), 119, false), // 355 "FailureDescription"
+    member(text(4547, 4), 244, true),   // 356 "Name"
+    member(text(5796, 11), 8, false),   // 357 "Description"
+    member(text(5807, 4), 279, true),   // 358 "Rule"
+    member(text(5811, 11), 242, false), // 359 "MuteTargets"
+    member(text(8084, 4), 308, false),  // 360 "Tags"
+    member(text(4670, 9), 314, false),  // 361 "StartDate"
+    member(text(2161, 10), 314, false), // 362 "ExpireDate"
+    member(text(2358, 9), 245, false),  // 363 "Namespace"
+    member(text(2367, 10), 220, false), // 364 "MetricName"
+    member(text(2377, 10), 91, false),  // 365 "Dimensions"
+    member(text(2387, 4), 26, false),   // 366 "Stat"
+    member(text(2391, 13), 24, false),  // 367 "Configuration"
+    member(text(2414, 21), 208, false), // 368 "MetricCharacteristics"
+    member(text(2435, 27), 283, false), // 369 "SingleMetricAnomalyDetector"
+    member(text(2462, 25), 219, false), // 370 "MetricMathAnomalyDetector"
+    member(text(1683, 14), 2, false),   // 371 "ActionsEnabled"
+    member(text(3583, 12), 273, false), // 372 "AlarmActions"
+    member(text(1881, 16), 8, false),   // 373 "AlarmDescription"
+    member(text(1913, 9), 15, true),    // 374 "AlarmName"
+    member(text(2281, 9), 19, true),    // 375 "AlarmRule"
+    member(text(3629, 23), 273, false), // 376 "InsufficientDataActions"
+    member(text(3652, 9), 273, false),  // 377 "OKActions"
+    member(text(8084, 4), 308, false),  // 378 "Tags"
+    member(text(3697, 17), 5, false),   // 379 "ActionsSuppressor"
+    member(text(3714, 27), 304, false), // 380 "ActionsSuppressorWaitPeriod"
+    member(text(3741, 32), 304, false), // 381 "ActionsSuppressorExtensionPeriod"
+    member(text(3904, 13), 51, true),   // 382 "DashboardName"
+    member(text(3861, 13), 46, true),   // 383 "DashboardBody"
+    member(text(8084, 4), 308, false),  // 384 "Tags"
+    member(text(4140, 27), 56, false),  // 385 "DashboardValidationMessages"
+    member(text(5882, 8), 162, true),   // 386 "RuleName"
+    member(text(8122, 9), 167, false),  // 387 "RuleState"
+    member(text(9207, 14), 155, true),  // 388 "RuleDefinition"
+    member(text(8084, 4), 308, false),  // 389 "Tags"
+    member(text(6729, 22), 164, false), // 390 "ApplyOnTransformedLogs"
+    member(text(7870, 12), 198, true),  // 391 "ManagedRules"
+    member(text(4516, 8), 36, false),   // 392 "Failures"
+    member(text(1913, 9), 15, true),    // 393 "AlarmName"
+    member(text(1881, 16), 8, false),   // 394 "AlarmDescription"
+    member(text(1683, 14), 2, false),   // 395 "ActionsEnabled"
+    member(text(3652, 9), 273, false),  // 396 "OKActions"
+    member(text(3583, 12), 273, false), // 397 "AlarmActions"
+    member(text(3629, 23), 273, false), // 398 "InsufficientDataActions"
+    member(text(2367, 10), 220, false), // 399 "MetricName"
+    member(text(2358, 9), 245, false),  // 400 "Namespace"
+    member(text(4756, 9), 294, false),  // 401 "Statistic"
+    member(text(4765, 17), 116, false), // 402 "ExtendedStatistic"
+    member(text(2377, 10), 91, false),  // 403 "Dimensions"
+    member(text(4782, 6), 252, false),  // 404 "Period"
+    member(text(4211, 4), 285, false),  // 405 "Unit"
+    member(text(5592, 17), 112, false), // 406 "EvaluationPeriods"
+    member(text(4289, 17), 63, false),  // 407 "DatapointsToAlarm"
+    member(text(8245, 9), 313, false),  // 408 "Threshold"
+    member(text(3386, 18), 37, false),  // 409 "ComparisonOperator"
+    member(text(8254, 16), 317, false), // 410 "TreatMissingData"
+    member(text(5510, 32), 109, false), // 411 "EvaluateLowSampleCountPercentile"
+    member(text(5925, 7), 210, false),  // 412 "Metrics"
+    member(text(8084, 4), 308, false),  // 413 "Tags"
+    member(text(8270, 17), 217, false), // 414 "ThresholdMetricId"
+    member(text(5542, 18), 110, false), // 415 "EvaluationCriteria"
+    member(text(5574, 18), 111, false), // 416 "EvaluationInterval"
+    member(text(2358, 9), 245, true),   // 417 "Namespace"
+    member(text(5468, 10), 209, false), // 418 "MetricData"
+    member(text(5452, 16), 107, false), // 419 "EntityMetricData"
+    member(text(9333, 22), 303, false), // 420 "StrictEntityValidation"
+    member(text(4547, 4), 227, true),   // 421 "Name"
+    member(text(6319, 14), 226, false), // 422 "IncludeFilters"
+    member(text(6333, 14), 226, false), // 423 "ExcludeFilters"
+    member(text(6347, 11), 22, true),   // 424 "FirehoseArn"
+    member(text(6358, 7), 22, true),    // 425 "RoleArn"
+    member(text(6396, 12), 229, true),  // 426 "OutputFormat"
+    member(text(8084, 4), 308, false),  // 427 "Tags"
+    member(text(6408, 24), 234, false), // 428 "StatisticsConfigurations"
+    member(text(6432, 28), 144, false), // 429 "IncludeLinkedAccountsMetrics"
+    member(text(3323, 3), 22, false),   // 430 "Arn"
+    member(text(5890, 9), 314, true),   // 431 "StartTime"
+    member(text(5899, 7), 314, true),   // 432 "EndTime"
+    member(text(3980, 7), 108, false),  // 433 "message"
+    member(text(9464, 12), 277, false), // 434 "ResourceType"
+    member(text(9405, 10), 272, false), // 435 "ResourceId"
+    member(text(9476, 8), 281, true),   // 436 "Schedule"
+    member(text(5683, 10), 115, true),  // 437 "Expression"
+    member(text(5182, 8), 95, true),    // 438 "Duration"
+    member(text(7647, 8), 316, false),  // 439 "Timezone"
+    member(text(1913, 9), 15, true),    // 440 "AlarmName"
+    member(text(2404, 10), 293, true),  // 441 "StateValue"
+    member(text(1827, 11), 291, true),  // 442 "StateReason"
+    member(text(3661, 15), 292, false), // 443 "StateReasonData"
+    member(text(1662, 9), 0, false),    // 444 "AccountId"
+    member(text(2358, 9), 245, false),  // 445 "Namespace"
+    member(text(2367, 10), 220, false), // 446 "MetricName"
+    member(text(2377, 10), 91, false),  // 447 "Dimensions"
+    member(text(2387, 4), 26, false),   // 448 "Stat"
+    member(text(9857, 5), 228, true),   // 449 "Names"
+    member(text(4176, 11), 59, true),   // 450 "SampleCount"
+    member(text(4194, 3), 59, true),    // 451 "Sum"
+    member(text(4197, 7), 59, true),    // 452 "Minimum"
+    member(text(4204, 7), 59, true),    // 453 "Maximum"
+    member(text(9857, 5), 228, true),   // 454 "Names"
+    member(text(10123, 3), 306, true),  // 455 "Key"
+    member(text(5046, 5), 311, true),   // 456 "Value"
+    member(text(7830, 11), 22, true),   // 457 "ResourceARN"
+    member(text(8084, 4), 308, true),   // 458 "Tags"
+    member(text(7830, 11), 22, true),   // 459 "ResourceARN"
+    member(text(10254, 7), 307, true),  // 460 "TagKeys"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(1716, 10), // 0 "WaitPeriod"
+    text(1726, 15), // 1 "ExtensionPeriod"
+    text(1741, 5),  // 2 "Alarm"
+    text(2060, 9),  // 3 "SCHEDULED"
+    text(2069, 6),  // 4 "ACTIVE"
+    text(2075, 7),  // 5 "EXPIRED"
+    text(2290, 14), // 6 "CompositeAlarm"
+    text(2304, 11), // 7 "MetricAlarm"
+    text(3196, 16), // 8 "PENDING_TRAINING"
+    text(3212, 25), // 9 "TRAINED_INSUFFICIENT_DATA"
+    text(3237, 7),  // 10 "TRAINED"
+    text(3263, 13), // 11 "SINGLE_METRIC"
+    text(3276, 11), // 12 "METRIC_MATH"
+    text(3404, 29), // 13 "GreaterThanOrEqualToThreshold"
+    text(3433, 20), // 14 "GreaterThanThreshold"
+    text(3453, 17), // 15 "LessThanThreshold"
+    text(3470, 26), // 16 "LessThanOrEqualToThreshold"
+    text(3496, 40), // 17 "LessThanLowerOrGreaterThanUpperThreshold"
+    text(3536, 22), // 18 "LessThanLowerThreshold"
+    text(3558, 25), // 19 "GreaterThanUpperThreshold"
+    text(5624, 12), // 20 "PARTIAL_DATA"
+    text(5636, 18), // 21 "EVALUATION_FAILURE"
+    text(5654, 16), // 22 "EVALUATION_ERROR"
+    text(6585, 19), // 23 "ConfigurationUpdate"
+    text(6604, 11), // 24 "StateUpdate"
+    text(6615, 6),  // 25 "Action"
+    text(6621, 27), // 26 "AlarmContributorStateUpdate"
+    text(6648, 22), // 27 "AlarmContributorAction"
+    text(8652, 4),  // 28 "json"
+    text(8656, 16), // 29 "opentelemetry0.7"
+    text(8672, 16), // 30 "opentelemetry1.0"
+    text(9035, 7),  // 31 "Running"
+    text(9042, 7),  // 32 "Stopped"
+    text(9401, 4),  // 33 "PT3H"
+    text(9484, 19), // 34 "TimestampDescending"
+    text(9503, 18), // 35 "TimestampAscending"
+    text(9551, 7),  // 36 "Seconds"
+    text(9558, 12), // 37 "Microseconds"
+    text(9570, 12), // 38 "Milliseconds"
+    text(9582, 5),  // 39 "Bytes"
+    text(9587, 9),  // 40 "Kilobytes"
+    text(9596, 9),  // 41 "Megabytes"
+    text(9605, 9),  // 42 "Gigabytes"
+    text(9614, 9),  // 43 "Terabytes"
+    text(9623, 4),  // 44 "Bits"
+    text(9627, 8),  // 45 "Kilobits"
+    text(9635, 8),  // 46 "Megabits"
+    text(9643, 8),  // 47 "Gigabits"
+    text(9651, 8),  // 48 "Terabits"
+    text(9659, 7),  // 49 "Percent"
+    text(9666, 5),  // 50 "Count"
+    text(9671, 12), // 51 "Bytes/Second"
+    text(9683, 16), // 52 "Kilobytes/Second"
+    text(9699, 16), // 53 "Megabytes/Second"
+    text(9715, 16), // 54 "Gigabytes/Second"
+    text(9731, 16), // 55 "Terabytes/Second"
+    text(9747, 11), // 56 "Bits/Second"
+    text(9758, 15), // 57 "Kilobits/Second"
+    text(9773, 15), // 58 "Megabits/Second"
+    text(9788, 15), // 59 "Gigabits/Second"
+    text(9803, 15), // 60 "Terabits/Second"
+    text(9818, 12), // 61 "Count/Second"
+    text(9830, 4),  // 62 "None"
+    text(9935, 2),  // 63 "OK"
+    text(9937, 5),  // 64 "ALARM"
+    text(9942, 17), // 65 "INSUFFICIENT_DATA"
+    text(4176, 11), // 66 "SampleCount"
+    text(4187, 7),  // 67 "Average"
+    text(4194, 3),  // 68 "Sum"
+    text(4197, 7),  // 69 "Minimum"
+    text(4204, 7),  // 70 "Maximum"
+    text(9971, 8),  // 71 "Complete"
+    text(9979, 13), // 72 "InternalError"
+    text(9992, 11), // 73 "PartialData"
+    text(10003, 9), // 74 "Forbidden"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    275, 276, 172, 176, 240, 175, 176, 172, 41, 176, 240, 172, 176, 240, 174, 276, 174, 174, 174,
+    172, 176, 175, 174, 176, 240, 176, 240, 179, 276, 176, 54, 172, 176, 240, 276, 174, 176, 240,
+    175, 172, 276, 172, 176, 240, 175, 174, 276, 176, 172, 176, 240, 174, 174, 172, 176, 240, 172,
+    176, 176, 276, 172, 180, 179, 172, 176, 240, 175, 180, 50, 172, 41, 176, 240, 179, 176, 240,
+    180, 176, 240, 175, 172, 40, 172, 176, 240, 175, 275, 173, 172, 176, 240, 172, 176, 240, 176,
+    276, 40, 172, 41, 176, 276, 40, 172, 41,
 ];

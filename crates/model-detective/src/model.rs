@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,458 +40,435 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::RestJson],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AcceptInvitationPUT/invitationBatchGetGraphMemberDatasourcesPOST/graph/datasources/getBatchGetMembershipDatasources/membership/datasources/getCreateGraph/graphCreateMembers/graph/membersDeleteGraph/graph/removalDeleteMembers/graph/members/removalDescribeOrganizationConfiguration/orgs/describeOrganizationConfigurationDisableOrganizationAdminAccount/orgs/disableAdminAccountDisassociateMembership/membership/removalEnableOrganizationAdminAccount/orgs/enableAdminAccountGetInvestigation/investigations/getInvestigationGetMembers/graph/members/getListDatasourcePackages/graph/datasources/listListGraphs/graphs/listListIndicators/investigations/listIndicatorsListInvestigations/investigations/listInvestigationsListInvitations/invitations/listListMembers/graph/members/listListOrganizationAdminAccounts/orgs/adminAccountslistListTagsForResourceGET/tags/{ResourceArn}RejectInvitation/invitation/removalStartInvestigation/investigations/startInvestigationStartMonitoringMember/graph/member/monitoringstateTagResourceUntagResourceDELETEUpdateDatasourcePackages/graph/datasources/updateUpdateInvestigationState/investigations/updateInvestigationStateUpdateOrganizationConfiguration/orgs/updateOrganizationConfigurationAPIFailureCountAPINameAPISuccessCountAcceptInvitationRequestGraphArnAccessDeniedExceptionMessageErrorCodeErrorCodeReasonSubErrorCodeSubErrorCodeReasonAccountAccountIdEmailAddress^[0-9]+$AccountIdExtendedListAccountIdListAccountListAdministratorDelegationTimeAdministratorListAiPaginationTokenAsoBatchGetGraphMemberDatasourcesRequestAccountIdsBatchGetGraphMemberDatasourcesResponseMemberDatasourcesUnprocessedAccountsBatchGetMembershipDatasourcesRequestGraphArnsBatchGetMembershipDatasourcesResponseMembershipDatasourcesUnprocessedGraphsBooleanByteValueConflictExceptionCreateGraphRequestTagsCreateGraphResponseCreateMembersRequestDisableEmailNotificationAccountsCreateMembersResponseMembersDatasourcePackageDETECTIVE_COREEKS_AUDITASFF_SECURITYHUB_FINDINGDatasourcePackageIngestDetailDatasourcePackageIngestStateLastIngestStateChangeDatasourcePackageIngestDetailsDatasourcePackageIngestHistorySTARTEDSTOPPEDDISABLEDDatasourcePackageIngestStatesDatasourcePackageListDatasourcePackageUsageInfoVolumeUsageInBytesVolumeUsageUpdateTimeDateFilterStartInclusiveEndInclusiveDeleteGraphRequestDeleteMembersRequestDeleteMembersResponseDescribeOrganizationConfigurationRequestDescribeOrganizationConfigurationResponseAutoEnableDisassociateMembershipRequest^.+@(?:(?:(?!-)[A-Za-z0-9-]{1,62})?[A-Za-z0-9]{1}\\.)+[A-Za-z]{2,63}$EmailMessageEnableOrganizationAdminAccountRequestEntityArn^arn:.*EntityTypeIAM_ROLEIAM_USERINVALID_GRAPH_ARNINVALID_REQUEST_BODYINTERNAL_ERRORErrorMessageFieldSEVERITYSTATUSCREATED_TIMEFilterCriteriaSeverityStatusStateCreatedTimeFlaggedIpAddressDetailIpAddressReasonGetInvestigationRequestInvestigationIdGetInvestigationResponseScopeStartTimeScopeEndTimeGetMembersRequestGetMembersResponseMemberDetailsGraphArn^arn:aws[-\\w]{0,10}?:detective:[-\\w]{2,20}?:\\d{12}?:graph:[abcdef\\d]{32}?$GraphArnListGraphListHourlyTimeDeltaIdImpossibleTravelDetailStartingIpAddressEndingIpAddressStartingLocationEndingLocationIndicatorIndicatorTypeIndicatorDetailTTPsObservedDetailNewGeolocationDetailNewAsoDetailNewUserAgentDetailRelatedFindingDetailRelatedFindingGroupDetailTTP_OBSERVEDIMPOSSIBLE_TRAVELFLAGGED_IP_ADDRESSNEW_GEOLOCATIONNEW_ASONEW_USER_AGENTRELATED_FINDINGRELATED_FINDING_GROUPIndicatorsInternalServerExceptionInvestigationDetailInvestigationDetailsInvitationTypeINVITATIONORGANIZATIONIsNewForEntireAccountLastIngestStateChangeDatesListDatasourcePackagesRequestNextTokenMaxResultsListDatasourcePackagesResponseDatasourcePackagesListGraphsRequestListGraphsResponseListIndicatorsRequestListIndicatorsResponseListInvestigationsRequestSortCriteriaListInvestigationsResponseListInvitationsRequestListInvitationsResponseInvitationsListMembersRequestListMembersResponseListOrganizationAdminAccountsRequestListOrganizationAdminAccountsResponseAdministratorsListTagsForResourceRequestResourceArnListTagsForResourceResponseLocationMemberDetailMasterIdAdministratorIdDisabledReasonInvitedTimeUpdatedTimeVolumeUsageUpdatedTimePercentOfGraphUtilizationPercentOfGraphUtilizationUpdatedTimeVolumeUsageByDatasourcePackageMemberDetailListMemberDisabledReasonVOLUME_TOO_HIGHVOLUME_UNKNOWNMemberResultsLimitMemberStatusINVITEDVERIFICATION_IN_PROGRESSVERIFICATION_FAILEDENABLEDACCEPTED_BUT_DISABLEDMembershipDatasourcesListUserAgentPaginationTokenPercentageProcedureAWS_THREAT_INTELLIGENCERejectInvitationRequestTypeResourceResourceListResourceNotFoundExceptionServiceQuotaExceededExceptionResourcesINFORMATIONALLOWMEDIUMHIGHCRITICALSortOrderASCDESCStartInvestigationRequestStartInvestigationResponseStartMonitoringMemberRequestACTIVEARCHIVEDRUNNINGFAILEDSUCCESSFULStringFilterValueTacticTechniqueTagKey^(?!aws:)[a-zA-Z+-=._:/]+$TagKeyListTagMapTagResourceRequestTagResourceResponseTagValueTimestampTimestampForCollectionTooManyRequestsExceptionUnprocessedAccountUnprocessedAccountListUnprocessedGraphUnprocessedGraphListUnprocessedReasonUntagResourceRequestTagKeystagKeysUntagResourceResponseUpdateDatasourcePackagesRequestUpdateInvestigationStateRequestUpdateOrganizationConfigurationRequestValidationException";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AcceptInvitation",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/invitation",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AcceptInvitation"
+    OperationEntry {
+        name: text(0, 16),
+        method: text(16, 3),
+        request_uri: text(19, 11),
+        response_code: 200,
         input: Some(3),
         output: None,
         result_wrapper: None,
-        errors: &[4, 20, 66, 111, 146],
+        errors: Span::new(0, 5),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetGraphMemberDatasources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/datasources/get",
-            response_code: 200,
-        },
+    // "BatchGetGraphMemberDatasources"
+    OperationEntry {
+        name: text(30, 30),
+        method: text(60, 4),
+        request_uri: text(64, 22),
+        response_code: 200,
         input: Some(14),
         output: Some(15),
         result_wrapper: None,
-        errors: &[4, 66, 111, 146],
+        errors: Span::new(5, 4),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetMembershipDatasources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/membership/datasources/get",
-            response_code: 200,
-        },
+    // "BatchGetMembershipDatasources"
+    OperationEntry {
+        name: text(86, 29),
+        method: text(60, 4),
+        request_uri: text(115, 27),
+        response_code: 200,
         input: Some(16),
         output: Some(17),
         result_wrapper: None,
-        errors: &[4, 66, 111, 146],
+        errors: Span::new(9, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateGraph",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph",
-            response_code: 200,
-        },
+    // "CreateGraph"
+    OperationEntry {
+        name: text(142, 11),
+        method: text(60, 4),
+        request_uri: text(153, 6),
+        response_code: 200,
         input: Some(21),
         output: Some(22),
         result_wrapper: None,
-        errors: &[4, 20, 66, 112],
+        errors: Span::new(13, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateMembers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/members",
-            response_code: 200,
-        },
+    // "CreateMembers"
+    OperationEntry {
+        name: text(159, 13),
+        method: text(60, 4),
+        request_uri: text(172, 14),
+        response_code: 200,
         input: Some(23),
         output: Some(24),
         result_wrapper: None,
-        errors: &[4, 66, 111, 146, 112],
+        errors: Span::new(17, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteGraph",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/removal",
-            response_code: 200,
-        },
+    // "DeleteGraph"
+    OperationEntry {
+        name: text(186, 11),
+        method: text(60, 4),
+        request_uri: text(197, 14),
+        response_code: 200,
         input: Some(34),
         output: None,
         result_wrapper: None,
-        errors: &[4, 66, 111, 146],
+        errors: Span::new(22, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteMembers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/members/removal",
-            response_code: 200,
-        },
+    // "DeleteMembers"
+    OperationEntry {
+        name: text(211, 13),
+        method: text(60, 4),
+        request_uri: text(224, 22),
+        response_code: 200,
         input: Some(35),
         output: Some(36),
         result_wrapper: None,
-        errors: &[4, 20, 66, 111, 146],
+        errors: Span::new(26, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeOrganizationConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/orgs/describeOrganizationConfiguration",
-            response_code: 200,
-        },
+    // "DescribeOrganizationConfiguration"
+    OperationEntry {
+        name: text(246, 33),
+        method: text(60, 4),
+        request_uri: text(279, 39),
+        response_code: 200,
         input: Some(37),
         output: Some(38),
         result_wrapper: None,
-        errors: &[4, 66, 146, 133],
+        errors: Span::new(31, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisableOrganizationAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/orgs/disableAdminAccount",
-            response_code: 200,
-        },
+    // "DisableOrganizationAdminAccount"
+    OperationEntry {
+        name: text(318, 31),
+        method: text(60, 4),
+        request_uri: text(349, 25),
+        response_code: 200,
         input: None,
         output: None,
         result_wrapper: None,
-        errors: &[4, 66, 146, 133],
+        errors: Span::new(35, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateMembership",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/membership/removal",
-            response_code: 200,
-        },
+    // "DisassociateMembership"
+    OperationEntry {
+        name: text(374, 22),
+        method: text(60, 4),
+        request_uri: text(396, 19),
+        response_code: 200,
         input: Some(39),
         output: None,
         result_wrapper: None,
-        errors: &[4, 20, 66, 111, 146],
+        errors: Span::new(39, 5),
         anonymous: false,
     },
-    Operation {
-        name: "EnableOrganizationAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/orgs/enableAdminAccount",
-            response_code: 200,
-        },
+    // "EnableOrganizationAdminAccount"
+    OperationEntry {
+        name: text(415, 30),
+        method: text(60, 4),
+        request_uri: text(445, 24),
+        response_code: 200,
         input: Some(42),
         output: None,
         result_wrapper: None,
-        errors: &[4, 66, 146, 133],
+        errors: Span::new(44, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetInvestigation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/investigations/getInvestigation",
-            response_code: 200,
-        },
+    // "GetInvestigation"
+    OperationEntry {
+        name: text(469, 16),
+        method: text(60, 4),
+        request_uri: text(485, 32),
+        response_code: 200,
         input: Some(51),
         output: Some(52),
         result_wrapper: None,
-        errors: &[4, 66, 146, 111, 133],
+        errors: Span::new(48, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetMembers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/members/get",
-            response_code: 200,
-        },
+    // "GetMembers"
+    OperationEntry {
+        name: text(517, 10),
+        method: text(60, 4),
+        request_uri: text(527, 18),
+        response_code: 200,
         input: Some(53),
         output: Some(54),
         result_wrapper: None,
-        errors: &[4, 66, 111, 146],
+        errors: Span::new(53, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListDatasourcePackages",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/datasources/list",
-            response_code: 200,
-        },
+    // "ListDatasourcePackages"
+    OperationEntry {
+        name: text(545, 22),
+        method: text(60, 4),
+        request_uri: text(567, 23),
+        response_code: 200,
         input: Some(74),
         output: Some(75),
         result_wrapper: None,
-        errors: &[4, 66, 111, 146],
+        errors: Span::new(57, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListGraphs",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graphs/list",
-            response_code: 200,
-        },
+    // "ListGraphs"
+    OperationEntry {
+        name: text(590, 10),
+        method: text(60, 4),
+        request_uri: text(600, 12),
+        response_code: 200,
         input: Some(76),
         output: Some(77),
         result_wrapper: None,
-        errors: &[4, 66, 146],
+        errors: Span::new(61, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListIndicators",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/investigations/listIndicators",
-            response_code: 200,
-        },
+    // "ListIndicators"
+    OperationEntry {
+        name: text(612, 14),
+        method: text(60, 4),
+        request_uri: text(626, 30),
+        response_code: 200,
         input: Some(78),
         output: Some(79),
         result_wrapper: None,
-        errors: &[4, 66, 146, 111, 133],
+        errors: Span::new(64, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListInvestigations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/investigations/listInvestigations",
-            response_code: 200,
-        },
+    // "ListInvestigations"
+    OperationEntry {
+        name: text(656, 18),
+        method: text(60, 4),
+        request_uri: text(674, 34),
+        response_code: 200,
         input: Some(80),
         output: Some(81),
         result_wrapper: None,
-        errors: &[4, 66, 146, 111, 133],
+        errors: Span::new(69, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListInvitations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/invitations/list",
-            response_code: 200,
-        },
+    // "ListInvitations"
+    OperationEntry {
+        name: text(708, 15),
+        method: text(60, 4),
+        request_uri: text(723, 17),
+        response_code: 200,
         input: Some(82),
         output: Some(83),
         result_wrapper: None,
-        errors: &[4, 66, 146],
+        errors: Span::new(74, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListMembers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/members/list",
-            response_code: 200,
-        },
+    // "ListMembers"
+    OperationEntry {
+        name: text(740, 11),
+        method: text(60, 4),
+        request_uri: text(751, 19),
+        response_code: 200,
         input: Some(84),
         output: Some(85),
         result_wrapper: None,
-        errors: &[4, 66, 111, 146],
+        errors: Span::new(77, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListOrganizationAdminAccounts",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/orgs/adminAccountslist",
-            response_code: 200,
-        },
+    // "ListOrganizationAdminAccounts"
+    OperationEntry {
+        name: text(770, 29),
+        method: text(60, 4),
+        request_uri: text(799, 23),
+        response_code: 200,
         input: Some(86),
         output: Some(87),
         result_wrapper: None,
-        errors: &[4, 66, 146, 133],
+        errors: Span::new(81, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "GET",
-            request_uri: "/tags/{ResourceArn}",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(822, 19),
+        method: text(841, 3),
+        request_uri: text(844, 19),
+        response_code: 200,
         input: Some(88),
         output: Some(89),
         result_wrapper: None,
-        errors: &[4, 66, 146, 111],
+        errors: Span::new(85, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RejectInvitation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/invitation/removal",
-            response_code: 200,
-        },
+    // "RejectInvitation"
+    OperationEntry {
+        name: text(863, 16),
+        method: text(60, 4),
+        request_uri: text(879, 19),
+        response_code: 200,
         input: Some(106),
         output: None,
         result_wrapper: None,
-        errors: &[4, 20, 66, 111, 146],
+        errors: Span::new(89, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StartInvestigation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/investigations/startInvestigation",
-            response_code: 200,
-        },
+    // "StartInvestigation"
+    OperationEntry {
+        name: text(898, 18),
+        method: text(60, 4),
+        request_uri: text(916, 34),
+        response_code: 200,
         input: Some(116),
         output: Some(117),
         result_wrapper: None,
-        errors: &[4, 66, 146, 133, 111],
+        errors: Span::new(94, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StartMonitoringMember",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/member/monitoringstate",
-            response_code: 200,
-        },
+    // "StartMonitoringMember"
+    OperationEntry {
+        name: text(950, 21),
+        method: text(60, 4),
+        request_uri: text(971, 29),
+        response_code: 200,
         input: Some(118),
         output: None,
         result_wrapper: None,
-        errors: &[4, 20, 66, 111, 112, 146],
+        errors: Span::new(99, 6),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/tags/{ResourceArn}",
-            response_code: 204,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(1000, 11),
+        method: text(60, 4),
+        request_uri: text(844, 19),
+        response_code: 204,
         input: Some(127),
         output: Some(128),
         result_wrapper: None,
-        errors: &[4, 66, 146, 111],
+        errors: Span::new(105, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "DELETE",
-            request_uri: "/tags/{ResourceArn}",
-            response_code: 204,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(1011, 13),
+        method: text(1024, 6),
+        request_uri: text(844, 19),
+        response_code: 204,
         input: Some(140),
         output: Some(141),
         result_wrapper: None,
-        errors: &[4, 66, 146, 111],
+        errors: Span::new(109, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateDatasourcePackages",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/graph/datasources/update",
-            response_code: 200,
-        },
+    // "UpdateDatasourcePackages"
+    OperationEntry {
+        name: text(1030, 24),
+        method: text(60, 4),
+        request_uri: text(1054, 25),
+        response_code: 200,
         input: Some(142),
         output: None,
         result_wrapper: None,
-        errors: &[4, 66, 111, 112, 146],
+        errors: Span::new(113, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateInvestigationState",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/investigations/updateInvestigationState",
-            response_code: 200,
-        },
+    // "UpdateInvestigationState"
+    OperationEntry {
+        name: text(1079, 24),
+        method: text(60, 4),
+        request_uri: text(1103, 40),
+        response_code: 200,
         input: Some(143),
         output: None,
         result_wrapper: None,
-        errors: &[4, 66, 146, 111, 133],
+        errors: Span::new(118, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateOrganizationConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/orgs/updateOrganizationConfiguration",
-            response_code: 200,
-        },
+    // "UpdateOrganizationConfiguration"
+    OperationEntry {
+        name: text(1143, 31),
+        method: text(60, 4),
+        request_uri: text(1174, 37),
+        response_code: 200,
         input: Some(144),
         output: None,
         result_wrapper: None,
-        errors: &[4, 66, 146, 133],
+        errors: Span::new(123, 4),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
-    shape("APIFailureCount", ShapeKind::Long(Range::ANY)),
-    // 1
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "APIFailureCount"
+    shape(text(1211, 15), KindEntry::Long(Range::ANY)),
+    // 1 "APIName"
     shape(
-        "APIName",
-        ShapeKind::String {
+        text(1226, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 2
-    shape("APISuccessCount", ShapeKind::Long(Range::ANY)),
-    // 3
+    // 2 "APISuccessCount"
+    shape(text(1233, 15), KindEntry::Long(Range::ANY)),
+    // 3 "AcceptInvitationRequest"
     shape(
-        "AcceptInvitationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true)],
+        text(1248, 23),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 4
+    // 4 "AccessDeniedException"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 47, false),
-                member("ErrorCode", 45, false),
-                member("ErrorCodeReason", 46, false),
-                member("SubErrorCode", 45, false),
-                member("SubErrorCodeReason", 46, false),
-            ],
+        text(1279, 21),
+        KindEntry::Structure {
+            members: Span::new(1, 5),
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1279, 21),
+                status: 403,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 5
+    // 5 "Account"
     shape(
-        "Account",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 6, true),
-                member("EmailAddress", 40, true),
-            ],
+        text(1361, 7),
+        KindEntry::Structure {
+            members: Span::new(6, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 6
+    // 6 "AccountId"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(1368, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(12),
             },
-            pattern: Some("^[0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(1389, 8)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 7
+    // 7 "AccountIdExtendedList"
     shape(
-        "AccountIdExtendedList",
-        ShapeKind::List {
+        text(1397, 21),
+        KindEntry::List {
             member: 6,
             member_name: None,
             length: Range {
@@ -496,10 +477,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 8
+    // 8 "AccountIdList"
     shape(
-        "AccountIdList",
-        ShapeKind::List {
+        text(1418, 13),
+        KindEntry::List {
             member: 6,
             member_name: None,
             length: Range {
@@ -508,10 +489,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 9
+    // 9 "AccountList"
     shape(
-        "AccountList",
-        ShapeKind::List {
+        text(1431, 11),
+        KindEntry::List {
             member: 5,
             member_name: None,
             length: Range {
@@ -520,209 +501,192 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 10
+    // 10 "Administrator"
     shape(
-        "Administrator",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 6, false),
-                member("GraphArn", 56, false),
-                member("DelegationTime", 131, false),
-            ],
+        text(1442, 13),
+        KindEntry::Structure {
+            members: Span::new(8, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 11
+    // 11 "AdministratorList"
     shape(
-        "AdministratorList",
-        ShapeKind::List {
+        text(1469, 17),
+        KindEntry::List {
             member: 10,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 12
+    // 12 "AiPaginationToken"
     shape(
-        "AiPaginationToken",
-        ShapeKind::String {
+        text(1486, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 13
+    // 13 "Aso"
     shape(
-        "Aso",
-        ShapeKind::String {
+        text(1503, 3),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 14
+    // 14 "BatchGetGraphMemberDatasourcesRequest"
     shape(
-        "BatchGetGraphMemberDatasourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true), member("AccountIds", 7, true)],
+        text(1506, 37),
+        KindEntry::Structure {
+            members: Span::new(11, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 15
+    // 15 "BatchGetGraphMemberDatasourcesResponse"
     shape(
-        "BatchGetGraphMemberDatasourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MemberDatasources", 98, false),
-                member("UnprocessedAccounts", 136, false),
-            ],
+        text(1553, 38),
+        KindEntry::Structure {
+            members: Span::new(13, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 16
+    // 16 "BatchGetMembershipDatasourcesRequest"
     shape(
-        "BatchGetMembershipDatasourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArns", 57, true)],
+        text(1627, 36),
+        KindEntry::Structure {
+            members: Span::new(15, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 17
+    // 17 "BatchGetMembershipDatasourcesResponse"
     shape(
-        "BatchGetMembershipDatasourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MembershipDatasources", 98, false),
-                member("UnprocessedGraphs", 138, false),
-            ],
+        text(1672, 37),
+        KindEntry::Structure {
+            members: Span::new(16, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 18
-    shape("Boolean", ShapeKind::Boolean),
-    // 19
-    shape("ByteValue", ShapeKind::Long(Range::ANY)),
-    // 20
+    // 18 "Boolean"
+    shape(text(1747, 7), KindEntry::Boolean),
+    // 19 "ByteValue"
+    shape(text(1754, 9), KindEntry::Long(Range::ANY)),
+    // 20 "ConflictException"
     shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 47, false)],
+        text(1763, 17),
+        KindEntry::Structure {
+            members: Span::new(18, 1),
             union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1763, 17),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 21
+    // 21 "CreateGraphRequest"
     shape(
-        "CreateGraphRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Tags", 126, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 22
-    shape(
-        "CreateGraphResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, false)],
+        text(1780, 18),
+        KindEntry::Structure {
+            members: Span::new(19, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 23
+    // 22 "CreateGraphResponse"
     shape(
-        "CreateMembersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("Message", 41, false),
-                member("DisableEmailNotification", 18, false),
-                member("Accounts", 9, true),
-            ],
+        text(1802, 19),
+        KindEntry::Structure {
+            members: Span::new(20, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 24
+    // 23 "CreateMembersRequest"
     shape(
-        "CreateMembersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Members", 93, false),
-                member("UnprocessedAccounts", 136, false),
-            ],
+        text(1821, 20),
+        KindEntry::Structure {
+            members: Span::new(21, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 25
+    // 24 "CreateMembersResponse"
     shape(
-        "DatasourcePackage",
-        ShapeKind::String {
+        text(1873, 21),
+        KindEntry::Structure {
+            members: Span::new(25, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 25 "DatasourcePackage"
+    shape(
+        text(1901, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["DETECTIVE_CORE", "EKS_AUDIT", "ASFF_SECURITYHUB_FINDING"],
+            enum_values: Span::new(0, 3),
         },
     ),
-    // 26
+    // 26 "DatasourcePackageIngestDetail"
     shape(
-        "DatasourcePackageIngestDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DatasourcePackageIngestState", 29, false),
-                member("LastIngestStateChange", 73, false),
-            ],
+        text(1965, 29),
+        KindEntry::Structure {
+            members: Span::new(27, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 27
+    // 27 "DatasourcePackageIngestDetails"
     shape(
-        "DatasourcePackageIngestDetails",
-        ShapeKind::Map {
+        text(2043, 30),
+        KindEntry::Map {
             key: 25,
             value: 26,
             length: Range::ANY,
         },
     ),
-    // 28
+    // 28 "DatasourcePackageIngestHistory"
     shape(
-        "DatasourcePackageIngestHistory",
-        ShapeKind::Map {
+        text(2073, 30),
+        KindEntry::Map {
             key: 25,
             value: 73,
             length: Range::ANY,
         },
     ),
-    // 29
+    // 29 "DatasourcePackageIngestState"
     shape(
-        "DatasourcePackageIngestState",
-        ShapeKind::String {
+        text(1994, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["STARTED", "STOPPED", "DISABLED"],
+            enum_values: Span::new(3, 3),
         },
     ),
-    // 30
+    // 30 "DatasourcePackageIngestStates"
     shape(
-        "DatasourcePackageIngestStates",
-        ShapeKind::Map {
+        text(2125, 29),
+        KindEntry::Map {
             key: 25,
             value: 29,
             length: Range::ANY,
         },
     ),
-    // 31
+    // 31 "DatasourcePackageList"
     shape(
-        "DatasourcePackageList",
-        ShapeKind::List {
+        text(2154, 21),
+        KindEntry::List {
             member: 25,
             member_name: None,
             length: Range {
@@ -731,281 +695,243 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 32
+    // 32 "DatasourcePackageUsageInfo"
     shape(
-        "DatasourcePackageUsageInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VolumeUsageInBytes", 19, false),
-                member("VolumeUsageUpdateTime", 131, false),
-            ],
+        text(2175, 26),
+        KindEntry::Structure {
+            members: Span::new(29, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 33
+    // 33 "DateFilter"
     shape(
-        "DateFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StartInclusive", 131, true),
-                member("EndInclusive", 131, true),
-            ],
+        text(2240, 10),
+        KindEntry::Structure {
+            members: Span::new(31, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 34
+    // 34 "DeleteGraphRequest"
     shape(
-        "DeleteGraphRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true)],
+        text(2276, 18),
+        KindEntry::Structure {
+            members: Span::new(33, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 35
+    // 35 "DeleteMembersRequest"
     shape(
-        "DeleteMembersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true), member("AccountIds", 8, true)],
+        text(2294, 20),
+        KindEntry::Structure {
+            members: Span::new(34, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 36
+    // 36 "DeleteMembersResponse"
     shape(
-        "DeleteMembersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountIds", 8, false),
-                member("UnprocessedAccounts", 136, false),
-            ],
+        text(2314, 21),
+        KindEntry::Structure {
+            members: Span::new(36, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 37
+    // 37 "DescribeOrganizationConfigurationRequest"
     shape(
-        "DescribeOrganizationConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true)],
+        text(2335, 40),
+        KindEntry::Structure {
+            members: Span::new(38, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 38
+    // 38 "DescribeOrganizationConfigurationResponse"
     shape(
-        "DescribeOrganizationConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("AutoEnable", 18, false)],
+        text(2375, 41),
+        KindEntry::Structure {
+            members: Span::new(39, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 39 "DisassociateMembershipRequest"
     shape(
-        "DisassociateMembershipRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true)],
+        text(2426, 29),
+        KindEntry::Structure {
+            members: Span::new(40, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
-    Shape {
-        name: "EmailAddress",
+    // 40 "EmailAddress"
+    ShapeEntry {
+        name: text(1377, 12),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("^.+@(?:(?:(?!-)[A-Za-z0-9-]{1,62})?[A-Za-z0-9]{1}\\.)+[A-Za-z]{2,63}$"),
-            enum_values: &[],
+            pattern: Some(text(2455, 68)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 41
-    Shape {
-        name: "EmailMessage",
+    // 41 "EmailMessage"
+    ShapeEntry {
+        name: text(2523, 12),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 42
+    // 42 "EnableOrganizationAdminAccountRequest"
     shape(
-        "EnableOrganizationAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountId", 6, true)],
+        text(2535, 37),
+        KindEntry::Structure {
+            members: Span::new(41, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 43
-    shape(
-        "EntityArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("^arn:.*"),
-            enum_values: &[],
         },
     ),
-    // 44
+    // 43 "EntityArn"
     shape(
-        "EntityType",
-        ShapeKind::String {
+        text(2572, 9),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: None,
-            enum_values: &["IAM_ROLE", "IAM_USER"],
+            pattern: Some(text(2581, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 45
+    // 44 "EntityType"
     shape(
-        "ErrorCode",
-        ShapeKind::String {
+        text(2588, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INVALID_GRAPH_ARN",
-                "INVALID_REQUEST_BODY",
-                "INTERNAL_ERROR",
-            ],
+            enum_values: Span::new(6, 2),
         },
     ),
-    // 46
+    // 45 "ErrorCode"
     shape(
-        "ErrorCodeReason",
-        ShapeKind::String {
+        text(1307, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::new(8, 3),
         },
     ),
-    // 47
+    // 46 "ErrorCodeReason"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(1316, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 48
+    // 47 "ErrorMessage"
     shape(
-        "Field",
-        ShapeKind::String {
+        text(2665, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SEVERITY", "STATUS", "CREATED_TIME"],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 49
+    // 48 "Field"
     shape(
-        "FilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Severity", 121, false),
-                member("Status", 121, false),
-                member("State", 121, false),
-                member("EntityArn", 121, false),
-                member("CreatedTime", 33, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 50
-    shape(
-        "FlaggedIpAddressDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("IpAddress", 71, false), member("Reason", 105, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 51
-    shape(
-        "GetInvestigationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("InvestigationId", 69, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 52
-    shape(
-        "GetInvestigationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, false),
-                member("InvestigationId", 69, false),
-                member("EntityArn", 43, false),
-                member("EntityType", 44, false),
-                member("CreatedTime", 131, false),
-                member("ScopeStartTime", 131, false),
-                member("ScopeEndTime", 131, false),
-                member("Status", 120, false),
-                member("Severity", 113, false),
-                member("State", 119, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 53
-    shape(
-        "GetMembersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true), member("AccountIds", 8, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 54
-    shape(
-        "GetMembersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MemberDetails", 93, false),
-                member("UnprocessedAccounts", 136, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 55
-    shape(
-        "Graph",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 56, false), member("CreatedTime", 131, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 56
-    shape(
-        "GraphArn",
-        ShapeKind::String {
+        text(2677, 5),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "^arn:aws[-\\w]{0,10}?:detective:[-\\w]{2,20}?:\\d{12}?:graph:[abcdef\\d]{32}?$",
-            ),
-            enum_values: &[],
+            pattern: None,
+            enum_values: Span::new(11, 3),
         },
     ),
-    // 57
+    // 49 "FilterCriteria"
     shape(
-        "GraphArnList",
-        ShapeKind::List {
+        text(2708, 14),
+        KindEntry::Structure {
+            members: Span::new(42, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 50 "FlaggedIpAddressDetail"
+    shape(
+        text(2752, 22),
+        KindEntry::Structure {
+            members: Span::new(47, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 51 "GetInvestigationRequest"
+    shape(
+        text(2789, 23),
+        KindEntry::Structure {
+            members: Span::new(49, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 52 "GetInvestigationResponse"
+    shape(
+        text(2827, 24),
+        KindEntry::Structure {
+            members: Span::new(51, 10),
+            union: false,
+            error: None,
+        },
+    ),
+    // 53 "GetMembersRequest"
+    shape(
+        text(2877, 17),
+        KindEntry::Structure {
+            members: Span::new(61, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 54 "GetMembersResponse"
+    shape(
+        text(2894, 18),
+        KindEntry::Structure {
+            members: Span::new(63, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 55 "Graph"
+    shape(
+        text(2925, 5),
+        KindEntry::Structure {
+            members: Span::new(65, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 56 "GraphArn"
+    shape(
+        text(1271, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(2933, 74)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 57 "GraphArnList"
+    shape(
+        text(3007, 12),
+        KindEntry::List {
             member: 56,
             member_name: None,
             length: Range {
@@ -1014,599 +940,468 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 58
+    // 58 "GraphList"
     shape(
-        "GraphList",
-        ShapeKind::List {
+        text(3019, 9),
+        KindEntry::List {
             member: 55,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 59
-    shape("HourlyTimeDelta", ShapeKind::Integer(Range::ANY)),
-    // 60
+    // 59 "HourlyTimeDelta"
+    shape(text(3028, 15), KindEntry::Integer(Range::ANY)),
+    // 60 "Id"
     shape(
-        "Id",
-        ShapeKind::String {
+        text(3043, 2),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 61
+    // 61 "ImpossibleTravelDetail"
     shape(
-        "ImpossibleTravelDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StartingIpAddress", 71, false),
-                member("EndingIpAddress", 71, false),
-                member("StartingLocation", 90, false),
-                member("EndingLocation", 90, false),
-                member("HourlyTimeDelta", 59, false),
-            ],
+        text(3045, 22),
+        KindEntry::Structure {
+            members: Span::new(67, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "Indicator"
     shape(
-        "Indicator",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IndicatorType", 64, false),
-                member("IndicatorDetail", 63, false),
-            ],
+        text(3129, 9),
+        KindEntry::Structure {
+            members: Span::new(72, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "IndicatorDetail"
     shape(
-        "IndicatorDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TTPsObservedDetail", 122, false),
-                member("ImpossibleTravelDetail", 61, false),
-                member("FlaggedIpAddressDetail", 50, false),
-                member("NewGeolocationDetail", 100, false),
-                member("NewAsoDetail", 99, false),
-                member("NewUserAgentDetail", 101, false),
-                member("RelatedFindingDetail", 107, false),
-                member("RelatedFindingGroupDetail", 108, false),
-            ],
+        text(3151, 15),
+        KindEntry::Structure {
+            members: Span::new(74, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "IndicatorType"
     shape(
-        "IndicatorType",
-        ShapeKind::String {
+        text(3138, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "TTP_OBSERVED",
-                "IMPOSSIBLE_TRAVEL",
-                "FLAGGED_IP_ADDRESS",
-                "NEW_GEOLOCATION",
-                "NEW_ASO",
-                "NEW_USER_AGENT",
-                "RELATED_FINDING",
-                "RELATED_FINDING_GROUP",
-            ],
+            enum_values: Span::new(14, 8),
         },
     ),
-    // 65
+    // 65 "Indicators"
     shape(
-        "Indicators",
-        ShapeKind::List {
+        text(3398, 10),
+        KindEntry::List {
             member: 62,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 66
+    // 66 "InternalServerException"
     shape(
-        "InternalServerException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 47, false)],
+        text(3408, 23),
+        KindEntry::Structure {
+            members: Span::new(82, 1),
             union: false,
-            error: Some(crate::errors::INTERNAL_SERVER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3408, 23),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 67
+    // 67 "InvestigationDetail"
     shape(
-        "InvestigationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InvestigationId", 69, false),
-                member("Severity", 113, false),
-                member("Status", 120, false),
-                member("State", 119, false),
-                member("CreatedTime", 131, false),
-                member("EntityArn", 43, false),
-                member("EntityType", 44, false),
-            ],
+        text(3431, 19),
+        KindEntry::Structure {
+            members: Span::new(83, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
+    // 68 "InvestigationDetails"
     shape(
-        "InvestigationDetails",
-        ShapeKind::List {
+        text(3450, 20),
+        KindEntry::List {
             member: 67,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 69
+    // 69 "InvestigationId"
     shape(
-        "InvestigationId",
-        ShapeKind::String {
+        text(2812, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(21),
                 max: Some(21),
             },
-            pattern: Some("^[0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(1389, 8)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 70
+    // 70 "InvitationType"
     shape(
-        "InvitationType",
-        ShapeKind::String {
+        text(3470, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["INVITATION", "ORGANIZATION"],
+            enum_values: Span::new(22, 2),
         },
     ),
-    // 71
+    // 71 "IpAddress"
     shape(
-        "IpAddress",
-        ShapeKind::String {
+        text(2774, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 72
-    shape("IsNewForEntireAccount", ShapeKind::Boolean),
-    // 73
+    // 72 "IsNewForEntireAccount"
+    shape(text(3506, 21), KindEntry::Boolean),
+    // 73 "LastIngestStateChangeDates"
     shape(
-        "LastIngestStateChangeDates",
-        ShapeKind::Map {
+        text(3527, 26),
+        KindEntry::Map {
             key: 29,
             value: 132,
             length: Range::ANY,
         },
     ),
-    // 74
+    // 74 "ListDatasourcePackagesRequest"
     shape(
-        "ListDatasourcePackagesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("NextToken", 102, false),
-                member("MaxResults", 95, false),
-            ],
+        text(3553, 29),
+        KindEntry::Structure {
+            members: Span::new(90, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 75
-    shape(
-        "ListDatasourcePackagesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DatasourcePackages", 27, false),
-                member("NextToken", 102, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 76
-    shape(
-        "ListGraphsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 102, false),
-                member("MaxResults", 95, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 77
-    shape(
-        "ListGraphsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphList", 58, false),
-                member("NextToken", 102, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 78
-    shape(
-        "ListIndicatorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("InvestigationId", 69, true),
-                member("IndicatorType", 64, false),
-                member("NextToken", 12, false),
-                member("MaxResults", 91, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 79
-    shape(
-        "ListIndicatorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, false),
-                member("InvestigationId", 69, false),
-                member("NextToken", 12, false),
-                member("Indicators", 65, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 80
-    shape(
-        "ListInvestigationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("NextToken", 12, false),
-                member("MaxResults", 91, false),
-                member("FilterCriteria", 49, false),
-                member("SortCriteria", 114, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 81
-    shape(
-        "ListInvestigationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InvestigationDetails", 68, false),
-                member("NextToken", 12, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 82
-    shape(
-        "ListInvitationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 102, false),
-                member("MaxResults", 95, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 83
-    shape(
-        "ListInvitationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Invitations", 93, false),
-                member("NextToken", 102, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 84
-    shape(
-        "ListMembersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("NextToken", 102, false),
-                member("MaxResults", 95, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 85
-    shape(
-        "ListMembersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MemberDetails", 93, false),
-                member("NextToken", 102, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 86
-    shape(
-        "ListOrganizationAdminAccountsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 102, false),
-                member("MaxResults", 95, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 87
-    shape(
-        "ListOrganizationAdminAccountsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Administrators", 11, false),
-                member("NextToken", 102, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 88
-    shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[Member {
-                name: "ResourceArn",
-                target: 56,
-                required: true,
-                location: Location::Uri,
-                location_name: Some("ResourceArn"),
-                idempotency_token: false,
-            }],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 89
-    shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Tags", 126, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 90
-    shape(
-        "Location",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 91
+    // 75 "ListDatasourcePackagesResponse"
     shape(
-        "MaxResults",
-        ShapeKind::Integer(Range {
+        text(3601, 30),
+        KindEntry::Structure {
+            members: Span::new(93, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 76 "ListGraphsRequest"
+    shape(
+        text(3649, 17),
+        KindEntry::Structure {
+            members: Span::new(95, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 77 "ListGraphsResponse"
+    shape(
+        text(3666, 18),
+        KindEntry::Structure {
+            members: Span::new(97, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 78 "ListIndicatorsRequest"
+    shape(
+        text(3684, 21),
+        KindEntry::Structure {
+            members: Span::new(99, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 79 "ListIndicatorsResponse"
+    shape(
+        text(3705, 22),
+        KindEntry::Structure {
+            members: Span::new(104, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 80 "ListInvestigationsRequest"
+    shape(
+        text(3727, 25),
+        KindEntry::Structure {
+            members: Span::new(108, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 81 "ListInvestigationsResponse"
+    shape(
+        text(3764, 26),
+        KindEntry::Structure {
+            members: Span::new(113, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 82 "ListInvitationsRequest"
+    shape(
+        text(3790, 22),
+        KindEntry::Structure {
+            members: Span::new(115, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 83 "ListInvitationsResponse"
+    shape(
+        text(3812, 23),
+        KindEntry::Structure {
+            members: Span::new(117, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 84 "ListMembersRequest"
+    shape(
+        text(3846, 18),
+        KindEntry::Structure {
+            members: Span::new(119, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 85 "ListMembersResponse"
+    shape(
+        text(3864, 19),
+        KindEntry::Structure {
+            members: Span::new(122, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 86 "ListOrganizationAdminAccountsRequest"
+    shape(
+        text(3883, 36),
+        KindEntry::Structure {
+            members: Span::new(124, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 87 "ListOrganizationAdminAccountsResponse"
+    shape(
+        text(3919, 37),
+        KindEntry::Structure {
+            members: Span::new(126, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 88 "ListTagsForResourceRequest"
+    shape(
+        text(3970, 26),
+        KindEntry::Structure {
+            members: Span::new(128, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 89 "ListTagsForResourceResponse"
+    shape(
+        text(4007, 27),
+        KindEntry::Structure {
+            members: Span::new(129, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 90 "Location"
+    shape(
+        text(4034, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 91 "MaxResults"
+    shape(
+        text(3591, 10),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 92
+    // 92 "MemberDetail"
     shape(
-        "MemberDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 6, false),
-                member("EmailAddress", 40, false),
-                member("GraphArn", 56, false),
-                member("MasterId", 6, false),
-                member("AdministratorId", 6, false),
-                member("Status", 96, false),
-                member("DisabledReason", 94, false),
-                member("InvitedTime", 131, false),
-                member("UpdatedTime", 131, false),
-                member("VolumeUsageInBytes", 19, false),
-                member("VolumeUsageUpdatedTime", 131, false),
-                member("PercentOfGraphUtilization", 103, false),
-                member("PercentOfGraphUtilizationUpdatedTime", 131, false),
-                member("InvitationType", 70, false),
-                member("VolumeUsageByDatasourcePackage", 148, false),
-                member("DatasourcePackageIngestStates", 30, false),
-            ],
+        text(4042, 12),
+        KindEntry::Structure {
+            members: Span::new(130, 16),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "MemberDetailList"
     shape(
-        "MemberDetailList",
-        ShapeKind::List {
+        text(4226, 16),
+        KindEntry::List {
             member: 92,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 94
+    // 94 "MemberDisabledReason"
     shape(
-        "MemberDisabledReason",
-        ShapeKind::String {
+        text(4242, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["VOLUME_TOO_HIGH", "VOLUME_UNKNOWN"],
+            enum_values: Span::new(24, 2),
         },
     ),
-    // 95
+    // 95 "MemberResultsLimit"
     shape(
-        "MemberResultsLimit",
-        ShapeKind::Integer(Range {
+        text(4291, 18),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(200),
         }),
     ),
-    // 96
+    // 96 "MemberStatus"
     shape(
-        "MemberStatus",
-        ShapeKind::String {
+        text(4309, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INVITED",
-                "VERIFICATION_IN_PROGRESS",
-                "VERIFICATION_FAILED",
-                "ENABLED",
-                "ACCEPTED_BUT_DISABLED",
-            ],
+            enum_values: Span::new(26, 5),
         },
     ),
-    // 97
+    // 97 "MembershipDatasources"
     shape(
-        "MembershipDatasources",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 6, false),
-                member("GraphArn", 56, false),
-                member("DatasourcePackageIngestHistory", 28, false),
-            ],
+        text(1709, 21),
+        KindEntry::Structure {
+            members: Span::new(146, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "MembershipDatasourcesList"
     shape(
-        "MembershipDatasourcesList",
-        ShapeKind::List {
+        text(4399, 25),
+        KindEntry::List {
             member: 97,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 99
+    // 99 "NewAsoDetail"
     shape(
-        "NewAsoDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Aso", 13, false),
-                member("IsNewForEntireAccount", 72, false),
-            ],
+        text(3204, 12),
+        KindEntry::Structure {
+            members: Span::new(149, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "NewGeolocationDetail"
     shape(
-        "NewGeolocationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Location", 90, false),
-                member("IpAddress", 71, false),
-                member("IsNewForEntireAccount", 72, false),
-            ],
+        text(3184, 20),
+        KindEntry::Structure {
+            members: Span::new(151, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "NewUserAgentDetail"
     shape(
-        "NewUserAgentDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserAgent", 145, false),
-                member("IsNewForEntireAccount", 72, false),
-            ],
+        text(3216, 18),
+        KindEntry::Structure {
+            members: Span::new(154, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "PaginationToken"
     shape(
-        "PaginationToken",
-        ShapeKind::String {
+        text(4433, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 103
-    shape("Percentage", ShapeKind::Double(Range::ANY)),
-    // 104
+    // 103 "Percentage"
+    shape(text(4448, 10), KindEntry::Double(Range::ANY)),
+    // 104 "Procedure"
     shape(
-        "Procedure",
-        ShapeKind::String {
+        text(4458, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 105
+    // 105 "Reason"
     shape(
-        "Reason",
-        ShapeKind::String {
+        text(2783, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AWS_THREAT_INTELLIGENCE"],
+            enum_values: Span::new(31, 1),
         },
     ),
-    // 106
+    // 106 "RejectInvitationRequest"
     shape(
-        "RejectInvitationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true)],
+        text(4490, 23),
+        KindEntry::Structure {
+            members: Span::new(156, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 107
+    // 107 "RelatedFindingDetail"
     shape(
-        "RelatedFindingDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 43, false),
-                member("Type", 134, false),
-                member("IpAddress", 71, false),
-            ],
+        text(3234, 20),
+        KindEntry::Structure {
+            members: Span::new(157, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 108
+    // 108 "RelatedFindingGroupDetail"
     shape(
-        "RelatedFindingGroupDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 60, false)],
+        text(3254, 25),
+        KindEntry::Structure {
+            members: Span::new(160, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 109
+    // 109 "Resource"
     shape(
-        "Resource",
-        ShapeKind::String {
+        text(4517, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 110
+    // 110 "ResourceList"
     shape(
-        "ResourceList",
-        ShapeKind::List {
+        text(4525, 12),
+        KindEntry::List {
             member: 109,
             member_name: None,
             length: Range {
@@ -1615,155 +1410,147 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 111
+    // 111 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 47, false)],
+        text(4537, 25),
+        KindEntry::Structure {
+            members: Span::new(161, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 112
-    shape(
-        "ServiceQuotaExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 47, false),
-                member("Resources", 110, false),
-            ],
-            union: false,
-            error: Some(crate::errors::SERVICE_QUOTA_EXCEEDED_EXCEPTION),
-        }),
-    ),
-    // 113
-    shape(
-        "Severity",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"],
+            error: Some(ErrorEntry {
+                code: text(4537, 25),
+                status: 404,
+                sender_fault: true,
+            }),
         },
     ),
-    // 114
+    // 112 "ServiceQuotaExceededException"
     shape(
-        "SortCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[member("Field", 48, false), member("SortOrder", 115, false)],
+        text(4562, 29),
+        KindEntry::Structure {
+            members: Span::new(162, 2),
             union: false,
-            error: None,
-        }),
-    ),
-    // 115
-    shape(
-        "SortOrder",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ASC", "DESC"],
+            error: Some(ErrorEntry {
+                code: text(4562, 29),
+                status: 402,
+                sender_fault: true,
+            }),
         },
     ),
-    // 116
+    // 113 "Severity"
     shape(
-        "StartInvestigationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("EntityArn", 43, true),
-                member("ScopeStartTime", 131, true),
-                member("ScopeEndTime", 131, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 117
-    shape(
-        "StartInvestigationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("InvestigationId", 69, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 118
-    shape(
-        "StartMonitoringMemberRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, true), member("AccountId", 6, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 119
-    shape(
-        "State",
-        ShapeKind::String {
+        text(2722, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "ARCHIVED"],
+            enum_values: Span::new(32, 5),
         },
     ),
-    // 120
+    // 114 "SortCriteria"
     shape(
-        "Status",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["RUNNING", "FAILED", "SUCCESSFUL"],
-        },
-    ),
-    // 121
-    shape(
-        "StringFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("Value", 147, true)],
+        text(3752, 12),
+        KindEntry::Structure {
+            members: Span::new(164, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 122
-    shape(
-        "TTPsObservedDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tactic", 123, false),
-                member("Technique", 130, false),
-                member("Procedure", 104, false),
-                member("IpAddress", 71, false),
-                member("APIName", 1, false),
-                member("APISuccessCount", 2, false),
-                member("APIFailureCount", 0, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 123
-    shape(
-        "Tactic",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 124
+    // 115 "SortOrder"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(4634, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(37, 2),
+        },
+    ),
+    // 116 "StartInvestigationRequest"
+    shape(
+        text(4650, 25),
+        KindEntry::Structure {
+            members: Span::new(166, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 117 "StartInvestigationResponse"
+    shape(
+        text(4675, 26),
+        KindEntry::Structure {
+            members: Span::new(170, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 118 "StartMonitoringMemberRequest"
+    shape(
+        text(4701, 28),
+        KindEntry::Structure {
+            members: Span::new(171, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 119 "State"
+    shape(
+        text(2736, 5),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(39, 2),
+        },
+    ),
+    // 120 "Status"
+    shape(
+        text(2730, 6),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(41, 3),
+        },
+    ),
+    // 121 "StringFilter"
+    shape(
+        text(4766, 12),
+        KindEntry::Structure {
+            members: Span::new(173, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 122 "TTPsObservedDetail"
+    shape(
+        text(3166, 18),
+        KindEntry::Structure {
+            members: Span::new(174, 7),
+            union: false,
+            error: None,
+        },
+    ),
+    // 123 "Tactic"
+    shape(
+        text(4783, 6),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 124 "TagKey"
+    shape(
+        text(4798, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^(?!aws:)[a-zA-Z+-=._:/]+$"),
-            enum_values: &[],
+            pattern: Some(text(4804, 26)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 125
+    // 125 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(4830, 10),
+        KindEntry::List {
             member: 124,
             member_name: None,
             length: Range {
@@ -1772,10 +1559,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 126
+    // 126 "TagMap"
     shape(
-        "TagMap",
-        ShapeKind::Map {
+        text(4840, 6),
+        KindEntry::Map {
             key: 124,
             value: 129,
             length: Range {
@@ -1784,247 +1571,505 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 127
+    // 127 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "ResourceArn",
-                    target: 56,
-                    required: true,
-                    location: Location::Uri,
-                    location_name: Some("ResourceArn"),
-                    idempotency_token: false,
-                },
-                member("Tags", 126, true),
-            ],
+        text(4846, 18),
+        KindEntry::Structure {
+            members: Span::new(181, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 128
+    // 128 "TagResourceResponse"
     shape(
-        "TagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4864, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 129
+    // 129 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(4883, 8),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 130
+    // 130 "Technique"
     shape(
-        "Technique",
-        ShapeKind::String {
+        text(4789, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 131
+    // 131 "Timestamp"
     shape(
-        "Timestamp",
-        ShapeKind::Timestamp {
+        text(4891, 9),
+        KindEntry::Timestamp {
             format: Some(TimestampFormat::Iso8601),
         },
     ),
-    // 132
+    // 132 "TimestampForCollection"
     shape(
-        "TimestampForCollection",
-        ShapeKind::Structure(Structure {
-            members: &[member("Timestamp", 131, false)],
+        text(4900, 22),
+        KindEntry::Structure {
+            members: Span::new(183, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 133
-    shape(
-        "TooManyRequestsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 47, false)],
-            union: false,
-            error: Some(crate::errors::TOO_MANY_REQUESTS_EXCEPTION),
-        }),
-    ),
-    // 134
-    shape(
-        "Type",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 135
+    // 133 "TooManyRequestsException"
     shape(
-        "UnprocessedAccount",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountId", 6, false), member("Reason", 139, false)],
+        text(4922, 24),
+        KindEntry::Structure {
+            members: Span::new(184, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(4922, 24),
+                status: 429,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 134 "Type"
+    shape(
+        text(4513, 4),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 135 "UnprocessedAccount"
+    shape(
+        text(4946, 18),
+        KindEntry::Structure {
+            members: Span::new(185, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 136 "UnprocessedAccountList"
     shape(
-        "UnprocessedAccountList",
-        ShapeKind::List {
+        text(4964, 22),
+        KindEntry::List {
             member: 135,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 137
+    // 137 "UnprocessedGraph"
     shape(
-        "UnprocessedGraph",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphArn", 56, false), member("Reason", 139, false)],
+        text(4986, 16),
+        KindEntry::Structure {
+            members: Span::new(187, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 138 "UnprocessedGraphList"
     shape(
-        "UnprocessedGraphList",
-        ShapeKind::List {
+        text(5002, 20),
+        KindEntry::List {
             member: 137,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 139
+    // 139 "UnprocessedReason"
     shape(
-        "UnprocessedReason",
-        ShapeKind::String {
+        text(5022, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 140
+    // 140 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "ResourceArn",
-                    target: 56,
-                    required: true,
-                    location: Location::Uri,
-                    location_name: Some("ResourceArn"),
-                    idempotency_token: false,
-                },
-                Member {
-                    name: "TagKeys",
-                    target: 125,
-                    required: true,
-                    location: Location::QueryString,
-                    location_name: Some("tagKeys"),
-                    idempotency_token: false,
-                },
-            ],
+        text(5039, 20),
+        KindEntry::Structure {
+            members: Span::new(189, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 141 "UntagResourceResponse"
     shape(
-        "UntagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5073, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 142 "UpdateDatasourcePackagesRequest"
     shape(
-        "UpdateDatasourcePackagesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("DatasourcePackages", 31, true),
-            ],
+        text(5094, 31),
+        KindEntry::Structure {
+            members: Span::new(191, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 143 "UpdateInvestigationStateRequest"
     shape(
-        "UpdateInvestigationStateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("InvestigationId", 69, true),
-                member("State", 119, true),
-            ],
+        text(5125, 31),
+        KindEntry::Structure {
+            members: Span::new(193, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
+    // 144 "UpdateOrganizationConfigurationRequest"
     shape(
-        "UpdateOrganizationConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GraphArn", 56, true),
-                member("AutoEnable", 18, false),
-            ],
+        text(5156, 38),
+        KindEntry::Structure {
+            members: Span::new(196, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 145
+    // 145 "UserAgent"
     shape(
-        "UserAgent",
-        ShapeKind::String {
+        text(4424, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 146
+    // 146 "ValidationException"
     shape(
-        "ValidationException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 47, false),
-                member("ErrorCode", 45, false),
-                member("ErrorCodeReason", 46, false),
-            ],
+        text(5194, 19),
+        KindEntry::Structure {
+            members: Span::new(198, 3),
             union: false,
-            error: Some(crate::errors::VALIDATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5194, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 147
+    // 147 "Value"
     shape(
-        "Value",
-        ShapeKind::String {
+        text(4778, 5),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(500),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 148
+    // 148 "VolumeUsageByDatasourcePackage"
     shape(
-        "VolumeUsageByDatasourcePackage",
-        ShapeKind::Map {
+        text(4196, 30),
+        KindEntry::Map {
             key: 25,
             value: 32,
             length: Range::ANY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(1271, 8), 56, true),    // 0 "GraphArn"
+    member(text(1300, 7), 47, false),   // 1 "Message"
+    member(text(1307, 9), 45, false),   // 2 "ErrorCode"
+    member(text(1316, 15), 46, false),  // 3 "ErrorCodeReason"
+    member(text(1331, 12), 45, false),  // 4 "SubErrorCode"
+    member(text(1343, 18), 46, false),  // 5 "SubErrorCodeReason"
+    member(text(1368, 9), 6, true),     // 6 "AccountId"
+    member(text(1377, 12), 40, true),   // 7 "EmailAddress"
+    member(text(1368, 9), 6, false),    // 8 "AccountId"
+    member(text(1271, 8), 56, false),   // 9 "GraphArn"
+    member(text(1455, 14), 131, false), // 10 "DelegationTime"
+    member(text(1271, 8), 56, true),    // 11 "GraphArn"
+    member(text(1543, 10), 7, true),    // 12 "AccountIds"
+    member(text(1591, 17), 98, false),  // 13 "MemberDatasources"
+    member(text(1608, 19), 136, false), // 14 "UnprocessedAccounts"
+    member(text(1663, 9), 57, true),    // 15 "GraphArns"
+    member(text(1709, 21), 98, false),  // 16 "MembershipDatasources"
+    member(text(1730, 17), 138, false), // 17 "UnprocessedGraphs"
+    member(text(1300, 7), 47, false),   // 18 "Message"
+    member(text(1798, 4), 126, false),  // 19 "Tags"
+    member(text(1271, 8), 56, false),   // 20 "GraphArn"
+    member(text(1271, 8), 56, true),    // 21 "GraphArn"
+    member(text(1300, 7), 41, false),   // 22 "Message"
+    member(text(1841, 24), 18, false),  // 23 "DisableEmailNotification"
+    member(text(1865, 8), 9, true),     // 24 "Accounts"
+    member(text(1894, 7), 93, false),   // 25 "Members"
+    member(text(1608, 19), 136, false), // 26 "UnprocessedAccounts"
+    member(text(1994, 28), 29, false),  // 27 "DatasourcePackageIngestState"
+    member(text(2022, 21), 73, false),  // 28 "LastIngestStateChange"
+    member(text(2201, 18), 19, false),  // 29 "VolumeUsageInBytes"
+    member(text(2219, 21), 131, false), // 30 "VolumeUsageUpdateTime"
+    member(text(2250, 14), 131, true),  // 31 "StartInclusive"
+    member(text(2264, 12), 131, true),  // 32 "EndInclusive"
+    member(text(1271, 8), 56, true),    // 33 "GraphArn"
+    member(text(1271, 8), 56, true),    // 34 "GraphArn"
+    member(text(1543, 10), 8, true),    // 35 "AccountIds"
+    member(text(1543, 10), 8, false),   // 36 "AccountIds"
+    member(text(1608, 19), 136, false), // 37 "UnprocessedAccounts"
+    member(text(1271, 8), 56, true),    // 38 "GraphArn"
+    member(text(2416, 10), 18, false),  // 39 "AutoEnable"
+    member(text(1271, 8), 56, true),    // 40 "GraphArn"
+    member(text(1368, 9), 6, true),     // 41 "AccountId"
+    member(text(2722, 8), 121, false),  // 42 "Severity"
+    member(text(2730, 6), 121, false),  // 43 "Status"
+    member(text(2736, 5), 121, false),  // 44 "State"
+    member(text(2572, 9), 121, false),  // 45 "EntityArn"
+    member(text(2741, 11), 33, false),  // 46 "CreatedTime"
+    member(text(2774, 9), 71, false),   // 47 "IpAddress"
+    member(text(2783, 6), 105, false),  // 48 "Reason"
+    member(text(1271, 8), 56, true),    // 49 "GraphArn"
+    member(text(2812, 15), 69, true),   // 50 "InvestigationId"
+    member(text(1271, 8), 56, false),   // 51 "GraphArn"
+    member(text(2812, 15), 69, false),  // 52 "InvestigationId"
+    member(text(2572, 9), 43, false),   // 53 "EntityArn"
+    member(text(2588, 10), 44, false),  // 54 "EntityType"
+    member(text(2741, 11), 131, false), // 55 "CreatedTime"
+    member(text(2851, 14), 131, false), // 56 "ScopeStartTime"
+    member(text(2865, 12), 131, false), // 57 "ScopeEndTime"
+    member(text(2730, 6), 120, false),  // 58 "Status"
+    member(text(2722, 8), 113, false),  // 59 "Severity"
+    member(text(2736, 5), 119, false),  // 60 "State"
+    member(text(1271, 8), 56, true),    // 61 "GraphArn"
+    member(text(1543, 10), 8, true),    // 62 "AccountIds"
+    member(text(2912, 13), 93, false),  // 63 "MemberDetails"
+    member(text(1608, 19), 136, false), // 64 "UnprocessedAccounts"
+    member(text(2930, 3), 56, false),   // 65 "Arn"
+    member(text(2741, 11), 131, false), // 66 "CreatedTime"
+    member(text(3067, 17), 71, false),  // 67 "StartingIpAddress"
+    member(text(3084, 15), 71, false),  // 68 "EndingIpAddress"
+    member(text(3099, 16), 90, false),  // 69 "StartingLocation"
+    member(text(3115, 14), 90, false),  // 70 "EndingLocation"
+    member(text(3028, 15), 59, false),  // 71 "HourlyTimeDelta"
+    member(text(3138, 13), 64, false),  // 72 "IndicatorType"
+    member(text(3151, 15), 63, false),  // 73 "IndicatorDetail"
+    member(text(3166, 18), 122, false), // 74 "TTPsObservedDetail"
+    member(text(3045, 22), 61, false),  // 75 "ImpossibleTravelDetail"
+    member(text(2752, 22), 50, false),  // 76 "FlaggedIpAddressDetail"
+    member(text(3184, 20), 100, false), // 77 "NewGeolocationDetail"
+    member(text(3204, 12), 99, false),  // 78 "NewAsoDetail"
+    member(text(3216, 18), 101, false), // 79 "NewUserAgentDetail"
+    member(text(3234, 20), 107, false), // 80 "RelatedFindingDetail"
+    member(text(3254, 25), 108, false), // 81 "RelatedFindingGroupDetail"
+    member(text(1300, 7), 47, false),   // 82 "Message"
+    member(text(2812, 15), 69, false),  // 83 "InvestigationId"
+    member(text(2722, 8), 113, false),  // 84 "Severity"
+    member(text(2730, 6), 120, false),  // 85 "Status"
+    member(text(2736, 5), 119, false),  // 86 "State"
+    member(text(2741, 11), 131, false), // 87 "CreatedTime"
+    member(text(2572, 9), 43, false),   // 88 "EntityArn"
+    member(text(2588, 10), 44, false),  // 89 "EntityType"
+    member(text(1271, 8), 56, true),    // 90 "GraphArn"
+    member(text(3582, 9), 102, false),  // 91 "NextToken"
+    member(text(3591, 10), 95, false),  // 92 "MaxResults"
+    member(text(3631, 18), 27, false),  // 93 "DatasourcePackages"
+    member(text(3582, 9), 102, false),  // 94 "NextToken"
+    member(text(3582, 9), 102, false),  // 95 "NextToken"
+    member(text(3591, 10), 95, false),  // 96 "MaxResults"
+    member(text(3019, 9), 58, false),   // 97 "GraphList"
+    member(text(3582, 9), 102, false),  // 98 "NextToken"
+    member(text(1271, 8), 56, true),    // 99 "GraphArn"
+    member(text(2812, 15), 69, true),   // 100 "InvestigationId"
+    member(text(3138, 13), 64, false),  // 101 "IndicatorType"
+    member(text(3582, 9), 12, false),   // 102 "NextToken"
+    member(text(3591, 10), 91, false),  // 103 "MaxResults"
+    member(text(1271, 8), 56, false),   // 104 "GraphArn"
+    member(text(2812, 15), 69, false),  // 105 "InvestigationId"
+    member(text(3582, 9), 12, false),   // 106 "NextToken"
+    member(text(3398, 10), 65, false),  // 107 "Indicators"
+    member(text(1271, 8), 56, true),    // 108 "GraphArn"
+    member(text(3582, 9), 12, false),   // 109 "NextToken"
+    member(text(3591, 10), 91, false),  // 110 "MaxResults"
+    member(text(2708, 14), 49, false),  // 111 "FilterCriteria"
+    member(text(3752, 12), 114, false), // 112 "SortCriteria"
+    member(text(3450, 20), 68, false),  // 113 "InvestigationDetails"
+    member(text(3582, 9), 12, false),   // 114 "NextToken"
+    member(text(3582, 9), 102, false),  // 115 "NextToken"
+    member(text(3591, 10), 95, false),  // 116 "MaxResults"
+    member(text(3835, 11), 93, false),  // 117 "Invitations"
+    member(text(3582, 9), 102, false),  // 118 "NextToken"
+    member(text(1271, 8), 56, true),    // 119 "GraphArn"
+    member(text(3582, 9), 102, false),  // 120 "NextToken"
+    member(text(3591, 10), 95, false),  // 121 "MaxResults"
+    member(text(2912, 13), 93, false),  // 122 "MemberDetails"
+    member(text(3582, 9), 102, false),  // 123 "NextToken"
+    member(text(3582, 9), 102, false),  // 124 "NextToken"
+    member(text(3591, 10), 95, false),  // 125 "MaxResults"
+    member(text(3956, 14), 11, false),  // 126 "Administrators"
+    member(text(3582, 9), 102, false),  // 127 "NextToken"
+    MemberEntry {
+        name: text(3996, 11),
+        target: 56,
+        required: true,
+        location: Location::Uri,
+        location_name: Some(text(3996, 11)),
+        idempotency_token: false,
+    }, // 128 "ResourceArn"
+    member(text(1798, 4), 126, false),  // 129 "Tags"
+    member(text(1368, 9), 6, false),    // 130 "AccountId"
+    member(text(1377, 12), 40, false),  // 131 "EmailAddress"
+    member(text(1271, 8), 56, false),   // 132 "GraphArn"
+    member(text(4054, 8), 6, false),    // 133 "MasterId"
+    member(text(4062, 15), 6, false),   // 134 "AdministratorId"
+    member(text(2730, 6), 96, false),   // 135 "Status"
+    member(text(4077, 14), 94, false),  // 136 "DisabledReason"
+    member(text(4091, 11), 131, false), // 137 "InvitedTime"
+    member(text(4102, 11), 131, false), // 138 "UpdatedTime"
+    member(text(2201, 18), 19, false),  // 139 "VolumeUsageInBytes"
+    member(text(4113, 22), 131, false), // 140 "VolumeUsageUpdatedTime"
+    member(text(4135, 25), 103, false), // 141 "PercentOfGraphUtilization"
+    member(text(4160, 36), 131, false), // 142 "PercentOfGraphUtilizationUpdatedTime"
+    member(text(3470, 14), 70, false),  // 143 "InvitationType"
+    member(text(4196, 30), 148, false), // 144 "VolumeUsageByDatasourcePackage"
+    member(text(2125, 29), 30, false),  // 145 "DatasourcePackageIngestStates"
+    member(text(1368, 9), 6, false),    // 146 "AccountId"
+    member(text(1271, 8), 56, false),   // 147 "GraphArn"
+    member(text(2073, 30), 28, false),  // 148 "DatasourcePackageIngestHistory"
+    member(text(1503, 3), 13, false),   // 149 "Aso"
+    member(text(3506, 21), 72, false),  // 150 "IsNewForEntireAccount"
+    member(text(4034, 8), 90, false),   // 151 "Location"
+    member(text(2774, 9), 71, false),   // 152 "IpAddress"
+    member(text(3506, 21), 72, false),  // 153 "IsNewForEntireAccount"
+    member(text(4424, 9), 145, false),  // 154 "UserAgent"
+    member(text(3506, 21), 72, false),  // 155 "IsNewForEntireAccount"
+    member(text(1271, 8), 56, true),    // 156 "GraphArn"
+    member(text(2930, 3), 43, false),   // 157 "Arn"
+    member(text(4513, 4), 134, false),  // 158 "Type"
+    member(text(2774, 9), 71, false),   // 159 "IpAddress"
+    member(text(3043, 2), 60, false),   // 160 "Id"
+    member(text(1300, 7), 47, false),   // 161 "Message"
+    member(text(1300, 7), 47, false),   // 162 "Message"
+    member(text(4591, 9), 110, false),  // 163 "Resources"
+    member(text(2677, 5), 48, false),   // 164 "Field"
+    member(text(4634, 9), 115, false),  // 165 "SortOrder"
+    member(text(1271, 8), 56, true),    // 166 "GraphArn"
+    member(text(2572, 9), 43, true),    // 167 "EntityArn"
+    member(text(2851, 14), 131, true),  // 168 "ScopeStartTime"
+    member(text(2865, 12), 131, true),  // 169 "ScopeEndTime"
+    member(text(2812, 15), 69, false),  // 170 "InvestigationId"
+    member(text(1271, 8), 56, true),    // 171 "GraphArn"
+    member(text(1368, 9), 6, true),     // 172 "AccountId"
+    member(text(4778, 5), 147, true),   // 173 "Value"
+    member(text(4783, 6), 123, false),  // 174 "Tactic"
+    member(text(4789, 9), 130, false),  // 175 "Technique"
+    member(text(4458, 9), 104, false),  // 176 "Procedure"
+    member(text(2774, 9), 71, false),   // 177 "IpAddress"
+    member(text(1226, 7), 1, false),    // 178 "APIName"
+    member(text(1233, 15), 2, false),   // 179 "APISuccessCount"
+    member(text(1211, 15), 0, false),   // 180 "APIFailureCount"
+    MemberEntry {
+        name: text(3996, 11),
+        target: 56,
+        required: true,
+        location: Location::Uri,
+        location_name: Some(text(3996, 11)),
+        idempotency_token: false,
+    }, // 181 "ResourceArn"
+    member(text(1798, 4), 126, true),   // 182 "Tags"
+    member(text(4891, 9), 131, false),  // 183 "Timestamp"
+    member(text(1300, 7), 47, false),   // 184 "Message"
+    member(text(1368, 9), 6, false),    // 185 "AccountId"
+    member(text(2783, 6), 139, false),  // 186 "Reason"
+    member(text(1271, 8), 56, false),   // 187 "GraphArn"
+    member(text(2783, 6), 139, false),  // 188 "Reason"
+    MemberEntry {
+        name: text(3996, 11),
+        target: 56,
+        required: true,
+        location: Location::Uri,
+        location_name: Some(text(3996, 11)),
+        idempotency_token: false,
+    }, // 189 "ResourceArn"
+    MemberEntry {
+        name: text(5059, 7),
+        target: 125,
+        required: true,
+        location: Location::QueryString,
+        location_name: Some(text(5066, 7)),
+        idempotency_token: false,
+    }, // 190 "TagKeys"
+    member(text(1271, 8), 56, true),    // 191 "GraphArn"
+    member(text(3631, 18), 31, true),   // 192 "DatasourcePackages"
+    member(text(1271, 8), 56, true),    // 193 "GraphArn"
+    member(text(2812, 15), 69, true),   // 194 "InvestigationId"
+    member(text(2736, 5), 119, true),   // 195 "State"
+    member(text(1271, 8), 56, true),    // 196 "GraphArn"
+    member(text(2416, 10), 18, false),  // 197 "AutoEnable"
+    member(text(1300, 7), 47, false),   // 198 "Message"
+    member(text(1307, 9), 45, false),   // 199 "ErrorCode"
+    member(text(1316, 15), 46, false),  // 200 "ErrorCodeReason"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(1918, 14), // 0 "DETECTIVE_CORE"
+    text(1932, 9),  // 1 "EKS_AUDIT"
+    text(1941, 24), // 2 "ASFF_SECURITYHUB_FINDING"
+    text(2103, 7),  // 3 "STARTED"
+    text(2110, 7),  // 4 "STOPPED"
+    text(2117, 8),  // 5 "DISABLED"
+    text(2598, 8),  // 6 "IAM_ROLE"
+    text(2606, 8),  // 7 "IAM_USER"
+    text(2614, 17), // 8 "INVALID_GRAPH_ARN"
+    text(2631, 20), // 9 "INVALID_REQUEST_BODY"
+    text(2651, 14), // 10 "INTERNAL_ERROR"
+    text(2682, 8),  // 11 "SEVERITY"
+    text(2690, 6),  // 12 "STATUS"
+    text(2696, 12), // 13 "CREATED_TIME"
+    text(3279, 12), // 14 "TTP_OBSERVED"
+    text(3291, 17), // 15 "IMPOSSIBLE_TRAVEL"
+    text(3308, 18), // 16 "FLAGGED_IP_ADDRESS"
+    text(3326, 15), // 17 "NEW_GEOLOCATION"
+    text(3341, 7),  // 18 "NEW_ASO"
+    text(3348, 14), // 19 "NEW_USER_AGENT"
+    text(3362, 15), // 20 "RELATED_FINDING"
+    text(3377, 21), // 21 "RELATED_FINDING_GROUP"
+    text(3484, 10), // 22 "INVITATION"
+    text(3494, 12), // 23 "ORGANIZATION"
+    text(4262, 15), // 24 "VOLUME_TOO_HIGH"
+    text(4277, 14), // 25 "VOLUME_UNKNOWN"
+    text(4321, 7),  // 26 "INVITED"
+    text(4328, 24), // 27 "VERIFICATION_IN_PROGRESS"
+    text(4352, 19), // 28 "VERIFICATION_FAILED"
+    text(4371, 7),  // 29 "ENABLED"
+    text(4378, 21), // 30 "ACCEPTED_BUT_DISABLED"
+    text(4467, 23), // 31 "AWS_THREAT_INTELLIGENCE"
+    text(4600, 13), // 32 "INFORMATIONAL"
+    text(4613, 3),  // 33 "LOW"
+    text(4616, 6),  // 34 "MEDIUM"
+    text(4622, 4),  // 35 "HIGH"
+    text(4626, 8),  // 36 "CRITICAL"
+    text(4643, 3),  // 37 "ASC"
+    text(4646, 4),  // 38 "DESC"
+    text(4729, 6),  // 39 "ACTIVE"
+    text(4735, 8),  // 40 "ARCHIVED"
+    text(4743, 7),  // 41 "RUNNING"
+    text(4750, 6),  // 42 "FAILED"
+    text(4756, 10), // 43 "SUCCESSFUL"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    4, 20, 66, 111, 146, 4, 66, 111, 146, 4, 66, 111, 146, 4, 20, 66, 112, 4, 66, 111, 146, 112, 4,
+    66, 111, 146, 4, 20, 66, 111, 146, 4, 66, 146, 133, 4, 66, 146, 133, 4, 20, 66, 111, 146, 4,
+    66, 146, 133, 4, 66, 146, 111, 133, 4, 66, 111, 146, 4, 66, 111, 146, 4, 66, 146, 4, 66, 146,
+    111, 133, 4, 66, 146, 111, 133, 4, 66, 146, 4, 66, 111, 146, 4, 66, 146, 133, 4, 66, 146, 111,
+    4, 20, 66, 111, 146, 4, 66, 146, 133, 111, 4, 20, 66, 111, 112, 146, 4, 66, 146, 111, 4, 66,
+    146, 111, 4, 66, 111, 112, 146, 4, 66, 146, 111, 133, 4, 66, 146, 133,
 ];

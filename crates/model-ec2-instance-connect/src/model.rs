@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,271 +40,352 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "SendSSHPublicKeyPOST/SendSerialConsoleSSHPublicKeyAuthExceptionMessageAvailabilityZone^(\\w+-){2,3}\\d+\\w+$EC2InstanceNotFoundExceptionEC2InstanceStateInvalidExceptionEC2InstanceTypeInvalidExceptionEC2InstanceUnavailableExceptionInstanceId^i-[a-f0-9]+$InstanceOSUser(^[A-Za-z_][A-Za-z0-9\\@\\._-]{0,30}[A-Za-z0-9\\$_-]?$)|(^(?=.{2,32}$)[0-9]{1,32}[A-Za-z\\@\\._-][A-Za-z0-9\\@\\._-]*[A-Za-z0-9\\$_-]?$)InvalidArgsExceptionRequestIdSSHPublicKeySendSSHPublicKeyRequestSendSSHPublicKeyResponseSuccessSendSerialConsoleSSHPublicKeyRequestSerialPortSendSerialConsoleSSHPublicKeyResponseSerialConsoleAccessDisabledExceptionSerialConsoleSessionLimitExceededExceptionSerialConsoleSessionUnavailableExceptionSerialConsoleSessionUnsupportedExceptionServiceExceptionStringThrottlingException";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "SendSSHPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "SendSSHPublicKey"
+    OperationEntry {
+        name: text(0, 16),
+        method: text(16, 4),
+        request_uri: text(20, 1),
+        response_code: 200,
         input: Some(11),
         output: Some(12),
         result_wrapper: None,
-        errors: &[0, 8, 20, 23, 2, 3, 5],
+        errors: Span::new(0, 7),
         anonymous: false,
     },
-    Operation {
-        name: "SendSerialConsoleSSHPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SendSerialConsoleSSHPublicKey"
+    OperationEntry {
+        name: text(21, 29),
+        method: text(16, 4),
+        request_uri: text(20, 1),
+        response_code: 200,
         input: Some(13),
         output: Some(14),
         result_wrapper: None,
-        errors: &[0, 15, 8, 20, 23, 2, 4, 16, 17, 3, 5, 18],
+        errors: Span::new(7, 12),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AuthException"
     shape(
-        "AuthException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(50, 13),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
-            error: Some(crate::errors::AUTH_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(50, 13),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 1
+    // 1 "AvailabilityZone"
     shape(
-        "AvailabilityZone",
-        ShapeKind::String {
+        text(70, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(6),
                 max: Some(32),
             },
-            pattern: Some("^(\\w+-){2,3}\\d+\\w+$"),
-            enum_values: &[],
+            pattern: Some(text(86, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 2
+    // 2 "EC2InstanceNotFoundException"
     shape(
-        "EC2InstanceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(105, 28),
+        KindEntry::Structure {
+            members: Span::new(1, 1),
             union: false,
-            error: Some(crate::errors::EC2_INSTANCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(105, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 3
+    // 3 "EC2InstanceStateInvalidException"
     shape(
-        "EC2InstanceStateInvalidException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(133, 32),
+        KindEntry::Structure {
+            members: Span::new(2, 1),
             union: false,
-            error: Some(crate::errors::EC2_INSTANCE_STATE_INVALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(133, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 4
+    // 4 "EC2InstanceTypeInvalidException"
     shape(
-        "EC2InstanceTypeInvalidException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(165, 31),
+        KindEntry::Structure {
+            members: Span::new(3, 1),
             union: false,
-            error: Some(crate::errors::EC2_INSTANCE_TYPE_INVALID_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(165, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 5
+    // 5 "EC2InstanceUnavailableException"
     shape(
-        "EC2InstanceUnavailableException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(196, 31),
+        KindEntry::Structure {
+            members: Span::new(4, 1),
             union: false,
-            error: Some(crate::errors::EC2_INSTANCE_UNAVAILABLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(196, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 6
+    // 6 "InstanceId"
     shape(
-        "InstanceId",
-        ShapeKind::String {
+        text(227, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(10),
                 max: Some(32),
             },
-            pattern: Some("^i-[a-f0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(237, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 7
+    // 7 "InstanceOSUser"
     shape(
-        "InstanceOSUser",
-        ShapeKind::String {
+        text(250, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
-            pattern: Some(
-                "(^[A-Za-z_][A-Za-z0-9\\@\\._-]{0,30}[A-Za-z0-9\\$_-]?$)|(^(?=.{2,32}$)[0-9]{1,32}[A-Za-z\\@\\._-][A-Za-z0-9\\@\\._-]*[A-Za-z0-9\\$_-]?$)",
-            ),
-            enum_values: &[],
+            pattern: Some(text(264, 128)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 8
+    // 8 "InvalidArgsException"
     shape(
-        "InvalidArgsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(392, 20),
+        KindEntry::Structure {
+            members: Span::new(5, 1),
             union: false,
-            error: Some(crate::errors::INVALID_ARGS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(392, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 9
+    // 9 "RequestId"
     shape(
-        "RequestId",
-        ShapeKind::String {
+        text(412, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 10
+    // 10 "SSHPublicKey"
     shape(
-        "SSHPublicKey",
-        ShapeKind::String {
+        text(421, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(80),
                 max: Some(4096),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 11
+    // 11 "SendSSHPublicKeyRequest"
     shape(
-        "SendSSHPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceId", 6, true),
-                member("InstanceOSUser", 7, true),
-                member("SSHPublicKey", 10, true),
-                member("AvailabilityZone", 1, false),
-            ],
+        text(433, 23),
+        KindEntry::Structure {
+            members: Span::new(6, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 12
+    // 12 "SendSSHPublicKeyResponse"
     shape(
-        "SendSSHPublicKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("RequestId", 9, false), member("Success", 22, false)],
+        text(456, 24),
+        KindEntry::Structure {
+            members: Span::new(10, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 13
+    // 13 "SendSerialConsoleSSHPublicKeyRequest"
     shape(
-        "SendSerialConsoleSSHPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceId", 6, true),
-                member("SerialPort", 19, false),
-                member("SSHPublicKey", 10, true),
-            ],
+        text(487, 36),
+        KindEntry::Structure {
+            members: Span::new(12, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 14
+    // 14 "SendSerialConsoleSSHPublicKeyResponse"
     shape(
-        "SendSerialConsoleSSHPublicKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("RequestId", 9, false), member("Success", 22, false)],
+        text(533, 37),
+        KindEntry::Structure {
+            members: Span::new(15, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 15
+    // 15 "SerialConsoleAccessDisabledException"
     shape(
-        "SerialConsoleAccessDisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(570, 36),
+        KindEntry::Structure {
+            members: Span::new(17, 1),
             union: false,
-            error: Some(crate::errors::SERIAL_CONSOLE_ACCESS_DISABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(570, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 16
+    // 16 "SerialConsoleSessionLimitExceededException"
     shape(
-        "SerialConsoleSessionLimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(606, 42),
+        KindEntry::Structure {
+            members: Span::new(18, 1),
             union: false,
-            error: Some(crate::errors::SERIAL_CONSOLE_SESSION_LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(606, 42),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 17
+    // 17 "SerialConsoleSessionUnavailableException"
     shape(
-        "SerialConsoleSessionUnavailableException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(648, 40),
+        KindEntry::Structure {
+            members: Span::new(19, 1),
             union: false,
-            error: Some(crate::errors::SERIAL_CONSOLE_SESSION_UNAVAILABLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(648, 40),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 18
+    // 18 "SerialConsoleSessionUnsupportedException"
     shape(
-        "SerialConsoleSessionUnsupportedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(688, 40),
+        KindEntry::Structure {
+            members: Span::new(20, 1),
             union: false,
-            error: Some(crate::errors::SERIAL_CONSOLE_SESSION_UNSUPPORTED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(688, 40),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 19
+    // 19 "SerialPort"
     shape(
-        "SerialPort",
-        ShapeKind::Integer(Range {
+        text(523, 10),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(0),
         }),
     ),
-    // 20
+    // 20 "ServiceException"
     shape(
-        "ServiceException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
+        text(728, 16),
+        KindEntry::Structure {
+            members: Span::new(21, 1),
             union: false,
-            error: Some(crate::errors::SERVICE_EXCEPTION),
-        }),
-    ),
-    // 21
-    shape(
-        "String",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(728, 16),
+                status: 500,
+                sender_fault: false,
+            }),
         },
     ),
-    // 22
-    shape("Success", ShapeKind::Boolean),
-    // 23
+    // 21 "String"
     shape(
-        "ThrottlingException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 21, false)],
-            union: false,
-            error: Some(crate::errors::THROTTLING_EXCEPTION),
-        }),
+        text(744, 6),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
     ),
+    // 22 "Success"
+    shape(text(480, 7), KindEntry::Boolean),
+    // 23 "ThrottlingException"
+    shape(
+        text(750, 19),
+        KindEntry::Structure {
+            members: Span::new(22, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(750, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(63, 7), 21, false),   // 0 "Message"
+    member(text(63, 7), 21, false),   // 1 "Message"
+    member(text(63, 7), 21, false),   // 2 "Message"
+    member(text(63, 7), 21, false),   // 3 "Message"
+    member(text(63, 7), 21, false),   // 4 "Message"
+    member(text(63, 7), 21, false),   // 5 "Message"
+    member(text(227, 10), 6, true),   // 6 "InstanceId"
+    member(text(250, 14), 7, true),   // 7 "InstanceOSUser"
+    member(text(421, 12), 10, true),  // 8 "SSHPublicKey"
+    member(text(70, 16), 1, false),   // 9 "AvailabilityZone"
+    member(text(412, 9), 9, false),   // 10 "RequestId"
+    member(text(480, 7), 22, false),  // 11 "Success"
+    member(text(227, 10), 6, true),   // 12 "InstanceId"
+    member(text(523, 10), 19, false), // 13 "SerialPort"
+    member(text(421, 12), 10, true),  // 14 "SSHPublicKey"
+    member(text(412, 9), 9, false),   // 15 "RequestId"
+    member(text(480, 7), 22, false),  // 16 "Success"
+    member(text(63, 7), 21, false),   // 17 "Message"
+    member(text(63, 7), 21, false),   // 18 "Message"
+    member(text(63, 7), 21, false),   // 19 "Message"
+    member(text(63, 7), 21, false),   // 20 "Message"
+    member(text(63, 7), 21, false),   // 21 "Message"
+    member(text(63, 7), 21, false),   // 22 "Message"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    0, 8, 20, 23, 2, 3, 5, 0, 15, 8, 20, 23, 2, 4, 16, 17, 3, 5, 18,
 ];

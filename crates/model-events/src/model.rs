@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,1122 +40,1039 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "ActivateEventSourcePOST/CancelReplayCreateApiDestinationCreateArchiveCreateConnectionCreateEndpointCreateEventBusCreatePartnerEventSourceDeactivateEventSourceDeauthorizeConnectionDeleteApiDestinationDeleteArchiveDeleteConnectionDeleteEndpointDeleteEventBusDeletePartnerEventSourceDeleteRuleDescribeApiDestinationDescribeArchiveDescribeConnectionDescribeEndpointDescribeEventBusDescribeEventSourceDescribePartnerEventSourceDescribeReplayDescribeRuleDisableRuleEnableRuleListApiDestinationsListArchivesListConnectionsListEndpointsListEventBusesListEventSourcesListPartnerEventSourceAccountsListPartnerEventSourcesListReplaysListRuleNamesByTargetListRulesListTagsForResourceListTargetsByRulePutEventsPutPartnerEventsPutPermissionPutRulePutTargetsRemovePermissionRemoveTargetsStartReplayTagResourceTestEventPatternUntagResourceUpdateApiDestinationUpdateArchiveUpdateConnectionUpdateEndpointUpdateEventBusAccessDeniedExceptionAccountId\\d{12}Actionevents:[a-zA-Z]+ActivateEventSourceRequestNameApiDestinationApiDestinationArnApiDestinationStateConnectionArnInvocationEndpointHttpMethodInvocationRateLimitPerSecondCreationTimeLastModifiedTime^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:api-destination\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$ApiDestinationDescription.*ApiDestinationHttpMethodGETHEADOPTIONSPUTPATCHDELETEApiDestinationInvocationRateLimitPerSecondApiDestinationName[\\.\\-_A-Za-z0-9]+ApiDestinationResponseListACTIVEINACTIVEAppSyncParametersGraphQLOperationArchiveArchiveNameEventSourceArnStateStateReasonRetentionDaysSizeBytesEventCountArchiveArn^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:.+\\/.+$ArchiveDescriptionArchiveResponseListArchiveStateENABLEDDISABLEDCREATINGUPDATINGCREATE_FAILEDUPDATE_FAILEDArchiveStateReasonArnAssignPublicIpAuthHeaderParameters^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$AuthHeaderParametersSensitiveAwsVpcConfigurationSubnetsSecurityGroupsBatchArrayPropertiesSizeBatchParametersJobDefinitionJobNameArrayPropertiesRetryStrategyBatchRetryStrategyAttemptsBooleanCancelReplayRequestReplayNameCancelReplayResponseReplayArnCapacityProviderCapacityProviderStrategyCapacityProviderStrategyItemcapacityProviderweightbaseCapacityProviderStrategyItemBaseCapacityProviderStrategyItemWeightConcurrentModificationExceptionConditionTypeKeyValueConnectionConnectionStateAuthorizationTypeLastAuthorizedTimeConnectionApiKeyAuthResponseParametersApiKeyName^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$ConnectionAuthResponseParametersBasicAuthParametersOAuthParametersApiKeyAuthParametersInvocationHttpParametersConnectivityParametersConnectionAuthorizationTypeBASICOAUTH_CLIENT_CREDENTIALSAPI_KEYConnectionBasicAuthResponseParametersUsernameConnectionBodyParameterIsValueSecretConnectionBodyParametersListConnectionDescriptionConnectionHeaderParameterConnectionHeaderParametersListConnectionHttpParametersHeaderParametersQueryStringParametersBodyParametersConnectionNameConnectionOAuthClientResponseParametersClientIDConnectionOAuthHttpMethodConnectionOAuthResponseParametersClientParametersAuthorizationEndpointOAuthHttpParametersConnectionQueryStringParameterConnectionQueryStringParametersListConnectionResponseListDELETINGAUTHORIZEDDEAUTHORIZEDAUTHORIZINGDEAUTHORIZINGFAILED_CONNECTIVITYConnectionStateReasonConnectivityResourceConfigurationArnResourceConfigurationArnConnectivityResourceParametersResourceParametersCreateApiDestinationRequestDescriptionCreateApiDestinationResponseCreateArchiveRequestEventPatternKmsKeyIdentifierCreateArchiveResponseCreateConnectionApiKeyAuthRequestParametersApiKeyValueCreateConnectionAuthRequestParametersCreateConnectionBasicAuthRequestParametersPasswordCreateConnectionOAuthClientRequestParametersClientSecretCreateConnectionOAuthRequestParametersCreateConnectionRequestAuthParametersInvocationConnectivityParametersCreateConnectionResponseCreateEndpointRequestRoutingConfigReplicationConfigEventBusesRoleArnCreateEndpointResponseCreateEventBusRequestEventSourceNameDeadLetterConfigLogConfigTagsCreateEventBusResponseEventBusArnCreatePartnerEventSourceRequestAccountCreatePartnerEventSourceResponseCreatedByDatabaseDbUserDeactivateEventSourceRequestDeauthorizeConnectionRequestDeauthorizeConnectionResponseDeleteApiDestinationRequestDeleteApiDestinationResponseDeleteArchiveRequestDeleteArchiveResponseDeleteConnectionRequestDeleteConnectionResponseDeleteEndpointRequestDeleteEndpointResponseDeleteEventBusRequestDeletePartnerEventSourceRequestDeleteRuleRequestEventBusNameForceDescribeApiDestinationRequestDescribeApiDestinationResponseDescribeArchiveRequestDescribeArchiveResponseDescribeConnectionConnectivityParametersDescribeConnectionRequestDescribeConnectionResourceParametersResourceAssociationArnDescribeConnectionResponseSecretArnDescribeEndpointRequestHomeRegionDescribeEndpointResponseEndpointIdEndpointUrlDescribeEventBusRequestDescribeEventBusResponsePolicyDescribeEventSourceRequestDescribeEventSourceResponseExpirationTimeDescribePartnerEventSourceRequestDescribePartnerEventSourceResponseDescribeReplayRequestDescribeReplayResponseDestinationEventStartTimeEventEndTimeEventLastReplayedTimeReplayStartTimeReplayEndTimeDescribeRuleRequestDescribeRuleResponseScheduleExpressionManagedByDisableRuleRequestEcsParametersTaskDefinitionArnTaskCountLaunchTypeNetworkConfigurationPlatformVersionGroupEnableECSManagedTagsEnableExecuteCommandPlacementConstraintsPlacementStrategyPropagateTagsReferenceIdEnableRuleRequestEndpointEndpointArn^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:endpoint\\/[/\\.\\-_A-Za-z0-9]+$EndpointDescriptionEndpointEventBusEndpointEventBusList^[A-Za-z0-9\\-]+[\\.][A-Za-z0-9\\-]+$EndpointListEndpointNameEndpointStateDELETE_FAILEDEndpointStateReason^(https://)?[\\.\\-a-z0-9]+$ErrorCodeErrorMessageEventBusEventBusDescriptionEventBusList[/\\.\\-_A-Za-z0-9]+EventBusNameOrArn(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+EventIdEventResourceEventResourceListEventSourceEventSourceListaws\\.partner(/[\\.\\-_A-Za-z0-9]+){2,}EventSourceNamePrefixEventSourceStatePENDINGDELETEDEventTimeFailoverConfigPrimarySecondaryHeaderKey^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$HeaderParametersMapHeaderValue^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$HeaderValueSensitiveHealthCheck^arn:aws([a-z]|\\-)*:route53:::healthcheck/[\\-a-z0-9]+$^[\\-a-z0-9]+$HttpParametersPathParameterValuesHttpsEndpoint^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$IamRoleArn^arn:aws[a-z-]*:iam::\\d{12}:role\\/[\\w+=,.@/-]+$IllegalStatusExceptionIncludeDetailNONEFULLInputTransformerInputPathsMapInputTemplateInputTransformerPathKey[A-Za-z0-9\\_\\-]+IntegerInternalExceptionInvalidEventPatternExceptionInvalidStateExceptionKinesisParametersPartitionKeyPath^[a-zA-Z0-9_\\-/:]*$EC2FARGATEEXTERNALLevelOFFERRORINFOTRACELimitExceededExceptionLimitMax100LimitMin1ListApiDestinationsRequestNamePrefixNextTokenLimitListApiDestinationsResponseApiDestinationsListArchivesRequestListArchivesResponseArchivesListConnectionsRequestListConnectionsResponseConnectionsListEndpointsRequestMaxResultsListEndpointsResponseEndpointsListEventBusesRequestListEventBusesResponseListEventSourcesRequestListEventSourcesResponseEventSourcesListPartnerEventSourceAccountsRequestListPartnerEventSourceAccountsResponsePartnerEventSourceAccountsListPartnerEventSourcesRequestListPartnerEventSourcesResponsePartnerEventSourcesListReplaysRequestListReplaysResponseReplaysListRuleNamesByTargetRequestTargetArnListRuleNamesByTargetResponseRuleNamesListRulesRequestListRulesResponseRulesListTagsForResourceRequestResourceARNListTagsForResourceResponseListTargetsByRuleRequestRuleListTargetsByRuleResponseTargetsLongManagedRuleExceptionMaximumEventAgeInSecondsMaximumRetryAttemptsMessageGroupIdawsvpcConfigurationNonPartnerEventBusArn^arn:aws[a-z-]*:events:[a-z]+-[a-z-]+-\\d+:\\d{12}:event-bus/[\\w.-]+$NonPartnerEventBusNameNonPartnerEventBusNameOrArn(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[\\.\\-_A-Za-z0-9]+OperationDisabledExceptionPartnerEventSourcePartnerEventSourceAccountPartnerEventSourceAccountListPartnerEventSourceListPartnerEventSourceNamePrefixaws\\.partner/[\\.\\-_A-Za-z0-9]+/[/\\.\\-_A-Za-z0-9]*PathParameter^(?!\\s*$).+PathParameterListPlacementConstrainttypeexpressionPlacementConstraintExpressionPlacementConstraintTypedistinctInstancememberOfPlacementStrategiesfieldPlacementStrategyFieldPlacementStrategyTyperandomspreadbinpackPolicyLengthExceededExceptionPrincipal(\\d{12}|\\*)TASK_DEFINITIONPutEventsRequestEntriesPutEventsRequestEntryTimeSourceResourcesDetailTypeDetailTraceHeaderPutEventsRequestEntryListPutEventsResponseFailedEntryCountPutEventsResultEntryPutEventsResultEntryListPutPartnerEventsRequestPutPartnerEventsRequestEntryPutPartnerEventsRequestEntryListPutPartnerEventsResponsePutPartnerEventsResultEntryPutPartnerEventsResultEntryListPutPermissionRequestStatementIdPutRuleRequestPutRuleResponseRuleArnPutTargetsRequestPutTargetsResponseFailedEntriesPutTargetsResultEntryTargetIdPutTargetsResultEntryListQueryStringKey[^\\x00-\\x1F\\x7F]+QueryStringParametersMapQueryStringValue[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+QueryStringValueSensitiveRedshiftDataParametersSecretManagerArnSqlStatementNameWithEventSqlsRedshiftSecretManagerArn(^arn:aws([a-z]|\\-)*:secretsmanager:[a-z0-9-.]+:.*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)RemovePermissionRequestRemoveAllPermissionsRemoveTargetsRequestIdsRemoveTargetsResponseRemoveTargetsResultEntryRemoveTargetsResultEntryListReplay^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:.+\\/[\\.\\-_A-Za-z0-9]+$ReplayDescriptionReplayDestinationFilterArnsReplayDestinationFiltersReplayListReplayStateSTARTINGRUNNINGCANCELLINGCOMPLETEDCANCELLEDFAILEDReplayStateReasonReplicationStateResourceAlreadyExistsExceptionResourceArn^arn:[a-z0-9\\\\-]+:vpc-lattice:[a-zA-Z0-9\\\\-]+:\\\\d{12}:servicenetworkresourceassociation/snra-[0-9a-z]{17}$^(?:^arn:[a-z0-9\\-]+:vpc-lattice:[a-zA-Z0-9\\-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]{17}$|^$)ResourceNotFoundExceptionRetryPolicyRouteRuleDescriptionRuleNameRuleNameListRuleResponseListRuleStateENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTSRunCommandParametersRunCommandTargetsRunCommandTargetValuesRunCommandTargetKey^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$RunCommandTargetValueRunCommandTargetValuesSageMakerPipelineParameterSageMakerPipelineParameterListSageMakerPipelineParameterName^[a-zA-Z0-9](-*[a-zA-Z0-9])*$SageMakerPipelineParameterValueSageMakerPipelineParametersPipelineParameterListSecretsManagerSecretArn^arn:aws([a-z]|\\-)*:secretsmanager:([a-z]|\\d|\\-)*:([0-9]{12})?:secret:[\\/_+=\\.@\\-A-Za-z0-9]+$SensitiveStringSqsParametersStartReplayRequestStartReplayResponse[a-zA-Z0-9-_]+StringStringListTagTagKeyTagKeyListTagListTagResourceRequestTagResourceResponseTagValueTargetIdInputInputPathTargetIdListTargetInputTargetInputPathTargetListTargetPartitionKeyPathTestEventPatternRequestEventTestEventPatternResponseResultThrottlingExceptionTimestampTransformerInputTransformerPathsUntagResourceRequestTagKeysUntagResourceResponseUpdateApiDestinationRequestUpdateApiDestinationResponseUpdateArchiveRequestUpdateArchiveResponseUpdateConnectionApiKeyAuthRequestParametersUpdateConnectionAuthRequestParametersUpdateConnectionBasicAuthRequestParametersUpdateConnectionOAuthClientRequestParametersUpdateConnectionOAuthRequestParametersUpdateConnectionRequestUpdateConnectionResponseUpdateEndpointRequestUpdateEndpointResponseUpdateEventBusRequestUpdateEventBusResponse";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "ActivateEventSource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "ActivateEventSource"
+    OperationEntry {
+        name: text(0, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(3),
         output: None,
         result_wrapper: None,
-        errors: &[278, 36, 166, 164, 212],
+        errors: Span::new(0, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CancelReplay",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CancelReplay"
+    OperationEntry {
+        name: text(24, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(29),
         output: Some(30),
         result_wrapper: None,
-        errors: &[278, 36, 159, 164],
+        errors: Span::new(5, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateApiDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateApiDestination"
+    OperationEntry {
+        name: text(36, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(61),
         output: Some(62),
         result_wrapper: None,
-        errors: &[274, 278, 171, 164],
+        errors: Span::new(9, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateArchive",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateArchive"
+    OperationEntry {
+        name: text(56, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(63),
         output: Some(64),
         result_wrapper: None,
-        errors: &[36, 274, 278, 164, 171, 165],
+        errors: Span::new(13, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateConnection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateConnection"
+    OperationEntry {
+        name: text(69, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(70),
         output: Some(71),
         result_wrapper: None,
-        errors: &[274, 171, 278, 164, 0, 332],
+        errors: Span::new(19, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateEndpoint",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateEndpoint"
+    OperationEntry {
+        name: text(85, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(72),
         output: Some(73),
         result_wrapper: None,
-        errors: &[274, 171, 164],
+        errors: Span::new(25, 3),
         anonymous: false,
     },
-    Operation {
-        name: "CreateEventBus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateEventBus"
+    OperationEntry {
+        name: text(99, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(74),
         output: Some(75),
         result_wrapper: None,
-        errors: &[274, 278, 166, 164, 36, 171, 212],
+        errors: Span::new(28, 7),
         anonymous: false,
     },
-    Operation {
-        name: "CreatePartnerEventSource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreatePartnerEventSource"
+    OperationEntry {
+        name: text(113, 24),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(76),
         output: Some(77),
         result_wrapper: None,
-        errors: &[274, 164, 36, 171, 212],
+        errors: Span::new(35, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeactivateEventSource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeactivateEventSource"
+    OperationEntry {
+        name: text(137, 21),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(81),
         output: None,
         result_wrapper: None,
-        errors: &[278, 36, 166, 164, 212],
+        errors: Span::new(40, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeauthorizeConnection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeauthorizeConnection"
+    OperationEntry {
+        name: text(158, 21),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(83),
         output: Some(84),
         result_wrapper: None,
-        errors: &[36, 278, 164],
+        errors: Span::new(45, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteApiDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteApiDestination"
+    OperationEntry {
+        name: text(179, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(85),
         output: Some(86),
         result_wrapper: None,
-        errors: &[36, 278, 164],
+        errors: Span::new(48, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteArchive",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteArchive"
+    OperationEntry {
+        name: text(199, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(87),
         output: Some(88),
         result_wrapper: None,
-        errors: &[36, 278, 164],
+        errors: Span::new(51, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteConnection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteConnection"
+    OperationEntry {
+        name: text(212, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(89),
         output: Some(90),
         result_wrapper: None,
-        errors: &[36, 278, 164],
+        errors: Span::new(54, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteEndpoint",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteEndpoint"
+    OperationEntry {
+        name: text(228, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(91),
         output: Some(92),
         result_wrapper: None,
-        errors: &[36, 278, 164],
+        errors: Span::new(57, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteEventBus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteEventBus"
+    OperationEntry {
+        name: text(242, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(93),
         output: None,
         result_wrapper: None,
-        errors: &[164, 36],
+        errors: Span::new(60, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DeletePartnerEventSource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeletePartnerEventSource"
+    OperationEntry {
+        name: text(256, 24),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(94),
         output: None,
         result_wrapper: None,
-        errors: &[164, 36, 212],
+        errors: Span::new(62, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRule"
+    OperationEntry {
+        name: text(280, 10),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(95),
         output: None,
         result_wrapper: None,
-        errors: &[36, 203, 164, 278],
+        errors: Span::new(65, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeApiDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeApiDestination"
+    OperationEntry {
+        name: text(290, 22),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(96),
         output: Some(97),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(69, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeArchive",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeArchive"
+    OperationEntry {
+        name: text(312, 15),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(98),
         output: Some(99),
         result_wrapper: None,
-        errors: &[274, 278, 164],
+        errors: Span::new(71, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeConnection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeConnection"
+    OperationEntry {
+        name: text(327, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(101),
         output: Some(103),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(74, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeEndpoint",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeEndpoint"
+    OperationEntry {
+        name: text(345, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(104),
         output: Some(105),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(76, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeEventBus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeEventBus"
+    OperationEntry {
+        name: text(361, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(106),
         output: Some(107),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(78, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeEventSource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeEventSource"
+    OperationEntry {
+        name: text(377, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(108),
         output: Some(109),
         result_wrapper: None,
-        errors: &[278, 164, 212],
+        errors: Span::new(80, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribePartnerEventSource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribePartnerEventSource"
+    OperationEntry {
+        name: text(396, 26),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(110),
         output: Some(111),
         result_wrapper: None,
-        errors: &[278, 164, 212],
+        errors: Span::new(83, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeReplay",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeReplay"
+    OperationEntry {
+        name: text(422, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(112),
         output: Some(113),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(86, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeRule"
+    OperationEntry {
+        name: text(436, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(114),
         output: Some(115),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(88, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DisableRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableRule"
+    OperationEntry {
+        name: text(448, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(116),
         output: None,
         result_wrapper: None,
-        errors: &[278, 36, 203, 164],
+        errors: Span::new(90, 4),
         anonymous: false,
     },
-    Operation {
-        name: "EnableRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableRule"
+    OperationEntry {
+        name: text(459, 10),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(118),
         output: None,
         result_wrapper: None,
-        errors: &[278, 36, 203, 164],
+        errors: Span::new(94, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListApiDestinations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListApiDestinations"
+    OperationEntry {
+        name: text(469, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(174),
         output: Some(175),
         result_wrapper: None,
-        errors: &[164],
+        errors: Span::new(98, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListArchives",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListArchives"
+    OperationEntry {
+        name: text(488, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(176),
         output: Some(177),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(99, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListConnections",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListConnections"
+    OperationEntry {
+        name: text(500, 15),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(178),
         output: Some(179),
         result_wrapper: None,
-        errors: &[164],
+        errors: Span::new(101, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListEndpoints",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListEndpoints"
+    OperationEntry {
+        name: text(515, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(180),
         output: Some(181),
         result_wrapper: None,
-        errors: &[164],
+        errors: Span::new(102, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListEventBuses",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListEventBuses"
+    OperationEntry {
+        name: text(528, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(182),
         output: Some(183),
         result_wrapper: None,
-        errors: &[164],
+        errors: Span::new(103, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListEventSources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListEventSources"
+    OperationEntry {
+        name: text(542, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(184),
         output: Some(185),
         result_wrapper: None,
-        errors: &[164, 212],
+        errors: Span::new(104, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListPartnerEventSourceAccounts",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPartnerEventSourceAccounts"
+    OperationEntry {
+        name: text(558, 30),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(186),
         output: Some(187),
         result_wrapper: None,
-        errors: &[278, 164, 212],
+        errors: Span::new(106, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListPartnerEventSources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPartnerEventSources"
+    OperationEntry {
+        name: text(588, 23),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(188),
         output: Some(189),
         result_wrapper: None,
-        errors: &[164, 212],
+        errors: Span::new(109, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListReplays",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListReplays"
+    OperationEntry {
+        name: text(611, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(190),
         output: Some(191),
         result_wrapper: None,
-        errors: &[164],
+        errors: Span::new(111, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListRuleNamesByTarget",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRuleNamesByTarget"
+    OperationEntry {
+        name: text(622, 21),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(192),
         output: Some(193),
         result_wrapper: None,
-        errors: &[164, 278],
+        errors: Span::new(112, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListRules",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRules"
+    OperationEntry {
+        name: text(643, 9),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(194),
         output: Some(195),
         result_wrapper: None,
-        errors: &[164, 278],
+        errors: Span::new(114, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(652, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(196),
         output: Some(197),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(116, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListTargetsByRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTargetsByRule"
+    OperationEntry {
+        name: text(671, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(198),
         output: Some(199),
         result_wrapper: None,
-        errors: &[278, 164],
+        errors: Span::new(118, 2),
         anonymous: false,
     },
-    Operation {
-        name: "PutEvents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutEvents"
+    OperationEntry {
+        name: text(688, 9),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(232),
         output: Some(235),
         result_wrapper: None,
-        errors: &[164],
+        errors: Span::new(120, 1),
         anonymous: false,
     },
-    Operation {
-        name: "PutPartnerEvents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutPartnerEvents"
+    OperationEntry {
+        name: text(697, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(238),
         output: Some(241),
         result_wrapper: None,
-        errors: &[164, 212],
+        errors: Span::new(121, 2),
         anonymous: false,
     },
-    Operation {
-        name: "PutPermission",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutPermission"
+    OperationEntry {
+        name: text(713, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(244),
         output: None,
         result_wrapper: None,
-        errors: &[278, 228, 164, 36, 212],
+        errors: Span::new(123, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutRule",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutRule"
+    OperationEntry {
+        name: text(726, 7),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(245),
         output: Some(246),
         result_wrapper: None,
-        errors: &[165, 171, 36, 203, 164, 278],
+        errors: Span::new(128, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutTargets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutTargets"
+    OperationEntry {
+        name: text(733, 10),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(247),
         output: Some(248),
         result_wrapper: None,
-        errors: &[278, 36, 171, 203, 164],
+        errors: Span::new(134, 5),
         anonymous: false,
     },
-    Operation {
-        name: "RemovePermission",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemovePermission"
+    OperationEntry {
+        name: text(743, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(258),
         output: None,
         result_wrapper: None,
-        errors: &[278, 164, 36, 212],
+        errors: Span::new(139, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveTargets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveTargets"
+    OperationEntry {
+        name: text(759, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(259),
         output: Some(260),
         result_wrapper: None,
-        errors: &[278, 36, 203, 164],
+        errors: Span::new(143, 4),
         anonymous: false,
     },
-    Operation {
-        name: "StartReplay",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartReplay"
+    OperationEntry {
+        name: text(772, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(309),
         output: Some(310),
         result_wrapper: None,
-        errors: &[278, 274, 165, 171, 164],
+        errors: Span::new(147, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(783, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(319),
         output: Some(320),
         result_wrapper: None,
-        errors: &[278, 36, 164, 203],
+        errors: Span::new(152, 4),
         anonymous: false,
     },
-    Operation {
-        name: "TestEventPattern",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TestEventPattern"
+    OperationEntry {
+        name: text(794, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(330),
         output: Some(331),
         result_wrapper: None,
-        errors: &[165, 164],
+        errors: Span::new(156, 2),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(810, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(337),
         output: Some(338),
         result_wrapper: None,
-        errors: &[278, 164, 36, 203],
+        errors: Span::new(158, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateApiDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateApiDestination"
+    OperationEntry {
+        name: text(823, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(339),
         output: Some(340),
         result_wrapper: None,
-        errors: &[36, 278, 164, 171],
+        errors: Span::new(162, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateArchive",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateArchive"
+    OperationEntry {
+        name: text(843, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(341),
         output: Some(342),
         result_wrapper: None,
-        errors: &[36, 278, 164, 171, 165],
+        errors: Span::new(166, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateConnection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateConnection"
+    OperationEntry {
+        name: text(856, 16),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(348),
         output: Some(349),
         result_wrapper: None,
-        errors: &[36, 278, 164, 171, 0, 332],
+        errors: Span::new(171, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateEndpoint",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateEndpoint"
+    OperationEntry {
+        name: text(872, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(350),
         output: Some(351),
         result_wrapper: None,
-        errors: &[278, 36, 164],
+        errors: Span::new(177, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateEventBus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateEventBus"
+    OperationEntry {
+        name: text(886, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(352),
         output: Some(353),
         result_wrapper: None,
-        errors: &[278, 164, 36, 212],
+        errors: Span::new(180, 4),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AccessDeniedException"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(900, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(900, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 1
+    // 1 "AccountId"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(921, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(12),
             },
-            pattern: Some("\\d{12}"),
-            enum_values: &[],
+            pattern: Some(text(930, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 2
+    // 2 "Action"
     shape(
-        "Action",
-        ShapeKind::String {
+        text(936, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("events:[a-zA-Z]+"),
-            enum_values: &[],
+            pattern: Some(text(942, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 3
+    // 3 "ActivateEventSourceRequest"
     shape(
-        "ActivateEventSourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, true)],
+        text(958, 26),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 4
+    // 4 "ApiDestination"
     shape(
-        "ApiDestination",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiDestinationArn", 5, false),
-                member("Name", 9, false),
-                member("ApiDestinationState", 11, false),
-                member("ConnectionArn", 40, false),
-                member("InvocationEndpoint", 157, false),
-                member("HttpMethod", 7, false),
-                member("InvocationRateLimitPerSecond", 8, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(988, 14),
+        KindEntry::Structure {
+            members: Span::new(1, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 5
+    // 5 "ApiDestinationArn"
     shape(
-        "ApiDestinationArn",
-        ShapeKind::String {
+        text(1002, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:api-destination\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(1135, 106)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 6
+    // 6 "ApiDestinationDescription"
     shape(
-        "ApiDestinationDescription",
-        ShapeKind::String {
+        text(1241, 25),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 7
+    // 7 "ApiDestinationHttpMethod"
     shape(
-        "ApiDestinationHttpMethod",
-        ShapeKind::String {
+        text(1268, 24),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"],
+            enum_values: Span::new(0, 7),
         },
     ),
-    // 8
+    // 8 "ApiDestinationInvocationRateLimitPerSecond"
     shape(
-        "ApiDestinationInvocationRateLimitPerSecond",
-        ShapeKind::Integer(Range {
+        text(1320, 42),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 9
+    // 9 "ApiDestinationName"
     shape(
-        "ApiDestinationName",
-        ShapeKind::String {
+        text(1362, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 10
+    // 10 "ApiDestinationResponseList"
     shape(
-        "ApiDestinationResponseList",
-        ShapeKind::List {
+        text(1397, 26),
+        KindEntry::List {
             member: 4,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 11
+    // 11 "ApiDestinationState"
     shape(
-        "ApiDestinationState",
-        ShapeKind::String {
+        text(1019, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "INACTIVE"],
+            enum_values: Span::new(7, 2),
         },
     ),
-    // 12
+    // 12 "AppSyncParameters"
     shape(
-        "AppSyncParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("GraphQLOperation", 149, false)],
+        text(1437, 17),
+        KindEntry::Structure {
+            members: Span::new(10, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 13
+    // 13 "Archive"
     shape(
-        "Archive",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ArchiveName", 16, false),
-                member("EventSourceArn", 133, false),
-                member("State", 18, false),
-                member("StateReason", 19, false),
-                member("RetentionDays", 279, false),
-                member("SizeBytes", 201, false),
-                member("EventCount", 201, false),
-                member("CreationTime", 333, false),
-            ],
+        text(1470, 7),
+        KindEntry::Structure {
+            members: Span::new(11, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 14
+    // 14 "ArchiveArn"
     shape(
-        "ArchiveArn",
-        ShapeKind::String {
+        text(1550, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some("^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:.+\\/.+$"),
-            enum_values: &[],
+            pattern: Some(text(1560, 62)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 15
+    // 15 "ArchiveDescription"
     shape(
-        "ArchiveDescription",
-        ShapeKind::String {
+        text(1622, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 16
+    // 16 "ArchiveName"
     shape(
-        "ArchiveName",
-        ShapeKind::String {
+        text(1477, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(48),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 17
+    // 17 "ArchiveResponseList"
     shape(
-        "ArchiveResponseList",
-        ShapeKind::List {
+        text(1640, 19),
+        KindEntry::List {
             member: 13,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 18
+    // 18 "ArchiveState"
     shape(
-        "ArchiveState",
-        ShapeKind::String {
+        text(1659, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ENABLED",
-                "DISABLED",
-                "CREATING",
-                "UPDATING",
-                "CREATE_FAILED",
-                "UPDATE_FAILED",
-            ],
+            enum_values: Span::new(9, 6),
         },
     ),
-    // 19
+    // 19 "ArchiveStateReason"
     shape(
-        "ArchiveStateReason",
-        ShapeKind::String {
+        text(1728, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 20
+    // 20 "Arn"
     shape(
-        "Arn",
-        ShapeKind::String {
+        text(1746, 3),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 21
+    // 21 "AssignPublicIp"
     shape(
-        "AssignPublicIp",
-        ShapeKind::String {
+        text(1749, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
+            enum_values: Span::new(15, 2),
         },
     ),
-    // 22
+    // 22 "AuthHeaderParameters"
     shape(
-        "AuthHeaderParameters",
-        ShapeKind::String {
+        text(1763, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$"),
-            enum_values: &[],
+            pattern: Some(text(1783, 59)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 23
-    Shape {
-        name: "AuthHeaderParametersSensitive",
+    // 23 "AuthHeaderParametersSensitive"
+    ShapeEntry {
+        name: text(1842, 29),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$"),
-            enum_values: &[],
+            pattern: Some(text(1783, 59)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 24
+    // 24 "AwsVpcConfiguration"
     shape(
-        "AwsVpcConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Subnets", 314, true),
-                member("SecurityGroups", 314, false),
-                member("AssignPublicIp", 21, false),
-            ],
+        text(1871, 19),
+        KindEntry::Structure {
+            members: Span::new(19, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 25
+    // 25 "BatchArrayProperties"
     shape(
-        "BatchArrayProperties",
-        ShapeKind::Structure(Structure {
-            members: &[member("Size", 163, false)],
+        text(1911, 20),
+        KindEntry::Structure {
+            members: Span::new(22, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 26
+    // 26 "BatchParameters"
     shape(
-        "BatchParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobDefinition", 313, true),
-                member("JobName", 313, true),
-                member("ArrayProperties", 25, false),
-                member("RetryStrategy", 27, false),
-            ],
+        text(1935, 15),
+        KindEntry::Structure {
+            members: Span::new(23, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 27
+    // 27 "BatchRetryStrategy"
     shape(
-        "BatchRetryStrategy",
-        ShapeKind::Structure(Structure {
-            members: &[member("Attempts", 163, false)],
+        text(1998, 18),
+        KindEntry::Structure {
+            members: Span::new(27, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 28
-    shape("Boolean", ShapeKind::Boolean),
-    // 29
+    // 28 "Boolean"
+    shape(text(2024, 7), KindEntry::Boolean),
+    // 29 "CancelReplayRequest"
     shape(
-        "CancelReplayRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ReplayName", 269, true)],
+        text(2031, 19),
+        KindEntry::Structure {
+            members: Span::new(28, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 30
+    // 30 "CancelReplayResponse"
     shape(
-        "CancelReplayResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReplayArn", 264, false),
-                member("State", 270, false),
-                member("StateReason", 271, false),
-            ],
+        text(2060, 20),
+        KindEntry::Structure {
+            members: Span::new(29, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 31
+    // 31 "CapacityProvider"
     shape(
-        "CapacityProvider",
-        ShapeKind::String {
+        text(2089, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 32
+    // 32 "CapacityProviderStrategy"
     shape(
-        "CapacityProviderStrategy",
-        ShapeKind::List {
+        text(2105, 24),
+        KindEntry::List {
             member: 33,
             member_name: None,
             length: Range {
@@ -1160,148 +1081,123 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 33
+    // 33 "CapacityProviderStrategyItem"
     shape(
-        "CapacityProviderStrategyItem",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("capacityProvider", 31, true),
-                member("weight", 35, false),
-                member("base", 34, false),
-            ],
+        text(2129, 28),
+        KindEntry::Structure {
+            members: Span::new(32, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 34
+    // 34 "CapacityProviderStrategyItemBase"
     shape(
-        "CapacityProviderStrategyItemBase",
-        ShapeKind::Integer(Range {
+        text(2183, 32),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(100000),
         }),
     ),
-    // 35
+    // 35 "CapacityProviderStrategyItemWeight"
     shape(
-        "CapacityProviderStrategyItemWeight",
-        ShapeKind::Integer(Range {
+        text(2215, 34),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(1000),
         }),
     ),
-    // 36
+    // 36 "ConcurrentModificationException"
     shape(
-        "ConcurrentModificationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2249, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CONCURRENT_MODIFICATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2249, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 37
+    // 37 "Condition"
     shape(
-        "Condition",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Type", 313, true),
-                member("Key", 313, true),
-                member("Value", 313, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 38
-    shape(
-        "Connection",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConnectionArn", 40, false),
-                member("Name", 50, false),
-                member("ConnectionState", 57, false),
-                member("StateReason", 58, false),
-                member("AuthorizationType", 42, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-                member("LastAuthorizedTime", 333, false),
-            ],
+        text(2280, 9),
+        KindEntry::Structure {
+            members: Span::new(35, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 38 "Connection"
     shape(
-        "ConnectionApiKeyAuthResponseParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("ApiKeyName", 22, false)],
+        text(2301, 10),
+        KindEntry::Structure {
+            members: Span::new(38, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
+    // 39 "ConnectionApiKeyAuthResponseParameters"
     shape(
-        "ConnectionArn",
-        ShapeKind::String {
+        text(2361, 38),
+        KindEntry::Structure {
+            members: Span::new(46, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 40 "ConnectionArn"
+    shape(
+        text(1038, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(2409, 101)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 41
+    // 41 "ConnectionAuthResponseParameters"
     shape(
-        "ConnectionAuthResponseParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("BasicAuthParameters", 43, false),
-                member("OAuthParameters", 53, false),
-                member("ApiKeyAuthParameters", 39, false),
-                member("InvocationHttpParameters", 49, false),
-                member("ConnectivityParameters", 100, false),
-            ],
+        text(2510, 32),
+        KindEntry::Structure {
+            members: Span::new(47, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 42
+    // 42 "ConnectionAuthorizationType"
     shape(
-        "ConnectionAuthorizationType",
-        ShapeKind::String {
+        text(2642, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"],
+            enum_values: Span::new(17, 3),
         },
     ),
-    // 43
+    // 43 "ConnectionBasicAuthResponseParameters"
     shape(
-        "ConnectionBasicAuthResponseParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("Username", 22, false)],
+        text(2705, 37),
+        KindEntry::Structure {
+            members: Span::new(52, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 44
+    // 44 "ConnectionBodyParameter"
     shape(
-        "ConnectionBodyParameter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Key", 313, false),
-                member("Value", 305, false),
-                member("IsValueSecret", 28, false),
-            ],
+        text(2750, 23),
+        KindEntry::Structure {
+            members: Span::new(53, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "ConnectionBodyParametersList"
     shape(
-        "ConnectionBodyParametersList",
-        ShapeKind::List {
+        text(2786, 28),
+        KindEntry::List {
             member: 44,
             member_name: None,
             length: Range {
@@ -1310,35 +1206,31 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 46
+    // 46 "ConnectionDescription"
     shape(
-        "ConnectionDescription",
-        ShapeKind::String {
+        text(2814, 21),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 47
+    // 47 "ConnectionHeaderParameter"
     shape(
-        "ConnectionHeaderParameter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Key", 150, false),
-                member("Value", 153, false),
-                member("IsValueSecret", 28, false),
-            ],
+        text(2835, 25),
+        KindEntry::Structure {
+            members: Span::new(56, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "ConnectionHeaderParametersList"
     shape(
-        "ConnectionHeaderParametersList",
-        ShapeKind::List {
+        text(2860, 30),
+        KindEntry::List {
             member: 47,
             member_name: None,
             length: Range {
@@ -1347,80 +1239,67 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 49
+    // 49 "ConnectionHttpParameters"
     shape(
-        "ConnectionHttpParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("HeaderParameters", 48, false),
-                member("QueryStringParameters", 55, false),
-                member("BodyParameters", 45, false),
-            ],
+        text(2890, 24),
+        KindEntry::Structure {
+            members: Span::new(59, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 50
+    // 50 "ConnectionName"
     shape(
-        "ConnectionName",
-        ShapeKind::String {
+        text(2965, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 51
+    // 51 "ConnectionOAuthClientResponseParameters"
     shape(
-        "ConnectionOAuthClientResponseParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("ClientID", 22, false)],
+        text(2979, 39),
+        KindEntry::Structure {
+            members: Span::new(62, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 52 "ConnectionOAuthHttpMethod"
     shape(
-        "ConnectionOAuthHttpMethod",
-        ShapeKind::String {
+        text(3026, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["GET", "POST", "PUT"],
+            enum_values: Span::new(20, 3),
         },
     ),
-    // 53
+    // 53 "ConnectionOAuthResponseParameters"
     shape(
-        "ConnectionOAuthResponseParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientParameters", 51, false),
-                member("AuthorizationEndpoint", 157, false),
-                member("HttpMethod", 52, false),
-                member("OAuthHttpParameters", 49, false),
-            ],
+        text(3051, 33),
+        KindEntry::Structure {
+            members: Span::new(63, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "ConnectionQueryStringParameter"
     shape(
-        "ConnectionQueryStringParameter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Key", 251, false),
-                member("Value", 254, false),
-                member("IsValueSecret", 28, false),
-            ],
+        text(3140, 30),
+        KindEntry::Structure {
+            members: Span::new(67, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 55 "ConnectionQueryStringParametersList"
     shape(
-        "ConnectionQueryStringParametersList",
-        ShapeKind::List {
+        text(3170, 35),
+        KindEntry::List {
             member: 54,
             member_name: None,
             length: Range {
@@ -1429,875 +1308,631 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 56
+    // 56 "ConnectionResponseList"
     shape(
-        "ConnectionResponseList",
-        ShapeKind::List {
+        text(3205, 22),
+        KindEntry::List {
             member: 38,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 57
+    // 57 "ConnectionState"
     shape(
-        "ConnectionState",
-        ShapeKind::String {
+        text(2311, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CREATING",
-                "UPDATING",
-                "DELETING",
-                "AUTHORIZED",
-                "DEAUTHORIZED",
-                "AUTHORIZING",
-                "DEAUTHORIZING",
-                "ACTIVE",
-                "FAILED_CONNECTIVITY",
-            ],
+            enum_values: Span::new(23, 9),
         },
     ),
-    // 58
+    // 58 "ConnectionStateReason"
     shape(
-        "ConnectionStateReason",
-        ShapeKind::String {
+        text(3300, 21),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 59
+    // 59 "ConnectivityResourceConfigurationArn"
     shape(
-        "ConnectivityResourceConfigurationArn",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceConfigurationArn", 277, true)],
+        text(3321, 36),
+        KindEntry::Structure {
+            members: Span::new(70, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "ConnectivityResourceParameters"
     shape(
-        "ConnectivityResourceParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceParameters", 59, true)],
+        text(3381, 30),
+        KindEntry::Structure {
+            members: Span::new(71, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "CreateApiDestinationRequest"
     shape(
-        "CreateApiDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 9, true),
-                member("Description", 6, false),
-                member("ConnectionArn", 40, true),
-                member("InvocationEndpoint", 157, true),
-                member("HttpMethod", 7, true),
-                member("InvocationRateLimitPerSecond", 8, false),
-            ],
+        text(3429, 27),
+        KindEntry::Structure {
+            members: Span::new(72, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "CreateApiDestinationResponse"
     shape(
-        "CreateApiDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiDestinationArn", 5, false),
-                member("ApiDestinationState", 11, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(3467, 28),
+        KindEntry::Structure {
+            members: Span::new(78, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "CreateArchiveRequest"
     shape(
-        "CreateArchiveRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ArchiveName", 16, true),
-                member("EventSourceArn", 133, true),
-                member("Description", 15, false),
-                member("EventPattern", 139, false),
-                member("RetentionDays", 279, false),
-                member("KmsKeyIdentifier", 168, false),
-            ],
+        text(3495, 20),
+        KindEntry::Structure {
+            members: Span::new(82, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "CreateArchiveResponse"
     shape(
-        "CreateArchiveResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ArchiveArn", 14, false),
-                member("State", 18, false),
-                member("StateReason", 19, false),
-                member("CreationTime", 333, false),
-            ],
+        text(3543, 21),
+        KindEntry::Structure {
+            members: Span::new(88, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "CreateConnectionApiKeyAuthRequestParameters"
     shape(
-        "CreateConnectionApiKeyAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiKeyName", 22, true),
-                member("ApiKeyValue", 23, true),
-            ],
+        text(3564, 43),
+        KindEntry::Structure {
+            members: Span::new(92, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "CreateConnectionAuthRequestParameters"
     shape(
-        "CreateConnectionAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("BasicAuthParameters", 67, false),
-                member("OAuthParameters", 69, false),
-                member("ApiKeyAuthParameters", 65, false),
-                member("InvocationHttpParameters", 49, false),
-                member("ConnectivityParameters", 60, false),
-            ],
+        text(3618, 37),
+        KindEntry::Structure {
+            members: Span::new(94, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 67 "CreateConnectionBasicAuthRequestParameters"
     shape(
-        "CreateConnectionBasicAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("Username", 22, true), member("Password", 23, true)],
+        text(3655, 42),
+        KindEntry::Structure {
+            members: Span::new(99, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
+    // 68 "CreateConnectionOAuthClientRequestParameters"
     shape(
-        "CreateConnectionOAuthClientRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientID", 22, true),
-                member("ClientSecret", 23, true),
-            ],
+        text(3705, 44),
+        KindEntry::Structure {
+            members: Span::new(101, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 69
+    // 69 "CreateConnectionOAuthRequestParameters"
     shape(
-        "CreateConnectionOAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientParameters", 68, true),
-                member("AuthorizationEndpoint", 157, true),
-                member("HttpMethod", 52, true),
-                member("OAuthHttpParameters", 49, false),
-            ],
+        text(3761, 38),
+        KindEntry::Structure {
+            members: Span::new(103, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 70
+    // 70 "CreateConnectionRequest"
     shape(
-        "CreateConnectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 50, true),
-                member("Description", 46, false),
-                member("AuthorizationType", 42, true),
-                member("AuthParameters", 66, true),
-                member("InvocationConnectivityParameters", 60, false),
-                member("KmsKeyIdentifier", 168, false),
-            ],
+        text(3799, 23),
+        KindEntry::Structure {
+            members: Span::new(107, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 71
+    // 71 "CreateConnectionResponse"
     shape(
-        "CreateConnectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConnectionArn", 40, false),
-                member("ConnectionState", 57, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(3868, 24),
+        KindEntry::Structure {
+            members: Span::new(113, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "CreateEndpointRequest"
     shape(
-        "CreateEndpointRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 126, true),
-                member("Description", 121, false),
-                member("RoutingConfig", 283, true),
-                member("ReplicationConfig", 272, false),
-                member("EventBuses", 123, true),
-                member("RoleArn", 158, false),
-            ],
+        text(3892, 21),
+        KindEntry::Structure {
+            members: Span::new(117, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 73 "CreateEndpointResponse"
     shape(
-        "CreateEndpointResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 126, false),
-                member("Arn", 120, false),
-                member("RoutingConfig", 283, false),
-                member("ReplicationConfig", 272, false),
-                member("EventBuses", 123, false),
-                member("RoleArn", 158, false),
-                member("State", 127, false),
-            ],
+        text(3960, 22),
+        KindEntry::Structure {
+            members: Span::new(123, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 74
+    // 74 "CreateEventBusRequest"
     shape(
-        "CreateEventBusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 136, true),
-                member("EventSourceName", 144, false),
-                member("Description", 134, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("DeadLetterConfig", 82, false),
-                member("LogConfig", 200, false),
-                member("Tags", 318, false),
-            ],
+        text(3982, 21),
+        KindEntry::Structure {
+            members: Span::new(130, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 75
+    // 75 "CreateEventBusResponse"
     shape(
-        "CreateEventBusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventBusArn", 313, false),
-                member("Description", 134, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("DeadLetterConfig", 82, false),
-                member("LogConfig", 200, false),
-            ],
+        text(4047, 22),
+        KindEntry::Structure {
+            members: Span::new(137, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 76
+    // 76 "CreatePartnerEventSourceRequest"
     shape(
-        "CreatePartnerEventSourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, true), member("Account", 1, true)],
+        text(4080, 31),
+        KindEntry::Structure {
+            members: Span::new(142, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 77
+    // 77 "CreatePartnerEventSourceResponse"
     shape(
-        "CreatePartnerEventSourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventSourceArn", 313, false)],
+        text(4118, 32),
+        KindEntry::Structure {
+            members: Span::new(144, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
+    // 78 "CreatedBy"
     shape(
-        "CreatedBy",
-        ShapeKind::String {
+        text(4150, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 79
+    // 79 "Database"
     shape(
-        "Database",
-        ShapeKind::String {
+        text(4159, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 80
+    // 80 "DbUser"
     shape(
-        "DbUser",
-        ShapeKind::String {
+        text(4167, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 81
+    // 81 "DeactivateEventSourceRequest"
     shape(
-        "DeactivateEventSourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, true)],
+        text(4173, 28),
+        KindEntry::Structure {
+            members: Span::new(145, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 82 "DeadLetterConfig"
     shape(
-        "DeadLetterConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 275, false)],
+        text(4018, 16),
+        KindEntry::Structure {
+            members: Span::new(146, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 83 "DeauthorizeConnectionRequest"
     shape(
-        "DeauthorizeConnectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 50, true)],
+        text(4201, 28),
+        KindEntry::Structure {
+            members: Span::new(147, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 84 "DeauthorizeConnectionResponse"
     shape(
-        "DeauthorizeConnectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConnectionArn", 40, false),
-                member("ConnectionState", 57, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-                member("LastAuthorizedTime", 333, false),
-            ],
+        text(4229, 29),
+        KindEntry::Structure {
+            members: Span::new(148, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 85 "DeleteApiDestinationRequest"
     shape(
-        "DeleteApiDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 9, true)],
+        text(4258, 27),
+        KindEntry::Structure {
+            members: Span::new(153, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "DeleteApiDestinationResponse"
     shape(
-        "DeleteApiDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4285, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 87 "DeleteArchiveRequest"
     shape(
-        "DeleteArchiveRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ArchiveName", 16, true)],
+        text(4313, 20),
+        KindEntry::Structure {
+            members: Span::new(154, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "DeleteArchiveResponse"
     shape(
-        "DeleteArchiveResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4333, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 89
+    // 89 "DeleteConnectionRequest"
     shape(
-        "DeleteConnectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 50, true)],
+        text(4354, 23),
+        KindEntry::Structure {
+            members: Span::new(155, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 90
+    // 90 "DeleteConnectionResponse"
     shape(
-        "DeleteConnectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConnectionArn", 40, false),
-                member("ConnectionState", 57, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-                member("LastAuthorizedTime", 333, false),
-            ],
+        text(4377, 24),
+        KindEntry::Structure {
+            members: Span::new(156, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 91
+    // 91 "DeleteEndpointRequest"
     shape(
-        "DeleteEndpointRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 126, true)],
+        text(4401, 21),
+        KindEntry::Structure {
+            members: Span::new(161, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 92 "DeleteEndpointResponse"
     shape(
-        "DeleteEndpointResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4422, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "DeleteEventBusRequest"
     shape(
-        "DeleteEventBusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 136, true)],
+        text(4444, 21),
+        KindEntry::Structure {
+            members: Span::new(162, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "DeletePartnerEventSourceRequest"
     shape(
-        "DeletePartnerEventSourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, true), member("Account", 1, true)],
+        text(4465, 31),
+        KindEntry::Structure {
+            members: Span::new(163, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "DeleteRuleRequest"
     shape(
-        "DeleteRuleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, true),
-                member("EventBusName", 137, false),
-                member("Force", 28, false),
-            ],
+        text(4496, 17),
+        KindEntry::Structure {
+            members: Span::new(165, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "DescribeApiDestinationRequest"
     shape(
-        "DescribeApiDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 9, true)],
+        text(4530, 29),
+        KindEntry::Structure {
+            members: Span::new(168, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "DescribeApiDestinationResponse"
     shape(
-        "DescribeApiDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiDestinationArn", 5, false),
-                member("Name", 9, false),
-                member("Description", 6, false),
-                member("ApiDestinationState", 11, false),
-                member("ConnectionArn", 40, false),
-                member("InvocationEndpoint", 157, false),
-                member("HttpMethod", 7, false),
-                member("InvocationRateLimitPerSecond", 8, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(4559, 30),
+        KindEntry::Structure {
+            members: Span::new(169, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "DescribeArchiveRequest"
     shape(
-        "DescribeArchiveRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ArchiveName", 16, true)],
+        text(4589, 22),
+        KindEntry::Structure {
+            members: Span::new(179, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "DescribeArchiveResponse"
     shape(
-        "DescribeArchiveResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ArchiveArn", 14, false),
-                member("ArchiveName", 16, false),
-                member("EventSourceArn", 133, false),
-                member("Description", 15, false),
-                member("EventPattern", 139, false),
-                member("State", 18, false),
-                member("StateReason", 19, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("RetentionDays", 279, false),
-                member("SizeBytes", 201, false),
-                member("EventCount", 201, false),
-                member("CreationTime", 333, false),
-            ],
+        text(4611, 23),
+        KindEntry::Structure {
+            members: Span::new(180, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "DescribeConnectionConnectivityParameters"
     shape(
-        "DescribeConnectionConnectivityParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceParameters", 102, true)],
+        text(4634, 40),
+        KindEntry::Structure {
+            members: Span::new(192, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "DescribeConnectionRequest"
     shape(
-        "DescribeConnectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 50, true)],
+        text(4674, 25),
+        KindEntry::Structure {
+            members: Span::new(193, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "DescribeConnectionResourceParameters"
     shape(
-        "DescribeConnectionResourceParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceConfigurationArn", 277, true),
-                member("ResourceAssociationArn", 276, true),
-            ],
+        text(4699, 36),
+        KindEntry::Structure {
+            members: Span::new(194, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "DescribeConnectionResponse"
     shape(
-        "DescribeConnectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConnectionArn", 40, false),
-                member("Name", 50, false),
-                member("Description", 46, false),
-                member("InvocationConnectivityParameters", 100, false),
-                member("ConnectionState", 57, false),
-                member("StateReason", 58, false),
-                member("AuthorizationType", 42, false),
-                member("SecretArn", 304, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("AuthParameters", 41, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-                member("LastAuthorizedTime", 333, false),
-            ],
+        text(4757, 26),
+        KindEntry::Structure {
+            members: Span::new(196, 13),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "DescribeEndpointRequest"
     shape(
-        "DescribeEndpointRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 126, true), member("HomeRegion", 155, false)],
+        text(4792, 23),
+        KindEntry::Structure {
+            members: Span::new(209, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "DescribeEndpointResponse"
     shape(
-        "DescribeEndpointResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 126, false),
-                member("Description", 121, false),
-                member("Arn", 120, false),
-                member("RoutingConfig", 283, false),
-                member("ReplicationConfig", 272, false),
-                member("EventBuses", 123, false),
-                member("RoleArn", 158, false),
-                member("EndpointId", 124, false),
-                member("EndpointUrl", 129, false),
-                member("State", 127, false),
-                member("StateReason", 128, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(4825, 24),
+        KindEntry::Structure {
+            members: Span::new(211, 13),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 106
+    // 106 "DescribeEventBusRequest"
     shape(
-        "DescribeEventBusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 137, false)],
+        text(4870, 23),
+        KindEntry::Structure {
+            members: Span::new(224, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 107
+    // 107 "DescribeEventBusResponse"
     shape(
-        "DescribeEventBusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 313, false),
-                member("Arn", 313, false),
-                member("Description", 134, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("DeadLetterConfig", 82, false),
-                member("Policy", 313, false),
-                member("LogConfig", 200, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(4893, 24),
+        KindEntry::Structure {
+            members: Span::new(225, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 108
+    // 108 "DescribeEventSourceRequest"
     shape(
-        "DescribeEventSourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, true)],
+        text(4923, 26),
+        KindEntry::Structure {
+            members: Span::new(234, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 109
+    // 109 "DescribeEventSourceResponse"
     shape(
-        "DescribeEventSourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 313, false),
-                member("CreatedBy", 313, false),
-                member("CreationTime", 333, false),
-                member("ExpirationTime", 333, false),
-                member("Name", 313, false),
-                member("State", 146, false),
-            ],
+        text(4949, 27),
+        KindEntry::Structure {
+            members: Span::new(235, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 110
+    // 110 "DescribePartnerEventSourceRequest"
     shape(
-        "DescribePartnerEventSourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, true)],
+        text(4990, 33),
+        KindEntry::Structure {
+            members: Span::new(241, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "DescribePartnerEventSourceResponse"
     shape(
-        "DescribePartnerEventSourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 313, false), member("Name", 313, false)],
+        text(5023, 34),
+        KindEntry::Structure {
+            members: Span::new(242, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 112
+    // 112 "DescribeReplayRequest"
     shape(
-        "DescribeReplayRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ReplayName", 269, true)],
+        text(5057, 21),
+        KindEntry::Structure {
+            members: Span::new(244, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 113
+    // 113 "DescribeReplayResponse"
     shape(
-        "DescribeReplayResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReplayName", 269, false),
-                member("ReplayArn", 264, false),
-                member("Description", 265, false),
-                member("State", 270, false),
-                member("StateReason", 271, false),
-                member("EventSourceArn", 14, false),
-                member("Destination", 266, false),
-                member("EventStartTime", 333, false),
-                member("EventEndTime", 333, false),
-                member("EventLastReplayedTime", 333, false),
-                member("ReplayStartTime", 333, false),
-                member("ReplayEndTime", 333, false),
-            ],
+        text(5078, 22),
+        KindEntry::Structure {
+            members: Span::new(245, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 114
+    // 114 "DescribeRuleRequest"
     shape(
-        "DescribeRuleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, true),
-                member("EventBusName", 137, false),
-            ],
+        text(5186, 19),
+        KindEntry::Structure {
+            members: Span::new(257, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 115
+    // 115 "DescribeRuleResponse"
     shape(
-        "DescribeRuleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, false),
-                member("Arn", 285, false),
-                member("EventPattern", 139, false),
-                member("ScheduleExpression", 302, false),
-                member("State", 290, false),
-                member("Description", 286, false),
-                member("RoleArn", 281, false),
-                member("ManagedBy", 202, false),
-                member("EventBusName", 136, false),
-                member("CreatedBy", 78, false),
-            ],
+        text(5205, 20),
+        KindEntry::Structure {
+            members: Span::new(259, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 116
+    // 116 "DisableRuleRequest"
     shape(
-        "DisableRuleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, true),
-                member("EventBusName", 137, false),
-            ],
+        text(5252, 18),
+        KindEntry::Structure {
+            members: Span::new(269, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 117
+    // 117 "EcsParameters"
     shape(
-        "EcsParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TaskDefinitionArn", 20, true),
-                member("TaskCount", 173, false),
-                member("LaunchType", 169, false),
-                member("NetworkConfiguration", 207, false),
-                member("PlatformVersion", 313, false),
-                member("Group", 313, false),
-                member("CapacityProviderStrategy", 32, false),
-                member("EnableECSManagedTags", 28, false),
-                member("EnableExecuteCommand", 28, false),
-                member("PlacementConstraints", 223, false),
-                member("PlacementStrategy", 224, false),
-                member("PropagateTags", 231, false),
-                member("ReferenceId", 257, false),
-                member("Tags", 318, false),
-            ],
+        text(5270, 13),
+        KindEntry::Structure {
+            members: Span::new(271, 14),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 118
+    // 118 "EnableRuleRequest"
     shape(
-        "EnableRuleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, true),
-                member("EventBusName", 137, false),
-            ],
+        text(5460, 17),
+        KindEntry::Structure {
+            members: Span::new(285, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 119
+    // 119 "Endpoint"
     shape(
-        "Endpoint",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 126, false),
-                member("Description", 121, false),
-                member("Arn", 120, false),
-                member("RoutingConfig", 283, false),
-                member("ReplicationConfig", 272, false),
-                member("EventBuses", 123, false),
-                member("RoleArn", 158, false),
-                member("EndpointId", 124, false),
-                member("EndpointUrl", 129, false),
-                member("State", 127, false),
-                member("StateReason", 128, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(5477, 8),
+        KindEntry::Structure {
+            members: Span::new(287, 13),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 120
+    // 120 "EndpointArn"
     shape(
-        "EndpointArn",
-        ShapeKind::String {
+        text(5485, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:endpoint\\/[/\\.\\-_A-Za-z0-9]+$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(5496, 84)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 121
+    // 121 "EndpointDescription"
     shape(
-        "EndpointDescription",
-        ShapeKind::String {
+        text(5580, 19),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 122
+    // 122 "EndpointEventBus"
     shape(
-        "EndpointEventBus",
-        ShapeKind::Structure(Structure {
-            members: &[member("EventBusArn", 209, true)],
+        text(5599, 16),
+        KindEntry::Structure {
+            members: Span::new(300, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 123
+    // 123 "EndpointEventBusList"
     shape(
-        "EndpointEventBusList",
-        ShapeKind::List {
+        text(5615, 20),
+        KindEntry::List {
             member: 122,
             member_name: None,
             length: Range {
@@ -2306,1105 +1941,999 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 124
+    // 124 "EndpointId"
     shape(
-        "EndpointId",
-        ShapeKind::String {
+        text(4849, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
-            pattern: Some("^[A-Za-z0-9\\-]+[\\.][A-Za-z0-9\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(5635, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 125
+    // 125 "EndpointList"
     shape(
-        "EndpointList",
-        ShapeKind::List {
+        text(5669, 12),
+        KindEntry::List {
             member: 119,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 126
+    // 126 "EndpointName"
     shape(
-        "EndpointName",
-        ShapeKind::String {
+        text(5681, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 127
+    // 127 "EndpointState"
     shape(
-        "EndpointState",
-        ShapeKind::String {
+        text(5693, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ACTIVE",
-                "CREATING",
-                "UPDATING",
-                "DELETING",
-                "CREATE_FAILED",
-                "UPDATE_FAILED",
-                "DELETE_FAILED",
-            ],
+            enum_values: Span::new(32, 7),
         },
     ),
-    // 128
+    // 128 "EndpointStateReason"
     shape(
-        "EndpointStateReason",
-        ShapeKind::String {
+        text(5719, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 129
+    // 129 "EndpointUrl"
     shape(
-        "EndpointUrl",
-        ShapeKind::String {
+        text(4859, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^(https://)?[\\.\\-a-z0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(5738, 26)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 130
+    // 130 "ErrorCode"
     shape(
-        "ErrorCode",
-        ShapeKind::String {
+        text(5764, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 131
+    // 131 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(5773, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 132
+    // 132 "EventBus"
     shape(
-        "EventBus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 313, false),
-                member("Arn", 313, false),
-                member("Description", 134, false),
-                member("Policy", 313, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(5785, 8),
+        KindEntry::Structure {
+            members: Span::new(301, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 133 "EventBusArn"
     shape(
-        "EventBusArn",
-        ShapeKind::String {
+        text(4069, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some("^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:.+\\/.+$"),
-            enum_values: &[],
+            pattern: Some(text(1560, 62)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 134
+    // 134 "EventBusDescription"
     shape(
-        "EventBusDescription",
-        ShapeKind::String {
+        text(5793, 19),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 135
+    // 135 "EventBusList"
     shape(
-        "EventBusList",
-        ShapeKind::List {
+        text(5812, 12),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 136
+    // 136 "EventBusName"
     shape(
-        "EventBusName",
-        ShapeKind::String {
+        text(4513, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[/\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(5824, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 137
+    // 137 "EventBusNameOrArn"
     shape(
-        "EventBusNameOrArn",
-        ShapeKind::String {
+        text(5842, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+",
-            ),
-            enum_values: &[],
+            pattern: Some(text(5859, 84)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 138
+    // 138 "EventId"
     shape(
-        "EventId",
-        ShapeKind::String {
+        text(5943, 7),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 139
+    // 139 "EventPattern"
     shape(
-        "EventPattern",
-        ShapeKind::String {
+        text(3515, 12),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(4096),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 140
+    // 140 "EventResource"
     shape(
-        "EventResource",
-        ShapeKind::String {
+        text(5950, 13),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 141
+    // 141 "EventResourceList"
     shape(
-        "EventResourceList",
-        ShapeKind::List {
+        text(5963, 17),
+        KindEntry::List {
             member: 140,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 142
+    // 142 "EventSource"
     shape(
-        "EventSource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 313, false),
-                member("CreatedBy", 313, false),
-                member("CreationTime", 333, false),
-                member("ExpirationTime", 333, false),
-                member("Name", 313, false),
-                member("State", 146, false),
-            ],
+        text(5980, 11),
+        KindEntry::Structure {
+            members: Span::new(307, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 143 "EventSourceList"
     shape(
-        "EventSourceList",
-        ShapeKind::List {
+        text(5991, 15),
+        KindEntry::List {
             member: 142,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 144
+    // 144 "EventSourceName"
     shape(
-        "EventSourceName",
-        ShapeKind::String {
+        text(4003, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("aws\\.partner(/[\\.\\-_A-Za-z0-9]+){2,}"),
-            enum_values: &[],
+            pattern: Some(text(6006, 36)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 145
+    // 145 "EventSourceNamePrefix"
     shape(
-        "EventSourceNamePrefix",
-        ShapeKind::String {
+        text(6042, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[/\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(5824, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 146
+    // 146 "EventSourceState"
     shape(
-        "EventSourceState",
-        ShapeKind::String {
+        text(6063, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PENDING", "ACTIVE", "DELETED"],
+            enum_values: Span::new(39, 3),
         },
     ),
-    // 147
-    shape("EventTime", ShapeKind::Timestamp { format: None }),
-    // 148
+    // 147 "EventTime"
+    shape(text(6093, 9), KindEntry::Timestamp { format: None }),
+    // 148 "FailoverConfig"
     shape(
-        "FailoverConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("Primary", 229, true), member("Secondary", 303, true)],
+        text(6102, 14),
+        KindEntry::Structure {
+            members: Span::new(313, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
-    Shape {
-        name: "GraphQLOperation",
+    // 149 "GraphQLOperation"
+    ShapeEntry {
+        name: text(1454, 16),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1048576),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 150
+    // 150 "HeaderKey"
     shape(
-        "HeaderKey",
-        ShapeKind::String {
+        text(6132, 9),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$"),
-            enum_values: &[],
+            pattern: Some(text(6141, 29)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 151
+    // 151 "HeaderParametersMap"
     shape(
-        "HeaderParametersMap",
-        ShapeKind::Map {
+        text(6170, 19),
+        KindEntry::Map {
             key: 150,
             value: 152,
             length: Range::ANY,
         },
     ),
-    // 152
+    // 152 "HeaderValue"
     shape(
-        "HeaderValue",
-        ShapeKind::String {
+        text(6189, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$"),
-            enum_values: &[],
+            pattern: Some(text(6200, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 153
-    Shape {
-        name: "HeaderValueSensitive",
+    // 153 "HeaderValueSensitive"
+    ShapeEntry {
+        name: text(6247, 20),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$"),
-            enum_values: &[],
+            pattern: Some(text(6200, 47)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 154
+    // 154 "HealthCheck"
     shape(
-        "HealthCheck",
-        ShapeKind::String {
+        text(6267, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some("^arn:aws([a-z]|\\-)*:route53:::healthcheck/[\\-a-z0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(6278, 54)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 155
+    // 155 "HomeRegion"
     shape(
-        "HomeRegion",
-        ShapeKind::String {
+        text(4815, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(9),
                 max: Some(20),
             },
-            pattern: Some("^[\\-a-z0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(6332, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 156
+    // 156 "HttpParameters"
     shape(
-        "HttpParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathParameterValues", 219, false),
-                member("HeaderParameters", 151, false),
-                member("QueryStringParameters", 252, false),
-            ],
+        text(6345, 14),
+        KindEntry::Structure {
+            members: Span::new(315, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 157
+    // 157 "HttpsEndpoint"
     shape(
-        "HttpsEndpoint",
-        ShapeKind::String {
+        text(6378, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some(
-                "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(6391, 70)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 158
+    // 158 "IamRoleArn"
     shape(
-        "IamRoleArn",
-        ShapeKind::String {
+        text(6461, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^arn:aws[a-z-]*:iam::\\d{12}:role\\/[\\w+=,.@/-]+$"),
-            enum_values: &[],
+            pattern: Some(text(6471, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 159
+    // 159 "IllegalStatusException"
     shape(
-        "IllegalStatusException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6518, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ILLEGAL_STATUS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6518, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 160
+    // 160 "IncludeDetail"
     shape(
-        "IncludeDetail",
-        ShapeKind::String {
+        text(6540, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["NONE", "FULL"],
+            enum_values: Span::new(42, 2),
         },
     ),
-    // 161
+    // 161 "InputTransformer"
     shape(
-        "InputTransformer",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InputPathsMap", 336, false),
-                member("InputTemplate", 335, true),
-            ],
+        text(6561, 16),
+        KindEntry::Structure {
+            members: Span::new(318, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 162
+    // 162 "InputTransformerPathKey"
     shape(
-        "InputTransformerPathKey",
-        ShapeKind::String {
+        text(6603, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[A-Za-z0-9\\_\\-]+"),
-            enum_values: &[],
+            pattern: Some(text(6626, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 163
-    shape("Integer", ShapeKind::Integer(Range::ANY)),
-    // 164
+    // 163 "Integer"
+    shape(text(6642, 7), KindEntry::Integer(Range::ANY)),
+    // 164 "InternalException"
     shape(
-        "InternalException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6649, 17),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INTERNAL_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6649, 17),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 165
+    // 165 "InvalidEventPatternException"
     shape(
-        "InvalidEventPatternException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6666, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INVALID_EVENT_PATTERN_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6666, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 166
+    // 166 "InvalidStateException"
     shape(
-        "InvalidStateException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6694, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INVALID_STATE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6694, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 167
+    // 167 "KinesisParameters"
     shape(
-        "KinesisParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("PartitionKeyPath", 329, true)],
+        text(6715, 17),
+        KindEntry::Structure {
+            members: Span::new(320, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 168 "KmsKeyIdentifier"
     shape(
-        "KmsKeyIdentifier",
-        ShapeKind::String {
+        text(3527, 16),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(2048),
             },
-            pattern: Some("^[a-zA-Z0-9_\\-/:]*$"),
-            enum_values: &[],
+            pattern: Some(text(6748, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 169
+    // 169 "LaunchType"
     shape(
-        "LaunchType",
-        ShapeKind::String {
+        text(5309, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EC2", "FARGATE", "EXTERNAL"],
+            enum_values: Span::new(44, 3),
         },
     ),
-    // 170
+    // 170 "Level"
     shape(
-        "Level",
-        ShapeKind::String {
+        text(6785, 5),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["OFF", "ERROR", "INFO", "TRACE"],
+            enum_values: Span::new(47, 4),
         },
     ),
-    // 171
+    // 171 "LimitExceededException"
     shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6807, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6807, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 172
+    // 172 "LimitMax100"
     shape(
-        "LimitMax100",
-        ShapeKind::Integer(Range {
+        text(6829, 11),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 173
+    // 173 "LimitMin1"
     shape(
-        "LimitMin1",
-        ShapeKind::Integer(Range {
+        text(6840, 9),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 174
+    // 174 "ListApiDestinationsRequest"
     shape(
-        "ListApiDestinationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 9, false),
-                member("ConnectionArn", 40, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(6849, 26),
+        KindEntry::Structure {
+            members: Span::new(321, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 175
+    // 175 "ListApiDestinationsResponse"
     shape(
-        "ListApiDestinationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiDestinations", 10, false),
-                member("NextToken", 208, false),
-            ],
+        text(6899, 27),
+        KindEntry::Structure {
+            members: Span::new(325, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 176
+    // 176 "ListArchivesRequest"
     shape(
-        "ListArchivesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 16, false),
-                member("EventSourceArn", 133, false),
-                member("State", 18, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(6941, 19),
+        KindEntry::Structure {
+            members: Span::new(327, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 177
+    // 177 "ListArchivesResponse"
     shape(
-        "ListArchivesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Archives", 17, false),
-                member("NextToken", 208, false),
-            ],
+        text(6960, 20),
+        KindEntry::Structure {
+            members: Span::new(332, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 178
+    // 178 "ListConnectionsRequest"
     shape(
-        "ListConnectionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 50, false),
-                member("ConnectionState", 57, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(6988, 22),
+        KindEntry::Structure {
+            members: Span::new(334, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 179
+    // 179 "ListConnectionsResponse"
     shape(
-        "ListConnectionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Connections", 56, false),
-                member("NextToken", 208, false),
-            ],
+        text(7010, 23),
+        KindEntry::Structure {
+            members: Span::new(338, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 180
+    // 180 "ListEndpointsRequest"
     shape(
-        "ListEndpointsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 126, false),
-                member("HomeRegion", 155, false),
-                member("NextToken", 208, false),
-                member("MaxResults", 172, false),
-            ],
+        text(7044, 20),
+        KindEntry::Structure {
+            members: Span::new(340, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 181
+    // 181 "ListEndpointsResponse"
     shape(
-        "ListEndpointsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Endpoints", 125, false),
-                member("NextToken", 208, false),
-            ],
+        text(7074, 21),
+        KindEntry::Structure {
+            members: Span::new(344, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 182
+    // 182 "ListEventBusesRequest"
     shape(
-        "ListEventBusesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 136, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7104, 21),
+        KindEntry::Structure {
+            members: Span::new(346, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 183
+    // 183 "ListEventBusesResponse"
     shape(
-        "ListEventBusesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventBuses", 135, false),
-                member("NextToken", 208, false),
-            ],
+        text(7125, 22),
+        KindEntry::Structure {
+            members: Span::new(349, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 184
+    // 184 "ListEventSourcesRequest"
     shape(
-        "ListEventSourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 145, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7147, 23),
+        KindEntry::Structure {
+            members: Span::new(351, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 185
+    // 185 "ListEventSourcesResponse"
     shape(
-        "ListEventSourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventSources", 143, false),
-                member("NextToken", 208, false),
-            ],
+        text(7170, 24),
+        KindEntry::Structure {
+            members: Span::new(354, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 186
+    // 186 "ListPartnerEventSourceAccountsRequest"
     shape(
-        "ListPartnerEventSourceAccountsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventSourceName", 144, true),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7206, 37),
+        KindEntry::Structure {
+            members: Span::new(356, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 187
+    // 187 "ListPartnerEventSourceAccountsResponse"
     shape(
-        "ListPartnerEventSourceAccountsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PartnerEventSourceAccounts", 215, false),
-                member("NextToken", 208, false),
-            ],
+        text(7243, 38),
+        KindEntry::Structure {
+            members: Span::new(359, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 188
+    // 188 "ListPartnerEventSourcesRequest"
     shape(
-        "ListPartnerEventSourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 217, true),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7307, 30),
+        KindEntry::Structure {
+            members: Span::new(361, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 189
+    // 189 "ListPartnerEventSourcesResponse"
     shape(
-        "ListPartnerEventSourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PartnerEventSources", 216, false),
-                member("NextToken", 208, false),
-            ],
+        text(7337, 31),
+        KindEntry::Structure {
+            members: Span::new(364, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 190
+    // 190 "ListReplaysRequest"
     shape(
-        "ListReplaysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 269, false),
-                member("State", 270, false),
-                member("EventSourceArn", 14, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7387, 18),
+        KindEntry::Structure {
+            members: Span::new(366, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 191
+    // 191 "ListReplaysResponse"
     shape(
-        "ListReplaysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Replays", 268, false),
-                member("NextToken", 208, false),
-            ],
+        text(7405, 19),
+        KindEntry::Structure {
+            members: Span::new(371, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 192
+    // 192 "ListRuleNamesByTargetRequest"
     shape(
-        "ListRuleNamesByTargetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TargetArn", 323, true),
-                member("EventBusName", 137, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7431, 28),
+        KindEntry::Structure {
+            members: Span::new(373, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 193
+    // 193 "ListRuleNamesByTargetResponse"
     shape(
-        "ListRuleNamesByTargetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleNames", 288, false),
-                member("NextToken", 208, false),
-            ],
+        text(7468, 29),
+        KindEntry::Structure {
+            members: Span::new(377, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 194
+    // 194 "ListRulesRequest"
     shape(
-        "ListRulesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NamePrefix", 287, false),
-                member("EventBusName", 137, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7506, 16),
+        KindEntry::Structure {
+            members: Span::new(379, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 195
+    // 195 "ListRulesResponse"
     shape(
-        "ListRulesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Rules", 289, false), member("NextToken", 208, false)],
+        text(7522, 17),
+        KindEntry::Structure {
+            members: Span::new(383, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 196
+    // 196 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 20, true)],
+        text(7544, 26),
+        KindEntry::Structure {
+            members: Span::new(385, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 197
+    // 197 "ListTagsForResourceResponse"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Tags", 318, false)],
+        text(7581, 27),
+        KindEntry::Structure {
+            members: Span::new(386, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 198
+    // 198 "ListTargetsByRuleRequest"
     shape(
-        "ListTargetsByRuleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Rule", 287, true),
-                member("EventBusName", 137, false),
-                member("NextToken", 208, false),
-                member("Limit", 172, false),
-            ],
+        text(7608, 24),
+        KindEntry::Structure {
+            members: Span::new(387, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 199
+    // 199 "ListTargetsByRuleResponse"
     shape(
-        "ListTargetsByRuleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Targets", 328, false),
-                member("NextToken", 208, false),
-            ],
+        text(7636, 25),
+        KindEntry::Structure {
+            members: Span::new(391, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 200
+    // 200 "LogConfig"
     shape(
-        "LogConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IncludeDetail", 160, false),
-                member("Level", 170, false),
-            ],
+        text(4034, 9),
+        KindEntry::Structure {
+            members: Span::new(393, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 201
-    shape("Long", ShapeKind::Long(Range::ANY)),
-    // 202
+    // 201 "Long"
+    shape(text(7668, 4), KindEntry::Long(Range::ANY)),
+    // 202 "ManagedBy"
     shape(
-        "ManagedBy",
-        ShapeKind::String {
+        text(5243, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 203
+    // 203 "ManagedRuleException"
     shape(
-        "ManagedRuleException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(7672, 20),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::MANAGED_RULE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7672, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 204
+    // 204 "MaximumEventAgeInSeconds"
     shape(
-        "MaximumEventAgeInSeconds",
-        ShapeKind::Integer(Range {
+        text(7692, 24),
+        KindEntry::Integer(Range {
             min: Some(60),
             max: Some(86400),
         }),
     ),
-    // 205
+    // 205 "MaximumRetryAttempts"
     shape(
-        "MaximumRetryAttempts",
-        ShapeKind::Integer(Range {
+        text(7716, 20),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(185),
         }),
     ),
-    // 206
+    // 206 "MessageGroupId"
     shape(
-        "MessageGroupId",
-        ShapeKind::String {
+        text(7736, 14),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(100),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 207
+    // 207 "NetworkConfiguration"
     shape(
-        "NetworkConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[member("awsvpcConfiguration", 24, false)],
+        text(5319, 20),
+        KindEntry::Structure {
+            members: Span::new(395, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 208
+    // 208 "NextToken"
     shape(
-        "NextToken",
-        ShapeKind::String {
+        text(6885, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 209
+    // 209 "NonPartnerEventBusArn"
     shape(
-        "NonPartnerEventBusArn",
-        ShapeKind::String {
+        text(7769, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("^arn:aws[a-z-]*:events:[a-z]+-[a-z-]+-\\d+:\\d{12}:event-bus/[\\w.-]+$"),
-            enum_values: &[],
+            pattern: Some(text(7790, 67)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 210
+    // 210 "NonPartnerEventBusName"
     shape(
-        "NonPartnerEventBusName",
-        ShapeKind::String {
+        text(7857, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 211
+    // 211 "NonPartnerEventBusNameOrArn"
     shape(
-        "NonPartnerEventBusNameOrArn",
-        ShapeKind::String {
+        text(7879, 27),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[\\.\\-_A-Za-z0-9]+",
-            ),
-            enum_values: &[],
+            pattern: Some(text(7906, 83)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 212
+    // 212 "OperationDisabledException"
     shape(
-        "OperationDisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(7989, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::OPERATION_DISABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7989, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 213
+    // 213 "PartnerEventSource"
     shape(
-        "PartnerEventSource",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 313, false), member("Name", 313, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 214
-    shape(
-        "PartnerEventSourceAccount",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Account", 1, false),
-                member("CreationTime", 333, false),
-                member("ExpirationTime", 333, false),
-                member("State", 146, false),
-            ],
+        text(8015, 18),
+        KindEntry::Structure {
+            members: Span::new(396, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 215
+    // 214 "PartnerEventSourceAccount"
     shape(
-        "PartnerEventSourceAccountList",
-        ShapeKind::List {
+        text(8033, 25),
+        KindEntry::Structure {
+            members: Span::new(398, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 215 "PartnerEventSourceAccountList"
+    shape(
+        text(8058, 29),
+        KindEntry::List {
             member: 214,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 216
+    // 216 "PartnerEventSourceList"
     shape(
-        "PartnerEventSourceList",
-        ShapeKind::List {
+        text(8087, 22),
+        KindEntry::List {
             member: 213,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 217
+    // 217 "PartnerEventSourceNamePrefix"
     shape(
-        "PartnerEventSourceNamePrefix",
-        ShapeKind::String {
+        text(8109, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("aws\\.partner/[\\.\\-_A-Za-z0-9]+/[/\\.\\-_A-Za-z0-9]*"),
-            enum_values: &[],
+            pattern: Some(text(8137, 49)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 218
+    // 218 "PathParameter"
     shape(
-        "PathParameter",
-        ShapeKind::String {
+        text(8186, 13),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("^(?!\\s*$).+"),
-            enum_values: &[],
+            pattern: Some(text(8199, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 219
+    // 219 "PathParameterList"
     shape(
-        "PathParameterList",
-        ShapeKind::List {
+        text(8210, 17),
+        KindEntry::List {
             member: 218,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 220
+    // 220 "PlacementConstraint"
     shape(
-        "PlacementConstraint",
-        ShapeKind::Structure(Structure {
-            members: &[member("type", 222, false), member("expression", 221, false)],
+        text(8227, 19),
+        KindEntry::Structure {
+            members: Span::new(402, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 221
+    // 221 "PlacementConstraintExpression"
     shape(
-        "PlacementConstraintExpression",
-        ShapeKind::String {
+        text(8260, 29),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(2000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 222
+    // 222 "PlacementConstraintType"
     shape(
-        "PlacementConstraintType",
-        ShapeKind::String {
+        text(8289, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["distinctInstance", "memberOf"],
+            enum_values: Span::new(51, 2),
         },
     ),
-    // 223
+    // 223 "PlacementConstraints"
     shape(
-        "PlacementConstraints",
-        ShapeKind::List {
+        text(5399, 20),
+        KindEntry::List {
             member: 220,
             member_name: None,
             length: Range {
@@ -3413,10 +2942,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 224
+    // 224 "PlacementStrategies"
     shape(
-        "PlacementStrategies",
-        ShapeKind::List {
+        text(8336, 19),
+        KindEntry::List {
             member: 225,
             member_name: None,
             length: Range {
@@ -3425,108 +2954,101 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 225
+    // 225 "PlacementStrategy"
     shape(
-        "PlacementStrategy",
-        ShapeKind::Structure(Structure {
-            members: &[member("type", 227, false), member("field", 226, false)],
+        text(5419, 17),
+        KindEntry::Structure {
+            members: Span::new(404, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 226
+    // 226 "PlacementStrategyField"
     shape(
-        "PlacementStrategyField",
-        ShapeKind::String {
+        text(8360, 22),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 227
+    // 227 "PlacementStrategyType"
     shape(
-        "PlacementStrategyType",
-        ShapeKind::String {
+        text(8382, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["random", "spread", "binpack"],
+            enum_values: Span::new(53, 3),
         },
     ),
-    // 228
+    // 228 "PolicyLengthExceededException"
     shape(
-        "PolicyLengthExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8422, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::POLICY_LENGTH_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8422, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 229
+    // 229 "Primary"
     shape(
-        "Primary",
-        ShapeKind::Structure(Structure {
-            members: &[member("HealthCheck", 154, true)],
+        text(6116, 7),
+        KindEntry::Structure {
+            members: Span::new(406, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 230
+    // 230 "Principal"
     shape(
-        "Principal",
-        ShapeKind::String {
+        text(8451, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(12),
             },
-            pattern: Some("(\\d{12}|\\*)"),
-            enum_values: &[],
+            pattern: Some(text(8460, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 231
+    // 231 "PropagateTags"
     shape(
-        "PropagateTags",
-        ShapeKind::String {
+        text(5436, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["TASK_DEFINITION"],
+            enum_values: Span::new(56, 1),
         },
     ),
-    // 232
+    // 232 "PutEventsRequest"
     shape(
-        "PutEventsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Entries", 234, true),
-                member("EndpointId", 124, false),
-            ],
+        text(8486, 16),
+        KindEntry::Structure {
+            members: Span::new(407, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 233 "PutEventsRequestEntry"
     shape(
-        "PutEventsRequestEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Time", 147, false),
-                member("Source", 313, false),
-                member("Resources", 141, false),
-                member("DetailType", 313, false),
-                member("Detail", 313, false),
-                member("EventBusName", 211, false),
-                member("TraceHeader", 334, false),
-            ],
+        text(8509, 21),
+        KindEntry::Structure {
+            members: Span::new(409, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
+    // 234 "PutEventsRequestEntryList"
     shape(
-        "PutEventsRequestEntryList",
-        ShapeKind::List {
+        text(8576, 25),
+        KindEntry::List {
             member: 233,
             member_name: None,
             length: Range {
@@ -3535,68 +3057,55 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 235
+    // 235 "PutEventsResponse"
     shape(
-        "PutEventsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FailedEntryCount", 163, false),
-                member("Entries", 237, false),
-            ],
+        text(8601, 17),
+        KindEntry::Structure {
+            members: Span::new(416, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 236
+    // 236 "PutEventsResultEntry"
     shape(
-        "PutEventsResultEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventId", 138, false),
-                member("ErrorCode", 130, false),
-                member("ErrorMessage", 131, false),
-            ],
+        text(8634, 20),
+        KindEntry::Structure {
+            members: Span::new(418, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 237
+    // 237 "PutEventsResultEntryList"
     shape(
-        "PutEventsResultEntryList",
-        ShapeKind::List {
+        text(8654, 24),
+        KindEntry::List {
             member: 236,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 238
+    // 238 "PutPartnerEventsRequest"
     shape(
-        "PutPartnerEventsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Entries", 240, true)],
+        text(8678, 23),
+        KindEntry::Structure {
+            members: Span::new(421, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 239
+    // 239 "PutPartnerEventsRequestEntry"
     shape(
-        "PutPartnerEventsRequestEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Time", 147, false),
-                member("Source", 144, false),
-                member("Resources", 141, false),
-                member("DetailType", 313, false),
-                member("Detail", 313, false),
-            ],
+        text(8701, 28),
+        KindEntry::Structure {
+            members: Span::new(422, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 240
+    // 240 "PutPartnerEventsRequestEntryList"
     shape(
-        "PutPartnerEventsRequestEntryList",
-        ShapeKind::List {
+        text(8729, 32),
+        KindEntry::List {
             member: 239,
             member_name: None,
             length: Range {
@@ -3605,653 +3114,561 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 241
+    // 241 "PutPartnerEventsResponse"
     shape(
-        "PutPartnerEventsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FailedEntryCount", 163, false),
-                member("Entries", 243, false),
-            ],
+        text(8761, 24),
+        KindEntry::Structure {
+            members: Span::new(427, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 242
+    // 242 "PutPartnerEventsResultEntry"
     shape(
-        "PutPartnerEventsResultEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventId", 138, false),
-                member("ErrorCode", 130, false),
-                member("ErrorMessage", 131, false),
-            ],
+        text(8785, 27),
+        KindEntry::Structure {
+            members: Span::new(429, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 243
+    // 243 "PutPartnerEventsResultEntryList"
     shape(
-        "PutPartnerEventsResultEntryList",
-        ShapeKind::List {
+        text(8812, 31),
+        KindEntry::List {
             member: 242,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 244
+    // 244 "PutPermissionRequest"
     shape(
-        "PutPermissionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventBusName", 210, false),
-                member("Action", 2, false),
-                member("Principal", 230, false),
-                member("StatementId", 311, false),
-                member("Condition", 37, false),
-                member("Policy", 313, false),
-            ],
+        text(8843, 20),
+        KindEntry::Structure {
+            members: Span::new(432, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 245
+    // 245 "PutRuleRequest"
     shape(
-        "PutRuleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, true),
-                member("ScheduleExpression", 302, false),
-                member("EventPattern", 139, false),
-                member("State", 290, false),
-                member("Description", 286, false),
-                member("RoleArn", 281, false),
-                member("Tags", 318, false),
-                member("EventBusName", 137, false),
-            ],
+        text(8874, 14),
+        KindEntry::Structure {
+            members: Span::new(438, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 246
+    // 246 "PutRuleResponse"
     shape(
-        "PutRuleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("RuleArn", 285, false)],
+        text(8888, 15),
+        KindEntry::Structure {
+            members: Span::new(446, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 247
+    // 247 "PutTargetsRequest"
     shape(
-        "PutTargetsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Rule", 287, true),
-                member("EventBusName", 137, false),
-                member("Targets", 328, true),
-            ],
+        text(8910, 17),
+        KindEntry::Structure {
+            members: Span::new(447, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 248
+    // 248 "PutTargetsResponse"
     shape(
-        "PutTargetsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FailedEntryCount", 163, false),
-                member("FailedEntries", 250, false),
-            ],
+        text(8927, 18),
+        KindEntry::Structure {
+            members: Span::new(450, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 249
+    // 249 "PutTargetsResultEntry"
     shape(
-        "PutTargetsResultEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TargetId", 324, false),
-                member("ErrorCode", 130, false),
-                member("ErrorMessage", 131, false),
-            ],
+        text(8958, 21),
+        KindEntry::Structure {
+            members: Span::new(452, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 250
+    // 250 "PutTargetsResultEntryList"
     shape(
-        "PutTargetsResultEntryList",
-        ShapeKind::List {
+        text(8987, 25),
+        KindEntry::List {
             member: 249,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 251
+    // 251 "QueryStringKey"
     shape(
-        "QueryStringKey",
-        ShapeKind::String {
+        text(9012, 14),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("[^\\x00-\\x1F\\x7F]+"),
-            enum_values: &[],
+            pattern: Some(text(9026, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 252
+    // 252 "QueryStringParametersMap"
     shape(
-        "QueryStringParametersMap",
-        ShapeKind::Map {
+        text(9043, 24),
+        KindEntry::Map {
             key: 251,
             value: 253,
             length: Range::ANY,
         },
     ),
-    // 253
+    // 253 "QueryStringValue"
     shape(
-        "QueryStringValue",
-        ShapeKind::String {
+        text(9067, 16),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+"),
-            enum_values: &[],
+            pattern: Some(text(9083, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 254
-    Shape {
-        name: "QueryStringValueSensitive",
+    // 254 "QueryStringValueSensitive"
+    ShapeEntry {
+        name: text(9117, 25),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+"),
-            enum_values: &[],
+            pattern: Some(text(9083, 34)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 255
+    // 255 "RedshiftDataParameters"
     shape(
-        "RedshiftDataParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretManagerArn", 256, false),
-                member("Database", 79, true),
-                member("DbUser", 80, false),
-                member("Sql", 306, false),
-                member("StatementName", 312, false),
-                member("WithEvent", 28, false),
-                member("Sqls", 307, false),
-            ],
+        text(9142, 22),
+        KindEntry::Structure {
+            members: Span::new(455, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "RedshiftSecretManagerArn"
     shape(
-        "RedshiftSecretManagerArn",
-        ShapeKind::String {
+        text(9209, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "(^arn:aws([a-z]|\\-)*:secretsmanager:[a-z0-9-.]+:.*)|(\\$(\\.[\\w_-]+(\\[(\\d+|\\*)\\])*)*)",
-            ),
-            enum_values: &[],
+            pattern: Some(text(9233, 83)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 257
+    // 257 "ReferenceId"
     shape(
-        "ReferenceId",
-        ShapeKind::String {
+        text(5449, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 258
+    // 258 "RemovePermissionRequest"
     shape(
-        "RemovePermissionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StatementId", 311, false),
-                member("RemoveAllPermissions", 28, false),
-                member("EventBusName", 210, false),
-            ],
+        text(9316, 23),
+        KindEntry::Structure {
+            members: Span::new(462, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 259
+    // 259 "RemoveTargetsRequest"
     shape(
-        "RemoveTargetsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Rule", 287, true),
-                member("EventBusName", 137, false),
-                member("Ids", 325, true),
-                member("Force", 28, false),
-            ],
+        text(9359, 20),
+        KindEntry::Structure {
+            members: Span::new(465, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 260
+    // 260 "RemoveTargetsResponse"
     shape(
-        "RemoveTargetsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FailedEntryCount", 163, false),
-                member("FailedEntries", 262, false),
-            ],
+        text(9382, 21),
+        KindEntry::Structure {
+            members: Span::new(469, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "RemoveTargetsResultEntry"
     shape(
-        "RemoveTargetsResultEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TargetId", 324, false),
-                member("ErrorCode", 130, false),
-                member("ErrorMessage", 131, false),
-            ],
+        text(9403, 24),
+        KindEntry::Structure {
+            members: Span::new(471, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 262
+    // 262 "RemoveTargetsResultEntryList"
     shape(
-        "RemoveTargetsResultEntryList",
-        ShapeKind::List {
+        text(9427, 28),
+        KindEntry::List {
             member: 261,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 263
+    // 263 "Replay"
     shape(
-        "Replay",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReplayName", 269, false),
-                member("EventSourceArn", 14, false),
-                member("State", 270, false),
-                member("StateReason", 271, false),
-                member("EventStartTime", 333, false),
-                member("EventEndTime", 333, false),
-                member("EventLastReplayedTime", 333, false),
-                member("ReplayStartTime", 333, false),
-                member("ReplayEndTime", 333, false),
-            ],
+        text(9455, 6),
+        KindEntry::Structure {
+            members: Span::new(474, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
+    // 264 "ReplayArn"
     shape(
-        "ReplayArn",
-        ShapeKind::String {
+        text(2080, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
-            pattern: Some(
-                "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:.+\\/[\\.\\-_A-Za-z0-9]+$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(9461, 77)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 265
+    // 265 "ReplayDescription"
     shape(
-        "ReplayDescription",
-        ShapeKind::String {
+        text(9538, 17),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 266
+    // 266 "ReplayDestination"
     shape(
-        "ReplayDestination",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 20, true), member("FilterArns", 267, false)],
+        text(9555, 17),
+        KindEntry::Structure {
+            members: Span::new(483, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 267
+    // 267 "ReplayDestinationFilters"
     shape(
-        "ReplayDestinationFilters",
-        ShapeKind::List {
+        text(9582, 24),
+        KindEntry::List {
             member: 20,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 268
+    // 268 "ReplayList"
     shape(
-        "ReplayList",
-        ShapeKind::List {
+        text(9606, 10),
+        KindEntry::List {
             member: 263,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 269
+    // 269 "ReplayName"
     shape(
-        "ReplayName",
-        ShapeKind::String {
+        text(2050, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 270
+    // 270 "ReplayState"
     shape(
-        "ReplayState",
-        ShapeKind::String {
+        text(9616, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "STARTING",
-                "RUNNING",
-                "CANCELLING",
-                "COMPLETED",
-                "CANCELLED",
-                "FAILED",
-            ],
+            enum_values: Span::new(57, 6),
         },
     ),
-    // 271
+    // 271 "ReplayStateReason"
     shape(
-        "ReplayStateReason",
-        ShapeKind::String {
+        text(9676, 17),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(1266, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 272
+    // 272 "ReplicationConfig"
     shape(
-        "ReplicationConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("State", 273, false)],
+        text(3926, 17),
+        KindEntry::Structure {
+            members: Span::new(485, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 273
-    shape(
-        "ReplicationState",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
         },
     ),
-    // 274
+    // 273 "ReplicationState"
     shape(
-        "ResourceAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: Some(crate::errors::RESOURCE_ALREADY_EXISTS_EXCEPTION),
-        }),
+        text(9693, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(63, 2),
+        },
     ),
-    // 275
+    // 274 "ResourceAlreadyExistsException"
     shape(
-        "ResourceArn",
-        ShapeKind::String {
+        text(9709, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(9709, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 275 "ResourceArn"
+    shape(
+        text(9739, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 276
+    // 276 "ResourceAssociationArn"
     shape(
-        "ResourceAssociationArn",
-        ShapeKind::String {
+        text(4735, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(17),
                 max: Some(2048),
             },
-            pattern: Some(
-                "^arn:[a-z0-9\\\\-]+:vpc-lattice:[a-zA-Z0-9\\\\-]+:\\\\d{12}:servicenetworkresourceassociation/snra-[0-9a-z]{17}$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(9750, 106)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 277
+    // 277 "ResourceConfigurationArn"
     shape(
-        "ResourceConfigurationArn",
-        ShapeKind::String {
+        text(3357, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(2048),
             },
-            pattern: Some(
-                "^(?:^arn:[a-z0-9\\-]+:vpc-lattice:[a-zA-Z0-9\\-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]{17}$|^$)",
-            ),
-            enum_values: &[],
+            pattern: Some(text(9856, 99)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 278
+    // 278 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9955, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9955, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 279
+    // 279 "RetentionDays"
     shape(
-        "RetentionDays",
-        ShapeKind::Integer(Range {
+        text(1518, 13),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 280
+    // 280 "RetryPolicy"
     shape(
-        "RetryPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MaximumRetryAttempts", 205, false),
-                member("MaximumEventAgeInSeconds", 204, false),
-            ],
+        text(9980, 11),
+        KindEntry::Structure {
+            members: Span::new(486, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 281
+    // 281 "RoleArn"
     shape(
-        "RoleArn",
-        ShapeKind::String {
+        text(3953, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 282
+    // 282 "Route"
     shape(
-        "Route",
-        ShapeKind::String {
+        text(9991, 5),
+        KindEntry::String {
             length: Range {
                 min: Some(9),
                 max: Some(20),
             },
-            pattern: Some("^[\\-a-z0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(6332, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 283
+    // 283 "RoutingConfig"
     shape(
-        "RoutingConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("FailoverConfig", 148, true)],
+        text(3913, 13),
+        KindEntry::Structure {
+            members: Span::new(488, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 284
+    // 284 "Rule"
     shape(
-        "Rule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 287, false),
-                member("Arn", 285, false),
-                member("EventPattern", 139, false),
-                member("State", 290, false),
-                member("Description", 286, false),
-                member("ScheduleExpression", 302, false),
-                member("RoleArn", 281, false),
-                member("ManagedBy", 202, false),
-                member("EventBusName", 136, false),
-            ],
+        text(7632, 4),
+        KindEntry::Structure {
+            members: Span::new(489, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 285
+    // 285 "RuleArn"
     shape(
-        "RuleArn",
-        ShapeKind::String {
+        text(8903, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 286
+    // 286 "RuleDescription"
     shape(
-        "RuleDescription",
-        ShapeKind::String {
+        text(9996, 15),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 287
+    // 287 "RuleName"
     shape(
-        "RuleName",
-        ShapeKind::String {
+        text(10011, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 288
+    // 288 "RuleNameList"
     shape(
-        "RuleNameList",
-        ShapeKind::List {
+        text(10019, 12),
+        KindEntry::List {
             member: 287,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 289
+    // 289 "RuleResponseList"
     shape(
-        "RuleResponseList",
-        ShapeKind::List {
+        text(10031, 16),
+        KindEntry::List {
             member: 284,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 290
+    // 290 "RuleState"
     shape(
-        "RuleState",
-        ShapeKind::String {
+        text(10047, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ENABLED",
-                "DISABLED",
-                "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
-            ],
+            enum_values: Span::new(65, 3),
         },
     ),
-    // 291
+    // 291 "RunCommandParameters"
     shape(
-        "RunCommandParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("RunCommandTargets", 296, true)],
+        text(10101, 20),
+        KindEntry::Structure {
+            members: Span::new(498, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 292
+    // 292 "RunCommandTarget"
     shape(
-        "RunCommandTarget",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 293, true), member("Values", 295, true)],
+        text(10138, 16),
+        KindEntry::Structure {
+            members: Span::new(499, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 293
+    // 293 "RunCommandTargetKey"
     shape(
-        "RunCommandTargetKey",
-        ShapeKind::String {
+        text(10160, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"),
-            enum_values: &[],
+            pattern: Some(text(10179, 29)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 294
+    // 294 "RunCommandTargetValue"
     shape(
-        "RunCommandTargetValue",
-        ShapeKind::String {
+        text(10208, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 295
+    // 295 "RunCommandTargetValues"
     shape(
-        "RunCommandTargetValues",
-        ShapeKind::List {
+        text(10229, 22),
+        KindEntry::List {
             member: 294,
             member_name: None,
             length: Range {
@@ -4260,10 +3677,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 296
+    // 296 "RunCommandTargets"
     shape(
-        "RunCommandTargets",
-        ShapeKind::List {
+        text(10121, 17),
+        KindEntry::List {
             member: 292,
             member_name: None,
             length: Range {
@@ -4272,19 +3689,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 297
+    // 297 "SageMakerPipelineParameter"
     shape(
-        "SageMakerPipelineParameter",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 299, true), member("Value", 300, true)],
+        text(10251, 26),
+        KindEntry::Structure {
+            members: Span::new(501, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 298
+    // 298 "SageMakerPipelineParameterList"
     shape(
-        "SageMakerPipelineParameterList",
-        ShapeKind::List {
+        text(10277, 30),
+        KindEntry::List {
             member: 297,
             member_name: None,
             length: Range {
@@ -4293,102 +3710,100 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 299
+    // 299 "SageMakerPipelineParameterName"
     shape(
-        "SageMakerPipelineParameterName",
-        ShapeKind::String {
+        text(10307, 30),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"),
-            enum_values: &[],
+            pattern: Some(text(10337, 29)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 300
+    // 300 "SageMakerPipelineParameterValue"
     shape(
-        "SageMakerPipelineParameterValue",
-        ShapeKind::String {
+        text(10366, 31),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 301
+    // 301 "SageMakerPipelineParameters"
     shape(
-        "SageMakerPipelineParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("PipelineParameterList", 298, false)],
+        text(10397, 27),
+        KindEntry::Structure {
+            members: Span::new(503, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 302
+    // 302 "ScheduleExpression"
     shape(
-        "ScheduleExpression",
-        ShapeKind::String {
+        text(5225, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 303
+    // 303 "Secondary"
     shape(
-        "Secondary",
-        ShapeKind::Structure(Structure {
-            members: &[member("Route", 282, true)],
+        text(6123, 9),
+        KindEntry::Structure {
+            members: Span::new(504, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 304
+    // 304 "SecretsManagerSecretArn"
     shape(
-        "SecretsManagerSecretArn",
-        ShapeKind::String {
+        text(10445, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
-            pattern: Some(
-                "^arn:aws([a-z]|\\-)*:secretsmanager:([a-z]|\\d|\\-)*:([0-9]{12})?:secret:[\\/_+=\\.@\\-A-Za-z0-9]+$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(10468, 93)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 305
-    Shape {
-        name: "SensitiveString",
+    // 305 "SensitiveString"
+    ShapeEntry {
+        name: text(10561, 15),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 306
-    Shape {
-        name: "Sql",
+    // 306 "Sql"
+    ShapeEntry {
+        name: text(9180, 3),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(100000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 307
-    Shape {
-        name: "Sqls",
+    // 307 "Sqls"
+    ShapeEntry {
+        name: text(9205, 4),
         sensitive: true,
-        kind: ShapeKind::List {
+        kind: KindEntry::List {
             member: 306,
             member_name: None,
             length: Range {
@@ -4397,211 +3812,181 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     },
-    // 308
+    // 308 "SqsParameters"
     shape(
-        "SqsParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("MessageGroupId", 206, false)],
+        text(10576, 13),
+        KindEntry::Structure {
+            members: Span::new(505, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 309
+    // 309 "StartReplayRequest"
     shape(
-        "StartReplayRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReplayName", 269, true),
-                member("Description", 265, false),
-                member("EventSourceArn", 14, true),
-                member("EventStartTime", 333, true),
-                member("EventEndTime", 333, true),
-                member("Destination", 266, true),
-            ],
+        text(10589, 18),
+        KindEntry::Structure {
+            members: Span::new(506, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 310
+    // 310 "StartReplayResponse"
     shape(
-        "StartReplayResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReplayArn", 264, false),
-                member("State", 270, false),
-                member("StateReason", 271, false),
-                member("ReplayStartTime", 333, false),
-            ],
+        text(10607, 19),
+        KindEntry::Structure {
+            members: Span::new(512, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 311
+    // 311 "StatementId"
     shape(
-        "StatementId",
-        ShapeKind::String {
+        text(8863, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[a-zA-Z0-9-_]+"),
-            enum_values: &[],
+            pattern: Some(text(10626, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 312
+    // 312 "StatementName"
     shape(
-        "StatementName",
-        ShapeKind::String {
+        text(9183, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(500),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 313
+    // 313 "String"
     shape(
-        "String",
-        ShapeKind::String {
+        text(10640, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 314
+    // 314 "StringList"
     shape(
-        "StringList",
-        ShapeKind::List {
+        text(10646, 10),
+        KindEntry::List {
             member: 313,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 315
+    // 315 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 316, true), member("Value", 321, true)],
+        text(10656, 3),
+        KindEntry::Structure {
+            members: Span::new(516, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 316
+    // 316 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(10659, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 317
+    // 317 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(10665, 10),
+        KindEntry::List {
             member: 316,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 318
+    // 318 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(10675, 7),
+        KindEntry::List {
             member: 315,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 319
+    // 319 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 20, true), member("Tags", 318, true)],
+        text(10682, 18),
+        KindEntry::Structure {
+            members: Span::new(518, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 320
+    // 320 "TagResourceResponse"
     shape(
-        "TagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10700, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 321
+    // 321 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(10719, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 322
+    // 322 "Target"
     shape(
-        "Target",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 324, true),
-                member("Arn", 323, true),
-                member("RoleArn", 281, false),
-                member("Input", 326, false),
-                member("InputPath", 327, false),
-                member("InputTransformer", 161, false),
-                member("KinesisParameters", 167, false),
-                member("RunCommandParameters", 291, false),
-                member("EcsParameters", 117, false),
-                member("BatchParameters", 26, false),
-                member("SqsParameters", 308, false),
-                member("HttpParameters", 156, false),
-                member("RedshiftDataParameters", 255, false),
-                member("SageMakerPipelineParameters", 301, false),
-                member("DeadLetterConfig", 82, false),
-                member("RetryPolicy", 280, false),
-                member("AppSyncParameters", 12, false),
-            ],
+        text(10727, 6),
+        KindEntry::Structure {
+            members: Span::new(520, 17),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 323
+    // 323 "TargetArn"
     shape(
-        "TargetArn",
-        ShapeKind::String {
+        text(7459, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1600),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 324
+    // 324 "TargetId"
     shape(
-        "TargetId",
-        ShapeKind::String {
+        text(8979, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\.\\-_A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(1380, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 325
+    // 325 "TargetIdList"
     shape(
-        "TargetIdList",
-        ShapeKind::List {
+        text(10749, 12),
+        KindEntry::List {
             member: 324,
             member_name: None,
             length: Range {
@@ -4610,34 +3995,34 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 326
+    // 326 "TargetInput"
     shape(
-        "TargetInput",
-        ShapeKind::String {
+        text(10761, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(8192),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 327
+    // 327 "TargetInputPath"
     shape(
-        "TargetInputPath",
-        ShapeKind::String {
+        text(10772, 15),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 328
+    // 328 "TargetList"
     shape(
-        "TargetList",
-        ShapeKind::List {
+        text(10787, 10),
+        KindEntry::List {
             member: 322,
             member_name: None,
             length: Range {
@@ -4646,78 +4031,79 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 329
+    // 329 "TargetPartitionKeyPath"
     shape(
-        "TargetPartitionKeyPath",
-        ShapeKind::String {
+        text(10797, 22),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 330
+    // 330 "TestEventPatternRequest"
     shape(
-        "TestEventPatternRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EventPattern", 139, true),
-                member("Event", 313, true),
-            ],
+        text(10819, 23),
+        KindEntry::Structure {
+            members: Span::new(537, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 331
+    // 331 "TestEventPatternResponse"
     shape(
-        "TestEventPatternResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Result", 28, false)],
+        text(10847, 24),
+        KindEntry::Structure {
+            members: Span::new(539, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 332
+    // 332 "ThrottlingException"
     shape(
-        "ThrottlingException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10877, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::THROTTLING_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10877, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 333
-    shape("Timestamp", ShapeKind::Timestamp { format: None }),
-    // 334
+    // 333 "Timestamp"
+    shape(text(10896, 9), KindEntry::Timestamp { format: None }),
+    // 334 "TraceHeader"
     shape(
-        "TraceHeader",
-        ShapeKind::String {
+        text(8565, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(500),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 335
+    // 335 "TransformerInput"
     shape(
-        "TransformerInput",
-        ShapeKind::String {
+        text(10905, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(8192),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 336
+    // 336 "TransformerPaths"
     shape(
-        "TransformerPaths",
-        ShapeKind::Map {
+        text(10921, 16),
+        KindEntry::Map {
             key: 162,
             value: 327,
             length: Range {
@@ -4726,243 +4112,860 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 337
+    // 337 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceARN", 20, true),
-                member("TagKeys", 317, true),
-            ],
+        text(10937, 20),
+        KindEntry::Structure {
+            members: Span::new(540, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 338
+    // 338 "UntagResourceResponse"
     shape(
-        "UntagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10964, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 339
+    // 339 "UpdateApiDestinationRequest"
     shape(
-        "UpdateApiDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 9, true),
-                member("Description", 6, false),
-                member("ConnectionArn", 40, false),
-                member("InvocationEndpoint", 157, false),
-                member("HttpMethod", 7, false),
-                member("InvocationRateLimitPerSecond", 8, false),
-            ],
+        text(10985, 27),
+        KindEntry::Structure {
+            members: Span::new(542, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 340
+    // 340 "UpdateApiDestinationResponse"
     shape(
-        "UpdateApiDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiDestinationArn", 5, false),
-                member("ApiDestinationState", 11, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-            ],
+        text(11012, 28),
+        KindEntry::Structure {
+            members: Span::new(548, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 341
+    // 341 "UpdateArchiveRequest"
     shape(
-        "UpdateArchiveRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ArchiveName", 16, true),
-                member("Description", 15, false),
-                member("EventPattern", 139, false),
-                member("RetentionDays", 279, false),
-                member("KmsKeyIdentifier", 168, false),
-            ],
+        text(11040, 20),
+        KindEntry::Structure {
+            members: Span::new(552, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 342
+    // 342 "UpdateArchiveResponse"
     shape(
-        "UpdateArchiveResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ArchiveArn", 14, false),
-                member("State", 18, false),
-                member("StateReason", 19, false),
-                member("CreationTime", 333, false),
-            ],
+        text(11060, 21),
+        KindEntry::Structure {
+            members: Span::new(557, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 343
+    // 343 "UpdateConnectionApiKeyAuthRequestParameters"
     shape(
-        "UpdateConnectionApiKeyAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ApiKeyName", 22, false),
-                member("ApiKeyValue", 23, false),
-            ],
+        text(11081, 43),
+        KindEntry::Structure {
+            members: Span::new(561, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 344
+    // 344 "UpdateConnectionAuthRequestParameters"
     shape(
-        "UpdateConnectionAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("BasicAuthParameters", 345, false),
-                member("OAuthParameters", 347, false),
-                member("ApiKeyAuthParameters", 343, false),
-                member("InvocationHttpParameters", 49, false),
-                member("ConnectivityParameters", 60, false),
-            ],
+        text(11124, 37),
+        KindEntry::Structure {
+            members: Span::new(563, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 345
+    // 345 "UpdateConnectionBasicAuthRequestParameters"
     shape(
-        "UpdateConnectionBasicAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[member("Username", 22, false), member("Password", 23, false)],
+        text(11161, 42),
+        KindEntry::Structure {
+            members: Span::new(568, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 346
+    // 346 "UpdateConnectionOAuthClientRequestParameters"
     shape(
-        "UpdateConnectionOAuthClientRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientID", 22, false),
-                member("ClientSecret", 23, false),
-            ],
+        text(11203, 44),
+        KindEntry::Structure {
+            members: Span::new(570, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 347
+    // 347 "UpdateConnectionOAuthRequestParameters"
     shape(
-        "UpdateConnectionOAuthRequestParameters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientParameters", 346, false),
-                member("AuthorizationEndpoint", 157, false),
-                member("HttpMethod", 52, false),
-                member("OAuthHttpParameters", 49, false),
-            ],
+        text(11247, 38),
+        KindEntry::Structure {
+            members: Span::new(572, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 348
+    // 348 "UpdateConnectionRequest"
     shape(
-        "UpdateConnectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 50, true),
-                member("Description", 46, false),
-                member("AuthorizationType", 42, false),
-                member("AuthParameters", 344, false),
-                member("InvocationConnectivityParameters", 60, false),
-                member("KmsKeyIdentifier", 168, false),
-            ],
+        text(11285, 23),
+        KindEntry::Structure {
+            members: Span::new(576, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 349
+    // 349 "UpdateConnectionResponse"
     shape(
-        "UpdateConnectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConnectionArn", 40, false),
-                member("ConnectionState", 57, false),
-                member("CreationTime", 333, false),
-                member("LastModifiedTime", 333, false),
-                member("LastAuthorizedTime", 333, false),
-            ],
+        text(11308, 24),
+        KindEntry::Structure {
+            members: Span::new(582, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 350
+    // 350 "UpdateEndpointRequest"
     shape(
-        "UpdateEndpointRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 126, true),
-                member("Description", 121, false),
-                member("RoutingConfig", 283, false),
-                member("ReplicationConfig", 272, false),
-                member("EventBuses", 123, false),
-                member("RoleArn", 158, false),
-            ],
+        text(11332, 21),
+        KindEntry::Structure {
+            members: Span::new(587, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 351
+    // 351 "UpdateEndpointResponse"
     shape(
-        "UpdateEndpointResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 126, false),
-                member("Arn", 120, false),
-                member("RoutingConfig", 283, false),
-                member("ReplicationConfig", 272, false),
-                member("EventBuses", 123, false),
-                member("RoleArn", 158, false),
-                member("EndpointId", 124, false),
-                member("EndpointUrl", 129, false),
-                member("State", 127, false),
-            ],
+        text(11353, 22),
+        KindEntry::Structure {
+            members: Span::new(593, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 352
+    // 352 "UpdateEventBusRequest"
     shape(
-        "UpdateEventBusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 136, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("Description", 134, false),
-                member("DeadLetterConfig", 82, false),
-                member("LogConfig", 200, false),
-            ],
+        text(11375, 21),
+        KindEntry::Structure {
+            members: Span::new(602, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 353
+    // 353 "UpdateEventBusResponse"
     shape(
-        "UpdateEventBusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 313, false),
-                member("Name", 136, false),
-                member("KmsKeyIdentifier", 168, false),
-                member("Description", 134, false),
-                member("DeadLetterConfig", 82, false),
-                member("LogConfig", 200, false),
-            ],
+        text(11396, 22),
+        KindEntry::Structure {
+            members: Span::new(607, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(984, 4), 144, true),     // 0 "Name"
+    member(text(1002, 17), 5, false),    // 1 "ApiDestinationArn"
+    member(text(984, 4), 9, false),      // 2 "Name"
+    member(text(1019, 19), 11, false),   // 3 "ApiDestinationState"
+    member(text(1038, 13), 40, false),   // 4 "ConnectionArn"
+    member(text(1051, 18), 157, false),  // 5 "InvocationEndpoint"
+    member(text(1069, 10), 7, false),    // 6 "HttpMethod"
+    member(text(1079, 28), 8, false),    // 7 "InvocationRateLimitPerSecond"
+    member(text(1107, 12), 333, false),  // 8 "CreationTime"
+    member(text(1119, 16), 333, false),  // 9 "LastModifiedTime"
+    member(text(1454, 16), 149, false),  // 10 "GraphQLOperation"
+    member(text(1477, 11), 16, false),   // 11 "ArchiveName"
+    member(text(1488, 14), 133, false),  // 12 "EventSourceArn"
+    member(text(1502, 5), 18, false),    // 13 "State"
+    member(text(1507, 11), 19, false),   // 14 "StateReason"
+    member(text(1518, 13), 279, false),  // 15 "RetentionDays"
+    member(text(1531, 9), 201, false),   // 16 "SizeBytes"
+    member(text(1540, 10), 201, false),  // 17 "EventCount"
+    member(text(1107, 12), 333, false),  // 18 "CreationTime"
+    member(text(1890, 7), 314, true),    // 19 "Subnets"
+    member(text(1897, 14), 314, false),  // 20 "SecurityGroups"
+    member(text(1749, 14), 21, false),   // 21 "AssignPublicIp"
+    member(text(1931, 4), 163, false),   // 22 "Size"
+    member(text(1950, 13), 313, true),   // 23 "JobDefinition"
+    member(text(1963, 7), 313, true),    // 24 "JobName"
+    member(text(1970, 15), 25, false),   // 25 "ArrayProperties"
+    member(text(1985, 13), 27, false),   // 26 "RetryStrategy"
+    member(text(2016, 8), 163, false),   // 27 "Attempts"
+    member(text(2050, 10), 269, true),   // 28 "ReplayName"
+    member(text(2080, 9), 264, false),   // 29 "ReplayArn"
+    member(text(1502, 5), 270, false),   // 30 "State"
+    member(text(1507, 11), 271, false),  // 31 "StateReason"
+    member(text(2157, 16), 31, true),    // 32 "capacityProvider"
+    member(text(2173, 6), 35, false),    // 33 "weight"
+    member(text(2179, 4), 34, false),    // 34 "base"
+    member(text(2289, 4), 313, true),    // 35 "Type"
+    member(text(2293, 3), 313, true),    // 36 "Key"
+    member(text(2296, 5), 313, true),    // 37 "Value"
+    member(text(1038, 13), 40, false),   // 38 "ConnectionArn"
+    member(text(984, 4), 50, false),     // 39 "Name"
+    member(text(2311, 15), 57, false),   // 40 "ConnectionState"
+    member(text(1507, 11), 58, false),   // 41 "StateReason"
+    member(text(2326, 17), 42, false),   // 42 "AuthorizationType"
+    member(text(1107, 12), 333, false),  // 43 "CreationTime"
+    member(text(1119, 16), 333, false),  // 44 "LastModifiedTime"
+    member(text(2343, 18), 333, false),  // 45 "LastAuthorizedTime"
+    member(text(2399, 10), 22, false),   // 46 "ApiKeyName"
+    member(text(2542, 19), 43, false),   // 47 "BasicAuthParameters"
+    member(text(2561, 15), 53, false),   // 48 "OAuthParameters"
+    member(text(2576, 20), 39, false),   // 49 "ApiKeyAuthParameters"
+    member(text(2596, 24), 49, false),   // 50 "InvocationHttpParameters"
+    member(text(2620, 22), 100, false),  // 51 "ConnectivityParameters"
+    member(text(2742, 8), 22, false),    // 52 "Username"
+    member(text(2293, 3), 313, false),   // 53 "Key"
+    member(text(2296, 5), 305, false),   // 54 "Value"
+    member(text(2773, 13), 28, false),   // 55 "IsValueSecret"
+    member(text(2293, 3), 150, false),   // 56 "Key"
+    member(text(2296, 5), 153, false),   // 57 "Value"
+    member(text(2773, 13), 28, false),   // 58 "IsValueSecret"
+    member(text(2914, 16), 48, false),   // 59 "HeaderParameters"
+    member(text(2930, 21), 55, false),   // 60 "QueryStringParameters"
+    member(text(2951, 14), 45, false),   // 61 "BodyParameters"
+    member(text(3018, 8), 22, false),    // 62 "ClientID"
+    member(text(3084, 16), 51, false),   // 63 "ClientParameters"
+    member(text(3100, 21), 157, false),  // 64 "AuthorizationEndpoint"
+    member(text(1069, 10), 52, false),   // 65 "HttpMethod"
+    member(text(3121, 19), 49, false),   // 66 "OAuthHttpParameters"
+    member(text(2293, 3), 251, false),   // 67 "Key"
+    member(text(2296, 5), 254, false),   // 68 "Value"
+    member(text(2773, 13), 28, false),   // 69 "IsValueSecret"
+    member(text(3357, 24), 277, true),   // 70 "ResourceConfigurationArn"
+    member(text(3411, 18), 59, true),    // 71 "ResourceParameters"
+    member(text(984, 4), 9, true),       // 72 "Name"
+    member(text(3456, 11), 6, false),    // 73 "Description"
+    member(text(1038, 13), 40, true),    // 74 "ConnectionArn"
+    member(text(1051, 18), 157, true),   // 75 "InvocationEndpoint"
+    member(text(1069, 10), 7, true),     // 76 "HttpMethod"
+    member(text(1079, 28), 8, false),    // 77 "InvocationRateLimitPerSecond"
+    member(text(1002, 17), 5, false),    // 78 "ApiDestinationArn"
+    member(text(1019, 19), 11, false),   // 79 "ApiDestinationState"
+    member(text(1107, 12), 333, false),  // 80 "CreationTime"
+    member(text(1119, 16), 333, false),  // 81 "LastModifiedTime"
+    member(text(1477, 11), 16, true),    // 82 "ArchiveName"
+    member(text(1488, 14), 133, true),   // 83 "EventSourceArn"
+    member(text(3456, 11), 15, false),   // 84 "Description"
+    member(text(3515, 12), 139, false),  // 85 "EventPattern"
+    member(text(1518, 13), 279, false),  // 86 "RetentionDays"
+    member(text(3527, 16), 168, false),  // 87 "KmsKeyIdentifier"
+    member(text(1550, 10), 14, false),   // 88 "ArchiveArn"
+    member(text(1502, 5), 18, false),    // 89 "State"
+    member(text(1507, 11), 19, false),   // 90 "StateReason"
+    member(text(1107, 12), 333, false),  // 91 "CreationTime"
+    member(text(2399, 10), 22, true),    // 92 "ApiKeyName"
+    member(text(3607, 11), 23, true),    // 93 "ApiKeyValue"
+    member(text(2542, 19), 67, false),   // 94 "BasicAuthParameters"
+    member(text(2561, 15), 69, false),   // 95 "OAuthParameters"
+    member(text(2576, 20), 65, false),   // 96 "ApiKeyAuthParameters"
+    member(text(2596, 24), 49, false),   // 97 "InvocationHttpParameters"
+    member(text(2620, 22), 60, false),   // 98 "ConnectivityParameters"
+    member(text(2742, 8), 22, true),     // 99 "Username"
+    member(text(3697, 8), 23, true),     // 100 "Password"
+    member(text(3018, 8), 22, true),     // 101 "ClientID"
+    member(text(3749, 12), 23, true),    // 102 "ClientSecret"
+    member(text(3084, 16), 68, true),    // 103 "ClientParameters"
+    member(text(3100, 21), 157, true),   // 104 "AuthorizationEndpoint"
+    member(text(1069, 10), 52, true),    // 105 "HttpMethod"
+    member(text(3121, 19), 49, false),   // 106 "OAuthHttpParameters"
+    member(text(984, 4), 50, true),      // 107 "Name"
+    member(text(3456, 11), 46, false),   // 108 "Description"
+    member(text(2326, 17), 42, true),    // 109 "AuthorizationType"
+    member(text(3822, 14), 66, true),    // 110 "AuthParameters"
+    member(text(3836, 32), 60, false),   // 111 "InvocationConnectivityParameters"
+    member(text(3527, 16), 168, false),  // 112 "KmsKeyIdentifier"
+    member(text(1038, 13), 40, false),   // 113 "ConnectionArn"
+    member(text(2311, 15), 57, false),   // 114 "ConnectionState"
+    member(text(1107, 12), 333, false),  // 115 "CreationTime"
+    member(text(1119, 16), 333, false),  // 116 "LastModifiedTime"
+    member(text(984, 4), 126, true),     // 117 "Name"
+    member(text(3456, 11), 121, false),  // 118 "Description"
+    member(text(3913, 13), 283, true),   // 119 "RoutingConfig"
+    member(text(3926, 17), 272, false),  // 120 "ReplicationConfig"
+    member(text(3943, 10), 123, true),   // 121 "EventBuses"
+    member(text(3953, 7), 158, false),   // 122 "RoleArn"
+    member(text(984, 4), 126, false),    // 123 "Name"
+    member(text(1746, 3), 120, false),   // 124 "Arn"
+    member(text(3913, 13), 283, false),  // 125 "RoutingConfig"
+    member(text(3926, 17), 272, false),  // 126 "ReplicationConfig"
+    member(text(3943, 10), 123, false),  // 127 "EventBuses"
+    member(text(3953, 7), 158, false),   // 128 "RoleArn"
+    member(text(1502, 5), 127, false),   // 129 "State"
+    member(text(984, 4), 136, true),     // 130 "Name"
+    member(text(4003, 15), 144, false),  // 131 "EventSourceName"
+    member(text(3456, 11), 134, false),  // 132 "Description"
+    member(text(3527, 16), 168, false),  // 133 "KmsKeyIdentifier"
+    member(text(4018, 16), 82, false),   // 134 "DeadLetterConfig"
+    member(text(4034, 9), 200, false),   // 135 "LogConfig"
+    member(text(4043, 4), 318, false),   // 136 "Tags"
+    member(text(4069, 11), 313, false),  // 137 "EventBusArn"
+    member(text(3456, 11), 134, false),  // 138 "Description"
+    member(text(3527, 16), 168, false),  // 139 "KmsKeyIdentifier"
+    member(text(4018, 16), 82, false),   // 140 "DeadLetterConfig"
+    member(text(4034, 9), 200, false),   // 141 "LogConfig"
+    member(text(984, 4), 144, true),     // 142 "Name"
+    member(text(4111, 7), 1, true),      // 143 "Account"
+    member(text(1488, 14), 313, false),  // 144 "EventSourceArn"
+    member(text(984, 4), 144, true),     // 145 "Name"
+    member(text(1746, 3), 275, false),   // 146 "Arn"
+    member(text(984, 4), 50, true),      // 147 "Name"
+    member(text(1038, 13), 40, false),   // 148 "ConnectionArn"
+    member(text(2311, 15), 57, false),   // 149 "ConnectionState"
+    member(text(1107, 12), 333, false),  // 150 "CreationTime"
+    member(text(1119, 16), 333, false),  // 151 "LastModifiedTime"
+    member(text(2343, 18), 333, false),  // 152 "LastAuthorizedTime"
+    member(text(984, 4), 9, true),       // 153 "Name"
+    member(text(1477, 11), 16, true),    // 154 "ArchiveName"
+    member(text(984, 4), 50, true),      // 155 "Name"
+    member(text(1038, 13), 40, false),   // 156 "ConnectionArn"
+    member(text(2311, 15), 57, false),   // 157 "ConnectionState"
+    member(text(1107, 12), 333, false),  // 158 "CreationTime"
+    member(text(1119, 16), 333, false),  // 159 "LastModifiedTime"
+    member(text(2343, 18), 333, false),  // 160 "LastAuthorizedTime"
+    member(text(984, 4), 126, true),     // 161 "Name"
+    member(text(984, 4), 136, true),     // 162 "Name"
+    member(text(984, 4), 144, true),     // 163 "Name"
+    member(text(4111, 7), 1, true),      // 164 "Account"
+    member(text(984, 4), 287, true),     // 165 "Name"
+    member(text(4513, 12), 137, false),  // 166 "EventBusName"
+    member(text(4525, 5), 28, false),    // 167 "Force"
+    member(text(984, 4), 9, true),       // 168 "Name"
+    member(text(1002, 17), 5, false),    // 169 "ApiDestinationArn"
+    member(text(984, 4), 9, false),      // 170 "Name"
+    member(text(3456, 11), 6, false),    // 171 "Description"
+    member(text(1019, 19), 11, false),   // 172 "ApiDestinationState"
+    member(text(1038, 13), 40, false),   // 173 "ConnectionArn"
+    member(text(1051, 18), 157, false),  // 174 "InvocationEndpoint"
+    member(text(1069, 10), 7, false),    // 175 "HttpMethod"
+    member(text(1079, 28), 8, false),    // 176 "InvocationRateLimitPerSecond"
+    member(text(1107, 12), 333, false),  // 177 "CreationTime"
+    member(text(1119, 16), 333, false),  // 178 "LastModifiedTime"
+    member(text(1477, 11), 16, true),    // 179 "ArchiveName"
+    member(text(1550, 10), 14, false),   // 180 "ArchiveArn"
+    member(text(1477, 11), 16, false),   // 181 "ArchiveName"
+    member(text(1488, 14), 133, false),  // 182 "EventSourceArn"
+    member(text(3456, 11), 15, false),   // 183 "Description"
+    member(text(3515, 12), 139, false),  // 184 "EventPattern"
+    member(text(1502, 5), 18, false),    // 185 "State"
+    member(text(1507, 11), 19, false),   // 186 "StateReason"
+    member(text(3527, 16), 168, false),  // 187 "KmsKeyIdentifier"
+    member(text(1518, 13), 279, false),  // 188 "RetentionDays"
+    member(text(1531, 9), 201, false),   // 189 "SizeBytes"
+    member(text(1540, 10), 201, false),  // 190 "EventCount"
+    member(text(1107, 12), 333, false),  // 191 "CreationTime"
+    member(text(3411, 18), 102, true),   // 192 "ResourceParameters"
+    member(text(984, 4), 50, true),      // 193 "Name"
+    member(text(3357, 24), 277, true),   // 194 "ResourceConfigurationArn"
+    member(text(4735, 22), 276, true),   // 195 "ResourceAssociationArn"
+    member(text(1038, 13), 40, false),   // 196 "ConnectionArn"
+    member(text(984, 4), 50, false),     // 197 "Name"
+    member(text(3456, 11), 46, false),   // 198 "Description"
+    member(text(3836, 32), 100, false),  // 199 "InvocationConnectivityParameters"
+    member(text(2311, 15), 57, false),   // 200 "ConnectionState"
+    member(text(1507, 11), 58, false),   // 201 "StateReason"
+    member(text(2326, 17), 42, false),   // 202 "AuthorizationType"
+    member(text(4783, 9), 304, false),   // 203 "SecretArn"
+    member(text(3527, 16), 168, false),  // 204 "KmsKeyIdentifier"
+    member(text(3822, 14), 41, false),   // 205 "AuthParameters"
+    member(text(1107, 12), 333, false),  // 206 "CreationTime"
+    member(text(1119, 16), 333, false),  // 207 "LastModifiedTime"
+    member(text(2343, 18), 333, false),  // 208 "LastAuthorizedTime"
+    member(text(984, 4), 126, true),     // 209 "Name"
+    member(text(4815, 10), 155, false),  // 210 "HomeRegion"
+    member(text(984, 4), 126, false),    // 211 "Name"
+    member(text(3456, 11), 121, false),  // 212 "Description"
+    member(text(1746, 3), 120, false),   // 213 "Arn"
+    member(text(3913, 13), 283, false),  // 214 "RoutingConfig"
+    member(text(3926, 17), 272, false),  // 215 "ReplicationConfig"
+    member(text(3943, 10), 123, false),  // 216 "EventBuses"
+    member(text(3953, 7), 158, false),   // 217 "RoleArn"
+    member(text(4849, 10), 124, false),  // 218 "EndpointId"
+    member(text(4859, 11), 129, false),  // 219 "EndpointUrl"
+    member(text(1502, 5), 127, false),   // 220 "State"
+    member(text(1507, 11), 128, false),  // 221 "StateReason"
+    member(text(1107, 12), 333, false),  // 222 "CreationTime"
+    member(text(1119, 16), 333, false),  // 223 "LastModifiedTime"
+    member(text(984, 4), 137, false),    // 224 "Name"
+    member(text(984, 4), 313, false),    // 225 "Name"
+    member(text(1746, 3), 313, false),   // 226 "Arn"
+    member(text(3456, 11), 134, false),  // 227 "Description"
+    member(text(3527, 16), 168, false),  // 228 "KmsKeyIdentifier"
+    member(text(4018, 16), 82, false),   // 229 "DeadLetterConfig"
+    member(text(4917, 6), 313, false),   // 230 "Policy"
+    member(text(4034, 9), 200, false),   // 231 "LogConfig"
+    member(text(1107, 12), 333, false),  // 232 "CreationTime"
+    member(text(1119, 16), 333, false),  // 233 "LastModifiedTime"
+    member(text(984, 4), 144, true),     // 234 "Name"
+    member(text(1746, 3), 313, false),   // 235 "Arn"
+    member(text(4150, 9), 313, false),   // 236 "CreatedBy"
+    member(text(1107, 12), 333, false),  // 237 "CreationTime"
+    member(text(4976, 14), 333, false),  // 238 "ExpirationTime"
+    member(text(984, 4), 313, false),    // 239 "Name"
+    member(text(1502, 5), 146, false),   // 240 "State"
+    member(text(984, 4), 144, true),     // 241 "Name"
+    member(text(1746, 3), 313, false),   // 242 "Arn"
+    member(text(984, 4), 313, false),    // 243 "Name"
+    member(text(2050, 10), 269, true),   // 244 "ReplayName"
+    member(text(2050, 10), 269, false),  // 245 "ReplayName"
+    member(text(2080, 9), 264, false),   // 246 "ReplayArn"
+    member(text(3456, 11), 265, false),  // 247 "Description"
+    member(text(1502, 5), 270, false),   // 248 "State"
+    member(text(1507, 11), 271, false),  // 249 "StateReason"
+    member(text(1488, 14), 14, false),   // 250 "EventSourceArn"
+    member(text(5100, 11), 266, false),  // 251 "Destination"
+    member(text(5111, 14), 333, false),  // 252 "EventStartTime"
+    member(text(5125, 12), 333, false),  // 253 "EventEndTime"
+    member(text(5137, 21), 333, false),  // 254 "EventLastReplayedTime"
+    member(text(5158, 15), 333, false),  // 255 "ReplayStartTime"
+    member(text(5173, 13), 333, false),  // 256 "ReplayEndTime"
+    member(text(984, 4), 287, true),     // 257 "Name"
+    member(text(4513, 12), 137, false),  // 258 "EventBusName"
+    member(text(984, 4), 287, false),    // 259 "Name"
+    member(text(1746, 3), 285, false),   // 260 "Arn"
+    member(text(3515, 12), 139, false),  // 261 "EventPattern"
+    member(text(5225, 18), 302, false),  // 262 "ScheduleExpression"
+    member(text(1502, 5), 290, false),   // 263 "State"
+    member(text(3456, 11), 286, false),  // 264 "Description"
+    member(text(3953, 7), 281, false),   // 265 "RoleArn"
+    member(text(5243, 9), 202, false),   // 266 "ManagedBy"
+    member(text(4513, 12), 136, false),  // 267 "EventBusName"
+    member(text(4150, 9), 78, false),    // 268 "CreatedBy"
+    member(text(984, 4), 287, true),     // 269 "Name"
+    member(text(4513, 12), 137, false),  // 270 "EventBusName"
+    member(text(5283, 17), 20, true),    // 271 "TaskDefinitionArn"
+    member(text(5300, 9), 173, false),   // 272 "TaskCount"
+    member(text(5309, 10), 169, false),  // 273 "LaunchType"
+    member(text(5319, 20), 207, false),  // 274 "NetworkConfiguration"
+    member(text(5339, 15), 313, false),  // 275 "PlatformVersion"
+    member(text(5354, 5), 313, false),   // 276 "Group"
+    member(text(2105, 24), 32, false),   // 277 "CapacityProviderStrategy"
+    member(text(5359, 20), 28, false),   // 278 "EnableECSManagedTags"
+    member(text(5379, 20), 28, false),   // 279 "EnableExecuteCommand"
+    member(text(5399, 20), 223, false),  // 280 "PlacementConstraints"
+    member(text(5419, 17), 224, false),  // 281 "PlacementStrategy"
+    member(text(5436, 13), 231, false),  // 282 "PropagateTags"
+    member(text(5449, 11), 257, false),  // 283 "ReferenceId"
+    member(text(4043, 4), 318, false),   // 284 "Tags"
+    member(text(984, 4), 287, true),     // 285 "Name"
+    member(text(4513, 12), 137, false),  // 286 "EventBusName"
+    member(text(984, 4), 126, false),    // 287 "Name"
+    member(text(3456, 11), 121, false),  // 288 "Description"
+    member(text(1746, 3), 120, false),   // 289 "Arn"
+    member(text(3913, 13), 283, false),  // 290 "RoutingConfig"
+    member(text(3926, 17), 272, false),  // 291 "ReplicationConfig"
+    member(text(3943, 10), 123, false),  // 292 "EventBuses"
+    member(text(3953, 7), 158, false),   // 293 "RoleArn"
+    member(text(4849, 10), 124, false),  // 294 "EndpointId"
+    member(text(4859, 11), 129, false),  // 295 "EndpointUrl"
+    member(text(1502, 5), 127, false),   // 296 "State"
+    member(text(1507, 11), 128, false),  // 297 "StateReason"
+    member(text(1107, 12), 333, false),  // 298 "CreationTime"
+    member(text(1119, 16), 333, false),  // 299 "LastModifiedTime"
+    member(text(4069, 11), 209, true),   // 300 "EventBusArn"
+    member(text(984, 4), 313, false),    // 301 "Name"
+    member(text(1746, 3), 313, false),   // 302 "Arn"
+    member(text(3456, 11), 134, false),  // 303 "Description"
+    member(text(4917, 6), 313, false),   // 304 "Policy"
+    member(text(1107, 12), 333, false),  // 305 "CreationTime"
+    member(text(1119, 16), 333, false),  // 306 "LastModifiedTime"
+    member(text(1746, 3), 313, false),   // 307 "Arn"
+    member(text(4150, 9), 313, false),   // 308 "CreatedBy"
+    member(text(1107, 12), 333, false),  // 309 "CreationTime"
+    member(text(4976, 14), 333, false),  // 310 "ExpirationTime"
+    member(text(984, 4), 313, false),    // 311 "Name"
+    member(text(1502, 5), 146, false),   // 312 "State"
+    member(text(6116, 7), 229, true),    // 313 "Primary"
+    member(text(6123, 9), 303, true),    // 314 "Secondary"
+    member(text(6359, 19), 219, false),  // 315 "PathParameterValues"
+    member(text(2914, 16), 151, false),  // 316 "HeaderParameters"
+    member(text(2930, 21), 252, false),  // 317 "QueryStringParameters"
+    member(text(6577, 13), 336, false),  // 318 "InputPathsMap"
+    member(text(6590, 13), 335, true),   // 319 "InputTemplate"
+    member(text(6732, 16), 329, true),   // 320 "PartitionKeyPath"
+    member(text(6875, 10), 9, false),    // 321 "NamePrefix"
+    member(text(1038, 13), 40, false),   // 322 "ConnectionArn"
+    member(text(6885, 9), 208, false),   // 323 "NextToken"
+    member(text(6894, 5), 172, false),   // 324 "Limit"
+    member(text(6926, 15), 10, false),   // 325 "ApiDestinations"
+    member(text(6885, 9), 208, false),   // 326 "NextToken"
+    member(text(6875, 10), 16, false),   // 327 "NamePrefix"
+    member(text(1488, 14), 133, false),  // 328 "EventSourceArn"
+    member(text(1502, 5), 18, false),    // 329 "State"
+    member(text(6885, 9), 208, false),   // 330 "NextToken"
+    member(text(6894, 5), 172, false),   // 331 "Limit"
+    member(text(6980, 8), 17, false),    // 332 "Archives"
+    member(text(6885, 9), 208, false),   // 333 "NextToken"
+    member(text(6875, 10), 50, false),   // 334 "NamePrefix"
+    member(text(2311, 15), 57, false),   // 335 "ConnectionState"
+    member(text(6885, 9), 208, false),   // 336 "NextToken"
+    member(text(6894, 5), 172, false),   // 337 "Limit"
+    member(text(7033, 11), 56, false),   // 338 "Connections"
+    member(text(6885, 9), 208, false),   // 339 "NextToken"
+    member(text(6875, 10), 126, false),  // 340 "NamePrefix"
+    member(text(4815, 10), 155, false),  // 341 "HomeRegion"
+    member(text(6885, 9), 208, false),   // 342 "NextToken"
+    member(text(7064, 10), 172, false),  // 343 "MaxResults"
+    member(text(7095, 9), 125, false),   // 344 "Endpoints"
+    member(text(6885, 9), 208, false),   // 345 "NextToken"
+    member(text(6875, 10), 136, false),  // 346 "NamePrefix"
+    member(text(6885, 9), 208, false),   // 347 "NextToken"
+    member(text(6894, 5), 172, false),   // 348 "Limit"
+    member(text(3943, 10), 135, false),  // 349 "EventBuses"
+    member(text(6885, 9), 208, false),   // 350 "NextToken"
+    member(text(6875, 10), 145, false),  // 351 "NamePrefix"
+    member(text(6885, 9), 208, false),   // 352 "NextToken"
+    member(text(6894, 5), 172, false),   // 353 "Limit"
+    member(text(7194, 12), 143, false),  // 354 "EventSources"
+    member(text(6885, 9), 208, false),   // 355 "NextToken"
+    member(text(4003, 15), 144, true),   // 356 "EventSourceName"
+    member(text(6885, 9), 208, false),   // 357 "NextToken"
+    member(text(6894, 5), 172, false),   // 358 "Limit"
+    member(text(7281, 26), 215, false),  // 359 "PartnerEventSourceAccounts"
+    member(text(6885, 9), 208, false),   // 360 "NextToken"
+    member(text(6875, 10), 217, true),   // 361 "NamePrefix"
+    member(text(6885, 9), 208, false),   // 362 "NextToken"
+    member(text(6894, 5), 172, false),   // 363 "Limit"
+    member(text(7368, 19), 216, false),  // 364 "PartnerEventSources"
+    member(text(6885, 9), 208, false),   // 365 "NextToken"
+    member(text(6875, 10), 269, false),  // 366 "NamePrefix"
+    member(text(1502, 5), 270, false),   // 367 "State"
+    member(text(1488, 14), 14, false),   // 368 "EventSourceArn"
+    member(text(6885, 9), 208, false),   // 369 "NextToken"
+    member(text(6894, 5), 172, false),   // 370 "Limit"
+    member(text(7424, 7), 268, false),   // 371 "Replays"
+    member(text(6885, 9), 208, false),   // 372 "NextToken"
+    member(text(7459, 9), 323, true),    // 373 "TargetArn"
+    member(text(4513, 12), 137, false),  // 374 "EventBusName"
+    member(text(6885, 9), 208, false),   // 375 "NextToken"
+    member(text(6894, 5), 172, false),   // 376 "Limit"
+    member(text(7497, 9), 288, false),   // 377 "RuleNames"
+    member(text(6885, 9), 208, false),   // 378 "NextToken"
+    member(text(6875, 10), 287, false),  // 379 "NamePrefix"
+    member(text(4513, 12), 137, false),  // 380 "EventBusName"
+    member(text(6885, 9), 208, false),   // 381 "NextToken"
+    member(text(6894, 5), 172, false),   // 382 "Limit"
+    member(text(7539, 5), 289, false),   // 383 "Rules"
+    member(text(6885, 9), 208, false),   // 384 "NextToken"
+    member(text(7570, 11), 20, true),    // 385 "ResourceARN"
+    member(text(4043, 4), 318, false),   // 386 "Tags"
+    member(text(7632, 4), 287, true),    // 387 "Rule"
+    member(text(4513, 12), 137, false),  // 388 "EventBusName"
+    member(text(6885, 9), 208, false),   // 389 "NextToken"
+    member(text(6894, 5), 172, false),   // 390 "Limit"
+    member(text(7661, 7), 328, false),   // 391 "Targets"
+    member(text(6885, 9), 208, false),   // 392 "NextToken"
+    member(text(6540, 13), 160, false),  // 393 "IncludeDetail"
+    member(text(6785, 5), 170, false),   // 394 "Level"
+    member(text(7750, 19), 24, false),   // 395 "awsvpcConfiguration"
+    member(text(1746, 3), 313, false),   // 396 "Arn"
+    member(text(984, 4), 313, false),    // 397 "Name"
+    member(text(4111, 7), 1, false),     // 398 "Account"
+    member(text(1107, 12), 333, false),  // 399 "CreationTime"
+    member(text(4976, 14), 333, false),  // 400 "ExpirationTime"
+    member(text(1502, 5), 146, false),   // 401 "State"
+    member(text(8246, 4), 222, false),   // 402 "type"
+    member(text(8250, 10), 221, false),  // 403 "expression"
+    member(text(8246, 4), 227, false),   // 404 "type"
+    member(text(8355, 5), 226, false),   // 405 "field"
+    member(text(6267, 11), 154, true),   // 406 "HealthCheck"
+    member(text(8502, 7), 234, true),    // 407 "Entries"
+    member(text(4849, 10), 124, false),  // 408 "EndpointId"
+    member(text(8530, 4), 147, false),   // 409 "Time"
+    member(text(8534, 6), 313, false),   // 410 "Source"
+    member(text(8540, 9), 141, false),   // 411 "Resources"
+    member(text(8549, 10), 313, false),  // 412 "DetailType"
+    member(text(8559, 6), 313, false),   // 413 "Detail"
+    member(text(4513, 12), 211, false),  // 414 "EventBusName"
+    member(text(8565, 11), 334, false),  // 415 "TraceHeader"
+    member(text(8618, 16), 163, false),  // 416 "FailedEntryCount"
+    member(text(8502, 7), 237, false),   // 417 "Entries"
+    member(text(5943, 7), 138, false),   // 418 "EventId"
+    member(text(5764, 9), 130, false),   // 419 "ErrorCode"
+    member(text(5773, 12), 131, false),  // 420 "ErrorMessage"
+    member(text(8502, 7), 240, true),    // 421 "Entries"
+    member(text(8530, 4), 147, false),   // 422 "Time"
+    member(text(8534, 6), 144, false),   // 423 "Source"
+    member(text(8540, 9), 141, false),   // 424 "Resources"
+    member(text(8549, 10), 313, false),  // 425 "DetailType"
+    member(text(8559, 6), 313, false),   // 426 "Detail"
+    member(text(8618, 16), 163, false),  // 427 "FailedEntryCount"
+    member(text(8502, 7), 243, false),   // 428 "Entries"
+    member(text(5943, 7), 138, false),   // 429 "EventId"
+    member(text(5764, 9), 130, false),   // 430 "ErrorCode"
+    member(text(5773, 12), 131, false),  // 431 "ErrorMessage"
+    member(text(4513, 12), 210, false),  // 432 "EventBusName"
+    member(text(936, 6), 2, false),      // 433 "Action"
+    member(text(8451, 9), 230, false),   // 434 "Principal"
+    member(text(8863, 11), 311, false),  // 435 "StatementId"
+    member(text(2280, 9), 37, false),    // 436 "Condition"
+    member(text(4917, 6), 313, false),   // 437 "Policy"
+    member(text(984, 4), 287, true),     // 438 "Name"
+    member(text(5225, 18), 302, false),  // 439 "ScheduleExpression"
+    member(text(3515, 12), 139, false),  // 440 "EventPattern"
+    member(text(1502, 5), 290, false),   // 441 "State"
+    member(text(3456, 11), 286, false),  // 442 "Description"
+    member(text(3953, 7), 281, false),   // 443 "RoleArn"
+    member(text(4043, 4), 318, false),   // 444 "Tags"
+    member(text(4513, 12), 137, false),  // 445 "EventBusName"
+    member(text(8903, 7), 285, false),   // 446 "RuleArn"
+    member(text(7632, 4), 287, true),    // 447 "Rule"
+    member(text(4513, 12), 137, false),  // 448 "EventBusName"
+    member(text(7661, 7), 328, true),    // 449 "Targets"
+    member(text(8618, 16), 163, false),  // 450 "FailedEntryCount"
+    member(text(8945, 13), 250, false),  // 451 "FailedEntries"
+    member(text(8979, 8), 324, false),   // 452 "TargetId"
+    member(text(5764, 9), 130, false),   // 453 "ErrorCode"
+    member(text(5773, 12), 131, false),  // 454 "ErrorMessage"
+    member(text(9164, 16), 256, false),  // 455 "SecretManagerArn"
+    member(text(4159, 8), 79, true),     // 456 "Database"
+    member(text(4167, 6), 80, false),    // 457 "DbUser"
+    member(text(9180, 3), 306, false),   // 458 "Sql"
+    member(text(9183, 13), 312, false),  // 459 "StatementName"
+    member(text(9196, 9), 28, false),    // 460 "WithEvent"
+    member(text(9205, 4), 307, false),   // 461 "Sqls"
+    member(text(8863, 11), 311, false),  // 462 "StatementId"
+    member(text(9339, 20), 28, false),   // 463 "RemoveAllPermissions"
+    member(text(4513, 12), 210, false),  // 464 "EventBusName"
+    member(text(7632, 4), 287, true),    // 465 "Rule"
+    member(text(4513, 12), 137, false),  // 466 "EventBusName"
+    member(text(9379, 3), 325, true),    // 467 "Ids"
+    member(text(4525, 5), 28, false),    // 468 "Force"
+    member(text(8618, 16), 163, false),  // 469 "FailedEntryCount"
+    member(text(8945, 13), 262, false),  // 470 "FailedEntries"
+    member(text(8979, 8), 324, false),   // 471 "TargetId"
+    member(text(5764, 9), 130, false),   // 472 "ErrorCode"
+    member(text(5773, 12), 131, false),  // 473 "ErrorMessage"
+    member(text(2050, 10), 269, false),  // 474 "ReplayName"
+    member(text(1488, 14), 14, false),   // 475 "EventSourceArn"
+    member(text(1502, 5), 270, false),   // 476 "State"
+    member(text(1507, 11), 271, false),  // 477 "StateReason"
+    member(text(5111, 14), 333, false),  // 478 "EventStartTime"
+    member(text(5125, 12), 333, false),  // 479 "EventEndTime"
+    member(text(5137, 21), 333, false),  // 480 "EventLastReplayedTime"
+    member(text(5158, 15), 333, false),  // 481 "ReplayStartTime"
+    member(text(5173, 13), 333, false),  // 482 "ReplayEndTime"
+    member(text(1746, 3), 20, true),     // 483 "Arn"
+    member(text(9572, 10), 267, false),  // 484 "FilterArns"
+    member(text(1502, 5), 273, false),   // 485 "State"
+    member(text(7716, 20), 205, false),  // 486 "MaximumRetryAttempts"
+    member(text(7692, 24), 204, false),  // 487 "MaximumEventAgeInSeconds"
+    member(text(6102, 14), 148, true),   // 488 "FailoverConfig"
+    member(text(984, 4), 287, false),    // 489 "Name"
+    member(text(1746, 3), 285, false),   // 490 "Arn"
+    member(text(3515, 12), 139, false),  // 491 "EventPattern"
+    member(text(1502, 5), 290, false),   // 492 "State"
+    member(text(3456, 11), 286, false),  // 493 "Description"
+    member(text(5225, 18), 302, false),  // 494 "ScheduleExpression"
+    member(text(3953, 7), 281, false),   // 495 "RoleArn"
+    member(text(5243, 9), 202, false),   // 496 "ManagedBy"
+    member(text(4513, 12), 136, false),  // 497 "EventBusName"
+    member(text(10121, 17), 296, true),  // 498 "RunCommandTargets"
+    member(text(2293, 3), 293, true),    // 499 "Key"
+    member(text(10154, 6), 295, true),   // 500 "Values"
+    member(text(984, 4), 299, true),     // 501 "Name"
+    member(text(2296, 5), 300, true),    // 502 "Value"
+    member(text(10424, 21), 298, false), // 503 "PipelineParameterList"
+    member(text(9991, 5), 282, true),    // 504 "Route"
+    member(text(7736, 14), 206, false),  // 505 "MessageGroupId"
+    member(text(2050, 10), 269, true),   // 506 "ReplayName"
+    member(text(3456, 11), 265, false),  // 507 "Description"
+    member(text(1488, 14), 14, true),    // 508 "EventSourceArn"
+    member(text(5111, 14), 333, true),   // 509 "EventStartTime"
+    member(text(5125, 12), 333, true),   // 510 "EventEndTime"
+    member(text(5100, 11), 266, true),   // 511 "Destination"
+    member(text(2080, 9), 264, false),   // 512 "ReplayArn"
+    member(text(1502, 5), 270, false),   // 513 "State"
+    member(text(1507, 11), 271, false),  // 514 "StateReason"
+    member(text(5158, 15), 333, false),  // 515 "ReplayStartTime"
+    member(text(2293, 3), 316, true),    // 516 "Key"
+    member(text(2296, 5), 321, true),    // 517 "Value"
+    member(text(7570, 11), 20, true),    // 518 "ResourceARN"
+    member(text(4043, 4), 318, true),    // 519 "Tags"
+    member(text(10733, 2), 324, true),   // 520 "Id"
+    member(text(1746, 3), 323, true),    // 521 "Arn"
+    member(text(3953, 7), 281, false),   // 522 "RoleArn"
+    member(text(10735, 5), 326, false),  // 523 "Input"
+    member(text(10740, 9), 327, false),  // 524 "InputPath"
+    member(text(6561, 16), 161, false),  // 525 "InputTransformer"
+    member(text(6715, 17), 167, false),  // 526 "KinesisParameters"
+    member(text(10101, 20), 291, false), // 527 "RunCommandParameters"
+    member(text(5270, 13), 117, false),  // 528 "EcsParameters"
+    member(text(1935, 15), 26, false),   // 529 "BatchParameters"
+    member(text(10576, 13), 308, false), // 530 "SqsParameters"
+    member(text(6345, 14), 156, false),  // 531 "HttpParameters"
+    member(text(9142, 22), 255, false),  // 532 "RedshiftDataParameters"
+    member(text(10397, 27), 301, false), // 533 "SageMakerPipelineParameters"
+    member(text(4018, 16), 82, false),   // 534 "DeadLetterConfig"
+    member(text(9980, 11), 280, false),  // 535 "RetryPolicy"
+    member(text(1437, 17), 12, false),   // 536 "AppSyncParameters"
+    member(text(3515, 12), 139, true),   // 537 "EventPattern"
+    member(text(10842, 5), 313, true),   // 538 "Event"
+    member(text(10871, 6), 28, false),   // 539 "Result"
+    member(text(7570, 11), 20, true),    // 540 "ResourceARN"
+    member(text(10957, 7), 317, true),   // 541 "TagKeys"
+    member(text(984, 4), 9, true),       // 542 "Name"
+    member(text(3456, 11), 6, false),    // 543 "Description"
+    member(text(1038, 13), 40, false),   // 544 "ConnectionArn"
+    member(text(1051, 18), 157, false),  // 545 "InvocationEndpoint"
+    member(text(1069, 10), 7, false),    // 546 "HttpMethod"
+    member(text(1079, 28), 8, false),    // 547 "InvocationRateLimitPerSecond"
+    member(text(1002, 17), 5, false),    // 548 "ApiDestinationArn"
+    member(text(1019, 19), 11, false),   // 549 "ApiDestinationState"
+    member(text(1107, 12), 333, false),  // 550 "CreationTime"
+    member(text(1119, 16), 333, false),  // 551 "LastModifiedTime"
+    member(text(1477, 11), 16, true),    // 552 "ArchiveName"
+    member(text(3456, 11), 15, false),   // 553 "Description"
+    member(text(3515, 12), 139, false),  // 554 "EventPattern"
+    member(text(1518, 13), 279, false),  // 555 "RetentionDays"
+    member(text(3527, 16), 168, false),  // 556 "KmsKeyIdentifier"
+    member(text(1550, 10), 14, false),   // 557 "ArchiveArn"
+    member(text(1502, 5), 18, false),    // 558 "State"
+    member(text(1507, 11), 19, false),   // 559 "StateReason"
+    member(text(1107, 12), 333, false),  // 560 "CreationTime"
+    member(text(2399, 10), 22, false),   // 561 "ApiKeyName"
+    member(text(3607, 11), 23, false),   // 562 "ApiKeyValue"
+    member(text(2542, 19), 345, false),  // 563 "BasicAuthParameters"
+    member(text(2561, 15), 347, false),  // 564 "OAuthParameters"
+    member(text(2576, 20), 343, false),  // 565 "ApiKeyAuthParameters"
+    member(text(2596, 24), 49, false),   // 566 "InvocationHttpParameters"
+    member(text(2620, 22), 60, false),   // 567 "ConnectivityParameters"
+    member(text(2742, 8), 22, false),    // 568 "Username"
+    member(text(3697, 8), 23, false),    // 569 "Password"
+    member(text(3018, 8), 22, false),    // 570 "ClientID"
+    member(text(3749, 12), 23, false),   // 571 "ClientSecret"
+    member(text(3084, 16), 346, false),  // 572 "ClientParameters"
+    member(text(3100, 21), 157, false),  // 573 "AuthorizationEndpoint"
+    member(text(1069, 10), 52, false),   // 574 "HttpMethod"
+    member(text(3121, 19), 49, false),   // 575 "OAuthHttpParameters"
+    member(text(984, 4), 50, true),      // 576 "Name"
+    member(text(3456, 11), 46, false),   // 577 "Description"
+    member(text(2326, 17), 42, false),   // 578 "AuthorizationType"
+    member(text(3822, 14), 344, false),  // 579 "AuthParameters"
+    member(text(3836, 32), 60, false),   // 580 "InvocationConnectivityParameters"
+    member(text(3527, 16), 168, false),  // 581 "KmsKeyIdentifier"
+    member(text(1038, 13), 40, false),   // 582 "ConnectionArn"
+    member(text(2311, 15), 57, false),   // 583 "ConnectionState"
+    member(text(1107, 12), 333, false),  // 584 "CreationTime"
+    member(text(1119, 16), 333, false),  // 585 "LastModifiedTime"
+    member(text(2343, 18), 333, false),  // 586 "LastAuthorizedTime"
+    member(text(984, 4), 126, true),     // 587 "Name"
+    member(text(3456, 11), 121, false),  // 588 "Description"
+    member(text(3913, 13), 283, false),  // 589 "RoutingConfig"
+    member(text(3926, 17), 272, false),  // 590 "ReplicationConfig"
+    member(text(3943, 10), 123, false),  // 591 "EventBuses"
+    member(text(3953, 7), 158, false),   // 592 "RoleArn"
+    member(text(984, 4), 126, false),    // 593 "Name"
+    member(text(1746, 3), 120, false),   // 594 "Arn"
+    member(text(3913, 13), 283, false),  // 595 "RoutingConfig"
+    member(text(3926, 17), 272, false),  // 596 "ReplicationConfig"
+    member(text(3943, 10), 123, false),  // 597 "EventBuses"
+    member(text(3953, 7), 158, false),   // 598 "RoleArn"
+    member(text(4849, 10), 124, false),  // 599 "EndpointId"
+    member(text(4859, 11), 129, false),  // 600 "EndpointUrl"
+    member(text(1502, 5), 127, false),   // 601 "State"
+    member(text(984, 4), 136, false),    // 602 "Name"
+    member(text(3527, 16), 168, false),  // 603 "KmsKeyIdentifier"
+    member(text(3456, 11), 134, false),  // 604 "Description"
+    member(text(4018, 16), 82, false),   // 605 "DeadLetterConfig"
+    member(text(4034, 9), 200, false),   // 606 "LogConfig"
+    member(text(1746, 3), 313, false),   // 607 "Arn"
+    member(text(984, 4), 136, false),    // 608 "Name"
+    member(text(3527, 16), 168, false),  // 609 "KmsKeyIdentifier"
+    member(text(3456, 11), 134, false),  // 610 "Description"
+    member(text(4018, 16), 82, false),   // 611 "DeadLetterConfig"
+    member(text(4034, 9), 200, false),   // 612 "LogConfig"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(19, 4),     // 0 "POST"
+    text(1292, 3),   // 1 "GET"
+    text(1295, 4),   // 2 "HEAD"
+    text(1299, 7),   // 3 "OPTIONS"
+    text(1306, 3),   // 4 "PUT"
+    text(1309, 5),   // 5 "PATCH"
+    text(1314, 6),   // 6 "DELETE"
+    text(1423, 6),   // 7 "ACTIVE"
+    text(1429, 8),   // 8 "INACTIVE"
+    text(1671, 7),   // 9 "ENABLED"
+    text(1678, 8),   // 10 "DISABLED"
+    text(1686, 8),   // 11 "CREATING"
+    text(1694, 8),   // 12 "UPDATING"
+    text(1702, 13),  // 13 "CREATE_FAILED"
+    text(1715, 13),  // 14 "UPDATE_FAILED"
+    text(1671, 7),   // 15 "ENABLED"
+    text(1678, 8),   // 16 "DISABLED"
+    text(2669, 5),   // 17 "BASIC"
+    text(2674, 24),  // 18 "OAUTH_CLIENT_CREDENTIALS"
+    text(2698, 7),   // 19 "API_KEY"
+    text(1292, 3),   // 20 "GET"
+    text(19, 4),     // 21 "POST"
+    text(1306, 3),   // 22 "PUT"
+    text(1686, 8),   // 23 "CREATING"
+    text(1694, 8),   // 24 "UPDATING"
+    text(3227, 8),   // 25 "DELETING"
+    text(3235, 10),  // 26 "AUTHORIZED"
+    text(3245, 12),  // 27 "DEAUTHORIZED"
+    text(3257, 11),  // 28 "AUTHORIZING"
+    text(3268, 13),  // 29 "DEAUTHORIZING"
+    text(1423, 6),   // 30 "ACTIVE"
+    text(3281, 19),  // 31 "FAILED_CONNECTIVITY"
+    text(1423, 6),   // 32 "ACTIVE"
+    text(1686, 8),   // 33 "CREATING"
+    text(1694, 8),   // 34 "UPDATING"
+    text(3227, 8),   // 35 "DELETING"
+    text(1702, 13),  // 36 "CREATE_FAILED"
+    text(1715, 13),  // 37 "UPDATE_FAILED"
+    text(5706, 13),  // 38 "DELETE_FAILED"
+    text(6079, 7),   // 39 "PENDING"
+    text(1423, 6),   // 40 "ACTIVE"
+    text(6086, 7),   // 41 "DELETED"
+    text(6553, 4),   // 42 "NONE"
+    text(6557, 4),   // 43 "FULL"
+    text(6767, 3),   // 44 "EC2"
+    text(6770, 7),   // 45 "FARGATE"
+    text(6777, 8),   // 46 "EXTERNAL"
+    text(6790, 3),   // 47 "OFF"
+    text(6793, 5),   // 48 "ERROR"
+    text(6798, 4),   // 49 "INFO"
+    text(6802, 5),   // 50 "TRACE"
+    text(8312, 16),  // 51 "distinctInstance"
+    text(8328, 8),   // 52 "memberOf"
+    text(8403, 6),   // 53 "random"
+    text(8409, 6),   // 54 "spread"
+    text(8415, 7),   // 55 "binpack"
+    text(8471, 15),  // 56 "TASK_DEFINITION"
+    text(9627, 8),   // 57 "STARTING"
+    text(9635, 7),   // 58 "RUNNING"
+    text(9642, 10),  // 59 "CANCELLING"
+    text(9652, 9),   // 60 "COMPLETED"
+    text(9661, 9),   // 61 "CANCELLED"
+    text(9670, 6),   // 62 "FAILED"
+    text(1671, 7),   // 63 "ENABLED"
+    text(1678, 8),   // 64 "DISABLED"
+    text(1671, 7),   // 65 "ENABLED"
+    text(1678, 8),   // 66 "DISABLED"
+    text(10056, 45), // 67 "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    278, 36, 166, 164, 212, 278, 36, 159, 164, 274, 278, 171, 164, 36, 274, 278, 164, 171, 165,
+    274, 171, 278, 164, 0, 332, 274, 171, 164, 274, 278, 166, 164, 36, 171, 212, 274, 164, 36, 171,
+    212, 278, 36, 166, 164, 212, 36, 278, 164, 36, 278, 164, 36, 278, 164, 36, 278, 164, 36, 278,
+    164, 164, 36, 164, 36, 212, 36, 203, 164, 278, 278, 164, 274, 278, 164, 278, 164, 278, 164,
+    278, 164, 278, 164, 212, 278, 164, 212, 278, 164, 278, 164, 278, 36, 203, 164, 278, 36, 203,
+    164, 164, 278, 164, 164, 164, 164, 164, 212, 278, 164, 212, 164, 212, 164, 164, 278, 164, 278,
+    278, 164, 278, 164, 164, 164, 212, 278, 228, 164, 36, 212, 165, 171, 36, 203, 164, 278, 278,
+    36, 171, 203, 164, 278, 164, 36, 212, 278, 36, 203, 164, 278, 274, 165, 171, 164, 278, 36, 164,
+    203, 165, 164, 278, 164, 36, 203, 36, 278, 164, 171, 36, 278, 164, 171, 165, 36, 278, 164, 171,
+    0, 332, 278, 36, 164, 278, 164, 36, 212,
 ];

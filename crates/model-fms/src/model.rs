@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,599 +40,568 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AssociateAdminAccountPOST/AssociateThirdPartyFirewallBatchAssociateResourceBatchDisassociateResourceDeleteAppsListDeleteNotificationChannelDeletePolicyDeleteProtocolsListDeleteResourceSetDisassociateAdminAccountDisassociateThirdPartyFirewallGetAdminAccountGetAdminScopeGetAppsListGetComplianceDetailGetNotificationChannelGetPolicyGetProtectionStatusGetProtocolsListGetResourceSetGetThirdPartyFirewallAssociationStatusGetViolationDetailsListAdminAccountsForOrganizationListAdminsManagingAccountListAppsListsListComplianceStatusListDiscoveredResourcesListMemberAccountsListPoliciesListProtocolsListsListResourceSetResourcesListResourceSetsListTagsForResourceListThirdPartyFirewallFirewallPoliciesPutAdminAccountPutAppsListPutNotificationChannelPutPolicyPutProtocolsListPutResourceSetTagResourceUntagResourceAWSAccountId^[0-9]+$AWSAccountIdListAWSRegion^(af|ap|ca|eu|il|me|mx|sa|us|cn|us-gov)-\\w+-\\d+$AWSRegionListAccountIdListAccountRoleStatusREADYCREATINGPENDING_DELETIONDELETINGDELETEDAccountScopeAccountsAllAccountsEnabledExcludeSpecifiedAccountsActionTargetResourceIdDescriptionAdminAccountSummaryAdminAccountDefaultAdminStatusAdminAccountSummaryListAdminScopeOrganizationalUnitScopeRegionScopePolicyTypeScopeAppAppNameProtocolPortAppsListAppsListDataListIdListNameListUpdateTokenCreateTimeLastUpdateTimePreviousAppsListAppsListDataSummaryListArnAppsListsDataAssociateAdminAccountRequestAssociateThirdPartyFirewallRequestThirdPartyFirewallAssociateThirdPartyFirewallResponseThirdPartyFirewallStatusAwsEc2InstanceViolationViolationTargetAwsEc2NetworkInterfaceViolationsAwsEc2NetworkInterfaceViolationViolatingSecurityGroupsAwsVPCSecurityGroupViolationViolationTargetDescriptionPartialMatchesPossibleSecurityGroupRemediationActionsBase62Id^[a-z0-9A-Z]{22}$BasicIntegerBatchAssociateResourceRequestResourceSetIdentifierItemsBatchAssociateResourceResponseFailedItemsBatchDisassociateResourceRequestBatchDisassociateResourceResponseBooleanBooleanObjectCIDR[a-f0-9:./]+ComplianceViolatorViolationReasonResourceTypeMetadataComplianceViolatorMetadataComplianceViolatorsCreateNetworkAclActionVpcFMSCanRemediateCreateNetworkAclEntriesActionNetworkAclIdNetworkAclEntriesToBeCreatedCustomerPolicyScopeId^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$CustomerPolicyScopeIdListCustomerPolicyScopeIdTypeACCOUNTORG_UNITCustomerPolicyScopeMapCustomerPolicyStatusACTIVEOUT_OF_ADMIN_SCOPEDeleteAppsListRequestDeleteNetworkAclEntriesActionNetworkAclEntriesToBeDeletedDeleteNotificationChannelRequestDeletePolicyRequestPolicyIdDeleteAllPolicyResourcesDeleteProtocolsListRequestDeleteResourceSetRequestIdentifierDependentServiceNameAWSCONFIGAWSWAFAWSSHIELD_ADVANCEDAWSVPCDestinationTypeIPV4IPV6PREFIX_LISTDetailedInfo^([\\p{L}\\p{Z}\\p{N}_.:/=,+\\-@]*)$DisassociateAdminAccountRequestDisassociateThirdPartyFirewallRequestDisassociateThirdPartyFirewallResponseDiscoveredResourceURIAccountIdTypeNameDiscoveredResourceListDnsDuplicateRuleGroupViolationDnsRuleGroupLimitExceededViolationNumberOfRuleGroupsAlreadyAssociatedDnsRuleGroupPrioritiesDnsRuleGroupPriorityDnsRuleGroupPriorityConflictViolationConflictingPriorityConflictingPolicyIdUnavailablePrioritiesEC2AssociateRouteTableActionRouteTableIdSubnetIdGatewayIdEC2CopyRouteTableActionVpcIdEC2CreateRouteActionDestinationCidrBlockDestinationPrefixListIdDestinationIpv6CidrBlockVpcEndpointIdEC2CreateRouteTableActionEC2DeleteRouteActionEC2ReplaceRouteActionEC2ReplaceRouteTableAssociationActionAssociationIdEntriesDescriptionEntriesWithConflictsEntryDescriptionEntryDetailEntryRuleNumberEntryTypeFMS_MANAGED_FIRST_ENTRYFMS_MANAGED_LAST_ENTRYCUSTOM_ENTRYEntryViolationExpectedEntryExpectedEvaluationOrderActualEvaluationOrderEntryAtExpectedEvaluationOrderEntryViolationReasonsEntryViolationReasonMISSING_EXPECTED_ENTRYINCORRECT_ENTRY_ORDERENTRY_CONFLICTEntryViolationsErrorMessageEvaluationResultComplianceStatusViolatorCountEvaluationLimitExceededEvaluationResultsExpectedRouteIpV4CidrPrefixListIdIpV6CidrContributingSubnetsAllowedTargetsExpectedRoutesFMSPolicyUpdateFirewallCreationConfigActionFirewallCreationConfigFailedItemReasonFailedItemListFailedItemReasonNOT_VALID_ARNNOT_VALID_PARTITIONNOT_VALID_REGIONNOT_VALID_SERVICENOT_VALID_RESOURCE_TYPENOT_VALID_ACCOUNT_IDFirewallDeploymentModelCENTRALIZEDDISTRIBUTEDFirewallPolicyIdFirewallPolicyNameFirewallSubnetIsOutOfScopeViolationFirewallSubnetIdSubnetAvailabilityZoneSubnetAvailabilityZoneIdFirewallSubnetMissingVPCEndpointViolationGetAdminAccountRequestGetAdminAccountResponseRoleStatusGetAdminScopeRequestGetAdminScopeResponseGetAppsListRequestDefaultListGetAppsListResponseAppsListArnGetComplianceDetailRequestMemberAccountGetComplianceDetailResponsePolicyComplianceDetailGetNotificationChannelRequestGetNotificationChannelResponseSnsTopicArnSnsRoleNameGetPolicyRequestGetPolicyResponsePolicyPolicyArnGetProtectionStatusRequestMemberAccountIdStartTimeEndTimeNextTokenMaxResultsGetProtectionStatusResponseAdminAccountIdServiceTypeDataGetProtocolsListRequestGetProtocolsListResponseProtocolsListProtocolsListArnGetResourceSetRequestGetResourceSetResponseResourceSetResourceSetArnGetThirdPartyFirewallAssociationStatusRequestGetThirdPartyFirewallAssociationStatusResponseMarketplaceOnboardingStatusGetViolationDetailsRequestGetViolationDetailsResponseViolationDetailIPPortNumberIPPortNumberIntegerIdentifierListIntegerObjectIntegerObjectMinimum0InternalErrorExceptionMessageInvalidInputExceptionInvalidNetworkAclEntriesViolationSubnetCurrentAssociatedNetworkAclInvalidOperationExceptionInvalidTypeExceptionIssueInfoMapLengthBoundedNonEmptyStringLengthBoundedStringLengthBoundedStringListLimitExceededExceptionListAdminAccountsForOrganizationRequestListAdminAccountsForOrganizationResponseAdminAccountsListAdminsManagingAccountRequestListAdminsManagingAccountResponseListAppsListsRequestDefaultListsListAppsListsResponseAppsListsListComplianceStatusRequestListComplianceStatusResponsePolicyComplianceStatusListListDiscoveredResourcesRequestMemberAccountIdsListDiscoveredResourcesResponse^[a-z0-9A-Z-]{36}$ListMemberAccountsRequestListMemberAccountsResponseMemberAccountsListPoliciesRequestListPoliciesResponsePolicyListListProtocolsListsRequestListProtocolsListsResponseProtocolsListsListResourceSetResourcesRequestListResourceSetResourcesResponseListResourceSetsRequestListResourceSetsResponseResourceSetsListTagsForResourceRequestResourceArnListTagsForResourceResponseTagListListThirdPartyFirewallFirewallPoliciesRequestListThirdPartyFirewallFirewallPoliciesResponseThirdPartyFirewallFirewallPoliciesManagedServiceData^((?!\\\\[nr]).)+MarketplaceSubscriptionOnboardingStatusNO_SUBSCRIPTIONNOT_COMPLETECOMPLETENetworkAclCommonPolicyNetworkAclEntrySetNetworkAclEntriesNetworkAclEntryIcmpTypeCodePortRangeCidrBlockIpv6CidrBlockRuleActionEgressFirstEntriesForceRemediateForFirstEntriesLastEntriesForceRemediateForLastEntriesNetworkAclIcmpTypeCodeCodeNetworkAclPortRangeFromToNetworkAclRuleActionallowdenyNetworkFirewallAction^[a-zA-Z0-9]+$NetworkFirewallActionListNetworkFirewallBlackHoleRouteDetectedViolationViolatingRoutesNetworkFirewallInternetTrafficNotInspectedViolationIsRouteTableUsedInDifferentAZCurrentFirewallSubnetRouteTableExpectedFirewallEndpointExpectedFirewallSubnetRoutesActualFirewallSubnetRoutesInternetGatewayIdCurrentInternetGatewayRouteTableExpectedInternetGatewayRoutesActualInternetGatewayRoutesNetworkFirewallInvalidRouteConfigurationViolationAffectedSubnetsViolatingRouteActualFirewallEndpointExpectedFirewallSubnetIdActualFirewallSubnetIdNetworkFirewallMissingExpectedRTViolationVPCAvailabilityZoneCurrentRouteTableExpectedRouteTableNetworkFirewallMissingExpectedRoutesViolationNetworkFirewallMissingFirewallViolationTargetViolationReasonNetworkFirewallMissingSubnetViolationNetworkFirewallOverrideActionDROP_TO_ALERTNetworkFirewallPolicyNetworkFirewallPolicyDescriptionStatelessRuleGroupsStatelessDefaultActionsStatelessFragmentDefaultActionsStatelessCustomActionsStatefulRuleGroupsStatefulDefaultActionsStatefulEngineOptionsNetworkFirewallPolicyModifiedViolationCurrentPolicyDescriptionExpectedPolicyDescriptionNetworkFirewallResourceName^[a-zA-Z0-9-]+$NetworkFirewallStatefulRuleGroupOverrideActionNetworkFirewallUnexpectedFirewallRoutesViolationFirewallEndpointNetworkFirewallUnexpectedGatewayRoutesViolationOrderedRemediationActionsOrganizationStatusONBOARDINGONBOARDING_COMPLETEOFFBOARDINGOFFBOARDING_COMPLETEOrganizationalUnitId^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$OrganizationalUnitIdListOrganizationalUnitsAllOrganizationalUnitsEnabledExcludeSpecifiedOrganizationalUnitsPaginationMaxResultsPaginationTokenPartialMatchReferenceTargetViolationReasonsPolicyNamePolicyUpdateTokenSecurityServicePolicyDataResourceTypeListResourceTagsExcludeResourceTagsRemediationEnabledDeleteUnusedFMManagedResourcesIncludeMapExcludeMapResourceSetIdsPolicyDescriptionPolicyStatusResourceTagLogicalOperatorPolicyOwnerViolatorsExpiredAtPolicyComplianceStatusLastUpdatedPolicyComplianceStatusTypeCOMPLIANTNON_COMPLIANTPolicyOptionThirdPartyFirewallPolicyPolicySummarySecurityServiceTypePolicySummaryListPolicyTypesAllPolicyTypesEnabledPossibleRemediationActionIsDefaultActionPossibleRemediationActionListPossibleRemediationActionsActionsPreviousListVersion^\\d{1,2}$PreviousProtocolsListPriorityNumberProtectionDataProtocolsListDataProtocolsListDataSummaryProtocolsListsDataPutAdminAccountRequestPutAppsListRequestPutAppsListResponsePutNotificationChannelRequestPutPolicyRequestPutPolicyResponsePutProtocolsListRequestPutProtocolsListResponsePutResourceSetRequestPutResourceSetResponseReferenceRuleRegionsAllRegionsEnabledRemediationActionReplaceNetworkAclAssociationActionRemediationActionDescription.*RemediationActionTypeREMOVEMODIFYRemediationActionWithOrderOrderResourceResourceArnListResourceCountResourceDescriptionResourceIdListResourceListResourceNameResourceNotFoundExceptionIdUpdateTokenResourceSetStatusResourceSetSummaryResourceSetSummaryListResourceTagKeyValueResourceTagKey^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@*\\\\]*)$ANDORResourceTagValueResourceViolationRouteHasOutOfScopeEndpointViolationThirdPartyFirewallMissingFirewallViolationThirdPartyFirewallMissingSubnetViolationThirdPartyFirewallMissingExpectedRouteTableViolationWebACLHasIncompatibleConfigurationViolationWebACLHasOutOfScopeResourcesViolationResourceViolationsRouteTargetTypeDestinationTargetFirewallSubnetRoutesInternetGatewayRoutesRoutesRuleOrderSTRICT_ORDERDEFAULT_ACTION_ORDERSecurityGroupRemediationActionRemediationResultSecurityGroupRemediationActionsSecurityGroupRuleDescriptionIPV4RangeIPV6RangeFromPortToPortWAFWAFV2SHIELD_ADVANCEDSECURITY_GROUPS_COMMONSECURITY_GROUPS_CONTENT_AUDITSECURITY_GROUPS_USAGE_AUDITNETWORK_FIREWALLDNS_FIREWALLTHIRD_PARTY_FIREWALLIMPORT_NETWORK_FIREWALLNETWORK_ACL_COMMONSecurityServiceTypeListStreamExceptionPolicyStatefulRuleGroupRuleGroupNamePriorityOverrideStatefulRuleGroupListStatelessRuleGroupStatelessRuleGroupListStatelessRuleGroupPriorityDROPCONTINUEREJECTFMS_IGNORETagTagKeyTagKeyListTagResourceRequestTagResourceResponseTagValueGATEWAYCARRIER_GATEWAYINSTANCELOCAL_GATEWAYNAT_GATEWAYNETWORK_INTERFACEVPC_ENDPOINTVPC_PEERING_CONNECTIONEGRESS_ONLY_INTERNET_GATEWAYTRANSIT_GATEWAY\\w+PALO_ALTO_NETWORKS_CLOUD_NGFWFORTIGATE_CLOUD_NATIVE_FIREWALLThirdPartyFirewallAssociationStatusONBOARD_COMPLETEOFFBOARD_COMPLETENOT_EXISTThirdPartyFirewallFirewallPolicyTimeStampUntagResourceRequestTagKeysUntagResourceResponseWEB_ACL_MISSING_RULE_GROUPRESOURCE_MISSING_WEB_ACLRESOURCE_INCORRECT_WEB_ACLRESOURCE_MISSING_SHIELD_PROTECTIONRESOURCE_MISSING_WEB_ACL_OR_SHIELD_PROTECTIONRESOURCE_MISSING_SECURITY_GROUPRESOURCE_VIOLATES_AUDIT_SECURITY_GROUPSECURITY_GROUP_UNUSEDSECURITY_GROUP_REDUNDANTFMS_CREATED_SECURITY_GROUP_EDITEDMISSING_FIREWALLMISSING_FIREWALL_SUBNET_IN_AZMISSING_EXPECTED_ROUTE_TABLENETWORK_FIREWALL_POLICY_MODIFIEDFIREWALL_SUBNET_IS_OUT_OF_SCOPEINTERNET_GATEWAY_MISSING_EXPECTED_ROUTEFIREWALL_SUBNET_MISSING_EXPECTED_ROUTEUNEXPECTED_FIREWALL_ROUTESUNEXPECTED_TARGET_GATEWAY_ROUTESTRAFFIC_INSPECTION_CROSSES_AZ_BOUNDARYINVALID_ROUTE_CONFIGURATIONMISSING_TARGET_GATEWAYINTERNET_TRAFFIC_NOT_INSPECTEDBLACK_HOLE_ROUTE_DETECTEDBLACK_HOLE_ROUTE_DETECTED_IN_FIREWALL_SUBNETRESOURCE_MISSING_DNS_FIREWALLROUTE_HAS_OUT_OF_SCOPE_ENDPOINTFIREWALL_SUBNET_MISSING_VPCE_ENDPOINTINVALID_NETWORK_ACL_ENTRYWEB_ACL_CONFIGURATION_OR_SCOPE_OF_USEWebACLArnOutOfScopeResourceList";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AssociateAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AssociateAdminAccount"
+    OperationEntry {
+        name: text(0, 21),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(16),
         output: None,
         result_wrapper: None,
-        errors: &[122, 120, 241, 119, 128],
+        errors: Span::new(0, 5),
         anonymous: false,
     },
-    Operation {
-        name: "AssociateThirdPartyFirewall",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssociateThirdPartyFirewall"
+    OperationEntry {
+        name: text(26, 27),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(17),
         output: Some(18),
         result_wrapper: None,
-        errors: &[122, 120, 241, 119],
+        errors: Span::new(5, 4),
         anonymous: false,
     },
-    Operation {
-        name: "BatchAssociateResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "BatchAssociateResource"
+    OperationEntry {
+        name: text(53, 22),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(25),
         output: Some(26),
         result_wrapper: None,
-        errors: &[122, 119, 120, 128, 241],
+        errors: Span::new(9, 5),
         anonymous: false,
     },
-    Operation {
-        name: "BatchDisassociateResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "BatchDisassociateResource"
+    OperationEntry {
+        name: text(75, 25),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(27),
         output: Some(28),
         result_wrapper: None,
-        errors: &[122, 119, 120, 241],
+        errors: Span::new(14, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAppsList",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAppsList"
+    OperationEntry {
+        name: text(100, 14),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(42),
         output: None,
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(18, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteNotificationChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteNotificationChannel"
+    OperationEntry {
+        name: text(114, 25),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(44),
         output: None,
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(21, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeletePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeletePolicy"
+    OperationEntry {
+        name: text(139, 12),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(45),
         output: None,
         result_wrapper: None,
-        errors: &[241, 122, 119, 120, 128],
+        errors: Span::new(24, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteProtocolsList",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteProtocolsList"
+    OperationEntry {
+        name: text(151, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(46),
         output: None,
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(29, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteResourceSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteResourceSet"
+    OperationEntry {
+        name: text(170, 17),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(47),
         output: None,
         result_wrapper: None,
-        errors: &[241, 122, 119, 120],
+        errors: Span::new(32, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateAdminAccount"
+    OperationEntry {
+        name: text(187, 24),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(52),
         output: None,
         result_wrapper: None,
-        errors: &[122, 241, 119],
+        errors: Span::new(36, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateThirdPartyFirewall",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateThirdPartyFirewall"
+    OperationEntry {
+        name: text(211, 30),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(53),
         output: Some(54),
         result_wrapper: None,
-        errors: &[122, 120, 241, 119],
+        errors: Span::new(39, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAdminAccount"
+    OperationEntry {
+        name: text(241, 15),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(91),
         output: Some(92),
         result_wrapper: None,
-        errors: &[122, 241, 119],
+        errors: Span::new(43, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetAdminScope",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAdminScope"
+    OperationEntry {
+        name: text(256, 13),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(93),
         output: Some(94),
         result_wrapper: None,
-        errors: &[122, 120, 241, 119, 128],
+        errors: Span::new(46, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetAppsList",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAppsList"
+    OperationEntry {
+        name: text(269, 11),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(95),
         output: Some(96),
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(51, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetComplianceDetail",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetComplianceDetail"
+    OperationEntry {
+        name: text(280, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(97),
         output: Some(98),
         result_wrapper: None,
-        errors: &[241, 119, 120, 122],
+        errors: Span::new(54, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetNotificationChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetNotificationChannel"
+    OperationEntry {
+        name: text(299, 22),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(99),
         output: Some(100),
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(58, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetPolicy"
+    OperationEntry {
+        name: text(321, 9),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(101),
         output: Some(102),
         result_wrapper: None,
-        errors: &[241, 122, 119, 123],
+        errors: Span::new(61, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetProtectionStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetProtectionStatus"
+    OperationEntry {
+        name: text(330, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(103),
         output: Some(104),
         result_wrapper: None,
-        errors: &[120, 241, 119],
+        errors: Span::new(65, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetProtocolsList",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetProtocolsList"
+    OperationEntry {
+        name: text(349, 16),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(105),
         output: Some(106),
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(68, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetResourceSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetResourceSet"
+    OperationEntry {
+        name: text(365, 14),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(107),
         output: Some(108),
         result_wrapper: None,
-        errors: &[122, 120, 241, 119],
+        errors: Span::new(71, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetThirdPartyFirewallAssociationStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetThirdPartyFirewallAssociationStatus"
+    OperationEntry {
+        name: text(379, 38),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(109),
         output: Some(110),
         result_wrapper: None,
-        errors: &[122, 120, 241, 119],
+        errors: Span::new(75, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetViolationDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetViolationDetails"
+    OperationEntry {
+        name: text(417, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(111),
         output: Some(112),
         result_wrapper: None,
-        errors: &[241, 120, 119],
+        errors: Span::new(79, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListAdminAccountsForOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAdminAccountsForOrganization"
+    OperationEntry {
+        name: text(436, 32),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(129),
         output: Some(130),
         result_wrapper: None,
-        errors: &[122, 241, 119, 128],
+        errors: Span::new(82, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListAdminsManagingAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAdminsManagingAccount"
+    OperationEntry {
+        name: text(468, 25),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(131),
         output: Some(132),
         result_wrapper: None,
-        errors: &[241, 120, 119],
+        errors: Span::new(86, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListAppsLists",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAppsLists"
+    OperationEntry {
+        name: text(493, 13),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(133),
         output: Some(134),
         result_wrapper: None,
-        errors: &[241, 122, 128, 119],
+        errors: Span::new(89, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListComplianceStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListComplianceStatus"
+    OperationEntry {
+        name: text(506, 20),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(135),
         output: Some(136),
         result_wrapper: None,
-        errors: &[241, 119],
+        errors: Span::new(93, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListDiscoveredResources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListDiscoveredResources"
+    OperationEntry {
+        name: text(526, 23),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(137),
         output: Some(138),
         result_wrapper: None,
-        errors: &[122, 120, 119],
+        errors: Span::new(95, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListMemberAccounts",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListMemberAccounts"
+    OperationEntry {
+        name: text(549, 18),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(140),
         output: Some(141),
         result_wrapper: None,
-        errors: &[241, 119],
+        errors: Span::new(98, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPolicies"
+    OperationEntry {
+        name: text(567, 12),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(142),
         output: Some(143),
         result_wrapper: None,
-        errors: &[241, 122, 128, 119],
+        errors: Span::new(100, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListProtocolsLists",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListProtocolsLists"
+    OperationEntry {
+        name: text(579, 18),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(144),
         output: Some(145),
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(104, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListResourceSetResources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListResourceSetResources"
+    OperationEntry {
+        name: text(597, 24),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(146),
         output: Some(147),
         result_wrapper: None,
-        errors: &[122, 119, 120, 241],
+        errors: Span::new(107, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListResourceSets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListResourceSets"
+    OperationEntry {
+        name: text(621, 16),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(148),
         output: Some(149),
         result_wrapper: None,
-        errors: &[122, 120, 119],
+        errors: Span::new(111, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(637, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(150),
         output: Some(151),
         result_wrapper: None,
-        errors: &[241, 122, 119, 120],
+        errors: Span::new(114, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListThirdPartyFirewallFirewallPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListThirdPartyFirewallFirewallPolicies"
+    OperationEntry {
+        name: text(656, 38),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(152),
         output: Some(153),
         result_wrapper: None,
-        errors: &[122, 120, 241, 119],
+        errors: Span::new(118, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutAdminAccount"
+    OperationEntry {
+        name: text(694, 15),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(215),
         output: None,
         result_wrapper: None,
-        errors: &[122, 120, 119, 128],
+        errors: Span::new(122, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutAppsList",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutAppsList"
+    OperationEntry {
+        name: text(709, 11),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(216),
         output: Some(217),
         result_wrapper: None,
-        errors: &[241, 122, 120, 128, 119],
+        errors: Span::new(126, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutNotificationChannel",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutNotificationChannel"
+    OperationEntry {
+        name: text(720, 22),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(218),
         output: None,
         result_wrapper: None,
-        errors: &[241, 122, 119],
+        errors: Span::new(131, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutPolicy"
+    OperationEntry {
+        name: text(742, 9),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(219),
         output: Some(220),
         result_wrapper: None,
-        errors: &[241, 122, 120, 128, 119, 123],
+        errors: Span::new(134, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutProtocolsList",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutProtocolsList"
+    OperationEntry {
+        name: text(751, 16),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(221),
         output: Some(222),
         result_wrapper: None,
-        errors: &[241, 122, 120, 128, 119],
+        errors: Span::new(140, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutResourceSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutResourceSet"
+    OperationEntry {
+        name: text(767, 14),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(223),
         output: Some(224),
         result_wrapper: None,
-        errors: &[122, 120, 128, 119],
+        errors: Span::new(145, 4),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(781, 11),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(277),
         output: Some(278),
         result_wrapper: None,
-        errors: &[241, 122, 119, 120, 128],
+        errors: Span::new(149, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(792, 13),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(292),
         output: Some(293),
         result_wrapper: None,
-        errors: &[241, 122, 119, 120],
+        errors: Span::new(154, 4),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AWSAccountId"
     shape(
-        "AWSAccountId",
-        ShapeKind::String {
+        text(805, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^[0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(817, 8)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 1
+    // 1 "AWSAccountIdList"
     shape(
-        "AWSAccountIdList",
-        ShapeKind::List {
+        text(825, 16),
+        KindEntry::List {
             member: 0,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 2
+    // 2 "AWSRegion"
     shape(
-        "AWSRegion",
-        ShapeKind::String {
+        text(841, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(6),
                 max: Some(32),
             },
-            pattern: Some("^(af|ap|ca|eu|il|me|mx|sa|us|cn|us-gov)-\\w+-\\d+$"),
-            enum_values: &[],
+            pattern: Some(text(850, 48)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 3
+    // 3 "AWSRegionList"
     shape(
-        "AWSRegionList",
-        ShapeKind::List {
+        text(898, 13),
+        KindEntry::List {
             member: 2,
             member_name: None,
             length: Range {
@@ -637,2836 +610,2312 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 4
+    // 4 "AccountIdList"
     shape(
-        "AccountIdList",
-        ShapeKind::List {
+        text(911, 13),
+        KindEntry::List {
             member: 0,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 5
+    // 5 "AccountRoleStatus"
     shape(
-        "AccountRoleStatus",
-        ShapeKind::String {
+        text(924, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "READY",
-                "CREATING",
-                "PENDING_DELETION",
-                "DELETING",
-                "DELETED",
-            ],
+            enum_values: Span::new(0, 5),
         },
     ),
-    // 6
+    // 6 "AccountScope"
     shape(
-        "AccountScope",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Accounts", 4, false),
-                member("AllAccountsEnabled", 29, false),
-                member("ExcludeSpecifiedAccounts", 29, false),
-            ],
+        text(985, 12),
+        KindEntry::Structure {
+            members: Span::new(0, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 7
+    // 7 "ActionTarget"
     shape(
-        "ActionTarget",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 237, false),
-                member("Description", 126, false),
-            ],
+        text(1047, 12),
+        KindEntry::Structure {
+            members: Span::new(3, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 8
+    // 8 "AdminAccountSummary"
     shape(
-        "AdminAccountSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminAccount", 0, false),
-                member("DefaultAdmin", 29, false),
-                member("Status", 183, false),
-            ],
+        text(1080, 19),
+        KindEntry::Structure {
+            members: Span::new(5, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 9
+    // 9 "AdminAccountSummaryList"
     shape(
-        "AdminAccountSummaryList",
-        ShapeKind::List {
+        text(1129, 23),
+        KindEntry::List {
             member: 8,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 10
+    // 10 "AdminScope"
     shape(
-        "AdminScope",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountScope", 6, false),
-                member("OrganizationalUnitScope", 186, false),
-                member("RegionScope", 226, false),
-                member("PolicyTypeScope", 200, false),
-            ],
+        text(1152, 10),
+        KindEntry::Structure {
+            members: Span::new(8, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 11
+    // 11 "App"
     shape(
-        "App",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AppName", 240, true),
-                member("Protocol", 210, true),
-                member("Port", 113, true),
-            ],
+        text(1211, 3),
+        KindEntry::Structure {
+            members: Span::new(12, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 12
+    // 12 "AppsList"
     shape(
-        "AppsList",
-        ShapeKind::List {
+        text(1233, 8),
+        KindEntry::List {
             member: 11,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 13
+    // 13 "AppsListData"
     shape(
-        "AppsListData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ListId", 139, false),
-                member("ListName", 240, true),
-                member("ListUpdateToken", 294, false),
-                member("CreateTime", 291, false),
-                member("LastUpdateTime", 291, false),
-                member("AppsList", 12, true),
-                member("PreviousAppsList", 205, false),
-            ],
+        text(1241, 12),
+        KindEntry::Structure {
+            members: Span::new(15, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 14
+    // 14 "AppsListDataSummary"
     shape(
-        "AppsListDataSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ListArn", 233, false),
-                member("ListId", 139, false),
-                member("ListName", 240, false),
-                member("AppsList", 12, false),
-            ],
+        text(1322, 19),
+        KindEntry::Structure {
+            members: Span::new(22, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 15
+    // 15 "AppsListsData"
     shape(
-        "AppsListsData",
-        ShapeKind::List {
+        text(1348, 13),
+        KindEntry::List {
             member: 14,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 16
+    // 16 "AssociateAdminAccountRequest"
     shape(
-        "AssociateAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AdminAccount", 0, true)],
+        text(1361, 28),
+        KindEntry::Structure {
+            members: Span::new(26, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 17
+    // 17 "AssociateThirdPartyFirewallRequest"
     shape(
-        "AssociateThirdPartyFirewallRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ThirdPartyFirewall", 283, true)],
+        text(1389, 34),
+        KindEntry::Structure {
+            members: Span::new(27, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 18
+    // 18 "AssociateThirdPartyFirewallResponse"
     shape(
-        "AssociateThirdPartyFirewallResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ThirdPartyFirewallStatus", 284, false)],
+        text(1441, 35),
+        KindEntry::Structure {
+            members: Span::new(28, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "AwsEc2InstanceViolation"
     shape(
-        "AwsEc2InstanceViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("AwsEc2NetworkInterfaceViolations", 21, false),
-            ],
+        text(1500, 23),
+        KindEntry::Structure {
+            members: Span::new(29, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 20
+    // 20 "AwsEc2NetworkInterfaceViolation"
     shape(
-        "AwsEc2NetworkInterfaceViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("ViolatingSecurityGroups", 238, false),
-            ],
+        text(1570, 31),
+        KindEntry::Structure {
+            members: Span::new(31, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 21
+    // 21 "AwsEc2NetworkInterfaceViolations"
     shape(
-        "AwsEc2NetworkInterfaceViolations",
-        ShapeKind::List {
+        text(1538, 32),
+        KindEntry::List {
             member: 20,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 22
+    // 22 "AwsVPCSecurityGroupViolation"
     shape(
-        "AwsVPCSecurityGroupViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("ViolationTargetDescription", 126, false),
-                member("PartialMatches", 190, false),
-                member("PossibleSecurityGroupRemediationActions", 261, false),
-            ],
+        text(1624, 28),
+        KindEntry::Structure {
+            members: Span::new(33, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 23
+    // 23 "Base62Id"
     shape(
-        "Base62Id",
-        ShapeKind::String {
+        text(1731, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(22),
                 max: Some(22),
             },
-            pattern: Some("^[a-z0-9A-Z]{22}$"),
-            enum_values: &[],
+            pattern: Some(text(1739, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 24
+    // 24 "BasicInteger"
     shape(
-        "BasicInteger",
-        ShapeKind::Integer(Range {
+        text(1756, 12),
+        KindEntry::Integer(Range {
             min: Some(-2147483648),
             max: Some(2147483647),
         }),
     ),
-    // 25
+    // 25 "BatchAssociateResourceRequest"
     shape(
-        "BatchAssociateResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSetIdentifier", 115, true),
-                member("Items", 116, true),
-            ],
+        text(1768, 29),
+        KindEntry::Structure {
+            members: Span::new(37, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 26
+    // 26 "BatchAssociateResourceResponse"
     shape(
-        "BatchAssociateResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSetIdentifier", 115, true),
-                member("FailedItems", 84, true),
-            ],
+        text(1823, 30),
+        KindEntry::Structure {
+            members: Span::new(39, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 27
+    // 27 "BatchDisassociateResourceRequest"
     shape(
-        "BatchDisassociateResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSetIdentifier", 115, true),
-                member("Items", 116, true),
-            ],
+        text(1864, 32),
+        KindEntry::Structure {
+            members: Span::new(41, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 28
+    // 28 "BatchDisassociateResourceResponse"
     shape(
-        "BatchDisassociateResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSetIdentifier", 115, true),
-                member("FailedItems", 84, true),
-            ],
+        text(1896, 33),
+        KindEntry::Structure {
+            members: Span::new(43, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 29
-    shape("Boolean", ShapeKind::Boolean),
-    // 30
-    shape("BooleanObject", ShapeKind::Boolean),
-    // 31
+    // 29 "Boolean"
+    shape(text(1929, 7), KindEntry::Boolean),
+    // 30 "BooleanObject"
+    shape(text(1936, 13), KindEntry::Boolean),
+    // 31 "CIDR"
     shape(
-        "CIDR",
-        ShapeKind::String {
+        text(1949, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("[a-f0-9:./]+"),
-            enum_values: &[],
+            pattern: Some(text(1953, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 32
+    // 32 "ComplianceViolator"
     shape(
-        "ComplianceViolator",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 237, false),
-                member("ViolationReason", 296, false),
-                member("ResourceType", 252, false),
-                member("Metadata", 33, false),
-            ],
+        text(1965, 18),
+        KindEntry::Structure {
+            members: Span::new(45, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 33
+    // 33 "ComplianceViolatorMetadata"
     shape(
-        "ComplianceViolatorMetadata",
-        ShapeKind::Map {
+        text(2018, 26),
+        KindEntry::Map {
             key: 126,
             value: 126,
             length: Range::ANY,
         },
     ),
-    // 34
+    // 34 "ComplianceViolators"
     shape(
-        "ComplianceViolators",
-        ShapeKind::List {
+        text(2044, 19),
+        KindEntry::List {
             member: 32,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 35
+    // 35 "CreateNetworkAclAction"
     shape(
-        "CreateNetworkAclAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("Vpc", 7, false),
-                member("FMSCanRemediate", 29, false),
-            ],
+        text(2063, 22),
+        KindEntry::Structure {
+            members: Span::new(49, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 36
+    // 36 "CreateNetworkAclEntriesAction"
     shape(
-        "CreateNetworkAclEntriesAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("NetworkAclId", 7, false),
-                member("NetworkAclEntriesToBeCreated", 69, false),
-                member("FMSCanRemediate", 29, false),
-            ],
+        text(2103, 29),
+        KindEntry::Structure {
+            members: Span::new(52, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 37
+    // 37 "CustomerPolicyScopeId"
     shape(
-        "CustomerPolicyScopeId",
-        ShapeKind::String {
+        text(2172, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 38
+    // 38 "CustomerPolicyScopeIdList"
     shape(
-        "CustomerPolicyScopeIdList",
-        ShapeKind::List {
+        text(2224, 25),
+        KindEntry::List {
             member: 37,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 39
+    // 39 "CustomerPolicyScopeIdType"
     shape(
-        "CustomerPolicyScopeIdType",
-        ShapeKind::String {
+        text(2249, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCOUNT", "ORG_UNIT"],
+            enum_values: Span::new(5, 2),
         },
     ),
-    // 40
+    // 40 "CustomerPolicyScopeMap"
     shape(
-        "CustomerPolicyScopeMap",
-        ShapeKind::Map {
+        text(2289, 22),
+        KindEntry::Map {
             key: 39,
             value: 38,
             length: Range::ANY,
         },
     ),
-    // 41
+    // 41 "CustomerPolicyStatus"
     shape(
-        "CustomerPolicyStatus",
-        ShapeKind::String {
+        text(2311, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "OUT_OF_ADMIN_SCOPE"],
+            enum_values: Span::new(7, 2),
         },
     ),
-    // 42
+    // 42 "DeleteAppsListRequest"
     shape(
-        "DeleteAppsListRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ListId", 139, true)],
+        text(2355, 21),
+        KindEntry::Structure {
+            members: Span::new(56, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 43
+    // 43 "DeleteNetworkAclEntriesAction"
     shape(
-        "DeleteNetworkAclEntriesAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("NetworkAclId", 7, false),
-                member("NetworkAclEntriesToBeDeleted", 69, false),
-                member("FMSCanRemediate", 29, false),
-            ],
+        text(2376, 29),
+        KindEntry::Structure {
+            members: Span::new(57, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 44
+    // 44 "DeleteNotificationChannelRequest"
     shape(
-        "DeleteNotificationChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2433, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "DeletePolicyRequest"
     shape(
-        "DeletePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, true),
-                member("DeleteAllPolicyResources", 29, false),
-            ],
+        text(2465, 19),
+        KindEntry::Structure {
+            members: Span::new(61, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 46
+    // 46 "DeleteProtocolsListRequest"
     shape(
-        "DeleteProtocolsListRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ListId", 139, true)],
+        text(2516, 26),
+        KindEntry::Structure {
+            members: Span::new(63, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 47
+    // 47 "DeleteResourceSetRequest"
     shape(
-        "DeleteResourceSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 23, true)],
+        text(2542, 24),
+        KindEntry::Structure {
+            members: Span::new(64, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "DependentServiceName"
     shape(
-        "DependentServiceName",
-        ShapeKind::String {
+        text(2576, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AWSCONFIG", "AWSWAF", "AWSSHIELD_ADVANCED", "AWSVPC"],
+            enum_values: Span::new(9, 4),
         },
     ),
-    // 49
+    // 49 "Description"
     shape(
-        "Description",
-        ShapeKind::String {
+        text(1069, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 50
+    // 50 "DestinationType"
     shape(
-        "DestinationType",
-        ShapeKind::String {
+        text(2635, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IPV4", "IPV6", "PREFIX_LIST"],
+            enum_values: Span::new(13, 3),
         },
     ),
-    // 51
+    // 51 "DetailedInfo"
     shape(
-        "DetailedInfo",
-        ShapeKind::String {
+        text(2669, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(4096),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=,+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2681, 32)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 52
+    // 52 "DisassociateAdminAccountRequest"
     shape(
-        "DisassociateAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2713, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 53 "DisassociateThirdPartyFirewallRequest"
     shape(
-        "DisassociateThirdPartyFirewallRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ThirdPartyFirewall", 283, true)],
+        text(2744, 37),
+        KindEntry::Structure {
+            members: Span::new(65, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "DisassociateThirdPartyFirewallResponse"
     shape(
-        "DisassociateThirdPartyFirewallResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ThirdPartyFirewallStatus", 284, false)],
+        text(2781, 38),
+        KindEntry::Structure {
+            members: Span::new(66, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 55 "DiscoveredResource"
     shape(
-        "DiscoveredResource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("URI", 115, false),
-                member("AccountId", 0, false),
-                member("Type", 252, false),
-                member("Name", 240, false),
-            ],
+        text(2819, 18),
+        KindEntry::Structure {
+            members: Span::new(67, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "DiscoveredResourceList"
     shape(
-        "DiscoveredResourceList",
-        ShapeKind::List {
+        text(2857, 22),
+        KindEntry::List {
             member: 55,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 57
+    // 57 "DnsDuplicateRuleGroupViolation"
     shape(
-        "DnsDuplicateRuleGroupViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("ViolationTargetDescription", 126, false),
-            ],
+        text(2879, 30),
+        KindEntry::Structure {
+            members: Span::new(71, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 58 "DnsRuleGroupLimitExceededViolation"
     shape(
-        "DnsRuleGroupLimitExceededViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("ViolationTargetDescription", 126, false),
-                member("NumberOfRuleGroupsAlreadyAssociated", 24, false),
-            ],
+        text(2909, 34),
+        KindEntry::Structure {
+            members: Span::new(73, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "DnsRuleGroupPriorities"
     shape(
-        "DnsRuleGroupPriorities",
-        ShapeKind::List {
+        text(2978, 22),
+        KindEntry::List {
             member: 60,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 60
+    // 60 "DnsRuleGroupPriority"
     shape(
-        "DnsRuleGroupPriority",
-        ShapeKind::Integer(Range {
+        text(3000, 20),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(10000),
         }),
     ),
-    // 61
+    // 61 "DnsRuleGroupPriorityConflictViolation"
     shape(
-        "DnsRuleGroupPriorityConflictViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("ViolationTargetDescription", 126, false),
-                member("ConflictingPriority", 60, false),
-                member("ConflictingPolicyId", 196, false),
-                member("UnavailablePriorities", 59, false),
-            ],
+        text(3020, 37),
+        KindEntry::Structure {
+            members: Span::new(76, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "EC2AssociateRouteTableAction"
     shape(
-        "EC2AssociateRouteTableAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("RouteTableId", 7, true),
-                member("SubnetId", 7, false),
-                member("GatewayId", 7, false),
-            ],
+        text(3116, 28),
+        KindEntry::Structure {
+            members: Span::new(81, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "EC2CopyRouteTableAction"
     shape(
-        "EC2CopyRouteTableAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("VpcId", 7, true),
-                member("RouteTableId", 7, true),
-            ],
+        text(3173, 23),
+        KindEntry::Structure {
+            members: Span::new(85, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "EC2CreateRouteAction"
     shape(
-        "EC2CreateRouteAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("DestinationCidrBlock", 31, false),
-                member("DestinationPrefixListId", 237, false),
-                member("DestinationIpv6CidrBlock", 31, false),
-                member("VpcEndpointId", 7, false),
-                member("GatewayId", 7, false),
-                member("RouteTableId", 7, true),
-            ],
+        text(3201, 20),
+        KindEntry::Structure {
+            members: Span::new(88, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "EC2CreateRouteTableAction"
     shape(
-        "EC2CreateRouteTableAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("Description", 126, false), member("VpcId", 7, true)],
+        text(3301, 25),
+        KindEntry::Structure {
+            members: Span::new(95, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "EC2DeleteRouteAction"
     shape(
-        "EC2DeleteRouteAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("DestinationCidrBlock", 31, false),
-                member("DestinationPrefixListId", 237, false),
-                member("DestinationIpv6CidrBlock", 31, false),
-                member("RouteTableId", 7, true),
-            ],
+        text(3326, 20),
+        KindEntry::Structure {
+            members: Span::new(97, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 67 "EC2ReplaceRouteAction"
     shape(
-        "EC2ReplaceRouteAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("DestinationCidrBlock", 31, false),
-                member("DestinationPrefixListId", 237, false),
-                member("DestinationIpv6CidrBlock", 31, false),
-                member("GatewayId", 7, false),
-                member("RouteTableId", 7, true),
-            ],
+        text(3346, 21),
+        KindEntry::Structure {
+            members: Span::new(102, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
+    // 68 "EC2ReplaceRouteTableAssociationAction"
     shape(
-        "EC2ReplaceRouteTableAssociationAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("AssociationId", 7, true),
-                member("RouteTableId", 7, true),
-            ],
+        text(3367, 37),
+        KindEntry::Structure {
+            members: Span::new(108, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 69
+    // 69 "EntriesDescription"
     shape(
-        "EntriesDescription",
-        ShapeKind::List {
+        text(3417, 18),
+        KindEntry::List {
             member: 71,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 70
+    // 70 "EntriesWithConflicts"
     shape(
-        "EntriesWithConflicts",
-        ShapeKind::List {
+        text(3435, 20),
+        KindEntry::List {
             member: 71,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 71
+    // 71 "EntryDescription"
     shape(
-        "EntryDescription",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EntryDetail", 160, false),
-                member("EntryRuleNumber", 118, false),
-                member("EntryType", 72, false),
-            ],
+        text(3455, 16),
+        KindEntry::Structure {
+            members: Span::new(111, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 72
-    shape(
-        "EntryType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "FMS_MANAGED_FIRST_ENTRY",
-                "FMS_MANAGED_LAST_ENTRY",
-                "CUSTOM_ENTRY",
-            ],
         },
     ),
-    // 73
+    // 72 "EntryType"
     shape(
-        "EntryViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ExpectedEntry", 71, false),
-                member("ExpectedEvaluationOrder", 126, false),
-                member("ActualEvaluationOrder", 126, false),
-                member("EntryAtExpectedEvaluationOrder", 71, false),
-                member("EntriesWithConflicts", 70, false),
-                member("EntryViolationReasons", 75, false),
-            ],
+        text(3497, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(16, 3),
+        },
+    ),
+    // 73 "EntryViolation"
+    shape(
+        text(3563, 14),
+        KindEntry::Structure {
+            members: Span::new(114, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 74
-    shape(
-        "EntryViolationReason",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "MISSING_EXPECTED_ENTRY",
-                "INCORRECT_ENTRY_ORDER",
-                "ENTRY_CONFLICT",
-            ],
         },
     ),
-    // 75
+    // 74 "EntryViolationReason"
     shape(
-        "EntryViolationReasons",
-        ShapeKind::List {
+        text(3685, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(19, 3),
+        },
+    ),
+    // 75 "EntryViolationReasons"
+    shape(
+        text(3664, 21),
+        KindEntry::List {
             member: 74,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 76
+    // 76 "EntryViolations"
     shape(
-        "EntryViolations",
-        ShapeKind::List {
+        text(3762, 15),
+        KindEntry::List {
             member: 73,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 77
+    // 77 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(3777, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 78
+    // 78 "EvaluationResult"
     shape(
-        "EvaluationResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ComplianceStatus", 195, false),
-                member("ViolatorCount", 235, false),
-                member("EvaluationLimitExceeded", 29, false),
-            ],
+        text(3789, 16),
+        KindEntry::Structure {
+            members: Span::new(120, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 79
+    // 79 "EvaluationResults"
     shape(
-        "EvaluationResults",
-        ShapeKind::List {
+        text(3857, 17),
+        KindEntry::List {
             member: 78,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 80
+    // 80 "ExpectedRoute"
     shape(
-        "ExpectedRoute",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IpV4Cidr", 31, false),
-                member("PrefixListId", 31, false),
-                member("IpV6Cidr", 31, false),
-                member("ContributingSubnets", 238, false),
-                member("AllowedTargets", 127, false),
-                member("RouteTableId", 237, false),
-            ],
+        text(3874, 13),
+        KindEntry::Structure {
+            members: Span::new(123, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 81
+    // 81 "ExpectedRoutes"
     shape(
-        "ExpectedRoutes",
-        ShapeKind::List {
+        text(3948, 14),
+        KindEntry::List {
             member: 80,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 82
+    // 82 "FMSPolicyUpdateFirewallCreationConfigAction"
     shape(
-        "FMSPolicyUpdateFirewallCreationConfigAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("FirewallCreationConfig", 154, false),
-            ],
+        text(3962, 43),
+        KindEntry::Structure {
+            members: Span::new(129, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 83 "FailedItem"
     shape(
-        "FailedItem",
-        ShapeKind::Structure(Structure {
-            members: &[member("URI", 115, false), member("Reason", 85, false)],
+        text(4027, 10),
+        KindEntry::Structure {
+            members: Span::new(131, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 84 "FailedItemList"
     shape(
-        "FailedItemList",
-        ShapeKind::List {
+        text(4043, 14),
+        KindEntry::List {
             member: 83,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 85
+    // 85 "FailedItemReason"
     shape(
-        "FailedItemReason",
-        ShapeKind::String {
+        text(4057, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "NOT_VALID_ARN",
-                "NOT_VALID_PARTITION",
-                "NOT_VALID_REGION",
-                "NOT_VALID_SERVICE",
-                "NOT_VALID_RESOURCE_TYPE",
-                "NOT_VALID_ACCOUNT_ID",
-            ],
+            enum_values: Span::new(22, 6),
         },
     ),
-    // 86
+    // 86 "FirewallDeploymentModel"
     shape(
-        "FirewallDeploymentModel",
-        ShapeKind::String {
+        text(4181, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CENTRALIZED", "DISTRIBUTED"],
+            enum_values: Span::new(28, 2),
         },
     ),
-    // 87
+    // 87 "FirewallPolicyId"
     shape(
-        "FirewallPolicyId",
-        ShapeKind::String {
+        text(4226, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 88
+    // 88 "FirewallPolicyName"
     shape(
-        "FirewallPolicyName",
-        ShapeKind::String {
+        text(4242, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 89
+    // 89 "FirewallSubnetIsOutOfScopeViolation"
     shape(
-        "FirewallSubnetIsOutOfScopeViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FirewallSubnetId", 237, false),
-                member("VpcId", 237, false),
-                member("SubnetAvailabilityZone", 126, false),
-                member("SubnetAvailabilityZoneId", 126, false),
-                member("VpcEndpointId", 237, false),
-            ],
+        text(4260, 35),
+        KindEntry::Structure {
+            members: Span::new(133, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 90
+    // 90 "FirewallSubnetMissingVPCEndpointViolation"
     shape(
-        "FirewallSubnetMissingVPCEndpointViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FirewallSubnetId", 237, false),
-                member("VpcId", 237, false),
-                member("SubnetAvailabilityZone", 126, false),
-                member("SubnetAvailabilityZoneId", 126, false),
-            ],
+        text(4357, 41),
+        KindEntry::Structure {
+            members: Span::new(138, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 91
+    // 91 "GetAdminAccountRequest"
     shape(
-        "GetAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4398, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 92 "GetAdminAccountResponse"
     shape(
-        "GetAdminAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminAccount", 0, false),
-                member("RoleStatus", 5, false),
-            ],
+        text(4420, 23),
+        KindEntry::Structure {
+            members: Span::new(142, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "GetAdminScopeRequest"
     shape(
-        "GetAdminScopeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AdminAccount", 0, true)],
+        text(4453, 20),
+        KindEntry::Structure {
+            members: Span::new(144, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "GetAdminScopeResponse"
     shape(
-        "GetAdminScopeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminScope", 10, false),
-                member("Status", 183, false),
-            ],
+        text(4473, 21),
+        KindEntry::Structure {
+            members: Span::new(145, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "GetAppsListRequest"
     shape(
-        "GetAppsListRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ListId", 139, true),
-                member("DefaultList", 29, false),
-            ],
+        text(4494, 18),
+        KindEntry::Structure {
+            members: Span::new(147, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "GetAppsListResponse"
     shape(
-        "GetAppsListResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AppsList", 13, false),
-                member("AppsListArn", 233, false),
-            ],
+        text(4523, 19),
+        KindEntry::Structure {
+            members: Span::new(149, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "GetComplianceDetailRequest"
     shape(
-        "GetComplianceDetailRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, true),
-                member("MemberAccount", 0, true),
-            ],
+        text(4553, 26),
+        KindEntry::Structure {
+            members: Span::new(151, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "GetComplianceDetailResponse"
     shape(
-        "GetComplianceDetailResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyComplianceDetail", 192, false)],
+        text(4592, 27),
+        KindEntry::Structure {
+            members: Span::new(153, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "GetNotificationChannelRequest"
     shape(
-        "GetNotificationChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4641, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "GetNotificationChannelResponse"
     shape(
-        "GetNotificationChannelResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SnsTopicArn", 233, false),
-                member("SnsRoleName", 233, false),
-            ],
+        text(4670, 30),
+        KindEntry::Structure {
+            members: Span::new(154, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "GetPolicyRequest"
     shape(
-        "GetPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyId", 196, true)],
+        text(4722, 16),
+        KindEntry::Structure {
+            members: Span::new(156, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "GetPolicyResponse"
     shape(
-        "GetPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policy", 191, false),
-                member("PolicyArn", 233, false),
-            ],
+        text(4738, 17),
+        KindEntry::Structure {
+            members: Span::new(157, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "GetProtectionStatusRequest"
     shape(
-        "GetProtectionStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, true),
-                member("MemberAccountId", 0, false),
-                member("StartTime", 291, false),
-                member("EndTime", 291, false),
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
+        text(4770, 26),
+        KindEntry::Structure {
+            members: Span::new(159, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "GetProtectionStatusResponse"
     shape(
-        "GetProtectionStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminAccountId", 0, false),
-                member("ServiceType", 264, false),
-                member("Data", 209, false),
-                member("NextToken", 188, false),
-            ],
+        text(4846, 27),
+        KindEntry::Structure {
+            members: Span::new(165, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "GetProtocolsListRequest"
     shape(
-        "GetProtocolsListRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ListId", 139, true),
-                member("DefaultList", 29, false),
-            ],
+        text(4902, 23),
+        KindEntry::Structure {
+            members: Span::new(169, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 106
+    // 106 "GetProtocolsListResponse"
     shape(
-        "GetProtocolsListResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtocolsList", 212, false),
-                member("ProtocolsListArn", 233, false),
-            ],
+        text(4925, 24),
+        KindEntry::Structure {
+            members: Span::new(171, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 107
+    // 107 "GetResourceSetRequest"
     shape(
-        "GetResourceSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 23, true)],
+        text(4978, 21),
+        KindEntry::Structure {
+            members: Span::new(173, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 108
+    // 108 "GetResourceSetResponse"
     shape(
-        "GetResourceSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSet", 242, true),
-                member("ResourceSetArn", 233, true),
-            ],
+        text(4999, 22),
+        KindEntry::Structure {
+            members: Span::new(174, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 109
+    // 109 "GetThirdPartyFirewallAssociationStatusRequest"
     shape(
-        "GetThirdPartyFirewallAssociationStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ThirdPartyFirewall", 283, true)],
+        text(5046, 45),
+        KindEntry::Structure {
+            members: Span::new(176, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 110
+    // 110 "GetThirdPartyFirewallAssociationStatusResponse"
     shape(
-        "GetThirdPartyFirewallAssociationStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ThirdPartyFirewallStatus", 284, false),
-                member("MarketplaceOnboardingStatus", 155, false),
-            ],
+        text(5091, 46),
+        KindEntry::Structure {
+            members: Span::new(177, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "GetViolationDetailsRequest"
     shape(
-        "GetViolationDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, true),
-                member("MemberAccount", 0, true),
-                member("ResourceId", 237, true),
-                member("ResourceType", 252, true),
-            ],
+        text(5164, 26),
+        KindEntry::Structure {
+            members: Span::new(179, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 112
+    // 112 "GetViolationDetailsResponse"
     shape(
-        "GetViolationDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ViolationDetail", 295, false)],
+        text(5190, 27),
+        KindEntry::Structure {
+            members: Span::new(183, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 113
+    // 113 "IPPortNumber"
     shape(
-        "IPPortNumber",
-        ShapeKind::Long(Range {
+        text(5232, 12),
+        KindEntry::Long(Range {
             min: Some(0),
             max: Some(65535),
         }),
     ),
-    // 114
+    // 114 "IPPortNumberInteger"
     shape(
-        "IPPortNumberInteger",
-        ShapeKind::Integer(Range {
+        text(5244, 19),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(65535),
         }),
     ),
-    // 115
+    // 115 "Identifier"
     shape(
-        "Identifier",
-        ShapeKind::String {
+        text(2566, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 116
+    // 116 "IdentifierList"
     shape(
-        "IdentifierList",
-        ShapeKind::List {
+        text(5263, 14),
+        KindEntry::List {
             member: 115,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 117
+    // 117 "IntegerObject"
     shape(
-        "IntegerObject",
-        ShapeKind::Integer(Range {
+        text(5277, 13),
+        KindEntry::Integer(Range {
             min: Some(-2147483648),
             max: Some(2147483647),
         }),
     ),
-    // 118
+    // 118 "IntegerObjectMinimum0"
     shape(
-        "IntegerObjectMinimum0",
-        ShapeKind::Integer(Range {
+        text(5290, 21),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(2147483647),
         }),
     ),
-    // 119
+    // 119 "InternalErrorException"
     shape(
-        "InternalErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 77, false)],
+        text(5311, 22),
+        KindEntry::Structure {
+            members: Span::new(184, 1),
             union: false,
-            error: Some(crate::errors::INTERNAL_ERROR_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5311, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 120
+    // 120 "InvalidInputException"
     shape(
-        "InvalidInputException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 77, false)],
+        text(5340, 21),
+        KindEntry::Structure {
+            members: Span::new(185, 1),
             union: false,
-            error: Some(crate::errors::INVALID_INPUT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5340, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 121
+    // 121 "InvalidNetworkAclEntriesViolation"
     shape(
-        "InvalidNetworkAclEntriesViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Vpc", 237, false),
-                member("Subnet", 237, false),
-                member("SubnetAvailabilityZone", 126, false),
-                member("CurrentAssociatedNetworkAcl", 237, false),
-                member("EntryViolations", 76, false),
-            ],
+        text(5361, 33),
+        KindEntry::Structure {
+            members: Span::new(186, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 122
+    // 122 "InvalidOperationException"
     shape(
-        "InvalidOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 77, false)],
+        text(5427, 25),
+        KindEntry::Structure {
+            members: Span::new(191, 1),
             union: false,
-            error: Some(crate::errors::INVALID_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5427, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 123
+    // 123 "InvalidTypeException"
     shape(
-        "InvalidTypeException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 77, false)],
+        text(5452, 20),
+        KindEntry::Structure {
+            members: Span::new(192, 1),
             union: false,
-            error: Some(crate::errors::INVALID_TYPE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5452, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 124
+    // 124 "IssueInfoMap"
     shape(
-        "IssueInfoMap",
-        ShapeKind::Map {
+        text(5472, 12),
+        KindEntry::Map {
             key: 48,
             value: 51,
             length: Range::ANY,
         },
     ),
-    // 125
+    // 125 "LengthBoundedNonEmptyString"
     shape(
-        "LengthBoundedNonEmptyString",
-        ShapeKind::String {
+        text(5484, 27),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 126
+    // 126 "LengthBoundedString"
     shape(
-        "LengthBoundedString",
-        ShapeKind::String {
+        text(5511, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 127
+    // 127 "LengthBoundedStringList"
     shape(
-        "LengthBoundedStringList",
-        ShapeKind::List {
+        text(5530, 23),
+        KindEntry::List {
             member: 126,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 128
+    // 128 "LimitExceededException"
     shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 77, false)],
+        text(5553, 22),
+        KindEntry::Structure {
+            members: Span::new(193, 1),
             union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5553, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 129
+    // 129 "ListAdminAccountsForOrganizationRequest"
     shape(
-        "ListAdminAccountsForOrganizationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 130
-    shape(
-        "ListAdminAccountsForOrganizationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminAccounts", 9, false),
-                member("NextToken", 188, false),
-            ],
+        text(5575, 39),
+        KindEntry::Structure {
+            members: Span::new(194, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 131
+    // 130 "ListAdminAccountsForOrganizationResponse"
     shape(
-        "ListAdminsManagingAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
+        text(5614, 40),
+        KindEntry::Structure {
+            members: Span::new(196, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 132
+    // 131 "ListAdminsManagingAccountRequest"
     shape(
-        "ListAdminsManagingAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminAccounts", 4, false),
-                member("NextToken", 188, false),
-            ],
+        text(5667, 32),
+        KindEntry::Structure {
+            members: Span::new(198, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 132 "ListAdminsManagingAccountResponse"
     shape(
-        "ListAppsListsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DefaultLists", 29, false),
-                member("NextToken", 188, false),
-                member("MaxResults", 187, true),
-            ],
+        text(5699, 33),
+        KindEntry::Structure {
+            members: Span::new(200, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 134
+    // 133 "ListAppsListsRequest"
     shape(
-        "ListAppsListsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AppsLists", 15, false),
-                member("NextToken", 188, false),
-            ],
+        text(5732, 20),
+        KindEntry::Structure {
+            members: Span::new(202, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 134 "ListAppsListsResponse"
     shape(
-        "ListComplianceStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, true),
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
+        text(5764, 21),
+        KindEntry::Structure {
+            members: Span::new(205, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 135 "ListComplianceStatusRequest"
     shape(
-        "ListComplianceStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyComplianceStatusList", 194, false),
-                member("NextToken", 188, false),
-            ],
+        text(5794, 27),
+        KindEntry::Structure {
+            members: Span::new(207, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 137
+    // 136 "ListComplianceStatusResponse"
     shape(
-        "ListDiscoveredResourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MemberAccountIds", 1, true),
-                member("ResourceType", 252, true),
-                member("MaxResults", 187, false),
-                member("NextToken", 188, false),
-            ],
+        text(5821, 28),
+        KindEntry::Structure {
+            members: Span::new(210, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 137 "ListDiscoveredResourcesRequest"
     shape(
-        "ListDiscoveredResourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Items", 56, false), member("NextToken", 188, false)],
+        text(5875, 30),
+        KindEntry::Structure {
+            members: Span::new(212, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 138 "ListDiscoveredResourcesResponse"
     shape(
-        "ListId",
-        ShapeKind::String {
+        text(5921, 31),
+        KindEntry::Structure {
+            members: Span::new(216, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 139 "ListId"
+    shape(
+        text(1253, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(36),
             },
-            pattern: Some("^[a-z0-9A-Z-]{36}$"),
-            enum_values: &[],
+            pattern: Some(text(5952, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 140
+    // 140 "ListMemberAccountsRequest"
     shape(
-        "ListMemberAccountsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
+        text(5970, 25),
+        KindEntry::Structure {
+            members: Span::new(218, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 141 "ListMemberAccountsResponse"
     shape(
-        "ListMemberAccountsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MemberAccounts", 156, false),
-                member("NextToken", 188, false),
-            ],
+        text(5995, 26),
+        KindEntry::Structure {
+            members: Span::new(220, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 142 "ListPoliciesRequest"
     shape(
-        "ListPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
+        text(6035, 19),
+        KindEntry::Structure {
+            members: Span::new(222, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 143 "ListPoliciesResponse"
     shape(
-        "ListPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyList", 199, false),
-                member("NextToken", 188, false),
-            ],
+        text(6054, 20),
+        KindEntry::Structure {
+            members: Span::new(224, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
+    // 144 "ListProtocolsListsRequest"
     shape(
-        "ListProtocolsListsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DefaultLists", 29, false),
-                member("NextToken", 188, false),
-                member("MaxResults", 187, true),
-            ],
+        text(6084, 25),
+        KindEntry::Structure {
+            members: Span::new(226, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 145
+    // 145 "ListProtocolsListsResponse"
     shape(
-        "ListProtocolsListsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtocolsLists", 214, false),
-                member("NextToken", 188, false),
-            ],
+        text(6109, 26),
+        KindEntry::Structure {
+            members: Span::new(229, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 146 "ListResourceSetResourcesRequest"
     shape(
-        "ListResourceSetResourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Identifier", 237, true),
-                member("MaxResults", 187, false),
-                member("NextToken", 188, false),
-            ],
+        text(6149, 31),
+        KindEntry::Structure {
+            members: Span::new(231, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 147
+    // 147 "ListResourceSetResourcesResponse"
     shape(
-        "ListResourceSetResourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Items", 239, true), member("NextToken", 188, false)],
+        text(6180, 32),
+        KindEntry::Structure {
+            members: Span::new(234, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 148 "ListResourceSetsRequest"
     shape(
-        "ListResourceSetsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 188, false),
-                member("MaxResults", 187, false),
-            ],
+        text(6212, 23),
+        KindEntry::Structure {
+            members: Span::new(236, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 149 "ListResourceSetsResponse"
     shape(
-        "ListResourceSetsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSets", 246, false),
-                member("NextToken", 188, false),
-            ],
+        text(6235, 24),
+        KindEntry::Structure {
+            members: Span::new(238, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 150
+    // 150 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 233, true)],
+        text(6271, 26),
+        KindEntry::Structure {
+            members: Span::new(240, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 151
+    // 151 "ListTagsForResourceResponse"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("TagList", 276, false)],
+        text(6308, 27),
+        KindEntry::Structure {
+            members: Span::new(241, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 152
+    // 152 "ListThirdPartyFirewallFirewallPoliciesRequest"
     shape(
-        "ListThirdPartyFirewallFirewallPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ThirdPartyFirewall", 283, true),
-                member("NextToken", 188, false),
-                member("MaxResults", 187, true),
-            ],
+        text(6342, 45),
+        KindEntry::Structure {
+            members: Span::new(242, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 153
+    // 153 "ListThirdPartyFirewallFirewallPoliciesResponse"
     shape(
-        "ListThirdPartyFirewallFirewallPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ThirdPartyFirewallFirewallPolicies", 285, false),
-                member("NextToken", 188, false),
-            ],
+        text(6387, 46),
+        KindEntry::Structure {
+            members: Span::new(245, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 154
+    // 154 "ManagedServiceData"
     shape(
-        "ManagedServiceData",
-        ShapeKind::String {
+        text(6467, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(30000),
             },
-            pattern: Some("^((?!\\\\[nr]).)+"),
-            enum_values: &[],
+            pattern: Some(text(6485, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 155
+    // 155 "MarketplaceSubscriptionOnboardingStatus"
     shape(
-        "MarketplaceSubscriptionOnboardingStatus",
-        ShapeKind::String {
+        text(6500, 39),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["NO_SUBSCRIPTION", "NOT_COMPLETE", "COMPLETE"],
+            enum_values: Span::new(30, 3),
         },
     ),
-    // 156
+    // 156 "MemberAccounts"
     shape(
-        "MemberAccounts",
-        ShapeKind::List {
+        text(6021, 14),
+        KindEntry::List {
             member: 0,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 157
+    // 157 "Name"
     shape(
-        "Name",
-        ShapeKind::String {
+        text(2853, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 158
+    // 158 "NetworkAclCommonPolicy"
     shape(
-        "NetworkAclCommonPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[member("NetworkAclEntrySet", 161, true)],
+        text(6574, 22),
+        KindEntry::Structure {
+            members: Span::new(247, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 159
+    // 159 "NetworkAclEntries"
     shape(
-        "NetworkAclEntries",
-        ShapeKind::List {
+        text(6614, 17),
+        KindEntry::List {
             member: 160,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 160
+    // 160 "NetworkAclEntry"
     shape(
-        "NetworkAclEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IcmpTypeCode", 162, false),
-                member("Protocol", 126, true),
-                member("PortRange", 163, false),
-                member("CidrBlock", 125, false),
-                member("Ipv6CidrBlock", 125, false),
-                member("RuleAction", 164, true),
-                member("Egress", 30, true),
-            ],
+        text(6631, 15),
+        KindEntry::Structure {
+            members: Span::new(248, 7),
             union: false,
             error: None,
-        }),
-    ),
-    // 161
-    shape(
-        "NetworkAclEntrySet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FirstEntries", 159, false),
-                member("ForceRemediateForFirstEntries", 30, true),
-                member("LastEntries", 159, false),
-                member("ForceRemediateForLastEntries", 30, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 162
-    shape(
-        "NetworkAclIcmpTypeCode",
-        ShapeKind::Structure(Structure {
-            members: &[member("Code", 117, false), member("Type", 117, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 163
-    shape(
-        "NetworkAclPortRange",
-        ShapeKind::Structure(Structure {
-            members: &[member("From", 114, false), member("To", 114, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 164
-    shape(
-        "NetworkAclRuleAction",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["allow", "deny"],
         },
     ),
-    // 165
+    // 161 "NetworkAclEntrySet"
     shape(
-        "NetworkFirewallAction",
-        ShapeKind::String {
+        text(6596, 18),
+        KindEntry::Structure {
+            members: Span::new(255, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 162 "NetworkAclIcmpTypeCode"
+    shape(
+        text(6785, 22),
+        KindEntry::Structure {
+            members: Span::new(259, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 163 "NetworkAclPortRange"
+    shape(
+        text(6811, 19),
+        KindEntry::Structure {
+            members: Span::new(261, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 164 "NetworkAclRuleAction"
+    shape(
+        text(6836, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(33, 2),
+        },
+    ),
+    // 165 "NetworkFirewallAction"
+    shape(
+        text(6865, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(6886, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 166
+    // 166 "NetworkFirewallActionList"
     shape(
-        "NetworkFirewallActionList",
-        ShapeKind::List {
+        text(6900, 25),
+        KindEntry::List {
             member: 165,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 167
+    // 167 "NetworkFirewallBlackHoleRouteDetectedViolation"
     shape(
-        "NetworkFirewallBlackHoleRouteDetectedViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("RouteTableId", 237, false),
-                member("VpcId", 237, false),
-                member("ViolatingRoutes", 258, false),
-            ],
+        text(6925, 46),
+        KindEntry::Structure {
+            members: Span::new(263, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 168
-    shape(
-        "NetworkFirewallInternetTrafficNotInspectedViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SubnetId", 237, false),
-                member("SubnetAvailabilityZone", 126, false),
-                member("RouteTableId", 237, false),
-                member("ViolatingRoutes", 258, false),
-                member("IsRouteTableUsedInDifferentAZ", 29, false),
-                member("CurrentFirewallSubnetRouteTable", 237, false),
-                member("ExpectedFirewallEndpoint", 237, false),
-                member("FirewallSubnetId", 237, false),
-                member("ExpectedFirewallSubnetRoutes", 81, false),
-                member("ActualFirewallSubnetRoutes", 258, false),
-                member("InternetGatewayId", 237, false),
-                member("CurrentInternetGatewayRouteTable", 237, false),
-                member("ExpectedInternetGatewayRoutes", 81, false),
-                member("ActualInternetGatewayRoutes", 258, false),
-                member("VpcId", 237, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 169
-    shape(
-        "NetworkFirewallInvalidRouteConfigurationViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AffectedSubnets", 238, false),
-                member("RouteTableId", 237, false),
-                member("IsRouteTableUsedInDifferentAZ", 29, false),
-                member("ViolatingRoute", 256, false),
-                member("CurrentFirewallSubnetRouteTable", 237, false),
-                member("ExpectedFirewallEndpoint", 237, false),
-                member("ActualFirewallEndpoint", 237, false),
-                member("ExpectedFirewallSubnetId", 237, false),
-                member("ActualFirewallSubnetId", 237, false),
-                member("ExpectedFirewallSubnetRoutes", 81, false),
-                member("ActualFirewallSubnetRoutes", 258, false),
-                member("InternetGatewayId", 237, false),
-                member("CurrentInternetGatewayRouteTable", 237, false),
-                member("ExpectedInternetGatewayRoutes", 81, false),
-                member("ActualInternetGatewayRoutes", 258, false),
-                member("VpcId", 237, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 170
-    shape(
-        "NetworkFirewallMissingExpectedRTViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("VPC", 237, false),
-                member("AvailabilityZone", 126, false),
-                member("CurrentRouteTable", 237, false),
-                member("ExpectedRouteTable", 237, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 171
-    shape(
-        "NetworkFirewallMissingExpectedRoutesViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("ExpectedRoutes", 81, false),
-                member("VpcId", 237, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 172
-    shape(
-        "NetworkFirewallMissingFirewallViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("VPC", 237, false),
-                member("AvailabilityZone", 126, false),
-                member("TargetViolationReason", 281, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 173
-    shape(
-        "NetworkFirewallMissingSubnetViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("VPC", 237, false),
-                member("AvailabilityZone", 126, false),
-                member("TargetViolationReason", 281, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 174
-    shape(
-        "NetworkFirewallOverrideAction",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["DROP_TO_ALERT"],
         },
     ),
-    // 175
+    // 168 "NetworkFirewallInternetTrafficNotInspectedViolation"
     shape(
-        "NetworkFirewallPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[member("FirewallDeploymentModel", 86, false)],
+        text(6986, 51),
+        KindEntry::Structure {
+            members: Span::new(267, 15),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 176
+    // 169 "NetworkFirewallInvalidRouteConfigurationViolation"
     shape(
-        "NetworkFirewallPolicyDescription",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StatelessRuleGroups", 270, false),
-                member("StatelessDefaultActions", 166, false),
-                member("StatelessFragmentDefaultActions", 166, false),
-                member("StatelessCustomActions", 166, false),
-                member("StatefulRuleGroups", 268, false),
-                member("StatefulDefaultActions", 166, false),
-                member("StatefulEngineOptions", 266, false),
-            ],
+        text(7280, 49),
+        KindEntry::Structure {
+            members: Span::new(282, 16),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 177
+    // 170 "NetworkFirewallMissingExpectedRTViolation"
     shape(
-        "NetworkFirewallPolicyModifiedViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("CurrentPolicyDescription", 176, false),
-                member("ExpectedPolicyDescription", 176, false),
-            ],
+        text(7426, 41),
+        KindEntry::Structure {
+            members: Span::new(298, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 178
+    // 171 "NetworkFirewallMissingExpectedRoutesViolation"
     shape(
-        "NetworkFirewallResourceName",
-        ShapeKind::String {
+        text(7521, 45),
+        KindEntry::Structure {
+            members: Span::new(303, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 172 "NetworkFirewallMissingFirewallViolation"
+    shape(
+        text(7566, 39),
+        KindEntry::Structure {
+            members: Span::new(306, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 173 "NetworkFirewallMissingSubnetViolation"
+    shape(
+        text(7626, 37),
+        KindEntry::Structure {
+            members: Span::new(310, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 174 "NetworkFirewallOverrideAction"
+    shape(
+        text(7663, 29),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(35, 1),
+        },
+    ),
+    // 175 "NetworkFirewallPolicy"
+    shape(
+        text(7705, 21),
+        KindEntry::Structure {
+            members: Span::new(314, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 176 "NetworkFirewallPolicyDescription"
+    shape(
+        text(7726, 32),
+        KindEntry::Structure {
+            members: Span::new(315, 7),
+            union: false,
+            error: None,
+        },
+    ),
+    // 177 "NetworkFirewallPolicyModifiedViolation"
+    shape(
+        text(7914, 38),
+        KindEntry::Structure {
+            members: Span::new(322, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 178 "NetworkFirewallResourceName"
+    shape(
+        text(8001, 27),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9-]+$"),
-            enum_values: &[],
+            pattern: Some(text(8028, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 179
+    // 179 "NetworkFirewallStatefulRuleGroupOverride"
     shape(
-        "NetworkFirewallStatefulRuleGroupOverride",
-        ShapeKind::Structure(Structure {
-            members: &[member("Action", 174, false)],
+        text(8043, 40),
+        KindEntry::Structure {
+            members: Span::new(325, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 180
+    // 180 "NetworkFirewallUnexpectedFirewallRoutesViolation"
     shape(
-        "NetworkFirewallUnexpectedFirewallRoutesViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FirewallSubnetId", 237, false),
-                member("ViolatingRoutes", 258, false),
-                member("RouteTableId", 237, false),
-                member("FirewallEndpoint", 237, false),
-                member("VpcId", 237, false),
-            ],
+        text(8089, 48),
+        KindEntry::Structure {
+            members: Span::new(326, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 181
+    // 181 "NetworkFirewallUnexpectedGatewayRoutesViolation"
     shape(
-        "NetworkFirewallUnexpectedGatewayRoutesViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GatewayId", 237, false),
-                member("ViolatingRoutes", 258, false),
-                member("RouteTableId", 237, false),
-                member("VpcId", 237, false),
-            ],
+        text(8153, 47),
+        KindEntry::Structure {
+            members: Span::new(331, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 182
+    // 182 "OrderedRemediationActions"
     shape(
-        "OrderedRemediationActions",
-        ShapeKind::List {
+        text(8200, 25),
+        KindEntry::List {
             member: 230,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 183
+    // 183 "OrganizationStatus"
     shape(
-        "OrganizationStatus",
-        ShapeKind::String {
+        text(8225, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ONBOARDING",
-                "ONBOARDING_COMPLETE",
-                "OFFBOARDING",
-                "OFFBOARDING_COMPLETE",
-            ],
+            enum_values: Span::new(36, 4),
         },
     ),
-    // 184
+    // 184 "OrganizationalUnitId"
     shape(
-        "OrganizationalUnitId",
-        ShapeKind::String {
+        text(8303, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(16),
                 max: Some(68),
             },
-            pattern: Some("^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"),
-            enum_values: &[],
+            pattern: Some(text(8323, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 185
+    // 185 "OrganizationalUnitIdList"
     shape(
-        "OrganizationalUnitIdList",
-        ShapeKind::List {
+        text(8357, 24),
+        KindEntry::List {
             member: 184,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 186
+    // 186 "OrganizationalUnitScope"
     shape(
-        "OrganizationalUnitScope",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationalUnits", 185, false),
-                member("AllOrganizationalUnitsEnabled", 29, false),
-                member("ExcludeSpecifiedOrganizationalUnits", 29, false),
-            ],
+        text(1162, 23),
+        KindEntry::Structure {
+            members: Span::new(335, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 187
+    // 187 "PaginationMaxResults"
     shape(
-        "PaginationMaxResults",
-        ShapeKind::Integer(Range {
+        text(8464, 20),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 188
+    // 188 "PaginationToken"
     shape(
-        "PaginationToken",
-        ShapeKind::String {
+        text(8484, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(4096),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 189
+    // 189 "PartialMatch"
     shape(
-        "PartialMatch",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Reference", 225, false),
-                member("TargetViolationReasons", 282, false),
-            ],
+        text(8499, 12),
+        KindEntry::Structure {
+            members: Span::new(338, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 190
+    // 190 "PartialMatches"
     shape(
-        "PartialMatches",
-        ShapeKind::List {
+        text(1678, 14),
+        KindEntry::List {
             member: 189,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 191
+    // 191 "Policy"
     shape(
-        "Policy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, false),
-                member("PolicyName", 240, true),
-                member("PolicyUpdateToken", 201, false),
-                member("SecurityServicePolicyData", 263, true),
-                member("ResourceType", 252, true),
-                member("ResourceTypeList", 253, false),
-                member("ResourceTags", 251, false),
-                member("ExcludeResourceTags", 29, true),
-                member("RemediationEnabled", 29, true),
-                member("DeleteUnusedFMManagedResources", 29, false),
-                member("IncludeMap", 40, false),
-                member("ExcludeMap", 40, false),
-                member("ResourceSetIds", 243, false),
-                member("PolicyDescription", 236, false),
-                member("PolicyStatus", 41, false),
-                member("ResourceTagLogicalOperator", 249, false),
-            ],
+        text(4755, 6),
+        KindEntry::Structure {
+            members: Span::new(340, 16),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 192
+    // 192 "PolicyComplianceDetail"
     shape(
-        "PolicyComplianceDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyOwner", 0, false),
-                member("PolicyId", 196, false),
-                member("MemberAccount", 0, false),
-                member("Violators", 34, false),
-                member("EvaluationLimitExceeded", 29, false),
-                member("ExpiredAt", 291, false),
-                member("IssueInfoMap", 124, false),
-            ],
+        text(4619, 22),
+        KindEntry::Structure {
+            members: Span::new(356, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 193
+    // 193 "PolicyComplianceStatus"
     shape(
-        "PolicyComplianceStatus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyOwner", 0, false),
-                member("PolicyId", 196, false),
-                member("PolicyName", 240, false),
-                member("MemberAccount", 0, false),
-                member("EvaluationResults", 79, false),
-                member("LastUpdated", 291, false),
-                member("IssueInfoMap", 124, false),
-            ],
+        text(8807, 22),
+        KindEntry::Structure {
+            members: Span::new(363, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 194
+    // 194 "PolicyComplianceStatusList"
     shape(
-        "PolicyComplianceStatusList",
-        ShapeKind::List {
+        text(5849, 26),
+        KindEntry::List {
             member: 193,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 195
+    // 195 "PolicyComplianceStatusType"
     shape(
-        "PolicyComplianceStatusType",
-        ShapeKind::String {
+        text(8840, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["COMPLIANT", "NON_COMPLIANT"],
+            enum_values: Span::new(40, 2),
         },
     ),
-    // 196
+    // 196 "PolicyId"
     shape(
-        "PolicyId",
-        ShapeKind::String {
+        text(2484, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(36),
             },
-            pattern: Some("^[a-z0-9A-Z-]{36}$"),
-            enum_values: &[],
+            pattern: Some(text(5952, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 197
+    // 197 "PolicyOption"
     shape(
-        "PolicyOption",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NetworkFirewallPolicy", 175, false),
-                member("ThirdPartyFirewallPolicy", 290, false),
-                member("NetworkAclCommonPolicy", 158, false),
-            ],
+        text(8888, 12),
+        KindEntry::Structure {
+            members: Span::new(370, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 198
+    // 198 "PolicySummary"
     shape(
-        "PolicySummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 233, false),
-                member("PolicyId", 196, false),
-                member("PolicyName", 240, false),
-                member("ResourceType", 252, false),
-                member("SecurityServiceType", 264, false),
-                member("RemediationEnabled", 29, false),
-                member("DeleteUnusedFMManagedResources", 29, false),
-                member("PolicyStatus", 41, false),
-            ],
+        text(8924, 13),
+        KindEntry::Structure {
+            members: Span::new(373, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 199
+    // 199 "PolicySummaryList"
     shape(
-        "PolicySummaryList",
-        ShapeKind::List {
+        text(8956, 17),
+        KindEntry::List {
             member: 198,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 200
+    // 200 "PolicyTypeScope"
     shape(
-        "PolicyTypeScope",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyTypes", 265, false),
-                member("AllPolicyTypesEnabled", 29, false),
-            ],
+        text(1196, 15),
+        KindEntry::Structure {
+            members: Span::new(381, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 201
+    // 201 "PolicyUpdateToken"
     shape(
-        "PolicyUpdateToken",
-        ShapeKind::String {
+        text(8552, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 202
+    // 202 "PossibleRemediationAction"
     shape(
-        "PossibleRemediationAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("OrderedRemediationActions", 182, true),
-                member("IsDefaultAction", 29, false),
-            ],
+        text(9005, 25),
+        KindEntry::Structure {
+            members: Span::new(383, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 203
+    // 203 "PossibleRemediationActionList"
     shape(
-        "PossibleRemediationActionList",
-        ShapeKind::List {
+        text(9045, 29),
+        KindEntry::List {
             member: 202,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 204
+    // 204 "PossibleRemediationActions"
     shape(
-        "PossibleRemediationActions",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("Actions", 203, false),
-            ],
+        text(9074, 26),
+        KindEntry::Structure {
+            members: Span::new(386, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 205
+    // 205 "PreviousAppsList"
     shape(
-        "PreviousAppsList",
-        ShapeKind::Map {
+        text(1306, 16),
+        KindEntry::Map {
             key: 206,
             value: 12,
             length: Range::ANY,
         },
     ),
-    // 206
+    // 206 "PreviousListVersion"
     shape(
-        "PreviousListVersion",
-        ShapeKind::String {
+        text(9107, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2),
             },
-            pattern: Some("^\\d{1,2}$"),
-            enum_values: &[],
+            pattern: Some(text(9126, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 207
+    // 207 "PreviousProtocolsList"
     shape(
-        "PreviousProtocolsList",
-        ShapeKind::Map {
+        text(9135, 21),
+        KindEntry::Map {
             key: 206,
             value: 211,
             length: Range::ANY,
         },
     ),
-    // 208
-    shape("PriorityNumber", ShapeKind::Integer(Range::ANY)),
-    // 209
+    // 208 "PriorityNumber"
+    shape(text(9156, 14), KindEntry::Integer(Range::ANY)),
+    // 209 "ProtectionData"
     shape(
-        "ProtectionData",
-        ShapeKind::String {
+        text(9170, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 210
+    // 210 "Protocol"
     shape(
-        "Protocol",
-        ShapeKind::String {
+        text(1221, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(20),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 211
+    // 211 "ProtocolsList"
     shape(
-        "ProtocolsList",
-        ShapeKind::List {
+        text(4949, 13),
+        KindEntry::List {
             member: 210,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 212
+    // 212 "ProtocolsListData"
     shape(
-        "ProtocolsListData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ListId", 139, false),
-                member("ListName", 240, true),
-                member("ListUpdateToken", 294, false),
-                member("CreateTime", 291, false),
-                member("LastUpdateTime", 291, false),
-                member("ProtocolsList", 211, true),
-                member("PreviousProtocolsList", 207, false),
-            ],
+        text(9184, 17),
+        KindEntry::Structure {
+            members: Span::new(388, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 213
+    // 213 "ProtocolsListDataSummary"
     shape(
-        "ProtocolsListDataSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ListArn", 233, false),
-                member("ListId", 139, false),
-                member("ListName", 240, false),
-                member("ProtocolsList", 211, false),
-            ],
+        text(9201, 24),
+        KindEntry::Structure {
+            members: Span::new(395, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 214
+    // 214 "ProtocolsListsData"
     shape(
-        "ProtocolsListsData",
-        ShapeKind::List {
+        text(9225, 18),
+        KindEntry::List {
             member: 213,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 215
+    // 215 "PutAdminAccountRequest"
     shape(
-        "PutAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AdminAccount", 0, true),
-                member("AdminScope", 10, false),
-            ],
+        text(9243, 22),
+        KindEntry::Structure {
+            members: Span::new(399, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 216
-    shape(
-        "PutAppsListRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AppsList", 13, true), member("TagList", 276, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 217
-    shape(
-        "PutAppsListResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AppsList", 13, false),
-                member("AppsListArn", 233, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 218
-    shape(
-        "PutNotificationChannelRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SnsTopicArn", 233, true),
-                member("SnsRoleName", 233, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 219
-    shape(
-        "PutPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 191, true), member("TagList", 276, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 220
-    shape(
-        "PutPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policy", 191, false),
-                member("PolicyArn", 233, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 221
-    shape(
-        "PutProtocolsListRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtocolsList", 212, true),
-                member("TagList", 276, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 222
-    shape(
-        "PutProtocolsListResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtocolsList", 212, false),
-                member("ProtocolsListArn", 233, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 223
-    shape(
-        "PutResourceSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSet", 242, true),
-                member("TagList", 276, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 224
-    shape(
-        "PutResourceSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceSet", 242, true),
-                member("ResourceSetArn", 233, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 225
-    shape(
-        "ReferenceRule",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 226
+    // 216 "PutAppsListRequest"
     shape(
-        "RegionScope",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Regions", 3, false),
-                member("AllRegionsEnabled", 29, false),
-            ],
+        text(9265, 18),
+        KindEntry::Structure {
+            members: Span::new(401, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 227
+    // 217 "PutAppsListResponse"
     shape(
-        "RemediationAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("EC2CreateRouteAction", 64, false),
-                member("EC2ReplaceRouteAction", 67, false),
-                member("EC2DeleteRouteAction", 66, false),
-                member("EC2CopyRouteTableAction", 63, false),
-                member("EC2ReplaceRouteTableAssociationAction", 68, false),
-                member("EC2AssociateRouteTableAction", 62, false),
-                member("EC2CreateRouteTableAction", 65, false),
-                member("FMSPolicyUpdateFirewallCreationConfigAction", 82, false),
-                member("CreateNetworkAclAction", 35, false),
-                member("ReplaceNetworkAclAssociationAction", 231, false),
-                member("CreateNetworkAclEntriesAction", 36, false),
-                member("DeleteNetworkAclEntriesAction", 43, false),
-            ],
+        text(9283, 19),
+        KindEntry::Structure {
+            members: Span::new(403, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 228
+    // 218 "PutNotificationChannelRequest"
     shape(
-        "RemediationActionDescription",
-        ShapeKind::String {
+        text(9302, 29),
+        KindEntry::Structure {
+            members: Span::new(405, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 219 "PutPolicyRequest"
+    shape(
+        text(9331, 16),
+        KindEntry::Structure {
+            members: Span::new(407, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 220 "PutPolicyResponse"
+    shape(
+        text(9347, 17),
+        KindEntry::Structure {
+            members: Span::new(409, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 221 "PutProtocolsListRequest"
+    shape(
+        text(9364, 23),
+        KindEntry::Structure {
+            members: Span::new(411, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 222 "PutProtocolsListResponse"
+    shape(
+        text(9387, 24),
+        KindEntry::Structure {
+            members: Span::new(413, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 223 "PutResourceSetRequest"
+    shape(
+        text(9411, 21),
+        KindEntry::Structure {
+            members: Span::new(415, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 224 "PutResourceSetResponse"
+    shape(
+        text(9432, 22),
+        KindEntry::Structure {
+            members: Span::new(417, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 225 "ReferenceRule"
+    shape(
+        text(9454, 13),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 226 "RegionScope"
+    shape(
+        text(1185, 11),
+        KindEntry::Structure {
+            members: Span::new(419, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 227 "RemediationAction"
+    shape(
+        text(9491, 17),
+        KindEntry::Structure {
+            members: Span::new(421, 13),
+            union: false,
+            error: None,
+        },
+    ),
+    // 228 "RemediationActionDescription"
+    shape(
+        text(9542, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(9570, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 229
+    // 229 "RemediationActionType"
     shape(
-        "RemediationActionType",
-        ShapeKind::String {
+        text(9572, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["REMOVE", "MODIFY"],
+            enum_values: Span::new(42, 2),
         },
     ),
-    // 230
+    // 230 "RemediationActionWithOrder"
     shape(
-        "RemediationActionWithOrder",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RemediationAction", 227, false),
-                member("Order", 24, false),
-            ],
+        text(9605, 26),
+        KindEntry::Structure {
+            members: Span::new(434, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 231
+    // 231 "ReplaceNetworkAclAssociationAction"
     shape(
-        "ReplaceNetworkAclAssociationAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Description", 126, false),
-                member("AssociationId", 7, false),
-                member("NetworkAclId", 7, false),
-                member("FMSCanRemediate", 29, false),
-            ],
+        text(9508, 34),
+        KindEntry::Structure {
+            members: Span::new(436, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 232
+    // 232 "Resource"
     shape(
-        "Resource",
-        ShapeKind::Structure(Structure {
-            members: &[member("URI", 115, true), member("AccountId", 0, false)],
+        text(9636, 8),
+        KindEntry::Structure {
+            members: Span::new(440, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 233 "ResourceArn"
     shape(
-        "ResourceArn",
-        ShapeKind::String {
+        text(6297, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 234
+    // 234 "ResourceArnList"
     shape(
-        "ResourceArnList",
-        ShapeKind::List {
+        text(9644, 15),
+        KindEntry::List {
             member: 233,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 235
+    // 235 "ResourceCount"
     shape(
-        "ResourceCount",
-        ShapeKind::Long(Range {
+        text(9659, 13),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 236
+    // 236 "ResourceDescription"
     shape(
-        "ResourceDescription",
-        ShapeKind::String {
+        text(9672, 19),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 237
+    // 237 "ResourceId"
     shape(
-        "ResourceId",
-        ShapeKind::String {
+        text(1059, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 238
+    // 238 "ResourceIdList"
     shape(
-        "ResourceIdList",
-        ShapeKind::List {
+        text(9691, 14),
+        KindEntry::List {
             member: 237,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 239
+    // 239 "ResourceList"
     shape(
-        "ResourceList",
-        ShapeKind::List {
+        text(9705, 12),
+        KindEntry::List {
             member: 232,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 240
+    // 240 "ResourceName"
     shape(
-        "ResourceName",
-        ShapeKind::String {
+        text(9717, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 241
+    // 241 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 77, false)],
+        text(9729, 25),
+        KindEntry::Structure {
+            members: Span::new(442, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9729, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 242
+    // 242 "ResourceSet"
     shape(
-        "ResourceSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 23, false),
-                member("Name", 157, true),
-                member("Description", 49, false),
-                member("UpdateToken", 294, false),
-                member("ResourceTypeList", 253, true),
-                member("LastUpdateTime", 291, false),
-                member("ResourceSetStatus", 244, false),
-            ],
+        text(5021, 11),
+        KindEntry::Structure {
+            members: Span::new(443, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 243
+    // 243 "ResourceSetIds"
     shape(
-        "ResourceSetIds",
-        ShapeKind::List {
+        text(8709, 14),
+        KindEntry::List {
             member: 23,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 244
+    // 244 "ResourceSetStatus"
     shape(
-        "ResourceSetStatus",
-        ShapeKind::String {
+        text(9767, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "OUT_OF_ADMIN_SCOPE"],
+            enum_values: Span::new(44, 2),
         },
     ),
-    // 245
+    // 245 "ResourceSetSummary"
     shape(
-        "ResourceSetSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 23, false),
-                member("Name", 157, false),
-                member("Description", 49, false),
-                member("LastUpdateTime", 291, false),
-                member("ResourceSetStatus", 244, false),
-            ],
+        text(9784, 18),
+        KindEntry::Structure {
+            members: Span::new(450, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 246
+    // 246 "ResourceSetSummaryList"
     shape(
-        "ResourceSetSummaryList",
-        ShapeKind::List {
+        text(9802, 22),
+        KindEntry::List {
             member: 245,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 247
+    // 247 "ResourceTag"
     shape(
-        "ResourceTag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 248, true), member("Value", 250, false)],
+        text(9824, 11),
+        KindEntry::Structure {
+            members: Span::new(455, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 248
+    // 248 "ResourceTagKey"
     shape(
-        "ResourceTagKey",
-        ShapeKind::String {
+        text(9843, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@*\\\\]*)$"),
-            enum_values: &[],
+            pattern: Some(text(9857, 35)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 249
+    // 249 "ResourceTagLogicalOperator"
     shape(
-        "ResourceTagLogicalOperator",
-        ShapeKind::String {
+        text(8752, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AND", "OR"],
+            enum_values: Span::new(46, 2),
         },
     ),
-    // 250
+    // 250 "ResourceTagValue"
     shape(
-        "ResourceTagValue",
-        ShapeKind::String {
+        text(9897, 16),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@*\\\\]*)$"),
-            enum_values: &[],
+            pattern: Some(text(9857, 35)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 251
+    // 251 "ResourceTags"
     shape(
-        "ResourceTags",
-        ShapeKind::List {
+        text(8610, 12),
+        KindEntry::List {
             member: 247,
             member_name: None,
             length: Range {
@@ -3475,223 +2924,130 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 252
+    // 252 "ResourceType"
     shape(
-        "ResourceType",
-        ShapeKind::String {
+        text(1998, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 253
+    // 253 "ResourceTypeList"
     shape(
-        "ResourceTypeList",
-        ShapeKind::List {
+        text(8594, 16),
+        KindEntry::List {
             member: 252,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 254
+    // 254 "ResourceViolation"
     shape(
-        "ResourceViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AwsVPCSecurityGroupViolation", 22, false),
-                member("AwsEc2NetworkInterfaceViolation", 20, false),
-                member("AwsEc2InstanceViolation", 19, false),
-                member("NetworkFirewallMissingFirewallViolation", 172, false),
-                member("NetworkFirewallMissingSubnetViolation", 173, false),
-                member("NetworkFirewallMissingExpectedRTViolation", 170, false),
-                member("NetworkFirewallPolicyModifiedViolation", 177, false),
-                member(
-                    "NetworkFirewallInternetTrafficNotInspectedViolation",
-                    168,
-                    false,
-                ),
-                member(
-                    "NetworkFirewallInvalidRouteConfigurationViolation",
-                    169,
-                    false,
-                ),
-                member("NetworkFirewallBlackHoleRouteDetectedViolation", 167, false),
-                member(
-                    "NetworkFirewallUnexpectedFirewallRoutesViolation",
-                    180,
-                    false,
-                ),
-                member(
-                    "NetworkFirewallUnexpectedGatewayRoutesViolation",
-                    181,
-                    false,
-                ),
-                member("NetworkFirewallMissingExpectedRoutesViolation", 171, false),
-                member("DnsRuleGroupPriorityConflictViolation", 61, false),
-                member("DnsDuplicateRuleGroupViolation", 57, false),
-                member("DnsRuleGroupLimitExceededViolation", 58, false),
-                member("FirewallSubnetIsOutOfScopeViolation", 89, false),
-                member("RouteHasOutOfScopeEndpointViolation", 257, false),
-                member("ThirdPartyFirewallMissingFirewallViolation", 288, false),
-                member("ThirdPartyFirewallMissingSubnetViolation", 289, false),
-                member(
-                    "ThirdPartyFirewallMissingExpectedRouteTableViolation",
-                    287,
-                    false,
-                ),
-                member("FirewallSubnetMissingVPCEndpointViolation", 90, false),
-                member("InvalidNetworkAclEntriesViolation", 121, false),
-                member("PossibleRemediationActions", 204, false),
-                member("WebACLHasIncompatibleConfigurationViolation", 298, false),
-                member("WebACLHasOutOfScopeResourcesViolation", 299, false),
-            ],
+        text(9913, 17),
+        KindEntry::Structure {
+            members: Span::new(457, 26),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 255
+    // 255 "ResourceViolations"
     shape(
-        "ResourceViolations",
-        ShapeKind::List {
+        text(10179, 18),
+        KindEntry::List {
             member: 254,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 256
+    // 256 "Route"
     shape(
-        "Route",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DestinationType", 50, false),
-                member("TargetType", 280, false),
-                member("Destination", 126, false),
-                member("Target", 126, false),
-            ],
+        text(10197, 5),
+        KindEntry::Structure {
+            members: Span::new(483, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 257
+    // 257 "RouteHasOutOfScopeEndpointViolation"
     shape(
-        "RouteHasOutOfScopeEndpointViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SubnetId", 237, false),
-                member("VpcId", 237, false),
-                member("RouteTableId", 237, false),
-                member("ViolatingRoutes", 258, false),
-                member("SubnetAvailabilityZone", 126, false),
-                member("SubnetAvailabilityZoneId", 126, false),
-                member("CurrentFirewallSubnetRouteTable", 237, false),
-                member("FirewallSubnetId", 237, false),
-                member("FirewallSubnetRoutes", 258, false),
-                member("InternetGatewayId", 237, false),
-                member("CurrentInternetGatewayRouteTable", 237, false),
-                member("InternetGatewayRoutes", 258, false),
-            ],
+        text(9930, 35),
+        KindEntry::Structure {
+            members: Span::new(487, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 258
+    // 258 "Routes"
     shape(
-        "Routes",
-        ShapeKind::List {
+        text(10270, 6),
+        KindEntry::List {
             member: 256,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 259
+    // 259 "RuleOrder"
     shape(
-        "RuleOrder",
-        ShapeKind::String {
+        text(10276, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["STRICT_ORDER", "DEFAULT_ACTION_ORDER"],
+            enum_values: Span::new(48, 2),
         },
     ),
-    // 260
+    // 260 "SecurityGroupRemediationAction"
     shape(
-        "SecurityGroupRemediationAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RemediationActionType", 229, false),
-                member("Description", 228, false),
-                member("RemediationResult", 262, false),
-                member("IsDefaultAction", 29, false),
-            ],
+        text(10317, 30),
+        KindEntry::Structure {
+            members: Span::new(499, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "SecurityGroupRemediationActions"
     shape(
-        "SecurityGroupRemediationActions",
-        ShapeKind::List {
+        text(10364, 31),
+        KindEntry::List {
             member: 260,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 262
+    // 262 "SecurityGroupRuleDescription"
     shape(
-        "SecurityGroupRuleDescription",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IPV4Range", 31, false),
-                member("IPV6Range", 31, false),
-                member("PrefixListId", 237, false),
-                member("Protocol", 126, false),
-                member("FromPort", 113, false),
-                member("ToPort", 113, false),
-            ],
+        text(10395, 28),
+        KindEntry::Structure {
+            members: Span::new(503, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 263
-    shape(
-        "SecurityServicePolicyData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Type", 264, true),
-                member("ManagedServiceData", 154, false),
-                member("PolicyOption", 197, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 264
-    shape(
-        "SecurityServiceType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "WAF",
-                "WAFV2",
-                "SHIELD_ADVANCED",
-                "SECURITY_GROUPS_COMMON",
-                "SECURITY_GROUPS_CONTENT_AUDIT",
-                "SECURITY_GROUPS_USAGE_AUDIT",
-                "NETWORK_FIREWALL",
-                "DNS_FIREWALL",
-                "THIRD_PARTY_FIREWALL",
-                "IMPORT_NETWORK_FIREWALL",
-                "NETWORK_ACL_COMMON",
-            ],
         },
     ),
-    // 265
+    // 263 "SecurityServicePolicyData"
     shape(
-        "SecurityServiceTypeList",
-        ShapeKind::List {
+        text(8569, 25),
+        KindEntry::Structure {
+            members: Span::new(509, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 264 "SecurityServiceType"
+    shape(
+        text(8937, 19),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(50, 11),
+        },
+    ),
+    // 265 "SecurityServiceTypeList"
+    shape(
+        text(10645, 23),
+        KindEntry::List {
             member: 264,
             member_name: None,
             length: Range {
@@ -3700,105 +3056,93 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 266
+    // 266 "StatefulEngineOptions"
     shape(
-        "StatefulEngineOptions",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleOrder", 259, false),
-                member("StreamExceptionPolicy", 272, false),
-            ],
+        text(7893, 21),
+        KindEntry::Structure {
+            members: Span::new(512, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 267
+    // 267 "StatefulRuleGroup"
     shape(
-        "StatefulRuleGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleGroupName", 178, false),
-                member("ResourceId", 237, false),
-                member("Priority", 208, false),
-                member("Override", 179, false),
-            ],
+        text(10689, 17),
+        KindEntry::Structure {
+            members: Span::new(514, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 268
+    // 268 "StatefulRuleGroupList"
     shape(
-        "StatefulRuleGroupList",
-        ShapeKind::List {
+        text(10735, 21),
+        KindEntry::List {
             member: 267,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 269
+    // 269 "StatelessRuleGroup"
     shape(
-        "StatelessRuleGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleGroupName", 178, false),
-                member("ResourceId", 237, false),
-                member("Priority", 271, false),
-            ],
+        text(10756, 18),
+        KindEntry::Structure {
+            members: Span::new(518, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 270
+    // 270 "StatelessRuleGroupList"
     shape(
-        "StatelessRuleGroupList",
-        ShapeKind::List {
+        text(10774, 22),
+        KindEntry::List {
             member: 269,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 271
+    // 271 "StatelessRuleGroupPriority"
     shape(
-        "StatelessRuleGroupPriority",
-        ShapeKind::Integer(Range {
+        text(10796, 26),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(65535),
         }),
     ),
-    // 272
+    // 272 "StreamExceptionPolicy"
     shape(
-        "StreamExceptionPolicy",
-        ShapeKind::String {
+        text(10668, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["DROP", "CONTINUE", "REJECT", "FMS_IGNORE"],
+            enum_values: Span::new(61, 4),
         },
     ),
-    // 273
+    // 273 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 274, true), member("Value", 279, true)],
+        text(10850, 3),
+        KindEntry::Structure {
+            members: Span::new(521, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 274
+    // 274 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(10853, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 275
+    // 275 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(10859, 10),
+        KindEntry::List {
             member: 274,
             member_name: None,
             length: Range {
@@ -3807,10 +3151,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 276
+    // 276 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(6335, 7),
+        KindEntry::List {
             member: 273,
             member_name: None,
             length: Range {
@@ -3819,306 +3163,903 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 277
+    // 277 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 233, true),
-                member("TagList", 276, true),
-            ],
+        text(10869, 18),
+        KindEntry::Structure {
+            members: Span::new(523, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 278
+    // 278 "TagResourceResponse"
     shape(
-        "TagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10887, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 279
+    // 279 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(10906, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 280
+    // 280 "TargetType"
     shape(
-        "TargetType",
-        ShapeKind::String {
+        text(10202, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "GATEWAY",
-                "CARRIER_GATEWAY",
-                "INSTANCE",
-                "LOCAL_GATEWAY",
-                "NAT_GATEWAY",
-                "NETWORK_INTERFACE",
-                "VPC_ENDPOINT",
-                "VPC_PEERING_CONNECTION",
-                "EGRESS_ONLY_INTERNET_GATEWAY",
-                "TRANSIT_GATEWAY",
-            ],
+            enum_values: Span::new(65, 10),
         },
     ),
-    // 281
+    // 281 "TargetViolationReason"
     shape(
-        "TargetViolationReason",
-        ShapeKind::String {
+        text(7605, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("\\w+"),
-            enum_values: &[],
+            pattern: Some(text(11062, 3)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 282
+    // 282 "TargetViolationReasons"
     shape(
-        "TargetViolationReasons",
-        ShapeKind::List {
+        text(8520, 22),
+        KindEntry::List {
             member: 281,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 283
+    // 283 "ThirdPartyFirewall"
     shape(
-        "ThirdPartyFirewall",
-        ShapeKind::String {
+        text(1423, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "PALO_ALTO_NETWORKS_CLOUD_NGFW",
-                "FORTIGATE_CLOUD_NATIVE_FIREWALL",
-            ],
+            enum_values: Span::new(75, 2),
         },
     ),
-    // 284
+    // 284 "ThirdPartyFirewallAssociationStatus"
     shape(
-        "ThirdPartyFirewallAssociationStatus",
-        ShapeKind::String {
+        text(11125, 35),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ONBOARDING",
-                "ONBOARD_COMPLETE",
-                "OFFBOARDING",
-                "OFFBOARD_COMPLETE",
-                "NOT_EXIST",
-            ],
+            enum_values: Span::new(77, 5),
         },
     ),
-    // 285
+    // 285 "ThirdPartyFirewallFirewallPolicies"
     shape(
-        "ThirdPartyFirewallFirewallPolicies",
-        ShapeKind::List {
+        text(6433, 34),
+        KindEntry::List {
             member: 286,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 286
+    // 286 "ThirdPartyFirewallFirewallPolicy"
     shape(
-        "ThirdPartyFirewallFirewallPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FirewallPolicyId", 87, false),
-                member("FirewallPolicyName", 88, false),
-            ],
+        text(11202, 32),
+        KindEntry::Structure {
+            members: Span::new(525, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 287
+    // 287 "ThirdPartyFirewallMissingExpectedRouteTableViolation"
     shape(
-        "ThirdPartyFirewallMissingExpectedRouteTableViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("VPC", 237, false),
-                member("AvailabilityZone", 126, false),
-                member("CurrentRouteTable", 237, false),
-                member("ExpectedRouteTable", 237, false),
-            ],
+        text(10047, 52),
+        KindEntry::Structure {
+            members: Span::new(527, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 288
+    // 288 "ThirdPartyFirewallMissingFirewallViolation"
     shape(
-        "ThirdPartyFirewallMissingFirewallViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("VPC", 237, false),
-                member("AvailabilityZone", 126, false),
-                member("TargetViolationReason", 281, false),
-            ],
+        text(9965, 42),
+        KindEntry::Structure {
+            members: Span::new(532, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 289
+    // 289 "ThirdPartyFirewallMissingSubnetViolation"
     shape(
-        "ThirdPartyFirewallMissingSubnetViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ViolationTarget", 297, false),
-                member("VPC", 237, false),
-                member("AvailabilityZone", 126, false),
-                member("TargetViolationReason", 281, false),
-            ],
+        text(10007, 40),
+        KindEntry::Structure {
+            members: Span::new(536, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 290
+    // 290 "ThirdPartyFirewallPolicy"
     shape(
-        "ThirdPartyFirewallPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[member("FirewallDeploymentModel", 86, false)],
+        text(8900, 24),
+        KindEntry::Structure {
+            members: Span::new(540, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 291
-    shape("TimeStamp", ShapeKind::Timestamp { format: None }),
-    // 292
+    // 291 "TimeStamp"
+    shape(text(11234, 9), KindEntry::Timestamp { format: None }),
+    // 292 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 233, true),
-                member("TagKeys", 275, true),
-            ],
+        text(11243, 20),
+        KindEntry::Structure {
+            members: Span::new(541, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 293
+    // 293 "UntagResourceResponse"
     shape(
-        "UntagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11270, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 294
+    // 294 "UpdateToken"
     shape(
-        "UpdateToken",
-        ShapeKind::String {
+        text(9756, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(2193, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 295
+    // 295 "ViolationDetail"
     shape(
-        "ViolationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 196, true),
-                member("MemberAccount", 0, true),
-                member("ResourceId", 237, true),
-                member("ResourceType", 252, true),
-                member("ResourceViolations", 255, true),
-                member("ResourceTags", 276, false),
-                member("ResourceDescription", 126, false),
-            ],
+        text(5217, 15),
+        KindEntry::Structure {
+            members: Span::new(543, 7),
             union: false,
             error: None,
-        }),
-    ),
-    // 296
-    shape(
-        "ViolationReason",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "WEB_ACL_MISSING_RULE_GROUP",
-                "RESOURCE_MISSING_WEB_ACL",
-                "RESOURCE_INCORRECT_WEB_ACL",
-                "RESOURCE_MISSING_SHIELD_PROTECTION",
-                "RESOURCE_MISSING_WEB_ACL_OR_SHIELD_PROTECTION",
-                "RESOURCE_MISSING_SECURITY_GROUP",
-                "RESOURCE_VIOLATES_AUDIT_SECURITY_GROUP",
-                "SECURITY_GROUP_UNUSED",
-                "SECURITY_GROUP_REDUNDANT",
-                "FMS_CREATED_SECURITY_GROUP_EDITED",
-                "MISSING_FIREWALL",
-                "MISSING_FIREWALL_SUBNET_IN_AZ",
-                "MISSING_EXPECTED_ROUTE_TABLE",
-                "NETWORK_FIREWALL_POLICY_MODIFIED",
-                "FIREWALL_SUBNET_IS_OUT_OF_SCOPE",
-                "INTERNET_GATEWAY_MISSING_EXPECTED_ROUTE",
-                "FIREWALL_SUBNET_MISSING_EXPECTED_ROUTE",
-                "UNEXPECTED_FIREWALL_ROUTES",
-                "UNEXPECTED_TARGET_GATEWAY_ROUTES",
-                "TRAFFIC_INSPECTION_CROSSES_AZ_BOUNDARY",
-                "INVALID_ROUTE_CONFIGURATION",
-                "MISSING_TARGET_GATEWAY",
-                "INTERNET_TRAFFIC_NOT_INSPECTED",
-                "BLACK_HOLE_ROUTE_DETECTED",
-                "BLACK_HOLE_ROUTE_DETECTED_IN_FIREWALL_SUBNET",
-                "RESOURCE_MISSING_DNS_FIREWALL",
-                "ROUTE_HAS_OUT_OF_SCOPE_ENDPOINT",
-                "FIREWALL_SUBNET_MISSING_VPCE_ENDPOINT",
-                "INVALID_NETWORK_ACL_ENTRY",
-                "WEB_ACL_CONFIGURATION_OR_SCOPE_OF_USE",
-            ],
         },
     ),
-    // 297
+    // 296 "ViolationReason"
     shape(
-        "ViolationTarget",
-        ShapeKind::String {
+        text(1983, 15),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(82, 30),
+        },
+    ),
+    // 297 "ViolationTarget"
+    shape(
+        text(1523, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(9570, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 298
+    // 298 "WebACLHasIncompatibleConfigurationViolation"
     shape(
-        "WebACLHasIncompatibleConfigurationViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebACLArn", 233, false),
-                member("Description", 126, false),
-            ],
+        text(10099, 43),
+        KindEntry::Structure {
+            members: Span::new(550, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 299
+    // 299 "WebACLHasOutOfScopeResourcesViolation"
     shape(
-        "WebACLHasOutOfScopeResourcesViolation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebACLArn", 233, false),
-                member("OutOfScopeResourceList", 234, false),
-            ],
+        text(10142, 37),
+        KindEntry::Structure {
+            members: Span::new(552, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(997, 8), 4, false),      // 0 "Accounts"
+    member(text(1005, 18), 29, false),   // 1 "AllAccountsEnabled"
+    member(text(1023, 24), 29, false),   // 2 "ExcludeSpecifiedAccounts"
+    member(text(1059, 10), 237, false),  // 3 "ResourceId"
+    member(text(1069, 11), 126, false),  // 4 "Description"
+    member(text(1099, 12), 0, false),    // 5 "AdminAccount"
+    member(text(1111, 12), 29, false),   // 6 "DefaultAdmin"
+    member(text(1123, 6), 183, false),   // 7 "Status"
+    member(text(985, 12), 6, false),     // 8 "AccountScope"
+    member(text(1162, 23), 186, false),  // 9 "OrganizationalUnitScope"
+    member(text(1185, 11), 226, false),  // 10 "RegionScope"
+    member(text(1196, 15), 200, false),  // 11 "PolicyTypeScope"
+    member(text(1214, 7), 240, true),    // 12 "AppName"
+    member(text(1221, 8), 210, true),    // 13 "Protocol"
+    member(text(1229, 4), 113, true),    // 14 "Port"
+    member(text(1253, 6), 139, false),   // 15 "ListId"
+    member(text(1259, 8), 240, true),    // 16 "ListName"
+    member(text(1267, 15), 294, false),  // 17 "ListUpdateToken"
+    member(text(1282, 10), 291, false),  // 18 "CreateTime"
+    member(text(1292, 14), 291, false),  // 19 "LastUpdateTime"
+    member(text(1233, 8), 12, true),     // 20 "AppsList"
+    member(text(1306, 16), 205, false),  // 21 "PreviousAppsList"
+    member(text(1341, 7), 233, false),   // 22 "ListArn"
+    member(text(1253, 6), 139, false),   // 23 "ListId"
+    member(text(1259, 8), 240, false),   // 24 "ListName"
+    member(text(1233, 8), 12, false),    // 25 "AppsList"
+    member(text(1099, 12), 0, true),     // 26 "AdminAccount"
+    member(text(1423, 18), 283, true),   // 27 "ThirdPartyFirewall"
+    member(text(1476, 24), 284, false),  // 28 "ThirdPartyFirewallStatus"
+    member(text(1523, 15), 297, false),  // 29 "ViolationTarget"
+    member(text(1538, 32), 21, false),   // 30 "AwsEc2NetworkInterfaceViolations"
+    member(text(1523, 15), 297, false),  // 31 "ViolationTarget"
+    member(text(1601, 23), 238, false),  // 32 "ViolatingSecurityGroups"
+    member(text(1523, 15), 297, false),  // 33 "ViolationTarget"
+    member(text(1652, 26), 126, false),  // 34 "ViolationTargetDescription"
+    member(text(1678, 14), 190, false),  // 35 "PartialMatches"
+    member(text(1692, 39), 261, false),  // 36 "PossibleSecurityGroupRemediationActions"
+    member(text(1797, 21), 115, true),   // 37 "ResourceSetIdentifier"
+    member(text(1818, 5), 116, true),    // 38 "Items"
+    member(text(1797, 21), 115, true),   // 39 "ResourceSetIdentifier"
+    member(text(1853, 11), 84, true),    // 40 "FailedItems"
+    member(text(1797, 21), 115, true),   // 41 "ResourceSetIdentifier"
+    member(text(1818, 5), 116, true),    // 42 "Items"
+    member(text(1797, 21), 115, true),   // 43 "ResourceSetIdentifier"
+    member(text(1853, 11), 84, true),    // 44 "FailedItems"
+    member(text(1059, 10), 237, false),  // 45 "ResourceId"
+    member(text(1983, 15), 296, false),  // 46 "ViolationReason"
+    member(text(1998, 12), 252, false),  // 47 "ResourceType"
+    member(text(2010, 8), 33, false),    // 48 "Metadata"
+    member(text(1069, 11), 126, false),  // 49 "Description"
+    member(text(2085, 3), 7, false),     // 50 "Vpc"
+    member(text(2088, 15), 29, false),   // 51 "FMSCanRemediate"
+    member(text(1069, 11), 126, false),  // 52 "Description"
+    member(text(2132, 12), 7, false),    // 53 "NetworkAclId"
+    member(text(2144, 28), 69, false),   // 54 "NetworkAclEntriesToBeCreated"
+    member(text(2088, 15), 29, false),   // 55 "FMSCanRemediate"
+    member(text(1253, 6), 139, true),    // 56 "ListId"
+    member(text(1069, 11), 126, false),  // 57 "Description"
+    member(text(2132, 12), 7, false),    // 58 "NetworkAclId"
+    member(text(2405, 28), 69, false),   // 59 "NetworkAclEntriesToBeDeleted"
+    member(text(2088, 15), 29, false),   // 60 "FMSCanRemediate"
+    member(text(2484, 8), 196, true),    // 61 "PolicyId"
+    member(text(2492, 24), 29, false),   // 62 "DeleteAllPolicyResources"
+    member(text(1253, 6), 139, true),    // 63 "ListId"
+    member(text(2566, 10), 23, true),    // 64 "Identifier"
+    member(text(1423, 18), 283, true),   // 65 "ThirdPartyFirewall"
+    member(text(1476, 24), 284, false),  // 66 "ThirdPartyFirewallStatus"
+    member(text(2837, 3), 115, false),   // 67 "URI"
+    member(text(2840, 9), 0, false),     // 68 "AccountId"
+    member(text(2849, 4), 252, false),   // 69 "Type"
+    member(text(2853, 4), 240, false),   // 70 "Name"
+    member(text(1523, 15), 297, false),  // 71 "ViolationTarget"
+    member(text(1652, 26), 126, false),  // 72 "ViolationTargetDescription"
+    member(text(1523, 15), 297, false),  // 73 "ViolationTarget"
+    member(text(1652, 26), 126, false),  // 74 "ViolationTargetDescription"
+    member(text(2943, 35), 24, false),   // 75 "NumberOfRuleGroupsAlreadyAssociated"
+    member(text(1523, 15), 297, false),  // 76 "ViolationTarget"
+    member(text(1652, 26), 126, false),  // 77 "ViolationTargetDescription"
+    member(text(3057, 19), 60, false),   // 78 "ConflictingPriority"
+    member(text(3076, 19), 196, false),  // 79 "ConflictingPolicyId"
+    member(text(3095, 21), 59, false),   // 80 "UnavailablePriorities"
+    member(text(1069, 11), 126, false),  // 81 "Description"
+    member(text(3144, 12), 7, true),     // 82 "RouteTableId"
+    member(text(3156, 8), 7, false),     // 83 "SubnetId"
+    member(text(3164, 9), 7, false),     // 84 "GatewayId"
+    member(text(1069, 11), 126, false),  // 85 "Description"
+    member(text(3196, 5), 7, true),      // 86 "VpcId"
+    member(text(3144, 12), 7, true),     // 87 "RouteTableId"
+    member(text(1069, 11), 126, false),  // 88 "Description"
+    member(text(3221, 20), 31, false),   // 89 "DestinationCidrBlock"
+    member(text(3241, 23), 237, false),  // 90 "DestinationPrefixListId"
+    member(text(3264, 24), 31, false),   // 91 "DestinationIpv6CidrBlock"
+    member(text(3288, 13), 7, false),    // 92 "VpcEndpointId"
+    member(text(3164, 9), 7, false),     // 93 "GatewayId"
+    member(text(3144, 12), 7, true),     // 94 "RouteTableId"
+    member(text(1069, 11), 126, false),  // 95 "Description"
+    member(text(3196, 5), 7, true),      // 96 "VpcId"
+    member(text(1069, 11), 126, false),  // 97 "Description"
+    member(text(3221, 20), 31, false),   // 98 "DestinationCidrBlock"
+    member(text(3241, 23), 237, false),  // 99 "DestinationPrefixListId"
+    member(text(3264, 24), 31, false),   // 100 "DestinationIpv6CidrBlock"
+    member(text(3144, 12), 7, true),     // 101 "RouteTableId"
+    member(text(1069, 11), 126, false),  // 102 "Description"
+    member(text(3221, 20), 31, false),   // 103 "DestinationCidrBlock"
+    member(text(3241, 23), 237, false),  // 104 "DestinationPrefixListId"
+    member(text(3264, 24), 31, false),   // 105 "DestinationIpv6CidrBlock"
+    member(text(3164, 9), 7, false),     // 106 "GatewayId"
+    member(text(3144, 12), 7, true),     // 107 "RouteTableId"
+    member(text(1069, 11), 126, false),  // 108 "Description"
+    member(text(3404, 13), 7, true),     // 109 "AssociationId"
+    member(text(3144, 12), 7, true),     // 110 "RouteTableId"
+    member(text(3471, 11), 160, false),  // 111 "EntryDetail"
+    member(text(3482, 15), 118, false),  // 112 "EntryRuleNumber"
+    member(text(3497, 9), 72, false),    // 113 "EntryType"
+    member(text(3577, 13), 71, false),   // 114 "ExpectedEntry"
+    member(text(3590, 23), 126, false),  // 115 "ExpectedEvaluationOrder"
+    member(text(3613, 21), 126, false),  // 116 "ActualEvaluationOrder"
+    member(text(3634, 30), 71, false),   // 117 "EntryAtExpectedEvaluationOrder"
+    member(text(3435, 20), 70, false),   // 118 "EntriesWithConflicts"
+    member(text(3664, 21), 75, false),   // 119 "EntryViolationReasons"
+    member(text(3805, 16), 195, false),  // 120 "ComplianceStatus"
+    member(text(3821, 13), 235, false),  // 121 "ViolatorCount"
+    member(text(3834, 23), 29, false),   // 122 "EvaluationLimitExceeded"
+    member(text(3887, 8), 31, false),    // 123 "IpV4Cidr"
+    member(text(3895, 12), 31, false),   // 124 "PrefixListId"
+    member(text(3907, 8), 31, false),    // 125 "IpV6Cidr"
+    member(text(3915, 19), 238, false),  // 126 "ContributingSubnets"
+    member(text(3934, 14), 127, false),  // 127 "AllowedTargets"
+    member(text(3144, 12), 237, false),  // 128 "RouteTableId"
+    member(text(1069, 11), 126, false),  // 129 "Description"
+    member(text(4005, 22), 154, false),  // 130 "FirewallCreationConfig"
+    member(text(2837, 3), 115, false),   // 131 "URI"
+    member(text(4037, 6), 85, false),    // 132 "Reason"
+    member(text(4295, 16), 237, false),  // 133 "FirewallSubnetId"
+    member(text(3196, 5), 237, false),   // 134 "VpcId"
+    member(text(4311, 22), 126, false),  // 135 "SubnetAvailabilityZone"
+    member(text(4333, 24), 126, false),  // 136 "SubnetAvailabilityZoneId"
+    member(text(3288, 13), 237, false),  // 137 "VpcEndpointId"
+    member(text(4295, 16), 237, false),  // 138 "FirewallSubnetId"
+    member(text(3196, 5), 237, false),   // 139 "VpcId"
+    member(text(4311, 22), 126, false),  // 140 "SubnetAvailabilityZone"
+    member(text(4333, 24), 126, false),  // 141 "SubnetAvailabilityZoneId"
+    member(text(1099, 12), 0, false),    // 142 "AdminAccount"
+    member(text(4443, 10), 5, false),    // 143 "RoleStatus"
+    member(text(1099, 12), 0, true),     // 144 "AdminAccount"
+    member(text(1152, 10), 10, false),   // 145 "AdminScope"
+    member(text(1123, 6), 183, false),   // 146 "Status"
+    member(text(1253, 6), 139, true),    // 147 "ListId"
+    member(text(4512, 11), 29, false),   // 148 "DefaultList"
+    member(text(1233, 8), 13, false),    // 149 "AppsList"
+    member(text(4542, 11), 233, false),  // 150 "AppsListArn"
+    member(text(2484, 8), 196, true),    // 151 "PolicyId"
+    member(text(4579, 13), 0, true),     // 152 "MemberAccount"
+    member(text(4619, 22), 192, false),  // 153 "PolicyComplianceDetail"
+    member(text(4700, 11), 233, false),  // 154 "SnsTopicArn"
+    member(text(4711, 11), 233, false),  // 155 "SnsRoleName"
+    member(text(2484, 8), 196, true),    // 156 "PolicyId"
+    member(text(4755, 6), 191, false),   // 157 "Policy"
+    member(text(4761, 9), 233, false),   // 158 "PolicyArn"
+    member(text(2484, 8), 196, true),    // 159 "PolicyId"
+    member(text(4796, 15), 0, false),    // 160 "MemberAccountId"
+    member(text(4811, 9), 291, false),   // 161 "StartTime"
+    member(text(4820, 7), 291, false),   // 162 "EndTime"
+    member(text(4827, 9), 188, false),   // 163 "NextToken"
+    member(text(4836, 10), 187, false),  // 164 "MaxResults"
+    member(text(4873, 14), 0, false),    // 165 "AdminAccountId"
+    member(text(4887, 11), 264, false),  // 166 "ServiceType"
+    member(text(4898, 4), 209, false),   // 167 "Data"
+    member(text(4827, 9), 188, false),   // 168 "NextToken"
+    member(text(1253, 6), 139, true),    // 169 "ListId"
+    member(text(4512, 11), 29, false),   // 170 "DefaultList"
+    member(text(4949, 13), 212, false),  // 171 "ProtocolsList"
+    member(text(4962, 16), 233, false),  // 172 "ProtocolsListArn"
+    member(text(2566, 10), 23, true),    // 173 "Identifier"
+    member(text(5021, 11), 242, true),   // 174 "ResourceSet"
+    member(text(5032, 14), 233, true),   // 175 "ResourceSetArn"
+    member(text(1423, 18), 283, true),   // 176 "ThirdPartyFirewall"
+    member(text(1476, 24), 284, false),  // 177 "ThirdPartyFirewallStatus"
+    member(text(5137, 27), 155, false),  // 178 "MarketplaceOnboardingStatus"
+    member(text(2484, 8), 196, true),    // 179 "PolicyId"
+    member(text(4579, 13), 0, true),     // 180 "MemberAccount"
+    member(text(1059, 10), 237, true),   // 181 "ResourceId"
+    member(text(1998, 12), 252, true),   // 182 "ResourceType"
+    member(text(5217, 15), 295, false),  // 183 "ViolationDetail"
+    member(text(5333, 7), 77, false),    // 184 "Message"
+    member(text(5333, 7), 77, false),    // 185 "Message"
+    member(text(2085, 3), 237, false),   // 186 "Vpc"
+    member(text(5394, 6), 237, false),   // 187 "Subnet"
+    member(text(4311, 22), 126, false),  // 188 "SubnetAvailabilityZone"
+    member(text(5400, 27), 237, false),  // 189 "CurrentAssociatedNetworkAcl"
+    member(text(3762, 15), 76, false),   // 190 "EntryViolations"
+    member(text(5333, 7), 77, false),    // 191 "Message"
+    member(text(5333, 7), 77, false),    // 192 "Message"
+    member(text(5333, 7), 77, false),    // 193 "Message"
+    member(text(4827, 9), 188, false),   // 194 "NextToken"
+    member(text(4836, 10), 187, false),  // 195 "MaxResults"
+    member(text(5654, 13), 9, false),    // 196 "AdminAccounts"
+    member(text(4827, 9), 188, false),   // 197 "NextToken"
+    member(text(4827, 9), 188, false),   // 198 "NextToken"
+    member(text(4836, 10), 187, false),  // 199 "MaxResults"
+    member(text(5654, 13), 4, false),    // 200 "AdminAccounts"
+    member(text(4827, 9), 188, false),   // 201 "NextToken"
+    member(text(5752, 12), 29, false),   // 202 "DefaultLists"
+    member(text(4827, 9), 188, false),   // 203 "NextToken"
+    member(text(4836, 10), 187, true),   // 204 "MaxResults"
+    member(text(5785, 9), 15, false),    // 205 "AppsLists"
+    member(text(4827, 9), 188, false),   // 206 "NextToken"
+    member(text(2484, 8), 196, true),    // 207 "PolicyId"
+    member(text(4827, 9), 188, false),   // 208 "NextToken"
+    member(text(4836, 10), 187, false),  // 209 "MaxResults"
+    member(text(5849, 26), 194, false),  // 210 "PolicyComplianceStatusList"
+    member(text(4827, 9), 188, false),   // 211 "NextToken"
+    member(text(5905, 16), 1, true),     // 212 "MemberAccountIds"
+    member(text(1998, 12), 252, true),   // 213 "ResourceType"
+    member(text(4836, 10), 187, false),  // 214 "MaxResults"
+    member(text(4827, 9), 188, false),   // 215 "NextToken"
+    member(text(1818, 5), 56, false),    // 216 "Items"
+    member(text(4827, 9), 188, false),   // 217 "NextToken"
+    member(text(4827, 9), 188, false),   // 218 "NextToken"
+    member(text(4836, 10), 187, false),  // 219 "MaxResults"
+    member(text(6021, 14), 156, false),  // 220 "MemberAccounts"
+    member(text(4827, 9), 188, false),   // 221 "NextToken"
+    member(text(4827, 9), 188, false),   // 222 "NextToken"
+    member(text(4836, 10), 187, false),  // 223 "MaxResults"
+    member(text(6074, 10), 199, false),  // 224 "PolicyList"
+    member(text(4827, 9), 188, false),   // 225 "NextToken"
+    member(text(5752, 12), 29, false),   // 226 "DefaultLists"
+    member(text(4827, 9), 188, false),   // 227 "NextToken"
+    member(text(4836, 10), 187, true),   // 228 "MaxResults"
+    member(text(6135, 14), 214, false),  // 229 "ProtocolsLists"
+    member(text(4827, 9), 188, false),   // 230 "NextToken"
+    member(text(2566, 10), 237, true),   // 231 "Identifier"
+    member(text(4836, 10), 187, false),  // 232 "MaxResults"
+    member(text(4827, 9), 188, false),   // 233 "NextToken"
+    member(text(1818, 5), 239, true),    // 234 "Items"
+    member(text(4827, 9), 188, false),   // 235 "NextToken"
+    member(text(4827, 9), 188, false),   // 236 "NextToken"
+    member(text(4836, 10), 187, false),  // 237 "MaxResults"
+    member(text(6259, 12), 246, false),  // 238 "ResourceSets"
+    member(text(4827, 9), 188, false),   // 239 "NextToken"
+    member(text(6297, 11), 233, true),   // 240 "ResourceArn"
+    member(text(6335, 7), 276, false),   // 241 "TagList"
+    member(text(1423, 18), 283, true),   // 242 "ThirdPartyFirewall"
+    member(text(4827, 9), 188, false),   // 243 "NextToken"
+    member(text(4836, 10), 187, true),   // 244 "MaxResults"
+    member(text(6433, 34), 285, false),  // 245 "ThirdPartyFirewallFirewallPolicies"
+    member(text(4827, 9), 188, false),   // 246 "NextToken"
+    member(text(6596, 18), 161, true),   // 247 "NetworkAclEntrySet"
+    member(text(6646, 12), 162, false),  // 248 "IcmpTypeCode"
+    member(text(1221, 8), 126, true),    // 249 "Protocol"
+    member(text(6658, 9), 163, false),   // 250 "PortRange"
+    member(text(6667, 9), 125, false),   // 251 "CidrBlock"
+    member(text(6676, 13), 125, false),  // 252 "Ipv6CidrBlock"
+    member(text(6689, 10), 164, true),   // 253 "RuleAction"
+    member(text(6699, 6), 30, true),     // 254 "Egress"
+    member(text(6705, 12), 159, false),  // 255 "FirstEntries"
+    member(text(6717, 29), 30, true),    // 256 "ForceRemediateForFirstEntries"
+    member(text(6746, 11), 159, false),  // 257 "LastEntries"
+    member(text(6757, 28), 30, true),    // 258 "ForceRemediateForLastEntries"
+    member(text(6807, 4), 117, false),   // 259 "Code"
+    member(text(2849, 4), 117, false),   // 260 "Type"
+    member(text(6830, 4), 114, false),   // 261 "From"
+    member(text(6834, 2), 114, false),   // 262 "To"
+    member(text(1523, 15), 297, false),  // 263 "ViolationTarget"
+    member(text(3144, 12), 237, false),  // 264 "RouteTableId"
+    member(text(3196, 5), 237, false),   // 265 "VpcId"
+    member(text(6971, 15), 258, false),  // 266 "ViolatingRoutes"
+    member(text(3156, 8), 237, false),   // 267 "SubnetId"
+    member(text(4311, 22), 126, false),  // 268 "SubnetAvailabilityZone"
+    member(text(3144, 12), 237, false),  // 269 "RouteTableId"
+    member(text(6971, 15), 258, false),  // 270 "ViolatingRoutes"
+    member(text(7037, 29), 29, false),   // 271 "IsRouteTableUsedInDifferentAZ"
+    member(text(7066, 31), 237, false),  // 272 "CurrentFirewallSubnetRouteTable"
+    member(text(7097, 24), 237, false),  // 273 "ExpectedFirewallEndpoint"
+    member(text(4295, 16), 237, false),  // 274 "FirewallSubnetId"
+    member(text(7121, 28), 81, false),   // 275 "ExpectedFirewallSubnetRoutes"
+    member(text(7149, 26), 258, false),  // 276 "ActualFirewallSubnetRoutes"
+    member(text(7175, 17), 237, false),  // 277 "InternetGatewayId"
+    member(text(7192, 32), 237, false),  // 278 "CurrentInternetGatewayRouteTable"
+    member(text(7224, 29), 81, false),   // 279 "ExpectedInternetGatewayRoutes"
+    member(text(7253, 27), 258, false),  // 280 "ActualInternetGatewayRoutes"
+    member(text(3196, 5), 237, false),   // 281 "VpcId"
+    member(text(7329, 15), 238, false),  // 282 "AffectedSubnets"
+    member(text(3144, 12), 237, false),  // 283 "RouteTableId"
+    member(text(7037, 29), 29, false),   // 284 "IsRouteTableUsedInDifferentAZ"
+    member(text(7344, 14), 256, false),  // 285 "ViolatingRoute"
+    member(text(7066, 31), 237, false),  // 286 "CurrentFirewallSubnetRouteTable"
+    member(text(7097, 24), 237, false),  // 287 "ExpectedFirewallEndpoint"
+    member(text(7358, 22), 237, false),  // 288 "ActualFirewallEndpoint"
+    member(text(7380, 24), 237, false),  // 289 "ExpectedFirewallSubnetId"
+    member(text(7404, 22), 237, false),  // 290 "ActualFirewallSubnetId"
+    member(text(7121, 28), 81, false),   // 291 "ExpectedFirewallSubnetRoutes"
+    member(text(7149, 26), 258, false),  // 292 "ActualFirewallSubnetRoutes"
+    member(text(7175, 17), 237, false),  // 293 "InternetGatewayId"
+    member(text(7192, 32), 237, false),  // 294 "CurrentInternetGatewayRouteTable"
+    member(text(7224, 29), 81, false),   // 295 "ExpectedInternetGatewayRoutes"
+    member(text(7253, 27), 258, false),  // 296 "ActualInternetGatewayRoutes"
+    member(text(3196, 5), 237, false),   // 297 "VpcId"
+    member(text(1523, 15), 297, false),  // 298 "ViolationTarget"
+    member(text(7467, 3), 237, false),   // 299 "VPC"
+    member(text(7470, 16), 126, false),  // 300 "AvailabilityZone"
+    member(text(7486, 17), 237, false),  // 301 "CurrentRouteTable"
+    member(text(7503, 18), 237, false),  // 302 "ExpectedRouteTable"
+    member(text(1523, 15), 297, false),  // 303 "ViolationTarget"
+    member(text(3948, 14), 81, false),   // 304 "ExpectedRoutes"
+    member(text(3196, 5), 237, false),   // 305 "VpcId"
+    member(text(1523, 15), 297, false),  // 306 "ViolationTarget"
+    member(text(7467, 3), 237, false),   // 307 "VPC"
+    member(text(7470, 16), 126, false),  // 308 "AvailabilityZone"
+    member(text(7605, 21), 281, false),  // 309 "TargetViolationReason"
+    member(text(1523, 15), 297, false),  // 310 "ViolationTarget"
+    member(text(7467, 3), 237, false),   // 311 "VPC"
+    member(text(7470, 16), 126, false),  // 312 "AvailabilityZone"
+    member(text(7605, 21), 281, false),  // 313 "TargetViolationReason"
+    member(text(4181, 23), 86, false),   // 314 "FirewallDeploymentModel"
+    member(text(7758, 19), 270, false),  // 315 "StatelessRuleGroups"
+    member(text(7777, 23), 166, false),  // 316 "StatelessDefaultActions"
+    member(text(7800, 31), 166, false),  // 317 "StatelessFragmentDefaultActions"
+    member(text(7831, 22), 166, false),  // 318 "StatelessCustomActions"
+    member(text(7853, 18), 268, false),  // 319 "StatefulRuleGroups"
+    member(text(7871, 22), 166, false),  // 320 "StatefulDefaultActions"
+    member(text(7893, 21), 266, false),  // 321 "StatefulEngineOptions"
+    member(text(1523, 15), 297, false),  // 322 "ViolationTarget"
+    member(text(7952, 24), 176, false),  // 323 "CurrentPolicyDescription"
+    member(text(7976, 25), 176, false),  // 324 "ExpectedPolicyDescription"
+    member(text(8083, 6), 174, false),   // 325 "Action"
+    member(text(4295, 16), 237, false),  // 326 "FirewallSubnetId"
+    member(text(6971, 15), 258, false),  // 327 "ViolatingRoutes"
+    member(text(3144, 12), 237, false),  // 328 "RouteTableId"
+    member(text(8137, 16), 237, false),  // 329 "FirewallEndpoint"
+    member(text(3196, 5), 237, false),   // 330 "VpcId"
+    member(text(3164, 9), 237, false),   // 331 "GatewayId"
+    member(text(6971, 15), 258, false),  // 332 "ViolatingRoutes"
+    member(text(3144, 12), 237, false),  // 333 "RouteTableId"
+    member(text(3196, 5), 237, false),   // 334 "VpcId"
+    member(text(8381, 19), 185, false),  // 335 "OrganizationalUnits"
+    member(text(8400, 29), 29, false),   // 336 "AllOrganizationalUnitsEnabled"
+    member(text(8429, 35), 29, false),   // 337 "ExcludeSpecifiedOrganizationalUnits"
+    member(text(8511, 9), 225, false),   // 338 "Reference"
+    member(text(8520, 22), 282, false),  // 339 "TargetViolationReasons"
+    member(text(2484, 8), 196, false),   // 340 "PolicyId"
+    member(text(8542, 10), 240, true),   // 341 "PolicyName"
+    member(text(8552, 17), 201, false),  // 342 "PolicyUpdateToken"
+    member(text(8569, 25), 263, true),   // 343 "SecurityServicePolicyData"
+    member(text(1998, 12), 252, true),   // 344 "ResourceType"
+    member(text(8594, 16), 253, false),  // 345 "ResourceTypeList"
+    member(text(8610, 12), 251, false),  // 346 "ResourceTags"
+    member(text(8622, 19), 29, true),    // 347 "ExcludeResourceTags"
+    member(text(8641, 18), 29, true),    // 348 "RemediationEnabled"
+    member(text(8659, 30), 29, false),   // 349 "DeleteUnusedFMManagedResources"
+    member(text(8689, 10), 40, false),   // 350 "IncludeMap"
+    member(text(8699, 10), 40, false),   // 351 "ExcludeMap"
+    member(text(8709, 14), 243, false),  // 352 "ResourceSetIds"
+    member(text(8723, 17), 236, false),  // 353 "PolicyDescription"
+    member(text(8740, 12), 41, false),   // 354 "PolicyStatus"
+    member(text(8752, 26), 249, false),  // 355 "ResourceTagLogicalOperator"
+    member(text(8778, 11), 0, false),    // 356 "PolicyOwner"
+    member(text(2484, 8), 196, false),   // 357 "PolicyId"
+    member(text(4579, 13), 0, false),    // 358 "MemberAccount"
+    member(text(8789, 9), 34, false),    // 359 "Violators"
+    member(text(3834, 23), 29, false),   // 360 "EvaluationLimitExceeded"
+    member(text(8798, 9), 291, false),   // 361 "ExpiredAt"
+    member(text(5472, 12), 124, false),  // 362 "IssueInfoMap"
+    member(text(8778, 11), 0, false),    // 363 "PolicyOwner"
+    member(text(2484, 8), 196, false),   // 364 "PolicyId"
+    member(text(8542, 10), 240, false),  // 365 "PolicyName"
+    member(text(4579, 13), 0, false),    // 366 "MemberAccount"
+    member(text(3857, 17), 79, false),   // 367 "EvaluationResults"
+    member(text(8829, 11), 291, false),  // 368 "LastUpdated"
+    member(text(5472, 12), 124, false),  // 369 "IssueInfoMap"
+    member(text(7705, 21), 175, false),  // 370 "NetworkFirewallPolicy"
+    member(text(8900, 24), 290, false),  // 371 "ThirdPartyFirewallPolicy"
+    member(text(6574, 22), 158, false),  // 372 "NetworkAclCommonPolicy"
+    member(text(4761, 9), 233, false),   // 373 "PolicyArn"
+    member(text(2484, 8), 196, false),   // 374 "PolicyId"
+    member(text(8542, 10), 240, false),  // 375 "PolicyName"
+    member(text(1998, 12), 252, false),  // 376 "ResourceType"
+    member(text(8937, 19), 264, false),  // 377 "SecurityServiceType"
+    member(text(8641, 18), 29, false),   // 378 "RemediationEnabled"
+    member(text(8659, 30), 29, false),   // 379 "DeleteUnusedFMManagedResources"
+    member(text(8740, 12), 41, false),   // 380 "PolicyStatus"
+    member(text(8973, 11), 265, false),  // 381 "PolicyTypes"
+    member(text(8984, 21), 29, false),   // 382 "AllPolicyTypesEnabled"
+    member(text(1069, 11), 126, false),  // 383 "Description"
+    member(text(8200, 25), 182, true),   // 384 "OrderedRemediationActions"
+    member(text(9030, 15), 29, false),   // 385 "IsDefaultAction"
+    member(text(1069, 11), 126, false),  // 386 "Description"
+    member(text(9100, 7), 203, false),   // 387 "Actions"
+    member(text(1253, 6), 139, false),   // 388 "ListId"
+    member(text(1259, 8), 240, true),    // 389 "ListName"
+    member(text(1267, 15), 294, false),  // 390 "ListUpdateToken"
+    member(text(1282, 10), 291, false),  // 391 "CreateTime"
+    member(text(1292, 14), 291, false),  // 392 "LastUpdateTime"
+    member(text(4949, 13), 211, true),   // 393 "ProtocolsList"
+    member(text(9135, 21), 207, false),  // 394 "PreviousProtocolsList"
+    member(text(1341, 7), 233, false),   // 395 "ListArn"
+    member(text(1253, 6), 139, false),   // 396 "ListId"
+    member(text(1259, 8), 240, false),   // 397 "ListName"
+    member(text(4949, 13), 211, false),  // 398 "ProtocolsList"
+    member(text(1099, 12), 0, true),     // 399 "AdminAccount"
+    member(text(1152, 10), 10, false),   // 400 "AdminScope"
+    member(text(1233, 8), 13, true),     // 401 "AppsList"
+    member(text(6335, 7), 276, false),   // 402 "TagList"
+    member(text(1233, 8), 13, false),    // 403 "AppsList"
+    member(text(4542, 11), 233, false),  // 404 "AppsListArn"
+    member(text(4700, 11), 233, true),   // 405 "SnsTopicArn"
+    member(text(4711, 11), 233, true),   // 406 "SnsRoleName"
+    member(text(4755, 6), 191, true),    // 407 "Policy"
+    member(text(6335, 7), 276, false),   // 408 "TagList"
+    member(text(4755, 6), 191, false),   // 409 "Policy"
+    member(text(4761, 9), 233, false),   // 410 "PolicyArn"
+    member(text(4949, 13), 212, true),   // 411 "ProtocolsList"
+    member(text(6335, 7), 276, false),   // 412 "TagList"
+    member(text(4949, 13), 212, false),  // 413 "ProtocolsList"
+    member(text(4962, 16), 233, false),  // 414 "ProtocolsListArn"
+    member(text(5021, 11), 242, true),   // 415 "ResourceSet"
+    member(text(6335, 7), 276, false),   // 416 "TagList"
+    member(text(5021, 11), 242, true),   // 417 "ResourceSet"
+    member(text(5032, 14), 233, true),   // 418 "ResourceSetArn"
+    member(text(9467, 7), 3, false),     // 419 "Regions"
+    member(text(9474, 17), 29, false),   // 420 "AllRegionsEnabled"
+    member(text(1069, 11), 126, false),  // 421 "Description"
+    member(text(3201, 20), 64, false),   // 422 "EC2CreateRouteAction"
+    member(text(3346, 21), 67, false),   // 423 "EC2ReplaceRouteAction"
+    member(text(3326, 20), 66, false),   // 424 "EC2DeleteRouteAction"
+    member(text(3173, 23), 63, false),   // 425 "EC2CopyRouteTableAction"
+    member(text(3367, 37), 68, false),   // 426 "EC2ReplaceRouteTableAssociationAction"
+    member(text(3116, 28), 62, false),   // 427 "EC2AssociateRouteTableAction"
+    member(text(3301, 25), 65, false),   // 428 "EC2CreateRouteTableAction"
+    member(text(3962, 43), 82, false),   // 429 "FMSPolicyUpdateFirewallCreationConfigAction"
+    member(text(2063, 22), 35, false),   // 430 "CreateNetworkAclAction"
+    member(text(9508, 34), 231, false),  // 431 "ReplaceNetworkAclAssociationAction"
+    member(text(2103, 29), 36, false),   // 432 "CreateNetworkAclEntriesAction"
+    member(text(2376, 29), 43, false),   // 433 "DeleteNetworkAclEntriesAction"
+    member(text(9491, 17), 227, false),  // 434 "RemediationAction"
+    member(text(9631, 5), 24, false),    // 435 "Order"
+    member(text(1069, 11), 126, false),  // 436 "Description"
+    member(text(3404, 13), 7, false),    // 437 "AssociationId"
+    member(text(2132, 12), 7, false),    // 438 "NetworkAclId"
+    member(text(2088, 15), 29, false),   // 439 "FMSCanRemediate"
+    member(text(2837, 3), 115, true),    // 440 "URI"
+    member(text(2840, 9), 0, false),     // 441 "AccountId"
+    member(text(5333, 7), 77, false),    // 442 "Message"
+    member(text(9754, 2), 23, false),    // 443 "Id"
+    member(text(2853, 4), 157, true),    // 444 "Name"
+    member(text(1069, 11), 49, false),   // 445 "Description"
+    member(text(9756, 11), 294, false),  // 446 "UpdateToken"
+    member(text(8594, 16), 253, true),   // 447 "ResourceTypeList"
+    member(text(1292, 14), 291, false),  // 448 "LastUpdateTime"
+    member(text(9767, 17), 244, false),  // 449 "ResourceSetStatus"
+    member(text(9754, 2), 23, false),    // 450 "Id"
+    member(text(2853, 4), 157, false),   // 451 "Name"
+    member(text(1069, 11), 49, false),   // 452 "Description"
+    member(text(1292, 14), 291, false),  // 453 "LastUpdateTime"
+    member(text(9767, 17), 244, false),  // 454 "ResourceSetStatus"
+    member(text(9835, 3), 248, true),    // 455 "Key"
+    member(text(9838, 5), 250, false),   // 456 "Value"
+    member(text(1624, 28), 22, false),   // 457 "AwsVPCSecurityGroupViolation"
+    member(text(1570, 31), 20, false),   // 458 "AwsEc2NetworkInterfaceViolation"
+    member(text(1500, 23), 19, false),   // 459 "AwsEc2InstanceViolation"
+    member(text(7566, 39), 172, false),  // 460 "NetworkFirewallMissingFirewallViolation"
+    member(text(7626, 37), 173, false),  // 461 "NetworkFirewallMissingSubnetViolation"
+    member(text(7426, 41), 170, false),  // 462 "NetworkFirewallMissingExpectedRTViolation"
+    member(text(7914, 38), 177, false),  // 463 "NetworkFirewallPolicyModifiedViolation"
+    member(text(6986, 51), 168, false), // 464 "NetworkFirewallInternetTrafficNotInspectedViolation"
+    member(text(7280, 49), 169, false), // 465 "NetworkFirewallInvalidRouteConfigurationViolation"
+    member(text(6925, 46), 167, false), // 466 "NetworkFirewallBlackHoleRouteDetectedViolation"
+    member(text(8089, 48), 180, false), // 467 "NetworkFirewallUnexpectedFirewallRoutesViolation"
+    member(text(8153, 47), 181, false), // 468 "NetworkFirewallUnexpectedGatewayRoutesViolation"
+    member(text(7521, 45), 171, false), // 469 "NetworkFirewallMissingExpectedRoutesViolation"
+    member(text(3020, 37), 61, false),  // 470 "DnsRuleGroupPriorityConflictViolation"
+    member(text(2879, 30), 57, false),  // 471 "DnsDuplicateRuleGroupViolation"
+    member(text(2909, 34), 58, false),  // 472 "DnsRuleGroupLimitExceededViolation"
+    member(text(4260, 35), 89, false),  // 473 "FirewallSubnetIsOutOfScopeViolation"
+    member(text(9930, 35), 257, false), // 474 "RouteHasOutOfScopeEndpointViolation"
+    member(text(9965, 42), 288, false), // 475 "ThirdPartyFirewallMissingFirewallViolation"
+    member(text(10007, 40), 289, false), // 476 "ThirdPartyFirewallMissingSubnetViolation"
+    member(text(10047, 52), 287, false), // 477 "ThirdPartyFirewallMissingExpectedRouteTableViolation"
+    member(text(4357, 41), 90, false),   // 478 "FirewallSubnetMissingVPCEndpointViolation"
+    member(text(5361, 33), 121, false),  // 479 "InvalidNetworkAclEntriesViolation"
+    member(text(9074, 26), 204, false),  // 480 "PossibleRemediationActions"
+    member(text(10099, 43), 298, false), // 481 "WebACLHasIncompatibleConfigurationViolation"
+    member(text(10142, 37), 299, false), // 482 "WebACLHasOutOfScopeResourcesViolation"
+    member(text(2635, 15), 50, false),   // 483 "DestinationType"
+    member(text(10202, 10), 280, false), // 484 "TargetType"
+    member(text(10212, 11), 126, false), // 485 "Destination"
+    member(text(10223, 6), 126, false),  // 486 "Target"
+    member(text(3156, 8), 237, false),   // 487 "SubnetId"
+    member(text(3196, 5), 237, false),   // 488 "VpcId"
+    member(text(3144, 12), 237, false),  // 489 "RouteTableId"
+    member(text(6971, 15), 258, false),  // 490 "ViolatingRoutes"
+    member(text(4311, 22), 126, false),  // 491 "SubnetAvailabilityZone"
+    member(text(4333, 24), 126, false),  // 492 "SubnetAvailabilityZoneId"
+    member(text(7066, 31), 237, false),  // 493 "CurrentFirewallSubnetRouteTable"
+    member(text(4295, 16), 237, false),  // 494 "FirewallSubnetId"
+    member(text(10229, 20), 258, false), // 495 "FirewallSubnetRoutes"
+    member(text(7175, 17), 237, false),  // 496 "InternetGatewayId"
+    member(text(7192, 32), 237, false),  // 497 "CurrentInternetGatewayRouteTable"
+    member(text(10249, 21), 258, false), // 498 "InternetGatewayRoutes"
+    member(text(9572, 21), 229, false),  // 499 "RemediationActionType"
+    member(text(1069, 11), 228, false),  // 500 "Description"
+    member(text(10347, 17), 262, false), // 501 "RemediationResult"
+    member(text(9030, 15), 29, false),   // 502 "IsDefaultAction"
+    member(text(10423, 9), 31, false),   // 503 "IPV4Range"
+    member(text(10432, 9), 31, false),   // 504 "IPV6Range"
+    member(text(3895, 12), 237, false),  // 505 "PrefixListId"
+    member(text(1221, 8), 126, false),   // 506 "Protocol"
+    member(text(10441, 8), 113, false),  // 507 "FromPort"
+    member(text(10449, 6), 113, false),  // 508 "ToPort"
+    member(text(2849, 4), 264, true),    // 509 "Type"
+    member(text(6467, 18), 154, false),  // 510 "ManagedServiceData"
+    member(text(8888, 12), 197, false),  // 511 "PolicyOption"
+    member(text(10276, 9), 259, false),  // 512 "RuleOrder"
+    member(text(10668, 21), 272, false), // 513 "StreamExceptionPolicy"
+    member(text(10706, 13), 178, false), // 514 "RuleGroupName"
+    member(text(1059, 10), 237, false),  // 515 "ResourceId"
+    member(text(10719, 8), 208, false),  // 516 "Priority"
+    member(text(10727, 8), 179, false),  // 517 "Override"
+    member(text(10706, 13), 178, false), // 518 "RuleGroupName"
+    member(text(1059, 10), 237, false),  // 519 "ResourceId"
+    member(text(10719, 8), 271, false),  // 520 "Priority"
+    member(text(9835, 3), 274, true),    // 521 "Key"
+    member(text(9838, 5), 279, true),    // 522 "Value"
+    member(text(6297, 11), 233, true),   // 523 "ResourceArn"
+    member(text(6335, 7), 276, true),    // 524 "TagList"
+    member(text(4226, 16), 87, false),   // 525 "FirewallPolicyId"
+    member(text(4242, 18), 88, false),   // 526 "FirewallPolicyName"
+    member(text(1523, 15), 297, false),  // 527 "ViolationTarget"
+    member(text(7467, 3), 237, false),   // 528 "VPC"
+    member(text(7470, 16), 126, false),  // 529 "AvailabilityZone"
+    member(text(7486, 17), 237, false),  // 530 "CurrentRouteTable"
+    member(text(7503, 18), 237, false),  // 531 "ExpectedRouteTable"
+    member(text(1523, 15), 297, false),  // 532 "ViolationTarget"
+    member(text(7467, 3), 237, false),   // 533 "VPC"
+    member(text(7470, 16), 126, false),  // 534 "AvailabilityZone"
+    member(text(7605, 21), 281, false),  // 535 "TargetViolationReason"
+    member(text(1523, 15), 297, false),  // 536 "ViolationTarget"
+    member(text(7467, 3), 237, false),   // 537 "VPC"
+    member(text(7470, 16), 126, false),  // 538 "AvailabilityZone"
+    member(text(7605, 21), 281, false),  // 539 "TargetViolationReason"
+    member(text(4181, 23), 86, false),   // 540 "FirewallDeploymentModel"
+    member(text(6297, 11), 233, true),   // 541 "ResourceArn"
+    member(text(11263, 7), 275, true),   // 542 "TagKeys"
+    member(text(2484, 8), 196, true),    // 543 "PolicyId"
+    member(text(4579, 13), 0, true),     // 544 "MemberAccount"
+    member(text(1059, 10), 237, true),   // 545 "ResourceId"
+    member(text(1998, 12), 252, true),   // 546 "ResourceType"
+    member(text(10179, 18), 255, true),  // 547 "ResourceViolations"
+    member(text(8610, 12), 276, false),  // 548 "ResourceTags"
+    member(text(9672, 19), 126, false),  // 549 "ResourceDescription"
+    member(text(12209, 9), 233, false),  // 550 "WebACLArn"
+    member(text(1069, 11), 126, false),  // 551 "Description"
+    member(text(12209, 9), 233, false),  // 552 "WebACLArn"
+    member(text(12218, 22), 234, false), // 553 "OutOfScopeResourceList"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(941, 5),    // 0 "READY"
+    text(946, 8),    // 1 "CREATING"
+    text(954, 16),   // 2 "PENDING_DELETION"
+    text(970, 8),    // 3 "DELETING"
+    text(978, 7),    // 4 "DELETED"
+    text(2274, 7),   // 5 "ACCOUNT"
+    text(2281, 8),   // 6 "ORG_UNIT"
+    text(2331, 6),   // 7 "ACTIVE"
+    text(2337, 18),  // 8 "OUT_OF_ADMIN_SCOPE"
+    text(2596, 9),   // 9 "AWSCONFIG"
+    text(2605, 6),   // 10 "AWSWAF"
+    text(2611, 18),  // 11 "AWSSHIELD_ADVANCED"
+    text(2629, 6),   // 12 "AWSVPC"
+    text(2650, 4),   // 13 "IPV4"
+    text(2654, 4),   // 14 "IPV6"
+    text(2658, 11),  // 15 "PREFIX_LIST"
+    text(3506, 23),  // 16 "FMS_MANAGED_FIRST_ENTRY"
+    text(3529, 22),  // 17 "FMS_MANAGED_LAST_ENTRY"
+    text(3551, 12),  // 18 "CUSTOM_ENTRY"
+    text(3705, 22),  // 19 "MISSING_EXPECTED_ENTRY"
+    text(3727, 21),  // 20 "INCORRECT_ENTRY_ORDER"
+    text(3748, 14),  // 21 "ENTRY_CONFLICT"
+    text(4073, 13),  // 22 "NOT_VALID_ARN"
+    text(4086, 19),  // 23 "NOT_VALID_PARTITION"
+    text(4105, 16),  // 24 "NOT_VALID_REGION"
+    text(4121, 17),  // 25 "NOT_VALID_SERVICE"
+    text(4138, 23),  // 26 "NOT_VALID_RESOURCE_TYPE"
+    text(4161, 20),  // 27 "NOT_VALID_ACCOUNT_ID"
+    text(4204, 11),  // 28 "CENTRALIZED"
+    text(4215, 11),  // 29 "DISTRIBUTED"
+    text(6539, 15),  // 30 "NO_SUBSCRIPTION"
+    text(6554, 12),  // 31 "NOT_COMPLETE"
+    text(6566, 8),   // 32 "COMPLETE"
+    text(6856, 5),   // 33 "allow"
+    text(6861, 4),   // 34 "deny"
+    text(7692, 13),  // 35 "DROP_TO_ALERT"
+    text(8243, 10),  // 36 "ONBOARDING"
+    text(8253, 19),  // 37 "ONBOARDING_COMPLETE"
+    text(8272, 11),  // 38 "OFFBOARDING"
+    text(8283, 20),  // 39 "OFFBOARDING_COMPLETE"
+    text(8866, 9),   // 40 "COMPLIANT"
+    text(8875, 13),  // 41 "NON_COMPLIANT"
+    text(9593, 6),   // 42 "REMOVE"
+    text(9599, 6),   // 43 "MODIFY"
+    text(2331, 6),   // 44 "ACTIVE"
+    text(2337, 18),  // 45 "OUT_OF_ADMIN_SCOPE"
+    text(9892, 3),   // 46 "AND"
+    text(9895, 2),   // 47 "OR"
+    text(10285, 12), // 48 "STRICT_ORDER"
+    text(10297, 20), // 49 "DEFAULT_ACTION_ORDER"
+    text(10455, 3),  // 50 "WAF"
+    text(10458, 5),  // 51 "WAFV2"
+    text(10463, 15), // 52 "SHIELD_ADVANCED"
+    text(10478, 22), // 53 "SECURITY_GROUPS_COMMON"
+    text(10500, 29), // 54 "SECURITY_GROUPS_CONTENT_AUDIT"
+    text(10529, 27), // 55 "SECURITY_GROUPS_USAGE_AUDIT"
+    text(10556, 16), // 56 "NETWORK_FIREWALL"
+    text(10572, 12), // 57 "DNS_FIREWALL"
+    text(10584, 20), // 58 "THIRD_PARTY_FIREWALL"
+    text(10604, 23), // 59 "IMPORT_NETWORK_FIREWALL"
+    text(10627, 18), // 60 "NETWORK_ACL_COMMON"
+    text(10822, 4),  // 61 "DROP"
+    text(10826, 8),  // 62 "CONTINUE"
+    text(10834, 6),  // 63 "REJECT"
+    text(10840, 10), // 64 "FMS_IGNORE"
+    text(10914, 7),  // 65 "GATEWAY"
+    text(10921, 15), // 66 "CARRIER_GATEWAY"
+    text(10936, 8),  // 67 "INSTANCE"
+    text(10944, 13), // 68 "LOCAL_GATEWAY"
+    text(10957, 11), // 69 "NAT_GATEWAY"
+    text(10968, 17), // 70 "NETWORK_INTERFACE"
+    text(10985, 12), // 71 "VPC_ENDPOINT"
+    text(10997, 22), // 72 "VPC_PEERING_CONNECTION"
+    text(11019, 28), // 73 "EGRESS_ONLY_INTERNET_GATEWAY"
+    text(11047, 15), // 74 "TRANSIT_GATEWAY"
+    text(11065, 29), // 75 "PALO_ALTO_NETWORKS_CLOUD_NGFW"
+    text(11094, 31), // 76 "FORTIGATE_CLOUD_NATIVE_FIREWALL"
+    text(8243, 10),  // 77 "ONBOARDING"
+    text(11160, 16), // 78 "ONBOARD_COMPLETE"
+    text(8272, 11),  // 79 "OFFBOARDING"
+    text(11176, 17), // 80 "OFFBOARD_COMPLETE"
+    text(11193, 9),  // 81 "NOT_EXIST"
+    text(11291, 26), // 82 "WEB_ACL_MISSING_RULE_GROUP"
+    text(11317, 24), // 83 "RESOURCE_MISSING_WEB_ACL"
+    text(11341, 26), // 84 "RESOURCE_INCORRECT_WEB_ACL"
+    text(11367, 34), // 85 "RESOURCE_MISSING_SHIELD_PROTECTION"
+    text(11401, 45), // 86 "RESOURCE_MISSING_WEB_ACL_OR_SHIELD_PROTECTION"
+    text(11446, 31), // 87 "RESOURCE_MISSING_SECURITY_GROUP"
+    text(11477, 38), // 88 "RESOURCE_VIOLATES_AUDIT_SECURITY_GROUP"
+    text(11515, 21), // 89 "SECURITY_GROUP_UNUSED"
+    text(11536, 24), // 90 "SECURITY_GROUP_REDUNDANT"
+    text(11560, 33), // 91 "FMS_CREATED_SECURITY_GROUP_EDITED"
+    text(11593, 16), // 92 "MISSING_FIREWALL"
+    text(11609, 29), // 93 "MISSING_FIREWALL_SUBNET_IN_AZ"
+    text(11638, 28), // 94 "MISSING_EXPECTED_ROUTE_TABLE"
+    text(11666, 32), // 95 "NETWORK_FIREWALL_POLICY_MODIFIED"
+    text(11698, 31), // 96 "FIREWALL_SUBNET_IS_OUT_OF_SCOPE"
+    text(11729, 39), // 97 "INTERNET_GATEWAY_MISSING_EXPECTED_ROUTE"
+    text(11768, 38), // 98 "FIREWALL_SUBNET_MISSING_EXPECTED_ROUTE"
+    text(11806, 26), // 99 "UNEXPECTED_FIREWALL_ROUTES"
+    text(11832, 32), // 100 "UNEXPECTED_TARGET_GATEWAY_ROUTES"
+    text(11864, 38), // 101 "TRAFFIC_INSPECTION_CROSSES_AZ_BOUNDARY"
+    text(11902, 27), // 102 "INVALID_ROUTE_CONFIGURATION"
+    text(11929, 22), // 103 "MISSING_TARGET_GATEWAY"
+    text(11951, 30), // 104 "INTERNET_TRAFFIC_NOT_INSPECTED"
+    text(11981, 25), // 105 "BLACK_HOLE_ROUTE_DETECTED"
+    text(12006, 44), // 106 "BLACK_HOLE_ROUTE_DETECTED_IN_FIREWALL_SUBNET"
+    text(12050, 29), // 107 "RESOURCE_MISSING_DNS_FIREWALL"
+    text(12079, 31), // 108 "ROUTE_HAS_OUT_OF_SCOPE_ENDPOINT"
+    text(12110, 37), // 109 "FIREWALL_SUBNET_MISSING_VPCE_ENDPOINT"
+    text(12147, 25), // 110 "INVALID_NETWORK_ACL_ENTRY"
+    text(12172, 37), // 111 "WEB_ACL_CONFIGURATION_OR_SCOPE_OF_USE"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    122, 120, 241, 119, 128, 122, 120, 241, 119, 122, 119, 120, 128, 241, 122, 119, 120, 241, 241,
+    122, 119, 241, 122, 119, 241, 122, 119, 120, 128, 241, 122, 119, 241, 122, 119, 120, 122, 241,
+    119, 122, 120, 241, 119, 122, 241, 119, 122, 120, 241, 119, 128, 241, 122, 119, 241, 119, 120,
+    122, 241, 122, 119, 241, 122, 119, 123, 120, 241, 119, 241, 122, 119, 122, 120, 241, 119, 122,
+    120, 241, 119, 241, 120, 119, 122, 241, 119, 128, 241, 120, 119, 241, 122, 128, 119, 241, 119,
+    122, 120, 119, 241, 119, 241, 122, 128, 119, 241, 122, 119, 122, 119, 120, 241, 122, 120, 119,
+    241, 122, 119, 120, 122, 120, 241, 119, 122, 120, 119, 128, 241, 122, 120, 128, 119, 241, 122,
+    119, 241, 122, 120, 128, 119, 123, 241, 122, 120, 128, 119, 122, 120, 128, 119, 241, 122, 119,
+    120, 128, 241, 122, 119, 120,
 ];

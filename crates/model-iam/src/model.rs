@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,8014 +40,6918 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: Some("https://iam.amazonaws.com/doc/2010-05-08/"),
     protocols: &[Protocol::Query],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AcceptDelegationRequestPOST/AddClientIDToOpenIDConnectProviderAddRoleToInstanceProfileAddUserToGroupAssociateDelegationRequestAttachGroupPolicyAttachRolePolicyAttachUserPolicyChangePasswordCreateAccessKeyCreateAccessKeyResultCreateAccountAliasCreateDelegationRequestCreateDelegationRequestResultCreateGroupCreateGroupResultCreateInstanceProfileCreateInstanceProfileResultCreateLoginProfileCreateLoginProfileResultCreateOpenIDConnectProviderCreateOpenIDConnectProviderResultCreatePolicyCreatePolicyResultCreatePolicyVersionCreatePolicyVersionResultCreateRoleCreateRoleResultCreateSAMLProviderCreateSAMLProviderResultCreateServiceLinkedRoleCreateServiceLinkedRoleResultCreateServiceSpecificCredentialCreateServiceSpecificCredentialResultCreateUserCreateUserResultCreateVirtualMFADeviceCreateVirtualMFADeviceResultDeactivateMFADeviceDeleteAccessKeyDeleteAccountAliasDeleteAccountPasswordPolicyDeleteGroupDeleteGroupPolicyDeleteInstanceProfileDeleteLoginProfileDeleteOpenIDConnectProviderDeletePolicyDeletePolicyVersionDeleteRoleDeleteRolePermissionsBoundaryDeleteRolePolicyDeleteSAMLProviderDeleteSSHPublicKeyDeleteServerCertificateDeleteServiceLinkedRoleDeleteServiceLinkedRoleResultDeleteServiceSpecificCredentialDeleteSigningCertificateDeleteUserDeleteUserPermissionsBoundaryDeleteUserPolicyDeleteVirtualMFADeviceDetachGroupPolicyDetachRolePolicyDetachUserPolicyDisableOrganizationsRootCredentialsManagementDisableOrganizationsRootCredentialsManagementResultDisableOrganizationsRootSessionsDisableOrganizationsRootSessionsResultDisableOutboundWebIdentityFederationEnableMFADeviceEnableOrganizationsRootCredentialsManagementEnableOrganizationsRootCredentialsManagementResultEnableOrganizationsRootSessionsEnableOrganizationsRootSessionsResultEnableOutboundWebIdentityFederationEnableOutboundWebIdentityFederationResultGenerateCredentialReportGenerateCredentialReportResultGenerateOrganizationsAccessReportGenerateOrganizationsAccessReportResultGenerateServiceLastAccessedDetailsGenerateServiceLastAccessedDetailsResultGetAccessKeyLastUsedGetAccessKeyLastUsedResultGetAccountAuthorizationDetailsGetAccountAuthorizationDetailsResultGetAccountPasswordPolicyGetAccountPasswordPolicyResultGetAccountSummaryGetAccountSummaryResultGetContextKeysForCustomPolicyGetContextKeysForCustomPolicyResultGetContextKeysForPrincipalPolicyGetContextKeysForPrincipalPolicyResultGetCredentialReportGetCredentialReportResultGetDelegationRequestGetDelegationRequestResultGetGroupGetGroupResultGetGroupPolicyGetGroupPolicyResultGetHumanReadableSummaryGetHumanReadableSummaryResultGetInstanceProfileGetInstanceProfileResultGetLoginProfileGetLoginProfileResultGetMFADeviceGetMFADeviceResultGetOpenIDConnectProviderGetOpenIDConnectProviderResultGetOrganizationsAccessReportGetOrganizationsAccessReportResultGetOutboundWebIdentityFederationInfoGetOutboundWebIdentityFederationInfoResultGetPolicyGetPolicyResultGetPolicyVersionGetPolicyVersionResultGetRoleGetRoleResultGetRolePolicyGetRolePolicyResultGetSAMLProviderGetSAMLProviderResultGetSSHPublicKeyGetSSHPublicKeyResultGetServerCertificateGetServerCertificateResultGetServiceLastAccessedDetailsGetServiceLastAccessedDetailsResultGetServiceLastAccessedDetailsWithEntitiesGetServiceLastAccessedDetailsWithEntitiesResultGetServiceLinkedRoleDeletionStatusGetServiceLinkedRoleDeletionStatusResultGetUserGetUserResultGetUserPolicyGetUserPolicyResultListAccessKeysListAccessKeysResultListAccountAliasesListAccountAliasesResultListAttachedGroupPoliciesListAttachedGroupPoliciesResultListAttachedRolePoliciesListAttachedRolePoliciesResultListAttachedUserPoliciesListAttachedUserPoliciesResultListDelegationRequestsListDelegationRequestsResultListEntitiesForPolicyListEntitiesForPolicyResultListGroupPoliciesListGroupPoliciesResultListGroupsListGroupsResultListGroupsForUserListGroupsForUserResultListInstanceProfileTagsListInstanceProfileTagsResultListInstanceProfilesListInstanceProfilesResultListInstanceProfilesForRoleListInstanceProfilesForRoleResultListMFADeviceTagsListMFADeviceTagsResultListMFADevicesListMFADevicesResultListOpenIDConnectProviderTagsListOpenIDConnectProviderTagsResultListOpenIDConnectProvidersListOpenIDConnectProvidersResultListOrganizationsFeaturesListOrganizationsFeaturesResultListPoliciesListPoliciesResultListPoliciesGrantingServiceAccessListPoliciesGrantingServiceAccessResultListPolicyTagsListPolicyTagsResultListPolicyVersionsListPolicyVersionsResultListRolePoliciesListRolePoliciesResultListRoleTagsListRoleTagsResultListRolesListRolesResultListSAMLProviderTagsListSAMLProviderTagsResultListSAMLProvidersListSAMLProvidersResultListSSHPublicKeysListSSHPublicKeysResultListServerCertificateTagsListServerCertificateTagsResultListServerCertificatesListServerCertificatesResultListServiceSpecificCredentialsListServiceSpecificCredentialsResultListSigningCertificatesListSigningCertificatesResultListUserPoliciesListUserPoliciesResultListUserTagsListUserTagsResultListUsersListUsersResultListVirtualMFADevicesListVirtualMFADevicesResultPutGroupPolicyPutRolePermissionsBoundaryPutRolePolicyPutUserPermissionsBoundaryPutUserPolicyRejectDelegationRequestRemoveClientIDFromOpenIDConnectProviderRemoveRoleFromInstanceProfileRemoveUserFromGroupResetServiceSpecificCredentialResetServiceSpecificCredentialResultResyncMFADeviceSendDelegationTokenSetDefaultPolicyVersionSetSecurityTokenServicePreferencesSimulateCustomPolicySimulateCustomPolicyResultSimulatePrincipalPolicySimulatePrincipalPolicyResultTagInstanceProfileTagMFADeviceTagOpenIDConnectProviderTagPolicyTagRoleTagSAMLProviderTagServerCertificateTagUserUntagInstanceProfileUntagMFADeviceUntagOpenIDConnectProviderUntagPolicyUntagRoleUntagSAMLProviderUntagServerCertificateUntagUserUpdateAccessKeyUpdateAccountPasswordPolicyUpdateAssumeRolePolicyUpdateDelegationRequestUpdateGroupUpdateLoginProfileUpdateOpenIDConnectProviderThumbprintUpdateRoleUpdateRoleResultUpdateRoleDescriptionUpdateRoleDescriptionResultUpdateSAMLProviderUpdateSAMLProviderResultUpdateSSHPublicKeyUpdateServerCertificateUpdateServiceSpecificCredentialUpdateSigningCertificateUpdateUserUploadSSHPublicKeyUploadSSHPublicKeyResultUploadServerCertificateUploadServerCertificateResultUploadSigningCertificateUploadSigningCertificateResultAcceptDelegationRequestRequestDelegationRequestIdAccessAdvisorUsageGranularityTypeSERVICE_LEVELACTION_LEVELAccessDetailServiceNameServiceNamespaceRegionEntityPathLastAuthenticatedTimeTotalAuthenticatedEntitiesAccessDetailsAccessKeyUserNameAccessKeyIdStatusSecretAccessKeyCreateDateAccessKeyLastUsedLastUsedDateAccessKeyMetadataAccountNotManagementOrDelegatedAdministratorExceptionActionNameListTypeActionNameTypeAddClientIDToOpenIDConnectProviderRequestOpenIDConnectProviderArnClientIDAddRoleToInstanceProfileRequestInstanceProfileNameRoleNameAddUserToGroupRequestGroupNameArnListTypeAssociateDelegationRequestRequestAttachGroupPolicyRequestPolicyArnAttachRolePolicyRequestAttachUserPolicyRequestAttachedPermissionsBoundaryPermissionsBoundaryTypePermissionsBoundaryArnAttachedPolicyPolicyNameBootstrapDatumCallerIsNotManagementAccountExceptionCertificationKeyType[\\u0020-\\u00FF]+CertificationMapTypeCertificationValueTypeChangePasswordRequestOldPasswordNewPasswordColumnNumberConcurrentModificationExceptionmessageConcurrentModificationConcurrentModificationMessageContextEntryContextKeyNameContextKeyValuesContextKeyTypeContextEntryListTypeContextKeyNameTypeContextKeyNamesResultListTypeContextKeyTypeEnumstringstringListnumericnumericListbooleanbooleanListipipListbinarybinaryListdatedateListContextKeyValueListTypeContextKeyValueTypeCreateAccessKeyRequestCreateAccessKeyResponseCreateAccountAliasRequestAccountAliasCreateDelegationRequestRequestOwnerAccountIdDescriptionPermissionsRequestMessageRequestorWorkflowIdRedirectUrlNotificationChannelSessionDurationOnlySendByOwnerCreateDelegationRequestResponseConsoleDeepLinkCreateGroupRequestPathCreateGroupResponseGroupCreateInstanceProfileRequestTagsCreateInstanceProfileResponseInstanceProfileCreateLoginProfileRequestPasswordPasswordResetRequiredCreateLoginProfileResponseLoginProfileCreateOpenIDConnectProviderRequestUrlClientIDListThumbprintListCreateOpenIDConnectProviderResponseCreatePolicyRequestPolicyDocumentCreatePolicyResponsePolicyCreatePolicyVersionRequestSetAsDefaultCreatePolicyVersionResponsePolicyVersionCreateRoleRequestAssumeRolePolicyDocumentMaxSessionDurationPermissionsBoundaryCreateRoleResponseRoleCreateSAMLProviderRequestSAMLMetadataDocumentNameAssertionEncryptionModeAddPrivateKeyCreateSAMLProviderResponseSAMLProviderArnCreateServiceLinkedRoleRequestAWSServiceNameCustomSuffixCreateServiceLinkedRoleResponseCreateServiceSpecificCredentialRequestCredentialAgeDaysCreateServiceSpecificCredentialResponseServiceSpecificCredentialCreateUserRequestCreateUserResponseUserCreateVirtualMFADeviceRequestVirtualMFADeviceNameCreateVirtualMFADeviceResponseVirtualMFADeviceCredentialReportExpiredExceptionReportExpiredCredentialReportNotPresentExceptionReportNotPresentCredentialReportNotReadyExceptionReportInProgressDeactivateMFADeviceRequestSerialNumberDelegationPermissionPolicyTemplateArnParametersDelegationRequestPermissionPolicyRolePermissionRestrictionArnsOwnerIdApproverIdStateExpirationTimeRequestorIdRequestorNameNotesRejectionReasonUpdatedTimeDeleteAccessKeyRequestDeleteAccountAliasRequestDeleteConflictExceptionDeleteConflictDeleteGroupPolicyRequestDeleteGroupRequestDeleteInstanceProfileRequestDeleteLoginProfileRequestDeleteOpenIDConnectProviderRequestDeletePolicyRequestDeletePolicyVersionRequestVersionIdDeleteRolePermissionsBoundaryRequestDeleteRolePolicyRequestDeleteRoleRequestDeleteSAMLProviderRequestDeleteSSHPublicKeyRequestSSHPublicKeyIdDeleteServerCertificateRequestServerCertificateNameDeleteServiceLinkedRoleRequestDeleteServiceLinkedRoleResponseDeletionTaskIdDeleteServiceSpecificCredentialRequestServiceSpecificCredentialIdDeleteSigningCertificateRequestCertificateIdDeleteUserPermissionsBoundaryRequestDeleteUserPolicyRequestDeleteUserRequestDeleteVirtualMFADeviceRequestDeletionTaskFailureReasonTypeReasonRoleUsageListDeletionTaskIdTypeDeletionTaskStatusTypeSUCCEEDEDIN_PROGRESSFAILEDNOT_STARTEDDetachGroupPolicyRequestDetachRolePolicyRequestDetachUserPolicyRequestDisableOrganizationsRootCredentialsManagementRequestDisableOrganizationsRootCredentialsManagementResponseOrganizationIdEnabledFeaturesDisableOrganizationsRootSessionsRequestDisableOrganizationsRootSessionsResponseDuplicateCertificateExceptionDuplicateCertificateDuplicateSSHPublicKeyExceptionDuplicateSSHPublicKeyEnableMFADeviceRequestAuthenticationCode1AuthenticationCode2EnableOrganizationsRootCredentialsManagementRequestEnableOrganizationsRootCredentialsManagementResponseEnableOrganizationsRootSessionsRequestEnableOrganizationsRootSessionsResponseEnableOutboundWebIdentityFederationResponseIssuerIdentifierEntityAlreadyExistsExceptionEntityAlreadyExistsEntityDetailsEntityInfoLastAuthenticatedArnTypeIdEntityTemporarilyUnmodifiableExceptionEntityTemporarilyUnmodifiableEntityTypeLocalManagedPolicyAWSManagedPolicyErrorDetailsMessageCodeEvalDecisionDetailsTypeEvalDecisionSourceTypeEvaluationResultEvalActionNameEvalResourceNameEvalDecisionMatchedStatementsMissingContextValuesOrganizationsDecisionDetailPermissionsBoundaryDecisionDetailEvalDecisionDetailsResourceSpecificResultsEvaluationResultsListTypeFeatureDisabledExceptionFeatureDisabledFeatureDisabledMessageFeatureEnabledExceptionFeatureEnabledFeatureEnabledMessageFeatureTypeRootCredentialsManagementRootSessionsFeaturesListTypeGenerateCredentialReportResponseGenerateOrganizationsAccessReportRequestOrganizationsPolicyIdGenerateOrganizationsAccessReportResponseJobIdGenerateServiceLastAccessedDetailsRequestGranularityGenerateServiceLastAccessedDetailsResponseGetAccessKeyLastUsedRequestGetAccessKeyLastUsedResponseGetAccountAuthorizationDetailsRequestFilterMaxItemsMarkerGetAccountAuthorizationDetailsResponseUserDetailListGroupDetailListRoleDetailListPoliciesIsTruncatedGetAccountPasswordPolicyResponsePasswordPolicyGetAccountSummaryResponseSummaryMapGetContextKeysForCustomPolicyRequestPolicyInputListGetContextKeysForPolicyResponseContextKeyNamesGetContextKeysForPrincipalPolicyRequestPolicySourceArnGetCredentialReportResponseContentReportFormatGeneratedTimeGetDelegationRequestRequestDelegationPermissionCheckGetDelegationRequestResponsePermissionCheckStatusPermissionCheckResultGetGroupPolicyRequestGetGroupPolicyResponseGetGroupRequestGetGroupResponseUsersGetHumanReadableSummaryRequestEntityArnLocaleGetHumanReadableSummaryResponseSummaryContentSummaryStateGetInstanceProfileRequestGetInstanceProfileResponseGetLoginProfileRequestGetLoginProfileResponseGetMFADeviceRequestGetMFADeviceResponseEnableDateCertificationsGetOpenIDConnectProviderRequestGetOpenIDConnectProviderResponseGetOrganizationsAccessReportRequestSortKeyGetOrganizationsAccessReportResponseJobStatusJobCreationDateJobCompletionDateNumberOfServicesAccessibleNumberOfServicesNotAccessedGetOutboundWebIdentityFederationInfoResponseJwtVendingEnabledGetPolicyRequestGetPolicyResponseGetPolicyVersionRequestGetPolicyVersionResponseGetRolePolicyRequestGetRolePolicyResponseGetRoleRequestGetRoleResponseGetSAMLProviderRequestGetSAMLProviderResponseSAMLProviderUUIDValidUntilPrivateKeyListGetSSHPublicKeyRequestEncodingGetSSHPublicKeyResponseSSHPublicKeyGetServerCertificateRequestGetServerCertificateResponseServerCertificateGetServiceLastAccessedDetailsRequestGetServiceLastAccessedDetailsResponseJobTypeServicesLastAccessedErrorGetServiceLastAccessedDetailsWithEntitiesRequestGetServiceLastAccessedDetailsWithEntitiesResponseEntityDetailsListGetServiceLinkedRoleDeletionStatusRequestGetServiceLinkedRoleDeletionStatusResponseGetUserPolicyRequestGetUserPolicyResponseGetUserRequestGetUserResponseGroupIdGroupDetailGroupPolicyListAttachedManagedPoliciesInstanceProfileIdRolesInvalidAuthenticationCodeExceptionInvalidAuthenticationCodeInvalidCertificateExceptionInvalidCertificateInvalidInputExceptionInvalidInputInvalidPublicKeyExceptionInvalidPublicKeyInvalidUserTypeExceptionInvalidUserTypeKeyPairMismatchExceptionKeyPairMismatchLimitExceededExceptionLimitExceededLineNumberListAccessKeysRequestListAccessKeysResponseListAccountAliasesRequestListAccountAliasesResponseAccountAliasesListAttachedGroupPoliciesRequestPathPrefixListAttachedGroupPoliciesResponseAttachedPoliciesListAttachedRolePoliciesRequestListAttachedRolePoliciesResponseListAttachedUserPoliciesRequestListAttachedUserPoliciesResponseListDelegationRequestsRequestListDelegationRequestsResponseDelegationRequestsisTruncatedListEntitiesForPolicyRequestEntityFilterPolicyUsageFilterListEntitiesForPolicyResponsePolicyGroupsPolicyUsersPolicyRolesListGroupPoliciesRequestListGroupPoliciesResponsePolicyNamesListGroupsForUserRequestListGroupsForUserResponseGroupsListGroupsRequestListGroupsResponseListInstanceProfileTagsRequestListInstanceProfileTagsResponseListInstanceProfilesForRoleRequestListInstanceProfilesForRoleResponseInstanceProfilesListInstanceProfilesRequestListInstanceProfilesResponseListMFADeviceTagsRequestListMFADeviceTagsResponseListMFADevicesRequestListMFADevicesResponseMFADevicesListOpenIDConnectProviderTagsRequestListOpenIDConnectProviderTagsResponseListOpenIDConnectProvidersRequestListOpenIDConnectProvidersResponseOpenIDConnectProviderListListOrganizationsFeaturesRequestListOrganizationsFeaturesResponseListPoliciesGrantingServiceAccessEntryListPoliciesGrantingServiceAccessRequestServiceNamespacesListPoliciesGrantingServiceAccessResponsePoliciesGrantingServiceAccessListPoliciesRequestScopeOnlyAttachedListPoliciesResponseListPolicyTagsRequestListPolicyTagsResponseListPolicyVersionsRequestListPolicyVersionsResponseVersionsListRolePoliciesRequestListRolePoliciesResponseListRoleTagsRequestListRoleTagsResponseListRolesRequestListRolesResponseListSAMLProviderTagsRequestListSAMLProviderTagsResponseListSAMLProvidersRequestListSAMLProvidersResponseSAMLProviderListListSSHPublicKeysRequestListSSHPublicKeysResponseSSHPublicKeysListServerCertificateTagsRequestListServerCertificateTagsResponseListServerCertificatesRequestListServerCertificatesResponseServerCertificateMetadataListListServiceSpecificCredentialsRequestAllUsersListServiceSpecificCredentialsResponseServiceSpecificCredentialsListSigningCertificatesRequestListSigningCertificatesResponseCertificatesListUserPoliciesRequestListUserPoliciesResponseListUserTagsRequestListUserTagsResponseListUsersRequestListUsersResponseListVirtualMFADevicesRequestAssignmentStatusListVirtualMFADevicesResponseVirtualMFADevicesMFADeviceMalformedCertificateExceptionMalformedCertificateMalformedPolicyDocumentExceptionMalformedPolicyDocumentManagedPolicyDetailPolicyIdDefaultVersionIdAttachmentCountPermissionsBoundaryUsageCountIsAttachableUpdateDatePolicyVersionListManagedPolicyDetailListTypeNoSuchEntityExceptionNoSuchEntityOpenIDConnectProviderListEntryOpenIDConnectProviderListTypeOpenIDConnectProviderUrlTypeOpenIdIdpCommunicationErrorExceptionOpenIdIdpCommunicationErrorOrganizationIdType^o-[a-z0-9]{10,32}$OrganizationNotFoundExceptionOrganizationNotInAllFeaturesModeExceptionAllowedByOrganizationsMinimumPasswordLengthRequireSymbolsRequireNumbersRequireUppercaseCharactersRequireLowercaseCharactersAllowUsersToChangePasswordExpirePasswordsMaxPasswordAgePasswordReusePreventionHardExpiryPasswordPolicyViolationExceptionPasswordPolicyViolationPermissionsBoundaryAttachmentTypePermissionsBoundaryPolicyAllowedByPermissionsBoundaryPolicyDetailPolicyEvaluationDecisionTypeallowedexplicitDenyimplicitDenyPolicyEvaluationExceptionPolicyEvaluationPolicyGrantingServiceAccessPolicyTypeEntityNamePolicyGroupPolicyGroupListTypePolicyIdentifierTypePolicyNotAttachableExceptionPolicyNotAttachablePolicyParameterValuesPolicyParameterTypeEnumPolicyRoleRoleIdPolicyRoleListTypePolicySourceTypeusergrouproleaws-manageduser-managedresourcenonePolicyUsageTypePermissionsPolicyPolicyUserUserIdPolicyUserListTypeDocumentIsDefaultVersionPositionLineColumnPutGroupPolicyRequestPutRolePermissionsBoundaryRequestPutRolePolicyRequestPutUserPermissionsBoundaryRequestPutUserPolicyRequestReasonTypeRegionNameTypeRejectDelegationRequestRequestRemoveClientIDFromOpenIDConnectProviderRequestRemoveRoleFromInstanceProfileRequestRemoveUserFromGroupRequestReportContentTypeReportFormatTypetext/csvReportGenerationLimitExceededExceptionReportGenerationLimitExceededReportStateDescriptionTypeReportStateTypeSTARTEDINPROGRESSCOMPLETEResetServiceSpecificCredentialRequestResetServiceSpecificCredentialResponseResourceHandlingOptionTypeResourceNameListTypeResourceNameTypeResourceSpecificResultEvalResourceDecisionResourceSpecificResultListTypeResyncMFADeviceRequestRoleLastUsedRoleDetailInstanceProfileListRolePolicyListRoleUsageListTypeRoleUsageTypeResourcesSAMLMetadataDocumentTypeSAMLPrivateKeyKeyIdTimestampSAMLProviderListEntrySAMLProviderListTypeSAMLProviderNameType[\\w._-]+FingerprintSSHPublicKeyBodyUploadDateSSHPublicKeyListTypeSSHPublicKeyMetadataSendDelegationTokenRequestServerCertificateMetadataCertificateBodyCertificateChainServerCertificateIdExpirationServiceAccessNotEnabledExceptionServiceFailureExceptionServiceFailureServiceLastAccessedLastAuthenticatedEntityLastAuthenticatedRegionTrackedActionsLastAccessedServiceNotSupportedExceptionNotSupportedServiceExpirationDateServiceUserNameServicePasswordServiceCredentialAliasServiceCredentialSecretServiceSpecificCredentialMetadataServiceSpecificCredentialsListTypeSetDefaultPolicyVersionRequestSetSecurityTokenServicePreferencesRequestGlobalEndpointTokenVersionSigningCertificateSimulateCustomPolicyRequestPermissionsBoundaryPolicyInputListActionNamesResourceArnsResourcePolicyResourceOwnerCallerArnContextEntriesResourceHandlingOptionSimulatePolicyResponseEvaluationResultsSimulatePrincipalPolicyRequestSimulationPolicyListTypeStatementSourcePolicyIdSourcePolicyTypeStartPositionEndPositionStatementListTypeTagKeyValueTagInstanceProfileRequestTagMFADeviceRequestTagOpenIDConnectProviderRequestTagPolicyRequestTagRoleRequestTagSAMLProviderRequestTagServerCertificateRequestTagUserRequestTrackedActionLastAccessedActionNameLastAccessedEntityLastAccessedTimeLastAccessedRegionUnmodifiableEntityExceptionUnmodifiableEntityUnrecognizedPublicKeyEncodingExceptionUnrecognizedPublicKeyEncodingUntagInstanceProfileRequestTagKeysUntagMFADeviceRequestUntagOpenIDConnectProviderRequestUntagPolicyRequestUntagRoleRequestUntagSAMLProviderRequestUntagServerCertificateRequestUntagUserRequestUpdateAccessKeyRequestUpdateAccountPasswordPolicyRequestUpdateAssumeRolePolicyRequestUpdateDelegationRequestRequestUpdateGroupRequestNewPathNewGroupNameUpdateLoginProfileRequestUpdateOpenIDConnectProviderThumbprintRequestUpdateRoleDescriptionRequestUpdateRoleDescriptionResponseUpdateRoleRequestUpdateRoleResponseUpdateSAMLProviderRequestRemovePrivateKeyUpdateSAMLProviderResponseUpdateSSHPublicKeyRequestUpdateServerCertificateRequestNewServerCertificateNameUpdateServiceSpecificCredentialRequestUpdateSigningCertificateRequestUpdateUserRequestNewUserNameUploadSSHPublicKeyRequestUploadSSHPublicKeyResponseUploadServerCertificateRequestPrivateKeyUploadServerCertificateResponseUploadSigningCertificateRequestUploadSigningCertificateResponseCertificatePasswordLastUsedUserDetailUserPolicyListGroupListBase32StringSeedQRCodePNGaccessKeyIdType[\\w]+accessKeyMetadataListTypeaccessKeySecretTypeaccountAliasListTypeaccountAliasType^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$accountIdType\\d{12}allUsersarnTypeassertionEncryptionModeTypeRequiredAllowedassignmentStatusTypeAssignedUnassignedAnyattachedPoliciesListTypeattachmentCountTypeauthenticationCodeType[\\d]+booleanObjectTypebooleanTypecertificateBodyType[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+certificateChainTypecertificateIdTypecertificateListTypeclientIDListTypeclientIDTypeconsoleDeepLinkTypecredentialAgeDayscredentialReportExpiredExceptionMessagecredentialReportNotPresentExceptionMessagecredentialReportNotReadyExceptionMessagecustomSuffixType[\\w+=,.@-]+dateTypedelegationRequestDescriptionType[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*delegationRequestIdType[\\w-]+delegationRequestsListTypedeleteConflictMessageduplicateCertificateMessageduplicateSSHPublicKeyMessageencodingTypeSSHPEMentityAlreadyExistsMessageentityDetailsListTypeentityListTypeentityNameTypeentityTemporarilyUnmodifiableMessageexistingUserNameTypeglobalEndpointTokenVersionv1Tokenv2TokengroupDetailListTypegroupListTypegroupNameListTypegroupNameTypeidTypeinstanceProfileListTypeinstanceProfileNameTypeintegerTypeinvalidAuthenticationCodeMessageinvalidCertificateMessageinvalidInputMessageinvalidPublicKeyMessageinvalidUserTypeMessagejobIDTypejobStatusTypeCOMPLETEDkeyPairMismatchMessagelimitExceededMessagelistPolicyGrantingServiceAccessResponseListTypelocaleTypemalformedCertificateMessagemalformedPolicyDocumentMessagemarkerTypemaxItemsTypemaxPasswordAgeTypemfaDeviceListTypeminimumPasswordLengthTypenoSuchEntityMessagenotesTypenotificationChannelType^[a-zA-Z0-9:_.-]+$openIdIdpCommunicationErrorExceptionMessageorganizationsEntityPathType^o-[0-9a-z]{10,32}\\/r-[0-9a-z]{4,32}[0-9a-z-\\/]*organizationsPolicyIdType^p-[0-9a-zA-Z_]{8,128}$ownerIdType^[a-zA-Z0-9:/+=,.@_-]+$passwordPolicyViolationMessagepasswordReusePreventionTypepasswordTypepathPrefixType\\u002F[\\u0021-\\u007F]*pathType(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)permissionCheckResultTypeALLOWEDDENIEDUNSUREpermissionCheckStatusTypepermissionTypepolicyDescriptionTypepolicyDetailListTypepolicyDocumentTypepolicyDocumentVersionListTypepolicyEvaluationErrorMessagepolicyGrantingServiceAccessListTypepolicyListTypepolicyNameListTypepolicyNameTypepolicyNotAttachableMessagepolicyOwnerEntityTypeUSERROLEGROUPpolicyParameterListTypepolicyParameterNameType[ -~]+policyParameterValueTypepolicyParameterValuesListTypepolicyPathType((/[A-Za-z0-9\\.,\\+@=_-]+)*)/policyScopeTypeAllAWSLocalpolicyTypeINLINEMANAGEDpolicyVersionIdTypev[1-9][0-9]*(\\.[A-Za-z0-9-]*)?privateKeyIdType[A-Z0-9]+privateKeyListprivateKeyTypepublicKeyFingerprintType[:\\w]+publicKeyIdTypepublicKeyMaterialTyperedirectUrlType^http(s?)://[a-zA-Z0-9._/-]*(\\?[a-zA-Z0-9._=&-]*)?(#[a-zA-Z0-9._/-]*)?$reportGenerationLimitExceededMessagerequestMessageTyperequestorNameTyperequestorWorkflowIdType[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]+responseMarkerTyperoleDescriptionTyperoleDetailListTyperoleListTyperoleMaxSessionDurationTyperoleNameTyperolePermissionRestrictionArnListTypeserialNumberType[\\w+=/:,.@-]+serverCertificateMetadataListTypeserverCertificateNameTypeserviceCredentialAliasserviceCredentialSecretserviceFailureExceptionMessageserviceNameserviceNameTypeserviceNamespaceListTypeserviceNamespaceType[\\w-]*serviceNotSupportedMessageservicePasswordserviceSpecificCredentialIdserviceUserName[\\w+=,.@-]*sessionDurationTypesortKeyTypeSERVICE_NAMESPACE_ASCENDINGSERVICE_NAMESPACE_DESCENDINGLAST_AUTHENTICATED_TIME_ASCENDINGLAST_AUTHENTICATED_TIME_DESCENDINGstateTypeUNASSIGNEDASSIGNEDPENDING_APPROVALFINALIZEDACCEPTEDREJECTEDEXPIREDstatusTypeActiveInactiveExpiredstringTypesummaryContentTypesummaryKeyTypeUsersQuotaGroupsQuotaServerCertificatesServerCertificatesQuotaUserPolicySizeQuotaGroupPolicySizeQuotaGroupsPerUserQuotaSigningCertificatesPerUserQuotaAccessKeysPerUserQuotaMFADevicesInUseAccountMFAEnabledAccountAccessKeysPresentAccountPasswordPresentAccountSigningCertificatesPresentAttachedPoliciesPerGroupQuotaAttachedPoliciesPerRoleQuotaAttachedPoliciesPerUserQuotaPoliciesQuotaPolicySizeQuotaPolicyVersionsInUsePolicyVersionsInUseQuotaVersionsPerPolicyQuotaAssumeRolePolicySizeQuotaInstanceProfilesQuotaProvidersRolePolicySizeQuotaRolesQuotasummaryMapTypesummaryStateTypeAVAILABLENOT_AVAILABLENOT_SUPPORTEDsummaryValueTypetagKeyListTypetagKeyType[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+tagListTypetagValueType[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*thumbprintListTypethumbprintTypeunmodifiableEntityMessageunrecognizedPublicKeyEncodingMessageuserDetailListTypeuserListTypeuserNameTypevirtualMFADeviceListTypevirtualMFADeviceName";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AcceptDelegationRequest",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AcceptDelegationRequest"
+    OperationEntry {
+        name: text(0, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(0),
         output: None,
         result_wrapper: None,
-        errors: &[277, 350, 27],
+        errors: Span::new(0, 3),
         anonymous: false,
     },
-    Operation {
-        name: "AddClientIDToOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AddClientIDToOpenIDConnectProvider"
+    OperationEntry {
+        name: text(28, 34),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(10),
         output: None,
         result_wrapper: None,
-        errors: &[27, 192, 277, 196, 350],
+        errors: Span::new(3, 5),
         anonymous: false,
     },
-    Operation {
-        name: "AddRoleToInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AddRoleToInstanceProfile"
+    OperationEntry {
+        name: text(62, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(11),
         output: None,
         result_wrapper: None,
-        errors: &[277, 113, 196, 377, 350],
+        errors: Span::new(8, 5),
         anonymous: false,
     },
-    Operation {
-        name: "AddUserToGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AddUserToGroup"
+    OperationEntry {
+        name: text(86, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(12),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350],
+        errors: Span::new(13, 3),
         anonymous: false,
     },
-    Operation {
-        name: "AssociateDelegationRequest",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssociateDelegationRequest"
+    OperationEntry {
+        name: text(100, 26),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(14),
         output: None,
         result_wrapper: None,
-        errors: &[277, 350, 27, 192],
+        errors: Span::new(16, 4),
         anonymous: false,
     },
-    Operation {
-        name: "AttachGroupPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AttachGroupPolicy"
+    OperationEntry {
+        name: text(126, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(15),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 298, 350],
+        errors: Span::new(20, 5),
         anonymous: false,
     },
-    Operation {
-        name: "AttachRolePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AttachRolePolicy"
+    OperationEntry {
+        name: text(143, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(16),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 377, 298, 350],
+        errors: Span::new(25, 6),
         anonymous: false,
     },
-    Operation {
-        name: "AttachUserPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AttachUserPolicy"
+    OperationEntry {
+        name: text(159, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(17),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 298, 350],
+        errors: Span::new(31, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ChangePassword",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ChangePassword"
+    OperationEntry {
+        name: text(175, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(25),
         output: None,
         result_wrapper: None,
-        errors: &[277, 194, 196, 116, 287, 350],
+        errors: Span::new(36, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateAccessKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateAccessKey"
+    OperationEntry {
+        name: text(189, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(36),
         output: Some(37),
-        result_wrapper: Some("CreateAccessKeyResult"),
-        errors: &[277, 196, 350],
+        result_wrapper: Some(text(204, 21)),
+        errors: Span::new(42, 3),
         anonymous: false,
     },
-    Operation {
-        name: "CreateAccountAlias",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateAccountAlias"
+    OperationEntry {
+        name: text(225, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(38),
         output: None,
         result_wrapper: None,
-        errors: &[27, 113, 196, 350],
+        errors: Span::new(45, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateDelegationRequest",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateDelegationRequest"
+    OperationEntry {
+        name: text(243, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(39),
         output: Some(40),
-        result_wrapper: Some("CreateDelegationRequestResult"),
-        errors: &[113, 350, 192, 196, 27],
+        result_wrapper: Some(text(266, 29)),
+        errors: Span::new(49, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateGroup"
+    OperationEntry {
+        name: text(295, 11),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(41),
         output: Some(42),
-        result_wrapper: Some("CreateGroupResult"),
-        errors: &[196, 113, 277, 350],
+        result_wrapper: Some(text(306, 17)),
+        errors: Span::new(54, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateInstanceProfile"
+    OperationEntry {
+        name: text(323, 21),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(43),
         output: Some(44),
-        result_wrapper: Some("CreateInstanceProfileResult"),
-        errors: &[113, 192, 196, 27, 350],
+        result_wrapper: Some(text(344, 27)),
+        errors: Span::new(58, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateLoginProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateLoginProfile"
+    OperationEntry {
+        name: text(371, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(45),
         output: Some(46),
-        result_wrapper: Some("CreateLoginProfileResult"),
-        errors: &[113, 277, 287, 196, 350],
+        result_wrapper: Some(text(389, 24)),
+        errors: Span::new(63, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateOpenIDConnectProvider"
+    OperationEntry {
+        name: text(413, 27),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(47),
         output: Some(48),
-        result_wrapper: Some("CreateOpenIDConnectProviderResult"),
-        errors: &[192, 113, 196, 27, 350, 281],
+        result_wrapper: Some(text(440, 33)),
+        errors: Span::new(68, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreatePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreatePolicy"
+    OperationEntry {
+        name: text(473, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(49),
         output: Some(50),
-        result_wrapper: Some("CreatePolicyResult"),
-        errors: &[192, 196, 113, 274, 27, 350],
+        result_wrapper: Some(text(485, 18)),
+        errors: Span::new(74, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreatePolicyVersion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreatePolicyVersion"
+    OperationEntry {
+        name: text(503, 19),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(51),
         output: Some(52),
-        result_wrapper: Some("CreatePolicyVersionResult"),
-        errors: &[277, 274, 192, 196, 350],
+        result_wrapper: Some(text(522, 25)),
+        errors: Span::new(80, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateRole"
+    OperationEntry {
+        name: text(547, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(53),
         output: Some(54),
-        result_wrapper: Some("CreateRoleResult"),
-        errors: &[196, 192, 113, 274, 27, 350],
+        result_wrapper: Some(text(557, 16)),
+        errors: Span::new(85, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateSAMLProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateSAMLProvider"
+    OperationEntry {
+        name: text(573, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(55),
         output: Some(56),
-        result_wrapper: Some("CreateSAMLProviderResult"),
-        errors: &[192, 113, 196, 27, 350],
+        result_wrapper: Some(text(591, 24)),
+        errors: Span::new(91, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateServiceLinkedRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateServiceLinkedRole"
+    OperationEntry {
+        name: text(615, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(57),
         output: Some(58),
-        result_wrapper: Some("CreateServiceLinkedRoleResult"),
-        errors: &[192, 196, 277, 350],
+        result_wrapper: Some(text(638, 29)),
+        errors: Span::new(96, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateServiceSpecificCredential",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateServiceSpecificCredential"
+    OperationEntry {
+        name: text(667, 31),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(59),
         output: Some(60),
-        result_wrapper: Some("CreateServiceSpecificCredentialResult"),
-        errors: &[196, 277, 352],
+        result_wrapper: Some(text(698, 37)),
+        errors: Span::new(100, 3),
         anonymous: false,
     },
-    Operation {
-        name: "CreateUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateUser"
+    OperationEntry {
+        name: text(735, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(61),
         output: Some(62),
-        result_wrapper: Some("CreateUserResult"),
-        errors: &[196, 113, 277, 192, 27, 350],
+        result_wrapper: Some(text(745, 16)),
+        errors: Span::new(103, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateVirtualMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateVirtualMFADevice"
+    OperationEntry {
+        name: text(761, 22),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(63),
         output: Some(64),
-        result_wrapper: Some("CreateVirtualMFADeviceResult"),
-        errors: &[196, 192, 113, 27, 350],
+        result_wrapper: Some(text(783, 28)),
+        errors: Span::new(109, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeactivateMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeactivateMFADevice"
+    OperationEntry {
+        name: text(811, 19),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(68),
         output: None,
         result_wrapper: None,
-        errors: &[116, 277, 196, 350, 27],
+        errors: Span::new(114, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAccessKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAccessKey"
+    OperationEntry {
+        name: text(830, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(71),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350],
+        errors: Span::new(119, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAccountAlias",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAccountAlias"
+    OperationEntry {
+        name: text(845, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(72),
         output: None,
         result_wrapper: None,
-        errors: &[27, 277, 196, 350],
+        errors: Span::new(122, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAccountPasswordPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAccountPasswordPolicy"
+    OperationEntry {
+        name: text(863, 27),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350],
+        errors: Span::new(126, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteGroup"
+    OperationEntry {
+        name: text(890, 11),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(75),
         output: None,
         result_wrapper: None,
-        errors: &[277, 73, 196, 350],
+        errors: Span::new(129, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteGroupPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteGroupPolicy"
+    OperationEntry {
+        name: text(901, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(74),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350],
+        errors: Span::new(133, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteInstanceProfile"
+    OperationEntry {
+        name: text(918, 21),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(76),
         output: None,
         result_wrapper: None,
-        errors: &[277, 73, 196, 350],
+        errors: Span::new(136, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteLoginProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteLoginProfile"
+    OperationEntry {
+        name: text(939, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(77),
         output: None,
         result_wrapper: None,
-        errors: &[116, 277, 196, 350],
+        errors: Span::new(140, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteOpenIDConnectProvider"
+    OperationEntry {
+        name: text(957, 27),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(78),
         output: None,
         result_wrapper: None,
-        errors: &[192, 277, 350],
+        errors: Span::new(144, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeletePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeletePolicy"
+    OperationEntry {
+        name: text(984, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(79),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 73, 350],
+        errors: Span::new(147, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeletePolicyVersion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeletePolicyVersion"
+    OperationEntry {
+        name: text(996, 19),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(80),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 73, 350],
+        errors: Span::new(152, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRole"
+    OperationEntry {
+        name: text(1015, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(83),
         output: None,
         result_wrapper: None,
-        errors: &[277, 73, 196, 377, 27, 350],
+        errors: Span::new(157, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRolePermissionsBoundary",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRolePermissionsBoundary"
+    OperationEntry {
+        name: text(1025, 29),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(81),
         output: None,
         result_wrapper: None,
-        errors: &[277, 377, 350],
+        errors: Span::new(163, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRolePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRolePolicy"
+    OperationEntry {
+        name: text(1054, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(82),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 377, 350],
+        errors: Span::new(166, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteSAMLProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteSAMLProvider"
+    OperationEntry {
+        name: text(1070, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(84),
         output: None,
         result_wrapper: None,
-        errors: &[192, 196, 277, 350],
+        errors: Span::new(170, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteSSHPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteSSHPublicKey"
+    OperationEntry {
+        name: text(1088, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(85),
         output: None,
         result_wrapper: None,
-        errors: &[277],
+        errors: Span::new(174, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteServerCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteServerCertificate"
+    OperationEntry {
+        name: text(1106, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(86),
         output: None,
         result_wrapper: None,
-        errors: &[277, 73, 196, 350],
+        errors: Span::new(175, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteServiceLinkedRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteServiceLinkedRole"
+    OperationEntry {
+        name: text(1129, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(87),
         output: Some(88),
-        result_wrapper: Some("DeleteServiceLinkedRoleResult"),
-        errors: &[277, 196, 350],
+        result_wrapper: Some(text(1152, 29)),
+        errors: Span::new(179, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteServiceSpecificCredential",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteServiceSpecificCredential"
+    OperationEntry {
+        name: text(1181, 31),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(89),
         output: None,
         result_wrapper: None,
-        errors: &[277],
+        errors: Span::new(182, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteSigningCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteSigningCertificate"
+    OperationEntry {
+        name: text(1212, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(90),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 27, 350],
+        errors: Span::new(183, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteUser"
+    OperationEntry {
+        name: text(1236, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(93),
         output: None,
         result_wrapper: None,
-        errors: &[196, 277, 73, 27, 350],
+        errors: Span::new(187, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteUserPermissionsBoundary",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteUserPermissionsBoundary"
+    OperationEntry {
+        name: text(1246, 29),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(91),
         output: None,
         result_wrapper: None,
-        errors: &[277, 350],
+        errors: Span::new(192, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteUserPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteUserPolicy"
+    OperationEntry {
+        name: text(1275, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(92),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350],
+        errors: Span::new(194, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteVirtualMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteVirtualMFADevice"
+    OperationEntry {
+        name: text(1291, 22),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(94),
         output: None,
         result_wrapper: None,
-        errors: &[277, 73, 196, 350, 27],
+        errors: Span::new(197, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DetachGroupPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DetachGroupPolicy"
+    OperationEntry {
+        name: text(1313, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(98),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 350],
+        errors: Span::new(202, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DetachRolePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DetachRolePolicy"
+    OperationEntry {
+        name: text(1330, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(99),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 377, 350],
+        errors: Span::new(206, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DetachUserPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DetachUserPolicy"
+    OperationEntry {
+        name: text(1346, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(100),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 350],
+        errors: Span::new(211, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisableOrganizationsRootCredentialsManagement",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableOrganizationsRootCredentialsManagement"
+    OperationEntry {
+        name: text(1362, 45),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(101),
         output: Some(102),
-        result_wrapper: Some("DisableOrganizationsRootCredentialsManagementResult"),
-        errors: &[349, 7, 283, 284],
+        result_wrapper: Some(text(1407, 51)),
+        errors: Span::new(215, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisableOrganizationsRootSessions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableOrganizationsRootSessions"
+    OperationEntry {
+        name: text(1458, 32),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(103),
         output: Some(104),
-        result_wrapper: Some("DisableOrganizationsRootSessionsResult"),
-        errors: &[349, 7, 283, 284],
+        result_wrapper: Some(text(1490, 38)),
+        errors: Span::new(219, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisableOutboundWebIdentityFederation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableOutboundWebIdentityFederation"
+    OperationEntry {
+        name: text(1528, 36),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: None,
         result_wrapper: None,
-        errors: &[123],
+        errors: Span::new(223, 1),
         anonymous: false,
     },
-    Operation {
-        name: "EnableMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableMFADevice"
+    OperationEntry {
+        name: text(1564, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(107),
         output: None,
         result_wrapper: None,
-        errors: &[113, 116, 190, 196, 277, 350, 27],
+        errors: Span::new(224, 7),
         anonymous: false,
     },
-    Operation {
-        name: "EnableOrganizationsRootCredentialsManagement",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableOrganizationsRootCredentialsManagement"
+    OperationEntry {
+        name: text(1579, 44),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(108),
         output: Some(109),
-        result_wrapper: Some("EnableOrganizationsRootCredentialsManagementResult"),
-        errors: &[349, 7, 283, 284, 21],
+        result_wrapper: Some(text(1623, 50)),
+        errors: Span::new(231, 5),
         anonymous: false,
     },
-    Operation {
-        name: "EnableOrganizationsRootSessions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableOrganizationsRootSessions"
+    OperationEntry {
+        name: text(1673, 31),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(110),
         output: Some(111),
-        result_wrapper: Some("EnableOrganizationsRootSessionsResult"),
-        errors: &[349, 7, 283, 284, 21],
+        result_wrapper: Some(text(1704, 37)),
+        errors: Span::new(236, 5),
         anonymous: false,
     },
-    Operation {
-        name: "EnableOutboundWebIdentityFederation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableOutboundWebIdentityFederation"
+    OperationEntry {
+        name: text(1741, 35),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: Some(112),
-        result_wrapper: Some("EnableOutboundWebIdentityFederationResult"),
-        errors: &[125],
+        result_wrapper: Some(text(1776, 41)),
+        errors: Span::new(241, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateCredentialReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateCredentialReport"
+    OperationEntry {
+        name: text(1817, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: Some(129),
-        result_wrapper: Some("GenerateCredentialReportResult"),
-        errors: &[196, 350],
+        result_wrapper: Some(text(1841, 30)),
+        errors: Span::new(242, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateOrganizationsAccessReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateOrganizationsAccessReport"
+    OperationEntry {
+        name: text(1871, 33),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(130),
         output: Some(131),
-        result_wrapper: Some("GenerateOrganizationsAccessReportResult"),
-        errors: &[322],
+        result_wrapper: Some(text(1904, 39)),
+        errors: Span::new(244, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateServiceLastAccessedDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateServiceLastAccessedDetails"
+    OperationEntry {
+        name: text(1943, 34),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(132),
         output: Some(133),
-        result_wrapper: Some("GenerateServiceLastAccessedDetailsResult"),
-        errors: &[277, 192],
+        result_wrapper: Some(text(1977, 40)),
+        errors: Span::new(245, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetAccessKeyLastUsed",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAccessKeyLastUsed"
+    OperationEntry {
+        name: text(2017, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(134),
         output: Some(135),
-        result_wrapper: Some("GetAccessKeyLastUsedResult"),
-        errors: &[],
+        result_wrapper: Some(text(2037, 26)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "GetAccountAuthorizationDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAccountAuthorizationDetails"
+    OperationEntry {
+        name: text(2063, 30),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(136),
         output: Some(137),
-        result_wrapper: Some("GetAccountAuthorizationDetailsResult"),
-        errors: &[350],
+        result_wrapper: Some(text(2093, 36)),
+        errors: Span::new(247, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetAccountPasswordPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAccountPasswordPolicy"
+    OperationEntry {
+        name: text(2129, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: Some(138),
-        result_wrapper: Some("GetAccountPasswordPolicyResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2153, 30)),
+        errors: Span::new(248, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetAccountSummary",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAccountSummary"
+    OperationEntry {
+        name: text(2183, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: Some(139),
-        result_wrapper: Some("GetAccountSummaryResult"),
-        errors: &[350],
+        result_wrapper: Some(text(2200, 23)),
+        errors: Span::new(250, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetContextKeysForCustomPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetContextKeysForCustomPolicy"
+    OperationEntry {
+        name: text(2223, 29),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(140),
         output: Some(141),
-        result_wrapper: Some("GetContextKeysForCustomPolicyResult"),
-        errors: &[192],
+        result_wrapper: Some(text(2252, 35)),
+        errors: Span::new(251, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetContextKeysForPrincipalPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetContextKeysForPrincipalPolicy"
+    OperationEntry {
+        name: text(2287, 32),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(142),
         output: Some(141),
-        result_wrapper: Some("GetContextKeysForPrincipalPolicyResult"),
-        errors: &[277, 192],
+        result_wrapper: Some(text(2319, 38)),
+        errors: Span::new(252, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetCredentialReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetCredentialReport"
+    OperationEntry {
+        name: text(2357, 19),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: Some(143),
-        result_wrapper: Some("GetCredentialReportResult"),
-        errors: &[66, 65, 67, 350],
+        result_wrapper: Some(text(2376, 25)),
+        errors: Span::new(254, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetDelegationRequest",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDelegationRequest"
+    OperationEntry {
+        name: text(2401, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(144),
         output: Some(145),
-        result_wrapper: Some("GetDelegationRequestResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2421, 26)),
+        errors: Span::new(258, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetGroup"
+    OperationEntry {
+        name: text(2447, 8),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(148),
         output: Some(149),
-        result_wrapper: Some("GetGroupResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2455, 14)),
+        errors: Span::new(260, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetGroupPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetGroupPolicy"
+    OperationEntry {
+        name: text(2469, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(146),
         output: Some(147),
-        result_wrapper: Some("GetGroupPolicyResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2483, 20)),
+        errors: Span::new(262, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetHumanReadableSummary",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetHumanReadableSummary"
+    OperationEntry {
+        name: text(2503, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(150),
         output: Some(151),
-        result_wrapper: Some("GetHumanReadableSummaryResult"),
-        errors: &[192, 277, 350],
+        result_wrapper: Some(text(2526, 29)),
+        errors: Span::new(264, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetInstanceProfile"
+    OperationEntry {
+        name: text(2555, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(152),
         output: Some(153),
-        result_wrapper: Some("GetInstanceProfileResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2573, 24)),
+        errors: Span::new(267, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetLoginProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLoginProfile"
+    OperationEntry {
+        name: text(2597, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(154),
         output: Some(155),
-        result_wrapper: Some("GetLoginProfileResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2612, 21)),
+        errors: Span::new(269, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetMFADevice"
+    OperationEntry {
+        name: text(2633, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(156),
         output: Some(157),
-        result_wrapper: Some("GetMFADeviceResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2645, 18)),
+        errors: Span::new(271, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetOpenIDConnectProvider"
+    OperationEntry {
+        name: text(2663, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(158),
         output: Some(159),
-        result_wrapper: Some("GetOpenIDConnectProviderResult"),
-        errors: &[192, 277, 350],
+        result_wrapper: Some(text(2687, 30)),
+        errors: Span::new(273, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetOrganizationsAccessReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetOrganizationsAccessReport"
+    OperationEntry {
+        name: text(2717, 28),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(160),
         output: Some(161),
-        result_wrapper: Some("GetOrganizationsAccessReportResult"),
-        errors: &[277],
+        result_wrapper: Some(text(2745, 34)),
+        errors: Span::new(276, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetOutboundWebIdentityFederationInfo",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetOutboundWebIdentityFederationInfo"
+    OperationEntry {
+        name: text(2779, 36),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: None,
         output: Some(162),
-        result_wrapper: Some("GetOutboundWebIdentityFederationInfoResult"),
-        errors: &[123],
+        result_wrapper: Some(text(2815, 42)),
+        errors: Span::new(277, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetPolicy"
+    OperationEntry {
+        name: text(2857, 9),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(163),
         output: Some(164),
-        result_wrapper: Some("GetPolicyResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(2866, 15)),
+        errors: Span::new(278, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetPolicyVersion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetPolicyVersion"
+    OperationEntry {
+        name: text(2881, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(165),
         output: Some(166),
-        result_wrapper: Some("GetPolicyVersionResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(2897, 22)),
+        errors: Span::new(281, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetRole"
+    OperationEntry {
+        name: text(2919, 7),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(169),
         output: Some(170),
-        result_wrapper: Some("GetRoleResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2926, 13)),
+        errors: Span::new(284, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetRolePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetRolePolicy"
+    OperationEntry {
+        name: text(2939, 13),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(167),
         output: Some(168),
-        result_wrapper: Some("GetRolePolicyResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(2952, 19)),
+        errors: Span::new(286, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetSAMLProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetSAMLProvider"
+    OperationEntry {
+        name: text(2971, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(171),
         output: Some(172),
-        result_wrapper: Some("GetSAMLProviderResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(2986, 21)),
+        errors: Span::new(288, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetSSHPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetSSHPublicKey"
+    OperationEntry {
+        name: text(3007, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(173),
         output: Some(174),
-        result_wrapper: Some("GetSSHPublicKeyResult"),
-        errors: &[277, 378],
+        result_wrapper: Some(text(3022, 21)),
+        errors: Span::new(291, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetServerCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetServerCertificate"
+    OperationEntry {
+        name: text(3043, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(175),
         output: Some(176),
-        result_wrapper: Some("GetServerCertificateResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3063, 26)),
+        errors: Span::new(293, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetServiceLastAccessedDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetServiceLastAccessedDetails"
+    OperationEntry {
+        name: text(3089, 29),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(177),
         output: Some(178),
-        result_wrapper: Some("GetServiceLastAccessedDetailsResult"),
-        errors: &[277, 192],
+        result_wrapper: Some(text(3118, 35)),
+        errors: Span::new(295, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetServiceLastAccessedDetailsWithEntities",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetServiceLastAccessedDetailsWithEntities"
+    OperationEntry {
+        name: text(3153, 41),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(179),
         output: Some(180),
-        result_wrapper: Some("GetServiceLastAccessedDetailsWithEntitiesResult"),
-        errors: &[277, 192],
+        result_wrapper: Some(text(3194, 47)),
+        errors: Span::new(297, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetServiceLinkedRoleDeletionStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetServiceLinkedRoleDeletionStatus"
+    OperationEntry {
+        name: text(3241, 34),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(181),
         output: Some(182),
-        result_wrapper: Some("GetServiceLinkedRoleDeletionStatusResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(3275, 40)),
+        errors: Span::new(299, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetUser"
+    OperationEntry {
+        name: text(3315, 7),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(185),
         output: Some(186),
-        result_wrapper: Some("GetUserResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3322, 13)),
+        errors: Span::new(302, 2),
         anonymous: false,
     },
-    Operation {
-        name: "GetUserPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetUserPolicy"
+    OperationEntry {
+        name: text(3335, 13),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(183),
         output: Some(184),
-        result_wrapper: Some("GetUserPolicyResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3348, 19)),
+        errors: Span::new(304, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListAccessKeys",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAccessKeys"
+    OperationEntry {
+        name: text(3367, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(198),
         output: Some(199),
-        result_wrapper: Some("ListAccessKeysResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3381, 20)),
+        errors: Span::new(306, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListAccountAliases",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAccountAliases"
+    OperationEntry {
+        name: text(3401, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(200),
         output: Some(201),
-        result_wrapper: Some("ListAccountAliasesResult"),
-        errors: &[350],
+        result_wrapper: Some(text(3419, 24)),
+        errors: Span::new(308, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListAttachedGroupPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAttachedGroupPolicies"
+    OperationEntry {
+        name: text(3443, 25),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(202),
         output: Some(203),
-        result_wrapper: Some("ListAttachedGroupPoliciesResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(3468, 31)),
+        errors: Span::new(309, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListAttachedRolePolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAttachedRolePolicies"
+    OperationEntry {
+        name: text(3499, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(204),
         output: Some(205),
-        result_wrapper: Some("ListAttachedRolePoliciesResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(3523, 30)),
+        errors: Span::new(312, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListAttachedUserPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAttachedUserPolicies"
+    OperationEntry {
+        name: text(3553, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(206),
         output: Some(207),
-        result_wrapper: Some("ListAttachedUserPoliciesResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(3577, 30)),
+        errors: Span::new(315, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListDelegationRequests",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListDelegationRequests"
+    OperationEntry {
+        name: text(3607, 22),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(208),
         output: Some(209),
-        result_wrapper: Some("ListDelegationRequestsResult"),
-        errors: &[277, 350, 192],
+        result_wrapper: Some(text(3629, 28)),
+        errors: Span::new(318, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListEntitiesForPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListEntitiesForPolicy"
+    OperationEntry {
+        name: text(3657, 21),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(210),
         output: Some(211),
-        result_wrapper: Some("ListEntitiesForPolicyResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(3678, 27)),
+        errors: Span::new(321, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListGroupPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListGroupPolicies"
+    OperationEntry {
+        name: text(3705, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(212),
         output: Some(213),
-        result_wrapper: Some("ListGroupPoliciesResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3722, 23)),
+        errors: Span::new(324, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListGroups"
+    OperationEntry {
+        name: text(3745, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(216),
         output: Some(217),
-        result_wrapper: Some("ListGroupsResult"),
-        errors: &[350],
+        result_wrapper: Some(text(3755, 16)),
+        errors: Span::new(326, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListGroupsForUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListGroupsForUser"
+    OperationEntry {
+        name: text(3771, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(214),
         output: Some(215),
-        result_wrapper: Some("ListGroupsForUserResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3788, 23)),
+        errors: Span::new(327, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListInstanceProfileTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListInstanceProfileTags"
+    OperationEntry {
+        name: text(3811, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(218),
         output: Some(219),
-        result_wrapper: Some("ListInstanceProfileTagsResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3834, 29)),
+        errors: Span::new(329, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListInstanceProfiles",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListInstanceProfiles"
+    OperationEntry {
+        name: text(3863, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(222),
         output: Some(223),
-        result_wrapper: Some("ListInstanceProfilesResult"),
-        errors: &[350],
+        result_wrapper: Some(text(3883, 26)),
+        errors: Span::new(331, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListInstanceProfilesForRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListInstanceProfilesForRole"
+    OperationEntry {
+        name: text(3909, 27),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(220),
         output: Some(221),
-        result_wrapper: Some("ListInstanceProfilesForRoleResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(3936, 33)),
+        errors: Span::new(332, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListMFADeviceTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListMFADeviceTags"
+    OperationEntry {
+        name: text(3969, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(224),
         output: Some(225),
-        result_wrapper: Some("ListMFADeviceTagsResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(3986, 23)),
+        errors: Span::new(334, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListMFADevices",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListMFADevices"
+    OperationEntry {
+        name: text(4009, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(226),
         output: Some(227),
-        result_wrapper: Some("ListMFADevicesResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4023, 20)),
+        errors: Span::new(337, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListOpenIDConnectProviderTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListOpenIDConnectProviderTags"
+    OperationEntry {
+        name: text(4043, 29),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(228),
         output: Some(229),
-        result_wrapper: Some("ListOpenIDConnectProviderTagsResult"),
-        errors: &[277, 350, 192],
+        result_wrapper: Some(text(4072, 35)),
+        errors: Span::new(339, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListOpenIDConnectProviders",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListOpenIDConnectProviders"
+    OperationEntry {
+        name: text(4107, 26),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(230),
         output: Some(231),
-        result_wrapper: Some("ListOpenIDConnectProvidersResult"),
-        errors: &[350],
+        result_wrapper: Some(text(4133, 32)),
+        errors: Span::new(342, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListOrganizationsFeatures",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListOrganizationsFeatures"
+    OperationEntry {
+        name: text(4165, 25),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(232),
         output: Some(233),
-        result_wrapper: Some("ListOrganizationsFeaturesResult"),
-        errors: &[349, 7, 283, 284],
+        result_wrapper: Some(text(4190, 31)),
+        errors: Span::new(343, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPolicies"
+    OperationEntry {
+        name: text(4221, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(237),
         output: Some(238),
-        result_wrapper: Some("ListPoliciesResult"),
-        errors: &[350],
+        result_wrapper: Some(text(4233, 18)),
+        errors: Span::new(347, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListPoliciesGrantingServiceAccess",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPoliciesGrantingServiceAccess"
+    OperationEntry {
+        name: text(4251, 33),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(235),
         output: Some(236),
-        result_wrapper: Some("ListPoliciesGrantingServiceAccessResult"),
-        errors: &[277, 192],
+        result_wrapper: Some(text(4284, 39)),
+        errors: Span::new(348, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListPolicyTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPolicyTags"
+    OperationEntry {
+        name: text(4323, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(239),
         output: Some(240),
-        result_wrapper: Some("ListPolicyTagsResult"),
-        errors: &[277, 350, 192],
+        result_wrapper: Some(text(4337, 20)),
+        errors: Span::new(350, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListPolicyVersions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPolicyVersions"
+    OperationEntry {
+        name: text(4357, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(241),
         output: Some(242),
-        result_wrapper: Some("ListPolicyVersionsResult"),
-        errors: &[277, 192, 350],
+        result_wrapper: Some(text(4375, 24)),
+        errors: Span::new(353, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListRolePolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRolePolicies"
+    OperationEntry {
+        name: text(4399, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(243),
         output: Some(244),
-        result_wrapper: Some("ListRolePoliciesResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4415, 22)),
+        errors: Span::new(356, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListRoleTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRoleTags"
+    OperationEntry {
+        name: text(4437, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(245),
         output: Some(246),
-        result_wrapper: Some("ListRoleTagsResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4449, 18)),
+        errors: Span::new(358, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListRoles",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRoles"
+    OperationEntry {
+        name: text(4467, 9),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(247),
         output: Some(248),
-        result_wrapper: Some("ListRolesResult"),
-        errors: &[350],
+        result_wrapper: Some(text(4476, 15)),
+        errors: Span::new(360, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListSAMLProviderTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSAMLProviderTags"
+    OperationEntry {
+        name: text(4491, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(249),
         output: Some(250),
-        result_wrapper: Some("ListSAMLProviderTagsResult"),
-        errors: &[277, 350, 192],
+        result_wrapper: Some(text(4511, 26)),
+        errors: Span::new(361, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListSAMLProviders",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSAMLProviders"
+    OperationEntry {
+        name: text(4537, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(251),
         output: Some(252),
-        result_wrapper: Some("ListSAMLProvidersResult"),
-        errors: &[350],
+        result_wrapper: Some(text(4554, 23)),
+        errors: Span::new(364, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListSSHPublicKeys",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSSHPublicKeys"
+    OperationEntry {
+        name: text(4577, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(253),
         output: Some(254),
-        result_wrapper: Some("ListSSHPublicKeysResult"),
-        errors: &[277],
+        result_wrapper: Some(text(4594, 23)),
+        errors: Span::new(365, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListServerCertificateTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListServerCertificateTags"
+    OperationEntry {
+        name: text(4617, 25),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(255),
         output: Some(256),
-        result_wrapper: Some("ListServerCertificateTagsResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4642, 31)),
+        errors: Span::new(366, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListServerCertificates",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListServerCertificates"
+    OperationEntry {
+        name: text(4673, 22),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(257),
         output: Some(258),
-        result_wrapper: Some("ListServerCertificatesResult"),
-        errors: &[350],
+        result_wrapper: Some(text(4695, 28)),
+        errors: Span::new(368, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListServiceSpecificCredentials",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListServiceSpecificCredentials"
+    OperationEntry {
+        name: text(4723, 30),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(259),
         output: Some(260),
-        result_wrapper: Some("ListServiceSpecificCredentialsResult"),
-        errors: &[277, 352],
+        result_wrapper: Some(text(4753, 36)),
+        errors: Span::new(369, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListSigningCertificates",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSigningCertificates"
+    OperationEntry {
+        name: text(4789, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(261),
         output: Some(262),
-        result_wrapper: Some("ListSigningCertificatesResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4812, 29)),
+        errors: Span::new(371, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListUserPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListUserPolicies"
+    OperationEntry {
+        name: text(4841, 16),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(263),
         output: Some(264),
-        result_wrapper: Some("ListUserPoliciesResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4857, 22)),
+        errors: Span::new(373, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListUserTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListUserTags"
+    OperationEntry {
+        name: text(4879, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(265),
         output: Some(266),
-        result_wrapper: Some("ListUserTagsResult"),
-        errors: &[277, 350],
+        result_wrapper: Some(text(4891, 18)),
+        errors: Span::new(375, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListUsers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListUsers"
+    OperationEntry {
+        name: text(4909, 9),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(267),
         output: Some(268),
-        result_wrapper: Some("ListUsersResult"),
-        errors: &[350],
+        result_wrapper: Some(text(4918, 15)),
+        errors: Span::new(377, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListVirtualMFADevices",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListVirtualMFADevices"
+    OperationEntry {
+        name: text(4933, 21),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(269),
         output: Some(270),
-        result_wrapper: Some("ListVirtualMFADevicesResult"),
-        errors: &[],
+        result_wrapper: Some(text(4954, 27)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "PutGroupPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutGroupPolicy"
+    OperationEntry {
+        name: text(4981, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(309),
         output: None,
         result_wrapper: None,
-        errors: &[196, 274, 277, 350],
+        errors: Span::new(378, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutRolePermissionsBoundary",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutRolePermissionsBoundary"
+    OperationEntry {
+        name: text(4995, 26),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(310),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 377, 298, 350],
+        errors: Span::new(382, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutRolePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutRolePolicy"
+    OperationEntry {
+        name: text(5021, 13),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(311),
         output: None,
         result_wrapper: None,
-        errors: &[196, 274, 277, 377, 350],
+        errors: Span::new(387, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutUserPermissionsBoundary",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutUserPermissionsBoundary"
+    OperationEntry {
+        name: text(5034, 26),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(312),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 298, 350],
+        errors: Span::new(392, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutUserPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutUserPolicy"
+    OperationEntry {
+        name: text(5060, 13),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(313),
         output: None,
         result_wrapper: None,
-        errors: &[196, 274, 277, 350],
+        errors: Span::new(396, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RejectDelegationRequest",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RejectDelegationRequest"
+    OperationEntry {
+        name: text(5073, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(316),
         output: None,
         result_wrapper: None,
-        errors: &[277, 350, 27, 192],
+        errors: Span::new(400, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveClientIDFromOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveClientIDFromOpenIDConnectProvider"
+    OperationEntry {
+        name: text(5096, 39),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(317),
         output: None,
         result_wrapper: None,
-        errors: &[27, 192, 277, 350],
+        errors: Span::new(404, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveRoleFromInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveRoleFromInstanceProfile"
+    OperationEntry {
+        name: text(5135, 29),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(318),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 377, 350],
+        errors: Span::new(408, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveUserFromGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveUserFromGroup"
+    OperationEntry {
+        name: text(5164, 19),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(319),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350],
+        errors: Span::new(412, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ResetServiceSpecificCredential",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ResetServiceSpecificCredential"
+    OperationEntry {
+        name: text(5183, 30),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(325),
         output: Some(326),
-        result_wrapper: Some("ResetServiceSpecificCredentialResult"),
-        errors: &[277],
+        result_wrapper: Some(text(5213, 36)),
+        errors: Span::new(415, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ResyncMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ResyncMFADevice"
+    OperationEntry {
+        name: text(5249, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(332),
         output: None,
         result_wrapper: None,
-        errors: &[190, 277, 196, 350, 27],
+        errors: Span::new(416, 5),
         anonymous: false,
     },
-    Operation {
-        name: "SendDelegationToken",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SendDelegationToken"
+    OperationEntry {
+        name: text(5264, 19),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(346),
         output: None,
         result_wrapper: None,
-        errors: &[277, 350, 27, 192],
+        errors: Span::new(421, 4),
         anonymous: false,
     },
-    Operation {
-        name: "SetDefaultPolicyVersion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SetDefaultPolicyVersion"
+    OperationEntry {
+        name: text(5283, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(357),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 196, 350],
+        errors: Span::new(425, 4),
         anonymous: false,
     },
-    Operation {
-        name: "SetSecurityTokenServicePreferences",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SetSecurityTokenServicePreferences"
+    OperationEntry {
+        name: text(5306, 34),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(358),
         output: None,
         result_wrapper: None,
-        errors: &[350],
+        errors: Span::new(429, 1),
         anonymous: false,
     },
-    Operation {
-        name: "SimulateCustomPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SimulateCustomPolicy"
+    OperationEntry {
+        name: text(5340, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(360),
         output: Some(361),
-        result_wrapper: Some("SimulateCustomPolicyResult"),
-        errors: &[192, 293],
+        result_wrapper: Some(text(5360, 26)),
+        errors: Span::new(430, 2),
         anonymous: false,
     },
-    Operation {
-        name: "SimulatePrincipalPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "SimulatePrincipalPolicy"
+    OperationEntry {
+        name: text(5386, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(362),
         output: Some(361),
-        result_wrapper: Some("SimulatePrincipalPolicyResult"),
-        errors: &[277, 192, 293],
+        result_wrapper: Some(text(5409, 29)),
+        errors: Span::new(432, 3),
         anonymous: false,
     },
-    Operation {
-        name: "TagInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagInstanceProfile"
+    OperationEntry {
+        name: text(5438, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(367),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 196, 27, 350],
+        errors: Span::new(435, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagMFADevice"
+    OperationEntry {
+        name: text(5456, 12),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(368),
         output: None,
         result_wrapper: None,
-        errors: &[192, 277, 196, 27, 350],
+        errors: Span::new(440, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagOpenIDConnectProvider"
+    OperationEntry {
+        name: text(5468, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(369),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 27, 350],
+        errors: Span::new(445, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagPolicy"
+    OperationEntry {
+        name: text(5492, 9),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(370),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 27, 350],
+        errors: Span::new(450, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagRole"
+    OperationEntry {
+        name: text(5501, 7),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(371),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 27, 350],
+        errors: Span::new(455, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagSAMLProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagSAMLProvider"
+    OperationEntry {
+        name: text(5508, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(372),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 27, 350],
+        errors: Span::new(460, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagServerCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagServerCertificate"
+    OperationEntry {
+        name: text(5523, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(373),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 196, 27, 350],
+        errors: Span::new(465, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagUser"
+    OperationEntry {
+        name: text(5543, 7),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(374),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 192, 27, 350],
+        errors: Span::new(470, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UntagInstanceProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagInstanceProfile"
+    OperationEntry {
+        name: text(5550, 20),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(379),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 27, 350],
+        errors: Span::new(475, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagMFADevice",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagMFADevice"
+    OperationEntry {
+        name: text(5570, 14),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(380),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 27, 350],
+        errors: Span::new(479, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagOpenIDConnectProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagOpenIDConnectProvider"
+    OperationEntry {
+        name: text(5584, 26),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(381),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 27, 350],
+        errors: Span::new(483, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagPolicy"
+    OperationEntry {
+        name: text(5610, 11),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(382),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 27, 350],
+        errors: Span::new(487, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagRole"
+    OperationEntry {
+        name: text(5621, 9),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(383),
         output: None,
         result_wrapper: None,
-        errors: &[277, 27, 350],
+        errors: Span::new(491, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UntagSAMLProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagSAMLProvider"
+    OperationEntry {
+        name: text(5630, 17),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(384),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 27, 350],
+        errors: Span::new(494, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagServerCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagServerCertificate"
+    OperationEntry {
+        name: text(5647, 22),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(385),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192, 27, 350],
+        errors: Span::new(498, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagUser"
+    OperationEntry {
+        name: text(5669, 9),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(386),
         output: None,
         result_wrapper: None,
-        errors: &[277, 27, 350],
+        errors: Span::new(502, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateAccessKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateAccessKey"
+    OperationEntry {
+        name: text(5678, 15),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(387),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350, 192],
+        errors: Span::new(505, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateAccountPasswordPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateAccountPasswordPolicy"
+    OperationEntry {
+        name: text(5693, 27),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(388),
         output: None,
         result_wrapper: None,
-        errors: &[277, 274, 196, 350],
+        errors: Span::new(509, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateAssumeRolePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateAssumeRolePolicy"
+    OperationEntry {
+        name: text(5720, 22),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(389),
         output: None,
         result_wrapper: None,
-        errors: &[277, 274, 196, 377, 350],
+        errors: Span::new(513, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateDelegationRequest",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateDelegationRequest"
+    OperationEntry {
+        name: text(5742, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(390),
         output: None,
         result_wrapper: None,
-        errors: &[277, 350, 27, 192],
+        errors: Span::new(518, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateGroup"
+    OperationEntry {
+        name: text(5765, 11),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(391),
         output: None,
         result_wrapper: None,
-        errors: &[277, 113, 196, 350],
+        errors: Span::new(522, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateLoginProfile",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateLoginProfile"
+    OperationEntry {
+        name: text(5776, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(392),
         output: None,
         result_wrapper: None,
-        errors: &[116, 277, 287, 196, 350],
+        errors: Span::new(526, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateOpenIDConnectProviderThumbprint",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateOpenIDConnectProviderThumbprint"
+    OperationEntry {
+        name: text(5794, 37),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(393),
         output: None,
         result_wrapper: None,
-        errors: &[27, 192, 277, 350],
+        errors: Span::new(531, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateRole"
+    OperationEntry {
+        name: text(5831, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(396),
         output: Some(397),
-        result_wrapper: Some("UpdateRoleResult"),
-        errors: &[377, 277, 350],
+        result_wrapper: Some(text(5841, 16)),
+        errors: Span::new(535, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateRoleDescription",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateRoleDescription"
+    OperationEntry {
+        name: text(5857, 21),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(394),
         output: Some(395),
-        result_wrapper: Some("UpdateRoleDescriptionResult"),
-        errors: &[277, 377, 350],
+        result_wrapper: Some(text(5878, 27)),
+        errors: Span::new(538, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateSAMLProvider",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateSAMLProvider"
+    OperationEntry {
+        name: text(5905, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(398),
         output: Some(399),
-        result_wrapper: Some("UpdateSAMLProviderResult"),
-        errors: &[277, 192, 196, 350, 27],
+        result_wrapper: Some(text(5923, 24)),
+        errors: Span::new(541, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateSSHPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateSSHPublicKey"
+    OperationEntry {
+        name: text(5947, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(400),
         output: None,
         result_wrapper: None,
-        errors: &[277, 192],
+        errors: Span::new(546, 2),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateServerCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateServerCertificate"
+    OperationEntry {
+        name: text(5965, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(401),
         output: None,
         result_wrapper: None,
-        errors: &[277, 113, 196, 350],
+        errors: Span::new(548, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateServiceSpecificCredential",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateServiceSpecificCredential"
+    OperationEntry {
+        name: text(5988, 31),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(402),
         output: None,
         result_wrapper: None,
-        errors: &[277],
+        errors: Span::new(552, 1),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateSigningCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateSigningCertificate"
+    OperationEntry {
+        name: text(6019, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(403),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 350, 192],
+        errors: Span::new(553, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateUser",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateUser"
+    OperationEntry {
+        name: text(6043, 10),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(404),
         output: None,
         result_wrapper: None,
-        errors: &[277, 196, 113, 116, 27, 350],
+        errors: Span::new(557, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UploadSSHPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UploadSSHPublicKey"
+    OperationEntry {
+        name: text(6053, 18),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(405),
         output: Some(406),
-        result_wrapper: Some("UploadSSHPublicKeyResult"),
-        errors: &[196, 277, 193, 106, 378],
+        result_wrapper: Some(text(6071, 24)),
+        errors: Span::new(563, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UploadServerCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UploadServerCertificate"
+    OperationEntry {
+        name: text(6095, 23),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(407),
         output: Some(408),
-        result_wrapper: Some("UploadServerCertificateResult"),
-        errors: &[196, 192, 113, 273, 195, 27, 350],
+        result_wrapper: Some(text(6118, 29)),
+        errors: Span::new(568, 7),
         anonymous: false,
     },
-    Operation {
-        name: "UploadSigningCertificate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UploadSigningCertificate"
+    OperationEntry {
+        name: text(6147, 24),
+        method: text(23, 4),
+        request_uri: text(27, 1),
+        response_code: 200,
         input: Some(409),
         output: Some(410),
-        result_wrapper: Some("UploadSigningCertificateResult"),
-        errors: &[196, 113, 273, 191, 105, 277, 27, 350],
+        result_wrapper: Some(text(6171, 30)),
+        errors: Span::new(575, 8),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AcceptDelegationRequestRequest"
     shape(
-        "AcceptDelegationRequestRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DelegationRequestId", 443, true)],
+        text(6201, 30),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 1
-    shape(
-        "AccessAdvisorUsageGranularityType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["SERVICE_LEVEL", "ACTION_LEVEL"],
         },
     ),
-    // 2
+    // 1 "AccessAdvisorUsageGranularityType"
     shape(
-        "AccessDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServiceName", 541, true),
-                member("ServiceNamespace", 543, true),
-                member("Region", 552, false),
-                member("EntityPath", 486, false),
-                member("LastAuthenticatedTime", 441, false),
-                member("TotalAuthenticatedEntities", 463, false),
-            ],
+        text(6250, 33),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(0, 2),
+        },
+    ),
+    // 2 "AccessDetail"
+    shape(
+        text(6308, 12),
+        KindEntry::Structure {
+            members: Span::new(1, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 3
+    // 3 "AccessDetails"
     shape(
-        "AccessDetails",
-        ShapeKind::List {
+        text(6410, 13),
+        KindEntry::List {
             member: 2,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 4
+    // 4 "AccessKey"
     shape(
-        "AccessKey",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("AccessKeyId", 414, true),
-                member("Status", 551, true),
-                member("SecretAccessKey", 416, true),
-                member("CreateDate", 441, false),
-            ],
+        text(6423, 9),
+        KindEntry::Structure {
+            members: Span::new(7, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 5
+    // 5 "AccessKeyLastUsed"
     shape(
-        "AccessKeyLastUsed",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LastUsedDate", 441, false),
-                member("ServiceName", 552, true),
-                member("Region", 552, true),
-            ],
+        text(6482, 17),
+        KindEntry::Structure {
+            members: Span::new(12, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 6
+    // 6 "AccessKeyMetadata"
     shape(
-        "AccessKeyMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("AccessKeyId", 414, false),
-                member("Status", 551, false),
-                member("CreateDate", 441, false),
-            ],
+        text(6511, 17),
+        KindEntry::Structure {
+            members: Span::new(15, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 7
+    // 7 "AccountNotManagementOrDelegatedAdministratorException"
     shape(
-        "AccountNotManagementOrDelegatedAdministratorException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6528, 53),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCOUNT_NOT_MANAGEMENT_OR_DELEGATED_ADMINISTRATOR_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(6528, 53),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 8
+    // 8 "ActionNameListType"
     shape(
-        "ActionNameListType",
-        ShapeKind::List {
+        text(6581, 18),
+        KindEntry::List {
             member: 9,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 9
+    // 9 "ActionNameType"
     shape(
-        "ActionNameType",
-        ShapeKind::String {
+        text(6599, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 10
+    // 10 "AddClientIDToOpenIDConnectProviderRequest"
     shape(
-        "AddClientIDToOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, true),
-                member("ClientID", 434, true),
-            ],
+        text(6613, 41),
+        KindEntry::Structure {
+            members: Span::new(19, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 11
+    // 11 "AddRoleToInstanceProfileRequest"
     shape(
-        "AddRoleToInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfileName", 462, true),
-                member("RoleName", 532, true),
-            ],
+        text(6686, 31),
+        KindEntry::Structure {
+            members: Span::new(21, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 12
+    // 12 "AddUserToGroupRequest"
     shape(
-        "AddUserToGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("UserName", 454, true),
-            ],
+        text(6744, 21),
+        KindEntry::Structure {
+            members: Span::new(23, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 13
+    // 13 "ArnListType"
     shape(
-        "ArnListType",
-        ShapeKind::List {
+        text(6774, 11),
+        KindEntry::List {
             member: 421,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 14
+    // 14 "AssociateDelegationRequestRequest"
     shape(
-        "AssociateDelegationRequestRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DelegationRequestId", 443, true)],
+        text(6785, 33),
+        KindEntry::Structure {
+            members: Span::new(25, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 15
+    // 15 "AttachGroupPolicyRequest"
     shape(
-        "AttachGroupPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PolicyArn", 421, true),
-            ],
+        text(6818, 24),
+        KindEntry::Structure {
+            members: Span::new(26, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 16
+    // 16 "AttachRolePolicyRequest"
     shape(
-        "AttachRolePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyArn", 421, true),
-            ],
+        text(6851, 23),
+        KindEntry::Structure {
+            members: Span::new(28, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 17
+    // 17 "AttachUserPolicyRequest"
     shape(
-        "AttachUserPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("PolicyArn", 421, true),
-            ],
+        text(6874, 23),
+        KindEntry::Structure {
+            members: Span::new(30, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 18
+    // 18 "AttachedPermissionsBoundary"
     shape(
-        "AttachedPermissionsBoundary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PermissionsBoundaryType", 288, false),
-                member("PermissionsBoundaryArn", 421, false),
-            ],
+        text(6897, 27),
+        KindEntry::Structure {
+            members: Span::new(32, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "AttachedPolicy"
     shape(
-        "AttachedPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyName", 505, false),
-                member("PolicyArn", 421, false),
-            ],
+        text(6969, 14),
+        KindEntry::Structure {
+            members: Span::new(34, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 20
-    Shape {
-        name: "BootstrapDatum",
+    // 20 "BootstrapDatum"
+    ShapeEntry {
+        name: text(6993, 14),
         sensitive: true,
-        kind: ShapeKind::Blob { length: Range::ANY },
+        kind: KindEntry::Blob { length: Range::ANY },
     },
-    // 21
+    // 21 "CallerIsNotManagementAccountException"
     shape(
-        "CallerIsNotManagementAccountException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(7007, 37),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CALLER_IS_NOT_MANAGEMENT_ACCOUNT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7007, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 22
+    // 22 "CertificationKeyType"
     shape(
-        "CertificationKeyType",
-        ShapeKind::String {
+        text(7044, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(7064, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 23
+    // 23 "CertificationMapType"
     shape(
-        "CertificationMapType",
-        ShapeKind::Map {
+        text(7080, 20),
+        KindEntry::Map {
             key: 22,
             value: 24,
             length: Range::ANY,
         },
     ),
-    // 24
+    // 24 "CertificationValueType"
     shape(
-        "CertificationValueType",
-        ShapeKind::String {
+        text(7100, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
-            pattern: Some("[\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(7064, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 25
+    // 25 "ChangePasswordRequest"
     shape(
-        "ChangePasswordRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OldPassword", 491, true),
-                member("NewPassword", 491, true),
-            ],
+        text(7122, 21),
+        KindEntry::Structure {
+            members: Span::new(36, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 26
-    shape("ColumnNumber", ShapeKind::Integer(Range::ANY)),
-    // 27
+    // 26 "ColumnNumber"
+    shape(text(7165, 12), KindEntry::Integer(Range::ANY)),
+    // 27 "ConcurrentModificationException"
     shape(
-        "ConcurrentModificationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 28, false)],
+        text(7177, 31),
+        KindEntry::Structure {
+            members: Span::new(38, 1),
             union: false,
-            error: Some(crate::errors::CONCURRENT_MODIFICATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7215, 22),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 28
+    // 28 "ConcurrentModificationMessage"
     shape(
-        "ConcurrentModificationMessage",
-        ShapeKind::String {
+        text(7237, 29),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 29
+    // 29 "ContextEntry"
     shape(
-        "ContextEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ContextKeyName", 31, false),
-                member("ContextKeyValues", 34, false),
-                member("ContextKeyType", 33, false),
-            ],
+        text(7266, 12),
+        KindEntry::Structure {
+            members: Span::new(39, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 30
+    // 30 "ContextEntryListType"
     shape(
-        "ContextEntryListType",
-        ShapeKind::List {
+        text(7322, 20),
+        KindEntry::List {
             member: 29,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 31
+    // 31 "ContextKeyNameType"
     shape(
-        "ContextKeyNameType",
-        ShapeKind::String {
+        text(7342, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(5),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 32
+    // 32 "ContextKeyNamesResultListType"
     shape(
-        "ContextKeyNamesResultListType",
-        ShapeKind::List {
+        text(7360, 29),
+        KindEntry::List {
             member: 31,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 33
+    // 33 "ContextKeyTypeEnum"
     shape(
-        "ContextKeyTypeEnum",
-        ShapeKind::String {
+        text(7389, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "string",
-                "stringList",
-                "numeric",
-                "numericList",
-                "boolean",
-                "booleanList",
-                "ip",
-                "ipList",
-                "binary",
-                "binaryList",
-                "date",
-                "dateList",
-            ],
+            enum_values: Span::new(2, 12),
         },
     ),
-    // 34
+    // 34 "ContextKeyValueListType"
     shape(
-        "ContextKeyValueListType",
-        ShapeKind::List {
+        text(7495, 23),
+        KindEntry::List {
             member: 35,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 35
+    // 35 "ContextKeyValueType"
     shape(
-        "ContextKeyValueType",
-        ShapeKind::String {
+        text(7518, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 36
+    // 36 "CreateAccessKeyRequest"
     shape(
-        "CreateAccessKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 454, false)],
+        text(7537, 22),
+        KindEntry::Structure {
+            members: Span::new(42, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 37
+    // 37 "CreateAccessKeyResponse"
     shape(
-        "CreateAccessKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccessKey", 4, true)],
+        text(7559, 23),
+        KindEntry::Structure {
+            members: Span::new(43, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 38
+    // 38 "CreateAccountAliasRequest"
     shape(
-        "CreateAccountAliasRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountAlias", 418, true)],
+        text(7582, 25),
+        KindEntry::Structure {
+            members: Span::new(44, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 39 "CreateDelegationRequestRequest"
     shape(
-        "CreateDelegationRequestRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OwnerAccountId", 419, false),
-                member("Description", 442, true),
-                member("Permissions", 69, true),
-                member("RequestMessage", 524, false),
-                member("RequestorWorkflowId", 526, true),
-                member("RedirectUrl", 522, false),
-                member("NotificationChannel", 484, true),
-                member("SessionDuration", 548, true),
-                member("OnlySendByOwner", 428, false),
-            ],
+        text(7619, 30),
+        KindEntry::Structure {
+            members: Span::new(45, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
+    // 40 "CreateDelegationRequestResponse"
     shape(
-        "CreateDelegationRequestResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ConsoleDeepLink", 435, false),
-                member("DelegationRequestId", 443, false),
-            ],
+        text(7778, 31),
+        KindEntry::Structure {
+            members: Span::new(54, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 41
+    // 41 "CreateGroupRequest"
     shape(
-        "CreateGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Path", 493, false), member("GroupName", 459, true)],
+        text(7824, 18),
+        KindEntry::Structure {
+            members: Span::new(56, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 42
+    // 42 "CreateGroupResponse"
     shape(
-        "CreateGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Group", 187, true)],
+        text(7846, 19),
+        KindEntry::Structure {
+            members: Span::new(58, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 43
+    // 43 "CreateInstanceProfileRequest"
     shape(
-        "CreateInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfileName", 462, true),
-                member("Path", 493, false),
-                member("Tags", 560, false),
-            ],
+        text(7870, 28),
+        KindEntry::Structure {
+            members: Span::new(59, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 44
+    // 44 "CreateInstanceProfileResponse"
     shape(
-        "CreateInstanceProfileResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("InstanceProfile", 189, true)],
+        text(7902, 29),
+        KindEntry::Structure {
+            members: Span::new(62, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "CreateLoginProfileRequest"
     shape(
-        "CreateLoginProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("Password", 491, false),
-                member("PasswordResetRequired", 428, false),
-            ],
+        text(7946, 25),
+        KindEntry::Structure {
+            members: Span::new(63, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 46
+    // 46 "CreateLoginProfileResponse"
     shape(
-        "CreateLoginProfileResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("LoginProfile", 271, true)],
+        text(8000, 26),
+        KindEntry::Structure {
+            members: Span::new(66, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 47
+    // 47 "CreateOpenIDConnectProviderRequest"
     shape(
-        "CreateOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Url", 280, true),
-                member("ClientIDList", 433, false),
-                member("ThumbprintList", 562, false),
-                member("Tags", 560, false),
-            ],
+        text(8038, 34),
+        KindEntry::Structure {
+            members: Span::new(67, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "CreateOpenIDConnectProviderResponse"
     shape(
-        "CreateOpenIDConnectProviderResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, false),
-                member("Tags", 560, false),
-            ],
+        text(8101, 35),
+        KindEntry::Structure {
+            members: Span::new(71, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 49
+    // 49 "CreatePolicyRequest"
     shape(
-        "CreatePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyName", 505, true),
-                member("Path", 512, false),
-                member("PolicyDocument", 499, true),
-                member("Description", 497, false),
-                member("Tags", 560, false),
-            ],
+        text(8136, 19),
+        KindEntry::Structure {
+            members: Span::new(73, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 50
+    // 50 "CreatePolicyResponse"
     shape(
-        "CreatePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 290, false)],
+        text(8169, 20),
+        KindEntry::Structure {
+            members: Span::new(78, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 51
+    // 51 "CreatePolicyVersionRequest"
     shape(
-        "CreatePolicyVersionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("PolicyDocument", 499, true),
-                member("SetAsDefault", 428, false),
-            ],
+        text(8195, 26),
+        KindEntry::Structure {
+            members: Span::new(79, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 52 "CreatePolicyVersionResponse"
     shape(
-        "CreatePolicyVersionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyVersion", 307, false)],
+        text(8233, 27),
+        KindEntry::Structure {
+            members: Span::new(82, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 53 "CreateRoleRequest"
     shape(
-        "CreateRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("RoleName", 532, true),
-                member("AssumeRolePolicyDocument", 499, true),
-                member("Description", 528, false),
-                member("MaxSessionDuration", 531, false),
-                member("PermissionsBoundary", 421, false),
-                member("Tags", 560, false),
-            ],
+        text(8273, 17),
+        KindEntry::Structure {
+            members: Span::new(83, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "CreateRoleResponse"
     shape(
-        "CreateRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Role", 333, true)],
+        text(8351, 18),
+        KindEntry::Structure {
+            members: Span::new(90, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 55 "CreateSAMLProviderRequest"
     shape(
-        "CreateSAMLProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLMetadataDocument", 338, true),
-                member("Name", 342, true),
-                member("Tags", 560, false),
-                member("AssertionEncryptionMode", 422, false),
-                member("AddPrivateKey", 518, false),
-            ],
+        text(8373, 25),
+        KindEntry::Structure {
+            members: Span::new(91, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "CreateSAMLProviderResponse"
     shape(
-        "CreateSAMLProviderResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLProviderArn", 421, false),
-                member("Tags", 560, false),
-            ],
+        text(8458, 26),
+        KindEntry::Structure {
+            members: Span::new(96, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 57
+    // 57 "CreateServiceLinkedRoleRequest"
     shape(
-        "CreateServiceLinkedRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AWSServiceName", 459, true),
-                member("Description", 528, false),
-                member("CustomSuffix", 440, false),
-            ],
+        text(8499, 30),
+        KindEntry::Structure {
+            members: Span::new(98, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 58 "CreateServiceLinkedRoleResponse"
     shape(
-        "CreateServiceLinkedRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Role", 333, false)],
+        text(8555, 31),
+        KindEntry::Structure {
+            members: Span::new(101, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "CreateServiceSpecificCredentialRequest"
     shape(
-        "CreateServiceSpecificCredentialRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("ServiceName", 540, true),
-                member("CredentialAgeDays", 436, false),
-            ],
+        text(8586, 38),
+        KindEntry::Structure {
+            members: Span::new(102, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "CreateServiceSpecificCredentialResponse"
     shape(
-        "CreateServiceSpecificCredentialResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServiceSpecificCredential", 353, false)],
+        text(8641, 39),
+        KindEntry::Structure {
+            members: Span::new(105, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "CreateUserRequest"
     shape(
-        "CreateUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("UserName", 568, true),
-                member("PermissionsBoundary", 421, false),
-                member("Tags", 560, false),
-            ],
+        text(8705, 17),
+        KindEntry::Structure {
+            members: Span::new(106, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "CreateUserResponse"
     shape(
-        "CreateUserResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("User", 411, false)],
+        text(8722, 18),
+        KindEntry::Structure {
+            members: Span::new(110, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "CreateVirtualMFADeviceRequest"
     shape(
-        "CreateVirtualMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("VirtualMFADeviceName", 570, true),
-                member("Tags", 560, false),
-            ],
+        text(8744, 29),
+        KindEntry::Structure {
+            members: Span::new(111, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "CreateVirtualMFADeviceResponse"
     shape(
-        "CreateVirtualMFADeviceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("VirtualMFADevice", 413, true)],
+        text(8793, 30),
+        KindEntry::Structure {
+            members: Span::new(114, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "CredentialReportExpiredException"
     shape(
-        "CredentialReportExpiredException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 437, false)],
+        text(8839, 32),
+        KindEntry::Structure {
+            members: Span::new(115, 1),
             union: false,
-            error: Some(crate::errors::CREDENTIAL_REPORT_EXPIRED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8871, 13),
+                status: 410,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 66
+    // 66 "CredentialReportNotPresentException"
     shape(
-        "CredentialReportNotPresentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 438, false)],
+        text(8884, 35),
+        KindEntry::Structure {
+            members: Span::new(116, 1),
             union: false,
-            error: Some(crate::errors::CREDENTIAL_REPORT_NOT_PRESENT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8919, 16),
+                status: 410,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 67
+    // 67 "CredentialReportNotReadyException"
     shape(
-        "CredentialReportNotReadyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 439, false)],
+        text(8935, 33),
+        KindEntry::Structure {
+            members: Span::new(117, 1),
             union: false,
-            error: Some(crate::errors::CREDENTIAL_REPORT_NOT_READY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8968, 16),
+                status: 404,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 68
+    // 68 "DeactivateMFADeviceRequest"
     shape(
-        "DeactivateMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("SerialNumber", 534, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 69
-    shape(
-        "DelegationPermission",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyTemplateArn", 421, false),
-                member("Parameters", 508, false),
-            ],
+        text(8984, 26),
+        KindEntry::Structure {
+            members: Span::new(118, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 70
+    // 69 "DelegationPermission"
     shape(
-        "DelegationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegationRequestId", 443, false),
-                member("OwnerAccountId", 419, false),
-                member("Description", 442, false),
-                member("RequestMessage", 524, false),
-                member("Permissions", 69, false),
-                member("PermissionPolicy", 496, false),
-                member("RolePermissionRestrictionArns", 533, false),
-                member("OwnerId", 488, false),
-                member("ApproverId", 421, false),
-                member("State", 550, false),
-                member("ExpirationTime", 441, false),
-                member("RequestorId", 419, false),
-                member("RequestorName", 525, false),
-                member("CreateDate", 441, false),
-                member("SessionDuration", 548, false),
-                member("RedirectUrl", 522, false),
-                member("Notes", 483, false),
-                member("RejectionReason", 483, false),
-                member("OnlySendByOwner", 428, false),
-                member("UpdatedTime", 441, false),
-            ],
+        text(9022, 20),
+        KindEntry::Structure {
+            members: Span::new(120, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 71
+    // 70 "DelegationRequest"
     shape(
-        "DeleteAccessKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("AccessKeyId", 414, true),
-            ],
+        text(9069, 17),
+        KindEntry::Structure {
+            members: Span::new(122, 20),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 71 "DeleteAccessKeyRequest"
     shape(
-        "DeleteAccountAliasRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountAlias", 418, true)],
+        text(9222, 22),
+        KindEntry::Structure {
+            members: Span::new(142, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 72 "DeleteAccountAliasRequest"
     shape(
-        "DeleteConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 445, false)],
-            union: false,
-            error: Some(crate::errors::DELETE_CONFLICT_EXCEPTION),
-        }),
-    ),
-    // 74
-    shape(
-        "DeleteGroupPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PolicyName", 505, true),
-            ],
+        text(9244, 25),
+        KindEntry::Structure {
+            members: Span::new(144, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 75
+    // 73 "DeleteConflictException"
     shape(
-        "DeleteGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GroupName", 459, true)],
+        text(9269, 23),
+        KindEntry::Structure {
+            members: Span::new(145, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(9292, 14),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 74 "DeleteGroupPolicyRequest"
+    shape(
+        text(9306, 24),
+        KindEntry::Structure {
+            members: Span::new(146, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 76
+    // 75 "DeleteGroupRequest"
     shape(
-        "DeleteInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("InstanceProfileName", 462, true)],
+        text(9330, 18),
+        KindEntry::Structure {
+            members: Span::new(148, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 77
+    // 76 "DeleteInstanceProfileRequest"
     shape(
-        "DeleteLoginProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 568, false)],
+        text(9348, 28),
+        KindEntry::Structure {
+            members: Span::new(149, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
+    // 77 "DeleteLoginProfileRequest"
     shape(
-        "DeleteOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("OpenIDConnectProviderArn", 421, true)],
+        text(9376, 25),
+        KindEntry::Structure {
+            members: Span::new(150, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 79
+    // 78 "DeleteOpenIDConnectProviderRequest"
     shape(
-        "DeletePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyArn", 421, true)],
+        text(9401, 34),
+        KindEntry::Structure {
+            members: Span::new(151, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 80
+    // 79 "DeletePolicyRequest"
     shape(
-        "DeletePolicyVersionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("VersionId", 515, true),
-            ],
+        text(9435, 19),
+        KindEntry::Structure {
+            members: Span::new(152, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 81
+    // 80 "DeletePolicyVersionRequest"
     shape(
-        "DeleteRolePermissionsBoundaryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, true)],
+        text(9454, 26),
+        KindEntry::Structure {
+            members: Span::new(153, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 81 "DeleteRolePermissionsBoundaryRequest"
     shape(
-        "DeleteRolePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyName", 505, true),
-            ],
+        text(9489, 36),
+        KindEntry::Structure {
+            members: Span::new(155, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 82 "DeleteRolePolicyRequest"
     shape(
-        "DeleteRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, true)],
+        text(9525, 23),
+        KindEntry::Structure {
+            members: Span::new(156, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 83 "DeleteRoleRequest"
     shape(
-        "DeleteSAMLProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SAMLProviderArn", 421, true)],
+        text(9548, 17),
+        KindEntry::Structure {
+            members: Span::new(158, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 84 "DeleteSAMLProviderRequest"
     shape(
-        "DeleteSSHPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SSHPublicKeyId", 520, true),
-            ],
+        text(9565, 25),
+        KindEntry::Structure {
+            members: Span::new(159, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 85 "DeleteSSHPublicKeyRequest"
     shape(
-        "DeleteServerCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServerCertificateName", 536, true)],
+        text(9590, 25),
+        KindEntry::Structure {
+            members: Span::new(160, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 86 "DeleteServerCertificateRequest"
     shape(
-        "DeleteServiceLinkedRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, true)],
+        text(9629, 30),
+        KindEntry::Structure {
+            members: Span::new(162, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 87 "DeleteServiceLinkedRoleRequest"
     shape(
-        "DeleteServiceLinkedRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("DeletionTaskId", 96, true)],
+        text(9680, 30),
+        KindEntry::Structure {
+            members: Span::new(163, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 89
+    // 88 "DeleteServiceLinkedRoleResponse"
     shape(
-        "DeleteServiceSpecificCredentialRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("ServiceSpecificCredentialId", 546, true),
-            ],
+        text(9710, 31),
+        KindEntry::Structure {
+            members: Span::new(164, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 90
+    // 89 "DeleteServiceSpecificCredentialRequest"
     shape(
-        "DeleteSigningCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("CertificateId", 431, true),
-            ],
+        text(9755, 38),
+        KindEntry::Structure {
+            members: Span::new(165, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 91
+    // 90 "DeleteSigningCertificateRequest"
     shape(
-        "DeleteUserPermissionsBoundaryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 568, true)],
+        text(9820, 31),
+        KindEntry::Structure {
+            members: Span::new(167, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 91 "DeleteUserPermissionsBoundaryRequest"
     shape(
-        "DeleteUserPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("PolicyName", 505, true),
-            ],
+        text(9864, 36),
+        KindEntry::Structure {
+            members: Span::new(169, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 92 "DeleteUserPolicyRequest"
     shape(
-        "DeleteUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 454, true)],
+        text(9900, 23),
+        KindEntry::Structure {
+            members: Span::new(170, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 93 "DeleteUserRequest"
     shape(
-        "DeleteVirtualMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SerialNumber", 534, true)],
+        text(9923, 17),
+        KindEntry::Structure {
+            members: Span::new(172, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 94 "DeleteVirtualMFADeviceRequest"
     shape(
-        "DeletionTaskFailureReasonType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Reason", 314, false),
-                member("RoleUsageList", 336, false),
-            ],
+        text(9940, 29),
+        KindEntry::Structure {
+            members: Span::new(173, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 95 "DeletionTaskFailureReasonType"
     shape(
-        "DeletionTaskIdType",
-        ShapeKind::String {
+        text(9969, 29),
+        KindEntry::Structure {
+            members: Span::new(174, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 96 "DeletionTaskIdType"
+    shape(
+        text(10017, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 97
+    // 97 "DeletionTaskStatusType"
     shape(
-        "DeletionTaskStatusType",
-        ShapeKind::String {
+        text(10035, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SUCCEEDED", "IN_PROGRESS", "FAILED", "NOT_STARTED"],
+            enum_values: Span::new(14, 4),
         },
     ),
-    // 98
+    // 98 "DetachGroupPolicyRequest"
     shape(
-        "DetachGroupPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PolicyArn", 421, true),
-            ],
+        text(10094, 24),
+        KindEntry::Structure {
+            members: Span::new(176, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "DetachRolePolicyRequest"
     shape(
-        "DetachRolePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyArn", 421, true),
-            ],
+        text(10118, 23),
+        KindEntry::Structure {
+            members: Span::new(178, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "DetachUserPolicyRequest"
     shape(
-        "DetachUserPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("PolicyArn", 421, true),
-            ],
+        text(10141, 23),
+        KindEntry::Structure {
+            members: Span::new(180, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "DisableOrganizationsRootCredentialsManagementRequest"
     shape(
-        "DisableOrganizationsRootCredentialsManagementRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10164, 52),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "DisableOrganizationsRootCredentialsManagementResponse"
     shape(
-        "DisableOrganizationsRootCredentialsManagementResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationId", 282, false),
-                member("EnabledFeatures", 128, false),
-            ],
+        text(10216, 53),
+        KindEntry::Structure {
+            members: Span::new(182, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "DisableOrganizationsRootSessionsRequest"
     shape(
-        "DisableOrganizationsRootSessionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10298, 39),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "DisableOrganizationsRootSessionsResponse"
     shape(
-        "DisableOrganizationsRootSessionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationId", 282, false),
-                member("EnabledFeatures", 128, false),
-            ],
+        text(10337, 40),
+        KindEntry::Structure {
+            members: Span::new(184, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "DuplicateCertificateException"
     shape(
-        "DuplicateCertificateException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 446, false)],
+        text(10377, 29),
+        KindEntry::Structure {
+            members: Span::new(186, 1),
             union: false,
-            error: Some(crate::errors::DUPLICATE_CERTIFICATE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10406, 20),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 106
+    // 106 "DuplicateSSHPublicKeyException"
     shape(
-        "DuplicateSSHPublicKeyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 447, false)],
+        text(10426, 30),
+        KindEntry::Structure {
+            members: Span::new(187, 1),
             union: false,
-            error: Some(crate::errors::DUPLICATE_SSH_PUBLIC_KEY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10456, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 107
+    // 107 "EnableMFADeviceRequest"
     shape(
-        "EnableMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("SerialNumber", 534, true),
-                member("AuthenticationCode1", 426, true),
-                member("AuthenticationCode2", 426, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 108
-    shape(
-        "EnableOrganizationsRootCredentialsManagementRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10477, 22),
+        KindEntry::Structure {
+            members: Span::new(188, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 109
+    // 108 "EnableOrganizationsRootCredentialsManagementRequest"
     shape(
-        "EnableOrganizationsRootCredentialsManagementResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationId", 282, false),
-                member("EnabledFeatures", 128, false),
-            ],
+        text(10537, 51),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 110
+    // 109 "EnableOrganizationsRootCredentialsManagementResponse"
     shape(
-        "EnableOrganizationsRootSessionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(10588, 52),
+        KindEntry::Structure {
+            members: Span::new(192, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 110 "EnableOrganizationsRootSessionsRequest"
     shape(
-        "EnableOrganizationsRootSessionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationId", 282, false),
-                member("EnabledFeatures", 128, false),
-            ],
+        text(10640, 38),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 112
+    // 111 "EnableOrganizationsRootSessionsResponse"
     shape(
-        "EnableOutboundWebIdentityFederationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("IssuerIdentifier", 552, false)],
+        text(10678, 39),
+        KindEntry::Structure {
+            members: Span::new(194, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 113
+    // 112 "EnableOutboundWebIdentityFederationResponse"
     shape(
-        "EntityAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 449, false)],
-            union: false,
-            error: Some(crate::errors::ENTITY_ALREADY_EXISTS_EXCEPTION),
-        }),
-    ),
-    // 114
-    shape(
-        "EntityDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EntityInfo", 115, true),
-                member("LastAuthenticated", 441, false),
-            ],
+        text(10717, 43),
+        KindEntry::Structure {
+            members: Span::new(196, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 115
+    // 113 "EntityAlreadyExistsException"
     shape(
-        "EntityInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 421, true),
-                member("Name", 568, true),
-                member("Type", 507, true),
-                member("Id", 460, true),
-                member("Path", 493, false),
-            ],
+        text(10776, 28),
+        KindEntry::Structure {
+            members: Span::new(197, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(10804, 19),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 114 "EntityDetails"
+    shape(
+        text(10823, 13),
+        KindEntry::Structure {
+            members: Span::new(198, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 116
+    // 115 "EntityInfo"
     shape(
-        "EntityTemporarilyUnmodifiableException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 453, false)],
+        text(10836, 10),
+        KindEntry::Structure {
+            members: Span::new(200, 5),
             union: false,
-            error: Some(crate::errors::ENTITY_TEMPORARILY_UNMODIFIABLE_EXCEPTION),
-        }),
+            error: None,
+        },
     ),
-    // 117
+    // 116 "EntityTemporarilyUnmodifiableException"
     shape(
-        "EntityType",
-        ShapeKind::String {
+        text(10872, 38),
+        KindEntry::Structure {
+            members: Span::new(205, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(10910, 29),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 117 "EntityType"
+    shape(
+        text(10939, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "User",
-                "Role",
-                "Group",
-                "LocalManagedPolicy",
-                "AWSManagedPolicy",
-            ],
+            enum_values: Span::new(18, 5),
         },
     ),
-    // 118
+    // 118 "ErrorDetails"
     shape(
-        "ErrorDetails",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 552, true), member("Code", 552, true)],
+        text(10983, 12),
+        KindEntry::Structure {
+            members: Span::new(206, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 119
+    // 119 "EvalDecisionDetailsType"
     shape(
-        "EvalDecisionDetailsType",
-        ShapeKind::Map {
+        text(11006, 23),
+        KindEntry::Map {
             key: 120,
             value: 292,
             length: Range::ANY,
         },
     ),
-    // 120
+    // 120 "EvalDecisionSourceType"
     shape(
-        "EvalDecisionSourceType",
-        ShapeKind::String {
+        text(11029, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 121
+    // 121 "EvaluationResult"
     shape(
-        "EvaluationResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EvalActionName", 9, true),
-                member("EvalResourceName", 329, false),
-                member("EvalDecision", 292, true),
-                member("MatchedStatements", 365, false),
-                member("MissingContextValues", 32, false),
-                member("OrganizationsDecisionDetail", 285, false),
-                member("PermissionsBoundaryDecisionDetail", 289, false),
-                member("EvalDecisionDetails", 119, false),
-                member("ResourceSpecificResults", 331, false),
-            ],
+        text(11051, 16),
+        KindEntry::Structure {
+            members: Span::new(208, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 122
+    // 122 "EvaluationResultsListType"
     shape(
-        "EvaluationResultsListType",
-        ShapeKind::List {
+        text(11248, 25),
+        KindEntry::List {
             member: 121,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 123
+    // 123 "FeatureDisabledException"
     shape(
-        "FeatureDisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 124, false)],
+        text(11273, 24),
+        KindEntry::Structure {
+            members: Span::new(217, 1),
             union: false,
-            error: Some(crate::errors::FEATURE_DISABLED_EXCEPTION),
-        }),
-    ),
-    // 124
-    shape(
-        "FeatureDisabledMessage",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(11297, 15),
+                status: 404,
+                sender_fault: true,
+            }),
         },
     ),
-    // 125
+    // 124 "FeatureDisabledMessage"
     shape(
-        "FeatureEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 126, false)],
+        text(11312, 22),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 125 "FeatureEnabledException"
+    shape(
+        text(11334, 23),
+        KindEntry::Structure {
+            members: Span::new(218, 1),
             union: false,
-            error: Some(crate::errors::FEATURE_ENABLED_EXCEPTION),
-        }),
-    ),
-    // 126
-    shape(
-        "FeatureEnabledMessage",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(11357, 14),
+                status: 409,
+                sender_fault: true,
+            }),
         },
     ),
-    // 127
+    // 126 "FeatureEnabledMessage"
     shape(
-        "FeatureType",
-        ShapeKind::String {
+        text(11371, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["RootCredentialsManagement", "RootSessions"],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 128
+    // 127 "FeatureType"
     shape(
-        "FeaturesListType",
-        ShapeKind::List {
+        text(11392, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(23, 2),
+        },
+    ),
+    // 128 "FeaturesListType"
+    shape(
+        text(11440, 16),
+        KindEntry::List {
             member: 127,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 129
+    // 129 "GenerateCredentialReportResponse"
     shape(
-        "GenerateCredentialReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("State", 324, false),
-                member("Description", 323, false),
-            ],
+        text(11456, 32),
+        KindEntry::Structure {
+            members: Span::new(219, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 130
+    // 130 "GenerateOrganizationsAccessReportRequest"
     shape(
-        "GenerateOrganizationsAccessReportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EntityPath", 486, true),
-                member("OrganizationsPolicyId", 487, false),
-            ],
+        text(11488, 40),
+        KindEntry::Structure {
+            members: Span::new(221, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 131
+    // 131 "GenerateOrganizationsAccessReportResponse"
     shape(
-        "GenerateOrganizationsAccessReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("JobId", 469, false)],
+        text(11549, 41),
+        KindEntry::Structure {
+            members: Span::new(223, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 132
+    // 132 "GenerateServiceLastAccessedDetailsRequest"
     shape(
-        "GenerateServiceLastAccessedDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 421, true), member("Granularity", 1, false)],
+        text(11595, 41),
+        KindEntry::Structure {
+            members: Span::new(224, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 133 "GenerateServiceLastAccessedDetailsResponse"
     shape(
-        "GenerateServiceLastAccessedDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("JobId", 469, false)],
+        text(11647, 42),
+        KindEntry::Structure {
+            members: Span::new(226, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 134
+    // 134 "GetAccessKeyLastUsedRequest"
     shape(
-        "GetAccessKeyLastUsedRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccessKeyId", 414, true)],
+        text(11689, 27),
+        KindEntry::Structure {
+            members: Span::new(227, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 135 "GetAccessKeyLastUsedResponse"
     shape(
-        "GetAccessKeyLastUsedResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("AccessKeyLastUsed", 5, false),
-            ],
+        text(11716, 28),
+        KindEntry::Structure {
+            members: Span::new(228, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 136 "GetAccountAuthorizationDetailsRequest"
     shape(
-        "GetAccountAuthorizationDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Filter", 451, false),
-                member("MaxItems", 478, false),
-                member("Marker", 477, false),
-            ],
+        text(11744, 37),
+        KindEntry::Structure {
+            members: Span::new(230, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 137
+    // 137 "GetAccountAuthorizationDetailsResponse"
     shape(
-        "GetAccountAuthorizationDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserDetailList", 566, false),
-                member("GroupDetailList", 456, false),
-                member("RoleDetailList", 529, false),
-                member("Policies", 276, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(11801, 38),
+        KindEntry::Structure {
+            members: Span::new(233, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 138 "GetAccountPasswordPolicyResponse"
     shape(
-        "GetAccountPasswordPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("PasswordPolicy", 286, true)],
+        text(11901, 32),
+        KindEntry::Structure {
+            members: Span::new(239, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 139 "GetAccountSummaryResponse"
     shape(
-        "GetAccountSummaryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("SummaryMap", 555, false)],
+        text(11947, 25),
+        KindEntry::Structure {
+            members: Span::new(240, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 140
+    // 140 "GetContextKeysForCustomPolicyRequest"
     shape(
-        "GetContextKeysForCustomPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyInputList", 363, true)],
+        text(11982, 36),
+        KindEntry::Structure {
+            members: Span::new(241, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 141 "GetContextKeysForPolicyResponse"
     shape(
-        "GetContextKeysForPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ContextKeyNames", 32, false)],
+        text(12033, 31),
+        KindEntry::Structure {
+            members: Span::new(242, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 142 "GetContextKeysForPrincipalPolicyRequest"
     shape(
-        "GetContextKeysForPrincipalPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicySourceArn", 421, true),
-                member("PolicyInputList", 363, false),
-            ],
+        text(12079, 39),
+        KindEntry::Structure {
+            members: Span::new(243, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 143 "GetCredentialReportResponse"
     shape(
-        "GetCredentialReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Content", 320, false),
-                member("ReportFormat", 321, false),
-                member("GeneratedTime", 441, false),
-            ],
+        text(12133, 27),
+        KindEntry::Structure {
+            members: Span::new(245, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
+    // 144 "GetDelegationRequestRequest"
     shape(
-        "GetDelegationRequestRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegationRequestId", 443, true),
-                member("DelegationPermissionCheck", 428, false),
-            ],
+        text(12192, 27),
+        KindEntry::Structure {
+            members: Span::new(248, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 145
+    // 145 "GetDelegationRequestResponse"
     shape(
-        "GetDelegationRequestResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegationRequest", 70, false),
-                member("PermissionCheckStatus", 495, false),
-                member("PermissionCheckResult", 494, false),
-            ],
+        text(12244, 28),
+        KindEntry::Structure {
+            members: Span::new(250, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 146 "GetGroupPolicyRequest"
     shape(
-        "GetGroupPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PolicyName", 505, true),
-            ],
+        text(12314, 21),
+        KindEntry::Structure {
+            members: Span::new(253, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 147
+    // 147 "GetGroupPolicyResponse"
     shape(
-        "GetGroupPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PolicyName", 505, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(12335, 22),
+        KindEntry::Structure {
+            members: Span::new(255, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 148 "GetGroupRequest"
     shape(
-        "GetGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(12357, 15),
+        KindEntry::Structure {
+            members: Span::new(258, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 149 "GetGroupResponse"
     shape(
-        "GetGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Group", 187, true),
-                member("Users", 567, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(12372, 16),
+        KindEntry::Structure {
+            members: Span::new(261, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 150
+    // 150 "GetHumanReadableSummaryRequest"
     shape(
-        "GetHumanReadableSummaryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EntityArn", 421, true), member("Locale", 474, false)],
+        text(12393, 30),
+        KindEntry::Structure {
+            members: Span::new(265, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 151
+    // 151 "GetHumanReadableSummaryResponse"
     shape(
-        "GetHumanReadableSummaryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SummaryContent", 553, false),
-                member("Locale", 474, false),
-                member("SummaryState", 556, false),
-            ],
+        text(12438, 31),
+        KindEntry::Structure {
+            members: Span::new(267, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 152
+    // 152 "GetInstanceProfileRequest"
     shape(
-        "GetInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("InstanceProfileName", 462, true)],
+        text(12495, 25),
+        KindEntry::Structure {
+            members: Span::new(270, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 153
+    // 153 "GetInstanceProfileResponse"
     shape(
-        "GetInstanceProfileResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("InstanceProfile", 189, true)],
+        text(12520, 26),
+        KindEntry::Structure {
+            members: Span::new(271, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 154
+    // 154 "GetLoginProfileRequest"
     shape(
-        "GetLoginProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 568, false)],
+        text(12546, 22),
+        KindEntry::Structure {
+            members: Span::new(272, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 155
+    // 155 "GetLoginProfileResponse"
     shape(
-        "GetLoginProfileResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("LoginProfile", 271, true)],
+        text(12568, 23),
+        KindEntry::Structure {
+            members: Span::new(273, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 156
+    // 156 "GetMFADeviceRequest"
     shape(
-        "GetMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SerialNumber", 534, true),
-                member("UserName", 568, false),
-            ],
+        text(12591, 19),
+        KindEntry::Structure {
+            members: Span::new(274, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 157
+    // 157 "GetMFADeviceResponse"
     shape(
-        "GetMFADeviceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("SerialNumber", 534, true),
-                member("EnableDate", 441, false),
-                member("Certifications", 23, false),
-            ],
+        text(12610, 20),
+        KindEntry::Structure {
+            members: Span::new(276, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 158
+    // 158 "GetOpenIDConnectProviderRequest"
     shape(
-        "GetOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("OpenIDConnectProviderArn", 421, true)],
+        text(12654, 31),
+        KindEntry::Structure {
+            members: Span::new(280, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 159
+    // 159 "GetOpenIDConnectProviderResponse"
     shape(
-        "GetOpenIDConnectProviderResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Url", 280, false),
-                member("ClientIDList", 433, false),
-                member("ThumbprintList", 562, false),
-                member("CreateDate", 441, false),
-                member("Tags", 560, false),
-            ],
+        text(12685, 32),
+        KindEntry::Structure {
+            members: Span::new(281, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 160
+    // 160 "GetOrganizationsAccessReportRequest"
     shape(
-        "GetOrganizationsAccessReportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobId", 469, true),
-                member("MaxItems", 478, false),
-                member("Marker", 477, false),
-                member("SortKey", 549, false),
-            ],
+        text(12717, 35),
+        KindEntry::Structure {
+            members: Span::new(286, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 161
+    // 161 "GetOrganizationsAccessReportResponse"
     shape(
-        "GetOrganizationsAccessReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobStatus", 470, true),
-                member("JobCreationDate", 441, true),
-                member("JobCompletionDate", 441, false),
-                member("NumberOfServicesAccessible", 463, false),
-                member("NumberOfServicesNotAccessed", 463, false),
-                member("AccessDetails", 3, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 477, false),
-                member("ErrorDetails", 118, false),
-            ],
+        text(12759, 36),
+        KindEntry::Structure {
+            members: Span::new(290, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 162
+    // 162 "GetOutboundWebIdentityFederationInfoResponse"
     shape(
-        "GetOutboundWebIdentityFederationInfoResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IssuerIdentifier", 552, false),
-                member("JwtVendingEnabled", 428, false),
-            ],
+        text(12889, 44),
+        KindEntry::Structure {
+            members: Span::new(299, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 163
+    // 163 "GetPolicyRequest"
     shape(
-        "GetPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyArn", 421, true)],
+        text(12950, 16),
+        KindEntry::Structure {
+            members: Span::new(301, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 164
+    // 164 "GetPolicyResponse"
     shape(
-        "GetPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 290, false)],
+        text(12966, 17),
+        KindEntry::Structure {
+            members: Span::new(302, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 165
+    // 165 "GetPolicyVersionRequest"
     shape(
-        "GetPolicyVersionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("VersionId", 515, true),
-            ],
+        text(12983, 23),
+        KindEntry::Structure {
+            members: Span::new(303, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 166
+    // 166 "GetPolicyVersionResponse"
     shape(
-        "GetPolicyVersionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyVersion", 307, false)],
+        text(13006, 24),
+        KindEntry::Structure {
+            members: Span::new(305, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 167
+    // 167 "GetRolePolicyRequest"
     shape(
-        "GetRolePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyName", 505, true),
-            ],
+        text(13030, 20),
+        KindEntry::Structure {
+            members: Span::new(306, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 168 "GetRolePolicyResponse"
     shape(
-        "GetRolePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyName", 505, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(13050, 21),
+        KindEntry::Structure {
+            members: Span::new(308, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 169
+    // 169 "GetRoleRequest"
     shape(
-        "GetRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, true)],
+        text(13071, 14),
+        KindEntry::Structure {
+            members: Span::new(311, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 170
+    // 170 "GetRoleResponse"
     shape(
-        "GetRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Role", 333, true)],
+        text(13085, 15),
+        KindEntry::Structure {
+            members: Span::new(312, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 171
+    // 171 "GetSAMLProviderRequest"
     shape(
-        "GetSAMLProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SAMLProviderArn", 421, true)],
+        text(13100, 22),
+        KindEntry::Structure {
+            members: Span::new(313, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 172
+    // 172 "GetSAMLProviderResponse"
     shape(
-        "GetSAMLProviderResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLProviderUUID", 516, false),
-                member("SAMLMetadataDocument", 338, false),
-                member("CreateDate", 441, false),
-                member("ValidUntil", 441, false),
-                member("Tags", 560, false),
-                member("AssertionEncryptionMode", 422, false),
-                member("PrivateKeyList", 517, false),
-            ],
+        text(13122, 23),
+        KindEntry::Structure {
+            members: Span::new(314, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 173
+    // 173 "GetSSHPublicKeyRequest"
     shape(
-        "GetSSHPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SSHPublicKeyId", 520, true),
-                member("Encoding", 448, true),
-            ],
+        text(13185, 22),
+        KindEntry::Structure {
+            members: Span::new(321, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 174
+    // 174 "GetSSHPublicKeyResponse"
     shape(
-        "GetSSHPublicKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("SSHPublicKey", 343, false)],
+        text(13215, 23),
+        KindEntry::Structure {
+            members: Span::new(324, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 175
+    // 175 "GetServerCertificateRequest"
     shape(
-        "GetServerCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServerCertificateName", 536, true)],
+        text(13250, 27),
+        KindEntry::Structure {
+            members: Span::new(325, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 176
+    // 176 "GetServerCertificateResponse"
     shape(
-        "GetServerCertificateResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServerCertificate", 347, true)],
+        text(13277, 28),
+        KindEntry::Structure {
+            members: Span::new(326, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 177
+    // 177 "GetServiceLastAccessedDetailsRequest"
     shape(
-        "GetServiceLastAccessedDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobId", 469, true),
-                member("MaxItems", 478, false),
-                member("Marker", 477, false),
-            ],
+        text(13322, 36),
+        KindEntry::Structure {
+            members: Span::new(327, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 178
+    // 178 "GetServiceLastAccessedDetailsResponse"
     shape(
-        "GetServiceLastAccessedDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobStatus", 470, true),
-                member("JobType", 1, false),
-                member("JobCreationDate", 441, true),
-                member("ServicesLastAccessed", 356, true),
-                member("JobCompletionDate", 441, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-                member("Error", 118, false),
-            ],
+        text(13358, 37),
+        KindEntry::Structure {
+            members: Span::new(330, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 179
+    // 179 "GetServiceLastAccessedDetailsWithEntitiesRequest"
     shape(
-        "GetServiceLastAccessedDetailsWithEntitiesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobId", 469, true),
-                member("ServiceNamespace", 543, true),
-                member("MaxItems", 478, false),
-                member("Marker", 477, false),
-            ],
+        text(13427, 48),
+        KindEntry::Structure {
+            members: Span::new(338, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 180
+    // 180 "GetServiceLastAccessedDetailsWithEntitiesResponse"
     shape(
-        "GetServiceLastAccessedDetailsWithEntitiesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("JobStatus", 470, true),
-                member("JobCreationDate", 441, true),
-                member("JobCompletionDate", 441, true),
-                member("EntityDetailsList", 450, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-                member("Error", 118, false),
-            ],
+        text(13475, 49),
+        KindEntry::Structure {
+            members: Span::new(342, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 181
+    // 181 "GetServiceLinkedRoleDeletionStatusRequest"
     shape(
-        "GetServiceLinkedRoleDeletionStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DeletionTaskId", 96, true)],
+        text(13541, 41),
+        KindEntry::Structure {
+            members: Span::new(349, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 182
+    // 182 "GetServiceLinkedRoleDeletionStatusResponse"
     shape(
-        "GetServiceLinkedRoleDeletionStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Status", 97, true), member("Reason", 95, false)],
+        text(13582, 42),
+        KindEntry::Structure {
+            members: Span::new(350, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 183
+    // 183 "GetUserPolicyRequest"
     shape(
-        "GetUserPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("PolicyName", 505, true),
-            ],
+        text(13624, 20),
+        KindEntry::Structure {
+            members: Span::new(352, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 184
+    // 184 "GetUserPolicyResponse"
     shape(
-        "GetUserPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("PolicyName", 505, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(13644, 21),
+        KindEntry::Structure {
+            members: Span::new(354, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 185
+    // 185 "GetUserRequest"
     shape(
-        "GetUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 454, false)],
+        text(13665, 14),
+        KindEntry::Structure {
+            members: Span::new(357, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 186
+    // 186 "GetUserResponse"
     shape(
-        "GetUserResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("User", 411, true)],
+        text(13679, 15),
+        KindEntry::Structure {
+            members: Span::new(358, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 187
+    // 187 "Group"
     shape(
-        "Group",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, true),
-                member("GroupName", 459, true),
-                member("GroupId", 460, true),
-                member("Arn", 421, true),
-                member("CreateDate", 441, true),
-            ],
+        text(7865, 5),
+        KindEntry::Structure {
+            members: Span::new(359, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 188
+    // 188 "GroupDetail"
     shape(
-        "GroupDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("GroupName", 459, false),
-                member("GroupId", 460, false),
-                member("Arn", 421, false),
-                member("CreateDate", 441, false),
-                member("GroupPolicyList", 498, false),
-                member("AttachedManagedPolicies", 424, false),
-            ],
+        text(13701, 11),
+        KindEntry::Structure {
+            members: Span::new(364, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 189
+    // 189 "InstanceProfile"
     shape(
-        "InstanceProfile",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, true),
-                member("InstanceProfileName", 462, true),
-                member("InstanceProfileId", 460, true),
-                member("Arn", 421, true),
-                member("CreateDate", 441, true),
-                member("Roles", 530, true),
-                member("Tags", 560, false),
-            ],
+        text(7931, 15),
+        KindEntry::Structure {
+            members: Span::new(371, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 190
+    // 190 "InvalidAuthenticationCodeException"
     shape(
-        "InvalidAuthenticationCodeException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 464, false)],
+        text(13772, 34),
+        KindEntry::Structure {
+            members: Span::new(378, 1),
             union: false,
-            error: Some(crate::errors::INVALID_AUTHENTICATION_CODE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13806, 25),
+                status: 403,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 191
+    // 191 "InvalidCertificateException"
     shape(
-        "InvalidCertificateException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 465, false)],
+        text(13831, 27),
+        KindEntry::Structure {
+            members: Span::new(379, 1),
             union: false,
-            error: Some(crate::errors::INVALID_CERTIFICATE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13858, 18),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 192
+    // 192 "InvalidInputException"
     shape(
-        "InvalidInputException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 466, false)],
+        text(13876, 21),
+        KindEntry::Structure {
+            members: Span::new(380, 1),
             union: false,
-            error: Some(crate::errors::INVALID_INPUT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13897, 12),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 193
+    // 193 "InvalidPublicKeyException"
     shape(
-        "InvalidPublicKeyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 467, false)],
+        text(13909, 25),
+        KindEntry::Structure {
+            members: Span::new(381, 1),
             union: false,
-            error: Some(crate::errors::INVALID_PUBLIC_KEY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13934, 16),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 194
+    // 194 "InvalidUserTypeException"
     shape(
-        "InvalidUserTypeException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 468, false)],
+        text(13950, 24),
+        KindEntry::Structure {
+            members: Span::new(382, 1),
             union: false,
-            error: Some(crate::errors::INVALID_USER_TYPE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13974, 15),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 195
+    // 195 "KeyPairMismatchException"
     shape(
-        "KeyPairMismatchException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 471, false)],
+        text(13989, 24),
+        KindEntry::Structure {
+            members: Span::new(383, 1),
             union: false,
-            error: Some(crate::errors::KEY_PAIR_MISMATCH_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14013, 15),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 196
+    // 196 "LimitExceededException"
     shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 472, false)],
+        text(14028, 22),
+        KindEntry::Structure {
+            members: Span::new(384, 1),
             union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14050, 13),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 197
-    shape("LineNumber", ShapeKind::Integer(Range::ANY)),
-    // 198
+    // 197 "LineNumber"
+    shape(text(14063, 10), KindEntry::Integer(Range::ANY)),
+    // 198 "ListAccessKeysRequest"
     shape(
-        "ListAccessKeysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14073, 21),
+        KindEntry::Structure {
+            members: Span::new(385, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 199
+    // 199 "ListAccessKeysResponse"
     shape(
-        "ListAccessKeysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccessKeyMetadata", 415, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14094, 22),
+        KindEntry::Structure {
+            members: Span::new(388, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 200
+    // 200 "ListAccountAliasesRequest"
     shape(
-        "ListAccountAliasesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Marker", 477, false), member("MaxItems", 478, false)],
+        text(14116, 25),
+        KindEntry::Structure {
+            members: Span::new(391, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 201
+    // 201 "ListAccountAliasesResponse"
     shape(
-        "ListAccountAliasesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountAliases", 417, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14141, 26),
+        KindEntry::Structure {
+            members: Span::new(393, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 202
+    // 202 "ListAttachedGroupPoliciesRequest"
     shape(
-        "ListAttachedGroupPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PathPrefix", 512, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14181, 32),
+        KindEntry::Structure {
+            members: Span::new(396, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 203
+    // 203 "ListAttachedGroupPoliciesResponse"
     shape(
-        "ListAttachedGroupPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttachedPolicies", 424, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14223, 33),
+        KindEntry::Structure {
+            members: Span::new(400, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 204
+    // 204 "ListAttachedRolePoliciesRequest"
     shape(
-        "ListAttachedRolePoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PathPrefix", 512, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14272, 31),
+        KindEntry::Structure {
+            members: Span::new(403, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 205
+    // 205 "ListAttachedRolePoliciesResponse"
     shape(
-        "ListAttachedRolePoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttachedPolicies", 424, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14303, 32),
+        KindEntry::Structure {
+            members: Span::new(407, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 206
+    // 206 "ListAttachedUserPoliciesRequest"
     shape(
-        "ListAttachedUserPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("PathPrefix", 512, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14335, 31),
+        KindEntry::Structure {
+            members: Span::new(410, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 207
+    // 207 "ListAttachedUserPoliciesResponse"
     shape(
-        "ListAttachedUserPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttachedPolicies", 424, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14366, 32),
+        KindEntry::Structure {
+            members: Span::new(414, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 208
+    // 208 "ListDelegationRequestsRequest"
     shape(
-        "ListDelegationRequestsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OwnerId", 488, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14398, 29),
+        KindEntry::Structure {
+            members: Span::new(417, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 209
+    // 209 "ListDelegationRequestsResponse"
     shape(
-        "ListDelegationRequestsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegationRequests", 444, false),
-                member("Marker", 477, false),
-                member("isTruncated", 428, false),
-            ],
+        text(14427, 30),
+        KindEntry::Structure {
+            members: Span::new(420, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 210
+    // 210 "ListEntitiesForPolicyRequest"
     shape(
-        "ListEntitiesForPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("EntityFilter", 117, false),
-                member("PathPrefix", 493, false),
-                member("PolicyUsageFilter", 304, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14486, 28),
+        KindEntry::Structure {
+            members: Span::new(423, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 211
+    // 211 "ListEntitiesForPolicyResponse"
     shape(
-        "ListEntitiesForPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyGroups", 296, false),
-                member("PolicyUsers", 306, false),
-                member("PolicyRoles", 302, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14543, 29),
+        KindEntry::Structure {
+            members: Span::new(429, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 212
+    // 212 "ListGroupPoliciesRequest"
     shape(
-        "ListGroupPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14606, 24),
+        KindEntry::Structure {
+            members: Span::new(434, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 213
+    // 213 "ListGroupPoliciesResponse"
     shape(
-        "ListGroupPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyNames", 504, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14630, 25),
+        KindEntry::Structure {
+            members: Span::new(437, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 214
+    // 214 "ListGroupsForUserRequest"
     shape(
-        "ListGroupsForUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14666, 24),
+        KindEntry::Structure {
+            members: Span::new(440, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 215
+    // 215 "ListGroupsForUserResponse"
     shape(
-        "ListGroupsForUserResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Groups", 457, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14690, 25),
+        KindEntry::Structure {
+            members: Span::new(443, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 216
+    // 216 "ListGroupsRequest"
     shape(
-        "ListGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathPrefix", 492, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14721, 17),
+        KindEntry::Structure {
+            members: Span::new(446, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 217
+    // 217 "ListGroupsResponse"
     shape(
-        "ListGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Groups", 457, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14738, 18),
+        KindEntry::Structure {
+            members: Span::new(449, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 218
+    // 218 "ListInstanceProfileTagsRequest"
     shape(
-        "ListInstanceProfileTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfileName", 462, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14756, 30),
+        KindEntry::Structure {
+            members: Span::new(452, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 219
+    // 219 "ListInstanceProfileTagsResponse"
     shape(
-        "ListInstanceProfileTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14786, 31),
+        KindEntry::Structure {
+            members: Span::new(455, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 220
+    // 220 "ListInstanceProfilesForRoleRequest"
     shape(
-        "ListInstanceProfilesForRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14817, 34),
+        KindEntry::Structure {
+            members: Span::new(458, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 221
+    // 221 "ListInstanceProfilesForRoleResponse"
     shape(
-        "ListInstanceProfilesForRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfiles", 461, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14851, 35),
+        KindEntry::Structure {
+            members: Span::new(461, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 222 "ListInstanceProfilesRequest"
     shape(
-        "ListInstanceProfilesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathPrefix", 492, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14902, 27),
+        KindEntry::Structure {
+            members: Span::new(464, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 223
+    // 223 "ListInstanceProfilesResponse"
     shape(
-        "ListInstanceProfilesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfiles", 461, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14929, 28),
+        KindEntry::Structure {
+            members: Span::new(467, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 224
+    // 224 "ListMFADeviceTagsRequest"
     shape(
-        "ListMFADeviceTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SerialNumber", 534, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(14957, 24),
+        KindEntry::Structure {
+            members: Span::new(470, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 225
+    // 225 "ListMFADeviceTagsResponse"
     shape(
-        "ListMFADeviceTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(14981, 25),
+        KindEntry::Structure {
+            members: Span::new(473, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 226
+    // 226 "ListMFADevicesRequest"
     shape(
-        "ListMFADevicesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15006, 21),
+        KindEntry::Structure {
+            members: Span::new(476, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 227
+    // 227 "ListMFADevicesResponse"
     shape(
-        "ListMFADevicesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MFADevices", 480, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15027, 22),
+        KindEntry::Structure {
+            members: Span::new(479, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 228
+    // 228 "ListOpenIDConnectProviderTagsRequest"
     shape(
-        "ListOpenIDConnectProviderTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15059, 36),
+        KindEntry::Structure {
+            members: Span::new(482, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 229
+    // 229 "ListOpenIDConnectProviderTagsResponse"
     shape(
-        "ListOpenIDConnectProviderTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15095, 37),
+        KindEntry::Structure {
+            members: Span::new(485, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 230
+    // 230 "ListOpenIDConnectProvidersRequest"
     shape(
-        "ListOpenIDConnectProvidersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(15132, 33),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 231
+    // 231 "ListOpenIDConnectProvidersResponse"
     shape(
-        "ListOpenIDConnectProvidersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("OpenIDConnectProviderList", 279, false)],
+        text(15165, 34),
+        KindEntry::Structure {
+            members: Span::new(488, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 232
+    // 232 "ListOrganizationsFeaturesRequest"
     shape(
-        "ListOrganizationsFeaturesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(15224, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 233 "ListOrganizationsFeaturesResponse"
     shape(
-        "ListOrganizationsFeaturesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationId", 282, false),
-                member("EnabledFeatures", 128, false),
-            ],
+        text(15256, 33),
+        KindEntry::Structure {
+            members: Span::new(489, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
+    // 234 "ListPoliciesGrantingServiceAccessEntry"
     shape(
-        "ListPoliciesGrantingServiceAccessEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServiceNamespace", 543, false),
-                member("Policies", 502, false),
-            ],
+        text(15289, 38),
+        KindEntry::Structure {
+            members: Span::new(491, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 235
+    // 235 "ListPoliciesGrantingServiceAccessRequest"
     shape(
-        "ListPoliciesGrantingServiceAccessRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Marker", 477, false),
-                member("Arn", 421, true),
-                member("ServiceNamespaces", 542, true),
-            ],
+        text(15327, 40),
+        KindEntry::Structure {
+            members: Span::new(493, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 236
+    // 236 "ListPoliciesGrantingServiceAccessResponse"
     shape(
-        "ListPoliciesGrantingServiceAccessResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PoliciesGrantingServiceAccess", 473, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15384, 41),
+        KindEntry::Structure {
+            members: Span::new(496, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 237
+    // 237 "ListPoliciesRequest"
     shape(
-        "ListPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 513, false),
-                member("OnlyAttached", 428, false),
-                member("PathPrefix", 512, false),
-                member("PolicyUsageFilter", 304, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15454, 19),
+        KindEntry::Structure {
+            members: Span::new(499, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 238
+    // 238 "ListPoliciesResponse"
     shape(
-        "ListPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policies", 503, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15490, 20),
+        KindEntry::Structure {
+            members: Span::new(505, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 239
+    // 239 "ListPolicyTagsRequest"
     shape(
-        "ListPolicyTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15510, 21),
+        KindEntry::Structure {
+            members: Span::new(508, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 240
+    // 240 "ListPolicyTagsResponse"
     shape(
-        "ListPolicyTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15531, 22),
+        KindEntry::Structure {
+            members: Span::new(511, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 241
+    // 241 "ListPolicyVersionsRequest"
     shape(
-        "ListPolicyVersionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15553, 25),
+        KindEntry::Structure {
+            members: Span::new(514, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 242
+    // 242 "ListPolicyVersionsResponse"
     shape(
-        "ListPolicyVersionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Versions", 500, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15578, 26),
+        KindEntry::Structure {
+            members: Span::new(517, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 243
+    // 243 "ListRolePoliciesRequest"
     shape(
-        "ListRolePoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15612, 23),
+        KindEntry::Structure {
+            members: Span::new(520, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 244
+    // 244 "ListRolePoliciesResponse"
     shape(
-        "ListRolePoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyNames", 504, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15635, 24),
+        KindEntry::Structure {
+            members: Span::new(523, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 245
+    // 245 "ListRoleTagsRequest"
     shape(
-        "ListRoleTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15659, 19),
+        KindEntry::Structure {
+            members: Span::new(526, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 246
+    // 246 "ListRoleTagsResponse"
     shape(
-        "ListRoleTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15678, 20),
+        KindEntry::Structure {
+            members: Span::new(529, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 247
+    // 247 "ListRolesRequest"
     shape(
-        "ListRolesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathPrefix", 492, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15698, 16),
+        KindEntry::Structure {
+            members: Span::new(532, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 248
+    // 248 "ListRolesResponse"
     shape(
-        "ListRolesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Roles", 530, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15714, 17),
+        KindEntry::Structure {
+            members: Span::new(535, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 249
+    // 249 "ListSAMLProviderTagsRequest"
     shape(
-        "ListSAMLProviderTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLProviderArn", 421, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15731, 27),
+        KindEntry::Structure {
+            members: Span::new(538, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 250
+    // 250 "ListSAMLProviderTagsResponse"
     shape(
-        "ListSAMLProviderTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15758, 28),
+        KindEntry::Structure {
+            members: Span::new(541, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 251
+    // 251 "ListSAMLProvidersRequest"
     shape(
-        "ListSAMLProvidersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(15786, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 252
+    // 252 "ListSAMLProvidersResponse"
     shape(
-        "ListSAMLProvidersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("SAMLProviderList", 341, false)],
+        text(15810, 25),
+        KindEntry::Structure {
+            members: Span::new(544, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 253
+    // 253 "ListSSHPublicKeysRequest"
     shape(
-        "ListSSHPublicKeysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15851, 24),
+        KindEntry::Structure {
+            members: Span::new(545, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 254
+    // 254 "ListSSHPublicKeysResponse"
     shape(
-        "ListSSHPublicKeysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SSHPublicKeys", 344, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15875, 25),
+        KindEntry::Structure {
+            members: Span::new(548, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 255
+    // 255 "ListServerCertificateTagsRequest"
     shape(
-        "ListServerCertificateTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateName", 536, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15913, 32),
+        KindEntry::Structure {
+            members: Span::new(551, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "ListServerCertificateTagsResponse"
     shape(
-        "ListServerCertificateTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(15945, 33),
+        KindEntry::Structure {
+            members: Span::new(554, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 257
+    // 257 "ListServerCertificatesRequest"
     shape(
-        "ListServerCertificatesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathPrefix", 492, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(15978, 29),
+        KindEntry::Structure {
+            members: Span::new(557, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 258
+    // 258 "ListServerCertificatesResponse"
     shape(
-        "ListServerCertificatesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateMetadataList", 535, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(16007, 30),
+        KindEntry::Structure {
+            members: Span::new(560, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 259
+    // 259 "ListServiceSpecificCredentialsRequest"
     shape(
-        "ListServiceSpecificCredentialsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("ServiceName", 540, false),
-                member("AllUsers", 420, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(16066, 37),
+        KindEntry::Structure {
+            members: Span::new(563, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 260
+    // 260 "ListServiceSpecificCredentialsResponse"
     shape(
-        "ListServiceSpecificCredentialsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServiceSpecificCredentials", 355, false),
-                member("Marker", 527, false),
-                member("IsTruncated", 428, false),
-            ],
+        text(16111, 38),
+        KindEntry::Structure {
+            members: Span::new(568, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "ListSigningCertificatesRequest"
     shape(
-        "ListSigningCertificatesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(16175, 30),
+        KindEntry::Structure {
+            members: Span::new(571, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 262
+    // 262 "ListSigningCertificatesResponse"
     shape(
-        "ListSigningCertificatesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Certificates", 432, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(16205, 31),
+        KindEntry::Structure {
+            members: Span::new(574, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "ListUserPoliciesRequest"
     shape(
-        "ListUserPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(16248, 23),
+        KindEntry::Structure {
+            members: Span::new(577, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
+    // 264 "ListUserPoliciesResponse"
     shape(
-        "ListUserPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyNames", 504, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(16271, 24),
+        KindEntry::Structure {
+            members: Span::new(580, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 265
+    // 265 "ListUserTagsRequest"
     shape(
-        "ListUserTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(16295, 19),
+        KindEntry::Structure {
+            members: Span::new(583, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 266
+    // 266 "ListUserTagsResponse"
     shape(
-        "ListUserTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 560, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(16314, 20),
+        KindEntry::Structure {
+            members: Span::new(586, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 267
+    // 267 "ListUsersRequest"
     shape(
-        "ListUsersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathPrefix", 492, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(16334, 16),
+        KindEntry::Structure {
+            members: Span::new(589, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 268
+    // 268 "ListUsersResponse"
     shape(
-        "ListUsersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Users", 567, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(16350, 17),
+        KindEntry::Structure {
+            members: Span::new(592, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 269
+    // 269 "ListVirtualMFADevicesRequest"
     shape(
-        "ListVirtualMFADevicesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AssignmentStatus", 423, false),
-                member("Marker", 477, false),
-                member("MaxItems", 478, false),
-            ],
+        text(16367, 28),
+        KindEntry::Structure {
+            members: Span::new(595, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 270
+    // 270 "ListVirtualMFADevicesResponse"
     shape(
-        "ListVirtualMFADevicesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VirtualMFADevices", 569, true),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(16411, 29),
+        KindEntry::Structure {
+            members: Span::new(598, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 271
+    // 271 "LoginProfile"
     shape(
-        "LoginProfile",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("CreateDate", 441, true),
-                member("PasswordResetRequired", 428, false),
-            ],
+        text(8026, 12),
+        KindEntry::Structure {
+            members: Span::new(601, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 272
+    // 272 "MFADevice"
     shape(
-        "MFADevice",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SerialNumber", 534, true),
-                member("EnableDate", 441, true),
-            ],
+        text(16457, 9),
+        KindEntry::Structure {
+            members: Span::new(604, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 273
+    // 273 "MalformedCertificateException"
     shape(
-        "MalformedCertificateException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 475, false)],
+        text(16466, 29),
+        KindEntry::Structure {
+            members: Span::new(607, 1),
             union: false,
-            error: Some(crate::errors::MALFORMED_CERTIFICATE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(16495, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 274
+    // 274 "MalformedPolicyDocumentException"
     shape(
-        "MalformedPolicyDocumentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 476, false)],
+        text(16515, 32),
+        KindEntry::Structure {
+            members: Span::new(608, 1),
             union: false,
-            error: Some(crate::errors::MALFORMED_POLICY_DOCUMENT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(16547, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 275
+    // 275 "ManagedPolicyDetail"
     shape(
-        "ManagedPolicyDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyName", 505, false),
-                member("PolicyId", 460, false),
-                member("Arn", 421, false),
-                member("Path", 512, false),
-                member("DefaultVersionId", 515, false),
-                member("AttachmentCount", 425, false),
-                member("PermissionsBoundaryUsageCount", 425, false),
-                member("IsAttachable", 428, false),
-                member("Description", 497, false),
-                member("CreateDate", 441, false),
-                member("UpdateDate", 441, false),
-                member("PolicyVersionList", 500, false),
-            ],
+        text(16570, 19),
+        KindEntry::Structure {
+            members: Span::new(609, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 276
+    // 276 "ManagedPolicyDetailListType"
     shape(
-        "ManagedPolicyDetailListType",
-        ShapeKind::List {
+        text(16696, 27),
+        KindEntry::List {
             member: 275,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 277
+    // 277 "NoSuchEntityException"
     shape(
-        "NoSuchEntityException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 482, false)],
+        text(16723, 21),
+        KindEntry::Structure {
+            members: Span::new(621, 1),
             union: false,
-            error: Some(crate::errors::NO_SUCH_ENTITY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(16744, 12),
+                status: 404,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 278
+    // 278 "OpenIDConnectProviderListEntry"
     shape(
-        "OpenIDConnectProviderListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 421, false)],
+        text(16756, 30),
+        KindEntry::Structure {
+            members: Span::new(622, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 279
+    // 279 "OpenIDConnectProviderListType"
     shape(
-        "OpenIDConnectProviderListType",
-        ShapeKind::List {
+        text(16786, 29),
+        KindEntry::List {
             member: 278,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 280
+    // 280 "OpenIDConnectProviderUrlType"
     shape(
-        "OpenIDConnectProviderUrlType",
-        ShapeKind::String {
+        text(16815, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 281
+    // 281 "OpenIdIdpCommunicationErrorException"
     shape(
-        "OpenIdIdpCommunicationErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 485, false)],
+        text(16843, 36),
+        KindEntry::Structure {
+            members: Span::new(623, 1),
             union: false,
-            error: Some(crate::errors::OPEN_ID_IDP_COMMUNICATION_ERROR_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(16879, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 282
+    // 282 "OrganizationIdType"
     shape(
-        "OrganizationIdType",
-        ShapeKind::String {
+        text(16906, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(34),
             },
-            pattern: Some("^o-[a-z0-9]{10,32}$"),
-            enum_values: &[],
+            pattern: Some(text(16924, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 283
+    // 283 "OrganizationNotFoundException"
     shape(
-        "OrganizationNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(16943, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ORGANIZATION_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(16943, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 284
+    // 284 "OrganizationNotInAllFeaturesModeException"
     shape(
-        "OrganizationNotInAllFeaturesModeException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(16972, 41),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ORGANIZATION_NOT_IN_ALL_FEATURES_MODE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(16972, 41),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 285
+    // 285 "OrganizationsDecisionDetail"
     shape(
-        "OrganizationsDecisionDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("AllowedByOrganizations", 428, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 286
-    shape(
-        "PasswordPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MinimumPasswordLength", 481, false),
-                member("RequireSymbols", 428, false),
-                member("RequireNumbers", 428, false),
-                member("RequireUppercaseCharacters", 428, false),
-                member("RequireLowercaseCharacters", 428, false),
-                member("AllowUsersToChangePassword", 428, false),
-                member("ExpirePasswords", 428, false),
-                member("MaxPasswordAge", 479, false),
-                member("PasswordReusePrevention", 490, false),
-                member("HardExpiry", 427, false),
-            ],
+        text(11146, 27),
+        KindEntry::Structure {
+            members: Span::new(624, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 287
+    // 286 "PasswordPolicy"
     shape(
-        "PasswordPolicyViolationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 489, false)],
+        text(11933, 14),
+        KindEntry::Structure {
+            members: Span::new(625, 10),
             union: false,
-            error: Some(crate::errors::PASSWORD_POLICY_VIOLATION_EXCEPTION),
-        }),
+            error: None,
+        },
     ),
-    // 288
+    // 287 "PasswordPolicyViolationException"
     shape(
-        "PermissionsBoundaryAttachmentType",
-        ShapeKind::String {
+        text(17224, 32),
+        KindEntry::Structure {
+            members: Span::new(635, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(17256, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 288 "PermissionsBoundaryAttachmentType"
+    shape(
+        text(17279, 33),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PermissionsBoundaryPolicy"],
+            enum_values: Span::new(25, 1),
         },
     ),
-    // 289
+    // 289 "PermissionsBoundaryDecisionDetail"
     shape(
-        "PermissionsBoundaryDecisionDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("AllowedByPermissionsBoundary", 428, false)],
+        text(11173, 33),
+        KindEntry::Structure {
+            members: Span::new(636, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 290
+    // 290 "Policy"
     shape(
-        "Policy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyName", 505, false),
-                member("PolicyId", 460, false),
-                member("Arn", 421, false),
-                member("Path", 512, false),
-                member("DefaultVersionId", 515, false),
-                member("AttachmentCount", 425, false),
-                member("PermissionsBoundaryUsageCount", 425, false),
-                member("IsAttachable", 428, false),
-                member("Description", 497, false),
-                member("CreateDate", 441, false),
-                member("UpdateDate", 441, false),
-                member("Tags", 560, false),
-            ],
+        text(8189, 6),
+        KindEntry::Structure {
+            members: Span::new(637, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 291
+    // 291 "PolicyDetail"
     shape(
-        "PolicyDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyName", 505, false),
-                member("PolicyDocument", 499, false),
-            ],
+        text(17365, 12),
+        KindEntry::Structure {
+            members: Span::new(649, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 292
+    // 292 "PolicyEvaluationDecisionType"
     shape(
-        "PolicyEvaluationDecisionType",
-        ShapeKind::String {
+        text(17377, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["allowed", "explicitDeny", "implicitDeny"],
+            enum_values: Span::new(26, 3),
         },
     ),
-    // 293
+    // 293 "PolicyEvaluationException"
     shape(
-        "PolicyEvaluationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 501, false)],
+        text(17436, 25),
+        KindEntry::Structure {
+            members: Span::new(651, 1),
             union: false,
-            error: Some(crate::errors::POLICY_EVALUATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(17461, 16),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 294
+    // 294 "PolicyGrantingServiceAccess"
     shape(
-        "PolicyGrantingServiceAccess",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyName", 505, true),
-                member("PolicyType", 514, true),
-                member("PolicyArn", 421, false),
-                member("EntityType", 507, false),
-                member("EntityName", 452, false),
-            ],
+        text(17477, 27),
+        KindEntry::Structure {
+            members: Span::new(652, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 295
+    // 295 "PolicyGroup"
     shape(
-        "PolicyGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, false),
-                member("GroupId", 460, false),
-            ],
+        text(17524, 11),
+        KindEntry::Structure {
+            members: Span::new(657, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 296
+    // 296 "PolicyGroupListType"
     shape(
-        "PolicyGroupListType",
-        ShapeKind::List {
+        text(17535, 19),
+        KindEntry::List {
             member: 295,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 297
+    // 297 "PolicyIdentifierType"
     shape(
-        "PolicyIdentifierType",
-        ShapeKind::String {
+        text(17554, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 298
+    // 298 "PolicyNotAttachableException"
     shape(
-        "PolicyNotAttachableException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 506, false)],
+        text(17574, 28),
+        KindEntry::Structure {
+            members: Span::new(659, 1),
             union: false,
-            error: Some(crate::errors::POLICY_NOT_ATTACHABLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(17602, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 299
+    // 299 "PolicyParameter"
     shape(
-        "PolicyParameter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 509, false),
-                member("Values", 511, false),
-                member("Type", 300, false),
-            ],
+        text(17621, 15),
+        KindEntry::Structure {
+            members: Span::new(660, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 300
+    // 300 "PolicyParameterTypeEnum"
     shape(
-        "PolicyParameterTypeEnum",
-        ShapeKind::String {
+        text(17642, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["string", "stringList"],
+            enum_values: Span::new(29, 2),
         },
     ),
-    // 301
+    // 301 "PolicyRole"
     shape(
-        "PolicyRole",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, false), member("RoleId", 460, false)],
+        text(17665, 10),
+        KindEntry::Structure {
+            members: Span::new(663, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 302
+    // 302 "PolicyRoleListType"
     shape(
-        "PolicyRoleListType",
-        ShapeKind::List {
+        text(17681, 18),
+        KindEntry::List {
             member: 301,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 303
+    // 303 "PolicySourceType"
     shape(
-        "PolicySourceType",
-        ShapeKind::String {
+        text(17699, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "user",
-                "group",
-                "role",
-                "aws-managed",
-                "user-managed",
-                "resource",
-                "none",
-            ],
+            enum_values: Span::new(31, 7),
         },
     ),
-    // 304
+    // 304 "PolicyUsageType"
     shape(
-        "PolicyUsageType",
-        ShapeKind::String {
+        text(17763, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PermissionsPolicy", "PermissionsBoundary"],
+            enum_values: Span::new(38, 2),
         },
     ),
-    // 305
+    // 305 "PolicyUser"
     shape(
-        "PolicyUser",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 568, false), member("UserId", 460, false)],
+        text(17795, 10),
+        KindEntry::Structure {
+            members: Span::new(665, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 306
+    // 306 "PolicyUserListType"
     shape(
-        "PolicyUserListType",
-        ShapeKind::List {
+        text(17811, 18),
+        KindEntry::List {
             member: 305,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 307
+    // 307 "PolicyVersion"
     shape(
-        "PolicyVersion",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Document", 499, false),
-                member("VersionId", 515, false),
-                member("IsDefaultVersion", 428, false),
-                member("CreateDate", 441, false),
-            ],
+        text(8260, 13),
+        KindEntry::Structure {
+            members: Span::new(667, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 308
+    // 308 "Position"
     shape(
-        "Position",
-        ShapeKind::Structure(Structure {
-            members: &[member("Line", 197, false), member("Column", 26, false)],
+        text(17853, 8),
+        KindEntry::Structure {
+            members: Span::new(671, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 309
+    // 309 "PutGroupPolicyRequest"
     shape(
-        "PutGroupPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("PolicyName", 505, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(17871, 21),
+        KindEntry::Structure {
+            members: Span::new(673, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 310
+    // 310 "PutRolePermissionsBoundaryRequest"
     shape(
-        "PutRolePermissionsBoundaryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PermissionsBoundary", 421, true),
-            ],
+        text(17892, 33),
+        KindEntry::Structure {
+            members: Span::new(676, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 311
+    // 311 "PutRolePolicyRequest"
     shape(
-        "PutRolePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyName", 505, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(17925, 20),
+        KindEntry::Structure {
+            members: Span::new(678, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 312
+    // 312 "PutUserPermissionsBoundaryRequest"
     shape(
-        "PutUserPermissionsBoundaryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("PermissionsBoundary", 421, true),
-            ],
+        text(17945, 33),
+        KindEntry::Structure {
+            members: Span::new(681, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 313
+    // 313 "PutUserPolicyRequest"
     shape(
-        "PutUserPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("PolicyName", 505, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(17978, 20),
+        KindEntry::Structure {
+            members: Span::new(683, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 314
+    // 314 "ReasonType"
     shape(
-        "ReasonType",
-        ShapeKind::String {
+        text(17998, 10),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 315
+    // 315 "RegionNameType"
     shape(
-        "RegionNameType",
-        ShapeKind::String {
+        text(18008, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(100),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 316
+    // 316 "RejectDelegationRequestRequest"
     shape(
-        "RejectDelegationRequestRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegationRequestId", 443, true),
-                member("Notes", 483, false),
-            ],
+        text(18022, 30),
+        KindEntry::Structure {
+            members: Span::new(686, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 317
+    // 317 "RemoveClientIDFromOpenIDConnectProviderRequest"
     shape(
-        "RemoveClientIDFromOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, true),
-                member("ClientID", 434, true),
-            ],
+        text(18052, 46),
+        KindEntry::Structure {
+            members: Span::new(688, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 318
+    // 318 "RemoveRoleFromInstanceProfileRequest"
     shape(
-        "RemoveRoleFromInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfileName", 462, true),
-                member("RoleName", 532, true),
-            ],
+        text(18098, 36),
+        KindEntry::Structure {
+            members: Span::new(690, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 319
+    // 319 "RemoveUserFromGroupRequest"
     shape(
-        "RemoveUserFromGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("UserName", 454, true),
-            ],
+        text(18134, 26),
+        KindEntry::Structure {
+            members: Span::new(692, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 320
-    shape("ReportContentType", ShapeKind::Blob { length: Range::ANY }),
-    // 321
+    // 320 "ReportContentType"
+    shape(text(18160, 17), KindEntry::Blob { length: Range::ANY }),
+    // 321 "ReportFormatType"
     shape(
-        "ReportFormatType",
-        ShapeKind::String {
+        text(18177, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["text/csv"],
+            enum_values: Span::new(40, 1),
         },
     ),
-    // 322
+    // 322 "ReportGenerationLimitExceededException"
     shape(
-        "ReportGenerationLimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 523, false)],
+        text(18201, 38),
+        KindEntry::Structure {
+            members: Span::new(694, 1),
             union: false,
-            error: Some(crate::errors::REPORT_GENERATION_LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(18239, 29),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 323
+    // 323 "ReportStateDescriptionType"
     shape(
-        "ReportStateDescriptionType",
-        ShapeKind::String {
+        text(18268, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 324
+    // 324 "ReportStateType"
     shape(
-        "ReportStateType",
-        ShapeKind::String {
+        text(18294, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["STARTED", "INPROGRESS", "COMPLETE"],
+            enum_values: Span::new(41, 3),
         },
     ),
-    // 325
+    // 325 "ResetServiceSpecificCredentialRequest"
     shape(
-        "ResetServiceSpecificCredentialRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("ServiceSpecificCredentialId", 546, true),
-            ],
+        text(18334, 37),
+        KindEntry::Structure {
+            members: Span::new(695, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 326
+    // 326 "ResetServiceSpecificCredentialResponse"
     shape(
-        "ResetServiceSpecificCredentialResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServiceSpecificCredential", 353, false)],
+        text(18371, 38),
+        KindEntry::Structure {
+            members: Span::new(697, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 327
+    // 327 "ResourceHandlingOptionType"
     shape(
-        "ResourceHandlingOptionType",
-        ShapeKind::String {
+        text(18409, 26),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 328
+    // 328 "ResourceNameListType"
     shape(
-        "ResourceNameListType",
-        ShapeKind::List {
+        text(18435, 20),
+        KindEntry::List {
             member: 329,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 329
+    // 329 "ResourceNameType"
     shape(
-        "ResourceNameType",
-        ShapeKind::String {
+        text(18455, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 330
+    // 330 "ResourceSpecificResult"
     shape(
-        "ResourceSpecificResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EvalResourceName", 329, true),
-                member("EvalResourceDecision", 292, true),
-                member("MatchedStatements", 365, false),
-                member("MissingContextValues", 32, false),
-                member("EvalDecisionDetails", 119, false),
-                member("PermissionsBoundaryDecisionDetail", 289, false),
-            ],
+        text(18471, 22),
+        KindEntry::Structure {
+            members: Span::new(698, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 331
+    // 331 "ResourceSpecificResultListType"
     shape(
-        "ResourceSpecificResultListType",
-        ShapeKind::List {
+        text(18513, 30),
+        KindEntry::List {
             member: 330,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 332
+    // 332 "ResyncMFADeviceRequest"
     shape(
-        "ResyncMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("SerialNumber", 534, true),
-                member("AuthenticationCode1", 426, true),
-                member("AuthenticationCode2", 426, true),
-            ],
+        text(18543, 22),
+        KindEntry::Structure {
+            members: Span::new(704, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 333
+    // 333 "Role"
     shape(
-        "Role",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, true),
-                member("RoleName", 532, true),
-                member("RoleId", 460, true),
-                member("Arn", 421, true),
-                member("CreateDate", 441, true),
-                member("AssumeRolePolicyDocument", 499, false),
-                member("Description", 528, false),
-                member("MaxSessionDuration", 531, false),
-                member("PermissionsBoundary", 18, false),
-                member("Tags", 560, false),
-                member("RoleLastUsed", 335, false),
-            ],
+        text(8369, 4),
+        KindEntry::Structure {
+            members: Span::new(708, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 334
+    // 334 "RoleDetail"
     shape(
-        "RoleDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("RoleName", 532, false),
-                member("RoleId", 460, false),
-                member("Arn", 421, false),
-                member("CreateDate", 441, false),
-                member("AssumeRolePolicyDocument", 499, false),
-                member("InstanceProfileList", 461, false),
-                member("RolePolicyList", 498, false),
-                member("AttachedManagedPolicies", 424, false),
-                member("PermissionsBoundary", 18, false),
-                member("Tags", 560, false),
-                member("RoleLastUsed", 335, false),
-            ],
+        text(18577, 10),
+        KindEntry::Structure {
+            members: Span::new(719, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 335
+    // 335 "RoleLastUsed"
     shape(
-        "RoleLastUsed",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LastUsedDate", 441, false),
-                member("Region", 552, false),
-            ],
+        text(18565, 12),
+        KindEntry::Structure {
+            members: Span::new(731, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 336
+    // 336 "RoleUsageListType"
     shape(
-        "RoleUsageListType",
-        ShapeKind::List {
+        text(18620, 17),
+        KindEntry::List {
             member: 337,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 337
+    // 337 "RoleUsageType"
     shape(
-        "RoleUsageType",
-        ShapeKind::Structure(Structure {
-            members: &[member("Region", 315, false), member("Resources", 13, false)],
+        text(18637, 13),
+        KindEntry::Structure {
+            members: Span::new(733, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 338
+    // 338 "SAMLMetadataDocumentType"
     shape(
-        "SAMLMetadataDocumentType",
-        ShapeKind::String {
+        text(18659, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1000),
                 max: Some(10000000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 339
+    // 339 "SAMLPrivateKey"
     shape(
-        "SAMLPrivateKey",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 516, false), member("Timestamp", 441, false)],
+        text(18683, 14),
+        KindEntry::Structure {
+            members: Span::new(735, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 340
+    // 340 "SAMLProviderListEntry"
     shape(
-        "SAMLProviderListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 421, false),
-                member("ValidUntil", 441, false),
-                member("CreateDate", 441, false),
-            ],
+        text(18711, 21),
+        KindEntry::Structure {
+            members: Span::new(737, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 341
+    // 341 "SAMLProviderListType"
     shape(
-        "SAMLProviderListType",
-        ShapeKind::List {
+        text(18732, 20),
+        KindEntry::List {
             member: 340,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 342
+    // 342 "SAMLProviderNameType"
     shape(
-        "SAMLProviderNameType",
-        ShapeKind::String {
+        text(18752, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w._-]+"),
-            enum_values: &[],
+            pattern: Some(text(18772, 8)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 343
+    // 343 "SSHPublicKey"
     shape(
-        "SSHPublicKey",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SSHPublicKeyId", 520, true),
-                member("Fingerprint", 519, true),
-                member("SSHPublicKeyBody", 521, true),
-                member("Status", 551, true),
-                member("UploadDate", 441, false),
-            ],
+        text(13238, 12),
+        KindEntry::Structure {
+            members: Span::new(740, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 344
+    // 344 "SSHPublicKeyListType"
     shape(
-        "SSHPublicKeyListType",
-        ShapeKind::List {
+        text(18817, 20),
+        KindEntry::List {
             member: 345,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 345
+    // 345 "SSHPublicKeyMetadata"
     shape(
-        "SSHPublicKeyMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SSHPublicKeyId", 520, true),
-                member("Status", 551, true),
-                member("UploadDate", 441, true),
-            ],
+        text(18837, 20),
+        KindEntry::Structure {
+            members: Span::new(746, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 346
+    // 346 "SendDelegationTokenRequest"
     shape(
-        "SendDelegationTokenRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("DelegationRequestId", 443, true)],
+        text(18857, 26),
+        KindEntry::Structure {
+            members: Span::new(750, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 347
+    // 347 "ServerCertificate"
     shape(
-        "ServerCertificate",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateMetadata", 348, true),
-                member("CertificateBody", 429, true),
-                member("CertificateChain", 430, false),
-                member("Tags", 560, false),
-            ],
+        text(13305, 17),
+        KindEntry::Structure {
+            members: Span::new(751, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 348
+    // 348 "ServerCertificateMetadata"
     shape(
-        "ServerCertificateMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, true),
-                member("ServerCertificateName", 536, true),
-                member("ServerCertificateId", 460, true),
-                member("Arn", 421, true),
-                member("UploadDate", 441, false),
-                member("Expiration", 441, false),
-            ],
+        text(18883, 25),
+        KindEntry::Structure {
+            members: Span::new(755, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 349
+    // 349 "ServiceAccessNotEnabledException"
     shape(
-        "ServiceAccessNotEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(18968, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::SERVICE_ACCESS_NOT_ENABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(18968, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 350
+    // 350 "ServiceFailureException"
     shape(
-        "ServiceFailureException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 539, false)],
+        text(19000, 23),
+        KindEntry::Structure {
+            members: Span::new(761, 1),
             union: false,
-            error: Some(crate::errors::SERVICE_FAILURE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(19023, 14),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 351
+    // 351 "ServiceLastAccessed"
     shape(
-        "ServiceLastAccessed",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServiceName", 541, true),
-                member("LastAuthenticated", 441, false),
-                member("ServiceNamespace", 543, true),
-                member("LastAuthenticatedEntity", 421, false),
-                member("LastAuthenticatedRegion", 552, false),
-                member("TotalAuthenticatedEntities", 463, false),
-                member("TrackedActionsLastAccessed", 376, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 352
-    shape(
-        "ServiceNotSupportedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 544, false)],
-            union: false,
-            error: Some(crate::errors::SERVICE_NOT_SUPPORTED_EXCEPTION),
-        }),
-    ),
-    // 353
-    shape(
-        "ServiceSpecificCredential",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CreateDate", 441, true),
-                member("ExpirationDate", 441, false),
-                member("ServiceName", 540, true),
-                member("ServiceUserName", 547, false),
-                member("ServicePassword", 545, false),
-                member("ServiceCredentialAlias", 537, false),
-                member("ServiceCredentialSecret", 538, false),
-                member("ServiceSpecificCredentialId", 546, true),
-                member("UserName", 568, true),
-                member("Status", 551, true),
-            ],
+        text(19037, 19),
+        KindEntry::Structure {
+            members: Span::new(762, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 354
+    // 352 "ServiceNotSupportedException"
     shape(
-        "ServiceSpecificCredentialMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("Status", 551, true),
-                member("ServiceUserName", 547, false),
-                member("ServiceCredentialAlias", 537, false),
-                member("CreateDate", 441, true),
-                member("ExpirationDate", 441, false),
-                member("ServiceSpecificCredentialId", 546, true),
-                member("ServiceName", 540, true),
-            ],
+        text(19128, 28),
+        KindEntry::Structure {
+            members: Span::new(769, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(19156, 19),
+                status: 404,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 353 "ServiceSpecificCredential"
+    shape(
+        text(8680, 25),
+        KindEntry::Structure {
+            members: Span::new(770, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 355
+    // 354 "ServiceSpecificCredentialMetadata"
     shape(
-        "ServiceSpecificCredentialsListType",
-        ShapeKind::List {
+        text(19264, 33),
+        KindEntry::Structure {
+            members: Span::new(780, 8),
+            union: false,
+            error: None,
+        },
+    ),
+    // 355 "ServiceSpecificCredentialsListType"
+    shape(
+        text(19297, 34),
+        KindEntry::List {
             member: 354,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 356
+    // 356 "ServicesLastAccessed"
     shape(
-        "ServicesLastAccessed",
-        ShapeKind::List {
+        text(13402, 20),
+        KindEntry::List {
             member: 351,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 357
+    // 357 "SetDefaultPolicyVersionRequest"
     shape(
-        "SetDefaultPolicyVersionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyArn", 421, true),
-                member("VersionId", 515, true),
-            ],
+        text(19331, 30),
+        KindEntry::Structure {
+            members: Span::new(788, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 358
+    // 358 "SetSecurityTokenServicePreferencesRequest"
     shape(
-        "SetSecurityTokenServicePreferencesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("GlobalEndpointTokenVersion", 455, true)],
+        text(19361, 41),
+        KindEntry::Structure {
+            members: Span::new(790, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 359
+    // 359 "SigningCertificate"
     shape(
-        "SigningCertificate",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("CertificateId", 431, true),
-                member("CertificateBody", 429, true),
-                member("Status", 551, true),
-                member("UploadDate", 441, false),
-            ],
+        text(19428, 18),
+        KindEntry::Structure {
+            members: Span::new(791, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 360
+    // 360 "SimulateCustomPolicyRequest"
     shape(
-        "SimulateCustomPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyInputList", 363, true),
-                member("PermissionsBoundaryPolicyInputList", 363, false),
-                member("ActionNames", 8, true),
-                member("ResourceArns", 328, false),
-                member("ResourcePolicy", 499, false),
-                member("ResourceOwner", 329, false),
-                member("CallerArn", 329, false),
-                member("ContextEntries", 30, false),
-                member("ResourceHandlingOption", 327, false),
-                member("MaxItems", 478, false),
-                member("Marker", 477, false),
-            ],
+        text(19446, 27),
+        KindEntry::Structure {
+            members: Span::new(796, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 361
+    // 361 "SimulatePolicyResponse"
     shape(
-        "SimulatePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EvaluationResults", 122, false),
-                member("IsTruncated", 428, false),
-                member("Marker", 527, false),
-            ],
+        text(19602, 22),
+        KindEntry::Structure {
+            members: Span::new(807, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 362
+    // 362 "SimulatePrincipalPolicyRequest"
     shape(
-        "SimulatePrincipalPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicySourceArn", 421, true),
-                member("PolicyInputList", 363, false),
-                member("PermissionsBoundaryPolicyInputList", 363, false),
-                member("ActionNames", 8, true),
-                member("ResourceArns", 328, false),
-                member("ResourcePolicy", 499, false),
-                member("ResourceOwner", 329, false),
-                member("CallerArn", 329, false),
-                member("ContextEntries", 30, false),
-                member("ResourceHandlingOption", 327, false),
-                member("MaxItems", 478, false),
-                member("Marker", 477, false),
-            ],
+        text(19641, 30),
+        KindEntry::Structure {
+            members: Span::new(810, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 363
+    // 363 "SimulationPolicyListType"
     shape(
-        "SimulationPolicyListType",
-        ShapeKind::List {
+        text(19671, 24),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 364
+    // 364 "Statement"
     shape(
-        "Statement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SourcePolicyId", 297, false),
-                member("SourcePolicyType", 303, false),
-                member("StartPosition", 308, false),
-                member("EndPosition", 308, false),
-            ],
+        text(19695, 9),
+        KindEntry::Structure {
+            members: Span::new(822, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 365
+    // 365 "StatementListType"
     shape(
-        "StatementListType",
-        ShapeKind::List {
+        text(19758, 17),
+        KindEntry::List {
             member: 364,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 366
+    // 366 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 559, true), member("Value", 561, true)],
+        text(19775, 3),
+        KindEntry::Structure {
+            members: Span::new(826, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 367
+    // 367 "TagInstanceProfileRequest"
     shape(
-        "TagInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfileName", 462, true),
-                member("Tags", 560, true),
-            ],
+        text(19786, 25),
+        KindEntry::Structure {
+            members: Span::new(828, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 368
+    // 368 "TagMFADeviceRequest"
     shape(
-        "TagMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SerialNumber", 534, true), member("Tags", 560, true)],
+        text(19811, 19),
+        KindEntry::Structure {
+            members: Span::new(830, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 369
+    // 369 "TagOpenIDConnectProviderRequest"
     shape(
-        "TagOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, true),
-                member("Tags", 560, true),
-            ],
+        text(19830, 31),
+        KindEntry::Structure {
+            members: Span::new(832, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 370
+    // 370 "TagPolicyRequest"
     shape(
-        "TagPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyArn", 421, true), member("Tags", 560, true)],
+        text(19861, 16),
+        KindEntry::Structure {
+            members: Span::new(834, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 371
+    // 371 "TagRoleRequest"
     shape(
-        "TagRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, true), member("Tags", 560, true)],
+        text(19877, 14),
+        KindEntry::Structure {
+            members: Span::new(836, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 372
+    // 372 "TagSAMLProviderRequest"
     shape(
-        "TagSAMLProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLProviderArn", 421, true),
-                member("Tags", 560, true),
-            ],
+        text(19891, 22),
+        KindEntry::Structure {
+            members: Span::new(838, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 373
+    // 373 "TagServerCertificateRequest"
     shape(
-        "TagServerCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateName", 536, true),
-                member("Tags", 560, true),
-            ],
+        text(19913, 27),
+        KindEntry::Structure {
+            members: Span::new(840, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 374
+    // 374 "TagUserRequest"
     shape(
-        "TagUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 454, true), member("Tags", 560, true)],
+        text(19940, 14),
+        KindEntry::Structure {
+            members: Span::new(842, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 375
+    // 375 "TrackedActionLastAccessed"
     shape(
-        "TrackedActionLastAccessed",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ActionName", 552, false),
-                member("LastAccessedEntity", 421, false),
-                member("LastAccessedTime", 441, false),
-                member("LastAccessedRegion", 552, false),
-            ],
+        text(19954, 25),
+        KindEntry::Structure {
+            members: Span::new(844, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 376
+    // 376 "TrackedActionsLastAccessed"
     shape(
-        "TrackedActionsLastAccessed",
-        ShapeKind::List {
+        text(19102, 26),
+        KindEntry::List {
             member: 375,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 377
+    // 377 "UnmodifiableEntityException"
     shape(
-        "UnmodifiableEntityException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 564, false)],
+        text(20041, 27),
+        KindEntry::Structure {
+            members: Span::new(848, 1),
             union: false,
-            error: Some(crate::errors::UNMODIFIABLE_ENTITY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(20068, 18),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 378
+    // 378 "UnrecognizedPublicKeyEncodingException"
     shape(
-        "UnrecognizedPublicKeyEncodingException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 565, false)],
+        text(20086, 38),
+        KindEntry::Structure {
+            members: Span::new(849, 1),
             union: false,
-            error: Some(crate::errors::UNRECOGNIZED_PUBLIC_KEY_ENCODING_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(20124, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 379
+    // 379 "UntagInstanceProfileRequest"
     shape(
-        "UntagInstanceProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InstanceProfileName", 462, true),
-                member("TagKeys", 558, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 380
-    shape(
-        "UntagMFADeviceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SerialNumber", 534, true),
-                member("TagKeys", 558, true),
-            ],
+        text(20153, 27),
+        KindEntry::Structure {
+            members: Span::new(850, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 381
+    // 380 "UntagMFADeviceRequest"
     shape(
-        "UntagOpenIDConnectProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, true),
-                member("TagKeys", 558, true),
-            ],
+        text(20187, 21),
+        KindEntry::Structure {
+            members: Span::new(852, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 382
+    // 381 "UntagOpenIDConnectProviderRequest"
     shape(
-        "UntagPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyArn", 421, true), member("TagKeys", 558, true)],
+        text(20208, 33),
+        KindEntry::Structure {
+            members: Span::new(854, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 383
+    // 382 "UntagPolicyRequest"
     shape(
-        "UntagRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleName", 532, true), member("TagKeys", 558, true)],
+        text(20241, 18),
+        KindEntry::Structure {
+            members: Span::new(856, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 384
+    // 383 "UntagRoleRequest"
     shape(
-        "UntagSAMLProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLProviderArn", 421, true),
-                member("TagKeys", 558, true),
-            ],
+        text(20259, 16),
+        KindEntry::Structure {
+            members: Span::new(858, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 385
+    // 384 "UntagSAMLProviderRequest"
     shape(
-        "UntagServerCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateName", 536, true),
-                member("TagKeys", 558, true),
-            ],
+        text(20275, 24),
+        KindEntry::Structure {
+            members: Span::new(860, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 386
+    // 385 "UntagServerCertificateRequest"
     shape(
-        "UntagUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("UserName", 454, true), member("TagKeys", 558, true)],
+        text(20299, 29),
+        KindEntry::Structure {
+            members: Span::new(862, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 387
+    // 386 "UntagUserRequest"
     shape(
-        "UpdateAccessKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("AccessKeyId", 414, true),
-                member("Status", 551, true),
-            ],
+        text(20328, 16),
+        KindEntry::Structure {
+            members: Span::new(864, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 388
+    // 387 "UpdateAccessKeyRequest"
     shape(
-        "UpdateAccountPasswordPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MinimumPasswordLength", 481, false),
-                member("RequireSymbols", 428, false),
-                member("RequireNumbers", 428, false),
-                member("RequireUppercaseCharacters", 428, false),
-                member("RequireLowercaseCharacters", 428, false),
-                member("AllowUsersToChangePassword", 428, false),
-                member("MaxPasswordAge", 479, false),
-                member("PasswordReusePrevention", 490, false),
-                member("HardExpiry", 427, false),
-            ],
+        text(20344, 22),
+        KindEntry::Structure {
+            members: Span::new(866, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 389
+    // 388 "UpdateAccountPasswordPolicyRequest"
     shape(
-        "UpdateAssumeRolePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("PolicyDocument", 499, true),
-            ],
+        text(20366, 34),
+        KindEntry::Structure {
+            members: Span::new(869, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 390
+    // 389 "UpdateAssumeRolePolicyRequest"
     shape(
-        "UpdateDelegationRequestRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegationRequestId", 443, true),
-                member("Notes", 483, false),
-            ],
+        text(20400, 29),
+        KindEntry::Structure {
+            members: Span::new(878, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 391
+    // 390 "UpdateDelegationRequestRequest"
     shape(
-        "UpdateGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GroupName", 459, true),
-                member("NewPath", 493, false),
-                member("NewGroupName", 459, false),
-            ],
+        text(20429, 30),
+        KindEntry::Structure {
+            members: Span::new(880, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 392
+    // 391 "UpdateGroupRequest"
     shape(
-        "UpdateLoginProfileRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("Password", 491, false),
-                member("PasswordResetRequired", 427, false),
-            ],
+        text(20459, 18),
+        KindEntry::Structure {
+            members: Span::new(882, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 393
+    // 392 "UpdateLoginProfileRequest"
     shape(
-        "UpdateOpenIDConnectProviderThumbprintRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OpenIDConnectProviderArn", 421, true),
-                member("ThumbprintList", 562, true),
-            ],
+        text(20496, 25),
+        KindEntry::Structure {
+            members: Span::new(885, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 394
+    // 393 "UpdateOpenIDConnectProviderThumbprintRequest"
     shape(
-        "UpdateRoleDescriptionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("Description", 528, true),
-            ],
+        text(20521, 44),
+        KindEntry::Structure {
+            members: Span::new(888, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 395
+    // 394 "UpdateRoleDescriptionRequest"
     shape(
-        "UpdateRoleDescriptionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Role", 333, false)],
+        text(20565, 28),
+        KindEntry::Structure {
+            members: Span::new(890, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 396
+    // 395 "UpdateRoleDescriptionResponse"
     shape(
-        "UpdateRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleName", 532, true),
-                member("Description", 528, false),
-                member("MaxSessionDuration", 531, false),
-            ],
+        text(20593, 29),
+        KindEntry::Structure {
+            members: Span::new(892, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 397
+    // 396 "UpdateRoleRequest"
     shape(
-        "UpdateRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(20622, 17),
+        KindEntry::Structure {
+            members: Span::new(893, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 398
+    // 397 "UpdateRoleResponse"
     shape(
-        "UpdateSAMLProviderRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SAMLMetadataDocument", 338, false),
-                member("SAMLProviderArn", 421, true),
-                member("AssertionEncryptionMode", 422, false),
-                member("AddPrivateKey", 518, false),
-                member("RemovePrivateKey", 516, false),
-            ],
+        text(20639, 18),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 399
+    // 398 "UpdateSAMLProviderRequest"
     shape(
-        "UpdateSAMLProviderResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("SAMLProviderArn", 421, false)],
+        text(20657, 25),
+        KindEntry::Structure {
+            members: Span::new(896, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 400
+    // 399 "UpdateSAMLProviderResponse"
     shape(
-        "UpdateSSHPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SSHPublicKeyId", 520, true),
-                member("Status", 551, true),
-            ],
+        text(20698, 26),
+        KindEntry::Structure {
+            members: Span::new(901, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 401
+    // 400 "UpdateSSHPublicKeyRequest"
     shape(
-        "UpdateServerCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateName", 536, true),
-                member("NewPath", 493, false),
-                member("NewServerCertificateName", 536, false),
-            ],
+        text(20724, 25),
+        KindEntry::Structure {
+            members: Span::new(902, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 402
+    // 401 "UpdateServerCertificateRequest"
     shape(
-        "UpdateServiceSpecificCredentialRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, false),
-                member("ServiceSpecificCredentialId", 546, true),
-                member("Status", 551, true),
-            ],
+        text(20749, 30),
+        KindEntry::Structure {
+            members: Span::new(905, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 403
+    // 402 "UpdateServiceSpecificCredentialRequest"
     shape(
-        "UpdateSigningCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("CertificateId", 431, true),
-                member("Status", 551, true),
-            ],
+        text(20803, 38),
+        KindEntry::Structure {
+            members: Span::new(908, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 404
+    // 403 "UpdateSigningCertificateRequest"
     shape(
-        "UpdateUserRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, true),
-                member("NewPath", 493, false),
-                member("NewUserName", 568, false),
-            ],
+        text(20841, 31),
+        KindEntry::Structure {
+            members: Span::new(911, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 405
+    // 404 "UpdateUserRequest"
     shape(
-        "UploadSSHPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 568, true),
-                member("SSHPublicKeyBody", 521, true),
-            ],
+        text(20872, 17),
+        KindEntry::Structure {
+            members: Span::new(914, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 406
+    // 405 "UploadSSHPublicKeyRequest"
     shape(
-        "UploadSSHPublicKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("SSHPublicKey", 343, false)],
+        text(20900, 25),
+        KindEntry::Structure {
+            members: Span::new(917, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 407
+    // 406 "UploadSSHPublicKeyResponse"
     shape(
-        "UploadServerCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("ServerCertificateName", 536, true),
-                member("CertificateBody", 429, true),
-                member("PrivateKey", 518, true),
-                member("CertificateChain", 430, false),
-                member("Tags", 560, false),
-            ],
+        text(20925, 26),
+        KindEntry::Structure {
+            members: Span::new(919, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 408
+    // 407 "UploadServerCertificateRequest"
     shape(
-        "UploadServerCertificateResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServerCertificateMetadata", 348, false),
-                member("Tags", 560, false),
-            ],
+        text(20951, 30),
+        KindEntry::Structure {
+            members: Span::new(920, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 409
+    // 408 "UploadServerCertificateResponse"
     shape(
-        "UploadSigningCertificateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserName", 454, false),
-                member("CertificateBody", 429, true),
-            ],
+        text(20991, 31),
+        KindEntry::Structure {
+            members: Span::new(926, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 410
+    // 409 "UploadSigningCertificateRequest"
     shape(
-        "UploadSigningCertificateResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Certificate", 359, true)],
+        text(21022, 31),
+        KindEntry::Structure {
+            members: Span::new(928, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 411
+    // 410 "UploadSigningCertificateResponse"
     shape(
-        "User",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, true),
-                member("UserName", 568, true),
-                member("UserId", 460, true),
-                member("Arn", 421, true),
-                member("CreateDate", 441, true),
-                member("PasswordLastUsed", 441, false),
-                member("PermissionsBoundary", 18, false),
-                member("Tags", 560, false),
-            ],
+        text(21053, 32),
+        KindEntry::Structure {
+            members: Span::new(930, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 412
+    // 411 "User"
     shape(
-        "UserDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Path", 493, false),
-                member("UserName", 568, false),
-                member("UserId", 460, false),
-                member("Arn", 421, false),
-                member("CreateDate", 441, false),
-                member("UserPolicyList", 498, false),
-                member("GroupList", 458, false),
-                member("AttachedManagedPolicies", 424, false),
-                member("PermissionsBoundary", 18, false),
-                member("Tags", 560, false),
-            ],
+        text(8740, 4),
+        KindEntry::Structure {
+            members: Span::new(931, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 413
+    // 412 "UserDetail"
     shape(
-        "VirtualMFADevice",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SerialNumber", 534, true),
-                member("Base32StringSeed", 20, false),
-                member("QRCodePNG", 20, false),
-                member("User", 411, false),
-                member("EnableDate", 441, false),
-                member("Tags", 560, false),
-            ],
+        text(21112, 10),
+        KindEntry::Structure {
+            members: Span::new(939, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 414
+    // 413 "VirtualMFADevice"
     shape(
-        "accessKeyIdType",
-        ShapeKind::String {
+        text(8823, 16),
+        KindEntry::Structure {
+            members: Span::new(949, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 414 "accessKeyIdType"
+    shape(
+        text(21170, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(16),
                 max: Some(128),
             },
-            pattern: Some("[\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(21185, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 415
+    // 415 "accessKeyMetadataListType"
     shape(
-        "accessKeyMetadataListType",
-        ShapeKind::List {
+        text(21190, 25),
+        KindEntry::List {
             member: 6,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 416
-    Shape {
-        name: "accessKeySecretType",
+    // 416 "accessKeySecretType"
+    ShapeEntry {
+        name: text(21215, 19),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 417
+    // 417 "accountAliasListType"
     shape(
-        "accountAliasListType",
-        ShapeKind::List {
+        text(21234, 20),
+        KindEntry::List {
             member: 418,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 418
+    // 418 "accountAliasType"
     shape(
-        "accountAliasType",
-        ShapeKind::String {
+        text(21254, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(63),
             },
-            pattern: Some("^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"),
-            enum_values: &[],
+            pattern: Some(text(21270, 41)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 419
+    // 419 "accountIdType"
     shape(
-        "accountIdType",
-        ShapeKind::String {
+        text(21311, 13),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("\\d{12}"),
-            enum_values: &[],
+            pattern: Some(text(21324, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 420
-    shape("allUsers", ShapeKind::Boolean),
-    // 421
+    // 420 "allUsers"
+    shape(text(21330, 8), KindEntry::Boolean),
+    // 421 "arnType"
     shape(
-        "arnType",
-        ShapeKind::String {
+        text(21338, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 422
+    // 422 "assertionEncryptionModeType"
     shape(
-        "assertionEncryptionModeType",
-        ShapeKind::String {
+        text(21345, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Required", "Allowed"],
+            enum_values: Span::new(44, 2),
         },
     ),
-    // 423
+    // 423 "assignmentStatusType"
     shape(
-        "assignmentStatusType",
-        ShapeKind::String {
+        text(21387, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Assigned", "Unassigned", "Any"],
+            enum_values: Span::new(46, 3),
         },
     ),
-    // 424
+    // 424 "attachedPoliciesListType"
     shape(
-        "attachedPoliciesListType",
-        ShapeKind::List {
+        text(21428, 24),
+        KindEntry::List {
             member: 19,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 425
-    shape("attachmentCountType", ShapeKind::Integer(Range::ANY)),
-    // 426
+    // 425 "attachmentCountType"
+    shape(text(21452, 19), KindEntry::Integer(Range::ANY)),
+    // 426 "authenticationCodeType"
     shape(
-        "authenticationCodeType",
-        ShapeKind::String {
+        text(21471, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(6),
                 max: Some(6),
             },
-            pattern: Some("[\\d]+"),
-            enum_values: &[],
+            pattern: Some(text(21493, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 427
-    shape("booleanObjectType", ShapeKind::Boolean),
-    // 428
-    shape("booleanType", ShapeKind::Boolean),
-    // 429
+    // 427 "booleanObjectType"
+    shape(text(21498, 17), KindEntry::Boolean),
+    // 428 "booleanType"
+    shape(text(21515, 11), KindEntry::Boolean),
+    // 429 "certificateBodyType"
     shape(
-        "certificateBodyType",
-        ShapeKind::String {
+        text(21526, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(16384),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(21545, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 430
+    // 430 "certificateChainType"
     shape(
-        "certificateChainType",
-        ShapeKind::String {
+        text(21579, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2097152),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(21545, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 431
+    // 431 "certificateIdType"
     shape(
-        "certificateIdType",
-        ShapeKind::String {
+        text(21599, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(24),
                 max: Some(128),
             },
-            pattern: Some("[\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(21185, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 432
+    // 432 "certificateListType"
     shape(
-        "certificateListType",
-        ShapeKind::List {
+        text(21616, 19),
+        KindEntry::List {
             member: 359,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 433
+    // 433 "clientIDListType"
     shape(
-        "clientIDListType",
-        ShapeKind::List {
+        text(21635, 16),
+        KindEntry::List {
             member: 434,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 434
+    // 434 "clientIDType"
     shape(
-        "clientIDType",
-        ShapeKind::String {
+        text(21651, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 435
+    // 435 "consoleDeepLinkType"
     shape(
-        "consoleDeepLinkType",
-        ShapeKind::String {
+        text(21663, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 436
+    // 436 "credentialAgeDays"
     shape(
-        "credentialAgeDays",
-        ShapeKind::Integer(Range {
+        text(21682, 17),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(36600),
         }),
     ),
-    // 437
+    // 437 "credentialReportExpiredExceptionMessage"
     shape(
-        "credentialReportExpiredExceptionMessage",
-        ShapeKind::String {
+        text(21699, 39),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 438
+    // 438 "credentialReportNotPresentExceptionMessage"
     shape(
-        "credentialReportNotPresentExceptionMessage",
-        ShapeKind::String {
+        text(21738, 42),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 439
+    // 439 "credentialReportNotReadyExceptionMessage"
     shape(
-        "credentialReportNotReadyExceptionMessage",
-        ShapeKind::String {
+        text(21780, 40),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 440
+    // 440 "customSuffixType"
     shape(
-        "customSuffixType",
-        ShapeKind::String {
+        text(21820, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 441
-    shape("dateType", ShapeKind::Timestamp { format: None }),
-    // 442
+    // 441 "dateType"
+    shape(text(21847, 8), KindEntry::Timestamp { format: None }),
+    // 442 "delegationRequestDescriptionType"
     shape(
-        "delegationRequestDescriptionType",
-        ShapeKind::String {
+        text(21855, 32),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1000),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
-            enum_values: &[],
+            pattern: Some(text(21887, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 443
+    // 443 "delegationRequestIdType"
     shape(
-        "delegationRequestIdType",
-        ShapeKind::String {
+        text(21934, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(16),
                 max: Some(128),
             },
-            pattern: Some("[\\w-]+"),
-            enum_values: &[],
+            pattern: Some(text(21957, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 444
+    // 444 "delegationRequestsListType"
     shape(
-        "delegationRequestsListType",
-        ShapeKind::List {
+        text(21963, 26),
+        KindEntry::List {
             member: 70,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 445
+    // 445 "deleteConflictMessage"
     shape(
-        "deleteConflictMessage",
-        ShapeKind::String {
+        text(21989, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 446
+    // 446 "duplicateCertificateMessage"
     shape(
-        "duplicateCertificateMessage",
-        ShapeKind::String {
+        text(22010, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 447
+    // 447 "duplicateSSHPublicKeyMessage"
     shape(
-        "duplicateSSHPublicKeyMessage",
-        ShapeKind::String {
+        text(22037, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 448
+    // 448 "encodingType"
     shape(
-        "encodingType",
-        ShapeKind::String {
+        text(22065, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SSH", "PEM"],
+            enum_values: Span::new(49, 2),
         },
     ),
-    // 449
+    // 449 "entityAlreadyExistsMessage"
     shape(
-        "entityAlreadyExistsMessage",
-        ShapeKind::String {
+        text(22083, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 450
+    // 450 "entityDetailsListType"
     shape(
-        "entityDetailsListType",
-        ShapeKind::List {
+        text(22109, 21),
+        KindEntry::List {
             member: 114,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 451
+    // 451 "entityListType"
     shape(
-        "entityListType",
-        ShapeKind::List {
+        text(22130, 14),
+        KindEntry::List {
             member: 117,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 452
+    // 452 "entityNameType"
     shape(
-        "entityNameType",
-        ShapeKind::String {
+        text(22144, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 453
+    // 453 "entityTemporarilyUnmodifiableMessage"
     shape(
-        "entityTemporarilyUnmodifiableMessage",
-        ShapeKind::String {
+        text(22158, 36),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 454
+    // 454 "existingUserNameType"
     shape(
-        "existingUserNameType",
-        ShapeKind::String {
+        text(22194, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 455
+    // 455 "globalEndpointTokenVersion"
     shape(
-        "globalEndpointTokenVersion",
-        ShapeKind::String {
+        text(22214, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["v1Token", "v2Token"],
+            enum_values: Span::new(51, 2),
         },
     ),
-    // 456
+    // 456 "groupDetailListType"
     shape(
-        "groupDetailListType",
-        ShapeKind::List {
+        text(22254, 19),
+        KindEntry::List {
             member: 188,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 457
+    // 457 "groupListType"
     shape(
-        "groupListType",
-        ShapeKind::List {
+        text(22273, 13),
+        KindEntry::List {
             member: 187,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 458
+    // 458 "groupNameListType"
     shape(
-        "groupNameListType",
-        ShapeKind::List {
+        text(22286, 17),
+        KindEntry::List {
             member: 459,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 459
+    // 459 "groupNameType"
     shape(
-        "groupNameType",
-        ShapeKind::String {
+        text(22303, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 460
+    // 460 "idType"
     shape(
-        "idType",
-        ShapeKind::String {
+        text(22316, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(16),
                 max: Some(128),
             },
-            pattern: Some("[\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(21185, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 461
+    // 461 "instanceProfileListType"
     shape(
-        "instanceProfileListType",
-        ShapeKind::List {
+        text(22322, 23),
+        KindEntry::List {
             member: 189,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 462
+    // 462 "instanceProfileNameType"
     shape(
-        "instanceProfileNameType",
-        ShapeKind::String {
+        text(22345, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 463
-    shape("integerType", ShapeKind::Integer(Range::ANY)),
-    // 464
+    // 463 "integerType"
+    shape(text(22368, 11), KindEntry::Integer(Range::ANY)),
+    // 464 "invalidAuthenticationCodeMessage"
     shape(
-        "invalidAuthenticationCodeMessage",
-        ShapeKind::String {
+        text(22379, 32),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 465
+    // 465 "invalidCertificateMessage"
     shape(
-        "invalidCertificateMessage",
-        ShapeKind::String {
+        text(22411, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 466
+    // 466 "invalidInputMessage"
     shape(
-        "invalidInputMessage",
-        ShapeKind::String {
+        text(22436, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 467
+    // 467 "invalidPublicKeyMessage"
     shape(
-        "invalidPublicKeyMessage",
-        ShapeKind::String {
+        text(22455, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 468
+    // 468 "invalidUserTypeMessage"
     shape(
-        "invalidUserTypeMessage",
-        ShapeKind::String {
+        text(22478, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 469
+    // 469 "jobIDType"
     shape(
-        "jobIDType",
-        ShapeKind::String {
+        text(22500, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(36),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 470
+    // 470 "jobStatusType"
     shape(
-        "jobStatusType",
-        ShapeKind::String {
+        text(22509, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IN_PROGRESS", "COMPLETED", "FAILED"],
+            enum_values: Span::new(53, 3),
         },
     ),
-    // 471
+    // 471 "keyPairMismatchMessage"
     shape(
-        "keyPairMismatchMessage",
-        ShapeKind::String {
+        text(22531, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 472
+    // 472 "limitExceededMessage"
     shape(
-        "limitExceededMessage",
-        ShapeKind::String {
+        text(22553, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 473
+    // 473 "listPolicyGrantingServiceAccessResponseListType"
     shape(
-        "listPolicyGrantingServiceAccessResponseListType",
-        ShapeKind::List {
+        text(22573, 47),
+        KindEntry::List {
             member: 234,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 474
+    // 474 "localeType"
     shape(
-        "localeType",
-        ShapeKind::String {
+        text(22620, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(12),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 475
+    // 475 "malformedCertificateMessage"
     shape(
-        "malformedCertificateMessage",
-        ShapeKind::String {
+        text(22630, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 476
+    // 476 "malformedPolicyDocumentMessage"
     shape(
-        "malformedPolicyDocumentMessage",
-        ShapeKind::String {
+        text(22657, 30),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 477
+    // 477 "markerType"
     shape(
-        "markerType",
-        ShapeKind::String {
+        text(22687, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(320),
             },
-            pattern: Some("[\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(7064, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 478
+    // 478 "maxItemsType"
     shape(
-        "maxItemsType",
-        ShapeKind::Integer(Range {
+        text(22697, 12),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 479
+    // 479 "maxPasswordAgeType"
     shape(
-        "maxPasswordAgeType",
-        ShapeKind::Integer(Range {
+        text(22709, 18),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1095),
         }),
     ),
-    // 480
+    // 480 "mfaDeviceListType"
     shape(
-        "mfaDeviceListType",
-        ShapeKind::List {
+        text(22727, 17),
+        KindEntry::List {
             member: 272,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 481
+    // 481 "minimumPasswordLengthType"
     shape(
-        "minimumPasswordLengthType",
-        ShapeKind::Integer(Range {
+        text(22744, 25),
+        KindEntry::Integer(Range {
             min: Some(6),
             max: Some(128),
         }),
     ),
-    // 482
+    // 482 "noSuchEntityMessage"
     shape(
-        "noSuchEntityMessage",
-        ShapeKind::String {
+        text(22769, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 483
+    // 483 "notesType"
     shape(
-        "notesType",
-        ShapeKind::String {
+        text(22788, 9),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(500),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
-            enum_values: &[],
+            pattern: Some(text(21887, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 484
+    // 484 "notificationChannelType"
     shape(
-        "notificationChannelType",
-        ShapeKind::String {
+        text(22797, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(400),
             },
-            pattern: Some("^[a-zA-Z0-9:_.-]+$"),
-            enum_values: &[],
+            pattern: Some(text(22820, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 485
+    // 485 "openIdIdpCommunicationErrorExceptionMessage"
     shape(
-        "openIdIdpCommunicationErrorExceptionMessage",
-        ShapeKind::String {
+        text(22838, 43),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 486
+    // 486 "organizationsEntityPathType"
     shape(
-        "organizationsEntityPathType",
-        ShapeKind::String {
+        text(22881, 27),
+        KindEntry::String {
             length: Range {
                 min: Some(19),
                 max: Some(427),
             },
-            pattern: Some("^o-[0-9a-z]{10,32}\\/r-[0-9a-z]{4,32}[0-9a-z-\\/]*"),
-            enum_values: &[],
+            pattern: Some(text(22908, 48)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 487
+    // 487 "organizationsPolicyIdType"
     shape(
-        "organizationsPolicyIdType",
-        ShapeKind::String {
+        text(22956, 25),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("^p-[0-9a-zA-Z_]{8,128}$"),
-            enum_values: &[],
+            pattern: Some(text(22981, 23)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 488
+    // 488 "ownerIdType"
     shape(
-        "ownerIdType",
-        ShapeKind::String {
+        text(23004, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
-            pattern: Some("^[a-zA-Z0-9:/+=,.@_-]+$"),
-            enum_values: &[],
+            pattern: Some(text(23015, 23)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 489
+    // 489 "passwordPolicyViolationMessage"
     shape(
-        "passwordPolicyViolationMessage",
-        ShapeKind::String {
+        text(23038, 30),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 490
+    // 490 "passwordReusePreventionType"
     shape(
-        "passwordReusePreventionType",
-        ShapeKind::Integer(Range {
+        text(23068, 27),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(24),
         }),
     ),
-    // 491
-    Shape {
-        name: "passwordType",
+    // 491 "passwordType"
+    ShapeEntry {
+        name: text(23095, 12),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(21545, 34)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 492
+    // 492 "pathPrefixType"
     shape(
-        "pathPrefixType",
-        ShapeKind::String {
+        text(23107, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("\\u002F[\\u0021-\\u007F]*"),
-            enum_values: &[],
+            pattern: Some(text(23121, 22)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 493
+    // 493 "pathType"
     shape(
-        "pathType",
-        ShapeKind::String {
+        text(23143, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)"),
-            enum_values: &[],
+            pattern: Some(text(23151, 39)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 494
+    // 494 "permissionCheckResultType"
     shape(
-        "permissionCheckResultType",
-        ShapeKind::String {
+        text(23190, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALLOWED", "DENIED", "UNSURE"],
+            enum_values: Span::new(56, 3),
         },
     ),
-    // 495
+    // 495 "permissionCheckStatusType"
     shape(
-        "permissionCheckStatusType",
-        ShapeKind::String {
+        text(23234, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["COMPLETE", "IN_PROGRESS", "FAILED"],
+            enum_values: Span::new(59, 3),
         },
     ),
-    // 496
+    // 496 "permissionType"
     shape(
-        "permissionType",
-        ShapeKind::String {
+        text(23259, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 497
+    // 497 "policyDescriptionType"
     shape(
-        "policyDescriptionType",
-        ShapeKind::String {
+        text(23273, 21),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 498
+    // 498 "policyDetailListType"
     shape(
-        "policyDetailListType",
-        ShapeKind::List {
+        text(23294, 20),
+        KindEntry::List {
             member: 291,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 499
+    // 499 "policyDocumentType"
     shape(
-        "policyDocumentType",
-        ShapeKind::String {
+        text(23314, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(131072),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(21545, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 500
+    // 500 "policyDocumentVersionListType"
     shape(
-        "policyDocumentVersionListType",
-        ShapeKind::List {
+        text(23332, 29),
+        KindEntry::List {
             member: 307,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 501
+    // 501 "policyEvaluationErrorMessage"
     shape(
-        "policyEvaluationErrorMessage",
-        ShapeKind::String {
+        text(23361, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 502
+    // 502 "policyGrantingServiceAccessListType"
     shape(
-        "policyGrantingServiceAccessListType",
-        ShapeKind::List {
+        text(23389, 35),
+        KindEntry::List {
             member: 294,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 503
+    // 503 "policyListType"
     shape(
-        "policyListType",
-        ShapeKind::List {
+        text(23424, 14),
+        KindEntry::List {
             member: 290,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 504
+    // 504 "policyNameListType"
     shape(
-        "policyNameListType",
-        ShapeKind::List {
+        text(23438, 18),
+        KindEntry::List {
             member: 505,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 505
+    // 505 "policyNameType"
     shape(
-        "policyNameType",
-        ShapeKind::String {
+        text(23456, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 506
+    // 506 "policyNotAttachableMessage"
     shape(
-        "policyNotAttachableMessage",
-        ShapeKind::String {
+        text(23470, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 507
+    // 507 "policyOwnerEntityType"
     shape(
-        "policyOwnerEntityType",
-        ShapeKind::String {
+        text(23496, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["USER", "ROLE", "GROUP"],
+            enum_values: Span::new(62, 3),
         },
     ),
-    // 508
+    // 508 "policyParameterListType"
     shape(
-        "policyParameterListType",
-        ShapeKind::List {
+        text(23530, 23),
+        KindEntry::List {
             member: 299,
             member_name: None,
             length: Range {
@@ -8052,91 +6960,91 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 509
+    // 509 "policyParameterNameType"
     shape(
-        "policyParameterNameType",
-        ShapeKind::String {
+        text(23553, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(5),
                 max: Some(256),
             },
-            pattern: Some("[ -~]+"),
-            enum_values: &[],
+            pattern: Some(text(23576, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 510
+    // 510 "policyParameterValueType"
     shape(
-        "policyParameterValueType",
-        ShapeKind::String {
+        text(23582, 24),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("[ -~]+"),
-            enum_values: &[],
+            pattern: Some(text(23576, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 511
+    // 511 "policyParameterValuesListType"
     shape(
-        "policyParameterValuesListType",
-        ShapeKind::List {
+        text(23606, 29),
+        KindEntry::List {
             member: 510,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 512
+    // 512 "policyPathType"
     shape(
-        "policyPathType",
-        ShapeKind::String {
+        text(23635, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("((/[A-Za-z0-9\\.,\\+@=_-]+)*)/"),
-            enum_values: &[],
+            pattern: Some(text(23649, 28)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 513
+    // 513 "policyScopeType"
     shape(
-        "policyScopeType",
-        ShapeKind::String {
+        text(23677, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["All", "AWS", "Local"],
+            enum_values: Span::new(65, 3),
         },
     ),
-    // 514
+    // 514 "policyType"
     shape(
-        "policyType",
-        ShapeKind::String {
+        text(23703, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["INLINE", "MANAGED"],
+            enum_values: Span::new(68, 2),
         },
     ),
-    // 515
+    // 515 "policyVersionIdType"
     shape(
-        "policyVersionIdType",
-        ShapeKind::String {
+        text(23726, 19),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?"),
-            enum_values: &[],
+            pattern: Some(text(23745, 30)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 516
+    // 516 "privateKeyIdType"
     shape(
-        "privateKeyIdType",
-        ShapeKind::String {
+        text(23775, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(22),
                 max: Some(64),
             },
-            pattern: Some("[A-Z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(23791, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 517
+    // 517 "privateKeyList"
     shape(
-        "privateKeyList",
-        ShapeKind::List {
+        text(23800, 14),
+        KindEntry::List {
             member: 339,
             member_name: None,
             length: Range {
@@ -8145,268 +7053,266 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 518
-    Shape {
-        name: "privateKeyType",
+    // 518 "privateKeyType"
+    ShapeEntry {
+        name: text(23814, 14),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(16384),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(21545, 34)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 519
+    // 519 "publicKeyFingerprintType"
     shape(
-        "publicKeyFingerprintType",
-        ShapeKind::String {
+        text(23828, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(48),
                 max: Some(48),
             },
-            pattern: Some("[:\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(23852, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 520
+    // 520 "publicKeyIdType"
     shape(
-        "publicKeyIdType",
-        ShapeKind::String {
+        text(23858, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(128),
             },
-            pattern: Some("[\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(21185, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 521
+    // 521 "publicKeyMaterialType"
     shape(
-        "publicKeyMaterialType",
-        ShapeKind::String {
+        text(23873, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(16384),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(21545, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 522
+    // 522 "redirectUrlType"
     shape(
-        "redirectUrlType",
-        ShapeKind::String {
+        text(23894, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some(
-                "^http(s?)://[a-zA-Z0-9._/-]*(\\?[a-zA-Z0-9._=&-]*)?(#[a-zA-Z0-9._/-]*)?$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(23909, 71)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 523
+    // 523 "reportGenerationLimitExceededMessage"
     shape(
-        "reportGenerationLimitExceededMessage",
-        ShapeKind::String {
+        text(23980, 36),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 524
+    // 524 "requestMessageType"
     shape(
-        "requestMessageType",
-        ShapeKind::String {
+        text(24016, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(200),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
-            enum_values: &[],
+            pattern: Some(text(21887, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 525
+    // 525 "requestorNameType"
     shape(
-        "requestorNameType",
-        ShapeKind::String {
+        text(24034, 17),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(30),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
-            enum_values: &[],
+            pattern: Some(text(21887, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 526
+    // 526 "requestorWorkflowIdType"
     shape(
-        "requestorWorkflowIdType",
-        ShapeKind::String {
+        text(24051, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(5),
                 max: Some(400),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(24074, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 527
+    // 527 "responseMarkerType"
     shape(
-        "responseMarkerType",
-        ShapeKind::String {
+        text(24121, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 528
+    // 528 "roleDescriptionType"
     shape(
-        "roleDescriptionType",
-        ShapeKind::String {
+        text(24139, 19),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1000),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*"),
-            enum_values: &[],
+            pattern: Some(text(21887, 47)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 529
+    // 529 "roleDetailListType"
     shape(
-        "roleDetailListType",
-        ShapeKind::List {
+        text(24158, 18),
+        KindEntry::List {
             member: 334,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 530
+    // 530 "roleListType"
     shape(
-        "roleListType",
-        ShapeKind::List {
+        text(24176, 12),
+        KindEntry::List {
             member: 333,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 531
+    // 531 "roleMaxSessionDurationType"
     shape(
-        "roleMaxSessionDurationType",
-        ShapeKind::Integer(Range {
+        text(24188, 26),
+        KindEntry::Integer(Range {
             min: Some(3600),
             max: Some(43200),
         }),
     ),
-    // 532
+    // 532 "roleNameType"
     shape(
-        "roleNameType",
-        ShapeKind::String {
+        text(24214, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 533
+    // 533 "rolePermissionRestrictionArnListType"
     shape(
-        "rolePermissionRestrictionArnListType",
-        ShapeKind::List {
+        text(24226, 36),
+        KindEntry::List {
             member: 421,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 534
+    // 534 "serialNumberType"
     shape(
-        "serialNumberType",
-        ShapeKind::String {
+        text(24262, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(9),
                 max: Some(256),
             },
-            pattern: Some("[\\w+=/:,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(24278, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 535
+    // 535 "serverCertificateMetadataListType"
     shape(
-        "serverCertificateMetadataListType",
-        ShapeKind::List {
+        text(24291, 33),
+        KindEntry::List {
             member: 348,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 536
+    // 536 "serverCertificateNameType"
     shape(
-        "serverCertificateNameType",
-        ShapeKind::String {
+        text(24324, 25),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 537
+    // 537 "serviceCredentialAlias"
     shape(
-        "serviceCredentialAlias",
-        ShapeKind::String {
+        text(24349, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(200),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 538
-    Shape {
-        name: "serviceCredentialSecret",
+    // 538 "serviceCredentialSecret"
+    ShapeEntry {
+        name: text(24371, 23),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 539
+    // 539 "serviceFailureExceptionMessage"
     shape(
-        "serviceFailureExceptionMessage",
-        ShapeKind::String {
+        text(24394, 30),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 540
+    // 540 "serviceName"
     shape(
-        "serviceName",
-        ShapeKind::String {
+        text(24424, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 541
+    // 541 "serviceNameType"
     shape(
-        "serviceNameType",
-        ShapeKind::String {
+        text(24435, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 542
+    // 542 "serviceNamespaceListType"
     shape(
-        "serviceNamespaceListType",
-        ShapeKind::List {
+        text(24450, 24),
+        KindEntry::List {
             member: 543,
             member_name: None,
             length: Range {
@@ -8415,198 +7321,150 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 543
+    // 543 "serviceNamespaceType"
     shape(
-        "serviceNamespaceType",
-        ShapeKind::String {
+        text(24474, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\w-]*"),
-            enum_values: &[],
+            pattern: Some(text(24494, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 544
+    // 544 "serviceNotSupportedMessage"
     shape(
-        "serviceNotSupportedMessage",
-        ShapeKind::String {
+        text(24500, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 545
-    Shape {
-        name: "servicePassword",
+    // 545 "servicePassword"
+    ShapeEntry {
+        name: text(24526, 15),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 546
+    // 546 "serviceSpecificCredentialId"
     shape(
-        "serviceSpecificCredentialId",
-        ShapeKind::String {
+        text(24541, 27),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(128),
             },
-            pattern: Some("[\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(21185, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 547
+    // 547 "serviceUserName"
     shape(
-        "serviceUserName",
-        ShapeKind::String {
+        text(24568, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(200),
             },
-            pattern: Some("[\\w+=,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(24583, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 548
+    // 548 "sessionDurationType"
     shape(
-        "sessionDurationType",
-        ShapeKind::Integer(Range {
+        text(24594, 19),
+        KindEntry::Integer(Range {
             min: Some(300),
             max: Some(43200),
         }),
     ),
-    // 549
+    // 549 "sortKeyType"
     shape(
-        "sortKeyType",
-        ShapeKind::String {
+        text(24613, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "SERVICE_NAMESPACE_ASCENDING",
-                "SERVICE_NAMESPACE_DESCENDING",
-                "LAST_AUTHENTICATED_TIME_ASCENDING",
-                "LAST_AUTHENTICATED_TIME_DESCENDING",
-            ],
+            enum_values: Span::new(70, 4),
         },
     ),
-    // 550
+    // 550 "stateType"
     shape(
-        "stateType",
-        ShapeKind::String {
+        text(24746, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "UNASSIGNED",
-                "ASSIGNED",
-                "PENDING_APPROVAL",
-                "FINALIZED",
-                "ACCEPTED",
-                "REJECTED",
-                "EXPIRED",
-            ],
+            enum_values: Span::new(74, 7),
         },
     ),
-    // 551
+    // 551 "statusType"
     shape(
-        "statusType",
-        ShapeKind::String {
+        text(24821, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Active", "Inactive", "Expired"],
+            enum_values: Span::new(81, 3),
         },
     ),
-    // 552
+    // 552 "stringType"
     shape(
-        "stringType",
-        ShapeKind::String {
+        text(24852, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 553
+    // 553 "summaryContentType"
     shape(
-        "summaryContentType",
-        ShapeKind::String {
+        text(24862, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(10000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 554
+    // 554 "summaryKeyType"
     shape(
-        "summaryKeyType",
-        ShapeKind::String {
+        text(24880, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "Users",
-                "UsersQuota",
-                "Groups",
-                "GroupsQuota",
-                "ServerCertificates",
-                "ServerCertificatesQuota",
-                "UserPolicySizeQuota",
-                "GroupPolicySizeQuota",
-                "GroupsPerUserQuota",
-                "SigningCertificatesPerUserQuota",
-                "AccessKeysPerUserQuota",
-                "MFADevices",
-                "MFADevicesInUse",
-                "AccountMFAEnabled",
-                "AccountAccessKeysPresent",
-                "AccountPasswordPresent",
-                "AccountSigningCertificatesPresent",
-                "AttachedPoliciesPerGroupQuota",
-                "AttachedPoliciesPerRoleQuota",
-                "AttachedPoliciesPerUserQuota",
-                "Policies",
-                "PoliciesQuota",
-                "PolicySizeQuota",
-                "PolicyVersionsInUse",
-                "PolicyVersionsInUseQuota",
-                "VersionsPerPolicyQuota",
-                "GlobalEndpointTokenVersion",
-                "AssumeRolePolicySizeQuota",
-                "InstanceProfiles",
-                "InstanceProfilesQuota",
-                "Providers",
-                "RolePolicySizeQuota",
-                "Roles",
-                "RolesQuota",
-            ],
+            enum_values: Span::new(84, 34),
         },
     ),
-    // 555
+    // 555 "summaryMapType"
     shape(
-        "summaryMapType",
-        ShapeKind::Map {
+        text(25439, 14),
+        KindEntry::Map {
             key: 554,
             value: 557,
             length: Range::ANY,
         },
     ),
-    // 556
+    // 556 "summaryStateType"
     shape(
-        "summaryStateType",
-        ShapeKind::String {
+        text(25453, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AVAILABLE", "NOT_AVAILABLE", "NOT_SUPPORTED", "FAILED"],
+            enum_values: Span::new(118, 4),
         },
     ),
-    // 557
-    shape("summaryValueType", ShapeKind::Integer(Range::ANY)),
-    // 558
+    // 557 "summaryValueType"
+    shape(text(25504, 16), KindEntry::Integer(Range::ANY)),
+    // 558 "tagKeyListType"
     shape(
-        "tagKeyListType",
-        ShapeKind::List {
+        text(25520, 14),
+        KindEntry::List {
             member: 559,
             member_name: None,
             length: Range {
@@ -8615,22 +7473,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 559
+    // 559 "tagKeyType"
     shape(
-        "tagKeyType",
-        ShapeKind::String {
+        text(25534, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"),
-            enum_values: &[],
+            pattern: Some(text(25544, 27)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 560
+    // 560 "tagListType"
     shape(
-        "tagListType",
-        ShapeKind::List {
+        text(25571, 11),
+        KindEntry::List {
             member: 366,
             member_name: None,
             length: Range {
@@ -8639,106 +7497,1226 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 561
+    // 561 "tagValueType"
     shape(
-        "tagValueType",
-        ShapeKind::String {
+        text(25582, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"),
-            enum_values: &[],
+            pattern: Some(text(25594, 27)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 562
+    // 562 "thumbprintListType"
     shape(
-        "thumbprintListType",
-        ShapeKind::List {
+        text(25621, 18),
+        KindEntry::List {
             member: 563,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 563
+    // 563 "thumbprintType"
     shape(
-        "thumbprintType",
-        ShapeKind::String {
+        text(25639, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(40),
                 max: Some(40),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 564
+    // 564 "unmodifiableEntityMessage"
     shape(
-        "unmodifiableEntityMessage",
-        ShapeKind::String {
+        text(25653, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 565
+    // 565 "unrecognizedPublicKeyEncodingMessage"
     shape(
-        "unrecognizedPublicKeyEncodingMessage",
-        ShapeKind::String {
+        text(25678, 36),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 566
+    // 566 "userDetailListType"
     shape(
-        "userDetailListType",
-        ShapeKind::List {
+        text(25714, 18),
+        KindEntry::List {
             member: 412,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 567
+    // 567 "userListType"
     shape(
-        "userListType",
-        ShapeKind::List {
+        text(25732, 12),
+        KindEntry::List {
             member: 411,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 568
+    // 568 "userNameType"
     shape(
-        "userNameType",
-        ShapeKind::String {
+        text(25744, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 569
+    // 569 "virtualMFADeviceListType"
     shape(
-        "virtualMFADeviceListType",
-        ShapeKind::List {
+        text(25756, 24),
+        KindEntry::List {
             member: 413,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 570
+    // 570 "virtualMFADeviceName"
     shape(
-        "virtualMFADeviceName",
-        ShapeKind::String {
+        text(25780, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
-            pattern: Some("[\\w+=,.@-]+"),
-            enum_values: &[],
+            pattern: Some(text(21836, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(6231, 19), 443, true),   // 0 "DelegationRequestId"
+    member(text(6320, 11), 541, true),   // 1 "ServiceName"
+    member(text(6331, 16), 543, true),   // 2 "ServiceNamespace"
+    member(text(6347, 6), 552, false),   // 3 "Region"
+    member(text(6353, 10), 486, false),  // 4 "EntityPath"
+    member(text(6363, 21), 441, false),  // 5 "LastAuthenticatedTime"
+    member(text(6384, 26), 463, false),  // 6 "TotalAuthenticatedEntities"
+    member(text(6432, 8), 568, true),    // 7 "UserName"
+    member(text(6440, 11), 414, true),   // 8 "AccessKeyId"
+    member(text(6451, 6), 551, true),    // 9 "Status"
+    member(text(6457, 15), 416, true),   // 10 "SecretAccessKey"
+    member(text(6472, 10), 441, false),  // 11 "CreateDate"
+    member(text(6499, 12), 441, false),  // 12 "LastUsedDate"
+    member(text(6320, 11), 552, true),   // 13 "ServiceName"
+    member(text(6347, 6), 552, true),    // 14 "Region"
+    member(text(6432, 8), 568, false),   // 15 "UserName"
+    member(text(6440, 11), 414, false),  // 16 "AccessKeyId"
+    member(text(6451, 6), 551, false),   // 17 "Status"
+    member(text(6472, 10), 441, false),  // 18 "CreateDate"
+    member(text(6654, 24), 421, true),   // 19 "OpenIDConnectProviderArn"
+    member(text(6678, 8), 434, true),    // 20 "ClientID"
+    member(text(6717, 19), 462, true),   // 21 "InstanceProfileName"
+    member(text(6736, 8), 532, true),    // 22 "RoleName"
+    member(text(6765, 9), 459, true),    // 23 "GroupName"
+    member(text(6432, 8), 454, true),    // 24 "UserName"
+    member(text(6231, 19), 443, true),   // 25 "DelegationRequestId"
+    member(text(6765, 9), 459, true),    // 26 "GroupName"
+    member(text(6842, 9), 421, true),    // 27 "PolicyArn"
+    member(text(6736, 8), 532, true),    // 28 "RoleName"
+    member(text(6842, 9), 421, true),    // 29 "PolicyArn"
+    member(text(6432, 8), 568, true),    // 30 "UserName"
+    member(text(6842, 9), 421, true),    // 31 "PolicyArn"
+    member(text(6924, 23), 288, false),  // 32 "PermissionsBoundaryType"
+    member(text(6947, 22), 421, false),  // 33 "PermissionsBoundaryArn"
+    member(text(6983, 10), 505, false),  // 34 "PolicyName"
+    member(text(6842, 9), 421, false),   // 35 "PolicyArn"
+    member(text(7143, 11), 491, true),   // 36 "OldPassword"
+    member(text(7154, 11), 491, true),   // 37 "NewPassword"
+    member(text(7208, 7), 28, false),    // 38 "message"
+    member(text(7278, 14), 31, false),   // 39 "ContextKeyName"
+    member(text(7292, 16), 34, false),   // 40 "ContextKeyValues"
+    member(text(7308, 14), 33, false),   // 41 "ContextKeyType"
+    member(text(6432, 8), 454, false),   // 42 "UserName"
+    member(text(6423, 9), 4, true),      // 43 "AccessKey"
+    member(text(7607, 12), 418, true),   // 44 "AccountAlias"
+    member(text(7649, 14), 419, false),  // 45 "OwnerAccountId"
+    member(text(7663, 11), 442, true),   // 46 "Description"
+    member(text(7674, 11), 69, true),    // 47 "Permissions"
+    member(text(7685, 14), 524, false),  // 48 "RequestMessage"
+    member(text(7699, 19), 526, true),   // 49 "RequestorWorkflowId"
+    member(text(7718, 11), 522, false),  // 50 "RedirectUrl"
+    member(text(7729, 19), 484, true),   // 51 "NotificationChannel"
+    member(text(7748, 15), 548, true),   // 52 "SessionDuration"
+    member(text(7763, 15), 428, false),  // 53 "OnlySendByOwner"
+    member(text(7809, 15), 435, false),  // 54 "ConsoleDeepLink"
+    member(text(6231, 19), 443, false),  // 55 "DelegationRequestId"
+    member(text(7842, 4), 493, false),   // 56 "Path"
+    member(text(6765, 9), 459, true),    // 57 "GroupName"
+    member(text(7865, 5), 187, true),    // 58 "Group"
+    member(text(6717, 19), 462, true),   // 59 "InstanceProfileName"
+    member(text(7842, 4), 493, false),   // 60 "Path"
+    member(text(7898, 4), 560, false),   // 61 "Tags"
+    member(text(7931, 15), 189, true),   // 62 "InstanceProfile"
+    member(text(6432, 8), 568, false),   // 63 "UserName"
+    member(text(7971, 8), 491, false),   // 64 "Password"
+    member(text(7979, 21), 428, false),  // 65 "PasswordResetRequired"
+    member(text(8026, 12), 271, true),   // 66 "LoginProfile"
+    member(text(8072, 3), 280, true),    // 67 "Url"
+    member(text(8075, 12), 433, false),  // 68 "ClientIDList"
+    member(text(8087, 14), 562, false),  // 69 "ThumbprintList"
+    member(text(7898, 4), 560, false),   // 70 "Tags"
+    member(text(6654, 24), 421, false),  // 71 "OpenIDConnectProviderArn"
+    member(text(7898, 4), 560, false),   // 72 "Tags"
+    member(text(6983, 10), 505, true),   // 73 "PolicyName"
+    member(text(7842, 4), 512, false),   // 74 "Path"
+    member(text(8155, 14), 499, true),   // 75 "PolicyDocument"
+    member(text(7663, 11), 497, false),  // 76 "Description"
+    member(text(7898, 4), 560, false),   // 77 "Tags"
+    member(text(8189, 6), 290, false),   // 78 "Policy"
+    member(text(6842, 9), 421, true),    // 79 "PolicyArn"
+    member(text(8155, 14), 499, true),   // 80 "PolicyDocument"
+    member(text(8221, 12), 428, false),  // 81 "SetAsDefault"
+    member(text(8260, 13), 307, false),  // 82 "PolicyVersion"
+    member(text(7842, 4), 493, false),   // 83 "Path"
+    member(text(6736, 8), 532, true),    // 84 "RoleName"
+    member(text(8290, 24), 499, true),   // 85 "AssumeRolePolicyDocument"
+    member(text(7663, 11), 528, false),  // 86 "Description"
+    member(text(8314, 18), 531, false),  // 87 "MaxSessionDuration"
+    member(text(8332, 19), 421, false),  // 88 "PermissionsBoundary"
+    member(text(7898, 4), 560, false),   // 89 "Tags"
+    member(text(8369, 4), 333, true),    // 90 "Role"
+    member(text(8398, 20), 338, true),   // 91 "SAMLMetadataDocument"
+    member(text(8418, 4), 342, true),    // 92 "Name"
+    member(text(7898, 4), 560, false),   // 93 "Tags"
+    member(text(8422, 23), 422, false),  // 94 "AssertionEncryptionMode"
+    member(text(8445, 13), 518, false),  // 95 "AddPrivateKey"
+    member(text(8484, 15), 421, false),  // 96 "SAMLProviderArn"
+    member(text(7898, 4), 560, false),   // 97 "Tags"
+    member(text(8529, 14), 459, true),   // 98 "AWSServiceName"
+    member(text(7663, 11), 528, false),  // 99 "Description"
+    member(text(8543, 12), 440, false),  // 100 "CustomSuffix"
+    member(text(8369, 4), 333, false),   // 101 "Role"
+    member(text(6432, 8), 568, true),    // 102 "UserName"
+    member(text(6320, 11), 540, true),   // 103 "ServiceName"
+    member(text(8624, 17), 436, false),  // 104 "CredentialAgeDays"
+    member(text(8680, 25), 353, false),  // 105 "ServiceSpecificCredential"
+    member(text(7842, 4), 493, false),   // 106 "Path"
+    member(text(6432, 8), 568, true),    // 107 "UserName"
+    member(text(8332, 19), 421, false),  // 108 "PermissionsBoundary"
+    member(text(7898, 4), 560, false),   // 109 "Tags"
+    member(text(8740, 4), 411, false),   // 110 "User"
+    member(text(7842, 4), 493, false),   // 111 "Path"
+    member(text(8773, 20), 570, true),   // 112 "VirtualMFADeviceName"
+    member(text(7898, 4), 560, false),   // 113 "Tags"
+    member(text(8823, 16), 413, true),   // 114 "VirtualMFADevice"
+    member(text(7208, 7), 437, false),   // 115 "message"
+    member(text(7208, 7), 438, false),   // 116 "message"
+    member(text(7208, 7), 439, false),   // 117 "message"
+    member(text(6432, 8), 454, false),   // 118 "UserName"
+    member(text(9010, 12), 534, true),   // 119 "SerialNumber"
+    member(text(9042, 17), 421, false),  // 120 "PolicyTemplateArn"
+    member(text(9059, 10), 508, false),  // 121 "Parameters"
+    member(text(6231, 19), 443, false),  // 122 "DelegationRequestId"
+    member(text(7649, 14), 419, false),  // 123 "OwnerAccountId"
+    member(text(7663, 11), 442, false),  // 124 "Description"
+    member(text(7685, 14), 524, false),  // 125 "RequestMessage"
+    member(text(7674, 11), 69, false),   // 126 "Permissions"
+    member(text(9086, 16), 496, false),  // 127 "PermissionPolicy"
+    member(text(9102, 29), 533, false),  // 128 "RolePermissionRestrictionArns"
+    member(text(9131, 7), 488, false),   // 129 "OwnerId"
+    member(text(9138, 10), 421, false),  // 130 "ApproverId"
+    member(text(9148, 5), 550, false),   // 131 "State"
+    member(text(9153, 14), 441, false),  // 132 "ExpirationTime"
+    member(text(9167, 11), 419, false),  // 133 "RequestorId"
+    member(text(9178, 13), 525, false),  // 134 "RequestorName"
+    member(text(6472, 10), 441, false),  // 135 "CreateDate"
+    member(text(7748, 15), 548, false),  // 136 "SessionDuration"
+    member(text(7718, 11), 522, false),  // 137 "RedirectUrl"
+    member(text(9191, 5), 483, false),   // 138 "Notes"
+    member(text(9196, 15), 483, false),  // 139 "RejectionReason"
+    member(text(7763, 15), 428, false),  // 140 "OnlySendByOwner"
+    member(text(9211, 11), 441, false),  // 141 "UpdatedTime"
+    member(text(6432, 8), 454, false),   // 142 "UserName"
+    member(text(6440, 11), 414, true),   // 143 "AccessKeyId"
+    member(text(7607, 12), 418, true),   // 144 "AccountAlias"
+    member(text(7208, 7), 445, false),   // 145 "message"
+    member(text(6765, 9), 459, true),    // 146 "GroupName"
+    member(text(6983, 10), 505, true),   // 147 "PolicyName"
+    member(text(6765, 9), 459, true),    // 148 "GroupName"
+    member(text(6717, 19), 462, true),   // 149 "InstanceProfileName"
+    member(text(6432, 8), 568, false),   // 150 "UserName"
+    member(text(6654, 24), 421, true),   // 151 "OpenIDConnectProviderArn"
+    member(text(6842, 9), 421, true),    // 152 "PolicyArn"
+    member(text(6842, 9), 421, true),    // 153 "PolicyArn"
+    member(text(9480, 9), 515, true),    // 154 "VersionId"
+    member(text(6736, 8), 532, true),    // 155 "RoleName"
+    member(text(6736, 8), 532, true),    // 156 "RoleName"
+    member(text(6983, 10), 505, true),   // 157 "PolicyName"
+    member(text(6736, 8), 532, true),    // 158 "RoleName"
+    member(text(8484, 15), 421, true),   // 159 "SAMLProviderArn"
+    member(text(6432, 8), 568, true),    // 160 "UserName"
+    member(text(9615, 14), 520, true),   // 161 "SSHPublicKeyId"
+    member(text(9659, 21), 536, true),   // 162 "ServerCertificateName"
+    member(text(6736, 8), 532, true),    // 163 "RoleName"
+    member(text(9741, 14), 96, true),    // 164 "DeletionTaskId"
+    member(text(6432, 8), 568, false),   // 165 "UserName"
+    member(text(9793, 27), 546, true),   // 166 "ServiceSpecificCredentialId"
+    member(text(6432, 8), 454, false),   // 167 "UserName"
+    member(text(9851, 13), 431, true),   // 168 "CertificateId"
+    member(text(6432, 8), 568, true),    // 169 "UserName"
+    member(text(6432, 8), 454, true),    // 170 "UserName"
+    member(text(6983, 10), 505, true),   // 171 "PolicyName"
+    member(text(6432, 8), 454, true),    // 172 "UserName"
+    member(text(9010, 12), 534, true),   // 173 "SerialNumber"
+    member(text(9998, 6), 314, false),   // 174 "Reason"
+    member(text(10004, 13), 336, false), // 175 "RoleUsageList"
+    member(text(6765, 9), 459, true),    // 176 "GroupName"
+    member(text(6842, 9), 421, true),    // 177 "PolicyArn"
+    member(text(6736, 8), 532, true),    // 178 "RoleName"
+    member(text(6842, 9), 421, true),    // 179 "PolicyArn"
+    member(text(6432, 8), 568, true),    // 180 "UserName"
+    member(text(6842, 9), 421, true),    // 181 "PolicyArn"
+    member(text(10269, 14), 282, false), // 182 "OrganizationId"
+    member(text(10283, 15), 128, false), // 183 "EnabledFeatures"
+    member(text(10269, 14), 282, false), // 184 "OrganizationId"
+    member(text(10283, 15), 128, false), // 185 "EnabledFeatures"
+    member(text(7208, 7), 446, false),   // 186 "message"
+    member(text(7208, 7), 447, false),   // 187 "message"
+    member(text(6432, 8), 454, true),    // 188 "UserName"
+    member(text(9010, 12), 534, true),   // 189 "SerialNumber"
+    member(text(10499, 19), 426, true),  // 190 "AuthenticationCode1"
+    member(text(10518, 19), 426, true),  // 191 "AuthenticationCode2"
+    member(text(10269, 14), 282, false), // 192 "OrganizationId"
+    member(text(10283, 15), 128, false), // 193 "EnabledFeatures"
+    member(text(10269, 14), 282, false), // 194 "OrganizationId"
+    member(text(10283, 15), 128, false), // 195 "EnabledFeatures"
+    member(text(10760, 16), 552, false), // 196 "IssuerIdentifier"
+    member(text(7208, 7), 449, false),   // 197 "message"
+    member(text(10836, 10), 115, true),  // 198 "EntityInfo"
+    member(text(10846, 17), 441, false), // 199 "LastAuthenticated"
+    member(text(10863, 3), 421, true),   // 200 "Arn"
+    member(text(8418, 4), 568, true),    // 201 "Name"
+    member(text(10866, 4), 507, true),   // 202 "Type"
+    member(text(10870, 2), 460, true),   // 203 "Id"
+    member(text(7842, 4), 493, false),   // 204 "Path"
+    member(text(7208, 7), 453, false),   // 205 "message"
+    member(text(10995, 7), 552, true),   // 206 "Message"
+    member(text(11002, 4), 552, true),   // 207 "Code"
+    member(text(11067, 14), 9, true),    // 208 "EvalActionName"
+    member(text(11081, 16), 329, false), // 209 "EvalResourceName"
+    member(text(11097, 12), 292, true),  // 210 "EvalDecision"
+    member(text(11109, 17), 365, false), // 211 "MatchedStatements"
+    member(text(11126, 20), 32, false),  // 212 "MissingContextValues"
+    member(text(11146, 27), 285, false), // 213 "OrganizationsDecisionDetail"
+    member(text(11173, 33), 289, false), // 214 "PermissionsBoundaryDecisionDetail"
+    member(text(11206, 19), 119, false), // 215 "EvalDecisionDetails"
+    member(text(11225, 23), 331, false), // 216 "ResourceSpecificResults"
+    member(text(7208, 7), 124, false),   // 217 "message"
+    member(text(7208, 7), 126, false),   // 218 "message"
+    member(text(9148, 5), 324, false),   // 219 "State"
+    member(text(7663, 11), 323, false),  // 220 "Description"
+    member(text(6353, 10), 486, true),   // 221 "EntityPath"
+    member(text(11528, 21), 487, false), // 222 "OrganizationsPolicyId"
+    member(text(11590, 5), 469, false),  // 223 "JobId"
+    member(text(10863, 3), 421, true),   // 224 "Arn"
+    member(text(11636, 11), 1, false),   // 225 "Granularity"
+    member(text(11590, 5), 469, false),  // 226 "JobId"
+    member(text(6440, 11), 414, true),   // 227 "AccessKeyId"
+    member(text(6432, 8), 454, false),   // 228 "UserName"
+    member(text(6482, 17), 5, false),    // 229 "AccessKeyLastUsed"
+    member(text(11781, 6), 451, false),  // 230 "Filter"
+    member(text(11787, 8), 478, false),  // 231 "MaxItems"
+    member(text(11795, 6), 477, false),  // 232 "Marker"
+    member(text(11839, 14), 566, false), // 233 "UserDetailList"
+    member(text(11853, 15), 456, false), // 234 "GroupDetailList"
+    member(text(11868, 14), 529, false), // 235 "RoleDetailList"
+    member(text(11882, 8), 276, false),  // 236 "Policies"
+    member(text(11890, 11), 428, false), // 237 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 238 "Marker"
+    member(text(11933, 14), 286, true),  // 239 "PasswordPolicy"
+    member(text(11972, 10), 555, false), // 240 "SummaryMap"
+    member(text(12018, 15), 363, true),  // 241 "PolicyInputList"
+    member(text(12064, 15), 32, false),  // 242 "ContextKeyNames"
+    member(text(12118, 15), 421, true),  // 243 "PolicySourceArn"
+    member(text(12018, 15), 363, false), // 244 "PolicyInputList"
+    member(text(12160, 7), 320, false),  // 245 "Content"
+    member(text(12167, 12), 321, false), // 246 "ReportFormat"
+    member(text(12179, 13), 441, false), // 247 "GeneratedTime"
+    member(text(6231, 19), 443, true),   // 248 "DelegationRequestId"
+    member(text(12219, 25), 428, false), // 249 "DelegationPermissionCheck"
+    member(text(9069, 17), 70, false),   // 250 "DelegationRequest"
+    member(text(12272, 21), 495, false), // 251 "PermissionCheckStatus"
+    member(text(12293, 21), 494, false), // 252 "PermissionCheckResult"
+    member(text(6765, 9), 459, true),    // 253 "GroupName"
+    member(text(6983, 10), 505, true),   // 254 "PolicyName"
+    member(text(6765, 9), 459, true),    // 255 "GroupName"
+    member(text(6983, 10), 505, true),   // 256 "PolicyName"
+    member(text(8155, 14), 499, true),   // 257 "PolicyDocument"
+    member(text(6765, 9), 459, true),    // 258 "GroupName"
+    member(text(11795, 6), 477, false),  // 259 "Marker"
+    member(text(11787, 8), 478, false),  // 260 "MaxItems"
+    member(text(7865, 5), 187, true),    // 261 "Group"
+    member(text(12388, 5), 567, true),   // 262 "Users"
+    member(text(11890, 11), 428, false), // 263 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 264 "Marker"
+    member(text(12423, 9), 421, true),   // 265 "EntityArn"
+    member(text(12432, 6), 474, false),  // 266 "Locale"
+    member(text(12469, 14), 553, false), // 267 "SummaryContent"
+    member(text(12432, 6), 474, false),  // 268 "Locale"
+    member(text(12483, 12), 556, false), // 269 "SummaryState"
+    member(text(6717, 19), 462, true),   // 270 "InstanceProfileName"
+    member(text(7931, 15), 189, true),   // 271 "InstanceProfile"
+    member(text(6432, 8), 568, false),   // 272 "UserName"
+    member(text(8026, 12), 271, true),   // 273 "LoginProfile"
+    member(text(9010, 12), 534, true),   // 274 "SerialNumber"
+    member(text(6432, 8), 568, false),   // 275 "UserName"
+    member(text(6432, 8), 568, false),   // 276 "UserName"
+    member(text(9010, 12), 534, true),   // 277 "SerialNumber"
+    member(text(12630, 10), 441, false), // 278 "EnableDate"
+    member(text(12640, 14), 23, false),  // 279 "Certifications"
+    member(text(6654, 24), 421, true),   // 280 "OpenIDConnectProviderArn"
+    member(text(8072, 3), 280, false),   // 281 "Url"
+    member(text(8075, 12), 433, false),  // 282 "ClientIDList"
+    member(text(8087, 14), 562, false),  // 283 "ThumbprintList"
+    member(text(6472, 10), 441, false),  // 284 "CreateDate"
+    member(text(7898, 4), 560, false),   // 285 "Tags"
+    member(text(11590, 5), 469, true),   // 286 "JobId"
+    member(text(11787, 8), 478, false),  // 287 "MaxItems"
+    member(text(11795, 6), 477, false),  // 288 "Marker"
+    member(text(12752, 7), 549, false),  // 289 "SortKey"
+    member(text(12795, 9), 470, true),   // 290 "JobStatus"
+    member(text(12804, 15), 441, true),  // 291 "JobCreationDate"
+    member(text(12819, 17), 441, false), // 292 "JobCompletionDate"
+    member(text(12836, 26), 463, false), // 293 "NumberOfServicesAccessible"
+    member(text(12862, 27), 463, false), // 294 "NumberOfServicesNotAccessed"
+    member(text(6410, 13), 3, false),    // 295 "AccessDetails"
+    member(text(11890, 11), 428, false), // 296 "IsTruncated"
+    member(text(11795, 6), 477, false),  // 297 "Marker"
+    member(text(10983, 12), 118, false), // 298 "ErrorDetails"
+    member(text(10760, 16), 552, false), // 299 "IssuerIdentifier"
+    member(text(12933, 17), 428, false), // 300 "JwtVendingEnabled"
+    member(text(6842, 9), 421, true),    // 301 "PolicyArn"
+    member(text(8189, 6), 290, false),   // 302 "Policy"
+    member(text(6842, 9), 421, true),    // 303 "PolicyArn"
+    member(text(9480, 9), 515, true),    // 304 "VersionId"
+    member(text(8260, 13), 307, false),  // 305 "PolicyVersion"
+    member(text(6736, 8), 532, true),    // 306 "RoleName"
+    member(text(6983, 10), 505, true),   // 307 "PolicyName"
+    member(text(6736, 8), 532, true),    // 308 "RoleName"
+    member(text(6983, 10), 505, true),   // 309 "PolicyName"
+    member(text(8155, 14), 499, true),   // 310 "PolicyDocument"
+    member(text(6736, 8), 532, true),    // 311 "RoleName"
+    member(text(8369, 4), 333, true),    // 312 "Role"
+    member(text(8484, 15), 421, true),   // 313 "SAMLProviderArn"
+    member(text(13145, 16), 516, false), // 314 "SAMLProviderUUID"
+    member(text(8398, 20), 338, false),  // 315 "SAMLMetadataDocument"
+    member(text(6472, 10), 441, false),  // 316 "CreateDate"
+    member(text(13161, 10), 441, false), // 317 "ValidUntil"
+    member(text(7898, 4), 560, false),   // 318 "Tags"
+    member(text(8422, 23), 422, false),  // 319 "AssertionEncryptionMode"
+    member(text(13171, 14), 517, false), // 320 "PrivateKeyList"
+    member(text(6432, 8), 568, true),    // 321 "UserName"
+    member(text(9615, 14), 520, true),   // 322 "SSHPublicKeyId"
+    member(text(13207, 8), 448, true),   // 323 "Encoding"
+    member(text(13238, 12), 343, false), // 324 "SSHPublicKey"
+    member(text(9659, 21), 536, true),   // 325 "ServerCertificateName"
+    member(text(13305, 17), 347, true),  // 326 "ServerCertificate"
+    member(text(11590, 5), 469, true),   // 327 "JobId"
+    member(text(11787, 8), 478, false),  // 328 "MaxItems"
+    member(text(11795, 6), 477, false),  // 329 "Marker"
+    member(text(12795, 9), 470, true),   // 330 "JobStatus"
+    member(text(13395, 7), 1, false),    // 331 "JobType"
+    member(text(12804, 15), 441, true),  // 332 "JobCreationDate"
+    member(text(13402, 20), 356, true),  // 333 "ServicesLastAccessed"
+    member(text(12819, 17), 441, true),  // 334 "JobCompletionDate"
+    member(text(11890, 11), 428, false), // 335 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 336 "Marker"
+    member(text(13422, 5), 118, false),  // 337 "Error"
+    member(text(11590, 5), 469, true),   // 338 "JobId"
+    member(text(6331, 16), 543, true),   // 339 "ServiceNamespace"
+    member(text(11787, 8), 478, false),  // 340 "MaxItems"
+    member(text(11795, 6), 477, false),  // 341 "Marker"
+    member(text(12795, 9), 470, true),   // 342 "JobStatus"
+    member(text(12804, 15), 441, true),  // 343 "JobCreationDate"
+    member(text(12819, 17), 441, true),  // 344 "JobCompletionDate"
+    member(text(13524, 17), 450, true),  // 345 "EntityDetailsList"
+    member(text(11890, 11), 428, false), // 346 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 347 "Marker"
+    member(text(13422, 5), 118, false),  // 348 "Error"
+    member(text(9741, 14), 96, true),    // 349 "DeletionTaskId"
+    member(text(6451, 6), 97, true),     // 350 "Status"
+    member(text(9998, 6), 95, false),    // 351 "Reason"
+    member(text(6432, 8), 454, true),    // 352 "UserName"
+    member(text(6983, 10), 505, true),   // 353 "PolicyName"
+    member(text(6432, 8), 454, true),    // 354 "UserName"
+    member(text(6983, 10), 505, true),   // 355 "PolicyName"
+    member(text(8155, 14), 499, true),   // 356 "PolicyDocument"
+    member(text(6432, 8), 454, false),   // 357 "UserName"
+    member(text(8740, 4), 411, true),    // 358 "User"
+    member(text(7842, 4), 493, true),    // 359 "Path"
+    member(text(6765, 9), 459, true),    // 360 "GroupName"
+    member(text(13694, 7), 460, true),   // 361 "GroupId"
+    member(text(10863, 3), 421, true),   // 362 "Arn"
+    member(text(6472, 10), 441, true),   // 363 "CreateDate"
+    member(text(7842, 4), 493, false),   // 364 "Path"
+    member(text(6765, 9), 459, false),   // 365 "GroupName"
+    member(text(13694, 7), 460, false),  // 366 "GroupId"
+    member(text(10863, 3), 421, false),  // 367 "Arn"
+    member(text(6472, 10), 441, false),  // 368 "CreateDate"
+    member(text(13712, 15), 498, false), // 369 "GroupPolicyList"
+    member(text(13727, 23), 424, false), // 370 "AttachedManagedPolicies"
+    member(text(7842, 4), 493, true),    // 371 "Path"
+    member(text(6717, 19), 462, true),   // 372 "InstanceProfileName"
+    member(text(13750, 17), 460, true),  // 373 "InstanceProfileId"
+    member(text(10863, 3), 421, true),   // 374 "Arn"
+    member(text(6472, 10), 441, true),   // 375 "CreateDate"
+    member(text(13767, 5), 530, true),   // 376 "Roles"
+    member(text(7898, 4), 560, false),   // 377 "Tags"
+    member(text(7208, 7), 464, false),   // 378 "message"
+    member(text(7208, 7), 465, false),   // 379 "message"
+    member(text(7208, 7), 466, false),   // 380 "message"
+    member(text(7208, 7), 467, false),   // 381 "message"
+    member(text(7208, 7), 468, false),   // 382 "message"
+    member(text(7208, 7), 471, false),   // 383 "message"
+    member(text(7208, 7), 472, false),   // 384 "message"
+    member(text(6432, 8), 454, false),   // 385 "UserName"
+    member(text(11795, 6), 477, false),  // 386 "Marker"
+    member(text(11787, 8), 478, false),  // 387 "MaxItems"
+    member(text(6511, 17), 415, true),   // 388 "AccessKeyMetadata"
+    member(text(11890, 11), 428, false), // 389 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 390 "Marker"
+    member(text(11795, 6), 477, false),  // 391 "Marker"
+    member(text(11787, 8), 478, false),  // 392 "MaxItems"
+    member(text(14167, 14), 417, true),  // 393 "AccountAliases"
+    member(text(11890, 11), 428, false), // 394 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 395 "Marker"
+    member(text(6765, 9), 459, true),    // 396 "GroupName"
+    member(text(14213, 10), 512, false), // 397 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 398 "Marker"
+    member(text(11787, 8), 478, false),  // 399 "MaxItems"
+    member(text(14256, 16), 424, false), // 400 "AttachedPolicies"
+    member(text(11890, 11), 428, false), // 401 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 402 "Marker"
+    member(text(6736, 8), 532, true),    // 403 "RoleName"
+    member(text(14213, 10), 512, false), // 404 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 405 "Marker"
+    member(text(11787, 8), 478, false),  // 406 "MaxItems"
+    member(text(14256, 16), 424, false), // 407 "AttachedPolicies"
+    member(text(11890, 11), 428, false), // 408 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 409 "Marker"
+    member(text(6432, 8), 568, true),    // 410 "UserName"
+    member(text(14213, 10), 512, false), // 411 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 412 "Marker"
+    member(text(11787, 8), 478, false),  // 413 "MaxItems"
+    member(text(14256, 16), 424, false), // 414 "AttachedPolicies"
+    member(text(11890, 11), 428, false), // 415 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 416 "Marker"
+    member(text(9131, 7), 488, false),   // 417 "OwnerId"
+    member(text(11795, 6), 477, false),  // 418 "Marker"
+    member(text(11787, 8), 478, false),  // 419 "MaxItems"
+    member(text(14457, 18), 444, false), // 420 "DelegationRequests"
+    member(text(11795, 6), 477, false),  // 421 "Marker"
+    member(text(14475, 11), 428, false), // 422 "isTruncated"
+    member(text(6842, 9), 421, true),    // 423 "PolicyArn"
+    member(text(14514, 12), 117, false), // 424 "EntityFilter"
+    member(text(14213, 10), 493, false), // 425 "PathPrefix"
+    member(text(14526, 17), 304, false), // 426 "PolicyUsageFilter"
+    member(text(11795, 6), 477, false),  // 427 "Marker"
+    member(text(11787, 8), 478, false),  // 428 "MaxItems"
+    member(text(14572, 12), 296, false), // 429 "PolicyGroups"
+    member(text(14584, 11), 306, false), // 430 "PolicyUsers"
+    member(text(14595, 11), 302, false), // 431 "PolicyRoles"
+    member(text(11890, 11), 428, false), // 432 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 433 "Marker"
+    member(text(6765, 9), 459, true),    // 434 "GroupName"
+    member(text(11795, 6), 477, false),  // 435 "Marker"
+    member(text(11787, 8), 478, false),  // 436 "MaxItems"
+    member(text(14655, 11), 504, true),  // 437 "PolicyNames"
+    member(text(11890, 11), 428, false), // 438 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 439 "Marker"
+    member(text(6432, 8), 454, true),    // 440 "UserName"
+    member(text(11795, 6), 477, false),  // 441 "Marker"
+    member(text(11787, 8), 478, false),  // 442 "MaxItems"
+    member(text(14715, 6), 457, true),   // 443 "Groups"
+    member(text(11890, 11), 428, false), // 444 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 445 "Marker"
+    member(text(14213, 10), 492, false), // 446 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 447 "Marker"
+    member(text(11787, 8), 478, false),  // 448 "MaxItems"
+    member(text(14715, 6), 457, true),   // 449 "Groups"
+    member(text(11890, 11), 428, false), // 450 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 451 "Marker"
+    member(text(6717, 19), 462, true),   // 452 "InstanceProfileName"
+    member(text(11795, 6), 477, false),  // 453 "Marker"
+    member(text(11787, 8), 478, false),  // 454 "MaxItems"
+    member(text(7898, 4), 560, true),    // 455 "Tags"
+    member(text(11890, 11), 428, false), // 456 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 457 "Marker"
+    member(text(6736, 8), 532, true),    // 458 "RoleName"
+    member(text(11795, 6), 477, false),  // 459 "Marker"
+    member(text(11787, 8), 478, false),  // 460 "MaxItems"
+    member(text(14886, 16), 461, true),  // 461 "InstanceProfiles"
+    member(text(11890, 11), 428, false), // 462 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 463 "Marker"
+    member(text(14213, 10), 492, false), // 464 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 465 "Marker"
+    member(text(11787, 8), 478, false),  // 466 "MaxItems"
+    member(text(14886, 16), 461, true),  // 467 "InstanceProfiles"
+    member(text(11890, 11), 428, false), // 468 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 469 "Marker"
+    member(text(9010, 12), 534, true),   // 470 "SerialNumber"
+    member(text(11795, 6), 477, false),  // 471 "Marker"
+    member(text(11787, 8), 478, false),  // 472 "MaxItems"
+    member(text(7898, 4), 560, true),    // 473 "Tags"
+    member(text(11890, 11), 428, false), // 474 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 475 "Marker"
+    member(text(6432, 8), 454, false),   // 476 "UserName"
+    member(text(11795, 6), 477, false),  // 477 "Marker"
+    member(text(11787, 8), 478, false),  // 478 "MaxItems"
+    member(text(15049, 10), 480, true),  // 479 "MFADevices"
+    member(text(11890, 11), 428, false), // 480 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 481 "Marker"
+    member(text(6654, 24), 421, true),   // 482 "OpenIDConnectProviderArn"
+    member(text(11795, 6), 477, false),  // 483 "Marker"
+    member(text(11787, 8), 478, false),  // 484 "MaxItems"
+    member(text(7898, 4), 560, true),    // 485 "Tags"
+    member(text(11890, 11), 428, false), // 486 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 487 "Marker"
+    member(text(15199, 25), 279, false), // 488 "OpenIDConnectProviderList"
+    member(text(10269, 14), 282, false), // 489 "OrganizationId"
+    member(text(10283, 15), 128, false), // 490 "EnabledFeatures"
+    member(text(6331, 16), 543, false),  // 491 "ServiceNamespace"
+    member(text(11882, 8), 502, false),  // 492 "Policies"
+    member(text(11795, 6), 477, false),  // 493 "Marker"
+    member(text(10863, 3), 421, true),   // 494 "Arn"
+    member(text(15367, 17), 542, true),  // 495 "ServiceNamespaces"
+    member(text(15425, 29), 473, true),  // 496 "PoliciesGrantingServiceAccess"
+    member(text(11890, 11), 428, false), // 497 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 498 "Marker"
+    member(text(15473, 5), 513, false),  // 499 "Scope"
+    member(text(15478, 12), 428, false), // 500 "OnlyAttached"
+    member(text(14213, 10), 512, false), // 501 "PathPrefix"
+    member(text(14526, 17), 304, false), // 502 "PolicyUsageFilter"
+    member(text(11795, 6), 477, false),  // 503 "Marker"
+    member(text(11787, 8), 478, false),  // 504 "MaxItems"
+    member(text(11882, 8), 503, false),  // 505 "Policies"
+    member(text(11890, 11), 428, false), // 506 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 507 "Marker"
+    member(text(6842, 9), 421, true),    // 508 "PolicyArn"
+    member(text(11795, 6), 477, false),  // 509 "Marker"
+    member(text(11787, 8), 478, false),  // 510 "MaxItems"
+    member(text(7898, 4), 560, true),    // 511 "Tags"
+    member(text(11890, 11), 428, false), // 512 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 513 "Marker"
+    member(text(6842, 9), 421, true),    // 514 "PolicyArn"
+    member(text(11795, 6), 477, false),  // 515 "Marker"
+    member(text(11787, 8), 478, false),  // 516 "MaxItems"
+    member(text(15604, 8), 500, false),  // 517 "Versions"
+    member(text(11890, 11), 428, false), // 518 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 519 "Marker"
+    member(text(6736, 8), 532, true),    // 520 "RoleName"
+    member(text(11795, 6), 477, false),  // 521 "Marker"
+    member(text(11787, 8), 478, false),  // 522 "MaxItems"
+    member(text(14655, 11), 504, true),  // 523 "PolicyNames"
+    member(text(11890, 11), 428, false), // 524 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 525 "Marker"
+    member(text(6736, 8), 532, true),    // 526 "RoleName"
+    member(text(11795, 6), 477, false),  // 527 "Marker"
+    member(text(11787, 8), 478, false),  // 528 "MaxItems"
+    member(text(7898, 4), 560, true),    // 529 "Tags"
+    member(text(11890, 11), 428, false), // 530 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 531 "Marker"
+    member(text(14213, 10), 492, false), // 532 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 533 "Marker"
+    member(text(11787, 8), 478, false),  // 534 "MaxItems"
+    member(text(13767, 5), 530, true),   // 535 "Roles"
+    member(text(11890, 11), 428, false), // 536 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 537 "Marker"
+    member(text(8484, 15), 421, true),   // 538 "SAMLProviderArn"
+    member(text(11795, 6), 477, false),  // 539 "Marker"
+    member(text(11787, 8), 478, false),  // 540 "MaxItems"
+    member(text(7898, 4), 560, true),    // 541 "Tags"
+    member(text(11890, 11), 428, false), // 542 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 543 "Marker"
+    member(text(15835, 16), 341, false), // 544 "SAMLProviderList"
+    member(text(6432, 8), 568, false),   // 545 "UserName"
+    member(text(11795, 6), 477, false),  // 546 "Marker"
+    member(text(11787, 8), 478, false),  // 547 "MaxItems"
+    member(text(15900, 13), 344, false), // 548 "SSHPublicKeys"
+    member(text(11890, 11), 428, false), // 549 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 550 "Marker"
+    member(text(9659, 21), 536, true),   // 551 "ServerCertificateName"
+    member(text(11795, 6), 477, false),  // 552 "Marker"
+    member(text(11787, 8), 478, false),  // 553 "MaxItems"
+    member(text(7898, 4), 560, true),    // 554 "Tags"
+    member(text(11890, 11), 428, false), // 555 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 556 "Marker"
+    member(text(14213, 10), 492, false), // 557 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 558 "Marker"
+    member(text(11787, 8), 478, false),  // 559 "MaxItems"
+    member(text(16037, 29), 535, true),  // 560 "ServerCertificateMetadataList"
+    member(text(11890, 11), 428, false), // 561 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 562 "Marker"
+    member(text(6432, 8), 568, false),   // 563 "UserName"
+    member(text(6320, 11), 540, false),  // 564 "ServiceName"
+    member(text(16103, 8), 420, false),  // 565 "AllUsers"
+    member(text(11795, 6), 477, false),  // 566 "Marker"
+    member(text(11787, 8), 478, false),  // 567 "MaxItems"
+    member(text(16149, 26), 355, false), // 568 "ServiceSpecificCredentials"
+    member(text(11795, 6), 527, false),  // 569 "Marker"
+    member(text(11890, 11), 428, false), // 570 "IsTruncated"
+    member(text(6432, 8), 454, false),   // 571 "UserName"
+    member(text(11795, 6), 477, false),  // 572 "Marker"
+    member(text(11787, 8), 478, false),  // 573 "MaxItems"
+    member(text(16236, 12), 432, true),  // 574 "Certificates"
+    member(text(11890, 11), 428, false), // 575 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 576 "Marker"
+    member(text(6432, 8), 454, true),    // 577 "UserName"
+    member(text(11795, 6), 477, false),  // 578 "Marker"
+    member(text(11787, 8), 478, false),  // 579 "MaxItems"
+    member(text(14655, 11), 504, true),  // 580 "PolicyNames"
+    member(text(11890, 11), 428, false), // 581 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 582 "Marker"
+    member(text(6432, 8), 454, true),    // 583 "UserName"
+    member(text(11795, 6), 477, false),  // 584 "Marker"
+    member(text(11787, 8), 478, false),  // 585 "MaxItems"
+    member(text(7898, 4), 560, true),    // 586 "Tags"
+    member(text(11890, 11), 428, false), // 587 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 588 "Marker"
+    member(text(14213, 10), 492, false), // 589 "PathPrefix"
+    member(text(11795, 6), 477, false),  // 590 "Marker"
+    member(text(11787, 8), 478, false),  // 591 "MaxItems"
+    member(text(12388, 5), 567, true),   // 592 "Users"
+    member(text(11890, 11), 428, false), // 593 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 594 "Marker"
+    member(text(16395, 16), 423, false), // 595 "AssignmentStatus"
+    member(text(11795, 6), 477, false),  // 596 "Marker"
+    member(text(11787, 8), 478, false),  // 597 "MaxItems"
+    member(text(16440, 17), 569, true),  // 598 "VirtualMFADevices"
+    member(text(11890, 11), 428, false), // 599 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 600 "Marker"
+    member(text(6432, 8), 568, true),    // 601 "UserName"
+    member(text(6472, 10), 441, true),   // 602 "CreateDate"
+    member(text(7979, 21), 428, false),  // 603 "PasswordResetRequired"
+    member(text(6432, 8), 568, true),    // 604 "UserName"
+    member(text(9010, 12), 534, true),   // 605 "SerialNumber"
+    member(text(12630, 10), 441, true),  // 606 "EnableDate"
+    member(text(7208, 7), 475, false),   // 607 "message"
+    member(text(7208, 7), 476, false),   // 608 "message"
+    member(text(6983, 10), 505, false),  // 609 "PolicyName"
+    member(text(16589, 8), 460, false),  // 610 "PolicyId"
+    member(text(10863, 3), 421, false),  // 611 "Arn"
+    member(text(7842, 4), 512, false),   // 612 "Path"
+    member(text(16597, 16), 515, false), // 613 "DefaultVersionId"
+    member(text(16613, 15), 425, false), // 614 "AttachmentCount"
+    member(text(16628, 29), 425, false), // 615 "PermissionsBoundaryUsageCount"
+    member(text(16657, 12), 428, false), // 616 "IsAttachable"
+    member(text(7663, 11), 497, false),  // 617 "Description"
+    member(text(6472, 10), 441, false),  // 618 "CreateDate"
+    member(text(16669, 10), 441, false), // 619 "UpdateDate"
+    member(text(16679, 17), 500, false), // 620 "PolicyVersionList"
+    member(text(7208, 7), 482, false),   // 621 "message"
+    member(text(10863, 3), 421, false),  // 622 "Arn"
+    member(text(7208, 7), 485, false),   // 623 "message"
+    member(text(17013, 22), 428, false), // 624 "AllowedByOrganizations"
+    member(text(17035, 21), 481, false), // 625 "MinimumPasswordLength"
+    member(text(17056, 14), 428, false), // 626 "RequireSymbols"
+    member(text(17070, 14), 428, false), // 627 "RequireNumbers"
+    member(text(17084, 26), 428, false), // 628 "RequireUppercaseCharacters"
+    member(text(17110, 26), 428, false), // 629 "RequireLowercaseCharacters"
+    member(text(17136, 26), 428, false), // 630 "AllowUsersToChangePassword"
+    member(text(17162, 15), 428, false), // 631 "ExpirePasswords"
+    member(text(17177, 14), 479, false), // 632 "MaxPasswordAge"
+    member(text(17191, 23), 490, false), // 633 "PasswordReusePrevention"
+    member(text(17214, 10), 427, false), // 634 "HardExpiry"
+    member(text(7208, 7), 489, false),   // 635 "message"
+    member(text(17337, 28), 428, false), // 636 "AllowedByPermissionsBoundary"
+    member(text(6983, 10), 505, false),  // 637 "PolicyName"
+    member(text(16589, 8), 460, false),  // 638 "PolicyId"
+    member(text(10863, 3), 421, false),  // 639 "Arn"
+    member(text(7842, 4), 512, false),   // 640 "Path"
+    member(text(16597, 16), 515, false), // 641 "DefaultVersionId"
+    member(text(16613, 15), 425, false), // 642 "AttachmentCount"
+    member(text(16628, 29), 425, false), // 643 "PermissionsBoundaryUsageCount"
+    member(text(16657, 12), 428, false), // 644 "IsAttachable"
+    member(text(7663, 11), 497, false),  // 645 "Description"
+    member(text(6472, 10), 441, false),  // 646 "CreateDate"
+    member(text(16669, 10), 441, false), // 647 "UpdateDate"
+    member(text(7898, 4), 560, false),   // 648 "Tags"
+    member(text(6983, 10), 505, false),  // 649 "PolicyName"
+    member(text(8155, 14), 499, false),  // 650 "PolicyDocument"
+    member(text(7208, 7), 501, false),   // 651 "message"
+    member(text(6983, 10), 505, true),   // 652 "PolicyName"
+    member(text(17504, 10), 514, true),  // 653 "PolicyType"
+    member(text(6842, 9), 421, false),   // 654 "PolicyArn"
+    member(text(10939, 10), 507, false), // 655 "EntityType"
+    member(text(17514, 10), 452, false), // 656 "EntityName"
+    member(text(6765, 9), 459, false),   // 657 "GroupName"
+    member(text(13694, 7), 460, false),  // 658 "GroupId"
+    member(text(7208, 7), 506, false),   // 659 "message"
+    member(text(8418, 4), 509, false),   // 660 "Name"
+    member(text(17636, 6), 511, false),  // 661 "Values"
+    member(text(10866, 4), 300, false),  // 662 "Type"
+    member(text(6736, 8), 532, false),   // 663 "RoleName"
+    member(text(17675, 6), 460, false),  // 664 "RoleId"
+    member(text(6432, 8), 568, false),   // 665 "UserName"
+    member(text(17805, 6), 460, false),  // 666 "UserId"
+    member(text(17829, 8), 499, false),  // 667 "Document"
+    member(text(9480, 9), 515, false),   // 668 "VersionId"
+    member(text(17837, 16), 428, false), // 669 "IsDefaultVersion"
+    member(text(6472, 10), 441, false),  // 670 "CreateDate"
+    member(text(17861, 4), 197, false),  // 671 "Line"
+    member(text(17865, 6), 26, false),   // 672 "Column"
+    member(text(6765, 9), 459, true),    // 673 "GroupName"
+    member(text(6983, 10), 505, true),   // 674 "PolicyName"
+    member(text(8155, 14), 499, true),   // 675 "PolicyDocument"
+    member(text(6736, 8), 532, true),    // 676 "RoleName"
+    member(text(8332, 19), 421, true),   // 677 "PermissionsBoundary"
+    member(text(6736, 8), 532, true),    // 678 "RoleName"
+    member(text(6983, 10), 505, true),   // 679 "PolicyName"
+    member(text(8155, 14), 499, true),   // 680 "PolicyDocument"
+    member(text(6432, 8), 568, true),    // 681 "UserName"
+    member(text(8332, 19), 421, true),   // 682 "PermissionsBoundary"
+    member(text(6432, 8), 454, true),    // 683 "UserName"
+    member(text(6983, 10), 505, true),   // 684 "PolicyName"
+    member(text(8155, 14), 499, true),   // 685 "PolicyDocument"
+    member(text(6231, 19), 443, true),   // 686 "DelegationRequestId"
+    member(text(9191, 5), 483, false),   // 687 "Notes"
+    member(text(6654, 24), 421, true),   // 688 "OpenIDConnectProviderArn"
+    member(text(6678, 8), 434, true),    // 689 "ClientID"
+    member(text(6717, 19), 462, true),   // 690 "InstanceProfileName"
+    member(text(6736, 8), 532, true),    // 691 "RoleName"
+    member(text(6765, 9), 459, true),    // 692 "GroupName"
+    member(text(6432, 8), 454, true),    // 693 "UserName"
+    member(text(7208, 7), 523, false),   // 694 "message"
+    member(text(6432, 8), 568, false),   // 695 "UserName"
+    member(text(9793, 27), 546, true),   // 696 "ServiceSpecificCredentialId"
+    member(text(8680, 25), 353, false),  // 697 "ServiceSpecificCredential"
+    member(text(11081, 16), 329, true),  // 698 "EvalResourceName"
+    member(text(18493, 20), 292, true),  // 699 "EvalResourceDecision"
+    member(text(11109, 17), 365, false), // 700 "MatchedStatements"
+    member(text(11126, 20), 32, false),  // 701 "MissingContextValues"
+    member(text(11206, 19), 119, false), // 702 "EvalDecisionDetails"
+    member(text(11173, 33), 289, false), // 703 "PermissionsBoundaryDecisionDetail"
+    member(text(6432, 8), 454, true),    // 704 "UserName"
+    member(text(9010, 12), 534, true),   // 705 "SerialNumber"
+    member(text(10499, 19), 426, true),  // 706 "AuthenticationCode1"
+    member(text(10518, 19), 426, true),  // 707 "AuthenticationCode2"
+    member(text(7842, 4), 493, true),    // 708 "Path"
+    member(text(6736, 8), 532, true),    // 709 "RoleName"
+    member(text(17675, 6), 460, true),   // 710 "RoleId"
+    member(text(10863, 3), 421, true),   // 711 "Arn"
+    member(text(6472, 10), 441, true),   // 712 "CreateDate"
+    member(text(8290, 24), 499, false),  // 713 "AssumeRolePolicyDocument"
+    member(text(7663, 11), 528, false),  // 714 "Description"
+    member(text(8314, 18), 531, false),  // 715 "MaxSessionDuration"
+    member(text(8332, 19), 18, false),   // 716 "PermissionsBoundary"
+    member(text(7898, 4), 560, false),   // 717 "Tags"
+    member(text(18565, 12), 335, false), // 718 "RoleLastUsed"
+    member(text(7842, 4), 493, false),   // 719 "Path"
+    member(text(6736, 8), 532, false),   // 720 "RoleName"
+    member(text(17675, 6), 460, false),  // 721 "RoleId"
+    member(text(10863, 3), 421, false),  // 722 "Arn"
+    member(text(6472, 10), 441, false),  // 723 "CreateDate"
+    member(text(8290, 24), 499, false),  // 724 "AssumeRolePolicyDocument"
+    member(text(18587, 19), 461, false), // 725 "InstanceProfileList"
+    member(text(18606, 14), 498, false), // 726 "RolePolicyList"
+    member(text(13727, 23), 424, false), // 727 "AttachedManagedPolicies"
+    member(text(8332, 19), 18, false),   // 728 "PermissionsBoundary"
+    member(text(7898, 4), 560, false),   // 729 "Tags"
+    member(text(18565, 12), 335, false), // 730 "RoleLastUsed"
+    member(text(6499, 12), 441, false),  // 731 "LastUsedDate"
+    member(text(6347, 6), 552, false),   // 732 "Region"
+    member(text(6347, 6), 315, false),   // 733 "Region"
+    member(text(18650, 9), 13, false),   // 734 "Resources"
+    member(text(18697, 5), 516, false),  // 735 "KeyId"
+    member(text(18702, 9), 441, false),  // 736 "Timestamp"
+    member(text(10863, 3), 421, false),  // 737 "Arn"
+    member(text(13161, 10), 441, false), // 738 "ValidUntil"
+    member(text(6472, 10), 441, false),  // 739 "CreateDate"
+    member(text(6432, 8), 568, true),    // 740 "UserName"
+    member(text(9615, 14), 520, true),   // 741 "SSHPublicKeyId"
+    member(text(18780, 11), 519, true),  // 742 "Fingerprint"
+    member(text(18791, 16), 521, true),  // 743 "SSHPublicKeyBody"
+    member(text(6451, 6), 551, true),    // 744 "Status"
+    member(text(18807, 10), 441, false), // 745 "UploadDate"
+    member(text(6432, 8), 568, true),    // 746 "UserName"
+    member(text(9615, 14), 520, true),   // 747 "SSHPublicKeyId"
+    member(text(6451, 6), 551, true),    // 748 "Status"
+    member(text(18807, 10), 441, true),  // 749 "UploadDate"
+    member(text(6231, 19), 443, true),   // 750 "DelegationRequestId"
+    member(text(18883, 25), 348, true),  // 751 "ServerCertificateMetadata"
+    member(text(18908, 15), 429, true),  // 752 "CertificateBody"
+    member(text(18923, 16), 430, false), // 753 "CertificateChain"
+    member(text(7898, 4), 560, false),   // 754 "Tags"
+    member(text(7842, 4), 493, true),    // 755 "Path"
+    member(text(9659, 21), 536, true),   // 756 "ServerCertificateName"
+    member(text(18939, 19), 460, true),  // 757 "ServerCertificateId"
+    member(text(10863, 3), 421, true),   // 758 "Arn"
+    member(text(18807, 10), 441, false), // 759 "UploadDate"
+    member(text(18958, 10), 441, false), // 760 "Expiration"
+    member(text(7208, 7), 539, false),   // 761 "message"
+    member(text(6320, 11), 541, true),   // 762 "ServiceName"
+    member(text(10846, 17), 441, false), // 763 "LastAuthenticated"
+    member(text(6331, 16), 543, true),   // 764 "ServiceNamespace"
+    member(text(19056, 23), 421, false), // 765 "LastAuthenticatedEntity"
+    member(text(19079, 23), 552, false), // 766 "LastAuthenticatedRegion"
+    member(text(6384, 26), 463, false),  // 767 "TotalAuthenticatedEntities"
+    member(text(19102, 26), 376, false), // 768 "TrackedActionsLastAccessed"
+    member(text(7208, 7), 544, false),   // 769 "message"
+    member(text(6472, 10), 441, true),   // 770 "CreateDate"
+    member(text(19175, 14), 441, false), // 771 "ExpirationDate"
+    member(text(6320, 11), 540, true),   // 772 "ServiceName"
+    member(text(19189, 15), 547, false), // 773 "ServiceUserName"
+    member(text(19204, 15), 545, false), // 774 "ServicePassword"
+    member(text(19219, 22), 537, false), // 775 "ServiceCredentialAlias"
+    member(text(19241, 23), 538, false), // 776 "ServiceCredentialSecret"
+    member(text(9793, 27), 546, true),   // 777 "ServiceSpecificCredentialId"
+    member(text(6432, 8), 568, true),    // 778 "UserName"
+    member(text(6451, 6), 551, true),    // 779 "Status"
+    member(text(6432, 8), 568, true),    // 780 "UserName"
+    member(text(6451, 6), 551, true),    // 781 "Status"
+    member(text(19189, 15), 547, false), // 782 "ServiceUserName"
+    member(text(19219, 22), 537, false), // 783 "ServiceCredentialAlias"
+    member(text(6472, 10), 441, true),   // 784 "CreateDate"
+    member(text(19175, 14), 441, false), // 785 "ExpirationDate"
+    member(text(9793, 27), 546, true),   // 786 "ServiceSpecificCredentialId"
+    member(text(6320, 11), 540, true),   // 787 "ServiceName"
+    member(text(6842, 9), 421, true),    // 788 "PolicyArn"
+    member(text(9480, 9), 515, true),    // 789 "VersionId"
+    member(text(19402, 26), 455, true),  // 790 "GlobalEndpointTokenVersion"
+    member(text(6432, 8), 568, true),    // 791 "UserName"
+    member(text(9851, 13), 431, true),   // 792 "CertificateId"
+    member(text(18908, 15), 429, true),  // 793 "CertificateBody"
+    member(text(6451, 6), 551, true),    // 794 "Status"
+    member(text(18807, 10), 441, false), // 795 "UploadDate"
+    member(text(12018, 15), 363, true),  // 796 "PolicyInputList"
+    member(text(19473, 34), 363, false), // 797 "PermissionsBoundaryPolicyInputList"
+    member(text(19507, 11), 8, true),    // 798 "ActionNames"
+    member(text(19518, 12), 328, false), // 799 "ResourceArns"
+    member(text(19530, 14), 499, false), // 800 "ResourcePolicy"
+    member(text(19544, 13), 329, false), // 801 "ResourceOwner"
+    member(text(19557, 9), 329, false),  // 802 "CallerArn"
+    member(text(19566, 14), 30, false),  // 803 "ContextEntries"
+    member(text(19580, 22), 327, false), // 804 "ResourceHandlingOption"
+    member(text(11787, 8), 478, false),  // 805 "MaxItems"
+    member(text(11795, 6), 477, false),  // 806 "Marker"
+    member(text(19624, 17), 122, false), // 807 "EvaluationResults"
+    member(text(11890, 11), 428, false), // 808 "IsTruncated"
+    member(text(11795, 6), 527, false),  // 809 "Marker"
+    member(text(12118, 15), 421, true),  // 810 "PolicySourceArn"
+    member(text(12018, 15), 363, false), // 811 "PolicyInputList"
+    member(text(19473, 34), 363, false), // 812 "PermissionsBoundaryPolicyInputList"
+    member(text(19507, 11), 8, true),    // 813 "ActionNames"
+    member(text(19518, 12), 328, false), // 814 "ResourceArns"
+    member(text(19530, 14), 499, false), // 815 "ResourcePolicy"
+    member(text(19544, 13), 329, false), // 816 "ResourceOwner"
+    member(text(19557, 9), 329, false),  // 817 "CallerArn"
+    member(text(19566, 14), 30, false),  // 818 "ContextEntries"
+    member(text(19580, 22), 327, false), // 819 "ResourceHandlingOption"
+    member(text(11787, 8), 478, false),  // 820 "MaxItems"
+    member(text(11795, 6), 477, false),  // 821 "Marker"
+    member(text(19704, 14), 297, false), // 822 "SourcePolicyId"
+    member(text(19718, 16), 303, false), // 823 "SourcePolicyType"
+    member(text(19734, 13), 308, false), // 824 "StartPosition"
+    member(text(19747, 11), 308, false), // 825 "EndPosition"
+    member(text(19778, 3), 559, true),   // 826 "Key"
+    member(text(19781, 5), 561, true),   // 827 "Value"
+    member(text(6717, 19), 462, true),   // 828 "InstanceProfileName"
+    member(text(7898, 4), 560, true),    // 829 "Tags"
+    member(text(9010, 12), 534, true),   // 830 "SerialNumber"
+    member(text(7898, 4), 560, true),    // 831 "Tags"
+    member(text(6654, 24), 421, true),   // 832 "OpenIDConnectProviderArn"
+    member(text(7898, 4), 560, true),    // 833 "Tags"
+    member(text(6842, 9), 421, true),    // 834 "PolicyArn"
+    member(text(7898, 4), 560, true),    // 835 "Tags"
+    member(text(6736, 8), 532, true),    // 836 "RoleName"
+    member(text(7898, 4), 560, true),    // 837 "Tags"
+    member(text(8484, 15), 421, true),   // 838 "SAMLProviderArn"
+    member(text(7898, 4), 560, true),    // 839 "Tags"
+    member(text(9659, 21), 536, true),   // 840 "ServerCertificateName"
+    member(text(7898, 4), 560, true),    // 841 "Tags"
+    member(text(6432, 8), 454, true),    // 842 "UserName"
+    member(text(7898, 4), 560, true),    // 843 "Tags"
+    member(text(19979, 10), 552, false), // 844 "ActionName"
+    member(text(19989, 18), 421, false), // 845 "LastAccessedEntity"
+    member(text(20007, 16), 441, false), // 846 "LastAccessedTime"
+    member(text(20023, 18), 552, false), // 847 "LastAccessedRegion"
+    member(text(7208, 7), 564, false),   // 848 "message"
+    member(text(7208, 7), 565, false),   // 849 "message"
+    member(text(6717, 19), 462, true),   // 850 "InstanceProfileName"
+    member(text(20180, 7), 558, true),   // 851 "TagKeys"
+    member(text(9010, 12), 534, true),   // 852 "SerialNumber"
+    member(text(20180, 7), 558, true),   // 853 "TagKeys"
+    member(text(6654, 24), 421, true),   // 854 "OpenIDConnectProviderArn"
+    member(text(20180, 7), 558, true),   // 855 "TagKeys"
+    member(text(6842, 9), 421, true),    // 856 "PolicyArn"
+    member(text(20180, 7), 558, true),   // 857 "TagKeys"
+    member(text(6736, 8), 532, true),    // 858 "RoleName"
+    member(text(20180, 7), 558, true),   // 859 "TagKeys"
+    member(text(8484, 15), 421, true),   // 860 "SAMLProviderArn"
+    member(text(20180, 7), 558, true),   // 861 "TagKeys"
+    member(text(9659, 21), 536, true),   // 862 "ServerCertificateName"
+    member(text(20180, 7), 558, true),   // 863 "TagKeys"
+    member(text(6432, 8), 454, true),    // 864 "UserName"
+    member(text(20180, 7), 558, true),   // 865 "TagKeys"
+    member(text(6432, 8), 454, false),   // 866 "UserName"
+    member(text(6440, 11), 414, true),   // 867 "AccessKeyId"
+    member(text(6451, 6), 551, true),    // 868 "Status"
+    member(text(17035, 21), 481, false), // 869 "MinimumPasswordLength"
+    member(text(17056, 14), 428, false), // 870 "RequireSymbols"
+    member(text(17070, 14), 428, false), // 871 "RequireNumbers"
+    member(text(17084, 26), 428, false), // 872 "RequireUppercaseCharacters"
+    member(text(17110, 26), 428, false), // 873 "RequireLowercaseCharacters"
+    member(text(17136, 26), 428, false), // 874 "AllowUsersToChangePassword"
+    member(text(17177, 14), 479, false), // 875 "MaxPasswordAge"
+    member(text(17191, 23), 490, false), // 876 "PasswordReusePrevention"
+    member(text(17214, 10), 427, false), // 877 "HardExpiry"
+    member(text(6736, 8), 532, true),    // 878 "RoleName"
+    member(text(8155, 14), 499, true),   // 879 "PolicyDocument"
+    member(text(6231, 19), 443, true),   // 880 "DelegationRequestId"
+    member(text(9191, 5), 483, false),   // 881 "Notes"
+    member(text(6765, 9), 459, true),    // 882 "GroupName"
+    member(text(20477, 7), 493, false),  // 883 "NewPath"
+    member(text(20484, 12), 459, false), // 884 "NewGroupName"
+    member(text(6432, 8), 568, true),    // 885 "UserName"
+    member(text(7971, 8), 491, false),   // 886 "Password"
+    member(text(7979, 21), 427, false),  // 887 "PasswordResetRequired"
+    member(text(6654, 24), 421, true),   // 888 "OpenIDConnectProviderArn"
+    member(text(8087, 14), 562, true),   // 889 "ThumbprintList"
+    member(text(6736, 8), 532, true),    // 890 "RoleName"
+    member(text(7663, 11), 528, true),   // 891 "Description"
+    member(text(8369, 4), 333, false),   // 892 "Role"
+    member(text(6736, 8), 532, true),    // 893 "RoleName"
+    member(text(7663, 11), 528, false),  // 894 "Description"
+    member(text(8314, 18), 531, false),  // 895 "MaxSessionDuration"
+    member(text(8398, 20), 338, false),  // 896 "SAMLMetadataDocument"
+    member(text(8484, 15), 421, true),   // 897 "SAMLProviderArn"
+    member(text(8422, 23), 422, false),  // 898 "AssertionEncryptionMode"
+    member(text(8445, 13), 518, false),  // 899 "AddPrivateKey"
+    member(text(20682, 16), 516, false), // 900 "RemovePrivateKey"
+    member(text(8484, 15), 421, false),  // 901 "SAMLProviderArn"
+    member(text(6432, 8), 568, true),    // 902 "UserName"
+    member(text(9615, 14), 520, true),   // 903 "SSHPublicKeyId"
+    member(text(6451, 6), 551, true),    // 904 "Status"
+    member(text(9659, 21), 536, true),   // 905 "ServerCertificateName"
+    member(text(20477, 7), 493, false),  // 906 "NewPath"
+    member(text(20779, 24), 536, false), // 907 "NewServerCertificateName"
+    member(text(6432, 8), 568, false),   // 908 "UserName"
+    member(text(9793, 27), 546, true),   // 909 "ServiceSpecificCredentialId"
+    member(text(6451, 6), 551, true),    // 910 "Status"
+    member(text(6432, 8), 454, false),   // 911 "UserName"
+    member(text(9851, 13), 431, true),   // 912 "CertificateId"
+    member(text(6451, 6), 551, true),    // 913 "Status"
+    member(text(6432, 8), 454, true),    // 914 "UserName"
+    member(text(20477, 7), 493, false),  // 915 "NewPath"
+    member(text(20889, 11), 568, false), // 916 "NewUserName"
+    member(text(6432, 8), 568, true),    // 917 "UserName"
+    member(text(18791, 16), 521, true),  // 918 "SSHPublicKeyBody"
+    member(text(13238, 12), 343, false), // 919 "SSHPublicKey"
+    member(text(7842, 4), 493, false),   // 920 "Path"
+    member(text(9659, 21), 536, true),   // 921 "ServerCertificateName"
+    member(text(18908, 15), 429, true),  // 922 "CertificateBody"
+    member(text(20981, 10), 518, true),  // 923 "PrivateKey"
+    member(text(18923, 16), 430, false), // 924 "CertificateChain"
+    member(text(7898, 4), 560, false),   // 925 "Tags"
+    member(text(18883, 25), 348, false), // 926 "ServerCertificateMetadata"
+    member(text(7898, 4), 560, false),   // 927 "Tags"
+    member(text(6432, 8), 454, false),   // 928 "UserName"
+    member(text(18908, 15), 429, true),  // 929 "CertificateBody"
+    member(text(21085, 11), 359, true),  // 930 "Certificate"
+    member(text(7842, 4), 493, true),    // 931 "Path"
+    member(text(6432, 8), 568, true),    // 932 "UserName"
+    member(text(17805, 6), 460, true),   // 933 "UserId"
+    member(text(10863, 3), 421, true),   // 934 "Arn"
+    member(text(6472, 10), 441, true),   // 935 "CreateDate"
+    member(text(21096, 16), 441, false), // 936 "PasswordLastUsed"
+    member(text(8332, 19), 18, false),   // 937 "PermissionsBoundary"
+    member(text(7898, 4), 560, false),   // 938 "Tags"
+    member(text(7842, 4), 493, false),   // 939 "Path"
+    member(text(6432, 8), 568, false),   // 940 "UserName"
+    member(text(17805, 6), 460, false),  // 941 "UserId"
+    member(text(10863, 3), 421, false),  // 942 "Arn"
+    member(text(6472, 10), 441, false),  // 943 "CreateDate"
+    member(text(21122, 14), 498, false), // 944 "UserPolicyList"
+    member(text(21136, 9), 458, false),  // 945 "GroupList"
+    member(text(13727, 23), 424, false), // 946 "AttachedManagedPolicies"
+    member(text(8332, 19), 18, false),   // 947 "PermissionsBoundary"
+    member(text(7898, 4), 560, false),   // 948 "Tags"
+    member(text(9010, 12), 534, true),   // 949 "SerialNumber"
+    member(text(21145, 16), 20, false),  // 950 "Base32StringSeed"
+    member(text(21161, 9), 20, false),   // 951 "QRCodePNG"
+    member(text(8740, 4), 411, false),   // 952 "User"
+    member(text(12630, 10), 441, false), // 953 "EnableDate"
+    member(text(7898, 4), 560, false),   // 954 "Tags"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(6283, 13),  // 0 "SERVICE_LEVEL"
+    text(6296, 12),  // 1 "ACTION_LEVEL"
+    text(7407, 6),   // 2 "string"
+    text(7413, 10),  // 3 "stringList"
+    text(7423, 7),   // 4 "numeric"
+    text(7430, 11),  // 5 "numericList"
+    text(7441, 7),   // 6 "boolean"
+    text(7448, 11),  // 7 "booleanList"
+    text(7459, 2),   // 8 "ip"
+    text(7461, 6),   // 9 "ipList"
+    text(7467, 6),   // 10 "binary"
+    text(7473, 10),  // 11 "binaryList"
+    text(7483, 4),   // 12 "date"
+    text(7487, 8),   // 13 "dateList"
+    text(10057, 9),  // 14 "SUCCEEDED"
+    text(10066, 11), // 15 "IN_PROGRESS"
+    text(10077, 6),  // 16 "FAILED"
+    text(10083, 11), // 17 "NOT_STARTED"
+    text(8740, 4),   // 18 "User"
+    text(8369, 4),   // 19 "Role"
+    text(7865, 5),   // 20 "Group"
+    text(10949, 18), // 21 "LocalManagedPolicy"
+    text(10967, 16), // 22 "AWSManagedPolicy"
+    text(11403, 25), // 23 "RootCredentialsManagement"
+    text(11428, 12), // 24 "RootSessions"
+    text(17312, 25), // 25 "PermissionsBoundaryPolicy"
+    text(17405, 7),  // 26 "allowed"
+    text(17412, 12), // 27 "explicitDeny"
+    text(17424, 12), // 28 "implicitDeny"
+    text(7407, 6),   // 29 "string"
+    text(7413, 10),  // 30 "stringList"
+    text(17715, 4),  // 31 "user"
+    text(17719, 5),  // 32 "group"
+    text(17724, 4),  // 33 "role"
+    text(17728, 11), // 34 "aws-managed"
+    text(17739, 12), // 35 "user-managed"
+    text(17751, 8),  // 36 "resource"
+    text(17759, 4),  // 37 "none"
+    text(17778, 17), // 38 "PermissionsPolicy"
+    text(8332, 19),  // 39 "PermissionsBoundary"
+    text(18193, 8),  // 40 "text/csv"
+    text(18309, 7),  // 41 "STARTED"
+    text(18316, 10), // 42 "INPROGRESS"
+    text(18326, 8),  // 43 "COMPLETE"
+    text(21372, 8),  // 44 "Required"
+    text(21380, 7),  // 45 "Allowed"
+    text(21407, 8),  // 46 "Assigned"
+    text(21415, 10), // 47 "Unassigned"
+    text(21425, 3),  // 48 "Any"
+    text(22077, 3),  // 49 "SSH"
+    text(22080, 3),  // 50 "PEM"
+    text(22240, 7),  // 51 "v1Token"
+    text(22247, 7),  // 52 "v2Token"
+    text(10066, 11), // 53 "IN_PROGRESS"
+    text(22522, 9),  // 54 "COMPLETED"
+    text(10077, 6),  // 55 "FAILED"
+    text(23215, 7),  // 56 "ALLOWED"
+    text(23222, 6),  // 57 "DENIED"
+    text(23228, 6),  // 58 "UNSURE"
+    text(18326, 8),  // 59 "COMPLETE"
+    text(10066, 11), // 60 "IN_PROGRESS"
+    text(10077, 6),  // 61 "FAILED"
+    text(23517, 4),  // 62 "USER"
+    text(23521, 4),  // 63 "ROLE"
+    text(23525, 5),  // 64 "GROUP"
+    text(23692, 3),  // 65 "All"
+    text(23695, 3),  // 66 "AWS"
+    text(23698, 5),  // 67 "Local"
+    text(23713, 6),  // 68 "INLINE"
+    text(23719, 7),  // 69 "MANAGED"
+    text(24624, 27), // 70 "SERVICE_NAMESPACE_ASCENDING"
+    text(24651, 28), // 71 "SERVICE_NAMESPACE_DESCENDING"
+    text(24679, 33), // 72 "LAST_AUTHENTICATED_TIME_ASCENDING"
+    text(24712, 34), // 73 "LAST_AUTHENTICATED_TIME_DESCENDING"
+    text(24755, 10), // 74 "UNASSIGNED"
+    text(24765, 8),  // 75 "ASSIGNED"
+    text(24773, 16), // 76 "PENDING_APPROVAL"
+    text(24789, 9),  // 77 "FINALIZED"
+    text(24798, 8),  // 78 "ACCEPTED"
+    text(24806, 8),  // 79 "REJECTED"
+    text(24814, 7),  // 80 "EXPIRED"
+    text(24831, 6),  // 81 "Active"
+    text(24837, 8),  // 82 "Inactive"
+    text(24845, 7),  // 83 "Expired"
+    text(12388, 5),  // 84 "Users"
+    text(24894, 10), // 85 "UsersQuota"
+    text(14715, 6),  // 86 "Groups"
+    text(24904, 11), // 87 "GroupsQuota"
+    text(24915, 18), // 88 "ServerCertificates"
+    text(24933, 23), // 89 "ServerCertificatesQuota"
+    text(24956, 19), // 90 "UserPolicySizeQuota"
+    text(24975, 20), // 91 "GroupPolicySizeQuota"
+    text(24995, 18), // 92 "GroupsPerUserQuota"
+    text(25013, 31), // 93 "SigningCertificatesPerUserQuota"
+    text(25044, 22), // 94 "AccessKeysPerUserQuota"
+    text(15049, 10), // 95 "MFADevices"
+    text(25066, 15), // 96 "MFADevicesInUse"
+    text(25081, 17), // 97 "AccountMFAEnabled"
+    text(25098, 24), // 98 "AccountAccessKeysPresent"
+    text(25122, 22), // 99 "AccountPasswordPresent"
+    text(25144, 33), // 100 "AccountSigningCertificatesPresent"
+    text(25177, 29), // 101 "AttachedPoliciesPerGroupQuota"
+    text(25206, 28), // 102 "AttachedPoliciesPerRoleQuota"
+    text(25234, 28), // 103 "AttachedPoliciesPerUserQuota"
+    text(11882, 8),  // 104 "Policies"
+    text(25262, 13), // 105 "PoliciesQuota"
+    text(25275, 15), // 106 "PolicySizeQuota"
+    text(25290, 19), // 107 "PolicyVersionsInUse"
+    text(25309, 24), // 108 "PolicyVersionsInUseQuota"
+    text(25333, 22), // 109 "VersionsPerPolicyQuota"
+    text(19402, 26), // 110 "GlobalEndpointTokenVersion"
+    text(25355, 25), // 111 "AssumeRolePolicySizeQuota"
+    text(14886, 16), // 112 "InstanceProfiles"
+    text(25380, 21), // 113 "InstanceProfilesQuota"
+    text(25401, 9),  // 114 "Providers"
+    text(25410, 19), // 115 "RolePolicySizeQuota"
+    text(13767, 5),  // 116 "Roles"
+    text(25429, 10), // 117 "RolesQuota"
+    text(25469, 9),  // 118 "AVAILABLE"
+    text(25478, 13), // 119 "NOT_AVAILABLE"
+    text(25491, 13), // 120 "NOT_SUPPORTED"
+    text(10077, 6),  // 121 "FAILED"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    277, 350, 27, 27, 192, 277, 196, 350, 277, 113, 196, 377, 350, 277, 196, 350, 277, 350, 27,
+    192, 277, 196, 192, 298, 350, 277, 196, 192, 377, 298, 350, 277, 196, 192, 298, 350, 277, 194,
+    196, 116, 287, 350, 277, 196, 350, 27, 113, 196, 350, 113, 350, 192, 196, 27, 196, 113, 277,
+    350, 113, 192, 196, 27, 350, 113, 277, 287, 196, 350, 192, 113, 196, 27, 350, 281, 192, 196,
+    113, 274, 27, 350, 277, 274, 192, 196, 350, 196, 192, 113, 274, 27, 350, 192, 113, 196, 27,
+    350, 192, 196, 277, 350, 196, 277, 352, 196, 113, 277, 192, 27, 350, 196, 192, 113, 27, 350,
+    116, 277, 196, 350, 27, 277, 196, 350, 27, 277, 196, 350, 277, 196, 350, 277, 73, 196, 350,
+    277, 196, 350, 277, 73, 196, 350, 116, 277, 196, 350, 192, 277, 350, 277, 196, 192, 73, 350,
+    277, 196, 192, 73, 350, 277, 73, 196, 377, 27, 350, 277, 377, 350, 277, 196, 377, 350, 192,
+    196, 277, 350, 277, 277, 73, 196, 350, 277, 196, 350, 277, 277, 196, 27, 350, 196, 277, 73, 27,
+    350, 277, 350, 277, 196, 350, 277, 73, 196, 350, 27, 277, 196, 192, 350, 277, 196, 192, 377,
+    350, 277, 196, 192, 350, 349, 7, 283, 284, 349, 7, 283, 284, 123, 113, 116, 190, 196, 277, 350,
+    27, 349, 7, 283, 284, 21, 349, 7, 283, 284, 21, 125, 196, 350, 322, 277, 192, 350, 277, 350,
+    350, 192, 277, 192, 66, 65, 67, 350, 277, 350, 277, 350, 277, 350, 192, 277, 350, 277, 350,
+    277, 350, 277, 350, 192, 277, 350, 277, 123, 277, 192, 350, 277, 192, 350, 277, 350, 277, 350,
+    277, 192, 350, 277, 378, 277, 350, 277, 192, 277, 192, 277, 192, 350, 277, 350, 277, 350, 277,
+    350, 350, 277, 192, 350, 277, 192, 350, 277, 192, 350, 277, 350, 192, 277, 192, 350, 277, 350,
+    350, 277, 350, 277, 350, 350, 277, 350, 277, 192, 350, 277, 350, 277, 350, 192, 350, 349, 7,
+    283, 284, 350, 277, 192, 277, 350, 192, 277, 192, 350, 277, 350, 277, 350, 350, 277, 350, 192,
+    350, 277, 277, 350, 350, 277, 352, 277, 350, 277, 350, 277, 350, 350, 196, 274, 277, 350, 277,
+    192, 377, 298, 350, 196, 274, 277, 377, 350, 277, 192, 298, 350, 196, 274, 277, 350, 277, 350,
+    27, 192, 27, 192, 277, 350, 277, 196, 377, 350, 277, 196, 350, 277, 190, 277, 196, 350, 27,
+    277, 350, 27, 192, 277, 192, 196, 350, 350, 192, 293, 277, 192, 293, 277, 192, 196, 27, 350,
+    192, 277, 196, 27, 350, 277, 196, 192, 27, 350, 277, 196, 192, 27, 350, 277, 196, 192, 27, 350,
+    277, 196, 192, 27, 350, 277, 192, 196, 27, 350, 277, 196, 192, 27, 350, 277, 192, 27, 350, 277,
+    192, 27, 350, 277, 192, 27, 350, 277, 192, 27, 350, 277, 27, 350, 277, 192, 27, 350, 277, 192,
+    27, 350, 277, 27, 350, 277, 196, 350, 192, 277, 274, 196, 350, 277, 274, 196, 377, 350, 277,
+    350, 27, 192, 277, 113, 196, 350, 116, 277, 287, 196, 350, 27, 192, 277, 350, 377, 277, 350,
+    277, 377, 350, 277, 192, 196, 350, 27, 277, 192, 277, 113, 196, 350, 277, 277, 196, 350, 192,
+    277, 196, 113, 116, 27, 350, 196, 277, 193, 106, 378, 196, 192, 113, 273, 195, 27, 350, 196,
+    113, 273, 191, 105, 277, 27, 350,
 ];

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,1057 +40,983 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::RestJson],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AssociateMemberPOST/members/associateBatchAssociateCodeSecurityScanConfiguration/codesecurity/scan-configuration/batch/associateBatchDisassociateCodeSecurityScanConfiguration/codesecurity/scan-configuration/batch/disassociateBatchGetAccountStatus/status/batch/getBatchGetCodeSnippet/codesnippet/batchgetBatchGetFindingDetails/findings/details/batch/getBatchGetFreeTrialInfo/freetrialinfo/batchgetBatchGetMemberEc2DeepInspectionStatus/ec2deepinspectionstatus/member/batch/getBatchUpdateMemberEc2DeepInspectionStatus/ec2deepinspectionstatus/member/batch/updateCancelFindingsReport/reporting/cancelCancelSbomExport/sbomexport/cancelCreateCisScanConfiguration/cis/scan-configuration/createCreateCodeSecurityIntegration/codesecurity/integration/createCreateCodeSecurityScanConfiguration/codesecurity/scan-configuration/createCreateFilter/filters/createCreateFindingsReport/reporting/createCreateSbomExport/sbomexport/createDeleteCisScanConfiguration/cis/scan-configuration/deleteDeleteCodeSecurityIntegration/codesecurity/integration/deleteDeleteCodeSecurityScanConfiguration/codesecurity/scan-configuration/deleteDeleteFilter/filters/deleteDescribeOrganizationConfiguration/organizationconfiguration/describeDisable/disableDisableDelegatedAdminAccount/delegatedadminaccounts/disableDisassociateMember/members/disassociateEnable/enableEnableDelegatedAdminAccount/delegatedadminaccounts/enableGetCisScanReport/cis/scan/report/getGetCisScanResultDetails/cis/scan-result/details/getGetClustersForImage/cluster/getGetCodeSecurityIntegration/codesecurity/integration/getGetCodeSecurityScan/codesecurity/scan/getGetCodeSecurityScanConfiguration/codesecurity/scan-configuration/getGetConfiguration/configuration/getGetDelegatedAdminAccount/delegatedadminaccounts/getGetEc2DeepInspectionConfiguration/ec2deepinspectionconfiguration/getGetEncryptionKeyGET/encryptionkey/getGetFindingsReportStatus/reporting/status/getGetMember/members/getGetSbomExport/sbomexport/getListAccountPermissions/accountpermissions/listListCisScanConfigurations/cis/scan-configuration/listListCisScanResultsAggregatedByChecks/cis/scan-result/check/listListCisScanResultsAggregatedByTargetResource/cis/scan-result/resource/listListCisScans/cis/scan/listListCodeSecurityIntegrations/codesecurity/integration/listListCodeSecurityScanConfigurationAssociations/codesecurity/scan-configuration/associations/listListCodeSecurityScanConfigurations/codesecurity/scan-configuration/listListCoverage/coverage/listListCoverageStatistics/coverage/statistics/listListDelegatedAdminAccounts/delegatedadminaccounts/listListFilters/filters/listListFindingAggregations/findings/aggregation/listListFindings/findings/listListMembers/members/listListTagsForResource/tags/{resourceArn}ListUsageTotals/usage/listResetEncryptionKeyPUT/encryptionkey/resetSearchVulnerabilities/vulnerabilities/searchSendCisSessionHealth/cissession/health/sendSendCisSessionTelemetry/cissession/telemetry/sendStartCisSession/cissession/startStartCodeSecurityScan/codesecurity/scan/startStopCisSession/cissession/stopTagResourceUntagResourceDELETEUpdateCisScanConfiguration/cis/scan-configuration/updateUpdateCodeSecurityIntegration/codesecurity/integration/updateUpdateCodeSecurityScanConfiguration/codesecurity/scan-configuration/updateUpdateConfiguration/configuration/updateUpdateEc2DeepInspectionConfiguration/ec2deepinspectionconfiguration/updateUpdateEncryptionKey/encryptionkey/updateUpdateFilter/filters/updateUpdateOrgEc2DeepInspectionConfiguration/ec2deepinspectionconfiguration/org/updateUpdateOrganizationConfiguration/organizationconfiguration/updateAccessDeniedExceptionmessageAccountaccountIdstatusresourceStatusAccountAggregationfindingTyperesourceTypesortOrdersortByAccountAggregationResponseseverityCountsexploitAvailableCountfixAvailableCountAccountId\\d{12}AccountIdFilterListAccountIdSetAccountListAccountSortByCRITICALHIGHALLAccountStatestateresourceStateAccountStateListAggCountsAggregationFindingTypeNETWORK_REACHABILITYPACKAGE_VULNERABILITYCODE_VULNERABILITYAggregationRequestaccountAggregationamiAggregationawsEcrContainerAggregationec2InstanceAggregationfindingTypeAggregationimageLayerAggregationpackageAggregationrepositoryAggregationtitleAggregationlambdaLayerAggregationlambdaFunctionAggregationcodeRepositoryAggregationAggregationResourceTypeAWS_EC2_INSTANCEAWS_ECR_CONTAINER_IMAGEAWS_LAMBDA_FUNCTIONCODE_REPOSITORYAggregationResponseAggregationResponseListAggregationTypeFINDING_TYPEPACKAGETITLEREPOSITORYAMIAWS_ECR_CONTAINERIMAGE_LAYERACCOUNTLAMBDA_LAYERAmiAggregationamisAmiAggregationResponseamiaffectedInstancesAmiIdami-([a-z0-9]{8}|[a-z0-9]{17}|\\*)AmiSortByAFFECTED_INSTANCESArchitectureX86_64ARM64ArchitectureListArnAssociateConfigurationRequestscanConfigurationArnresourceAssociateConfigurationRequestListAssociateMemberRequestAssociateMemberResponseAssociationResultStatusCodeINTERNAL_ERRORACCESS_DENIEDSCAN_CONFIGURATION_NOT_FOUNDINVALID_INPUTRESOURCE_NOT_FOUNDQUOTA_EXCEEDEDAssociationResultStatusMessageAtigDatafirstSeenlastSeentargetsttpsAuthorizationUrlAutoEnableec2ecrlambdalambdaCodecodeRepositoryAwsEc2InstanceDetailstypeimageIdipV4AddressesipV6AddresseskeyNameiamInstanceProfileArnvpcIdsubnetIdlaunchedAtplatformAwsEcrContainerAggregationresourceIdsimageShasrepositoriesarchitecturesimageTagslastInUseAtinUseCountAwsEcrContainerAggregationResponseresourceIdimageSharepositoryarchitectureAwsEcrContainerImageDetailsrepositoryNamepushedAtauthorimageHashregistryAwsEcrContainerSortByAwsEcsMetadataDetailsdetailsGrouptaskDefinitionArnAwsEcsMetadataDetailsDetailsGroupStringAwsEcsMetadataDetailsTaskDefinitionArnStringAwsEksMetadataDetailsnamespaceworkloadInfoListAwsEksMetadataDetailsNamespaceStringAwsEksWorkloadInfonameAwsEksWorkloadInfoListAwsEksWorkloadInfoNameStringAwsEksWorkloadInfoTypeStringAwsLambdaFunctionDetailsfunctionNameruntimecodeSha256versionexecutionRoleArnlayersvpcConfigpackageTypelastModifiedAtBadRequestExceptionBatchAssociateCodeSecurityScanConfigurationRequestassociateConfigurationRequestsBatchAssociateCodeSecurityScanConfigurationResponsefailedAssociationssuccessfulAssociationsBatchDisassociateCodeSecurityScanConfigurationRequestdisassociateConfigurationRequestsBatchDisassociateCodeSecurityScanConfigurationResponseBatchGetAccountStatusRequestaccountIdsBatchGetAccountStatusResponseaccountsfailedAccountsBatchGetCodeSnippetRequestfindingArnsBatchGetCodeSnippetRequestFindingArnsListBatchGetCodeSnippetResponsecodeSnippetResultserrorsBatchGetFindingDetailsRequestBatchGetFindingDetailsResponsefindingDetailsBatchGetFreeTrialInfoRequestBatchGetFreeTrialInfoRequestAccountIdsListBatchGetFreeTrialInfoResponseBatchGetMemberEc2DeepInspectionStatusRequestBatchGetMemberEc2DeepInspectionStatusResponsefailedAccountIdsBatchUpdateMemberEc2DeepInspectionStatusRequestBatchUpdateMemberEc2DeepInspectionStatusResponseBenchmarkProfileBenchmarkVersionBooleanCancelFindingsReportRequestreportIdCancelFindingsReportResponseCancelSbomExportRequestCancelSbomExportResponseCheckCountCheckIdFilterListCisAccountIdListCisCheckAggregationscanArncheckIdtitlecheckDescriptionlevelstatusCountsCisCheckAggregationListCisDateFilterearliestScanStartTimelatestScanStartTimeCisFindingArnarn:aws(-gov|-cn)?:inspector2:[-.a-z0-9]{0,20}:\\d{12}:owner/\\d{12}/cis-finding/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}CisFindingArnFilterListCisFindingStatusPASSEDFAILEDSKIPPEDCisFindingStatusComparisonEQUALSCisFindingStatusFiltercomparisonvalueCisFindingStatusFilterListCisNumberFilterupperInclusivelowerInclusiveCisNumberFilterListCisOwnerId\\d{12}|o-[a-z0-9]{10,32}CisReportFormatPDFCSVCisReportStatusSUCCEEDEDIN_PROGRESSCisResultStatusCisResultStatusComparisonCisResultStatusFilterCisResultStatusFilterListCisRuleDetailsCisRuleStatusNOT_EVALUATEDINFORMATIONALUNKNOWNNOT_APPLICABLEERRORCisScanscanNamescanDatefailedCheckstotalChecksscheduledBysecurityLevelCisScanArnarn:aws(-us-gov|-cn)?:inspector2:[-.a-z0-9]{0,20}:\\d{12}:owner/(\\d{12}|o-[a-z0-9]{10,32})/cis-scan/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}CisScanArnFilterListCisScanConfigurationownerIdscheduletagsCisScanConfigurationArnarn:aws(-us-gov|-cn)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1}:[0-9]{12}:owner/(o-[a-z0-9]+|[0-9]{12})/cis-configuration/[0-9a-fA-F-]+CisScanConfigurationArnFilterListCisScanConfigurationListCisScanConfigurationsSortBySCAN_NAMESCAN_CONFIGURATION_ARNCisScanDateFilterListCisScanListCisScanNameCisScanNameFilterListCisScanResultDetailstargetResourceIdstatusReasonremediationfindingArnCisScanResultDetailsFilterCriteriafindingStatusFilterscheckIdFilterstitleFilterssecurityLevelFiltersfindingArnFiltersCisScanResultDetailsListCisScanResultDetailsSortByCHECK_IDSTATUSCisScanResultsAggregatedByChecksFilterCriteriaaccountIdFiltersplatformFiltersfailedResourcesFiltersCisScanResultsAggregatedByChecksSortByPLATFORMFAILED_COUNTSSECURITY_LEVELCisScanResultsAggregatedByTargetResourceFilterCriteriastatusFilterstargetResourceIdFilterstargetResourceTagFilterstargetStatusFilterstargetStatusReasonFiltersfailedChecksFiltersCisScanResultsAggregatedByTargetResourceSortByRESOURCE_IDACCOUNT_IDTARGET_STATUSTARGET_STATUS_REASONCisScanResultsMaxResultsCisScanStatusCOMPLETEDCANCELLEDCisScanStatusComparisonCisScanStatusFilterCisScanStatusFilterListCisScheduledByFilterListCisSecurityLevelLEVEL_1LEVEL_2CisSecurityLevelComparisonCisSecurityLevelFilterCisSecurityLevelFilterListCisSessionMessageruleIdcisRuleDetailsCisSessionMessagesCisSortOrderASCDESCCisStringComparisonPREFIXNOT_EQUALSCisStringFilterCisTagMapCisTargetResourceAggregationtargetResourceTagstargetStatustargetStatusReasonCisTargetResourceAggregationListCisTargetStatusTIMED_OUTCisTargetStatusComparisonCisTargetStatusFilterCisTargetStatusReasonSCAN_IN_PROGRESSUNSUPPORTED_OSSSM_UNMANAGEDCisTargetStatusReasonFilterCisTargetsCisaActionCisaDatadateAddeddateDueactionCisaDateAddedCisaDateDueClientTokenClusterDetailslastInUserunningUnitCountstoppedUnitCountclusterMetadataClusterForImageFilterCriteriaClusterForImageFilterCriteriaResourceIdStringarn:.*:ecr:.*:\\d{12}:repository\\/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*(\\/sha256:[a-z0-9]{64})?ClusterInformationclusterArnclusterDetailsClusterInformationClusterArnStringarn:aws(?:-[a-z0-9-]+)?:(?:ecs|eks):[a-z0-9-]+:[0-9]{12}:cluster/[a-zA-Z0-9_-]+ClusterInformationClusterDetailsListClusterInformationListClusterMetadataawsEcsMetadataDetailsawsEksMetadataDetailsCodeFilePathfileNamefilePathstartLineendLineCodeLinecontentlineNumberCodeLineContentStringCodeLineListCodeRepositoryAggregationprojectNamesproviderTypesCodeRepositoryAggregationResponseproviderTypeexploitAvailableActiveFindingsCountfixAvailableActiveFindingsCountCodeRepositoryDetailsprojectNameintegrationArnCodeRepositoryIntegrationArnarn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:codesecurity-integration\\/[a-f0-9-]{36}CodeRepositoryMetadataproviderTypeVisibilitylastScannedCommitIdscanConfigurationonDemandScanCodeRepositoryMetadataProjectNameStringCodeRepositoryMetadataProviderTypeStringCodeRepositoryMetadataProviderTypeVisibilityStringCodeRepositoryOnDemandScanlastScanAtscanStatusCodeRepositoryProjectNameCodeRepositoryProviderTypeGITHUBGITLAB_SELF_MANAGEDCodeRepositorySortByCodeScanStatusSUCCESSFULCodeSecurityClientToken[\\S]+CodeSecurityIntegrationArnarn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:codesecurity-integration/[a-f0-9-]{36}CodeSecurityIntegrationSummarycreatedOnlastUpdateOnCodeSecurityResourceprojectIdCodeSecurityScanConfigurationperiodicScanConfigurationcontinuousIntegrationScanConfigurationruleSetCategoriesCodeSecurityScanConfigurationAssociationSummariesCodeSecurityScanConfigurationAssociationSummaryCodeSecurityScanConfigurationSummariesCodeSecurityScanConfigurationSummaryownerAccountIdperiodicScanFrequencyfrequencyExpressioncontinuousIntegrationScanSupportedEventsscopeSettingsCodeSecurityUuid[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}CodeSnippetErrorerrorCodeerrorMessageCodeSnippetErrorCodeCODE_SNIPPET_NOT_FOUNDCodeSnippetErrorListCodeSnippetResultcodeSnippetsuggestedFixesCodeSnippetResultListCodeVulnerabilityDetailsdetectorTagsreferenceUrlssourceLambdaLayerArndetectorIddetectorNamecwesCommitId([a-f0-9]{40})ComponentComponentArnComponentTypeComputePlatformvendorproductConfigurationLevelORGANIZATIONConflictExceptionContinuousIntegrationScanConfigurationsupportedEventsContinuousIntegrationScanEventPULL_REQUESTPUSHContinuousIntegrationScanSupportedEventsCountscountgroupKeyCountsListCoverageDateFilterstartInclusiveendInclusiveCoverageDateFilterListCoverageFilterCriteriascanStatusCodescanStatusReasonscanTypeecrRepositoryNameecrImageTagsec2InstanceTagslambdaFunctionNamelambdaFunctionTagslambdaFunctionRuntimelastScannedAtscanModeimagePulledAtecrImageLastInUseAtecrImageInUseCountcodeRepositoryProjectNamecodeRepositoryProviderTypecodeRepositoryProviderTypeVisibilityCoverageMapComparisonCoverageMapFilterkeyCoverageMapFilterListCoverageNumberFilterCoverageNumberFilterListCoverageResourceTypeAWS_ECR_REPOSITORYCoverageStringComparisonCoverageStringFilterCoverageStringFilterListCoverageStringInputCoveredResourceresourceMetadataCoveredResourcesCreateCisScanConfigurationRequestCreateCisScanConfigurationResponseCreateCisTargetsCreateCodeSecurityIntegrationRequestdetailsCreateCodeSecurityIntegrationResponseauthorizationUrlCreateCodeSecurityScanConfigurationRequestconfigurationCreateCodeSecurityScanConfigurationResponseCreateFilterRequestdescriptionfilterCriteriareasonCreateFilterResponsearnCreateFindingsReportRequestreportFormats3DestinationCreateFindingsReportResponseCreateGitLabSelfManagedIntegrationDetailinstanceUrlaccessTokenCreateIntegrationDetailgitlabSelfManagedCreateSbomExportRequestresourceFilterCriteriaCreateSbomExportResponseCurrencyUSDCvss2baseScorescoringVectorCvss3Cvss4CvssBaseScoreCvssScoresourceCvssScoreAdjustmentmetricCvssScoreAdjustmentListCvssScoreDetailsscoreSourcecvssSourcescoreadjustmentsCvssScoreListCvssScoringVectorCweCweListCwesDailySchedulestartTimeDateFilterDateFilterListDateTimeTimestampDaySUNMONTUEWEDTHUFRISATDaysListDelegatedAdminrelationshipStatusDelegatedAdminAccountDelegatedAdminAccountListDelegatedAdminStatusENABLEDDISABLE_IN_PROGRESSDeleteCisScanConfigurationRequestDeleteCisScanConfigurationResponseDeleteCodeSecurityIntegrationRequestDeleteCodeSecurityIntegrationResponseDeleteCodeSecurityScanConfigurationRequestDeleteCodeSecurityScanConfigurationResponseDeleteFilterRequestDeleteFilterResponseDescribeOrganizationConfigurationRequestDescribeOrganizationConfigurationResponseautoEnablemaxAccountLimitReachedDestinationbucketNamekeyPrefixkmsKeyArnDetectionPlatformsDetectorTagListDisableDelegatedAdminAccountRequestdelegatedAdminAccountIdDisableDelegatedAdminAccountResponseDisableRequestresourceTypesDisableResourceTypeListDisableResponseDisassociateConfigurationRequestDisassociateConfigurationRequestListDisassociateMemberRequestDisassociateMemberResponseDoubleEc2ConfigurationEc2ConfigurationStatescanModeStateEc2DeepInspectionStatusACTIVATEDDEACTIVATEDPENDINGEc2InstanceAggregationoperatingSystemsinstanceIdsinstanceTagsEc2InstanceAggregationResponseinstanceIdoperatingSystemnetworkFindingsEc2InstanceSortByNETWORK_FINDINGSEc2MetadataamiIdEc2PlatformWINDOWSLINUXMACOSEc2ScanModeEC2_SSM_AGENT_BASEDEC2_HYBRIDEc2ScanModeStatescanModeStatusEc2ScanModeStatusSUCCESSEcrConfigurationrescanDurationpullDateRescanDurationpullDateRescanModeEcrConfigurationStaterescanDurationStateEcrContainerImageMetadataEcrPullDateRescanDurationDAYS_14DAYS_30DAYS_60DAYS_90DAYS_180EcrPullDateRescanModeLAST_PULL_DATELAST_IN_USE_ATEcrRepositoryMetadatascanFrequencyEcrRescanDurationLIFETIMEEcrRescanDurationStateupdatedAtEcrRescanDurationStatusEcrScanFrequencyMANUALSCAN_ON_PUSHCONTINUOUS_SCANEnableDelegatedAdminAccountRequestclientTokenEnableDelegatedAdminAccountResponseEnableRequestEnableResourceTypeListEnableResponseEpssEpssDetailsEpssScoreEpssScoreValueErrorCodeALREADY_ENABLEDENABLE_IN_PROGRESSSUSPEND_IN_PROGRESSSSM_UNAVAILABLESSM_THROTTLEDEVENTBRIDGE_UNAVAILABLEEVENTBRIDGE_THROTTLEDRESOURCE_SCAN_NOT_DISABLEDDISASSOCIATE_ALL_MEMBERSACCOUNT_IS_ISOLATEDEC2_SSM_RESOURCE_DATA_SYNC_LIMIT_EXCEEDEDEC2_SSM_ASSOCIATION_VERSION_LIMIT_EXCEEDEDBLOCKED_BY_ORGANIZATION_POLICYErrorMessageEvidenceevidenceRuleevidenceDetailseverityEvidenceDetailEvidenceListEvidenceRuleEvidenceSeverityExecutionRoleArnarn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+ExploitAvailableYESNOExploitObservedExploitabilityDetailslastKnownExploitAtExternalReportStatusFailedAccountFailedAccountListFailedAssociationResultstatusCodestatusMessageFailedAssociationResultListFailedMemberAccountEc2DeepInspectionStatusStateec2ScanStatusFailedMemberAccountEc2DeepInspectionStatusStateListFilePathFiltercriteriacreatedAtFilterActionNONESUPPRESSFilterArnFilterArnListFilterCriteriaawsAccountIdfirstObservedAtlastObservedAtfindingStatusinspectorScoreresourceTagsec2InstanceImageIdec2InstanceVpcIdec2InstanceSubnetIdecrImagePushedAtecrImageArchitectureecrImageRegistryecrImageRepositoryNameecrImageHashportRangenetworkProtocolcomponentIdcomponentTypevulnerabilityIdvulnerabilitySourcevendorSeverityvulnerablePackagesrelatedVulnerabilitiesfixAvailablelambdaFunctionLayerslambdaFunctionLastModifiedAtlambdaFunctionExecutionRoleArnexploitAvailablecodeVulnerabilityDetectorNamecodeVulnerabilityDetectorTagscodeVulnerabilityFilePathepssScoreFilterDescriptionFilterListFilterNameFilterReasonFindingresourcesinspectorScoreDetailsnetworkReachabilityDetailspackageVulnerabilityDetailsexploitabilityDetailscodeVulnerabilityDetailsepssFindingArnarn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:finding/[a-f0-9]{32}FindingArnListFindingDescriptionFindingDetailcisaDatariskScoreevidencestoolsexploitObservedFindingDetailsFindingDetailsErrorFindingDetailsErrorCodeFINDING_DETAILS_NOT_FOUNDFindingDetailsErrorListFindingListFindingStatusACTIVESUPPRESSEDCLOSEDFindingTitleFindingTypeFindingTypeAggregationFindingTypeAggregationResponseFindingTypeSortByFirstSeenFixAvailablePARTIALFreeTrialAccountInfofreeTrialInfoFreeTrialAccountInfoListFreeTrialInfostartendFreeTrialInfoErrorcodeFreeTrialInfoErrorCodeFreeTrialInfoErrorListFreeTrialInfoListFreeTrialStatusINACTIVEFreeTrialTypeEC2ECRLAMBDALAMBDA_CODEFrequencyExpressionFunctionName[a-zA-Z0-9-_\\.]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?GetCisScanReportRequesttargetAccountsGetCisScanReportResponseurlGetCisScanResultDetailsMaxResultsGetCisScanResultDetailsRequestnextTokenmaxResultsGetCisScanResultDetailsResponsescanResultDetailsGetClustersForImageNextTokenGetClustersForImageRequestfilterGetClustersForImageRequestMaxResultsIntegerGetClustersForImageResponseclusterGetCodeSecurityIntegrationRequestGetCodeSecurityIntegrationResponseGetCodeSecurityScanConfigurationRequestGetCodeSecurityScanConfigurationResponselastUpdatedAtGetCodeSecurityScanRequestscanIdGetCodeSecurityScanResponselastCommitIdGetConfigurationRequestGetConfigurationResponseecrConfigurationec2ConfigurationGetDelegatedAdminAccountRequestGetDelegatedAdminAccountResponsedelegatedAdminGetEc2DeepInspectionConfigurationRequestGetEc2DeepInspectionConfigurationResponsepackagePathsorgPackagePathsGetEncryptionKeyRequestGetEncryptionKeyResponsekmsKeyIdGetFindingsReportStatusRequestGetFindingsReportStatusResponsedestinationGetMemberRequestGetMemberResponsememberGetSbomExportRequestGetSbomExportResponseformatGitHubAuthCodeGitHubInstallationIdGitLabAccessTokenGitLabAuthCodeGroupKeySCAN_STATUS_CODESCAN_STATUS_REASONRESOURCE_TYPEECR_REPOSITORY_NAMEImageHashsha256:[a-z0-9]{64}ImageLayerAggregationlayerHashesImageLayerAggregationResponselayerHashImageLayerSortByImageTagListInspectorScoreDetailsadjustedCvssInstanceUrlhttps://[-a-zA-Z0-9()@:%_+.~#?&//=]{1,1024}IntegerIntegrationName[a-zA-Z0-9-_$:.]*IntegrationStatusDISABLINGIntegrationSummariesIntegrationTypeInternalServerExceptionretryAfterSecondsRetry-AfterIpV4Address(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])IpV4AddressListIpV6AddressIpV6AddressListKmsKeyArnarn:aws(-(us-gov|cn))?:kms:([a-z0-9][-.a-z0-9]{0,62})?:[0-9]{12}?:key/(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})|(mrk-[0-9a-zA-Z]{32}))LambdaFunctionAggregationfunctionNamesruntimesfunctionTagsLambdaFunctionAggregationResponselambdaTagsLambdaFunctionMetadataLambdaFunctionSortByLambdaLayerAggregationlayerArnsLambdaLayerAggregationResponselayerArnLambdaLayerArnarn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+LambdaLayerListLambdaLayerSortByLambdaVpcConfigsubnetIdssecurityGroupIdsLastSeenLayerListListAccountPermissionsMaxResultsListAccountPermissionsRequestserviceListAccountPermissionsResponsepermissionsListCisScanConfigurationsFilterCriteriascanNameFiltersscanConfigurationArnFiltersListCisScanConfigurationsMaxResultsListCisScanConfigurationsRequestListCisScanConfigurationsResponsescanConfigurationsListCisScanResultsAggregatedByChecksRequestListCisScanResultsAggregatedByChecksResponsecheckAggregationsListCisScanResultsAggregatedByTargetResourceRequestListCisScanResultsAggregatedByTargetResourceResponsetargetResourceAggregationsListCisScansDetailLevelMEMBERListCisScansFilterCriteriascanStatusFiltersscanAtFiltersscanArnFiltersscheduledByFilterstargetAccountIdFiltersListCisScansMaxResultsListCisScansRequestdetailLevelListCisScansResponsescansListCisScansSortBySCHEDULED_BYSCAN_START_DATEFAILED_CHECKSListCodeSecurityIntegrationsRequestListCodeSecurityIntegrationsRequestMaxResultsIntegerListCodeSecurityIntegrationsResponseintegrationsListCodeSecurityScanConfigurationAssociationsRequestListCodeSecurityScanConfigurationAssociationsRequestMaxResultsIntegerListCodeSecurityScanConfigurationAssociationsResponseassociationsListCodeSecurityScanConfigurationsRequestListCodeSecurityScanConfigurationsRequestMaxResultsIntegerListCodeSecurityScanConfigurationsResponseconfigurationsListCoverageMaxResultsListCoverageRequestListCoverageResponsecoveredResourcesListCoverageStatisticsRequestgroupByListCoverageStatisticsResponsecountsByGrouptotalCountsListDelegatedAdminAccountsRequestListDelegatedAdminAccountsResponsedelegatedAdminAccountsListDelegatedAdminMaxResultsListFilterMaxResultsListFiltersRequestarnsListFiltersResponsefiltersListFindingAggregationsMaxResultsListFindingAggregationsRequestaggregationTypeaggregationRequestListFindingAggregationsResponseresponsesListFindingsMaxResultsListFindingsRequestsortCriteriaListFindingsResponsefindingsListMembersMaxResultsListMembersRequestonlyAssociatedListMembersResponsemembersListTagsForResourceRequestresourceArnListTagsForResourceResponseListUsageTotalsMaxResultsListUsageTotalsNextTokenListUsageTotalsRequestListUsageTotalsResponsetotalsLongMapComparisonMapFilterMapFilterListMapKeyMapValueMemberMemberAccountEc2DeepInspectionStatusactivateDeepInspectionMemberAccountEc2DeepInspectionStatusListMemberAccountEc2DeepInspectionStatusStateMemberAccountEc2DeepInspectionStatusStateListMemberListMeteringAccountId.*[0-9]{12}.*MonthlyCostEstimateMonthlyScheduledayNetworkPathstepsNetworkProtocolTCPUDPNetworkReachabilityDetailsopenPortRangeprotocolnetworkPathNextTokenNonEmptyStringNonEmptyStringListNumberFilterNumberFilterListOneAccountIdFilterListOneTimeScheduleOperationENABLE_SCANNINGDISABLE_SCANNINGENABLE_REPOSITORYDISABLE_REPOSITORYOwnerId.*(^\\d{12}$)|(^o-[a-z0-9]{10,32}$).*PackageAggregationpackageNamesPackageAggregationResponsepackageNamePackageArchitecturePackageEpochPackageFilterepochreleasesourceLayerHashPackageFilterListPackageManagerBUNDLERCARGOCOMPOSERNPMNUGETPIPENVPOETRYYARNGOBINARYGOMODJAROSPIPPYTHONPKGNODEPKGPOMGEMSPECDOTNET_COREPackageNamePackageReleasePackageSortByPackageTypeIMAGEZIPPackageVersionPackageVulnerabilityDetailscvsssourceUrlvendorCreatedAtvendorUpdatedAtPath(?:/(?:\\.[-\\w]+|[-\\w]+(?:\\.[-\\w]+)?))+/?PathListPeriodicScanConfigurationfrequencyPeriodicScanFrequencyWEEKLYMONTHLYNEVERPermissionoperationPermissionsPlatformPlatformFilterListPlatformVersionPortPortRangebeginPortRangeFilterbeginInclusivePortRangeFilterListProductProjectCodeSecurityScanConfigurationperiodicScanConfigurationscontinuousIntegrationScanConfigurationsProjectContinuousIntegrationScanConfigurationsupportedEventProjectContinuousIntegrationScanConfigurationListProjectIdproject-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}ProjectPeriodicScanConfigurationProjectPeriodicScanConfigurationListProjectSelectionScopeReasonRecommendationtextUrlReferenceUrlsRelatedVulnerabilitiesRelatedVulnerabilityRelationshipStatusCREATEDINVITEDDISABLEDREMOVEDRESIGNEDDELETEDEMAIL_VERIFICATION_IN_PROGRESSEMAIL_VERIFICATION_FAILEDREGION_DISABLEDACCOUNT_SUSPENDEDCANNOT_CREATE_DETECTOR_IN_ORG_MASTERRemediationrecommendationReportFormatJSONReportId.*\\b[a-f0-9]{8}\\b-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-\\b[a-f0-9]{12}\\b.*ReportTargetAccountsReportingErrorCodeINVALID_PERMISSIONSNO_FINDINGS_FOUNDBUCKET_NOT_FOUNDINCOMPATIBLE_BUCKET_REGIONMALFORMED_KMS_KEYRepositoryAggregationRepositoryAggregationResponseaffectedImagesRepositorySortByAFFECTED_IMAGESResetEncryptionKeyRequestResetEncryptionKeyResponseResourceidpartitionregionResourceDetailsawsEc2InstanceawsEcrContainerImageawsLambdaFunctionResourceFilterCriteriaResourceId.*(^arn:.*:ecr:.*:\\d{12}:repository\\/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*(\\/sha256:[a-z0-9]{64})?$)|(^i-([a-z0-9]{8}|[a-z0-9]{17}|\\\\*)$|(^arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_\\.]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?$)|(^arn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:codesecurity-integration\\/[a-f0-9-]{36}\\/project-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$)).*ResourceIdFilterListResourceListResourceMapComparisonResourceMapFilterResourceMapFilterListResourceNotFoundExceptionResourceScanMetadataecrRepositoryecrImagelambdaFunctionResourceScanTypeResourceStateResourceStatusResourceStringComparisonResourceStringFilterResourceStringFilterListResourceStringInputResourceTagFilterListResourceTypeRiskScoreRuleIdRuleSetCategoriesRuleSetCategorySASTIACSCARuntimeNODEJSNODEJS_12_XNODEJS_14_XNODEJS_16_XJAVA_8JAVA_8_AL2JAVA_11PYTHON_3_7PYTHON_3_8PYTHON_3_9UNSUPPORTEDNODEJS_18_XGO_1_XJAVA_17PYTHON_3_10PYTHON_3_11DOTNETCORE_3_1DOTNET_6DOTNET_7RUBY_2_7RUBY_3_2DOTNET_10NODEJS_24_XSbomReportFormatCYCLONEDX_1_4SPDX_2_3ScanConfigurationArnarn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:owner/(\\d{12}|o-[a-z0-9]{10,32})/codesecurity-configuration/[a-f0-9-]{36}ScanConfigurationNameScanModeEC2_AGENTLESSScanStatusScanStatusCodeScanStatusReasonPENDING_INITIAL_SCANUNMANAGED_EC2_INSTANCESCAN_ELIGIBILITY_EXPIREDRESOURCE_TERMINATEDNO_RESOURCES_FOUNDIMAGE_SIZE_EXCEEDEDSCAN_FREQUENCY_MANUALSCAN_FREQUENCY_SCAN_ON_PUSHEC2_INSTANCE_STOPPEDPENDING_DISABLENO_INVENTORYSTALE_INVENTORYEXCLUDED_BY_TAGUNSUPPORTED_RUNTIMEUNSUPPORTED_MEDIA_TYPEUNSUPPORTED_CONFIG_FILEDEEP_INSPECTION_PACKAGE_COLLECTION_LIMIT_EXCEEDEDDEEP_INSPECTION_DAILY_SSM_INVENTORY_LIMIT_EXCEEDEDDEEP_INSPECTION_COLLECTION_TIME_LIMIT_EXCEEDEDDEEP_INSPECTION_NO_INVENTORYAGENTLESS_INSTANCE_STORAGE_LIMIT_EXCEEDEDAGENTLESS_INSTANCE_COLLECTION_TIME_LIMIT_EXCEEDEDPENDING_REVIVAL_SCANINTEGRATION_CONNECTION_LOSTACCESS_DENIED_TO_ENCRYPTION_KEYUNSUPPORTED_LANGUAGENO_SCAN_CONFIGURATION_ASSOCIATEDIMAGE_ARCHIVEDUNSUPPORTED_CODE_ARTIFACTSScanTypeNETWORKCODEScheduleoneTimedailyweeklymonthlyScopeSettingsprojectSelectionScopeSearchVulnerabilitiesFilterCriteriavulnerabilityIdsSearchVulnerabilitiesRequestSearchVulnerabilitiesResponsevulnerabilitiesSecurityGroupIdsg-([a-z0-9]{8}|[a-z0-9]{17}|\\*)SecurityGroupIdListSendCisSessionHealthRequestscanJobIdsessionTokenSendCisSessionHealthResponseSendCisSessionTelemetryRequestmessagesSendCisSessionTelemetryResponseServiceServiceQuotaExceededExceptionSeverityLOWMEDIUMUNTRIAGEDSeverityCountsallmediumhighcriticalSortCriteriafieldSortFieldAWS_ACCOUNT_IDSEVERITYFIRST_OBSERVED_ATLAST_OBSERVED_ATFINDING_STATUSECR_IMAGE_PUSHED_ATECR_IMAGE_REPOSITORY_NAMEECR_IMAGE_REGISTRYNETWORK_PROTOCOLCOMPONENT_TYPEVULNERABILITY_IDVULNERABILITY_SOURCEINSPECTOR_SCOREVENDOR_SEVERITYEPSS_SCORESortOrderSourceLayerHashStartCisSessionMessageStartCisSessionRequestStartCisSessionResponseStartCodeSecurityScanRequestStartCodeSecurityScanResponseStateStatusENABLINGSUSPENDINGSUSPENDEDStatusCountsfailedskippedpassedStepcomponentArnStepListStopCisMessageProgresssuccessfulChecksnotEvaluatedChecksunknownChecksnotApplicableChecksinformationalCheckserrorChecksStopCisSessionMessageprogresscomputePlatformbenchmarkVersionbenchmarkProfileStopCisSessionRequestStopCisSessionResponseStopCisSessionStatusINTERRUPTEDStringStringComparisonStringFilterStringFilterListStringInputStringListSubnetIdsubnet-([a-z0-9]{8}|[a-z0-9]{17}|\\*)SubnetIdListSuccessfulAssociationResultSuccessfulAssociationResultListSuggestedFixSuggestedFixCodeStringSuggestedFixDescriptionStringSuggestedFixesTagComparisonTagFilterTagKey(?!aws:)[a-zA-Z+-=._:/]+TagKeyListTagListTagMapTagResourceRequestTagResourceResponseTagValueListTargetTargetAccount\\d{12}|ALL_ACCOUNTS|SELFTargetAccountListTargetResourceTagsTargetResourceTagsKey[\\p{L}\\p{Z}\\p{N}_.:/=\\-@]*TargetResourceTagsValueTargetStatusFilterListTargetStatusReasonFilterListTargetsThrottlingExceptionTimetimeOfDaytimezoneTimeOfDay([0-1]?[0-9]|2[0-3]):[0-5][0-9]TimestampTimezoneTitleAggregationtitlesTitleAggregationResponseTitleFilterListTitleSortByToolToolsTtpTtpsUUIDUntagResourceRequesttagKeysUntagResourceResponseUpdateCisScanConfigurationRequestUpdateCisScanConfigurationResponseUpdateCisTargetsUpdateCodeSecurityIntegrationRequestUpdateCodeSecurityIntegrationResponseUpdateCodeSecurityScanConfigurationRequestUpdateCodeSecurityScanConfigurationResponseUpdateConfigurationRequestUpdateConfigurationResponseUpdateEc2DeepInspectionConfigurationRequestUpdateEc2DeepInspectionConfigurationResponseUpdateEncryptionKeyRequestUpdateEncryptionKeyResponseUpdateFilterRequestfilterArnUpdateFilterResponseUpdateGitHubIntegrationDetailinstallationIdUpdateGitLabSelfManagedIntegrationDetailauthCodeUpdateIntegrationDetailsgithubUpdateOrgEc2DeepInspectionConfigurationRequestUpdateOrgEc2DeepInspectionConfigurationResponseUpdateOrganizationConfigurationRequestUpdateOrganizationConfigurationResponseUsagetotalestimatedMonthlyCostcurrencyUsageAccountIdUsageAccountIdListUsageListUsageTotalusageUsageTotalListUsageTypeEC2_INSTANCE_HOURSECR_INITIAL_SCANECR_RESCANLAMBDA_FUNCTION_HOURSLAMBDA_FUNCTION_CODE_HOURSCODE_REPOSITORY_SASTCODE_REPOSITORY_IACCODE_REPOSITORY_SCAEC2_AGENTLESS_INSTANCE_HOURSUsageValueValidationExceptionfieldsValidationExceptionFieldValidationExceptionFieldsValidationExceptionReasonCANNOT_PARSEFIELD_VALIDATION_FAILEDOTHERVendorVendorCreatedAtVendorSeverityVendorUpdatedAtVersion\\$LATEST|[0-9]+VpcIdvpc-([a-z0-9]{8}|[a-z0-9]{17}|\\*)VulnIdCVE-[12][0-9]{3}-[0-9]{1,10}VulnIdListVulnerabilitiesVulnerabilityatigDatacvss4cvss3cvss2detectionPlatformsVulnerabilityDescriptionVulnerabilityIdVulnerabilityIdListVulnerabilityReferenceUrlVulnerabilityReferenceUrlsVulnerabilitySourceNVDVulnerabilitySourceUrlVulnerablePackagearchpackageManagerfixedInVersionVulnerablePackageListVulnerablePackageRemediationWeeklyScheduledays";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AssociateMember",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/members/associate",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AssociateMember"
+    OperationEntry {
+        name: text(0, 15),
+        method: text(15, 4),
+        request_uri: text(19, 18),
+        response_code: 200,
         input: Some(27),
         output: Some(28),
         result_wrapper: None,
-        errors: &[602, 702, 0, 656, 410],
+        errors: Span::new(0, 5),
         anonymous: false,
     },
-    Operation {
-        name: "BatchAssociateCodeSecurityScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/batch/associate",
-            response_code: 200,
-        },
+    // "BatchAssociateCodeSecurityScanConfiguration"
+    OperationEntry {
+        name: text(37, 43),
+        method: text(15, 4),
+        request_uri: text(80, 48),
+        response_code: 200,
         input: Some(50),
         output: Some(51),
         result_wrapper: None,
-        errors: &[194, 0, 702, 566, 656, 410],
+        errors: Span::new(5, 6),
         anonymous: false,
     },
-    Operation {
-        name: "BatchDisassociateCodeSecurityScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/batch/disassociate",
-            response_code: 200,
-        },
+    // "BatchDisassociateCodeSecurityScanConfiguration"
+    OperationEntry {
+        name: text(128, 46),
+        method: text(15, 4),
+        request_uri: text(174, 51),
+        response_code: 200,
         input: Some(52),
         output: Some(53),
         result_wrapper: None,
-        errors: &[194, 0, 702, 566, 656, 410],
+        errors: Span::new(11, 6),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetAccountStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/status/batch/get",
-            response_code: 200,
-        },
+    // "BatchGetAccountStatus"
+    OperationEntry {
+        name: text(225, 21),
+        method: text(15, 4),
+        request_uri: text(246, 17),
+        response_code: 200,
         input: Some(54),
         output: Some(55),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(17, 5),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetCodeSnippet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesnippet/batchget",
-            response_code: 200,
-        },
+    // "BatchGetCodeSnippet"
+    OperationEntry {
+        name: text(263, 19),
+        method: text(15, 4),
+        request_uri: text(282, 21),
+        response_code: 200,
         input: Some(56),
         output: Some(58),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(22, 4),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetFindingDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/findings/details/batch/get",
-            response_code: 200,
-        },
+    // "BatchGetFindingDetails"
+    OperationEntry {
+        name: text(303, 22),
+        method: text(15, 4),
+        request_uri: text(325, 27),
+        response_code: 200,
         input: Some(59),
         output: Some(60),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(26, 4),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetFreeTrialInfo",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/freetrialinfo/batchget",
-            response_code: 200,
-        },
+    // "BatchGetFreeTrialInfo"
+    OperationEntry {
+        name: text(352, 21),
+        method: text(15, 4),
+        request_uri: text(373, 23),
+        response_code: 200,
         input: Some(61),
         output: Some(63),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(30, 4),
         anonymous: false,
     },
-    Operation {
-        name: "BatchGetMemberEc2DeepInspectionStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/ec2deepinspectionstatus/member/batch/get",
-            response_code: 200,
-        },
+    // "BatchGetMemberEc2DeepInspectionStatus"
+    OperationEntry {
+        name: text(396, 37),
+        method: text(15, 4),
+        request_uri: text(433, 41),
+        response_code: 200,
         input: Some(64),
         output: Some(65),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(34, 4),
         anonymous: false,
     },
-    Operation {
-        name: "BatchUpdateMemberEc2DeepInspectionStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/ec2deepinspectionstatus/member/batch/update",
-            response_code: 200,
-        },
+    // "BatchUpdateMemberEc2DeepInspectionStatus"
+    OperationEntry {
+        name: text(474, 40),
+        method: text(15, 4),
+        request_uri: text(514, 44),
+        response_code: 200,
         input: Some(66),
         output: Some(67),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(38, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CancelFindingsReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/reporting/cancel",
-            response_code: 200,
-        },
+    // "CancelFindingsReport"
+    OperationEntry {
+        name: text(558, 20),
+        method: text(15, 4),
+        request_uri: text(578, 17),
+        response_code: 200,
         input: Some(71),
         output: Some(72),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(42, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CancelSbomExport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/sbomexport/cancel",
-            response_code: 200,
-        },
+    // "CancelSbomExport"
+    OperationEntry {
+        name: text(595, 16),
+        method: text(15, 4),
+        request_uri: text(611, 18),
+        response_code: 200,
         input: Some(73),
         output: Some(74),
         result_wrapper: None,
-        errors: &[702, 0, 656, 566, 410],
+        errors: Span::new(47, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateCisScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-configuration/create",
-            response_code: 200,
-        },
+    // "CreateCisScanConfiguration"
+    OperationEntry {
+        name: text(629, 26),
+        method: text(15, 4),
+        request_uri: text(655, 30),
+        response_code: 200,
         input: Some(215),
         output: Some(216),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(52, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateCodeSecurityIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/integration/create",
-            response_code: 200,
-        },
+    // "CreateCodeSecurityIntegration"
+    OperationEntry {
+        name: text(685, 29),
+        method: text(15, 4),
+        request_uri: text(714, 32),
+        response_code: 200,
         input: Some(218),
         output: Some(219),
         result_wrapper: None,
-        errors: &[602, 194, 0, 702, 656, 410],
+        errors: Span::new(56, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateCodeSecurityScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/create",
-            response_code: 200,
-        },
+    // "CreateCodeSecurityScanConfiguration"
+    OperationEntry {
+        name: text(746, 35),
+        method: text(15, 4),
+        request_uri: text(781, 39),
+        response_code: 200,
         input: Some(220),
         output: Some(221),
         result_wrapper: None,
-        errors: &[602, 194, 0, 702, 656, 410],
+        errors: Span::new(62, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/filters/create",
-            response_code: 200,
-        },
+    // "CreateFilter"
+    OperationEntry {
+        name: text(820, 12),
+        method: text(15, 4),
+        request_uri: text(832, 15),
+        response_code: 200,
         input: Some(222),
         output: Some(223),
         result_wrapper: None,
-        errors: &[602, 49, 702, 0, 656, 410],
+        errors: Span::new(68, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateFindingsReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/reporting/create",
-            response_code: 200,
-        },
+    // "CreateFindingsReport"
+    OperationEntry {
+        name: text(847, 20),
+        method: text(15, 4),
+        request_uri: text(867, 17),
+        response_code: 200,
         input: Some(224),
         output: Some(225),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(74, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateSbomExport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/sbomexport/create",
-            response_code: 200,
-        },
+    // "CreateSbomExport"
+    OperationEntry {
+        name: text(884, 16),
+        method: text(15, 4),
+        request_uri: text(900, 18),
+        response_code: 200,
         input: Some(228),
         output: Some(229),
         result_wrapper: None,
-        errors: &[702, 0, 656, 566, 410],
+        errors: Span::new(79, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteCisScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-configuration/delete",
-            response_code: 200,
-        },
+    // "DeleteCisScanConfiguration"
+    OperationEntry {
+        name: text(918, 26),
+        method: text(15, 4),
+        request_uri: text(944, 30),
+        response_code: 200,
         input: Some(254),
         output: Some(255),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(84, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteCodeSecurityIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/integration/delete",
-            response_code: 200,
-        },
+    // "DeleteCodeSecurityIntegration"
+    OperationEntry {
+        name: text(974, 29),
+        method: text(15, 4),
+        request_uri: text(1003, 32),
+        response_code: 200,
         input: Some(256),
         output: Some(257),
         result_wrapper: None,
-        errors: &[0, 702, 656, 566, 410],
+        errors: Span::new(89, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteCodeSecurityScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/delete",
-            response_code: 200,
-        },
+    // "DeleteCodeSecurityScanConfiguration"
+    OperationEntry {
+        name: text(1035, 35),
+        method: text(15, 4),
+        request_uri: text(1070, 39),
+        response_code: 200,
         input: Some(258),
         output: Some(259),
         result_wrapper: None,
-        errors: &[0, 702, 656, 566, 410],
+        errors: Span::new(94, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/filters/delete",
-            response_code: 200,
-        },
+    // "DeleteFilter"
+    OperationEntry {
+        name: text(1109, 12),
+        method: text(15, 4),
+        request_uri: text(1121, 15),
+        response_code: 200,
         input: Some(260),
         output: Some(261),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(99, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeOrganizationConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/organizationconfiguration/describe",
-            response_code: 200,
-        },
+    // "DescribeOrganizationConfiguration"
+    OperationEntry {
+        name: text(1136, 33),
+        method: text(15, 4),
+        request_uri: text(1169, 35),
+        response_code: 200,
         input: Some(262),
         output: Some(263),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(104, 4),
         anonymous: false,
     },
-    Operation {
-        name: "Disable",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/disable",
-            response_code: 200,
-        },
+    // "Disable"
+    OperationEntry {
+        name: text(1204, 7),
+        method: text(15, 4),
+        request_uri: text(1211, 8),
+        response_code: 200,
         input: Some(269),
         output: Some(271),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(108, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DisableDelegatedAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/delegatedadminaccounts/disable",
-            response_code: 200,
-        },
+    // "DisableDelegatedAdminAccount"
+    OperationEntry {
+        name: text(1219, 28),
+        method: text(15, 4),
+        request_uri: text(1247, 31),
+        response_code: 200,
         input: Some(267),
         output: Some(268),
         result_wrapper: None,
-        errors: &[194, 702, 0, 566, 656, 410],
+        errors: Span::new(113, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateMember",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/members/disassociate",
-            response_code: 200,
-        },
+    // "DisassociateMember"
+    OperationEntry {
+        name: text(1278, 18),
+        method: text(15, 4),
+        request_uri: text(1296, 21),
+        response_code: 200,
         input: Some(274),
         output: Some(275),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(119, 4),
         anonymous: false,
     },
-    Operation {
-        name: "Enable",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/enable",
-            response_code: 200,
-        },
+    // "Enable"
+    OperationEntry {
+        name: text(1317, 6),
+        method: text(15, 4),
+        request_uri: text(1323, 7),
+        response_code: 200,
         input: Some(300),
         output: Some(302),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(123, 5),
         anonymous: false,
     },
-    Operation {
-        name: "EnableDelegatedAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/delegatedadminaccounts/enable",
-            response_code: 200,
-        },
+    // "EnableDelegatedAdminAccount"
+    OperationEntry {
+        name: text(1330, 27),
+        method: text(15, 4),
+        request_uri: text(1357, 30),
+        response_code: 200,
         input: Some(298),
         output: Some(299),
         result_wrapper: None,
-        errors: &[194, 702, 0, 566, 656, 410],
+        errors: Span::new(128, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetCisScanReport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan/report/get",
-            response_code: 200,
-        },
+    // "GetCisScanReport"
+    OperationEntry {
+        name: text(1387, 16),
+        method: text(15, 4),
+        request_uri: text(1403, 20),
+        response_code: 200,
         input: Some(364),
         output: Some(365),
         result_wrapper: None,
-        errors: &[702, 0, 656, 566, 410],
+        errors: Span::new(134, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetCisScanResultDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-result/details/get",
-            response_code: 200,
-        },
+    // "GetCisScanResultDetails"
+    OperationEntry {
+        name: text(1423, 23),
+        method: text(15, 4),
+        request_uri: text(1446, 28),
+        response_code: 200,
         input: Some(367),
         output: Some(368),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(139, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetClustersForImage",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cluster/get",
-            response_code: 200,
-        },
+    // "GetClustersForImage"
+    OperationEntry {
+        name: text(1474, 19),
+        method: text(15, 4),
+        request_uri: text(1493, 12),
+        response_code: 200,
         input: Some(370),
         output: Some(372),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(143, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetCodeSecurityIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/integration/get",
-            response_code: 200,
-        },
+    // "GetCodeSecurityIntegration"
+    OperationEntry {
+        name: text(1505, 26),
+        method: text(15, 4),
+        request_uri: text(1531, 29),
+        response_code: 200,
         input: Some(373),
         output: Some(374),
         result_wrapper: None,
-        errors: &[0, 702, 656, 566, 410],
+        errors: Span::new(147, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetCodeSecurityScan",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan/get",
-            response_code: 200,
-        },
+    // "GetCodeSecurityScan"
+    OperationEntry {
+        name: text(1560, 19),
+        method: text(15, 4),
+        request_uri: text(1579, 22),
+        response_code: 200,
         input: Some(377),
         output: Some(378),
         result_wrapper: None,
-        errors: &[194, 0, 702, 656, 566, 410],
+        errors: Span::new(152, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetCodeSecurityScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/get",
-            response_code: 200,
-        },
+    // "GetCodeSecurityScanConfiguration"
+    OperationEntry {
+        name: text(1601, 32),
+        method: text(15, 4),
+        request_uri: text(1633, 36),
+        response_code: 200,
         input: Some(375),
         output: Some(376),
         result_wrapper: None,
-        errors: &[0, 702, 656, 566, 410],
+        errors: Span::new(158, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/configuration/get",
-            response_code: 200,
-        },
+    // "GetConfiguration"
+    OperationEntry {
+        name: text(1669, 16),
+        method: text(15, 4),
+        request_uri: text(1685, 18),
+        response_code: 200,
         input: Some(379),
         output: Some(380),
         result_wrapper: None,
-        errors: &[566, 656, 410],
+        errors: Span::new(163, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetDelegatedAdminAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/delegatedadminaccounts/get",
-            response_code: 200,
-        },
+    // "GetDelegatedAdminAccount"
+    OperationEntry {
+        name: text(1703, 24),
+        method: text(15, 4),
+        request_uri: text(1727, 27),
+        response_code: 200,
         input: Some(381),
         output: Some(382),
         result_wrapper: None,
-        errors: &[0, 702, 566, 656, 410],
+        errors: Span::new(166, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetEc2DeepInspectionConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/ec2deepinspectionconfiguration/get",
-            response_code: 200,
-        },
+    // "GetEc2DeepInspectionConfiguration"
+    OperationEntry {
+        name: text(1754, 33),
+        method: text(15, 4),
+        request_uri: text(1787, 35),
+        response_code: 200,
         input: Some(383),
         output: Some(384),
         result_wrapper: None,
-        errors: &[0, 566, 656, 410],
+        errors: Span::new(171, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetEncryptionKey",
-        http: HttpBinding {
-            method: "GET",
-            request_uri: "/encryptionkey/get",
-            response_code: 200,
-        },
+    // "GetEncryptionKey"
+    OperationEntry {
+        name: text(1822, 16),
+        method: text(1838, 3),
+        request_uri: text(1841, 18),
+        response_code: 200,
         input: Some(385),
         output: Some(386),
         result_wrapper: None,
-        errors: &[702, 0, 656, 566, 410],
+        errors: Span::new(175, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetFindingsReportStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/reporting/status/get",
-            response_code: 200,
-        },
+    // "GetFindingsReportStatus"
+    OperationEntry {
+        name: text(1859, 23),
+        method: text(15, 4),
+        request_uri: text(1882, 21),
+        response_code: 200,
         input: Some(387),
         output: Some(388),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(180, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetMember",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/members/get",
-            response_code: 200,
-        },
+    // "GetMember"
+    OperationEntry {
+        name: text(1903, 9),
+        method: text(15, 4),
+        request_uri: text(1912, 12),
+        response_code: 200,
         input: Some(389),
         output: Some(390),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(185, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetSbomExport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/sbomexport/get",
-            response_code: 200,
-        },
+    // "GetSbomExport"
+    OperationEntry {
+        name: text(1924, 13),
+        method: text(15, 4),
+        request_uri: text(1937, 15),
+        response_code: 200,
         input: Some(391),
         output: Some(392),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(190, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListAccountPermissions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/accountpermissions/list",
-            response_code: 200,
-        },
+    // "ListAccountPermissions"
+    OperationEntry {
+        name: text(1952, 22),
+        method: text(15, 4),
+        request_uri: text(1974, 24),
+        response_code: 200,
         input: Some(429),
         output: Some(430),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(195, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListCisScanConfigurations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-configuration/list",
-            response_code: 200,
-        },
+    // "ListCisScanConfigurations"
+    OperationEntry {
+        name: text(1998, 25),
+        method: text(15, 4),
+        request_uri: text(2023, 28),
+        response_code: 200,
         input: Some(433),
         output: Some(434),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(199, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListCisScanResultsAggregatedByChecks",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-result/check/list",
-            response_code: 200,
-        },
+    // "ListCisScanResultsAggregatedByChecks"
+    OperationEntry {
+        name: text(2051, 36),
+        method: text(15, 4),
+        request_uri: text(2087, 27),
+        response_code: 200,
         input: Some(435),
         output: Some(436),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(203, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListCisScanResultsAggregatedByTargetResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-result/resource/list",
-            response_code: 200,
-        },
+    // "ListCisScanResultsAggregatedByTargetResource"
+    OperationEntry {
+        name: text(2114, 44),
+        method: text(15, 4),
+        request_uri: text(2158, 30),
+        response_code: 200,
         input: Some(437),
         output: Some(438),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(207, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListCisScans",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan/list",
-            response_code: 200,
-        },
+    // "ListCisScans"
+    OperationEntry {
+        name: text(2188, 12),
+        method: text(15, 4),
+        request_uri: text(2200, 14),
+        response_code: 200,
         input: Some(442),
         output: Some(443),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(211, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListCodeSecurityIntegrations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/integration/list",
-            response_code: 200,
-        },
+    // "ListCodeSecurityIntegrations"
+    OperationEntry {
+        name: text(2214, 28),
+        method: text(15, 4),
+        request_uri: text(2242, 30),
+        response_code: 200,
         input: Some(445),
         output: Some(447),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(215, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListCodeSecurityScanConfigurationAssociations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/associations/list",
-            response_code: 200,
-        },
+    // "ListCodeSecurityScanConfigurationAssociations"
+    OperationEntry {
+        name: text(2272, 45),
+        method: text(15, 4),
+        request_uri: text(2317, 50),
+        response_code: 200,
         input: Some(448),
         output: Some(450),
         result_wrapper: None,
-        errors: &[0, 702, 566, 656, 410],
+        errors: Span::new(219, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListCodeSecurityScanConfigurations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/list",
-            response_code: 200,
-        },
+    // "ListCodeSecurityScanConfigurations"
+    OperationEntry {
+        name: text(2367, 34),
+        method: text(15, 4),
+        request_uri: text(2401, 37),
+        response_code: 200,
         input: Some(451),
         output: Some(453),
         result_wrapper: None,
-        errors: &[0, 702, 656, 566, 410],
+        errors: Span::new(224, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListCoverage",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/coverage/list",
-            response_code: 200,
-        },
+    // "ListCoverage"
+    OperationEntry {
+        name: text(2438, 12),
+        method: text(15, 4),
+        request_uri: text(2450, 14),
+        response_code: 200,
         input: Some(455),
         output: Some(456),
         result_wrapper: None,
-        errors: &[702, 656, 410],
+        errors: Span::new(229, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListCoverageStatistics",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/coverage/statistics/list",
-            response_code: 200,
-        },
+    // "ListCoverageStatistics"
+    OperationEntry {
+        name: text(2464, 22),
+        method: text(15, 4),
+        request_uri: text(2486, 25),
+        response_code: 200,
         input: Some(457),
         output: Some(458),
         result_wrapper: None,
-        errors: &[702, 656, 410],
+        errors: Span::new(232, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListDelegatedAdminAccounts",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/delegatedadminaccounts/list",
-            response_code: 200,
-        },
+    // "ListDelegatedAdminAccounts"
+    OperationEntry {
+        name: text(2511, 26),
+        method: text(15, 4),
+        request_uri: text(2537, 28),
+        response_code: 200,
         input: Some(459),
         output: Some(460),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(235, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListFilters",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/filters/list",
-            response_code: 200,
-        },
+    // "ListFilters"
+    OperationEntry {
+        name: text(2565, 11),
+        method: text(15, 4),
+        request_uri: text(2576, 13),
+        response_code: 200,
         input: Some(463),
         output: Some(464),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(239, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListFindingAggregations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/findings/aggregation/list",
-            response_code: 200,
-        },
+    // "ListFindingAggregations"
+    OperationEntry {
+        name: text(2589, 23),
+        method: text(15, 4),
+        request_uri: text(2612, 26),
+        response_code: 200,
         input: Some(466),
         output: Some(467),
         result_wrapper: None,
-        errors: &[702, 656, 410],
+        errors: Span::new(243, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListFindings",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/findings/list",
-            response_code: 200,
-        },
+    // "ListFindings"
+    OperationEntry {
+        name: text(2638, 12),
+        method: text(15, 4),
+        request_uri: text(2650, 14),
+        response_code: 200,
         input: Some(469),
         output: Some(470),
         result_wrapper: None,
-        errors: &[702, 656, 410],
+        errors: Span::new(246, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListMembers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/members/list",
-            response_code: 200,
-        },
+    // "ListMembers"
+    OperationEntry {
+        name: text(2664, 11),
+        method: text(15, 4),
+        request_uri: text(2675, 13),
+        response_code: 200,
         input: Some(472),
         output: Some(473),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(249, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "GET",
-            request_uri: "/tags/{resourceArn}",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(2688, 19),
+        method: text(1838, 3),
+        request_uri: text(2707, 19),
+        response_code: 200,
         input: Some(474),
         output: Some(475),
         result_wrapper: None,
-        errors: &[702, 566, 656, 410],
+        errors: Span::new(253, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListUsageTotals",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/usage/list",
-            response_code: 200,
-        },
+    // "ListUsageTotals"
+    OperationEntry {
+        name: text(2726, 15),
+        method: text(15, 4),
+        request_uri: text(2741, 11),
+        response_code: 200,
         input: Some(478),
         output: Some(479),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(257, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ResetEncryptionKey",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/encryptionkey/reset",
-            response_code: 200,
-        },
+    // "ResetEncryptionKey"
+    OperationEntry {
+        name: text(2752, 18),
+        method: text(2770, 3),
+        request_uri: text(2773, 20),
+        response_code: 200,
         input: Some(555),
         output: Some(556),
         result_wrapper: None,
-        errors: &[702, 0, 656, 566, 410],
+        errors: Span::new(261, 5),
         anonymous: false,
     },
-    Operation {
-        name: "SearchVulnerabilities",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/vulnerabilities/search",
-            response_code: 200,
-        },
+    // "SearchVulnerabilities"
+    OperationEntry {
+        name: text(2793, 21),
+        method: text(15, 4),
+        request_uri: text(2814, 23),
+        response_code: 200,
         input: Some(593),
         output: Some(594),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(266, 4),
         anonymous: false,
     },
-    Operation {
-        name: "SendCisSessionHealth",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/cissession/health/send",
-            response_code: 200,
-        },
+    // "SendCisSessionHealth"
+    OperationEntry {
+        name: text(2837, 20),
+        method: text(2770, 3),
+        request_uri: text(2857, 23),
+        response_code: 200,
         input: Some(597),
         output: Some(598),
         result_wrapper: None,
-        errors: &[194, 702, 0, 656, 410],
+        errors: Span::new(270, 5),
         anonymous: false,
     },
-    Operation {
-        name: "SendCisSessionTelemetry",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/cissession/telemetry/send",
-            response_code: 200,
-        },
+    // "SendCisSessionTelemetry"
+    OperationEntry {
+        name: text(2880, 23),
+        method: text(2770, 3),
+        request_uri: text(2903, 26),
+        response_code: 200,
         input: Some(599),
         output: Some(600),
         result_wrapper: None,
-        errors: &[194, 702, 0, 656, 410],
+        errors: Span::new(275, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StartCisSession",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/cissession/start",
-            response_code: 200,
-        },
+    // "StartCisSession"
+    OperationEntry {
+        name: text(2929, 15),
+        method: text(2770, 3),
+        request_uri: text(2944, 17),
+        response_code: 200,
         input: Some(610),
         output: Some(611),
         result_wrapper: None,
-        errors: &[194, 702, 0, 656, 410],
+        errors: Span::new(280, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StartCodeSecurityScan",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan/start",
-            response_code: 200,
-        },
+    // "StartCodeSecurityScan"
+    OperationEntry {
+        name: text(2961, 21),
+        method: text(15, 4),
+        request_uri: text(2982, 24),
+        response_code: 200,
         input: Some(612),
         output: Some(613),
         result_wrapper: None,
-        errors: &[194, 0, 702, 656, 566, 410],
+        errors: Span::new(285, 6),
         anonymous: false,
     },
-    Operation {
-        name: "StopCisSession",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/cissession/stop",
-            response_code: 200,
-        },
+    // "StopCisSession"
+    OperationEntry {
+        name: text(3006, 14),
+        method: text(2770, 3),
+        request_uri: text(3020, 16),
+        response_code: 200,
         input: Some(621),
         output: Some(622),
         result_wrapper: None,
-        errors: &[194, 702, 0, 656, 410],
+        errors: Span::new(291, 5),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/tags/{resourceArn}",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(3036, 11),
+        method: text(15, 4),
+        request_uri: text(2707, 19),
+        response_code: 200,
         input: Some(644),
         output: Some(645),
         result_wrapper: None,
-        errors: &[49, 702, 566, 656, 410],
+        errors: Span::new(296, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "DELETE",
-            request_uri: "/tags/{resourceArn}",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(3047, 13),
+        method: text(3060, 6),
+        request_uri: text(2707, 19),
+        response_code: 200,
         input: Some(670),
         output: Some(671),
         result_wrapper: None,
-        errors: &[702, 566, 656, 410],
+        errors: Span::new(301, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateCisScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/cis/scan-configuration/update",
-            response_code: 200,
-        },
+    // "UpdateCisScanConfiguration"
+    OperationEntry {
+        name: text(3066, 26),
+        method: text(15, 4),
+        request_uri: text(3092, 30),
+        response_code: 200,
         input: Some(672),
         output: Some(673),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(305, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateCodeSecurityIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/integration/update",
-            response_code: 200,
-        },
+    // "UpdateCodeSecurityIntegration"
+    OperationEntry {
+        name: text(3122, 29),
+        method: text(15, 4),
+        request_uri: text(3151, 32),
+        response_code: 200,
         input: Some(675),
         output: Some(676),
         result_wrapper: None,
-        errors: &[194, 0, 702, 656, 566, 410],
+        errors: Span::new(310, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateCodeSecurityScanConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/codesecurity/scan-configuration/update",
-            response_code: 200,
-        },
+    // "UpdateCodeSecurityScanConfiguration"
+    OperationEntry {
+        name: text(3183, 35),
+        method: text(15, 4),
+        request_uri: text(3218, 39),
+        response_code: 200,
         input: Some(677),
         output: Some(678),
         result_wrapper: None,
-        errors: &[194, 0, 702, 656, 566, 410],
+        errors: Span::new(316, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/configuration/update",
-            response_code: 200,
-        },
+    // "UpdateConfiguration"
+    OperationEntry {
+        name: text(3257, 19),
+        method: text(15, 4),
+        request_uri: text(3276, 21),
+        response_code: 200,
         input: Some(679),
         output: Some(680),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(322, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateEc2DeepInspectionConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/ec2deepinspectionconfiguration/update",
-            response_code: 200,
-        },
+    // "UpdateEc2DeepInspectionConfiguration"
+    OperationEntry {
+        name: text(3297, 36),
+        method: text(15, 4),
+        request_uri: text(3333, 38),
+        response_code: 200,
         input: Some(681),
         output: Some(682),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(326, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateEncryptionKey",
-        http: HttpBinding {
-            method: "PUT",
-            request_uri: "/encryptionkey/update",
-            response_code: 200,
-        },
+    // "UpdateEncryptionKey"
+    OperationEntry {
+        name: text(3371, 19),
+        method: text(2770, 3),
+        request_uri: text(3390, 21),
+        response_code: 200,
         input: Some(683),
         output: Some(684),
         result_wrapper: None,
-        errors: &[702, 0, 656, 566, 410],
+        errors: Span::new(330, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/filters/update",
-            response_code: 200,
-        },
+    // "UpdateFilter"
+    OperationEntry {
+        name: text(3411, 12),
+        method: text(15, 4),
+        request_uri: text(3423, 15),
+        response_code: 200,
         input: Some(685),
         output: Some(686),
         result_wrapper: None,
-        errors: &[702, 0, 566, 656, 410],
+        errors: Span::new(335, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateOrgEc2DeepInspectionConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/ec2deepinspectionconfiguration/org/update",
-            response_code: 200,
-        },
+    // "UpdateOrgEc2DeepInspectionConfiguration"
+    OperationEntry {
+        name: text(3438, 39),
+        method: text(15, 4),
+        request_uri: text(3477, 42),
+        response_code: 200,
         input: Some(690),
         output: Some(691),
         result_wrapper: None,
-        errors: &[702, 0, 656, 410],
+        errors: Span::new(340, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateOrganizationConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/organizationconfiguration/update",
-            response_code: 200,
-        },
+    // "UpdateOrganizationConfiguration"
+    OperationEntry {
+        name: text(3519, 31),
+        method: text(15, 4),
+        request_uri: text(3550, 33),
+        response_code: 200,
         input: Some(692),
         output: Some(693),
         result_wrapper: None,
-        errors: &[0, 702, 656, 410],
+        errors: Span::new(344, 4),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AccessDeniedException"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 624, true)],
+        text(3583, 21),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3583, 21),
+                status: 403,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 1
+    // 1 "Account"
     shape(
-        "Account",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, true),
-                member("status", 615, true),
-                member("resourceStatus", 570, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 2
-    shape(
-        "AccountAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingType", 12, false),
-                member("resourceType", 14, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 8, false),
-            ],
+        text(3611, 7),
+        KindEntry::Structure {
+            members: Span::new(1, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 3
+    // 2 "AccountAggregation"
     shape(
-        "AccountAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-                member("exploitAvailableCount", 480, false),
-                member("fixAvailableCount", 480, false),
-            ],
+        text(3647, 18),
+        KindEntry::Structure {
+            members: Span::new(4, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 4
+    // 3 "AccountAggregationResponse"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(3703, 26),
+        KindEntry::Structure {
+            members: Span::new(8, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 4 "AccountId"
+    shape(
+        text(3781, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(12),
             },
-            pattern: Some("\\d{12}"),
-            enum_values: &[],
+            pattern: Some(text(3790, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 5
+    // 5 "AccountIdFilterList"
     shape(
-        "AccountIdFilterList",
-        ShapeKind::List {
+        text(3796, 19),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -1095,10 +1025,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 6
+    // 6 "AccountIdSet"
     shape(
-        "AccountIdSet",
-        ShapeKind::List {
+        text(3815, 12),
+        KindEntry::List {
             member: 4,
             member_name: None,
             length: Range {
@@ -1107,41 +1037,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 7
+    // 7 "AccountList"
     shape(
-        "AccountList",
-        ShapeKind::List {
+        text(3827, 11),
+        KindEntry::List {
             member: 1,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 8
+    // 8 "AccountSortBy"
     shape(
-        "AccountSortBy",
-        ShapeKind::String {
+        text(3838, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(0, 3),
         },
     ),
-    // 9
+    // 9 "AccountState"
     shape(
-        "AccountState",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, true),
-                member("state", 614, true),
-                member("resourceState", 569, true),
-            ],
+        text(3866, 12),
+        KindEntry::Structure {
+            members: Span::new(12, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 10
+    // 10 "AccountStateList"
     shape(
-        "AccountStateList",
-        ShapeKind::List {
+        text(3896, 16),
+        KindEntry::List {
             member: 9,
             member_name: None,
             length: Range {
@@ -1150,168 +1076,111 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 11
-    shape("AggCounts", ShapeKind::Long(Range::ANY)),
-    // 12
+    // 11 "AggCounts"
+    shape(text(3912, 9), KindEntry::Long(Range::ANY)),
+    // 12 "AggregationFindingType"
     shape(
-        "AggregationFindingType",
-        ShapeKind::String {
+        text(3921, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "NETWORK_REACHABILITY",
-                "PACKAGE_VULNERABILITY",
-                "CODE_VULNERABILITY",
-            ],
+            enum_values: Span::new(3, 3),
         },
     ),
-    // 13
+    // 13 "AggregationRequest"
     shape(
-        "AggregationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountAggregation", 2, false),
-                member("amiAggregation", 18, false),
-                member("awsEcrContainerAggregation", 35, false),
-                member("ec2InstanceAggregation", 280, false),
-                member("findingTypeAggregation", 348, false),
-                member("imageLayerAggregation", 399, false),
-                member("packageAggregation", 507, false),
-                member("repositoryAggregation", 552, false),
-                member("titleAggregation", 661, false),
-                member("lambdaLayerAggregation", 420, false),
-                member("lambdaFunctionAggregation", 416, false),
-                member("codeRepositoryAggregation", 159, false),
-            ],
+        text(4002, 18),
+        KindEntry::Structure {
+            members: Span::new(15, 12),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 14
+    // 14 "AggregationResourceType"
     shape(
-        "AggregationResourceType",
-        ShapeKind::String {
+        text(4270, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "AWS_EC2_INSTANCE",
-                "AWS_ECR_CONTAINER_IMAGE",
-                "AWS_LAMBDA_FUNCTION",
-                "CODE_REPOSITORY",
-            ],
+            enum_values: Span::new(6, 4),
         },
     ),
-    // 15
+    // 15 "AggregationResponse"
     shape(
-        "AggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountAggregation", 3, false),
-                member("amiAggregation", 19, false),
-                member("awsEcrContainerAggregation", 36, false),
-                member("ec2InstanceAggregation", 281, false),
-                member("findingTypeAggregation", 349, false),
-                member("imageLayerAggregation", 400, false),
-                member("packageAggregation", 508, false),
-                member("repositoryAggregation", 553, false),
-                member("titleAggregation", 662, false),
-                member("lambdaLayerAggregation", 421, false),
-                member("lambdaFunctionAggregation", 417, false),
-                member("codeRepositoryAggregation", 160, false),
-            ],
+        text(4366, 19),
+        KindEntry::Structure {
+            members: Span::new(27, 12),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 16
+    // 16 "AggregationResponseList"
     shape(
-        "AggregationResponseList",
-        ShapeKind::List {
+        text(4385, 23),
+        KindEntry::List {
             member: 15,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 17
+    // 17 "AggregationType"
     shape(
-        "AggregationType",
-        ShapeKind::String {
+        text(4408, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "FINDING_TYPE",
-                "PACKAGE",
-                "TITLE",
-                "REPOSITORY",
-                "AMI",
-                "AWS_EC2_INSTANCE",
-                "AWS_ECR_CONTAINER",
-                "IMAGE_LAYER",
-                "ACCOUNT",
-                "AWS_LAMBDA_FUNCTION",
-                "LAMBDA_LAYER",
-                "CODE_REPOSITORY",
-            ],
+            enum_values: Span::new(10, 12),
         },
     ),
-    // 18
+    // 18 "AmiAggregation"
     shape(
-        "AmiAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("amis", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 21, false),
-            ],
+        text(4507, 14),
+        KindEntry::Structure {
+            members: Span::new(39, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "AmiAggregationResponse"
     shape(
-        "AmiAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ami", 20, true),
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-                member("affectedInstances", 480, false),
-            ],
+        text(4525, 22),
+        KindEntry::Structure {
+            members: Span::new(42, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 20
-    shape(
-        "AmiId",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("ami-([a-z0-9]{8}|[a-z0-9]{17}|\\*)"),
-            enum_values: &[],
         },
     ),
-    // 21
+    // 20 "AmiId"
     shape(
-        "AmiSortBy",
-        ShapeKind::String {
+        text(4567, 5),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL", "AFFECTED_INSTANCES"],
+            pattern: Some(text(4572, 33)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 22
+    // 21 "AmiSortBy"
     shape(
-        "Architecture",
-        ShapeKind::String {
+        text(4605, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["X86_64", "ARM64"],
+            enum_values: Span::new(22, 4),
         },
     ),
-    // 23
+    // 22 "Architecture"
     shape(
-        "ArchitectureList",
-        ShapeKind::List {
+        text(4632, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(26, 2),
+        },
+    ),
+    // 23 "ArchitectureList"
+    shape(
+        text(4655, 16),
+        KindEntry::List {
             member: 22,
             member_name: None,
             length: Range {
@@ -1320,34 +1189,31 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 24
+    // 24 "Arn"
     shape(
-        "Arn",
-        ShapeKind::String {
+        text(4671, 3),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1011),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 25
+    // 25 "AssociateConfigurationRequest"
     shape(
-        "AssociateConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, true),
-                member("resource", 175, true),
-            ],
+        text(4674, 29),
+        KindEntry::Structure {
+            members: Span::new(46, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 26
+    // 26 "AssociateConfigurationRequestList"
     shape(
-        "AssociateConfigurationRequestList",
-        ShapeKind::List {
+        text(4731, 33),
+        KindEntry::List {
             member: 25,
             member_name: None,
             length: Range {
@@ -1356,251 +1222,185 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 27
+    // 27 "AssociateMemberRequest"
     shape(
-        "AssociateMemberRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 4, true)],
+        text(4764, 22),
+        KindEntry::Structure {
+            members: Span::new(48, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 28
-    shape(
-        "AssociateMemberResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 4, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 29
-    shape(
-        "AssociationResultStatusCode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "INTERNAL_ERROR",
-                "ACCESS_DENIED",
-                "SCAN_CONFIGURATION_NOT_FOUND",
-                "INVALID_INPUT",
-                "RESOURCE_NOT_FOUND",
-                "QUOTA_EXCEEDED",
-            ],
         },
     ),
-    // 30
+    // 28 "AssociateMemberResponse"
     shape(
-        "AssociationResultStatusMessage",
-        ShapeKind::String {
+        text(4786, 23),
+        KindEntry::Structure {
+            members: Span::new(49, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 29 "AssociationResultStatusCode"
+    shape(
+        text(4809, 27),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(28, 6),
+        },
+    ),
+    // 30 "AssociationResultStatusMessage"
+    shape(
+        text(4936, 30),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 31
+    // 31 "AtigData"
     shape(
-        "AtigData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("firstSeen", 351, false),
-                member("lastSeen", 426, false),
-                member("targets", 655, false),
-                member("ttps", 668, false),
-            ],
+        text(4966, 8),
+        KindEntry::Structure {
+            members: Span::new(50, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 32
-    Shape {
-        name: "AuthorizationUrl",
+    // 32 "AuthorizationUrl"
+    ShapeEntry {
+        name: text(5002, 16),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 33
+    // 33 "AutoEnable"
     shape(
-        "AutoEnable",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ec2", 70, true),
-                member("ecr", 70, true),
-                member("lambda", 70, false),
-                member("lambdaCode", 70, false),
-                member("codeRepository", 70, false),
-            ],
+        text(5018, 10),
+        KindEntry::Structure {
+            members: Span::new(54, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 34
-    shape(
-        "AwsEc2InstanceDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("type", 499, false),
-                member("imageId", 499, false),
-                member("ipV4Addresses", 412, false),
-                member("ipV6Addresses", 414, false),
-                member("keyName", 499, false),
-                member("iamInstanceProfileArn", 499, false),
-                member("vpcId", 499, false),
-                member("subnetId", 499, false),
-                member("launchedAt", 247, false),
-                member("platform", 526, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 35
-    shape(
-        "AwsEcrContainerAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceIds", 627, false),
-                member("imageShas", 627, false),
-                member("repositories", 627, false),
-                member("architectures", 627, false),
-                member("imageTags", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 38, false),
-                member("lastInUseAt", 246, false),
-                member("inUseCount", 502, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 36
-    shape(
-        "AwsEcrContainerAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceId", 499, true),
-                member("imageSha", 624, false),
-                member("repository", 624, false),
-                member("architecture", 624, false),
-                member("imageTags", 629, false),
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-                member("lastInUseAt", 247, false),
-                member("inUseCount", 480, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 37
-    shape(
-        "AwsEcrContainerImageDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("repositoryName", 499, true),
-                member("imageTags", 402, false),
-                member("pushedAt", 247, false),
-                member("author", 624, false),
-                member("architecture", 499, false),
-                member("imageHash", 398, true),
-                member("registry", 499, true),
-                member("platform", 526, false),
-                member("lastInUseAt", 247, false),
-                member("inUseCount", 480, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 38
-    shape(
-        "AwsEcrContainerSortBy",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
         },
     ),
-    // 39
+    // 34 "AwsEc2InstanceDetails"
     shape(
-        "AwsEcsMetadataDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("detailsGroup", 40, true),
-                member("taskDefinitionArn", 41, true),
-            ],
+        text(5064, 21),
+        KindEntry::Structure {
+            members: Span::new(59, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
+    // 35 "AwsEcrContainerAggregation"
     shape(
-        "AwsEcsMetadataDetailsDetailsGroupString",
-        ShapeKind::String {
+        text(5181, 26),
+        KindEntry::Structure {
+            members: Span::new(69, 9),
+            union: false,
+            error: None,
+        },
+    ),
+    // 36 "AwsEcrContainerAggregationResponse"
+    shape(
+        text(5282, 34),
+        KindEntry::Structure {
+            members: Span::new(78, 9),
+            union: false,
+            error: None,
+        },
+    ),
+    // 37 "AwsEcrContainerImageDetails"
+    shape(
+        text(5356, 27),
+        KindEntry::Structure {
+            members: Span::new(87, 10),
+            union: false,
+            error: None,
+        },
+    ),
+    // 38 "AwsEcrContainerSortBy"
+    shape(
+        text(5428, 21),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(34, 3),
+        },
+    ),
+    // 39 "AwsEcsMetadataDetails"
+    shape(
+        text(5449, 21),
+        KindEntry::Structure {
+            members: Span::new(97, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 40 "AwsEcsMetadataDetailsDetailsGroupString"
+    shape(
+        text(5499, 39),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 41
+    // 41 "AwsEcsMetadataDetailsTaskDefinitionArnString"
     shape(
-        "AwsEcsMetadataDetailsTaskDefinitionArnString",
-        ShapeKind::String {
+        text(5538, 44),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 42
+    // 42 "AwsEksMetadataDetails"
     shape(
-        "AwsEksMetadataDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("namespace", 43, false),
-                member("workloadInfoList", 45, false),
-            ],
+        text(5582, 21),
+        KindEntry::Structure {
+            members: Span::new(99, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 43
+    // 43 "AwsEksMetadataDetailsNamespaceString"
     shape(
-        "AwsEksMetadataDetailsNamespaceString",
-        ShapeKind::String {
+        text(5628, 36),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 44
+    // 44 "AwsEksWorkloadInfo"
     shape(
-        "AwsEksWorkloadInfo",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 46, true), member("type", 47, true)],
+        text(5664, 18),
+        KindEntry::Structure {
+            members: Span::new(101, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "AwsEksWorkloadInfoList"
     shape(
-        "AwsEksWorkloadInfoList",
-        ShapeKind::List {
+        text(5686, 22),
+        KindEntry::List {
             member: 44,
             member_name: None,
             length: Range {
@@ -1609,135 +1409,119 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 46
+    // 46 "AwsEksWorkloadInfoNameString"
     shape(
-        "AwsEksWorkloadInfoNameString",
-        ShapeKind::String {
+        text(5708, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 47
+    // 47 "AwsEksWorkloadInfoTypeString"
     shape(
-        "AwsEksWorkloadInfoTypeString",
-        ShapeKind::String {
+        text(5736, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 48
+    // 48 "AwsLambdaFunctionDetails"
     shape(
-        "AwsLambdaFunctionDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("functionName", 363, true),
-                member("runtime", 581, true),
-                member("codeSha256", 499, true),
-                member("version", 710, true),
-                member("executionRoleArn", 314, true),
-                member("layers", 427, false),
-                member("vpcConfig", 425, false),
-                member("packageType", 517, false),
-                member("architectures", 23, false),
-                member("lastModifiedAt", 659, false),
-            ],
+        text(5764, 24),
+        KindEntry::Structure {
+            members: Span::new(103, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 49
+    // 49 "BadRequestException"
     shape(
-        "BadRequestException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 624, true)],
+        text(5880, 19),
+        KindEntry::Structure {
+            members: Span::new(113, 1),
             union: false,
-            error: Some(crate::errors::BAD_REQUEST_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5880, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 50
+    // 50 "BatchAssociateCodeSecurityScanConfigurationRequest"
     shape(
-        "BatchAssociateCodeSecurityScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("associateConfigurationRequests", 26, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 51
-    shape(
-        "BatchAssociateCodeSecurityScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("failedAssociations", 322, false),
-                member("successfulAssociations", 633, false),
-            ],
+        text(5899, 50),
+        KindEntry::Structure {
+            members: Span::new(114, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 51 "BatchAssociateCodeSecurityScanConfigurationResponse"
     shape(
-        "BatchDisassociateCodeSecurityScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("disassociateConfigurationRequests", 273, true)],
+        text(5979, 51),
+        KindEntry::Structure {
+            members: Span::new(115, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 52 "BatchDisassociateCodeSecurityScanConfigurationRequest"
     shape(
-        "BatchDisassociateCodeSecurityScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("failedAssociations", 322, false),
-                member("successfulAssociations", 633, false),
-            ],
+        text(6070, 53),
+        KindEntry::Structure {
+            members: Span::new(117, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 53 "BatchDisassociateCodeSecurityScanConfigurationResponse"
     shape(
-        "BatchGetAccountStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountIds", 6, false)],
+        text(6156, 54),
+        KindEntry::Structure {
+            members: Span::new(118, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 54 "BatchGetAccountStatusRequest"
     shape(
-        "BatchGetAccountStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accounts", 10, true),
-                member("failedAccounts", 320, false),
-            ],
+        text(6210, 28),
+        KindEntry::Structure {
+            members: Span::new(120, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 55 "BatchGetAccountStatusResponse"
     shape(
-        "BatchGetCodeSnippetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("findingArns", 57, true)],
+        text(6248, 29),
+        KindEntry::Structure {
+            members: Span::new(121, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 57
+    // 56 "BatchGetCodeSnippetRequest"
     shape(
-        "BatchGetCodeSnippetRequestFindingArnsList",
-        ShapeKind::List {
+        text(6299, 26),
+        KindEntry::Structure {
+            members: Span::new(123, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 57 "BatchGetCodeSnippetRequestFindingArnsList"
+    shape(
+        text(6336, 41),
+        KindEntry::List {
             member: 336,
             member_name: None,
             length: Range {
@@ -1746,52 +1530,46 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 58
+    // 58 "BatchGetCodeSnippetResponse"
     shape(
-        "BatchGetCodeSnippetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("codeSnippetResults", 186, false),
-                member("errors", 184, false),
-            ],
+        text(6377, 27),
+        KindEntry::Structure {
+            members: Span::new(124, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "BatchGetFindingDetailsRequest"
     shape(
-        "BatchGetFindingDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("findingArns", 337, true)],
+        text(6428, 29),
+        KindEntry::Structure {
+            members: Span::new(126, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "BatchGetFindingDetailsResponse"
     shape(
-        "BatchGetFindingDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingDetails", 340, false),
-                member("errors", 343, false),
-            ],
+        text(6457, 30),
+        KindEntry::Structure {
+            members: Span::new(127, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "BatchGetFreeTrialInfoRequest"
     shape(
-        "BatchGetFreeTrialInfoRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountIds", 62, true)],
+        text(6501, 28),
+        KindEntry::Structure {
+            members: Span::new(129, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "BatchGetFreeTrialInfoRequestAccountIdsList"
     shape(
-        "BatchGetFreeTrialInfoRequestAccountIdsList",
-        ShapeKind::List {
+        text(6529, 42),
+        KindEntry::List {
             member: 492,
             member_name: None,
             length: Range {
@@ -1800,134 +1578,125 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 63
+    // 63 "BatchGetFreeTrialInfoResponse"
     shape(
-        "BatchGetFreeTrialInfoResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accounts", 354, true),
-                member("failedAccounts", 358, true),
-            ],
+        text(6571, 29),
+        KindEntry::Structure {
+            members: Span::new(130, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "BatchGetMemberEc2DeepInspectionStatusRequest"
     shape(
-        "BatchGetMemberEc2DeepInspectionStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountIds", 6, false)],
+        text(6600, 44),
+        KindEntry::Structure {
+            members: Span::new(132, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "BatchGetMemberEc2DeepInspectionStatusResponse"
     shape(
-        "BatchGetMemberEc2DeepInspectionStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 490, false),
-                member("failedAccountIds", 324, false),
-            ],
+        text(6644, 45),
+        KindEntry::Structure {
+            members: Span::new(133, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "BatchUpdateMemberEc2DeepInspectionStatusRequest"
     shape(
-        "BatchUpdateMemberEc2DeepInspectionStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountIds", 488, true)],
+        text(6705, 47),
+        KindEntry::Structure {
+            members: Span::new(135, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 67 "BatchUpdateMemberEc2DeepInspectionStatusResponse"
     shape(
-        "BatchUpdateMemberEc2DeepInspectionStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 490, false),
-                member("failedAccountIds", 324, false),
-            ],
+        text(6752, 48),
+        KindEntry::Structure {
+            members: Span::new(136, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
+    // 68 "BenchmarkProfile"
     shape(
-        "BenchmarkProfile",
-        ShapeKind::String {
+        text(6800, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 69
+    // 69 "BenchmarkVersion"
     shape(
-        "BenchmarkVersion",
-        ShapeKind::String {
+        text(6816, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(8),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 70
-    shape("Boolean", ShapeKind::Boolean),
-    // 71
+    // 70 "Boolean"
+    shape(text(6832, 7), KindEntry::Boolean),
+    // 71 "CancelFindingsReportRequest"
     shape(
-        "CancelFindingsReportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, true)],
+        text(6839, 27),
+        KindEntry::Structure {
+            members: Span::new(138, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "CancelFindingsReportResponse"
     shape(
-        "CancelFindingsReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, true)],
+        text(6874, 28),
+        KindEntry::Structure {
+            members: Span::new(139, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 73 "CancelSbomExportRequest"
     shape(
-        "CancelSbomExportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, true)],
+        text(6902, 23),
+        KindEntry::Structure {
+            members: Span::new(140, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 74
+    // 74 "CancelSbomExportResponse"
     shape(
-        "CancelSbomExportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, false)],
+        text(6925, 24),
+        KindEntry::Structure {
+            members: Span::new(141, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 75
+    // 75 "CheckCount"
     shape(
-        "CheckCount",
-        ShapeKind::Integer(Range {
+        text(6949, 10),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(65536),
         }),
     ),
-    // 76
+    // 76 "CheckIdFilterList"
     shape(
-        "CheckIdFilterList",
-        ShapeKind::List {
+        text(6959, 17),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -1936,10 +1705,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 77
+    // 77 "CisAccountIdList"
     shape(
-        "CisAccountIdList",
-        ShapeKind::List {
+        text(6976, 16),
+        KindEntry::List {
             member: 4,
             member_name: None,
             length: Range {
@@ -1948,28 +1717,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 78
+    // 78 "CisCheckAggregation"
     shape(
-        "CisCheckAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("checkId", 624, false),
-                member("title", 624, false),
-                member("checkDescription", 624, false),
-                member("level", 124, false),
-                member("accountId", 4, false),
-                member("statusCounts", 616, false),
-                member("platform", 624, false),
-            ],
+        text(6992, 19),
+        KindEntry::Structure {
+            members: Span::new(142, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 79
+    // 79 "CisCheckAggregationList"
     shape(
-        "CisCheckAggregationList",
-        ShapeKind::List {
+        text(7063, 23),
+        KindEntry::List {
             member: 78,
             member_name: None,
             length: Range {
@@ -1978,33 +1738,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 80
+    // 80 "CisDateFilter"
     shape(
-        "CisDateFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("earliestScanStartTime", 659, false),
-                member("latestScanStartTime", 659, false),
-            ],
+        text(7086, 13),
+        KindEntry::Structure {
+            members: Span::new(150, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 81
-    shape(
-        "CisFindingArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "arn:aws(-gov|-cn)?:inspector2:[-.a-z0-9]{0,20}:\\d{12}:owner/\\d{12}/cis-finding/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-            ),
-            enum_values: &[],
         },
     ),
-    // 82
+    // 81 "CisFindingArn"
     shape(
-        "CisFindingArnFilterList",
-        ShapeKind::List {
+        text(7139, 13),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(7152, 154)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 82 "CisFindingArnFilterList"
+    shape(
+        text(7306, 23),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -2013,37 +1768,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 83
+    // 83 "CisFindingStatus"
     shape(
-        "CisFindingStatus",
-        ShapeKind::String {
+        text(7329, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PASSED", "FAILED", "SKIPPED"],
+            enum_values: Span::new(37, 3),
         },
     ),
-    // 84
+    // 84 "CisFindingStatusComparison"
     shape(
-        "CisFindingStatusComparison",
-        ShapeKind::String {
+        text(7364, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(40, 1),
         },
     ),
-    // 85
+    // 85 "CisFindingStatusFilter"
     shape(
-        "CisFindingStatusFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 84, true), member("value", 83, true)],
+        text(7396, 22),
+        KindEntry::Structure {
+            members: Span::new(152, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "CisFindingStatusFilterList"
     shape(
-        "CisFindingStatusFilterList",
-        ShapeKind::List {
+        text(7433, 26),
+        KindEntry::List {
             member: 85,
             member_name: None,
             length: Range {
@@ -2052,22 +1807,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 87
+    // 87 "CisNumberFilter"
     shape(
-        "CisNumberFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("upperInclusive", 405, false),
-                member("lowerInclusive", 405, false),
-            ],
+        text(7459, 15),
+        KindEntry::Structure {
+            members: Span::new(154, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "CisNumberFilterList"
     shape(
-        "CisNumberFilterList",
-        ShapeKind::List {
+        text(7502, 19),
+        KindEntry::List {
             member: 87,
             member_name: None,
             length: Range {
@@ -2076,64 +1828,64 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 89
+    // 89 "CisOwnerId"
     shape(
-        "CisOwnerId",
-        ShapeKind::String {
+        text(7521, 10),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("\\d{12}|o-[a-z0-9]{10,32}"),
-            enum_values: &[],
+            pattern: Some(text(7531, 24)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 90
+    // 90 "CisReportFormat"
     shape(
-        "CisReportFormat",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["PDF", "CSV"],
-        },
-    ),
-    // 91
-    shape(
-        "CisReportStatus",
-        ShapeKind::String {
+        text(7555, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SUCCEEDED", "FAILED", "IN_PROGRESS"],
+            enum_values: Span::new(41, 2),
         },
     ),
-    // 92
+    // 91 "CisReportStatus"
     shape(
-        "CisResultStatus",
-        ShapeKind::String {
+        text(7576, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PASSED", "FAILED", "SKIPPED"],
+            enum_values: Span::new(43, 3),
         },
     ),
-    // 93
+    // 92 "CisResultStatus"
     shape(
-        "CisResultStatusComparison",
-        ShapeKind::String {
+        text(7611, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(46, 3),
         },
     ),
-    // 94
+    // 93 "CisResultStatusComparison"
     shape(
-        "CisResultStatusFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 93, true), member("value", 92, true)],
+        text(7626, 25),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(49, 1),
+        },
+    ),
+    // 94 "CisResultStatusFilter"
+    shape(
+        text(7651, 21),
+        KindEntry::Structure {
+            members: Span::new(156, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "CisResultStatusFilterList"
     shape(
-        "CisResultStatusFilterList",
-        ShapeKind::List {
+        text(7672, 25),
+        KindEntry::List {
             member: 94,
             member_name: None,
             length: Range {
@@ -2142,68 +1894,47 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 96
+    // 96 "CisRuleDetails"
     shape(
-        "CisRuleDetails",
-        ShapeKind::Blob {
+        text(7697, 14),
+        KindEntry::Blob {
             length: Range {
                 min: Some(0),
                 max: Some(1000),
             },
         },
     ),
-    // 97
+    // 97 "CisRuleStatus"
     shape(
-        "CisRuleStatus",
-        ShapeKind::String {
+        text(7711, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "FAILED",
-                "PASSED",
-                "NOT_EVALUATED",
-                "INFORMATIONAL",
-                "UNKNOWN",
-                "NOT_APPLICABLE",
-                "ERROR",
-            ],
+            enum_values: Span::new(50, 7),
         },
     ),
-    // 98
+    // 98 "CisScan"
     shape(
-        "CisScan",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("scanConfigurationArn", 102, true),
-                member("status", 119, false),
-                member("scanName", 108, false),
-                member("scanDate", 659, false),
-                member("failedChecks", 405, false),
-                member("totalChecks", 405, false),
-                member("targets", 141, false),
-                member("scheduledBy", 624, false),
-                member("securityLevel", 124, false),
-            ],
+        text(7776, 7),
+        KindEntry::Structure {
+            members: Span::new(158, 10),
             union: false,
             error: None,
-        }),
-    ),
-    // 99
-    shape(
-        "CisScanArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "arn:aws(-us-gov|-cn)?:inspector2:[-.a-z0-9]{0,20}:\\d{12}:owner/(\\d{12}|o-[a-z0-9]{10,32})/cis-scan/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-            ),
-            enum_values: &[],
         },
     ),
-    // 100
+    // 99 "CisScanArn"
     shape(
-        "CisScanArnFilterList",
-        ShapeKind::List {
+        text(7846, 10),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(7856, 174)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 100 "CisScanArnFilterList"
+    shape(
+        text(8030, 20),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -2212,38 +1943,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 101
+    // 101 "CisScanConfiguration"
     shape(
-        "CisScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 102, true),
-                member("ownerId", 89, false),
-                member("scanName", 108, false),
-                member("securityLevel", 124, false),
-                member("schedule", 590, false),
-                member("targets", 141, false),
-                member("tags", 133, false),
-            ],
+        text(8050, 20),
+        KindEntry::Structure {
+            members: Span::new(168, 7),
             union: false,
             error: None,
-        }),
-    ),
-    // 102
-    shape(
-        "CisScanConfigurationArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "arn:aws(-us-gov|-cn)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-[0-9]{1}:[0-9]{12}:owner/(o-[a-z0-9]+|[0-9]{12})/cis-configuration/[0-9a-fA-F-]+",
-            ),
-            enum_values: &[],
         },
     ),
-    // 103
+    // 102 "CisScanConfigurationArn"
     shape(
-        "CisScanConfigurationArnFilterList",
-        ShapeKind::List {
+        text(8089, 23),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(8112, 136)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 103 "CisScanConfigurationArnFilterList"
+    shape(
+        text(8248, 33),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -2252,10 +1973,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 104
+    // 104 "CisScanConfigurationList"
     shape(
-        "CisScanConfigurationList",
-        ShapeKind::List {
+        text(8281, 24),
+        KindEntry::List {
             member: 101,
             member_name: None,
             length: Range {
@@ -2264,19 +1985,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 105
+    // 105 "CisScanConfigurationsSortBy"
     shape(
-        "CisScanConfigurationsSortBy",
-        ShapeKind::String {
+        text(8305, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SCAN_NAME", "SCAN_CONFIGURATION_ARN"],
+            enum_values: Span::new(57, 2),
         },
     ),
-    // 106
+    // 106 "CisScanDateFilterList"
     shape(
-        "CisScanDateFilterList",
-        ShapeKind::List {
+        text(8363, 21),
+        KindEntry::List {
             member: 80,
             member_name: None,
             length: Range {
@@ -2285,10 +2006,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 107
+    // 107 "CisScanList"
     shape(
-        "CisScanList",
-        ShapeKind::List {
+        text(8384, 11),
+        KindEntry::List {
             member: 98,
             member_name: None,
             length: Range {
@@ -2297,22 +2018,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 108
+    // 108 "CisScanName"
     shape(
-        "CisScanName",
-        ShapeKind::String {
+        text(8395, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 109
+    // 109 "CisScanNameFilterList"
     shape(
-        "CisScanNameFilterList",
-        ShapeKind::List {
+        text(8406, 21),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -2321,47 +2042,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 110
+    // 110 "CisScanResultDetails"
     shape(
-        "CisScanResultDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("accountId", 4, false),
-                member("targetResourceId", 560, false),
-                member("platform", 624, false),
-                member("status", 83, false),
-                member("statusReason", 624, false),
-                member("checkId", 624, false),
-                member("title", 624, false),
-                member("checkDescription", 624, false),
-                member("remediation", 624, false),
-                member("level", 124, false),
-                member("findingArn", 81, false),
-            ],
+        text(8427, 20),
+        KindEntry::Structure {
+            members: Span::new(175, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "CisScanResultDetailsFilterCriteria"
     shape(
-        "CisScanResultDetailsFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingStatusFilters", 86, false),
-                member("checkIdFilters", 76, false),
-                member("titleFilters", 663, false),
-                member("securityLevelFilters", 127, false),
-                member("findingArnFilters", 82, false),
-            ],
+        text(8496, 34),
+        KindEntry::Structure {
+            members: Span::new(187, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 112
+    // 112 "CisScanResultDetailsList"
     shape(
-        "CisScanResultDetailsList",
-        ShapeKind::List {
+        text(8613, 24),
+        KindEntry::List {
             member: 110,
             member_name: None,
             length: Range {
@@ -2370,120 +2072,90 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 113
+    // 113 "CisScanResultDetailsSortBy"
     shape(
-        "CisScanResultDetailsSortBy",
-        ShapeKind::String {
+        text(8637, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CHECK_ID", "STATUS"],
+            enum_values: Span::new(59, 2),
         },
     ),
-    // 114
+    // 114 "CisScanResultsAggregatedByChecksFilterCriteria"
     shape(
-        "CisScanResultsAggregatedByChecksFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIdFilters", 503, false),
-                member("checkIdFilters", 76, false),
-                member("titleFilters", 663, false),
-                member("platformFilters", 527, false),
-                member("failedResourcesFilters", 88, false),
-                member("securityLevelFilters", 127, false),
-            ],
+        text(8677, 46),
+        KindEntry::Structure {
+            members: Span::new(192, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 115
-    shape(
-        "CisScanResultsAggregatedByChecksSortBy",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "CHECK_ID",
-                "TITLE",
-                "PLATFORM",
-                "FAILED_COUNTS",
-                "SECURITY_LEVEL",
-            ],
         },
     ),
-    // 116
+    // 115 "CisScanResultsAggregatedByChecksSortBy"
     shape(
-        "CisScanResultsAggregatedByTargetResourceFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIdFilters", 5, false),
-                member("statusFilters", 95, false),
-                member("checkIdFilters", 76, false),
-                member("targetResourceIdFilters", 561, false),
-                member("targetResourceTagFilters", 575, false),
-                member("platformFilters", 527, false),
-                member("targetStatusFilters", 653, false),
-                member("targetStatusReasonFilters", 654, false),
-                member("failedChecksFilters", 88, false),
-            ],
+        text(8776, 38),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(61, 5),
+        },
+    ),
+    // 116 "CisScanResultsAggregatedByTargetResourceFilterCriteria"
+    shape(
+        text(8849, 54),
+        KindEntry::Structure {
+            members: Span::new(198, 9),
             union: false,
             error: None,
-        }),
-    ),
-    // 117
-    shape(
-        "CisScanResultsAggregatedByTargetResourceSortBy",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "RESOURCE_ID",
-                "FAILED_COUNTS",
-                "ACCOUNT_ID",
-                "PLATFORM",
-                "TARGET_STATUS",
-                "TARGET_STATUS_REASON",
-            ],
         },
     ),
-    // 118
+    // 117 "CisScanResultsAggregatedByTargetResourceSortBy"
     shape(
-        "CisScanResultsMaxResults",
-        ShapeKind::Integer(Range {
+        text(9026, 46),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(66, 6),
+        },
+    ),
+    // 118 "CisScanResultsMaxResults"
+    shape(
+        text(9126, 24),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 119
+    // 119 "CisScanStatus"
     shape(
-        "CisScanStatus",
-        ShapeKind::String {
+        text(9150, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["FAILED", "COMPLETED", "CANCELLED", "IN_PROGRESS"],
+            enum_values: Span::new(72, 4),
         },
     ),
-    // 120
+    // 120 "CisScanStatusComparison"
     shape(
-        "CisScanStatusComparison",
-        ShapeKind::String {
+        text(9181, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(76, 1),
         },
     ),
-    // 121
+    // 121 "CisScanStatusFilter"
     shape(
-        "CisScanStatusFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 120, true), member("value", 119, true)],
+        text(9204, 19),
+        KindEntry::Structure {
+            members: Span::new(207, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 122
+    // 122 "CisScanStatusFilterList"
     shape(
-        "CisScanStatusFilterList",
-        ShapeKind::List {
+        text(9223, 23),
+        KindEntry::List {
             member: 121,
             member_name: None,
             length: Range {
@@ -2492,10 +2164,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 123
+    // 123 "CisScheduledByFilterList"
     shape(
-        "CisScheduledByFilterList",
-        ShapeKind::List {
+        text(9246, 24),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -2504,37 +2176,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 124
+    // 124 "CisSecurityLevel"
     shape(
-        "CisSecurityLevel",
-        ShapeKind::String {
+        text(9270, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["LEVEL_1", "LEVEL_2"],
+            enum_values: Span::new(77, 2),
         },
     ),
-    // 125
+    // 125 "CisSecurityLevelComparison"
     shape(
-        "CisSecurityLevelComparison",
-        ShapeKind::String {
+        text(9300, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(79, 1),
         },
     ),
-    // 126
+    // 126 "CisSecurityLevelFilter"
     shape(
-        "CisSecurityLevelFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 125, true), member("value", 124, true)],
+        text(9326, 22),
+        KindEntry::Structure {
+            members: Span::new(209, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 127
+    // 127 "CisSecurityLevelFilterList"
     shape(
-        "CisSecurityLevelFilterList",
-        ShapeKind::List {
+        text(9348, 26),
+        KindEntry::List {
             member: 126,
             member_name: None,
             length: Range {
@@ -2543,23 +2215,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 128
+    // 128 "CisSessionMessage"
     shape(
-        "CisSessionMessage",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ruleId", 578, true),
-                member("status", 97, true),
-                member("cisRuleDetails", 96, true),
-            ],
+        text(9374, 17),
+        KindEntry::Structure {
+            members: Span::new(211, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 129
+    // 129 "CisSessionMessages"
     shape(
-        "CisSessionMessages",
-        ShapeKind::List {
+        text(9411, 18),
+        KindEntry::List {
             member: 128,
             member_name: None,
             length: Range {
@@ -2568,64 +2236,55 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 130
+    // 130 "CisSortOrder"
     shape(
-        "CisSortOrder",
-        ShapeKind::String {
+        text(9429, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ASC", "DESC"],
+            enum_values: Span::new(80, 2),
         },
     ),
-    // 131
+    // 131 "CisStringComparison"
     shape(
-        "CisStringComparison",
-        ShapeKind::String {
+        text(9448, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS", "PREFIX", "NOT_EQUALS"],
+            enum_values: Span::new(82, 3),
         },
     ),
-    // 132
+    // 132 "CisStringFilter"
     shape(
-        "CisStringFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 131, true), member("value", 624, true)],
+        text(9483, 15),
+        KindEntry::Structure {
+            members: Span::new(214, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 133 "CisTagMap"
     shape(
-        "CisTagMap",
-        ShapeKind::Map {
+        text(9498, 9),
+        KindEntry::Map {
             key: 484,
             value: 485,
             length: Range::ANY,
         },
     ),
-    // 134
+    // 134 "CisTargetResourceAggregation"
     shape(
-        "CisTargetResourceAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("targetResourceId", 560, false),
-                member("accountId", 4, false),
-                member("targetResourceTags", 650, false),
-                member("statusCounts", 616, false),
-                member("platform", 624, false),
-                member("targetStatus", 136, false),
-                member("targetStatusReason", 139, false),
-            ],
+        text(9507, 28),
+        KindEntry::Structure {
+            members: Span::new(216, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 135 "CisTargetResourceAggregationList"
     shape(
-        "CisTargetResourceAggregationList",
-        ShapeKind::List {
+        text(9583, 32),
+        KindEntry::List {
             member: 134,
             member_name: None,
             length: Range {
@@ -2634,168 +2293,149 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 136
+    // 136 "CisTargetStatus"
     shape(
-        "CisTargetStatus",
-        ShapeKind::String {
+        text(9615, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["TIMED_OUT", "CANCELLED", "COMPLETED"],
+            enum_values: Span::new(85, 3),
         },
     ),
-    // 137
+    // 137 "CisTargetStatusComparison"
     shape(
-        "CisTargetStatusComparison",
-        ShapeKind::String {
+        text(9639, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(88, 1),
         },
     ),
-    // 138
+    // 138 "CisTargetStatusFilter"
     shape(
-        "CisTargetStatusFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 137, true), member("value", 136, true)],
+        text(9664, 21),
+        KindEntry::Structure {
+            members: Span::new(224, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 139 "CisTargetStatusReason"
     shape(
-        "CisTargetStatusReason",
-        ShapeKind::String {
+        text(9685, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SCAN_IN_PROGRESS", "UNSUPPORTED_OS", "SSM_UNMANAGED"],
+            enum_values: Span::new(89, 3),
         },
     ),
-    // 140
+    // 140 "CisTargetStatusReasonFilter"
     shape(
-        "CisTargetStatusReasonFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 137, true), member("value", 139, true)],
+        text(9749, 27),
+        KindEntry::Structure {
+            members: Span::new(226, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 141 "CisTargets"
     shape(
-        "CisTargets",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 77, false),
-                member("targetResourceTags", 650, false),
-            ],
+        text(9776, 10),
+        KindEntry::Structure {
+            members: Span::new(228, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 142 "CisaAction"
     shape(
-        "CisaAction",
-        ShapeKind::String {
+        text(9786, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 143
+    // 143 "CisaData"
     shape(
-        "CisaData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("dateAdded", 144, false),
-                member("dateDue", 145, false),
-                member("action", 142, false),
-            ],
+        text(9796, 8),
+        KindEntry::Structure {
+            members: Span::new(230, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
-    shape("CisaDateAdded", ShapeKind::Timestamp { format: None }),
-    // 145
-    shape("CisaDateDue", ShapeKind::Timestamp { format: None }),
-    // 146
+    // 144 "CisaDateAdded"
+    shape(text(9826, 13), KindEntry::Timestamp { format: None }),
+    // 145 "CisaDateDue"
+    shape(text(9839, 11), KindEntry::Timestamp { format: None }),
+    // 146 "ClientToken"
     shape(
-        "ClientToken",
-        ShapeKind::String {
+        text(9850, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 147
+    // 147 "ClusterDetails"
     shape(
-        "ClusterDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lastInUse", 659, true),
-                member("runningUnitCount", 480, false),
-                member("stoppedUnitCount", 480, false),
-                member("clusterMetadata", 154, true),
-            ],
+        text(9861, 14),
+        KindEntry::Structure {
+            members: Span::new(233, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 148 "ClusterForImageFilterCriteria"
     shape(
-        "ClusterForImageFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[member("resourceId", 149, true)],
+        text(9931, 29),
+        KindEntry::Structure {
+            members: Span::new(237, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 149 "ClusterForImageFilterCriteriaResourceIdString"
     shape(
-        "ClusterForImageFilterCriteriaResourceIdString",
-        ShapeKind::String {
+        text(9960, 45),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "arn:.*:ecr:.*:\\d{12}:repository\\/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*(\\/sha256:[a-z0-9]{64})?",
-            ),
-            enum_values: &[],
+            pattern: Some(text(10005, 120)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 150
+    // 150 "ClusterInformation"
     shape(
-        "ClusterInformation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("clusterArn", 151, true),
-                member("clusterDetails", 152, false),
-            ],
+        text(10125, 18),
+        KindEntry::Structure {
+            members: Span::new(238, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 151
+    // 151 "ClusterInformationClusterArnString"
     shape(
-        "ClusterInformationClusterArnString",
-        ShapeKind::String {
+        text(10167, 34),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some(
-                "arn:aws(?:-[a-z0-9-]+)?:(?:ecs|eks):[a-z0-9-]+:[0-9]{12}:cluster/[a-zA-Z0-9_-]+",
-            ),
-            enum_values: &[],
+            pattern: Some(text(10201, 79)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 152
+    // 152 "ClusterInformationClusterDetailsList"
     shape(
-        "ClusterInformationClusterDetailsList",
-        ShapeKind::List {
+        text(10280, 36),
+        KindEntry::List {
             member: 147,
             member_name: None,
             length: Range {
@@ -2804,10 +2444,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 153
+    // 153 "ClusterInformationList"
     shape(
-        "ClusterInformationList",
-        ShapeKind::List {
+        text(10316, 22),
+        KindEntry::List {
             member: 150,
             member_name: None,
             length: Range {
@@ -2816,60 +2456,49 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 154
+    // 154 "ClusterMetadata"
     shape(
-        "ClusterMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("awsEcsMetadataDetails", 39, false),
-                member("awsEksMetadataDetails", 42, false),
-            ],
+        text(10338, 15),
+        KindEntry::Structure {
+            members: Span::new(240, 2),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 155
+    // 155 "CodeFilePath"
     shape(
-        "CodeFilePath",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("fileName", 499, true),
-                member("filePath", 499, true),
-                member("startLine", 405, true),
-                member("endLine", 405, true),
-            ],
+        text(10395, 12),
+        KindEntry::Structure {
+            members: Span::new(242, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 156
+    // 156 "CodeLine"
     shape(
-        "CodeLine",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("content", 157, true),
-                member("lineNumber", 405, true),
-            ],
+        text(10439, 8),
+        KindEntry::Structure {
+            members: Span::new(246, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 157
+    // 157 "CodeLineContentString"
     shape(
-        "CodeLineContentString",
-        ShapeKind::String {
+        text(10464, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(240),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 158
+    // 158 "CodeLineList"
     shape(
-        "CodeLineList",
-        ShapeKind::List {
+        text(10485, 12),
+        KindEntry::List {
             member: 156,
             member_name: None,
             length: Range {
@@ -2878,459 +2507,374 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 159
+    // 159 "CodeRepositoryAggregation"
     shape(
-        "CodeRepositoryAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("projectNames", 627, false),
-                member("providerTypes", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 170, false),
-                member("resourceIds", 627, false),
-            ],
+        text(10497, 25),
+        KindEntry::Structure {
+            members: Span::new(248, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 160
+    // 160 "CodeRepositoryAggregationResponse"
     shape(
-        "CodeRepositoryAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("projectNames", 624, true),
-                member("providerType", 624, false),
-                member("severityCounts", 604, false),
-                member("exploitAvailableActiveFindingsCount", 480, false),
-                member("fixAvailableActiveFindingsCount", 480, false),
-                member("accountId", 624, false),
-                member("resourceId", 624, false),
-            ],
+        text(10547, 33),
+        KindEntry::Structure {
+            members: Span::new(253, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 161
+    // 161 "CodeRepositoryDetails"
     shape(
-        "CodeRepositoryDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("projectName", 168, false),
-                member("integrationArn", 162, false),
-                member("providerType", 169, false),
-            ],
+        text(10658, 21),
+        KindEntry::Structure {
+            members: Span::new(260, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 162
+    // 162 "CodeRepositoryIntegrationArn"
     shape(
-        "CodeRepositoryIntegrationArn",
-        ShapeKind::String {
+        text(10704, 28),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "arn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:codesecurity-integration\\/[a-f0-9-]{36}",
-            ),
-            enum_values: &[],
+            pattern: Some(text(10732, 107)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 163
+    // 163 "CodeRepositoryMetadata"
     shape(
-        "CodeRepositoryMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("projectName", 164, true),
-                member("integrationArn", 162, false),
-                member("providerType", 165, true),
-                member("providerTypeVisibility", 166, true),
-                member("lastScannedCommitId", 188, false),
-                member("scanConfiguration", 534, false),
-                member("onDemandScan", 167, false),
-            ],
+        text(10839, 22),
+        KindEntry::Structure {
+            members: Span::new(263, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 164
+    // 164 "CodeRepositoryMetadataProjectNameString"
     shape(
-        "CodeRepositoryMetadataProjectNameString",
-        ShapeKind::String {
+        text(10931, 39),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(300),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 165
+    // 165 "CodeRepositoryMetadataProviderTypeString"
     shape(
-        "CodeRepositoryMetadataProviderTypeString",
-        ShapeKind::String {
+        text(10970, 40),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(300),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 166
+    // 166 "CodeRepositoryMetadataProviderTypeVisibilityString"
     shape(
-        "CodeRepositoryMetadataProviderTypeVisibilityString",
-        ShapeKind::String {
+        text(11010, 50),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(300),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 167
+    // 167 "CodeRepositoryOnDemandScan"
     shape(
-        "CodeRepositoryOnDemandScan",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lastScannedCommitId", 188, false),
-                member("lastScanAt", 247, false),
-                member("scanStatus", 586, false),
-            ],
+        text(11060, 26),
+        KindEntry::Structure {
+            members: Span::new(270, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 168 "CodeRepositoryProjectName"
     shape(
-        "CodeRepositoryProjectName",
-        ShapeKind::String {
+        text(11106, 25),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 169
+    // 169 "CodeRepositoryProviderType"
     shape(
-        "CodeRepositoryProviderType",
-        ShapeKind::String {
+        text(11131, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["GITHUB", "GITLAB_SELF_MANAGED"],
+            enum_values: Span::new(92, 2),
         },
     ),
-    // 170
+    // 170 "CodeRepositorySortBy"
     shape(
-        "CodeRepositorySortBy",
-        ShapeKind::String {
+        text(11182, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(94, 3),
         },
     ),
-    // 171
+    // 171 "CodeScanStatus"
     shape(
-        "CodeScanStatus",
-        ShapeKind::String {
+        text(11202, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IN_PROGRESS", "SUCCESSFUL", "FAILED", "SKIPPED"],
+            enum_values: Span::new(97, 4),
         },
     ),
-    // 172
+    // 172 "CodeSecurityClientToken"
     shape(
-        "CodeSecurityClientToken",
-        ShapeKind::String {
+        text(11226, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\S]+"),
-            enum_values: &[],
+            pattern: Some(text(11249, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 173
+    // 173 "CodeSecurityIntegrationArn"
     shape(
-        "CodeSecurityIntegrationArn",
-        ShapeKind::String {
+        text(11254, 26),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "arn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:codesecurity-integration/[a-f0-9-]{36}",
-            ),
-            enum_values: &[],
+            pattern: Some(text(11280, 106)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 174
+    // 174 "CodeSecurityIntegrationSummary"
     shape(
-        "CodeSecurityIntegrationSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 173, true),
-                member("name", 406, true),
-                member("type", 409, true),
-                member("status", 407, true),
-                member("statusReason", 624, true),
-                member("createdOn", 659, true),
-                member("lastUpdateOn", 659, true),
-                member("tags", 643, false),
-            ],
+        text(11386, 30),
+        KindEntry::Structure {
+            members: Span::new(273, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 175
+    // 175 "CodeSecurityResource"
     shape(
-        "CodeSecurityResource",
-        ShapeKind::Structure(Structure {
-            members: &[member("projectId", 537, false)],
+        text(11437, 20),
+        KindEntry::Structure {
+            members: Span::new(281, 1),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 176
+    // 176 "CodeSecurityScanConfiguration"
     shape(
-        "CodeSecurityScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("periodicScanConfiguration", 522, false),
-                member("continuousIntegrationScanConfiguration", 195, false),
-                member("ruleSetCategories", 579, true),
-            ],
+        text(11466, 29),
+        KindEntry::Structure {
+            members: Span::new(282, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 177
+    // 177 "CodeSecurityScanConfigurationAssociationSummaries"
     shape(
-        "CodeSecurityScanConfigurationAssociationSummaries",
-        ShapeKind::List {
+        text(11575, 49),
+        KindEntry::List {
             member: 178,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 178
+    // 178 "CodeSecurityScanConfigurationAssociationSummary"
     shape(
-        "CodeSecurityScanConfigurationAssociationSummary",
-        ShapeKind::Structure(Structure {
-            members: &[member("resource", 175, false)],
+        text(11624, 47),
+        KindEntry::Structure {
+            members: Span::new(285, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 179
+    // 179 "CodeSecurityScanConfigurationSummaries"
     shape(
-        "CodeSecurityScanConfigurationSummaries",
-        ShapeKind::List {
+        text(11671, 38),
+        KindEntry::List {
             member: 180,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 180
+    // 180 "CodeSecurityScanConfigurationSummary"
     shape(
-        "CodeSecurityScanConfigurationSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, true),
-                member("name", 584, true),
-                member("ownerAccountId", 506, true),
-                member("periodicScanFrequency", 523, false),
-                member("frequencyExpression", 362, false),
-                member("continuousIntegrationScanSupportedEvents", 197, false),
-                member("ruleSetCategories", 579, true),
-                member("scopeSettings", 591, false),
-                member("tags", 643, false),
-            ],
+        text(11709, 36),
+        KindEntry::Structure {
+            members: Span::new(286, 9),
             union: false,
             error: None,
-        }),
-    ),
-    // 181
-    shape(
-        "CodeSecurityUuid",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"),
-            enum_values: &[],
         },
     ),
-    // 182
+    // 181 "CodeSecurityUuid"
     shape(
-        "CodeSnippetError",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingArn", 336, true),
-                member("errorCode", 183, true),
-                member("errorMessage", 499, true),
-            ],
+        text(11852, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(11868, 60)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 182 "CodeSnippetError"
+    shape(
+        text(11928, 16),
+        KindEntry::Structure {
+            members: Span::new(295, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 183
+    // 183 "CodeSnippetErrorCode"
     shape(
-        "CodeSnippetErrorCode",
-        ShapeKind::String {
+        text(11965, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INTERNAL_ERROR",
-                "ACCESS_DENIED",
-                "CODE_SNIPPET_NOT_FOUND",
-                "INVALID_INPUT",
-            ],
+            enum_values: Span::new(101, 4),
         },
     ),
-    // 184
+    // 184 "CodeSnippetErrorList"
     shape(
-        "CodeSnippetErrorList",
-        ShapeKind::List {
+        text(12007, 20),
+        KindEntry::List {
             member: 182,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 185
+    // 185 "CodeSnippetResult"
     shape(
-        "CodeSnippetResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingArn", 336, false),
-                member("startLine", 405, false),
-                member("endLine", 405, false),
-                member("codeSnippet", 158, false),
-                member("suggestedFixes", 637, false),
-            ],
+        text(12027, 17),
+        KindEntry::Structure {
+            members: Span::new(298, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 186
+    // 186 "CodeSnippetResultList"
     shape(
-        "CodeSnippetResultList",
-        ShapeKind::List {
+        text(12069, 21),
+        KindEntry::List {
             member: 185,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 187
+    // 187 "CodeVulnerabilityDetails"
     shape(
-        "CodeVulnerabilityDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filePath", 155, true),
-                member("detectorTags", 266, false),
-                member("referenceUrls", 543, false),
-                member("ruleId", 499, false),
-                member("sourceLambdaLayerArn", 422, false),
-                member("detectorId", 499, true),
-                member("detectorName", 499, true),
-                member("cwes", 242, true),
-            ],
+        text(12090, 24),
+        KindEntry::Structure {
+            members: Span::new(303, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 188
+    // 188 "CommitId"
     shape(
-        "CommitId",
-        ShapeKind::String {
+        text(12185, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(40),
             },
-            pattern: Some("([a-f0-9]{40})"),
-            enum_values: &[],
+            pattern: Some(text(12193, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 189
+    // 189 "Component"
     shape(
-        "Component",
-        ShapeKind::String {
+        text(12207, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 190
+    // 190 "ComponentArn"
     shape(
-        "ComponentArn",
-        ShapeKind::String {
+        text(12216, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 191
+    // 191 "ComponentType"
     shape(
-        "ComponentType",
-        ShapeKind::String {
+        text(12228, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 192
+    // 192 "ComputePlatform"
     shape(
-        "ComputePlatform",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("vendor", 706, false),
-                member("product", 533, false),
-                member("version", 528, false),
-            ],
+        text(12241, 15),
+        KindEntry::Structure {
+            members: Span::new(311, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 193
-    shape(
-        "ConfigurationLevel",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ORGANIZATION", "ACCOUNT"],
         },
     ),
-    // 194
+    // 193 "ConfigurationLevel"
     shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 624, true),
-                member("resourceId", 624, true),
-                member("resourceType", 624, true),
-            ],
-            union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
+        text(12269, 18),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(105, 2),
+        },
     ),
-    // 195
+    // 194 "ConflictException"
     shape(
-        "ContinuousIntegrationScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[member("supportedEvents", 197, true)],
+        text(12299, 17),
+        KindEntry::Structure {
+            members: Span::new(314, 3),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(12299, 17),
+                status: 409,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 195 "ContinuousIntegrationScanConfiguration"
+    shape(
+        text(12316, 38),
+        KindEntry::Structure {
+            members: Span::new(317, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 196
-    shape(
-        "ContinuousIntegrationScanEvent",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["PULL_REQUEST", "PUSH"],
         },
     ),
-    // 197
+    // 196 "ContinuousIntegrationScanEvent"
     shape(
-        "ContinuousIntegrationScanSupportedEvents",
-        ShapeKind::List {
+        text(12369, 30),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(107, 2),
+        },
+    ),
+    // 197 "ContinuousIntegrationScanSupportedEvents"
+    shape(
+        text(12415, 40),
+        KindEntry::List {
             member: 196,
             member_name: None,
             length: Range {
@@ -3339,19 +2883,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 198
+    // 198 "Counts"
     shape(
-        "Counts",
-        ShapeKind::Structure(Structure {
-            members: &[member("count", 11, false), member("groupKey", 397, false)],
+        text(12455, 6),
+        KindEntry::Structure {
+            members: Span::new(318, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 199
+    // 199 "CountsList"
     shape(
-        "CountsList",
-        ShapeKind::List {
+        text(12474, 10),
+        KindEntry::List {
             member: 198,
             member_name: None,
             length: Range {
@@ -3360,22 +2904,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 200
+    // 200 "CoverageDateFilter"
     shape(
-        "CoverageDateFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("startInclusive", 247, false),
-                member("endInclusive", 247, false),
-            ],
+        text(12484, 18),
+        KindEntry::Structure {
+            members: Span::new(320, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 201
+    // 201 "CoverageDateFilterList"
     shape(
-        "CoverageDateFilterList",
-        ShapeKind::List {
+        text(12528, 22),
+        KindEntry::List {
             member: 200,
             member_name: None,
             length: Range {
@@ -3384,63 +2925,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 202
+    // 202 "CoverageFilterCriteria"
     shape(
-        "CoverageFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanStatusCode", 211, false),
-                member("scanStatusReason", 211, false),
-                member("accountId", 211, false),
-                member("resourceId", 211, false),
-                member("resourceType", 211, false),
-                member("scanType", 211, false),
-                member("ecrRepositoryName", 211, false),
-                member("ecrImageTags", 211, false),
-                member("ec2InstanceTags", 205, false),
-                member("lambdaFunctionName", 211, false),
-                member("lambdaFunctionTags", 205, false),
-                member("lambdaFunctionRuntime", 211, false),
-                member("lastScannedAt", 201, false),
-                member("scanMode", 211, false),
-                member("imagePulledAt", 201, false),
-                member("ecrImageLastInUseAt", 201, false),
-                member("ecrImageInUseCount", 207, false),
-                member("codeRepositoryProjectName", 211, false),
-                member("codeRepositoryProviderType", 211, false),
-                member("codeRepositoryProviderTypeVisibility", 211, false),
-                member("lastScannedCommitId", 211, false),
-            ],
+        text(12550, 22),
+        KindEntry::Structure {
+            members: Span::new(322, 21),
             union: false,
             error: None,
-        }),
-    ),
-    // 203
-    shape(
-        "CoverageMapComparison",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EQUALS"],
         },
     ),
-    // 204
+    // 203 "CoverageMapComparison"
     shape(
-        "CoverageMapFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("comparison", 203, true),
-                member("key", 499, true),
-                member("value", 499, false),
-            ],
+        text(12869, 21),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(109, 1),
+        },
+    ),
+    // 204 "CoverageMapFilter"
+    shape(
+        text(12890, 17),
+        KindEntry::Structure {
+            members: Span::new(343, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 205
+    // 205 "CoverageMapFilterList"
     shape(
-        "CoverageMapFilterList",
-        ShapeKind::List {
+        text(12910, 21),
+        KindEntry::List {
             member: 204,
             member_name: None,
             length: Range {
@@ -3449,22 +2964,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 206
+    // 206 "CoverageNumberFilter"
     shape(
-        "CoverageNumberFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("upperInclusive", 480, false),
-                member("lowerInclusive", 480, false),
-            ],
+        text(12931, 20),
+        KindEntry::Structure {
+            members: Span::new(346, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 207
+    // 207 "CoverageNumberFilterList"
     shape(
-        "CoverageNumberFilterList",
-        ShapeKind::List {
+        text(12951, 24),
+        KindEntry::List {
             member: 206,
             member_name: None,
             length: Range {
@@ -3473,43 +2985,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 208
+    // 208 "CoverageResourceType"
     shape(
-        "CoverageResourceType",
-        ShapeKind::String {
+        text(12975, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "AWS_EC2_INSTANCE",
-                "AWS_ECR_CONTAINER_IMAGE",
-                "AWS_ECR_REPOSITORY",
-                "AWS_LAMBDA_FUNCTION",
-                "CODE_REPOSITORY",
-            ],
+            enum_values: Span::new(110, 5),
         },
     ),
-    // 209
+    // 209 "CoverageStringComparison"
     shape(
-        "CoverageStringComparison",
-        ShapeKind::String {
+        text(13013, 24),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS", "NOT_EQUALS"],
+            enum_values: Span::new(115, 2),
         },
     ),
-    // 210
+    // 210 "CoverageStringFilter"
     shape(
-        "CoverageStringFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 209, true), member("value", 212, true)],
+        text(13037, 20),
+        KindEntry::Structure {
+            members: Span::new(348, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 211
+    // 211 "CoverageStringFilterList"
     shape(
-        "CoverageStringFilterList",
-        ShapeKind::List {
+        text(13057, 24),
+        KindEntry::List {
             member: 210,
             member_name: None,
             length: Range {
@@ -3518,354 +3024,282 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 212
+    // 212 "CoverageStringInput"
     shape(
-        "CoverageStringInput",
-        ShapeKind::String {
+        text(13081, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 213
+    // 213 "CoveredResource"
     shape(
-        "CoveredResource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceType", 208, true),
-                member("resourceId", 560, true),
-                member("accountId", 4, true),
-                member("scanType", 589, true),
-                member("scanStatus", 586, false),
-                member("resourceMetadata", 567, false),
-                member("lastScannedAt", 247, false),
-                member("scanMode", 585, false),
-            ],
+        text(13100, 15),
+        KindEntry::Structure {
+            members: Span::new(350, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 214
+    // 214 "CoveredResources"
     shape(
-        "CoveredResources",
-        ShapeKind::List {
+        text(13131, 16),
+        KindEntry::List {
             member: 213,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 215
+    // 215 "CreateCisScanConfigurationRequest"
     shape(
-        "CreateCisScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanName", 108, true),
-                member("securityLevel", 124, true),
-                member("schedule", 590, true),
-                member("targets", 217, true),
-                member("tags", 133, false),
-            ],
+        text(13147, 33),
+        KindEntry::Structure {
+            members: Span::new(358, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 216
-    shape(
-        "CreateCisScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 102, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 217
-    shape(
-        "CreateCisTargets",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 649, true),
-                member("targetResourceTags", 650, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 218
-    shape(
-        "CreateCodeSecurityIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 406, true),
-                member("type", 409, true),
-                member("details", 227, false),
-                member("tags", 643, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 219
-    shape(
-        "CreateCodeSecurityIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 173, true),
-                member("status", 407, true),
-                member("authorizationUrl", 32, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 220
-    shape(
-        "CreateCodeSecurityScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 584, true),
-                member("level", 193, true),
-                member("configuration", 176, true),
-                member("scopeSettings", 591, false),
-                member("tags", 643, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 221
-    shape(
-        "CreateCodeSecurityScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 583, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 222
-    shape(
-        "CreateFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("action", 327, true),
-                member("description", 331, false),
-                member("filterCriteria", 330, true),
-                member("name", 333, true),
-                member("tags", 643, false),
-                member("reason", 334, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 223
-    shape(
-        "CreateFilterResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("arn", 328, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 224
-    shape(
-        "CreateFindingsReportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterCriteria", 330, false),
-                member("reportFormat", 548, true),
-                member("s3Destination", 264, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 225
-    shape(
-        "CreateFindingsReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 226
-    shape(
-        "CreateGitLabSelfManagedIntegrationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("instanceUrl", 404, true),
-                member("accessToken", 395, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 227
-    shape(
-        "CreateIntegrationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("gitlabSelfManaged", 226, false)],
-            union: true,
-            error: None,
-        }),
-    ),
-    // 228
-    shape(
-        "CreateSbomExportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceFilterCriteria", 559, false),
-                member("reportFormat", 582, true),
-                member("s3Destination", 264, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 229
-    shape(
-        "CreateSbomExportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 230
-    shape(
-        "Currency",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["USD"],
         },
     ),
-    // 231
+    // 216 "CreateCisScanConfigurationResponse"
     shape(
-        "Cvss2",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("baseScore", 234, false),
-                member("scoringVector", 240, false),
-            ],
+        text(13180, 34),
+        KindEntry::Structure {
+            members: Span::new(363, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 232
+    // 217 "CreateCisTargets"
     shape(
-        "Cvss3",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("baseScore", 234, false),
-                member("scoringVector", 240, false),
-            ],
+        text(13214, 16),
+        KindEntry::Structure {
+            members: Span::new(364, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 218 "CreateCodeSecurityIntegrationRequest"
     shape(
-        "Cvss4",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("baseScore", 234, false),
-                member("scoringVector", 240, false),
-            ],
+        text(13230, 36),
+        KindEntry::Structure {
+            members: Span::new(366, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
-    shape("CvssBaseScore", ShapeKind::Double(Range::ANY)),
-    // 235
+    // 219 "CreateCodeSecurityIntegrationResponse"
     shape(
-        "CvssScore",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("baseScore", 276, true),
-                member("scoringVector", 499, true),
-                member("version", 499, true),
-                member("source", 499, true),
-            ],
+        text(13273, 37),
+        KindEntry::Structure {
+            members: Span::new(370, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 236
+    // 220 "CreateCodeSecurityScanConfigurationRequest"
     shape(
-        "CvssScoreAdjustment",
-        ShapeKind::Structure(Structure {
-            members: &[member("metric", 499, true), member("reason", 499, true)],
+        text(13326, 42),
+        KindEntry::Structure {
+            members: Span::new(373, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 237
+    // 221 "CreateCodeSecurityScanConfigurationResponse"
     shape(
-        "CvssScoreAdjustmentList",
-        ShapeKind::List {
+        text(13381, 43),
+        KindEntry::Structure {
+            members: Span::new(378, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 222 "CreateFilterRequest"
+    shape(
+        text(13424, 19),
+        KindEntry::Structure {
+            members: Span::new(379, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 223 "CreateFilterResponse"
+    shape(
+        text(13474, 20),
+        KindEntry::Structure {
+            members: Span::new(385, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 224 "CreateFindingsReportRequest"
+    shape(
+        text(13497, 27),
+        KindEntry::Structure {
+            members: Span::new(386, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 225 "CreateFindingsReportResponse"
+    shape(
+        text(13549, 28),
+        KindEntry::Structure {
+            members: Span::new(389, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 226 "CreateGitLabSelfManagedIntegrationDetail"
+    shape(
+        text(13577, 40),
+        KindEntry::Structure {
+            members: Span::new(390, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 227 "CreateIntegrationDetail"
+    shape(
+        text(13639, 23),
+        KindEntry::Structure {
+            members: Span::new(392, 1),
+            union: true,
+            error: None,
+        },
+    ),
+    // 228 "CreateSbomExportRequest"
+    shape(
+        text(13679, 23),
+        KindEntry::Structure {
+            members: Span::new(393, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 229 "CreateSbomExportResponse"
+    shape(
+        text(13724, 24),
+        KindEntry::Structure {
+            members: Span::new(396, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 230 "Currency"
+    shape(
+        text(13748, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(117, 1),
+        },
+    ),
+    // 231 "Cvss2"
+    shape(
+        text(13759, 5),
+        KindEntry::Structure {
+            members: Span::new(397, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 232 "Cvss3"
+    shape(
+        text(13786, 5),
+        KindEntry::Structure {
+            members: Span::new(399, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 233 "Cvss4"
+    shape(
+        text(13791, 5),
+        KindEntry::Structure {
+            members: Span::new(401, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 234 "CvssBaseScore"
+    shape(text(13796, 13), KindEntry::Double(Range::ANY)),
+    // 235 "CvssScore"
+    shape(
+        text(13809, 9),
+        KindEntry::Structure {
+            members: Span::new(403, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 236 "CvssScoreAdjustment"
+    shape(
+        text(13824, 19),
+        KindEntry::Structure {
+            members: Span::new(407, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 237 "CvssScoreAdjustmentList"
+    shape(
+        text(13849, 23),
+        KindEntry::List {
             member: 236,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 238
+    // 238 "CvssScoreDetails"
     shape(
-        "CvssScoreDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scoreSource", 499, true),
-                member("cvssSource", 499, false),
-                member("version", 499, true),
-                member("score", 276, true),
-                member("scoringVector", 499, true),
-                member("adjustments", 237, false),
-            ],
+        text(13872, 16),
+        KindEntry::Structure {
+            members: Span::new(409, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 239
+    // 239 "CvssScoreList"
     shape(
-        "CvssScoreList",
-        ShapeKind::List {
+        text(13925, 13),
+        KindEntry::List {
             member: 235,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 240
+    // 240 "CvssScoringVector"
     shape(
-        "CvssScoringVector",
-        ShapeKind::String {
+        text(13938, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 241
+    // 241 "Cwe"
     shape(
-        "Cwe",
-        ShapeKind::String {
+        text(13955, 3),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 242
+    // 242 "CweList"
     shape(
-        "CweList",
-        ShapeKind::List {
+        text(13958, 7),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range {
@@ -3874,10 +3308,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 243
+    // 243 "Cwes"
     shape(
-        "Cwes",
-        ShapeKind::List {
+        text(13965, 4),
+        KindEntry::List {
             member: 241,
             member_name: None,
             length: Range {
@@ -3886,31 +3320,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 244
+    // 244 "DailySchedule"
     shape(
-        "DailySchedule",
-        ShapeKind::Structure(Structure {
-            members: &[member("startTime", 657, true)],
+        text(13969, 13),
+        KindEntry::Structure {
+            members: Span::new(415, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 245
+    // 245 "DateFilter"
     shape(
-        "DateFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("startInclusive", 659, false),
-                member("endInclusive", 659, false),
-            ],
+        text(13991, 10),
+        KindEntry::Structure {
+            members: Span::new(416, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 246
+    // 246 "DateFilterList"
     shape(
-        "DateFilterList",
-        ShapeKind::List {
+        text(14001, 14),
+        KindEntry::List {
             member: 245,
             member_name: None,
             length: Range {
@@ -3919,21 +3350,21 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 247
-    shape("DateTimeTimestamp", ShapeKind::Timestamp { format: None }),
-    // 248
+    // 247 "DateTimeTimestamp"
+    shape(text(14015, 17), KindEntry::Timestamp { format: None }),
+    // 248 "Day"
     shape(
-        "Day",
-        ShapeKind::String {
+        text(14032, 3),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+            enum_values: Span::new(118, 7),
         },
     ),
-    // 249
+    // 249 "DaysList"
     shape(
-        "DaysList",
-        ShapeKind::List {
+        text(14056, 8),
+        KindEntry::List {
             member: 248,
             member_name: None,
             length: Range {
@@ -3942,31 +3373,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 250
+    // 250 "DelegatedAdmin"
     shape(
-        "DelegatedAdmin",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, false),
-                member("relationshipStatus", 546, false),
-            ],
+        text(14064, 14),
+        KindEntry::Structure {
+            members: Span::new(418, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 251
+    // 251 "DelegatedAdminAccount"
     shape(
-        "DelegatedAdminAccount",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 4, false), member("status", 253, false)],
+        text(14096, 21),
+        KindEntry::Structure {
+            members: Span::new(420, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 252
+    // 252 "DelegatedAdminAccountList"
     shape(
-        "DelegatedAdminAccountList",
-        ShapeKind::List {
+        text(14117, 25),
+        KindEntry::List {
             member: 251,
             member_name: None,
             length: Range {
@@ -3975,125 +3403,118 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 253
+    // 253 "DelegatedAdminStatus"
     shape(
-        "DelegatedAdminStatus",
-        ShapeKind::String {
+        text(14142, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "DISABLE_IN_PROGRESS"],
+            enum_values: Span::new(125, 2),
         },
     ),
-    // 254
+    // 254 "DeleteCisScanConfigurationRequest"
     shape(
-        "DeleteCisScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 102, true)],
+        text(14188, 33),
+        KindEntry::Structure {
+            members: Span::new(422, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 255
+    // 255 "DeleteCisScanConfigurationResponse"
     shape(
-        "DeleteCisScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 102, true)],
+        text(14221, 34),
+        KindEntry::Structure {
+            members: Span::new(423, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "DeleteCodeSecurityIntegrationRequest"
     shape(
-        "DeleteCodeSecurityIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("integrationArn", 173, true)],
+        text(14255, 36),
+        KindEntry::Structure {
+            members: Span::new(424, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 257
+    // 257 "DeleteCodeSecurityIntegrationResponse"
     shape(
-        "DeleteCodeSecurityIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("integrationArn", 173, false)],
+        text(14291, 37),
+        KindEntry::Structure {
+            members: Span::new(425, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 258
+    // 258 "DeleteCodeSecurityScanConfigurationRequest"
     shape(
-        "DeleteCodeSecurityScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 583, true)],
+        text(14328, 42),
+        KindEntry::Structure {
+            members: Span::new(426, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 259
+    // 259 "DeleteCodeSecurityScanConfigurationResponse"
     shape(
-        "DeleteCodeSecurityScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 583, false)],
+        text(14370, 43),
+        KindEntry::Structure {
+            members: Span::new(427, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 260
+    // 260 "DeleteFilterRequest"
     shape(
-        "DeleteFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("arn", 328, true)],
+        text(14413, 19),
+        KindEntry::Structure {
+            members: Span::new(428, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "DeleteFilterResponse"
     shape(
-        "DeleteFilterResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("arn", 328, true)],
+        text(14432, 20),
+        KindEntry::Structure {
+            members: Span::new(429, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 262
+    // 262 "DescribeOrganizationConfigurationRequest"
     shape(
-        "DescribeOrganizationConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(14452, 40),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "DescribeOrganizationConfigurationResponse"
     shape(
-        "DescribeOrganizationConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("autoEnable", 33, false),
-                member("maxAccountLimitReached", 70, false),
-            ],
+        text(14492, 41),
+        KindEntry::Structure {
+            members: Span::new(430, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
+    // 264 "Destination"
     shape(
-        "Destination",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("bucketName", 624, true),
-                member("keyPrefix", 624, false),
-                member("kmsKeyArn", 624, true),
-            ],
+        text(14565, 11),
+        KindEntry::Structure {
+            members: Span::new(432, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 265
+    // 265 "DetectionPlatforms"
     shape(
-        "DetectionPlatforms",
-        ShapeKind::List {
+        text(14604, 18),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range {
@@ -4102,10 +3523,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 266
+    // 266 "DetectorTagList"
     shape(
-        "DetectorTagList",
-        ShapeKind::List {
+        text(14622, 15),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range {
@@ -4114,40 +3535,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 267
+    // 267 "DisableDelegatedAdminAccountRequest"
     shape(
-        "DisableDelegatedAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("delegatedAdminAccountId", 4, true)],
+        text(14637, 35),
+        KindEntry::Structure {
+            members: Span::new(435, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 268
+    // 268 "DisableDelegatedAdminAccountResponse"
     shape(
-        "DisableDelegatedAdminAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("delegatedAdminAccountId", 4, true)],
+        text(14695, 36),
+        KindEntry::Structure {
+            members: Span::new(436, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 269
+    // 269 "DisableRequest"
     shape(
-        "DisableRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 6, false),
-                member("resourceTypes", 270, false),
-            ],
+        text(14731, 14),
+        KindEntry::Structure {
+            members: Span::new(437, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 270
+    // 270 "DisableResourceTypeList"
     shape(
-        "DisableResourceTypeList",
-        ShapeKind::List {
+        text(14758, 23),
+        KindEntry::List {
             member: 568,
             member_name: None,
             length: Range {
@@ -4156,34 +3574,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 271
+    // 271 "DisableResponse"
     shape(
-        "DisableResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accounts", 7, true),
-                member("failedAccounts", 320, false),
-            ],
+        text(14781, 15),
+        KindEntry::Structure {
+            members: Span::new(439, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 272
+    // 272 "DisassociateConfigurationRequest"
     shape(
-        "DisassociateConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, true),
-                member("resource", 175, true),
-            ],
+        text(14796, 32),
+        KindEntry::Structure {
+            members: Span::new(441, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 273
+    // 273 "DisassociateConfigurationRequestList"
     shape(
-        "DisassociateConfigurationRequestList",
-        ShapeKind::List {
+        text(14828, 36),
+        KindEntry::List {
             member: 272,
             member_name: None,
             length: Range {
@@ -4192,309 +3604,246 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 274
+    // 274 "DisassociateMemberRequest"
     shape(
-        "DisassociateMemberRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 4, true)],
+        text(14864, 25),
+        KindEntry::Structure {
+            members: Span::new(443, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 275
-    shape(
-        "DisassociateMemberResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 4, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 276
-    shape("Double", ShapeKind::Double(Range::ANY)),
-    // 277
-    shape(
-        "Ec2Configuration",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanMode", 285, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 278
-    shape(
-        "Ec2ConfigurationState",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanModeState", 286, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 279
-    shape(
-        "Ec2DeepInspectionStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ACTIVATED", "DEACTIVATED", "PENDING", "FAILED"],
         },
     ),
-    // 280
+    // 275 "DisassociateMemberResponse"
     shape(
-        "Ec2InstanceAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("amis", 627, false),
-                member("operatingSystems", 627, false),
-                member("instanceIds", 627, false),
-                member("instanceTags", 483, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 282, false),
-            ],
+        text(14889, 26),
+        KindEntry::Structure {
+            members: Span::new(444, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 281
-    shape(
-        "Ec2InstanceAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("instanceId", 499, true),
-                member("ami", 20, false),
-                member("operatingSystem", 624, false),
-                member("instanceTags", 643, false),
-                member("accountId", 624, false),
-                member("severityCounts", 604, false),
-                member("networkFindings", 480, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 282
-    shape(
-        "Ec2InstanceSortBy",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["NETWORK_FINDINGS", "CRITICAL", "HIGH", "ALL"],
         },
     ),
-    // 283
+    // 276 "Double"
+    shape(text(14915, 6), KindEntry::Double(Range::ANY)),
+    // 277 "Ec2Configuration"
     shape(
-        "Ec2Metadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("tags", 643, false),
-                member("amiId", 20, false),
-                member("platform", 284, false),
-            ],
+        text(14921, 16),
+        KindEntry::Structure {
+            members: Span::new(445, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 284
-    shape(
-        "Ec2Platform",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["WINDOWS", "LINUX", "UNKNOWN", "MACOS"],
         },
     ),
-    // 285
+    // 278 "Ec2ConfigurationState"
     shape(
-        "Ec2ScanMode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EC2_SSM_AGENT_BASED", "EC2_HYBRID"],
+        text(14937, 21),
+        KindEntry::Structure {
+            members: Span::new(446, 1),
+            union: false,
+            error: None,
         },
     ),
-    // 286
+    // 279 "Ec2DeepInspectionStatus"
     shape(
-        "Ec2ScanModeState",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanMode", 285, false),
-                member("scanModeStatus", 287, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 287
-    shape(
-        "Ec2ScanModeStatus",
-        ShapeKind::String {
+        text(14971, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SUCCESS", "PENDING"],
+            enum_values: Span::new(127, 4),
         },
     ),
-    // 288
+    // 280 "Ec2InstanceAggregation"
     shape(
-        "EcrConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("rescanDuration", 294, true),
-                member("pullDateRescanDuration", 291, false),
-                member("pullDateRescanMode", 292, false),
-            ],
+        text(15021, 22),
+        KindEntry::Structure {
+            members: Span::new(447, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 289
+    // 281 "Ec2InstanceAggregationResponse"
     shape(
-        "EcrConfigurationState",
-        ShapeKind::Structure(Structure {
-            members: &[member("rescanDurationState", 295, false)],
+        text(15082, 30),
+        KindEntry::Structure {
+            members: Span::new(453, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 290
+    // 282 "Ec2InstanceSortBy"
     shape(
-        "EcrContainerImageMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("tags", 642, false),
-                member("imagePulledAt", 247, false),
-                member("lastInUseAt", 247, false),
-                member("inUseCount", 480, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 291
-    shape(
-        "EcrPullDateRescanDuration",
-        ShapeKind::String {
+        text(15152, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["DAYS_14", "DAYS_30", "DAYS_60", "DAYS_90", "DAYS_180"],
+            enum_values: Span::new(131, 4),
         },
     ),
-    // 292
+    // 283 "Ec2Metadata"
     shape(
-        "EcrPullDateRescanMode",
-        ShapeKind::String {
+        text(15185, 11),
+        KindEntry::Structure {
+            members: Span::new(460, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 284 "Ec2Platform"
+    shape(
+        text(15201, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["LAST_PULL_DATE", "LAST_IN_USE_AT"],
+            enum_values: Span::new(135, 4),
         },
     ),
-    // 293
+    // 285 "Ec2ScanMode"
     shape(
-        "EcrRepositoryMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 624, false),
-                member("scanFrequency", 297, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 294
-    shape(
-        "EcrRescanDuration",
-        ShapeKind::String {
+        text(15229, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "LIFETIME", "DAYS_30", "DAYS_180", "DAYS_14", "DAYS_60", "DAYS_90",
-            ],
+            enum_values: Span::new(139, 2),
         },
     ),
-    // 295
+    // 286 "Ec2ScanModeState"
     shape(
-        "EcrRescanDurationState",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("rescanDuration", 294, false),
-                member("status", 296, false),
-                member("updatedAt", 247, false),
-                member("pullDateRescanDuration", 291, false),
-                member("pullDateRescanMode", 292, false),
-            ],
+        text(15269, 16),
+        KindEntry::Structure {
+            members: Span::new(463, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 296
+    // 287 "Ec2ScanModeStatus"
     shape(
-        "EcrRescanDurationStatus",
-        ShapeKind::String {
+        text(15299, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SUCCESS", "PENDING", "FAILED"],
+            enum_values: Span::new(141, 2),
         },
     ),
-    // 297
+    // 288 "EcrConfiguration"
     shape(
-        "EcrScanFrequency",
-        ShapeKind::String {
+        text(15323, 16),
+        KindEntry::Structure {
+            members: Span::new(465, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 289 "EcrConfigurationState"
+    shape(
+        text(15393, 21),
+        KindEntry::Structure {
+            members: Span::new(468, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 290 "EcrContainerImageMetadata"
+    shape(
+        text(15433, 25),
+        KindEntry::Structure {
+            members: Span::new(469, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 291 "EcrPullDateRescanDuration"
+    shape(
+        text(15458, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["MANUAL", "SCAN_ON_PUSH", "CONTINUOUS_SCAN"],
+            enum_values: Span::new(143, 5),
         },
     ),
-    // 298
+    // 292 "EcrPullDateRescanMode"
     shape(
-        "EnableDelegatedAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("delegatedAdminAccountId", 4, true),
-                Member {
-                    name: "clientToken",
-                    target: 146,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-            ],
+        text(15519, 21),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(148, 2),
+        },
+    ),
+    // 293 "EcrRepositoryMetadata"
+    shape(
+        text(15568, 21),
+        KindEntry::Structure {
+            members: Span::new(473, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 299
+    // 294 "EcrRescanDuration"
     shape(
-        "EnableDelegatedAdminAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("delegatedAdminAccountId", 4, true)],
+        text(15602, 17),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(150, 6),
+        },
+    ),
+    // 295 "EcrRescanDurationState"
+    shape(
+        text(15627, 22),
+        KindEntry::Structure {
+            members: Span::new(475, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 300
+    // 296 "EcrRescanDurationStatus"
     shape(
-        "EnableRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 6, false),
-                member("resourceTypes", 301, true),
-                Member {
-                    name: "clientToken",
-                    target: 146,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-            ],
+        text(15658, 23),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(156, 3),
+        },
+    ),
+    // 297 "EcrScanFrequency"
+    shape(
+        text(15681, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(159, 3),
+        },
+    ),
+    // 298 "EnableDelegatedAdminAccountRequest"
+    shape(
+        text(15730, 34),
+        KindEntry::Structure {
+            members: Span::new(480, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 301
+    // 299 "EnableDelegatedAdminAccountResponse"
     shape(
-        "EnableResourceTypeList",
-        ShapeKind::List {
+        text(15775, 35),
+        KindEntry::Structure {
+            members: Span::new(482, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 300 "EnableRequest"
+    shape(
+        text(15810, 13),
+        KindEntry::Structure {
+            members: Span::new(483, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 301 "EnableResourceTypeList"
+    shape(
+        text(15823, 22),
+        KindEntry::List {
             member: 568,
             member_name: None,
             length: Range {
@@ -4503,207 +3852,173 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 302
+    // 302 "EnableResponse"
     shape(
-        "EnableResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accounts", 7, true),
-                member("failedAccounts", 320, false),
-            ],
+        text(15845, 14),
+        KindEntry::Structure {
+            members: Span::new(486, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 303
+    // 303 "Epss"
     shape(
-        "Epss",
-        ShapeKind::Structure(Structure {
-            members: &[member("score", 305, false)],
+        text(15859, 4),
+        KindEntry::Structure {
+            members: Span::new(488, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 304
+    // 304 "EpssDetails"
     shape(
-        "EpssDetails",
-        ShapeKind::Structure(Structure {
-            members: &[member("score", 306, false)],
+        text(15863, 11),
+        KindEntry::Structure {
+            members: Span::new(489, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 305
-    shape("EpssScore", ShapeKind::Double(Range::ANY)),
-    // 306
+    // 305 "EpssScore"
+    shape(text(15874, 9), KindEntry::Double(Range::ANY)),
+    // 306 "EpssScoreValue"
     shape(
-        "EpssScoreValue",
-        ShapeKind::Double(Range {
+        text(15883, 14),
+        KindEntry::Double(Range {
             min: Some(0.0),
             max: Some(1.0),
         }),
     ),
-    // 307
+    // 307 "ErrorCode"
     shape(
-        "ErrorCode",
-        ShapeKind::String {
+        text(15897, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ALREADY_ENABLED",
-                "ENABLE_IN_PROGRESS",
-                "DISABLE_IN_PROGRESS",
-                "SUSPEND_IN_PROGRESS",
-                "RESOURCE_NOT_FOUND",
-                "ACCESS_DENIED",
-                "INTERNAL_ERROR",
-                "SSM_UNAVAILABLE",
-                "SSM_THROTTLED",
-                "EVENTBRIDGE_UNAVAILABLE",
-                "EVENTBRIDGE_THROTTLED",
-                "RESOURCE_SCAN_NOT_DISABLED",
-                "DISASSOCIATE_ALL_MEMBERS",
-                "ACCOUNT_IS_ISOLATED",
-                "EC2_SSM_RESOURCE_DATA_SYNC_LIMIT_EXCEEDED",
-                "EC2_SSM_ASSOCIATION_VERSION_LIMIT_EXCEEDED",
-                "BLOCKED_BY_ORGANIZATION_POLICY",
-            ],
+            enum_values: Span::new(162, 17),
         },
     ),
-    // 308
+    // 308 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(16212, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 309
+    // 309 "Evidence"
     shape(
-        "Evidence",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("evidenceRule", 312, false),
-                member("evidenceDetail", 310, false),
-                member("severity", 313, false),
-            ],
+        text(16224, 8),
+        KindEntry::Structure {
+            members: Span::new(490, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 310
+    // 310 "EvidenceDetail"
     shape(
-        "EvidenceDetail",
-        ShapeKind::String {
+        text(16266, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 311
+    // 311 "EvidenceList"
     shape(
-        "EvidenceList",
-        ShapeKind::List {
+        text(16280, 12),
+        KindEntry::List {
             member: 309,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 312
+    // 312 "EvidenceRule"
     shape(
-        "EvidenceRule",
-        ShapeKind::String {
+        text(16292, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 313
+    // 313 "EvidenceSeverity"
     shape(
-        "EvidenceSeverity",
-        ShapeKind::String {
+        text(16304, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 314
+    // 314 "ExecutionRoleArn"
     shape(
-        "ExecutionRoleArn",
-        ShapeKind::String {
+        text(16320, 16),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"),
-            enum_values: &[],
+            pattern: Some(text(16336, 61)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 315
+    // 315 "ExploitAvailable"
     shape(
-        "ExploitAvailable",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["YES", "NO"],
-        },
-    ),
-    // 316
-    shape(
-        "ExploitObserved",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lastSeen", 426, false),
-                member("firstSeen", 351, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 317
-    shape(
-        "ExploitabilityDetails",
-        ShapeKind::Structure(Structure {
-            members: &[member("lastKnownExploitAt", 247, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 318
-    shape(
-        "ExternalReportStatus",
-        ShapeKind::String {
+        text(16397, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SUCCEEDED", "IN_PROGRESS", "CANCELLED", "FAILED"],
+            enum_values: Span::new(179, 2),
         },
     ),
-    // 319
+    // 316 "ExploitObserved"
     shape(
-        "FailedAccount",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, true),
-                member("status", 615, false),
-                member("resourceStatus", 570, false),
-                member("errorCode", 307, true),
-                member("errorMessage", 499, true),
-            ],
+        text(16418, 15),
+        KindEntry::Structure {
+            members: Span::new(493, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 320
+    // 317 "ExploitabilityDetails"
     shape(
-        "FailedAccountList",
-        ShapeKind::List {
+        text(16433, 21),
+        KindEntry::Structure {
+            members: Span::new(495, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 318 "ExternalReportStatus"
+    shape(
+        text(16472, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(181, 4),
+        },
+    ),
+    // 319 "FailedAccount"
+    shape(
+        text(16492, 13),
+        KindEntry::Structure {
+            members: Span::new(496, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 320 "FailedAccountList"
+    shape(
+        text(16505, 17),
+        KindEntry::List {
             member: 319,
             member_name: None,
             length: Range {
@@ -4712,46 +4027,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 321
+    // 321 "FailedAssociationResult"
     shape(
-        "FailedAssociationResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, false),
-                member("resource", 175, false),
-                member("statusCode", 29, false),
-                member("statusMessage", 30, false),
-            ],
+        text(16522, 23),
+        KindEntry::Structure {
+            members: Span::new(501, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 322
+    // 322 "FailedAssociationResultList"
     shape(
-        "FailedAssociationResultList",
-        ShapeKind::List {
+        text(16568, 27),
+        KindEntry::List {
             member: 321,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 323
+    // 323 "FailedMemberAccountEc2DeepInspectionStatusState"
     shape(
-        "FailedMemberAccountEc2DeepInspectionStatusState",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, true),
-                member("ec2ScanStatus", 615, false),
-                member("errorMessage", 499, false),
-            ],
+        text(16595, 47),
+        KindEntry::Structure {
+            members: Span::new(505, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 324
+    // 324 "FailedMemberAccountEc2DeepInspectionStatusStateList"
     shape(
-        "FailedMemberAccountEc2DeepInspectionStatusStateList",
-        ShapeKind::List {
+        text(16655, 51),
+        KindEntry::List {
             member: 323,
             member_name: None,
             length: Range {
@@ -4760,218 +4066,136 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 325
+    // 325 "FilePath"
     shape(
-        "FilePath",
-        ShapeKind::String {
+        text(16706, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 326
+    // 326 "Filter"
     shape(
-        "Filter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("arn", 328, true),
-                member("ownerId", 506, true),
-                member("name", 333, true),
-                member("criteria", 330, true),
-                member("action", 327, true),
-                member("createdAt", 247, true),
-                member("updatedAt", 247, true),
-                member("description", 331, false),
-                member("reason", 334, false),
-                member("tags", 643, false),
-            ],
+        text(16714, 6),
+        KindEntry::Structure {
+            members: Span::new(508, 10),
             union: false,
             error: None,
-        }),
-    ),
-    // 327
-    shape(
-        "FilterAction",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["NONE", "SUPPRESS"],
         },
     ),
-    // 328
+    // 327 "FilterAction"
     shape(
-        "FilterArn",
-        ShapeKind::String {
+        text(16737, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(185, 2),
+        },
+    ),
+    // 328 "FilterArn"
+    shape(
+        text(16761, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 329
+    // 329 "FilterArnList"
     shape(
-        "FilterArnList",
-        ShapeKind::List {
+        text(16770, 13),
+        KindEntry::List {
             member: 328,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 330
+    // 330 "FilterCriteria"
     shape(
-        "FilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingArn", 627, false),
-                member("awsAccountId", 627, false),
-                member("findingType", 627, false),
-                member("severity", 627, false),
-                member("firstObservedAt", 246, false),
-                member("lastObservedAt", 246, false),
-                member("updatedAt", 246, false),
-                member("findingStatus", 627, false),
-                member("title", 627, false),
-                member("inspectorScore", 502, false),
-                member("resourceType", 627, false),
-                member("resourceId", 627, false),
-                member("resourceTags", 483, false),
-                member("ec2InstanceImageId", 627, false),
-                member("ec2InstanceVpcId", 627, false),
-                member("ec2InstanceSubnetId", 627, false),
-                member("ecrImagePushedAt", 246, false),
-                member("ecrImageArchitecture", 627, false),
-                member("ecrImageRegistry", 627, false),
-                member("ecrImageRepositoryName", 627, false),
-                member("ecrImageTags", 627, false),
-                member("ecrImageHash", 627, false),
-                member("ecrImageLastInUseAt", 246, false),
-                member("ecrImageInUseCount", 502, false),
-                member("portRange", 532, false),
-                member("networkProtocol", 627, false),
-                member("componentId", 627, false),
-                member("componentType", 627, false),
-                member("vulnerabilityId", 627, false),
-                member("vulnerabilitySource", 627, false),
-                member("vendorSeverity", 627, false),
-                member("vulnerablePackages", 512, false),
-                member("relatedVulnerabilities", 627, false),
-                member("fixAvailable", 627, false),
-                member("lambdaFunctionName", 627, false),
-                member("lambdaFunctionLayers", 627, false),
-                member("lambdaFunctionRuntime", 627, false),
-                member("lambdaFunctionLastModifiedAt", 246, false),
-                member("lambdaFunctionExecutionRoleArn", 627, false),
-                member("exploitAvailable", 627, false),
-                member("codeVulnerabilityDetectorName", 627, false),
-                member("codeVulnerabilityDetectorTags", 627, false),
-                member("codeVulnerabilityFilePath", 627, false),
-                member("epssScore", 502, false),
-                member("codeRepositoryProjectName", 627, false),
-                member("codeRepositoryProviderType", 627, false),
-            ],
+        text(16783, 14),
+        KindEntry::Structure {
+            members: Span::new(518, 46),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 331
+    // 331 "FilterDescription"
     shape(
-        "FilterDescription",
-        ShapeKind::String {
+        text(17350, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 332
+    // 332 "FilterList"
     shape(
-        "FilterList",
-        ShapeKind::List {
+        text(17367, 10),
+        KindEntry::List {
             member: 326,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 333
+    // 333 "FilterName"
     shape(
-        "FilterName",
-        ShapeKind::String {
+        text(17377, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 334
+    // 334 "FilterReason"
     shape(
-        "FilterReason",
-        ShapeKind::String {
+        text(17387, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 335
+    // 335 "Finding"
     shape(
-        "Finding",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingArn", 336, true),
-                member("awsAccountId", 4, true),
-                member("type", 347, true),
-                member("description", 338, true),
-                member("title", 346, false),
-                member("remediation", 547, true),
-                member("severity", 603, true),
-                member("firstObservedAt", 247, true),
-                member("lastObservedAt", 247, true),
-                member("updatedAt", 247, false),
-                member("status", 345, true),
-                member("resources", 562, true),
-                member("inspectorScore", 276, false),
-                member("inspectorScoreDetails", 403, false),
-                member("networkReachabilityDetails", 497, false),
-                member("packageVulnerabilityDetails", 519, false),
-                member("fixAvailable", 352, false),
-                member("exploitAvailable", 315, false),
-                member("exploitabilityDetails", 317, false),
-                member("codeVulnerabilityDetails", 187, false),
-                member("epss", 304, false),
-            ],
+        text(17399, 7),
+        KindEntry::Structure {
+            members: Span::new(564, 21),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 336
+    // 336 "FindingArn"
     shape(
-        "FindingArn",
-        ShapeKind::String {
+        text(17538, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(100),
             },
-            pattern: Some(
-                "arn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:finding/[a-f0-9]{32}",
-            ),
-            enum_values: &[],
+            pattern: Some(text(17548, 88)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 337
+    // 337 "FindingArnList"
     shape(
-        "FindingArnList",
-        ShapeKind::List {
+        text(17636, 14),
+        KindEntry::List {
             member: 336,
             member_name: None,
             length: Range {
@@ -4980,42 +4204,31 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 338
+    // 338 "FindingDescription"
     shape(
-        "FindingDescription",
-        ShapeKind::String {
+        text(17650, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 339
+    // 339 "FindingDetail"
     shape(
-        "FindingDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingArn", 336, false),
-                member("cisaData", 143, false),
-                member("riskScore", 577, false),
-                member("evidences", 311, false),
-                member("ttps", 668, false),
-                member("tools", 666, false),
-                member("exploitObserved", 316, false),
-                member("referenceUrls", 720, false),
-                member("cwes", 243, false),
-                member("epssScore", 276, false),
-            ],
+        text(17668, 13),
+        KindEntry::Structure {
+            members: Span::new(585, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 340
+    // 340 "FindingDetails"
     shape(
-        "FindingDetails",
-        ShapeKind::List {
+        text(17727, 14),
+        KindEntry::List {
             member: 339,
             member_name: None,
             length: Range {
@@ -5024,46 +4237,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 341
+    // 341 "FindingDetailsError"
     shape(
-        "FindingDetailsError",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingArn", 336, true),
-                member("errorCode", 342, true),
-                member("errorMessage", 499, true),
-            ],
+        text(17741, 19),
+        KindEntry::Structure {
+            members: Span::new(595, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 342
-    shape(
-        "FindingDetailsErrorCode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "INTERNAL_ERROR",
-                "ACCESS_DENIED",
-                "FINDING_DETAILS_NOT_FOUND",
-                "INVALID_INPUT",
-            ],
         },
     ),
-    // 343
+    // 342 "FindingDetailsErrorCode"
     shape(
-        "FindingDetailsErrorList",
-        ShapeKind::List {
+        text(17760, 23),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(187, 4),
+        },
+    ),
+    // 343 "FindingDetailsErrorList"
+    shape(
+        text(17808, 23),
+        KindEntry::List {
             member: 341,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 344
+    // 344 "FindingList"
     shape(
-        "FindingList",
-        ShapeKind::List {
+        text(17831, 11),
+        KindEntry::List {
             member: 335,
             member_name: None,
             length: Range {
@@ -5072,727 +4276,589 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 345
+    // 345 "FindingStatus"
     shape(
-        "FindingStatus",
-        ShapeKind::String {
+        text(17842, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "SUPPRESSED", "CLOSED"],
+            enum_values: Span::new(191, 3),
         },
     ),
-    // 346
+    // 346 "FindingTitle"
     shape(
-        "FindingTitle",
-        ShapeKind::String {
+        text(17877, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 347
+    // 347 "FindingType"
     shape(
-        "FindingType",
-        ShapeKind::String {
+        text(17889, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "NETWORK_REACHABILITY",
-                "PACKAGE_VULNERABILITY",
-                "CODE_VULNERABILITY",
-            ],
+            enum_values: Span::new(194, 3),
         },
     ),
-    // 348
+    // 348 "FindingTypeAggregation"
     shape(
-        "FindingTypeAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("findingType", 12, false),
-                member("resourceType", 14, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 350, false),
-            ],
+        text(17900, 22),
+        KindEntry::Structure {
+            members: Span::new(598, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 349
+    // 349 "FindingTypeAggregationResponse"
     shape(
-        "FindingTypeAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-                member("exploitAvailableCount", 480, false),
-                member("fixAvailableCount", 480, false),
-            ],
+        text(17922, 30),
+        KindEntry::Structure {
+            members: Span::new(602, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 350
+    // 350 "FindingTypeSortBy"
     shape(
-        "FindingTypeSortBy",
-        ShapeKind::String {
+        text(17952, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(197, 3),
         },
     ),
-    // 351
-    shape("FirstSeen", ShapeKind::Timestamp { format: None }),
-    // 352
+    // 351 "FirstSeen"
+    shape(text(17969, 9), KindEntry::Timestamp { format: None }),
+    // 352 "FixAvailable"
     shape(
-        "FixAvailable",
-        ShapeKind::String {
+        text(17978, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["YES", "NO", "PARTIAL"],
+            enum_values: Span::new(200, 3),
         },
     ),
-    // 353
+    // 353 "FreeTrialAccountInfo"
     shape(
-        "FreeTrialAccountInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 492, true),
-                member("freeTrialInfo", 359, true),
-            ],
+        text(17997, 20),
+        KindEntry::Structure {
+            members: Span::new(606, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 354
+    // 354 "FreeTrialAccountInfoList"
     shape(
-        "FreeTrialAccountInfoList",
-        ShapeKind::List {
+        text(18030, 24),
+        KindEntry::List {
             member: 353,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 355
+    // 355 "FreeTrialInfo"
     shape(
-        "FreeTrialInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("type", 361, true),
-                member("start", 659, true),
-                member("end", 659, true),
-                member("status", 360, true),
-            ],
+        text(18054, 13),
+        KindEntry::Structure {
+            members: Span::new(608, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 356
-    shape(
-        "FreeTrialInfoError",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 492, true),
-                member("code", 357, true),
-                member("message", 624, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 357
-    shape(
-        "FreeTrialInfoErrorCode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ACCESS_DENIED", "INTERNAL_ERROR"],
         },
     ),
-    // 358
+    // 356 "FreeTrialInfoError"
     shape(
-        "FreeTrialInfoErrorList",
-        ShapeKind::List {
+        text(18075, 18),
+        KindEntry::Structure {
+            members: Span::new(612, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 357 "FreeTrialInfoErrorCode"
+    shape(
+        text(18097, 22),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(203, 2),
+        },
+    ),
+    // 358 "FreeTrialInfoErrorList"
+    shape(
+        text(18119, 22),
+        KindEntry::List {
             member: 356,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 359
+    // 359 "FreeTrialInfoList"
     shape(
-        "FreeTrialInfoList",
-        ShapeKind::List {
+        text(18141, 17),
+        KindEntry::List {
             member: 355,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 360
+    // 360 "FreeTrialStatus"
     shape(
-        "FreeTrialStatus",
-        ShapeKind::String {
+        text(18158, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "INACTIVE"],
+            enum_values: Span::new(205, 2),
         },
     ),
-    // 361
+    // 361 "FreeTrialType"
     shape(
-        "FreeTrialType",
-        ShapeKind::String {
+        text(18181, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EC2", "ECR", "LAMBDA", "LAMBDA_CODE", "CODE_REPOSITORY"],
+            enum_values: Span::new(207, 5),
         },
     ),
-    // 362
+    // 362 "FrequencyExpression"
     shape(
-        "FrequencyExpression",
-        ShapeKind::String {
+        text(18217, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 363
+    // 363 "FunctionName"
     shape(
-        "FunctionName",
-        ShapeKind::String {
+        text(18236, 12),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("[a-zA-Z0-9-_\\.]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?"),
-            enum_values: &[],
+            pattern: Some(text(18248, 45)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 364
+    // 364 "GetCisScanReportRequest"
     shape(
-        "GetCisScanReportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("targetAccounts", 550, false),
-                member("reportFormat", 90, false),
-            ],
+        text(18293, 23),
+        KindEntry::Structure {
+            members: Span::new(615, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 365
+    // 365 "GetCisScanReportResponse"
     shape(
-        "GetCisScanReportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("url", 624, false), member("status", 91, false)],
+        text(18330, 24),
+        KindEntry::Structure {
+            members: Span::new(618, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 366
+    // 366 "GetCisScanResultDetailsMaxResults"
     shape(
-        "GetCisScanResultDetailsMaxResults",
-        ShapeKind::Integer(Range {
+        text(18357, 33),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 367
+    // 367 "GetCisScanResultDetailsRequest"
     shape(
-        "GetCisScanResultDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("targetResourceId", 560, true),
-                member("accountId", 4, true),
-                member("filterCriteria", 111, false),
-                member("sortBy", 113, false),
-                member("sortOrder", 130, false),
-                member("nextToken", 498, false),
-                member("maxResults", 366, false),
-            ],
+        text(18390, 30),
+        KindEntry::Structure {
+            members: Span::new(620, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 368
+    // 368 "GetCisScanResultDetailsResponse"
     shape(
-        "GetCisScanResultDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanResultDetails", 112, false),
-                member("nextToken", 498, false),
-            ],
+        text(18439, 31),
+        KindEntry::Structure {
+            members: Span::new(628, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 369
+    // 369 "GetClustersForImageNextToken"
     shape(
-        "GetClustersForImageNextToken",
-        ShapeKind::String {
+        text(18487, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(3000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 370
+    // 370 "GetClustersForImageRequest"
     shape(
-        "GetClustersForImageRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filter", 148, true),
-                member("maxResults", 371, false),
-                member("nextToken", 369, false),
-            ],
+        text(18515, 26),
+        KindEntry::Structure {
+            members: Span::new(630, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 371
+    // 371 "GetClustersForImageRequestMaxResultsInteger"
     shape(
-        "GetClustersForImageRequestMaxResultsInteger",
-        ShapeKind::Integer(Range {
+        text(18547, 43),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 372
+    // 372 "GetClustersForImageResponse"
     shape(
-        "GetClustersForImageResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("cluster", 153, true),
-                member("nextToken", 369, false),
-            ],
+        text(18590, 27),
+        KindEntry::Structure {
+            members: Span::new(633, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 373
+    // 373 "GetCodeSecurityIntegrationRequest"
     shape(
-        "GetCodeSecurityIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 173, true),
-                member("tags", 643, false),
-            ],
+        text(18624, 33),
+        KindEntry::Structure {
+            members: Span::new(635, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 374
+    // 374 "GetCodeSecurityIntegrationResponse"
     shape(
-        "GetCodeSecurityIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 173, true),
-                member("name", 406, true),
-                member("type", 409, true),
-                member("status", 407, true),
-                member("statusReason", 624, true),
-                member("createdOn", 659, true),
-                member("lastUpdateOn", 659, true),
-                member("tags", 643, false),
-                member("authorizationUrl", 32, false),
-            ],
+        text(18657, 34),
+        KindEntry::Structure {
+            members: Span::new(637, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 375
+    // 375 "GetCodeSecurityScanConfigurationRequest"
     shape(
-        "GetCodeSecurityScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 583, true)],
+        text(18691, 39),
+        KindEntry::Structure {
+            members: Span::new(646, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 376
+    // 376 "GetCodeSecurityScanConfigurationResponse"
     shape(
-        "GetCodeSecurityScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, false),
-                member("name", 584, false),
-                member("configuration", 176, false),
-                member("level", 193, false),
-                member("scopeSettings", 591, false),
-                member("createdAt", 659, false),
-                member("lastUpdatedAt", 659, false),
-                member("tags", 643, false),
-            ],
+        text(18730, 40),
+        KindEntry::Structure {
+            members: Span::new(647, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 377
+    // 377 "GetCodeSecurityScanRequest"
     shape(
-        "GetCodeSecurityScanRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("resource", 175, true), member("scanId", 181, true)],
+        text(18783, 26),
+        KindEntry::Structure {
+            members: Span::new(655, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 378
+    // 378 "GetCodeSecurityScanResponse"
     shape(
-        "GetCodeSecurityScanResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanId", 181, false),
-                member("resource", 175, false),
-                member("accountId", 624, false),
-                member("status", 171, false),
-                member("statusReason", 624, false),
-                member("createdAt", 659, false),
-                member("updatedAt", 659, false),
-                member("lastCommitId", 624, false),
-            ],
+        text(18815, 27),
+        KindEntry::Structure {
+            members: Span::new(657, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 379
+    // 379 "GetConfigurationRequest"
     shape(
-        "GetConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(18854, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 380
+    // 380 "GetConfigurationResponse"
     shape(
-        "GetConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ecrConfiguration", 289, false),
-                member("ec2Configuration", 278, false),
-            ],
+        text(18877, 24),
+        KindEntry::Structure {
+            members: Span::new(665, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 381
+    // 381 "GetDelegatedAdminAccountRequest"
     shape(
-        "GetDelegatedAdminAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(18933, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 382
+    // 382 "GetDelegatedAdminAccountResponse"
     shape(
-        "GetDelegatedAdminAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("delegatedAdmin", 250, false)],
+        text(18964, 32),
+        KindEntry::Structure {
+            members: Span::new(667, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 383
+    // 383 "GetEc2DeepInspectionConfigurationRequest"
     shape(
-        "GetEc2DeepInspectionConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(19010, 40),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 384
+    // 384 "GetEc2DeepInspectionConfigurationResponse"
     shape(
-        "GetEc2DeepInspectionConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("packagePaths", 521, false),
-                member("orgPackagePaths", 521, false),
-                member("status", 279, false),
-                member("errorMessage", 499, false),
-            ],
+        text(19050, 41),
+        KindEntry::Structure {
+            members: Span::new(668, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 385
+    // 385 "GetEncryptionKeyRequest"
     shape(
-        "GetEncryptionKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "scanType",
-                    target: 589,
-                    required: true,
-                    location: Location::QueryString,
-                    location_name: Some("scanType"),
-                    idempotency_token: false,
-                },
-                Member {
-                    name: "resourceType",
-                    target: 576,
-                    required: true,
-                    location: Location::QueryString,
-                    location_name: Some("resourceType"),
-                    idempotency_token: false,
-                },
-            ],
+        text(19118, 23),
+        KindEntry::Structure {
+            members: Span::new(672, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 386
+    // 386 "GetEncryptionKeyResponse"
     shape(
-        "GetEncryptionKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("kmsKeyId", 415, true)],
+        text(19141, 24),
+        KindEntry::Structure {
+            members: Span::new(674, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 387
+    // 387 "GetFindingsReportStatusRequest"
     shape(
-        "GetFindingsReportStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, false)],
+        text(19173, 30),
+        KindEntry::Structure {
+            members: Span::new(675, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 388
+    // 388 "GetFindingsReportStatusResponse"
     shape(
-        "GetFindingsReportStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("reportId", 549, false),
-                member("status", 318, false),
-                member("errorCode", 551, false),
-                member("errorMessage", 308, false),
-                member("destination", 264, false),
-                member("filterCriteria", 330, false),
-            ],
+        text(19203, 31),
+        KindEntry::Structure {
+            members: Span::new(676, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 389
+    // 389 "GetMemberRequest"
     shape(
-        "GetMemberRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 4, true)],
+        text(19245, 16),
+        KindEntry::Structure {
+            members: Span::new(682, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 390
+    // 390 "GetMemberResponse"
     shape(
-        "GetMemberResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("member", 486, false)],
+        text(19261, 17),
+        KindEntry::Structure {
+            members: Span::new(683, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 391
+    // 391 "GetSbomExportRequest"
     shape(
-        "GetSbomExportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("reportId", 549, true)],
+        text(19284, 20),
+        KindEntry::Structure {
+            members: Span::new(684, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 392
+    // 392 "GetSbomExportResponse"
     shape(
-        "GetSbomExportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("reportId", 549, false),
-                member("format", 582, false),
-                member("status", 318, false),
-                member("errorCode", 551, false),
-                member("errorMessage", 499, false),
-                member("s3Destination", 264, false),
-                member("filterCriteria", 559, false),
-            ],
+        text(19304, 21),
+        KindEntry::Structure {
+            members: Span::new(685, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 393
-    Shape {
-        name: "GitHubAuthCode",
+    // 393 "GitHubAuthCode"
+    ShapeEntry {
+        name: text(19331, 14),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 394
+    // 394 "GitHubInstallationId"
     shape(
-        "GitHubInstallationId",
-        ShapeKind::String {
+        text(19345, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 395
-    Shape {
-        name: "GitLabAccessToken",
+    // 395 "GitLabAccessToken"
+    ShapeEntry {
+        name: text(19365, 17),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 396
-    Shape {
-        name: "GitLabAuthCode",
+    // 396 "GitLabAuthCode"
+    ShapeEntry {
+        name: text(19382, 14),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 397
+    // 397 "GroupKey"
     shape(
-        "GroupKey",
-        ShapeKind::String {
+        text(19396, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "SCAN_STATUS_CODE",
-                "SCAN_STATUS_REASON",
-                "ACCOUNT_ID",
-                "RESOURCE_TYPE",
-                "ECR_REPOSITORY_NAME",
-            ],
+            enum_values: Span::new(212, 5),
         },
     ),
-    // 398
+    // 398 "ImageHash"
     shape(
-        "ImageHash",
-        ShapeKind::String {
+        text(19470, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(71),
                 max: Some(71),
             },
-            pattern: Some("sha256:[a-z0-9]{64}"),
-            enum_values: &[],
+            pattern: Some(text(19479, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 399
+    // 399 "ImageLayerAggregation"
     shape(
-        "ImageLayerAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("repositories", 627, false),
-                member("resourceIds", 627, false),
-                member("layerHashes", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 401, false),
-            ],
+        text(19498, 21),
+        KindEntry::Structure {
+            members: Span::new(692, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 400
+    // 400 "ImageLayerAggregationResponse"
     shape(
-        "ImageLayerAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("repository", 499, true),
-                member("resourceId", 499, true),
-                member("layerHash", 499, true),
-                member("accountId", 4, true),
-                member("severityCounts", 604, false),
-            ],
+        text(19530, 29),
+        KindEntry::Structure {
+            members: Span::new(697, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 401
+    // 401 "ImageLayerSortBy"
     shape(
-        "ImageLayerSortBy",
-        ShapeKind::String {
+        text(19568, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(217, 3),
         },
     ),
-    // 402
+    // 402 "ImageTagList"
     shape(
-        "ImageTagList",
-        ShapeKind::List {
+        text(19584, 12),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 403
+    // 403 "InspectorScoreDetails"
     shape(
-        "InspectorScoreDetails",
-        ShapeKind::Structure(Structure {
-            members: &[member("adjustedCvss", 238, false)],
+        text(19596, 21),
+        KindEntry::Structure {
+            members: Span::new(702, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 404
-    Shape {
-        name: "InstanceUrl",
+    // 404 "InstanceUrl"
+    ShapeEntry {
+        name: text(19629, 11),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
-            pattern: Some("https://[-a-zA-Z0-9()@:%_+.~#?&//=]{1,1024}"),
-            enum_values: &[],
+            pattern: Some(text(19640, 43)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 405
-    shape("Integer", ShapeKind::Integer(Range::ANY)),
-    // 406
+    // 405 "Integer"
+    shape(text(19683, 7), KindEntry::Integer(Range::ANY)),
+    // 406 "IntegrationName"
     shape(
-        "IntegrationName",
-        ShapeKind::String {
+        text(19690, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(60),
             },
-            pattern: Some("[a-zA-Z0-9-_$:.]*"),
-            enum_values: &[],
+            pattern: Some(text(19705, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 407
+    // 407 "IntegrationStatus"
     shape(
-        "IntegrationStatus",
-        ShapeKind::String {
+        text(19722, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PENDING", "IN_PROGRESS", "ACTIVE", "INACTIVE", "DISABLING"],
+            enum_values: Span::new(220, 5),
         },
     ),
-    // 408
+    // 408 "IntegrationSummaries"
     shape(
-        "IntegrationSummaries",
-        ShapeKind::List {
+        text(19748, 20),
+        KindEntry::List {
             member: 174,
             member_name: None,
             length: Range {
@@ -5801,190 +4867,146 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 409
+    // 409 "IntegrationType"
     shape(
-        "IntegrationType",
-        ShapeKind::String {
+        text(19768, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["GITLAB_SELF_MANAGED", "GITHUB"],
+            enum_values: Span::new(225, 2),
         },
     ),
-    // 410
+    // 410 "InternalServerException"
     shape(
-        "InternalServerException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 624, true),
-                Member {
-                    name: "retryAfterSeconds",
-                    target: 405,
-                    required: false,
-                    location: Location::Header,
-                    location_name: Some("Retry-After"),
-                    idempotency_token: false,
-                },
-            ],
+        text(19783, 23),
+        KindEntry::Structure {
+            members: Span::new(703, 2),
             union: false,
-            error: Some(crate::errors::INTERNAL_SERVER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(19783, 23),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 411
+    // 411 "IpV4Address"
     shape(
-        "IpV4Address",
-        ShapeKind::String {
+        text(19834, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(7),
                 max: Some(15),
             },
-            pattern: Some(
-                "(([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\\.){3}([0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])",
-            ),
-            enum_values: &[],
+            pattern: Some(text(19845, 103)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 412
+    // 412 "IpV4AddressList"
     shape(
-        "IpV4AddressList",
-        ShapeKind::List {
+        text(19948, 15),
+        KindEntry::List {
             member: 411,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 413
+    // 413 "IpV6Address"
     shape(
-        "IpV6Address",
-        ShapeKind::String {
+        text(19963, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(47),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 414
+    // 414 "IpV6AddressList"
     shape(
-        "IpV6AddressList",
-        ShapeKind::List {
+        text(19974, 15),
+        KindEntry::List {
             member: 413,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 415
+    // 415 "KmsKeyArn"
     shape(
-        "KmsKeyArn",
-        ShapeKind::String {
+        text(19989, 9),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "arn:aws(-(us-gov|cn))?:kms:([a-z0-9][-.a-z0-9]{0,62})?:[0-9]{12}?:key/(([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})|(mrk-[0-9a-zA-Z]{32}))",
-            ),
-            enum_values: &[],
+            pattern: Some(text(19998, 171)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 416
+    // 416 "LambdaFunctionAggregation"
     shape(
-        "LambdaFunctionAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceIds", 627, false),
-                member("functionNames", 627, false),
-                member("runtimes", 627, false),
-                member("functionTags", 483, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 419, false),
-            ],
+        text(20169, 25),
+        KindEntry::Structure {
+            members: Span::new(705, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 417
+    // 417 "LambdaFunctionAggregationResponse"
     shape(
-        "LambdaFunctionAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceId", 499, true),
-                member("functionName", 624, false),
-                member("runtime", 624, false),
-                member("lambdaTags", 643, false),
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-                member("lastModifiedAt", 247, false),
-            ],
+        text(20227, 33),
+        KindEntry::Structure {
+            members: Span::new(711, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 418
+    // 418 "LambdaFunctionMetadata"
     shape(
-        "LambdaFunctionMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("functionTags", 643, false),
-                member("layers", 423, false),
-                member("functionName", 624, false),
-                member("runtime", 581, false),
-            ],
+        text(20270, 22),
+        KindEntry::Structure {
+            members: Span::new(718, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 419
+    // 419 "LambdaFunctionSortBy"
     shape(
-        "LambdaFunctionSortBy",
-        ShapeKind::String {
+        text(20292, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(227, 3),
         },
     ),
-    // 420
+    // 420 "LambdaLayerAggregation"
     shape(
-        "LambdaLayerAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("functionNames", 627, false),
-                member("resourceIds", 627, false),
-                member("layerArns", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 424, false),
-            ],
+        text(20312, 22),
+        KindEntry::Structure {
+            members: Span::new(722, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 421
+    // 421 "LambdaLayerAggregationResponse"
     shape(
-        "LambdaLayerAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("functionName", 499, true),
-                member("resourceId", 499, true),
-                member("layerArn", 499, true),
-                member("accountId", 4, true),
-                member("severityCounts", 604, false),
-            ],
+        text(20343, 30),
+        KindEntry::Structure {
+            members: Span::new(727, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 422
+    // 422 "LambdaLayerArn"
     shape(
-        "LambdaLayerArn",
-        ShapeKind::String {
+        text(20381, 14),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+",
-            ),
-            enum_values: &[],
+            pattern: Some(text(20395, 73)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 423
+    // 423 "LambdaLayerList"
     shape(
-        "LambdaLayerList",
-        ShapeKind::List {
+        text(20468, 15),
+        KindEntry::List {
             member: 624,
             member_name: None,
             length: Range {
@@ -5993,34 +5015,30 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 424
+    // 424 "LambdaLayerSortBy"
     shape(
-        "LambdaLayerSortBy",
-        ShapeKind::String {
+        text(20483, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(230, 3),
         },
     ),
-    // 425
+    // 425 "LambdaVpcConfig"
     shape(
-        "LambdaVpcConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("subnetIds", 631, false),
-                member("securityGroupIds", 596, false),
-                member("vpcId", 711, false),
-            ],
+        text(20500, 15),
+        KindEntry::Structure {
+            members: Span::new(732, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 426
-    shape("LastSeen", ShapeKind::Timestamp { format: None }),
-    // 427
+    // 426 "LastSeen"
+    shape(text(20540, 8), KindEntry::Timestamp { format: None }),
+    // 427 "LayerList"
     shape(
-        "LayerList",
-        ShapeKind::List {
+        text(20548, 9),
+        KindEntry::List {
             member: 422,
             member_name: None,
             length: Range {
@@ -6029,679 +5047,488 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 428
+    // 428 "ListAccountPermissionsMaxResults"
     shape(
-        "ListAccountPermissionsMaxResults",
-        ShapeKind::Integer(Range {
+        text(20557, 32),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1024),
         }),
     ),
-    // 429
+    // 429 "ListAccountPermissionsRequest"
     shape(
-        "ListAccountPermissionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("service", 601, false),
-                member("maxResults", 428, false),
-                member("nextToken", 498, false),
-            ],
+        text(20589, 29),
+        KindEntry::Structure {
+            members: Span::new(735, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 430
-    shape(
-        "ListAccountPermissionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("permissions", 525, true),
-                member("nextToken", 498, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 431
-    shape(
-        "ListCisScanConfigurationsFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanNameFilters", 109, false),
-                member("targetResourceTagFilters", 575, false),
-                member("scanConfigurationArnFilters", 103, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 432
-    shape(
-        "ListCisScanConfigurationsMaxResults",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(100),
-        }),
-    ),
-    // 433
-    shape(
-        "ListCisScanConfigurationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterCriteria", 431, false),
-                member("sortBy", 105, false),
-                member("sortOrder", 130, false),
-                member("nextToken", 498, false),
-                member("maxResults", 432, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 434
-    shape(
-        "ListCisScanConfigurationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurations", 104, false),
-                member("nextToken", 498, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 435
-    shape(
-        "ListCisScanResultsAggregatedByChecksRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("filterCriteria", 114, false),
-                member("sortBy", 115, false),
-                member("sortOrder", 130, false),
-                member("nextToken", 498, false),
-                member("maxResults", 118, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 436
-    shape(
-        "ListCisScanResultsAggregatedByChecksResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("checkAggregations", 79, false),
-                member("nextToken", 498, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 437
-    shape(
-        "ListCisScanResultsAggregatedByTargetResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanArn", 99, true),
-                member("filterCriteria", 116, false),
-                member("sortBy", 117, false),
-                member("sortOrder", 130, false),
-                member("nextToken", 498, false),
-                member("maxResults", 118, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 438
-    shape(
-        "ListCisScanResultsAggregatedByTargetResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("targetResourceAggregations", 135, false),
-                member("nextToken", 498, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 439
-    shape(
-        "ListCisScansDetailLevel",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ORGANIZATION", "MEMBER"],
         },
     ),
-    // 440
+    // 430 "ListAccountPermissionsResponse"
     shape(
-        "ListCisScansFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanNameFilters", 109, false),
-                member("targetResourceTagFilters", 575, false),
-                member("targetResourceIdFilters", 561, false),
-                member("scanStatusFilters", 122, false),
-                member("scanAtFilters", 106, false),
-                member("scanConfigurationArnFilters", 103, false),
-                member("scanArnFilters", 100, false),
-                member("scheduledByFilters", 123, false),
-                member("failedChecksFilters", 88, false),
-                member("targetAccountIdFilters", 5, false),
-            ],
+        text(20625, 30),
+        KindEntry::Structure {
+            members: Span::new(738, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 441
-    shape(
-        "ListCisScansMaxResults",
-        ShapeKind::Integer(Range {
-            min: Some(1),
-            max: Some(100),
-        }),
-    ),
-    // 442
-    shape(
-        "ListCisScansRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterCriteria", 440, false),
-                member("detailLevel", 439, false),
-                member("sortBy", 444, false),
-                member("sortOrder", 130, false),
-                member("nextToken", 498, false),
-                member("maxResults", 441, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 443
-    shape(
-        "ListCisScansResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scans", 107, false), member("nextToken", 498, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 444
-    shape(
-        "ListCisScansSortBy",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["STATUS", "SCHEDULED_BY", "SCAN_START_DATE", "FAILED_CHECKS"],
         },
     ),
-    // 445
+    // 431 "ListCisScanConfigurationsFilterCriteria"
     shape(
-        "ListCodeSecurityIntegrationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "nextToken",
-                    target: 624,
-                    required: false,
-                    location: Location::QueryString,
-                    location_name: Some("nextToken"),
-                    idempotency_token: false,
-                },
-                Member {
-                    name: "maxResults",
-                    target: 446,
-                    required: false,
-                    location: Location::QueryString,
-                    location_name: Some("maxResults"),
-                    idempotency_token: false,
-                },
-            ],
+        text(20666, 39),
+        KindEntry::Structure {
+            members: Span::new(740, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 446
+    // 432 "ListCisScanConfigurationsMaxResults"
     shape(
-        "ListCodeSecurityIntegrationsRequestMaxResultsInteger",
-        ShapeKind::Integer(Range {
+        text(20747, 35),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 447
+    // 433 "ListCisScanConfigurationsRequest"
     shape(
-        "ListCodeSecurityIntegrationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrations", 408, false),
-                member("nextToken", 624, false),
-            ],
+        text(20782, 32),
+        KindEntry::Structure {
+            members: Span::new(743, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 448
+    // 434 "ListCisScanConfigurationsResponse"
     shape(
-        "ListCodeSecurityScanConfigurationAssociationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, true),
-                Member {
-                    name: "nextToken",
-                    target: 498,
-                    required: false,
-                    location: Location::QueryString,
-                    location_name: Some("nextToken"),
-                    idempotency_token: false,
-                },
-                Member {
-                    name: "maxResults",
-                    target: 449,
-                    required: false,
-                    location: Location::QueryString,
-                    location_name: Some("maxResults"),
-                    idempotency_token: false,
-                },
-            ],
+        text(20814, 33),
+        KindEntry::Structure {
+            members: Span::new(748, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 449
+    // 435 "ListCisScanResultsAggregatedByChecksRequest"
     shape(
-        "ListCodeSecurityScanConfigurationAssociationsRequestMaxResultsInteger",
-        ShapeKind::Integer(Range {
+        text(20865, 43),
+        KindEntry::Structure {
+            members: Span::new(750, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 436 "ListCisScanResultsAggregatedByChecksResponse"
+    shape(
+        text(20908, 44),
+        KindEntry::Structure {
+            members: Span::new(756, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 437 "ListCisScanResultsAggregatedByTargetResourceRequest"
+    shape(
+        text(20969, 51),
+        KindEntry::Structure {
+            members: Span::new(758, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 438 "ListCisScanResultsAggregatedByTargetResourceResponse"
+    shape(
+        text(21020, 52),
+        KindEntry::Structure {
+            members: Span::new(764, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 439 "ListCisScansDetailLevel"
+    shape(
+        text(21098, 23),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(233, 2),
+        },
+    ),
+    // 440 "ListCisScansFilterCriteria"
+    shape(
+        text(21127, 26),
+        KindEntry::Structure {
+            members: Span::new(766, 10),
+            union: false,
+            error: None,
+        },
+    ),
+    // 441 "ListCisScansMaxResults"
+    shape(
+        text(21237, 22),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 450
+    // 442 "ListCisScansRequest"
     shape(
-        "ListCodeSecurityScanConfigurationAssociationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("associations", 177, false),
-                member("nextToken", 498, false),
-            ],
+        text(21259, 19),
+        KindEntry::Structure {
+            members: Span::new(776, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 451
+    // 443 "ListCisScansResponse"
     shape(
-        "ListCodeSecurityScanConfigurationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "nextToken",
-                    target: 498,
-                    required: false,
-                    location: Location::QueryString,
-                    location_name: Some("nextToken"),
-                    idempotency_token: false,
-                },
-                Member {
-                    name: "maxResults",
-                    target: 452,
-                    required: false,
-                    location: Location::QueryString,
-                    location_name: Some("maxResults"),
-                    idempotency_token: false,
-                },
-            ],
+        text(21289, 20),
+        KindEntry::Structure {
+            members: Span::new(782, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 452
+    // 444 "ListCisScansSortBy"
     shape(
-        "ListCodeSecurityScanConfigurationsRequestMaxResultsInteger",
-        ShapeKind::Integer(Range {
+        text(21314, 18),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(235, 4),
+        },
+    ),
+    // 445 "ListCodeSecurityIntegrationsRequest"
+    shape(
+        text(21372, 35),
+        KindEntry::Structure {
+            members: Span::new(784, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 446 "ListCodeSecurityIntegrationsRequestMaxResultsInteger"
+    shape(
+        text(21407, 52),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 453
+    // 447 "ListCodeSecurityIntegrationsResponse"
     shape(
-        "ListCodeSecurityScanConfigurationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("configurations", 179, false),
-                member("nextToken", 498, false),
-            ],
+        text(21459, 36),
+        KindEntry::Structure {
+            members: Span::new(786, 2),
             union: false,
             error: None,
+        },
+    ),
+    // 448 "ListCodeSecurityScanConfigurationAssociationsRequest"
+    shape(
+        text(21507, 52),
+        KindEntry::Structure {
+            members: Span::new(788, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 449 "ListCodeSecurityScanConfigurationAssociationsRequestMaxResultsInteger"
+    shape(
+        text(21559, 69),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(100),
         }),
     ),
-    // 454
+    // 450 "ListCodeSecurityScanConfigurationAssociationsResponse"
     shape(
-        "ListCoverageMaxResults",
-        ShapeKind::Integer(Range {
+        text(21628, 53),
+        KindEntry::Structure {
+            members: Span::new(791, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 451 "ListCodeSecurityScanConfigurationsRequest"
+    shape(
+        text(21693, 41),
+        KindEntry::Structure {
+            members: Span::new(793, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 452 "ListCodeSecurityScanConfigurationsRequestMaxResultsInteger"
+    shape(
+        text(21734, 58),
+        KindEntry::Integer(Range {
+            min: Some(1),
+            max: Some(100),
+        }),
+    ),
+    // 453 "ListCodeSecurityScanConfigurationsResponse"
+    shape(
+        text(21792, 42),
+        KindEntry::Structure {
+            members: Span::new(795, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 454 "ListCoverageMaxResults"
+    shape(
+        text(21848, 22),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(200),
         }),
     ),
-    // 455
+    // 455 "ListCoverageRequest"
     shape(
-        "ListCoverageRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("maxResults", 454, false),
-                member("nextToken", 498, false),
-                member("filterCriteria", 202, false),
-            ],
+        text(21870, 19),
+        KindEntry::Structure {
+            members: Span::new(797, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 456
+    // 456 "ListCoverageResponse"
     shape(
-        "ListCoverageResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("nextToken", 498, false),
-                member("coveredResources", 214, false),
-            ],
+        text(21889, 20),
+        KindEntry::Structure {
+            members: Span::new(800, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 457
+    // 457 "ListCoverageStatisticsRequest"
     shape(
-        "ListCoverageStatisticsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterCriteria", 202, false),
-                member("groupBy", 397, false),
-                member("nextToken", 498, false),
-            ],
+        text(21925, 29),
+        KindEntry::Structure {
+            members: Span::new(802, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 458
+    // 458 "ListCoverageStatisticsResponse"
     shape(
-        "ListCoverageStatisticsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("countsByGroup", 199, false),
-                member("totalCounts", 480, true),
-                member("nextToken", 498, false),
-            ],
+        text(21961, 30),
+        KindEntry::Structure {
+            members: Span::new(805, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 459
+    // 459 "ListDelegatedAdminAccountsRequest"
     shape(
-        "ListDelegatedAdminAccountsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("maxResults", 461, false),
-                member("nextToken", 498, false),
-            ],
+        text(22015, 33),
+        KindEntry::Structure {
+            members: Span::new(808, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 460
+    // 460 "ListDelegatedAdminAccountsResponse"
     shape(
-        "ListDelegatedAdminAccountsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("delegatedAdminAccounts", 252, false),
-                member("nextToken", 498, false),
-            ],
+        text(22048, 34),
+        KindEntry::Structure {
+            members: Span::new(810, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 461
+    // 461 "ListDelegatedAdminMaxResults"
     shape(
-        "ListDelegatedAdminMaxResults",
-        ShapeKind::Integer(Range {
+        text(22104, 28),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(5),
         }),
     ),
-    // 462
+    // 462 "ListFilterMaxResults"
     shape(
-        "ListFilterMaxResults",
-        ShapeKind::Integer(Range {
+        text(22132, 20),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 463
+    // 463 "ListFiltersRequest"
     shape(
-        "ListFiltersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("arns", 329, false),
-                member("action", 327, false),
-                member("nextToken", 498, false),
-                member("maxResults", 462, false),
-            ],
+        text(22152, 18),
+        KindEntry::Structure {
+            members: Span::new(812, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 464
+    // 464 "ListFiltersResponse"
     shape(
-        "ListFiltersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filters", 332, true),
-                member("nextToken", 498, false),
-            ],
+        text(22174, 19),
+        KindEntry::Structure {
+            members: Span::new(816, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 465
+    // 465 "ListFindingAggregationsMaxResults"
     shape(
-        "ListFindingAggregationsMaxResults",
-        ShapeKind::Integer(Range {
+        text(22200, 33),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 466
+    // 466 "ListFindingAggregationsRequest"
     shape(
-        "ListFindingAggregationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("aggregationType", 17, true),
-                member("nextToken", 498, false),
-                member("maxResults", 465, false),
-                member("accountIds", 627, false),
-                member("aggregationRequest", 13, false),
-            ],
+        text(22233, 30),
+        KindEntry::Structure {
+            members: Span::new(818, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 467
+    // 467 "ListFindingAggregationsResponse"
     shape(
-        "ListFindingAggregationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("aggregationType", 17, true),
-                member("responses", 16, false),
-                member("nextToken", 498, false),
-            ],
+        text(22296, 31),
+        KindEntry::Structure {
+            members: Span::new(823, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 468
+    // 468 "ListFindingsMaxResults"
     shape(
-        "ListFindingsMaxResults",
-        ShapeKind::Integer(Range {
+        text(22336, 22),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 469
+    // 469 "ListFindingsRequest"
     shape(
-        "ListFindingsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("maxResults", 468, false),
-                member("nextToken", 498, false),
-                member("filterCriteria", 330, false),
-                member("sortCriteria", 605, false),
-            ],
+        text(22358, 19),
+        KindEntry::Structure {
+            members: Span::new(826, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 470
+    // 470 "ListFindingsResponse"
     shape(
-        "ListFindingsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("nextToken", 498, false),
-                member("findings", 344, false),
-            ],
+        text(22389, 20),
+        KindEntry::Structure {
+            members: Span::new(830, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 471
+    // 471 "ListMembersMaxResults"
     shape(
-        "ListMembersMaxResults",
-        ShapeKind::Integer(Range {
+        text(22417, 21),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 472
+    // 472 "ListMembersRequest"
     shape(
-        "ListMembersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("onlyAssociated", 70, false),
-                member("maxResults", 471, false),
-                member("nextToken", 498, false),
-            ],
+        text(22438, 18),
+        KindEntry::Structure {
+            members: Span::new(832, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 473
+    // 473 "ListMembersResponse"
     shape(
-        "ListMembersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("members", 491, false),
-                member("nextToken", 498, false),
-            ],
+        text(22470, 19),
+        KindEntry::Structure {
+            members: Span::new(835, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 474
+    // 474 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[Member {
-                name: "resourceArn",
-                target: 24,
-                required: true,
-                location: Location::Uri,
-                location_name: Some("resourceArn"),
-                idempotency_token: false,
-            }],
+        text(22496, 26),
+        KindEntry::Structure {
+            members: Span::new(837, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 475
+    // 475 "ListTagsForResourceResponse"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("tags", 643, false)],
+        text(22533, 27),
+        KindEntry::Structure {
+            members: Span::new(838, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 476
+    // 476 "ListUsageTotalsMaxResults"
     shape(
-        "ListUsageTotalsMaxResults",
-        ShapeKind::Integer(Range {
+        text(22560, 25),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(500),
         }),
     ),
-    // 477
+    // 477 "ListUsageTotalsNextToken"
     shape(
-        "ListUsageTotalsNextToken",
-        ShapeKind::String {
+        text(22585, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 478
+    // 478 "ListUsageTotalsRequest"
     shape(
-        "ListUsageTotalsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("maxResults", 476, false),
-                member("nextToken", 477, false),
-                member("accountIds", 696, false),
-            ],
+        text(22609, 22),
+        KindEntry::Structure {
+            members: Span::new(839, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 479
+    // 479 "ListUsageTotalsResponse"
     shape(
-        "ListUsageTotalsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("nextToken", 477, false),
-                member("totals", 699, false),
-            ],
+        text(22631, 23),
+        KindEntry::Structure {
+            members: Span::new(842, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 480
-    shape("Long", ShapeKind::Long(Range::ANY)),
-    // 481
+    // 480 "Long"
+    shape(text(22660, 4), KindEntry::Long(Range::ANY)),
+    // 481 "MapComparison"
     shape(
-        "MapComparison",
-        ShapeKind::String {
+        text(22664, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(239, 1),
         },
     ),
-    // 482
+    // 482 "MapFilter"
     shape(
-        "MapFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("comparison", 481, true),
-                member("key", 484, true),
-                member("value", 485, false),
-            ],
+        text(22677, 9),
+        KindEntry::Structure {
+            members: Span::new(844, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 483
+    // 483 "MapFilterList"
     shape(
-        "MapFilterList",
-        ShapeKind::List {
+        text(22686, 13),
+        KindEntry::List {
             member: 482,
             member_name: None,
             length: Range {
@@ -6710,60 +5537,52 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 484
+    // 484 "MapKey"
     shape(
-        "MapKey",
-        ShapeKind::String {
+        text(22699, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 485
+    // 485 "MapValue"
     shape(
-        "MapValue",
-        ShapeKind::String {
+        text(22705, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 486
+    // 486 "Member"
     shape(
-        "Member",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, false),
-                member("relationshipStatus", 546, false),
-                member("delegatedAdminAccountId", 4, false),
-                member("updatedAt", 247, false),
-            ],
+        text(22713, 6),
+        KindEntry::Structure {
+            members: Span::new(847, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 487
+    // 487 "MemberAccountEc2DeepInspectionStatus"
     shape(
-        "MemberAccountEc2DeepInspectionStatus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, true),
-                member("activateDeepInspection", 70, true),
-            ],
+        text(22719, 36),
+        KindEntry::Structure {
+            members: Span::new(851, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 488
+    // 488 "MemberAccountEc2DeepInspectionStatusList"
     shape(
-        "MemberAccountEc2DeepInspectionStatusList",
-        ShapeKind::List {
+        text(22777, 40),
+        KindEntry::List {
             member: 487,
             member_name: None,
             length: Range {
@@ -6772,23 +5591,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 489
+    // 489 "MemberAccountEc2DeepInspectionStatusState"
     shape(
-        "MemberAccountEc2DeepInspectionStatusState",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 4, true),
-                member("status", 279, false),
-                member("errorMessage", 499, false),
-            ],
+        text(22817, 41),
+        KindEntry::Structure {
+            members: Span::new(853, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 490
+    // 490 "MemberAccountEc2DeepInspectionStatusStateList"
     shape(
-        "MemberAccountEc2DeepInspectionStatusStateList",
-        ShapeKind::List {
+        text(22858, 45),
+        KindEntry::List {
             member: 489,
             member_name: None,
             length: Range {
@@ -6797,10 +5612,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 491
+    // 491 "MemberList"
     shape(
-        "MemberList",
-        ShapeKind::List {
+        text(22903, 10),
+        KindEntry::List {
             member: 486,
             member_name: None,
             length: Range {
@@ -6809,112 +5624,105 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 492
+    // 492 "MeteringAccountId"
     shape(
-        "MeteringAccountId",
-        ShapeKind::String {
+        text(22913, 17),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(".*[0-9]{12}.*"),
-            enum_values: &[],
+            pattern: Some(text(22930, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 493
+    // 493 "MonthlyCostEstimate"
     shape(
-        "MonthlyCostEstimate",
-        ShapeKind::Double(Range {
+        text(22943, 19),
+        KindEntry::Double(Range {
             min: Some(0.0),
             max: None,
         }),
     ),
-    // 494
+    // 494 "MonthlySchedule"
     shape(
-        "MonthlySchedule",
-        ShapeKind::Structure(Structure {
-            members: &[member("startTime", 657, true), member("day", 248, true)],
+        text(22962, 15),
+        KindEntry::Structure {
+            members: Span::new(856, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 495
-    shape(
-        "NetworkPath",
-        ShapeKind::Structure(Structure {
-            members: &[member("steps", 618, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 496
-    shape(
-        "NetworkProtocol",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["TCP", "UDP"],
         },
     ),
-    // 497
+    // 495 "NetworkPath"
     shape(
-        "NetworkReachabilityDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("openPortRange", 530, true),
-                member("protocol", 496, true),
-                member("networkPath", 495, true),
-            ],
+        text(22980, 11),
+        KindEntry::Structure {
+            members: Span::new(858, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 498
+    // 496 "NetworkProtocol"
     shape(
-        "NextToken",
-        ShapeKind::String {
+        text(22996, 15),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(240, 2),
+        },
+    ),
+    // 497 "NetworkReachabilityDetails"
+    shape(
+        text(23017, 26),
+        KindEntry::Structure {
+            members: Span::new(859, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 498 "NextToken"
+    shape(
+        text(23075, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1000000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 499
+    // 499 "NonEmptyString"
     shape(
-        "NonEmptyString",
-        ShapeKind::String {
+        text(23084, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 500
+    // 500 "NonEmptyStringList"
     shape(
-        "NonEmptyStringList",
-        ShapeKind::List {
+        text(23098, 18),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 501
+    // 501 "NumberFilter"
     shape(
-        "NumberFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("upperInclusive", 276, false),
-                member("lowerInclusive", 276, false),
-            ],
+        text(23116, 12),
+        KindEntry::Structure {
+            members: Span::new(862, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 502
+    // 502 "NumberFilterList"
     shape(
-        "NumberFilterList",
-        ShapeKind::List {
+        text(23128, 16),
+        KindEntry::List {
             member: 501,
             member_name: None,
             length: Range {
@@ -6923,10 +5731,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 503
+    // 503 "OneAccountIdFilterList"
     shape(
-        "OneAccountIdFilterList",
-        ShapeKind::List {
+        text(23144, 22),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -6935,103 +5743,81 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 504
+    // 504 "OneTimeSchedule"
     shape(
-        "OneTimeSchedule",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(23166, 15),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
-    ),
-    // 505
-    shape(
-        "Operation",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "ENABLE_SCANNING",
-                "DISABLE_SCANNING",
-                "ENABLE_REPOSITORY",
-                "DISABLE_REPOSITORY",
-            ],
         },
     ),
-    // 506
+    // 505 "Operation"
     shape(
-        "OwnerId",
-        ShapeKind::String {
+        text(23181, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(242, 4),
+        },
+    ),
+    // 506 "OwnerId"
+    shape(
+        text(23256, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(34),
             },
-            pattern: Some(".*(^\\d{12}$)|(^o-[a-z0-9]{10,32}$).*"),
-            enum_values: &[],
+            pattern: Some(text(23263, 36)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 507
+    // 507 "PackageAggregation"
     shape(
-        "PackageAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("packageNames", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 516, false),
-            ],
+        text(23299, 18),
+        KindEntry::Structure {
+            members: Span::new(864, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 508
+    // 508 "PackageAggregationResponse"
     shape(
-        "PackageAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("packageName", 499, true),
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-            ],
+        text(23329, 26),
+        KindEntry::Structure {
+            members: Span::new(867, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 509
+    // 509 "PackageArchitecture"
     shape(
-        "PackageArchitecture",
-        ShapeKind::String {
+        text(23366, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 510
-    shape("PackageEpoch", ShapeKind::Integer(Range::ANY)),
-    // 511
+    // 510 "PackageEpoch"
+    shape(text(23385, 12), KindEntry::Integer(Range::ANY)),
+    // 511 "PackageFilter"
     shape(
-        "PackageFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 626, false),
-                member("version", 626, false),
-                member("epoch", 501, false),
-                member("release", 626, false),
-                member("architecture", 626, false),
-                member("sourceLayerHash", 626, false),
-                member("sourceLambdaLayerArn", 626, false),
-                member("filePath", 626, false),
-            ],
+        text(23397, 13),
+        KindEntry::Structure {
+            members: Span::new(870, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 512
+    // 512 "PackageFilterList"
     shape(
-        "PackageFilterList",
-        ShapeKind::List {
+        text(23437, 17),
+        KindEntry::List {
             member: 511,
             member_name: None,
             length: Range {
@@ -7040,124 +5826,94 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 513
+    // 513 "PackageManager"
     shape(
-        "PackageManager",
-        ShapeKind::String {
+        text(23454, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "BUNDLER",
-                "CARGO",
-                "COMPOSER",
-                "NPM",
-                "NUGET",
-                "PIPENV",
-                "POETRY",
-                "YARN",
-                "GOBINARY",
-                "GOMOD",
-                "JAR",
-                "OS",
-                "PIP",
-                "PYTHONPKG",
-                "NODEPKG",
-                "POM",
-                "GEMSPEC",
-                "DOTNET_CORE",
-            ],
+            enum_values: Span::new(246, 18),
         },
     ),
-    // 514
+    // 514 "PackageName"
     shape(
-        "PackageName",
-        ShapeKind::String {
+        text(23570, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 515
+    // 515 "PackageRelease"
     shape(
-        "PackageRelease",
-        ShapeKind::String {
+        text(23581, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 516
+    // 516 "PackageSortBy"
     shape(
-        "PackageSortBy",
-        ShapeKind::String {
+        text(23595, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(264, 3),
         },
     ),
-    // 517
+    // 517 "PackageType"
     shape(
-        "PackageType",
-        ShapeKind::String {
+        text(23608, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IMAGE", "ZIP"],
+            enum_values: Span::new(267, 2),
         },
     ),
-    // 518
+    // 518 "PackageVersion"
     shape(
-        "PackageVersion",
-        ShapeKind::String {
+        text(23627, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 519
+    // 519 "PackageVulnerabilityDetails"
     shape(
-        "PackageVulnerabilityDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("vulnerabilityId", 717, true),
-                member("vulnerablePackages", 724, false),
-                member("source", 499, true),
-                member("cvss", 239, false),
-                member("relatedVulnerabilities", 718, false),
-                member("sourceUrl", 499, false),
-                member("vendorSeverity", 499, false),
-                member("vendorCreatedAt", 247, false),
-                member("vendorUpdatedAt", 247, false),
-                member("referenceUrls", 500, false),
-            ],
+        text(23641, 27),
+        KindEntry::Structure {
+            members: Span::new(878, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 520
+    // 520 "Path"
     shape(
-        "Path",
-        ShapeKind::String {
+        text(23711, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("(?:/(?:\\.[-\\w]+|[-\\w]+(?:\\.[-\\w]+)?))+/?"),
-            enum_values: &[],
+            pattern: Some(text(23715, 40)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 521
+    // 521 "PathList"
     shape(
-        "PathList",
-        ShapeKind::List {
+        text(23755, 8),
+        KindEntry::List {
             member: 520,
             member_name: None,
             length: Range {
@@ -7166,40 +5922,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 522
+    // 522 "PeriodicScanConfiguration"
     shape(
-        "PeriodicScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("frequency", 523, false),
-                member("frequencyExpression", 362, false),
-            ],
+        text(23763, 25),
+        KindEntry::Structure {
+            members: Span::new(888, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 523
-    shape(
-        "PeriodicScanFrequency",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["WEEKLY", "MONTHLY", "NEVER"],
         },
     ),
-    // 524
+    // 523 "PeriodicScanFrequency"
     shape(
-        "Permission",
-        ShapeKind::Structure(Structure {
-            members: &[member("service", 601, true), member("operation", 505, true)],
+        text(23797, 21),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(269, 3),
+        },
+    ),
+    // 524 "Permission"
+    shape(
+        text(23836, 10),
+        KindEntry::Structure {
+            members: Span::new(890, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 525
+    // 525 "Permissions"
     shape(
-        "Permissions",
-        ShapeKind::List {
+        text(23855, 11),
+        KindEntry::List {
             member: 524,
             member_name: None,
             length: Range {
@@ -7208,22 +5961,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 526
+    // 526 "Platform"
     shape(
-        "Platform",
-        ShapeKind::String {
+        text(23866, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 527
+    // 527 "PlatformFilterList"
     shape(
-        "PlatformFilterList",
-        ShapeKind::List {
+        text(23874, 18),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -7232,51 +5985,48 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 528
+    // 528 "PlatformVersion"
     shape(
-        "PlatformVersion",
-        ShapeKind::String {
+        text(23892, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(8),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 529
+    // 529 "Port"
     shape(
-        "Port",
-        ShapeKind::Integer(Range {
+        text(23907, 4),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(65535),
         }),
     ),
-    // 530
+    // 530 "PortRange"
     shape(
-        "PortRange",
-        ShapeKind::Structure(Structure {
-            members: &[member("begin", 529, true), member("end", 529, true)],
+        text(23911, 9),
+        KindEntry::Structure {
+            members: Span::new(892, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 531
+    // 531 "PortRangeFilter"
     shape(
-        "PortRangeFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("beginInclusive", 529, false),
-                member("endInclusive", 529, false),
-            ],
+        text(23925, 15),
+        KindEntry::Structure {
+            members: Span::new(894, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 532
+    // 532 "PortRangeFilterList"
     shape(
-        "PortRangeFilterList",
-        ShapeKind::List {
+        text(23954, 19),
+        KindEntry::List {
             member: 531,
             member_name: None,
             length: Range {
@@ -7285,115 +6035,106 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 533
+    // 533 "Product"
     shape(
-        "Product",
-        ShapeKind::String {
+        text(23973, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(32),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 534
+    // 534 "ProjectCodeSecurityScanConfiguration"
     shape(
-        "ProjectCodeSecurityScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("periodicScanConfigurations", 539, false),
-                member("continuousIntegrationScanConfigurations", 536, false),
-            ],
+        text(23980, 36),
+        KindEntry::Structure {
+            members: Span::new(896, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 535
+    // 535 "ProjectContinuousIntegrationScanConfiguration"
     shape(
-        "ProjectContinuousIntegrationScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("supportedEvent", 196, false),
-                member("ruleSetCategories", 579, false),
-            ],
+        text(24081, 45),
+        KindEntry::Structure {
+            members: Span::new(898, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 536
+    // 536 "ProjectContinuousIntegrationScanConfigurationList"
     shape(
-        "ProjectContinuousIntegrationScanConfigurationList",
-        ShapeKind::List {
+        text(24140, 49),
+        KindEntry::List {
             member: 535,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 537
+    // 537 "ProjectId"
     shape(
-        "ProjectId",
-        ShapeKind::String {
+        text(24189, 9),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("project-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"),
-            enum_values: &[],
+            pattern: Some(text(24198, 68)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 538
+    // 538 "ProjectPeriodicScanConfiguration"
     shape(
-        "ProjectPeriodicScanConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("frequencyExpression", 362, false),
-                member("ruleSetCategories", 579, false),
-            ],
+        text(24266, 32),
+        KindEntry::Structure {
+            members: Span::new(900, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 539
+    // 539 "ProjectPeriodicScanConfigurationList"
     shape(
-        "ProjectPeriodicScanConfigurationList",
-        ShapeKind::List {
+        text(24298, 36),
+        KindEntry::List {
             member: 538,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 540
+    // 540 "ProjectSelectionScope"
     shape(
-        "ProjectSelectionScope",
-        ShapeKind::String {
+        text(24334, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALL"],
+            enum_values: Span::new(272, 1),
         },
     ),
-    // 541
+    // 541 "Reason"
     shape(
-        "Reason",
-        ShapeKind::String {
+        text(24355, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 542
+    // 542 "Recommendation"
     shape(
-        "Recommendation",
-        ShapeKind::Structure(Structure {
-            members: &[member("text", 499, false), member("Url", 499, false)],
+        text(24361, 14),
+        KindEntry::Structure {
+            members: Span::new(902, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 543
+    // 543 "ReferenceUrls"
     shape(
-        "ReferenceUrls",
-        ShapeKind::List {
+        text(24382, 13),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range {
@@ -7402,10 +6143,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 544
+    // 544 "RelatedVulnerabilities"
     shape(
-        "RelatedVulnerabilities",
-        ShapeKind::List {
+        text(24395, 22),
+        KindEntry::List {
             member: 545,
             member_name: None,
             length: Range {
@@ -7414,73 +6155,58 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 545
+    // 545 "RelatedVulnerability"
     shape(
-        "RelatedVulnerability",
-        ShapeKind::String {
+        text(24417, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 546
+    // 546 "RelationshipStatus"
     shape(
-        "RelationshipStatus",
-        ShapeKind::String {
+        text(24437, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CREATED",
-                "INVITED",
-                "DISABLED",
-                "ENABLED",
-                "REMOVED",
-                "RESIGNED",
-                "DELETED",
-                "EMAIL_VERIFICATION_IN_PROGRESS",
-                "EMAIL_VERIFICATION_FAILED",
-                "REGION_DISABLED",
-                "ACCOUNT_SUSPENDED",
-                "CANNOT_CREATE_DETECTOR_IN_ORG_MASTER",
-            ],
+            enum_values: Span::new(273, 12),
         },
     ),
-    // 547
+    // 547 "Remediation"
     shape(
-        "Remediation",
-        ShapeKind::Structure(Structure {
-            members: &[member("recommendation", 542, false)],
+        text(24622, 11),
+        KindEntry::Structure {
+            members: Span::new(904, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 548
+    // 548 "ReportFormat"
     shape(
-        "ReportFormat",
-        ShapeKind::String {
+        text(24647, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CSV", "JSON"],
+            enum_values: Span::new(285, 2),
         },
     ),
-    // 549
+    // 549 "ReportId"
     shape(
-        "ReportId",
-        ShapeKind::String {
+        text(24663, 8),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                ".*\\b[a-f0-9]{8}\\b-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-\\b[a-f0-9]{12}\\b.*",
-            ),
-            enum_values: &[],
+            pattern: Some(text(24671, 72)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 550
+    // 550 "ReportTargetAccounts"
     shape(
-        "ReportTargetAccounts",
-        ShapeKind::List {
+        text(24743, 20),
+        KindEntry::List {
             member: 4,
             member_name: None,
             length: Range {
@@ -7489,145 +6215,103 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 551
+    // 551 "ReportingErrorCode"
     shape(
-        "ReportingErrorCode",
-        ShapeKind::String {
+        text(24763, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INTERNAL_ERROR",
-                "INVALID_PERMISSIONS",
-                "NO_FINDINGS_FOUND",
-                "BUCKET_NOT_FOUND",
-                "INCOMPATIBLE_BUCKET_REGION",
-                "MALFORMED_KMS_KEY",
-            ],
+            enum_values: Span::new(287, 6),
         },
     ),
-    // 552
+    // 552 "RepositoryAggregation"
     shape(
-        "RepositoryAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("repositories", 627, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 554, false),
-            ],
+        text(24876, 21),
+        KindEntry::Structure {
+            members: Span::new(905, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 553
+    // 553 "RepositoryAggregationResponse"
     shape(
-        "RepositoryAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("repository", 499, true),
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-                member("affectedImages", 480, false),
-            ],
+        text(24897, 29),
+        KindEntry::Structure {
+            members: Span::new(908, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 554
+    // 554 "RepositorySortBy"
     shape(
-        "RepositorySortBy",
-        ShapeKind::String {
+        text(24940, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL", "AFFECTED_IMAGES"],
+            enum_values: Span::new(293, 4),
         },
     ),
-    // 555
+    // 555 "ResetEncryptionKeyRequest"
     shape(
-        "ResetEncryptionKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanType", 589, true),
-                member("resourceType", 576, true),
-            ],
+        text(24971, 25),
+        KindEntry::Structure {
+            members: Span::new(912, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 556
+    // 556 "ResetEncryptionKeyResponse"
     shape(
-        "ResetEncryptionKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(24996, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 557
+    // 557 "Resource"
     shape(
-        "Resource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("type", 576, true),
-                member("id", 499, true),
-                member("partition", 499, false),
-                member("region", 499, false),
-                member("tags", 643, false),
-                member("details", 558, false),
-            ],
+        text(25022, 8),
+        KindEntry::Structure {
+            members: Span::new(914, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 558
+    // 558 "ResourceDetails"
     shape(
-        "ResourceDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("awsEc2Instance", 34, false),
-                member("awsEcrContainerImage", 37, false),
-                member("awsLambdaFunction", 48, false),
-                member("codeRepository", 161, false),
-            ],
+        text(25047, 15),
+        KindEntry::Structure {
+            members: Span::new(920, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 559
+    // 559 "ResourceFilterCriteria"
     shape(
-        "ResourceFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountId", 573, false),
-                member("resourceId", 573, false),
-                member("resourceType", 573, false),
-                member("ecrRepositoryName", 573, false),
-                member("lambdaFunctionName", 573, false),
-                member("ecrImageTags", 573, false),
-                member("ec2InstanceTags", 565, false),
-                member("lambdaFunctionTags", 565, false),
-            ],
+        text(25113, 22),
+        KindEntry::Structure {
+            members: Span::new(924, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 560
+    // 560 "ResourceId"
     shape(
-        "ResourceId",
-        ShapeKind::String {
+        text(25135, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(10),
                 max: Some(341),
             },
-            pattern: Some(
-                ".*(^arn:.*:ecr:.*:\\d{12}:repository\\/(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*(\\/sha256:[a-z0-9]{64})?$)|(^i-([a-z0-9]{8}|[a-z0-9]{17}|\\\\*)$|(^arn:(aws[a-zA-Z-]*)?:lambda:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:function:[a-zA-Z0-9-_\\.]+(:(\\$LATEST|[a-zA-Z0-9-_]+))?$)|(^arn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:codesecurity-integration\\/[a-f0-9-]{36}\\/project-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$)).*",
-            ),
-            enum_values: &[],
+            pattern: Some(text(25145, 470)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 561
+    // 561 "ResourceIdFilterList"
     shape(
-        "ResourceIdFilterList",
-        ShapeKind::List {
+        text(25615, 20),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -7636,10 +6320,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 562
+    // 562 "ResourceList"
     shape(
-        "ResourceList",
-        ShapeKind::List {
+        text(25635, 12),
+        KindEntry::List {
             member: 557,
             member_name: None,
             length: Range {
@@ -7648,32 +6332,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 563
+    // 563 "ResourceMapComparison"
     shape(
-        "ResourceMapComparison",
-        ShapeKind::String {
+        text(25647, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(297, 1),
         },
     ),
-    // 564
+    // 564 "ResourceMapFilter"
     shape(
-        "ResourceMapFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("comparison", 563, true),
-                member("key", 499, true),
-                member("value", 499, false),
-            ],
+        text(25668, 17),
+        KindEntry::Structure {
+            members: Span::new(932, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 565
+    // 565 "ResourceMapFilterList"
     shape(
-        "ResourceMapFilterList",
-        ShapeKind::List {
+        text(25685, 21),
+        KindEntry::List {
             member: 564,
             member_name: None,
             length: Range {
@@ -7682,91 +6362,77 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 566
+    // 566 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 624, true)],
+        text(25706, 25),
+        KindEntry::Structure {
+            members: Span::new(935, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 567
-    shape(
-        "ResourceScanMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ecrRepository", 293, false),
-                member("ecrImage", 290, false),
-                member("ec2", 283, false),
-                member("lambdaFunction", 418, false),
-                member("codeRepository", 163, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 568
-    shape(
-        "ResourceScanType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EC2", "ECR", "LAMBDA", "LAMBDA_CODE", "CODE_REPOSITORY"],
+            error: Some(ErrorEntry {
+                code: text(25706, 25),
+                status: 404,
+                sender_fault: true,
+            }),
         },
     ),
-    // 569
+    // 567 "ResourceScanMetadata"
     shape(
-        "ResourceState",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ec2", 614, true),
-                member("ecr", 614, true),
-                member("lambda", 614, false),
-                member("lambdaCode", 614, false),
-                member("codeRepository", 614, false),
-            ],
+        text(25731, 20),
+        KindEntry::Structure {
+            members: Span::new(936, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 570
-    shape(
-        "ResourceStatus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ec2", 615, true),
-                member("ecr", 615, true),
-                member("lambda", 615, false),
-                member("lambdaCode", 615, false),
-                member("codeRepository", 615, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 571
-    shape(
-        "ResourceStringComparison",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EQUALS", "NOT_EQUALS"],
         },
     ),
-    // 572
+    // 568 "ResourceScanType"
     shape(
-        "ResourceStringFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 571, true), member("value", 574, true)],
+        text(25786, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(298, 5),
+        },
+    ),
+    // 569 "ResourceState"
+    shape(
+        text(25802, 13),
+        KindEntry::Structure {
+            members: Span::new(941, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 573
+    // 570 "ResourceStatus"
     shape(
-        "ResourceStringFilterList",
-        ShapeKind::List {
+        text(25815, 14),
+        KindEntry::Structure {
+            members: Span::new(946, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 571 "ResourceStringComparison"
+    shape(
+        text(25829, 24),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(303, 2),
+        },
+    ),
+    // 572 "ResourceStringFilter"
+    shape(
+        text(25853, 20),
+        KindEntry::Structure {
+            members: Span::new(951, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 573 "ResourceStringFilterList"
+    shape(
+        text(25873, 24),
+        KindEntry::List {
             member: 572,
             member_name: None,
             length: Range {
@@ -7775,22 +6441,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 574
+    // 574 "ResourceStringInput"
     shape(
-        "ResourceStringInput",
-        ShapeKind::String {
+        text(25897, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 575
+    // 575 "ResourceTagFilterList"
     shape(
-        "ResourceTagFilterList",
-        ShapeKind::List {
+        text(25916, 21),
+        KindEntry::List {
             member: 639,
             member_name: None,
             length: Range {
@@ -7799,39 +6465,33 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 576
+    // 576 "ResourceType"
     shape(
-        "ResourceType",
-        ShapeKind::String {
+        text(25937, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "AWS_EC2_INSTANCE",
-                "AWS_ECR_CONTAINER_IMAGE",
-                "AWS_ECR_REPOSITORY",
-                "AWS_LAMBDA_FUNCTION",
-                "CODE_REPOSITORY",
-            ],
+            enum_values: Span::new(305, 5),
         },
     ),
-    // 577
-    shape("RiskScore", ShapeKind::Integer(Range::ANY)),
-    // 578
+    // 577 "RiskScore"
+    shape(text(25949, 9), KindEntry::Integer(Range::ANY)),
+    // 578 "RuleId"
     shape(
-        "RuleId",
-        ShapeKind::String {
+        text(25958, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(500),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 579
+    // 579 "RuleSetCategories"
     shape(
-        "RuleSetCategories",
-        ShapeKind::List {
+        text(25964, 17),
+        KindEntry::List {
             member: 580,
             member_name: None,
             length: Range {
@@ -7840,229 +6500,157 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 580
+    // 580 "RuleSetCategory"
     shape(
-        "RuleSetCategory",
-        ShapeKind::String {
+        text(25981, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SAST", "IAC", "SCA"],
+            enum_values: Span::new(310, 3),
         },
     ),
-    // 581
+    // 581 "Runtime"
     shape(
-        "Runtime",
-        ShapeKind::String {
+        text(26006, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "NODEJS",
-                "NODEJS_12_X",
-                "NODEJS_14_X",
-                "NODEJS_16_X",
-                "JAVA_8",
-                "JAVA_8_AL2",
-                "JAVA_11",
-                "PYTHON_3_7",
-                "PYTHON_3_8",
-                "PYTHON_3_9",
-                "UNSUPPORTED",
-                "NODEJS_18_X",
-                "GO_1_X",
-                "JAVA_17",
-                "PYTHON_3_10",
-                "PYTHON_3_11",
-                "DOTNETCORE_3_1",
-                "DOTNET_6",
-                "DOTNET_7",
-                "RUBY_2_7",
-                "RUBY_3_2",
-                "DOTNET_10",
-                "NODEJS_24_X",
-            ],
+            enum_values: Span::new(313, 23),
         },
     ),
-    // 582
+    // 582 "SbomReportFormat"
     shape(
-        "SbomReportFormat",
-        ShapeKind::String {
+        text(26228, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CYCLONEDX_1_4", "SPDX_2_3"],
+            enum_values: Span::new(336, 2),
         },
     ),
-    // 583
+    // 583 "ScanConfigurationArn"
     shape(
-        "ScanConfigurationArn",
-        ShapeKind::String {
+        text(26265, 20),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "arn:(aws[a-zA-Z-]*)?:inspector2:[a-z]{2}(-gov)?-[a-z]+-\\d{1}:\\d{12}:owner/(\\d{12}|o-[a-z0-9]{10,32})/codesecurity-configuration/[a-f0-9-]{36}",
-            ),
-            enum_values: &[],
+            pattern: Some(text(26285, 141)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 584
+    // 584 "ScanConfigurationName"
     shape(
-        "ScanConfigurationName",
-        ShapeKind::String {
+        text(26426, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(60),
             },
-            pattern: Some("[a-zA-Z0-9-_$:.]*"),
-            enum_values: &[],
+            pattern: Some(text(19705, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 585
+    // 585 "ScanMode"
     shape(
-        "ScanMode",
-        ShapeKind::String {
+        text(26447, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EC2_SSM_AGENT_BASED", "EC2_AGENTLESS"],
+            enum_values: Span::new(338, 2),
         },
     ),
-    // 586
+    // 586 "ScanStatus"
     shape(
-        "ScanStatus",
-        ShapeKind::Structure(Structure {
-            members: &[member("statusCode", 587, true), member("reason", 588, true)],
+        text(26468, 10),
+        KindEntry::Structure {
+            members: Span::new(953, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 587
-    shape(
-        "ScanStatusCode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ACTIVE", "INACTIVE"],
         },
     ),
-    // 588
+    // 587 "ScanStatusCode"
     shape(
-        "ScanStatusReason",
-        ShapeKind::String {
+        text(26478, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "PENDING_INITIAL_SCAN",
-                "ACCESS_DENIED",
-                "INTERNAL_ERROR",
-                "UNMANAGED_EC2_INSTANCE",
-                "UNSUPPORTED_OS",
-                "SCAN_ELIGIBILITY_EXPIRED",
-                "RESOURCE_TERMINATED",
-                "SUCCESSFUL",
-                "NO_RESOURCES_FOUND",
-                "IMAGE_SIZE_EXCEEDED",
-                "SCAN_FREQUENCY_MANUAL",
-                "SCAN_FREQUENCY_SCAN_ON_PUSH",
-                "EC2_INSTANCE_STOPPED",
-                "PENDING_DISABLE",
-                "NO_INVENTORY",
-                "STALE_INVENTORY",
-                "EXCLUDED_BY_TAG",
-                "UNSUPPORTED_RUNTIME",
-                "UNSUPPORTED_MEDIA_TYPE",
-                "UNSUPPORTED_CONFIG_FILE",
-                "DEEP_INSPECTION_PACKAGE_COLLECTION_LIMIT_EXCEEDED",
-                "DEEP_INSPECTION_DAILY_SSM_INVENTORY_LIMIT_EXCEEDED",
-                "DEEP_INSPECTION_COLLECTION_TIME_LIMIT_EXCEEDED",
-                "DEEP_INSPECTION_NO_INVENTORY",
-                "AGENTLESS_INSTANCE_STORAGE_LIMIT_EXCEEDED",
-                "AGENTLESS_INSTANCE_COLLECTION_TIME_LIMIT_EXCEEDED",
-                "PENDING_REVIVAL_SCAN",
-                "INTEGRATION_CONNECTION_LOST",
-                "ACCESS_DENIED_TO_ENCRYPTION_KEY",
-                "UNSUPPORTED_LANGUAGE",
-                "NO_SCAN_CONFIGURATION_ASSOCIATED",
-                "SCAN_IN_PROGRESS",
-                "IMAGE_ARCHIVED",
-                "UNSUPPORTED_CODE_ARTIFACTS",
-            ],
+            enum_values: Span::new(340, 2),
         },
     ),
-    // 589
+    // 588 "ScanStatusReason"
     shape(
-        "ScanType",
-        ShapeKind::String {
+        text(26492, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["NETWORK", "PACKAGE", "CODE"],
+            enum_values: Span::new(342, 34),
         },
     ),
-    // 590
+    // 589 "ScanType"
     shape(
-        "Schedule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("oneTime", 504, false),
-                member("daily", 244, false),
-                member("weekly", 726, false),
-                member("monthly", 494, false),
-            ],
+        text(27252, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(376, 3),
+        },
+    ),
+    // 590 "Schedule"
+    shape(
+        text(27271, 8),
+        KindEntry::Structure {
+            members: Span::new(955, 4),
             union: true,
             error: None,
-        }),
-    ),
-    // 591
-    shape(
-        "ScopeSettings",
-        ShapeKind::Structure(Structure {
-            members: &[member("projectSelectionScope", 540, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 592
-    shape(
-        "SearchVulnerabilitiesFilterCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[member("vulnerabilityIds", 713, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 593
-    shape(
-        "SearchVulnerabilitiesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterCriteria", 592, true),
-                member("nextToken", 498, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 594
-    shape(
-        "SearchVulnerabilitiesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("vulnerabilities", 714, true),
-                member("nextToken", 498, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 595
-    shape(
-        "SecurityGroupId",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("sg-([a-z0-9]{8}|[a-z0-9]{17}|\\*)"),
-            enum_values: &[],
         },
     ),
-    // 596
+    // 591 "ScopeSettings"
     shape(
-        "SecurityGroupIdList",
-        ShapeKind::List {
+        text(27304, 13),
+        KindEntry::Structure {
+            members: Span::new(959, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 592 "SearchVulnerabilitiesFilterCriteria"
+    shape(
+        text(27338, 35),
+        KindEntry::Structure {
+            members: Span::new(960, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 593 "SearchVulnerabilitiesRequest"
+    shape(
+        text(27389, 28),
+        KindEntry::Structure {
+            members: Span::new(961, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 594 "SearchVulnerabilitiesResponse"
+    shape(
+        text(27417, 29),
+        KindEntry::Structure {
+            members: Span::new(963, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 595 "SecurityGroupId"
+    shape(
+        text(27461, 15),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(27476, 32)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 596 "SecurityGroupIdList"
+    shape(
+        text(27508, 19),
+        KindEntry::List {
             member: 595,
             member_name: None,
             length: Range {
@@ -8071,271 +6659,206 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 597
+    // 597 "SendCisSessionHealthRequest"
     shape(
-        "SendCisSessionHealthRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanJobId", 669, true),
-                member("sessionToken", 669, true),
-            ],
+        text(27527, 27),
+        KindEntry::Structure {
+            members: Span::new(965, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 598
-    shape(
-        "SendCisSessionHealthResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 599
-    shape(
-        "SendCisSessionTelemetryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanJobId", 669, true),
-                member("sessionToken", 669, true),
-                member("messages", 129, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 600
-    shape(
-        "SendCisSessionTelemetryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 601
-    shape(
-        "Service",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EC2", "ECR", "LAMBDA"],
         },
     ),
-    // 602
+    // 598 "SendCisSessionHealthResponse"
     shape(
-        "ServiceQuotaExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 624, true),
-                member("resourceId", 624, true),
-            ],
-            union: false,
-            error: Some(crate::errors::SERVICE_QUOTA_EXCEEDED_EXCEPTION),
-        }),
-    ),
-    // 603
-    shape(
-        "Severity",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "INFORMATIONAL",
-                "LOW",
-                "MEDIUM",
-                "HIGH",
-                "CRITICAL",
-                "UNTRIAGED",
-            ],
-        },
-    ),
-    // 604
-    shape(
-        "SeverityCounts",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("all", 480, false),
-                member("medium", 480, false),
-                member("high", 480, false),
-                member("critical", 480, false),
-            ],
+        text(27575, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 605
+    // 599 "SendCisSessionTelemetryRequest"
     shape(
-        "SortCriteria",
-        ShapeKind::Structure(Structure {
-            members: &[member("field", 606, true), member("sortOrder", 607, true)],
+        text(27603, 30),
+        KindEntry::Structure {
+            members: Span::new(967, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 606
-    shape(
-        "SortField",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "AWS_ACCOUNT_ID",
-                "FINDING_TYPE",
-                "SEVERITY",
-                "FIRST_OBSERVED_AT",
-                "LAST_OBSERVED_AT",
-                "FINDING_STATUS",
-                "RESOURCE_TYPE",
-                "ECR_IMAGE_PUSHED_AT",
-                "ECR_IMAGE_REPOSITORY_NAME",
-                "ECR_IMAGE_REGISTRY",
-                "NETWORK_PROTOCOL",
-                "COMPONENT_TYPE",
-                "VULNERABILITY_ID",
-                "VULNERABILITY_SOURCE",
-                "INSPECTOR_SCORE",
-                "VENDOR_SEVERITY",
-                "EPSS_SCORE",
-            ],
         },
     ),
-    // 607
+    // 600 "SendCisSessionTelemetryResponse"
     shape(
-        "SortOrder",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ASC", "DESC"],
+        text(27641, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
         },
     ),
-    // 608
+    // 601 "Service"
     shape(
-        "SourceLayerHash",
-        ShapeKind::String {
+        text(27672, 7),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(379, 3),
+        },
+    ),
+    // 602 "ServiceQuotaExceededException"
+    shape(
+        text(27679, 29),
+        KindEntry::Structure {
+            members: Span::new(970, 2),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(27679, 29),
+                status: 402,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 603 "Severity"
+    shape(
+        text(27708, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(382, 6),
+        },
+    ),
+    // 604 "SeverityCounts"
+    shape(
+        text(27734, 14),
+        KindEntry::Structure {
+            members: Span::new(972, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 605 "SortCriteria"
+    shape(
+        text(27769, 12),
+        KindEntry::Structure {
+            members: Span::new(976, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 606 "SortField"
+    shape(
+        text(27786, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(388, 17),
+        },
+    ),
+    // 607 "SortOrder"
+    shape(
+        text(28032, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(405, 2),
+        },
+    ),
+    // 608 "SourceLayerHash"
+    shape(
+        text(28041, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(71),
                 max: Some(71),
             },
-            pattern: Some("sha256:[a-z0-9]{64}"),
-            enum_values: &[],
+            pattern: Some(text(19479, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 609
+    // 609 "StartCisSessionMessage"
     shape(
-        "StartCisSessionMessage",
-        ShapeKind::Structure(Structure {
-            members: &[member("sessionToken", 669, true)],
+        text(28056, 22),
+        KindEntry::Structure {
+            members: Span::new(978, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 610
+    // 610 "StartCisSessionRequest"
     shape(
-        "StartCisSessionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanJobId", 669, true), member("message", 609, true)],
+        text(28078, 22),
+        KindEntry::Structure {
+            members: Span::new(979, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 611
+    // 611 "StartCisSessionResponse"
     shape(
-        "StartCisSessionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(28100, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 612
+    // 612 "StartCodeSecurityScanRequest"
     shape(
-        "StartCodeSecurityScanRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "clientToken",
-                    target: 172,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-                member("resource", 175, true),
-            ],
+        text(28123, 28),
+        KindEntry::Structure {
+            members: Span::new(981, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 613
+    // 613 "StartCodeSecurityScanResponse"
     shape(
-        "StartCodeSecurityScanResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanId", 181, false), member("status", 171, false)],
+        text(28151, 29),
+        KindEntry::Structure {
+            members: Span::new(983, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 614
+    // 614 "State"
     shape(
-        "State",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("status", 615, true),
-                member("errorCode", 307, true),
-                member("errorMessage", 499, true),
-            ],
+        text(28180, 5),
+        KindEntry::Structure {
+            members: Span::new(985, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 615
+    // 615 "Status"
     shape(
-        "Status",
-        ShapeKind::String {
+        text(28185, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ENABLING",
-                "ENABLED",
-                "DISABLING",
-                "DISABLED",
-                "SUSPENDING",
-                "SUSPENDED",
-            ],
+            enum_values: Span::new(407, 6),
         },
     ),
-    // 616
+    // 616 "StatusCounts"
     shape(
-        "StatusCounts",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("failed", 405, false),
-                member("skipped", 405, false),
-                member("passed", 405, false),
-            ],
+        text(28218, 12),
+        KindEntry::Structure {
+            members: Span::new(988, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 617
+    // 617 "Step"
     shape(
-        "Step",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("componentId", 189, true),
-                member("componentType", 191, true),
-                member("componentArn", 190, false),
-            ],
+        text(28249, 4),
+        KindEntry::Structure {
+            members: Span::new(991, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 618
+    // 618 "StepList"
     shape(
-        "StepList",
-        ShapeKind::List {
+        text(28265, 8),
+        KindEntry::List {
             member: 617,
             member_name: None,
             length: Range {
@@ -8344,102 +6867,82 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 619
+    // 619 "StopCisMessageProgress"
     shape(
-        "StopCisMessageProgress",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("totalChecks", 75, false),
-                member("successfulChecks", 75, false),
-                member("failedChecks", 75, false),
-                member("notEvaluatedChecks", 75, false),
-                member("unknownChecks", 75, false),
-                member("notApplicableChecks", 75, false),
-                member("informationalChecks", 75, false),
-                member("errorChecks", 75, false),
-            ],
+        text(28273, 22),
+        KindEntry::Structure {
+            members: Span::new(994, 8),
             union: false,
             error: None,
-        }),
-    ),
-    // 620
-    shape(
-        "StopCisSessionMessage",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("status", 623, true),
-                member("reason", 541, false),
-                member("progress", 619, true),
-                member("computePlatform", 192, false),
-                member("benchmarkVersion", 69, false),
-                member("benchmarkProfile", 68, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 621
-    shape(
-        "StopCisSessionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanJobId", 669, true),
-                member("sessionToken", 669, true),
-                member("message", 620, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 622
-    shape(
-        "StopCisSessionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 623
-    shape(
-        "StopCisSessionStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["SUCCESS", "FAILED", "INTERRUPTED", "UNSUPPORTED_OS"],
         },
     ),
-    // 624
+    // 620 "StopCisSessionMessage"
     shape(
-        "String",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
-        },
-    ),
-    // 625
-    shape(
-        "StringComparison",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EQUALS", "PREFIX", "NOT_EQUALS"],
-        },
-    ),
-    // 626
-    shape(
-        "StringFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("comparison", 625, true), member("value", 628, true)],
+        text(28391, 21),
+        KindEntry::Structure {
+            members: Span::new(1002, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 627
+    // 621 "StopCisSessionRequest"
     shape(
-        "StringFilterList",
-        ShapeKind::List {
+        text(28467, 21),
+        KindEntry::Structure {
+            members: Span::new(1008, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 622 "StopCisSessionResponse"
+    shape(
+        text(28488, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 623 "StopCisSessionStatus"
+    shape(
+        text(28510, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(413, 4),
+        },
+    ),
+    // 624 "String"
+    shape(
+        text(28541, 6),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 625 "StringComparison"
+    shape(
+        text(28547, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(417, 3),
+        },
+    ),
+    // 626 "StringFilter"
+    shape(
+        text(28563, 12),
+        KindEntry::Structure {
+            members: Span::new(1011, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 627 "StringFilterList"
+    shape(
+        text(28575, 16),
+        KindEntry::List {
             member: 626,
             member_name: None,
             length: Range {
@@ -8448,40 +6951,40 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 628
+    // 628 "StringInput"
     shape(
-        "StringInput",
-        ShapeKind::String {
+        text(28591, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 629
+    // 629 "StringList"
     shape(
-        "StringList",
-        ShapeKind::List {
+        text(28602, 10),
+        KindEntry::List {
             member: 499,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 630
+    // 630 "SubnetId"
     shape(
-        "SubnetId",
-        ShapeKind::String {
+        text(28612, 8),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("subnet-([a-z0-9]{8}|[a-z0-9]{17}|\\*)"),
-            enum_values: &[],
+            pattern: Some(text(28620, 36)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 631
+    // 631 "SubnetIdList"
     shape(
-        "SubnetIdList",
-        ShapeKind::List {
+        text(28656, 12),
+        KindEntry::List {
             member: 630,
             member_name: None,
             length: Range {
@@ -8490,67 +6993,61 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 632
+    // 632 "SuccessfulAssociationResult"
     shape(
-        "SuccessfulAssociationResult",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, false),
-                member("resource", 175, false),
-            ],
+        text(28668, 27),
+        KindEntry::Structure {
+            members: Span::new(1013, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 633
+    // 633 "SuccessfulAssociationResultList"
     shape(
-        "SuccessfulAssociationResultList",
-        ShapeKind::List {
+        text(28695, 31),
+        KindEntry::List {
             member: 632,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 634
+    // 634 "SuggestedFix"
     shape(
-        "SuggestedFix",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("description", 636, false),
-                member("code", 635, false),
-            ],
+        text(28726, 12),
+        KindEntry::Structure {
+            members: Span::new(1015, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 635
+    // 635 "SuggestedFixCodeString"
     shape(
-        "SuggestedFixCodeString",
-        ShapeKind::String {
+        text(28738, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2500),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 636
+    // 636 "SuggestedFixDescriptionString"
     shape(
-        "SuggestedFixDescriptionString",
-        ShapeKind::String {
+        text(28760, 29),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 637
+    // 637 "SuggestedFixes"
     shape(
-        "SuggestedFixes",
-        ShapeKind::List {
+        text(28789, 14),
+        KindEntry::List {
             member: 634,
             member_name: None,
             length: Range {
@@ -8559,44 +7056,40 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 638
+    // 638 "TagComparison"
     shape(
-        "TagComparison",
-        ShapeKind::String {
+        text(28803, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["EQUALS"],
+            enum_values: Span::new(420, 1),
         },
     ),
-    // 639
+    // 639 "TagFilter"
     shape(
-        "TagFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("comparison", 638, true),
-                member("key", 499, true),
-                member("value", 499, true),
-            ],
+        text(28816, 9),
+        KindEntry::Structure {
+            members: Span::new(1017, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 640
+    // 640 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(28825, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("(?!aws:)[a-zA-Z+-=._:/]+"),
-            enum_values: &[],
+            pattern: Some(text(28831, 24)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 641
+    // 641 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(28855, 10),
+        KindEntry::List {
             member: 640,
             member_name: None,
             length: Range {
@@ -8605,56 +7098,46 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 642
+    // 642 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(28865, 7),
+        KindEntry::List {
             member: 624,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 643
+    // 643 "TagMap"
     shape(
-        "TagMap",
-        ShapeKind::Map {
+        text(28872, 6),
+        KindEntry::Map {
             key: 484,
             value: 485,
             length: Range::ANY,
         },
     ),
-    // 644
+    // 644 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "resourceArn",
-                    target: 24,
-                    required: true,
-                    location: Location::Uri,
-                    location_name: Some("resourceArn"),
-                    idempotency_token: false,
-                },
-                member("tags", 643, true),
-            ],
+        text(28878, 18),
+        KindEntry::Structure {
+            members: Span::new(1020, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 645
+    // 645 "TagResourceResponse"
     shape(
-        "TagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(28896, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 646
+    // 646 "TagValueList"
     shape(
-        "TagValueList",
-        ShapeKind::List {
+        text(28915, 12),
+        KindEntry::List {
             member: 652,
             member_name: None,
             length: Range {
@@ -8663,31 +7146,31 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 647
+    // 647 "Target"
     shape(
-        "Target",
-        ShapeKind::String {
+        text(28927, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(50),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 648
+    // 648 "TargetAccount"
     shape(
-        "TargetAccount",
-        ShapeKind::String {
+        text(28933, 13),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("\\d{12}|ALL_ACCOUNTS|SELF"),
-            enum_values: &[],
+            pattern: Some(text(28946, 24)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 649
+    // 649 "TargetAccountList"
     shape(
-        "TargetAccountList",
-        ShapeKind::List {
+        text(28970, 17),
+        KindEntry::List {
             member: 648,
             member_name: None,
             length: Range {
@@ -8696,10 +7179,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 650
+    // 650 "TargetResourceTags"
     shape(
-        "TargetResourceTags",
-        ShapeKind::Map {
+        text(28987, 18),
+        KindEntry::Map {
             key: 651,
             value: 646,
             length: Range {
@@ -8708,34 +7191,34 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 651
+    // 651 "TargetResourceTagsKey"
     shape(
-        "TargetResourceTagsKey",
-        ShapeKind::String {
+        text(29005, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=\\-@]*"),
-            enum_values: &[],
+            pattern: Some(text(29026, 26)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 652
+    // 652 "TargetResourceTagsValue"
     shape(
-        "TargetResourceTagsValue",
-        ShapeKind::String {
+        text(29052, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 653
+    // 653 "TargetStatusFilterList"
     shape(
-        "TargetStatusFilterList",
-        ShapeKind::List {
+        text(29075, 22),
+        KindEntry::List {
             member: 138,
             member_name: None,
             length: Range {
@@ -8744,10 +7227,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 654
+    // 654 "TargetStatusReasonFilterList"
     shape(
-        "TargetStatusReasonFilterList",
-        ShapeKind::List {
+        text(29097, 28),
+        KindEntry::List {
             member: 140,
             member_name: None,
             length: Range {
@@ -8756,10 +7239,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 655
+    // 655 "Targets"
     shape(
-        "Targets",
-        ShapeKind::List {
+        text(29125, 7),
+        KindEntry::List {
             member: 647,
             member_name: None,
             length: Range {
@@ -8768,94 +7251,73 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 656
+    // 656 "ThrottlingException"
     shape(
-        "ThrottlingException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 624, true),
-                Member {
-                    name: "retryAfterSeconds",
-                    target: 405,
-                    required: false,
-                    location: Location::Header,
-                    location_name: Some("Retry-After"),
-                    idempotency_token: false,
-                },
-            ],
+        text(29132, 19),
+        KindEntry::Structure {
+            members: Span::new(1022, 2),
             union: false,
-            error: Some(crate::errors::THROTTLING_EXCEPTION),
-        }),
-    ),
-    // 657
-    shape(
-        "Time",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("timeOfDay", 658, true),
-                member("timezone", 660, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 658
-    shape(
-        "TimeOfDay",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("([0-1]?[0-9]|2[0-3]):[0-5][0-9]"),
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(29132, 19),
+                status: 429,
+                sender_fault: true,
+            }),
         },
     ),
-    // 659
-    shape("Timestamp", ShapeKind::Timestamp { format: None }),
-    // 660
+    // 657 "Time"
     shape(
-        "Timezone",
-        ShapeKind::String {
+        text(29151, 4),
+        KindEntry::Structure {
+            members: Span::new(1024, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 658 "TimeOfDay"
+    shape(
+        text(29172, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(29181, 31)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 659 "Timestamp"
+    shape(text(29212, 9), KindEntry::Timestamp { format: None }),
+    // 660 "Timezone"
+    shape(
+        text(29221, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 661
+    // 661 "TitleAggregation"
     shape(
-        "TitleAggregation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("titles", 627, false),
-                member("vulnerabilityIds", 627, false),
-                member("resourceType", 14, false),
-                member("sortOrder", 607, false),
-                member("sortBy", 664, false),
-                member("findingType", 12, false),
-            ],
+        text(29229, 16),
+        KindEntry::Structure {
+            members: Span::new(1026, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 662
+    // 662 "TitleAggregationResponse"
     shape(
-        "TitleAggregationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("title", 499, true),
-                member("vulnerabilityId", 624, false),
-                member("accountId", 4, false),
-                member("severityCounts", 604, false),
-            ],
+        text(29251, 24),
+        KindEntry::Structure {
+            members: Span::new(1032, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 663
+    // 663 "TitleFilterList"
     shape(
-        "TitleFilterList",
-        ShapeKind::List {
+        text(29275, 15),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -8864,52 +7326,52 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 664
+    // 664 "TitleSortBy"
     shape(
-        "TitleSortBy",
-        ShapeKind::String {
+        text(29290, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CRITICAL", "HIGH", "ALL"],
+            enum_values: Span::new(421, 3),
         },
     ),
-    // 665
+    // 665 "Tool"
     shape(
-        "Tool",
-        ShapeKind::String {
+        text(29301, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 666
+    // 666 "Tools"
     shape(
-        "Tools",
-        ShapeKind::List {
+        text(29305, 5),
+        KindEntry::List {
             member: 665,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 667
+    // 667 "Ttp"
     shape(
-        "Ttp",
-        ShapeKind::String {
+        text(29310, 3),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(30),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 668
+    // 668 "Ttps"
     shape(
-        "Ttps",
-        ShapeKind::List {
+        text(29313, 4),
+        KindEntry::List {
             member: 667,
             member_name: None,
             length: Range {
@@ -8918,321 +7380,253 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 669
+    // 669 "UUID"
     shape(
-        "UUID",
-        ShapeKind::String {
+        text(29317, 4),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}"),
-            enum_values: &[],
+            pattern: Some(text(11868, 60)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 670
+    // 670 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                Member {
-                    name: "resourceArn",
-                    target: 24,
-                    required: true,
-                    location: Location::Uri,
-                    location_name: Some("resourceArn"),
-                    idempotency_token: false,
-                },
-                Member {
-                    name: "tagKeys",
-                    target: 641,
-                    required: true,
-                    location: Location::QueryString,
-                    location_name: Some("tagKeys"),
-                    idempotency_token: false,
-                },
-            ],
+        text(29321, 20),
+        KindEntry::Structure {
+            members: Span::new(1036, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 671
+    // 671 "UntagResourceResponse"
     shape(
-        "UntagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(29348, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 672
+    // 672 "UpdateCisScanConfigurationRequest"
     shape(
-        "UpdateCisScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 102, true),
-                member("scanName", 108, false),
-                member("securityLevel", 124, false),
-                member("schedule", 590, false),
-                member("targets", 674, false),
-            ],
+        text(29369, 33),
+        KindEntry::Structure {
+            members: Span::new(1038, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 673
+    // 673 "UpdateCisScanConfigurationResponse"
     shape(
-        "UpdateCisScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 102, true)],
+        text(29402, 34),
+        KindEntry::Structure {
+            members: Span::new(1043, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 674
+    // 674 "UpdateCisTargets"
     shape(
-        "UpdateCisTargets",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIds", 649, false),
-                member("targetResourceTags", 650, false),
-            ],
+        text(29436, 16),
+        KindEntry::Structure {
+            members: Span::new(1044, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 675
+    // 675 "UpdateCodeSecurityIntegrationRequest"
     shape(
-        "UpdateCodeSecurityIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 173, true),
-                member("details", 689, true),
-            ],
+        text(29452, 36),
+        KindEntry::Structure {
+            members: Span::new(1046, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 676
+    // 676 "UpdateCodeSecurityIntegrationResponse"
     shape(
-        "UpdateCodeSecurityIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 173, true),
-                member("status", 407, true),
-            ],
+        text(29488, 37),
+        KindEntry::Structure {
+            members: Span::new(1048, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 677
+    // 677 "UpdateCodeSecurityScanConfigurationRequest"
     shape(
-        "UpdateCodeSecurityScanConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scanConfigurationArn", 583, true),
-                member("configuration", 176, true),
-            ],
+        text(29525, 42),
+        KindEntry::Structure {
+            members: Span::new(1050, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 678
+    // 678 "UpdateCodeSecurityScanConfigurationResponse"
     shape(
-        "UpdateCodeSecurityScanConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("scanConfigurationArn", 583, false)],
+        text(29567, 43),
+        KindEntry::Structure {
+            members: Span::new(1052, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 679
+    // 679 "UpdateConfigurationRequest"
     shape(
-        "UpdateConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ecrConfiguration", 288, false),
-                member("ec2Configuration", 277, false),
-            ],
+        text(29610, 26),
+        KindEntry::Structure {
+            members: Span::new(1053, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 680
+    // 680 "UpdateConfigurationResponse"
     shape(
-        "UpdateConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(29636, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 681
+    // 681 "UpdateEc2DeepInspectionConfigurationRequest"
     shape(
-        "UpdateEc2DeepInspectionConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("activateDeepInspection", 70, false),
-                member("packagePaths", 521, false),
-            ],
+        text(29663, 43),
+        KindEntry::Structure {
+            members: Span::new(1055, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 682
+    // 682 "UpdateEc2DeepInspectionConfigurationResponse"
     shape(
-        "UpdateEc2DeepInspectionConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("packagePaths", 521, false),
-                member("orgPackagePaths", 521, false),
-                member("status", 279, false),
-                member("errorMessage", 499, false),
-            ],
+        text(29706, 44),
+        KindEntry::Structure {
+            members: Span::new(1057, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 683
+    // 683 "UpdateEncryptionKeyRequest"
     shape(
-        "UpdateEncryptionKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("kmsKeyId", 415, true),
-                member("scanType", 589, true),
-                member("resourceType", 576, true),
-            ],
+        text(29750, 26),
+        KindEntry::Structure {
+            members: Span::new(1061, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 684
+    // 684 "UpdateEncryptionKeyResponse"
     shape(
-        "UpdateEncryptionKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(29776, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 685
+    // 685 "UpdateFilterRequest"
     shape(
-        "UpdateFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("action", 327, false),
-                member("description", 331, false),
-                member("filterCriteria", 330, false),
-                member("name", 333, false),
-                member("filterArn", 328, true),
-                member("reason", 334, false),
-            ],
+        text(29803, 19),
+        KindEntry::Structure {
+            members: Span::new(1064, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 686
+    // 686 "UpdateFilterResponse"
     shape(
-        "UpdateFilterResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("arn", 328, true)],
+        text(29831, 20),
+        KindEntry::Structure {
+            members: Span::new(1070, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 687
+    // 687 "UpdateGitHubIntegrationDetail"
     shape(
-        "UpdateGitHubIntegrationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("code", 393, true),
-                member("installationId", 394, true),
-            ],
+        text(29851, 29),
+        KindEntry::Structure {
+            members: Span::new(1071, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 688
+    // 688 "UpdateGitLabSelfManagedIntegrationDetail"
     shape(
-        "UpdateGitLabSelfManagedIntegrationDetail",
-        ShapeKind::Structure(Structure {
-            members: &[member("authCode", 396, true)],
+        text(29894, 40),
+        KindEntry::Structure {
+            members: Span::new(1073, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 689
+    // 689 "UpdateIntegrationDetails"
     shape(
-        "UpdateIntegrationDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("gitlabSelfManaged", 688, false),
-                member("github", 687, false),
-            ],
+        text(29942, 24),
+        KindEntry::Structure {
+            members: Span::new(1074, 2),
             union: true,
             error: None,
-        }),
-    ),
-    // 690
-    shape(
-        "UpdateOrgEc2DeepInspectionConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("orgPackagePaths", 521, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 691
-    shape(
-        "UpdateOrgEc2DeepInspectionConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 692
-    shape(
-        "UpdateOrganizationConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("autoEnable", 33, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 693
-    shape(
-        "UpdateOrganizationConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("autoEnable", 33, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 694
-    shape(
-        "Usage",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("type", 700, false),
-                member("total", 701, false),
-                member("estimatedMonthlyCost", 493, false),
-                member("currency", 230, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 695
-    shape(
-        "UsageAccountId",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(".*[0-9]{12}.*"),
-            enum_values: &[],
         },
     ),
-    // 696
+    // 690 "UpdateOrgEc2DeepInspectionConfigurationRequest"
     shape(
-        "UsageAccountIdList",
-        ShapeKind::List {
+        text(29972, 46),
+        KindEntry::Structure {
+            members: Span::new(1076, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 691 "UpdateOrgEc2DeepInspectionConfigurationResponse"
+    shape(
+        text(30018, 47),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 692 "UpdateOrganizationConfigurationRequest"
+    shape(
+        text(30065, 38),
+        KindEntry::Structure {
+            members: Span::new(1077, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 693 "UpdateOrganizationConfigurationResponse"
+    shape(
+        text(30103, 39),
+        KindEntry::Structure {
+            members: Span::new(1078, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 694 "Usage"
+    shape(
+        text(30142, 5),
+        KindEntry::Structure {
+            members: Span::new(1079, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 695 "UsageAccountId"
+    shape(
+        text(30180, 14),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(22930, 13)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 696 "UsageAccountIdList"
+    shape(
+        text(30194, 18),
+        KindEntry::List {
             member: 695,
             member_name: None,
             length: Range {
@@ -9241,159 +7635,149 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 697
+    // 697 "UsageList"
     shape(
-        "UsageList",
-        ShapeKind::List {
+        text(30212, 9),
+        KindEntry::List {
             member: 694,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 698
+    // 698 "UsageTotal"
     shape(
-        "UsageTotal",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountId", 492, false), member("usage", 697, false)],
+        text(30221, 10),
+        KindEntry::Structure {
+            members: Span::new(1083, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 699
+    // 699 "UsageTotalList"
     shape(
-        "UsageTotalList",
-        ShapeKind::List {
+        text(30236, 14),
+        KindEntry::List {
             member: 698,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 700
+    // 700 "UsageType"
     shape(
-        "UsageType",
-        ShapeKind::String {
+        text(30250, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "EC2_INSTANCE_HOURS",
-                "ECR_INITIAL_SCAN",
-                "ECR_RESCAN",
-                "LAMBDA_FUNCTION_HOURS",
-                "LAMBDA_FUNCTION_CODE_HOURS",
-                "CODE_REPOSITORY_SAST",
-                "CODE_REPOSITORY_IAC",
-                "CODE_REPOSITORY_SCA",
-                "EC2_AGENTLESS_INSTANCE_HOURS",
-            ],
+            enum_values: Span::new(424, 9),
         },
     ),
-    // 701
+    // 701 "UsageValue"
     shape(
-        "UsageValue",
-        ShapeKind::Double(Range {
+        text(30436, 10),
+        KindEntry::Double(Range {
             min: Some(0.0),
             max: None,
         }),
     ),
-    // 702
+    // 702 "ValidationException"
     shape(
-        "ValidationException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 624, true),
-                member("reason", 705, true),
-                member("fields", 704, false),
-            ],
+        text(30446, 19),
+        KindEntry::Structure {
+            members: Span::new(1085, 3),
             union: false,
-            error: Some(crate::errors::VALIDATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(30446, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 703
+    // 703 "ValidationExceptionField"
     shape(
-        "ValidationExceptionField",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 624, true), member("message", 624, true)],
+        text(30471, 24),
+        KindEntry::Structure {
+            members: Span::new(1088, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 704
+    // 704 "ValidationExceptionFields"
     shape(
-        "ValidationExceptionFields",
-        ShapeKind::List {
+        text(30495, 25),
+        KindEntry::List {
             member: 703,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 705
+    // 705 "ValidationExceptionReason"
     shape(
-        "ValidationExceptionReason",
-        ShapeKind::String {
+        text(30520, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CANNOT_PARSE", "FIELD_VALIDATION_FAILED", "OTHER"],
+            enum_values: Span::new(433, 3),
         },
     ),
-    // 706
+    // 706 "Vendor"
     shape(
-        "Vendor",
-        ShapeKind::String {
+        text(30585, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(16),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 707
-    shape("VendorCreatedAt", ShapeKind::Timestamp { format: None }),
-    // 708
+    // 707 "VendorCreatedAt"
+    shape(text(30591, 15), KindEntry::Timestamp { format: None }),
+    // 708 "VendorSeverity"
     shape(
-        "VendorSeverity",
-        ShapeKind::String {
+        text(30606, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 709
-    shape("VendorUpdatedAt", ShapeKind::Timestamp { format: None }),
-    // 710
+    // 709 "VendorUpdatedAt"
+    shape(text(30620, 15), KindEntry::Timestamp { format: None }),
+    // 710 "Version"
     shape(
-        "Version",
-        ShapeKind::String {
+        text(30635, 7),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("\\$LATEST|[0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(30642, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 711
+    // 711 "VpcId"
     shape(
-        "VpcId",
-        ShapeKind::String {
+        text(30657, 5),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("vpc-([a-z0-9]{8}|[a-z0-9]{17}|\\*)"),
-            enum_values: &[],
+            pattern: Some(text(30662, 33)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 712
+    // 712 "VulnId"
     shape(
-        "VulnId",
-        ShapeKind::String {
+        text(30695, 6),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("CVE-[12][0-9]{3}-[0-9]{1,10}"),
-            enum_values: &[],
+            pattern: Some(text(30701, 28)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 713
+    // 713 "VulnIdList"
     shape(
-        "VulnIdList",
-        ShapeKind::List {
+        text(30729, 10),
+        KindEntry::List {
             member: 712,
             member_name: None,
             length: Range {
@@ -9402,10 +7786,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 714
+    // 714 "Vulnerabilities"
     shape(
-        "Vulnerabilities",
-        ShapeKind::List {
+        text(30739, 15),
+        KindEntry::List {
             member: 715,
             member_name: None,
             length: Range {
@@ -9414,80 +7798,61 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 715
+    // 715 "Vulnerability"
     shape(
-        "Vulnerability",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("id", 499, true),
-                member("cwes", 243, false),
-                member("cisaData", 143, false),
-                member("source", 721, false),
-                member("description", 716, false),
-                member("atigData", 31, false),
-                member("vendorSeverity", 708, false),
-                member("cvss4", 233, false),
-                member("cvss3", 232, false),
-                member("relatedVulnerabilities", 544, false),
-                member("cvss2", 231, false),
-                member("vendorCreatedAt", 707, false),
-                member("vendorUpdatedAt", 709, false),
-                member("sourceUrl", 722, false),
-                member("referenceUrls", 720, false),
-                member("exploitObserved", 316, false),
-                member("detectionPlatforms", 265, false),
-                member("epss", 303, false),
-            ],
+        text(30754, 13),
+        KindEntry::Structure {
+            members: Span::new(1090, 18),
             union: false,
             error: None,
-        }),
-    ),
-    // 716
-    shape(
-        "VulnerabilityDescription",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 717
+    // 716 "VulnerabilityDescription"
     shape(
-        "VulnerabilityId",
-        ShapeKind::String {
+        text(30808, 24),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 717 "VulnerabilityId"
+    shape(
+        text(30832, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 718
+    // 718 "VulnerabilityIdList"
     shape(
-        "VulnerabilityIdList",
-        ShapeKind::List {
+        text(30847, 19),
+        KindEntry::List {
             member: 717,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 719
+    // 719 "VulnerabilityReferenceUrl"
     shape(
-        "VulnerabilityReferenceUrl",
-        ShapeKind::String {
+        text(30866, 25),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 720
+    // 720 "VulnerabilityReferenceUrls"
     shape(
-        "VulnerabilityReferenceUrls",
-        ShapeKind::List {
+        text(30891, 26),
+        KindEntry::List {
             member: 719,
             member_name: None,
             length: Range {
@@ -9496,76 +7861,1771 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 721
+    // 721 "VulnerabilitySource"
     shape(
-        "VulnerabilitySource",
-        ShapeKind::String {
+        text(30917, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["NVD"],
+            enum_values: Span::new(436, 1),
         },
     ),
-    // 722
+    // 722 "VulnerabilitySourceUrl"
     shape(
-        "VulnerabilitySourceUrl",
-        ShapeKind::String {
+        text(30939, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 723
+    // 723 "VulnerablePackage"
     shape(
-        "VulnerablePackage",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 514, true),
-                member("version", 518, true),
-                member("sourceLayerHash", 608, false),
-                member("epoch", 510, false),
-                member("release", 515, false),
-                member("arch", 509, false),
-                member("packageManager", 513, false),
-                member("filePath", 325, false),
-                member("fixedInVersion", 518, false),
-                member("remediation", 725, false),
-                member("sourceLambdaLayerArn", 422, false),
-            ],
+        text(30961, 17),
+        KindEntry::Structure {
+            members: Span::new(1108, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 724
+    // 724 "VulnerablePackageList"
     shape(
-        "VulnerablePackageList",
-        ShapeKind::List {
+        text(31010, 21),
+        KindEntry::List {
             member: 723,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 725
+    // 725 "VulnerablePackageRemediation"
     shape(
-        "VulnerablePackageRemediation",
-        ShapeKind::String {
+        text(31031, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 726
+    // 726 "WeeklySchedule"
     shape(
-        "WeeklySchedule",
-        ShapeKind::Structure(Structure {
-            members: &[member("startTime", 657, true), member("days", 249, true)],
+        text(31059, 14),
+        KindEntry::Structure {
+            members: Span::new(1119, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(3604, 7), 624, true),    // 0 "message"
+    member(text(3618, 9), 4, true),      // 1 "accountId"
+    member(text(3627, 6), 615, true),    // 2 "status"
+    member(text(3633, 14), 570, true),   // 3 "resourceStatus"
+    member(text(3665, 11), 12, false),   // 4 "findingType"
+    member(text(3676, 12), 14, false),   // 5 "resourceType"
+    member(text(3688, 9), 607, false),   // 6 "sortOrder"
+    member(text(3697, 6), 8, false),     // 7 "sortBy"
+    member(text(3618, 9), 4, false),     // 8 "accountId"
+    member(text(3729, 14), 604, false),  // 9 "severityCounts"
+    member(text(3743, 21), 480, false),  // 10 "exploitAvailableCount"
+    member(text(3764, 17), 480, false),  // 11 "fixAvailableCount"
+    member(text(3618, 9), 4, true),      // 12 "accountId"
+    member(text(3878, 5), 614, true),    // 13 "state"
+    member(text(3883, 13), 569, true),   // 14 "resourceState"
+    member(text(4020, 18), 2, false),    // 15 "accountAggregation"
+    member(text(4038, 14), 18, false),   // 16 "amiAggregation"
+    member(text(4052, 26), 35, false),   // 17 "awsEcrContainerAggregation"
+    member(text(4078, 22), 280, false),  // 18 "ec2InstanceAggregation"
+    member(text(4100, 22), 348, false),  // 19 "findingTypeAggregation"
+    member(text(4122, 21), 399, false),  // 20 "imageLayerAggregation"
+    member(text(4143, 18), 507, false),  // 21 "packageAggregation"
+    member(text(4161, 21), 552, false),  // 22 "repositoryAggregation"
+    member(text(4182, 16), 661, false),  // 23 "titleAggregation"
+    member(text(4198, 22), 420, false),  // 24 "lambdaLayerAggregation"
+    member(text(4220, 25), 416, false),  // 25 "lambdaFunctionAggregation"
+    member(text(4245, 25), 159, false),  // 26 "codeRepositoryAggregation"
+    member(text(4020, 18), 3, false),    // 27 "accountAggregation"
+    member(text(4038, 14), 19, false),   // 28 "amiAggregation"
+    member(text(4052, 26), 36, false),   // 29 "awsEcrContainerAggregation"
+    member(text(4078, 22), 281, false),  // 30 "ec2InstanceAggregation"
+    member(text(4100, 22), 349, false),  // 31 "findingTypeAggregation"
+    member(text(4122, 21), 400, false),  // 32 "imageLayerAggregation"
+    member(text(4143, 18), 508, false),  // 33 "packageAggregation"
+    member(text(4161, 21), 553, false),  // 34 "repositoryAggregation"
+    member(text(4182, 16), 662, false),  // 35 "titleAggregation"
+    member(text(4198, 22), 421, false),  // 36 "lambdaLayerAggregation"
+    member(text(4220, 25), 417, false),  // 37 "lambdaFunctionAggregation"
+    member(text(4245, 25), 160, false),  // 38 "codeRepositoryAggregation"
+    member(text(4521, 4), 627, false),   // 39 "amis"
+    member(text(3688, 9), 607, false),   // 40 "sortOrder"
+    member(text(3697, 6), 21, false),    // 41 "sortBy"
+    member(text(4547, 3), 20, true),     // 42 "ami"
+    member(text(3618, 9), 4, false),     // 43 "accountId"
+    member(text(3729, 14), 604, false),  // 44 "severityCounts"
+    member(text(4550, 17), 480, false),  // 45 "affectedInstances"
+    member(text(4703, 20), 583, true),   // 46 "scanConfigurationArn"
+    member(text(4723, 8), 175, true),    // 47 "resource"
+    member(text(3618, 9), 4, true),      // 48 "accountId"
+    member(text(3618, 9), 4, true),      // 49 "accountId"
+    member(text(4974, 9), 351, false),   // 50 "firstSeen"
+    member(text(4983, 8), 426, false),   // 51 "lastSeen"
+    member(text(4991, 7), 655, false),   // 52 "targets"
+    member(text(4998, 4), 668, false),   // 53 "ttps"
+    member(text(5028, 3), 70, true),     // 54 "ec2"
+    member(text(5031, 3), 70, true),     // 55 "ecr"
+    member(text(5034, 6), 70, false),    // 56 "lambda"
+    member(text(5040, 10), 70, false),   // 57 "lambdaCode"
+    member(text(5050, 14), 70, false),   // 58 "codeRepository"
+    member(text(5085, 4), 499, false),   // 59 "type"
+    member(text(5089, 7), 499, false),   // 60 "imageId"
+    member(text(5096, 13), 412, false),  // 61 "ipV4Addresses"
+    member(text(5109, 13), 414, false),  // 62 "ipV6Addresses"
+    member(text(5122, 7), 499, false),   // 63 "keyName"
+    member(text(5129, 21), 499, false),  // 64 "iamInstanceProfileArn"
+    member(text(5150, 5), 499, false),   // 65 "vpcId"
+    member(text(5155, 8), 499, false),   // 66 "subnetId"
+    member(text(5163, 10), 247, false),  // 67 "launchedAt"
+    member(text(5173, 8), 526, false),   // 68 "platform"
+    member(text(5207, 11), 627, false),  // 69 "resourceIds"
+    member(text(5218, 9), 627, false),   // 70 "imageShas"
+    member(text(5227, 12), 627, false),  // 71 "repositories"
+    member(text(5239, 13), 627, false),  // 72 "architectures"
+    member(text(5252, 9), 627, false),   // 73 "imageTags"
+    member(text(3688, 9), 607, false),   // 74 "sortOrder"
+    member(text(3697, 6), 38, false),    // 75 "sortBy"
+    member(text(5261, 11), 246, false),  // 76 "lastInUseAt"
+    member(text(5272, 10), 502, false),  // 77 "inUseCount"
+    member(text(5316, 10), 499, true),   // 78 "resourceId"
+    member(text(5326, 8), 624, false),   // 79 "imageSha"
+    member(text(5334, 10), 624, false),  // 80 "repository"
+    member(text(5344, 12), 624, false),  // 81 "architecture"
+    member(text(5252, 9), 629, false),   // 82 "imageTags"
+    member(text(3618, 9), 4, false),     // 83 "accountId"
+    member(text(3729, 14), 604, false),  // 84 "severityCounts"
+    member(text(5261, 11), 247, false),  // 85 "lastInUseAt"
+    member(text(5272, 10), 480, false),  // 86 "inUseCount"
+    member(text(5383, 14), 499, true),   // 87 "repositoryName"
+    member(text(5252, 9), 402, false),   // 88 "imageTags"
+    member(text(5397, 8), 247, false),   // 89 "pushedAt"
+    member(text(5405, 6), 624, false),   // 90 "author"
+    member(text(5344, 12), 499, false),  // 91 "architecture"
+    member(text(5411, 9), 398, true),    // 92 "imageHash"
+    member(text(5420, 8), 499, true),    // 93 "registry"
+    member(text(5173, 8), 526, false),   // 94 "platform"
+    member(text(5261, 11), 247, false),  // 95 "lastInUseAt"
+    member(text(5272, 10), 480, false),  // 96 "inUseCount"
+    member(text(5470, 12), 40, true),    // 97 "detailsGroup"
+    member(text(5482, 17), 41, true),    // 98 "taskDefinitionArn"
+    member(text(5603, 9), 43, false),    // 99 "namespace"
+    member(text(5612, 16), 45, false),   // 100 "workloadInfoList"
+    member(text(5682, 4), 46, true),     // 101 "name"
+    member(text(5085, 4), 47, true),     // 102 "type"
+    member(text(5788, 12), 363, true),   // 103 "functionName"
+    member(text(5800, 7), 581, true),    // 104 "runtime"
+    member(text(5807, 10), 499, true),   // 105 "codeSha256"
+    member(text(5817, 7), 710, true),    // 106 "version"
+    member(text(5824, 16), 314, true),   // 107 "executionRoleArn"
+    member(text(5840, 6), 427, false),   // 108 "layers"
+    member(text(5846, 9), 425, false),   // 109 "vpcConfig"
+    member(text(5855, 11), 517, false),  // 110 "packageType"
+    member(text(5239, 13), 23, false),   // 111 "architectures"
+    member(text(5866, 14), 659, false),  // 112 "lastModifiedAt"
+    member(text(3604, 7), 624, true),    // 113 "message"
+    member(text(5949, 30), 26, true),    // 114 "associateConfigurationRequests"
+    member(text(6030, 18), 322, false),  // 115 "failedAssociations"
+    member(text(6048, 22), 633, false),  // 116 "successfulAssociations"
+    member(text(6123, 33), 273, true),   // 117 "disassociateConfigurationRequests"
+    member(text(6030, 18), 322, false),  // 118 "failedAssociations"
+    member(text(6048, 22), 633, false),  // 119 "successfulAssociations"
+    member(text(6238, 10), 6, false),    // 120 "accountIds"
+    member(text(6277, 8), 10, true),     // 121 "accounts"
+    member(text(6285, 14), 320, false),  // 122 "failedAccounts"
+    member(text(6325, 11), 57, true),    // 123 "findingArns"
+    member(text(6404, 18), 186, false),  // 124 "codeSnippetResults"
+    member(text(6422, 6), 184, false),   // 125 "errors"
+    member(text(6325, 11), 337, true),   // 126 "findingArns"
+    member(text(6487, 14), 340, false),  // 127 "findingDetails"
+    member(text(6422, 6), 343, false),   // 128 "errors"
+    member(text(6238, 10), 62, true),    // 129 "accountIds"
+    member(text(6277, 8), 354, true),    // 130 "accounts"
+    member(text(6285, 14), 358, true),   // 131 "failedAccounts"
+    member(text(6238, 10), 6, false),    // 132 "accountIds"
+    member(text(6238, 10), 490, false),  // 133 "accountIds"
+    member(text(6689, 16), 324, false),  // 134 "failedAccountIds"
+    member(text(6238, 10), 488, true),   // 135 "accountIds"
+    member(text(6238, 10), 490, false),  // 136 "accountIds"
+    member(text(6689, 16), 324, false),  // 137 "failedAccountIds"
+    member(text(6866, 8), 549, true),    // 138 "reportId"
+    member(text(6866, 8), 549, true),    // 139 "reportId"
+    member(text(6866, 8), 549, true),    // 140 "reportId"
+    member(text(6866, 8), 549, false),   // 141 "reportId"
+    member(text(7011, 7), 99, true),     // 142 "scanArn"
+    member(text(7018, 7), 624, false),   // 143 "checkId"
+    member(text(7025, 5), 624, false),   // 144 "title"
+    member(text(7030, 16), 624, false),  // 145 "checkDescription"
+    member(text(7046, 5), 124, false),   // 146 "level"
+    member(text(3618, 9), 4, false),     // 147 "accountId"
+    member(text(7051, 12), 616, false),  // 148 "statusCounts"
+    member(text(5173, 8), 624, false),   // 149 "platform"
+    member(text(7099, 21), 659, false),  // 150 "earliestScanStartTime"
+    member(text(7120, 19), 659, false),  // 151 "latestScanStartTime"
+    member(text(7418, 10), 84, true),    // 152 "comparison"
+    member(text(7428, 5), 83, true),     // 153 "value"
+    member(text(7474, 14), 405, false),  // 154 "upperInclusive"
+    member(text(7488, 14), 405, false),  // 155 "lowerInclusive"
+    member(text(7418, 10), 93, true),    // 156 "comparison"
+    member(text(7428, 5), 92, true),     // 157 "value"
+    member(text(7011, 7), 99, true),     // 158 "scanArn"
+    member(text(4703, 20), 102, true),   // 159 "scanConfigurationArn"
+    member(text(3627, 6), 119, false),   // 160 "status"
+    member(text(7783, 8), 108, false),   // 161 "scanName"
+    member(text(7791, 8), 659, false),   // 162 "scanDate"
+    member(text(7799, 12), 405, false),  // 163 "failedChecks"
+    member(text(7811, 11), 405, false),  // 164 "totalChecks"
+    member(text(4991, 7), 141, false),   // 165 "targets"
+    member(text(7822, 11), 624, false),  // 166 "scheduledBy"
+    member(text(7833, 13), 124, false),  // 167 "securityLevel"
+    member(text(4703, 20), 102, true),   // 168 "scanConfigurationArn"
+    member(text(8070, 7), 89, false),    // 169 "ownerId"
+    member(text(7783, 8), 108, false),   // 170 "scanName"
+    member(text(7833, 13), 124, false),  // 171 "securityLevel"
+    member(text(8077, 8), 590, false),   // 172 "schedule"
+    member(text(4991, 7), 141, false),   // 173 "targets"
+    member(text(8085, 4), 133, false),   // 174 "tags"
+    member(text(7011, 7), 99, true),     // 175 "scanArn"
+    member(text(3618, 9), 4, false),     // 176 "accountId"
+    member(text(8447, 16), 560, false),  // 177 "targetResourceId"
+    member(text(5173, 8), 624, false),   // 178 "platform"
+    member(text(3627, 6), 83, false),    // 179 "status"
+    member(text(8463, 12), 624, false),  // 180 "statusReason"
+    member(text(7018, 7), 624, false),   // 181 "checkId"
+    member(text(7025, 5), 624, false),   // 182 "title"
+    member(text(7030, 16), 624, false),  // 183 "checkDescription"
+    member(text(8475, 11), 624, false),  // 184 "remediation"
+    member(text(7046, 5), 124, false),   // 185 "level"
+    member(text(8486, 10), 81, false),   // 186 "findingArn"
+    member(text(8530, 20), 86, false),   // 187 "findingStatusFilters"
+    member(text(8550, 14), 76, false),   // 188 "checkIdFilters"
+    member(text(8564, 12), 663, false),  // 189 "titleFilters"
+    member(text(8576, 20), 127, false),  // 190 "securityLevelFilters"
+    member(text(8596, 17), 82, false),   // 191 "findingArnFilters"
+    member(text(8723, 16), 503, false),  // 192 "accountIdFilters"
+    member(text(8550, 14), 76, false),   // 193 "checkIdFilters"
+    member(text(8564, 12), 663, false),  // 194 "titleFilters"
+    member(text(8739, 15), 527, false),  // 195 "platformFilters"
+    member(text(8754, 22), 88, false),   // 196 "failedResourcesFilters"
+    member(text(8576, 20), 127, false),  // 197 "securityLevelFilters"
+    member(text(8723, 16), 5, false),    // 198 "accountIdFilters"
+    member(text(8903, 13), 95, false),   // 199 "statusFilters"
+    member(text(8550, 14), 76, false),   // 200 "checkIdFilters"
+    member(text(8916, 23), 561, false),  // 201 "targetResourceIdFilters"
+    member(text(8939, 24), 575, false),  // 202 "targetResourceTagFilters"
+    member(text(8739, 15), 527, false),  // 203 "platformFilters"
+    member(text(8963, 19), 653, false),  // 204 "targetStatusFilters"
+    member(text(8982, 25), 654, false),  // 205 "targetStatusReasonFilters"
+    member(text(9007, 19), 88, false),   // 206 "failedChecksFilters"
+    member(text(7418, 10), 120, true),   // 207 "comparison"
+    member(text(7428, 5), 119, true),    // 208 "value"
+    member(text(7418, 10), 125, true),   // 209 "comparison"
+    member(text(7428, 5), 124, true),    // 210 "value"
+    member(text(9391, 6), 578, true),    // 211 "ruleId"
+    member(text(3627, 6), 97, true),     // 212 "status"
+    member(text(9397, 14), 96, true),    // 213 "cisRuleDetails"
+    member(text(7418, 10), 131, true),   // 214 "comparison"
+    member(text(7428, 5), 624, true),    // 215 "value"
+    member(text(7011, 7), 99, true),     // 216 "scanArn"
+    member(text(8447, 16), 560, false),  // 217 "targetResourceId"
+    member(text(3618, 9), 4, false),     // 218 "accountId"
+    member(text(9535, 18), 650, false),  // 219 "targetResourceTags"
+    member(text(7051, 12), 616, false),  // 220 "statusCounts"
+    member(text(5173, 8), 624, false),   // 221 "platform"
+    member(text(9553, 12), 136, false),  // 222 "targetStatus"
+    member(text(9565, 18), 139, false),  // 223 "targetStatusReason"
+    member(text(7418, 10), 137, true),   // 224 "comparison"
+    member(text(7428, 5), 136, true),    // 225 "value"
+    member(text(7418, 10), 137, true),   // 226 "comparison"
+    member(text(7428, 5), 139, true),    // 227 "value"
+    member(text(6238, 10), 77, false),   // 228 "accountIds"
+    member(text(9535, 18), 650, false),  // 229 "targetResourceTags"
+    member(text(9804, 9), 144, false),   // 230 "dateAdded"
+    member(text(9813, 7), 145, false),   // 231 "dateDue"
+    member(text(9820, 6), 142, false),   // 232 "action"
+    member(text(9875, 9), 659, true),    // 233 "lastInUse"
+    member(text(9884, 16), 480, false),  // 234 "runningUnitCount"
+    member(text(9900, 16), 480, false),  // 235 "stoppedUnitCount"
+    member(text(9916, 15), 154, true),   // 236 "clusterMetadata"
+    member(text(5316, 10), 149, true),   // 237 "resourceId"
+    member(text(10143, 10), 151, true),  // 238 "clusterArn"
+    member(text(10153, 14), 152, false), // 239 "clusterDetails"
+    member(text(10353, 21), 39, false),  // 240 "awsEcsMetadataDetails"
+    member(text(10374, 21), 42, false),  // 241 "awsEksMetadataDetails"
+    member(text(10407, 8), 499, true),   // 242 "fileName"
+    member(text(10415, 8), 499, true),   // 243 "filePath"
+    member(text(10423, 9), 405, true),   // 244 "startLine"
+    member(text(10432, 7), 405, true),   // 245 "endLine"
+    member(text(10447, 7), 157, true),   // 246 "content"
+    member(text(10454, 10), 405, true),  // 247 "lineNumber"
+    member(text(10522, 12), 627, false), // 248 "projectNames"
+    member(text(10534, 13), 627, false), // 249 "providerTypes"
+    member(text(3688, 9), 607, false),   // 250 "sortOrder"
+    member(text(3697, 6), 170, false),   // 251 "sortBy"
+    member(text(5207, 11), 627, false),  // 252 "resourceIds"
+    member(text(10522, 12), 624, true),  // 253 "projectNames"
+    member(text(10580, 12), 624, false), // 254 "providerType"
+    member(text(3729, 14), 604, false),  // 255 "severityCounts"
+    member(text(10592, 35), 480, false), // 256 "exploitAvailableActiveFindingsCount"
+    member(text(10627, 31), 480, false), // 257 "fixAvailableActiveFindingsCount"
+    member(text(3618, 9), 624, false),   // 258 "accountId"
+    member(text(5316, 10), 624, false),  // 259 "resourceId"
+    member(text(10679, 11), 168, false), // 260 "projectName"
+    member(text(10690, 14), 162, false), // 261 "integrationArn"
+    member(text(10580, 12), 169, false), // 262 "providerType"
+    member(text(10679, 11), 164, true),  // 263 "projectName"
+    member(text(10690, 14), 162, false), // 264 "integrationArn"
+    member(text(10580, 12), 165, true),  // 265 "providerType"
+    member(text(10861, 22), 166, true),  // 266 "providerTypeVisibility"
+    member(text(10883, 19), 188, false), // 267 "lastScannedCommitId"
+    member(text(10902, 17), 534, false), // 268 "scanConfiguration"
+    member(text(10919, 12), 167, false), // 269 "onDemandScan"
+    member(text(10883, 19), 188, false), // 270 "lastScannedCommitId"
+    member(text(11086, 10), 247, false), // 271 "lastScanAt"
+    member(text(11096, 10), 586, false), // 272 "scanStatus"
+    member(text(10690, 14), 173, true),  // 273 "integrationArn"
+    member(text(5682, 4), 406, true),    // 274 "name"
+    member(text(5085, 4), 409, true),    // 275 "type"
+    member(text(3627, 6), 407, true),    // 276 "status"
+    member(text(8463, 12), 624, true),   // 277 "statusReason"
+    member(text(11416, 9), 659, true),   // 278 "createdOn"
+    member(text(11425, 12), 659, true),  // 279 "lastUpdateOn"
+    member(text(8085, 4), 643, false),   // 280 "tags"
+    member(text(11457, 9), 537, false),  // 281 "projectId"
+    member(text(11495, 25), 522, false), // 282 "periodicScanConfiguration"
+    member(text(11520, 38), 195, false), // 283 "continuousIntegrationScanConfiguration"
+    member(text(11558, 17), 579, true),  // 284 "ruleSetCategories"
+    member(text(4723, 8), 175, false),   // 285 "resource"
+    member(text(4703, 20), 583, true),   // 286 "scanConfigurationArn"
+    member(text(5682, 4), 584, true),    // 287 "name"
+    member(text(11745, 14), 506, true),  // 288 "ownerAccountId"
+    member(text(11759, 21), 523, false), // 289 "periodicScanFrequency"
+    member(text(11780, 19), 362, false), // 290 "frequencyExpression"
+    member(text(11799, 40), 197, false), // 291 "continuousIntegrationScanSupportedEvents"
+    member(text(11558, 17), 579, true),  // 292 "ruleSetCategories"
+    member(text(11839, 13), 591, false), // 293 "scopeSettings"
+    member(text(8085, 4), 643, false),   // 294 "tags"
+    member(text(8486, 10), 336, true),   // 295 "findingArn"
+    member(text(11944, 9), 183, true),   // 296 "errorCode"
+    member(text(11953, 12), 499, true),  // 297 "errorMessage"
+    member(text(8486, 10), 336, false),  // 298 "findingArn"
+    member(text(10423, 9), 405, false),  // 299 "startLine"
+    member(text(10432, 7), 405, false),  // 300 "endLine"
+    member(text(12044, 11), 158, false), // 301 "codeSnippet"
+    member(text(12055, 14), 637, false), // 302 "suggestedFixes"
+    member(text(10415, 8), 155, true),   // 303 "filePath"
+    member(text(12114, 12), 266, false), // 304 "detectorTags"
+    member(text(12126, 13), 543, false), // 305 "referenceUrls"
+    member(text(9391, 6), 499, false),   // 306 "ruleId"
+    member(text(12139, 20), 422, false), // 307 "sourceLambdaLayerArn"
+    member(text(12159, 10), 499, true),  // 308 "detectorId"
+    member(text(12169, 12), 499, true),  // 309 "detectorName"
+    member(text(12181, 4), 242, true),   // 310 "cwes"
+    member(text(12256, 6), 706, false),  // 311 "vendor"
+    member(text(12262, 7), 533, false),  // 312 "product"
+    member(text(5817, 7), 528, false),   // 313 "version"
+    member(text(3604, 7), 624, true),    // 314 "message"
+    member(text(5316, 10), 624, true),   // 315 "resourceId"
+    member(text(3676, 12), 624, true),   // 316 "resourceType"
+    member(text(12354, 15), 197, true),  // 317 "supportedEvents"
+    member(text(12461, 5), 11, false),   // 318 "count"
+    member(text(12466, 8), 397, false),  // 319 "groupKey"
+    member(text(12502, 14), 247, false), // 320 "startInclusive"
+    member(text(12516, 12), 247, false), // 321 "endInclusive"
+    member(text(12572, 14), 211, false), // 322 "scanStatusCode"
+    member(text(12586, 16), 211, false), // 323 "scanStatusReason"
+    member(text(3618, 9), 211, false),   // 324 "accountId"
+    member(text(5316, 10), 211, false),  // 325 "resourceId"
+    member(text(3676, 12), 211, false),  // 326 "resourceType"
+    member(text(12602, 8), 211, false),  // 327 "scanType"
+    member(text(12610, 17), 211, false), // 328 "ecrRepositoryName"
+    member(text(12627, 12), 211, false), // 329 "ecrImageTags"
+    member(text(12639, 15), 205, false), // 330 "ec2InstanceTags"
+    member(text(12654, 18), 211, false), // 331 "lambdaFunctionName"
+    member(text(12672, 18), 205, false), // 332 "lambdaFunctionTags"
+    member(text(12690, 21), 211, false), // 333 "lambdaFunctionRuntime"
+    member(text(12711, 13), 201, false), // 334 "lastScannedAt"
+    member(text(12724, 8), 211, false),  // 335 "scanMode"
+    member(text(12732, 13), 201, false), // 336 "imagePulledAt"
+    member(text(12745, 19), 201, false), // 337 "ecrImageLastInUseAt"
+    member(text(12764, 18), 207, false), // 338 "ecrImageInUseCount"
+    member(text(12782, 25), 211, false), // 339 "codeRepositoryProjectName"
+    member(text(12807, 26), 211, false), // 340 "codeRepositoryProviderType"
+    member(text(12833, 36), 211, false), // 341 "codeRepositoryProviderTypeVisibility"
+    member(text(10883, 19), 211, false), // 342 "lastScannedCommitId"
+    member(text(7418, 10), 203, true),   // 343 "comparison"
+    member(text(12907, 3), 499, true),   // 344 "key"
+    member(text(7428, 5), 499, false),   // 345 "value"
+    member(text(7474, 14), 480, false),  // 346 "upperInclusive"
+    member(text(7488, 14), 480, false),  // 347 "lowerInclusive"
+    member(text(7418, 10), 209, true),   // 348 "comparison"
+    member(text(7428, 5), 212, true),    // 349 "value"
+    member(text(3676, 12), 208, true),   // 350 "resourceType"
+    member(text(5316, 10), 560, true),   // 351 "resourceId"
+    member(text(3618, 9), 4, true),      // 352 "accountId"
+    member(text(12602, 8), 589, true),   // 353 "scanType"
+    member(text(11096, 10), 586, false), // 354 "scanStatus"
+    member(text(13115, 16), 567, false), // 355 "resourceMetadata"
+    member(text(12711, 13), 247, false), // 356 "lastScannedAt"
+    member(text(12724, 8), 585, false),  // 357 "scanMode"
+    member(text(7783, 8), 108, true),    // 358 "scanName"
+    member(text(7833, 13), 124, true),   // 359 "securityLevel"
+    member(text(8077, 8), 590, true),    // 360 "schedule"
+    member(text(4991, 7), 217, true),    // 361 "targets"
+    member(text(8085, 4), 133, false),   // 362 "tags"
+    member(text(4703, 20), 102, false),  // 363 "scanConfigurationArn"
+    member(text(6238, 10), 649, true),   // 364 "accountIds"
+    member(text(9535, 18), 650, true),   // 365 "targetResourceTags"
+    member(text(5682, 4), 406, true),    // 366 "name"
+    member(text(5085, 4), 409, true),    // 367 "type"
+    member(text(13266, 7), 227, false),  // 368 "details"
+    member(text(8085, 4), 643, false),   // 369 "tags"
+    member(text(10690, 14), 173, true),  // 370 "integrationArn"
+    member(text(3627, 6), 407, true),    // 371 "status"
+    member(text(13310, 16), 32, false),  // 372 "authorizationUrl"
+    member(text(5682, 4), 584, true),    // 373 "name"
+    member(text(7046, 5), 193, true),    // 374 "level"
+    member(text(13368, 13), 176, true),  // 375 "configuration"
+    member(text(11839, 13), 591, false), // 376 "scopeSettings"
+    member(text(8085, 4), 643, false),   // 377 "tags"
+    member(text(4703, 20), 583, true),   // 378 "scanConfigurationArn"
+    member(text(9820, 6), 327, true),    // 379 "action"
+    member(text(13443, 11), 331, false), // 380 "description"
+    member(text(13454, 14), 330, true),  // 381 "filterCriteria"
+    member(text(5682, 4), 333, true),    // 382 "name"
+    member(text(8085, 4), 643, false),   // 383 "tags"
+    member(text(13468, 6), 334, false),  // 384 "reason"
+    member(text(13494, 3), 328, true),   // 385 "arn"
+    member(text(13454, 14), 330, false), // 386 "filterCriteria"
+    member(text(13524, 12), 548, true),  // 387 "reportFormat"
+    member(text(13536, 13), 264, true),  // 388 "s3Destination"
+    member(text(6866, 8), 549, false),   // 389 "reportId"
+    member(text(13617, 11), 404, true),  // 390 "instanceUrl"
+    member(text(13628, 11), 395, true),  // 391 "accessToken"
+    member(text(13662, 17), 226, false), // 392 "gitlabSelfManaged"
+    member(text(13702, 22), 559, false), // 393 "resourceFilterCriteria"
+    member(text(13524, 12), 582, true),  // 394 "reportFormat"
+    member(text(13536, 13), 264, true),  // 395 "s3Destination"
+    member(text(6866, 8), 549, false),   // 396 "reportId"
+    member(text(13764, 9), 234, false),  // 397 "baseScore"
+    member(text(13773, 13), 240, false), // 398 "scoringVector"
+    member(text(13764, 9), 234, false),  // 399 "baseScore"
+    member(text(13773, 13), 240, false), // 400 "scoringVector"
+    member(text(13764, 9), 234, false),  // 401 "baseScore"
+    member(text(13773, 13), 240, false), // 402 "scoringVector"
+    member(text(13764, 9), 276, true),   // 403 "baseScore"
+    member(text(13773, 13), 499, true),  // 404 "scoringVector"
+    member(text(5817, 7), 499, true),    // 405 "version"
+    member(text(13818, 6), 499, true),   // 406 "source"
+    member(text(13843, 6), 499, true),   // 407 "metric"
+    member(text(13468, 6), 499, true),   // 408 "reason"
+    member(text(13888, 11), 499, true),  // 409 "scoreSource"
+    member(text(13899, 10), 499, false), // 410 "cvssSource"
+    member(text(5817, 7), 499, true),    // 411 "version"
+    member(text(13909, 5), 276, true),   // 412 "score"
+    member(text(13773, 13), 499, true),  // 413 "scoringVector"
+    member(text(13914, 11), 237, false), // 414 "adjustments"
+    member(text(13982, 9), 657, true),   // 415 "startTime"
+    member(text(12502, 14), 659, false), // 416 "startInclusive"
+    member(text(12516, 12), 659, false), // 417 "endInclusive"
+    member(text(3618, 9), 4, false),     // 418 "accountId"
+    member(text(14078, 18), 546, false), // 419 "relationshipStatus"
+    member(text(3618, 9), 4, false),     // 420 "accountId"
+    member(text(3627, 6), 253, false),   // 421 "status"
+    member(text(4703, 20), 102, true),   // 422 "scanConfigurationArn"
+    member(text(4703, 20), 102, true),   // 423 "scanConfigurationArn"
+    member(text(10690, 14), 173, true),  // 424 "integrationArn"
+    member(text(10690, 14), 173, false), // 425 "integrationArn"
+    member(text(4703, 20), 583, true),   // 426 "scanConfigurationArn"
+    member(text(4703, 20), 583, false),  // 427 "scanConfigurationArn"
+    member(text(13494, 3), 328, true),   // 428 "arn"
+    member(text(13494, 3), 328, true),   // 429 "arn"
+    member(text(14533, 10), 33, false),  // 430 "autoEnable"
+    member(text(14543, 22), 70, false),  // 431 "maxAccountLimitReached"
+    member(text(14576, 10), 624, true),  // 432 "bucketName"
+    member(text(14586, 9), 624, false),  // 433 "keyPrefix"
+    member(text(14595, 9), 624, true),   // 434 "kmsKeyArn"
+    member(text(14672, 23), 4, true),    // 435 "delegatedAdminAccountId"
+    member(text(14672, 23), 4, true),    // 436 "delegatedAdminAccountId"
+    member(text(6238, 10), 6, false),    // 437 "accountIds"
+    member(text(14745, 13), 270, false), // 438 "resourceTypes"
+    member(text(6277, 8), 7, true),      // 439 "accounts"
+    member(text(6285, 14), 320, false),  // 440 "failedAccounts"
+    member(text(4703, 20), 583, true),   // 441 "scanConfigurationArn"
+    member(text(4723, 8), 175, true),    // 442 "resource"
+    member(text(3618, 9), 4, true),      // 443 "accountId"
+    member(text(3618, 9), 4, true),      // 444 "accountId"
+    member(text(12724, 8), 285, true),   // 445 "scanMode"
+    member(text(14958, 13), 286, false), // 446 "scanModeState"
+    member(text(4521, 4), 627, false),   // 447 "amis"
+    member(text(15043, 16), 627, false), // 448 "operatingSystems"
+    member(text(15059, 11), 627, false), // 449 "instanceIds"
+    member(text(15070, 12), 483, false), // 450 "instanceTags"
+    member(text(3688, 9), 607, false),   // 451 "sortOrder"
+    member(text(3697, 6), 282, false),   // 452 "sortBy"
+    member(text(15112, 10), 499, true),  // 453 "instanceId"
+    member(text(4547, 3), 20, false),    // 454 "ami"
+    member(text(15122, 15), 624, false), // 455 "operatingSystem"
+    member(text(15070, 12), 643, false), // 456 "instanceTags"
+    member(text(3618, 9), 624, false),   // 457 "accountId"
+    member(text(3729, 14), 604, false),  // 458 "severityCounts"
+    member(text(15137, 15), 480, false), // 459 "networkFindings"
+    member(text(8085, 4), 643, false),   // 460 "tags"
+    member(text(15196, 5), 20, false),   // 461 "amiId"
+    member(text(5173, 8), 284, false),   // 462 "platform"
+    member(text(12724, 8), 285, false),  // 463 "scanMode"
+    member(text(15285, 14), 287, false), // 464 "scanModeStatus"
+    member(text(15339, 14), 294, true),  // 465 "rescanDuration"
+    member(text(15353, 22), 291, false), // 466 "pullDateRescanDuration"
+    member(text(15375, 18), 292, false), // 467 "pullDateRescanMode"
+    member(text(15414, 19), 295, false), // 468 "rescanDurationState"
+    member(text(8085, 4), 642, false),   // 469 "tags"
+    member(text(12732, 13), 247, false), // 470 "imagePulledAt"
+    member(text(5261, 11), 247, false),  // 471 "lastInUseAt"
+    member(text(5272, 10), 480, false),  // 472 "inUseCount"
+    member(text(5682, 4), 624, false),   // 473 "name"
+    member(text(15589, 13), 297, false), // 474 "scanFrequency"
+    member(text(15339, 14), 294, false), // 475 "rescanDuration"
+    member(text(3627, 6), 296, false),   // 476 "status"
+    member(text(15649, 9), 247, false),  // 477 "updatedAt"
+    member(text(15353, 22), 291, false), // 478 "pullDateRescanDuration"
+    member(text(15375, 18), 292, false), // 479 "pullDateRescanMode"
+    member(text(14672, 23), 4, true),    // 480 "delegatedAdminAccountId"
+    MemberEntry {
+        name: text(15764, 11),
+        target: 146,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 481 "clientToken"
+    member(text(14672, 23), 4, true),    // 482 "delegatedAdminAccountId"
+    member(text(6238, 10), 6, false),    // 483 "accountIds"
+    member(text(14745, 13), 301, true),  // 484 "resourceTypes"
+    MemberEntry {
+        name: text(15764, 11),
+        target: 146,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 485 "clientToken"
+    member(text(6277, 8), 7, true),      // 486 "accounts"
+    member(text(6285, 14), 320, false),  // 487 "failedAccounts"
+    member(text(13909, 5), 305, false),  // 488 "score"
+    member(text(13909, 5), 306, false),  // 489 "score"
+    member(text(16232, 12), 312, false), // 490 "evidenceRule"
+    member(text(16244, 14), 310, false), // 491 "evidenceDetail"
+    member(text(16258, 8), 313, false),  // 492 "severity"
+    member(text(4983, 8), 426, false),   // 493 "lastSeen"
+    member(text(4974, 9), 351, false),   // 494 "firstSeen"
+    member(text(16454, 18), 247, false), // 495 "lastKnownExploitAt"
+    member(text(3618, 9), 4, true),      // 496 "accountId"
+    member(text(3627, 6), 615, false),   // 497 "status"
+    member(text(3633, 14), 570, false),  // 498 "resourceStatus"
+    member(text(11944, 9), 307, true),   // 499 "errorCode"
+    member(text(11953, 12), 499, true),  // 500 "errorMessage"
+    member(text(4703, 20), 583, false),  // 501 "scanConfigurationArn"
+    member(text(4723, 8), 175, false),   // 502 "resource"
+    member(text(16545, 10), 29, false),  // 503 "statusCode"
+    member(text(16555, 13), 30, false),  // 504 "statusMessage"
+    member(text(3618, 9), 4, true),      // 505 "accountId"
+    member(text(16642, 13), 615, false), // 506 "ec2ScanStatus"
+    member(text(11953, 12), 499, false), // 507 "errorMessage"
+    member(text(13494, 3), 328, true),   // 508 "arn"
+    member(text(8070, 7), 506, true),    // 509 "ownerId"
+    member(text(5682, 4), 333, true),    // 510 "name"
+    member(text(16720, 8), 330, true),   // 511 "criteria"
+    member(text(9820, 6), 327, true),    // 512 "action"
+    member(text(16728, 9), 247, true),   // 513 "createdAt"
+    member(text(15649, 9), 247, true),   // 514 "updatedAt"
+    member(text(13443, 11), 331, false), // 515 "description"
+    member(text(13468, 6), 334, false),  // 516 "reason"
+    member(text(8085, 4), 643, false),   // 517 "tags"
+    member(text(8486, 10), 627, false),  // 518 "findingArn"
+    member(text(16797, 12), 627, false), // 519 "awsAccountId"
+    member(text(3665, 11), 627, false),  // 520 "findingType"
+    member(text(16258, 8), 627, false),  // 521 "severity"
+    member(text(16809, 15), 246, false), // 522 "firstObservedAt"
+    member(text(16824, 14), 246, false), // 523 "lastObservedAt"
+    member(text(15649, 9), 246, false),  // 524 "updatedAt"
+    member(text(16838, 13), 627, false), // 525 "findingStatus"
+    member(text(7025, 5), 627, false),   // 526 "title"
+    member(text(16851, 14), 502, false), // 527 "inspectorScore"
+    member(text(3676, 12), 627, false),  // 528 "resourceType"
+    member(text(5316, 10), 627, false),  // 529 "resourceId"
+    member(text(16865, 12), 483, false), // 530 "resourceTags"
+    member(text(16877, 18), 627, false), // 531 "ec2InstanceImageId"
+    member(text(16895, 16), 627, false), // 532 "ec2InstanceVpcId"
+    member(text(16911, 19), 627, false), // 533 "ec2InstanceSubnetId"
+    member(text(16930, 16), 246, false), // 534 "ecrImagePushedAt"
+    member(text(16946, 20), 627, false), // 535 "ecrImageArchitecture"
+    member(text(16966, 16), 627, false), // 536 "ecrImageRegistry"
+    member(text(16982, 22), 627, false), // 537 "ecrImageRepositoryName"
+    member(text(12627, 12), 627, false), // 538 "ecrImageTags"
+    member(text(17004, 12), 627, false), // 539 "ecrImageHash"
+    member(text(12745, 19), 246, false), // 540 "ecrImageLastInUseAt"
+    member(text(12764, 18), 502, false), // 541 "ecrImageInUseCount"
+    member(text(17016, 9), 532, false),  // 542 "portRange"
+    member(text(17025, 15), 627, false), // 543 "networkProtocol"
+    member(text(17040, 11), 627, false), // 544 "componentId"
+    member(text(17051, 13), 627, false), // 545 "componentType"
+    member(text(17064, 15), 627, false), // 546 "vulnerabilityId"
+    member(text(17079, 19), 627, false), // 547 "vulnerabilitySource"
+    member(text(17098, 14), 627, false), // 548 "vendorSeverity"
+    member(text(17112, 18), 512, false), // 549 "vulnerablePackages"
+    member(text(17130, 22), 627, false), // 550 "relatedVulnerabilities"
+    member(text(17152, 12), 627, false), // 551 "fixAvailable"
+    member(text(12654, 18), 627, false), // 552 "lambdaFunctionName"
+    member(text(17164, 20), 627, false), // 553 "lambdaFunctionLayers"
+    member(text(12690, 21), 627, false), // 554 "lambdaFunctionRuntime"
+    member(text(17184, 28), 246, false), // 555 "lambdaFunctionLastModifiedAt"
+    member(text(17212, 30), 627, false), // 556 "lambdaFunctionExecutionRoleArn"
+    member(text(17242, 16), 627, false), // 557 "exploitAvailable"
+    member(text(17258, 29), 627, false), // 558 "codeVulnerabilityDetectorName"
+    member(text(17287, 29), 627, false), // 559 "codeVulnerabilityDetectorTags"
+    member(text(17316, 25), 627, false), // 560 "codeVulnerabilityFilePath"
+    member(text(17341, 9), 502, false),  // 561 "epssScore"
+    member(text(12782, 25), 627, false), // 562 "codeRepositoryProjectName"
+    member(text(12807, 26), 627, false), // 563 "codeRepositoryProviderType"
+    member(text(8486, 10), 336, true),   // 564 "findingArn"
+    member(text(16797, 12), 4, true),    // 565 "awsAccountId"
+    member(text(5085, 4), 347, true),    // 566 "type"
+    member(text(13443, 11), 338, true),  // 567 "description"
+    member(text(7025, 5), 346, false),   // 568 "title"
+    member(text(8475, 11), 547, true),   // 569 "remediation"
+    member(text(16258, 8), 603, true),   // 570 "severity"
+    member(text(16809, 15), 247, true),  // 571 "firstObservedAt"
+    member(text(16824, 14), 247, true),  // 572 "lastObservedAt"
+    member(text(15649, 9), 247, false),  // 573 "updatedAt"
+    member(text(3627, 6), 345, true),    // 574 "status"
+    member(text(17406, 9), 562, true),   // 575 "resources"
+    member(text(16851, 14), 276, false), // 576 "inspectorScore"
+    member(text(17415, 21), 403, false), // 577 "inspectorScoreDetails"
+    member(text(17436, 26), 497, false), // 578 "networkReachabilityDetails"
+    member(text(17462, 27), 519, false), // 579 "packageVulnerabilityDetails"
+    member(text(17152, 12), 352, false), // 580 "fixAvailable"
+    member(text(17242, 16), 315, false), // 581 "exploitAvailable"
+    member(text(17489, 21), 317, false), // 582 "exploitabilityDetails"
+    member(text(17510, 24), 187, false), // 583 "codeVulnerabilityDetails"
+    member(text(17534, 4), 304, false),  // 584 "epss"
+    member(text(8486, 10), 336, false),  // 585 "findingArn"
+    member(text(17681, 8), 143, false),  // 586 "cisaData"
+    member(text(17689, 9), 577, false),  // 587 "riskScore"
+    member(text(17698, 9), 311, false),  // 588 "evidences"
+    member(text(4998, 4), 668, false),   // 589 "ttps"
+    member(text(17707, 5), 666, false),  // 590 "tools"
+    member(text(17712, 15), 316, false), // 591 "exploitObserved"
+    member(text(12126, 13), 720, false), // 592 "referenceUrls"
+    member(text(12181, 4), 243, false),  // 593 "cwes"
+    member(text(17341, 9), 276, false),  // 594 "epssScore"
+    member(text(8486, 10), 336, true),   // 595 "findingArn"
+    member(text(11944, 9), 342, true),   // 596 "errorCode"
+    member(text(11953, 12), 499, true),  // 597 "errorMessage"
+    member(text(3665, 11), 12, false),   // 598 "findingType"
+    member(text(3676, 12), 14, false),   // 599 "resourceType"
+    member(text(3688, 9), 607, false),   // 600 "sortOrder"
+    member(text(3697, 6), 350, false),   // 601 "sortBy"
+    member(text(3618, 9), 4, false),     // 602 "accountId"
+    member(text(3729, 14), 604, false),  // 603 "severityCounts"
+    member(text(3743, 21), 480, false),  // 604 "exploitAvailableCount"
+    member(text(3764, 17), 480, false),  // 605 "fixAvailableCount"
+    member(text(3618, 9), 492, true),    // 606 "accountId"
+    member(text(18017, 13), 359, true),  // 607 "freeTrialInfo"
+    member(text(5085, 4), 361, true),    // 608 "type"
+    member(text(18067, 5), 659, true),   // 609 "start"
+    member(text(18072, 3), 659, true),   // 610 "end"
+    member(text(3627, 6), 360, true),    // 611 "status"
+    member(text(3618, 9), 492, true),    // 612 "accountId"
+    member(text(18093, 4), 357, true),   // 613 "code"
+    member(text(3604, 7), 624, true),    // 614 "message"
+    member(text(7011, 7), 99, true),     // 615 "scanArn"
+    member(text(18316, 14), 550, false), // 616 "targetAccounts"
+    member(text(13524, 12), 90, false),  // 617 "reportFormat"
+    member(text(18354, 3), 624, false),  // 618 "url"
+    member(text(3627, 6), 91, false),    // 619 "status"
+    member(text(7011, 7), 99, true),     // 620 "scanArn"
+    member(text(8447, 16), 560, true),   // 621 "targetResourceId"
+    member(text(3618, 9), 4, true),      // 622 "accountId"
+    member(text(13454, 14), 111, false), // 623 "filterCriteria"
+    member(text(3697, 6), 113, false),   // 624 "sortBy"
+    member(text(3688, 9), 130, false),   // 625 "sortOrder"
+    member(text(18420, 9), 498, false),  // 626 "nextToken"
+    member(text(18429, 10), 366, false), // 627 "maxResults"
+    member(text(18470, 17), 112, false), // 628 "scanResultDetails"
+    member(text(18420, 9), 498, false),  // 629 "nextToken"
+    member(text(18541, 6), 148, true),   // 630 "filter"
+    member(text(18429, 10), 371, false), // 631 "maxResults"
+    member(text(18420, 9), 369, false),  // 632 "nextToken"
+    member(text(18617, 7), 153, true),   // 633 "cluster"
+    member(text(18420, 9), 369, false),  // 634 "nextToken"
+    member(text(10690, 14), 173, true),  // 635 "integrationArn"
+    member(text(8085, 4), 643, false),   // 636 "tags"
+    member(text(10690, 14), 173, true),  // 637 "integrationArn"
+    member(text(5682, 4), 406, true),    // 638 "name"
+    member(text(5085, 4), 409, true),    // 639 "type"
+    member(text(3627, 6), 407, true),    // 640 "status"
+    member(text(8463, 12), 624, true),   // 641 "statusReason"
+    member(text(11416, 9), 659, true),   // 642 "createdOn"
+    member(text(11425, 12), 659, true),  // 643 "lastUpdateOn"
+    member(text(8085, 4), 643, false),   // 644 "tags"
+    member(text(13310, 16), 32, false),  // 645 "authorizationUrl"
+    member(text(4703, 20), 583, true),   // 646 "scanConfigurationArn"
+    member(text(4703, 20), 583, false),  // 647 "scanConfigurationArn"
+    member(text(5682, 4), 584, false),   // 648 "name"
+    member(text(13368, 13), 176, false), // 649 "configuration"
+    member(text(7046, 5), 193, false),   // 650 "level"
+    member(text(11839, 13), 591, false), // 651 "scopeSettings"
+    member(text(16728, 9), 659, false),  // 652 "createdAt"
+    member(text(18770, 13), 659, false), // 653 "lastUpdatedAt"
+    member(text(8085, 4), 643, false),   // 654 "tags"
+    member(text(4723, 8), 175, true),    // 655 "resource"
+    member(text(18809, 6), 181, true),   // 656 "scanId"
+    member(text(18809, 6), 181, false),  // 657 "scanId"
+    member(text(4723, 8), 175, false),   // 658 "resource"
+    member(text(3618, 9), 624, false),   // 659 "accountId"
+    member(text(3627, 6), 171, false),   // 660 "status"
+    member(text(8463, 12), 624, false),  // 661 "statusReason"
+    member(text(16728, 9), 659, false),  // 662 "createdAt"
+    member(text(15649, 9), 659, false),  // 663 "updatedAt"
+    member(text(18842, 12), 624, false), // 664 "lastCommitId"
+    member(text(18901, 16), 289, false), // 665 "ecrConfiguration"
+    member(text(18917, 16), 278, false), // 666 "ec2Configuration"
+    member(text(18996, 14), 250, false), // 667 "delegatedAdmin"
+    member(text(19091, 12), 521, false), // 668 "packagePaths"
+    member(text(19103, 15), 521, false), // 669 "orgPackagePaths"
+    member(text(3627, 6), 279, false),   // 670 "status"
+    member(text(11953, 12), 499, false), // 671 "errorMessage"
+    MemberEntry {
+        name: text(12602, 8),
+        target: 589,
+        required: true,
+        location: Location::QueryString,
+        location_name: Some(text(12602, 8)),
+        idempotency_token: false,
+    }, // 672 "scanType"
+    MemberEntry {
+        name: text(3676, 12),
+        target: 576,
+        required: true,
+        location: Location::QueryString,
+        location_name: Some(text(3676, 12)),
+        idempotency_token: false,
+    }, // 673 "resourceType"
+    member(text(19165, 8), 415, true),   // 674 "kmsKeyId"
+    member(text(6866, 8), 549, false),   // 675 "reportId"
+    member(text(6866, 8), 549, false),   // 676 "reportId"
+    member(text(3627, 6), 318, false),   // 677 "status"
+    member(text(11944, 9), 551, false),  // 678 "errorCode"
+    member(text(11953, 12), 308, false), // 679 "errorMessage"
+    member(text(19234, 11), 264, false), // 680 "destination"
+    member(text(13454, 14), 330, false), // 681 "filterCriteria"
+    member(text(3618, 9), 4, true),      // 682 "accountId"
+    member(text(19278, 6), 486, false),  // 683 "member"
+    member(text(6866, 8), 549, true),    // 684 "reportId"
+    member(text(6866, 8), 549, false),   // 685 "reportId"
+    member(text(19325, 6), 582, false),  // 686 "format"
+    member(text(3627, 6), 318, false),   // 687 "status"
+    member(text(11944, 9), 551, false),  // 688 "errorCode"
+    member(text(11953, 12), 499, false), // 689 "errorMessage"
+    member(text(13536, 13), 264, false), // 690 "s3Destination"
+    member(text(13454, 14), 559, false), // 691 "filterCriteria"
+    member(text(5227, 12), 627, false),  // 692 "repositories"
+    member(text(5207, 11), 627, false),  // 693 "resourceIds"
+    member(text(19519, 11), 627, false), // 694 "layerHashes"
+    member(text(3688, 9), 607, false),   // 695 "sortOrder"
+    member(text(3697, 6), 401, false),   // 696 "sortBy"
+    member(text(5334, 10), 499, true),   // 697 "repository"
+    member(text(5316, 10), 499, true),   // 698 "resourceId"
+    member(text(19559, 9), 499, true),   // 699 "layerHash"
+    member(text(3618, 9), 4, true),      // 700 "accountId"
+    member(text(3729, 14), 604, false),  // 701 "severityCounts"
+    member(text(19617, 12), 238, false), // 702 "adjustedCvss"
+    member(text(3604, 7), 624, true),    // 703 "message"
+    MemberEntry {
+        name: text(19806, 17),
+        target: 405,
+        required: false,
+        location: Location::Header,
+        location_name: Some(text(19823, 11)),
+        idempotency_token: false,
+    }, // 704 "retryAfterSeconds"
+    member(text(5207, 11), 627, false),  // 705 "resourceIds"
+    member(text(20194, 13), 627, false), // 706 "functionNames"
+    member(text(20207, 8), 627, false),  // 707 "runtimes"
+    member(text(20215, 12), 483, false), // 708 "functionTags"
+    member(text(3688, 9), 607, false),   // 709 "sortOrder"
+    member(text(3697, 6), 419, false),   // 710 "sortBy"
+    member(text(5316, 10), 499, true),   // 711 "resourceId"
+    member(text(5788, 12), 624, false),  // 712 "functionName"
+    member(text(5800, 7), 624, false),   // 713 "runtime"
+    member(text(20260, 10), 643, false), // 714 "lambdaTags"
+    member(text(3618, 9), 4, false),     // 715 "accountId"
+    member(text(3729, 14), 604, false),  // 716 "severityCounts"
+    member(text(5866, 14), 247, false),  // 717 "lastModifiedAt"
+    member(text(20215, 12), 643, false), // 718 "functionTags"
+    member(text(5840, 6), 423, false),   // 719 "layers"
+    member(text(5788, 12), 624, false),  // 720 "functionName"
+    member(text(5800, 7), 581, false),   // 721 "runtime"
+    member(text(20194, 13), 627, false), // 722 "functionNames"
+    member(text(5207, 11), 627, false),  // 723 "resourceIds"
+    member(text(20334, 9), 627, false),  // 724 "layerArns"
+    member(text(3688, 9), 607, false),   // 725 "sortOrder"
+    member(text(3697, 6), 424, false),   // 726 "sortBy"
+    member(text(5788, 12), 499, true),   // 727 "functionName"
+    member(text(5316, 10), 499, true),   // 728 "resourceId"
+    member(text(20373, 8), 499, true),   // 729 "layerArn"
+    member(text(3618, 9), 4, true),      // 730 "accountId"
+    member(text(3729, 14), 604, false),  // 731 "severityCounts"
+    member(text(20515, 9), 631, false),  // 732 "subnetIds"
+    member(text(20524, 16), 596, false), // 733 "securityGroupIds"
+    member(text(5150, 5), 711, false),   // 734 "vpcId"
+    member(text(20618, 7), 601, false),  // 735 "service"
+    member(text(18429, 10), 428, false), // 736 "maxResults"
+    member(text(18420, 9), 498, false),  // 737 "nextToken"
+    member(text(20655, 11), 525, true),  // 738 "permissions"
+    member(text(18420, 9), 498, false),  // 739 "nextToken"
+    member(text(20705, 15), 109, false), // 740 "scanNameFilters"
+    member(text(8939, 24), 575, false),  // 741 "targetResourceTagFilters"
+    member(text(20720, 27), 103, false), // 742 "scanConfigurationArnFilters"
+    member(text(13454, 14), 431, false), // 743 "filterCriteria"
+    member(text(3697, 6), 105, false),   // 744 "sortBy"
+    member(text(3688, 9), 130, false),   // 745 "sortOrder"
+    member(text(18420, 9), 498, false),  // 746 "nextToken"
+    member(text(18429, 10), 432, false), // 747 "maxResults"
+    member(text(20847, 18), 104, false), // 748 "scanConfigurations"
+    member(text(18420, 9), 498, false),  // 749 "nextToken"
+    member(text(7011, 7), 99, true),     // 750 "scanArn"
+    member(text(13454, 14), 114, false), // 751 "filterCriteria"
+    member(text(3697, 6), 115, false),   // 752 "sortBy"
+    member(text(3688, 9), 130, false),   // 753 "sortOrder"
+    member(text(18420, 9), 498, false),  // 754 "nextToken"
+    member(text(18429, 10), 118, false), // 755 "maxResults"
+    member(text(20952, 17), 79, false),  // 756 "checkAggregations"
+    member(text(18420, 9), 498, false),  // 757 "nextToken"
+    member(text(7011, 7), 99, true),     // 758 "scanArn"
+    member(text(13454, 14), 116, false), // 759 "filterCriteria"
+    member(text(3697, 6), 117, false),   // 760 "sortBy"
+    member(text(3688, 9), 130, false),   // 761 "sortOrder"
+    member(text(18420, 9), 498, false),  // 762 "nextToken"
+    member(text(18429, 10), 118, false), // 763 "maxResults"
+    member(text(21072, 26), 135, false), // 764 "targetResourceAggregations"
+    member(text(18420, 9), 498, false),  // 765 "nextToken"
+    member(text(20705, 15), 109, false), // 766 "scanNameFilters"
+    member(text(8939, 24), 575, false),  // 767 "targetResourceTagFilters"
+    member(text(8916, 23), 561, false),  // 768 "targetResourceIdFilters"
+    member(text(21153, 17), 122, false), // 769 "scanStatusFilters"
+    member(text(21170, 13), 106, false), // 770 "scanAtFilters"
+    member(text(20720, 27), 103, false), // 771 "scanConfigurationArnFilters"
+    member(text(21183, 14), 100, false), // 772 "scanArnFilters"
+    member(text(21197, 18), 123, false), // 773 "scheduledByFilters"
+    member(text(9007, 19), 88, false),   // 774 "failedChecksFilters"
+    member(text(21215, 22), 5, false),   // 775 "targetAccountIdFilters"
+    member(text(13454, 14), 440, false), // 776 "filterCriteria"
+    member(text(21278, 11), 439, false), // 777 "detailLevel"
+    member(text(3697, 6), 444, false),   // 778 "sortBy"
+    member(text(3688, 9), 130, false),   // 779 "sortOrder"
+    member(text(18420, 9), 498, false),  // 780 "nextToken"
+    member(text(18429, 10), 441, false), // 781 "maxResults"
+    member(text(21309, 5), 107, false),  // 782 "scans"
+    member(text(18420, 9), 498, false),  // 783 "nextToken"
+    MemberEntry {
+        name: text(18420, 9),
+        target: 624,
+        required: false,
+        location: Location::QueryString,
+        location_name: Some(text(18420, 9)),
+        idempotency_token: false,
+    }, // 784 "nextToken"
+    MemberEntry {
+        name: text(18429, 10),
+        target: 446,
+        required: false,
+        location: Location::QueryString,
+        location_name: Some(text(18429, 10)),
+        idempotency_token: false,
+    }, // 785 "maxResults"
+    member(text(21495, 12), 408, false), // 786 "integrations"
+    member(text(18420, 9), 624, false),  // 787 "nextToken"
+    member(text(4703, 20), 583, true),   // 788 "scanConfigurationArn"
+    MemberEntry {
+        name: text(18420, 9),
+        target: 498,
+        required: false,
+        location: Location::QueryString,
+        location_name: Some(text(18420, 9)),
+        idempotency_token: false,
+    }, // 789 "nextToken"
+    MemberEntry {
+        name: text(18429, 10),
+        target: 449,
+        required: false,
+        location: Location::QueryString,
+        location_name: Some(text(18429, 10)),
+        idempotency_token: false,
+    }, // 790 "maxResults"
+    member(text(21681, 12), 177, false), // 791 "associations"
+    member(text(18420, 9), 498, false),  // 792 "nextToken"
+    MemberEntry {
+        name: text(18420, 9),
+        target: 498,
+        required: false,
+        location: Location::QueryString,
+        location_name: Some(text(18420, 9)),
+        idempotency_token: false,
+    }, // 793 "nextToken"
+    MemberEntry {
+        name: text(18429, 10),
+        target: 452,
+        required: false,
+        location: Location::QueryString,
+        location_name: Some(text(18429, 10)),
+        idempotency_token: false,
+    }, // 794 "maxResults"
+    member(text(21834, 14), 179, false), // 795 "configurations"
+    member(text(18420, 9), 498, false),  // 796 "nextToken"
+    member(text(18429, 10), 454, false), // 797 "maxResults"
+    member(text(18420, 9), 498, false),  // 798 "nextToken"
+    member(text(13454, 14), 202, false), // 799 "filterCriteria"
+    member(text(18420, 9), 498, false),  // 800 "nextToken"
+    member(text(21909, 16), 214, false), // 801 "coveredResources"
+    member(text(13454, 14), 202, false), // 802 "filterCriteria"
+    member(text(21954, 7), 397, false),  // 803 "groupBy"
+    member(text(18420, 9), 498, false),  // 804 "nextToken"
+    member(text(21991, 13), 199, false), // 805 "countsByGroup"
+    member(text(22004, 11), 480, true),  // 806 "totalCounts"
+    member(text(18420, 9), 498, false),  // 807 "nextToken"
+    member(text(18429, 10), 461, false), // 808 "maxResults"
+    member(text(18420, 9), 498, false),  // 809 "nextToken"
+    member(text(22082, 22), 252, false), // 810 "delegatedAdminAccounts"
+    member(text(18420, 9), 498, false),  // 811 "nextToken"
+    member(text(22170, 4), 329, false),  // 812 "arns"
+    member(text(9820, 6), 327, false),   // 813 "action"
+    member(text(18420, 9), 498, false),  // 814 "nextToken"
+    member(text(18429, 10), 462, false), // 815 "maxResults"
+    member(text(22193, 7), 332, true),   // 816 "filters"
+    member(text(18420, 9), 498, false),  // 817 "nextToken"
+    member(text(22263, 15), 17, true),   // 818 "aggregationType"
+    member(text(18420, 9), 498, false),  // 819 "nextToken"
+    member(text(18429, 10), 465, false), // 820 "maxResults"
+    member(text(6238, 10), 627, false),  // 821 "accountIds"
+    member(text(22278, 18), 13, false),  // 822 "aggregationRequest"
+    member(text(22263, 15), 17, true),   // 823 "aggregationType"
+    member(text(22327, 9), 16, false),   // 824 "responses"
+    member(text(18420, 9), 498, false),  // 825 "nextToken"
+    member(text(18429, 10), 468, false), // 826 "maxResults"
+    member(text(18420, 9), 498, false),  // 827 "nextToken"
+    member(text(13454, 14), 330, false), // 828 "filterCriteria"
+    member(text(22377, 12), 605, false), // 829 "sortCriteria"
+    member(text(18420, 9), 498, false),  // 830 "nextToken"
+    member(text(22409, 8), 344, false),  // 831 "findings"
+    member(text(22456, 14), 70, false),  // 832 "onlyAssociated"
+    member(text(18429, 10), 471, false), // 833 "maxResults"
+    member(text(18420, 9), 498, false),  // 834 "nextToken"
+    member(text(22489, 7), 491, false),  // 835 "members"
+    member(text(18420, 9), 498, false),  // 836 "nextToken"
+    MemberEntry {
+        name: text(22522, 11),
+        target: 24,
+        required: true,
+        location: Location::Uri,
+        location_name: Some(text(22522, 11)),
+        idempotency_token: false,
+    }, // 837 "resourceArn"
+    member(text(8085, 4), 643, false),   // 838 "tags"
+    member(text(18429, 10), 476, false), // 839 "maxResults"
+    member(text(18420, 9), 477, false),  // 840 "nextToken"
+    member(text(6238, 10), 696, false),  // 841 "accountIds"
+    member(text(18420, 9), 477, false),  // 842 "nextToken"
+    member(text(22654, 6), 699, false),  // 843 "totals"
+    member(text(7418, 10), 481, true),   // 844 "comparison"
+    member(text(12907, 3), 484, true),   // 845 "key"
+    member(text(7428, 5), 485, false),   // 846 "value"
+    member(text(3618, 9), 4, false),     // 847 "accountId"
+    member(text(14078, 18), 546, false), // 848 "relationshipStatus"
+    member(text(14672, 23), 4, false),   // 849 "delegatedAdminAccountId"
+    member(text(15649, 9), 247, false),  // 850 "updatedAt"
+    member(text(3618, 9), 4, true),      // 851 "accountId"
+    member(text(22755, 22), 70, true),   // 852 "activateDeepInspection"
+    member(text(3618, 9), 4, true),      // 853 "accountId"
+    member(text(3627, 6), 279, false),   // 854 "status"
+    member(text(11953, 12), 499, false), // 855 "errorMessage"
+    member(text(13982, 9), 657, true),   // 856 "startTime"
+    member(text(22977, 3), 248, true),   // 857 "day"
+    member(text(22991, 5), 618, false),  // 858 "steps"
+    member(text(23043, 13), 530, true),  // 859 "openPortRange"
+    member(text(23056, 8), 496, true),   // 860 "protocol"
+    member(text(23064, 11), 495, true),  // 861 "networkPath"
+    member(text(7474, 14), 276, false),  // 862 "upperInclusive"
+    member(text(7488, 14), 276, false),  // 863 "lowerInclusive"
+    member(text(23317, 12), 627, false), // 864 "packageNames"
+    member(text(3688, 9), 607, false),   // 865 "sortOrder"
+    member(text(3697, 6), 516, false),   // 866 "sortBy"
+    member(text(23355, 11), 499, true),  // 867 "packageName"
+    member(text(3618, 9), 4, false),     // 868 "accountId"
+    member(text(3729, 14), 604, false),  // 869 "severityCounts"
+    member(text(5682, 4), 626, false),   // 870 "name"
+    member(text(5817, 7), 626, false),   // 871 "version"
+    member(text(23410, 5), 501, false),  // 872 "epoch"
+    member(text(23415, 7), 626, false),  // 873 "release"
+    member(text(5344, 12), 626, false),  // 874 "architecture"
+    member(text(23422, 15), 626, false), // 875 "sourceLayerHash"
+    member(text(12139, 20), 626, false), // 876 "sourceLambdaLayerArn"
+    member(text(10415, 8), 626, false),  // 877 "filePath"
+    member(text(17064, 15), 717, true),  // 878 "vulnerabilityId"
+    member(text(17112, 18), 724, false), // 879 "vulnerablePackages"
+    member(text(13818, 6), 499, true),   // 880 "source"
+    member(text(23668, 4), 239, false),  // 881 "cvss"
+    member(text(17130, 22), 718, false), // 882 "relatedVulnerabilities"
+    member(text(23672, 9), 499, false),  // 883 "sourceUrl"
+    member(text(17098, 14), 499, false), // 884 "vendorSeverity"
+    member(text(23681, 15), 247, false), // 885 "vendorCreatedAt"
+    member(text(23696, 15), 247, false), // 886 "vendorUpdatedAt"
+    member(text(12126, 13), 500, false), // 887 "referenceUrls"
+    member(text(23788, 9), 523, false),  // 888 "frequency"
+    member(text(11780, 19), 362, false), // 889 "frequencyExpression"
+    member(text(20618, 7), 601, true),   // 890 "service"
+    member(text(23846, 9), 505, true),   // 891 "operation"
+    member(text(23920, 5), 529, true),   // 892 "begin"
+    member(text(18072, 3), 529, true),   // 893 "end"
+    member(text(23940, 14), 529, false), // 894 "beginInclusive"
+    member(text(12516, 12), 529, false), // 895 "endInclusive"
+    member(text(24016, 26), 539, false), // 896 "periodicScanConfigurations"
+    member(text(24042, 39), 536, false), // 897 "continuousIntegrationScanConfigurations"
+    member(text(24126, 14), 196, false), // 898 "supportedEvent"
+    member(text(11558, 17), 579, false), // 899 "ruleSetCategories"
+    member(text(11780, 19), 362, false), // 900 "frequencyExpression"
+    member(text(11558, 17), 579, false), // 901 "ruleSetCategories"
+    member(text(24375, 4), 499, false),  // 902 "text"
+    member(text(24379, 3), 499, false),  // 903 "Url"
+    member(text(24633, 14), 542, false), // 904 "recommendation"
+    member(text(5227, 12), 627, false),  // 905 "repositories"
+    member(text(3688, 9), 607, false),   // 906 "sortOrder"
+    member(text(3697, 6), 554, false),   // 907 "sortBy"
+    member(text(5334, 10), 499, true),   // 908 "repository"
+    member(text(3618, 9), 4, false),     // 909 "accountId"
+    member(text(3729, 14), 604, false),  // 910 "severityCounts"
+    member(text(24926, 14), 480, false), // 911 "affectedImages"
+    member(text(12602, 8), 589, true),   // 912 "scanType"
+    member(text(3676, 12), 576, true),   // 913 "resourceType"
+    member(text(5085, 4), 576, true),    // 914 "type"
+    member(text(25030, 2), 499, true),   // 915 "id"
+    member(text(25032, 9), 499, false),  // 916 "partition"
+    member(text(25041, 6), 499, false),  // 917 "region"
+    member(text(8085, 4), 643, false),   // 918 "tags"
+    member(text(13266, 7), 558, false),  // 919 "details"
+    member(text(25062, 14), 34, false),  // 920 "awsEc2Instance"
+    member(text(25076, 20), 37, false),  // 921 "awsEcrContainerImage"
+    member(text(25096, 17), 48, false),  // 922 "awsLambdaFunction"
+    member(text(5050, 14), 161, false),  // 923 "codeRepository"
+    member(text(3618, 9), 573, false),   // 924 "accountId"
+    member(text(5316, 10), 573, false),  // 925 "resourceId"
+    member(text(3676, 12), 573, false),  // 926 "resourceType"
+    member(text(12610, 17), 573, false), // 927 "ecrRepositoryName"
+    member(text(12654, 18), 573, false), // 928 "lambdaFunctionName"
+    member(text(12627, 12), 573, false), // 929 "ecrImageTags"
+    member(text(12639, 15), 565, false), // 930 "ec2InstanceTags"
+    member(text(12672, 18), 565, false), // 931 "lambdaFunctionTags"
+    member(text(7418, 10), 563, true),   // 932 "comparison"
+    member(text(12907, 3), 499, true),   // 933 "key"
+    member(text(7428, 5), 499, false),   // 934 "value"
+    member(text(3604, 7), 624, true),    // 935 "message"
+    member(text(25751, 13), 293, false), // 936 "ecrRepository"
+    member(text(25764, 8), 290, false),  // 937 "ecrImage"
+    member(text(5028, 3), 283, false),   // 938 "ec2"
+    member(text(25772, 14), 418, false), // 939 "lambdaFunction"
+    member(text(5050, 14), 163, false),  // 940 "codeRepository"
+    member(text(5028, 3), 614, true),    // 941 "ec2"
+    member(text(5031, 3), 614, true),    // 942 "ecr"
+    member(text(5034, 6), 614, false),   // 943 "lambda"
+    member(text(5040, 10), 614, false),  // 944 "lambdaCode"
+    member(text(5050, 14), 614, false),  // 945 "codeRepository"
+    member(text(5028, 3), 615, true),    // 946 "ec2"
+    member(text(5031, 3), 615, true),    // 947 "ecr"
+    member(text(5034, 6), 615, false),   // 948 "lambda"
+    member(text(5040, 10), 615, false),  // 949 "lambdaCode"
+    member(text(5050, 14), 615, false),  // 950 "codeRepository"
+    member(text(7418, 10), 571, true),   // 951 "comparison"
+    member(text(7428, 5), 574, true),    // 952 "value"
+    member(text(16545, 10), 587, true),  // 953 "statusCode"
+    member(text(13468, 6), 588, true),   // 954 "reason"
+    member(text(27279, 7), 504, false),  // 955 "oneTime"
+    member(text(27286, 5), 244, false),  // 956 "daily"
+    member(text(27291, 6), 726, false),  // 957 "weekly"
+    member(text(27297, 7), 494, false),  // 958 "monthly"
+    member(text(27317, 21), 540, false), // 959 "projectSelectionScope"
+    member(text(27373, 16), 713, true),  // 960 "vulnerabilityIds"
+    member(text(13454, 14), 592, true),  // 961 "filterCriteria"
+    member(text(18420, 9), 498, false),  // 962 "nextToken"
+    member(text(27446, 15), 714, true),  // 963 "vulnerabilities"
+    member(text(18420, 9), 498, false),  // 964 "nextToken"
+    member(text(27554, 9), 669, true),   // 965 "scanJobId"
+    member(text(27563, 12), 669, true),  // 966 "sessionToken"
+    member(text(27554, 9), 669, true),   // 967 "scanJobId"
+    member(text(27563, 12), 669, true),  // 968 "sessionToken"
+    member(text(27633, 8), 129, true),   // 969 "messages"
+    member(text(3604, 7), 624, true),    // 970 "message"
+    member(text(5316, 10), 624, true),   // 971 "resourceId"
+    member(text(27748, 3), 480, false),  // 972 "all"
+    member(text(27751, 6), 480, false),  // 973 "medium"
+    member(text(27757, 4), 480, false),  // 974 "high"
+    member(text(27761, 8), 480, false),  // 975 "critical"
+    member(text(27781, 5), 606, true),   // 976 "field"
+    member(text(3688, 9), 607, true),    // 977 "sortOrder"
+    member(text(27563, 12), 669, true),  // 978 "sessionToken"
+    member(text(27554, 9), 669, true),   // 979 "scanJobId"
+    member(text(3604, 7), 609, true),    // 980 "message"
+    MemberEntry {
+        name: text(15764, 11),
+        target: 172,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 981 "clientToken"
+    member(text(4723, 8), 175, true),    // 982 "resource"
+    member(text(18809, 6), 181, false),  // 983 "scanId"
+    member(text(3627, 6), 171, false),   // 984 "status"
+    member(text(3627, 6), 615, true),    // 985 "status"
+    member(text(11944, 9), 307, true),   // 986 "errorCode"
+    member(text(11953, 12), 499, true),  // 987 "errorMessage"
+    member(text(28230, 6), 405, false),  // 988 "failed"
+    member(text(28236, 7), 405, false),  // 989 "skipped"
+    member(text(28243, 6), 405, false),  // 990 "passed"
+    member(text(17040, 11), 189, true),  // 991 "componentId"
+    member(text(17051, 13), 191, true),  // 992 "componentType"
+    member(text(28253, 12), 190, false), // 993 "componentArn"
+    member(text(7811, 11), 75, false),   // 994 "totalChecks"
+    member(text(28295, 16), 75, false),  // 995 "successfulChecks"
+    member(text(7799, 12), 75, false),   // 996 "failedChecks"
+    member(text(28311, 18), 75, false),  // 997 "notEvaluatedChecks"
+    member(text(28329, 13), 75, false),  // 998 "unknownChecks"
+    member(text(28342, 19), 75, false),  // 999 "notApplicableChecks"
+    member(text(28361, 19), 75, false),  // 1000 "informationalChecks"
+    member(text(28380, 11), 75, false),  // 1001 "errorChecks"
+    member(text(3627, 6), 623, true),    // 1002 "status"
+    member(text(13468, 6), 541, false),  // 1003 "reason"
+    member(text(28412, 8), 619, true),   // 1004 "progress"
+    member(text(28420, 15), 192, false), // 1005 "computePlatform"
+    member(text(28435, 16), 69, false),  // 1006 "benchmarkVersion"
+    member(text(28451, 16), 68, false),  // 1007 "benchmarkProfile"
+    member(text(27554, 9), 669, true),   // 1008 "scanJobId"
+    member(text(27563, 12), 669, true),  // 1009 "sessionToken"
+    member(text(3604, 7), 620, true),    // 1010 "message"
+    member(text(7418, 10), 625, true),   // 1011 "comparison"
+    member(text(7428, 5), 628, true),    // 1012 "value"
+    member(text(4703, 20), 583, false),  // 1013 "scanConfigurationArn"
+    member(text(4723, 8), 175, false),   // 1014 "resource"
+    member(text(13443, 11), 636, false), // 1015 "description"
+    member(text(18093, 4), 635, false),  // 1016 "code"
+    member(text(7418, 10), 638, true),   // 1017 "comparison"
+    member(text(12907, 3), 499, true),   // 1018 "key"
+    member(text(7428, 5), 499, true),    // 1019 "value"
+    MemberEntry {
+        name: text(22522, 11),
+        target: 24,
+        required: true,
+        location: Location::Uri,
+        location_name: Some(text(22522, 11)),
+        idempotency_token: false,
+    }, // 1020 "resourceArn"
+    member(text(8085, 4), 643, true),    // 1021 "tags"
+    member(text(3604, 7), 624, true),    // 1022 "message"
+    MemberEntry {
+        name: text(19806, 17),
+        target: 405,
+        required: false,
+        location: Location::Header,
+        location_name: Some(text(19823, 11)),
+        idempotency_token: false,
+    }, // 1023 "retryAfterSeconds"
+    member(text(29155, 9), 658, true),   // 1024 "timeOfDay"
+    member(text(29164, 8), 660, true),   // 1025 "timezone"
+    member(text(29245, 6), 627, false),  // 1026 "titles"
+    member(text(27373, 16), 627, false), // 1027 "vulnerabilityIds"
+    member(text(3676, 12), 14, false),   // 1028 "resourceType"
+    member(text(3688, 9), 607, false),   // 1029 "sortOrder"
+    member(text(3697, 6), 664, false),   // 1030 "sortBy"
+    member(text(3665, 11), 12, false),   // 1031 "findingType"
+    member(text(7025, 5), 499, true),    // 1032 "title"
+    member(text(17064, 15), 624, false), // 1033 "vulnerabilityId"
+    member(text(3618, 9), 4, false),     // 1034 "accountId"
+    member(text(3729, 14), 604, false),  // 1035 "severityCounts"
+    MemberEntry {
+        name: text(22522, 11),
+        target: 24,
+        required: true,
+        location: Location::Uri,
+        location_name: Some(text(22522, 11)),
+        idempotency_token: false,
+    }, // 1036 "resourceArn"
+    MemberEntry {
+        name: text(29341, 7),
+        target: 641,
+        required: true,
+        location: Location::QueryString,
+        location_name: Some(text(29341, 7)),
+        idempotency_token: false,
+    }, // 1037 "tagKeys"
+    member(text(4703, 20), 102, true),   // 1038 "scanConfigurationArn"
+    member(text(7783, 8), 108, false),   // 1039 "scanName"
+    member(text(7833, 13), 124, false),  // 1040 "securityLevel"
+    member(text(8077, 8), 590, false),   // 1041 "schedule"
+    member(text(4991, 7), 674, false),   // 1042 "targets"
+    member(text(4703, 20), 102, true),   // 1043 "scanConfigurationArn"
+    member(text(6238, 10), 649, false),  // 1044 "accountIds"
+    member(text(9535, 18), 650, false),  // 1045 "targetResourceTags"
+    member(text(10690, 14), 173, true),  // 1046 "integrationArn"
+    member(text(13266, 7), 689, true),   // 1047 "details"
+    member(text(10690, 14), 173, true),  // 1048 "integrationArn"
+    member(text(3627, 6), 407, true),    // 1049 "status"
+    member(text(4703, 20), 583, true),   // 1050 "scanConfigurationArn"
+    member(text(13368, 13), 176, true),  // 1051 "configuration"
+    member(text(4703, 20), 583, false),  // 1052 "scanConfigurationArn"
+    member(text(18901, 16), 288, false), // 1053 "ecrConfiguration"
+    member(text(18917, 16), 277, false), // 1054 "ec2Configuration"
+    member(text(22755, 22), 70, false),  // 1055 "activateDeepInspection"
+    member(text(19091, 12), 521, false), // 1056 "packagePaths"
+    member(text(19091, 12), 521, false), // 1057 "packagePaths"
+    member(text(19103, 15), 521, false), // 1058 "orgPackagePaths"
+    member(text(3627, 6), 279, false),   // 1059 "status"
+    member(text(11953, 12), 499, false), // 1060 "errorMessage"
+    member(text(19165, 8), 415, true),   // 1061 "kmsKeyId"
+    member(text(12602, 8), 589, true),   // 1062 "scanType"
+    member(text(3676, 12), 576, true),   // 1063 "resourceType"
+    member(text(9820, 6), 327, false),   // 1064 "action"
+    member(text(13443, 11), 331, false), // 1065 "description"
+    member(text(13454, 14), 330, false), // 1066 "filterCriteria"
+    member(text(5682, 4), 333, false),   // 1067 "name"
+    member(text(29822, 9), 328, true),   // 1068 "filterArn"
+    member(text(13468, 6), 334, false),  // 1069 "reason"
+    member(text(13494, 3), 328, true),   // 1070 "arn"
+    member(text(18093, 4), 393, true),   // 1071 "code"
+    member(text(29880, 14), 394, true),  // 1072 "installationId"
+    member(text(29934, 8), 396, true),   // 1073 "authCode"
+    member(text(13662, 17), 688, false), // 1074 "gitlabSelfManaged"
+    member(text(29966, 6), 687, false),  // 1075 "github"
+    member(text(19103, 15), 521, true),  // 1076 "orgPackagePaths"
+    member(text(14533, 10), 33, true),   // 1077 "autoEnable"
+    member(text(14533, 10), 33, true),   // 1078 "autoEnable"
+    member(text(5085, 4), 700, false),   // 1079 "type"
+    member(text(30147, 5), 701, false),  // 1080 "total"
+    member(text(30152, 20), 493, false), // 1081 "estimatedMonthlyCost"
+    member(text(30172, 8), 230, false),  // 1082 "currency"
+    member(text(3618, 9), 492, false),   // 1083 "accountId"
+    member(text(30231, 5), 697, false),  // 1084 "usage"
+    member(text(3604, 7), 624, true),    // 1085 "message"
+    member(text(13468, 6), 705, true),   // 1086 "reason"
+    member(text(30465, 6), 704, false),  // 1087 "fields"
+    member(text(5682, 4), 624, true),    // 1088 "name"
+    member(text(3604, 7), 624, true),    // 1089 "message"
+    member(text(25030, 2), 499, true),   // 1090 "id"
+    member(text(12181, 4), 243, false),  // 1091 "cwes"
+    member(text(17681, 8), 143, false),  // 1092 "cisaData"
+    member(text(13818, 6), 721, false),  // 1093 "source"
+    member(text(13443, 11), 716, false), // 1094 "description"
+    member(text(30767, 8), 31, false),   // 1095 "atigData"
+    member(text(17098, 14), 708, false), // 1096 "vendorSeverity"
+    member(text(30775, 5), 233, false),  // 1097 "cvss4"
+    member(text(30780, 5), 232, false),  // 1098 "cvss3"
+    member(text(17130, 22), 544, false), // 1099 "relatedVulnerabilities"
+    member(text(30785, 5), 231, false),  // 1100 "cvss2"
+    member(text(23681, 15), 707, false), // 1101 "vendorCreatedAt"
+    member(text(23696, 15), 709, false), // 1102 "vendorUpdatedAt"
+    member(text(23672, 9), 722, false),  // 1103 "sourceUrl"
+    member(text(12126, 13), 720, false), // 1104 "referenceUrls"
+    member(text(17712, 15), 316, false), // 1105 "exploitObserved"
+    member(text(30790, 18), 265, false), // 1106 "detectionPlatforms"
+    member(text(17534, 4), 303, false),  // 1107 "epss"
+    member(text(5682, 4), 514, true),    // 1108 "name"
+    member(text(5817, 7), 518, true),    // 1109 "version"
+    member(text(23422, 15), 608, false), // 1110 "sourceLayerHash"
+    member(text(23410, 5), 510, false),  // 1111 "epoch"
+    member(text(23415, 7), 515, false),  // 1112 "release"
+    member(text(30978, 4), 509, false),  // 1113 "arch"
+    member(text(30982, 14), 513, false), // 1114 "packageManager"
+    member(text(10415, 8), 325, false),  // 1115 "filePath"
+    member(text(30996, 14), 518, false), // 1116 "fixedInVersion"
+    member(text(8475, 11), 725, false),  // 1117 "remediation"
+    member(text(12139, 20), 422, false), // 1118 "sourceLambdaLayerArn"
+    member(text(13982, 9), 657, true),   // 1119 "startTime"
+    member(text(31073, 4), 249, true),   // 1120 "days"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(3851, 8),   // 0 "CRITICAL"
+    text(3859, 4),   // 1 "HIGH"
+    text(3863, 3),   // 2 "ALL"
+    text(3943, 20),  // 3 "NETWORK_REACHABILITY"
+    text(3963, 21),  // 4 "PACKAGE_VULNERABILITY"
+    text(3984, 18),  // 5 "CODE_VULNERABILITY"
+    text(4293, 16),  // 6 "AWS_EC2_INSTANCE"
+    text(4309, 23),  // 7 "AWS_ECR_CONTAINER_IMAGE"
+    text(4332, 19),  // 8 "AWS_LAMBDA_FUNCTION"
+    text(4351, 15),  // 9 "CODE_REPOSITORY"
+    text(4423, 12),  // 10 "FINDING_TYPE"
+    text(4435, 7),   // 11 "PACKAGE"
+    text(4442, 5),   // 12 "TITLE"
+    text(4447, 10),  // 13 "REPOSITORY"
+    text(4457, 3),   // 14 "AMI"
+    text(4293, 16),  // 15 "AWS_EC2_INSTANCE"
+    text(4460, 17),  // 16 "AWS_ECR_CONTAINER"
+    text(4477, 11),  // 17 "IMAGE_LAYER"
+    text(4488, 7),   // 18 "ACCOUNT"
+    text(4332, 19),  // 19 "AWS_LAMBDA_FUNCTION"
+    text(4495, 12),  // 20 "LAMBDA_LAYER"
+    text(4351, 15),  // 21 "CODE_REPOSITORY"
+    text(3851, 8),   // 22 "CRITICAL"
+    text(3859, 4),   // 23 "HIGH"
+    text(3863, 3),   // 24 "ALL"
+    text(4614, 18),  // 25 "AFFECTED_INSTANCES"
+    text(4644, 6),   // 26 "X86_64"
+    text(4650, 5),   // 27 "ARM64"
+    text(4836, 14),  // 28 "INTERNAL_ERROR"
+    text(4850, 13),  // 29 "ACCESS_DENIED"
+    text(4863, 28),  // 30 "SCAN_CONFIGURATION_NOT_FOUND"
+    text(4891, 13),  // 31 "INVALID_INPUT"
+    text(4904, 18),  // 32 "RESOURCE_NOT_FOUND"
+    text(4922, 14),  // 33 "QUOTA_EXCEEDED"
+    text(3851, 8),   // 34 "CRITICAL"
+    text(3859, 4),   // 35 "HIGH"
+    text(3863, 3),   // 36 "ALL"
+    text(7345, 6),   // 37 "PASSED"
+    text(7351, 6),   // 38 "FAILED"
+    text(7357, 7),   // 39 "SKIPPED"
+    text(7390, 6),   // 40 "EQUALS"
+    text(7570, 3),   // 41 "PDF"
+    text(7573, 3),   // 42 "CSV"
+    text(7591, 9),   // 43 "SUCCEEDED"
+    text(7351, 6),   // 44 "FAILED"
+    text(7600, 11),  // 45 "IN_PROGRESS"
+    text(7345, 6),   // 46 "PASSED"
+    text(7351, 6),   // 47 "FAILED"
+    text(7357, 7),   // 48 "SKIPPED"
+    text(7390, 6),   // 49 "EQUALS"
+    text(7351, 6),   // 50 "FAILED"
+    text(7345, 6),   // 51 "PASSED"
+    text(7724, 13),  // 52 "NOT_EVALUATED"
+    text(7737, 13),  // 53 "INFORMATIONAL"
+    text(7750, 7),   // 54 "UNKNOWN"
+    text(7757, 14),  // 55 "NOT_APPLICABLE"
+    text(7771, 5),   // 56 "ERROR"
+    text(8332, 9),   // 57 "SCAN_NAME"
+    text(8341, 22),  // 58 "SCAN_CONFIGURATION_ARN"
+    text(8663, 8),   // 59 "CHECK_ID"
+    text(8671, 6),   // 60 "STATUS"
+    text(8663, 8),   // 61 "CHECK_ID"
+    text(4442, 5),   // 62 "TITLE"
+    text(8814, 8),   // 63 "PLATFORM"
+    text(8822, 13),  // 64 "FAILED_COUNTS"
+    text(8835, 14),  // 65 "SECURITY_LEVEL"
+    text(9072, 11),  // 66 "RESOURCE_ID"
+    text(8822, 13),  // 67 "FAILED_COUNTS"
+    text(9083, 10),  // 68 "ACCOUNT_ID"
+    text(8814, 8),   // 69 "PLATFORM"
+    text(9093, 13),  // 70 "TARGET_STATUS"
+    text(9106, 20),  // 71 "TARGET_STATUS_REASON"
+    text(7351, 6),   // 72 "FAILED"
+    text(9163, 9),   // 73 "COMPLETED"
+    text(9172, 9),   // 74 "CANCELLED"
+    text(7600, 11),  // 75 "IN_PROGRESS"
+    text(7390, 6),   // 76 "EQUALS"
+    text(9286, 7),   // 77 "LEVEL_1"
+    text(9293, 7),   // 78 "LEVEL_2"
+    text(7390, 6),   // 79 "EQUALS"
+    text(9441, 3),   // 80 "ASC"
+    text(9444, 4),   // 81 "DESC"
+    text(7390, 6),   // 82 "EQUALS"
+    text(9467, 6),   // 83 "PREFIX"
+    text(9473, 10),  // 84 "NOT_EQUALS"
+    text(9630, 9),   // 85 "TIMED_OUT"
+    text(9172, 9),   // 86 "CANCELLED"
+    text(9163, 9),   // 87 "COMPLETED"
+    text(7390, 6),   // 88 "EQUALS"
+    text(9706, 16),  // 89 "SCAN_IN_PROGRESS"
+    text(9722, 14),  // 90 "UNSUPPORTED_OS"
+    text(9736, 13),  // 91 "SSM_UNMANAGED"
+    text(11157, 6),  // 92 "GITHUB"
+    text(11163, 19), // 93 "GITLAB_SELF_MANAGED"
+    text(3851, 8),   // 94 "CRITICAL"
+    text(3859, 4),   // 95 "HIGH"
+    text(3863, 3),   // 96 "ALL"
+    text(7600, 11),  // 97 "IN_PROGRESS"
+    text(11216, 10), // 98 "SUCCESSFUL"
+    text(7351, 6),   // 99 "FAILED"
+    text(7357, 7),   // 100 "SKIPPED"
+    text(4836, 14),  // 101 "INTERNAL_ERROR"
+    text(4850, 13),  // 102 "ACCESS_DENIED"
+    text(11985, 22), // 103 "CODE_SNIPPET_NOT_FOUND"
+    text(4891, 13),  // 104 "INVALID_INPUT"
+    text(12287, 12), // 105 "ORGANIZATION"
+    text(4488, 7),   // 106 "ACCOUNT"
+    text(12399, 12), // 107 "PULL_REQUEST"
+    text(12411, 4),  // 108 "PUSH"
+    text(7390, 6),   // 109 "EQUALS"
+    text(4293, 16),  // 110 "AWS_EC2_INSTANCE"
+    text(4309, 23),  // 111 "AWS_ECR_CONTAINER_IMAGE"
+    text(12995, 18), // 112 "AWS_ECR_REPOSITORY"
+    text(4332, 19),  // 113 "AWS_LAMBDA_FUNCTION"
+    text(4351, 15),  // 114 "CODE_REPOSITORY"
+    text(7390, 6),   // 115 "EQUALS"
+    text(9473, 10),  // 116 "NOT_EQUALS"
+    text(13756, 3),  // 117 "USD"
+    text(14035, 3),  // 118 "SUN"
+    text(14038, 3),  // 119 "MON"
+    text(14041, 3),  // 120 "TUE"
+    text(14044, 3),  // 121 "WED"
+    text(14047, 3),  // 122 "THU"
+    text(14050, 3),  // 123 "FRI"
+    text(14053, 3),  // 124 "SAT"
+    text(14162, 7),  // 125 "ENABLED"
+    text(14169, 19), // 126 "DISABLE_IN_PROGRESS"
+    text(14994, 9),  // 127 "ACTIVATED"
+    text(15003, 11), // 128 "DEACTIVATED"
+    text(15014, 7),  // 129 "PENDING"
+    text(7351, 6),   // 130 "FAILED"
+    text(15169, 16), // 131 "NETWORK_FINDINGS"
+    text(3851, 8),   // 132 "CRITICAL"
+    text(3859, 4),   // 133 "HIGH"
+    text(3863, 3),   // 134 "ALL"
+    text(15212, 7),  // 135 "WINDOWS"
+    text(15219, 5),  // 136 "LINUX"
+    text(7750, 7),   // 137 "UNKNOWN"
+    text(15224, 5),  // 138 "MACOS"
+    text(15240, 19), // 139 "EC2_SSM_AGENT_BASED"
+    text(15259, 10), // 140 "EC2_HYBRID"
+    text(15316, 7),  // 141 "SUCCESS"
+    text(15014, 7),  // 142 "PENDING"
+    text(15483, 7),  // 143 "DAYS_14"
+    text(15490, 7),  // 144 "DAYS_30"
+    text(15497, 7),  // 145 "DAYS_60"
+    text(15504, 7),  // 146 "DAYS_90"
+    text(15511, 8),  // 147 "DAYS_180"
+    text(15540, 14), // 148 "LAST_PULL_DATE"
+    text(15554, 14), // 149 "LAST_IN_USE_AT"
+    text(15619, 8),  // 150 "LIFETIME"
+    text(15490, 7),  // 151 "DAYS_30"
+    text(15511, 8),  // 152 "DAYS_180"
+    text(15483, 7),  // 153 "DAYS_14"
+    text(15497, 7),  // 154 "DAYS_60"
+    text(15504, 7),  // 155 "DAYS_90"
+    text(15316, 7),  // 156 "SUCCESS"
+    text(15014, 7),  // 157 "PENDING"
+    text(7351, 6),   // 158 "FAILED"
+    text(15697, 6),  // 159 "MANUAL"
+    text(15703, 12), // 160 "SCAN_ON_PUSH"
+    text(15715, 15), // 161 "CONTINUOUS_SCAN"
+    text(15906, 15), // 162 "ALREADY_ENABLED"
+    text(15921, 18), // 163 "ENABLE_IN_PROGRESS"
+    text(14169, 19), // 164 "DISABLE_IN_PROGRESS"
+    text(15939, 19), // 165 "SUSPEND_IN_PROGRESS"
+    text(4904, 18),  // 166 "RESOURCE_NOT_FOUND"
+    text(4850, 13),  // 167 "ACCESS_DENIED"
+    text(4836, 14),  // 168 "INTERNAL_ERROR"
+    text(15958, 15), // 169 "SSM_UNAVAILABLE"
+    text(15973, 13), // 170 "SSM_THROTTLED"
+    text(15986, 23), // 171 "EVENTBRIDGE_UNAVAILABLE"
+    text(16009, 21), // 172 "EVENTBRIDGE_THROTTLED"
+    text(16030, 26), // 173 "RESOURCE_SCAN_NOT_DISABLED"
+    text(16056, 24), // 174 "DISASSOCIATE_ALL_MEMBERS"
+    text(16080, 19), // 175 "ACCOUNT_IS_ISOLATED"
+    text(16099, 41), // 176 "EC2_SSM_RESOURCE_DATA_SYNC_LIMIT_EXCEEDED"
+    text(16140, 42), // 177 "EC2_SSM_ASSOCIATION_VERSION_LIMIT_EXCEEDED"
+    text(16182, 30), // 178 "BLOCKED_BY_ORGANIZATION_POLICY"
+    text(16413, 3),  // 179 "YES"
+    text(16416, 2),  // 180 "NO"
+    text(7591, 9),   // 181 "SUCCEEDED"
+    text(7600, 11),  // 182 "IN_PROGRESS"
+    text(9172, 9),   // 183 "CANCELLED"
+    text(7351, 6),   // 184 "FAILED"
+    text(16749, 4),  // 185 "NONE"
+    text(16753, 8),  // 186 "SUPPRESS"
+    text(4836, 14),  // 187 "INTERNAL_ERROR"
+    text(4850, 13),  // 188 "ACCESS_DENIED"
+    text(17783, 25), // 189 "FINDING_DETAILS_NOT_FOUND"
+    text(4891, 13),  // 190 "INVALID_INPUT"
+    text(17855, 6),  // 191 "ACTIVE"
+    text(17861, 10), // 192 "SUPPRESSED"
+    text(17871, 6),  // 193 "CLOSED"
+    text(3943, 20),  // 194 "NETWORK_REACHABILITY"
+    text(3963, 21),  // 195 "PACKAGE_VULNERABILITY"
+    text(3984, 18),  // 196 "CODE_VULNERABILITY"
+    text(3851, 8),   // 197 "CRITICAL"
+    text(3859, 4),   // 198 "HIGH"
+    text(3863, 3),   // 199 "ALL"
+    text(16413, 3),  // 200 "YES"
+    text(16416, 2),  // 201 "NO"
+    text(17990, 7),  // 202 "PARTIAL"
+    text(4850, 13),  // 203 "ACCESS_DENIED"
+    text(4836, 14),  // 204 "INTERNAL_ERROR"
+    text(17855, 6),  // 205 "ACTIVE"
+    text(18173, 8),  // 206 "INACTIVE"
+    text(18194, 3),  // 207 "EC2"
+    text(18197, 3),  // 208 "ECR"
+    text(18200, 6),  // 209 "LAMBDA"
+    text(18206, 11), // 210 "LAMBDA_CODE"
+    text(4351, 15),  // 211 "CODE_REPOSITORY"
+    text(19404, 16), // 212 "SCAN_STATUS_CODE"
+    text(19420, 18), // 213 "SCAN_STATUS_REASON"
+    text(9083, 10),  // 214 "ACCOUNT_ID"
+    text(19438, 13), // 215 "RESOURCE_TYPE"
+    text(19451, 19), // 216 "ECR_REPOSITORY_NAME"
+    text(3851, 8),   // 217 "CRITICAL"
+    text(3859, 4),   // 218 "HIGH"
+    text(3863, 3),   // 219 "ALL"
+    text(15014, 7),  // 220 "PENDING"
+    text(7600, 11),  // 221 "IN_PROGRESS"
+    text(17855, 6),  // 222 "ACTIVE"
+    text(18173, 8),  // 223 "INACTIVE"
+    text(19739, 9),  // 224 "DISABLING"
+    text(11163, 19), // 225 "GITLAB_SELF_MANAGED"
+    text(11157, 6),  // 226 "GITHUB"
+    text(3851, 8),   // 227 "CRITICAL"
+    text(3859, 4),   // 228 "HIGH"
+    text(3863, 3),   // 229 "ALL"
+    text(3851, 8),   // 230 "CRITICAL"
+    text(3859, 4),   // 231 "HIGH"
+    text(3863, 3),   // 232 "ALL"
+    text(12287, 12), // 233 "ORGANIZATION"
+    text(21121, 6),  // 234 "MEMBER"
+    text(8671, 6),   // 235 "STATUS"
+    text(21332, 12), // 236 "SCHEDULED_BY"
+    text(21344, 15), // 237 "SCAN_START_DATE"
+    text(21359, 13), // 238 "FAILED_CHECKS"
+    text(7390, 6),   // 239 "EQUALS"
+    text(23011, 3),  // 240 "TCP"
+    text(23014, 3),  // 241 "UDP"
+    text(23190, 15), // 242 "ENABLE_SCANNING"
+    text(23205, 16), // 243 "DISABLE_SCANNING"
+    text(23221, 17), // 244 "ENABLE_REPOSITORY"
+    text(23238, 18), // 245 "DISABLE_REPOSITORY"
+    text(23468, 7),  // 246 "BUNDLER"
+    text(23475, 5),  // 247 "CARGO"
+    text(23480, 8),  // 248 "COMPOSER"
+    text(23488, 3),  // 249 "NPM"
+    text(23491, 5),  // 250 "NUGET"
+    text(23496, 6),  // 251 "PIPENV"
+    text(23502, 6),  // 252 "POETRY"
+    text(23508, 4),  // 253 "YARN"
+    text(23512, 8),  // 254 "GOBINARY"
+    text(23520, 5),  // 255 "GOMOD"
+    text(23525, 3),  // 256 "JAR"
+    text(23528, 2),  // 257 "OS"
+    text(23530, 3),  // 258 "PIP"
+    text(23533, 9),  // 259 "PYTHONPKG"
+    text(23542, 7),  // 260 "NODEPKG"
+    text(23549, 3),  // 261 "POM"
+    text(23552, 7),  // 262 "GEMSPEC"
+    text(23559, 11), // 263 "DOTNET_CORE"
+    text(3851, 8),   // 264 "CRITICAL"
+    text(3859, 4),   // 265 "HIGH"
+    text(3863, 3),   // 266 "ALL"
+    text(23619, 5),  // 267 "IMAGE"
+    text(23624, 3),  // 268 "ZIP"
+    text(23818, 6),  // 269 "WEEKLY"
+    text(23824, 7),  // 270 "MONTHLY"
+    text(23831, 5),  // 271 "NEVER"
+    text(3863, 3),   // 272 "ALL"
+    text(24455, 7),  // 273 "CREATED"
+    text(24462, 7),  // 274 "INVITED"
+    text(24469, 8),  // 275 "DISABLED"
+    text(14162, 7),  // 276 "ENABLED"
+    text(24477, 7),  // 277 "REMOVED"
+    text(24484, 8),  // 278 "RESIGNED"
+    text(24492, 7),  // 279 "DELETED"
+    text(24499, 30), // 280 "EMAIL_VERIFICATION_IN_PROGRESS"
+    text(24529, 25), // 281 "EMAIL_VERIFICATION_FAILED"
+    text(24554, 15), // 282 "REGION_DISABLED"
+    text(24569, 17), // 283 "ACCOUNT_SUSPENDED"
+    text(24586, 36), // 284 "CANNOT_CREATE_DETECTOR_IN_ORG_MASTER"
+    text(7573, 3),   // 285 "CSV"
+    text(24659, 4),  // 286 "JSON"
+    text(4836, 14),  // 287 "INTERNAL_ERROR"
+    text(24781, 19), // 288 "INVALID_PERMISSIONS"
+    text(24800, 17), // 289 "NO_FINDINGS_FOUND"
+    text(24817, 16), // 290 "BUCKET_NOT_FOUND"
+    text(24833, 26), // 291 "INCOMPATIBLE_BUCKET_REGION"
+    text(24859, 17), // 292 "MALFORMED_KMS_KEY"
+    text(3851, 8),   // 293 "CRITICAL"
+    text(3859, 4),   // 294 "HIGH"
+    text(3863, 3),   // 295 "ALL"
+    text(24956, 15), // 296 "AFFECTED_IMAGES"
+    text(7390, 6),   // 297 "EQUALS"
+    text(18194, 3),  // 298 "EC2"
+    text(18197, 3),  // 299 "ECR"
+    text(18200, 6),  // 300 "LAMBDA"
+    text(18206, 11), // 301 "LAMBDA_CODE"
+    text(4351, 15),  // 302 "CODE_REPOSITORY"
+    text(7390, 6),   // 303 "EQUALS"
+    text(9473, 10),  // 304 "NOT_EQUALS"
+    text(4293, 16),  // 305 "AWS_EC2_INSTANCE"
+    text(4309, 23),  // 306 "AWS_ECR_CONTAINER_IMAGE"
+    text(12995, 18), // 307 "AWS_ECR_REPOSITORY"
+    text(4332, 19),  // 308 "AWS_LAMBDA_FUNCTION"
+    text(4351, 15),  // 309 "CODE_REPOSITORY"
+    text(25996, 4),  // 310 "SAST"
+    text(26000, 3),  // 311 "IAC"
+    text(26003, 3),  // 312 "SCA"
+    text(26013, 6),  // 313 "NODEJS"
+    text(26019, 11), // 314 "NODEJS_12_X"
+    text(26030, 11), // 315 "NODEJS_14_X"
+    text(26041, 11), // 316 "NODEJS_16_X"
+    text(26052, 6),  // 317 "JAVA_8"
+    text(26058, 10), // 318 "JAVA_8_AL2"
+    text(26068, 7),  // 319 "JAVA_11"
+    text(26075, 10), // 320 "PYTHON_3_7"
+    text(26085, 10), // 321 "PYTHON_3_8"
+    text(26095, 10), // 322 "PYTHON_3_9"
+    text(26105, 11), // 323 "UNSUPPORTED"
+    text(26116, 11), // 324 "NODEJS_18_X"
+    text(26127, 6),  // 325 "GO_1_X"
+    text(26133, 7),  // 326 "JAVA_17"
+    text(26140, 11), // 327 "PYTHON_3_10"
+    text(26151, 11), // 328 "PYTHON_3_11"
+    text(26162, 14), // 329 "DOTNETCORE_3_1"
+    text(26176, 8),  // 330 "DOTNET_6"
+    text(26184, 8),  // 331 "DOTNET_7"
+    text(26192, 8),  // 332 "RUBY_2_7"
+    text(26200, 8),  // 333 "RUBY_3_2"
+    text(26208, 9),  // 334 "DOTNET_10"
+    text(26217, 11), // 335 "NODEJS_24_X"
+    text(26244, 13), // 336 "CYCLONEDX_1_4"
+    text(26257, 8),  // 337 "SPDX_2_3"
+    text(15240, 19), // 338 "EC2_SSM_AGENT_BASED"
+    text(26455, 13), // 339 "EC2_AGENTLESS"
+    text(17855, 6),  // 340 "ACTIVE"
+    text(18173, 8),  // 341 "INACTIVE"
+    text(26508, 20), // 342 "PENDING_INITIAL_SCAN"
+    text(4850, 13),  // 343 "ACCESS_DENIED"
+    text(4836, 14),  // 344 "INTERNAL_ERROR"
+    text(26528, 22), // 345 "UNMANAGED_EC2_INSTANCE"
+    text(9722, 14),  // 346 "UNSUPPORTED_OS"
+    text(26550, 24), // 347 "SCAN_ELIGIBILITY_EXPIRED"
+    text(26574, 19), // 348 "RESOURCE_TERMINATED"
+    text(11216, 10), // 349 "SUCCESSFUL"
+    text(26593, 18), // 350 "NO_RESOURCES_FOUND"
+    text(26611, 19), // 351 "IMAGE_SIZE_EXCEEDED"
+    text(26630, 21), // 352 "SCAN_FREQUENCY_MANUAL"
+    text(26651, 27), // 353 "SCAN_FREQUENCY_SCAN_ON_PUSH"
+    text(26678, 20), // 354 "EC2_INSTANCE_STOPPED"
+    text(26698, 15), // 355 "PENDING_DISABLE"
+    text(26713, 12), // 356 "NO_INVENTORY"
+    text(26725, 15), // 357 "STALE_INVENTORY"
+    text(26740, 15), // 358 "EXCLUDED_BY_TAG"
+    text(26755, 19), // 359 "UNSUPPORTED_RUNTIME"
+    text(26774, 22), // 360 "UNSUPPORTED_MEDIA_TYPE"
+    text(26796, 23), // 361 "UNSUPPORTED_CONFIG_FILE"
+    text(26819, 49), // 362 "DEEP_INSPECTION_PACKAGE_COLLECTION_LIMIT_EXCEEDED"
+    text(26868, 50), // 363 "DEEP_INSPECTION_DAILY_SSM_INVENTORY_LIMIT_EXCEEDED"
+    text(26918, 46), // 364 "DEEP_INSPECTION_COLLECTION_TIME_LIMIT_EXCEEDED"
+    text(26964, 28), // 365 "DEEP_INSPECTION_NO_INVENTORY"
+    text(26992, 41), // 366 "AGENTLESS_INSTANCE_STORAGE_LIMIT_EXCEEDED"
+    text(27033, 49), // 367 "AGENTLESS_INSTANCE_COLLECTION_TIME_LIMIT_EXCEEDED"
+    text(27082, 20), // 368 "PENDING_REVIVAL_SCAN"
+    text(27102, 27), // 369 "INTEGRATION_CONNECTION_LOST"
+    text(27129, 31), // 370 "ACCESS_DENIED_TO_ENCRYPTION_KEY"
+    text(27160, 20), // 371 "UNSUPPORTED_LANGUAGE"
+    text(27180, 32), // 372 "NO_SCAN_CONFIGURATION_ASSOCIATED"
+    text(9706, 16),  // 373 "SCAN_IN_PROGRESS"
+    text(27212, 14), // 374 "IMAGE_ARCHIVED"
+    text(27226, 26), // 375 "UNSUPPORTED_CODE_ARTIFACTS"
+    text(27260, 7),  // 376 "NETWORK"
+    text(4435, 7),   // 377 "PACKAGE"
+    text(27267, 4),  // 378 "CODE"
+    text(18194, 3),  // 379 "EC2"
+    text(18197, 3),  // 380 "ECR"
+    text(18200, 6),  // 381 "LAMBDA"
+    text(7737, 13),  // 382 "INFORMATIONAL"
+    text(27716, 3),  // 383 "LOW"
+    text(27719, 6),  // 384 "MEDIUM"
+    text(3859, 4),   // 385 "HIGH"
+    text(3851, 8),   // 386 "CRITICAL"
+    text(27725, 9),  // 387 "UNTRIAGED"
+    text(27795, 14), // 388 "AWS_ACCOUNT_ID"
+    text(4423, 12),  // 389 "FINDING_TYPE"
+    text(27809, 8),  // 390 "SEVERITY"
+    text(27817, 17), // 391 "FIRST_OBSERVED_AT"
+    text(27834, 16), // 392 "LAST_OBSERVED_AT"
+    text(27850, 14), // 393 "FINDING_STATUS"
+    text(19438, 13), // 394 "RESOURCE_TYPE"
+    text(27864, 19), // 395 "ECR_IMAGE_PUSHED_AT"
+    text(27883, 25), // 396 "ECR_IMAGE_REPOSITORY_NAME"
+    text(27908, 18), // 397 "ECR_IMAGE_REGISTRY"
+    text(27926, 16), // 398 "NETWORK_PROTOCOL"
+    text(27942, 14), // 399 "COMPONENT_TYPE"
+    text(27956, 16), // 400 "VULNERABILITY_ID"
+    text(27972, 20), // 401 "VULNERABILITY_SOURCE"
+    text(27992, 15), // 402 "INSPECTOR_SCORE"
+    text(28007, 15), // 403 "VENDOR_SEVERITY"
+    text(28022, 10), // 404 "EPSS_SCORE"
+    text(9441, 3),   // 405 "ASC"
+    text(9444, 4),   // 406 "DESC"
+    text(28191, 8),  // 407 "ENABLING"
+    text(14162, 7),  // 408 "ENABLED"
+    text(19739, 9),  // 409 "DISABLING"
+    text(24469, 8),  // 410 "DISABLED"
+    text(28199, 10), // 411 "SUSPENDING"
+    text(28209, 9),  // 412 "SUSPENDED"
+    text(15316, 7),  // 413 "SUCCESS"
+    text(7351, 6),   // 414 "FAILED"
+    text(28530, 11), // 415 "INTERRUPTED"
+    text(9722, 14),  // 416 "UNSUPPORTED_OS"
+    text(7390, 6),   // 417 "EQUALS"
+    text(9467, 6),   // 418 "PREFIX"
+    text(9473, 10),  // 419 "NOT_EQUALS"
+    text(7390, 6),   // 420 "EQUALS"
+    text(3851, 8),   // 421 "CRITICAL"
+    text(3859, 4),   // 422 "HIGH"
+    text(3863, 3),   // 423 "ALL"
+    text(30259, 18), // 424 "EC2_INSTANCE_HOURS"
+    text(30277, 16), // 425 "ECR_INITIAL_SCAN"
+    text(30293, 10), // 426 "ECR_RESCAN"
+    text(30303, 21), // 427 "LAMBDA_FUNCTION_HOURS"
+    text(30324, 26), // 428 "LAMBDA_FUNCTION_CODE_HOURS"
+    text(30350, 20), // 429 "CODE_REPOSITORY_SAST"
+    text(30370, 19), // 430 "CODE_REPOSITORY_IAC"
+    text(30389, 19), // 431 "CODE_REPOSITORY_SCA"
+    text(30408, 28), // 432 "EC2_AGENTLESS_INSTANCE_HOURS"
+    text(30545, 12), // 433 "CANNOT_PARSE"
+    text(30557, 23), // 434 "FIELD_VALIDATION_FAILED"
+    text(30580, 5),  // 435 "OTHER"
+    text(30936, 3),  // 436 "NVD"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    602, 702, 0, 656, 410, 194, 0, 702, 566, 656, 410, 194, 0, 702, 566, 656, 410, 702, 0, 566,
+    656, 410, 702, 0, 656, 410, 702, 0, 656, 410, 702, 0, 656, 410, 702, 0, 656, 410, 702, 0, 656,
+    410, 702, 0, 566, 656, 410, 702, 0, 656, 566, 410, 702, 0, 656, 410, 602, 194, 0, 702, 656,
+    410, 602, 194, 0, 702, 656, 410, 602, 49, 702, 0, 656, 410, 702, 0, 566, 656, 410, 702, 0, 656,
+    566, 410, 702, 0, 566, 656, 410, 0, 702, 656, 566, 410, 0, 702, 656, 566, 410, 702, 0, 566,
+    656, 410, 702, 0, 656, 410, 702, 0, 566, 656, 410, 194, 702, 0, 566, 656, 410, 702, 0, 656,
+    410, 702, 0, 566, 656, 410, 194, 702, 0, 566, 656, 410, 702, 0, 656, 566, 410, 0, 702, 656,
+    410, 702, 0, 656, 410, 0, 702, 656, 566, 410, 194, 0, 702, 656, 566, 410, 0, 702, 656, 566,
+    410, 566, 656, 410, 0, 702, 566, 656, 410, 0, 566, 656, 410, 702, 0, 656, 566, 410, 702, 0,
+    566, 656, 410, 702, 0, 566, 656, 410, 702, 0, 566, 656, 410, 702, 0, 656, 410, 0, 702, 656,
+    410, 0, 702, 656, 410, 0, 702, 656, 410, 0, 702, 656, 410, 0, 702, 656, 410, 0, 702, 566, 656,
+    410, 0, 702, 656, 566, 410, 702, 656, 410, 702, 656, 410, 702, 0, 656, 410, 702, 0, 656, 410,
+    702, 656, 410, 702, 656, 410, 702, 0, 656, 410, 702, 566, 656, 410, 702, 0, 656, 410, 702, 0,
+    656, 566, 410, 702, 0, 656, 410, 194, 702, 0, 656, 410, 194, 702, 0, 656, 410, 194, 702, 0,
+    656, 410, 194, 0, 702, 656, 566, 410, 194, 702, 0, 656, 410, 49, 702, 566, 656, 410, 702, 566,
+    656, 410, 702, 0, 566, 656, 410, 194, 0, 702, 656, 566, 410, 194, 0, 702, 656, 566, 410, 702,
+    0, 656, 410, 702, 0, 656, 410, 702, 0, 656, 566, 410, 702, 0, 566, 656, 410, 702, 0, 656, 410,
+    0, 702, 656, 410,
 ];

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,2057 +40,1759 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "CancelKeyDeletionPOST/ConnectCustomKeyStoreCreateAliasCreateCustomKeyStoreCreateGrantCreateKeyDecryptDeleteAliasDeleteCustomKeyStoreDeleteImportedKeyMaterialDeriveSharedSecretDescribeCustomKeyStoresDescribeKeyDisableKeyDisableKeyRotationDisconnectCustomKeyStoreEnableKeyEnableKeyRotationEncryptGenerateDataKeyGenerateDataKeyPairGenerateDataKeyPairWithoutPlaintextGenerateDataKeyWithoutPlaintextGenerateMacGenerateRandomGetKeyLastUsageGetKeyPolicyGetKeyRotationStatusGetParametersForImportGetPublicKeyImportKeyMaterialListAliasesListGrantsListKeyPoliciesListKeyRotationsListKeysListResourceTagsListRetirableGrantsPutKeyPolicyReEncryptReplicateKeyRetireGrantRevokeGrantRotateKeyOnDemandScheduleKeyDeletionSignTagResourceUntagResourceUpdateAliasUpdateCustomKeyStoreUpdateKeyDescriptionUpdatePrimaryRegionVerifyVerifyMacAWSAccountIdTypeAccountIdType[0-9]{12}AlgorithmSpecRSAES_PKCS1_V1_5RSAES_OAEP_SHA_1RSAES_OAEP_SHA_256RSA_AES_KEY_WRAP_SHA_1RSA_AES_KEY_WRAP_SHA_256SM2PKEAliasListAliasListEntryAliasNameAliasArnTargetKeyIdCreationDateLastUpdatedDateAliasNameType^[a-zA-Z0-9:/_-]+$AlreadyExistsExceptionmessageArnTypeAttestationDocumentTypeBackingKeyIdResponseType^[a-f0-9]+$BackingKeyIdTypeBooleanTypeCancelKeyDeletionRequestKeyIdCancelKeyDeletionResponseCiphertextTypeCloudHsmClusterIdTypecluster-[2-7a-zA-Z]{11,16}CloudHsmClusterInUseExceptionCloudHsmClusterInvalidConfigurationExceptionCloudHsmClusterNotActiveExceptionCloudHsmClusterNotFoundExceptionCloudHsmClusterNotRelatedExceptionCloudTrailEventIdTypeConflictExceptionConnectCustomKeyStoreRequestCustomKeyStoreIdConnectCustomKeyStoreResponseConnectionErrorCodeTypeINVALID_CREDENTIALSCLUSTER_NOT_FOUNDNETWORK_ERRORSINTERNAL_ERRORINSUFFICIENT_CLOUDHSM_HSMSUSER_LOCKED_OUTUSER_NOT_FOUNDUSER_LOGGED_INSUBNET_NOT_FOUNDINSUFFICIENT_FREE_ADDRESSES_IN_SUBNETXKS_PROXY_ACCESS_DENIEDXKS_PROXY_NOT_REACHABLEXKS_VPC_ENDPOINT_SERVICE_NOT_FOUNDXKS_PROXY_INVALID_RESPONSEXKS_PROXY_INVALID_CONFIGURATIONXKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATIONXKS_PROXY_TIMED_OUTXKS_PROXY_INVALID_TLS_CONFIGURATIONConnectionStateTypeCONNECTEDCONNECTINGFAILEDDISCONNECTEDDISCONNECTINGCreateAliasRequestCreateCustomKeyStoreRequestCustomKeyStoreNameCloudHsmClusterIdTrustAnchorCertificateKeyStorePasswordCustomKeyStoreTypeXksProxyUriEndpointXksProxyUriPathXksProxyVpcEndpointServiceNameXksProxyVpcEndpointServiceOwnerXksProxyAuthenticationCredentialXksProxyConnectivityCreateCustomKeyStoreResponseCreateGrantRequestGranteePrincipalRetiringPrincipalOperationsConstraintsGrantTokensNameDryRunCreateGrantResponseGrantTokenGrantIdCreateKeyRequestPolicyDescriptionKeyUsageCustomerMasterKeySpecKeySpecOriginBypassPolicyLockoutSafetyCheckTagsMultiRegionXksKeyIdCreateKeyResponseKeyMetadataCustomKeyStoreHasCMKsExceptionCustomKeyStoreIdTypeCustomKeyStoreInvalidStateExceptionCustomKeyStoreNameInUseExceptionCustomKeyStoreNameTypeCustomKeyStoreNotFoundExceptionAWS_CLOUDHSMEXTERNAL_KEY_STORECustomKeyStoresListCustomKeyStoresListEntryConnectionStateConnectionErrorCodeXksProxyConfigurationRSA_2048RSA_3072RSA_4096ECC_NIST_P256ECC_NIST_P384ECC_NIST_P521ECC_SECG_P256K1SYMMETRIC_DEFAULTHMAC_224HMAC_256HMAC_384HMAC_512SM2DataKeyPairSpecECC_NIST_EDWARDS25519DataKeySpecAES_256AES_128DateTypeDecryptRequestCiphertextBlobEncryptionContextEncryptionAlgorithmRecipientDryRunModifiersDecryptResponsePlaintextCiphertextForRecipientKeyMaterialIdDeleteAliasRequestDeleteCustomKeyStoreRequestDeleteCustomKeyStoreResponseDeleteImportedKeyMaterialRequestDeleteImportedKeyMaterialResponseDependencyTimeoutExceptionDeriveSharedSecretRequestKeyAgreementAlgorithmPublicKeyDeriveSharedSecretResponseSharedSecretKeyOriginDescribeCustomKeyStoresRequestLimitMarkerDescribeCustomKeyStoresResponseCustomKeyStoresNextMarkerTruncatedDescribeKeyRequestDescribeKeyResponseDescriptionTypeDisableKeyRequestDisableKeyRotationRequestDisabledExceptionDisconnectCustomKeyStoreRequestDisconnectCustomKeyStoreResponseDryRunModifierListDryRunModifierTypeIGNORE_CIPHERTEXTDryRunOperationExceptionEnableKeyRequestEnableKeyRotationRequestRotationPeriodInDaysEncryptRequestEncryptResponseEncryptionAlgorithmSpecEncryptionAlgorithmSpecListEncryptionContextKeyEncryptionContextTypeEncryptionContextValueErrorMessageTypeExpirationModelTypeKEY_MATERIAL_EXPIRESKEY_MATERIAL_DOES_NOT_EXPIREExpiredImportTokenExceptionGenerateDataKeyPairRequestKeyPairSpecGenerateDataKeyPairResponsePrivateKeyCiphertextBlobPrivateKeyPlaintextGenerateDataKeyPairWithoutPlaintextRequestGenerateDataKeyPairWithoutPlaintextResponseGenerateDataKeyRequestNumberOfBytesGenerateDataKeyResponseGenerateDataKeyWithoutPlaintextRequestGenerateDataKeyWithoutPlaintextResponseGenerateMacRequestMessageMacAlgorithmGenerateMacResponseMacGenerateRandomRequestGenerateRandomResponseGetKeyLastUsageRequestGetKeyLastUsageResponseKeyLastUsageTrackingStartDateKeyCreationDateGetKeyPolicyRequestPolicyNameGetKeyPolicyResponseGetKeyRotationStatusRequestGetKeyRotationStatusResponseKeyRotationEnabledNextRotationDateOnDemandRotationStartDateGetParametersForImportRequestWrappingAlgorithmWrappingKeySpecGetParametersForImportResponseImportTokenParametersValidToGetPublicKeyRequestGetPublicKeyResponseEncryptionAlgorithmsSigningAlgorithmsKeyAgreementAlgorithmsGrantConstraintsEncryptionContextSubsetEncryptionContextEqualsGrantIdTypeGrantListGrantListEntryIssuingAccountGrantNameTypeGrantOperationReEncryptFromReEncryptToGrantOperationListGrantTokenListGrantTokenTypeImportKeyMaterialRequestEncryptedKeyMaterialValidToExpirationModelImportTypeKeyMaterialDescriptionImportKeyMaterialResponseImportStateIMPORTEDPENDING_IMPORTNEW_KEY_MATERIALEXISTING_KEY_MATERIALIncludeKeyMaterialALL_KEY_MATERIALROTATIONS_ONLYIncorrectKeyExceptionIncorrectKeyMaterialExceptionIncorrectTrustAnchorExceptionInvalidAliasNameExceptionInvalidArnExceptionInvalidCiphertextExceptionInvalidGrantIdExceptionInvalidGrantTokenExceptionInvalidImportTokenExceptionInvalidKeyUsageExceptionInvalidMarkerExceptionKMSInternalExceptionKMSInvalidMacExceptionKMSInvalidSignatureExceptionKMSInvalidStateExceptionKeyAgreementAlgorithmSpecECDHKeyAgreementAlgorithmSpecListKeyEncryptionMechanismKeyIdTypeKeyLastUsageDataOperationTimestampCloudTrailEventIdKmsRequestIdKeyLastUsageTrackingOperationKeyListKeyListEntryKeyArnKeyManagerTypeAWSCUSTOMERKeyMaterialDescriptionType^[a-zA-Z0-9:/_\\s.-]+$KeyMaterialStateNON_CURRENTCURRENTPENDING_ROTATIONPENDING_MULTI_REGION_IMPORT_AND_ROTATIONAWSAccountIdArnEnabledKeyStateDeletionDateKeyManagerMultiRegionConfigurationPendingDeletionWindowInDaysMacAlgorithmsXksKeyConfigurationCurrentKeyMaterialIdML_DSA_44ML_DSA_65ML_DSA_87CreatingDisabledPendingDeletionPendingImportPendingReplicaDeletionUnavailableUpdatingKeyStorePasswordTypeKeyUnavailableExceptionKeyUsageTypeSIGN_VERIFYENCRYPT_DECRYPTGENERATE_VERIFY_MACKEY_AGREEMENTKmsRequestIdTypeLimitExceededExceptionLimitTypeListAliasesRequestListAliasesResponseAliasesListGrantsRequestListGrantsResponseGrantsListKeyPoliciesRequestListKeyPoliciesResponsePolicyNamesListKeyRotationsRequestListKeyRotationsResponseRotationsListKeysRequestListKeysResponseKeysListResourceTagsRequestListResourceTagsResponseListRetirableGrantsRequestMacAlgorithmSpecHMAC_SHA_224HMAC_SHA_256HMAC_SHA_384HMAC_SHA_512MacAlgorithmSpecListMalformedPolicyDocumentExceptionMarkerType[\\u0020-\\u00FF]*MessageTypeRAWDIGESTEXTERNAL_MUMultiRegionKeyTypePrimaryKeyReplicaKeysMultiRegionKeyRegionMultiRegionKeyListPRIMARYREPLICANotFoundExceptionNullableBooleanTypeNumberOfBytesTypeOriginTypeAWS_KMSEXTERNALPendingWindowInDaysTypePlaintextTypePolicyNameListPolicyNameType[\\w]+PolicyType[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+PrincipalIdType^[\\w+=,.@:/-]+$PublicKeyTypePutKeyPolicyRequestReEncryptRequestSourceEncryptionContextSourceKeyIdDestinationKeyIdDestinationEncryptionContextSourceEncryptionAlgorithmDestinationEncryptionAlgorithmReEncryptResponseSourceKeyMaterialIdDestinationKeyMaterialIdRecipientInfoKeyEncryptionAlgorithmAttestationDocumentRegionType^([a-z]+-){2,3}\\d+$ReplicateKeyRequestReplicaRegionReplicateKeyResponseReplicaKeyMetadataReplicaPolicyReplicaTagsRetireGrantRequestRevokeGrantRequestRotateKeyOnDemandRequestRotateKeyOnDemandResponseRotationPeriodInDaysTypeRotationTypeAUTOMATICON_DEMANDRotationsListRotationsListEntryRotationDateScheduleKeyDeletionRequestPendingWindowInDaysScheduleKeyDeletionResponseSignRequestSigningAlgorithmSignResponseSignatureSigningAlgorithmSpecRSASSA_PSS_SHA_256RSASSA_PSS_SHA_384RSASSA_PSS_SHA_512RSASSA_PKCS1_V1_5_SHA_256RSASSA_PKCS1_V1_5_SHA_384RSASSA_PKCS1_V1_5_SHA_512ECDSA_SHA_256ECDSA_SHA_384ECDSA_SHA_512SM2DSAML_DSA_SHAKE_256ED25519_SHA_512ED25519_PH_SHA_512SigningAlgorithmSpecListTagTagKeyTagValueTagExceptionTagKeyListTagKeyTypeTagListTagResourceRequestTagValueTypeTrustAnchorCertificateTypeUnsupportedOperationExceptionUntagResourceRequestTagKeysUpdateAliasRequestUpdateCustomKeyStoreRequestNewCustomKeyStoreNameUpdateCustomKeyStoreResponseUpdateKeyDescriptionRequestUpdatePrimaryRegionRequestPrimaryRegionVerifyMacRequestVerifyMacResponseMacValidVerifyRequestVerifyResponseSignatureValidXksKeyAlreadyInUseExceptionXksKeyConfigurationTypeIdXksKeyIdType^[a-zA-Z0-9-_.]+$XksKeyInvalidConfigurationExceptionXksKeyNotFoundExceptionXksProxyAuthenticationAccessKeyIdType^[A-Z2-7]+$XksProxyAuthenticationCredentialTypeAccessKeyIdRawSecretAccessKeyXksProxyAuthenticationRawSecretAccessKeyType^[a-zA-Z0-9\\/+=]+$XksProxyConfigurationTypeConnectivityUriEndpointUriPathVpcEndpointServiceNameVpcEndpointServiceOwnerXksProxyConnectivityTypePUBLIC_ENDPOINTVPC_ENDPOINT_SERVICEXksProxyIncorrectAuthenticationCredentialExceptionXksProxyInvalidConfigurationExceptionXksProxyInvalidResponseExceptionXksProxyUriEndpointInUseExceptionXksProxyUriEndpointType^https://[a-zA-Z0-9.-]+$XksProxyUriInUseExceptionXksProxyUriPathType^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$XksProxyUriUnreachableExceptionXksProxyVpcEndpointServiceInUseExceptionXksProxyVpcEndpointServiceInvalidConfigurationExceptionXksProxyVpcEndpointServiceNameType^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$XksProxyVpcEndpointServiceNotFoundException";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "CancelKeyDeletion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "CancelKeyDeletion"
+    OperationEntry {
+        name: text(0, 17),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(12),
         output: Some(13),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132],
+        errors: Span::new(0, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ConnectCustomKeyStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ConnectCustomKeyStore"
+    OperationEntry {
+        name: text(22, 21),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(23),
         output: Some(24),
         result_wrapper: None,
-        errors: &[18, 36, 39, 129, 17],
+        errors: Span::new(5, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateAlias",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateAlias"
+    OperationEntry {
+        name: text(43, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(27),
         output: None,
         result_wrapper: None,
-        errors: &[54, 6, 175, 121, 129, 151, 132],
+        errors: Span::new(10, 7),
         anonymous: false,
     },
-    Operation {
-        name: "CreateCustomKeyStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateCustomKeyStore"
+    OperationEntry {
+        name: text(54, 20),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(28),
         output: Some(29),
         result_wrapper: None,
-        errors: &[
-            16, 37, 19, 129, 18, 120, 17, 151, 242, 240, 244, 237, 245, 248, 246, 239, 238,
-        ],
+        errors: Span::new(17, 17),
         anonymous: false,
     },
-    Operation {
-        name: "CreateGrant",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateGrant"
+    OperationEntry {
+        name: text(74, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(30),
         output: Some(31),
         result_wrapper: None,
-        errors: &[175, 64, 54, 122, 129, 125, 151, 132, 69],
+        errors: Span::new(34, 9),
         anonymous: false,
     },
-    Operation {
-        name: "CreateKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateKey"
+    OperationEntry {
+        name: text(85, 9),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(32),
         output: Some(33),
         result_wrapper: None,
-        errors: &[168, 54, 122, 215, 129, 151, 208, 39, 36, 17, 230, 227, 231],
+        errors: Span::new(43, 13),
         anonymous: false,
     },
-    Operation {
-        name: "Decrypt",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "Decrypt"
+    OperationEntry {
+        name: text(94, 7),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(47),
         output: Some(48),
         result_wrapper: None,
-        errors: &[175, 64, 123, 148, 118, 127, 54, 125, 129, 132, 69],
+        errors: Span::new(56, 11),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAlias",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAlias"
+    OperationEntry {
+        name: text(101, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(49),
         output: None,
         result_wrapper: None,
-        errors: &[54, 175, 129, 132],
+        errors: Span::new(67, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteCustomKeyStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteCustomKeyStore"
+    OperationEntry {
+        name: text(112, 20),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(50),
         output: Some(51),
         result_wrapper: None,
-        errors: &[34, 36, 39, 129],
+        errors: Span::new(71, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteImportedKeyMaterial",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteImportedKeyMaterial"
+    OperationEntry {
+        name: text(132, 25),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(52),
         output: Some(53),
         result_wrapper: None,
-        errors: &[122, 215, 54, 175, 129, 132],
+        errors: Span::new(75, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DeriveSharedSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeriveSharedSecret"
+    OperationEntry {
+        name: text(157, 18),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(55),
         output: Some(56),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 125, 127, 129, 132, 69],
+        errors: Span::new(81, 9),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeCustomKeyStores",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeCustomKeyStores"
+    OperationEntry {
+        name: text(175, 23),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(57),
         output: Some(58),
         result_wrapper: None,
-        errors: &[39, 128, 129],
+        errors: Span::new(90, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeKey"
+    OperationEntry {
+        name: text(198, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(59),
         output: Some(60),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129],
+        errors: Span::new(93, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisableKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableKey"
+    OperationEntry {
+        name: text(209, 10),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(62),
         output: None,
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132],
+        errors: Span::new(97, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DisableKeyRotation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableKeyRotation"
+    OperationEntry {
+        name: text(219, 18),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(63),
         output: None,
         result_wrapper: None,
-        errors: &[175, 64, 122, 54, 129, 132, 215],
+        errors: Span::new(102, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DisconnectCustomKeyStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisconnectCustomKeyStore"
+    OperationEntry {
+        name: text(237, 24),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(65),
         output: Some(66),
         result_wrapper: None,
-        errors: &[36, 39, 129],
+        errors: Span::new(109, 3),
         anonymous: false,
     },
-    Operation {
-        name: "EnableKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableKey"
+    OperationEntry {
+        name: text(261, 9),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(70),
         output: None,
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 151, 132],
+        errors: Span::new(112, 6),
         anonymous: false,
     },
-    Operation {
-        name: "EnableKeyRotation",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableKeyRotation"
+    OperationEntry {
+        name: text(270, 17),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(71),
         output: None,
         result_wrapper: None,
-        errors: &[175, 64, 122, 54, 129, 132, 215],
+        errors: Span::new(118, 7),
         anonymous: false,
     },
-    Operation {
-        name: "Encrypt",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "Encrypt"
+    OperationEntry {
+        name: text(287, 7),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(72),
         output: Some(73),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        errors: Span::new(125, 9),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateDataKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateDataKey"
+    OperationEntry {
+        name: text(294, 15),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(86),
         output: Some(87),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        errors: Span::new(134, 9),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateDataKeyPair",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateDataKeyPair"
+    OperationEntry {
+        name: text(309, 19),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(82),
         output: Some(83),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 215, 69],
+        errors: Span::new(143, 10),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateDataKeyPairWithoutPlaintext",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateDataKeyPairWithoutPlaintext"
+    OperationEntry {
+        name: text(328, 35),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(84),
         output: Some(85),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 215, 69],
+        errors: Span::new(153, 10),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateDataKeyWithoutPlaintext",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateDataKeyWithoutPlaintext"
+    OperationEntry {
+        name: text(363, 31),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(88),
         output: Some(89),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        errors: Span::new(163, 9),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateMac",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateMac"
+    OperationEntry {
+        name: text(394, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(90),
         output: Some(91),
         result_wrapper: None,
-        errors: &[175, 64, 148, 127, 125, 129, 132, 69],
+        errors: Span::new(172, 8),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateRandom",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateRandom"
+    OperationEntry {
+        name: text(405, 14),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(92),
         output: Some(93),
         result_wrapper: None,
-        errors: &[54, 129, 215, 39, 36],
+        errors: Span::new(180, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetKeyLastUsage",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetKeyLastUsage"
+    OperationEntry {
+        name: text(419, 15),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(94),
         output: Some(95),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129],
+        errors: Span::new(185, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetKeyPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetKeyPolicy"
+    OperationEntry {
+        name: text(434, 12),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(96),
         output: Some(97),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132],
+        errors: Span::new(189, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetKeyRotationStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetKeyRotationStatus"
+    OperationEntry {
+        name: text(446, 20),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(98),
         output: Some(99),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132, 215],
+        errors: Span::new(194, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetParametersForImport",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetParametersForImport"
+    OperationEntry {
+        name: text(466, 22),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(100),
         output: Some(101),
         result_wrapper: None,
-        errors: &[122, 215, 54, 175, 129, 132],
+        errors: Span::new(200, 6),
         anonymous: false,
     },
-    Operation {
-        name: "GetPublicKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetPublicKey"
+    OperationEntry {
+        name: text(488, 12),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(102),
         output: Some(103),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 215, 122, 125, 127, 129, 132],
+        errors: Span::new(206, 10),
         anonymous: false,
     },
-    Operation {
-        name: "ImportKeyMaterial",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ImportKeyMaterial"
+    OperationEntry {
+        name: text(500, 17),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(113),
         output: Some(114),
         result_wrapper: None,
-        errors: &[122, 215, 54, 175, 129, 132, 123, 119, 81, 126],
+        errors: Span::new(216, 10),
         anonymous: false,
     },
-    Operation {
-        name: "ListAliases",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAliases"
+    OperationEntry {
+        name: text(517, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(153),
         output: Some(154),
         result_wrapper: None,
-        errors: &[54, 128, 129, 122, 175],
+        errors: Span::new(226, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListGrants",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListGrants"
+    OperationEntry {
+        name: text(528, 10),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(155),
         output: Some(156),
         result_wrapper: None,
-        errors: &[175, 54, 128, 124, 122, 129, 132],
+        errors: Span::new(231, 7),
         anonymous: false,
     },
-    Operation {
-        name: "ListKeyPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListKeyPolicies"
+    OperationEntry {
+        name: text(538, 15),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(157),
         output: Some(158),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132],
+        errors: Span::new(238, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListKeyRotations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListKeyRotations"
+    OperationEntry {
+        name: text(553, 16),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(159),
         output: Some(160),
         result_wrapper: None,
-        errors: &[175, 122, 128, 129, 132, 215],
+        errors: Span::new(243, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListKeys",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListKeys"
+    OperationEntry {
+        name: text(569, 8),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(161),
         output: Some(162),
         result_wrapper: None,
-        errors: &[54, 129, 128],
+        errors: Span::new(249, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListResourceTags",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListResourceTags"
+    OperationEntry {
+        name: text(577, 16),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(163),
         output: Some(164),
         result_wrapper: None,
-        errors: &[129, 175, 122, 128],
+        errors: Span::new(252, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListRetirableGrants",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRetirableGrants"
+    OperationEntry {
+        name: text(593, 19),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(165),
         output: Some(156),
         result_wrapper: None,
-        errors: &[54, 128, 122, 175, 129],
+        errors: Span::new(256, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutKeyPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutKeyPolicy"
+    OperationEntry {
+        name: text(612, 12),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(186),
         output: None,
         result_wrapper: None,
-        errors: &[175, 122, 168, 54, 215, 129, 151, 132],
+        errors: Span::new(261, 8),
         anonymous: false,
     },
-    Operation {
-        name: "ReEncrypt",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ReEncrypt"
+    OperationEntry {
+        name: text(624, 9),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(187),
         output: Some(188),
         result_wrapper: None,
-        errors: &[175, 64, 123, 148, 118, 54, 127, 125, 129, 132, 69],
+        errors: Span::new(269, 11),
         anonymous: false,
     },
-    Operation {
-        name: "ReplicateKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ReplicateKey"
+    OperationEntry {
+        name: text(633, 12),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(191),
         output: Some(192),
         result_wrapper: None,
-        errors: &[6, 64, 122, 132, 129, 151, 168, 175, 208, 215],
+        errors: Span::new(280, 10),
         anonymous: false,
     },
-    Operation {
-        name: "RetireGrant",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RetireGrant"
+    OperationEntry {
+        name: text(645, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(193),
         output: None,
         result_wrapper: None,
-        errors: &[122, 125, 124, 175, 54, 129, 132, 69],
+        errors: Span::new(290, 8),
         anonymous: false,
     },
-    Operation {
-        name: "RevokeGrant",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RevokeGrant"
+    OperationEntry {
+        name: text(656, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(194),
         output: None,
         result_wrapper: None,
-        errors: &[175, 54, 122, 124, 129, 132, 69],
+        errors: Span::new(298, 7),
         anonymous: false,
     },
-    Operation {
-        name: "RotateKeyOnDemand",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RotateKeyOnDemand"
+    OperationEntry {
+        name: text(667, 17),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(195),
         output: Some(196),
         result_wrapper: None,
-        errors: &[175, 64, 122, 54, 129, 132, 215, 151, 22],
+        errors: Span::new(305, 9),
         anonymous: false,
     },
-    Operation {
-        name: "ScheduleKeyDeletion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ScheduleKeyDeletion"
+    OperationEntry {
+        name: text(684, 19),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(201),
         output: Some(202),
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132],
+        errors: Span::new(314, 5),
         anonymous: false,
     },
-    Operation {
-        name: "Sign",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "Sign"
+    OperationEntry {
+        name: text(703, 4),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(203),
         output: Some(204),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 69],
+        errors: Span::new(319, 9),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(707, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(212),
         output: None,
         result_wrapper: None,
-        errors: &[129, 175, 122, 132, 151, 208],
+        errors: Span::new(328, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(718, 13),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(216),
         output: None,
         result_wrapper: None,
-        errors: &[129, 175, 122, 132, 208],
+        errors: Span::new(334, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateAlias",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateAlias"
+    OperationEntry {
+        name: text(731, 11),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(217),
         output: None,
         result_wrapper: None,
-        errors: &[54, 175, 129, 151, 132],
+        errors: Span::new(339, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateCustomKeyStore",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateCustomKeyStore"
+    OperationEntry {
+        name: text(742, 20),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(218),
         output: Some(219),
         result_wrapper: None,
-        errors: &[
-            39, 37, 19, 20, 36, 129, 18, 17, 242, 240, 244, 237, 245, 248, 246, 239, 238,
-        ],
+        errors: Span::new(344, 17),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateKeyDescription",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateKeyDescription"
+    OperationEntry {
+        name: text(762, 20),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(220),
         output: None,
         result_wrapper: None,
-        errors: &[175, 122, 54, 129, 132],
+        errors: Span::new(361, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdatePrimaryRegion",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdatePrimaryRegion"
+    OperationEntry {
+        name: text(782, 19),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(221),
         output: None,
         result_wrapper: None,
-        errors: &[64, 122, 132, 129, 175, 215],
+        errors: Span::new(366, 6),
         anonymous: false,
     },
-    Operation {
-        name: "Verify",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "Verify"
+    OperationEntry {
+        name: text(801, 6),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(224),
         output: Some(225),
         result_wrapper: None,
-        errors: &[175, 64, 148, 54, 127, 125, 129, 132, 131, 69],
+        errors: Span::new(372, 10),
         anonymous: false,
     },
-    Operation {
-        name: "VerifyMac",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "VerifyMac"
+    OperationEntry {
+        name: text(807, 9),
+        method: text(17, 4),
+        request_uri: text(21, 1),
+        response_code: 200,
         input: Some(222),
         output: Some(223),
         result_wrapper: None,
-        errors: &[175, 64, 148, 127, 125, 129, 130, 132, 69],
+        errors: Span::new(382, 9),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AWSAccountIdType"
     shape(
-        "AWSAccountIdType",
-        ShapeKind::String {
+        text(816, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 1
+    // 1 "AccountIdType"
     shape(
-        "AccountIdType",
-        ShapeKind::String {
+        text(832, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(12),
             },
-            pattern: Some("[0-9]{12}"),
-            enum_values: &[],
+            pattern: Some(text(845, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 2
+    // 2 "AlgorithmSpec"
     shape(
-        "AlgorithmSpec",
-        ShapeKind::String {
+        text(854, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "RSAES_PKCS1_V1_5",
-                "RSAES_OAEP_SHA_1",
-                "RSAES_OAEP_SHA_256",
-                "RSA_AES_KEY_WRAP_SHA_1",
-                "RSA_AES_KEY_WRAP_SHA_256",
-                "SM2PKE",
-            ],
+            enum_values: Span::new(0, 6),
         },
     ),
-    // 3
+    // 3 "AliasList"
     shape(
-        "AliasList",
-        ShapeKind::List {
+        text(969, 9),
+        KindEntry::List {
             member: 4,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 4
+    // 4 "AliasListEntry"
     shape(
-        "AliasListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AliasName", 5, false),
-                member("AliasArn", 7, false),
-                member("TargetKeyId", 136, false),
-                member("CreationDate", 46, false),
-                member("LastUpdatedDate", 46, false),
-            ],
+        text(978, 14),
+        KindEntry::Structure {
+            members: Span::new(0, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 5
+    // 5 "AliasNameType"
     shape(
-        "AliasNameType",
-        ShapeKind::String {
+        text(1047, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9:/_-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1060, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 6
+    // 6 "AlreadyExistsException"
     shape(
-        "AlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1078, 22),
+        KindEntry::Structure {
+            members: Span::new(5, 1),
             union: false,
-            error: Some(crate::errors::ALREADY_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1078, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 7
+    // 7 "ArnType"
     shape(
-        "ArnType",
-        ShapeKind::String {
+        text(1107, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 8
+    // 8 "AttestationDocumentType"
     shape(
-        "AttestationDocumentType",
-        ShapeKind::Blob {
+        text(1114, 23),
+        KindEntry::Blob {
             length: Range {
                 min: Some(1),
                 max: Some(262144),
             },
         },
     ),
-    // 9
+    // 9 "BackingKeyIdResponseType"
     shape(
-        "BackingKeyIdResponseType",
-        ShapeKind::String {
+        text(1137, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(64),
             },
-            pattern: Some("^[a-f0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(1161, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 10
+    // 10 "BackingKeyIdType"
     shape(
-        "BackingKeyIdType",
-        ShapeKind::String {
+        text(1172, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(64),
                 max: Some(64),
             },
-            pattern: Some("^[a-f0-9]+$"),
-            enum_values: &[],
+            pattern: Some(text(1161, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 11
-    shape("BooleanType", ShapeKind::Boolean),
-    // 12
+    // 11 "BooleanType"
+    shape(text(1188, 11), KindEntry::Boolean),
+    // 12 "CancelKeyDeletionRequest"
     shape(
-        "CancelKeyDeletionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
+        text(1199, 24),
+        KindEntry::Structure {
+            members: Span::new(6, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 13
+    // 13 "CancelKeyDeletionResponse"
     shape(
-        "CancelKeyDeletionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, false)],
+        text(1228, 25),
+        KindEntry::Structure {
+            members: Span::new(7, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 14
+    // 14 "CiphertextType"
     shape(
-        "CiphertextType",
-        ShapeKind::Blob {
+        text(1253, 14),
+        KindEntry::Blob {
             length: Range {
                 min: Some(1),
                 max: Some(6144),
             },
         },
     ),
-    // 15
+    // 15 "CloudHsmClusterIdType"
     shape(
-        "CloudHsmClusterIdType",
-        ShapeKind::String {
+        text(1267, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(19),
                 max: Some(24),
             },
-            pattern: Some("cluster-[2-7a-zA-Z]{11,16}"),
-            enum_values: &[],
+            pattern: Some(text(1288, 26)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 16
+    // 16 "CloudHsmClusterInUseException"
     shape(
-        "CloudHsmClusterInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1314, 29),
+        KindEntry::Structure {
+            members: Span::new(8, 1),
             union: false,
-            error: Some(crate::errors::CLOUD_HSM_CLUSTER_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1314, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 17
+    // 17 "CloudHsmClusterInvalidConfigurationException"
     shape(
-        "CloudHsmClusterInvalidConfigurationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1343, 44),
+        KindEntry::Structure {
+            members: Span::new(9, 1),
             union: false,
-            error: Some(crate::errors::CLOUD_HSM_CLUSTER_INVALID_CONFIGURATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1343, 44),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 18
+    // 18 "CloudHsmClusterNotActiveException"
     shape(
-        "CloudHsmClusterNotActiveException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1387, 33),
+        KindEntry::Structure {
+            members: Span::new(10, 1),
             union: false,
-            error: Some(crate::errors::CLOUD_HSM_CLUSTER_NOT_ACTIVE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1387, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 19
+    // 19 "CloudHsmClusterNotFoundException"
     shape(
-        "CloudHsmClusterNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1420, 32),
+        KindEntry::Structure {
+            members: Span::new(11, 1),
             union: false,
-            error: Some(crate::errors::CLOUD_HSM_CLUSTER_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1420, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 20
+    // 20 "CloudHsmClusterNotRelatedException"
     shape(
-        "CloudHsmClusterNotRelatedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1452, 34),
+        KindEntry::Structure {
+            members: Span::new(12, 1),
             union: false,
-            error: Some(crate::errors::CLOUD_HSM_CLUSTER_NOT_RELATED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1452, 34),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 21
+    // 21 "CloudTrailEventIdType"
     shape(
-        "CloudTrailEventIdType",
-        ShapeKind::String {
+        text(1486, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 22
+    // 22 "ConflictException"
     shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(1507, 17),
+        KindEntry::Structure {
+            members: Span::new(13, 1),
             union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1507, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 23
+    // 23 "ConnectCustomKeyStoreRequest"
     shape(
-        "ConnectCustomKeyStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomKeyStoreId", 35, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 24
-    shape(
-        "ConnectCustomKeyStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1524, 28),
+        KindEntry::Structure {
+            members: Span::new(14, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 25
+    // 24 "ConnectCustomKeyStoreResponse"
     shape(
-        "ConnectionErrorCodeType",
-        ShapeKind::String {
+        text(1568, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 25 "ConnectionErrorCodeType"
+    shape(
+        text(1597, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INVALID_CREDENTIALS",
-                "CLUSTER_NOT_FOUND",
-                "NETWORK_ERRORS",
-                "INTERNAL_ERROR",
-                "INSUFFICIENT_CLOUDHSM_HSMS",
-                "USER_LOCKED_OUT",
-                "USER_NOT_FOUND",
-                "USER_LOGGED_IN",
-                "SUBNET_NOT_FOUND",
-                "INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET",
-                "XKS_PROXY_ACCESS_DENIED",
-                "XKS_PROXY_NOT_REACHABLE",
-                "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND",
-                "XKS_PROXY_INVALID_RESPONSE",
-                "XKS_PROXY_INVALID_CONFIGURATION",
-                "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION",
-                "XKS_PROXY_TIMED_OUT",
-                "XKS_PROXY_INVALID_TLS_CONFIGURATION",
-            ],
+            enum_values: Span::new(6, 18),
         },
     ),
-    // 26
+    // 26 "ConnectionStateType"
     shape(
-        "ConnectionStateType",
-        ShapeKind::String {
+        text(2043, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CONNECTED",
-                "CONNECTING",
-                "FAILED",
-                "DISCONNECTED",
-                "DISCONNECTING",
-            ],
+            enum_values: Span::new(24, 5),
         },
     ),
-    // 27
+    // 27 "CreateAliasRequest"
     shape(
-        "CreateAliasRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AliasName", 5, true),
-                member("TargetKeyId", 136, true),
-            ],
+        text(2112, 18),
+        KindEntry::Structure {
+            members: Span::new(15, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 28
+    // 28 "CreateCustomKeyStoreRequest"
     shape(
-        "CreateCustomKeyStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CustomKeyStoreName", 38, true),
-                member("CloudHsmClusterId", 15, false),
-                member("TrustAnchorCertificate", 214, false),
-                member("KeyStorePassword", 147, false),
-                member("CustomKeyStoreType", 40, false),
-                member("XksProxyUriEndpoint", 241, false),
-                member("XksProxyUriPath", 243, false),
-                member("XksProxyVpcEndpointServiceName", 247, false),
-                member("XksProxyVpcEndpointServiceOwner", 1, false),
-                member("XksProxyAuthenticationCredential", 233, false),
-                member("XksProxyConnectivity", 236, false),
-            ],
+        text(2130, 27),
+        KindEntry::Structure {
+            members: Span::new(17, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 29
+    // 29 "CreateCustomKeyStoreResponse"
     shape(
-        "CreateCustomKeyStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomKeyStoreId", 35, false)],
+        text(2395, 28),
+        KindEntry::Structure {
+            members: Span::new(28, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 30
+    // 30 "CreateGrantRequest"
     shape(
-        "CreateGrantRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("GranteePrincipal", 184, true),
-                member("RetiringPrincipal", 184, false),
-                member("Operations", 110, true),
-                member("Constraints", 104, false),
-                member("GrantTokens", 111, false),
-                member("Name", 108, false),
-                member("DryRun", 176, false),
-            ],
+        text(2423, 18),
+        KindEntry::Structure {
+            members: Span::new(29, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 31
+    // 31 "CreateGrantResponse"
     shape(
-        "CreateGrantResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GrantToken", 112, false),
-                member("GrantId", 105, false),
-            ],
+        text(2516, 19),
+        KindEntry::Structure {
+            members: Span::new(37, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 32
+    // 32 "CreateKeyRequest"
     shape(
-        "CreateKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policy", 183, false),
-                member("Description", 61, false),
-                member("KeyUsage", 149, false),
-                member("CustomerMasterKeySpec", 43, false),
-                member("KeySpec", 145, false),
-                member("Origin", 178, false),
-                member("CustomKeyStoreId", 35, false),
-                member("BypassPolicyLockoutSafetyCheck", 11, false),
-                member("Tags", 211, false),
-                member("MultiRegion", 176, false),
-                member("XksKeyId", 229, false),
-            ],
+        text(2552, 16),
+        KindEntry::Structure {
+            members: Span::new(39, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 33
+    // 33 "CreateKeyResponse"
     shape(
-        "CreateKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyMetadata", 144, false)],
+        text(2680, 17),
+        KindEntry::Structure {
+            members: Span::new(50, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 34
+    // 34 "CustomKeyStoreHasCMKsException"
     shape(
-        "CustomKeyStoreHasCMKsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(2708, 30),
+        KindEntry::Structure {
+            members: Span::new(51, 1),
             union: false,
-            error: Some(crate::errors::CUSTOM_KEY_STORE_HAS_CM_KS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2708, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 35
+    // 35 "CustomKeyStoreIdType"
     shape(
-        "CustomKeyStoreIdType",
-        ShapeKind::String {
+        text(2738, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 36
+    // 36 "CustomKeyStoreInvalidStateException"
     shape(
-        "CustomKeyStoreInvalidStateException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(2758, 35),
+        KindEntry::Structure {
+            members: Span::new(52, 1),
             union: false,
-            error: Some(crate::errors::CUSTOM_KEY_STORE_INVALID_STATE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2758, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 37
+    // 37 "CustomKeyStoreNameInUseException"
     shape(
-        "CustomKeyStoreNameInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(2793, 32),
+        KindEntry::Structure {
+            members: Span::new(53, 1),
             union: false,
-            error: Some(crate::errors::CUSTOM_KEY_STORE_NAME_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2793, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 38
+    // 38 "CustomKeyStoreNameType"
     shape(
-        "CustomKeyStoreNameType",
-        ShapeKind::String {
+        text(2825, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 39
+    // 39 "CustomKeyStoreNotFoundException"
     shape(
-        "CustomKeyStoreNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(2847, 31),
+        KindEntry::Structure {
+            members: Span::new(54, 1),
             union: false,
-            error: Some(crate::errors::CUSTOM_KEY_STORE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2847, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 40
+    // 40 "CustomKeyStoreType"
     shape(
-        "CustomKeyStoreType",
-        ShapeKind::String {
+        text(2230, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"],
+            enum_values: Span::new(29, 2),
         },
     ),
-    // 41
+    // 41 "CustomKeyStoresList"
     shape(
-        "CustomKeyStoresList",
-        ShapeKind::List {
+        text(2908, 19),
+        KindEntry::List {
             member: 42,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 42
+    // 42 "CustomKeyStoresListEntry"
     shape(
-        "CustomKeyStoresListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CustomKeyStoreId", 35, false),
-                member("CustomKeyStoreName", 38, false),
-                member("CloudHsmClusterId", 15, false),
-                member("TrustAnchorCertificate", 214, false),
-                member("ConnectionState", 26, false),
-                member("ConnectionErrorCode", 25, false),
-                member("CreationDate", 46, false),
-                member("CustomKeyStoreType", 40, false),
-                member("XksProxyConfiguration", 235, false),
-            ],
+        text(2927, 24),
+        KindEntry::Structure {
+            members: Span::new(55, 9),
             union: false,
             error: None,
-        }),
-    ),
-    // 43
-    shape(
-        "CustomerMasterKeySpec",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "RSA_2048",
-                "RSA_3072",
-                "RSA_4096",
-                "ECC_NIST_P256",
-                "ECC_NIST_P384",
-                "ECC_NIST_P521",
-                "ECC_SECG_P256K1",
-                "SYMMETRIC_DEFAULT",
-                "HMAC_224",
-                "HMAC_256",
-                "HMAC_384",
-                "HMAC_512",
-                "SM2",
-            ],
         },
     ),
-    // 44
+    // 43 "CustomerMasterKeySpec"
     shape(
-        "DataKeyPairSpec",
-        ShapeKind::String {
+        text(2593, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "RSA_2048",
-                "RSA_3072",
-                "RSA_4096",
-                "ECC_NIST_P256",
-                "ECC_NIST_P384",
-                "ECC_NIST_P521",
-                "ECC_SECG_P256K1",
-                "SM2",
-                "ECC_NIST_EDWARDS25519",
-            ],
+            enum_values: Span::new(31, 13),
         },
     ),
-    // 45
+    // 44 "DataKeyPairSpec"
     shape(
-        "DataKeySpec",
-        ShapeKind::String {
+        text(3136, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AES_256", "AES_128"],
+            enum_values: Span::new(44, 9),
         },
     ),
-    // 46
-    shape("DateType", ShapeKind::Timestamp { format: None }),
-    // 47
+    // 45 "DataKeySpec"
     shape(
-        "DecryptRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CiphertextBlob", 14, false),
-                member("EncryptionContext", 77, false),
-                member("GrantTokens", 111, false),
-                member("KeyId", 136, false),
-                member("EncryptionAlgorithm", 74, false),
-                member("Recipient", 189, false),
-                member("DryRun", 176, false),
-                member("DryRunModifiers", 67, false),
-            ],
+        text(3172, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(53, 2),
+        },
+    ),
+    // 46 "DateType"
+    shape(text(3197, 8), KindEntry::Timestamp { format: None }),
+    // 47 "DecryptRequest"
+    shape(
+        text(3205, 14),
+        KindEntry::Structure {
+            members: Span::new(64, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "DecryptResponse"
     shape(
-        "DecryptResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("Plaintext", 180, false),
-                member("EncryptionAlgorithm", 74, false),
-                member("CiphertextForRecipient", 14, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(3293, 15),
+        KindEntry::Structure {
+            members: Span::new(72, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 49
+    // 49 "DeleteAliasRequest"
     shape(
-        "DeleteAliasRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AliasName", 5, true)],
+        text(3352, 18),
+        KindEntry::Structure {
+            members: Span::new(77, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 50
+    // 50 "DeleteCustomKeyStoreRequest"
     shape(
-        "DeleteCustomKeyStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomKeyStoreId", 35, true)],
+        text(3370, 27),
+        KindEntry::Structure {
+            members: Span::new(78, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 51
+    // 51 "DeleteCustomKeyStoreResponse"
     shape(
-        "DeleteCustomKeyStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3397, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 52 "DeleteImportedKeyMaterialRequest"
     shape(
-        "DeleteImportedKeyMaterialRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(3425, 32),
+        KindEntry::Structure {
+            members: Span::new(79, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 53 "DeleteImportedKeyMaterialResponse"
     shape(
-        "DeleteImportedKeyMaterialResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("KeyMaterialId", 9, false),
-            ],
+        text(3457, 33),
+        KindEntry::Structure {
+            members: Span::new(81, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "DependencyTimeoutException"
     shape(
-        "DependencyTimeoutException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(3490, 26),
+        KindEntry::Structure {
+            members: Span::new(83, 1),
             union: false,
-            error: Some(crate::errors::DEPENDENCY_TIMEOUT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3490, 26),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 55
+    // 55 "DeriveSharedSecretRequest"
     shape(
-        "DeriveSharedSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("KeyAgreementAlgorithm", 133, true),
-                member("PublicKey", 185, true),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-                member("Recipient", 189, false),
-            ],
+        text(3516, 25),
+        KindEntry::Structure {
+            members: Span::new(84, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "DeriveSharedSecretResponse"
     shape(
-        "DeriveSharedSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("SharedSecret", 180, false),
-                member("CiphertextForRecipient", 14, false),
-                member("KeyAgreementAlgorithm", 133, false),
-                member("KeyOrigin", 178, false),
-            ],
+        text(3571, 26),
+        KindEntry::Structure {
+            members: Span::new(90, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 57
+    // 57 "DescribeCustomKeyStoresRequest"
     shape(
-        "DescribeCustomKeyStoresRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CustomKeyStoreId", 35, false),
-                member("CustomKeyStoreName", 38, false),
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-            ],
+        text(3618, 30),
+        KindEntry::Structure {
+            members: Span::new(95, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 58 "DescribeCustomKeyStoresResponse"
     shape(
-        "DescribeCustomKeyStoresResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CustomKeyStores", 41, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
+        text(3659, 31),
+        KindEntry::Structure {
+            members: Span::new(99, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "DescribeKeyRequest"
     shape(
-        "DescribeKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("GrantTokens", 111, false),
-            ],
+        text(3724, 18),
+        KindEntry::Structure {
+            members: Span::new(102, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "DescribeKeyResponse"
     shape(
-        "DescribeKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyMetadata", 144, false)],
+        text(3742, 19),
+        KindEntry::Structure {
+            members: Span::new(104, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "DescriptionType"
     shape(
-        "DescriptionType",
-        ShapeKind::String {
+        text(3761, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(8192),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 62
+    // 62 "DisableKeyRequest"
     shape(
-        "DisableKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
+        text(3776, 17),
+        KindEntry::Structure {
+            members: Span::new(105, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "DisableKeyRotationRequest"
     shape(
-        "DisableKeyRotationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
+        text(3793, 25),
+        KindEntry::Structure {
+            members: Span::new(106, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "DisabledException"
     shape(
-        "DisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(3818, 17),
+        KindEntry::Structure {
+            members: Span::new(107, 1),
             union: false,
-            error: Some(crate::errors::DISABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3818, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 65
+    // 65 "DisconnectCustomKeyStoreRequest"
     shape(
-        "DisconnectCustomKeyStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomKeyStoreId", 35, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 66
-    shape(
-        "DisconnectCustomKeyStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3835, 31),
+        KindEntry::Structure {
+            members: Span::new(108, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 66 "DisconnectCustomKeyStoreResponse"
     shape(
-        "DryRunModifierList",
-        ShapeKind::List {
+        text(3866, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 67 "DryRunModifierList"
+    shape(
+        text(3898, 18),
+        KindEntry::List {
             member: 68,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 68
+    // 68 "DryRunModifierType"
     shape(
-        "DryRunModifierType",
-        ShapeKind::String {
+        text(3916, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IGNORE_CIPHERTEXT"],
+            enum_values: Span::new(55, 1),
         },
     ),
-    // 69
+    // 69 "DryRunOperationException"
     shape(
-        "DryRunOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(3951, 24),
+        KindEntry::Structure {
+            members: Span::new(109, 1),
             union: false,
-            error: Some(crate::errors::DRY_RUN_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3951, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 70
+    // 70 "EnableKeyRequest"
     shape(
-        "EnableKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 71
-    shape(
-        "EnableKeyRotationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("RotationPeriodInDays", 197, false),
-            ],
+        text(3975, 16),
+        KindEntry::Structure {
+            members: Span::new(110, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 71 "EnableKeyRotationRequest"
     shape(
-        "EncryptRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("Plaintext", 180, true),
-                member("EncryptionContext", 77, false),
-                member("GrantTokens", 111, false),
-                member("EncryptionAlgorithm", 74, false),
-                member("DryRun", 176, false),
-            ],
+        text(3991, 24),
+        KindEntry::Structure {
+            members: Span::new(111, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 72 "EncryptRequest"
     shape(
-        "EncryptResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CiphertextBlob", 14, false),
-                member("KeyId", 136, false),
-                member("EncryptionAlgorithm", 74, false),
-            ],
+        text(4035, 14),
+        KindEntry::Structure {
+            members: Span::new(113, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 74
+    // 73 "EncryptResponse"
     shape(
-        "EncryptionAlgorithmSpec",
-        ShapeKind::String {
+        text(4049, 15),
+        KindEntry::Structure {
+            members: Span::new(119, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 74 "EncryptionAlgorithmSpec"
+    shape(
+        text(4064, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "SYMMETRIC_DEFAULT",
-                "RSAES_OAEP_SHA_1",
-                "RSAES_OAEP_SHA_256",
-                "SM2PKE",
-            ],
+            enum_values: Span::new(56, 4),
         },
     ),
-    // 75
+    // 75 "EncryptionAlgorithmSpecList"
     shape(
-        "EncryptionAlgorithmSpecList",
-        ShapeKind::List {
+        text(4087, 27),
+        KindEntry::List {
             member: 74,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 76
+    // 76 "EncryptionContextKey"
     shape(
-        "EncryptionContextKey",
-        ShapeKind::String {
+        text(4114, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 77
+    // 77 "EncryptionContextType"
     shape(
-        "EncryptionContextType",
-        ShapeKind::Map {
+        text(4134, 21),
+        KindEntry::Map {
             key: 76,
             value: 78,
             length: Range::ANY,
         },
     ),
-    // 78
+    // 78 "EncryptionContextValue"
     shape(
-        "EncryptionContextValue",
-        ShapeKind::String {
+        text(4155, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 79
+    // 79 "ErrorMessageType"
     shape(
-        "ErrorMessageType",
-        ShapeKind::String {
+        text(4177, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 80
+    // 80 "ExpirationModelType"
     shape(
-        "ExpirationModelType",
-        ShapeKind::String {
+        text(4193, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["KEY_MATERIAL_EXPIRES", "KEY_MATERIAL_DOES_NOT_EXPIRE"],
+            enum_values: Span::new(60, 2),
         },
     ),
-    // 81
+    // 81 "ExpiredImportTokenException"
     shape(
-        "ExpiredImportTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(4260, 27),
+        KindEntry::Structure {
+            members: Span::new(122, 1),
             union: false,
-            error: Some(crate::errors::EXPIRED_IMPORT_TOKEN_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4260, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 82
+    // 82 "GenerateDataKeyPairRequest"
     shape(
-        "GenerateDataKeyPairRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EncryptionContext", 77, false),
-                member("KeyId", 136, true),
-                member("KeyPairSpec", 44, true),
-                member("GrantTokens", 111, false),
-                member("Recipient", 189, false),
-                member("DryRun", 176, false),
-            ],
+        text(4287, 26),
+        KindEntry::Structure {
+            members: Span::new(123, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 83 "GenerateDataKeyPairResponse"
     shape(
-        "GenerateDataKeyPairResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PrivateKeyCiphertextBlob", 14, false),
-                member("PrivateKeyPlaintext", 180, false),
-                member("PublicKey", 185, false),
-                member("KeyId", 136, false),
-                member("KeyPairSpec", 44, false),
-                member("CiphertextForRecipient", 14, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(4324, 27),
+        KindEntry::Structure {
+            members: Span::new(129, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 84 "GenerateDataKeyPairWithoutPlaintextRequest"
     shape(
-        "GenerateDataKeyPairWithoutPlaintextRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EncryptionContext", 77, false),
-                member("KeyId", 136, true),
-                member("KeyPairSpec", 44, true),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-            ],
+        text(4394, 42),
+        KindEntry::Structure {
+            members: Span::new(136, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 85 "GenerateDataKeyPairWithoutPlaintextResponse"
     shape(
-        "GenerateDataKeyPairWithoutPlaintextResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PrivateKeyCiphertextBlob", 14, false),
-                member("PublicKey", 185, false),
-                member("KeyId", 136, false),
-                member("KeyPairSpec", 44, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(4436, 43),
+        KindEntry::Structure {
+            members: Span::new(141, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "GenerateDataKeyRequest"
     shape(
-        "GenerateDataKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("EncryptionContext", 77, false),
-                member("NumberOfBytes", 177, false),
-                member("KeySpec", 45, false),
-                member("GrantTokens", 111, false),
-                member("Recipient", 189, false),
-                member("DryRun", 176, false),
-            ],
+        text(4479, 22),
+        KindEntry::Structure {
+            members: Span::new(146, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 87 "GenerateDataKeyResponse"
     shape(
-        "GenerateDataKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CiphertextBlob", 14, false),
-                member("Plaintext", 180, false),
-                member("KeyId", 136, false),
-                member("CiphertextForRecipient", 14, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(4514, 23),
+        KindEntry::Structure {
+            members: Span::new(153, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "GenerateDataKeyWithoutPlaintextRequest"
     shape(
-        "GenerateDataKeyWithoutPlaintextRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("EncryptionContext", 77, false),
-                member("KeySpec", 45, false),
-                member("NumberOfBytes", 177, false),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-            ],
+        text(4537, 38),
+        KindEntry::Structure {
+            members: Span::new(158, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 89
+    // 89 "GenerateDataKeyWithoutPlaintextResponse"
     shape(
-        "GenerateDataKeyWithoutPlaintextResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CiphertextBlob", 14, false),
-                member("KeyId", 136, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(4575, 39),
+        KindEntry::Structure {
+            members: Span::new(164, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 90
+    // 90 "GenerateMacRequest"
     shape(
-        "GenerateMacRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 180, true),
-                member("KeyId", 136, true),
-                member("MacAlgorithm", 166, true),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-            ],
+        text(4614, 18),
+        KindEntry::Structure {
+            members: Span::new(167, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 91
+    // 91 "GenerateMacResponse"
     shape(
-        "GenerateMacResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Mac", 14, false),
-                member("MacAlgorithm", 166, false),
-                member("KeyId", 136, false),
-            ],
+        text(4651, 19),
+        KindEntry::Structure {
+            members: Span::new(172, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 92 "GenerateRandomRequest"
     shape(
-        "GenerateRandomRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NumberOfBytes", 177, false),
-                member("CustomKeyStoreId", 35, false),
-                member("Recipient", 189, false),
-            ],
+        text(4673, 21),
+        KindEntry::Structure {
+            members: Span::new(175, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "GenerateRandomResponse"
     shape(
-        "GenerateRandomResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Plaintext", 180, false),
-                member("CiphertextForRecipient", 14, false),
-            ],
+        text(4694, 22),
+        KindEntry::Structure {
+            members: Span::new(178, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "GetKeyLastUsageRequest"
     shape(
-        "GetKeyLastUsageRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
+        text(4716, 22),
+        KindEntry::Structure {
+            members: Span::new(180, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "GetKeyLastUsageResponse"
     shape(
-        "GetKeyLastUsageResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("KeyLastUsage", 137, false),
-                member("TrackingStartDate", 46, false),
-                member("KeyCreationDate", 46, false),
-            ],
+        text(4738, 23),
+        KindEntry::Structure {
+            members: Span::new(181, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "GetKeyPolicyRequest"
     shape(
-        "GetKeyPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true), member("PolicyName", 182, false)],
+        text(4805, 19),
+        KindEntry::Structure {
+            members: Span::new(185, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "GetKeyPolicyResponse"
     shape(
-        "GetKeyPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policy", 183, false),
-                member("PolicyName", 182, false),
-            ],
+        text(4834, 20),
+        KindEntry::Structure {
+            members: Span::new(187, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "GetKeyRotationStatusRequest"
     shape(
-        "GetKeyRotationStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
+        text(4854, 27),
+        KindEntry::Structure {
+            members: Span::new(189, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "GetKeyRotationStatusResponse"
     shape(
-        "GetKeyRotationStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyRotationEnabled", 11, false),
-                member("KeyId", 136, false),
-                member("RotationPeriodInDays", 197, false),
-                member("NextRotationDate", 46, false),
-                member("OnDemandRotationStartDate", 46, false),
-            ],
+        text(4881, 28),
+        KindEntry::Structure {
+            members: Span::new(190, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "GetParametersForImportRequest"
     shape(
-        "GetParametersForImportRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("WrappingAlgorithm", 2, true),
-                member("WrappingKeySpec", 226, true),
-            ],
+        text(4968, 29),
+        KindEntry::Structure {
+            members: Span::new(195, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "GetParametersForImportResponse"
     shape(
-        "GetParametersForImportResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("ImportToken", 14, false),
-                member("PublicKey", 180, false),
-                member("ParametersValidTo", 46, false),
-            ],
+        text(5029, 30),
+        KindEntry::Structure {
+            members: Span::new(198, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "GetPublicKeyRequest"
     shape(
-        "GetPublicKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("GrantTokens", 111, false),
-            ],
+        text(5087, 19),
+        KindEntry::Structure {
+            members: Span::new(202, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "GetPublicKeyResponse"
     shape(
-        "GetPublicKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("PublicKey", 185, false),
-                member("CustomerMasterKeySpec", 43, false),
-                member("KeySpec", 145, false),
-                member("KeyUsage", 149, false),
-                member("EncryptionAlgorithms", 75, false),
-                member("SigningAlgorithms", 206, false),
-                member("KeyAgreementAlgorithms", 134, false),
-            ],
+        text(5106, 20),
+        KindEntry::Structure {
+            members: Span::new(204, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "GrantConstraints"
     shape(
-        "GrantConstraints",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EncryptionContextSubset", 77, false),
-                member("EncryptionContextEquals", 77, false),
-            ],
+        text(5185, 16),
+        KindEntry::Structure {
+            members: Span::new(212, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "GrantIdType"
     shape(
-        "GrantIdType",
-        ShapeKind::String {
+        text(5247, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 106
+    // 106 "GrantList"
     shape(
-        "GrantList",
-        ShapeKind::List {
+        text(5258, 9),
+        KindEntry::List {
             member: 107,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 107
+    // 107 "GrantListEntry"
     shape(
-        "GrantListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("GrantId", 105, false),
-                member("Name", 108, false),
-                member("CreationDate", 46, false),
-                member("GranteePrincipal", 184, false),
-                member("RetiringPrincipal", 184, false),
-                member("IssuingAccount", 184, false),
-                member("Operations", 110, false),
-                member("Constraints", 104, false),
-            ],
+        text(5267, 14),
+        KindEntry::Structure {
+            members: Span::new(214, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 108
+    // 108 "GrantNameType"
     shape(
-        "GrantNameType",
-        ShapeKind::String {
+        text(5295, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9:/_-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1060, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 109
+    // 109 "GrantOperation"
     shape(
-        "GrantOperation",
-        ShapeKind::String {
+        text(5308, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "Decrypt",
-                "Encrypt",
-                "GenerateDataKey",
-                "GenerateDataKeyWithoutPlaintext",
-                "ReEncryptFrom",
-                "ReEncryptTo",
-                "Sign",
-                "Verify",
-                "GetPublicKey",
-                "CreateGrant",
-                "RetireGrant",
-                "DescribeKey",
-                "GenerateDataKeyPair",
-                "GenerateDataKeyPairWithoutPlaintext",
-                "GenerateMac",
-                "VerifyMac",
-                "DeriveSharedSecret",
-            ],
+            enum_values: Span::new(62, 17),
         },
     ),
-    // 110
+    // 110 "GrantOperationList"
     shape(
-        "GrantOperationList",
-        ShapeKind::List {
+        text(5346, 18),
+        KindEntry::List {
             member: 109,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 111
+    // 111 "GrantTokenList"
     shape(
-        "GrantTokenList",
-        ShapeKind::List {
+        text(5364, 14),
+        KindEntry::List {
             member: 112,
             member_name: None,
             length: Range {
@@ -2095,1584 +1801,2077 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 112
+    // 112 "GrantTokenType"
     shape(
-        "GrantTokenType",
-        ShapeKind::String {
+        text(5378, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(8192),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 113
+    // 113 "ImportKeyMaterialRequest"
     shape(
-        "ImportKeyMaterialRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("ImportToken", 14, true),
-                member("EncryptedKeyMaterial", 14, true),
-                member("ValidTo", 46, false),
-                member("ExpirationModel", 80, false),
-                member("ImportType", 116, false),
-                member("KeyMaterialDescription", 142, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(5392, 24),
+        KindEntry::Structure {
+            members: Span::new(223, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 114
+    // 114 "ImportKeyMaterialResponse"
     shape(
-        "ImportKeyMaterialResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("KeyMaterialId", 10, false),
-            ],
+        text(5490, 25),
+        KindEntry::Structure {
+            members: Span::new(231, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 115
-    shape(
-        "ImportState",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["IMPORTED", "PENDING_IMPORT"],
         },
     ),
-    // 116
+    // 115 "ImportState"
     shape(
-        "ImportType",
-        ShapeKind::String {
+        text(5515, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["NEW_KEY_MATERIAL", "EXISTING_KEY_MATERIAL"],
+            enum_values: Span::new(79, 2),
         },
     ),
-    // 117
+    // 116 "ImportType"
     shape(
-        "IncludeKeyMaterial",
-        ShapeKind::String {
+        text(5458, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALL_KEY_MATERIAL", "ROTATIONS_ONLY"],
+            enum_values: Span::new(81, 2),
         },
     ),
-    // 118
+    // 117 "IncludeKeyMaterial"
     shape(
-        "IncorrectKeyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INCORRECT_KEY_EXCEPTION),
-        }),
-    ),
-    // 119
-    shape(
-        "IncorrectKeyMaterialException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INCORRECT_KEY_MATERIAL_EXCEPTION),
-        }),
-    ),
-    // 120
-    shape(
-        "IncorrectTrustAnchorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INCORRECT_TRUST_ANCHOR_EXCEPTION),
-        }),
-    ),
-    // 121
-    shape(
-        "InvalidAliasNameException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_ALIAS_NAME_EXCEPTION),
-        }),
-    ),
-    // 122
-    shape(
-        "InvalidArnException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_ARN_EXCEPTION),
-        }),
-    ),
-    // 123
-    shape(
-        "InvalidCiphertextException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_CIPHERTEXT_EXCEPTION),
-        }),
-    ),
-    // 124
-    shape(
-        "InvalidGrantIdException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_GRANT_ID_EXCEPTION),
-        }),
-    ),
-    // 125
-    shape(
-        "InvalidGrantTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_GRANT_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 126
-    shape(
-        "InvalidImportTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_IMPORT_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 127
-    shape(
-        "InvalidKeyUsageException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_KEY_USAGE_EXCEPTION),
-        }),
-    ),
-    // 128
-    shape(
-        "InvalidMarkerException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_MARKER_EXCEPTION),
-        }),
-    ),
-    // 129
-    shape(
-        "KMSInternalException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::KMS_INTERNAL_EXCEPTION),
-        }),
-    ),
-    // 130
-    shape(
-        "KMSInvalidMacException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::KMS_INVALID_MAC_EXCEPTION),
-        }),
-    ),
-    // 131
-    shape(
-        "KMSInvalidSignatureException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::KMS_INVALID_SIGNATURE_EXCEPTION),
-        }),
-    ),
-    // 132
-    shape(
-        "KMSInvalidStateException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::KMS_INVALID_STATE_EXCEPTION),
-        }),
-    ),
-    // 133
-    shape(
-        "KeyAgreementAlgorithmSpec",
-        ShapeKind::String {
+        text(5585, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ECDH"],
+            enum_values: Span::new(83, 2),
         },
     ),
-    // 134
+    // 118 "IncorrectKeyException"
     shape(
-        "KeyAgreementAlgorithmSpecList",
-        ShapeKind::List {
+        text(5633, 21),
+        KindEntry::Structure {
+            members: Span::new(233, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5633, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 119 "IncorrectKeyMaterialException"
+    shape(
+        text(5654, 29),
+        KindEntry::Structure {
+            members: Span::new(234, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5654, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 120 "IncorrectTrustAnchorException"
+    shape(
+        text(5683, 29),
+        KindEntry::Structure {
+            members: Span::new(235, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5683, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 121 "InvalidAliasNameException"
+    shape(
+        text(5712, 25),
+        KindEntry::Structure {
+            members: Span::new(236, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5712, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 122 "InvalidArnException"
+    shape(
+        text(5737, 19),
+        KindEntry::Structure {
+            members: Span::new(237, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5737, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 123 "InvalidCiphertextException"
+    shape(
+        text(5756, 26),
+        KindEntry::Structure {
+            members: Span::new(238, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5756, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 124 "InvalidGrantIdException"
+    shape(
+        text(5782, 23),
+        KindEntry::Structure {
+            members: Span::new(239, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5782, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 125 "InvalidGrantTokenException"
+    shape(
+        text(5805, 26),
+        KindEntry::Structure {
+            members: Span::new(240, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5805, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 126 "InvalidImportTokenException"
+    shape(
+        text(5831, 27),
+        KindEntry::Structure {
+            members: Span::new(241, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5831, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 127 "InvalidKeyUsageException"
+    shape(
+        text(5858, 24),
+        KindEntry::Structure {
+            members: Span::new(242, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5858, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 128 "InvalidMarkerException"
+    shape(
+        text(5882, 22),
+        KindEntry::Structure {
+            members: Span::new(243, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5882, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 129 "KMSInternalException"
+    shape(
+        text(5904, 20),
+        KindEntry::Structure {
+            members: Span::new(244, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5904, 20),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
+    ),
+    // 130 "KMSInvalidMacException"
+    shape(
+        text(5924, 22),
+        KindEntry::Structure {
+            members: Span::new(245, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5924, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 131 "KMSInvalidSignatureException"
+    shape(
+        text(5946, 28),
+        KindEntry::Structure {
+            members: Span::new(246, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5946, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 132 "KMSInvalidStateException"
+    shape(
+        text(5974, 24),
+        KindEntry::Structure {
+            members: Span::new(247, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(5974, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 133 "KeyAgreementAlgorithmSpec"
+    shape(
+        text(5998, 25),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(85, 1),
+        },
+    ),
+    // 134 "KeyAgreementAlgorithmSpecList"
+    shape(
+        text(6027, 29),
+        KindEntry::List {
             member: 133,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 135
+    // 135 "KeyEncryptionMechanism"
     shape(
-        "KeyEncryptionMechanism",
-        ShapeKind::String {
+        text(6056, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["RSAES_OAEP_SHA_256"],
+            enum_values: Span::new(86, 1),
         },
     ),
-    // 136
+    // 136 "KeyIdType"
     shape(
-        "KeyIdType",
-        ShapeKind::String {
+        text(6078, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 137
+    // 137 "KeyLastUsageData"
     shape(
-        "KeyLastUsageData",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Operation", 138, false),
-                member("Timestamp", 46, false),
-                member("CloudTrailEventId", 21, false),
-                member("KmsRequestId", 150, false),
-            ],
+        text(6087, 16),
+        KindEntry::Structure {
+            members: Span::new(248, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 138
-    shape(
-        "KeyLastUsageTrackingOperation",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "Decrypt",
-                "DeriveSharedSecret",
-                "Encrypt",
-                "GenerateDataKey",
-                "GenerateDataKeyPair",
-                "GenerateDataKeyPairWithoutPlaintext",
-                "GenerateDataKeyWithoutPlaintext",
-                "GenerateMac",
-                "ReEncrypt",
-                "Sign",
-                "Verify",
-                "VerifyMac",
-            ],
         },
     ),
-    // 139
+    // 138 "KeyLastUsageTrackingOperation"
     shape(
-        "KeyList",
-        ShapeKind::List {
+        text(6150, 29),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(87, 12),
+        },
+    ),
+    // 139 "KeyList"
+    shape(
+        text(6179, 7),
+        KindEntry::List {
             member: 140,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 140
+    // 140 "KeyListEntry"
     shape(
-        "KeyListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, false), member("KeyArn", 7, false)],
+        text(6186, 12),
+        KindEntry::Structure {
+            members: Span::new(252, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 141
-    shape(
-        "KeyManagerType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["AWS", "CUSTOMER"],
         },
     ),
-    // 142
+    // 141 "KeyManagerType"
     shape(
-        "KeyMaterialDescriptionType",
-        ShapeKind::String {
+        text(6204, 14),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(99, 2),
+        },
+    ),
+    // 142 "KeyMaterialDescriptionType"
+    shape(
+        text(6229, 26),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9:/_\\s.-]+$"),
-            enum_values: &[],
+            pattern: Some(text(6255, 21)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 143
+    // 143 "KeyMaterialState"
     shape(
-        "KeyMaterialState",
-        ShapeKind::String {
+        text(6276, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "NON_CURRENT",
-                "CURRENT",
-                "PENDING_ROTATION",
-                "PENDING_MULTI_REGION_IMPORT_AND_ROTATION",
-            ],
+            enum_values: Span::new(101, 4),
         },
     ),
-    // 144
+    // 144 "KeyMetadata"
     shape(
-        "KeyMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AWSAccountId", 0, false),
-                member("KeyId", 136, true),
-                member("Arn", 7, false),
-                member("CreationDate", 46, false),
-                member("Enabled", 11, false),
-                member("Description", 61, false),
-                member("KeyUsage", 149, false),
-                member("KeyState", 146, false),
-                member("DeletionDate", 46, false),
-                member("ValidTo", 46, false),
-                member("Origin", 178, false),
-                member("CustomKeyStoreId", 35, false),
-                member("CloudHsmClusterId", 15, false),
-                member("ExpirationModel", 80, false),
-                member("KeyManager", 141, false),
-                member("CustomerMasterKeySpec", 43, false),
-                member("KeySpec", 145, false),
-                member("EncryptionAlgorithms", 75, false),
-                member("SigningAlgorithms", 206, false),
-                member("KeyAgreementAlgorithms", 134, false),
-                member("MultiRegion", 176, false),
-                member("MultiRegionConfiguration", 171, false),
-                member("PendingDeletionWindowInDays", 179, false),
-                member("MacAlgorithms", 167, false),
-                member("XksKeyConfiguration", 228, false),
-                member("CurrentKeyMaterialId", 10, false),
-            ],
+        text(2697, 11),
+        KindEntry::Structure {
+            members: Span::new(254, 26),
             union: false,
             error: None,
-        }),
-    ),
-    // 145
-    shape(
-        "KeySpec",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "RSA_2048",
-                "RSA_3072",
-                "RSA_4096",
-                "ECC_NIST_P256",
-                "ECC_NIST_P384",
-                "ECC_NIST_P521",
-                "ECC_SECG_P256K1",
-                "SYMMETRIC_DEFAULT",
-                "HMAC_224",
-                "HMAC_256",
-                "HMAC_384",
-                "HMAC_512",
-                "SM2",
-                "ML_DSA_44",
-                "ML_DSA_65",
-                "ML_DSA_87",
-                "ECC_NIST_EDWARDS25519",
-            ],
         },
     ),
-    // 146
+    // 145 "KeySpec"
     shape(
-        "KeyState",
-        ShapeKind::String {
+        text(2614, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "Creating",
-                "Enabled",
-                "Disabled",
-                "PendingDeletion",
-                "PendingImport",
-                "PendingReplicaDeletion",
-                "Unavailable",
-                "Updating",
-            ],
+            enum_values: Span::new(105, 17),
         },
     ),
-    // 147
-    Shape {
-        name: "KeyStorePasswordType",
+    // 146 "KeyState"
+    shape(
+        text(6388, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(122, 8),
+        },
+    ),
+    // 147 "KeyStorePasswordType"
+    ShapeEntry {
+        name: text(6633, 20),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(7),
                 max: Some(32),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 148
+    // 148 "KeyUnavailableException"
     shape(
-        "KeyUnavailableException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(6653, 23),
+        KindEntry::Structure {
+            members: Span::new(280, 1),
             union: false,
-            error: Some(crate::errors::KEY_UNAVAILABLE_EXCEPTION),
-        }),
-    ),
-    // 149
-    shape(
-        "KeyUsageType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "SIGN_VERIFY",
-                "ENCRYPT_DECRYPT",
-                "GENERATE_VERIFY_MAC",
-                "KEY_AGREEMENT",
-            ],
+            error: Some(ErrorEntry {
+                code: text(6653, 23),
+                status: 500,
+                sender_fault: false,
+            }),
         },
     ),
-    // 150
+    // 149 "KeyUsageType"
     shape(
-        "KmsRequestIdType",
-        ShapeKind::String {
+        text(6676, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::new(130, 4),
         },
     ),
-    // 151
+    // 150 "KmsRequestIdType"
     shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
-            union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
+        text(6746, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
     ),
-    // 152
+    // 151 "LimitExceededException"
     shape(
-        "LimitType",
-        ShapeKind::Integer(Range {
+        text(6762, 22),
+        KindEntry::Structure {
+            members: Span::new(281, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6762, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 152 "LimitType"
+    shape(
+        text(6784, 9),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 153
+    // 153 "ListAliasesRequest"
     shape(
-        "ListAliasesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-            ],
+        text(6793, 18),
+        KindEntry::Structure {
+            members: Span::new(282, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 154
-    shape(
-        "ListAliasesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Aliases", 3, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 155
-    shape(
-        "ListGrantsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-                member("KeyId", 136, true),
-                member("GrantId", 105, false),
-                member("GranteePrincipal", 184, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 156
-    shape(
-        "ListGrantsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Grants", 106, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 157
-    shape(
-        "ListKeyPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 158
-    shape(
-        "ListKeyPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyNames", 181, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 159
-    shape(
-        "ListKeyRotationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("IncludeKeyMaterial", 117, false),
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 160
-    shape(
-        "ListKeyRotationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Rotations", 199, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 161
-    shape(
-        "ListKeysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Limit", 152, false), member("Marker", 169, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 162
-    shape(
-        "ListKeysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Keys", 139, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 163
-    shape(
-        "ListResourceTagsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 164
-    shape(
-        "ListResourceTagsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Tags", 211, false),
-                member("NextMarker", 169, false),
-                member("Truncated", 11, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 165
-    shape(
-        "ListRetirableGrantsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Limit", 152, false),
-                member("Marker", 169, false),
-                member("RetiringPrincipal", 184, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 166
-    shape(
-        "MacAlgorithmSpec",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "HMAC_SHA_224",
-                "HMAC_SHA_256",
-                "HMAC_SHA_384",
-                "HMAC_SHA_512",
-            ],
         },
     ),
-    // 167
+    // 154 "ListAliasesResponse"
     shape(
-        "MacAlgorithmSpecList",
-        ShapeKind::List {
+        text(6811, 19),
+        KindEntry::Structure {
+            members: Span::new(285, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 155 "ListGrantsRequest"
+    shape(
+        text(6837, 17),
+        KindEntry::Structure {
+            members: Span::new(288, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 156 "ListGrantsResponse"
+    shape(
+        text(6854, 18),
+        KindEntry::Structure {
+            members: Span::new(293, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 157 "ListKeyPoliciesRequest"
+    shape(
+        text(6878, 22),
+        KindEntry::Structure {
+            members: Span::new(296, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 158 "ListKeyPoliciesResponse"
+    shape(
+        text(6900, 23),
+        KindEntry::Structure {
+            members: Span::new(299, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 159 "ListKeyRotationsRequest"
+    shape(
+        text(6934, 23),
+        KindEntry::Structure {
+            members: Span::new(302, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 160 "ListKeyRotationsResponse"
+    shape(
+        text(6957, 24),
+        KindEntry::Structure {
+            members: Span::new(306, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 161 "ListKeysRequest"
+    shape(
+        text(6990, 15),
+        KindEntry::Structure {
+            members: Span::new(309, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 162 "ListKeysResponse"
+    shape(
+        text(7005, 16),
+        KindEntry::Structure {
+            members: Span::new(311, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 163 "ListResourceTagsRequest"
+    shape(
+        text(7025, 23),
+        KindEntry::Structure {
+            members: Span::new(314, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 164 "ListResourceTagsResponse"
+    shape(
+        text(7048, 24),
+        KindEntry::Structure {
+            members: Span::new(317, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 165 "ListRetirableGrantsRequest"
+    shape(
+        text(7072, 26),
+        KindEntry::Structure {
+            members: Span::new(320, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 166 "MacAlgorithmSpec"
+    shape(
+        text(7098, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(134, 4),
+        },
+    ),
+    // 167 "MacAlgorithmSpecList"
+    shape(
+        text(7162, 20),
+        KindEntry::List {
             member: 166,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 168
+    // 168 "MalformedPolicyDocumentException"
     shape(
-        "MalformedPolicyDocumentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(7182, 32),
+        KindEntry::Structure {
+            members: Span::new(323, 1),
             union: false,
-            error: Some(crate::errors::MALFORMED_POLICY_DOCUMENT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7182, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 169
+    // 169 "MarkerType"
     shape(
-        "MarkerType",
-        ShapeKind::String {
+        text(7214, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("[\\u0020-\\u00FF]*"),
-            enum_values: &[],
+            pattern: Some(text(7224, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 170
+    // 170 "MessageType"
     shape(
-        "MessageType",
-        ShapeKind::String {
+        text(7240, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["RAW", "DIGEST", "EXTERNAL_MU"],
+            enum_values: Span::new(138, 3),
         },
     ),
-    // 171
+    // 171 "MultiRegionConfiguration"
     shape(
-        "MultiRegionConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MultiRegionKeyType", 174, false),
-                member("PrimaryKey", 172, false),
-                member("ReplicaKeys", 173, false),
-            ],
+        text(6418, 24),
+        KindEntry::Structure {
+            members: Span::new(324, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 172
+    // 172 "MultiRegionKey"
     shape(
-        "MultiRegionKey",
-        ShapeKind::Structure(Structure {
-            members: &[member("Arn", 7, false), member("Region", 190, false)],
+        text(7310, 14),
+        KindEntry::Structure {
+            members: Span::new(327, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 173
+    // 173 "MultiRegionKeyList"
     shape(
-        "MultiRegionKeyList",
-        ShapeKind::List {
+        text(7330, 18),
+        KindEntry::List {
             member: 172,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 174
+    // 174 "MultiRegionKeyType"
     shape(
-        "MultiRegionKeyType",
-        ShapeKind::String {
+        text(7271, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PRIMARY", "REPLICA"],
+            enum_values: Span::new(141, 2),
         },
     ),
-    // 175
+    // 175 "NotFoundException"
     shape(
-        "NotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(7362, 17),
+        KindEntry::Structure {
+            members: Span::new(329, 1),
             union: false,
-            error: Some(crate::errors::NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7362, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 176
-    shape("NullableBooleanType", ShapeKind::Boolean),
-    // 177
+    // 176 "NullableBooleanType"
+    shape(text(7379, 19), KindEntry::Boolean),
+    // 177 "NumberOfBytesType"
     shape(
-        "NumberOfBytesType",
-        ShapeKind::Integer(Range {
+        text(7398, 17),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1024),
         }),
     ),
-    // 178
+    // 178 "OriginType"
     shape(
-        "OriginType",
-        ShapeKind::String {
+        text(7415, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"],
+            enum_values: Span::new(143, 4),
         },
     ),
-    // 179
+    // 179 "PendingWindowInDaysType"
     shape(
-        "PendingWindowInDaysType",
-        ShapeKind::Integer(Range {
+        text(7440, 23),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(365),
         }),
     ),
-    // 180
-    Shape {
-        name: "PlaintextType",
+    // 180 "PlaintextType"
+    ShapeEntry {
+        name: text(7463, 13),
         sensitive: true,
-        kind: ShapeKind::Blob {
+        kind: KindEntry::Blob {
             length: Range {
                 min: Some(1),
                 max: Some(4096),
             },
         },
     },
-    // 181
+    // 181 "PolicyNameList"
     shape(
-        "PolicyNameList",
-        ShapeKind::List {
+        text(7476, 14),
+        KindEntry::List {
             member: 182,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 182
+    // 182 "PolicyNameType"
     shape(
-        "PolicyNameType",
-        ShapeKind::String {
+        text(7490, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w]+"),
-            enum_values: &[],
+            pattern: Some(text(7504, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 183
+    // 183 "PolicyType"
     shape(
-        "PolicyType",
-        ShapeKind::String {
+        text(7509, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(131072),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(7519, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 184
+    // 184 "PrincipalIdType"
     shape(
-        "PrincipalIdType",
-        ShapeKind::String {
+        text(7553, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[\\w+=,.@:/-]+$"),
-            enum_values: &[],
+            pattern: Some(text(7568, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 185
+    // 185 "PublicKeyType"
     shape(
-        "PublicKeyType",
-        ShapeKind::Blob {
+        text(7583, 13),
+        KindEntry::Blob {
             length: Range {
                 min: Some(1),
                 max: Some(8192),
             },
         },
     ),
-    // 186
+    // 186 "PutKeyPolicyRequest"
     shape(
-        "PutKeyPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("PolicyName", 182, false),
-                member("Policy", 183, true),
-                member("BypassPolicyLockoutSafetyCheck", 11, false),
-            ],
+        text(7596, 19),
+        KindEntry::Structure {
+            members: Span::new(330, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 187
+    // 187 "ReEncryptRequest"
     shape(
-        "ReEncryptRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CiphertextBlob", 14, false),
-                member("SourceEncryptionContext", 77, false),
-                member("SourceKeyId", 136, false),
-                member("DestinationKeyId", 136, true),
-                member("DestinationEncryptionContext", 77, false),
-                member("SourceEncryptionAlgorithm", 74, false),
-                member("DestinationEncryptionAlgorithm", 74, false),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-                member("DryRunModifiers", 67, false),
-            ],
+        text(7615, 16),
+        KindEntry::Structure {
+            members: Span::new(334, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 188
+    // 188 "ReEncryptResponse"
     shape(
-        "ReEncryptResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CiphertextBlob", 14, false),
-                member("SourceKeyId", 136, false),
-                member("KeyId", 136, false),
-                member("SourceEncryptionAlgorithm", 74, false),
-                member("DestinationEncryptionAlgorithm", 74, false),
-                member("SourceKeyMaterialId", 10, false),
-                member("DestinationKeyMaterialId", 10, false),
-            ],
+        text(7764, 17),
+        KindEntry::Structure {
+            members: Span::new(344, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 189
+    // 189 "RecipientInfo"
     shape(
-        "RecipientInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyEncryptionAlgorithm", 135, false),
-                member("AttestationDocument", 8, false),
-            ],
+        text(7824, 13),
+        KindEntry::Structure {
+            members: Span::new(351, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 190
+    // 190 "RegionType"
     shape(
-        "RegionType",
-        ShapeKind::String {
+        text(7878, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
-            pattern: Some("^([a-z]+-){2,3}\\d+$"),
-            enum_values: &[],
+            pattern: Some(text(7888, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 191
+    // 191 "ReplicateKeyRequest"
     shape(
-        "ReplicateKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("ReplicaRegion", 190, true),
-                member("Policy", 183, false),
-                member("BypassPolicyLockoutSafetyCheck", 11, false),
-                member("Description", 61, false),
-                member("Tags", 211, false),
-            ],
+        text(7907, 19),
+        KindEntry::Structure {
+            members: Span::new(353, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 192
+    // 192 "ReplicateKeyResponse"
     shape(
-        "ReplicateKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReplicaKeyMetadata", 144, false),
-                member("ReplicaPolicy", 183, false),
-                member("ReplicaTags", 211, false),
-            ],
+        text(7939, 20),
+        KindEntry::Structure {
+            members: Span::new(359, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 193
+    // 193 "RetireGrantRequest"
     shape(
-        "RetireGrantRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("GrantToken", 112, false),
-                member("KeyId", 136, false),
-                member("GrantId", 105, false),
-                member("DryRun", 176, false),
-            ],
+        text(8001, 18),
+        KindEntry::Structure {
+            members: Span::new(362, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 194
+    // 194 "RevokeGrantRequest"
     shape(
-        "RevokeGrantRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("GrantId", 105, true),
-                member("DryRun", 176, false),
-            ],
+        text(8019, 18),
+        KindEntry::Structure {
+            members: Span::new(366, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 195
+    // 195 "RotateKeyOnDemandRequest"
     shape(
-        "RotateKeyOnDemandRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true)],
+        text(8037, 24),
+        KindEntry::Structure {
+            members: Span::new(369, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 196
+    // 196 "RotateKeyOnDemandResponse"
     shape(
-        "RotateKeyOnDemandResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, false)],
+        text(8061, 25),
+        KindEntry::Structure {
+            members: Span::new(370, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 197
+    // 197 "RotationPeriodInDaysType"
     shape(
-        "RotationPeriodInDaysType",
-        ShapeKind::Integer(Range {
+        text(8086, 24),
+        KindEntry::Integer(Range {
             min: Some(90),
             max: Some(2560),
         }),
     ),
-    // 198
+    // 198 "RotationType"
     shape(
-        "RotationType",
-        ShapeKind::String {
+        text(8110, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["AUTOMATIC", "ON_DEMAND"],
+            enum_values: Span::new(147, 2),
         },
     ),
-    // 199
+    // 199 "RotationsList"
     shape(
-        "RotationsList",
-        ShapeKind::List {
+        text(8140, 13),
+        KindEntry::List {
             member: 200,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 200
+    // 200 "RotationsListEntry"
     shape(
-        "RotationsListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("KeyMaterialId", 10, false),
-                member("KeyMaterialDescription", 142, false),
-                member("ImportState", 115, false),
-                member("KeyMaterialState", 143, false),
-                member("ExpirationModel", 80, false),
-                member("ValidTo", 46, false),
-                member("RotationDate", 46, false),
-                member("RotationType", 198, false),
-            ],
+        text(8153, 18),
+        KindEntry::Structure {
+            members: Span::new(371, 9),
             union: false,
             error: None,
-        }),
-    ),
-    // 201
-    shape(
-        "ScheduleKeyDeletionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("PendingWindowInDays", 179, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 202
-    shape(
-        "ScheduleKeyDeletionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("DeletionDate", 46, false),
-                member("KeyState", 146, false),
-                member("PendingWindowInDays", 179, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 203
-    shape(
-        "SignRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("Message", 180, true),
-                member("MessageType", 170, false),
-                member("GrantTokens", 111, false),
-                member("SigningAlgorithm", 205, true),
-                member("DryRun", 176, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 204
-    shape(
-        "SignResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("Signature", 14, false),
-                member("SigningAlgorithm", 205, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 205
-    shape(
-        "SigningAlgorithmSpec",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "RSASSA_PSS_SHA_256",
-                "RSASSA_PSS_SHA_384",
-                "RSASSA_PSS_SHA_512",
-                "RSASSA_PKCS1_V1_5_SHA_256",
-                "RSASSA_PKCS1_V1_5_SHA_384",
-                "RSASSA_PKCS1_V1_5_SHA_512",
-                "ECDSA_SHA_256",
-                "ECDSA_SHA_384",
-                "ECDSA_SHA_512",
-                "SM2DSA",
-                "ML_DSA_SHAKE_256",
-                "ED25519_SHA_512",
-                "ED25519_PH_SHA_512",
-            ],
         },
     ),
-    // 206
+    // 201 "ScheduleKeyDeletionRequest"
     shape(
-        "SigningAlgorithmSpecList",
-        ShapeKind::List {
+        text(8183, 26),
+        KindEntry::Structure {
+            members: Span::new(380, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 202 "ScheduleKeyDeletionResponse"
+    shape(
+        text(8228, 27),
+        KindEntry::Structure {
+            members: Span::new(382, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 203 "SignRequest"
+    shape(
+        text(8255, 11),
+        KindEntry::Structure {
+            members: Span::new(386, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 204 "SignResponse"
+    shape(
+        text(8282, 12),
+        KindEntry::Structure {
+            members: Span::new(392, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 205 "SigningAlgorithmSpec"
+    shape(
+        text(8303, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(149, 13),
+        },
+    ),
+    // 206 "SigningAlgorithmSpecList"
+    shape(
+        text(8546, 24),
+        KindEntry::List {
             member: 205,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 207
+    // 207 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("TagKey", 210, true), member("TagValue", 213, true)],
+        text(8570, 3),
+        KindEntry::Structure {
+            members: Span::new(395, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 208
+    // 208 "TagException"
     shape(
-        "TagException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(8587, 12),
+        KindEntry::Structure {
+            members: Span::new(397, 1),
             union: false,
-            error: Some(crate::errors::TAG_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8587, 12),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 209
+    // 209 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(8599, 10),
+        KindEntry::List {
             member: 210,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 210
+    // 210 "TagKeyType"
     shape(
-        "TagKeyType",
-        ShapeKind::String {
+        text(8609, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 211
+    // 211 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(8619, 7),
+        KindEntry::List {
             member: 207,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 212
+    // 212 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true), member("Tags", 211, true)],
+        text(8626, 18),
+        KindEntry::Structure {
+            members: Span::new(398, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 213
+    // 213 "TagValueType"
     shape(
-        "TagValueType",
-        ShapeKind::String {
+        text(8644, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 214
+    // 214 "TrustAnchorCertificateType"
     shape(
-        "TrustAnchorCertificateType",
-        ShapeKind::String {
+        text(8656, 26),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(5000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 215
+    // 215 "UnsupportedOperationException"
     shape(
-        "UnsupportedOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(8682, 29),
+        KindEntry::Structure {
+            members: Span::new(400, 1),
             union: false,
-            error: Some(crate::errors::UNSUPPORTED_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8682, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 216
+    // 216 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true), member("TagKeys", 209, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 217
-    shape(
-        "UpdateAliasRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AliasName", 5, true),
-                member("TargetKeyId", 136, true),
-            ],
+        text(8711, 20),
+        KindEntry::Structure {
+            members: Span::new(401, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 218
+    // 217 "UpdateAliasRequest"
     shape(
-        "UpdateCustomKeyStoreRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CustomKeyStoreId", 35, true),
-                member("NewCustomKeyStoreName", 38, false),
-                member("KeyStorePassword", 147, false),
-                member("CloudHsmClusterId", 15, false),
-                member("XksProxyUriEndpoint", 241, false),
-                member("XksProxyUriPath", 243, false),
-                member("XksProxyVpcEndpointServiceName", 247, false),
-                member("XksProxyVpcEndpointServiceOwner", 1, false),
-                member("XksProxyAuthenticationCredential", 233, false),
-                member("XksProxyConnectivity", 236, false),
-            ],
+        text(8738, 18),
+        KindEntry::Structure {
+            members: Span::new(403, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 219
+    // 218 "UpdateCustomKeyStoreRequest"
     shape(
-        "UpdateCustomKeyStoreResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(8756, 27),
+        KindEntry::Structure {
+            members: Span::new(405, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 220
+    // 219 "UpdateCustomKeyStoreResponse"
     shape(
-        "UpdateKeyDescriptionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("KeyId", 136, true), member("Description", 61, true)],
+        text(8804, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 221
+    // 220 "UpdateKeyDescriptionRequest"
     shape(
-        "UpdatePrimaryRegionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("PrimaryRegion", 190, true),
-            ],
+        text(8832, 27),
+        KindEntry::Structure {
+            members: Span::new(415, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 221 "UpdatePrimaryRegionRequest"
     shape(
-        "VerifyMacRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 180, true),
-                member("KeyId", 136, true),
-                member("MacAlgorithm", 166, true),
-                member("Mac", 14, true),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-            ],
+        text(8859, 26),
+        KindEntry::Structure {
+            members: Span::new(417, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 223
+    // 222 "VerifyMacRequest"
     shape(
-        "VerifyMacResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("MacValid", 11, false),
-                member("MacAlgorithm", 166, false),
-            ],
+        text(8898, 16),
+        KindEntry::Structure {
+            members: Span::new(419, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 224
+    // 223 "VerifyMacResponse"
     shape(
-        "VerifyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, true),
-                member("Message", 180, true),
-                member("MessageType", 170, false),
-                member("Signature", 14, true),
-                member("SigningAlgorithm", 205, true),
-                member("GrantTokens", 111, false),
-                member("DryRun", 176, false),
-            ],
+        text(8914, 17),
+        KindEntry::Structure {
+            members: Span::new(425, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 225
+    // 224 "VerifyRequest"
     shape(
-        "VerifyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("KeyId", 136, false),
-                member("SignatureValid", 11, false),
-                member("SigningAlgorithm", 205, false),
-            ],
+        text(8939, 13),
+        KindEntry::Structure {
+            members: Span::new(428, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 226
+    // 225 "VerifyResponse"
     shape(
-        "WrappingKeySpec",
-        ShapeKind::String {
+        text(8952, 14),
+        KindEntry::Structure {
+            members: Span::new(435, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 226 "WrappingKeySpec"
+    shape(
+        text(5014, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["RSA_2048", "RSA_3072", "RSA_4096", "SM2"],
+            enum_values: Span::new(162, 4),
         },
     ),
-    // 227
+    // 227 "XksKeyAlreadyInUseException"
     shape(
-        "XksKeyAlreadyInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(8980, 27),
+        KindEntry::Structure {
+            members: Span::new(438, 1),
             union: false,
-            error: Some(crate::errors::XKS_KEY_ALREADY_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8980, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 228
+    // 228 "XksKeyConfigurationType"
     shape(
-        "XksKeyConfigurationType",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 229, false)],
+        text(9007, 23),
+        KindEntry::Structure {
+            members: Span::new(439, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 229
+    // 229 "XksKeyIdType"
     shape(
-        "XksKeyIdType",
-        ShapeKind::String {
+        text(9032, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z0-9-_.]+$"),
-            enum_values: &[],
+            pattern: Some(text(9044, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 230
+    // 230 "XksKeyInvalidConfigurationException"
     shape(
-        "XksKeyInvalidConfigurationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9061, 35),
+        KindEntry::Structure {
+            members: Span::new(440, 1),
             union: false,
-            error: Some(crate::errors::XKS_KEY_INVALID_CONFIGURATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9061, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 231
+    // 231 "XksKeyNotFoundException"
     shape(
-        "XksKeyNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9096, 23),
+        KindEntry::Structure {
+            members: Span::new(441, 1),
             union: false,
-            error: Some(crate::errors::XKS_KEY_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9096, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 232
-    Shape {
-        name: "XksProxyAuthenticationAccessKeyIdType",
+    // 232 "XksProxyAuthenticationAccessKeyIdType"
+    ShapeEntry {
+        name: text(9119, 37),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(30),
             },
-            pattern: Some("^[A-Z2-7]+$"),
-            enum_values: &[],
+            pattern: Some(text(9156, 11)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 233
+    // 233 "XksProxyAuthenticationCredentialType"
     shape(
-        "XksProxyAuthenticationCredentialType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccessKeyId", 232, true),
-                member("RawSecretAccessKey", 234, true),
-            ],
+        text(9167, 36),
+        KindEntry::Structure {
+            members: Span::new(442, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
-    Shape {
-        name: "XksProxyAuthenticationRawSecretAccessKeyType",
+    // 234 "XksProxyAuthenticationRawSecretAccessKeyType"
+    ShapeEntry {
+        name: text(9232, 44),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(43),
                 max: Some(64),
             },
-            pattern: Some("^[a-zA-Z0-9\\/+=]+$"),
-            enum_values: &[],
+            pattern: Some(text(9276, 18)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 235
+    // 235 "XksProxyConfigurationType"
     shape(
-        "XksProxyConfigurationType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Connectivity", 236, false),
-                member("AccessKeyId", 232, false),
-                member("UriEndpoint", 241, false),
-                member("UriPath", 243, false),
-                member("VpcEndpointServiceName", 247, false),
-                member("VpcEndpointServiceOwner", 1, false),
-            ],
+        text(9294, 25),
+        KindEntry::Structure {
+            members: Span::new(444, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 236
+    // 236 "XksProxyConnectivityType"
     shape(
-        "XksProxyConnectivityType",
-        ShapeKind::String {
+        text(9394, 24),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PUBLIC_ENDPOINT", "VPC_ENDPOINT_SERVICE"],
+            enum_values: Span::new(166, 2),
         },
     ),
-    // 237
+    // 237 "XksProxyIncorrectAuthenticationCredentialException"
     shape(
-        "XksProxyIncorrectAuthenticationCredentialException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9453, 50),
+        KindEntry::Structure {
+            members: Span::new(450, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_INCORRECT_AUTHENTICATION_CREDENTIAL_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9453, 50),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 238
+    // 238 "XksProxyInvalidConfigurationException"
     shape(
-        "XksProxyInvalidConfigurationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9503, 37),
+        KindEntry::Structure {
+            members: Span::new(451, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_INVALID_CONFIGURATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9503, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 239
+    // 239 "XksProxyInvalidResponseException"
     shape(
-        "XksProxyInvalidResponseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9540, 32),
+        KindEntry::Structure {
+            members: Span::new(452, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_INVALID_RESPONSE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9540, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 240
+    // 240 "XksProxyUriEndpointInUseException"
     shape(
-        "XksProxyUriEndpointInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9572, 33),
+        KindEntry::Structure {
+            members: Span::new(453, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_URI_ENDPOINT_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9572, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 241
+    // 241 "XksProxyUriEndpointType"
     shape(
-        "XksProxyUriEndpointType",
-        ShapeKind::String {
+        text(9605, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(10),
                 max: Some(128),
             },
-            pattern: Some("^https://[a-zA-Z0-9.-]+$"),
-            enum_values: &[],
+            pattern: Some(text(9628, 24)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 242
+    // 242 "XksProxyUriInUseException"
     shape(
-        "XksProxyUriInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9652, 25),
+        KindEntry::Structure {
+            members: Span::new(454, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_URI_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9652, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 243
+    // 243 "XksProxyUriPathType"
     shape(
-        "XksProxyUriPathType",
-        ShapeKind::String {
+        text(9677, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(10),
                 max: Some(128),
             },
-            pattern: Some("^(/[a-zA-Z0-9\\/_-]+/kms/xks/v\\d{1,2})$|^(/kms/xks/v\\d{1,2})$"),
-            enum_values: &[],
+            pattern: Some(text(9696, 60)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 244
+    // 244 "XksProxyUriUnreachableException"
     shape(
-        "XksProxyUriUnreachableException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9756, 31),
+        KindEntry::Structure {
+            members: Span::new(455, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_URI_UNREACHABLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9756, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 245
+    // 245 "XksProxyVpcEndpointServiceInUseException"
     shape(
-        "XksProxyVpcEndpointServiceInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9787, 40),
+        KindEntry::Structure {
+            members: Span::new(456, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_VPC_ENDPOINT_SERVICE_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9787, 40),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 246
+    // 246 "XksProxyVpcEndpointServiceInvalidConfigurationException"
     shape(
-        "XksProxyVpcEndpointServiceInvalidConfigurationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9827, 55),
+        KindEntry::Structure {
+            members: Span::new(457, 1),
             union: false,
-            error: Some(
-                crate::errors::XKS_PROXY_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION_EXCEPTION,
-            ),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9827, 55),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 247
+    // 247 "XksProxyVpcEndpointServiceNameType"
     shape(
-        "XksProxyVpcEndpointServiceNameType",
-        ShapeKind::String {
+        text(9882, 34),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(64),
             },
-            pattern: Some(
-                "^(com|eu)\\.amazonaws\\.vpce\\.([a-z]+-){2,3}\\d+\\.vpce-svc-[0-9a-z]+$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(9916, 66)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 248
+    // 248 "XksProxyVpcEndpointServiceNotFoundException"
     shape(
-        "XksProxyVpcEndpointServiceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(9982, 43),
+        KindEntry::Structure {
+            members: Span::new(458, 1),
             union: false,
-            error: Some(crate::errors::XKS_PROXY_VPC_ENDPOINT_SERVICE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9982, 43),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(992, 9), 5, false),     // 0 "AliasName"
+    member(text(1001, 8), 7, false),    // 1 "AliasArn"
+    member(text(1009, 11), 136, false), // 2 "TargetKeyId"
+    member(text(1020, 12), 46, false),  // 3 "CreationDate"
+    member(text(1032, 15), 46, false),  // 4 "LastUpdatedDate"
+    member(text(1100, 7), 79, false),   // 5 "message"
+    member(text(1223, 5), 136, true),   // 6 "KeyId"
+    member(text(1223, 5), 136, false),  // 7 "KeyId"
+    member(text(1100, 7), 79, false),   // 8 "message"
+    member(text(1100, 7), 79, false),   // 9 "message"
+    member(text(1100, 7), 79, false),   // 10 "message"
+    member(text(1100, 7), 79, false),   // 11 "message"
+    member(text(1100, 7), 79, false),   // 12 "message"
+    member(text(1100, 7), 79, false),   // 13 "message"
+    member(text(1552, 16), 35, true),   // 14 "CustomKeyStoreId"
+    member(text(992, 9), 5, true),      // 15 "AliasName"
+    member(text(1009, 11), 136, true),  // 16 "TargetKeyId"
+    member(text(2157, 18), 38, true),   // 17 "CustomKeyStoreName"
+    member(text(2175, 17), 15, false),  // 18 "CloudHsmClusterId"
+    member(text(2192, 22), 214, false), // 19 "TrustAnchorCertificate"
+    member(text(2214, 16), 147, false), // 20 "KeyStorePassword"
+    member(text(2230, 18), 40, false),  // 21 "CustomKeyStoreType"
+    member(text(2248, 19), 241, false), // 22 "XksProxyUriEndpoint"
+    member(text(2267, 15), 243, false), // 23 "XksProxyUriPath"
+    member(text(2282, 30), 247, false), // 24 "XksProxyVpcEndpointServiceName"
+    member(text(2312, 31), 1, false),   // 25 "XksProxyVpcEndpointServiceOwner"
+    member(text(2343, 32), 233, false), // 26 "XksProxyAuthenticationCredential"
+    member(text(2375, 20), 236, false), // 27 "XksProxyConnectivity"
+    member(text(1552, 16), 35, false),  // 28 "CustomKeyStoreId"
+    member(text(1223, 5), 136, true),   // 29 "KeyId"
+    member(text(2441, 16), 184, true),  // 30 "GranteePrincipal"
+    member(text(2457, 17), 184, false), // 31 "RetiringPrincipal"
+    member(text(2474, 10), 110, true),  // 32 "Operations"
+    member(text(2484, 11), 104, false), // 33 "Constraints"
+    member(text(2495, 11), 111, false), // 34 "GrantTokens"
+    member(text(2506, 4), 108, false),  // 35 "Name"
+    member(text(2510, 6), 176, false),  // 36 "DryRun"
+    member(text(2535, 10), 112, false), // 37 "GrantToken"
+    member(text(2545, 7), 105, false),  // 38 "GrantId"
+    member(text(2568, 6), 183, false),  // 39 "Policy"
+    member(text(2574, 11), 61, false),  // 40 "Description"
+    member(text(2585, 8), 149, false),  // 41 "KeyUsage"
+    member(text(2593, 21), 43, false),  // 42 "CustomerMasterKeySpec"
+    member(text(2614, 7), 145, false),  // 43 "KeySpec"
+    member(text(2621, 6), 178, false),  // 44 "Origin"
+    member(text(1552, 16), 35, false),  // 45 "CustomKeyStoreId"
+    member(text(2627, 30), 11, false),  // 46 "BypassPolicyLockoutSafetyCheck"
+    member(text(2657, 4), 211, false),  // 47 "Tags"
+    member(text(2661, 11), 176, false), // 48 "MultiRegion"
+    member(text(2672, 8), 229, false),  // 49 "XksKeyId"
+    member(text(2697, 11), 144, false), // 50 "KeyMetadata"
+    member(text(1100, 7), 79, false),   // 51 "message"
+    member(text(1100, 7), 79, false),   // 52 "message"
+    member(text(1100, 7), 79, false),   // 53 "message"
+    member(text(1100, 7), 79, false),   // 54 "message"
+    member(text(1552, 16), 35, false),  // 55 "CustomKeyStoreId"
+    member(text(2157, 18), 38, false),  // 56 "CustomKeyStoreName"
+    member(text(2175, 17), 15, false),  // 57 "CloudHsmClusterId"
+    member(text(2192, 22), 214, false), // 58 "TrustAnchorCertificate"
+    member(text(2951, 15), 26, false),  // 59 "ConnectionState"
+    member(text(2966, 19), 25, false),  // 60 "ConnectionErrorCode"
+    member(text(1020, 12), 46, false),  // 61 "CreationDate"
+    member(text(2230, 18), 40, false),  // 62 "CustomKeyStoreType"
+    member(text(2985, 21), 235, false), // 63 "XksProxyConfiguration"
+    member(text(3219, 14), 14, false),  // 64 "CiphertextBlob"
+    member(text(3233, 17), 77, false),  // 65 "EncryptionContext"
+    member(text(2495, 11), 111, false), // 66 "GrantTokens"
+    member(text(1223, 5), 136, false),  // 67 "KeyId"
+    member(text(3250, 19), 74, false),  // 68 "EncryptionAlgorithm"
+    member(text(3269, 9), 189, false),  // 69 "Recipient"
+    member(text(2510, 6), 176, false),  // 70 "DryRun"
+    member(text(3278, 15), 67, false),  // 71 "DryRunModifiers"
+    member(text(1223, 5), 136, false),  // 72 "KeyId"
+    member(text(3308, 9), 180, false),  // 73 "Plaintext"
+    member(text(3250, 19), 74, false),  // 74 "EncryptionAlgorithm"
+    member(text(3317, 22), 14, false),  // 75 "CiphertextForRecipient"
+    member(text(3339, 13), 10, false),  // 76 "KeyMaterialId"
+    member(text(992, 9), 5, true),      // 77 "AliasName"
+    member(text(1552, 16), 35, true),   // 78 "CustomKeyStoreId"
+    member(text(1223, 5), 136, true),   // 79 "KeyId"
+    member(text(3339, 13), 10, false),  // 80 "KeyMaterialId"
+    member(text(1223, 5), 136, false),  // 81 "KeyId"
+    member(text(3339, 13), 9, false),   // 82 "KeyMaterialId"
+    member(text(1100, 7), 79, false),   // 83 "message"
+    member(text(1223, 5), 136, true),   // 84 "KeyId"
+    member(text(3541, 21), 133, true),  // 85 "KeyAgreementAlgorithm"
+    member(text(3562, 9), 185, true),   // 86 "PublicKey"
+    member(text(2495, 11), 111, false), // 87 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 88 "DryRun"
+    member(text(3269, 9), 189, false),  // 89 "Recipient"
+    member(text(1223, 5), 136, false),  // 90 "KeyId"
+    member(text(3597, 12), 180, false), // 91 "SharedSecret"
+    member(text(3317, 22), 14, false),  // 92 "CiphertextForRecipient"
+    member(text(3541, 21), 133, false), // 93 "KeyAgreementAlgorithm"
+    member(text(3609, 9), 178, false),  // 94 "KeyOrigin"
+    member(text(1552, 16), 35, false),  // 95 "CustomKeyStoreId"
+    member(text(2157, 18), 38, false),  // 96 "CustomKeyStoreName"
+    member(text(3648, 5), 152, false),  // 97 "Limit"
+    member(text(3653, 6), 169, false),  // 98 "Marker"
+    member(text(3690, 15), 41, false),  // 99 "CustomKeyStores"
+    member(text(3705, 10), 169, false), // 100 "NextMarker"
+    member(text(3715, 9), 11, false),   // 101 "Truncated"
+    member(text(1223, 5), 136, true),   // 102 "KeyId"
+    member(text(2495, 11), 111, false), // 103 "GrantTokens"
+    member(text(2697, 11), 144, false), // 104 "KeyMetadata"
+    member(text(1223, 5), 136, true),   // 105 "KeyId"
+    member(text(1223, 5), 136, true),   // 106 "KeyId"
+    member(text(1100, 7), 79, false),   // 107 "message"
+    member(text(1552, 16), 35, true),   // 108 "CustomKeyStoreId"
+    member(text(1100, 7), 79, false),   // 109 "message"
+    member(text(1223, 5), 136, true),   // 110 "KeyId"
+    member(text(1223, 5), 136, true),   // 111 "KeyId"
+    member(text(4015, 20), 197, false), // 112 "RotationPeriodInDays"
+    member(text(1223, 5), 136, true),   // 113 "KeyId"
+    member(text(3308, 9), 180, true),   // 114 "Plaintext"
+    member(text(3233, 17), 77, false),  // 115 "EncryptionContext"
+    member(text(2495, 11), 111, false), // 116 "GrantTokens"
+    member(text(3250, 19), 74, false),  // 117 "EncryptionAlgorithm"
+    member(text(2510, 6), 176, false),  // 118 "DryRun"
+    member(text(3219, 14), 14, false),  // 119 "CiphertextBlob"
+    member(text(1223, 5), 136, false),  // 120 "KeyId"
+    member(text(3250, 19), 74, false),  // 121 "EncryptionAlgorithm"
+    member(text(1100, 7), 79, false),   // 122 "message"
+    member(text(3233, 17), 77, false),  // 123 "EncryptionContext"
+    member(text(1223, 5), 136, true),   // 124 "KeyId"
+    member(text(4313, 11), 44, true),   // 125 "KeyPairSpec"
+    member(text(2495, 11), 111, false), // 126 "GrantTokens"
+    member(text(3269, 9), 189, false),  // 127 "Recipient"
+    member(text(2510, 6), 176, false),  // 128 "DryRun"
+    member(text(4351, 24), 14, false),  // 129 "PrivateKeyCiphertextBlob"
+    member(text(4375, 19), 180, false), // 130 "PrivateKeyPlaintext"
+    member(text(3562, 9), 185, false),  // 131 "PublicKey"
+    member(text(1223, 5), 136, false),  // 132 "KeyId"
+    member(text(4313, 11), 44, false),  // 133 "KeyPairSpec"
+    member(text(3317, 22), 14, false),  // 134 "CiphertextForRecipient"
+    member(text(3339, 13), 10, false),  // 135 "KeyMaterialId"
+    member(text(3233, 17), 77, false),  // 136 "EncryptionContext"
+    member(text(1223, 5), 136, true),   // 137 "KeyId"
+    member(text(4313, 11), 44, true),   // 138 "KeyPairSpec"
+    member(text(2495, 11), 111, false), // 139 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 140 "DryRun"
+    member(text(4351, 24), 14, false),  // 141 "PrivateKeyCiphertextBlob"
+    member(text(3562, 9), 185, false),  // 142 "PublicKey"
+    member(text(1223, 5), 136, false),  // 143 "KeyId"
+    member(text(4313, 11), 44, false),  // 144 "KeyPairSpec"
+    member(text(3339, 13), 10, false),  // 145 "KeyMaterialId"
+    member(text(1223, 5), 136, true),   // 146 "KeyId"
+    member(text(3233, 17), 77, false),  // 147 "EncryptionContext"
+    member(text(4501, 13), 177, false), // 148 "NumberOfBytes"
+    member(text(2614, 7), 45, false),   // 149 "KeySpec"
+    member(text(2495, 11), 111, false), // 150 "GrantTokens"
+    member(text(3269, 9), 189, false),  // 151 "Recipient"
+    member(text(2510, 6), 176, false),  // 152 "DryRun"
+    member(text(3219, 14), 14, false),  // 153 "CiphertextBlob"
+    member(text(3308, 9), 180, false),  // 154 "Plaintext"
+    member(text(1223, 5), 136, false),  // 155 "KeyId"
+    member(text(3317, 22), 14, false),  // 156 "CiphertextForRecipient"
+    member(text(3339, 13), 10, false),  // 157 "KeyMaterialId"
+    member(text(1223, 5), 136, true),   // 158 "KeyId"
+    member(text(3233, 17), 77, false),  // 159 "EncryptionContext"
+    member(text(2614, 7), 45, false),   // 160 "KeySpec"
+    member(text(4501, 13), 177, false), // 161 "NumberOfBytes"
+    member(text(2495, 11), 111, false), // 162 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 163 "DryRun"
+    member(text(3219, 14), 14, false),  // 164 "CiphertextBlob"
+    member(text(1223, 5), 136, false),  // 165 "KeyId"
+    member(text(3339, 13), 10, false),  // 166 "KeyMaterialId"
+    member(text(4632, 7), 180, true),   // 167 "Message"
+    member(text(1223, 5), 136, true),   // 168 "KeyId"
+    member(text(4639, 12), 166, true),  // 169 "MacAlgorithm"
+    member(text(2495, 11), 111, false), // 170 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 171 "DryRun"
+    member(text(4670, 3), 14, false),   // 172 "Mac"
+    member(text(4639, 12), 166, false), // 173 "MacAlgorithm"
+    member(text(1223, 5), 136, false),  // 174 "KeyId"
+    member(text(4501, 13), 177, false), // 175 "NumberOfBytes"
+    member(text(1552, 16), 35, false),  // 176 "CustomKeyStoreId"
+    member(text(3269, 9), 189, false),  // 177 "Recipient"
+    member(text(3308, 9), 180, false),  // 178 "Plaintext"
+    member(text(3317, 22), 14, false),  // 179 "CiphertextForRecipient"
+    member(text(1223, 5), 136, true),   // 180 "KeyId"
+    member(text(1223, 5), 136, false),  // 181 "KeyId"
+    member(text(4761, 12), 137, false), // 182 "KeyLastUsage"
+    member(text(4773, 17), 46, false),  // 183 "TrackingStartDate"
+    member(text(4790, 15), 46, false),  // 184 "KeyCreationDate"
+    member(text(1223, 5), 136, true),   // 185 "KeyId"
+    member(text(4824, 10), 182, false), // 186 "PolicyName"
+    member(text(2568, 6), 183, false),  // 187 "Policy"
+    member(text(4824, 10), 182, false), // 188 "PolicyName"
+    member(text(1223, 5), 136, true),   // 189 "KeyId"
+    member(text(4909, 18), 11, false),  // 190 "KeyRotationEnabled"
+    member(text(1223, 5), 136, false),  // 191 "KeyId"
+    member(text(4015, 20), 197, false), // 192 "RotationPeriodInDays"
+    member(text(4927, 16), 46, false),  // 193 "NextRotationDate"
+    member(text(4943, 25), 46, false),  // 194 "OnDemandRotationStartDate"
+    member(text(1223, 5), 136, true),   // 195 "KeyId"
+    member(text(4997, 17), 2, true),    // 196 "WrappingAlgorithm"
+    member(text(5014, 15), 226, true),  // 197 "WrappingKeySpec"
+    member(text(1223, 5), 136, false),  // 198 "KeyId"
+    member(text(5059, 11), 14, false),  // 199 "ImportToken"
+    member(text(3562, 9), 180, false),  // 200 "PublicKey"
+    member(text(5070, 17), 46, false),  // 201 "ParametersValidTo"
+    member(text(1223, 5), 136, true),   // 202 "KeyId"
+    member(text(2495, 11), 111, false), // 203 "GrantTokens"
+    member(text(1223, 5), 136, false),  // 204 "KeyId"
+    member(text(3562, 9), 185, false),  // 205 "PublicKey"
+    member(text(2593, 21), 43, false),  // 206 "CustomerMasterKeySpec"
+    member(text(2614, 7), 145, false),  // 207 "KeySpec"
+    member(text(2585, 8), 149, false),  // 208 "KeyUsage"
+    member(text(5126, 20), 75, false),  // 209 "EncryptionAlgorithms"
+    member(text(5146, 17), 206, false), // 210 "SigningAlgorithms"
+    member(text(5163, 22), 134, false), // 211 "KeyAgreementAlgorithms"
+    member(text(5201, 23), 77, false),  // 212 "EncryptionContextSubset"
+    member(text(5224, 23), 77, false),  // 213 "EncryptionContextEquals"
+    member(text(1223, 5), 136, false),  // 214 "KeyId"
+    member(text(2545, 7), 105, false),  // 215 "GrantId"
+    member(text(2506, 4), 108, false),  // 216 "Name"
+    member(text(1020, 12), 46, false),  // 217 "CreationDate"
+    member(text(2441, 16), 184, false), // 218 "GranteePrincipal"
+    member(text(2457, 17), 184, false), // 219 "RetiringPrincipal"
+    member(text(5281, 14), 184, false), // 220 "IssuingAccount"
+    member(text(2474, 10), 110, false), // 221 "Operations"
+    member(text(2484, 11), 104, false), // 222 "Constraints"
+    member(text(1223, 5), 136, true),   // 223 "KeyId"
+    member(text(5059, 11), 14, true),   // 224 "ImportToken"
+    member(text(5416, 20), 14, true),   // 225 "EncryptedKeyMaterial"
+    member(text(5436, 7), 46, false),   // 226 "ValidTo"
+    member(text(5443, 15), 80, false),  // 227 "ExpirationModel"
+    member(text(5458, 10), 116, false), // 228 "ImportType"
+    member(text(5468, 22), 142, false), // 229 "KeyMaterialDescription"
+    member(text(3339, 13), 10, false),  // 230 "KeyMaterialId"
+    member(text(1223, 5), 136, false),  // 231 "KeyId"
+    member(text(3339, 13), 10, false),  // 232 "KeyMaterialId"
+    member(text(1100, 7), 79, false),   // 233 "message"
+    member(text(1100, 7), 79, false),   // 234 "message"
+    member(text(1100, 7), 79, false),   // 235 "message"
+    member(text(1100, 7), 79, false),   // 236 "message"
+    member(text(1100, 7), 79, false),   // 237 "message"
+    member(text(1100, 7), 79, false),   // 238 "message"
+    member(text(1100, 7), 79, false),   // 239 "message"
+    member(text(1100, 7), 79, false),   // 240 "message"
+    member(text(1100, 7), 79, false),   // 241 "message"
+    member(text(1100, 7), 79, false),   // 242 "message"
+    member(text(1100, 7), 79, false),   // 243 "message"
+    member(text(1100, 7), 79, false),   // 244 "message"
+    member(text(1100, 7), 79, false),   // 245 "message"
+    member(text(1100, 7), 79, false),   // 246 "message"
+    member(text(1100, 7), 79, false),   // 247 "message"
+    member(text(6103, 9), 138, false),  // 248 "Operation"
+    member(text(6112, 9), 46, false),   // 249 "Timestamp"
+    member(text(6121, 17), 21, false),  // 250 "CloudTrailEventId"
+    member(text(6138, 12), 150, false), // 251 "KmsRequestId"
+    member(text(1223, 5), 136, false),  // 252 "KeyId"
+    member(text(6198, 6), 7, false),    // 253 "KeyArn"
+    member(text(6366, 12), 0, false),   // 254 "AWSAccountId"
+    member(text(1223, 5), 136, true),   // 255 "KeyId"
+    member(text(6378, 3), 7, false),    // 256 "Arn"
+    member(text(1020, 12), 46, false),  // 257 "CreationDate"
+    member(text(6381, 7), 11, false),   // 258 "Enabled"
+    member(text(2574, 11), 61, false),  // 259 "Description"
+    member(text(2585, 8), 149, false),  // 260 "KeyUsage"
+    member(text(6388, 8), 146, false),  // 261 "KeyState"
+    member(text(6396, 12), 46, false),  // 262 "DeletionDate"
+    member(text(5436, 7), 46, false),   // 263 "ValidTo"
+    member(text(2621, 6), 178, false),  // 264 "Origin"
+    member(text(1552, 16), 35, false),  // 265 "CustomKeyStoreId"
+    member(text(2175, 17), 15, false),  // 266 "CloudHsmClusterId"
+    member(text(5443, 15), 80, false),  // 267 "ExpirationModel"
+    member(text(6408, 10), 141, false), // 268 "KeyManager"
+    member(text(2593, 21), 43, false),  // 269 "CustomerMasterKeySpec"
+    member(text(2614, 7), 145, false),  // 270 "KeySpec"
+    member(text(5126, 20), 75, false),  // 271 "EncryptionAlgorithms"
+    member(text(5146, 17), 206, false), // 272 "SigningAlgorithms"
+    member(text(5163, 22), 134, false), // 273 "KeyAgreementAlgorithms"
+    member(text(2661, 11), 176, false), // 274 "MultiRegion"
+    member(text(6418, 24), 171, false), // 275 "MultiRegionConfiguration"
+    member(text(6442, 27), 179, false), // 276 "PendingDeletionWindowInDays"
+    member(text(6469, 13), 167, false), // 277 "MacAlgorithms"
+    member(text(6482, 19), 228, false), // 278 "XksKeyConfiguration"
+    member(text(6501, 20), 10, false),  // 279 "CurrentKeyMaterialId"
+    member(text(1100, 7), 79, false),   // 280 "message"
+    member(text(1100, 7), 79, false),   // 281 "message"
+    member(text(1223, 5), 136, false),  // 282 "KeyId"
+    member(text(3648, 5), 152, false),  // 283 "Limit"
+    member(text(3653, 6), 169, false),  // 284 "Marker"
+    member(text(6830, 7), 3, false),    // 285 "Aliases"
+    member(text(3705, 10), 169, false), // 286 "NextMarker"
+    member(text(3715, 9), 11, false),   // 287 "Truncated"
+    member(text(3648, 5), 152, false),  // 288 "Limit"
+    member(text(3653, 6), 169, false),  // 289 "Marker"
+    member(text(1223, 5), 136, true),   // 290 "KeyId"
+    member(text(2545, 7), 105, false),  // 291 "GrantId"
+    member(text(2441, 16), 184, false), // 292 "GranteePrincipal"
+    member(text(6872, 6), 106, false),  // 293 "Grants"
+    member(text(3705, 10), 169, false), // 294 "NextMarker"
+    member(text(3715, 9), 11, false),   // 295 "Truncated"
+    member(text(1223, 5), 136, true),   // 296 "KeyId"
+    member(text(3648, 5), 152, false),  // 297 "Limit"
+    member(text(3653, 6), 169, false),  // 298 "Marker"
+    member(text(6923, 11), 181, false), // 299 "PolicyNames"
+    member(text(3705, 10), 169, false), // 300 "NextMarker"
+    member(text(3715, 9), 11, false),   // 301 "Truncated"
+    member(text(1223, 5), 136, true),   // 302 "KeyId"
+    member(text(5585, 18), 117, false), // 303 "IncludeKeyMaterial"
+    member(text(3648, 5), 152, false),  // 304 "Limit"
+    member(text(3653, 6), 169, false),  // 305 "Marker"
+    member(text(6981, 9), 199, false),  // 306 "Rotations"
+    member(text(3705, 10), 169, false), // 307 "NextMarker"
+    member(text(3715, 9), 11, false),   // 308 "Truncated"
+    member(text(3648, 5), 152, false),  // 309 "Limit"
+    member(text(3653, 6), 169, false),  // 310 "Marker"
+    member(text(7021, 4), 139, false),  // 311 "Keys"
+    member(text(3705, 10), 169, false), // 312 "NextMarker"
+    member(text(3715, 9), 11, false),   // 313 "Truncated"
+    member(text(1223, 5), 136, true),   // 314 "KeyId"
+    member(text(3648, 5), 152, false),  // 315 "Limit"
+    member(text(3653, 6), 169, false),  // 316 "Marker"
+    member(text(2657, 4), 211, false),  // 317 "Tags"
+    member(text(3705, 10), 169, false), // 318 "NextMarker"
+    member(text(3715, 9), 11, false),   // 319 "Truncated"
+    member(text(3648, 5), 152, false),  // 320 "Limit"
+    member(text(3653, 6), 169, false),  // 321 "Marker"
+    member(text(2457, 17), 184, true),  // 322 "RetiringPrincipal"
+    member(text(1100, 7), 79, false),   // 323 "message"
+    member(text(7271, 18), 174, false), // 324 "MultiRegionKeyType"
+    member(text(7289, 10), 172, false), // 325 "PrimaryKey"
+    member(text(7299, 11), 173, false), // 326 "ReplicaKeys"
+    member(text(6378, 3), 7, false),    // 327 "Arn"
+    member(text(7324, 6), 190, false),  // 328 "Region"
+    member(text(1100, 7), 79, false),   // 329 "message"
+    member(text(1223, 5), 136, true),   // 330 "KeyId"
+    member(text(4824, 10), 182, false), // 331 "PolicyName"
+    member(text(2568, 6), 183, true),   // 332 "Policy"
+    member(text(2627, 30), 11, false),  // 333 "BypassPolicyLockoutSafetyCheck"
+    member(text(3219, 14), 14, false),  // 334 "CiphertextBlob"
+    member(text(7631, 23), 77, false),  // 335 "SourceEncryptionContext"
+    member(text(7654, 11), 136, false), // 336 "SourceKeyId"
+    member(text(7665, 16), 136, true),  // 337 "DestinationKeyId"
+    member(text(7681, 28), 77, false),  // 338 "DestinationEncryptionContext"
+    member(text(7709, 25), 74, false),  // 339 "SourceEncryptionAlgorithm"
+    member(text(7734, 30), 74, false),  // 340 "DestinationEncryptionAlgorithm"
+    member(text(2495, 11), 111, false), // 341 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 342 "DryRun"
+    member(text(3278, 15), 67, false),  // 343 "DryRunModifiers"
+    member(text(3219, 14), 14, false),  // 344 "CiphertextBlob"
+    member(text(7654, 11), 136, false), // 345 "SourceKeyId"
+    member(text(1223, 5), 136, false),  // 346 "KeyId"
+    member(text(7709, 25), 74, false),  // 347 "SourceEncryptionAlgorithm"
+    member(text(7734, 30), 74, false),  // 348 "DestinationEncryptionAlgorithm"
+    member(text(7781, 19), 10, false),  // 349 "SourceKeyMaterialId"
+    member(text(7800, 24), 10, false),  // 350 "DestinationKeyMaterialId"
+    member(text(7837, 22), 135, false), // 351 "KeyEncryptionAlgorithm"
+    member(text(7859, 19), 8, false),   // 352 "AttestationDocument"
+    member(text(1223, 5), 136, true),   // 353 "KeyId"
+    member(text(7926, 13), 190, true),  // 354 "ReplicaRegion"
+    member(text(2568, 6), 183, false),  // 355 "Policy"
+    member(text(2627, 30), 11, false),  // 356 "BypassPolicyLockoutSafetyCheck"
+    member(text(2574, 11), 61, false),  // 357 "Description"
+    member(text(2657, 4), 211, false),  // 358 "Tags"
+    member(text(7959, 18), 144, false), // 359 "ReplicaKeyMetadata"
+    member(text(7977, 13), 183, false), // 360 "ReplicaPolicy"
+    member(text(7990, 11), 211, false), // 361 "ReplicaTags"
+    member(text(2535, 10), 112, false), // 362 "GrantToken"
+    member(text(1223, 5), 136, false),  // 363 "KeyId"
+    member(text(2545, 7), 105, false),  // 364 "GrantId"
+    member(text(2510, 6), 176, false),  // 365 "DryRun"
+    member(text(1223, 5), 136, true),   // 366 "KeyId"
+    member(text(2545, 7), 105, true),   // 367 "GrantId"
+    member(text(2510, 6), 176, false),  // 368 "DryRun"
+    member(text(1223, 5), 136, true),   // 369 "KeyId"
+    member(text(1223, 5), 136, false),  // 370 "KeyId"
+    member(text(1223, 5), 136, false),  // 371 "KeyId"
+    member(text(3339, 13), 10, false),  // 372 "KeyMaterialId"
+    member(text(5468, 22), 142, false), // 373 "KeyMaterialDescription"
+    member(text(5515, 11), 115, false), // 374 "ImportState"
+    member(text(6276, 16), 143, false), // 375 "KeyMaterialState"
+    member(text(5443, 15), 80, false),  // 376 "ExpirationModel"
+    member(text(5436, 7), 46, false),   // 377 "ValidTo"
+    member(text(8171, 12), 46, false),  // 378 "RotationDate"
+    member(text(8110, 12), 198, false), // 379 "RotationType"
+    member(text(1223, 5), 136, true),   // 380 "KeyId"
+    member(text(8209, 19), 179, false), // 381 "PendingWindowInDays"
+    member(text(1223, 5), 136, false),  // 382 "KeyId"
+    member(text(6396, 12), 46, false),  // 383 "DeletionDate"
+    member(text(6388, 8), 146, false),  // 384 "KeyState"
+    member(text(8209, 19), 179, false), // 385 "PendingWindowInDays"
+    member(text(1223, 5), 136, true),   // 386 "KeyId"
+    member(text(4632, 7), 180, true),   // 387 "Message"
+    member(text(7240, 11), 170, false), // 388 "MessageType"
+    member(text(2495, 11), 111, false), // 389 "GrantTokens"
+    member(text(8266, 16), 205, true),  // 390 "SigningAlgorithm"
+    member(text(2510, 6), 176, false),  // 391 "DryRun"
+    member(text(1223, 5), 136, false),  // 392 "KeyId"
+    member(text(8294, 9), 14, false),   // 393 "Signature"
+    member(text(8266, 16), 205, false), // 394 "SigningAlgorithm"
+    member(text(8573, 6), 210, true),   // 395 "TagKey"
+    member(text(8579, 8), 213, true),   // 396 "TagValue"
+    member(text(1100, 7), 79, false),   // 397 "message"
+    member(text(1223, 5), 136, true),   // 398 "KeyId"
+    member(text(2657, 4), 211, true),   // 399 "Tags"
+    member(text(1100, 7), 79, false),   // 400 "message"
+    member(text(1223, 5), 136, true),   // 401 "KeyId"
+    member(text(8731, 7), 209, true),   // 402 "TagKeys"
+    member(text(992, 9), 5, true),      // 403 "AliasName"
+    member(text(1009, 11), 136, true),  // 404 "TargetKeyId"
+    member(text(1552, 16), 35, true),   // 405 "CustomKeyStoreId"
+    member(text(8783, 21), 38, false),  // 406 "NewCustomKeyStoreName"
+    member(text(2214, 16), 147, false), // 407 "KeyStorePassword"
+    member(text(2175, 17), 15, false),  // 408 "CloudHsmClusterId"
+    member(text(2248, 19), 241, false), // 409 "XksProxyUriEndpoint"
+    member(text(2267, 15), 243, false), // 410 "XksProxyUriPath"
+    member(text(2282, 30), 247, false), // 411 "XksProxyVpcEndpointServiceName"
+    member(text(2312, 31), 1, false),   // 412 "XksProxyVpcEndpointServiceOwner"
+    member(text(2343, 32), 233, false), // 413 "XksProxyAuthenticationCredential"
+    member(text(2375, 20), 236, false), // 414 "XksProxyConnectivity"
+    member(text(1223, 5), 136, true),   // 415 "KeyId"
+    member(text(2574, 11), 61, true),   // 416 "Description"
+    member(text(1223, 5), 136, true),   // 417 "KeyId"
+    member(text(8885, 13), 190, true),  // 418 "PrimaryRegion"
+    member(text(4632, 7), 180, true),   // 419 "Message"
+    member(text(1223, 5), 136, true),   // 420 "KeyId"
+    member(text(4639, 12), 166, true),  // 421 "MacAlgorithm"
+    member(text(4670, 3), 14, true),    // 422 "Mac"
+    member(text(2495, 11), 111, false), // 423 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 424 "DryRun"
+    member(text(1223, 5), 136, false),  // 425 "KeyId"
+    member(text(8931, 8), 11, false),   // 426 "MacValid"
+    member(text(4639, 12), 166, false), // 427 "MacAlgorithm"
+    member(text(1223, 5), 136, true),   // 428 "KeyId"
+    member(text(4632, 7), 180, true),   // 429 "Message"
+    member(text(7240, 11), 170, false), // 430 "MessageType"
+    member(text(8294, 9), 14, true),    // 431 "Signature"
+    member(text(8266, 16), 205, true),  // 432 "SigningAlgorithm"
+    member(text(2495, 11), 111, false), // 433 "GrantTokens"
+    member(text(2510, 6), 176, false),  // 434 "DryRun"
+    member(text(1223, 5), 136, false),  // 435 "KeyId"
+    member(text(8966, 14), 11, false),  // 436 "SignatureValid"
+    member(text(8266, 16), 205, false), // 437 "SigningAlgorithm"
+    member(text(1100, 7), 79, false),   // 438 "message"
+    member(text(9030, 2), 229, false),  // 439 "Id"
+    member(text(1100, 7), 79, false),   // 440 "message"
+    member(text(1100, 7), 79, false),   // 441 "message"
+    member(text(9203, 11), 232, true),  // 442 "AccessKeyId"
+    member(text(9214, 18), 234, true),  // 443 "RawSecretAccessKey"
+    member(text(9319, 12), 236, false), // 444 "Connectivity"
+    member(text(9203, 11), 232, false), // 445 "AccessKeyId"
+    member(text(9331, 11), 241, false), // 446 "UriEndpoint"
+    member(text(9342, 7), 243, false),  // 447 "UriPath"
+    member(text(9349, 22), 247, false), // 448 "VpcEndpointServiceName"
+    member(text(9371, 23), 1, false),   // 449 "VpcEndpointServiceOwner"
+    member(text(1100, 7), 79, false),   // 450 "message"
+    member(text(1100, 7), 79, false),   // 451 "message"
+    member(text(1100, 7), 79, false),   // 452 "message"
+    member(text(1100, 7), 79, false),   // 453 "message"
+    member(text(1100, 7), 79, false),   // 454 "message"
+    member(text(1100, 7), 79, false),   // 455 "message"
+    member(text(1100, 7), 79, false),   // 456 "message"
+    member(text(1100, 7), 79, false),   // 457 "message"
+    member(text(1100, 7), 79, false),   // 458 "message"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(867, 16),  // 0 "RSAES_PKCS1_V1_5"
+    text(883, 16),  // 1 "RSAES_OAEP_SHA_1"
+    text(899, 18),  // 2 "RSAES_OAEP_SHA_256"
+    text(917, 22),  // 3 "RSA_AES_KEY_WRAP_SHA_1"
+    text(939, 24),  // 4 "RSA_AES_KEY_WRAP_SHA_256"
+    text(963, 6),   // 5 "SM2PKE"
+    text(1620, 19), // 6 "INVALID_CREDENTIALS"
+    text(1639, 17), // 7 "CLUSTER_NOT_FOUND"
+    text(1656, 14), // 8 "NETWORK_ERRORS"
+    text(1670, 14), // 9 "INTERNAL_ERROR"
+    text(1684, 26), // 10 "INSUFFICIENT_CLOUDHSM_HSMS"
+    text(1710, 15), // 11 "USER_LOCKED_OUT"
+    text(1725, 14), // 12 "USER_NOT_FOUND"
+    text(1739, 14), // 13 "USER_LOGGED_IN"
+    text(1753, 16), // 14 "SUBNET_NOT_FOUND"
+    text(1769, 37), // 15 "INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET"
+    text(1806, 23), // 16 "XKS_PROXY_ACCESS_DENIED"
+    text(1829, 23), // 17 "XKS_PROXY_NOT_REACHABLE"
+    text(1852, 34), // 18 "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND"
+    text(1886, 26), // 19 "XKS_PROXY_INVALID_RESPONSE"
+    text(1912, 31), // 20 "XKS_PROXY_INVALID_CONFIGURATION"
+    text(1943, 46), // 21 "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION"
+    text(1989, 19), // 22 "XKS_PROXY_TIMED_OUT"
+    text(2008, 35), // 23 "XKS_PROXY_INVALID_TLS_CONFIGURATION"
+    text(2062, 9),  // 24 "CONNECTED"
+    text(2071, 10), // 25 "CONNECTING"
+    text(2081, 6),  // 26 "FAILED"
+    text(2087, 12), // 27 "DISCONNECTED"
+    text(2099, 13), // 28 "DISCONNECTING"
+    text(2878, 12), // 29 "AWS_CLOUDHSM"
+    text(2890, 18), // 30 "EXTERNAL_KEY_STORE"
+    text(3006, 8),  // 31 "RSA_2048"
+    text(3014, 8),  // 32 "RSA_3072"
+    text(3022, 8),  // 33 "RSA_4096"
+    text(3030, 13), // 34 "ECC_NIST_P256"
+    text(3043, 13), // 35 "ECC_NIST_P384"
+    text(3056, 13), // 36 "ECC_NIST_P521"
+    text(3069, 15), // 37 "ECC_SECG_P256K1"
+    text(3084, 17), // 38 "SYMMETRIC_DEFAULT"
+    text(3101, 8),  // 39 "HMAC_224"
+    text(3109, 8),  // 40 "HMAC_256"
+    text(3117, 8),  // 41 "HMAC_384"
+    text(3125, 8),  // 42 "HMAC_512"
+    text(3133, 3),  // 43 "SM2"
+    text(3006, 8),  // 44 "RSA_2048"
+    text(3014, 8),  // 45 "RSA_3072"
+    text(3022, 8),  // 46 "RSA_4096"
+    text(3030, 13), // 47 "ECC_NIST_P256"
+    text(3043, 13), // 48 "ECC_NIST_P384"
+    text(3056, 13), // 49 "ECC_NIST_P521"
+    text(3069, 15), // 50 "ECC_SECG_P256K1"
+    text(3133, 3),  // 51 "SM2"
+    text(3151, 21), // 52 "ECC_NIST_EDWARDS25519"
+    text(3183, 7),  // 53 "AES_256"
+    text(3190, 7),  // 54 "AES_128"
+    text(3934, 17), // 55 "IGNORE_CIPHERTEXT"
+    text(3084, 17), // 56 "SYMMETRIC_DEFAULT"
+    text(883, 16),  // 57 "RSAES_OAEP_SHA_1"
+    text(899, 18),  // 58 "RSAES_OAEP_SHA_256"
+    text(963, 6),   // 59 "SM2PKE"
+    text(4212, 20), // 60 "KEY_MATERIAL_EXPIRES"
+    text(4232, 28), // 61 "KEY_MATERIAL_DOES_NOT_EXPIRE"
+    text(94, 7),    // 62 "Decrypt"
+    text(287, 7),   // 63 "Encrypt"
+    text(294, 15),  // 64 "GenerateDataKey"
+    text(363, 31),  // 65 "GenerateDataKeyWithoutPlaintext"
+    text(5322, 13), // 66 "ReEncryptFrom"
+    text(5335, 11), // 67 "ReEncryptTo"
+    text(703, 4),   // 68 "Sign"
+    text(801, 6),   // 69 "Verify"
+    text(488, 12),  // 70 "GetPublicKey"
+    text(74, 11),   // 71 "CreateGrant"
+    text(645, 11),  // 72 "RetireGrant"
+    text(198, 11),  // 73 "DescribeKey"
+    text(309, 19),  // 74 "GenerateDataKeyPair"
+    text(328, 35),  // 75 "GenerateDataKeyPairWithoutPlaintext"
+    text(394, 11),  // 76 "GenerateMac"
+    text(807, 9),   // 77 "VerifyMac"
+    text(157, 18),  // 78 "DeriveSharedSecret"
+    text(5526, 8),  // 79 "IMPORTED"
+    text(5534, 14), // 80 "PENDING_IMPORT"
+    text(5548, 16), // 81 "NEW_KEY_MATERIAL"
+    text(5564, 21), // 82 "EXISTING_KEY_MATERIAL"
+    text(5603, 16), // 83 "ALL_KEY_MATERIAL"
+    text(5619, 14), // 84 "ROTATIONS_ONLY"
+    text(6023, 4),  // 85 "ECDH"
+    text(899, 18),  // 86 "RSAES_OAEP_SHA_256"
+    text(94, 7),    // 87 "Decrypt"
+    text(157, 18),  // 88 "DeriveSharedSecret"
+    text(287, 7),   // 89 "Encrypt"
+    text(294, 15),  // 90 "GenerateDataKey"
+    text(309, 19),  // 91 "GenerateDataKeyPair"
+    text(328, 35),  // 92 "GenerateDataKeyPairWithoutPlaintext"
+    text(363, 31),  // 93 "GenerateDataKeyWithoutPlaintext"
+    text(394, 11),  // 94 "GenerateMac"
+    text(624, 9),   // 95 "ReEncrypt"
+    text(703, 4),   // 96 "Sign"
+    text(801, 6),   // 97 "Verify"
+    text(807, 9),   // 98 "VerifyMac"
+    text(6218, 3),  // 99 "AWS"
+    text(6221, 8),  // 100 "CUSTOMER"
+    text(6292, 11), // 101 "NON_CURRENT"
+    text(6303, 7),  // 102 "CURRENT"
+    text(6310, 16), // 103 "PENDING_ROTATION"
+    text(6326, 40), // 104 "PENDING_MULTI_REGION_IMPORT_AND_ROTATION"
+    text(3006, 8),  // 105 "RSA_2048"
+    text(3014, 8),  // 106 "RSA_3072"
+    text(3022, 8),  // 107 "RSA_4096"
+    text(3030, 13), // 108 "ECC_NIST_P256"
+    text(3043, 13), // 109 "ECC_NIST_P384"
+    text(3056, 13), // 110 "ECC_NIST_P521"
+    text(3069, 15), // 111 "ECC_SECG_P256K1"
+    text(3084, 17), // 112 "SYMMETRIC_DEFAULT"
+    text(3101, 8),  // 113 "HMAC_224"
+    text(3109, 8),  // 114 "HMAC_256"
+    text(3117, 8),  // 115 "HMAC_384"
+    text(3125, 8),  // 116 "HMAC_512"
+    text(3133, 3),  // 117 "SM2"
+    text(6521, 9),  // 118 "ML_DSA_44"
+    text(6530, 9),  // 119 "ML_DSA_65"
+    text(6539, 9),  // 120 "ML_DSA_87"
+    text(3151, 21), // 121 "ECC_NIST_EDWARDS25519"
+    text(6548, 8),  // 122 "Creating"
+    text(6381, 7),  // 123 "Enabled"
+    text(6556, 8),  // 124 "Disabled"
+    text(6564, 15), // 125 "PendingDeletion"
+    text(6579, 13), // 126 "PendingImport"
+    text(6592, 22), // 127 "PendingReplicaDeletion"
+    text(6614, 11), // 128 "Unavailable"
+    text(6625, 8),  // 129 "Updating"
+    text(6688, 11), // 130 "SIGN_VERIFY"
+    text(6699, 15), // 131 "ENCRYPT_DECRYPT"
+    text(6714, 19), // 132 "GENERATE_VERIFY_MAC"
+    text(6733, 13), // 133 "KEY_AGREEMENT"
+    text(7114, 12), // 134 "HMAC_SHA_224"
+    text(7126, 12), // 135 "HMAC_SHA_256"
+    text(7138, 12), // 136 "HMAC_SHA_384"
+    text(7150, 12), // 137 "HMAC_SHA_512"
+    text(7251, 3),  // 138 "RAW"
+    text(7254, 6),  // 139 "DIGEST"
+    text(7260, 11), // 140 "EXTERNAL_MU"
+    text(7348, 7),  // 141 "PRIMARY"
+    text(7355, 7),  // 142 "REPLICA"
+    text(7425, 7),  // 143 "AWS_KMS"
+    text(7432, 8),  // 144 "EXTERNAL"
+    text(2878, 12), // 145 "AWS_CLOUDHSM"
+    text(2890, 18), // 146 "EXTERNAL_KEY_STORE"
+    text(8122, 9),  // 147 "AUTOMATIC"
+    text(8131, 9),  // 148 "ON_DEMAND"
+    text(8323, 18), // 149 "RSASSA_PSS_SHA_256"
+    text(8341, 18), // 150 "RSASSA_PSS_SHA_384"
+    text(8359, 18), // 151 "RSASSA_PSS_SHA_512"
+    text(8377, 25), // 152 "RSASSA_PKCS1_V1_5_SHA_256"
+    text(8402, 25), // 153 "RSASSA_PKCS1_V1_5_SHA_384"
+    text(8427, 25), // 154 "RSASSA_PKCS1_V1_5_SHA_512"
+    text(8452, 13), // 155 "ECDSA_SHA_256"
+    text(8465, 13), // 156 "ECDSA_SHA_384"
+    text(8478, 13), // 157 "ECDSA_SHA_512"
+    text(8491, 6),  // 158 "SM2DSA"
+    text(8497, 16), // 159 "ML_DSA_SHAKE_256"
+    text(8513, 15), // 160 "ED25519_SHA_512"
+    text(8528, 18), // 161 "ED25519_PH_SHA_512"
+    text(3006, 8),  // 162 "RSA_2048"
+    text(3014, 8),  // 163 "RSA_3072"
+    text(3022, 8),  // 164 "RSA_4096"
+    text(3133, 3),  // 165 "SM2"
+    text(9418, 15), // 166 "PUBLIC_ENDPOINT"
+    text(9433, 20), // 167 "VPC_ENDPOINT_SERVICE"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    175, 122, 54, 129, 132, 18, 36, 39, 129, 17, 54, 6, 175, 121, 129, 151, 132, 16, 37, 19, 129,
+    18, 120, 17, 151, 242, 240, 244, 237, 245, 248, 246, 239, 238, 175, 64, 54, 122, 129, 125, 151,
+    132, 69, 168, 54, 122, 215, 129, 151, 208, 39, 36, 17, 230, 227, 231, 175, 64, 123, 148, 118,
+    127, 54, 125, 129, 132, 69, 54, 175, 129, 132, 34, 36, 39, 129, 122, 215, 54, 175, 129, 132,
+    175, 64, 148, 54, 125, 127, 129, 132, 69, 39, 128, 129, 175, 122, 54, 129, 175, 122, 54, 129,
+    132, 175, 64, 122, 54, 129, 132, 215, 36, 39, 129, 175, 122, 54, 129, 151, 132, 175, 64, 122,
+    54, 129, 132, 215, 175, 64, 148, 54, 127, 125, 129, 132, 69, 175, 64, 148, 54, 127, 125, 129,
+    132, 69, 175, 64, 148, 54, 127, 125, 129, 132, 215, 69, 175, 64, 148, 54, 127, 125, 129, 132,
+    215, 69, 175, 64, 148, 54, 127, 125, 129, 132, 69, 175, 64, 148, 127, 125, 129, 132, 69, 54,
+    129, 215, 39, 36, 175, 122, 54, 129, 175, 122, 54, 129, 132, 175, 122, 54, 129, 132, 215, 122,
+    215, 54, 175, 129, 132, 175, 64, 148, 54, 215, 122, 125, 127, 129, 132, 122, 215, 54, 175, 129,
+    132, 123, 119, 81, 126, 54, 128, 129, 122, 175, 175, 54, 128, 124, 122, 129, 132, 175, 122, 54,
+    129, 132, 175, 122, 128, 129, 132, 215, 54, 129, 128, 129, 175, 122, 128, 54, 128, 122, 175,
+    129, 175, 122, 168, 54, 215, 129, 151, 132, 175, 64, 123, 148, 118, 54, 127, 125, 129, 132, 69,
+    6, 64, 122, 132, 129, 151, 168, 175, 208, 215, 122, 125, 124, 175, 54, 129, 132, 69, 175, 54,
+    122, 124, 129, 132, 69, 175, 64, 122, 54, 129, 132, 215, 151, 22, 175, 122, 54, 129, 132, 175,
+    64, 148, 54, 127, 125, 129, 132, 69, 129, 175, 122, 132, 151, 208, 129, 175, 122, 132, 208, 54,
+    175, 129, 151, 132, 39, 37, 19, 20, 36, 129, 18, 17, 242, 240, 244, 237, 245, 248, 246, 239,
+    238, 175, 122, 54, 129, 132, 64, 122, 132, 129, 175, 215, 175, 64, 148, 54, 127, 125, 129, 132,
+    131, 69, 175, 64, 148, 127, 125, 129, 130, 132, 69,
 ];

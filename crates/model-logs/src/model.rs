@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,1522 +40,1424 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AssociateKmsKeyPOST/AssociateSourceToS3TableIntegrationCancelExportTaskCancelImportTaskCreateDeliveryCreateExportTaskCreateImportTaskCreateLogAnomalyDetectorCreateLogGroupCreateLogStreamCreateLookupTableCreateScheduledQueryDeleteAccountPolicyDeleteDataProtectionPolicyDeleteDeliveryDeleteDeliveryDestinationDeleteDeliveryDestinationPolicyDeleteDeliverySourceDeleteDestinationDeleteIndexPolicyDeleteIntegrationDeleteLogAnomalyDetectorDeleteLogGroupDeleteLogStreamDeleteLookupTableDeleteMetricFilterDeleteQueryDefinitionDeleteResourcePolicyDeleteRetentionPolicyDeleteScheduledQueryDeleteSubscriptionFilterDeleteTransformerDescribeAccountPoliciesDescribeConfigurationTemplatesDescribeDeliveriesDescribeDeliveryDestinationsDescribeDeliverySourcesDescribeDestinationsDescribeExportTasksDescribeFieldIndexesDescribeImportTaskBatchesDescribeImportTasksDescribeIndexPoliciesDescribeLogGroupsDescribeLogStreamsDescribeLookupTablesDescribeMetricFiltersDescribeQueriesDescribeQueryDefinitionsDescribeResourcePoliciesDescribeSubscriptionFiltersDisassociateKmsKeyDisassociateSourceFromS3TableIntegrationFilterLogEventsGetDataProtectionPolicyGetDeliveryGetDeliveryDestinationGetDeliveryDestinationPolicyGetDeliverySourceGetIntegrationGetLogAnomalyDetectorGetLogEventsGetLogFieldsGetLogGroupFieldsGetLogObjectGetLogRecordGetLookupTableGetQueryResultsGetScheduledQueryGetScheduledQueryHistoryGetTransformerListAggregateLogGroupSummariesListAnomaliesListIntegrationsListLogAnomalyDetectorsListLogGroupsListLogGroupsForQueryListScheduledQueriesListSourcesForS3TableIntegrationListTagsForResourceListTagsLogGroupPutAccountPolicyPutBearerTokenAuthenticationPutDataProtectionPolicyPutDeliveryDestinationPutDeliveryDestinationPolicyPutDeliverySourcePutDestinationPutDestinationPolicyPutIndexPolicyPutIntegrationPutLogEventsPutLogGroupDeletionProtectionPutMetricFilterPutQueryDefinitionPutResourcePolicyPutRetentionPolicyPutSubscriptionFilterPutTransformerStartLiveTailStartQueryStopQueryTagLogGroupTagResourceTestMetricFilterTestTransformerUntagLogGroupUntagResourceUpdateAnomalyUpdateDeliveryConfigurationUpdateLogAnomalyDetectorUpdateLookupTableUpdateScheduledQueryAccessDeniedExceptionAccessPolicyAccountId^\\d{12}$AccountIdsAccountPoliciesAccountPolicypolicyNamepolicyDocumentlastUpdatedTimepolicyTypescopeselectionCriteriaaccountIdAccountPolicyDocumentActionStatusIN_PROGRESSCLIENT_ERRORFAILEDCOMPLETEAddKeyEntriesAddKeyEntrykeyvalueoverwriteIfExistsAddKeyValueAddKeysentriesAggregateLogGroupSummariesAggregateLogGroupSummarylogGroupCountgroupingIdentifiersAllowedActionForAllowVendedLogsDeliveryForResourceAllowedFieldDelimitersAllowedFieldsAmazonResourceName[\\w+=/:,.@-]*AnomaliesAnomalyanomalyIdpatternIdanomalyDetectorArnpatternStringpatternRegexpriorityfirstSeenlastSeendescriptionactivestatehistogramlogSamplespatternTokenslogGroupArnListsuppressedsuppressedDatesuppressedUntilisPatternLevelSuppressionAnomalyDetectordetectorNameevaluationFrequencyfilterPatternanomalyDetectorStatuskmsKeyIdcreationTimeStamplastModifiedTimeStampanomalyVisibilityTimeAnomalyDetectorArn[\\w#+=/:,.@-]*AnomalyDetectorStatusINITIALIZINGTRAININGANALYZINGDELETEDPAUSEDAnomalyDetectorsAnomalyIdAnomalyVisibilityTimeApplyOnTransformedLogsArnAssociateKmsKeyRequestlogGroupNameresourceIdentifierAssociateSourceToS3TableIntegrationRequestintegrationArndataSourceAssociateSourceToS3TableIntegrationResponseidentifierBaselineBatchIdBearerTokenAuthenticationEnabledBooleanBytesScannedValueCSVquoteCharacterdelimitercolumnssourcedestinationCancelExportTaskRequesttaskIdCancelImportTaskRequestimportIdCancelImportTaskResponseimportStatisticsimportStatuscreationTimeClientToken\\S{36,128}CollectionRetentionDaysColumnColumnsConfigurationTemplateservicelogTyperesourceTypedeliveryDestinationTypedefaultDeliveryConfigValuesallowedFieldsallowedOutputFormatsallowedActionForAllowVendedLogsDeliveryForResourceallowedFieldDelimitersallowedSuffixPathFieldsdeliverySourceConfigurations3TablesIntegrationConfigurationTemplateDeliveryConfigValuesrecordFieldsfieldDelimiters3DeliveryConfigurationConfigurationTemplatesConflictExceptionCopyValueCopyValueEntriesCopyValueEntrytargetCountCreateDeliveryRequestdeliverySourceNamedeliveryDestinationArntagsCreateDeliveryResponsedeliveryCreateExportTaskRequesttaskNamelogStreamNamePrefixfromtodestinationPrefixCreateExportTaskResponseCreateImportTaskRequestimportSourceArnimportRoleArnimportFilterCreateImportTaskResponseimportDestinationArnCreateLogAnomalyDetectorRequestCreateLogAnomalyDetectorResponseCreateLogGroupRequestlogGroupClassdeletionProtectionEnabledCreateLogStreamRequestlogStreamNameCreateLookupTableRequestlookupTableNametableBodyCreateLookupTableResponselookupTableArncreatedAtCreateScheduledQueryRequestnamequeryLanguagequeryStringlogGroupIdentifiersscheduleExpressiontimezonestartTimeOffsetdestinationConfigurationscheduleStartTimescheduleEndTimeexecutionRoleArnCreateScheduledQueryResponsescheduledQueryArnDashboardViewerPrincipalsDataDataAlreadyAcceptedExceptionexpectedSequenceTokenDataProtectionPolicyDocumentDataProtectionStatusACTIVATEDARCHIVEDDISABLEDDataSourcetypeDataSourceFilterDataSourceFiltersDataSourceNameDataSourceTypeDataTypeDateTimeConvertertargetFormatmatchPatternssourceTimezonetargetTimezonelocaleDaysDefaultValueDeleteAccountPolicyRequestDeleteDataProtectionPolicyRequestlogGroupIdentifierDeleteDeliveryDestinationPolicyRequestdeliveryDestinationNameDeleteDeliveryDestinationRequestDeleteDeliveryRequestidDeleteDeliverySourceRequestDeleteDestinationRequestdestinationNameDeleteIndexPolicyRequestDeleteIndexPolicyResponseDeleteIntegrationRequestintegrationNameforceDeleteIntegrationResponseDeleteKeyswithKeysDeleteLogAnomalyDetectorRequestDeleteLogGroupRequestDeleteLogStreamRequestDeleteLookupTableRequestDeleteMetricFilterRequestfilterNameDeleteQueryDefinitionRequestqueryDefinitionIdDeleteQueryDefinitionResponsesuccessDeleteResourcePolicyRequestresourceArnexpectedRevisionIdDeleteRetentionPolicyRequestDeleteScheduledQueryRequestDeleteScheduledQueryResponseDeleteSubscriptionFilterRequestDeleteTransformerRequestDeleteWithKeysDeletionProtectionEnabledDelimiterDeliveriesDeliveryarnDeliveryDestinationoutputFormatdeliveryDestinationConfigurationDeliveryDestinationConfigurationdestinationResourceArnDeliveryDestinationName[\\w-]*DeliveryDestinationPolicyDeliveryDestinationTypeS3CWLFHXRAYDeliveryDestinationTypesDeliveryDestinationsDeliveryId^[0-9A-Za-z]+$DeliverySourceresourceArnsstatusstatusReasonDeliverySourceConfigurationDeliverySourceConfigurationKeyDeliverySourceConfigurationNumericValueDeliverySourceConfigurationSchemakeyNamevalueTypedefaultValuesupportedValuesminValuemaxValueDeliverySourceConfigurationSchemaFieldDeliverySourceConfigurationSchemaValueTypestringbooleanintdoublelongDeliverySourceConfigurationSchemasDeliverySourceConfigurationSupportedValuesDeliverySourceConfigurationValueDeliverySourceNameDeliverySourceStatusACTIVEINACTIVEDeliverySourceStatusReasonRESOURCE_DELETEDDeliverySourcesDeliverySuffixPathDescendingDescribeAccountPoliciesRequestaccountIdentifiersnextTokenDescribeAccountPoliciesResponseaccountPoliciesDescribeConfigurationTemplatesRequestlogTypesresourceTypesdeliveryDestinationTypeslimitDescribeConfigurationTemplatesResponseconfigurationTemplatesDescribeDeliveriesRequestDescribeDeliveriesResponsedeliveriesDescribeDeliveryDestinationsRequestDescribeDeliveryDestinationsResponsedeliveryDestinationsDescribeDeliverySourcesRequestDescribeDeliverySourcesResponsedeliverySourcesDescribeDestinationsRequestDestinationNamePrefixDescribeDestinationsResponsedestinationsDescribeExportTasksRequeststatusCodeDescribeExportTasksResponseexportTasksDescribeFieldIndexesLogGroupIdentifiersDescribeFieldIndexesRequestDescribeFieldIndexesResponsefieldIndexesDescribeImportTaskBatchesRequestbatchImportStatusDescribeImportTaskBatchesResponseimportBatchesDescribeImportTasksRequestDescribeImportTasksResponseimportsDescribeIndexPoliciesLogGroupIdentifiersDescribeIndexPoliciesRequestDescribeIndexPoliciesResponseindexPoliciesDescribeLimitDescribeLogGroupsLogGroupIdentifiersDescribeLogGroupsRequestlogGroupNamePrefixlogGroupNamePatternincludeLinkedAccountsDescribeLogGroupsResponselogGroupsDescribeLogStreamsRequestorderBydescendingDescribeLogStreamsResponselogStreamsDescribeLookupTablesMaxResultsDescribeLookupTablesRequestlookupTableNamePrefixmaxResultsDescribeLookupTablesResponselookupTablesDescribeMetricFiltersRequestfilterNamePrefixmetricNamemetricNamespaceDescribeMetricFiltersResponsemetricFiltersDescribeQueriesMaxResultsDescribeQueriesRequestDescribeQueriesResponsequeriesDescribeQueryDefinitionsRequestqueryDefinitionNamePrefixDescribeQueryDefinitionsResponsequeryDefinitionsDescribeResourcePoliciesRequestpolicyScopeDescribeResourcePoliciesResponseresourcePoliciesDescribeSubscriptionFiltersRequestDescribeSubscriptionFiltersResponsesubscriptionFiltersDescriptionDestinationtargetArnroleArnaccessPolicyDestinationArnDestinationConfigurations3ConfigurationDestinationFieldDestinationName[^:*]*DestinationsDetectorKmsKeyArn^arn:aws[a-z\\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$DetectorNameDimensionsDimensionsKeyDimensionsValueDisassociateKmsKeyRequestDisassociateSourceFromS3TableIntegrationRequestDisassociateSourceFromS3TableIntegrationResponseDistributionRandomByLogStreamDynamicTokenPositionEmitSystemFieldsEncryptionKeyEntitykeyAttributesattributesEntityAttributesEntityAttributesKeyEntityAttributesValueEntityKeyAttributesEntityKeyAttributesKeyEntityKeyAttributesValueEntityRejectionErrorTypeInvalidEntityInvalidTypeValueInvalidKeyAttributesInvalidAttributesEntitySizeTooLargeUnsupportedLogGroupTypeMissingRequiredFieldsEnumerationsEpochMillisErrorMessageEvaluationFrequencyONE_MINFIVE_MINTEN_MINFIFTEEN_MINTHIRTY_MINONE_HOUREventIdEventMessageEventNumberEventSourceCloudTrailRoute53ResolverVPCFlowEKSAuditAWSWAFEventsLimitEventsLimitStartQueryExecutionStatusRunningInvalidQueryCompleteFailedTimeoutExecutionStatusListExpectedRevisionIdExportDestinationBucketExportDestinationPrefixExportTaskexecutionInfoExportTaskExecutionInfocompletionTimeExportTaskIdExportTaskNameExportTaskStatuscodemessageExportTaskStatusCodeCANCELLEDCOMPLETEDPENDINGPENDING_CANCELRUNNINGExportTaskStatusMessageExportTasksExtractedValuesFieldFieldDelimiterFieldHeaderFieldIndexfieldIndexNamelastScanTimefirstEventTimelastEventTimeFieldIndexName[\\.\\-_/#A-Za-z0-9]+FieldIndexNamesFieldIndexesFieldSelectionCriteriaFieldsDatadataFilterCountFilterLogEventsRequestlogStreamNamesstartTimeendTimeinterleavedunmaskFilterLogEventsResponseeventssearchedLogStreamsFilterNameFilterPatternFilteredLogEventtimestampingestionTimeeventIdFilteredLogEventsFlattenFlattenedElementfirstlastForceForceUpdateFromKeyGetDataProtectionPolicyRequestGetDataProtectionPolicyResponseGetDeliveryDestinationPolicyRequestGetDeliveryDestinationPolicyResponsepolicyGetDeliveryDestinationRequestGetDeliveryDestinationResponsedeliveryDestinationGetDeliveryRequestGetDeliveryResponseGetDeliverySourceRequestGetDeliverySourceResponsedeliverySourceGetIntegrationRequestGetIntegrationResponseintegrationTypeintegrationStatusintegrationDetailsGetLogAnomalyDetectorRequestGetLogAnomalyDetectorResponseGetLogEventsRequeststartFromHeadGetLogEventsResponsenextForwardTokennextBackwardTokenGetLogFieldsRequestdataSourceNamedataSourceTypeGetLogFieldsResponselogFieldsGetLogGroupFieldsRequesttimeGetLogGroupFieldsResponselogGroupFieldsGetLogObjectRequestlogObjectPointerGetLogObjectResponsefieldStreamGetLogObjectResponseStreamfieldsInternalStreamingExceptionGetLogRecordRequestlogRecordPointerGetLogRecordResponselogRecordGetLookupTableRequestGetLookupTableResponsesizeBytesGetQueryResultsMaxItemsGetQueryResultsNextTokenGetQueryResultsRequestqueryIdmaxItemsGetQueryResultsResponseresultsstatisticsencryptionKeyGetScheduledQueryHistoryMaxResultsGetScheduledQueryHistoryRequestexecutionStatusesGetScheduledQueryHistoryResponsetriggerHistoryGetScheduledQueryRequestGetScheduledQueryResponselastTriggeredTimelastExecutionStatusGetTransformerRequestGetTransformerResponselastModifiedTimetransformerConfigGrokmatchGrokMatchGroupingIdentifierGroupingIdentifierKeyGroupingIdentifierValueGroupingIdentifiersHistogramImporterrorMessageImportBatchbatchIdImportBatchListImportFilterstartEventTimeendEventTimeImportId[\\-a-zA-Z0-9]+ImportListImportStatisticsbytesImportedImportStatusImportStatusListIncludeLinkedAccountsIndexPoliciesIndexPolicylastUpdateTimeIndexSourceACCOUNTLOG_GROUPIndexTypeFACETFIELD_INDEXInferredTokenNameInheritedPropertiesInheritedPropertyACCOUNT_DATA_PROTECTIONInputLogEventInputLogEventsInputLogStreamNamesIntegerIntegrationDetailsopenSearchIntegrationDetailsIntegrationNameIntegrationNamePrefixIntegrationStatusPROVISIONINGIntegrationStatusMessageIntegrationSummariesIntegrationSummaryIntegrationTypeOPENSEARCHInterleavedInternalServerExceptionInvalidOperationExceptionInvalidParameterExceptionInvalidSequenceTokenExceptionIsSampledKeyKeyPrefixKeyValueDelimiterKmsKeyIdLimitExceededExceptionListAggregateLogGroupSummariesGroupByDATA_SOURCE_NAME_TYPE_AND_FORMATDATA_SOURCE_NAME_AND_TYPEListAggregateLogGroupSummariesRequestdataSourcesgroupByListAggregateLogGroupSummariesResponseaggregateLogGroupSummariesListAnomaliesLimitListAnomaliesRequestsuppressionStateListAnomaliesResponseanomaliesListIntegrationsRequestintegrationNamePrefixListIntegrationsResponseintegrationSummariesListLimitListLogAnomalyDetectorsLimitListLogAnomalyDetectorsRequestfilterLogGroupArnListLogAnomalyDetectorsResponseanomalyDetectorsListLogGroupsForQueryMaxResultsListLogGroupsForQueryRequestListLogGroupsForQueryResponseListLogGroupsRequestfieldIndexNameslogGroupTagsListLogGroupsRequestLimitListLogGroupsResponseListScheduledQueriesMaxResultsListScheduledQueriesRequestListScheduledQueriesResponsescheduledQueriesListSourcesForS3TableIntegrationMaxResultsListSourcesForS3TableIntegrationRequestListSourcesForS3TableIntegrationResponsesourcesListTagsForResourceRequestListTagsForResourceResponseListTagsLogGroupRequestListTagsLogGroupResponseListToMapvalueKeyflattenflattenedElementLiveTailSessionLogEventLiveTailSessionMetadatasampledLiveTailSessionResultsLiveTailSessionStartrequestIdsessionIdlogStreamNamePrefixeslogEventFilterPatternLiveTailSessionUpdatesessionMetadatasessionResultsLocaleLogEventLogEventIndexLogFieldNameLogFieldTypeelementLogFieldsListLogFieldsListItemlogFieldNamelogFieldTypeLogGroupretentionInDaysmetricFilterCountstoredBytesdataProtectionStatusinheritedPropertieslogGroupArnbearerTokenAuthenticationEnabledLogGroupArnLogGroupArnListLogGroupClassSTANDARDINFREQUENT_ACCESSDELIVERYLogGroupCountLogGroupFieldpercentLogGroupFieldListLogGroupIdentifierLogGroupIdentifiersLogGroupNameLogGroupNamePattern[\\.\\-_/#A-Za-z0-9]*LogGroupNameRegexPattern(\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}LogGroupNamesLogGroupSummariesLogGroupSummaryLogGroupsLogObjectPointerLogRecordLogRecordPointerLogSamplesLogStreamfirstEventTimestamplastEventTimestamplastIngestionTimeuploadSequenceTokenLogStreamNameLogStreamSearchedCompletelyLogStreamsLogType[\\w]*LogTypesLookupTabletableFieldsrecordsCountLookupTableDescriptionLookupTableName^[a-zA-Z0-9_]+$LookupTablesLowerCaseStringLowerCaseStringWithKeysMalformedQueryExceptionqueryCompileErrorMappingVersion^\\d+\\.\\d+(\\.\\d+)?$MatchPatternMatchPatternsMessageMetricFiltermetricTransformationsapplyOnTransformedLogsfieldSelectionCriteriaemitSystemFieldDimensionsMetricFilterMatchRecordeventNumbereventMessageextractedValuesMetricFilterMatchesMetricFiltersMetricName[^:*$]*MetricNamespaceMetricTransformationmetricValuedimensionsunitMetricTransformationsMetricValueMoveKeyEntriesMoveKeyEntryMoveKeysNextTokenNonMatchValueOCSFVersionV1.1V1.5OpenSearchApplicationapplicationEndpointapplicationArnapplicationIdOpenSearchApplicationEndpoint^https://[\\.\\-_/#:A-Za-z0-9]+\\.com$OpenSearchApplicationIdOpenSearchCollectioncollectionEndpointcollectionArnOpenSearchCollectionEndpointOpenSearchDataAccessPolicyOpenSearchDataSourceOpenSearchDataSourceNameOpenSearchEncryptionPolicyOpenSearchIntegrationDetailsapplicationcollectionworkspaceencryptionPolicynetworkPolicylifecyclePolicyOpenSearchLifecyclePolicyOpenSearchNetworkPolicyOpenSearchPolicyNameOpenSearchResourceConfigkmsKeyArndataSourceRoleArndashboardViewerPrincipalsretentionDaysOpenSearchResourceStatusstatusMessageOpenSearchResourceStatusTypeNOT_FOUNDERROROpenSearchWorkspaceworkspaceIdOpenSearchWorkspaceIdOperationAbortedExceptionOrderByLastEventTimeOutputFormatjsonplainw3crawparquetOutputFormatsOutputLogEventOutputLogEventsOverwriteIfExistsParseCloudfrontParseJSONParseKeyValuekeyValueDelimiterkeyPrefixnonMatchValueParsePostgresParseRoute53ParseToOCSFeventSourceocsfVersionmappingVersionParseVPCParseWAFParserFieldDelimiterPatternIdPatternRegexPatternStringPatternTokendynamicTokenPositionisDynamictokenStringenumerationsinferredTokenNamePatternTokensPercentagePolicydeliveryDestinationPolicyPolicyDocumentPolicyNamePolicyScopeRESOURCEPolicyTypeDATA_PROTECTION_POLICYSUBSCRIPTION_FILTER_POLICYFIELD_INDEX_POLICYTRANSFORMER_POLICYMETRIC_EXTRACTION_POLICYPriorityProcessoraddKeyscopyValuecsvdateTimeConverterdeleteKeysgroklistToMaplowerCaseStringmoveKeysparseCloudfrontparseJSONparseKeyValueparseRoute53parseToOCSFparsePostgresparseVPCparseWAFrenameKeyssplitStringsubstituteStringtrimStringtypeConverterupperCaseStringProcessorsPutAccountPolicyRequestPutAccountPolicyResponseaccountPolicyPutBearerTokenAuthenticationRequestPutDataProtectionPolicyRequestPutDataProtectionPolicyResponsePutDeliveryDestinationPolicyRequestPutDeliveryDestinationPolicyResponsePutDeliveryDestinationRequestPutDeliveryDestinationResponsePutDeliverySourceRequestPutDeliverySourceResponsePutDestinationPolicyRequestforceUpdatePutDestinationRequestPutDestinationResponsePutIndexPolicyRequestPutIndexPolicyResponseindexPolicyPutIntegrationRequestresourceConfigPutIntegrationResponsePutLogEventsRequestlogEventssequenceTokenentityPutLogEventsResponsenextSequenceTokenrejectedLogEventsInforejectedEntityInfoPutLogGroupDeletionProtectionRequestPutMetricFilterRequestPutQueryDefinitionRequestlogGroupNamesclientTokenparametersPutQueryDefinitionResponsePutResourcePolicyRequestPutResourcePolicyResponseresourcePolicyrevisionIdPutRetentionPolicyRequestPutSubscriptionFilterRequestdestinationArndistributionemitSystemFieldsPutTransformerRequestQueryCharOffsetQueryCompileErrorlocationQueryCompileErrorLocationstartCharOffsetendCharOffsetQueryDefinitionlastModifiedQueryDefinitionListQueryDefinitionNameQueryDefinitionStringQueryDurationQueryIdQueryInfocreateTimequeryDurationbytesScanneduserIdentityQueryInfoListQueryLanguageCWLISQLPPLQueryListMaxResultsQueryParameterQueryParameterDefaultValueQueryParameterDescriptionQueryParameterListQueryParameterName^[a-zA-Z_][a-zA-Z0-9_]*QueryResultsQueryStatisticsrecordsMatchedrecordsScannedestimatedRecordsSkippedestimatedBytesSkippedlogGroupsScannedQueryStatusScheduledCancelledUnknownQueryStringQuoteCharacterRecordFieldmandatoryRecordFieldsRecordsCountRejectedEntityInfoerrorTypeRejectedLogEventsInfotooNewLogEventStartIndextooOldLogEventEndIndexexpiredLogEventEndIndexRenameKeyEntriesRenameKeyEntryrenameToRenameKeysRenameToRequestIdResourceAlreadyExistsExceptionResourceArnsResourceConfigopenSearchResourceConfigResourceIdentifier[\\w+=/:,.@\\-\\*]*ResourceNotFoundExceptionResourcePoliciesResourcePolicyResourceType[\\w-_]*ResourceTypesResultFieldfieldResultRowsRoleArnS3ConfigurationdestinationIdentifierownerAccountIdS3DeliveryConfigurationsuffixPathenableHiveCompatiblePathS3TableIntegrationSourcecreatedTimeStampparentSourceIdentifierS3TableIntegrationSourceIdentifierS3TableIntegrationSourceStatusUNHEALTHYDATA_SOURCE_DELETE_IN_PROGRESSS3TableIntegrationSourceStatusReasonS3TableIntegrationSourcesS3TablesDatasourceNameS3TablesDatasourceTypeS3TablesIntegrationdatasourceNamedatasourceTypeS3Uris3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?ScheduleExpressionScheduleTimezoneScheduledQueryDescriptionScheduledQueryDestinationdestinationTypeprocessedIdentifierScheduledQueryDestinationListScheduledQueryDestinationTypeScheduledQueryIdentifierScheduledQueryLogGroupIdentifiersScheduledQueryName^[a-zA-Z0-9_\\-/.#]+$ScheduledQueryStateENABLEDScheduledQuerySummaryScheduledQuerySummaryListScopeALLSearchedLogStreamsearchedCompletelySearchedLogStreamsSelectionCriteriaSequenceTokenService[\\w_-]*ServiceQuotaExceededExceptionServiceUnavailableExceptionSessionIdSessionStreamingExceptionSessionTimeoutExceptionSourceSourceTimezoneSplitStringSplitStringDelimiterSplitStringEntriesSplitStringEntryStandardUnitSecondsMicrosecondsMillisecondsBytesKilobytesMegabytesGigabytesTerabytesBitsKilobitsMegabitsGigabitsTerabitsPercentBytes/SecondKilobytes/SecondMegabytes/SecondGigabytes/SecondTerabytes/SecondBits/SecondKilobits/SecondMegabits/SecondGigabits/SecondTerabits/SecondCount/SecondNoneStartFromHeadStartLiveTailLogGroupIdentifiersStartLiveTailRequestStartLiveTailResponseresponseStreamStartLiveTailResponseStreamsessionStartsessionUpdateStartQueryRequestStartQueryResponseStartTimeOffsetStateActiveSuppressedStatsValueStopQueryRequestStopQueryResponseStoredBytesStringSubscriptionFilterSubscriptionFiltersSubstituteStringSubstituteStringEntriesSubstituteStringEntrySuccessSuppressionPeriodsuppressionUnitSuppressionStateSUPPRESSEDUNSUPPRESSEDSuppressionTypeLIMITEDINFINITESuppressionUnitSECONDSMINUTESHOURSSystemFieldTableBodyTableFieldsTagFiltervaluesTagFilterKey^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$TagFilterValue^!?\\*?([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)\\*?$TagFilterValuesTagFiltersTagKeyTagKeyListTagListTagLogGroupRequestTagResourceRequestTagValue^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$TagsTargetTargetArnTargetFormatTargetTimezoneTestEventMessagesTestMetricFilterRequestlogEventMessagesTestMetricFilterResponsematchesTestTransformerRequestTestTransformerResponsetransformedLogsThrottlingExceptionTimeTimestampToKeyTokenTokenStringTokenValueTooManyTagsExceptionresourceNameTransformedEventMessageTransformedLogRecordtransformedEventMessageTransformedLogsTriggerHistoryRecordexecutionStatustriggeredTimestampTriggerHistoryRecordListTrimStringTrimStringWithKeysTypeintegerTypeConverterTypeConverterEntriesTypeConverterEntryUnmaskUnrecognizedClientExceptionUntagLogGroupRequestUntagResourceRequesttagKeysUpdateAnomalyRequestsuppressionTypesuppressionPeriodbaselineUpdateDeliveryConfigurationRequestUpdateDeliveryConfigurationResponseUpdateLogAnomalyDetectorRequestenabledUpdateLookupTableRequestUpdateLookupTableResponseUpdateScheduledQueryRequestUpdateScheduledQueryResponseUpperCaseStringUpperCaseStringWithKeysUserIdentityValidationExceptionValueValueKeyWithKey";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AssociateKmsKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AssociateKmsKey"
+    OperationEntry {
+        name: text(0, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(28),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(0, 4),
         anonymous: false,
     },
-    Operation {
-        name: "AssociateSourceToS3TableIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssociateSourceToS3TableIntegration"
+    OperationEntry {
+        name: text(20, 35),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(29),
         output: Some(30),
         result_wrapper: None,
-        errors: &[0, 543, 640, 674, 325],
+        errors: Span::new(4, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CancelExportTask",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CancelExportTask"
+    OperationEntry {
+        name: text(55, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(37),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 327, 581],
+        errors: Span::new(9, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CancelImportTask",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CancelImportTask"
+    OperationEntry {
+        name: text(71, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(38),
         output: Some(39),
         result_wrapper: None,
-        errors: &[0, 328, 543, 640, 327],
+        errors: Span::new(13, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateDelivery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateDelivery"
+    OperationEntry {
+        name: text(87, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(52),
         output: Some(53),
         result_wrapper: None,
-        errors: &[581, 47, 543, 674, 0, 580, 640],
+        errors: Span::new(18, 7),
         anonymous: false,
     },
-    Operation {
-        name: "CreateExportTask",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateExportTask"
+    OperationEntry {
+        name: text(101, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(54),
         output: Some(55),
         result_wrapper: None,
-        errors: &[328, 335, 447, 581, 543, 539],
+        errors: Span::new(25, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateImportTask",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateImportTask"
+    OperationEntry {
+        name: text(117, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(56),
         output: Some(57),
         result_wrapper: None,
-        errors: &[0, 47, 328, 543, 640, 674, 327],
+        errors: Span::new(31, 7),
         anonymous: false,
     },
-    Operation {
-        name: "CreateLogAnomalyDetector",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateLogAnomalyDetector"
+    OperationEntry {
+        name: text(133, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(58),
         output: Some(59),
         result_wrapper: None,
-        errors: &[328, 543, 581, 447, 335],
+        errors: Span::new(38, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateLogGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateLogGroup"
+    OperationEntry {
+        name: text(157, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(60),
         output: None,
         result_wrapper: None,
-        errors: &[328, 539, 335, 447, 581],
+        errors: Span::new(43, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateLogStream",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateLogStream"
+    OperationEntry {
+        name: text(171, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(61),
         output: None,
         result_wrapper: None,
-        errors: &[328, 539, 543, 581],
+        errors: Span::new(48, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateLookupTable",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateLookupTable"
+    OperationEntry {
+        name: text(186, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(62),
         output: Some(63),
         result_wrapper: None,
-        errors: &[328, 539, 0, 335, 674, 581],
+        errors: Span::new(52, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateScheduledQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateScheduledQuery"
+    OperationEntry {
+        name: text(203, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(64),
         output: Some(65),
         result_wrapper: None,
-        errors: &[674, 0, 543, 47, 580, 640, 325],
+        errors: Span::new(58, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAccountPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAccountPolicy"
+    OperationEntry {
+        name: text(223, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(80),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(65, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDataProtectionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDataProtectionPolicy"
+    OperationEntry {
+        name: text(242, 26),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(81),
         output: None,
         result_wrapper: None,
-        errors: &[328, 447, 543, 581],
+        errors: Span::new(69, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDelivery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDelivery"
+    OperationEntry {
+        name: text(268, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(84),
         output: None,
         result_wrapper: None,
-        errors: &[543, 581, 47, 674, 580, 640],
+        errors: Span::new(73, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDeliveryDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDeliveryDestination"
+    OperationEntry {
+        name: text(282, 25),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(83),
         output: None,
         result_wrapper: None,
-        errors: &[543, 581, 47, 674, 580, 640],
+        errors: Span::new(79, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDeliveryDestinationPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDeliveryDestinationPolicy"
+    OperationEntry {
+        name: text(307, 31),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(82),
         output: None,
         result_wrapper: None,
-        errors: &[581, 674, 543, 47],
+        errors: Span::new(85, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDeliverySource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDeliverySource"
+    OperationEntry {
+        name: text(338, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(85),
         output: None,
         result_wrapper: None,
-        errors: &[543, 581, 47, 674, 580, 640],
+        errors: Span::new(89, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteDestination"
+    OperationEntry {
+        name: text(358, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(86),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(95, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteIndexPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteIndexPolicy"
+    OperationEntry {
+        name: text(375, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(87),
         output: Some(88),
         result_wrapper: None,
-        errors: &[328, 543, 335, 447, 581],
+        errors: Span::new(99, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteIntegration"
+    OperationEntry {
+        name: text(392, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(89),
         output: Some(90),
         result_wrapper: None,
-        errors: &[328, 543, 581, 674],
+        errors: Span::new(104, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteLogAnomalyDetector",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteLogAnomalyDetector"
+    OperationEntry {
+        name: text(409, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(92),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(108, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteLogGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteLogGroup"
+    OperationEntry {
+        name: text(433, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(93),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581, 674],
+        errors: Span::new(112, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteLogStream",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteLogStream"
+    OperationEntry {
+        name: text(447, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(94),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581, 674],
+        errors: Span::new(117, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteLookupTable",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteLookupTable"
+    OperationEntry {
+        name: text(462, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(95),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 0, 581],
+        errors: Span::new(122, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteMetricFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteMetricFilter"
+    OperationEntry {
+        name: text(479, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(96),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(126, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteQueryDefinition",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteQueryDefinition"
+    OperationEntry {
+        name: text(497, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(97),
         output: Some(98),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(130, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteResourcePolicy"
+    OperationEntry {
+        name: text(518, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(99),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(133, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRetentionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRetentionPolicy"
+    OperationEntry {
+        name: text(538, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(100),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(137, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteScheduledQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteScheduledQuery"
+    OperationEntry {
+        name: text(559, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(101),
         output: Some(102),
         result_wrapper: None,
-        errors: &[674, 0, 543, 640, 325],
+        errors: Span::new(141, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteSubscriptionFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteSubscriptionFilter"
+    OperationEntry {
+        name: text(579, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(103),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(146, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteTransformer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteTransformer"
+    OperationEntry {
+        name: text(603, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(104),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 447, 327],
+        errors: Span::new(150, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAccountPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAccountPolicies"
+    OperationEntry {
+        name: text(620, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(134),
         output: Some(135),
         result_wrapper: None,
-        errors: &[328, 447, 543, 581],
+        errors: Span::new(155, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeConfigurationTemplates",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeConfigurationTemplates"
+    OperationEntry {
+        name: text(643, 30),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(136),
         output: Some(137),
         result_wrapper: None,
-        errors: &[581, 674, 543, 640],
+        errors: Span::new(159, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeDeliveries",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeDeliveries"
+    OperationEntry {
+        name: text(673, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(138),
         output: Some(139),
         result_wrapper: None,
-        errors: &[581, 580, 674, 640],
+        errors: Span::new(163, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeDeliveryDestinations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeDeliveryDestinations"
+    OperationEntry {
+        name: text(691, 28),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(140),
         output: Some(141),
         result_wrapper: None,
-        errors: &[581, 580, 674, 640],
+        errors: Span::new(167, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeDeliverySources",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeDeliverySources"
+    OperationEntry {
+        name: text(719, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(142),
         output: Some(143),
         result_wrapper: None,
-        errors: &[581, 580, 674, 640],
+        errors: Span::new(171, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeDestinations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeDestinations"
+    OperationEntry {
+        name: text(742, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(144),
         output: Some(145),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(175, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeExportTasks",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeExportTasks"
+    OperationEntry {
+        name: text(762, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(146),
         output: Some(147),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(177, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeFieldIndexes",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeFieldIndexes"
+    OperationEntry {
+        name: text(781, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(149),
         output: Some(150),
         result_wrapper: None,
-        errors: &[328, 543, 335, 447, 581],
+        errors: Span::new(179, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeImportTaskBatches",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeImportTaskBatches"
+    OperationEntry {
+        name: text(801, 25),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(151),
         output: Some(152),
         result_wrapper: None,
-        errors: &[0, 328, 543, 640, 327],
+        errors: Span::new(184, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeImportTasks",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeImportTasks"
+    OperationEntry {
+        name: text(826, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(153),
         output: Some(154),
         result_wrapper: None,
-        errors: &[0, 328, 543, 640, 327],
+        errors: Span::new(189, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeIndexPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeIndexPolicies"
+    OperationEntry {
+        name: text(845, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(156),
         output: Some(157),
         result_wrapper: None,
-        errors: &[328, 543, 335, 447, 581],
+        errors: Span::new(194, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeLogGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeLogGroups"
+    OperationEntry {
+        name: text(866, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(160),
         output: Some(161),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(199, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeLogStreams",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeLogStreams"
+    OperationEntry {
+        name: text(883, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(162),
         output: Some(163),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(201, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeLookupTables",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeLookupTables"
+    OperationEntry {
+        name: text(901, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(165),
         output: Some(166),
         result_wrapper: None,
-        errors: &[328, 543, 0, 581],
+        errors: Span::new(204, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeMetricFilters",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeMetricFilters"
+    OperationEntry {
+        name: text(921, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(167),
         output: Some(168),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(208, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeQueries",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeQueries"
+    OperationEntry {
+        name: text(942, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(170),
         output: Some(171),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(211, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeQueryDefinitions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeQueryDefinitions"
+    OperationEntry {
+        name: text(957, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(172),
         output: Some(173),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(214, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeResourcePolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeResourcePolicies"
+    OperationEntry {
+        name: text(981, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(174),
         output: Some(175),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(216, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeSubscriptionFilters",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeSubscriptionFilters"
+    OperationEntry {
+        name: text(1005, 27),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(176),
         output: Some(177),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(218, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateKmsKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateKmsKey"
+    OperationEntry {
+        name: text(1032, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(190),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(221, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateSourceFromS3TableIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateSourceFromS3TableIntegration"
+    OperationEntry {
+        name: text(1050, 40),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(191),
         output: Some(192),
         result_wrapper: None,
-        errors: &[0, 543, 640, 674, 325],
+        errors: Span::new(225, 5),
         anonymous: false,
     },
-    Operation {
-        name: "FilterLogEvents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "FilterLogEvents"
+    OperationEntry {
+        name: text(1090, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(239),
         output: Some(240),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(230, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetDataProtectionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDataProtectionPolicy"
+    OperationEntry {
+        name: text(1105, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(250),
         output: Some(251),
         result_wrapper: None,
-        errors: &[328, 447, 543, 581],
+        errors: Span::new(233, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetDelivery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDelivery"
+    OperationEntry {
+        name: text(1128, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(256),
         output: Some(257),
         result_wrapper: None,
-        errors: &[543, 581, 674, 580, 640],
+        errors: Span::new(237, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetDeliveryDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDeliveryDestination"
+    OperationEntry {
+        name: text(1139, 22),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(254),
         output: Some(255),
         result_wrapper: None,
-        errors: &[543, 581, 674, 580, 640],
+        errors: Span::new(242, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetDeliveryDestinationPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDeliveryDestinationPolicy"
+    OperationEntry {
+        name: text(1161, 28),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(252),
         output: Some(253),
         result_wrapper: None,
-        errors: &[581, 674, 543],
+        errors: Span::new(247, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetDeliverySource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDeliverySource"
+    OperationEntry {
+        name: text(1189, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(258),
         output: Some(259),
         result_wrapper: None,
-        errors: &[543, 581, 674, 580, 640],
+        errors: Span::new(250, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetIntegration"
+    OperationEntry {
+        name: text(1206, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(260),
         output: Some(261),
         result_wrapper: None,
-        errors: &[328, 581, 543],
+        errors: Span::new(255, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetLogAnomalyDetector",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLogAnomalyDetector"
+    OperationEntry {
+        name: text(1220, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(262),
         output: Some(263),
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(258, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetLogEvents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLogEvents"
+    OperationEntry {
+        name: text(1241, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(264),
         output: Some(265),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(262, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetLogFields",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLogFields"
+    OperationEntry {
+        name: text(1253, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(266),
         output: Some(267),
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(265, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetLogGroupFields",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLogGroupFields"
+    OperationEntry {
+        name: text(1265, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(268),
         output: Some(269),
         result_wrapper: None,
-        errors: &[328, 335, 543, 581],
+        errors: Span::new(269, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetLogObject",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLogObject"
+    OperationEntry {
+        name: text(1282, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(270),
         output: Some(271),
         result_wrapper: None,
-        errors: &[0, 328, 543, 335, 327],
+        errors: Span::new(273, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetLogRecord",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLogRecord"
+    OperationEntry {
+        name: text(1294, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(273),
         output: Some(274),
         result_wrapper: None,
-        errors: &[328, 335, 543, 581],
+        errors: Span::new(278, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetLookupTable",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLookupTable"
+    OperationEntry {
+        name: text(1306, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(275),
         output: Some(276),
         result_wrapper: None,
-        errors: &[328, 543, 0, 581],
+        errors: Span::new(282, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetQueryResults",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetQueryResults"
+    OperationEntry {
+        name: text(1320, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(279),
         output: Some(280),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(286, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetScheduledQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetScheduledQuery"
+    OperationEntry {
+        name: text(1335, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(284),
         output: Some(285),
         result_wrapper: None,
-        errors: &[674, 0, 543, 640, 325],
+        errors: Span::new(289, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetScheduledQueryHistory",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetScheduledQueryHistory"
+    OperationEntry {
+        name: text(1352, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(282),
         output: Some(283),
         result_wrapper: None,
-        errors: &[674, 0, 543, 640, 325],
+        errors: Span::new(294, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetTransformer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetTransformer"
+    OperationEntry {
+        name: text(1376, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(286),
         output: Some(287),
         result_wrapper: None,
-        errors: &[328, 543, 581, 327],
+        errors: Span::new(299, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListAggregateLogGroupSummaries",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAggregateLogGroupSummaries"
+    OperationEntry {
+        name: text(1390, 30),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(337),
         output: Some(338),
         result_wrapper: None,
-        errors: &[674, 581, 328],
+        errors: Span::new(303, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListAnomalies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAnomalies"
+    OperationEntry {
+        name: text(1420, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(340),
         output: Some(341),
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(306, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListIntegrations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListIntegrations"
+    OperationEntry {
+        name: text(1433, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(342),
         output: Some(343),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(310, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListLogAnomalyDetectors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListLogAnomalyDetectors"
+    OperationEntry {
+        name: text(1449, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(346),
         output: Some(347),
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(312, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListLogGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListLogGroups"
+    OperationEntry {
+        name: text(1472, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(351),
         output: Some(353),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(316, 2),
         anonymous: false,
     },
-    Operation {
-        name: "ListLogGroupsForQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListLogGroupsForQuery"
+    OperationEntry {
+        name: text(1485, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(349),
         output: Some(350),
         result_wrapper: None,
-        errors: &[328, 0, 543, 581],
+        errors: Span::new(318, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListScheduledQueries",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListScheduledQueries"
+    OperationEntry {
+        name: text(1506, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(355),
         output: Some(356),
         result_wrapper: None,
-        errors: &[674, 0, 640, 325],
+        errors: Span::new(322, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListSourcesForS3TableIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSourcesForS3TableIntegration"
+    OperationEntry {
+        name: text(1526, 32),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(358),
         output: Some(359),
         result_wrapper: None,
-        errors: &[0, 543, 640, 674, 325],
+        errors: Span::new(326, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(1558, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(360),
         output: Some(361),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(331, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsLogGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsLogGroup"
+    OperationEntry {
+        name: text(1577, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(362),
         output: Some(363),
         result_wrapper: None,
-        errors: &[543, 581],
+        errors: Span::new(334, 2),
         anonymous: false,
     },
-    Operation {
-        name: "PutAccountPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutAccountPolicy"
+    OperationEntry {
+        name: text(1593, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(477),
         output: Some(478),
         result_wrapper: None,
-        errors: &[328, 447, 581, 335],
+        errors: Span::new(336, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutBearerTokenAuthentication",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutBearerTokenAuthentication"
+    OperationEntry {
+        name: text(1609, 28),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(479),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 0, 447, 581, 327],
+        errors: Span::new(340, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutDataProtectionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDataProtectionPolicy"
+    OperationEntry {
+        name: text(1637, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(480),
         output: Some(481),
         result_wrapper: None,
-        errors: &[328, 335, 447, 543, 581],
+        errors: Span::new(346, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutDeliveryDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDeliveryDestination"
+    OperationEntry {
+        name: text(1660, 22),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(484),
         output: Some(485),
         result_wrapper: None,
-        errors: &[581, 47, 674, 580, 640, 543],
+        errors: Span::new(351, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutDeliveryDestinationPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDeliveryDestinationPolicy"
+    OperationEntry {
+        name: text(1682, 28),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(482),
         output: Some(483),
         result_wrapper: None,
-        errors: &[581, 674, 543, 47],
+        errors: Span::new(357, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutDeliverySource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDeliverySource"
+    OperationEntry {
+        name: text(1710, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(486),
         output: Some(487),
         result_wrapper: None,
-        errors: &[581, 47, 674, 580, 543, 640],
+        errors: Span::new(361, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutDestination",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDestination"
+    OperationEntry {
+        name: text(1727, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(489),
         output: Some(490),
         result_wrapper: None,
-        errors: &[328, 447, 581],
+        errors: Span::new(367, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutDestinationPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutDestinationPolicy"
+    OperationEntry {
+        name: text(1741, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(488),
         output: None,
         result_wrapper: None,
-        errors: &[328, 447, 581],
+        errors: Span::new(370, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutIndexPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutIndexPolicy"
+    OperationEntry {
+        name: text(1761, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(491),
         output: Some(492),
         result_wrapper: None,
-        errors: &[328, 543, 335, 447, 581],
+        errors: Span::new(373, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutIntegration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutIntegration"
+    OperationEntry {
+        name: text(1775, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(493),
         output: Some(494),
         result_wrapper: None,
-        errors: &[328, 335, 581, 674],
+        errors: Span::new(378, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutLogEvents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutLogEvents"
+    OperationEntry {
+        name: text(1789, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(495),
         output: Some(496),
         result_wrapper: None,
-        errors: &[328, 329, 68, 543, 581, 660],
+        errors: Span::new(382, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutLogGroupDeletionProtection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutLogGroupDeletionProtection"
+    OperationEntry {
+        name: text(1801, 29),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(497),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 0, 447, 581, 327],
+        errors: Span::new(388, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutMetricFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutMetricFilter"
+    OperationEntry {
+        name: text(1830, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(498),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 335, 581, 327],
+        errors: Span::new(394, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutQueryDefinition",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutQueryDefinition"
+    OperationEntry {
+        name: text(1845, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(499),
         output: Some(500),
         result_wrapper: None,
-        errors: &[328, 335, 543, 581],
+        errors: Span::new(400, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutResourcePolicy"
+    OperationEntry {
+        name: text(1863, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(501),
         output: Some(502),
         result_wrapper: None,
-        errors: &[328, 335, 447, 543, 581],
+        errors: Span::new(404, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutRetentionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutRetentionPolicy"
+    OperationEntry {
+        name: text(1880, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(503),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 581],
+        errors: Span::new(409, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutSubscriptionFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutSubscriptionFilter"
+    OperationEntry {
+        name: text(1898, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(504),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 447, 335, 581, 327],
+        errors: Span::new(413, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutTransformer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutTransformer"
+    OperationEntry {
+        name: text(1919, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(505),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 335, 447, 327],
+        errors: Span::new(419, 6),
         anonymous: false,
     },
-    Operation {
-        name: "StartLiveTail",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartLiveTail"
+    OperationEntry {
+        name: text(1933, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(594),
         output: Some(595),
         result_wrapper: None,
-        errors: &[0, 328, 543, 335, 327],
+        errors: Span::new(425, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StartQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StartQuery"
+    OperationEntry {
+        name: text(1946, 10),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(597),
         output: Some(598),
         result_wrapper: None,
-        errors: &[409, 328, 335, 543, 581],
+        errors: Span::new(430, 5),
         anonymous: false,
     },
-    Operation {
-        name: "StopQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopQuery"
+    OperationEntry {
+        name: text(1956, 9),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(602),
         output: Some(603),
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(435, 3),
         anonymous: false,
     },
-    Operation {
-        name: "TagLogGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagLogGroup"
+    OperationEntry {
+        name: text(1965, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(627),
         output: None,
         result_wrapper: None,
-        errors: &[543, 328],
+        errors: Span::new(438, 2),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(1976, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(628),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 647],
+        errors: Span::new(440, 4),
         anonymous: false,
     },
-    Operation {
-        name: "TestMetricFilter",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TestMetricFilter"
+    OperationEntry {
+        name: text(1987, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(636),
         output: Some(637),
         result_wrapper: None,
-        errors: &[328, 581],
+        errors: Span::new(444, 2),
         anonymous: false,
     },
-    Operation {
-        name: "TestTransformer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TestTransformer"
+    OperationEntry {
+        name: text(2003, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(638),
         output: Some(639),
         result_wrapper: None,
-        errors: &[328, 581, 327],
+        errors: Span::new(446, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UntagLogGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagLogGroup"
+    OperationEntry {
+        name: text(2018, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(661),
         output: None,
         result_wrapper: None,
-        errors: &[543],
+        errors: Span::new(449, 1),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(2031, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(662),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581],
+        errors: Span::new(450, 3),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateAnomaly",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateAnomaly"
+    OperationEntry {
+        name: text(2044, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(663),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(453, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateDeliveryConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateDeliveryConfiguration"
+    OperationEntry {
+        name: text(2057, 27),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(664),
         output: Some(665),
         result_wrapper: None,
-        errors: &[581, 47, 543, 674, 0, 640],
+        errors: Span::new(457, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateLogAnomalyDetector",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateLogAnomalyDetector"
+    OperationEntry {
+        name: text(2084, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(666),
         output: None,
         result_wrapper: None,
-        errors: &[328, 543, 581, 447],
+        errors: Span::new(463, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateLookupTable",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateLookupTable"
+    OperationEntry {
+        name: text(2108, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(667),
         output: Some(668),
         result_wrapper: None,
-        errors: &[328, 543, 0, 674, 581],
+        errors: Span::new(467, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateScheduledQuery",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateScheduledQuery"
+    OperationEntry {
+        name: text(2125, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(669),
         output: Some(670),
         result_wrapper: None,
-        errors: &[674, 0, 543, 640, 325],
+        errors: Span::new(472, 5),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AccessDeniedException"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2145, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2145, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 1
+    // 1 "AccessPolicy"
     shape(
-        "AccessPolicy",
-        ShapeKind::String {
+        text(2166, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 2
+    // 2 "AccountId"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(2178, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(12),
             },
-            pattern: Some("^\\d{12}$"),
-            enum_values: &[],
+            pattern: Some(text(2187, 8)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 3
+    // 3 "AccountIds"
     shape(
-        "AccountIds",
-        ShapeKind::List {
+        text(2195, 10),
+        KindEntry::List {
             member: 2,
             member_name: None,
             length: Range {
@@ -1560,54 +1466,46 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 4
+    // 4 "AccountPolicies"
     shape(
-        "AccountPolicies",
-        ShapeKind::List {
+        text(2205, 15),
+        KindEntry::List {
             member: 5,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 5
+    // 5 "AccountPolicy"
     shape(
-        "AccountPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 471, false),
-                member("policyDocument", 6, false),
-                member("lastUpdatedTime", 642, false),
-                member("policyType", 473, false),
-                member("scope", 574, false),
-                member("selectionCriteria", 577, false),
-                member("accountId", 2, false),
-            ],
+        text(2220, 13),
+        KindEntry::Structure {
+            members: Span::new(0, 7),
             union: false,
             error: None,
-        }),
-    ),
-    // 6
-    shape(
-        "AccountPolicyDocument",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 7
+    // 6 "AccountPolicyDocument"
     shape(
-        "ActionStatus",
-        ShapeKind::String {
+        text(2313, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IN_PROGRESS", "CLIENT_ERROR", "FAILED", "COMPLETE"],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 8
+    // 7 "ActionStatus"
     shape(
-        "AddKeyEntries",
-        ShapeKind::List {
+        text(2334, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(0, 4),
+        },
+    ),
+    // 8 "AddKeyEntries"
+    shape(
+        text(2383, 13),
+        KindEntry::List {
             member: 9,
             member_name: None,
             length: Range {
@@ -1616,364 +1514,300 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 9
+    // 9 "AddKeyEntry"
     shape(
-        "AddKeyEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("key", 331, true),
-                member("value", 10, true),
-                member("overwriteIfExists", 453, false),
-            ],
+        text(2396, 11),
+        KindEntry::Structure {
+            members: Span::new(7, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 10
+    // 10 "AddKeyValue"
     shape(
-        "AddKeyValue",
-        ShapeKind::String {
+        text(2432, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 11
+    // 11 "AddKeys"
     shape(
-        "AddKeys",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 8, true)],
+        text(2443, 7),
+        KindEntry::Structure {
+            members: Span::new(10, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 12
+    // 12 "AggregateLogGroupSummaries"
     shape(
-        "AggregateLogGroupSummaries",
-        ShapeKind::List {
+        text(2457, 26),
+        KindEntry::List {
             member: 13,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 13
+    // 13 "AggregateLogGroupSummary"
     shape(
-        "AggregateLogGroupSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupCount", 381, false),
-                member("groupingIdentifiers", 293, false),
-            ],
+        text(2483, 24),
+        KindEntry::Structure {
+            members: Span::new(11, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 14
-    shape(
-        "AllowedActionForAllowVendedLogsDeliveryForResource",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 15
+    // 14 "AllowedActionForAllowVendedLogsDeliveryForResource"
     shape(
-        "AllowedFieldDelimiters",
-        ShapeKind::List {
+        text(2539, 50),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 15 "AllowedFieldDelimiters"
+    shape(
+        text(2589, 22),
+        KindEntry::List {
             member: 230,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 16
+    // 16 "AllowedFields"
     shape(
-        "AllowedFields",
-        ShapeKind::List {
+        text(2611, 13),
+        KindEntry::List {
             member: 529,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 17
+    // 17 "AmazonResourceName"
     shape(
-        "AmazonResourceName",
-        ShapeKind::String {
+        text(2624, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1011),
             },
-            pattern: Some("[\\w+=/:,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(2642, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 18
+    // 18 "Anomalies"
     shape(
-        "Anomalies",
-        ShapeKind::List {
+        text(2655, 9),
+        KindEntry::List {
             member: 19,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 19
+    // 19 "Anomaly"
     shape(
-        "Anomaly",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalyId", 24, true),
-                member("patternId", 463, true),
-                member("anomalyDetectorArn", 21, true),
-                member("patternString", 465, true),
-                member("patternRegex", 464, false),
-                member("priority", 474, false),
-                member("firstSeen", 206, true),
-                member("lastSeen", 206, true),
-                member("description", 178, true),
-                member("active", 34, true),
-                member("state", 600, true),
-                member("histogram", 294, true),
-                member("logSamples", 396, true),
-                member("patternTokens", 467, true),
-                member("logGroupArnList", 379, true),
-                member("suppressed", 34, false),
-                member("suppressedDate", 206, false),
-                member("suppressedUntil", 206, false),
-                member("isPatternLevelSuppression", 34, false),
-            ],
+        text(2664, 7),
+        KindEntry::Structure {
+            members: Span::new(13, 19),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 20
+    // 20 "AnomalyDetector"
     shape(
-        "AnomalyDetector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalyDetectorArn", 21, false),
-                member("detectorName", 186, false),
-                member("logGroupArnList", 379, false),
-                member("evaluationFrequency", 208, false),
-                member("filterPattern", 242, false),
-                member("anomalyDetectorStatus", 22, false),
-                member("kmsKeyId", 334, false),
-                member("creationTimeStamp", 206, false),
-                member("lastModifiedTimeStamp", 206, false),
-                member("anomalyVisibilityTime", 25, false),
-            ],
+        text(2890, 15),
+        KindEntry::Structure {
+            members: Span::new(32, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 21
+    // 21 "AnomalyDetectorArn"
     shape(
-        "AnomalyDetectorArn",
-        ShapeKind::String {
+        text(3037, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
-            pattern: Some("[\\w#+=/:,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(3055, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 22
+    // 22 "AnomalyDetectorStatus"
     shape(
-        "AnomalyDetectorStatus",
-        ShapeKind::String {
+        text(3069, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INITIALIZING",
-                "TRAINING",
-                "ANALYZING",
-                "FAILED",
-                "DELETED",
-                "PAUSED",
-            ],
+            enum_values: Span::new(4, 6),
         },
     ),
-    // 23
+    // 23 "AnomalyDetectors"
     shape(
-        "AnomalyDetectors",
-        ShapeKind::List {
+        text(3132, 16),
+        KindEntry::List {
             member: 20,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 24
+    // 24 "AnomalyId"
     shape(
-        "AnomalyId",
-        ShapeKind::String {
+        text(3148, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(36),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 25
+    // 25 "AnomalyVisibilityTime"
     shape(
-        "AnomalyVisibilityTime",
-        ShapeKind::Long(Range {
+        text(3157, 21),
+        KindEntry::Long(Range {
             min: Some(7),
             max: Some(90),
         }),
     ),
-    // 26
-    shape("ApplyOnTransformedLogs", ShapeKind::Boolean),
-    // 27
+    // 26 "ApplyOnTransformedLogs"
+    shape(text(3178, 22), KindEntry::Boolean),
+    // 27 "Arn"
     shape(
-        "Arn",
-        ShapeKind::String {
+        text(3200, 3),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 28
+    // 28 "AssociateKmsKeyRequest"
     shape(
-        "AssociateKmsKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("kmsKeyId", 334, true),
-                member("resourceIdentifier", 542, false),
-            ],
+        text(3203, 22),
+        KindEntry::Structure {
+            members: Span::new(42, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 29
+    // 29 "AssociateSourceToS3TableIntegrationRequest"
     shape(
-        "AssociateSourceToS3TableIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 27, true),
-                member("dataSource", 71, true),
-            ],
+        text(3255, 42),
+        KindEntry::Structure {
+            members: Span::new(45, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 30
+    // 30 "AssociateSourceToS3TableIntegrationResponse"
     shape(
-        "AssociateSourceToS3TableIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("identifier", 554, false)],
+        text(3321, 43),
+        KindEntry::Structure {
+            members: Span::new(47, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 31
-    shape("Baseline", ShapeKind::Boolean),
-    // 32
+    // 31 "Baseline"
+    shape(text(3374, 8), KindEntry::Boolean),
+    // 32 "BatchId"
     shape(
-        "BatchId",
-        ShapeKind::String {
+        text(3382, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 33
-    shape("BearerTokenAuthenticationEnabled", ShapeKind::Boolean),
-    // 34
-    shape("Boolean", ShapeKind::Boolean),
-    // 35
-    shape("BytesScannedValue", ShapeKind::Double(Range::ANY)),
-    // 36
+    // 33 "BearerTokenAuthenticationEnabled"
+    shape(text(3389, 32), KindEntry::Boolean),
+    // 34 "Boolean"
+    shape(text(3421, 7), KindEntry::Boolean),
+    // 35 "BytesScannedValue"
+    shape(text(3428, 17), KindEntry::Double(Range::ANY)),
+    // 36 "CSV"
     shape(
-        "CSV",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("quoteCharacter", 528, false),
-                member("delimiter", 107, false),
-                member("columns", 43, false),
-                member("source", 585, false),
-                member("destination", 182, false),
-            ],
+        text(3445, 3),
+        KindEntry::Structure {
+            members: Span::new(48, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 37
+    // 37 "CancelExportTaskRequest"
     shape(
-        "CancelExportTaskRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("taskId", 222, true)],
+        text(3495, 23),
+        KindEntry::Structure {
+            members: Span::new(53, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 38
+    // 38 "CancelImportTaskRequest"
     shape(
-        "CancelImportTaskRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("importId", 299, true)],
+        text(3524, 23),
+        KindEntry::Structure {
+            members: Span::new(54, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 39 "CancelImportTaskResponse"
     shape(
-        "CancelImportTaskResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importId", 299, false),
-                member("importStatistics", 301, false),
-                member("importStatus", 302, false),
-                member("creationTime", 642, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(3555, 24),
+        KindEntry::Structure {
+            members: Span::new(55, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
+    // 40 "ClientToken"
     shape(
-        "ClientToken",
-        ShapeKind::String {
+        text(3619, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(128),
             },
-            pattern: Some("\\S{36,128}"),
-            enum_values: &[],
+            pattern: Some(text(3630, 10)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 41
+    // 41 "CollectionRetentionDays"
     shape(
-        "CollectionRetentionDays",
-        ShapeKind::Integer(Range {
+        text(3640, 23),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(30),
         }),
     ),
-    // 42
+    // 42 "Column"
     shape(
-        "Column",
-        ShapeKind::String {
+        text(3663, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 43
+    // 43 "Columns"
     shape(
-        "Columns",
-        ShapeKind::List {
+        text(3669, 7),
+        KindEntry::List {
             member: 42,
             member_name: None,
             length: Range {
@@ -1982,76 +1816,59 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 44
+    // 44 "ConfigurationTemplate"
     shape(
-        "ConfigurationTemplate",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("service", 579, false),
-                member("logType", 401, false),
-                member("resourceType", 546, false),
-                member("deliveryDestinationType", 114, false),
-                member("defaultDeliveryConfigValues", 45, false),
-                member("allowedFields", 16, false),
-                member("allowedOutputFormats", 450, false),
-                member(
-                    "allowedActionForAllowVendedLogsDeliveryForResource",
-                    14,
-                    false,
-                ),
-                member("allowedFieldDelimiters", 15, false),
-                member("allowedSuffixPathFields", 530, false),
-                member("deliverySourceConfiguration", 125, false),
-                member("s3TablesIntegration", 560, false),
-            ],
+        text(3676, 21),
+        KindEntry::Structure {
+            members: Span::new(60, 12),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "ConfigurationTemplateDeliveryConfigValues"
     shape(
-        "ConfigurationTemplateDeliveryConfigValues",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("recordFields", 530, false),
-                member("fieldDelimiter", 230, false),
-                member("s3DeliveryConfiguration", 552, false),
-            ],
+        text(3947, 41),
+        KindEntry::Structure {
+            members: Span::new(72, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 46
+    // 46 "ConfigurationTemplates"
     shape(
-        "ConfigurationTemplates",
-        ShapeKind::List {
+        text(4037, 22),
+        KindEntry::List {
             member: 44,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 47
+    // 47 "ConflictException"
     shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4059, 17),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4059, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 48
+    // 48 "CopyValue"
     shape(
-        "CopyValue",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 49, true)],
+        text(4076, 9),
+        KindEntry::Structure {
+            members: Span::new(75, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 49
+    // 49 "CopyValueEntries"
     shape(
-        "CopyValueEntries",
-        ShapeKind::List {
+        text(4085, 16),
+        KindEntry::List {
             member: 50,
             member_name: None,
             length: Range {
@@ -2060,274 +1877,207 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 50
+    // 50 "CopyValueEntry"
     shape(
-        "CopyValueEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, true),
-                member("target", 631, true),
-                member("overwriteIfExists", 453, false),
-            ],
+        text(4101, 14),
+        KindEntry::Structure {
+            members: Span::new(76, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 51
-    shape("Count", ShapeKind::Long(Range::ANY)),
-    // 52
+    // 51 "Count"
+    shape(text(4121, 5), KindEntry::Long(Range::ANY)),
+    // 52 "CreateDeliveryRequest"
     shape(
-        "CreateDeliveryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("deliverySourceName", 128, true),
-                member("deliveryDestinationArn", 27, true),
-                member("recordFields", 530, false),
-                member("fieldDelimiter", 230, false),
-                member("s3DeliveryConfiguration", 552, false),
-                member("tags", 630, false),
-            ],
+        text(4126, 21),
+        KindEntry::Structure {
+            members: Span::new(79, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 53 "CreateDeliveryResponse"
     shape(
-        "CreateDeliveryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("delivery", 109, false)],
+        text(4191, 22),
+        KindEntry::Structure {
+            members: Span::new(85, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "CreateExportTaskRequest"
     shape(
-        "CreateExportTaskRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("taskName", 223, false),
-                member("logGroupName", 386, true),
-                member("logStreamNamePrefix", 398, false),
-                member("from", 642, true),
-                member("to", 642, true),
-                member("destination", 218, true),
-                member("destinationPrefix", 219, false),
-            ],
+        text(4221, 23),
+        KindEntry::Structure {
+            members: Span::new(86, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 55 "CreateExportTaskResponse"
     shape(
-        "CreateExportTaskResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("taskId", 222, false)],
+        text(4294, 24),
+        KindEntry::Structure {
+            members: Span::new(93, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "CreateImportTaskRequest"
     shape(
-        "CreateImportTaskRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importSourceArn", 27, true),
-                member("importRoleArn", 550, true),
-                member("importFilter", 298, false),
-            ],
+        text(4318, 23),
+        KindEntry::Structure {
+            members: Span::new(94, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 57
+    // 57 "CreateImportTaskResponse"
     shape(
-        "CreateImportTaskResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importId", 299, false),
-                member("importDestinationArn", 27, false),
-                member("creationTime", 642, false),
-            ],
+        text(4381, 24),
+        KindEntry::Structure {
+            members: Span::new(97, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 58 "CreateLogAnomalyDetectorRequest"
     shape(
-        "CreateLogAnomalyDetectorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupArnList", 379, true),
-                member("detectorName", 186, false),
-                member("evaluationFrequency", 208, false),
-                member("filterPattern", 242, false),
-                member("kmsKeyId", 185, false),
-                member("anomalyVisibilityTime", 25, false),
-                member("tags", 630, false),
-            ],
+        text(4425, 31),
+        KindEntry::Structure {
+            members: Span::new(100, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "CreateLogAnomalyDetectorResponse"
     shape(
-        "CreateLogAnomalyDetectorResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("anomalyDetectorArn", 21, false)],
+        text(4456, 32),
+        KindEntry::Structure {
+            members: Span::new(107, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "CreateLogGroupRequest"
     shape(
-        "CreateLogGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("kmsKeyId", 334, false),
-                member("tags", 630, false),
-                member("logGroupClass", 380, false),
-                member("deletionProtectionEnabled", 106, false),
-            ],
+        text(4488, 21),
+        KindEntry::Structure {
+            members: Span::new(108, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "CreateLogStreamRequest"
     shape(
-        "CreateLogStreamRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("logStreamName", 398, true),
-            ],
+        text(4547, 22),
+        KindEntry::Structure {
+            members: Span::new(113, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "CreateLookupTableRequest"
     shape(
-        "CreateLookupTableRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableName", 405, true),
-                member("description", 404, false),
-                member("tableBody", 617, true),
-                member("kmsKeyId", 334, false),
-                member("tags", 630, false),
-            ],
+        text(4582, 24),
+        KindEntry::Structure {
+            members: Span::new(115, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "CreateLookupTableResponse"
     shape(
-        "CreateLookupTableResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableArn", 27, false),
-                member("createdAt", 642, false),
-            ],
+        text(4630, 25),
+        KindEntry::Structure {
+            members: Span::new(120, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "CreateScheduledQueryRequest"
     shape(
-        "CreateScheduledQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 570, true),
-                member("description", 564, false),
-                member("queryLanguage", 517, true),
-                member("queryString", 527, true),
-                member("logGroupIdentifiers", 569, false),
-                member("scheduleExpression", 562, true),
-                member("timezone", 563, false),
-                member("startTimeOffset", 599, false),
-                member("destinationConfiguration", 181, false),
-                member("scheduleStartTime", 642, false),
-                member("scheduleEndTime", 642, false),
-                member("executionRoleArn", 550, true),
-                member("state", 571, false),
-                member("tags", 630, false),
-            ],
+        text(4678, 27),
+        KindEntry::Structure {
+            members: Span::new(122, 14),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "CreateScheduledQueryResponse"
     shape(
-        "CreateScheduledQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scheduledQueryArn", 27, false),
-                member("state", 571, false),
-            ],
+        text(4865, 28),
+        KindEntry::Structure {
+            members: Span::new(136, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "DashboardViewerPrincipals"
     shape(
-        "DashboardViewerPrincipals",
-        ShapeKind::List {
+        text(4910, 25),
+        KindEntry::List {
             member: 27,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 67
-    shape("Data", ShapeKind::Blob { length: Range::ANY }),
-    // 68
+    // 67 "Data"
+    shape(text(4935, 4), KindEntry::Blob { length: Range::ANY }),
+    // 68 "DataAlreadyAcceptedException"
     shape(
-        "DataAlreadyAcceptedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("expectedSequenceToken", 578, false)],
+        text(4939, 28),
+        KindEntry::Structure {
+            members: Span::new(138, 1),
             union: false,
-            error: Some(crate::errors::DATA_ALREADY_ACCEPTED_EXCEPTION),
-        }),
-    ),
-    // 69
-    shape(
-        "DataProtectionPolicyDocument",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(4939, 28),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 70
+    // 69 "DataProtectionPolicyDocument"
     shape(
-        "DataProtectionStatus",
-        ShapeKind::String {
+        text(4988, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVATED", "DELETED", "ARCHIVED", "DISABLED"],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 71
+    // 70 "DataProtectionStatus"
     shape(
-        "DataSource",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 74, true), member("type", 75, false)],
+        text(5016, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(10, 4),
+        },
+    ),
+    // 71 "DataSource"
+    shape(
+        text(5061, 10),
+        KindEntry::Structure {
+            members: Span::new(139, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "DataSourceFilter"
     shape(
-        "DataSourceFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 74, true), member("type", 75, false)],
+        text(5075, 16),
+        KindEntry::Structure {
+            members: Span::new(141, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 73
+    // 73 "DataSourceFilters"
     shape(
-        "DataSourceFilters",
-        ShapeKind::List {
+        text(5091, 17),
+        KindEntry::List {
             member: 72,
             member_name: None,
             length: Range {
@@ -2336,302 +2086,275 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 74
+    // 74 "DataSourceName"
     shape(
-        "DataSourceName",
-        ShapeKind::String {
+        text(5108, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 75
+    // 75 "DataSourceType"
     shape(
-        "DataSourceType",
-        ShapeKind::String {
+        text(5122, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 76
+    // 76 "DataType"
     shape(
-        "DataType",
-        ShapeKind::String {
+        text(5136, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 77
+    // 77 "DateTimeConverter"
     shape(
-        "DateTimeConverter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, true),
-                member("target", 631, true),
-                member("targetFormat", 633, false),
-                member("matchPatterns", 412, true),
-                member("sourceTimezone", 586, false),
-                member("targetTimezone", 634, false),
-                member("locale", 370, false),
-            ],
+        text(5144, 17),
+        KindEntry::Structure {
+            members: Span::new(143, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
-    shape("Days", ShapeKind::Integer(Range::ANY)),
-    // 79
-    shape("DefaultValue", ShapeKind::Double(Range::ANY)),
-    // 80
+    // 78 "Days"
+    shape(text(5220, 4), KindEntry::Integer(Range::ANY)),
+    // 79 "DefaultValue"
+    shape(text(5224, 12), KindEntry::Double(Range::ANY)),
+    // 80 "DeleteAccountPolicyRequest"
     shape(
-        "DeleteAccountPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 471, true),
-                member("policyType", 473, true),
-            ],
+        text(5236, 26),
+        KindEntry::Structure {
+            members: Span::new(150, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 81
+    // 81 "DeleteDataProtectionPolicyRequest"
     shape(
-        "DeleteDataProtectionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupIdentifier", 384, true)],
+        text(5262, 33),
+        KindEntry::Structure {
+            members: Span::new(152, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 82 "DeleteDeliveryDestinationPolicyRequest"
     shape(
-        "DeleteDeliveryDestinationPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliveryDestinationName", 112, true)],
+        text(5313, 38),
+        KindEntry::Structure {
+            members: Span::new(153, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 83 "DeleteDeliveryDestinationRequest"
     shape(
-        "DeleteDeliveryDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 112, true)],
+        text(5374, 32),
+        KindEntry::Structure {
+            members: Span::new(154, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 84 "DeleteDeliveryRequest"
     shape(
-        "DeleteDeliveryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("id", 117, true)],
+        text(5406, 21),
+        KindEntry::Structure {
+            members: Span::new(155, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 85 "DeleteDeliverySourceRequest"
     shape(
-        "DeleteDeliverySourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 128, true)],
+        text(5429, 27),
+        KindEntry::Structure {
+            members: Span::new(156, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "DeleteDestinationRequest"
     shape(
-        "DeleteDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("destinationName", 183, true)],
+        text(5456, 24),
+        KindEntry::Structure {
+            members: Span::new(157, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 87 "DeleteIndexPolicyRequest"
     shape(
-        "DeleteIndexPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupIdentifier", 384, true)],
+        text(5495, 24),
+        KindEntry::Structure {
+            members: Span::new(158, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "DeleteIndexPolicyResponse"
     shape(
-        "DeleteIndexPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5519, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 89
+    // 89 "DeleteIntegrationRequest"
     shape(
-        "DeleteIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationName", 317, true),
-                member("force", 247, false),
-            ],
+        text(5544, 24),
+        KindEntry::Structure {
+            members: Span::new(159, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 90
+    // 90 "DeleteIntegrationResponse"
     shape(
-        "DeleteIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5588, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 91
+    // 91 "DeleteKeys"
     shape(
-        "DeleteKeys",
-        ShapeKind::Structure(Structure {
-            members: &[member("withKeys", 105, true)],
+        text(5613, 10),
+        KindEntry::Structure {
+            members: Span::new(161, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 92 "DeleteLogAnomalyDetectorRequest"
     shape(
-        "DeleteLogAnomalyDetectorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("anomalyDetectorArn", 21, true)],
+        text(5631, 31),
+        KindEntry::Structure {
+            members: Span::new(162, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "DeleteLogGroupRequest"
     shape(
-        "DeleteLogGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupName", 386, true)],
+        text(5662, 21),
+        KindEntry::Structure {
+            members: Span::new(163, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "DeleteLogStreamRequest"
     shape(
-        "DeleteLogStreamRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("logStreamName", 398, true),
-            ],
+        text(5683, 22),
+        KindEntry::Structure {
+            members: Span::new(164, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "DeleteLookupTableRequest"
     shape(
-        "DeleteLookupTableRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("lookupTableArn", 27, true)],
+        text(5705, 24),
+        KindEntry::Structure {
+            members: Span::new(166, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "DeleteMetricFilterRequest"
     shape(
-        "DeleteMetricFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("filterName", 241, true),
-            ],
+        text(5729, 25),
+        KindEntry::Structure {
+            members: Span::new(167, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "DeleteQueryDefinitionRequest"
     shape(
-        "DeleteQueryDefinitionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("queryDefinitionId", 514, true)],
+        text(5764, 28),
+        KindEntry::Structure {
+            members: Span::new(169, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "DeleteQueryDefinitionResponse"
     shape(
-        "DeleteQueryDefinitionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("success", 611, false)],
+        text(5809, 29),
+        KindEntry::Structure {
+            members: Span::new(170, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "DeleteResourcePolicyRequest"
     shape(
-        "DeleteResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 471, false),
-                member("resourceArn", 27, false),
-                member("expectedRevisionId", 217, false),
-            ],
+        text(5845, 27),
+        KindEntry::Structure {
+            members: Span::new(171, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "DeleteRetentionPolicyRequest"
     shape(
-        "DeleteRetentionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupName", 386, true)],
+        text(5901, 28),
+        KindEntry::Structure {
+            members: Span::new(174, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "DeleteScheduledQueryRequest"
     shape(
-        "DeleteScheduledQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("identifier", 568, true)],
+        text(5929, 27),
+        KindEntry::Structure {
+            members: Span::new(175, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "DeleteScheduledQueryResponse"
     shape(
-        "DeleteScheduledQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5956, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "DeleteSubscriptionFilterRequest"
     shape(
-        "DeleteSubscriptionFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("filterName", 241, true),
-            ],
+        text(5984, 31),
+        KindEntry::Structure {
+            members: Span::new(176, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "DeleteTransformerRequest"
     shape(
-        "DeleteTransformerRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupIdentifier", 384, true)],
+        text(6015, 24),
+        KindEntry::Structure {
+            members: Span::new(178, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "DeleteWithKeys"
     shape(
-        "DeleteWithKeys",
-        ShapeKind::List {
+        text(6039, 14),
+        KindEntry::List {
             member: 677,
             member_name: None,
             length: Range {
@@ -2640,110 +2363,93 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 106
-    shape("DeletionProtectionEnabled", ShapeKind::Boolean),
-    // 107
+    // 106 "DeletionProtectionEnabled"
+    shape(text(6053, 25), KindEntry::Boolean),
+    // 107 "Delimiter"
     shape(
-        "Delimiter",
-        ShapeKind::String {
+        text(6078, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 108
+    // 108 "Deliveries"
     shape(
-        "Deliveries",
-        ShapeKind::List {
+        text(6087, 10),
+        KindEntry::List {
             member: 109,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 109
+    // 109 "Delivery"
     shape(
-        "Delivery",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("id", 117, false),
-                member("arn", 27, false),
-                member("deliverySourceName", 128, false),
-                member("deliveryDestinationArn", 27, false),
-                member("deliveryDestinationType", 114, false),
-                member("recordFields", 530, false),
-                member("fieldDelimiter", 230, false),
-                member("s3DeliveryConfiguration", 552, false),
-                member("tags", 630, false),
-            ],
+        text(6097, 8),
+        KindEntry::Structure {
+            members: Span::new(179, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 110
+    // 110 "DeliveryDestination"
     shape(
-        "DeliveryDestination",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 112, false),
-                member("arn", 27, false),
-                member("deliveryDestinationType", 114, false),
-                member("outputFormat", 449, false),
-                member("deliveryDestinationConfiguration", 111, false),
-                member("tags", 630, false),
-            ],
+        text(6108, 19),
+        KindEntry::Structure {
+            members: Span::new(188, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "DeliveryDestinationConfiguration"
     shape(
-        "DeliveryDestinationConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[member("destinationResourceArn", 27, true)],
+        text(6171, 32),
+        KindEntry::Structure {
+            members: Span::new(194, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 112
+    // 112 "DeliveryDestinationName"
     shape(
-        "DeliveryDestinationName",
-        ShapeKind::String {
+        text(6225, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(60),
             },
-            pattern: Some("[\\w-]*"),
-            enum_values: &[],
+            pattern: Some(text(6248, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 113
+    // 113 "DeliveryDestinationPolicy"
     shape(
-        "DeliveryDestinationPolicy",
-        ShapeKind::String {
+        text(6254, 25),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(51200),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 114
+    // 114 "DeliveryDestinationType"
     shape(
-        "DeliveryDestinationType",
-        ShapeKind::String {
+        text(6279, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["S3", "CWL", "FH", "XRAY"],
+            enum_values: Span::new(14, 4),
         },
     ),
-    // 115
+    // 115 "DeliveryDestinationTypes"
     shape(
-        "DeliveryDestinationTypes",
-        ShapeKind::List {
+        text(6313, 24),
+        KindEntry::List {
             member: 114,
             member_name: None,
             length: Range {
@@ -2752,364 +2458,302 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 116
+    // 116 "DeliveryDestinations"
     shape(
-        "DeliveryDestinations",
-        ShapeKind::List {
+        text(6337, 20),
+        KindEntry::List {
             member: 110,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 117
+    // 117 "DeliveryId"
     shape(
-        "DeliveryId",
-        ShapeKind::String {
+        text(6357, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("^[0-9A-Za-z]+$"),
-            enum_values: &[],
+            pattern: Some(text(6367, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 118
+    // 118 "DeliverySource"
     shape(
-        "DeliverySource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 128, false),
-                member("arn", 27, false),
-                member("resourceArns", 540, false),
-                member("service", 579, false),
-                member("logType", 401, false),
-                member("tags", 630, false),
-                member("deliverySourceConfiguration", 119, false),
-                member("status", 129, false),
-                member("statusReason", 130, false),
-            ],
+        text(6381, 14),
+        KindEntry::Structure {
+            members: Span::new(195, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 119
+    // 119 "DeliverySourceConfiguration"
     shape(
-        "DeliverySourceConfiguration",
-        ShapeKind::Map {
+        text(6425, 27),
+        KindEntry::Map {
             key: 120,
             value: 127,
             length: Range::ANY,
         },
     ),
-    // 120
+    // 120 "DeliverySourceConfigurationKey"
     shape(
-        "DeliverySourceConfigurationKey",
-        ShapeKind::String {
+        text(6452, 30),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 121
+    // 121 "DeliverySourceConfigurationNumericValue"
+    shape(text(6482, 39), KindEntry::Double(Range::ANY)),
+    // 122 "DeliverySourceConfigurationSchema"
     shape(
-        "DeliverySourceConfigurationNumericValue",
-        ShapeKind::Double(Range::ANY),
-    ),
-    // 122
-    shape(
-        "DeliverySourceConfigurationSchema",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("keyName", 123, true),
-                member("valueType", 124, true),
-                member("defaultValue", 123, true),
-                member("supportedValues", 126, false),
-                member("minValue", 121, false),
-                member("maxValue", 121, false),
-            ],
+        text(6521, 33),
+        KindEntry::Structure {
+            members: Span::new(204, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 123
+    // 123 "DeliverySourceConfigurationSchemaField"
     shape(
-        "DeliverySourceConfigurationSchemaField",
-        ShapeKind::String {
+        text(6613, 38),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 124
+    // 124 "DeliverySourceConfigurationSchemaValueType"
     shape(
-        "DeliverySourceConfigurationSchemaValueType",
-        ShapeKind::String {
+        text(6651, 42),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["string", "boolean", "int", "double", "long"],
+            enum_values: Span::new(18, 5),
         },
     ),
-    // 125
+    // 125 "DeliverySourceConfigurationSchemas"
     shape(
-        "DeliverySourceConfigurationSchemas",
-        ShapeKind::List {
+        text(6719, 34),
+        KindEntry::List {
             member: 122,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 126
+    // 126 "DeliverySourceConfigurationSupportedValues"
     shape(
-        "DeliverySourceConfigurationSupportedValues",
-        ShapeKind::List {
+        text(6753, 42),
+        KindEntry::List {
             member: 123,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 127
+    // 127 "DeliverySourceConfigurationValue"
     shape(
-        "DeliverySourceConfigurationValue",
-        ShapeKind::String {
+        text(6795, 32),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 128
+    // 128 "DeliverySourceName"
     shape(
-        "DeliverySourceName",
-        ShapeKind::String {
+        text(6827, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(60),
             },
-            pattern: Some("[\\w-]*"),
-            enum_values: &[],
+            pattern: Some(text(6248, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 129
+    // 129 "DeliverySourceStatus"
     shape(
-        "DeliverySourceStatus",
-        ShapeKind::String {
+        text(6845, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "INACTIVE"],
+            enum_values: Span::new(23, 2),
         },
     ),
-    // 130
+    // 130 "DeliverySourceStatusReason"
     shape(
-        "DeliverySourceStatusReason",
-        ShapeKind::String {
+        text(6879, 26),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["RESOURCE_DELETED"],
+            enum_values: Span::new(25, 1),
         },
     ),
-    // 131
+    // 131 "DeliverySources"
     shape(
-        "DeliverySources",
-        ShapeKind::List {
+        text(6921, 15),
+        KindEntry::List {
             member: 118,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 132
+    // 132 "DeliverySuffixPath"
     shape(
-        "DeliverySuffixPath",
-        ShapeKind::String {
+        text(6936, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 133
-    shape("Descending", ShapeKind::Boolean),
-    // 134
+    // 133 "Descending"
+    shape(text(6954, 10), KindEntry::Boolean),
+    // 134 "DescribeAccountPoliciesRequest"
     shape(
-        "DescribeAccountPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyType", 473, true),
-                member("policyName", 471, false),
-                member("accountIdentifiers", 3, false),
-                member("nextToken", 426, false),
-            ],
+        text(6964, 30),
+        KindEntry::Structure {
+            members: Span::new(210, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 135 "DescribeAccountPoliciesResponse"
     shape(
-        "DescribeAccountPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountPolicies", 4, false),
-                member("nextToken", 426, false),
-            ],
+        text(7021, 31),
+        KindEntry::Structure {
+            members: Span::new(214, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 136 "DescribeConfigurationTemplatesRequest"
     shape(
-        "DescribeConfigurationTemplatesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("service", 579, false),
-                member("logTypes", 402, false),
-                member("resourceTypes", 547, false),
-                member("deliveryDestinationTypes", 115, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-            ],
+        text(7067, 37),
+        KindEntry::Structure {
+            members: Span::new(216, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 137
+    // 137 "DescribeConfigurationTemplatesResponse"
     shape(
-        "DescribeConfigurationTemplatesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("configurationTemplates", 46, false),
-                member("nextToken", 426, false),
-            ],
+        text(7154, 38),
+        KindEntry::Structure {
+            members: Span::new(222, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 138 "DescribeDeliveriesRequest"
     shape(
-        "DescribeDeliveriesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("nextToken", 426, false), member("limit", 158, false)],
+        text(7214, 25),
+        KindEntry::Structure {
+            members: Span::new(224, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 139 "DescribeDeliveriesResponse"
     shape(
-        "DescribeDeliveriesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("deliveries", 108, false),
-                member("nextToken", 426, false),
-            ],
+        text(7239, 26),
+        KindEntry::Structure {
+            members: Span::new(226, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 140
+    // 140 "DescribeDeliveryDestinationsRequest"
     shape(
-        "DescribeDeliveryDestinationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("nextToken", 426, false), member("limit", 158, false)],
+        text(7275, 35),
+        KindEntry::Structure {
+            members: Span::new(228, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 141 "DescribeDeliveryDestinationsResponse"
     shape(
-        "DescribeDeliveryDestinationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("deliveryDestinations", 116, false),
-                member("nextToken", 426, false),
-            ],
+        text(7310, 36),
+        KindEntry::Structure {
+            members: Span::new(230, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 142 "DescribeDeliverySourcesRequest"
     shape(
-        "DescribeDeliverySourcesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("nextToken", 426, false), member("limit", 158, false)],
+        text(7366, 30),
+        KindEntry::Structure {
+            members: Span::new(232, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 143 "DescribeDeliverySourcesResponse"
     shape(
-        "DescribeDeliverySourcesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("deliverySources", 131, false),
-                member("nextToken", 426, false),
-            ],
+        text(7396, 31),
+        KindEntry::Structure {
+            members: Span::new(234, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
+    // 144 "DescribeDestinationsRequest"
     shape(
-        "DescribeDestinationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DestinationNamePrefix", 183, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-            ],
+        text(7442, 27),
+        KindEntry::Structure {
+            members: Span::new(236, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 145
+    // 145 "DescribeDestinationsResponse"
     shape(
-        "DescribeDestinationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("destinations", 184, false),
-                member("nextToken", 426, false),
-            ],
+        text(7490, 28),
+        KindEntry::Structure {
+            members: Span::new(239, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 146 "DescribeExportTasksRequest"
     shape(
-        "DescribeExportTasksRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("taskId", 222, false),
-                member("statusCode", 225, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-            ],
+        text(7530, 26),
+        KindEntry::Structure {
+            members: Span::new(241, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 147
+    // 147 "DescribeExportTasksResponse"
     shape(
-        "DescribeExportTasksResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("exportTasks", 227, false),
-                member("nextToken", 426, false),
-            ],
+        text(7566, 27),
+        KindEntry::Structure {
+            members: Span::new(245, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 148 "DescribeFieldIndexesLogGroupIdentifiers"
     shape(
-        "DescribeFieldIndexesLogGroupIdentifiers",
-        ShapeKind::List {
+        text(7604, 39),
+        KindEntry::List {
             member: 384,
             member_name: None,
             length: Range {
@@ -3118,89 +2762,64 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 149
+    // 149 "DescribeFieldIndexesRequest"
     shape(
-        "DescribeFieldIndexesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifiers", 148, true),
-                member("nextToken", 426, false),
-            ],
+        text(7643, 27),
+        KindEntry::Structure {
+            members: Span::new(247, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 150
+    // 150 "DescribeFieldIndexesResponse"
     shape(
-        "DescribeFieldIndexesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("fieldIndexes", 235, false),
-                member("nextToken", 426, false),
-            ],
+        text(7670, 28),
+        KindEntry::Structure {
+            members: Span::new(249, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 151
+    // 151 "DescribeImportTaskBatchesRequest"
     shape(
-        "DescribeImportTaskBatchesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importId", 299, true),
-                member("batchImportStatus", 303, false),
-                member("limit", 158, false),
-                member("nextToken", 426, false),
-            ],
+        text(7710, 32),
+        KindEntry::Structure {
+            members: Span::new(251, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 152
+    // 152 "DescribeImportTaskBatchesResponse"
     shape(
-        "DescribeImportTaskBatchesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importSourceArn", 27, false),
-                member("importId", 299, false),
-                member("importBatches", 297, false),
-                member("nextToken", 426, false),
-            ],
+        text(7759, 33),
+        KindEntry::Structure {
+            members: Span::new(255, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 153
+    // 153 "DescribeImportTasksRequest"
     shape(
-        "DescribeImportTasksRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importId", 299, false),
-                member("importStatus", 302, false),
-                member("importSourceArn", 27, false),
-                member("limit", 158, false),
-                member("nextToken", 426, false),
-            ],
+        text(7805, 26),
+        KindEntry::Structure {
+            members: Span::new(259, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 154
+    // 154 "DescribeImportTasksResponse"
     shape(
-        "DescribeImportTasksResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("imports", 300, false),
-                member("nextToken", 426, false),
-            ],
+        text(7831, 27),
+        KindEntry::Structure {
+            members: Span::new(264, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 155
+    // 155 "DescribeIndexPoliciesLogGroupIdentifiers"
     shape(
-        "DescribeIndexPoliciesLogGroupIdentifiers",
-        ShapeKind::List {
+        text(7865, 40),
+        KindEntry::List {
             member: 384,
             member_name: None,
             length: Range {
@@ -3209,42 +2828,36 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 156
+    // 156 "DescribeIndexPoliciesRequest"
     shape(
-        "DescribeIndexPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifiers", 155, true),
-                member("nextToken", 426, false),
-            ],
+        text(7905, 28),
+        KindEntry::Structure {
+            members: Span::new(266, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 157
+    // 157 "DescribeIndexPoliciesResponse"
     shape(
-        "DescribeIndexPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("indexPolicies", 305, false),
-                member("nextToken", 426, false),
-            ],
+        text(7933, 29),
+        KindEntry::Structure {
+            members: Span::new(268, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 158
+    // 158 "DescribeLimit"
     shape(
-        "DescribeLimit",
-        ShapeKind::Integer(Range {
+        text(7975, 13),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 159
+    // 159 "DescribeLogGroupsLogGroupIdentifiers"
     shape(
-        "DescribeLogGroupsLogGroupIdentifiers",
-        ShapeKind::List {
+        text(7988, 36),
+        KindEntry::List {
             member: 384,
             member_name: None,
             length: Range {
@@ -3253,456 +2866,370 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 160
+    // 160 "DescribeLogGroupsRequest"
     shape(
-        "DescribeLogGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIdentifiers", 3, false),
-                member("logGroupNamePrefix", 386, false),
-                member("logGroupNamePattern", 387, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-                member("includeLinkedAccounts", 304, false),
-                member("logGroupClass", 380, false),
-                member("logGroupIdentifiers", 159, false),
-            ],
+        text(8024, 24),
+        KindEntry::Structure {
+            members: Span::new(270, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 161
+    // 161 "DescribeLogGroupsResponse"
     shape(
-        "DescribeLogGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroups", 392, false),
-                member("nextToken", 426, false),
-            ],
+        text(8106, 25),
+        KindEntry::Structure {
+            members: Span::new(278, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 162
+    // 162 "DescribeLogStreamsRequest"
     shape(
-        "DescribeLogStreamsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("logGroupIdentifier", 384, false),
-                member("logStreamNamePrefix", 398, false),
-                member("orderBy", 448, false),
-                member("descending", 133, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-            ],
+        text(8140, 25),
+        KindEntry::Structure {
+            members: Span::new(280, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 163
+    // 163 "DescribeLogStreamsResponse"
     shape(
-        "DescribeLogStreamsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logStreams", 400, false),
-                member("nextToken", 426, false),
-            ],
+        text(8182, 26),
+        KindEntry::Structure {
+            members: Span::new(287, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 164
+    // 164 "DescribeLookupTablesMaxResults"
     shape(
-        "DescribeLookupTablesMaxResults",
-        ShapeKind::Integer(Range {
+        text(8218, 30),
+        KindEntry::Integer(Range {
             min: None,
             max: Some(100),
         }),
     ),
-    // 165
+    // 165 "DescribeLookupTablesRequest"
     shape(
-        "DescribeLookupTablesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableNamePrefix", 405, false),
-                member("maxResults", 164, false),
-                member("nextToken", 426, false),
-            ],
+        text(8248, 27),
+        KindEntry::Structure {
+            members: Span::new(289, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 166
+    // 166 "DescribeLookupTablesResponse"
     shape(
-        "DescribeLookupTablesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTables", 406, false),
-                member("nextToken", 426, false),
-            ],
+        text(8306, 28),
+        KindEntry::Structure {
+            members: Span::new(292, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 167
+    // 167 "DescribeMetricFiltersRequest"
     shape(
-        "DescribeMetricFiltersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("filterNamePrefix", 241, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-                member("metricName", 418, false),
-                member("metricNamespace", 419, false),
-            ],
+        text(8346, 28),
+        KindEntry::Structure {
+            members: Span::new(294, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 168 "DescribeMetricFiltersResponse"
     shape(
-        "DescribeMetricFiltersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("metricFilters", 417, false),
-                member("nextToken", 426, false),
-            ],
+        text(8415, 29),
+        KindEntry::Structure {
+            members: Span::new(300, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 169
+    // 169 "DescribeQueriesMaxResults"
     shape(
-        "DescribeQueriesMaxResults",
-        ShapeKind::Integer(Range {
+        text(8457, 25),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 170
+    // 170 "DescribeQueriesRequest"
     shape(
-        "DescribeQueriesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("status", 526, false),
-                member("maxResults", 169, false),
-                member("nextToken", 426, false),
-                member("queryLanguage", 517, false),
-            ],
+        text(8482, 22),
+        KindEntry::Structure {
+            members: Span::new(302, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 171
+    // 171 "DescribeQueriesResponse"
     shape(
-        "DescribeQueriesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queries", 516, false),
-                member("nextToken", 426, false),
-            ],
+        text(8504, 23),
+        KindEntry::Structure {
+            members: Span::new(307, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 172
+    // 172 "DescribeQueryDefinitionsRequest"
     shape(
-        "DescribeQueryDefinitionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryLanguage", 517, false),
-                member("queryDefinitionNamePrefix", 511, false),
-                member("maxResults", 518, false),
-                member("nextToken", 426, false),
-            ],
+        text(8534, 31),
+        KindEntry::Structure {
+            members: Span::new(309, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 173
+    // 173 "DescribeQueryDefinitionsResponse"
     shape(
-        "DescribeQueryDefinitionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryDefinitions", 510, false),
-                member("nextToken", 426, false),
-            ],
+        text(8590, 32),
+        KindEntry::Structure {
+            members: Span::new(313, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 174
+    // 174 "DescribeResourcePoliciesRequest"
     shape(
-        "DescribeResourcePoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-                member("resourceArn", 27, false),
-                member("policyScope", 472, false),
-            ],
+        text(8638, 31),
+        KindEntry::Structure {
+            members: Span::new(315, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 175
+    // 175 "DescribeResourcePoliciesResponse"
     shape(
-        "DescribeResourcePoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourcePolicies", 544, false),
-                member("nextToken", 426, false),
-            ],
+        text(8680, 32),
+        KindEntry::Structure {
+            members: Span::new(319, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 176
+    // 176 "DescribeSubscriptionFiltersRequest"
     shape(
-        "DescribeSubscriptionFiltersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("filterNamePrefix", 241, false),
-                member("nextToken", 426, false),
-                member("limit", 158, false),
-            ],
+        text(8728, 34),
+        KindEntry::Structure {
+            members: Span::new(321, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 177
+    // 177 "DescribeSubscriptionFiltersResponse"
     shape(
-        "DescribeSubscriptionFiltersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("subscriptionFilters", 607, false),
-                member("nextToken", 426, false),
-            ],
+        text(8762, 35),
+        KindEntry::Structure {
+            members: Span::new(325, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 178
+    // 178 "Description"
     shape(
-        "Description",
-        ShapeKind::String {
+        text(8816, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 179
+    // 179 "Destination"
     shape(
-        "Destination",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("destinationName", 183, false),
-                member("targetArn", 632, false),
-                member("roleArn", 550, false),
-                member("accessPolicy", 1, false),
-                member("arn", 27, false),
-                member("creationTime", 642, false),
-            ],
+        text(8827, 11),
+        KindEntry::Structure {
+            members: Span::new(327, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 180
+    // 180 "DestinationArn"
     shape(
-        "DestinationArn",
-        ShapeKind::String {
+        text(8866, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 181
+    // 181 "DestinationConfiguration"
     shape(
-        "DestinationConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[member("s3Configuration", 551, true)],
+        text(8880, 24),
+        KindEntry::Structure {
+            members: Span::new(333, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 182
+    // 182 "DestinationField"
     shape(
-        "DestinationField",
-        ShapeKind::String {
+        text(8919, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 183
+    // 183 "DestinationName"
     shape(
-        "DestinationName",
-        ShapeKind::String {
+        text(8935, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("[^:*]*"),
-            enum_values: &[],
+            pattern: Some(text(8950, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 184
+    // 184 "Destinations"
     shape(
-        "Destinations",
-        ShapeKind::List {
+        text(8956, 12),
+        KindEntry::List {
             member: 179,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 185
+    // 185 "DetectorKmsKeyArn"
     shape(
-        "DetectorKmsKeyArn",
-        ShapeKind::String {
+        text(8968, 17),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
-            pattern: Some("^arn:aws[a-z\\-]*:kms:[-a-z0-9]*:[0-9]*:key/[-a-z0-9]*$"),
-            enum_values: &[],
+            pattern: Some(text(8985, 54)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 186
+    // 186 "DetectorName"
     shape(
-        "DetectorName",
-        ShapeKind::String {
+        text(9039, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 187
+    // 187 "Dimensions"
     shape(
-        "Dimensions",
-        ShapeKind::Map {
+        text(9051, 10),
+        KindEntry::Map {
             key: 188,
             value: 189,
             length: Range::ANY,
         },
     ),
-    // 188
+    // 188 "DimensionsKey"
     shape(
-        "DimensionsKey",
-        ShapeKind::String {
+        text(9061, 13),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 189
+    // 189 "DimensionsValue"
     shape(
-        "DimensionsValue",
-        ShapeKind::String {
+        text(9074, 15),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 190
+    // 190 "DisassociateKmsKeyRequest"
     shape(
-        "DisassociateKmsKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("resourceIdentifier", 542, false),
-            ],
+        text(9089, 25),
+        KindEntry::Structure {
+            members: Span::new(334, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 191
+    // 191 "DisassociateSourceFromS3TableIntegrationRequest"
     shape(
-        "DisassociateSourceFromS3TableIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("identifier", 554, true)],
+        text(9114, 47),
+        KindEntry::Structure {
+            members: Span::new(336, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 192
+    // 192 "DisassociateSourceFromS3TableIntegrationResponse"
     shape(
-        "DisassociateSourceFromS3TableIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("identifier", 554, false)],
+        text(9161, 48),
+        KindEntry::Structure {
+            members: Span::new(337, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 193
+    // 193 "Distribution"
     shape(
-        "Distribution",
-        ShapeKind::String {
+        text(9209, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Random", "ByLogStream"],
+            enum_values: Span::new(26, 2),
         },
     ),
-    // 194
-    shape("DynamicTokenPosition", ShapeKind::Integer(Range::ANY)),
-    // 195
+    // 194 "DynamicTokenPosition"
+    shape(text(9238, 20), KindEntry::Integer(Range::ANY)),
+    // 195 "EmitSystemFields"
     shape(
-        "EmitSystemFields",
-        ShapeKind::List {
+        text(9258, 16),
+        KindEntry::List {
             member: 616,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 196
+    // 196 "EncryptionKey"
     shape(
-        "EncryptionKey",
-        ShapeKind::String {
+        text(9274, 13),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 197
+    // 197 "Entity"
     shape(
-        "Entity",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("keyAttributes", 201, false),
-                member("attributes", 198, false),
-            ],
+        text(9287, 6),
+        KindEntry::Structure {
+            members: Span::new(338, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 198
+    // 198 "EntityAttributes"
     shape(
-        "EntityAttributes",
-        ShapeKind::Map {
+        text(9316, 16),
+        KindEntry::Map {
             key: 199,
             value: 200,
             length: Range {
@@ -3711,34 +3238,34 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 199
+    // 199 "EntityAttributesKey"
     shape(
-        "EntityAttributesKey",
-        ShapeKind::String {
+        text(9332, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 200
+    // 200 "EntityAttributesValue"
     shape(
-        "EntityAttributesValue",
-        ShapeKind::String {
+        text(9351, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 201
+    // 201 "EntityKeyAttributes"
     shape(
-        "EntityKeyAttributes",
-        ShapeKind::Map {
+        text(9372, 19),
+        KindEntry::Map {
             key: 202,
             value: 203,
             length: Range {
@@ -3747,366 +3274,318 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 202
+    // 202 "EntityKeyAttributesKey"
     shape(
-        "EntityKeyAttributesKey",
-        ShapeKind::String {
+        text(9391, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(32),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 203
+    // 203 "EntityKeyAttributesValue"
     shape(
-        "EntityKeyAttributesValue",
-        ShapeKind::String {
+        text(9413, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 204
+    // 204 "EntityRejectionErrorType"
     shape(
-        "EntityRejectionErrorType",
-        ShapeKind::String {
+        text(9437, 24),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "InvalidEntity",
-                "InvalidTypeValue",
-                "InvalidKeyAttributes",
-                "InvalidAttributes",
-                "EntitySizeTooLarge",
-                "UnsupportedLogGroupType",
-                "MissingRequiredFields",
-            ],
+            enum_values: Span::new(28, 7),
         },
     ),
-    // 205
+    // 205 "Enumerations"
     shape(
-        "Enumerations",
-        ShapeKind::Map {
+        text(9589, 12),
+        KindEntry::Map {
             key: 645,
             value: 646,
             length: Range::ANY,
         },
     ),
-    // 206
+    // 206 "EpochMillis"
     shape(
-        "EpochMillis",
-        ShapeKind::Long(Range {
+        text(9601, 11),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 207
+    // 207 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(9612, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 208
+    // 208 "EvaluationFrequency"
     shape(
-        "EvaluationFrequency",
-        ShapeKind::String {
+        text(9624, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ONE_MIN",
-                "FIVE_MIN",
-                "TEN_MIN",
-                "FIFTEEN_MIN",
-                "THIRTY_MIN",
-                "ONE_HOUR",
-            ],
+            enum_values: Span::new(35, 6),
         },
     ),
-    // 209
+    // 209 "EventId"
     shape(
-        "EventId",
-        ShapeKind::String {
+        text(9694, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 210
+    // 210 "EventMessage"
     shape(
-        "EventMessage",
-        ShapeKind::String {
+        text(9701, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 211
-    shape("EventNumber", ShapeKind::Long(Range::ANY)),
-    // 212
+    // 211 "EventNumber"
+    shape(text(9713, 11), KindEntry::Long(Range::ANY)),
+    // 212 "EventSource"
     shape(
-        "EventSource",
-        ShapeKind::String {
+        text(9724, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CloudTrail",
-                "Route53Resolver",
-                "VPCFlow",
-                "EKSAudit",
-                "AWSWAF",
-            ],
+            enum_values: Span::new(41, 5),
         },
     ),
-    // 213
+    // 213 "EventsLimit"
     shape(
-        "EventsLimit",
-        ShapeKind::Integer(Range {
+        text(9781, 11),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(10000),
         }),
     ),
-    // 214
+    // 214 "EventsLimitStartQuery"
     shape(
-        "EventsLimitStartQuery",
-        ShapeKind::Integer(Range {
+        text(9792, 21),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100000),
         }),
     ),
-    // 215
+    // 215 "ExecutionStatus"
     shape(
-        "ExecutionStatus",
-        ShapeKind::String {
+        text(9813, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["Running", "InvalidQuery", "Complete", "Failed", "Timeout"],
+            enum_values: Span::new(46, 5),
         },
     ),
-    // 216
+    // 216 "ExecutionStatusList"
     shape(
-        "ExecutionStatusList",
-        ShapeKind::List {
+        text(9868, 19),
+        KindEntry::List {
             member: 215,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 217
+    // 217 "ExpectedRevisionId"
     shape(
-        "ExpectedRevisionId",
-        ShapeKind::String {
+        text(9887, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 218
+    // 218 "ExportDestinationBucket"
     shape(
-        "ExportDestinationBucket",
-        ShapeKind::String {
+        text(9905, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 219
+    // 219 "ExportDestinationPrefix"
     shape(
-        "ExportDestinationPrefix",
-        ShapeKind::String {
+        text(9928, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 220
+    // 220 "ExportTask"
     shape(
-        "ExportTask",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("taskId", 222, false),
-                member("taskName", 223, false),
-                member("logGroupName", 386, false),
-                member("from", 642, false),
-                member("to", 642, false),
-                member("destination", 218, false),
-                member("destinationPrefix", 219, false),
-                member("status", 224, false),
-                member("executionInfo", 221, false),
-            ],
+        text(9951, 10),
+        KindEntry::Structure {
+            members: Span::new(340, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 221
+    // 221 "ExportTaskExecutionInfo"
     shape(
-        "ExportTaskExecutionInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("creationTime", 642, false),
-                member("completionTime", 642, false),
-            ],
+        text(9974, 23),
+        KindEntry::Structure {
+            members: Span::new(349, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 222 "ExportTaskId"
     shape(
-        "ExportTaskId",
-        ShapeKind::String {
+        text(10011, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 223
+    // 223 "ExportTaskName"
     shape(
-        "ExportTaskName",
-        ShapeKind::String {
+        text(10023, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 224
+    // 224 "ExportTaskStatus"
     shape(
-        "ExportTaskStatus",
-        ShapeKind::Structure(Structure {
-            members: &[member("code", 225, false), member("message", 226, false)],
+        text(10037, 16),
+        KindEntry::Structure {
+            members: Span::new(351, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 225
-    shape(
-        "ExportTaskStatusCode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "CANCELLED",
-                "COMPLETED",
-                "FAILED",
-                "PENDING",
-                "PENDING_CANCEL",
-                "RUNNING",
-            ],
         },
     ),
-    // 226
+    // 225 "ExportTaskStatusCode"
     shape(
-        "ExportTaskStatusMessage",
-        ShapeKind::String {
+        text(10064, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::new(51, 6),
         },
     ),
-    // 227
+    // 226 "ExportTaskStatusMessage"
     shape(
-        "ExportTasks",
-        ShapeKind::List {
+        text(10130, 23),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 227 "ExportTasks"
+    shape(
+        text(10153, 11),
+        KindEntry::List {
             member: 220,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 228
+    // 228 "ExtractedValues"
     shape(
-        "ExtractedValues",
-        ShapeKind::Map {
+        text(10164, 15),
+        KindEntry::Map {
             key: 644,
             value: 675,
             length: Range::ANY,
         },
     ),
-    // 229
+    // 229 "Field"
     shape(
-        "Field",
-        ShapeKind::String {
+        text(10179, 5),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 230
+    // 230 "FieldDelimiter"
     shape(
-        "FieldDelimiter",
-        ShapeKind::String {
+        text(10184, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(5),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 231
+    // 231 "FieldHeader"
     shape(
-        "FieldHeader",
-        ShapeKind::String {
+        text(10198, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 232
+    // 232 "FieldIndex"
     shape(
-        "FieldIndex",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, false),
-                member("fieldIndexName", 233, false),
-                member("lastScanTime", 642, false),
-                member("firstEventTime", 642, false),
-                member("lastEventTime", 642, false),
-                member("type", 308, false),
-            ],
+        text(10209, 10),
+        KindEntry::Structure {
+            members: Span::new(353, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 233 "FieldIndexName"
     shape(
-        "FieldIndexName",
-        ShapeKind::String {
+        text(10272, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 234
+    // 234 "FieldIndexNames"
     shape(
-        "FieldIndexNames",
-        ShapeKind::List {
+        text(10305, 15),
+        KindEntry::List {
             member: 233,
             member_name: None,
             length: Range {
@@ -4115,848 +3594,699 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 235
+    // 235 "FieldIndexes"
     shape(
-        "FieldIndexes",
-        ShapeKind::List {
+        text(10320, 12),
+        KindEntry::List {
             member: 232,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 236
+    // 236 "FieldSelectionCriteria"
     shape(
-        "FieldSelectionCriteria",
-        ShapeKind::String {
+        text(10332, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(2000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 237
+    // 237 "FieldsData"
     shape(
-        "FieldsData",
-        ShapeKind::Structure(Structure {
-            members: &[member("data", 67, false)],
+        text(10354, 10),
+        KindEntry::Structure {
+            members: Span::new(359, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 238
-    shape("FilterCount", ShapeKind::Integer(Range::ANY)),
-    // 239
+    // 238 "FilterCount"
+    shape(text(10368, 11), KindEntry::Integer(Range::ANY)),
+    // 239 "FilterLogEventsRequest"
     shape(
-        "FilterLogEventsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("logGroupIdentifier", 384, false),
-                member("logStreamNames", 314, false),
-                member("logStreamNamePrefix", 398, false),
-                member("startTime", 642, false),
-                member("endTime", 642, false),
-                member("filterPattern", 242, false),
-                member("nextToken", 426, false),
-                member("limit", 213, false),
-                member("interleaved", 324, false),
-                member("unmask", 659, false),
-            ],
+        text(10379, 22),
+        KindEntry::Structure {
+            members: Span::new(360, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 240
+    // 240 "FilterLogEventsResponse"
     shape(
-        "FilterLogEventsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("events", 244, false),
-                member("searchedLogStreams", 576, false),
-                member("nextToken", 426, false),
-            ],
+        text(10448, 23),
+        KindEntry::Structure {
+            members: Span::new(371, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 241
+    // 241 "FilterName"
     shape(
-        "FilterName",
-        ShapeKind::String {
+        text(10495, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("[^:*]*"),
-            enum_values: &[],
+            pattern: Some(text(8950, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 242
+    // 242 "FilterPattern"
     shape(
-        "FilterPattern",
-        ShapeKind::String {
+        text(10505, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 243
+    // 243 "FilteredLogEvent"
     shape(
-        "FilteredLogEvent",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logStreamName", 398, false),
-                member("timestamp", 642, false),
-                member("message", 210, false),
-                member("ingestionTime", 642, false),
-                member("eventId", 209, false),
-            ],
+        text(10518, 16),
+        KindEntry::Structure {
+            members: Span::new(374, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 244
+    // 244 "FilteredLogEvents"
     shape(
-        "FilteredLogEvents",
-        ShapeKind::List {
+        text(10563, 17),
+        KindEntry::List {
             member: 243,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 245
-    shape("Flatten", ShapeKind::Boolean),
-    // 246
+    // 245 "Flatten"
+    shape(text(10580, 7), KindEntry::Boolean),
+    // 246 "FlattenedElement"
     shape(
-        "FlattenedElement",
-        ShapeKind::String {
+        text(10587, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["first", "last"],
+            enum_values: Span::new(57, 2),
         },
     ),
-    // 247
-    shape("Force", ShapeKind::Boolean),
-    // 248
-    shape("ForceUpdate", ShapeKind::Boolean),
-    // 249
+    // 247 "Force"
+    shape(text(10612, 5), KindEntry::Boolean),
+    // 248 "ForceUpdate"
+    shape(text(10617, 11), KindEntry::Boolean),
+    // 249 "FromKey"
     shape(
-        "FromKey",
-        ShapeKind::String {
+        text(10628, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 250
+    // 250 "GetDataProtectionPolicyRequest"
     shape(
-        "GetDataProtectionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupIdentifier", 384, true)],
+        text(10635, 30),
+        KindEntry::Structure {
+            members: Span::new(379, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 251
+    // 251 "GetDataProtectionPolicyResponse"
     shape(
-        "GetDataProtectionPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, false),
-                member("policyDocument", 69, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(10665, 31),
+        KindEntry::Structure {
+            members: Span::new(380, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 252
+    // 252 "GetDeliveryDestinationPolicyRequest"
     shape(
-        "GetDeliveryDestinationPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliveryDestinationName", 112, true)],
+        text(10696, 35),
+        KindEntry::Structure {
+            members: Span::new(383, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 253
+    // 253 "GetDeliveryDestinationPolicyResponse"
     shape(
-        "GetDeliveryDestinationPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("policy", 469, false)],
+        text(10731, 36),
+        KindEntry::Structure {
+            members: Span::new(384, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 254
+    // 254 "GetDeliveryDestinationRequest"
     shape(
-        "GetDeliveryDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 112, true)],
+        text(10773, 29),
+        KindEntry::Structure {
+            members: Span::new(385, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 255
+    // 255 "GetDeliveryDestinationResponse"
     shape(
-        "GetDeliveryDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliveryDestination", 110, false)],
+        text(10802, 30),
+        KindEntry::Structure {
+            members: Span::new(386, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "GetDeliveryRequest"
     shape(
-        "GetDeliveryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("id", 117, true)],
+        text(10851, 18),
+        KindEntry::Structure {
+            members: Span::new(387, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 257
+    // 257 "GetDeliveryResponse"
     shape(
-        "GetDeliveryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("delivery", 109, false)],
+        text(10869, 19),
+        KindEntry::Structure {
+            members: Span::new(388, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 258
+    // 258 "GetDeliverySourceRequest"
     shape(
-        "GetDeliverySourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 128, true)],
+        text(10888, 24),
+        KindEntry::Structure {
+            members: Span::new(389, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 259
+    // 259 "GetDeliverySourceResponse"
     shape(
-        "GetDeliverySourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliverySource", 118, false)],
+        text(10912, 25),
+        KindEntry::Structure {
+            members: Span::new(390, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 260
+    // 260 "GetIntegrationRequest"
     shape(
-        "GetIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("integrationName", 317, true)],
+        text(10951, 21),
+        KindEntry::Structure {
+            members: Span::new(391, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 261 "GetIntegrationResponse"
     shape(
-        "GetIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationName", 317, false),
-                member("integrationType", 323, false),
-                member("integrationStatus", 319, false),
-                member("integrationDetails", 316, false),
-            ],
+        text(10972, 22),
+        KindEntry::Structure {
+            members: Span::new(392, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 262
+    // 262 "GetLogAnomalyDetectorRequest"
     shape(
-        "GetLogAnomalyDetectorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("anomalyDetectorArn", 21, true)],
+        text(11044, 28),
+        KindEntry::Structure {
+            members: Span::new(396, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "GetLogAnomalyDetectorResponse"
     shape(
-        "GetLogAnomalyDetectorResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("detectorName", 186, false),
-                member("logGroupArnList", 379, false),
-                member("evaluationFrequency", 208, false),
-                member("filterPattern", 242, false),
-                member("anomalyDetectorStatus", 22, false),
-                member("kmsKeyId", 334, false),
-                member("creationTimeStamp", 206, false),
-                member("lastModifiedTimeStamp", 206, false),
-                member("anomalyVisibilityTime", 25, false),
-            ],
+        text(11072, 29),
+        KindEntry::Structure {
+            members: Span::new(397, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
+    // 264 "GetLogEventsRequest"
     shape(
-        "GetLogEventsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("logGroupIdentifier", 384, false),
-                member("logStreamName", 398, true),
-                member("startTime", 642, false),
-                member("endTime", 642, false),
-                member("nextToken", 426, false),
-                member("limit", 213, false),
-                member("startFromHead", 592, false),
-                member("unmask", 659, false),
-            ],
+        text(11101, 19),
+        KindEntry::Structure {
+            members: Span::new(406, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 265
+    // 265 "GetLogEventsResponse"
     shape(
-        "GetLogEventsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("events", 452, false),
-                member("nextForwardToken", 426, false),
-                member("nextBackwardToken", 426, false),
-            ],
+        text(11133, 20),
+        KindEntry::Structure {
+            members: Span::new(415, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 266
+    // 266 "GetLogFieldsRequest"
     shape(
-        "GetLogFieldsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("dataSourceName", 74, true),
-                member("dataSourceType", 75, true),
-            ],
+        text(11186, 19),
+        KindEntry::Structure {
+            members: Span::new(418, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 267
+    // 267 "GetLogFieldsResponse"
     shape(
-        "GetLogFieldsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("logFields", 375, false)],
+        text(11233, 20),
+        KindEntry::Structure {
+            members: Span::new(420, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 268
+    // 268 "GetLogGroupFieldsRequest"
     shape(
-        "GetLogGroupFieldsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("time", 642, false),
-                member("logGroupIdentifier", 384, false),
-            ],
+        text(11262, 24),
+        KindEntry::Structure {
+            members: Span::new(421, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 269
+    // 269 "GetLogGroupFieldsResponse"
     shape(
-        "GetLogGroupFieldsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupFields", 383, false)],
+        text(11290, 25),
+        KindEntry::Structure {
+            members: Span::new(424, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 270
+    // 270 "GetLogObjectRequest"
     shape(
-        "GetLogObjectRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("unmask", 659, false),
-                member("logObjectPointer", 393, true),
-            ],
+        text(11329, 19),
+        KindEntry::Structure {
+            members: Span::new(425, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 271
+    // 271 "GetLogObjectResponse"
     shape(
-        "GetLogObjectResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("fieldStream", 272, false)],
+        text(11364, 20),
+        KindEntry::Structure {
+            members: Span::new(427, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 272
+    // 272 "GetLogObjectResponseStream"
     shape(
-        "GetLogObjectResponseStream",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("fields", 237, false),
-                member("InternalStreamingException", 326, false),
-            ],
+        text(11395, 26),
+        KindEntry::Structure {
+            members: Span::new(428, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 273
+    // 273 "GetLogRecordRequest"
     shape(
-        "GetLogRecordRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logRecordPointer", 395, true),
-                member("unmask", 659, false),
-            ],
+        text(11453, 19),
+        KindEntry::Structure {
+            members: Span::new(430, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 274
+    // 274 "GetLogRecordResponse"
     shape(
-        "GetLogRecordResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("logRecord", 394, false)],
+        text(11488, 20),
+        KindEntry::Structure {
+            members: Span::new(432, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 275
+    // 275 "GetLookupTableRequest"
     shape(
-        "GetLookupTableRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("lookupTableArn", 27, true)],
+        text(11517, 21),
+        KindEntry::Structure {
+            members: Span::new(433, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 276
+    // 276 "GetLookupTableResponse"
     shape(
-        "GetLookupTableResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableArn", 27, false),
-                member("lookupTableName", 405, false),
-                member("description", 404, false),
-                member("tableBody", 617, false),
-                member("sizeBytes", 604, false),
-                member("lastUpdatedTime", 642, false),
-                member("kmsKeyId", 334, false),
-            ],
+        text(11538, 22),
+        KindEntry::Structure {
+            members: Span::new(434, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 277
+    // 277 "GetQueryResultsMaxItems"
     shape(
-        "GetQueryResultsMaxItems",
-        ShapeKind::Integer(Range {
+        text(11569, 23),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(10000),
         }),
     ),
-    // 278
+    // 278 "GetQueryResultsNextToken"
     shape(
-        "GetQueryResultsNextToken",
-        ShapeKind::String {
+        text(11592, 24),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 279
+    // 279 "GetQueryResultsRequest"
     shape(
-        "GetQueryResultsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryId", 514, true),
-                member("nextToken", 278, false),
-                member("maxItems", 277, false),
-            ],
+        text(11616, 22),
+        KindEntry::Structure {
+            members: Span::new(441, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 280
+    // 280 "GetQueryResultsResponse"
     shape(
-        "GetQueryResultsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryLanguage", 517, false),
-                member("results", 524, false),
-                member("statistics", 525, false),
-                member("status", 526, false),
-                member("encryptionKey", 196, false),
-                member("nextToken", 278, false),
-            ],
+        text(11653, 23),
+        KindEntry::Structure {
+            members: Span::new(444, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 281
+    // 281 "GetScheduledQueryHistoryMaxResults"
     shape(
-        "GetScheduledQueryHistoryMaxResults",
-        ShapeKind::Integer(Range {
+        text(11706, 34),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 282
+    // 282 "GetScheduledQueryHistoryRequest"
     shape(
-        "GetScheduledQueryHistoryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("identifier", 568, true),
-                member("startTime", 642, true),
-                member("endTime", 642, true),
-                member("executionStatuses", 216, false),
-                member("maxResults", 281, false),
-                member("nextToken", 426, false),
-            ],
+        text(11740, 31),
+        KindEntry::Structure {
+            members: Span::new(450, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 283
+    // 283 "GetScheduledQueryHistoryResponse"
     shape(
-        "GetScheduledQueryHistoryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 570, false),
-                member("scheduledQueryArn", 27, false),
-                member("triggerHistory", 652, false),
-                member("nextToken", 426, false),
-            ],
+        text(11788, 32),
+        KindEntry::Structure {
+            members: Span::new(456, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 284
+    // 284 "GetScheduledQueryRequest"
     shape(
-        "GetScheduledQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("identifier", 568, true)],
+        text(11834, 24),
+        KindEntry::Structure {
+            members: Span::new(460, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 285
+    // 285 "GetScheduledQueryResponse"
     shape(
-        "GetScheduledQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scheduledQueryArn", 27, false),
-                member("name", 570, false),
-                member("description", 564, false),
-                member("queryLanguage", 517, false),
-                member("queryString", 527, false),
-                member("logGroupIdentifiers", 569, false),
-                member("scheduleExpression", 562, false),
-                member("timezone", 563, false),
-                member("startTimeOffset", 599, false),
-                member("destinationConfiguration", 181, false),
-                member("state", 571, false),
-                member("lastTriggeredTime", 642, false),
-                member("lastExecutionStatus", 215, false),
-                member("scheduleStartTime", 642, false),
-                member("scheduleEndTime", 642, false),
-                member("executionRoleArn", 550, false),
-                member("creationTime", 642, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(11858, 25),
+        KindEntry::Structure {
+            members: Span::new(461, 18),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 286
+    // 286 "GetTransformerRequest"
     shape(
-        "GetTransformerRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupIdentifier", 384, true)],
+        text(11919, 21),
+        KindEntry::Structure {
+            members: Span::new(479, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 287
+    // 287 "GetTransformerResponse"
     shape(
-        "GetTransformerResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, false),
-                member("creationTime", 642, false),
-                member("lastModifiedTime", 642, false),
-                member("transformerConfig", 476, false),
-            ],
+        text(11940, 22),
+        KindEntry::Structure {
+            members: Span::new(480, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 288
+    // 288 "Grok"
     shape(
-        "Grok",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, false), member("match", 289, true)],
+        text(11995, 4),
+        KindEntry::Structure {
+            members: Span::new(484, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 289
+    // 289 "GrokMatch"
     shape(
-        "GrokMatch",
-        ShapeKind::String {
+        text(12004, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 290
+    // 290 "GroupingIdentifier"
     shape(
-        "GroupingIdentifier",
-        ShapeKind::Structure(Structure {
-            members: &[member("key", 291, false), member("value", 292, false)],
+        text(12013, 18),
+        KindEntry::Structure {
+            members: Span::new(486, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 291
-    shape(
-        "GroupingIdentifierKey",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 292
+    // 291 "GroupingIdentifierKey"
     shape(
-        "GroupingIdentifierValue",
-        ShapeKind::String {
+        text(12031, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 293
+    // 292 "GroupingIdentifierValue"
     shape(
-        "GroupingIdentifiers",
-        ShapeKind::List {
+        text(12052, 23),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 293 "GroupingIdentifiers"
+    shape(
+        text(12075, 19),
+        KindEntry::List {
             member: 290,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 294
+    // 294 "Histogram"
     shape(
-        "Histogram",
-        ShapeKind::Map {
+        text(12094, 9),
+        KindEntry::Map {
             key: 641,
             value: 51,
             length: Range::ANY,
         },
     ),
-    // 295
+    // 295 "Import"
     shape(
-        "Import",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("importId", 299, false),
-                member("importSourceArn", 27, false),
-                member("importStatus", 302, false),
-                member("importDestinationArn", 27, false),
-                member("importStatistics", 301, false),
-                member("importFilter", 298, false),
-                member("creationTime", 642, false),
-                member("lastUpdatedTime", 642, false),
-                member("errorMessage", 207, false),
-            ],
+        text(12103, 6),
+        KindEntry::Structure {
+            members: Span::new(488, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 296
+    // 296 "ImportBatch"
     shape(
-        "ImportBatch",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("batchId", 32, true),
-                member("status", 302, true),
-                member("errorMessage", 207, false),
-            ],
+        text(12121, 11),
+        KindEntry::Structure {
+            members: Span::new(497, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 297
+    // 297 "ImportBatchList"
     shape(
-        "ImportBatchList",
-        ShapeKind::List {
+        text(12139, 15),
+        KindEntry::List {
             member: 296,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 298
+    // 298 "ImportFilter"
     shape(
-        "ImportFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("startEventTime", 642, false),
-                member("endEventTime", 642, false),
-            ],
+        text(12154, 12),
+        KindEntry::Structure {
+            members: Span::new(500, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 299
+    // 299 "ImportId"
     shape(
-        "ImportId",
-        ShapeKind::String {
+        text(12192, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[\\-a-zA-Z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(12200, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 300
+    // 300 "ImportList"
     shape(
-        "ImportList",
-        ShapeKind::List {
+        text(12214, 10),
+        KindEntry::List {
             member: 295,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 301
+    // 301 "ImportStatistics"
     shape(
-        "ImportStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[member("bytesImported", 604, false)],
+        text(12224, 16),
+        KindEntry::Structure {
+            members: Span::new(502, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 302
-    shape(
-        "ImportStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["IN_PROGRESS", "CANCELLED", "COMPLETED", "FAILED"],
         },
     ),
-    // 303
+    // 302 "ImportStatus"
     shape(
-        "ImportStatusList",
-        ShapeKind::List {
+        text(12253, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(59, 4),
+        },
+    ),
+    // 303 "ImportStatusList"
+    shape(
+        text(12265, 16),
+        KindEntry::List {
             member: 302,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 304
-    shape("IncludeLinkedAccounts", ShapeKind::Boolean),
-    // 305
+    // 304 "IncludeLinkedAccounts"
+    shape(text(12281, 21), KindEntry::Boolean),
+    // 305 "IndexPolicies"
     shape(
-        "IndexPolicies",
-        ShapeKind::List {
+        text(12302, 13),
+        KindEntry::List {
             member: 306,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 306
+    // 306 "IndexPolicy"
     shape(
-        "IndexPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, false),
-                member("lastUpdateTime", 642, false),
-                member("policyDocument", 470, false),
-                member("policyName", 471, false),
-                member("source", 307, false),
-            ],
+        text(12315, 11),
+        KindEntry::Structure {
+            members: Span::new(503, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 307
-    shape(
-        "IndexSource",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ACCOUNT", "LOG_GROUP"],
         },
     ),
-    // 308
+    // 307 "IndexSource"
     shape(
-        "IndexType",
-        ShapeKind::String {
+        text(12340, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["FACET", "FIELD_INDEX"],
+            enum_values: Span::new(63, 2),
         },
     ),
-    // 309
+    // 308 "IndexType"
     shape(
-        "InferredTokenName",
-        ShapeKind::String {
+        text(12367, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(65, 2),
+        },
+    ),
+    // 309 "InferredTokenName"
+    shape(
+        text(12392, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 310
+    // 310 "InheritedProperties"
     shape(
-        "InheritedProperties",
-        ShapeKind::List {
+        text(12409, 19),
+        KindEntry::List {
             member: 311,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 311
+    // 311 "InheritedProperty"
     shape(
-        "InheritedProperty",
-        ShapeKind::String {
+        text(12428, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCOUNT_DATA_PROTECTION"],
+            enum_values: Span::new(67, 1),
         },
     ),
-    // 312
+    // 312 "InputLogEvent"
     shape(
-        "InputLogEvent",
-        ShapeKind::Structure(Structure {
-            members: &[member("timestamp", 642, true), member("message", 210, true)],
+        text(12468, 13),
+        KindEntry::Structure {
+            members: Span::new(508, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 313
+    // 313 "InputLogEvents"
     shape(
-        "InputLogEvents",
-        ShapeKind::List {
+        text(12481, 14),
+        KindEntry::List {
             member: 312,
             member_name: None,
             length: Range {
@@ -4965,10 +4295,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 314
+    // 314 "InputLogStreamNames"
     shape(
-        "InputLogStreamNames",
-        ShapeKind::List {
+        text(12495, 19),
+        KindEntry::List {
             member: 398,
             member_name: None,
             length: Range {
@@ -4977,929 +4307,819 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 315
-    shape("Integer", ShapeKind::Integer(Range::ANY)),
-    // 316
+    // 315 "Integer"
+    shape(text(12514, 7), KindEntry::Integer(Range::ANY)),
+    // 316 "IntegrationDetails"
     shape(
-        "IntegrationDetails",
-        ShapeKind::Structure(Structure {
-            members: &[member("openSearchIntegrationDetails", 438, false)],
+        text(12521, 18),
+        KindEntry::Structure {
+            members: Span::new(510, 1),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 317
+    // 317 "IntegrationName"
     shape(
-        "IntegrationName",
-        ShapeKind::String {
+        text(12567, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 318
+    // 318 "IntegrationNamePrefix"
     shape(
-        "IntegrationNamePrefix",
-        ShapeKind::String {
+        text(12582, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 319
+    // 319 "IntegrationStatus"
     shape(
-        "IntegrationStatus",
-        ShapeKind::String {
+        text(12603, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["PROVISIONING", "ACTIVE", "FAILED"],
+            enum_values: Span::new(68, 3),
         },
     ),
-    // 320
+    // 320 "IntegrationStatusMessage"
     shape(
-        "IntegrationStatusMessage",
-        ShapeKind::String {
+        text(12632, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 321
+    // 321 "IntegrationSummaries"
     shape(
-        "IntegrationSummaries",
-        ShapeKind::List {
+        text(12656, 20),
+        KindEntry::List {
             member: 322,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 322
+    // 322 "IntegrationSummary"
     shape(
-        "IntegrationSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationName", 317, false),
-                member("integrationType", 323, false),
-                member("integrationStatus", 319, false),
-            ],
+        text(12676, 18),
+        KindEntry::Structure {
+            members: Span::new(511, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 323
+    // 323 "IntegrationType"
     shape(
-        "IntegrationType",
-        ShapeKind::String {
+        text(12694, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["OPENSEARCH"],
+            enum_values: Span::new(71, 1),
         },
     ),
-    // 324
-    shape("Interleaved", ShapeKind::Boolean),
-    // 325
+    // 324 "Interleaved"
+    shape(text(12719, 11), KindEntry::Boolean),
+    // 325 "InternalServerException"
     shape(
-        "InternalServerException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(12730, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INTERNAL_SERVER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12730, 23),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 326
+    // 326 "InternalStreamingException"
     shape(
-        "InternalStreamingException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 413, false)],
+        text(11427, 26),
+        KindEntry::Structure {
+            members: Span::new(514, 1),
             union: false,
-            error: Some(crate::errors::INTERNAL_STREAMING_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11427, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 327
+    // 327 "InvalidOperationException"
     shape(
-        "InvalidOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(12753, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INVALID_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12753, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 328
+    // 328 "InvalidParameterException"
     shape(
-        "InvalidParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(12778, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12778, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 329
+    // 329 "InvalidSequenceTokenException"
     shape(
-        "InvalidSequenceTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("expectedSequenceToken", 578, false)],
+        text(12803, 29),
+        KindEntry::Structure {
+            members: Span::new(515, 1),
             union: false,
-            error: Some(crate::errors::INVALID_SEQUENCE_TOKEN_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12803, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 330
-    shape("IsSampled", ShapeKind::Boolean),
-    // 331
+    // 330 "IsSampled"
+    shape(text(12832, 9), KindEntry::Boolean),
+    // 331 "Key"
     shape(
-        "Key",
-        ShapeKind::String {
+        text(12841, 3),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 332
+    // 332 "KeyPrefix"
     shape(
-        "KeyPrefix",
-        ShapeKind::String {
+        text(12844, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 333
+    // 333 "KeyValueDelimiter"
     shape(
-        "KeyValueDelimiter",
-        ShapeKind::String {
+        text(12853, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 334
+    // 334 "KmsKeyId"
     shape(
-        "KmsKeyId",
-        ShapeKind::String {
+        text(12870, 8),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 335
+    // 335 "LimitExceededException"
     shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(12878, 22),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12878, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 336
+    // 336 "ListAggregateLogGroupSummariesGroupBy"
     shape(
-        "ListAggregateLogGroupSummariesGroupBy",
-        ShapeKind::String {
+        text(12900, 37),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "DATA_SOURCE_NAME_TYPE_AND_FORMAT",
-                "DATA_SOURCE_NAME_AND_TYPE",
-            ],
+            enum_values: Span::new(72, 2),
         },
     ),
-    // 337
+    // 337 "ListAggregateLogGroupSummariesRequest"
     shape(
-        "ListAggregateLogGroupSummariesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("accountIdentifiers", 3, false),
-                member("includeLinkedAccounts", 304, false),
-                member("logGroupClass", 380, false),
-                member("logGroupNamePattern", 388, false),
-                member("dataSources", 73, false),
-                member("groupBy", 336, true),
-                member("nextToken", 426, false),
-                member("limit", 352, false),
-            ],
+        text(12994, 37),
+        KindEntry::Structure {
+            members: Span::new(516, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 338
+    // 338 "ListAggregateLogGroupSummariesResponse"
     shape(
-        "ListAggregateLogGroupSummariesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("aggregateLogGroupSummaries", 12, false),
-                member("nextToken", 426, false),
-            ],
+        text(13049, 38),
+        KindEntry::Structure {
+            members: Span::new(524, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 339
+    // 339 "ListAnomaliesLimit"
     shape(
-        "ListAnomaliesLimit",
-        ShapeKind::Integer(Range {
+        text(13113, 18),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 340
+    // 340 "ListAnomaliesRequest"
     shape(
-        "ListAnomaliesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalyDetectorArn", 21, false),
-                member("suppressionState", 613, false),
-                member("limit", 339, false),
-                member("nextToken", 426, false),
-            ],
+        text(13131, 20),
+        KindEntry::Structure {
+            members: Span::new(526, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 341
+    // 341 "ListAnomaliesResponse"
     shape(
-        "ListAnomaliesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalies", 18, false),
-                member("nextToken", 426, false),
-            ],
+        text(13167, 21),
+        KindEntry::Structure {
+            members: Span::new(530, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 342
+    // 342 "ListIntegrationsRequest"
     shape(
-        "ListIntegrationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationNamePrefix", 318, false),
-                member("integrationType", 323, false),
-                member("integrationStatus", 319, false),
-            ],
+        text(13197, 23),
+        KindEntry::Structure {
+            members: Span::new(532, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 343
+    // 343 "ListIntegrationsResponse"
     shape(
-        "ListIntegrationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("integrationSummaries", 321, false)],
+        text(13241, 24),
+        KindEntry::Structure {
+            members: Span::new(535, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 344
+    // 344 "ListLimit"
     shape(
-        "ListLimit",
-        ShapeKind::Integer(Range {
+        text(13285, 9),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 345
+    // 345 "ListLogAnomalyDetectorsLimit"
     shape(
-        "ListLogAnomalyDetectorsLimit",
-        ShapeKind::Integer(Range {
+        text(13294, 28),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 346
+    // 346 "ListLogAnomalyDetectorsRequest"
     shape(
-        "ListLogAnomalyDetectorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterLogGroupArn", 378, false),
-                member("limit", 345, false),
-                member("nextToken", 426, false),
-            ],
+        text(13322, 30),
+        KindEntry::Structure {
+            members: Span::new(536, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 347
+    // 347 "ListLogAnomalyDetectorsResponse"
     shape(
-        "ListLogAnomalyDetectorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalyDetectors", 23, false),
-                member("nextToken", 426, false),
-            ],
+        text(13369, 31),
+        KindEntry::Structure {
+            members: Span::new(539, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 348
+    // 348 "ListLogGroupsForQueryMaxResults"
     shape(
-        "ListLogGroupsForQueryMaxResults",
-        ShapeKind::Integer(Range {
+        text(13416, 31),
+        KindEntry::Integer(Range {
             min: Some(50),
             max: Some(500),
         }),
     ),
-    // 349
+    // 349 "ListLogGroupsForQueryRequest"
     shape(
-        "ListLogGroupsForQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryId", 514, true),
-                member("nextToken", 426, false),
-                member("maxResults", 348, false),
-            ],
+        text(13447, 28),
+        KindEntry::Structure {
+            members: Span::new(541, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 350
+    // 350 "ListLogGroupsForQueryResponse"
     shape(
-        "ListLogGroupsForQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifiers", 385, false),
-                member("nextToken", 426, false),
-            ],
+        text(13475, 29),
+        KindEntry::Structure {
+            members: Span::new(544, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 351
+    // 351 "ListLogGroupsRequest"
     shape(
-        "ListLogGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupNamePattern", 388, false),
-                member("logGroupClass", 380, false),
-                member("includeLinkedAccounts", 304, false),
-                member("accountIdentifiers", 3, false),
-                member("nextToken", 426, false),
-                member("limit", 344, false),
-                member("dataSources", 73, false),
-                member("fieldIndexNames", 234, false),
-                member("logGroupTags", 623, false),
-            ],
+        text(13504, 20),
+        KindEntry::Structure {
+            members: Span::new(546, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 352
+    // 352 "ListLogGroupsRequestLimit"
     shape(
-        "ListLogGroupsRequestLimit",
-        ShapeKind::Integer(Range {
+        text(13551, 25),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(50),
         }),
     ),
-    // 353
+    // 353 "ListLogGroupsResponse"
     shape(
-        "ListLogGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroups", 390, false),
-                member("nextToken", 426, false),
-            ],
+        text(13576, 21),
+        KindEntry::Structure {
+            members: Span::new(555, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 354
+    // 354 "ListScheduledQueriesMaxResults"
     shape(
-        "ListScheduledQueriesMaxResults",
-        ShapeKind::Integer(Range {
+        text(13597, 30),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 355
+    // 355 "ListScheduledQueriesRequest"
     shape(
-        "ListScheduledQueriesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("maxResults", 354, false),
-                member("nextToken", 426, false),
-                member("state", 571, false),
-            ],
+        text(13627, 27),
+        KindEntry::Structure {
+            members: Span::new(557, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 356
+    // 356 "ListScheduledQueriesResponse"
     shape(
-        "ListScheduledQueriesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("nextToken", 426, false),
-                member("scheduledQueries", 573, false),
-            ],
+        text(13654, 28),
+        KindEntry::Structure {
+            members: Span::new(560, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 357
+    // 357 "ListSourcesForS3TableIntegrationMaxResults"
     shape(
-        "ListSourcesForS3TableIntegrationMaxResults",
-        ShapeKind::Integer(Range {
+        text(13698, 42),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 358
+    // 358 "ListSourcesForS3TableIntegrationRequest"
     shape(
-        "ListSourcesForS3TableIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationArn", 27, true),
-                member("maxResults", 357, false),
-                member("nextToken", 426, false),
-            ],
+        text(13740, 39),
+        KindEntry::Structure {
+            members: Span::new(562, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 359
+    // 359 "ListSourcesForS3TableIntegrationResponse"
     shape(
-        "ListSourcesForS3TableIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("sources", 557, false),
-                member("nextToken", 426, false),
-            ],
+        text(13779, 40),
+        KindEntry::Structure {
+            members: Span::new(565, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 360
+    // 360 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("resourceArn", 17, true)],
+        text(13826, 26),
+        KindEntry::Structure {
+            members: Span::new(567, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 361
+    // 361 "ListTagsForResourceResponse"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("tags", 630, false)],
+        text(13852, 27),
+        KindEntry::Structure {
+            members: Span::new(568, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 362
+    // 362 "ListTagsLogGroupRequest"
     shape(
-        "ListTagsLogGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupName", 386, true)],
+        text(13879, 23),
+        KindEntry::Structure {
+            members: Span::new(569, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 363
+    // 363 "ListTagsLogGroupResponse"
     shape(
-        "ListTagsLogGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("tags", 630, false)],
+        text(13902, 24),
+        KindEntry::Structure {
+            members: Span::new(570, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 364
+    // 364 "ListToMap"
     shape(
-        "ListToMap",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, true),
-                member("key", 331, true),
-                member("valueKey", 676, false),
-                member("target", 631, false),
-                member("flatten", 245, false),
-                member("flattenedElement", 246, false),
-            ],
+        text(13926, 9),
+        KindEntry::Structure {
+            members: Span::new(571, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 365
+    // 365 "LiveTailSessionLogEvent"
     shape(
-        "LiveTailSessionLogEvent",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logStreamName", 398, false),
-                member("logGroupIdentifier", 384, false),
-                member("message", 210, false),
-                member("timestamp", 642, false),
-                member("ingestionTime", 642, false),
-            ],
+        text(13966, 23),
+        KindEntry::Structure {
+            members: Span::new(577, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 366
+    // 366 "LiveTailSessionMetadata"
     shape(
-        "LiveTailSessionMetadata",
-        ShapeKind::Structure(Structure {
-            members: &[member("sampled", 330, false)],
+        text(13989, 23),
+        KindEntry::Structure {
+            members: Span::new(582, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 367
+    // 367 "LiveTailSessionResults"
     shape(
-        "LiveTailSessionResults",
-        ShapeKind::List {
+        text(14019, 22),
+        KindEntry::List {
             member: 365,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 368
+    // 368 "LiveTailSessionStart"
     shape(
-        "LiveTailSessionStart",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("requestId", 538, false),
-                member("sessionId", 582, false),
-                member("logGroupIdentifiers", 593, false),
-                member("logStreamNames", 314, false),
-                member("logStreamNamePrefixes", 314, false),
-                member("logEventFilterPattern", 242, false),
-            ],
+        text(14041, 20),
+        KindEntry::Structure {
+            members: Span::new(583, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 369
+    // 369 "LiveTailSessionUpdate"
     shape(
-        "LiveTailSessionUpdate",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("sessionMetadata", 366, false),
-                member("sessionResults", 367, false),
-            ],
+        text(14121, 21),
+        KindEntry::Structure {
+            members: Span::new(589, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 370
+    // 370 "Locale"
     shape(
-        "Locale",
-        ShapeKind::String {
+        text(14171, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 371
+    // 371 "LogEvent"
     shape(
-        "LogEvent",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("timestamp", 642, false),
-                member("message", 210, false),
-            ],
+        text(14177, 8),
+        KindEntry::Structure {
+            members: Span::new(591, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 372
-    shape("LogEventIndex", ShapeKind::Integer(Range::ANY)),
-    // 373
+    // 372 "LogEventIndex"
+    shape(text(14185, 13), KindEntry::Integer(Range::ANY)),
+    // 373 "LogFieldName"
     shape(
-        "LogFieldName",
-        ShapeKind::String {
+        text(14198, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 374
+    // 374 "LogFieldType"
     shape(
-        "LogFieldType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("type", 76, false),
-                member("element", 374, false),
-                member("fields", 375, false),
-            ],
+        text(14210, 12),
+        KindEntry::Structure {
+            members: Span::new(593, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 375
+    // 375 "LogFieldsList"
     shape(
-        "LogFieldsList",
-        ShapeKind::List {
+        text(14229, 13),
+        KindEntry::List {
             member: 376,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 376
+    // 376 "LogFieldsListItem"
     shape(
-        "LogFieldsListItem",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logFieldName", 373, false),
-                member("logFieldType", 374, false),
-            ],
+        text(14242, 17),
+        KindEntry::Structure {
+            members: Span::new(596, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 377
+    // 377 "LogGroup"
     shape(
-        "LogGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("creationTime", 642, false),
-                member("retentionInDays", 78, false),
-                member("metricFilterCount", 238, false),
-                member("arn", 27, false),
-                member("storedBytes", 604, false),
-                member("kmsKeyId", 334, false),
-                member("dataProtectionStatus", 70, false),
-                member("inheritedProperties", 310, false),
-                member("logGroupClass", 380, false),
-                member("logGroupArn", 27, false),
-                member("deletionProtectionEnabled", 106, false),
-                member("bearerTokenAuthenticationEnabled", 33, false),
-            ],
+        text(14283, 8),
+        KindEntry::Structure {
+            members: Span::new(598, 13),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 378
+    // 378 "LogGroupArn"
     shape(
-        "LogGroupArn",
-        ShapeKind::String {
+        text(14416, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("[\\w#+=/:,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(3055, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 379
+    // 379 "LogGroupArnList"
     shape(
-        "LogGroupArnList",
-        ShapeKind::List {
+        text(14427, 15),
+        KindEntry::List {
             member: 378,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 380
+    // 380 "LogGroupClass"
     shape(
-        "LogGroupClass",
-        ShapeKind::String {
+        text(14442, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"],
+            enum_values: Span::new(74, 3),
         },
     ),
-    // 381
-    shape("LogGroupCount", ShapeKind::Integer(Range::ANY)),
-    // 382
+    // 381 "LogGroupCount"
+    shape(text(14488, 13), KindEntry::Integer(Range::ANY)),
+    // 382 "LogGroupField"
     shape(
-        "LogGroupField",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 229, false), member("percent", 468, false)],
+        text(14501, 13),
+        KindEntry::Structure {
+            members: Span::new(611, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 383
+    // 383 "LogGroupFieldList"
     shape(
-        "LogGroupFieldList",
-        ShapeKind::List {
+        text(14521, 17),
+        KindEntry::List {
             member: 382,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 384
+    // 384 "LogGroupIdentifier"
     shape(
-        "LogGroupIdentifier",
-        ShapeKind::String {
+        text(14538, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("[\\w#+=/:,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(3055, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 385
+    // 385 "LogGroupIdentifiers"
     shape(
-        "LogGroupIdentifiers",
-        ShapeKind::List {
+        text(14556, 19),
+        KindEntry::List {
             member: 384,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 386
+    // 386 "LogGroupName"
     shape(
-        "LogGroupName",
-        ShapeKind::String {
+        text(14575, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 387
+    // 387 "LogGroupNamePattern"
     shape(
-        "LogGroupNamePattern",
-        ShapeKind::String {
+        text(14587, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(512),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]*"),
-            enum_values: &[],
+            pattern: Some(text(14606, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 388
+    // 388 "LogGroupNameRegexPattern"
     shape(
-        "LogGroupNameRegexPattern",
-        ShapeKind::String {
+        text(14625, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(129),
             },
-            pattern: Some(
-                "(\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}",
-            ),
-            enum_values: &[],
+            pattern: Some(text(14649, 67)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 389
+    // 389 "LogGroupNames"
     shape(
-        "LogGroupNames",
-        ShapeKind::List {
+        text(14716, 13),
+        KindEntry::List {
             member: 386,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 390
+    // 390 "LogGroupSummaries"
     shape(
-        "LogGroupSummaries",
-        ShapeKind::List {
+        text(14729, 17),
+        KindEntry::List {
             member: 391,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 391
+    // 391 "LogGroupSummary"
     shape(
-        "LogGroupSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, false),
-                member("logGroupArn", 27, false),
-                member("logGroupClass", 380, false),
-            ],
+        text(14746, 15),
+        KindEntry::Structure {
+            members: Span::new(613, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 392
+    // 392 "LogGroups"
     shape(
-        "LogGroups",
-        ShapeKind::List {
+        text(14761, 9),
+        KindEntry::List {
             member: 377,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 393
+    // 393 "LogObjectPointer"
     shape(
-        "LogObjectPointer",
-        ShapeKind::String {
+        text(14770, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 394
+    // 394 "LogRecord"
     shape(
-        "LogRecord",
-        ShapeKind::Map {
+        text(14786, 9),
+        KindEntry::Map {
             key: 229,
             value: 675,
             length: Range::ANY,
         },
     ),
-    // 395
+    // 395 "LogRecordPointer"
     shape(
-        "LogRecordPointer",
-        ShapeKind::String {
+        text(14795, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 396
+    // 396 "LogSamples"
     shape(
-        "LogSamples",
-        ShapeKind::List {
+        text(14811, 10),
+        KindEntry::List {
             member: 371,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 397
+    // 397 "LogStream"
     shape(
-        "LogStream",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logStreamName", 398, false),
-                member("creationTime", 642, false),
-                member("firstEventTimestamp", 642, false),
-                member("lastEventTimestamp", 642, false),
-                member("lastIngestionTime", 642, false),
-                member("uploadSequenceToken", 578, false),
-                member("arn", 27, false),
-                member("storedBytes", 604, false),
-            ],
+        text(14821, 9),
+        KindEntry::Structure {
+            members: Span::new(616, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 398
+    // 398 "LogStreamName"
     shape(
-        "LogStreamName",
-        ShapeKind::String {
+        text(14903, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("[^:*]*"),
-            enum_values: &[],
+            pattern: Some(text(8950, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 399
-    shape("LogStreamSearchedCompletely", ShapeKind::Boolean),
-    // 400
+    // 399 "LogStreamSearchedCompletely"
+    shape(text(14916, 27), KindEntry::Boolean),
+    // 400 "LogStreams"
     shape(
-        "LogStreams",
-        ShapeKind::List {
+        text(14943, 10),
+        KindEntry::List {
             member: 397,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 401
+    // 401 "LogType"
     shape(
-        "LogType",
-        ShapeKind::String {
+        text(14953, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("[\\w]*"),
-            enum_values: &[],
+            pattern: Some(text(14960, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 402
+    // 402 "LogTypes"
     shape(
-        "LogTypes",
-        ShapeKind::List {
+        text(14965, 8),
+        KindEntry::List {
             member: 401,
             member_name: None,
             length: Range {
@@ -5908,70 +5128,61 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 403
+    // 403 "LookupTable"
     shape(
-        "LookupTable",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableArn", 27, false),
-                member("lookupTableName", 405, false),
-                member("description", 404, false),
-                member("tableFields", 618, false),
-                member("recordsCount", 531, false),
-                member("sizeBytes", 604, false),
-                member("lastUpdatedTime", 642, false),
-                member("kmsKeyId", 334, false),
-            ],
+        text(14973, 11),
+        KindEntry::Structure {
+            members: Span::new(624, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 404
+    // 404 "LookupTableDescription"
     shape(
-        "LookupTableDescription",
-        ShapeKind::String {
+        text(15007, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 405
+    // 405 "LookupTableName"
     shape(
-        "LookupTableName",
-        ShapeKind::String {
+        text(15029, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9_]+$"),
-            enum_values: &[],
+            pattern: Some(text(15044, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 406
+    // 406 "LookupTables"
     shape(
-        "LookupTables",
-        ShapeKind::List {
+        text(15059, 12),
+        KindEntry::List {
             member: 403,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 407
+    // 407 "LowerCaseString"
     shape(
-        "LowerCaseString",
-        ShapeKind::Structure(Structure {
-            members: &[member("withKeys", 408, true)],
+        text(15071, 15),
+        KindEntry::Structure {
+            members: Span::new(632, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 408
+    // 408 "LowerCaseStringWithKeys"
     shape(
-        "LowerCaseStringWithKeys",
-        ShapeKind::List {
+        text(15086, 23),
+        KindEntry::List {
             member: 677,
             member_name: None,
             length: Range {
@@ -5980,43 +5191,47 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 409
+    // 409 "MalformedQueryException"
     shape(
-        "MalformedQueryException",
-        ShapeKind::Structure(Structure {
-            members: &[member("queryCompileError", 507, false)],
+        text(15109, 23),
+        KindEntry::Structure {
+            members: Span::new(633, 1),
             union: false,
-            error: Some(crate::errors::MALFORMED_QUERY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(15109, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 410
+    // 410 "MappingVersion"
     shape(
-        "MappingVersion",
-        ShapeKind::String {
+        text(15149, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10),
             },
-            pattern: Some("^\\d+\\.\\d+(\\.\\d+)?$"),
-            enum_values: &[],
+            pattern: Some(text(15163, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 411
+    // 411 "MatchPattern"
     shape(
-        "MatchPattern",
-        ShapeKind::String {
+        text(15181, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 412
+    // 412 "MatchPatterns"
     shape(
-        "MatchPatterns",
-        ShapeKind::List {
+        text(15193, 13),
+        KindEntry::List {
             member: 411,
             member_name: None,
             length: Range {
@@ -6025,108 +5240,88 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 413
+    // 413 "Message"
     shape(
-        "Message",
-        ShapeKind::String {
+        text(15206, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 414
+    // 414 "MetricFilter"
     shape(
-        "MetricFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterName", 241, false),
-                member("filterPattern", 242, false),
-                member("metricTransformations", 421, false),
-                member("creationTime", 642, false),
-                member("logGroupName", 386, false),
-                member("applyOnTransformedLogs", 26, false),
-                member("fieldSelectionCriteria", 236, false),
-                member("emitSystemFieldDimensions", 195, false),
-            ],
+        text(15213, 12),
+        KindEntry::Structure {
+            members: Span::new(634, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 415
+    // 415 "MetricFilterMatchRecord"
     shape(
-        "MetricFilterMatchRecord",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("eventNumber", 211, false),
-                member("eventMessage", 210, false),
-                member("extractedValues", 228, false),
-            ],
+        text(15315, 23),
+        KindEntry::Structure {
+            members: Span::new(642, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 416
+    // 416 "MetricFilterMatches"
     shape(
-        "MetricFilterMatches",
-        ShapeKind::List {
+        text(15376, 19),
+        KindEntry::List {
             member: 415,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 417
+    // 417 "MetricFilters"
     shape(
-        "MetricFilters",
-        ShapeKind::List {
+        text(15395, 13),
+        KindEntry::List {
             member: 414,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 418
+    // 418 "MetricName"
     shape(
-        "MetricName",
-        ShapeKind::String {
+        text(15408, 10),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(255),
             },
-            pattern: Some("[^:*$]*"),
-            enum_values: &[],
+            pattern: Some(text(15418, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 419
+    // 419 "MetricNamespace"
     shape(
-        "MetricNamespace",
-        ShapeKind::String {
+        text(15425, 15),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(255),
             },
-            pattern: Some("[^:*$]*"),
-            enum_values: &[],
+            pattern: Some(text(15418, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 420
+    // 420 "MetricTransformation"
     shape(
-        "MetricTransformation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("metricName", 418, true),
-                member("metricNamespace", 419, true),
-                member("metricValue", 422, true),
-                member("defaultValue", 79, false),
-                member("dimensions", 187, false),
-                member("unit", 591, false),
-            ],
+        text(15440, 20),
+        KindEntry::Structure {
+            members: Span::new(645, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 421
+    // 421 "MetricTransformations"
     shape(
-        "MetricTransformations",
-        ShapeKind::List {
+        text(15485, 21),
+        KindEntry::List {
             member: 420,
             member_name: None,
             length: Range {
@@ -6135,22 +5330,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 422
+    // 422 "MetricValue"
     shape(
-        "MetricValue",
-        ShapeKind::String {
+        text(15506, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(100),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 423
+    // 423 "MoveKeyEntries"
     shape(
-        "MoveKeyEntries",
-        ShapeKind::List {
+        text(15517, 14),
+        KindEntry::List {
             member: 424,
             member_name: None,
             length: Range {
@@ -6159,617 +5354,516 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 424
+    // 424 "MoveKeyEntry"
     shape(
-        "MoveKeyEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, true),
-                member("target", 631, true),
-                member("overwriteIfExists", 453, false),
-            ],
+        text(15531, 12),
+        KindEntry::Structure {
+            members: Span::new(651, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 425
+    // 425 "MoveKeys"
     shape(
-        "MoveKeys",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 423, true)],
+        text(15543, 8),
+        KindEntry::Structure {
+            members: Span::new(654, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 426
+    // 426 "NextToken"
     shape(
-        "NextToken",
-        ShapeKind::String {
+        text(15551, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 427
+    // 427 "NonMatchValue"
     shape(
-        "NonMatchValue",
-        ShapeKind::String {
+        text(15560, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 428
+    // 428 "OCSFVersion"
     shape(
-        "OCSFVersion",
-        ShapeKind::String {
+        text(15573, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["V1.1", "V1.5"],
+            enum_values: Span::new(77, 2),
         },
     ),
-    // 429
+    // 429 "OpenSearchApplication"
     shape(
-        "OpenSearchApplication",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("applicationEndpoint", 430, false),
-                member("applicationArn", 27, false),
-                member("applicationId", 431, false),
-                member("status", 443, false),
-            ],
+        text(15592, 21),
+        KindEntry::Structure {
+            members: Span::new(655, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 430
+    // 430 "OpenSearchApplicationEndpoint"
     shape(
-        "OpenSearchApplicationEndpoint",
-        ShapeKind::String {
+        text(15659, 29),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^https://[\\.\\-_/#:A-Za-z0-9]+\\.com$"),
-            enum_values: &[],
+            pattern: Some(text(15688, 35)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 431
+    // 431 "OpenSearchApplicationId"
     shape(
-        "OpenSearchApplicationId",
-        ShapeKind::String {
+        text(15723, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 432
+    // 432 "OpenSearchCollection"
     shape(
-        "OpenSearchCollection",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("collectionEndpoint", 433, false),
-                member("collectionArn", 27, false),
-                member("status", 443, false),
-            ],
+        text(15746, 20),
+        KindEntry::Structure {
+            members: Span::new(659, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 433
+    // 433 "OpenSearchCollectionEndpoint"
     shape(
-        "OpenSearchCollectionEndpoint",
-        ShapeKind::String {
+        text(15797, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^https://[\\.\\-_/#:A-Za-z0-9]+\\.com$"),
-            enum_values: &[],
+            pattern: Some(text(15688, 35)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 434
+    // 434 "OpenSearchDataAccessPolicy"
     shape(
-        "OpenSearchDataAccessPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 441, false),
-                member("status", 443, false),
-            ],
+        text(15825, 26),
+        KindEntry::Structure {
+            members: Span::new(662, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 435
+    // 435 "OpenSearchDataSource"
     shape(
-        "OpenSearchDataSource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("dataSourceName", 436, false),
-                member("status", 443, false),
-            ],
+        text(15851, 20),
+        KindEntry::Structure {
+            members: Span::new(664, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 436
+    // 436 "OpenSearchDataSourceName"
     shape(
-        "OpenSearchDataSourceName",
-        ShapeKind::String {
+        text(15871, 24),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 437
+    // 437 "OpenSearchEncryptionPolicy"
     shape(
-        "OpenSearchEncryptionPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 441, false),
-                member("status", 443, false),
-            ],
+        text(15895, 26),
+        KindEntry::Structure {
+            members: Span::new(666, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 438
+    // 438 "OpenSearchIntegrationDetails"
     shape(
-        "OpenSearchIntegrationDetails",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("dataSource", 435, false),
-                member("application", 429, false),
-                member("collection", 432, false),
-                member("workspace", 445, false),
-                member("encryptionPolicy", 437, false),
-                member("networkPolicy", 440, false),
-                member("accessPolicy", 434, false),
-                member("lifecyclePolicy", 439, false),
-            ],
+        text(15921, 28),
+        KindEntry::Structure {
+            members: Span::new(668, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 439
+    // 439 "OpenSearchLifecyclePolicy"
     shape(
-        "OpenSearchLifecyclePolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 441, false),
-                member("status", 443, false),
-            ],
+        text(16023, 25),
+        KindEntry::Structure {
+            members: Span::new(676, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 440
+    // 440 "OpenSearchNetworkPolicy"
     shape(
-        "OpenSearchNetworkPolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 441, false),
-                member("status", 443, false),
-            ],
+        text(16048, 23),
+        KindEntry::Structure {
+            members: Span::new(678, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 441
+    // 441 "OpenSearchPolicyName"
     shape(
-        "OpenSearchPolicyName",
-        ShapeKind::String {
+        text(16071, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 442
+    // 442 "OpenSearchResourceConfig"
     shape(
-        "OpenSearchResourceConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("kmsKeyArn", 27, false),
-                member("dataSourceRoleArn", 27, true),
-                member("dashboardViewerPrincipals", 66, true),
-                member("applicationArn", 27, false),
-                member("retentionDays", 41, true),
-            ],
+        text(16091, 24),
+        KindEntry::Structure {
+            members: Span::new(680, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 443
+    // 443 "OpenSearchResourceStatus"
     shape(
-        "OpenSearchResourceStatus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("status", 444, false),
-                member("statusMessage", 320, false),
-            ],
+        text(16179, 24),
+        KindEntry::Structure {
+            members: Span::new(685, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 444
+    // 444 "OpenSearchResourceStatusType"
     shape(
-        "OpenSearchResourceStatusType",
-        ShapeKind::String {
+        text(16216, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "NOT_FOUND", "ERROR"],
+            enum_values: Span::new(79, 3),
         },
     ),
-    // 445
+    // 445 "OpenSearchWorkspace"
     shape(
-        "OpenSearchWorkspace",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("workspaceId", 446, false),
-                member("status", 443, false),
-            ],
+        text(16258, 19),
+        KindEntry::Structure {
+            members: Span::new(687, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 446
+    // 446 "OpenSearchWorkspaceId"
     shape(
-        "OpenSearchWorkspaceId",
-        ShapeKind::String {
+        text(16288, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[\\.\\-_/#A-Za-z0-9]+"),
-            enum_values: &[],
+            pattern: Some(text(10286, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 447
+    // 447 "OperationAbortedException"
     shape(
-        "OperationAbortedException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(16309, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::OPERATION_ABORTED_EXCEPTION),
-        }),
-    ),
-    // 448
-    shape(
-        "OrderBy",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["LogStreamName", "LastEventTime"],
+            error: Some(ErrorEntry {
+                code: text(16309, 25),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 449
+    // 448 "OrderBy"
     shape(
-        "OutputFormat",
-        ShapeKind::String {
+        text(16334, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["json", "plain", "w3c", "raw", "parquet"],
+            enum_values: Span::new(82, 2),
         },
     ),
-    // 450
+    // 449 "OutputFormat"
     shape(
-        "OutputFormats",
-        ShapeKind::List {
+        text(16354, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(84, 5),
+        },
+    ),
+    // 450 "OutputFormats"
+    shape(
+        text(16388, 13),
+        KindEntry::List {
             member: 449,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 451
+    // 451 "OutputLogEvent"
     shape(
-        "OutputLogEvent",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("timestamp", 642, false),
-                member("message", 210, false),
-                member("ingestionTime", 642, false),
-            ],
+        text(16401, 14),
+        KindEntry::Structure {
+            members: Span::new(689, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 452
+    // 452 "OutputLogEvents"
     shape(
-        "OutputLogEvents",
-        ShapeKind::List {
+        text(16415, 15),
+        KindEntry::List {
             member: 451,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 453
-    shape("OverwriteIfExists", ShapeKind::Boolean),
-    // 454
+    // 453 "OverwriteIfExists"
+    shape(text(16430, 17), KindEntry::Boolean),
+    // 454 "ParseCloudfront"
     shape(
-        "ParseCloudfront",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, false)],
+        text(16447, 15),
+        KindEntry::Structure {
+            members: Span::new(692, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 455
+    // 455 "ParseJSON"
     shape(
-        "ParseJSON",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, false),
-                member("destination", 182, false),
-            ],
+        text(16462, 9),
+        KindEntry::Structure {
+            members: Span::new(693, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 456
+    // 456 "ParseKeyValue"
     shape(
-        "ParseKeyValue",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, false),
-                member("destination", 182, false),
-                member("fieldDelimiter", 462, false),
-                member("keyValueDelimiter", 333, false),
-                member("keyPrefix", 332, false),
-                member("nonMatchValue", 427, false),
-                member("overwriteIfExists", 453, false),
-            ],
+        text(16471, 13),
+        KindEntry::Structure {
+            members: Span::new(695, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 457
+    // 457 "ParsePostgres"
     shape(
-        "ParsePostgres",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, false)],
+        text(16523, 13),
+        KindEntry::Structure {
+            members: Span::new(702, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 458
+    // 458 "ParseRoute53"
     shape(
-        "ParseRoute53",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, false)],
+        text(16536, 12),
+        KindEntry::Structure {
+            members: Span::new(703, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 459
+    // 459 "ParseToOCSF"
     shape(
-        "ParseToOCSF",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, false),
-                member("eventSource", 212, true),
-                member("ocsfVersion", 428, true),
-                member("mappingVersion", 410, false),
-            ],
+        text(16548, 11),
+        KindEntry::Structure {
+            members: Span::new(704, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 460
+    // 460 "ParseVPC"
     shape(
-        "ParseVPC",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, false)],
+        text(16595, 8),
+        KindEntry::Structure {
+            members: Span::new(708, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 461
+    // 461 "ParseWAF"
     shape(
-        "ParseWAF",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, false)],
+        text(16603, 8),
+        KindEntry::Structure {
+            members: Span::new(709, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 462
+    // 462 "ParserFieldDelimiter"
     shape(
-        "ParserFieldDelimiter",
-        ShapeKind::String {
+        text(16611, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 463
+    // 463 "PatternId"
     shape(
-        "PatternId",
-        ShapeKind::String {
+        text(16631, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(32),
                 max: Some(32),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 464
+    // 464 "PatternRegex"
     shape(
-        "PatternRegex",
-        ShapeKind::String {
+        text(16640, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 465
+    // 465 "PatternString"
     shape(
-        "PatternString",
-        ShapeKind::String {
+        text(16652, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 466
+    // 466 "PatternToken"
     shape(
-        "PatternToken",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("dynamicTokenPosition", 194, false),
-                member("isDynamic", 34, false),
-                member("tokenString", 645, false),
-                member("enumerations", 205, false),
-                member("inferredTokenName", 309, false),
-            ],
+        text(16665, 12),
+        KindEntry::Structure {
+            members: Span::new(710, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 467
+    // 467 "PatternTokens"
     shape(
-        "PatternTokens",
-        ShapeKind::List {
+        text(16746, 13),
+        KindEntry::List {
             member: 466,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 468
+    // 468 "Percentage"
     shape(
-        "Percentage",
-        ShapeKind::Integer(Range {
+        text(16759, 10),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(100),
         }),
     ),
-    // 469
+    // 469 "Policy"
     shape(
-        "Policy",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliveryDestinationPolicy", 113, false)],
+        text(16769, 6),
+        KindEntry::Structure {
+            members: Span::new(715, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 470
+    // 470 "PolicyDocument"
     shape(
-        "PolicyDocument",
-        ShapeKind::String {
+        text(16800, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(51200),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 471
+    // 471 "PolicyName"
     shape(
-        "PolicyName",
-        ShapeKind::String {
+        text(16814, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 472
+    // 472 "PolicyScope"
     shape(
-        "PolicyScope",
-        ShapeKind::String {
+        text(16824, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCOUNT", "RESOURCE"],
+            enum_values: Span::new(89, 2),
         },
     ),
-    // 473
+    // 473 "PolicyType"
     shape(
-        "PolicyType",
-        ShapeKind::String {
+        text(16843, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "DATA_PROTECTION_POLICY",
-                "SUBSCRIPTION_FILTER_POLICY",
-                "FIELD_INDEX_POLICY",
-                "TRANSFORMER_POLICY",
-                "METRIC_EXTRACTION_POLICY",
-            ],
+            enum_values: Span::new(91, 5),
         },
     ),
-    // 474
+    // 474 "Priority"
     shape(
-        "Priority",
-        ShapeKind::String {
+        text(16961, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 475
+    // 475 "Processor"
     shape(
-        "Processor",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("addKeys", 11, false),
-                member("copyValue", 48, false),
-                member("csv", 36, false),
-                member("dateTimeConverter", 77, false),
-                member("deleteKeys", 91, false),
-                member("grok", 288, false),
-                member("listToMap", 364, false),
-                member("lowerCaseString", 407, false),
-                member("moveKeys", 425, false),
-                member("parseCloudfront", 454, false),
-                member("parseJSON", 455, false),
-                member("parseKeyValue", 456, false),
-                member("parseRoute53", 458, false),
-                member("parseToOCSF", 459, false),
-                member("parsePostgres", 457, false),
-                member("parseVPC", 460, false),
-                member("parseWAF", 461, false),
-                member("renameKeys", 536, false),
-                member("splitString", 587, false),
-                member("substituteString", 608, false),
-                member("trimString", 653, false),
-                member("typeConverter", 656, false),
-                member("upperCaseString", 671, false),
-            ],
+        text(16969, 9),
+        KindEntry::Structure {
+            members: Span::new(716, 23),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 476
+    // 476 "Processors"
     shape(
-        "Processors",
-        ShapeKind::List {
+        text(17224, 10),
+        KindEntry::List {
             member: 475,
             member_name: None,
             length: Range {
@@ -6778,553 +5872,415 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 477
+    // 477 "PutAccountPolicyRequest"
     shape(
-        "PutAccountPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 471, true),
-                member("policyDocument", 6, true),
-                member("policyType", 473, true),
-                member("scope", 574, false),
-                member("selectionCriteria", 577, false),
-            ],
+        text(17234, 23),
+        KindEntry::Structure {
+            members: Span::new(739, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 478
+    // 478 "PutAccountPolicyResponse"
     shape(
-        "PutAccountPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("accountPolicy", 5, false)],
+        text(17257, 24),
+        KindEntry::Structure {
+            members: Span::new(744, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 479
+    // 479 "PutBearerTokenAuthenticationRequest"
     shape(
-        "PutBearerTokenAuthenticationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, true),
-                member("bearerTokenAuthenticationEnabled", 33, true),
-            ],
+        text(17294, 35),
+        KindEntry::Structure {
+            members: Span::new(745, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 480
+    // 480 "PutDataProtectionPolicyRequest"
     shape(
-        "PutDataProtectionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, true),
-                member("policyDocument", 69, true),
-            ],
+        text(17329, 30),
+        KindEntry::Structure {
+            members: Span::new(747, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 481
+    // 481 "PutDataProtectionPolicyResponse"
     shape(
-        "PutDataProtectionPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, false),
-                member("policyDocument", 69, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(17359, 31),
+        KindEntry::Structure {
+            members: Span::new(749, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 482
+    // 482 "PutDeliveryDestinationPolicyRequest"
     shape(
-        "PutDeliveryDestinationPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("deliveryDestinationName", 112, true),
-                member("deliveryDestinationPolicy", 113, true),
-            ],
+        text(17390, 35),
+        KindEntry::Structure {
+            members: Span::new(752, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 483
+    // 483 "PutDeliveryDestinationPolicyResponse"
     shape(
-        "PutDeliveryDestinationPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("policy", 469, false)],
+        text(17425, 36),
+        KindEntry::Structure {
+            members: Span::new(754, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 484
+    // 484 "PutDeliveryDestinationRequest"
     shape(
-        "PutDeliveryDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 112, true),
-                member("outputFormat", 449, false),
-                member("deliveryDestinationConfiguration", 111, false),
-                member("deliveryDestinationType", 114, false),
-                member("tags", 630, false),
-            ],
+        text(17461, 29),
+        KindEntry::Structure {
+            members: Span::new(755, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 485
+    // 485 "PutDeliveryDestinationResponse"
     shape(
-        "PutDeliveryDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliveryDestination", 110, false)],
+        text(17490, 30),
+        KindEntry::Structure {
+            members: Span::new(760, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 486
+    // 486 "PutDeliverySourceRequest"
     shape(
-        "PutDeliverySourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 128, true),
-                member("resourceArn", 27, true),
-                member("logType", 401, true),
-                member("tags", 630, false),
-                member("deliverySourceConfiguration", 119, false),
-            ],
+        text(17520, 24),
+        KindEntry::Structure {
+            members: Span::new(761, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 487
+    // 487 "PutDeliverySourceResponse"
     shape(
-        "PutDeliverySourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("deliverySource", 118, false)],
+        text(17544, 25),
+        KindEntry::Structure {
+            members: Span::new(766, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 488
+    // 488 "PutDestinationPolicyRequest"
     shape(
-        "PutDestinationPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("destinationName", 183, true),
-                member("accessPolicy", 1, true),
-                member("forceUpdate", 248, false),
-            ],
+        text(17569, 27),
+        KindEntry::Structure {
+            members: Span::new(767, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 489
+    // 489 "PutDestinationRequest"
     shape(
-        "PutDestinationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("destinationName", 183, true),
-                member("targetArn", 632, true),
-                member("roleArn", 550, true),
-                member("tags", 630, false),
-            ],
+        text(17607, 21),
+        KindEntry::Structure {
+            members: Span::new(770, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 490
+    // 490 "PutDestinationResponse"
     shape(
-        "PutDestinationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("destination", 179, false)],
+        text(17628, 22),
+        KindEntry::Structure {
+            members: Span::new(774, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 491
+    // 491 "PutIndexPolicyRequest"
     shape(
-        "PutIndexPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, true),
-                member("policyDocument", 470, true),
-            ],
+        text(17650, 21),
+        KindEntry::Structure {
+            members: Span::new(775, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 492
+    // 492 "PutIndexPolicyResponse"
     shape(
-        "PutIndexPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("indexPolicy", 306, false)],
+        text(17671, 22),
+        KindEntry::Structure {
+            members: Span::new(777, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 493
+    // 493 "PutIntegrationRequest"
     shape(
-        "PutIntegrationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationName", 317, true),
-                member("resourceConfig", 541, true),
-                member("integrationType", 323, true),
-            ],
+        text(17704, 21),
+        KindEntry::Structure {
+            members: Span::new(778, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 494
+    // 494 "PutIntegrationResponse"
     shape(
-        "PutIntegrationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("integrationName", 317, false),
-                member("integrationStatus", 319, false),
-            ],
+        text(17739, 22),
+        KindEntry::Structure {
+            members: Span::new(781, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 495
+    // 495 "PutLogEventsRequest"
     shape(
-        "PutLogEventsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("logStreamName", 398, true),
-                member("logEvents", 313, true),
-                member("sequenceToken", 578, false),
-                member("entity", 197, false),
-            ],
+        text(17761, 19),
+        KindEntry::Structure {
+            members: Span::new(783, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 496
+    // 496 "PutLogEventsResponse"
     shape(
-        "PutLogEventsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("nextSequenceToken", 578, false),
-                member("rejectedLogEventsInfo", 533, false),
-                member("rejectedEntityInfo", 532, false),
-            ],
+        text(17808, 20),
+        KindEntry::Structure {
+            members: Span::new(788, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 497
+    // 497 "PutLogGroupDeletionProtectionRequest"
     shape(
-        "PutLogGroupDeletionProtectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, true),
-                member("deletionProtectionEnabled", 106, true),
-            ],
+        text(17884, 36),
+        KindEntry::Structure {
+            members: Span::new(791, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 498
+    // 498 "PutMetricFilterRequest"
     shape(
-        "PutMetricFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("filterName", 241, true),
-                member("filterPattern", 242, true),
-                member("metricTransformations", 421, true),
-                member("applyOnTransformedLogs", 26, false),
-                member("fieldSelectionCriteria", 236, false),
-                member("emitSystemFieldDimensions", 195, false),
-            ],
+        text(17920, 22),
+        KindEntry::Structure {
+            members: Span::new(793, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 499
+    // 499 "PutQueryDefinitionRequest"
     shape(
-        "PutQueryDefinitionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryLanguage", 517, false),
-                member("name", 511, true),
-                member("queryDefinitionId", 514, false),
-                member("logGroupNames", 389, false),
-                member("queryString", 512, true),
-                Member {
-                    name: "clientToken",
-                    target: 40,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-                member("parameters", 522, false),
-            ],
+        text(17942, 25),
+        KindEntry::Structure {
+            members: Span::new(800, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 500
+    // 500 "PutQueryDefinitionResponse"
     shape(
-        "PutQueryDefinitionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("queryDefinitionId", 514, false)],
+        text(18001, 26),
+        KindEntry::Structure {
+            members: Span::new(807, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 501
+    // 501 "PutResourcePolicyRequest"
     shape(
-        "PutResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 471, false),
-                member("policyDocument", 470, false),
-                member("resourceArn", 27, false),
-                member("expectedRevisionId", 217, false),
-            ],
+        text(18027, 24),
+        KindEntry::Structure {
+            members: Span::new(808, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 502
+    // 502 "PutResourcePolicyResponse"
     shape(
-        "PutResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourcePolicy", 545, false),
-                member("revisionId", 217, false),
-            ],
+        text(18051, 25),
+        KindEntry::Structure {
+            members: Span::new(812, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 503
+    // 503 "PutRetentionPolicyRequest"
     shape(
-        "PutRetentionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("retentionInDays", 78, true),
-            ],
+        text(18100, 25),
+        KindEntry::Structure {
+            members: Span::new(814, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 504
+    // 504 "PutSubscriptionFilterRequest"
     shape(
-        "PutSubscriptionFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupName", 386, true),
-                member("filterName", 241, true),
-                member("filterPattern", 242, true),
-                member("destinationArn", 180, true),
-                member("roleArn", 550, false),
-                member("distribution", 193, false),
-                member("applyOnTransformedLogs", 26, false),
-                member("fieldSelectionCriteria", 236, false),
-                member("emitSystemFields", 195, false),
-            ],
+        text(18125, 28),
+        KindEntry::Structure {
+            members: Span::new(816, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 505
+    // 505 "PutTransformerRequest"
     shape(
-        "PutTransformerRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifier", 384, true),
-                member("transformerConfig", 476, true),
-            ],
+        text(18195, 21),
+        KindEntry::Structure {
+            members: Span::new(825, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 506
-    shape("QueryCharOffset", ShapeKind::Integer(Range::ANY)),
-    // 507
+    // 506 "QueryCharOffset"
+    shape(text(18216, 15), KindEntry::Integer(Range::ANY)),
+    // 507 "QueryCompileError"
     shape(
-        "QueryCompileError",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("location", 508, false),
-                member("message", 413, false),
-            ],
+        text(18231, 17),
+        KindEntry::Structure {
+            members: Span::new(827, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 508
+    // 508 "QueryCompileErrorLocation"
     shape(
-        "QueryCompileErrorLocation",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("startCharOffset", 506, false),
-                member("endCharOffset", 506, false),
-            ],
+        text(18256, 25),
+        KindEntry::Structure {
+            members: Span::new(829, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 509
+    // 509 "QueryDefinition"
     shape(
-        "QueryDefinition",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryLanguage", 517, false),
-                member("queryDefinitionId", 514, false),
-                member("name", 511, false),
-                member("queryString", 512, false),
-                member("lastModified", 642, false),
-                member("logGroupNames", 389, false),
-                member("parameters", 522, false),
-            ],
+        text(18309, 15),
+        KindEntry::Structure {
+            members: Span::new(831, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 510
+    // 510 "QueryDefinitionList"
     shape(
-        "QueryDefinitionList",
-        ShapeKind::List {
+        text(18336, 19),
+        KindEntry::List {
             member: 509,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 511
+    // 511 "QueryDefinitionName"
     shape(
-        "QueryDefinitionName",
-        ShapeKind::String {
+        text(18355, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 512
+    // 512 "QueryDefinitionString"
     shape(
-        "QueryDefinitionString",
-        ShapeKind::String {
+        text(18374, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 513
-    shape("QueryDuration", ShapeKind::Long(Range::ANY)),
-    // 514
+    // 513 "QueryDuration"
+    shape(text(18395, 13), KindEntry::Long(Range::ANY)),
+    // 514 "QueryId"
     shape(
-        "QueryId",
-        ShapeKind::String {
+        text(18408, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 515
+    // 515 "QueryInfo"
     shape(
-        "QueryInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryLanguage", 517, false),
-                member("queryId", 514, false),
-                member("queryString", 527, false),
-                member("status", 526, false),
-                member("createTime", 642, false),
-                member("logGroupName", 386, false),
-                member("queryDuration", 513, false),
-                member("bytesScanned", 35, false),
-                member("userIdentity", 673, false),
-            ],
+        text(18415, 9),
+        KindEntry::Structure {
+            members: Span::new(838, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 516
+    // 516 "QueryInfoList"
     shape(
-        "QueryInfoList",
-        ShapeKind::List {
+        text(18471, 13),
+        KindEntry::List {
             member: 515,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 517
+    // 517 "QueryLanguage"
     shape(
-        "QueryLanguage",
-        ShapeKind::String {
+        text(18484, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CWLI", "SQL", "PPL"],
+            enum_values: Span::new(96, 3),
         },
     ),
-    // 518
+    // 518 "QueryListMaxResults"
     shape(
-        "QueryListMaxResults",
-        ShapeKind::Integer(Range {
+        text(18507, 19),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 519
+    // 519 "QueryParameter"
     shape(
-        "QueryParameter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("name", 523, true),
-                member("defaultValue", 520, false),
-                member("description", 521, false),
-            ],
+        text(18526, 14),
+        KindEntry::Structure {
+            members: Span::new(847, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 520
+    // 520 "QueryParameterDefaultValue"
     shape(
-        "QueryParameterDefaultValue",
-        ShapeKind::String {
+        text(18540, 26),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 521
+    // 521 "QueryParameterDescription"
     shape(
-        "QueryParameterDescription",
-        ShapeKind::String {
+        text(18566, 25),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 522
+    // 522 "QueryParameterList"
     shape(
-        "QueryParameterList",
-        ShapeKind::List {
+        text(18591, 18),
+        KindEntry::List {
             member: 519,
             member_name: None,
             length: Range {
@@ -7333,97 +6289,82 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 523
+    // 523 "QueryParameterName"
     shape(
-        "QueryParameterName",
-        ShapeKind::String {
+        text(18609, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[a-zA-Z_][a-zA-Z0-9_]*"),
-            enum_values: &[],
+            pattern: Some(text(18627, 23)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 524
+    // 524 "QueryResults"
     shape(
-        "QueryResults",
-        ShapeKind::List {
+        text(18650, 12),
+        KindEntry::List {
             member: 549,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 525
+    // 525 "QueryStatistics"
     shape(
-        "QueryStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("recordsMatched", 601, false),
-                member("recordsScanned", 601, false),
-                member("estimatedRecordsSkipped", 601, false),
-                member("bytesScanned", 601, false),
-                member("estimatedBytesSkipped", 601, false),
-                member("logGroupsScanned", 601, false),
-            ],
+        text(18662, 15),
+        KindEntry::Structure {
+            members: Span::new(850, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 526
-    shape(
-        "QueryStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "Scheduled",
-                "Running",
-                "Complete",
-                "Failed",
-                "Cancelled",
-                "Timeout",
-                "Unknown",
-            ],
         },
     ),
-    // 527
+    // 526 "QueryStatus"
     shape(
-        "QueryString",
-        ShapeKind::String {
+        text(18765, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(99, 7),
+        },
+    ),
+    // 527 "QueryString"
+    shape(
+        text(18801, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(10000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 528
+    // 528 "QuoteCharacter"
     shape(
-        "QuoteCharacter",
-        ShapeKind::String {
+        text(18812, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 529
+    // 529 "RecordField"
     shape(
-        "RecordField",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 231, false), member("mandatory", 34, false)],
+        text(18826, 11),
+        KindEntry::Structure {
+            members: Span::new(856, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 530
+    // 530 "RecordFields"
     shape(
-        "RecordFields",
-        ShapeKind::List {
+        text(18846, 12),
+        KindEntry::List {
             member: 231,
             member_name: None,
             length: Range {
@@ -7432,40 +6373,36 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 531
+    // 531 "RecordsCount"
     shape(
-        "RecordsCount",
-        ShapeKind::Long(Range {
+        text(18858, 12),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 532
+    // 532 "RejectedEntityInfo"
     shape(
-        "RejectedEntityInfo",
-        ShapeKind::Structure(Structure {
-            members: &[member("errorType", 204, true)],
+        text(18870, 18),
+        KindEntry::Structure {
+            members: Span::new(858, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 533
+    // 533 "RejectedLogEventsInfo"
     shape(
-        "RejectedLogEventsInfo",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("tooNewLogEventStartIndex", 372, false),
-                member("tooOldLogEventEndIndex", 372, false),
-                member("expiredLogEventEndIndex", 372, false),
-            ],
+        text(18897, 21),
+        KindEntry::Structure {
+            members: Span::new(859, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 534
+    // 534 "RenameKeyEntries"
     shape(
-        "RenameKeyEntries",
-        ShapeKind::List {
+        text(18987, 16),
+        KindEntry::List {
             member: 535,
             member_name: None,
             length: Range {
@@ -7474,141 +6411,138 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 535
+    // 535 "RenameKeyEntry"
     shape(
-        "RenameKeyEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("key", 331, true),
-                member("renameTo", 537, true),
-                member("overwriteIfExists", 453, false),
-            ],
+        text(19003, 14),
+        KindEntry::Structure {
+            members: Span::new(862, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 536
+    // 536 "RenameKeys"
     shape(
-        "RenameKeys",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 534, true)],
+        text(19025, 10),
+        KindEntry::Structure {
+            members: Span::new(865, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 537
+    // 537 "RenameTo"
     shape(
-        "RenameTo",
-        ShapeKind::String {
+        text(19035, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 538
+    // 538 "RequestId"
     shape(
-        "RequestId",
-        ShapeKind::String {
+        text(19043, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 539
+    // 539 "ResourceAlreadyExistsException"
     shape(
-        "ResourceAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(19052, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_ALREADY_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(19052, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 540
+    // 540 "ResourceArns"
     shape(
-        "ResourceArns",
-        ShapeKind::List {
+        text(19082, 12),
+        KindEntry::List {
             member: 27,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 541
+    // 541 "ResourceConfig"
     shape(
-        "ResourceConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("openSearchResourceConfig", 442, false)],
+        text(19094, 14),
+        KindEntry::Structure {
+            members: Span::new(866, 1),
             union: true,
             error: None,
-        }),
+        },
     ),
-    // 542
+    // 542 "ResourceIdentifier"
     shape(
-        "ResourceIdentifier",
-        ShapeKind::String {
+        text(19132, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("[\\w+=/:,.@\\-\\*]*"),
-            enum_values: &[],
+            pattern: Some(text(19150, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 543
+    // 543 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(19166, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(19166, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 544
+    // 544 "ResourcePolicies"
     shape(
-        "ResourcePolicies",
-        ShapeKind::List {
+        text(19191, 16),
+        KindEntry::List {
             member: 545,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 545
+    // 545 "ResourcePolicy"
     shape(
-        "ResourcePolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("policyName", 471, false),
-                member("policyDocument", 470, false),
-                member("lastUpdatedTime", 642, false),
-                member("policyScope", 472, false),
-                member("resourceArn", 27, false),
-                member("revisionId", 217, false),
-            ],
+        text(19207, 14),
+        KindEntry::Structure {
+            members: Span::new(867, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 546
+    // 546 "ResourceType"
     shape(
-        "ResourceType",
-        ShapeKind::String {
+        text(19221, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("[\\w-_]*"),
-            enum_values: &[],
+            pattern: Some(text(19233, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 547
+    // 547 "ResourceTypes"
     shape(
-        "ResourceTypes",
-        ShapeKind::List {
+        text(19240, 13),
+        KindEntry::List {
             member: 546,
             member_name: None,
             length: Range {
@@ -7617,255 +6551,226 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 548
+    // 548 "ResultField"
     shape(
-        "ResultField",
-        ShapeKind::Structure(Structure {
-            members: &[member("field", 229, false), member("value", 675, false)],
+        text(19253, 11),
+        KindEntry::Structure {
+            members: Span::new(873, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 549
+    // 549 "ResultRows"
     shape(
-        "ResultRows",
-        ShapeKind::List {
+        text(19269, 10),
+        KindEntry::List {
             member: 548,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 550
+    // 550 "RoleArn"
     shape(
-        "RoleArn",
-        ShapeKind::String {
+        text(19279, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 551
+    // 551 "S3Configuration"
     shape(
-        "S3Configuration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("destinationIdentifier", 561, true),
-                member("roleArn", 550, true),
-                member("ownerAccountId", 2, false),
-                member("kmsKeyId", 334, false),
-            ],
+        text(19286, 15),
+        KindEntry::Structure {
+            members: Span::new(875, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 552
+    // 552 "S3DeliveryConfiguration"
     shape(
-        "S3DeliveryConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("suffixPath", 132, false),
-                member("enableHiveCompatiblePath", 34, false),
-            ],
+        text(19336, 23),
+        KindEntry::Structure {
+            members: Span::new(879, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 553
+    // 553 "S3TableIntegrationSource"
     shape(
-        "S3TableIntegrationSource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("identifier", 554, false),
-                member("dataSource", 71, false),
-                member("status", 555, false),
-                member("statusReason", 556, false),
-                member("createdTimeStamp", 642, false),
-                member("parentSourceIdentifier", 554, false),
-            ],
+        text(19393, 24),
+        KindEntry::Structure {
+            members: Span::new(881, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 554
+    // 554 "S3TableIntegrationSourceIdentifier"
     shape(
-        "S3TableIntegrationSourceIdentifier",
-        ShapeKind::String {
+        text(19455, 34),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 555
+    // 555 "S3TableIntegrationSourceStatus"
     shape(
-        "S3TableIntegrationSourceStatus",
-        ShapeKind::String {
+        text(19489, 30),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ACTIVE",
-                "UNHEALTHY",
-                "FAILED",
-                "DATA_SOURCE_DELETE_IN_PROGRESS",
-            ],
+            enum_values: Span::new(106, 4),
         },
     ),
-    // 556
+    // 556 "S3TableIntegrationSourceStatusReason"
     shape(
-        "S3TableIntegrationSourceStatusReason",
-        ShapeKind::String {
+        text(19558, 36),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 557
+    // 557 "S3TableIntegrationSources"
     shape(
-        "S3TableIntegrationSources",
-        ShapeKind::List {
+        text(19594, 25),
+        KindEntry::List {
             member: 553,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 558
+    // 558 "S3TablesDatasourceName"
     shape(
-        "S3TablesDatasourceName",
-        ShapeKind::String {
+        text(19619, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 559
+    // 559 "S3TablesDatasourceType"
     shape(
-        "S3TablesDatasourceType",
-        ShapeKind::String {
+        text(19641, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 560
+    // 560 "S3TablesIntegration"
     shape(
-        "S3TablesIntegration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("datasourceName", 558, false),
-                member("datasourceType", 559, false),
-            ],
+        text(19663, 19),
+        KindEntry::Structure {
+            members: Span::new(887, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 561
+    // 561 "S3Uri"
     shape(
-        "S3Uri",
-        ShapeKind::String {
+        text(19710, 5),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
-            pattern: Some("s3://[a-z0-9][\\.\\-a-z0-9]{1,61}[a-z0-9](/.*)?"),
-            enum_values: &[],
+            pattern: Some(text(19715, 45)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 562
+    // 562 "ScheduleExpression"
     shape(
-        "ScheduleExpression",
-        ShapeKind::String {
+        text(19760, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 563
+    // 563 "ScheduleTimezone"
     shape(
-        "ScheduleTimezone",
-        ShapeKind::String {
+        text(19778, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 564
+    // 564 "ScheduledQueryDescription"
     shape(
-        "ScheduledQueryDescription",
-        ShapeKind::String {
+        text(19794, 25),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 565
+    // 565 "ScheduledQueryDestination"
     shape(
-        "ScheduledQueryDestination",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("destinationType", 567, false),
-                member("destinationIdentifier", 605, false),
-                member("status", 7, false),
-                member("processedIdentifier", 605, false),
-                member("errorMessage", 605, false),
-            ],
+        text(19819, 25),
+        KindEntry::Structure {
+            members: Span::new(889, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 566
+    // 566 "ScheduledQueryDestinationList"
     shape(
-        "ScheduledQueryDestinationList",
-        ShapeKind::List {
+        text(19878, 29),
+        KindEntry::List {
             member: 565,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 567
+    // 567 "ScheduledQueryDestinationType"
     shape(
-        "ScheduledQueryDestinationType",
-        ShapeKind::String {
+        text(19907, 29),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["S3"],
+            enum_values: Span::new(110, 1),
         },
     ),
-    // 568
+    // 568 "ScheduledQueryIdentifier"
     shape(
-        "ScheduledQueryIdentifier",
-        ShapeKind::String {
+        text(19936, 24),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("[\\w#+=/:,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(3055, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 569
+    // 569 "ScheduledQueryLogGroupIdentifiers"
     shape(
-        "ScheduledQueryLogGroupIdentifiers",
-        ShapeKind::List {
+        text(19960, 33),
+        KindEntry::List {
             member: 384,
             member_name: None,
             length: Range {
@@ -7874,216 +6779,218 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 570
+    // 570 "ScheduledQueryName"
     shape(
-        "ScheduledQueryName",
-        ShapeKind::String {
+        text(19993, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("^[a-zA-Z0-9_\\-/.#]+$"),
-            enum_values: &[],
+            pattern: Some(text(20011, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 571
+    // 571 "ScheduledQueryState"
     shape(
-        "ScheduledQueryState",
-        ShapeKind::String {
+        text(20031, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
+            enum_values: Span::new(111, 2),
         },
     ),
-    // 572
+    // 572 "ScheduledQuerySummary"
     shape(
-        "ScheduledQuerySummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scheduledQueryArn", 27, false),
-                member("name", 570, false),
-                member("state", 571, false),
-                member("lastTriggeredTime", 642, false),
-                member("lastExecutionStatus", 215, false),
-                member("scheduleExpression", 562, false),
-                member("timezone", 563, false),
-                member("destinationConfiguration", 181, false),
-                member("creationTime", 642, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(20057, 21),
+        KindEntry::Structure {
+            members: Span::new(894, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 573
+    // 573 "ScheduledQuerySummaryList"
     shape(
-        "ScheduledQuerySummaryList",
-        ShapeKind::List {
+        text(20078, 25),
+        KindEntry::List {
             member: 572,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 574
+    // 574 "Scope"
     shape(
-        "Scope",
-        ShapeKind::String {
+        text(20103, 5),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALL"],
+            enum_values: Span::new(113, 1),
         },
     ),
-    // 575
+    // 575 "SearchedLogStream"
     shape(
-        "SearchedLogStream",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logStreamName", 398, false),
-                member("searchedCompletely", 399, false),
-            ],
+        text(20111, 17),
+        KindEntry::Structure {
+            members: Span::new(904, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 576
+    // 576 "SearchedLogStreams"
     shape(
-        "SearchedLogStreams",
-        ShapeKind::List {
+        text(20146, 18),
+        KindEntry::List {
             member: 575,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 577
+    // 577 "SelectionCriteria"
     shape(
-        "SelectionCriteria",
-        ShapeKind::String {
+        text(20164, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 578
+    // 578 "SequenceToken"
     shape(
-        "SequenceToken",
-        ShapeKind::String {
+        text(20181, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 579
+    // 579 "Service"
     shape(
-        "Service",
-        ShapeKind::String {
+        text(20194, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("[\\w_-]*"),
-            enum_values: &[],
+            pattern: Some(text(20201, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 580
+    // 580 "ServiceQuotaExceededException"
     shape(
-        "ServiceQuotaExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(20208, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::SERVICE_QUOTA_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(20208, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 581
+    // 581 "ServiceUnavailableException"
     shape(
-        "ServiceUnavailableException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(20237, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::SERVICE_UNAVAILABLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(20237, 27),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 582
+    // 582 "SessionId"
     shape(
-        "SessionId",
-        ShapeKind::String {
+        text(20264, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 583
+    // 583 "SessionStreamingException"
     shape(
-        "SessionStreamingException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 413, false)],
+        text(20273, 25),
+        KindEntry::Structure {
+            members: Span::new(906, 1),
             union: false,
-            error: Some(crate::errors::SESSION_STREAMING_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(20273, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 584
+    // 584 "SessionTimeoutException"
     shape(
-        "SessionTimeoutException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 413, false)],
+        text(20298, 23),
+        KindEntry::Structure {
+            members: Span::new(907, 1),
             union: false,
-            error: Some(crate::errors::SESSION_TIMEOUT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(20298, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 585
+    // 585 "Source"
     shape(
-        "Source",
-        ShapeKind::String {
+        text(20321, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 586
+    // 586 "SourceTimezone"
     shape(
-        "SourceTimezone",
-        ShapeKind::String {
+        text(20327, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 587
+    // 587 "SplitString"
     shape(
-        "SplitString",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 589, true)],
+        text(20341, 11),
+        KindEntry::Structure {
+            members: Span::new(908, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 588
+    // 588 "SplitStringDelimiter"
     shape(
-        "SplitStringDelimiter",
-        ShapeKind::String {
+        text(20352, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 589
+    // 589 "SplitStringEntries"
     shape(
-        "SplitStringEntries",
-        ShapeKind::List {
+        text(20372, 18),
+        KindEntry::List {
             member: 590,
             member_name: None,
             length: Range {
@@ -8092,58 +6999,30 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 590
+    // 590 "SplitStringEntry"
     shape(
-        "SplitStringEntry",
-        ShapeKind::Structure(Structure {
-            members: &[member("source", 585, true), member("delimiter", 588, true)],
+        text(20390, 16),
+        KindEntry::Structure {
+            members: Span::new(909, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 591
-    shape(
-        "StandardUnit",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "Seconds",
-                "Microseconds",
-                "Milliseconds",
-                "Bytes",
-                "Kilobytes",
-                "Megabytes",
-                "Gigabytes",
-                "Terabytes",
-                "Bits",
-                "Kilobits",
-                "Megabits",
-                "Gigabits",
-                "Terabits",
-                "Percent",
-                "Count",
-                "Bytes/Second",
-                "Kilobytes/Second",
-                "Megabytes/Second",
-                "Gigabytes/Second",
-                "Terabytes/Second",
-                "Bits/Second",
-                "Kilobits/Second",
-                "Megabits/Second",
-                "Gigabits/Second",
-                "Terabits/Second",
-                "Count/Second",
-                "None",
-            ],
         },
     ),
-    // 592
-    shape("StartFromHead", ShapeKind::Boolean),
-    // 593
+    // 591 "StandardUnit"
     shape(
-        "StartLiveTailLogGroupIdentifiers",
-        ShapeKind::List {
+        text(20406, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(114, 27),
+        },
+    ),
+    // 592 "StartFromHead"
+    shape(text(20696, 13), KindEntry::Boolean),
+    // 593 "StartLiveTailLogGroupIdentifiers"
+    shape(
+        text(20709, 32),
+        KindEntry::List {
             member: 384,
             member_name: None,
             length: Range {
@@ -8152,160 +7031,130 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 594
+    // 594 "StartLiveTailRequest"
     shape(
-        "StartLiveTailRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("logGroupIdentifiers", 593, true),
-                member("logStreamNames", 314, false),
-                member("logStreamNamePrefixes", 314, false),
-                member("logEventFilterPattern", 242, false),
-            ],
+        text(20741, 20),
+        KindEntry::Structure {
+            members: Span::new(911, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 595
-    shape(
-        "StartLiveTailResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("responseStream", 596, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 596
-    shape(
-        "StartLiveTailResponseStream",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("sessionStart", 368, false),
-                member("sessionUpdate", 369, false),
-                member("SessionTimeoutException", 584, false),
-                member("SessionStreamingException", 583, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 597
-    shape(
-        "StartQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryLanguage", 517, false),
-                member("logGroupName", 386, false),
-                member("logGroupNames", 389, false),
-                member("logGroupIdentifiers", 385, false),
-                member("startTime", 642, true),
-                member("endTime", 642, true),
-                member("queryString", 527, true),
-                member("limit", 214, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 598
-    shape(
-        "StartQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("queryId", 514, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 599
-    shape("StartTimeOffset", ShapeKind::Long(Range::ANY)),
-    // 600
-    shape(
-        "State",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["Active", "Suppressed", "Baseline"],
         },
     ),
-    // 601
-    shape("StatsValue", ShapeKind::Double(Range::ANY)),
-    // 602
+    // 595 "StartLiveTailResponse"
     shape(
-        "StopQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("queryId", 514, true)],
+        text(20761, 21),
+        KindEntry::Structure {
+            members: Span::new(915, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 603
+    // 596 "StartLiveTailResponseStream"
     shape(
-        "StopQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("success", 611, false)],
+        text(20796, 27),
+        KindEntry::Structure {
+            members: Span::new(916, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 604
+    // 597 "StartQueryRequest"
     shape(
-        "StoredBytes",
-        ShapeKind::Long(Range {
+        text(20848, 17),
+        KindEntry::Structure {
+            members: Span::new(920, 8),
+            union: false,
+            error: None,
+        },
+    ),
+    // 598 "StartQueryResponse"
+    shape(
+        text(20865, 18),
+        KindEntry::Structure {
+            members: Span::new(928, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 599 "StartTimeOffset"
+    shape(text(20883, 15), KindEntry::Long(Range::ANY)),
+    // 600 "State"
+    shape(
+        text(20898, 5),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(141, 3),
+        },
+    ),
+    // 601 "StatsValue"
+    shape(text(20919, 10), KindEntry::Double(Range::ANY)),
+    // 602 "StopQueryRequest"
+    shape(
+        text(20929, 16),
+        KindEntry::Structure {
+            members: Span::new(929, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 603 "StopQueryResponse"
+    shape(
+        text(20945, 17),
+        KindEntry::Structure {
+            members: Span::new(930, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 604 "StoredBytes"
+    shape(
+        text(20962, 11),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 605
+    // 605 "String"
     shape(
-        "String",
-        ShapeKind::String {
+        text(20973, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 606
+    // 606 "SubscriptionFilter"
     shape(
-        "SubscriptionFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterName", 241, false),
-                member("logGroupName", 386, false),
-                member("filterPattern", 242, false),
-                member("destinationArn", 180, false),
-                member("roleArn", 550, false),
-                member("distribution", 193, false),
-                member("applyOnTransformedLogs", 26, false),
-                member("creationTime", 642, false),
-                member("fieldSelectionCriteria", 236, false),
-                member("emitSystemFields", 195, false),
-            ],
+        text(20979, 18),
+        KindEntry::Structure {
+            members: Span::new(931, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 607
+    // 607 "SubscriptionFilters"
     shape(
-        "SubscriptionFilters",
-        ShapeKind::List {
+        text(20997, 19),
+        KindEntry::List {
             member: 606,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 608
+    // 608 "SubstituteString"
     shape(
-        "SubstituteString",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 609, true)],
+        text(21016, 16),
+        KindEntry::Structure {
+            members: Span::new(941, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 609
+    // 609 "SubstituteStringEntries"
     shape(
-        "SubstituteStringEntries",
-        ShapeKind::List {
+        text(21032, 23),
+        KindEntry::List {
             member: 610,
             member_name: None,
             length: Range {
@@ -8314,127 +7163,120 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 610
+    // 610 "SubstituteStringEntry"
     shape(
-        "SubstituteStringEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("source", 585, true),
-                member("from", 249, true),
-                member("to", 643, true),
-            ],
+        text(21055, 21),
+        KindEntry::Structure {
+            members: Span::new(942, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 611
-    shape("Success", ShapeKind::Boolean),
-    // 612
+    // 611 "Success"
+    shape(text(21076, 7), KindEntry::Boolean),
+    // 612 "SuppressionPeriod"
     shape(
-        "SuppressionPeriod",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("value", 315, false),
-                member("suppressionUnit", 615, false),
-            ],
+        text(21083, 17),
+        KindEntry::Structure {
+            members: Span::new(945, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 613
-    shape(
-        "SuppressionState",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["SUPPRESSED", "UNSUPPRESSED"],
         },
     ),
-    // 614
+    // 613 "SuppressionState"
     shape(
-        "SuppressionType",
-        ShapeKind::String {
+        text(21115, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["LIMITED", "INFINITE"],
+            enum_values: Span::new(144, 2),
         },
     ),
-    // 615
+    // 614 "SuppressionType"
     shape(
-        "SuppressionUnit",
-        ShapeKind::String {
+        text(21153, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["SECONDS", "MINUTES", "HOURS"],
+            enum_values: Span::new(146, 2),
         },
     ),
-    // 616
+    // 615 "SuppressionUnit"
     shape(
-        "SystemField",
-        ShapeKind::String {
+        text(21183, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::new(148, 3),
         },
     ),
-    // 617
+    // 616 "SystemField"
     shape(
-        "TableBody",
-        ShapeKind::String {
+        text(21217, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 617 "TableBody"
+    shape(
+        text(21228, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10485760),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 618
+    // 618 "TableFields"
     shape(
-        "TableFields",
-        ShapeKind::List {
+        text(21237, 11),
+        KindEntry::List {
             member: 605,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 619
+    // 619 "TagFilter"
     shape(
-        "TagFilter",
-        ShapeKind::Structure(Structure {
-            members: &[member("key", 620, true), member("values", 622, false)],
+        text(21248, 9),
+        KindEntry::Structure {
+            members: Span::new(947, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 620
+    // 620 "TagFilterKey"
     shape(
-        "TagFilterKey",
-        ShapeKind::String {
+        text(21263, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$"),
-            enum_values: &[],
+            pattern: Some(text(21275, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 621
+    // 621 "TagFilterValue"
     shape(
-        "TagFilterValue",
-        ShapeKind::String {
+        text(21306, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(259),
             },
-            pattern: Some("^!?\\*?([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)\\*?$"),
-            enum_values: &[],
+            pattern: Some(text(21320, 39)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 622
+    // 622 "TagFilterValues"
     shape(
-        "TagFilterValues",
-        ShapeKind::List {
+        text(21359, 15),
+        KindEntry::List {
             member: 621,
             member_name: None,
             length: Range {
@@ -8443,10 +7285,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 623
+    // 623 "TagFilters"
     shape(
-        "TagFilters",
-        ShapeKind::List {
+        text(21374, 10),
+        KindEntry::List {
             member: 619,
             member_name: None,
             length: Range {
@@ -8455,22 +7297,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 624
+    // 624 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(21384, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$"),
-            enum_values: &[],
+            pattern: Some(text(21275, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 625
+    // 625 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(21390, 10),
+        KindEntry::List {
             member: 624,
             member_name: None,
             length: Range {
@@ -8479,10 +7321,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 626
+    // 626 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(21400, 7),
+        KindEntry::List {
             member: 624,
             member_name: None,
             length: Range {
@@ -8491,40 +7333,40 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 627
+    // 627 "TagLogGroupRequest"
     shape(
-        "TagLogGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupName", 386, true), member("tags", 630, true)],
+        text(21407, 18),
+        KindEntry::Structure {
+            members: Span::new(949, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 628
+    // 628 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("resourceArn", 17, true), member("tags", 630, true)],
+        text(21425, 18),
+        KindEntry::Structure {
+            members: Span::new(951, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 629
+    // 629 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(21443, 8),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(21451, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 630
+    // 630 "Tags"
     shape(
-        "Tags",
-        ShapeKind::Map {
+        text(21482, 4),
+        KindEntry::Map {
             key: 624,
             value: 629,
             length: Range {
@@ -8533,58 +7375,58 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 631
+    // 631 "Target"
     shape(
-        "Target",
-        ShapeKind::String {
+        text(21486, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 632
+    // 632 "TargetArn"
     shape(
-        "TargetArn",
-        ShapeKind::String {
+        text(21492, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 633
+    // 633 "TargetFormat"
     shape(
-        "TargetFormat",
-        ShapeKind::String {
+        text(21501, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 634
+    // 634 "TargetTimezone"
     shape(
-        "TargetTimezone",
-        ShapeKind::String {
+        text(21513, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 635
+    // 635 "TestEventMessages"
     shape(
-        "TestEventMessages",
-        ShapeKind::List {
+        text(21527, 17),
+        KindEntry::List {
             member: 210,
             member_name: None,
             length: Range {
@@ -8593,195 +7435,184 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 636
+    // 636 "TestMetricFilterRequest"
     shape(
-        "TestMetricFilterRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("filterPattern", 242, true),
-                member("logEventMessages", 635, true),
-            ],
+        text(21544, 23),
+        KindEntry::Structure {
+            members: Span::new(953, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 637
+    // 637 "TestMetricFilterResponse"
     shape(
-        "TestMetricFilterResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("matches", 416, false)],
+        text(21583, 24),
+        KindEntry::Structure {
+            members: Span::new(955, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 638
+    // 638 "TestTransformerRequest"
     shape(
-        "TestTransformerRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("transformerConfig", 476, true),
-                member("logEventMessages", 635, true),
-            ],
+        text(21614, 22),
+        KindEntry::Structure {
+            members: Span::new(956, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 639
+    // 639 "TestTransformerResponse"
     shape(
-        "TestTransformerResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("transformedLogs", 650, false)],
+        text(21636, 23),
+        KindEntry::Structure {
+            members: Span::new(958, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 640
+    // 640 "ThrottlingException"
     shape(
-        "ThrottlingException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(21674, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::THROTTLING_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(21674, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 641
+    // 641 "Time"
     shape(
-        "Time",
-        ShapeKind::String {
+        text(21693, 4),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 642
+    // 642 "Timestamp"
     shape(
-        "Timestamp",
-        ShapeKind::Long(Range {
+        text(21697, 9),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 643
+    // 643 "ToKey"
     shape(
-        "ToKey",
-        ShapeKind::String {
+        text(21706, 5),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 644
+    // 644 "Token"
     shape(
-        "Token",
-        ShapeKind::String {
+        text(21711, 5),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 645
+    // 645 "TokenString"
     shape(
-        "TokenString",
-        ShapeKind::String {
+        text(21716, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 646
-    shape("TokenValue", ShapeKind::Long(Range::ANY)),
-    // 647
+    // 646 "TokenValue"
+    shape(text(21727, 10), KindEntry::Long(Range::ANY)),
+    // 647 "TooManyTagsException"
     shape(
-        "TooManyTagsException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 413, false),
-                member("resourceName", 17, false),
-            ],
+        text(21737, 20),
+        KindEntry::Structure {
+            members: Span::new(959, 2),
             union: false,
-            error: Some(crate::errors::TOO_MANY_TAGS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(21737, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 648
+    // 648 "TransformedEventMessage"
     shape(
-        "TransformedEventMessage",
-        ShapeKind::String {
+        text(21769, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 649
+    // 649 "TransformedLogRecord"
     shape(
-        "TransformedLogRecord",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("eventNumber", 211, false),
-                member("eventMessage", 210, false),
-                member("transformedEventMessage", 648, false),
-            ],
+        text(21792, 20),
+        KindEntry::Structure {
+            members: Span::new(961, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 650
+    // 650 "TransformedLogs"
     shape(
-        "TransformedLogs",
-        ShapeKind::List {
+        text(21835, 15),
+        KindEntry::List {
             member: 649,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 651
+    // 651 "TriggerHistoryRecord"
     shape(
-        "TriggerHistoryRecord",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("queryId", 514, false),
-                member("executionStatus", 215, false),
-                member("triggeredTimestamp", 642, false),
-                member("errorMessage", 605, false),
-                member("destinations", 566, false),
-            ],
+        text(21850, 20),
+        KindEntry::Structure {
+            members: Span::new(964, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 652
+    // 652 "TriggerHistoryRecordList"
     shape(
-        "TriggerHistoryRecordList",
-        ShapeKind::List {
+        text(21903, 24),
+        KindEntry::List {
             member: 651,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 653
+    // 653 "TrimString"
     shape(
-        "TrimString",
-        ShapeKind::Structure(Structure {
-            members: &[member("withKeys", 654, true)],
+        text(21927, 10),
+        KindEntry::Structure {
+            members: Span::new(969, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 654
+    // 654 "TrimStringWithKeys"
     shape(
-        "TrimStringWithKeys",
-        ShapeKind::List {
+        text(21937, 18),
+        KindEntry::List {
             member: 677,
             member_name: None,
             length: Range {
@@ -8790,28 +7621,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 655
+    // 655 "Type"
     shape(
-        "Type",
-        ShapeKind::String {
+        text(21955, 4),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["boolean", "integer", "double", "string"],
+            enum_values: Span::new(151, 4),
         },
     ),
-    // 656
+    // 656 "TypeConverter"
     shape(
-        "TypeConverter",
-        ShapeKind::Structure(Structure {
-            members: &[member("entries", 657, true)],
+        text(21966, 13),
+        KindEntry::Structure {
+            members: Span::new(970, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 657
+    // 657 "TypeConverterEntries"
     shape(
-        "TypeConverterEntries",
-        ShapeKind::List {
+        text(21979, 20),
+        KindEntry::List {
             member: 658,
             member_name: None,
             length: Range {
@@ -8820,191 +7651,133 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 658
+    // 658 "TypeConverterEntry"
     shape(
-        "TypeConverterEntry",
-        ShapeKind::Structure(Structure {
-            members: &[member("key", 331, true), member("type", 655, true)],
+        text(21999, 18),
+        KindEntry::Structure {
+            members: Span::new(971, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 659
-    shape("Unmask", ShapeKind::Boolean),
-    // 660
+    // 659 "Unmask"
+    shape(text(22017, 6), KindEntry::Boolean),
+    // 660 "UnrecognizedClientException"
     shape(
-        "UnrecognizedClientException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(22023, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::UNRECOGNIZED_CLIENT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(22023, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 661
+    // 661 "UntagLogGroupRequest"
     shape(
-        "UntagLogGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("logGroupName", 386, true), member("tags", 626, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 662
-    shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("resourceArn", 17, true),
-                member("tagKeys", 625, true),
-            ],
+        text(22050, 20),
+        KindEntry::Structure {
+            members: Span::new(973, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 663
+    // 662 "UntagResourceRequest"
     shape(
-        "UpdateAnomalyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalyId", 24, false),
-                member("patternId", 463, false),
-                member("anomalyDetectorArn", 21, true),
-                member("suppressionType", 614, false),
-                member("suppressionPeriod", 612, false),
-                member("baseline", 31, false),
-            ],
+        text(22070, 20),
+        KindEntry::Structure {
+            members: Span::new(975, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 664
+    // 663 "UpdateAnomalyRequest"
     shape(
-        "UpdateDeliveryConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("id", 117, true),
-                member("recordFields", 530, false),
-                member("fieldDelimiter", 230, false),
-                member("s3DeliveryConfiguration", 552, false),
-            ],
+        text(22097, 20),
+        KindEntry::Structure {
+            members: Span::new(977, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 665
+    // 664 "UpdateDeliveryConfigurationRequest"
     shape(
-        "UpdateDeliveryConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(22157, 34),
+        KindEntry::Structure {
+            members: Span::new(983, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 666
+    // 665 "UpdateDeliveryConfigurationResponse"
     shape(
-        "UpdateLogAnomalyDetectorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("anomalyDetectorArn", 21, true),
-                member("evaluationFrequency", 208, false),
-                member("filterPattern", 242, false),
-                member("anomalyVisibilityTime", 25, false),
-                member("enabled", 34, true),
-            ],
+        text(22191, 35),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 667
+    // 666 "UpdateLogAnomalyDetectorRequest"
     shape(
-        "UpdateLookupTableRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableArn", 27, true),
-                member("description", 404, false),
-                member("tableBody", 617, true),
-                member("kmsKeyId", 334, false),
-            ],
+        text(22226, 31),
+        KindEntry::Structure {
+            members: Span::new(987, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 668
+    // 667 "UpdateLookupTableRequest"
     shape(
-        "UpdateLookupTableResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("lookupTableArn", 27, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(22264, 24),
+        KindEntry::Structure {
+            members: Span::new(992, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 669
+    // 668 "UpdateLookupTableResponse"
     shape(
-        "UpdateScheduledQueryRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("identifier", 568, true),
-                member("description", 564, false),
-                member("queryLanguage", 517, true),
-                member("queryString", 527, true),
-                member("logGroupIdentifiers", 569, false),
-                member("scheduleExpression", 562, true),
-                member("timezone", 563, false),
-                member("startTimeOffset", 599, false),
-                member("destinationConfiguration", 181, false),
-                member("scheduleStartTime", 642, false),
-                member("scheduleEndTime", 642, false),
-                member("executionRoleArn", 550, true),
-                member("state", 571, false),
-            ],
+        text(22288, 25),
+        KindEntry::Structure {
+            members: Span::new(996, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 670
+    // 669 "UpdateScheduledQueryRequest"
     shape(
-        "UpdateScheduledQueryResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("scheduledQueryArn", 27, false),
-                member("name", 570, false),
-                member("description", 564, false),
-                member("queryLanguage", 517, false),
-                member("queryString", 527, false),
-                member("logGroupIdentifiers", 569, false),
-                member("scheduleExpression", 562, false),
-                member("timezone", 563, false),
-                member("startTimeOffset", 599, false),
-                member("destinationConfiguration", 181, false),
-                member("state", 571, false),
-                member("lastTriggeredTime", 642, false),
-                member("lastExecutionStatus", 215, false),
-                member("scheduleStartTime", 642, false),
-                member("scheduleEndTime", 642, false),
-                member("executionRoleArn", 550, false),
-                member("creationTime", 642, false),
-                member("lastUpdatedTime", 642, false),
-            ],
+        text(22313, 27),
+        KindEntry::Structure {
+            members: Span::new(998, 13),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 671
+    // 670 "UpdateScheduledQueryResponse"
     shape(
-        "UpperCaseString",
-        ShapeKind::Structure(Structure {
-            members: &[member("withKeys", 672, true)],
+        text(22340, 28),
+        KindEntry::Structure {
+            members: Span::new(1011, 18),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 672
+    // 671 "UpperCaseString"
     shape(
-        "UpperCaseStringWithKeys",
-        ShapeKind::List {
+        text(22368, 15),
+        KindEntry::Structure {
+            members: Span::new(1029, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 672 "UpperCaseStringWithKeys"
+    shape(
+        text(22383, 23),
+        KindEntry::List {
             member: 677,
             member_name: None,
             length: Range {
@@ -9013,58 +7786,1291 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 673
+    // 673 "UserIdentity"
     shape(
-        "UserIdentity",
-        ShapeKind::String {
+        text(22406, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 674
+    // 674 "ValidationException"
     shape(
-        "ValidationException",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(22418, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
-            error: Some(crate::errors::VALIDATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(22418, 19),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 675
+    // 675 "Value"
     shape(
-        "Value",
-        ShapeKind::String {
+        text(22437, 5),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 676
+    // 676 "ValueKey"
     shape(
-        "ValueKey",
-        ShapeKind::String {
+        text(22442, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 677
+    // 677 "WithKey"
     shape(
-        "WithKey",
-        ShapeKind::String {
+        text(22450, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(2233, 10), 471, false),  // 0 "policyName"
+    member(text(2243, 14), 6, false),    // 1 "policyDocument"
+    member(text(2257, 15), 642, false),  // 2 "lastUpdatedTime"
+    member(text(2272, 10), 473, false),  // 3 "policyType"
+    member(text(2282, 5), 574, false),   // 4 "scope"
+    member(text(2287, 17), 577, false),  // 5 "selectionCriteria"
+    member(text(2304, 9), 2, false),     // 6 "accountId"
+    member(text(2407, 3), 331, true),    // 7 "key"
+    member(text(2410, 5), 10, true),     // 8 "value"
+    member(text(2415, 17), 453, false),  // 9 "overwriteIfExists"
+    member(text(2450, 7), 8, true),      // 10 "entries"
+    member(text(2507, 13), 381, false),  // 11 "logGroupCount"
+    member(text(2520, 19), 293, false),  // 12 "groupingIdentifiers"
+    member(text(2671, 9), 24, true),     // 13 "anomalyId"
+    member(text(2680, 9), 463, true),    // 14 "patternId"
+    member(text(2689, 18), 21, true),    // 15 "anomalyDetectorArn"
+    member(text(2707, 13), 465, true),   // 16 "patternString"
+    member(text(2720, 12), 464, false),  // 17 "patternRegex"
+    member(text(2732, 8), 474, false),   // 18 "priority"
+    member(text(2740, 9), 206, true),    // 19 "firstSeen"
+    member(text(2749, 8), 206, true),    // 20 "lastSeen"
+    member(text(2757, 11), 178, true),   // 21 "description"
+    member(text(2768, 6), 34, true),     // 22 "active"
+    member(text(2774, 5), 600, true),    // 23 "state"
+    member(text(2779, 9), 294, true),    // 24 "histogram"
+    member(text(2788, 10), 396, true),   // 25 "logSamples"
+    member(text(2798, 13), 467, true),   // 26 "patternTokens"
+    member(text(2811, 15), 379, true),   // 27 "logGroupArnList"
+    member(text(2826, 10), 34, false),   // 28 "suppressed"
+    member(text(2836, 14), 206, false),  // 29 "suppressedDate"
+    member(text(2850, 15), 206, false),  // 30 "suppressedUntil"
+    member(text(2865, 25), 34, false),   // 31 "isPatternLevelSuppression"
+    member(text(2689, 18), 21, false),   // 32 "anomalyDetectorArn"
+    member(text(2905, 12), 186, false),  // 33 "detectorName"
+    member(text(2811, 15), 379, false),  // 34 "logGroupArnList"
+    member(text(2917, 19), 208, false),  // 35 "evaluationFrequency"
+    member(text(2936, 13), 242, false),  // 36 "filterPattern"
+    member(text(2949, 21), 22, false),   // 37 "anomalyDetectorStatus"
+    member(text(2970, 8), 334, false),   // 38 "kmsKeyId"
+    member(text(2978, 17), 206, false),  // 39 "creationTimeStamp"
+    member(text(2995, 21), 206, false),  // 40 "lastModifiedTimeStamp"
+    member(text(3016, 21), 25, false),   // 41 "anomalyVisibilityTime"
+    member(text(3225, 12), 386, false),  // 42 "logGroupName"
+    member(text(2970, 8), 334, true),    // 43 "kmsKeyId"
+    member(text(3237, 18), 542, false),  // 44 "resourceIdentifier"
+    member(text(3297, 14), 27, true),    // 45 "integrationArn"
+    member(text(3311, 10), 71, true),    // 46 "dataSource"
+    member(text(3364, 10), 554, false),  // 47 "identifier"
+    member(text(3448, 14), 528, false),  // 48 "quoteCharacter"
+    member(text(3462, 9), 107, false),   // 49 "delimiter"
+    member(text(3471, 7), 43, false),    // 50 "columns"
+    member(text(3478, 6), 585, false),   // 51 "source"
+    member(text(3484, 11), 182, false),  // 52 "destination"
+    member(text(3518, 6), 222, true),    // 53 "taskId"
+    member(text(3547, 8), 299, true),    // 54 "importId"
+    member(text(3547, 8), 299, false),   // 55 "importId"
+    member(text(3579, 16), 301, false),  // 56 "importStatistics"
+    member(text(3595, 12), 302, false),  // 57 "importStatus"
+    member(text(3607, 12), 642, false),  // 58 "creationTime"
+    member(text(2257, 15), 642, false),  // 59 "lastUpdatedTime"
+    member(text(3697, 7), 579, false),   // 60 "service"
+    member(text(3704, 7), 401, false),   // 61 "logType"
+    member(text(3711, 12), 546, false),  // 62 "resourceType"
+    member(text(3723, 23), 114, false),  // 63 "deliveryDestinationType"
+    member(text(3746, 27), 45, false),   // 64 "defaultDeliveryConfigValues"
+    member(text(3773, 13), 16, false),   // 65 "allowedFields"
+    member(text(3786, 20), 450, false),  // 66 "allowedOutputFormats"
+    member(text(3806, 50), 14, false),   // 67 "allowedActionForAllowVendedLogsDeliveryForResource"
+    member(text(3856, 22), 15, false),   // 68 "allowedFieldDelimiters"
+    member(text(3878, 23), 530, false),  // 69 "allowedSuffixPathFields"
+    member(text(3901, 27), 125, false),  // 70 "deliverySourceConfiguration"
+    member(text(3928, 19), 560, false),  // 71 "s3TablesIntegration"
+    member(text(3988, 12), 530, false),  // 72 "recordFields"
+    member(text(4000, 14), 230, false),  // 73 "fieldDelimiter"
+    member(text(4014, 23), 552, false),  // 74 "s3DeliveryConfiguration"
+    member(text(2450, 7), 49, true),     // 75 "entries"
+    member(text(3478, 6), 585, true),    // 76 "source"
+    member(text(4115, 6), 631, true),    // 77 "target"
+    member(text(2415, 17), 453, false),  // 78 "overwriteIfExists"
+    member(text(4147, 18), 128, true),   // 79 "deliverySourceName"
+    member(text(4165, 22), 27, true),    // 80 "deliveryDestinationArn"
+    member(text(3988, 12), 530, false),  // 81 "recordFields"
+    member(text(4000, 14), 230, false),  // 82 "fieldDelimiter"
+    member(text(4014, 23), 552, false),  // 83 "s3DeliveryConfiguration"
+    member(text(4187, 4), 630, false),   // 84 "tags"
+    member(text(4213, 8), 109, false),   // 85 "delivery"
+    member(text(4244, 8), 223, false),   // 86 "taskName"
+    member(text(3225, 12), 386, true),   // 87 "logGroupName"
+    member(text(4252, 19), 398, false),  // 88 "logStreamNamePrefix"
+    member(text(4271, 4), 642, true),    // 89 "from"
+    member(text(4275, 2), 642, true),    // 90 "to"
+    member(text(3484, 11), 218, true),   // 91 "destination"
+    member(text(4277, 17), 219, false),  // 92 "destinationPrefix"
+    member(text(3518, 6), 222, false),   // 93 "taskId"
+    member(text(4341, 15), 27, true),    // 94 "importSourceArn"
+    member(text(4356, 13), 550, true),   // 95 "importRoleArn"
+    member(text(4369, 12), 298, false),  // 96 "importFilter"
+    member(text(3547, 8), 299, false),   // 97 "importId"
+    member(text(4405, 20), 27, false),   // 98 "importDestinationArn"
+    member(text(3607, 12), 642, false),  // 99 "creationTime"
+    member(text(2811, 15), 379, true),   // 100 "logGroupArnList"
+    member(text(2905, 12), 186, false),  // 101 "detectorName"
+    member(text(2917, 19), 208, false),  // 102 "evaluationFrequency"
+    member(text(2936, 13), 242, false),  // 103 "filterPattern"
+    member(text(2970, 8), 185, false),   // 104 "kmsKeyId"
+    member(text(3016, 21), 25, false),   // 105 "anomalyVisibilityTime"
+    member(text(4187, 4), 630, false),   // 106 "tags"
+    member(text(2689, 18), 21, false),   // 107 "anomalyDetectorArn"
+    member(text(3225, 12), 386, true),   // 108 "logGroupName"
+    member(text(2970, 8), 334, false),   // 109 "kmsKeyId"
+    member(text(4187, 4), 630, false),   // 110 "tags"
+    member(text(4509, 13), 380, false),  // 111 "logGroupClass"
+    member(text(4522, 25), 106, false),  // 112 "deletionProtectionEnabled"
+    member(text(3225, 12), 386, true),   // 113 "logGroupName"
+    member(text(4569, 13), 398, true),   // 114 "logStreamName"
+    member(text(4606, 15), 405, true),   // 115 "lookupTableName"
+    member(text(2757, 11), 404, false),  // 116 "description"
+    member(text(4621, 9), 617, true),    // 117 "tableBody"
+    member(text(2970, 8), 334, false),   // 118 "kmsKeyId"
+    member(text(4187, 4), 630, false),   // 119 "tags"
+    member(text(4655, 14), 27, false),   // 120 "lookupTableArn"
+    member(text(4669, 9), 642, false),   // 121 "createdAt"
+    member(text(4705, 4), 570, true),    // 122 "name"
+    member(text(2757, 11), 564, false),  // 123 "description"
+    member(text(4709, 13), 517, true),   // 124 "queryLanguage"
+    member(text(4722, 11), 527, true),   // 125 "queryString"
+    member(text(4733, 19), 569, false),  // 126 "logGroupIdentifiers"
+    member(text(4752, 18), 562, true),   // 127 "scheduleExpression"
+    member(text(4770, 8), 563, false),   // 128 "timezone"
+    member(text(4778, 15), 599, false),  // 129 "startTimeOffset"
+    member(text(4793, 24), 181, false),  // 130 "destinationConfiguration"
+    member(text(4817, 17), 642, false),  // 131 "scheduleStartTime"
+    member(text(4834, 15), 642, false),  // 132 "scheduleEndTime"
+    member(text(4849, 16), 550, true),   // 133 "executionRoleArn"
+    member(text(2774, 5), 571, false),   // 134 "state"
+    member(text(4187, 4), 630, false),   // 135 "tags"
+    member(text(4893, 17), 27, false),   // 136 "scheduledQueryArn"
+    member(text(2774, 5), 571, false),   // 137 "state"
+    member(text(4967, 21), 578, false),  // 138 "expectedSequenceToken"
+    member(text(4705, 4), 74, true),     // 139 "name"
+    member(text(5071, 4), 75, false),    // 140 "type"
+    member(text(4705, 4), 74, true),     // 141 "name"
+    member(text(5071, 4), 75, false),    // 142 "type"
+    member(text(3478, 6), 585, true),    // 143 "source"
+    member(text(4115, 6), 631, true),    // 144 "target"
+    member(text(5161, 12), 633, false),  // 145 "targetFormat"
+    member(text(5173, 13), 412, true),   // 146 "matchPatterns"
+    member(text(5186, 14), 586, false),  // 147 "sourceTimezone"
+    member(text(5200, 14), 634, false),  // 148 "targetTimezone"
+    member(text(5214, 6), 370, false),   // 149 "locale"
+    member(text(2233, 10), 471, true),   // 150 "policyName"
+    member(text(2272, 10), 473, true),   // 151 "policyType"
+    member(text(5295, 18), 384, true),   // 152 "logGroupIdentifier"
+    member(text(5351, 23), 112, true),   // 153 "deliveryDestinationName"
+    member(text(4705, 4), 112, true),    // 154 "name"
+    member(text(5427, 2), 117, true),    // 155 "id"
+    member(text(4705, 4), 128, true),    // 156 "name"
+    member(text(5480, 15), 183, true),   // 157 "destinationName"
+    member(text(5295, 18), 384, true),   // 158 "logGroupIdentifier"
+    member(text(5568, 15), 317, true),   // 159 "integrationName"
+    member(text(5583, 5), 247, false),   // 160 "force"
+    member(text(5623, 8), 105, true),    // 161 "withKeys"
+    member(text(2689, 18), 21, true),    // 162 "anomalyDetectorArn"
+    member(text(3225, 12), 386, true),   // 163 "logGroupName"
+    member(text(3225, 12), 386, true),   // 164 "logGroupName"
+    member(text(4569, 13), 398, true),   // 165 "logStreamName"
+    member(text(4655, 14), 27, true),    // 166 "lookupTableArn"
+    member(text(3225, 12), 386, true),   // 167 "logGroupName"
+    member(text(5754, 10), 241, true),   // 168 "filterName"
+    member(text(5792, 17), 514, true),   // 169 "queryDefinitionId"
+    member(text(5838, 7), 611, false),   // 170 "success"
+    member(text(2233, 10), 471, false),  // 171 "policyName"
+    member(text(5872, 11), 27, false),   // 172 "resourceArn"
+    member(text(5883, 18), 217, false),  // 173 "expectedRevisionId"
+    member(text(3225, 12), 386, true),   // 174 "logGroupName"
+    member(text(3364, 10), 568, true),   // 175 "identifier"
+    member(text(3225, 12), 386, true),   // 176 "logGroupName"
+    member(text(5754, 10), 241, true),   // 177 "filterName"
+    member(text(5295, 18), 384, true),   // 178 "logGroupIdentifier"
+    member(text(5427, 2), 117, false),   // 179 "id"
+    member(text(6105, 3), 27, false),    // 180 "arn"
+    member(text(4147, 18), 128, false),  // 181 "deliverySourceName"
+    member(text(4165, 22), 27, false),   // 182 "deliveryDestinationArn"
+    member(text(3723, 23), 114, false),  // 183 "deliveryDestinationType"
+    member(text(3988, 12), 530, false),  // 184 "recordFields"
+    member(text(4000, 14), 230, false),  // 185 "fieldDelimiter"
+    member(text(4014, 23), 552, false),  // 186 "s3DeliveryConfiguration"
+    member(text(4187, 4), 630, false),   // 187 "tags"
+    member(text(4705, 4), 112, false),   // 188 "name"
+    member(text(6105, 3), 27, false),    // 189 "arn"
+    member(text(3723, 23), 114, false),  // 190 "deliveryDestinationType"
+    member(text(6127, 12), 449, false),  // 191 "outputFormat"
+    member(text(6139, 32), 111, false),  // 192 "deliveryDestinationConfiguration"
+    member(text(4187, 4), 630, false),   // 193 "tags"
+    member(text(6203, 22), 27, true),    // 194 "destinationResourceArn"
+    member(text(4705, 4), 128, false),   // 195 "name"
+    member(text(6105, 3), 27, false),    // 196 "arn"
+    member(text(6395, 12), 540, false),  // 197 "resourceArns"
+    member(text(3697, 7), 579, false),   // 198 "service"
+    member(text(3704, 7), 401, false),   // 199 "logType"
+    member(text(4187, 4), 630, false),   // 200 "tags"
+    member(text(3901, 27), 119, false),  // 201 "deliverySourceConfiguration"
+    member(text(6407, 6), 129, false),   // 202 "status"
+    member(text(6413, 12), 130, false),  // 203 "statusReason"
+    member(text(6554, 7), 123, true),    // 204 "keyName"
+    member(text(6561, 9), 124, true),    // 205 "valueType"
+    member(text(6570, 12), 123, true),   // 206 "defaultValue"
+    member(text(6582, 15), 126, false),  // 207 "supportedValues"
+    member(text(6597, 8), 121, false),   // 208 "minValue"
+    member(text(6605, 8), 121, false),   // 209 "maxValue"
+    member(text(2272, 10), 473, true),   // 210 "policyType"
+    member(text(2233, 10), 471, false),  // 211 "policyName"
+    member(text(6994, 18), 3, false),    // 212 "accountIdentifiers"
+    member(text(7012, 9), 426, false),   // 213 "nextToken"
+    member(text(7052, 15), 4, false),    // 214 "accountPolicies"
+    member(text(7012, 9), 426, false),   // 215 "nextToken"
+    member(text(3697, 7), 579, false),   // 216 "service"
+    member(text(7104, 8), 402, false),   // 217 "logTypes"
+    member(text(7112, 13), 547, false),  // 218 "resourceTypes"
+    member(text(7125, 24), 115, false),  // 219 "deliveryDestinationTypes"
+    member(text(7012, 9), 426, false),   // 220 "nextToken"
+    member(text(7149, 5), 158, false),   // 221 "limit"
+    member(text(7192, 22), 46, false),   // 222 "configurationTemplates"
+    member(text(7012, 9), 426, false),   // 223 "nextToken"
+    member(text(7012, 9), 426, false),   // 224 "nextToken"
+    member(text(7149, 5), 158, false),   // 225 "limit"
+    member(text(7265, 10), 108, false),  // 226 "deliveries"
+    member(text(7012, 9), 426, false),   // 227 "nextToken"
+    member(text(7012, 9), 426, false),   // 228 "nextToken"
+    member(text(7149, 5), 158, false),   // 229 "limit"
+    member(text(7346, 20), 116, false),  // 230 "deliveryDestinations"
+    member(text(7012, 9), 426, false),   // 231 "nextToken"
+    member(text(7012, 9), 426, false),   // 232 "nextToken"
+    member(text(7149, 5), 158, false),   // 233 "limit"
+    member(text(7427, 15), 131, false),  // 234 "deliverySources"
+    member(text(7012, 9), 426, false),   // 235 "nextToken"
+    member(text(7469, 21), 183, false),  // 236 "DestinationNamePrefix"
+    member(text(7012, 9), 426, false),   // 237 "nextToken"
+    member(text(7149, 5), 158, false),   // 238 "limit"
+    member(text(7518, 12), 184, false),  // 239 "destinations"
+    member(text(7012, 9), 426, false),   // 240 "nextToken"
+    member(text(3518, 6), 222, false),   // 241 "taskId"
+    member(text(7556, 10), 225, false),  // 242 "statusCode"
+    member(text(7012, 9), 426, false),   // 243 "nextToken"
+    member(text(7149, 5), 158, false),   // 244 "limit"
+    member(text(7593, 11), 227, false),  // 245 "exportTasks"
+    member(text(7012, 9), 426, false),   // 246 "nextToken"
+    member(text(4733, 19), 148, true),   // 247 "logGroupIdentifiers"
+    member(text(7012, 9), 426, false),   // 248 "nextToken"
+    member(text(7698, 12), 235, false),  // 249 "fieldIndexes"
+    member(text(7012, 9), 426, false),   // 250 "nextToken"
+    member(text(3547, 8), 299, true),    // 251 "importId"
+    member(text(7742, 17), 303, false),  // 252 "batchImportStatus"
+    member(text(7149, 5), 158, false),   // 253 "limit"
+    member(text(7012, 9), 426, false),   // 254 "nextToken"
+    member(text(4341, 15), 27, false),   // 255 "importSourceArn"
+    member(text(3547, 8), 299, false),   // 256 "importId"
+    member(text(7792, 13), 297, false),  // 257 "importBatches"
+    member(text(7012, 9), 426, false),   // 258 "nextToken"
+    member(text(3547, 8), 299, false),   // 259 "importId"
+    member(text(3595, 12), 302, false),  // 260 "importStatus"
+    member(text(4341, 15), 27, false),   // 261 "importSourceArn"
+    member(text(7149, 5), 158, false),   // 262 "limit"
+    member(text(7012, 9), 426, false),   // 263 "nextToken"
+    member(text(7858, 7), 300, false),   // 264 "imports"
+    member(text(7012, 9), 426, false),   // 265 "nextToken"
+    member(text(4733, 19), 155, true),   // 266 "logGroupIdentifiers"
+    member(text(7012, 9), 426, false),   // 267 "nextToken"
+    member(text(7962, 13), 305, false),  // 268 "indexPolicies"
+    member(text(7012, 9), 426, false),   // 269 "nextToken"
+    member(text(6994, 18), 3, false),    // 270 "accountIdentifiers"
+    member(text(8048, 18), 386, false),  // 271 "logGroupNamePrefix"
+    member(text(8066, 19), 387, false),  // 272 "logGroupNamePattern"
+    member(text(7012, 9), 426, false),   // 273 "nextToken"
+    member(text(7149, 5), 158, false),   // 274 "limit"
+    member(text(8085, 21), 304, false),  // 275 "includeLinkedAccounts"
+    member(text(4509, 13), 380, false),  // 276 "logGroupClass"
+    member(text(4733, 19), 159, false),  // 277 "logGroupIdentifiers"
+    member(text(8131, 9), 392, false),   // 278 "logGroups"
+    member(text(7012, 9), 426, false),   // 279 "nextToken"
+    member(text(3225, 12), 386, false),  // 280 "logGroupName"
+    member(text(5295, 18), 384, false),  // 281 "logGroupIdentifier"
+    member(text(4252, 19), 398, false),  // 282 "logStreamNamePrefix"
+    member(text(8165, 7), 448, false),   // 283 "orderBy"
+    member(text(8172, 10), 133, false),  // 284 "descending"
+    member(text(7012, 9), 426, false),   // 285 "nextToken"
+    member(text(7149, 5), 158, false),   // 286 "limit"
+    member(text(8208, 10), 400, false),  // 287 "logStreams"
+    member(text(7012, 9), 426, false),   // 288 "nextToken"
+    member(text(8275, 21), 405, false),  // 289 "lookupTableNamePrefix"
+    member(text(8296, 10), 164, false),  // 290 "maxResults"
+    member(text(7012, 9), 426, false),   // 291 "nextToken"
+    member(text(8334, 12), 406, false),  // 292 "lookupTables"
+    member(text(7012, 9), 426, false),   // 293 "nextToken"
+    member(text(3225, 12), 386, false),  // 294 "logGroupName"
+    member(text(8374, 16), 241, false),  // 295 "filterNamePrefix"
+    member(text(7012, 9), 426, false),   // 296 "nextToken"
+    member(text(7149, 5), 158, false),   // 297 "limit"
+    member(text(8390, 10), 418, false),  // 298 "metricName"
+    member(text(8400, 15), 419, false),  // 299 "metricNamespace"
+    member(text(8444, 13), 417, false),  // 300 "metricFilters"
+    member(text(7012, 9), 426, false),   // 301 "nextToken"
+    member(text(3225, 12), 386, false),  // 302 "logGroupName"
+    member(text(6407, 6), 526, false),   // 303 "status"
+    member(text(8296, 10), 169, false),  // 304 "maxResults"
+    member(text(7012, 9), 426, false),   // 305 "nextToken"
+    member(text(4709, 13), 517, false),  // 306 "queryLanguage"
+    member(text(8527, 7), 516, false),   // 307 "queries"
+    member(text(7012, 9), 426, false),   // 308 "nextToken"
+    member(text(4709, 13), 517, false),  // 309 "queryLanguage"
+    member(text(8565, 25), 511, false),  // 310 "queryDefinitionNamePrefix"
+    member(text(8296, 10), 518, false),  // 311 "maxResults"
+    member(text(7012, 9), 426, false),   // 312 "nextToken"
+    member(text(8622, 16), 510, false),  // 313 "queryDefinitions"
+    member(text(7012, 9), 426, false),   // 314 "nextToken"
+    member(text(7012, 9), 426, false),   // 315 "nextToken"
+    member(text(7149, 5), 158, false),   // 316 "limit"
+    member(text(5872, 11), 27, false),   // 317 "resourceArn"
+    member(text(8669, 11), 472, false),  // 318 "policyScope"
+    member(text(8712, 16), 544, false),  // 319 "resourcePolicies"
+    member(text(7012, 9), 426, false),   // 320 "nextToken"
+    member(text(3225, 12), 386, true),   // 321 "logGroupName"
+    member(text(8374, 16), 241, false),  // 322 "filterNamePrefix"
+    member(text(7012, 9), 426, false),   // 323 "nextToken"
+    member(text(7149, 5), 158, false),   // 324 "limit"
+    member(text(8797, 19), 607, false),  // 325 "subscriptionFilters"
+    member(text(7012, 9), 426, false),   // 326 "nextToken"
+    member(text(5480, 15), 183, false),  // 327 "destinationName"
+    member(text(8838, 9), 632, false),   // 328 "targetArn"
+    member(text(8847, 7), 550, false),   // 329 "roleArn"
+    member(text(8854, 12), 1, false),    // 330 "accessPolicy"
+    member(text(6105, 3), 27, false),    // 331 "arn"
+    member(text(3607, 12), 642, false),  // 332 "creationTime"
+    member(text(8904, 15), 551, true),   // 333 "s3Configuration"
+    member(text(3225, 12), 386, false),  // 334 "logGroupName"
+    member(text(3237, 18), 542, false),  // 335 "resourceIdentifier"
+    member(text(3364, 10), 554, true),   // 336 "identifier"
+    member(text(3364, 10), 554, false),  // 337 "identifier"
+    member(text(9293, 13), 201, false),  // 338 "keyAttributes"
+    member(text(9306, 10), 198, false),  // 339 "attributes"
+    member(text(3518, 6), 222, false),   // 340 "taskId"
+    member(text(4244, 8), 223, false),   // 341 "taskName"
+    member(text(3225, 12), 386, false),  // 342 "logGroupName"
+    member(text(4271, 4), 642, false),   // 343 "from"
+    member(text(4275, 2), 642, false),   // 344 "to"
+    member(text(3484, 11), 218, false),  // 345 "destination"
+    member(text(4277, 17), 219, false),  // 346 "destinationPrefix"
+    member(text(6407, 6), 224, false),   // 347 "status"
+    member(text(9961, 13), 221, false),  // 348 "executionInfo"
+    member(text(3607, 12), 642, false),  // 349 "creationTime"
+    member(text(9997, 14), 642, false),  // 350 "completionTime"
+    member(text(10053, 4), 225, false),  // 351 "code"
+    member(text(10057, 7), 226, false),  // 352 "message"
+    member(text(5295, 18), 384, false),  // 353 "logGroupIdentifier"
+    member(text(10219, 14), 233, false), // 354 "fieldIndexName"
+    member(text(10233, 12), 642, false), // 355 "lastScanTime"
+    member(text(10245, 14), 642, false), // 356 "firstEventTime"
+    member(text(10259, 13), 642, false), // 357 "lastEventTime"
+    member(text(5071, 4), 308, false),   // 358 "type"
+    member(text(10364, 4), 67, false),   // 359 "data"
+    member(text(3225, 12), 386, false),  // 360 "logGroupName"
+    member(text(5295, 18), 384, false),  // 361 "logGroupIdentifier"
+    member(text(10401, 14), 314, false), // 362 "logStreamNames"
+    member(text(4252, 19), 398, false),  // 363 "logStreamNamePrefix"
+    member(text(10415, 9), 642, false),  // 364 "startTime"
+    member(text(10424, 7), 642, false),  // 365 "endTime"
+    member(text(2936, 13), 242, false),  // 366 "filterPattern"
+    member(text(7012, 9), 426, false),   // 367 "nextToken"
+    member(text(7149, 5), 213, false),   // 368 "limit"
+    member(text(10431, 11), 324, false), // 369 "interleaved"
+    member(text(10442, 6), 659, false),  // 370 "unmask"
+    member(text(10471, 6), 244, false),  // 371 "events"
+    member(text(10477, 18), 576, false), // 372 "searchedLogStreams"
+    member(text(7012, 9), 426, false),   // 373 "nextToken"
+    member(text(4569, 13), 398, false),  // 374 "logStreamName"
+    member(text(10534, 9), 642, false),  // 375 "timestamp"
+    member(text(10057, 7), 210, false),  // 376 "message"
+    member(text(10543, 13), 642, false), // 377 "ingestionTime"
+    member(text(10556, 7), 209, false),  // 378 "eventId"
+    member(text(5295, 18), 384, true),   // 379 "logGroupIdentifier"
+    member(text(5295, 18), 384, false),  // 380 "logGroupIdentifier"
+    member(text(2243, 14), 69, false),   // 381 "policyDocument"
+    member(text(2257, 15), 642, false),  // 382 "lastUpdatedTime"
+    member(text(5351, 23), 112, true),   // 383 "deliveryDestinationName"
+    member(text(10767, 6), 469, false),  // 384 "policy"
+    member(text(4705, 4), 112, true),    // 385 "name"
+    member(text(10832, 19), 110, false), // 386 "deliveryDestination"
+    member(text(5427, 2), 117, true),    // 387 "id"
+    member(text(4213, 8), 109, false),   // 388 "delivery"
+    member(text(4705, 4), 128, true),    // 389 "name"
+    member(text(10937, 14), 118, false), // 390 "deliverySource"
+    member(text(5568, 15), 317, true),   // 391 "integrationName"
+    member(text(5568, 15), 317, false),  // 392 "integrationName"
+    member(text(10994, 15), 323, false), // 393 "integrationType"
+    member(text(11009, 17), 319, false), // 394 "integrationStatus"
+    member(text(11026, 18), 316, false), // 395 "integrationDetails"
+    member(text(2689, 18), 21, true),    // 396 "anomalyDetectorArn"
+    member(text(2905, 12), 186, false),  // 397 "detectorName"
+    member(text(2811, 15), 379, false),  // 398 "logGroupArnList"
+    member(text(2917, 19), 208, false),  // 399 "evaluationFrequency"
+    member(text(2936, 13), 242, false),  // 400 "filterPattern"
+    member(text(2949, 21), 22, false),   // 401 "anomalyDetectorStatus"
+    member(text(2970, 8), 334, false),   // 402 "kmsKeyId"
+    member(text(2978, 17), 206, false),  // 403 "creationTimeStamp"
+    member(text(2995, 21), 206, false),  // 404 "lastModifiedTimeStamp"
+    member(text(3016, 21), 25, false),   // 405 "anomalyVisibilityTime"
+    member(text(3225, 12), 386, false),  // 406 "logGroupName"
+    member(text(5295, 18), 384, false),  // 407 "logGroupIdentifier"
+    member(text(4569, 13), 398, true),   // 408 "logStreamName"
+    member(text(10415, 9), 642, false),  // 409 "startTime"
+    member(text(10424, 7), 642, false),  // 410 "endTime"
+    member(text(7012, 9), 426, false),   // 411 "nextToken"
+    member(text(7149, 5), 213, false),   // 412 "limit"
+    member(text(11120, 13), 592, false), // 413 "startFromHead"
+    member(text(10442, 6), 659, false),  // 414 "unmask"
+    member(text(10471, 6), 452, false),  // 415 "events"
+    member(text(11153, 16), 426, false), // 416 "nextForwardToken"
+    member(text(11169, 17), 426, false), // 417 "nextBackwardToken"
+    member(text(11205, 14), 74, true),   // 418 "dataSourceName"
+    member(text(11219, 14), 75, true),   // 419 "dataSourceType"
+    member(text(11253, 9), 375, false),  // 420 "logFields"
+    member(text(3225, 12), 386, false),  // 421 "logGroupName"
+    member(text(11286, 4), 642, false),  // 422 "time"
+    member(text(5295, 18), 384, false),  // 423 "logGroupIdentifier"
+    member(text(11315, 14), 383, false), // 424 "logGroupFields"
+    member(text(10442, 6), 659, false),  // 425 "unmask"
+    member(text(11348, 16), 393, true),  // 426 "logObjectPointer"
+    member(text(11384, 11), 272, false), // 427 "fieldStream"
+    member(text(11421, 6), 237, false),  // 428 "fields"
+    member(text(11427, 26), 326, false), // 429 "InternalStreamingException"
+    member(text(11472, 16), 395, true),  // 430 "logRecordPointer"
+    member(text(10442, 6), 659, false),  // 431 "unmask"
+    member(text(11508, 9), 394, false),  // 432 "logRecord"
+    member(text(4655, 14), 27, true),    // 433 "lookupTableArn"
+    member(text(4655, 14), 27, false),   // 434 "lookupTableArn"
+    member(text(4606, 15), 405, false),  // 435 "lookupTableName"
+    member(text(2757, 11), 404, false),  // 436 "description"
+    member(text(4621, 9), 617, false),   // 437 "tableBody"
+    member(text(11560, 9), 604, false),  // 438 "sizeBytes"
+    member(text(2257, 15), 642, false),  // 439 "lastUpdatedTime"
+    member(text(2970, 8), 334, false),   // 440 "kmsKeyId"
+    member(text(11638, 7), 514, true),   // 441 "queryId"
+    member(text(7012, 9), 278, false),   // 442 "nextToken"
+    member(text(11645, 8), 277, false),  // 443 "maxItems"
+    member(text(4709, 13), 517, false),  // 444 "queryLanguage"
+    member(text(11676, 7), 524, false),  // 445 "results"
+    member(text(11683, 10), 525, false), // 446 "statistics"
+    member(text(6407, 6), 526, false),   // 447 "status"
+    member(text(11693, 13), 196, false), // 448 "encryptionKey"
+    member(text(7012, 9), 278, false),   // 449 "nextToken"
+    member(text(3364, 10), 568, true),   // 450 "identifier"
+    member(text(10415, 9), 642, true),   // 451 "startTime"
+    member(text(10424, 7), 642, true),   // 452 "endTime"
+    member(text(11771, 17), 216, false), // 453 "executionStatuses"
+    member(text(8296, 10), 281, false),  // 454 "maxResults"
+    member(text(7012, 9), 426, false),   // 455 "nextToken"
+    member(text(4705, 4), 570, false),   // 456 "name"
+    member(text(4893, 17), 27, false),   // 457 "scheduledQueryArn"
+    member(text(11820, 14), 652, false), // 458 "triggerHistory"
+    member(text(7012, 9), 426, false),   // 459 "nextToken"
+    member(text(3364, 10), 568, true),   // 460 "identifier"
+    member(text(4893, 17), 27, false),   // 461 "scheduledQueryArn"
+    member(text(4705, 4), 570, false),   // 462 "name"
+    member(text(2757, 11), 564, false),  // 463 "description"
+    member(text(4709, 13), 517, false),  // 464 "queryLanguage"
+    member(text(4722, 11), 527, false),  // 465 "queryString"
+    member(text(4733, 19), 569, false),  // 466 "logGroupIdentifiers"
+    member(text(4752, 18), 562, false),  // 467 "scheduleExpression"
+    member(text(4770, 8), 563, false),   // 468 "timezone"
+    member(text(4778, 15), 599, false),  // 469 "startTimeOffset"
+    member(text(4793, 24), 181, false),  // 470 "destinationConfiguration"
+    member(text(2774, 5), 571, false),   // 471 "state"
+    member(text(11883, 17), 642, false), // 472 "lastTriggeredTime"
+    member(text(11900, 19), 215, false), // 473 "lastExecutionStatus"
+    member(text(4817, 17), 642, false),  // 474 "scheduleStartTime"
+    member(text(4834, 15), 642, false),  // 475 "scheduleEndTime"
+    member(text(4849, 16), 550, false),  // 476 "executionRoleArn"
+    member(text(3607, 12), 642, false),  // 477 "creationTime"
+    member(text(2257, 15), 642, false),  // 478 "lastUpdatedTime"
+    member(text(5295, 18), 384, true),   // 479 "logGroupIdentifier"
+    member(text(5295, 18), 384, false),  // 480 "logGroupIdentifier"
+    member(text(3607, 12), 642, false),  // 481 "creationTime"
+    member(text(11962, 16), 642, false), // 482 "lastModifiedTime"
+    member(text(11978, 17), 476, false), // 483 "transformerConfig"
+    member(text(3478, 6), 585, false),   // 484 "source"
+    member(text(11999, 5), 289, true),   // 485 "match"
+    member(text(2407, 3), 291, false),   // 486 "key"
+    member(text(2410, 5), 292, false),   // 487 "value"
+    member(text(3547, 8), 299, false),   // 488 "importId"
+    member(text(4341, 15), 27, false),   // 489 "importSourceArn"
+    member(text(3595, 12), 302, false),  // 490 "importStatus"
+    member(text(4405, 20), 27, false),   // 491 "importDestinationArn"
+    member(text(3579, 16), 301, false),  // 492 "importStatistics"
+    member(text(4369, 12), 298, false),  // 493 "importFilter"
+    member(text(3607, 12), 642, false),  // 494 "creationTime"
+    member(text(2257, 15), 642, false),  // 495 "lastUpdatedTime"
+    member(text(12109, 12), 207, false), // 496 "errorMessage"
+    member(text(12132, 7), 32, true),    // 497 "batchId"
+    member(text(6407, 6), 302, true),    // 498 "status"
+    member(text(12109, 12), 207, false), // 499 "errorMessage"
+    member(text(12166, 14), 642, false), // 500 "startEventTime"
+    member(text(12180, 12), 642, false), // 501 "endEventTime"
+    member(text(12240, 13), 604, false), // 502 "bytesImported"
+    member(text(5295, 18), 384, false),  // 503 "logGroupIdentifier"
+    member(text(12326, 14), 642, false), // 504 "lastUpdateTime"
+    member(text(2243, 14), 470, false),  // 505 "policyDocument"
+    member(text(2233, 10), 471, false),  // 506 "policyName"
+    member(text(3478, 6), 307, false),   // 507 "source"
+    member(text(10534, 9), 642, true),   // 508 "timestamp"
+    member(text(10057, 7), 210, true),   // 509 "message"
+    member(text(12539, 28), 438, false), // 510 "openSearchIntegrationDetails"
+    member(text(5568, 15), 317, false),  // 511 "integrationName"
+    member(text(10994, 15), 323, false), // 512 "integrationType"
+    member(text(11009, 17), 319, false), // 513 "integrationStatus"
+    member(text(10057, 7), 413, false),  // 514 "message"
+    member(text(4967, 21), 578, false),  // 515 "expectedSequenceToken"
+    member(text(6994, 18), 3, false),    // 516 "accountIdentifiers"
+    member(text(8085, 21), 304, false),  // 517 "includeLinkedAccounts"
+    member(text(4509, 13), 380, false),  // 518 "logGroupClass"
+    member(text(8066, 19), 388, false),  // 519 "logGroupNamePattern"
+    member(text(13031, 11), 73, false),  // 520 "dataSources"
+    member(text(13042, 7), 336, true),   // 521 "groupBy"
+    member(text(7012, 9), 426, false),   // 522 "nextToken"
+    member(text(7149, 5), 352, false),   // 523 "limit"
+    member(text(13087, 26), 12, false),  // 524 "aggregateLogGroupSummaries"
+    member(text(7012, 9), 426, false),   // 525 "nextToken"
+    member(text(2689, 18), 21, false),   // 526 "anomalyDetectorArn"
+    member(text(13151, 16), 613, false), // 527 "suppressionState"
+    member(text(7149, 5), 339, false),   // 528 "limit"
+    member(text(7012, 9), 426, false),   // 529 "nextToken"
+    member(text(13188, 9), 18, false),   // 530 "anomalies"
+    member(text(7012, 9), 426, false),   // 531 "nextToken"
+    member(text(13220, 21), 318, false), // 532 "integrationNamePrefix"
+    member(text(10994, 15), 323, false), // 533 "integrationType"
+    member(text(11009, 17), 319, false), // 534 "integrationStatus"
+    member(text(13265, 20), 321, false), // 535 "integrationSummaries"
+    member(text(13352, 17), 378, false), // 536 "filterLogGroupArn"
+    member(text(7149, 5), 345, false),   // 537 "limit"
+    member(text(7012, 9), 426, false),   // 538 "nextToken"
+    member(text(13400, 16), 23, false),  // 539 "anomalyDetectors"
+    member(text(7012, 9), 426, false),   // 540 "nextToken"
+    member(text(11638, 7), 514, true),   // 541 "queryId"
+    member(text(7012, 9), 426, false),   // 542 "nextToken"
+    member(text(8296, 10), 348, false),  // 543 "maxResults"
+    member(text(4733, 19), 385, false),  // 544 "logGroupIdentifiers"
+    member(text(7012, 9), 426, false),   // 545 "nextToken"
+    member(text(8066, 19), 388, false),  // 546 "logGroupNamePattern"
+    member(text(4509, 13), 380, false),  // 547 "logGroupClass"
+    member(text(8085, 21), 304, false),  // 548 "includeLinkedAccounts"
+    member(text(6994, 18), 3, false),    // 549 "accountIdentifiers"
+    member(text(7012, 9), 426, false),   // 550 "nextToken"
+    member(text(7149, 5), 344, false),   // 551 "limit"
+    member(text(13031, 11), 73, false),  // 552 "dataSources"
+    member(text(13524, 15), 234, false), // 553 "fieldIndexNames"
+    member(text(13539, 12), 623, false), // 554 "logGroupTags"
+    member(text(8131, 9), 390, false),   // 555 "logGroups"
+    member(text(7012, 9), 426, false),   // 556 "nextToken"
+    member(text(8296, 10), 354, false),  // 557 "maxResults"
+    member(text(7012, 9), 426, false),   // 558 "nextToken"
+    member(text(2774, 5), 571, false),   // 559 "state"
+    member(text(7012, 9), 426, false),   // 560 "nextToken"
+    member(text(13682, 16), 573, false), // 561 "scheduledQueries"
+    member(text(3297, 14), 27, true),    // 562 "integrationArn"
+    member(text(8296, 10), 357, false),  // 563 "maxResults"
+    member(text(7012, 9), 426, false),   // 564 "nextToken"
+    member(text(13819, 7), 557, false),  // 565 "sources"
+    member(text(7012, 9), 426, false),   // 566 "nextToken"
+    member(text(5872, 11), 17, true),    // 567 "resourceArn"
+    member(text(4187, 4), 630, false),   // 568 "tags"
+    member(text(3225, 12), 386, true),   // 569 "logGroupName"
+    member(text(4187, 4), 630, false),   // 570 "tags"
+    member(text(3478, 6), 585, true),    // 571 "source"
+    member(text(2407, 3), 331, true),    // 572 "key"
+    member(text(13935, 8), 676, false),  // 573 "valueKey"
+    member(text(4115, 6), 631, false),   // 574 "target"
+    member(text(13943, 7), 245, false),  // 575 "flatten"
+    member(text(13950, 16), 246, false), // 576 "flattenedElement"
+    member(text(4569, 13), 398, false),  // 577 "logStreamName"
+    member(text(5295, 18), 384, false),  // 578 "logGroupIdentifier"
+    member(text(10057, 7), 210, false),  // 579 "message"
+    member(text(10534, 9), 642, false),  // 580 "timestamp"
+    member(text(10543, 13), 642, false), // 581 "ingestionTime"
+    member(text(14012, 7), 330, false),  // 582 "sampled"
+    member(text(14061, 9), 538, false),  // 583 "requestId"
+    member(text(14070, 9), 582, false),  // 584 "sessionId"
+    member(text(4733, 19), 593, false),  // 585 "logGroupIdentifiers"
+    member(text(10401, 14), 314, false), // 586 "logStreamNames"
+    member(text(14079, 21), 314, false), // 587 "logStreamNamePrefixes"
+    member(text(14100, 21), 242, false), // 588 "logEventFilterPattern"
+    member(text(14142, 15), 366, false), // 589 "sessionMetadata"
+    member(text(14157, 14), 367, false), // 590 "sessionResults"
+    member(text(10534, 9), 642, false),  // 591 "timestamp"
+    member(text(10057, 7), 210, false),  // 592 "message"
+    member(text(5071, 4), 76, false),    // 593 "type"
+    member(text(14222, 7), 374, false),  // 594 "element"
+    member(text(11421, 6), 375, false),  // 595 "fields"
+    member(text(14259, 12), 373, false), // 596 "logFieldName"
+    member(text(14271, 12), 374, false), // 597 "logFieldType"
+    member(text(3225, 12), 386, false),  // 598 "logGroupName"
+    member(text(3607, 12), 642, false),  // 599 "creationTime"
+    member(text(14291, 15), 78, false),  // 600 "retentionInDays"
+    member(text(14306, 17), 238, false), // 601 "metricFilterCount"
+    member(text(6105, 3), 27, false),    // 602 "arn"
+    member(text(14323, 11), 604, false), // 603 "storedBytes"
+    member(text(2970, 8), 334, false),   // 604 "kmsKeyId"
+    member(text(14334, 20), 70, false),  // 605 "dataProtectionStatus"
+    member(text(14354, 19), 310, false), // 606 "inheritedProperties"
+    member(text(4509, 13), 380, false),  // 607 "logGroupClass"
+    member(text(14373, 11), 27, false),  // 608 "logGroupArn"
+    member(text(4522, 25), 106, false),  // 609 "deletionProtectionEnabled"
+    member(text(14384, 32), 33, false),  // 610 "bearerTokenAuthenticationEnabled"
+    member(text(4705, 4), 229, false),   // 611 "name"
+    member(text(14514, 7), 468, false),  // 612 "percent"
+    member(text(3225, 12), 386, false),  // 613 "logGroupName"
+    member(text(14373, 11), 27, false),  // 614 "logGroupArn"
+    member(text(4509, 13), 380, false),  // 615 "logGroupClass"
+    member(text(4569, 13), 398, false),  // 616 "logStreamName"
+    member(text(3607, 12), 642, false),  // 617 "creationTime"
+    member(text(14830, 19), 642, false), // 618 "firstEventTimestamp"
+    member(text(14849, 18), 642, false), // 619 "lastEventTimestamp"
+    member(text(14867, 17), 642, false), // 620 "lastIngestionTime"
+    member(text(14884, 19), 578, false), // 621 "uploadSequenceToken"
+    member(text(6105, 3), 27, false),    // 622 "arn"
+    member(text(14323, 11), 604, false), // 623 "storedBytes"
+    member(text(4655, 14), 27, false),   // 624 "lookupTableArn"
+    member(text(4606, 15), 405, false),  // 625 "lookupTableName"
+    member(text(2757, 11), 404, false),  // 626 "description"
+    member(text(14984, 11), 618, false), // 627 "tableFields"
+    member(text(14995, 12), 531, false), // 628 "recordsCount"
+    member(text(11560, 9), 604, false),  // 629 "sizeBytes"
+    member(text(2257, 15), 642, false),  // 630 "lastUpdatedTime"
+    member(text(2970, 8), 334, false),   // 631 "kmsKeyId"
+    member(text(5623, 8), 408, true),    // 632 "withKeys"
+    member(text(15132, 17), 507, false), // 633 "queryCompileError"
+    member(text(5754, 10), 241, false),  // 634 "filterName"
+    member(text(2936, 13), 242, false),  // 635 "filterPattern"
+    member(text(15225, 21), 421, false), // 636 "metricTransformations"
+    member(text(3607, 12), 642, false),  // 637 "creationTime"
+    member(text(3225, 12), 386, false),  // 638 "logGroupName"
+    member(text(15246, 22), 26, false),  // 639 "applyOnTransformedLogs"
+    member(text(15268, 22), 236, false), // 640 "fieldSelectionCriteria"
+    member(text(15290, 25), 195, false), // 641 "emitSystemFieldDimensions"
+    member(text(15338, 11), 211, false), // 642 "eventNumber"
+    member(text(15349, 12), 210, false), // 643 "eventMessage"
+    member(text(15361, 15), 228, false), // 644 "extractedValues"
+    member(text(8390, 10), 418, true),   // 645 "metricName"
+    member(text(8400, 15), 419, true),   // 646 "metricNamespace"
+    member(text(15460, 11), 422, true),  // 647 "metricValue"
+    member(text(6570, 12), 79, false),   // 648 "defaultValue"
+    member(text(15471, 10), 187, false), // 649 "dimensions"
+    member(text(15481, 4), 591, false),  // 650 "unit"
+    member(text(3478, 6), 585, true),    // 651 "source"
+    member(text(4115, 6), 631, true),    // 652 "target"
+    member(text(2415, 17), 453, false),  // 653 "overwriteIfExists"
+    member(text(2450, 7), 423, true),    // 654 "entries"
+    member(text(15613, 19), 430, false), // 655 "applicationEndpoint"
+    member(text(15632, 14), 27, false),  // 656 "applicationArn"
+    member(text(15646, 13), 431, false), // 657 "applicationId"
+    member(text(6407, 6), 443, false),   // 658 "status"
+    member(text(15766, 18), 433, false), // 659 "collectionEndpoint"
+    member(text(15784, 13), 27, false),  // 660 "collectionArn"
+    member(text(6407, 6), 443, false),   // 661 "status"
+    member(text(2233, 10), 441, false),  // 662 "policyName"
+    member(text(6407, 6), 443, false),   // 663 "status"
+    member(text(11205, 14), 436, false), // 664 "dataSourceName"
+    member(text(6407, 6), 443, false),   // 665 "status"
+    member(text(2233, 10), 441, false),  // 666 "policyName"
+    member(text(6407, 6), 443, false),   // 667 "status"
+    member(text(3311, 10), 435, false),  // 668 "dataSource"
+    member(text(15949, 11), 429, false), // 669 "application"
+    member(text(15960, 10), 432, false), // 670 "collection"
+    member(text(15970, 9), 445, false),  // 671 "workspace"
+    member(text(15979, 16), 437, false), // 672 "encryptionPolicy"
+    member(text(15995, 13), 440, false), // 673 "networkPolicy"
+    member(text(8854, 12), 434, false),  // 674 "accessPolicy"
+    member(text(16008, 15), 439, false), // 675 "lifecyclePolicy"
+    member(text(2233, 10), 441, false),  // 676 "policyName"
+    member(text(6407, 6), 443, false),   // 677 "status"
+    member(text(2233, 10), 441, false),  // 678 "policyName"
+    member(text(6407, 6), 443, false),   // 679 "status"
+    member(text(16115, 9), 27, false),   // 680 "kmsKeyArn"
+    member(text(16124, 17), 27, true),   // 681 "dataSourceRoleArn"
+    member(text(16141, 25), 66, true),   // 682 "dashboardViewerPrincipals"
+    member(text(15632, 14), 27, false),  // 683 "applicationArn"
+    member(text(16166, 13), 41, true),   // 684 "retentionDays"
+    member(text(6407, 6), 444, false),   // 685 "status"
+    member(text(16203, 13), 320, false), // 686 "statusMessage"
+    member(text(16277, 11), 446, false), // 687 "workspaceId"
+    member(text(6407, 6), 443, false),   // 688 "status"
+    member(text(10534, 9), 642, false),  // 689 "timestamp"
+    member(text(10057, 7), 210, false),  // 690 "message"
+    member(text(10543, 13), 642, false), // 691 "ingestionTime"
+    member(text(3478, 6), 585, false),   // 692 "source"
+    member(text(3478, 6), 585, false),   // 693 "source"
+    member(text(3484, 11), 182, false),  // 694 "destination"
+    member(text(3478, 6), 585, false),   // 695 "source"
+    member(text(3484, 11), 182, false),  // 696 "destination"
+    member(text(4000, 14), 462, false),  // 697 "fieldDelimiter"
+    member(text(16484, 17), 333, false), // 698 "keyValueDelimiter"
+    member(text(16501, 9), 332, false),  // 699 "keyPrefix"
+    member(text(16510, 13), 427, false), // 700 "nonMatchValue"
+    member(text(2415, 17), 453, false),  // 701 "overwriteIfExists"
+    member(text(3478, 6), 585, false),   // 702 "source"
+    member(text(3478, 6), 585, false),   // 703 "source"
+    member(text(3478, 6), 585, false),   // 704 "source"
+    member(text(16559, 11), 212, true),  // 705 "eventSource"
+    member(text(16570, 11), 428, true),  // 706 "ocsfVersion"
+    member(text(16581, 14), 410, false), // 707 "mappingVersion"
+    member(text(3478, 6), 585, false),   // 708 "source"
+    member(text(3478, 6), 585, false),   // 709 "source"
+    member(text(16677, 20), 194, false), // 710 "dynamicTokenPosition"
+    member(text(16697, 9), 34, false),   // 711 "isDynamic"
+    member(text(16706, 11), 645, false), // 712 "tokenString"
+    member(text(16717, 12), 205, false), // 713 "enumerations"
+    member(text(16729, 17), 309, false), // 714 "inferredTokenName"
+    member(text(16775, 25), 113, false), // 715 "deliveryDestinationPolicy"
+    member(text(16978, 7), 11, false),   // 716 "addKeys"
+    member(text(16985, 9), 48, false),   // 717 "copyValue"
+    member(text(16994, 3), 36, false),   // 718 "csv"
+    member(text(16997, 17), 77, false),  // 719 "dateTimeConverter"
+    member(text(17014, 10), 91, false),  // 720 "deleteKeys"
+    member(text(17024, 4), 288, false),  // 721 "grok"
+    member(text(17028, 9), 364, false),  // 722 "listToMap"
+    member(text(17037, 15), 407, false), // 723 "lowerCaseString"
+    member(text(17052, 8), 425, false),  // 724 "moveKeys"
+    member(text(17060, 15), 454, false), // 725 "parseCloudfront"
+    member(text(17075, 9), 455, false),  // 726 "parseJSON"
+    member(text(17084, 13), 456, false), // 727 "parseKeyValue"
+    member(text(17097, 12), 458, false), // 728 "parseRoute53"
+    member(text(17109, 11), 459, false), // 729 "parseToOCSF"
+    member(text(17120, 13), 457, false), // 730 "parsePostgres"
+    member(text(17133, 8), 460, false),  // 731 "parseVPC"
+    member(text(17141, 8), 461, false),  // 732 "parseWAF"
+    member(text(17149, 10), 536, false), // 733 "renameKeys"
+    member(text(17159, 11), 587, false), // 734 "splitString"
+    member(text(17170, 16), 608, false), // 735 "substituteString"
+    member(text(17186, 10), 653, false), // 736 "trimString"
+    member(text(17196, 13), 656, false), // 737 "typeConverter"
+    member(text(17209, 15), 671, false), // 738 "upperCaseString"
+    member(text(2233, 10), 471, true),   // 739 "policyName"
+    member(text(2243, 14), 6, true),     // 740 "policyDocument"
+    member(text(2272, 10), 473, true),   // 741 "policyType"
+    member(text(2282, 5), 574, false),   // 742 "scope"
+    member(text(2287, 17), 577, false),  // 743 "selectionCriteria"
+    member(text(17281, 13), 5, false),   // 744 "accountPolicy"
+    member(text(5295, 18), 384, true),   // 745 "logGroupIdentifier"
+    member(text(14384, 32), 33, true),   // 746 "bearerTokenAuthenticationEnabled"
+    member(text(5295, 18), 384, true),   // 747 "logGroupIdentifier"
+    member(text(2243, 14), 69, true),    // 748 "policyDocument"
+    member(text(5295, 18), 384, false),  // 749 "logGroupIdentifier"
+    member(text(2243, 14), 69, false),   // 750 "policyDocument"
+    member(text(2257, 15), 642, false),  // 751 "lastUpdatedTime"
+    member(text(5351, 23), 112, true),   // 752 "deliveryDestinationName"
+    member(text(16775, 25), 113, true),  // 753 "deliveryDestinationPolicy"
+    member(text(10767, 6), 469, false),  // 754 "policy"
+    member(text(4705, 4), 112, true),    // 755 "name"
+    member(text(6127, 12), 449, false),  // 756 "outputFormat"
+    member(text(6139, 32), 111, false),  // 757 "deliveryDestinationConfiguration"
+    member(text(3723, 23), 114, false),  // 758 "deliveryDestinationType"
+    member(text(4187, 4), 630, false),   // 759 "tags"
+    member(text(10832, 19), 110, false), // 760 "deliveryDestination"
+    member(text(4705, 4), 128, true),    // 761 "name"
+    member(text(5872, 11), 27, true),    // 762 "resourceArn"
+    member(text(3704, 7), 401, true),    // 763 "logType"
+    member(text(4187, 4), 630, false),   // 764 "tags"
+    member(text(3901, 27), 119, false),  // 765 "deliverySourceConfiguration"
+    member(text(10937, 14), 118, false), // 766 "deliverySource"
+    member(text(5480, 15), 183, true),   // 767 "destinationName"
+    member(text(8854, 12), 1, true),     // 768 "accessPolicy"
+    member(text(17596, 11), 248, false), // 769 "forceUpdate"
+    member(text(5480, 15), 183, true),   // 770 "destinationName"
+    member(text(8838, 9), 632, true),    // 771 "targetArn"
+    member(text(8847, 7), 550, true),    // 772 "roleArn"
+    member(text(4187, 4), 630, false),   // 773 "tags"
+    member(text(3484, 11), 179, false),  // 774 "destination"
+    member(text(5295, 18), 384, true),   // 775 "logGroupIdentifier"
+    member(text(2243, 14), 470, true),   // 776 "policyDocument"
+    member(text(17693, 11), 306, false), // 777 "indexPolicy"
+    member(text(5568, 15), 317, true),   // 778 "integrationName"
+    member(text(17725, 14), 541, true),  // 779 "resourceConfig"
+    member(text(10994, 15), 323, true),  // 780 "integrationType"
+    member(text(5568, 15), 317, false),  // 781 "integrationName"
+    member(text(11009, 17), 319, false), // 782 "integrationStatus"
+    member(text(3225, 12), 386, true),   // 783 "logGroupName"
+    member(text(4569, 13), 398, true),   // 784 "logStreamName"
+    member(text(17780, 9), 313, true),   // 785 "logEvents"
+    member(text(17789, 13), 578, false), // 786 "sequenceToken"
+    member(text(17802, 6), 197, false),  // 787 "entity"
+    member(text(17828, 17), 578, false), // 788 "nextSequenceToken"
+    member(text(17845, 21), 533, false), // 789 "rejectedLogEventsInfo"
+    member(text(17866, 18), 532, false), // 790 "rejectedEntityInfo"
+    member(text(5295, 18), 384, true),   // 791 "logGroupIdentifier"
+    member(text(4522, 25), 106, true),   // 792 "deletionProtectionEnabled"
+    member(text(3225, 12), 386, true),   // 793 "logGroupName"
+    member(text(5754, 10), 241, true),   // 794 "filterName"
+    member(text(2936, 13), 242, true),   // 795 "filterPattern"
+    member(text(15225, 21), 421, true),  // 796 "metricTransformations"
+    member(text(15246, 22), 26, false),  // 797 "applyOnTransformedLogs"
+    member(text(15268, 22), 236, false), // 798 "fieldSelectionCriteria"
+    member(text(15290, 25), 195, false), // 799 "emitSystemFieldDimensions"
+    member(text(4709, 13), 517, false),  // 800 "queryLanguage"
+    member(text(4705, 4), 511, true),    // 801 "name"
+    member(text(5792, 17), 514, false),  // 802 "queryDefinitionId"
+    member(text(17967, 13), 389, false), // 803 "logGroupNames"
+    member(text(4722, 11), 512, true),   // 804 "queryString"
+    MemberEntry {
+        name: text(17980, 11),
+        target: 40,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 805 "clientToken"
+    member(text(17991, 10), 522, false), // 806 "parameters"
+    member(text(5792, 17), 514, false),  // 807 "queryDefinitionId"
+    member(text(2233, 10), 471, false),  // 808 "policyName"
+    member(text(2243, 14), 470, false),  // 809 "policyDocument"
+    member(text(5872, 11), 27, false),   // 810 "resourceArn"
+    member(text(5883, 18), 217, false),  // 811 "expectedRevisionId"
+    member(text(18076, 14), 545, false), // 812 "resourcePolicy"
+    member(text(18090, 10), 217, false), // 813 "revisionId"
+    member(text(3225, 12), 386, true),   // 814 "logGroupName"
+    member(text(14291, 15), 78, true),   // 815 "retentionInDays"
+    member(text(3225, 12), 386, true),   // 816 "logGroupName"
+    member(text(5754, 10), 241, true),   // 817 "filterName"
+    member(text(2936, 13), 242, true),   // 818 "filterPattern"
+    member(text(18153, 14), 180, true),  // 819 "destinationArn"
+    member(text(8847, 7), 550, false),   // 820 "roleArn"
+    member(text(18167, 12), 193, false), // 821 "distribution"
+    member(text(15246, 22), 26, false),  // 822 "applyOnTransformedLogs"
+    member(text(15268, 22), 236, false), // 823 "fieldSelectionCriteria"
+    member(text(18179, 16), 195, false), // 824 "emitSystemFields"
+    member(text(5295, 18), 384, true),   // 825 "logGroupIdentifier"
+    member(text(11978, 17), 476, true),  // 826 "transformerConfig"
+    member(text(18248, 8), 508, false),  // 827 "location"
+    member(text(10057, 7), 413, false),  // 828 "message"
+    member(text(18281, 15), 506, false), // 829 "startCharOffset"
+    member(text(18296, 13), 506, false), // 830 "endCharOffset"
+    member(text(4709, 13), 517, false),  // 831 "queryLanguage"
+    member(text(5792, 17), 514, false),  // 832 "queryDefinitionId"
+    member(text(4705, 4), 511, false),   // 833 "name"
+    member(text(4722, 11), 512, false),  // 834 "queryString"
+    member(text(18324, 12), 642, false), // 835 "lastModified"
+    member(text(17967, 13), 389, false), // 836 "logGroupNames"
+    member(text(17991, 10), 522, false), // 837 "parameters"
+    member(text(4709, 13), 517, false),  // 838 "queryLanguage"
+    member(text(11638, 7), 514, false),  // 839 "queryId"
+    member(text(4722, 11), 527, false),  // 840 "queryString"
+    member(text(6407, 6), 526, false),   // 841 "status"
+    member(text(18424, 10), 642, false), // 842 "createTime"
+    member(text(3225, 12), 386, false),  // 843 "logGroupName"
+    member(text(18434, 13), 513, false), // 844 "queryDuration"
+    member(text(18447, 12), 35, false),  // 845 "bytesScanned"
+    member(text(18459, 12), 673, false), // 846 "userIdentity"
+    member(text(4705, 4), 523, true),    // 847 "name"
+    member(text(6570, 12), 520, false),  // 848 "defaultValue"
+    member(text(2757, 11), 521, false),  // 849 "description"
+    member(text(18677, 14), 601, false), // 850 "recordsMatched"
+    member(text(18691, 14), 601, false), // 851 "recordsScanned"
+    member(text(18705, 23), 601, false), // 852 "estimatedRecordsSkipped"
+    member(text(18447, 12), 601, false), // 853 "bytesScanned"
+    member(text(18728, 21), 601, false), // 854 "estimatedBytesSkipped"
+    member(text(18749, 16), 601, false), // 855 "logGroupsScanned"
+    member(text(4705, 4), 231, false),   // 856 "name"
+    member(text(18837, 9), 34, false),   // 857 "mandatory"
+    member(text(18888, 9), 204, true),   // 858 "errorType"
+    member(text(18918, 24), 372, false), // 859 "tooNewLogEventStartIndex"
+    member(text(18942, 22), 372, false), // 860 "tooOldLogEventEndIndex"
+    member(text(18964, 23), 372, false), // 861 "expiredLogEventEndIndex"
+    member(text(2407, 3), 331, true),    // 862 "key"
+    member(text(19017, 8), 537, true),   // 863 "renameTo"
+    member(text(2415, 17), 453, false),  // 864 "overwriteIfExists"
+    member(text(2450, 7), 534, true),    // 865 "entries"
+    member(text(19108, 24), 442, false), // 866 "openSearchResourceConfig"
+    member(text(2233, 10), 471, false),  // 867 "policyName"
+    member(text(2243, 14), 470, false),  // 868 "policyDocument"
+    member(text(2257, 15), 642, false),  // 869 "lastUpdatedTime"
+    member(text(8669, 11), 472, false),  // 870 "policyScope"
+    member(text(5872, 11), 27, false),   // 871 "resourceArn"
+    member(text(18090, 10), 217, false), // 872 "revisionId"
+    member(text(19264, 5), 229, false),  // 873 "field"
+    member(text(2410, 5), 675, false),   // 874 "value"
+    member(text(19301, 21), 561, true),  // 875 "destinationIdentifier"
+    member(text(8847, 7), 550, true),    // 876 "roleArn"
+    member(text(19322, 14), 2, false),   // 877 "ownerAccountId"
+    member(text(2970, 8), 334, false),   // 878 "kmsKeyId"
+    member(text(19359, 10), 132, false), // 879 "suffixPath"
+    member(text(19369, 24), 34, false),  // 880 "enableHiveCompatiblePath"
+    member(text(3364, 10), 554, false),  // 881 "identifier"
+    member(text(3311, 10), 71, false),   // 882 "dataSource"
+    member(text(6407, 6), 555, false),   // 883 "status"
+    member(text(6413, 12), 556, false),  // 884 "statusReason"
+    member(text(19417, 16), 642, false), // 885 "createdTimeStamp"
+    member(text(19433, 22), 554, false), // 886 "parentSourceIdentifier"
+    member(text(19682, 14), 558, false), // 887 "datasourceName"
+    member(text(19696, 14), 559, false), // 888 "datasourceType"
+    member(text(19844, 15), 567, false), // 889 "destinationType"
+    member(text(19301, 21), 605, false), // 890 "destinationIdentifier"
+    member(text(6407, 6), 7, false),     // 891 "status"
+    member(text(19859, 19), 605, false), // 892 "processedIdentifier"
+    member(text(12109, 12), 605, false), // 893 "errorMessage"
+    member(text(4893, 17), 27, false),   // 894 "scheduledQueryArn"
+    member(text(4705, 4), 570, false),   // 895 "name"
+    member(text(2774, 5), 571, false),   // 896 "state"
+    member(text(11883, 17), 642, false), // 897 "lastTriggeredTime"
+    member(text(11900, 19), 215, false), // 898 "lastExecutionStatus"
+    member(text(4752, 18), 562, false),  // 899 "scheduleExpression"
+    member(text(4770, 8), 563, false),   // 900 "timezone"
+    member(text(4793, 24), 181, false),  // 901 "destinationConfiguration"
+    member(text(3607, 12), 642, false),  // 902 "creationTime"
+    member(text(2257, 15), 642, false),  // 903 "lastUpdatedTime"
+    member(text(4569, 13), 398, false),  // 904 "logStreamName"
+    member(text(20128, 18), 399, false), // 905 "searchedCompletely"
+    member(text(10057, 7), 413, false),  // 906 "message"
+    member(text(10057, 7), 413, false),  // 907 "message"
+    member(text(2450, 7), 589, true),    // 908 "entries"
+    member(text(3478, 6), 585, true),    // 909 "source"
+    member(text(3462, 9), 588, true),    // 910 "delimiter"
+    member(text(4733, 19), 593, true),   // 911 "logGroupIdentifiers"
+    member(text(10401, 14), 314, false), // 912 "logStreamNames"
+    member(text(14079, 21), 314, false), // 913 "logStreamNamePrefixes"
+    member(text(14100, 21), 242, false), // 914 "logEventFilterPattern"
+    member(text(20782, 14), 596, false), // 915 "responseStream"
+    member(text(20823, 12), 368, false), // 916 "sessionStart"
+    member(text(20835, 13), 369, false), // 917 "sessionUpdate"
+    member(text(20298, 23), 584, false), // 918 "SessionTimeoutException"
+    member(text(20273, 25), 583, false), // 919 "SessionStreamingException"
+    member(text(4709, 13), 517, false),  // 920 "queryLanguage"
+    member(text(3225, 12), 386, false),  // 921 "logGroupName"
+    member(text(17967, 13), 389, false), // 922 "logGroupNames"
+    member(text(4733, 19), 385, false),  // 923 "logGroupIdentifiers"
+    member(text(10415, 9), 642, true),   // 924 "startTime"
+    member(text(10424, 7), 642, true),   // 925 "endTime"
+    member(text(4722, 11), 527, true),   // 926 "queryString"
+    member(text(7149, 5), 214, false),   // 927 "limit"
+    member(text(11638, 7), 514, false),  // 928 "queryId"
+    member(text(11638, 7), 514, true),   // 929 "queryId"
+    member(text(5838, 7), 611, false),   // 930 "success"
+    member(text(5754, 10), 241, false),  // 931 "filterName"
+    member(text(3225, 12), 386, false),  // 932 "logGroupName"
+    member(text(2936, 13), 242, false),  // 933 "filterPattern"
+    member(text(18153, 14), 180, false), // 934 "destinationArn"
+    member(text(8847, 7), 550, false),   // 935 "roleArn"
+    member(text(18167, 12), 193, false), // 936 "distribution"
+    member(text(15246, 22), 26, false),  // 937 "applyOnTransformedLogs"
+    member(text(3607, 12), 642, false),  // 938 "creationTime"
+    member(text(15268, 22), 236, false), // 939 "fieldSelectionCriteria"
+    member(text(18179, 16), 195, false), // 940 "emitSystemFields"
+    member(text(2450, 7), 609, true),    // 941 "entries"
+    member(text(3478, 6), 585, true),    // 942 "source"
+    member(text(4271, 4), 249, true),    // 943 "from"
+    member(text(4275, 2), 643, true),    // 944 "to"
+    member(text(2410, 5), 315, false),   // 945 "value"
+    member(text(21100, 15), 615, false), // 946 "suppressionUnit"
+    member(text(2407, 3), 620, true),    // 947 "key"
+    member(text(21257, 6), 622, false),  // 948 "values"
+    member(text(3225, 12), 386, true),   // 949 "logGroupName"
+    member(text(4187, 4), 630, true),    // 950 "tags"
+    member(text(5872, 11), 17, true),    // 951 "resourceArn"
+    member(text(4187, 4), 630, true),    // 952 "tags"
+    member(text(2936, 13), 242, true),   // 953 "filterPattern"
+    member(text(21567, 16), 635, true),  // 954 "logEventMessages"
+    member(text(21607, 7), 416, false),  // 955 "matches"
+    member(text(11978, 17), 476, true),  // 956 "transformerConfig"
+    member(text(21567, 16), 635, true),  // 957 "logEventMessages"
+    member(text(21659, 15), 650, false), // 958 "transformedLogs"
+    member(text(10057, 7), 413, false),  // 959 "message"
+    member(text(21757, 12), 17, false),  // 960 "resourceName"
+    member(text(15338, 11), 211, false), // 961 "eventNumber"
+    member(text(15349, 12), 210, false), // 962 "eventMessage"
+    member(text(21812, 23), 648, false), // 963 "transformedEventMessage"
+    member(text(11638, 7), 514, false),  // 964 "queryId"
+    member(text(21870, 15), 215, false), // 965 "executionStatus"
+    member(text(21885, 18), 642, false), // 966 "triggeredTimestamp"
+    member(text(12109, 12), 605, false), // 967 "errorMessage"
+    member(text(7518, 12), 566, false),  // 968 "destinations"
+    member(text(5623, 8), 654, true),    // 969 "withKeys"
+    member(text(2450, 7), 657, true),    // 970 "entries"
+    member(text(2407, 3), 331, true),    // 971 "key"
+    member(text(5071, 4), 655, true),    // 972 "type"
+    member(text(3225, 12), 386, true),   // 973 "logGroupName"
+    member(text(4187, 4), 626, true),    // 974 "tags"
+    member(text(5872, 11), 17, true),    // 975 "resourceArn"
+    member(text(22090, 7), 625, true),   // 976 "tagKeys"
+    member(text(2671, 9), 24, false),    // 977 "anomalyId"
+    member(text(2680, 9), 463, false),   // 978 "patternId"
+    member(text(2689, 18), 21, true),    // 979 "anomalyDetectorArn"
+    member(text(22117, 15), 614, false), // 980 "suppressionType"
+    member(text(22132, 17), 612, false), // 981 "suppressionPeriod"
+    member(text(22149, 8), 31, false),   // 982 "baseline"
+    member(text(5427, 2), 117, true),    // 983 "id"
+    member(text(3988, 12), 530, false),  // 984 "recordFields"
+    member(text(4000, 14), 230, false),  // 985 "fieldDelimiter"
+    member(text(4014, 23), 552, false),  // 986 "s3DeliveryConfiguration"
+    member(text(2689, 18), 21, true),    // 987 "anomalyDetectorArn"
+    member(text(2917, 19), 208, false),  // 988 "evaluationFrequency"
+    member(text(2936, 13), 242, false),  // 989 "filterPattern"
+    member(text(3016, 21), 25, false),   // 990 "anomalyVisibilityTime"
+    member(text(22257, 7), 34, true),    // 991 "enabled"
+    member(text(4655, 14), 27, true),    // 992 "lookupTableArn"
+    member(text(2757, 11), 404, false),  // 993 "description"
+    member(text(4621, 9), 617, true),    // 994 "tableBody"
+    member(text(2970, 8), 334, false),   // 995 "kmsKeyId"
+    member(text(4655, 14), 27, false),   // 996 "lookupTableArn"
+    member(text(2257, 15), 642, false),  // 997 "lastUpdatedTime"
+    member(text(3364, 10), 568, true),   // 998 "identifier"
+    member(text(2757, 11), 564, false),  // 999 "description"
+    member(text(4709, 13), 517, true),   // 1000 "queryLanguage"
+    member(text(4722, 11), 527, true),   // 1001 "queryString"
+    member(text(4733, 19), 569, false),  // 1002 "logGroupIdentifiers"
+    member(text(4752, 18), 562, true),   // 1003 "scheduleExpression"
+    member(text(4770, 8), 563, false),   // 1004 "timezone"
+    member(text(4778, 15), 599, false),  // 1005 "startTimeOffset"
+    member(text(4793, 24), 181, false),  // 1006 "destinationConfiguration"
+    member(text(4817, 17), 642, false),  // 1007 "scheduleStartTime"
+    member(text(4834, 15), 642, false),  // 1008 "scheduleEndTime"
+    member(text(4849, 16), 550, true),   // 1009 "executionRoleArn"
+    member(text(2774, 5), 571, false),   // 1010 "state"
+    member(text(4893, 17), 27, false),   // 1011 "scheduledQueryArn"
+    member(text(4705, 4), 570, false),   // 1012 "name"
+    member(text(2757, 11), 564, false),  // 1013 "description"
+    member(text(4709, 13), 517, false),  // 1014 "queryLanguage"
+    member(text(4722, 11), 527, false),  // 1015 "queryString"
+    member(text(4733, 19), 569, false),  // 1016 "logGroupIdentifiers"
+    member(text(4752, 18), 562, false),  // 1017 "scheduleExpression"
+    member(text(4770, 8), 563, false),   // 1018 "timezone"
+    member(text(4778, 15), 599, false),  // 1019 "startTimeOffset"
+    member(text(4793, 24), 181, false),  // 1020 "destinationConfiguration"
+    member(text(2774, 5), 571, false),   // 1021 "state"
+    member(text(11883, 17), 642, false), // 1022 "lastTriggeredTime"
+    member(text(11900, 19), 215, false), // 1023 "lastExecutionStatus"
+    member(text(4817, 17), 642, false),  // 1024 "scheduleStartTime"
+    member(text(4834, 15), 642, false),  // 1025 "scheduleEndTime"
+    member(text(4849, 16), 550, false),  // 1026 "executionRoleArn"
+    member(text(3607, 12), 642, false),  // 1027 "creationTime"
+    member(text(2257, 15), 642, false),  // 1028 "lastUpdatedTime"
+    member(text(5623, 8), 672, true),    // 1029 "withKeys"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(2346, 11),  // 0 "IN_PROGRESS"
+    text(2357, 12),  // 1 "CLIENT_ERROR"
+    text(2369, 6),   // 2 "FAILED"
+    text(2375, 8),   // 3 "COMPLETE"
+    text(3090, 12),  // 4 "INITIALIZING"
+    text(3102, 8),   // 5 "TRAINING"
+    text(3110, 9),   // 6 "ANALYZING"
+    text(2369, 6),   // 7 "FAILED"
+    text(3119, 7),   // 8 "DELETED"
+    text(3126, 6),   // 9 "PAUSED"
+    text(5036, 9),   // 10 "ACTIVATED"
+    text(3119, 7),   // 11 "DELETED"
+    text(5045, 8),   // 12 "ARCHIVED"
+    text(5053, 8),   // 13 "DISABLED"
+    text(6302, 2),   // 14 "S3"
+    text(6304, 3),   // 15 "CWL"
+    text(6307, 2),   // 16 "FH"
+    text(6309, 4),   // 17 "XRAY"
+    text(6693, 6),   // 18 "string"
+    text(6699, 7),   // 19 "boolean"
+    text(6706, 3),   // 20 "int"
+    text(6709, 6),   // 21 "double"
+    text(6715, 4),   // 22 "long"
+    text(6865, 6),   // 23 "ACTIVE"
+    text(6871, 8),   // 24 "INACTIVE"
+    text(6905, 16),  // 25 "RESOURCE_DELETED"
+    text(9221, 6),   // 26 "Random"
+    text(9227, 11),  // 27 "ByLogStream"
+    text(9461, 13),  // 28 "InvalidEntity"
+    text(9474, 16),  // 29 "InvalidTypeValue"
+    text(9490, 20),  // 30 "InvalidKeyAttributes"
+    text(9510, 17),  // 31 "InvalidAttributes"
+    text(9527, 18),  // 32 "EntitySizeTooLarge"
+    text(9545, 23),  // 33 "UnsupportedLogGroupType"
+    text(9568, 21),  // 34 "MissingRequiredFields"
+    text(9643, 7),   // 35 "ONE_MIN"
+    text(9650, 8),   // 36 "FIVE_MIN"
+    text(9658, 7),   // 37 "TEN_MIN"
+    text(9665, 11),  // 38 "FIFTEEN_MIN"
+    text(9676, 10),  // 39 "THIRTY_MIN"
+    text(9686, 8),   // 40 "ONE_HOUR"
+    text(9735, 10),  // 41 "CloudTrail"
+    text(9745, 15),  // 42 "Route53Resolver"
+    text(9760, 7),   // 43 "VPCFlow"
+    text(9767, 8),   // 44 "EKSAudit"
+    text(9775, 6),   // 45 "AWSWAF"
+    text(9828, 7),   // 46 "Running"
+    text(9835, 12),  // 47 "InvalidQuery"
+    text(9847, 8),   // 48 "Complete"
+    text(9855, 6),   // 49 "Failed"
+    text(9861, 7),   // 50 "Timeout"
+    text(10084, 9),  // 51 "CANCELLED"
+    text(10093, 9),  // 52 "COMPLETED"
+    text(2369, 6),   // 53 "FAILED"
+    text(10102, 7),  // 54 "PENDING"
+    text(10109, 14), // 55 "PENDING_CANCEL"
+    text(10123, 7),  // 56 "RUNNING"
+    text(10603, 5),  // 57 "first"
+    text(10608, 4),  // 58 "last"
+    text(2346, 11),  // 59 "IN_PROGRESS"
+    text(10084, 9),  // 60 "CANCELLED"
+    text(10093, 9),  // 61 "COMPLETED"
+    text(2369, 6),   // 62 "FAILED"
+    text(12351, 7),  // 63 "ACCOUNT"
+    text(12358, 9),  // 64 "LOG_GROUP"
+    text(12376, 5),  // 65 "FACET"
+    text(12381, 11), // 66 "FIELD_INDEX"
+    text(12445, 23), // 67 "ACCOUNT_DATA_PROTECTION"
+    text(12620, 12), // 68 "PROVISIONING"
+    text(6865, 6),   // 69 "ACTIVE"
+    text(2369, 6),   // 70 "FAILED"
+    text(12709, 10), // 71 "OPENSEARCH"
+    text(12937, 32), // 72 "DATA_SOURCE_NAME_TYPE_AND_FORMAT"
+    text(12969, 25), // 73 "DATA_SOURCE_NAME_AND_TYPE"
+    text(14455, 8),  // 74 "STANDARD"
+    text(14463, 17), // 75 "INFREQUENT_ACCESS"
+    text(14480, 8),  // 76 "DELIVERY"
+    text(15584, 4),  // 77 "V1.1"
+    text(15588, 4),  // 78 "V1.5"
+    text(6865, 6),   // 79 "ACTIVE"
+    text(16244, 9),  // 80 "NOT_FOUND"
+    text(16253, 5),  // 81 "ERROR"
+    text(14903, 13), // 82 "LogStreamName"
+    text(16341, 13), // 83 "LastEventTime"
+    text(16366, 4),  // 84 "json"
+    text(16370, 5),  // 85 "plain"
+    text(16375, 3),  // 86 "w3c"
+    text(16378, 3),  // 87 "raw"
+    text(16381, 7),  // 88 "parquet"
+    text(12351, 7),  // 89 "ACCOUNT"
+    text(16835, 8),  // 90 "RESOURCE"
+    text(16853, 22), // 91 "DATA_PROTECTION_POLICY"
+    text(16875, 26), // 92 "SUBSCRIPTION_FILTER_POLICY"
+    text(16901, 18), // 93 "FIELD_INDEX_POLICY"
+    text(16919, 18), // 94 "TRANSFORMER_POLICY"
+    text(16937, 24), // 95 "METRIC_EXTRACTION_POLICY"
+    text(18497, 4),  // 96 "CWLI"
+    text(18501, 3),  // 97 "SQL"
+    text(18504, 3),  // 98 "PPL"
+    text(18776, 9),  // 99 "Scheduled"
+    text(9828, 7),   // 100 "Running"
+    text(9847, 8),   // 101 "Complete"
+    text(9855, 6),   // 102 "Failed"
+    text(18785, 9),  // 103 "Cancelled"
+    text(9861, 7),   // 104 "Timeout"
+    text(18794, 7),  // 105 "Unknown"
+    text(6865, 6),   // 106 "ACTIVE"
+    text(19519, 9),  // 107 "UNHEALTHY"
+    text(2369, 6),   // 108 "FAILED"
+    text(19528, 30), // 109 "DATA_SOURCE_DELETE_IN_PROGRESS"
+    text(6302, 2),   // 110 "S3"
+    text(20050, 7),  // 111 "ENABLED"
+    text(5053, 8),   // 112 "DISABLED"
+    text(20108, 3),  // 113 "ALL"
+    text(20418, 7),  // 114 "Seconds"
+    text(20425, 12), // 115 "Microseconds"
+    text(20437, 12), // 116 "Milliseconds"
+    text(20449, 5),  // 117 "Bytes"
+    text(20454, 9),  // 118 "Kilobytes"
+    text(20463, 9),  // 119 "Megabytes"
+    text(20472, 9),  // 120 "Gigabytes"
+    text(20481, 9),  // 121 "Terabytes"
+    text(20490, 4),  // 122 "Bits"
+    text(20494, 8),  // 123 "Kilobits"
+    text(20502, 8),  // 124 "Megabits"
+    text(20510, 8),  // 125 "Gigabits"
+    text(20518, 8),  // 126 "Terabits"
+    text(20526, 7),  // 127 "Percent"
+    text(4121, 5),   // 128 "Count"
+    text(20533, 12), // 129 "Bytes/Second"
+    text(20545, 16), // 130 "Kilobytes/Second"
+    text(20561, 16), // 131 "Megabytes/Second"
+    text(20577, 16), // 132 "Gigabytes/Second"
+    text(20593, 16), // 133 "Terabytes/Second"
+    text(20609, 11), // 134 "Bits/Second"
+    text(20620, 15), // 135 "Kilobits/Second"
+    text(20635, 15), // 136 "Megabits/Second"
+    text(20650, 15), // 137 "Gigabits/Second"
+    text(20665, 15), // 138 "Terabits/Second"
+    text(20680, 12), // 139 "Count/Second"
+    text(20692, 4),  // 140 "None"
+    text(20903, 6),  // 141 "Active"
+    text(20909, 10), // 142 "Suppressed"
+    text(3374, 8),   // 143 "Baseline"
+    text(21131, 10), // 144 "SUPPRESSED"
+    text(21141, 12), // 145 "UNSUPPRESSED"
+    text(21168, 7),  // 146 "LIMITED"
+    text(21175, 8),  // 147 "INFINITE"
+    text(21198, 7),  // 148 "SECONDS"
+    text(21205, 7),  // 149 "MINUTES"
+    text(21212, 5),  // 150 "HOURS"
+    text(6699, 7),   // 151 "boolean"
+    text(21959, 7),  // 152 "integer"
+    text(6709, 6),   // 153 "double"
+    text(6693, 6),   // 154 "string"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    328, 543, 447, 581, 0, 543, 640, 674, 325, 328, 543, 327, 581, 0, 328, 543, 640, 327, 581, 47,
+    543, 674, 0, 580, 640, 328, 335, 447, 581, 543, 539, 0, 47, 328, 543, 640, 674, 327, 328, 543,
+    581, 447, 335, 328, 539, 335, 447, 581, 328, 539, 543, 581, 328, 539, 0, 335, 674, 581, 674, 0,
+    543, 47, 580, 640, 325, 328, 543, 581, 447, 328, 447, 543, 581, 543, 581, 47, 674, 580, 640,
+    543, 581, 47, 674, 580, 640, 581, 674, 543, 47, 543, 581, 47, 674, 580, 640, 328, 543, 447,
+    581, 328, 543, 335, 447, 581, 328, 543, 581, 674, 328, 543, 581, 447, 328, 543, 447, 581, 674,
+    328, 543, 447, 581, 674, 328, 543, 0, 581, 328, 543, 447, 581, 328, 543, 581, 328, 543, 447,
+    581, 328, 543, 447, 581, 674, 0, 543, 640, 325, 328, 543, 447, 581, 328, 543, 581, 447, 327,
+    328, 447, 543, 581, 581, 674, 543, 640, 581, 580, 674, 640, 581, 580, 674, 640, 581, 580, 674,
+    640, 328, 581, 328, 581, 328, 543, 335, 447, 581, 0, 328, 543, 640, 327, 0, 328, 543, 640, 327,
+    328, 543, 335, 447, 581, 328, 581, 328, 543, 581, 328, 543, 0, 581, 328, 543, 581, 328, 543,
+    581, 328, 581, 328, 581, 328, 543, 581, 328, 543, 447, 581, 0, 543, 640, 674, 325, 328, 543,
+    581, 328, 447, 543, 581, 543, 581, 674, 580, 640, 543, 581, 674, 580, 640, 581, 674, 543, 543,
+    581, 674, 580, 640, 328, 581, 543, 328, 543, 581, 447, 328, 543, 581, 328, 543, 447, 581, 328,
+    335, 543, 581, 0, 328, 543, 335, 327, 328, 335, 543, 581, 328, 543, 0, 581, 328, 543, 581, 674,
+    0, 543, 640, 325, 674, 0, 543, 640, 325, 328, 543, 581, 327, 674, 581, 328, 328, 543, 581, 447,
+    328, 581, 328, 543, 581, 447, 328, 581, 328, 0, 543, 581, 674, 0, 640, 325, 0, 543, 640, 674,
+    325, 328, 543, 581, 543, 581, 328, 447, 581, 335, 328, 543, 0, 447, 581, 327, 328, 335, 447,
+    543, 581, 581, 47, 674, 580, 640, 543, 581, 674, 543, 47, 581, 47, 674, 580, 543, 640, 328,
+    447, 581, 328, 447, 581, 328, 543, 335, 447, 581, 328, 335, 581, 674, 328, 329, 68, 543, 581,
+    660, 328, 543, 0, 447, 581, 327, 328, 543, 447, 335, 581, 327, 328, 335, 543, 581, 328, 335,
+    447, 543, 581, 328, 543, 447, 581, 328, 543, 447, 335, 581, 327, 328, 543, 581, 335, 447, 327,
+    0, 328, 543, 335, 327, 409, 328, 335, 543, 581, 328, 543, 581, 543, 328, 328, 543, 581, 647,
+    328, 581, 328, 581, 327, 543, 328, 543, 581, 328, 543, 581, 447, 581, 47, 543, 674, 0, 640,
+    328, 543, 581, 447, 328, 543, 0, 674, 581, 674, 0, 543, 640, 325,
 ];

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,3895 +40,4139 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AcceptHandshakePOST/AttachPolicyCancelHandshakeCloseAccountCreateAccountCreateGovCloudAccountCreateOrganizationCreateOrganizationalUnitCreatePolicyDeclineHandshakeDeleteOrganizationDeleteOrganizationalUnitDeletePolicyDeleteResourcePolicyDeregisterDelegatedAdministratorDescribeAccountDescribeCreateAccountStatusDescribeEffectivePolicyDescribeHandshakeDescribeOrganizationDescribeOrganizationalUnitDescribePolicyDescribeResourcePolicyDescribeResponsibilityTransferDetachPolicyDisableAWSServiceAccessDisablePolicyTypeEnableAWSServiceAccessEnableAllFeaturesEnablePolicyTypeInviteAccountToOrganizationInviteOrganizationToTransferResponsibilityLeaveOrganizationListAWSServiceAccessForOrganizationListAccountsListAccountsForParentListAccountsWithInvalidEffectivePolicyListChildrenListCreateAccountStatusListDelegatedAdministratorsListDelegatedServicesForAccountListEffectivePolicyValidationErrorsListHandshakesForAccountListHandshakesForOrganizationListInboundResponsibilityTransfersListOrganizationalUnitsForParentListOutboundResponsibilityTransfersListParentsListPoliciesListPoliciesForTargetListRootsListTagsForResourceListTargetsForPolicyMoveAccountPutResourcePolicyRegisterDelegatedAdministratorRemoveAccountFromOrganizationTagResourceTerminateResponsibilityTransferUntagResourceUpdateOrganizationalUnitUpdatePolicyUpdateResponsibilityTransferAWSOrganizationsNotInUseExceptionMessageAcceptHandshakeRequestHandshakeIdAcceptHandshakeResponseHandshakeAccessDeniedExceptionAccessDeniedForDependencyExceptionReasonAccessDeniedForDependencyExceptionReasonACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLEAccountIdArnEmailNameStatusStatePathsJoinedMethodJoinedTimestampAccountAlreadyClosedExceptionAccountAlreadyRegisteredExceptionAccountArn^arn:aws:organizations::\\d{12}:account\\/o-[a-z0-9]{10,32}\\/\\d{12}AccountId^\\d{12}$AccountJoinedMethodINVITEDCREATEDAccountName[\\s\\S]*AccountNotFoundExceptionAccountNotRegisteredExceptionAccountOwnerNotVerifiedExceptionAccountStatePENDING_ACTIVATIONACTIVESUSPENDEDPENDING_CLOSURECLOSEDAccountStatusAccountsActionTypeINVITEENABLE_ALL_FEATURESAPPROVE_ALL_FEATURESADD_ORGANIZATIONS_SERVICE_LINKED_ROLETRANSFER_RESPONSIBILITYAlreadyInOrganizationExceptionAttachPolicyRequestPolicyIdTargetIdAwsManagedPolicyCancelHandshakeRequestCancelHandshakeResponseChildTypeChildId^(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$ChildNotFoundExceptionChildTypeACCOUNTORGANIZATIONAL_UNITChildrenCloseAccountRequestConcurrentModificationExceptionConflictExceptionConstraintViolationExceptionConstraintViolationExceptionReasonACCOUNT_NUMBER_LIMIT_EXCEEDEDHANDSHAKE_RATE_LIMIT_EXCEEDEDOU_NUMBER_LIMIT_EXCEEDEDOU_DEPTH_LIMIT_EXCEEDEDPOLICY_NUMBER_LIMIT_EXCEEDEDPOLICY_CONTENT_LIMIT_EXCEEDEDMAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDEDMIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDEDACCOUNT_CANNOT_LEAVE_ORGANIZATIONACCOUNT_CANNOT_LEAVE_WITHOUT_EULAACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATIONMASTER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIREDMEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIREDACCOUNT_CREATION_RATE_LIMIT_EXCEEDEDMASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACEMASTER_ACCOUNT_MISSING_CONTACT_INFOMASTER_ACCOUNT_NOT_GOVCLOUD_ENABLEDORGANIZATION_NOT_IN_ALL_FEATURES_MODECREATE_ORGANIZATION_IN_BILLING_MODE_UNSUPPORTED_REGIONEMAIL_VERIFICATION_CODE_EXPIREDWAIT_PERIOD_ACTIVEMAX_TAG_LIMIT_EXCEEDEDTAG_POLICY_VIOLATIONMAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDEDCANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATORCANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORGDELEGATED_ADMINISTRATOR_EXISTS_FOR_THIS_SERVICEPOLICY_TYPE_ENABLED_FOR_THIS_SERVICEMASTER_ACCOUNT_MISSING_BUSINESS_LICENSECANNOT_CLOSE_MANAGEMENT_ACCOUNTCLOSE_ACCOUNT_QUOTA_EXCEEDEDCLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDEDSERVICE_ACCESS_NOT_ENABLEDINVALID_PAYMENT_INSTRUMENTACCOUNT_CREATION_NOT_COMPLETECANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATORALL_FEATURES_MIGRATION_ORGANIZATION_SIZE_LIMIT_EXCEEDEDRESPONSIBILITY_TRANSFER_MAX_LEVEL_VIOLATIONRESPONSIBILITY_TRANSFER_MAX_INBOUND_QUOTA_VIOLATIONRESPONSIBILITY_TRANSFER_MAX_OUTBOUND_QUOTA_VIOLATIONRESPONSIBILITY_TRANSFER_MAX_TRANSFERS_QUOTA_VIOLATIONACTIVE_RESPONSIBILITY_TRANSFER_PROCESSTRANSFER_RESPONSIBILITY_TARGET_DELETION_IN_PROGRESSTRANSFER_RESPONSIBILITY_SOURCE_DELETION_IN_PROGRESSUNSUPPORTED_PRICINGCreateAccountFailureReasonACCOUNT_LIMIT_EXCEEDEDEMAIL_ALREADY_EXISTSINVALID_ADDRESSINVALID_EMAILCONCURRENT_ACCOUNT_MODIFICATIONINTERNAL_FAILUREGOVCLOUD_ACCOUNT_ALREADY_EXISTSMISSING_BUSINESS_VALIDATIONFAILED_BUSINESS_VALIDATIONPENDING_BUSINESS_VALIDATIONINVALID_IDENTITY_FOR_BUSINESS_VALIDATIONUNKNOWN_BUSINESS_VALIDATIONMISSING_PAYMENT_INSTRUMENTUPDATE_EXISTING_RESOURCE_POLICY_WITH_TAGS_NOT_SUPPORTEDCreateAccountName[\\u0020-\\u007E]+CreateAccountRequestRoleNameIamUserAccessToBillingTagsCreateAccountRequestId^car-[a-z0-9]{8,32}$CreateAccountResponseCreateAccountStatusCreateAccountStateIN_PROGRESSSUCCEEDEDFAILEDCreateAccountStatesRequestedTimestampCompletedTimestampGovCloudAccountIdFailureReasonCreateAccountStatusNotFoundExceptionCreateAccountStatusesCreateGovCloudAccountRequestCreateGovCloudAccountResponseCreateOrganizationRequestFeatureSetCreateOrganizationResponseOrganizationCreateOrganizationalUnitRequestParentIdCreateOrganizationalUnitResponseOrganizationalUnitCreatePolicyRequestContentDescriptionCreatePolicyResponsePolicyDeclineHandshakeRequestDeclineHandshakeResponseDelegatedAdministratorDelegationEnabledDateDelegatedAdministratorsDelegatedServiceServicePrincipalDelegatedServicesDeleteOrganizationalUnitRequestOrganizationalUnitIdDeletePolicyRequestDeregisterDelegatedAdministratorRequestDescribeAccountRequestDescribeAccountResponseDescribeCreateAccountStatusRequestDescribeCreateAccountStatusResponseDescribeEffectivePolicyRequestPolicyTypeDescribeEffectivePolicyResponseEffectivePolicyDescribeHandshakeRequestDescribeHandshakeResponseDescribeOrganizationResponseDescribeOrganizationalUnitRequestDescribeOrganizationalUnitResponseDescribePolicyRequestDescribePolicyResponseDescribeResourcePolicyResponseResourcePolicyDescribeResponsibilityTransferRequestDescribeResponsibilityTransferResponseResponsibilityTransferDestinationParentNotFoundExceptionDetachPolicyRequestDisableAWSServiceAccessRequestDisablePolicyTypeRequestRootIdDisablePolicyTypeResponseRootDuplicateAccountExceptionDuplicateHandshakeExceptionDuplicateOrganizationalUnitExceptionDuplicatePolicyAttachmentExceptionDuplicatePolicyExceptionPolicyContentLastUpdatedTimestampEffectivePolicyNotFoundExceptionEffectivePolicyTypeTAG_POLICYBACKUP_POLICYAISERVICES_OPT_OUT_POLICYCHATBOT_POLICYDECLARATIVE_POLICY_EC2SECURITYHUB_POLICYINSPECTOR_POLICYUPGRADE_ROLLOUT_POLICYBEDROCK_POLICYS3_POLICYNETWORK_SECURITY_DIRECTOR_POLICYEffectivePolicyValidationErrorErrorCodeErrorMessagePathToErrorContributingPoliciesEffectivePolicyValidationErrors[^\\s@]+@[^\\s@]+\\.[^\\s@]+EnableAWSServiceAccessRequestEnableAllFeaturesRequestEnableAllFeaturesResponseEnablePolicyTypeRequestEnablePolicyTypeResponseEnabledServicePrincipalDateEnabledEnabledServicePrincipalsExceptionMessageExceptionTypeFinalizingOrganizationExceptionGenericArn^arn:aws:organizations::.+:.+PartiesExpirationTimestampActionResourcesHandshakeAlreadyInStateExceptionHandshakeArn^arn:aws:organizations::\\d{12}:handshake\\/o-[a-z0-9]{10,32}\\/[a-z_]{1,32}\\/h-[0-9a-z]{8,32}HandshakeConstraintViolationExceptionHandshakeConstraintViolationExceptionReasonALREADY_IN_AN_ORGANIZATIONORGANIZATION_ALREADY_HAS_ALL_FEATURESORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATIONINVITE_DISABLED_DURING_ENABLE_ALL_FEATURESPAYMENT_INSTRUMENT_REQUIREDORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORDORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDEDMANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIEDRESPONSIBILITY_TRANSFER_ALREADY_EXISTSSOURCE_AND_TARGET_CANNOT_MATCHUNUSED_PREPAYMENT_BALANCELEGACY_PERMISSIONS_STILL_IN_USEHandshakeFilterParentHandshakeId^h-[0-9a-z]{8,32}$HandshakeNotFoundExceptionHandshakeNotesHandshakePartiesHandshakePartyHandshakePartyIdHandshakePartyTypeORGANIZATIONEMAILHandshakeResourceValueHandshakeResourceTypeORGANIZATION_FEATURE_SETMASTER_EMAILMASTER_NAMENOTESPARENT_HANDSHAKERESPONSIBILITY_TRANSFERTRANSFER_START_TIMESTAMPTRANSFER_TYPEMANAGEMENT_ACCOUNTMANAGEMENT_EMAILMANAGEMENT_NAMEHandshakeResourceValueHandshakeResourcesHandshakeStateREQUESTEDOPENCANCELEDACCEPTEDDECLINEDEXPIREDHandshakesIAMUserAccessToBillingALLOWDENYInvalidHandshakeTransitionExceptionInvalidInputExceptionInvalidInputExceptionReasonINVALID_PARTY_TYPE_TARGETINVALID_SYNTAX_ORGANIZATION_ARNINVALID_SYNTAX_POLICY_IDINVALID_ENUMINVALID_ENUM_POLICY_TYPEINVALID_LIST_MEMBERMAX_LENGTH_EXCEEDEDMAX_VALUE_EXCEEDEDMIN_LENGTH_EXCEEDEDMIN_VALUE_EXCEEDEDIMMUTABLE_POLICYINVALID_PATTERNINVALID_PATTERN_TARGET_IDINPUT_REQUIREDINVALID_NEXT_TOKENMAX_LIMIT_EXCEEDED_FILTERMOVING_ACCOUNT_BETWEEN_DIFFERENT_ROOTSINVALID_FULL_NAME_TARGETUNRECOGNIZED_SERVICE_PRINCIPALINVALID_ROLE_NAMEINVALID_SYSTEM_TAGS_PARAMETERDUPLICATE_TAG_KEYTARGET_NOT_SUPPORTEDINVALID_EMAIL_ADDRESS_TARGETINVALID_RESOURCE_POLICY_JSONINVALID_PRINCIPALUNSUPPORTED_ACTION_IN_RESOURCE_POLICYUNSUPPORTED_POLICY_TYPE_IN_RESOURCE_POLICYUNSUPPORTED_RESOURCE_IN_RESOURCE_POLICYNON_DETACHABLE_POLICYCALLER_REQUIRED_FIELD_MISSINGUNSUPPORTED_ACTION_IN_RESPONSIBILITY_TRANSFERSTART_DATE_NOT_BEGINNING_OF_MONTHSTART_DATE_NOT_BEGINNING_OF_DAYSTART_DATE_TOO_EARLYSTART_DATE_TOO_LATEINVALID_START_DATEEND_DATE_NOT_END_OF_MONTHEND_DATE_TOO_EARLYINVALID_END_DATEInvalidResponsibilityTransferTransitionExceptionInviteAccountToOrganizationRequestTargetNotesInviteAccountToOrganizationResponseInviteOrganizationToTransferResponsibilityRequestStartTimestampSourceNameInviteOrganizationToTransferResponsibilityResponseListAWSServiceAccessForOrganizationRequestNextTokenMaxResultsListAWSServiceAccessForOrganizationResponseListAccountsForParentRequestListAccountsForParentResponseListAccountsRequestListAccountsResponseListAccountsWithInvalidEffectivePolicyRequestListAccountsWithInvalidEffectivePolicyResponseListChildrenRequestListChildrenResponseListCreateAccountStatusRequestStatesListCreateAccountStatusResponseListDelegatedAdministratorsRequestListDelegatedAdministratorsResponseListDelegatedServicesForAccountRequestListDelegatedServicesForAccountResponseListEffectivePolicyValidationErrorsRequestListEffectivePolicyValidationErrorsResponsePathEvaluationTimestampListHandshakesForAccountRequestFilterListHandshakesForAccountResponseListHandshakesForOrganizationRequestListHandshakesForOrganizationResponseListInboundResponsibilityTransfersRequestListInboundResponsibilityTransfersResponseResponsibilityTransfersListOrganizationalUnitsForParentRequestListOrganizationalUnitsForParentResponseOrganizationalUnitsListOutboundResponsibilityTransfersRequestListOutboundResponsibilityTransfersResponseListParentsRequestListParentsResponseParentsListPoliciesForTargetRequestListPoliciesForTargetResponsePoliciesListPoliciesRequestListPoliciesResponseListRootsRequestListRootsResponseRootsListTagsForResourceRequestResourceIdListTagsForResourceResponseListTargetsForPolicyRequestListTargetsForPolicyResponseTargetsMalformedPolicyDocumentExceptionMasterCannotLeaveOrganizationExceptionMoveAccountRequestSourceParentIdDestinationParentIdMasterAccountArnMasterAccountIdMasterAccountEmailAvailablePolicyTypesOrganizationArn^arn:aws:organizations::\\d{12}:organization\\/o-[a-z0-9]{10,32}OrganizationFeatureSetALLCONSOLIDATED_BILLINGOrganizationId^o-[a-z0-9]{10,32}$OrganizationNotEmptyExceptionOrganizationalUnitArn^arn:aws:organizations::\\d{12}:ou\\/o-[a-z0-9]{10,32}\\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$OrganizationalUnitNameOrganizationalUnitNotEmptyExceptionOrganizationalUnitNotFoundExceptionParent^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$ParentNotFoundExceptionParentTypeROOT^(o-[a-z0-9]{10,32}\\/r-[0-9a-z]{4,32}(\\/ou\\-[0-9a-z]{4,32}-[a-z0-9]{8,32})*(\\/\\d{12})*)\\/PolicySummaryPolicyArn^(arn:aws:organizations::\\d{12}:policy\\/o-[a-z0-9]{10,32}\\/[0-9a-z_]+\\/p-[0-9a-z]{10,32})|(arn:aws:organizations::aws:policy\\/[0-9a-z_]+\\/p-[0-9a-zA-Z_]{10,128})PolicyChangesInProgressExceptionPolicyDescription^p-[0-9a-zA-Z_]{8,128}$PolicyIdsPolicyInUseExceptionPolicyNamePolicyNotAttachedExceptionPolicyNotFoundExceptionAwsManagedPolicyTargetId^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$PolicyTargetSummaryPolicyTargetsSERVICE_CONTROL_POLICYRESOURCE_CONTROL_POLICYPolicyTypeAlreadyEnabledExceptionPolicyTypeNotAvailableForOrganizationExceptionPolicyTypeNotEnabledExceptionPolicyTypeStatusENABLEDPENDING_ENABLEPENDING_DISABLEPolicyTypeSummaryPolicyTypesPutResourcePolicyRequestPutResourcePolicyResponseRegisterDelegatedAdministratorRequestRemoveAccountFromOrganizationRequestResourcePolicySummaryResourcePolicyArn^arn:[a-z0-9][a-z0-9-.]{0,62}:organizations::\\d{12}:resourcepolicy\\/o-[a-z0-9]{10,32}\\/rp-[0-9a-zA-Z_]{4,128}ResourcePolicyContentResourcePolicyId^rp-[0-9a-zA-Z_]{4,128}$ResourcePolicyNotFoundExceptionSourceEndTimestampActiveHandshakeIdResponsibilityTransferAlreadyInStatusExceptionResponsibilityTransferArn^arn:[a-z0-9][a-z0-9-.]{0,62}:organizations::\\d{12}:transfer\\/o-[a-z0-9]{10,32}\\/(billing)\\/(inbound|outbound)\\/rt-[0-9a-z]{8,32}$ResponsibilityTransferId^rt-[0-9a-z]{8,32}$ResponsibilityTransferName^[ -~]+$ResponsibilityTransferNotFoundExceptionResponsibilityTransferStatusWITHDRAWNResponsibilityTransferTypeBILLING[\\w+=,.@-]{1,64}RootArn^arn:aws:organizations::\\d{12}:root\\/o-[a-z0-9]{10,32}\\/r-[0-9a-z]{4,32}^r-[0-9a-z]{4,32}$RootNameRootNotFoundExceptionServiceException[\\w+=,.@-]*SourceParentNotFoundExceptionTagKeyTagKey^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$TagKeysTagResourceRequestTagValueTaggableResourceId^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})|(^rt-[0-9a-zA-Z_]{8,32})$TargetNameTargetNotFoundExceptionTargetTypeTerminateResponsibilityTransferRequestTerminateResponsibilityTransferResponseTimestampTooManyRequestsExceptionTransferParticipantManagementAccountIdManagementAccountEmailUnsupportedAPIEndpointExceptionUntagResourceRequestUpdateOrganizationalUnitRequestUpdateOrganizationalUnitResponseUpdatePolicyRequestUpdatePolicyResponseUpdateResponsibilityTransferRequestUpdateResponsibilityTransferResponse";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AcceptHandshake",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AcceptHandshake"
+    OperationEntry {
+        name: text(0, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(1),
         output: Some(2),
         result_wrapper: None,
-        errors: &[3, 0, 110, 114, 127, 108, 128, 31, 249, 265, 4, 33, 176],
+        errors: Span::new(0, 13),
         anonymous: false,
     },
-    Operation {
-        name: "AttachPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AttachPolicy"
+    OperationEntry {
+        name: text(20, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(21),
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 86, 128, 211, 219, 249, 260, 265, 267, 203],
+        errors: Span::new(13, 13),
         anonymous: false,
     },
-    Operation {
-        name: "CancelHandshake",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CancelHandshake"
+    OperationEntry {
+        name: text(32, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(23),
         output: Some(24),
         result_wrapper: None,
-        errors: &[3, 31, 114, 127, 108, 128, 249, 265],
+        errors: Span::new(26, 8),
         anonymous: false,
     },
-    Operation {
-        name: "CloseAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CloseAccount"
+    OperationEntry {
+        name: text(47, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(30),
         output: None,
         result_wrapper: None,
-        errors: &[3, 7, 13, 0, 31, 32, 33, 128, 249, 265, 267],
+        errors: Span::new(34, 11),
         anonymous: false,
     },
-    Operation {
-        name: "CreateAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateAccount"
+    OperationEntry {
+        name: text(59, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(37),
         output: Some(39),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 105, 249, 265, 267],
+        errors: Span::new(45, 9),
         anonymous: false,
     },
-    Operation {
-        name: "CreateGovCloudAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateGovCloudAccount"
+    OperationEntry {
+        name: text(72, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(45),
         output: Some(46),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 105, 249, 265, 267],
+        errors: Span::new(54, 9),
         anonymous: false,
     },
-    Operation {
-        name: "CreateOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateOrganization"
+    OperationEntry {
+        name: text(93, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(47),
         output: Some(48),
         result_wrapper: None,
-        errors: &[3, 20, 31, 33, 128, 249, 265, 4],
+        errors: Span::new(63, 8),
         anonymous: false,
     },
-    Operation {
-        name: "CreateOrganizationalUnit",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateOrganizationalUnit"
+    OperationEntry {
+        name: text(111, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(49),
         output: Some(50),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 85, 128, 194, 249, 265],
+        errors: Span::new(71, 9),
         anonymous: false,
     },
-    Operation {
-        name: "CreatePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreatePolicy"
+    OperationEntry {
+        name: text(135, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(51),
         output: Some(52),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 87, 128, 175, 218, 249, 265, 267],
+        errors: Span::new(80, 11),
         anonymous: false,
     },
-    Operation {
-        name: "DeclineHandshake",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeclineHandshake"
+    OperationEntry {
+        name: text(147, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(53),
         output: Some(54),
         result_wrapper: None,
-        errors: &[3, 31, 114, 127, 108, 128, 249, 265],
+        errors: Span::new(91, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteOrganization"
+    OperationEntry {
+        name: text(163, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: None,
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 184, 249, 265],
+        errors: Span::new(99, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteOrganizationalUnit",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteOrganizationalUnit"
+    OperationEntry {
+        name: text(181, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(59),
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 128, 189, 190, 249, 265],
+        errors: Span::new(107, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeletePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeletePolicy"
+    OperationEntry {
+        name: text(205, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(60),
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 128, 208, 211, 249, 265, 267],
+        errors: Span::new(115, 9),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteResourcePolicy"
+    OperationEntry {
+        name: text(217, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: None,
         output: None,
         result_wrapper: None,
-        errors: &[3, 249, 267, 265, 31, 33, 0, 231],
+        errors: Span::new(124, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeregisterDelegatedAdministrator",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeregisterDelegatedAdministrator"
+    OperationEntry {
+        name: text(237, 32),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(61),
         output: None,
         result_wrapper: None,
-        errors: &[3, 13, 14, 0, 31, 33, 128, 265, 249, 267],
+        errors: Span::new(132, 10),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAccount"
+    OperationEntry {
+        name: text(269, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(62),
         output: Some(63),
         result_wrapper: None,
-        errors: &[3, 13, 0, 128, 249, 265],
+        errors: Span::new(142, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeCreateAccountStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeCreateAccountStatus"
+    OperationEntry {
+        name: text(284, 27),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(64),
         output: Some(65),
         result_wrapper: None,
-        errors: &[3, 0, 43, 128, 249, 265, 267],
+        errors: Span::new(148, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeEffectivePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeEffectivePolicy"
+    OperationEntry {
+        name: text(311, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(66),
         output: Some(67),
         result_wrapper: None,
-        errors: &[3, 0, 33, 249, 265, 260, 89, 128, 267],
+        errors: Span::new(155, 9),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeHandshake",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeHandshake"
+    OperationEntry {
+        name: text(334, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(68),
         output: Some(69),
         result_wrapper: None,
-        errors: &[3, 31, 114, 128, 249, 265],
+        errors: Span::new(164, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeOrganization"
+    OperationEntry {
+        name: text(351, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: None,
         output: Some(70),
         result_wrapper: None,
-        errors: &[3, 0, 31, 249, 265],
+        errors: Span::new(170, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeOrganizationalUnit",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeOrganizationalUnit"
+    OperationEntry {
+        name: text(371, 26),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(71),
         output: Some(72),
         result_wrapper: None,
-        errors: &[3, 0, 128, 190, 249, 265],
+        errors: Span::new(175, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DescribePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribePolicy"
+    OperationEntry {
+        name: text(397, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(73),
         output: Some(74),
         result_wrapper: None,
-        errors: &[3, 0, 128, 211, 249, 265, 267],
+        errors: Span::new(181, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeResourcePolicy"
+    OperationEntry {
+        name: text(411, 22),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: None,
         output: Some(75),
         result_wrapper: None,
-        errors: &[3, 249, 267, 265, 0, 231, 33],
+        errors: Span::new(188, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeResponsibilityTransfer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeResponsibilityTransfer"
+    OperationEntry {
+        name: text(433, 30),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(76),
         output: Some(77),
         result_wrapper: None,
-        errors: &[3, 0, 238, 128, 249, 265, 267],
+        errors: Span::new(195, 7),
         anonymous: false,
     },
-    Operation {
-        name: "DetachPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DetachPolicy"
+    OperationEntry {
+        name: text(463, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(79),
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 210, 211, 249, 260, 265, 267, 203],
+        errors: Span::new(202, 12),
         anonymous: false,
     },
-    Operation {
-        name: "DisableAWSServiceAccess",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableAWSServiceAccess"
+    OperationEntry {
+        name: text(475, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(80),
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 249, 265, 267],
+        errors: Span::new(214, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DisablePolicyType",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisablePolicyType"
+    OperationEntry {
+        name: text(498, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(81),
         output: Some(82),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 219, 247, 249, 265, 267, 203],
+        errors: Span::new(222, 11),
         anonymous: false,
     },
-    Operation {
-        name: "EnableAWSServiceAccess",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableAWSServiceAccess"
+    OperationEntry {
+        name: text(515, 22),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(94),
         output: None,
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 249, 265, 267],
+        errors: Span::new(233, 8),
         anonymous: false,
     },
-    Operation {
-        name: "EnableAllFeatures",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableAllFeatures"
+    OperationEntry {
+        name: text(537, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(95),
         output: Some(96),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 110, 128, 249, 265],
+        errors: Span::new(241, 8),
         anonymous: false,
     },
-    Operation {
-        name: "EnablePolicyType",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnablePolicyType"
+    OperationEntry {
+        name: text(554, 16),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(97),
         output: Some(98),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 217, 247, 249, 265, 218, 267, 203],
+        errors: Span::new(249, 12),
         anonymous: false,
     },
-    Operation {
-        name: "InviteAccountToOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "InviteAccountToOrganization"
+    OperationEntry {
+        name: text(570, 27),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(131),
         output: Some(132),
         result_wrapper: None,
-        errors: &[3, 0, 15, 31, 110, 84, 33, 128, 105, 249, 265],
+        errors: Span::new(261, 11),
         anonymous: false,
     },
-    Operation {
-        name: "InviteOrganizationToTransferResponsibility",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "InviteOrganizationToTransferResponsibility"
+    OperationEntry {
+        name: text(597, 42),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(133),
         output: Some(134),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 84, 110, 128, 249, 265, 267],
+        errors: Span::new(272, 10),
         anonymous: false,
     },
-    Operation {
-        name: "LeaveOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "LeaveOrganization"
+    OperationEntry {
+        name: text(639, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: None,
         output: None,
         result_wrapper: None,
-        errors: &[3, 13, 0, 31, 33, 128, 176, 249, 265],
+        errors: Span::new(282, 9),
         anonymous: false,
     },
-    Operation {
-        name: "ListAWSServiceAccessForOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAWSServiceAccessForOrganization"
+    OperationEntry {
+        name: text(656, 35),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(135),
         output: Some(136),
         result_wrapper: None,
-        errors: &[3, 0, 33, 128, 249, 265, 267],
+        errors: Span::new(291, 7),
         anonymous: false,
     },
-    Operation {
-        name: "ListAccounts",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAccounts"
+    OperationEntry {
+        name: text(691, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(139),
         output: Some(140),
         result_wrapper: None,
-        errors: &[3, 0, 128, 249, 265],
+        errors: Span::new(298, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListAccountsForParent",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAccountsForParent"
+    OperationEntry {
+        name: text(703, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(137),
         output: Some(138),
         result_wrapper: None,
-        errors: &[3, 0, 128, 194, 249, 265],
+        errors: Span::new(303, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListAccountsWithInvalidEffectivePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAccountsWithInvalidEffectivePolicy"
+    OperationEntry {
+        name: text(724, 38),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(141),
         output: Some(142),
         result_wrapper: None,
-        errors: &[3, 0, 33, 89, 249, 265, 128, 267],
+        errors: Span::new(309, 8),
         anonymous: false,
     },
-    Operation {
-        name: "ListChildren",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListChildren"
+    OperationEntry {
+        name: text(762, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(143),
         output: Some(144),
         result_wrapper: None,
-        errors: &[3, 0, 128, 194, 249, 265],
+        errors: Span::new(317, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListCreateAccountStatus",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListCreateAccountStatus"
+    OperationEntry {
+        name: text(774, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(145),
         output: Some(146),
         result_wrapper: None,
-        errors: &[3, 0, 128, 249, 265, 267],
+        errors: Span::new(323, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListDelegatedAdministrators",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListDelegatedAdministrators"
+    OperationEntry {
+        name: text(797, 27),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(147),
         output: Some(148),
         result_wrapper: None,
-        errors: &[3, 0, 33, 128, 265, 249, 267],
+        errors: Span::new(329, 7),
         anonymous: false,
     },
-    Operation {
-        name: "ListDelegatedServicesForAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListDelegatedServicesForAccount"
+    OperationEntry {
+        name: text(824, 31),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(149),
         output: Some(150),
         result_wrapper: None,
-        errors: &[3, 13, 14, 0, 33, 128, 265, 249, 267],
+        errors: Span::new(336, 9),
         anonymous: false,
     },
-    Operation {
-        name: "ListEffectivePolicyValidationErrors",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListEffectivePolicyValidationErrors"
+    OperationEntry {
+        name: text(855, 35),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(151),
         output: Some(152),
         result_wrapper: None,
-        errors: &[3, 0, 33, 89, 249, 265, 13, 128, 267],
+        errors: Span::new(345, 9),
         anonymous: false,
     },
-    Operation {
-        name: "ListHandshakesForAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListHandshakesForAccount"
+    OperationEntry {
+        name: text(890, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(153),
         output: Some(154),
         result_wrapper: None,
-        errors: &[3, 31, 128, 249, 265],
+        errors: Span::new(354, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListHandshakesForOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListHandshakesForOrganization"
+    OperationEntry {
+        name: text(914, 29),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(155),
         output: Some(156),
         result_wrapper: None,
-        errors: &[3, 0, 31, 128, 249, 265],
+        errors: Span::new(359, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListInboundResponsibilityTransfers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListInboundResponsibilityTransfers"
+    OperationEntry {
+        name: text(943, 34),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(157),
         output: Some(158),
         result_wrapper: None,
-        errors: &[3, 0, 238, 33, 128, 249, 265, 267],
+        errors: Span::new(365, 8),
         anonymous: false,
     },
-    Operation {
-        name: "ListOrganizationalUnitsForParent",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListOrganizationalUnitsForParent"
+    OperationEntry {
+        name: text(977, 32),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(159),
         output: Some(160),
         result_wrapper: None,
-        errors: &[3, 0, 128, 194, 249, 265],
+        errors: Span::new(373, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListOutboundResponsibilityTransfers",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListOutboundResponsibilityTransfers"
+    OperationEntry {
+        name: text(1009, 35),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(161),
         output: Some(162),
         result_wrapper: None,
-        errors: &[3, 0, 33, 128, 249, 265, 267],
+        errors: Span::new(379, 7),
         anonymous: false,
     },
-    Operation {
-        name: "ListParents",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListParents"
+    OperationEntry {
+        name: text(1044, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(163),
         output: Some(164),
         result_wrapper: None,
-        errors: &[3, 0, 27, 128, 249, 265],
+        errors: Span::new(386, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListPolicies",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPolicies"
+    OperationEntry {
+        name: text(1055, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(167),
         output: Some(168),
         result_wrapper: None,
-        errors: &[3, 0, 128, 249, 265, 267],
+        errors: Span::new(392, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListPoliciesForTarget",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListPoliciesForTarget"
+    OperationEntry {
+        name: text(1067, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(165),
         output: Some(166),
         result_wrapper: None,
-        errors: &[3, 0, 128, 249, 260, 265, 267],
+        errors: Span::new(398, 7),
         anonymous: false,
     },
-    Operation {
-        name: "ListRoots",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRoots"
+    OperationEntry {
+        name: text(1088, 9),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(169),
         output: Some(170),
         result_wrapper: None,
-        errors: &[3, 0, 128, 249, 265],
+        errors: Span::new(405, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(1097, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(171),
         output: Some(172),
         result_wrapper: None,
-        errors: &[3, 0, 260, 128, 249, 265],
+        errors: Span::new(410, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListTargetsForPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTargetsForPolicy"
+    OperationEntry {
+        name: text(1116, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(173),
         output: Some(174),
         result_wrapper: None,
-        errors: &[3, 0, 128, 211, 249, 265, 267],
+        errors: Span::new(416, 7),
         anonymous: false,
     },
-    Operation {
-        name: "MoveAccount",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "MoveAccount"
+    OperationEntry {
+        name: text(1136, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(178),
         output: None,
         result_wrapper: None,
-        errors: &[3, 128, 251, 78, 83, 13, 265, 31, 0, 249],
+        errors: Span::new(423, 10),
         anonymous: false,
     },
-    Operation {
-        name: "PutResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutResourcePolicy"
+    OperationEntry {
+        name: text(1147, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(223),
         output: Some(224),
         result_wrapper: None,
-        errors: &[3, 249, 267, 265, 31, 128, 33, 0],
+        errors: Span::new(433, 8),
         anonymous: false,
     },
-    Operation {
-        name: "RegisterDelegatedAdministrator",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RegisterDelegatedAdministrator"
+    OperationEntry {
+        name: text(1164, 30),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(225),
         output: None,
         result_wrapper: None,
-        errors: &[3, 8, 13, 0, 31, 33, 128, 265, 249, 267],
+        errors: Span::new(441, 10),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveAccountFromOrganization",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveAccountFromOrganization"
+    OperationEntry {
+        name: text(1194, 29),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(226),
         output: None,
         result_wrapper: None,
-        errors: &[3, 13, 0, 31, 33, 128, 176, 249, 265],
+        errors: Span::new(451, 9),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(1223, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(255),
         output: None,
         result_wrapper: None,
-        errors: &[3, 31, 0, 260, 33, 128, 249, 265],
+        errors: Span::new(460, 8),
         anonymous: false,
     },
-    Operation {
-        name: "TerminateResponsibilityTransfer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TerminateResponsibilityTransfer"
+    OperationEntry {
+        name: text(1234, 31),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(262),
         output: Some(263),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 128, 238, 249, 265, 267, 234, 130],
+        errors: Span::new(468, 11),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(1265, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(268),
         output: None,
         result_wrapper: None,
-        errors: &[3, 31, 0, 260, 33, 128, 249, 265],
+        errors: Span::new(479, 8),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateOrganizationalUnit",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateOrganizationalUnit"
+    OperationEntry {
+        name: text(1278, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(269),
         output: Some(270),
         result_wrapper: None,
-        errors: &[3, 0, 31, 85, 128, 190, 249, 265],
+        errors: Span::new(487, 8),
         anonymous: false,
     },
-    Operation {
-        name: "UpdatePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdatePolicy"
+    OperationEntry {
+        name: text(1302, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(271),
         output: Some(272),
         result_wrapper: None,
-        errors: &[3, 0, 31, 33, 87, 128, 175, 211, 249, 265, 267, 203],
+        errors: Span::new(495, 12),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateResponsibilityTransfer",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateResponsibilityTransfer"
+    OperationEntry {
+        name: text(1314, 28),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(273),
         output: Some(274),
         result_wrapper: None,
-        errors: &[3, 0, 238, 33, 128, 249, 265, 267],
+        errors: Span::new(507, 8),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AWSOrganizationsNotInUseException"
     shape(
-        "AWSOrganizationsNotInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(1342, 33),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
-            error: Some(crate::errors::AWS_ORGANIZATIONS_NOT_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1342, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 1
+    // 1 "AcceptHandshakeRequest"
     shape(
-        "AcceptHandshakeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("HandshakeId", 113, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 2
-    shape(
-        "AcceptHandshakeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
+        text(1382, 22),
+        KindEntry::Structure {
+            members: Span::new(1, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 3
+    // 2 "AcceptHandshakeResponse"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(1415, 23),
+        KindEntry::Structure {
+            members: Span::new(2, 1),
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
+            error: None,
+        },
     ),
-    // 4
+    // 3 "AccessDeniedException"
     shape(
-        "AccessDeniedForDependencyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false), member("Reason", 5, false)],
+        text(1447, 21),
+        KindEntry::Structure {
+            members: Span::new(3, 1),
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_FOR_DEPENDENCY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(1447, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 5
+    // 4 "AccessDeniedForDependencyException"
     shape(
-        "AccessDeniedForDependencyExceptionReason",
-        ShapeKind::String {
+        text(1468, 34),
+        KindEntry::Structure {
+            members: Span::new(4, 2),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1468, 34),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 5 "AccessDeniedForDependencyExceptionReason"
+    shape(
+        text(1508, 40),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLE"],
+            enum_values: Span::new(0, 1),
         },
     ),
-    // 6
+    // 6 "Account"
     shape(
-        "Account",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 10, false),
-                member("Arn", 9, false),
-                member("Email", 93, false),
-                member("Name", 12, false),
-                member("Status", 17, false),
-                member("State", 16, false),
-                member("Paths", 199, false),
-                member("JoinedMethod", 11, false),
-                member("JoinedTimestamp", 264, false),
-            ],
+        text(1595, 7),
+        KindEntry::Structure {
+            members: Span::new(6, 9),
             union: false,
             error: None,
-        }),
-    ),
-    // 7
-    shape(
-        "AccountAlreadyClosedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::ACCOUNT_ALREADY_CLOSED_EXCEPTION),
-        }),
-    ),
-    // 8
-    shape(
-        "AccountAlreadyRegisteredException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::ACCOUNT_ALREADY_REGISTERED_EXCEPTION),
-        }),
-    ),
-    // 9
-    shape(
-        "AccountArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("^arn:aws:organizations::\\d{12}:account\\/o-[a-z0-9]{10,32}\\/\\d{12}"),
-            enum_values: &[],
         },
     ),
-    // 10
+    // 7 "AccountAlreadyClosedException"
     shape(
-        "AccountId",
-        ShapeKind::String {
+        text(1659, 29),
+        KindEntry::Structure {
+            members: Span::new(15, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1659, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 8 "AccountAlreadyRegisteredException"
+    shape(
+        text(1688, 33),
+        KindEntry::Structure {
+            members: Span::new(16, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1688, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 9 "AccountArn"
+    shape(
+        text(1721, 10),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(1731, 65)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 10 "AccountId"
+    shape(
+        text(1796, 9),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(12),
             },
-            pattern: Some("^\\d{12}$"),
-            enum_values: &[],
+            pattern: Some(text(1805, 8)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 11
+    // 11 "AccountJoinedMethod"
     shape(
-        "AccountJoinedMethod",
-        ShapeKind::String {
+        text(1813, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["INVITED", "CREATED"],
+            enum_values: Span::new(1, 2),
         },
     ),
-    // 12
-    Shape {
-        name: "AccountName",
+    // 12 "AccountName"
+    ShapeEntry {
+        name: text(1846, 11),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 13
+    // 13 "AccountNotFoundException"
     shape(
-        "AccountNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(1864, 24),
+        KindEntry::Structure {
+            members: Span::new(17, 1),
             union: false,
-            error: Some(crate::errors::ACCOUNT_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 14
-    shape(
-        "AccountNotRegisteredException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::ACCOUNT_NOT_REGISTERED_EXCEPTION),
-        }),
-    ),
-    // 15
-    shape(
-        "AccountOwnerNotVerifiedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::ACCOUNT_OWNER_NOT_VERIFIED_EXCEPTION),
-        }),
-    ),
-    // 16
-    shape(
-        "AccountState",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "PENDING_ACTIVATION",
-                "ACTIVE",
-                "SUSPENDED",
-                "PENDING_CLOSURE",
-                "CLOSED",
-            ],
+            error: Some(ErrorEntry {
+                code: text(1864, 24),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 17
+    // 14 "AccountNotRegisteredException"
     shape(
-        "AccountStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ACTIVE", "SUSPENDED", "PENDING_CLOSURE"],
+        text(1888, 29),
+        KindEntry::Structure {
+            members: Span::new(18, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1888, 29),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 18
+    // 15 "AccountOwnerNotVerifiedException"
     shape(
-        "Accounts",
-        ShapeKind::List {
+        text(1917, 32),
+        KindEntry::Structure {
+            members: Span::new(19, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1917, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 16 "AccountState"
+    shape(
+        text(1949, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(3, 5),
+        },
+    ),
+    // 17 "AccountStatus"
+    shape(
+        text(2015, 13),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(8, 3),
+        },
+    ),
+    // 18 "Accounts"
+    shape(
+        text(2028, 8),
+        KindEntry::List {
             member: 6,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 19
+    // 19 "ActionType"
     shape(
-        "ActionType",
-        ShapeKind::String {
+        text(2036, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INVITE",
-                "ENABLE_ALL_FEATURES",
-                "APPROVE_ALL_FEATURES",
-                "ADD_ORGANIZATIONS_SERVICE_LINKED_ROLE",
-                "TRANSFER_RESPONSIBILITY",
-            ],
+            enum_values: Span::new(11, 5),
         },
     ),
-    // 20
+    // 20 "AlreadyInOrganizationException"
     shape(
-        "AlreadyInOrganizationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(2151, 30),
+        KindEntry::Structure {
+            members: Span::new(20, 1),
             union: false,
-            error: Some(crate::errors::ALREADY_IN_ORGANIZATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2151, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 21
+    // 21 "AttachPolicyRequest"
     shape(
-        "AttachPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyId", 206, true), member("TargetId", 213, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 22
-    shape("AwsManagedPolicy", ShapeKind::Boolean),
-    // 23
-    shape(
-        "CancelHandshakeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("HandshakeId", 113, true)],
+        text(2181, 19),
+        KindEntry::Structure {
+            members: Span::new(21, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 24
+    // 22 "AwsManagedPolicy"
+    shape(text(2216, 16), KindEntry::Boolean),
+    // 23 "CancelHandshakeRequest"
     shape(
-        "CancelHandshakeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
+        text(2232, 22),
+        KindEntry::Structure {
+            members: Span::new(23, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 25
+    // 24 "CancelHandshakeResponse"
     shape(
-        "Child",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 26, false), member("Type", 28, false)],
+        text(2254, 23),
+        KindEntry::Structure {
+            members: Span::new(24, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 26
+    // 25 "Child"
     shape(
-        "ChildId",
-        ShapeKind::String {
+        text(2277, 5),
+        KindEntry::Structure {
+            members: Span::new(25, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 26 "ChildId"
+    shape(
+        text(2286, 7),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(100),
             },
-            pattern: Some("^(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"),
-            enum_values: &[],
+            pattern: Some(text(2293, 45)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 27
+    // 27 "ChildNotFoundException"
     shape(
-        "ChildNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(2338, 22),
+        KindEntry::Structure {
+            members: Span::new(27, 1),
             union: false,
-            error: Some(crate::errors::CHILD_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2338, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 28
+    // 28 "ChildType"
     shape(
-        "ChildType",
-        ShapeKind::String {
+        text(2360, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCOUNT", "ORGANIZATIONAL_UNIT"],
+            enum_values: Span::new(16, 2),
         },
     ),
-    // 29
+    // 29 "Children"
     shape(
-        "Children",
-        ShapeKind::List {
+        text(2395, 8),
+        KindEntry::List {
             member: 25,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 30
+    // 30 "CloseAccountRequest"
     shape(
-        "CloseAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountId", 10, true)],
+        text(2403, 19),
+        KindEntry::Structure {
+            members: Span::new(28, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 31
-    shape(
-        "ConcurrentModificationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::CONCURRENT_MODIFICATION_EXCEPTION),
-        }),
-    ),
-    // 32
-    shape(
-        "ConflictException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::CONFLICT_EXCEPTION),
-        }),
-    ),
-    // 33
-    shape(
-        "ConstraintViolationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false), member("Reason", 34, false)],
-            union: false,
-            error: Some(crate::errors::CONSTRAINT_VIOLATION_EXCEPTION),
-        }),
-    ),
-    // 34
-    shape(
-        "ConstraintViolationExceptionReason",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
-                "HANDSHAKE_RATE_LIMIT_EXCEEDED",
-                "OU_NUMBER_LIMIT_EXCEEDED",
-                "OU_DEPTH_LIMIT_EXCEEDED",
-                "POLICY_NUMBER_LIMIT_EXCEEDED",
-                "POLICY_CONTENT_LIMIT_EXCEEDED",
-                "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
-                "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
-                "ACCOUNT_CANNOT_LEAVE_ORGANIZATION",
-                "ACCOUNT_CANNOT_LEAVE_WITHOUT_EULA",
-                "ACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATION",
-                "MASTER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED",
-                "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED",
-                "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED",
-                "MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE",
-                "MASTER_ACCOUNT_MISSING_CONTACT_INFO",
-                "MASTER_ACCOUNT_NOT_GOVCLOUD_ENABLED",
-                "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
-                "CREATE_ORGANIZATION_IN_BILLING_MODE_UNSUPPORTED_REGION",
-                "EMAIL_VERIFICATION_CODE_EXPIRED",
-                "WAIT_PERIOD_ACTIVE",
-                "MAX_TAG_LIMIT_EXCEEDED",
-                "TAG_POLICY_VIOLATION",
-                "MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED",
-                "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR",
-                "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG",
-                "DELEGATED_ADMINISTRATOR_EXISTS_FOR_THIS_SERVICE",
-                "POLICY_TYPE_ENABLED_FOR_THIS_SERVICE",
-                "MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE",
-                "CANNOT_CLOSE_MANAGEMENT_ACCOUNT",
-                "CLOSE_ACCOUNT_QUOTA_EXCEEDED",
-                "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED",
-                "SERVICE_ACCESS_NOT_ENABLED",
-                "INVALID_PAYMENT_INSTRUMENT",
-                "ACCOUNT_CREATION_NOT_COMPLETE",
-                "CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR",
-                "ALL_FEATURES_MIGRATION_ORGANIZATION_SIZE_LIMIT_EXCEEDED",
-                "RESPONSIBILITY_TRANSFER_MAX_LEVEL_VIOLATION",
-                "RESPONSIBILITY_TRANSFER_MAX_INBOUND_QUOTA_VIOLATION",
-                "RESPONSIBILITY_TRANSFER_MAX_OUTBOUND_QUOTA_VIOLATION",
-                "RESPONSIBILITY_TRANSFER_MAX_TRANSFERS_QUOTA_VIOLATION",
-                "ACTIVE_RESPONSIBILITY_TRANSFER_PROCESS",
-                "TRANSFER_RESPONSIBILITY_TARGET_DELETION_IN_PROGRESS",
-                "TRANSFER_RESPONSIBILITY_SOURCE_DELETION_IN_PROGRESS",
-                "UNSUPPORTED_PRICING",
-            ],
         },
     ),
-    // 35
+    // 31 "ConcurrentModificationException"
     shape(
-        "CreateAccountFailureReason",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "ACCOUNT_LIMIT_EXCEEDED",
-                "EMAIL_ALREADY_EXISTS",
-                "INVALID_ADDRESS",
-                "INVALID_EMAIL",
-                "CONCURRENT_ACCOUNT_MODIFICATION",
-                "INTERNAL_FAILURE",
-                "GOVCLOUD_ACCOUNT_ALREADY_EXISTS",
-                "MISSING_BUSINESS_VALIDATION",
-                "FAILED_BUSINESS_VALIDATION",
-                "PENDING_BUSINESS_VALIDATION",
-                "INVALID_IDENTITY_FOR_BUSINESS_VALIDATION",
-                "UNKNOWN_BUSINESS_VALIDATION",
-                "MISSING_PAYMENT_INSTRUMENT",
-                "INVALID_PAYMENT_INSTRUMENT",
-                "UPDATE_EXISTING_RESOURCE_POLICY_WITH_TAGS_NOT_SUPPORTED",
-            ],
+        text(2422, 31),
+        KindEntry::Structure {
+            members: Span::new(29, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(2422, 31),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 36
-    Shape {
-        name: "CreateAccountName",
+    // 32 "ConflictException"
+    shape(
+        text(2453, 17),
+        KindEntry::Structure {
+            members: Span::new(30, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(2453, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 33 "ConstraintViolationException"
+    shape(
+        text(2470, 28),
+        KindEntry::Structure {
+            members: Span::new(31, 2),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(2470, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 34 "ConstraintViolationExceptionReason"
+    shape(
+        text(2498, 34),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(18, 45),
+        },
+    ),
+    // 35 "CreateAccountFailureReason"
+    shape(
+        text(4232, 26),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(63, 15),
+        },
+    ),
+    // 36 "CreateAccountName"
+    ShapeEntry {
+        name: text(4634, 17),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
-            pattern: Some("[\\u0020-\\u007E]+"),
-            enum_values: &[],
+            pattern: Some(text(4651, 16)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 37
+    // 37 "CreateAccountRequest"
     shape(
-        "CreateAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Email", 93, true),
-                member("AccountName", 36, true),
-                member("RoleName", 242, false),
-                member("IamUserAccessToBilling", 126, false),
-                member("Tags", 258, false),
-            ],
+        text(4667, 20),
+        KindEntry::Structure {
+            members: Span::new(33, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 38
+    // 38 "CreateAccountRequestId"
     shape(
-        "CreateAccountRequestId",
-        ShapeKind::String {
+        text(4721, 22),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(36),
             },
-            pattern: Some("^car-[a-z0-9]{8,32}$"),
-            enum_values: &[],
+            pattern: Some(text(4743, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 39
+    // 39 "CreateAccountResponse"
     shape(
-        "CreateAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("CreateAccountStatus", 42, false)],
+        text(4763, 21),
+        KindEntry::Structure {
+            members: Span::new(38, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 40
-    shape(
-        "CreateAccountState",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["IN_PROGRESS", "SUCCEEDED", "FAILED"],
         },
     ),
-    // 41
+    // 40 "CreateAccountState"
     shape(
-        "CreateAccountStates",
-        ShapeKind::List {
+        text(4803, 18),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(78, 3),
+        },
+    ),
+    // 41 "CreateAccountStates"
+    shape(
+        text(4847, 19),
+        KindEntry::List {
             member: 40,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 42
+    // 42 "CreateAccountStatus"
     shape(
-        "CreateAccountStatus",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 38, false),
-                member("AccountName", 36, false),
-                member("State", 40, false),
-                member("RequestedTimestamp", 264, false),
-                member("CompletedTimestamp", 264, false),
-                member("AccountId", 10, false),
-                member("GovCloudAccountId", 10, false),
-                member("FailureReason", 35, false),
-            ],
+        text(4784, 19),
+        KindEntry::Structure {
+            members: Span::new(39, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 43
+    // 43 "CreateAccountStatusNotFoundException"
     shape(
-        "CreateAccountStatusNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(4932, 36),
+        KindEntry::Structure {
+            members: Span::new(47, 1),
             union: false,
-            error: Some(crate::errors::CREATE_ACCOUNT_STATUS_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4932, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 44
+    // 44 "CreateAccountStatuses"
     shape(
-        "CreateAccountStatuses",
-        ShapeKind::List {
+        text(4968, 21),
+        KindEntry::List {
             member: 42,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 45
+    // 45 "CreateGovCloudAccountRequest"
     shape(
-        "CreateGovCloudAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Email", 93, true),
-                member("AccountName", 36, true),
-                member("RoleName", 242, false),
-                member("IamUserAccessToBilling", 126, false),
-                member("Tags", 258, false),
-            ],
+        text(4989, 28),
+        KindEntry::Structure {
+            members: Span::new(48, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 46
+    // 46 "CreateGovCloudAccountResponse"
     shape(
-        "CreateGovCloudAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("CreateAccountStatus", 42, false)],
+        text(5017, 29),
+        KindEntry::Structure {
+            members: Span::new(53, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 47
+    // 47 "CreateOrganizationRequest"
     shape(
-        "CreateOrganizationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("FeatureSet", 182, false)],
+        text(5046, 25),
+        KindEntry::Structure {
+            members: Span::new(54, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "CreateOrganizationResponse"
     shape(
-        "CreateOrganizationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Organization", 180, false)],
+        text(5081, 26),
+        KindEntry::Structure {
+            members: Span::new(55, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 49
+    // 49 "CreateOrganizationalUnitRequest"
     shape(
-        "CreateOrganizationalUnitRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ParentId", 193, true),
-                member("Name", 188, true),
-                member("Tags", 258, false),
-            ],
+        text(5119, 31),
+        KindEntry::Structure {
+            members: Span::new(56, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 50
+    // 50 "CreateOrganizationalUnitResponse"
     shape(
-        "CreateOrganizationalUnitResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("OrganizationalUnit", 185, false)],
+        text(5158, 32),
+        KindEntry::Structure {
+            members: Span::new(59, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 51
+    // 51 "CreatePolicyRequest"
     shape(
-        "CreatePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Content", 204, true),
-                member("Description", 205, true),
-                member("Name", 209, true),
-                member("Type", 216, true),
-                member("Tags", 258, false),
-            ],
+        text(5208, 19),
+        KindEntry::Structure {
+            members: Span::new(60, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 52 "CreatePolicyResponse"
     shape(
-        "CreatePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 201, false)],
+        text(5245, 20),
+        KindEntry::Structure {
+            members: Span::new(65, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 53 "DeclineHandshakeRequest"
     shape(
-        "DeclineHandshakeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("HandshakeId", 113, true)],
+        text(5271, 23),
+        KindEntry::Structure {
+            members: Span::new(66, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "DeclineHandshakeResponse"
     shape(
-        "DeclineHandshakeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
+        text(5294, 24),
+        KindEntry::Structure {
+            members: Span::new(67, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 55 "DelegatedAdministrator"
     shape(
-        "DelegatedAdministrator",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 10, false),
-                member("Arn", 9, false),
-                member("Email", 93, false),
-                member("Name", 12, false),
-                member("Status", 17, false),
-                member("State", 16, false),
-                member("JoinedMethod", 11, false),
-                member("JoinedTimestamp", 264, false),
-                member("DelegationEnabledDate", 264, false),
-            ],
+        text(5318, 22),
+        KindEntry::Structure {
+            members: Span::new(68, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "DelegatedAdministrators"
     shape(
-        "DelegatedAdministrators",
-        ShapeKind::List {
+        text(5361, 23),
+        KindEntry::List {
             member: 55,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 57
+    // 57 "DelegatedService"
     shape(
-        "DelegatedService",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServicePrincipal", 250, false),
-                member("DelegationEnabledDate", 264, false),
-            ],
+        text(5384, 16),
+        KindEntry::Structure {
+            members: Span::new(77, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 58 "DelegatedServices"
     shape(
-        "DelegatedServices",
-        ShapeKind::List {
+        text(5416, 17),
+        KindEntry::List {
             member: 57,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 59
+    // 59 "DeleteOrganizationalUnitRequest"
     shape(
-        "DeleteOrganizationalUnitRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("OrganizationalUnitId", 187, true)],
+        text(5433, 31),
+        KindEntry::Structure {
+            members: Span::new(79, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 60
-    shape(
-        "DeletePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyId", 206, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 61
-    shape(
-        "DeregisterDelegatedAdministratorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 10, true),
-                member("ServicePrincipal", 250, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 62
-    shape(
-        "DescribeAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountId", 10, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 63
-    shape(
-        "DescribeAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Account", 6, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 64
-    shape(
-        "DescribeCreateAccountStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("CreateAccountRequestId", 38, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 65
-    shape(
-        "DescribeCreateAccountStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("CreateAccountStatus", 42, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 66
-    shape(
-        "DescribeEffectivePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyType", 90, true),
-                member("TargetId", 213, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 67
-    shape(
-        "DescribeEffectivePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("EffectivePolicy", 88, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 68
-    shape(
-        "DescribeHandshakeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("HandshakeId", 113, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 69
-    shape(
-        "DescribeHandshakeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 70
-    shape(
-        "DescribeOrganizationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Organization", 180, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 71
-    shape(
-        "DescribeOrganizationalUnitRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("OrganizationalUnitId", 187, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 72
-    shape(
-        "DescribeOrganizationalUnitResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("OrganizationalUnit", 185, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 73
-    shape(
-        "DescribePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyId", 206, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 74
-    shape(
-        "DescribePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 201, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 75
-    shape(
-        "DescribeResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourcePolicy", 227, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 76
-    shape(
-        "DescribeResponsibilityTransferRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 236, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 77
-    shape(
-        "DescribeResponsibilityTransferResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResponsibilityTransfer", 233, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 78
-    shape(
-        "DestinationParentNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::DESTINATION_PARENT_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 79
-    shape(
-        "DetachPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("PolicyId", 206, true), member("TargetId", 213, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 80
-    shape(
-        "DisableAWSServiceAccessRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServicePrincipal", 250, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 81
-    shape(
-        "DisablePolicyTypeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RootId", 245, true), member("PolicyType", 216, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 82
-    shape(
-        "DisablePolicyTypeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Root", 243, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 83
-    shape(
-        "DuplicateAccountException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::DUPLICATE_ACCOUNT_EXCEPTION),
-        }),
-    ),
-    // 84
-    shape(
-        "DuplicateHandshakeException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::DUPLICATE_HANDSHAKE_EXCEPTION),
-        }),
-    ),
-    // 85
-    shape(
-        "DuplicateOrganizationalUnitException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::DUPLICATE_ORGANIZATIONAL_UNIT_EXCEPTION),
-        }),
-    ),
-    // 86
-    shape(
-        "DuplicatePolicyAttachmentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::DUPLICATE_POLICY_ATTACHMENT_EXCEPTION),
-        }),
-    ),
-    // 87
-    shape(
-        "DuplicatePolicyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::DUPLICATE_POLICY_EXCEPTION),
-        }),
-    ),
-    // 88
-    shape(
-        "EffectivePolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyContent", 204, false),
-                member("LastUpdatedTimestamp", 264, false),
-                member("TargetId", 213, false),
-                member("PolicyType", 90, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 89
-    shape(
-        "EffectivePolicyNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::EFFECTIVE_POLICY_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 90
-    shape(
-        "EffectivePolicyType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "TAG_POLICY",
-                "BACKUP_POLICY",
-                "AISERVICES_OPT_OUT_POLICY",
-                "CHATBOT_POLICY",
-                "DECLARATIVE_POLICY_EC2",
-                "SECURITYHUB_POLICY",
-                "INSPECTOR_POLICY",
-                "UPGRADE_ROLLOUT_POLICY",
-                "BEDROCK_POLICY",
-                "S3_POLICY",
-                "NETWORK_SECURITY_DIRECTOR_POLICY",
-            ],
         },
     ),
-    // 91
+    // 60 "DeletePolicyRequest"
     shape(
-        "EffectivePolicyValidationError",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ErrorCode", 101, false),
-                member("ErrorMessage", 102, false),
-                member("PathToError", 198, false),
-                member("ContributingPolicies", 207, false),
-            ],
+        text(5484, 19),
+        KindEntry::Structure {
+            members: Span::new(80, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 61 "DeregisterDelegatedAdministratorRequest"
     shape(
-        "EffectivePolicyValidationErrors",
-        ShapeKind::List {
+        text(5503, 39),
+        KindEntry::Structure {
+            members: Span::new(81, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 62 "DescribeAccountRequest"
+    shape(
+        text(5542, 22),
+        KindEntry::Structure {
+            members: Span::new(83, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 63 "DescribeAccountResponse"
+    shape(
+        text(5564, 23),
+        KindEntry::Structure {
+            members: Span::new(84, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 64 "DescribeCreateAccountStatusRequest"
+    shape(
+        text(5587, 34),
+        KindEntry::Structure {
+            members: Span::new(85, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 65 "DescribeCreateAccountStatusResponse"
+    shape(
+        text(5621, 35),
+        KindEntry::Structure {
+            members: Span::new(86, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 66 "DescribeEffectivePolicyRequest"
+    shape(
+        text(5656, 30),
+        KindEntry::Structure {
+            members: Span::new(87, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 67 "DescribeEffectivePolicyResponse"
+    shape(
+        text(5696, 31),
+        KindEntry::Structure {
+            members: Span::new(89, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 68 "DescribeHandshakeRequest"
+    shape(
+        text(5742, 24),
+        KindEntry::Structure {
+            members: Span::new(90, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 69 "DescribeHandshakeResponse"
+    shape(
+        text(5766, 25),
+        KindEntry::Structure {
+            members: Span::new(91, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 70 "DescribeOrganizationResponse"
+    shape(
+        text(5791, 28),
+        KindEntry::Structure {
+            members: Span::new(92, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 71 "DescribeOrganizationalUnitRequest"
+    shape(
+        text(5819, 33),
+        KindEntry::Structure {
+            members: Span::new(93, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 72 "DescribeOrganizationalUnitResponse"
+    shape(
+        text(5852, 34),
+        KindEntry::Structure {
+            members: Span::new(94, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 73 "DescribePolicyRequest"
+    shape(
+        text(5886, 21),
+        KindEntry::Structure {
+            members: Span::new(95, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 74 "DescribePolicyResponse"
+    shape(
+        text(5907, 22),
+        KindEntry::Structure {
+            members: Span::new(96, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 75 "DescribeResourcePolicyResponse"
+    shape(
+        text(5929, 30),
+        KindEntry::Structure {
+            members: Span::new(97, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 76 "DescribeResponsibilityTransferRequest"
+    shape(
+        text(5973, 37),
+        KindEntry::Structure {
+            members: Span::new(98, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 77 "DescribeResponsibilityTransferResponse"
+    shape(
+        text(6010, 38),
+        KindEntry::Structure {
+            members: Span::new(99, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 78 "DestinationParentNotFoundException"
+    shape(
+        text(6070, 34),
+        KindEntry::Structure {
+            members: Span::new(100, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6070, 34),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 79 "DetachPolicyRequest"
+    shape(
+        text(6104, 19),
+        KindEntry::Structure {
+            members: Span::new(101, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 80 "DisableAWSServiceAccessRequest"
+    shape(
+        text(6123, 30),
+        KindEntry::Structure {
+            members: Span::new(103, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 81 "DisablePolicyTypeRequest"
+    shape(
+        text(6153, 24),
+        KindEntry::Structure {
+            members: Span::new(104, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 82 "DisablePolicyTypeResponse"
+    shape(
+        text(6183, 25),
+        KindEntry::Structure {
+            members: Span::new(106, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 83 "DuplicateAccountException"
+    shape(
+        text(6212, 25),
+        KindEntry::Structure {
+            members: Span::new(107, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6212, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 84 "DuplicateHandshakeException"
+    shape(
+        text(6237, 27),
+        KindEntry::Structure {
+            members: Span::new(108, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6237, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 85 "DuplicateOrganizationalUnitException"
+    shape(
+        text(6264, 36),
+        KindEntry::Structure {
+            members: Span::new(109, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6264, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 86 "DuplicatePolicyAttachmentException"
+    shape(
+        text(6300, 34),
+        KindEntry::Structure {
+            members: Span::new(110, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6300, 34),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 87 "DuplicatePolicyException"
+    shape(
+        text(6334, 24),
+        KindEntry::Structure {
+            members: Span::new(111, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6334, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 88 "EffectivePolicy"
+    shape(
+        text(5727, 15),
+        KindEntry::Structure {
+            members: Span::new(112, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 89 "EffectivePolicyNotFoundException"
+    shape(
+        text(6391, 32),
+        KindEntry::Structure {
+            members: Span::new(116, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(6391, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 90 "EffectivePolicyType"
+    shape(
+        text(6423, 19),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(81, 11),
+        },
+    ),
+    // 91 "EffectivePolicyValidationError"
+    shape(
+        text(6637, 30),
+        KindEntry::Structure {
+            members: Span::new(117, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 92 "EffectivePolicyValidationErrors"
+    shape(
+        text(6719, 31),
+        KindEntry::List {
             member: 91,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 93
-    Shape {
-        name: "Email",
+    // 93 "Email"
+    ShapeEntry {
+        name: text(1607, 5),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(6),
                 max: Some(64),
             },
-            pattern: Some("[^\\s@]+@[^\\s@]+\\.[^\\s@]+"),
-            enum_values: &[],
+            pattern: Some(text(6750, 24)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 94
+    // 94 "EnableAWSServiceAccessRequest"
     shape(
-        "EnableAWSServiceAccessRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ServicePrincipal", 250, true)],
+        text(6774, 29),
+        KindEntry::Structure {
+            members: Span::new(121, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "EnableAllFeaturesRequest"
     shape(
-        "EnableAllFeaturesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6803, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "EnableAllFeaturesResponse"
     shape(
-        "EnableAllFeaturesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
+        text(6827, 25),
+        KindEntry::Structure {
+            members: Span::new(122, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "EnablePolicyTypeRequest"
     shape(
-        "EnablePolicyTypeRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RootId", 245, true), member("PolicyType", 216, true)],
+        text(6852, 23),
+        KindEntry::Structure {
+            members: Span::new(123, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "EnablePolicyTypeResponse"
     shape(
-        "EnablePolicyTypeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Root", 243, false)],
+        text(6875, 24),
+        KindEntry::Structure {
+            members: Span::new(125, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "EnabledServicePrincipal"
     shape(
-        "EnabledServicePrincipal",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServicePrincipal", 250, false),
-                member("DateEnabled", 264, false),
-            ],
+        text(6899, 23),
+        KindEntry::Structure {
+            members: Span::new(126, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "EnabledServicePrincipals"
     shape(
-        "EnabledServicePrincipals",
-        ShapeKind::List {
+        text(6933, 24),
+        KindEntry::List {
             member: 99,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 101
+    // 101 "ErrorCode"
     shape(
-        "ErrorCode",
-        ShapeKind::String {
+        text(6667, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 102
+    // 102 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(6676, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 103
+    // 103 "ExceptionMessage"
     shape(
-        "ExceptionMessage",
-        ShapeKind::String {
+        text(6957, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 104
+    // 104 "ExceptionType"
     shape(
-        "ExceptionType",
-        ShapeKind::String {
+        text(6973, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 105
+    // 105 "FinalizingOrganizationException"
     shape(
-        "FinalizingOrganizationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(6986, 31),
+        KindEntry::Structure {
+            members: Span::new(128, 1),
             union: false,
-            error: Some(crate::errors::FINALIZING_ORGANIZATION_EXCEPTION),
-        }),
-    ),
-    // 106
-    shape(
-        "GenericArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("^arn:aws:organizations::.+:.+"),
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(6986, 31),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 107
+    // 106 "GenericArn"
     shape(
-        "Handshake",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 113, false),
-                member("Arn", 109, false),
-                member("Parties", 116, false),
-                member("State", 124, false),
-                member("RequestedTimestamp", 264, false),
-                member("ExpirationTimestamp", 264, false),
-                member("Action", 19, false),
-                member("Resources", 123, false),
-            ],
+        text(7017, 10),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(7027, 29)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 107 "Handshake"
+    shape(
+        text(1438, 9),
+        KindEntry::Structure {
+            members: Span::new(129, 8),
             union: false,
             error: None,
-        }),
-    ),
-    // 108
-    shape(
-        "HandshakeAlreadyInStateException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::HANDSHAKE_ALREADY_IN_STATE_EXCEPTION),
-        }),
-    ),
-    // 109
-    shape(
-        "HandshakeArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "^arn:aws:organizations::\\d{12}:handshake\\/o-[a-z0-9]{10,32}\\/[a-z_]{1,32}\\/h-[0-9a-z]{8,32}",
-            ),
-            enum_values: &[],
         },
     ),
-    // 110
+    // 108 "HandshakeAlreadyInStateException"
     shape(
-        "HandshakeConstraintViolationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false), member("Reason", 111, false)],
+        text(7097, 32),
+        KindEntry::Structure {
+            members: Span::new(137, 1),
             union: false,
-            error: Some(crate::errors::HANDSHAKE_CONSTRAINT_VIOLATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7097, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 111
+    // 109 "HandshakeArn"
     shape(
-        "HandshakeConstraintViolationExceptionReason",
-        ShapeKind::String {
+        text(7129, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(7141, 91)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 110 "HandshakeConstraintViolationException"
+    shape(
+        text(7232, 37),
+        KindEntry::Structure {
+            members: Span::new(138, 2),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(7232, 37),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 111 "HandshakeConstraintViolationExceptionReason"
+    shape(
+        text(7269, 43),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
-                "HANDSHAKE_RATE_LIMIT_EXCEEDED",
-                "ALREADY_IN_AN_ORGANIZATION",
-                "ORGANIZATION_ALREADY_HAS_ALL_FEATURES",
-                "ORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATION",
-                "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES",
-                "PAYMENT_INSTRUMENT_REQUIRED",
-                "ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD",
-                "ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED",
-                "MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED",
-                "RESPONSIBILITY_TRANSFER_ALREADY_EXISTS",
-                "SOURCE_AND_TARGET_CANNOT_MATCH",
-                "UNUSED_PREPAYMENT_BALANCE",
-                "LEGACY_PERMISSIONS_STILL_IN_USE",
-            ],
+            enum_values: Span::new(92, 14),
         },
     ),
-    // 112
+    // 112 "HandshakeFilter"
     shape(
-        "HandshakeFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ActionType", 19, false),
-                member("ParentHandshakeId", 113, false),
-            ],
+        text(7753, 15),
+        KindEntry::Structure {
+            members: Span::new(140, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 113
+    // 113 "HandshakeId"
     shape(
-        "HandshakeId",
-        ShapeKind::String {
+        text(1404, 11),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(34),
             },
-            pattern: Some("^h-[0-9a-z]{8,32}$"),
-            enum_values: &[],
+            pattern: Some(text(7785, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 114
+    // 114 "HandshakeNotFoundException"
     shape(
-        "HandshakeNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(7803, 26),
+        KindEntry::Structure {
+            members: Span::new(142, 1),
             union: false,
-            error: Some(crate::errors::HANDSHAKE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(7803, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 115
-    Shape {
-        name: "HandshakeNotes",
+    // 115 "HandshakeNotes"
+    ShapeEntry {
+        name: text(7829, 14),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(1024),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 116
+    // 116 "HandshakeParties"
     shape(
-        "HandshakeParties",
-        ShapeKind::List {
+        text(7843, 16),
+        KindEntry::List {
             member: 117,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 117
+    // 117 "HandshakeParty"
     shape(
-        "HandshakeParty",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 118, true), member("Type", 119, true)],
+        text(7859, 14),
+        KindEntry::Structure {
+            members: Span::new(143, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 118
-    Shape {
-        name: "HandshakePartyId",
+    // 118 "HandshakePartyId"
+    ShapeEntry {
+        name: text(7873, 16),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 119
+    // 119 "HandshakePartyType"
     shape(
-        "HandshakePartyType",
-        ShapeKind::String {
+        text(7889, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCOUNT", "ORGANIZATION", "EMAIL"],
+            enum_values: Span::new(106, 3),
         },
     ),
-    // 120
+    // 120 "HandshakeResource"
     shape(
-        "HandshakeResource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Value", 122, false),
-                member("Type", 121, false),
-                member("Resources", 123, false),
-            ],
+        text(7924, 17),
+        KindEntry::Structure {
+            members: Span::new(145, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 121
-    shape(
-        "HandshakeResourceType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "ACCOUNT",
-                "ORGANIZATION",
-                "ORGANIZATION_FEATURE_SET",
-                "EMAIL",
-                "MASTER_EMAIL",
-                "MASTER_NAME",
-                "NOTES",
-                "PARENT_HANDSHAKE",
-                "RESPONSIBILITY_TRANSFER",
-                "TRANSFER_START_TIMESTAMP",
-                "TRANSFER_TYPE",
-                "MANAGEMENT_ACCOUNT",
-                "MANAGEMENT_EMAIL",
-                "MANAGEMENT_NAME",
-            ],
         },
     ),
-    // 122
-    Shape {
-        name: "HandshakeResourceValue",
-        sensitive: true,
-        kind: ShapeKind::String {
+    // 121 "HandshakeResourceType"
+    shape(
+        text(7946, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::new(109, 14),
+        },
+    ),
+    // 122 "HandshakeResourceValue"
+    ShapeEntry {
+        name: text(8144, 22),
+        sensitive: true,
+        kind: KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
         },
     },
-    // 123
+    // 123 "HandshakeResources"
     shape(
-        "HandshakeResources",
-        ShapeKind::List {
+        text(8166, 18),
+        KindEntry::List {
             member: 120,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 124
+    // 124 "HandshakeState"
     shape(
-        "HandshakeState",
-        ShapeKind::String {
+        text(8184, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "REQUESTED",
-                "OPEN",
-                "CANCELED",
-                "ACCEPTED",
-                "DECLINED",
-                "EXPIRED",
-            ],
+            enum_values: Span::new(123, 6),
         },
     ),
-    // 125
+    // 125 "Handshakes"
     shape(
-        "Handshakes",
-        ShapeKind::List {
+        text(8242, 10),
+        KindEntry::List {
             member: 107,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 126
+    // 126 "IAMUserAccessToBilling"
     shape(
-        "IAMUserAccessToBilling",
-        ShapeKind::String {
+        text(8252, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALLOW", "DENY"],
+            enum_values: Span::new(129, 2),
         },
     ),
-    // 127
+    // 127 "InvalidHandshakeTransitionException"
     shape(
-        "InvalidHandshakeTransitionException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(8283, 35),
+        KindEntry::Structure {
+            members: Span::new(148, 1),
             union: false,
-            error: Some(crate::errors::INVALID_HANDSHAKE_TRANSITION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8283, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 128
+    // 128 "InvalidInputException"
     shape(
-        "InvalidInputException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false), member("Reason", 129, false)],
+        text(8318, 21),
+        KindEntry::Structure {
+            members: Span::new(149, 2),
             union: false,
-            error: Some(crate::errors::INVALID_INPUT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(8318, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 129
+    // 129 "InvalidInputExceptionReason"
     shape(
-        "InvalidInputExceptionReason",
-        ShapeKind::String {
+        text(8339, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "INVALID_PARTY_TYPE_TARGET",
-                "INVALID_SYNTAX_ORGANIZATION_ARN",
-                "INVALID_SYNTAX_POLICY_ID",
-                "INVALID_ENUM",
-                "INVALID_ENUM_POLICY_TYPE",
-                "INVALID_LIST_MEMBER",
-                "MAX_LENGTH_EXCEEDED",
-                "MAX_VALUE_EXCEEDED",
-                "MIN_LENGTH_EXCEEDED",
-                "MIN_VALUE_EXCEEDED",
-                "IMMUTABLE_POLICY",
-                "INVALID_PATTERN",
-                "INVALID_PATTERN_TARGET_ID",
-                "INPUT_REQUIRED",
-                "INVALID_NEXT_TOKEN",
-                "MAX_LIMIT_EXCEEDED_FILTER",
-                "MOVING_ACCOUNT_BETWEEN_DIFFERENT_ROOTS",
-                "INVALID_FULL_NAME_TARGET",
-                "UNRECOGNIZED_SERVICE_PRINCIPAL",
-                "INVALID_ROLE_NAME",
-                "INVALID_SYSTEM_TAGS_PARAMETER",
-                "DUPLICATE_TAG_KEY",
-                "TARGET_NOT_SUPPORTED",
-                "INVALID_EMAIL_ADDRESS_TARGET",
-                "INVALID_RESOURCE_POLICY_JSON",
-                "INVALID_PRINCIPAL",
-                "UNSUPPORTED_ACTION_IN_RESOURCE_POLICY",
-                "UNSUPPORTED_POLICY_TYPE_IN_RESOURCE_POLICY",
-                "UNSUPPORTED_RESOURCE_IN_RESOURCE_POLICY",
-                "NON_DETACHABLE_POLICY",
-                "CALLER_REQUIRED_FIELD_MISSING",
-                "UNSUPPORTED_ACTION_IN_RESPONSIBILITY_TRANSFER",
-                "START_DATE_NOT_BEGINNING_OF_MONTH",
-                "START_DATE_NOT_BEGINNING_OF_DAY",
-                "START_DATE_TOO_EARLY",
-                "START_DATE_TOO_LATE",
-                "INVALID_START_DATE",
-                "END_DATE_NOT_END_OF_MONTH",
-                "END_DATE_TOO_EARLY",
-                "INVALID_END_DATE",
-            ],
+            enum_values: Span::new(131, 40),
         },
     ),
-    // 130
+    // 130 "InvalidResponsibilityTransferTransitionException"
     shape(
-        "InvalidResponsibilityTransferTransitionException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(9329, 48),
+        KindEntry::Structure {
+            members: Span::new(151, 1),
             union: false,
-            error: Some(crate::errors::INVALID_RESPONSIBILITY_TRANSFER_TRANSITION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(9329, 48),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 131
+    // 131 "InviteAccountToOrganizationRequest"
     shape(
-        "InviteAccountToOrganizationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Target", 117, true),
-                member("Notes", 115, false),
-                member("Tags", 258, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 132
-    shape(
-        "InviteAccountToOrganizationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
+        text(9377, 34),
+        KindEntry::Structure {
+            members: Span::new(152, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 132 "InviteAccountToOrganizationResponse"
     shape(
-        "InviteOrganizationToTransferResponsibilityRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Type", 240, true),
-                member("Target", 117, true),
-                member("Notes", 115, false),
-                member("StartTimestamp", 264, true),
-                member("SourceName", 237, true),
-                member("Tags", 258, false),
-            ],
+        text(9422, 35),
+        KindEntry::Structure {
+            members: Span::new(155, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 134
+    // 133 "InviteOrganizationToTransferResponsibilityRequest"
     shape(
-        "InviteOrganizationToTransferResponsibilityResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Handshake", 107, false)],
+        text(9457, 49),
+        KindEntry::Structure {
+            members: Span::new(156, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 134 "InviteOrganizationToTransferResponsibilityResponse"
     shape(
-        "ListAWSServiceAccessForOrganizationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9530, 50),
+        KindEntry::Structure {
+            members: Span::new(162, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 135 "ListAWSServiceAccessForOrganizationRequest"
     shape(
-        "ListAWSServiceAccessForOrganizationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EnabledServicePrincipals", 100, false),
-                member("NextToken", 179, false),
-            ],
+        text(9580, 42),
+        KindEntry::Structure {
+            members: Span::new(163, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 137
+    // 136 "ListAWSServiceAccessForOrganizationResponse"
     shape(
-        "ListAccountsForParentRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ParentId", 193, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9641, 43),
+        KindEntry::Structure {
+            members: Span::new(165, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 137 "ListAccountsForParentRequest"
     shape(
-        "ListAccountsForParentResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Accounts", 18, false),
-                member("NextToken", 179, false),
-            ],
+        text(9684, 28),
+        KindEntry::Structure {
+            members: Span::new(167, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 138 "ListAccountsForParentResponse"
     shape(
-        "ListAccountsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9712, 29),
+        KindEntry::Structure {
+            members: Span::new(170, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 140
+    // 139 "ListAccountsRequest"
     shape(
-        "ListAccountsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Accounts", 18, false),
-                member("NextToken", 179, false),
-            ],
+        text(9741, 19),
+        KindEntry::Structure {
+            members: Span::new(172, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 140 "ListAccountsResponse"
     shape(
-        "ListAccountsWithInvalidEffectivePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyType", 90, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9760, 20),
+        KindEntry::Structure {
+            members: Span::new(174, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 141 "ListAccountsWithInvalidEffectivePolicyRequest"
     shape(
-        "ListAccountsWithInvalidEffectivePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Accounts", 18, false),
-                member("PolicyType", 90, false),
-                member("NextToken", 179, false),
-            ],
+        text(9780, 45),
+        KindEntry::Structure {
+            members: Span::new(176, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 142 "ListAccountsWithInvalidEffectivePolicyResponse"
     shape(
-        "ListChildrenRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ParentId", 193, true),
-                member("ChildType", 28, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9825, 46),
+        KindEntry::Structure {
+            members: Span::new(179, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 144
+    // 143 "ListChildrenRequest"
     shape(
-        "ListChildrenResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Children", 29, false),
-                member("NextToken", 179, false),
-            ],
+        text(9871, 19),
+        KindEntry::Structure {
+            members: Span::new(182, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 145
+    // 144 "ListChildrenResponse"
     shape(
-        "ListCreateAccountStatusRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("States", 41, false),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9890, 20),
+        KindEntry::Structure {
+            members: Span::new(186, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 145 "ListCreateAccountStatusRequest"
     shape(
-        "ListCreateAccountStatusResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CreateAccountStatuses", 44, false),
-                member("NextToken", 179, false),
-            ],
+        text(9910, 30),
+        KindEntry::Structure {
+            members: Span::new(188, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 147
+    // 146 "ListCreateAccountStatusResponse"
     shape(
-        "ListDelegatedAdministratorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ServicePrincipal", 250, false),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(9946, 31),
+        KindEntry::Structure {
+            members: Span::new(191, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 147 "ListDelegatedAdministratorsRequest"
     shape(
-        "ListDelegatedAdministratorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegatedAdministrators", 56, false),
-                member("NextToken", 179, false),
-            ],
+        text(9977, 34),
+        KindEntry::Structure {
+            members: Span::new(193, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 148 "ListDelegatedAdministratorsResponse"
     shape(
-        "ListDelegatedServicesForAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 10, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10011, 35),
+        KindEntry::Structure {
+            members: Span::new(196, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 150
+    // 149 "ListDelegatedServicesForAccountRequest"
     shape(
-        "ListDelegatedServicesForAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DelegatedServices", 58, false),
-                member("NextToken", 179, false),
-            ],
+        text(10046, 38),
+        KindEntry::Structure {
+            members: Span::new(198, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 151
+    // 150 "ListDelegatedServicesForAccountResponse"
     shape(
-        "ListEffectivePolicyValidationErrorsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 10, true),
-                member("PolicyType", 90, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10084, 39),
+        KindEntry::Structure {
+            members: Span::new(201, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 152
+    // 151 "ListEffectivePolicyValidationErrorsRequest"
     shape(
-        "ListEffectivePolicyValidationErrorsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 10, false),
-                member("PolicyType", 90, false),
-                member("Path", 197, false),
-                member("EvaluationTimestamp", 264, false),
-                member("NextToken", 179, false),
-                member("EffectivePolicyValidationErrors", 92, false),
-            ],
+        text(10123, 42),
+        KindEntry::Structure {
+            members: Span::new(203, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 153
+    // 152 "ListEffectivePolicyValidationErrorsResponse"
     shape(
-        "ListHandshakesForAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Filter", 112, false),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10165, 43),
+        KindEntry::Structure {
+            members: Span::new(207, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 154
+    // 153 "ListHandshakesForAccountRequest"
     shape(
-        "ListHandshakesForAccountResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Handshakes", 125, false),
-                member("NextToken", 179, false),
-            ],
+        text(10231, 31),
+        KindEntry::Structure {
+            members: Span::new(213, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 155
+    // 154 "ListHandshakesForAccountResponse"
     shape(
-        "ListHandshakesForOrganizationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Filter", 112, false),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10268, 32),
+        KindEntry::Structure {
+            members: Span::new(216, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 156
+    // 155 "ListHandshakesForOrganizationRequest"
     shape(
-        "ListHandshakesForOrganizationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Handshakes", 125, false),
-                member("NextToken", 179, false),
-            ],
+        text(10300, 36),
+        KindEntry::Structure {
+            members: Span::new(218, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 157
+    // 156 "ListHandshakesForOrganizationResponse"
     shape(
-        "ListInboundResponsibilityTransfersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Type", 240, true),
-                member("Id", 236, false),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10336, 37),
+        KindEntry::Structure {
+            members: Span::new(221, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 158
+    // 157 "ListInboundResponsibilityTransfersRequest"
     shape(
-        "ListInboundResponsibilityTransfersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResponsibilityTransfers", 241, false),
-                member("NextToken", 179, false),
-            ],
+        text(10373, 41),
+        KindEntry::Structure {
+            members: Span::new(223, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 159
+    // 158 "ListInboundResponsibilityTransfersResponse"
     shape(
-        "ListOrganizationalUnitsForParentRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ParentId", 193, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10414, 42),
+        KindEntry::Structure {
+            members: Span::new(227, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 160
+    // 159 "ListOrganizationalUnitsForParentRequest"
     shape(
-        "ListOrganizationalUnitsForParentResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationalUnits", 191, false),
-                member("NextToken", 179, false),
-            ],
+        text(10479, 39),
+        KindEntry::Structure {
+            members: Span::new(229, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 161
+    // 160 "ListOrganizationalUnitsForParentResponse"
     shape(
-        "ListOutboundResponsibilityTransfersRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Type", 240, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10518, 40),
+        KindEntry::Structure {
+            members: Span::new(232, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 162
+    // 161 "ListOutboundResponsibilityTransfersRequest"
     shape(
-        "ListOutboundResponsibilityTransfersResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResponsibilityTransfers", 241, false),
-                member("NextToken", 179, false),
-            ],
+        text(10577, 42),
+        KindEntry::Structure {
+            members: Span::new(234, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 163
+    // 162 "ListOutboundResponsibilityTransfersResponse"
     shape(
-        "ListParentsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ChildId", 26, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10619, 43),
+        KindEntry::Structure {
+            members: Span::new(237, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 164
+    // 163 "ListParentsRequest"
     shape(
-        "ListParentsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Parents", 196, false),
-                member("NextToken", 179, false),
-            ],
+        text(10662, 18),
+        KindEntry::Structure {
+            members: Span::new(239, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 165
+    // 164 "ListParentsResponse"
     shape(
-        "ListPoliciesForTargetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TargetId", 213, true),
-                member("Filter", 216, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10680, 19),
+        KindEntry::Structure {
+            members: Span::new(242, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 166
+    // 165 "ListPoliciesForTargetRequest"
     shape(
-        "ListPoliciesForTargetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policies", 200, false),
-                member("NextToken", 179, false),
-            ],
+        text(10706, 28),
+        KindEntry::Structure {
+            members: Span::new(244, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 167
+    // 166 "ListPoliciesForTargetResponse"
     shape(
-        "ListPoliciesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Filter", 216, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10734, 29),
+        KindEntry::Structure {
+            members: Span::new(248, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 167 "ListPoliciesRequest"
     shape(
-        "ListPoliciesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Policies", 200, false),
-                member("NextToken", 179, false),
-            ],
+        text(10771, 19),
+        KindEntry::Structure {
+            members: Span::new(250, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 169
+    // 168 "ListPoliciesResponse"
     shape(
-        "ListRootsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10790, 20),
+        KindEntry::Structure {
+            members: Span::new(253, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 170
+    // 169 "ListRootsRequest"
     shape(
-        "ListRootsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Roots", 248, false), member("NextToken", 179, false)],
+        text(10810, 16),
+        KindEntry::Structure {
+            members: Span::new(255, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 171
+    // 170 "ListRootsResponse"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 257, true),
-                member("NextToken", 179, false),
-            ],
+        text(10826, 17),
+        KindEntry::Structure {
+            members: Span::new(257, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 172
+    // 171 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Tags", 258, false), member("NextToken", 179, false)],
+        text(10848, 26),
+        KindEntry::Structure {
+            members: Span::new(259, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 173
+    // 172 "ListTagsForResourceResponse"
     shape(
-        "ListTargetsForPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 206, true),
-                member("NextToken", 179, false),
-                member("MaxResults", 177, false),
-            ],
+        text(10884, 27),
+        KindEntry::Structure {
+            members: Span::new(261, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 174
+    // 173 "ListTargetsForPolicyRequest"
     shape(
-        "ListTargetsForPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Targets", 215, false),
-                member("NextToken", 179, false),
-            ],
+        text(10911, 27),
+        KindEntry::Structure {
+            members: Span::new(263, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 175
+    // 174 "ListTargetsForPolicyResponse"
     shape(
-        "MalformedPolicyDocumentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(10938, 28),
+        KindEntry::Structure {
+            members: Span::new(266, 2),
             union: false,
-            error: Some(crate::errors::MALFORMED_POLICY_DOCUMENT_EXCEPTION),
-        }),
+            error: None,
+        },
     ),
-    // 176
+    // 175 "MalformedPolicyDocumentException"
     shape(
-        "MasterCannotLeaveOrganizationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(10973, 32),
+        KindEntry::Structure {
+            members: Span::new(268, 1),
             union: false,
-            error: Some(crate::errors::MASTER_CANNOT_LEAVE_ORGANIZATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(10973, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 177
+    // 176 "MasterCannotLeaveOrganizationException"
     shape(
-        "MaxResults",
-        ShapeKind::Integer(Range {
+        text(11005, 38),
+        KindEntry::Structure {
+            members: Span::new(269, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(11005, 38),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 177 "MaxResults"
+    shape(
+        text(9631, 10),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(20),
         }),
     ),
-    // 178
+    // 178 "MoveAccountRequest"
     shape(
-        "MoveAccountRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 10, true),
-                member("SourceParentId", 193, true),
-                member("DestinationParentId", 193, true),
-            ],
+        text(11043, 18),
+        KindEntry::Structure {
+            members: Span::new(270, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 179
+    // 179 "NextToken"
     shape(
-        "NextToken",
-        ShapeKind::String {
+        text(9622, 9),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(100000),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 180
+    // 180 "Organization"
     shape(
-        "Organization",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 183, false),
-                member("Arn", 181, false),
-                member("FeatureSet", 182, false),
-                member("MasterAccountArn", 9, false),
-                member("MasterAccountId", 10, false),
-                member("MasterAccountEmail", 93, false),
-                member("AvailablePolicyTypes", 222, false),
-            ],
+        text(5107, 12),
+        KindEntry::Structure {
+            members: Span::new(273, 7),
             union: false,
             error: None,
-        }),
-    ),
-    // 181
-    shape(
-        "OrganizationArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some("^arn:aws:organizations::\\d{12}:organization\\/o-[a-z0-9]{10,32}"),
-            enum_values: &[],
         },
     ),
-    // 182
+    // 181 "OrganizationArn"
     shape(
-        "OrganizationFeatureSet",
-        ShapeKind::String {
+        text(11163, 15),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(11178, 62)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 182 "OrganizationFeatureSet"
+    shape(
+        text(11240, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALL", "CONSOLIDATED_BILLING"],
+            enum_values: Span::new(171, 2),
         },
     ),
-    // 183
+    // 183 "OrganizationId"
     shape(
-        "OrganizationId",
-        ShapeKind::String {
+        text(11285, 14),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("^o-[a-z0-9]{10,32}$"),
-            enum_values: &[],
+            pattern: Some(text(11299, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 184
+    // 184 "OrganizationNotEmptyException"
     shape(
-        "OrganizationNotEmptyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(11318, 29),
+        KindEntry::Structure {
+            members: Span::new(280, 1),
             union: false,
-            error: Some(crate::errors::ORGANIZATION_NOT_EMPTY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11318, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 185
+    // 185 "OrganizationalUnit"
     shape(
-        "OrganizationalUnit",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 187, false),
-                member("Arn", 186, false),
-                member("Name", 188, false),
-                member("Path", 197, false),
-            ],
+        text(5190, 18),
+        KindEntry::Structure {
+            members: Span::new(281, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 186
-    shape(
-        "OrganizationalUnitArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "^arn:aws:organizations::\\d{12}:ou\\/o-[a-z0-9]{10,32}\\/ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}",
-            ),
-            enum_values: &[],
         },
     ),
-    // 187
+    // 186 "OrganizationalUnitArn"
     shape(
-        "OrganizationalUnitId",
-        ShapeKind::String {
+        text(11347, 21),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(11368, 86)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 187 "OrganizationalUnitId"
+    shape(
+        text(5464, 20),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(68),
             },
-            pattern: Some("^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$"),
-            enum_values: &[],
+            pattern: Some(text(11454, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 188
+    // 188 "OrganizationalUnitName"
     shape(
-        "OrganizationalUnitName",
-        ShapeKind::String {
+        text(11488, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 189
+    // 189 "OrganizationalUnitNotEmptyException"
     shape(
-        "OrganizationalUnitNotEmptyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(11510, 35),
+        KindEntry::Structure {
+            members: Span::new(285, 1),
             union: false,
-            error: Some(crate::errors::ORGANIZATIONAL_UNIT_NOT_EMPTY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11510, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 190
+    // 190 "OrganizationalUnitNotFoundException"
     shape(
-        "OrganizationalUnitNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(11545, 35),
+        KindEntry::Structure {
+            members: Span::new(286, 1),
             union: false,
-            error: Some(crate::errors::ORGANIZATIONAL_UNIT_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11545, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 191
+    // 191 "OrganizationalUnits"
     shape(
-        "OrganizationalUnits",
-        ShapeKind::List {
+        text(10558, 19),
+        KindEntry::List {
             member: 185,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 192
+    // 192 "Parent"
     shape(
-        "Parent",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 193, false), member("Type", 195, false)],
+        text(11580, 6),
+        KindEntry::Structure {
+            members: Span::new(287, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 193
+    // 193 "ParentId"
     shape(
-        "ParentId",
-        ShapeKind::String {
+        text(5150, 8),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(100),
             },
-            pattern: Some("^(r-[0-9a-z]{4,32})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"),
-            enum_values: &[],
+            pattern: Some(text(11586, 55)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 194
+    // 194 "ParentNotFoundException"
     shape(
-        "ParentNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(11641, 23),
+        KindEntry::Structure {
+            members: Span::new(289, 1),
             union: false,
-            error: Some(crate::errors::PARENT_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(11641, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 195
+    // 195 "ParentType"
     shape(
-        "ParentType",
-        ShapeKind::String {
+        text(11664, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ROOT", "ORGANIZATIONAL_UNIT"],
+            enum_values: Span::new(173, 2),
         },
     ),
-    // 196
+    // 196 "Parents"
     shape(
-        "Parents",
-        ShapeKind::List {
+        text(10699, 7),
+        KindEntry::List {
             member: 192,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 197
+    // 197 "Path"
     shape(
-        "Path",
-        ShapeKind::String {
+        text(10208, 4),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some(
-                "^(o-[a-z0-9]{10,32}\\/r-[0-9a-z]{4,32}(\\/ou\\-[0-9a-z]{4,32}-[a-z0-9]{8,32})*(\\/\\d{12})*)\\/",
-            ),
-            enum_values: &[],
+            pattern: Some(text(11678, 89)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 198
+    // 198 "PathToError"
     shape(
-        "PathToError",
-        ShapeKind::String {
+        text(6688, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 199
+    // 199 "Paths"
     shape(
-        "Paths",
-        ShapeKind::List {
+        text(1627, 5),
+        KindEntry::List {
             member: 197,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 200
+    // 200 "Policies"
     shape(
-        "Policies",
-        ShapeKind::List {
+        text(10763, 8),
+        KindEntry::List {
             member: 212,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 201
+    // 201 "Policy"
     shape(
-        "Policy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicySummary", 212, false),
-                member("Content", 204, false),
-            ],
+        text(5265, 6),
+        KindEntry::Structure {
+            members: Span::new(290, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 202
-    shape(
-        "PolicyArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "^(arn:aws:organizations::\\d{12}:policy\\/o-[a-z0-9]{10,32}\\/[0-9a-z_]+\\/p-[0-9a-z]{10,32})|(arn:aws:organizations::aws:policy\\/[0-9a-z_]+\\/p-[0-9a-zA-Z_]{10,128})",
-            ),
-            enum_values: &[],
         },
     ),
-    // 203
+    // 202 "PolicyArn"
     shape(
-        "PolicyChangesInProgressException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::POLICY_CHANGES_IN_PROGRESS_EXCEPTION),
-        }),
+        text(11780, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(11789, 161)),
+            enum_values: Span::EMPTY,
+        },
     ),
-    // 204
+    // 203 "PolicyChangesInProgressException"
     shape(
-        "PolicyContent",
-        ShapeKind::String {
+        text(11950, 32),
+        KindEntry::Structure {
+            members: Span::new(292, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(11950, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 204 "PolicyContent"
+    shape(
+        text(6358, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 205
+    // 205 "PolicyDescription"
     shape(
-        "PolicyDescription",
-        ShapeKind::String {
+        text(11982, 17),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 206
+    // 206 "PolicyId"
     shape(
-        "PolicyId",
-        ShapeKind::String {
+        text(2200, 8),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(130),
             },
-            pattern: Some("^p-[0-9a-zA-Z_]{8,128}$"),
-            enum_values: &[],
+            pattern: Some(text(11999, 23)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 207
+    // 207 "PolicyIds"
     shape(
-        "PolicyIds",
-        ShapeKind::List {
+        text(12022, 9),
+        KindEntry::List {
             member: 206,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 208
+    // 208 "PolicyInUseException"
     shape(
-        "PolicyInUseException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12031, 20),
+        KindEntry::Structure {
+            members: Span::new(293, 1),
             union: false,
-            error: Some(crate::errors::POLICY_IN_USE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12031, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 209
+    // 209 "PolicyName"
     shape(
-        "PolicyName",
-        ShapeKind::String {
+        text(12051, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 210
+    // 210 "PolicyNotAttachedException"
     shape(
-        "PolicyNotAttachedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12061, 26),
+        KindEntry::Structure {
+            members: Span::new(294, 1),
             union: false,
-            error: Some(crate::errors::POLICY_NOT_ATTACHED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12061, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 211
+    // 211 "PolicyNotFoundException"
     shape(
-        "PolicyNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12087, 23),
+        KindEntry::Structure {
+            members: Span::new(295, 1),
             union: false,
-            error: Some(crate::errors::POLICY_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12087, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 212
+    // 212 "PolicySummary"
     shape(
-        "PolicySummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 206, false),
-                member("Arn", 202, false),
-                member("Name", 209, false),
-                member("Description", 205, false),
-                member("Type", 216, false),
-                member("AwsManaged", 22, false),
-            ],
+        text(11767, 13),
+        KindEntry::Structure {
+            members: Span::new(296, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 213
+    // 213 "PolicyTargetId"
     shape(
-        "PolicyTargetId",
-        ShapeKind::String {
+        text(12120, 14),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(100),
             },
-            pattern: Some("^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$"),
-            enum_values: &[],
+            pattern: Some(text(12134, 64)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 214
+    // 214 "PolicyTargetSummary"
     shape(
-        "PolicyTargetSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TargetId", 213, false),
-                member("Arn", 106, false),
-                member("Name", 259, false),
-                member("Type", 261, false),
-            ],
+        text(12198, 19),
+        KindEntry::Structure {
+            members: Span::new(302, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 215
+    // 215 "PolicyTargets"
     shape(
-        "PolicyTargets",
-        ShapeKind::List {
+        text(12217, 13),
+        KindEntry::List {
             member: 214,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 216
+    // 216 "PolicyType"
     shape(
-        "PolicyType",
-        ShapeKind::String {
+        text(5686, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "SERVICE_CONTROL_POLICY",
-                "RESOURCE_CONTROL_POLICY",
-                "TAG_POLICY",
-                "BACKUP_POLICY",
-                "AISERVICES_OPT_OUT_POLICY",
-                "CHATBOT_POLICY",
-                "DECLARATIVE_POLICY_EC2",
-                "SECURITYHUB_POLICY",
-                "INSPECTOR_POLICY",
-                "UPGRADE_ROLLOUT_POLICY",
-                "BEDROCK_POLICY",
-                "S3_POLICY",
-                "NETWORK_SECURITY_DIRECTOR_POLICY",
-            ],
+            enum_values: Span::new(175, 13),
         },
     ),
-    // 217
+    // 217 "PolicyTypeAlreadyEnabledException"
     shape(
-        "PolicyTypeAlreadyEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12275, 33),
+        KindEntry::Structure {
+            members: Span::new(306, 1),
             union: false,
-            error: Some(crate::errors::POLICY_TYPE_ALREADY_ENABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12275, 33),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 218
+    // 218 "PolicyTypeNotAvailableForOrganizationException"
     shape(
-        "PolicyTypeNotAvailableForOrganizationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12308, 46),
+        KindEntry::Structure {
+            members: Span::new(307, 1),
             union: false,
-            error: Some(crate::errors::POLICY_TYPE_NOT_AVAILABLE_FOR_ORGANIZATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12308, 46),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 219
+    // 219 "PolicyTypeNotEnabledException"
     shape(
-        "PolicyTypeNotEnabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12354, 29),
+        KindEntry::Structure {
+            members: Span::new(308, 1),
             union: false,
-            error: Some(crate::errors::POLICY_TYPE_NOT_ENABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12354, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 220
+    // 220 "PolicyTypeStatus"
     shape(
-        "PolicyTypeStatus",
-        ShapeKind::String {
+        text(12383, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "PENDING_ENABLE", "PENDING_DISABLE"],
+            enum_values: Span::new(188, 3),
         },
     ),
-    // 221
+    // 221 "PolicyTypeSummary"
     shape(
-        "PolicyTypeSummary",
-        ShapeKind::Structure(Structure {
-            members: &[member("Type", 216, false), member("Status", 220, false)],
+        text(12435, 17),
+        KindEntry::Structure {
+            members: Span::new(309, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 222 "PolicyTypes"
     shape(
-        "PolicyTypes",
-        ShapeKind::List {
+        text(12452, 11),
+        KindEntry::List {
             member: 221,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 223
+    // 223 "PutResourcePolicyRequest"
     shape(
-        "PutResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Content", 229, true), member("Tags", 258, false)],
+        text(12463, 24),
+        KindEntry::Structure {
+            members: Span::new(311, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 224
-    shape(
-        "PutResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourcePolicy", 227, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 225
-    shape(
-        "RegisterDelegatedAdministratorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccountId", 10, true),
-                member("ServicePrincipal", 250, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 226
-    shape(
-        "RemoveAccountFromOrganizationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccountId", 10, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 227
-    shape(
-        "ResourcePolicy",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourcePolicySummary", 232, false),
-                member("Content", 229, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 228
-    shape(
-        "ResourcePolicyArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "^arn:[a-z0-9][a-z0-9-.]{0,62}:organizations::\\d{12}:resourcepolicy\\/o-[a-z0-9]{10,32}\\/rp-[0-9a-zA-Z_]{4,128}",
-            ),
-            enum_values: &[],
         },
     ),
-    // 229
+    // 224 "PutResourcePolicyResponse"
     shape(
-        "ResourcePolicyContent",
-        ShapeKind::String {
+        text(12487, 25),
+        KindEntry::Structure {
+            members: Span::new(313, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 225 "RegisterDelegatedAdministratorRequest"
+    shape(
+        text(12512, 37),
+        KindEntry::Structure {
+            members: Span::new(314, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 226 "RemoveAccountFromOrganizationRequest"
+    shape(
+        text(12549, 36),
+        KindEntry::Structure {
+            members: Span::new(316, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 227 "ResourcePolicy"
+    shape(
+        text(5959, 14),
+        KindEntry::Structure {
+            members: Span::new(317, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 228 "ResourcePolicyArn"
+    shape(
+        text(12606, 17),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(12623, 109)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 229 "ResourcePolicyContent"
+    shape(
+        text(12732, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(40000),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(1857, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 230
+    // 230 "ResourcePolicyId"
     shape(
-        "ResourcePolicyId",
-        ShapeKind::String {
+        text(12753, 16),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(131),
             },
-            pattern: Some("^rp-[0-9a-zA-Z_]{4,128}$"),
-            enum_values: &[],
+            pattern: Some(text(12769, 24)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 231
+    // 231 "ResourcePolicyNotFoundException"
     shape(
-        "ResourcePolicyNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12793, 31),
+        KindEntry::Structure {
+            members: Span::new(319, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_POLICY_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(12793, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 232
+    // 232 "ResourcePolicySummary"
     shape(
-        "ResourcePolicySummary",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 230, false), member("Arn", 228, false)],
+        text(12585, 21),
+        KindEntry::Structure {
+            members: Span::new(320, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 233 "ResponsibilityTransfer"
     shape(
-        "ResponsibilityTransfer",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Arn", 235, false),
-                member("Name", 237, false),
-                member("Id", 236, false),
-                member("Type", 240, false),
-                member("Status", 239, false),
-                member("Source", 266, false),
-                member("Target", 266, false),
-                member("StartTimestamp", 264, false),
-                member("EndTimestamp", 264, false),
-                member("ActiveHandshakeId", 113, false),
-            ],
+        text(6048, 22),
+        KindEntry::Structure {
+            members: Span::new(322, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
+    // 234 "ResponsibilityTransferAlreadyInStatusException"
     shape(
-        "ResponsibilityTransferAlreadyInStatusException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(12859, 46),
+        KindEntry::Structure {
+            members: Span::new(332, 1),
             union: false,
-            error: Some(crate::errors::RESPONSIBILITY_TRANSFER_ALREADY_IN_STATUS_EXCEPTION),
-        }),
-    ),
-    // 235
-    shape(
-        "ResponsibilityTransferArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "^arn:[a-z0-9][a-z0-9-.]{0,62}:organizations::\\d{12}:transfer\\/o-[a-z0-9]{10,32}\\/(billing)\\/(inbound|outbound)\\/rt-[0-9a-z]{8,32}$",
-            ),
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(12859, 46),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 236
+    // 235 "ResponsibilityTransferArn"
     shape(
-        "ResponsibilityTransferId",
-        ShapeKind::String {
+        text(12905, 25),
+        KindEntry::String {
             length: Range::ANY,
-            pattern: Some("^rt-[0-9a-z]{8,32}$"),
-            enum_values: &[],
+            pattern: Some(text(12930, 130)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 237
-    Shape {
-        name: "ResponsibilityTransferName",
+    // 236 "ResponsibilityTransferId"
+    shape(
+        text(13060, 24),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(13084, 19)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 237 "ResponsibilityTransferName"
+    ShapeEntry {
+        name: text(13103, 26),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[ -~]+$"),
-            enum_values: &[],
+            pattern: Some(text(13129, 8)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 238
+    // 238 "ResponsibilityTransferNotFoundException"
     shape(
-        "ResponsibilityTransferNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(13137, 39),
+        KindEntry::Structure {
+            members: Span::new(333, 1),
             union: false,
-            error: Some(crate::errors::RESPONSIBILITY_TRANSFER_NOT_FOUND_EXCEPTION),
-        }),
-    ),
-    // 239
-    shape(
-        "ResponsibilityTransferStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "REQUESTED",
-                "DECLINED",
-                "CANCELED",
-                "EXPIRED",
-                "ACCEPTED",
-                "WITHDRAWN",
-            ],
+            error: Some(ErrorEntry {
+                code: text(13137, 39),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 240
+    // 239 "ResponsibilityTransferStatus"
     shape(
-        "ResponsibilityTransferType",
-        ShapeKind::String {
+        text(13176, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["BILLING"],
+            enum_values: Span::new(191, 6),
         },
     ),
-    // 241
+    // 240 "ResponsibilityTransferType"
     shape(
-        "ResponsibilityTransfers",
-        ShapeKind::List {
+        text(13213, 26),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(197, 1),
+        },
+    ),
+    // 241 "ResponsibilityTransfers"
+    shape(
+        text(10456, 23),
+        KindEntry::List {
             member: 233,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 242
+    // 242 "RoleName"
     shape(
-        "RoleName",
-        ShapeKind::String {
+        text(4687, 8),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(64),
             },
-            pattern: Some("[\\w+=,.@-]{1,64}"),
-            enum_values: &[],
+            pattern: Some(text(13246, 16)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 243
+    // 243 "Root"
     shape(
-        "Root",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 245, false),
-                member("Arn", 244, false),
-                member("Name", 246, false),
-                member("PolicyTypes", 222, false),
-            ],
+        text(6208, 4),
+        KindEntry::Structure {
+            members: Span::new(334, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 244
-    shape(
-        "RootArn",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: Some(
-                "^arn:aws:organizations::\\d{12}:root\\/o-[a-z0-9]{10,32}\\/r-[0-9a-z]{4,32}",
-            ),
-            enum_values: &[],
         },
     ),
-    // 245
+    // 244 "RootArn"
     shape(
-        "RootId",
-        ShapeKind::String {
+        text(13262, 7),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: Some(text(13269, 72)),
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 245 "RootId"
+    shape(
+        text(6177, 6),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(34),
             },
-            pattern: Some("^r-[0-9a-z]{4,32}$"),
-            enum_values: &[],
+            pattern: Some(text(13341, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 246
+    // 246 "RootName"
     shape(
-        "RootName",
-        ShapeKind::String {
+        text(13359, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 247
+    // 247 "RootNotFoundException"
     shape(
-        "RootNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(13367, 21),
+        KindEntry::Structure {
+            members: Span::new(338, 1),
             union: false,
-            error: Some(crate::errors::ROOT_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13367, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 248
+    // 248 "Roots"
     shape(
-        "Roots",
-        ShapeKind::List {
+        text(10843, 5),
+        KindEntry::List {
             member: 243,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 249
+    // 249 "ServiceException"
     shape(
-        "ServiceException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(13388, 16),
+        KindEntry::Structure {
+            members: Span::new(339, 1),
             union: false,
-            error: Some(crate::errors::SERVICE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13388, 16),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 250
+    // 250 "ServicePrincipal"
     shape(
-        "ServicePrincipal",
-        ShapeKind::String {
+        text(5400, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\w+=,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(13404, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 251
+    // 251 "SourceParentNotFoundException"
     shape(
-        "SourceParentNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(13415, 29),
+        KindEntry::Structure {
+            members: Span::new(340, 1),
             union: false,
-            error: Some(crate::errors::SOURCE_PARENT_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13415, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 252
+    // 252 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 253, true), member("Value", 256, true)],
+        text(13444, 3),
+        KindEntry::Structure {
+            members: Span::new(341, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 253
+    // 253 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(13450, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(13456, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 254
+    // 254 "TagKeys"
     shape(
-        "TagKeys",
-        ShapeKind::List {
+        text(13487, 7),
+        KindEntry::List {
             member: 253,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 255
+    // 255 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceId", 257, true), member("Tags", 258, true)],
+        text(13494, 18),
+        KindEntry::Structure {
+            members: Span::new(343, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(13512, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(13456, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 257
+    // 257 "TaggableResourceId"
     shape(
-        "TaggableResourceId",
-        ShapeKind::String {
+        text(13520, 18),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(130),
             },
-            pattern: Some(
-                "^(r-[0-9a-z]{4,32})|(\\d{12})|(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})|(^p-[0-9a-zA-Z_]{8,128})|(^rp-[0-9a-zA-Z_]{4,128})|(^rt-[0-9a-zA-Z_]{8,32})$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(13538, 140)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 258
+    // 258 "Tags"
     shape(
-        "Tags",
-        ShapeKind::List {
+        text(4717, 4),
+        KindEntry::List {
             member: 252,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 259
+    // 259 "TargetName"
     shape(
-        "TargetName",
-        ShapeKind::String {
+        text(13678, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 260
+    // 260 "TargetNotFoundException"
     shape(
-        "TargetNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
+        text(13688, 23),
+        KindEntry::Structure {
+            members: Span::new(345, 1),
             union: false,
-            error: Some(crate::errors::TARGET_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13688, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 261
+    // 261 "TargetType"
     shape(
-        "TargetType",
-        ShapeKind::String {
+        text(13711, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACCOUNT", "ORGANIZATIONAL_UNIT", "ROOT"],
+            enum_values: Span::new(198, 3),
         },
     ),
-    // 262
+    // 262 "TerminateResponsibilityTransferRequest"
     shape(
-        "TerminateResponsibilityTransferRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 236, true), member("EndTimestamp", 264, false)],
+        text(13721, 38),
+        KindEntry::Structure {
+            members: Span::new(346, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "TerminateResponsibilityTransferResponse"
     shape(
-        "TerminateResponsibilityTransferResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResponsibilityTransfer", 233, false)],
+        text(13759, 39),
+        KindEntry::Structure {
+            members: Span::new(348, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 264
-    shape("Timestamp", ShapeKind::Timestamp { format: None }),
-    // 265
+    // 264 "Timestamp"
+    shape(text(13798, 9), KindEntry::Timestamp { format: None }),
+    // 265 "TooManyRequestsException"
     shape(
-        "TooManyRequestsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Type", 104, false), member("Message", 103, false)],
+        text(13807, 24),
+        KindEntry::Structure {
+            members: Span::new(349, 2),
             union: false,
-            error: Some(crate::errors::TOO_MANY_REQUESTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13807, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 266
+    // 266 "TransferParticipant"
     shape(
-        "TransferParticipant",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ManagementAccountId", 10, false),
-                member("ManagementAccountEmail", 93, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 267
-    shape(
-        "UnsupportedAPIEndpointException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 103, false)],
-            union: false,
-            error: Some(crate::errors::UNSUPPORTED_API_ENDPOINT_EXCEPTION),
-        }),
-    ),
-    // 268
-    shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceId", 257, true),
-                member("TagKeys", 254, true),
-            ],
+        text(13831, 19),
+        KindEntry::Structure {
+            members: Span::new(351, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 269
+    // 267 "UnsupportedAPIEndpointException"
     shape(
-        "UpdateOrganizationalUnitRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("OrganizationalUnitId", 187, true),
-                member("Name", 188, false),
-            ],
+        text(13891, 31),
+        KindEntry::Structure {
+            members: Span::new(353, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(13891, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 268 "UntagResourceRequest"
+    shape(
+        text(13922, 20),
+        KindEntry::Structure {
+            members: Span::new(354, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 270
+    // 269 "UpdateOrganizationalUnitRequest"
     shape(
-        "UpdateOrganizationalUnitResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("OrganizationalUnit", 185, false)],
+        text(13942, 31),
+        KindEntry::Structure {
+            members: Span::new(356, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 271
+    // 270 "UpdateOrganizationalUnitResponse"
     shape(
-        "UpdatePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyId", 206, true),
-                member("Name", 209, false),
-                member("Description", 205, false),
-                member("Content", 204, false),
-            ],
+        text(13973, 32),
+        KindEntry::Structure {
+            members: Span::new(358, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 272
+    // 271 "UpdatePolicyRequest"
     shape(
-        "UpdatePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 201, false)],
+        text(14005, 19),
+        KindEntry::Structure {
+            members: Span::new(359, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 273
+    // 272 "UpdatePolicyResponse"
     shape(
-        "UpdateResponsibilityTransferRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Id", 236, true), member("Name", 237, true)],
+        text(14024, 20),
+        KindEntry::Structure {
+            members: Span::new(363, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 274
+    // 273 "UpdateResponsibilityTransferRequest"
     shape(
-        "UpdateResponsibilityTransferResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResponsibilityTransfer", 233, false)],
+        text(14044, 35),
+        KindEntry::Structure {
+            members: Span::new(364, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
+    // 274 "UpdateResponsibilityTransferResponse"
+    shape(
+        text(14079, 36),
+        KindEntry::Structure {
+            members: Span::new(366, 1),
+            union: false,
+            error: None,
+        },
+    ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(1375, 7), 103, false),   // 0 "Message"
+    member(text(1404, 11), 113, true),   // 1 "HandshakeId"
+    member(text(1438, 9), 107, false),   // 2 "Handshake"
+    member(text(1375, 7), 103, false),   // 3 "Message"
+    member(text(1375, 7), 103, false),   // 4 "Message"
+    member(text(1502, 6), 5, false),     // 5 "Reason"
+    member(text(1602, 2), 10, false),    // 6 "Id"
+    member(text(1604, 3), 9, false),     // 7 "Arn"
+    member(text(1607, 5), 93, false),    // 8 "Email"
+    member(text(1612, 4), 12, false),    // 9 "Name"
+    member(text(1616, 6), 17, false),    // 10 "Status"
+    member(text(1622, 5), 16, false),    // 11 "State"
+    member(text(1627, 5), 199, false),   // 12 "Paths"
+    member(text(1632, 12), 11, false),   // 13 "JoinedMethod"
+    member(text(1644, 15), 264, false),  // 14 "JoinedTimestamp"
+    member(text(1375, 7), 103, false),   // 15 "Message"
+    member(text(1375, 7), 103, false),   // 16 "Message"
+    member(text(1375, 7), 103, false),   // 17 "Message"
+    member(text(1375, 7), 103, false),   // 18 "Message"
+    member(text(1375, 7), 103, false),   // 19 "Message"
+    member(text(1375, 7), 103, false),   // 20 "Message"
+    member(text(2200, 8), 206, true),    // 21 "PolicyId"
+    member(text(2208, 8), 213, true),    // 22 "TargetId"
+    member(text(1404, 11), 113, true),   // 23 "HandshakeId"
+    member(text(1438, 9), 107, false),   // 24 "Handshake"
+    member(text(1602, 2), 26, false),    // 25 "Id"
+    member(text(2282, 4), 28, false),    // 26 "Type"
+    member(text(1375, 7), 103, false),   // 27 "Message"
+    member(text(1796, 9), 10, true),     // 28 "AccountId"
+    member(text(1375, 7), 103, false),   // 29 "Message"
+    member(text(1375, 7), 103, false),   // 30 "Message"
+    member(text(1375, 7), 103, false),   // 31 "Message"
+    member(text(1502, 6), 34, false),    // 32 "Reason"
+    member(text(1607, 5), 93, true),     // 33 "Email"
+    member(text(1846, 11), 36, true),    // 34 "AccountName"
+    member(text(4687, 8), 242, false),   // 35 "RoleName"
+    member(text(4695, 22), 126, false),  // 36 "IamUserAccessToBilling"
+    member(text(4717, 4), 258, false),   // 37 "Tags"
+    member(text(4784, 19), 42, false),   // 38 "CreateAccountStatus"
+    member(text(1602, 2), 38, false),    // 39 "Id"
+    member(text(1846, 11), 36, false),   // 40 "AccountName"
+    member(text(1622, 5), 40, false),    // 41 "State"
+    member(text(4866, 18), 264, false),  // 42 "RequestedTimestamp"
+    member(text(4884, 18), 264, false),  // 43 "CompletedTimestamp"
+    member(text(1796, 9), 10, false),    // 44 "AccountId"
+    member(text(4902, 17), 10, false),   // 45 "GovCloudAccountId"
+    member(text(4919, 13), 35, false),   // 46 "FailureReason"
+    member(text(1375, 7), 103, false),   // 47 "Message"
+    member(text(1607, 5), 93, true),     // 48 "Email"
+    member(text(1846, 11), 36, true),    // 49 "AccountName"
+    member(text(4687, 8), 242, false),   // 50 "RoleName"
+    member(text(4695, 22), 126, false),  // 51 "IamUserAccessToBilling"
+    member(text(4717, 4), 258, false),   // 52 "Tags"
+    member(text(4784, 19), 42, false),   // 53 "CreateAccountStatus"
+    member(text(5071, 10), 182, false),  // 54 "FeatureSet"
+    member(text(5107, 12), 180, false),  // 55 "Organization"
+    member(text(5150, 8), 193, true),    // 56 "ParentId"
+    member(text(1612, 4), 188, true),    // 57 "Name"
+    member(text(4717, 4), 258, false),   // 58 "Tags"
+    member(text(5190, 18), 185, false),  // 59 "OrganizationalUnit"
+    member(text(5227, 7), 204, true),    // 60 "Content"
+    member(text(5234, 11), 205, true),   // 61 "Description"
+    member(text(1612, 4), 209, true),    // 62 "Name"
+    member(text(2282, 4), 216, true),    // 63 "Type"
+    member(text(4717, 4), 258, false),   // 64 "Tags"
+    member(text(5265, 6), 201, false),   // 65 "Policy"
+    member(text(1404, 11), 113, true),   // 66 "HandshakeId"
+    member(text(1438, 9), 107, false),   // 67 "Handshake"
+    member(text(1602, 2), 10, false),    // 68 "Id"
+    member(text(1604, 3), 9, false),     // 69 "Arn"
+    member(text(1607, 5), 93, false),    // 70 "Email"
+    member(text(1612, 4), 12, false),    // 71 "Name"
+    member(text(1616, 6), 17, false),    // 72 "Status"
+    member(text(1622, 5), 16, false),    // 73 "State"
+    member(text(1632, 12), 11, false),   // 74 "JoinedMethod"
+    member(text(1644, 15), 264, false),  // 75 "JoinedTimestamp"
+    member(text(5340, 21), 264, false),  // 76 "DelegationEnabledDate"
+    member(text(5400, 16), 250, false),  // 77 "ServicePrincipal"
+    member(text(5340, 21), 264, false),  // 78 "DelegationEnabledDate"
+    member(text(5464, 20), 187, true),   // 79 "OrganizationalUnitId"
+    member(text(2200, 8), 206, true),    // 80 "PolicyId"
+    member(text(1796, 9), 10, true),     // 81 "AccountId"
+    member(text(5400, 16), 250, true),   // 82 "ServicePrincipal"
+    member(text(1796, 9), 10, true),     // 83 "AccountId"
+    member(text(1595, 7), 6, false),     // 84 "Account"
+    member(text(4721, 22), 38, true),    // 85 "CreateAccountRequestId"
+    member(text(4784, 19), 42, false),   // 86 "CreateAccountStatus"
+    member(text(5686, 10), 90, true),    // 87 "PolicyType"
+    member(text(2208, 8), 213, false),   // 88 "TargetId"
+    member(text(5727, 15), 88, false),   // 89 "EffectivePolicy"
+    member(text(1404, 11), 113, true),   // 90 "HandshakeId"
+    member(text(1438, 9), 107, false),   // 91 "Handshake"
+    member(text(5107, 12), 180, false),  // 92 "Organization"
+    member(text(5464, 20), 187, true),   // 93 "OrganizationalUnitId"
+    member(text(5190, 18), 185, false),  // 94 "OrganizationalUnit"
+    member(text(2200, 8), 206, true),    // 95 "PolicyId"
+    member(text(5265, 6), 201, false),   // 96 "Policy"
+    member(text(5959, 14), 227, false),  // 97 "ResourcePolicy"
+    member(text(1602, 2), 236, true),    // 98 "Id"
+    member(text(6048, 22), 233, false),  // 99 "ResponsibilityTransfer"
+    member(text(1375, 7), 103, false),   // 100 "Message"
+    member(text(2200, 8), 206, true),    // 101 "PolicyId"
+    member(text(2208, 8), 213, true),    // 102 "TargetId"
+    member(text(5400, 16), 250, true),   // 103 "ServicePrincipal"
+    member(text(6177, 6), 245, true),    // 104 "RootId"
+    member(text(5686, 10), 216, true),   // 105 "PolicyType"
+    member(text(6208, 4), 243, false),   // 106 "Root"
+    member(text(1375, 7), 103, false),   // 107 "Message"
+    member(text(1375, 7), 103, false),   // 108 "Message"
+    member(text(1375, 7), 103, false),   // 109 "Message"
+    member(text(1375, 7), 103, false),   // 110 "Message"
+    member(text(1375, 7), 103, false),   // 111 "Message"
+    member(text(6358, 13), 204, false),  // 112 "PolicyContent"
+    member(text(6371, 20), 264, false),  // 113 "LastUpdatedTimestamp"
+    member(text(2208, 8), 213, false),   // 114 "TargetId"
+    member(text(5686, 10), 90, false),   // 115 "PolicyType"
+    member(text(1375, 7), 103, false),   // 116 "Message"
+    member(text(6667, 9), 101, false),   // 117 "ErrorCode"
+    member(text(6676, 12), 102, false),  // 118 "ErrorMessage"
+    member(text(6688, 11), 198, false),  // 119 "PathToError"
+    member(text(6699, 20), 207, false),  // 120 "ContributingPolicies"
+    member(text(5400, 16), 250, true),   // 121 "ServicePrincipal"
+    member(text(1438, 9), 107, false),   // 122 "Handshake"
+    member(text(6177, 6), 245, true),    // 123 "RootId"
+    member(text(5686, 10), 216, true),   // 124 "PolicyType"
+    member(text(6208, 4), 243, false),   // 125 "Root"
+    member(text(5400, 16), 250, false),  // 126 "ServicePrincipal"
+    member(text(6922, 11), 264, false),  // 127 "DateEnabled"
+    member(text(1375, 7), 103, false),   // 128 "Message"
+    member(text(1602, 2), 113, false),   // 129 "Id"
+    member(text(1604, 3), 109, false),   // 130 "Arn"
+    member(text(7056, 7), 116, false),   // 131 "Parties"
+    member(text(1622, 5), 124, false),   // 132 "State"
+    member(text(4866, 18), 264, false),  // 133 "RequestedTimestamp"
+    member(text(7063, 19), 264, false),  // 134 "ExpirationTimestamp"
+    member(text(7082, 6), 19, false),    // 135 "Action"
+    member(text(7088, 9), 123, false),   // 136 "Resources"
+    member(text(1375, 7), 103, false),   // 137 "Message"
+    member(text(1375, 7), 103, false),   // 138 "Message"
+    member(text(1502, 6), 111, false),   // 139 "Reason"
+    member(text(2036, 10), 19, false),   // 140 "ActionType"
+    member(text(7768, 17), 113, false),  // 141 "ParentHandshakeId"
+    member(text(1375, 7), 103, false),   // 142 "Message"
+    member(text(1602, 2), 118, true),    // 143 "Id"
+    member(text(2282, 4), 119, true),    // 144 "Type"
+    member(text(7941, 5), 122, false),   // 145 "Value"
+    member(text(2282, 4), 121, false),   // 146 "Type"
+    member(text(7088, 9), 123, false),   // 147 "Resources"
+    member(text(1375, 7), 103, false),   // 148 "Message"
+    member(text(1375, 7), 103, false),   // 149 "Message"
+    member(text(1502, 6), 129, false),   // 150 "Reason"
+    member(text(1375, 7), 103, false),   // 151 "Message"
+    member(text(9411, 6), 117, true),    // 152 "Target"
+    member(text(9417, 5), 115, false),   // 153 "Notes"
+    member(text(4717, 4), 258, false),   // 154 "Tags"
+    member(text(1438, 9), 107, false),   // 155 "Handshake"
+    member(text(2282, 4), 240, true),    // 156 "Type"
+    member(text(9411, 6), 117, true),    // 157 "Target"
+    member(text(9417, 5), 115, false),   // 158 "Notes"
+    member(text(9506, 14), 264, true),   // 159 "StartTimestamp"
+    member(text(9520, 10), 237, true),   // 160 "SourceName"
+    member(text(4717, 4), 258, false),   // 161 "Tags"
+    member(text(1438, 9), 107, false),   // 162 "Handshake"
+    member(text(9622, 9), 179, false),   // 163 "NextToken"
+    member(text(9631, 10), 177, false),  // 164 "MaxResults"
+    member(text(6933, 24), 100, false),  // 165 "EnabledServicePrincipals"
+    member(text(9622, 9), 179, false),   // 166 "NextToken"
+    member(text(5150, 8), 193, true),    // 167 "ParentId"
+    member(text(9622, 9), 179, false),   // 168 "NextToken"
+    member(text(9631, 10), 177, false),  // 169 "MaxResults"
+    member(text(2028, 8), 18, false),    // 170 "Accounts"
+    member(text(9622, 9), 179, false),   // 171 "NextToken"
+    member(text(9622, 9), 179, false),   // 172 "NextToken"
+    member(text(9631, 10), 177, false),  // 173 "MaxResults"
+    member(text(2028, 8), 18, false),    // 174 "Accounts"
+    member(text(9622, 9), 179, false),   // 175 "NextToken"
+    member(text(5686, 10), 90, true),    // 176 "PolicyType"
+    member(text(9622, 9), 179, false),   // 177 "NextToken"
+    member(text(9631, 10), 177, false),  // 178 "MaxResults"
+    member(text(2028, 8), 18, false),    // 179 "Accounts"
+    member(text(5686, 10), 90, false),   // 180 "PolicyType"
+    member(text(9622, 9), 179, false),   // 181 "NextToken"
+    member(text(5150, 8), 193, true),    // 182 "ParentId"
+    member(text(2360, 9), 28, true),     // 183 "ChildType"
+    member(text(9622, 9), 179, false),   // 184 "NextToken"
+    member(text(9631, 10), 177, false),  // 185 "MaxResults"
+    member(text(2395, 8), 29, false),    // 186 "Children"
+    member(text(9622, 9), 179, false),   // 187 "NextToken"
+    member(text(9940, 6), 41, false),    // 188 "States"
+    member(text(9622, 9), 179, false),   // 189 "NextToken"
+    member(text(9631, 10), 177, false),  // 190 "MaxResults"
+    member(text(4968, 21), 44, false),   // 191 "CreateAccountStatuses"
+    member(text(9622, 9), 179, false),   // 192 "NextToken"
+    member(text(5400, 16), 250, false),  // 193 "ServicePrincipal"
+    member(text(9622, 9), 179, false),   // 194 "NextToken"
+    member(text(9631, 10), 177, false),  // 195 "MaxResults"
+    member(text(5361, 23), 56, false),   // 196 "DelegatedAdministrators"
+    member(text(9622, 9), 179, false),   // 197 "NextToken"
+    member(text(1796, 9), 10, true),     // 198 "AccountId"
+    member(text(9622, 9), 179, false),   // 199 "NextToken"
+    member(text(9631, 10), 177, false),  // 200 "MaxResults"
+    member(text(5416, 17), 58, false),   // 201 "DelegatedServices"
+    member(text(9622, 9), 179, false),   // 202 "NextToken"
+    member(text(1796, 9), 10, true),     // 203 "AccountId"
+    member(text(5686, 10), 90, true),    // 204 "PolicyType"
+    member(text(9622, 9), 179, false),   // 205 "NextToken"
+    member(text(9631, 10), 177, false),  // 206 "MaxResults"
+    member(text(1796, 9), 10, false),    // 207 "AccountId"
+    member(text(5686, 10), 90, false),   // 208 "PolicyType"
+    member(text(10208, 4), 197, false),  // 209 "Path"
+    member(text(10212, 19), 264, false), // 210 "EvaluationTimestamp"
+    member(text(9622, 9), 179, false),   // 211 "NextToken"
+    member(text(6719, 31), 92, false),   // 212 "EffectivePolicyValidationErrors"
+    member(text(10262, 6), 112, false),  // 213 "Filter"
+    member(text(9622, 9), 179, false),   // 214 "NextToken"
+    member(text(9631, 10), 177, false),  // 215 "MaxResults"
+    member(text(8242, 10), 125, false),  // 216 "Handshakes"
+    member(text(9622, 9), 179, false),   // 217 "NextToken"
+    member(text(10262, 6), 112, false),  // 218 "Filter"
+    member(text(9622, 9), 179, false),   // 219 "NextToken"
+    member(text(9631, 10), 177, false),  // 220 "MaxResults"
+    member(text(8242, 10), 125, false),  // 221 "Handshakes"
+    member(text(9622, 9), 179, false),   // 222 "NextToken"
+    member(text(2282, 4), 240, true),    // 223 "Type"
+    member(text(1602, 2), 236, false),   // 224 "Id"
+    member(text(9622, 9), 179, false),   // 225 "NextToken"
+    member(text(9631, 10), 177, false),  // 226 "MaxResults"
+    member(text(10456, 23), 241, false), // 227 "ResponsibilityTransfers"
+    member(text(9622, 9), 179, false),   // 228 "NextToken"
+    member(text(5150, 8), 193, true),    // 229 "ParentId"
+    member(text(9622, 9), 179, false),   // 230 "NextToken"
+    member(text(9631, 10), 177, false),  // 231 "MaxResults"
+    member(text(10558, 19), 191, false), // 232 "OrganizationalUnits"
+    member(text(9622, 9), 179, false),   // 233 "NextToken"
+    member(text(2282, 4), 240, true),    // 234 "Type"
+    member(text(9622, 9), 179, false),   // 235 "NextToken"
+    member(text(9631, 10), 177, false),  // 236 "MaxResults"
+    member(text(10456, 23), 241, false), // 237 "ResponsibilityTransfers"
+    member(text(9622, 9), 179, false),   // 238 "NextToken"
+    member(text(2286, 7), 26, true),     // 239 "ChildId"
+    member(text(9622, 9), 179, false),   // 240 "NextToken"
+    member(text(9631, 10), 177, false),  // 241 "MaxResults"
+    member(text(10699, 7), 196, false),  // 242 "Parents"
+    member(text(9622, 9), 179, false),   // 243 "NextToken"
+    member(text(2208, 8), 213, true),    // 244 "TargetId"
+    member(text(10262, 6), 216, true),   // 245 "Filter"
+    member(text(9622, 9), 179, false),   // 246 "NextToken"
+    member(text(9631, 10), 177, false),  // 247 "MaxResults"
+    member(text(10763, 8), 200, false),  // 248 "Policies"
+    member(text(9622, 9), 179, false),   // 249 "NextToken"
+    member(text(10262, 6), 216, true),   // 250 "Filter"
+    member(text(9622, 9), 179, false),   // 251 "NextToken"
+    member(text(9631, 10), 177, false),  // 252 "MaxResults"
+    member(text(10763, 8), 200, false),  // 253 "Policies"
+    member(text(9622, 9), 179, false),   // 254 "NextToken"
+    member(text(9622, 9), 179, false),   // 255 "NextToken"
+    member(text(9631, 10), 177, false),  // 256 "MaxResults"
+    member(text(10843, 5), 248, false),  // 257 "Roots"
+    member(text(9622, 9), 179, false),   // 258 "NextToken"
+    member(text(10874, 10), 257, true),  // 259 "ResourceId"
+    member(text(9622, 9), 179, false),   // 260 "NextToken"
+    member(text(4717, 4), 258, false),   // 261 "Tags"
+    member(text(9622, 9), 179, false),   // 262 "NextToken"
+    member(text(2200, 8), 206, true),    // 263 "PolicyId"
+    member(text(9622, 9), 179, false),   // 264 "NextToken"
+    member(text(9631, 10), 177, false),  // 265 "MaxResults"
+    member(text(10966, 7), 215, false),  // 266 "Targets"
+    member(text(9622, 9), 179, false),   // 267 "NextToken"
+    member(text(1375, 7), 103, false),   // 268 "Message"
+    member(text(1375, 7), 103, false),   // 269 "Message"
+    member(text(1796, 9), 10, true),     // 270 "AccountId"
+    member(text(11061, 14), 193, true),  // 271 "SourceParentId"
+    member(text(11075, 19), 193, true),  // 272 "DestinationParentId"
+    member(text(1602, 2), 183, false),   // 273 "Id"
+    member(text(1604, 3), 181, false),   // 274 "Arn"
+    member(text(5071, 10), 182, false),  // 275 "FeatureSet"
+    member(text(11094, 16), 9, false),   // 276 "MasterAccountArn"
+    member(text(11110, 15), 10, false),  // 277 "MasterAccountId"
+    member(text(11125, 18), 93, false),  // 278 "MasterAccountEmail"
+    member(text(11143, 20), 222, false), // 279 "AvailablePolicyTypes"
+    member(text(1375, 7), 103, false),   // 280 "Message"
+    member(text(1602, 2), 187, false),   // 281 "Id"
+    member(text(1604, 3), 186, false),   // 282 "Arn"
+    member(text(1612, 4), 188, false),   // 283 "Name"
+    member(text(10208, 4), 197, false),  // 284 "Path"
+    member(text(1375, 7), 103, false),   // 285 "Message"
+    member(text(1375, 7), 103, false),   // 286 "Message"
+    member(text(1602, 2), 193, false),   // 287 "Id"
+    member(text(2282, 4), 195, false),   // 288 "Type"
+    member(text(1375, 7), 103, false),   // 289 "Message"
+    member(text(11767, 13), 212, false), // 290 "PolicySummary"
+    member(text(5227, 7), 204, false),   // 291 "Content"
+    member(text(1375, 7), 103, false),   // 292 "Message"
+    member(text(1375, 7), 103, false),   // 293 "Message"
+    member(text(1375, 7), 103, false),   // 294 "Message"
+    member(text(1375, 7), 103, false),   // 295 "Message"
+    member(text(1602, 2), 206, false),   // 296 "Id"
+    member(text(1604, 3), 202, false),   // 297 "Arn"
+    member(text(1612, 4), 209, false),   // 298 "Name"
+    member(text(5234, 11), 205, false),  // 299 "Description"
+    member(text(2282, 4), 216, false),   // 300 "Type"
+    member(text(12110, 10), 22, false),  // 301 "AwsManaged"
+    member(text(2208, 8), 213, false),   // 302 "TargetId"
+    member(text(1604, 3), 106, false),   // 303 "Arn"
+    member(text(1612, 4), 259, false),   // 304 "Name"
+    member(text(2282, 4), 261, false),   // 305 "Type"
+    member(text(1375, 7), 103, false),   // 306 "Message"
+    member(text(1375, 7), 103, false),   // 307 "Message"
+    member(text(1375, 7), 103, false),   // 308 "Message"
+    member(text(2282, 4), 216, false),   // 309 "Type"
+    member(text(1616, 6), 220, false),   // 310 "Status"
+    member(text(5227, 7), 229, true),    // 311 "Content"
+    member(text(4717, 4), 258, false),   // 312 "Tags"
+    member(text(5959, 14), 227, false),  // 313 "ResourcePolicy"
+    member(text(1796, 9), 10, true),     // 314 "AccountId"
+    member(text(5400, 16), 250, true),   // 315 "ServicePrincipal"
+    member(text(1796, 9), 10, true),     // 316 "AccountId"
+    member(text(12585, 21), 232, false), // 317 "ResourcePolicySummary"
+    member(text(5227, 7), 229, false),   // 318 "Content"
+    member(text(1375, 7), 103, false),   // 319 "Message"
+    member(text(1602, 2), 230, false),   // 320 "Id"
+    member(text(1604, 3), 228, false),   // 321 "Arn"
+    member(text(1604, 3), 235, false),   // 322 "Arn"
+    member(text(1612, 4), 237, false),   // 323 "Name"
+    member(text(1602, 2), 236, false),   // 324 "Id"
+    member(text(2282, 4), 240, false),   // 325 "Type"
+    member(text(1616, 6), 239, false),   // 326 "Status"
+    member(text(12824, 6), 266, false),  // 327 "Source"
+    member(text(9411, 6), 266, false),   // 328 "Target"
+    member(text(9506, 14), 264, false),  // 329 "StartTimestamp"
+    member(text(12830, 12), 264, false), // 330 "EndTimestamp"
+    member(text(12842, 17), 113, false), // 331 "ActiveHandshakeId"
+    member(text(1375, 7), 103, false),   // 332 "Message"
+    member(text(1375, 7), 103, false),   // 333 "Message"
+    member(text(1602, 2), 245, false),   // 334 "Id"
+    member(text(1604, 3), 244, false),   // 335 "Arn"
+    member(text(1612, 4), 246, false),   // 336 "Name"
+    member(text(12452, 11), 222, false), // 337 "PolicyTypes"
+    member(text(1375, 7), 103, false),   // 338 "Message"
+    member(text(1375, 7), 103, false),   // 339 "Message"
+    member(text(1375, 7), 103, false),   // 340 "Message"
+    member(text(13447, 3), 253, true),   // 341 "Key"
+    member(text(7941, 5), 256, true),    // 342 "Value"
+    member(text(10874, 10), 257, true),  // 343 "ResourceId"
+    member(text(4717, 4), 258, true),    // 344 "Tags"
+    member(text(1375, 7), 103, false),   // 345 "Message"
+    member(text(1602, 2), 236, true),    // 346 "Id"
+    member(text(12830, 12), 264, false), // 347 "EndTimestamp"
+    member(text(6048, 22), 233, false),  // 348 "ResponsibilityTransfer"
+    member(text(2282, 4), 104, false),   // 349 "Type"
+    member(text(1375, 7), 103, false),   // 350 "Message"
+    member(text(13850, 19), 10, false),  // 351 "ManagementAccountId"
+    member(text(13869, 22), 93, false),  // 352 "ManagementAccountEmail"
+    member(text(1375, 7), 103, false),   // 353 "Message"
+    member(text(10874, 10), 257, true),  // 354 "ResourceId"
+    member(text(13487, 7), 254, true),   // 355 "TagKeys"
+    member(text(5464, 20), 187, true),   // 356 "OrganizationalUnitId"
+    member(text(1612, 4), 188, false),   // 357 "Name"
+    member(text(5190, 18), 185, false),  // 358 "OrganizationalUnit"
+    member(text(2200, 8), 206, true),    // 359 "PolicyId"
+    member(text(1612, 4), 209, false),   // 360 "Name"
+    member(text(5234, 11), 205, false),  // 361 "Description"
+    member(text(5227, 7), 204, false),   // 362 "Content"
+    member(text(5265, 6), 201, false),   // 363 "Policy"
+    member(text(1602, 2), 236, true),    // 364 "Id"
+    member(text(1612, 4), 237, true),    // 365 "Name"
+    member(text(6048, 22), 233, false),  // 366 "ResponsibilityTransfer"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(1548, 47),  // 0 "ACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLE"
+    text(1832, 7),   // 1 "INVITED"
+    text(1839, 7),   // 2 "CREATED"
+    text(1961, 18),  // 3 "PENDING_ACTIVATION"
+    text(1979, 6),   // 4 "ACTIVE"
+    text(1985, 9),   // 5 "SUSPENDED"
+    text(1994, 15),  // 6 "PENDING_CLOSURE"
+    text(2009, 6),   // 7 "CLOSED"
+    text(1979, 6),   // 8 "ACTIVE"
+    text(1985, 9),   // 9 "SUSPENDED"
+    text(1994, 15),  // 10 "PENDING_CLOSURE"
+    text(2046, 6),   // 11 "INVITE"
+    text(2052, 19),  // 12 "ENABLE_ALL_FEATURES"
+    text(2071, 20),  // 13 "APPROVE_ALL_FEATURES"
+    text(2091, 37),  // 14 "ADD_ORGANIZATIONS_SERVICE_LINKED_ROLE"
+    text(2128, 23),  // 15 "TRANSFER_RESPONSIBILITY"
+    text(2369, 7),   // 16 "ACCOUNT"
+    text(2376, 19),  // 17 "ORGANIZATIONAL_UNIT"
+    text(2532, 29),  // 18 "ACCOUNT_NUMBER_LIMIT_EXCEEDED"
+    text(2561, 29),  // 19 "HANDSHAKE_RATE_LIMIT_EXCEEDED"
+    text(2590, 24),  // 20 "OU_NUMBER_LIMIT_EXCEEDED"
+    text(2614, 23),  // 21 "OU_DEPTH_LIMIT_EXCEEDED"
+    text(2637, 28),  // 22 "POLICY_NUMBER_LIMIT_EXCEEDED"
+    text(2665, 29),  // 23 "POLICY_CONTENT_LIMIT_EXCEEDED"
+    text(2694, 41),  // 24 "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
+    text(2735, 41),  // 25 "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
+    text(2776, 33),  // 26 "ACCOUNT_CANNOT_LEAVE_ORGANIZATION"
+    text(2809, 33),  // 27 "ACCOUNT_CANNOT_LEAVE_WITHOUT_EULA"
+    text(2842, 47),  // 28 "ACCOUNT_CANNOT_LEAVE_WITHOUT_PHONE_VERIFICATION"
+    text(2889, 42),  // 29 "MASTER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED"
+    text(2931, 42),  // 30 "MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED"
+    text(2973, 36),  // 31 "ACCOUNT_CREATION_RATE_LIMIT_EXCEEDED"
+    text(3009, 49),  // 32 "MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE"
+    text(3058, 35),  // 33 "MASTER_ACCOUNT_MISSING_CONTACT_INFO"
+    text(3093, 35),  // 34 "MASTER_ACCOUNT_NOT_GOVCLOUD_ENABLED"
+    text(3128, 37),  // 35 "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE"
+    text(3165, 54),  // 36 "CREATE_ORGANIZATION_IN_BILLING_MODE_UNSUPPORTED_REGION"
+    text(3219, 31),  // 37 "EMAIL_VERIFICATION_CODE_EXPIRED"
+    text(3250, 18),  // 38 "WAIT_PERIOD_ACTIVE"
+    text(3268, 22),  // 39 "MAX_TAG_LIMIT_EXCEEDED"
+    text(3290, 20),  // 40 "TAG_POLICY_VIOLATION"
+    text(3310, 55),  // 41 "MAX_DELEGATED_ADMINISTRATORS_FOR_SERVICE_LIMIT_EXCEEDED"
+    text(3365, 49),  // 42 "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR"
+    text(3414, 46),  // 43 "CANNOT_REMOVE_DELEGATED_ADMINISTRATOR_FROM_ORG"
+    text(3460, 47),  // 44 "DELEGATED_ADMINISTRATOR_EXISTS_FOR_THIS_SERVICE"
+    text(3507, 36),  // 45 "POLICY_TYPE_ENABLED_FOR_THIS_SERVICE"
+    text(3543, 39),  // 46 "MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE"
+    text(3582, 31),  // 47 "CANNOT_CLOSE_MANAGEMENT_ACCOUNT"
+    text(3613, 28),  // 48 "CLOSE_ACCOUNT_QUOTA_EXCEEDED"
+    text(3641, 37),  // 49 "CLOSE_ACCOUNT_REQUESTS_LIMIT_EXCEEDED"
+    text(3678, 26),  // 50 "SERVICE_ACCESS_NOT_ENABLED"
+    text(3704, 26),  // 51 "INVALID_PAYMENT_INSTRUMENT"
+    text(3730, 29),  // 52 "ACCOUNT_CREATION_NOT_COMPLETE"
+    text(3759, 60),  // 53 "CANNOT_REGISTER_SUSPENDED_ACCOUNT_AS_DELEGATED_ADMINISTRATOR"
+    text(3819, 55),  // 54 "ALL_FEATURES_MIGRATION_ORGANIZATION_SIZE_LIMIT_EXCEEDED"
+    text(3874, 43),  // 55 "RESPONSIBILITY_TRANSFER_MAX_LEVEL_VIOLATION"
+    text(3917, 51),  // 56 "RESPONSIBILITY_TRANSFER_MAX_INBOUND_QUOTA_VIOLATION"
+    text(3968, 52),  // 57 "RESPONSIBILITY_TRANSFER_MAX_OUTBOUND_QUOTA_VIOLATION"
+    text(4020, 53),  // 58 "RESPONSIBILITY_TRANSFER_MAX_TRANSFERS_QUOTA_VIOLATION"
+    text(4073, 38),  // 59 "ACTIVE_RESPONSIBILITY_TRANSFER_PROCESS"
+    text(4111, 51),  // 60 "TRANSFER_RESPONSIBILITY_TARGET_DELETION_IN_PROGRESS"
+    text(4162, 51),  // 61 "TRANSFER_RESPONSIBILITY_SOURCE_DELETION_IN_PROGRESS"
+    text(4213, 19),  // 62 "UNSUPPORTED_PRICING"
+    text(4258, 22),  // 63 "ACCOUNT_LIMIT_EXCEEDED"
+    text(4280, 20),  // 64 "EMAIL_ALREADY_EXISTS"
+    text(4300, 15),  // 65 "INVALID_ADDRESS"
+    text(4315, 13),  // 66 "INVALID_EMAIL"
+    text(4328, 31),  // 67 "CONCURRENT_ACCOUNT_MODIFICATION"
+    text(4359, 16),  // 68 "INTERNAL_FAILURE"
+    text(4375, 31),  // 69 "GOVCLOUD_ACCOUNT_ALREADY_EXISTS"
+    text(4406, 27),  // 70 "MISSING_BUSINESS_VALIDATION"
+    text(4433, 26),  // 71 "FAILED_BUSINESS_VALIDATION"
+    text(4459, 27),  // 72 "PENDING_BUSINESS_VALIDATION"
+    text(4486, 40),  // 73 "INVALID_IDENTITY_FOR_BUSINESS_VALIDATION"
+    text(4526, 27),  // 74 "UNKNOWN_BUSINESS_VALIDATION"
+    text(4553, 26),  // 75 "MISSING_PAYMENT_INSTRUMENT"
+    text(3704, 26),  // 76 "INVALID_PAYMENT_INSTRUMENT"
+    text(4579, 55),  // 77 "UPDATE_EXISTING_RESOURCE_POLICY_WITH_TAGS_NOT_SUPPORTED"
+    text(4821, 11),  // 78 "IN_PROGRESS"
+    text(4832, 9),   // 79 "SUCCEEDED"
+    text(4841, 6),   // 80 "FAILED"
+    text(6442, 10),  // 81 "TAG_POLICY"
+    text(6452, 13),  // 82 "BACKUP_POLICY"
+    text(6465, 25),  // 83 "AISERVICES_OPT_OUT_POLICY"
+    text(6490, 14),  // 84 "CHATBOT_POLICY"
+    text(6504, 22),  // 85 "DECLARATIVE_POLICY_EC2"
+    text(6526, 18),  // 86 "SECURITYHUB_POLICY"
+    text(6544, 16),  // 87 "INSPECTOR_POLICY"
+    text(6560, 22),  // 88 "UPGRADE_ROLLOUT_POLICY"
+    text(6582, 14),  // 89 "BEDROCK_POLICY"
+    text(6596, 9),   // 90 "S3_POLICY"
+    text(6605, 32),  // 91 "NETWORK_SECURITY_DIRECTOR_POLICY"
+    text(2532, 29),  // 92 "ACCOUNT_NUMBER_LIMIT_EXCEEDED"
+    text(2561, 29),  // 93 "HANDSHAKE_RATE_LIMIT_EXCEEDED"
+    text(7312, 26),  // 94 "ALREADY_IN_AN_ORGANIZATION"
+    text(7338, 37),  // 95 "ORGANIZATION_ALREADY_HAS_ALL_FEATURES"
+    text(7375, 54),  // 96 "ORGANIZATION_IS_ALREADY_PENDING_ALL_FEATURES_MIGRATION"
+    text(7429, 42),  // 97 "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES"
+    text(7471, 27),  // 98 "PAYMENT_INSTRUMENT_REQUIRED"
+    text(7498, 44),  // 99 "ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD"
+    text(7542, 50),  // 100 "ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED"
+    text(7592, 37),  // 101 "MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED"
+    text(7629, 38),  // 102 "RESPONSIBILITY_TRANSFER_ALREADY_EXISTS"
+    text(7667, 30),  // 103 "SOURCE_AND_TARGET_CANNOT_MATCH"
+    text(7697, 25),  // 104 "UNUSED_PREPAYMENT_BALANCE"
+    text(7722, 31),  // 105 "LEGACY_PERMISSIONS_STILL_IN_USE"
+    text(2369, 7),   // 106 "ACCOUNT"
+    text(7907, 12),  // 107 "ORGANIZATION"
+    text(7919, 5),   // 108 "EMAIL"
+    text(2369, 7),   // 109 "ACCOUNT"
+    text(7907, 12),  // 110 "ORGANIZATION"
+    text(7967, 24),  // 111 "ORGANIZATION_FEATURE_SET"
+    text(7919, 5),   // 112 "EMAIL"
+    text(7991, 12),  // 113 "MASTER_EMAIL"
+    text(8003, 11),  // 114 "MASTER_NAME"
+    text(8014, 5),   // 115 "NOTES"
+    text(8019, 16),  // 116 "PARENT_HANDSHAKE"
+    text(8035, 23),  // 117 "RESPONSIBILITY_TRANSFER"
+    text(8058, 24),  // 118 "TRANSFER_START_TIMESTAMP"
+    text(8082, 13),  // 119 "TRANSFER_TYPE"
+    text(8095, 18),  // 120 "MANAGEMENT_ACCOUNT"
+    text(8113, 16),  // 121 "MANAGEMENT_EMAIL"
+    text(8129, 15),  // 122 "MANAGEMENT_NAME"
+    text(8198, 9),   // 123 "REQUESTED"
+    text(8207, 4),   // 124 "OPEN"
+    text(8211, 8),   // 125 "CANCELED"
+    text(8219, 8),   // 126 "ACCEPTED"
+    text(8227, 8),   // 127 "DECLINED"
+    text(8235, 7),   // 128 "EXPIRED"
+    text(8274, 5),   // 129 "ALLOW"
+    text(8279, 4),   // 130 "DENY"
+    text(8366, 25),  // 131 "INVALID_PARTY_TYPE_TARGET"
+    text(8391, 31),  // 132 "INVALID_SYNTAX_ORGANIZATION_ARN"
+    text(8422, 24),  // 133 "INVALID_SYNTAX_POLICY_ID"
+    text(8446, 12),  // 134 "INVALID_ENUM"
+    text(8458, 24),  // 135 "INVALID_ENUM_POLICY_TYPE"
+    text(8482, 19),  // 136 "INVALID_LIST_MEMBER"
+    text(8501, 19),  // 137 "MAX_LENGTH_EXCEEDED"
+    text(8520, 18),  // 138 "MAX_VALUE_EXCEEDED"
+    text(8538, 19),  // 139 "MIN_LENGTH_EXCEEDED"
+    text(8557, 18),  // 140 "MIN_VALUE_EXCEEDED"
+    text(8575, 16),  // 141 "IMMUTABLE_POLICY"
+    text(8591, 15),  // 142 "INVALID_PATTERN"
+    text(8606, 25),  // 143 "INVALID_PATTERN_TARGET_ID"
+    text(8631, 14),  // 144 "INPUT_REQUIRED"
+    text(8645, 18),  // 145 "INVALID_NEXT_TOKEN"
+    text(8663, 25),  // 146 "MAX_LIMIT_EXCEEDED_FILTER"
+    text(8688, 38),  // 147 "MOVING_ACCOUNT_BETWEEN_DIFFERENT_ROOTS"
+    text(8726, 24),  // 148 "INVALID_FULL_NAME_TARGET"
+    text(8750, 30),  // 149 "UNRECOGNIZED_SERVICE_PRINCIPAL"
+    text(8780, 17),  // 150 "INVALID_ROLE_NAME"
+    text(8797, 29),  // 151 "INVALID_SYSTEM_TAGS_PARAMETER"
+    text(8826, 17),  // 152 "DUPLICATE_TAG_KEY"
+    text(8843, 20),  // 153 "TARGET_NOT_SUPPORTED"
+    text(8863, 28),  // 154 "INVALID_EMAIL_ADDRESS_TARGET"
+    text(8891, 28),  // 155 "INVALID_RESOURCE_POLICY_JSON"
+    text(8919, 17),  // 156 "INVALID_PRINCIPAL"
+    text(8936, 37),  // 157 "UNSUPPORTED_ACTION_IN_RESOURCE_POLICY"
+    text(8973, 42),  // 158 "UNSUPPORTED_POLICY_TYPE_IN_RESOURCE_POLICY"
+    text(9015, 39),  // 159 "UNSUPPORTED_RESOURCE_IN_RESOURCE_POLICY"
+    text(9054, 21),  // 160 "NON_DETACHABLE_POLICY"
+    text(9075, 29),  // 161 "CALLER_REQUIRED_FIELD_MISSING"
+    text(9104, 45),  // 162 "UNSUPPORTED_ACTION_IN_RESPONSIBILITY_TRANSFER"
+    text(9149, 33),  // 163 "START_DATE_NOT_BEGINNING_OF_MONTH"
+    text(9182, 31),  // 164 "START_DATE_NOT_BEGINNING_OF_DAY"
+    text(9213, 20),  // 165 "START_DATE_TOO_EARLY"
+    text(9233, 19),  // 166 "START_DATE_TOO_LATE"
+    text(9252, 18),  // 167 "INVALID_START_DATE"
+    text(9270, 25),  // 168 "END_DATE_NOT_END_OF_MONTH"
+    text(9295, 18),  // 169 "END_DATE_TOO_EARLY"
+    text(9313, 16),  // 170 "INVALID_END_DATE"
+    text(11262, 3),  // 171 "ALL"
+    text(11265, 20), // 172 "CONSOLIDATED_BILLING"
+    text(11674, 4),  // 173 "ROOT"
+    text(2376, 19),  // 174 "ORGANIZATIONAL_UNIT"
+    text(12230, 22), // 175 "SERVICE_CONTROL_POLICY"
+    text(12252, 23), // 176 "RESOURCE_CONTROL_POLICY"
+    text(6442, 10),  // 177 "TAG_POLICY"
+    text(6452, 13),  // 178 "BACKUP_POLICY"
+    text(6465, 25),  // 179 "AISERVICES_OPT_OUT_POLICY"
+    text(6490, 14),  // 180 "CHATBOT_POLICY"
+    text(6504, 22),  // 181 "DECLARATIVE_POLICY_EC2"
+    text(6526, 18),  // 182 "SECURITYHUB_POLICY"
+    text(6544, 16),  // 183 "INSPECTOR_POLICY"
+    text(6560, 22),  // 184 "UPGRADE_ROLLOUT_POLICY"
+    text(6582, 14),  // 185 "BEDROCK_POLICY"
+    text(6596, 9),   // 186 "S3_POLICY"
+    text(6605, 32),  // 187 "NETWORK_SECURITY_DIRECTOR_POLICY"
+    text(12399, 7),  // 188 "ENABLED"
+    text(12406, 14), // 189 "PENDING_ENABLE"
+    text(12420, 15), // 190 "PENDING_DISABLE"
+    text(8198, 9),   // 191 "REQUESTED"
+    text(8227, 8),   // 192 "DECLINED"
+    text(8211, 8),   // 193 "CANCELED"
+    text(8235, 7),   // 194 "EXPIRED"
+    text(8219, 8),   // 195 "ACCEPTED"
+    text(13204, 9),  // 196 "WITHDRAWN"
+    text(13239, 7),  // 197 "BILLING"
+    text(2369, 7),   // 198 "ACCOUNT"
+    text(2376, 19),  // 199 "ORGANIZATIONAL_UNIT"
+    text(11674, 4),  // 200 "ROOT"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    3, 0, 110, 114, 127, 108, 128, 31, 249, 265, 4, 33, 176, 3, 0, 31, 33, 86, 128, 211, 219, 249,
+    260, 265, 267, 203, 3, 31, 114, 127, 108, 128, 249, 265, 3, 7, 13, 0, 31, 32, 33, 128, 249,
+    265, 267, 3, 0, 31, 33, 128, 105, 249, 265, 267, 3, 0, 31, 33, 128, 105, 249, 265, 267, 3, 20,
+    31, 33, 128, 249, 265, 4, 3, 0, 31, 33, 85, 128, 194, 249, 265, 3, 0, 31, 33, 87, 128, 175,
+    218, 249, 265, 267, 3, 31, 114, 127, 108, 128, 249, 265, 3, 0, 31, 33, 128, 184, 249, 265, 3,
+    0, 31, 128, 189, 190, 249, 265, 3, 0, 31, 128, 208, 211, 249, 265, 267, 3, 249, 267, 265, 31,
+    33, 0, 231, 3, 13, 14, 0, 31, 33, 128, 265, 249, 267, 3, 13, 0, 128, 249, 265, 3, 0, 43, 128,
+    249, 265, 267, 3, 0, 33, 249, 265, 260, 89, 128, 267, 3, 31, 114, 128, 249, 265, 3, 0, 31, 249,
+    265, 3, 0, 128, 190, 249, 265, 3, 0, 128, 211, 249, 265, 267, 3, 249, 267, 265, 0, 231, 33, 3,
+    0, 238, 128, 249, 265, 267, 3, 0, 31, 33, 128, 210, 211, 249, 260, 265, 267, 203, 3, 0, 31, 33,
+    128, 249, 265, 267, 3, 0, 31, 33, 128, 219, 247, 249, 265, 267, 203, 3, 0, 31, 33, 128, 249,
+    265, 267, 3, 0, 31, 33, 110, 128, 249, 265, 3, 0, 31, 33, 128, 217, 247, 249, 265, 218, 267,
+    203, 3, 0, 15, 31, 110, 84, 33, 128, 105, 249, 265, 3, 0, 31, 33, 84, 110, 128, 249, 265, 267,
+    3, 13, 0, 31, 33, 128, 176, 249, 265, 3, 0, 33, 128, 249, 265, 267, 3, 0, 128, 249, 265, 3, 0,
+    128, 194, 249, 265, 3, 0, 33, 89, 249, 265, 128, 267, 3, 0, 128, 194, 249, 265, 3, 0, 128, 249,
+    265, 267, 3, 0, 33, 128, 265, 249, 267, 3, 13, 14, 0, 33, 128, 265, 249, 267, 3, 0, 33, 89,
+    249, 265, 13, 128, 267, 3, 31, 128, 249, 265, 3, 0, 31, 128, 249, 265, 3, 0, 238, 33, 128, 249,
+    265, 267, 3, 0, 128, 194, 249, 265, 3, 0, 33, 128, 249, 265, 267, 3, 0, 27, 128, 249, 265, 3,
+    0, 128, 249, 265, 267, 3, 0, 128, 249, 260, 265, 267, 3, 0, 128, 249, 265, 3, 0, 260, 128, 249,
+    265, 3, 0, 128, 211, 249, 265, 267, 3, 128, 251, 78, 83, 13, 265, 31, 0, 249, 3, 249, 267, 265,
+    31, 128, 33, 0, 3, 8, 13, 0, 31, 33, 128, 265, 249, 267, 3, 13, 0, 31, 33, 128, 176, 249, 265,
+    3, 31, 0, 260, 33, 128, 249, 265, 3, 0, 31, 33, 128, 238, 249, 265, 267, 234, 130, 3, 31, 0,
+    260, 33, 128, 249, 265, 3, 0, 31, 85, 128, 190, 249, 265, 3, 0, 31, 33, 87, 128, 175, 211, 249,
+    265, 267, 203, 3, 0, 238, 33, 128, 249, 265, 267,
 ];

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,341 +40,325 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "BatchGetSecretValuePOST/CancelRotateSecretCreateSecretDeleteResourcePolicyDeleteSecretDescribeSecretGetRandomPasswordGetResourcePolicyGetSecretValueListSecretVersionIdsListSecretsPutResourcePolicyPutSecretValueRemoveRegionsFromReplicationReplicateSecretToRegionsRestoreSecretRotateSecretStopReplicationToReplicaTagResourceUntagResourceUpdateSecretUpdateSecretVersionStageValidateResourcePolicyAPIErrorListTypeAPIErrorTypeSecretIdErrorCodeMessageAddReplicaRegionListTypeAutomaticallyRotateAfterDaysTypeBatchGetSecretValueRequestSecretIdListFiltersMaxResultsNextTokenBatchGetSecretValueResponseSecretValuesErrorsBooleanTypeCancelRotateSecretRequestCancelRotateSecretResponseARNNameVersionIdClientRequestTokenTypeCreateSecretRequestClientRequestTokenDescriptionKmsKeyIdSecretBinarySecretStringTagsAddReplicaRegionsForceOverwriteReplicaSecretTypeCreateSecretResponseReplicationStatusCreatedDateTypeDecryptionFailureDeleteResourcePolicyRequestDeleteResourcePolicyResponseDeleteSecretRequestRecoveryWindowInDaysForceDeleteWithoutRecoveryDeleteSecretResponseDeletionDateDeletedDateTypeDeletionDateTypeDescribeSecretRequestDescribeSecretResponseRotationEnabledRotationLambdaARNRotationRulesExternalSecretRotationMetadataExternalSecretRotationRoleArnLastRotatedDateLastChangedDateLastAccessedDateDeletedDateNextRotationDateVersionIdsToStagesOwningServiceCreatedDatePrimaryRegionDescriptionTypeDurationType[0-9]+hEncryptionFailureErrorMessageExcludeCharactersTypeExcludeLowercaseTypeExcludeNumbersTypeExcludePunctuationTypeExcludeUppercaseTypeExternalSecretRotationMetadataItemKeyValueExternalSecretRotationMetadataItemKeyTypeExternalSecretRotationMetadataItemValueTypeExternalSecretRotationMetadataTypeFilterValuesFilterNameStringTypedescriptionnametag-keytag-valueprimary-regionowning-serviceallFilterValueStringType^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$FilterValuesStringListFiltersListTypeGetRandomPasswordRequestPasswordLengthExcludeCharactersExcludeNumbersExcludePunctuationExcludeUppercaseExcludeLowercaseIncludeSpaceRequireEachIncludedTypeGetRandomPasswordResponseRandomPasswordGetResourcePolicyRequestGetResourcePolicyResponseResourcePolicyGetSecretValueRequestVersionStageGetSecretValueResponseVersionStagesIncludeSpaceTypeInternalServiceErrorInvalidNextTokenExceptionInvalidParameterExceptionInvalidRequestExceptionKmsKeyIdListTypeKmsKeyIdTypeLastAccessedDateTypeLastChangedDateTypeLastRotatedDateTypeLimitExceededExceptionListSecretVersionIdsRequestIncludeDeprecatedListSecretVersionIdsResponseVersionsListSecretsRequestIncludePlannedDeletionSortOrderSortByListSecretsResponseSecretListMalformedPolicyDocumentExceptionMaxResultsBatchTypeMaxResultsTypeMedeaTypeTypeNameTypeNextRotationDateTypeNextTokenTypeNonEmptyResourcePolicyTypeOwningServiceTypePasswordLengthTypePreconditionNotMetExceptionPublicPolicyExceptionPutResourcePolicyRequestBlockPublicPolicyPutResourcePolicyResponsePutSecretValueRequestRotationTokenPutSecretValueResponseRandomPasswordTypeRecoveryWindowInDaysTypeRegionType^([a-z]+-)+\\d+$RemoveRegionsFromReplicationRequestRemoveReplicaRegionsRemoveRegionsFromReplicationResponseRemoveReplicaRegionListTypeReplicaRegionTypeRegionReplicateSecretToRegionsRequestReplicateSecretToRegionsResponseReplicationStatusListTypeReplicationStatusTypeStatusStatusMessageRequireEachIncludedTypeTypeResourceExistsExceptionResourceNotFoundExceptionRestoreSecretRequestRestoreSecretResponseRoleARNTypeRotateSecretRequestRotateImmediatelyRotateSecretResponseRotationEnabledTypeRotationLambdaARNTypeRotationRulesTypeAutomaticallyAfterDaysDurationScheduleExpressionRotationTokenType^[a-zA-Z0-9\\-]+$ScheduleExpressionType[0-9A-Za-z\\(\\)#\\?\\*\\-\\/, ]+SecretARNTypeSecretBinaryTypeSecretIdListTypeSecretIdTypeSecretListEntrySecretVersionsToStagesSecretListTypeSecretNameTypeSecretStringTypeSecretValueEntrySecretValuesTypeSecretVersionIdTypeSecretVersionStageTypeSecretVersionStagesTypeSecretVersionsListEntryKmsKeyIdsSecretVersionsListTypeSecretVersionsToStagesMapTypeSortByTypecreated-datelast-accessed-datelast-changed-dateSortOrderTypeascdescStatusMessageTypeStatusTypeInSyncFailedInProgressStopReplicationToReplicaRequestStopReplicationToReplicaResponseTagTagKeyListTypeTagKeyTypeTagListTypeTagResourceRequestTagValueTypeTimestampTypeUntagResourceRequestTagKeysUpdateSecretRequestUpdateSecretResponseUpdateSecretVersionStageRequestRemoveFromVersionIdMoveToVersionIdUpdateSecretVersionStageResponseValidateResourcePolicyRequestValidateResourcePolicyResponsePolicyValidationPassedValidationErrorsValidationErrorsEntryCheckNameValidationErrorsType";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "BatchGetSecretValue",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "BatchGetSecretValue"
+    OperationEntry {
+        name: text(0, 19),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(4),
         output: Some(5),
         result_wrapper: None,
-        errors: &[91, 50, 51, 13, 48, 49],
+        errors: Span::new(0, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CancelRotateSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CancelRotateSecret"
+    OperationEntry {
+        name: text(24, 18),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(7),
         output: Some(8),
         result_wrapper: None,
-        errors: &[91, 50, 48, 51],
+        errors: Span::new(6, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateSecret"
+    OperationEntry {
+        name: text(42, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(10),
         output: Some(11),
         result_wrapper: None,
-        errors: &[50, 51, 57, 24, 90, 91, 62, 48, 72, 13],
+        errors: Span::new(10, 10),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteResourcePolicy"
+    OperationEntry {
+        name: text(54, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(14),
         output: Some(15),
         result_wrapper: None,
-        errors: &[91, 48, 51, 50],
+        errors: Span::new(20, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteSecret"
+    OperationEntry {
+        name: text(74, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(16),
         output: Some(17),
         result_wrapper: None,
-        errors: &[91, 50, 51, 48],
+        errors: Span::new(24, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeSecret"
+    OperationEntry {
+        name: text(86, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(20),
         output: Some(21),
         result_wrapper: None,
-        errors: &[91, 48, 50],
+        errors: Span::new(28, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetRandomPassword",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetRandomPassword"
+    OperationEntry {
+        name: text(100, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(41),
         output: Some(42),
         result_wrapper: None,
-        errors: &[50, 51, 48],
+        errors: Span::new(31, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetResourcePolicy"
+    OperationEntry {
+        name: text(117, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(43),
         output: Some(44),
         result_wrapper: None,
-        errors: &[91, 48, 51, 50],
+        errors: Span::new(34, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetSecretValue",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetSecretValue"
+    OperationEntry {
+        name: text(134, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(45),
         output: Some(46),
         result_wrapper: None,
-        errors: &[91, 50, 51, 13, 48],
+        errors: Span::new(38, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListSecretVersionIds",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSecretVersionIds"
+    OperationEntry {
+        name: text(148, 20),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(58),
         output: Some(59),
         result_wrapper: None,
-        errors: &[49, 91, 48, 50],
+        errors: Span::new(43, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListSecrets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListSecrets"
+    OperationEntry {
+        name: text(168, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(60),
         output: Some(61),
         result_wrapper: None,
-        errors: &[50, 51, 49, 48],
+        errors: Span::new(47, 4),
         anonymous: false,
     },
-    Operation {
-        name: "PutResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutResourcePolicy"
+    OperationEntry {
+        name: text(179, 17),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(74),
         output: Some(75),
         result_wrapper: None,
-        errors: &[62, 91, 50, 48, 51, 73],
+        errors: Span::new(51, 6),
         anonymous: false,
     },
-    Operation {
-        name: "PutSecretValue",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutSecretValue"
+    OperationEntry {
+        name: text(196, 14),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(76),
         output: Some(77),
         result_wrapper: None,
-        errors: &[50, 51, 57, 24, 90, 91, 48, 13],
+        errors: Span::new(57, 8),
         anonymous: false,
     },
-    Operation {
-        name: "RemoveRegionsFromReplication",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RemoveRegionsFromReplication"
+    OperationEntry {
+        name: text(210, 28),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(81),
         output: Some(82),
         result_wrapper: None,
-        errors: &[91, 51, 50, 48],
+        errors: Span::new(65, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ReplicateSecretToRegions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ReplicateSecretToRegions"
+    OperationEntry {
+        name: text(238, 24),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(85),
         output: Some(86),
         result_wrapper: None,
-        errors: &[91, 51, 50, 48],
+        errors: Span::new(69, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RestoreSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RestoreSecret"
+    OperationEntry {
+        name: text(262, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(92),
         output: Some(93),
         result_wrapper: None,
-        errors: &[91, 50, 51, 48],
+        errors: Span::new(73, 4),
         anonymous: false,
     },
-    Operation {
-        name: "RotateSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "RotateSecret"
+    OperationEntry {
+        name: text(275, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(95),
         output: Some(96),
         result_wrapper: None,
-        errors: &[91, 50, 48, 51],
+        errors: Span::new(77, 4),
         anonymous: false,
     },
-    Operation {
-        name: "StopReplicationToReplica",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "StopReplicationToReplica"
+    OperationEntry {
+        name: text(287, 24),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(122),
         output: Some(123),
         result_wrapper: None,
-        errors: &[91, 51, 50, 48],
+        errors: Span::new(81, 4),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(311, 11),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(128),
         output: None,
         result_wrapper: None,
-        errors: &[91, 51, 50, 48],
+        errors: Span::new(85, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(322, 13),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(131),
         output: None,
         result_wrapper: None,
-        errors: &[91, 51, 50, 48],
+        errors: Span::new(89, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateSecret",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateSecret"
+    OperationEntry {
+        name: text(335, 12),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(132),
         output: Some(133),
         result_wrapper: None,
-        errors: &[50, 51, 57, 24, 90, 91, 62, 48, 72, 13],
+        errors: Span::new(93, 10),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateSecretVersionStage",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateSecretVersionStage"
+    OperationEntry {
+        name: text(347, 24),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(134),
         output: Some(135),
         result_wrapper: None,
-        errors: &[91, 50, 51, 57, 48],
+        errors: Span::new(103, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ValidateResourcePolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ValidateResourcePolicy"
+    OperationEntry {
+        name: text(371, 22),
+        method: text(19, 4),
+        request_uri: text(23, 1),
+        response_code: 200,
         input: Some(136),
         output: Some(137),
         result_wrapper: None,
-        errors: &[62, 91, 50, 48, 51],
+        errors: Span::new(108, 5),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "APIErrorListType"
     shape(
-        "APIErrorListType",
-        ShapeKind::List {
+        text(393, 16),
+        KindEntry::List {
             member: 1,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 1
+    // 1 "APIErrorType"
     shape(
-        "APIErrorType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, false),
-                member("ErrorCode", 25, false),
-                member("Message", 26, false),
-            ],
+        text(409, 12),
+        KindEntry::Structure {
+            members: Span::new(0, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 2
+    // 2 "AddReplicaRegionListType"
     shape(
-        "AddReplicaRegionListType",
-        ShapeKind::List {
+        text(445, 24),
+        KindEntry::List {
             member: 84,
             member_name: None,
             length: Range {
@@ -379,372 +367,306 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 3
+    // 3 "AutomaticallyRotateAfterDaysType"
     shape(
-        "AutomaticallyRotateAfterDaysType",
-        ShapeKind::Long(Range {
+        text(469, 32),
+        KindEntry::Long(Range {
             min: Some(1),
             max: Some(1000),
         }),
     ),
-    // 4
+    // 4 "BatchGetSecretValueRequest"
     shape(
-        "BatchGetSecretValueRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretIdList", 104, false),
-                member("Filters", 40, false),
-                member("MaxResults", 63, false),
-                member("NextToken", 68, false),
-            ],
+        text(501, 26),
+        KindEntry::Structure {
+            members: Span::new(3, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 5
+    // 5 "BatchGetSecretValueResponse"
     shape(
-        "BatchGetSecretValueResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretValues", 111, false),
-                member("NextToken", 68, false),
-                member("Errors", 0, false),
-            ],
+        text(565, 27),
+        KindEntry::Structure {
+            members: Span::new(7, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 6
-    shape("BooleanType", ShapeKind::Boolean),
-    // 7
+    // 6 "BooleanType"
+    shape(text(610, 11), KindEntry::Boolean),
+    // 7 "CancelRotateSecretRequest"
     shape(
-        "CancelRotateSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true)],
+        text(621, 25),
+        KindEntry::Structure {
+            members: Span::new(10, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 8
+    // 8 "CancelRotateSecretResponse"
     shape(
-        "CancelRotateSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-            ],
+        text(646, 26),
+        KindEntry::Structure {
+            members: Span::new(11, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 9
+    // 9 "ClientRequestTokenType"
     shape(
-        "ClientRequestTokenType",
-        ShapeKind::String {
+        text(688, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(32),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 10
+    // 10 "CreateSecretRequest"
     shape(
-        "CreateSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 66, true),
-                Member {
-                    name: "ClientRequestToken",
-                    target: 9,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-                member("Description", 22, false),
-                member("KmsKeyId", 53, false),
-                member("SecretBinary", 103, false),
-                member("SecretString", 109, false),
-                member("Tags", 127, false),
-                member("AddReplicaRegions", 2, false),
-                member("ForceOverwriteReplicaSecret", 6, false),
-                member("Type", 65, false),
-            ],
+        text(710, 19),
+        KindEntry::Structure {
+            members: Span::new(14, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 11
+    // 11 "CreateSecretResponse"
     shape(
-        "CreateSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-                member("ReplicationStatus", 87, false),
-            ],
+        text(842, 20),
+        KindEntry::Structure {
+            members: Span::new(24, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 12
-    shape("CreatedDateType", ShapeKind::Timestamp { format: None }),
-    // 13
+    // 12 "CreatedDateType"
+    shape(text(879, 15), KindEntry::Timestamp { format: None }),
+    // 13 "DecryptionFailure"
     shape(
-        "DecryptionFailure",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(894, 17),
+        KindEntry::Structure {
+            members: Span::new(28, 1),
             union: false,
-            error: Some(crate::errors::DECRYPTION_FAILURE),
-        }),
+            error: Some(ErrorEntry {
+                code: text(894, 17),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 14
+    // 14 "DeleteResourcePolicyRequest"
     shape(
-        "DeleteResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 15
-    shape(
-        "DeleteResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ARN", 102, false), member("Name", 66, false)],
+        text(911, 27),
+        KindEntry::Structure {
+            members: Span::new(29, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 16
+    // 15 "DeleteResourcePolicyResponse"
     shape(
-        "DeleteSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("RecoveryWindowInDays", 79, false),
-                member("ForceDeleteWithoutRecovery", 6, false),
-            ],
+        text(938, 28),
+        KindEntry::Structure {
+            members: Span::new(30, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 17
+    // 16 "DeleteSecretRequest"
     shape(
-        "DeleteSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("DeletionDate", 19, false),
-            ],
+        text(966, 19),
+        KindEntry::Structure {
+            members: Span::new(32, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 18
-    shape("DeletedDateType", ShapeKind::Timestamp { format: None }),
-    // 19
-    shape("DeletionDateType", ShapeKind::Timestamp { format: None }),
-    // 20
+    // 17 "DeleteSecretResponse"
     shape(
-        "DescribeSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true)],
+        text(1031, 20),
+        KindEntry::Structure {
+            members: Span::new(35, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 21
+    // 18 "DeletedDateType"
+    shape(text(1063, 15), KindEntry::Timestamp { format: None }),
+    // 19 "DeletionDateType"
+    shape(text(1078, 16), KindEntry::Timestamp { format: None }),
+    // 20 "DescribeSecretRequest"
     shape(
-        "DescribeSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("Type", 65, false),
-                member("Description", 22, false),
-                member("KmsKeyId", 53, false),
-                member("RotationEnabled", 97, false),
-                member("RotationLambdaARN", 98, false),
-                member("RotationRules", 99, false),
-                member("ExternalSecretRotationMetadata", 35, false),
-                member("ExternalSecretRotationRoleArn", 94, false),
-                member("LastRotatedDate", 56, false),
-                member("LastChangedDate", 55, false),
-                member("LastAccessedDate", 54, false),
-                member("DeletedDate", 18, false),
-                member("NextRotationDate", 67, false),
-                member("Tags", 127, false),
-                member("VersionIdsToStages", 117, false),
-                member("OwningService", 70, false),
-                member("CreatedDate", 130, false),
-                member("PrimaryRegion", 80, false),
-                member("ReplicationStatus", 87, false),
-            ],
+        text(1094, 21),
+        KindEntry::Structure {
+            members: Span::new(38, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 22
+    // 21 "DescribeSecretResponse"
     shape(
-        "DescriptionType",
-        ShapeKind::String {
+        text(1115, 22),
+        KindEntry::Structure {
+            members: Span::new(39, 21),
+            union: false,
+            error: None,
+        },
+    ),
+    // 22 "DescriptionType"
+    shape(
+        text(1369, 15),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 23
+    // 23 "DurationType"
     shape(
-        "DurationType",
-        ShapeKind::String {
+        text(1384, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(3),
             },
-            pattern: Some("[0-9]+h"),
-            enum_values: &[],
+            pattern: Some(text(1396, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 24
+    // 24 "EncryptionFailure"
     shape(
-        "EncryptionFailure",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(1403, 17),
+        KindEntry::Structure {
+            members: Span::new(60, 1),
             union: false,
-            error: Some(crate::errors::ENCRYPTION_FAILURE),
-        }),
-    ),
-    // 25
-    shape(
-        "ErrorCode",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(1403, 17),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 26
+    // 25 "ErrorCode"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(429, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 27
+    // 26 "ErrorMessage"
     shape(
-        "ExcludeCharactersType",
-        ShapeKind::String {
+        text(1420, 12),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 27 "ExcludeCharactersType"
+    shape(
+        text(1432, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(4096),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 28
-    shape("ExcludeLowercaseType", ShapeKind::Boolean),
-    // 29
-    shape("ExcludeNumbersType", ShapeKind::Boolean),
-    // 30
-    shape("ExcludePunctuationType", ShapeKind::Boolean),
-    // 31
-    shape("ExcludeUppercaseType", ShapeKind::Boolean),
-    // 32
+    // 28 "ExcludeLowercaseType"
+    shape(text(1453, 20), KindEntry::Boolean),
+    // 29 "ExcludeNumbersType"
+    shape(text(1473, 18), KindEntry::Boolean),
+    // 30 "ExcludePunctuationType"
+    shape(text(1491, 22), KindEntry::Boolean),
+    // 31 "ExcludeUppercaseType"
+    shape(text(1513, 20), KindEntry::Boolean),
+    // 32 "ExternalSecretRotationMetadataItem"
     shape(
-        "ExternalSecretRotationMetadataItem",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 33, false), member("Value", 34, false)],
+        text(1533, 34),
+        KindEntry::Structure {
+            members: Span::new(61, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 33
+    // 33 "ExternalSecretRotationMetadataItemKeyType"
     shape(
-        "ExternalSecretRotationMetadataItemKeyType",
-        ShapeKind::String {
+        text(1575, 41),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 34
+    // 34 "ExternalSecretRotationMetadataItemValueType"
     shape(
-        "ExternalSecretRotationMetadataItemValueType",
-        ShapeKind::String {
+        text(1616, 43),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 35
+    // 35 "ExternalSecretRotationMetadataType"
     shape(
-        "ExternalSecretRotationMetadataType",
-        ShapeKind::List {
+        text(1659, 34),
+        KindEntry::List {
             member: 32,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 36
+    // 36 "Filter"
     shape(
-        "Filter",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 37, false), member("Values", 39, false)],
+        text(1693, 6),
+        KindEntry::Structure {
+            members: Span::new(63, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 37
-    shape(
-        "FilterNameStringType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "description",
-                "name",
-                "tag-key",
-                "tag-value",
-                "primary-region",
-                "owning-service",
-                "all",
-            ],
         },
     ),
-    // 38
+    // 37 "FilterNameStringType"
     shape(
-        "FilterValueStringType",
-        ShapeKind::String {
+        text(1705, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(0, 7),
+        },
+    ),
+    // 38 "FilterValueStringType"
+    shape(
+        text(1787, 21),
+        KindEntry::String {
             length: Range {
                 min: None,
                 max: Some(512),
             },
-            pattern: Some("^\\!?[a-zA-Z0-9 :_@\\/\\+\\=\\.\\-\\!]*$"),
-            enum_values: &[],
+            pattern: Some(text(1808, 33)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 39
+    // 39 "FilterValuesStringList"
     shape(
-        "FilterValuesStringList",
-        ShapeKind::List {
+        text(1841, 22),
+        KindEntry::List {
             member: 38,
             member_name: None,
             length: Range {
@@ -753,10 +675,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 40
+    // 40 "FiltersListType"
     shape(
-        "FiltersListType",
-        ShapeKind::List {
+        text(1863, 15),
+        KindEntry::List {
             member: 36,
             member_name: None,
             length: Range {
@@ -765,448 +687,400 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 41
+    // 41 "GetRandomPasswordRequest"
     shape(
-        "GetRandomPasswordRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PasswordLength", 71, false),
-                member("ExcludeCharacters", 27, false),
-                member("ExcludeNumbers", 29, false),
-                member("ExcludePunctuation", 30, false),
-                member("ExcludeUppercase", 31, false),
-                member("ExcludeLowercase", 28, false),
-                member("IncludeSpace", 47, false),
-                member("RequireEachIncludedType", 89, false),
-            ],
+        text(1878, 24),
+        KindEntry::Structure {
+            members: Span::new(65, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 42
+    // 42 "GetRandomPasswordResponse"
     shape(
-        "GetRandomPasswordResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("RandomPassword", 78, false)],
+        text(2032, 25),
+        KindEntry::Structure {
+            members: Span::new(73, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 43
+    // 43 "GetResourcePolicyRequest"
     shape(
-        "GetResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true)],
+        text(2071, 24),
+        KindEntry::Structure {
+            members: Span::new(74, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 44
+    // 44 "GetResourcePolicyResponse"
     shape(
-        "GetResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 66, false),
-                member("ResourcePolicy", 69, false),
-            ],
+        text(2095, 25),
+        KindEntry::Structure {
+            members: Span::new(75, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "GetSecretValueRequest"
     shape(
-        "GetSecretValueRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("VersionId", 112, false),
-                member("VersionStage", 113, false),
-            ],
+        text(2134, 21),
+        KindEntry::Structure {
+            members: Span::new(78, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 46
+    // 46 "GetSecretValueResponse"
     shape(
-        "GetSecretValueResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-                member("SecretBinary", 103, false),
-                member("SecretString", 109, false),
-                member("VersionStages", 114, false),
-                member("CreatedDate", 12, false),
-            ],
+        text(2167, 22),
+        KindEntry::Structure {
+            members: Span::new(81, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 47
-    shape("IncludeSpaceType", ShapeKind::Boolean),
-    // 48
+    // 47 "IncludeSpaceType"
+    shape(text(2202, 16), KindEntry::Boolean),
+    // 48 "InternalServiceError"
     shape(
-        "InternalServiceError",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2218, 20),
+        KindEntry::Structure {
+            members: Span::new(88, 1),
             union: false,
-            error: Some(crate::errors::INTERNAL_SERVICE_ERROR),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2218, 20),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 49
+    // 49 "InvalidNextTokenException"
     shape(
-        "InvalidNextTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2238, 25),
+        KindEntry::Structure {
+            members: Span::new(89, 1),
             union: false,
-            error: Some(crate::errors::INVALID_NEXT_TOKEN_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2238, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 50
+    // 50 "InvalidParameterException"
     shape(
-        "InvalidParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2263, 25),
+        KindEntry::Structure {
+            members: Span::new(90, 1),
             union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2263, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 51
+    // 51 "InvalidRequestException"
     shape(
-        "InvalidRequestException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2288, 23),
+        KindEntry::Structure {
+            members: Span::new(91, 1),
             union: false,
-            error: Some(crate::errors::INVALID_REQUEST_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2288, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 52
+    // 52 "KmsKeyIdListType"
     shape(
-        "KmsKeyIdListType",
-        ShapeKind::List {
+        text(2311, 16),
+        KindEntry::List {
             member: 53,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 53
+    // 53 "KmsKeyIdType"
     shape(
-        "KmsKeyIdType",
-        ShapeKind::String {
+        text(2327, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 54
+    // 54 "LastAccessedDateType"
+    shape(text(2339, 20), KindEntry::Timestamp { format: None }),
+    // 55 "LastChangedDateType"
+    shape(text(2359, 19), KindEntry::Timestamp { format: None }),
+    // 56 "LastRotatedDateType"
+    shape(text(2378, 19), KindEntry::Timestamp { format: None }),
+    // 57 "LimitExceededException"
     shape(
-        "LastAccessedDateType",
-        ShapeKind::Timestamp { format: None },
-    ),
-    // 55
-    shape("LastChangedDateType", ShapeKind::Timestamp { format: None }),
-    // 56
-    shape("LastRotatedDateType", ShapeKind::Timestamp { format: None }),
-    // 57
-    shape(
-        "LimitExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2397, 22),
+        KindEntry::Structure {
+            members: Span::new(92, 1),
             union: false,
-            error: Some(crate::errors::LIMIT_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2397, 22),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 58
+    // 58 "ListSecretVersionIdsRequest"
     shape(
-        "ListSecretVersionIdsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("MaxResults", 64, false),
-                member("NextToken", 68, false),
-                member("IncludeDeprecated", 6, false),
-            ],
+        text(2419, 27),
+        KindEntry::Structure {
+            members: Span::new(93, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "ListSecretVersionIdsResponse"
     shape(
-        "ListSecretVersionIdsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Versions", 116, false),
-                member("NextToken", 68, false),
-                member("ARN", 102, false),
-                member("Name", 108, false),
-            ],
+        text(2463, 28),
+        KindEntry::Structure {
+            members: Span::new(97, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "ListSecretsRequest"
     shape(
-        "ListSecretsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IncludePlannedDeletion", 6, false),
-                member("MaxResults", 64, false),
-                member("NextToken", 68, false),
-                member("Filters", 40, false),
-                member("SortOrder", 119, false),
-                member("SortBy", 118, false),
-            ],
+        text(2499, 18),
+        KindEntry::Structure {
+            members: Span::new(101, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "ListSecretsResponse"
     shape(
-        "ListSecretsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretList", 107, false),
-                member("NextToken", 68, false),
-            ],
+        text(2554, 19),
+        KindEntry::Structure {
+            members: Span::new(107, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "MalformedPolicyDocumentException"
     shape(
-        "MalformedPolicyDocumentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2583, 32),
+        KindEntry::Structure {
+            members: Span::new(109, 1),
             union: false,
-            error: Some(crate::errors::MALFORMED_POLICY_DOCUMENT_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2583, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 63
+    // 63 "MaxResultsBatchType"
     shape(
-        "MaxResultsBatchType",
-        ShapeKind::Integer(Range {
+        text(2615, 19),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(20),
         }),
     ),
-    // 64
+    // 64 "MaxResultsType"
     shape(
-        "MaxResultsType",
-        ShapeKind::Integer(Range {
+        text(2634, 14),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 65
+    // 65 "MedeaTypeType"
     shape(
-        "MedeaTypeType",
-        ShapeKind::String {
+        text(2648, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 66
+    // 66 "NameType"
     shape(
-        "NameType",
-        ShapeKind::String {
+        text(2661, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 67
+    // 67 "NextRotationDateType"
+    shape(text(2669, 20), KindEntry::Timestamp { format: None }),
+    // 68 "NextTokenType"
     shape(
-        "NextRotationDateType",
-        ShapeKind::Timestamp { format: None },
-    ),
-    // 68
-    shape(
-        "NextTokenType",
-        ShapeKind::String {
+        text(2689, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(4096),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 69
+    // 69 "NonEmptyResourcePolicyType"
     shape(
-        "NonEmptyResourcePolicyType",
-        ShapeKind::String {
+        text(2702, 26),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(20480),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 70
+    // 70 "OwningServiceType"
     shape(
-        "OwningServiceType",
-        ShapeKind::String {
+        text(2728, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 71
+    // 71 "PasswordLengthType"
     shape(
-        "PasswordLengthType",
-        ShapeKind::Long(Range {
+        text(2745, 18),
+        KindEntry::Long(Range {
             min: Some(1),
             max: Some(4096),
         }),
     ),
-    // 72
+    // 72 "PreconditionNotMetException"
     shape(
-        "PreconditionNotMetException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2763, 27),
+        KindEntry::Structure {
+            members: Span::new(110, 1),
             union: false,
-            error: Some(crate::errors::PRECONDITION_NOT_MET_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2763, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 73
+    // 73 "PublicPolicyException"
     shape(
-        "PublicPolicyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(2790, 21),
+        KindEntry::Structure {
+            members: Span::new(111, 1),
             union: false,
-            error: Some(crate::errors::PUBLIC_POLICY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2790, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 74
+    // 74 "PutResourcePolicyRequest"
     shape(
-        "PutResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("ResourcePolicy", 69, true),
-                member("BlockPublicPolicy", 6, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 75
-    shape(
-        "PutResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ARN", 102, false), member("Name", 66, false)],
+        text(2811, 24),
+        KindEntry::Structure {
+            members: Span::new(112, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 76
+    // 75 "PutResourcePolicyResponse"
     shape(
-        "PutSecretValueRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                Member {
-                    name: "ClientRequestToken",
-                    target: 9,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-                member("SecretBinary", 103, false),
-                member("SecretString", 109, false),
-                member("VersionStages", 114, false),
-                member("RotationToken", 100, false),
-            ],
+        text(2852, 25),
+        KindEntry::Structure {
+            members: Span::new(115, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 77
+    // 76 "PutSecretValueRequest"
     shape(
-        "PutSecretValueResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-                member("VersionStages", 114, false),
-            ],
+        text(2877, 21),
+        KindEntry::Structure {
+            members: Span::new(117, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
-    Shape {
-        name: "RandomPasswordType",
+    // 77 "PutSecretValueResponse"
+    shape(
+        text(2911, 22),
+        KindEntry::Structure {
+            members: Span::new(123, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 78 "RandomPasswordType"
+    ShapeEntry {
+        name: text(2933, 18),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(4096),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 79
-    shape("RecoveryWindowInDaysType", ShapeKind::Long(Range::ANY)),
-    // 80
+    // 79 "RecoveryWindowInDaysType"
+    shape(text(2951, 24), KindEntry::Long(Range::ANY)),
+    // 80 "RegionType"
     shape(
-        "RegionType",
-        ShapeKind::String {
+        text(2975, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([a-z]+-)+\\d+$"),
-            enum_values: &[],
+            pattern: Some(text(2985, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 81
+    // 81 "RemoveRegionsFromReplicationRequest"
     shape(
-        "RemoveRegionsFromReplicationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("RemoveReplicaRegions", 83, true),
-            ],
+        text(3000, 35),
+        KindEntry::Structure {
+            members: Span::new(127, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 82 "RemoveRegionsFromReplicationResponse"
     shape(
-        "RemoveRegionsFromReplicationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("ReplicationStatus", 87, false),
-            ],
+        text(3055, 36),
+        KindEntry::Structure {
+            members: Span::new(129, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 83
+    // 83 "RemoveReplicaRegionListType"
     shape(
-        "RemoveReplicaRegionListType",
-        ShapeKind::List {
+        text(3091, 27),
+        KindEntry::List {
             member: 80,
             member_name: None,
             length: Range {
@@ -1215,230 +1089,202 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 84
+    // 84 "ReplicaRegionType"
     shape(
-        "ReplicaRegionType",
-        ShapeKind::Structure(Structure {
-            members: &[member("Region", 80, false), member("KmsKeyId", 53, false)],
+        text(3118, 17),
+        KindEntry::Structure {
+            members: Span::new(131, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 85 "ReplicateSecretToRegionsRequest"
     shape(
-        "ReplicateSecretToRegionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("AddReplicaRegions", 2, true),
-                member("ForceOverwriteReplicaSecret", 6, false),
-            ],
+        text(3141, 31),
+        KindEntry::Structure {
+            members: Span::new(133, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "ReplicateSecretToRegionsResponse"
     shape(
-        "ReplicateSecretToRegionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("ReplicationStatus", 87, false),
-            ],
+        text(3172, 32),
+        KindEntry::Structure {
+            members: Span::new(136, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 87 "ReplicationStatusListType"
     shape(
-        "ReplicationStatusListType",
-        ShapeKind::List {
+        text(3204, 25),
+        KindEntry::List {
             member: 88,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 88
+    // 88 "ReplicationStatusType"
     shape(
-        "ReplicationStatusType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Region", 80, false),
-                member("KmsKeyId", 53, false),
-                member("Status", 121, false),
-                member("StatusMessage", 120, false),
-                member("LastAccessedDate", 54, false),
-            ],
+        text(3229, 21),
+        KindEntry::Structure {
+            members: Span::new(138, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 89
-    shape("RequireEachIncludedTypeType", ShapeKind::Boolean),
-    // 90
+    // 89 "RequireEachIncludedTypeType"
+    shape(text(3269, 27), KindEntry::Boolean),
+    // 90 "ResourceExistsException"
     shape(
-        "ResourceExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(3296, 23),
+        KindEntry::Structure {
+            members: Span::new(143, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3296, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 91
+    // 91 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 26, false)],
+        text(3319, 25),
+        KindEntry::Structure {
+            members: Span::new(144, 1),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3319, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 92
+    // 92 "RestoreSecretRequest"
     shape(
-        "RestoreSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true)],
+        text(3344, 20),
+        KindEntry::Structure {
+            members: Span::new(145, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "RestoreSecretResponse"
     shape(
-        "RestoreSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ARN", 102, false), member("Name", 108, false)],
+        text(3364, 21),
+        KindEntry::Structure {
+            members: Span::new(146, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "RoleARNType"
     shape(
-        "RoleARNType",
-        ShapeKind::String {
+        text(3385, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 95
+    // 95 "RotateSecretRequest"
     shape(
-        "RotateSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                Member {
-                    name: "ClientRequestToken",
-                    target: 9,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-                member("RotationLambdaARN", 98, false),
-                member("RotationRules", 99, false),
-                member("ExternalSecretRotationMetadata", 35, false),
-                member("ExternalSecretRotationRoleArn", 94, false),
-                member("RotateImmediately", 6, false),
-            ],
+        text(3396, 19),
+        KindEntry::Structure {
+            members: Span::new(148, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "RotateSecretResponse"
     shape(
-        "RotateSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-            ],
+        text(3432, 20),
+        KindEntry::Structure {
+            members: Span::new(155, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
-    shape("RotationEnabledType", ShapeKind::Boolean),
-    // 98
+    // 97 "RotationEnabledType"
+    shape(text(3452, 19), KindEntry::Boolean),
+    // 98 "RotationLambdaARNType"
     shape(
-        "RotationLambdaARNType",
-        ShapeKind::String {
+        text(3471, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 99
+    // 99 "RotationRulesType"
     shape(
-        "RotationRulesType",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AutomaticallyAfterDays", 3, false),
-                member("Duration", 23, false),
-                member("ScheduleExpression", 101, false),
-            ],
+        text(3492, 17),
+        KindEntry::Structure {
+            members: Span::new(158, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
-    Shape {
-        name: "RotationTokenType",
+    // 100 "RotationTokenType"
+    ShapeEntry {
+        name: text(3557, 17),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(256),
             },
-            pattern: Some("^[a-zA-Z0-9\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(3574, 16)),
+            enum_values: Span::EMPTY,
         },
     },
-    // 101
+    // 101 "ScheduleExpressionType"
     shape(
-        "ScheduleExpressionType",
-        ShapeKind::String {
+        text(3590, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("[0-9A-Za-z\\(\\)#\\?\\*\\-\\/, ]+"),
-            enum_values: &[],
+            pattern: Some(text(3612, 27)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 102
+    // 102 "SecretARNType"
     shape(
-        "SecretARNType",
-        ShapeKind::String {
+        text(3639, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 103
-    Shape {
-        name: "SecretBinaryType",
+    // 103 "SecretBinaryType"
+    ShapeEntry {
+        name: text(3652, 16),
         sensitive: true,
-        kind: ShapeKind::Blob {
+        kind: KindEntry::Blob {
             length: Range {
                 min: Some(1),
                 max: Some(65536),
             },
         },
     },
-    // 104
+    // 104 "SecretIdListType"
     shape(
-        "SecretIdListType",
-        ShapeKind::List {
+        text(3668, 16),
+        KindEntry::List {
             member: 105,
             member_name: None,
             length: Range {
@@ -1447,136 +1293,107 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 105
+    // 105 "SecretIdType"
     shape(
-        "SecretIdType",
-        ShapeKind::String {
+        text(3684, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 106
+    // 106 "SecretListEntry"
     shape(
-        "SecretListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("Type", 65, false),
-                member("Description", 22, false),
-                member("KmsKeyId", 53, false),
-                member("RotationEnabled", 97, false),
-                member("RotationLambdaARN", 98, false),
-                member("RotationRules", 99, false),
-                member("ExternalSecretRotationMetadata", 35, false),
-                member("ExternalSecretRotationRoleArn", 94, false),
-                member("LastRotatedDate", 56, false),
-                member("LastChangedDate", 55, false),
-                member("LastAccessedDate", 54, false),
-                member("DeletedDate", 18, false),
-                member("NextRotationDate", 67, false),
-                member("Tags", 127, false),
-                member("SecretVersionsToStages", 117, false),
-                member("OwningService", 70, false),
-                member("CreatedDate", 130, false),
-                member("PrimaryRegion", 80, false),
-            ],
+        text(3696, 15),
+        KindEntry::Structure {
+            members: Span::new(161, 20),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 107
+    // 107 "SecretListType"
     shape(
-        "SecretListType",
-        ShapeKind::List {
+        text(3733, 14),
+        KindEntry::List {
             member: 106,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 108
+    // 108 "SecretNameType"
     shape(
-        "SecretNameType",
-        ShapeKind::String {
+        text(3747, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 109
-    Shape {
-        name: "SecretStringType",
+    // 109 "SecretStringType"
+    ShapeEntry {
+        name: text(3761, 16),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(65536),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 110
+    // 110 "SecretValueEntry"
     shape(
-        "SecretValueEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-                member("SecretBinary", 103, false),
-                member("SecretString", 109, false),
-                member("VersionStages", 114, false),
-                member("CreatedDate", 12, false),
-            ],
+        text(3777, 16),
+        KindEntry::Structure {
+            members: Span::new(181, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "SecretValuesType"
     shape(
-        "SecretValuesType",
-        ShapeKind::List {
+        text(3793, 16),
+        KindEntry::List {
             member: 110,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 112
+    // 112 "SecretVersionIdType"
     shape(
-        "SecretVersionIdType",
-        ShapeKind::String {
+        text(3809, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(32),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 113
+    // 113 "SecretVersionStageType"
     shape(
-        "SecretVersionStageType",
-        ShapeKind::String {
+        text(3828, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 114
+    // 114 "SecretVersionStagesType"
     shape(
-        "SecretVersionStagesType",
-        ShapeKind::List {
+        text(3850, 23),
+        KindEntry::List {
             member: 113,
             member_name: None,
             length: Range {
@@ -1585,275 +1402,515 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 115
+    // 115 "SecretVersionsListEntry"
     shape(
-        "SecretVersionsListEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VersionId", 112, false),
-                member("VersionStages", 114, false),
-                member("LastAccessedDate", 54, false),
-                member("CreatedDate", 12, false),
-                member("KmsKeyIds", 52, false),
-            ],
+        text(3873, 23),
+        KindEntry::Structure {
+            members: Span::new(188, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 116
+    // 116 "SecretVersionsListType"
     shape(
-        "SecretVersionsListType",
-        ShapeKind::List {
+        text(3905, 22),
+        KindEntry::List {
             member: 115,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 117
+    // 117 "SecretVersionsToStagesMapType"
     shape(
-        "SecretVersionsToStagesMapType",
-        ShapeKind::Map {
+        text(3927, 29),
+        KindEntry::Map {
             key: 112,
             value: 114,
             length: Range::ANY,
         },
     ),
-    // 118
+    // 118 "SortByType"
     shape(
-        "SortByType",
-        ShapeKind::String {
+        text(3956, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "created-date",
-                "last-accessed-date",
-                "last-changed-date",
-                "name",
-            ],
+            enum_values: Span::new(7, 4),
         },
     ),
-    // 119
+    // 119 "SortOrderType"
     shape(
-        "SortOrderType",
-        ShapeKind::String {
+        text(4013, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["asc", "desc"],
+            enum_values: Span::new(11, 2),
         },
     ),
-    // 120
+    // 120 "StatusMessageType"
     shape(
-        "StatusMessageType",
-        ShapeKind::String {
+        text(4033, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(4096),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 121
+    // 121 "StatusType"
     shape(
-        "StatusType",
-        ShapeKind::String {
+        text(4050, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["InSync", "Failed", "InProgress"],
+            enum_values: Span::new(13, 3),
         },
     ),
-    // 122
+    // 122 "StopReplicationToReplicaRequest"
     shape(
-        "StopReplicationToReplicaRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true)],
+        text(4082, 31),
+        KindEntry::Structure {
+            members: Span::new(193, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 123
+    // 123 "StopReplicationToReplicaResponse"
     shape(
-        "StopReplicationToReplicaResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ARN", 102, false)],
+        text(4113, 32),
+        KindEntry::Structure {
+            members: Span::new(194, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 124
+    // 124 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 126, false), member("Value", 129, false)],
+        text(4145, 3),
+        KindEntry::Structure {
+            members: Span::new(195, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 125
+    // 125 "TagKeyListType"
     shape(
-        "TagKeyListType",
-        ShapeKind::List {
+        text(4148, 14),
+        KindEntry::List {
             member: 126,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 126
+    // 126 "TagKeyType"
     shape(
-        "TagKeyType",
-        ShapeKind::String {
+        text(4162, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 127
+    // 127 "TagListType"
     shape(
-        "TagListType",
-        ShapeKind::List {
+        text(4172, 11),
+        KindEntry::List {
             member: 124,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 128
+    // 128 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true), member("Tags", 127, true)],
+        text(4183, 18),
+        KindEntry::Structure {
+            members: Span::new(197, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 129
+    // 129 "TagValueType"
     shape(
-        "TagValueType",
-        ShapeKind::String {
+        text(4201, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 130
-    shape("TimestampType", ShapeKind::Timestamp { format: None }),
-    // 131
+    // 130 "TimestampType"
+    shape(text(4213, 13), KindEntry::Timestamp { format: None }),
+    // 131 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("SecretId", 105, true), member("TagKeys", 125, true)],
+        text(4226, 20),
+        KindEntry::Structure {
+            members: Span::new(199, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 132
+    // 132 "UpdateSecretRequest"
     shape(
-        "UpdateSecretRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                Member {
-                    name: "ClientRequestToken",
-                    target: 9,
-                    required: false,
-                    location: Location::Body,
-                    location_name: None,
-                    idempotency_token: true,
-                },
-                member("Description", 22, false),
-                member("KmsKeyId", 53, false),
-                member("SecretBinary", 103, false),
-                member("SecretString", 109, false),
-                member("Type", 65, false),
-            ],
+        text(4253, 19),
+        KindEntry::Structure {
+            members: Span::new(201, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 133 "UpdateSecretResponse"
     shape(
-        "UpdateSecretResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 102, false),
-                member("Name", 108, false),
-                member("VersionId", 112, false),
-            ],
+        text(4272, 20),
+        KindEntry::Structure {
+            members: Span::new(208, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 134
+    // 134 "UpdateSecretVersionStageRequest"
     shape(
-        "UpdateSecretVersionStageRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, true),
-                member("VersionStage", 113, true),
-                member("RemoveFromVersionId", 112, false),
-                member("MoveToVersionId", 112, false),
-            ],
+        text(4292, 31),
+        KindEntry::Structure {
+            members: Span::new(211, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 135
+    // 135 "UpdateSecretVersionStageResponse"
     shape(
-        "UpdateSecretVersionStageResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ARN", 102, false), member("Name", 108, false)],
+        text(4357, 32),
+        KindEntry::Structure {
+            members: Span::new(215, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 136 "ValidateResourcePolicyRequest"
     shape(
-        "ValidateResourcePolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SecretId", 105, false),
-                member("ResourcePolicy", 69, true),
-            ],
+        text(4389, 29),
+        KindEntry::Structure {
+            members: Span::new(217, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 137
+    // 137 "ValidateResourcePolicyResponse"
     shape(
-        "ValidateResourcePolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PolicyValidationPassed", 6, false),
-                member("ValidationErrors", 139, false),
-            ],
+        text(4418, 30),
+        KindEntry::Structure {
+            members: Span::new(219, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 138
+    // 138 "ValidationErrorsEntry"
     shape(
-        "ValidationErrorsEntry",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CheckName", 66, false),
-                member("ErrorMessage", 26, false),
-            ],
+        text(4486, 21),
+        KindEntry::Structure {
+            members: Span::new(221, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 139 "ValidationErrorsType"
     shape(
-        "ValidationErrorsType",
-        ShapeKind::List {
+        text(4516, 20),
+        KindEntry::List {
             member: 138,
             member_name: None,
             length: Range::ANY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(421, 8), 105, false),  // 0 "SecretId"
+    member(text(429, 9), 25, false),   // 1 "ErrorCode"
+    member(text(438, 7), 26, false),   // 2 "Message"
+    member(text(527, 12), 104, false), // 3 "SecretIdList"
+    member(text(539, 7), 40, false),   // 4 "Filters"
+    member(text(546, 10), 63, false),  // 5 "MaxResults"
+    member(text(556, 9), 68, false),   // 6 "NextToken"
+    member(text(592, 12), 111, false), // 7 "SecretValues"
+    member(text(556, 9), 68, false),   // 8 "NextToken"
+    member(text(604, 6), 0, false),    // 9 "Errors"
+    member(text(421, 8), 105, true),   // 10 "SecretId"
+    member(text(672, 3), 102, false),  // 11 "ARN"
+    member(text(675, 4), 108, false),  // 12 "Name"
+    member(text(679, 9), 112, false),  // 13 "VersionId"
+    member(text(675, 4), 66, true),    // 14 "Name"
+    MemberEntry {
+        name: text(729, 18),
+        target: 9,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 15 "ClientRequestToken"
+    member(text(747, 11), 22, false),  // 16 "Description"
+    member(text(758, 8), 53, false),   // 17 "KmsKeyId"
+    member(text(766, 12), 103, false), // 18 "SecretBinary"
+    member(text(778, 12), 109, false), // 19 "SecretString"
+    member(text(790, 4), 127, false),  // 20 "Tags"
+    member(text(794, 17), 2, false),   // 21 "AddReplicaRegions"
+    member(text(811, 27), 6, false),   // 22 "ForceOverwriteReplicaSecret"
+    member(text(838, 4), 65, false),   // 23 "Type"
+    member(text(672, 3), 102, false),  // 24 "ARN"
+    member(text(675, 4), 108, false),  // 25 "Name"
+    member(text(679, 9), 112, false),  // 26 "VersionId"
+    member(text(862, 17), 87, false),  // 27 "ReplicationStatus"
+    member(text(438, 7), 26, false),   // 28 "Message"
+    member(text(421, 8), 105, true),   // 29 "SecretId"
+    member(text(672, 3), 102, false),  // 30 "ARN"
+    member(text(675, 4), 66, false),   // 31 "Name"
+    member(text(421, 8), 105, true),   // 32 "SecretId"
+    member(text(985, 20), 79, false),  // 33 "RecoveryWindowInDays"
+    member(text(1005, 26), 6, false),  // 34 "ForceDeleteWithoutRecovery"
+    member(text(672, 3), 102, false),  // 35 "ARN"
+    member(text(675, 4), 108, false),  // 36 "Name"
+    member(text(1051, 12), 19, false), // 37 "DeletionDate"
+    member(text(421, 8), 105, true),   // 38 "SecretId"
+    member(text(672, 3), 102, false),  // 39 "ARN"
+    member(text(675, 4), 108, false),  // 40 "Name"
+    member(text(838, 4), 65, false),   // 41 "Type"
+    member(text(747, 11), 22, false),  // 42 "Description"
+    member(text(758, 8), 53, false),   // 43 "KmsKeyId"
+    member(text(1137, 15), 97, false), // 44 "RotationEnabled"
+    member(text(1152, 17), 98, false), // 45 "RotationLambdaARN"
+    member(text(1169, 13), 99, false), // 46 "RotationRules"
+    member(text(1182, 30), 35, false), // 47 "ExternalSecretRotationMetadata"
+    member(text(1212, 29), 94, false), // 48 "ExternalSecretRotationRoleArn"
+    member(text(1241, 15), 56, false), // 49 "LastRotatedDate"
+    member(text(1256, 15), 55, false), // 50 "LastChangedDate"
+    member(text(1271, 16), 54, false), // 51 "LastAccessedDate"
+    member(text(1287, 11), 18, false), // 52 "DeletedDate"
+    member(text(1298, 16), 67, false), // 53 "NextRotationDate"
+    member(text(790, 4), 127, false),  // 54 "Tags"
+    member(text(1314, 18), 117, false), // 55 "VersionIdsToStages"
+    member(text(1332, 13), 70, false), // 56 "OwningService"
+    member(text(1345, 11), 130, false), // 57 "CreatedDate"
+    member(text(1356, 13), 80, false), // 58 "PrimaryRegion"
+    member(text(862, 17), 87, false),  // 59 "ReplicationStatus"
+    member(text(438, 7), 26, false),   // 60 "Message"
+    member(text(1567, 3), 33, false),  // 61 "Key"
+    member(text(1570, 5), 34, false),  // 62 "Value"
+    member(text(1567, 3), 37, false),  // 63 "Key"
+    member(text(1699, 6), 39, false),  // 64 "Values"
+    member(text(1902, 14), 71, false), // 65 "PasswordLength"
+    member(text(1916, 17), 27, false), // 66 "ExcludeCharacters"
+    member(text(1933, 14), 29, false), // 67 "ExcludeNumbers"
+    member(text(1947, 18), 30, false), // 68 "ExcludePunctuation"
+    member(text(1965, 16), 31, false), // 69 "ExcludeUppercase"
+    member(text(1981, 16), 28, false), // 70 "ExcludeLowercase"
+    member(text(1997, 12), 47, false), // 71 "IncludeSpace"
+    member(text(2009, 23), 89, false), // 72 "RequireEachIncludedType"
+    member(text(2057, 14), 78, false), // 73 "RandomPassword"
+    member(text(421, 8), 105, true),   // 74 "SecretId"
+    member(text(672, 3), 102, false),  // 75 "ARN"
+    member(text(675, 4), 66, false),   // 76 "Name"
+    member(text(2120, 14), 69, false), // 77 "ResourcePolicy"
+    member(text(421, 8), 105, true),   // 78 "SecretId"
+    member(text(679, 9), 112, false),  // 79 "VersionId"
+    member(text(2155, 12), 113, false), // 80 "VersionStage"
+    member(text(672, 3), 102, false),  // 81 "ARN"
+    member(text(675, 4), 108, false),  // 82 "Name"
+    member(text(679, 9), 112, false),  // 83 "VersionId"
+    member(text(766, 12), 103, false), // 84 "SecretBinary"
+    member(text(778, 12), 109, false), // 85 "SecretString"
+    member(text(2189, 13), 114, false), // 86 "VersionStages"
+    member(text(1345, 11), 12, false), // 87 "CreatedDate"
+    member(text(438, 7), 26, false),   // 88 "Message"
+    member(text(438, 7), 26, false),   // 89 "Message"
+    member(text(438, 7), 26, false),   // 90 "Message"
+    member(text(438, 7), 26, false),   // 91 "Message"
+    member(text(438, 7), 26, false),   // 92 "Message"
+    member(text(421, 8), 105, true),   // 93 "SecretId"
+    member(text(546, 10), 64, false),  // 94 "MaxResults"
+    member(text(556, 9), 68, false),   // 95 "NextToken"
+    member(text(2446, 17), 6, false),  // 96 "IncludeDeprecated"
+    member(text(2491, 8), 116, false), // 97 "Versions"
+    member(text(556, 9), 68, false),   // 98 "NextToken"
+    member(text(672, 3), 102, false),  // 99 "ARN"
+    member(text(675, 4), 108, false),  // 100 "Name"
+    member(text(2517, 22), 6, false),  // 101 "IncludePlannedDeletion"
+    member(text(546, 10), 64, false),  // 102 "MaxResults"
+    member(text(556, 9), 68, false),   // 103 "NextToken"
+    member(text(539, 7), 40, false),   // 104 "Filters"
+    member(text(2539, 9), 119, false), // 105 "SortOrder"
+    member(text(2548, 6), 118, false), // 106 "SortBy"
+    member(text(2573, 10), 107, false), // 107 "SecretList"
+    member(text(556, 9), 68, false),   // 108 "NextToken"
+    member(text(438, 7), 26, false),   // 109 "Message"
+    member(text(438, 7), 26, false),   // 110 "Message"
+    member(text(438, 7), 26, false),   // 111 "Message"
+    member(text(421, 8), 105, true),   // 112 "SecretId"
+    member(text(2120, 14), 69, true),  // 113 "ResourcePolicy"
+    member(text(2835, 17), 6, false),  // 114 "BlockPublicPolicy"
+    member(text(672, 3), 102, false),  // 115 "ARN"
+    member(text(675, 4), 66, false),   // 116 "Name"
+    member(text(421, 8), 105, true),   // 117 "SecretId"
+    MemberEntry {
+        name: text(729, 18),
+        target: 9,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 118 "ClientRequestToken"
+    member(text(766, 12), 103, false), // 119 "SecretBinary"
+    member(text(778, 12), 109, false), // 120 "SecretString"
+    member(text(2189, 13), 114, false), // 121 "VersionStages"
+    member(text(2898, 13), 100, false), // 122 "RotationToken"
+    member(text(672, 3), 102, false),  // 123 "ARN"
+    member(text(675, 4), 108, false),  // 124 "Name"
+    member(text(679, 9), 112, false),  // 125 "VersionId"
+    member(text(2189, 13), 114, false), // 126 "VersionStages"
+    member(text(421, 8), 105, true),   // 127 "SecretId"
+    member(text(3035, 20), 83, true),  // 128 "RemoveReplicaRegions"
+    member(text(672, 3), 102, false),  // 129 "ARN"
+    member(text(862, 17), 87, false),  // 130 "ReplicationStatus"
+    member(text(3135, 6), 80, false),  // 131 "Region"
+    member(text(758, 8), 53, false),   // 132 "KmsKeyId"
+    member(text(421, 8), 105, true),   // 133 "SecretId"
+    member(text(794, 17), 2, true),    // 134 "AddReplicaRegions"
+    member(text(811, 27), 6, false),   // 135 "ForceOverwriteReplicaSecret"
+    member(text(672, 3), 102, false),  // 136 "ARN"
+    member(text(862, 17), 87, false),  // 137 "ReplicationStatus"
+    member(text(3135, 6), 80, false),  // 138 "Region"
+    member(text(758, 8), 53, false),   // 139 "KmsKeyId"
+    member(text(3250, 6), 121, false), // 140 "Status"
+    member(text(3256, 13), 120, false), // 141 "StatusMessage"
+    member(text(1271, 16), 54, false), // 142 "LastAccessedDate"
+    member(text(438, 7), 26, false),   // 143 "Message"
+    member(text(438, 7), 26, false),   // 144 "Message"
+    member(text(421, 8), 105, true),   // 145 "SecretId"
+    member(text(672, 3), 102, false),  // 146 "ARN"
+    member(text(675, 4), 108, false),  // 147 "Name"
+    member(text(421, 8), 105, true),   // 148 "SecretId"
+    MemberEntry {
+        name: text(729, 18),
+        target: 9,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 149 "ClientRequestToken"
+    member(text(1152, 17), 98, false), // 150 "RotationLambdaARN"
+    member(text(1169, 13), 99, false), // 151 "RotationRules"
+    member(text(1182, 30), 35, false), // 152 "ExternalSecretRotationMetadata"
+    member(text(1212, 29), 94, false), // 153 "ExternalSecretRotationRoleArn"
+    member(text(3415, 17), 6, false),  // 154 "RotateImmediately"
+    member(text(672, 3), 102, false),  // 155 "ARN"
+    member(text(675, 4), 108, false),  // 156 "Name"
+    member(text(679, 9), 112, false),  // 157 "VersionId"
+    member(text(3509, 22), 3, false),  // 158 "AutomaticallyAfterDays"
+    member(text(3531, 8), 23, false),  // 159 "Duration"
+    member(text(3539, 18), 101, false), // 160 "ScheduleExpression"
+    member(text(672, 3), 102, false),  // 161 "ARN"
+    member(text(675, 4), 108, false),  // 162 "Name"
+    member(text(838, 4), 65, false),   // 163 "Type"
+    member(text(747, 11), 22, false),  // 164 "Description"
+    member(text(758, 8), 53, false),   // 165 "KmsKeyId"
+    member(text(1137, 15), 97, false), // 166 "RotationEnabled"
+    member(text(1152, 17), 98, false), // 167 "RotationLambdaARN"
+    member(text(1169, 13), 99, false), // 168 "RotationRules"
+    member(text(1182, 30), 35, false), // 169 "ExternalSecretRotationMetadata"
+    member(text(1212, 29), 94, false), // 170 "ExternalSecretRotationRoleArn"
+    member(text(1241, 15), 56, false), // 171 "LastRotatedDate"
+    member(text(1256, 15), 55, false), // 172 "LastChangedDate"
+    member(text(1271, 16), 54, false), // 173 "LastAccessedDate"
+    member(text(1287, 11), 18, false), // 174 "DeletedDate"
+    member(text(1298, 16), 67, false), // 175 "NextRotationDate"
+    member(text(790, 4), 127, false),  // 176 "Tags"
+    member(text(3711, 22), 117, false), // 177 "SecretVersionsToStages"
+    member(text(1332, 13), 70, false), // 178 "OwningService"
+    member(text(1345, 11), 130, false), // 179 "CreatedDate"
+    member(text(1356, 13), 80, false), // 180 "PrimaryRegion"
+    member(text(672, 3), 102, false),  // 181 "ARN"
+    member(text(675, 4), 108, false),  // 182 "Name"
+    member(text(679, 9), 112, false),  // 183 "VersionId"
+    member(text(766, 12), 103, false), // 184 "SecretBinary"
+    member(text(778, 12), 109, false), // 185 "SecretString"
+    member(text(2189, 13), 114, false), // 186 "VersionStages"
+    member(text(1345, 11), 12, false), // 187 "CreatedDate"
+    member(text(679, 9), 112, false),  // 188 "VersionId"
+    member(text(2189, 13), 114, false), // 189 "VersionStages"
+    member(text(1271, 16), 54, false), // 190 "LastAccessedDate"
+    member(text(1345, 11), 12, false), // 191 "CreatedDate"
+    member(text(3896, 9), 52, false),  // 192 "KmsKeyIds"
+    member(text(421, 8), 105, true),   // 193 "SecretId"
+    member(text(672, 3), 102, false),  // 194 "ARN"
+    member(text(1567, 3), 126, false), // 195 "Key"
+    member(text(1570, 5), 129, false), // 196 "Value"
+    member(text(421, 8), 105, true),   // 197 "SecretId"
+    member(text(790, 4), 127, true),   // 198 "Tags"
+    member(text(421, 8), 105, true),   // 199 "SecretId"
+    member(text(4246, 7), 125, true),  // 200 "TagKeys"
+    member(text(421, 8), 105, true),   // 201 "SecretId"
+    MemberEntry {
+        name: text(729, 18),
+        target: 9,
+        required: false,
+        location: Location::Body,
+        location_name: None,
+        idempotency_token: true,
+    }, // 202 "ClientRequestToken"
+    member(text(747, 11), 22, false),  // 203 "Description"
+    member(text(758, 8), 53, false),   // 204 "KmsKeyId"
+    member(text(766, 12), 103, false), // 205 "SecretBinary"
+    member(text(778, 12), 109, false), // 206 "SecretString"
+    member(text(838, 4), 65, false),   // 207 "Type"
+    member(text(672, 3), 102, false),  // 208 "ARN"
+    member(text(675, 4), 108, false),  // 209 "Name"
+    member(text(679, 9), 112, false),  // 210 "VersionId"
+    member(text(421, 8), 105, true),   // 211 "SecretId"
+    member(text(2155, 12), 113, true), // 212 "VersionStage"
+    member(text(4323, 19), 112, false), // 213 "RemoveFromVersionId"
+    member(text(4342, 15), 112, false), // 214 "MoveToVersionId"
+    member(text(672, 3), 102, false),  // 215 "ARN"
+    member(text(675, 4), 108, false),  // 216 "Name"
+    member(text(421, 8), 105, false),  // 217 "SecretId"
+    member(text(2120, 14), 69, true),  // 218 "ResourcePolicy"
+    member(text(4448, 22), 6, false),  // 219 "PolicyValidationPassed"
+    member(text(4470, 16), 139, false), // 220 "ValidationErrors"
+    member(text(4507, 9), 66, false),  // 221 "CheckName"
+    member(text(1420, 12), 26, false), // 222 "ErrorMessage"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(1725, 11), // 0 "description"
+    text(1736, 4),  // 1 "name"
+    text(1740, 7),  // 2 "tag-key"
+    text(1747, 9),  // 3 "tag-value"
+    text(1756, 14), // 4 "primary-region"
+    text(1770, 14), // 5 "owning-service"
+    text(1784, 3),  // 6 "all"
+    text(3966, 12), // 7 "created-date"
+    text(3978, 18), // 8 "last-accessed-date"
+    text(3996, 17), // 9 "last-changed-date"
+    text(1736, 4),  // 10 "name"
+    text(4026, 3),  // 11 "asc"
+    text(4029, 4),  // 12 "desc"
+    text(4060, 6),  // 13 "InSync"
+    text(4066, 6),  // 14 "Failed"
+    text(4072, 10), // 15 "InProgress"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    91, 50, 51, 13, 48, 49, 91, 50, 48, 51, 50, 51, 57, 24, 90, 91, 62, 48, 72, 13, 91, 48, 51, 50,
+    91, 50, 51, 48, 91, 48, 50, 50, 51, 48, 91, 48, 51, 50, 91, 50, 51, 13, 48, 49, 91, 48, 50, 50,
+    51, 49, 48, 62, 91, 50, 48, 51, 73, 50, 51, 57, 24, 90, 91, 48, 13, 91, 51, 50, 48, 91, 51, 50,
+    48, 91, 50, 51, 48, 91, 50, 48, 51, 91, 51, 50, 48, 91, 51, 50, 48, 91, 51, 50, 48, 50, 51, 57,
+    24, 90, 91, 62, 48, 72, 13, 91, 50, 51, 57, 48, 62, 91, 50, 48, 51,
 ];

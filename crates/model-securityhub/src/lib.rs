@@ -15,7 +15,7 @@ pub mod errors;
 mod model;
 pub mod types;
 
-pub use model::{MODEL, OPERATIONS, SHAPES};
+pub use model::MODEL;
 
 use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::BoxFuture;
@@ -1578,7 +1578,7 @@ impl<T: Securityhub> Service for SecurityhubService<T> {
     fn call<'a>(
         &'a self,
         ctx: &'a RequestContext,
-        operation: &'static Operation,
+        operation: Operation,
         input: Value,
     ) -> BoxFuture<'a, Result<Value, ServiceError>> {
         Box::pin(async move {

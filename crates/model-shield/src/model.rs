@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,1197 +40,1113 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AssociateDRTLogBucketPOST/AssociateDRTRoleAssociateHealthCheckAssociateProactiveEngagementDetailsCreateProtectionCreateProtectionGroupCreateSubscriptionDeleteProtectionDeleteProtectionGroupDeleteSubscriptionDescribeAttackDescribeAttackStatisticsDescribeDRTAccessDescribeEmergencyContactSettingsDescribeProtectionDescribeProtectionGroupDescribeSubscriptionDisableApplicationLayerAutomaticResponseDisableProactiveEngagementDisassociateDRTLogBucketDisassociateDRTRoleDisassociateHealthCheckEnableApplicationLayerAutomaticResponseEnableProactiveEngagementGetSubscriptionStateListAttacksListProtectionGroupsListProtectionsListResourcesInProtectionGroupListTagsForResourceTagResourceUntagResourceUpdateApplicationLayerAutomaticResponseUpdateEmergencyContactSettingsUpdateProtectionGroupUpdateSubscriptionAccessDeniedExceptionmessageAccessDeniedForDependencyExceptionApplicationLayerAutomaticResponseConfigurationStatusActionApplicationLayerAutomaticResponseStatusENABLEDDISABLEDAssociateDRTLogBucketRequestLogBucketAssociateDRTLogBucketResponseAssociateDRTRoleRequestRoleArnAssociateDRTRoleResponseAssociateHealthCheckRequestProtectionIdHealthCheckArnAssociateHealthCheckResponseAssociateProactiveEngagementDetailsRequestEmergencyContactListAssociateProactiveEngagementDetailsResponseAttackDetailAttackIdResourceArnSubResourcesStartTimeEndTimeAttackCountersAttackPropertiesMitigations[a-zA-Z0-9\\\\-]*AttackLayerNETWORKAPPLICATIONAttackPropertyAttackPropertyIdentifierTopContributorsUnitTotalDESTINATION_URLREFERRERSOURCE_ASNSOURCE_COUNTRYSOURCE_IP_ADDRESSSOURCE_USER_AGENTWORDPRESS_PINGBACK_REFLECTORWORDPRESS_PINGBACK_SOURCEAttackStatisticsDataItemAttackVolumeAttackCountAttackStatisticsDataListAttackSummariesAttackSummaryAttackVectorsAttackTimestampAttackVectorDescriptionVectorTypeAttackVectorDescriptionListBitsPerSecondPacketsPerSecondRequestsPerSecondAttackVolumeStatisticsMaxAutoRenewBlockActionContactNotes^[\\w\\s\\.\\-,:/()+@]*$ContributorNameValueCountActionCreateProtectionGroupRequestProtectionGroupIdAggregationPatternResourceTypeMembersTagsCreateProtectionGroupResponseCreateProtectionRequestCreateProtectionResponseCreateSubscriptionRequestCreateSubscriptionResponseDeleteProtectionGroupRequestDeleteProtectionGroupResponseDeleteProtectionRequestDeleteProtectionResponseDeleteSubscriptionRequestDeleteSubscriptionResponseDescribeAttackRequestDescribeAttackResponseAttackDescribeAttackStatisticsRequestDescribeAttackStatisticsResponseTimeRangeDataItemsDescribeDRTAccessRequestDescribeDRTAccessResponseLogBucketListDescribeEmergencyContactSettingsRequestDescribeEmergencyContactSettingsResponseDescribeProtectionGroupRequestDescribeProtectionGroupResponseProtectionGroupDescribeProtectionRequestDescribeProtectionResponseProtectionDescribeSubscriptionRequestDescribeSubscriptionResponseSubscriptionDisableApplicationLayerAutomaticResponseRequestDisableApplicationLayerAutomaticResponseResponseDisableProactiveEngagementRequestDisableProactiveEngagementResponseDisassociateDRTLogBucketRequestDisassociateDRTLogBucketResponseDisassociateDRTRoleRequestDisassociateDRTRoleResponseDisassociateHealthCheckRequestDisassociateHealthCheckResponseDoubleDurationInSecondsEmailAddress^\\S+@\\S+\\.\\S+$EmergencyContactPhoneNumberEnableApplicationLayerAutomaticResponseRequestEnableApplicationLayerAutomaticResponseResponseEnableProactiveEngagementRequestEnableProactiveEngagementResponseGetSubscriptionStateRequestGetSubscriptionStateResponseSubscriptionState^arn:aws:route53:::healthcheck/\\S{36}$HealthCheckIdHealthCheckIdsInclusionProtectionFiltersResourceArnsProtectionNamesResourceTypesInclusionProtectionGroupFiltersProtectionGroupIdsPatternsAggregationsIntegerInternalErrorExceptionInvalidOperationExceptionInvalidPaginationTokenExceptionInvalidParameterExceptionreasonfieldsInvalidResourceExceptionLimitTypeLimitNumberLimitTypeLimitsLimitsExceededExceptionListAttacksRequestNextTokenMaxResultsListAttacksResponseListProtectionGroupsRequestInclusionFiltersListProtectionGroupsResponseProtectionGroupsListProtectionsRequestListProtectionsResponseProtectionsListResourcesInProtectionGroupRequestListResourcesInProtectionGroupResponseListTagsForResourceRequestResourceARNListTagsForResourceResponseLockedSubscriptionException^([a-z]|(\\d(?!\\d{0,2}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})))([a-z\\d]|(\\.(?!(\\.|-)))|(-(?!\\.))){1,61}[a-z\\d]$LongMitigationMitigationNameMitigationListNoAssociatedRoleExceptionOptimisticLockException^\\+[1-9]\\d{1,14}$ProactiveEngagementStatusPENDINGProtectedResourceTypeCLOUDFRONT_DISTRIBUTIONROUTE_53_HOSTED_ZONEELASTIC_IP_ALLOCATIONCLASSIC_LOAD_BALANCERAPPLICATION_LOAD_BALANCERGLOBAL_ACCELERATORProtectedResourceTypeFiltersIdProtectionArnProtectionGroupArnProtectionGroupAggregationSUMMEANMAXProtectionGroupAggregationFiltersProtectionGroupArbitraryPatternLimitsMaxMembersProtectionGroupIdFiltersProtectionGroupLimitsMaxProtectionGroupsPatternTypeLimitsProtectionGroupMembersProtectionGroupPatternALLARBITRARYBY_RESOURCE_TYPEProtectionGroupPatternFiltersProtectionGroupPatternTypeLimitsArbitraryPatternLimitsProtectionLimitsProtectedResourceTypeLimitsProtectionName[ a-zA-Z0-9_\\\\.\\\\-]*ProtectionNameFiltersResourceAlreadyExistsExceptionresourceType^arn:aws.*ResourceArnFilterListResourceArnFiltersResourceArnListResourceNotFoundExceptionResponseActionBlockCount^arn:aws:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+StringSubResourceSummaryCountersSubResourceSummaryListSubResourceTypeIPURLTimeCommitmentInSecondsSubscriptionLimitsSubscriptionArnACTIVEINACTIVESummarizedAttackVectorVectorCountersSummarizedAttackVectorListSummarizedCounterAverageSumNSummarizedCounterListTagKeyTagKeyTagKeyListTagListTagResourceRequestTagResourceResponseTagValueFromInclusiveToExclusiveTimestampToken^.*$BITSBYTESPACKETSREQUESTSUntagResourceRequestTagKeysUntagResourceResponseUpdateApplicationLayerAutomaticResponseRequestUpdateApplicationLayerAutomaticResponseResponseUpdateEmergencyContactSettingsRequestUpdateEmergencyContactSettingsResponseUpdateProtectionGroupRequestUpdateProtectionGroupResponseUpdateSubscriptionRequestUpdateSubscriptionResponseValidationExceptionFieldnameValidationExceptionFieldListValidationExceptionReasonFIELD_VALIDATION_FAILEDOTHERerrorMessage";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AssociateDRTLogBucket",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AssociateDRTLogBucket"
+    OperationEntry {
+        name: text(0, 21),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(4),
         output: Some(5),
         result_wrapper: None,
-        errors: &[85, 86, 112, 94, 88, 1, 113, 141],
+        errors: Span::new(0, 8),
         anonymous: false,
     },
-    Operation {
-        name: "AssociateDRTRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssociateDRTRole"
+    OperationEntry {
+        name: text(26, 16),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(6),
         output: Some(7),
         result_wrapper: None,
-        errors: &[85, 86, 88, 1, 113, 141],
+        errors: Span::new(8, 6),
         anonymous: false,
     },
-    Operation {
-        name: "AssociateHealthCheck",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssociateHealthCheck"
+    OperationEntry {
+        name: text(42, 20),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(8),
         output: Some(9),
         result_wrapper: None,
-        errors: &[85, 94, 141, 88, 113, 89],
+        errors: Span::new(14, 6),
         anonymous: false,
     },
-    Operation {
-        name: "AssociateProactiveEngagementDetails",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssociateProactiveEngagementDetails"
+    OperationEntry {
+        name: text(62, 35),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(10),
         output: Some(11),
         result_wrapper: None,
-        errors: &[85, 86, 88, 141, 113],
+        errors: Span::new(20, 5),
         anonymous: false,
     },
-    Operation {
-        name: "CreateProtection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateProtection"
+    OperationEntry {
+        name: text(97, 16),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(34),
         output: Some(35),
         result_wrapper: None,
-        errors: &[85, 89, 86, 94, 136, 113, 141, 88],
+        errors: Span::new(25, 8),
         anonymous: false,
     },
-    Operation {
-        name: "CreateProtectionGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateProtectionGroup"
+    OperationEntry {
+        name: text(113, 21),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(32),
         output: Some(33),
         result_wrapper: None,
-        errors: &[85, 136, 113, 141, 88, 94],
+        errors: Span::new(33, 6),
         anonymous: false,
     },
-    Operation {
-        name: "CreateSubscription",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateSubscription"
+    OperationEntry {
+        name: text(134, 18),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(36),
         output: Some(37),
         result_wrapper: None,
-        errors: &[85, 136],
+        errors: Span::new(39, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteProtection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteProtection"
+    OperationEntry {
+        name: text(152, 16),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(40),
         output: Some(41),
         result_wrapper: None,
-        errors: &[85, 141, 113],
+        errors: Span::new(41, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteProtectionGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteProtectionGroup"
+    OperationEntry {
+        name: text(168, 21),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(38),
         output: Some(39),
         result_wrapper: None,
-        errors: &[85, 113, 141],
+        errors: Span::new(44, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteSubscription",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteSubscription"
+    OperationEntry {
+        name: text(189, 18),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(42),
         output: Some(43),
         result_wrapper: None,
-        errors: &[85, 105, 141],
+        errors: Span::new(47, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAttack",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAttack"
+    OperationEntry {
+        name: text(207, 14),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(44),
         output: Some(45),
         result_wrapper: None,
-        errors: &[85, 0],
+        errors: Span::new(50, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAttackStatistics",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAttackStatistics"
+    OperationEntry {
+        name: text(221, 24),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(46),
         output: Some(47),
         result_wrapper: None,
-        errors: &[85],
+        errors: Span::new(52, 1),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeDRTAccess",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeDRTAccess"
+    OperationEntry {
+        name: text(245, 17),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(48),
         output: Some(49),
         result_wrapper: None,
-        errors: &[85, 141],
+        errors: Span::new(53, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeEmergencyContactSettings",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeEmergencyContactSettings"
+    OperationEntry {
+        name: text(262, 32),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(50),
         output: Some(51),
         result_wrapper: None,
-        errors: &[85, 141],
+        errors: Span::new(55, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeProtection",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeProtection"
+    OperationEntry {
+        name: text(294, 18),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(54),
         output: Some(55),
         result_wrapper: None,
-        errors: &[85, 88, 141],
+        errors: Span::new(57, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeProtectionGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeProtectionGroup"
+    OperationEntry {
+        name: text(312, 23),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(52),
         output: Some(53),
         result_wrapper: None,
-        errors: &[85, 141],
+        errors: Span::new(60, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeSubscription",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeSubscription"
+    OperationEntry {
+        name: text(335, 20),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(56),
         output: Some(57),
         result_wrapper: None,
-        errors: &[85, 141],
+        errors: Span::new(62, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DisableApplicationLayerAutomaticResponse",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableApplicationLayerAutomaticResponse"
+    OperationEntry {
+        name: text(355, 40),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(58),
         output: Some(59),
         result_wrapper: None,
-        errors: &[85, 88, 141, 113, 86],
+        errors: Span::new(64, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DisableProactiveEngagement",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisableProactiveEngagement"
+    OperationEntry {
+        name: text(395, 26),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(60),
         output: Some(61),
         result_wrapper: None,
-        errors: &[85, 86, 88, 141, 113],
+        errors: Span::new(69, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateDRTLogBucket",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateDRTLogBucket"
+    OperationEntry {
+        name: text(421, 24),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(62),
         output: Some(63),
         result_wrapper: None,
-        errors: &[85, 86, 112, 1, 113, 141],
+        errors: Span::new(74, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateDRTRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateDRTRole"
+    OperationEntry {
+        name: text(445, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(64),
         output: Some(65),
         result_wrapper: None,
-        errors: &[85, 86, 113, 141],
+        errors: Span::new(80, 4),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateHealthCheck",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateHealthCheck"
+    OperationEntry {
+        name: text(464, 23),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(66),
         output: Some(67),
         result_wrapper: None,
-        errors: &[85, 88, 141, 113, 89],
+        errors: Span::new(84, 5),
         anonymous: false,
     },
-    Operation {
-        name: "EnableApplicationLayerAutomaticResponse",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableApplicationLayerAutomaticResponse"
+    OperationEntry {
+        name: text(487, 39),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(73),
         output: Some(74),
         result_wrapper: None,
-        errors: &[94, 85, 141, 88, 113, 86],
+        errors: Span::new(89, 6),
         anonymous: false,
     },
-    Operation {
-        name: "EnableProactiveEngagement",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "EnableProactiveEngagement"
+    OperationEntry {
+        name: text(526, 25),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(75),
         output: Some(76),
         result_wrapper: None,
-        errors: &[85, 86, 88, 141, 113],
+        errors: Span::new(95, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetSubscriptionState",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetSubscriptionState"
+    OperationEntry {
+        name: text(551, 20),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(77),
         output: Some(78),
         result_wrapper: None,
-        errors: &[85],
+        errors: Span::new(100, 1),
         anonymous: false,
     },
-    Operation {
-        name: "ListAttacks",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAttacks"
+    OperationEntry {
+        name: text(571, 11),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(95),
         output: Some(96),
         result_wrapper: None,
-        errors: &[85, 88, 86],
+        errors: Span::new(101, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListProtectionGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListProtectionGroups"
+    OperationEntry {
+        name: text(582, 20),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(97),
         output: Some(98),
         result_wrapper: None,
-        errors: &[85, 141, 87],
+        errors: Span::new(104, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListProtections",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListProtections"
+    OperationEntry {
+        name: text(602, 15),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(99),
         output: Some(100),
         result_wrapper: None,
-        errors: &[85, 141, 87],
+        errors: Span::new(107, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListResourcesInProtectionGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListResourcesInProtectionGroup"
+    OperationEntry {
+        name: text(617, 30),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(101),
         output: Some(102),
         result_wrapper: None,
-        errors: &[85, 141, 87],
+        errors: Span::new(110, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(647, 19),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(103),
         output: Some(104),
         result_wrapper: None,
-        errors: &[85, 89, 141],
+        errors: Span::new(113, 3),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(666, 11),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(159),
         output: Some(160),
         result_wrapper: None,
-        errors: &[85, 89, 88, 141],
+        errors: Span::new(116, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(677, 13),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(167),
         output: Some(168),
         result_wrapper: None,
-        errors: &[85, 89, 88, 141],
+        errors: Span::new(120, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateApplicationLayerAutomaticResponse",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateApplicationLayerAutomaticResponse"
+    OperationEntry {
+        name: text(690, 39),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(169),
         output: Some(170),
         result_wrapper: None,
-        errors: &[85, 141, 88, 113, 86],
+        errors: Span::new(124, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateEmergencyContactSettings",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateEmergencyContactSettings"
+    OperationEntry {
+        name: text(729, 30),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(171),
         output: Some(172),
         result_wrapper: None,
-        errors: &[85, 88, 113, 141],
+        errors: Span::new(129, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateProtectionGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateProtectionGroup"
+    OperationEntry {
+        name: text(759, 21),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(173),
         output: Some(174),
         result_wrapper: None,
-        errors: &[85, 141, 113, 88],
+        errors: Span::new(133, 4),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateSubscription",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateSubscription"
+    OperationEntry {
+        name: text(780, 18),
+        method: text(21, 4),
+        request_uri: text(25, 1),
+        response_code: 200,
         input: Some(175),
         output: Some(176),
         result_wrapper: None,
-        errors: &[85, 105, 141, 88, 113],
+        errors: Span::new(137, 5),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AccessDeniedException"
     shape(
-        "AccessDeniedException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
+        text(798, 21),
+        KindEntry::Structure {
+            members: Span::new(0, 1),
             union: false,
-            error: Some(crate::errors::ACCESS_DENIED_EXCEPTION),
-        }),
-    ),
-    // 1
-    shape(
-        "AccessDeniedForDependencyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
-            union: false,
-            error: Some(crate::errors::ACCESS_DENIED_FOR_DEPENDENCY_EXCEPTION),
-        }),
-    ),
-    // 2
-    shape(
-        "ApplicationLayerAutomaticResponseConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[member("Status", 3, true), member("Action", 142, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 3
-    shape(
-        "ApplicationLayerAutomaticResponseStatus",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
+            error: Some(ErrorEntry {
+                code: text(798, 21),
+                status: 400,
+                sender_fault: true,
+            }),
         },
     ),
-    // 4
+    // 1 "AccessDeniedForDependencyException"
     shape(
-        "AssociateDRTLogBucketRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("LogBucket", 106, true)],
+        text(826, 34),
+        KindEntry::Structure {
+            members: Span::new(1, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(826, 34),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 2 "ApplicationLayerAutomaticResponseConfiguration"
+    shape(
+        text(860, 46),
+        KindEntry::Structure {
+            members: Span::new(2, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 5
+    // 3 "ApplicationLayerAutomaticResponseStatus"
     shape(
-        "AssociateDRTLogBucketResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(918, 39),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(0, 2),
+        },
+    ),
+    // 4 "AssociateDRTLogBucketRequest"
+    shape(
+        text(972, 28),
+        KindEntry::Structure {
+            members: Span::new(4, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 6
+    // 5 "AssociateDRTLogBucketResponse"
     shape(
-        "AssociateDRTRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("RoleArn", 143, true)],
+        text(1009, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 7
+    // 6 "AssociateDRTRoleRequest"
     shape(
-        "AssociateDRTRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1038, 23),
+        KindEntry::Structure {
+            members: Span::new(5, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 8
+    // 7 "AssociateDRTRoleResponse"
     shape(
-        "AssociateHealthCheckRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionId", 131, true),
-                member("HealthCheckArn", 79, true),
-            ],
+        text(1068, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 9
+    // 8 "AssociateHealthCheckRequest"
     shape(
-        "AssociateHealthCheckResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1092, 27),
+        KindEntry::Structure {
+            members: Span::new(6, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 10
+    // 9 "AssociateHealthCheckResponse"
     shape(
-        "AssociateProactiveEngagementDetailsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EmergencyContactList", 72, true)],
+        text(1145, 28),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 11
+    // 10 "AssociateProactiveEngagementDetailsRequest"
     shape(
-        "AssociateProactiveEngagementDetailsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1173, 42),
+        KindEntry::Structure {
+            members: Span::new(8, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 12
+    // 11 "AssociateProactiveEngagementDetailsResponse"
     shape(
-        "AttackDetail",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttackId", 13, false),
-                member("ResourceArn", 137, false),
-                member("SubResources", 146, false),
-                member("StartTime", 22, false),
-                member("EndTime", 22, false),
-                member("AttackCounters", 154, false),
-                member("AttackProperties", 15, false),
-                member("Mitigations", 111, false),
-            ],
+        text(1235, 43),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 13
+    // 12 "AttackDetail"
     shape(
-        "AttackId",
-        ShapeKind::String {
+        text(1278, 12),
+        KindEntry::Structure {
+            members: Span::new(9, 8),
+            union: false,
+            error: None,
+        },
+    ),
+    // 13 "AttackId"
+    shape(
+        text(1290, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[a-zA-Z0-9\\\\-]*"),
-            enum_values: &[],
+            pattern: Some(text(1378, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 14
+    // 14 "AttackLayer"
     shape(
-        "AttackLayer",
-        ShapeKind::String {
+        text(1393, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["NETWORK", "APPLICATION"],
+            enum_values: Span::new(2, 2),
         },
     ),
-    // 15
+    // 15 "AttackProperties"
     shape(
-        "AttackProperties",
-        ShapeKind::List {
+        text(1351, 16),
+        KindEntry::List {
             member: 16,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 16
+    // 16 "AttackProperty"
     shape(
-        "AttackProperty",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttackLayer", 14, false),
-                member("AttackPropertyIdentifier", 17, false),
-                member("TopContributors", 165, false),
-                member("Unit", 166, false),
-                member("Total", 108, false),
-            ],
+        text(1422, 14),
+        KindEntry::Structure {
+            members: Span::new(17, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 17
-    shape(
-        "AttackPropertyIdentifier",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "DESTINATION_URL",
-                "REFERRER",
-                "SOURCE_ASN",
-                "SOURCE_COUNTRY",
-                "SOURCE_IP_ADDRESS",
-                "SOURCE_USER_AGENT",
-                "WORDPRESS_PINGBACK_REFLECTOR",
-                "WORDPRESS_PINGBACK_SOURCE",
-            ],
         },
     ),
-    // 18
+    // 17 "AttackPropertyIdentifier"
     shape(
-        "AttackStatisticsDataItem",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttackVolume", 25, false),
-                member("AttackCount", 108, true),
-            ],
+        text(1436, 24),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(4, 8),
+        },
+    ),
+    // 18 "AttackStatisticsDataItem"
+    shape(
+        text(1618, 24),
+        KindEntry::Structure {
+            members: Span::new(22, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "AttackStatisticsDataList"
     shape(
-        "AttackStatisticsDataList",
-        ShapeKind::List {
+        text(1665, 24),
+        KindEntry::List {
             member: 18,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 20
+    // 20 "AttackSummaries"
     shape(
-        "AttackSummaries",
-        ShapeKind::List {
+        text(1689, 15),
+        KindEntry::List {
             member: 21,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 21
+    // 21 "AttackSummary"
     shape(
-        "AttackSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttackId", 144, false),
-                member("ResourceArn", 144, false),
-                member("StartTime", 22, false),
-                member("EndTime", 22, false),
-                member("AttackVectors", 24, false),
-            ],
+        text(1704, 13),
+        KindEntry::Structure {
+            members: Span::new(24, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 22
-    shape("AttackTimestamp", ShapeKind::Timestamp { format: None }),
-    // 23
+    // 22 "AttackTimestamp"
+    shape(text(1730, 15), KindEntry::Timestamp { format: None }),
+    // 23 "AttackVectorDescription"
     shape(
-        "AttackVectorDescription",
-        ShapeKind::Structure(Structure {
-            members: &[member("VectorType", 144, true)],
+        text(1745, 23),
+        KindEntry::Structure {
+            members: Span::new(29, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 24
+    // 24 "AttackVectorDescriptionList"
     shape(
-        "AttackVectorDescriptionList",
-        ShapeKind::List {
+        text(1778, 27),
+        KindEntry::List {
             member: 23,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 25
+    // 25 "AttackVolume"
     shape(
-        "AttackVolume",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("BitsPerSecond", 26, false),
-                member("PacketsPerSecond", 26, false),
-                member("RequestsPerSecond", 26, false),
-            ],
+        text(1642, 12),
+        KindEntry::Structure {
+            members: Span::new(30, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 26
-    shape(
-        "AttackVolumeStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[member("Max", 68, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 27
-    shape(
-        "AutoRenew",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
         },
     ),
-    // 28
+    // 26 "AttackVolumeStatistics"
     shape(
-        "BlockAction",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1851, 22),
+        KindEntry::Structure {
+            members: Span::new(33, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 29
+    // 27 "AutoRenew"
     shape(
-        "ContactNotes",
-        ShapeKind::String {
+        text(1876, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(12, 2),
+        },
+    ),
+    // 28 "BlockAction"
+    shape(
+        text(1885, 11),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 29 "ContactNotes"
+    shape(
+        text(1896, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^[\\w\\s\\.\\-,:/()+@]*$"),
-            enum_values: &[],
+            pattern: Some(text(1908, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 30
+    // 30 "Contributor"
     shape(
-        "Contributor",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 144, false), member("Value", 108, false)],
+        text(1928, 11),
+        KindEntry::Structure {
+            members: Span::new(34, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 31
+    // 31 "CountAction"
     shape(
-        "CountAction",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1948, 11),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 32
+    // 32 "CreateProtectionGroupRequest"
     shape(
-        "CreateProtectionGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionGroupId", 123, true),
-                member("Aggregation", 120, true),
-                member("Pattern", 127, true),
-                member("ResourceType", 116, false),
-                member("Members", 126, false),
-                member("Tags", 158, false),
-            ],
+        text(1959, 28),
+        KindEntry::Structure {
+            members: Span::new(36, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 33
+    // 33 "CreateProtectionGroupResponse"
     shape(
-        "CreateProtectionGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2045, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 34
+    // 34 "CreateProtectionRequest"
     shape(
-        "CreateProtectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 133, true),
-                member("ResourceArn", 137, true),
-                member("Tags", 158, false),
-            ],
+        text(2074, 23),
+        KindEntry::Structure {
+            members: Span::new(42, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 35
+    // 35 "CreateProtectionResponse"
     shape(
-        "CreateProtectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ProtectionId", 131, false)],
+        text(2097, 24),
+        KindEntry::Structure {
+            members: Span::new(45, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 36
+    // 36 "CreateSubscriptionRequest"
     shape(
-        "CreateSubscriptionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2121, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 37
+    // 37 "CreateSubscriptionResponse"
     shape(
-        "CreateSubscriptionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2146, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 38
+    // 38 "DeleteProtectionGroupRequest"
     shape(
-        "DeleteProtectionGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ProtectionGroupId", 123, true)],
+        text(2172, 28),
+        KindEntry::Structure {
+            members: Span::new(46, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 39 "DeleteProtectionGroupResponse"
     shape(
-        "DeleteProtectionGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2200, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
+    // 40 "DeleteProtectionRequest"
     shape(
-        "DeleteProtectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ProtectionId", 131, true)],
+        text(2229, 23),
+        KindEntry::Structure {
+            members: Span::new(47, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 41
+    // 41 "DeleteProtectionResponse"
     shape(
-        "DeleteProtectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2252, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 42
+    // 42 "DeleteSubscriptionRequest"
     shape(
-        "DeleteSubscriptionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2276, 25),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 43
+    // 43 "DeleteSubscriptionResponse"
     shape(
-        "DeleteSubscriptionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2301, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 44
+    // 44 "DescribeAttackRequest"
     shape(
-        "DescribeAttackRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AttackId", 13, true)],
+        text(2327, 21),
+        KindEntry::Structure {
+            members: Span::new(48, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 45
+    // 45 "DescribeAttackResponse"
     shape(
-        "DescribeAttackResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Attack", 12, false)],
+        text(2348, 22),
+        KindEntry::Structure {
+            members: Span::new(49, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 46
+    // 46 "DescribeAttackStatisticsRequest"
     shape(
-        "DescribeAttackStatisticsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2376, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 47
+    // 47 "DescribeAttackStatisticsResponse"
     shape(
-        "DescribeAttackStatisticsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TimeRange", 162, true),
-                member("DataItems", 19, true),
-            ],
+        text(2407, 32),
+        KindEntry::Structure {
+            members: Span::new(50, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "DescribeDRTAccessRequest"
     shape(
-        "DescribeDRTAccessRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2457, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 49
+    // 49 "DescribeDRTAccessResponse"
     shape(
-        "DescribeDRTAccessResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleArn", 143, false),
-                member("LogBucketList", 107, false),
-            ],
+        text(2481, 25),
+        KindEntry::Structure {
+            members: Span::new(52, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 50
+    // 50 "DescribeEmergencyContactSettingsRequest"
     shape(
-        "DescribeEmergencyContactSettingsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2519, 39),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 51
+    // 51 "DescribeEmergencyContactSettingsResponse"
     shape(
-        "DescribeEmergencyContactSettingsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("EmergencyContactList", 72, false)],
+        text(2558, 40),
+        KindEntry::Structure {
+            members: Span::new(54, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 52
+    // 52 "DescribeProtectionGroupRequest"
     shape(
-        "DescribeProtectionGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ProtectionGroupId", 123, true)],
+        text(2598, 30),
+        KindEntry::Structure {
+            members: Span::new(55, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 53
+    // 53 "DescribeProtectionGroupResponse"
     shape(
-        "DescribeProtectionGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ProtectionGroup", 119, true)],
+        text(2628, 31),
+        KindEntry::Structure {
+            members: Span::new(56, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "DescribeProtectionRequest"
     shape(
-        "DescribeProtectionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionId", 131, false),
-                member("ResourceArn", 137, false),
-            ],
+        text(2674, 25),
+        KindEntry::Structure {
+            members: Span::new(57, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 55
+    // 55 "DescribeProtectionResponse"
     shape(
-        "DescribeProtectionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Protection", 118, false)],
+        text(2699, 26),
+        KindEntry::Structure {
+            members: Span::new(59, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "DescribeSubscriptionRequest"
     shape(
-        "DescribeSubscriptionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2735, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 57
+    // 57 "DescribeSubscriptionResponse"
     shape(
-        "DescribeSubscriptionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Subscription", 148, false)],
+        text(2762, 28),
+        KindEntry::Structure {
+            members: Span::new(60, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 58
+    // 58 "DisableApplicationLayerAutomaticResponseRequest"
     shape(
-        "DisableApplicationLayerAutomaticResponseRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 137, true)],
+        text(2802, 47),
+        KindEntry::Structure {
+            members: Span::new(61, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 59
+    // 59 "DisableApplicationLayerAutomaticResponseResponse"
     shape(
-        "DisableApplicationLayerAutomaticResponseResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2849, 48),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 60
+    // 60 "DisableProactiveEngagementRequest"
     shape(
-        "DisableProactiveEngagementRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2897, 33),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "DisableProactiveEngagementResponse"
     shape(
-        "DisableProactiveEngagementResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2930, 34),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "DisassociateDRTLogBucketRequest"
     shape(
-        "DisassociateDRTLogBucketRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("LogBucket", 106, true)],
+        text(2964, 31),
+        KindEntry::Structure {
+            members: Span::new(62, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "DisassociateDRTLogBucketResponse"
     shape(
-        "DisassociateDRTLogBucketResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(2995, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "DisassociateDRTRoleRequest"
     shape(
-        "DisassociateDRTRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3027, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "DisassociateDRTRoleResponse"
     shape(
-        "DisassociateDRTRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3053, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "DisassociateHealthCheckRequest"
     shape(
-        "DisassociateHealthCheckRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionId", 131, true),
-                member("HealthCheckArn", 79, true),
-            ],
+        text(3080, 30),
+        KindEntry::Structure {
+            members: Span::new(63, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 67 "DisassociateHealthCheckResponse"
     shape(
-        "DisassociateHealthCheckResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3110, 31),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
-    shape("Double", ShapeKind::Double(Range::ANY)),
-    // 69
+    // 68 "Double"
+    shape(text(3141, 6), KindEntry::Double(Range::ANY)),
+    // 69 "DurationInSeconds"
     shape(
-        "DurationInSeconds",
-        ShapeKind::Long(Range {
+        text(3147, 17),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 70
+    // 70 "EmailAddress"
     shape(
-        "EmailAddress",
-        ShapeKind::String {
+        text(3164, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(150),
             },
-            pattern: Some("^\\S+@\\S+\\.\\S+$"),
-            enum_values: &[],
+            pattern: Some(text(3176, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 71
+    // 71 "EmergencyContact"
     shape(
-        "EmergencyContact",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("EmailAddress", 70, true),
-                member("PhoneNumber", 114, false),
-                member("ContactNotes", 29, false),
-            ],
+        text(3190, 16),
+        KindEntry::Structure {
+            members: Span::new(65, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "EmergencyContactList"
     shape(
-        "EmergencyContactList",
-        ShapeKind::List {
+        text(1215, 20),
+        KindEntry::List {
             member: 71,
             member_name: None,
             length: Range {
@@ -1235,360 +1155,336 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 73
+    // 73 "EnableApplicationLayerAutomaticResponseRequest"
     shape(
-        "EnableApplicationLayerAutomaticResponseRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 137, true),
-                member("Action", 142, true),
-            ],
+        text(3217, 46),
+        KindEntry::Structure {
+            members: Span::new(68, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 74
+    // 74 "EnableApplicationLayerAutomaticResponseResponse"
     shape(
-        "EnableApplicationLayerAutomaticResponseResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3263, 47),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 75
+    // 75 "EnableProactiveEngagementRequest"
     shape(
-        "EnableProactiveEngagementRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3310, 32),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 76
+    // 76 "EnableProactiveEngagementResponse"
     shape(
-        "EnableProactiveEngagementResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3342, 33),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 77
+    // 77 "GetSubscriptionStateRequest"
     shape(
-        "GetSubscriptionStateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3375, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 78
+    // 78 "GetSubscriptionStateResponse"
     shape(
-        "GetSubscriptionStateResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("SubscriptionState", 150, true)],
+        text(3402, 28),
+        KindEntry::Structure {
+            members: Span::new(70, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 79
+    // 79 "HealthCheckArn"
     shape(
-        "HealthCheckArn",
-        ShapeKind::String {
+        text(1131, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("^arn:aws:route53:::healthcheck/\\S{36}$"),
-            enum_values: &[],
+            pattern: Some(text(3447, 38)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 80
+    // 80 "HealthCheckId"
     shape(
-        "HealthCheckId",
-        ShapeKind::String {
+        text(3485, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 81
+    // 81 "HealthCheckIds"
     shape(
-        "HealthCheckIds",
-        ShapeKind::List {
+        text(3498, 14),
+        KindEntry::List {
             member: 80,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 82
+    // 82 "InclusionProtectionFilters"
     shape(
-        "InclusionProtectionFilters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArns", 139, false),
-                member("ProtectionNames", 134, false),
-                member("ResourceTypes", 117, false),
-            ],
+        text(3512, 26),
+        KindEntry::Structure {
+            members: Span::new(71, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 83
-    shape(
-        "InclusionProtectionGroupFilters",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionGroupIds", 124, false),
-                member("Patterns", 128, false),
-                member("ResourceTypes", 117, false),
-                member("Aggregations", 121, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 84
-    shape("Integer", ShapeKind::Integer(Range::ANY)),
-    // 85
-    shape(
-        "InternalErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
-            union: false,
-            error: Some(crate::errors::INTERNAL_ERROR_EXCEPTION),
-        }),
-    ),
-    // 86
-    shape(
-        "InvalidOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_OPERATION_EXCEPTION),
-        }),
-    ),
-    // 87
-    shape(
-        "InvalidPaginationTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_PAGINATION_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 88
-    shape(
-        "InvalidParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 180, false),
-                member("reason", 179, false),
-                member("fields", 178, false),
-            ],
-            union: false,
-            error: Some(crate::errors::INVALID_PARAMETER_EXCEPTION),
-        }),
-    ),
-    // 89
-    shape(
-        "InvalidResourceException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_RESOURCE_EXCEPTION),
-        }),
-    ),
-    // 90
-    shape(
-        "Limit",
-        ShapeKind::Structure(Structure {
-            members: &[member("Type", 144, false), member("Max", 108, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 91
-    shape("LimitNumber", ShapeKind::Long(Range::ANY)),
-    // 92
-    shape(
-        "LimitType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 93
+    // 83 "InclusionProtectionGroupFilters"
     shape(
-        "Limits",
-        ShapeKind::List {
+        text(3578, 31),
+        KindEntry::Structure {
+            members: Span::new(74, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 84 "Integer"
+    shape(text(3647, 7), KindEntry::Integer(Range::ANY)),
+    // 85 "InternalErrorException"
+    shape(
+        text(3654, 22),
+        KindEntry::Structure {
+            members: Span::new(78, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(3654, 22),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
+    ),
+    // 86 "InvalidOperationException"
+    shape(
+        text(3676, 25),
+        KindEntry::Structure {
+            members: Span::new(79, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(3676, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 87 "InvalidPaginationTokenException"
+    shape(
+        text(3701, 31),
+        KindEntry::Structure {
+            members: Span::new(80, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(3701, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 88 "InvalidParameterException"
+    shape(
+        text(3732, 25),
+        KindEntry::Structure {
+            members: Span::new(81, 3),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(3732, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 89 "InvalidResourceException"
+    shape(
+        text(3769, 24),
+        KindEntry::Structure {
+            members: Span::new(84, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(3769, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 90 "Limit"
+    shape(
+        text(3793, 5),
+        KindEntry::Structure {
+            members: Span::new(85, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 91 "LimitNumber"
+    shape(text(3802, 11), KindEntry::Long(Range::ANY)),
+    // 92 "LimitType"
+    shape(
+        text(3813, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 93 "Limits"
+    shape(
+        text(3822, 6),
+        KindEntry::List {
             member: 90,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 94
+    // 94 "LimitsExceededException"
     shape(
-        "LimitsExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 180, false),
-                member("Type", 92, false),
-                member("Limit", 91, false),
-            ],
+        text(3828, 23),
+        KindEntry::Structure {
+            members: Span::new(87, 3),
             union: false,
-            error: Some(crate::errors::LIMITS_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(3828, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 95
+    // 95 "ListAttacksRequest"
     shape(
-        "ListAttacksRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArns", 138, false),
-                member("StartTime", 162, false),
-                member("EndTime", 162, false),
-                member("NextToken", 164, false),
-                member("MaxResults", 109, false),
-            ],
+        text(3851, 18),
+        KindEntry::Structure {
+            members: Span::new(90, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "ListAttacksResponse"
     shape(
-        "ListAttacksResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AttackSummaries", 20, false),
-                member("NextToken", 164, false),
-            ],
+        text(3888, 19),
+        KindEntry::Structure {
+            members: Span::new(95, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "ListProtectionGroupsRequest"
     shape(
-        "ListProtectionGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 164, false),
-                member("MaxResults", 109, false),
-                member("InclusionFilters", 83, false),
-            ],
+        text(3907, 27),
+        KindEntry::Structure {
+            members: Span::new(97, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "ListProtectionGroupsResponse"
     shape(
-        "ListProtectionGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionGroups", 130, true),
-                member("NextToken", 164, false),
-            ],
+        text(3950, 28),
+        KindEntry::Structure {
+            members: Span::new(100, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "ListProtectionsRequest"
     shape(
-        "ListProtectionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextToken", 164, false),
-                member("MaxResults", 109, false),
-                member("InclusionFilters", 82, false),
-            ],
+        text(3994, 22),
+        KindEntry::Structure {
+            members: Span::new(102, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "ListProtectionsResponse"
     shape(
-        "ListProtectionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Protections", 135, false),
-                member("NextToken", 164, false),
-            ],
+        text(4016, 23),
+        KindEntry::Structure {
+            members: Span::new(105, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "ListResourcesInProtectionGroupRequest"
     shape(
-        "ListResourcesInProtectionGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionGroupId", 123, true),
-                member("NextToken", 164, false),
-                member("MaxResults", 109, false),
-            ],
+        text(4050, 37),
+        KindEntry::Structure {
+            members: Span::new(107, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "ListResourcesInProtectionGroupResponse"
     shape(
-        "ListResourcesInProtectionGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArns", 140, true),
-                member("NextToken", 164, false),
-            ],
+        text(4087, 38),
+        KindEntry::Structure {
+            members: Span::new(110, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 137, true)],
+        text(4125, 26),
+        KindEntry::Structure {
+            members: Span::new(112, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "ListTagsForResourceResponse"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Tags", 158, false)],
+        text(4162, 27),
+        KindEntry::Structure {
+            members: Span::new(113, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "LockedSubscriptionException"
     shape(
-        "LockedSubscriptionException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
+        text(4189, 27),
+        KindEntry::Structure {
+            members: Span::new(114, 1),
             union: false,
-            error: Some(crate::errors::LOCKED_SUBSCRIPTION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4189, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 106
+    // 106 "LogBucket"
     shape(
-        "LogBucket",
-        ShapeKind::String {
+        text(1000, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(3),
                 max: Some(63),
             },
-            pattern: Some(
-                "^([a-z]|(\\d(?!\\d{0,2}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})))([a-z\\d]|(\\.(?!(\\.|-)))|(-(?!\\.))){1,61}[a-z\\d]$",
-            ),
-            enum_values: &[],
+            pattern: Some(text(4216, 99)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 107
+    // 107 "LogBucketList"
     shape(
-        "LogBucketList",
-        ShapeKind::List {
+        text(2506, 13),
+        KindEntry::List {
             member: 106,
             member_name: None,
             length: Range {
@@ -1597,93 +1493,94 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 108
-    shape("Long", ShapeKind::Long(Range::ANY)),
-    // 109
+    // 108 "Long"
+    shape(text(4315, 4), KindEntry::Long(Range::ANY)),
+    // 109 "MaxResults"
     shape(
-        "MaxResults",
-        ShapeKind::Integer(Range {
+        text(3878, 10),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(10000),
         }),
     ),
-    // 110
+    // 110 "Mitigation"
     shape(
-        "Mitigation",
-        ShapeKind::Structure(Structure {
-            members: &[member("MitigationName", 144, false)],
+        text(4319, 10),
+        KindEntry::Structure {
+            members: Span::new(115, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 111
+    // 111 "MitigationList"
     shape(
-        "MitigationList",
-        ShapeKind::List {
+        text(4343, 14),
+        KindEntry::List {
             member: 110,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 112
+    // 112 "NoAssociatedRoleException"
     shape(
-        "NoAssociatedRoleException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
+        text(4357, 25),
+        KindEntry::Structure {
+            members: Span::new(116, 1),
             union: false,
-            error: Some(crate::errors::NO_ASSOCIATED_ROLE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4357, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 113
+    // 113 "OptimisticLockException"
     shape(
-        "OptimisticLockException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 180, false)],
+        text(4382, 23),
+        KindEntry::Structure {
+            members: Span::new(117, 1),
             union: false,
-            error: Some(crate::errors::OPTIMISTIC_LOCK_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(4382, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 114
+    // 114 "PhoneNumber"
     shape(
-        "PhoneNumber",
-        ShapeKind::String {
+        text(3206, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(16),
             },
-            pattern: Some("^\\+[1-9]\\d{1,14}$"),
-            enum_values: &[],
+            pattern: Some(text(4405, 17)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 115
+    // 115 "ProactiveEngagementStatus"
     shape(
-        "ProactiveEngagementStatus",
-        ShapeKind::String {
+        text(4422, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "DISABLED", "PENDING"],
+            enum_values: Span::new(14, 3),
         },
     ),
-    // 116
+    // 116 "ProtectedResourceType"
     shape(
-        "ProtectedResourceType",
-        ShapeKind::String {
+        text(4454, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CLOUDFRONT_DISTRIBUTION",
-                "ROUTE_53_HOSTED_ZONE",
-                "ELASTIC_IP_ALLOCATION",
-                "CLASSIC_LOAD_BALANCER",
-                "APPLICATION_LOAD_BALANCER",
-                "GLOBAL_ACCELERATOR",
-            ],
+            enum_values: Span::new(17, 6),
         },
     ),
-    // 117
+    // 117 "ProtectedResourceTypeFilters"
     shape(
-        "ProtectedResourceTypeFilters",
-        ShapeKind::List {
+        text(4603, 28),
+        KindEntry::List {
             member: 116,
             member_name: None,
             length: Range {
@@ -1692,51 +1589,37 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 118
+    // 118 "Protection"
     shape(
-        "Protection",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Id", 131, false),
-                member("Name", 133, false),
-                member("ResourceArn", 137, false),
-                member("HealthCheckIds", 81, false),
-                member("ProtectionArn", 137, false),
-                member("ApplicationLayerAutomaticResponseConfiguration", 2, false),
-            ],
+        text(2725, 10),
+        KindEntry::Structure {
+            members: Span::new(118, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 119
-    shape(
-        "ProtectionGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionGroupId", 123, true),
-                member("Aggregation", 120, true),
-                member("Pattern", 127, true),
-                member("ResourceType", 116, false),
-                member("Members", 126, true),
-                member("ProtectionGroupArn", 137, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 120
-    shape(
-        "ProtectionGroupAggregation",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["SUM", "MEAN", "MAX"],
         },
     ),
-    // 121
+    // 119 "ProtectionGroup"
     shape(
-        "ProtectionGroupAggregationFilters",
-        ShapeKind::List {
+        text(2659, 15),
+        KindEntry::Structure {
+            members: Span::new(124, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 120 "ProtectionGroupAggregation"
+    shape(
+        text(4664, 26),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(23, 3),
+        },
+    ),
+    // 121 "ProtectionGroupAggregationFilters"
+    shape(
+        text(4700, 33),
+        KindEntry::List {
             member: 120,
             member_name: None,
             length: Range {
@@ -1745,31 +1628,31 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 122
+    // 122 "ProtectionGroupArbitraryPatternLimits"
     shape(
-        "ProtectionGroupArbitraryPatternLimits",
-        ShapeKind::Structure(Structure {
-            members: &[member("MaxMembers", 108, true)],
+        text(4733, 37),
+        KindEntry::Structure {
+            members: Span::new(130, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 123
+    // 123 "ProtectionGroupId"
     shape(
-        "ProtectionGroupId",
-        ShapeKind::String {
+        text(1987, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(36),
             },
-            pattern: Some("[a-zA-Z0-9\\\\-]*"),
-            enum_values: &[],
+            pattern: Some(text(1378, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 124
+    // 124 "ProtectionGroupIdFilters"
     shape(
-        "ProtectionGroupIdFilters",
-        ShapeKind::List {
+        text(4780, 24),
+        KindEntry::List {
             member: 123,
             member_name: None,
             length: Range {
@@ -1778,22 +1661,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 125
+    // 125 "ProtectionGroupLimits"
     shape(
-        "ProtectionGroupLimits",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MaxProtectionGroups", 108, true),
-                member("PatternTypeLimits", 129, true),
-            ],
+        text(4804, 21),
+        KindEntry::Structure {
+            members: Span::new(131, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 126
+    // 126 "ProtectionGroupMembers"
     shape(
-        "ProtectionGroupMembers",
-        ShapeKind::List {
+        text(4861, 22),
+        KindEntry::List {
             member: 137,
             member_name: None,
             length: Range {
@@ -1802,19 +1682,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 127
+    // 127 "ProtectionGroupPattern"
     shape(
-        "ProtectionGroupPattern",
-        ShapeKind::String {
+        text(4883, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALL", "ARBITRARY", "BY_RESOURCE_TYPE"],
+            enum_values: Span::new(26, 3),
         },
     ),
-    // 128
+    // 128 "ProtectionGroupPatternFilters"
     shape(
-        "ProtectionGroupPatternFilters",
-        ShapeKind::List {
+        text(4933, 29),
+        KindEntry::List {
             member: 127,
             member_name: None,
             length: Range {
@@ -1823,61 +1703,61 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 129
+    // 129 "ProtectionGroupPatternTypeLimits"
     shape(
-        "ProtectionGroupPatternTypeLimits",
-        ShapeKind::Structure(Structure {
-            members: &[member("ArbitraryPatternLimits", 122, true)],
+        text(4962, 32),
+        KindEntry::Structure {
+            members: Span::new(133, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 130
+    // 130 "ProtectionGroups"
     shape(
-        "ProtectionGroups",
-        ShapeKind::List {
+        text(3978, 16),
+        KindEntry::List {
             member: 119,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 131
+    // 131 "ProtectionId"
     shape(
-        "ProtectionId",
-        ShapeKind::String {
+        text(1119, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(36),
                 max: Some(36),
             },
-            pattern: Some("[a-zA-Z0-9\\\\-]*"),
-            enum_values: &[],
+            pattern: Some(text(1378, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 132
+    // 132 "ProtectionLimits"
     shape(
-        "ProtectionLimits",
-        ShapeKind::Structure(Structure {
-            members: &[member("ProtectedResourceTypeLimits", 93, true)],
+        text(5016, 16),
+        KindEntry::Structure {
+            members: Span::new(134, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 133
+    // 133 "ProtectionName"
     shape(
-        "ProtectionName",
-        ShapeKind::String {
+        text(5059, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[ a-zA-Z0-9_\\\\.\\\\-]*"),
-            enum_values: &[],
+            pattern: Some(text(5073, 20)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 134
+    // 134 "ProtectionNameFilters"
     shape(
-        "ProtectionNameFilters",
-        ShapeKind::List {
+        text(5093, 21),
+        KindEntry::List {
             member: 133,
             member_name: None,
             length: Range {
@@ -1886,52 +1766,53 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 135
+    // 135 "Protections"
     shape(
-        "Protections",
-        ShapeKind::List {
+        text(4039, 11),
+        KindEntry::List {
             member: 118,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 136
+    // 136 "ResourceAlreadyExistsException"
     shape(
-        "ResourceAlreadyExistsException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 180, false),
-                member("resourceType", 144, false),
-            ],
+        text(5114, 30),
+        KindEntry::Structure {
+            members: Span::new(135, 2),
             union: false,
-            error: Some(crate::errors::RESOURCE_ALREADY_EXISTS_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5114, 30),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 137
+    // 137 "ResourceArn"
     shape(
-        "ResourceArn",
-        ShapeKind::String {
+        text(1298, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("^arn:aws.*"),
-            enum_values: &[],
+            pattern: Some(text(5156, 10)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 138
+    // 138 "ResourceArnFilterList"
     shape(
-        "ResourceArnFilterList",
-        ShapeKind::List {
+        text(5166, 21),
+        KindEntry::List {
             member: 137,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 139
+    // 139 "ResourceArnFilters"
     shape(
-        "ResourceArnFilters",
-        ShapeKind::List {
+        text(5187, 18),
+        KindEntry::List {
             member: 137,
             member_name: None,
             length: Range {
@@ -1940,199 +1821,173 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 140
+    // 140 "ResourceArnList"
     shape(
-        "ResourceArnList",
-        ShapeKind::List {
+        text(5205, 15),
+        KindEntry::List {
             member: 137,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 141
+    // 141 "ResourceNotFoundException"
     shape(
-        "ResourceNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 180, false),
-                member("resourceType", 144, false),
-            ],
+        text(5220, 25),
+        KindEntry::Structure {
+            members: Span::new(137, 2),
             union: false,
-            error: Some(crate::errors::RESOURCE_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(5220, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 142
+    // 142 "ResponseAction"
     shape(
-        "ResponseAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("Block", 28, false), member("Count", 31, false)],
+        text(5245, 14),
+        KindEntry::Structure {
+            members: Span::new(139, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 143
+    // 143 "RoleArn"
     shape(
-        "RoleArn",
-        ShapeKind::String {
+        text(1061, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("^arn:aws:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"),
-            enum_values: &[],
+            pattern: Some(text(5269, 49)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 144
+    // 144 "String"
     shape(
-        "String",
-        ShapeKind::String {
+        text(5318, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 145
+    // 145 "SubResourceSummary"
     shape(
-        "SubResourceSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Type", 147, false),
-                member("Id", 144, false),
-                member("AttackVectors", 152, false),
-                member("Counters", 154, false),
-            ],
+        text(5324, 18),
+        KindEntry::Structure {
+            members: Span::new(141, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 146 "SubResourceSummaryList"
     shape(
-        "SubResourceSummaryList",
-        ShapeKind::List {
+        text(5350, 22),
+        KindEntry::List {
             member: 145,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 147
+    // 147 "SubResourceType"
     shape(
-        "SubResourceType",
-        ShapeKind::String {
+        text(5372, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IP", "URL"],
+            enum_values: Span::new(29, 2),
         },
     ),
-    // 148
+    // 148 "Subscription"
     shape(
-        "Subscription",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StartTime", 163, false),
-                member("EndTime", 163, false),
-                member("TimeCommitmentInSeconds", 69, false),
-                member("AutoRenew", 27, false),
-                member("Limits", 93, false),
-                member("ProactiveEngagementStatus", 115, false),
-                member("SubscriptionLimits", 149, true),
-                member("SubscriptionArn", 137, false),
-            ],
+        text(2790, 12),
+        KindEntry::Structure {
+            members: Span::new(145, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 149 "SubscriptionLimits"
     shape(
-        "SubscriptionLimits",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionLimits", 132, true),
-                member("ProtectionGroupLimits", 125, true),
-            ],
+        text(5415, 18),
+        KindEntry::Structure {
+            members: Span::new(153, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 150
+    // 150 "SubscriptionState"
     shape(
-        "SubscriptionState",
-        ShapeKind::String {
+        text(3430, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE", "INACTIVE"],
+            enum_values: Span::new(31, 2),
         },
     ),
-    // 151
+    // 151 "SummarizedAttackVector"
     shape(
-        "SummarizedAttackVector",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VectorType", 144, true),
-                member("VectorCounters", 154, false),
-            ],
+        text(5462, 22),
+        KindEntry::Structure {
+            members: Span::new(155, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 152
+    // 152 "SummarizedAttackVectorList"
     shape(
-        "SummarizedAttackVectorList",
-        ShapeKind::List {
+        text(5498, 26),
+        KindEntry::List {
             member: 151,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 153
+    // 153 "SummarizedCounter"
     shape(
-        "SummarizedCounter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 144, false),
-                member("Max", 68, false),
-                member("Average", 68, false),
-                member("Sum", 68, false),
-                member("N", 84, false),
-                member("Unit", 144, false),
-            ],
+        text(5524, 17),
+        KindEntry::Structure {
+            members: Span::new(157, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 154
+    // 154 "SummarizedCounterList"
     shape(
-        "SummarizedCounterList",
-        ShapeKind::List {
+        text(5552, 21),
+        KindEntry::List {
             member: 153,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 155
+    // 155 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 156, false), member("Value", 161, false)],
+        text(5573, 3),
+        KindEntry::Structure {
+            members: Span::new(163, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 156
+    // 156 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(5579, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 157
+    // 157 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(5585, 10),
+        KindEntry::List {
             member: 156,
             member_name: None,
             length: Range {
@@ -2141,10 +1996,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 158
+    // 158 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(5595, 7),
+        KindEntry::List {
             member: 155,
             member_name: None,
             length: Range {
@@ -2153,216 +2008,441 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 159
+    // 159 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 137, true), member("Tags", 158, true)],
+        text(5602, 18),
+        KindEntry::Structure {
+            members: Span::new(165, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 160
+    // 160 "TagResourceResponse"
     shape(
-        "TagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5620, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 161
+    // 161 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(5639, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 162
+    // 162 "TimeRange"
     shape(
-        "TimeRange",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FromInclusive", 163, false),
-                member("ToExclusive", 163, false),
-            ],
+        text(2439, 9),
+        KindEntry::Structure {
+            members: Span::new(167, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 163
-    shape("Timestamp", ShapeKind::Timestamp { format: None }),
-    // 164
+    // 163 "Timestamp"
+    shape(text(5671, 9), KindEntry::Timestamp { format: None }),
+    // 164 "Token"
     shape(
-        "Token",
-        ShapeKind::String {
+        text(5680, 5),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(4096),
             },
-            pattern: Some("^.*$"),
-            enum_values: &[],
+            pattern: Some(text(5685, 4)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 165
+    // 165 "TopContributors"
     shape(
-        "TopContributors",
-        ShapeKind::List {
+        text(1460, 15),
+        KindEntry::List {
             member: 30,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 166
+    // 166 "Unit"
     shape(
-        "Unit",
-        ShapeKind::String {
+        text(1475, 4),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["BITS", "BYTES", "PACKETS", "REQUESTS"],
+            enum_values: Span::new(33, 4),
         },
     ),
-    // 167
+    // 167 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceARN", 137, true),
-                member("TagKeys", 157, true),
-            ],
+        text(5713, 20),
+        KindEntry::Structure {
+            members: Span::new(169, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 168 "UntagResourceResponse"
     shape(
-        "UntagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5740, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 169
+    // 169 "UpdateApplicationLayerAutomaticResponseRequest"
     shape(
-        "UpdateApplicationLayerAutomaticResponseRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 137, true),
-                member("Action", 142, true),
-            ],
+        text(5761, 46),
+        KindEntry::Structure {
+            members: Span::new(171, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 170
+    // 170 "UpdateApplicationLayerAutomaticResponseResponse"
     shape(
-        "UpdateApplicationLayerAutomaticResponseResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5807, 47),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 171
+    // 171 "UpdateEmergencyContactSettingsRequest"
     shape(
-        "UpdateEmergencyContactSettingsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EmergencyContactList", 72, false)],
+        text(5854, 37),
+        KindEntry::Structure {
+            members: Span::new(173, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 172
+    // 172 "UpdateEmergencyContactSettingsResponse"
     shape(
-        "UpdateEmergencyContactSettingsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5891, 38),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 173
+    // 173 "UpdateProtectionGroupRequest"
     shape(
-        "UpdateProtectionGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProtectionGroupId", 123, true),
-                member("Aggregation", 120, true),
-                member("Pattern", 127, true),
-                member("ResourceType", 116, false),
-                member("Members", 126, false),
-            ],
+        text(5929, 28),
+        KindEntry::Structure {
+            members: Span::new(174, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 174
+    // 174 "UpdateProtectionGroupResponse"
     shape(
-        "UpdateProtectionGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5957, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 175
+    // 175 "UpdateSubscriptionRequest"
     shape(
-        "UpdateSubscriptionRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AutoRenew", 27, false)],
+        text(5986, 25),
+        KindEntry::Structure {
+            members: Span::new(179, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 176
+    // 176 "UpdateSubscriptionResponse"
     shape(
-        "UpdateSubscriptionResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(6011, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 177
+    // 177 "ValidationExceptionField"
     shape(
-        "ValidationExceptionField",
-        ShapeKind::Structure(Structure {
-            members: &[member("name", 144, true), member("message", 144, true)],
+        text(6037, 24),
+        KindEntry::Structure {
+            members: Span::new(180, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 178
+    // 178 "ValidationExceptionFieldList"
     shape(
-        "ValidationExceptionFieldList",
-        ShapeKind::List {
+        text(6065, 28),
+        KindEntry::List {
             member: 177,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 179
+    // 179 "ValidationExceptionReason"
     shape(
-        "ValidationExceptionReason",
-        ShapeKind::String {
+        text(6093, 25),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["FIELD_VALIDATION_FAILED", "OTHER"],
+            enum_values: Span::new(37, 2),
         },
     ),
-    // 180
+    // 180 "errorMessage"
     shape(
-        "errorMessage",
-        ShapeKind::String {
+        text(6146, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(819, 7), 180, false),   // 0 "message"
+    member(text(819, 7), 180, false),   // 1 "message"
+    member(text(906, 6), 3, true),      // 2 "Status"
+    member(text(912, 6), 142, true),    // 3 "Action"
+    member(text(1000, 9), 106, true),   // 4 "LogBucket"
+    member(text(1061, 7), 143, true),   // 5 "RoleArn"
+    member(text(1119, 12), 131, true),  // 6 "ProtectionId"
+    member(text(1131, 14), 79, true),   // 7 "HealthCheckArn"
+    member(text(1215, 20), 72, true),   // 8 "EmergencyContactList"
+    member(text(1290, 8), 13, false),   // 9 "AttackId"
+    member(text(1298, 11), 137, false), // 10 "ResourceArn"
+    member(text(1309, 12), 146, false), // 11 "SubResources"
+    member(text(1321, 9), 22, false),   // 12 "StartTime"
+    member(text(1330, 7), 22, false),   // 13 "EndTime"
+    member(text(1337, 14), 154, false), // 14 "AttackCounters"
+    member(text(1351, 16), 15, false),  // 15 "AttackProperties"
+    member(text(1367, 11), 111, false), // 16 "Mitigations"
+    member(text(1393, 11), 14, false),  // 17 "AttackLayer"
+    member(text(1436, 24), 17, false),  // 18 "AttackPropertyIdentifier"
+    member(text(1460, 15), 165, false), // 19 "TopContributors"
+    member(text(1475, 4), 166, false),  // 20 "Unit"
+    member(text(1479, 5), 108, false),  // 21 "Total"
+    member(text(1642, 12), 25, false),  // 22 "AttackVolume"
+    member(text(1654, 11), 108, true),  // 23 "AttackCount"
+    member(text(1290, 8), 144, false),  // 24 "AttackId"
+    member(text(1298, 11), 144, false), // 25 "ResourceArn"
+    member(text(1321, 9), 22, false),   // 26 "StartTime"
+    member(text(1330, 7), 22, false),   // 27 "EndTime"
+    member(text(1717, 13), 24, false),  // 28 "AttackVectors"
+    member(text(1768, 10), 144, true),  // 29 "VectorType"
+    member(text(1805, 13), 26, false),  // 30 "BitsPerSecond"
+    member(text(1818, 16), 26, false),  // 31 "PacketsPerSecond"
+    member(text(1834, 17), 26, false),  // 32 "RequestsPerSecond"
+    member(text(1873, 3), 68, true),    // 33 "Max"
+    member(text(1939, 4), 144, false),  // 34 "Name"
+    member(text(1943, 5), 108, false),  // 35 "Value"
+    member(text(1987, 17), 123, true),  // 36 "ProtectionGroupId"
+    member(text(2004, 11), 120, true),  // 37 "Aggregation"
+    member(text(2015, 7), 127, true),   // 38 "Pattern"
+    member(text(2022, 12), 116, false), // 39 "ResourceType"
+    member(text(2034, 7), 126, false),  // 40 "Members"
+    member(text(2041, 4), 158, false),  // 41 "Tags"
+    member(text(1939, 4), 133, true),   // 42 "Name"
+    member(text(1298, 11), 137, true),  // 43 "ResourceArn"
+    member(text(2041, 4), 158, false),  // 44 "Tags"
+    member(text(1119, 12), 131, false), // 45 "ProtectionId"
+    member(text(1987, 17), 123, true),  // 46 "ProtectionGroupId"
+    member(text(1119, 12), 131, true),  // 47 "ProtectionId"
+    member(text(1290, 8), 13, true),    // 48 "AttackId"
+    member(text(2370, 6), 12, false),   // 49 "Attack"
+    member(text(2439, 9), 162, true),   // 50 "TimeRange"
+    member(text(2448, 9), 19, true),    // 51 "DataItems"
+    member(text(1061, 7), 143, false),  // 52 "RoleArn"
+    member(text(2506, 13), 107, false), // 53 "LogBucketList"
+    member(text(1215, 20), 72, false),  // 54 "EmergencyContactList"
+    member(text(1987, 17), 123, true),  // 55 "ProtectionGroupId"
+    member(text(2659, 15), 119, true),  // 56 "ProtectionGroup"
+    member(text(1119, 12), 131, false), // 57 "ProtectionId"
+    member(text(1298, 11), 137, false), // 58 "ResourceArn"
+    member(text(2725, 10), 118, false), // 59 "Protection"
+    member(text(2790, 12), 148, false), // 60 "Subscription"
+    member(text(1298, 11), 137, true),  // 61 "ResourceArn"
+    member(text(1000, 9), 106, true),   // 62 "LogBucket"
+    member(text(1119, 12), 131, true),  // 63 "ProtectionId"
+    member(text(1131, 14), 79, true),   // 64 "HealthCheckArn"
+    member(text(3164, 12), 70, true),   // 65 "EmailAddress"
+    member(text(3206, 11), 114, false), // 66 "PhoneNumber"
+    member(text(1896, 12), 29, false),  // 67 "ContactNotes"
+    member(text(1298, 11), 137, true),  // 68 "ResourceArn"
+    member(text(912, 6), 142, true),    // 69 "Action"
+    member(text(3430, 17), 150, true),  // 70 "SubscriptionState"
+    member(text(3538, 12), 139, false), // 71 "ResourceArns"
+    member(text(3550, 15), 134, false), // 72 "ProtectionNames"
+    member(text(3565, 13), 117, false), // 73 "ResourceTypes"
+    member(text(3609, 18), 124, false), // 74 "ProtectionGroupIds"
+    member(text(3627, 8), 128, false),  // 75 "Patterns"
+    member(text(3565, 13), 117, false), // 76 "ResourceTypes"
+    member(text(3635, 12), 121, false), // 77 "Aggregations"
+    member(text(819, 7), 180, false),   // 78 "message"
+    member(text(819, 7), 180, false),   // 79 "message"
+    member(text(819, 7), 180, false),   // 80 "message"
+    member(text(819, 7), 180, false),   // 81 "message"
+    member(text(3757, 6), 179, false),  // 82 "reason"
+    member(text(3763, 6), 178, false),  // 83 "fields"
+    member(text(819, 7), 180, false),   // 84 "message"
+    member(text(3798, 4), 144, false),  // 85 "Type"
+    member(text(1873, 3), 108, false),  // 86 "Max"
+    member(text(819, 7), 180, false),   // 87 "message"
+    member(text(3798, 4), 92, false),   // 88 "Type"
+    member(text(3793, 5), 91, false),   // 89 "Limit"
+    member(text(3538, 12), 138, false), // 90 "ResourceArns"
+    member(text(1321, 9), 162, false),  // 91 "StartTime"
+    member(text(1330, 7), 162, false),  // 92 "EndTime"
+    member(text(3869, 9), 164, false),  // 93 "NextToken"
+    member(text(3878, 10), 109, false), // 94 "MaxResults"
+    member(text(1689, 15), 20, false),  // 95 "AttackSummaries"
+    member(text(3869, 9), 164, false),  // 96 "NextToken"
+    member(text(3869, 9), 164, false),  // 97 "NextToken"
+    member(text(3878, 10), 109, false), // 98 "MaxResults"
+    member(text(3934, 16), 83, false),  // 99 "InclusionFilters"
+    member(text(3978, 16), 130, true),  // 100 "ProtectionGroups"
+    member(text(3869, 9), 164, false),  // 101 "NextToken"
+    member(text(3869, 9), 164, false),  // 102 "NextToken"
+    member(text(3878, 10), 109, false), // 103 "MaxResults"
+    member(text(3934, 16), 82, false),  // 104 "InclusionFilters"
+    member(text(4039, 11), 135, false), // 105 "Protections"
+    member(text(3869, 9), 164, false),  // 106 "NextToken"
+    member(text(1987, 17), 123, true),  // 107 "ProtectionGroupId"
+    member(text(3869, 9), 164, false),  // 108 "NextToken"
+    member(text(3878, 10), 109, false), // 109 "MaxResults"
+    member(text(3538, 12), 140, true),  // 110 "ResourceArns"
+    member(text(3869, 9), 164, false),  // 111 "NextToken"
+    member(text(4151, 11), 137, true),  // 112 "ResourceARN"
+    member(text(2041, 4), 158, false),  // 113 "Tags"
+    member(text(819, 7), 180, false),   // 114 "message"
+    member(text(4329, 14), 144, false), // 115 "MitigationName"
+    member(text(819, 7), 180, false),   // 116 "message"
+    member(text(819, 7), 180, false),   // 117 "message"
+    member(text(4631, 2), 131, false),  // 118 "Id"
+    member(text(1939, 4), 133, false),  // 119 "Name"
+    member(text(1298, 11), 137, false), // 120 "ResourceArn"
+    member(text(3498, 14), 81, false),  // 121 "HealthCheckIds"
+    member(text(4633, 13), 137, false), // 122 "ProtectionArn"
+    member(text(860, 46), 2, false),    // 123 "ApplicationLayerAutomaticResponseConfiguration"
+    member(text(1987, 17), 123, true),  // 124 "ProtectionGroupId"
+    member(text(2004, 11), 120, true),  // 125 "Aggregation"
+    member(text(2015, 7), 127, true),   // 126 "Pattern"
+    member(text(2022, 12), 116, false), // 127 "ResourceType"
+    member(text(2034, 7), 126, true),   // 128 "Members"
+    member(text(4646, 18), 137, false), // 129 "ProtectionGroupArn"
+    member(text(4770, 10), 108, true),  // 130 "MaxMembers"
+    member(text(4825, 19), 108, true),  // 131 "MaxProtectionGroups"
+    member(text(4844, 17), 129, true),  // 132 "PatternTypeLimits"
+    member(text(4994, 22), 122, true),  // 133 "ArbitraryPatternLimits"
+    member(text(5032, 27), 93, true),   // 134 "ProtectedResourceTypeLimits"
+    member(text(819, 7), 180, false),   // 135 "message"
+    member(text(5144, 12), 144, false), // 136 "resourceType"
+    member(text(819, 7), 180, false),   // 137 "message"
+    member(text(5144, 12), 144, false), // 138 "resourceType"
+    member(text(5259, 5), 28, false),   // 139 "Block"
+    member(text(5264, 5), 31, false),   // 140 "Count"
+    member(text(3798, 4), 147, false),  // 141 "Type"
+    member(text(4631, 2), 144, false),  // 142 "Id"
+    member(text(1717, 13), 152, false), // 143 "AttackVectors"
+    member(text(5342, 8), 154, false),  // 144 "Counters"
+    member(text(1321, 9), 163, false),  // 145 "StartTime"
+    member(text(1330, 7), 163, false),  // 146 "EndTime"
+    member(text(5392, 23), 69, false),  // 147 "TimeCommitmentInSeconds"
+    member(text(1876, 9), 27, false),   // 148 "AutoRenew"
+    member(text(3822, 6), 93, false),   // 149 "Limits"
+    member(text(4422, 25), 115, false), // 150 "ProactiveEngagementStatus"
+    member(text(5415, 18), 149, true),  // 151 "SubscriptionLimits"
+    member(text(5433, 15), 137, false), // 152 "SubscriptionArn"
+    member(text(5016, 16), 132, true),  // 153 "ProtectionLimits"
+    member(text(4804, 21), 125, true),  // 154 "ProtectionGroupLimits"
+    member(text(1768, 10), 144, true),  // 155 "VectorType"
+    member(text(5484, 14), 154, false), // 156 "VectorCounters"
+    member(text(1939, 4), 144, false),  // 157 "Name"
+    member(text(1873, 3), 68, false),   // 158 "Max"
+    member(text(5541, 7), 68, false),   // 159 "Average"
+    member(text(5548, 3), 68, false),   // 160 "Sum"
+    member(text(5551, 1), 84, false),   // 161 "N"
+    member(text(1475, 4), 144, false),  // 162 "Unit"
+    member(text(5576, 3), 156, false),  // 163 "Key"
+    member(text(1943, 5), 161, false),  // 164 "Value"
+    member(text(4151, 11), 137, true),  // 165 "ResourceARN"
+    member(text(2041, 4), 158, true),   // 166 "Tags"
+    member(text(5647, 13), 163, false), // 167 "FromInclusive"
+    member(text(5660, 11), 163, false), // 168 "ToExclusive"
+    member(text(4151, 11), 137, true),  // 169 "ResourceARN"
+    member(text(5733, 7), 157, true),   // 170 "TagKeys"
+    member(text(1298, 11), 137, true),  // 171 "ResourceArn"
+    member(text(912, 6), 142, true),    // 172 "Action"
+    member(text(1215, 20), 72, false),  // 173 "EmergencyContactList"
+    member(text(1987, 17), 123, true),  // 174 "ProtectionGroupId"
+    member(text(2004, 11), 120, true),  // 175 "Aggregation"
+    member(text(2015, 7), 127, true),   // 176 "Pattern"
+    member(text(2022, 12), 116, false), // 177 "ResourceType"
+    member(text(2034, 7), 126, false),  // 178 "Members"
+    member(text(1876, 9), 27, false),   // 179 "AutoRenew"
+    member(text(6061, 4), 144, true),   // 180 "name"
+    member(text(819, 7), 144, true),    // 181 "message"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(957, 7),   // 0 "ENABLED"
+    text(964, 8),   // 1 "DISABLED"
+    text(1404, 7),  // 2 "NETWORK"
+    text(1411, 11), // 3 "APPLICATION"
+    text(1484, 15), // 4 "DESTINATION_URL"
+    text(1499, 8),  // 5 "REFERRER"
+    text(1507, 10), // 6 "SOURCE_ASN"
+    text(1517, 14), // 7 "SOURCE_COUNTRY"
+    text(1531, 17), // 8 "SOURCE_IP_ADDRESS"
+    text(1548, 17), // 9 "SOURCE_USER_AGENT"
+    text(1565, 28), // 10 "WORDPRESS_PINGBACK_REFLECTOR"
+    text(1593, 25), // 11 "WORDPRESS_PINGBACK_SOURCE"
+    text(957, 7),   // 12 "ENABLED"
+    text(964, 8),   // 13 "DISABLED"
+    text(957, 7),   // 14 "ENABLED"
+    text(964, 8),   // 15 "DISABLED"
+    text(4447, 7),  // 16 "PENDING"
+    text(4475, 23), // 17 "CLOUDFRONT_DISTRIBUTION"
+    text(4498, 20), // 18 "ROUTE_53_HOSTED_ZONE"
+    text(4518, 21), // 19 "ELASTIC_IP_ALLOCATION"
+    text(4539, 21), // 20 "CLASSIC_LOAD_BALANCER"
+    text(4560, 25), // 21 "APPLICATION_LOAD_BALANCER"
+    text(4585, 18), // 22 "GLOBAL_ACCELERATOR"
+    text(4690, 3),  // 23 "SUM"
+    text(4693, 4),  // 24 "MEAN"
+    text(4697, 3),  // 25 "MAX"
+    text(4905, 3),  // 26 "ALL"
+    text(4908, 9),  // 27 "ARBITRARY"
+    text(4917, 16), // 28 "BY_RESOURCE_TYPE"
+    text(5387, 2),  // 29 "IP"
+    text(5389, 3),  // 30 "URL"
+    text(5448, 6),  // 31 "ACTIVE"
+    text(5454, 8),  // 32 "INACTIVE"
+    text(5689, 4),  // 33 "BITS"
+    text(5693, 5),  // 34 "BYTES"
+    text(5698, 7),  // 35 "PACKETS"
+    text(5705, 8),  // 36 "REQUESTS"
+    text(6118, 23), // 37 "FIELD_VALIDATION_FAILED"
+    text(6141, 5),  // 38 "OTHER"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    85, 86, 112, 94, 88, 1, 113, 141, 85, 86, 88, 1, 113, 141, 85, 94, 141, 88, 113, 89, 85, 86,
+    88, 141, 113, 85, 89, 86, 94, 136, 113, 141, 88, 85, 136, 113, 141, 88, 94, 85, 136, 85, 141,
+    113, 85, 113, 141, 85, 105, 141, 85, 0, 85, 85, 141, 85, 141, 85, 88, 141, 85, 141, 85, 141,
+    85, 88, 141, 113, 86, 85, 86, 88, 141, 113, 85, 86, 112, 1, 113, 141, 85, 86, 113, 141, 85, 88,
+    141, 113, 89, 94, 85, 141, 88, 113, 86, 85, 86, 88, 141, 113, 85, 85, 88, 86, 85, 141, 87, 85,
+    141, 87, 85, 141, 87, 85, 89, 141, 85, 89, 88, 141, 85, 89, 88, 141, 85, 141, 88, 113, 86, 85,
+    88, 113, 141, 85, 141, 113, 88, 85, 105, 141, 88, 113,
 ];

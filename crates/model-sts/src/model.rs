@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,619 +40,563 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: Some("https://sts.amazonaws.com/doc/2011-06-15/"),
     protocols: &[Protocol::Query],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AssumeRolePOST/AssumeRoleResultAssumeRoleWithSAMLAssumeRoleWithSAMLResultAssumeRoleWithWebIdentityAssumeRoleWithWebIdentityResultAssumeRootAssumeRootResultDecodeAuthorizationMessageDecodeAuthorizationMessageResultGetAccessKeyInfoGetAccessKeyInfoResultGetCallerIdentityGetCallerIdentityResultGetDelegatedAccessTokenGetDelegatedAccessTokenResultGetFederationTokenGetFederationTokenResultGetSessionTokenGetSessionTokenResultGetWebIdentityTokenGetWebIdentityTokenResultAssumeRoleRequestRoleArnRoleSessionNamePolicyArnsPolicyDurationSecondsTagsTransitiveTagKeysExternalIdSerialNumberTokenCodeSourceIdentityProvidedContextsAssumeRoleResponseCredentialsAssumedRoleUserPackedPolicySizeAssumeRoleWithSAMLRequestPrincipalArnSAMLAssertionAssumeRoleWithSAMLResponseSubjectSubjectTypeIssuerAudienceNameQualifierAssumeRoleWithWebIdentityRequestWebIdentityTokenProviderIdAssumeRoleWithWebIdentityResponseSubjectFromWebIdentityTokenProviderAssumeRootRequestTargetPrincipalTaskPolicyArnAssumeRootResponseAssumedRoleIdArnAccessKeyIdSecretAccessKeySessionTokenExpirationDecodeAuthorizationMessageRequestEncodedMessageDecodeAuthorizationMessageResponseDecodedMessageExpiredTokenExceptionmessageExpiredTradeInTokenExceptionFederatedUserFederatedUserIdGetAccessKeyInfoRequestGetAccessKeyInfoResponseAccountGetCallerIdentityRequestGetCallerIdentityResponseUserIdGetDelegatedAccessTokenRequestTradeInTokenGetDelegatedAccessTokenResponseAssumedPrincipalGetFederationTokenRequestNameGetFederationTokenResponseGetSessionTokenRequestGetSessionTokenResponseGetWebIdentityTokenRequestSigningAlgorithmGetWebIdentityTokenResponseIDPCommunicationErrorExceptionIDPCommunicationErrorIDPRejectedClaimExceptionIDPRejectedClaimInvalidAuthorizationMessageExceptionInvalidIdentityTokenExceptionInvalidIdentityTokenJWTPayloadSizeExceededExceptionMalformedPolicyDocumentExceptionMalformedPolicyDocumentOutboundWebIdentityFederationDisabledExceptionPackedPolicyTooLargeExceptionPackedPolicyTooLargePolicyDescriptorTypearnProvidedContextProviderArnContextAssertionProvidedContextsListTypeRegionDisabledExceptionRootDurationSecondsTypeSAMLAssertionTypeSessionDurationEscalationExceptionTagKeyValueTargetPrincipalTypeaccessKeyIdType[\\w]*accessKeySecretTypeaccountTypearnType[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+assumedRoleIdType[\\w+=,.@:-]*clientTokenTypecontextAssertionTypedateTypedecodedMessageTypedurationSecondsTypeencodedMessageTypeexpiredIdentityTokenMessageexpiredTradeInTokenExceptionMessageexternalIdType[\\w+=,.@:\\/-]*federatedIdType[\\w+=,.@\\:-]*idpCommunicationErrorMessageidpRejectedClaimMessageinvalidAuthorizationMessageinvalidIdentityTokenMessagejwtAlgorithmTypejwtPayloadSizeExceededExceptionmalformedPolicyDocumentMessagenonNegativeIntegerTypeoutboundWebIdentityFederationDisabledExceptionpackedPolicyTooLargeMessagepolicyDescriptorListTyperegionDisabledMessageroleDurationSecondsTyperoleSessionNameType[\\w+=,.@-]*serialNumberType[\\w+=/:,.@-]*sessionDurationEscalationExceptionsessionPolicyDocumentType[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+sourceIdentityTypetagKeyListTypetagKeyType[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+tagListTypetagValueType[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*tokenCodeType[\\d]*tokenTypetradeInTokenTypeunrestrictedSessionPolicyDocumentTypeurlTypeuserIdTypeuserNameTypewebIdentitySubjectTypewebIdentityTokenAudienceListTypewebIdentityTokenAudienceStringTypewebIdentityTokenDurationSecondsTypewebIdentityTokenType";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AssumeRole",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AssumeRole"
+    OperationEntry {
+        name: text(0, 10),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(0),
         output: Some(1),
-        result_wrapper: Some("AssumeRoleResult"),
-        errors: &[34, 37, 41, 13],
+        result_wrapper: Some(text(15, 16)),
+        errors: Span::new(0, 4),
         anonymous: false,
     },
-    Operation {
-        name: "AssumeRoleWithSAML",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssumeRoleWithSAML"
+    OperationEntry {
+        name: text(31, 18),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(2),
         output: Some(3),
-        result_wrapper: Some("AssumeRoleWithSAMLResult"),
-        errors: &[34, 37, 29, 31, 13, 41],
+        result_wrapper: Some(text(49, 24)),
+        errors: Span::new(4, 6),
         anonymous: true,
     },
-    Operation {
-        name: "AssumeRoleWithWebIdentity",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssumeRoleWithWebIdentity"
+    OperationEntry {
+        name: text(73, 25),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(4),
         output: Some(5),
-        result_wrapper: Some("AssumeRoleWithWebIdentityResult"),
-        errors: &[34, 37, 29, 28, 31, 13, 41],
+        result_wrapper: Some(text(98, 31)),
+        errors: Span::new(10, 7),
         anonymous: true,
     },
-    Operation {
-        name: "AssumeRoot",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "AssumeRoot"
+    OperationEntry {
+        name: text(129, 10),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(6),
         output: Some(7),
-        result_wrapper: Some("AssumeRootResult"),
-        errors: &[41, 13],
+        result_wrapper: Some(text(139, 16)),
+        errors: Span::new(17, 2),
         anonymous: false,
     },
-    Operation {
-        name: "DecodeAuthorizationMessage",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DecodeAuthorizationMessage"
+    OperationEntry {
+        name: text(155, 26),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(11),
         output: Some(12),
-        result_wrapper: Some("DecodeAuthorizationMessageResult"),
-        errors: &[30],
+        result_wrapper: Some(text(181, 32)),
+        errors: Span::new(19, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetAccessKeyInfo",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetAccessKeyInfo"
+    OperationEntry {
+        name: text(213, 16),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(16),
         output: Some(17),
-        result_wrapper: Some("GetAccessKeyInfoResult"),
-        errors: &[],
+        result_wrapper: Some(text(229, 22)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "GetCallerIdentity",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetCallerIdentity"
+    OperationEntry {
+        name: text(251, 17),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(18),
         output: Some(19),
-        result_wrapper: Some("GetCallerIdentityResult"),
-        errors: &[],
+        result_wrapper: Some(text(268, 23)),
+        errors: Span::EMPTY,
         anonymous: false,
     },
-    Operation {
-        name: "GetDelegatedAccessToken",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDelegatedAccessToken"
+    OperationEntry {
+        name: text(291, 23),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(20),
         output: Some(21),
-        result_wrapper: Some("GetDelegatedAccessTokenResult"),
-        errors: &[14, 41, 37],
+        result_wrapper: Some(text(314, 29)),
+        errors: Span::new(20, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetFederationToken",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetFederationToken"
+    OperationEntry {
+        name: text(343, 18),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(22),
         output: Some(23),
-        result_wrapper: Some("GetFederationTokenResult"),
-        errors: &[34, 37, 41],
+        result_wrapper: Some(text(361, 24)),
+        errors: Span::new(23, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetSessionToken",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetSessionToken"
+    OperationEntry {
+        name: text(385, 15),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(24),
         output: Some(25),
-        result_wrapper: Some("GetSessionTokenResult"),
-        errors: &[41],
+        result_wrapper: Some(text(400, 21)),
+        errors: Span::new(26, 1),
         anonymous: false,
     },
-    Operation {
-        name: "GetWebIdentityToken",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetWebIdentityToken"
+    OperationEntry {
+        name: text(421, 19),
+        method: text(10, 4),
+        request_uri: text(14, 1),
+        response_code: 200,
         input: Some(26),
         output: Some(27),
-        result_wrapper: Some("GetWebIdentityTokenResult"),
-        errors: &[44, 36, 33],
+        result_wrapper: Some(text(440, 25)),
+        errors: Span::new(27, 3),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "AssumeRoleRequest"
     shape(
-        "AssumeRoleRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleArn", 52, true),
-                member("RoleSessionName", 77, true),
-                member("PolicyArns", 74, false),
-                member("Policy", 89, false),
-                member("DurationSeconds", 76, false),
-                member("Tags", 84, false),
-                member("TransitiveTagKeys", 82, false),
-                member("ExternalId", 62, false),
-                member("SerialNumber", 78, false),
-                member("TokenCode", 86, false),
-                member("SourceIdentity", 81, false),
-                member("ProvidedContexts", 40, false),
-            ],
+        text(465, 17),
+        KindEntry::Structure {
+            members: Span::new(0, 12),
             union: false,
             error: None,
-        }),
-    ),
-    // 1
-    shape(
-        "AssumeRoleResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Credentials", 10, false),
-                member("AssumedRoleUser", 8, false),
-                member("PackedPolicySize", 71, false),
-                member("SourceIdentity", 81, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 2
-    shape(
-        "AssumeRoleWithSAMLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleArn", 52, true),
-                member("PrincipalArn", 52, true),
-                member("SAMLAssertion", 43, true),
-                member("PolicyArns", 74, false),
-                member("Policy", 80, false),
-                member("DurationSeconds", 76, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 3
-    shape(
-        "AssumeRoleWithSAMLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Credentials", 10, false),
-                member("AssumedRoleUser", 8, false),
-                member("PackedPolicySize", 71, false),
-                member("Subject", 45, false),
-                member("SubjectType", 46, false),
-                member("Issuer", 32, false),
-                member("Audience", 9, false),
-                member("NameQualifier", 35, false),
-                member("SourceIdentity", 81, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 4
-    shape(
-        "AssumeRoleWithWebIdentityRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RoleArn", 52, true),
-                member("RoleSessionName", 77, true),
-                member("WebIdentityToken", 54, true),
-                member("ProviderId", 90, false),
-                member("PolicyArns", 74, false),
-                member("Policy", 80, false),
-                member("DurationSeconds", 76, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 5
-    shape(
-        "AssumeRoleWithWebIdentityResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Credentials", 10, false),
-                member("SubjectFromWebIdentityToken", 93, false),
-                member("AssumedRoleUser", 8, false),
-                member("PackedPolicySize", 71, false),
-                member("Provider", 32, false),
-                member("Audience", 9, false),
-                member("SourceIdentity", 81, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 6
-    shape(
-        "AssumeRootRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TargetPrincipal", 48, true),
-                member("TaskPolicyArn", 38, true),
-                member("DurationSeconds", 42, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 7
-    shape(
-        "AssumeRootResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Credentials", 10, false),
-                member("SourceIdentity", 81, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 8
-    shape(
-        "AssumedRoleUser",
-        ShapeKind::Structure(Structure {
-            members: &[member("AssumedRoleId", 53, true), member("Arn", 52, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 9
-    shape(
-        "Audience",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 10
+    // 1 "AssumeRoleResponse"
     shape(
-        "Credentials",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AccessKeyId", 49, true),
-                member("SecretAccessKey", 50, true),
-                member("SessionToken", 87, true),
-                member("Expiration", 56, true),
-            ],
+        text(617, 18),
+        KindEntry::Structure {
+            members: Span::new(12, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 11
-    shape(
-        "DecodeAuthorizationMessageRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("EncodedMessage", 59, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 12
-    shape(
-        "DecodeAuthorizationMessageResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("DecodedMessage", 57, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 13
-    shape(
-        "ExpiredTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 60, false)],
-            union: false,
-            error: Some(crate::errors::EXPIRED_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 14
-    shape(
-        "ExpiredTradeInTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 61, false)],
-            union: false,
-            error: Some(crate::errors::EXPIRED_TRADE_IN_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 15
-    shape(
-        "FederatedUser",
-        ShapeKind::Structure(Structure {
-            members: &[member("FederatedUserId", 63, true), member("Arn", 52, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 16
-    shape(
-        "GetAccessKeyInfoRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("AccessKeyId", 49, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 17
-    shape(
-        "GetAccessKeyInfoResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Account", 51, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 18
-    shape(
-        "GetCallerIdentityRequest",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 19
-    shape(
-        "GetCallerIdentityResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UserId", 91, false),
-                member("Account", 51, false),
-                member("Arn", 52, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 20
-    shape(
-        "GetDelegatedAccessTokenRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("TradeInToken", 88, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 21
-    shape(
-        "GetDelegatedAccessTokenResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Credentials", 10, false),
-                member("PackedPolicySize", 71, false),
-                member("AssumedPrincipal", 52, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 22
-    shape(
-        "GetFederationTokenRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 92, true),
-                member("Policy", 80, false),
-                member("PolicyArns", 74, false),
-                member("DurationSeconds", 58, false),
-                member("Tags", 84, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 23
-    shape(
-        "GetFederationTokenResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Credentials", 10, false),
-                member("FederatedUser", 15, false),
-                member("PackedPolicySize", 71, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 24
-    shape(
-        "GetSessionTokenRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("DurationSeconds", 58, false),
-                member("SerialNumber", 78, false),
-                member("TokenCode", 86, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 25
-    shape(
-        "GetSessionTokenResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Credentials", 10, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 26
-    shape(
-        "GetWebIdentityTokenRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Audience", 94, true),
-                member("DurationSeconds", 96, false),
-                member("SigningAlgorithm", 68, true),
-                member("Tags", 84, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 27
-    shape(
-        "GetWebIdentityTokenResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebIdentityToken", 97, false),
-                member("Expiration", 56, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 28
-    shape(
-        "IDPCommunicationErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 64, false)],
-            union: false,
-            error: Some(crate::errors::IDP_COMMUNICATION_ERROR_EXCEPTION),
-        }),
-    ),
-    // 29
-    shape(
-        "IDPRejectedClaimException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 65, false)],
-            union: false,
-            error: Some(crate::errors::IDP_REJECTED_CLAIM_EXCEPTION),
-        }),
-    ),
-    // 30
-    shape(
-        "InvalidAuthorizationMessageException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 66, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_AUTHORIZATION_MESSAGE_EXCEPTION),
-        }),
-    ),
-    // 31
-    shape(
-        "InvalidIdentityTokenException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 67, false)],
-            union: false,
-            error: Some(crate::errors::INVALID_IDENTITY_TOKEN_EXCEPTION),
-        }),
-    ),
-    // 32
-    shape(
-        "Issuer",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 33
+    // 2 "AssumeRoleWithSAMLRequest"
     shape(
-        "JWTPayloadSizeExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 69, false)],
+        text(677, 25),
+        KindEntry::Structure {
+            members: Span::new(16, 6),
             union: false,
-            error: Some(crate::errors::JWT_PAYLOAD_SIZE_EXCEEDED_EXCEPTION),
-        }),
-    ),
-    // 34
-    shape(
-        "MalformedPolicyDocumentException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 70, false)],
-            union: false,
-            error: Some(crate::errors::MALFORMED_POLICY_DOCUMENT_EXCEPTION),
-        }),
-    ),
-    // 35
-    shape(
-        "NameQualifier",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: None,
         },
     ),
-    // 36
+    // 3 "AssumeRoleWithSAMLResponse"
     shape(
-        "OutboundWebIdentityFederationDisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 72, false)],
-            union: false,
-            error: Some(crate::errors::OUTBOUND_WEB_IDENTITY_FEDERATION_DISABLED_EXCEPTION),
-        }),
-    ),
-    // 37
-    shape(
-        "PackedPolicyTooLargeException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 73, false)],
-            union: false,
-            error: Some(crate::errors::PACKED_POLICY_TOO_LARGE_EXCEPTION),
-        }),
-    ),
-    // 38
-    shape(
-        "PolicyDescriptorType",
-        ShapeKind::Structure(Structure {
-            members: &[member("arn", 52, false)],
+        text(727, 26),
+        KindEntry::Structure {
+            members: Span::new(22, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 39
+    // 4 "AssumeRoleWithWebIdentityRequest"
     shape(
-        "ProvidedContext",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ProviderArn", 52, false),
-                member("ContextAssertion", 55, false),
-            ],
+        text(798, 32),
+        KindEntry::Structure {
+            members: Span::new(31, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 40
+    // 5 "AssumeRoleWithWebIdentityResponse"
     shape(
-        "ProvidedContextsListType",
-        ShapeKind::List {
+        text(856, 33),
+        KindEntry::Structure {
+            members: Span::new(38, 7),
+            union: false,
+            error: None,
+        },
+    ),
+    // 6 "AssumeRootRequest"
+    shape(
+        text(924, 17),
+        KindEntry::Structure {
+            members: Span::new(45, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 7 "AssumeRootResponse"
+    shape(
+        text(969, 18),
+        KindEntry::Structure {
+            members: Span::new(48, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 8 "AssumedRoleUser"
+    shape(
+        text(646, 15),
+        KindEntry::Structure {
+            members: Span::new(50, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 9 "Audience"
+    shape(
+        text(777, 8),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 10 "Credentials"
+    shape(
+        text(635, 11),
+        KindEntry::Structure {
+            members: Span::new(52, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 11 "DecodeAuthorizationMessageRequest"
+    shape(
+        text(1051, 33),
+        KindEntry::Structure {
+            members: Span::new(56, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 12 "DecodeAuthorizationMessageResponse"
+    shape(
+        text(1098, 34),
+        KindEntry::Structure {
+            members: Span::new(57, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 13 "ExpiredTokenException"
+    shape(
+        text(1146, 21),
+        KindEntry::Structure {
+            members: Span::new(58, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1146, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 14 "ExpiredTradeInTokenException"
+    shape(
+        text(1174, 28),
+        KindEntry::Structure {
+            members: Span::new(59, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1174, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 15 "FederatedUser"
+    shape(
+        text(1202, 13),
+        KindEntry::Structure {
+            members: Span::new(60, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 16 "GetAccessKeyInfoRequest"
+    shape(
+        text(1230, 23),
+        KindEntry::Structure {
+            members: Span::new(62, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 17 "GetAccessKeyInfoResponse"
+    shape(
+        text(1253, 24),
+        KindEntry::Structure {
+            members: Span::new(63, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 18 "GetCallerIdentityRequest"
+    shape(
+        text(1284, 24),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 19 "GetCallerIdentityResponse"
+    shape(
+        text(1308, 25),
+        KindEntry::Structure {
+            members: Span::new(64, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 20 "GetDelegatedAccessTokenRequest"
+    shape(
+        text(1339, 30),
+        KindEntry::Structure {
+            members: Span::new(67, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 21 "GetDelegatedAccessTokenResponse"
+    shape(
+        text(1381, 31),
+        KindEntry::Structure {
+            members: Span::new(68, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 22 "GetFederationTokenRequest"
+    shape(
+        text(1428, 25),
+        KindEntry::Structure {
+            members: Span::new(71, 5),
+            union: false,
+            error: None,
+        },
+    ),
+    // 23 "GetFederationTokenResponse"
+    shape(
+        text(1457, 26),
+        KindEntry::Structure {
+            members: Span::new(76, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 24 "GetSessionTokenRequest"
+    shape(
+        text(1483, 22),
+        KindEntry::Structure {
+            members: Span::new(79, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 25 "GetSessionTokenResponse"
+    shape(
+        text(1505, 23),
+        KindEntry::Structure {
+            members: Span::new(82, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 26 "GetWebIdentityTokenRequest"
+    shape(
+        text(1528, 26),
+        KindEntry::Structure {
+            members: Span::new(83, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 27 "GetWebIdentityTokenResponse"
+    shape(
+        text(1570, 27),
+        KindEntry::Structure {
+            members: Span::new(87, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 28 "IDPCommunicationErrorException"
+    shape(
+        text(1597, 30),
+        KindEntry::Structure {
+            members: Span::new(89, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1627, 21),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 29 "IDPRejectedClaimException"
+    shape(
+        text(1648, 25),
+        KindEntry::Structure {
+            members: Span::new(90, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1673, 16),
+                status: 403,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 30 "InvalidAuthorizationMessageException"
+    shape(
+        text(1689, 36),
+        KindEntry::Structure {
+            members: Span::new(91, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1689, 36),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 31 "InvalidIdentityTokenException"
+    shape(
+        text(1725, 29),
+        KindEntry::Structure {
+            members: Span::new(92, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1754, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 32 "Issuer"
+    shape(
+        text(771, 6),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 33 "JWTPayloadSizeExceededException"
+    shape(
+        text(1774, 31),
+        KindEntry::Structure {
+            members: Span::new(93, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1774, 31),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 34 "MalformedPolicyDocumentException"
+    shape(
+        text(1805, 32),
+        KindEntry::Structure {
+            members: Span::new(94, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1837, 23),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 35 "NameQualifier"
+    shape(
+        text(785, 13),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 36 "OutboundWebIdentityFederationDisabledException"
+    shape(
+        text(1860, 46),
+        KindEntry::Structure {
+            members: Span::new(95, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1860, 46),
+                status: 403,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 37 "PackedPolicyTooLargeException"
+    shape(
+        text(1906, 29),
+        KindEntry::Structure {
+            members: Span::new(96, 1),
+            union: false,
+            error: Some(ErrorEntry {
+                code: text(1935, 20),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
+    ),
+    // 38 "PolicyDescriptorType"
+    shape(
+        text(1955, 20),
+        KindEntry::Structure {
+            members: Span::new(97, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 39 "ProvidedContext"
+    shape(
+        text(1978, 15),
+        KindEntry::Structure {
+            members: Span::new(98, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 40 "ProvidedContextsListType"
+    shape(
+        text(2020, 24),
+        KindEntry::List {
             member: 39,
             member_name: None,
             length: Range {
@@ -657,418 +605,424 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 41
+    // 41 "RegionDisabledException"
     shape(
-        "RegionDisabledException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 75, false)],
+        text(2044, 23),
+        KindEntry::Structure {
+            members: Span::new(100, 1),
             union: false,
-            error: Some(crate::errors::REGION_DISABLED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(2044, 23),
+                status: 403,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 42
+    // 42 "RootDurationSecondsType"
     shape(
-        "RootDurationSecondsType",
-        ShapeKind::Integer(Range {
+        text(2067, 23),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(900),
         }),
     ),
-    // 43
-    Shape {
-        name: "SAMLAssertionType",
+    // 43 "SAMLAssertionType"
+    ShapeEntry {
+        name: text(2090, 17),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(4),
                 max: Some(100000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 44
+    // 44 "SessionDurationEscalationException"
     shape(
-        "SessionDurationEscalationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 79, false)],
+        text(2107, 34),
+        KindEntry::Structure {
+            members: Span::new(101, 1),
             union: false,
-            error: Some(crate::errors::SESSION_DURATION_ESCALATION_EXCEPTION),
-        }),
-    ),
-    // 45
-    shape(
-        "Subject",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
+            error: Some(ErrorEntry {
+                code: text(2107, 34),
+                status: 403,
+                sender_fault: true,
+            }),
         },
     ),
-    // 46
+    // 45 "Subject"
     shape(
-        "SubjectType",
-        ShapeKind::String {
+        text(753, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 47
+    // 46 "SubjectType"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 83, true), member("Value", 85, true)],
+        text(760, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 47 "Tag"
+    shape(
+        text(2141, 3),
+        KindEntry::Structure {
+            members: Span::new(102, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 48
+    // 48 "TargetPrincipalType"
     shape(
-        "TargetPrincipalType",
-        ShapeKind::String {
+        text(2152, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(12),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 49
+    // 49 "accessKeyIdType"
     shape(
-        "accessKeyIdType",
-        ShapeKind::String {
+        text(2171, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(16),
                 max: Some(128),
             },
-            pattern: Some("[\\w]*"),
-            enum_values: &[],
+            pattern: Some(text(2186, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 50
-    Shape {
-        name: "accessKeySecretType",
+    // 50 "accessKeySecretType"
+    ShapeEntry {
+        name: text(2191, 19),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 51
+    // 51 "accountType"
     shape(
-        "accountType",
-        ShapeKind::String {
+        text(2210, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 52
+    // 52 "arnType"
     shape(
-        "arnType",
-        ShapeKind::String {
+        text(2221, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
-            pattern: Some(
-                "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+",
-            ),
-            enum_values: &[],
+            pattern: Some(text(2228, 82)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 53
+    // 53 "assumedRoleIdType"
     shape(
-        "assumedRoleIdType",
-        ShapeKind::String {
+        text(2310, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(193),
             },
-            pattern: Some("[\\w+=,.@:-]*"),
-            enum_values: &[],
+            pattern: Some(text(2327, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 54
-    Shape {
-        name: "clientTokenType",
+    // 54 "clientTokenType"
+    ShapeEntry {
+        name: text(2339, 15),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range {
                 min: Some(4),
                 max: Some(20000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 55
+    // 55 "contextAssertionType"
     shape(
-        "contextAssertionType",
-        ShapeKind::String {
+        text(2354, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(4),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 56
-    shape("dateType", ShapeKind::Timestamp { format: None }),
-    // 57
+    // 56 "dateType"
+    shape(text(2374, 8), KindEntry::Timestamp { format: None }),
+    // 57 "decodedMessageType"
     shape(
-        "decodedMessageType",
-        ShapeKind::String {
+        text(2382, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 58
+    // 58 "durationSecondsType"
     shape(
-        "durationSecondsType",
-        ShapeKind::Integer(Range {
+        text(2400, 19),
+        KindEntry::Integer(Range {
             min: Some(900),
             max: Some(129600),
         }),
     ),
-    // 59
+    // 59 "encodedMessageType"
     shape(
-        "encodedMessageType",
-        ShapeKind::String {
+        text(2419, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10240),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 60
+    // 60 "expiredIdentityTokenMessage"
     shape(
-        "expiredIdentityTokenMessage",
-        ShapeKind::String {
+        text(2437, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 61
+    // 61 "expiredTradeInTokenExceptionMessage"
     shape(
-        "expiredTradeInTokenExceptionMessage",
-        ShapeKind::String {
+        text(2464, 35),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 62
+    // 62 "externalIdType"
     shape(
-        "externalIdType",
-        ShapeKind::String {
+        text(2499, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(1224),
             },
-            pattern: Some("[\\w+=,.@:\\/-]*"),
-            enum_values: &[],
+            pattern: Some(text(2513, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 63
+    // 63 "federatedIdType"
     shape(
-        "federatedIdType",
-        ShapeKind::String {
+        text(2527, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(193),
             },
-            pattern: Some("[\\w+=,.@\\:-]*"),
-            enum_values: &[],
+            pattern: Some(text(2542, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 64
+    // 64 "idpCommunicationErrorMessage"
     shape(
-        "idpCommunicationErrorMessage",
-        ShapeKind::String {
+        text(2555, 28),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 65
+    // 65 "idpRejectedClaimMessage"
     shape(
-        "idpRejectedClaimMessage",
-        ShapeKind::String {
+        text(2583, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 66
+    // 66 "invalidAuthorizationMessage"
     shape(
-        "invalidAuthorizationMessage",
-        ShapeKind::String {
+        text(2606, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 67
+    // 67 "invalidIdentityTokenMessage"
     shape(
-        "invalidIdentityTokenMessage",
-        ShapeKind::String {
+        text(2633, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 68
+    // 68 "jwtAlgorithmType"
     shape(
-        "jwtAlgorithmType",
-        ShapeKind::String {
+        text(2660, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(5),
                 max: Some(5),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 69
+    // 69 "jwtPayloadSizeExceededException"
     shape(
-        "jwtPayloadSizeExceededException",
-        ShapeKind::String {
+        text(2676, 31),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 70
+    // 70 "malformedPolicyDocumentMessage"
     shape(
-        "malformedPolicyDocumentMessage",
-        ShapeKind::String {
+        text(2707, 30),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 71
+    // 71 "nonNegativeIntegerType"
     shape(
-        "nonNegativeIntegerType",
-        ShapeKind::Integer(Range {
+        text(2737, 22),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 72
+    // 72 "outboundWebIdentityFederationDisabledException"
     shape(
-        "outboundWebIdentityFederationDisabledException",
-        ShapeKind::String {
+        text(2759, 46),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 73
+    // 73 "packedPolicyTooLargeMessage"
     shape(
-        "packedPolicyTooLargeMessage",
-        ShapeKind::String {
+        text(2805, 27),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 74
+    // 74 "policyDescriptorListType"
     shape(
-        "policyDescriptorListType",
-        ShapeKind::List {
+        text(2832, 24),
+        KindEntry::List {
             member: 38,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 75
+    // 75 "regionDisabledMessage"
     shape(
-        "regionDisabledMessage",
-        ShapeKind::String {
+        text(2856, 21),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 76
+    // 76 "roleDurationSecondsType"
     shape(
-        "roleDurationSecondsType",
-        ShapeKind::Integer(Range {
+        text(2877, 23),
+        KindEntry::Integer(Range {
             min: Some(900),
             max: Some(43200),
         }),
     ),
-    // 77
+    // 77 "roleSessionNameType"
     shape(
-        "roleSessionNameType",
-        ShapeKind::String {
+        text(2900, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(64),
             },
-            pattern: Some("[\\w+=,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(2919, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 78
+    // 78 "serialNumberType"
     shape(
-        "serialNumberType",
-        ShapeKind::String {
+        text(2930, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(9),
                 max: Some(256),
             },
-            pattern: Some("[\\w+=/:,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(2946, 13)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 79
+    // 79 "sessionDurationEscalationException"
     shape(
-        "sessionDurationEscalationException",
-        ShapeKind::String {
+        text(2959, 34),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 80
+    // 80 "sessionPolicyDocumentType"
     shape(
-        "sessionPolicyDocumentType",
-        ShapeKind::String {
+        text(2993, 25),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(3018, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 81
+    // 81 "sourceIdentityType"
     shape(
-        "sourceIdentityType",
-        ShapeKind::String {
+        text(3052, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(64),
             },
-            pattern: Some("[\\w+=,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(2919, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 82
+    // 82 "tagKeyListType"
     shape(
-        "tagKeyListType",
-        ShapeKind::List {
+        text(3070, 14),
+        KindEntry::List {
             member: 83,
             member_name: None,
             length: Range {
@@ -1077,22 +1031,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 83
+    // 83 "tagKeyType"
     shape(
-        "tagKeyType",
-        ShapeKind::String {
+        text(3084, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"),
-            enum_values: &[],
+            pattern: Some(text(3094, 27)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 84
+    // 84 "tagListType"
     shape(
-        "tagListType",
-        ShapeKind::List {
+        text(3121, 11),
+        KindEntry::List {
             member: 47,
             member_name: None,
             length: Range {
@@ -1101,110 +1055,110 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 85
+    // 85 "tagValueType"
     shape(
-        "tagValueType",
-        ShapeKind::String {
+        text(3132, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"),
-            enum_values: &[],
+            pattern: Some(text(3144, 27)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 86
+    // 86 "tokenCodeType"
     shape(
-        "tokenCodeType",
-        ShapeKind::String {
+        text(3171, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(6),
                 max: Some(6),
             },
-            pattern: Some("[\\d]*"),
-            enum_values: &[],
+            pattern: Some(text(3184, 5)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 87
+    // 87 "tokenType"
     shape(
-        "tokenType",
-        ShapeKind::String {
+        text(3189, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 88
-    Shape {
-        name: "tradeInTokenType",
+    // 88 "tradeInTokenType"
+    ShapeEntry {
+        name: text(3198, 16),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
-    // 89
+    // 89 "unrestrictedSessionPolicyDocumentType"
     shape(
-        "unrestrictedSessionPolicyDocumentType",
-        ShapeKind::String {
+        text(3214, 37),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
-            pattern: Some("[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"),
-            enum_values: &[],
+            pattern: Some(text(3018, 34)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 90
+    // 90 "urlType"
     shape(
-        "urlType",
-        ShapeKind::String {
+        text(3251, 7),
+        KindEntry::String {
             length: Range {
                 min: Some(4),
                 max: Some(2048),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 91
+    // 91 "userIdType"
     shape(
-        "userIdType",
-        ShapeKind::String {
+        text(3258, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 92
+    // 92 "userNameType"
     shape(
-        "userNameType",
-        ShapeKind::String {
+        text(3268, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(2),
                 max: Some(32),
             },
-            pattern: Some("[\\w+=,.@-]*"),
-            enum_values: &[],
+            pattern: Some(text(2919, 11)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 93
+    // 93 "webIdentitySubjectType"
     shape(
-        "webIdentitySubjectType",
-        ShapeKind::String {
+        text(3280, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(6),
                 max: Some(255),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 94
+    // 94 "webIdentityTokenAudienceListType"
     shape(
-        "webIdentityTokenAudienceListType",
-        ShapeKind::List {
+        text(3302, 32),
+        KindEntry::List {
             member: 95,
             member_name: None,
             length: Range {
@@ -1213,34 +1167,151 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 95
+    // 95 "webIdentityTokenAudienceStringType"
     shape(
-        "webIdentityTokenAudienceStringType",
-        ShapeKind::String {
+        text(3334, 34),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1000),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 96
+    // 96 "webIdentityTokenDurationSecondsType"
     shape(
-        "webIdentityTokenDurationSecondsType",
-        ShapeKind::Integer(Range {
+        text(3368, 35),
+        KindEntry::Integer(Range {
             min: Some(60),
             max: Some(3600),
         }),
     ),
-    // 97
-    Shape {
-        name: "webIdentityTokenType",
+    // 97 "webIdentityTokenType"
+    ShapeEntry {
+        name: text(3403, 20),
         sensitive: true,
-        kind: ShapeKind::String {
+        kind: KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     },
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(482, 7), 52, true),    // 0 "RoleArn"
+    member(text(489, 15), 77, true),   // 1 "RoleSessionName"
+    member(text(504, 10), 74, false),  // 2 "PolicyArns"
+    member(text(514, 6), 89, false),   // 3 "Policy"
+    member(text(520, 15), 76, false),  // 4 "DurationSeconds"
+    member(text(535, 4), 84, false),   // 5 "Tags"
+    member(text(539, 17), 82, false),  // 6 "TransitiveTagKeys"
+    member(text(556, 10), 62, false),  // 7 "ExternalId"
+    member(text(566, 12), 78, false),  // 8 "SerialNumber"
+    member(text(578, 9), 86, false),   // 9 "TokenCode"
+    member(text(587, 14), 81, false),  // 10 "SourceIdentity"
+    member(text(601, 16), 40, false),  // 11 "ProvidedContexts"
+    member(text(635, 11), 10, false),  // 12 "Credentials"
+    member(text(646, 15), 8, false),   // 13 "AssumedRoleUser"
+    member(text(661, 16), 71, false),  // 14 "PackedPolicySize"
+    member(text(587, 14), 81, false),  // 15 "SourceIdentity"
+    member(text(482, 7), 52, true),    // 16 "RoleArn"
+    member(text(702, 12), 52, true),   // 17 "PrincipalArn"
+    member(text(714, 13), 43, true),   // 18 "SAMLAssertion"
+    member(text(504, 10), 74, false),  // 19 "PolicyArns"
+    member(text(514, 6), 80, false),   // 20 "Policy"
+    member(text(520, 15), 76, false),  // 21 "DurationSeconds"
+    member(text(635, 11), 10, false),  // 22 "Credentials"
+    member(text(646, 15), 8, false),   // 23 "AssumedRoleUser"
+    member(text(661, 16), 71, false),  // 24 "PackedPolicySize"
+    member(text(753, 7), 45, false),   // 25 "Subject"
+    member(text(760, 11), 46, false),  // 26 "SubjectType"
+    member(text(771, 6), 32, false),   // 27 "Issuer"
+    member(text(777, 8), 9, false),    // 28 "Audience"
+    member(text(785, 13), 35, false),  // 29 "NameQualifier"
+    member(text(587, 14), 81, false),  // 30 "SourceIdentity"
+    member(text(482, 7), 52, true),    // 31 "RoleArn"
+    member(text(489, 15), 77, true),   // 32 "RoleSessionName"
+    member(text(830, 16), 54, true),   // 33 "WebIdentityToken"
+    member(text(846, 10), 90, false),  // 34 "ProviderId"
+    member(text(504, 10), 74, false),  // 35 "PolicyArns"
+    member(text(514, 6), 80, false),   // 36 "Policy"
+    member(text(520, 15), 76, false),  // 37 "DurationSeconds"
+    member(text(635, 11), 10, false),  // 38 "Credentials"
+    member(text(889, 27), 93, false),  // 39 "SubjectFromWebIdentityToken"
+    member(text(646, 15), 8, false),   // 40 "AssumedRoleUser"
+    member(text(661, 16), 71, false),  // 41 "PackedPolicySize"
+    member(text(916, 8), 32, false),   // 42 "Provider"
+    member(text(777, 8), 9, false),    // 43 "Audience"
+    member(text(587, 14), 81, false),  // 44 "SourceIdentity"
+    member(text(941, 15), 48, true),   // 45 "TargetPrincipal"
+    member(text(956, 13), 38, true),   // 46 "TaskPolicyArn"
+    member(text(520, 15), 42, false),  // 47 "DurationSeconds"
+    member(text(635, 11), 10, false),  // 48 "Credentials"
+    member(text(587, 14), 81, false),  // 49 "SourceIdentity"
+    member(text(987, 13), 53, true),   // 50 "AssumedRoleId"
+    member(text(1000, 3), 52, true),   // 51 "Arn"
+    member(text(1003, 11), 49, true),  // 52 "AccessKeyId"
+    member(text(1014, 15), 50, true),  // 53 "SecretAccessKey"
+    member(text(1029, 12), 87, true),  // 54 "SessionToken"
+    member(text(1041, 10), 56, true),  // 55 "Expiration"
+    member(text(1084, 14), 59, true),  // 56 "EncodedMessage"
+    member(text(1132, 14), 57, false), // 57 "DecodedMessage"
+    member(text(1167, 7), 60, false),  // 58 "message"
+    member(text(1167, 7), 61, false),  // 59 "message"
+    member(text(1215, 15), 63, true),  // 60 "FederatedUserId"
+    member(text(1000, 3), 52, true),   // 61 "Arn"
+    member(text(1003, 11), 49, true),  // 62 "AccessKeyId"
+    member(text(1277, 7), 51, false),  // 63 "Account"
+    member(text(1333, 6), 91, false),  // 64 "UserId"
+    member(text(1277, 7), 51, false),  // 65 "Account"
+    member(text(1000, 3), 52, false),  // 66 "Arn"
+    member(text(1369, 12), 88, true),  // 67 "TradeInToken"
+    member(text(635, 11), 10, false),  // 68 "Credentials"
+    member(text(661, 16), 71, false),  // 69 "PackedPolicySize"
+    member(text(1412, 16), 52, false), // 70 "AssumedPrincipal"
+    member(text(1453, 4), 92, true),   // 71 "Name"
+    member(text(514, 6), 80, false),   // 72 "Policy"
+    member(text(504, 10), 74, false),  // 73 "PolicyArns"
+    member(text(520, 15), 58, false),  // 74 "DurationSeconds"
+    member(text(535, 4), 84, false),   // 75 "Tags"
+    member(text(635, 11), 10, false),  // 76 "Credentials"
+    member(text(1202, 13), 15, false), // 77 "FederatedUser"
+    member(text(661, 16), 71, false),  // 78 "PackedPolicySize"
+    member(text(520, 15), 58, false),  // 79 "DurationSeconds"
+    member(text(566, 12), 78, false),  // 80 "SerialNumber"
+    member(text(578, 9), 86, false),   // 81 "TokenCode"
+    member(text(635, 11), 10, false),  // 82 "Credentials"
+    member(text(777, 8), 94, true),    // 83 "Audience"
+    member(text(520, 15), 96, false),  // 84 "DurationSeconds"
+    member(text(1554, 16), 68, true),  // 85 "SigningAlgorithm"
+    member(text(535, 4), 84, false),   // 86 "Tags"
+    member(text(830, 16), 97, false),  // 87 "WebIdentityToken"
+    member(text(1041, 10), 56, false), // 88 "Expiration"
+    member(text(1167, 7), 64, false),  // 89 "message"
+    member(text(1167, 7), 65, false),  // 90 "message"
+    member(text(1167, 7), 66, false),  // 91 "message"
+    member(text(1167, 7), 67, false),  // 92 "message"
+    member(text(1167, 7), 69, false),  // 93 "message"
+    member(text(1167, 7), 70, false),  // 94 "message"
+    member(text(1167, 7), 72, false),  // 95 "message"
+    member(text(1167, 7), 73, false),  // 96 "message"
+    member(text(1975, 3), 52, false),  // 97 "arn"
+    member(text(1993, 11), 52, false), // 98 "ProviderArn"
+    member(text(2004, 16), 55, false), // 99 "ContextAssertion"
+    member(text(1167, 7), 75, false),  // 100 "message"
+    member(text(1167, 7), 79, false),  // 101 "message"
+    member(text(2144, 3), 83, true),   // 102 "Key"
+    member(text(2147, 5), 85, true),   // 103 "Value"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    34, 37, 41, 13, 34, 37, 29, 31, 13, 41, 34, 37, 29, 28, 31, 13, 41, 41, 13, 30, 14, 41, 37, 34,
+    37, 41, 41, 44, 36, 33,
 ];

@@ -3,9 +3,13 @@
 
 use palisade_core::model::*;
 
+const fn text(start: u32, len: u32) -> Text {
+    Text::new(start, len)
+}
+
 /// A shape that is not sensitive.
-const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
-    Shape {
+const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {
+    ShapeEntry {
         name,
         sensitive: false,
         kind,
@@ -13,8 +17,8 @@ const fn shape(name: &'static str, kind: ShapeKind) -> Shape {
 }
 
 /// A member carried in the body under its own name, not an idempotency token.
-const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {
-    Member {
+const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {
+    MemberEntry {
         name,
         target,
         required,
@@ -36,774 +40,721 @@ pub static MODEL: ServiceModel = ServiceModel {
     xml_namespace: None,
     protocols: &[Protocol::Json],
     query_compatible: false,
-    operations: OPERATIONS,
-    shapes: SHAPES,
+    tables: &TABLES,
 };
 
+static TABLES: Tables = Tables {
+    strings: STRINGS,
+    operations: OPERATIONS,
+    shapes: SHAPES,
+    members: MEMBERS,
+    texts: TEXTS,
+    shape_ids: SHAPE_IDS,
+};
+
+/// Every string of the model, one after another.
+static STRINGS: &str = "AssociateWebACLPOST/CheckCapacityCreateAPIKeyCreateIPSetCreateRegexPatternSetCreateRuleGroupCreateWebACLDeleteAPIKeyDeleteFirewallManagerRuleGroupsDeleteIPSetDeleteLoggingConfigurationDeletePermissionPolicyDeleteRegexPatternSetDeleteRuleGroupDeleteWebACLDescribeAllManagedProductsDescribeManagedProductsByVendorDescribeManagedRuleGroupDisassociateWebACLGenerateMobileSdkReleaseUrlGetDecryptedAPIKeyGetIPSetGetLoggingConfigurationGetManagedRuleSetGetMobileSdkReleaseGetPermissionPolicyGetRateBasedStatementManagedKeysGetRegexPatternSetGetRuleGroupGetSampledRequestsGetTopPathStatisticsByTrafficGetWebACLGetWebACLForResourceListAPIKeysListAvailableManagedRuleGroupVersionsListAvailableManagedRuleGroupsListIPSetsListLoggingConfigurationsListManagedRuleSetsListMobileSdkReleasesListRegexPatternSetsListResourcesForWebACLListRuleGroupsListTagsForResourceListWebACLsPutLoggingConfigurationPutManagedRuleSetVersionsPutPermissionPolicyTagResourceUntagResourceUpdateIPSetUpdateManagedRuleSetVersionExpiryDateUpdateRegexPatternSetUpdateRuleGroupUpdateWebACLAPIKey.*\\S.*APIKeySummariesAPIKeySummaryTokenDomainsCreationTimestampVersionAPIKeyTokenDomainsAPIKeyVersionASNAWSManagedRulesACFPRuleSetCreationPathRegistrationPagePathRequestInspectionResponseInspectionEnableRegexInPathAWSManagedRulesATPRuleSetLoginPathAWSManagedRulesAntiDDoSRuleSetClientSideActionConfigSensitivityToBlockAWSManagedRulesBotControlRuleSetInspectionLevelEnableMachineLearningActionActionConditionActionValueALLOWBLOCKCOUNTCAPTCHACHALLENGEEXCLUDED_AS_COUNTAddressFieldIdentifierAddressFieldsAllAllQueryArgumentsAllowActionCustomRequestHandlingAndStatementStatementsApplicationAttributeNameValuesApplicationAttributesApplicationConfigAttributesAsnListAsnMatchStatementForwardedIPConfigAssociateWebACLRequestWebACLArnResourceArnAssociateWebACLResponseAssociatedResourceTypeCLOUDFRONTAPI_GATEWAYCOGNITO_USER_POOLAPP_RUNNER_SERVICEVERIFIED_ACCESS_INSTANCEAssociationConfigRequestBodyAttributeName^[\\w\\-]+$AttributeValueAttributeValuesBlockActionCustomResponseBodyOversizeHandlingBodyParsingFallbackBehaviorMATCHNO_MATCHEVALUATE_AS_STRINGBooleanBotStatisticsBotNameRequestCountPercentageBotStatisticsListByteMatchStatementSearchStringFieldToMatchTextTransformationsPositionalConstraintCapacityUnitCaptchaActionCaptchaConfigImmunityTimePropertyCaptchaResponseResponseCodeSolveTimestampFailureReasonChallengeActionChallengeConfigChallengeResponseCheckCapacityRequestScopeRulesCheckCapacityResponseCapacityClientSideActionUsageOfActionSensitivityExemptUriRegularExpressionsChallengeComparisonOperatorEQNELELTGEGTConditionLabelNameConditionConditionsConsumedCapacityCookieMatchPatternIncludedCookiesExcludedCookiesCookieNamesCookiesMatchPatternMatchScopeCountActionCountryCountryCodeAFAXALDZASADAOAIAQAGARAMAWAUATAZBSBHBDBBBYBEBZBJBMBTBOBQBABWBVBRIOBNBGBFBIKHCMCACVKYCFTDCLCNCXCCCOKMCGCDCKCRCIHRCUCWCYCZDKDJDMDOECEGSVGQEREEETFKFOFJFIFRGFPFTFGAGMDEGHGIGRGLGDGPGUGGGNGWGYHTHMVAHNHKHUISINIDIRIQIEIMILITJMJPJEJOKZKEKIKPKRKWKGLALVLBLSLRLYLILUMOMKMGMWMYMVMLMTMHMQMRMUYTMXFMMDMCMNMEMSMAMZMMNANRNPNLNCNZNINGNUNFMPNOOMPKPWPSPAPGPYPEPHPNPLPTPRQARERORURWBLSHKNLCMFPMVCWSSMSTSASNRSSCSLSGSXSKSISBSOZAGSSSESLKSDSRSJSZSECHSYTWTJTZTHTLTGTKTOTTTNTRTMTCTVUGUAAEGBUSUMUYUZVUVEVNVGVIWFEHYEZMZWXKCountryCodesCreateAPIKeyRequestCreateAPIKeyResponseCreateIPSetRequestDescriptionIPAddressVersionAddressesTagsCreateIPSetResponseSummaryCreateRegexPatternSetRequestRegularExpressionListCreateRegexPatternSetResponseCreateRuleGroupRequestVisibilityConfigCustomResponseBodiesCreateRuleGroupResponseCreateWebACLRequestDefaultActionDataProtectionConfigOnSourceDDoSProtectionConfigCreateWebACLResponseCreationPathStringCustomHTTPHeaderValueCustomHTTPHeaderName^[a-zA-Z0-9._$-]+$CustomHTTPHeaderValue.*CustomHTTPHeadersInsertHeadersCustomResponseBodyKeyResponseHeadersCustomResponseBodyContentTypeContentDataProtectionFieldExcludeRuleMatchDetailsExcludeRateBasedDetailsDataProtectionActionSUBSTITUTIONHASHDataProtectionsBlockAllowDeleteAPIKeyRequestDeleteAPIKeyResponseDeleteFirewallManagerRuleGroupsRequestWebACLLockTokenDeleteFirewallManagerRuleGroupsResponseNextWebACLLockTokenDeleteIPSetRequestIdLockTokenDeleteIPSetResponseDeleteLoggingConfigurationRequestLogTypeLogScopeDeleteLoggingConfigurationResponseDeletePermissionPolicyRequestDeletePermissionPolicyResponseDeleteRegexPatternSetRequestDeleteRegexPatternSetResponseDeleteRuleGroupRequestDeleteRuleGroupResponseDeleteWebACLRequestDeleteWebACLResponseDescribeAllManagedProductsRequestDescribeAllManagedProductsResponseManagedProductsDescribeManagedProductsByVendorRequestVendorNameDescribeManagedProductsByVendorResponseDescribeManagedRuleGroupRequestVersionNameDescribeManagedRuleGroupResponseSnsTopicArnLabelNamespaceAvailableLabelsConsumedLabelsDisallowedFeatureFeatureRequiredPricingPlanDisallowedFeaturesDisassociateWebACLRequestDisassociateWebACLResponseDownloadUrlEmailFieldEntityDescription^[\\w+=:#@/\\-,\\.][\\w+=:#@/\\-,\\.\\s]+[\\w+=:#@/\\-,\\.]$EntityId^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$EntityNameErrorMessageErrorReasonEvaluationWindowSecExcludedRuleExcludedRulesFailureCodeTOKEN_MISSINGTOKEN_EXPIREDTOKEN_INVALIDTOKEN_DOMAIN_MISMATCHFailureValueFallbackBehaviorFieldIdentifierSingleHeaderSingleQueryArgumentUriPathQueryStringMethodJsonBodyHeadersHeaderOrderJA3FingerprintJA4FingerprintUriFragmentFieldToMatchDataFieldToProtectFieldTypeFieldKeysFieldToProtectKeyNameFieldToProtectKeysFieldToProtectTypeSINGLE_HEADERSINGLE_COOKIESINGLE_QUERY_ARGUMENTQUERY_STRINGBODYFilterBehaviorRequirementFilterBehaviorKEEPDROPFilterRequirementMEETS_ALLMEETS_ANYFilterSourceBotCategoryBotOrganizationFilterStringFiltersFirewallManagerRuleGroupPriorityFirewallManagerStatementOverrideActionFirewallManagerRuleGroupsManagedRuleGroupStatementRuleGroupReferenceStatementHeaderNameForwardedIPHeaderName^[a-zA-Z0-9-]+$ForwardedIPPositionFIRSTLASTANYGenerateMobileSdkReleaseUrlRequestPlatformReleaseVersionGenerateMobileSdkReleaseUrlResponseUrlGeoMatchStatementGetDecryptedAPIKeyRequestGetDecryptedAPIKeyResponseGetIPSetRequestGetIPSetResponseIPSetGetLoggingConfigurationRequestGetLoggingConfigurationResponseLoggingConfigurationGetManagedRuleSetRequestGetManagedRuleSetResponseManagedRuleSetGetMobileSdkReleaseRequestGetMobileSdkReleaseResponseMobileSdkReleaseGetPermissionPolicyRequestGetPermissionPolicyResponsePolicyGetRateBasedStatementManagedKeysRequestWebACLNameWebACLIdRuleGroupRuleNameRuleNameGetRateBasedStatementManagedKeysResponseManagedKeysIPV4ManagedKeysIPV6GetRegexPatternSetRequestGetRegexPatternSetResponseRegexPatternSetGetRuleGroupRequestARNGetRuleGroupResponseRuleGroupGetSampledRequestsRequestWebAclArnRuleMetricNameTimeWindowMaxItemsGetSampledRequestsResponseSampledRequestsPopulationSizeGetTopPathStatisticsByTrafficRequestUriPathPrefixLimitNumberOfTopTrafficBotsPerPathNextMarkerGetTopPathStatisticsByTrafficResponsePathStatisticsTotalRequestCountTopCategoriesGetWebACLForResourceRequestGetWebACLForResourceResponseWebACLGetWebACLRequestGetWebACLResponseApplicationIntegrationURLHTTPHeaderHTTPHeadersHTTPMethodHTTPRequestClientIPURIHTTPVersionHeaderMatchPatternIncludedHeadersExcludedHeadersHeaderNamesHeaderValueIPAddressIPV4IPV6IPAddressesIPSetForwardedIPConfigPositionIPSetReferenceStatementIPSetSummariesIPSetSummaryIPStringImmunityTimeCOMMONTARGETEDInvalidFallbackBehaviorJsonMatchPatternIncludedPathsJsonMatchScopeALLKEYVALUEJsonPointerPath([/])|([/](([^~])|(~[01]))+)JsonPointerPathsLabelLabelMatchKey^[0-9A-Za-z_\\-:]+$LabelMatchScopeLABELNAMESPACELabelMatchStatementKeyLabelName^[0-9A-Za-z_\\-:]+:$LabelSummariesLabelSummaryLabelsListAPIKeysRequestListAPIKeysResponseListAvailableManagedRuleGroupVersionsRequestListAvailableManagedRuleGroupVersionsResponseVersionsCurrentDefaultVersionListAvailableManagedRuleGroupsRequestListAvailableManagedRuleGroupsResponseManagedRuleGroupsListIPSetsRequestListIPSetsResponseIPSetsListLoggingConfigurationsRequestListLoggingConfigurationsResponseLoggingConfigurationsListManagedRuleSetsRequestListManagedRuleSetsResponseManagedRuleSetsListMaxItemsListMobileSdkReleasesRequestListMobileSdkReleasesResponseReleaseSummariesListRegexPatternSetsRequestListRegexPatternSetsResponseRegexPatternSetsListResourcesForWebACLRequestResourceTypeListResourcesForWebACLResponseResourceArnsListRuleGroupsRequestListRuleGroupsResponseRuleGroupsListTagsForResourceRequestResourceARNListTagsForResourceResponseTagInfoForResourceListWebACLsRequestListWebACLsResponseWebACLsLogDestinationConfigsCUSTOMERSECURITY_LAKECLOUDWATCH_TELEMETRY_RULE_MANAGEDWAF_LOGSRedactedFieldsManagedByFirewallManagerLoggingFilterDefaultBehaviorLoginPathStringLowReputationModeACTIVE_UNDER_DDOSALWAYS_ONManagedProductDescriptorManagedRuleSetNameProductIdProductLinkProductTitleProductDescriptionIsVersioningSupportedIsAdvancedManagedRuleSetManagedProductDescriptorsManagedRuleGroupConfigPayloadTypeUsernameFieldPasswordFieldManagedRuleGroupConfigsScopeDownStatementRuleActionOverridesManagedRuleGroupSummariesManagedRuleGroupSummaryVersioningSupportedManagedRuleGroupVersionLastUpdateTimestampManagedRuleGroupVersionsPublishedVersionsRecommendedVersionManagedRuleSetSummariesManagedRuleSetSummaryManagedRuleSetVersionAssociatedRuleGroupArnForecastedLifetimePublishTimestampExpiryTimestampMapMatchScopeMetricName^[\\w#:\\.\\-/]+$TimestampReleaseNotesNoneActionNotStatementStatementALBLowReputationModeOrStatementOutputUrlCountNoneCONTINUEPaginationLimitParameterExceptionFieldWEB_ACLRULE_GROUPREGEX_PATTERN_SETIP_SETMANAGED_RULE_SETRULEEXCLUDED_RULESTATEMENTBYTE_MATCH_STATEMENTSQLI_MATCH_STATEMENTXSS_MATCH_STATEMENTSIZE_CONSTRAINT_STATEMENTGEO_MATCH_STATEMENTRATE_BASED_STATEMENTRULE_GROUP_REFERENCE_STATEMENTREGEX_PATTERN_REFERENCE_STATEMENTIP_SET_REFERENCE_STATEMENTMANAGED_RULE_SET_STATEMENTLABEL_MATCH_STATEMENTAND_STATEMENTOR_STATEMENTNOT_STATEMENTIP_ADDRESSIP_ADDRESS_VERSIONFIELD_TO_MATCHTEXT_TRANSFORMATIONDEFAULT_ACTIONRULE_ACTIONENTITY_LIMITOVERRIDE_ACTIONSCOPE_VALUERESOURCE_ARNRESOURCE_TYPETAGSTAG_KEYSMETRIC_NAMEFIREWALL_MANAGER_STATEMENTFALLBACK_BEHAVIORPOSITIONFORWARDED_IP_CONFIGIP_SET_FORWARDED_IP_CONFIGHEADER_NAMECUSTOM_REQUEST_HANDLINGRESPONSE_CONTENT_TYPECUSTOM_RESPONSECUSTOM_RESPONSE_BODYJSON_MATCH_PATTERNJSON_MATCH_SCOPEBODY_PARSING_FALLBACK_BEHAVIORLOGGING_FILTERFILTER_CONDITIONEXPIRE_TIMESTAMPCHANGE_PROPAGATION_STATUSASSOCIABLE_RESOURCELOG_DESTINATIONMANAGED_RULE_GROUP_CONFIGPAYLOAD_TYPEHEADER_MATCH_PATTERNCOOKIE_MATCH_PATTERNMAP_MATCH_SCOPEOVERSIZE_HANDLINGCHALLENGE_CONFIGTOKEN_DOMAINATP_RULE_SET_RESPONSE_INSPECTIONASSOCIATED_RESOURCE_TYPESCOPE_DOWNCUSTOM_KEYSACP_RULE_SET_RESPONSE_INSPECTIONDATA_PROTECTION_CONFIGLOW_REPUTATION_MODEParameterExceptionParameterSourcePathTopBotsPathStatisticsLimitPathStatisticsListPathStringJSONFORM_ENCODEDPercentageValuePhoneNumberFieldPhoneNumberFieldsIOSANDROIDPolicyStringEXACTLYSTARTS_WITHENDS_WITHCONTAINSCONTAINS_WORDPricingPlanFeatureNamePutLoggingConfigurationRequestPutLoggingConfigurationResponsePutManagedRuleSetVersionsRequestVersionsToPublishPutManagedRuleSetVersionsResponseNextLockTokenPutPermissionPolicyRequestPutPermissionPolicyResponseRateBasedStatementAggregateKeyTypeCustomKeysRateBasedStatementAggregateKeyTypeIPFORWARDED_IPCONSTANTRateBasedStatementCustomKeyHeaderCookieQueryArgumentForwardedIPRateBasedStatementCustomKeysRateBasedStatementManagedKeysIPSetRateLimitRateLimitAsnRateLimitCookieRateLimitForwardedIPRateLimitHTTPMethodRateLimitHeaderRateLimitIPRateLimitJA3FingerprintRateLimitJA4FingerprintRateLimitLabelNamespaceNamespaceRateLimitQueryArgumentRateLimitQueryStringRateLimitUriPathRegexRegexStringRegexMatchStatementRegexPatternSetReferenceStatementRegexPatternSetSummariesRegexPatternSetSummaryRegexPatternStringRegistrationPagePathStringReleaseSummaryRequestBodyAssociatedResourceTypeConfigDefaultSizeInspectionLimitRequestInspectionACFPRequiredPricingPlanNameAPPLICATION_LOAD_BALANCERAPPSYNCAMPLIFYResponseContent[\\s\\S]*ResponseContentTypeTEXT_PLAINTEXT_HTMLAPPLICATION_JSONStatusCodeBodyContainsJsonResponseInspectionBodyContainsSuccessStringsFailureStringsResponseInspectionBodyContainsFailureStringsResponseInspectionBodyContainsSuccessStringsResponseInspectionHeaderSuccessValuesFailureValuesResponseInspectionHeaderFailureValuesResponseInspectionHeaderNameResponseInspectionHeaderSuccessValuesResponseInspectionJsonResponseInspectionJsonFailureValuesResponseInspectionJsonSuccessValuesResponseInspectionStatusCodeSuccessCodesFailureCodesResponseInspectionStatusCodeFailureCodesResponseInspectionStatusCodeSuccessCodesResponseStatusCodeRuleRuleLabelsRuleActionCaptchaRuleActionOverrideActionToUseRuleGroupSummariesRuleGroupSummaryRulePriorityRuleSummariesRuleSummarySampleWeightSampledHTTPRequestRequestWeightRuleNameWithinRuleGroupRequestHeadersInsertedResponseCodeSentOverriddenActionSampledHTTPRequestsREGIONALSensitivityLevelLOWHIGHSensitivityToActMEDIUMSingleCookieNameSizeSizeConstraintStatementSizeInspectionLimitKB_16KB_32KB_48KB_64SourceTypeSqliMatchStatementXssMatchStatementStringSuccessCodeSuccessValueTagTagListTagKey^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$TagKeyListTagResourceRequestTagResourceResponseTagValueTextTransformationTypeTextTransformationPriorityTextTransformationTypeNONECOMPRESS_WHITE_SPACEHTML_ENTITY_DECODELOWERCASECMD_LINEURL_DECODEBASE64_DECODEHEX_DECODEMD5REPLACE_COMMENTSESCAPE_SEQ_DECODESQL_HEX_DECODECSS_DECODEJS_DECODENORMALIZE_PATHNORMALIZE_PATH_WINREMOVE_NULLSREPLACE_NULLSBASE64_DECODE_EXTURL_DECODE_UNIUTF8_TO_UNICODEStartTimeEndTimeTimeWindowDayTimeWindowSecondTokenDomain^[\\w\\.\\-/]+$URIStringUntagResourceRequestTagKeysUntagResourceResponseUpdateIPSetRequestUpdateIPSetResponseUpdateManagedRuleSetVersionExpiryDateRequestVersionToExpireUpdateManagedRuleSetVersionExpiryDateResponseExpiringVersionUpdateRegexPatternSetRequestUpdateRegexPatternSetResponseUpdateRuleGroupRequestUpdateRuleGroupResponseUpdateWebACLRequestUpdateWebACLResponseUriPathPrefixString^\\/[^ ]*$ENABLEDDISABLEDVersionKeyStringVersionToPublishSampledRequestsEnabledCloudWatchMetricsEnabledWAFAssociatedItemExceptionMessageWAFConfigurationWarningExceptionWAFDuplicateItemExceptionWAFExpiredManagedRuleGroupVersionExceptionWAFFeatureNotIncludedInPricingPlanExceptionWAFInternalErrorExceptionWAFInvalidOperationExceptionWAFInvalidParameterExceptionmessageParameterReasonWAFInvalidPermissionPolicyExceptionWAFInvalidResourceExceptionWAFLimitsExceededExceptionWAFLogDestinationPermissionIssueExceptionWAFNonexistentItemExceptionWAFOptimisticLockExceptionWAFServiceLinkedRoleErrorExceptionWAFSubscriptionNotFoundExceptionWAFTagOperationExceptionWAFTagOperationInternalErrorExceptionWAFUnavailableEntityExceptionWAFUnsupportedAggregateKeyTypeExceptionPreProcessFirewallManagerRuleGroupsPostProcessFirewallManagerRuleGroupsRetrofittedByFirewallManagerWebACLSummariesWebACLSummary";
+
 /// The operations, sorted by name.
-pub static OPERATIONS: &[Operation] = &[
-    Operation {
-        name: "AssociateWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+static OPERATIONS: &[OperationEntry] = &[
+    // "AssociateWebACL"
+    OperationEntry {
+        name: text(0, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(24),
         output: Some(25),
         result_wrapper: None,
-        errors: &[438, 440, 445, 451, 439, 443, 437],
+        errors: Span::new(0, 7),
         anonymous: false,
     },
-    Operation {
-        name: "CheckCapacity",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CheckCapacity"
+    OperationEntry {
+        name: text(20, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(45),
         output: Some(46),
         result_wrapper: None,
-        errors: &[438, 440, 445, 443, 442, 451, 448, 436, 439],
+        errors: Span::new(7, 9),
         anonymous: false,
     },
-    Operation {
-        name: "CreateAPIKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateAPIKey"
+    OperationEntry {
+        name: text(33, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(60),
         output: Some(61),
         result_wrapper: None,
-        errors: &[438, 440, 439, 443],
+        errors: Span::new(16, 4),
         anonymous: false,
     },
-    Operation {
-        name: "CreateIPSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateIPSet"
+    OperationEntry {
+        name: text(45, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(62),
         output: Some(63),
         result_wrapper: None,
-        errors: &[438, 440, 435, 446, 443, 449, 450, 439],
+        errors: Span::new(20, 8),
         anonymous: false,
     },
-    Operation {
-        name: "CreateRegexPatternSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateRegexPatternSet"
+    OperationEntry {
+        name: text(56, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(64),
         output: Some(65),
         result_wrapper: None,
-        errors: &[438, 440, 435, 446, 443, 449, 450, 439],
+        errors: Span::new(28, 8),
         anonymous: false,
     },
-    Operation {
-        name: "CreateRuleGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateRuleGroup"
+    OperationEntry {
+        name: text(77, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(66),
         output: Some(67),
         result_wrapper: None,
-        errors: &[438, 440, 435, 446, 443, 451, 449, 450, 448, 445, 439],
+        errors: Span::new(36, 11),
         anonymous: false,
     },
-    Operation {
-        name: "CreateWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "CreateWebACL"
+    OperationEntry {
+        name: text(92, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(68),
         output: Some(69),
         result_wrapper: None,
-        errors: &[
-            438, 440, 435, 446, 443, 442, 451, 445, 449, 450, 448, 439, 434, 436,
-        ],
+        errors: Span::new(47, 14),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteAPIKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteAPIKey"
+    OperationEntry {
+        name: text(104, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(84),
         output: Some(85),
         result_wrapper: None,
-        errors: &[438, 445, 446, 440, 439],
+        errors: Span::new(61, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteFirewallManagerRuleGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteFirewallManagerRuleGroups"
+    OperationEntry {
+        name: text(116, 31),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(86),
         output: Some(87),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 439],
+        errors: Span::new(66, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteIPSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteIPSet"
+    OperationEntry {
+        name: text(147, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(88),
         output: Some(89),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        errors: Span::new(71, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteLoggingConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteLoggingConfiguration"
+    OperationEntry {
+        name: text(158, 26),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(90),
         output: Some(91),
         result_wrapper: None,
-        errors: &[438, 445, 446, 440, 439],
+        errors: Span::new(79, 5),
         anonymous: false,
     },
-    Operation {
-        name: "DeletePermissionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeletePermissionPolicy"
+    OperationEntry {
+        name: text(184, 22),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(92),
         output: Some(93),
         result_wrapper: None,
-        errors: &[445, 438, 440],
+        errors: Span::new(84, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRegexPatternSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRegexPatternSet"
+    OperationEntry {
+        name: text(206, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(94),
         output: Some(95),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        errors: Span::new(87, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteRuleGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteRuleGroup"
+    OperationEntry {
+        name: text(227, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(96),
         output: Some(97),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        errors: Span::new(95, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DeleteWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DeleteWebACL"
+    OperationEntry {
+        name: text(242, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(98),
         output: Some(99),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 433, 449, 450, 439],
+        errors: Span::new(103, 8),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeAllManagedProducts",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeAllManagedProducts"
+    OperationEntry {
+        name: text(254, 26),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(100),
         output: Some(101),
         result_wrapper: None,
-        errors: &[439, 438, 440],
+        errors: Span::new(111, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeManagedProductsByVendor",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeManagedProductsByVendor"
+    OperationEntry {
+        name: text(280, 31),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(102),
         output: Some(103),
         result_wrapper: None,
-        errors: &[439, 438, 440],
+        errors: Span::new(114, 3),
         anonymous: false,
     },
-    Operation {
-        name: "DescribeManagedRuleGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DescribeManagedRuleGroup"
+    OperationEntry {
+        name: text(311, 24),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(104),
         output: Some(105),
         result_wrapper: None,
-        errors: &[438, 440, 442, 445, 439, 436],
+        errors: Span::new(117, 6),
         anonymous: false,
     },
-    Operation {
-        name: "DisassociateWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "DisassociateWebACL"
+    OperationEntry {
+        name: text(335, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(108),
         output: Some(109),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(123, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GenerateMobileSdkReleaseUrl",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GenerateMobileSdkReleaseUrl"
+    OperationEntry {
+        name: text(353, 27),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(144),
         output: Some(145),
         result_wrapper: None,
-        errors: &[438, 445, 440, 439],
+        errors: Span::new(127, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetDecryptedAPIKey",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetDecryptedAPIKey"
+    OperationEntry {
+        name: text(380, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(147),
         output: Some(148),
         result_wrapper: None,
-        errors: &[438, 445, 440, 439, 442],
+        errors: Span::new(131, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetIPSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetIPSet"
+    OperationEntry {
+        name: text(398, 8),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(149),
         output: Some(150),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(136, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetLoggingConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetLoggingConfiguration"
+    OperationEntry {
+        name: text(406, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(151),
         output: Some(152),
         result_wrapper: None,
-        errors: &[438, 445, 440, 439],
+        errors: Span::new(140, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetManagedRuleSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetManagedRuleSet"
+    OperationEntry {
+        name: text(429, 17),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(153),
         output: Some(154),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(144, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetMobileSdkRelease",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetMobileSdkRelease"
+    OperationEntry {
+        name: text(446, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(155),
         output: Some(156),
         result_wrapper: None,
-        errors: &[438, 445, 440, 439],
+        errors: Span::new(148, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetPermissionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetPermissionPolicy"
+    OperationEntry {
+        name: text(465, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(157),
         output: Some(158),
         result_wrapper: None,
-        errors: &[445, 438, 440],
+        errors: Span::new(152, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetRateBasedStatementManagedKeys",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetRateBasedStatementManagedKeys"
+    OperationEntry {
+        name: text(484, 32),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(159),
         output: Some(160),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439, 452],
+        errors: Span::new(155, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetRegexPatternSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetRegexPatternSet"
+    OperationEntry {
+        name: text(516, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(161),
         output: Some(162),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(160, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetRuleGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetRuleGroup"
+    OperationEntry {
+        name: text(534, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(163),
         output: Some(164),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(164, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetSampledRequests",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetSampledRequests"
+    OperationEntry {
+        name: text(546, 18),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(165),
         output: Some(166),
         result_wrapper: None,
-        errors: &[445, 438, 440],
+        errors: Span::new(168, 3),
         anonymous: false,
     },
-    Operation {
-        name: "GetTopPathStatisticsByTraffic",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetTopPathStatisticsByTraffic"
+    OperationEntry {
+        name: text(564, 29),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(167),
         output: Some(168),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439, 437],
+        errors: Span::new(171, 5),
         anonymous: false,
     },
-    Operation {
-        name: "GetWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetWebACL"
+    OperationEntry {
+        name: text(593, 9),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(171),
         output: Some(172),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(176, 4),
         anonymous: false,
     },
-    Operation {
-        name: "GetWebACLForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "GetWebACLForResource"
+    OperationEntry {
+        name: text(602, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(169),
         output: Some(170),
         result_wrapper: None,
-        errors: &[438, 445, 440, 451, 439],
+        errors: Span::new(180, 5),
         anonymous: false,
     },
-    Operation {
-        name: "ListAPIKeys",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAPIKeys"
+    OperationEntry {
+        name: text(622, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(212),
         output: Some(213),
         result_wrapper: None,
-        errors: &[438, 440, 439, 442],
+        errors: Span::new(185, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListAvailableManagedRuleGroupVersions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAvailableManagedRuleGroupVersions"
+    OperationEntry {
+        name: text(633, 37),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(214),
         output: Some(215),
         result_wrapper: None,
-        errors: &[438, 440, 445, 439],
+        errors: Span::new(189, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListAvailableManagedRuleGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListAvailableManagedRuleGroups"
+    OperationEntry {
+        name: text(670, 30),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(216),
         output: Some(217),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(193, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListIPSets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListIPSets"
+    OperationEntry {
+        name: text(700, 10),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(218),
         output: Some(219),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(196, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListLoggingConfigurations",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListLoggingConfigurations"
+    OperationEntry {
+        name: text(710, 25),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(220),
         output: Some(221),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(199, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListManagedRuleSets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListManagedRuleSets"
+    OperationEntry {
+        name: text(735, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(222),
         output: Some(223),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(202, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListMobileSdkReleases",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListMobileSdkReleases"
+    OperationEntry {
+        name: text(754, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(225),
         output: Some(226),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(205, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListRegexPatternSets",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRegexPatternSets"
+    OperationEntry {
+        name: text(775, 20),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(227),
         output: Some(228),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(208, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListResourcesForWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListResourcesForWebACL"
+    OperationEntry {
+        name: text(795, 22),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(229),
         output: Some(230),
         result_wrapper: None,
-        errors: &[438, 445, 440, 439],
+        errors: Span::new(211, 4),
         anonymous: false,
     },
-    Operation {
-        name: "ListRuleGroups",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListRuleGroups"
+    OperationEntry {
+        name: text(817, 14),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(231),
         output: Some(232),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(215, 3),
         anonymous: false,
     },
-    Operation {
-        name: "ListTagsForResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListTagsForResource"
+    OperationEntry {
+        name: text(831, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(233),
         output: Some(234),
         result_wrapper: None,
-        errors: &[438, 440, 445, 449, 450, 439],
+        errors: Span::new(218, 6),
         anonymous: false,
     },
-    Operation {
-        name: "ListWebACLs",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "ListWebACLs"
+    OperationEntry {
+        name: text(850, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(235),
         output: Some(236),
         result_wrapper: None,
-        errors: &[438, 440, 439],
+        errors: Span::new(224, 3),
         anonymous: false,
     },
-    Operation {
-        name: "PutLoggingConfiguration",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutLoggingConfiguration"
+    OperationEntry {
+        name: text(861, 23),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(294),
         output: Some(295),
         result_wrapper: None,
-        errors: &[438, 445, 446, 447, 440, 439, 443, 444, 437],
+        errors: Span::new(227, 9),
         anonymous: false,
     },
-    Operation {
-        name: "PutManagedRuleSetVersions",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutManagedRuleSetVersions"
+    OperationEntry {
+        name: text(884, 25),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(296),
         output: Some(297),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 439],
+        errors: Span::new(236, 5),
         anonymous: false,
     },
-    Operation {
-        name: "PutPermissionPolicy",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "PutPermissionPolicy"
+    OperationEntry {
+        name: text(909, 19),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(298),
         output: Some(299),
         result_wrapper: None,
-        errors: &[445, 438, 440, 441],
+        errors: Span::new(241, 4),
         anonymous: false,
     },
-    Operation {
-        name: "TagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "TagResource"
+    OperationEntry {
+        name: text(928, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(397),
         output: Some(398),
         result_wrapper: None,
-        errors: &[438, 440, 443, 445, 449, 450, 439],
+        errors: Span::new(245, 7),
         anonymous: false,
     },
-    Operation {
-        name: "UntagResource",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UntagResource"
+    OperationEntry {
+        name: text(939, 13),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(411),
         output: Some(412),
         result_wrapper: None,
-        errors: &[438, 440, 445, 449, 450, 439],
+        errors: Span::new(252, 6),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateIPSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateIPSet"
+    OperationEntry {
+        name: text(952, 11),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(413),
         output: Some(414),
         result_wrapper: None,
-        errors: &[438, 440, 445, 435, 446, 443, 439],
+        errors: Span::new(258, 7),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateManagedRuleSetVersionExpiryDate",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateManagedRuleSetVersionExpiryDate"
+    OperationEntry {
+        name: text(963, 37),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(415),
         output: Some(416),
         result_wrapper: None,
-        errors: &[438, 440, 445, 446, 439],
+        errors: Span::new(265, 5),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateRegexPatternSet",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateRegexPatternSet"
+    OperationEntry {
+        name: text(1000, 21),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(417),
         output: Some(418),
         result_wrapper: None,
-        errors: &[438, 440, 445, 435, 446, 443, 439],
+        errors: Span::new(270, 7),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateRuleGroup",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateRuleGroup"
+    OperationEntry {
+        name: text(1021, 15),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(419),
         output: Some(420),
         result_wrapper: None,
-        errors: &[438, 440, 445, 435, 446, 443, 451, 448, 439, 434],
+        errors: Span::new(277, 10),
         anonymous: false,
     },
-    Operation {
-        name: "UpdateWebACL",
-        http: HttpBinding {
-            method: "POST",
-            request_uri: "/",
-            response_code: 200,
-        },
+    // "UpdateWebACL"
+    OperationEntry {
+        name: text(1036, 12),
+        method: text(15, 4),
+        request_uri: text(19, 1),
+        response_code: 200,
         input: Some(421),
         output: Some(422),
         result_wrapper: None,
-        errors: &[
-            438, 440, 445, 435, 446, 443, 442, 451, 448, 439, 436, 434, 437,
-        ],
+        errors: Span::new(287, 13),
         anonymous: false,
     },
 ];
 
 /// Every shape an operation can reach; a `ShapeId` is an index into this table.
-pub static SHAPES: &[Shape] = &[
-    // 0
+static SHAPES: &[ShapeEntry] = &[
+    // 0 "APIKey"
     shape(
-        "APIKey",
-        ShapeKind::String {
+        text(1048, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 1
+    // 1 "APIKeySummaries"
     shape(
-        "APIKeySummaries",
-        ShapeKind::List {
+        text(1060, 15),
+        KindEntry::List {
             member: 2,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 2
+    // 2 "APIKeySummary"
     shape(
-        "APIKeySummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TokenDomains", 409, false),
-                member("APIKey", 0, false),
-                member("CreationTimestamp", 407, false),
-                member("Version", 4, false),
-            ],
+        text(1075, 13),
+        KindEntry::Structure {
+            members: Span::new(0, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 3
+    // 3 "APIKeyTokenDomains"
     shape(
-        "APIKeyTokenDomains",
-        ShapeKind::List {
+        text(1124, 18),
+        KindEntry::List {
             member: 408,
             member_name: None,
             length: Range {
@@ -812,176 +763,152 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 4
+    // 4 "APIKeyVersion"
     shape(
-        "APIKeyVersion",
-        ShapeKind::Integer(Range {
+        text(1142, 13),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 5
+    // 5 "ASN"
     shape(
-        "ASN",
-        ShapeKind::Long(Range {
+        text(1155, 3),
+        KindEntry::Long(Range {
             min: Some(0),
             max: Some(4294967295),
         }),
     ),
-    // 6
+    // 6 "AWSManagedRulesACFPRuleSet"
     shape(
-        "AWSManagedRulesACFPRuleSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CreationPath", 70, true),
-                member("RegistrationPagePath", 327, true),
-                member("RequestInspection", 336, true),
-                member("ResponseInspection", 344, false),
-                member("EnableRegexInPath", 34, false),
-            ],
+        text(1158, 26),
+        KindEntry::Structure {
+            members: Span::new(4, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 7
-    shape(
-        "AWSManagedRulesATPRuleSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LoginPath", 389, true),
-                member("RequestInspection", 335, false),
-                member("ResponseInspection", 344, false),
-                member("EnableRegexInPath", 34, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 8
-    shape(
-        "AWSManagedRulesAntiDDoSRuleSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientSideActionConfig", 48, true),
-                member("SensitivityToBlock", 377, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 9
-    shape(
-        "AWSManagedRulesBotControlRuleSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("InspectionLevel", 194, true),
-                member("EnableMachineLearning", 112, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 10
-    shape(
-        "Action",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 11
+    // 7 "AWSManagedRulesATPRuleSet"
     shape(
-        "ActionCondition",
-        ShapeKind::Structure(Structure {
-            members: &[member("Action", 12, true)],
+        text(1268, 25),
+        KindEntry::Structure {
+            members: Span::new(9, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 12
-    shape(
-        "ActionValue",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[
-                "ALLOW",
-                "BLOCK",
-                "COUNT",
-                "CAPTCHA",
-                "CHALLENGE",
-                "EXCLUDED_AS_COUNT",
-            ],
         },
     ),
-    // 13
+    // 8 "AWSManagedRulesAntiDDoSRuleSet"
     shape(
-        "AddressField",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 125, true)],
+        text(1302, 30),
+        KindEntry::Structure {
+            members: Span::new(13, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 14
+    // 9 "AWSManagedRulesBotControlRuleSet"
     shape(
-        "AddressFields",
-        ShapeKind::List {
+        text(1372, 32),
+        KindEntry::Structure {
+            members: Span::new(15, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 10 "Action"
+    shape(
+        text(1440, 6),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 11 "ActionCondition"
+    shape(
+        text(1446, 15),
+        KindEntry::Structure {
+            members: Span::new(17, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 12 "ActionValue"
+    shape(
+        text(1461, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(0, 6),
+        },
+    ),
+    // 13 "AddressField"
+    shape(
+        text(1520, 12),
+        KindEntry::Structure {
+            members: Span::new(18, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 14 "AddressFields"
+    shape(
+        text(1542, 13),
+        KindEntry::List {
             member: 13,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 15
+    // 15 "All"
     shape(
-        "All",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1555, 3),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 16
+    // 16 "AllQueryArguments"
     shape(
-        "AllQueryArguments",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1558, 17),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 17
+    // 17 "AllowAction"
     shape(
-        "AllowAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomRequestHandling", 75, false)],
+        text(1575, 11),
+        KindEntry::Structure {
+            members: Span::new(19, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 18
+    // 18 "AndStatement"
     shape(
-        "AndStatement",
-        ShapeKind::Structure(Structure {
-            members: &[member("Statements", 388, true)],
+        text(1607, 12),
+        KindEntry::Structure {
+            members: Span::new(20, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 19
+    // 19 "ApplicationAttribute"
     shape(
-        "ApplicationAttribute",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 28, false), member("Values", 30, false)],
+        text(1629, 20),
+        KindEntry::Structure {
+            members: Span::new(21, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 20
+    // 20 "ApplicationAttributes"
     shape(
-        "ApplicationAttributes",
-        ShapeKind::List {
+        text(1659, 21),
+        KindEntry::List {
             member: 19,
             member_name: None,
             length: Range {
@@ -990,19 +917,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 21
+    // 21 "ApplicationConfig"
     shape(
-        "ApplicationConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("Attributes", 20, false)],
+        text(1680, 17),
+        KindEntry::Structure {
+            members: Span::new(23, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 22
+    // 22 "AsnList"
     shape(
-        "AsnList",
-        ShapeKind::List {
+        text(1707, 7),
+        KindEntry::List {
             member: 5,
             member_name: None,
             length: Range {
@@ -1011,91 +938,79 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 23
+    // 23 "AsnMatchStatement"
     shape(
-        "AsnMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AsnList", 22, true),
-                member("ForwardedIPConfig", 141, false),
-            ],
+        text(1714, 17),
+        KindEntry::Structure {
+            members: Span::new(24, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 24
+    // 24 "AssociateWebACLRequest"
     shape(
-        "AssociateWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebACLArn", 338, true),
-                member("ResourceArn", 338, true),
-            ],
+        text(1748, 22),
+        KindEntry::Structure {
+            members: Span::new(26, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 25
+    // 25 "AssociateWebACLResponse"
     shape(
-        "AssociateWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(1790, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 26
+    // 26 "AssociatedResourceType"
     shape(
-        "AssociatedResourceType",
-        ShapeKind::String {
+        text(1813, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CLOUDFRONT",
-                "API_GATEWAY",
-                "COGNITO_USER_POOL",
-                "APP_RUNNER_SERVICE",
-                "VERIFIED_ACCESS_INSTANCE",
-            ],
+            enum_values: Span::new(6, 5),
         },
     ),
-    // 27
+    // 27 "AssociationConfig"
     shape(
-        "AssociationConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("RequestBody", 332, false)],
+        text(1915, 17),
+        KindEntry::Structure {
+            members: Span::new(28, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 28
+    // 28 "AttributeName"
     shape(
-        "AttributeName",
-        ShapeKind::String {
+        text(1943, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("^[\\w\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1956, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 29
+    // 29 "AttributeValue"
     shape(
-        "AttributeValue",
-        ShapeKind::String {
+        text(1965, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 30
+    // 30 "AttributeValues"
     shape(
-        "AttributeValues",
-        ShapeKind::List {
+        text(1979, 15),
+        KindEntry::List {
             member: 29,
             member_name: None,
             length: Range {
@@ -1104,206 +1019,182 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 31
+    // 31 "BlockAction"
     shape(
-        "BlockAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomResponse", 76, false)],
+        text(1994, 11),
+        KindEntry::Structure {
+            members: Span::new(29, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 32
-    shape(
-        "Body",
-        ShapeKind::Structure(Structure {
-            members: &[member("OversizeHandling", 271, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 33
-    shape(
-        "BodyParsingFallbackBehavior",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["MATCH", "NO_MATCH", "EVALUATE_AS_STRING"],
         },
     ),
-    // 34
-    shape("Boolean", ShapeKind::Boolean),
-    // 35
+    // 32 "Body"
     shape(
-        "BotStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("BotName", 136, true),
-                member("RequestCount", 334, true),
-                member("Percentage", 281, true),
-            ],
+        text(2019, 4),
+        KindEntry::Structure {
+            members: Span::new(30, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 36
+    // 33 "BodyParsingFallbackBehavior"
     shape(
-        "BotStatisticsList",
-        ShapeKind::List {
+        text(2039, 27),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(11, 3),
+        },
+    ),
+    // 34 "Boolean"
+    shape(text(2097, 7), KindEntry::Boolean),
+    // 35 "BotStatistics"
+    shape(
+        text(2104, 13),
+        KindEntry::Structure {
+            members: Span::new(31, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 36 "BotStatisticsList"
+    shape(
+        text(2146, 17),
+        KindEntry::List {
             member: 35,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 37
+    // 37 "ByteMatchStatement"
     shape(
-        "ByteMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SearchString", 375, true),
-                member("FieldToMatch", 126, true),
-                member("TextTransformations", 403, true),
-                member("PositionalConstraint", 287, true),
-            ],
+        text(2163, 18),
+        KindEntry::Structure {
+            members: Span::new(34, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 38
+    // 38 "CapacityUnit"
     shape(
-        "CapacityUnit",
-        ShapeKind::Long(Range {
+        text(2244, 12),
+        KindEntry::Long(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 39
+    // 39 "CaptchaAction"
     shape(
-        "CaptchaAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomRequestHandling", 75, false)],
+        text(2256, 13),
+        KindEntry::Structure {
+            members: Span::new(38, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 40
-    shape(
-        "CaptchaConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("ImmunityTimeProperty", 193, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 41
-    shape(
-        "CaptchaResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResponseCode", 341, false),
-                member("SolveTimestamp", 384, false),
-                member("FailureReason", 122, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 42
-    shape(
-        "ChallengeAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomRequestHandling", 75, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 43
-    shape(
-        "ChallengeConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("ImmunityTimeProperty", 193, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 44
-    shape(
-        "ChallengeResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResponseCode", 341, false),
-                member("SolveTimestamp", 384, false),
-                member("FailureReason", 122, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 45
-    shape(
-        "CheckCapacityRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Scope", 374, true), member("Rules", 370, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 46
-    shape(
-        "CheckCapacityResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Capacity", 52, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 47
-    shape(
-        "ClientSideAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("UsageOfAction", 426, true),
-                member("Sensitivity", 377, false),
-                member("ExemptUriRegularExpressions", 328, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 48
-    shape(
-        "ClientSideActionConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("Challenge", 47, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 49
-    shape(
-        "ComparisonOperator",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["EQ", "NE", "LE", "LT", "GE", "GT"],
         },
     ),
-    // 50
+    // 40 "CaptchaConfig"
     shape(
-        "Condition",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ActionCondition", 11, false),
-                member("LabelNameCondition", 207, false),
-            ],
+        text(2269, 13),
+        KindEntry::Structure {
+            members: Span::new(39, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 51
+    // 41 "CaptchaResponse"
     shape(
-        "Conditions",
-        ShapeKind::List {
+        text(2302, 15),
+        KindEntry::Structure {
+            members: Span::new(40, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 42 "ChallengeAction"
+    shape(
+        text(2356, 15),
+        KindEntry::Structure {
+            members: Span::new(43, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 43 "ChallengeConfig"
+    shape(
+        text(2371, 15),
+        KindEntry::Structure {
+            members: Span::new(44, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 44 "ChallengeResponse"
+    shape(
+        text(2386, 17),
+        KindEntry::Structure {
+            members: Span::new(45, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 45 "CheckCapacityRequest"
+    shape(
+        text(2403, 20),
+        KindEntry::Structure {
+            members: Span::new(48, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 46 "CheckCapacityResponse"
+    shape(
+        text(2433, 21),
+        KindEntry::Structure {
+            members: Span::new(50, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 47 "ClientSideAction"
+    shape(
+        text(2462, 16),
+        KindEntry::Structure {
+            members: Span::new(51, 3),
+            union: false,
+            error: None,
+        },
+    ),
+    // 48 "ClientSideActionConfig"
+    shape(
+        text(1332, 22),
+        KindEntry::Structure {
+            members: Span::new(54, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 49 "ComparisonOperator"
+    shape(
+        text(2538, 18),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(14, 6),
+        },
+    ),
+    // 50 "Condition"
+    shape(
+        text(2568, 9),
+        KindEntry::Structure {
+            members: Span::new(55, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 51 "Conditions"
+    shape(
+        text(2595, 10),
+        KindEntry::List {
             member: 50,
             member_name: None,
             length: Range {
@@ -1312,31 +1203,27 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 52
+    // 52 "ConsumedCapacity"
     shape(
-        "ConsumedCapacity",
-        ShapeKind::Long(Range {
+        text(2605, 16),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 53
+    // 53 "CookieMatchPattern"
     shape(
-        "CookieMatchPattern",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("All", 15, false),
-                member("IncludedCookies", 54, false),
-                member("ExcludedCookies", 54, false),
-            ],
+        text(2621, 18),
+        KindEntry::Structure {
+            members: Span::new(57, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 54
+    // 54 "CookieNames"
     shape(
-        "CookieNames",
-        ShapeKind::List {
+        text(2669, 11),
+        KindEntry::List {
             member: 378,
             member_name: None,
             length: Range {
@@ -1345,69 +1232,46 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 55
+    // 55 "Cookies"
     shape(
-        "Cookies",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MatchPattern", 53, true),
-                member("MatchScope", 259, true),
-                member("OversizeHandling", 271, true),
-            ],
+        text(2680, 7),
+        KindEntry::Structure {
+            members: Span::new(60, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 56
+    // 56 "CountAction"
     shape(
-        "CountAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("CustomRequestHandling", 75, false)],
+        text(2709, 11),
+        KindEntry::Structure {
+            members: Span::new(63, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 57
-    shape(
-        "Country",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 58
+    // 57 "Country"
     shape(
-        "CountryCode",
-        ShapeKind::String {
+        text(2720, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "AF", "AX", "AL", "DZ", "AS", "AD", "AO", "AI", "AQ", "AG", "AR", "AM", "AW", "AU",
-                "AT", "AZ", "BS", "BH", "BD", "BB", "BY", "BE", "BZ", "BJ", "BM", "BT", "BO", "BQ",
-                "BA", "BW", "BV", "BR", "IO", "BN", "BG", "BF", "BI", "KH", "CM", "CA", "CV", "KY",
-                "CF", "TD", "CL", "CN", "CX", "CC", "CO", "KM", "CG", "CD", "CK", "CR", "CI", "HR",
-                "CU", "CW", "CY", "CZ", "DK", "DJ", "DM", "DO", "EC", "EG", "SV", "GQ", "ER", "EE",
-                "ET", "FK", "FO", "FJ", "FI", "FR", "GF", "PF", "TF", "GA", "GM", "GE", "DE", "GH",
-                "GI", "GR", "GL", "GD", "GP", "GU", "GT", "GG", "GN", "GW", "GY", "HT", "HM", "VA",
-                "HN", "HK", "HU", "IS", "IN", "ID", "IR", "IQ", "IE", "IM", "IL", "IT", "JM", "JP",
-                "JE", "JO", "KZ", "KE", "KI", "KP", "KR", "KW", "KG", "LA", "LV", "LB", "LS", "LR",
-                "LY", "LI", "LT", "LU", "MO", "MK", "MG", "MW", "MY", "MV", "ML", "MT", "MH", "MQ",
-                "MR", "MU", "YT", "MX", "FM", "MD", "MC", "MN", "ME", "MS", "MA", "MZ", "MM", "NA",
-                "NR", "NP", "NL", "NC", "NZ", "NI", "NE", "NG", "NU", "NF", "MP", "NO", "OM", "PK",
-                "PW", "PS", "PA", "PG", "PY", "PE", "PH", "PN", "PL", "PT", "PR", "QA", "RE", "RO",
-                "RU", "RW", "BL", "SH", "KN", "LC", "MF", "PM", "VC", "WS", "SM", "ST", "SA", "SN",
-                "RS", "SC", "SL", "SG", "SX", "SK", "SI", "SB", "SO", "ZA", "GS", "SS", "ES", "LK",
-                "SD", "SR", "SJ", "SZ", "SE", "CH", "SY", "TW", "TJ", "TZ", "TH", "TL", "TG", "TK",
-                "TO", "TT", "TN", "TR", "TM", "TC", "TV", "UG", "UA", "AE", "GB", "US", "UM", "UY",
-                "UZ", "VU", "VE", "VN", "VG", "VI", "WF", "EH", "YE", "ZM", "ZW", "XK",
-            ],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 59
+    // 58 "CountryCode"
     shape(
-        "CountryCodes",
-        ShapeKind::List {
+        text(2727, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(20, 250),
+        },
+    ),
+    // 59 "CountryCodes"
+    shape(
+        text(3230, 12),
+        KindEntry::List {
             member: 58,
             member_name: None,
             length: Range {
@@ -1416,183 +1280,145 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 60
+    // 60 "CreateAPIKeyRequest"
     shape(
-        "CreateAPIKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Scope", 374, true), member("TokenDomains", 3, true)],
+        text(3242, 19),
+        KindEntry::Structure {
+            members: Span::new(64, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 61
+    // 61 "CreateAPIKeyResponse"
     shape(
-        "CreateAPIKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("APIKey", 0, false)],
+        text(3261, 20),
+        KindEntry::Structure {
+            members: Span::new(66, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 62
+    // 62 "CreateIPSetRequest"
     shape(
-        "CreateIPSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Description", 113, false),
-                member("IPAddressVersion", 185, true),
-                member("Addresses", 186, true),
-                member("Tags", 396, false),
-            ],
+        text(3281, 18),
+        KindEntry::Structure {
+            members: Span::new(67, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 63
+    // 63 "CreateIPSetResponse"
     shape(
-        "CreateIPSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Summary", 191, false)],
+        text(3339, 19),
+        KindEntry::Structure {
+            members: Span::new(73, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 64
+    // 64 "CreateRegexPatternSetRequest"
     shape(
-        "CreateRegexPatternSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Description", 113, false),
-                member("RegularExpressionList", 328, true),
-                member("Tags", 396, false),
-            ],
+        text(3365, 28),
+        KindEntry::Structure {
+            members: Span::new(74, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 65
+    // 65 "CreateRegexPatternSetResponse"
     shape(
-        "CreateRegexPatternSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Summary", 325, false)],
+        text(3414, 29),
+        KindEntry::Structure {
+            members: Span::new(79, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 66
+    // 66 "CreateRuleGroupRequest"
     shape(
-        "CreateRuleGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Capacity", 38, true),
-                member("Description", 113, false),
-                member("Rules", 370, false),
-                member("VisibilityConfig", 432, true),
-                member("Tags", 396, false),
-                member("CustomResponseBodies", 77, false),
-            ],
+        text(3443, 22),
+        KindEntry::Structure {
+            members: Span::new(80, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 67
+    // 67 "CreateRuleGroupResponse"
     shape(
-        "CreateRuleGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Summary", 366, false)],
+        text(3501, 23),
+        KindEntry::Structure {
+            members: Span::new(88, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 68
+    // 68 "CreateWebACLRequest"
     shape(
-        "CreateWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("DefaultAction", 83, true),
-                member("Description", 113, false),
-                member("Rules", 370, false),
-                member("VisibilityConfig", 432, true),
-                member("DataProtectionConfig", 81, false),
-                member("Tags", 396, false),
-                member("CustomResponseBodies", 77, false),
-                member("CaptchaConfig", 40, false),
-                member("ChallengeConfig", 43, false),
-                member("TokenDomains", 409, false),
-                member("AssociationConfig", 27, false),
-                member("OnSourceDDoSProtectionConfig", 267, false),
-                member("ApplicationConfig", 21, false),
-            ],
+        text(3524, 19),
+        KindEntry::Structure {
+            members: Span::new(89, 15),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 69
+    // 69 "CreateWebACLResponse"
     shape(
-        "CreateWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Summary", 455, false)],
+        text(3604, 20),
+        KindEntry::Structure {
+            members: Span::new(104, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 70
+    // 70 "CreationPathString"
     shape(
-        "CreationPathString",
-        ShapeKind::String {
+        text(3624, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 71
+    // 71 "CustomHTTPHeader"
     shape(
-        "CustomHTTPHeader",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 72, true), member("Value", 73, true)],
+        text(3642, 16),
+        KindEntry::Structure {
+            members: Span::new(105, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 72
+    // 72 "CustomHTTPHeaderName"
     shape(
-        "CustomHTTPHeaderName",
-        ShapeKind::String {
+        text(3663, 20),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("^[a-zA-Z0-9._$-]+$"),
-            enum_values: &[],
+            pattern: Some(text(3683, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 73
+    // 73 "CustomHTTPHeaderValue"
     shape(
-        "CustomHTTPHeaderValue",
-        ShapeKind::String {
+        text(3701, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3722, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 74
+    // 74 "CustomHTTPHeaders"
     shape(
-        "CustomHTTPHeaders",
-        ShapeKind::List {
+        text(3724, 17),
+        KindEntry::List {
             member: 71,
             member_name: None,
             length: Range {
@@ -1601,32 +1427,28 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 75
+    // 75 "CustomRequestHandling"
     shape(
-        "CustomRequestHandling",
-        ShapeKind::Structure(Structure {
-            members: &[member("InsertHeaders", 74, true)],
+        text(1586, 21),
+        KindEntry::Structure {
+            members: Span::new(107, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 76
+    // 76 "CustomResponse"
     shape(
-        "CustomResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResponseCode", 358, true),
-                member("CustomResponseBodyKey", 115, false),
-                member("ResponseHeaders", 74, false),
-            ],
+        text(2005, 14),
+        KindEntry::Structure {
+            members: Span::new(108, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 77
+    // 77 "CustomResponseBodies"
     shape(
-        "CustomResponseBodies",
-        ShapeKind::Map {
+        text(3481, 20),
+        KindEntry::Map {
             key: 115,
             value: 78,
             length: Range {
@@ -1635,54 +1457,46 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 78
+    // 78 "CustomResponseBody"
     shape(
-        "CustomResponseBody",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ContentType", 343, true),
-                member("Content", 342, true),
-            ],
+        text(3790, 18),
+        KindEntry::Structure {
+            members: Span::new(111, 2),
             union: false,
             error: None,
-        }),
-    ),
-    // 79
-    shape(
-        "DataProtection",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Field", 128, true),
-                member("Action", 80, true),
-                member("ExcludeRuleMatchDetails", 34, false),
-                member("ExcludeRateBasedDetails", 34, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 80
-    shape(
-        "DataProtectionAction",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["SUBSTITUTION", "HASH"],
         },
     ),
-    // 81
+    // 79 "DataProtection"
     shape(
-        "DataProtectionConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("DataProtections", 82, true)],
+        text(3826, 14),
+        KindEntry::Structure {
+            members: Span::new(113, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 82
+    // 80 "DataProtectionAction"
     shape(
-        "DataProtections",
-        ShapeKind::List {
+        text(3891, 20),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(270, 2),
+        },
+    ),
+    // 81 "DataProtectionConfig"
+    shape(
+        text(3556, 20),
+        KindEntry::Structure {
+            members: Span::new(117, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 82 "DataProtections"
+    shape(
+        text(3927, 15),
+        KindEntry::List {
             member: 79,
             member_name: None,
             length: Range {
@@ -1691,269 +1505,226 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 83
+    // 83 "DefaultAction"
     shape(
-        "DefaultAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("Block", 31, false), member("Allow", 17, false)],
+        text(3543, 13),
+        KindEntry::Structure {
+            members: Span::new(118, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 84
+    // 84 "DeleteAPIKeyRequest"
     shape(
-        "DeleteAPIKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Scope", 374, true), member("APIKey", 0, true)],
+        text(3952, 19),
+        KindEntry::Structure {
+            members: Span::new(120, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 85
+    // 85 "DeleteAPIKeyResponse"
     shape(
-        "DeleteAPIKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(3971, 20),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 86
+    // 86 "DeleteFirewallManagerRuleGroupsRequest"
     shape(
-        "DeleteFirewallManagerRuleGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebACLArn", 338, true),
-                member("WebACLLockToken", 237, true),
-            ],
+        text(3991, 38),
+        KindEntry::Structure {
+            members: Span::new(122, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 87
+    // 87 "DeleteFirewallManagerRuleGroupsResponse"
     shape(
-        "DeleteFirewallManagerRuleGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextWebACLLockToken", 237, false)],
+        text(4044, 39),
+        KindEntry::Structure {
+            members: Span::new(124, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 88
+    // 88 "DeleteIPSetRequest"
     shape(
-        "DeleteIPSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("LockToken", 237, true),
-            ],
+        text(4102, 18),
+        KindEntry::Structure {
+            members: Span::new(125, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 89
+    // 89 "DeleteIPSetResponse"
     shape(
-        "DeleteIPSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4131, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 90
+    // 90 "DeleteLoggingConfigurationRequest"
     shape(
-        "DeleteLoggingConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 338, true),
-                member("LogType", 240, false),
-                member("LogScope", 239, false),
-            ],
+        text(4150, 33),
+        KindEntry::Structure {
+            members: Span::new(129, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 91
+    // 91 "DeleteLoggingConfigurationResponse"
     shape(
-        "DeleteLoggingConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4198, 34),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 92
+    // 92 "DeletePermissionPolicyRequest"
     shape(
-        "DeletePermissionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 338, true)],
+        text(4232, 29),
+        KindEntry::Structure {
+            members: Span::new(132, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 93
+    // 93 "DeletePermissionPolicyResponse"
     shape(
-        "DeletePermissionPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4261, 30),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 94
+    // 94 "DeleteRegexPatternSetRequest"
     shape(
-        "DeleteRegexPatternSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("LockToken", 237, true),
-            ],
+        text(4291, 28),
+        KindEntry::Structure {
+            members: Span::new(133, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 95
+    // 95 "DeleteRegexPatternSetResponse"
     shape(
-        "DeleteRegexPatternSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4319, 29),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 96
+    // 96 "DeleteRuleGroupRequest"
     shape(
-        "DeleteRuleGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("LockToken", 237, true),
-            ],
+        text(4348, 22),
+        KindEntry::Structure {
+            members: Span::new(137, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 97
+    // 97 "DeleteRuleGroupResponse"
     shape(
-        "DeleteRuleGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4370, 23),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 98
+    // 98 "DeleteWebACLRequest"
     shape(
-        "DeleteWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("LockToken", 237, true),
-            ],
+        text(4393, 19),
+        KindEntry::Structure {
+            members: Span::new(141, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 99
+    // 99 "DeleteWebACLResponse"
     shape(
-        "DeleteWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(4412, 20),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 100
+    // 100 "DescribeAllManagedProductsRequest"
     shape(
-        "DescribeAllManagedProductsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Scope", 374, true)],
+        text(4432, 33),
+        KindEntry::Structure {
+            members: Span::new(145, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 101
+    // 101 "DescribeAllManagedProductsResponse"
     shape(
-        "DescribeAllManagedProductsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ManagedProducts", 247, false)],
+        text(4465, 34),
+        KindEntry::Structure {
+            members: Span::new(146, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 102
+    // 102 "DescribeManagedProductsByVendorRequest"
     shape(
-        "DescribeManagedProductsByVendorRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("VendorName", 428, true), member("Scope", 374, true)],
+        text(4514, 38),
+        KindEntry::Structure {
+            members: Span::new(147, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 103
+    // 103 "DescribeManagedProductsByVendorResponse"
     shape(
-        "DescribeManagedProductsByVendorResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ManagedProducts", 247, false)],
+        text(4562, 39),
+        KindEntry::Structure {
+            members: Span::new(149, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 104
+    // 104 "DescribeManagedRuleGroupRequest"
     shape(
-        "DescribeManagedRuleGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VendorName", 428, true),
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("VersionName", 429, false),
-            ],
+        text(4601, 31),
+        KindEntry::Structure {
+            members: Span::new(150, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 105
+    // 105 "DescribeManagedRuleGroupResponse"
     shape(
-        "DescribeManagedRuleGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VersionName", 429, false),
-                member("SnsTopicArn", 338, false),
-                member("Capacity", 38, false),
-                member("Rules", 368, false),
-                member("LabelNamespace", 206, false),
-                member("AvailableLabels", 209, false),
-                member("ConsumedLabels", 209, false),
-            ],
+        text(4643, 32),
+        KindEntry::Structure {
+            members: Span::new(154, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 106
+    // 106 "DisallowedFeature"
     shape(
-        "DisallowedFeature",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Feature", 288, false),
-                member("RequiredPricingPlan", 337, false),
-            ],
+        text(4729, 17),
+        KindEntry::Structure {
+            members: Span::new(161, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 107
+    // 107 "DisallowedFeatures"
     shape(
-        "DisallowedFeatures",
-        ShapeKind::List {
+        text(4772, 18),
+        KindEntry::List {
             member: 106,
             member_name: None,
             length: Range {
@@ -1962,113 +1733,113 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 108
+    // 108 "DisassociateWebACLRequest"
     shape(
-        "DisassociateWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 338, true)],
+        text(4790, 25),
+        KindEntry::Structure {
+            members: Span::new(163, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 109
-    shape(
-        "DisassociateWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 110
-    shape(
-        "DownloadUrl",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 111
+    // 109 "DisassociateWebACLResponse"
     shape(
-        "EmailField",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 125, true)],
+        text(4815, 26),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 112
-    shape("EnableMachineLearning", ShapeKind::Boolean),
-    // 113
+    // 110 "DownloadUrl"
     shape(
-        "EntityDescription",
-        ShapeKind::String {
+        text(4841, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 111 "EmailField"
+    shape(
+        text(4852, 10),
+        KindEntry::Structure {
+            members: Span::new(164, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 112 "EnableMachineLearning"
+    shape(text(1419, 21), KindEntry::Boolean),
+    // 113 "EntityDescription"
+    shape(
+        text(4862, 17),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some("^[\\w+=:#@/\\-,\\.][\\w+=:#@/\\-,\\.\\s]+[\\w+=:#@/\\-,\\.]$"),
-            enum_values: &[],
+            pattern: Some(text(4879, 50)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 114
+    // 114 "EntityId"
     shape(
-        "EntityId",
-        ShapeKind::String {
+        text(4929, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(36),
             },
-            pattern: Some("^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$"),
-            enum_values: &[],
+            pattern: Some(text(4937, 45)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 115
+    // 115 "EntityName"
     shape(
-        "EntityName",
-        ShapeKind::String {
+        text(4982, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[\\w\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1956, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 116
+    // 116 "ErrorMessage"
     shape(
-        "ErrorMessage",
-        ShapeKind::String {
+        text(4992, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 117
+    // 117 "ErrorReason"
     shape(
-        "ErrorReason",
-        ShapeKind::String {
+        text(5004, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 118
-    shape("EvaluationWindowSec", ShapeKind::Long(Range::ANY)),
-    // 119
+    // 118 "EvaluationWindowSec"
+    shape(text(5015, 19), KindEntry::Long(Range::ANY)),
+    // 119 "ExcludedRule"
     shape(
-        "ExcludedRule",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 115, true)],
+        text(5034, 12),
+        KindEntry::Structure {
+            members: Span::new(165, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 120
+    // 120 "ExcludedRules"
     shape(
-        "ExcludedRules",
-        ShapeKind::List {
+        text(5046, 13),
+        KindEntry::List {
             member: 119,
             member_name: None,
             length: Range {
@@ -2077,125 +1848,102 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 121
+    // 121 "FailureCode"
     shape(
-        "FailureCode",
-        ShapeKind::Integer(Range {
+        text(5059, 11),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(999),
         }),
     ),
-    // 122
+    // 122 "FailureReason"
     shape(
-        "FailureReason",
-        ShapeKind::String {
+        text(2343, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "TOKEN_MISSING",
-                "TOKEN_EXPIRED",
-                "TOKEN_INVALID",
-                "TOKEN_DOMAIN_MISMATCH",
-            ],
+            enum_values: Span::new(272, 4),
         },
     ),
-    // 123
+    // 123 "FailureValue"
     shape(
-        "FailureValue",
-        ShapeKind::String {
+        text(5130, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(100),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 124
+    // 124 "FallbackBehavior"
     shape(
-        "FallbackBehavior",
-        ShapeKind::String {
+        text(5142, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["MATCH", "NO_MATCH"],
+            enum_values: Span::new(276, 2),
         },
     ),
-    // 125
+    // 125 "FieldIdentifier"
     shape(
-        "FieldIdentifier",
-        ShapeKind::String {
+        text(5158, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 126
+    // 126 "FieldToMatch"
     shape(
-        "FieldToMatch",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SingleHeader", 379, false),
-                member("SingleQueryArgument", 380, false),
-                member("AllQueryArguments", 16, false),
-                member("UriPath", 424, false),
-                member("QueryString", 300, false),
-                member("Body", 32, false),
-                member("Method", 260, false),
-                member("JsonBody", 197, false),
-                member("Headers", 183, false),
-                member("Cookies", 55, false),
-                member("HeaderOrder", 181, false),
-                member("JA3Fingerprint", 195, false),
-                member("JA4Fingerprint", 196, false),
-                member("UriFragment", 423, false),
-            ],
+        text(2193, 12),
+        KindEntry::Structure {
+            members: Span::new(166, 14),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 127
+    // 127 "FieldToMatchData"
     shape(
-        "FieldToMatchData",
-        ShapeKind::String {
+        text(5293, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 128
+    // 128 "FieldToProtect"
     shape(
-        "FieldToProtect",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FieldType", 131, true),
-                member("FieldKeys", 130, false),
-            ],
+        text(5309, 14),
+        KindEntry::Structure {
+            members: Span::new(180, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 129
+    // 129 "FieldToProtectKeyName"
     shape(
-        "FieldToProtectKeyName",
-        ShapeKind::String {
+        text(5341, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 130
+    // 130 "FieldToProtectKeys"
     shape(
-        "FieldToProtectKeys",
-        ShapeKind::List {
+        text(5362, 18),
+        KindEntry::List {
             member: 129,
             member_name: None,
             length: Range {
@@ -2204,81 +1952,67 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 131
+    // 131 "FieldToProtectType"
     shape(
-        "FieldToProtectType",
-        ShapeKind::String {
+        text(5380, 18),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "SINGLE_HEADER",
-                "SINGLE_COOKIE",
-                "SINGLE_QUERY_ARGUMENT",
-                "QUERY_STRING",
-                "BODY",
-            ],
+            enum_values: Span::new(278, 5),
         },
     ),
-    // 132
+    // 132 "Filter"
     shape(
-        "Filter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Behavior", 133, true),
-                member("Requirement", 134, true),
-                member("Conditions", 51, true),
-            ],
+        text(5461, 6),
+        KindEntry::Structure {
+            members: Span::new(182, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 133
-    shape(
-        "FilterBehavior",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["KEEP", "DROP"],
         },
     ),
-    // 134
+    // 133 "FilterBehavior"
     shape(
-        "FilterRequirement",
-        ShapeKind::String {
+        text(5486, 14),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["MEETS_ALL", "MEETS_ANY"],
+            enum_values: Span::new(283, 2),
         },
     ),
-    // 135
+    // 134 "FilterRequirement"
     shape(
-        "FilterSource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("BotCategory", 136, false),
-                member("BotOrganization", 136, false),
-                member("BotName", 136, false),
-            ],
+        text(5508, 17),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(285, 2),
+        },
+    ),
+    // 135 "FilterSource"
+    shape(
+        text(5543, 12),
+        KindEntry::Structure {
+            members: Span::new(185, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 136
+    // 136 "FilterString"
     shape(
-        "FilterString",
-        ShapeKind::String {
+        text(5581, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 137
+    // 137 "Filters"
     shape(
-        "Filters",
-        ShapeKind::List {
+        text(5593, 7),
+        KindEntry::List {
             member: 132,
             member_name: None,
             length: Range {
@@ -2287,500 +2021,391 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 138
+    // 138 "FirewallManagerRuleGroup"
     shape(
-        "FirewallManagerRuleGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Priority", 367, true),
-                member("FirewallManagerStatement", 140, true),
-                member("OverrideAction", 270, true),
-                member("VisibilityConfig", 432, true),
-            ],
+        text(5600, 24),
+        KindEntry::Structure {
+            members: Span::new(188, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 139
+    // 139 "FirewallManagerRuleGroups"
     shape(
-        "FirewallManagerRuleGroups",
-        ShapeKind::List {
+        text(5670, 25),
+        KindEntry::List {
             member: 138,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 140
+    // 140 "FirewallManagerStatement"
     shape(
-        "FirewallManagerStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ManagedRuleGroupStatement", 250, false),
-                member("RuleGroupReferenceStatement", 364, false),
-            ],
+        text(5632, 24),
+        KindEntry::Structure {
+            members: Span::new(193, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 141
+    // 141 "ForwardedIPConfig"
     shape(
-        "ForwardedIPConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("HeaderName", 142, true),
-                member("FallbackBehavior", 124, true),
-            ],
+        text(1731, 17),
+        KindEntry::Structure {
+            members: Span::new(195, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 142
+    // 142 "ForwardedIPHeaderName"
     shape(
-        "ForwardedIPHeaderName",
-        ShapeKind::String {
+        text(5757, 21),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("^[a-zA-Z0-9-]+$"),
-            enum_values: &[],
+            pattern: Some(text(5778, 15)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 143
+    // 143 "ForwardedIPPosition"
     shape(
-        "ForwardedIPPosition",
-        ShapeKind::String {
+        text(5793, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["FIRST", "LAST", "ANY"],
+            enum_values: Span::new(287, 3),
         },
     ),
-    // 144
+    // 144 "GenerateMobileSdkReleaseUrlRequest"
     shape(
-        "GenerateMobileSdkReleaseUrlRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Platform", 284, true),
-                member("ReleaseVersion", 429, true),
-            ],
+        text(5824, 34),
+        KindEntry::Structure {
+            members: Span::new(197, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 145
+    // 145 "GenerateMobileSdkReleaseUrlResponse"
     shape(
-        "GenerateMobileSdkReleaseUrlResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Url", 110, false)],
+        text(5880, 35),
+        KindEntry::Structure {
+            members: Span::new(199, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 146
+    // 146 "GeoMatchStatement"
     shape(
-        "GeoMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("CountryCodes", 59, false),
-                member("ForwardedIPConfig", 141, false),
-            ],
+        text(5918, 17),
+        KindEntry::Structure {
+            members: Span::new(200, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 147
+    // 147 "GetDecryptedAPIKeyRequest"
     shape(
-        "GetDecryptedAPIKeyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("Scope", 374, true), member("APIKey", 0, true)],
+        text(5935, 25),
+        KindEntry::Structure {
+            members: Span::new(202, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 148
+    // 148 "GetDecryptedAPIKeyResponse"
     shape(
-        "GetDecryptedAPIKeyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("TokenDomains", 409, false),
-                member("CreationTimestamp", 407, false),
-            ],
+        text(5960, 26),
+        KindEntry::Structure {
+            members: Span::new(204, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 149
+    // 149 "GetIPSetRequest"
     shape(
-        "GetIPSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-            ],
+        text(5986, 15),
+        KindEntry::Structure {
+            members: Span::new(206, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 150
+    // 150 "GetIPSetResponse"
     shape(
-        "GetIPSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("IPSet", 187, false), member("LockToken", 237, false)],
+        text(6001, 16),
+        KindEntry::Structure {
+            members: Span::new(209, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 151
+    // 151 "GetLoggingConfigurationRequest"
     shape(
-        "GetLoggingConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 338, true),
-                member("LogType", 240, false),
-                member("LogScope", 239, false),
-            ],
+        text(6022, 30),
+        KindEntry::Structure {
+            members: Span::new(211, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 152
+    // 152 "GetLoggingConfigurationResponse"
     shape(
-        "GetLoggingConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("LoggingConfiguration", 241, false)],
+        text(6052, 31),
+        KindEntry::Structure {
+            members: Span::new(214, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 153
+    // 153 "GetManagedRuleSetRequest"
     shape(
-        "GetManagedRuleSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-            ],
+        text(6103, 24),
+        KindEntry::Structure {
+            members: Span::new(215, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 154
+    // 154 "GetManagedRuleSetResponse"
     shape(
-        "GetManagedRuleSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ManagedRuleSet", 255, false),
-                member("LockToken", 237, false),
-            ],
+        text(6127, 25),
+        KindEntry::Structure {
+            members: Span::new(218, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 155
+    // 155 "GetMobileSdkReleaseRequest"
     shape(
-        "GetMobileSdkReleaseRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Platform", 284, true),
-                member("ReleaseVersion", 429, true),
-            ],
+        text(6166, 26),
+        KindEntry::Structure {
+            members: Span::new(220, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 156
+    // 156 "GetMobileSdkReleaseResponse"
     shape(
-        "GetMobileSdkReleaseResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("MobileSdkRelease", 262, false)],
+        text(6192, 27),
+        KindEntry::Structure {
+            members: Span::new(222, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 157
+    // 157 "GetPermissionPolicyRequest"
     shape(
-        "GetPermissionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 338, true)],
+        text(6235, 26),
+        KindEntry::Structure {
+            members: Span::new(223, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 158
+    // 158 "GetPermissionPolicyResponse"
     shape(
-        "GetPermissionPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("Policy", 285, false)],
+        text(6261, 27),
+        KindEntry::Structure {
+            members: Span::new(224, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 159
+    // 159 "GetRateBasedStatementManagedKeysRequest"
     shape(
-        "GetRateBasedStatementManagedKeysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("WebACLName", 115, true),
-                member("WebACLId", 114, true),
-                member("RuleGroupRuleName", 115, false),
-                member("RuleName", 115, true),
-            ],
+        text(6294, 39),
+        KindEntry::Structure {
+            members: Span::new(225, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 160
+    // 160 "GetRateBasedStatementManagedKeysResponse"
     shape(
-        "GetRateBasedStatementManagedKeysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ManagedKeysIPV4", 305, false),
-                member("ManagedKeysIPV6", 305, false),
-            ],
+        text(6376, 40),
+        KindEntry::Structure {
+            members: Span::new(230, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 161
+    // 161 "GetRegexPatternSetRequest"
     shape(
-        "GetRegexPatternSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-            ],
+        text(6446, 25),
+        KindEntry::Structure {
+            members: Span::new(232, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 162
+    // 162 "GetRegexPatternSetResponse"
     shape(
-        "GetRegexPatternSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RegexPatternSet", 322, false),
-                member("LockToken", 237, false),
-            ],
+        text(6471, 26),
+        KindEntry::Structure {
+            members: Span::new(235, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 163
+    // 163 "GetRuleGroupRequest"
     shape(
-        "GetRuleGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Scope", 374, false),
-                member("Id", 114, false),
-                member("ARN", 338, false),
-            ],
+        text(6512, 19),
+        KindEntry::Structure {
+            members: Span::new(237, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 164
+    // 164 "GetRuleGroupResponse"
     shape(
-        "GetRuleGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RuleGroup", 363, false),
-                member("LockToken", 237, false),
-            ],
+        text(6534, 20),
+        KindEntry::Structure {
+            members: Span::new(241, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 165
+    // 165 "GetSampledRequestsRequest"
     shape(
-        "GetSampledRequestsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebAclArn", 338, true),
-                member("RuleMetricName", 261, true),
-                member("Scope", 374, true),
-                member("TimeWindow", 404, true),
-                member("MaxItems", 224, true),
-            ],
+        text(6563, 25),
+        KindEntry::Structure {
+            members: Span::new(243, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 166
+    // 166 "GetSampledRequestsResponse"
     shape(
-        "GetSampledRequestsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SampledRequests", 373, false),
-                member("PopulationSize", 286, false),
-                member("TimeWindow", 404, false),
-            ],
+        text(6629, 26),
+        KindEntry::Structure {
+            members: Span::new(248, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 167
+    // 167 "GetTopPathStatisticsByTrafficRequest"
     shape(
-        "GetTopPathStatisticsByTrafficRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebAclArn", 338, true),
-                member("Scope", 374, true),
-                member("UriPathPrefix", 425, false),
-                member("TimeWindow", 404, true),
-                member("BotCategory", 136, false),
-                member("BotOrganization", 136, false),
-                member("BotName", 136, false),
-                member("Limit", 277, true),
-                member("NumberOfTopTrafficBotsPerPath", 266, true),
-                member("NextMarker", 263, false),
-            ],
+        text(6684, 36),
+        KindEntry::Structure {
+            members: Span::new(251, 10),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 168
+    // 168 "GetTopPathStatisticsByTrafficResponse"
     shape(
-        "GetTopPathStatisticsByTrafficResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PathStatistics", 278, true),
-                member("TotalRequestCount", 334, true),
-                member("NextMarker", 263, false),
-                member("TopCategories", 278, false),
-            ],
+        text(6777, 37),
+        KindEntry::Structure {
+            members: Span::new(261, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 169
+    // 169 "GetWebACLForResourceRequest"
     shape(
-        "GetWebACLForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArn", 338, true)],
+        text(6858, 27),
+        KindEntry::Structure {
+            members: Span::new(265, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 170
+    // 170 "GetWebACLForResourceResponse"
     shape(
-        "GetWebACLForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("WebACL", 453, false)],
+        text(6885, 28),
+        KindEntry::Structure {
+            members: Span::new(266, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 171
+    // 171 "GetWebACLRequest"
     shape(
-        "GetWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Scope", 374, false),
-                member("Id", 114, false),
-                member("ARN", 338, false),
-            ],
+        text(6919, 16),
+        KindEntry::Structure {
+            members: Span::new(267, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 172
+    // 172 "GetWebACLResponse"
     shape(
-        "GetWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebACL", 453, false),
-                member("LockToken", 237, false),
-                member("ApplicationIntegrationURL", 269, false),
-            ],
+        text(6935, 17),
+        KindEntry::Structure {
+            members: Span::new(271, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 173
+    // 173 "HTTPHeader"
     shape(
-        "HTTPHeader",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 179, false), member("Value", 182, false)],
+        text(6977, 10),
+        KindEntry::Structure {
+            members: Span::new(274, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 174
+    // 174 "HTTPHeaders"
     shape(
-        "HTTPHeaders",
-        ShapeKind::List {
+        text(6987, 11),
+        KindEntry::List {
             member: 173,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 175
+    // 175 "HTTPMethod"
     shape(
-        "HTTPMethod",
-        ShapeKind::String {
+        text(6998, 10),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 176
+    // 176 "HTTPRequest"
     shape(
-        "HTTPRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ClientIP", 192, false),
-                member("Country", 57, false),
-                member("URI", 410, false),
-                member("Method", 175, false),
-                member("HTTPVersion", 177, false),
-                member("Headers", 174, false),
-            ],
+        text(7008, 11),
+        KindEntry::Structure {
+            members: Span::new(276, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 177
-    shape(
-        "HTTPVersion",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 178
+    // 177 "HTTPVersion"
     shape(
-        "HeaderMatchPattern",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("All", 15, false),
-                member("IncludedHeaders", 180, false),
-                member("ExcludedHeaders", 180, false),
-            ],
+        text(7030, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 178 "HeaderMatchPattern"
+    shape(
+        text(7041, 18),
+        KindEntry::Structure {
+            members: Span::new(282, 3),
             union: false,
             error: None,
-        }),
-    ),
-    // 179
-    shape(
-        "HeaderName",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 180
+    // 179 "HeaderName"
     shape(
-        "HeaderNames",
-        ShapeKind::List {
+        text(5747, 10),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 180 "HeaderNames"
+    shape(
+        text(7089, 11),
+        KindEntry::List {
             member: 127,
             member_name: None,
             length: Range {
@@ -2789,228 +2414,196 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 181
+    // 181 "HeaderOrder"
     shape(
-        "HeaderOrder",
-        ShapeKind::Structure(Structure {
-            members: &[member("OversizeHandling", 271, true)],
+        text(5243, 11),
+        KindEntry::Structure {
+            members: Span::new(285, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 182
-    shape(
-        "HeaderValue",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 183
+    // 182 "HeaderValue"
     shape(
-        "Headers",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MatchPattern", 178, true),
-                member("MatchScope", 259, true),
-                member("OversizeHandling", 271, true),
-            ],
+        text(7100, 11),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 183 "Headers"
+    shape(
+        text(5236, 7),
+        KindEntry::Structure {
+            members: Span::new(286, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 184
+    // 184 "IPAddress"
     shape(
-        "IPAddress",
-        ShapeKind::String {
+        text(7111, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(50),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 185
+    // 185 "IPAddressVersion"
     shape(
-        "IPAddressVersion",
-        ShapeKind::String {
+        text(3310, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IPV4", "IPV6"],
+            enum_values: Span::new(290, 2),
         },
     ),
-    // 186
+    // 186 "IPAddresses"
     shape(
-        "IPAddresses",
-        ShapeKind::List {
+        text(7128, 11),
+        KindEntry::List {
             member: 184,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 187
+    // 187 "IPSet"
     shape(
-        "IPSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Id", 114, true),
-                member("ARN", 338, true),
-                member("Description", 113, false),
-                member("IPAddressVersion", 185, true),
-                member("Addresses", 186, true),
-            ],
+        text(6017, 5),
+        KindEntry::Structure {
+            members: Span::new(289, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 188
+    // 188 "IPSetForwardedIPConfig"
     shape(
-        "IPSetForwardedIPConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("HeaderName", 142, true),
-                member("FallbackBehavior", 124, true),
-                member("Position", 143, true),
-            ],
+        text(7139, 22),
+        KindEntry::Structure {
+            members: Span::new(295, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 189
+    // 189 "IPSetReferenceStatement"
     shape(
-        "IPSetReferenceStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 338, true),
-                member("IPSetForwardedIPConfig", 188, false),
-            ],
+        text(7169, 23),
+        KindEntry::Structure {
+            members: Span::new(298, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 190
+    // 190 "IPSetSummaries"
     shape(
-        "IPSetSummaries",
-        ShapeKind::List {
+        text(7192, 14),
+        KindEntry::List {
             member: 191,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 191
+    // 191 "IPSetSummary"
     shape(
-        "IPSetSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Id", 114, false),
-                member("Description", 113, false),
-                member("LockToken", 237, false),
-                member("ARN", 338, false),
-            ],
+        text(7206, 12),
+        KindEntry::Structure {
+            members: Span::new(300, 5),
             union: false,
             error: None,
-        }),
-    ),
-    // 192
-    shape(
-        "IPString",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 193
+    // 192 "IPString"
     shape(
-        "ImmunityTimeProperty",
-        ShapeKind::Structure(Structure {
-            members: &[member("ImmunityTime", 406, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 194
-    shape(
-        "InspectionLevel",
-        ShapeKind::String {
+        text(7218, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["COMMON", "TARGETED"],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 195
+    // 193 "ImmunityTimeProperty"
     shape(
-        "JA3Fingerprint",
-        ShapeKind::Structure(Structure {
-            members: &[member("FallbackBehavior", 124, true)],
+        text(2282, 20),
+        KindEntry::Structure {
+            members: Span::new(305, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 196
+    // 194 "InspectionLevel"
     shape(
-        "JA4Fingerprint",
-        ShapeKind::Structure(Structure {
-            members: &[member("FallbackBehavior", 124, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 197
-    shape(
-        "JsonBody",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("MatchPattern", 198, true),
-                member("MatchScope", 199, true),
-                member("InvalidFallbackBehavior", 33, false),
-                member("OversizeHandling", 271, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 198
-    shape(
-        "JsonMatchPattern",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("All", 15, false),
-                member("IncludedPaths", 201, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 199
-    shape(
-        "JsonMatchScope",
-        ShapeKind::String {
+        text(1404, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ALL", "KEY", "VALUE"],
+            enum_values: Span::new(292, 2),
         },
     ),
-    // 200
+    // 195 "JA3Fingerprint"
     shape(
-        "JsonPointerPath",
-        ShapeKind::String {
+        text(5254, 14),
+        KindEntry::Structure {
+            members: Span::new(306, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 196 "JA4Fingerprint"
+    shape(
+        text(5268, 14),
+        KindEntry::Structure {
+            members: Span::new(307, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 197 "JsonBody"
+    shape(
+        text(5228, 8),
+        KindEntry::Structure {
+            members: Span::new(308, 4),
+            union: false,
+            error: None,
+        },
+    ),
+    // 198 "JsonMatchPattern"
+    shape(
+        text(7275, 16),
+        KindEntry::Structure {
+            members: Span::new(312, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 199 "JsonMatchScope"
+    shape(
+        text(7304, 14),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(294, 3),
+        },
+    ),
+    // 200 "JsonPointerPath"
+    shape(
+        text(7329, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("([/])|([/](([^~])|(~[01]))+)"),
-            enum_values: &[],
+            pattern: Some(text(7344, 28)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 201
+    // 201 "JsonPointerPaths"
     shape(
-        "JsonPointerPaths",
-        ShapeKind::List {
+        text(7372, 16),
+        KindEntry::List {
             member: 200,
             member_name: None,
             length: Range {
@@ -3019,430 +2612,345 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 202
+    // 202 "Label"
     shape(
-        "Label",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 206, true)],
+        text(7388, 5),
+        KindEntry::Structure {
+            members: Span::new(314, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 203
+    // 203 "LabelMatchKey"
     shape(
-        "LabelMatchKey",
-        ShapeKind::String {
+        text(7393, 13),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^[0-9A-Za-z_\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(7406, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 204
+    // 204 "LabelMatchScope"
     shape(
-        "LabelMatchScope",
-        ShapeKind::String {
+        text(7424, 15),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["LABEL", "NAMESPACE"],
+            enum_values: Span::new(297, 2),
         },
     ),
-    // 205
+    // 205 "LabelMatchStatement"
     shape(
-        "LabelMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[member("Scope", 204, true), member("Key", 203, true)],
+        text(7453, 19),
+        KindEntry::Structure {
+            members: Span::new(315, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 206
+    // 206 "LabelName"
     shape(
-        "LabelName",
-        ShapeKind::String {
+        text(7475, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^[0-9A-Za-z_\\-:]+$"),
-            enum_values: &[],
+            pattern: Some(text(7406, 18)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 207
+    // 207 "LabelNameCondition"
     shape(
-        "LabelNameCondition",
-        ShapeKind::Structure(Structure {
-            members: &[member("LabelName", 206, true)],
+        text(2577, 18),
+        KindEntry::Structure {
+            members: Span::new(317, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 208
+    // 208 "LabelNamespace"
     shape(
-        "LabelNamespace",
-        ShapeKind::String {
+        text(4686, 14),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(1024),
             },
-            pattern: Some("^[0-9A-Za-z_\\-:]+:$"),
-            enum_values: &[],
+            pattern: Some(text(7484, 19)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 209
+    // 209 "LabelSummaries"
     shape(
-        "LabelSummaries",
-        ShapeKind::List {
+        text(7503, 14),
+        KindEntry::List {
             member: 210,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 210
+    // 210 "LabelSummary"
     shape(
-        "LabelSummary",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 206, false)],
+        text(7517, 12),
+        KindEntry::Structure {
+            members: Span::new(318, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 211
+    // 211 "Labels"
     shape(
-        "Labels",
-        ShapeKind::List {
+        text(7529, 6),
+        KindEntry::List {
             member: 202,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 212
+    // 212 "ListAPIKeysRequest"
     shape(
-        "ListAPIKeysRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(7535, 18),
+        KindEntry::Structure {
+            members: Span::new(319, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 213
+    // 213 "ListAPIKeysResponse"
     shape(
-        "ListAPIKeysResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("APIKeySummaries", 1, false),
-                member("ApplicationIntegrationURL", 269, false),
-            ],
+        text(7553, 19),
+        KindEntry::Structure {
+            members: Span::new(322, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 214
+    // 214 "ListAvailableManagedRuleGroupVersionsRequest"
     shape(
-        "ListAvailableManagedRuleGroupVersionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VendorName", 428, true),
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(7572, 44),
+        KindEntry::Structure {
+            members: Span::new(325, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 215
+    // 215 "ListAvailableManagedRuleGroupVersionsResponse"
     shape(
-        "ListAvailableManagedRuleGroupVersionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("Versions", 254, false),
-                member("CurrentDefaultVersion", 429, false),
-            ],
+        text(7616, 45),
+        KindEntry::Structure {
+            members: Span::new(330, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 216
+    // 216 "ListAvailableManagedRuleGroupsRequest"
     shape(
-        "ListAvailableManagedRuleGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(7690, 37),
+        KindEntry::Structure {
+            members: Span::new(333, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 217
+    // 217 "ListAvailableManagedRuleGroupsResponse"
     shape(
-        "ListAvailableManagedRuleGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("ManagedRuleGroups", 251, false),
-            ],
+        text(7727, 38),
+        KindEntry::Structure {
+            members: Span::new(336, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 218
+    // 218 "ListIPSetsRequest"
     shape(
-        "ListIPSetsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(7782, 17),
+        KindEntry::Structure {
+            members: Span::new(338, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 219
+    // 219 "ListIPSetsResponse"
     shape(
-        "ListIPSetsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("IPSets", 190, false),
-            ],
+        text(7799, 18),
+        KindEntry::Structure {
+            members: Span::new(341, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 220
+    // 220 "ListLoggingConfigurationsRequest"
     shape(
-        "ListLoggingConfigurationsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-                member("LogScope", 239, false),
-            ],
+        text(7823, 32),
+        KindEntry::Structure {
+            members: Span::new(343, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 221
+    // 221 "ListLoggingConfigurationsResponse"
     shape(
-        "ListLoggingConfigurationsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LoggingConfigurations", 242, false),
-                member("NextMarker", 263, false),
-            ],
+        text(7855, 33),
+        KindEntry::Structure {
+            members: Span::new(347, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 222
+    // 222 "ListManagedRuleSetsRequest"
     shape(
-        "ListManagedRuleSetsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(7909, 26),
+        KindEntry::Structure {
+            members: Span::new(349, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 223
+    // 223 "ListManagedRuleSetsResponse"
     shape(
-        "ListManagedRuleSetsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("ManagedRuleSets", 256, false),
-            ],
+        text(7935, 27),
+        KindEntry::Structure {
+            members: Span::new(352, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 224
+    // 224 "ListMaxItems"
     shape(
-        "ListMaxItems",
-        ShapeKind::Long(Range {
+        text(7977, 12),
+        KindEntry::Long(Range {
             min: Some(1),
             max: Some(500),
         }),
     ),
-    // 225
+    // 225 "ListMobileSdkReleasesRequest"
     shape(
-        "ListMobileSdkReleasesRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Platform", 284, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(7989, 28),
+        KindEntry::Structure {
+            members: Span::new(354, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 226
+    // 226 "ListMobileSdkReleasesResponse"
     shape(
-        "ListMobileSdkReleasesResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReleaseSummaries", 330, false),
-                member("NextMarker", 263, false),
-            ],
+        text(8017, 29),
+        KindEntry::Structure {
+            members: Span::new(357, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 227
+    // 227 "ListRegexPatternSetsRequest"
     shape(
-        "ListRegexPatternSetsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(8062, 27),
+        KindEntry::Structure {
+            members: Span::new(359, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 228
+    // 228 "ListRegexPatternSetsResponse"
     shape(
-        "ListRegexPatternSetsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("RegexPatternSets", 324, false),
-            ],
+        text(8089, 28),
+        KindEntry::Structure {
+            members: Span::new(362, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 229
+    // 229 "ListResourcesForWebACLRequest"
     shape(
-        "ListResourcesForWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("WebACLArn", 338, true),
-                member("ResourceType", 340, false),
-            ],
+        text(8133, 29),
+        KindEntry::Structure {
+            members: Span::new(364, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 230
+    // 230 "ListResourcesForWebACLResponse"
     shape(
-        "ListResourcesForWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceArns", 339, false)],
+        text(8174, 30),
+        KindEntry::Structure {
+            members: Span::new(366, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 231
+    // 231 "ListRuleGroupsRequest"
     shape(
-        "ListRuleGroupsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(8216, 21),
+        KindEntry::Structure {
+            members: Span::new(367, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 232
+    // 232 "ListRuleGroupsResponse"
     shape(
-        "ListRuleGroupsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("RuleGroups", 365, false),
-            ],
+        text(8237, 22),
+        KindEntry::Structure {
+            members: Span::new(370, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 233
+    // 233 "ListTagsForResourceRequest"
     shape(
-        "ListTagsForResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-                member("ResourceARN", 338, true),
-            ],
+        text(8269, 26),
+        KindEntry::Structure {
+            members: Span::new(372, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 234
+    // 234 "ListTagsForResourceResponse"
     shape(
-        "ListTagsForResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("TagInfoForResource", 393, false),
-            ],
+        text(8306, 27),
+        KindEntry::Structure {
+            members: Span::new(375, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 235
+    // 235 "ListWebACLsRequest"
     shape(
-        "ListWebACLsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Scope", 374, true),
-                member("NextMarker", 263, false),
-                member("Limit", 272, false),
-            ],
+        text(8351, 18),
+        KindEntry::Structure {
+            members: Span::new(377, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 236
+    // 236 "ListWebACLsResponse"
     shape(
-        "ListWebACLsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("NextMarker", 263, false),
-                member("WebACLs", 454, false),
-            ],
+        text(8369, 19),
+        KindEntry::Structure {
+            members: Span::new(380, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 237
+    // 237 "LockToken"
     shape(
-        "LockToken",
-        ShapeKind::String {
+        text(4122, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(36),
             },
-            pattern: Some("^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$"),
-            enum_values: &[],
+            pattern: Some(text(4937, 45)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 238
+    // 238 "LogDestinationConfigs"
     shape(
-        "LogDestinationConfigs",
-        ShapeKind::List {
+        text(8395, 21),
+        KindEntry::List {
             member: 338,
             member_name: None,
             length: Range {
@@ -3451,809 +2959,617 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 239
+    // 239 "LogScope"
     shape(
-        "LogScope",
-        ShapeKind::String {
+        text(4190, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "CUSTOMER",
-                "SECURITY_LAKE",
-                "CLOUDWATCH_TELEMETRY_RULE_MANAGED",
-            ],
+            enum_values: Span::new(299, 3),
         },
     ),
-    // 240
+    // 240 "LogType"
     shape(
-        "LogType",
-        ShapeKind::String {
+        text(4183, 7),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["WAF_LOGS"],
+            enum_values: Span::new(302, 1),
         },
     ),
-    // 241
+    // 241 "LoggingConfiguration"
     shape(
-        "LoggingConfiguration",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 338, true),
-                member("LogDestinationConfigs", 238, true),
-                member("RedactedFields", 319, false),
-                member("ManagedByFirewallManager", 34, false),
-                member("LoggingFilter", 243, false),
-                member("LogType", 240, false),
-                member("LogScope", 239, false),
-            ],
+        text(6083, 20),
+        KindEntry::Structure {
+            members: Span::new(382, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 242
+    // 242 "LoggingConfigurations"
     shape(
-        "LoggingConfigurations",
-        ShapeKind::List {
+        text(7888, 21),
+        KindEntry::List {
             member: 241,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 243
+    // 243 "LoggingFilter"
     shape(
-        "LoggingFilter",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Filters", 137, true),
-                member("DefaultBehavior", 133, true),
-            ],
+        text(8516, 13),
+        KindEntry::Structure {
+            members: Span::new(389, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 244
+    // 244 "LoginPathString"
     shape(
-        "LoginPathString",
-        ShapeKind::String {
+        text(8544, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 245
+    // 245 "LowReputationMode"
     shape(
-        "LowReputationMode",
-        ShapeKind::String {
+        text(8559, 17),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ACTIVE_UNDER_DDOS", "ALWAYS_ON"],
+            enum_values: Span::new(303, 2),
         },
     ),
-    // 246
+    // 246 "ManagedProductDescriptor"
     shape(
-        "ManagedProductDescriptor",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VendorName", 428, false),
-                member("ManagedRuleSetName", 115, false),
-                member("ProductId", 290, false),
-                member("ProductLink", 291, false),
-                member("ProductTitle", 292, false),
-                member("ProductDescription", 289, false),
-                member("SnsTopicArn", 338, false),
-                member("IsVersioningSupported", 34, false),
-                member("IsAdvancedManagedRuleSet", 34, false),
-            ],
+        text(8602, 24),
+        KindEntry::Structure {
+            members: Span::new(391, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 247
+    // 247 "ManagedProductDescriptors"
     shape(
-        "ManagedProductDescriptors",
-        ShapeKind::List {
+        text(8739, 25),
+        KindEntry::List {
             member: 246,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 248
+    // 248 "ManagedRuleGroupConfig"
     shape(
-        "ManagedRuleGroupConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("LoginPath", 244, false),
-                member("PayloadType", 280, false),
-                member("UsernameField", 427, false),
-                member("PasswordField", 275, false),
-                member("AWSManagedRulesBotControlRuleSet", 9, false),
-                member("AWSManagedRulesATPRuleSet", 7, false),
-                member("AWSManagedRulesACFPRuleSet", 6, false),
-                member("AWSManagedRulesAntiDDoSRuleSet", 8, false),
-            ],
+        text(8764, 22),
+        KindEntry::Structure {
+            members: Span::new(400, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 249
+    // 249 "ManagedRuleGroupConfigs"
     shape(
-        "ManagedRuleGroupConfigs",
-        ShapeKind::List {
+        text(8823, 23),
+        KindEntry::List {
             member: 248,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 250
+    // 250 "ManagedRuleGroupStatement"
     shape(
-        "ManagedRuleGroupStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VendorName", 428, true),
-                member("Name", 115, true),
-                member("Version", 429, false),
-                member("ExcludedRules", 120, false),
-                member("ScopeDownStatement", 387, false),
-                member("ManagedRuleGroupConfigs", 249, false),
-                member("RuleActionOverrides", 362, false),
-            ],
+        text(5695, 25),
+        KindEntry::Structure {
+            members: Span::new(408, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 251
+    // 251 "ManagedRuleGroupSummaries"
     shape(
-        "ManagedRuleGroupSummaries",
-        ShapeKind::List {
+        text(8883, 25),
+        KindEntry::List {
             member: 252,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 252
+    // 252 "ManagedRuleGroupSummary"
     shape(
-        "ManagedRuleGroupSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("VendorName", 428, false),
-                member("Name", 115, false),
-                member("VersioningSupported", 34, false),
-                member("Description", 113, false),
-            ],
+        text(8908, 23),
+        KindEntry::Structure {
+            members: Span::new(415, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 253
+    // 253 "ManagedRuleGroupVersion"
     shape(
-        "ManagedRuleGroupVersion",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 429, false),
-                member("LastUpdateTimestamp", 407, false),
-            ],
+        text(8950, 23),
+        KindEntry::Structure {
+            members: Span::new(419, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 254
+    // 254 "ManagedRuleGroupVersions"
     shape(
-        "ManagedRuleGroupVersions",
-        ShapeKind::List {
+        text(8992, 24),
+        KindEntry::List {
             member: 253,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 255
+    // 255 "ManagedRuleSet"
     shape(
-        "ManagedRuleSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Id", 114, true),
-                member("ARN", 338, true),
-                member("Description", 113, false),
-                member("PublishedVersions", 293, false),
-                member("RecommendedVersion", 429, false),
-                member("LabelNamespace", 206, false),
-            ],
+        text(6152, 14),
+        KindEntry::Structure {
+            members: Span::new(421, 7),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 256
+    // 256 "ManagedRuleSetSummaries"
     shape(
-        "ManagedRuleSetSummaries",
-        ShapeKind::List {
+        text(9051, 23),
+        KindEntry::List {
             member: 257,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 257
+    // 257 "ManagedRuleSetSummary"
     shape(
-        "ManagedRuleSetSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Id", 114, false),
-                member("Description", 113, false),
-                member("LockToken", 237, false),
-                member("ARN", 338, false),
-                member("LabelNamespace", 206, false),
-            ],
+        text(9074, 21),
+        KindEntry::Structure {
+            members: Span::new(428, 6),
             union: false,
             error: None,
-        }),
-    ),
-    // 258
-    shape(
-        "ManagedRuleSetVersion",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AssociatedRuleGroupArn", 338, false),
-                member("Capacity", 38, false),
-                member("ForecastedLifetime", 405, false),
-                member("PublishTimestamp", 407, false),
-                member("LastUpdateTimestamp", 407, false),
-                member("ExpiryTimestamp", 407, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 259
-    shape(
-        "MapMatchScope",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["ALL", "KEY", "VALUE"],
         },
     ),
-    // 260
+    // 258 "ManagedRuleSetVersion"
     shape(
-        "Method",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9095, 21),
+        KindEntry::Structure {
+            members: Span::new(434, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 261
+    // 259 "MapMatchScope"
     shape(
-        "MetricName",
-        ShapeKind::String {
+        text(9187, 13),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(305, 3),
+        },
+    ),
+    // 260 "Method"
+    shape(
+        text(5222, 6),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 261 "MetricName"
+    shape(
+        text(9200, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(255),
             },
-            pattern: Some("^[\\w#:\\.\\-/]+$"),
-            enum_values: &[],
+            pattern: Some(text(9210, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 262
+    // 262 "MobileSdkRelease"
     shape(
-        "MobileSdkRelease",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReleaseVersion", 429, false),
-                member("Timestamp", 407, false),
-                member("ReleaseNotes", 329, false),
-                member("Tags", 396, false),
-            ],
+        text(6219, 16),
+        KindEntry::Structure {
+            members: Span::new(440, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 263
+    // 263 "NextMarker"
     shape(
-        "NextMarker",
-        ShapeKind::String {
+        text(6767, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 264
+    // 264 "NoneAction"
     shape(
-        "NoneAction",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(9245, 10),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 265
+    // 265 "NotStatement"
     shape(
-        "NotStatement",
-        ShapeKind::Structure(Structure {
-            members: &[member("Statement", 387, true)],
+        text(9255, 12),
+        KindEntry::Structure {
+            members: Span::new(444, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 266
+    // 266 "NumberOfTopTrafficBotsPerPath"
     shape(
-        "NumberOfTopTrafficBotsPerPath",
-        ShapeKind::Integer(Range {
+        text(6738, 29),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(10),
         }),
     ),
-    // 267
+    // 267 "OnSourceDDoSProtectionConfig"
     shape(
-        "OnSourceDDoSProtectionConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("ALBLowReputationMode", 245, true)],
+        text(3576, 28),
+        KindEntry::Structure {
+            members: Span::new(445, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 268
-    shape(
-        "OrStatement",
-        ShapeKind::Structure(Structure {
-            members: &[member("Statements", 388, true)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 269
-    shape(
-        "OutputUrl",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &[],
         },
     ),
-    // 270
+    // 268 "OrStatement"
     shape(
-        "OverrideAction",
-        ShapeKind::Structure(Structure {
-            members: &[member("Count", 56, false), member("None", 264, false)],
+        text(9296, 11),
+        KindEntry::Structure {
+            members: Span::new(446, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 271
-    shape(
-        "OversizeHandling",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["CONTINUE", "MATCH", "NO_MATCH"],
         },
     ),
-    // 272
+    // 269 "OutputUrl"
     shape(
-        "PaginationLimit",
-        ShapeKind::Integer(Range {
+        text(9307, 9),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 270 "OverrideAction"
+    shape(
+        text(5656, 14),
+        KindEntry::Structure {
+            members: Span::new(447, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 271 "OversizeHandling"
+    shape(
+        text(2023, 16),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(308, 3),
+        },
+    ),
+    // 272 "PaginationLimit"
+    shape(
+        text(9333, 15),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 273
+    // 273 "ParameterExceptionField"
     shape(
-        "ParameterExceptionField",
-        ShapeKind::String {
+        text(9348, 23),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "WEB_ACL",
-                "RULE_GROUP",
-                "REGEX_PATTERN_SET",
-                "IP_SET",
-                "MANAGED_RULE_SET",
-                "RULE",
-                "EXCLUDED_RULE",
-                "STATEMENT",
-                "BYTE_MATCH_STATEMENT",
-                "SQLI_MATCH_STATEMENT",
-                "XSS_MATCH_STATEMENT",
-                "SIZE_CONSTRAINT_STATEMENT",
-                "GEO_MATCH_STATEMENT",
-                "RATE_BASED_STATEMENT",
-                "RULE_GROUP_REFERENCE_STATEMENT",
-                "REGEX_PATTERN_REFERENCE_STATEMENT",
-                "IP_SET_REFERENCE_STATEMENT",
-                "MANAGED_RULE_SET_STATEMENT",
-                "LABEL_MATCH_STATEMENT",
-                "AND_STATEMENT",
-                "OR_STATEMENT",
-                "NOT_STATEMENT",
-                "IP_ADDRESS",
-                "IP_ADDRESS_VERSION",
-                "FIELD_TO_MATCH",
-                "TEXT_TRANSFORMATION",
-                "SINGLE_QUERY_ARGUMENT",
-                "SINGLE_HEADER",
-                "DEFAULT_ACTION",
-                "RULE_ACTION",
-                "ENTITY_LIMIT",
-                "OVERRIDE_ACTION",
-                "SCOPE_VALUE",
-                "RESOURCE_ARN",
-                "RESOURCE_TYPE",
-                "TAGS",
-                "TAG_KEYS",
-                "METRIC_NAME",
-                "FIREWALL_MANAGER_STATEMENT",
-                "FALLBACK_BEHAVIOR",
-                "POSITION",
-                "FORWARDED_IP_CONFIG",
-                "IP_SET_FORWARDED_IP_CONFIG",
-                "HEADER_NAME",
-                "CUSTOM_REQUEST_HANDLING",
-                "RESPONSE_CONTENT_TYPE",
-                "CUSTOM_RESPONSE",
-                "CUSTOM_RESPONSE_BODY",
-                "JSON_MATCH_PATTERN",
-                "JSON_MATCH_SCOPE",
-                "BODY_PARSING_FALLBACK_BEHAVIOR",
-                "LOGGING_FILTER",
-                "FILTER_CONDITION",
-                "EXPIRE_TIMESTAMP",
-                "CHANGE_PROPAGATION_STATUS",
-                "ASSOCIABLE_RESOURCE",
-                "LOG_DESTINATION",
-                "MANAGED_RULE_GROUP_CONFIG",
-                "PAYLOAD_TYPE",
-                "HEADER_MATCH_PATTERN",
-                "COOKIE_MATCH_PATTERN",
-                "MAP_MATCH_SCOPE",
-                "OVERSIZE_HANDLING",
-                "CHALLENGE_CONFIG",
-                "TOKEN_DOMAIN",
-                "ATP_RULE_SET_RESPONSE_INSPECTION",
-                "ASSOCIATED_RESOURCE_TYPE",
-                "SCOPE_DOWN",
-                "CUSTOM_KEYS",
-                "ACP_RULE_SET_RESPONSE_INSPECTION",
-                "DATA_PROTECTION_CONFIG",
-                "LOW_REPUTATION_MODE",
-            ],
+            enum_values: Span::new(311, 72),
         },
     ),
-    // 274
+    // 274 "ParameterExceptionParameter"
     shape(
-        "ParameterExceptionParameter",
-        ShapeKind::String {
+        text(10564, 27),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 275
+    // 275 "PasswordField"
     shape(
-        "PasswordField",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 125, true)],
+        text(8810, 13),
+        KindEntry::Structure {
+            members: Span::new(449, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 276
+    // 276 "PathStatistics"
     shape(
-        "PathStatistics",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Source", 135, false),
-                member("Path", 279, true),
-                member("RequestCount", 334, true),
-                member("Percentage", 281, true),
-                member("TopBots", 36, false),
-            ],
+        text(6814, 14),
+        KindEntry::Structure {
+            members: Span::new(450, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 277
+    // 277 "PathStatisticsLimit"
     shape(
-        "PathStatisticsLimit",
-        ShapeKind::Integer(Range {
+        text(10608, 19),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: Some(100),
         }),
     ),
-    // 278
+    // 278 "PathStatisticsList"
     shape(
-        "PathStatisticsList",
-        ShapeKind::List {
+        text(10627, 18),
+        KindEntry::List {
             member: 276,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 279
+    // 279 "PathString"
     shape(
-        "PathString",
-        ShapeKind::String {
+        text(10645, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 280
+    // 280 "PayloadType"
     shape(
-        "PayloadType",
-        ShapeKind::String {
+        text(8786, 11),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["JSON", "FORM_ENCODED"],
+            enum_values: Span::new(383, 2),
         },
     ),
-    // 281
+    // 281 "PercentageValue"
     shape(
-        "PercentageValue",
-        ShapeKind::Double(Range {
+        text(10671, 15),
+        KindEntry::Double(Range {
             min: Some(0.0),
             max: Some(100.0),
         }),
     ),
-    // 282
+    // 282 "PhoneNumberField"
     shape(
-        "PhoneNumberField",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 125, true)],
+        text(10686, 16),
+        KindEntry::Structure {
+            members: Span::new(455, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 283
+    // 283 "PhoneNumberFields"
     shape(
-        "PhoneNumberFields",
-        ShapeKind::List {
+        text(10702, 17),
+        KindEntry::List {
             member: 282,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 284
+    // 284 "Platform"
     shape(
-        "Platform",
-        ShapeKind::String {
+        text(5858, 8),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["IOS", "ANDROID"],
+            enum_values: Span::new(385, 2),
         },
     ),
-    // 285
+    // 285 "PolicyString"
     shape(
-        "PolicyString",
-        ShapeKind::String {
+        text(10729, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(395000),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 286
-    shape("PopulationSize", ShapeKind::Long(Range::ANY)),
-    // 287
+    // 286 "PopulationSize"
+    shape(text(6670, 14), KindEntry::Long(Range::ANY)),
+    // 287 "PositionalConstraint"
     shape(
-        "PositionalConstraint",
-        ShapeKind::String {
+        text(2224, 20),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "EXACTLY",
-                "STARTS_WITH",
-                "ENDS_WITH",
-                "CONTAINS",
-                "CONTAINS_WORD",
-            ],
+            enum_values: Span::new(387, 5),
         },
     ),
-    // 288
+    // 288 "PricingPlanFeatureName"
     shape(
-        "PricingPlanFeatureName",
-        ShapeKind::String {
+        text(10789, 22),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^[\\w\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1956, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 289
+    // 289 "ProductDescription"
     shape(
-        "ProductDescription",
-        ShapeKind::String {
+        text(8676, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 290
+    // 290 "ProductId"
     shape(
-        "ProductId",
-        ShapeKind::String {
+        text(8644, 9),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 291
+    // 291 "ProductLink"
     shape(
-        "ProductLink",
-        ShapeKind::String {
+        text(8653, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(2048),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 292
+    // 292 "ProductTitle"
     shape(
-        "ProductTitle",
-        ShapeKind::String {
+        text(8664, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: None,
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 293
+    // 293 "PublishedVersions"
     shape(
-        "PublishedVersions",
-        ShapeKind::Map {
+        text(9016, 17),
+        KindEntry::Map {
             key: 429,
             value: 258,
             length: Range::ANY,
         },
     ),
-    // 294
+    // 294 "PutLoggingConfigurationRequest"
     shape(
-        "PutLoggingConfigurationRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("LoggingConfiguration", 241, true)],
+        text(10811, 30),
+        KindEntry::Structure {
+            members: Span::new(456, 1),
             union: false,
             error: None,
-        }),
-    ),
-    // 295
-    shape(
-        "PutLoggingConfigurationResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("LoggingConfiguration", 241, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 296
-    shape(
-        "PutManagedRuleSetVersionsRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("LockToken", 237, true),
-                member("RecommendedVersion", 429, false),
-                member("VersionsToPublish", 431, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 297
-    shape(
-        "PutManagedRuleSetVersionsResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextLockToken", 237, false)],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 298
-    shape(
-        "PutPermissionPolicyRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceArn", 338, true),
-                member("Policy", 285, true),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 299
-    shape(
-        "PutPermissionPolicyResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 300
-    shape(
-        "QueryString",
-        ShapeKind::Structure(Structure {
-            members: &[],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 301
-    shape(
-        "RateBasedStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Limit", 306, true),
-                member("EvaluationWindowSec", 118, false),
-                member("AggregateKeyType", 302, true),
-                member("ScopeDownStatement", 387, false),
-                member("ForwardedIPConfig", 141, false),
-                member("CustomKeys", 304, false),
-            ],
-            union: false,
-            error: None,
-        }),
-    ),
-    // 302
-    shape(
-        "RateBasedStatementAggregateKeyType",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["IP", "FORWARDED_IP", "CUSTOM_KEYS", "CONSTANT"],
         },
     ),
-    // 303
+    // 295 "PutLoggingConfigurationResponse"
     shape(
-        "RateBasedStatementCustomKey",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Header", 311, false),
-                member("Cookie", 308, false),
-                member("QueryArgument", 316, false),
-                member("QueryString", 317, false),
-                member("HTTPMethod", 310, false),
-                member("ForwardedIP", 309, false),
-                member("IP", 312, false),
-                member("LabelNamespace", 315, false),
-                member("UriPath", 318, false),
-                member("JA3Fingerprint", 313, false),
-                member("JA4Fingerprint", 314, false),
-                member("ASN", 307, false),
-            ],
+        text(10841, 31),
+        KindEntry::Structure {
+            members: Span::new(457, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 304
+    // 296 "PutManagedRuleSetVersionsRequest"
     shape(
-        "RateBasedStatementCustomKeys",
-        ShapeKind::List {
+        text(10872, 32),
+        KindEntry::Structure {
+            members: Span::new(458, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 297 "PutManagedRuleSetVersionsResponse"
+    shape(
+        text(10921, 33),
+        KindEntry::Structure {
+            members: Span::new(464, 1),
+            union: false,
+            error: None,
+        },
+    ),
+    // 298 "PutPermissionPolicyRequest"
+    shape(
+        text(10967, 26),
+        KindEntry::Structure {
+            members: Span::new(465, 2),
+            union: false,
+            error: None,
+        },
+    ),
+    // 299 "PutPermissionPolicyResponse"
+    shape(
+        text(10993, 27),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 300 "QueryString"
+    shape(
+        text(5211, 11),
+        KindEntry::Structure {
+            members: Span::EMPTY,
+            union: false,
+            error: None,
+        },
+    ),
+    // 301 "RateBasedStatement"
+    shape(
+        text(11020, 18),
+        KindEntry::Structure {
+            members: Span::new(467, 6),
+            union: false,
+            error: None,
+        },
+    ),
+    // 302 "RateBasedStatementAggregateKeyType"
+    shape(
+        text(11064, 34),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::new(392, 4),
+        },
+    ),
+    // 303 "RateBasedStatementCustomKey"
+    shape(
+        text(11120, 27),
+        KindEntry::Structure {
+            members: Span::new(473, 12),
+            union: false,
+            error: None,
+        },
+    ),
+    // 304 "RateBasedStatementCustomKeys"
+    shape(
+        text(11183, 28),
+        KindEntry::List {
             member: 303,
             member_name: None,
             length: Range {
@@ -4262,147 +3578,135 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 305
+    // 305 "RateBasedStatementManagedKeysIPSet"
     shape(
-        "RateBasedStatementManagedKeysIPSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("IPAddressVersion", 185, false),
-                member("Addresses", 186, false),
-            ],
+        text(11211, 34),
+        KindEntry::Structure {
+            members: Span::new(485, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 306
+    // 306 "RateLimit"
     shape(
-        "RateLimit",
-        ShapeKind::Long(Range {
+        text(11245, 9),
+        KindEntry::Long(Range {
             min: Some(10),
             max: Some(2000000000),
         }),
     ),
-    // 307
+    // 307 "RateLimitAsn"
     shape(
-        "RateLimitAsn",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11254, 12),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 308
+    // 308 "RateLimitCookie"
     shape(
-        "RateLimitCookie",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 127, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(11266, 15),
+        KindEntry::Structure {
+            members: Span::new(487, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 309
+    // 309 "RateLimitForwardedIP"
     shape(
-        "RateLimitForwardedIP",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11281, 20),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 310
+    // 310 "RateLimitHTTPMethod"
     shape(
-        "RateLimitHTTPMethod",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11301, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 311
+    // 311 "RateLimitHeader"
     shape(
-        "RateLimitHeader",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 127, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(11320, 15),
+        KindEntry::Structure {
+            members: Span::new(489, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 312
+    // 312 "RateLimitIP"
     shape(
-        "RateLimitIP",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(11335, 11),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 313
+    // 313 "RateLimitJA3Fingerprint"
     shape(
-        "RateLimitJA3Fingerprint",
-        ShapeKind::Structure(Structure {
-            members: &[member("FallbackBehavior", 124, true)],
+        text(11346, 23),
+        KindEntry::Structure {
+            members: Span::new(491, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 314
+    // 314 "RateLimitJA4Fingerprint"
     shape(
-        "RateLimitJA4Fingerprint",
-        ShapeKind::Structure(Structure {
-            members: &[member("FallbackBehavior", 124, true)],
+        text(11369, 23),
+        KindEntry::Structure {
+            members: Span::new(492, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 315
+    // 315 "RateLimitLabelNamespace"
     shape(
-        "RateLimitLabelNamespace",
-        ShapeKind::Structure(Structure {
-            members: &[member("Namespace", 208, true)],
+        text(11392, 23),
+        KindEntry::Structure {
+            members: Span::new(493, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 316
+    // 316 "RateLimitQueryArgument"
     shape(
-        "RateLimitQueryArgument",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 127, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(11424, 22),
+        KindEntry::Structure {
+            members: Span::new(494, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 317
+    // 317 "RateLimitQueryString"
     shape(
-        "RateLimitQueryString",
-        ShapeKind::Structure(Structure {
-            members: &[member("TextTransformations", 403, true)],
+        text(11446, 20),
+        KindEntry::Structure {
+            members: Span::new(496, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 318
+    // 318 "RateLimitUriPath"
     shape(
-        "RateLimitUriPath",
-        ShapeKind::Structure(Structure {
-            members: &[member("TextTransformations", 403, true)],
+        text(11466, 16),
+        KindEntry::Structure {
+            members: Span::new(497, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 319
+    // 319 "RedactedFields"
     shape(
-        "RedactedFields",
-        ShapeKind::List {
+        text(8478, 14),
+        KindEntry::List {
             member: 126,
             member_name: None,
             length: Range {
@@ -4411,301 +3715,251 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 320
+    // 320 "Regex"
     shape(
-        "Regex",
-        ShapeKind::Structure(Structure {
-            members: &[member("RegexString", 326, false)],
+        text(11482, 5),
+        KindEntry::Structure {
+            members: Span::new(498, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 321
+    // 321 "RegexMatchStatement"
     shape(
-        "RegexMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("RegexString", 326, true),
-                member("FieldToMatch", 126, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(11498, 19),
+        KindEntry::Structure {
+            members: Span::new(499, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 322
+    // 322 "RegexPatternSet"
     shape(
-        "RegexPatternSet",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Id", 114, false),
-                member("ARN", 338, false),
-                member("Description", 113, false),
-                member("RegularExpressionList", 328, false),
-            ],
+        text(6497, 15),
+        KindEntry::Structure {
+            members: Span::new(502, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 323
+    // 323 "RegexPatternSetReferenceStatement"
     shape(
-        "RegexPatternSetReferenceStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 338, true),
-                member("FieldToMatch", 126, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(11517, 33),
+        KindEntry::Structure {
+            members: Span::new(507, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 324
+    // 324 "RegexPatternSetSummaries"
     shape(
-        "RegexPatternSetSummaries",
-        ShapeKind::List {
+        text(11550, 24),
+        KindEntry::List {
             member: 325,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 325
+    // 325 "RegexPatternSetSummary"
     shape(
-        "RegexPatternSetSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Id", 114, false),
-                member("Description", 113, false),
-                member("LockToken", 237, false),
-                member("ARN", 338, false),
-            ],
+        text(11574, 22),
+        KindEntry::Structure {
+            members: Span::new(510, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 326
+    // 326 "RegexPatternString"
     shape(
-        "RegexPatternString",
-        ShapeKind::String {
+        text(11596, 18),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some(".*"),
-            enum_values: &[],
+            pattern: Some(text(3722, 2)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 327
+    // 327 "RegistrationPagePathString"
     shape(
-        "RegistrationPagePathString",
-        ShapeKind::String {
+        text(11614, 26),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(256),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 328
+    // 328 "RegularExpressionList"
     shape(
-        "RegularExpressionList",
-        ShapeKind::List {
+        text(3393, 21),
+        KindEntry::List {
             member: 320,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 329
+    // 329 "ReleaseNotes"
     shape(
-        "ReleaseNotes",
-        ShapeKind::String {
+        text(9233, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 330
+    // 330 "ReleaseSummaries"
     shape(
-        "ReleaseSummaries",
-        ShapeKind::List {
+        text(8046, 16),
+        KindEntry::List {
             member: 331,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 331
+    // 331 "ReleaseSummary"
     shape(
-        "ReleaseSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ReleaseVersion", 429, false),
-                member("Timestamp", 407, false),
-            ],
+        text(11640, 14),
+        KindEntry::Structure {
+            members: Span::new(515, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 332
+    // 332 "RequestBody"
     shape(
-        "RequestBody",
-        ShapeKind::Map {
+        text(1932, 11),
+        KindEntry::Map {
             key: 26,
             value: 333,
             length: Range::ANY,
         },
     ),
-    // 333
+    // 333 "RequestBodyAssociatedResourceTypeConfig"
     shape(
-        "RequestBodyAssociatedResourceTypeConfig",
-        ShapeKind::Structure(Structure {
-            members: &[member("DefaultSizeInspectionLimit", 383, true)],
+        text(11654, 39),
+        KindEntry::Structure {
+            members: Span::new(517, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 334
+    // 334 "RequestCount"
     shape(
-        "RequestCount",
-        ShapeKind::Long(Range {
+        text(2124, 12),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 335
+    // 335 "RequestInspection"
     shape(
-        "RequestInspection",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PayloadType", 280, true),
-                member("UsernameField", 427, true),
-                member("PasswordField", 275, true),
-            ],
+        text(1216, 17),
+        KindEntry::Structure {
+            members: Span::new(518, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 336
+    // 336 "RequestInspectionACFP"
     shape(
-        "RequestInspectionACFP",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("PayloadType", 280, true),
-                member("UsernameField", 427, false),
-                member("PasswordField", 275, false),
-                member("EmailField", 111, false),
-                member("PhoneNumberFields", 283, false),
-                member("AddressFields", 14, false),
-            ],
+        text(11719, 21),
+        KindEntry::Structure {
+            members: Span::new(521, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 337
+    // 337 "RequiredPricingPlanName"
     shape(
-        "RequiredPricingPlanName",
-        ShapeKind::String {
+        text(11740, 23),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("^[\\w\\-]+$"),
-            enum_values: &[],
+            pattern: Some(text(1956, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 338
+    // 338 "ResourceArn"
     shape(
-        "ResourceArn",
-        ShapeKind::String {
+        text(1779, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(20),
                 max: Some(2048),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 339
+    // 339 "ResourceArns"
     shape(
-        "ResourceArns",
-        ShapeKind::List {
+        text(8204, 12),
+        KindEntry::List {
             member: 338,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 340
+    // 340 "ResourceType"
     shape(
-        "ResourceType",
-        ShapeKind::String {
+        text(8162, 12),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "APPLICATION_LOAD_BALANCER",
-                "API_GATEWAY",
-                "APPSYNC",
-                "COGNITO_USER_POOL",
-                "APP_RUNNER_SERVICE",
-                "VERIFIED_ACCESS_INSTANCE",
-                "AMPLIFY",
-            ],
+            enum_values: Span::new(396, 7),
         },
     ),
-    // 341
-    shape("ResponseCode", ShapeKind::Integer(Range::ANY)),
-    // 342
+    // 341 "ResponseCode"
+    shape(text(2317, 12), KindEntry::Integer(Range::ANY)),
+    // 342 "ResponseContent"
     shape(
-        "ResponseContent",
-        ShapeKind::String {
+        text(11802, 15),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(10240),
             },
-            pattern: Some("[\\s\\S]*"),
-            enum_values: &[],
+            pattern: Some(text(11817, 7)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 343
+    // 343 "ResponseContentType"
     shape(
-        "ResponseContentType",
-        ShapeKind::String {
+        text(11824, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["TEXT_PLAIN", "TEXT_HTML", "APPLICATION_JSON"],
+            enum_values: Span::new(403, 3),
         },
     ),
-    // 344
+    // 344 "ResponseInspection"
     shape(
-        "ResponseInspection",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("StatusCode", 355, false),
-                member("Header", 348, false),
-                member("BodyContains", 345, false),
-                member("Json", 352, false),
-            ],
+        text(1233, 18),
+        KindEntry::Structure {
+            members: Span::new(527, 4),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 345
+    // 345 "ResponseInspectionBodyContains"
     shape(
-        "ResponseInspectionBodyContains",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SuccessStrings", 347, true),
-                member("FailureStrings", 346, true),
-            ],
+        text(11904, 30),
+        KindEntry::Structure {
+            members: Span::new(531, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 346
+    // 346 "ResponseInspectionBodyContainsFailureStrings"
     shape(
-        "ResponseInspectionBodyContainsFailureStrings",
-        ShapeKind::List {
+        text(11962, 44),
+        KindEntry::List {
             member: 123,
             member_name: None,
             length: Range {
@@ -4714,10 +3968,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 347
+    // 347 "ResponseInspectionBodyContainsSuccessStrings"
     shape(
-        "ResponseInspectionBodyContainsSuccessStrings",
-        ShapeKind::List {
+        text(12006, 44),
+        KindEntry::List {
             member: 391,
             member_name: None,
             length: Range {
@@ -4726,23 +3980,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 348
+    // 348 "ResponseInspectionHeader"
     shape(
-        "ResponseInspectionHeader",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 350, true),
-                member("SuccessValues", 351, true),
-                member("FailureValues", 349, true),
-            ],
+        text(12050, 24),
+        KindEntry::Structure {
+            members: Span::new(533, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 349
+    // 349 "ResponseInspectionHeaderFailureValues"
     shape(
-        "ResponseInspectionHeaderFailureValues",
-        ShapeKind::List {
+        text(12100, 37),
+        KindEntry::List {
             member: 123,
             member_name: None,
             length: Range {
@@ -4751,22 +4001,22 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 350
+    // 350 "ResponseInspectionHeaderName"
     shape(
-        "ResponseInspectionHeaderName",
-        ShapeKind::String {
+        text(12137, 28),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(200),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 351
+    // 351 "ResponseInspectionHeaderSuccessValues"
     shape(
-        "ResponseInspectionHeaderSuccessValues",
-        ShapeKind::List {
+        text(12165, 37),
+        KindEntry::List {
             member: 391,
             member_name: None,
             length: Range {
@@ -4775,23 +4025,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 352
+    // 352 "ResponseInspectionJson"
     shape(
-        "ResponseInspectionJson",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Identifier", 125, true),
-                member("SuccessValues", 354, true),
-                member("FailureValues", 353, true),
-            ],
+        text(12202, 22),
+        KindEntry::Structure {
+            members: Span::new(536, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 353
+    // 353 "ResponseInspectionJsonFailureValues"
     shape(
-        "ResponseInspectionJsonFailureValues",
-        ShapeKind::List {
+        text(12224, 35),
+        KindEntry::List {
             member: 123,
             member_name: None,
             length: Range {
@@ -4800,10 +4046,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 354
+    // 354 "ResponseInspectionJsonSuccessValues"
     shape(
-        "ResponseInspectionJsonSuccessValues",
-        ShapeKind::List {
+        text(12259, 35),
+        KindEntry::List {
             member: 391,
             member_name: None,
             length: Range {
@@ -4812,22 +4058,19 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 355
+    // 355 "ResponseInspectionStatusCode"
     shape(
-        "ResponseInspectionStatusCode",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SuccessCodes", 357, true),
-                member("FailureCodes", 356, true),
-            ],
+        text(12294, 28),
+        KindEntry::Structure {
+            members: Span::new(539, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 356
+    // 356 "ResponseInspectionStatusCodeFailureCodes"
     shape(
-        "ResponseInspectionStatusCodeFailureCodes",
-        ShapeKind::List {
+        text(12346, 40),
+        KindEntry::List {
             member: 121,
             member_name: None,
             length: Range {
@@ -4836,10 +4079,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 357
+    // 357 "ResponseInspectionStatusCodeSuccessCodes"
     shape(
-        "ResponseInspectionStatusCodeSuccessCodes",
-        ShapeKind::List {
+        text(12386, 40),
+        KindEntry::List {
             member: 390,
             member_name: None,
             length: Range {
@@ -4848,61 +4091,45 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 358
+    // 358 "ResponseStatusCode"
     shape(
-        "ResponseStatusCode",
-        ShapeKind::Integer(Range {
+        text(12426, 18),
+        KindEntry::Integer(Range {
             min: Some(200),
             max: Some(599),
         }),
     ),
-    // 359
+    // 359 "Rule"
     shape(
-        "Rule",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Priority", 367, true),
-                member("Statement", 387, true),
-                member("Action", 360, false),
-                member("OverrideAction", 270, false),
-                member("RuleLabels", 211, false),
-                member("VisibilityConfig", 432, true),
-                member("CaptchaConfig", 40, false),
-                member("ChallengeConfig", 43, false),
-            ],
+        text(12444, 4),
+        KindEntry::Structure {
+            members: Span::new(541, 9),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 360
+    // 360 "RuleAction"
     shape(
-        "RuleAction",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Block", 31, false),
-                member("Allow", 17, false),
-                member("Count", 56, false),
-                member("Captcha", 39, false),
-                member("Challenge", 42, false),
-            ],
+        text(12458, 10),
+        KindEntry::Structure {
+            members: Span::new(550, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 361
+    // 361 "RuleActionOverride"
     shape(
-        "RuleActionOverride",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 115, true), member("ActionToUse", 360, true)],
+        text(12475, 18),
+        KindEntry::Structure {
+            members: Span::new(555, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 362
+    // 362 "RuleActionOverrides"
     shape(
-        "RuleActionOverrides",
-        ShapeKind::List {
+        text(8864, 19),
+        KindEntry::List {
             member: 361,
             member_name: None,
             length: Range {
@@ -4911,352 +4138,289 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 363
+    // 363 "RuleGroup"
     shape(
-        "RuleGroup",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Id", 114, true),
-                member("Capacity", 38, true),
-                member("ARN", 338, true),
-                member("Description", 113, false),
-                member("Rules", 370, false),
-                member("VisibilityConfig", 432, true),
-                member("LabelNamespace", 206, false),
-                member("CustomResponseBodies", 77, false),
-                member("AvailableLabels", 209, false),
-                member("ConsumedLabels", 209, false),
-            ],
+        text(6554, 9),
+        KindEntry::Structure {
+            members: Span::new(557, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 364
+    // 364 "RuleGroupReferenceStatement"
     shape(
-        "RuleGroupReferenceStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ARN", 338, true),
-                member("ExcludedRules", 120, false),
-                member("RuleActionOverrides", 362, false),
-            ],
+        text(5720, 27),
+        KindEntry::Structure {
+            members: Span::new(568, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 365
+    // 365 "RuleGroupSummaries"
     shape(
-        "RuleGroupSummaries",
-        ShapeKind::List {
+        text(12504, 18),
+        KindEntry::List {
             member: 366,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 366
+    // 366 "RuleGroupSummary"
     shape(
-        "RuleGroupSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Id", 114, false),
-                member("Description", 113, false),
-                member("LockToken", 237, false),
-                member("ARN", 338, false),
-            ],
+        text(12522, 16),
+        KindEntry::Structure {
+            members: Span::new(571, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 367
+    // 367 "RulePriority"
     shape(
-        "RulePriority",
-        ShapeKind::Integer(Range {
+        text(12538, 12),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 368
+    // 368 "RuleSummaries"
     shape(
-        "RuleSummaries",
-        ShapeKind::List {
+        text(12550, 13),
+        KindEntry::List {
             member: 369,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 369
+    // 369 "RuleSummary"
     shape(
-        "RuleSummary",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 115, false), member("Action", 360, false)],
+        text(12563, 11),
+        KindEntry::Structure {
+            members: Span::new(576, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 370
+    // 370 "Rules"
     shape(
-        "Rules",
-        ShapeKind::List {
+        text(2428, 5),
+        KindEntry::List {
             member: 359,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 371
+    // 371 "SampleWeight"
     shape(
-        "SampleWeight",
-        ShapeKind::Long(Range {
+        text(12574, 12),
+        KindEntry::Long(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 372
+    // 372 "SampledHTTPRequest"
     shape(
-        "SampledHTTPRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Request", 176, true),
-                member("Weight", 371, true),
-                member("Timestamp", 407, false),
-                member("Action", 10, false),
-                member("RuleNameWithinRuleGroup", 115, false),
-                member("RequestHeadersInserted", 174, false),
-                member("ResponseCodeSent", 358, false),
-                member("Labels", 211, false),
-                member("CaptchaResponse", 41, false),
-                member("ChallengeResponse", 44, false),
-                member("OverriddenAction", 10, false),
-            ],
+        text(12586, 18),
+        KindEntry::Structure {
+            members: Span::new(578, 11),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 373
+    // 373 "SampledHTTPRequests"
     shape(
-        "SampledHTTPRequests",
-        ShapeKind::List {
+        text(12694, 19),
+        KindEntry::List {
             member: 372,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 374
+    // 374 "Scope"
     shape(
-        "Scope",
-        ShapeKind::String {
+        text(2423, 5),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["CLOUDFRONT", "REGIONAL"],
+            enum_values: Span::new(406, 2),
         },
     ),
-    // 375
-    shape("SearchString", ShapeKind::Blob { length: Range::ANY }),
-    // 376
+    // 375 "SearchString"
+    shape(text(2181, 12), KindEntry::Blob { length: Range::ANY }),
+    // 376 "SensitivityLevel"
     shape(
-        "SensitivityLevel",
-        ShapeKind::String {
+        text(12721, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["LOW", "HIGH"],
+            enum_values: Span::new(408, 2),
         },
     ),
-    // 377
+    // 377 "SensitivityToAct"
     shape(
-        "SensitivityToAct",
-        ShapeKind::String {
+        text(12744, 16),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["LOW", "MEDIUM", "HIGH"],
+            enum_values: Span::new(410, 3),
         },
     ),
-    // 378
+    // 378 "SingleCookieName"
     shape(
-        "SingleCookieName",
-        ShapeKind::String {
+        text(12766, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(60),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 379
+    // 379 "SingleHeader"
     shape(
-        "SingleHeader",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 127, true)],
+        text(5173, 12),
+        KindEntry::Structure {
+            members: Span::new(589, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 380
+    // 380 "SingleQueryArgument"
     shape(
-        "SingleQueryArgument",
-        ShapeKind::Structure(Structure {
-            members: &[member("Name", 127, true)],
+        text(5185, 19),
+        KindEntry::Structure {
+            members: Span::new(590, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 381
+    // 381 "Size"
     shape(
-        "Size",
-        ShapeKind::Long(Range {
+        text(12782, 4),
+        KindEntry::Long(Range {
             min: Some(0),
             max: Some(21474836480),
         }),
     ),
-    // 382
+    // 382 "SizeConstraintStatement"
     shape(
-        "SizeConstraintStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FieldToMatch", 126, true),
-                member("ComparisonOperator", 49, true),
-                member("Size", 381, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(12786, 23),
+        KindEntry::Structure {
+            members: Span::new(591, 4),
             union: false,
             error: None,
-        }),
-    ),
-    // 383
-    shape(
-        "SizeInspectionLimit",
-        ShapeKind::String {
-            length: Range::ANY,
-            pattern: None,
-            enum_values: &["KB_16", "KB_32", "KB_48", "KB_64"],
         },
     ),
-    // 384
-    shape("SolveTimestamp", ShapeKind::Long(Range::ANY)),
-    // 385
+    // 383 "SizeInspectionLimit"
     shape(
-        "SourceType",
-        ShapeKind::String {
+        text(12809, 19),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::new(413, 4),
         },
     ),
-    // 386
+    // 384 "SolveTimestamp"
+    shape(text(2329, 14), KindEntry::Long(Range::ANY)),
+    // 385 "SourceType"
     shape(
-        "SqliMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FieldToMatch", 126, true),
-                member("TextTransformations", 403, true),
-                member("SensitivityLevel", 376, false),
-            ],
+        text(12848, 10),
+        KindEntry::String {
+            length: Range::ANY,
+            pattern: None,
+            enum_values: Span::EMPTY,
+        },
+    ),
+    // 386 "SqliMatchStatement"
+    shape(
+        text(12858, 18),
+        KindEntry::Structure {
+            members: Span::new(595, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 387
+    // 387 "Statement"
     shape(
-        "Statement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ByteMatchStatement", 37, false),
-                member("SqliMatchStatement", 386, false),
-                member("XssMatchStatement", 456, false),
-                member("SizeConstraintStatement", 382, false),
-                member("GeoMatchStatement", 146, false),
-                member("RuleGroupReferenceStatement", 364, false),
-                member("IPSetReferenceStatement", 189, false),
-                member("RegexPatternSetReferenceStatement", 323, false),
-                member("RateBasedStatement", 301, false),
-                member("AndStatement", 18, false),
-                member("OrStatement", 268, false),
-                member("NotStatement", 265, false),
-                member("ManagedRuleGroupStatement", 250, false),
-                member("LabelMatchStatement", 205, false),
-                member("RegexMatchStatement", 321, false),
-                member("AsnMatchStatement", 23, false),
-            ],
+        text(9267, 9),
+        KindEntry::Structure {
+            members: Span::new(598, 16),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 388
+    // 388 "Statements"
     shape(
-        "Statements",
-        ShapeKind::List {
+        text(1619, 10),
+        KindEntry::List {
             member: 387,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 389
+    // 389 "String"
     shape(
-        "String",
-        ShapeKind::String {
+        text(12893, 6),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 390
+    // 390 "SuccessCode"
     shape(
-        "SuccessCode",
-        ShapeKind::Integer(Range {
+        text(12899, 11),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: Some(999),
         }),
     ),
-    // 391
+    // 391 "SuccessValue"
     shape(
-        "SuccessValue",
-        ShapeKind::String {
+        text(12910, 12),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(100),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 392
+    // 392 "Tag"
     shape(
-        "Tag",
-        ShapeKind::Structure(Structure {
-            members: &[member("Key", 394, true), member("Value", 399, true)],
+        text(12922, 3),
+        KindEntry::Structure {
+            members: Span::new(614, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 393
+    // 393 "TagInfoForResource"
     shape(
-        "TagInfoForResource",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceARN", 338, false),
-                member("TagList", 396, false),
-            ],
+        text(8333, 18),
+        KindEntry::Structure {
+            members: Span::new(616, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 394
+    // 394 "TagKey"
     shape(
-        "TagKey",
-        ShapeKind::String {
+        text(12932, 6),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(12938, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 395
+    // 395 "TagKeyList"
     shape(
-        "TagKeyList",
-        ShapeKind::List {
+        text(12969, 10),
+        KindEntry::List {
             member: 394,
             member_name: None,
             length: Range {
@@ -5265,10 +4429,10 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 396
+    // 396 "TagList"
     shape(
-        "TagList",
-        ShapeKind::List {
+        text(12925, 7),
+        KindEntry::List {
             member: 392,
             member_name: None,
             length: Range {
@@ -5277,88 +4441,66 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 397
+    // 397 "TagResourceRequest"
     shape(
-        "TagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[member("ResourceARN", 338, true), member("Tags", 396, true)],
+        text(12979, 18),
+        KindEntry::Structure {
+            members: Span::new(618, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 398
+    // 398 "TagResourceResponse"
     shape(
-        "TagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(12997, 19),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 399
+    // 399 "TagValue"
     shape(
-        "TagValue",
-        ShapeKind::String {
+        text(13016, 8),
+        KindEntry::String {
             length: Range {
                 min: Some(0),
                 max: Some(256),
             },
-            pattern: Some("^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$"),
-            enum_values: &[],
+            pattern: Some(text(12938, 31)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 400
+    // 400 "TextTransformation"
     shape(
-        "TextTransformation",
-        ShapeKind::Structure(Structure {
-            members: &[member("Priority", 401, true), member("Type", 402, true)],
+        text(13024, 18),
+        KindEntry::Structure {
+            members: Span::new(620, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 401
+    // 401 "TextTransformationPriority"
     shape(
-        "TextTransformationPriority",
-        ShapeKind::Integer(Range {
+        text(13046, 26),
+        KindEntry::Integer(Range {
             min: Some(0),
             max: None,
         }),
     ),
-    // 402
+    // 402 "TextTransformationType"
     shape(
-        "TextTransformationType",
-        ShapeKind::String {
+        text(13072, 22),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[
-                "NONE",
-                "COMPRESS_WHITE_SPACE",
-                "HTML_ENTITY_DECODE",
-                "LOWERCASE",
-                "CMD_LINE",
-                "URL_DECODE",
-                "BASE64_DECODE",
-                "HEX_DECODE",
-                "MD5",
-                "REPLACE_COMMENTS",
-                "ESCAPE_SEQ_DECODE",
-                "SQL_HEX_DECODE",
-                "CSS_DECODE",
-                "JS_DECODE",
-                "NORMALIZE_PATH",
-                "NORMALIZE_PATH_WIN",
-                "REMOVE_NULLS",
-                "REPLACE_NULLS",
-                "BASE64_DECODE_EXT",
-                "URL_DECODE_UNI",
-                "UTF8_TO_UNICODE",
-            ],
+            enum_values: Span::new(417, 21),
         },
     ),
-    // 403
+    // 403 "TextTransformations"
     shape(
-        "TextTransformations",
-        ShapeKind::List {
+        text(2205, 19),
+        KindEntry::List {
             member: 400,
             member_name: None,
             length: Range {
@@ -5367,587 +4509,1767 @@ pub static SHAPES: &[Shape] = &[
             },
         },
     ),
-    // 404
+    // 404 "TimeWindow"
     shape(
-        "TimeWindow",
-        ShapeKind::Structure(Structure {
-            members: &[member("StartTime", 407, true), member("EndTime", 407, true)],
+        text(6611, 10),
+        KindEntry::Structure {
+            members: Span::new(622, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 405
+    // 405 "TimeWindowDay"
     shape(
-        "TimeWindowDay",
-        ShapeKind::Integer(Range {
+        text(13374, 13),
+        KindEntry::Integer(Range {
             min: Some(1),
             max: None,
         }),
     ),
-    // 406
+    // 406 "TimeWindowSecond"
     shape(
-        "TimeWindowSecond",
-        ShapeKind::Long(Range {
+        text(13387, 16),
+        KindEntry::Long(Range {
             min: Some(60),
             max: Some(259200),
         }),
     ),
-    // 407
-    shape("Timestamp", ShapeKind::Timestamp { format: None }),
-    // 408
+    // 407 "Timestamp"
+    shape(text(9224, 9), KindEntry::Timestamp { format: None }),
+    // 408 "TokenDomain"
     shape(
-        "TokenDomain",
-        ShapeKind::String {
+        text(13403, 11),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(253),
             },
-            pattern: Some("^[\\w\\.\\-/]+$"),
-            enum_values: &[],
+            pattern: Some(text(13414, 12)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 409
+    // 409 "TokenDomains"
     shape(
-        "TokenDomains",
-        ShapeKind::List {
+        text(1088, 12),
+        KindEntry::List {
             member: 408,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 410
+    // 410 "URIString"
     shape(
-        "URIString",
-        ShapeKind::String {
+        text(13426, 9),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &[],
+            enum_values: Span::EMPTY,
         },
     ),
-    // 411
+    // 411 "UntagResourceRequest"
     shape(
-        "UntagResourceRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ResourceARN", 338, true),
-                member("TagKeys", 395, true),
-            ],
+        text(13435, 20),
+        KindEntry::Structure {
+            members: Span::new(624, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 412
+    // 412 "UntagResourceResponse"
     shape(
-        "UntagResourceResponse",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(13462, 21),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 413
+    // 413 "UpdateIPSetRequest"
     shape(
-        "UpdateIPSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("Description", 113, false),
-                member("Addresses", 186, true),
-                member("LockToken", 237, true),
-            ],
+        text(13483, 18),
+        KindEntry::Structure {
+            members: Span::new(626, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 414
+    // 414 "UpdateIPSetResponse"
     shape(
-        "UpdateIPSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextLockToken", 237, false)],
+        text(13501, 19),
+        KindEntry::Structure {
+            members: Span::new(632, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 415
+    // 415 "UpdateManagedRuleSetVersionExpiryDateRequest"
     shape(
-        "UpdateManagedRuleSetVersionExpiryDateRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("LockToken", 237, true),
-                member("VersionToExpire", 429, true),
-                member("ExpiryTimestamp", 407, true),
-            ],
+        text(13520, 44),
+        KindEntry::Structure {
+            members: Span::new(633, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 416
+    // 416 "UpdateManagedRuleSetVersionExpiryDateResponse"
     shape(
-        "UpdateManagedRuleSetVersionExpiryDateResponse",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("ExpiringVersion", 429, false),
-                member("ExpiryTimestamp", 407, false),
-                member("NextLockToken", 237, false),
-            ],
+        text(13579, 45),
+        KindEntry::Structure {
+            members: Span::new(639, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 417
+    // 417 "UpdateRegexPatternSetRequest"
     shape(
-        "UpdateRegexPatternSetRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("Description", 113, false),
-                member("RegularExpressionList", 328, true),
-                member("LockToken", 237, true),
-            ],
+        text(13639, 28),
+        KindEntry::Structure {
+            members: Span::new(642, 6),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 418
+    // 418 "UpdateRegexPatternSetResponse"
     shape(
-        "UpdateRegexPatternSetResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextLockToken", 237, false)],
+        text(13667, 29),
+        KindEntry::Structure {
+            members: Span::new(648, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 419
+    // 419 "UpdateRuleGroupRequest"
     shape(
-        "UpdateRuleGroupRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("Description", 113, false),
-                member("Rules", 370, false),
-                member("VisibilityConfig", 432, true),
-                member("LockToken", 237, true),
-                member("CustomResponseBodies", 77, false),
-            ],
+        text(13696, 22),
+        KindEntry::Structure {
+            members: Span::new(649, 8),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 420
+    // 420 "UpdateRuleGroupResponse"
     shape(
-        "UpdateRuleGroupResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextLockToken", 237, false)],
+        text(13718, 23),
+        KindEntry::Structure {
+            members: Span::new(657, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 421
+    // 421 "UpdateWebACLRequest"
     shape(
-        "UpdateWebACLRequest",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Scope", 374, true),
-                member("Id", 114, true),
-                member("DefaultAction", 83, true),
-                member("Description", 113, false),
-                member("Rules", 370, false),
-                member("VisibilityConfig", 432, true),
-                member("DataProtectionConfig", 81, false),
-                member("LockToken", 237, true),
-                member("CustomResponseBodies", 77, false),
-                member("CaptchaConfig", 40, false),
-                member("ChallengeConfig", 43, false),
-                member("TokenDomains", 409, false),
-                member("AssociationConfig", 27, false),
-                member("OnSourceDDoSProtectionConfig", 267, false),
-                member("ApplicationConfig", 21, false),
-            ],
+        text(13741, 19),
+        KindEntry::Structure {
+            members: Span::new(658, 16),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 422
+    // 422 "UpdateWebACLResponse"
     shape(
-        "UpdateWebACLResponse",
-        ShapeKind::Structure(Structure {
-            members: &[member("NextLockToken", 237, false)],
+        text(13760, 20),
+        KindEntry::Structure {
+            members: Span::new(674, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 423
+    // 423 "UriFragment"
     shape(
-        "UriFragment",
-        ShapeKind::Structure(Structure {
-            members: &[member("FallbackBehavior", 124, false)],
+        text(5282, 11),
+        KindEntry::Structure {
+            members: Span::new(675, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 424
+    // 424 "UriPath"
     shape(
-        "UriPath",
-        ShapeKind::Structure(Structure {
-            members: &[],
+        text(5204, 7),
+        KindEntry::Structure {
+            members: Span::EMPTY,
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 425
+    // 425 "UriPathPrefixString"
     shape(
-        "UriPathPrefixString",
-        ShapeKind::String {
+        text(13780, 19),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(512),
             },
-            pattern: Some("^\\/[^ ]*$"),
-            enum_values: &[],
+            pattern: Some(text(13799, 9)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 426
+    // 426 "UsageOfAction"
     shape(
-        "UsageOfAction",
-        ShapeKind::String {
+        text(2478, 13),
+        KindEntry::String {
             length: Range::ANY,
             pattern: None,
-            enum_values: &["ENABLED", "DISABLED"],
+            enum_values: Span::new(438, 2),
         },
     ),
-    // 427
+    // 427 "UsernameField"
     shape(
-        "UsernameField",
-        ShapeKind::Structure(Structure {
-            members: &[member("Identifier", 125, true)],
+        text(8797, 13),
+        KindEntry::Structure {
+            members: Span::new(676, 1),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 428
+    // 428 "VendorName"
     shape(
-        "VendorName",
-        ShapeKind::String {
+        text(4552, 10),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(128),
             },
-            pattern: Some(".*\\S.*"),
-            enum_values: &[],
+            pattern: Some(text(1054, 6)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 429
+    // 429 "VersionKeyString"
     shape(
-        "VersionKeyString",
-        ShapeKind::String {
+        text(13823, 16),
+        KindEntry::String {
             length: Range {
                 min: Some(1),
                 max: Some(64),
             },
-            pattern: Some("^[\\w#:\\.\\-/]+$"),
-            enum_values: &[],
+            pattern: Some(text(9210, 14)),
+            enum_values: Span::EMPTY,
         },
     ),
-    // 430
+    // 430 "VersionToPublish"
     shape(
-        "VersionToPublish",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("AssociatedRuleGroupArn", 338, false),
-                member("ForecastedLifetime", 405, false),
-            ],
+        text(13839, 16),
+        KindEntry::Structure {
+            members: Span::new(677, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 431
+    // 431 "VersionsToPublish"
     shape(
-        "VersionsToPublish",
-        ShapeKind::Map {
+        text(10904, 17),
+        KindEntry::Map {
             key: 429,
             value: 430,
             length: Range::ANY,
         },
     ),
-    // 432
+    // 432 "VisibilityConfig"
     shape(
-        "VisibilityConfig",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("SampledRequestsEnabled", 34, true),
-                member("CloudWatchMetricsEnabled", 34, true),
-                member("MetricName", 261, true),
-            ],
+        text(3465, 16),
+        KindEntry::Structure {
+            members: Span::new(679, 3),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 433
+    // 433 "WAFAssociatedItemException"
     shape(
-        "WAFAssociatedItemException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(13901, 26),
+        KindEntry::Structure {
+            members: Span::new(682, 1),
             union: false,
-            error: Some(crate::errors::WAF_ASSOCIATED_ITEM_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13901, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 434
+    // 434 "WAFConfigurationWarningException"
     shape(
-        "WAFConfigurationWarningException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(13934, 32),
+        KindEntry::Structure {
+            members: Span::new(683, 1),
             union: false,
-            error: Some(crate::errors::WAF_CONFIGURATION_WARNING_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13934, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 435
+    // 435 "WAFDuplicateItemException"
     shape(
-        "WAFDuplicateItemException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(13966, 25),
+        KindEntry::Structure {
+            members: Span::new(684, 1),
             union: false,
-            error: Some(crate::errors::WAF_DUPLICATE_ITEM_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13966, 25),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 436
+    // 436 "WAFExpiredManagedRuleGroupVersionException"
     shape(
-        "WAFExpiredManagedRuleGroupVersionException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(13991, 42),
+        KindEntry::Structure {
+            members: Span::new(685, 1),
             union: false,
-            error: Some(crate::errors::WAF_EXPIRED_MANAGED_RULE_GROUP_VERSION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(13991, 42),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 437
+    // 437 "WAFFeatureNotIncludedInPricingPlanException"
     shape(
-        "WAFFeatureNotIncludedInPricingPlanException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 116, false),
-                member("DisallowedFeatures", 107, false),
-            ],
+        text(14033, 43),
+        KindEntry::Structure {
+            members: Span::new(686, 2),
             union: false,
-            error: Some(crate::errors::WAF_FEATURE_NOT_INCLUDED_IN_PRICING_PLAN_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14033, 43),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 438
+    // 438 "WAFInternalErrorException"
     shape(
-        "WAFInternalErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14076, 25),
+        KindEntry::Structure {
+            members: Span::new(688, 1),
             union: false,
-            error: Some(crate::errors::WAF_INTERNAL_ERROR_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14076, 25),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 439
+    // 439 "WAFInvalidOperationException"
     shape(
-        "WAFInvalidOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14101, 28),
+        KindEntry::Structure {
+            members: Span::new(689, 1),
             union: false,
-            error: Some(crate::errors::WAF_INVALID_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14101, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 440
+    // 440 "WAFInvalidParameterException"
     shape(
-        "WAFInvalidParameterException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("message", 116, false),
-                member("Field", 273, false),
-                member("Parameter", 274, false),
-                member("Reason", 117, false),
-            ],
+        text(14129, 28),
+        KindEntry::Structure {
+            members: Span::new(690, 4),
             union: false,
-            error: Some(crate::errors::WAF_INVALID_PARAMETER_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14129, 28),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 441
+    // 441 "WAFInvalidPermissionPolicyException"
     shape(
-        "WAFInvalidPermissionPolicyException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14179, 35),
+        KindEntry::Structure {
+            members: Span::new(694, 1),
             union: false,
-            error: Some(crate::errors::WAF_INVALID_PERMISSION_POLICY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14179, 35),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 442
+    // 442 "WAFInvalidResourceException"
     shape(
-        "WAFInvalidResourceException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14214, 27),
+        KindEntry::Structure {
+            members: Span::new(695, 1),
             union: false,
-            error: Some(crate::errors::WAF_INVALID_RESOURCE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14214, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 443
+    // 443 "WAFLimitsExceededException"
     shape(
-        "WAFLimitsExceededException",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Message", 116, false),
-                member("SourceType", 385, false),
-            ],
+        text(14241, 26),
+        KindEntry::Structure {
+            members: Span::new(696, 2),
             union: false,
-            error: Some(crate::errors::WAF_LIMITS_EXCEEDED_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14241, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 444
+    // 444 "WAFLogDestinationPermissionIssueException"
     shape(
-        "WAFLogDestinationPermissionIssueException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14267, 41),
+        KindEntry::Structure {
+            members: Span::new(698, 1),
             union: false,
-            error: Some(crate::errors::WAF_LOG_DESTINATION_PERMISSION_ISSUE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14267, 41),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 445
+    // 445 "WAFNonexistentItemException"
     shape(
-        "WAFNonexistentItemException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14308, 27),
+        KindEntry::Structure {
+            members: Span::new(699, 1),
             union: false,
-            error: Some(crate::errors::WAF_NONEXISTENT_ITEM_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14308, 27),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 446
+    // 446 "WAFOptimisticLockException"
     shape(
-        "WAFOptimisticLockException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14335, 26),
+        KindEntry::Structure {
+            members: Span::new(700, 1),
             union: false,
-            error: Some(crate::errors::WAF_OPTIMISTIC_LOCK_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14335, 26),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 447
+    // 447 "WAFServiceLinkedRoleErrorException"
     shape(
-        "WAFServiceLinkedRoleErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("message", 116, false)],
+        text(14361, 34),
+        KindEntry::Structure {
+            members: Span::new(701, 1),
             union: false,
-            error: Some(crate::errors::WAF_SERVICE_LINKED_ROLE_ERROR_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14361, 34),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 448
+    // 448 "WAFSubscriptionNotFoundException"
     shape(
-        "WAFSubscriptionNotFoundException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14395, 32),
+        KindEntry::Structure {
+            members: Span::new(702, 1),
             union: false,
-            error: Some(crate::errors::WAF_SUBSCRIPTION_NOT_FOUND_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14395, 32),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 449
+    // 449 "WAFTagOperationException"
     shape(
-        "WAFTagOperationException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14427, 24),
+        KindEntry::Structure {
+            members: Span::new(703, 1),
             union: false,
-            error: Some(crate::errors::WAF_TAG_OPERATION_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14427, 24),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 450
+    // 450 "WAFTagOperationInternalErrorException"
     shape(
-        "WAFTagOperationInternalErrorException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14451, 37),
+        KindEntry::Structure {
+            members: Span::new(704, 1),
             union: false,
-            error: Some(crate::errors::WAF_TAG_OPERATION_INTERNAL_ERROR_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14451, 37),
+                status: 500,
+                sender_fault: false,
+            }),
+        },
     ),
-    // 451
+    // 451 "WAFUnavailableEntityException"
     shape(
-        "WAFUnavailableEntityException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14488, 29),
+        KindEntry::Structure {
+            members: Span::new(705, 1),
             union: false,
-            error: Some(crate::errors::WAF_UNAVAILABLE_ENTITY_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14488, 29),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 452
+    // 452 "WAFUnsupportedAggregateKeyTypeException"
     shape(
-        "WAFUnsupportedAggregateKeyTypeException",
-        ShapeKind::Structure(Structure {
-            members: &[member("Message", 116, false)],
+        text(14517, 39),
+        KindEntry::Structure {
+            members: Span::new(706, 1),
             union: false,
-            error: Some(crate::errors::WAF_UNSUPPORTED_AGGREGATE_KEY_TYPE_EXCEPTION),
-        }),
+            error: Some(ErrorEntry {
+                code: text(14517, 39),
+                status: 400,
+                sender_fault: true,
+            }),
+        },
     ),
-    // 453
+    // 453 "WebACL"
     shape(
-        "WebACL",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, true),
-                member("Id", 114, true),
-                member("ARN", 338, true),
-                member("DefaultAction", 83, true),
-                member("Description", 113, false),
-                member("Rules", 370, false),
-                member("VisibilityConfig", 432, true),
-                member("DataProtectionConfig", 81, false),
-                member("Capacity", 52, false),
-                member("PreProcessFirewallManagerRuleGroups", 139, false),
-                member("PostProcessFirewallManagerRuleGroups", 139, false),
-                member("ManagedByFirewallManager", 34, false),
-                member("LabelNamespace", 206, false),
-                member("CustomResponseBodies", 77, false),
-                member("CaptchaConfig", 40, false),
-                member("ChallengeConfig", 43, false),
-                member("TokenDomains", 409, false),
-                member("AssociationConfig", 27, false),
-                member("RetrofittedByFirewallManager", 34, false),
-                member("OnSourceDDoSProtectionConfig", 267, false),
-                member("ApplicationConfig", 21, false),
-            ],
+        text(6913, 6),
+        KindEntry::Structure {
+            members: Span::new(707, 21),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 454
+    // 454 "WebACLSummaries"
     shape(
-        "WebACLSummaries",
-        ShapeKind::List {
+        text(14655, 15),
+        KindEntry::List {
             member: 455,
             member_name: None,
             length: Range::ANY,
         },
     ),
-    // 455
+    // 455 "WebACLSummary"
     shape(
-        "WebACLSummary",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("Name", 115, false),
-                member("Id", 114, false),
-                member("Description", 113, false),
-                member("LockToken", 237, false),
-                member("ARN", 338, false),
-            ],
+        text(14670, 13),
+        KindEntry::Structure {
+            members: Span::new(728, 5),
             union: false,
             error: None,
-        }),
+        },
     ),
-    // 456
+    // 456 "XssMatchStatement"
     shape(
-        "XssMatchStatement",
-        ShapeKind::Structure(Structure {
-            members: &[
-                member("FieldToMatch", 126, true),
-                member("TextTransformations", 403, true),
-            ],
+        text(12876, 17),
+        KindEntry::Structure {
+            members: Span::new(733, 2),
             union: false,
             error: None,
-        }),
+        },
     ),
+];
+
+/// The members of every structure, in model order.
+static MEMBERS: &[MemberEntry] = &[
+    member(text(1088, 12), 409, false),  // 0 "TokenDomains"
+    member(text(1048, 6), 0, false),     // 1 "APIKey"
+    member(text(1100, 17), 407, false),  // 2 "CreationTimestamp"
+    member(text(1117, 7), 4, false),     // 3 "Version"
+    member(text(1184, 12), 70, true),    // 4 "CreationPath"
+    member(text(1196, 20), 327, true),   // 5 "RegistrationPagePath"
+    member(text(1216, 17), 336, true),   // 6 "RequestInspection"
+    member(text(1233, 18), 344, false),  // 7 "ResponseInspection"
+    member(text(1251, 17), 34, false),   // 8 "EnableRegexInPath"
+    member(text(1293, 9), 389, true),    // 9 "LoginPath"
+    member(text(1216, 17), 335, false),  // 10 "RequestInspection"
+    member(text(1233, 18), 344, false),  // 11 "ResponseInspection"
+    member(text(1251, 17), 34, false),   // 12 "EnableRegexInPath"
+    member(text(1332, 22), 48, true),    // 13 "ClientSideActionConfig"
+    member(text(1354, 18), 377, false),  // 14 "SensitivityToBlock"
+    member(text(1404, 15), 194, true),   // 15 "InspectionLevel"
+    member(text(1419, 21), 112, false),  // 16 "EnableMachineLearning"
+    member(text(1440, 6), 12, true),     // 17 "Action"
+    member(text(1532, 10), 125, true),   // 18 "Identifier"
+    member(text(1586, 21), 75, false),   // 19 "CustomRequestHandling"
+    member(text(1619, 10), 388, true),   // 20 "Statements"
+    member(text(1649, 4), 28, false),    // 21 "Name"
+    member(text(1653, 6), 30, false),    // 22 "Values"
+    member(text(1697, 10), 20, false),   // 23 "Attributes"
+    member(text(1707, 7), 22, true),     // 24 "AsnList"
+    member(text(1731, 17), 141, false),  // 25 "ForwardedIPConfig"
+    member(text(1770, 9), 338, true),    // 26 "WebACLArn"
+    member(text(1779, 11), 338, true),   // 27 "ResourceArn"
+    member(text(1932, 11), 332, false),  // 28 "RequestBody"
+    member(text(2005, 14), 76, false),   // 29 "CustomResponse"
+    member(text(2023, 16), 271, false),  // 30 "OversizeHandling"
+    member(text(2117, 7), 136, true),    // 31 "BotName"
+    member(text(2124, 12), 334, true),   // 32 "RequestCount"
+    member(text(2136, 10), 281, true),   // 33 "Percentage"
+    member(text(2181, 12), 375, true),   // 34 "SearchString"
+    member(text(2193, 12), 126, true),   // 35 "FieldToMatch"
+    member(text(2205, 19), 403, true),   // 36 "TextTransformations"
+    member(text(2224, 20), 287, true),   // 37 "PositionalConstraint"
+    member(text(1586, 21), 75, false),   // 38 "CustomRequestHandling"
+    member(text(2282, 20), 193, false),  // 39 "ImmunityTimeProperty"
+    member(text(2317, 12), 341, false),  // 40 "ResponseCode"
+    member(text(2329, 14), 384, false),  // 41 "SolveTimestamp"
+    member(text(2343, 13), 122, false),  // 42 "FailureReason"
+    member(text(1586, 21), 75, false),   // 43 "CustomRequestHandling"
+    member(text(2282, 20), 193, false),  // 44 "ImmunityTimeProperty"
+    member(text(2317, 12), 341, false),  // 45 "ResponseCode"
+    member(text(2329, 14), 384, false),  // 46 "SolveTimestamp"
+    member(text(2343, 13), 122, false),  // 47 "FailureReason"
+    member(text(2423, 5), 374, true),    // 48 "Scope"
+    member(text(2428, 5), 370, true),    // 49 "Rules"
+    member(text(2454, 8), 52, false),    // 50 "Capacity"
+    member(text(2478, 13), 426, true),   // 51 "UsageOfAction"
+    member(text(2491, 11), 377, false),  // 52 "Sensitivity"
+    member(text(2502, 27), 328, false),  // 53 "ExemptUriRegularExpressions"
+    member(text(2529, 9), 47, true),     // 54 "Challenge"
+    member(text(1446, 15), 11, false),   // 55 "ActionCondition"
+    member(text(2577, 18), 207, false),  // 56 "LabelNameCondition"
+    member(text(1555, 3), 15, false),    // 57 "All"
+    member(text(2639, 15), 54, false),   // 58 "IncludedCookies"
+    member(text(2654, 15), 54, false),   // 59 "ExcludedCookies"
+    member(text(2687, 12), 53, true),    // 60 "MatchPattern"
+    member(text(2699, 10), 259, true),   // 61 "MatchScope"
+    member(text(2023, 16), 271, true),   // 62 "OversizeHandling"
+    member(text(1586, 21), 75, false),   // 63 "CustomRequestHandling"
+    member(text(2423, 5), 374, true),    // 64 "Scope"
+    member(text(1088, 12), 3, true),     // 65 "TokenDomains"
+    member(text(1048, 6), 0, false),     // 66 "APIKey"
+    member(text(1649, 4), 115, true),    // 67 "Name"
+    member(text(2423, 5), 374, true),    // 68 "Scope"
+    member(text(3299, 11), 113, false),  // 69 "Description"
+    member(text(3310, 16), 185, true),   // 70 "IPAddressVersion"
+    member(text(3326, 9), 186, true),    // 71 "Addresses"
+    member(text(3335, 4), 396, false),   // 72 "Tags"
+    member(text(3358, 7), 191, false),   // 73 "Summary"
+    member(text(1649, 4), 115, true),    // 74 "Name"
+    member(text(2423, 5), 374, true),    // 75 "Scope"
+    member(text(3299, 11), 113, false),  // 76 "Description"
+    member(text(3393, 21), 328, true),   // 77 "RegularExpressionList"
+    member(text(3335, 4), 396, false),   // 78 "Tags"
+    member(text(3358, 7), 325, false),   // 79 "Summary"
+    member(text(1649, 4), 115, true),    // 80 "Name"
+    member(text(2423, 5), 374, true),    // 81 "Scope"
+    member(text(2454, 8), 38, true),     // 82 "Capacity"
+    member(text(3299, 11), 113, false),  // 83 "Description"
+    member(text(2428, 5), 370, false),   // 84 "Rules"
+    member(text(3465, 16), 432, true),   // 85 "VisibilityConfig"
+    member(text(3335, 4), 396, false),   // 86 "Tags"
+    member(text(3481, 20), 77, false),   // 87 "CustomResponseBodies"
+    member(text(3358, 7), 366, false),   // 88 "Summary"
+    member(text(1649, 4), 115, true),    // 89 "Name"
+    member(text(2423, 5), 374, true),    // 90 "Scope"
+    member(text(3543, 13), 83, true),    // 91 "DefaultAction"
+    member(text(3299, 11), 113, false),  // 92 "Description"
+    member(text(2428, 5), 370, false),   // 93 "Rules"
+    member(text(3465, 16), 432, true),   // 94 "VisibilityConfig"
+    member(text(3556, 20), 81, false),   // 95 "DataProtectionConfig"
+    member(text(3335, 4), 396, false),   // 96 "Tags"
+    member(text(3481, 20), 77, false),   // 97 "CustomResponseBodies"
+    member(text(2269, 13), 40, false),   // 98 "CaptchaConfig"
+    member(text(2371, 15), 43, false),   // 99 "ChallengeConfig"
+    member(text(1088, 12), 409, false),  // 100 "TokenDomains"
+    member(text(1915, 17), 27, false),   // 101 "AssociationConfig"
+    member(text(3576, 28), 267, false),  // 102 "OnSourceDDoSProtectionConfig"
+    member(text(1680, 17), 21, false),   // 103 "ApplicationConfig"
+    member(text(3358, 7), 455, false),   // 104 "Summary"
+    member(text(1649, 4), 72, true),     // 105 "Name"
+    member(text(3658, 5), 73, true),     // 106 "Value"
+    member(text(3741, 13), 74, true),    // 107 "InsertHeaders"
+    member(text(2317, 12), 358, true),   // 108 "ResponseCode"
+    member(text(3754, 21), 115, false),  // 109 "CustomResponseBodyKey"
+    member(text(3775, 15), 74, false),   // 110 "ResponseHeaders"
+    member(text(3808, 11), 343, true),   // 111 "ContentType"
+    member(text(3819, 7), 342, true),    // 112 "Content"
+    member(text(3840, 5), 128, true),    // 113 "Field"
+    member(text(1440, 6), 80, true),     // 114 "Action"
+    member(text(3845, 23), 34, false),   // 115 "ExcludeRuleMatchDetails"
+    member(text(3868, 23), 34, false),   // 116 "ExcludeRateBasedDetails"
+    member(text(3927, 15), 82, true),    // 117 "DataProtections"
+    member(text(3942, 5), 31, false),    // 118 "Block"
+    member(text(3947, 5), 17, false),    // 119 "Allow"
+    member(text(2423, 5), 374, true),    // 120 "Scope"
+    member(text(1048, 6), 0, true),      // 121 "APIKey"
+    member(text(1770, 9), 338, true),    // 122 "WebACLArn"
+    member(text(4029, 15), 237, true),   // 123 "WebACLLockToken"
+    member(text(4083, 19), 237, false),  // 124 "NextWebACLLockToken"
+    member(text(1649, 4), 115, true),    // 125 "Name"
+    member(text(2423, 5), 374, true),    // 126 "Scope"
+    member(text(4120, 2), 114, true),    // 127 "Id"
+    member(text(4122, 9), 237, true),    // 128 "LockToken"
+    member(text(1779, 11), 338, true),   // 129 "ResourceArn"
+    member(text(4183, 7), 240, false),   // 130 "LogType"
+    member(text(4190, 8), 239, false),   // 131 "LogScope"
+    member(text(1779, 11), 338, true),   // 132 "ResourceArn"
+    member(text(1649, 4), 115, true),    // 133 "Name"
+    member(text(2423, 5), 374, true),    // 134 "Scope"
+    member(text(4120, 2), 114, true),    // 135 "Id"
+    member(text(4122, 9), 237, true),    // 136 "LockToken"
+    member(text(1649, 4), 115, true),    // 137 "Name"
+    member(text(2423, 5), 374, true),    // 138 "Scope"
+    member(text(4120, 2), 114, true),    // 139 "Id"
+    member(text(4122, 9), 237, true),    // 140 "LockToken"
+    member(text(1649, 4), 115, true),    // 141 "Name"
+    member(text(2423, 5), 374, true),    // 142 "Scope"
+    member(text(4120, 2), 114, true),    // 143 "Id"
+    member(text(4122, 9), 237, true),    // 144 "LockToken"
+    member(text(2423, 5), 374, true),    // 145 "Scope"
+    member(text(4499, 15), 247, false),  // 146 "ManagedProducts"
+    member(text(4552, 10), 428, true),   // 147 "VendorName"
+    member(text(2423, 5), 374, true),    // 148 "Scope"
+    member(text(4499, 15), 247, false),  // 149 "ManagedProducts"
+    member(text(4552, 10), 428, true),   // 150 "VendorName"
+    member(text(1649, 4), 115, true),    // 151 "Name"
+    member(text(2423, 5), 374, true),    // 152 "Scope"
+    member(text(4632, 11), 429, false),  // 153 "VersionName"
+    member(text(4632, 11), 429, false),  // 154 "VersionName"
+    member(text(4675, 11), 338, false),  // 155 "SnsTopicArn"
+    member(text(2454, 8), 38, false),    // 156 "Capacity"
+    member(text(2428, 5), 368, false),   // 157 "Rules"
+    member(text(4686, 14), 206, false),  // 158 "LabelNamespace"
+    member(text(4700, 15), 209, false),  // 159 "AvailableLabels"
+    member(text(4715, 14), 209, false),  // 160 "ConsumedLabels"
+    member(text(4746, 7), 288, false),   // 161 "Feature"
+    member(text(4753, 19), 337, false),  // 162 "RequiredPricingPlan"
+    member(text(1779, 11), 338, true),   // 163 "ResourceArn"
+    member(text(1532, 10), 125, true),   // 164 "Identifier"
+    member(text(1649, 4), 115, true),    // 165 "Name"
+    member(text(5173, 12), 379, false),  // 166 "SingleHeader"
+    member(text(5185, 19), 380, false),  // 167 "SingleQueryArgument"
+    member(text(1558, 17), 16, false),   // 168 "AllQueryArguments"
+    member(text(5204, 7), 424, false),   // 169 "UriPath"
+    member(text(5211, 11), 300, false),  // 170 "QueryString"
+    member(text(2019, 4), 32, false),    // 171 "Body"
+    member(text(5222, 6), 260, false),   // 172 "Method"
+    member(text(5228, 8), 197, false),   // 173 "JsonBody"
+    member(text(5236, 7), 183, false),   // 174 "Headers"
+    member(text(2680, 7), 55, false),    // 175 "Cookies"
+    member(text(5243, 11), 181, false),  // 176 "HeaderOrder"
+    member(text(5254, 14), 195, false),  // 177 "JA3Fingerprint"
+    member(text(5268, 14), 196, false),  // 178 "JA4Fingerprint"
+    member(text(5282, 11), 423, false),  // 179 "UriFragment"
+    member(text(5323, 9), 131, true),    // 180 "FieldType"
+    member(text(5332, 9), 130, false),   // 181 "FieldKeys"
+    member(text(5467, 8), 133, true),    // 182 "Behavior"
+    member(text(5475, 11), 134, true),   // 183 "Requirement"
+    member(text(2595, 10), 51, true),    // 184 "Conditions"
+    member(text(5555, 11), 136, false),  // 185 "BotCategory"
+    member(text(5566, 15), 136, false),  // 186 "BotOrganization"
+    member(text(2117, 7), 136, false),   // 187 "BotName"
+    member(text(1649, 4), 115, true),    // 188 "Name"
+    member(text(5624, 8), 367, true),    // 189 "Priority"
+    member(text(5632, 24), 140, true),   // 190 "FirewallManagerStatement"
+    member(text(5656, 14), 270, true),   // 191 "OverrideAction"
+    member(text(3465, 16), 432, true),   // 192 "VisibilityConfig"
+    member(text(5695, 25), 250, false),  // 193 "ManagedRuleGroupStatement"
+    member(text(5720, 27), 364, false),  // 194 "RuleGroupReferenceStatement"
+    member(text(5747, 10), 142, true),   // 195 "HeaderName"
+    member(text(5142, 16), 124, true),   // 196 "FallbackBehavior"
+    member(text(5858, 8), 284, true),    // 197 "Platform"
+    member(text(5866, 14), 429, true),   // 198 "ReleaseVersion"
+    member(text(5915, 3), 110, false),   // 199 "Url"
+    member(text(3230, 12), 59, false),   // 200 "CountryCodes"
+    member(text(1731, 17), 141, false),  // 201 "ForwardedIPConfig"
+    member(text(2423, 5), 374, true),    // 202 "Scope"
+    member(text(1048, 6), 0, true),      // 203 "APIKey"
+    member(text(1088, 12), 409, false),  // 204 "TokenDomains"
+    member(text(1100, 17), 407, false),  // 205 "CreationTimestamp"
+    member(text(1649, 4), 115, true),    // 206 "Name"
+    member(text(2423, 5), 374, true),    // 207 "Scope"
+    member(text(4120, 2), 114, true),    // 208 "Id"
+    member(text(6017, 5), 187, false),   // 209 "IPSet"
+    member(text(4122, 9), 237, false),   // 210 "LockToken"
+    member(text(1779, 11), 338, true),   // 211 "ResourceArn"
+    member(text(4183, 7), 240, false),   // 212 "LogType"
+    member(text(4190, 8), 239, false),   // 213 "LogScope"
+    member(text(6083, 20), 241, false),  // 214 "LoggingConfiguration"
+    member(text(1649, 4), 115, true),    // 215 "Name"
+    member(text(2423, 5), 374, true),    // 216 "Scope"
+    member(text(4120, 2), 114, true),    // 217 "Id"
+    member(text(6152, 14), 255, false),  // 218 "ManagedRuleSet"
+    member(text(4122, 9), 237, false),   // 219 "LockToken"
+    member(text(5858, 8), 284, true),    // 220 "Platform"
+    member(text(5866, 14), 429, true),   // 221 "ReleaseVersion"
+    member(text(6219, 16), 262, false),  // 222 "MobileSdkRelease"
+    member(text(1779, 11), 338, true),   // 223 "ResourceArn"
+    member(text(6288, 6), 285, false),   // 224 "Policy"
+    member(text(2423, 5), 374, true),    // 225 "Scope"
+    member(text(6333, 10), 115, true),   // 226 "WebACLName"
+    member(text(6343, 8), 114, true),    // 227 "WebACLId"
+    member(text(6351, 17), 115, false),  // 228 "RuleGroupRuleName"
+    member(text(6368, 8), 115, true),    // 229 "RuleName"
+    member(text(6416, 15), 305, false),  // 230 "ManagedKeysIPV4"
+    member(text(6431, 15), 305, false),  // 231 "ManagedKeysIPV6"
+    member(text(1649, 4), 115, true),    // 232 "Name"
+    member(text(2423, 5), 374, true),    // 233 "Scope"
+    member(text(4120, 2), 114, true),    // 234 "Id"
+    member(text(6497, 15), 322, false),  // 235 "RegexPatternSet"
+    member(text(4122, 9), 237, false),   // 236 "LockToken"
+    member(text(1649, 4), 115, false),   // 237 "Name"
+    member(text(2423, 5), 374, false),   // 238 "Scope"
+    member(text(4120, 2), 114, false),   // 239 "Id"
+    member(text(6531, 3), 338, false),   // 240 "ARN"
+    member(text(6554, 9), 363, false),   // 241 "RuleGroup"
+    member(text(4122, 9), 237, false),   // 242 "LockToken"
+    member(text(6588, 9), 338, true),    // 243 "WebAclArn"
+    member(text(6597, 14), 261, true),   // 244 "RuleMetricName"
+    member(text(2423, 5), 374, true),    // 245 "Scope"
+    member(text(6611, 10), 404, true),   // 246 "TimeWindow"
+    member(text(6621, 8), 224, true),    // 247 "MaxItems"
+    member(text(6655, 15), 373, false),  // 248 "SampledRequests"
+    member(text(6670, 14), 286, false),  // 249 "PopulationSize"
+    member(text(6611, 10), 404, false),  // 250 "TimeWindow"
+    member(text(6588, 9), 338, true),    // 251 "WebAclArn"
+    member(text(2423, 5), 374, true),    // 252 "Scope"
+    member(text(6720, 13), 425, false),  // 253 "UriPathPrefix"
+    member(text(6611, 10), 404, true),   // 254 "TimeWindow"
+    member(text(5555, 11), 136, false),  // 255 "BotCategory"
+    member(text(5566, 15), 136, false),  // 256 "BotOrganization"
+    member(text(2117, 7), 136, false),   // 257 "BotName"
+    member(text(6733, 5), 277, true),    // 258 "Limit"
+    member(text(6738, 29), 266, true),   // 259 "NumberOfTopTrafficBotsPerPath"
+    member(text(6767, 10), 263, false),  // 260 "NextMarker"
+    member(text(6814, 14), 278, true),   // 261 "PathStatistics"
+    member(text(6828, 17), 334, true),   // 262 "TotalRequestCount"
+    member(text(6767, 10), 263, false),  // 263 "NextMarker"
+    member(text(6845, 13), 278, false),  // 264 "TopCategories"
+    member(text(1779, 11), 338, true),   // 265 "ResourceArn"
+    member(text(6913, 6), 453, false),   // 266 "WebACL"
+    member(text(1649, 4), 115, false),   // 267 "Name"
+    member(text(2423, 5), 374, false),   // 268 "Scope"
+    member(text(4120, 2), 114, false),   // 269 "Id"
+    member(text(6531, 3), 338, false),   // 270 "ARN"
+    member(text(6913, 6), 453, false),   // 271 "WebACL"
+    member(text(4122, 9), 237, false),   // 272 "LockToken"
+    member(text(6952, 25), 269, false),  // 273 "ApplicationIntegrationURL"
+    member(text(1649, 4), 179, false),   // 274 "Name"
+    member(text(3658, 5), 182, false),   // 275 "Value"
+    member(text(7019, 8), 192, false),   // 276 "ClientIP"
+    member(text(2720, 7), 57, false),    // 277 "Country"
+    member(text(7027, 3), 410, false),   // 278 "URI"
+    member(text(5222, 6), 175, false),   // 279 "Method"
+    member(text(7030, 11), 177, false),  // 280 "HTTPVersion"
+    member(text(5236, 7), 174, false),   // 281 "Headers"
+    member(text(1555, 3), 15, false),    // 282 "All"
+    member(text(7059, 15), 180, false),  // 283 "IncludedHeaders"
+    member(text(7074, 15), 180, false),  // 284 "ExcludedHeaders"
+    member(text(2023, 16), 271, true),   // 285 "OversizeHandling"
+    member(text(2687, 12), 178, true),   // 286 "MatchPattern"
+    member(text(2699, 10), 259, true),   // 287 "MatchScope"
+    member(text(2023, 16), 271, true),   // 288 "OversizeHandling"
+    member(text(1649, 4), 115, true),    // 289 "Name"
+    member(text(4120, 2), 114, true),    // 290 "Id"
+    member(text(6531, 3), 338, true),    // 291 "ARN"
+    member(text(3299, 11), 113, false),  // 292 "Description"
+    member(text(3310, 16), 185, true),   // 293 "IPAddressVersion"
+    member(text(3326, 9), 186, true),    // 294 "Addresses"
+    member(text(5747, 10), 142, true),   // 295 "HeaderName"
+    member(text(5142, 16), 124, true),   // 296 "FallbackBehavior"
+    member(text(7161, 8), 143, true),    // 297 "Position"
+    member(text(6531, 3), 338, true),    // 298 "ARN"
+    member(text(7139, 22), 188, false),  // 299 "IPSetForwardedIPConfig"
+    member(text(1649, 4), 115, false),   // 300 "Name"
+    member(text(4120, 2), 114, false),   // 301 "Id"
+    member(text(3299, 11), 113, false),  // 302 "Description"
+    member(text(4122, 9), 237, false),   // 303 "LockToken"
+    member(text(6531, 3), 338, false),   // 304 "ARN"
+    member(text(7226, 12), 406, true),   // 305 "ImmunityTime"
+    member(text(5142, 16), 124, true),   // 306 "FallbackBehavior"
+    member(text(5142, 16), 124, true),   // 307 "FallbackBehavior"
+    member(text(2687, 12), 198, true),   // 308 "MatchPattern"
+    member(text(2699, 10), 199, true),   // 309 "MatchScope"
+    member(text(7252, 23), 33, false),   // 310 "InvalidFallbackBehavior"
+    member(text(2023, 16), 271, false),  // 311 "OversizeHandling"
+    member(text(1555, 3), 15, false),    // 312 "All"
+    member(text(7291, 13), 201, false),  // 313 "IncludedPaths"
+    member(text(1649, 4), 206, true),    // 314 "Name"
+    member(text(2423, 5), 204, true),    // 315 "Scope"
+    member(text(7472, 3), 203, true),    // 316 "Key"
+    member(text(7475, 9), 206, true),    // 317 "LabelName"
+    member(text(1649, 4), 206, false),   // 318 "Name"
+    member(text(2423, 5), 374, true),    // 319 "Scope"
+    member(text(6767, 10), 263, false),  // 320 "NextMarker"
+    member(text(6733, 5), 272, false),   // 321 "Limit"
+    member(text(6767, 10), 263, false),  // 322 "NextMarker"
+    member(text(1060, 15), 1, false),    // 323 "APIKeySummaries"
+    member(text(6952, 25), 269, false),  // 324 "ApplicationIntegrationURL"
+    member(text(4552, 10), 428, true),   // 325 "VendorName"
+    member(text(1649, 4), 115, true),    // 326 "Name"
+    member(text(2423, 5), 374, true),    // 327 "Scope"
+    member(text(6767, 10), 263, false),  // 328 "NextMarker"
+    member(text(6733, 5), 272, false),   // 329 "Limit"
+    member(text(6767, 10), 263, false),  // 330 "NextMarker"
+    member(text(7661, 8), 254, false),   // 331 "Versions"
+    member(text(7669, 21), 429, false),  // 332 "CurrentDefaultVersion"
+    member(text(2423, 5), 374, true),    // 333 "Scope"
+    member(text(6767, 10), 263, false),  // 334 "NextMarker"
+    member(text(6733, 5), 272, false),   // 335 "Limit"
+    member(text(6767, 10), 263, false),  // 336 "NextMarker"
+    member(text(7765, 17), 251, false),  // 337 "ManagedRuleGroups"
+    member(text(2423, 5), 374, true),    // 338 "Scope"
+    member(text(6767, 10), 263, false),  // 339 "NextMarker"
+    member(text(6733, 5), 272, false),   // 340 "Limit"
+    member(text(6767, 10), 263, false),  // 341 "NextMarker"
+    member(text(7817, 6), 190, false),   // 342 "IPSets"
+    member(text(2423, 5), 374, true),    // 343 "Scope"
+    member(text(6767, 10), 263, false),  // 344 "NextMarker"
+    member(text(6733, 5), 272, false),   // 345 "Limit"
+    member(text(4190, 8), 239, false),   // 346 "LogScope"
+    member(text(7888, 21), 242, false),  // 347 "LoggingConfigurations"
+    member(text(6767, 10), 263, false),  // 348 "NextMarker"
+    member(text(2423, 5), 374, true),    // 349 "Scope"
+    member(text(6767, 10), 263, false),  // 350 "NextMarker"
+    member(text(6733, 5), 272, false),   // 351 "Limit"
+    member(text(6767, 10), 263, false),  // 352 "NextMarker"
+    member(text(7962, 15), 256, false),  // 353 "ManagedRuleSets"
+    member(text(5858, 8), 284, true),    // 354 "Platform"
+    member(text(6767, 10), 263, false),  // 355 "NextMarker"
+    member(text(6733, 5), 272, false),   // 356 "Limit"
+    member(text(8046, 16), 330, false),  // 357 "ReleaseSummaries"
+    member(text(6767, 10), 263, false),  // 358 "NextMarker"
+    member(text(2423, 5), 374, true),    // 359 "Scope"
+    member(text(6767, 10), 263, false),  // 360 "NextMarker"
+    member(text(6733, 5), 272, false),   // 361 "Limit"
+    member(text(6767, 10), 263, false),  // 362 "NextMarker"
+    member(text(8117, 16), 324, false),  // 363 "RegexPatternSets"
+    member(text(1770, 9), 338, true),    // 364 "WebACLArn"
+    member(text(8162, 12), 340, false),  // 365 "ResourceType"
+    member(text(8204, 12), 339, false),  // 366 "ResourceArns"
+    member(text(2423, 5), 374, true),    // 367 "Scope"
+    member(text(6767, 10), 263, false),  // 368 "NextMarker"
+    member(text(6733, 5), 272, false),   // 369 "Limit"
+    member(text(6767, 10), 263, false),  // 370 "NextMarker"
+    member(text(8259, 10), 365, false),  // 371 "RuleGroups"
+    member(text(6767, 10), 263, false),  // 372 "NextMarker"
+    member(text(6733, 5), 272, false),   // 373 "Limit"
+    member(text(8295, 11), 338, true),   // 374 "ResourceARN"
+    member(text(6767, 10), 263, false),  // 375 "NextMarker"
+    member(text(8333, 18), 393, false),  // 376 "TagInfoForResource"
+    member(text(2423, 5), 374, true),    // 377 "Scope"
+    member(text(6767, 10), 263, false),  // 378 "NextMarker"
+    member(text(6733, 5), 272, false),   // 379 "Limit"
+    member(text(6767, 10), 263, false),  // 380 "NextMarker"
+    member(text(8388, 7), 454, false),   // 381 "WebACLs"
+    member(text(1779, 11), 338, true),   // 382 "ResourceArn"
+    member(text(8395, 21), 238, true),   // 383 "LogDestinationConfigs"
+    member(text(8478, 14), 319, false),  // 384 "RedactedFields"
+    member(text(8492, 24), 34, false),   // 385 "ManagedByFirewallManager"
+    member(text(8516, 13), 243, false),  // 386 "LoggingFilter"
+    member(text(4183, 7), 240, false),   // 387 "LogType"
+    member(text(4190, 8), 239, false),   // 388 "LogScope"
+    member(text(5593, 7), 137, true),    // 389 "Filters"
+    member(text(8529, 15), 133, true),   // 390 "DefaultBehavior"
+    member(text(4552, 10), 428, false),  // 391 "VendorName"
+    member(text(8626, 18), 115, false),  // 392 "ManagedRuleSetName"
+    member(text(8644, 9), 290, false),   // 393 "ProductId"
+    member(text(8653, 11), 291, false),  // 394 "ProductLink"
+    member(text(8664, 12), 292, false),  // 395 "ProductTitle"
+    member(text(8676, 18), 289, false),  // 396 "ProductDescription"
+    member(text(4675, 11), 338, false),  // 397 "SnsTopicArn"
+    member(text(8694, 21), 34, false),   // 398 "IsVersioningSupported"
+    member(text(8715, 24), 34, false),   // 399 "IsAdvancedManagedRuleSet"
+    member(text(1293, 9), 244, false),   // 400 "LoginPath"
+    member(text(8786, 11), 280, false),  // 401 "PayloadType"
+    member(text(8797, 13), 427, false),  // 402 "UsernameField"
+    member(text(8810, 13), 275, false),  // 403 "PasswordField"
+    member(text(1372, 32), 9, false),    // 404 "AWSManagedRulesBotControlRuleSet"
+    member(text(1268, 25), 7, false),    // 405 "AWSManagedRulesATPRuleSet"
+    member(text(1158, 26), 6, false),    // 406 "AWSManagedRulesACFPRuleSet"
+    member(text(1302, 30), 8, false),    // 407 "AWSManagedRulesAntiDDoSRuleSet"
+    member(text(4552, 10), 428, true),   // 408 "VendorName"
+    member(text(1649, 4), 115, true),    // 409 "Name"
+    member(text(1117, 7), 429, false),   // 410 "Version"
+    member(text(5046, 13), 120, false),  // 411 "ExcludedRules"
+    member(text(8846, 18), 387, false),  // 412 "ScopeDownStatement"
+    member(text(8823, 23), 249, false),  // 413 "ManagedRuleGroupConfigs"
+    member(text(8864, 19), 362, false),  // 414 "RuleActionOverrides"
+    member(text(4552, 10), 428, false),  // 415 "VendorName"
+    member(text(1649, 4), 115, false),   // 416 "Name"
+    member(text(8931, 19), 34, false),   // 417 "VersioningSupported"
+    member(text(3299, 11), 113, false),  // 418 "Description"
+    member(text(1649, 4), 429, false),   // 419 "Name"
+    member(text(8973, 19), 407, false),  // 420 "LastUpdateTimestamp"
+    member(text(1649, 4), 115, true),    // 421 "Name"
+    member(text(4120, 2), 114, true),    // 422 "Id"
+    member(text(6531, 3), 338, true),    // 423 "ARN"
+    member(text(3299, 11), 113, false),  // 424 "Description"
+    member(text(9016, 17), 293, false),  // 425 "PublishedVersions"
+    member(text(9033, 18), 429, false),  // 426 "RecommendedVersion"
+    member(text(4686, 14), 206, false),  // 427 "LabelNamespace"
+    member(text(1649, 4), 115, false),   // 428 "Name"
+    member(text(4120, 2), 114, false),   // 429 "Id"
+    member(text(3299, 11), 113, false),  // 430 "Description"
+    member(text(4122, 9), 237, false),   // 431 "LockToken"
+    member(text(6531, 3), 338, false),   // 432 "ARN"
+    member(text(4686, 14), 206, false),  // 433 "LabelNamespace"
+    member(text(9116, 22), 338, false),  // 434 "AssociatedRuleGroupArn"
+    member(text(2454, 8), 38, false),    // 435 "Capacity"
+    member(text(9138, 18), 405, false),  // 436 "ForecastedLifetime"
+    member(text(9156, 16), 407, false),  // 437 "PublishTimestamp"
+    member(text(8973, 19), 407, false),  // 438 "LastUpdateTimestamp"
+    member(text(9172, 15), 407, false),  // 439 "ExpiryTimestamp"
+    member(text(5866, 14), 429, false),  // 440 "ReleaseVersion"
+    member(text(9224, 9), 407, false),   // 441 "Timestamp"
+    member(text(9233, 12), 329, false),  // 442 "ReleaseNotes"
+    member(text(3335, 4), 396, false),   // 443 "Tags"
+    member(text(9267, 9), 387, true),    // 444 "Statement"
+    member(text(9276, 20), 245, true),   // 445 "ALBLowReputationMode"
+    member(text(1619, 10), 388, true),   // 446 "Statements"
+    member(text(9316, 5), 56, false),    // 447 "Count"
+    member(text(9321, 4), 264, false),   // 448 "None"
+    member(text(1532, 10), 125, true),   // 449 "Identifier"
+    member(text(10591, 6), 135, false),  // 450 "Source"
+    member(text(10597, 4), 279, true),   // 451 "Path"
+    member(text(2124, 12), 334, true),   // 452 "RequestCount"
+    member(text(2136, 10), 281, true),   // 453 "Percentage"
+    member(text(10601, 7), 36, false),   // 454 "TopBots"
+    member(text(1532, 10), 125, true),   // 455 "Identifier"
+    member(text(6083, 20), 241, true),   // 456 "LoggingConfiguration"
+    member(text(6083, 20), 241, false),  // 457 "LoggingConfiguration"
+    member(text(1649, 4), 115, true),    // 458 "Name"
+    member(text(2423, 5), 374, true),    // 459 "Scope"
+    member(text(4120, 2), 114, true),    // 460 "Id"
+    member(text(4122, 9), 237, true),    // 461 "LockToken"
+    member(text(9033, 18), 429, false),  // 462 "RecommendedVersion"
+    member(text(10904, 17), 431, false), // 463 "VersionsToPublish"
+    member(text(10954, 13), 237, false), // 464 "NextLockToken"
+    member(text(1779, 11), 338, true),   // 465 "ResourceArn"
+    member(text(6288, 6), 285, true),    // 466 "Policy"
+    member(text(6733, 5), 306, true),    // 467 "Limit"
+    member(text(5015, 19), 118, false),  // 468 "EvaluationWindowSec"
+    member(text(11038, 16), 302, true),  // 469 "AggregateKeyType"
+    member(text(8846, 18), 387, false),  // 470 "ScopeDownStatement"
+    member(text(1731, 17), 141, false),  // 471 "ForwardedIPConfig"
+    member(text(11054, 10), 304, false), // 472 "CustomKeys"
+    member(text(11147, 6), 311, false),  // 473 "Header"
+    member(text(11153, 6), 308, false),  // 474 "Cookie"
+    member(text(11159, 13), 316, false), // 475 "QueryArgument"
+    member(text(5211, 11), 317, false),  // 476 "QueryString"
+    member(text(6998, 10), 310, false),  // 477 "HTTPMethod"
+    member(text(11172, 11), 309, false), // 478 "ForwardedIP"
+    member(text(11098, 2), 312, false),  // 479 "IP"
+    member(text(4686, 14), 315, false),  // 480 "LabelNamespace"
+    member(text(5204, 7), 318, false),   // 481 "UriPath"
+    member(text(5254, 14), 313, false),  // 482 "JA3Fingerprint"
+    member(text(5268, 14), 314, false),  // 483 "JA4Fingerprint"
+    member(text(1155, 3), 307, false),   // 484 "ASN"
+    member(text(3310, 16), 185, false),  // 485 "IPAddressVersion"
+    member(text(3326, 9), 186, false),   // 486 "Addresses"
+    member(text(1649, 4), 127, true),    // 487 "Name"
+    member(text(2205, 19), 403, true),   // 488 "TextTransformations"
+    member(text(1649, 4), 127, true),    // 489 "Name"
+    member(text(2205, 19), 403, true),   // 490 "TextTransformations"
+    member(text(5142, 16), 124, true),   // 491 "FallbackBehavior"
+    member(text(5142, 16), 124, true),   // 492 "FallbackBehavior"
+    member(text(11415, 9), 208, true),   // 493 "Namespace"
+    member(text(1649, 4), 127, true),    // 494 "Name"
+    member(text(2205, 19), 403, true),   // 495 "TextTransformations"
+    member(text(2205, 19), 403, true),   // 496 "TextTransformations"
+    member(text(2205, 19), 403, true),   // 497 "TextTransformations"
+    member(text(11487, 11), 326, false), // 498 "RegexString"
+    member(text(11487, 11), 326, true),  // 499 "RegexString"
+    member(text(2193, 12), 126, true),   // 500 "FieldToMatch"
+    member(text(2205, 19), 403, true),   // 501 "TextTransformations"
+    member(text(1649, 4), 115, false),   // 502 "Name"
+    member(text(4120, 2), 114, false),   // 503 "Id"
+    member(text(6531, 3), 338, false),   // 504 "ARN"
+    member(text(3299, 11), 113, false),  // 505 "Description"
+    member(text(3393, 21), 328, false),  // 506 "RegularExpressionList"
+    member(text(6531, 3), 338, true),    // 507 "ARN"
+    member(text(2193, 12), 126, true),   // 508 "FieldToMatch"
+    member(text(2205, 19), 403, true),   // 509 "TextTransformations"
+    member(text(1649, 4), 115, false),   // 510 "Name"
+    member(text(4120, 2), 114, false),   // 511 "Id"
+    member(text(3299, 11), 113, false),  // 512 "Description"
+    member(text(4122, 9), 237, false),   // 513 "LockToken"
+    member(text(6531, 3), 338, false),   // 514 "ARN"
+    member(text(5866, 14), 429, false),  // 515 "ReleaseVersion"
+    member(text(9224, 9), 407, false),   // 516 "Timestamp"
+    member(text(11693, 26), 383, true),  // 517 "DefaultSizeInspectionLimit"
+    member(text(8786, 11), 280, true),   // 518 "PayloadType"
+    member(text(8797, 13), 427, true),   // 519 "UsernameField"
+    member(text(8810, 13), 275, true),   // 520 "PasswordField"
+    member(text(8786, 11), 280, true),   // 521 "PayloadType"
+    member(text(8797, 13), 427, false),  // 522 "UsernameField"
+    member(text(8810, 13), 275, false),  // 523 "PasswordField"
+    member(text(4852, 10), 111, false),  // 524 "EmailField"
+    member(text(10702, 17), 283, false), // 525 "PhoneNumberFields"
+    member(text(1542, 13), 14, false),   // 526 "AddressFields"
+    member(text(11878, 10), 355, false), // 527 "StatusCode"
+    member(text(11147, 6), 348, false),  // 528 "Header"
+    member(text(11888, 12), 345, false), // 529 "BodyContains"
+    member(text(11900, 4), 352, false),  // 530 "Json"
+    member(text(11934, 14), 347, true),  // 531 "SuccessStrings"
+    member(text(11948, 14), 346, true),  // 532 "FailureStrings"
+    member(text(1649, 4), 350, true),    // 533 "Name"
+    member(text(12074, 13), 351, true),  // 534 "SuccessValues"
+    member(text(12087, 13), 349, true),  // 535 "FailureValues"
+    member(text(1532, 10), 125, true),   // 536 "Identifier"
+    member(text(12074, 13), 354, true),  // 537 "SuccessValues"
+    member(text(12087, 13), 353, true),  // 538 "FailureValues"
+    member(text(12322, 12), 357, true),  // 539 "SuccessCodes"
+    member(text(12334, 12), 356, true),  // 540 "FailureCodes"
+    member(text(1649, 4), 115, true),    // 541 "Name"
+    member(text(5624, 8), 367, true),    // 542 "Priority"
+    member(text(9267, 9), 387, true),    // 543 "Statement"
+    member(text(1440, 6), 360, false),   // 544 "Action"
+    member(text(5656, 14), 270, false),  // 545 "OverrideAction"
+    member(text(12448, 10), 211, false), // 546 "RuleLabels"
+    member(text(3465, 16), 432, true),   // 547 "VisibilityConfig"
+    member(text(2269, 13), 40, false),   // 548 "CaptchaConfig"
+    member(text(2371, 15), 43, false),   // 549 "ChallengeConfig"
+    member(text(3942, 5), 31, false),    // 550 "Block"
+    member(text(3947, 5), 17, false),    // 551 "Allow"
+    member(text(9316, 5), 56, false),    // 552 "Count"
+    member(text(12468, 7), 39, false),   // 553 "Captcha"
+    member(text(2529, 9), 42, false),    // 554 "Challenge"
+    member(text(1649, 4), 115, true),    // 555 "Name"
+    member(text(12493, 11), 360, true),  // 556 "ActionToUse"
+    member(text(1649, 4), 115, true),    // 557 "Name"
+    member(text(4120, 2), 114, true),    // 558 "Id"
+    member(text(2454, 8), 38, true),     // 559 "Capacity"
+    member(text(6531, 3), 338, true),    // 560 "ARN"
+    member(text(3299, 11), 113, false),  // 561 "Description"
+    member(text(2428, 5), 370, false),   // 562 "Rules"
+    member(text(3465, 16), 432, true),   // 563 "VisibilityConfig"
+    member(text(4686, 14), 206, false),  // 564 "LabelNamespace"
+    member(text(3481, 20), 77, false),   // 565 "CustomResponseBodies"
+    member(text(4700, 15), 209, false),  // 566 "AvailableLabels"
+    member(text(4715, 14), 209, false),  // 567 "ConsumedLabels"
+    member(text(6531, 3), 338, true),    // 568 "ARN"
+    member(text(5046, 13), 120, false),  // 569 "ExcludedRules"
+    member(text(8864, 19), 362, false),  // 570 "RuleActionOverrides"
+    member(text(1649, 4), 115, false),   // 571 "Name"
+    member(text(4120, 2), 114, false),   // 572 "Id"
+    member(text(3299, 11), 113, false),  // 573 "Description"
+    member(text(4122, 9), 237, false),   // 574 "LockToken"
+    member(text(6531, 3), 338, false),   // 575 "ARN"
+    member(text(1649, 4), 115, false),   // 576 "Name"
+    member(text(1440, 6), 360, false),   // 577 "Action"
+    member(text(12604, 7), 176, true),   // 578 "Request"
+    member(text(12611, 6), 371, true),   // 579 "Weight"
+    member(text(9224, 9), 407, false),   // 580 "Timestamp"
+    member(text(1440, 6), 10, false),    // 581 "Action"
+    member(text(12617, 23), 115, false), // 582 "RuleNameWithinRuleGroup"
+    member(text(12640, 22), 174, false), // 583 "RequestHeadersInserted"
+    member(text(12662, 16), 358, false), // 584 "ResponseCodeSent"
+    member(text(7529, 6), 211, false),   // 585 "Labels"
+    member(text(2302, 15), 41, false),   // 586 "CaptchaResponse"
+    member(text(2386, 17), 44, false),   // 587 "ChallengeResponse"
+    member(text(12678, 16), 10, false),  // 588 "OverriddenAction"
+    member(text(1649, 4), 127, true),    // 589 "Name"
+    member(text(1649, 4), 127, true),    // 590 "Name"
+    member(text(2193, 12), 126, true),   // 591 "FieldToMatch"
+    member(text(2538, 18), 49, true),    // 592 "ComparisonOperator"
+    member(text(12782, 4), 381, true),   // 593 "Size"
+    member(text(2205, 19), 403, true),   // 594 "TextTransformations"
+    member(text(2193, 12), 126, true),   // 595 "FieldToMatch"
+    member(text(2205, 19), 403, true),   // 596 "TextTransformations"
+    member(text(12721, 16), 376, false), // 597 "SensitivityLevel"
+    member(text(2163, 18), 37, false),   // 598 "ByteMatchStatement"
+    member(text(12858, 18), 386, false), // 599 "SqliMatchStatement"
+    member(text(12876, 17), 456, false), // 600 "XssMatchStatement"
+    member(text(12786, 23), 382, false), // 601 "SizeConstraintStatement"
+    member(text(5918, 17), 146, false),  // 602 "GeoMatchStatement"
+    member(text(5720, 27), 364, false),  // 603 "RuleGroupReferenceStatement"
+    member(text(7169, 23), 189, false),  // 604 "IPSetReferenceStatement"
+    member(text(11517, 33), 323, false), // 605 "RegexPatternSetReferenceStatement"
+    member(text(11020, 18), 301, false), // 606 "RateBasedStatement"
+    member(text(1607, 12), 18, false),   // 607 "AndStatement"
+    member(text(9296, 11), 268, false),  // 608 "OrStatement"
+    member(text(9255, 12), 265, false),  // 609 "NotStatement"
+    member(text(5695, 25), 250, false),  // 610 "ManagedRuleGroupStatement"
+    member(text(7453, 19), 205, false),  // 611 "LabelMatchStatement"
+    member(text(11498, 19), 321, false), // 612 "RegexMatchStatement"
+    member(text(1714, 17), 23, false),   // 613 "AsnMatchStatement"
+    member(text(7472, 3), 394, true),    // 614 "Key"
+    member(text(3658, 5), 399, true),    // 615 "Value"
+    member(text(8295, 11), 338, false),  // 616 "ResourceARN"
+    member(text(12925, 7), 396, false),  // 617 "TagList"
+    member(text(8295, 11), 338, true),   // 618 "ResourceARN"
+    member(text(3335, 4), 396, true),    // 619 "Tags"
+    member(text(5624, 8), 401, true),    // 620 "Priority"
+    member(text(13042, 4), 402, true),   // 621 "Type"
+    member(text(13358, 9), 407, true),   // 622 "StartTime"
+    member(text(13367, 7), 407, true),   // 623 "EndTime"
+    member(text(8295, 11), 338, true),   // 624 "ResourceARN"
+    member(text(13455, 7), 395, true),   // 625 "TagKeys"
+    member(text(1649, 4), 115, true),    // 626 "Name"
+    member(text(2423, 5), 374, true),    // 627 "Scope"
+    member(text(4120, 2), 114, true),    // 628 "Id"
+    member(text(3299, 11), 113, false),  // 629 "Description"
+    member(text(3326, 9), 186, true),    // 630 "Addresses"
+    member(text(4122, 9), 237, true),    // 631 "LockToken"
+    member(text(10954, 13), 237, false), // 632 "NextLockToken"
+    member(text(1649, 4), 115, true),    // 633 "Name"
+    member(text(2423, 5), 374, true),    // 634 "Scope"
+    member(text(4120, 2), 114, true),    // 635 "Id"
+    member(text(4122, 9), 237, true),    // 636 "LockToken"
+    member(text(13564, 15), 429, true),  // 637 "VersionToExpire"
+    member(text(9172, 15), 407, true),   // 638 "ExpiryTimestamp"
+    member(text(13624, 15), 429, false), // 639 "ExpiringVersion"
+    member(text(9172, 15), 407, false),  // 640 "ExpiryTimestamp"
+    member(text(10954, 13), 237, false), // 641 "NextLockToken"
+    member(text(1649, 4), 115, true),    // 642 "Name"
+    member(text(2423, 5), 374, true),    // 643 "Scope"
+    member(text(4120, 2), 114, true),    // 644 "Id"
+    member(text(3299, 11), 113, false),  // 645 "Description"
+    member(text(3393, 21), 328, true),   // 646 "RegularExpressionList"
+    member(text(4122, 9), 237, true),    // 647 "LockToken"
+    member(text(10954, 13), 237, false), // 648 "NextLockToken"
+    member(text(1649, 4), 115, true),    // 649 "Name"
+    member(text(2423, 5), 374, true),    // 650 "Scope"
+    member(text(4120, 2), 114, true),    // 651 "Id"
+    member(text(3299, 11), 113, false),  // 652 "Description"
+    member(text(2428, 5), 370, false),   // 653 "Rules"
+    member(text(3465, 16), 432, true),   // 654 "VisibilityConfig"
+    member(text(4122, 9), 237, true),    // 655 "LockToken"
+    member(text(3481, 20), 77, false),   // 656 "CustomResponseBodies"
+    member(text(10954, 13), 237, false), // 657 "NextLockToken"
+    member(text(1649, 4), 115, true),    // 658 "Name"
+    member(text(2423, 5), 374, true),    // 659 "Scope"
+    member(text(4120, 2), 114, true),    // 660 "Id"
+    member(text(3543, 13), 83, true),    // 661 "DefaultAction"
+    member(text(3299, 11), 113, false),  // 662 "Description"
+    member(text(2428, 5), 370, false),   // 663 "Rules"
+    member(text(3465, 16), 432, true),   // 664 "VisibilityConfig"
+    member(text(3556, 20), 81, false),   // 665 "DataProtectionConfig"
+    member(text(4122, 9), 237, true),    // 666 "LockToken"
+    member(text(3481, 20), 77, false),   // 667 "CustomResponseBodies"
+    member(text(2269, 13), 40, false),   // 668 "CaptchaConfig"
+    member(text(2371, 15), 43, false),   // 669 "ChallengeConfig"
+    member(text(1088, 12), 409, false),  // 670 "TokenDomains"
+    member(text(1915, 17), 27, false),   // 671 "AssociationConfig"
+    member(text(3576, 28), 267, false),  // 672 "OnSourceDDoSProtectionConfig"
+    member(text(1680, 17), 21, false),   // 673 "ApplicationConfig"
+    member(text(10954, 13), 237, false), // 674 "NextLockToken"
+    member(text(5142, 16), 124, false),  // 675 "FallbackBehavior"
+    member(text(1532, 10), 125, true),   // 676 "Identifier"
+    member(text(9116, 22), 338, false),  // 677 "AssociatedRuleGroupArn"
+    member(text(9138, 18), 405, false),  // 678 "ForecastedLifetime"
+    member(text(13855, 22), 34, true),   // 679 "SampledRequestsEnabled"
+    member(text(13877, 24), 34, true),   // 680 "CloudWatchMetricsEnabled"
+    member(text(9200, 10), 261, true),   // 681 "MetricName"
+    member(text(13927, 7), 116, false),  // 682 "Message"
+    member(text(13927, 7), 116, false),  // 683 "Message"
+    member(text(13927, 7), 116, false),  // 684 "Message"
+    member(text(13927, 7), 116, false),  // 685 "Message"
+    member(text(13927, 7), 116, false),  // 686 "Message"
+    member(text(4772, 18), 107, false),  // 687 "DisallowedFeatures"
+    member(text(13927, 7), 116, false),  // 688 "Message"
+    member(text(13927, 7), 116, false),  // 689 "Message"
+    member(text(14157, 7), 116, false),  // 690 "message"
+    member(text(3840, 5), 273, false),   // 691 "Field"
+    member(text(14164, 9), 274, false),  // 692 "Parameter"
+    member(text(14173, 6), 117, false),  // 693 "Reason"
+    member(text(13927, 7), 116, false),  // 694 "Message"
+    member(text(13927, 7), 116, false),  // 695 "Message"
+    member(text(13927, 7), 116, false),  // 696 "Message"
+    member(text(12848, 10), 385, false), // 697 "SourceType"
+    member(text(13927, 7), 116, false),  // 698 "Message"
+    member(text(13927, 7), 116, false),  // 699 "Message"
+    member(text(13927, 7), 116, false),  // 700 "Message"
+    member(text(14157, 7), 116, false),  // 701 "message"
+    member(text(13927, 7), 116, false),  // 702 "Message"
+    member(text(13927, 7), 116, false),  // 703 "Message"
+    member(text(13927, 7), 116, false),  // 704 "Message"
+    member(text(13927, 7), 116, false),  // 705 "Message"
+    member(text(13927, 7), 116, false),  // 706 "Message"
+    member(text(1649, 4), 115, true),    // 707 "Name"
+    member(text(4120, 2), 114, true),    // 708 "Id"
+    member(text(6531, 3), 338, true),    // 709 "ARN"
+    member(text(3543, 13), 83, true),    // 710 "DefaultAction"
+    member(text(3299, 11), 113, false),  // 711 "Description"
+    member(text(2428, 5), 370, false),   // 712 "Rules"
+    member(text(3465, 16), 432, true),   // 713 "VisibilityConfig"
+    member(text(3556, 20), 81, false),   // 714 "DataProtectionConfig"
+    member(text(2454, 8), 52, false),    // 715 "Capacity"
+    member(text(14556, 35), 139, false), // 716 "PreProcessFirewallManagerRuleGroups"
+    member(text(14591, 36), 139, false), // 717 "PostProcessFirewallManagerRuleGroups"
+    member(text(8492, 24), 34, false),   // 718 "ManagedByFirewallManager"
+    member(text(4686, 14), 206, false),  // 719 "LabelNamespace"
+    member(text(3481, 20), 77, false),   // 720 "CustomResponseBodies"
+    member(text(2269, 13), 40, false),   // 721 "CaptchaConfig"
+    member(text(2371, 15), 43, false),   // 722 "ChallengeConfig"
+    member(text(1088, 12), 409, false),  // 723 "TokenDomains"
+    member(text(1915, 17), 27, false),   // 724 "AssociationConfig"
+    member(text(14627, 28), 34, false),  // 725 "RetrofittedByFirewallManager"
+    member(text(3576, 28), 267, false),  // 726 "OnSourceDDoSProtectionConfig"
+    member(text(1680, 17), 21, false),   // 727 "ApplicationConfig"
+    member(text(1649, 4), 115, false),   // 728 "Name"
+    member(text(4120, 2), 114, false),   // 729 "Id"
+    member(text(3299, 11), 113, false),  // 730 "Description"
+    member(text(4122, 9), 237, false),   // 731 "LockToken"
+    member(text(6531, 3), 338, false),   // 732 "ARN"
+    member(text(2193, 12), 126, true),   // 733 "FieldToMatch"
+    member(text(2205, 19), 403, true),   // 734 "TextTransformations"
+];
+
+/// The values of every enum.
+static TEXTS: &[Text] = &[
+    text(1472, 5),   // 0 "ALLOW"
+    text(1477, 5),   // 1 "BLOCK"
+    text(1482, 5),   // 2 "COUNT"
+    text(1487, 7),   // 3 "CAPTCHA"
+    text(1494, 9),   // 4 "CHALLENGE"
+    text(1503, 17),  // 5 "EXCLUDED_AS_COUNT"
+    text(1835, 10),  // 6 "CLOUDFRONT"
+    text(1845, 11),  // 7 "API_GATEWAY"
+    text(1856, 17),  // 8 "COGNITO_USER_POOL"
+    text(1873, 18),  // 9 "APP_RUNNER_SERVICE"
+    text(1891, 24),  // 10 "VERIFIED_ACCESS_INSTANCE"
+    text(2066, 5),   // 11 "MATCH"
+    text(2071, 8),   // 12 "NO_MATCH"
+    text(2079, 18),  // 13 "EVALUATE_AS_STRING"
+    text(2556, 2),   // 14 "EQ"
+    text(2558, 2),   // 15 "NE"
+    text(2560, 2),   // 16 "LE"
+    text(2562, 2),   // 17 "LT"
+    text(2564, 2),   // 18 "GE"
+    text(2566, 2),   // 19 "GT"
+    text(2738, 2),   // 20 "AF"
+    text(2740, 2),   // 21 "AX"
+    text(2742, 2),   // 22 "AL"
+    text(2744, 2),   // 23 "DZ"
+    text(2746, 2),   // 24 "AS"
+    text(2748, 2),   // 25 "AD"
+    text(2750, 2),   // 26 "AO"
+    text(2752, 2),   // 27 "AI"
+    text(2754, 2),   // 28 "AQ"
+    text(2756, 2),   // 29 "AG"
+    text(2758, 2),   // 30 "AR"
+    text(2760, 2),   // 31 "AM"
+    text(2762, 2),   // 32 "AW"
+    text(2764, 2),   // 33 "AU"
+    text(2766, 2),   // 34 "AT"
+    text(2768, 2),   // 35 "AZ"
+    text(2770, 2),   // 36 "BS"
+    text(2772, 2),   // 37 "BH"
+    text(2774, 2),   // 38 "BD"
+    text(2776, 2),   // 39 "BB"
+    text(2778, 2),   // 40 "BY"
+    text(2780, 2),   // 41 "BE"
+    text(2782, 2),   // 42 "BZ"
+    text(2784, 2),   // 43 "BJ"
+    text(2786, 2),   // 44 "BM"
+    text(2788, 2),   // 45 "BT"
+    text(2790, 2),   // 46 "BO"
+    text(2792, 2),   // 47 "BQ"
+    text(2794, 2),   // 48 "BA"
+    text(2796, 2),   // 49 "BW"
+    text(2798, 2),   // 50 "BV"
+    text(2800, 2),   // 51 "BR"
+    text(2802, 2),   // 52 "IO"
+    text(2804, 2),   // 53 "BN"
+    text(2806, 2),   // 54 "BG"
+    text(2808, 2),   // 55 "BF"
+    text(2810, 2),   // 56 "BI"
+    text(2812, 2),   // 57 "KH"
+    text(2814, 2),   // 58 "CM"
+    text(2816, 2),   // 59 "CA"
+    text(2818, 2),   // 60 "CV"
+    text(2820, 2),   // 61 "KY"
+    text(2822, 2),   // 62 "CF"
+    text(2824, 2),   // 63 "TD"
+    text(2826, 2),   // 64 "CL"
+    text(2828, 2),   // 65 "CN"
+    text(2830, 2),   // 66 "CX"
+    text(2832, 2),   // 67 "CC"
+    text(2834, 2),   // 68 "CO"
+    text(2836, 2),   // 69 "KM"
+    text(2838, 2),   // 70 "CG"
+    text(2840, 2),   // 71 "CD"
+    text(2842, 2),   // 72 "CK"
+    text(2844, 2),   // 73 "CR"
+    text(2846, 2),   // 74 "CI"
+    text(2848, 2),   // 75 "HR"
+    text(2850, 2),   // 76 "CU"
+    text(2852, 2),   // 77 "CW"
+    text(2854, 2),   // 78 "CY"
+    text(2856, 2),   // 79 "CZ"
+    text(2858, 2),   // 80 "DK"
+    text(2860, 2),   // 81 "DJ"
+    text(2862, 2),   // 82 "DM"
+    text(2864, 2),   // 83 "DO"
+    text(2866, 2),   // 84 "EC"
+    text(2868, 2),   // 85 "EG"
+    text(2870, 2),   // 86 "SV"
+    text(2872, 2),   // 87 "GQ"
+    text(2874, 2),   // 88 "ER"
+    text(2876, 2),   // 89 "EE"
+    text(2878, 2),   // 90 "ET"
+    text(2880, 2),   // 91 "FK"
+    text(2882, 2),   // 92 "FO"
+    text(2884, 2),   // 93 "FJ"
+    text(2886, 2),   // 94 "FI"
+    text(2888, 2),   // 95 "FR"
+    text(2890, 2),   // 96 "GF"
+    text(2892, 2),   // 97 "PF"
+    text(2894, 2),   // 98 "TF"
+    text(2896, 2),   // 99 "GA"
+    text(2898, 2),   // 100 "GM"
+    text(2564, 2),   // 101 "GE"
+    text(2900, 2),   // 102 "DE"
+    text(2902, 2),   // 103 "GH"
+    text(2904, 2),   // 104 "GI"
+    text(2906, 2),   // 105 "GR"
+    text(2908, 2),   // 106 "GL"
+    text(2910, 2),   // 107 "GD"
+    text(2912, 2),   // 108 "GP"
+    text(2914, 2),   // 109 "GU"
+    text(2566, 2),   // 110 "GT"
+    text(2916, 2),   // 111 "GG"
+    text(2918, 2),   // 112 "GN"
+    text(2920, 2),   // 113 "GW"
+    text(2922, 2),   // 114 "GY"
+    text(2924, 2),   // 115 "HT"
+    text(2926, 2),   // 116 "HM"
+    text(2928, 2),   // 117 "VA"
+    text(2930, 2),   // 118 "HN"
+    text(2932, 2),   // 119 "HK"
+    text(2934, 2),   // 120 "HU"
+    text(2936, 2),   // 121 "IS"
+    text(2938, 2),   // 122 "IN"
+    text(2940, 2),   // 123 "ID"
+    text(2942, 2),   // 124 "IR"
+    text(2944, 2),   // 125 "IQ"
+    text(2946, 2),   // 126 "IE"
+    text(2948, 2),   // 127 "IM"
+    text(2950, 2),   // 128 "IL"
+    text(2952, 2),   // 129 "IT"
+    text(2954, 2),   // 130 "JM"
+    text(2956, 2),   // 131 "JP"
+    text(2958, 2),   // 132 "JE"
+    text(2960, 2),   // 133 "JO"
+    text(2962, 2),   // 134 "KZ"
+    text(2964, 2),   // 135 "KE"
+    text(2966, 2),   // 136 "KI"
+    text(2968, 2),   // 137 "KP"
+    text(2970, 2),   // 138 "KR"
+    text(2972, 2),   // 139 "KW"
+    text(2974, 2),   // 140 "KG"
+    text(2976, 2),   // 141 "LA"
+    text(2978, 2),   // 142 "LV"
+    text(2980, 2),   // 143 "LB"
+    text(2982, 2),   // 144 "LS"
+    text(2984, 2),   // 145 "LR"
+    text(2986, 2),   // 146 "LY"
+    text(2988, 2),   // 147 "LI"
+    text(2562, 2),   // 148 "LT"
+    text(2990, 2),   // 149 "LU"
+    text(2992, 2),   // 150 "MO"
+    text(2994, 2),   // 151 "MK"
+    text(2996, 2),   // 152 "MG"
+    text(2998, 2),   // 153 "MW"
+    text(3000, 2),   // 154 "MY"
+    text(3002, 2),   // 155 "MV"
+    text(3004, 2),   // 156 "ML"
+    text(3006, 2),   // 157 "MT"
+    text(3008, 2),   // 158 "MH"
+    text(3010, 2),   // 159 "MQ"
+    text(3012, 2),   // 160 "MR"
+    text(3014, 2),   // 161 "MU"
+    text(3016, 2),   // 162 "YT"
+    text(3018, 2),   // 163 "MX"
+    text(3020, 2),   // 164 "FM"
+    text(3022, 2),   // 165 "MD"
+    text(3024, 2),   // 166 "MC"
+    text(3026, 2),   // 167 "MN"
+    text(3028, 2),   // 168 "ME"
+    text(3030, 2),   // 169 "MS"
+    text(3032, 2),   // 170 "MA"
+    text(3034, 2),   // 171 "MZ"
+    text(3036, 2),   // 172 "MM"
+    text(3038, 2),   // 173 "NA"
+    text(3040, 2),   // 174 "NR"
+    text(3042, 2),   // 175 "NP"
+    text(3044, 2),   // 176 "NL"
+    text(3046, 2),   // 177 "NC"
+    text(3048, 2),   // 178 "NZ"
+    text(3050, 2),   // 179 "NI"
+    text(2558, 2),   // 180 "NE"
+    text(3052, 2),   // 181 "NG"
+    text(3054, 2),   // 182 "NU"
+    text(3056, 2),   // 183 "NF"
+    text(3058, 2),   // 184 "MP"
+    text(3060, 2),   // 185 "NO"
+    text(3062, 2),   // 186 "OM"
+    text(3064, 2),   // 187 "PK"
+    text(3066, 2),   // 188 "PW"
+    text(3068, 2),   // 189 "PS"
+    text(3070, 2),   // 190 "PA"
+    text(3072, 2),   // 191 "PG"
+    text(3074, 2),   // 192 "PY"
+    text(3076, 2),   // 193 "PE"
+    text(3078, 2),   // 194 "PH"
+    text(3080, 2),   // 195 "PN"
+    text(3082, 2),   // 196 "PL"
+    text(3084, 2),   // 197 "PT"
+    text(3086, 2),   // 198 "PR"
+    text(3088, 2),   // 199 "QA"
+    text(3090, 2),   // 200 "RE"
+    text(3092, 2),   // 201 "RO"
+    text(3094, 2),   // 202 "RU"
+    text(3096, 2),   // 203 "RW"
+    text(3098, 2),   // 204 "BL"
+    text(3100, 2),   // 205 "SH"
+    text(3102, 2),   // 206 "KN"
+    text(3104, 2),   // 207 "LC"
+    text(3106, 2),   // 208 "MF"
+    text(3108, 2),   // 209 "PM"
+    text(3110, 2),   // 210 "VC"
+    text(3112, 2),   // 211 "WS"
+    text(3114, 2),   // 212 "SM"
+    text(3116, 2),   // 213 "ST"
+    text(3118, 2),   // 214 "SA"
+    text(3120, 2),   // 215 "SN"
+    text(3122, 2),   // 216 "RS"
+    text(3124, 2),   // 217 "SC"
+    text(3126, 2),   // 218 "SL"
+    text(3128, 2),   // 219 "SG"
+    text(3130, 2),   // 220 "SX"
+    text(3132, 2),   // 221 "SK"
+    text(3134, 2),   // 222 "SI"
+    text(3136, 2),   // 223 "SB"
+    text(3138, 2),   // 224 "SO"
+    text(3140, 2),   // 225 "ZA"
+    text(3142, 2),   // 226 "GS"
+    text(3144, 2),   // 227 "SS"
+    text(3146, 2),   // 228 "ES"
+    text(3148, 2),   // 229 "LK"
+    text(3150, 2),   // 230 "SD"
+    text(3152, 2),   // 231 "SR"
+    text(3154, 2),   // 232 "SJ"
+    text(3156, 2),   // 233 "SZ"
+    text(3158, 2),   // 234 "SE"
+    text(3160, 2),   // 235 "CH"
+    text(3162, 2),   // 236 "SY"
+    text(3164, 2),   // 237 "TW"
+    text(3166, 2),   // 238 "TJ"
+    text(3168, 2),   // 239 "TZ"
+    text(3170, 2),   // 240 "TH"
+    text(3172, 2),   // 241 "TL"
+    text(3174, 2),   // 242 "TG"
+    text(3176, 2),   // 243 "TK"
+    text(3178, 2),   // 244 "TO"
+    text(3180, 2),   // 245 "TT"
+    text(3182, 2),   // 246 "TN"
+    text(3184, 2),   // 247 "TR"
+    text(3186, 2),   // 248 "TM"
+    text(3188, 2),   // 249 "TC"
+    text(3190, 2),   // 250 "TV"
+    text(3192, 2),   // 251 "UG"
+    text(3194, 2),   // 252 "UA"
+    text(3196, 2),   // 253 "AE"
+    text(3198, 2),   // 254 "GB"
+    text(3200, 2),   // 255 "US"
+    text(3202, 2),   // 256 "UM"
+    text(3204, 2),   // 257 "UY"
+    text(3206, 2),   // 258 "UZ"
+    text(3208, 2),   // 259 "VU"
+    text(3210, 2),   // 260 "VE"
+    text(3212, 2),   // 261 "VN"
+    text(3214, 2),   // 262 "VG"
+    text(3216, 2),   // 263 "VI"
+    text(3218, 2),   // 264 "WF"
+    text(3220, 2),   // 265 "EH"
+    text(3222, 2),   // 266 "YE"
+    text(3224, 2),   // 267 "ZM"
+    text(3226, 2),   // 268 "ZW"
+    text(3228, 2),   // 269 "XK"
+    text(3911, 12),  // 270 "SUBSTITUTION"
+    text(3923, 4),   // 271 "HASH"
+    text(5070, 13),  // 272 "TOKEN_MISSING"
+    text(5083, 13),  // 273 "TOKEN_EXPIRED"
+    text(5096, 13),  // 274 "TOKEN_INVALID"
+    text(5109, 21),  // 275 "TOKEN_DOMAIN_MISMATCH"
+    text(2066, 5),   // 276 "MATCH"
+    text(2071, 8),   // 277 "NO_MATCH"
+    text(5398, 13),  // 278 "SINGLE_HEADER"
+    text(5411, 13),  // 279 "SINGLE_COOKIE"
+    text(5424, 21),  // 280 "SINGLE_QUERY_ARGUMENT"
+    text(5445, 12),  // 281 "QUERY_STRING"
+    text(5457, 4),   // 282 "BODY"
+    text(5500, 4),   // 283 "KEEP"
+    text(5504, 4),   // 284 "DROP"
+    text(5525, 9),   // 285 "MEETS_ALL"
+    text(5534, 9),   // 286 "MEETS_ANY"
+    text(5812, 5),   // 287 "FIRST"
+    text(5817, 4),   // 288 "LAST"
+    text(5821, 3),   // 289 "ANY"
+    text(7120, 4),   // 290 "IPV4"
+    text(7124, 4),   // 291 "IPV6"
+    text(7238, 6),   // 292 "COMMON"
+    text(7244, 8),   // 293 "TARGETED"
+    text(7318, 3),   // 294 "ALL"
+    text(7321, 3),   // 295 "KEY"
+    text(7324, 5),   // 296 "VALUE"
+    text(7439, 5),   // 297 "LABEL"
+    text(7444, 9),   // 298 "NAMESPACE"
+    text(8416, 8),   // 299 "CUSTOMER"
+    text(8424, 13),  // 300 "SECURITY_LAKE"
+    text(8437, 33),  // 301 "CLOUDWATCH_TELEMETRY_RULE_MANAGED"
+    text(8470, 8),   // 302 "WAF_LOGS"
+    text(8576, 17),  // 303 "ACTIVE_UNDER_DDOS"
+    text(8593, 9),   // 304 "ALWAYS_ON"
+    text(7318, 3),   // 305 "ALL"
+    text(7321, 3),   // 306 "KEY"
+    text(7324, 5),   // 307 "VALUE"
+    text(9325, 8),   // 308 "CONTINUE"
+    text(2066, 5),   // 309 "MATCH"
+    text(2071, 8),   // 310 "NO_MATCH"
+    text(9371, 7),   // 311 "WEB_ACL"
+    text(9378, 10),  // 312 "RULE_GROUP"
+    text(9388, 17),  // 313 "REGEX_PATTERN_SET"
+    text(9405, 6),   // 314 "IP_SET"
+    text(9411, 16),  // 315 "MANAGED_RULE_SET"
+    text(9427, 4),   // 316 "RULE"
+    text(9431, 13),  // 317 "EXCLUDED_RULE"
+    text(9444, 9),   // 318 "STATEMENT"
+    text(9453, 20),  // 319 "BYTE_MATCH_STATEMENT"
+    text(9473, 20),  // 320 "SQLI_MATCH_STATEMENT"
+    text(9493, 19),  // 321 "XSS_MATCH_STATEMENT"
+    text(9512, 25),  // 322 "SIZE_CONSTRAINT_STATEMENT"
+    text(9537, 19),  // 323 "GEO_MATCH_STATEMENT"
+    text(9556, 20),  // 324 "RATE_BASED_STATEMENT"
+    text(9576, 30),  // 325 "RULE_GROUP_REFERENCE_STATEMENT"
+    text(9606, 33),  // 326 "REGEX_PATTERN_REFERENCE_STATEMENT"
+    text(9639, 26),  // 327 "IP_SET_REFERENCE_STATEMENT"
+    text(9665, 26),  // 328 "MANAGED_RULE_SET_STATEMENT"
+    text(9691, 21),  // 329 "LABEL_MATCH_STATEMENT"
+    text(9712, 13),  // 330 "AND_STATEMENT"
+    text(9725, 12),  // 331 "OR_STATEMENT"
+    text(9737, 13),  // 332 "NOT_STATEMENT"
+    text(9750, 10),  // 333 "IP_ADDRESS"
+    text(9760, 18),  // 334 "IP_ADDRESS_VERSION"
+    text(9778, 14),  // 335 "FIELD_TO_MATCH"
+    text(9792, 19),  // 336 "TEXT_TRANSFORMATION"
+    text(5424, 21),  // 337 "SINGLE_QUERY_ARGUMENT"
+    text(5398, 13),  // 338 "SINGLE_HEADER"
+    text(9811, 14),  // 339 "DEFAULT_ACTION"
+    text(9825, 11),  // 340 "RULE_ACTION"
+    text(9836, 12),  // 341 "ENTITY_LIMIT"
+    text(9848, 15),  // 342 "OVERRIDE_ACTION"
+    text(9863, 11),  // 343 "SCOPE_VALUE"
+    text(9874, 12),  // 344 "RESOURCE_ARN"
+    text(9886, 13),  // 345 "RESOURCE_TYPE"
+    text(9899, 4),   // 346 "TAGS"
+    text(9903, 8),   // 347 "TAG_KEYS"
+    text(9911, 11),  // 348 "METRIC_NAME"
+    text(9922, 26),  // 349 "FIREWALL_MANAGER_STATEMENT"
+    text(9948, 17),  // 350 "FALLBACK_BEHAVIOR"
+    text(9965, 8),   // 351 "POSITION"
+    text(9973, 19),  // 352 "FORWARDED_IP_CONFIG"
+    text(9992, 26),  // 353 "IP_SET_FORWARDED_IP_CONFIG"
+    text(10018, 11), // 354 "HEADER_NAME"
+    text(10029, 23), // 355 "CUSTOM_REQUEST_HANDLING"
+    text(10052, 21), // 356 "RESPONSE_CONTENT_TYPE"
+    text(10073, 15), // 357 "CUSTOM_RESPONSE"
+    text(10088, 20), // 358 "CUSTOM_RESPONSE_BODY"
+    text(10108, 18), // 359 "JSON_MATCH_PATTERN"
+    text(10126, 16), // 360 "JSON_MATCH_SCOPE"
+    text(10142, 30), // 361 "BODY_PARSING_FALLBACK_BEHAVIOR"
+    text(10172, 14), // 362 "LOGGING_FILTER"
+    text(10186, 16), // 363 "FILTER_CONDITION"
+    text(10202, 16), // 364 "EXPIRE_TIMESTAMP"
+    text(10218, 25), // 365 "CHANGE_PROPAGATION_STATUS"
+    text(10243, 19), // 366 "ASSOCIABLE_RESOURCE"
+    text(10262, 15), // 367 "LOG_DESTINATION"
+    text(10277, 25), // 368 "MANAGED_RULE_GROUP_CONFIG"
+    text(10302, 12), // 369 "PAYLOAD_TYPE"
+    text(10314, 20), // 370 "HEADER_MATCH_PATTERN"
+    text(10334, 20), // 371 "COOKIE_MATCH_PATTERN"
+    text(10354, 15), // 372 "MAP_MATCH_SCOPE"
+    text(10369, 17), // 373 "OVERSIZE_HANDLING"
+    text(10386, 16), // 374 "CHALLENGE_CONFIG"
+    text(10402, 12), // 375 "TOKEN_DOMAIN"
+    text(10414, 32), // 376 "ATP_RULE_SET_RESPONSE_INSPECTION"
+    text(10446, 24), // 377 "ASSOCIATED_RESOURCE_TYPE"
+    text(10470, 10), // 378 "SCOPE_DOWN"
+    text(10480, 11), // 379 "CUSTOM_KEYS"
+    text(10491, 32), // 380 "ACP_RULE_SET_RESPONSE_INSPECTION"
+    text(10523, 22), // 381 "DATA_PROTECTION_CONFIG"
+    text(10545, 19), // 382 "LOW_REPUTATION_MODE"
+    text(10655, 4),  // 383 "JSON"
+    text(10659, 12), // 384 "FORM_ENCODED"
+    text(10719, 3),  // 385 "IOS"
+    text(10722, 7),  // 386 "ANDROID"
+    text(10741, 7),  // 387 "EXACTLY"
+    text(10748, 11), // 388 "STARTS_WITH"
+    text(10759, 9),  // 389 "ENDS_WITH"
+    text(10768, 8),  // 390 "CONTAINS"
+    text(10776, 13), // 391 "CONTAINS_WORD"
+    text(11098, 2),  // 392 "IP"
+    text(11100, 12), // 393 "FORWARDED_IP"
+    text(10480, 11), // 394 "CUSTOM_KEYS"
+    text(11112, 8),  // 395 "CONSTANT"
+    text(11763, 25), // 396 "APPLICATION_LOAD_BALANCER"
+    text(1845, 11),  // 397 "API_GATEWAY"
+    text(11788, 7),  // 398 "APPSYNC"
+    text(1856, 17),  // 399 "COGNITO_USER_POOL"
+    text(1873, 18),  // 400 "APP_RUNNER_SERVICE"
+    text(1891, 24),  // 401 "VERIFIED_ACCESS_INSTANCE"
+    text(11795, 7),  // 402 "AMPLIFY"
+    text(11843, 10), // 403 "TEXT_PLAIN"
+    text(11853, 9),  // 404 "TEXT_HTML"
+    text(11862, 16), // 405 "APPLICATION_JSON"
+    text(1835, 10),  // 406 "CLOUDFRONT"
+    text(12713, 8),  // 407 "REGIONAL"
+    text(12737, 3),  // 408 "LOW"
+    text(12740, 4),  // 409 "HIGH"
+    text(12737, 3),  // 410 "LOW"
+    text(12760, 6),  // 411 "MEDIUM"
+    text(12740, 4),  // 412 "HIGH"
+    text(12828, 5),  // 413 "KB_16"
+    text(12833, 5),  // 414 "KB_32"
+    text(12838, 5),  // 415 "KB_48"
+    text(12843, 5),  // 416 "KB_64"
+    text(13094, 4),  // 417 "NONE"
+    text(13098, 20), // 418 "COMPRESS_WHITE_SPACE"
+    text(13118, 18), // 419 "HTML_ENTITY_DECODE"
+    text(13136, 9),  // 420 "LOWERCASE"
+    text(13145, 8),  // 421 "CMD_LINE"
+    text(13153, 10), // 422 "URL_DECODE"
+    text(13163, 13), // 423 "BASE64_DECODE"
+    text(13176, 10), // 424 "HEX_DECODE"
+    text(13186, 3),  // 425 "MD5"
+    text(13189, 16), // 426 "REPLACE_COMMENTS"
+    text(13205, 17), // 427 "ESCAPE_SEQ_DECODE"
+    text(13222, 14), // 428 "SQL_HEX_DECODE"
+    text(13236, 10), // 429 "CSS_DECODE"
+    text(13246, 9),  // 430 "JS_DECODE"
+    text(13255, 14), // 431 "NORMALIZE_PATH"
+    text(13269, 18), // 432 "NORMALIZE_PATH_WIN"
+    text(13287, 12), // 433 "REMOVE_NULLS"
+    text(13299, 13), // 434 "REPLACE_NULLS"
+    text(13312, 17), // 435 "BASE64_DECODE_EXT"
+    text(13329, 14), // 436 "URL_DECODE_UNI"
+    text(13343, 15), // 437 "UTF8_TO_UNICODE"
+    text(13808, 7),  // 438 "ENABLED"
+    text(13815, 8),  // 439 "DISABLED"
+];
+
+/// The errors of every operation.
+static SHAPE_IDS: &[ShapeId] = &[
+    438, 440, 445, 451, 439, 443, 437, 438, 440, 445, 443, 442, 451, 448, 436, 439, 438, 440, 439,
+    443, 438, 440, 435, 446, 443, 449, 450, 439, 438, 440, 435, 446, 443, 449, 450, 439, 438, 440,
+    435, 446, 443, 451, 449, 450, 448, 445, 439, 438, 440, 435, 446, 443, 442, 451, 445, 449, 450,
+    448, 439, 434, 436, 438, 445, 446, 440, 439, 438, 440, 445, 446, 439, 438, 440, 445, 446, 433,
+    449, 450, 439, 438, 445, 446, 440, 439, 445, 438, 440, 438, 440, 445, 446, 433, 449, 450, 439,
+    438, 440, 445, 446, 433, 449, 450, 439, 438, 440, 445, 446, 433, 449, 450, 439, 439, 438, 440,
+    439, 438, 440, 438, 440, 442, 445, 439, 436, 438, 440, 445, 439, 438, 445, 440, 439, 438, 445,
+    440, 439, 442, 438, 440, 445, 439, 438, 445, 440, 439, 438, 440, 445, 439, 438, 445, 440, 439,
+    445, 438, 440, 438, 440, 445, 439, 452, 438, 440, 445, 439, 438, 440, 445, 439, 445, 438, 440,
+    438, 440, 445, 439, 437, 438, 440, 445, 439, 438, 445, 440, 451, 439, 438, 440, 439, 442, 438,
+    440, 445, 439, 438, 440, 439, 438, 440, 439, 438, 440, 439, 438, 440, 439, 438, 440, 439, 438,
+    440, 439, 438, 445, 440, 439, 438, 440, 439, 438, 440, 445, 449, 450, 439, 438, 440, 439, 438,
+    445, 446, 447, 440, 439, 443, 444, 437, 438, 440, 445, 446, 439, 445, 438, 440, 441, 438, 440,
+    443, 445, 449, 450, 439, 438, 440, 445, 449, 450, 439, 438, 440, 445, 435, 446, 443, 439, 438,
+    440, 445, 446, 439, 438, 440, 445, 435, 446, 443, 439, 438, 440, 445, 435, 446, 443, 451, 448,
+    439, 434, 438, 440, 445, 435, 446, 443, 442, 451, 448, 439, 436, 434, 437,
 ];

@@ -61,7 +61,7 @@ pub trait Authorizer: Send + Sync + 'static {
         &'a self,
         ctx: &'a RequestContext,
         model: &'static ServiceModel,
-        operation: &'static Operation,
+        operation: Operation,
         input: &'a Value,
     ) -> BoxFuture<'a, Result<(), ServiceError>> {
         self.authorize_with(ctx, model, operation, input, &[])
@@ -75,7 +75,7 @@ pub trait Authorizer: Send + Sync + 'static {
         &'a self,
         ctx: &'a RequestContext,
         model: &'static ServiceModel,
-        operation: &'static Operation,
+        operation: Operation,
         input: &'a Value,
         extra: &'a [ConditionKey],
     ) -> BoxFuture<'a, Result<(), ServiceError>>;
@@ -306,7 +306,7 @@ impl PolicyAuthorizer {
         &self,
         ctx: &RequestContext,
         model: &'static ServiceModel,
-        operation: &'static Operation,
+        operation: Operation,
         input: &Value,
         extra: &[ConditionKey],
     ) -> Result<(), ServiceError> {
@@ -752,7 +752,7 @@ impl Authorizer for PolicyAuthorizer {
         &'a self,
         ctx: &'a RequestContext,
         model: &'static ServiceModel,
-        operation: &'static Operation,
+        operation: Operation,
         input: &'a Value,
         extra: &'a [ConditionKey],
     ) -> BoxFuture<'a, Result<(), ServiceError>> {

@@ -36,7 +36,7 @@ impl ServiceKeys {
         input: &Value,
     ) -> Result<(), ServiceError> {
         let model: &'static ServiceModel = &palisade_model_kms::MODEL;
-        let operation: &'static Operation = model
+        let operation: Operation = model
             .operation(operation_name)
             .ok_or_else(|| ServiceError::internal(format!("KMS has no {operation_name}")))?;
         self.authorizer

@@ -509,7 +509,7 @@ impl Encoder {
         }
         let kind = shape
             .and_then(|id| self.model.shape(id))
-            .map(|shape| &shape.kind);
+            .map(|shape| shape.kind);
         match (kind, value) {
             (Some(ShapeKind::Structure(structure)), Value::Map(members)) => {
                 let present: Vec<_> = structure
@@ -531,7 +531,7 @@ impl Encoder {
             (Some(ShapeKind::List { member, .. }), Value::List(items)) => {
                 self.writer.len(ARRAY, items.len());
                 for item in items {
-                    self.encode(Some(*member), item, depth + 1);
+                    self.encode(Some(member), item, depth + 1);
                 }
             }
             (Some(ShapeKind::Map { value: target, .. }), Value::Map(entries)) => {
@@ -539,7 +539,7 @@ impl Encoder {
                 self.writer.len(MAP, present.len());
                 for (key, item) in present {
                     self.writer.text(key);
-                    self.encode(Some(*target), item, depth + 1);
+                    self.encode(Some(target), item, depth + 1);
                 }
             }
             // The SDKs read a float member with a single-precision read that refuses doubles.

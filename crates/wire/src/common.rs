@@ -25,7 +25,7 @@ pub(crate) fn too_deep() -> ServiceError {
 }
 
 /// The shape `id` of `model`. A dangling id is a generator bug, not the caller's fault.
-pub(crate) fn shape(model: &ServiceModel, id: ShapeId) -> Result<&'static Shape, ServiceError> {
+pub(crate) fn shape(model: &ServiceModel, id: ShapeId) -> Result<Shape, ServiceError> {
     model.shape(id).ok_or_else(|| {
         ServiceError::internal(format!(
             "The model of {} refers to a missing shape {id}.",

@@ -117,8 +117,8 @@ struct Rendered<'a> {
 /// the code wins.
 fn shape_name_for_code(model: &ServiceModel, code: &str) -> Option<&'static str> {
     let mut found = None;
-    for shape in model.shapes {
-        if let ShapeKind::Structure(structure) = &shape.kind
+    for shape in model.shapes() {
+        if let ShapeKind::Structure(structure) = shape.kind
             && structure.error.is_some_and(|info| info.code == code)
         {
             if shape.name == code {

@@ -220,7 +220,7 @@ impl Encoder {
         let structure =
             shape
                 .and_then(|id| self.model.shape(id))
-                .and_then(|shape| match &shape.kind {
+                .and_then(|shape| match shape.kind {
                     ShapeKind::Structure(structure) => Some(structure),
                     _ => None,
                 });
@@ -248,7 +248,7 @@ impl Encoder {
         }
         let kind = shape
             .and_then(|id| self.model.shape(id))
-            .map(|shape| &shape.kind);
+            .map(|shape| shape.kind);
         match (kind, value) {
             (Some(ShapeKind::Structure(structure)), Value::Map(members)) => {
                 let mut object = serde_json::Map::new();
@@ -265,14 +265,14 @@ impl Encoder {
             (Some(ShapeKind::List { member, .. }), Value::List(items)) => Json::Array(
                 items
                     .iter()
-                    .map(|item| self.encode(Some(*member), item, depth + 1))
+                    .map(|item| self.encode(Some(member), item, depth + 1))
                     .collect(),
             ),
             (Some(ShapeKind::Map { value: target, .. }), Value::Map(entries)) => Json::Object(
                 entries
                     .iter()
                     .filter(|(_, item)| !item.is_null())
-                    .map(|(key, item)| (key.clone(), self.encode(Some(*target), item, depth + 1)))
+                    .map(|(key, item)| (key.clone(), self.encode(Some(target), item, depth + 1)))
                     .collect(),
             ),
             (Some(ShapeKind::Timestamp { format }), Value::Timestamp(seconds)) => {

@@ -83,7 +83,7 @@ pub fn encode(route: &Route, output: &Value, request_id: &str) -> Response<Bytes
         Protocol::Query => {
             let mut builder = ResponseBuilder::new(StatusCode::OK, request_id);
             builder.header("content-type", response::XML);
-            let body = query::response_document(model, operation, output, request_id);
+            let body = query::response_document(model, &operation, output, request_id);
             builder.body(body.into_bytes())
         }
         Protocol::RpcV2Cbor => {

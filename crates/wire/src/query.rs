@@ -301,8 +301,7 @@ struct Encoder {
 impl Encoder {
     /// The members of structure `shape` present in `value`, as elements named by wire name.
     fn members(&self, shape: ShapeId, value: &Value, out: &mut String, depth: usize) {
-        let Some(ShapeKind::Structure(structure)) =
-            self.model.shape(shape).map(|shape| &shape.kind)
+        let Some(ShapeKind::Structure(structure)) = self.model.shape(shape).map(|shape| shape.kind)
         else {
             return;
         };
@@ -327,7 +326,7 @@ impl Encoder {
         }
         let kind = shape
             .and_then(|id| self.model.shape(id))
-            .map(|shape| &shape.kind);
+            .map(|shape| shape.kind);
         let timestamps = match kind {
             Some(ShapeKind::Timestamp { format }) => format.unwrap_or(TimestampFormat::Iso8601),
             _ => TimestampFormat::Iso8601,
@@ -353,11 +352,11 @@ impl Encoder {
             ) => {
                 let item_name = member_name.unwrap_or("member");
                 for item in items.iter().filter(|item| !item.is_null()) {
-                    self.element(item_name, Some(*member), item, out, depth + 1);
+                    self.element(item_name, Some(member), item, out, depth + 1);
                 }
             }
             (Some(ShapeKind::Map { value: target, .. }), Value::Map(entries)) => {
-                self.entries(entries, Some(*target), out, depth);
+                self.entries(entries, Some(target), out, depth);
             }
             // A value that disagrees with its shape: written by its own structure, in element
             // names that are always valid XML whatever the keys hold.

@@ -80,7 +80,7 @@ pub(crate) fn decode(route: &Route, parts: &Parts, body: &[u8]) -> Result<Value,
         .members
         .iter()
         .filter(|member| member.location == Location::QueryString && member.location_name.is_some())
-        .map(Member::wire_name)
+        .map(|member| member.wire_name())
         .collect();
     for member in structure.members {
         let value = match member.location {
@@ -89,10 +89,10 @@ pub(crate) fn decode(route: &Route, parts: &Parts, body: &[u8]) -> Result<Value,
                 .path_labels
                 .iter()
                 .find(|(label, _)| label == member.wire_name())
-                .map(|(_, text)| text_member(model, member, text, "label"))
+                .map(|(_, text)| text_member(model, &member, text, "label"))
                 .transpose()?,
-            Location::QueryString => query_member(model, member, &query, &named_query)?,
-            Location::Header => header_member(model, member, parts)?,
+            Location::QueryString => query_member(model, &member, &query, &named_query)?,
+            Location::Header => header_member(model, &member, parts)?,
             Location::Headers => {
                 let prefix = member.wire_name().to_ascii_lowercase();
                 let mut map = BTreeMap::new();
@@ -221,7 +221,7 @@ pub(crate) fn encode(
         .operation
         .output
         .and_then(|id| model.shape(id))
-        .and_then(|shape| match &shape.kind {
+        .and_then(|shape| match shape.kind {
             ShapeKind::Structure(structure) => Some(structure),
             _ => None,
         });
@@ -232,7 +232,7 @@ pub(crate) fn encode(
         let Some(value) = output.get(member.name) else {
             continue;
         };
-        let format = match model.shape(member.target).map(|shape| &shape.kind) {
+        let format = match model.shape(member.target).map(|shape| shape.kind) {
             Some(ShapeKind::Timestamp { format }) => format.unwrap_or(TimestampFormat::Rfc822),
             _ => TimestampFormat::Rfc822,
         };

@@ -20,7 +20,7 @@ pub struct Route {
     /// The protocol of the request, and so of the response.
     pub protocol: Protocol,
     /// The operation.
-    pub operation: &'static Operation,
+    pub operation: Operation,
     /// restJson1 path labels, by the name in the path template (without a greedy `+`), with
     /// their percent-decoded values. Empty for the other protocols.
     pub path_labels: Vec<(String, String)>,
@@ -131,7 +131,7 @@ impl Segment {
 /// An operation's path template, parsed once.
 #[derive(Debug)]
 struct Template {
-    operation: &'static Operation,
+    operation: Operation,
     method: Method,
     segments: Vec<Segment>,
     /// Query literals of the template (`?name` or `?name=value`) that a request must carry.
@@ -149,7 +149,7 @@ fn path_segments(path: &str) -> Vec<&str> {
 }
 
 impl Template {
-    fn parse(operation: &'static Operation) -> Option<Self> {
+    fn parse(operation: Operation) -> Option<Self> {
         let uri: &'static str = operation.http.request_uri;
         let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
         let segments = path_segments(path)
@@ -272,11 +272,7 @@ impl Router {
                 query.push(model);
             }
             if model.speaks(Protocol::RestJson) {
-                let templates = model
-                    .operations
-                    .iter()
-                    .filter_map(Template::parse)
-                    .collect();
+                let templates = model.operations().filter_map(Template::parse).collect();
                 rest.push(RestService { model, templates });
             }
         }

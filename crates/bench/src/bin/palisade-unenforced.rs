@@ -34,7 +34,7 @@ impl Authorizer for Unenforced {
         &'a self,
         _ctx: &'a RequestContext,
         _model: &'static ServiceModel,
-        _operation: &'static Operation,
+        _operation: Operation,
         _input: &'a Value,
         _extra: &'a [(String, Vec<String>)],
     ) -> BoxFuture<'a, Result<(), ServiceError>> {

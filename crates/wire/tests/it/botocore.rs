@@ -502,10 +502,9 @@ fn dump_responses_for_botocore() {
         ServiceError::common(CommonError::AccessDenied, "denied <&>"),
     );
     let not_found = palisade_model_cloudwatch::MODEL
-        .shapes
-        .iter()
+        .shapes()
         .find(|shape| shape.name == "ResourceNotFound")
-        .and_then(|shape| match &shape.kind {
+        .and_then(|shape| match shape.kind {
             palisade_core::model::ShapeKind::Structure(structure) => structure.error,
             _ => None,
         })

@@ -402,7 +402,7 @@ fn round_trip_through_encode_and_decode() {
 #[test]
 fn errors_are_cbor_maps() {
     let error = ServiceError::validation("bad");
-    let response = encode_error(Protocol::RpcV2Cbor, Some(&models::MULTI), &error, "req-2");
+    let response = encode_error(Protocol::RpcV2Cbor, Some(&*models::MULTI), &error, "req-2");
     assert_eq!(response.status(), 400);
     assert_eq!(header(&response, "smithy-protocol"), Some("rpc-v2-cbor"));
     assert_eq!(

@@ -375,7 +375,7 @@ fn round_trip_through_encode_and_decode() {
 #[test]
 fn errors_carry_type_message_and_headers() {
     let error = ServiceError::validation("bad \"input\" <here>");
-    let response = encode_error(Protocol::Json, Some(&models::JSON), &error, "req-9");
+    let response = encode_error(Protocol::Json, Some(&*models::JSON), &error, "req-9");
     assert_eq!(response.status(), 400);
     assert_eq!(
         header(&response, "x-amzn-errortype"),
@@ -395,12 +395,14 @@ fn errors_carry_type_message_and_headers() {
 
 #[test]
 fn query_compatible_services_name_the_shape_and_send_the_query_code() {
-    let palisade_core::model::ShapeKind::Structure(shape) = &models::SHAPES[20].kind else {
+    let Some(palisade_core::model::ShapeKind::Structure(shape)) =
+        models::JSON.shape(20).map(|shape| shape.kind)
+    else {
         panic!("shape 20 is the modeled error");
     };
     let info = shape.error.unwrap();
     let error = ServiceError::modeled(&info, "no such thing");
-    let response = encode_error(Protocol::Json, Some(&models::MULTI), &error, "r");
+    let response = encode_error(Protocol::Json, Some(&*models::MULTI), &error, "r");
     assert_eq!(response.status(), 404);
     assert_eq!(json_body(&response)["__type"], "ResourceNotFoundException");
     assert_eq!(
@@ -412,13 +414,13 @@ fn query_compatible_services_name_the_shape_and_send_the_query_code() {
         Some("ResourceNotFound;Sender")
     );
     let common = ServiceError::validation("v");
-    let response = encode_error(Protocol::Json, Some(&models::MULTI), &common, "r");
+    let response = encode_error(Protocol::Json, Some(&*models::MULTI), &common, "r");
     assert_eq!(
         header(&response, "x-amzn-query-error"),
         Some("ValidationError;Sender")
     );
     let internal = ServiceError::internal("boom");
-    let response = encode_error(Protocol::Json, Some(&models::MULTI), &internal, "r");
+    let response = encode_error(Protocol::Json, Some(&*models::MULTI), &internal, "r");
     assert_eq!(response.status(), 500);
     assert_eq!(
         header(&response, "x-amzn-query-error"),

@@ -242,7 +242,7 @@ fn errors_are_error_responses() {
         CommonError::UnrecognizedClient,
         "The security token included in the request is invalid & <bad>.",
     );
-    let response = encode_error(Protocol::Query, Some(&models::QUERY), &error, "req-3");
+    let response = encode_error(Protocol::Query, Some(&*models::QUERY), &error, "req-3");
     assert_eq!(response.status(), 403);
     assert_eq!(header(&response, "content-type"), Some("text/xml"));
     assert_eq!(

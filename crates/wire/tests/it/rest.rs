@@ -239,7 +239,7 @@ fn header_values_http_cannot_carry_are_left_out() {
 #[test]
 fn errors_name_the_code_in_header_and_body() {
     let error = ServiceError::common(CommonError::AccessDenied, "User is not authorized");
-    let response = encode_error(Protocol::RestJson, Some(&models::REST), &error, "req-4");
+    let response = encode_error(Protocol::RestJson, Some(&*models::REST), &error, "req-4");
     assert_eq!(response.status(), 403);
     assert_eq!(header(&response, "content-type"), Some("application/json"));
     assert_eq!(

@@ -35,7 +35,7 @@ pub fn s(text: &str) -> Value {
 }
 
 pub fn router() -> Router {
-    Router::new(models::ALL)
+    Router::new(&*models::ALL)
 }
 
 pub fn try_route(parts: &Parts, body: &[u8], signing: Option<&str>) -> Result<Route, RouteError> {

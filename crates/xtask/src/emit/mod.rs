@@ -159,7 +159,7 @@ fn lib_rs(service: &Service) -> String {
     line!(out, "mod model;");
     line!(out, "pub mod types;");
     line!(out);
-    line!(out, "pub use model::{{MODEL, OPERATIONS, SHAPES}};");
+    line!(out, "pub use model::MODEL;");
     line!(out);
     line!(
         out,
@@ -236,7 +236,7 @@ fn lib_rs(service: &Service) -> String {
     line!(out);
     line!(
         out,
-        "    fn call<'a>(&'a self, ctx: &'a RequestContext, operation: &'static Operation, input: Value) -> BoxFuture<'a, Result<Value, ServiceError>> {{"
+        "    fn call<'a>(&'a self, ctx: &'a RequestContext, operation: Operation, input: Value) -> BoxFuture<'a, Result<Value, ServiceError>> {{"
     );
     line!(out, "        Box::pin(async move {{");
     line!(out, "            match operation.name {{");

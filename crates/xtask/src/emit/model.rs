@@ -1,11 +1,18 @@
-//! `src/model.rs`: the `ServiceModel` as static tables.
+//! `src/model.rs`: the `ServiceModel` as static tables without pointers (see
+//! `palisade_core::model`), made by `palisade_core::model::build` and printed here.
 
 use std::fmt::Display;
+
+use palisade_core::model::build::{self, Built};
+use palisade_core::model::{
+    KindEntry, Location, MemberEntry, Range, ShapeId, Span, Text, TimestampFormat,
+};
 
 use super::{line, lit, opt_lit};
 use crate::lower::{Bounds, Kind, Member, Service, Shape};
 
 pub fn model_rs(service: &Service) -> String {
+    let built = tables(service);
     let meta = &service.meta;
     let mut out = String::new();
     line!(
@@ -17,34 +24,34 @@ pub fn model_rs(service: &Service) -> String {
     line!(out, "use palisade_core::model::*;");
     line!(out);
 
-    // Most shapes are not sensitive and most members are plain body members: helpers keep those
-    // entries on one line. They are printed only when used, so no crate has dead code.
-    let plain_shapes = service.shapes.iter().any(|shape| !shape.sensitive);
-    let plain_members = service.shapes.iter().any(|shape| {
-        matches!(&shape.kind, Kind::Structure { members, .. } if members.iter().any(is_plain))
-    });
+    // Helpers keep the entries short; each is printed only when used, so no crate has dead code.
+    line!(out, "const fn text(start: u32, len: u32) -> Text {{");
+    line!(out, "    Text::new(start, len)");
+    line!(out, "}}");
+    line!(out);
+    let plain_shapes = built.shapes.iter().any(|shape| !shape.sensitive);
     if plain_shapes {
         line!(out, "/// A shape that is not sensitive.");
         line!(
             out,
-            "const fn shape(name: &'static str, kind: ShapeKind) -> Shape {{"
+            "const fn shape(name: Text, kind: KindEntry) -> ShapeEntry {{"
         );
-        line!(out, "    Shape {{ name, sensitive: false, kind }}");
+        line!(out, "    ShapeEntry {{ name, sensitive: false, kind }}");
         line!(out, "}}");
         line!(out);
     }
-    if plain_members {
+    if built.members.iter().any(is_plain) {
         line!(
             out,
             "/// A member carried in the body under its own name, not an idempotency token."
         );
         line!(
             out,
-            "const fn member(name: &'static str, target: ShapeId, required: bool) -> Member {{"
+            "const fn member(name: Text, target: ShapeId, required: bool) -> MemberEntry {{"
         );
         line!(
             out,
-            "    Member {{ name, target, required, location: Location::Body, location_name: None, idempotency_token: false }}"
+            "    MemberEntry {{ name, target, required, location: Location::Body, location_name: None, idempotency_token: false }}"
         );
         line!(out, "}}");
         line!(out);
@@ -79,32 +86,40 @@ pub fn model_rs(service: &Service) -> String {
         .collect();
     line!(out, "    protocols: &[{}],", protocols.join(", "));
     line!(out, "    query_compatible: {},", meta.query_compatible);
+    line!(out, "    tables: &TABLES,");
+    line!(out, "}};");
+    line!(out);
+    line!(out, "static TABLES: Tables = Tables {{");
+    line!(out, "    strings: STRINGS,");
     line!(out, "    operations: OPERATIONS,");
     line!(out, "    shapes: SHAPES,");
+    line!(out, "    members: MEMBERS,");
+    line!(out, "    texts: TEXTS,");
+    line!(out, "    shape_ids: SHAPE_IDS,");
     line!(out, "}};");
     line!(out);
 
+    line!(out, "/// Every string of the model, one after another.");
+    line!(out, "static STRINGS: &str = {};", lit(&built.strings));
+    line!(out);
+
     line!(out, "/// The operations, sorted by name.");
-    line!(out, "pub static OPERATIONS: &[Operation] = &[");
-    for op in &service.operations {
-        let errors: Vec<String> = op.errors.iter().map(ToString::to_string).collect();
-        line!(out, "    Operation {{");
-        line!(out, "        name: {},", lit(&op.name));
-        line!(
-            out,
-            "        http: HttpBinding {{ method: {}, request_uri: {}, response_code: {} }},",
-            lit(&op.http_method),
-            lit(&op.request_uri),
-            op.response_code
-        );
-        line!(out, "        input: {},", opt_id(op.input));
-        line!(out, "        output: {},", opt_id(op.output));
+    line!(out, "static OPERATIONS: &[OperationEntry] = &[");
+    for op in &built.operations {
+        line!(out, "    // {}", quoted(&built, op.name));
+        line!(out, "    OperationEntry {{");
+        line!(out, "        name: {},", text(op.name));
+        line!(out, "        method: {},", text(op.method));
+        line!(out, "        request_uri: {},", text(op.request_uri));
+        line!(out, "        response_code: {},", op.response_code);
+        line!(out, "        input: {},", option(op.input));
+        line!(out, "        output: {},", option(op.output));
         line!(
             out,
             "        result_wrapper: {},",
-            opt_lit(op.result_wrapper.as_deref())
+            option(op.result_wrapper.map(text))
         );
-        line!(out, "        errors: &[{}],", errors.join(", "));
+        line!(out, "        errors: {},", span(op.errors));
         line!(out, "        anonymous: {},", op.anonymous);
         line!(out, "    }},");
     }
@@ -115,135 +130,312 @@ pub fn model_rs(service: &Service) -> String {
         out,
         "/// Every shape an operation can reach; a `ShapeId` is an index into this table."
     );
-    line!(out, "pub static SHAPES: &[Shape] = &[");
-    for (id, shape) in service.shapes.iter().enumerate() {
-        line!(out, "    // {id}");
-        let kind = shape_kind(shape);
+    line!(out, "static SHAPES: &[ShapeEntry] = &[");
+    for (id, shape) in built.shapes.iter().enumerate() {
+        line!(out, "    // {id} {}", quoted(&built, shape.name));
+        let kind = kind(&shape.kind);
         if shape.sensitive {
             line!(
                 out,
-                "    Shape {{ name: {}, sensitive: true, kind: {kind} }},",
-                lit(&shape.name)
+                "    ShapeEntry {{ name: {}, sensitive: true, kind: {kind} }},",
+                text(shape.name)
             );
         } else {
-            line!(out, "    shape({}, {kind}),", lit(&shape.name));
+            line!(out, "    shape({}, {kind}),", text(shape.name));
         }
     }
     line!(out, "];");
+    line!(out);
+
+    line!(out, "/// The members of every structure, in model order.");
+    line!(out, "static MEMBERS: &[MemberEntry] = &[");
+    for (index, entry) in built.members.iter().enumerate() {
+        line!(
+            out,
+            "    {}, // {index} {}",
+            member(entry),
+            quoted(&built, entry.name)
+        );
+    }
+    line!(out, "];");
+    line!(out);
+
+    line!(out, "/// The values of every enum.");
+    line!(out, "static TEXTS: &[Text] = &[");
+    for (index, entry) in built.texts.iter().enumerate() {
+        line!(
+            out,
+            "    {}, // {index} {}",
+            text(*entry),
+            quoted(&built, *entry)
+        );
+    }
+    line!(out, "];");
+    line!(out);
+
+    let ids: Vec<String> = built.shape_ids.iter().map(ToString::to_string).collect();
+    line!(out, "/// The errors of every operation.");
+    line!(out, "static SHAPE_IDS: &[ShapeId] = &[{}];", ids.join(", "));
     out
 }
 
-fn opt_id(id: Option<usize>) -> String {
-    id.map_or_else(|| "None".to_owned(), |id| format!("Some({id})"))
+/// The service's tables, as `palisade_core::model::build` makes them.
+fn tables(service: &Service) -> Built {
+    let shape_id = |id: usize| ShapeId::try_from(id).unwrap_or(ShapeId::MAX);
+    let operations: Vec<build::Operation<'_>> = service
+        .operations
+        .iter()
+        .map(|op| build::Operation {
+            name: &op.name,
+            method: &op.http_method,
+            request_uri: &op.request_uri,
+            response_code: op.response_code,
+            input: op.input.map(shape_id),
+            output: op.output.map(shape_id),
+            result_wrapper: op.result_wrapper.as_deref(),
+            errors: op.errors.iter().copied().map(shape_id).collect(),
+            anonymous: op.anonymous,
+        })
+        .collect();
+    let shapes: Vec<build::Shape<'_>> = service
+        .shapes
+        .iter()
+        .map(|shape| described(shape, shape_id))
+        .collect();
+    build::tables(&operations, &shapes)
 }
 
-fn range<T: Display>(bounds: &Bounds<T>) -> String {
+fn described(shape: &Shape, shape_id: impl Fn(usize) -> ShapeId) -> build::Shape<'_> {
+    let kind = match &shape.kind {
+        Kind::Structure {
+            members,
+            union,
+            error,
+        } => build::Kind::Structure {
+            members: members
+                .iter()
+                .map(|member| described_member(member, &shape_id))
+                .collect(),
+            union: *union,
+            error: error.as_ref().map(|error| build::Error {
+                code: &error.code,
+                status: error.status,
+                sender_fault: error.sender_fault,
+            }),
+        },
+        Kind::List {
+            member,
+            member_name,
+            length,
+        } => build::Kind::List {
+            member: shape_id(*member),
+            member_name: member_name.as_deref(),
+            length: range(length),
+        },
+        Kind::Map { key, value, length } => build::Kind::Map {
+            key: shape_id(*key),
+            value: shape_id(*value),
+            length: range(length),
+        },
+        Kind::String {
+            length,
+            pattern,
+            enum_values,
+        } => build::Kind::String {
+            length: range(length),
+            pattern: pattern.as_deref(),
+            enum_values: enum_values.iter().map(String::as_str).collect(),
+        },
+        Kind::Integer(bounds) => build::Kind::Integer(range(bounds)),
+        Kind::Long(bounds) => build::Kind::Long(range(bounds)),
+        Kind::Float(bounds) => build::Kind::Float(range(bounds)),
+        Kind::Double(bounds) => build::Kind::Double(range(bounds)),
+        Kind::Boolean => build::Kind::Boolean,
+        Kind::Blob { length } => build::Kind::Blob {
+            length: range(length),
+        },
+        Kind::Timestamp { format } => build::Kind::Timestamp {
+            format: format.map(timestamp_format),
+        },
+        Kind::Document => build::Kind::Document,
+    };
+    build::Shape {
+        name: &shape.name,
+        sensitive: shape.sensitive,
+        kind,
+    }
+}
+
+fn described_member(member: &Member, shape_id: impl Fn(usize) -> ShapeId) -> build::Member<'_> {
+    build::Member {
+        name: &member.name,
+        target: shape_id(member.target),
+        required: member.required,
+        location: location(member.location),
+        location_name: member.location_name.as_deref(),
+        idempotency_token: member.idempotency_token,
+    }
+}
+
+fn range<T: Copy>(bounds: &Bounds<T>) -> Range<T> {
+    Range {
+        min: bounds.min,
+        max: bounds.max,
+    }
+}
+
+/// The `Location` whose variant name lowering gave.
+fn location(name: &str) -> Location {
+    match name {
+        "Uri" => Location::Uri,
+        "QueryString" => Location::QueryString,
+        "Header" => Location::Header,
+        "Headers" => Location::Headers,
+        "StatusCode" => Location::StatusCode,
+        _ => Location::Body,
+    }
+}
+
+/// The `TimestampFormat` whose variant name lowering gave.
+fn timestamp_format(name: &str) -> TimestampFormat {
+    match name {
+        "EpochSeconds" => TimestampFormat::EpochSeconds,
+        "Rfc822" => TimestampFormat::Rfc822,
+        _ => TimestampFormat::Iso8601,
+    }
+}
+
+/// The string `text` names, quoted, for a comment.
+fn quoted(built: &Built, text: Text) -> String {
+    let start = text.start as usize;
+    let end = start + text.len as usize;
+    lit(built.strings.get(start..end).unwrap_or_default())
+}
+
+fn text(text: Text) -> String {
+    format!("text({}, {})", text.start, text.len)
+}
+
+fn span(span: Span) -> String {
+    if span == Span::EMPTY {
+        "Span::EMPTY".to_owned()
+    } else {
+        format!("Span::new({}, {})", span.start, span.len)
+    }
+}
+
+fn option(value: Option<impl Display>) -> String {
+    value.map_or_else(|| "None".to_owned(), |value| format!("Some({value})"))
+}
+
+fn range_code<T: Display>(range: &Range<T>) -> String {
     let bound = |value: &Option<T>| {
         value
             .as_ref()
             .map_or_else(|| "None".to_owned(), |value| format!("Some({value})"))
     };
-    if bounds.min.is_none() && bounds.max.is_none() {
+    if range.min.is_none() && range.max.is_none() {
         "Range::ANY".to_owned()
     } else {
         format!(
             "Range {{ min: {}, max: {} }}",
-            bound(&bounds.min),
-            bound(&bounds.max)
+            bound(&range.min),
+            bound(&range.max)
         )
     }
 }
 
 /// Float bounds as Rust float literals: `Debug` always prints a `.` or an exponent (`1.0`,
 /// `1e20`), which `Display` does not (`1`).
-fn float_range(bounds: &Bounds<f64>) -> String {
-    let debug = Bounds {
-        min: bounds.min.map(|x| format!("{x:?}")),
-        max: bounds.max.map(|x| format!("{x:?}")),
-    };
-    range(&debug)
+fn float_range_code(range: &Range<f64>) -> String {
+    range_code(&Range {
+        min: range.min.map(|x| format!("{x:?}")),
+        max: range.max.map(|x| format!("{x:?}")),
+    })
 }
 
-fn is_plain(member: &Member) -> bool {
-    member.location == "Body" && member.location_name.is_none() && !member.idempotency_token
+fn is_plain(member: &MemberEntry) -> bool {
+    member.location == Location::Body && member.location_name.is_none() && !member.idempotency_token
 }
 
-fn shape_kind(shape: &Shape) -> String {
-    match &shape.kind {
-        Kind::Structure {
+fn kind(kind: &KindEntry) -> String {
+    match kind {
+        KindEntry::Structure {
             members,
             union,
             error,
         } => {
-            let members: Vec<String> = members.iter().map(member).collect();
-            let error = error.as_ref().map_or_else(
+            let error = error.map_or_else(
                 || "None".to_owned(),
-                |error| format!("Some(crate::errors::{})", error.const_name),
+                |error| {
+                    format!(
+                        "Some(ErrorEntry {{ code: {}, status: {}, sender_fault: {} }})",
+                        text(error.code),
+                        error.status,
+                        error.sender_fault
+                    )
+                },
             );
             format!(
-                "ShapeKind::Structure(Structure {{ members: &[{}], union: {union}, error: {error} }})",
-                members.join(", ")
+                "KindEntry::Structure {{ members: {}, union: {union}, error: {error} }}",
+                span(*members)
             )
         }
-        Kind::List {
+        KindEntry::List {
             member,
             member_name,
             length,
         } => format!(
-            "ShapeKind::List {{ member: {member}, member_name: {}, length: {} }}",
-            opt_lit(member_name.as_deref()),
-            range(length)
+            "KindEntry::List {{ member: {member}, member_name: {}, length: {} }}",
+            option(member_name.map(text)),
+            range_code(length)
         ),
-        Kind::Map { key, value, length } => format!(
-            "ShapeKind::Map {{ key: {key}, value: {value}, length: {} }}",
-            range(length)
+        KindEntry::Map { key, value, length } => format!(
+            "KindEntry::Map {{ key: {key}, value: {value}, length: {} }}",
+            range_code(length)
         ),
-        Kind::String {
+        KindEntry::String {
             length,
             pattern,
             enum_values,
-        } => {
-            let values: Vec<String> = enum_values.iter().map(|value| lit(value)).collect();
-            format!(
-                "ShapeKind::String {{ length: {}, pattern: {}, enum_values: &[{}] }}",
-                range(length),
-                opt_lit(pattern.as_deref()),
-                values.join(", ")
-            )
-        }
-        Kind::Integer(bounds) => format!("ShapeKind::Integer({})", range(bounds)),
-        Kind::Long(bounds) => format!("ShapeKind::Long({})", range(bounds)),
-        Kind::Float(bounds) => format!("ShapeKind::Float({})", float_range(bounds)),
-        Kind::Double(bounds) => format!("ShapeKind::Double({})", float_range(bounds)),
-        Kind::Boolean => "ShapeKind::Boolean".to_owned(),
-        Kind::Blob { length } => format!("ShapeKind::Blob {{ length: {} }}", range(length)),
-        Kind::Timestamp { format } => format!(
-            "ShapeKind::Timestamp {{ format: {} }}",
-            format.map_or_else(
-                || "None".to_owned(),
-                |format| format!("Some(TimestampFormat::{format})")
-            )
+        } => format!(
+            "KindEntry::String {{ length: {}, pattern: {}, enum_values: {} }}",
+            range_code(length),
+            option(pattern.map(text)),
+            span(*enum_values)
         ),
-        Kind::Document => "ShapeKind::Document".to_owned(),
+        KindEntry::Integer(range) => format!("KindEntry::Integer({})", range_code(range)),
+        KindEntry::Long(range) => format!("KindEntry::Long({})", range_code(range)),
+        KindEntry::Float(range) => format!("KindEntry::Float({})", float_range_code(range)),
+        KindEntry::Double(range) => format!("KindEntry::Double({})", float_range_code(range)),
+        KindEntry::Boolean => "KindEntry::Boolean".to_owned(),
+        KindEntry::Blob { length } => {
+            format!("KindEntry::Blob {{ length: {} }}", range_code(length))
+        }
+        KindEntry::Timestamp { format } => format!(
+            "KindEntry::Timestamp {{ format: {} }}",
+            option(format.map(|format| format!("TimestampFormat::{format:?}")))
+        ),
+        KindEntry::Document => "KindEntry::Document".to_owned(),
     }
 }
 
-fn member(member: &Member) -> String {
+fn member(member: &MemberEntry) -> String {
     if is_plain(member) {
         return format!(
             "member({}, {}, {})",
-            lit(&member.name),
+            text(member.name),
             member.target,
             member.required
         );
     }
     format!(
-        "Member {{ name: {}, target: {}, required: {}, location: Location::{}, location_name: {}, idempotency_token: {} }}",
-        lit(&member.name),
+        "MemberEntry {{ name: {}, target: {}, required: {}, location: Location::{:?}, location_name: {}, idempotency_token: {} }}",
+        text(member.name),
         member.target,
         member.required,
         member.location,
-        opt_lit(member.location_name.as_deref()),
+        option(member.location_name.map(text)),
         member.idempotency_token
     )
 }
