@@ -152,13 +152,21 @@ impl SecretsManagerState {
         name: &str,
     ) -> Result<Option<Stored<SecretRecord>>, ServiceError> {
         let key = tenant.secret_key(name);
-        match self.store.get(SECRETS, &key).await.map_err(store_error)? {
-            None => Ok(None),
-            Some(entry) => Ok(Some(Stored {
+        let mark = self.store.change_mark(&[SECRETS]);
+        if let Some(found) = mark.and_then(|mark| self.decoded_secrets.get(&key, mark)) {
+            return Ok(found);
+        }
+        let found = match self.store.get(SECRETS, &key).await.map_err(store_error)? {
+            None => None,
+            Some(entry) => Some(Stored {
                 value: decode(&key, &entry.value)?,
                 version: entry.version,
-            })),
+            }),
+        };
+        if let Some(mark) = mark {
+            self.decoded_secrets.keep(key, mark, found.clone());
         }
+        Ok(found)
     }
 
     /// The secret `secret_id` names: its name, its full ARN, or its ARN without the six random

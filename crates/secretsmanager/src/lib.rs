@@ -35,6 +35,13 @@ use palisade_core::keys::KeyService;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_secretsmanager::types::*;
 use palisade_store::Store;
+use palisade_store::derived::Derived;
+use palisade_store::typed::Stored;
+
+use crate::records::SecretRecord;
+
+/// Secret records kept decoded; past this many the cache starts over.
+const MAX_DECODED_SECRETS: usize = 10_000;
 
 pub use builtin::{DatabaseEngine, DatabaseRotation, RotationStrategy};
 pub use db::secret_owner;
@@ -50,6 +57,10 @@ pub struct SecretsManagerState {
     clock: Arc<dyn Clock>,
     keys: Arc<dyn KeyService>,
     rotation_functions: Arc<RotationFunctions>,
+    /// Secret records as decoded, by store key, until the secrets keyspace is next written:
+    /// every call that names a secret reads its record, the authorizer first (for its policy)
+    /// and then the handler, and decoding it is a good part of a `GetSecretValue`.
+    decoded_secrets: Derived<String, Option<Stored<SecretRecord>>>,
 }
 
 impl SecretsManagerState {
@@ -61,6 +72,7 @@ impl SecretsManagerState {
             clock,
             keys,
             rotation_functions: Arc::default(),
+            decoded_secrets: Derived::new(MAX_DECODED_SECRETS),
         }
     }
 
