@@ -66,7 +66,7 @@ pub(crate) async fn delete_one(
     name: &str,
 ) -> Result<bool, ServiceError> {
     let deleted = records::mutate(&service.store, || async {
-        let Some(stored) = records::parameter(&service.store, tenant, name).await? else {
+        let Some(stored) = records::parameter(service, tenant, name).await? else {
             return Ok((Transaction::new(), None));
         };
         let (mut counts, counts_read_at) = records::tier_counts(&service.store, tenant).await?;
@@ -251,7 +251,7 @@ async fn update<T>(
     change: impl Fn(&mut ParameterRecord) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
     records::mutate(&service.store, || async {
-        let stored = records::parameter(&service.store, tenant, name)
+        let stored = records::parameter(service, tenant, name)
             .await?
             .ok_or_else(|| {
                 read::not_found(&Reference {

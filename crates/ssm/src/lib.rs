@@ -36,6 +36,13 @@ use palisade_core::secrets::SecretReader;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_ssm::types::*;
 use palisade_store::Store;
+use palisade_store::derived::Derived;
+use palisade_store::typed::Stored;
+
+use crate::records::ParameterRecord;
+
+/// Parameter records kept decoded; past this many the cache starts over.
+const MAX_DECODED_PARAMETERS: usize = 10_000;
 
 pub use names::parameter_arn;
 
@@ -48,6 +55,9 @@ pub struct ParameterStore {
     /// Answers `/aws/reference/secretsmanager/...`; without one, every referenced secret is
     /// missing.
     secrets: Option<Arc<dyn SecretReader>>,
+    /// Parameter records as decoded, by store key, until the parameters keyspace is next
+    /// written: a read decodes the parameter's whole history otherwise, on every call.
+    decoded_parameters: Derived<String, Option<Stored<ParameterRecord>>>,
 }
 
 impl ParameterStore {
@@ -60,6 +70,7 @@ impl ParameterStore {
             keys,
             events: Arc::new(Discard),
             secrets: None,
+            decoded_parameters: Derived::new(MAX_DECODED_PARAMETERS),
         }
     }
 

@@ -46,7 +46,7 @@ pub(crate) async fn put_parameter(
         ));
     }
     let value = input.value.expose().as_str();
-    let existing = records::parameter(&service.store, &tenant, &name).await?;
+    let existing = records::parameter(service, &tenant, &name).await?;
     let previous = existing.as_ref().and_then(|stored| stored.value.latest());
     if existing.is_some() && !overwrite {
         return Err(already_exists());
@@ -181,7 +181,7 @@ pub(crate) async fn put_parameter(
         let draft = &draft;
         let tags = &tags;
         async move {
-            let stored = records::parameter(&service.store, tenant, name).await?;
+            let stored = records::parameter(service, tenant, name).await?;
             let (counts, counts_read_at) = records::tier_counts(&service.store, tenant).await?;
             let mut counts_after = counts;
             let (record, operation) = match stored.as_ref() {

@@ -280,11 +280,11 @@ pub(crate) async fn lookup(
     tenant: &Tenant,
     name: &str,
 ) -> Result<Option<ParameterRecord>, ServiceError> {
-    if let Some(stored) = records::parameter(&service.store, tenant, name).await? {
+    if let Some(stored) = records::parameter(service, tenant, name).await? {
         return Ok(Some(stored.value));
     }
     match names::flat_alternative(name) {
-        Some(other) => Ok(records::parameter(&service.store, tenant, &other)
+        Some(other) => Ok(records::parameter(service, tenant, &other)
             .await?
             .map(|stored| stored.value)),
         None => Ok(None),

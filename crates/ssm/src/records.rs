@@ -21,6 +21,8 @@ use palisade_store::typed::{self, MutateError};
 use palisade_store::{Entry, SecretBytes, Store, StoreError, Transaction, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::ParameterStore;
+
 pub(crate) const PARAMETERS: &str = "ssm/parameters";
 pub(crate) const COUNTS: &str = "ssm/tier-counts";
 pub(crate) const DUE: &str = "ssm/policy-due";
@@ -244,18 +246,31 @@ pub(crate) fn decode<T: for<'de> Deserialize<'de>>(
 
 /// The parameter `name` of `tenant`, if it exists.
 pub(crate) async fn parameter(
-    store: &Store,
+    service: &ParameterStore,
     tenant: &Tenant,
     name: &str,
 ) -> Result<Option<Stored<ParameterRecord>>, ServiceError> {
     let key = tenant.store_key(name);
-    match store.get(PARAMETERS, &key).await.map_err(store_error)? {
-        None => Ok(None),
-        Some(entry) => Ok(Some(Stored {
+    let mark = service.store.change_mark(&[PARAMETERS]);
+    if let Some(found) = mark.and_then(|mark| service.decoded_parameters.get(&key, mark)) {
+        return Ok(found);
+    }
+    let found = match service
+        .store
+        .get(PARAMETERS, &key)
+        .await
+        .map_err(store_error)?
+    {
+        None => None,
+        Some(entry) => Some(Stored {
             value: decode(&key, &entry)?,
             version: entry.version,
-        })),
+        }),
+    };
+    if let Some(mark) = mark {
+        service.decoded_parameters.keep(key, mark, found.clone());
     }
+    Ok(found)
 }
 
 /// The tier counts of `tenant`, with the store version to pin (absent: `None`).

@@ -54,7 +54,7 @@ async fn apply(
     let outcome = records::mutate(&service.store, || async {
         // The entry that led here goes in any case: a stale one must not be read again.
         let txn = Transaction::new().delete(DUE, index_key);
-        let Some(stored) = records::parameter(&service.store, tenant, name).await? else {
+        let Some(stored) = records::parameter(service, tenant, name).await? else {
             return Ok((txn, None));
         };
         let mut record = stored.value.clone();
