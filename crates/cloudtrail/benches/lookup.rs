@@ -692,14 +692,7 @@ const fn stand_in(endpoint_prefix: &'static str) -> ServiceModel {
         xml_namespace: None,
         protocols: &[],
         query_compatible: false,
-        tables: &Tables {
-            strings: "",
-            operations: &[],
-            shapes: &[],
-            members: &[],
-            texts: &[],
-            shape_ids: &[],
-        },
+        tables: &Tables::EMPTY,
     }
 }
 

@@ -115,6 +115,16 @@ pub struct Tables {
 }
 
 impl Tables {
+    /// Tables with nothing in them.
+    pub const EMPTY: Tables = Tables {
+        strings: "",
+        operations: &[],
+        shapes: &[],
+        members: &[],
+        texts: &[],
+        shape_ids: &[],
+    };
+
     /// The string `text` names; empty when it is out of bounds, which a generated table never is.
     fn text(&self, text: Text) -> &'static str {
         let strings: &'static str = self.strings;
@@ -507,21 +517,11 @@ pub struct Members {
     span: Span,
 }
 
-/// Tables with nothing in them: where [`Members::default`] points.
-static EMPTY_TABLES: Tables = Tables {
-    strings: "",
-    operations: &[],
-    shapes: &[],
-    members: &[],
-    texts: &[],
-    shape_ids: &[],
-};
-
 impl Default for Members {
     /// No members.
     fn default() -> Self {
         Self {
-            tables: &EMPTY_TABLES,
+            tables: &Tables::EMPTY,
             span: Span::EMPTY,
         }
     }

@@ -310,19 +310,12 @@ pub(crate) async fn list_partner_accounts(
     }
     let mut accounts = Vec::with_capacity(offers.len());
     for (account, offer) in offers {
-        let customer = Tenant {
-            account,
-            region: partner.region.clone(),
-        };
-        let state_now = state
-            .get::<SourceRecord>(EVENT_SOURCES, &customer.key(&name))
-            .await?
-            .map(|source| source.value.state.answered());
+        let (customer, source_state) = state.offered_to(&partner, account, &name).await?;
         accounts.push(PartnerEventSourceAccount {
             account: Some(customer.account),
             creation_time: Some(Timestamp::from_millis(offer.created_millis)),
             expiration_time: None,
-            state: state_now,
+            state: source_state.map(SourceState::answered),
         });
     }
     let next_token = paginate(&mut accounts, limit, |account| {
@@ -378,15 +371,8 @@ pub(crate) async fn put_partner_events(
         let time = entry_time(&entry, now);
         let mut count = 0;
         for (account, _) in offers {
-            let customer = Tenant {
-                account,
-                region: partner.region.clone(),
-            };
-            let active = state
-                .get::<SourceRecord>(EVENT_SOURCES, &customer.key(&source))
-                .await?
-                .is_some_and(|record| record.value.state == SourceState::Active);
-            if !active {
+            let (customer, source_state) = state.offered_to(&partner, account, &source).await?;
+            if source_state != Some(SourceState::Active) {
                 continue;
             }
             // The event names the customer's account, on the customer's partner event bus.
@@ -410,7 +396,8 @@ pub(crate) async fn put_partner_events(
     for outcome in copies {
         let outcome = match outcome {
             Ok((id, count)) => {
-                // Every copy's answer is taken, so that the next entry's answers start where they should.
+                // Every copy's answer is taken, so that the next entry's answers start where
+                // they should.
                 let unstored = stored.by_ref().take(count).filter(|one| !one).count();
                 if unstored == 0 {
                     Ok(id)
@@ -445,6 +432,25 @@ pub(crate) async fn put_partner_events(
 }
 
 impl EventsState {
+    /// The customer `account` of `partner`'s region, and where the source `name` stands for it
+    /// (`None` once the customer no longer holds it).
+    async fn offered_to(
+        &self,
+        partner: &Tenant,
+        account: String,
+        name: &str,
+    ) -> Result<(Tenant, Option<SourceState>), ServiceError> {
+        let customer = Tenant {
+            account,
+            region: partner.region.clone(),
+        };
+        let source_state = self
+            .get::<SourceRecord>(EVENT_SOURCES, &customer.key(name))
+            .await?
+            .map(|source| source.value.state);
+        Ok((customer, source_state))
+    }
+
     /// Up to `limit` of `partner`'s offers of the source `name`, by account, after the account
     /// `after`.
     async fn offers(

@@ -17,7 +17,7 @@ use std::future::Future;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_logs::errors;
 use palisade_store::typed::{self, MutateError};
-use palisade_store::{StoreError, Transaction, Value};
+use palisade_store::{Entry, StoreError, Transaction, Value};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -167,10 +167,7 @@ impl LogsState {
             .scan(keyspace, prefix, after, limit)
             .await
             .map_err(store_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, entry)| (key, entry.value))
-            .collect())
+        Ok(values(rows))
     }
 
     /// Like [`Self::scan_values`], from the last key before `before` down.
@@ -186,10 +183,7 @@ impl LogsState {
             .scan_back(keyspace, prefix, before, limit)
             .await
             .map_err(store_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|(key, entry)| (key, entry.value))
-            .collect())
+        Ok(values(rows))
     }
 
     /// Every record whose key starts with `prefix`, each with its full key.
@@ -278,4 +272,11 @@ impl LogsState {
                 ),
             })
     }
+}
+
+/// Scanned rows as keys and values, their versions dropped.
+fn values(rows: Vec<(String, Entry)>) -> Vec<(String, Value)> {
+    rows.into_iter()
+        .map(|(key, entry)| (key, entry.value))
+        .collect()
 }
