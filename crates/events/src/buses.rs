@@ -1,7 +1,7 @@
 //! Event buses: every account and region has the `default` bus, which always exists; custom
 //! buses are created, updated and deleted; a partner event bus is the custom bus that receives
-//! a partner event source's events (see `sources`). Deleting a custom bus deletes its rules and its policy (see
-//! `permissions`).
+//! a partner event source's events (see `sources`). Deleting a custom bus deletes its rules and
+//! its policy (see `permissions`).
 
 use palisade_core::value::Timestamp;
 use palisade_core::{RequestContext, ServiceError};
