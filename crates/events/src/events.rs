@@ -180,43 +180,66 @@ pub(crate) async fn put(
                     rules: None,
                     schedule_of: None,
                 });
-                checked.push(Ok(id));
+                checked.push(Ok((id, 1)));
             }
             Err(failure) => checked.push(Err(failure)),
         }
     }
     // Every accepted entry is durable before the answer.
-    let mut stored = state.accept_durably(accepted).await.into_iter();
-    let mut results = Vec::with_capacity(checked.len());
-    let mut failed = 0;
-    for outcome in checked {
-        let outcome = match outcome {
-            Ok(id) if stored.next().unwrap_or(false) => Ok(id),
-            Ok(_) => Err((
-                "InternalFailure",
-                "The event could not be stored. Retry the request.".to_owned(),
-            )),
-            Err(failure) => Err(failure),
-        };
-        results.push(match outcome {
+    let (outcomes, failed) = settle(checked, state.accept_durably(accepted).await);
+    let results = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
             Ok(id) => PutEventsResultEntry {
                 event_id: Some(id),
                 ..PutEventsResultEntry::default()
             },
-            Err((code, message)) => {
-                failed += 1;
-                PutEventsResultEntry {
-                    event_id: None,
-                    error_code: Some(code.to_owned()),
-                    error_message: Some(message),
-                }
-            }
-        });
-    }
+            Err((code, message)) => PutEventsResultEntry {
+                event_id: None,
+                error_code: Some(code.to_owned()),
+                error_message: Some(message),
+            },
+        })
+        .collect();
     Ok(PutEventsResponse {
         failed_entry_count: Some(failed),
         entries: Some(results),
     })
+}
+
+/// Each entry's outcome once the store has answered for its events: `checked` holds, per entry,
+/// its event id and how many of the events given to `accept_durably` are its (in order), or its
+/// failure; `stored` is what `accept_durably` answered. An entry with any event not stored
+/// fails as AWS reports an internal failure. Answers the outcomes and how many failed.
+pub(crate) fn settle(
+    checked: Vec<Result<(String, usize), EntryFailure>>,
+    stored: Vec<bool>,
+) -> (Vec<Result<String, EntryFailure>>, i32) {
+    let mut stored = stored.into_iter();
+    let mut failed = 0;
+    let outcomes = checked
+        .into_iter()
+        .map(|outcome| {
+            let outcome = outcome.and_then(|(id, count)| {
+                // Every answer of the entry's events is taken, so that the next entry's
+                // answers start where they should.
+                let answers: Vec<bool> = stored.by_ref().take(count).collect();
+                if answers.len() == count && answers.iter().all(|stored| *stored) {
+                    Ok(id)
+                } else {
+                    Err(failed_entry(
+                        "InternalFailure",
+                        "The event could not be stored. Retry the request.",
+                    ))
+                }
+            });
+            if outcome.is_err() {
+                failed += 1;
+            }
+            outcome
+        })
+        .collect();
+    (outcomes, failed)
 }
 
 /// Refuses a request whose entries are larger in all than AWS takes.
@@ -392,4 +415,43 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
         .ok()
         .and_then(|time| time.format(&Rfc3339).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_fails_when_any_of_its_events_was_not_stored() {
+        let checked = vec![
+            Ok(("one".to_owned(), 1)),
+            Err(failed_entry("MalformedDetail", "Detail is malformed.")),
+            Ok(("two".to_owned(), 2)),
+            Ok(("none".to_owned(), 0)),
+            Ok(("three".to_owned(), 1)),
+        ];
+        let (outcomes, failed) = settle(checked, vec![true, true, false, true]);
+        let codes: Vec<Result<&str, &str>> = outcomes
+            .iter()
+            .map(|outcome| match outcome {
+                Ok(id) => Ok(id.as_str()),
+                Err((code, _)) => Err(*code),
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Ok("one"),
+                Err("MalformedDetail"),
+                Err("InternalFailure"),
+                Ok("none"),
+                Ok("three"),
+            ]
+        );
+        assert_eq!(failed, 2);
+        // An answer missing from the store counts as not stored.
+        let (outcomes, failed) = settle(vec![Ok(("lost".to_owned(), 1))], Vec::new());
+        assert!(outcomes.first().is_some_and(Result::is_err));
+        assert_eq!(failed, 1);
+    }
 }

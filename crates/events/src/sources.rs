@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::EventsState;
 use crate::db::{EVENT_SOURCES, PARTNER_NAMES, PARTNER_OFFERS, Tenant, plain};
-use crate::events::{check_fields, check_size, entry_time, envelope, failed_entry, rfc3339};
+use crate::events::{
+    check_fields, check_size, entry_time, envelope, failed_entry, rfc3339, settle,
+};
 use crate::outbox::QueuedEvent;
 use crate::paging::{page_size, paginate};
 
@@ -390,41 +392,21 @@ pub(crate) async fn put_partner_events(
         }
         copies.push(Ok((id, count)));
     }
-    let mut stored = state.accept_durably(accepted).await.into_iter();
-    let mut failed = 0;
-    let mut results = Vec::with_capacity(copies.len());
-    for outcome in copies {
-        let outcome = match outcome {
-            Ok((id, count)) => {
-                // Every copy's answer is taken, so that the next entry's answers start where
-                // they should.
-                let unstored = stored.by_ref().take(count).filter(|one| !one).count();
-                if unstored == 0 {
-                    Ok(id)
-                } else {
-                    Err(failed_entry(
-                        "InternalFailure",
-                        "The event could not be stored. Retry the request.",
-                    ))
-                }
-            }
-            Err(failure) => Err(failure),
-        };
-        results.push(match outcome {
+    let (outcomes, failed) = settle(copies, state.accept_durably(accepted).await);
+    let results = outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
             Ok(id) => PutPartnerEventsResultEntry {
                 event_id: Some(id),
                 ..PutPartnerEventsResultEntry::default()
             },
-            Err((code, message)) => {
-                failed += 1;
-                PutPartnerEventsResultEntry {
-                    event_id: None,
-                    error_code: Some(code.to_owned()),
-                    error_message: Some(message),
-                }
-            }
-        });
-    }
+            Err((code, message)) => PutPartnerEventsResultEntry {
+                event_id: None,
+                error_code: Some(code.to_owned()),
+                error_message: Some(message),
+            },
+        })
+        .collect();
     Ok(PutPartnerEventsResponse {
         failed_entry_count: Some(failed),
         entries: Some(results),
