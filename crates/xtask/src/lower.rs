@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use palisade_core::model::{Location, Range, TimestampFormat};
+
 use crate::botocore::{RawMember, RawModel, RawShape};
 use crate::names::{self, Scope};
 
@@ -64,13 +66,6 @@ pub struct Shape {
     pub item: Option<Item>,
 }
 
-/// Inclusive bounds, `None` when open.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bounds<T> {
-    pub min: Option<T>,
-    pub max: Option<T>,
-}
-
 #[derive(Debug)]
 pub enum Kind {
     Structure {
@@ -81,29 +76,28 @@ pub enum Kind {
     List {
         member: usize,
         member_name: Option<String>,
-        length: Bounds<u64>,
+        length: Range<u64>,
     },
     Map {
         key: usize,
         value: usize,
-        length: Bounds<u64>,
+        length: Range<u64>,
     },
     String {
-        length: Bounds<u64>,
+        length: Range<u64>,
         pattern: Option<String>,
         enum_values: Vec<String>,
     },
-    Integer(Bounds<i64>),
-    Long(Bounds<i64>),
-    Float(Bounds<f64>),
-    Double(Bounds<f64>),
+    Integer(Range<i64>),
+    Long(Range<i64>),
+    Float(Range<f64>),
+    Double(Range<f64>),
     Boolean,
     Blob {
-        length: Bounds<u64>,
+        length: Range<u64>,
     },
     Timestamp {
-        /// A `TimestampFormat` variant name.
-        format: Option<&'static str>,
+        format: Option<TimestampFormat>,
     },
     Document,
 }
@@ -113,8 +107,7 @@ pub struct Member {
     pub name: String,
     pub target: usize,
     pub required: bool,
-    /// A `Location` variant name.
-    pub location: &'static str,
+    pub location: Location,
     pub location_name: Option<String>,
     pub idempotency_token: bool,
     /// The Rust field name, unique within the structure.
@@ -471,12 +464,12 @@ fn lower_structure(
             .copied()
             .ok_or_else(|| format!("member {member_name} refers to unknown shape"))?;
         let location = match member.location.as_deref() {
-            None => "Body",
-            Some("uri") => "Uri",
-            Some("querystring") => "QueryString",
-            Some("header") => "Header",
-            Some("headers") => "Headers",
-            Some("statusCode") => "StatusCode",
+            None => Location::Body,
+            Some("uri") => Location::Uri,
+            Some("querystring") => Location::QueryString,
+            Some("header") => Location::Header,
+            Some("headers") => Location::Headers,
+            Some("statusCode") => Location::StatusCode,
             Some(other) => return Err(format!("member {member_name}: unknown location {other:?}")),
         };
         members.push(Member {
@@ -520,7 +513,7 @@ fn lower_structure(
 fn bounds<T>(
     raw: &RawShape,
     convert: fn(&serde_json::Number) -> Option<T>,
-) -> Result<Bounds<T>, String> {
+) -> Result<Range<T>, String> {
     let read = |bound: &Option<serde_json::Number>, which: &str| {
         bound
             .as_ref()
@@ -529,7 +522,7 @@ fn bounds<T>(
             })
             .transpose()
     };
-    Ok(Bounds {
+    Ok(Range {
         min: read(&raw.min, "min")?,
         max: read(&raw.max, "max")?,
     })
@@ -564,11 +557,11 @@ fn float(number: &serde_json::Number) -> Option<f64> {
     number.as_f64()
 }
 
-fn timestamp_format(format: &str) -> Result<&'static str, String> {
+fn timestamp_format(format: &str) -> Result<TimestampFormat, String> {
     match format {
-        "iso8601" => Ok("Iso8601"),
-        "unixTimestamp" => Ok("EpochSeconds"),
-        "rfc822" => Ok("Rfc822"),
+        "iso8601" => Ok(TimestampFormat::Iso8601),
+        "unixTimestamp" => Ok(TimestampFormat::EpochSeconds),
+        "rfc822" => Ok(TimestampFormat::Rfc822),
         other => Err(format!("unknown timestampFormat {other:?}")),
     }
 }

@@ -4,12 +4,10 @@
 use std::fmt::Display;
 
 use palisade_core::model::build::{self, Built};
-use palisade_core::model::{
-    KindEntry, Location, MemberEntry, Range, ShapeId, Span, Text, TimestampFormat,
-};
+use palisade_core::model::{KindEntry, Location, MemberEntry, Range, ShapeId, Span, Text};
 
 use super::{line, lit, opt_lit};
-use crate::lower::{Bounds, Kind, Member, Service, Shape};
+use crate::lower::{Kind, Member, Service, Shape};
 
 pub fn model_rs(service: &Service) -> String {
     let built = tables(service);
@@ -230,33 +228,29 @@ fn described(shape: &Shape, shape_id: impl Fn(usize) -> ShapeId) -> build::Shape
         } => build::Kind::List {
             member: shape_id(*member),
             member_name: member_name.as_deref(),
-            length: range(length),
+            length: *length,
         },
         Kind::Map { key, value, length } => build::Kind::Map {
             key: shape_id(*key),
             value: shape_id(*value),
-            length: range(length),
+            length: *length,
         },
         Kind::String {
             length,
             pattern,
             enum_values,
         } => build::Kind::String {
-            length: range(length),
+            length: *length,
             pattern: pattern.as_deref(),
             enum_values: enum_values.iter().map(String::as_str).collect(),
         },
-        Kind::Integer(bounds) => build::Kind::Integer(range(bounds)),
-        Kind::Long(bounds) => build::Kind::Long(range(bounds)),
-        Kind::Float(bounds) => build::Kind::Float(range(bounds)),
-        Kind::Double(bounds) => build::Kind::Double(range(bounds)),
+        Kind::Integer(bounds) => build::Kind::Integer(*bounds),
+        Kind::Long(bounds) => build::Kind::Long(*bounds),
+        Kind::Float(bounds) => build::Kind::Float(*bounds),
+        Kind::Double(bounds) => build::Kind::Double(*bounds),
         Kind::Boolean => build::Kind::Boolean,
-        Kind::Blob { length } => build::Kind::Blob {
-            length: range(length),
-        },
-        Kind::Timestamp { format } => build::Kind::Timestamp {
-            format: format.map(timestamp_format),
-        },
+        Kind::Blob { length } => build::Kind::Blob { length: *length },
+        Kind::Timestamp { format } => build::Kind::Timestamp { format: *format },
         Kind::Document => build::Kind::Document,
     };
     build::Shape {
@@ -271,37 +265,9 @@ fn described_member(member: &Member, shape_id: impl Fn(usize) -> ShapeId) -> bui
         name: &member.name,
         target: shape_id(member.target),
         required: member.required,
-        location: location(member.location),
+        location: member.location,
         location_name: member.location_name.as_deref(),
         idempotency_token: member.idempotency_token,
-    }
-}
-
-fn range<T: Copy>(bounds: &Bounds<T>) -> Range<T> {
-    Range {
-        min: bounds.min,
-        max: bounds.max,
-    }
-}
-
-/// The `Location` whose variant name lowering gave.
-fn location(name: &str) -> Location {
-    match name {
-        "Uri" => Location::Uri,
-        "QueryString" => Location::QueryString,
-        "Header" => Location::Header,
-        "Headers" => Location::Headers,
-        "StatusCode" => Location::StatusCode,
-        _ => Location::Body,
-    }
-}
-
-/// The `TimestampFormat` whose variant name lowering gave.
-fn timestamp_format(name: &str) -> TimestampFormat {
-    match name {
-        "EpochSeconds" => TimestampFormat::EpochSeconds,
-        "Rfc822" => TimestampFormat::Rfc822,
-        _ => TimestampFormat::Iso8601,
     }
 }
 
