@@ -72,7 +72,7 @@ pub(crate) fn store_error(error: StoreError) -> ServiceError {
     ServiceError::internal(format!("CloudTrail storage failed: {error}"))
 }
 
-pub(crate) fn plain(record: &TrailRecord) -> Result<Value, ServiceError> {
+pub(crate) fn plain<T: Serialize>(record: &T) -> Result<Value, ServiceError> {
     typed::plain_json(record).map_err(store_error)
 }
 

@@ -395,7 +395,7 @@ impl CloudTrailState {
     }
 
     /// `regions` and every region with records of `account`, sorted.
-    async fn regions_with_records(
+    pub(crate) async fn regions_with_records(
         &self,
         account: &str,
         mut regions: Vec<String>,

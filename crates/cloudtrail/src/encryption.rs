@@ -36,6 +36,7 @@ use palisade_policy::{Policy, key_policy_allows_service, service_key_context, us
 use crate::CloudTrailState;
 use crate::db::TrailRecord;
 use crate::layout;
+use crate::names::kms_key_arn;
 use crate::organization::SERVICE_PRINCIPAL;
 
 /// Why `GenerateDataKey` by CloudTrail on a key would fail, with the errors CloudTrail and S3
@@ -158,6 +159,32 @@ impl CloudTrailState {
             return Err(Refusal(KeyRefusal::PolicyDenies).trail_error(key_id, bucket));
         }
         Ok(Some(key.arn))
+    }
+
+    /// The ARN of the key `key_id` (in any of `KmsKeyId`'s forms) names for an event data store
+    /// of `account` in `region`: a key of that region that is enabled and symmetric. Its key
+    /// policy is not checked: event data stores keep no copy of their events to encrypt.
+    pub(crate) async fn check_event_data_store_key(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<String, ServiceError> {
+        let arn = kms_key_arn(key_id, region, account)?;
+        let Some(keys) = &self.keys else {
+            return Ok(arn);
+        };
+        let found = keys.find_key(account, region, &arn).await?;
+        let (key, _) = usable(found, region).map_err(|refusal| match refusal.0 {
+            KeyRefusal::NotFound => errors::kms_key_not_found_exception(format!(
+                "KMS key {key_id} does not exist in the event data store's Region."
+            )),
+            KeyRefusal::PolicyDenies => errors::insufficient_encryption_policy_exception(format!(
+                "Insufficient permissions to use KMS key {key_id}."
+            )),
+            _ => refusal.trail_error(key_id, ""),
+        })?;
+        Ok(key.arn)
     }
 
     /// `trail`'s key as it stands now, for a delivery run; `None` when the trail has none.

@@ -14,20 +14,25 @@ mod db;
 mod delivery;
 pub mod digest;
 mod encryption;
+mod event_data_stores;
 pub mod layout;
 mod lookup;
 mod names;
 mod organization;
+mod queries;
 pub mod s3;
 mod selection;
 mod selectors;
 pub mod sink;
 mod streaming;
+mod tags;
+mod tokens;
 mod trails;
 pub mod validate;
 
 pub use delivery::{DeliveryReport, SETTLE_MILLIS};
 pub use organization::{MemberAccount, TrailOrganization, TrailOrganizations};
+pub use queries::queried_event_data_store;
 pub use streaming::{LogBatch, LogEvent, TrailLogGroups};
 
 use std::sync::Arc;
@@ -37,18 +42,28 @@ use palisade_core::clock::Clock;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_cloudtrail::Cloudtrail;
 use palisade_model_cloudtrail::types::{
-    AddTagsRequest, AddTagsResponse, CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest,
-    DeleteTrailResponse, DeregisterOrganizationDelegatedAdminRequest,
-    DeregisterOrganizationDelegatedAdminResponse, DescribeTrailsRequest, DescribeTrailsResponse,
-    GetEventSelectorsRequest, GetEventSelectorsResponse, GetInsightSelectorsRequest,
-    GetInsightSelectorsResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
-    GetTrailStatusResponse, ListPublicKeysRequest, ListPublicKeysResponse, ListTagsRequest,
-    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    AddTagsRequest, AddTagsResponse, CancelQueryRequest, CancelQueryResponse,
+    CreateEventDataStoreRequest, CreateEventDataStoreResponse, CreateTrailRequest,
+    CreateTrailResponse, DeleteEventDataStoreRequest, DeleteEventDataStoreResponse,
+    DeleteTrailRequest, DeleteTrailResponse, DeregisterOrganizationDelegatedAdminRequest,
+    DeregisterOrganizationDelegatedAdminResponse, DescribeQueryRequest, DescribeQueryResponse,
+    DescribeTrailsRequest, DescribeTrailsResponse, GetEventDataStoreRequest,
+    GetEventDataStoreResponse, GetEventSelectorsRequest, GetEventSelectorsResponse,
+    GetInsightSelectorsRequest, GetInsightSelectorsResponse, GetQueryResultsRequest,
+    GetQueryResultsResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
+    GetTrailStatusResponse, ListEventDataStoresRequest, ListEventDataStoresResponse,
+    ListPublicKeysRequest, ListPublicKeysResponse, ListQueriesRequest, ListQueriesResponse,
+    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
     LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
     PutInsightSelectorsRequest, PutInsightSelectorsResponse,
     RegisterOrganizationDelegatedAdminRequest, RegisterOrganizationDelegatedAdminResponse,
-    RemoveTagsRequest, RemoveTagsResponse, StartLoggingRequest, StartLoggingResponse,
-    StopLoggingRequest, StopLoggingResponse, UpdateTrailRequest, UpdateTrailResponse,
+    RemoveTagsRequest, RemoveTagsResponse, RestoreEventDataStoreRequest,
+    RestoreEventDataStoreResponse, StartEventDataStoreIngestionRequest,
+    StartEventDataStoreIngestionResponse, StartLoggingRequest, StartLoggingResponse,
+    StartQueryRequest, StartQueryResponse, StopEventDataStoreIngestionRequest,
+    StopEventDataStoreIngestionResponse, StopLoggingRequest, StopLoggingResponse,
+    UpdateEventDataStoreRequest, UpdateEventDataStoreResponse, UpdateTrailRequest,
+    UpdateTrailResponse,
 };
 use palisade_store::Store;
 
@@ -71,6 +86,9 @@ pub struct CloudTrailState {
     /// Counts changes to trails, and wakes the streaming task on each.
     trails_generation: std::sync::atomic::AtomicU64,
     trails_changed: tokio::sync::Notify,
+    /// Wakes the query runner when `StartQuery` queues a query.
+    queries_queued: tokio::sync::Notify,
+    cancellations: queries::Cancellations,
 }
 
 impl CloudTrailState {
@@ -87,6 +105,8 @@ impl CloudTrailState {
             keys: None,
             trails_generation: std::sync::atomic::AtomicU64::new(0),
             trails_changed: tokio::sync::Notify::new(),
+            queries_queued: tokio::sync::Notify::new(),
+            cancellations: queries::Cancellations::default(),
         }
     }
 }
@@ -103,7 +123,7 @@ impl Cloudtrail for CloudTrailState {
         ctx: &RequestContext,
         input: AddTagsRequest,
     ) -> Result<AddTagsResponse, ServiceError> {
-        trails::add_tags(self, ctx, input).await
+        tags::add_tags(self, ctx, input).await
     }
 
     async fn create_trail(
@@ -183,7 +203,7 @@ impl Cloudtrail for CloudTrailState {
         ctx: &RequestContext,
         input: ListTagsRequest,
     ) -> Result<ListTagsResponse, ServiceError> {
-        trails::list_tags(self, ctx, input).await
+        tags::list_tags(self, ctx, input).await
     }
 
     async fn list_trails(
@@ -231,7 +251,7 @@ impl Cloudtrail for CloudTrailState {
         ctx: &RequestContext,
         input: RemoveTagsRequest,
     ) -> Result<RemoveTagsResponse, ServiceError> {
-        trails::remove_tags(self, ctx, input).await
+        tags::remove_tags(self, ctx, input).await
     }
 
     async fn start_logging(
@@ -256,5 +276,109 @@ impl Cloudtrail for CloudTrailState {
         input: UpdateTrailRequest,
     ) -> Result<UpdateTrailResponse, ServiceError> {
         trails::update_trail(self, ctx, input).await
+    }
+
+    async fn create_event_data_store(
+        &self,
+        ctx: &RequestContext,
+        input: CreateEventDataStoreRequest,
+    ) -> Result<CreateEventDataStoreResponse, ServiceError> {
+        event_data_stores::create_event_data_store(self, ctx, input).await
+    }
+
+    async fn delete_event_data_store(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteEventDataStoreRequest,
+    ) -> Result<DeleteEventDataStoreResponse, ServiceError> {
+        event_data_stores::delete_event_data_store(self, ctx, input).await
+    }
+
+    async fn get_event_data_store(
+        &self,
+        ctx: &RequestContext,
+        input: GetEventDataStoreRequest,
+    ) -> Result<GetEventDataStoreResponse, ServiceError> {
+        event_data_stores::get_event_data_store(self, ctx, input).await
+    }
+
+    async fn list_event_data_stores(
+        &self,
+        ctx: &RequestContext,
+        input: ListEventDataStoresRequest,
+    ) -> Result<ListEventDataStoresResponse, ServiceError> {
+        event_data_stores::list_event_data_stores(self, ctx, input).await
+    }
+
+    async fn restore_event_data_store(
+        &self,
+        ctx: &RequestContext,
+        input: RestoreEventDataStoreRequest,
+    ) -> Result<RestoreEventDataStoreResponse, ServiceError> {
+        event_data_stores::restore_event_data_store(self, ctx, input).await
+    }
+
+    async fn start_event_data_store_ingestion(
+        &self,
+        ctx: &RequestContext,
+        input: StartEventDataStoreIngestionRequest,
+    ) -> Result<StartEventDataStoreIngestionResponse, ServiceError> {
+        event_data_stores::start_ingestion(self, ctx, input).await
+    }
+
+    async fn stop_event_data_store_ingestion(
+        &self,
+        ctx: &RequestContext,
+        input: StopEventDataStoreIngestionRequest,
+    ) -> Result<StopEventDataStoreIngestionResponse, ServiceError> {
+        event_data_stores::stop_ingestion(self, ctx, input).await
+    }
+
+    async fn update_event_data_store(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateEventDataStoreRequest,
+    ) -> Result<UpdateEventDataStoreResponse, ServiceError> {
+        event_data_stores::update_event_data_store(self, ctx, input).await
+    }
+
+    async fn cancel_query(
+        &self,
+        ctx: &RequestContext,
+        input: CancelQueryRequest,
+    ) -> Result<CancelQueryResponse, ServiceError> {
+        queries::cancel_query(self, ctx, input).await
+    }
+
+    async fn describe_query(
+        &self,
+        ctx: &RequestContext,
+        input: DescribeQueryRequest,
+    ) -> Result<DescribeQueryResponse, ServiceError> {
+        queries::describe_query(self, ctx, input).await
+    }
+
+    async fn get_query_results(
+        &self,
+        ctx: &RequestContext,
+        input: GetQueryResultsRequest,
+    ) -> Result<GetQueryResultsResponse, ServiceError> {
+        queries::get_query_results(self, ctx, input).await
+    }
+
+    async fn list_queries(
+        &self,
+        ctx: &RequestContext,
+        input: ListQueriesRequest,
+    ) -> Result<ListQueriesResponse, ServiceError> {
+        queries::list_queries(self, ctx, input).await
+    }
+
+    async fn start_query(
+        &self,
+        ctx: &RequestContext,
+        input: StartQueryRequest,
+    ) -> Result<StartQueryResponse, ServiceError> {
+        queries::start_query(self, ctx, input).await
     }
 }

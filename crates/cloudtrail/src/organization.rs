@@ -247,22 +247,30 @@ impl CloudTrailState {
         &self,
         trail: &TrailRecord,
     ) -> Result<Option<Coverage>, ServiceError> {
-        let Some(organizations) = self
-            .organizations
-            .as_ref()
-            .filter(|_| trail.is_organization_trail)
-        else {
+        self.organization_coverage(&trail.account, trail.is_organization_trail)
+            .await
+    }
+
+    /// What a resource of `account` that covers its organization when `organization_wide`
+    /// covers now: `None` when it is not organization-wide or `account` no longer manages an
+    /// organization (its own records only, then).
+    pub(crate) async fn organization_coverage(
+        &self,
+        account: &str,
+        organization_wide: bool,
+    ) -> Result<Option<Coverage>, ServiceError> {
+        let Some(organizations) = self.organizations.as_ref().filter(|_| organization_wide) else {
             return Ok(None);
         };
-        let Some(organization) = organizations.organization_of(&trail.account).await? else {
+        let Some(organization) = organizations.organization_of(account).await? else {
             return Ok(None);
         };
-        if organization.management_account != trail.account {
+        if organization.management_account != account {
             return Ok(None);
         }
         Ok(Some(Coverage {
             organization_id: organization.id,
-            members: organizations.member_accounts(&trail.account).await?,
+            members: organizations.member_accounts(account).await?,
         }))
     }
 }

@@ -353,7 +353,7 @@ fn data_resource(resource: DataResource) -> Result<DataResourceRecord, ServiceEr
     })
 }
 
-fn advanced_selectors(
+pub(crate) fn advanced_selectors(
     selectors: Vec<AdvancedEventSelector>,
 ) -> Result<Vec<AdvancedSelector>, ServiceError> {
     if selectors.is_empty() {
@@ -550,29 +550,31 @@ fn selectors_view(
                 .collect();
             (Some(view), None)
         }
-        EventSelectorsRecord::Advanced(selectors) => {
-            let view = selectors
-                .iter()
-                .map(|selector| AdvancedEventSelector {
-                    name: selector.name.clone(),
-                    field_selectors: selector
-                        .field_selectors
-                        .iter()
-                        .map(|condition| AdvancedFieldSelector {
-                            field: condition.field.clone(),
-                            equals: condition.equals.clone(),
-                            starts_with: condition.starts_with.clone(),
-                            ends_with: condition.ends_with.clone(),
-                            not_equals: condition.not_equals.clone(),
-                            not_starts_with: condition.not_starts_with.clone(),
-                            not_ends_with: condition.not_ends_with.clone(),
-                        })
-                        .collect(),
-                })
-                .collect();
-            (None, Some(view))
-        }
+        EventSelectorsRecord::Advanced(selectors) => (None, Some(advanced_view(selectors))),
     }
+}
+
+/// Advanced selectors as the API returns them.
+pub(crate) fn advanced_view(selectors: &[AdvancedSelector]) -> Vec<AdvancedEventSelector> {
+    selectors
+        .iter()
+        .map(|selector| AdvancedEventSelector {
+            name: selector.name.clone(),
+            field_selectors: selector
+                .field_selectors
+                .iter()
+                .map(|condition| AdvancedFieldSelector {
+                    field: condition.field.clone(),
+                    equals: condition.equals.clone(),
+                    starts_with: condition.starts_with.clone(),
+                    ends_with: condition.ends_with.clone(),
+                    not_equals: condition.not_equals.clone(),
+                    not_starts_with: condition.not_starts_with.clone(),
+                    not_ends_with: condition.not_ends_with.clone(),
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn insight_selectors_view(selectors: &[InsightSelectorRecord]) -> Vec<InsightSelector> {

@@ -7,19 +7,15 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use palisade_core::service::ErrorKind;
 use palisade_core::value::Timestamp;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_cloudtrail::errors;
 use palisade_model_cloudtrail::types::{
-    AddTagsRequest, AddTagsResponse, CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest,
-    DeleteTrailResponse, DescribeTrailsRequest, DescribeTrailsResponse, GetTrailRequest,
-    GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse, ListTagsRequest,
-    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, RemoveTagsRequest, RemoveTagsResponse,
-    ResourceTag, StartLoggingRequest, StartLoggingResponse, StopLoggingRequest,
-    StopLoggingResponse, Tag, Trail, TrailInfo, UpdateTrailRequest, UpdateTrailResponse,
+    CreateTrailRequest, CreateTrailResponse, DeleteTrailRequest, DeleteTrailResponse,
+    DescribeTrailsRequest, DescribeTrailsResponse, GetTrailRequest, GetTrailResponse,
+    GetTrailStatusRequest, GetTrailStatusResponse, ListTrailsRequest, ListTrailsResponse,
+    StartLoggingRequest, StartLoggingResponse, StopLoggingRequest, StopLoggingResponse, Trail,
+    TrailInfo, UpdateTrailRequest, UpdateTrailResponse,
 };
 use palisade_store::Transaction;
 use palisade_store::typed::Stored;
@@ -28,10 +24,11 @@ use crate::CloudTrailState;
 use crate::db::{TRAILS, TrailRecord, plain};
 use crate::delivery::{DELIVERIES, DeliveryRecord};
 use crate::names::{
-    TrailRef, check_bucket_name, check_s3_key_prefix, check_trail_name, kms_key_arn, parse_arn,
-    sns_topic_arn, trail_arn,
+    TrailRef, check_bucket_name, check_s3_key_prefix, check_trail_name, kms_key_arn, sns_topic_arn,
+    trail_arn,
 };
 use crate::streaming::{LogGroup, STREAMING, StreamingStatus};
+use crate::tags::add_tags_to;
 
 /// `CreateTrailResponse` and `UpdateTrailResponse` share their fields: the trail's settings.
 macro_rules! settings_response {
@@ -57,8 +54,6 @@ macro_rules! settings_response {
 
 /// At most this many trails show in one region, shadow trails included.
 const MAX_TRAILS_PER_REGION: usize = 5;
-/// At most this many tags per trail.
-const MAX_TAGS: usize = 50;
 /// Trails per `ListTrails` page.
 const LIST_PAGE: usize = 10;
 
@@ -190,7 +185,7 @@ pub(crate) async fn create_trail(
             kms_key_id: input.kms_key_id,
         },
     )?;
-    add_tags_to(&mut trail, tags)?;
+    add_tags_to(&mut trail.tags, tags)?;
     if let Some(key) = &kms_key_id {
         trail.kms_key_id = state.check_trail_key(&trail, key).await?;
     }
@@ -278,7 +273,11 @@ pub(crate) async fn list_trails(
     ctx: &RequestContext,
     input: ListTrailsRequest,
 ) -> Result<ListTrailsResponse, ServiceError> {
-    let after = input.next_token.as_deref().map(decode_token).transpose()?;
+    let after = input
+        .next_token
+        .as_deref()
+        .map(crate::tokens::decode)
+        .transpose()?;
     let mut trails = state.visible_trails(ctx.account().as_str()).await?;
     trails.sort_by_key(|stored| stored.value.key());
     let mut page: Vec<&TrailRecord> = trails
@@ -290,7 +289,7 @@ pub(crate) async fn list_trails(
     let more = page.len() > LIST_PAGE;
     page.truncate(LIST_PAGE);
     let next_token = more
-        .then(|| page.last().map(|last| URL_SAFE_NO_PAD.encode(last.key())))
+        .then(|| page.last().map(|last| crate::tokens::encode(&last.key())))
         .flatten();
     Ok(ListTrailsResponse {
         trails: Some(
@@ -458,73 +457,6 @@ pub(crate) async fn get_trail_status(
     })
 }
 
-pub(crate) async fn add_tags(
-    state: &CloudTrailState,
-    ctx: &RequestContext,
-    input: AddTagsRequest,
-) -> Result<AddTagsResponse, ServiceError> {
-    let arn = tagged_trail_arn(&input.resource_id)?;
-    state
-        .change_trail(ctx, &arn, |trail| {
-            add_tags_to(trail, input.tags_list.clone())
-        })
-        .await
-        .map_err(resource_not_found)?;
-    Ok(AddTagsResponse::default())
-}
-
-pub(crate) async fn remove_tags(
-    state: &CloudTrailState,
-    ctx: &RequestContext,
-    input: RemoveTagsRequest,
-) -> Result<RemoveTagsResponse, ServiceError> {
-    let arn = tagged_trail_arn(&input.resource_id)?;
-    state
-        .change_trail(ctx, &arn, |trail| {
-            for tag in &input.tags_list {
-                trail.tags.remove(&tag.key);
-            }
-            Ok(())
-        })
-        .await
-        .map_err(resource_not_found)?;
-    Ok(RemoveTagsResponse::default())
-}
-
-pub(crate) async fn list_tags(
-    state: &CloudTrailState,
-    ctx: &RequestContext,
-    input: ListTagsRequest,
-) -> Result<ListTagsResponse, ServiceError> {
-    // Every answer fits one page, so no token was ever issued.
-    if input.next_token.is_some() {
-        return Err(errors::invalid_token_exception("Invalid NextToken."));
-    }
-    let mut resource_tags = Vec::with_capacity(input.resource_id_list.len());
-    for resource_id in &input.resource_id_list {
-        let arn = tagged_trail_arn(resource_id)?;
-        let trail = state
-            .find_trail(ctx, &arn)
-            .await
-            .map_err(resource_not_found)?
-            .value;
-        resource_tags.push(ResourceTag {
-            resource_id: Some(arn),
-            tags_list: Some(
-                trail
-                    .tags
-                    .into_iter()
-                    .map(|(key, value)| Tag { key, value })
-                    .collect(),
-            ),
-        });
-    }
-    Ok(ListTagsResponse {
-        resource_tag_list: Some(resource_tags),
-        next_token: None,
-    })
-}
-
 /// The settings that name other resources, set at creation and changed by `UpdateTrail`; on
 /// update an empty string removes an optional one.
 #[derive(Debug, Clone)]
@@ -640,63 +572,6 @@ fn require_home_region(ctx: &RequestContext, trail: &TrailRecord) -> Result<(), 
         "This operation must be called from the trail's home region, {}.",
         trail.home_region
     )))
-}
-
-/// Tags name a trail by its ARN only.
-fn tagged_trail_arn(resource_id: &str) -> Result<String, ServiceError> {
-    parse_arn(resource_id)?;
-    Ok(resource_id.to_owned())
-}
-
-/// A tagging call on a trail that does not exist answers `ResourceNotFoundException`.
-fn resource_not_found(error: ServiceError) -> ServiceError {
-    let not_found = matches!(
-        &error.kind,
-        ErrorKind::Modeled { code, .. } if code == errors::TRAIL_NOT_FOUND_EXCEPTION.code
-    );
-    if not_found {
-        return errors::resource_not_found_exception(error.message);
-    }
-    error
-}
-
-fn add_tags_to(trail: &mut TrailRecord, tags: Vec<Tag>) -> Result<(), ServiceError> {
-    for tag in tags {
-        if tag.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(errors::invalid_tag_parameter_exception(
-                "Tag keys cannot start with the reserved prefix aws:.",
-            ));
-        }
-        let allowed = |text: &str| {
-            text.chars().all(|character| {
-                character.is_alphanumeric()
-                    || character.is_whitespace()
-                    || "_.:/=+-@".contains(character)
-            })
-        };
-        if !allowed(&tag.key) || !tag.value.as_deref().is_none_or(allowed) {
-            return Err(errors::invalid_tag_parameter_exception(format!(
-                "The tag {} has characters that are not allowed. Tags can hold letters, numbers, \
-                 spaces and _ . : / = + - @.",
-                tag.key
-            )));
-        }
-        trail.tags.insert(tag.key, tag.value);
-    }
-    if trail.tags.len() > MAX_TAGS {
-        return Err(errors::tags_limit_exceeded_exception(format!(
-            "The number of tags on the trail exceeds the limit of {MAX_TAGS}."
-        )));
-    }
-    Ok(())
-}
-
-fn decode_token(token: &str) -> Result<String, ServiceError> {
-    URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| errors::invalid_next_token_exception("Invalid NextToken."))
 }
 
 fn trail_view(trail: &TrailRecord) -> Trail {

@@ -462,16 +462,17 @@ fn pattern_condition_keys(pattern: &str) -> Vec<ConditionKey> {
         .collect()
 }
 
-/// CloudTrail: trails, named by name or by ARN.
+/// CloudTrail: trails, named by name or by ARN; event data stores, by ARN or by the id their
+/// ARN ends in, and for `StartQuery` by the statement's `FROM`.
 fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
     let Scope {
         account, region, ..
     } = *named.scope;
-    let trail_arn = |trail: &str| {
-        if trail.starts_with("arn:") {
-            trail.to_owned()
+    let named_arn = |kind: &str, name: &str| {
+        if name.starts_with("arn:") {
+            name.to_owned()
         } else {
-            format!("arn:aws:cloudtrail:{region}:{account}:trail/{trail}")
+            format!("arn:aws:cloudtrail:{region}:{account}:{kind}/{name}")
         }
     };
     let trails = match operation {
@@ -485,8 +486,29 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
         "ListTags" => named.strings("ResourceIdList"),
         _ => Vec::new(),
     };
+    let statement_source = (operation == "StartQuery")
+        .then(|| named.string("QueryStatement"))
+        .flatten()
+        .and_then(|statement| {
+            let parameters: Vec<String> = named
+                .strings("QueryParameters")
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            palisade_cloudtrail::queried_event_data_store(statement, &parameters)
+        });
+    let event_data_stores = named
+        .string("EventDataStore")
+        .map(str::to_owned)
+        .into_iter()
+        .chain(statement_source);
     Declared {
-        resources: arns(trails.into_iter().map(trail_arn)),
+        resources: arns(
+            trails
+                .into_iter()
+                .map(|trail| named_arn("trail", trail))
+                .chain(event_data_stores.map(|store| named_arn("eventdatastore", &store))),
+        ),
         condition_keys: Vec::new(),
     }
 }
@@ -1014,6 +1036,39 @@ mod tests {
             vec![arn(other)]
         );
         assert_eq!(resources("cloudtrail", "LookupEvents", &[]), vec![]);
+    }
+
+    #[test]
+    fn event_data_stores_are_named_by_arn_id_or_query() {
+        let store = "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/abc-123";
+        for (operation, member, value) in [
+            ("GetEventDataStore", "EventDataStore", "abc-123"),
+            ("UpdateEventDataStore", "EventDataStore", store),
+            (
+                "StartQuery",
+                "QueryStatement",
+                "SELECT eventName FROM abc-123",
+            ),
+            (
+                "StartQuery",
+                "QueryStatement",
+                &format!("SELECT * FROM {store}"),
+            ),
+        ] {
+            assert_eq!(
+                resources("cloudtrail", operation, &[(member, text(value))]),
+                vec![arn(store)],
+                "{operation} {value}"
+            );
+        }
+        assert_eq!(
+            resources(
+                "cloudtrail",
+                "StartQuery",
+                &[("QueryStatement", text("SELECT"))]
+            ),
+            vec![]
+        );
     }
 
     #[test]

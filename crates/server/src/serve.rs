@@ -255,6 +255,10 @@ async fn start_serving(
         let cloudtrail = Arc::clone(&cloudtrail);
         async move { cloudtrail.stream_to_log_groups().await }
     });
+    let querying = tokio::spawn({
+        let cloudtrail = Arc::clone(&cloudtrail);
+        async move { cloudtrail.run_queries().await }
+    });
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
@@ -276,6 +280,7 @@ async fn start_serving(
         evaluating.abort();
         delivering.abort();
         streaming.abort();
+        querying.abort();
     });
     tracing::info!(
         address = %local_addr,

@@ -1,0 +1,753 @@
+//! CloudTrail Lake queries: `StartQuery`, `DescribeQuery`, `GetQueryResults`, `CancelQuery` and
+//! `ListQueries`, over the event data stores of `crate::event_data_stores`, in the SQL that
+//! `palisade_lake_query` parses and evaluates.
+//!
+//! `StartQuery` checks the statement, stores the query `QUEUED` with an entry in the run queue
+//! (one transaction, before it answers) and wakes the runner ([`CloudTrailState::run_queries`]),
+//! which takes queued queries one at a time: `RUNNING`, then `FINISHED` with its results stored
+//! in pages, or `FAILED` with the reason. A query left in the queue by a restart runs again.
+//! `CancelQuery` marks a queued or running query `CANCELLED`; the runner stops reading and keeps
+//! no results. As in AWS, a query and its results are kept for seven days.
+//!
+//! Layout: keyspace [`QUERIES`], `<account>/<query id>` → a JSON [`QueryRecord`];
+//! [`QUERY_RESULTS`], `<account>/<query id>/<page number>` → a page of result rows;
+//! [`QUERY_QUEUE`], `<account>/<query id>` → nothing, while the query waits or runs.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+
+use palisade_audit::{KEYSPACE, history};
+use palisade_core::value::Timestamp;
+use palisade_core::{RequestContext, ServiceError};
+use palisade_model_cloudtrail::errors;
+use palisade_model_cloudtrail::types::{
+    CancelQueryRequest, CancelQueryResponse, DescribeQueryRequest, DescribeQueryResponse,
+    GetQueryResultsRequest, GetQueryResultsResponse, ListQueriesRequest, ListQueriesResponse,
+    Query, QueryStatistics, QueryStatisticsForDescribeQuery, QueryStatus, StartQueryRequest,
+    StartQueryResponse,
+};
+use palisade_store::typed::{self, Stored};
+use palisade_store::{StoreError, Transaction, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::CloudTrailState;
+use crate::db::{plain, store_error};
+use crate::event_data_stores::EventDataStoreRecord;
+use crate::lookup::millis;
+use crate::selection;
+use crate::selectors::EventSelectorsRecord;
+
+pub(crate) const QUERIES: &str = "cloudtrail/queries";
+pub(crate) const QUERY_RESULTS: &str = "cloudtrail/query-results";
+pub(crate) const QUERY_QUEUE: &str = "cloudtrail/query-queue";
+
+/// How long a query and its results are kept.
+const KEPT_MILLIS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// At most this many queries of one account queued or running at once.
+const MAX_CONCURRENT: usize = 10;
+/// Result rows per stored page, and the most one `GetQueryResults` answers.
+const ROWS_PER_PAGE: usize = 1000;
+/// Queries per `ListQueries` page when the request sets no `MaxResults`.
+const DEFAULT_LIST_PAGE: usize = 1000;
+/// Records read from the store at a time.
+const SCAN_BATCH: usize = 500;
+/// Records or keys read at a time while listing or sweeping.
+const CHUNK: usize = 500;
+
+/// A query as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct QueryRecord {
+    pub account: String,
+    pub region: String,
+    pub id: String,
+    /// The id of the event data store it reads.
+    pub event_data_store: String,
+    pub statement: String,
+    pub parameters: Vec<String>,
+    pub status: String,
+    pub created_millis: i64,
+    pub error: Option<String>,
+    pub columns: Vec<String>,
+    pub events_matched: u64,
+    pub events_scanned: u64,
+    pub bytes_scanned: u64,
+    pub execution_millis: i64,
+    pub results: u64,
+}
+
+impl QueryRecord {
+    fn key(&self) -> String {
+        format!("{}/{}", self.account, self.id)
+    }
+
+    fn active(&self) -> bool {
+        self.status == QUEUED || self.status == RUNNING
+    }
+}
+
+const QUEUED: &str = "QUEUED";
+const RUNNING: &str = "RUNNING";
+const FINISHED: &str = "FINISHED";
+const FAILED: &str = "FAILED";
+const CANCELLED: &str = "CANCELLED";
+
+/// Queries cancelled while running, which the runner checks between batches.
+#[derive(Debug, Default)]
+pub(crate) struct Cancellations(Mutex<HashSet<String>>);
+
+impl Cancellations {
+    fn cancel(&self, key: &str) {
+        if let Ok(mut cancelled) = self.0.lock() {
+            cancelled.insert(key.to_owned());
+        }
+    }
+
+    fn is_cancelled(&self, key: &str) -> bool {
+        self.0.lock().is_ok_and(|cancelled| cancelled.contains(key))
+    }
+
+    /// Forgets `key`'s cancellation; whether there was one.
+    fn take(&self, key: &str) -> bool {
+        self.0
+            .lock()
+            .is_ok_and(|mut cancelled| cancelled.remove(key))
+    }
+}
+
+/// The event data store a `StartQuery` statement reads, as the statement names it (by id or
+/// ARN), for deciding the call; `None` when the statement does not parse.
+pub fn queried_event_data_store(statement: &str, parameters: &[String]) -> Option<String> {
+    palisade_lake_query::parse(statement, parameters)
+        .ok()
+        .map(|parsed| parsed.source().to_owned())
+}
+
+pub(crate) async fn start_query(
+    state: &CloudTrailState,
+    ctx: &RequestContext,
+    input: StartQueryRequest,
+) -> Result<StartQueryResponse, ServiceError> {
+    let Some(statement) = input.query_statement else {
+        return Err(errors::invalid_parameter_exception(
+            "You must specify a QueryStatement. Queries by QueryAlias run dashboard widgets, \
+             which this server does not have.",
+        ));
+    };
+    if input.delivery_s3_uri.is_some() {
+        return Err(errors::unsupported_operation_exception(
+            "Delivering query results to S3 (DeliveryS3Uri) is not supported by this server; \
+             read them with GetQueryResults.",
+        ));
+    }
+    let account = ctx.account().as_str().to_owned();
+    if input
+        .event_data_store_owner_account_id
+        .as_deref()
+        .is_some_and(|owner| owner != account)
+    {
+        return Err(errors::event_data_store_not_found_exception(
+            "Querying another account's event data store is not supported by this server.",
+        ));
+    }
+    let parameters = input.query_parameters.unwrap_or_default();
+    let parsed = palisade_lake_query::parse(&statement, &parameters)
+        .map_err(|error| errors::invalid_query_statement_exception(error.to_string()))?;
+    let store = state
+        .find_event_data_store(ctx, parsed.source())
+        .await?
+        .value;
+    if store.deleted_millis.is_some() {
+        return Err(errors::inactive_event_data_store_exception(format!(
+            "The event data store {} is inactive: it is pending deletion.",
+            store.arn()
+        )));
+    }
+    let query = QueryRecord {
+        account: account.clone(),
+        region: ctx.region.as_str().to_owned(),
+        id: uuid::Uuid::new_v4().to_string(),
+        event_data_store: store.id,
+        statement,
+        parameters,
+        status: QUEUED.to_owned(),
+        created_millis: state.clock.now_millis(),
+        error: None,
+        columns: Vec::new(),
+        events_matched: 0,
+        events_scanned: 0,
+        bytes_scanned: 0,
+        execution_millis: 0,
+        results: 0,
+    };
+    let queue_prefix = format!("{account}/");
+    state
+        .mutate(|| async {
+            let queued = state
+                .store
+                .scan(QUERY_QUEUE, &queue_prefix, None, MAX_CONCURRENT)
+                .await
+                .map_err(store_error)?;
+            if queued.len() >= MAX_CONCURRENT {
+                return Err(errors::max_concurrent_queries_exception(format!(
+                    "You already have {MAX_CONCURRENT} queries queued or running. Wait for one to \
+                     finish, or cancel one."
+                )));
+            }
+            let transaction = Transaction::new()
+                .expect_absent(QUERIES, &query.key())
+                .put(QUERIES, &query.key(), plain(&query)?)
+                .put(QUERY_QUEUE, &query.key(), Value::Plain(Vec::new()));
+            Ok((transaction, ()))
+        })
+        .await?;
+    state.queries_queued.notify_one();
+    Ok(StartQueryResponse {
+        query_id: Some(query.id),
+        event_data_store_owner_account_id: None,
+    })
+}
+
+pub(crate) async fn describe_query(
+    state: &CloudTrailState,
+    ctx: &RequestContext,
+    input: DescribeQueryRequest,
+) -> Result<DescribeQueryResponse, ServiceError> {
+    let Some(id) = input.query_id else {
+        return Err(errors::invalid_parameter_exception(
+            "You must specify a QueryId. Queries by QueryAlias and RefreshId run dashboard \
+             widgets, which this server does not have.",
+        ));
+    };
+    let query = state.find_query(ctx, &id).await?.value;
+    Ok(DescribeQueryResponse {
+        query_id: Some(query.id.clone()),
+        query_string: Some(query.statement.clone()),
+        query_status: Some(QueryStatus::from(query.status.as_str())),
+        query_statistics: Some(QueryStatisticsForDescribeQuery {
+            events_matched: Some(saturating_i64(query.events_matched)),
+            events_scanned: Some(saturating_i64(query.events_scanned)),
+            bytes_scanned: Some(saturating_i64(query.bytes_scanned)),
+            execution_time_in_millis: Some(
+                i32::try_from(query.execution_millis).unwrap_or(i32::MAX),
+            ),
+            creation_time: Some(Timestamp::from_millis(query.created_millis)),
+        }),
+        error_message: query.error,
+        delivery_s3_uri: None,
+        delivery_status: None,
+        prompt: None,
+        event_data_store_owner_account_id: None,
+    })
+}
+
+pub(crate) async fn get_query_results(
+    state: &CloudTrailState,
+    ctx: &RequestContext,
+    input: GetQueryResultsRequest,
+) -> Result<GetQueryResultsResponse, ServiceError> {
+    let query = state.find_query(ctx, &input.query_id).await?.value;
+    let page_size = input
+        .max_query_results
+        .and_then(|max| usize::try_from(max).ok())
+        .unwrap_or(ROWS_PER_PAGE)
+        .clamp(1, ROWS_PER_PAGE);
+    let offset = match &input.next_token {
+        Some(token) => crate::tokens::decode(token)?
+            .strip_prefix(&format!("{}/", query.id))
+            .and_then(|offset| offset.parse::<u64>().ok())
+            .ok_or_else(|| errors::invalid_next_token_exception("Invalid NextToken."))?,
+        None => 0,
+    };
+    let mut rows = Vec::new();
+    if query.status == FINISHED {
+        rows = state.result_rows(&query, offset, page_size).await?;
+    }
+    let end = offset.saturating_add(rows.len() as u64);
+    let next_token = (query.status == FINISHED && end < query.results)
+        .then(|| crate::tokens::encode(&format!("{}/{end}", query.id)));
+    let columns = &query.columns;
+    Ok(GetQueryResultsResponse {
+        query_status: Some(QueryStatus::from(query.status.as_str())),
+        query_statistics: Some(QueryStatistics {
+            results_count: Some(i32::try_from(rows.len()).unwrap_or(i32::MAX)),
+            total_results_count: Some(i32::try_from(query.results).unwrap_or(i32::MAX)),
+            bytes_scanned: Some(saturating_i64(query.bytes_scanned)),
+        }),
+        query_result_rows: Some(
+            rows.into_iter()
+                .map(|row| {
+                    // A NULL leaves its column out of the row, as a map cannot hold it.
+                    columns
+                        .iter()
+                        .zip(row)
+                        .filter_map(|(column, value)| {
+                            value.map(|value| BTreeMap::from([(column.clone(), value)]))
+                        })
+                        .collect()
+                })
+                .collect(),
+        ),
+        next_token,
+        error_message: query.error,
+    })
+}
+
+pub(crate) async fn cancel_query(
+    state: &CloudTrailState,
+    ctx: &RequestContext,
+    input: CancelQueryRequest,
+) -> Result<CancelQueryResponse, ServiceError> {
+    let cancelled = state
+        .mutate(|| async {
+            let stored = state.find_query(ctx, &input.query_id).await?;
+            let mut query = stored.value.clone();
+            if !query.active() {
+                return Err(errors::inactive_query_exception(format!(
+                    "The query {} is {} and cannot be cancelled.",
+                    query.id, query.status
+                )));
+            }
+            query.status = CANCELLED.to_owned();
+            let transaction = stored
+                .replace(Transaction::new(), QUERIES, &query.key(), plain(&query)?)
+                .delete(QUERY_QUEUE, &query.key());
+            Ok((transaction, query))
+        })
+        .await?;
+    state.cancellations.cancel(&cancelled.key());
+    Ok(CancelQueryResponse {
+        query_id: cancelled.id,
+        query_status: QueryStatus::Cancelled,
+        event_data_store_owner_account_id: None,
+    })
+}
+
+pub(crate) async fn list_queries(
+    state: &CloudTrailState,
+    ctx: &RequestContext,
+    input: ListQueriesRequest,
+) -> Result<ListQueriesResponse, ServiceError> {
+    let store = state
+        .find_event_data_store(ctx, &input.event_data_store)
+        .await?
+        .value;
+    let (from, until) = (input.start_time.map(millis), input.end_time.map(millis));
+    if let (Some(from), Some(until)) = (from, until)
+        && from > until
+    {
+        return Err(errors::invalid_date_range_exception(
+            "The start time must be before the end time.",
+        ));
+    }
+    let page_size = input
+        .max_results
+        .and_then(|max| usize::try_from(max).ok())
+        .unwrap_or(DEFAULT_LIST_PAGE)
+        .clamp(1, DEFAULT_LIST_PAGE);
+    let status = input.query_status.as_ref().map(QueryStatus::as_str);
+    let mut queries: Vec<QueryRecord> = state
+        .account_queries(&store.account)
+        .await?
+        .into_iter()
+        .filter(|query| {
+            query.event_data_store == store.id
+                && from.is_none_or(|from| query.created_millis >= from)
+                && until.is_none_or(|until| query.created_millis <= until)
+                && status.is_none_or(|status| query.status == status)
+        })
+        .collect();
+    // Newest first; the id orders queries started in the same millisecond.
+    queries.sort_by(|a, b| (b.created_millis, &b.id).cmp(&(a.created_millis, &a.id)));
+    let after = input
+        .next_token
+        .as_deref()
+        .map(crate::tokens::decode)
+        .transpose()?;
+    let position = |query: &QueryRecord| format!("{:013}/{}", query.created_millis, query.id);
+    let mut remaining = queries.iter().filter(|query| {
+        after
+            .as_deref()
+            .is_none_or(|after| position(query).as_str() < after)
+    });
+    let page: Vec<&QueryRecord> = remaining.by_ref().take(page_size).collect();
+    let next_token = match (remaining.next(), page.last()) {
+        (Some(_), Some(last)) => Some(crate::tokens::encode(&position(last))),
+        _ => None,
+    };
+    Ok(ListQueriesResponse {
+        queries: Some(
+            page.into_iter()
+                .map(|query| Query {
+                    query_id: Some(query.id.clone()),
+                    query_status: Some(QueryStatus::from(query.status.as_str())),
+                    creation_time: Some(Timestamp::from_millis(query.created_millis)),
+                })
+                .collect(),
+        ),
+        next_token,
+    })
+}
+
+impl CloudTrailState {
+    /// The query `id` of the caller's account and region, while it is kept.
+    async fn find_query(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+    ) -> Result<Stored<QueryRecord>, ServiceError> {
+        let key = format!("{}/{id}", ctx.account().as_str());
+        let now = self.clock.now_millis();
+        match typed::get_json::<QueryRecord>(&self.store, QUERIES, &key)
+            .await
+            .map_err(store_error)?
+        {
+            Some(stored)
+                if stored.value.region == ctx.region.as_str() && !expired(&stored.value, now) =>
+            {
+                Ok(stored)
+            }
+            _ => Err(errors::query_id_not_found_exception(format!(
+                "The query ID {id} does not exist or does not map to a query."
+            ))),
+        }
+    }
+
+    /// Every kept query of `account`.
+    async fn account_queries(&self, account: &str) -> Result<Vec<QueryRecord>, ServiceError> {
+        let now = self.clock.now_millis();
+        let prefix = format!("{account}/");
+        let mut queries = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = typed::scan_json::<QueryRecord>(
+                &self.store,
+                QUERIES,
+                &prefix,
+                after.as_deref(),
+                CHUNK,
+            )
+            .await
+            .map_err(store_error)?;
+            let done = page.len() < CHUNK;
+            after = page.last().map(|(key, _)| key.clone());
+            queries.extend(
+                page.into_iter()
+                    .map(|(_, stored)| stored.value)
+                    .filter(|query| !expired(query, now)),
+            );
+            if done {
+                return Ok(queries);
+            }
+        }
+    }
+
+    /// Up to `count` result rows of `query` from row `offset` on.
+    async fn result_rows(
+        &self,
+        query: &QueryRecord,
+        offset: u64,
+        count: usize,
+    ) -> Result<Vec<Vec<Option<String>>>, ServiceError> {
+        let per_page = ROWS_PER_PAGE as u64;
+        let mut rows = Vec::new();
+        let mut page_number = offset / per_page;
+        let mut skip = usize::try_from(offset % per_page).unwrap_or(0);
+        while rows.len() < count {
+            let key = result_page_key(query, page_number);
+            let Some(page) =
+                typed::get_json::<Vec<Vec<Option<String>>>>(&self.store, QUERY_RESULTS, &key)
+                    .await
+                    .map_err(store_error)?
+            else {
+                break;
+            };
+            let wanted = count - rows.len();
+            rows.extend(page.value.into_iter().skip(skip).take(wanted));
+            skip = 0;
+            page_number += 1;
+        }
+        Ok(rows)
+    }
+
+    /// Runs queued queries, one at a time, for as long as the server runs: those a restart left
+    /// queued first, then each as `StartQuery` queues it.
+    pub async fn run_queries(&self) {
+        loop {
+            let woken = self.queries_queued.notified();
+            match self.run_queued().await {
+                Ok(()) => woken.await,
+                Err(error) => {
+                    tracing::warn!(%error, "running CloudTrail Lake queries failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Runs every query in the queue, and forgets those kept past their seven days.
+    pub async fn run_queued(&self) -> Result<(), ServiceError> {
+        loop {
+            let queued = self
+                .store
+                .scan(QUERY_QUEUE, "", None, CHUNK)
+                .await
+                .map_err(store_error)?;
+            if queued.is_empty() {
+                break;
+            }
+            for (key, _) in queued {
+                self.run_query(&key).await?;
+            }
+        }
+        self.forget_expired_queries().await
+    }
+
+    /// Runs the queued query `key` to its end, unless it was cancelled.
+    async fn run_query(&self, key: &str) -> Result<(), ServiceError> {
+        let Some(stored) = typed::get_json::<QueryRecord>(&self.store, QUERIES, key)
+            .await
+            .map_err(store_error)?
+        else {
+            let transaction = Transaction::new().delete(QUERY_QUEUE, key);
+            return self.store.commit(transaction).await.map_err(store_error);
+        };
+        if !stored.value.active() {
+            self.cancellations.take(key);
+            let transaction = Transaction::new().delete(QUERY_QUEUE, key);
+            return self.store.commit(transaction).await.map_err(store_error);
+        }
+        let mut query = stored.value.clone();
+        query.status = RUNNING.to_owned();
+        let running = stored.replace(Transaction::new(), QUERIES, key, plain(&query)?);
+        match self.store.commit(running).await {
+            Ok(()) => {}
+            // Cancelled as it started: the next look at the queue finds it inactive.
+            Err(StoreError::Conflict(_)) => {
+                self.cancellations.take(key);
+                return Ok(());
+            }
+            Err(error) => return Err(store_error(error)),
+        }
+        let started = self.clock.now_millis();
+        let outcome = self.evaluate(&query).await;
+        if self.cancellations.take(key) {
+            return Ok(());
+        }
+        query.execution_millis = self.clock.now_millis().saturating_sub(started).max(0);
+        let mut transaction = Transaction::new().delete(QUERY_QUEUE, key);
+        match outcome {
+            Ok(Outcome::Finished(results)) => {
+                query.status = FINISHED.to_owned();
+                query.columns = results.columns;
+                query.events_matched = results.events_matched;
+                query.events_scanned = results.events_scanned;
+                query.bytes_scanned = results.bytes_scanned;
+                query.results = results.rows.len() as u64;
+                for (page_number, rows) in results.rows.chunks(ROWS_PER_PAGE).enumerate() {
+                    transaction = transaction.put(
+                        QUERY_RESULTS,
+                        &result_page_key(&query, page_number as u64),
+                        plain(&rows)?,
+                    );
+                }
+            }
+            Ok(Outcome::Cancelled) => return Ok(()),
+            Err(message) => {
+                query.status = FAILED.to_owned();
+                query.error = Some(message);
+            }
+        }
+        // Pinned to the running record: a cancellation meanwhile wins, and nothing is kept.
+        let Some(running) = typed::get_json::<QueryRecord>(&self.store, QUERIES, key)
+            .await
+            .map_err(store_error)?
+            .filter(|running| running.value.status == RUNNING)
+        else {
+            return Ok(());
+        };
+        let transaction = running.replace(transaction, QUERIES, key, plain(&query)?);
+        match self.store.commit(transaction).await {
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(error) => Err(store_error(error)),
+        }
+    }
+
+    /// Evaluates `query` over its event data store's events, newest first.
+    async fn evaluate(&self, query: &QueryRecord) -> Result<Outcome, String> {
+        let query_key = query.key();
+        let statement = palisade_lake_query::parse(&query.statement, &query.parameters)
+            .map_err(|error| error.to_string())?;
+        let store_key = format!("{}/{}", query.account, query.event_data_store);
+        let store = typed::get_json::<EventDataStoreRecord>(
+            &self.store,
+            crate::event_data_stores::EVENT_DATA_STORES,
+            &store_key,
+        )
+        .await
+        .map_err(|error| error.to_string())?
+        .map(|stored| stored.value)
+        .ok_or_else(|| "The event data store of this query no longer exists.".to_owned())?;
+        // Every call answered before the query ran is in the store.
+        self.audit.flush().await;
+        let now = self.clock.now_millis();
+        let (lower, upper) = statement.event_time_bounds();
+        let spans: Vec<(i64, i64)> = store
+            .spans(now)
+            .into_iter()
+            .map(|(from, until)| {
+                (
+                    lower.map_or(from, |lower| from.max(lower)),
+                    upper.map_or(until, |upper| until.min(upper)),
+                )
+            })
+            .filter(|(from, until)| from <= until)
+            .collect();
+        let selectors = EventSelectorsRecord::Advanced(store.selectors.clone());
+        let sources = self
+            .sources_of_store(&store)
+            .await
+            .map_err(|error| error.message)?;
+        let mut execution = statement.execute_at(now);
+        let mut bytes_scanned = 0u64;
+        for (account, region, joined) in sources {
+            for &(from, until) in &spans {
+                let from = from.max(joined);
+                if from > until {
+                    continue;
+                }
+                let prefix = history::prefix(&account, &region);
+                let mut position = history::at_or_before(&account, &region, until);
+                'scan: loop {
+                    let batch = self
+                        .store
+                        .scan(KEYSPACE, &prefix, Some(&position), SCAN_BATCH)
+                        .await
+                        .map_err(|error| error.to_string())?;
+                    let last_batch = batch.len() < SCAN_BATCH;
+                    for (key, entry) in batch {
+                        if history::millis_of(&key).is_none_or(|time| time < from) {
+                            break 'scan;
+                        }
+                        position = key;
+                        let bytes = entry.value.bytes();
+                        if !selection::logs_record(Some(&selectors), bytes) {
+                            continue;
+                        }
+                        let Ok(record) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                            continue;
+                        };
+                        bytes_scanned = bytes_scanned.saturating_add(bytes.len() as u64);
+                        execution.add(&record).map_err(|error| error.to_string())?;
+                    }
+                    if self.cancellations.is_cancelled(&query_key) {
+                        return Ok(Outcome::Cancelled);
+                    }
+                    if last_batch {
+                        break;
+                    }
+                }
+            }
+        }
+        let results = execution.finish().map_err(|error| error.to_string())?;
+        Ok(Outcome::Finished(Results {
+            columns: results.columns,
+            rows: results.rows,
+            events_matched: results.events_matched,
+            events_scanned: results.events_scanned,
+            bytes_scanned,
+        }))
+    }
+
+    /// The accounts and regions whose records `store` holds, each with when the account's
+    /// records start to count (when it joined the organization, for an organization store).
+    async fn sources_of_store(
+        &self,
+        store: &EventDataStoreRecord,
+    ) -> Result<Vec<(String, String, i64)>, ServiceError> {
+        let accounts = match self
+            .organization_coverage(&store.account, store.organization)
+            .await?
+        {
+            Some(coverage) => coverage
+                .members
+                .into_iter()
+                .map(|member| (member.account, member.joined_millis))
+                .collect(),
+            None => vec![(store.account.clone(), i64::MIN)],
+        };
+        let mut sources = Vec::new();
+        for (account, joined) in accounts {
+            let regions = if store.multi_region {
+                self.regions_with_records(&account, Vec::new()).await?
+            } else {
+                vec![store.region.clone()]
+            };
+            sources.extend(
+                regions
+                    .into_iter()
+                    .map(|region| (account.clone(), region, joined)),
+            );
+        }
+        Ok(sources)
+    }
+
+    /// Deletes the queries kept past their seven days, with their results.
+    async fn forget_expired_queries(&self) -> Result<(), ServiceError> {
+        let now = self.clock.now_millis();
+        let mut after: Option<String> = None;
+        loop {
+            let page =
+                typed::scan_json::<QueryRecord>(&self.store, QUERIES, "", after.as_deref(), CHUNK)
+                    .await
+                    .map_err(store_error)?;
+            let done = page.len() < CHUNK;
+            after = page.last().map(|(key, _)| key.clone());
+            for (key, stored) in page {
+                if !expired(&stored.value, now) || stored.value.active() {
+                    continue;
+                }
+                let pages = stored.value.results.div_ceil(ROWS_PER_PAGE as u64);
+                let mut transaction = Transaction::new()
+                    .expect_version(QUERIES, &key, stored.version)
+                    .delete(QUERIES, &key);
+                for page_number in 0..pages {
+                    transaction = transaction
+                        .delete(QUERY_RESULTS, &result_page_key(&stored.value, page_number));
+                }
+                match self.store.commit(transaction).await {
+                    Ok(()) | Err(StoreError::Conflict(_)) => {}
+                    Err(error) => return Err(store_error(error)),
+                }
+            }
+            if done {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// What running a query came to, short of failing.
+enum Outcome {
+    Finished(Results),
+    Cancelled,
+}
+
+struct Results {
+    columns: Vec<String>,
+    rows: Vec<Vec<Option<String>>>,
+    events_matched: u64,
+    events_scanned: u64,
+    bytes_scanned: u64,
+}
+
+fn result_page_key(query: &QueryRecord, page_number: u64) -> String {
+    format!("{}/{}/{page_number:08}", query.account, query.id)
+}
+
+fn expired(query: &QueryRecord, now: i64) -> bool {
+    now >= query.created_millis.saturating_add(KEPT_MILLIS)
+}
+
+fn saturating_i64(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
