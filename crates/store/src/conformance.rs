@@ -30,6 +30,7 @@ macro_rules! conformance_suite {
             failed_preconditions_write_nothing,
             scan_orders_and_pages,
             scan_back_reads_from_the_end,
+            scan_all_json_reads_every_chunk,
             racing_transactions_one_wins,
             read_modify_write_loses_no_update,
             write_skew_is_refused,
@@ -342,6 +343,23 @@ pub(crate) async fn scan_orders_and_pages(store: &Store) {
         scan("acct/r1/\u{10FFFF}", None, 10).await,
         ["acct/r1/\u{10FFFF}"]
     );
+}
+
+pub(crate) async fn scan_all_json_reads_every_chunk(store: &Store) {
+    let mut txn = Transaction::new();
+    for n in 0..7u32 {
+        txn = txn.put("ks", &format!("p/{n}"), plain(n.to_string().as_bytes()));
+    }
+    txn = txn.put("ks", "q/0", plain(b"99"));
+    store.commit(txn).await.unwrap();
+    for chunk in [0, 1, 3, 7, 100] {
+        let read = crate::typed::scan_all_json::<u32>(store, "ks", "p/", chunk)
+            .await
+            .unwrap();
+        let values: Vec<u32> = read.iter().map(|(_, stored)| stored.value).collect();
+        assert_eq!(values, (0..7).collect::<Vec<_>>(), "chunk {chunk}");
+        assert_eq!(read[6].0, "p/6");
+    }
 }
 
 pub(crate) async fn scan_back_reads_from_the_end(store: &Store) {

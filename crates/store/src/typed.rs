@@ -95,6 +95,29 @@ pub async fn scan_json<T: DeserializeOwned>(
         .collect()
 }
 
+/// Every JSON record of `keyspace` under `prefix`, in key order, each with its key: read
+/// `chunk` at a time, for keyspaces whose records under one prefix are few enough to hold.
+pub async fn scan_all_json<T: DeserializeOwned>(
+    store: &Store,
+    keyspace: &str,
+    prefix: &str,
+    chunk: usize,
+) -> Result<Vec<(String, Stored<T>)>, StoreError> {
+    let chunk = chunk.max(1);
+    let mut records = Vec::new();
+    loop {
+        let after = records
+            .last()
+            .map(|(key, _): &(String, Stored<T>)| key.clone());
+        let page = scan_json(store, keyspace, prefix, after.as_deref(), chunk).await?;
+        let done = page.len() < chunk;
+        records.extend(page);
+        if done {
+            return Ok(records);
+        }
+    }
+}
+
 /// Why [`mutate`] gave up.
 #[derive(Debug)]
 pub enum MutateError<E> {
