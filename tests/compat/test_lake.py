@@ -11,8 +11,10 @@ import subprocess
 import time
 import uuid
 
+import boto3
 import botocore.exceptions
 import pytest
+from botocore.config import Config
 
 ACCOUNT = "000000000000"
 
@@ -228,4 +230,84 @@ def test_iam_decides_on_the_event_data_store_a_query_reads(client, endpoint):
     assert analyst.start_query(QueryStatement=f"SELECT eventName FROM {allowed}")["QueryId"]
     assert error_code(
         analyst.start_query, QueryStatement=f"SELECT eventName FROM {other}"
+    ) == "AccessDeniedException"
+
+
+def _member_cloudtrail(client, endpoint, region):
+    """A new member account of the caller's organization, and a CloudTrail client acting as
+    its `OrganizationAccountAccessRole` (which has AdministratorAccess)."""
+    orgs = client("organizations")
+    try:
+        orgs.create_organization(FeatureSet="ALL")
+    except botocore.exceptions.ClientError as error:
+        assert error.response["Error"]["Code"] == "AlreadyInOrganizationException"
+    status = orgs.create_account(Email=f"{uuid.uuid4().hex[:8]}@example.com", AccountName="b")
+    account = orgs.describe_create_account_status(
+        CreateAccountRequestId=status["CreateAccountStatus"]["Id"]
+    )["CreateAccountStatus"]["AccountId"]
+    role = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    credentials = client("sts").assume_role(RoleArn=role, RoleSessionName="account-b")["Credentials"]
+    member = boto3.client(
+        "cloudtrail",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        config=Config(retries={"max_attempts": 1}, parameter_validation=False),
+    )
+    return account, member
+
+
+def test_another_account_queries_as_the_resource_policy_allows(client, endpoint):
+    region = "ap-southeast-2"
+    cloudtrail = client("cloudtrail", region=region)
+    store, created = create_store(cloudtrail)
+    arn = created["EventDataStoreArn"]
+    client("kms", region=region).list_keys()
+    account, member = _member_cloudtrail(client, endpoint, region)
+    statement = f"SELECT eventName, recipientAccountId FROM {arn} WHERE eventName = 'ListKeys'"
+    query = {"QueryStatement": statement, "EventDataStoreOwnerAccountId": ACCOUNT}
+
+    # Its own policies allow everything, but the event data store's allows nothing.
+    assert error_code(member.start_query, **query) == "AccessDeniedException"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": ["cloudtrail:StartQuery", "cloudtrail:ListQueries"],
+                "Resource": arn,
+            }
+        ],
+    }
+    cloudtrail.put_resource_policy(ResourceArn=arn, ResourcePolicy=json.dumps(policy))
+    assert json.loads(cloudtrail.get_resource_policy(ResourceArn=arn)["ResourcePolicy"]) == policy
+
+    started = member.start_query(**query)
+    assert started["EventDataStoreOwnerAccountId"] == ACCOUNT
+    deadline = time.monotonic() + 30
+    while True:
+        described = member.describe_query(QueryId=started["QueryId"])
+        if described["QueryStatus"] not in ("QUEUED", "RUNNING"):
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert described["QueryStatus"] == "FINISHED"
+    assert described["EventDataStoreOwnerAccountId"] == ACCOUNT
+    rows = member.get_query_results(QueryId=started["QueryId"])["QueryResultRows"]
+    assert rows == [[{"eventName": "ListKeys"}, {"recipientAccountId": ACCOUNT}]]
+    # The query is the member's: it lists it, and the owner does not see it.
+    listed = member.list_queries(EventDataStore=arn)["Queries"]
+    assert [listed_query["QueryId"] for listed_query in listed] == [started["QueryId"]]
+    assert error_code(cloudtrail.describe_query, QueryId=started["QueryId"]) == (
+        "QueryIdNotFoundException"
+    )
+    # Another store of the owner's stays out of reach.
+    other, _ = create_store(cloudtrail)
+    assert error_code(
+        member.start_query,
+        QueryStatement=f"SELECT eventName FROM {other}",
+        EventDataStoreOwnerAccountId=ACCOUNT,
     ) == "AccessDeniedException"

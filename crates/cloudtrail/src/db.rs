@@ -90,25 +90,14 @@ impl CloudTrailState {
         &self,
         prefix: &str,
     ) -> Result<Vec<Stored<TrailRecord>>, ServiceError> {
-        let mut trails = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = typed::scan_json::<TrailRecord>(
-                &self.store,
-                TRAILS,
-                prefix,
-                after.as_deref(),
-                CHUNK,
-            )
-            .await
-            .map_err(store_error)?;
-            let done = page.len() < CHUNK;
-            after = page.last().map(|(key, _)| key.clone());
-            trails.extend(page.into_iter().map(|(_, trail)| trail));
-            if done {
-                return Ok(trails);
-            }
-        }
+        Ok(
+            typed::scan_all_json::<TrailRecord>(&self.store, TRAILS, prefix, CHUNK)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .map(|(_, trail)| trail)
+                .collect(),
+        )
     }
 
     /// What the keyspace `keyspace` keeps about `trail` (its delivery's or streaming's state),
@@ -138,7 +127,7 @@ impl CloudTrailState {
                 MutateError::Attempt(error) => error,
                 MutateError::Store(error) => store_error(error),
                 MutateError::Contended => errors::conflict_exception(
-                    "Another change to this trail happened at the same time. Retry the request.",
+                    "Another change to this resource happened at the same time. Retry the request.",
                 ),
             })?;
         // Streaming follows trails' changes as they happen: a call made once this one is

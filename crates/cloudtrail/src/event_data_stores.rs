@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::CloudTrailState;
 use crate::db::{plain, store_error};
+use crate::names::split_arn;
 use crate::selectors::{AdvancedSelector, FieldSelectorRecord, advanced_selectors, advanced_view};
 use crate::tags::{Tags, add_tags_to};
 
@@ -75,6 +76,9 @@ pub(crate) struct EventDataStoreRecord {
     /// Whether a restore resumes ingestion: it was ingesting when deleted.
     pub ingesting_when_deleted: bool,
     pub tags: Tags,
+    /// The resource-based policy document, if it has one.
+    #[serde(default)]
+    pub resource_policy: Option<String>,
 }
 
 impl EventDataStoreRecord {
@@ -169,30 +173,19 @@ impl CloudTrailState {
         region: &str,
     ) -> Result<Vec<Stored<EventDataStoreRecord>>, ServiceError> {
         let now = self.clock.now_millis();
-        let mut stores = Vec::new();
-        let mut after: Option<String> = None;
         let prefix = format!("{account}/");
-        loop {
-            let page = typed::scan_json::<EventDataStoreRecord>(
-                &self.store,
-                EVENT_DATA_STORES,
-                &prefix,
-                after.as_deref(),
-                DEFAULT_PAGE,
-            )
-            .await
-            .map_err(store_error)?;
-            let done = page.len() < DEFAULT_PAGE;
-            after = page.last().map(|(key, _)| key.clone());
-            stores.extend(
-                page.into_iter()
-                    .map(|(_, stored)| stored)
-                    .filter(|stored| stored.value.region == region && !stored.value.gone(now)),
-            );
-            if done {
-                return Ok(stores);
-            }
-        }
+        Ok(typed::scan_all_json::<EventDataStoreRecord>(
+            &self.store,
+            EVENT_DATA_STORES,
+            &prefix,
+            DEFAULT_PAGE,
+        )
+        .await
+        .map_err(store_error)?
+        .into_iter()
+        .map(|(_, stored)| stored)
+        .filter(|stored| stored.value.region == region && !stored.value.gone(now))
+        .collect())
     }
 
     /// The event data store a request names by ARN or by the id its ARN ends in: one of the
@@ -202,8 +195,17 @@ impl CloudTrailState {
         ctx: &RequestContext,
         reference: &str,
     ) -> Result<Stored<EventDataStoreRecord>, ServiceError> {
-        let account = ctx.account().as_str();
-        let region = ctx.region.as_str();
+        self.find_event_data_store_of(ctx.account().as_str(), ctx.region.as_str(), reference)
+            .await
+    }
+
+    /// The event data store of `account` in `region` that `reference` names, by ARN or id.
+    pub(crate) async fn find_event_data_store_of(
+        &self,
+        account: &str,
+        region: &str,
+        reference: &str,
+    ) -> Result<Stored<EventDataStoreRecord>, ServiceError> {
         let id = match reference.strip_prefix("arn:") {
             Some(_) => {
                 let (arn_region, arn_account, id) = parse_arn(reference)?;
@@ -233,7 +235,7 @@ impl CloudTrailState {
 
     /// Applies `change` to the event data store `reference` names (given the time) and stores
     /// it.
-    async fn change_event_data_store(
+    pub(crate) async fn change_event_data_store(
         &self,
         ctx: &RequestContext,
         reference: &str,
@@ -333,6 +335,7 @@ pub(crate) async fn create_event_data_store(
         deleted_millis: None,
         ingesting_when_deleted: false,
         tags,
+        resource_policy: None,
     };
     let created = state
         .mutate(|| {
@@ -675,40 +678,22 @@ fn check_name_is_free(
 }
 
 /// `arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>`, as its region, account and id.
-fn parse_arn(text: &str) -> Result<(&str, &str, &str), ServiceError> {
+pub(crate) fn parse_arn(text: &str) -> Result<(&str, &str, &str), ServiceError> {
     let invalid = || {
         errors::event_data_store_arn_invalid_exception(format!(
             "The specified event data store ARN {text} is not valid or does not map to an event \
              data store in your account."
         ))
     };
-    let mut parts = text.splitn(6, ':');
-    match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (
-            Some("arn"),
-            Some(partition),
-            Some("cloudtrail"),
-            Some(region),
-            Some(account),
-            Some(resource),
-        ) if partition.starts_with("aws") => {
-            let id = resource
-                .strip_prefix("eventdatastore/")
-                .ok_or_else(invalid)?;
-            if id.is_empty() || id.contains('/') {
-                return Err(invalid());
-            }
-            Ok((region, account, id))
-        }
-        _ => Err(invalid()),
+    let parts = split_arn(text).ok_or_else(invalid)?;
+    let id = parts
+        .resource
+        .strip_prefix("eventdatastore/")
+        .ok_or_else(invalid)?;
+    if id.is_empty() || id.contains('/') {
+        return Err(invalid());
     }
+    Ok((parts.region, parts.account, id))
 }
 
 fn not_found(reference: &str) -> ServiceError {
@@ -740,6 +725,7 @@ mod tests {
             deleted_millis: None,
             ingesting_when_deleted: false,
             tags: Tags::new(),
+            resource_policy: None,
         }
     }
 

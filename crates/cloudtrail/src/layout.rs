@@ -93,8 +93,8 @@ pub fn iso_seconds(millis: i64) -> String {
     )
 }
 
-/// The time `millis` stands for, clamped to what `time` can represent.
-fn utc(millis: i64) -> OffsetDateTime {
+/// The UTC time `millis` milliseconds after the epoch (the epoch itself when out of range).
+pub(crate) fn utc(millis: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }

@@ -10,6 +10,7 @@
 //! which cover every account of an organization and which delegated administrators manage too
 //! (`organization`). Event data stores are not built and answer `NotImplemented`.
 
+mod dashboards;
 mod db;
 mod delivery;
 pub mod digest;
@@ -20,6 +21,7 @@ mod lookup;
 mod names;
 mod organization;
 mod queries;
+mod resource_policies;
 pub mod s3;
 mod selection;
 mod selectors;
@@ -43,27 +45,32 @@ use palisade_core::{RequestContext, ServiceError};
 use palisade_model_cloudtrail::Cloudtrail;
 use palisade_model_cloudtrail::types::{
     AddTagsRequest, AddTagsResponse, CancelQueryRequest, CancelQueryResponse,
-    CreateEventDataStoreRequest, CreateEventDataStoreResponse, CreateTrailRequest,
-    CreateTrailResponse, DeleteEventDataStoreRequest, DeleteEventDataStoreResponse,
-    DeleteTrailRequest, DeleteTrailResponse, DeregisterOrganizationDelegatedAdminRequest,
+    CreateDashboardRequest, CreateDashboardResponse, CreateEventDataStoreRequest,
+    CreateEventDataStoreResponse, CreateTrailRequest, CreateTrailResponse, DeleteDashboardRequest,
+    DeleteDashboardResponse, DeleteEventDataStoreRequest, DeleteEventDataStoreResponse,
+    DeleteResourcePolicyRequest, DeleteResourcePolicyResponse, DeleteTrailRequest,
+    DeleteTrailResponse, DeregisterOrganizationDelegatedAdminRequest,
     DeregisterOrganizationDelegatedAdminResponse, DescribeQueryRequest, DescribeQueryResponse,
-    DescribeTrailsRequest, DescribeTrailsResponse, GetEventDataStoreRequest,
-    GetEventDataStoreResponse, GetEventSelectorsRequest, GetEventSelectorsResponse,
-    GetInsightSelectorsRequest, GetInsightSelectorsResponse, GetQueryResultsRequest,
-    GetQueryResultsResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
-    GetTrailStatusResponse, ListEventDataStoresRequest, ListEventDataStoresResponse,
-    ListPublicKeysRequest, ListPublicKeysResponse, ListQueriesRequest, ListQueriesResponse,
-    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    DescribeTrailsRequest, DescribeTrailsResponse, GetDashboardRequest, GetDashboardResponse,
+    GetEventDataStoreRequest, GetEventDataStoreResponse, GetEventSelectorsRequest,
+    GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
+    GetQueryResultsRequest, GetQueryResultsResponse, GetResourcePolicyRequest,
+    GetResourcePolicyResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
+    GetTrailStatusResponse, ListDashboardsRequest, ListDashboardsResponse,
+    ListEventDataStoresRequest, ListEventDataStoresResponse, ListPublicKeysRequest,
+    ListPublicKeysResponse, ListQueriesRequest, ListQueriesResponse, ListTagsRequest,
+    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
     LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
-    PutInsightSelectorsRequest, PutInsightSelectorsResponse,
-    RegisterOrganizationDelegatedAdminRequest, RegisterOrganizationDelegatedAdminResponse,
-    RemoveTagsRequest, RemoveTagsResponse, RestoreEventDataStoreRequest,
-    RestoreEventDataStoreResponse, StartEventDataStoreIngestionRequest,
+    PutInsightSelectorsRequest, PutInsightSelectorsResponse, PutResourcePolicyRequest,
+    PutResourcePolicyResponse, RegisterOrganizationDelegatedAdminRequest,
+    RegisterOrganizationDelegatedAdminResponse, RemoveTagsRequest, RemoveTagsResponse,
+    RestoreEventDataStoreRequest, RestoreEventDataStoreResponse, StartDashboardRefreshRequest,
+    StartDashboardRefreshResponse, StartEventDataStoreIngestionRequest,
     StartEventDataStoreIngestionResponse, StartLoggingRequest, StartLoggingResponse,
     StartQueryRequest, StartQueryResponse, StopEventDataStoreIngestionRequest,
     StopEventDataStoreIngestionResponse, StopLoggingRequest, StopLoggingResponse,
-    UpdateEventDataStoreRequest, UpdateEventDataStoreResponse, UpdateTrailRequest,
-    UpdateTrailResponse,
+    UpdateDashboardRequest, UpdateDashboardResponse, UpdateEventDataStoreRequest,
+    UpdateEventDataStoreResponse, UpdateTrailRequest, UpdateTrailResponse,
 };
 use palisade_store::Store;
 
@@ -380,5 +387,77 @@ impl Cloudtrail for CloudTrailState {
         input: StartQueryRequest,
     ) -> Result<StartQueryResponse, ServiceError> {
         queries::start_query(self, ctx, input).await
+    }
+
+    async fn create_dashboard(
+        &self,
+        ctx: &RequestContext,
+        input: CreateDashboardRequest,
+    ) -> Result<CreateDashboardResponse, ServiceError> {
+        dashboards::create_dashboard(self, ctx, input).await
+    }
+
+    async fn delete_dashboard(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteDashboardRequest,
+    ) -> Result<DeleteDashboardResponse, ServiceError> {
+        dashboards::delete_dashboard(self, ctx, input).await
+    }
+
+    async fn get_dashboard(
+        &self,
+        ctx: &RequestContext,
+        input: GetDashboardRequest,
+    ) -> Result<GetDashboardResponse, ServiceError> {
+        dashboards::get_dashboard(self, ctx, input).await
+    }
+
+    async fn list_dashboards(
+        &self,
+        ctx: &RequestContext,
+        input: ListDashboardsRequest,
+    ) -> Result<ListDashboardsResponse, ServiceError> {
+        dashboards::list_dashboards(self, ctx, input).await
+    }
+
+    async fn start_dashboard_refresh(
+        &self,
+        ctx: &RequestContext,
+        input: StartDashboardRefreshRequest,
+    ) -> Result<StartDashboardRefreshResponse, ServiceError> {
+        dashboards::start_dashboard_refresh(self, ctx, input).await
+    }
+
+    async fn update_dashboard(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateDashboardRequest,
+    ) -> Result<UpdateDashboardResponse, ServiceError> {
+        dashboards::update_dashboard(self, ctx, input).await
+    }
+
+    async fn delete_resource_policy(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteResourcePolicyRequest,
+    ) -> Result<DeleteResourcePolicyResponse, ServiceError> {
+        resource_policies::delete_resource_policy(self, ctx, input).await
+    }
+
+    async fn get_resource_policy(
+        &self,
+        ctx: &RequestContext,
+        input: GetResourcePolicyRequest,
+    ) -> Result<GetResourcePolicyResponse, ServiceError> {
+        resource_policies::get_resource_policy(self, ctx, input).await
+    }
+
+    async fn put_resource_policy(
+        &self,
+        ctx: &RequestContext,
+        input: PutResourcePolicyRequest,
+    ) -> Result<PutResourcePolicyResponse, ServiceError> {
+        resource_policies::put_resource_policy(self, ctx, input).await
     }
 }

@@ -37,6 +37,49 @@ pub(crate) fn trail_arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}")
 }
 
+/// The parts of a CloudTrail ARN, `arn:<partition>:cloudtrail:<region>:<account>:<resource>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ArnParts<'a> {
+    pub region: &'a str,
+    pub account: &'a str,
+    /// What follows the account: `trail/<name>`, `eventdatastore/<id>`, ...
+    pub resource: &'a str,
+}
+
+/// Splits a CloudTrail ARN of an AWS partition, with a twelve-digit account and a region of
+/// lowercase letters, digits and dashes; `None` for anything else.
+pub(crate) fn split_arn(text: &str) -> Option<ArnParts<'_>> {
+    let mut parts = text.splitn(6, ':');
+    let (
+        Some("arn"),
+        Some(partition),
+        Some("cloudtrail"),
+        Some(region),
+        Some(account),
+        Some(resource),
+    ) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    )
+    else {
+        return None;
+    };
+    let account_valid = account.len() == 12 && account.bytes().all(|byte| byte.is_ascii_digit());
+    let region_valid = !region.is_empty()
+        && region
+            .bytes()
+            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    (partition.starts_with("aws") && account_valid && region_valid).then_some(ArnParts {
+        region,
+        account,
+        resource,
+    })
+}
+
 /// A trail ARN: `arn:aws:cloudtrail:<region>:<account>:trail/<name>`.
 pub(crate) fn parse_arn(text: &str) -> Result<TrailRef, ServiceError> {
     let invalid = || {
@@ -45,26 +88,12 @@ pub(crate) fn parse_arn(text: &str) -> Result<TrailRef, ServiceError> {
              arn:aws:cloudtrail:us-east-2:123456789012:trail/MyTrail."
         ))
     };
-    let mut parts = text.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("cloudtrail"), Some(region), Some(account), Some(rest)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Err(invalid());
-    };
-    let name = rest.strip_prefix("trail/").ok_or_else(invalid)?;
-    let account_valid = account.len() == 12 && account.bytes().all(|byte| byte.is_ascii_digit());
-    let region_valid = !region.is_empty()
-        && region
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
-    if !partition.starts_with("aws") || !account_valid || !region_valid {
-        return Err(invalid());
-    }
+    let ArnParts {
+        region,
+        account,
+        resource,
+    } = split_arn(text).ok_or_else(invalid)?;
+    let name = resource.strip_prefix("trail/").ok_or_else(invalid)?;
     check_trail_name(name).map_err(|_| invalid())?;
     Ok(TrailRef::Arn {
         region: region.to_owned(),

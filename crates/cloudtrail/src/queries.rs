@@ -62,6 +62,10 @@ pub(crate) struct QueryRecord {
     pub id: String,
     /// The id of the event data store it reads.
     pub event_data_store: String,
+    /// The account of that event data store, when another account's (a resource policy let
+    /// this query's account query it).
+    #[serde(default)]
+    pub event_data_store_account: Option<String>,
     pub statement: String,
     pub parameters: Vec<String>,
     pub status: String,
@@ -73,11 +77,31 @@ pub(crate) struct QueryRecord {
     pub bytes_scanned: u64,
     pub execution_millis: i64,
     pub results: u64,
+    /// The dashboard widget it ran for, when a dashboard refresh started it.
+    #[serde(default)]
+    pub widget: Option<WidgetRun>,
+}
+
+/// Which dashboard refresh ran a query, for which widget: `DescribeQuery` finds it by the
+/// widget's `QueryAlias` and the `RefreshId`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WidgetRun {
+    /// The dashboard's ARN.
+    pub dashboard: String,
+    pub alias: String,
+    pub refresh_id: String,
 }
 
 impl QueryRecord {
     fn key(&self) -> String {
         format!("{}/{}", self.account, self.id)
+    }
+
+    /// The account of the event data store it reads.
+    fn store_account(&self) -> &str {
+        self.event_data_store_account
+            .as_deref()
+            .unwrap_or(&self.account)
     }
 
     fn active(&self) -> bool {
@@ -129,8 +153,8 @@ pub(crate) async fn start_query(
 ) -> Result<StartQueryResponse, ServiceError> {
     let Some(statement) = input.query_statement else {
         return Err(errors::invalid_parameter_exception(
-            "You must specify a QueryStatement. Queries by QueryAlias run dashboard widgets, \
-             which this server does not have.",
+            "You must specify a QueryStatement. Queries by QueryAlias run dashboard widgets: \
+             start them with StartDashboardRefresh.",
         ));
     };
     if input.delivery_s3_uri.is_some() {
@@ -139,55 +163,123 @@ pub(crate) async fn start_query(
              read them with GetQueryResults.",
         ));
     }
-    let account = ctx.account().as_str().to_owned();
-    if input
-        .event_data_store_owner_account_id
-        .as_deref()
-        .is_some_and(|owner| owner != account)
-    {
-        return Err(errors::event_data_store_not_found_exception(
-            "Querying another account's event data store is not supported by this server.",
-        ));
-    }
     let parameters = input.query_parameters.unwrap_or_default();
-    let parsed = palisade_lake_query::parse(&statement, &parameters)
-        .map_err(|error| errors::invalid_query_statement_exception(error.to_string()))?;
-    let store = state
-        .find_event_data_store(ctx, parsed.source())
-        .await?
-        .value;
-    if store.deleted_millis.is_some() {
-        return Err(errors::inactive_event_data_store_exception(format!(
-            "The event data store {} is inactive: it is pending deletion.",
-            store.arn()
-        )));
+    // Another account's event data store is queried as IAM decided: with the caller's
+    // policies and the store's resource policy.
+    let owner = input.event_data_store_owner_account_id;
+    let query_id = state
+        .queue_query(
+            QueryScope {
+                account: ctx.account().as_str(),
+                region: ctx.region.as_str(),
+                store_account: owner.as_deref().unwrap_or(ctx.account().as_str()),
+            },
+            statement,
+            parameters,
+            None,
+        )
+        .await?;
+    Ok(StartQueryResponse {
+        query_id: Some(query_id),
+        event_data_store_owner_account_id: owner,
+    })
+}
+
+impl CloudTrailState {
+    /// The event data store of `account` in `region` that `statement` reads, with `parameters`
+    /// for its placeholders, checked as `StartQuery` checks it: the statement parses, and the
+    /// store exists and is not pending deletion.
+    pub(crate) async fn queryable_store(
+        &self,
+        account: &str,
+        region: &str,
+        statement: &str,
+        parameters: &[String],
+    ) -> Result<EventDataStoreRecord, ServiceError> {
+        let parsed = palisade_lake_query::parse(statement, parameters)
+            .map_err(|error| errors::invalid_query_statement_exception(error.to_string()))?;
+        let store = self
+            .find_event_data_store_of(account, region, parsed.source())
+            .await?
+            .value;
+        if store.deleted_millis.is_some() {
+            return Err(errors::inactive_event_data_store_exception(format!(
+                "The event data store {} is inactive: it is pending deletion.",
+                store.arn()
+            )));
+        }
+        Ok(store)
     }
-    let query = QueryRecord {
-        account: account.clone(),
-        region: ctx.region.as_str().to_owned(),
-        id: uuid::Uuid::new_v4().to_string(),
-        event_data_store: store.id,
-        statement,
-        parameters,
-        status: QUEUED.to_owned(),
-        created_millis: state.clock.now_millis(),
-        error: None,
-        columns: Vec::new(),
-        events_matched: 0,
-        events_scanned: 0,
-        bytes_scanned: 0,
-        execution_millis: 0,
-        results: 0,
-    };
-    let queue_prefix = format!("{account}/");
-    state
-        .mutate(|| async {
-            let queued = state
+
+    /// Whether the query `id` of `account` is still queued or running.
+    pub(crate) async fn query_in_progress(
+        &self,
+        account: &str,
+        id: &str,
+    ) -> Result<bool, ServiceError> {
+        Ok(self
+            .store
+            .get(QUERY_QUEUE, &format!("{account}/{id}"))
+            .await
+            .map_err(store_error)?
+            .is_some())
+    }
+}
+
+/// Whose query it is, where, and whose event data store it reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueryScope<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    pub store_account: &'a str,
+}
+
+impl CloudTrailState {
+    /// Queues `statement`, with `parameters` for its placeholders, as a query of `scope`'s
+    /// account over the event data store it names (of `scope`'s store account); answers the
+    /// query's id. A dashboard refresh's queries (`widget`) do not count toward the account's
+    /// queued and running queries.
+    pub(crate) async fn queue_query(
+        &self,
+        scope: QueryScope<'_>,
+        statement: String,
+        parameters: Vec<String>,
+        widget: Option<WidgetRun>,
+    ) -> Result<String, ServiceError> {
+        let store = self
+            .queryable_store(scope.store_account, scope.region, &statement, &parameters)
+            .await?;
+        let QueryScope {
+            account, region, ..
+        } = scope;
+        let limited = widget.is_none();
+        let query = QueryRecord {
+            account: account.to_owned(),
+            region: region.to_owned(),
+            id: uuid::Uuid::new_v4().to_string(),
+            event_data_store_account: (store.account != account).then(|| store.account.clone()),
+            event_data_store: store.id,
+            statement,
+            parameters,
+            status: QUEUED.to_owned(),
+            created_millis: self.clock.now_millis(),
+            error: None,
+            columns: Vec::new(),
+            events_matched: 0,
+            events_scanned: 0,
+            bytes_scanned: 0,
+            execution_millis: 0,
+            results: 0,
+            widget,
+        };
+        let queue_prefix = format!("{account}/");
+        self.mutate(|| async {
+            let queued = self
                 .store
                 .scan(QUERY_QUEUE, &queue_prefix, None, MAX_CONCURRENT)
                 .await
                 .map_err(store_error)?;
-            if queued.len() >= MAX_CONCURRENT {
+            if limited && queued.len() >= MAX_CONCURRENT {
                 return Err(errors::max_concurrent_queries_exception(format!(
                     "You already have {MAX_CONCURRENT} queries queued or running. Wait for one to \
                      finish, or cancel one."
@@ -200,11 +292,9 @@ pub(crate) async fn start_query(
             Ok((transaction, ()))
         })
         .await?;
-    state.queries_queued.notify_one();
-    Ok(StartQueryResponse {
-        query_id: Some(query.id),
-        event_data_store_owner_account_id: None,
-    })
+        self.queries_queued.notify_one();
+        Ok(query.id)
+    }
 }
 
 pub(crate) async fn describe_query(
@@ -212,13 +302,17 @@ pub(crate) async fn describe_query(
     ctx: &RequestContext,
     input: DescribeQueryRequest,
 ) -> Result<DescribeQueryResponse, ServiceError> {
-    let Some(id) = input.query_id else {
-        return Err(errors::invalid_parameter_exception(
-            "You must specify a QueryId. Queries by QueryAlias and RefreshId run dashboard \
-             widgets, which this server does not have.",
-        ));
+    let query = match (input.query_id, input.query_alias, input.refresh_id) {
+        (Some(id), _, _) => state.find_query(ctx, &id).await?.value,
+        (None, Some(alias), Some(refresh_id)) => {
+            state.find_widget_query(ctx, &alias, &refresh_id).await?
+        }
+        _ => {
+            return Err(errors::invalid_parameter_exception(
+                "You must specify a QueryId, or a QueryAlias with a RefreshId.",
+            ));
+        }
     };
-    let query = state.find_query(ctx, &id).await?.value;
     Ok(DescribeQueryResponse {
         query_id: Some(query.id.clone()),
         query_string: Some(query.statement.clone()),
@@ -236,7 +330,7 @@ pub(crate) async fn describe_query(
         delivery_s3_uri: None,
         delivery_status: None,
         prompt: None,
-        event_data_store_owner_account_id: None,
+        event_data_store_owner_account_id: query.event_data_store_account,
     })
 }
 
@@ -318,7 +412,7 @@ pub(crate) async fn cancel_query(
     Ok(CancelQueryResponse {
         query_id: cancelled.id,
         query_status: QueryStatus::Cancelled,
-        event_data_store_owner_account_id: None,
+        event_data_store_owner_account_id: cancelled.event_data_store_account,
     })
 }
 
@@ -327,8 +421,14 @@ pub(crate) async fn list_queries(
     ctx: &RequestContext,
     input: ListQueriesRequest,
 ) -> Result<ListQueriesResponse, ServiceError> {
+    // Another account's event data store, named by its ARN, when IAM let the caller at it.
+    let store_account = input
+        .event_data_store
+        .strip_prefix("arn:")
+        .and_then(|arn| arn.split(':').nth(3))
+        .unwrap_or(ctx.account().as_str());
     let store = state
-        .find_event_data_store(ctx, &input.event_data_store)
+        .find_event_data_store_of(store_account, ctx.region.as_str(), &input.event_data_store)
         .await?
         .value;
     let (from, until) = (input.start_time.map(millis), input.end_time.map(millis));
@@ -346,11 +446,12 @@ pub(crate) async fn list_queries(
         .clamp(1, DEFAULT_LIST_PAGE);
     let status = input.query_status.as_ref().map(QueryStatus::as_str);
     let mut queries: Vec<QueryRecord> = state
-        .account_queries(&store.account)
+        .account_queries(ctx.account().as_str())
         .await?
         .into_iter()
         .filter(|query| {
             query.event_data_store == store.id
+                && query.store_account() == store.account
                 && from.is_none_or(|from| query.created_millis >= from)
                 && until.is_none_or(|until| query.created_millis <= until)
                 && status.is_none_or(|status| query.status == status)
@@ -412,33 +513,42 @@ impl CloudTrailState {
         }
     }
 
+    /// The query a dashboard refresh `refresh_id` ran for its widget `alias`.
+    async fn find_widget_query(
+        &self,
+        ctx: &RequestContext,
+        alias: &str,
+        refresh_id: &str,
+    ) -> Result<QueryRecord, ServiceError> {
+        self.account_queries(ctx.account().as_str())
+            .await?
+            .into_iter()
+            .find(|query| {
+                query.region == ctx.region.as_str()
+                    && query.widget.as_ref().is_some_and(|widget| {
+                        widget.alias == alias && widget.refresh_id == refresh_id
+                    })
+            })
+            .ok_or_else(|| {
+                errors::query_id_not_found_exception(format!(
+                    "No query of refresh {refresh_id} has the alias {alias}."
+                ))
+            })
+    }
+
     /// Every kept query of `account`.
     async fn account_queries(&self, account: &str) -> Result<Vec<QueryRecord>, ServiceError> {
         let now = self.clock.now_millis();
         let prefix = format!("{account}/");
-        let mut queries = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = typed::scan_json::<QueryRecord>(
-                &self.store,
-                QUERIES,
-                &prefix,
-                after.as_deref(),
-                CHUNK,
-            )
-            .await
-            .map_err(store_error)?;
-            let done = page.len() < CHUNK;
-            after = page.last().map(|(key, _)| key.clone());
-            queries.extend(
-                page.into_iter()
-                    .map(|(_, stored)| stored.value)
-                    .filter(|query| !expired(query, now)),
-            );
-            if done {
-                return Ok(queries);
-            }
-        }
+        Ok(
+            typed::scan_all_json::<QueryRecord>(&self.store, QUERIES, &prefix, CHUNK)
+                .await
+                .map_err(store_error)?
+                .into_iter()
+                .map(|(_, stored)| stored.value)
+                .filter(|query| !expired(query, now))
+                .collect(),
+        )
     }
 
     /// Up to `count` result rows of `query` from row `offset` on.
@@ -577,7 +687,7 @@ impl CloudTrailState {
         let query_key = query.key();
         let statement = palisade_lake_query::parse(&query.statement, &query.parameters)
             .map_err(|error| error.to_string())?;
-        let store_key = format!("{}/{}", query.account, query.event_data_store);
+        let store_key = format!("{}/{}", query.store_account(), query.event_data_store);
         let store = typed::get_json::<EventDataStoreRecord>(
             &self.store,
             crate::event_data_stores::EVENT_DATA_STORES,

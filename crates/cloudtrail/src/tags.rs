@@ -35,6 +35,9 @@ impl CloudTrailState {
         if is_event_data_store_arn(arn) {
             return self.change_event_data_store_tags(ctx, arn, change).await;
         }
+        if is_dashboard_arn(arn) {
+            return self.change_dashboard_tags(ctx, arn, change).await;
+        }
         parse_arn(arn)?;
         self.change_trail(ctx, arn, |trail| change(&mut trail.tags))
             .await
@@ -45,6 +48,9 @@ impl CloudTrailState {
     async fn tags_of(&self, ctx: &RequestContext, arn: &str) -> Result<Tags, ServiceError> {
         if is_event_data_store_arn(arn) {
             return Ok(self.find_event_data_store(ctx, arn).await?.value.tags);
+        }
+        if is_dashboard_arn(arn) {
+            return self.dashboard_tags(ctx, arn).await;
         }
         parse_arn(arn)?;
         Ok(self
@@ -115,6 +121,10 @@ pub(crate) fn tags_view(tags: &Tags) -> Vec<Tag> {
             value: value.clone(),
         })
         .collect()
+}
+
+fn is_dashboard_arn(resource: &str) -> bool {
+    resource.starts_with("arn:") && resource.contains(":dashboard/")
 }
 
 /// A tagging call on a trail that does not exist answers `ResourceNotFoundException`.

@@ -653,3 +653,92 @@ async fn queries_are_listed_cancelled_and_refused_as_in_aws() {
         .unwrap_err();
     assert_eq!(code(&forgotten), "QueryIdNotFoundException");
 }
+
+#[tokio::test]
+async fn event_data_stores_keep_a_resource_policy() {
+    use palisade_model_cloudtrail::types::{
+        DeleteResourcePolicyRequest, GetResourcePolicyRequest, PutResourcePolicyRequest,
+    };
+    let harness = Harness::new().await;
+    let ctx = harness.ctx(REGION);
+    let id = create(&harness, named("shared")).await;
+    let arn = format!("arn:aws:cloudtrail:{REGION}:111122223333:eventdatastore/{id}");
+    let get = async || {
+        harness
+            .state
+            .get_resource_policy(
+                &ctx,
+                GetResourcePolicyRequest {
+                    resource_arn: arn.clone(),
+                },
+            )
+            .await
+    };
+    assert_eq!(
+        code(&get().await.unwrap_err()),
+        "ResourcePolicyNotFoundException"
+    );
+    let put = async |document: &str, resource_arn: &str| {
+        harness
+            .state
+            .put_resource_policy(
+                &ctx,
+                PutResourcePolicyRequest {
+                    resource_arn: resource_arn.to_owned(),
+                    resource_policy: document.to_owned(),
+                },
+            )
+            .await
+    };
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+        "Principal":{"AWS":"arn:aws:iam::444455556666:root"},
+        "Action":["cloudtrail:StartQuery","cloudtrail:GetQueryResults"],"Resource":"*"}]}"#;
+    let answered = put(policy, &arn).await.unwrap();
+    assert_eq!(answered.resource_policy.as_deref(), Some(policy));
+    assert_eq!(
+        get().await.unwrap().resource_policy.as_deref(),
+        Some(policy)
+    );
+
+    // No principal, not JSON, or not a resource that takes policies.
+    let no_principal = r#"{"Statement":[{"Effect":"Allow","Action":"cloudtrail:*"}]}"#;
+    for (document, resource, expected) in [
+        (
+            no_principal,
+            arn.as_str(),
+            "ResourcePolicyNotValidException",
+        ),
+        ("{", arn.as_str(), "ResourcePolicyNotValidException"),
+        (
+            policy,
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+            "ResourceTypeNotSupportedException",
+        ),
+        (policy, "not-an-arn", "ResourceARNNotValidException"),
+        (
+            policy,
+            "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/missing",
+            "ResourceNotFoundException",
+        ),
+    ] {
+        let error = put(document, resource).await.unwrap_err();
+        assert_eq!(code(&error), expected, "{document} on {resource}");
+    }
+
+    let delete = async || {
+        harness
+            .state
+            .delete_resource_policy(
+                &ctx,
+                DeleteResourcePolicyRequest {
+                    resource_arn: arn.clone(),
+                },
+            )
+            .await
+    };
+    delete().await.unwrap();
+    assert_eq!(
+        code(&delete().await.unwrap_err()),
+        "ResourcePolicyNotFoundException"
+    );
+}

@@ -8,8 +8,9 @@
 //! condition keys and the MFA keys of sessions; the SCPs and RCPs of the caller's organization,
 //! level by level from the root down (never for the management account), with
 //! `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths`; and resource policies of KMS keys,
-//! Secrets Manager secrets and EventBridge event buses (in the bus's account, which a bus ARN in
-//! `PutEvents` may name). Each operation's action is `<prefix>:<Operation>`; its resource is
+//! Secrets Manager secrets, EventBridge event buses (in the bus's account, which a bus ARN in
+//! `PutEvents` may name) and CloudTrail event data stores (in the store's account, which the
+//! ARN in a query statement may name). Each operation's action is `<prefix>:<Operation>`; its resource is
 //! the KMS key's ARN for KMS operations that name a key (whose key policy is then evaluated as
 //! AWS does, with IAM policies counting only where the key policy delegates to the account), the
 //! secret's ARN for Secrets Manager operations that name an existing secret (with its resource
@@ -34,6 +35,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use palisade_cloudtrail::CloudTrailState;
 use palisade_core::model::{Operation, ServiceModel};
 use palisade_core::service::{BoxFuture, CommonError};
 use palisade_core::{AccountId, PrincipalKind, RequestContext, ServiceError, Value};
@@ -131,6 +133,9 @@ pub struct PolicyAuthorizer {
     /// Set once the service exists: EventBridge calls on an event bus are decided with the bus's
     /// resource policy, in the bus's account.
     buses: OnceLock<Arc<EventsState>>,
+    /// Set once the service exists: CloudTrail calls on an event data store are decided with
+    /// its resource policy, in its account.
+    event_data_stores: OnceLock<Arc<CloudTrailState>>,
     /// Set once the services exist; until then no resource has tags.
     resource_tags: OnceLock<Arc<ResourceTags>>,
     /// By kind, then by document text (looked up by `&str`, so a hit copies nothing).
@@ -153,6 +158,7 @@ impl PolicyAuthorizer {
             organizations: None,
             secrets: OnceLock::new(),
             buses: OnceLock::new(),
+            event_data_stores: OnceLock::new(),
             resource_tags: OnceLock::new(),
             parsed: Mutex::new(HashMap::new()),
             identities: Derived::new(MAX_CACHED_PRINCIPALS),
@@ -178,6 +184,12 @@ impl PolicyAuthorizer {
     /// calls change nothing.
     pub fn attach_buses(&self, buses: Arc<EventsState>) {
         let _ = self.buses.set(buses);
+    }
+
+    /// From now on, decides CloudTrail calls on an event data store (named by an ARN that may be
+    /// another account's) with its resource policy, in its account. Later calls change nothing.
+    pub fn attach_event_data_stores(&self, cloudtrail: Arc<CloudTrailState>) {
+        let _ = self.event_data_stores.set(cloudtrail);
     }
 
     /// From now on, supplies `aws:ResourceTag/*` of the resources other services own, read
@@ -504,9 +516,20 @@ impl PolicyAuthorizer {
         // The account whose resource the request acts on: another account's only for a secret
         // named by its ARN, or a KMS key used by its ARN in an operation AWS allows across
         // accounts (cross-account access, where both accounts' policies must allow).
-        // An event bus that a declared EventBridge resource names: its account and its policy.
-        let bus = match (self.buses.get(), declared_resource) {
-            (Some(buses), Some(arn)) if model.name == "events" => buses.bus_policy(arn).await?,
+        // A resource a declared resource names whose service keeps a resource policy for it (an
+        // event bus, an event data store): its account and its policy.
+        let owned = match (model.name, declared_resource) {
+            ("events", Some(arn)) => match self.buses.get() {
+                Some(buses) => buses
+                    .bus_policy(arn)
+                    .await?
+                    .map(|bus| (bus.account, bus.document)),
+                None => None,
+            },
+            ("cloudtrail", Some(arn)) => match self.event_data_stores.get() {
+                Some(cloudtrail) => cloudtrail.event_data_store_policy(arn).await?,
+                None => None,
+            },
             _ => None,
         };
         let resource_account = match (&key, secret_id) {
@@ -514,9 +537,9 @@ impl PolicyAuthorizer {
             (None, Some(secret_id)) => {
                 palisade_secretsmanager::secret_owner(&principal.account, &ctx.region, secret_id)
             }
-            (None, None) => bus
+            (None, None) => owned
                 .as_ref()
-                .and_then(|bus| AccountId::parse(&bus.account))
+                .and_then(|(account, _)| AccountId::parse(account))
                 .unwrap_or_else(|| principal.account.clone()),
         };
         let cross_account = resource_account != principal.account;
@@ -567,10 +590,11 @@ impl PolicyAuthorizer {
                     .and_then(|policy| self.parse(PolicyKind::Resource, policy)),
             ),
             // Another account's secret that does not exist: nothing there allows.
-            (None, None) if bus.is_some() => (
+            (None, None) if owned.is_some() => (
                 declared_resource.unwrap_or("*"),
-                bus.as_ref()
-                    .and_then(|bus| bus.document.as_deref())
+                owned
+                    .as_ref()
+                    .and_then(|(_, document)| document.as_deref())
                     .and_then(|policy| self.parse(PolicyKind::Resource, policy)),
             ),
             (None, None) if cross_account => (secret_id.unwrap_or("*"), None),

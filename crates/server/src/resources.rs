@@ -468,11 +468,20 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
     let Scope {
         account, region, ..
     } = *named.scope;
+    // Queries may read another account's event data store, which they name by its id.
+    let store_account = named
+        .string("EventDataStoreOwnerAccountId")
+        .unwrap_or(account);
     let named_arn = |kind: &str, name: &str| {
+        let owner = if kind == "eventdatastore" {
+            store_account
+        } else {
+            account
+        };
         if name.starts_with("arn:") {
             name.to_owned()
         } else {
-            format!("arn:aws:cloudtrail:{region}:{account}:{kind}/{name}")
+            format!("arn:aws:cloudtrail:{region}:{owner}:{kind}/{name}")
         }
     };
     let trails = match operation {

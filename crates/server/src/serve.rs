@@ -220,6 +220,7 @@ async fn start_serving(
         }))
         .with_keys(service_keys),
     );
+    policies.attach_event_data_stores(Arc::clone(&cloudtrail));
     policies.attach_resource_tags(Arc::new(ResourceTags {
         iam: Arc::clone(&iam),
         parameters: Arc::clone(&parameters),
@@ -245,6 +246,7 @@ async fn start_serving(
         parameters,
         logs,
         Arc::clone(&cloudwatch),
+        Arc::clone(&cloudtrail),
     ));
     let evaluating = tokio::spawn(evaluate_alarms(cloudwatch));
     let delivering = tokio::spawn(deliver_trails(
@@ -358,6 +360,7 @@ async fn sweep(
     parameters: Arc<palisade_ssm::ParameterStore>,
     logs: Arc<palisade_logs::LogsState>,
     cloudwatch: Arc<palisade_cloudwatch::CloudWatchState>,
+    cloudtrail: Arc<palisade_cloudtrail::CloudTrailState>,
 ) {
     // The first sweep waits a period too: a starting server answers before it sweeps.
     let mut ticks =
@@ -385,6 +388,10 @@ async fn sweep(
             ),
             ("Logs retention", logs.expire_events().await.map(drop)),
             ("CloudWatch retention", cloudwatch.expire().await.map(drop)),
+            (
+                "CloudTrail dashboard refresh",
+                cloudtrail.refresh_due_dashboards().await.map(drop),
+            ),
         ];
         for (sweep, outcome) in outcomes {
             if let Err(error) = outcome {
