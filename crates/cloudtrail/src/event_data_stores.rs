@@ -113,12 +113,17 @@ impl EventDataStoreRecord {
     /// The spans of event time whose events it holds at `now`: its ingestion spans, cut to its
     /// retention period.
     pub fn spans(&self, now: i64) -> Vec<(i64, i64)> {
-        let oldest = now.saturating_sub(i64::from(self.retention_days).saturating_mul(DAY_MILLIS));
+        let oldest = self.oldest_kept(now);
         self.ingestion
             .iter()
             .map(|&(from, until)| (from.max(oldest), until.unwrap_or(now).min(now)))
             .filter(|(from, until)| from <= until)
             .collect()
+    }
+
+    /// The oldest event time its retention period keeps at `now`.
+    pub fn oldest_kept(&self, now: i64) -> i64 {
+        now.saturating_sub(i64::from(self.retention_days).saturating_mul(DAY_MILLIS))
     }
 
     fn stop_ingesting(&mut self, now: i64) {

@@ -16,6 +16,8 @@ mod delivery;
 pub mod digest;
 mod encryption;
 mod event_data_stores;
+mod imports;
+mod insights;
 pub mod layout;
 mod lookup;
 mod names;
@@ -53,24 +55,27 @@ use palisade_model_cloudtrail::types::{
     DeregisterOrganizationDelegatedAdminResponse, DescribeQueryRequest, DescribeQueryResponse,
     DescribeTrailsRequest, DescribeTrailsResponse, GetDashboardRequest, GetDashboardResponse,
     GetEventDataStoreRequest, GetEventDataStoreResponse, GetEventSelectorsRequest,
-    GetEventSelectorsResponse, GetInsightSelectorsRequest, GetInsightSelectorsResponse,
-    GetQueryResultsRequest, GetQueryResultsResponse, GetResourcePolicyRequest,
-    GetResourcePolicyResponse, GetTrailRequest, GetTrailResponse, GetTrailStatusRequest,
-    GetTrailStatusResponse, ListDashboardsRequest, ListDashboardsResponse,
-    ListEventDataStoresRequest, ListEventDataStoresResponse, ListPublicKeysRequest,
-    ListPublicKeysResponse, ListQueriesRequest, ListQueriesResponse, ListTagsRequest,
-    ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
+    GetEventSelectorsResponse, GetImportRequest, GetImportResponse, GetInsightSelectorsRequest,
+    GetInsightSelectorsResponse, GetQueryResultsRequest, GetQueryResultsResponse,
+    GetResourcePolicyRequest, GetResourcePolicyResponse, GetTrailRequest, GetTrailResponse,
+    GetTrailStatusRequest, GetTrailStatusResponse, ListDashboardsRequest, ListDashboardsResponse,
+    ListEventDataStoresRequest, ListEventDataStoresResponse, ListImportFailuresRequest,
+    ListImportFailuresResponse, ListImportsRequest, ListImportsResponse, ListInsightsDataRequest,
+    ListInsightsDataResponse, ListInsightsMetricDataRequest, ListInsightsMetricDataResponse,
+    ListPublicKeysRequest, ListPublicKeysResponse, ListQueriesRequest, ListQueriesResponse,
+    ListTagsRequest, ListTagsResponse, ListTrailsRequest, ListTrailsResponse, LookupEventsRequest,
     LookupEventsResponse, PutEventSelectorsRequest, PutEventSelectorsResponse,
     PutInsightSelectorsRequest, PutInsightSelectorsResponse, PutResourcePolicyRequest,
     PutResourcePolicyResponse, RegisterOrganizationDelegatedAdminRequest,
     RegisterOrganizationDelegatedAdminResponse, RemoveTagsRequest, RemoveTagsResponse,
     RestoreEventDataStoreRequest, RestoreEventDataStoreResponse, StartDashboardRefreshRequest,
     StartDashboardRefreshResponse, StartEventDataStoreIngestionRequest,
-    StartEventDataStoreIngestionResponse, StartLoggingRequest, StartLoggingResponse,
-    StartQueryRequest, StartQueryResponse, StopEventDataStoreIngestionRequest,
-    StopEventDataStoreIngestionResponse, StopLoggingRequest, StopLoggingResponse,
-    UpdateDashboardRequest, UpdateDashboardResponse, UpdateEventDataStoreRequest,
-    UpdateEventDataStoreResponse, UpdateTrailRequest, UpdateTrailResponse,
+    StartEventDataStoreIngestionResponse, StartImportRequest, StartImportResponse,
+    StartLoggingRequest, StartLoggingResponse, StartQueryRequest, StartQueryResponse,
+    StopEventDataStoreIngestionRequest, StopEventDataStoreIngestionResponse, StopImportRequest,
+    StopImportResponse, StopLoggingRequest, StopLoggingResponse, UpdateDashboardRequest,
+    UpdateDashboardResponse, UpdateEventDataStoreRequest, UpdateEventDataStoreResponse,
+    UpdateTrailRequest, UpdateTrailResponse,
 };
 use palisade_store::Store;
 
@@ -459,5 +464,61 @@ impl Cloudtrail for CloudTrailState {
         input: PutResourcePolicyRequest,
     ) -> Result<PutResourcePolicyResponse, ServiceError> {
         resource_policies::put_resource_policy(self, ctx, input).await
+    }
+
+    async fn get_import(
+        &self,
+        ctx: &RequestContext,
+        input: GetImportRequest,
+    ) -> Result<GetImportResponse, ServiceError> {
+        imports::get_import(self, ctx, input).await
+    }
+
+    async fn list_import_failures(
+        &self,
+        ctx: &RequestContext,
+        input: ListImportFailuresRequest,
+    ) -> Result<ListImportFailuresResponse, ServiceError> {
+        imports::list_import_failures(self, ctx, input).await
+    }
+
+    async fn list_imports(
+        &self,
+        ctx: &RequestContext,
+        input: ListImportsRequest,
+    ) -> Result<ListImportsResponse, ServiceError> {
+        imports::list_imports(self, ctx, input).await
+    }
+
+    async fn start_import(
+        &self,
+        ctx: &RequestContext,
+        input: StartImportRequest,
+    ) -> Result<StartImportResponse, ServiceError> {
+        imports::start_import(self, ctx, input).await
+    }
+
+    async fn stop_import(
+        &self,
+        ctx: &RequestContext,
+        input: StopImportRequest,
+    ) -> Result<StopImportResponse, ServiceError> {
+        imports::stop_import(self, ctx, input).await
+    }
+
+    async fn list_insights_data(
+        &self,
+        ctx: &RequestContext,
+        input: ListInsightsDataRequest,
+    ) -> Result<ListInsightsDataResponse, ServiceError> {
+        insights::list_insights_data(self, ctx, input).await
+    }
+
+    async fn list_insights_metric_data(
+        &self,
+        ctx: &RequestContext,
+        input: ListInsightsMetricDataRequest,
+    ) -> Result<ListInsightsMetricDataResponse, ServiceError> {
+        insights::list_insights_metric_data(self, ctx, input).await
     }
 }

@@ -717,47 +717,45 @@ impl CloudTrailState {
             .sources_of_store(&store)
             .await
             .map_err(|error| error.message)?;
-        let mut execution = statement.execute_at(now);
-        let mut bytes_scanned = 0u64;
+        let mut scan = Scan {
+            execution: statement.execute_at(now),
+            bytes_scanned: 0,
+            query_key: &query_key,
+        };
         for (account, region, joined) in sources {
             for &(from, until) in &spans {
                 let from = from.max(joined);
                 if from > until {
                     continue;
                 }
-                let prefix = history::prefix(&account, &region);
-                let mut position = history::at_or_before(&account, &region, until);
-                'scan: loop {
-                    let batch = self
-                        .store
-                        .scan(KEYSPACE, &prefix, Some(&position), SCAN_BATCH)
-                        .await
-                        .map_err(|error| error.to_string())?;
-                    let last_batch = batch.len() < SCAN_BATCH;
-                    for (key, entry) in batch {
-                        if history::millis_of(&key).is_none_or(|time| time < from) {
-                            break 'scan;
-                        }
-                        position = key;
-                        let bytes = entry.value.bytes();
-                        if !selection::logs_record(Some(&selectors), bytes) {
-                            continue;
-                        }
-                        let Ok(record) = serde_json::from_slice::<serde_json::Value>(bytes) else {
-                            continue;
-                        };
-                        bytes_scanned = bytes_scanned.saturating_add(bytes.len() as u64);
-                        execution.add(&record).map_err(|error| error.to_string())?;
-                    }
-                    if self.cancellations.is_cancelled(&query_key) {
-                        return Ok(Outcome::Cancelled);
-                    }
-                    if last_batch {
-                        break;
-                    }
+                let range = ScanRange {
+                    keyspace: KEYSPACE,
+                    prefix: history::prefix(&account, &region),
+                    from,
+                    until,
+                };
+                if self.scan_into(&range, Some(&selectors), &mut scan).await? {
+                    return Ok(Outcome::Cancelled);
                 }
             }
         }
+        // Events imported into the store are its own: only its retention period bounds them.
+        let imported = ScanRange {
+            keyspace: crate::imports::IMPORTED_EVENTS,
+            prefix: crate::imports::imported_prefix(&store.account, &store.id),
+            from: lower.map_or(store.oldest_kept(now), |lower| {
+                lower.max(store.oldest_kept(now))
+            }),
+            until: upper.map_or(now, |upper| upper.min(now)),
+        };
+        if imported.from <= imported.until && self.scan_into(&imported, None, &mut scan).await? {
+            return Ok(Outcome::Cancelled);
+        }
+        let Scan {
+            execution,
+            bytes_scanned,
+            ..
+        } = scan;
         let results = execution.finish().map_err(|error| error.to_string())?;
         Ok(Outcome::Finished(Results {
             columns: results.columns,
@@ -766,6 +764,54 @@ impl CloudTrailState {
             events_scanned: results.events_scanned,
             bytes_scanned,
         }))
+    }
+
+    /// Feeds `scan` the records of `range`, newest first, that `selectors` (if any) let
+    /// through; answers whether the query was cancelled meanwhile.
+    async fn scan_into(
+        &self,
+        range: &ScanRange,
+        selectors: Option<&EventSelectorsRecord>,
+        scan: &mut Scan<'_, '_>,
+    ) -> Result<bool, String> {
+        let mut position = format!(
+            "{}{}",
+            range.prefix,
+            history::tail_at_or_before(range.until)
+        );
+        loop {
+            let batch = self
+                .store
+                .scan(range.keyspace, &range.prefix, Some(&position), SCAN_BATCH)
+                .await
+                .map_err(|error| error.to_string())?;
+            let last_batch = batch.len() < SCAN_BATCH;
+            for (key, entry) in batch {
+                if history::millis_of(&key).is_none_or(|time| time < range.from) {
+                    return Ok(false);
+                }
+                position = key;
+                let bytes = entry.value.bytes();
+                if selectors
+                    .is_some_and(|selectors| !selection::logs_record(Some(selectors), bytes))
+                {
+                    continue;
+                }
+                let Ok(record) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+                    continue;
+                };
+                scan.bytes_scanned = scan.bytes_scanned.saturating_add(bytes.len() as u64);
+                scan.execution
+                    .add(&record)
+                    .map_err(|error| error.to_string())?;
+            }
+            if self.cancellations.is_cancelled(scan.query_key) {
+                return Ok(true);
+            }
+            if last_batch {
+                return Ok(false);
+            }
+        }
     }
 
     /// The accounts and regions whose records `store` holds, each with when the account's
@@ -834,6 +880,22 @@ impl CloudTrailState {
             }
         }
     }
+}
+
+/// Records of one keyspace under `prefix`, keyed by inverted time as the audit records are,
+/// from `from` to `until` (milliseconds, inclusive).
+struct ScanRange {
+    keyspace: &'static str,
+    prefix: String,
+    from: i64,
+    until: i64,
+}
+
+/// A query being fed records.
+struct Scan<'q, 's> {
+    execution: palisade_lake_query::Execution<'s>,
+    bytes_scanned: u64,
+    query_key: &'q str,
 }
 
 /// What running a query came to, short of failing.

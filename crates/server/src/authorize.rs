@@ -354,6 +354,11 @@ impl PolicyAuthorizer {
                 }
             }
         };
+        // An operation IAM knows by another action (the Service Authorization Reference).
+        let action = match (model.name, operation.name) {
+            ("cloudtrail", "ListInsightsMetricData") => "LookupEvents",
+            (_, name) => name,
+        };
         let scope = resources::Scope {
             account: ctx.principal.account.as_str(),
             region: ctx.region.as_str(),
@@ -361,20 +366,12 @@ impl PolicyAuthorizer {
         };
         if let Some(declared) = resources::declared(model.name, operation.name, input, &scope) {
             return self
-                .decide_declared(ctx, model, operation.name, declared, input, extra)
+                .decide_declared(ctx, model, action, declared, input, extra)
                 .await;
         }
         let key_id = kms_key_named(ctx, input).filter(|_| model.name == "kms");
-        self.decide_action(
-            ctx,
-            model,
-            operation.name,
-            key_id.as_deref(),
-            None,
-            input,
-            extra,
-        )
-        .await
+        self.decide_action(ctx, model, action, key_id.as_deref(), None, input, extra)
+            .await
     }
 
     /// Decides the operation `name` on each resource the table declares for it, with the

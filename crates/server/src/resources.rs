@@ -490,7 +490,9 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
         "GetEventSelectors"
         | "PutEventSelectors"
         | "GetInsightSelectors"
-        | "PutInsightSelectors" => named.string("TrailName").into_iter().collect(),
+        | "PutInsightSelectors"
+        | "ListInsightsMetricData" => named.string("TrailName").into_iter().collect(),
+        "ListInsightsData" => named.string("InsightSource").into_iter().collect(),
         "AddTags" | "RemoveTags" => named.string("ResourceId").into_iter().collect(),
         "ListTags" => named.strings("ResourceIdList"),
         _ => Vec::new(),
