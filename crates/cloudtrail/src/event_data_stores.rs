@@ -171,7 +171,9 @@ macro_rules! store_response {
 }
 
 impl CloudTrailState {
-    /// Every event data store of `account` in `region` that is not gone, by id.
+    /// Every event data store of `account` that shows in `region` and is not gone, by id: its
+    /// own, and the multi-Region ones of other regions (as AWS counts them against the region's
+    /// ten, and lists them there).
     async fn region_stores(
         &self,
         account: &str,
@@ -189,7 +191,9 @@ impl CloudTrailState {
         .map_err(store_error)?
         .into_iter()
         .map(|(_, stored)| stored)
-        .filter(|stored| stored.value.region == region && !stored.value.gone(now))
+        .filter(|stored| {
+            (stored.value.region == region || stored.value.multi_region) && !stored.value.gone(now)
+        })
         .collect())
     }
 
@@ -204,22 +208,23 @@ impl CloudTrailState {
             .await
     }
 
-    /// The event data store of `account` in `region` that `reference` names, by ARN or id.
+    /// The event data store of `account` that shows in `region` (its home, or any for a
+    /// multi-Region store) that `reference` names, by ARN or id.
     pub(crate) async fn find_event_data_store_of(
         &self,
         account: &str,
         region: &str,
         reference: &str,
     ) -> Result<Stored<EventDataStoreRecord>, ServiceError> {
-        let id = match reference.strip_prefix("arn:") {
+        let (home, id) = match reference.strip_prefix("arn:") {
             Some(_) => {
                 let (arn_region, arn_account, id) = parse_arn(reference)?;
-                if arn_region != region || arn_account != account {
+                if arn_account != account {
                     return Err(not_found(reference));
                 }
-                id
+                (Some(arn_region), id)
             }
-            None => reference,
+            None => (None, reference),
         };
         let stored = typed::get_json::<EventDataStoreRecord>(
             &self.store,
@@ -229,8 +234,11 @@ impl CloudTrailState {
         .await
         .map_err(store_error)?;
         match stored {
+            // A multi-Region store shows in every region; its ARN names its home region.
             Some(stored)
-                if stored.value.region == region && !stored.value.gone(self.clock.now_millis()) =>
+                if home.is_none_or(|home| home == stored.value.region)
+                    && (stored.value.region == region || stored.value.multi_region)
+                    && !stored.value.gone(self.clock.now_millis()) =>
             {
                 Ok(stored)
             }

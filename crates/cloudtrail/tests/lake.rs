@@ -173,17 +173,30 @@ async fn an_event_data_store_lives_and_dies_as_in_aws() {
             .unwrap();
         assert_eq!(got.name.as_deref(), Some("audit"));
     }
-    let other_region = harness
-        .state
-        .get_event_data_store(
-            &harness.ctx("eu-west-1"),
-            GetEventDataStoreRequest {
-                event_data_store: id.clone(),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(code(&other_region), "EventDataStoreNotFoundException");
+    // A multi-Region store shows in other regions too; a single-Region one does not.
+    let get_elsewhere = async |reference: &str| {
+        harness
+            .state
+            .get_event_data_store(
+                &harness.ctx("eu-west-1"),
+                GetEventDataStoreRequest {
+                    event_data_store: reference.to_owned(),
+                },
+            )
+            .await
+    };
+    let shadow = get_elsewhere(&id).await.unwrap();
+    assert_eq!(shadow.event_data_store_arn.as_deref(), Some(arn.as_str()));
+    let local = create(
+        &harness,
+        CreateEventDataStoreRequest {
+            multi_region_enabled: Some(false),
+            ..named("local")
+        },
+    )
+    .await;
+    let hidden = get_elsewhere(&local).await.unwrap_err();
+    assert_eq!(code(&hidden), "EventDataStoreNotFoundException");
 
     let clash = harness
         .state
@@ -206,7 +219,7 @@ async fn an_event_data_store_lives_and_dies_as_in_aws() {
     assert_eq!(code(&short), "InvalidParameterException");
 
     // Ten per region, listed in pages.
-    for n in 1..10 {
+    for n in 2..10 {
         create(&harness, named(&format!("store-{n}"))).await;
     }
     let over = harness
