@@ -29,7 +29,13 @@ pub struct Execution<'s> {
     events_scanned: u64,
     events_matched: u64,
     state: State,
+    /// About how many bytes the kept rows, groups and distinct rows hold.
+    kept_bytes: usize,
 }
+
+/// The most memory one query keeps (rows, groups, distinct rows) before it fails, as Trino
+/// fails a query past its memory limit.
+pub(crate) const MAX_KEPT_BYTES: usize = 256 * 1024 * 1024;
 
 enum State {
     Rows {
@@ -72,6 +78,7 @@ impl<'s> Execution<'s> {
             events_scanned: 0,
             events_matched: 0,
             state,
+            kept_bytes: 0,
         }
     }
 
@@ -99,16 +106,26 @@ impl<'s> Execution<'s> {
                     return Ok(());
                 }
                 let values = eval_all(outputs, &context)?;
-                if plan.distinct && !seen.insert(values.clone()) {
-                    return Ok(());
+                if plan.distinct {
+                    if !seen.insert(values.clone()) {
+                        return Ok(());
+                    }
+                    self.kept_bytes += footprint(&values);
                 }
                 let sort = sort_values(&plan.order, &values, &context)?;
+                self.kept_bytes += footprint(&values) + footprint(&sort);
                 rows.push(Row { values, sort });
                 if let Some(kept) = kept
                     && rows.len() >= kept.saturating_mul(2).max(1024)
                 {
                     sort_rows(rows, &plan.order);
                     rows.truncate(kept);
+                    let distinct: usize = seen.iter().map(|values| footprint(values)).sum();
+                    self.kept_bytes = distinct
+                        + rows
+                            .iter()
+                            .map(|row| footprint(&row.values) + footprint(&row.sort))
+                            .sum::<usize>();
                 }
             }
             (
@@ -121,6 +138,7 @@ impl<'s> Execution<'s> {
                 let position = match index.get(&key_values) {
                     Some(position) => *position,
                     None => {
+                        self.kept_bytes += 2 * footprint(&key_values);
                         groups.push(Group {
                             keys: key_values.clone(),
                             accumulators: aggregates.iter().map(Accumulator::new).collect(),
@@ -140,6 +158,13 @@ impl<'s> Execution<'s> {
                 }
             }
             _ => {}
+        }
+        if self.kept_bytes > MAX_KEPT_BYTES {
+            return Err(QueryError::new(format!(
+                "Query exceeded the memory limit of {} MB: narrow it with WHERE, LIMIT or \
+                 fewer columns",
+                MAX_KEPT_BYTES / (1024 * 1024)
+            )));
         }
         Ok(())
     }
@@ -230,6 +255,10 @@ fn kept_rows(plan: &Plan) -> Option<usize> {
     let limit = plan.limit?;
     let kept = plan.offset.saturating_add(limit);
     Some(usize::try_from(kept).unwrap_or(usize::MAX))
+}
+
+fn footprint(values: &[Value]) -> usize {
+    values.iter().map(Value::footprint).sum()
 }
 
 fn eval_all(exprs: &[PExpr], context: &Context<'_>) -> Result<Vec<Value>, QueryError> {

@@ -33,6 +33,24 @@ pub(crate) enum Value {
 }
 
 impl Value {
+    /// About how many bytes the value holds, for the memory a query keeps.
+    pub(crate) fn footprint(&self) -> usize {
+        let own = std::mem::size_of::<Self>();
+        match self {
+            Self::Str(text) => own + text.len(),
+            Self::Map(entries) => {
+                own + entries
+                    .iter()
+                    .map(|(key, value)| key.len() + value.footprint())
+                    .sum::<usize>()
+            }
+            Self::Row(_, values) | Self::Array(values) => {
+                own + values.iter().map(Self::footprint).sum::<usize>()
+            }
+            _ => own,
+        }
+    }
+
     pub(crate) fn is_null(&self) -> bool {
         matches!(self, Self::Null)
     }
@@ -159,6 +177,8 @@ impl Value {
         match (self, other) {
             (Self::Null, _) | (_, Self::Null) => None,
             (Self::Double(a), Self::Double(b)) => Some(a == b),
+            // Exactly: as doubles, integers past 2^53 would compare equal to their neighbours.
+            (Self::Int(a), Self::Int(b)) => Some(a == b),
             (Self::Int(_) | Self::Double(_), Self::Int(_) | Self::Double(_)) => {
                 Some(self.as_f64()? == other.as_f64()?)
             }
