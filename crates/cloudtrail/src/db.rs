@@ -130,8 +130,17 @@ impl CloudTrailState {
                     "Another change to this resource happened at the same time. Retry the request.",
                 ),
             })?;
-        // Streaming follows trails' changes as they happen: a call made once this one is
-        // answered is streamed by the trails as changed.
+        Ok(changed)
+    }
+
+    /// [`Self::mutate`] for a change to trails, which streaming follows as it happens: a call
+    /// made once this one is answered is streamed by the trails as changed.
+    pub(crate) async fn mutate_trails<T, F, Fut>(&self, attempt: F) -> Result<T, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(Transaction, T), ServiceError>>,
+    {
+        let changed = self.mutate(attempt).await?;
         self.trails_generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         self.trails_changed.notify_one();

@@ -110,13 +110,17 @@ impl EventDataStoreRecord {
             .is_some_and(|deleted| now >= deleted.saturating_add(DELETION_WAIT_MILLIS))
     }
 
-    /// The spans of event time whose events it holds at `now`: its ingestion spans, cut to its
-    /// retention period.
+    /// The spans of event time whose events it holds at `now`, inclusive: its ingestion spans,
+    /// cut to its retention period. A span that ended holds what came before its end, so spans
+    /// that meet (stopped and started in the same millisecond) do not both hold that instant.
     pub fn spans(&self, now: i64) -> Vec<(i64, i64)> {
         let oldest = self.oldest_kept(now);
         self.ingestion
             .iter()
-            .map(|&(from, until)| (from.max(oldest), until.unwrap_or(now).min(now)))
+            .map(|&(from, until)| {
+                let last = until.map_or(now, |until| until.saturating_sub(1));
+                (from.max(oldest), last.min(now))
+            })
             .filter(|(from, until)| from <= until)
             .collect()
     }
@@ -751,7 +755,16 @@ mod tests {
         let store = record(vec![(0, Some(25 * DAY_MILLIS)), (26 * DAY_MILLIS, None)]);
         assert_eq!(
             store.spans(now),
-            vec![(23 * DAY_MILLIS, 25 * DAY_MILLIS), (26 * DAY_MILLIS, now)]
+            vec![
+                (23 * DAY_MILLIS, 25 * DAY_MILLIS - 1),
+                (26 * DAY_MILLIS, now)
+            ]
+        );
+        // Stopped and started again in one millisecond: that instant is held once.
+        let store = record(vec![(0, Some(DAY_MILLIS)), (DAY_MILLIS, None)]);
+        assert_eq!(
+            store.spans(2 * DAY_MILLIS),
+            vec![(0, DAY_MILLIS - 1), (DAY_MILLIS, 2 * DAY_MILLIS)]
         );
         assert_eq!(store.status(), EventDataStoreStatus::Enabled);
         assert_eq!(
@@ -773,6 +786,8 @@ mod tests {
             "arn:aws:cloudtrail:us-east-1:111122223333:eventdatastore/",
             "arn:aws:s3:::bucket",
             "arn:aws:cloudtrail",
+            // Another partition names none of this server's stores.
+            "arn:aws-x:cloudtrail:us-east-1:111122223333:eventdatastore/abc-123",
         ] {
             assert!(parse_arn(bad).is_err(), "{bad}");
         }

@@ -8,7 +8,12 @@
 //! (`selection`), signed digests for log file validation with `ListPublicKeys` (`digest`), the
 //! offline validator behind `palisade trail validate` (`validate`), and organization trails,
 //! which cover every account of an organization and which delegated administrators manage too
-//! (`organization`). Event data stores are not built and answer `NotImplemented`.
+//! (`organization`). CloudTrail Lake: event data stores over the same audit records
+//! (`event_data_stores`), SQL queries over them (`queries`, in `palisade_lake_query`'s SQL),
+//! dashboards of queries (`dashboards`), events imported from trail log files (`imports`),
+//! resource policies (`resource_policies`) and tags of all three kinds (`tags`), and the
+//! Insights metrics (`insights`). Channels, event configuration, federation and the generated
+//! or sample queries are not built and answer `NotImplemented`.
 
 mod dashboards;
 mod db;
@@ -100,7 +105,8 @@ pub struct CloudTrailState {
     trails_changed: tokio::sync::Notify,
     /// Wakes the query runner when `StartQuery` queues a query.
     queries_queued: tokio::sync::Notify,
-    cancellations: queries::Cancellations,
+    /// Wakes the import runner when `StartImport` queues an import.
+    imports_queued: tokio::sync::Notify,
 }
 
 impl CloudTrailState {
@@ -118,7 +124,7 @@ impl CloudTrailState {
             trails_generation: std::sync::atomic::AtomicU64::new(0),
             trails_changed: tokio::sync::Notify::new(),
             queries_queued: tokio::sync::Notify::new(),
-            cancellations: queries::Cancellations::default(),
+            imports_queued: tokio::sync::Notify::new(),
         }
     }
 }

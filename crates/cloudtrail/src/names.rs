@@ -46,8 +46,10 @@ pub(crate) struct ArnParts<'a> {
     pub resource: &'a str,
 }
 
-/// Splits a CloudTrail ARN of an AWS partition, with a twelve-digit account and a region of
-/// lowercase letters, digits and dashes; `None` for anything else.
+/// Splits a CloudTrail ARN of the `aws` partition (the one Palisade serves: an ARN of another
+/// partition names none of its resources, and must not reach one while IAM decides on another
+/// string), with a twelve-digit account and a region of lowercase letters, digits and dashes;
+/// `None` for anything else.
 pub(crate) fn split_arn(text: &str) -> Option<ArnParts<'_>> {
     let mut parts = text.splitn(6, ':');
     let (
@@ -73,7 +75,7 @@ pub(crate) fn split_arn(text: &str) -> Option<ArnParts<'_>> {
         && region
             .bytes()
             .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
-    (partition.starts_with("aws") && account_valid && region_valid).then_some(ArnParts {
+    (partition == "aws" && account_valid && region_valid).then_some(ArnParts {
         region,
         account,
         resource,

@@ -4,17 +4,20 @@
 //!
 //! `StartQuery` checks the statement, stores the query `QUEUED` with an entry in the run queue
 //! (one transaction, before it answers) and wakes the runner ([`CloudTrailState::run_queries`]),
-//! which takes queued queries one at a time: `RUNNING`, then `FINISHED` with its results stored
-//! in pages, or `FAILED` with the reason. A query left in the queue by a restart runs again.
-//! `CancelQuery` marks a queued or running query `CANCELLED`; the runner stops reading and keeps
-//! no results. As in AWS, a query and its results are kept for seven days.
+//! which takes queued queries one at a time, oldest first: `RUNNING`, then `FINISHED` with its
+//! results stored in pages, or `FAILED` with the reason. A query left in the queue by a restart
+//! runs again. `CancelQuery` marks a queued or running query `CANCELLED`; the runner, which
+//! looks at the query's status between batches of records, stops reading and keeps no results.
+//! As in AWS, a query and its results are kept for seven days (the server's sweeper removes
+//! them).
 //!
 //! Layout: keyspace [`QUERIES`], `<account>/<query id>` → a JSON [`QueryRecord`];
 //! [`QUERY_RESULTS`], `<account>/<query id>/<page number>` → a page of result rows;
-//! [`QUERY_QUEUE`], `<account>/<query id>` → nothing, while the query waits or runs.
+//! [`QUERY_QUEUE`], `<created millis>/<account>/<query id>` → [`COUNTED`] for a query that counts
+//! toward its account's ten, or nothing for a dashboard widget's, while the query waits or
+//! runs.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use palisade_audit::{KEYSPACE, history};
 use palisade_core::value::Timestamp;
@@ -53,6 +56,12 @@ const DEFAULT_LIST_PAGE: usize = 1000;
 const SCAN_BATCH: usize = 500;
 /// Records or keys read at a time while listing or sweeping.
 const CHUNK: usize = 500;
+/// More result pages than a query can have: its rows are bounded by the memory it may keep.
+const MAX_RESULT_PAGES: usize = 100_000;
+/// Result pages written in one transaction.
+const PAGES_PER_COMMIT: usize = 16;
+/// The queue entry of a query that counts toward its account's queued and running queries.
+const COUNTED: &[u8] = b"counted";
 
 /// A query as stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,6 +106,11 @@ impl QueryRecord {
         format!("{}/{}", self.account, self.id)
     }
 
+    /// Its entry in the run queue, which orders queries by when they started.
+    fn queue_key(&self) -> String {
+        format!("{:013}/{}", self.created_millis.max(0), self.key())
+    }
+
     /// The account of the event data store it reads.
     fn store_account(&self) -> &str {
         self.event_data_store_account
@@ -114,29 +128,6 @@ const RUNNING: &str = "RUNNING";
 const FINISHED: &str = "FINISHED";
 const FAILED: &str = "FAILED";
 const CANCELLED: &str = "CANCELLED";
-
-/// Queries cancelled while running, which the runner checks between batches.
-#[derive(Debug, Default)]
-pub(crate) struct Cancellations(Mutex<HashSet<String>>);
-
-impl Cancellations {
-    fn cancel(&self, key: &str) {
-        if let Ok(mut cancelled) = self.0.lock() {
-            cancelled.insert(key.to_owned());
-        }
-    }
-
-    fn is_cancelled(&self, key: &str) -> bool {
-        self.0.lock().is_ok_and(|cancelled| cancelled.contains(key))
-    }
-
-    /// Forgets `key`'s cancellation; whether there was one.
-    fn take(&self, key: &str) -> bool {
-        self.0
-            .lock()
-            .is_ok_and(|mut cancelled| cancelled.remove(key))
-    }
-}
 
 /// The event data store a `StartQuery` statement reads, as the statement names it (by id or
 /// ARN), for deciding the call; `None` when the statement does not parse.
@@ -217,12 +208,12 @@ impl CloudTrailState {
         account: &str,
         id: &str,
     ) -> Result<bool, ServiceError> {
-        Ok(self
-            .store
-            .get(QUERY_QUEUE, &format!("{account}/{id}"))
-            .await
-            .map_err(store_error)?
-            .is_some())
+        Ok(
+            typed::get_json::<QueryRecord>(&self.store, QUERIES, &format!("{account}/{id}"))
+                .await
+                .map_err(store_error)?
+                .is_some_and(|stored| stored.value.active()),
+        )
     }
 }
 
@@ -272,14 +263,8 @@ impl CloudTrailState {
             results: 0,
             widget,
         };
-        let queue_prefix = format!("{account}/");
         self.mutate(|| async {
-            let queued = self
-                .store
-                .scan(QUERY_QUEUE, &queue_prefix, None, MAX_CONCURRENT)
-                .await
-                .map_err(store_error)?;
-            if limited && queued.len() >= MAX_CONCURRENT {
+            if limited && self.counted_queries(account).await? >= MAX_CONCURRENT {
                 return Err(errors::max_concurrent_queries_exception(format!(
                     "You already have {MAX_CONCURRENT} queries queued or running. Wait for one to \
                      finish, or cancel one."
@@ -288,12 +273,49 @@ impl CloudTrailState {
             let transaction = Transaction::new()
                 .expect_absent(QUERIES, &query.key())
                 .put(QUERIES, &query.key(), plain(&query)?)
-                .put(QUERY_QUEUE, &query.key(), Value::Plain(Vec::new()));
+                .put(
+                    QUERY_QUEUE,
+                    &query.queue_key(),
+                    Value::Plain(if limited {
+                        COUNTED.to_vec()
+                    } else {
+                        Vec::new()
+                    }),
+                );
             Ok((transaction, ()))
         })
         .await?;
         self.queries_queued.notify_one();
         Ok(query.id)
+    }
+}
+
+impl CloudTrailState {
+    /// How many queries of `account` that count toward its ten are queued or running.
+    async fn counted_queries(&self, account: &str) -> Result<usize, ServiceError> {
+        let mut counted = 0;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .store
+                .scan(QUERY_QUEUE, "", after.as_deref(), CHUNK)
+                .await
+                .map_err(store_error)?;
+            let done = page.len() < CHUNK;
+            for (key, entry) in &page {
+                let of_account = key
+                    .split('/')
+                    .nth(1)
+                    .is_some_and(|queued_account| queued_account == account);
+                if of_account && entry.value.bytes() == COUNTED {
+                    counted += 1;
+                }
+            }
+            after = page.into_iter().last().map(|(key, _)| key);
+            if done {
+                return Ok(counted);
+            }
+        }
     }
 }
 
@@ -404,11 +426,10 @@ pub(crate) async fn cancel_query(
             query.status = CANCELLED.to_owned();
             let transaction = stored
                 .replace(Transaction::new(), QUERIES, &query.key(), plain(&query)?)
-                .delete(QUERY_QUEUE, &query.key());
+                .delete(QUERY_QUEUE, &query.queue_key());
             Ok((transaction, query))
         })
         .await?;
-    state.cancellations.cancel(&cancelled.key());
     Ok(CancelQueryResponse {
         query_id: cancelled.id,
         query_status: QueryStatus::Cancelled,
@@ -422,11 +443,8 @@ pub(crate) async fn list_queries(
     input: ListQueriesRequest,
 ) -> Result<ListQueriesResponse, ServiceError> {
     // Another account's event data store, named by its ARN, when IAM let the caller at it.
-    let store_account = input
-        .event_data_store
-        .strip_prefix("arn:")
-        .and_then(|arn| arn.split(':').nth(3))
-        .unwrap_or(ctx.account().as_str());
+    let store_account = crate::names::split_arn(&input.event_data_store)
+        .map_or(ctx.account().as_str(), |arn| arn.account);
     let store = state
         .find_event_data_store_of(store_account, ctx.region.as_str(), &input.event_data_store)
         .await?
@@ -594,7 +612,7 @@ impl CloudTrailState {
         }
     }
 
-    /// Runs every query in the queue, and forgets those kept past their seven days.
+    /// Runs every query in the queue, oldest first.
     pub async fn run_queued(&self) -> Result<(), ServiceError> {
         loop {
             let queued = self
@@ -603,83 +621,110 @@ impl CloudTrailState {
                 .await
                 .map_err(store_error)?;
             if queued.is_empty() {
-                break;
+                return Ok(());
             }
-            for (key, _) in queued {
-                self.run_query(&key).await?;
+            for (queue_key, _) in queued {
+                self.run_query(&queue_key).await?;
             }
         }
-        self.forget_expired_queries().await
     }
 
-    /// Runs the queued query `key` to its end, unless it was cancelled.
-    async fn run_query(&self, key: &str) -> Result<(), ServiceError> {
-        let Some(stored) = typed::get_json::<QueryRecord>(&self.store, QUERIES, key)
-            .await
-            .map_err(store_error)?
-        else {
-            let transaction = Transaction::new().delete(QUERY_QUEUE, key);
-            return self.store.commit(transaction).await.map_err(store_error);
+    /// Runs the query the queue entry `queue_key` names to its end, unless it was cancelled.
+    /// A query that cannot be run or whose results cannot be stored fails, rather than staying
+    /// in the queue ahead of every other.
+    async fn run_query(&self, queue_key: &str) -> Result<(), ServiceError> {
+        let dequeue = Transaction::new().delete(QUERY_QUEUE, queue_key);
+        let Some(key) = queue_key.split_once('/').map(|(_, key)| key) else {
+            return self.store.commit(dequeue).await.map_err(store_error);
         };
-        if !stored.value.active() {
-            self.cancellations.take(key);
-            let transaction = Transaction::new().delete(QUERY_QUEUE, key);
-            return self.store.commit(transaction).await.map_err(store_error);
-        }
+        let stored = typed::get_json::<QueryRecord>(&self.store, QUERIES, key)
+            .await
+            .map_err(store_error)?;
+        let Some(stored) = stored.filter(|stored| stored.value.active()) else {
+            return self.store.commit(dequeue).await.map_err(store_error);
+        };
         let mut query = stored.value.clone();
         query.status = RUNNING.to_owned();
         let running = stored.replace(Transaction::new(), QUERIES, key, plain(&query)?);
         match self.store.commit(running).await {
             Ok(()) => {}
             // Cancelled as it started: the next look at the queue finds it inactive.
-            Err(StoreError::Conflict(_)) => {
-                self.cancellations.take(key);
-                return Ok(());
-            }
+            Err(StoreError::Conflict(_)) => return Ok(()),
             Err(error) => return Err(store_error(error)),
         }
         let started = self.clock.now_millis();
         let outcome = self.evaluate(&query).await;
-        if self.cancellations.take(key) {
-            return Ok(());
-        }
         query.execution_millis = self.clock.now_millis().saturating_sub(started).max(0);
-        let mut transaction = Transaction::new().delete(QUERY_QUEUE, key);
-        match outcome {
-            Ok(Outcome::Finished(results)) => {
-                query.status = FINISHED.to_owned();
-                query.columns = results.columns;
-                query.events_matched = results.events_matched;
-                query.events_scanned = results.events_scanned;
-                query.bytes_scanned = results.bytes_scanned;
-                query.results = results.rows.len() as u64;
-                for (page_number, rows) in results.rows.chunks(ROWS_PER_PAGE).enumerate() {
-                    transaction = transaction.put(
-                        QUERY_RESULTS,
-                        &result_page_key(&query, page_number as u64),
-                        plain(&rows)?,
-                    );
-                }
-            }
+        let results = match outcome {
+            Ok(Outcome::Finished(results)) => results,
             Ok(Outcome::Cancelled) => return Ok(()),
+            Err(message) => return self.finish_query(queue_key, query, Err(message)).await,
+        };
+        query.columns = results.columns;
+        query.events_matched = results.events_matched;
+        query.events_scanned = results.events_scanned;
+        query.bytes_scanned = results.bytes_scanned;
+        query.results = results.rows.len() as u64;
+        // The pages go in transactions of their own, before the query says it finished: a
+        // query cancelled or failed meanwhile leaves pages that the sweeper removes with it.
+        let pages: Vec<&[Vec<Option<String>>]> = results.rows.chunks(ROWS_PER_PAGE).collect();
+        for (commit, batch) in pages.chunks(PAGES_PER_COMMIT).enumerate() {
+            let mut transaction = Transaction::new();
+            for (offset, rows) in batch.iter().enumerate() {
+                let page_number = (commit * PAGES_PER_COMMIT + offset) as u64;
+                transaction = transaction.put(
+                    QUERY_RESULTS,
+                    &result_page_key(&query, page_number),
+                    plain(rows)?,
+                );
+            }
+            if let Err(error) = self.store.commit(transaction).await {
+                let message = format!("The query's results could not be stored: {error}");
+                return self.finish_query(queue_key, query, Err(message)).await;
+            }
+        }
+        self.finish_query(queue_key, query, Ok(())).await
+    }
+
+    /// Records the end of the running `query`, `FINISHED` or `FAILED` with the message, and
+    /// takes it off the queue; pinned to the running record, so a cancellation meanwhile wins.
+    async fn finish_query(
+        &self,
+        queue_key: &str,
+        mut query: QueryRecord,
+        outcome: Result<(), String>,
+    ) -> Result<(), ServiceError> {
+        match outcome {
+            Ok(()) => query.status = FINISHED.to_owned(),
             Err(message) => {
                 query.status = FAILED.to_owned();
+                query.results = 0;
                 query.error = Some(message);
             }
         }
-        // Pinned to the running record: a cancellation meanwhile wins, and nothing is kept.
-        let Some(running) = typed::get_json::<QueryRecord>(&self.store, QUERIES, key)
+        let key = query.key();
+        let Some(running) = typed::get_json::<QueryRecord>(&self.store, QUERIES, &key)
             .await
             .map_err(store_error)?
             .filter(|running| running.value.status == RUNNING)
         else {
             return Ok(());
         };
-        let transaction = running.replace(transaction, QUERIES, key, plain(&query)?);
+        let transaction = running
+            .replace(Transaction::new(), QUERIES, &key, plain(&query)?)
+            .delete(QUERY_QUEUE, queue_key);
         match self.store.commit(transaction).await {
             Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
             Err(error) => Err(store_error(error)),
         }
+    }
+
+    /// Whether the query `key` was cancelled (or is gone) since it started running.
+    async fn cancelled(&self, key: &str) -> Result<bool, String> {
+        Ok(typed::get_json::<QueryRecord>(&self.store, QUERIES, key)
+            .await
+            .map_err(|error| error.to_string())?
+            .is_none_or(|stored| stored.value.status != RUNNING))
     }
 
     /// Evaluates `query` over its event data store's events, newest first.
@@ -701,6 +746,10 @@ impl CloudTrailState {
         self.audit.flush().await;
         let now = self.clock.now_millis();
         let (lower, upper) = statement.event_time_bounds();
+        // Records are keyed by their call's time in milliseconds, while `eventTime` is whole
+        // seconds: a record whose `eventTime` is at the upper bound may be keyed up to 999 ms
+        // after it. (The lower bound needs nothing: a key is never before its `eventTime`.)
+        let upper = upper.map(|upper| upper.saturating_add(999));
         let spans: Vec<(i64, i64)> = store
             .spans(now)
             .into_iter()
@@ -805,7 +854,7 @@ impl CloudTrailState {
                     .add(&record)
                     .map_err(|error| error.to_string())?;
             }
-            if self.cancellations.is_cancelled(scan.query_key) {
+            if self.cancelled(scan.query_key).await? {
                 return Ok(true);
             }
             if last_batch {
@@ -847,8 +896,9 @@ impl CloudTrailState {
         Ok(sources)
     }
 
-    /// Deletes the queries kept past their seven days, with their results.
-    async fn forget_expired_queries(&self) -> Result<(), ServiceError> {
+    /// Deletes the queries kept past their seven days, with their results; the server's
+    /// sweeper calls it.
+    pub async fn forget_expired_queries(&self) -> Result<(), ServiceError> {
         let now = self.clock.now_millis();
         let mut after: Option<String> = None;
         loop {
@@ -862,13 +912,18 @@ impl CloudTrailState {
                 if !expired(&stored.value, now) || stored.value.active() {
                     continue;
                 }
-                let pages = stored.value.results.div_ceil(ROWS_PER_PAGE as u64);
+                // Every page written, whether or not the query came to count them (far fewer
+                // than the bound: a query keeps at most a few million rows).
+                let pages = self
+                    .store
+                    .scan(QUERY_RESULTS, &format!("{key}/"), None, MAX_RESULT_PAGES)
+                    .await
+                    .map_err(store_error)?;
                 let mut transaction = Transaction::new()
                     .expect_version(QUERIES, &key, stored.version)
                     .delete(QUERIES, &key);
-                for page_number in 0..pages {
-                    transaction = transaction
-                        .delete(QUERY_RESULTS, &result_page_key(&stored.value, page_number));
+                for (page_key, _) in pages {
+                    transaction = transaction.delete(QUERY_RESULTS, &page_key);
                 }
                 match self.store.commit(transaction).await {
                     Ok(()) | Err(StoreError::Conflict(_)) => {}

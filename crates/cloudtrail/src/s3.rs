@@ -3,7 +3,8 @@
 //! `Content-Encoding: gzip`; a digest's signature in its `x-amz-meta-signature` and
 //! `x-amz-meta-signature-algorithm` metadata), so `aws cloudtrail validate-logs` reads them. A
 //! trail's log files under its KMS key are put with `x-amz-server-side-encryption: aws:kms` and
-//! the key's ARN, for the server to encrypt them (SSE-KMS).
+//! the key's ARN, for the server to encrypt them (SSE-KMS). Imports list log files with
+//! `ListObjectsV2` and read them with `GetObject`, as stored (gzipped).
 //!
 //! Buckets are addressed path-style (`<endpoint>/<bucket>/<key>`), which every S3-compatible
 //! server answers. The region and credentials are the configured ones, or else the standard AWS
@@ -18,17 +19,20 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata as _};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 use palisade_core::Sensitive;
 use palisade_core::service::BoxFuture;
 
-use crate::sink::{SIGNATURE_ALGORITHM, SinkError, TrailObject, TrailSink};
+use crate::sink::{
+    LIST_PAGE, MAX_OBJECT_BYTES, ObjectPage, SIGNATURE_ALGORITHM, SinkError, TrailObject,
+    TrailSink, too_large,
+};
 
-/// Longest a put may take, retries included: a hung endpoint must not hold up every later
-/// delivery run.
-const PUT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a request may take, retries included: a hung endpoint must not hold up every later
+/// delivery run, or an import.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where and as whom trails deliver to S3.
 #[derive(Debug, Clone)]
@@ -81,7 +85,7 @@ impl S3Sink {
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .timeout_config(
                 TimeoutConfig::builder()
-                    .operation_timeout(PUT_TIMEOUT)
+                    .operation_timeout(REQUEST_TIMEOUT)
                     .build(),
             )
             .build();
@@ -112,21 +116,84 @@ impl TrailSink for S3Sink {
                     .metadata("signature", signature)
                     .metadata("signature-algorithm", SIGNATURE_ALGORITHM);
             }
-            match request.send().await {
-                Ok(_) => Ok(()),
-                Err(error) => Err(SinkError {
-                    code: error
-                        .as_service_error()
-                        .and_then(|service| service.code())
-                        .map(str::to_owned),
-                    detail: format!(
-                        "putting s3://{}/{}: {}",
-                        object.bucket,
-                        object.key,
-                        DisplayErrorContext(&error)
-                    ),
-                }),
-            }
+            request.send().await.map(|_| ()).map_err(|error| {
+                failed(
+                    &error,
+                    &format!("putting s3://{}/{}", object.bucket, object.key),
+                )
+            })
         })
+    }
+
+    fn list<'a>(
+        &'a self,
+        bucket: &'a str,
+        prefix: &'a str,
+        after: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ObjectPage, SinkError>> {
+        Box::pin(async move {
+            let listed = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_start_after(after.map(str::to_owned))
+                .max_keys(i32::try_from(LIST_PAGE).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(|error| failed(&error, &format!("listing s3://{bucket}/{prefix}")))?;
+            Ok(ObjectPage {
+                keys: listed
+                    .contents()
+                    .iter()
+                    .filter_map(|object| object.key().map(str::to_owned))
+                    .collect(),
+                truncated: listed.is_truncated().unwrap_or(false),
+            })
+        })
+    }
+
+    fn get<'a>(
+        &'a self,
+        bucket: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SinkError>> {
+        Box::pin(async move {
+            let location = format!("s3://{bucket}/{key}");
+            let object = self
+                .client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|error| failed(&error, &format!("getting {location}")))?;
+            let length = object
+                .content_length()
+                .and_then(|length| u64::try_from(length).ok());
+            if length.is_some_and(|length| length > MAX_OBJECT_BYTES) {
+                return Err(too_large(&location));
+            }
+            let body = object.body.collect().await.map_err(|error| SinkError {
+                code: None,
+                detail: format!("reading {location}: {error}"),
+            })?;
+            Ok(body.into_bytes().to_vec())
+        })
+    }
+}
+
+/// A request that failed: S3's error code when it answered one.
+fn failed<E, R>(error: &SdkError<E, R>, action: &str) -> SinkError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    SinkError {
+        code: error
+            .as_service_error()
+            .and_then(ProvideErrorMetadata::code)
+            .map(str::to_owned),
+        detail: format!("{action}: {}", DisplayErrorContext(error)),
     }
 }

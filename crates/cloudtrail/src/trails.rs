@@ -121,7 +121,7 @@ impl CloudTrailState {
         reference: &str,
         change: impl Fn(&mut TrailRecord) -> Result<(), ServiceError>,
     ) -> Result<TrailRecord, ServiceError> {
-        self.mutate(|| async {
+        self.mutate_trails(|| async {
             let stored = self.find_trail(ctx, reference).await?;
             self.require_owner(ctx, &stored.value).await?;
             require_home_region(ctx, &stored.value)?;
@@ -190,7 +190,7 @@ pub(crate) async fn create_trail(
         trail.kms_key_id = state.check_trail_key(&trail, key).await?;
     }
     let trail = state
-        .mutate(|| async {
+        .mutate_trails(|| async {
             let trails = state.account_trails(&account).await?;
             check_name_is_free(&trails, &trail, None)?;
             let visible = trails
@@ -319,7 +319,7 @@ pub(crate) async fn update_trail(
         kms_key_id: input.kms_key_id,
     };
     let trail = state
-        .mutate(|| async {
+        .mutate_trails(|| async {
             let stored = state.find_trail(ctx, &input.name).await?;
             state.require_owner(ctx, &stored.value).await?;
             require_home_region(ctx, &stored.value)?;
@@ -364,7 +364,7 @@ pub(crate) async fn delete_trail(
     input: DeleteTrailRequest,
 ) -> Result<DeleteTrailResponse, ServiceError> {
     state
-        .mutate(|| async {
+        .mutate_trails(|| async {
             let stored = state.find_trail(ctx, &input.name).await?;
             state.require_owner(ctx, &stored.value).await?;
             require_home_region(ctx, &stored.value)?;

@@ -524,6 +524,21 @@ async fn queries_see_what_the_store_ingested() {
     .await;
     assert_eq!(names(&rows), ["GetTrail", "DeleteTrail"]);
 
+    // `eventTime` is whole seconds while calls are timed to the millisecond: a call 400 ms into
+    // a second is at that second, for an upper bound as for a lower one.
+    harness.clock.advance(std::time::Duration::from_millis(400));
+    harness.call(REGION, "CreateTrail").await;
+    harness.clock.advance(std::time::Duration::from_millis(600));
+    let rows = query(
+        &harness,
+        &format!(
+            "SELECT eventName FROM {everywhere} WHERE eventTime >= '2024-03-01 00:01:09' \
+             AND eventTime <= '2024-03-01 00:01:09'"
+        ),
+    )
+    .await;
+    assert_eq!(names(&rows), ["CreateTrail"]);
+
     // Retention: once the events are older than it, they are gone from the store's view.
     harness
         .state

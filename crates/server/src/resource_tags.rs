@@ -45,7 +45,13 @@ impl ResourceTags {
         let found = match service {
             "ssm" => self.parameter(ctx, resource).await,
             "logs" => self.log_group(ctx, arn, resource).await,
-            "cloudtrail" if resource.starts_with("trail/") => self.trail(ctx, arn).await,
+            "cloudtrail"
+                if ["trail/", "eventdatastore/", "dashboard/"]
+                    .iter()
+                    .any(|kind| resource.starts_with(kind)) =>
+            {
+                self.cloudtrail_resource(ctx, arn).await
+            }
             "iam" => self.iam_entity(ctx, arn, resource).await,
             "organizations" => self.organizations_entity(ctx, resource).await,
             _ => Ok(Vec::new()),
@@ -127,7 +133,12 @@ impl ResourceTags {
         Ok(listed.tags.unwrap_or_default().into_iter().collect())
     }
 
-    async fn trail(&self, ctx: &RequestContext, arn: &str) -> Result<Vec<Tag>, ServiceError> {
+    /// A trail, event data store or dashboard of the caller's account.
+    async fn cloudtrail_resource(
+        &self,
+        ctx: &RequestContext,
+        arn: &str,
+    ) -> Result<Vec<Tag>, ServiceError> {
         let listed = self
             .cloudtrail
             .list_tags(

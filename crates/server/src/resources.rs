@@ -484,18 +484,26 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
             format!("arn:aws:cloudtrail:{region}:{owner}:{kind}/{name}")
         }
     };
-    let trails = match operation {
+    // Resources named by name or ARN (trails, dashboards), or by ARN alone.
+    let (kind, names) = match operation {
         "CreateTrail" | "UpdateTrail" | "DeleteTrail" | "GetTrail" | "GetTrailStatus"
-        | "StartLogging" | "StopLogging" => named.string("Name").into_iter().collect(),
+        | "StartLogging" | "StopLogging" => ("trail", named.strings("Name")),
         "GetEventSelectors"
         | "PutEventSelectors"
         | "GetInsightSelectors"
         | "PutInsightSelectors"
-        | "ListInsightsMetricData" => named.string("TrailName").into_iter().collect(),
-        "ListInsightsData" => named.string("InsightSource").into_iter().collect(),
-        "AddTags" | "RemoveTags" => named.string("ResourceId").into_iter().collect(),
-        "ListTags" => named.strings("ResourceIdList"),
-        _ => Vec::new(),
+        | "ListInsightsMetricData" => ("trail", named.strings("TrailName")),
+        "ListInsightsData" => ("trail", named.strings("InsightSource")),
+        "CreateDashboard" => ("dashboard", named.strings("Name")),
+        "GetDashboard" | "UpdateDashboard" | "DeleteDashboard" | "StartDashboardRefresh" => {
+            ("dashboard", named.strings("DashboardId"))
+        }
+        "AddTags" | "RemoveTags" => ("trail", named.strings("ResourceId")),
+        "ListTags" => ("trail", named.strings("ResourceIdList")),
+        "PutResourcePolicy" | "GetResourcePolicy" | "DeleteResourcePolicy" => {
+            ("trail", named.strings("ResourceArn"))
+        }
+        _ => ("trail", Vec::new()),
     };
     let statement_source = (operation == "StartQuery")
         .then(|| named.string("QueryStatement"))
@@ -515,9 +523,9 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
         .chain(statement_source);
     Declared {
         resources: arns(
-            trails
+            names
                 .into_iter()
-                .map(|trail| named_arn("trail", trail))
+                .map(|name| named_arn(kind, name))
                 .chain(event_data_stores.map(|store| named_arn("eventdatastore", &store))),
         ),
         condition_keys: Vec::new(),

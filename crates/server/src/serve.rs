@@ -261,6 +261,10 @@ async fn start_serving(
         let cloudtrail = Arc::clone(&cloudtrail);
         async move { cloudtrail.run_queries().await }
     });
+    let importing = tokio::spawn({
+        let cloudtrail = Arc::clone(&cloudtrail);
+        async move { cloudtrail.run_imports().await }
+    });
     let state = Arc::new(AppState {
         credentials: Credentials::new(&config, iam, sts),
         clock,
@@ -283,6 +287,7 @@ async fn start_serving(
         delivering.abort();
         streaming.abort();
         querying.abort();
+        importing.abort();
     });
     tracing::info!(
         address = %local_addr,
@@ -391,6 +396,14 @@ async fn sweep(
             (
                 "CloudTrail dashboard refresh",
                 cloudtrail.refresh_due_dashboards().await.map(drop),
+            ),
+            (
+                "CloudTrail Lake query expiry",
+                cloudtrail.forget_expired_queries().await,
+            ),
+            (
+                "CloudTrail Lake import expiry",
+                cloudtrail.forget_expired_imports().await,
             ),
         ];
         for (sweep, outcome) in outcomes {
