@@ -649,16 +649,22 @@ impl CloudTrailState {
                 let Some(due) = dashboard.due_refresh(now) else {
                     continue;
                 };
-                // One refresh at a time: this one starts once the previous one is over.
-                if self.refreshing(&dashboard).await? {
-                    continue;
+                // One refresh at a time: this one starts once the previous one is over. A
+                // dashboard that cannot be looked at waits for the next sweep; the rest go on.
+                match self.refreshing(&dashboard).await {
+                    Ok(false) => {}
+                    Ok(true) => continue,
+                    Err(error) => {
+                        tracing::warn!(%error, dashboard = %dashboard.arn(), "scheduled refresh skipped");
+                        continue;
+                    }
                 }
                 let values = ParameterValues::resolve(None, now)?;
                 let outcome = self.start_refresh(&dashboard, &values).await;
                 if outcome.is_ok() {
                     refreshed += 1;
                 }
-                self.change_dashboard_at(&key, |dashboard, _| {
+                let recorded = self.change_dashboard_at(&key, |dashboard, _| {
                     dashboard.scheduled_through = due;
                     match &outcome {
                         Ok((refresh_id, queries)) => {
@@ -671,8 +677,10 @@ impl CloudTrailState {
                         }
                     }
                     Ok(())
-                })
-                .await?;
+                });
+                if let Err(error) = recorded.await {
+                    tracing::warn!(%error, dashboard = %dashboard.arn(), "scheduled refresh not recorded");
+                }
             }
             if done {
                 return Ok(refreshed);
