@@ -250,6 +250,18 @@ impl CloudTrailState {
         }
     }
 
+    /// Refuses a change to the event data store `reference` names while an import copies into
+    /// it.
+    async fn require_no_import_into(
+        &self,
+        ctx: &RequestContext,
+        reference: &str,
+    ) -> Result<(), ServiceError> {
+        let store = self.find_event_data_store(ctx, reference).await?.value;
+        self.require_no_ongoing_import(&store.account, &store.region, &store.arn())
+            .await
+    }
+
     /// Applies `change` to the event data store `reference` names (given the time) and stores
     /// it.
     pub(crate) async fn change_event_data_store(
@@ -457,6 +469,9 @@ pub(crate) async fn update_event_data_store(
             "You must specify at least one parameter to update in the event data store.",
         ));
     }
+    state
+        .require_no_import_into(ctx, &input.event_data_store)
+        .await?;
     let selectors = input
         .advanced_event_selectors
         .map(advanced_selectors)
@@ -543,6 +558,9 @@ pub(crate) async fn delete_event_data_store(
     ctx: &RequestContext,
     input: DeleteEventDataStoreRequest,
 ) -> Result<DeleteEventDataStoreResponse, ServiceError> {
+    state
+        .require_no_import_into(ctx, &input.event_data_store)
+        .await?;
     state
         .change_event_data_store(ctx, &input.event_data_store, |store, now| {
             if store.deleted_millis.is_some() {

@@ -486,6 +486,31 @@ pub(crate) async fn list_import_failures(
 }
 
 impl CloudTrailState {
+    /// Refuses a change to the event data store `store_arn` of `account` in `region` while an
+    /// import copies into it, as AWS does.
+    pub(crate) async fn require_no_ongoing_import(
+        &self,
+        account: &str,
+        region: &str,
+        store_arn: &str,
+    ) -> Result<(), ServiceError> {
+        let prefix = format!("{account}/{region}/");
+        let imports = typed::scan_all_json::<ImportRecord>(&self.store, IMPORTS, &prefix, CHUNK)
+            .await
+            .map_err(store_error)?;
+        let ongoing = imports.iter().any(|(_, stored)| {
+            stored.value.active() && stored.value.destinations.iter().any(|arn| arn == store_arn)
+        });
+        if ongoing {
+            return Err(errors::event_data_store_has_ongoing_import_exception(
+                format!("The event data store {store_arn} has an import in progress."),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl CloudTrailState {
     /// Runs queued imports, one at a time, for as long as the server runs: those a restart left
     /// queued first, then each as `StartImport` queues it.
     pub async fn run_imports(&self) {
