@@ -361,6 +361,7 @@ pub(crate) async fn create_dashboard(
     let region_prefix = format!("{account}/{region}/");
     let created = state
         .mutate(|| async {
+            let guard = state.guard(format!("dashboards/{region_prefix}")).await?;
             if typed::get_json::<DashboardRecord>(&state.store, DASHBOARDS, &key)
                 .await
                 .map_err(store_error)?
@@ -382,11 +383,10 @@ pub(crate) async fn create_dashboard(
                      ({MAX_PER_REGION})."
                 )));
             }
-            let transaction = Transaction::new().expect_absent(DASHBOARDS, &key).put(
-                DASHBOARDS,
-                &key,
-                plain(&record)?,
-            );
+            let transaction = guard
+                .pin(Transaction::new())
+                .expect_absent(DASHBOARDS, &key)
+                .put(DASHBOARDS, &key, plain(&record)?);
             Ok((transaction, record.clone()))
         })
         .await?;

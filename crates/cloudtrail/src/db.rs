@@ -22,6 +22,8 @@ use crate::names::trail_arn;
 use crate::selectors::{EventSelectorsRecord, InsightSelectorRecord};
 
 pub(crate) const TRAILS: &str = "cloudtrail/trails";
+/// Guards of quotas and unique names: one empty entry per scope, written by each change to it.
+const GUARDS: &str = "cloudtrail/guards";
 
 /// How many trails one store scan reads.
 const CHUNK: usize = 500;
@@ -65,6 +67,23 @@ impl TrailRecord {
     /// Whether the trail shows in `region`: at home, or as a multi-Region trail's shadow.
     pub fn visible_in(&self, region: &str) -> bool {
         self.home_region == region || self.is_multi_region_trail
+    }
+}
+
+/// A guard as read: see [`CloudTrailState::guard`].
+pub(crate) struct Guard {
+    key: String,
+    version: Option<u64>,
+}
+
+impl Guard {
+    /// Pins the guard as read in `transaction`, and writes it.
+    pub(crate) fn pin(&self, transaction: Transaction) -> Transaction {
+        let transaction = match self.version {
+            Some(version) => transaction.expect_version(GUARDS, &self.key, version),
+            None => transaction.expect_absent(GUARDS, &self.key),
+        };
+        transaction.put(GUARDS, &self.key, Value::Plain(Vec::new()))
     }
 }
 
@@ -131,6 +150,20 @@ impl CloudTrailState {
                 ),
             })?;
         Ok(changed)
+    }
+
+    /// The guard `key`: read it inside a [`Self::mutate`] attempt that counts or names
+    /// records, and [`Guard::pin`] it in the attempt's transaction, so that of two attempts
+    /// reading the same records only one commits (the other retries on fresh reads): a quota
+    /// or a unique name then holds under concurrent calls.
+    pub(crate) async fn guard(&self, key: String) -> Result<Guard, ServiceError> {
+        let version = self
+            .store
+            .get(GUARDS, &key)
+            .await
+            .map_err(store_error)?
+            .map(|entry| entry.version);
+        Ok(Guard { key, version })
     }
 
     /// [`Self::mutate`] for a change to trails, which streaming follows as it happens: a call

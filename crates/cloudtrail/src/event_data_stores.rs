@@ -368,9 +368,11 @@ pub(crate) async fn create_event_data_store(
     };
     let created = state
         .mutate(|| {
+            let guard = state.guard(store_guard(&account));
             let existing = state.region_stores(&account, &region);
             let record = record.clone();
             async move {
+                let guard = guard.await?;
                 let existing = existing.await?;
                 check_name_is_free(&existing, &record.name, None)?;
                 if existing.len() >= MAX_PER_REGION {
@@ -381,7 +383,8 @@ pub(crate) async fn create_event_data_store(
                         ),
                     ));
                 }
-                let transaction = Transaction::new()
+                let transaction = guard
+                    .pin(Transaction::new())
                     .expect_absent(EVENT_DATA_STORES, &record.key())
                     .put(EVENT_DATA_STORES, &record.key(), plain(&record)?);
                 Ok((transaction, record))
@@ -650,6 +653,12 @@ fn wrong_status(store: &EventDataStoreRecord, needed: &str) -> ServiceError {
         store.arn(),
         store.status().as_str()
     ))
+}
+
+/// The guard of `account`'s event data stores' names and count (multi-Region stores count in
+/// every region, so the guard is the account's).
+fn store_guard(account: &str) -> String {
+    format!("event-data-stores/{account}")
 }
 
 /// The selector AWS gives an event data store created without any: every management event.

@@ -264,13 +264,15 @@ impl CloudTrailState {
             widget,
         };
         self.mutate(|| async {
+            let guard = self.guard(format!("queries/{account}")).await?;
             if limited && self.counted_queries(account).await? >= MAX_CONCURRENT {
                 return Err(errors::max_concurrent_queries_exception(format!(
                     "You already have {MAX_CONCURRENT} queries queued or running. Wait for one to \
                      finish, or cancel one."
                 )));
             }
-            let transaction = Transaction::new()
+            let transaction = guard
+                .pin(Transaction::new())
                 .expect_absent(QUERIES, &query.key())
                 .put(QUERIES, &query.key(), plain(&query)?)
                 .put(

@@ -770,3 +770,51 @@ async fn event_data_stores_keep_a_resource_policy() {
         "ResourcePolicyNotFoundException"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_creates_keep_the_quota_and_the_names() {
+    let harness = Harness::new().await;
+    let ctx = harness.ctx(REGION);
+    let attempts = (0..14).map(|n| {
+        let state = std::sync::Arc::clone(&harness.state);
+        let ctx = ctx.clone();
+        // Two attempts for each of seven names, then seven more names: at most ten stores.
+        let name = if n < 14 {
+            format!("race-{}", n % 7)
+        } else {
+            format!("other-{n}")
+        };
+        tokio::spawn(async move { state.create_event_data_store(&ctx, named(&name)).await })
+    });
+    let mut created = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        if let Ok(store) = attempt.await.unwrap() {
+            created.push(store.name.unwrap());
+        }
+    }
+    created.sort();
+    assert_eq!(
+        created,
+        (0..7).map(|n| format!("race-{n}")).collect::<Vec<_>>()
+    );
+    let more = (0..6).map(|n| {
+        let state = std::sync::Arc::clone(&harness.state);
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            state
+                .create_event_data_store(&ctx, named(&format!("more-{n}")))
+                .await
+        })
+    });
+    let mut refused = 0;
+    for attempt in more.collect::<Vec<_>>() {
+        match attempt.await.unwrap() {
+            Ok(_) => {}
+            Err(error) => {
+                assert_eq!(code(&error), "EventDataStoreMaxLimitExceededException");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 3);
+}
