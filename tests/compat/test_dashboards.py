@@ -70,6 +70,8 @@ def widget_rows(cloudtrail, alias, refresh_id):
         assert time.monotonic() < deadline, described
         time.sleep(0.05)
     assert described["QueryStatus"] == "FINISHED", described
+    # The alias alone names the latest query run for it: this refresh's.
+    assert cloudtrail.describe_query(QueryAlias=alias)["QueryId"] == described["QueryId"]
     results = cloudtrail.get_query_results(QueryId=described["QueryId"])
     assert results["QueryStatus"] == "FINISHED"
     return [{k: v for column in row for k, v in column.items()} for row in results["QueryResultRows"]]

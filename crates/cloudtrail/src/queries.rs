@@ -328,12 +328,14 @@ pub(crate) async fn describe_query(
 ) -> Result<DescribeQueryResponse, ServiceError> {
     let query = match (input.query_id, input.query_alias, input.refresh_id) {
         (Some(id), _, _) => state.find_query(ctx, &id).await?.value,
-        (None, Some(alias), Some(refresh_id)) => {
-            state.find_widget_query(ctx, &alias, &refresh_id).await?
+        (None, Some(alias), refresh_id) => {
+            state
+                .find_widget_query(ctx, &alias, refresh_id.as_deref())
+                .await?
         }
-        _ => {
+        (None, None, _) => {
             return Err(errors::invalid_parameter_exception(
-                "You must specify a QueryId, or a QueryAlias with a RefreshId.",
+                "You must specify a QueryId or a QueryAlias.",
             ));
         }
     };
@@ -533,25 +535,29 @@ impl CloudTrailState {
         }
     }
 
-    /// The query a dashboard refresh `refresh_id` ran for its widget `alias`.
+    /// The query a dashboard refresh ran for its widget `alias`: refresh `refresh_id`'s, or
+    /// without one the latest (as AWS answers a `QueryAlias` alone).
     async fn find_widget_query(
         &self,
         ctx: &RequestContext,
         alias: &str,
-        refresh_id: &str,
+        refresh_id: Option<&str>,
     ) -> Result<QueryRecord, ServiceError> {
         self.account_queries(ctx.account().as_str())
             .await?
             .into_iter()
-            .find(|query| {
+            .filter(|query| {
                 query.region == ctx.region.as_str()
                     && query.widget.as_ref().is_some_and(|widget| {
-                        widget.alias == alias && widget.refresh_id == refresh_id
+                        widget.alias == alias
+                            && refresh_id.is_none_or(|refresh_id| widget.refresh_id == refresh_id)
                     })
             })
+            .max_by(|a, b| (a.created_millis, &a.id).cmp(&(b.created_millis, &b.id)))
             .ok_or_else(|| {
                 errors::query_id_not_found_exception(format!(
-                    "No query of refresh {refresh_id} has the alias {alias}."
+                    "No query has run for the alias {alias}{}.",
+                    refresh_id.map_or_else(String::new, |id| format!(" in refresh {id}"))
                 ))
             })
     }
