@@ -311,3 +311,38 @@ def test_another_account_queries_as_the_resource_policy_allows(client, endpoint)
         QueryStatement=f"SELECT eventName FROM {other}",
         EventDataStoreOwnerAccountId=ACCOUNT,
     ) == "AccessDeniedException"
+
+
+def test_a_channel_sends_to_a_store_of_events_from_outside_aws(client):
+    region = "il-central-1"
+    cloudtrail = client("cloudtrail", region=region)
+    selectors = [
+        {"Name": "integration", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["ActivityAuditLog"]}]}
+    ]
+    store, created = create_store(
+        cloudtrail, AdvancedEventSelectors=selectors, TerminationProtectionEnabled=False
+    )
+    arn = created["EventDataStoreArn"]
+    management, _ = create_store(cloudtrail)
+    name = unique("channel")
+    destination = {"Type": "EVENT_DATA_STORE", "Location": arn}
+    assert error_code(
+        cloudtrail.create_channel,
+        Name=unique("wrong"),
+        Source="Custom",
+        Destinations=[{"Type": "EVENT_DATA_STORE", "Location": management}],
+    ) == "InvalidEventDataStoreCategoryException"
+    channel = cloudtrail.create_channel(Name=name, Source="Custom", Destinations=[destination])
+    got = cloudtrail.get_channel(Channel=channel["ChannelArn"])
+    assert got["Name"] == name and got["Source"] == "Custom"
+    assert got["Destinations"] == [destination]
+    listed = cloudtrail.list_channels()["Channels"]
+    assert {"ChannelArn": channel["ChannelArn"], "Name": name} in listed
+    assert error_code(cloudtrail.delete_event_data_store, EventDataStore=arn) == (
+        "ChannelExistsForEDSException"
+    )
+    cloudtrail.delete_channel(Channel=channel["ChannelArn"])
+    assert error_code(cloudtrail.get_channel, Channel=channel["ChannelArn"]) == (
+        "ChannelNotFoundException"
+    )
+    cloudtrail.delete_event_data_store(EventDataStore=arn)

@@ -31,7 +31,10 @@ use serde::{Deserialize, Serialize};
 use crate::CloudTrailState;
 use crate::db::{plain, store_error};
 use crate::names::split_arn;
-use crate::selectors::{AdvancedSelector, FieldSelectorRecord, advanced_selectors, advanced_view};
+use crate::selectors::{
+    ACTIVITY_AUDIT_LOG, AdvancedSelector, FieldSelectorRecord, advanced_view,
+    event_data_store_selectors,
+};
 use crate::tags::{Tags, add_tags_to};
 
 pub(crate) const EVENT_DATA_STORES: &str = "cloudtrail/event-data-stores";
@@ -88,6 +91,18 @@ impl EventDataStoreRecord {
 
     pub fn key(&self) -> String {
         format!("{}/{}", self.account, self.id)
+    }
+
+    /// Whether it holds events a channel brings from outside AWS (and no audit records).
+    pub fn of_events_outside_aws(&self) -> bool {
+        self.selectors.iter().any(|selector| {
+            selector.field_selectors.iter().any(|condition| {
+                condition.field == "eventCategory"
+                    && condition.equals.as_ref().is_some_and(|values| {
+                        values.iter().any(|value| value == ACTIVITY_AUDIT_LOG)
+                    })
+            })
+        })
     }
 
     pub fn ingesting(&self) -> bool {
@@ -318,7 +333,7 @@ pub(crate) async fn create_event_data_store(
     });
     check_retention(retention_days, &billing_mode)?;
     let selectors = match input.advanced_event_selectors {
-        Some(selectors) => advanced_selectors(selectors)?,
+        Some(selectors) => event_data_store_selectors(selectors)?,
         None => default_selectors(),
     };
     let organization = input.organization_enabled.unwrap_or(false);
@@ -477,7 +492,7 @@ pub(crate) async fn update_event_data_store(
         .await?;
     let selectors = input
         .advanced_event_selectors
-        .map(advanced_selectors)
+        .map(event_data_store_selectors)
         .transpose()?;
     let billing = input
         .billing_mode
@@ -563,6 +578,13 @@ pub(crate) async fn delete_event_data_store(
 ) -> Result<DeleteEventDataStoreResponse, ServiceError> {
     state
         .require_no_import_into(ctx, &input.event_data_store)
+        .await?;
+    let store = state
+        .find_event_data_store(ctx, &input.event_data_store)
+        .await?
+        .value;
+    state
+        .require_no_channel_into(&store.account, &store.region, &store.arn())
         .await?;
     state
         .change_event_data_store(ctx, &input.event_data_store, |store, now| {

@@ -11,10 +11,12 @@
 //! (`organization`). CloudTrail Lake: event data stores over the same audit records
 //! (`event_data_stores`), SQL queries over them (`queries`, in `palisade_lake_query`'s SQL),
 //! dashboards of queries (`dashboards`), events imported from trail log files (`imports`),
-//! resource policies (`resource_policies`) and tags of all three kinds (`tags`), and the
-//! Insights metrics (`insights`). Channels, event configuration, federation and the generated
-//! or sample queries are not built and answer `NotImplemented`.
+//! channels, configuration only (`channels`), resource policies
+//! (`resource_policies`) and tags (`tags`) of them all, and the Insights metrics (`insights`).
+//! Event configuration, federation and the generated or sample queries are not built and answer
+//! `NotImplemented`.
 
+mod channels;
 mod dashboards;
 mod db;
 mod delivery;
@@ -51,19 +53,21 @@ use palisade_core::clock::Clock;
 use palisade_core::{RequestContext, ServiceError};
 use palisade_model_cloudtrail::Cloudtrail;
 use palisade_model_cloudtrail::types::{
-    AddTagsRequest, AddTagsResponse, CancelQueryRequest, CancelQueryResponse,
-    CreateDashboardRequest, CreateDashboardResponse, CreateEventDataStoreRequest,
-    CreateEventDataStoreResponse, CreateTrailRequest, CreateTrailResponse, DeleteDashboardRequest,
+    AddTagsRequest, AddTagsResponse, CancelQueryRequest, CancelQueryResponse, CreateChannelRequest,
+    CreateChannelResponse, CreateDashboardRequest, CreateDashboardResponse,
+    CreateEventDataStoreRequest, CreateEventDataStoreResponse, CreateTrailRequest,
+    CreateTrailResponse, DeleteChannelRequest, DeleteChannelResponse, DeleteDashboardRequest,
     DeleteDashboardResponse, DeleteEventDataStoreRequest, DeleteEventDataStoreResponse,
     DeleteResourcePolicyRequest, DeleteResourcePolicyResponse, DeleteTrailRequest,
     DeleteTrailResponse, DeregisterOrganizationDelegatedAdminRequest,
     DeregisterOrganizationDelegatedAdminResponse, DescribeQueryRequest, DescribeQueryResponse,
-    DescribeTrailsRequest, DescribeTrailsResponse, GetDashboardRequest, GetDashboardResponse,
-    GetEventDataStoreRequest, GetEventDataStoreResponse, GetEventSelectorsRequest,
-    GetEventSelectorsResponse, GetImportRequest, GetImportResponse, GetInsightSelectorsRequest,
-    GetInsightSelectorsResponse, GetQueryResultsRequest, GetQueryResultsResponse,
-    GetResourcePolicyRequest, GetResourcePolicyResponse, GetTrailRequest, GetTrailResponse,
-    GetTrailStatusRequest, GetTrailStatusResponse, ListDashboardsRequest, ListDashboardsResponse,
+    DescribeTrailsRequest, DescribeTrailsResponse, GetChannelRequest, GetChannelResponse,
+    GetDashboardRequest, GetDashboardResponse, GetEventDataStoreRequest, GetEventDataStoreResponse,
+    GetEventSelectorsRequest, GetEventSelectorsResponse, GetImportRequest, GetImportResponse,
+    GetInsightSelectorsRequest, GetInsightSelectorsResponse, GetQueryResultsRequest,
+    GetQueryResultsResponse, GetResourcePolicyRequest, GetResourcePolicyResponse, GetTrailRequest,
+    GetTrailResponse, GetTrailStatusRequest, GetTrailStatusResponse, ListChannelsRequest,
+    ListChannelsResponse, ListDashboardsRequest, ListDashboardsResponse,
     ListEventDataStoresRequest, ListEventDataStoresResponse, ListImportFailuresRequest,
     ListImportFailuresResponse, ListImportsRequest, ListImportsResponse, ListInsightsDataRequest,
     ListInsightsDataResponse, ListInsightsMetricDataRequest, ListInsightsMetricDataResponse,
@@ -78,9 +82,10 @@ use palisade_model_cloudtrail::types::{
     StartEventDataStoreIngestionResponse, StartImportRequest, StartImportResponse,
     StartLoggingRequest, StartLoggingResponse, StartQueryRequest, StartQueryResponse,
     StopEventDataStoreIngestionRequest, StopEventDataStoreIngestionResponse, StopImportRequest,
-    StopImportResponse, StopLoggingRequest, StopLoggingResponse, UpdateDashboardRequest,
-    UpdateDashboardResponse, UpdateEventDataStoreRequest, UpdateEventDataStoreResponse,
-    UpdateTrailRequest, UpdateTrailResponse,
+    StopImportResponse, StopLoggingRequest, StopLoggingResponse, UpdateChannelRequest,
+    UpdateChannelResponse, UpdateDashboardRequest, UpdateDashboardResponse,
+    UpdateEventDataStoreRequest, UpdateEventDataStoreResponse, UpdateTrailRequest,
+    UpdateTrailResponse,
 };
 use palisade_store::Store;
 
@@ -526,5 +531,45 @@ impl Cloudtrail for CloudTrailState {
         input: ListInsightsMetricDataRequest,
     ) -> Result<ListInsightsMetricDataResponse, ServiceError> {
         insights::list_insights_metric_data(self, ctx, input).await
+    }
+
+    async fn create_channel(
+        &self,
+        ctx: &RequestContext,
+        input: CreateChannelRequest,
+    ) -> Result<CreateChannelResponse, ServiceError> {
+        channels::create_channel(self, ctx, input).await
+    }
+
+    async fn delete_channel(
+        &self,
+        ctx: &RequestContext,
+        input: DeleteChannelRequest,
+    ) -> Result<DeleteChannelResponse, ServiceError> {
+        channels::delete_channel(self, ctx, input).await
+    }
+
+    async fn get_channel(
+        &self,
+        ctx: &RequestContext,
+        input: GetChannelRequest,
+    ) -> Result<GetChannelResponse, ServiceError> {
+        channels::get_channel(self, ctx, input).await
+    }
+
+    async fn list_channels(
+        &self,
+        ctx: &RequestContext,
+        input: ListChannelsRequest,
+    ) -> Result<ListChannelsResponse, ServiceError> {
+        channels::list_channels(self, ctx, input).await
+    }
+
+    async fn update_channel(
+        &self,
+        ctx: &RequestContext,
+        input: UpdateChannelRequest,
+    ) -> Result<UpdateChannelResponse, ServiceError> {
+        channels::update_channel(self, ctx, input).await
     }
 }

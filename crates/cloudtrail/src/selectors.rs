@@ -353,6 +353,52 @@ fn data_resource(resource: DataResource) -> Result<DataResourceRecord, ServiceEr
     })
 }
 
+/// The category of the events a channel brings from outside AWS: an event data store of them
+/// has one selector, on `eventCategory` alone (CloudTrail User Guide, "Create an integration
+/// with an event source outside of AWS").
+pub(crate) const ACTIVITY_AUDIT_LOG: &str = "ActivityAuditLog";
+
+/// An event data store's advanced selectors: a trail's, or one selector of events from outside
+/// AWS (`eventCategory` equals `ActivityAuditLog`, no other field).
+pub(crate) fn event_data_store_selectors(
+    selectors: Vec<AdvancedEventSelector>,
+) -> Result<Vec<AdvancedSelector>, ServiceError> {
+    let outside_aws = |selector: &AdvancedEventSelector| {
+        selector.field_selectors.iter().any(|field| {
+            field.field == "eventCategory"
+                && field
+                    .equals
+                    .as_ref()
+                    .is_some_and(|values| values.iter().any(|value| value == ACTIVITY_AUDIT_LOG))
+        })
+    };
+    if !selectors.iter().any(outside_aws) {
+        return advanced_selectors(selectors);
+    }
+    match selectors.as_slice() {
+        [selector] if selector.field_selectors.len() == 1 => {
+            let condition =
+                field_selector(selector.field_selectors.first().cloned().ok_or_else(|| {
+                    invalid_selectors("An advanced event selector needs a field selector.")
+                })?)?;
+            if condition.only_equals() != Some(&[ACTIVITY_AUDIT_LOG.to_owned()][..]) {
+                return Err(invalid_selectors(
+                    "An event data store of events from outside AWS takes eventCategory Equals \
+                     ActivityAuditLog.",
+                ));
+            }
+            Ok(vec![AdvancedSelector {
+                name: selector.name.clone(),
+                field_selectors: vec![condition],
+            }])
+        }
+        _ => Err(invalid_selectors(
+            "An event data store of events from outside AWS has one advanced event selector, \
+             with eventCategory Equals ActivityAuditLog and no other field.",
+        )),
+    }
+}
+
 pub(crate) fn advanced_selectors(
     selectors: Vec<AdvancedEventSelector>,
 ) -> Result<Vec<AdvancedSelector>, ServiceError> {

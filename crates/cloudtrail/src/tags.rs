@@ -38,6 +38,9 @@ impl CloudTrailState {
         if is_dashboard_arn(arn) {
             return self.change_dashboard_tags(ctx, arn, change).await;
         }
+        if is_channel_arn(arn) {
+            return self.change_channel_tags(ctx, arn, change).await;
+        }
         parse_arn(arn)?;
         self.change_trail(ctx, arn, |trail| change(&mut trail.tags))
             .await
@@ -51,6 +54,9 @@ impl CloudTrailState {
         }
         if is_dashboard_arn(arn) {
             return self.dashboard_tags(ctx, arn).await;
+        }
+        if is_channel_arn(arn) {
+            return self.channel_tags(ctx, arn).await;
         }
         parse_arn(arn)?;
         Ok(self
@@ -125,6 +131,10 @@ pub(crate) fn tags_view(tags: &Tags) -> Vec<Tag> {
 
 fn is_dashboard_arn(resource: &str) -> bool {
     resource.starts_with("arn:") && resource.contains(":dashboard/")
+}
+
+fn is_channel_arn(resource: &str) -> bool {
+    resource.starts_with("arn:") && resource.contains(":channel/")
 }
 
 /// A tagging call on a trail that does not exist answers `ResourceNotFoundException`.

@@ -818,3 +818,206 @@ async fn racing_creates_keep_the_quota_and_the_names() {
     }
     assert_eq!(refused, 3);
 }
+
+#[tokio::test]
+async fn channels_send_to_stores_of_events_from_outside_aws() {
+    use palisade_model_cloudtrail::types::{
+        CreateChannelRequest, DeleteChannelRequest, Destination, DestinationType,
+        GetChannelRequest, GetResourcePolicyRequest, ListChannelsRequest, PutResourcePolicyRequest,
+        UpdateChannelRequest,
+    };
+    let harness = Harness::new().await;
+    let ctx = harness.ctx(REGION);
+    let outside = |name: &str| CreateEventDataStoreRequest {
+        advanced_event_selectors: Some(vec![AdvancedEventSelector {
+            name: Some("integration".to_owned()),
+            field_selectors: vec![AdvancedFieldSelector {
+                field: "eventCategory".to_owned(),
+                equals: Some(vec!["ActivityAuditLog".to_owned()]),
+                ..AdvancedFieldSelector::default()
+            }],
+        }]),
+        termination_protection_enabled: Some(false),
+        ..named(name)
+    };
+    let integration = create(&harness, outside("integration")).await;
+    let management = create(&harness, named("management")).await;
+    let arn_of = |id: &str| format!("arn:aws:cloudtrail:{REGION}:111122223333:eventdatastore/{id}");
+
+    // Events from outside AWS take a selector of their own, on eventCategory alone.
+    let mixed = harness
+        .state
+        .create_event_data_store(
+            &ctx,
+            CreateEventDataStoreRequest {
+                advanced_event_selectors: Some(vec![AdvancedEventSelector {
+                    name: None,
+                    field_selectors: vec![
+                        AdvancedFieldSelector {
+                            field: "eventCategory".to_owned(),
+                            equals: Some(vec!["ActivityAuditLog".to_owned()]),
+                            ..AdvancedFieldSelector::default()
+                        },
+                        AdvancedFieldSelector {
+                            field: "eventName".to_owned(),
+                            equals: Some(vec!["x".to_owned()]),
+                            ..AdvancedFieldSelector::default()
+                        },
+                    ],
+                }]),
+                ..named("mixed")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&mixed), "InvalidEventSelectorsException");
+
+    let destination = |id: &str| Destination {
+        r#type: DestinationType::EventDataStore,
+        location: arn_of(id),
+    };
+    let create_channel = |name: &str, to: &str| CreateChannelRequest {
+        name: name.to_owned(),
+        source: "Custom".to_owned(),
+        destinations: vec![destination(to)],
+        tags: Some(vec![Tag {
+            key: "team".to_owned(),
+            value: Some("sec".to_owned()),
+        }]),
+    };
+    let wrong = harness
+        .state
+        .create_channel(&ctx, create_channel("wrong", &management))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&wrong), "InvalidEventDataStoreCategoryException");
+    let created = harness
+        .state
+        .create_channel(&ctx, create_channel("partner", &integration))
+        .await
+        .unwrap();
+    let channel = created.channel_arn.unwrap();
+    assert!(channel.starts_with("arn:aws:cloudtrail:us-east-1:111122223333:channel/"));
+    let again = harness
+        .state
+        .create_channel(&ctx, create_channel("partner", &integration))
+        .await
+        .unwrap_err();
+    assert_eq!(code(&again), "ChannelAlreadyExistsException");
+
+    let id = channel.rsplit('/').next().unwrap().to_owned();
+    for reference in [&channel, &id] {
+        let got = harness
+            .state
+            .get_channel(
+                &ctx,
+                GetChannelRequest {
+                    channel: reference.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(got.name.as_deref(), Some("partner"));
+        assert_eq!(got.source.as_deref(), Some("Custom"));
+        assert_eq!(got.destinations.unwrap()[0].location, arn_of(&integration));
+    }
+    let listed = harness
+        .state
+        .list_channels(&ctx, ListChannelsRequest::default())
+        .await
+        .unwrap()
+        .channels
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    let tags = harness
+        .state
+        .list_tags(
+            &ctx,
+            ListTagsRequest {
+                resource_id_list: vec![channel.clone()],
+                next_token: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.resource_tag_list.unwrap()[0]
+            .tags_list
+            .clone()
+            .unwrap()[0]
+            .key,
+        "team"
+    );
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+        "Principal":{"AWS":"arn:aws:iam::444455556666:root"},
+        "Action":"cloudtrail-data:PutAuditEvents","Resource":"*"}]}"#;
+    harness
+        .state
+        .put_resource_policy(
+            &ctx,
+            PutResourcePolicyRequest {
+                resource_arn: channel.clone(),
+                resource_policy: policy.to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    let got = harness
+        .state
+        .get_resource_policy(
+            &ctx,
+            GetResourcePolicyRequest {
+                resource_arn: channel.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.resource_policy.as_deref(), Some(policy));
+
+    // The store stays while the channel sends to it.
+    let delete_store = async || {
+        harness
+            .state
+            .delete_event_data_store(
+                &ctx,
+                DeleteEventDataStoreRequest {
+                    event_data_store: integration.clone(),
+                },
+            )
+            .await
+    };
+    assert_eq!(
+        code(&delete_store().await.unwrap_err()),
+        "ChannelExistsForEDSException"
+    );
+    let renamed = harness
+        .state
+        .update_channel(
+            &ctx,
+            UpdateChannelRequest {
+                channel: id.clone(),
+                name: Some("renamed".to_owned()),
+                destinations: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_deref(), Some("renamed"));
+    harness
+        .state
+        .delete_channel(
+            &ctx,
+            DeleteChannelRequest {
+                channel: id.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let gone = harness
+        .state
+        .get_channel(&ctx, GetChannelRequest { channel: id })
+        .await
+        .unwrap_err();
+    assert_eq!(code(&gone), "ChannelNotFoundException");
+    delete_store().await.unwrap();
+}

@@ -46,7 +46,7 @@ impl ResourceTags {
             "ssm" => self.parameter(ctx, resource).await,
             "logs" => self.log_group(ctx, arn, resource).await,
             "cloudtrail"
-                if ["trail/", "eventdatastore/", "dashboard/"]
+                if ["trail/", "eventdatastore/", "dashboard/", "channel/"]
                     .iter()
                     .any(|kind| resource.starts_with(kind)) =>
             {
@@ -133,7 +133,7 @@ impl ResourceTags {
         Ok(listed.tags.unwrap_or_default().into_iter().collect())
     }
 
-    /// A trail, event data store or dashboard of the caller's account.
+    /// A trail, event data store, dashboard or channel of the caller's account.
     async fn cloudtrail_resource(
         &self,
         ctx: &RequestContext,

@@ -498,6 +498,7 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
         "GetDashboard" | "UpdateDashboard" | "DeleteDashboard" | "StartDashboardRefresh" => {
             ("dashboard", named.strings("DashboardId"))
         }
+        "GetChannel" | "UpdateChannel" | "DeleteChannel" => ("channel", named.strings("Channel")),
         "AddTags" | "RemoveTags" => ("trail", named.strings("ResourceId")),
         "ListTags" => ("trail", named.strings("ResourceIdList")),
         "PutResourcePolicy" | "GetResourcePolicy" | "DeleteResourcePolicy" => {
