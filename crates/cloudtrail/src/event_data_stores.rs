@@ -642,6 +642,7 @@ pub(crate) async fn start_ingestion(
 ) -> Result<StartEventDataStoreIngestionResponse, ServiceError> {
     state
         .change_event_data_store(ctx, &input.event_data_store, |store, now| {
+            require_cloudtrail_events(store)?;
             if store.status() != EventDataStoreStatus::StoppedIngestion {
                 return Err(wrong_status(store, "STOPPED_INGESTION"));
             }
@@ -659,6 +660,7 @@ pub(crate) async fn stop_ingestion(
 ) -> Result<StopEventDataStoreIngestionResponse, ServiceError> {
     state
         .change_event_data_store(ctx, &input.event_data_store, |store, now| {
+            require_cloudtrail_events(store)?;
             if store.status() != EventDataStoreStatus::Enabled {
                 return Err(wrong_status(store, "ENABLED"));
             }
@@ -667,6 +669,20 @@ pub(crate) async fn stop_ingestion(
         })
         .await?;
     Ok(StopEventDataStoreIngestionResponse::default())
+}
+
+/// Ingestion starts and stops only on stores of CloudTrail's own events, as AWS documents.
+fn require_cloudtrail_events(store: &EventDataStoreRecord) -> Result<(), ServiceError> {
+    if store.of_events_outside_aws() {
+        return Err(errors::invalid_event_data_store_category_exception(
+            format!(
+                "Event data store {} holds events from outside AWS: ingestion starts and stops only \
+             on event data stores of Management, Data or NetworkActivity events.",
+                store.arn()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn wrong_status(store: &EventDataStoreRecord, needed: &str) -> ServiceError {

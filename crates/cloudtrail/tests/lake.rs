@@ -872,6 +872,18 @@ async fn channels_send_to_stores_of_events_from_outside_aws() {
         .unwrap_err();
     assert_eq!(code(&mixed), "InvalidEventSelectorsException");
 
+    let stopped = harness
+        .state
+        .stop_event_data_store_ingestion(
+            &ctx,
+            StopEventDataStoreIngestionRequest {
+                event_data_store: integration.clone(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(code(&stopped), "InvalidEventDataStoreCategoryException");
+
     let destination = |id: &str| Destination {
         r#type: DestinationType::EventDataStore,
         location: arn_of(id),
