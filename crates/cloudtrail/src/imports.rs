@@ -118,7 +118,7 @@ const DEFAULT_PAGE: usize = 1000;
 const CHUNK: usize = 500;
 /// The most a log file may hold once decompressed: far more than CloudTrail writes in one, and
 /// a bound on what a file made to inflate (a gzip bomb) can take.
-const MAX_LOG_BYTES: u64 = 512 * 1024 * 1024;
+const MAX_LOG_BYTES: u64 = 64 * 1024 * 1024;
 /// The longest `eventID` copied: CloudTrail's are 36-character UUIDs.
 const MAX_EVENT_ID: usize = 128;
 
@@ -542,7 +542,13 @@ impl CloudTrailState {
                 let id = String::from_utf8_lossy(entry.value.bytes()).into_owned();
                 if let Err(error) = self.run_import(&queue_key, &id, entry.version).await {
                     tracing::warn!(import = %id, %error, "a CloudTrail Lake import failed");
-                    self.fail_import(&format!("{queue_key}/{id}")).await?;
+                    if let Err(error) = self.fail_import(&format!("{queue_key}/{id}")).await {
+                        // Not even its failure could be stored: it leaves the queue all the
+                        // same, rather than stand before every other account's imports.
+                        tracing::warn!(import = %id, %error, "a failed import left the queue");
+                        let dequeue = Transaction::new().delete(IMPORT_QUEUE, &queue_key);
+                        self.store.commit(dequeue).await.map_err(store_error)?;
+                    }
                 }
             }
         }
@@ -929,6 +935,8 @@ struct FileOutcome {
 struct ImportedEvent {
     millis: i64,
     event_id: String,
+    /// Whose event it is: its `recipientAccountId`.
+    account: Option<String>,
     record: Vec<u8>,
 }
 
@@ -1076,10 +1084,32 @@ impl<'s> ImportRun<'s> {
                 }
             }
         };
+        // The server reads every bucket with its own credentials, and no role is assumed: an
+        // account copies only its own events (its organization's, when it manages one), never
+        // another account's that it names a bucket of.
+        let owners = match self
+            .state
+            .organization_coverage(&self.import.account, true)
+            .await?
+        {
+            Some(coverage) => coverage
+                .members
+                .into_iter()
+                .map(|member| member.account)
+                .collect(),
+            None => vec![self.import.account.clone()],
+        };
         let now = self.state.clock.now_millis();
         let mut transaction = Transaction::new();
         let mut copied: u64 = 0;
         for event in &outcome.events {
+            if !event
+                .account
+                .as_ref()
+                .is_some_and(|account| owners.contains(account))
+            {
+                continue;
+            }
             let mut stored = false;
             for store in &destinations {
                 if event.millis < store.oldest_kept(now) {
@@ -1318,9 +1348,14 @@ fn read_log_file(body: &[u8], range: (Option<i64>, Option<i64>)) -> FileOutcome 
         if start.is_some_and(|start| millis < start) || end.is_some_and(|end| millis > end) {
             continue;
         }
+        let account = record
+            .get("recipientAccountId")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
         events.push(ImportedEvent {
             millis,
             event_id: event_id.to_owned(),
+            account,
             record: bytes,
         });
     }

@@ -89,14 +89,17 @@ pub(crate) async fn list_insights_metric_data(
     let period = i64::from(period_seconds) * 1000;
     let now = state.clock.now_millis();
     let oldest = now - kept * DAY_MILLIS;
-    // The start is inclusive and the end exclusive; both fall to their period's start.
-    let start = input.start_time.map_or(oldest, millis).max(oldest);
-    let end = input.end_time.map_or(now, millis).min(now);
-    if input.start_time.is_some() && input.end_time.is_some() && start > end {
+    if let (Some(start), Some(end)) = (input.start_time, input.end_time)
+        && millis(start) > millis(end)
+    {
         return Err(errors::invalid_parameter_exception(
             "StartTime must be before EndTime.",
         ));
     }
+    // The start is inclusive, from its period's start, and the end exclusive; points older
+    // than the period keeps are gone (a range wholly before them has none).
+    let start = input.start_time.map_or(oldest, millis).max(oldest);
+    let end = input.end_time.map_or(now, millis).min(now);
     let first = start.div_euclid(period) * period;
     let resume = match &input.next_token {
         Some(token) => crate::tokens::decode(token)?

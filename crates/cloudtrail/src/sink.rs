@@ -21,7 +21,7 @@ pub const SIGNATURE_ALGORITHM: &str = "SHA256withRSA";
 pub const LIST_PAGE: usize = 1000;
 /// The largest object [`TrailSink::get`] reads, whole, into memory. A log file holds at most a
 /// few thousand records; anything far larger is not one, and must not exhaust the server.
-pub const MAX_OBJECT_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_OBJECT_BYTES: u64 = 32 * 1024 * 1024;
 
 /// A destination for trails' log files and digests, which imports read back.
 pub trait TrailSink: Send + Sync + 'static {

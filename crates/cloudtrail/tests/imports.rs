@@ -647,6 +647,22 @@ async fn what_is_copied_follows_the_prefix_the_time_range_and_the_retention() {
         event_names(&harness, &year).await,
         ["Copied", "ListTrails", "GetTrail"]
     );
+
+    // Another account's events in a bucket the caller names are not the caller's to copy.
+    let foreign = harness.root.join("bucket/foreign/other.json.gz");
+    let mut records = log_records(&["NotMine"], "2024-03-11T00:00:00Z");
+    records["Records"][0]["recipientAccountId"] = serde_json::json!("444455556666");
+    write(&foreign, &gzipped(&serde_json::to_vec(&records).unwrap()));
+    let id = import(&harness, new_import(&year, "s3://bucket/foreign/")).await;
+    assert_eq!(
+        get(&harness, &id).await.import_statistics,
+        Some(statistics(1, 1, 0, 0))
+    );
+    assert!(
+        !event_names(&harness, &year)
+            .await
+            .contains(&"NotMine".to_owned())
+    );
 }
 
 #[tokio::test]

@@ -485,26 +485,36 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
         }
     };
     // Resources named by name or ARN (trails, dashboards), or by ARN alone.
+    let one = |name: Option<&str>| name.into_iter().map(str::to_owned).collect::<Vec<_>>();
     let (kind, names) = match operation {
         "CreateTrail" | "UpdateTrail" | "DeleteTrail" | "GetTrail" | "GetTrailStatus"
-        | "StartLogging" | "StopLogging" => ("trail", named.strings("Name")),
+        | "StartLogging" | "StopLogging" => ("trail", one(named.string("Name"))),
         "GetEventSelectors"
         | "PutEventSelectors"
         | "GetInsightSelectors"
         | "PutInsightSelectors"
-        | "ListInsightsMetricData" => ("trail", named.strings("TrailName")),
-        "ListInsightsData" => ("trail", named.strings("InsightSource")),
-        "CreateDashboard" => ("dashboard", named.strings("Name")),
+        | "ListInsightsMetricData" => ("trail", one(named.string("TrailName"))),
+        "ListInsightsData" => ("trail", one(named.string("InsightSource"))),
+        "CreateDashboard" => ("dashboard", one(named.string("Name"))),
         "GetDashboard" | "UpdateDashboard" | "DeleteDashboard" | "StartDashboardRefresh" => {
-            ("dashboard", named.strings("DashboardId"))
+            ("dashboard", one(named.string("DashboardId")))
         }
-        "GetChannel" | "UpdateChannel" | "DeleteChannel" => ("channel", named.strings("Channel")),
-        "AddTags" | "RemoveTags" => ("trail", named.strings("ResourceId")),
-        "ListTags" => ("trail", named.strings("ResourceIdList")),
+        "GetChannel" | "UpdateChannel" | "DeleteChannel" => {
+            ("channel", one(named.string("Channel")))
+        }
+        "AddTags" | "RemoveTags" => ("trail", one(named.string("ResourceId"))),
+        "ListTags" => (
+            "trail",
+            named
+                .strings("ResourceIdList")
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+        ),
         "PutResourcePolicy" | "GetResourcePolicy" | "DeleteResourcePolicy" => {
-            ("trail", named.strings("ResourceArn"))
+            ("trail", one(named.string("ResourceArn")))
         }
-        _ => ("trail", Vec::new()),
+        _ => ("trail", Vec::<String>::new()),
     };
     let statement_source = (operation == "StartQuery")
         .then(|| named.string("QueryStatement"))
@@ -526,7 +536,7 @@ fn cloudtrail(operation: &str, named: Named<'_>) -> Declared {
         resources: arns(
             names
                 .into_iter()
-                .map(|name| named_arn(kind, name))
+                .map(|name| named_arn(kind, &name))
                 .chain(event_data_stores.map(|store| named_arn("eventdatastore", &store))),
         ),
         condition_keys: Vec::new(),
@@ -1056,6 +1066,32 @@ mod tests {
             vec![arn(other)]
         );
         assert_eq!(resources("cloudtrail", "LookupEvents", &[]), vec![]);
+        for (operation, member, value, expected) in [
+            (
+                "StartDashboardRefresh",
+                "DashboardId",
+                "ops",
+                "arn:aws:cloudtrail:us-east-1:111122223333:dashboard/ops",
+            ),
+            (
+                "GetChannel",
+                "Channel",
+                "c-1",
+                "arn:aws:cloudtrail:us-east-1:111122223333:channel/c-1",
+            ),
+            (
+                "PutResourcePolicy",
+                "ResourceArn",
+                "arn:aws:cloudtrail:us-east-1:111122223333:dashboard/ops",
+                "arn:aws:cloudtrail:us-east-1:111122223333:dashboard/ops",
+            ),
+        ] {
+            assert_eq!(
+                resources("cloudtrail", operation, &[(member, text(value))]),
+                vec![arn(expected)],
+                "{operation}"
+            );
+        }
     }
 
     #[test]
