@@ -302,6 +302,39 @@ impl CloudTrailState {
         .await
     }
 
+    /// As [`Self::change_event_data_store`], for a change that may rename the store: `change`
+    /// sees the other stores that show in the region, read and pinned under the account's guard
+    /// with the change, so two renames (or a rename and a create) cannot both take a name.
+    async fn change_event_data_store_named(
+        &self,
+        ctx: &RequestContext,
+        reference: &str,
+        change: impl Fn(
+            &mut EventDataStoreRecord,
+            &[Stored<EventDataStoreRecord>],
+        ) -> Result<(), ServiceError>,
+    ) -> Result<EventDataStoreRecord, ServiceError> {
+        let account = ctx.account().as_str();
+        let region = ctx.region.as_str();
+        self.mutate(|| async {
+            let guard = self.guard(store_guard(account)).await?;
+            let others = self.region_stores(account, region).await?;
+            let stored = self.find_event_data_store(ctx, reference).await?;
+            let now = self.clock.now_millis();
+            let mut record = stored.value.clone();
+            change(&mut record, &others)?;
+            record.updated_millis = now;
+            let transaction = stored.replace(
+                guard.pin(Transaction::new()),
+                EVENT_DATA_STORES,
+                &record.key(),
+                plain(&record)?,
+            );
+            Ok((transaction, record))
+        })
+        .await
+    }
+
     /// Adds or removes tags of the event data store `arn`.
     pub(crate) async fn change_event_data_store_tags<F>(
         &self,
@@ -518,12 +551,8 @@ pub(crate) async fn update_event_data_store(
         ),
         None => None,
     };
-    let others = match &input.name {
-        Some(_) => state.region_stores(&account, &region).await?,
-        None => Vec::new(),
-    };
     let updated = state
-        .change_event_data_store(ctx, &input.event_data_store, |store, _| {
+        .change_event_data_store_named(ctx, &input.event_data_store, |store, others| {
             if store.deleted_millis.is_some() {
                 return Err(errors::invalid_event_data_store_status_exception(format!(
                     "Event data store {} is pending deletion and cannot be updated.",
@@ -531,7 +560,7 @@ pub(crate) async fn update_event_data_store(
                 )));
             }
             if let Some(name) = &input.name {
-                check_name_is_free(&others, name, Some(&store.id))?;
+                check_name_is_free(others, name, Some(&store.id))?;
                 store.name.clone_from(name);
             }
             if let Some(mode) = &billing {

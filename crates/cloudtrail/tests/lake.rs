@@ -817,6 +817,43 @@ async fn racing_creates_keep_the_quota_and_the_names() {
         }
     }
     assert_eq!(refused, 3);
+
+    // Two stores renamed to one name at once: one of them takes it.
+    let renames = ["race-0", "race-1"].map(|from| {
+        let state = std::sync::Arc::clone(&harness.state);
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let id = state
+                .list_event_data_stores(&ctx, ListEventDataStoresRequest::default())
+                .await
+                .unwrap()
+                .event_data_stores
+                .unwrap()
+                .into_iter()
+                .find(|store| store.name.as_deref() == Some(from))
+                .unwrap()
+                .event_data_store_arn
+                .unwrap();
+            state
+                .update_event_data_store(
+                    &ctx,
+                    UpdateEventDataStoreRequest {
+                        event_data_store: id,
+                        name: Some("taken".to_owned()),
+                        ..UpdateEventDataStoreRequest::default()
+                    },
+                )
+                .await
+        })
+    });
+    let mut renamed = 0;
+    for rename in renames {
+        match rename.await.unwrap() {
+            Ok(_) => renamed += 1,
+            Err(error) => assert_eq!(code(&error), "EventDataStoreAlreadyExistsException"),
+        }
+    }
+    assert_eq!(renamed, 1);
 }
 
 #[tokio::test]
