@@ -373,7 +373,7 @@ pub(crate) async fn create_event_data_store(
     if organization {
         let owner = state.organization_trail_owner(&account).await?;
         if owner != account {
-            return Err(errors::not_organization_management_account_exception(
+            return Err(errors::not_organization_master_account_exception(
                 "Only the management account of the organization can create an organization \
                  event data store.",
             ));
@@ -537,7 +537,7 @@ pub(crate) async fn update_event_data_store(
     if input.organization_enabled == Some(true) {
         let owner = state.organization_trail_owner(&account).await?;
         if owner != account {
-            return Err(errors::not_organization_management_account_exception(
+            return Err(errors::not_organization_master_account_exception(
                 "Only the management account of the organization can make an event data store \
                  an organization event data store.",
             ));
@@ -554,7 +554,7 @@ pub(crate) async fn update_event_data_store(
     let updated = state
         .change_event_data_store_named(ctx, &input.event_data_store, |store, others| {
             if store.deleted_millis.is_some() {
-                return Err(errors::invalid_event_data_store_status_exception(format!(
+                return Err(errors::inactive_event_data_store_exception(format!(
                     "Event data store {} is pending deletion and cannot be updated.",
                     store.arn()
                 )));
@@ -618,7 +618,7 @@ pub(crate) async fn delete_event_data_store(
     state
         .change_event_data_store(ctx, &input.event_data_store, |store, now| {
             if store.deleted_millis.is_some() {
-                return Err(errors::invalid_event_data_store_status_exception(format!(
+                return Err(errors::inactive_event_data_store_exception(format!(
                     "Event data store {} is already pending deletion.",
                     store.arn()
                 )));

@@ -48,7 +48,7 @@ pub(crate) async fn list_insights_metric_data(
     input: ListInsightsMetricDataRequest,
 ) -> Result<ListInsightsMetricDataResponse, ServiceError> {
     let trail_arn = match &input.trail_name {
-        Some(name) => Some(state.find_trail(ctx, name).await?.value.arn()),
+        Some(name) => Some(insights_trail(state, ctx, name).await?),
         None => None,
     };
     let counted = match (&input.insight_type, &input.error_code) {
@@ -160,7 +160,7 @@ pub(crate) async fn list_insights_data(
     input: ListInsightsDataRequest,
 ) -> Result<ListInsightsDataResponse, ServiceError> {
     // The source must be a trail the caller sees; it has no Insights events to list.
-    state.find_trail(ctx, &input.insight_source).await?;
+    insights_trail(state, ctx, &input.insight_source).await?;
     if input.next_token.is_some() {
         return Err(errors::invalid_next_token_exception("Invalid NextToken."));
     }
@@ -177,6 +177,36 @@ struct Metric<'a> {
     counted: Counted,
     /// In milliseconds.
     period: i64,
+}
+
+/// The ARN of the trail `reference` names, for the Insights operations, which model no
+/// `TrailNotFoundException`: a trail that is not there, or a name or ARN no trail can have, is
+/// an invalid parameter.
+async fn insights_trail(
+    state: &CloudTrailState,
+    ctx: &RequestContext,
+    reference: &str,
+) -> Result<String, ServiceError> {
+    match state.find_trail(ctx, reference).await {
+        Ok(stored) => Ok(stored.value.arn()),
+        Err(error) => {
+            let invalid = matches!(
+                &error.kind,
+                palisade_core::service::ErrorKind::Modeled { code, .. }
+                    if [
+                        errors::TRAIL_NOT_FOUND_EXCEPTION.code,
+                        errors::CLOUD_TRAIL_ARN_INVALID_EXCEPTION.code,
+                        errors::INVALID_TRAIL_NAME_EXCEPTION.code,
+                    ]
+                    .contains(&code.as_ref())
+            );
+            if invalid {
+                Err(errors::invalid_parameter_exception(error.message))
+            } else {
+                Err(error)
+            }
+        }
+    }
 }
 
 /// Which calls a metric counts.

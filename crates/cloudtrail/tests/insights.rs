@@ -179,7 +179,8 @@ async fn call_and_error_rates_are_counted_per_period() {
                 trail_name: Some("missing".to_owned()),
                 ..request("CreateTrail", InsightType::ApiCallRateInsight)
             },
-            "TrailNotFoundException",
+            // The operation models no TrailNotFoundException.
+            "InvalidParameterException",
         ),
     ] {
         let error = harness
