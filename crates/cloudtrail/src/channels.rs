@@ -326,15 +326,12 @@ impl CloudTrailState {
                 )));
             }
             let store = self
-                .find_event_data_store(ctx, &destination.location)
-                .await?
-                .value;
-            if store.deleted_millis.is_some() {
-                return Err(errors::inactive_event_data_store_exception(format!(
-                    "The event data store {} is inactive: it is pending deletion.",
-                    store.arn()
-                )));
-            }
+                .find_active_event_data_store_of(
+                    ctx.account().as_str(),
+                    ctx.region.as_str(),
+                    &destination.location,
+                )
+                .await?;
             if !store.of_events_outside_aws() {
                 return Err(errors::invalid_event_data_store_category_exception(
                     format!(

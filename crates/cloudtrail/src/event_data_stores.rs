@@ -277,6 +277,27 @@ impl CloudTrailState {
             .await
     }
 
+    /// As [`Self::find_event_data_store_of`], for a store to send events or queries to: one
+    /// pending deletion answers `InactiveEventDataStoreException`.
+    pub(crate) async fn find_active_event_data_store_of(
+        &self,
+        account: &str,
+        region: &str,
+        reference: &str,
+    ) -> Result<EventDataStoreRecord, ServiceError> {
+        let store = self
+            .find_event_data_store_of(account, region, reference)
+            .await?
+            .value;
+        if store.deleted_millis.is_some() {
+            return Err(errors::inactive_event_data_store_exception(format!(
+                "The event data store {} is inactive: it is pending deletion.",
+                store.arn()
+            )));
+        }
+        Ok(store)
+    }
+
     /// Applies `change` to the event data store `reference` names (given the time) and stores
     /// it.
     pub(crate) async fn change_event_data_store(

@@ -799,13 +799,13 @@ impl CloudTrailState {
     ) -> Result<Vec<String>, ServiceError> {
         let mut arns: Vec<String> = Vec::new();
         for reference in references {
-            let store = self.find_event_data_store(ctx, reference).await?.value;
-            if store.deleted_millis.is_some() {
-                return Err(errors::inactive_event_data_store_exception(format!(
-                    "The event data store {} is inactive: it is pending deletion.",
-                    store.arn()
-                )));
-            }
+            let store = self
+                .find_active_event_data_store_of(
+                    ctx.account().as_str(),
+                    ctx.region.as_str(),
+                    reference,
+                )
+                .await?;
             let arn = store.arn();
             if !arns.contains(&arn) {
                 arns.push(arn);

@@ -189,17 +189,8 @@ impl CloudTrailState {
     ) -> Result<EventDataStoreRecord, ServiceError> {
         let parsed = palisade_lake_query::parse(statement, parameters)
             .map_err(|error| errors::invalid_query_statement_exception(error.to_string()))?;
-        let store = self
-            .find_event_data_store_of(account, region, parsed.source())
-            .await?
-            .value;
-        if store.deleted_millis.is_some() {
-            return Err(errors::inactive_event_data_store_exception(format!(
-                "The event data store {} is inactive: it is pending deletion.",
-                store.arn()
-            )));
-        }
-        Ok(store)
+        self.find_active_event_data_store_of(account, region, parsed.source())
+            .await
     }
 
     /// Whether the query `id` of `account` is still queued or running.
